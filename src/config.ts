@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** A bad environment value: start-up stops with one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type DatabaseConfig =
+  | { client: 'sqlite'; filename: string }
+  | { client: 'pg'; connectionString: string };
+
+export interface SlackConfig {
+  botToken?: string;
+  signingSecret?: string;
+  appToken?: string;
+  apiUrl?: string;
+  adminUserIds: string[];
+}
+
+export interface Config {
+  nodeEnv: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  appSecret: string;
+  smtpUrl?: string;
+  mailFrom: string;
+  orgName: string;
+  inviteTtlMs: number;
+  expirySweepIntervalMs: number;
+  expiryReminderMs: number;
+  auditChannel?: string;
+  logLevel: string;
+  slack: SlackConfig;
+}
+
+type Env = Record<string, string | undefined>;
+
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `2h`, `7d` → milliseconds. */
+export function parseDuration(value: string): number | undefined {
+  const match = /^(\d+)(s|m|h|d)$/.exec(value.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+}
+
+function duration(env: Env, name: string, fallback: string, min: { ms: number; words: string }): number {
+  const raw = env[name]?.trim() || fallback;
+  if (raw === '0' && name === 'EXPIRY_REMINDER') return 0;
+  const ms = parseDuration(raw);
+  if (ms === undefined) throw new ConfigError(name, `"${raw}" is not a duration; use a number with s, m, h or d (e.g. 90s, 15m, 2h, 7d)`);
+  if (ms < min.ms) throw new ConfigError(name, `"${raw}" is too short; use ${min.words} or more`);
+  return ms;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `"${redact(raw)}" is not a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
+  }
+  return raw;
+}
+
+/** Hides credentials in a URL before it is echoed back in an error. */
+function redact(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function database(env: Env, dataDir: string): DatabaseConfig {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return { client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3') };
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+    return { client: 'pg', connectionString: raw };
+  }
+  const sqlite = /^sqlite:\/\/(\/.+)$/.exec(raw);
+  if (sqlite) return { client: 'sqlite', filename: sqlite[1]! };
+  throw new ConfigError('DATABASE_URL', `"${redact(raw)}" is not supported; use sqlite:///absolute/path.sqlite3 or postgres://user@host/db`);
+}
+
+/**
+ * APP_SECRET derives invitation links and signs API tokens. Outside production a missing one is
+ * generated once into DATA_DIR, so links keep working across restarts.
+ */
+export function resolveAppSecret(env: Env, dataDir: string): string {
+  const given = env.APP_SECRET;
+  if (given !== undefined && given !== '') {
+    if (given.length < 32) throw new ConfigError('APP_SECRET', 'must be at least 32 characters (e.g. `openssl rand -base64 48`)');
+    return given;
+  }
+  if (env.NODE_ENV === 'production') {
+    throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production (e.g. `openssl rand -base64 48`)');
+  }
+  const file = path.join(dataDir, 'app-secret');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= 32) return stored;
+    throw new ConfigError('APP_SECRET', `the generated secret in ${file} is damaged; delete it or set APP_SECRET`);
+  }
+  const secret = randomBytes(48).toString('base64url');
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process (the CLI, a second instance) won the race: use its secret.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw new ConfigError('DATA_DIR', `cannot write ${file}: ${(error as Error).message}`);
+  }
+  return secret;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const portRaw = env.PORT?.trim() || '3000';
+  const port = Number(portRaw);
+  if (!/^\d+$/.test(portRaw) || port > 65535) throw new ConfigError('PORT', `"${portRaw}" is not a port number (0–65535)`);
+
+  const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  const mailFrom = env.MAIL_FROM?.trim() || 'Doorman <no-reply@localhost>';
+  if (!/<[^<>@\s]+@[^<>@\s]+>$|^[^<>@\s]+@[^<>@\s]+$/.test(mailFrom)) {
+    throw new ConfigError('MAIL_FROM', `"${mailFrom}" is not an address like "Doorman <no-reply@example.com>"`);
+  }
+
+  const adminUserIds = (env.SLACK_ADMIN_USER_IDS ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  for (const id of adminUserIds) {
+    if (!/^[UW][A-Z0-9]{2,}$/.test(id)) throw new ConfigError('SLACK_ADMIN_USER_IDS', `"${id}" is not a Slack user id (like U024BE7LH)`);
+  }
+  const slack: SlackConfig = {
+    botToken: env.SLACK_BOT_TOKEN?.trim() || undefined,
+    signingSecret: env.SLACK_SIGNING_SECRET?.trim() || undefined,
+    appToken: env.SLACK_APP_TOKEN?.trim() || undefined,
+    apiUrl: url(env, 'SLACK_API_URL', ['http:', 'https:']),
+    adminUserIds,
+  };
+  if (slack.botToken && !slack.botToken.startsWith('xoxb-')) throw new ConfigError('SLACK_BOT_TOKEN', 'must be a bot token starting with xoxb-');
+  if (slack.appToken && !slack.appToken.startsWith('xapp-')) throw new ConfigError('SLACK_APP_TOKEN', 'must be an app-level token starting with xapp-');
+  if (slack.botToken && !slack.signingSecret && !slack.appToken) {
+    throw new ConfigError('SLACK_SIGNING_SECRET', 'is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  }
+
+  return {
+    nodeEnv: env.NODE_ENV?.trim() || 'development',
+    port,
+    publicUrl,
+    dataDir,
+    database: database(env, dataDir),
+    appSecret: resolveAppSecret(env, dataDir),
+    smtpUrl,
+    mailFrom,
+    orgName: env.ORG_NAME?.trim() || 'our team',
+    inviteTtlMs: duration(env, 'INVITE_TTL', '7d', { ms: 1_000, words: '1s' }),
+    expirySweepIntervalMs: duration(env, 'EXPIRY_SWEEP_INTERVAL', '1m', { ms: 1_000, words: '1s' }),
+    expiryReminderMs: duration(env, 'EXPIRY_REMINDER', '24h', { ms: 1_000, words: '1s' }),
+    auditChannel: env.AUDIT_CHANNEL?.trim() || undefined,
+    logLevel,
+    slack,
+  };
+}
+
+export function slackMode(slack: SlackConfig): 'off' | 'http' | 'socket' {
+  if (!slack.botToken) return 'off';
+  return slack.appToken ? 'socket' : 'http';
+}

@@ -1,0 +1,26 @@
+import type { Knex } from 'knex';
+import * as initial from '../../migrations/20261122_0001_initial.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations are listed here rather than read from a folder, so the same list runs from the
+ * TypeScript sources (tests, tsx) and from the compiled `dist/`. Append new ones; never edit
+ * one that has landed.
+ */
+const migrations: Array<[string, Migration]> = [['20261122_0001_initial', initial]];
+
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  async getMigrations() {
+    return migrations;
+  },
+  getMigrationName([name]) {
+    return name;
+  },
+  async getMigration([, migration]) {
+    return migration;
+  },
+};

@@ -1,0 +1,125 @@
+import { domainToASCII } from 'node:url';
+
+export interface InvalidEntry {
+  entry: string;
+  reason: string;
+}
+
+export interface ParsedEmailList {
+  /** Normalized (trimmed, lower-cased, IDN domain in ASCII), de-duplicated, in first-seen order. */
+  emails: string[];
+  invalid: InvalidEntry[];
+  /** How many entries repeated an earlier one. */
+  duplicates: number;
+}
+
+export const MAX_LIST_CHARS = 2_000_000;
+
+const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Checks one address; returns the normalized address or why it is not one. */
+export function normalizeEmail(input: string): { email: string } | { reason: string } {
+  const value = input.trim().replace(/^mailto:/i, '').toLowerCase();
+  if (value.length === 0) return { reason: 'empty' };
+  const at = value.lastIndexOf('@');
+  if (at < 0) return { reason: 'not an email address (no @)' };
+  const local = value.slice(0, at);
+  const rawDomain = value.slice(at + 1);
+  if (local.length === 0) return { reason: 'nothing before the @' };
+  if (rawDomain.length === 0) return { reason: 'nothing after the @' };
+  if (local.includes('@')) return { reason: 'more than one @' };
+  if (local.length > 64) return { reason: 'the part before @ is longer than 64 characters' };
+  if (!LOCAL_PART.test(local)) return { reason: 'the part before @ has characters an address cannot have' };
+  const domain = domainToASCII(rawDomain);
+  if (!domain) return { reason: `"${rawDomain}" is not a valid domain` };
+  const labels = domain.split('.');
+  if (labels.length < 2) return { reason: `the domain "${rawDomain}" has no dot (like example.com)` };
+  if (!labels.every((l) => DOMAIN_LABEL.test(l))) return { reason: `"${rawDomain}" is not a valid domain` };
+  if (!/^([a-z]{2,63}|xn--[a-z0-9-]+)$/.test(labels[labels.length - 1]!)) return { reason: `"${rawDomain}" does not end in a real top-level domain` };
+  const email = `${local}@${domain}`;
+  if (email.length > 254) return { reason: 'longer than 254 characters' };
+  return { email };
+}
+
+/**
+ * Splits pasted text into entries: newlines, commas and semicolons always separate; whitespace
+ * separates too, except inside quotes and inside a `Display Name <address>` entry, whose name is
+ * dropped and whose address is kept.
+ */
+export function splitEntries(raw: string): string[] {
+  const segments: string[] = [];
+  let current = '';
+  let quoted = false;
+  let angled = false;
+  for (const ch of raw) {
+    if (ch === '"' && !angled) quoted = !quoted;
+    else if (ch === '<' && !quoted) angled = true;
+    else if (ch === '>' && !quoted) angled = false;
+    if (!quoted && !angled && (ch === '\n' || ch === '\r' || ch === ',' || ch === ';')) {
+      segments.push(current);
+      current = '';
+    } else current += ch;
+  }
+  segments.push(current);
+
+  const entries: string[] = [];
+  for (const segment of segments) {
+    const trimmed = segment.trim();
+    if (!trimmed) continue;
+    if (!trimmed.includes('<')) {
+      for (const token of trimmed.split(/\s+/)) {
+        const entry = stripWrapping(token);
+        if (entry) entries.push(entry);
+      }
+      continue;
+    }
+    // `Name <addr>` (possibly several on one line): words with an @ outside brackets are
+    // addresses of their own; other words outside brackets are display names.
+    const pattern = /<([^<>]*)>?/g;
+    let last = 0;
+    for (let match = pattern.exec(trimmed); match; match = pattern.exec(trimmed)) {
+      entries.push(...bareAddresses(trimmed.slice(last, match.index)));
+      const inner = match[1]!.trim();
+      entries.push(inner || match[0]);
+      last = match.index + match[0].length;
+    }
+    const rest = trimmed.slice(last).trim();
+    if (rest) entries.push(...rest.split(/\s+/).map(stripWrapping).filter(Boolean));
+  }
+  return entries;
+}
+
+function bareAddresses(text: string): string[] {
+  return text
+    .replace(/"[^"]*"/g, ' ')
+    .split(/\s+/)
+    .filter((word) => word.includes('@'))
+    .map(stripWrapping);
+}
+
+function stripWrapping(token: string): string {
+  return token.trim().replace(/^["'(]+|["')]+$/g, '');
+}
+
+export function parseEmailList(raw: string | readonly string[]): ParsedEmailList {
+  const text = typeof raw === 'string' ? raw : raw.join('\n');
+  const emails: string[] = [];
+  const invalid: InvalidEntry[] = [];
+  const seen = new Set<string>();
+  const seenInvalid = new Set<string>();
+  let duplicates = 0;
+  for (const entry of splitEntries(text)) {
+    const result = normalizeEmail(entry);
+    if ('reason' in result) {
+      if (!seenInvalid.has(entry)) invalid.push({ entry: entry.slice(0, 320), reason: result.reason });
+      seenInvalid.add(entry);
+    } else if (seen.has(result.email)) {
+      duplicates++;
+    } else {
+      seen.add(result.email);
+      emails.push(result.email);
+    }
+  }
+  return { emails, invalid, duplicates };
+}

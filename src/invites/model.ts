@@ -1,0 +1,91 @@
+import type { Role } from '../members/roles.js';
+
+export type StoredStatus = 'pending' | 'accepted' | 'revoked';
+/** What people see: a pending invitation past its expiry is Expired. */
+export type ShownStatus = 'pending' | 'expired' | 'accepted' | 'revoked';
+export const SHOWN_STATUSES: readonly ShownStatus[] = ['pending', 'expired', 'accepted', 'revoked'];
+export type DeliveryState = 'queued' | 'sent' | 'failing';
+
+export interface InvitationRow {
+  id: string;
+  email: string;
+  role: Role;
+  status: StoredStatus;
+  token_hash: string;
+  token_nonce: string;
+  expires_at: number;
+  invited_by_member_id: string | null;
+  invited_by_slack_user_id: string | null;
+  invited_by_name: string | null;
+  created_at: number;
+  updated_at: number;
+  last_sent_at: number;
+  send_count: number;
+  accepted_at: number | null;
+  accepted_member_id: string | null;
+  revoked_at: number | null;
+  revoked_by: string | null;
+  delivery_state: DeliveryState;
+  delivery_error: string | null;
+  expiry_notified_at: number | null;
+  metadata: string | null;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  status: ShownStatus;
+  expiresAt: number;
+  createdAt: number;
+  updatedAt: number;
+  lastSentAt: number;
+  sendCount: number;
+  invitedBy: { memberId: string | null; slackUserId: string | null; name: string | null };
+  acceptedAt: number | null;
+  acceptedMemberId: string | null;
+  revokedAt: number | null;
+  revokedBy: string | null;
+  delivery: { state: DeliveryState; error: string | null };
+  metadata: Record<string, unknown> | null;
+}
+
+export function shownStatus(row: Pick<InvitationRow, 'status' | 'expires_at'>, now: number): ShownStatus {
+  if (row.status === 'pending' && Number(row.expires_at) <= now) return 'expired';
+  return row.status;
+}
+
+export function toInvitation(row: InvitationRow, now: number): Invitation {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    status: shownStatus(row, now),
+    expiresAt: Number(row.expires_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    lastSentAt: Number(row.last_sent_at),
+    sendCount: Number(row.send_count),
+    invitedBy: { memberId: row.invited_by_member_id, slackUserId: row.invited_by_slack_user_id, name: row.invited_by_name },
+    acceptedAt: row.accepted_at === null ? null : Number(row.accepted_at),
+    acceptedMemberId: row.accepted_member_id,
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    revokedBy: row.revoked_by,
+    delivery: { state: row.delivery_state, error: row.delivery_error },
+    metadata: row.metadata ? (JSON.parse(row.metadata) as Record<string, unknown>) : null,
+  };
+}
+
+/** One answer for a whole invite request (Rule 2). */
+export interface InviteSummary {
+  /** New invitations, emailed. */
+  sent: string[];
+  /** Expired invitations given a new link, emailed. */
+  renewed: string[];
+  alreadyMember: string[];
+  /** A live pending invitation exists; resend it instead. */
+  alreadyInvited: Array<{ email: string; invitationId: string }>;
+  invalid: Array<{ entry: string; reason: string }>;
+  /** Ids of the invitations sent or renewed, in the order of `sent` then `renewed`. */
+  invitationIds: string[];
+}

@@ -1,0 +1,500 @@
+import type { Knex } from 'knex';
+import { recordAudit, type AuditEntry } from '../audit/audit.js';
+import { chunked, forUpdate, inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
+import { checkPassword, hashPassword } from '../members/passwords.js';
+import type { Role } from '../members/roles.js';
+import { cleanName, requireRole, toMember, type Member, type MemberRow } from '../members/service.js';
+import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
+import { actorRef, type Actor } from '../shared/actor.js';
+import type { Clock } from '../shared/clock.js';
+import {
+  AlreadyMember,
+  InvalidInput,
+  InvitationAccepted,
+  InvitationExpired,
+  InvitationNotExpired,
+  InvitationRevoked,
+  NotFound,
+  UnknownToken,
+} from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
+import { shownStatus, toInvitation, type Invitation, type InvitationRow, type InviteSummary, type ShownStatus } from './model.js';
+import { deriveToken, issueToken, TOKEN_PATTERN, tokenHash, tokenMatches } from './tokens.js';
+
+export const INVITE_EMAIL = 'invite_email';
+
+/** What the invitation email worker needs to know to build the message at delivery time. */
+export interface InviteEmailPayload {
+  invitationId: string;
+  /** The token generation the email is for; a newer one makes this email obsolete. */
+  nonce: string;
+  reason: 'invite' | 'resend' | 'new_invitation';
+}
+
+export interface InvitesSettings {
+  appSecret: string;
+  publicUrl: string;
+  inviteTtlMs: number;
+}
+
+export type SortKey = 'email' | 'status' | 'created' | 'expires';
+export type StatusFilter = ShownStatus | 'all';
+
+export interface ListQuery {
+  status?: StatusFilter;
+  sort?: SortKey;
+  order?: 'asc' | 'desc';
+  limit?: number;
+  offset?: number;
+  /** From a previous page's `nextCursor`; takes precedence over `offset`. */
+  cursor?: string;
+  /** A fragment of the email address. */
+  search?: string;
+}
+
+export interface ListPage {
+  invitations: Invitation[];
+  total: number;
+  limit: number;
+  offset: number;
+  nextCursor: string | null;
+}
+
+export type StatusCounts = Record<ShownStatus | 'all', number>;
+
+/** Hooks for what other parts want to add to an invitation change (e.g. Slack notices). */
+export interface InviteEvents {
+  accepted?(trx: Trx, now: number, invitation: Invitation, member: Member): Promise<void>;
+}
+
+const SORT_COLUMNS: Record<Exclude<SortKey, 'status'>, string> = { email: 'email', created: 'created_at', expires: 'expires_at' };
+export const MAX_PAGE = 500;
+
+export class InvitesService {
+  /** Called after a transaction queued mail, so a worker in this process can start at once. */
+  onQueued: () => void = () => undefined;
+  events: InviteEvents = {};
+
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly settings: InvitesSettings) {}
+
+  /** The accept link for the invitation's current token. */
+  linkFor(row: Pick<InvitationRow, 'token_nonce'>): string {
+    return `${this.settings.publicUrl}/invite?token=${deriveToken(this.settings.appSecret, row.token_nonce)}`;
+  }
+
+  // ---------------------------------------------------------------- invite many
+
+  /**
+   * Invites every address in a pasted list (Rules 1–2) in one transaction and answers with one
+   * summary: new invitations, renewed expired ones, and each skipped or invalid entry with why.
+   */
+  async inviteMany(input: { emails: string | readonly string[]; role?: Role; actor: Actor; inviterMemberId?: string | null; inviterName?: string | null }): Promise<InviteSummary> {
+    const text = typeof input.emails === 'string' ? input.emails : input.emails.join('\n');
+    if (text.length > MAX_LIST_CHARS) throw new InvalidInput(`The list is too long (more than ${MAX_LIST_CHARS.toLocaleString('en')} characters).`, 'emails');
+    const role = requireRole(input.role ?? 'member');
+    const parsed = parseEmailList(text);
+    if (parsed.emails.length === 0 && parsed.invalid.length === 0) throw new InvalidInput('No email addresses were given.', 'emails');
+
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const summary = await inTransaction(this.db, (trx) => this.inviteAll(trx, parsed.emails, role, input));
+        if (summary.invitationIds.length > 0) this.onQueued();
+        return { ...summary, invalid: parsed.invalid };
+      } catch (error) {
+        // Another request invited one of these addresses at the same moment: run again, and it
+        // shows up as "already invited".
+        if (attempt < 3 && isUniqueViolation(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async inviteAll(
+    trx: Trx,
+    emails: string[],
+    role: Role,
+    input: { actor: Actor; inviterMemberId?: string | null; inviterName?: string | null },
+  ): Promise<InviteSummary> {
+    const now = this.clock.now();
+    const summary: InviteSummary = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
+    const inviter = this.inviterColumns(input);
+    const mail: OutboxMessage[] = [];
+    const audit: AuditEntry[] = [];
+    const renewedIds: string[] = [];
+
+    for (const batch of chunked(emails, 400)) {
+      const members = await trx('members').whereIn('email', batch).where({ state: 'active' }).select('email');
+      const memberEmails = new Set(members.map((m: { email: string }) => m.email));
+      const pending = await forUpdate(trx<InvitationRow>('invitations').whereIn('email', batch).where({ status: 'pending' }));
+      const pendingByEmail = new Map(pending.map((row) => [row.email, row]));
+      const fresh: Partial<InvitationRow>[] = [];
+
+      for (const email of batch) {
+        if (memberEmails.has(email)) {
+          summary.alreadyMember.push(email);
+          continue;
+        }
+        const existing = pendingByEmail.get(email);
+        if (existing && shownStatus(existing, now) === 'pending') {
+          summary.alreadyInvited.push({ email, invitationId: existing.id });
+          continue;
+        }
+        const token = issueToken(this.settings.appSecret);
+        if (existing) {
+          // Expired: the same invitation gets a new link (the old one stays dead) and a new expiry.
+          await trx('invitations').where({ id: existing.id }).update({
+            ...inviter,
+            role,
+            token_hash: token.hash,
+            token_nonce: token.nonce,
+            expires_at: now + this.settings.inviteTtlMs,
+            last_sent_at: now,
+            send_count: Number(existing.send_count) + 1,
+            updated_at: now,
+            delivery_state: 'queued',
+            delivery_error: null,
+            expiry_notified_at: null,
+          });
+          summary.renewed.push(email);
+          renewedIds.push(existing.id);
+          mail.push(inviteEmail(existing.id, token.nonce, 'new_invitation'));
+          audit.push({ action: 'new_invitation', subjectType: 'invitation', subjectId: existing.id, details: { email, role } });
+          continue;
+        }
+        const id = newId('invite');
+        fresh.push({
+          id,
+          email,
+          role,
+          status: 'pending',
+          token_hash: token.hash,
+          token_nonce: token.nonce,
+          expires_at: now + this.settings.inviteTtlMs,
+          ...inviter,
+          created_at: now,
+          updated_at: now,
+          last_sent_at: now,
+          send_count: 1,
+          delivery_state: 'queued',
+        });
+        summary.sent.push(email);
+        summary.invitationIds.push(id);
+        mail.push(inviteEmail(id, token.nonce, 'invite'));
+        audit.push({ action: 'invite', subjectType: 'invitation', subjectId: id, details: { email, role } });
+      }
+      for (const rows of chunked(fresh, 40)) await trx('invitations').insert(rows);
+    }
+    summary.invitationIds.push(...renewedIds);
+    await enqueue(trx, now, mail);
+    await recordAudit(trx, now, input.actor, audit);
+    return summary;
+  }
+
+  private inviterColumns(input: { actor: Actor; inviterMemberId?: string | null; inviterName?: string | null }) {
+    const actor = input.actor;
+    return {
+      invited_by_member_id: input.inviterMemberId ?? (actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? actor.memberId ?? null : null),
+      invited_by_slack_user_id: actor.type === 'slack' ? actor.slackUserId : null,
+      invited_by_name: input.inviterName ?? actor.name ?? null,
+    };
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  async get(id: string): Promise<Invitation> {
+    return toInvitation(await this.row(this.db, id), this.clock.now());
+  }
+
+  async list(query: ListQuery = {}): Promise<ListPage> {
+    const now = this.clock.now();
+    const limit = Math.max(1, Math.min(query.limit ?? 25, MAX_PAGE));
+    const sort = query.sort ?? 'created';
+    const order = query.order ?? (sort === 'created' || sort === 'expires' ? 'desc' : 'asc');
+    const filtered = this.filtered(query, now);
+    const cursor = decodeCursor(query.cursor);
+    let offset = cursor && 'offset' in cursor ? cursor.offset : Math.max(0, query.offset ?? 0);
+
+    const page = filtered.clone();
+    if (sort === 'status') {
+      page.orderByRaw(`${statusRankSql} ${order}, created_at desc, id desc`, [now]).offset(offset);
+    } else {
+      const column = SORT_COLUMNS[sort];
+      if (cursor && 'value' in cursor) {
+        // Keyset paging: constant time however deep the page.
+        const op = order === 'asc' ? '>' : '<';
+        page.where((q) => q.where(column, op, cursor.value).orWhere((q2) => q2.where(column, '=', cursor.value).andWhere('id', op, cursor.id)));
+        offset = cursor.position;
+      } else page.offset(offset);
+      page.orderBy([{ column, order }, { column: 'id', order }]);
+    }
+    const [rows, countRows] = await Promise.all([page.limit(limit + 1) as Promise<InvitationRow[]>, filtered.clone().count<{ n: number | string }[]>({ n: '*' })]);
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    let nextCursor: string | null = null;
+    if (more && last) {
+      nextCursor =
+        sort === 'status'
+          ? encodeCursor({ offset: offset + limit })
+          : encodeCursor({ value: last[SORT_COLUMNS[sort] as keyof InvitationRow] as string | number, id: last.id, position: offset + limit });
+    }
+    return { invitations: items.map((row) => toInvitation(row, now)), total: Number(countRows[0]?.n ?? 0), limit, offset, nextCursor };
+  }
+
+  private filtered(query: ListQuery, now: number): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
+    const q = this.db<InvitationRow>('invitations');
+    switch (query.status ?? 'all') {
+      case 'pending':
+        q.where({ status: 'pending' }).where('expires_at', '>', now);
+        break;
+      case 'expired':
+        q.where({ status: 'pending' }).where('expires_at', '<=', now);
+        break;
+      case 'accepted':
+        q.where({ status: 'accepted' });
+        break;
+      case 'revoked':
+        q.where({ status: 'revoked' });
+        break;
+      case 'all':
+        break;
+      default:
+        throw new InvalidInput(`Unknown status "${String(query.status)}"; use pending, expired, accepted, revoked or all.`, 'status');
+    }
+    const search = query.search?.trim().toLowerCase();
+    if (search) {
+      if (search.length > 320) throw new InvalidInput('The search text is too long.', 'search');
+      q.whereRaw(`email LIKE ? ESCAPE '\\'`, [`%${search.replace(/[\\%_]/g, (c) => '\\' + c)}%`]);
+    }
+    return q as unknown as Knex.QueryBuilder<InvitationRow, InvitationRow[]>;
+  }
+
+  async counts(): Promise<StatusCounts> {
+    const now = this.clock.now();
+    const rows = await this.db('invitations')
+      .select('status')
+      .count({ n: '*' })
+      .select(this.db.raw(`SUM(CASE WHEN status = 'pending' AND expires_at <= ? THEN 1 ELSE 0 END) AS expired`, [now]))
+      .groupBy('status');
+    const counts: StatusCounts = { pending: 0, expired: 0, accepted: 0, revoked: 0, all: 0 };
+    for (const row of rows as Array<{ status: string; n: number | string; expired: number | string | null }>) {
+      const n = Number(row.n);
+      const expired = Number(row.expired ?? 0);
+      counts.all += n;
+      if (row.status === 'pending') {
+        counts.pending += n - expired;
+        counts.expired += expired;
+      } else if (row.status === 'accepted' || row.status === 'revoked') counts[row.status] += n;
+    }
+    return counts;
+  }
+
+  // ---------------------------------------------------------------- changes to one invitation
+
+  /** Rule 3: email the same link again and push the expiry to now + TTL. Pending only. */
+  async resend(id: string, actor: Actor): Promise<Invitation> {
+    return this.change(id, async (trx, row, now) => {
+      this.requireState(row, now, ['pending']);
+      const update = { expires_at: now + this.settings.inviteTtlMs, last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued', delivery_error: null };
+      await trx('invitations').where({ id }).update(update);
+      await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
+      await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
+      return { ...row, ...update } as InvitationRow;
+    });
+  }
+
+  /** Rule 4: an expired invitation gets a new token (the old link stays dead), a new expiry, an email. */
+  async sendNewInvitation(id: string, actor: Actor): Promise<Invitation> {
+    return this.change(id, async (trx, row, now) => {
+      this.requireState(row, now, ['expired']);
+      const token = issueToken(this.settings.appSecret);
+      const update = {
+        token_hash: token.hash,
+        token_nonce: token.nonce,
+        expires_at: now + this.settings.inviteTtlMs,
+        last_sent_at: now,
+        send_count: Number(row.send_count) + 1,
+        updated_at: now,
+        delivery_state: 'queued',
+        delivery_error: null,
+        expiry_notified_at: null,
+      };
+      await trx('invitations').where({ id }).update(update);
+      await enqueue(trx, now, [inviteEmail(id, token.nonce, 'new_invitation')]);
+      await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
+      return { ...row, ...update } as InvitationRow;
+    });
+  }
+
+  /** Rule 6: pending or expired; the link stops working at once. */
+  async revoke(id: string, actor: Actor): Promise<Invitation> {
+    return this.change(id, async (trx, row, now) => {
+      this.requireState(row, now, ['pending', 'expired']);
+      const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), updated_at: now };
+      await trx('invitations').where({ id, status: 'pending' }).update(update);
+      await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'revoked' });
+      await recordAudit(trx, now, actor, [{ action: 'revoke', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
+      return { ...row, ...update };
+    });
+  }
+
+  /** Rule 5: the current link of a live pending invitation. */
+  async copyLink(id: string): Promise<{ invitation: Invitation; link: string }> {
+    const row = await this.row(this.db, id);
+    const now = this.clock.now();
+    this.requireState(row, now, ['pending']);
+    return { invitation: toInvitation(row, now), link: this.linkFor(row) };
+  }
+
+  /** Also updates the role of a live invitation (Medusa re-POST semantics: the same link is resent). */
+  async setRole(id: string, role: Role, actor: Actor): Promise<Invitation> {
+    requireRole(role);
+    return this.change(id, async (trx, row, now) => {
+      this.requireState(row, now, ['pending']);
+      if (row.role === role) return row;
+      await trx('invitations').where({ id }).update({ role, updated_at: now });
+      await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
+      return { ...row, role, updated_at: now };
+    });
+  }
+
+  // ---------------------------------------------------------------- accepting
+
+  /** What the accept page shows for a token; refuses dead links with their own error. Changes nothing. */
+  async lookupToken(token: unknown): Promise<Invitation> {
+    const row = await this.rowByToken(this.db, token);
+    const now = this.clock.now();
+    this.requireState(row, now, ['pending']);
+    return toInvitation(row, now);
+  }
+
+  /**
+   * Rule 7: creates the member with the invitation's role and marks the invitation accepted —
+   * exactly once, however many submissions race.
+   */
+  async accept(input: { token: unknown; firstName?: unknown; lastName?: unknown; password: unknown }): Promise<{ member: Member; invitation: Invitation }> {
+    const firstName = cleanName(input.firstName, 'first_name');
+    const lastName = cleanName(input.lastName, 'last_name');
+    const password = checkPassword(input.password);
+    const row = await this.rowByToken(this.db, input.token);
+    this.requireState(row, this.clock.now(), ['pending']);
+    // scrypt is slow on purpose: do it before the transaction so no lock waits on it.
+    const passwordHash = await hashPassword(password);
+
+    try {
+      return await inTransaction(this.db, async (trx) => {
+        const now = this.clock.now();
+        const won = await trx('invitations')
+          .where({ id: row.id, status: 'pending', token_hash: row.token_hash })
+          .where('expires_at', '>', now)
+          .update({ status: 'accepted', accepted_at: now, updated_at: now });
+        if (won !== 1) {
+          // Someone else got here first, or it changed meanwhile: say what it is now.
+          const current = await this.row(trx, row.id);
+          if (current.token_hash !== row.token_hash) throw new UnknownToken();
+          this.requireState(current, now, ['pending']);
+          throw new UnknownToken();
+        }
+        const member = await this.memberFromInvitation(trx, row, { firstName, lastName, passwordHash }, now);
+        await trx('invitations').where({ id: row.id }).update({ accepted_member_id: member.id });
+        await trx('outbox').where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'accepted' });
+        const actor: Actor = { type: 'member', memberId: member.id, name: [firstName, lastName].filter(Boolean).join(' ') || row.email };
+        await recordAudit(trx, now, actor, [{ action: 'accept', subjectType: 'invitation', subjectId: row.id, details: { email: row.email, member: member.id, role: row.role } }]);
+        const invitation = toInvitation({ ...row, status: 'accepted', accepted_at: now, updated_at: now, accepted_member_id: member.id }, now);
+        await this.events.accepted?.(trx, now, invitation, member);
+        return { member, invitation };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AlreadyMember(row.email);
+      throw error;
+    }
+  }
+
+  /** A new member, or a former (deactivated) one coming back with the new details. */
+  private async memberFromInvitation(
+    trx: Trx,
+    invitation: InvitationRow,
+    details: { firstName: string | null; lastName: string | null; passwordHash: string },
+    now: number,
+  ): Promise<Member> {
+    const existing = await trx<MemberRow>('members').where({ email: invitation.email }).first();
+    if (existing && existing.state === 'active') throw new AlreadyMember(invitation.email);
+    const fields = { first_name: details.firstName, last_name: details.lastName, password_hash: details.passwordHash, role: invitation.role, state: 'active' as const, updated_at: now };
+    if (existing) {
+      await trx('members').where({ id: existing.id }).update({ ...fields, deactivated_at: null });
+      return toMember({ ...existing, ...fields, deactivated_at: null });
+    }
+    const row: MemberRow = { id: newId('usr'), email: invitation.email, api_token_hash: null, slack_user_id: null, created_at: now, deactivated_at: null, ...fields };
+    await trx('members').insert(row);
+    return toMember(row);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private async change(id: string, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>): Promise<Invitation> {
+    const result = await inTransaction(this.db, async (trx) => {
+      const row = await this.row(trx, id, true);
+      const now = this.clock.now();
+      const updated = await apply(trx, row, now);
+      return toInvitation(updated, now);
+    });
+    this.onQueued();
+    return result;
+  }
+
+  private async row(db: Db | Trx, id: string, lock = false): Promise<InvitationRow> {
+    if (typeof id !== 'string' || !/^invite_[0-9A-Za-z]{1,40}$/.test(id)) throw new NotFound('invitation', String(id).slice(0, 60));
+    const query = db<InvitationRow>('invitations').where({ id });
+    const row = await (lock ? forUpdate(query) : query).first();
+    if (!row) throw new NotFound('invitation', id);
+    return row;
+  }
+
+  private async rowByToken(db: Db | Trx, token: unknown): Promise<InvitationRow> {
+    if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) throw new UnknownToken();
+    const row = await db<InvitationRow>('invitations').where({ token_hash: tokenHash(token) }).first();
+    if (!row || !tokenMatches(this.settings.appSecret, row.token_nonce, token)) throw new UnknownToken();
+    return row;
+  }
+
+  /** Refuses with the error that names the invitation's actual state. */
+  private requireState(row: InvitationRow, now: number, allowed: ShownStatus[]): void {
+    const status = shownStatus(row, now);
+    if (allowed.includes(status)) return;
+    switch (status) {
+      case 'accepted':
+        throw new InvitationAccepted(row.id);
+      case 'revoked':
+        throw new InvitationRevoked(row.id);
+      case 'expired':
+        throw new InvitationExpired(row.id, Number(row.expires_at), row.invited_by_name);
+      case 'pending':
+        throw new InvitationNotExpired(row.id);
+    }
+  }
+}
+
+function inviteEmail(invitationId: string, nonce: string, reason: InviteEmailPayload['reason']): OutboxMessage<InviteEmailPayload> {
+  return { kind: INVITE_EMAIL, invitationId, payload: { invitationId, nonce, reason } };
+}
+
+const statusRankSql = `CASE WHEN status = 'pending' AND expires_at > ? THEN 0 WHEN status = 'pending' THEN 1 WHEN status = 'accepted' THEN 2 ELSE 3 END`;
+
+type Cursor = { offset: number } | { value: string | number; id: string; position: number };
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(raw: string | undefined): Cursor | undefined {
+  if (!raw) return undefined;
+  try {
+    const value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
+    if ('offset' in value && Number.isInteger(value.offset) && value.offset >= 0) return value;
+    if ('id' in value && typeof value.id === 'string' && (typeof value.value === 'string' || typeof value.value === 'number') && Number.isInteger(value.position)) return value;
+  } catch {
+    // fall through
+  }
+  throw new InvalidInput('The page cursor is not valid; start from the first page.', 'cursor');
+}

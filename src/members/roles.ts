@@ -1,0 +1,24 @@
+export const ROLES = ['admin', 'member', 'developer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Permission = 'member:manage';
+
+const PERMISSIONS: Record<Role, readonly Permission[]> = {
+  admin: ['member:manage'],
+  member: [],
+  developer: [],
+};
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export function permissionsFor(role: Role): readonly Permission[] {
+  return PERMISSIONS[role];
+}
+
+export function roleHas(role: Role, permission: Permission): boolean {
+  return PERMISSIONS[role].includes(permission);
+}
+
+export const ROLE_LABELS: Record<Role, string> = { admin: 'Admin', member: 'Member', developer: 'Developer' };

@@ -1,0 +1,234 @@
+import { recordAudit } from '../audit/audit.js';
+import { forUpdate, inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
+import { normalizeEmail } from '../invites/email-list.js';
+import { newApiToken, tokenHash } from '../invites/tokens.js';
+import type { Actor } from '../shared/actor.js';
+import type { Clock } from '../shared/clock.js';
+import { AlreadyMember, InvalidCredentials, InvalidInput, LastAdmin, MemberDeactivated, NotFound } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { isRole, roleHas, type Permission, type Role } from './roles.js';
+
+export type MemberState = 'active' | 'deactivated';
+
+export interface Member {
+  id: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  role: Role;
+  state: MemberState;
+  slackUserId: string | null;
+  hasApiToken: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface MemberRow {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  password_hash: string | null;
+  role: Role;
+  state: MemberState;
+  api_token_hash: string | null;
+  slack_user_id: string | null;
+  created_at: number;
+  updated_at: number;
+  deactivated_at: number | null;
+}
+
+export function toMember(row: MemberRow): Member {
+  return {
+    id: row.id,
+    email: row.email,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    role: row.role,
+    state: row.state,
+    slackUserId: row.slack_user_id,
+    hasApiToken: row.api_token_hash !== null,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function displayName(member: Pick<Member, 'firstName' | 'lastName' | 'email'>): string {
+  const name = [member.firstName, member.lastName].filter(Boolean).join(' ').trim();
+  return name || member.email;
+}
+
+export function can(member: Pick<Member, 'role' | 'state'> | undefined, permission: Permission): boolean {
+  return !!member && member.state === 'active' && roleHas(member.role, permission);
+}
+
+export function requireEmail(value: unknown, field = 'email'): string {
+  const result = normalizeEmail(typeof value === 'string' ? value : '');
+  if ('reason' in result) throw new InvalidInput(`${String(value)}: ${result.reason}`, field, [String(value)]);
+  return result.email;
+}
+
+export function requireRole(value: unknown): Role {
+  if (!isRole(value)) throw new InvalidInput(`Role must be admin, member or developer, not "${String(value)}".`, 'role');
+  return value;
+}
+
+export function cleanName(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new InvalidInput(`${field} must be text.`, field);
+  const name = value.trim().replace(/\s+/g, ' ');
+  if (name.length > 200) throw new InvalidInput(`${field} must be at most 200 characters.`, field);
+  return name || null;
+}
+
+export interface CreateMemberInput {
+  email: string;
+  role?: Role;
+  firstName?: string | null;
+  lastName?: string | null;
+  password?: string;
+  withApiToken?: boolean;
+  slackUserId?: string;
+}
+
+export class MembersService {
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
+
+  /** Creates a member directly (bootstrap, CLI). The API token, if asked for, is shown only here. */
+  async create(input: CreateMemberInput, actor: Actor): Promise<{ member: Member; apiToken?: string }> {
+    const email = requireEmail(input.email);
+    const role = requireRole(input.role ?? 'member');
+    const firstName = cleanName(input.firstName, 'first_name');
+    const lastName = cleanName(input.lastName, 'last_name');
+    const passwordHash = input.password !== undefined ? await hashPassword(input.password) : null;
+    const apiToken = input.withApiToken ? newApiToken() : undefined;
+    const now = this.clock.now();
+    const row: MemberRow = {
+      id: newId('usr'),
+      email,
+      first_name: firstName,
+      last_name: lastName,
+      password_hash: passwordHash,
+      role,
+      state: 'active',
+      api_token_hash: apiToken ? tokenHash(apiToken) : null,
+      slack_user_id: input.slackUserId ?? null,
+      created_at: now,
+      updated_at: now,
+      deactivated_at: null,
+    };
+    try {
+      await inTransaction(this.db, async (trx) => {
+        await trx('members').insert(row);
+        await recordAudit(trx, now, actor, [{ action: 'member_create', subjectType: 'member', subjectId: row.id, details: { email, role } }]);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AlreadyMember(email);
+      throw error;
+    }
+    return { member: toMember(row), apiToken };
+  }
+
+  async get(id: string): Promise<Member> {
+    const row = await this.db<MemberRow>('members').where({ id }).first();
+    if (!row) throw new NotFound('member', id);
+    return toMember(row);
+  }
+
+  async findByEmail(email: string): Promise<Member | undefined> {
+    const normalized = normalizeEmail(email);
+    if ('reason' in normalized) return undefined;
+    const row = await this.db<MemberRow>('members').where({ email: normalized.email }).first();
+    return row ? toMember(row) : undefined;
+  }
+
+  async findBySlackUserId(slackUserId: string): Promise<Member | undefined> {
+    const row = await this.db<MemberRow>('members').where({ slack_user_id: slackUserId }).first();
+    return row ? toMember(row) : undefined;
+  }
+
+  /** The active member an API token belongs to (the token is looked up by its hash). */
+  async findByApiToken(token: string): Promise<Member | undefined> {
+    if (typeof token !== 'string' || token.length < 10 || token.length > 200) return undefined;
+    const row = await this.db<MemberRow>('members').where({ api_token_hash: tokenHash(token), state: 'active' }).first();
+    return row ? toMember(row) : undefined;
+  }
+
+  async list(options: { state?: MemberState; limit?: number; offset?: number } = {}): Promise<{ members: Member[]; total: number }> {
+    const base = this.db<MemberRow>('members').modify((q) => {
+      if (options.state) q.where({ state: options.state });
+    });
+    const [rows, countRow] = await Promise.all([
+      base.clone().orderBy([{ column: 'email', order: 'asc' }]).limit(Math.min(options.limit ?? 100, 1000)).offset(options.offset ?? 0),
+      base.clone().count<{ n: number | string }[]>({ n: '*' }),
+    ]);
+    return { members: rows.map(toMember), total: Number(countRow[0]?.n ?? 0) };
+  }
+
+  /** Checks a password; wrong email, wrong password and deactivated accounts all answer the same. */
+  async verifyCredentials(email: string, password: string): Promise<Member> {
+    const normalized = normalizeEmail(typeof email === 'string' ? email : '');
+    const row = 'email' in normalized ? await this.db<MemberRow>('members').where({ email: normalized.email }).first() : undefined;
+    const ok = await verifyPassword(row?.password_hash ?? null, typeof password === 'string' ? password : '');
+    if (!row || !ok || row.state !== 'active') throw new InvalidCredentials();
+    return toMember(row);
+  }
+
+  async setRole(id: string, role: Role, actor: Actor): Promise<Member> {
+    requireRole(role);
+    return inTransaction(this.db, async (trx) => {
+      const row = await this.lockMember(trx, id);
+      if (row.state !== 'active') throw new MemberDeactivated(id);
+      if (row.role === role) return toMember(row);
+      if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
+      const now = this.clock.now();
+      await trx('members').where({ id }).update({ role, updated_at: now });
+      await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'member', subjectId: id, details: { from: row.role, to: role } }]);
+      return toMember({ ...row, role, updated_at: now });
+    });
+  }
+
+  async deactivate(id: string, actor: Actor): Promise<Member> {
+    return inTransaction(this.db, async (trx) => {
+      const row = await this.lockMember(trx, id);
+      if (row.state === 'deactivated') return toMember(row);
+      if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
+      const now = this.clock.now();
+      // Deactivation also withdraws the API token: it must not outlive the account.
+      await trx('members').where({ id }).update({ state: 'deactivated', deactivated_at: now, updated_at: now, api_token_hash: null });
+      await recordAudit(trx, now, actor, [{ action: 'deactivate', subjectType: 'member', subjectId: id }]);
+      return toMember({ ...row, state: 'deactivated', api_token_hash: null, updated_at: now, deactivated_at: now });
+    });
+  }
+
+  /** Issues a new API token (replacing any older one); it is returned once and stored hashed. */
+  async issueApiToken(id: string, actor: Actor): Promise<string> {
+    const token = newApiToken();
+    await inTransaction(this.db, async (trx) => {
+      const row = await this.lockMember(trx, id);
+      if (row.state !== 'active') throw new MemberDeactivated(id);
+      const now = this.clock.now();
+      await trx('members').where({ id }).update({ api_token_hash: tokenHash(token), updated_at: now });
+      await recordAudit(trx, now, actor, [{ action: 'api_token_issue', subjectType: 'member', subjectId: id }]);
+    });
+    return token;
+  }
+
+  async linkSlackUser(id: string, slackUserId: string): Promise<void> {
+    await this.db('members').where({ id }).update({ slack_user_id: slackUserId, updated_at: this.clock.now() });
+  }
+
+  private async lockMember(trx: Trx, id: string): Promise<MemberRow> {
+    const row = await forUpdate(trx<MemberRow>('members').where({ id })).first();
+    if (!row) throw new NotFound('member', id);
+    return row;
+  }
+
+  /** Never leave the organization without an active admin. */
+  private async ensureAnotherAdmin(trx: Trx, exceptId: string): Promise<void> {
+    // Lock the admin rows so two concurrent demotions cannot both pass this check.
+    const others = await forUpdate(trx('members').where({ role: 'admin', state: 'active' }).whereNot({ id: exceptId })).select('id');
+    if (others.length === 0) throw new LastAdmin();
+  }
+}

@@ -1,0 +1,49 @@
+import type { Trx } from '../db/index.js';
+
+/**
+ * The outbox: work that must happen after a change (an email, a Slack message) is written in the
+ * same transaction as the change, and a worker delivers it later. A crash or an outage delays it;
+ * nothing drops it.
+ */
+export interface OutboxRow {
+  id: number;
+  kind: string;
+  state: 'pending' | 'done' | 'cancelled';
+  dedupe_key: string | null;
+  invitation_id: string | null;
+  payload: string;
+  attempts: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  done_at: number | null;
+}
+
+export interface OutboxMessage<P = unknown> {
+  kind: string;
+  payload: P;
+  invitationId?: string;
+  /** Two messages with the same key are one message: the second is not queued. */
+  dedupeKey?: string;
+  /** Not before this time (default: now). */
+  notBefore?: number;
+}
+
+export async function enqueue(trx: Trx, now: number, messages: OutboxMessage[]): Promise<void> {
+  const rows = messages.map((m) => ({
+    kind: m.kind,
+    state: 'pending',
+    dedupe_key: m.dedupeKey ?? null,
+    invitation_id: m.invitationId ?? null,
+    payload: JSON.stringify(m.payload),
+    attempts: 0,
+    next_attempt_at: m.notBefore ?? now,
+    created_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += 400) {
+    const chunk = rows.slice(i, i + 400);
+    if (chunk.some((r) => r.dedupe_key)) await trx('outbox').insert(chunk).onConflict('dedupe_key').ignore();
+    else await trx('outbox').insert(chunk);
+  }
+}

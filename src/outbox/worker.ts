@@ -1,0 +1,203 @@
+import type { Logger } from 'pino';
+import { inTransaction, type Db, type Trx } from '../db/index.js';
+import type { Clock } from '../shared/clock.js';
+import type { OutboxRow } from './outbox.js';
+
+/** What a handler's delivery came to. `cancelled`: nothing to send any more (e.g. revoked). */
+export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason: string };
+
+/** Thrown by a handler to ask for a specific wait before the next try (e.g. Slack's Retry-After). */
+export class RetryLater extends Error {
+  constructor(message: string, readonly afterMs: number) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
+export interface OutboxHandler {
+  kind: string;
+  deliver(item: OutboxRow): Promise<DeliveryOutcome>;
+  /** Runs in the transaction that records the outcome (e.g. the invitation's delivery state). */
+  recordOutcome?(trx: Trx, item: OutboxRow, outcome: DeliveryOutcome | { result: 'failing'; error: string }): Promise<void>;
+}
+
+export interface WorkerOptions {
+  pollIntervalMs: number;
+  batchSize: number;
+  concurrency: number;
+  /** How long a claimed item stays reserved; after that another worker may take it again. */
+  leaseMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+  pollIntervalMs: 1_000,
+  batchSize: 50,
+  concurrency: 5,
+  leaseMs: 120_000,
+  backoffBaseMs: 2_000,
+  backoffMaxMs: 15 * 60_000,
+};
+
+/** Exponential backoff with ±20% jitter so retries from many items do not arrive together. */
+export function backoffMs(attempts: number, options: Pick<WorkerOptions, 'backoffBaseMs' | 'backoffMaxMs'>, random = Math.random): number {
+  const exp = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(exp * (0.8 + 0.4 * random()));
+}
+
+export class OutboxWorker {
+  private readonly handlers = new Map<string, OutboxHandler>();
+  private readonly options: WorkerOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = true;
+  private rerun = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    handlers: OutboxHandler[],
+    options: Partial<WorkerOptions> = {},
+  ) {
+    for (const handler of handlers) this.handlers.set(handler.kind, handler);
+    this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Asks for a pass soon (after something was queued in this process). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) this.rerun = true;
+    else this.schedule(0);
+  }
+
+  /** Stops polling and waits for deliveries under way; unfinished items stay queued. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Delivers everything due now, batch after batch; returns how many items were settled. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const settled = await this.runOnce();
+      total += settled;
+      if (settled === 0) return total;
+    }
+  }
+
+  /** One pass: claim a batch of due items and deliver them. */
+  async runOnce(): Promise<number> {
+    const claimed = await this.claim();
+    let settled = 0;
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(this.options.concurrency, claimed.length) }, async () => {
+      while (next < claimed.length) {
+        const item = claimed[next++]!;
+        if (await this.deliverOne(item)) settled++;
+      }
+    });
+    await Promise.all(lanes);
+    return settled;
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped || this.running) return;
+    let settled = 0;
+    this.running = this.runOnce();
+    try {
+      settled = await this.running;
+    } catch (error) {
+      this.logger.error({ err: error }, 'outbox pass failed; will try again');
+    } finally {
+      this.running = undefined;
+    }
+    if (this.stopped) return;
+    const again = this.rerun || settled >= this.options.batchSize;
+    this.rerun = false;
+    this.schedule(again ? 0 : this.options.pollIntervalMs);
+  }
+
+  private async claim(): Promise<OutboxRow[]> {
+    const now = this.clock.now();
+    const kinds = [...this.handlers.keys()];
+    const candidates = await this.db<OutboxRow>('outbox')
+      .where({ state: 'pending' })
+      .where('next_attempt_at', '<=', now)
+      .whereIn('kind', kinds)
+      .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
+      .orderBy('next_attempt_at')
+      .limit(this.options.batchSize);
+    const claimed: OutboxRow[] = [];
+    for (const row of candidates) {
+      // A conditional update is the claim: with several workers (or instances) only one wins.
+      const won = await this.db('outbox')
+        .where({ id: row.id, state: 'pending', attempts: row.attempts })
+        .update({ locked_until: now + this.options.leaseMs, attempts: row.attempts + 1 });
+      if (won === 1) claimed.push({ ...row, attempts: row.attempts + 1 });
+    }
+    return claimed;
+  }
+
+  private async deliverOne(item: OutboxRow): Promise<boolean> {
+    const handler = this.handlers.get(item.kind)!;
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await handler.deliver(item);
+    } catch (error) {
+      const message = describeError(error);
+      const wait = error instanceof RetryLater ? error.afterMs : backoffMs(item.attempts, this.options);
+      this.logger.warn({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs: wait, error: message }, 'delivery failed; will retry');
+      await this.settle(item, async (trx, now) => {
+        await trx('outbox').where({ id: item.id }).update({ locked_until: null, next_attempt_at: now + wait, last_error: message });
+        await handler.recordOutcome?.(trx, item, { result: 'failing', error: message });
+      });
+      return false;
+    }
+    await this.settle(item, async (trx, now) => {
+      await trx('outbox')
+        .where({ id: item.id })
+        .update({ state: outcome.result, locked_until: null, done_at: now, last_error: outcome.result === 'cancelled' ? outcome.reason : null });
+      await handler.recordOutcome?.(trx, item, outcome);
+    });
+    this.logger.debug({ outbox: item.id, kind: item.kind, outcome: outcome.result }, 'delivered');
+    return true;
+  }
+
+  private async settle(item: OutboxRow, write: (trx: Trx, now: number) => Promise<void>): Promise<void> {
+    // Recording the outcome must not be lost to a passing database fault: try a few times. If it
+    // still fails the lease runs out and the item is tried again (at most this one repeats).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await inTransaction(this.db, (trx) => write(trx, this.clock.now()));
+        return;
+      } catch (error) {
+        if (attempt >= 5) {
+          this.logger.error({ outbox: item.id, err: error }, 'could not record a delivery outcome');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+}
+
+export function describeError(error: unknown): string {
+  const e = error as { message?: string; responseCode?: number; code?: string };
+  const text = e?.message ?? String(error);
+  return text.replace(/\s+/g, ' ').slice(0, 500);
+}

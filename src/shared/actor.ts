@@ -1,0 +1,23 @@
+/** Who asked for a change: recorded in the audit log and on the invitation. */
+export type Actor =
+  | { type: 'slack'; slackUserId: string; memberId?: string; name?: string }
+  | { type: 'member'; memberId: string; name?: string }
+  | { type: 'system'; name?: string };
+
+export const SYSTEM: Actor = { type: 'system' };
+
+export function actorId(actor: Actor): string | null {
+  switch (actor.type) {
+    case 'slack':
+      return actor.slackUserId;
+    case 'member':
+      return actor.memberId;
+    case 'system':
+      return actor.name ?? null;
+  }
+}
+
+/** Compact form kept on a row (e.g. `revoked_by`): `slack:U123`, `member:usr_…`, `system`. */
+export function actorRef(actor: Actor): string {
+  return actor.type === 'system' ? 'system' : `${actor.type}:${actorId(actor)}`;
+}

@@ -1,0 +1,105 @@
+/**
+ * Domain errors. Each door (Slack, web, CLI) maps these codes to its own words in one place;
+ * nothing matches on message text.
+ */
+export type DomainErrorCode =
+  | 'invalid_input'
+  | 'not_found'
+  | 'unknown_token'
+  | 'invite_expired'
+  | 'invite_not_expired'
+  | 'invite_revoked'
+  | 'invite_accepted'
+  | 'already_member'
+  | 'weak_password'
+  | 'invalid_credentials'
+  | 'not_permitted'
+  | 'last_admin'
+  | 'member_deactivated';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidInput extends DomainError {
+  readonly code = 'invalid_input';
+  constructor(message: string, readonly field?: string, readonly entries: string[] = []) {
+    super(message);
+  }
+}
+export class NotFound extends DomainError {
+  readonly code = 'not_found';
+  constructor(readonly what: 'invitation' | 'member', readonly id: string) {
+    super(`No ${what} with id ${id}.`);
+  }
+}
+export class UnknownToken extends DomainError {
+  readonly code = 'unknown_token';
+  constructor() {
+    super('This invitation link is not valid.');
+  }
+}
+export class InvitationExpired extends DomainError {
+  readonly code = 'invite_expired';
+  constructor(readonly invitationId: string, readonly expiredAt: number, readonly invitedBy: string | null) {
+    super('This invitation has expired.');
+  }
+}
+export class InvitationNotExpired extends DomainError {
+  readonly code = 'invite_not_expired';
+  constructor(readonly invitationId: string) {
+    super('This invitation has not expired yet; resend it instead, the link stays the same.');
+  }
+}
+export class InvitationRevoked extends DomainError {
+  readonly code = 'invite_revoked';
+  constructor(readonly invitationId: string) {
+    super('This invitation was revoked.');
+  }
+}
+export class InvitationAccepted extends DomainError {
+  readonly code = 'invite_accepted';
+  constructor(readonly invitationId: string) {
+    super('This invitation has already been accepted.');
+  }
+}
+export class AlreadyMember extends DomainError {
+  readonly code = 'already_member';
+  constructor(readonly email: string) {
+    super(`${email} is already a member.`);
+  }
+}
+export class WeakPassword extends DomainError {
+  readonly code = 'weak_password';
+  constructor(message: string) {
+    super(message);
+  }
+}
+export class InvalidCredentials extends DomainError {
+  readonly code = 'invalid_credentials';
+  constructor() {
+    super('Wrong email or password.');
+  }
+}
+export class NotPermitted extends DomainError {
+  readonly code = 'not_permitted';
+  constructor(readonly permission: string) {
+    super(`You need the ${permission === 'member:manage' ? 'Member: Manage' : permission} permission to do this.`);
+  }
+}
+export class LastAdmin extends DomainError {
+  readonly code = 'last_admin';
+  constructor() {
+    super('This is the last active admin; make someone else an admin first.');
+  }
+}
+export class MemberDeactivated extends DomainError {
+  readonly code = 'member_deactivated';
+  constructor(readonly memberId: string) {
+    super('This member is deactivated.');
+  }
+}

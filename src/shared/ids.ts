@@ -1,0 +1,6 @@
+import { ulid } from 'ulid';
+
+/** Sortable, prefixed ids in Medusa's style: `invite_01J…`, `usr_01J…`. */
+export function newId(prefix: 'invite' | 'usr'): string {
+  return `${prefix}_${ulid()}`;
+}
