@@ -1,3 +1,5 @@
 #!/usr/bin/env node
 // The installed `doorman` command runs the compiled CLI (built by `npm ci` through `prepare`).
-import '../dist/src/cli.js';
+import { runCli } from '../dist/src/cli.js';
+
+runCli(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,103 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Express } from 'express';
+import { slackMode, type Config } from './config.js';
+import { createDb, migrate, type Db } from './db/index.js';
+import { InvitesService } from './invites/service.js';
+import type { Logger } from './logger.js';
+import { inviteEmailHandler } from './mail/invite-email.js';
+import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.js';
+import { MembersService } from './members/service.js';
+import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { createWebApp } from './web/server.js';
+
+export interface AppOptions {
+  clock?: Clock;
+  worker?: Partial<WorkerOptions>;
+  /** Tests may leave the mail worker off and drive delivery by hand. */
+  runWorker?: boolean;
+}
+
+/** Everything Doorman is, wired from its configuration. The doors (web, Slack, CLI) share it. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  db: Db;
+  members: MembersService;
+  invites: InvitesService;
+  mail: MailTransport;
+  outbox: OutboxWorker;
+}
+
+export function createServices(config: Config, logger: Logger, options: AppOptions = {}): Services {
+  const clock = options.clock ?? systemClock;
+  const db = createDb(config.database);
+  const members = new MembersService(db, clock);
+  const invites = new InvitesService(db, clock, { appSecret: config.appSecret, publicUrl: config.publicUrl, inviteTtlMs: config.inviteTtlMs });
+  const mail = config.smtpUrl ? smtpTransport(config.smtpUrl) : fileTransport(path.join(config.dataDir, 'outbox'), logger);
+  const outbox = new OutboxWorker(db, clock, logger, [inviteEmailHandler(db, clock, invites, mail, { mailFrom: config.mailFrom, orgName: config.orgName })], options.worker);
+  invites.onQueued = () => outbox.wake();
+  return { config, logger, clock, db, members, invites, mail, outbox };
+}
+
+export interface RunningApp {
+  services: Services;
+  web: Express;
+  server: http.Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `npm start`: migrate, serve HTTP, run the workers; `stop()` shuts down in order. */
+export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {
+  const services = createServices(config, logger, options);
+  const applied = await migrate(services.db);
+  if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+
+  const web = createWebApp({ db: services.db, logger });
+  const server = http.createServer(web);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  if (options.runWorker !== false) services.outbox.start();
+
+  const mode = slackMode(config.slack);
+  if (mode === 'off') {
+    logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
+  }
+  logger.info(
+    { port, publicUrl: config.publicUrl, database: config.database.client, mail: services.mail.kind, slack: mode },
+    `Doorman is listening on ${config.publicUrl}`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    services,
+    web,
+    server,
+    url,
+    stop() {
+      stopping ??= (async () => {
+        // Stop taking requests, let deliveries under way finish (others stay queued), then close.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await services.outbox.stop();
+        services.mail.close();
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        server.closeAllConnections();
+        await services.db.destroy();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createServices, type Services } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { migrate } from './db/index.js';
+import type { Invitation, InviteSummary } from './invites/model.js';
+import { SHOWN_STATUSES } from './invites/model.js';
+import type { ListPage, SortKey } from './invites/service.js';
+import { createLogger } from './logger.js';
+import { ROLES, type Role } from './members/roles.js';
+import type { Member } from './members/service.js';
+import type { Actor } from './shared/actor.js';
+import { DomainError } from './shared/errors.js';
+
+/**
+ * `doorman` — the operator's door. It works on the same database and APP_SECRET as the service;
+ * emails it queues are delivered by a running service, or by `doorman deliver` when none runs.
+ */
+
+const operator: Actor = { type: 'system', name: `cli:${safeUser()}` };
+
+function safeUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'operator';
+  }
+}
+
+interface Out {
+  write(text: string): void;
+}
+
+export async function runCli(argv: string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
+  let services: Services | undefined;
+  const open = async (): Promise<Services> => {
+    if (services) return services;
+    const config = loadConfig();
+    services = createServices(config, createLogger(process.env.LOG_LEVEL ?? (argv[0] === 'deliver' ? 'info' : 'warn'), { write: (line: string) => err.write(line) } as never), { runWorker: false });
+    await migrate(services.db);
+    return services;
+  };
+  const print = (text: string) => out.write(text.endsWith('\n') ? text : text + '\n');
+
+  const program = new Command('doorman')
+    .description('Doorman operator CLI: invitations and members on the service’s database.')
+    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  const roleOption = () => new Option('--role <role>', 'role for the new member').choices(ROLES as unknown as string[]).default('member');
+  const jsonOption = () => new Option('--json', 'print JSON for scripts');
+
+  program
+    .command('invite')
+    .description('invite one or more email addresses (a list may mix commas, spaces and "Name <email>")')
+    .argument('[emails...]', 'addresses; use - to read the list from standard input')
+    .addOption(roleOption())
+    .option('--from <name>', 'inviter name shown in the email')
+    .addOption(jsonOption())
+    .action(async (emails: string[], opts: { role: Role; from?: string; json?: boolean }) => {
+      const list = emails.length === 1 && emails[0] === '-' ? readFileSync(0, 'utf8') : emails.join('\n');
+      const { invites } = await open();
+      const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: { ...operator, name: opts.from ?? operator.name }, inviterName: opts.from ?? null });
+      print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+    });
+
+  program
+    .command('invites')
+    .description('list invitations')
+    .addOption(new Option('--status <status>', 'which invitations').choices([...SHOWN_STATUSES, 'all']).default('all'))
+    .addOption(new Option('--sort <column>', 'sort column').choices(['email', 'status', 'created', 'expires']).default('created'))
+    .addOption(new Option('--order <order>', 'sort order').choices(['asc', 'desc']))
+    .option('--search <text>', 'only emails containing this text')
+    .option('--limit <n>', 'rows per page (1–500)', positiveInt, 50)
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .addOption(jsonOption())
+    .action(async (opts: { status: 'all'; sort: SortKey; order?: 'asc' | 'desc'; search?: string; limit: number; cursor?: string; json?: boolean }) => {
+      const { invites } = await open();
+      const page = await invites.list({ status: opts.status, sort: opts.sort, order: opts.order, search: opts.search, limit: opts.limit, cursor: opts.cursor });
+      print(opts.json ? JSON.stringify(page, null, 2) : formatInvitations(page));
+    });
+
+  const single = (name: string, description: string, run: (s: Services, id: string) => Promise<{ invitation: Invitation; line: string; link?: string }>) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('<id>', 'invitation id (invite_…)')
+      .addOption(jsonOption())
+      .action(async (id: string, opts: { json?: boolean }) => {
+        const result = await run(await open(), id);
+        print(opts.json ? JSON.stringify(result.link ? { ...result.invitation, link: result.link } : result.invitation, null, 2) : result.line);
+      });
+
+  single('resend', 'email the same link again and extend the expiry (pending invitations)', async ({ invites }, id) => {
+    const invitation = await invites.resend(id, operator);
+    return { invitation, line: `Resent the invitation to ${invitation.email}; it now expires ${formatDate(invitation.expiresAt)}.` };
+  });
+  single('renew', 'send a new invitation with a new link (expired invitations; the old link stays dead)', async ({ invites }, id) => {
+    const invitation = await invites.sendNewInvitation(id, operator);
+    return { invitation, line: `Sent a new invitation to ${invitation.email}; it expires ${formatDate(invitation.expiresAt)}.` };
+  });
+  single('revoke', 'revoke an invitation (pending or expired); its link stops working at once', async ({ invites }, id) => {
+    const invitation = await invites.revoke(id, operator);
+    return { invitation, line: `Revoked the invitation to ${invitation.email}.` };
+  });
+  single('link', 'print the accept link of a pending invitation', async ({ invites }, id) => {
+    const { invitation, link } = await invites.copyLink(id);
+    return { invitation, link, line: link };
+  });
+
+  const user = program.command('user').description('members');
+  user
+    .command('create')
+    .description('create a member directly (e.g. the first admin)')
+    .requiredOption('--email <email>', 'their email address')
+    .addOption(roleOption())
+    .option('--first-name <name>')
+    .option('--last-name <name>')
+    .option('--password <password>', 'set a password (prefer --password-stdin: arguments show up in shell history)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--api-token', 'issue an API token for the admin API (shown once)')
+    .option('--slack-user <id>', 'link a Slack user id')
+    .addOption(jsonOption())
+    .action(async (opts: { email: string; role: Role; firstName?: string; lastName?: string; password?: string; passwordStdin?: boolean; apiToken?: boolean; slackUser?: string; json?: boolean }) => {
+      const password = opts.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : opts.password;
+      const { members } = await open();
+      const { member, apiToken } = await members.create(
+        { email: opts.email, role: opts.role, firstName: opts.firstName, lastName: opts.lastName, password, withApiToken: opts.apiToken, slackUserId: opts.slackUser },
+        operator,
+      );
+      if (opts.json) return print(JSON.stringify({ ...member, apiToken }, null, 2));
+      print(`Created ${member.role} ${member.email} (${member.id}).`);
+      if (apiToken) print(`API token (shown once; send it as x-medusa-access-token): ${apiToken}`);
+    });
+  user
+    .command('list')
+    .description('list members')
+    .addOption(new Option('--state <state>').choices(['active', 'deactivated']))
+    .addOption(jsonOption())
+    .action(async (opts: { state?: 'active' | 'deactivated'; json?: boolean }) => {
+      const { members } = await open();
+      const result = await members.list({ state: opts.state, limit: 1000 });
+      print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result.members));
+    });
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date (npm start does this too)')
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger('warn');
+      const s = createServices(config, logger, { runWorker: false });
+      services = s;
+      const applied = await migrate(s.db);
+      print(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is up to date.');
+    });
+
+  program
+    .command('deliver')
+    .description('deliver queued emails now and exit (when no service is running)')
+    .action(async () => {
+      const s = await open();
+      const settled = await s.outbox.drain();
+      print(`Delivered ${settled} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.`);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof DomainError || error instanceof ConfigError) {
+      err.write(`doorman: ${error.message}\n`);
+      return 1;
+    }
+    err.write(`doorman: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    if (services) {
+      services.mail.close();
+      await services.db.destroy();
+    }
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+function formatDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+export function formatSummary(summary: InviteSummary): string {
+  const lines: string[] = [];
+  const sentCount = summary.sent.length + summary.renewed.length;
+  lines.push(`${sentCount} invitation${sentCount === 1 ? '' : 's'} sent.`);
+  for (const email of summary.renewed) lines.push(`  ${email}: the earlier invitation had expired; sent a new one with a new link`);
+  for (const email of summary.alreadyMember) lines.push(`  ${email}: skipped, already a member`);
+  for (const { email, invitationId } of summary.alreadyInvited) lines.push(`  ${email}: skipped, already invited (doorman resend ${invitationId})`);
+  for (const { entry, reason } of summary.invalid) lines.push(`  ${entry}: not sent, ${reason}`);
+  return lines.join('\n');
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const STATUS_WORDS: Record<string, string> = { pending: 'Pending', expired: 'Expired', accepted: 'Accepted', revoked: 'Revoked' };
+
+function formatInvitations(page: ListPage): string {
+  if (page.invitations.length === 0) return 'No invitations.';
+  const rows = page.invitations.map((i) => [
+    i.id,
+    i.email,
+    STATUS_WORDS[i.status]!,
+    i.role,
+    formatDate(i.createdAt),
+    formatDate(i.expiresAt),
+    i.status === 'pending' || i.status === 'expired' ? (i.delivery.state === 'failing' ? `failing: ${i.delivery.error ?? ''}`.slice(0, 60) : i.delivery.state) : '',
+  ]);
+  const shown = `${page.offset + 1}–${page.offset + page.invitations.length} of ${page.total}`;
+  const more = page.nextCursor ? `\nMore: doorman invites --cursor ${page.nextCursor}` : '';
+  return `${table(['ID', 'EMAIL', 'STATUS', 'ROLE', 'INVITED', 'EXPIRES', 'EMAIL DELIVERY'], rows)}\n${shown}${more}`;
+}
+
+function formatMembers(members: Member[]): string {
+  if (members.length === 0) return 'No members.';
+  return table(
+    ['ID', 'EMAIL', 'NAME', 'ROLE', 'STATE'],
+    members.map((m) => [m.id, m.email, [m.firstName, m.lastName].filter(Boolean).join(' '), m.role, m.state]),
+  );
+}
+
+const isEntry = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);
+if (isEntry) {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}
