@@ -11,6 +11,7 @@ import { fileTransport, smtpTransport, type MailTransport } from './mail/transpo
 import { MembersService } from './members/service.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
 import { systemClock, type Clock } from './shared/clock.js';
+import { startSlack, type SlackDoor } from './slack/index.js';
 import { createWebApp } from './web/server.js';
 
 export interface AppOptions {
@@ -47,6 +48,7 @@ export interface RunningApp {
   services: Services;
   web: Express;
   server: http.Server;
+  slack: SlackDoor | undefined;
   url: string;
   stop(): Promise<void>;
 }
@@ -58,6 +60,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const web = createWebApp({ db: services.db, logger });
+  // Slack mounts POST /slack/events onto the same server (HTTP mode) or opens a socket (Socket Mode).
+  const slack: SlackDoor | undefined = await startSlack(services, web);
   const server = http.createServer(web);
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
@@ -72,7 +76,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   if (options.runWorker !== false) services.outbox.start();
 
   const mode = slackMode(config.slack);
-  if (mode === 'off') {
+  if (!slack) {
     logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
   }
   logger.info(
@@ -85,12 +89,14 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     services,
     web,
     server,
+    slack,
     url,
     stop() {
       stopping ??= (async () => {
         // Stop taking requests, let deliveries under way finish (others stay queued), then close.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        await slack?.stop();
         await services.outbox.stop();
         services.mail.close();
         await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);

@@ -62,7 +62,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .action(async (emails: string[], opts: { role: Role; from?: string; json?: boolean }) => {
       const list = emails.length === 1 && emails[0] === '-' ? readFileSync(0, 'utf8') : emails.join('\n');
       const { invites } = await open();
-      const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: { ...operator, name: opts.from ?? operator.name }, inviterName: opts.from ?? null });
+      const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null });
       print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
     });
 

@@ -53,6 +53,8 @@ export function splitEntries(raw: string): string[] {
   let quoted = false;
   let angled = false;
   for (const ch of raw) {
+    // A line break always ends an entry: a stray `<` or quote must not swallow the rest of the list.
+    if (ch === '\n' || ch === '\r') quoted = angled = false;
     if (ch === '"' && !angled) quoted = !quoted;
     else if (ch === '<' && !quoted) angled = true;
     else if (ch === '>' && !quoted) angled = false;

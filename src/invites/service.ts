@@ -196,7 +196,8 @@ export class InvitesService {
     return {
       invited_by_member_id: input.inviterMemberId ?? (actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? actor.memberId ?? null : null),
       invited_by_slack_user_id: actor.type === 'slack' ? actor.slackUserId : null,
-      invited_by_name: input.inviterName ?? actor.name ?? null,
+      // The name shown in emails: a person's, never a system actor's label.
+      invited_by_name: input.inviterName ?? (actor.type === 'system' ? null : actor.name) ?? null,
     };
   }
 

@@ -51,7 +51,9 @@ export function fileTransport(dir: string, logger: Logger): MailTransport {
   return {
     kind: 'file',
     async send(message) {
-      const info = (await builder.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId })) as unknown as { message: Buffer };
+      // The link also goes in a header: header lines are not wrapped, so it can be copied whole.
+      const headers = message.link ? { 'X-Doorman-Accept-Link': message.link } : undefined;
+      const info = (await builder.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId, headers })) as unknown as { message: Buffer };
       const safe = message.messageId.replace(/[^A-Za-z0-9._-]/g, '');
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safe}.eml`);
       // Write then rename: a reader never sees half a file.

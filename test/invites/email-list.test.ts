@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeEmail, parseEmailList } from '../../src/invites/email-list.js';
+
+describe('parseEmailList (Rule 1)', () => {
+  it('keeps the address of "Name <address>" entries and drops the name', () => {
+    expect(parseEmailList('Jane Doe <jane@x.io>')).toEqual({ emails: ['jane@x.io'], invalid: [], duplicates: 0 });
+  });
+
+  it('does not split a quoted display name at its comma', () => {
+    const parsed = parseEmailList('"Doe, Jane" <jane@x.io>, "Roe; Rick" <rick@y.io>');
+    expect(parsed.emails).toEqual(['jane@x.io', 'rick@y.io']);
+    expect(parsed.invalid).toEqual([]);
+  });
+
+  it('lower-cases and de-duplicates, counting repeats, in first-seen order', () => {
+    const parsed = parseEmailList('Bob@Y.io\nJane@X.IO, jane@x.io; JANE@x.io bob@y.io Jane Doe <jAnE@X.io>');
+    expect(parsed.emails).toEqual(['bob@y.io', 'jane@x.io']);
+    expect(parsed.duplicates).toBe(4);
+    expect(parsed.invalid).toEqual([]);
+  });
+
+  it.each([
+    ['newline', 'a@x.io\nb@x.io\nc@x.io'],
+    ['CRLF', 'a@x.io\r\nb@x.io\r\nc@x.io\r\n'],
+    ['comma', 'a@x.io,b@x.io,c@x.io'],
+    ['semicolon', 'a@x.io;b@x.io;c@x.io'],
+    ['space', 'a@x.io b@x.io   c@x.io'],
+    ['tab', 'a@x.io\tb@x.io\t\tc@x.io'],
+    ['a mix with blanks', ' a@x.io ,\t;\r\n\n b@x.io;;,, c@x.io ; '],
+  ])('splits on %s', (_name, text) => {
+    expect(parseEmailList(text)).toEqual({ emails: ['a@x.io', 'b@x.io', 'c@x.io'], invalid: [], duplicates: 0 });
+  });
+
+  it('accepts an array of lines as well as one text', () => {
+    expect(parseEmailList(['a@x.io, b@x.io', 'Jane <jane@x.io>']).emails).toEqual(['a@x.io', 'b@x.io', 'jane@x.io']);
+  });
+
+  it('reports every invalid entry by name with a reason, and keeps the valid ones', () => {
+    const parsed = parseEmailList('ok@x.io, not-an-email, @x.io, jane@, a@b@x.io, jane@localhost, ok2@x.io');
+    expect(parsed.emails).toEqual(['ok@x.io', 'ok2@x.io']);
+    expect(parsed.invalid).toEqual([
+      { entry: 'not-an-email', reason: expect.stringMatching(/no @/) },
+      { entry: '@x.io', reason: expect.stringMatching(/before the @/) },
+      { entry: 'jane@', reason: expect.stringMatching(/after the @/) },
+      { entry: 'a@b@x.io', reason: expect.stringMatching(/more than one @/) },
+      { entry: 'jane@localhost', reason: expect.stringMatching(/no dot/) },
+    ]);
+  });
+
+  it('reports a repeated invalid entry once', () => {
+    expect(parseEmailList('junk junk, junk').invalid).toEqual([{ entry: 'junk', reason: expect.any(String) }]);
+  });
+
+  it('reports a bare name as invalid instead of dropping it', () => {
+    const parsed = parseEmailList('Jane Doe\nbob@y.io');
+    expect(parsed.emails).toEqual(['bob@y.io']);
+    expect(parsed.invalid.map((i) => i.entry)).toEqual(['Jane', 'Doe']);
+  });
+
+  it('reports an empty <> entry', () => {
+    const parsed = parseEmailList('Nobody <>');
+    expect(parsed.emails).toEqual([]);
+    expect(parsed.invalid).toHaveLength(1);
+    expect(parsed.invalid[0]!.entry).toBe('<>');
+  });
+
+  it('accepts mailto: links in any case', () => {
+    expect(parseEmailList('mailto:jane@x.io MAILTO:Bob@Y.io <mailto:ann@z.io>').emails).toEqual(['jane@x.io', 'bob@y.io', 'ann@z.io']);
+  });
+
+  it('converts IDN domains to their ASCII form (and de-duplicates across forms)', () => {
+    const parsed = parseEmailList('Jürgen <jurgen@Bücher.DE>, jurgen@xn--bcher-kva.de, anna@例え.jp');
+    expect(parsed.emails).toEqual(['jurgen@xn--bcher-kva.de', 'anna@xn--r8jz45g.jp']);
+    expect(parsed.duplicates).toBe(1);
+  });
+
+  it('a stray "<" or quote does not swallow the rest of the list', () => {
+    const parsed = parseEmailList('Jane <jane@x.io\nbob@y.io\n"Unclosed quote <ann@z.io>\ncid@w.io');
+    expect(parsed.emails).toEqual(['jane@x.io', 'bob@y.io', 'ann@z.io', 'cid@w.io']);
+    expect(parsed.invalid).toEqual([]);
+  });
+
+  it('takes several Name <address> entries on one line', () => {
+    expect(parseEmailList('Jane <jane@x.io> Bob <bob@y.io> cid@w.io').emails).toEqual(['jane@x.io', 'bob@y.io', 'cid@w.io']);
+  });
+
+  it('cuts very long invalid entries when reporting them', () => {
+    const junk = 'x'.repeat(5000);
+    const parsed = parseEmailList(junk);
+    expect(parsed.invalid).toHaveLength(1);
+    expect(parsed.invalid[0]!.entry.length).toBeLessThanOrEqual(320);
+  });
+});
+
+describe('normalizeEmail', () => {
+  it('trims and lower-cases', () => {
+    expect(normalizeEmail('  Jane.Doe+Tag@Example.COM ')).toEqual({ email: 'jane.doe+tag@example.com' });
+  });
+
+  it.each([
+    ['', /empty/],
+    ['   ', /empty/],
+    ['jane', /no @/],
+    ['jane@localhost', /no dot/],
+    ['jane@intranet', /no dot/],
+    [`${'a'.repeat(65)}@x.io`, /64/],
+    [`jane@${'d'.repeat(64)}.io`, /not a valid domain/],
+    [`${'a'.repeat(64)}@${Array.from({ length: 4 }, () => 'd'.repeat(60)).join('.')}.io`, /254/],
+    ['jane..doe@x.io', /characters/],
+    ['.jane@x.io', /characters/],
+    ['jane doe@x.io', /characters/],
+    ['jöhn@x.io', /characters/],
+    ['jane@-x.io', /not a valid domain/],
+    ['jane@x_y.io', /not a valid domain|top-level/],
+    ['jane@x.io.', /not a valid domain/],
+    ['jane@x.123', /top-level|not a valid domain/],
+    ['jane@x..io', /not a valid domain/],
+  ])('refuses %j with a reason', (input, reason) => {
+    const result = normalizeEmail(input);
+    expect(result).toEqual({ reason: expect.stringMatching(reason) });
+  });
+
+  it('accepts the longest parts that are still allowed', () => {
+    const local = 'a'.repeat(64);
+    const label = 'd'.repeat(63);
+    expect(normalizeEmail(`${local}@${label}.io`)).toEqual({ email: `${local}@${label}.io` });
+  });
+});
