@@ -12,13 +12,14 @@ import { MembersService } from './members/service.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { startSlack, type SlackDoor } from './slack/index.js';
-import { createWebApp } from './web/server.js';
+import { createWebApp, type RateLimits } from './web/server.js';
 
 export interface AppOptions {
   clock?: Clock;
   worker?: Partial<WorkerOptions>;
   /** Tests may leave the mail worker off and drive delivery by hand. */
   runWorker?: boolean;
+  rateLimits?: Partial<RateLimits>;
 }
 
 /** Everything Doorman is, wired from its configuration. The doors (web, Slack, CLI) share it. */
@@ -59,7 +60,17 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const applied = await migrate(services.db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
-  const web = createWebApp({ db: services.db, logger });
+  const web = createWebApp({
+    db: services.db,
+    logger,
+    clock: services.clock,
+    invites: services.invites,
+    members: services.members,
+    appSecret: config.appSecret,
+    publicUrl: config.publicUrl,
+    orgName: config.orgName,
+    rateLimits: options.rateLimits,
+  });
   // Slack mounts POST /slack/events onto the same server (HTTP mode) or opens a socket (Socket Mode).
   const slack: SlackDoor | undefined = await startSlack(services, web);
   const server = http.createServer(web);

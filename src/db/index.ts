@@ -87,6 +87,15 @@ export async function inTransaction<T>(db: Db, work: (trx: Trx) => Promise<T>, a
   }
 }
 
+/**
+ * Makes transactions that take the same lock run one after another, for checks a row lock cannot
+ * cover (rows that do not exist yet). PostgreSQL: a transaction-level advisory lock, released at
+ * commit or rollback; SQLite already has one writer at a time.
+ */
+export async function serializeOn(trx: Trx, lock: number): Promise<void> {
+  if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(?)', [lock]);
+}
+
 /** Splits a list into chunks small enough for SQLite's bound-parameter limit. */
 export function chunked<T>(items: readonly T[], size = 500): T[][] {
   const out: T[][] = [];

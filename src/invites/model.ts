@@ -48,6 +48,8 @@ export interface Invitation {
   revokedBy: string | null;
   delivery: { state: DeliveryState; error: string | null };
   metadata: Record<string, unknown> | null;
+  /** Only when asked for (admin listings) and only for live pending invitations. */
+  token?: string;
 }
 
 export function shownStatus(row: Pick<InvitationRow, 'status' | 'expires_at'>, now: number): ShownStatus {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { recordAudit, type AuditEntry } from '../audit/audit.js';
-import { chunked, forUpdate, inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
+import { chunked, forUpdate, inTransaction, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
 import { checkPassword, hashPassword } from '../members/passwords.js';
 import type { Role } from '../members/roles.js';
 import { cleanName, requireRole, toMember, type Member, type MemberRow } from '../members/service.js';
@@ -23,6 +23,8 @@ import { shownStatus, toInvitation, type Invitation, type InvitationRow, type In
 import { deriveToken, issueToken, TOKEN_PATTERN, tokenHash, tokenMatches } from './tokens.js';
 
 export const INVITE_EMAIL = 'invite_email';
+/** Advisory lock id taken by every transaction that creates pending invitations. */
+const INVITE_LOCK = 0x646f6f72;
 
 /** What the invitation email worker needs to know to build the message at delivery time. */
 export interface InviteEmailPayload {
@@ -39,7 +41,8 @@ export interface InvitesSettings {
 }
 
 export type SortKey = 'email' | 'status' | 'created' | 'expires';
-export type StatusFilter = ShownStatus | 'all';
+/** `open`: pending and expired together — the invitations an admin can still act on. */
+export type StatusFilter = ShownStatus | 'open' | 'all';
 
 export interface ListQuery {
   status?: StatusFilter;
@@ -51,6 +54,8 @@ export interface ListQuery {
   cursor?: string;
   /** A fragment of the email address. */
   search?: string;
+  /** Include the accept token of live pending invitations (for admins: the admin API's `token`). */
+  withTokens?: boolean;
 }
 
 export interface ListPage {
@@ -116,6 +121,10 @@ export class InvitesService {
     role: Role,
     input: { actor: Actor; inviterMemberId?: string | null; inviterName?: string | null },
   ): Promise<InviteSummary> {
+    // Concurrent requests with overlapping lists would otherwise both see "not invited" and one
+    // would fail on the one-pending-per-email index; taking turns makes the later one answer
+    // "already invited".
+    await serializeOn(trx, INVITE_LOCK);
     const now = this.clock.now();
     const summary: InviteSummary = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
     const inviter = this.inviterColumns(input);
@@ -213,7 +222,7 @@ export class InvitesService {
     const sort = query.sort ?? 'created';
     const order = query.order ?? (sort === 'created' || sort === 'expires' ? 'desc' : 'asc');
     const filtered = this.filtered(query, now);
-    const cursor = decodeCursor(query.cursor);
+    const cursor = decodeCursor(query.cursor, sort, order);
     let offset = cursor && 'offset' in cursor ? cursor.offset : Math.max(0, query.offset ?? 0);
 
     const page = filtered.clone();
@@ -238,9 +247,13 @@ export class InvitesService {
       nextCursor =
         sort === 'status'
           ? encodeCursor({ offset: offset + limit })
-          : encodeCursor({ value: last[SORT_COLUMNS[sort] as keyof InvitationRow] as string | number, id: last.id, position: offset + limit });
+          : encodeCursor({ sort, order, value: last[SORT_COLUMNS[sort] as keyof InvitationRow] as string | number, id: last.id, position: offset + limit });
     }
-    return { invitations: items.map((row) => toInvitation(row, now)), total: Number(countRows[0]?.n ?? 0), limit, offset, nextCursor };
+    const view = (row: InvitationRow): Invitation => {
+      const invitation = toInvitation(row, now);
+      return query.withTokens && invitation.status === 'pending' ? { ...invitation, token: deriveToken(this.settings.appSecret, row.token_nonce) } : invitation;
+    };
+    return { invitations: items.map(view), total: Number(countRows[0]?.n ?? 0), limit, offset, nextCursor };
   }
 
   private filtered(query: ListQuery, now: number): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
@@ -252,6 +265,9 @@ export class InvitesService {
       case 'expired':
         q.where({ status: 'pending' }).where('expires_at', '<=', now);
         break;
+      case 'open':
+        q.where({ status: 'pending' });
+        break;
       case 'accepted':
         q.where({ status: 'accepted' });
         break;
@@ -261,7 +277,7 @@ export class InvitesService {
       case 'all':
         break;
       default:
-        throw new InvalidInput(`Unknown status "${String(query.status)}"; use pending, expired, accepted, revoked or all.`, 'status');
+        throw new InvalidInput(`Unknown status "${String(query.status)}"; use pending, expired, open, accepted, revoked or all.`, 'status');
     }
     const search = query.search?.trim().toLowerCase();
     if (search) {
@@ -358,6 +374,32 @@ export class InvitesService {
       await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
       return { ...row, role, updated_at: now };
     });
+  }
+
+  /**
+   * One address, Medusa's way: a new invitation; an expired one renewed with a new link; a live one
+   * given the requested role and sent again with the same link. An active member is refused.
+   */
+  async inviteOne(input: { email: string; role: Role; actor: Actor; inviterName?: string | null }): Promise<{ outcome: 'sent' | 'renewed' | 'resent'; invitation: Invitation }> {
+    const parsed = parseEmailList(typeof input.email === 'string' ? input.email : '');
+    if (parsed.emails.length !== 1 || parsed.invalid.length > 0) {
+      const reason = parsed.invalid[0] ? `${parsed.invalid[0].entry}: ${parsed.invalid[0].reason}` : 'Give exactly one email address.';
+      throw new InvalidInput(reason, 'user');
+    }
+    const summary = await this.inviteMany({ emails: parsed.emails, role: input.role, actor: input.actor, inviterName: input.inviterName });
+    if (summary.alreadyMember.length) throw new AlreadyMember(parsed.emails[0]!);
+    const live = summary.alreadyInvited[0];
+    if (live) {
+      await this.setRole(live.invitationId, input.role, input.actor);
+      return { outcome: 'resent', invitation: await this.resend(live.invitationId, input.actor) };
+    }
+    return { outcome: summary.renewed.length ? 'renewed' : 'sent', invitation: await this.get(summary.invitationIds[0]!) };
+  }
+
+  /** "Send it again", whatever its state allows: a pending one is resent, an expired one renewed. */
+  async sendAgain(id: string, actor: Actor): Promise<Invitation> {
+    const current = await this.get(id);
+    return current.status === 'expired' ? this.sendNewInvitation(id, actor) : this.resend(id, actor);
   }
 
   // ---------------------------------------------------------------- accepting
@@ -482,18 +524,19 @@ function inviteEmail(invitationId: string, nonce: string, reason: InviteEmailPay
 
 const statusRankSql = `CASE WHEN status = 'pending' AND expires_at > ? THEN 0 WHEN status = 'pending' THEN 1 WHEN status = 'accepted' THEN 2 ELSE 3 END`;
 
-type Cursor = { offset: number } | { value: string | number; id: string; position: number };
+/** A keyset cursor names the sort it was made for: its value means nothing under another one. */
+type Cursor = { offset: number } | { sort: SortKey; order: 'asc' | 'desc'; value: string | number; id: string; position: number };
 
 function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-function decodeCursor(raw: string | undefined): Cursor | undefined {
+function decodeCursor(raw: string | undefined, sort: SortKey, order: 'asc' | 'desc'): Cursor | undefined {
   if (!raw) return undefined;
   try {
     const value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
     if ('offset' in value && Number.isInteger(value.offset) && value.offset >= 0) return value;
-    if ('id' in value && typeof value.id === 'string' && (typeof value.value === 'string' || typeof value.value === 'number') && Number.isInteger(value.position)) return value;
+    if ('id' in value && value.sort === sort && value.order === order && typeof value.id === 'string' && typeof value.value === (sort === 'email' ? 'string' : 'number') && Number.isInteger(value.position) && value.position >= 0) return value;
   } catch {
     // fall through
   }

@@ -1,0 +1,117 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { RateLimitRequestHandler } from 'express-rate-limit';
+import type { Logger } from 'pino';
+import type { InvitesService } from '../invites/service.js';
+import { formatDateInWords } from '../mail/templates.js';
+import { ROLE_LABELS } from '../members/roles.js';
+import { DomainError, InvitationExpired } from '../shared/errors.js';
+import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, STYLESHEET, type FormState } from './pages.js';
+
+export interface AcceptPageDeps {
+  invites: InvitesService;
+  orgName: string;
+  logger: Logger;
+  /** Every request that presents a token (opening the page, submitting it). */
+  tokenLimiter: RateLimitRequestHandler;
+  /** Form submissions (each costs a password hash). */
+  submitLimiter: RateLimitRequestHandler;
+}
+
+/** Headers for pages that carry a token in their URL. */
+export function pageHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'Content-Security-Policy': "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'Referrer-Policy': 'no-referrer',
+    'X-Robots-Tag': 'noindex, nofollow',
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Cache-Control': 'no-store',
+  });
+  next();
+}
+
+/** The one place where domain errors become the invitee's words and status codes. */
+export function pageForError(error: unknown, orgName: string): { status: number; html: string } | undefined {
+  if (!(error instanceof DomainError)) return undefined;
+  switch (error.code) {
+    case 'unknown_token':
+      return { status: 404, html: problemPage('This link does not work', 'This invitation link is not valid. Check that you opened the whole link from the email.', `If it still fails, ask the person who invited you to ${orgName} to send a new invitation.`) };
+    case 'invite_expired': {
+      const e = error as InvitationExpired;
+      const who = e.invitedBy ? `Ask ${e.invitedBy}` : `Ask an admin of ${orgName}`;
+      return { status: 410, html: problemPage('This invitation has expired', `It expired on ${formatDateInWords(e.expiredAt)}.`, `${who} to send you a new invitation.`) };
+    }
+    case 'invite_revoked':
+      return { status: 410, html: problemPage('This invitation was withdrawn', `This invitation to ${orgName} was revoked and no longer works.`, `If you think this is a mistake, ask an admin of ${orgName} for a new invitation.`) };
+    case 'invite_accepted':
+      return { status: 409, html: problemPage('This invitation was already used', 'Someone already accepted this invitation and set up the account.', 'If that was you, sign in with your email and password.') };
+    case 'already_member':
+      return { status: 409, html: problemPage('You are already a member', `There is already an account for this email address at ${orgName}.`, 'Sign in with your email and password.') };
+    default:
+      return undefined;
+  }
+}
+
+export function acceptPage(deps: AcceptPageDeps): Router {
+  const router = Router();
+  const { invites, orgName } = deps;
+
+  router.get('/assets/doorman.css', (_req, res) => {
+    res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(STYLESHEET);
+  });
+  router.get('/assets/accept.js', (_req, res) => {
+    res.type('application/javascript').set('Cache-Control', 'public, max-age=3600').send(ACCEPT_SCRIPT);
+  });
+
+  const send = (res: Response, status: number, html: string) => res.status(status).type('html').send(html);
+  const fail = (res: Response, error: unknown) => {
+    const page = pageForError(error, orgName);
+    if (page) return send(res, page.status, page.html);
+    deps.logger.error({ err: error }, 'accept page failed');
+    return send(res, 500, problemPage('Something went wrong', 'We could not load your invitation. Please try again in a minute.'));
+  };
+
+  router.get('/invite', pageHeaders, deps.tokenLimiter, async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    if (!token) return send(res, 400, problemPage('This link is incomplete', 'The invitation link has no token. Open the whole link from the email.'));
+    try {
+      // Opening the page changes nothing: mail scanners and link previews are safe.
+      const invitation = await invites.lookupToken(token);
+      send(res, 200, acceptForm(invitation, orgName, token));
+    } catch (error) {
+      fail(res, error);
+    }
+  });
+
+  router.post('/invite', pageHeaders, express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), deps.tokenLimiter, deps.submitLimiter, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
+    const token = str('token');
+    const state: FormState = { firstName: str('first_name').slice(0, 200), lastName: str('last_name').slice(0, 200), errors: {} };
+    try {
+      const invitation = await invites.lookupToken(token);
+      const errors = state.errors!;
+      if (!state.firstName!.trim()) errors.first_name = 'Enter your first name.';
+      if (!state.lastName!.trim()) errors.last_name = 'Enter your last name.';
+      if (str('password').length < 8) errors.password = 'Use at least 8 characters.';
+      else if (str('password').length > 1024) errors.password = 'Use at most 1024 characters.';
+      if (str('password') !== str('confirm_password')) errors.confirm_password = 'The passwords do not match.';
+      if (Object.keys(errors).length) {
+        errors.form = 'Please correct the fields marked below.';
+        return send(res, 422, acceptForm(invitation, orgName, token, state));
+      }
+      try {
+        const { member } = await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
+        send(res, 200, acceptedPage(member.email, orgName, ROLE_LABELS[member.role]));
+      } catch (error) {
+        if (error instanceof DomainError && error.code === 'weak_password') {
+          return send(res, 422, acceptForm(invitation, orgName, token, { ...state, errors: { password: error.message, form: 'Please correct the fields marked below.' } }));
+        }
+        throw error;
+      }
+    } catch (error) {
+      fail(res, error);
+    }
+  });
+  return router;
+}

@@ -1,0 +1,117 @@
+import type { Invitation } from '../invites/model.js';
+import { formatDateInWords, escapeHtml as h } from '../mail/templates.js';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../members/passwords.js';
+import { ROLE_LABELS } from '../members/roles.js';
+
+/** Pure HTML builders for the invitee's pages. No external assets: they work offline. */
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<meta name="referrer" content="no-referrer">
+<title>${h(title)}</title>
+<link rel="stylesheet" href="/assets/doorman.css">
+</head>
+<body>
+<main class="card">
+${body}
+</main>
+</body>
+</html>`;
+}
+
+export interface FormState {
+  firstName?: string;
+  lastName?: string;
+  errors?: Partial<Record<'first_name' | 'last_name' | 'password' | 'confirm_password' | 'form', string>>;
+}
+
+function field(id: 'first_name' | 'last_name' | 'password' | 'confirm_password', label: string, attrs: string, state: FormState, value = ''): string {
+  const error = state.errors?.[id];
+  const describedBy = [`${id}-hint`, error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const hint = id === 'password' ? `At least ${PASSWORD_MIN} characters.` : '';
+  return `<div class="field">
+<label for="${id}">${h(label)}</label>
+<input id="${id}" name="${id}" ${attrs} value="${h(value)}" aria-describedby="${describedBy}"${error ? ' aria-invalid="true"' : ''}>
+<p class="hint" id="${id}-hint">${h(hint)}</p>
+<p class="error" id="${id}-error" aria-live="polite">${error ? h(error) : ''}</p>
+</div>`;
+}
+
+export function acceptForm(invitation: Invitation, orgName: string, token: string, state: FormState = {}): string {
+  const inviter = invitation.invitedBy.name ? `${h(invitation.invitedBy.name)} invited you` : 'You are invited';
+  const summary = state.errors?.form ? `<div class="alert" role="alert">${h(state.errors.form)}</div>` : '';
+  return layout(
+    `Join ${orgName}`,
+    `<h1>Join ${h(orgName)}</h1>
+<p class="lead">${inviter} to join <strong>${h(orgName)}</strong> as <strong>${h(ROLE_LABELS[invitation.role])}</strong>.</p>
+<dl class="facts">
+<dt>Invitation for</dt><dd>${h(invitation.email)}</dd>
+<dt>Expires</dt><dd><time datetime="${new Date(invitation.expiresAt).toISOString()}">${h(formatDateInWords(invitation.expiresAt))}</time></dd>
+</dl>
+${summary}
+<form method="post" action="/invite" id="accept-form" novalidate>
+<input type="hidden" name="token" value="${h(token)}">
+${field('first_name', 'First name', 'type="text" autocomplete="given-name" required maxlength="200"', state, state.firstName)}
+${field('last_name', 'Last name', 'type="text" autocomplete="family-name" required maxlength="200"', state, state.lastName)}
+${field('password', 'Password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"`, state)}
+${field('confirm_password', 'Confirm password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"`, state)}
+<button type="submit">Accept invitation</button>
+</form>
+<script src="/assets/accept.js"></script>`,
+  );
+}
+
+export function acceptedPage(email: string, orgName: string, roleLabel: string): string {
+  return layout(
+    `Welcome to ${orgName}`,
+    `<h1 id="welcome">Welcome to ${h(orgName)}</h1>
+<p class="lead">Your account is ready. You joined as <strong>${h(roleLabel)}</strong>.</p>
+<p>Sign in with <strong>${h(email)}</strong> and the password you just chose.</p>`,
+  );
+}
+
+/** A page that explains a dead or refused link and what to do next. */
+export function problemPage(title: string, message: string, next?: string): string {
+  return layout(title, `<h1>${h(title)}</h1>\n<p class="lead" role="alert">${h(message)}</p>${next ? `\n<p>${h(next)}</p>` : ''}`);
+}
+
+export const STYLESHEET = `*{box-sizing:border-box}
+html{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1c1d;background:#f4f4f6;line-height:1.5}
+body{margin:0;padding:16px;min-height:100vh;display:flex;align-items:flex-start;justify-content:center}
+.card{background:#fff;width:100%;max-width:440px;margin-top:6vh;padding:28px 24px;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+h1{font-size:1.5rem;margin:0 0 8px}
+.lead{margin:0 0 16px;font-size:1.05rem}
+.facts{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:0 0 20px;font-size:.95rem}
+.facts dt{color:#616061}.facts dd{margin:0;word-break:break-all}
+.field{margin-bottom:14px}
+label{display:block;font-weight:600;margin-bottom:4px}
+input{width:100%;font:inherit;padding:10px 12px;border:1px solid #8d8d8f;border-radius:8px}
+input:focus{outline:3px solid #1264a3;outline-offset:1px;border-color:#1264a3}
+input[aria-invalid=true]{border-color:#c9252d}
+.hint{margin:4px 0 0;font-size:.85rem;color:#616061}.hint:empty{display:none}
+.error{margin:4px 0 0;font-size:.9rem;color:#c9252d;font-weight:600}.error:empty{display:none}
+.alert{background:#fdecea;color:#8a1c1c;border-radius:8px;padding:10px 12px;margin-bottom:16px}
+button{width:100%;font:inherit;font-weight:700;color:#fff;background:#1264a3;border:0;border-radius:8px;padding:12px;cursor:pointer;margin-top:6px}
+button:hover{background:#0b4c80}button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}
+@media (prefers-color-scheme:dark){html{background:#1a1d21;color:#e8e8e8}.card{background:#222529;box-shadow:none}.facts dt,.hint{color:#ababad}input{background:#1a1d21;color:#e8e8e8}}
+`;
+
+/** Inline validation in the browser; the server checks everything again. */
+export const ACCEPT_SCRIPT = `(function(){
+var form=document.getElementById('accept-form');if(!form)return;
+var min=${PASSWORD_MIN},max=${PASSWORD_MAX};
+function show(id,msg){var input=document.getElementById(id),out=document.getElementById(id+'-error');out.textContent=msg||'';if(msg){input.setAttribute('aria-invalid','true')}else{input.removeAttribute('aria-invalid')}return !msg}
+function check(id){var v=document.getElementById(id).value,p=document.getElementById('password').value;
+if(id==='first_name')return show(id,v.trim()?'':'Enter your first name.');
+if(id==='last_name')return show(id,v.trim()?'':'Enter your last name.');
+if(id==='password')return show(id,v.length<min?'Use at least '+min+' characters.':v.length>max?'Use at most '+max+' characters.':'');
+if(id==='confirm_password')return show(id,v!==p?'The passwords do not match.':'');}
+var ids=['first_name','last_name','password','confirm_password'];
+ids.forEach(function(id){document.getElementById(id).addEventListener('blur',function(){check(id)});document.getElementById(id).addEventListener('input',function(){if(document.getElementById(id).getAttribute('aria-invalid'))check(id)})});
+form.addEventListener('submit',function(e){var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus()}});
+})();`;

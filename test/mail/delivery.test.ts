@@ -1,0 +1,290 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Services } from '../../src/app.js';
+import { createLogger } from '../../src/logger.js';
+import { inviteEmailHandler } from '../../src/mail/invite-email.js';
+import { formatDateInWords } from '../../src/mail/templates.js';
+import { smtpTransport } from '../../src/mail/transport.js';
+import type { OutboxRow } from '../../src/outbox/outbox.js';
+import { OutboxWorker } from '../../src/outbox/worker.js';
+import type { Actor } from '../../src/shared/actor.js';
+import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
+import { servicesFor, tempDataDir } from '../support/service.js';
+import { TestSmtpServer, type Fault } from '../support/smtp.js';
+
+const OPERATOR: Actor = { type: 'system', name: 'test' };
+const DAY = 86_400_000;
+
+/** Runs the worker, moving the clock to each next retry, until nothing is left to deliver. */
+async function deliverAll(s: Services, clock: ManualClock, worker: OutboxWorker = s.outbox, rounds = 25): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await worker.drain();
+    const next = (await s.db('outbox').where({ state: 'pending' }).min({ at: 'next_attempt_at' }).first()) as { at: number | string | null } | undefined;
+    if (next?.at === null || next?.at === undefined) return;
+    clock.current = Math.max(clock.current, Number(next.at));
+  }
+  throw new Error('the outbox did not empty');
+}
+
+async function outboxRows(s: Services): Promise<OutboxRow[]> {
+  return s.db<OutboxRow>('outbox').orderBy('id');
+}
+
+describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  let smtp: TestSmtpServer;
+  let clock: ManualClock;
+  let services: Services;
+  const open: Services[] = [];
+
+  const wire = () => {
+    const s = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, SMTP_URL: smtp.url }, { clock });
+    open.push(s);
+    return s;
+  };
+
+  beforeEach(async () => {
+    test = await createTestDatabase(dialect);
+    data = tempDataDir();
+    smtp = await TestSmtpServer.create();
+    clock = new ManualClock();
+    services = wire();
+  });
+
+  afterEach(async () => {
+    for (const s of open.splice(0)) {
+      s.mail.close();
+      await s.db.destroy().catch(() => undefined);
+    }
+    await smtp.stop();
+    await test.destroy();
+    data.cleanup();
+  });
+
+  it('sends plain text and HTML naming the inviter and organization, with a working link and the expiry in words', async () => {
+    const summary = await services.invites.inviteMany({ emails: 'Jane Doe <Jane@Example.io>', role: 'developer', actor: OPERATOR, inviterName: 'Ada Lovelace' });
+    const id = summary.invitationIds[0]!;
+    expect((await services.invites.get(id)).delivery).toEqual({ state: 'queued', error: null });
+
+    await deliverAll(services, clock);
+
+    expect(smtp.received).toHaveLength(1);
+    const mail = smtp.received[0]!;
+    expect(mail.envelope.to).toEqual(['jane@example.io']);
+    expect(mail.to).toContain('jane@example.io');
+    expect(mail.subject).toBe('Ada Lovelace invited you to join Acme Corp');
+    expect(mail.messageId).toMatch(new RegExp(`^<${id}\\.\\d+@localhost>$`));
+    expect(mail.text).toContain('Ada Lovelace invited you to join Acme Corp as Developer.');
+    expect(mail.html).toMatch(/^<!doctype html>/i);
+    expect(mail.html).toContain('Acme Corp');
+
+    // The link works, and it is in both parts.
+    expect(mail.link).toMatch(/^http:\/\/doorman\.test\/invite\?token=[A-Za-z0-9_-]{43,}$/);
+    expect(mail.html).toContain(mail.link!);
+    const invitation = await services.invites.lookupToken(mail.token);
+    expect(invitation).toMatchObject({ id, email: 'jane@example.io', status: 'pending' });
+
+    // The expiry, in words and relative.
+    expect(formatDateInWords(invitation.expiresAt)).toBe('Sunday, 29 November 2026 at 09:00 UTC');
+    expect(mail.text).toContain('expires on Sunday, 29 November 2026 at 09:00 UTC (in 7 days)');
+    expect(mail.html).toContain('Sunday, 29 November 2026 at 09:00 UTC');
+
+    expect((await services.invites.get(id)).delivery).toEqual({ state: 'sent', error: null });
+  });
+
+  it('a resend emails the same link again as a separate message', async () => {
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'sam@example.io', actor: OPERATOR, inviterName: 'Ada' });
+    await deliverAll(services, clock);
+    clock.advance(DAY);
+    await services.invites.resend(invitationIds[0]!, OPERATOR);
+    await deliverAll(services, clock);
+
+    expect(smtp.received).toHaveLength(2);
+    const [first, second] = smtp.received;
+    expect(second!.token).toBe(first!.token);
+    expect(second!.messageId).not.toBe(first!.messageId);
+    expect(second!.subject).toBe('Ada invited you to join Acme Corp (reminder)');
+  });
+
+  it('an SMTP outage delays mail, shows it failing, and delivers each email exactly once afterwards', async () => {
+    await smtp.stop();
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'a@example.io, b@example.io, c@example.io', actor: OPERATOR });
+    expect(invitationIds).toHaveLength(3);
+
+    // Down for a while: every try fails, the wait between tries grows.
+    const waits: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      expect(await services.outbox.runOnce()).toBe(0);
+      const rows = await outboxRows(services);
+      expect(rows.every((r) => r.state === 'pending' && r.attempts === round + 1 && r.locked_until === null)).toBe(true);
+      waits.push(Number(rows[0]!.next_attempt_at) - clock.now());
+      clock.current = Math.max(...rows.map((r) => Number(r.next_attempt_at)));
+    }
+    for (let i = 1; i < waits.length; i++) expect(waits[i]!).toBeGreaterThan(waits[i - 1]!);
+
+    // Admins can see it failing, with the reason.
+    for (const id of invitationIds) {
+      const { delivery } = await services.invites.get(id);
+      expect(delivery.state).toBe('failing');
+      expect(delivery.error).toMatch(/ECONNREFUSED|connect/i);
+    }
+    expect(smtp.received).toHaveLength(0);
+
+    await smtp.start();
+    await deliverAll(services, clock);
+
+    const counts = smtp.countByMessageId();
+    expect(counts.size).toBe(3);
+    expect([...counts.values()]).toEqual([1, 1, 1]);
+    expect(new Set(smtp.received.map((m) => m.envelope.to[0]))).toEqual(new Set(['a@example.io', 'b@example.io', 'c@example.io']));
+    for (const id of invitationIds) expect((await services.invites.get(id)).delivery).toEqual({ state: 'sent', error: null });
+    expect((await outboxRows(services)).map((r) => r.state)).toEqual(['done', 'done', 'done']);
+  });
+
+  const faults: Array<[string, Fault]> = [
+    ['451 to DATA', { kind: 'reply', at: 'data', code: 451, times: 2 }],
+    ['554 to DATA', { kind: 'reply', at: 'data', code: 554, times: 1 }],
+    ['451 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 451, times: 1 }],
+    ['554 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 554, times: 1 }],
+    ['a connection dropped mid-DATA', { kind: 'drop', times: 1 }],
+  ];
+  it.each(faults)('after %s, the email is delivered exactly once', async (_name, fault) => {
+    smtp.fail(fault);
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'kim@example.io', actor: OPERATOR });
+    await services.outbox.runOnce();
+    const failing = await services.invites.get(invitationIds[0]!);
+    expect(failing.delivery.state).toBe('failing');
+    if (fault.kind === 'reply') expect(failing.delivery.error).toContain(String(fault.code));
+
+    await deliverAll(services, clock);
+
+    expect(smtp.received).toHaveLength(1);
+    expect(smtp.received[0]!.envelope.to).toEqual(['kim@example.io']);
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'sent', error: null });
+    const [row] = await outboxRows(services);
+    expect(row).toMatchObject({ state: 'done', last_error: null });
+    expect(row!.attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a hung server times out instead of stalling the worker, and the email goes out once it answers', async () => {
+    // The worker's own wiring, with a short SMTP time limit (the service uses 30 s).
+    const transport = smtpTransport(smtp.url, { timeoutMs: 400 });
+    const worker = new OutboxWorker(services.db, clock, createLogger('silent'), [
+      inviteEmailHandler(services.db, clock, services.invites, transport, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
+    ]);
+    try {
+      smtp.fail({ kind: 'hang', at: 'greeting', times: 1 }, { kind: 'hang', at: 'data', times: 1 });
+      const { invitationIds } = await services.invites.inviteMany({ emails: 'lee@example.io', actor: OPERATOR });
+      const started = Date.now();
+      await worker.runOnce(); // greeting never comes
+      await worker.runOnce(); // not due yet
+      clock.advance(60_000);
+      await worker.runOnce(); // DATA never answered
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const failing = await services.invites.get(invitationIds[0]!);
+      expect(failing.delivery.state).toBe('failing');
+      expect(failing.delivery.error).toMatch(/timeout|timed out/i);
+      expect(smtp.received).toHaveLength(0);
+
+      smtp.clearFaults();
+      await deliverAll(services, clock, worker);
+      expect(smtp.received).toHaveLength(1);
+      expect((await services.invites.get(invitationIds[0]!)).delivery.state).toBe('sent');
+    } finally {
+      transport.close();
+    }
+  });
+
+  it('an email queued before "send new invitation" is never sent with its dead link; the new one is', async () => {
+    await smtp.stop();
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'old@example.io', actor: OPERATOR });
+    const id = invitationIds[0]!;
+    await services.outbox.runOnce(); // fails: SMTP is down
+    clock.advance(8 * DAY); // expired while the email was still queued
+    const renewed = await services.invites.sendNewInvitation(id, OPERATOR);
+    expect(renewed.delivery.state).toBe('queued');
+
+    await smtp.start();
+    await deliverAll(services, clock);
+
+    expect(smtp.received).toHaveLength(1);
+    const mail = smtp.received[0]!;
+    expect(mail.text).toContain('sent you a new invitation');
+    expect((await services.invites.lookupToken(mail.token)).id).toBe(id);
+    const rows = await outboxRows(services);
+    expect(rows.map((r) => r.state)).toEqual(['cancelled', 'done']);
+    expect(rows[0]!.last_error).toMatch(/newer invitation|expired/);
+    expect((await services.invites.get(id)).delivery).toEqual({ state: 'sent', error: null });
+  });
+
+  it('a revoked invitation sends nothing, even when its email had already failed once', async () => {
+    smtp.fail({ kind: 'reply', at: 'data', code: 451, times: 1 });
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'x@example.io, y@example.io', actor: OPERATOR });
+    await services.outbox.runOnce();
+    expect(smtp.received).toHaveLength(1); // one of the two got the 451
+    const failed = (await outboxRows(services)).find((r) => r.state === 'pending')!;
+    await services.invites.revoke(failed.invitation_id!, OPERATOR);
+    const neverSent = (await services.invites.inviteMany({ emails: 'z@example.io', actor: OPERATOR })).invitationIds[0]!;
+    await services.invites.revoke(neverSent, OPERATOR);
+
+    await deliverAll(services, clock);
+    clock.advance(DAY);
+    await services.outbox.drain();
+
+    expect(smtp.received).toHaveLength(1);
+    expect(smtp.received[0]!.envelope.to[0]).not.toBe((await services.invites.get(failed.invitation_id!)).email);
+    const byInvitation = new Map((await outboxRows(services)).map((r) => [r.invitation_id, r.state]));
+    expect(byInvitation.get(failed.invitation_id!)).toBe('cancelled');
+    expect(byInvitation.get(neverSent)).toBe('cancelled');
+    expect(invitationIds).toContain(failed.invitation_id);
+  });
+
+  it('mail queued before a restart is delivered once by the next process', async () => {
+    await smtp.stop();
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'p@example.io; q@example.io; r@example.io', actor: OPERATOR });
+    await services.outbox.runOnce(); // all fail
+    // The process goes away: its mail transport and database connections close.
+    services.mail.close();
+    await services.db.destroy();
+
+    await smtp.start();
+    clock.advance(60_000);
+    const next = wire();
+    await deliverAll(next, clock);
+
+    expect([...smtp.countByMessageId().values()]).toEqual([1, 1, 1]);
+    expect(smtp.received.map((m) => m.envelope.to[0]).sort()).toEqual(['p@example.io', 'q@example.io', 'r@example.io']);
+    for (const id of invitationIds) expect((await next.invites.get(id)).delivery.state).toBe('sent');
+  });
+
+  it('without SMTP_URL, each email is an .eml file under DATA_DIR/outbox/ with the link in a header, and the link is logged', async () => {
+    const logLines: string[] = [];
+    const local = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir }, { clock, logLines });
+    open.push(local);
+    expect(local.mail.kind).toBe('file');
+    const { invitationIds } = await local.invites.inviteMany({ emails: 'f1@example.io, f2@example.io', actor: OPERATOR, inviterName: 'Ada' });
+    expect(await local.outbox.drain()).toBe(2);
+
+    const dir = path.join(data.dir, 'outbox');
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(2);
+    expect(files.every((f) => f.endsWith('.eml'))).toBe(true);
+    const logged = logLines.map((l) => JSON.parse(l) as { msg: string; link?: string; file?: string; to?: string }).filter((l) => l.link);
+    expect(logged).toHaveLength(2);
+
+    for (const file of files) {
+      const raw = readFileSync(path.join(dir, file), 'utf8');
+      const link = /^X-Doorman-Accept-Link: (\S+)$/m.exec(raw)?.[1];
+      expect(link).toMatch(/^http:\/\/doorman\.test\/invite\?token=/);
+      expect(raw).toMatch(/^Subject: Ada invited you to join Acme Corp$/m);
+      expect(raw).toMatch(/Content-Type: text\/plain/);
+      expect(raw).toMatch(/Content-Type: text\/html/);
+      const invitation = await local.invites.lookupToken(new URL(link!).searchParams.get('token'));
+      expect(invitationIds).toContain(invitation.id);
+      expect(logged.find((l) => l.link === link)).toMatchObject({ to: invitation.email, file: path.join(dir, file) });
+    }
+    for (const id of invitationIds) expect((await local.invites.get(id)).delivery.state).toBe('sent');
+  });
+});
