@@ -51,8 +51,9 @@ export function fileTransport(dir: string, logger: Logger): MailTransport {
   return {
     kind: 'file',
     async send(message) {
-      // The link also goes in a header: header lines are not wrapped, so it can be copied whole.
-      const headers = message.link ? { 'X-Doorman-Accept-Link': message.link } : undefined;
+      // The link also goes in a header, kept on one line (`prepared`: nodemailer would otherwise
+      // fold it onto a continuation line), so `grep X-Doorman-Accept-Link` gives it whole.
+      const headers = message.link ? { 'X-Doorman-Accept-Link': { prepared: true, value: message.link.replace(/[\r\n]/g, '') } } : undefined;
       const info = (await builder.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId, headers })) as unknown as { message: Buffer };
       const safe = message.messageId.replace(/[^A-Za-z0-9._-]/g, '');
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safe}.eml`);

@@ -59,6 +59,9 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   router.get('/assets/doorman.css', (_req, res) => {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(STYLESHEET);
   });
+  router.get('/favicon.ico', (_req, res) => {
+    res.status(204).set('Cache-Control', 'public, max-age=86400').end();
+  });
   router.get('/assets/accept.js', (_req, res) => {
     res.type('application/javascript').set('Cache-Control', 'public, max-age=3600').send(ACCEPT_SCRIPT);
   });

@@ -87,7 +87,7 @@ body{margin:0;padding:16px;min-height:100vh;display:flex;align-items:flex-start;
 h1{font-size:1.5rem;margin:0 0 8px}
 .lead{margin:0 0 16px;font-size:1.05rem}
 .facts{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:0 0 20px;font-size:.95rem}
-.facts dt{color:#616061}.facts dd{margin:0;word-break:break-all}
+.facts dt{color:#616061}.facts dd{margin:0;overflow-wrap:anywhere}
 .field{margin-bottom:14px}
 label{display:block;font-weight:600;margin-bottom:4px}
 input{width:100%;font:inherit;padding:10px 12px;border:1px solid #8d8d8f;border-radius:8px}
@@ -112,6 +112,8 @@ if(id==='last_name')return show(id,v.trim()?'':'Enter your last name.');
 if(id==='password')return show(id,v.length<min?'Use at least '+min+' characters.':v.length>max?'Use at most '+max+' characters.':'');
 if(id==='confirm_password')return show(id,v!==p?'The passwords do not match.':'');}
 var ids=['first_name','last_name','password','confirm_password'];
-ids.forEach(function(id){document.getElementById(id).addEventListener('blur',function(){check(id)});document.getElementById(id).addEventListener('input',function(){if(document.getElementById(id).getAttribute('aria-invalid'))check(id)})});
+// Checked on submit, then live while a marked field is corrected. Not on blur: a message appearing
+// under the field just left would move the button away from a click in progress.
+ids.forEach(function(id){document.getElementById(id).addEventListener('input',function(){if(document.getElementById(id).getAttribute('aria-invalid'))check(id)})});
 form.addEventListener('submit',function(e){var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus()}});
 })();`;

@@ -1,0 +1,159 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration, resolveAppSecret } from '../src/config.js';
+
+const SECRET = 'a-configured-secret-that-is-long-enough-0123456789';
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'doorman-config-'));
+});
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function load(env: Record<string, string>) {
+  return loadConfig({ DATA_DIR: dataDir, APP_SECRET: SECRET, ...env });
+}
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    load(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`no ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig defaults (the BRIEF table)', () => {
+  it('match the documented defaults', () => {
+    const config = load({});
+    expect(config.port).toBe(3000);
+    expect(config.publicUrl).toBe('http://localhost:3000');
+    expect(config.dataDir).toBe(dataDir);
+    expect(config.database).toEqual({ client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3') });
+    expect(config.smtpUrl).toBeUndefined();
+    expect(config.mailFrom).toBe('Doorman <no-reply@localhost>');
+    expect(config.inviteTtlMs).toBe(7 * 86_400_000);
+    expect(config.expirySweepIntervalMs).toBe(60_000);
+    expect(config.slack).toEqual({ botToken: undefined, signingSecret: undefined, appToken: undefined, apiUrl: undefined, adminUserIds: [] });
+  });
+
+  it('DATA_DIR defaults to ./data', () => {
+    const config = loadConfig({ APP_SECRET: SECRET });
+    expect(config.dataDir).toBe(path.resolve('./data'));
+    expect(config.database).toEqual({ client: 'sqlite', filename: path.resolve('./data/doorman.sqlite3') });
+  });
+
+  it('PUBLIC_URL defaults to the chosen port', () => {
+    expect(load({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+    expect(load({ PUBLIC_URL: 'https://doorman.example.com/' }).publicUrl).toBe('https://doorman.example.com');
+  });
+
+  it('takes valid values', () => {
+    const config = load({
+      DATABASE_URL: 'postgres://doorman@db.internal:5432/doorman',
+      SMTP_URL: 'smtp://user:pass@mail.example.com:587',
+      MAIL_FROM: 'Acme <hello@acme.io>',
+      SLACK_ADMIN_USER_IDS: ' U024BE7LH, W123ABC ',
+    });
+    expect(config.database).toEqual({ client: 'pg', connectionString: 'postgres://doorman@db.internal:5432/doorman' });
+    expect(config.smtpUrl).toBe('smtp://user:pass@mail.example.com:587');
+    expect(config.mailFrom).toBe('Acme <hello@acme.io>');
+    expect(config.slack.adminUserIds).toEqual(['U024BE7LH', 'W123ABC']);
+    expect(load({ DATABASE_URL: 'sqlite:///srv/doorman/db.sqlite3' }).database).toEqual({ client: 'sqlite', filename: '/srv/doorman/db.sqlite3' });
+  });
+
+  it.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['2h', 7_200_000],
+    ['7d', 604_800_000],
+  ])('INVITE_TTL=%s', (value, ms) => {
+    expect(load({ INVITE_TTL: value }).inviteTtlMs).toBe(ms);
+    expect(parseDuration(value)).toBe(ms);
+  });
+
+  it('EXPIRY_SWEEP_INTERVAL accepts 1s upward', () => {
+    expect(load({ EXPIRY_SWEEP_INTERVAL: '1s' }).expirySweepIntervalMs).toBe(1000);
+    expect(load({ EXPIRY_SWEEP_INTERVAL: '5m' }).expirySweepIntervalMs).toBe(300_000);
+  });
+});
+
+describe('bad values throw ConfigError naming the variable', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['INVITE_TTL', '7x'],
+    ['INVITE_TTL', '7'],
+    ['INVITE_TTL', 'd7'],
+    ['INVITE_TTL', '0s'],
+    ['EXPIRY_SWEEP_INTERVAL', '500ms'],
+    ['EXPIRY_SWEEP_INTERVAL', '0s'],
+    ['DATABASE_URL', 'mysql://root@localhost/doorman'],
+    ['DATABASE_URL', 'sqlite://relative/path.sqlite3'],
+    ['SMTP_URL', 'http://mail.example.com'],
+    ['SMTP_URL', 'not a url'],
+    ['PUBLIC_URL', 'ftp://doorman.example.com'],
+    ['MAIL_FROM', 'nobody'],
+    ['SLACK_ADMIN_USER_IDS', 'U024BE7LH,jane'],
+    ['APP_SECRET', 'too-short'],
+  ])('%s=%s', (variable, value) => {
+    const error = configError({ [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('does not echo credentials from a rejected URL', () => {
+    const error = configError({ DATABASE_URL: 'mysql://root:hunter2@localhost/doorman' });
+    expect(error.message).not.toContain('hunter2');
+  });
+});
+
+describe('APP_SECRET', () => {
+  it('is generated once into DATA_DIR with mode 0600 and reused', () => {
+    const first = loadConfig({ DATA_DIR: dataDir });
+    expect(first.appSecret.length).toBeGreaterThanOrEqual(32);
+    const file = path.join(dataDir, 'app-secret');
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.appSecret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const second = loadConfig({ DATA_DIR: dataDir });
+    expect(second.appSecret).toBe(first.appSecret);
+    expect(resolveAppSecret({}, dataDir)).toBe(first.appSecret);
+    // Another data directory gets another secret.
+    const otherDir = mkdtempSync(path.join(tmpdir(), 'doorman-config-'));
+    try {
+      expect(resolveAppSecret({}, otherDir)).not.toBe(first.appSecret);
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it('is taken from the environment when set, and nothing is written', () => {
+    expect(load({}).appSecret).toBe(SECRET);
+    expect(() => statSync(path.join(dataDir, 'app-secret'))).toThrow();
+  });
+
+  it('is refused missing when NODE_ENV=production, even with a generated one on disk', () => {
+    expect(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production' })).toThrow(ConfigError);
+    try {
+      loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production' });
+    } catch (error) {
+      expect((error as ConfigError).variable).toBe('APP_SECRET');
+    }
+    loadConfig({ DATA_DIR: dataDir }); // generates one
+    expect(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production' })).toThrow(/APP_SECRET/);
+    expect(loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production', APP_SECRET: SECRET }).appSecret).toBe(SECRET);
+  });
+
+  it('a damaged generated secret stops start-up instead of silently changing every link', () => {
+    writeFileSync(path.join(dataDir, 'app-secret'), 'short\n');
+    expect(() => loadConfig({ DATA_DIR: dataDir })).toThrow(ConfigError);
+  });
+});
