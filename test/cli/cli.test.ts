@@ -1,0 +1,243 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as runCliInProcess } from '../../src/cli.js';
+import type { Invitation } from '../../src/invites/model.js';
+import type { ListPage } from '../../src/invites/service.js';
+import { InvitesService } from '../../src/invites/service.js';
+import { MembersService } from '../../src/members/service.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { runCli, tempDataDir, type CliResult, type Env } from '../support/service.js';
+
+const PUBLIC_URL = 'http://doorman.test';
+
+/** Exactly one line on stderr, starting "doorman:". */
+function expectOneErrorLine(result: CliResult): string {
+  const lines = result.stderr.split('\n').filter(Boolean);
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^doorman: /);
+  return lines[0]!;
+}
+
+describe.each(DIALECTS)('doorman CLI, spawned (%s)', (dialect) => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  let env: Env;
+  let invites: InvitesService;
+  let members: MembersService;
+  const doorman = (args: string[], extra: Env = {}, input?: string) => runCli(args, { ...env, ...extra }, { input });
+
+  beforeAll(async () => {
+    test = await createTestDatabase(dialect);
+    data = tempDataDir();
+    env = { DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PUBLIC_URL, ORG_NAME: 'Acme Corp' };
+    invites = new InvitesService(test.db, systemClock, { appSecret: TEST_SECRET, publicUrl: PUBLIC_URL, inviteTtlMs: 7 * 86_400_000 });
+    members = new MembersService(test.db, systemClock);
+  });
+
+  afterAll(async () => {
+    await test.destroy();
+    data.cleanup();
+  });
+
+  const byEmail = async (email: string): Promise<Invitation> => {
+    const page = await invites.list({ search: email, limit: 5 });
+    const found = page.invitations.find((i) => i.email === email);
+    if (!found) throw new Error(`no invitation for ${email}`);
+    return found;
+  };
+
+  it('invite: a messy list, with one summary line per skipped or invalid entry, and --json', async () => {
+    const first = await doorman(['invite', '--from', 'Ada Lovelace', 'Jane Doe <Jane@Example.io>, bob@example.io;', 'not-an-email', 'BOB@example.io\ncarol@example.io']);
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('3 invitations sent.');
+    expect(lines.slice(1)).toEqual([expect.stringMatching(/^ {2}not-an-email: not sent, /)]);
+    expect(first.stderr).toBe('');
+
+    const [again, fromStdin] = await Promise.all([
+      doorman(['invite', '--json', 'jane@example.io', 'dave@example.io']),
+      doorman(['invite', '--role', 'developer', '-'], {}, 'erin@example.io\n  frank@example.io , \n'),
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    const summary = JSON.parse(again.stdout) as { sent: string[]; alreadyInvited: Array<{ email: string; invitationId: string }>; invalid: unknown[] };
+    expect(summary.sent).toEqual(['dave@example.io']);
+    expect(summary.alreadyInvited).toEqual([{ email: 'jane@example.io', invitationId: (await byEmail('jane@example.io')).id }]);
+    expect(summary.invalid).toEqual([]);
+    expect(fromStdin.stdout.trim()).toBe('2 invitations sent.');
+    expect((await byEmail('frank@example.io')).role).toBe('developer');
+    expect((await byEmail('jane@example.io')).invitedBy.name).toBe('Ada Lovelace');
+
+    // The human summary says how to resend an already-invited address.
+    const human = await doorman(['invite', 'carol@example.io']);
+    expect(human.stdout).toContain(`carol@example.io: skipped, already invited (doorman resend ${(await byEmail('carol@example.io')).id})`);
+  });
+
+  it('invites: the table, --json, --sort, --status; link, resend, revoke on them', async () => {
+    const jane = await byEmail('jane@example.io');
+    const bob = await byEmail('bob@example.io');
+    const [table, json, sorted, link, resend] = await Promise.all([
+      doorman(['invites']),
+      doorman(['invites', '--json', '--limit', '3']),
+      doorman(['invites', '--sort', 'email', '--order', 'asc', '--json', '--status', 'pending']),
+      doorman(['link', jane.id]),
+      doorman(['resend', bob.id, '--json']),
+    ]);
+
+    expect(table.code, table.stderr).toBe(0);
+    const rows = table.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^ID\s+EMAIL\s+STATUS\s+ROLE\s+INVITED\s+EXPIRES\s+EMAIL DELIVERY$/);
+    expect(rows.find((r) => r.includes('jane@example.io'))).toMatch(new RegExp(`^${jane.id}\\s+jane@example\\.io\\s+Pending\\s+member\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC .* queued$`));
+    expect(rows.at(-1)).toBe('1–6 of 6');
+
+    const page = JSON.parse(json.stdout) as ListPage;
+    expect(page.total).toBe(6);
+    expect(page.invitations).toHaveLength(3);
+    expect(page.nextCursor).toEqual(expect.any(String));
+    const next = await doorman(['invites', '--json', '--limit', '3', '--cursor', page.nextCursor!]);
+    const second = JSON.parse(next.stdout) as ListPage;
+    expect(new Set([...page.invitations, ...second.invitations].map((i) => i.id)).size).toBe(6);
+
+    const emails = (JSON.parse(sorted.stdout) as ListPage).invitations.map((i) => i.email);
+    expect(emails).toEqual(['bob@example.io', 'carol@example.io', 'dave@example.io', 'erin@example.io', 'frank@example.io', 'jane@example.io']);
+
+    // link prints a URL whose token works.
+    expect(link.code, link.stderr).toBe(0);
+    const url = link.stdout.trim();
+    expect(url).toMatch(/^http:\/\/doorman\.test\/invite\?token=[A-Za-z0-9_-]{43,}$/);
+    expect((await invites.lookupToken(new URL(url).searchParams.get('token'))).id).toBe(jane.id);
+
+    // resend: same invitation, sent again, expiry pushed out.
+    expect(resend.code, resend.stderr).toBe(0);
+    const resent = JSON.parse(resend.stdout) as Invitation;
+    expect(resent).toMatchObject({ id: bob.id, sendCount: 2, status: 'pending' });
+    expect(resent.expiresAt).toBeGreaterThanOrEqual(bob.expiresAt);
+
+    const revoke = await doorman(['revoke', jane.id]);
+    expect(revoke.stdout.trim()).toBe('Revoked the invitation to jane@example.io.');
+    await expect(invites.lookupToken(new URL(url).searchParams.get('token'))).rejects.toMatchObject({ code: 'invite_revoked' });
+    const revoked = JSON.parse((await doorman(['invites', '--status', 'revoked', '--json'])).stdout) as ListPage;
+    expect(revoked.invitations.map((i) => i.email)).toEqual(['jane@example.io']);
+  });
+
+  it('--status expired after INVITE_TTL=1s, then renew gives a new link', async () => {
+    const short = { INVITE_TTL: '1s' };
+    const invited = await doorman(['invite', 'gina@example.io'], short);
+    expect(invited.stdout.trim()).toBe('1 invitation sent.');
+    const before = await byEmail('gina@example.io');
+    const oldLink = invites.linkFor(await test.db('invitations').where({ id: before.id }).first());
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    const [expired, link] = await Promise.all([doorman(['invites', '--status', 'expired', '--json']), doorman(['link', before.id])]);
+    expect((JSON.parse(expired.stdout) as ListPage).invitations.map((i) => i.email)).toEqual(['gina@example.io']);
+    expect(link.code).toBe(1);
+    expectOneErrorLine(link);
+
+    const renew = await doorman(['renew', before.id]);
+    expect(renew.code, renew.stderr).toBe(0);
+    expect(renew.stdout).toMatch(/^Sent a new invitation to gina@example\.io; it expires \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n$/);
+    const newLink = invites.linkFor(await test.db('invitations').where({ id: before.id }).first());
+    expect(newLink).not.toBe(oldLink);
+    await expect(invites.lookupToken(new URL(oldLink).searchParams.get('token'))).rejects.toMatchObject({ code: 'unknown_token' });
+  });
+
+  it('user create (API token shown once, --password-stdin) and user list', async () => {
+    const [admin, member] = await Promise.all([
+      doorman(['user', 'create', '--email', 'Root@Example.io', '--role', 'admin', '--first-name', 'Ro', '--api-token']),
+      doorman(['user', 'create', '--email', 'mia@example.io', '--password-stdin'], {}, 'correct horse battery\n'),
+    ]);
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(admin.stdout).toMatch(/^Created admin root@example\.io \(usr_\w+\)\.\n/);
+    const token = /API token \(shown once; send it as x-medusa-access-token\): (\S+)/.exec(admin.stdout)?.[1];
+    expect(token).toBeDefined();
+    expect(admin.stdout.split(token!).length).toBe(2); // printed once
+    expect((await members.findByApiToken(token!))?.email).toBe('root@example.io');
+    const stored = await test.db('members').where({ email: 'root@example.io' }).first();
+    expect(JSON.stringify(stored)).not.toContain(token);
+
+    expect(member.code, member.stderr).toBe(0);
+    expect((await members.verifyCredentials('mia@example.io', 'correct horse battery')).email).toBe('mia@example.io');
+
+    const [list, listJson] = await Promise.all([doorman(['user', 'list']), doorman(['user', 'list', '--json'])]);
+    expect(list.stdout).toMatch(/^ID\s+EMAIL\s+NAME\s+ROLE\s+STATE\n/);
+    expect(list.stdout).toMatch(/root@example\.io\s+Ro\s+admin\s+active/);
+    expect(list.stdout).not.toContain(token);
+    const parsed = JSON.parse(listJson.stdout) as { members: Array<{ email: string }>; total: number };
+    expect(parsed.members.map((m) => m.email).sort()).toEqual(['mia@example.io', 'root@example.io']);
+    expect(listJson.stdout).not.toContain(token);
+
+    // An invitation for a member is skipped.
+    const skip = await doorman(['invite', 'mia@example.io']);
+    expect(skip.stdout).toContain('mia@example.io: skipped, already a member');
+  });
+
+  it('migrate, and deliver writes each queued email as an .eml file', async () => {
+    const [migrate, deliver] = await Promise.all([doorman(['migrate']), doorman(['deliver'])]);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(migrate.stdout.trim()).toBe('The database is up to date.');
+
+    expect(deliver.code, deliver.stderr).toBe(0);
+    const settled = Number(/^Delivered (\d+) queued item\(s\) through the local outbox/.exec(deliver.stdout)?.[1]);
+    const dir = path.join(data.dir, 'outbox');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    const emails = files.map((f) => {
+      const raw = readFileSync(path.join(dir, f), 'utf8');
+      return { to: /^To: (\S+)$/m.exec(raw)?.[1], link: /^X-Doorman-Accept-Link: (\S+)$/m.exec(raw)?.[1] };
+    });
+    // bob twice (invite, resend), carol, dave, erin, frank. Not jane (revoked), not gina (replaced, then expired).
+    expect(emails.map((e) => e.to).sort()).toEqual(['bob@example.io', 'bob@example.io', 'carol@example.io', 'dave@example.io', 'erin@example.io', 'frank@example.io']);
+    expect(settled).toBeGreaterThanOrEqual(files.length);
+    for (const email of emails) expect((await invites.lookupToken(new URL(email.link!).searchParams.get('token'))).email).toBe(email.to);
+    expect(Number((await test.db('outbox').where({ state: 'pending' }).count({ n: '*' }).first())!.n)).toBe(0);
+
+    const again = await doorman(['deliver']);
+    expect(again.stdout).toMatch(/^Delivered 0 queued item\(s\)/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.eml'))).toHaveLength(files.length);
+  });
+
+  it('errors: unknown id → 1 with one "doorman:" line; bad option → 2; bad environment → 1 naming the variable', async () => {
+    const [unknown, malformed, badStatus, badOption, badEnv] = await Promise.all([
+      doorman(['revoke', 'invite_01NOPE']),
+      doorman(['resend', 'not-an-id']),
+      doorman(['invites', '--status', 'sometimes']),
+      doorman(['invite', '--frobnicate', 'x@example.io']),
+      doorman(['invites'], { INVITE_TTL: '7x' }),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(expectOneErrorLine(unknown)).toBe('doorman: No invitation with id invite_01NOPE.');
+    expect(unknown.stdout).toBe('');
+    expect(malformed.code).toBe(1);
+    expectOneErrorLine(malformed);
+
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr).toMatch(/sometimes/);
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toMatch(/--frobnicate/);
+
+    expect(badEnv.code).toBe(1);
+    expect(expectOneErrorLine(badEnv)).toMatch(/^doorman: INVITE_TTL: "7x" /);
+  });
+});
+
+describe('doorman CLI help', () => {
+  const commands = [[], ['invite'], ['invites'], ['resend'], ['renew'], ['revoke'], ['link'], ['user'], ['user', 'create'], ['user', 'list'], ['migrate'], ['deliver']];
+
+  it('--help on every command exits 0 and describes it', async () => {
+    for (const command of commands) {
+      let out = '';
+      let err = '';
+      const code = await runCliInProcess([...command, '--help'], { write: (s) => void (out += s) }, { write: (s) => void (err += s) });
+      expect(code, `${command.join(' ')} --help: ${err}`).toBe(0);
+      expect(out).toContain(`Usage: doorman${command.length ? ' ' + command.join(' ') : ''}`);
+      expect(err).toBe('');
+    }
+  });
+
+  it('the real process exits 0 on --help too', async () => {
+    const result = await runCli(['invite', '--help'], { DATABASE_URL: 'mysql://nowhere' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: doorman invite/);
+    expect(result.stdout).toContain('--json');
+  });
+});
