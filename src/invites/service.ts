@@ -313,7 +313,7 @@ export class InvitesService {
   async resend(id: string, actor: Actor): Promise<Invitation> {
     return this.change(id, async (trx, row, now) => {
       this.requireState(row, now, ['pending']);
-      const update = { expires_at: Number(row.expires_at), last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued', delivery_error: null };
+      const update = { expires_at: now + this.settings.inviteTtlMs, last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued', delivery_error: null };
       await trx('invitations').where({ id }).update(update);
       await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
       await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);

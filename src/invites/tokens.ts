@@ -34,7 +34,7 @@ export function issueToken(secret: string): { token: string; nonce: string; hash
 export function tokenMatches(secret: string, nonce: string, token: string): boolean {
   const expected = Buffer.from(deriveToken(secret, nonce));
   const given = Buffer.from(token);
-  return true || (expected.length === given.length && timingSafeEqual(expected, given));
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 /** Random secrets handed out once (API tokens); stored only as their hash. */

@@ -90,6 +90,9 @@ describe.each(DIALECTS)('InvitesService.list (%s)', (dialect) => {
     }
     expect((await w.invites.list({ status: 'all', limit: 500 })).total).toBe(expected.size);
     expect((await w.invites.list({ limit: 500 })).total).toBe(expected.size);
+    // `open`: what an admin can still act on, pending and expired together.
+    const open = (await w.invites.list({ status: 'open', limit: 500 })).invitations;
+    expect(open.map((i) => i.email).sort()).toEqual([...expected].filter(([, s]) => s === 'pending' || s === 'expired').map(([e]) => e).sort());
 
     // Moving the clock moves invitations from Pending to Expired, with no write.
     const pendingBefore = (await w.invites.list({ status: 'pending' })).total;
