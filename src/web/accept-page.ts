@@ -116,5 +116,16 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       fail(res, error);
     }
   });
+
+  // A form body the parser refuses (too large, too many fields, bad charset) gets a readable page,
+  // not Express's default one with a stack trace.
+  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const status = (error as { status?: unknown } | undefined)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return send(res, status, problemPage('This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
+    }
+    fail(res, error);
+  });
   return router;
 }

@@ -32,7 +32,9 @@ export interface FormState {
 
 function field(id: 'first_name' | 'last_name' | 'password' | 'confirm_password', label: string, attrs: string, state: FormState, value = ''): string {
   const error = state.errors?.[id];
-  const describedBy = [`${id}-hint`, error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  // The error paragraph is always there (empty until the script or the server fills it), so a
+  // message shown in the browser is tied to its field as well as one rendered by the server.
+  const describedBy = `${id}-hint ${id}-error`;
   const hint = id === 'password' ? `At least ${PASSWORD_MIN} characters.` : '';
   return `<div class="field">
 <label for="${id}">${h(label)}</label>

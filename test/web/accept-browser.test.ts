@@ -1,0 +1,201 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDateInWords } from '../../src/mail/templates.js';
+import { accessibilityProblems, launchBrowser, recordRequests, screenshot } from '../support/browser.js';
+import { DIALECTS, ManualClock } from '../support/db.js';
+import { linkFromEmail, request, settled, snapshot, startTestApp, type TestApp } from '../support/http.js';
+
+const TTL = 7 * 86_400_000;
+const PASSWORD = 'a sturdy passphrase';
+
+describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => {
+  let t: TestApp;
+  let clock: ManualClock;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  let n = 0;
+
+  beforeAll(async () => {
+    clock = new ManualClock();
+    [t, browser] = await Promise.all([startTestApp(dialect, { clock }), launchBrowser()]);
+  });
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await t?.close();
+  });
+
+  async function newPage(options: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number } } = {}): Promise<{ page: Page; requests: string[]; consoleErrors: string[] }> {
+    const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, viewport: options.viewport ?? { width: 800, height: 900 }, locale: 'en-GB' });
+    contexts.push(context);
+    const page = await context.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+    return { page, requests: recordRequests(page), consoleErrors };
+  }
+
+  /** An admin invites through the API; the link comes from the email the SMTP server received. */
+  async function inviteByEmail(label: string, role = 'member'): Promise<{ email: string; link: string; token: string }> {
+    const email = `${label}-${++n}@example.test`;
+    const res = await request(t.url, '/admin/invites', { apiToken: t.admin.apiToken, body: { user: email, role } });
+    expect(res.status, res.text).toBe(200);
+    const { link, token } = await linkFromEmail(t.smtp, email);
+    return { email, link, token };
+  }
+
+  it('from the email to a signed-in member: the form, its labels, success, then the API', async () => {
+    const { email, link } = await inviteByEmail('grace', 'developer');
+    // The email carries the link whole (quoted-printable undone by the SMTP capture), on PUBLIC_URL.
+    expect(link.startsWith(`${t.url}/invite?token=`)).toBe(true);
+    const mail = t.smtp.to(email)[0]!;
+    expect(mail.subject).toMatch(/Acme/);
+    const row = await t.invitation(email);
+
+    const { page, requests, consoleErrors } = await newPage();
+    const response = await page.goto(link);
+    expect(response?.status()).toBe(200);
+    expect(await page.title()).toBe('Join Acme');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Join Acme');
+    const lead = await page.locator('.lead').textContent();
+    expect(lead).toContain('Ada Lovelace invited you');
+    expect(lead).toContain('Acme');
+    expect(lead).toContain('Developer');
+    const facts = await page.locator('dl.facts').textContent();
+    expect(facts).toContain(email);
+    expect(facts).toContain(formatDateInWords(Number(row.expires_at)));
+    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await screenshot(page, `accept-${dialect}-form`);
+
+    // getByLabel proves every field is labelled the way a screen reader announces it.
+    await page.getByLabel('First name', { exact: true }).fill('Grace');
+    await page.getByLabel('Last name', { exact: true }).fill('Hopper');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+    expect(await page.getByLabel('Password', { exact: true }).getAttribute('autocomplete')).toBe('new-password');
+    const [submitted] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${t.url}/invite`), page.getByRole('button', { name: 'Accept invitation' }).click()]);
+    expect(submitted.status()).toBe(200);
+    await page.waitForLoadState();
+    expect(await page.locator('h1').textContent()).toBe('Welcome to Acme');
+    expect(await page.locator('main').textContent()).toContain(email);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await screenshot(page, `accept-${dialect}-success`);
+
+    // Only the page's own origin was ever asked for anything; the CSP let the script run.
+    expect(requests.length).toBeGreaterThanOrEqual(3);
+    for (const url of requests) expect(new URL(url).origin).toBe(t.url);
+    expect(requests).toContain(`${t.url}/assets/accept.js`);
+    expect(consoleErrors).toEqual([]);
+
+    // Sign in through the API with the new credentials.
+    const token = await request(t.url, '/admin/auth/token', { body: { email, password: PASSWORD } });
+    expect(token.status).toBe(200);
+    const me = await request(t.url, '/admin/auth', { bearer: token.json.access_token });
+    expect(me.status).toBe(200);
+    expect(me.json.user).toMatchObject({ email, first_name: 'Grace', last_name: 'Hopper', role: 'developer' });
+
+    // The link is used now: opening it again says so.
+    const reopened = await page.goto(link);
+    expect(reopened?.status()).toBe(409);
+    expect(await page.locator('h1').textContent()).toBe('This invitation was already used');
+  });
+
+  it('inline messages for a short password and a mismatched confirmation, before anything is sent', async () => {
+    const { email, link } = await inviteByEmail('typo');
+    const { page, requests, consoleErrors } = await newPage();
+    await page.goto(link);
+    await page.getByLabel('First name', { exact: true }).fill('Alan');
+    await page.getByLabel('Last name', { exact: true }).fill('Turing');
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await page.getByLabel('Confirm password', { exact: true }).fill('shorter');
+    await page.getByRole('button', { name: 'Accept invitation' }).click();
+
+    await expect.poll(() => page.locator('#password-error').textContent()).toBe('Use at least 8 characters.');
+    expect(await page.locator('#confirm_password-error').textContent()).toBe('The passwords do not match.');
+    expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('Confirm password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('First name', { exact: true }).getAttribute('aria-invalid')).toBeNull();
+    // Focus goes to the first field to fix; the messages are tied to their fields.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+    expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-describedby')).toContain('password-error');
+    expect(requests.filter((url) => url === `${t.url}/invite`)).toEqual([]);
+    await screenshot(page, `accept-${dialect}-errors`);
+
+    // Fixing a field clears its message as the person types.
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await expect.poll(() => page.locator('#password-error').textContent()).toBe('');
+    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+    await expect.poll(() => page.locator('#confirm_password-error').textContent()).toBe('');
+    expect(consoleErrors).toEqual([]);
+    expect((await t.invitation(email)).status).toBe('pending');
+  });
+
+  it('without JavaScript the server checks the same and answers 422, changing nothing', async () => {
+    const { email, link } = await inviteByEmail('nojs');
+    await settled(t.services);
+    const before = await snapshot(t.services);
+    const { page, requests } = await newPage({ javaScriptEnabled: false });
+    await page.goto(link);
+    await page.getByLabel('First name', { exact: true }).fill('Edsger');
+    await page.getByLabel('Last name', { exact: true }).fill('Dijkstra');
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await page.getByLabel('Confirm password', { exact: true }).fill('different');
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Accept invitation' }).click()]);
+    expect(answer.status()).toBe(422);
+    await page.waitForLoadState();
+    expect(await page.locator('[role=alert]').textContent()).toBe('Please correct the fields marked below.');
+    expect(await page.locator('#password-error').textContent()).toBe('Use at least 8 characters.');
+    expect(await page.locator('#confirm_password-error').textContent()).toBe('The passwords do not match.');
+    // What was typed in the name fields survives; the passwords do not.
+    expect(await page.getByLabel('First name', { exact: true }).inputValue()).toBe('Edsger');
+    expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe('');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await screenshot(page, `accept-${dialect}-errors-nojs`);
+    expect(await snapshot(t.services)).toEqual(before);
+
+    // Then, corrected, it succeeds without any script too.
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+    const [ok] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Accept invitation' }).click()]);
+    expect(ok.status()).toBe(200);
+    await page.waitForLoadState();
+    expect(await page.locator('h1').textContent()).toBe('Welcome to Acme');
+    for (const url of requests) expect(new URL(url).origin).toBe(t.url);
+    expect((await t.invitation(email)).status).toBe('accepted');
+  });
+
+  it('fits a phone screen without sideways scrolling', async () => {
+    const { link } = await inviteByEmail('phone');
+    const { page } = await newPage({ viewport: { width: 360, height: 740 } });
+    await page.goto(link);
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+    const box = await page.getByRole('button', { name: 'Accept invitation' }).boundingBox();
+    expect(box!.width).toBeGreaterThan(250);
+    expect(box!.height).toBeGreaterThanOrEqual(44); // a comfortable touch target
+    await screenshot(page, `accept-${dialect}-phone`);
+  });
+
+  it('an expired link shows the expired page, names whom to ask, and answers 410', async () => {
+    const { email, link } = await inviteByEmail('late');
+    const row = await t.invitation(email);
+    clock.advance(TTL + 1000);
+    await settled(t.services);
+    const before = await snapshot(t.services);
+    const { page, requests } = await newPage();
+    const response = await page.goto(link);
+    expect(response?.status()).toBe(410);
+    expect(await page.locator('h1').textContent()).toBe('This invitation has expired');
+    const text = await page.locator('main').textContent();
+    expect(text).toContain(formatDateInWords(Number(row.expires_at)));
+    expect(text).toContain('Ask Ada Lovelace to send you a new invitation.');
+    expect(await page.locator('form').count()).toBe(0);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await screenshot(page, `accept-${dialect}-expired`);
+    for (const url of requests) expect(new URL(url).origin).toBe(t.url);
+    expect(await snapshot(t.services)).toEqual(before);
+  });
+});

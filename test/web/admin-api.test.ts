@@ -1,0 +1,581 @@
+import { createHash, createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, ManualClock, TEST_SECRET } from '../support/db.js';
+import { linkFromEmail, OPERATOR, postForm, request, settled, snapshot, startTestApp, type HttpAnswer, type TestApp } from '../support/http.js';
+
+const DAY = 86_400_000;
+const TTL = 7 * DAY;
+const PASSWORD = 'correct horse battery';
+
+describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
+  let t: TestApp;
+  let clock: ManualClock;
+  let n = 0;
+  /** A fresh address per call, so tests never see each other's invitations. */
+  const fresh = (label: string) => `${label}-${++n}@example.test`;
+
+  beforeAll(async () => {
+    clock = new ManualClock();
+    t = await startTestApp(dialect, { clock });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const admin = (pathname: string, options: Parameters<typeof request>[2] = {}) => request(t.url, pathname, { apiToken: t.admin.apiToken, ...options });
+  const invite = async (email: string, role = 'member') => {
+    const res = await admin('/admin/invites', { body: { user: email, role } });
+    expect(res.status, res.text).toBe(200);
+    return t.invitation(email);
+  };
+  /** The current token, as the admin listing hands it out. */
+  const tokenOf = async (email: string): Promise<string> => {
+    const res = await admin(`/admin/invites?q=${encodeURIComponent(email)}&status=all`);
+    const found = (res.json.invites as Array<{ user_email: string; token: string | null }>).find((i) => i.user_email === email);
+    if (!found?.token) throw new Error(`no live token for ${email}`);
+    return found.token;
+  };
+  const accept = (token: string, password = PASSWORD) => request(t.url, '/admin/invites/accept', { body: { token, user: { first_name: 'New', last_name: 'Person', password } } });
+  const expectMedusaError = (res: HttpAnswer, status: number, type: string) => {
+    expect(res.status, res.text).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(res.json).toMatchObject({ type, message: expect.any(String) });
+  };
+
+  describe('authentication', () => {
+    const protectedRoutes: Array<[string, string, unknown?]> = [
+      ['GET', '/admin/invites'],
+      ['POST', '/admin/invites', { user: 'x@example.test', role: 'member' }],
+      ['POST', '/admin/invites/invite_01ABC/resend', {}],
+      ['DELETE', '/admin/invites/invite_01ABC'],
+      ['GET', '/admin/users'],
+      ['GET', '/admin/auth'],
+      ['DELETE', '/admin/auth'],
+    ];
+
+    it('401 {type: unauthorized} without credentials on every protected route', async () => {
+      for (const [method, pathname, body] of protectedRoutes) {
+        const res = await request(t.url, pathname, { method, body });
+        expectMedusaError(res, 401, 'unauthorized');
+      }
+    });
+
+    it('401 with a wrong API token, a bad, tampered, foreign or expired bearer', async () => {
+      const good = await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password } });
+      expect(good.status).toBe(200);
+      const bearer = good.json.access_token as string;
+      expect(bearer.split('.')).toHaveLength(3);
+      expect((await admin('/admin/invites', { apiToken: undefined, bearer })).status).toBe(200);
+
+      const [header, payload, signature] = bearer.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+      const forged = Buffer.from(JSON.stringify({ ...claims, user_id: 'usr_SOMEONEELSE' })).toString('base64url');
+      const flipped = signature.slice(0, -2) + (signature.endsWith('AA') ? 'BB' : 'AA');
+      // Signed with Medusa's habits but not with Doorman's derived key: the raw APP_SECRET.
+      const foreignSig = createHmac('sha256', TEST_SECRET).update(`${header}.${payload}`).digest('base64url');
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+
+      const attempts: Array<Record<string, string>> = [
+        { 'x-medusa-access-token': 'dm_not-a-real-token-at-all-0123456789' },
+        { 'x-medusa-access-token': t.admin.apiToken.slice(0, -1) + (t.admin.apiToken.endsWith('A') ? 'B' : 'A') },
+        { authorization: 'Bearer nonsense' },
+        { authorization: `Bearer ${header}.${forged}.${signature}` },
+        { authorization: `Bearer ${header}.${payload}.${flipped}` },
+        { authorization: `Bearer ${header}.${payload}.${foreignSig}` },
+        { authorization: `Bearer ${none}` },
+        { authorization: `Basic ${Buffer.from(`${t.admin.email}:${t.admin.password}`).toString('base64')}` },
+        { cookie: `doorman.sid=${bearer}` }, // a bearer token is not a session cookie
+      ];
+      for (const headers of attempts) {
+        const res = await request(t.url, '/admin/invites', { headers });
+        expect(res.status, JSON.stringify(headers)).toBe(401);
+        expect(res.json.type).toBe('unauthorized');
+      }
+
+      clock.advance(24 * 3600 * 1000 + 1000);
+      expectMedusaError(await request(t.url, '/admin/invites', { bearer }), 401, 'unauthorized');
+    });
+
+    it('401 for wrong sign-in credentials, the same for an unknown email', async () => {
+      for (const body of [
+        { email: t.admin.email, password: 'wrong-password' },
+        { email: 'nobody@example.test', password: 'wrong-password' },
+      ]) {
+        expectMedusaError(await request(t.url, '/admin/auth/token', { body }), 401, 'unauthorized');
+        const session = await request(t.url, '/admin/auth', { body });
+        expectMedusaError(session, 401, 'unauthorized');
+        expect(session.headers.get('set-cookie')).toBeNull();
+      }
+    });
+
+    it('a deactivated member is refused with the token and bearer it had', async () => {
+      const m = await t.createMember('admin', fresh('leaver'));
+      const bearer = (await request(t.url, '/admin/auth/token', { body: { email: m.member.email, password: m.password } })).json.access_token as string;
+      expect((await request(t.url, '/admin/invites', { bearer })).status).toBe(200);
+      await t.services.members.deactivate(m.member.id, OPERATOR);
+      expect((await request(t.url, '/admin/invites', { bearer })).status).toBe(401);
+      expect((await request(t.url, '/admin/invites', { apiToken: m.apiToken })).status).toBe(401);
+      expect((await request(t.url, '/admin/auth/token', { body: { email: m.member.email, password: m.password } })).status).toBe(401);
+    });
+
+    it('403 {type: not_allowed} for a member without Member: Manage on every invite route; nothing changes', async () => {
+      const target = await invite(fresh('target'));
+      const m = await t.createMember('developer', fresh('dev'));
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      const routes: Array<[string, string, unknown?]> = [
+        ['GET', '/admin/invites'],
+        ['POST', '/admin/invites', { user: fresh('by-dev'), role: 'admin' }],
+        ['POST', `/admin/invites/${target.id}/resend`, {}],
+        ['DELETE', `/admin/invites/${target.id}`],
+      ];
+      for (const [method, pathname, body] of routes) {
+        const res = await request(t.url, pathname, { method, body, apiToken: m.apiToken });
+        expectMedusaError(res, 403, 'not_allowed');
+        expect(res.json.message).toMatch(/Member: Manage/);
+      }
+      expect(await snapshot(t.services)).toEqual(before);
+      // The member may still see who they are.
+      const me = await request(t.url, '/admin/auth', { apiToken: m.apiToken });
+      expect(me.status).toBe(200);
+      expect(me.json.user.email).toBe(m.member.email);
+    });
+
+    it('POST /admin/auth sets an HttpOnly session cookie that works; DELETE /admin/auth clears it', async () => {
+      const res = await request(t.url, '/admin/auth', { body: { email: t.admin.email.toUpperCase(), password: t.admin.password } });
+      expect(res.status).toBe(200);
+      expect(res.json.user).toMatchObject({ id: t.admin.member.id, email: t.admin.email, role: 'admin' });
+      expect(res.json.user).not.toHaveProperty('password_hash');
+      const setCookie = res.headers.get('set-cookie') ?? '';
+      expect(setCookie).toMatch(/HttpOnly/i);
+      expect(setCookie).toMatch(/SameSite=Lax/i);
+      expect(setCookie).toMatch(/Path=\/admin/i);
+      const cookie = setCookie.split(';')[0]!;
+
+      const me = await request(t.url, '/admin/auth', { cookie });
+      expect(me.status).toBe(200);
+      expect(me.json.user.id).toBe(t.admin.member.id);
+      expect((await request(t.url, '/admin/invites', { cookie })).status).toBe(200);
+
+      const out = await request(t.url, '/admin/auth', { method: 'DELETE', cookie });
+      expect(out.status).toBe(200);
+      expect(out.text).toBe('OK');
+      expect(out.headers.get('set-cookie')).toMatch(/doorman\.sid=;.*Expires=Thu, 01 Jan 1970/i);
+    });
+
+    it('GET /admin/users lists members without password hashes or API tokens', async () => {
+      const res = await admin('/admin/users');
+      expect(res.status).toBe(200);
+      expect(res.json.users.length).toBeGreaterThan(0);
+      for (const user of res.json.users) {
+        expect(Object.keys(user)).not.toContain('password_hash');
+        expect(user.api_token).toBeNull();
+        expect(JSON.stringify(user)).not.toMatch(/scrypt|\$s0|c2NyeXB0/);
+      }
+    });
+  });
+
+  describe('request bodies', () => {
+    it('unknown fields → 400 invalid_data naming them', async () => {
+      const res = await admin('/admin/invites', { body: { user: fresh('x'), role: 'member', colour: 'blue', admin: true } });
+      expectMedusaError(res, 400, 'invalid_data');
+      expect(res.json.message).toContain('property colour should not exist');
+      expect(res.json.message).toContain('property admin should not exist');
+
+      const nested = await request(t.url, '/admin/invites/accept', { body: { token: 'x'.repeat(43), user: { password: PASSWORD, is_admin: true } } });
+      expectMedusaError(nested, 400, 'invalid_data');
+      expect(nested.json.message).toContain('user.is_admin should not exist');
+      const resend = await admin('/admin/invites/invite_01ABC/resend', { body: { force: true } });
+      expectMedusaError(resend, 400, 'invalid_data');
+    });
+
+    it('missing or bad fields → 400 invalid_data: role, email, types, length caps', async () => {
+      const cases: Array<[string, unknown, RegExp]> = [
+        ['/admin/invites', { user: fresh('norole') }, /role/],
+        ['/admin/invites', { role: 'member' }, /user/],
+        ['/admin/invites', { user: fresh('r'), role: 'owner' }, /role/],
+        ['/admin/invites', { user: 'not-an-email', role: 'member' }, /not-an-email/],
+        ['/admin/invites', { user: 'a@b.test, c@d.test', role: 'member' }, /one email|exactly one/i],
+        ['/admin/invites', { user: 42, role: 'member' }, /user/],
+        ['/admin/invites', { user: `${'a'.repeat(320)}@x.io`, role: 'member' }, /at most 320/],
+        ['/admin/invites', [], /./],
+        ['/admin/auth/token', { email: t.admin.email }, /password/],
+        ['/admin/auth/token', { email: t.admin.email, password: 'p'.repeat(1025) }, /at most 1024/],
+        ['/admin/invites/accept', {}, /token/],
+        ['/admin/invites/accept', { token: 'x'.repeat(43), user: {} }, /password/],
+        ['/admin/invites/accept', { token: 'x'.repeat(201), user: { password: PASSWORD } }, /at most 200/],
+        ['/admin/invites/accept', { token: 'x'.repeat(43), user: { first_name: 'f'.repeat(201), password: PASSWORD } }, /at most 200/],
+      ];
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      for (const [pathname, body, message] of cases) {
+        const res = await admin(pathname, { body });
+        expectMedusaError(res, 400, 'invalid_data');
+        expect(res.json.message, `${pathname} ${JSON.stringify(body).slice(0, 80)}`).toMatch(message);
+      }
+      expect(await snapshot(t.services)).toEqual(before);
+    });
+
+    it('a body over 64 kB → 413 with a JSON error; invalid JSON → 400 JSON', async () => {
+      const big = await admin('/admin/invites', { body: JSON.stringify({ user: 'a@b.test', role: 'member', pad: 'x'.repeat(70 * 1024) }) });
+      expectMedusaError(big, 413, 'invalid_data');
+      const bigAccept = await request(t.url, '/admin/invites/accept', { body: JSON.stringify({ token: 'x', user: { password: 'x'.repeat(70 * 1024) } }) });
+      expect(bigAccept.status).toBe(413);
+      for (const broken of ['{"user": "a@b.test",', 'not json', '{"user": "a@b.test"}}']) {
+        expectMedusaError(await admin('/admin/invites', { body: broken }), 400, 'invalid_data');
+      }
+      // Still JSON when the client claims another content type (medusa-js always says JSON, curl may not).
+      expectMedusaError(await admin('/admin/invites', { body: 'user=a@b.test', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, 'invalid_data');
+    });
+
+    it('unknown admin routes → 404 not_found JSON', async () => {
+      expectMedusaError(await admin('/admin/nothing-here'), 404, 'not_found');
+    });
+  });
+
+  describe('inviting', () => {
+    it('inviting an existing member → 400 invalid_data, also in another case', async () => {
+      const jane = await t.createMember('member', fresh('jane'));
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      for (const user of [jane.member.email, jane.member.email.toUpperCase(), `Jane <${jane.member.email.replace(/^j/, 'J')}>`]) {
+        const res = await admin('/admin/invites', { body: { user, role: 'member' } });
+        expectMedusaError(res, 400, 'invalid_data');
+        expect(res.json.code).toBe('already_member');
+      }
+      expect(await snapshot(t.services)).toEqual(before);
+    });
+
+    it('stores the address lower-cased and shows Medusa field names', async () => {
+      const email = fresh('Mixed.Case');
+      const res = await admin('/admin/invites', { body: { user: email.toUpperCase(), role: 'developer' } });
+      expect(res.status).toBe(200);
+      expect(res.text).toBe('OK');
+      const row = await t.invitation(email);
+      expect(row.email).toBe(email.toLowerCase());
+      expect(row.role).toBe('developer');
+    });
+
+    it('re-POST of a live invitation with another role: role updated, the same link sent again', async () => {
+      const email = fresh('repost');
+      const first = await invite(email, 'member');
+      const mail1 = await linkFromEmail(t.smtp, email, 1);
+      clock.advance(DAY);
+      const res = await admin('/admin/invites', { body: { user: email, role: 'admin' } });
+      expect(res.status).toBe(200);
+      const second = await t.invitation(email);
+      expect(second.id).toBe(first.id);
+      expect(second.role).toBe('admin');
+      expect(second.token_hash).toBe(first.token_hash);
+      expect(Number(second.send_count)).toBe(2);
+      // Resending extends the expiry to now + TTL (Rule 3).
+      expect(Number(second.expires_at)).toBe(clock.now() + TTL);
+      const outbox = await t.services.db('outbox').where({ invitation_id: first.id });
+      expect(outbox).toHaveLength(2);
+      const mail2 = await linkFromEmail(t.smtp, email, 2);
+      expect(mail2.token).toBe(mail1.token);
+      expect(await tokenOf(email)).toBe(mail1.token);
+      const page = await request(t.url, `/invite?token=${mail1.token}`);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Admin');
+      const audit = await t.services.db('audit_log').where({ subject_id: first.id }).orderBy('id').pluck('action');
+      expect(audit).toEqual(['invite', 'role_change', 'resend']);
+    });
+
+    it('resend of an expired invitation issues a new token and kills the old one', async () => {
+      const email = fresh('expired');
+      const first = await invite(email);
+      const old = await linkFromEmail(t.smtp, email, 1);
+      clock.advance(TTL + 1000);
+      expect((await request(t.url, `/invite?token=${old.token}`)).status).toBe(410);
+
+      const res = await admin(`/admin/invites/${first.id}/resend`, { body: {} });
+      expect(res.status, res.text).toBe(200);
+      const renewed = await linkFromEmail(t.smtp, email, 2);
+      expect(renewed.token).not.toBe(old.token);
+      const row = await t.invitation(email);
+      expect(row.id).toBe(first.id);
+      expect(Number(row.expires_at)).toBe(clock.now() + TTL);
+
+      expect((await request(t.url, `/invite?token=${old.token}`)).status).toBe(404);
+      const dead = await accept(old.token);
+      expectMedusaError(dead, 400, 'invalid_data');
+      expect(dead.json.code).toBe('unknown_token');
+      expect((await request(t.url, `/invite?token=${renewed.token}`)).status).toBe(200);
+    });
+
+    it('resend of an unknown invitation → 404; of an accepted or revoked one → 400 with its reason', async () => {
+      expectMedusaError(await admin('/admin/invites/invite_01NOTTHERE/resend', { body: {} }), 404, 'not_found');
+      expectMedusaError(await admin('/admin/invites/../users/resend', { body: {} }), 404, 'not_found');
+      const email = fresh('revoked-resend');
+      const row = await invite(email);
+      expect((await admin(`/admin/invites/${row.id}`, { method: 'DELETE' })).status).toBe(200);
+      const res = await admin(`/admin/invites/${row.id}/resend`, { body: {} });
+      expect(res.status).toBe(400);
+      expect(res.json.code).toBe('invite_revoked');
+    });
+  });
+
+  describe('deleting', () => {
+    it('DELETE twice → 200 both times; the link stops working at once; unknown id → 404 not_found', async () => {
+      const email = fresh('revoke');
+      const row = await invite(email);
+      const token = await tokenOf(email);
+      for (let i = 0; i < 2; i++) {
+        const res = await admin(`/admin/invites/${row.id}`, { method: 'DELETE' });
+        expect(res.status).toBe(200);
+        expect(res.json).toEqual({ id: row.id, object: 'invite', deleted: true });
+      }
+      expect((await t.invitation(email)).status).toBe('revoked');
+      const audit = await t.services.db('audit_log').where({ subject_id: row.id, action: 'revoke' });
+      expect(audit).toHaveLength(1);
+      expect((await request(t.url, `/invite?token=${token}`)).status).toBe(410);
+      expectMedusaError(await admin('/admin/invites/invite_01NOTTHERE', { method: 'DELETE' }), 404, 'not_found');
+      expectMedusaError(await admin(`/admin/invites/${encodeURIComponent("x' OR 1=1 --")}`, { method: 'DELETE' }), 404, 'not_found');
+    });
+
+    it('DELETE of an accepted invitation is refused: 400 not_allowed, nothing changes', async () => {
+      const email = fresh('accepted');
+      const row = await invite(email);
+      expect((await accept(await tokenOf(email))).status).toBe(200);
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      const res = await admin(`/admin/invites/${row.id}`, { method: 'DELETE' });
+      expectMedusaError(res, 400, 'not_allowed');
+      expect(res.json.code).toBe('invite_accepted');
+      expect(await snapshot(t.services)).toEqual(before);
+    });
+  });
+
+  describe('accepting', () => {
+    it('unknown, expired, revoked and used tokens → 400 each with its own code; nothing changes', async () => {
+      const expiredEmail = fresh('acc-expired');
+      await invite(expiredEmail);
+      const expiredToken = await tokenOf(expiredEmail);
+      clock.advance(TTL + 1000);
+
+      const revokedEmail = fresh('acc-revoked');
+      const revoked = await invite(revokedEmail);
+      const revokedToken = await tokenOf(revokedEmail);
+      await admin(`/admin/invites/${revoked.id}`, { method: 'DELETE' });
+
+      const usedEmail = fresh('acc-used');
+      await invite(usedEmail);
+      const usedToken = await tokenOf(usedEmail);
+      expect((await accept(usedToken)).status).toBe(200);
+      await settled(t.services);
+
+      const before = await snapshot(t.services);
+      const cases: Array<[string, string]> = [
+        ['A'.repeat(43), 'unknown_token'],
+        ['short', 'unknown_token'],
+        [expiredToken, 'invite_expired'],
+        [revokedToken, 'invite_revoked'],
+        [usedToken, 'invite_accepted'],
+      ];
+      for (const [token, code] of cases) {
+        const res = await accept(token, 'another good password');
+        expect(res.status, `${code}: ${res.text}`).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+        expect(res.json.type).toMatch(/invalid_data|not_allowed/);
+        expect(res.json.code).toBe(code);
+      }
+      // A weak password is refused before anything else.
+      const weakEmail = fresh('acc-weak');
+      await invite(weakEmail);
+      await settled(t.services);
+      const snapshotWeak = await snapshot(t.services);
+      const weak = await accept(await tokenOf(weakEmail), 'short');
+      expectMedusaError(weak, 400, 'invalid_data');
+      expect(weak.json.code).toBe('weak_password');
+      expect(await snapshot(t.services)).toEqual(snapshotWeak);
+      expect(before.members).toEqual(snapshotWeak.members);
+    });
+
+    it('20 concurrent accepts of one token → exactly one 200 and one member', async () => {
+      const email = fresh('race');
+      const row = await invite(email, 'developer');
+      const token = await tokenOf(email);
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => accept(token, `racing password ${i}`)));
+      const statuses = answers.map((a) => a.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      for (const a of answers.filter((x) => x.status !== 200)) {
+        expect(a.status, a.text).toBe(400);
+        expect(['invite_accepted', 'already_member']).toContain(a.json.code);
+      }
+      const members = await t.services.db('members').where({ email });
+      expect(members).toHaveLength(1);
+      expect(members[0].role).toBe('developer');
+      const after = await t.invitation(email);
+      expect(after.status).toBe('accepted');
+      expect(after.accepted_member_id).toBe(members[0].id);
+      expect(await t.services.db('audit_log').where({ subject_id: row.id, action: 'accept' })).toHaveLength(1);
+      // The winner's password is the one that signs in.
+      const winner = statuses.indexOf(200);
+      expect((await request(t.url, '/admin/auth/token', { body: { email, password: `racing password ${winner}` } })).status).toBe(200);
+    });
+
+    it('a token planted in the database without APP_SECRET opens nothing', async () => {
+      const email = fresh('planted');
+      const row = await invite(email);
+      const planted = 'P'.repeat(43);
+      await t.services.db('invitations').where({ id: row.id }).update({ token_hash: createHash('sha256').update(planted).digest('hex') });
+      expect((await request(t.url, `/invite?token=${planted}`)).status).toBe(404);
+      expect((await accept(planted)).status).toBe(400);
+      expect((await t.invitation(email)).status).toBe('pending');
+    });
+  });
+
+  describe('the accept page', () => {
+    it('sends privacy and framing headers', async () => {
+      const email = fresh('headers');
+      await invite(email);
+      const token = await tokenOf(email);
+      for (const pathname of [`/invite?token=${token}`, '/invite?token=nope', '/invite']) {
+        const res = await request(t.url, pathname);
+        expect(res.headers.get('content-type')).toMatch(/text\/html/);
+        expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+        expect(res.headers.get('x-robots-tag')).toMatch(/noindex/);
+        expect(res.headers.get('cache-control')).toMatch(/no-store/);
+        const csp = res.headers.get('content-security-policy') ?? '';
+        expect(csp).toMatch(/frame-ancestors 'none'/);
+        const script = /script-src ([^;]*)/.exec(csp)?.[1] ?? /default-src ([^;]*)/.exec(csp)?.[1] ?? '';
+        expect(script).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+        expect(csp).not.toMatch(/unsafe-inline/);
+        expect(res.text).toMatch(/<meta name="robots" content="noindex/);
+        // No inline script in the page (the CSP would block it anyway).
+        expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+      }
+    });
+
+    it('GET /invite changes nothing: the row, the audit log and the outbox stay as they were', async () => {
+      const email = fresh('look');
+      await invite(email);
+      const token = await tokenOf(email);
+      await linkFromEmail(t.smtp, email, 1);
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      for (let i = 0; i < 3; i++) expect((await request(t.url, `/invite?token=${token}`)).status).toBe(200);
+      await request(t.url, `/invite?token=${token}`, { method: 'HEAD' });
+      expect(await snapshot(t.services)).toEqual(before);
+    });
+
+    it('unknown, revoked, used, expired and missing tokens each get their own page and status', async () => {
+      const revokedEmail = fresh('page-revoked');
+      const revoked = await invite(revokedEmail);
+      const revokedToken = await tokenOf(revokedEmail);
+      await admin(`/admin/invites/${revoked.id}`, { method: 'DELETE' });
+      const usedEmail = fresh('page-used');
+      await invite(usedEmail);
+      const usedToken = await tokenOf(usedEmail);
+      expect((await accept(usedToken)).status).toBe(200);
+      const expiredEmail = fresh('page-expired');
+      await invite(expiredEmail);
+      const expiredToken = await tokenOf(expiredEmail);
+      clock.advance(TTL + 1000);
+      await settled(t.services);
+
+      const before = await snapshot(t.services);
+      const cases: Array<[string, number, RegExp]> = [
+        [`/invite?token=${'Z'.repeat(43)}`, 404, /link does not work/],
+        ['/invite?token=%3Cscript%3E', 404, /link does not work/],
+        [`/invite?token=${revokedToken}`, 410, /withdrawn/],
+        [`/invite?token=${usedToken}`, 409, /already used/],
+        [`/invite?token=${expiredToken}`, 410, /expired.*Ask Ada Lovelace/s],
+        ['/invite', 400, /incomplete/],
+        ['/invite?token=', 400, /incomplete/],
+      ];
+      const titles = new Set<string>();
+      for (const [pathname, status, words] of cases) {
+        const res = await request(t.url, pathname);
+        expect(res.status, pathname).toBe(status);
+        expect(res.text).toMatch(words);
+        expect(res.text).not.toContain('<script>');
+        titles.add(/<h1>([^<]*)<\/h1>/.exec(res.text)?.[1] ?? '');
+      }
+      expect(titles.size).toBe(5); // unknown and missing tokens twice each
+      expect(await snapshot(t.services)).toEqual(before);
+    });
+
+    it('a form post the parser refuses gets a readable page, never a stack trace', async () => {
+      const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, 'x']));
+      for (const fields of [{ token: 'x', first_name: 'a'.repeat(20_000) }, many]) {
+        const res = await postForm(t.url, '/invite', fields);
+        expect(res.status).toBe(413);
+        expect(res.headers.get('content-type')).toMatch(/text\/html/);
+        expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+        expect(res.text).toMatch(/<h1>This form could not be read<\/h1>/);
+        expect(res.text).not.toMatch(/node_modules|Error:|at \w+ \(/);
+      }
+    });
+
+    it('the form post without JavaScript: 422 with the problems marked, then success', async () => {
+      const email = fresh('nojs');
+      await invite(email);
+      const token = await tokenOf(email);
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      const bad = await postForm(t.url, '/invite', { token, first_name: 'Grace', last_name: '', password: 'short', confirm_password: 'other' });
+      expect(bad.status).toBe(422);
+      expect(bad.text).toContain('Enter your last name.');
+      expect(bad.text).toContain('Use at least 8 characters.');
+      expect(bad.text).toContain('The passwords do not match.');
+      expect(bad.text).toContain('value="Grace"');
+      expect(await snapshot(t.services)).toEqual(before);
+
+      const good = await postForm(t.url, '/invite', { token, first_name: 'Grace', last_name: 'Hopper', password: PASSWORD, confirm_password: PASSWORD });
+      expect(good.status).toBe(200);
+      expect(good.text).toMatch(/Welcome to Acme/);
+      const again = await postForm(t.url, '/invite', { token, first_name: 'Grace', last_name: 'Hopper', password: PASSWORD, confirm_password: PASSWORD });
+      expect(again.status).toBe(409);
+    });
+  });
+});
+
+describe.each(DIALECTS)('rate limits (%s)', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {
+      rateLimits: {
+        credentials: { windowMs: 60_000, limit: 3 },
+        tokenLookups: { windowMs: 60_000, limit: 4 },
+        submissions: { windowMs: 60_000, limit: 2 },
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('sign-in attempts past the limit → 429 JSON', async () => {
+    const statuses: number[] = [];
+    let last: HttpAnswer | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: 'guess-' + i } });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect(last!.headers.get('content-type')).toMatch(/application\/json/);
+    expect(last!.json).toMatchObject({ type: 'not_allowed', message: expect.any(String) });
+    // Even the right password is held back while limited.
+    expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password } })).status).toBe(429);
+  });
+
+  it('token lookups past the limit → a readable 429 HTML page', async () => {
+    const statuses: number[] = [];
+    let last: HttpAnswer | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await request(t.url, `/invite?token=${String(i).repeat(43)}`);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([404, 404, 404, 404, 429, 429]);
+    expect(last!.headers.get('content-type')).toMatch(/text\/html/);
+    expect(last!.text).toMatch(/<html lang="en">/);
+    expect(last!.text).toMatch(/Too many attempts/);
+    expect(last!.text).toMatch(/try again/i);
+    expect(last!.headers.get('retry-after') ?? last!.headers.get('ratelimit')).toBeTruthy();
+    const post = await postForm(t.url, '/invite', { token: 'x', first_name: 'a', last_name: 'b', password: 'p', confirm_password: 'p' });
+    expect(post.status).toBe(429);
+    expect(post.text).toMatch(/Too many attempts/);
+  });
+});

@@ -1,0 +1,166 @@
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/db.js';
+import { linkFromEmail, request, startTestApp, type TestApp } from '../support/http.js';
+
+// medusa-js ships CJS typings only; under NodeNext its default import is typed as the namespace.
+const require = createRequire(import.meta.url);
+const Medusa: typeof import('@medusajs/medusa-js').default = require('@medusajs/medusa-js').default;
+
+type Client = InstanceType<typeof Medusa>;
+
+const MEDUSA_INVITE_FIELDS = ['id', 'user_email', 'role', 'accepted', 'token', 'expires_at', 'created_at', 'updated_at', 'metadata'];
+const PASSWORD = 'a long enough password';
+
+/** The axios error medusa-js rejects with, as the caller sees it. */
+async function failure(promise: Promise<unknown>): Promise<{ status: number; data: any }> {
+  try {
+    await promise;
+  } catch (error) {
+    const response = (error as { response?: { status: number; data: unknown } }).response;
+    if (!response) throw error;
+    return { status: response.status, data: response.data };
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A text `OK` reply comes back from medusa-js spread into characters. */
+function expectOk(result: unknown): void {
+  expect(result).toMatchObject({ 0: 'O', 1: 'K' });
+  expect((result as { response: { status: number } }).response.status).toBe(200);
+}
+
+describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dialect) => {
+  let t: TestApp;
+  let client: Client;
+  let anonymous: Client;
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    client = new Medusa({ baseUrl: t.url, maxRetries: 0, apiKey: t.admin.apiToken });
+    anonymous = new Medusa({ baseUrl: t.url, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('the whole lifecycle: create, list, resend, accept, sign in, delete', async () => {
+    const email = 'grace@example.test';
+    expectOk(await client.admin.invites.create({ user: email, role: 'developer' } as any));
+
+    const { invites, response } = await client.admin.invites.list();
+    expect(response.status).toBe(200);
+    const invite = invites.find((i: any) => i.user_email === email);
+    expect(invite).toBeDefined();
+    for (const field of MEDUSA_INVITE_FIELDS) expect(invite).toHaveProperty(field);
+    expect(invite).toMatchObject({ id: expect.stringMatching(/^invite_[0-9A-Z]{26}$/), user_email: email, role: 'developer', accepted: false, metadata: null });
+    for (const field of ['expires_at', 'created_at', 'updated_at']) expect(new Date(invite[field]).toISOString()).toBe(invite[field]);
+    const mailed = await linkFromEmail(t.smtp, email, 1);
+    expect(invite.token).toBe(mailed.token);
+
+    // Resend: the same token keeps working, and a second email carries it.
+    expectOk(await client.admin.invites.resend(invite.id));
+    const again = await linkFromEmail(t.smtp, email, 2);
+    expect(again.token).toBe(mailed.token);
+    const relisted = (await client.admin.invites.list()).invites.find((i: any) => i.id === invite.id);
+    expect(relisted.token).toBe(mailed.token);
+
+    // Accept without authentication: the client sends no API key on this route.
+    expectOk(await anonymous.admin.invites.accept({ token: mailed.token, user: { first_name: 'Grace', last_name: 'Hopper', password: PASSWORD } }));
+
+    // The new member signs in: a bearer token from auth.getToken, sent by hand in Node.
+    const { access_token } = await anonymous.admin.auth.getToken({ email, password: PASSWORD });
+    expect(access_token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const asGrace = new Medusa({ baseUrl: t.url, maxRetries: 0, customHeaders: { Authorization: `Bearer ${access_token}` } });
+    const session = await asGrace.admin.auth.getSession();
+    expect(session.user).toMatchObject({ email, first_name: 'Grace', last_name: 'Hopper', role: 'developer' });
+    expect(session.user).not.toHaveProperty('password_hash');
+    // A developer cannot manage invitations.
+    const refused = await failure(asGrace.admin.invites.list());
+    expect(refused.status).toBe(403);
+    expect(refused.data).toMatchObject({ type: 'not_allowed', message: expect.stringMatching(/Member: Manage/) });
+
+    // Accepted invitations leave the default list (Medusa deletes them); ?status=all still has them.
+    expect((await client.admin.invites.list()).invites.find((i: any) => i.id === invite.id)).toBeUndefined();
+    const all = await request(t.url, '/admin/invites?status=all', { apiToken: t.admin.apiToken });
+    expect(all.json.invites.find((i: any) => i.id === invite.id)).toMatchObject({ accepted: true, token: null });
+
+    // Delete: an accepted invitation is refused; a pending one goes, twice is fine.
+    const deleteAccepted = await failure(client.admin.invites.delete(invite.id));
+    expect(deleteAccepted.status).toBe(400);
+    expect(deleteAccepted.data).toMatchObject({ type: 'not_allowed', message: expect.any(String) });
+
+    await client.admin.invites.create({ user: 'temp@example.test', role: 'member' } as any);
+    const temp = (await client.admin.invites.list()).invites.find((i: any) => i.user_email === 'temp@example.test');
+    const deleted = await client.admin.invites.delete(temp.id);
+    expect({ id: deleted.id, object: deleted.object, deleted: deleted.deleted }).toEqual({ id: temp.id, object: 'invite', deleted: true });
+    expect((await client.admin.invites.delete(temp.id)).deleted).toBe(true);
+    expect((await client.admin.invites.list()).invites.find((i: any) => i.id === temp.id)).toBeUndefined();
+    const dead = await failure(anonymous.admin.invites.accept({ token: temp.token, user: { password: PASSWORD } }));
+    expect(dead.status).toBe(400);
+    expect(dead.data).toMatchObject({ type: 'invalid_data', code: 'invite_revoked' });
+  });
+
+  it('auth: apiKey, getToken then a bearer header, and the session', async () => {
+    const me = await client.admin.auth.getSession();
+    expect(me.user).toMatchObject({ id: t.admin.member.id, email: t.admin.email, role: 'admin' });
+
+    const { access_token } = await anonymous.admin.auth.getToken({ email: t.admin.email, password: t.admin.password });
+    const bearer = new Medusa({ baseUrl: t.url, maxRetries: 0, customHeaders: { Authorization: `Bearer ${access_token}` } });
+    expect((await bearer.admin.invites.list()).response.status).toBe(200);
+
+    const created = await anonymous.admin.auth.createSession({ email: t.admin.email, password: t.admin.password });
+    expect(created.user).toMatchObject({ id: t.admin.member.id, email: t.admin.email });
+    expect(String(created.response.headers['set-cookie'])).toMatch(/HttpOnly/i);
+    // In Node, medusa-js keeps no cookies: the session does not authenticate later calls.
+    expect((await failure(anonymous.admin.auth.getSession())).status).toBe(401);
+
+    const wrong = await failure(anonymous.admin.auth.getToken({ email: t.admin.email, password: 'not the password' }));
+    expect(wrong.status).toBe(401);
+    expect(wrong.data).toMatchObject({ type: 'unauthorized', message: expect.any(String) });
+    const badKey = new Medusa({ baseUrl: t.url, maxRetries: 0, apiKey: 'dm_wrong-key-000000000000000000000' });
+    expect((await failure(badKey.admin.invites.list())).status).toBe(401);
+    expect((await failure(anonymous.admin.users.list())).status).toBe(401);
+  });
+
+  it('users.list: {users} without password hashes', async () => {
+    const { users, response } = await client.admin.users.list();
+    expect(response.status).toBe(200);
+    expect(users.length).toBeGreaterThan(0);
+    const ada = users.find((u: any) => u.email === t.admin.email);
+    expect(ada).toMatchObject({ id: t.admin.member.id, first_name: 'Ada', last_name: 'Lovelace', role: 'admin' });
+    for (const user of users) {
+      expect(user).not.toHaveProperty('password_hash');
+      expect(user).not.toHaveProperty('password');
+      expect(user.api_token ?? null).toBeNull();
+    }
+  });
+
+  it('errors surface as axios errors with {type, message}', async () => {
+    const existing = await failure(client.admin.invites.create({ user: t.admin.email, role: 'member' } as any));
+    expect(existing.status).toBe(400);
+    expect(existing.data).toMatchObject({ type: 'invalid_data', message: expect.any(String) });
+
+    const badEmail = await failure(client.admin.invites.create({ user: 'nope', role: 'member' } as any));
+    expect(badEmail.status).toBe(400);
+    expect(badEmail.data.type).toBe('invalid_data');
+
+    const badRole = await failure(client.admin.invites.create({ user: 'ok@example.test', role: 'owner' } as any));
+    expect(badRole.status).toBe(400);
+    expect(badRole.data.message).toMatch(/role/);
+
+    const unknown = await failure(client.admin.invites.resend('invite_01NOSUCHINVITATION0000000'));
+    expect(unknown.status).toBe(404);
+    expect(unknown.data).toMatchObject({ type: 'not_found', message: expect.any(String) });
+
+    const badToken = await failure(anonymous.admin.invites.accept({ token: 'A'.repeat(43), user: { password: PASSWORD } }));
+    expect(badToken.status).toBe(400);
+    expect(badToken.data).toMatchObject({ type: 'invalid_data', code: 'unknown_token' });
+
+    await client.admin.invites.create({ user: 'weak@example.test', role: 'member' } as any);
+    const weakToken = (await client.admin.invites.list()).invites.find((i: any) => i.user_email === 'weak@example.test').token;
+    const weak = await failure(anonymous.admin.invites.accept({ token: weakToken, user: { password: 'short' } }));
+    expect(weak.status).toBe(400);
+    expect(weak.data).toMatchObject({ type: 'invalid_data', code: 'weak_password' });
+  });
+});
