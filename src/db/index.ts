@@ -111,3 +111,11 @@ export function forUpdate<Q extends Knex.QueryBuilder>(query: Q): Q {
   const client = (query as unknown as { client: { config: { client: string } } }).client;
   return client.config.client === 'pg' ? (query.forUpdate() as Q) : query;
 }
+
+/**
+ * The tail of a claiming sub-select: PostgreSQL skips rows another instance is claiming right
+ * now; SQLite has one writer at a time, so a plain select is already exclusive.
+ */
+export function skipLockedSql(db: Db | Trx): string {
+  return isPostgres(db) ? ' FOR UPDATE SKIP LOCKED' : '';
+}

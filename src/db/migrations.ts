@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261122_0001_initial.js';
+import * as slackDedupe from '../../migrations/20261122_0002_slack_dedupe.js';
+import * as notices from '../../migrations/20261122_0003_notices.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -11,7 +13,11 @@ interface Migration {
  * TypeScript sources (tests, tsx) and from the compiled `dist/`. Append new ones; never edit
  * one that has landed.
  */
-const migrations: Array<[string, Migration]> = [['20261122_0001_initial', initial]];
+const migrations: Array<[string, Migration]> = [
+  ['20261122_0001_initial', initial],
+  ['20261122_0002_slack_dedupe', slackDedupe],
+  ['20261122_0003_notices', notices],
+];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
   async getMigrations() {

@@ -28,6 +28,7 @@ export interface InvitationRow {
   delivery_state: DeliveryState;
   delivery_error: string | null;
   expiry_notified_at: number | null;
+  reminder_notified_at: number | null;
   metadata: string | null;
 }
 

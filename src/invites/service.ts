@@ -164,6 +164,7 @@ export class InvitesService {
             delivery_state: 'queued',
             delivery_error: null,
             expiry_notified_at: null,
+            reminder_notified_at: null,
           });
           summary.renewed.push(email);
           renewedIds.push(existing.id);
@@ -313,7 +314,8 @@ export class InvitesService {
   async resend(id: string, actor: Actor): Promise<Invitation> {
     return this.change(id, async (trx, row, now) => {
       this.requireState(row, now, ['pending']);
-      const update = { expires_at: now + this.settings.inviteTtlMs, last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued', delivery_error: null };
+      // The expiry moves, so a reminder before the new expiry is due again.
+      const update = { expires_at: now + this.settings.inviteTtlMs, last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued', delivery_error: null, reminder_notified_at: null };
       await trx('invitations').where({ id }).update(update);
       await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
       await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
@@ -336,6 +338,7 @@ export class InvitesService {
         delivery_state: 'queued',
         delivery_error: null,
         expiry_notified_at: null,
+            reminder_notified_at: null,
       };
       await trx('invitations').where({ id }).update(update);
       await enqueue(trx, now, [inviteEmail(id, token.nonce, 'new_invitation')]);

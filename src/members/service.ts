@@ -20,6 +20,8 @@ export interface Member {
   state: MemberState;
   slackUserId: string | null;
   hasApiToken: boolean;
+  /** Sessions signed with an older number are over (sign-out ends them all). */
+  sessionVersion: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -37,6 +39,7 @@ export interface MemberRow {
   created_at: number;
   updated_at: number;
   deactivated_at: number | null;
+  session_version?: number;
 }
 
 export function toMember(row: MemberRow): Member {
@@ -49,6 +52,7 @@ export function toMember(row: MemberRow): Member {
     state: row.state,
     slackUserId: row.slack_user_id,
     hasApiToken: row.api_token_hash !== null,
+    sessionVersion: Number(row.session_version ?? 0),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -213,6 +217,11 @@ export class MembersService {
       await recordAudit(trx, now, actor, [{ action: 'api_token_issue', subjectType: 'member', subjectId: id }]);
     });
     return token;
+  }
+
+  /** Ends every browser session of the member issued so far. */
+  async endSessions(id: string): Promise<void> {
+    await this.db('members').where({ id }).increment('session_version', 1).update({ updated_at: this.clock.now() });
   }
 
   async linkSlackUser(id: string, slackUserId: string): Promise<void> {

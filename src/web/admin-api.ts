@@ -125,10 +125,10 @@ export function adminApi(deps: AdminApiDeps): Router {
   router.get('/auth', (_req, res) => {
     res.json({ user: medusaUser(currentMember(res)) });
   });
-  router.delete('/auth', (_req, res) => {
-    auth.endSession(res);
+  router.delete('/auth', wrap(async (_req, res) => {
+    await auth.endSession(res, currentMember(res));
     ok(res);
-  });
+  }));
   router.get('/users', wrap(async (req, res) => {
     const query = validate(listUsers, req.query);
     const limit = query.limit ?? 50;

@@ -32,7 +32,9 @@ export class AdminAuth {
     res.cookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: SESSION_TTL_S * 1000, path: '/admin' });
   }
 
-  endSession(res: Response): void {
+  /** Signs out: the cookie is dropped and every session of the member ends (bearer tokens, used by scripts, run out on their own). */
+  async endSession(res: Response, member: Member): Promise<void> {
+    await this.members.endSessions(member.id);
     res.clearCookie(SESSION_COOKIE, { path: '/admin' });
   }
 
@@ -51,7 +53,8 @@ export class AdminAuth {
 
   private async sign(key: Uint8Array, member: Member, ttlS: number): Promise<string> {
     const now = Math.floor(this.clock.now() / 1000);
-    return new SignJWT({ user_id: member.id, domain: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + ttlS).sign(key);
+    const claims = key === this.sessionKey ? { user_id: member.id, domain: 'admin', sv: member.sessionVersion } : { user_id: member.id, domain: 'admin' };
+    return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + ttlS).sign(key);
   }
 
   private async verify(key: Uint8Array, token: string): Promise<Member | undefined> {
@@ -60,6 +63,8 @@ export class AdminAuth {
       const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], currentDate: new Date(this.clock.now()) });
       if (payload.domain !== 'admin' || typeof payload.user_id !== 'string') return undefined;
       const member = await this.members.get(payload.user_id);
+      // A session from before the member last signed out is over, though its signature is good.
+      if (key === this.sessionKey && payload.sv !== member.sessionVersion) return undefined;
       return member.state === 'active' ? member : undefined;
     } catch {
       return undefined;

@@ -161,6 +161,13 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(out.status).toBe(200);
       expect(out.text).toBe('OK');
       expect(out.headers.get('set-cookie')).toMatch(/doorman\.sid=;.*Expires=Thu, 01 Jan 1970/i);
+      // The session is over on the server too: replaying the old cookie is refused.
+      expect((await request(t.url, '/admin/auth', { cookie })).status).toBe(401);
+      // A bearer token (scripts) is not a browser session and keeps working.
+      const token = await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password } });
+      expect((await request(t.url, '/admin/auth', { headers: { authorization: `Bearer ${token.json.access_token}` } })).status).toBe(200);
+      const again = await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password } });
+      expect((await request(t.url, '/admin/auth', { cookie: (again.headers.get('set-cookie') ?? '').split(';')[0]! })).status).toBe(200);
     });
 
     it('GET /admin/users lists members without password hashes or API tokens', async () => {

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+
+/**
+ * Runs a job every `intervalMs`, never two runs of it at once, and waits for the run under way
+ * on stop. Errors are logged and the next run comes as usual.
+ */
+export class Every {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = true;
+
+  constructor(private readonly name: string, private readonly intervalMs: number, private readonly job: () => Promise<unknown>, private readonly logger: Logger) {}
+
+  start(firstDelayMs = 0): void {
+    this.stopped = false;
+    this.schedule(firstDelayMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const started = Date.now();
+    this.running = this.job();
+    try {
+      await this.running;
+    } catch (error) {
+      this.logger.error({ err: error, job: this.name }, 'scheduled job failed; it runs again at the next interval');
+    } finally {
+      this.running = undefined;
+    }
+    if (!this.stopped) this.schedule(Math.max(0, this.intervalMs - (Date.now() - started)));
+  }
+}

@@ -1,0 +1,50 @@
+import type { Trx } from '../db/index.js';
+import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
+
+/**
+ * Slack notices are queued in the outbox like emails, in the transaction of the change that
+ * causes them, and rendered at delivery time from the invitations' current state.
+ */
+export const SLACK_NOTICE = 'slack_notice';
+
+export type NoticePayload =
+  | { notice: 'expired'; recipient: string; invitationIds: string[] }
+  | { notice: 'reminder'; recipient: string; invitationIds: string[] }
+  | { notice: 'accepted'; recipient: string; invitationId: string; memberId: string };
+
+/** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
+export type SlackUserId = string;
+
+export interface InviterRef {
+  invited_by_slack_user_id: string | null;
+  /** The inviting member's linked Slack user, when the invitation came from the API or CLI. */
+  inviter_member_slack_user_id: string | null;
+}
+
+/** The inviter's Slack user, or — when the inviter has none — every bootstrap admin. */
+export function recipientsFor(invitation: InviterRef, bootstrapAdmins: readonly string[]): SlackUserId[] {
+  const inviter = invitation.invited_by_slack_user_id ?? invitation.inviter_member_slack_user_id;
+  return inviter ? [inviter] : [...bootstrapAdmins];
+}
+
+/** Groups invitations by who should hear about them: one notice per recipient. */
+export function groupByRecipient<T extends InviterRef & { id: string }>(rows: readonly T[], bootstrapAdmins: readonly string[]): Map<SlackUserId, string[]> {
+  const groups = new Map<SlackUserId, string[]>();
+  for (const row of rows) {
+    for (const recipient of recipientsFor(row, bootstrapAdmins)) {
+      const ids = groups.get(recipient) ?? [];
+      ids.push(row.id);
+      groups.set(recipient, ids);
+    }
+  }
+  return groups;
+}
+
+export async function queueNotices(trx: Trx, now: number, notices: NoticePayload[]): Promise<void> {
+  const messages: OutboxMessage<NoticePayload>[] = notices.map((payload) => ({
+    kind: SLACK_NOTICE,
+    payload,
+    invitationId: 'invitationId' in payload ? payload.invitationId : undefined,
+  }));
+  await enqueue(trx, now, messages);
+}
