@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Express } from 'express';
-import { slackMode, type Config } from './config.js';
+import { ConfigError, slackMode, type Config } from './config.js';
 import { createDb, migrate, type Db } from './db/index.js';
 import { InvitesService } from './invites/service.js';
 import type { Logger } from './logger.js';
@@ -57,7 +57,11 @@ export interface RunningApp {
 /** `npm start`: migrate, serve HTTP, run the workers; `stop()` shuts down in order. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {
   const services = createServices(config, logger, options);
-  const applied = await migrate(services.db);
+  const applied = await migrate(services.db).catch(async (error: Error) => {
+    await services.db.destroy().catch(() => undefined);
+    // Start-up names the variable to fix; the cause (unreachable, refused, bad password) follows.
+    throw new ConfigError('DATABASE_URL', `cannot use the database: ${error.message.replace(/\s+/g, ' ')}`);
+  });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const web = createWebApp({

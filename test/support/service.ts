@@ -82,7 +82,8 @@ export class ServiceProcess {
     };
     this.child.stdout!.on('data', collect(this.stdout));
     this.child.stderr!.on('data', collect(this.stderr));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': only then has all of its output been read.
+    this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
     void this.exited.then(() => this.notify());
   }
 

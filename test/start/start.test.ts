@@ -1,0 +1,143 @@
+import net from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { InvitationRow } from '../../src/invites/model.js';
+import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { runCli, ServiceProcess, tempDataDir, waitForHttp, type Env } from '../support/service.js';
+import { freePort, TestSmtpServer } from '../support/smtp.js';
+
+/** The service as operators run it: `node --import tsx src/main.ts`, configured by environment. */
+
+const running: ServiceProcess[] = [];
+const start = (env: Env) => {
+  const service = new ServiceProcess(env);
+  running.push(service);
+  return service;
+};
+
+afterEach(async () => {
+  for (const service of running.splice(0)) await service.dispose();
+});
+
+describe('start-up refuses a bad environment', () => {
+  it('exits 1 with exactly one stderr line naming the variable', async () => {
+    const data = tempDataDir();
+    // A port somebody else holds, and a database nobody answers on.
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, () => resolve()));
+    try {
+      const cases: Array<[Env, string]> = [
+        [{ PORT: 'abc' }, 'PORT'],
+        [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+        [{ INVITE_TTL: '7x' }, 'INVITE_TTL'],
+        [{ PORT: String((taken.address() as net.AddressInfo).port) }, 'PORT'],
+        [{ DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/nowhere` }, 'DATABASE_URL'],
+      ];
+      const services = cases.map(([env]) => start({ DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, ...env }));
+      const exits = await Promise.all(services.map((s) => s.waitForExit(15_000)));
+      cases.forEach(([, variable], i) => {
+        const service = services[i]!;
+        expect(exits[i], service.output()).toEqual({ code: 1, signal: null });
+        const lines = service.stderr.filter(Boolean);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(new RegExp(`^doorman: cannot start: ${variable}: `));
+        // Config errors stop before logging starts; later ones are also logged (as JSON, on stdout).
+        if (i < 3) expect(service.stdout.filter(Boolean)).toEqual([]);
+      });
+      expect(services[1]!.stderr[0]).toContain('mysql://x');
+      expect(services[3]!.stderr[0]).toMatch(/is already in use$/);
+      expect(services[4]!.stderr[0]).toMatch(/^doorman: cannot start: DATABASE_URL: cannot use the database: .*ECONNREFUSED/);
+    } finally {
+      taken.close();
+      data.cleanup();
+    }
+  });
+});
+
+describe.each(DIALECTS)('the running service (%s)', (dialect) => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  let env: Env;
+
+  beforeEach(async () => {
+    test = await createTestDatabase(dialect);
+    data = tempDataDir();
+    env = { DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PORT: String(await freePort()), PUBLIC_URL: 'http://doorman.test' };
+  });
+
+  afterEach(async () => {
+    for (const service of running.splice(0)) await service.dispose();
+    await test.destroy();
+    data.cleanup();
+  });
+
+  it('answers /healthz, says Slack is off and how to turn it on, and stops cleanly on SIGTERM', async () => {
+    const service = start(env);
+    const listening = await service.waitForLog(/^Doorman is listening on /);
+    expect(listening).toMatchObject({ level: 30, port: Number(env.PORT), database: dialect, mail: 'file', slack: 'off' });
+
+    const health = await waitForHttp(`http://127.0.0.1:${env.PORT}/healthz`, service);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true });
+
+    const slackOff = service.logs().find((l) => /Slack is off/.test(String(l.msg)));
+    expect(slackOff?.msg).toContain('SLACK_BOT_TOKEN');
+    expect(slackOff?.msg).toContain('SLACK_SIGNING_SECRET');
+
+    const sent = Date.now();
+    service.kill('SIGTERM');
+    expect(await service.waitForExit(5_000)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - sent).toBeLessThan(5_000);
+    const messages = service.logs().map((l) => l.msg);
+    expect(messages).toContain('stopping');
+    expect(messages.at(-1)).toBe('stopped');
+    expect(service.stderr.filter(Boolean)).toEqual([]);
+  });
+
+  it('queued mail survives kill -9 during an SMTP outage and is delivered exactly once after restart', async () => {
+    const smtp = await TestSmtpServer.create({ up: false });
+    try {
+      const withSmtp = { ...env, SMTP_URL: smtp.url };
+      const first = start(withSmtp);
+      await first.waitForLog(/^Doorman is listening on /);
+
+      // An operator invites from the CLI while the service runs; SMTP is down.
+      const invited = await runCli(['invite', 'one@example.io, two@example.io, three@example.io'], withSmtp);
+      expect(invited.stdout.trim(), invited.stderr).toBe('3 invitations sent.');
+
+      // The running service tries, fails, and shows it.
+      const deadline = Date.now() + 10_000;
+      let rows: InvitationRow[] = [];
+      for (;;) {
+        rows = await test.db<InvitationRow>('invitations');
+        if (rows.every((r) => r.delivery_state === 'failing')) break;
+        if (Date.now() > deadline) throw new Error(`delivery never failed: ${JSON.stringify(rows.map((r) => r.delivery_state))}\n${first.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(rows.every((r) => /ECONNREFUSED|connect/i.test(r.delivery_error ?? ''))).toBe(true);
+
+      first.kill('SIGKILL');
+      expect((await first.waitForExit()).signal).toBe('SIGKILL');
+
+      await smtp.start();
+      const second = start(withSmtp);
+      await second.waitForLog(/^Doorman is listening on /);
+      await smtp.waitFor(3, 20_000);
+      // A little longer, to see that nothing comes twice.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+      const counts = smtp.countByMessageId();
+      expect(counts.size).toBe(3);
+      expect([...counts.values()]).toEqual([1, 1, 1]);
+      expect(smtp.received.map((m) => m.envelope.to[0]).sort()).toEqual(['one@example.io', 'three@example.io', 'two@example.io']);
+      for (const mail of smtp.received) expect(mail.link).toMatch(/^http:\/\/doorman\.test\/invite\?token=/);
+
+      const after = await test.db<InvitationRow>('invitations');
+      expect(after.map((r) => r.delivery_state)).toEqual(['sent', 'sent', 'sent']);
+
+      second.kill('SIGTERM');
+      expect((await second.waitForExit(5_000)).code).toBe(0);
+    } finally {
+      await smtp.stop();
+    }
+  });
+});
