@@ -11,7 +11,7 @@ import { fileTransport, smtpTransport, type MailTransport } from './mail/transpo
 import { MembersService } from './members/service.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
 import { systemClock, type Clock } from './shared/clock.js';
-import { startSlack, type SlackDoor } from './slack/index.js';
+import type { SlackDoor } from './slack/index.js';
 import { createWebApp, type RateLimits } from './web/server.js';
 
 export interface AppOptions {
@@ -64,6 +64,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
+  const mode = slackMode(config.slack);
   const web = createWebApp({
     db: services.db,
     logger,
@@ -76,7 +77,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     rateLimits: options.rateLimits,
   });
   // Slack mounts POST /slack/events onto the same server (HTTP mode) or opens a socket (Socket Mode).
-  const slack: SlackDoor | undefined = await startSlack(services, web);
+  // Loaded only when Slack is on: Bolt is the heaviest part, and the CLI never needs it.
+  const slack: SlackDoor | undefined =
+    mode === 'off' ? undefined : await (await import('./slack/index.js')).startSlack(services, web);
   const server = http.createServer(web);
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
@@ -90,7 +93,6 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
 
   if (options.runWorker !== false) services.outbox.start();
 
-  const mode = slackMode(config.slack);
   if (!slack) {
     logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
   }

@@ -162,8 +162,9 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .description('deliver queued emails now and exit (when no service is running)')
     .action(async () => {
       const s = await open();
-      const settled = await s.outbox.drain();
-      print(`Delivered ${settled} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.`);
+      const { delivered, cancelled } = await s.outbox.drain();
+      const dropped = cancelled ? ` Dropped ${cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
+      print(`Delivered ${delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);
     });
 
   try {

@@ -44,11 +44,19 @@ export function inviteEmailHandler(db: Db, clock: Clock, invites: InvitesService
       return { result: 'done' };
     },
     async recordOutcome(trx: Trx, item: OutboxRow, outcome) {
-      if (!item.invitation_id || outcome.result === 'cancelled') return;
-      const update = outcome.result === 'done' ? { delivery_state: 'sent', delivery_error: null } : { delivery_state: 'failing', delivery_error: outcome.error };
+      if (!item.invitation_id) return;
+      let update: { delivery_state: string; delivery_error: string | null };
+      if (outcome.result === 'done') update = { delivery_state: 'sent', delivery_error: null };
+      else if (outcome.result === 'failing') update = { delivery_state: 'failing', delivery_error: outcome.error };
+      // Expired before it could be delivered: say so rather than stay "queued" for good.
+      else if (outcome.reason === 'the invitation is expired') update = { delivery_state: 'failing', delivery_error: 'not delivered before the invitation expired' };
+      else return;
       // Only the newest queued email speaks for the invitation's delivery state.
       const newer = await trx('outbox').where({ invitation_id: item.invitation_id, kind: INVITE_EMAIL }).where('id', '>', item.id).first('id');
-      if (!newer) await trx('invitations').where({ id: item.invitation_id }).update(update);
+      const query = trx('invitations').where({ id: item.invitation_id });
+      // An email that was already accepted by the server stays "sent".
+      if (outcome.result === 'cancelled') query.whereNot({ delivery_state: 'sent' });
+      if (!newer) await query.update(update);
     },
   };
 }

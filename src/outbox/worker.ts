@@ -21,6 +21,12 @@ export interface OutboxHandler {
   recordOutcome?(trx: Trx, item: OutboxRow, outcome: DeliveryOutcome | { result: 'failing'; error: string }): Promise<void>;
 }
 
+export interface PassResult {
+  settled: number;
+  delivered: number;
+  cancelled: number;
+}
+
 export interface WorkerOptions {
   pollIntervalMs: number;
   batchSize: number;
@@ -84,29 +90,39 @@ export class OutboxWorker {
     await this.running?.catch(() => undefined);
   }
 
-  /** Delivers everything due now, batch after batch; returns how many items were settled. */
-  async drain(): Promise<number> {
-    let total = 0;
+  /** Delivers everything due now, batch after batch; says how many were delivered and dropped. */
+  async drain(): Promise<PassResult> {
+    const total: PassResult = { settled: 0, delivered: 0, cancelled: 0 };
     for (;;) {
-      const settled = await this.runOnce();
-      total += settled;
-      if (settled === 0) return total;
+      const pass = await this.pass();
+      total.settled += pass.settled;
+      total.delivered += pass.delivered;
+      total.cancelled += pass.cancelled;
+      if (pass.settled === 0) return total;
     }
   }
 
-  /** One pass: claim a batch of due items and deliver them. */
+  /** One pass: claim a batch of due items and deliver them; returns how many were settled. */
   async runOnce(): Promise<number> {
+    return (await this.pass()).settled;
+  }
+
+  private async pass(): Promise<PassResult> {
     const claimed = await this.claim();
-    let settled = 0;
+    const result: PassResult = { settled: 0, delivered: 0, cancelled: 0 };
     let next = 0;
     const lanes = Array.from({ length: Math.min(this.options.concurrency, claimed.length) }, async () => {
       while (next < claimed.length) {
         const item = claimed[next++]!;
-        if (await this.deliverOne(item)) settled++;
+        const outcome = await this.deliverOne(item);
+        if (outcome === 'failing') continue;
+        result.settled++;
+        if (outcome === 'done') result.delivered++;
+        else result.cancelled++;
       }
     });
     await Promise.all(lanes);
-    return settled;
+    return result;
   }
 
   private schedule(delayMs: number): void {
@@ -153,7 +169,7 @@ export class OutboxWorker {
     return claimed;
   }
 
-  private async deliverOne(item: OutboxRow): Promise<boolean> {
+  private async deliverOne(item: OutboxRow): Promise<DeliveryOutcome['result'] | 'failing'> {
     const handler = this.handlers.get(item.kind)!;
     let outcome: DeliveryOutcome;
     try {
@@ -163,19 +179,28 @@ export class OutboxWorker {
       const wait = error instanceof RetryLater ? error.afterMs : backoffMs(item.attempts, this.options);
       this.logger.warn({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs: wait, error: message }, 'delivery failed; will retry');
       await this.settle(item, async (trx, now) => {
-        await trx('outbox').where({ id: item.id }).update({ locked_until: null, next_attempt_at: now + wait, last_error: message });
+        if (!(await this.stillOurs(trx, item, { locked_until: null, next_attempt_at: now + wait, last_error: message }))) return;
         await handler.recordOutcome?.(trx, item, { result: 'failing', error: message });
       });
-      return false;
+      return 'failing';
     }
     await this.settle(item, async (trx, now) => {
-      await trx('outbox')
-        .where({ id: item.id })
-        .update({ state: outcome.result, locked_until: null, done_at: now, last_error: outcome.result === 'cancelled' ? outcome.reason : null });
+      const update = { state: outcome.result, locked_until: null, done_at: now, last_error: outcome.result === 'cancelled' ? outcome.reason : null };
+      if (!(await this.stillOurs(trx, item, update))) return;
       await handler.recordOutcome?.(trx, item, outcome);
     });
     this.logger.debug({ outbox: item.id, kind: item.kind, outcome: outcome.result }, 'delivered');
-    return true;
+    return outcome.result;
+  }
+
+  /**
+   * Records an outcome only while the claim is still this worker's: after a lease ran out another
+   * worker may have claimed the item again (which raised `attempts`), and its claim must stand.
+   */
+  private async stillOurs(trx: Trx, item: OutboxRow, update: Record<string, unknown>): Promise<boolean> {
+    const updated = await trx('outbox').where({ id: item.id, attempts: item.attempts, state: 'pending' }).update(update);
+    if (updated === 0) this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
+    return updated === 1;
   }
 
   private async settle(item: OutboxRow, write: (trx: Trx, now: number) => Promise<void>): Promise<void> {

@@ -241,6 +241,17 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect(invitationIds).toContain(failed.invitation_id);
   });
 
+  it('an invitation that expires before its email could be delivered says so', async () => {
+    smtp.fail({ kind: 'reply', at: 'data', code: 451, times: 1 });
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'late@example.io', actor: OPERATOR });
+    await services.outbox.runOnce();
+    expect((await services.invites.get(invitationIds[0]!)).delivery.state).toBe('failing');
+    clock.advance(8 * DAY);
+    expect(await services.outbox.drain()).toMatchObject({ delivered: 0, cancelled: 1 });
+    expect(smtp.received).toHaveLength(0);
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'failing', error: 'not delivered before the invitation expired' });
+  });
+
   it('mail queued before a restart is delivered once by the next process', async () => {
     await smtp.stop();
     const { invitationIds } = await services.invites.inviteMany({ emails: 'p@example.io; q@example.io; r@example.io', actor: OPERATOR });
@@ -265,7 +276,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     open.push(local);
     expect(local.mail.kind).toBe('file');
     const { invitationIds } = await local.invites.inviteMany({ emails: 'f1@example.io, f2@example.io', actor: OPERATOR, inviterName: 'Ada' });
-    expect(await local.outbox.drain()).toBe(2);
+    expect(await local.outbox.drain()).toMatchObject({ delivered: 2, cancelled: 0 });
 
     const dir = path.join(data.dir, 'outbox');
     const files = readdirSync(dir);

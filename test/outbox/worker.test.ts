@@ -137,6 +137,32 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect((await rows())[0]).toMatchObject({ state: 'done', attempts: 2, locked_until: null });
   });
 
+  it('a worker that finishes after its lease ran out does not overwrite the claim of the worker that took over', async () => {
+    const leaseMs = 30_000;
+    let finishSlow: () => void = () => undefined;
+    const slow = new OutboxWorker(test.db, clock, silent, [{ kind: KIND, deliver: () => new Promise((resolve) => (finishSlow = () => resolve({ result: 'done' }))) }], { leaseMs });
+    await queue(1);
+    const slowPass = slow.runOnce();
+    for (let i = 0; i < 100 && (await rows())[0]!.locked_until === null; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    clock.advance(leaseMs + 1);
+    const otherDb = createDb(test.config);
+    extraDbs.push(otherDb);
+    let finishFast: () => void = () => undefined;
+    const fast = new OutboxWorker(otherDb, clock, silent, [{ kind: KIND, deliver: () => new Promise((resolve) => (finishFast = () => resolve({ result: 'done' }))) }], { leaseMs });
+    const fastPass = fast.runOnce();
+    for (let i = 0; i < 100 && (await rows())[0]!.attempts < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await rows())[0]).toMatchObject({ state: 'pending', attempts: 2 });
+
+    finishSlow();
+    expect(await slowPass).toBe(1);
+    // The late outcome was not recorded: the item is still the second worker's.
+    expect((await rows())[0]).toMatchObject({ state: 'pending', attempts: 2, locked_until: clock.now() + leaseMs });
+    finishFast();
+    expect(await fastPass).toBe(1);
+    expect((await rows())[0]).toMatchObject({ state: 'done', attempts: 2, locked_until: null });
+  });
+
   it('two workers on one database, as two instances would run, deliver each item exactly once', async () => {
     const total = 120;
     await queue(total);
@@ -159,7 +185,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
 
     const settled = await Promise.all(workers.map((w) => w.drain()));
 
-    expect(settled[0]! + settled[1]!).toBe(total);
+    expect(settled[0]!.delivered + settled[1]!.delivered).toBe(total);
     expect(seen.size).toBe(total);
     expect([...seen.values()].every((count) => count === 1)).toBe(true);
     const after = await rows();
