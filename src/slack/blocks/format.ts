@@ -1,0 +1,111 @@
+import type { types } from '@slack/bolt';
+import type { Invitation, ShownStatus } from '../../invites/model.js';
+import { ROLE_LABELS, type Role } from '../../members/roles.js';
+import { ACTIONS, encodeRow, type Surface, type TableState } from '../values.js';
+import { clip, escape, LIMITS } from './limits.js';
+
+export const STATUS_LABELS: Record<ShownStatus, string> = {
+  pending: ':hourglass_flowing_sand: Pending',
+  expired: ':warning: Expired',
+  accepted: ':white_check_mark: Accepted',
+  revoked: ':no_entry_sign: Revoked',
+};
+
+export function plain(text: string, max: number = LIMITS.text): types.PlainTextElement {
+  return { type: 'plain_text', text: clip(text, max), emoji: true };
+}
+
+export function mrkdwn(text: string, max: number = LIMITS.text): types.MrkdwnElement {
+  return { type: 'mrkdwn', text: clip(text, max) };
+}
+
+/**
+ * A time every viewer reads in their own time zone (Slack date token), with a UTC fallback for
+ * clients that cannot render it.
+ */
+export function slackDate(ms: number): string {
+  const fallback = new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+}
+
+export function roleLabel(role: Role): string {
+  return ROLE_LABELS[role];
+}
+
+export function count(n: number, one: string, many = one + 's'): string {
+  return `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+}
+
+/** Lists items in at most `max` characters, ending with "and N more" when some did not fit. */
+export function listWithin(items: readonly string[], max: number, separator = '\n'): string {
+  let out = '';
+  for (let i = 0; i < items.length; i++) {
+    const more = items.length - i;
+    const tail = `${separator}…and ${more.toLocaleString('en')} more`;
+    const next = (out ? out + separator : '') + items[i];
+    // Keep room for the "and N more" line unless this is the last item.
+    if (next.length + (i < items.length - 1 ? tail.length : 0) > max) return out ? out + tail : clip(items[i]!, max - tail.length) + tail;
+    out = next;
+  }
+  return out;
+}
+
+/** One invitation as a section: email, status, invited and expiry (or settle) time. */
+export function invitationSection(invitation: Invitation): types.SectionBlock {
+  const timing =
+    invitation.status === 'accepted' && invitation.acceptedAt
+      ? `Accepted ${slackDate(invitation.acceptedAt)}`
+      : invitation.status === 'revoked' && invitation.revokedAt
+        ? `Revoked ${slackDate(invitation.revokedAt)}`
+        : `${invitation.status === 'expired' ? 'Expired' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
+  const delivery = invitation.delivery.state === 'failing' && invitation.status === 'pending' ? '\n:x: Email failing: ' + escape(clip(invitation.delivery.error ?? 'unknown error', 200)) : '';
+  return {
+    type: 'section',
+    fields: [
+      mrkdwn(`*${escape(clip(invitation.email, 300))}*\n${roleLabel(invitation.role)}`, LIMITS.sectionFieldText),
+      mrkdwn(`${STATUS_LABELS[invitation.status]}${delivery}`, LIMITS.sectionFieldText),
+      mrkdwn(`Invited ${slackDate(invitation.createdAt)}`, LIMITS.sectionFieldText),
+      mrkdwn(timing, LIMITS.sectionFieldText),
+    ],
+  };
+}
+
+/**
+ * The buttons for what can still be done with an invitation (Rules 3–6): pending → Resend, Copy
+ * link, Revoke; expired → Send new invitation, Revoke; none for accepted or revoked.
+ */
+export function invitationButtons(invitation: Invitation, surface: Surface, table: TableState, position: number): types.ActionsBlock | undefined {
+  const value = encodeRow({ surface, invitationId: invitation.id, table });
+  const revoke: types.Button = {
+    type: 'button',
+    action_id: `${ACTIONS.revoke}_${position}`,
+    text: plain('Revoke', LIMITS.buttonText),
+    style: 'danger',
+    value,
+    confirm: {
+      title: plain('Revoke this invitation?', LIMITS.confirmTitle),
+      text: mrkdwn(`The link sent to *${escape(clip(invitation.email, 200))}* stops working at once.`, LIMITS.confirmText),
+      confirm: plain('Revoke', LIMITS.confirmButton),
+      deny: plain('Keep it', LIMITS.confirmButton),
+      style: 'danger',
+    },
+  };
+  const button = (action: string, label: string, primary = false): types.Button => ({
+    type: 'button',
+    action_id: `${action}_${position}`,
+    text: plain(label, LIMITS.buttonText),
+    value,
+    ...(primary ? { style: 'primary' as const } : {}),
+  });
+  if (invitation.status === 'pending') {
+    return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.resend, 'Resend'), button(ACTIONS.copyLink, 'Copy link'), revoke] };
+  }
+  if (invitation.status === 'expired') {
+    return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.sendNew, 'Send new invitation', true), revoke] };
+  }
+  return undefined;
+}
+
+export function notice(text: string): types.SectionBlock {
+  return { type: 'section', text: mrkdwn(text) };
+}

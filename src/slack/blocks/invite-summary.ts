@@ -1,0 +1,74 @@
+import type { types } from '@slack/bolt';
+import type { InviteSummary } from '../../invites/model.js';
+import { ACTIONS, DEFAULT_TABLE, encodeRow } from '../values.js';
+import { count, listWithin, mrkdwn, plain } from './format.js';
+import { escape, LIMITS, clip, type Block } from './limits.js';
+
+/** At most this many "already invited" addresses get their own Resend button. */
+export const MAX_RESEND_BUTTONS = 10;
+
+export interface DeliveryProgress {
+  queued: number;
+  sent: number;
+  failing: number;
+}
+
+/**
+ * The one answer to an invite request (Rule 2): how many were sent, then each skipped or invalid
+ * address with its reason; "already invited" addresses get a Resend button.
+ */
+export function inviteSummary(summary: InviteSummary, progress?: DeliveryProgress): { text: string; blocks: Block[] } {
+  const blocks: Block[] = [];
+  const emailed = summary.sent.length + summary.renewed.length;
+  const headline =
+    emailed > 0
+      ? `:incoming_envelope: *Sent ${count(emailed, 'invitation')}.*` + (summary.renewed.length ? ` ${count(summary.renewed.length, 'expired invitation was', 'expired invitations were')} renewed with a new link.` : '')
+      : ':information_source: *No invitations were sent.*';
+  blocks.push({ type: 'section', text: mrkdwn(headline) });
+
+  if (progress && progress.queued > 0) {
+    const failing = progress.failing ? ` · :x: ${progress.failing.toLocaleString('en')} failing (they are retried)` : '';
+    const done = progress.sent >= progress.queued ? ' :white_check_mark:' : '…';
+    blocks.push({ type: 'context', elements: [mrkdwn(`Emails queued: ${progress.queued.toLocaleString('en')} · delivered: ${progress.sent.toLocaleString('en')}${done}${failing}`)] });
+  }
+
+  if (summary.alreadyMember.length) {
+    const list = listWithin(summary.alreadyMember.map((e) => `• ${escape(e)}`), LIMITS.text - 100);
+    blocks.push({ type: 'section', text: mrkdwn(`*Skipped — already a member (${summary.alreadyMember.length.toLocaleString('en')}):*\n${list}`) });
+  }
+
+  if (summary.alreadyInvited.length) {
+    blocks.push({ type: 'section', text: mrkdwn(`*Skipped — already invited (${summary.alreadyInvited.length.toLocaleString('en')}):* their link still works; resend it to email the same link again.`) });
+    summary.alreadyInvited.slice(0, MAX_RESEND_BUTTONS).forEach((entry, i) => {
+      blocks.push({
+        type: 'section',
+        text: mrkdwn(`• ${escape(clip(entry.email, 320))}`),
+        accessory: {
+          type: 'button',
+          action_id: `${ACTIONS.resend}_${i}`,
+          text: plain('Resend', LIMITS.buttonText),
+          value: encodeRow({ surface: 'summary', invitationId: entry.invitationId, table: DEFAULT_TABLE }),
+        },
+      });
+    });
+    const rest = summary.alreadyInvited.slice(MAX_RESEND_BUTTONS);
+    if (rest.length) {
+      blocks.push({ type: 'context', elements: [mrkdwn(clip(`…and ${rest.length.toLocaleString('en')} more already invited (resend them from /invites): ${rest.map((r) => escape(r.email)).join(', ')}`, LIMITS.text))] });
+    }
+  }
+
+  if (summary.invalid.length) {
+    const list = listWithin(summary.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 200))}\` — ${escape(e.reason)}`), LIMITS.text - 100);
+    blocks.push({ type: 'section', text: mrkdwn(`*Not invited — not an email address (${summary.invalid.length.toLocaleString('en')}):*\n${list}`) });
+  }
+
+  const skipped = summary.alreadyMember.length + summary.alreadyInvited.length;
+  const text = `Sent ${emailed}; skipped ${skipped}; invalid ${summary.invalid.length}.`;
+  return { text, blocks };
+}
+
+/** The first message of a big batch, replaced by the summary when the work is done. */
+export function inviteWorking(addresses: number): { text: string; blocks: Block[] } {
+  const text = `:hourglass_flowing_sand: Inviting ${count(addresses, 'address', 'addresses')}…`;
+  return { text, blocks: [{ type: 'section', text: mrkdwn(text) } satisfies types.SectionBlock] };
+}

@@ -1,0 +1,46 @@
+import { DomainError, NotFound } from '../shared/errors.js';
+import { escape } from './blocks/limits.js';
+
+/** What a refused Slack user reads (and nothing changes). */
+export const NOT_PERMITTED = ':lock: You need the *Member: Manage* permission to do this. Ask an admin of your organization.';
+
+/** A button whose value does not parse: an old or tampered message. */
+export const STALE_BUTTON = 'This button is out of date. Run `/invites` again for the current list.';
+
+export const SOMETHING_WENT_WRONG = ':warning: Something went wrong on our side, and nothing was changed. Please try again in a moment.';
+
+/**
+ * Domain errors in Slack's words — the one place the Slack door turns an error code into text.
+ * `email` names the invitation or member the click was about, when known.
+ */
+export function slackWords(error: unknown, email?: string): string | undefined {
+  if (!(error instanceof DomainError)) return undefined;
+  const who = email ? `*${escape(email)}*` : 'This person';
+  const their = email ? `The invitation for *${escape(email)}*` : 'This invitation';
+  switch (error.code) {
+    case 'invite_accepted':
+      return `${who} already accepted the invitation; nothing to do.`;
+    case 'invite_revoked':
+      return `${their} was already revoked; nothing to do.`;
+    case 'invite_expired':
+      return `${their} has expired. Use *Send new invitation* to send a fresh link.`;
+    case 'invite_not_expired':
+      return `${their} has not expired yet. Use *Resend*: the link stays the same.`;
+    case 'not_found':
+      return error instanceof NotFound && error.what === 'member' ? 'That member no longer exists.' : 'That invitation no longer exists.';
+    case 'already_member':
+      return `${who} is already a member.`;
+    case 'last_admin':
+      return ':shield: That is the last active admin. Make someone else an admin first, so the organization keeps one.';
+    case 'member_deactivated':
+      return `${who} is deactivated; their role cannot change.`;
+    case 'not_permitted':
+      return NOT_PERMITTED;
+    case 'invalid_input':
+      return `:warning: ${escape(error.message)}`;
+    case 'unknown_token':
+    case 'weak_password':
+    case 'invalid_credentials':
+      return `:warning: ${escape(error.message)}`;
+  }
+}

@@ -1,0 +1,31 @@
+import { displayName } from '../../../members/service.js';
+import { escape } from '../../blocks/limits.js';
+import { roleLabel } from '../../blocks/format.js';
+import type { SlackDeps } from '../../deps.js';
+import { slackWords, SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
+import { renderMembers } from '../../render.js';
+import { decodeMemberRole } from '../../values.js';
+import { clickedValue, clicker, tellClicker, type ClickArgs } from './surfaces.js';
+
+/** The role select on `/members`. The last active admin keeps their role (LastAdmin). */
+export function memberRoleAction(deps: SlackDeps) {
+  return async (args: ClickArgs) => {
+    await args.ack();
+    const value = decodeMemberRole(clickedValue(args));
+    if (!value) return tellClicker(deps, args, STALE_BUTTON);
+    const user = await clicker(deps, args);
+    if (!user) return;
+    let notice: string;
+    try {
+      const member = await deps.members.setRole(value.memberId, value.role, user.actor);
+      if (member.slackUserId) deps.permissions.forget(member.slackUserId);
+      notice = `:white_check_mark: *${escape(displayName(member))}* is now ${roleLabel(member.role)}.`;
+    } catch (error) {
+      const current = await deps.members.get(value.memberId).catch(() => undefined);
+      const words = slackWords(error, current?.email);
+      if (!words) deps.logger.error({ err: error }, 'role change failed');
+      notice = words ?? SOMETHING_WENT_WRONG;
+    }
+    await args.respond({ replace_original: true, response_type: 'ephemeral', ...(await renderMembers(deps, value.offset, notice)) });
+  };
+}

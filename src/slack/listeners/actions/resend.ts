@@ -1,0 +1,11 @@
+import type { SlackDeps } from '../../deps.js';
+import { escape } from '../../blocks/limits.js';
+import { rowAction } from './surfaces.js';
+
+/** Resend (pending): the same link again, expiry pushed out (Rule 3). */
+export function resendAction(deps: SlackDeps) {
+  return rowAction(deps, async (id, user) => {
+    const invitation = await deps.invites.resend(id, user.actor);
+    return `:incoming_envelope: Sent the invitation to *${escape(invitation.email)}* again — same link, now valid for longer.`;
+  });
+}

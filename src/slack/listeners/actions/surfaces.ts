@@ -1,0 +1,76 @@
+import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { refusedHomeView } from '../../blocks/home.js';
+import type { SlackDeps } from '../../deps.js';
+import { slackWords, SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
+import { permitted } from '../../guard.js';
+import type { SlackUser } from '../../permissions.js';
+import { renderHome, renderTable } from '../../render.js';
+import { decodeRow, type RowValue } from '../../values.js';
+
+/** A click on a block in a message (table, summary, members) or in App Home. */
+export type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+
+/** The clicked element's value: a button's value or a select's chosen option. */
+export function clickedValue(args: ClickArgs): string | undefined {
+  const action = args.action as { value?: string; selected_option?: { value?: string } };
+  return action.value ?? action.selected_option?.value;
+}
+
+function isHome(args: ClickArgs): boolean {
+  return args.body.view?.type === 'home';
+}
+
+/** Tells only the clicker: an ephemeral message where there is a message, App Home otherwise. */
+export async function tellClicker(deps: SlackDeps, args: ClickArgs, text: string): Promise<void> {
+  if (isHome(args)) {
+    await args.client.views.publish({ user_id: args.body.user.id, view: refusedHomeView(text) });
+  } else if (args.body.response_url) {
+    await args.respond({ response_type: 'ephemeral', replace_original: false, text });
+  } else {
+    await args.client.chat.postMessage({ channel: args.body.user.id, text });
+  }
+}
+
+/** The clicking user, when they may manage invitations and members; refused users are told so. */
+export function clicker(deps: SlackDeps, args: ClickArgs): Promise<SlackUser | undefined> {
+  return permitted(deps, args.client, args.body.user.id, (text) => tellClicker(deps, args, text));
+}
+
+/** Shows what happened where the click came from: the table or App Home re-rendered with a notice. */
+export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValue, notice: string): Promise<void> {
+  switch (row.surface) {
+    case 'table':
+      await args.respond({ replace_original: true, response_type: 'ephemeral', ...(await renderTable(deps, row.table, notice)) });
+      return;
+    case 'home':
+      await args.client.views.publish({ user_id: args.body.user.id, view: await renderHome(deps, notice) });
+      return;
+    case 'summary':
+      await tellClicker(deps, args, notice);
+  }
+}
+
+/**
+ * A row button (Resend, Send new invitation, Revoke): ack, re-validate the value, check the clicker,
+ * run one domain change, and show its outcome in place. A stale button (the invitation changed
+ * meanwhile) gets the current state in words, never an error.
+ */
+export function rowAction(deps: SlackDeps, change: (invitationId: string, user: SlackUser) => Promise<string>) {
+  return async (args: ClickArgs) => {
+    await args.ack();
+    const row = decodeRow(clickedValue(args));
+    if (!row) return tellClicker(deps, args, STALE_BUTTON);
+    const user = await clicker(deps, args);
+    if (!user) return;
+    let notice: string;
+    try {
+      notice = await change(row.invitationId, user);
+    } catch (error) {
+      const current = await deps.invites.get(row.invitationId).catch(() => undefined);
+      const words = slackWords(error, current?.email);
+      if (!words) deps.logger.error({ err: error, action: args.action.action_id }, 'Slack action failed');
+      notice = words ?? SOMETHING_WENT_WRONG;
+    }
+    await showOutcome(deps, args, row, notice);
+  };
+}

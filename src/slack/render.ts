@@ -1,0 +1,39 @@
+import type { types } from '@slack/bolt';
+import { homeView, HOME_ROWS } from './blocks/home.js';
+import { invitesTable } from './blocks/invites-table.js';
+import type { Block } from './blocks/limits.js';
+import { membersList } from './blocks/members.js';
+import type { SlackDeps } from './deps.js';
+import { MEMBERS_PAGE_SIZE, PAGE_SIZE, type TableState } from './values.js';
+
+/** Loads what a surface shows and renders it with its pure builder. */
+
+export async function renderTable(deps: SlackDeps, state: TableState, notice?: string): Promise<{ text: string; blocks: Block[] }> {
+  const query = { status: state.status, sort: state.sort, order: state.order, limit: PAGE_SIZE };
+  let [page, counts] = await Promise.all([deps.invites.list({ ...query, offset: state.offset }), deps.invites.counts()]);
+  // A page that emptied (its rows were revoked or filtered away) shows the last page that has rows.
+  if (page.invitations.length === 0 && page.total > 0 && state.offset > 0) {
+    state = { ...state, offset: Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE };
+    page = await deps.invites.list({ ...query, offset: state.offset });
+  }
+  return invitesTable({ invitations: page.invitations, total: page.total, state, counts, notice });
+}
+
+export async function renderHome(deps: SlackDeps, notice?: string): Promise<types.HomeView> {
+  const latest = { sort: 'created' as const, order: 'desc' as const, limit: HOME_ROWS };
+  const [counts, pending, expired] = await Promise.all([
+    deps.invites.counts(),
+    deps.invites.list({ ...latest, status: 'pending' }),
+    deps.invites.list({ ...latest, status: 'expired' }),
+  ]);
+  return homeView({ counts, pending: pending.invitations, expired: expired.invitations, notice });
+}
+
+export async function renderMembers(deps: SlackDeps, offset: number, notice?: string): Promise<{ text: string; blocks: Block[] }> {
+  let result = await deps.members.list({ limit: MEMBERS_PAGE_SIZE, offset });
+  if (result.members.length === 0 && result.total > 0 && offset > 0) {
+    offset = Math.floor((result.total - 1) / MEMBERS_PAGE_SIZE) * MEMBERS_PAGE_SIZE;
+    result = await deps.members.list({ limit: MEMBERS_PAGE_SIZE, offset });
+  }
+  return membersList({ members: result.members, total: result.total, offset, notice });
+}

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import type { SortKey, StatusFilter } from '../invites/service.js';
+import { ROLES, type Role } from '../members/roles.js';
+
+/**
+ * What Doorman's buttons and selects carry, in compact strings. Values come back from Slack in
+ * requests anyone could forge, so each one is parsed strictly here and the domain re-checks state.
+ */
+
+export const TABLE_STATUSES = ['pending', 'expired', 'accepted', 'revoked', 'all'] as const satisfies readonly StatusFilter[];
+export const SORT_KEYS = ['email', 'status', 'created', 'expires'] as const satisfies readonly SortKey[];
+export const PAGE_SIZE = 10;
+export const MEMBERS_PAGE_SIZE = 15;
+
+/** The view of the invitations table a message shows: filter, sort and page. */
+export interface TableState {
+  status: (typeof TABLE_STATUSES)[number];
+  sort: SortKey;
+  order: 'asc' | 'desc';
+  offset: number;
+}
+
+export const DEFAULT_TABLE: TableState = { status: 'pending', sort: 'created', order: 'desc', offset: 0 };
+
+/** Where a row button sits: the table message, App Home, or an invite summary. */
+export type Surface = 'table' | 'home' | 'summary';
+const SURFACE_CODES: Record<Surface, string> = { table: 't', home: 'h', summary: 's' };
+
+const offset = z.coerce.number().int().min(0).max(1_000_000);
+const invitationId = z.string().regex(/^invite_[0-9A-Za-z]{1,40}$/);
+const memberId = z.string().regex(/^usr_[0-9A-Za-z]{1,40}$/);
+const tableState = z.tuple([z.enum(TABLE_STATUSES), z.enum(SORT_KEYS), z.enum(['asc', 'desc']), offset]);
+
+export function encodeTable(state: TableState): string {
+  return `${state.status}.${state.sort}.${state.order}.${state.offset}`;
+}
+
+export function decodeTable(value: unknown): TableState | undefined {
+  if (typeof value !== 'string' || value.length > 100) return undefined;
+  const parsed = tableState.safeParse(value.split('.'));
+  if (!parsed.success) return undefined;
+  const [status, sort, order, at] = parsed.data;
+  return { status, sort, order, offset: at };
+}
+
+export interface RowValue {
+  surface: Surface;
+  invitationId: string;
+  table: TableState;
+}
+
+export function encodeRow(value: RowValue): string {
+  return `${SURFACE_CODES[value.surface]}.${value.invitationId}.${encodeTable(value.table)}`;
+}
+
+export function decodeRow(value: unknown): RowValue | undefined {
+  if (typeof value !== 'string' || value.length > 200) return undefined;
+  const [code, id, ...rest] = value.split('.');
+  const surface = (Object.keys(SURFACE_CODES) as Surface[]).find((s) => SURFACE_CODES[s] === code);
+  const table = decodeTable(rest.join('.'));
+  if (!surface || !table || !invitationId.safeParse(id).success) return undefined;
+  return { surface, invitationId: id!, table };
+}
+
+export interface MemberRoleValue {
+  memberId: string;
+  role: Role;
+  offset: number;
+}
+
+export function encodeMemberRole(value: MemberRoleValue): string {
+  return `${value.memberId}.${value.role}.${value.offset}`;
+}
+
+export function decodeMemberRole(value: unknown): MemberRoleValue | undefined {
+  if (typeof value !== 'string' || value.length > 100) return undefined;
+  const parsed = z.tuple([memberId, z.enum(ROLES), offset]).safeParse(value.split('.'));
+  return parsed.success ? { memberId: parsed.data[0], role: parsed.data[1], offset: parsed.data[2] } : undefined;
+}
+
+export interface MemberValue {
+  memberId: string;
+  offset: number;
+}
+
+export function encodeMember(value: MemberValue): string {
+  return `${value.memberId}.${value.offset}`;
+}
+
+export function decodeMember(value: unknown): MemberValue | undefined {
+  if (typeof value !== 'string' || value.length > 100) return undefined;
+  const parsed = z.tuple([memberId, offset]).safeParse(value.split('.'));
+  return parsed.success ? { memberId: parsed.data[0], offset: parsed.data[1] } : undefined;
+}
+
+export function decodeOffset(value: unknown): number | undefined {
+  const parsed = offset.safeParse(value);
+  return typeof value === 'string' && parsed.success ? parsed.data : undefined;
+}
+
+/** Row, page and select action ids carry a position suffix so each is unique in its message. */
+export function baseActionId(actionId: string): string {
+  return actionId.replace(/_\d+$/, '');
+}
+
+export const ACTIONS = {
+  resend: 'invite_resend',
+  copyLink: 'invite_copy_link',
+  revoke: 'invite_revoke',
+  sendNew: 'invite_send_new',
+  tableFilter: 'invites_filter',
+  tableSort: 'invites_sort',
+  tablePage: 'invites_page',
+  memberRole: 'member_role',
+  memberDeactivate: 'member_deactivate',
+  membersPage: 'members_page',
+  openInviteModal: 'open_invite_modal',
+} as const;
+
+/** Actions that change something: a second click within a few seconds is ignored (see dedupe.ts). */
+export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNew, ACTIONS.memberRole, ACTIONS.memberDeactivate]);
+
+/** Bolt matcher for an action id with or without its position suffix. */
+export function actionPattern(base: string): RegExp {
+  return new RegExp(`^${base}(_\\d+)?$`);
+}
+
+export const INVITE_MODAL = 'invite_modal';
+export const MODAL_BLOCKS = { emails: 'emails', users: 'users', role: 'role' } as const;
+export const MODAL_INPUTS = { emails: 'emails_input', users: 'users_input', role: 'role_input' } as const;

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import type { Invitation, InviteSummary } from '../../src/invites/model.js';
+import type { Member } from '../../src/members/service.js';
+import { homeView } from '../../src/slack/blocks/home.js';
+import { inviteModal, inviteSendingView, refusedView } from '../../src/slack/blocks/invite-modal.js';
+import { inviteSummary } from '../../src/slack/blocks/invite-summary.js';
+import { invitesTable } from '../../src/slack/blocks/invites-table.js';
+import { limitViolations } from '../../src/slack/blocks/limits.js';
+import { membersList } from '../../src/slack/blocks/members.js';
+import { listWithin, slackDate } from '../../src/slack/blocks/format.js';
+import { dedupeClaims } from '../../src/slack/dedupe.js';
+import { decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/values.js';
+
+const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
+const counts = { pending: 12, expired: 2, accepted: 3, revoked: 1, all: 18 };
+
+function invitation(i: number, status: Invitation['status'], email = `person${i}@example.com`): Invitation {
+  return {
+    id: `invite_01J${String(i).padStart(23, '0')}`,
+    email,
+    role: 'member',
+    status,
+    expiresAt: T0 + 7 * 86_400_000,
+    createdAt: T0 - i * 60_000,
+    updatedAt: T0,
+    lastSentAt: T0,
+    sendCount: 1,
+    invitedBy: { memberId: null, slackUserId: 'U0ADMIN', name: 'Boss' },
+    acceptedAt: status === 'accepted' ? T0 + 1000 : null,
+    acceptedMemberId: null,
+    revokedAt: status === 'revoked' ? T0 + 2000 : null,
+    revokedBy: null,
+    delivery: { state: i === 3 ? 'failing' : 'sent', error: i === 3 ? '421 try again later' : null },
+    metadata: null,
+  };
+}
+
+function member(i: number, role: Member['role'], state: Member['state'] = 'active'): Member {
+  return { id: `usr_01J${String(i).padStart(23, '0')}`, email: `m${i}@example.com`, firstName: i % 2 ? `First${i}` : null, lastName: i % 2 ? 'Last' : null, role, state, slackUserId: i === 1 ? 'U0ADA' : null, hasApiToken: false, createdAt: T0, updatedAt: T0, sessionVersion: 1 } as Member;
+}
+
+const statuses: Invitation['status'][] = ['pending', 'expired', 'accepted', 'revoked'];
+const longEmail = `${'x'.repeat(64)}@${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.example.com`;
+
+describe('Block Kit builders', () => {
+  it('the invitations table', () => {
+    const message = invitesTable({ invitations: Array.from({ length: 10 }, (_, i) => invitation(i, statuses[i % 4]!)), total: 23, state: { ...DEFAULT_TABLE, status: 'all', offset: 10 }, counts, notice: ':incoming_envelope: Sent the invitation to *person1@example.com* again.' });
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+    expect(message).toMatchSnapshot();
+  });
+
+  it('the table stays within limits with the longest addresses and the deepest page', () => {
+    const message = invitesTable({ invitations: Array.from({ length: 10 }, (_, i) => ({ ...invitation(i, i % 2 ? 'pending' : 'expired', longEmail), delivery: { state: 'failing' as const, error: 'e'.repeat(5000) } })), total: 999_999, state: { status: 'pending', sort: 'expires', order: 'asc', offset: 999_980 }, counts, notice: 'n'.repeat(10_000) });
+    expect(message.blocks.length).toBeLessThanOrEqual(50);
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+  });
+
+  it('an empty table', () => {
+    expect(invitesTable({ invitations: [], total: 0, state: DEFAULT_TABLE, counts: { pending: 0, expired: 0, accepted: 0, revoked: 0, all: 0 } })).toMatchSnapshot();
+  });
+
+  it('the invite summary names each skipped and invalid entry, with Resend buttons capped', () => {
+    const summary: InviteSummary = {
+      sent: ['a@example.com', 'b@example.com'],
+      renewed: ['c@example.com'],
+      alreadyMember: ['d@example.com'],
+      alreadyInvited: [{ email: 'e@example.com', invitationId: 'invite_01JE' }],
+      invalid: [{ entry: 'not-an-email', reason: 'not an email address (no @)' }],
+      invitationIds: ['invite_01JA', 'invite_01JB', 'invite_01JC'],
+    };
+    const message = inviteSummary(summary, { queued: 3, sent: 1, failing: 1 });
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+    expect(message).toMatchSnapshot();
+  });
+
+  it('a huge summary stays within limits and says how many more there are', () => {
+    const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+    const summary: InviteSummary = {
+      sent: many(5000, (i) => `s${i}@example.com`),
+      renewed: [],
+      alreadyMember: many(3000, (i) => `member${i}-${'m'.repeat(40)}@example.com`),
+      alreadyInvited: many(400, (i) => ({ email: `invited${i}@example.com`, invitationId: `invite_01J${i}` })),
+      invalid: many(2000, (i) => ({ entry: `bad\`entry<${i}>` + 'z'.repeat(300), reason: 'not an email address (no @)' })),
+      invitationIds: [],
+    };
+    const message = inviteSummary(summary);
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+    const text = JSON.stringify(message.blocks);
+    expect(text).toMatch(/and 390 more already invited/);
+    expect(text).toMatch(/…and [\d,]+ more/);
+    expect(message.blocks.filter((b: any) => b.accessory?.action_id?.startsWith('invite_resend'))).toHaveLength(10);
+  });
+
+  it('the invite modal, the sending view and the refusal', () => {
+    const modal = inviteModal();
+    expect(limitViolations('modal', modal.blocks, { title: modal.title.text })).toEqual([]);
+    expect(modal).toMatchSnapshot();
+    expect(inviteSendingView(1000)).toMatchSnapshot();
+    expect(limitViolations('modal', refusedView('no').blocks)).toEqual([]);
+  });
+
+  it('members with role selects and Deactivate (with confirm) for active ones', () => {
+    const message = membersList({ members: [member(1, 'admin'), member(2, 'member'), member(3, 'developer', 'deactivated')], total: 40, offset: 15, notice: 'Changed.' });
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+    expect(message).toMatchSnapshot();
+    const full = membersList({ members: Array.from({ length: 15 }, (_, i) => ({ ...member(i, 'member'), email: longEmail, firstName: 'f'.repeat(200) })), total: 1000, offset: 15 });
+    expect(limitViolations('message', full.blocks)).toEqual([]);
+  });
+
+  it('App Home', () => {
+    const view = homeView({ counts, pending: Array.from({ length: 5 }, (_, i) => invitation(i, 'pending')), expired: [invitation(9, 'expired')], notice: 'Done.' });
+    expect(limitViolations('home', view.blocks)).toEqual([]);
+    expect(view).toMatchSnapshot();
+  });
+
+  it('dates are Slack date tokens with a UTC fallback', () => {
+    expect(slackDate(T0)).toBe('<!date^1795338000^{date_short_pretty} {time}|2026-11-22 09:00 UTC>');
+  });
+
+  it('the limit checker itself catches what Slack would refuse', () => {
+    expect(limitViolations('message', Array.from({ length: 51 }, () => ({ type: 'divider' })))).toEqual(['51 blocks (max 50)']);
+    expect(limitViolations('modal', [], { title: 'A title that is far too long' })).toHaveLength(1);
+    const button = (id: string, text = 'ok') => ({ type: 'button', action_id: id, text: { type: 'plain_text', text }, value: 'v' });
+    expect(limitViolations('message', [{ type: 'actions', elements: [button('a'), button('a')] }])).toEqual(['action_id "a" used twice']);
+    expect(limitViolations('message', [{ type: 'actions', elements: [button('b', 'x'.repeat(76))] }])).toHaveLength(1);
+  });
+
+  it('lists keep to their budget and say how many were left out', () => {
+    const out = listWithin(Array.from({ length: 100 }, (_, i) => `item-${i}-${'x'.repeat(20)}`), 300);
+    expect(out.length).toBeLessThanOrEqual(300);
+    expect(out).toMatch(/…and \d+ more$/);
+    expect(listWithin(['a', 'b'], 300)).toBe('a\nb');
+  });
+});
+
+describe('button values', () => {
+  it('round-trip and refuse anything else', () => {
+    const table = { status: 'expired' as const, sort: 'email' as const, order: 'asc' as const, offset: 20 };
+    expect(decodeTable(encodeTable(table))).toEqual(table);
+    const row = { surface: 'home' as const, invitationId: 'invite_01JABC', table };
+    expect(decodeRow(encodeRow(row))).toEqual(row);
+    for (const bad of ['', 'x', 't.invite_01J.pending.created.desc.-1', 't.usr_01J.pending.created.desc.0', 'q.invite_01J.pending.created.desc.0', 't.invite_01J.pending.created.up.0', 't.invite_01J.sideways.created.desc.0', 't.invite_01J;drop.pending.created.desc.0', 'x'.repeat(500)]) {
+      expect(decodeRow(bad), bad).toBeUndefined();
+    }
+    expect(decodeTable(undefined)).toBeUndefined();
+    expect(decodeMemberRole('usr_01JA.admin.0')).toEqual({ memberId: 'usr_01JA', role: 'admin', offset: 0 });
+    expect(decodeMemberRole('usr_01JA.owner.0')).toBeUndefined();
+    expect(decodeMember('invite_01JA.0')).toBeUndefined();
+  });
+});
+
+describe('the idempotence rule', () => {
+  it('keys retries by trigger or event id and double clicks by user, action and value', () => {
+    expect(dedupeClaims({ type: 'event_callback', event_id: 'Ev1' }).map((c) => c.key)).toEqual(['event:Ev1']);
+    expect(dedupeClaims({ command: '/invite', trigger_id: 'T1' }).map((c) => c.key)).toEqual(['trigger:T1']);
+    const click = dedupeClaims({ type: 'block_actions', trigger_id: 'T2', user: { id: 'U1' }, actions: [{ action_id: 'invite_resend_3', value: 't.invite_1.pending.created.desc.0' }] });
+    expect(click.map((c) => c.key)).toEqual(['trigger:T2', 'click:U1:invite_resend:t.invite_1.pending.created.desc.0']);
+    expect(click[1]!.windowMs).toBe(10_000);
+    // Reading (paging, sorting) is never held back.
+    expect(dedupeClaims({ type: 'block_actions', trigger_id: 'T3', user: { id: 'U1' }, actions: [{ action_id: 'invites_page_1', value: 'x' }] })).toHaveLength(1);
+  });
+});
