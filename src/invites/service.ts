@@ -68,6 +68,12 @@ export interface ListPage {
 
 export type StatusCounts = Record<ShownStatus | 'all', number>;
 
+export interface DeliveryProgress {
+  total: number;
+  sent: number;
+  failing: number;
+}
+
 /** Hooks for what other parts want to add to an invitation change (e.g. Slack notices). */
 export interface InviteEvents {
   accepted?(trx: Trx, now: number, invitation: Invitation, member: Member): Promise<void>;
@@ -306,6 +312,19 @@ export class InvitesService {
       } else if (row.status === 'accepted' || row.status === 'revoked') counts[row.status] += n;
     }
     return counts;
+  }
+
+  /** How far the emails of a batch got: of `total` invitations, how many were sent or are failing. */
+  async deliveryProgress(invitationIds: readonly string[]): Promise<DeliveryProgress> {
+    const progress: DeliveryProgress = { total: invitationIds.length, sent: 0, failing: 0 };
+    for (const ids of chunked(invitationIds, 400)) {
+      const rows = (await this.db('invitations').whereIn('id', ids).select('delivery_state').count({ n: '*' }).groupBy('delivery_state')) as Array<{ delivery_state: string; n: number | string }>;
+      for (const row of rows) {
+        if (row.delivery_state === 'sent') progress.sent += Number(row.n);
+        if (row.delivery_state === 'failing') progress.failing += Number(row.n);
+      }
+    }
+    return progress;
   }
 
   // ---------------------------------------------------------------- changes to one invitation

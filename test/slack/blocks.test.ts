@@ -68,7 +68,7 @@ describe('Block Kit builders', () => {
       invalid: [{ entry: 'not-an-email', reason: 'not an email address (no @)' }],
       invitationIds: ['invite_01JA', 'invite_01JB', 'invite_01JC'],
     };
-    const message = inviteSummary(summary, { queued: 3, sent: 1, failing: 1 });
+    const message = inviteSummary(summary, { total: 3, sent: 1, failing: 1 });
     expect(limitViolations('message', message.blocks)).toEqual([]);
     expect(message).toMatchSnapshot();
   });

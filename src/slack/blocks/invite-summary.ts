@@ -7,11 +7,9 @@ import { escape, LIMITS, clip, type Block } from './limits.js';
 /** At most this many "already invited" addresses get their own Resend button. */
 export const MAX_RESEND_BUTTONS = 10;
 
-export interface DeliveryProgress {
-  queued: number;
-  sent: number;
-  failing: number;
-}
+import type { DeliveryProgress } from '../../invites/service.js';
+
+export type { DeliveryProgress };
 
 /**
  * The one answer to an invite request (Rule 2): how many were sent, then each skipped or invalid
@@ -26,10 +24,10 @@ export function inviteSummary(summary: InviteSummary, progress?: DeliveryProgres
       : ':information_source: *No invitations were sent.*';
   blocks.push({ type: 'section', text: mrkdwn(headline) });
 
-  if (progress && progress.queued > 0) {
+  if (progress && progress.total > 0) {
     const failing = progress.failing ? ` · :x: ${progress.failing.toLocaleString('en')} failing (they are retried)` : '';
-    const done = progress.sent >= progress.queued ? ' :white_check_mark:' : '…';
-    blocks.push({ type: 'context', elements: [mrkdwn(`Emails queued: ${progress.queued.toLocaleString('en')} · delivered: ${progress.sent.toLocaleString('en')}${done}${failing}`)] });
+    const done = progress.sent >= progress.total ? ' :white_check_mark:' : '…';
+    blocks.push({ type: 'context', elements: [mrkdwn(`Emails queued: ${progress.total.toLocaleString('en')} · delivered: ${progress.sent.toLocaleString('en')}${done}${failing}`)] });
   }
 
   if (summary.alreadyMember.length) {

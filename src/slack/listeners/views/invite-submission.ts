@@ -5,7 +5,6 @@ import { isRole } from '../../../members/roles.js';
 import { inviteSendingView, refusedView } from '../../blocks/invite-modal.js';
 import { inviteSummary, inviteWorking, type DeliveryProgress } from '../../blocks/invite-summary.js';
 import { listWithin } from '../../blocks/format.js';
-import { deliveryProgress } from '../../delivery-progress.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { permitted } from '../../guard.js';
@@ -62,15 +61,15 @@ async function inviteAndReport(deps: SlackDeps, client: webApi.WebClient, user: 
     await update({ text: words ?? SOMETHING_WENT_WRONG, blocks: [] });
     return;
   }
-  let progress: DeliveryProgress = { queued: summary.invitationIds.length, sent: 0, failing: 0 };
+  let progress: DeliveryProgress = { total: summary.invitationIds.length, sent: 0, failing: 0 };
   await update(inviteSummary(summary, progress));
-  if (progress.queued === 0) return;
+  if (progress.total === 0) return;
   // Keep the DM current as the mail worker delivers, until every email went out or it is time to stop.
   deps.background.run(
     async () => {
       const until = deps.clock.now() + PROGRESS_FOR_MS;
-      while (progress.sent < progress.queued && deps.clock.now() < until && (await deps.background.sleep(PROGRESS_INTERVAL_MS))) {
-        const next = await deliveryProgress(deps.db, summary.invitationIds);
+      while (progress.sent < progress.total && deps.clock.now() < until && (await deps.background.sleep(PROGRESS_INTERVAL_MS))) {
+        const next = await deps.invites.deliveryProgress(summary.invitationIds);
         if (next.sent === progress.sent && next.failing === progress.failing) continue;
         progress = next;
         await update(inviteSummary(summary, progress));
