@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createServices, type Services } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, slackMode } from './config.js';
+import { expirySweep } from './jobs/index.js';
 import { migrate } from './db/index.js';
 import type { Invitation, InviteSummary } from './invites/model.js';
 import { SHOWN_STATUSES } from './invites/model.js';
@@ -155,6 +156,20 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       services = s;
       const applied = await migrate(s.db);
       print(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is up to date.');
+    });
+
+  program
+    .command('sweep')
+    .description('look for expired and soon-expiring invitations once and queue their Slack notices (the service does this every EXPIRY_SWEEP_INTERVAL)')
+    .addOption(jsonOption())
+    .action(async (opts: { json?: boolean }) => {
+      const s = await open();
+      if (slackMode(s.config.slack) === 'off') {
+        throw new ConfigError('SLACK_BOT_TOKEN', 'is not set: expiry notices are Slack DMs, so there is nobody to tell (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)');
+      }
+      const result = await expirySweep(s).run();
+      if (opts.json) return print(JSON.stringify(result));
+      print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
     });
 
   program

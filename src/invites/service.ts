@@ -9,6 +9,7 @@ import { actorRef, type Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import {
   AlreadyMember,
+  DomainError,
   InvalidInput,
   InvitationAccepted,
   InvitationExpired,
@@ -223,6 +224,16 @@ export class InvitesService {
     return toInvitation(await this.row(this.db, id), this.clock.now());
   }
 
+  /** Several invitations by id, in the order asked for; ids that do not exist are left out. */
+  async getMany(ids: readonly string[]): Promise<Invitation[]> {
+    const now = this.clock.now();
+    const byId = new Map<string, Invitation>();
+    for (const chunk of chunked(ids, 400)) {
+      for (const row of await this.db<InvitationRow>('invitations').whereIn('id', chunk)) byId.set(row.id, toInvitation(row, now));
+    }
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   async list(query: ListQuery = {}): Promise<ListPage> {
     const now = this.clock.now();
     const limit = Math.max(1, Math.min(query.limit ?? 25, MAX_PAGE));
@@ -364,6 +375,21 @@ export class InvitesService {
       await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
       return { ...row, ...update } as InvitationRow;
     });
+  }
+
+  /** Send new invitation for each of these that is still expired; the others are left as they are. */
+  async sendNewInvitations(ids: readonly string[], actor: Actor): Promise<{ sent: Invitation[]; skipped: number }> {
+    const sent: Invitation[] = [];
+    for (const invitation of await this.getMany(ids)) {
+      if (invitation.status !== 'expired') continue;
+      try {
+        sent.push(await this.sendNewInvitation(invitation.id, actor));
+      } catch (error) {
+        // Changed meanwhile (renewed, revoked, accepted by someone else's click): not ours to send.
+        if (!(error instanceof DomainError)) throw error;
+      }
+    }
+    return { sent, skipped: ids.length - sent.length };
   }
 
   /** Rule 6: pending or expired; the link stops working at once. */

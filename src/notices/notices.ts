@@ -48,3 +48,21 @@ export async function queueNotices(trx: Trx, now: number, notices: NoticePayload
   }));
   await enqueue(trx, now, messages);
 }
+
+/** The acceptance note for the inviter (or the bootstrap admins when the inviter has no Slack user). */
+export async function queueAcceptedNotice(
+  trx: Trx,
+  now: number,
+  invitation: { id: string; invitedBy: { slackUserId: string | null; memberId: string | null } },
+  memberId: string,
+  bootstrapAdmins: readonly string[],
+): Promise<void> {
+  const inviterMember = invitation.invitedBy.memberId
+    ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
+    : undefined;
+  const recipients = recipientsFor(
+    { invited_by_slack_user_id: invitation.invitedBy.slackUserId, inviter_member_slack_user_id: inviterMember?.slack_user_id ?? null },
+    bootstrapAdmins,
+  );
+  await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'accepted', recipient, invitationId: invitation.id, memberId })));
+}

@@ -71,6 +71,11 @@ export class OutboxWorker {
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
   }
 
+  /** Adds a kind of work (e.g. Slack notices once Slack is on). */
+  register(handler: OutboxHandler): void {
+    this.handlers.set(handler.kind, handler);
+  }
+
   start(): void {
     this.stopped = false;
     this.schedule(0);

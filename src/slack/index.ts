@@ -9,7 +9,9 @@ import { register as registerActions } from './listeners/actions/index.js';
 import { register as registerCommands } from './listeners/commands/index.js';
 import { register as registerEvents } from './listeners/events/index.js';
 import { register as registerViews } from './listeners/views/index.js';
+import { startSlackJobs } from '../jobs/index.js';
 import { boltLogger } from './logger.js';
+import { ChannelPacer, noticeClient, slackNoticeHandler } from './notices.js';
 import { SlackPermissions } from './permissions.js';
 
 export interface SlackDoor {
@@ -70,12 +72,27 @@ export async function startSlack(services: Services, web: Express): Promise<Slac
     logger.error({ err: error }, 'Slack listener failed');
   });
 
+  // Notices (expiry, reminders, acceptance) go out as DMs through the outbox, from a client that
+  // leaves 429s and retries to the outbox so nothing waits in memory.
+  const noticeWebClient = noticeClient(botToken!, apiUrl);
+  services.outbox.register(slackNoticeHandler(deps, noticeWebClient, new ChannelPacer(services.clock)));
+  const auditChannel = services.config.auditChannel;
+  const jobs = startSlackJobs(
+    services,
+    auditChannel
+      ? async (lines) => {
+          await noticeWebClient.chat.postMessage({ channel: auditChannel, text: lines.join('\n'), unfurl_links: false, unfurl_media: false });
+        }
+      : undefined,
+  );
+
   if (mode === 'socket') await app.start();
   logger.info({ mode, bot: identity.botUserId }, mode === 'http' ? `Slack is on: HTTP mode at ${SLACK_EVENTS_PATH}` : 'Slack is on: Socket Mode');
   return {
     mode,
     app,
     async stop() {
+      await jobs.stop();
       await background.stop();
       if (mode === 'socket') await app.stop();
     },

@@ -22,9 +22,9 @@ export interface TableState {
 
 export const DEFAULT_TABLE: TableState = { status: 'pending', sort: 'created', order: 'desc', offset: 0 };
 
-/** Where a row button sits: the table message, App Home, or an invite summary. */
-export type Surface = 'table' | 'home' | 'summary';
-const SURFACE_CODES: Record<Surface, string> = { table: 't', home: 'h', summary: 's' };
+/** Where a row button sits: the table message, App Home, an invite summary, or a notice DM. */
+export type Surface = 'table' | 'home' | 'summary' | 'notice';
+const SURFACE_CODES: Record<Surface, string> = { table: 't', home: 'h', summary: 's', notice: 'n' };
 
 const offset = z.coerce.number().int().min(0).max(1_000_000);
 const invitationId = z.string().regex(/^invite_[0-9A-Za-z]{1,40}$/);
@@ -47,9 +47,14 @@ export interface RowValue {
   surface: Surface;
   invitationId: string;
   table: TableState;
+  /** On a notice DM: the notice (its outbox id), so the DM can be drawn again after a click. */
+  noticeId?: number;
 }
 
+const noticeId = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
 export function encodeRow(value: RowValue): string {
+  if (value.surface === 'notice') return `${SURFACE_CODES.notice}.${value.invitationId}.${value.noticeId}`;
   return `${SURFACE_CODES[value.surface]}.${value.invitationId}.${encodeTable(value.table)}`;
 }
 
@@ -57,8 +62,13 @@ export function decodeRow(value: unknown): RowValue | undefined {
   if (typeof value !== 'string' || value.length > 200) return undefined;
   const [code, id, ...rest] = value.split('.');
   const surface = (Object.keys(SURFACE_CODES) as Surface[]).find((s) => SURFACE_CODES[s] === code);
+  if (!surface || !invitationId.safeParse(id).success) return undefined;
+  if (surface === 'notice') {
+    const parsed = noticeId.safeParse(rest.length === 1 && /^\d+$/.test(rest[0]!) ? rest[0] : undefined);
+    return parsed.success ? { surface, invitationId: id!, table: DEFAULT_TABLE, noticeId: parsed.data } : undefined;
+  }
   const table = decodeTable(rest.join('.'));
-  if (!surface || !table || !invitationId.safeParse(id).success) return undefined;
+  if (!table) return undefined;
   return { surface, invitationId: id!, table };
 }
 
@@ -115,10 +125,19 @@ export const ACTIONS = {
   memberDeactivate: 'member_deactivate',
   membersPage: 'members_page',
   openInviteModal: 'open_invite_modal',
+  noticeSendNewAll: 'notice_send_new_all',
+  noticeShowExpired: 'notice_show_expired',
 } as const;
 
+/** A notice's own buttons carry only the notice's id. */
+export function decodeNoticeId(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return undefined;
+  const parsed = noticeId.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /** Actions that change something: a second click within a few seconds is ignored (see dedupe.ts). */
-export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNew, ACTIONS.memberRole, ACTIONS.memberDeactivate]);
+export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNew, ACTIONS.memberRole, ACTIONS.memberDeactivate, ACTIONS.noticeSendNewAll]);
 
 /** Bolt matcher for an action id with or without its position suffix. */
 export function actionPattern(base: string): RegExp {

@@ -74,8 +74,8 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
  * The buttons for what can still be done with an invitation (Rules 3–6): pending → Resend, Copy
  * link, Revoke; expired → Send new invitation, Revoke; none for accepted or revoked.
  */
-export function invitationButtons(invitation: Invitation, surface: Surface, table: TableState, position: number): types.ActionsBlock | undefined {
-  const value = encodeRow({ surface, invitationId: invitation.id, table });
+export function invitationButtons(invitation: Invitation, surface: Surface, table: TableState, position: number, noticeId?: number): types.ActionsBlock | undefined {
+  const value = encodeRow({ surface, invitationId: invitation.id, table, noticeId });
   const revoke: types.Button = {
     type: 'button',
     action_id: `${ACTIONS.revoke}_${position}`,

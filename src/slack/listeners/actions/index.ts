@@ -2,6 +2,8 @@ import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../../deps.js';
 import { ACTIONS, actionPattern } from '../../values.js';
 import { copyLinkAction } from './copy-link.js';
+import { noticeSendNewAllAction } from './notice-send-new-all.js';
+import { noticeShowListAction } from './notice-show-list.js';
 import { memberDeactivateAction } from './member-deactivate.js';
 import { memberRoleAction } from './member-role.js';
 import { membersPageAction } from './members-page.js';
@@ -27,4 +29,6 @@ export function register(app: App, deps: SlackDeps): void {
   on(ACTIONS.memberDeactivate, memberDeactivateAction(deps));
   on(ACTIONS.membersPage, membersPageAction(deps));
   on(ACTIONS.openInviteModal, openInviteModalAction(deps));
+  on(ACTIONS.noticeSendNewAll, noticeSendNewAllAction(deps));
+  on(ACTIONS.noticeShowExpired, noticeShowListAction(deps));
 }

@@ -4,6 +4,7 @@ import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
 import { permitted } from '../../guard.js';
 import type { SlackUser } from '../../permissions.js';
+import { loadNotice, renderNotice } from '../../notices.js';
 import { renderHome, renderTable } from '../../render.js';
 import { decodeRow, type RowValue } from '../../values.js';
 
@@ -47,6 +48,14 @@ export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValu
       return;
     case 'summary':
       await tellClicker(deps, args, notice);
+      return;
+    case 'notice': {
+      // The DM is drawn again from the current state, with what happened on top.
+      const payload = row.noticeId ? await loadNotice(deps.db, row.noticeId) : undefined;
+      const message = payload && row.noticeId ? await renderNotice(deps, row.noticeId, payload, notice) : undefined;
+      if (message) await args.respond({ replace_original: true, ...message });
+      else await tellClicker(deps, args, notice);
+    }
   }
 }
 

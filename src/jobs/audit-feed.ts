@@ -1,0 +1,89 @@
+import type { Db } from '../db/index.js';
+import type { Clock } from '../shared/clock.js';
+
+export interface AuditRow {
+  id: number;
+  at: number;
+  actor_type: 'slack' | 'member' | 'system';
+  actor_id: string | null;
+  action: string;
+  subject_type: string;
+  subject_id: string;
+  details: string | null;
+}
+
+const CURSOR = 'audit_channel';
+const LEASE_MS = 60_000;
+const LINES_PER_MESSAGE = 20;
+
+/**
+ * Posts each audit entry to AUDIT_CHANNEL as one line with who did it. The audit log is the queue:
+ * a cursor shared by all instances says how far the channel got, and a lease on it lets exactly
+ * one instance post at a time. At first start it begins at the newest entry (no flood of history).
+ * A crash between Slack's OK and moving the cursor repeats that one message.
+ */
+export class AuditFeed {
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly post: (lines: string[]) => Promise<void>, private readonly owner = `${process.pid}-${Math.random()}`) {}
+
+  async run(): Promise<number> {
+    const position = await this.claim();
+    if (position === undefined) return 0;
+    let posted = 0;
+    try {
+      const rows = await this.db<AuditRow>('audit_log').where('id', '>', position).orderBy('id').limit(LINES_PER_MESSAGE);
+      if (rows.length) {
+        await this.post(rows.map(auditLine));
+        posted = rows.length;
+      }
+      await this.release(rows.length ? Number(rows[rows.length - 1]!.id) : position);
+    } catch (error) {
+      await this.release(position);
+      throw error;
+    }
+    return posted;
+  }
+
+  /** Takes the lease on the cursor; undefined when another instance holds it. */
+  private async claim(): Promise<number | undefined> {
+    const now = this.clock.now();
+    const existing = await this.db('job_cursors').where({ name: CURSOR }).first();
+    if (!existing) {
+      const newest = (await this.db('audit_log').max({ id: 'id' }).first()) as { id: number | string | null } | undefined;
+      await this.db('job_cursors').insert({ name: CURSOR, position: Number(newest?.id ?? 0), updated_at: now }).onConflict('name').ignore();
+    }
+    const won = await this.db('job_cursors')
+      .where({ name: CURSOR })
+      .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
+      .update({ locked_until: now + LEASE_MS, updated_at: now });
+    if (won !== 1) return undefined;
+    const row = (await this.db('job_cursors').where({ name: CURSOR }).first()) as { position: number | string };
+    return Number(row.position);
+  }
+
+  private async release(position: number): Promise<void> {
+    await this.db('job_cursors').where({ name: CURSOR }).update({ position, locked_until: null, updated_at: this.clock.now() });
+  }
+}
+
+const ACTION_WORDS: Record<string, string> = {
+  invite: 'invited',
+  resend: 'resent the invitation to',
+  new_invitation: 'sent a new invitation to',
+  revoke: 'revoked the invitation to',
+  accept: 'accepted the invitation for',
+  member_create: 'created the member',
+  role_change: 'changed the role of',
+  deactivate: 'deactivated',
+  reactivate: 'reactivated',
+  api_token_issue: 'issued an API token for',
+};
+
+/** One audit entry in words: who did what to whom. */
+export function auditLine(row: AuditRow): string {
+  const details = row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {};
+  const who = row.actor_type === 'slack' ? `<@${row.actor_id}>` : row.actor_type === 'member' ? `member ${row.actor_id}` : `operator${row.actor_id ? ` (${row.actor_id})` : ''}`;
+  const subject = typeof details.email === 'string' ? details.email : `${row.subject_type} ${row.subject_id}`;
+  const extra =
+    row.action === 'role_change' && details.to ? ` (${String(details.from)} → ${String(details.to)})` : row.action === 'invite' && details.role ? ` as ${String(details.role)}` : '';
+  return `${who} ${ACTION_WORDS[row.action] ?? row.action} ${subject}${extra}`;
+}

@@ -1,0 +1,104 @@
+import type { types } from '@slack/bolt';
+import type { Invitation } from '../../invites/model.js';
+import { ROLES, type Role } from '../../members/roles.js';
+import { ACTIONS, DEFAULT_TABLE, encodeMemberRole } from '../values.js';
+import { count, invitationButtons, mrkdwn, notice, plain, roleLabel, slackDate, STATUS_LABELS } from './format.js';
+import { clip, escape, LIMITS, type Block } from './limits.js';
+
+/** Invitations shown one by one in a notice DM; the rest are counted, with a way to see them all. */
+export const NOTICE_ROWS = 10;
+
+export interface ListNoticeData {
+  noticeId: number;
+  kind: 'expired' | 'reminder';
+  /** The notice's invitations as they are now, in the notice's order (at most NOTICE_ROWS). */
+  invitations: Invitation[];
+  /** How many invitations the notice is about. */
+  total: number;
+  /** How many of them are still expired (for "Send new invitations to all"). */
+  stillExpired: number;
+  /** What the last click did. */
+  notice?: string;
+}
+
+function invitedBy(invitation: Invitation): string {
+  if (invitation.invitedBy.slackUserId) return ` by <@${invitation.invitedBy.slackUserId}>`;
+  if (invitation.invitedBy.name) return ` by ${escape(clip(invitation.invitedBy.name, 100))}`;
+  return '';
+}
+
+function row(invitation: Invitation, kind: ListNoticeData['kind']): types.SectionBlock {
+  const when = kind === 'reminder' && invitation.status === 'pending' ? `expires ${slackDate(invitation.expiresAt)}` : STATUS_LABELS[invitation.status];
+  return {
+    type: 'section',
+    text: mrkdwn(`*${escape(clip(invitation.email, 300))}* · ${roleLabel(invitation.role)}\nInvited ${slackDate(invitation.createdAt)}${invitedBy(invitation)} · ${when}`),
+  };
+}
+
+/**
+ * The expiry DM (Rule 11) and the reminder DM: one per recipient per sweep, each invitation with
+ * the buttons its current state allows (Send new invitation for expired, Resend for pending).
+ */
+export function listNotice(data: ListNoticeData): { text: string; blocks: Block[] } {
+  const headline =
+    data.kind === 'expired'
+      ? `:warning: *${count(data.total, 'invitation')} expired* and can no longer be accepted.`
+      : `:hourglass_flowing_sand: *${count(data.total, 'invitation')} will expire soon* and ${data.total === 1 ? 'has' : 'have'} not been accepted yet.`;
+  const blocks: Block[] = [{ type: 'section', text: mrkdwn(headline) }];
+  if (data.notice) blocks.push(notice(data.notice));
+  blocks.push({ type: 'divider' });
+  data.invitations.slice(0, NOTICE_ROWS).forEach((invitation, i) => {
+    blocks.push(row(invitation, data.kind));
+    const buttons = invitationButtons(invitation, 'notice', DEFAULT_TABLE, i, data.noticeId);
+    if (buttons) blocks.push(buttons);
+  });
+  const more = data.total - Math.min(data.invitations.length, NOTICE_ROWS);
+  const actions: types.Button[] = [];
+  if (data.kind === 'expired' && data.stillExpired > 1) {
+    actions.push({
+      type: 'button',
+      action_id: ACTIONS.noticeSendNewAll,
+      text: plain(`Send new invitations to all (${data.stillExpired.toLocaleString('en')})`, LIMITS.buttonText),
+      style: 'primary',
+      value: String(data.noticeId),
+      confirm: {
+        title: plain('Send new invitations?', LIMITS.confirmTitle),
+        text: mrkdwn(`Each of the ${data.stillExpired.toLocaleString('en')} people still expired gets a new link by email.`, LIMITS.confirmText),
+        confirm: plain('Send them', LIMITS.confirmButton),
+        deny: plain('Cancel', LIMITS.confirmButton),
+      },
+    });
+  }
+  if (more > 0) {
+    blocks.push({ type: 'context', elements: [mrkdwn(`…and ${count(more, 'more invitation')}.`)] });
+    actions.push({ type: 'button', action_id: ACTIONS.noticeShowExpired, text: plain(data.kind === 'expired' ? 'Show expired invitations' : 'Show pending invitations', LIMITS.buttonText), value: String(data.noticeId) });
+  }
+  if (actions.length) blocks.push({ type: 'actions', block_id: 'notice_actions', elements: actions });
+  const text = data.kind === 'expired' ? `${count(data.total, 'invitation')} expired` : `${count(data.total, 'invitation')} will expire soon`;
+  return { text, blocks };
+}
+
+export interface AcceptedNoticeData {
+  email: string;
+  role: Role;
+  memberId: string;
+  memberName: string | null;
+}
+
+/** Tells the inviter someone joined, with the new member's role one click away. */
+export function acceptedNotice(data: AcceptedNoticeData): { text: string; blocks: Block[] } {
+  const who = data.memberName ? `${escape(clip(data.memberName, 200))} (${escape(clip(data.email, 300))})` : `*${escape(clip(data.email, 300))}*`;
+  const text = `${data.email} accepted your invitation and joined as ${roleLabel(data.role)}`;
+  const options = ROLES.map((role) => ({ text: plain(roleLabel(role), LIMITS.optionText), value: encodeMemberRole({ memberId: data.memberId, role, offset: 0 }) }));
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: mrkdwn(`:tada: ${who} accepted your invitation and joined as *${roleLabel(data.role)}*.`) },
+      {
+        type: 'actions',
+        block_id: 'accepted_role',
+        elements: [{ type: 'static_select', action_id: ACTIONS.memberRole, placeholder: plain('Change role', LIMITS.optionText), options, initial_option: options[ROLES.indexOf(data.role)] }],
+      },
+    ],
+  };
+}

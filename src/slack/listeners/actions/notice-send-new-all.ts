@@ -1,0 +1,29 @@
+import type { SlackDeps } from '../../deps.js';
+import { SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
+import { loadNotice, renderNotice } from '../../notices.js';
+import { decodeNoticeId } from '../../values.js';
+import { clickedValue, clicker, tellClicker, type ClickArgs } from './surfaces.js';
+
+/** "Send new invitations to all" on an expiry DM: every invitation of the notice that is still expired. */
+export function noticeSendNewAllAction(deps: SlackDeps) {
+  return async (args: ClickArgs) => {
+    await args.ack();
+    const noticeId = decodeNoticeId(clickedValue(args));
+    const payload = noticeId ? await loadNotice(deps.db, noticeId) : undefined;
+    if (!noticeId || !payload || payload.notice !== 'expired') return tellClicker(deps, args, STALE_BUTTON);
+    const user = await clicker(deps, args);
+    if (!user) return;
+    let note: string;
+    try {
+      const { sent } = await deps.invites.sendNewInvitations(payload.invitationIds, user.actor);
+      note = sent.length
+        ? `:incoming_envelope: Sent ${sent.length === 1 ? 'a new invitation' : `${sent.length.toLocaleString('en')} new invitations`} with new links; the old links stay dead.`
+        : 'None of these invitations is still expired: nothing was sent.';
+    } catch (error) {
+      deps.logger.error({ err: error }, 'sending new invitations from a notice failed');
+      note = SOMETHING_WENT_WRONG;
+    }
+    const message = await renderNotice(deps, noticeId, payload, note);
+    if (message) await args.respond({ replace_original: true, ...message });
+  };
+}

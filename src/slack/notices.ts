@@ -1,0 +1,93 @@
+import { webApi } from '@slack/bolt';
+import type { Db } from '../db/index.js';
+import type { InvitesService } from '../invites/service.js';
+import type { MembersService } from '../members/service.js';
+import { displayName } from '../members/service.js';
+import { SLACK_NOTICE, type NoticePayload } from '../notices/notices.js';
+import type { OutboxRow } from '../outbox/outbox.js';
+import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../outbox/worker.js';
+import type { Clock } from '../shared/clock.js';
+import { acceptedNotice, listNotice, NOTICE_ROWS } from './blocks/notices.js';
+import type { Block } from './blocks/limits.js';
+
+export interface NoticeDeps {
+  db: Db;
+  invites: InvitesService;
+  members: MembersService;
+  clock: Clock;
+}
+
+/** A queued notice by its outbox id (the id its buttons carry). */
+export async function loadNotice(db: Db, noticeId: number): Promise<NoticePayload | undefined> {
+  const row = await db<OutboxRow>('outbox').where({ id: noticeId, kind: SLACK_NOTICE }).first();
+  return row ? (JSON.parse(row.payload) as NoticePayload) : undefined;
+}
+
+/** Draws a notice from the current state of what it is about (also after a click on it). */
+export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: NoticePayload, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
+  if (payload.notice === 'accepted') {
+    const member = await deps.members.get(payload.memberId).catch(() => undefined);
+    if (!member) return undefined;
+    return acceptedNotice({ email: member.email, role: member.role, memberId: member.id, memberName: displayName(member) === member.email ? null : displayName(member) });
+  }
+  const shown = await deps.invites.getMany(payload.invitationIds.slice(0, NOTICE_ROWS));
+  const stillExpired = payload.notice === 'expired' ? (await deps.invites.getMany(payload.invitationIds)).filter((i) => i.status === 'expired').length : 0;
+  return listNotice({ noticeId, kind: payload.notice, invitations: shown, total: payload.invitationIds.length, stillExpired, notice: note });
+}
+
+/** Slack answers that retrying cannot fix: the notice is dropped, with the reason kept. */
+const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'invalid_blocks', 'msg_too_long', 'no_text', 'cannot_dm_bot', 'not_in_channel', 'restricted_action']);
+
+/** At most about one message per second to a channel (Slack's chat.postMessage limit). */
+export class ChannelPacer {
+  private readonly last = new Map<string, number>();
+  constructor(private readonly clock: Clock, private readonly gapMs = 1_000) {}
+
+  /** How long to wait before posting to `channel`; 0 reserves the slot now. */
+  reserve(channel: string): number {
+    const now = this.clock.now();
+    const wait = (this.last.get(channel) ?? -Infinity) + this.gapMs - now;
+    if (wait > 0) return wait;
+    this.last.set(channel, now);
+    if (this.last.size > 10_000) this.last.clear();
+    return 0;
+  }
+}
+
+/**
+ * A Web API client for the outbox: it does not wait out 429s or retry by itself, so each failure
+ * goes back to the outbox, which keeps the item across restarts and retries with backoff.
+ */
+export function noticeClient(token: string, apiUrl: string | undefined): webApi.WebClient {
+  return new webApi.WebClient(token, {
+    ...(apiUrl ? { slackApiUrl: apiUrl.replace(/\/*$/, '/') } : {}),
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 10_000,
+  });
+}
+
+/** Delivers queued notices as DMs (chat.postMessage to a user id opens the DM). */
+export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler {
+  return {
+    kind: SLACK_NOTICE,
+    async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
+      const payload = JSON.parse(item.payload) as NoticePayload;
+      const message = await renderNotice(deps, item.id, payload);
+      if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
+      const wait = pacer.reserve(payload.recipient);
+      if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait);
+      try {
+        await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
+      } catch (error) {
+        const e = error as webApi.WebAPIRateLimitedError | webApi.WebAPIPlatformError;
+        if (e.code === webApi.ErrorCode.RateLimitedError) throw new RetryLater('Slack rate limited (429)', Math.max(1, (e as webApi.WebAPIRateLimitedError).retryAfter) * 1_000);
+        if (e.code === webApi.ErrorCode.PlatformError && PERMANENT.has((e as webApi.WebAPIPlatformError).data?.error)) {
+          return { result: 'cancelled', reason: `Slack refused it: ${(e as webApi.WebAPIPlatformError).data.error}` };
+        }
+        throw error;
+      }
+      return { result: 'done' };
+    },
+  };
+}
