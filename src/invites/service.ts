@@ -159,20 +159,7 @@ export class InvitesService {
         const token = issueToken(this.settings.appSecret);
         if (existing) {
           // Expired: the same invitation gets a new link (the old one stays dead) and a new expiry.
-          await trx('invitations').where({ id: existing.id }).update({
-            ...inviter,
-            role,
-            token_hash: token.hash,
-            token_nonce: token.nonce,
-            expires_at: now + this.settings.inviteTtlMs,
-            last_sent_at: now,
-            send_count: Number(existing.send_count) + 1,
-            updated_at: now,
-            delivery_state: 'queued',
-            delivery_error: null,
-            expiry_notified_at: null,
-            reminder_notified_at: null,
-          });
+          await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...this.newLinkColumns(existing, token, now) });
           summary.renewed.push(email);
           renewedIds.push(existing.id);
           mail.push(inviteEmail(existing.id, token.nonce, 'new_invitation'));
@@ -206,6 +193,22 @@ export class InvitesService {
     await enqueue(trx, now, mail);
     await recordAudit(trx, now, input.actor, audit);
     return summary;
+  }
+
+  /** Rule 4 as columns: a new token (the old link dies), a new expiry, notices re-armed, mail queued. */
+  private newLinkColumns(row: Pick<InvitationRow, 'send_count'>, token: { hash: string; nonce: string }, now: number) {
+    return {
+      token_hash: token.hash,
+      token_nonce: token.nonce,
+      expires_at: now + this.settings.inviteTtlMs,
+      last_sent_at: now,
+      send_count: Number(row.send_count) + 1,
+      updated_at: now,
+      delivery_state: 'queued' as const,
+      delivery_error: null,
+      expiry_notified_at: null,
+      reminder_notified_at: null,
+    };
   }
 
   private inviterColumns(input: { actor: Actor; inviterMemberId?: string | null; inviterName?: string | null }) {
@@ -358,18 +361,7 @@ export class InvitesService {
     return this.change(id, async (trx, row, now) => {
       this.requireState(row, now, ['expired']);
       const token = issueToken(this.settings.appSecret);
-      const update = {
-        token_hash: token.hash,
-        token_nonce: token.nonce,
-        expires_at: now + this.settings.inviteTtlMs,
-        last_sent_at: now,
-        send_count: Number(row.send_count) + 1,
-        updated_at: now,
-        delivery_state: 'queued',
-        delivery_error: null,
-        expiry_notified_at: null,
-            reminder_notified_at: null,
-      };
+      const update = this.newLinkColumns(row, token, now);
       await trx('invitations').where({ id }).update(update);
       await enqueue(trx, now, [inviteEmail(id, token.nonce, 'new_invitation')]);
       await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
