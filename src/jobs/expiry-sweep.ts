@@ -1,4 +1,4 @@
-import { inTransaction, skipLockedSql, type Db, type Trx } from '../db/index.js';
+import { inTransaction, lockRowsSql, serializeOn, type Db, type Trx } from '../db/index.js';
 import { groupByRecipient, queueNotices, type InviterRef, type NoticePayload } from '../notices/notices.js';
 import type { Clock } from '../shared/clock.js';
 
@@ -19,6 +19,9 @@ export interface SweepResult {
 
 type ClaimedRow = InviterRef & { id: string };
 
+/** Sweeps of all instances take turns (PostgreSQL advisory lock; SQLite has one writer already). */
+const SWEEP_LOCK = 0x73776570;
+
 /**
  * Finds invitations that expired (or are about to) and have not been announced, claims them
  * atomically — with several instances on one PostgreSQL exactly one claims each — and queues one
@@ -32,6 +35,10 @@ export class ExpirySweep {
     const result: SweepResult = { expired: 0, reminded: 0, notices: 0 };
     // One DM per recipient per sweep: everything due is claimed in one transaction.
     await inTransaction(this.db, async (trx) => {
+      // Two instances sweeping at the same moment would otherwise each claim part of what is due
+      // and a recipient would get two DMs for one expiry moment; the later sweep waits here and
+      // then finds everything already claimed.
+      await serializeOn(trx, SWEEP_LOCK);
       const expired = await this.claimAll(trx, 'expiry_notified_at', 'expires_at <= ?', [now], now);
       const due = this.settings.reminderMs > 0
         ? await this.claimAll(
@@ -58,12 +65,14 @@ export class ExpirySweep {
     const claimed: ClaimedRow[] = [];
     for (;;) {
       // The conditional update is the claim: a row already marked by another instance is not
-      // selected again, and on PostgreSQL rows being claimed right now are skipped.
+      // selected again. Sweeps take turns (SWEEP_LOCK), so on PostgreSQL a row another writer holds
+      // right now (a delivery being recorded, a revoke) is waited for and re-checked, not skipped
+      // into a second DM at the next sweep.
       const rows = (await trx.raw(
         `UPDATE invitations SET ${column} = ? WHERE id IN (
            SELECT id FROM invitations
            WHERE status = 'pending' AND ${column} IS NULL AND ${due}
-           ORDER BY expires_at LIMIT ?${skipLockedSql(trx)})
+           ORDER BY expires_at LIMIT ?${lockRowsSql(trx)})
          RETURNING id, invited_by_slack_user_id, invited_by_member_id`,
         [now, ...bindings, batch],
       )) as { rows?: ClaimRow[] } | ClaimRow[];

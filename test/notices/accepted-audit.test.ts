@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvitesService } from '../../src/invites/service.js';
+import { DIALECTS, TEST_SECRET } from '../support/db.js';
+import { ADMIN, ADMIN2, DAY, MEMBER_ADMIN, NoticesHarness, pause, PLAIN, SLACK_ACTOR, SYSTEM_ACTOR } from '../support/notices.js';
+import type { ApiCall } from '../support/slack-api.js';
+import { buttonFor, eventually, textOf } from '../slack/harness.js';
+
+/**
+ * Issue 5, items 3 and 5: the acceptance note (with the new member's role one select away) and the
+ * audit channel, on the real app against the Slack stand-in.
+ */
+describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect) => {
+  let h: NoticesHarness;
+  const PASSWORD = 'correct horse battery staple';
+  const adminActor = { type: 'slack' as const, slackUserId: ADMIN, name: 'Bootstrap Boss' };
+  const auditLines = () => h.api.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0AUDIT').flatMap((c) => String(c.args.text).split('\n'));
+  let joinerId = '';
+  let joinerMemberId = '';
+  let note: ApiCall;
+
+  beforeAll(async () => {
+    h = await NoticesHarness.start(dialect, {
+      env: { AUDIT_CHANNEL: 'C0AUDIT' },
+      // History from before Doorman first ran with the audit channel: never posted.
+      beforeStart: async (db, clock) => {
+        const invites = new InvitesService(db.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY });
+        await invites.inviteMany({ emails: 'old1@corp.test, old2@corp.test, old3@corp.test', actor: SYSTEM_ACTOR });
+      },
+    });
+    await eventually(async () => (await h.db.db('job_cursors').where({ name: 'audit_channel' }).first()) as unknown, 10_000, 'the audit channel cursor');
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  it('accepting (admin API) tells the inviter who joined and as what, with a role select', async () => {
+    joinerId = (await h.invite(['joiner@corp.test'], SLACK_ACTOR))[0]!;
+    await h.services.invites.resend(joinerId, adminActor);
+    await eventually(() => h.smtp.to('joiner@corp.test').length === 2, 10_000, 'the invitation emails');
+    const token = h.smtp.to('joiner@corp.test')[1]!.token;
+    const response = await fetch(`${h.app.url}/admin/invites/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, user: { first_name: 'Jo', last_name: 'Iner', password: PASSWORD } }),
+    });
+    expect(response.status).toBe(200);
+    joinerMemberId = (await h.services.members.findByEmail('joiner@corp.test'))!.id;
+    [note] = (await h.waitForDms(MEMBER_ADMIN, 1)) as [ApiCall];
+    expect(note.args.text).toBe('joiner@corp.test accepted your invitation and joined as Member');
+    expect(textOf(note.args)).toContain('Jo Iner (joiner@corp.test) accepted your invitation and joined as *Member*');
+    const select = buttonFor(note.args.blocks, 'member_role');
+    expect(select.type).toBe('static_select');
+    expect(select.initial_option.text.text).toBe('Member');
+    expect(select.options.map((o: { text: { text: string } }) => o.text.text)).toEqual(['Admin', 'Member', 'Developer']);
+    await pause(300);
+    expect(h.dms()).toHaveLength(1); // nobody else
+  });
+
+  it('changes the new member\'s role from the note; a plain member is refused and nothing changes', async () => {
+    const select = buttonFor(note.args.blocks, 'member_role');
+    const option = (label: string) => select.options.find((o: { text: { text: string } }) => o.text.text === label);
+    const refused = await h.click(note, { type: 'static_select', action_id: select.action_id, selected_option: option('Admin') }, { user: PLAIN });
+    expect((await h.api.response(refused.responseId)).body.text).toContain('Member: Manage');
+    await pause(200);
+    expect((await h.services.members.get(joinerMemberId)).role).toBe('member');
+
+    const click = await h.click(note, { type: 'static_select', action_id: select.action_id, selected_option: option('Developer') }, { user: MEMBER_ADMIN });
+    const reply = (await h.api.response(click.responseId)).body;
+    expect(reply.replace_original).toBe(true);
+    expect(textOf(reply)).toContain('*Jo Iner* is now Developer');
+    expect((await h.services.members.get(joinerMemberId)).role).toBe('developer');
+    const audit = await h.db.db('audit_log').where({ action: 'role_change', subject_id: joinerMemberId });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor_type: 'slack', actor_id: MEMBER_ADMIN });
+  });
+
+  it('tells every bootstrap admin when the inviter had no Slack user (invites.accept)', async () => {
+    const [id] = await h.services.invites.inviteMany({ emails: 'sysjoin@corp.test', role: 'developer', actor: SYSTEM_ACTOR }).then((s) => s.invitationIds);
+    await eventually(() => h.smtp.to('sysjoin@corp.test').length === 1, 10_000, 'the invitation email');
+    await h.services.invites.accept({ token: h.smtp.to('sysjoin@corp.test')[0]!.token, firstName: 'Sys', lastName: 'Join', password: PASSWORD });
+    const [a, b] = await Promise.all([h.waitForDms(ADMIN, 1), h.waitForDms(ADMIN2, 1)]);
+    for (const dm of [a[0]!, b[0]!]) expect(dm.args.text).toBe('sysjoin@corp.test accepted your invitation and joined as Developer');
+    expect((await h.services.invites.get(id!)).status).toBe('accepted');
+    // Accepted, so never announced as expired.
+    h.clock.advance(8 * DAY);
+    await h.sweep();
+    const notices = await h.notices();
+    expect(notices.filter((n) => n.payload.notice === 'expired' && n.payload.invitationIds.includes(id!))).toEqual([]);
+  });
+
+  it('posts invite, resend, new invitation, revoke, accept and role change to AUDIT_CHANNEL, one line each with who did it, and no history', async () => {
+    const [renew] = await h.invite(['renew@corp.test'], SYSTEM_ACTOR);
+    h.clock.advance(8 * DAY);
+    await h.services.invites.sendNewInvitation(renew!, SYSTEM_ACTOR);
+    await h.services.invites.revoke(renew!, adminActor);
+    const expected = [
+      `<@${MEMBER_ADMIN}> invited joiner@corp.test as member`,
+      `<@${ADMIN}> resent the invitation to joiner@corp.test`,
+      `member ${joinerMemberId} accepted the invitation for joiner@corp.test`,
+      `<@${MEMBER_ADMIN}> changed the role of member ${joinerMemberId} (member → developer)`,
+      'operator (cli:test) invited sysjoin@corp.test as developer',
+      'operator (cli:test) invited renew@corp.test as member',
+      'operator (cli:test) sent a new invitation to renew@corp.test',
+      `<@${ADMIN}> revoked the invitation to renew@corp.test`,
+    ];
+    await eventually(() => expected.every((line) => auditLines().includes(line)), 15_000, `the audit lines; so far:\n${auditLines().join('\n')}`);
+    await pause(2_500);
+    const lines = auditLines();
+    for (const line of expected) expect(lines.filter((l) => l === line), line).toHaveLength(1);
+    expect(lines.join('\n')).not.toMatch(/old[123]@corp\.test/);
+    // In the order they happened, each line once.
+    expect(new Set(lines).size).toBe(lines.length);
+    const posts = h.api.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0AUDIT');
+    for (const post of posts) expect(post.args.unfurl_links).toBe(false);
+    expect(lines.indexOf(expected[0]!)).toBeLessThan(lines.indexOf(expected[7]!));
+  });
+});

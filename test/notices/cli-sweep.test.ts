@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvitesService } from '../../src/invites/service.js';
+import type { NoticePayload } from '../../src/notices/notices.js';
+import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { ADMIN, ADMIN2, DAY, HOUR, SYSTEM_ACTOR } from '../support/notices.js';
+import { runCli, tempDataDir, type Env } from '../support/service.js';
+
+/** Issue 5, item 1 on demand: `doorman sweep`, spawned as operators run it. */
+describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  let env: Env;
+  const slack: Env = { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'secret-for-the-cli-test', SLACK_ADMIN_USER_IDS: `${ADMIN},${ADMIN2}` };
+  const notices = async () =>
+    (await test.db('outbox').where({ kind: 'slack_notice' }).orderBy('id')).map((r: { payload: string; state: string }) => ({ state: r.state, ...(JSON.parse(r.payload) as NoticePayload) }));
+
+  beforeAll(async () => {
+    test = await createTestDatabase(dialect);
+    data = tempDataDir();
+    env = { DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PUBLIC_URL: 'http://doorman.test' };
+    // Made 8 days ago (expired a day ago), and 6.5 days ago (expires within the 24-hour reminder window).
+    const clock = new ManualClock(Date.now() - 8 * DAY);
+    const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY });
+    await invites.inviteMany({ emails: 'x1@corp.test, x2@corp.test, x3@corp.test', actor: SYSTEM_ACTOR });
+    await invites.inviteMany({ emails: 'x4@corp.test', actor: { type: 'slack', slackUserId: 'U0INVITER' } });
+    clock.advance(36 * HOUR);
+    await invites.inviteMany({ emails: 'soon@corp.test', actor: SYSTEM_ACTOR });
+  });
+  afterAll(async () => {
+    await test.destroy();
+    data.cleanup();
+  });
+
+  it('without Slack settings: exits 1 with one line naming SLACK_BOT_TOKEN, and claims nothing', async () => {
+    const result = await runCli(['sweep'], env);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.split('\n').filter(Boolean);
+    expect(lines, result.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^doorman: .*SLACK_BOT_TOKEN/);
+    expect(result.stdout).toBe('');
+    expect(await notices()).toEqual([]);
+    const claimed = await test.db('invitations').whereNotNull('expiry_notified_at').orWhereNotNull('reminder_notified_at');
+    expect(claimed).toEqual([]);
+  });
+
+  it('with them: queues one DM per recipient and prints the counts; a second sweep finds nothing new', async () => {
+    const first = await runCli(['sweep'], { ...env, ...slack });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe('Expired: 4 newly announced; reminders: 1; 5 Slack DM(s) queued for the running service to deliver.');
+    const queued = await notices();
+    expect(queued.map((n) => `${n.notice} ${n.recipient} ${'invitationIds' in n ? n.invitationIds.length : 0}`).sort()).toEqual(
+      [`expired ${ADMIN} 3`, `expired ${ADMIN2} 3`, 'expired U0INVITER 1', `reminder ${ADMIN} 1`, `reminder ${ADMIN2} 1`].sort(),
+    );
+    expect(queued.every((n) => n.state === 'pending')).toBe(true);
+
+    const second = await runCli(['sweep', '--json'], { ...env, ...slack });
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toEqual({ expired: 0, reminded: 0, notices: 0 });
+    expect(await notices()).toHaveLength(5);
+  });
+});

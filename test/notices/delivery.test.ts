@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChannelPacer } from '../../src/slack/notices.js';
+import { DIALECTS, ManualClock } from '../support/db.js';
+import { ADMIN, ADMIN2, DAY, deliveredByNotice, deliveredCounts, HOUR, LINKED, MEMBER_ADMIN, NoticesHarness, pause, SLACK_ACTOR, SYSTEM_ACTOR } from '../support/notices.js';
+import { eventually } from '../slack/harness.js';
+
+/**
+ * Issue 5, item 2: notices go through the outbox — Slack's 429 (Retry-After) and 5xx are retried,
+ * each DM arrives once, no channel gets more than about one message a second, a restart loses
+ * nothing, and an error retrying cannot fix drops the item instead of retrying forever.
+ */
+
+describe('ChannelPacer', () => {
+  it('lets one message a second through per channel, and channels do not wait for each other', () => {
+    const clock = new ManualClock();
+    const pacer = new ChannelPacer(clock);
+    expect(pacer.reserve('U1')).toBe(0);
+    expect(pacer.reserve('U1')).toBe(1_000);
+    expect(pacer.reserve('U2')).toBe(0);
+    clock.advance(400);
+    expect(pacer.reserve('U1')).toBe(600);
+    // A refused reservation does not push the slot further out.
+    expect(pacer.reserve('U1')).toBe(600);
+    clock.advance(599);
+    expect(pacer.reserve('U1')).toBe(1);
+    clock.advance(1);
+    expect(pacer.reserve('U1')).toBe(0);
+    expect(pacer.reserve('U1')).toBe(1_000);
+    expect(pacer.reserve('U2')).toBe(0); // 1 s after U2's first
+  });
+
+  it('takes its gap from the caller', () => {
+    const clock = new ManualClock();
+    const pacer = new ChannelPacer(clock, 250);
+    expect(pacer.reserve('C1')).toBe(0);
+    clock.advance(100);
+    expect(pacer.reserve('C1')).toBe(150);
+  });
+});
+
+describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
+  let h: NoticesHarness;
+  const postAttempts = () => h.api.calls.filter((c) => c.method === 'chat.postMessage' && /^U/.test(String(c.args.channel)));
+
+  beforeAll(async () => {
+    h = await NoticesHarness.start(dialect, { refusalProxy: true });
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  /** Invitations whose expiry notices go to MEMBER_ADMIN, ADMIN, ADMIN2 and LINKED; returns after they expired. */
+  const expireForEveryone = async (tag: string, waitForMail = true) => {
+    const before = h.smtp.received.length;
+    await h.invite([`${tag}-s@corp.test`], SLACK_ACTOR);
+    await h.invite([`${tag}-c@corp.test`], SYSTEM_ACTOR);
+    await h.invite([`${tag}-l@corp.test`], { type: 'member', memberId: h.ids.linked });
+    if (waitForMail) await h.smtp.waitFor(before + 3);
+    h.clock.advance(7 * DAY + 1);
+  };
+  const recipients = [MEMBER_ADMIN, ADMIN, ADMIN2, LINKED];
+
+  it('429 (Retry-After honoured), then 500, then OK: each DM delivered exactly once', async () => {
+    h.api.fail('chat.postMessage', 429, { retryAfter: 3, times: 4 });
+    h.api.fail('chat.postMessage', 500, { times: 4 });
+    await expireForEveryone('flaky');
+    const swept = h.clock.now();
+    await h.sweep();
+    // The first try of each meets a 429 and waits out Retry-After (3 s) in the outbox.
+    await eventually(async () => (await h.notices()).filter((n) => n.attempts === 1 && n.last_error).length === 4, 8_000, 'four rate-limited notices');
+    for (const n of await h.notices()) {
+      expect(n.state).toBe('pending');
+      expect(n.last_error).toMatch(/rate limited/);
+    }
+    const rows = await h.db.db('outbox').where({ kind: 'slack_notice' });
+    expect(rows.map((r: { next_attempt_at: number | string }) => Number(r.next_attempt_at))).toEqual([swept + 3_000, swept + 3_000, swept + 3_000, swept + 3_000]);
+    await pause(400);
+    expect(postAttempts()).toHaveLength(4); // nobody retried early
+    h.clock.advance(2_999);
+    await pause(300);
+    expect(postAttempts()).toHaveLength(4);
+
+    // Then 500s (backoff), then OK.
+    for (let i = 0; i < 20 && h.dms().length < 4; i++) {
+      h.clock.advance(3_000);
+      await pause(150);
+    }
+    await h.settled();
+    await pause(300);
+    expect(postAttempts().filter((c) => !c.ok).map((c) => c.error)).toEqual([...Array(4).fill('ratelimited'), ...Array(4).fill('internal_error')]);
+    expect([...deliveredCounts(h.dms()).values()]).toEqual([1, 1, 1, 1]);
+    expect([...deliveredByNotice(h.dms()).values()]).toEqual([1, 1, 1, 1]);
+    expect(h.dms().map((c) => c.args.channel).sort()).toEqual([...recipients].sort());
+    for (const n of await h.notices()) {
+      expect(n.state).toBe('done');
+      expect(n.attempts).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('posts at most about one message a second to a recipient, without holding up the others', async () => {
+    // One sweep finds one invitation expired and another inside its reminder window, both from the
+    // same inviter: two DMs for one recipient, and one each for the bootstrap admins.
+    const start = h.dms().length;
+    await h.invite(['pace-a@corp.test'], SLACK_ACTOR);
+    await h.invite(['pace-c@corp.test'], SYSTEM_ACTOR);
+    h.clock.advance(12 * HOUR);
+    await h.invite(['pace-b@corp.test'], SLACK_ACTOR);
+    await eventually(() => ['pace-a', 'pace-b', 'pace-c'].every((p) => h.smtp.to(`${p}@corp.test`).length === 1), 10_000, 'the emails');
+    h.clock.advance(7 * DAY - 12 * HOUR + 1); // a and c expired; b expires in 12 hours
+    await h.sweep();
+    await h.waitForDms(ADMIN, 2);
+    await h.waitForDms(ADMIN2, 2);
+    await h.waitForDms(MEMBER_ADMIN, 2);
+    await pause(500);
+    // The clock stands still: the second DM to MEMBER_ADMIN waits for its slot.
+    expect(h.dms(MEMBER_ADMIN)).toHaveLength(2);
+    const notices = (await h.notices()).filter((n) => n.payload.recipient === MEMBER_ADMIN && n.state === 'pending');
+    expect(notices).toHaveLength(1);
+    h.clock.advance(999);
+    await pause(400);
+    expect(h.dms(MEMBER_ADMIN)).toHaveLength(2);
+    h.clock.advance(1);
+    const dms = await h.waitForDms(MEMBER_ADMIN, 3);
+    expect(dms.slice(1).map((d) => d.args.text).sort()).toEqual(['1 invitation expired', '1 invitation will expire soon']);
+    expect(h.dms().length - start).toBe(4);
+  });
+
+  it('loses nothing across a restart: queued and failing notices are delivered once by the next instance', async () => {
+    const start = h.dms().length;
+    // Queued with no worker running.
+    await h.restart({ runWorker: false });
+    await expireForEveryone('restart1', false);
+    await h.sweep();
+    expect((await h.notices()).filter((n) => n.state === 'pending')).toHaveLength(4);
+    await h.restart({ runWorker: true });
+    await h.settled();
+    // Failing when the instance stops: each tried once, Slack answered 500.
+    h.clock.advance(2_000);
+    h.api.fail('chat.postMessage', 500, { times: 4 });
+    await expireForEveryone('restart2');
+    await h.sweep();
+    await eventually(async () => (await h.notices()).filter((n) => n.state === 'pending' && n.attempts === 1 && n.last_error).length === 4, 8_000, 'four failing notices');
+    await h.restart();
+    for (let i = 0; i < 20 && (await h.notices()).some((n) => n.state === 'pending'); i++) {
+      h.clock.advance(5_000);
+      await pause(150);
+    }
+    await h.settled();
+    await pause(300);
+    // Two sweeps, four recipients each: eight DMs, every notice delivered exactly once.
+    expect(h.dms().length - start).toBe(8);
+    const delivered = deliveredByNotice(h.dms());
+    for (const [id, n] of delivered) expect(n, `notice ${id}`).toBe(1);
+    const all = await h.notices();
+    expect(all.every((n) => n.state === 'done')).toBe(true);
+    expect(all.every((n) => delivered.get(n.id) === 1)).toBe(true);
+  });
+
+  it('drops a notice Slack refuses for good (user_not_found) instead of retrying it forever', async () => {
+    h.proxy!.refuse('U0GONE', 'user_not_found');
+    const gone = { type: 'slack' as const, slackUserId: 'U0GONE', name: 'Gone' };
+    await h.invite(['orphan@corp.test'], gone);
+    await h.invite(['kept@corp.test'], SLACK_ACTOR);
+    await eventually(() => h.smtp.to('orphan@corp.test').length === 1 && h.smtp.to('kept@corp.test').length === 1, 10_000, 'the emails');
+    h.clock.advance(7 * DAY + 1);
+    const adaBefore = h.dms(MEMBER_ADMIN).length;
+    await h.sweep();
+    await h.settled();
+    const notice = (await h.notices()).find((n) => n.payload.recipient === 'U0GONE')!;
+    expect(notice).toMatchObject({ state: 'cancelled', attempts: 1 });
+    expect(notice.last_error).toContain('user_not_found');
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(HOUR);
+      await pause(120);
+    }
+    expect(h.proxy!.refused).toHaveLength(1);
+    // The others are unaffected.
+    await h.waitForDms(MEMBER_ADMIN, adaBefore + 1);
+  });
+});

@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/db.js';
+import { ADMIN, ADMIN2, DAY, HOUR, LINKED, MEMBER_ADMIN, NoticesHarness, noticeIdOf, pause, SLACK_ACTOR, SYSTEM_ACTOR } from '../support/notices.js';
+import { buttonFor, elementsOf, eventually, textOf } from '../slack/harness.js';
+
+/**
+ * Rule 11 and issue 5, items 1 and 4: expiry notices batched one DM per recipient per sweep, each
+ * expiry announced once over many sweeps, and reminders before expiry (with Resend), on the real
+ * app against the Slack stand-in, a real SMTP server and a ManualClock that the sweep reads.
+ */
+describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
+  let h: NoticesHarness;
+  const notifiedAt = async (ids: string[]) => {
+    const rows = await h.db.db('invitations').whereIn('id', ids).select('id', 'expiry_notified_at');
+    return Object.fromEntries(rows.map((r: { id: string; expiry_notified_at: number | null }) => [r.id, r.expiry_notified_at === null ? null : Number(r.expiry_notified_at)]));
+  };
+  const expiredNotices = async () => (await h.notices()).filter((n) => n.payload.notice === 'expired');
+  const wave1: Record<'slack' | 'system' | 'api' | 'linked', string[]> = { slack: [], system: [], api: [], linked: [] };
+
+  beforeAll(async () => {
+    h = await NoticesHarness.start(dialect);
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  it('sends one DM per recipient listing every expiry of the sweep: the inviter\'s own, or every bootstrap admin\'s when the inviter has no Slack user', async () => {
+    wave1.slack = await h.invite(['s1@corp.test', 's2@corp.test', 's3@corp.test'], SLACK_ACTOR);
+    // The CLI's way (an operator, no Slack user) and the admin API's way (a member without one).
+    wave1.system = await h.invite(['cli1@corp.test', 'cli2@corp.test'], SYSTEM_ACTOR);
+    const response = await fetch(`${h.app.url}/admin/invites`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-medusa-access-token': h.opsToken },
+      body: JSON.stringify({ user: 'api1@corp.test', role: 'developer' }),
+    });
+    expect(response.status).toBe(200);
+    wave1.api = [(await h.services.invites.list({ search: 'api1@corp.test' })).invitations[0]!.id];
+    // A member whose own Slack user is linked hears about their own invitations.
+    wave1.linked = await h.invite(['lin1@corp.test'], { type: 'member', memberId: h.ids.linked, name: 'Lin Linked' });
+    await h.smtp.waitFor(7);
+    await h.sweep();
+    expect(h.dms()).toEqual([]);
+
+    h.clock.advance(7 * DAY + 60_000);
+    await h.sweep();
+    const [ada, boss, boss2, lin] = await Promise.all([h.waitForDms(MEMBER_ADMIN, 1), h.waitForDms(ADMIN, 1), h.waitForDms(ADMIN2, 1), h.waitForDms(LINKED, 1)]);
+    await h.settled();
+    await pause(300);
+    expect(h.dms()).toHaveLength(4);
+
+    expect(ada).toHaveLength(1);
+    expect(ada[0]!.args.text).toBe('3 invitations expired');
+    const adaText = textOf(ada[0]!.args);
+    for (const email of ['s1@corp.test', 's2@corp.test', 's3@corp.test']) expect(adaText).toContain(email);
+    expect(adaText).not.toContain('cli1@corp.test');
+    expect(adaText).toMatch(/Invited <!date\^\d+\^/);
+    expect(adaText).toContain('by <@U0MEMADM>');
+    for (const id of wave1.slack) expect(buttonFor(ada[0]!.args.blocks, 'invite_send_new', id).text.text).toBe('Send new invitation');
+    expect(buttonFor(ada[0]!.args.blocks, 'notice_send_new_all').text.text).toBe('Send new invitations to all (3)');
+
+    // Bootstrap admins each get one DM with everything that had no Slack inviter.
+    for (const dm of [boss, boss2]) {
+      expect(dm).toHaveLength(1);
+      expect(dm[0]!.args.text).toBe('3 invitations expired');
+      const text = textOf(dm[0]!.args);
+      for (const email of ['cli1@corp.test', 'cli2@corp.test', 'api1@corp.test']) expect(text).toContain(email);
+      expect(text).not.toContain('s1@corp.test');
+      expect(text).not.toContain('lin1@corp.test');
+    }
+    expect(lin).toHaveLength(1);
+    expect(lin[0]!.args.text).toBe('1 invitation expired');
+    expect(textOf(lin[0]!.args)).toContain('lin1@corp.test');
+    // One invitation: its own button, no "to all".
+    expect(elementsOf(lin[0]!.args.blocks).map((e) => e.action_id.replace(/_\d+$/, ''))).toEqual(['invite_send_new', 'invite_revoke']);
+
+    const notices = await expiredNotices();
+    expect(notices.map((n) => n.payload.recipient).sort()).toEqual([ADMIN, ADMIN2, LINKED, MEMBER_ADMIN].sort());
+    expect(notices.every((n) => n.state === 'done')).toBe(true);
+    // The DM's buttons carry the notice they belong to.
+    expect(noticeIdOf(ada[0]!)).toBe(notices.find((n) => n.payload.recipient === MEMBER_ADMIN)!.id);
+  });
+
+  it('announces each expiry exactly once over many sweeps, and a later wave in a DM of its own', async () => {
+    const all = [...wave1.slack, ...wave1.system, ...wave1.api, ...wave1.linked];
+    const before = await notifiedAt(all);
+    expect(Object.values(before).every((v) => typeof v === 'number')).toBe(true);
+    for (let i = 0; i < 6; i++) {
+      const result = await h.sweep();
+      expect(result).toEqual({ expired: 0, reminded: 0, notices: 0 });
+      h.clock.advance(HOUR);
+    }
+    await pause(1_200); // the app's own sweep runs every second, too
+    expect(h.dms()).toHaveLength(4);
+    expect(await expiredNotices()).toHaveLength(4);
+    expect(await notifiedAt(all)).toEqual(before);
+
+    const wave2 = await h.invite(['w2a@corp.test', 'w2b@corp.test'], SLACK_ACTOR);
+    await h.smtp.waitFor(9);
+    h.clock.advance(7 * DAY + 1);
+    await h.sweep();
+    const ada = await h.waitForDms(MEMBER_ADMIN, 2);
+    await h.settled();
+    await pause(300);
+    expect(ada).toHaveLength(2);
+    expect(ada[1]!.args.text).toBe('2 invitations expired');
+    expect(textOf(ada[1]!.args)).toContain('w2a@corp.test');
+    expect(textOf(ada[1]!.args)).not.toContain('s1@corp.test');
+    expect(h.dms()).toHaveLength(5);
+    for (let i = 0; i < 3; i++) expect((await h.sweep()).expired).toBe(0);
+    expect(Object.values(await notifiedAt(wave2)).every((v) => typeof v === 'number')).toBe(true);
+  });
+
+  it('reminds once before expiry with Resend; a resend re-arms the reminder; then the expiry DM', async () => {
+    const [r1] = await h.invite(['r1@corp.test'], SLACK_ACTOR);
+    await h.smtp.waitFor(10);
+    const firstToken = h.smtp.to('r1@corp.test')[0]!.token;
+    h.clock.advance(6 * DAY + HOUR); // 23 hours left: inside the 24-hour reminder window
+    await h.sweep();
+    const reminders = await h.waitForDms(MEMBER_ADMIN, 3);
+    const reminder = reminders[2]!;
+    expect(reminder.args.text).toBe('1 invitation will expire soon');
+    expect(textOf(reminder.args)).toContain('r1@corp.test');
+    expect(textOf(reminder.args)).toMatch(/expires <!date\^\d+\^/);
+    const resend = buttonFor(reminder.args.blocks, 'invite_resend', r1);
+    expect(resend.text.text).toBe('Resend');
+
+    // Many sweeps later, still one reminder.
+    for (let i = 0; i < 4; i++) {
+      expect((await h.sweep()).reminded).toBe(0);
+      h.clock.advance(60_000);
+    }
+    await pause(1_100);
+    expect(h.dms(MEMBER_ADMIN)).toHaveLength(3);
+
+    // Resend from the reminder DM: the same link again, later expiry, the DM updated in place.
+    const click = await h.click(reminder, resend, { user: MEMBER_ADMIN });
+    expect(click.ack.status).toBe(200);
+    const updated = (await h.api.response(click.responseId)).body;
+    expect(updated.replace_original).toBe(true);
+    expect(textOf(updated)).toContain('Sent the invitation to *r1@corp.test* again');
+    await h.smtp.waitFor(11);
+    expect(h.smtp.to('r1@corp.test')[1]!.token).toBe(firstToken);
+    const afterResend = await h.services.invites.get(r1!);
+    expect(afterResend.expiresAt).toBe(h.clock.now() + 7 * DAY);
+    const row = await h.db.db('invitations').where({ id: r1 }).first();
+    expect(row.reminder_notified_at).toBeNull();
+
+    // The reminder is due again before the new expiry, once.
+    h.clock.advance(6 * DAY + HOUR);
+    await h.sweep();
+    const again = await h.waitForDms(MEMBER_ADMIN, 4);
+    expect(again[3]!.args.text).toBe('1 invitation will expire soon');
+    expect((await h.sweep()).reminded).toBe(0);
+
+    // And when it does expire: the expiry DM, once.
+    h.clock.advance(DAY);
+    await h.sweep();
+    const expired = await h.waitForDms(MEMBER_ADMIN, 5);
+    expect(expired[4]!.args.text).toBe('1 invitation expired');
+    expect(textOf(expired[4]!.args)).toContain('r1@corp.test');
+    await h.settled();
+    await pause(300);
+    expect(h.dms(MEMBER_ADMIN)).toHaveLength(5);
+  });
+
+  it('sends no 24-hour reminder for a 1-hour invitation, and a revoked one is never announced', async () => {
+    await h.restart({ env: { INVITE_TTL: '1h' } });
+    const [short, gone] = await h.invite(['short@corp.test', 'gone@corp.test'], SLACK_ACTOR);
+    await eventually(() => h.smtp.to('short@corp.test').length === 1 && h.smtp.to('gone@corp.test').length === 1, 10_000, 'the invitation emails');
+    await h.services.invites.revoke(gone!, SLACK_ACTOR);
+    const count = h.dms(MEMBER_ADMIN).length;
+    h.clock.advance(30 * 60_000);
+    expect(await h.sweep()).toEqual({ expired: 0, reminded: 0, notices: 0 });
+    h.clock.advance(31 * 60_000);
+    await h.sweep();
+    const dms = await h.waitForDms(MEMBER_ADMIN, count + 1);
+    expect(dms[count]!.args.text).toBe('1 invitation expired');
+    expect(textOf(dms[count]!.args)).toContain('short@corp.test');
+    expect(textOf(dms[count]!.args)).not.toContain('gone@corp.test');
+    expect((await h.db.db('invitations').where({ id: short }).first()).reminder_notified_at).toBeNull();
+    await pause(300);
+    expect(h.dms(MEMBER_ADMIN)).toHaveLength(count + 1);
+  });
+
+  it('EXPIRY_REMINDER=0 turns reminders off; expiry notices still come', async () => {
+    await h.restart({ env: { EXPIRY_REMINDER: '0', INVITE_TTL: '7d' } });
+    const [quiet] = await h.invite(['quiet@corp.test'], SLACK_ACTOR);
+    await eventually(() => h.smtp.to('quiet@corp.test').length === 1, 10_000, 'the invitation email');
+    const count = h.dms(MEMBER_ADMIN).length;
+    h.clock.advance(6 * DAY + 23 * HOUR);
+    expect(await h.sweep()).toEqual({ expired: 0, reminded: 0, notices: 0 });
+    await pause(1_100);
+    expect(h.dms(MEMBER_ADMIN)).toHaveLength(count);
+    expect((await h.db.db('invitations').where({ id: quiet }).first()).reminder_notified_at).toBeNull();
+    h.clock.advance(2 * HOUR);
+    await h.sweep();
+    const dms = await h.waitForDms(MEMBER_ADMIN, count + 1);
+    expect(dms[count]!.args.text).toBe('1 invitation expired');
+    expect(textOf(dms[count]!.args)).toContain('quiet@corp.test');
+  });
+});
