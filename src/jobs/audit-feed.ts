@@ -23,6 +23,8 @@ const LINES_PER_MESSAGE = 20;
  * A crash between Slack's OK and moving the cursor repeats that one message.
  */
 export class AuditFeed {
+  private failures = 0;
+
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly post: (lines: string[]) => Promise<void>, private readonly owner = `${process.pid}-${Math.random()}`) {}
 
   async run(): Promise<number> {
@@ -36,8 +38,12 @@ export class AuditFeed {
         posted = rows.length;
       }
       await this.release(rows.length ? Number(rows[rows.length - 1]!.id) : position);
+      this.failures = 0;
     } catch (error) {
-      await this.release(position);
+      // Slack refused or is down: keep the position and wait longer each time (2 s doubling to
+      // 15 min), so a channel the bot was removed from is not hammered every two seconds.
+      this.failures++;
+      await this.release(position, this.clock.now() + Math.min(15 * 60_000, 2_000 * 2 ** (this.failures - 1)));
       throw error;
     }
     return posted;
@@ -60,8 +66,9 @@ export class AuditFeed {
     return Number(row.position);
   }
 
-  private async release(position: number): Promise<void> {
-    await this.db('job_cursors').where({ name: CURSOR }).update({ position, locked_until: null, updated_at: this.clock.now() });
+  /** Moves the cursor and lets the lease go (or keeps it until `retryAt` after a failure). */
+  private async release(position: number, retryAt: number | null = null): Promise<void> {
+    await this.db('job_cursors').where({ name: CURSOR }).update({ position, locked_until: retryAt, updated_at: this.clock.now() });
   }
 }
 

@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordAudit } from '../../src/audit/audit.js';
+import { AuditFeed, auditLine } from '../../src/jobs/audit-feed.js';
+import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
+
+describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
+  let test: TestDatabase;
+  let clock: ManualClock;
+  beforeEach(async () => {
+    test = await createTestDatabase(dialect);
+    clock = new ManualClock();
+  });
+  afterEach(async () => {
+    await test.destroy();
+  });
+
+  const audit = (email: string) =>
+    test.db.transaction((trx) => recordAudit(trx, clock.now(), { type: 'slack', slackUserId: 'U0ADMIN' }, [{ action: 'invite', subjectType: 'invitation', subjectId: 'invite_1', details: { email, role: 'member' } }]));
+
+  it('starts at the newest entry, posts later ones once, and backs off while Slack refuses', async () => {
+    await audit('before@x.io');
+    const posted: string[][] = [];
+    let refuse = false;
+    const feed = new AuditFeed(test.db, clock, async (lines) => {
+      if (refuse) throw new Error('not_in_channel');
+      posted.push(lines);
+    });
+    expect(await feed.run()).toBe(0); // history is not replayed
+    await audit('a@x.io');
+    refuse = true;
+    await expect(feed.run()).rejects.toThrow('not_in_channel');
+    // Within the backoff nothing is tried, and the position stays where it was.
+    clock.advance(1_000);
+    expect(await feed.run()).toBe(0);
+    refuse = false;
+    clock.advance(1_001);
+    expect(await feed.run()).toBe(1);
+    expect(await feed.run()).toBe(0);
+    expect(posted).toEqual([['<@U0ADMIN> invited a@x.io as member']]);
+  });
+
+  it('a second feed (another instance) does not post while the first holds the lease', async () => {
+    const posted: string[] = [];
+    let release: () => void = () => undefined;
+    const slow = new AuditFeed(test.db, clock, (lines) => new Promise<void>((resolve) => { posted.push(...lines); release = resolve; }));
+    const other = new AuditFeed(test.db, clock, async (lines) => { posted.push(...lines.map((l) => `other: ${l}`)); });
+    await slow.run(); // sets the cursor at the start
+    await audit('b@x.io');
+    const first = slow.run();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await other.run()).toBe(0);
+    release();
+    expect(await first).toBe(1);
+    expect(await other.run()).toBe(0);
+    expect(posted).toEqual(['<@U0ADMIN> invited b@x.io as member']);
+  });
+
+  it('words each kind of change with its actor', () => {
+    const row = { id: 1, at: 0, actor_type: 'system' as const, actor_id: 'cli:root', action: 'role_change', subject_type: 'member', subject_id: 'usr_1', details: JSON.stringify({ from: 'member', to: 'admin' }) };
+    expect(auditLine(row)).toBe('operator (cli:root) changed the role of member usr_1 (member → admin)');
+  });
+});
