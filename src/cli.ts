@@ -188,10 +188,10 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof DomainError || error instanceof ConfigError) {
-      err.write(`doorman: ${error.message}\n`);
+      err.write(`doorman: ${oneLine(error.message)}\n`);
       return 1;
     }
-    err.write(`doorman: ${(error as Error).message}\n`);
+    err.write(`doorman: ${oneLine((error as Error).message)}\n`);
     return 1;
   } finally {
     if (services) {
@@ -199,6 +199,14 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       await services.db.destroy();
     }
   }
+}
+
+/**
+ * Errors echo what was typed (an id, an address); control characters in it are shown escaped, so
+ * an error stays one line and cannot send escape sequences to the operator's terminal.
+ */
+function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function positiveInt(value: string): number {

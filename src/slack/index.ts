@@ -13,6 +13,7 @@ import { startSlackJobs } from '../jobs/index.js';
 import { boltLogger } from './logger.js';
 import { ChannelPacer, noticeClient, slackNoticeHandler } from './notices.js';
 import { SlackPermissions } from './permissions.js';
+import { ackUnhandled } from './unhandled.js';
 
 export interface SlackDoor {
   mode: 'http' | 'socket';
@@ -22,6 +23,13 @@ export interface SlackDoor {
 
 /** The endpoint Slack posts commands, interactivity and events to in HTTP mode. */
 export const SLACK_EVENTS_PATH = '/slack/events';
+
+/**
+ * The largest request body Slack's endpoint reads (Bolt's default is 4 MB). Slack's own payloads
+ * stay far below: a modal of 100 blocks with every input full is a few hundred kB. Anything larger
+ * is answered 413 from its Content-Length, or as soon as a streamed body passes the limit.
+ */
+export const SLACK_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * Starts the Slack door when credentials are set: HTTP mode mounts POST /slack/events on the one
@@ -43,7 +51,7 @@ export async function startSlack(services: Services, web: Express): Promise<Slac
     logger: bolt,
   };
   const identity = await botIdentity(botToken!, clientOptions, logger);
-  const receiver = mode === 'http' ? new ExpressReceiver({ signingSecret: signingSecret!, app: web, endpoints: SLACK_EVENTS_PATH, logger: bolt, processBeforeResponse: false }) : undefined;
+  const receiver = mode === 'http' ? new ExpressReceiver({ signingSecret: signingSecret!, app: web, endpoints: SLACK_EVENTS_PATH, logger: bolt, processBeforeResponse: false, bodyLimit: SLACK_BODY_LIMIT_BYTES }) : undefined;
   const app = new App({
     token: botToken,
     ...identity,
@@ -63,6 +71,7 @@ export async function startSlack(services: Services, web: Express): Promise<Slac
     permissions: new SlackPermissions(services.members, adminUserIds, services.clock, logger),
     background,
   };
+  app.use(ackUnhandled());
   app.use(new SlackDedupe(services.db, services.clock).middleware());
   registerCommands(app, deps);
   registerActions(app, deps);

@@ -5,6 +5,7 @@ import type { InvitesService } from '../invites/service.js';
 import { formatDateInWords } from '../mail/templates.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { DomainError, InvitationExpired } from '../shared/errors.js';
+import { declaredBodyLimit } from './body-limit.js';
 import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, STYLESHEET, type FormState } from './pages.js';
 
 export interface AcceptPageDeps {
@@ -86,7 +87,8 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     }
   });
 
-  router.post('/invite', pageHeaders, express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), deps.tokenLimiter, deps.submitLimiter, async (req, res) => {
+  const tooLarge = (res: Response) => send(res, 413, problemPage('This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
+  router.post('/invite', pageHeaders, declaredBodyLimit(16 * 1024, tooLarge), express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), deps.tokenLimiter, deps.submitLimiter, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
     const token = str('token');

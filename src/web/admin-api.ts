@@ -9,11 +9,13 @@ import { ROLES } from '../members/roles.js';
 import { can, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import { NotPermitted } from '../shared/errors.js';
+import { declaredBodyLimit } from './body-limit.js';
 import { currentMember, requireMember, type AdminAuth } from './auth.js';
 import { HttpError, medusaErrorHandler } from './errors.js';
 import { text, validate } from './validate.js';
 
 export const ADMIN_BODY_LIMIT = '64kb';
+const ADMIN_BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface AdminApiDeps {
   invites: InvitesService;
@@ -22,6 +24,8 @@ export interface AdminApiDeps {
   logger: Logger;
   /** Per-IP limits on sign-in and on accepting with a token. */
   credentialLimiter: RateLimitRequestHandler;
+  /** Per-IP limit on refused authentications (token guessing). */
+  authFailureLimiter?: RateLimitRequestHandler;
 }
 
 const credentials = z.object({ email: text(320), password: text(1024) }).strict();
@@ -94,6 +98,7 @@ const ok = (res: Response) => res.status(200).type('text/plain').send('OK');
 export function adminApi(deps: AdminApiDeps): Router {
   const { invites, members, auth } = deps;
   const router = Router();
+  router.use(declaredBodyLimit(ADMIN_BODY_LIMIT_BYTES, (res) => res.status(413).json({ type: 'invalid_data', message: 'The request body is too large.', code: 'payload_too_large' })));
   router.use(express.json({ limit: ADMIN_BODY_LIMIT, strict: true, type: () => true }));
 
   const wrap = (handler: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: (e?: unknown) => void) => {
@@ -119,6 +124,7 @@ export function adminApi(deps: AdminApiDeps): Router {
   }));
 
   // Everything else needs a member; invitations need Member: Manage.
+  if (deps.authFailureLimiter) router.use(deps.authFailureLimiter);
   router.use(requireMember(auth, (res) => res.status(401).json({ type: 'unauthorized', message: 'Sign in first: send x-medusa-access-token, a Bearer token or the session cookie.' })));
   const manage = (req: Request, res: Response, next: (e?: unknown) => void) => (can(currentMember(res), 'member:manage') ? next() : next(new NotPermitted('member:manage')));
 

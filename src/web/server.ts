@@ -15,7 +15,7 @@ export interface RateLimits {
   tokenLookups: { windowMs: number; limit: number };
   /** Accept-form submissions, per IP. */
   submissions: { windowMs: number; limit: number };
-  /** Sign-ins and API accepts, per IP. */
+  /** Sign-ins and API accepts, per IP; the same number of refused authentications (401) per IP. */
   credentials: { windowMs: number; limit: number };
 }
 
@@ -70,6 +70,7 @@ export function createWebApp(deps: WebDeps): Express {
     }),
   );
 
+  const tooManyJson = (_req: Request, res: Response) => res.status(429).json({ type: 'not_allowed', message: 'Too many attempts; wait a minute and try again.', code: 'rate_limited' });
   const auth = new AdminAuth(deps.appSecret, deps.members, deps.clock, deps.publicUrl.startsWith('https:'));
   app.use(
     '/admin',
@@ -78,7 +79,9 @@ export function createWebApp(deps: WebDeps): Express {
       members: deps.members,
       auth,
       logger: deps.logger,
-      credentialLimiter: limiter(limits.credentials, (_req, res) => res.status(429).json({ type: 'not_allowed', message: 'Too many attempts; wait a minute and try again.', code: 'rate_limited' })),
+      credentialLimiter: limiter(limits.credentials, tooManyJson),
+      // Guessing API tokens, bearer tokens or cookies: only refused authentications (401) count.
+      authFailureLimiter: rateLimit({ ...limits.credentials, standardHeaders: 'draft-7', legacyHeaders: false, handler: tooManyJson, skipSuccessfulRequests: true, requestWasSuccessful: (_req, res) => res.statusCode !== 401 }),
     }),
   );
   return app;

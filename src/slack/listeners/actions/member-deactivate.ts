@@ -4,7 +4,7 @@ import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
 import { renderMembers } from '../../render.js';
 import { decodeMember } from '../../values.js';
-import { clickedValue, clicker, tellClicker, type ClickArgs } from './surfaces.js';
+import { clickedValue, clicker, replaceMessage, tellClicker, type ClickArgs } from './surfaces.js';
 
 /** Deactivate on `/members` (after Slack's confirm dialog). The last active admin stays. */
 export function memberDeactivateAction(deps: SlackDeps) {
@@ -25,6 +25,6 @@ export function memberDeactivateAction(deps: SlackDeps) {
       if (!words) deps.logger.error({ err: error }, 'deactivate failed');
       notice = words ?? SOMETHING_WENT_WRONG;
     }
-    await args.respond({ replace_original: true, response_type: 'ephemeral', ...(await renderMembers(deps, value.offset, notice)) });
+    await replaceMessage(args, await renderMembers(deps, value.offset, notice));
   };
 }

@@ -5,7 +5,7 @@ import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
 import { renderMembers } from '../../render.js';
 import { decodeMemberRole } from '../../values.js';
-import { clickedValue, clicker, tellClicker, type ClickArgs } from './surfaces.js';
+import { clickedValue, clicker, replaceMessage, tellClicker, type ClickArgs } from './surfaces.js';
 
 /** The role select on `/members`. The last active admin keeps their role (LastAdmin). */
 export function memberRoleAction(deps: SlackDeps) {
@@ -26,6 +26,6 @@ export function memberRoleAction(deps: SlackDeps) {
       if (!words) deps.logger.error({ err: error }, 'role change failed');
       notice = words ?? SOMETHING_WENT_WRONG;
     }
-    await args.respond({ replace_original: true, response_type: 'ephemeral', ...(await renderMembers(deps, value.offset, notice)) });
+    await replaceMessage(args, await renderMembers(deps, value.offset, notice));
   };
 }

@@ -2,7 +2,7 @@ import type { SlackDeps } from '../../deps.js';
 import { STALE_BUTTON } from '../../errors.js';
 import { renderMembers } from '../../render.js';
 import { decodeOffset } from '../../values.js';
-import { clickedValue, clicker, tellClicker, type ClickArgs } from './surfaces.js';
+import { clickedValue, clicker, replaceMessage, tellClicker, type ClickArgs } from './surfaces.js';
 
 /** Prev/Next on `/members`. */
 export function membersPageAction(deps: SlackDeps) {
@@ -11,6 +11,6 @@ export function membersPageAction(deps: SlackDeps) {
     const offset = decodeOffset(clickedValue(args));
     if (offset === undefined) return tellClicker(deps, args, STALE_BUTTON);
     if (!(await clicker(deps, args))) return;
-    await args.respond({ replace_original: true, response_type: 'ephemeral', ...(await renderMembers(deps, offset)) });
+    await replaceMessage(args, await renderMembers(deps, offset));
   };
 }

@@ -32,6 +32,15 @@ export async function tellClicker(deps: SlackDeps, args: ClickArgs, text: string
   }
 }
 
+/**
+ * Replaces the message the click came from; a click without a message to answer (a forged or
+ * App Home payload on a message-only button) gets the same content as a DM instead.
+ */
+export async function replaceMessage(args: ClickArgs, message: { text: string; blocks?: unknown[] }): Promise<void> {
+  if (args.body.response_url) await args.respond({ replace_original: true, response_type: 'ephemeral', ...(message as { text: string }) });
+  else await args.client.chat.postMessage({ channel: args.body.user.id, ...(message as { text: string }) });
+}
+
 /** The clicking user, when they may manage invitations and members; refused users are told so. */
 export function clicker(deps: SlackDeps, args: ClickArgs): Promise<SlackUser | undefined> {
   return permitted(deps, args.client, args.body.user.id, (text) => tellClicker(deps, args, text));
@@ -41,7 +50,7 @@ export function clicker(deps: SlackDeps, args: ClickArgs): Promise<SlackUser | u
 export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValue, notice: string): Promise<void> {
   switch (row.surface) {
     case 'table':
-      await args.respond({ replace_original: true, response_type: 'ephemeral', ...(await renderTable(deps, row.table, notice)) });
+      await replaceMessage(args, await renderTable(deps, row.table, notice));
       return;
     case 'home':
       await args.client.views.publish({ user_id: args.body.user.id, view: await renderHome(deps, notice) });
@@ -53,7 +62,7 @@ export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValu
       // The DM is drawn again from the current state, with what happened on top.
       const payload = row.noticeId ? await loadNotice(deps.db, row.noticeId) : undefined;
       const message = payload && row.noticeId ? await renderNotice(deps, row.noticeId, payload, notice) : undefined;
-      if (message) await args.respond({ replace_original: true, ...message });
+      if (message && args.body.response_url) await args.respond({ replace_original: true, ...message });
       else await tellClicker(deps, args, notice);
     }
   }

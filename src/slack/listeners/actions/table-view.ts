@@ -2,7 +2,7 @@ import type { SlackDeps } from '../../deps.js';
 import { STALE_BUTTON } from '../../errors.js';
 import { renderTable } from '../../render.js';
 import { decodeTable } from '../../values.js';
-import { clickedValue, clicker, tellClicker, type ClickArgs } from './surfaces.js';
+import { clickedValue, clicker, replaceMessage, tellClicker, type ClickArgs } from './surfaces.js';
 
 /** Filter, sort and Prev/Next: each carries the table state to show, which replaces the message. */
 export function tableViewAction(deps: SlackDeps) {
@@ -11,6 +11,6 @@ export function tableViewAction(deps: SlackDeps) {
     const state = decodeTable(clickedValue(args));
     if (!state) return tellClicker(deps, args, STALE_BUTTON);
     if (!(await clicker(deps, args))) return;
-    await args.respond({ replace_original: true, response_type: 'ephemeral', ...(await renderTable(deps, state)) });
+    await replaceMessage(args, await renderTable(deps, state));
   };
 }

@@ -28,10 +28,13 @@ export function inviteSubmission(deps: SlackDeps) {
     const user = await permitted(deps, client, body.user.id, (text) => ack({ response_action: 'update', view: refusedView(text) }));
     if (!user) return;
 
-    const values = view.state.values;
-    const text = values[MODAL_BLOCKS.emails]?.[MODAL_INPUTS.emails]?.value ?? '';
-    const people = values[MODAL_BLOCKS.users]?.[MODAL_INPUTS.users]?.selected_users ?? [];
-    const role = values[MODAL_BLOCKS.role]?.[MODAL_INPUTS.role]?.selected_option?.value ?? 'member';
+    // Read defensively: a signed payload is Slack's, but its shape is still checked before use.
+    const values = (view.state?.values ?? {}) as Partial<typeof view.state.values>;
+    const rawText: unknown = values[MODAL_BLOCKS.emails]?.[MODAL_INPUTS.emails]?.value;
+    const text = typeof rawText === 'string' ? rawText : '';
+    const rawPeople: unknown = values[MODAL_BLOCKS.users]?.[MODAL_INPUTS.users]?.selected_users;
+    const people = Array.isArray(rawPeople) ? rawPeople.filter((id): id is string => typeof id === 'string' && /^[UW][A-Z0-9]{2,30}$/.test(id)) : [];
+    const role: unknown = values[MODAL_BLOCKS.role]?.[MODAL_INPUTS.role]?.selected_option?.value ?? 'member';
     if (!isRole(role)) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.role]: 'Choose Admin, Member or Developer.' } });
     if (text.length > MAX_LIST_CHARS) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'That list is too long; split it into smaller batches.' } });
     const parsed = parseEmailList(text);

@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deriveToken } from '../../src/invites/tokens.js';
+import { DEFAULT_RATE_LIMITS } from '../../src/web/server.js';
+import { DIALECTS, TEST_SECRET } from '../support/db.js';
+import { request, startTestApp, type TestApp } from '../support/http.js';
+import { ADMIN, BOT_TOKEN, streamUntilAnswered, clickPayload, modalValues, report, SIGNING_SECRET, sleep, startSlackApp, submissionPayload, until, type SlackApp } from './support.js';
+
+/**
+ * Secrets and abuse: no token, password, API key or signing secret in logs (pino at trace), in
+ * error answers or in audit rows; token guessing is rate-limited and compared in constant time;
+ * SQL injection in search, sort and filter is harmless; oversized bodies get 413 early.
+ */
+
+describe('secrets never leak (logs at trace, answers, audit rows)', () => {
+  let s: SlackApp;
+  beforeAll(async () => {
+    s = await startSlackApp({ logLevel: 'trace', env: { LOG_LEVEL: 'trace' } });
+  });
+  afterAll(async () => s?.stop());
+
+  it('a day of work through every door leaves no secret behind', async () => {
+    const { members, invites } = s.app.services;
+    const password = 'Sup3r-Secret-Passw0rd!';
+    const { apiToken } = await members.create({ email: 'ops@corp.test', role: 'admin', password, withApiToken: true }, { type: 'system' });
+    const base = s.app.url;
+    const answers: string[] = [];
+    const keep = async (p: Promise<{ text: string; headers: Headers }>) => {
+      const a = await p;
+      // Refusals and errors must carry no secret (the admin listing's `token` and the accept
+      // form's hidden field hand a token to whom it belongs, by design).
+      if ((a as unknown as { status: number }).status >= 400) answers.push(a.text);
+      return a;
+    };
+    const tokenAnswer = await keep(request(base, '/admin/auth/token', { body: { email: 'ops@corp.test', password } }));
+    const bearer = JSON.parse(tokenAnswer.text).access_token as string;
+    const session = await keep(request(base, '/admin/auth', { body: { email: 'ops@corp.test', password } }));
+    const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
+    await keep(request(base, '/admin/auth', { body: { email: 'ops@corp.test', password: password + 'x' } }));
+    await keep(request(base, '/admin/invites', { apiToken, body: { user: 'leak1@corp.test', role: 'member' } }));
+    await keep(request(base, '/admin/invites', { bearer, body: { user: 'leak2@corp.test', role: 'member' } }));
+    await keep(request(base, '/admin/invites?status=all', { cookie }));
+    await keep(request(base, '/admin/invites', { apiToken: apiToken + 'x', body: { user: 'x@corp.test', role: 'member' } }));
+    await s.command('/invite', 'leak3@corp.test', ADMIN);
+    await s.interaction(submissionPayload(s, ADMIN, modalValues({ emails: 'leak4@corp.test' })));
+    await until(() => s.smtp.received.length >= 4, 15_000, 'the emails');
+    const tokens = await Promise.all(['leak1', 'leak2', 'leak3', 'leak4'].map(async (n) => (await s.db('invitations').where({ email: `${n}@corp.test` }).first()).token_nonce as string)).then((nonces) => nonces.map((nonce) => deriveToken(TEST_SECRET, nonce)));
+    const leak2 = await s.db('invitations').where({ email: 'leak2@corp.test' }).first();
+    await s.interaction(clickPayload(s, ADMIN, { action_id: 'invite_copy_link_1', value: `t.${leak2.id}.pending.created.desc.0` }));
+    // Accept one with a password on the page and one through the API, and fail one.
+    const acceptPassword = 'Acc3pt-Passw0rd-Secret';
+    await keep(request(base, '/invite', { method: 'POST', body: new URLSearchParams({ token: tokens[0]!, first_name: 'L', last_name: 'One', password: acceptPassword, confirm_password: acceptPassword }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    await keep(request(base, '/admin/invites/accept', { body: { token: tokens[1]!, user: { first_name: 'L', last_name: 'Two', password: acceptPassword } } }));
+    await keep(request(base, '/admin/invites/accept', { body: { token: tokens[2]!, user: { password: 'short' } } }));
+    await keep(request(base, `/invite?token=${tokens[3]}`));
+    await sleep(500);
+
+    const secrets: Record<string, string> = { password, acceptPassword, apiToken: apiToken!, bearer, cookie: cookie.split('=')[1]!, signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, appSecret: TEST_SECRET };
+    tokens.forEach((t, i) => (secrets[`inviteToken${i}`] = t));
+    const logs = s.log.lines.join('\n');
+    const audit = JSON.stringify(await s.db('audit_log'));
+    const errorAnswers = answers.join('\n');
+    expect(s.log.lines.length).toBeGreaterThan(20);
+    const found: string[] = [];
+    for (const [name, value] of Object.entries(secrets)) {
+      if (logs.includes(value)) found.push(`${name} in logs`);
+      if (audit.includes(value)) found.push(`${name} in audit rows`);
+      // The issued bearer is the one answer allowed to carry itself.
+      if (name !== 'bearer' && errorAnswers.includes(value)) found.push(`${name} in an HTTP answer`);
+    }
+    expect(found).toEqual([]);
+    report('secrets', { logLines: s.log.lines.length, logLevel: 'trace', secretsChecked: Object.keys(secrets).length, auditRows: (await s.db('audit_log')).length, leaks: found.length });
+  }, 60_000);
+});
+
+describe('abuse', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp('sqlite', { rateLimits: DEFAULT_RATE_LIMITS });
+  });
+  afterAll(async () => t?.close());
+
+  it('token guessing is rate-limited: the accept page, the API accept, and API-token/bearer guessing', async () => {
+    const guess = () => 'A'.repeat(42) + String.fromCharCode(65 + Math.floor(Math.random() * 26));
+    const page: number[] = [];
+    for (let i = 0; i < DEFAULT_RATE_LIMITS.tokenLookups.limit + 5; i++) page.push((await request(t.url, `/invite?token=${guess()}`)).status);
+    expect(page.slice(0, DEFAULT_RATE_LIMITS.tokenLookups.limit).every((s) => s === 404)).toBe(true);
+    expect(page.slice(-5)).toEqual([429, 429, 429, 429, 429]);
+    const api: number[] = [];
+    for (let i = 0; i < DEFAULT_RATE_LIMITS.credentials.limit + 3; i++) api.push((await request(t.url, '/admin/invites/accept', { body: { token: guess(), user: { password: 'long enough pw' } } })).status);
+    expect(api.slice(-3)).toEqual([429, 429, 429]);
+    // Members who authenticate are not counted: 30 good requests first, then the guesses.
+    for (let i = 0; i < 30; i++) expect((await request(t.url, '/admin/invites?limit=1', { apiToken: t.admin.apiToken })).status).toBe(200);
+    const keys: number[] = [];
+    for (let i = 0; i < DEFAULT_RATE_LIMITS.credentials.limit + 3; i++) keys.push((await request(t.url, '/admin/invites', { apiToken: `dm_${guess()}` })).status);
+    expect(keys.slice(0, DEFAULT_RATE_LIMITS.credentials.limit).every((s) => s === 401)).toBe(true);
+    expect(keys.slice(-3)).toEqual([429, 429, 429]);
+    report('rate-limits', { pageGuesses: page.length, pageRefusedAt: page.indexOf(429) + 1, apiAcceptGuesses: api.length, apiRefusedAt: api.indexOf(429) + 1, apiKeyGuesses: keys.length, apiKeyRefusedAt: keys.indexOf(429) + 1 });
+  });
+
+  it('tokens are compared in constant time: a near-miss costs what a random guess costs', async () => {
+    await t.services.invites.inviteMany({ emails: 'ct@acme.test', actor: { type: 'system' } });
+    const row = await t.invitation('ct@acme.test');
+    const real = deriveToken(TEST_SECRET, row.token_nonce);
+    const nearMiss = real.slice(0, 42) + (real.endsWith('A') ? 'B' : 'A');
+    const random = () => Array.from({ length: 43 }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[Math.floor(Math.random() * 64)]).join('');
+    const time = async (token: () => string, n: number) => {
+      const samples: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const started = process.hrtime.bigint();
+        await t.services.invites.lookupToken(token()).catch(() => undefined);
+        samples.push(Number(process.hrtime.bigint() - started));
+      }
+      samples.sort((a, b) => a - b);
+      return samples[Math.floor(n / 2)]!;
+    };
+    await time(random, 200);
+    // Interleaved, so drift in the machine's load hits both alike.
+    const nearSamples: number[] = [];
+    const randSamples: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      nearSamples.push(await time(() => nearMiss, 50));
+      randSamples.push(await time(random, 50));
+    }
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const [near, rand] = [median(nearSamples), median(randSamples)];
+    // Lookup goes by SHA-256 of the token, and the final check is timingSafeEqual: a 42-of-43
+    // character match is no faster or slower beyond noise (a shared CI machine is noisy, hence 50%).
+    expect(Math.abs(near - rand) / rand).toBeLessThan(0.5);
+    await expect(t.services.invites.lookupToken(nearMiss)).rejects.toMatchObject({ code: 'unknown_token' });
+    report('constant-time', { medianNearMissNs: near, medianRandomNs: rand, samples: 3000 });
+  });
+});
+
+describe.each(DIALECTS)('SQL injection and oversized bodies (%s)', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    await t.services.invites.inviteMany({ emails: 'a@acme.test, b%x@acme.test, c_y@acme.test', actor: { type: 'system' } });
+  });
+  afterAll(async () => t?.close());
+
+  it('search, sort and filter parameters are data or refused, never SQL', async () => {
+    const get = (q: string) => request(t.url, `/admin/invites?${q}`, { apiToken: t.admin.apiToken });
+    const payloads = ["' OR 1=1 --", "'; DROP TABLE invitations; --", '%', '_', '\\', "x' UNION SELECT password_hash,1,1 FROM members --", '" OR ""="'];
+    let tried = 0;
+    for (const p of payloads) {
+      const search = await get(`q=${encodeURIComponent(p)}&status=all`);
+      tried++;
+      expect(search.status).toBe(200);
+      // Matched literally: % and _ find only the addresses that contain them.
+      const emails = search.json.invites.map((i: { user_email: string }) => i.user_email);
+      for (const e of emails) expect(e).toContain(p.toLowerCase());
+      for (const key of ['order', 'status', 'limit', 'offset']) {
+        const r = await get(`${key}=${encodeURIComponent(p)}`);
+        tried++;
+        expect(r.status, `${key}=${p}`).toBe(400);
+      }
+    }
+    expect((await get('q=%25&status=all')).json.invites.map((i: { user_email: string }) => i.user_email)).toEqual(['b%x@acme.test']);
+    expect((await get('q=_&status=all')).json.invites.map((i: { user_email: string }) => i.user_email)).toEqual(['c_y@acme.test']);
+    expect(Number((await t.services.db('invitations').count<{ n: number }[]>({ n: '*' }))[0]!.n)).toBe(3);
+    report(`sql-injection-${dialect}`, { requests: tried, refusedOrLiteral: tried, tablesIntact: true });
+  });
+
+  it('oversized bodies get 413 early, on the admin API and the accept form', async () => {
+    const big = JSON.stringify({ user: 'x'.repeat(100 * 1024), role: 'member' });
+    const declared = await request(t.url, '/admin/invites', { apiToken: t.admin.apiToken, body: big });
+    expect(declared.status).toBe(413);
+    const streamedApi = await streamUntilAnswered(`${t.url}/admin/invites`, { 'content-type': 'application/json', 'x-medusa-access-token': t.admin.apiToken }, 64 * 1024 * 1024);
+    expect(streamedApi.status).toBe(413);
+    const form = await request(t.url, '/invite', { method: 'POST', body: 'token=' + 'a'.repeat(32 * 1024), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).toBe(413);
+    const streamedForm = await streamUntilAnswered(`${t.url}/invite`, { 'content-type': 'application/x-www-form-urlencoded' }, 64 * 1024 * 1024);
+    expect(streamedForm.status).toBe(413);
+    // A declared length over the limit is answered before the body is read; a streamed one is
+    // discarded (never kept) by the parser and answered once it ends (see docs/security.md).
+    const declaredStream = await streamUntilAnswered(`${t.url}/admin/invites`, { 'content-type': 'application/json', 'content-length': String(64 * 1024 * 1024), 'x-medusa-access-token': t.admin.apiToken }, 64 * 1024 * 1024, false);
+    expect(declaredStream.status).toBe(413);
+    expect(declaredStream.bytesSent).toBeLessThan(16 * 1024 * 1024);
+    report(`oversized-${dialect}`, { apiDeclared: declared.status, declaredStreamBytesBeforeAnswer: declaredStream.bytesSent, apiStreamed: streamedApi.status, apiBytesBeforeAnswer: streamedApi.bytesSent, form: form.status, formStreamed: streamedForm.status, formBytesBeforeAnswer: streamedForm.bytesSent });
+  });
+});
