@@ -30,6 +30,8 @@ export interface Config {
   database: DatabaseConfig;
   appSecret: string;
   smtpUrl?: string;
+  /** Connect, greeting and socket time limit for SMTP, so a hung server cannot stall delivery. */
+  smtpTimeoutMs: number;
   mailFrom: string;
   orgName: string;
   inviteTtlMs: number;
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: database(env, dataDir),
     appSecret: resolveAppSecret(env, dataDir),
     smtpUrl,
+    smtpTimeoutMs: duration(env, 'SMTP_TIMEOUT', '30s', { ms: 1_000, words: '1s' }),
     mailFrom,
     orgName: env.ORG_NAME?.trim() || 'our team',
     inviteTtlMs: duration(env, 'INVITE_TTL', '7d', { ms: 1_000, words: '1s' }),

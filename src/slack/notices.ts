@@ -25,14 +25,18 @@ export async function loadNotice(db: Db, noticeId: number): Promise<NoticePayloa
 
 /** Draws a notice from the current state of what it is about (also after a click on it). */
 export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: NoticePayload, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
-  if (payload.notice === 'accepted') {
-    const member = await deps.members.get(payload.memberId).catch(() => undefined);
-    if (!member) return undefined;
-    return acceptedNotice({ email: member.email, role: member.role, memberId: member.id, memberName: displayName(member) === member.email ? null : displayName(member) });
-  }
+  if (payload.notice === 'accepted') return renderAcceptedNote(deps, payload.memberId, note);
   const shown = await deps.invites.getMany(payload.invitationIds.slice(0, NOTICE_ROWS));
   const stillExpired = payload.notice === 'expired' ? (await deps.invites.getMany(payload.invitationIds)).filter((i) => i.status === 'expired').length : 0;
   return listNotice({ noticeId, kind: payload.notice, invitations: shown, total: payload.invitationIds.length, stillExpired, notice: note });
+}
+
+/** The acceptance note as the member is now (also after its role select was used). */
+export async function renderAcceptedNote(deps: Pick<NoticeDeps, 'members'>, memberId: string, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
+  const member = await deps.members.get(memberId).catch(() => undefined);
+  if (!member) return undefined;
+  const name = displayName(member);
+  return acceptedNotice({ email: member.email, role: member.role, memberId: member.id, memberName: name === member.email ? null : name, notice: note });
 }
 
 /** Slack answers that retrying cannot fix: the notice is dropped, with the reason kept. */

@@ -10,7 +10,7 @@ import { ADMIN, captureLogger, fastTempDir, report, startSlackApp, until } from 
 
 /**
  * Faults on the way out. SMTP answering 4xx, 5xx, dropping the line mid-DATA, hanging (released
- * server-side, and once for real until the client's 30 s socket timeout): every email arrives once
+ * server-side, and once for real until the client's socket timeout, SMTP_TIMEOUT=3s here): every email arrives once
  * when the server recovers. Slack's Web API answering 429, 500, or not answering until the
  * client's 10 s timeout: every notice arrives once.
  */
@@ -66,10 +66,10 @@ describe('SMTP faults', () => {
     }
   }, 90_000);
 
-  it.concurrent('a server that hangs at the greeting is cut off by the client timeout and the email still arrives once', async () => {
+  it.concurrent('a server that hangs at the greeting is cut off by the client timeout (SMTP_TIMEOUT) and the email still arrives once', async () => {
     const smtp = await TestSmtpServer.create();
     const tmp = fastTempDir('doorman-smtp-');
-    const config = loadConfig({ PORT: '0', DATA_DIR: tmp.dir, DATABASE_URL: `sqlite://${tmp.dir}/d.sqlite3`, APP_SECRET: TEST_SECRET, SMTP_URL: smtp.url, PUBLIC_URL: 'http://doorman.test' });
+    const config = loadConfig({ PORT: '0', DATA_DIR: tmp.dir, DATABASE_URL: `sqlite://${tmp.dir}/d.sqlite3`, APP_SECRET: TEST_SECRET, SMTP_URL: smtp.url, SMTP_TIMEOUT: '3s', PUBLIC_URL: 'http://doorman.test' });
     const app = await startApp(config, captureLogger('warn').logger, { worker: FAST_RETRY });
     try {
       smtp.fail({ kind: 'hang', at: 'greeting', times: 1 });

@@ -69,6 +69,9 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
     const reply = (await h.api.response(click.responseId)).body;
     expect(reply.replace_original).toBe(true);
     expect(textOf(reply)).toContain('*Jo Iner* is now Developer');
+    // The note itself is redrawn (not replaced by /members), its select now on the new role.
+    expect(textOf(reply)).toContain('accepted your invitation and joined as *Developer*');
+    expect(buttonFor(reply.blocks, 'member_role').initial_option.text.text).toBe('Developer');
     expect((await h.services.members.get(joinerMemberId)).role).toBe('developer');
     const audit = await h.db.db('audit_log').where({ action: 'role_change', subject_id: joinerMemberId });
     expect(audit).toHaveLength(1);

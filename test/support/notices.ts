@@ -192,7 +192,11 @@ export class NoticesHarness {
     const action = {
       type: element.type ?? 'button',
       action_id: element.action_id,
-      block_id: 'b',
+      // As Slack does: the block the clicked element sits in.
+      block_id:
+        ((dm.args.blocks ?? []) as Array<{ block_id?: string; elements?: Array<{ action_id?: string }>; accessory?: { action_id?: string } }>).find(
+          (b) => b.elements?.some((e) => e.action_id === element.action_id) || b.accessory?.action_id === element.action_id,
+        )?.block_id ?? 'b',
       ...(element.value !== undefined ? { value: element.value } : {}),
       ...(element.selected_option ? { selected_option: element.selected_option } : {}),
       action_ts: options.actionTs ?? `${Date.now() / 1000}`,

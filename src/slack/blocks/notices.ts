@@ -83,7 +83,12 @@ export interface AcceptedNoticeData {
   role: Role;
   memberId: string;
   memberName: string | null;
+  /** What the last change did (e.g. the role select). */
+  notice?: string;
 }
+
+/** The block of the acceptance note's role select: a change there redraws the note, not /members. */
+export const ACCEPTED_ROLE_BLOCK = 'accepted_role';
 
 /** Tells the inviter someone joined, with the new member's role one click away. */
 export function acceptedNotice(data: AcceptedNoticeData): { text: string; blocks: Block[] } {
@@ -94,9 +99,10 @@ export function acceptedNotice(data: AcceptedNoticeData): { text: string; blocks
     text,
     blocks: [
       { type: 'section', text: mrkdwn(`:tada: ${who} accepted your invitation and joined as *${roleLabel(data.role)}*.`) },
+      ...(data.notice ? [notice(data.notice)] : []),
       {
         type: 'actions',
-        block_id: 'accepted_role',
+        block_id: ACCEPTED_ROLE_BLOCK,
         elements: [{ type: 'static_select', action_id: ACTIONS.memberRole, placeholder: plain('Change role', LIMITS.optionText), options, initial_option: options[ROLES.indexOf(data.role)] }],
       },
     ],

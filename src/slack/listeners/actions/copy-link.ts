@@ -2,7 +2,7 @@ import type { SlackDeps } from '../../deps.js';
 import { escape } from '../../blocks/limits.js';
 import { slackWords, SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
 import { decodeRow } from '../../values.js';
-import { clickedValue, clicker, showOutcome, tellClicker, type ClickArgs } from './surfaces.js';
+import { clickedValue, clicker, postToClicker, showOutcome, tellClicker, type ClickArgs } from './surfaces.js';
 
 /**
  * Copy link (pending): the link, shown only to the admin who asked, with unfurling off so no
@@ -26,9 +26,7 @@ export function copyLinkAction(deps: SlackDeps) {
       return showOutcome(deps, args, row, words ?? SOMETHING_WENT_WRONG);
     }
     const text = `:link: Invitation link for *${escape(link.email)}* (only you can see this):\n${link.url}`;
-    const message = { text, unfurl_links: false, unfurl_media: false };
-    if (args.body.response_url) await args.respond({ response_type: 'ephemeral', replace_original: false, ...message });
     // From App Home there is no message to answer: a direct message is seen only by the clicker too.
-    else await args.client.chat.postMessage({ channel: user.slackUserId, ...message });
+    await postToClicker(args, { text, unfurl_links: false, unfurl_media: false });
   };
 }

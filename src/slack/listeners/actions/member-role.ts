@@ -3,6 +3,8 @@ import { escape } from '../../blocks/limits.js';
 import { roleLabel } from '../../blocks/format.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
+import { ACCEPTED_ROLE_BLOCK } from '../../blocks/notices.js';
+import { renderAcceptedNote } from '../../notices.js';
 import { renderMembers } from '../../render.js';
 import { decodeMemberRole } from '../../values.js';
 import { clickedValue, clicker, replaceMessage, tellClicker, type ClickArgs } from './surfaces.js';
@@ -26,6 +28,9 @@ export function memberRoleAction(deps: SlackDeps) {
       if (!words) deps.logger.error({ err: error }, 'role change failed');
       notice = words ?? SOMETHING_WENT_WRONG;
     }
-    await replaceMessage(args, await renderMembers(deps, value.offset, notice));
+    // From the acceptance note, the note itself is redrawn; from /members, the members list.
+    const fromNote = (args.action as { block_id?: string }).block_id === ACCEPTED_ROLE_BLOCK;
+    const note = fromNote ? await renderAcceptedNote(deps, value.memberId, notice) : undefined;
+    await replaceMessage(args, note ?? (await renderMembers(deps, value.offset, notice)));
   };
 }

@@ -2,7 +2,7 @@ import type { SlackDeps } from '../../deps.js';
 import { SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
 import { loadNotice, renderNotice } from '../../notices.js';
 import { decodeNoticeId } from '../../values.js';
-import { clickedValue, clicker, tellClicker, type ClickArgs } from './surfaces.js';
+import { clickedValue, clicker, replaceMessage, tellClicker, type ClickArgs } from './surfaces.js';
 
 /** "Send new invitations to all" on an expiry DM: every invitation of the notice that is still expired. */
 export function noticeSendNewAllAction(deps: SlackDeps) {
@@ -24,6 +24,6 @@ export function noticeSendNewAllAction(deps: SlackDeps) {
       note = SOMETHING_WENT_WRONG;
     }
     const message = await renderNotice(deps, noticeId, payload, note);
-    if (message) await args.respond({ replace_original: true, ...message });
+    if (message) await replaceMessage(args, message);
   };
 }

@@ -3,7 +3,7 @@ import { STALE_BUTTON } from '../../errors.js';
 import { loadNotice } from '../../notices.js';
 import { renderTable } from '../../render.js';
 import { decodeNoticeId } from '../../values.js';
-import { clickedValue, clicker, tellClicker, type ClickArgs } from './surfaces.js';
+import { clickedValue, clicker, postToClicker, tellClicker, type ClickArgs } from './surfaces.js';
 
 /** "Show expired invitations" on a notice with more than fit: the table, filtered, soonest first. */
 export function noticeShowListAction(deps: SlackDeps) {
@@ -15,6 +15,6 @@ export function noticeShowListAction(deps: SlackDeps) {
     const user = await clicker(deps, args);
     if (!user) return;
     const table = await renderTable(deps, { status: payload.notice === 'expired' ? 'expired' : 'pending', sort: 'expires', order: 'asc', offset: 0 });
-    await args.respond({ replace_original: false, response_type: 'ephemeral', ...table });
+    await postToClicker(args, table);
   };
 }

@@ -21,14 +21,21 @@ function isHome(args: ClickArgs): boolean {
   return args.body.view?.type === 'home';
 }
 
+/**
+ * A new message only the clicker sees: ephemeral beside the clicked message, or a DM when there
+ * is no message to answer (App Home, a forged payload).
+ */
+export async function postToClicker(args: ClickArgs, message: { text: string; blocks?: unknown[]; unfurl_links?: boolean; unfurl_media?: boolean }): Promise<void> {
+  if (args.body.response_url) await args.respond({ response_type: 'ephemeral', replace_original: false, ...(message as { text: string }) });
+  else await args.client.chat.postMessage({ channel: args.body.user.id, ...(message as { text: string }) });
+}
+
 /** Tells only the clicker: an ephemeral message where there is a message, App Home otherwise. */
 export async function tellClicker(deps: SlackDeps, args: ClickArgs, text: string): Promise<void> {
   if (isHome(args)) {
     await args.client.views.publish({ user_id: args.body.user.id, view: refusedHomeView(text) });
-  } else if (args.body.response_url) {
-    await args.respond({ response_type: 'ephemeral', replace_original: false, text });
   } else {
-    await args.client.chat.postMessage({ channel: args.body.user.id, text });
+    await postToClicker(args, { text });
   }
 }
 
