@@ -52,6 +52,10 @@ describe.each(DIALECTS)('Slack commands and the invite modal over signed HTTP (%
     // The invitees get their email, with a working link.
     const mail = await eventually(() => h.smtp.to('new2@corp.test')[0], 10_000, 'the invitation email');
     expect((await h.app.services.invites.lookupToken(mail.token)).email).toBe('new2@corp.test');
+    // …and the link opens the accept page (served by the same server).
+    const page = await fetch(`${h.app.url}/invite?token=${mail.token}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('new2@corp.test');
 
     // The Resend button on the summary mails the same link again.
     await eventually(() => h.smtp.to('already@corp.test').length === 1, 10_000, 'the first email');
