@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261122_0001_initial.js';
 import * as slackDedupe from '../../migrations/20261122_0002_slack_dedupe.js';
 import * as notices from '../../migrations/20261122_0003_notices.js';
+import * as invitationTallies from '../../migrations/20261122_0004_invitation_tallies.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261122_0001_initial', initial],
   ['20261122_0002_slack_dedupe', slackDedupe],
   ['20261122_0003_notices', notices],
+  ['20261122_0004_invitation_tallies', invitationTallies],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { recordAudit, type AuditEntry } from '../audit/audit.js';
-import { chunked, forUpdate, inTransaction, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
+import { ReadCoalescer } from '../db/coalesce.js';
+import { chunked, forUpdate, inTransaction, isPostgres, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
 import { checkPassword, hashPassword } from '../members/passwords.js';
 import type { Role } from '../members/roles.js';
 import { cleanName, requireRole, toMember, type Member, type MemberRow } from '../members/service.js';
@@ -87,6 +88,7 @@ export class InvitesService {
   /** Called after a transaction queued mail, so a worker in this process can start at once. */
   onQueued: () => void = () => undefined;
   events: InviteEvents = {};
+  private readonly reads = new ReadCoalescer();
 
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly settings: InvitesSettings) {}
 
@@ -187,7 +189,8 @@ export class InvitesService {
         mail.push(inviteEmail(id, token.nonce, 'invite'));
         audit.push({ action: 'invite', subjectType: 'invitation', subjectId: id, details: { email, role } });
       }
-      for (const rows of chunked(fresh, 40)) await trx('invitations').insert(rows);
+      // As many rows per statement as the dialect takes (SQLite: a compound SELECT of ≤ 500 terms).
+      for (const rows of chunked(fresh, isPostgres(trx) ? 1_000 : 500)) await trx('invitations').insert(rows);
     }
     summary.invitationIds.push(...renewedIds);
     await enqueue(trx, now, mail);
@@ -238,15 +241,28 @@ export class InvitesService {
   }
 
   async list(query: ListQuery = {}): Promise<ListPage> {
+    const { counts: _counts, ...page } = await this.listWithCounts(query);
+    return page;
+  }
+
+  /** A page and the counts per status, read together (what the Invitations table and App Home show). */
+  async listWithCounts(query: ListQuery = {}): Promise<ListPage & { counts: StatusCounts }> {
+    // Many admins (or one busy table) asking for the same page at once share one read.
+    const page = await this.reads.run(`list:${JSON.stringify(query)}`, () => this.readPage(query));
+    return { ...page, invitations: [...page.invitations], counts: { ...page.counts } };
+  }
+
+  private async readPage(query: ListQuery): Promise<ListPage & { counts: StatusCounts }> {
     const now = this.clock.now();
     const limit = Math.max(1, Math.min(query.limit ?? 25, MAX_PAGE));
     const sort = query.sort ?? 'created';
     const order = query.order ?? (sort === 'created' || sort === 'expires' ? 'desc' : 'asc');
-    const filtered = this.filtered(query, now);
     const cursor = decodeCursor(query.cursor, sort, order);
     let offset = cursor && 'offset' in cursor ? cursor.offset : Math.max(0, query.offset ?? 0);
 
-    const page = filtered.clone();
+    // Ordered by anything but expiry, the page walks the index of its sort column and checks the
+    // expiry on the way: the first page costs a few rows however many are stored.
+    const page = this.filtered(query, now, { expiryIndexed: sort === 'expires' });
     if (sort === 'status') {
       page.orderByRaw(`${statusRankSql} ${order}, created_at desc, id desc`, [now]).offset(offset);
     } else {
@@ -259,7 +275,14 @@ export class InvitesService {
       } else page.offset(offset);
       page.orderBy([{ column, order }, { column: 'id', order }]);
     }
-    const [rows, countRows] = await Promise.all([page.limit(limit + 1) as Promise<InvitationRow[]>, filtered.clone().count<{ n: number | string }[]>({ n: '*' })]);
+    const [rows, counts, searched] = await Promise.all([
+      page.limit(limit + 1) as Promise<InvitationRow[]>,
+      this.readCounts(),
+      query.search?.trim() ? this.filtered(query, now).count<{ n: number | string }[]>({ n: '*' }) : undefined,
+    ]);
+    const status = query.status ?? 'all';
+    // The tallies give the total, unless a search narrows the list (then it is counted).
+    const total = searched ? Number(searched[0]?.n ?? 0) : status === 'open' ? counts.pending + counts.expired : counts[status];
     const more = rows.length > limit;
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
@@ -274,17 +297,23 @@ export class InvitesService {
       const invitation = toInvitation(row, now);
       return query.withTokens && invitation.status === 'pending' ? { ...invitation, token: deriveToken(this.settings.appSecret, row.token_nonce) } : invitation;
     };
-    return { invitations: items.map(view), total: Number(countRows[0]?.n ?? 0), limit, offset, nextCursor };
+    return { invitations: items.map(view), total, limit, offset, nextCursor, counts };
   }
 
-  private filtered(query: ListQuery, now: number): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
+  /**
+   * The list's filter. `expiryIndexed: false` keeps the expiry check from steering SQLite's
+   * planner onto the expiry index (which would read every pending row and sort them) when the
+   * page is ordered by another column; the unary plus changes nothing else.
+   */
+  private filtered(query: ListQuery, now: number, options: { expiryIndexed?: boolean } = {}): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
     const q = this.db<InvitationRow>('invitations');
+    const expiry = options.expiryIndexed === false ? '+expires_at' : 'expires_at';
     switch (query.status ?? 'all') {
       case 'pending':
-        q.where({ status: 'pending' }).where('expires_at', '>', now);
+        q.where({ status: 'pending' }).whereRaw(`${expiry} > ?`, [now]);
         break;
       case 'expired':
-        q.where({ status: 'pending' }).where('expires_at', '<=', now);
+        q.where({ status: 'pending' }).whereRaw(`${expiry} <= ?`, [now]);
         break;
       case 'open':
         q.where({ status: 'pending' });
@@ -308,21 +337,30 @@ export class InvitesService {
     return q as unknown as Knex.QueryBuilder<InvitationRow, InvitationRow[]>;
   }
 
+  /**
+   * Invitations per shown status. Stored statuses come from `invitation_tallies` (kept by
+   * triggers, see its migration); live pending ones are counted (there are at most as many as were
+   * sent within one TTL), and the rest of pending is expired. One statement, so one snapshot.
+   */
   async counts(): Promise<StatusCounts> {
+    return { ...(await this.reads.run('counts', () => this.readCounts())) };
+  }
+
+  private async readCounts(): Promise<StatusCounts> {
     const now = this.clock.now();
-    const rows = await this.db('invitations')
-      .select('status')
-      .count({ n: '*' })
-      .select(this.db.raw(`SUM(CASE WHEN status = 'pending' AND expires_at <= ? THEN 1 ELSE 0 END) AS expired`, [now]))
-      .groupBy('status');
+    const rows = (await this.db('invitation_tallies').select(
+      'status',
+      'n',
+      this.db.raw(`(SELECT count(*) FROM invitations WHERE status = 'pending' AND expires_at > ?) AS live`, [now]),
+    )) as Array<{ status: string; n: number | string; live: number | string }>;
     const counts: StatusCounts = { pending: 0, expired: 0, accepted: 0, revoked: 0, all: 0 };
-    for (const row of rows as Array<{ status: string; n: number | string; expired: number | string | null }>) {
+    for (const row of rows) {
       const n = Number(row.n);
-      const expired = Number(row.expired ?? 0);
       counts.all += n;
       if (row.status === 'pending') {
-        counts.pending += n - expired;
-        counts.expired += expired;
+        const live = Number(row.live);
+        counts.pending += live;
+        counts.expired += n - live;
       } else if (row.status === 'accepted' || row.status === 'revoked') counts[row.status] += n;
     }
     return counts;

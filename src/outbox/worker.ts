@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { inTransaction, type Db, type Trx } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
@@ -156,22 +157,21 @@ export class OutboxWorker {
   private async claim(): Promise<OutboxRow[]> {
     const now = this.clock.now();
     const kinds = [...this.handlers.keys()];
-    const candidates = await this.db<OutboxRow>('outbox')
-      .where({ state: 'pending' })
-      .where('next_attempt_at', '<=', now)
-      .whereIn('kind', kinds)
-      .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
-      .orderBy('next_attempt_at')
-      .limit(this.options.batchSize);
-    const claimed: OutboxRow[] = [];
-    for (const row of candidates) {
-      // A conditional update is the claim: with several workers (or instances) only one wins.
-      const won = await this.db('outbox')
-        .where({ id: row.id, state: 'pending', attempts: row.attempts })
-        .update({ locked_until: now + this.options.leaseMs, attempts: row.attempts + 1 });
-      if (won === 1) claimed.push({ ...row, attempts: row.attempts + 1 });
-    }
-    return claimed;
+    const due = (q: Knex.QueryBuilder) =>
+      q
+        .where({ state: 'pending' })
+        .where('next_attempt_at', '<=', now)
+        .whereIn('kind', kinds)
+        .where((w) => w.whereNull('locked_until').orWhere('locked_until', '<', now));
+    const candidates = (await due(this.db('outbox')).orderBy('next_attempt_at').limit(this.options.batchSize).select('id')) as Array<{ id: number }>;
+    if (candidates.length === 0) return [];
+    // One conditional update claims the whole batch: a row another worker (or instance) claimed
+    // meanwhile is locked now and no longer matches, so each row is won exactly once.
+    const claimed = (await due(this.db('outbox').whereIn('id', candidates.map((c) => c.id)))
+      .update({ locked_until: now + this.options.leaseMs, attempts: this.db.raw('attempts + 1') })
+      .returning('*')) as OutboxRow[];
+    const order = new Map(candidates.map((c, i) => [c.id, i]));
+    return claimed.map((row) => ({ ...row, id: Number(row.id), attempts: Number(row.attempts) })).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   }
 
   private async deliverOne(item: OutboxRow): Promise<DeliveryOutcome['result'] | 'failing'> {

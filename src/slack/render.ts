@@ -10,23 +10,20 @@ import { MEMBERS_PAGE_SIZE, PAGE_SIZE, type TableState } from './values.js';
 
 export async function renderTable(deps: SlackDeps, state: TableState, notice?: string): Promise<{ text: string; blocks: Block[] }> {
   const query = { status: state.status, sort: state.sort, order: state.order, limit: PAGE_SIZE };
-  let [page, counts] = await Promise.all([deps.invites.list({ ...query, offset: state.offset }), deps.invites.counts()]);
+  // One read gives the page and the counts (the total comes from them too).
+  let page = await deps.invites.listWithCounts({ ...query, offset: state.offset });
   // A page that emptied (its rows were revoked or filtered away) shows the last page that has rows.
   if (page.invitations.length === 0 && page.total > 0 && state.offset > 0) {
     state = { ...state, offset: Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE };
-    page = await deps.invites.list({ ...query, offset: state.offset });
+    page = await deps.invites.listWithCounts({ ...query, offset: state.offset });
   }
-  return invitesTable({ invitations: page.invitations, total: page.total, state, counts, notice });
+  return invitesTable({ invitations: page.invitations, total: page.total, state, counts: page.counts, notice });
 }
 
 export async function renderHome(deps: SlackDeps, notice?: string): Promise<types.HomeView> {
   const latest = { sort: 'created' as const, order: 'desc' as const, limit: HOME_ROWS };
-  const [counts, pending, expired] = await Promise.all([
-    deps.invites.counts(),
-    deps.invites.list({ ...latest, status: 'pending' }),
-    deps.invites.list({ ...latest, status: 'expired' }),
-  ]);
-  return homeView({ counts, pending: pending.invitations, expired: expired.invitations, notice });
+  const [pending, expired] = await Promise.all([deps.invites.listWithCounts({ ...latest, status: 'pending' }), deps.invites.list({ ...latest, status: 'expired' })]);
+  return homeView({ counts: pending.counts, pending: pending.invitations, expired: expired.invitations, notice });
 }
 
 export async function renderMembers(deps: SlackDeps, offset: number, notice?: string): Promise<{ text: string; blocks: Block[] }> {

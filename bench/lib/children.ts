@@ -1,0 +1,79 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export type ServerName = 'doorman' | 'bare-bolt' | 'slack-api' | 'smtp-sink';
+
+export interface ChildServer {
+  name: ServerName;
+  pid: number;
+  url: string;
+  info: Record<string, unknown>;
+  request<T = Record<string, unknown>>(type: string, extra?: Record<string, unknown>): Promise<T>;
+  rssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** BENCH_PROFILE=doorman (or another server's name) writes a V8 CPU profile of it into bench/profiles/. */
+function profiling(name: ServerName): string[] {
+  const wanted = (process.env.BENCH_PROFILE ?? '').split(',');
+  return wanted.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/profiles')}`] : [];
+}
+
+/**
+ * Starts one of bench/servers/ in its own process: compiled (dist/bench/servers, what the full
+ * run builds first, so memory is measured without a TypeScript loader) or through tsx (--quick).
+ */
+export async function startServer(name: ServerName, env: Record<string, string>, compiled: boolean): Promise<ChildServer> {
+  const js = path.join(ROOT, 'dist/bench/servers', `${name}.js`);
+  const ts = path.join(ROOT, 'bench/servers', `${name}.ts`);
+  const useJs = compiled && existsSync(js);
+  const proc: ChildProcess = fork(useJs ? js : ts, [], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    execArgv: [...(useJs ? [] : ['--import', 'tsx']), ...profiling(name)],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let seq = 0;
+  const pending = new Map<number, (message: Record<string, unknown>) => void>();
+  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)));
+    proc.on('message', (raw) => {
+      const message = raw as Record<string, unknown>;
+      if (message.type === 'ready') return resolve(message);
+      const waiter = pending.get(message.id as number);
+      if (waiter) {
+        pending.delete(message.id as number);
+        waiter(message);
+      }
+    });
+  });
+  const info = await ready;
+  const request = <T>(type: string, extra: Record<string, unknown> = {}) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++seq;
+      pending.set(id, (message) => (message.error ? reject(new Error(`${name}: ${String(message.error)}`)) : resolve(message as T)));
+      proc.send({ id, type, ...extra });
+    });
+  return {
+    name,
+    pid: proc.pid!,
+    url: String(info.url),
+    info,
+    request,
+    async rssMb() {
+      const { rss } = await request<{ rss: number }>('rss');
+      return rss / 1024 / 1024;
+    },
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      await Promise.race([request('stop').catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}

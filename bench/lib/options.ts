@@ -1,0 +1,41 @@
+import type { Dialect } from '../../test/support/db.js';
+
+export interface BenchOptions {
+  dialect: Dialect;
+  /** CI smoke: tiny sizes, one short run each, nothing asserted about timings. */
+  quick: boolean;
+  /** Runs per measurement (medians are taken over them). */
+  runs: number;
+  /** Only these suites (by name), when given. */
+  only: Set<string> | undefined;
+  /** Rows stored for the at-scale suites. */
+  scaleRows: number;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  let dialect: Dialect = 'sqlite';
+  let quick = false;
+  let runs: number | undefined;
+  let only: Set<string> | undefined;
+  let rows: number | undefined;
+  for (const arg of argv) {
+    const [key, value] = arg.split('=', 2) as [string, string | undefined];
+    if (key === '--db') {
+      if (value === 'sqlite') dialect = 'sqlite';
+      else if (value === 'postgres' || value === 'pg') dialect = 'pg';
+      else throw new Error(`--db: "${value}" is not sqlite or postgres`);
+    } else if (key === '--quick') quick = true;
+    else if (key === '--runs' && value && /^\d+$/.test(value)) runs = Number(value);
+    else if (key === '--only' && value) only = new Set(value.split(','));
+    else if (key === '--rows' && value && /^\d+$/.test(value)) rows = Number(value);
+    else if (key === '--help' || key === '-h') {
+      process.stdout.write('npm run bench -- [--db=sqlite|postgres] [--quick] [--runs=N] [--rows=N] [--only=ack,bulk-invite,bulk-insert,mail,sweep,accept]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg} (try --help)`);
+  }
+  return { dialect, quick, runs: runs ?? (quick ? 1 : 5), only, scaleRows: rows ?? (quick ? 20_000 : 1_000_000) };
+}
+
+export function wanted(options: BenchOptions, suite: string): boolean {
+  return !options.only || options.only.has(suite);
+}

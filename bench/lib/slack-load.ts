@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { commandBody, FORM, slackSignature } from '../../test/support/slack-sign.js';
+
+export const BENCH_SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
+export const BENCH_ADMIN = 'U0ADMIN';
+
+export interface LoadResult {
+  p50: number;
+  p99: number;
+  rps: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** A slash command as Slack posts it; every one has its own trigger_id (Doorman drops repeats). */
+export function slashCommand(command: string, text: string, triggerId: string, responseUrl: string): string {
+  return commandBody({
+    token: 'deprecated-verification-token',
+    team_id: 'T0BENCH',
+    team_domain: 'bench',
+    channel_id: 'C0GENERAL',
+    channel_name: 'general',
+    user_id: BENCH_ADMIN,
+    user_name: 'bench-admin',
+    command,
+    text,
+    api_app_id: 'A0DOORMAN',
+    is_enterprise_install: 'false',
+    response_url: responseUrl,
+    trigger_id: triggerId,
+  });
+}
+
+export function signedHeaders(body: string, contentType = FORM): Record<string, string> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  return { 'content-type': contentType, 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': slackSignature(BENCH_SIGNING_SECRET, timestamp, body) };
+}
+
+/**
+ * autocannon against a Slack endpoint: `connections` keep-alive connections posting `/invites`
+ * for `seconds`, each request built (new trigger_id) and signed afresh in setupRequest.
+ */
+export async function loadSlashCommand(endpoint: string, responseBase: string, seconds: number, connections = 20): Promise<LoadResult> {
+  const salt = randomBytes(4).toString('hex');
+  let seq = 0;
+  const result = await autocannon({
+    url: endpoint,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (request) => {
+          const id = `${salt}.${++seq}`;
+          const body = slashCommand('/invites', '', `bench.${id}`, `${responseBase}${id}`);
+          return { ...request, method: 'POST', body, headers: { ...request.headers, ...signedHeaders(body) } };
+        },
+      },
+    ],
+  });
+  return {
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rps: result.requests.average,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}

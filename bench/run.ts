@@ -1,0 +1,160 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isPostgres } from '../src/db/index.js';
+import { InvitesService } from '../src/invites/service.js';
+import { PAGE_SIZE } from '../src/slack/values.js';
+import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../test/support/db.js';
+import { startServer, type ChildServer } from './lib/children.js';
+import { explainQueries, type Explained } from './lib/explain.js';
+import { parseOptions, wanted, type BenchOptions } from './lib/options.js';
+import { seedInvitations } from './lib/seed.js';
+import { BENCH_ADMIN, BENCH_SIGNING_SECRET } from './lib/slack-load.js';
+import { formatTable, round, timed, type SuiteResult } from './lib/stats.js';
+import { acceptSuite } from './suites/accept.js';
+import { bulkInsertSuite } from './suites/bulk-insert.js';
+import { bulkInviteSuite } from './suites/bulk-invite.js';
+import { expirySweepSuite } from './suites/expiry-sweep.js';
+import { mailSuite } from './suites/mail.js';
+import { slashAckSuite } from './suites/slash-ack.js';
+
+/**
+ * `npm run bench [-- --db=postgres] [--quick]`: every benchmark of docs/benchmarks.md, each as a
+ * table of medians with its ratio against a floor measured in the same run. It asserts nothing
+ * about timings (the machine is shared and noisy); it fails only when something does not work.
+ */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const options = parseOptions(process.argv.slice(2));
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const results: SuiteResult[] = [];
+const temp: string[] = [];
+const servers: ChildServer[] = [];
+const databases: TestDatabase[] = [];
+
+function report(result: SuiteResult): void {
+  results.push(result);
+  process.stdout.write(`\n${formatTable(result)}\n`);
+}
+
+async function machine(db: TestDatabase) {
+  const version = isPostgres(db.db)
+    ? String(((await db.db.raw('select version() as v')) as { rows: Array<{ v: string }> }).rows[0]!.v).split(',')[0]
+    : `SQLite ${((await db.db.raw('select sqlite_version() as v')) as Array<{ v: string }>)[0]!.v}`;
+  const cpu = os.cpus();
+  return {
+    cpu: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    database: version,
+    load: os.loadavg().map((n) => round(n, 2)).join(' '),
+  };
+}
+
+async function main(options: BenchOptions): Promise<void> {
+  if (!options.quick) {
+    // Servers run compiled, as `npm start` runs Doorman, so their memory carries no TypeScript loader.
+    log('building (tsc -p bench/tsconfig.json)');
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'bench/tsconfig.json')], { stdio: 'inherit' });
+  }
+  const compiled = !options.quick;
+  const [slackApi, sink] = await Promise.all([startServer('slack-api', { SLACK_BOT_TOKEN: 'xoxb-bench' }, compiled), startServer('smtp-sink', {}, compiled)]);
+  servers.push(slackApi, sink);
+
+  const scale = await createTestDatabase(options.dialect);
+  databases.push(scale);
+  const info = await machine(scale);
+  log(`${options.dialect}: ${JSON.stringify(info)}`);
+  log(`seeding ${options.scaleRows.toLocaleString('en')} invitations (setup, not measured)`);
+  const seeded = await timed(() => seedInvitations(scale.db, options.scaleRows, Date.now()));
+  log(`seeded in ${Math.round(seeded.ms)} ms`);
+  const invites = new InvitesService(scale.db, { now: () => Date.now() }, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.bench', inviteTtlMs: 7 * 24 * 3_600_000 });
+
+  // The first page of /invites: what renderTable asks the domain for.
+  const explained: Explained[] = [
+    ...(await explainQueries(scale.db, '/invites first page: list', () => invites.list({ status: 'pending', sort: 'created', order: 'desc', limit: PAGE_SIZE, offset: 0 }))),
+    ...(await explainQueries(scale.db, '/invites first page: counts', () => invites.counts())),
+  ];
+  for (const e of explained) process.stdout.write(`\n#### EXPLAIN — ${e.what}\n\n${e.sql}\n\n${e.plan}\n`);
+
+  const memory: { afterStart?: number; afterRuns?: number } = {};
+  if (wanted(options, 'ack') || wanted(options, 'bulk-invite') || wanted(options, 'accept') || wanted(options, 'memory')) {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'doorman-bench-'));
+    temp.push(dataDir);
+    const doorman = await startServer(
+      'doorman',
+      {
+        PORT: '0',
+        DATA_DIR: dataDir,
+        DATABASE_URL: scale.url,
+        APP_SECRET: TEST_SECRET,
+        PUBLIC_URL: 'http://doorman.bench',
+        SMTP_URL: sink.url,
+        SLACK_BOT_TOKEN: 'xoxb-bench',
+        SLACK_SIGNING_SECRET: BENCH_SIGNING_SECRET,
+        SLACK_API_URL: String(slackApi.url),
+        SLACK_ADMIN_USER_IDS: BENCH_ADMIN,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      },
+      compiled,
+    );
+    const floor = await startServer('bare-bolt', { SLACK_SIGNING_SECRET: BENCH_SIGNING_SECRET }, compiled);
+    servers.push(doorman, floor);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    memory.afterStart = await doorman.rssMb();
+    if (wanted(options, 'ack')) report(await slashAckSuite(options, { doorman, floor, slackApi }));
+    if (wanted(options, 'bulk-invite')) report(await bulkInviteSuite(options, { doorman, floor, slackApi }, scale.db));
+    if (wanted(options, 'accept')) report(await acceptSuite(options, doorman, scale.db, invites, TEST_SECRET));
+    memory.afterRuns = await doorman.rssMb();
+    report({
+      suite: 'memory',
+      how: `Resident set size of the Doorman process (compiled, as \`npm start\` runs it; Slack on) with ${options.scaleRows.toLocaleString('en')} invitations stored: after start, and after the benchmarks above ran against it.`,
+      runs: 1,
+      rows: [
+        { metric: 'RSS after start (MB)', doorman: round(memory.afterStart), goal: '≤ 150 MB', pass: memory.afterStart <= 150 },
+        { metric: 'RSS after the runs (MB)', doorman: round(memory.afterRuns), goal: '≤ 150 MB', pass: memory.afterRuns <= 150 },
+      ],
+      ...(compiled ? {} : { notes: ['--quick runs the servers through tsx, which adds its own ~35 MB.'] }),
+    });
+    await doorman.stop();
+    await floor.stop();
+  }
+
+  if (wanted(options, 'sweep')) {
+    const smallRows = options.quick ? 5_000 : 100_000;
+    const small = await createTestDatabase(options.dialect);
+    databases.push(small);
+    await seedInvitations(small.db, smallRows, Date.now());
+    report(await expirySweepSuite(options, { db: small.db, rows: smallRows }, { db: scale.db, rows: options.scaleRows }));
+  }
+  if (wanted(options, 'bulk-insert')) report(await bulkInsertSuite(options));
+  if (wanted(options, 'mail')) report(await mailSuite(options, sink));
+
+  const failed = results.flatMap((r) => r.rows.filter((row) => row.pass === false).map((row) => `${r.suite}: ${row.metric}`));
+  const summary = { dialect: options.dialect, quick: options.quick, runs: options.runs, at: new Date().toISOString(), machine: info, seedMs: Math.round(seeded.ms), results, explained };
+  const dir = path.join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${options.dialect === 'pg' ? 'postgres' : 'sqlite'}${options.quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify(summary, null, 2) + '\n');
+  process.stdout.write(`\n${failed.length ? `Goals not met: ${failed.join('; ')}` : 'Every goal met.'}\nResults: ${path.relative(ROOT, file)}\n`);
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.allSettled(servers.map((s) => s.stop()));
+  await Promise.allSettled(databases.map((d) => d.destroy()));
+  for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+}
+
+const started = performance.now();
+try {
+  await main(options);
+  log(`done in ${Math.round((performance.now() - started) / 1000)} s`);
+} catch (error) {
+  process.stderr.write(`bench: ${String((error as Error).stack ?? error).slice(0, 2_000)}\n`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}

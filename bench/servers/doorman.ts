@@ -1,0 +1,31 @@
+import { startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { serve } from './ipc.js';
+
+/**
+ * Doorman as `npm start` runs it (configured by environment), in its own process so that the load
+ * generator does not share its event loop and its memory can be read alone. The only difference
+ * from production: the per-IP rate limits are raised, because every benchmark request comes from
+ * 127.0.0.1 and the accept benchmark submits 32 at once.
+ */
+const config = loadConfig(process.env);
+const high = { windowMs: 60_000, limit: 1_000_000 };
+const app = await startApp(config, createLogger(config.logLevel), { rateLimits: { tokenLookups: high, submissions: high, credentials: high } });
+
+// BENCH_TRACE_QUERIES=1: how long each statement took from knex's point of view (queueing included).
+const traced = new Map<string, { n: number; ms: number }>();
+if (process.env.BENCH_TRACE_QUERIES) {
+  const started = new Map<string, number>();
+  const db = app.services.db;
+  db.on('query', (q: { __knexQueryUid: string }) => started.set(q.__knexQueryUid, performance.now()));
+  db.on('query-response', (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
+    const key = q.sql.replace(/\s+/g, ' ').slice(0, 90);
+    const t = traced.get(key) ?? { n: 0, ms: 0 };
+    t.n++;
+    t.ms += performance.now() - (started.get(q.__knexQueryUid) ?? performance.now());
+    started.delete(q.__knexQueryUid);
+    traced.set(key, t);
+  });
+}
+serve({ url: app.url }, { queries: () => ({ queries: [...traced].map(([sql, t]) => ({ sql, n: t.n, avgMs: t.ms / t.n })) }) }, () => app.stop());

@@ -1,0 +1,76 @@
+import * as ScryptNamespace from 'scrypt-kdf';
+import type { Db } from '../../src/db/index.js';
+import type { InvitationRow } from '../../src/invites/model.js';
+import type { InvitesService } from '../../src/invites/service.js';
+import { deriveToken } from '../../src/invites/tokens.js';
+import { SCRYPT_PARAMS } from '../../src/members/passwords.js';
+import type { ChildServer } from '../lib/children.js';
+import type { BenchOptions } from '../lib/options.js';
+import { median, percentile, round, type SuiteResult } from '../lib/stats.js';
+
+const Scrypt = (ScryptNamespace as unknown as { default: typeof ScryptNamespace }).default;
+const PASSWORD = 'a long bench passphrase';
+
+/** GET /healthz back to back until `until` settles; the latency of each. */
+async function sampleHealth(url: string, until: Promise<unknown>): Promise<number[]> {
+  let done = false;
+  void until.finally(() => (done = true));
+  const samples: number[] = [];
+  while (!done) {
+    const started = performance.now();
+    const response = await fetch(`${url}/healthz`);
+    await response.text();
+    if (response.status !== 200) throw new Error(`/healthz answered ${response.status}`);
+    samples.push(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return samples;
+}
+
+/** `concurrency` accepts of distinct tokens at once over the admin API, against raw scrypt-kdf. */
+export async function acceptSuite(options: BenchOptions, doorman: ChildServer, db: Db, invites: InvitesService, secret: string): Promise<SuiteResult> {
+  const concurrency = options.quick ? 8 : 32;
+  const runs = options.runs;
+  const floorRates: number[] = [];
+  const rates: number[] = [];
+  const healthP99: number[] = [];
+  const idle = await sampleHealth(doorman.url, new Promise((resolve) => setTimeout(resolve, options.quick ? 200 : 1_000)));
+  for (let run = 0; run < runs; run++) {
+    // Floor: the password hashing alone, as many at once.
+    let started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, () => Scrypt.kdf(PASSWORD, SCRYPT_PARAMS)));
+    floorRates.push(concurrency / ((performance.now() - started) / 1000));
+
+    const tag = `${Date.now().toString(36)}r${run}`;
+    const summary = await invites.inviteMany({ emails: Array.from({ length: concurrency }, (_, i) => `accept${tag}x${i}@bench.example`), actor: { type: 'system' } });
+    const rows = await db<InvitationRow>('invitations').whereIn('id', summary.invitationIds).select('token_nonce');
+    const tokens = rows.map((r) => deriveToken(secret, r.token_nonce));
+    started = performance.now();
+    const accepts = Promise.all(
+      tokens.map(async (token) => {
+        const response = await fetch(`${doorman.url}/admin/invites/accept`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token, user: { first_name: 'Bench', last_name: 'Person', password: PASSWORD } }),
+        });
+        const text = await response.text();
+        if (response.status !== 200) throw new Error(`accept answered ${response.status}: ${text.slice(0, 200)}`);
+      }),
+    );
+    const health = sampleHealth(doorman.url, accepts);
+    await accepts;
+    rates.push(concurrency / ((performance.now() - started) / 1000));
+    healthP99.push(percentile(await health, 99));
+  }
+  const ratio = median(rates) / median(floorRates);
+  return {
+    suite: 'accept',
+    how: `${concurrency} concurrent accepts of distinct tokens (POST /admin/invites/accept, each creating a member) against raw scrypt-kdf (logN ${SCRYPT_PARAMS.logN}, r ${SCRYPT_PARAMS.r}, p ${SCRYPT_PARAMS.p}) ${concurrency} at once; /healthz polled back to back meanwhile.`,
+    runs,
+    rows: [
+      { metric: 'accepts/s', floor: round(median(floorRates), 1), doorman: round(median(rates), 1), ratio: round(ratio, 2), goal: '≥ 0.8× floor', pass: ratio >= 0.8 },
+      { metric: '/healthz p99 during accepts (ms)', floor: round(percentile(idle, 99), 1), doorman: round(median(healthP99), 1), goal: '≤ 50 ms', pass: median(healthP99) <= 50 },
+    ],
+    notes: ['The floor column of /healthz is its p99 with the service idle.'],
+  };
+}

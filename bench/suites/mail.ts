@@ -1,0 +1,80 @@
+import nodemailer from 'nodemailer';
+import { InvitesService } from '../../src/invites/service.js';
+import { createLogger } from '../../src/logger.js';
+import { inviteEmailHandler } from '../../src/mail/invite-email.js';
+import { invitationEmail } from '../../src/mail/templates.js';
+import { smtpTransport } from '../../src/mail/transport.js';
+import { OutboxWorker } from '../../src/outbox/worker.js';
+import { createTestDatabase, TEST_SECRET, type Dialect } from '../../test/support/db.js';
+import type { ChildServer } from '../lib/children.js';
+import type { BenchOptions } from '../lib/options.js';
+import { median, round, type SuiteResult } from '../lib/stats.js';
+
+const TTL = 7 * 24 * 3_600_000;
+const MAIL_FROM = 'Doorman <no-reply@doorman.bench>';
+const ORG = 'Bench Org';
+
+async function received(sink: ChildServer): Promise<number> {
+  return (await sink.request<{ received: number }>('count')).received;
+}
+
+/** Plain nodemailer, pooled like Doorman's transport, sending identical invitation emails all at once. */
+async function floorRun(sink: ChildServer, count: number): Promise<number> {
+  const now = Date.now();
+  const email = invitationEmail({ orgName: ORG, inviterName: 'Bench Admin', email: 'someone@bench.example', role: 'member', link: `http://doorman.bench/invite?token=${'x'.repeat(43)}`, expiresAt: now + TTL, now, reason: 'invite' });
+  const transporter = nodemailer.createTransport({ url: sink.url, pool: true, maxConnections: 5, maxMessages: 500 } as Parameters<typeof nodemailer.createTransport>[0]);
+  await sink.request('reset');
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      transporter.sendMail({ from: MAIL_FROM, to: `floor${i}@bench.example`, ...email, messageId: `<floor.${now}.${i}@doorman.bench>` }),
+    ),
+  );
+  const ms = performance.now() - started;
+  transporter.close();
+  if ((await received(sink)) !== count) throw new Error('mail floor: not every message arrived');
+  return ms;
+}
+
+/** Doorman's outbox worker and SMTP transport, as `npm start` wires them, delivering what invite-many queued. */
+async function doormanRun(dialect: Dialect, sink: ChildServer, count: number): Promise<number> {
+  const t = await createTestDatabase(dialect);
+  const clock = { now: () => Date.now() };
+  const invites = new InvitesService(t.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.bench', inviteTtlMs: TTL });
+  const transport = smtpTransport(sink.url);
+  const worker = new OutboxWorker(t.db, clock, createLogger('warn'), [inviteEmailHandler(t.db, clock, invites, transport, { mailFrom: MAIL_FROM, orgName: ORG })]);
+  try {
+    await invites.inviteMany({ emails: Array.from({ length: count }, (_, i) => `mail${i}@bench.example`), actor: { type: 'slack', slackUserId: 'U0ADMIN', name: 'Bench Admin' } });
+    await sink.request('reset');
+    const started = performance.now();
+    const result = await worker.drain();
+    const ms = performance.now() - started;
+    if (result.delivered !== count || (await received(sink)) !== count) throw new Error(`mail: delivered ${result.delivered}, received ${await received(sink)} of ${count}`);
+    return ms;
+  } finally {
+    transport.close();
+    await t.destroy();
+  }
+}
+
+export async function mailSuite(options: BenchOptions, sink: ChildServer): Promise<SuiteResult> {
+  const count = options.quick ? 100 : 2_000;
+  const runs = options.quick ? 1 : options.runs;
+  const floor: number[] = [];
+  const doorman: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    floor.push(await floorRun(sink, count));
+    doorman.push(await doormanRun(options.dialect, sink, count));
+  }
+  const rate = (ms: number) => count / (ms / 1000);
+  const ratio = rate(median(doorman)) / rate(median(floor));
+  return {
+    suite: 'mail',
+    how: `${count.toLocaleString('en')} queued invitations delivered by the outbox worker to a local smtp-server (own process) against plain nodemailer pooled sends (5 connections) of identical messages; time until the server accepted the last one.`,
+    runs,
+    rows: [
+      { metric: 'emails/s', floor: Math.round(rate(median(floor))), doorman: Math.round(rate(median(doorman))), ratio: round(ratio, 2), goal: '≥ 0.8× floor', pass: ratio >= 0.8 },
+      { metric: 'time (ms)', floor: Math.round(median(floor)), doorman: Math.round(median(doorman)) },
+    ],
+  };
+}

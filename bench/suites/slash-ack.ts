@@ -1,0 +1,50 @@
+import type { ChildServer } from '../lib/children.js';
+import type { BenchOptions } from '../lib/options.js';
+import { loadSlashCommand, type LoadResult } from '../lib/slack-load.js';
+import { median, round, type SuiteResult } from '../lib/stats.js';
+
+/**
+ * `/invites` (first page, pending, with the stored invitations) through Doorman's real Bolt
+ * receiver, against a bare Bolt app acking the same command with static text; rounds alternate
+ * so both see the same noise.
+ */
+export async function slashAckSuite(options: BenchOptions, servers: { doorman: ChildServer; floor: ChildServer; slackApi: ChildServer }): Promise<SuiteResult> {
+  const seconds = options.quick ? 1 : 10;
+  const rounds = options.quick ? 1 : Math.min(options.runs, 3);
+  const responseBase = String(servers.slackApi.info.respondBase);
+  const endpoint = (s: ChildServer) => `${s.url}/slack/events`;
+  // Warm-up: JIT, connection pools, the permission cache.
+  await loadSlashCommand(endpoint(servers.floor), responseBase, options.quick ? 0.5 : 2);
+  await loadSlashCommand(endpoint(servers.doorman), responseBase, options.quick ? 0.5 : 2);
+  const before = await servers.slackApi.request<{ responses: number; rejected: number }>('stats');
+
+  const floor: LoadResult[] = [];
+  const doorman: LoadResult[] = [];
+  for (let i = 0; i < rounds; i++) {
+    floor.push(await loadSlashCommand(endpoint(servers.floor), responseBase, seconds));
+    doorman.push(await loadSlashCommand(endpoint(servers.doorman), responseBase, seconds));
+  }
+  // Let the replies of the last round arrive, then check they are real tables Slack would take.
+  await new Promise((resolve) => setTimeout(resolve, options.quick ? 500 : 3_000));
+  const after = await servers.slackApi.request<{ responses: number; rejected: number; sample: { text?: string } }>('stats');
+  const failures = [...floor, ...doorman].reduce((n, r) => n + r.non2xx + r.errors, 0);
+  if (failures) throw new Error(`slash-command ack: ${failures} requests failed or were refused`);
+  if (after.rejected) throw new Error(`slash-command ack: the Slack stand-in refused ${after.rejected} replies`);
+  if (!String(after.sample?.text ?? '').includes('Invitations')) throw new Error(`slash-command ack: the reply is not the table: ${JSON.stringify(after.sample).slice(0, 300)}`);
+
+  const m = (runs: LoadResult[], key: keyof LoadResult) => median(runs.map((r) => r[key]));
+  const ratio = m(doorman, 'p99') / m(floor, 'p99');
+  const served = m(doorman, 'requests');
+  return {
+    suite: 'slash-command ack',
+    how: `\`/invites\` first page (pending) with ${options.scaleRows.toLocaleString('en')} invitations stored; signed requests through the real Bolt receiver; autocannon, 20 connections, ${seconds} s per round, floor and Doorman alternating.`,
+    runs: rounds,
+    rows: [
+      { metric: 'ack p99 (ms)', floor: m(floor, 'p99'), doorman: m(doorman, 'p99'), ratio: round(ratio, 2), goal: '≤ 1.5× floor', pass: ratio <= 1.5 },
+      { metric: 'ack p50 (ms)', floor: m(floor, 'p50'), doorman: m(doorman, 'p50'), ratio: round(m(doorman, 'p50') / m(floor, 'p50'), 2) },
+      { metric: 'requests/s', floor: round(m(floor, 'rps')), doorman: round(m(doorman, 'rps')), ratio: round(m(doorman, 'rps') / m(floor, 'rps'), 2) },
+      { metric: 'tables posted to response_url', doorman: after.responses - before.responses },
+    ],
+    notes: [`Doorman answered ${Math.round(served).toLocaleString('en')} commands per round (median); each one's table was posted to its response_url and accepted by the Slack stand-in.`],
+  };
+}
