@@ -17,19 +17,47 @@ export function checkPassword(password: unknown): string {
   return password;
 }
 
+/**
+ * scrypt runs on libuv's thread pool, which database drivers (sqlite3) and file reads share. Many
+ * hashes at once would take every thread and stall `/healthz` and every query behind them, so at
+ * most (pool size − 2) run at a time; the rest wait their turn in memory. On a 2-core machine two
+ * hashes already use both cores, so throughput is the same. UV_THREADPOOL_SIZE raises both.
+ */
+const HASH_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 2);
+let hashing = 0;
+const waiting: Array<() => void> = [];
+
+/** How many hashes run right now, and the most that may (for tests and metrics). */
+export function hashingLoad(): { running: number; waiting: number; slots: number } {
+  return { running: hashing, waiting: waiting.length, slots: HASH_SLOTS };
+}
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing >= HASH_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
+  else hashing++;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else hashing--;
+  }
+}
+
 export async function hashPassword(password: string): Promise<string> {
-  const key = await Scrypt.kdf(checkPassword(password), SCRYPT_PARAMS);
+  const checked = checkPassword(password);
+  const key = await withHashSlot(() => Scrypt.kdf(checked, SCRYPT_PARAMS));
   return Buffer.from(key).toString('base64');
 }
 
 export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
   if (!hash || password.length > PASSWORD_MAX) {
     // Spend comparable time either way so a missing account is not told apart by timing.
-    await Scrypt.kdf('timing-equalizer', SCRYPT_PARAMS);
+    await withHashSlot(() => Scrypt.kdf('timing-equalizer', SCRYPT_PARAMS));
     return false;
   }
   try {
-    return await Scrypt.verify(Buffer.from(hash, 'base64'), password);
+    return await withHashSlot(() => Scrypt.verify(Buffer.from(hash, 'base64'), password));
   } catch {
     return false;
   }
