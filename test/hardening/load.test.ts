@@ -4,13 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, clickPayload, MEMBER_ADMIN, PLAIN, report, sleep, startSlackApp, type SlackApp } from './support.js';
 
 /**
- * Load: 200 concurrent mixed Slack requests, signed, on loopback, for LOAD_SECONDS (15 s in CI:
- * the whole project suite must stay well under 10 minutes on 2 cores, and 15 s already covers
- * ~30 rounds of the permission cache and dedupe pruning; set LOAD_SECONDS=30 for the full run).
+ * Load: 200 concurrent mixed Slack requests, signed, on loopback, for LOAD_SECONDS (30 s, as the
+ * issue asks; LOAD_SECONDS=10 for a quick local run).
  * Every request is acknowledged within 3 s, none errs, and the heap after a full GC does not grow.
  */
 
-const SECONDS = Number(process.env.LOAD_SECONDS ?? 15);
+const SECONDS = Number(process.env.LOAD_SECONDS ?? 30);
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 let forget = () => undefined as void;
