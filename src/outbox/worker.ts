@@ -9,7 +9,8 @@ export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason
 
 /** Thrown by a handler to ask for a specific wait before the next try (e.g. Slack's Retry-After). */
 export class RetryLater extends Error {
-  constructor(message: string, readonly afterMs: number) {
+  /** `expected`: a wait by design (pacing), not a failure: logged at debug, not as a warning. */
+  constructor(message: string, readonly afterMs: number, readonly expected = false) {
     super(message);
     this.name = 'RetryLater';
   }
@@ -182,7 +183,8 @@ export class OutboxWorker {
     } catch (error) {
       const message = describeError(error);
       const wait = error instanceof RetryLater ? error.afterMs : backoffMs(item.attempts, this.options);
-      this.logger.warn({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs: wait, error: message }, 'delivery failed; will retry');
+      const expected = error instanceof RetryLater && error.expected;
+      this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs: wait, error: message }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');
       await this.settle(item, async (trx, now) => {
         if (!(await this.stillOurs(trx, item, { locked_until: null, next_attempt_at: now + wait, last_error: message }))) return;
         await handler.recordOutcome?.(trx, item, { result: 'failing', error: message });

@@ -80,7 +80,7 @@ export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, p
       const message = await renderNotice(deps, item.id, payload);
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
       const wait = pacer.reserve(payload.recipient);
-      if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait);
+      if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
       try {
         await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
       } catch (error) {
