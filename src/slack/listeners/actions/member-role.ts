@@ -2,35 +2,26 @@ import { displayName } from '../../../members/service.js';
 import { escape } from '../../blocks/limits.js';
 import { roleLabel } from '../../blocks/format.js';
 import type { SlackDeps } from '../../deps.js';
-import { slackWords, SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
 import { ACCEPTED_ROLE_BLOCK } from '../../blocks/notices.js';
 import { renderAcceptedNote } from '../../notices.js';
 import { renderMembers } from '../../render.js';
 import { decodeMemberRole } from '../../values.js';
-import { clickedValue, clicker, replaceMessage, tellClicker, type ClickArgs } from './surfaces.js';
+import { failureWords, onClick, replaceMessage } from './surfaces.js';
 
 /** The role select on `/members`. The last active admin keeps their role (LastAdmin). */
 export function memberRoleAction(deps: SlackDeps) {
-  return async (args: ClickArgs) => {
-    await args.ack();
-    const value = decodeMemberRole(clickedValue(args));
-    if (!value) return tellClicker(deps, args, STALE_BUTTON);
-    const user = await clicker(deps, args);
-    if (!user) return;
+  return onClick(deps, decodeMemberRole, async (args, value, user) => {
     let notice: string;
     try {
       const member = await deps.members.setRole(value.memberId, value.role, user.actor);
       if (member.slackUserId) deps.permissions.forget(member.slackUserId);
       notice = `:white_check_mark: *${escape(displayName(member))}* is now ${roleLabel(member.role)}.`;
     } catch (error) {
-      const current = await deps.members.get(value.memberId).catch(() => undefined);
-      const words = slackWords(error, current?.email);
-      if (!words) deps.logger.error({ err: error }, 'role change failed');
-      notice = words ?? SOMETHING_WENT_WRONG;
+      notice = await failureWords(deps, error, () => deps.members.get(value.memberId), 'role change');
     }
     // From the acceptance note, the note itself is redrawn; from /members, the members list.
     const fromNote = (args.action as { block_id?: string }).block_id === ACCEPTED_ROLE_BLOCK;
     const note = fromNote ? await renderAcceptedNote(deps, value.memberId, notice) : undefined;
     await replaceMessage(args, note ?? (await renderMembers(deps, value.offset, notice)));
-  };
+  });
 }

@@ -2,17 +2,13 @@ import type { SlackDeps } from '../../deps.js';
 import { SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
 import { loadNotice, renderNotice } from '../../notices.js';
 import { decodeNoticeId } from '../../values.js';
-import { clickedValue, clicker, replaceMessage, tellClicker, type ClickArgs } from './surfaces.js';
+import { onClick, replaceMessage, tellClicker } from './surfaces.js';
 
 /** "Send new invitations to all" on an expiry DM: every invitation of the notice that is still expired. */
 export function noticeSendNewAllAction(deps: SlackDeps) {
-  return async (args: ClickArgs) => {
-    await args.ack();
-    const noticeId = decodeNoticeId(clickedValue(args));
-    const payload = noticeId ? await loadNotice(deps.db, noticeId) : undefined;
-    if (!noticeId || !payload || payload.notice !== 'expired') return tellClicker(deps, args, STALE_BUTTON);
-    const user = await clicker(deps, args);
-    if (!user) return;
+  return onClick(deps, decodeNoticeId, async (args, noticeId, user) => {
+    const payload = await loadNotice(deps.db, noticeId);
+    if (!payload || payload.notice !== 'expired') return tellClicker(deps, args, STALE_BUTTON);
     let note: string;
     try {
       const { sent } = await deps.invites.sendNewInvitations(payload.invitationIds, user.actor);
@@ -25,5 +21,5 @@ export function noticeSendNewAllAction(deps: SlackDeps) {
     }
     const message = await renderNotice(deps, noticeId, payload, note);
     if (message) await replaceMessage(args, message);
-  };
+  });
 }

@@ -81,21 +81,39 @@ export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValu
  * meanwhile) gets the current state in words, never an error.
  */
 export function rowAction(deps: SlackDeps, change: (invitationId: string, user: SlackUser) => Promise<string>) {
-  return async (args: ClickArgs) => {
-    await args.ack();
-    const row = decodeRow(clickedValue(args));
-    if (!row) return tellClicker(deps, args, STALE_BUTTON);
-    const user = await clicker(deps, args);
-    if (!user) return;
+  return onClick(deps, decodeRow, async (args, row, user) => {
     let notice: string;
     try {
       notice = await change(row.invitationId, user);
     } catch (error) {
-      const current = await deps.invites.get(row.invitationId).catch(() => undefined);
-      const words = slackWords(error, current?.email);
-      if (!words) deps.logger.error({ err: error, action: args.action.action_id }, 'Slack action failed');
-      notice = words ?? SOMETHING_WENT_WRONG;
+      notice = await failureWords(deps, error, () => deps.invites.get(row.invitationId), args.action.action_id);
     }
     await showOutcome(deps, args, row, notice);
+  });
+}
+
+/**
+ * Every click starts the same way: ack at once, parse the clicked value strictly (a stale or
+ * forged one is told so), check the clicker may manage (a refused one is told so), then run.
+ */
+export function onClick<V>(deps: SlackDeps, decode: (value: unknown) => V | undefined, run: (args: ClickArgs, value: V, user: SlackUser) => Promise<void>) {
+  return async (args: ClickArgs) => {
+    await args.ack();
+    const value = decode(clickedValue(args));
+    if (value === undefined) return tellClicker(deps, args, STALE_BUTTON);
+    const user = await clicker(deps, args);
+    if (!user) return;
+    await run(args, value, user);
   };
+}
+
+/**
+ * What to say when a change was refused: the domain error in words, naming the subject as it is
+ * now; anything unexpected is logged and answered with a generic apology.
+ */
+export async function failureWords(deps: SlackDeps, error: unknown, current: () => Promise<{ email: string }>, what: string): Promise<string> {
+  const subject = await current().catch(() => undefined);
+  const words = slackWords(error, subject?.email);
+  if (!words) deps.logger.error({ err: error, action: what }, 'Slack action failed');
+  return words ?? SOMETHING_WENT_WRONG;
 }
