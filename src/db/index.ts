@@ -141,3 +141,13 @@ export function forUpdate<Q extends Knex.QueryBuilder>(query: Q): Q {
 export function lockRowsSql(db: Db | Trx): string {
   return isPostgres(db) ? ' FOR UPDATE' : '';
 }
+
+/**
+ * Names the index a query must use, where the planner would pick a worse one. SQLite chose the wide
+ * (status, expires_at) index for the expiry sweep and walked every expired invitation ever (80 ms at
+ * a million rows) instead of the small partial index of unannounced ones (0.4 ms). PostgreSQL's
+ * planner already picks the partial index, and has no such syntax.
+ */
+export function useIndexSql(db: Db | Trx, index: string): string {
+  return isPostgres(db) ? '' : ` INDEXED BY ${index}`;
+}

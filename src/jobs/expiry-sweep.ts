@@ -1,4 +1,4 @@
-import { inTransaction, lockRowsSql, serializeOn, type Db, type Trx } from '../db/index.js';
+import { inTransaction, lockRowsSql, serializeOn, useIndexSql, type Db, type Trx } from '../db/index.js';
 import { groupByRecipient, queueNotices, type InviterRef, type NoticePayload } from '../notices/notices.js';
 import type { Clock } from '../shared/clock.js';
 
@@ -18,6 +18,9 @@ export interface SweepResult {
 }
 
 type ClaimedRow = InviterRef & { id: string };
+
+/** The partial indexes holding only what a sweep still has to claim (see the migrations). */
+const DUE_INDEX = { expiry_notified_at: 'invitations_due_expiry', reminder_notified_at: 'invitations_due_reminder' } as const;
 
 /** Sweeps of all instances take turns (PostgreSQL advisory lock; SQLite has one writer already). */
 const SWEEP_LOCK = 0x73776570;
@@ -70,7 +73,7 @@ export class ExpirySweep {
       // into a second DM at the next sweep.
       const rows = (await trx.raw(
         `UPDATE invitations SET ${column} = ? WHERE id IN (
-           SELECT id FROM invitations
+           SELECT id FROM invitations${useIndexSql(trx, DUE_INDEX[column])}
            WHERE status = 'pending' AND ${column} IS NULL AND ${due}
            ORDER BY expires_at LIMIT ?${lockRowsSql(trx)})
          RETURNING id, invited_by_slack_user_id, invited_by_member_id`,
