@@ -8,6 +8,7 @@ import { createDb, migrate, type Db } from '../../src/db/index.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { ManualClock, TEST_SECRET } from '../support/db.js';
 import { SlackApiStandIn } from '../support/slack-api.js';
+import { blockActionsPayload, slashCommandFields, viewSubmissionPayload } from '../support/slack-payloads.js';
 import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedPostOptions } from '../support/slack-sign.js';
 import { TestSmtpServer } from '../support/smtp.js';
 
@@ -161,21 +162,7 @@ export async function startSlackApp(options: { databaseUrl?: string; logLevel?: 
     endpoint,
     next,
     command(command, text, user = ADMIN, extra = {}, signed = {}) {
-      const body = commandBody({
-        token: 'deprecated',
-        team_id: 'T0TEST',
-        team_domain: 'test',
-        channel_id: 'C0GENERAL',
-        channel_name: 'general',
-        user_id: user,
-        user_name: user.toLowerCase(),
-        command,
-        text,
-        api_app_id: 'A0DOORMAN',
-        response_url: api.responseUrl(next('cmd')),
-        trigger_id: next('trigger.'),
-        ...extra,
-      });
+      const body = commandBody({ ...slashCommandFields({ command, text, user, responseUrl: api.responseUrl(next('cmd')), triggerId: next('trigger.') }), ...extra });
       return postSigned(endpoint, SIGNING_SECRET, body, FORM, signed);
     },
     interaction(payload, signed = {}) {
@@ -195,35 +182,17 @@ export async function startSlackApp(options: { databaseUrl?: string; logLevel?: 
 
 /** A block_actions payload as Slack sends it for a click in an ephemeral message (or App Home). */
 export function clickPayload(s: Pick<SlackApp, 'api' | 'next'>, user: string, action: Record<string, unknown>, options: { home?: boolean; triggerId?: string; responseId?: string } = {}) {
-  return {
-    type: 'block_actions',
-    user: { id: user, username: user.toLowerCase(), team_id: 'T0TEST' },
-    api_app_id: 'A0DOORMAN',
-    token: 'deprecated',
-    team: { id: 'T0TEST', domain: 'test' },
-    trigger_id: options.triggerId ?? s.next('trigger.'),
-    actions: [{ type: 'button', block_id: 'b', action_ts: `${Date.now() / 1000}`, ...action }],
-    ...(options.home
-      ? { container: { type: 'view', view_id: 'V0HOME' }, view: { id: 'V0HOME', type: 'home', team_id: 'T0TEST', blocks: [], state: { values: {} } } }
-      : {
-          container: { type: 'message', message_ts: '1700000000.000001', channel_id: 'C0GENERAL', is_ephemeral: true },
-          channel: { id: 'C0GENERAL', name: 'general' },
-          response_url: s.api.responseUrl(options.responseId ?? s.next('click')),
-        }),
-  };
+  return blockActionsPayload({
+    user,
+    triggerId: options.triggerId ?? s.next('trigger.'),
+    action: { type: 'button', block_id: 'b', action_ts: `${Date.now() / 1000}`, ...action },
+    surface: options.home ? { in: 'home' } : { in: 'ephemeral', responseUrl: s.api.responseUrl(options.responseId ?? s.next('click')) },
+  });
 }
 
 /** The invite modal's view_submission payload. */
 export function submissionPayload(s: Pick<SlackApp, 'next'>, user: string, values: unknown, extra: Record<string, unknown> = {}) {
-  return {
-    type: 'view_submission',
-    team: { id: 'T0TEST', domain: 'test' },
-    user: { id: user, username: user.toLowerCase(), team_id: 'T0TEST' },
-    api_app_id: 'A0DOORMAN',
-    token: 'deprecated',
-    trigger_id: s.next('trigger.'),
-    view: { id: 'V0MODAL', team_id: 'T0TEST', type: 'modal', callback_id: 'invite_modal', private_metadata: '', hash: 'h1', blocks: [], state: { values }, ...extra },
-  };
+  return viewSubmissionPayload({ user, triggerId: s.next('trigger.'), values, extra });
 }
 
 export function modalValues(input: { emails?: string | null; users?: string[]; role?: string }) {

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type Dialect, type TestDatabase } from '../support/db.js';
 import { SlackApiStandIn } from '../support/slack-api.js';
+import { blockActionsPayload, clickedAction, slashCommandFields, viewSubmissionPayload } from '../support/slack-payloads.js';
 import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedPostOptions, type SignedResponse } from '../support/slack-sign.js';
 import { TestSmtpServer } from '../support/smtp.js';
 
@@ -82,21 +83,7 @@ export class SlackDoorHarness {
   async command(command: string, text: string, user = ADMIN, options: SignedPostOptions & { triggerId?: string; responseId?: string } = {}): Promise<{ ack: SignedResponse; responseId: string; triggerId: string }> {
     const responseId = options.responseId ?? this.next('cmd');
     const triggerId = options.triggerId ?? this.next('trigger.');
-    const body = commandBody({
-      token: 'deprecated-verification-token',
-      team_id: 'T0TEST',
-      team_domain: 'test',
-      channel_id: 'C0GENERAL',
-      channel_name: 'general',
-      user_id: user,
-      user_name: user.toLowerCase(),
-      command,
-      text,
-      api_app_id: 'A0DOORMAN',
-      is_enterprise_install: 'false',
-      response_url: this.api.responseUrl(responseId),
-      trigger_id: triggerId,
-    });
+    const body = commandBody(slashCommandFields({ command, text, user, responseUrl: this.api.responseUrl(responseId), triggerId }));
     const ack = await postSigned(this.endpoint, SIGNING_SECRET, body, FORM, options);
     return { ack, responseId, triggerId };
   }
@@ -105,30 +92,12 @@ export class SlackDoorHarness {
   async click(element: { action_id: string; value?: string; type?: string; selected_option?: unknown }, options: SignedPostOptions & { user?: string; home?: boolean; triggerId?: string; actionTs?: string; responseId?: string } = {}) {
     const user = options.user ?? ADMIN;
     const responseId = options.responseId ?? this.next('click');
-    const action = {
-      type: element.type ?? 'button',
-      action_id: element.action_id,
-      block_id: 'b',
-      ...(element.value !== undefined ? { value: element.value } : {}),
-      ...(element.selected_option ? { selected_option: element.selected_option } : {}),
-      action_ts: options.actionTs ?? `${Date.now() / 1000}`,
-    };
-    const payload = {
-      type: 'block_actions',
-      user: { id: user, username: user.toLowerCase(), team_id: 'T0TEST' },
-      api_app_id: 'A0DOORMAN',
-      token: 'deprecated-verification-token',
-      team: { id: 'T0TEST', domain: 'test' },
-      trigger_id: options.triggerId ?? this.next('trigger.'),
-      actions: [action],
-      ...(options.home
-        ? { container: { type: 'view', view_id: 'V0HOME' }, view: { id: 'V0HOME', type: 'home', team_id: 'T0TEST', blocks: [], state: { values: {} } } }
-        : {
-            container: { type: 'message', message_ts: '1700000000.000001', channel_id: 'C0GENERAL', is_ephemeral: true },
-            channel: { id: 'C0GENERAL', name: 'general' },
-            response_url: this.api.responseUrl(responseId),
-          }),
-    };
+    const payload = blockActionsPayload({
+      user,
+      triggerId: options.triggerId ?? this.next('trigger.'),
+      action: clickedAction(element, [], options.actionTs),
+      surface: options.home ? { in: 'home' } : { in: 'ephemeral', responseUrl: this.api.responseUrl(responseId) },
+    });
     const ack = await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options);
     return { ack, responseId, payload };
   }
@@ -136,30 +105,15 @@ export class SlackDoorHarness {
   /** The invite modal submitted with these inputs. */
   async submitInvite(input: { emails?: string; users?: string[]; role?: string }, options: SignedPostOptions & { user?: string; triggerId?: string } = {}) {
     const user = options.user ?? ADMIN;
-    const payload = {
-      type: 'view_submission',
-      team: { id: 'T0TEST', domain: 'test' },
-      user: { id: user, username: user.toLowerCase(), team_id: 'T0TEST' },
-      api_app_id: 'A0DOORMAN',
-      token: 'deprecated-verification-token',
-      trigger_id: options.triggerId ?? this.next('trigger.'),
-      view: {
-        id: 'V0MODAL',
-        team_id: 'T0TEST',
-        type: 'modal',
-        callback_id: 'invite_modal',
-        private_metadata: '',
-        hash: 'h1',
-        blocks: [],
-        state: {
-          values: {
-            emails: { emails_input: { type: 'plain_text_input', value: input.emails ?? null } },
-            users: { users_input: { type: 'multi_users_select', selected_users: input.users ?? [] } },
-            role: { role_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: input.role ?? 'member' }, value: input.role ?? 'member' } } },
-          },
-        },
+    const payload = viewSubmissionPayload({
+      user,
+      triggerId: options.triggerId ?? this.next('trigger.'),
+      values: {
+        emails: { emails_input: { type: 'plain_text_input', value: input.emails ?? null } },
+        users: { users_input: { type: 'multi_users_select', selected_users: input.users ?? [] } },
+        role: { role_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: input.role ?? 'member' }, value: input.role ?? 'member' } } },
       },
-    };
+    });
     return postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options);
   }
 

@@ -13,6 +13,7 @@ import type { Actor } from '../../src/shared/actor.js';
 import { ADMIN, MEMBER_ADMIN, PLAIN, SIGNING_SECRET, STRANGER } from '../slack/harness.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type Dialect, type TestDatabase } from './db.js';
 import { SlackApiStandIn, type ApiCall } from './slack-api.js';
+import { blockActionsPayload, clickedAction } from './slack-payloads.js';
 import { FORM, interactionBody, postSigned, type SignedPostOptions } from './slack-sign.js';
 import { TestSmtpServer } from './smtp.js';
 
@@ -188,32 +189,13 @@ export class NoticesHarness {
     const user = options.user ?? ADMIN;
     const responseId = options.responseId ?? this.next('dm');
     const channel = `D${String(dm.args.channel).slice(1)}`;
-    const ts = '1700000000.000100';
-    const action = {
-      type: element.type ?? 'button',
-      action_id: element.action_id,
-      // As Slack does: the block the clicked element sits in.
-      block_id:
-        ((dm.args.blocks ?? []) as Array<{ block_id?: string; elements?: Array<{ action_id?: string }>; accessory?: { action_id?: string } }>).find(
-          (b) => b.elements?.some((e) => e.action_id === element.action_id) || b.accessory?.action_id === element.action_id,
-        )?.block_id ?? 'b',
-      ...(element.value !== undefined ? { value: element.value } : {}),
-      ...(element.selected_option ? { selected_option: element.selected_option } : {}),
-      action_ts: options.actionTs ?? `${Date.now() / 1000}`,
-    };
-    const payload = {
-      type: 'block_actions',
-      user: { id: user, username: user.toLowerCase(), team_id: 'T0TEST' },
-      api_app_id: 'A0DOORMAN',
-      token: 'deprecated-verification-token',
-      team: { id: 'T0TEST', domain: 'test' },
-      trigger_id: options.triggerId ?? this.next('trigger.'),
-      container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false },
-      channel: { id: channel, name: 'directmessage' },
-      message: { type: 'message', ts, text: dm.args.text, blocks: dm.args.blocks, bot_id: 'B0BOT', user: 'U0BOT' },
-      response_url: this.api.responseUrl(responseId),
-      actions: [action],
-    };
+    const payload = blockActionsPayload({
+      user,
+      triggerId: options.triggerId ?? this.next('trigger.'),
+      // As Slack does: the clicked element in the block it sits in.
+      action: clickedAction(element, (dm.args.blocks ?? []) as never[], options.actionTs),
+      surface: { in: 'dm', channel, responseUrl: this.api.responseUrl(responseId), message: { text: dm.args.text, blocks: dm.args.blocks } },
+    });
     const body = interactionBody(payload);
     const ack = await postSigned(this.endpoint, SIGNING_SECRET, body, FORM, options);
     return { ack, responseId, body, payload };
