@@ -35,12 +35,17 @@ interface Out {
 
 export async function runCli(argv: string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
   let services: Services | undefined;
-  const open = async (): Promise<Services> => {
-    if (services) return services;
+  /** The services on the configured database, without touching the schema. */
+  const connect = (): Services => {
     const config = loadConfig();
-    services = createServices(config, createLogger(process.env.LOG_LEVEL ?? (argv[0] === 'deliver' ? 'info' : 'warn'), { write: (line: string) => err.write(line) } as never), { runWorker: false });
-    await migrate(services.db);
+    services ??= createServices(config, createLogger(process.env.LOG_LEVEL ?? (argv[0] === 'deliver' ? 'info' : 'warn'), { write: (line: string) => err.write(line) } as never), { runWorker: false });
     return services;
+  };
+  /** …with the schema brought up to date first, as every command but `migrate` wants it. */
+  const open = async (): Promise<Services> => {
+    const s = connect();
+    await migrate(s.db);
+    return s;
   };
   const print = (text: string) => out.write(text.endsWith('\n') ? text : text + '\n');
 
@@ -150,11 +155,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .command('migrate')
     .description('bring the database schema up to date (npm start does this too)')
     .action(async () => {
-      const config = loadConfig();
-      const logger = createLogger('warn');
-      const s = createServices(config, logger, { runWorker: false });
-      services = s;
-      const applied = await migrate(s.db);
+      const applied = await migrate(connect().db);
       print(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is up to date.');
     });
 

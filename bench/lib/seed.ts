@@ -44,6 +44,19 @@ function columns(d: { mod: (a: string, b: number) => string; pad: (n: string, w:
   };
 }
 
+/** The INSERT … SELECT over a `rows (n, c, status)` source, the same on both databases. */
+function insertFromRows(k: ReturnType<typeof columns>): string {
+  return `
+    INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_slack_user_id, invited_by_name,
+      created_at, updated_at, last_sent_at, send_count, accepted_at, revoked_at, revoked_by, delivery_state, expiry_notified_at, reminder_notified_at)
+    SELECT ${k.id}, ${k.email}, CASE WHEN n % 50 = 0 THEN 'admin' ELSE 'member' END, status, ${k.tokenHash}, 'seed-nonce-' || n,
+      c + ${SEED_TTL_MS}, 'U0SEEDER', 'Seeder', c, c, c, 1,
+      CASE WHEN status = 'accepted' THEN c + 3600000 END, CASE WHEN status = 'revoked' THEN c + 7200000 END, CASE WHEN status = 'revoked' THEN 'system' END,
+      'sent', CASE WHEN status = 'pending' AND c + ${SEED_TTL_MS} <= :now THEN c + ${SEED_TTL_MS} END,
+      CASE WHEN status = 'pending' AND c + ${SEED_TTL_MS} <= :now THEN c + ${SEED_TTL_MS - DAY} END
+    FROM rows`;
+}
+
 function sqliteSeedSql(prefix: string): string {
   const k = columns(
     {
@@ -56,15 +69,7 @@ function sqliteSeedSql(prefix: string): string {
   );
   return `
     WITH RECURSIVE seq(n) AS (SELECT :from UNION ALL SELECT n + 1 FROM seq WHERE n < :to),
-    rows AS (SELECT n, ${k.c} AS c, ${k.status} AS status FROM seq)
-    INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_slack_user_id, invited_by_name,
-      created_at, updated_at, last_sent_at, send_count, accepted_at, revoked_at, revoked_by, delivery_state, expiry_notified_at, reminder_notified_at)
-    SELECT ${k.id}, ${k.email}, CASE WHEN n % 50 = 0 THEN 'admin' ELSE 'member' END, status, ${k.tokenHash}, 'seed-nonce-' || n,
-      c + ${SEED_TTL_MS}, 'U0SEEDER', 'Seeder', c, c, c, 1,
-      CASE WHEN status = 'accepted' THEN c + 3600000 END, CASE WHEN status = 'revoked' THEN c + 7200000 END, CASE WHEN status = 'revoked' THEN 'system' END,
-      'sent', CASE WHEN status = 'pending' AND c + ${SEED_TTL_MS} <= :now THEN c + ${SEED_TTL_MS} END,
-      CASE WHEN status = 'pending' AND c + ${SEED_TTL_MS} <= :now THEN c + ${SEED_TTL_MS - DAY} END
-    FROM rows`;
+    rows AS (SELECT n, ${k.c} AS c, ${k.status} AS status FROM seq)${insertFromRows(k)}`;
 }
 
 function pgSeedSql(prefix: string): string {
@@ -78,13 +83,5 @@ function pgSeedSql(prefix: string): string {
     prefix,
   );
   return `
-    WITH rows AS (SELECT n, ${k.c}::bigint AS c, ${k.status} AS status FROM generate_series(:from::bigint, :to::bigint) AS n)
-    INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_slack_user_id, invited_by_name,
-      created_at, updated_at, last_sent_at, send_count, accepted_at, revoked_at, revoked_by, delivery_state, expiry_notified_at, reminder_notified_at)
-    SELECT ${k.id}, ${k.email}, CASE WHEN n % 50 = 0 THEN 'admin' ELSE 'member' END, status, ${k.tokenHash}, 'seed-nonce-' || n,
-      c + ${SEED_TTL_MS}, 'U0SEEDER', 'Seeder', c, c, c, 1,
-      CASE WHEN status = 'accepted' THEN c + 3600000 END, CASE WHEN status = 'revoked' THEN c + 7200000 END, CASE WHEN status = 'revoked' THEN 'system' END,
-      'sent', CASE WHEN status = 'pending' AND c + ${SEED_TTL_MS} <= :now THEN c + ${SEED_TTL_MS} END,
-      CASE WHEN status = 'pending' AND c + ${SEED_TTL_MS} <= :now THEN c + ${SEED_TTL_MS - DAY} END
-    FROM rows`;
+    WITH rows AS (SELECT n, ${k.c}::bigint AS c, ${k.status} AS status FROM generate_series(:from::bigint, :to::bigint) AS n)${insertFromRows(k)}`;
 }

@@ -26,9 +26,12 @@ export async function loadNotice(db: Db, noticeId: number): Promise<NoticePayloa
 /** Draws a notice from the current state of what it is about (also after a click on it). */
 export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: NoticePayload, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
   if (payload.notice === 'accepted') return renderAcceptedNote(deps, payload.memberId, note);
-  const shown = await deps.invites.getMany(payload.invitationIds.slice(0, NOTICE_ROWS));
-  const stillExpired = payload.notice === 'expired' ? (await deps.invites.getMany(payload.invitationIds)).filter((i) => i.status === 'expired').length : 0;
-  return listNotice({ noticeId, kind: payload.notice, invitations: shown, total: payload.invitationIds.length, stillExpired, notice: note });
+  // An expiry notice counts how many are still expired (for "Send new invitations to all"), so it
+  // reads them all once; a reminder needs only the rows it shows.
+  const ids = payload.notice === 'expired' ? payload.invitationIds : payload.invitationIds.slice(0, NOTICE_ROWS);
+  const invitations = await deps.invites.getMany(ids);
+  const stillExpired = payload.notice === 'expired' ? invitations.filter((i) => i.status === 'expired').length : 0;
+  return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, stillExpired, notice: note });
 }
 
 /** The acceptance note as the member is now (also after its role select was used). */

@@ -3,6 +3,7 @@ import type { RateLimitRequestHandler } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { InvitesService } from '../invites/service.js';
 import { formatDateInWords } from '../mail/templates.js';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { DomainError, InvitationExpired } from '../shared/errors.js';
 import { declaredBodyLimit } from './body-limit.js';
@@ -98,22 +99,16 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const errors = state.errors!;
       if (!state.firstName!.trim()) errors.first_name = 'Enter your first name.';
       if (!state.lastName!.trim()) errors.last_name = 'Enter your last name.';
-      if (str('password').length < 8) errors.password = 'Use at least 8 characters.';
-      else if (str('password').length > 1024) errors.password = 'Use at most 1024 characters.';
+      // The domain's password limits, in the page's words (the domain checks them again on accept).
+      if (str('password').length < PASSWORD_MIN) errors.password = `Use at least ${PASSWORD_MIN} characters.`;
+      else if (str('password').length > PASSWORD_MAX) errors.password = `Use at most ${PASSWORD_MAX} characters.`;
       if (str('password') !== str('confirm_password')) errors.confirm_password = 'The passwords do not match.';
       if (Object.keys(errors).length) {
         errors.form = 'Please correct the fields marked below.';
         return send(res, 422, acceptForm(invitation, orgName, token, state));
       }
-      try {
-        const { member } = await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
-        send(res, 200, acceptedPage(member.email, orgName, ROLE_LABELS[member.role]));
-      } catch (error) {
-        if (error instanceof DomainError && error.code === 'weak_password') {
-          return send(res, 422, acceptForm(invitation, orgName, token, { ...state, errors: { password: error.message, form: 'Please correct the fields marked below.' } }));
-        }
-        throw error;
-      }
+      const { member } = await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
+      send(res, 200, acceptedPage(member.email, orgName, ROLE_LABELS[member.role]));
     } catch (error) {
       fail(res, error);
     }

@@ -102,10 +102,10 @@ export function fastTempDir(prefix: string): { dir: string; cleanup(): void } {
 
 export const SIGNING_SECRET = 'hardening-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-hardening-bot-token-0000';
-export const ADMIN = 'U0ADMIN';
-export const MEMBER_ADMIN = 'U0MEMADM';
-export const PLAIN = 'U0PLAIN';
-export const STRANGER = 'U0NOBODY';
+// The same Slack users as the Slack suites (a bootstrap admin, an admin member, a plain member, a stranger).
+import { ADMIN, MEMBER_ADMIN, PLAIN, STRANGER } from '../slack/harness.js';
+
+export { ADMIN, MEMBER_ADMIN, PLAIN, STRANGER };
 
 export interface SlackApp {
   app: RunningApp;
