@@ -1,3 +1,4 @@
+import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
 import type { Trx } from '../db/index.js';
 import { actorId, type Actor } from '../shared/actor.js';
 
@@ -20,17 +21,38 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+interface NewAuditRow {
+  at: number;
+  actor_type: Actor['type'];
+  actor_id: string | null;
+  action: AuditAction;
+  subject_type: AuditEntry['subjectType'];
+  subject_id: string;
+  details: string | null;
+}
+const NEW_ROW_COLUMNS: ColumnTypes<NewAuditRow> = {
+  at: 'bigint',
+  actor_type: 'text',
+  actor_id: 'text',
+  action: 'text',
+  subject_type: 'text',
+  subject_id: 'text',
+  details: 'text',
+};
+
 /** Records changes with who made them and when, inside the transaction that made them. */
 export async function recordAudit(trx: Trx, at: number, actor: Actor, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const rows = entries.map((e) => ({
+  const actorType = actor.type;
+  const actor_id = actorId(actor);
+  const rows = entries.map((e): NewAuditRow => ({
     at,
-    actor_type: actor.type,
-    actor_id: actorId(actor),
+    actor_type: actorType,
+    actor_id,
     action: e.action,
     subject_type: e.subjectType,
     subject_id: e.subjectId,
     details: e.details ? JSON.stringify(e.details) : null,
   }));
-  for (let i = 0; i < rows.length; i += 400) await trx('audit_log').insert(rows.slice(i, i + 400));
+  await bulkInsert(trx, 'audit_log', NEW_ROW_COLUMNS, rows);
 }

@@ -31,15 +31,37 @@ export function normalizeEmail(input: string): { email: string } | { reason: str
   if (local.includes('@')) return { reason: 'more than one @' };
   if (local.length > 64) return { reason: 'the part before @ is longer than 64 characters' };
   if (!LOCAL_PART.test(local)) return { reason: 'the part before @ has characters an address cannot have' };
+  const domain = checkedDomain(rawDomain);
+  if ('reason' in domain) return { reason: domain.reason };
+  const email = `${local}@${domain.ascii}`;
+  if (email.length > 254) return { reason: 'longer than 254 characters' };
+  return { email };
+}
+
+/**
+ * A pasted list names few domains many times: each is checked (and converted to ASCII) once.
+ * Bounded, as the domains seen are whatever people paste.
+ */
+const domainChecks = new Map<string, { ascii: string } | { reason: string }>();
+
+function checkedDomain(rawDomain: string): { ascii: string } | { reason: string } {
+  let checked = domainChecks.get(rawDomain);
+  if (checked === undefined) {
+    checked = checkDomain(rawDomain);
+    if (domainChecks.size >= 1_000) domainChecks.clear();
+    domainChecks.set(rawDomain, checked);
+  }
+  return checked;
+}
+
+function checkDomain(rawDomain: string): { ascii: string } | { reason: string } {
   const domain = domainToASCII(rawDomain);
   if (!domain) return { reason: `"${rawDomain}" is not a valid domain` };
   const labels = domain.split('.');
   if (labels.length < 2) return { reason: `the domain "${rawDomain}" has no dot (like example.com)` };
   if (!labels.every((l) => DOMAIN_LABEL.test(l))) return { reason: `"${rawDomain}" is not a valid domain` };
   if (!/^([a-z]{2,63}|xn--[a-z0-9-]+)$/.test(labels[labels.length - 1]!)) return { reason: `"${rawDomain}" does not end in a real top-level domain` };
-  const email = `${local}@${domain}`;
-  if (email.length > 254) return { reason: 'longer than 254 characters' };
-  return { email };
+  return { ascii: domain };
 }
 
 /**
@@ -49,21 +71,23 @@ export function normalizeEmail(input: string): { email: string } | { reason: str
  */
 export function splitEntries(raw: string): string[] {
   const segments: string[] = [];
-  let current = '';
+  let start = 0;
   let quoted = false;
   let angled = false;
-  for (const ch of raw) {
+  // By UTF-16 unit: every character looked at is ASCII, and no half of a surrogate pair is one.
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i];
     // A line break always ends an entry: a stray `<` or quote must not swallow the rest of the list.
     if (ch === '\n' || ch === '\r') quoted = angled = false;
     if (ch === '"' && !angled) quoted = !quoted;
     else if (ch === '<' && !quoted) angled = true;
     else if (ch === '>' && !quoted) angled = false;
     if (!quoted && !angled && (ch === '\n' || ch === '\r' || ch === ',' || ch === ';')) {
-      segments.push(current);
-      current = '';
-    } else current += ch;
+      segments.push(raw.slice(start, i));
+      start = i + 1;
+    }
   }
-  segments.push(current);
+  segments.push(raw.slice(start));
 
   const entries: string[] = [];
   for (const segment of segments) {

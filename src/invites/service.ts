@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import { recordAudit, type AuditEntry } from '../audit/audit.js';
+import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
 import { ReadCoalescer } from '../db/coalesce.js';
-import { chunked, forUpdate, inTransaction, isPostgres, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
+import { StatementQueue } from '../db/statement-queue.js';
+import { chunked, forUpdate, inTransaction, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
 import { checkPassword, hashPassword } from '../members/passwords.js';
 import type { Role } from '../members/roles.js';
 import { cleanName, requireRole, toMember, type Member, type MemberRow } from '../members/service.js';
@@ -81,6 +83,35 @@ export interface InviteEvents {
   accepted?(trx: Trx, now: number, invitation: Invitation, member: Member): Promise<void>;
 }
 
+/**
+ * Addresses read and written per step of invite-many: large enough that statements are few,
+ * small enough that making one batch's tokens overlaps storing the one before.
+ */
+const INVITE_BATCH = 2_000;
+
+type NewInvitationRow = Pick<
+  InvitationRow,
+  | 'id' | 'email' | 'role' | 'status' | 'token_hash' | 'token_nonce' | 'expires_at' | 'invited_by_member_id' | 'invited_by_slack_user_id'
+  | 'invited_by_name' | 'created_at' | 'updated_at' | 'last_sent_at' | 'send_count' | 'delivery_state'
+>;
+const NEW_INVITATION_COLUMNS: ColumnTypes<NewInvitationRow> = {
+  id: 'text',
+  email: 'text',
+  role: 'text',
+  status: 'text',
+  token_hash: 'text',
+  token_nonce: 'text',
+  expires_at: 'bigint',
+  invited_by_member_id: 'text',
+  invited_by_slack_user_id: 'text',
+  invited_by_name: 'text',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+  last_sent_at: 'bigint',
+  send_count: 'integer',
+  delivery_state: 'text',
+};
+
 const SORT_COLUMNS: Record<Exclude<SortKey, 'status'>, string> = { email: 'email', created: 'created_at', expires: 'expires_at' };
 export const MAX_PAGE = 500;
 
@@ -88,9 +119,12 @@ export class InvitesService {
   /** Called after a transaction queued mail, so a worker in this process can start at once. */
   onQueued: () => void = () => undefined;
   events: InviteEvents = {};
-  private readonly reads = new ReadCoalescer();
+  private readonly reads: ReadCoalescer;
 
-  constructor(private readonly db: Db, private readonly clock: Clock, private readonly settings: InvitesSettings) {}
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly settings: InvitesSettings) {
+    // Concurrent identical reads share one query, never one older than a write this process finished.
+    this.reads = new ReadCoalescer(db);
+  }
 
   /** The accept link for the invitation's current token. */
   linkFor(row: Pick<InvitationRow, 'token_nonce'>): string {
@@ -137,65 +171,88 @@ export class InvitesService {
     const now = this.clock.now();
     const summary: InviteSummary = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
     const inviter = this.inviterColumns(input);
-    const mail: OutboxMessage[] = [];
-    const audit: AuditEntry[] = [];
     const renewedIds: string[] = [];
+    // Each batch's writes are queued, not waited for: the database stores one batch while the next
+    // one's tokens are made. The queue keeps every statement in order on the connection.
+    const statements = new StatementQueue();
+    const batches = chunked(emails, INVITE_BATCH);
+    try {
+      const read = (i: number) => (i < batches.length ? statements.run(() => this.storedFor(trx, batches[i]!)) : undefined);
+      let stored = read(0);
+      for (let i = 0; stored; i++) {
+        const batch = batches[i]!;
+        const { memberEmails, pendingByEmail } = await stored;
+        // The next batch is read while this one's tokens are made.
+        stored = read(i + 1);
+        const fresh: NewInvitationRow[] = [];
+        const mail: OutboxMessage[] = [];
+        const audit: AuditEntry[] = [];
 
-    for (const batch of chunked(emails, 400)) {
-      const members = await trx('members').whereIn('email', batch).where({ state: 'active' }).select('email');
-      const memberEmails = new Set(members.map((m: { email: string }) => m.email));
-      const pending = await forUpdate(trx<InvitationRow>('invitations').whereIn('email', batch).where({ status: 'pending' }));
-      const pendingByEmail = new Map(pending.map((row) => [row.email, row]));
-      const fresh: Partial<InvitationRow>[] = [];
-
-      for (const email of batch) {
-        if (memberEmails.has(email)) {
-          summary.alreadyMember.push(email);
-          continue;
+        for (const email of batch) {
+          if (memberEmails.has(email)) {
+            summary.alreadyMember.push(email);
+            continue;
+          }
+          const existing = pendingByEmail.get(email);
+          if (existing && shownStatus(existing, now) === 'pending') {
+            summary.alreadyInvited.push({ email, invitationId: existing.id });
+            continue;
+          }
+          const token = issueToken(this.settings.appSecret);
+          if (existing) {
+            // Expired: the same invitation gets a new link (the old one stays dead) and a new expiry.
+            const update = { ...inviter, role, ...this.newLinkColumns(existing, token, now) };
+            void statements.run(() => trx('invitations').where({ id: existing.id }).update(update));
+            summary.renewed.push(email);
+            renewedIds.push(existing.id);
+            mail.push(inviteEmail(existing.id, token.nonce, 'new_invitation'));
+            audit.push({ action: 'new_invitation', subjectType: 'invitation', subjectId: existing.id, details: { email, role } });
+            continue;
+          }
+          const id = newId('invite');
+          fresh.push({
+            id,
+            email,
+            role,
+            status: 'pending',
+            token_hash: token.hash,
+            token_nonce: token.nonce,
+            expires_at: now + this.settings.inviteTtlMs,
+            ...inviter,
+            created_at: now,
+            updated_at: now,
+            last_sent_at: now,
+            send_count: 1,
+            delivery_state: 'queued',
+          });
+          summary.sent.push(email);
+          summary.invitationIds.push(id);
+          mail.push(inviteEmail(id, token.nonce, 'invite'));
+          audit.push({ action: 'invite', subjectType: 'invitation', subjectId: id, details: { email, role } });
         }
-        const existing = pendingByEmail.get(email);
-        if (existing && shownStatus(existing, now) === 'pending') {
-          summary.alreadyInvited.push({ email, invitationId: existing.id });
-          continue;
-        }
-        const token = issueToken(this.settings.appSecret);
-        if (existing) {
-          // Expired: the same invitation gets a new link (the old one stays dead) and a new expiry.
-          await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...this.newLinkColumns(existing, token, now) });
-          summary.renewed.push(email);
-          renewedIds.push(existing.id);
-          mail.push(inviteEmail(existing.id, token.nonce, 'new_invitation'));
-          audit.push({ action: 'new_invitation', subjectType: 'invitation', subjectId: existing.id, details: { email, role } });
-          continue;
-        }
-        const id = newId('invite');
-        fresh.push({
-          id,
-          email,
-          role,
-          status: 'pending',
-          token_hash: token.hash,
-          token_nonce: token.nonce,
-          expires_at: now + this.settings.inviteTtlMs,
-          ...inviter,
-          created_at: now,
-          updated_at: now,
-          last_sent_at: now,
-          send_count: 1,
-          delivery_state: 'queued',
-        });
-        summary.sent.push(email);
-        summary.invitationIds.push(id);
-        mail.push(inviteEmail(id, token.nonce, 'invite'));
-        audit.push({ action: 'invite', subjectType: 'invitation', subjectId: id, details: { email, role } });
+        if (fresh.length) void statements.run(() => bulkInsert(trx, 'invitations', NEW_INVITATION_COLUMNS, fresh));
+        if (mail.length) void statements.run(() => enqueue(trx, now, mail));
+        if (audit.length) void statements.run(() => recordAudit(trx, now, input.actor, audit));
       }
-      // As many rows per statement as the dialect takes (SQLite: a compound SELECT of ≤ 500 terms).
-      for (const rows of chunked(fresh, isPostgres(trx) ? 1_000 : 500)) await trx('invitations').insert(rows);
+    } finally {
+      // Nothing may still be running on the connection when the transaction commits or rolls back.
+      await statements.settled();
     }
+    await statements.drained();
     summary.invitationIds.push(...renewedIds);
-    await enqueue(trx, now, mail);
-    await recordAudit(trx, now, input.actor, audit);
     return summary;
+  }
+
+  /** Which of these addresses are active members, and their pending invitations (locked). */
+  private async storedFor(trx: Trx, emails: string[]) {
+    const members = await trx('members').whereIn('email', emails).where({ state: 'active' }).select('email');
+    const pending = await forUpdate(
+      trx<InvitationRow>('invitations').whereIn('email', emails).where({ status: 'pending' }).select('id', 'email', 'status', 'expires_at', 'send_count'),
+    );
+    return {
+      memberEmails: new Set(members.map((m: { email: string }) => m.email)),
+      pendingByEmail: new Map(pending.map((row) => [row.email, row])),
+    };
   }
 
   /** Rule 4 as columns: a new token (the old link dies), a new expiry, notices re-armed, mail queued. */

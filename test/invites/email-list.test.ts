@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { domainToASCII } from 'node:url';
 import { normalizeEmail, parseEmailList } from '../../src/invites/email-list.js';
 
 describe('parseEmailList (Rule 1)', () => {
@@ -124,5 +125,23 @@ describe('normalizeEmail', () => {
     const local = 'a'.repeat(64);
     const label = 'd'.repeat(63);
     expect(normalizeEmail(`${local}@${label}.io`)).toEqual({ email: `${local}@${label}.io` });
+  });
+
+  it('judges a domain the same however often it is seen, and among thousands of others', () => {
+    const domains = Array.from({ length: 2_500 }, (_, i) => (i % 3 === 0 ? `bad_${i}.io` : i % 3 === 1 ? `Münster${i}.de` : `ok${i}.io`));
+    const first = domains.map((d) => normalizeEmail(`a@${d}`));
+    const again = domains.map((d) => normalizeEmail(`b@${d}`));
+    expect(again.map((r) => ('email' in r ? r.email.replace(/^b@/, 'a@') : r))).toEqual(first.map((r) => ('email' in r ? r.email : r)));
+    expect(first[0]).toEqual({ reason: '"bad_0.io" is not a valid domain' });
+    expect(first[1]).toEqual({ email: `a@${domainToASCII('münster1.de')}` });
+    expect(normalizeEmail('a@nodot')).toEqual(normalizeEmail('z@nodot'));
+  });
+
+  it('splits very long lists by entry, keeping characters outside the BMP intact', () => {
+    const text = Array.from({ length: 20_000 }, (_, i) => (i % 2 ? `"Zoë 😀, ${i}" <p${i}@x.io>` : `p${i}@x.io`)).join(';\r\n');
+    const parsed = parseEmailList(text);
+    expect(parsed.emails).toHaveLength(20_000);
+    expect(parsed.emails[19_999]).toBe('p19999@x.io');
+    expect(parseEmailList('😀@x.io, a@x.io').invalid).toEqual([{ entry: '😀@x.io', reason: expect.any(String) }]);
   });
 });

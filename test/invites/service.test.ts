@@ -177,6 +177,124 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       expect(again.sent).toHaveLength(0);
     }, 60_000);
 
+    it('applies every skip rule across batches, and writes mail and audit rows in the order of the list', async () => {
+      const w = world();
+      // invite-many works in batches of 2,000 addresses: put each case at a batch's edges.
+      const emails = Array.from({ length: 4_500 }, (_, i) => `p${i}@x.io`);
+      const member = [0, 1_999, 2_000];
+      const live = [1, 3_999, 4_000];
+      const expired = [2, 2_001, 4_499];
+      for (const i of member) await w.members.create({ email: emails[i]! }, CLI);
+      const expiredIds = new Map<string, string>();
+      for (const i of expired) expiredIds.set(emails[i]!, (await inviteOne(w, emails[i]!)).id);
+      w.clock.advance(TTL);
+      const liveIds = new Map<string, string>();
+      for (const i of live) liveIds.set(emails[i]!, (await inviteOne(w, emails[i]!)).id);
+      const auditBefore = await countRows(w.db, 'audit_log');
+      const outboxBefore = await countRows(w.db, 'outbox');
+
+      const summary = await w.invites.inviteMany({ emails: [...emails, 'nonsense'], role: 'developer', actor: SLACK_ADMIN });
+      const skipped = new Set([...member, ...live, ...expired].map((i) => emails[i]!));
+      expect(summary.alreadyMember).toEqual(member.map((i) => emails[i]));
+      expect(summary.alreadyInvited).toEqual(live.map((i) => ({ email: emails[i], invitationId: liveIds.get(emails[i]!) })));
+      expect(summary.renewed).toEqual(expired.map((i) => emails[i]));
+      expect(summary.sent).toEqual(emails.filter((e) => !skipped.has(e)));
+      expect(summary.invalid).toEqual([{ entry: 'nonsense', reason: expect.any(String) }]);
+      expect(summary.invitationIds.slice(-3)).toEqual(expired.map((i) => expiredIds.get(emails[i]!)));
+      expect(new Set(summary.invitationIds).size).toBe(4_500 - 6);
+
+      // Mail and audit rows, in the order of the list: new and renewed interleaved as they came.
+      const inOrder = emails.filter((e) => !member.concat(live).some((i) => emails[i] === e));
+      const idOf = new Map([...summary.sent.map((e, i) => [e, summary.invitationIds[i]!] as const), ...expiredIds]);
+      const mail = (await w.db('outbox').where('id', '>', 0).orderBy('id').offset(outboxBefore)) as Array<{ invitation_id: string; payload: string }>;
+      expect(mail.map((r) => r.invitation_id)).toEqual(inOrder.map((e) => idOf.get(e)));
+      expect(mail.map((r) => (JSON.parse(r.payload) as InviteEmailPayload).reason)).toEqual(inOrder.map((e) => (expiredIds.has(e) ? 'new_invitation' : 'invite')));
+      const audit = (await w.db('audit_log').orderBy('id').offset(auditBefore)) as Array<{ subject_id: string; action: string; details: string; actor_id: string }>;
+      expect(audit.map((r) => r.subject_id)).toEqual(inOrder.map((e) => idOf.get(e)));
+      expect(audit.map((r) => JSON.parse(r.details))).toEqual(inOrder.map((email) => ({ email, role: 'developer' })));
+      expect(new Set(audit.map((r) => r.actor_id))).toEqual(new Set(['U123ADMIN']));
+
+      // Renewed rows carry the new role and the inviter, like new ones.
+      for (const id of expiredIds.values()) expect(await w.invites.get(id)).toMatchObject({ status: 'pending', role: 'developer', sendCount: 2 });
+      expect(await countRows(w.db, 'invitations', { status: 'pending' })).toBe(4_500 - 3);
+      expect(Number((await w.db('invitation_tallies').where({ status: 'pending' }).first()).n)).toBe(4_500 - 3);
+    }, 60_000);
+
+    it('stores new invitations, their mail and audit rows with the types the readers expect', async () => {
+      const w = world();
+      const { member: ann } = await w.members.create({ email: 'ann@x.io' }, CLI);
+      const summary = await w.invites.inviteMany({ emails: 'a@x.io, b@x.io', actor: { type: 'member', memberId: ann.id, name: 'Ann' } });
+      const now = w.clock.now();
+      const row = await invitationRow(w.db, summary.invitationIds[0]!);
+      expect(row).toEqual({
+        id: summary.invitationIds[0],
+        email: 'a@x.io',
+        role: 'member',
+        status: 'pending',
+        token_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        token_nonce: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        expires_at: now + TTL,
+        invited_by_member_id: ann.id,
+        invited_by_slack_user_id: null,
+        invited_by_name: 'Ann',
+        created_at: now,
+        updated_at: now,
+        last_sent_at: now,
+        send_count: 1,
+        accepted_at: null,
+        accepted_member_id: null,
+        revoked_at: null,
+        revoked_by: null,
+        delivery_state: 'queued',
+        delivery_error: null,
+        expiry_notified_at: null,
+        reminder_notified_at: null,
+        metadata: null,
+      });
+      const [mail] = await outboxFor(w.db, row.id);
+      expect(mail).toEqual({
+        id: expect.any(Number),
+        kind: INVITE_EMAIL,
+        state: 'pending',
+        dedupe_key: null,
+        invitation_id: row.id,
+        payload: JSON.stringify({ invitationId: row.id, nonce: row.token_nonce, reason: 'invite' }),
+        attempts: 0,
+        next_attempt_at: now,
+        locked_until: null,
+        last_error: null,
+        created_at: now,
+        done_at: null,
+      });
+      const [audit] = await auditFor(w.db, row.id);
+      expect(audit).toEqual({ id: expect.any(Number), at: now, actor_type: 'member', actor_id: ann.id, action: 'invite', subject_type: 'invitation', subject_id: row.id, details: JSON.stringify({ email: 'a@x.io', role: 'member' }) });
+      if (dialect === 'sqlite') {
+        const types = await w.db.raw(`SELECT typeof(expires_at) AS e, typeof(send_count) AS s, typeof(invited_by_slack_user_id) AS n FROM invitations`);
+        expect(types).toEqual([
+          { e: 'integer', s: 'integer', n: 'null' },
+          { e: 'integer', s: 'integer', n: 'null' },
+        ]);
+        expect(await w.db.raw(`SELECT DISTINCT typeof(attempts) AS a, typeof(next_attempt_at) AS t FROM outbox`)).toEqual([{ a: 'integer', t: 'integer' }]);
+        expect(await w.db.raw(`SELECT DISTINCT typeof(at) AS a FROM audit_log WHERE action = 'invite'`)).toEqual([{ a: 'integer' }]);
+      }
+    });
+
+    it('a failure in a later step of a long list writes nothing and reports the first error', async () => {
+      const w = world();
+      const before = await inviteOne(w, 'first@x.io');
+      w.clock.advance(TTL);
+      const snap = await snapshot(w);
+      await w.db.schema.renameTable('audit_log', 'audit_log_away');
+      // Several batches: later batches are queued behind the failing audit insert of the first.
+      const emails = ['first@x.io', ...Array.from({ length: 5_000 }, (_, i) => `user${i}@x.io`)];
+      await expect(w.invites.inviteMany({ emails, actor: CLI })).rejects.toThrow(/audit_log/);
+      await w.db.schema.renameTable('audit_log_away', 'audit_log');
+      expect(await snapshot(w)).toEqual(snap);
+      expect(await currentToken(w.db, before.id)).toBe(before.token);
+      // The database is usable at once.
+      expect((await w.invites.inviteMany({ emails: 'next@x.io', actor: CLI })).sent).toEqual(['next@x.io']);
+    }, 60_000);
+
     it('concurrent calls with overlapping lists never make two pending invitations for one email', async () => {
       const w = world();
       const lists = Array.from({ length: 6 }, (_, k) => Array.from({ length: 30 }, (_, i) => `p${(i + k * 7) % 60}@x.io`));

@@ -31,6 +31,22 @@ describe('tokens (Rule 8), pure', () => {
     expect(nonce).not.toBe(token);
   });
 
+  it('are HMAC-SHA256 keyed by the secret as UTF-8 text, whatever secrets were used before', () => {
+    const secrets = [TEST_SECRET, 'ünïcödé-secret-🔑-0123456789-abcdefghijkl', ...Array.from({ length: 12 }, (_, i) => `secret-${i}-0123456789-abcdefghijklmnop`), TEST_SECRET];
+    for (const secret of secrets) {
+      const nonce = issueToken(secret).nonce;
+      expect(deriveToken(secret, nonce)).toBe(createHmac('sha256', secret).update(`doorman/invite/v1:${nonce}`).digest('base64url'));
+    }
+  });
+
+  it('nonces stay 32 fresh bytes each across many draws (the CSPRNG is read in blocks)', () => {
+    const nonces = Array.from({ length: 1_000 }, () => issueToken(TEST_SECRET).nonce);
+    expect(new Set(nonces).size).toBe(1_000);
+    for (const nonce of nonces) expect(Buffer.from(nonce, 'base64url')).toHaveLength(32);
+    // No byte block is handed out twice: no two nonces share their first 8 bytes either.
+    expect(new Set(nonces.map((n) => n.slice(0, 11))).size).toBe(1_000);
+  });
+
   it('tokenMatches accepts only the exact token', () => {
     const { token, nonce } = issueToken(TEST_SECRET);
     expect(tokenMatches(TEST_SECRET, nonce, token)).toBe(true);

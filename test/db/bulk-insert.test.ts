@@ -1,0 +1,284 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bulkInsert, PG_MAX_ROWS, SQLITE_MAX_VARIABLES, type ColumnTypes } from '../../src/db/bulk-insert.js';
+import type { Db } from '../../src/db/index.js';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+
+interface AuditRow {
+  at: number;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  subject_type: string;
+  subject_id: string;
+  details: string | null;
+}
+const AUDIT: ColumnTypes<AuditRow> = { at: 'bigint', actor_type: 'text', actor_id: 'text', action: 'text', subject_type: 'text', subject_id: 'text', details: 'text' };
+
+interface OutboxRow {
+  kind: string;
+  state: string;
+  dedupe_key: string | null;
+  invitation_id: string | null;
+  payload: string;
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+}
+const OUTBOX: ColumnTypes<OutboxRow> = {
+  kind: 'text',
+  state: 'text',
+  dedupe_key: 'text',
+  invitation_id: 'text',
+  payload: 'text',
+  attempts: 'integer',
+  next_attempt_at: 'bigint',
+  created_at: 'bigint',
+};
+
+interface InvitationRow {
+  id: string;
+  email: string;
+  role: string;
+  status: string;
+  token_hash: string;
+  token_nonce: string;
+  expires_at: number;
+  invited_by_member_id: string | null;
+  invited_by_slack_user_id: string | null;
+  invited_by_name: string | null;
+  created_at: number;
+  updated_at: number;
+  last_sent_at: number;
+  send_count: number;
+  delivery_state: string;
+}
+const INVITATIONS: ColumnTypes<InvitationRow> = {
+  id: 'text',
+  email: 'text',
+  role: 'text',
+  status: 'text',
+  token_hash: 'text',
+  token_nonce: 'text',
+  expires_at: 'bigint',
+  invited_by_member_id: 'text',
+  invited_by_slack_user_id: 'text',
+  invited_by_name: 'text',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+  last_sent_at: 'bigint',
+  send_count: 'integer',
+  delivery_state: 'text',
+};
+
+const NOW = Date.UTC(2026, 10, 22, 9, 0, 0);
+const awkward = ['plain', `quote " and 'apostrophe'`, 'back\\slash', 'comma, {braces}', 'NULL', '', 'tab\tnew\nline', 'Zoë — 東京 🚪'];
+
+/** Audit rows; unless told to vary, `at`, the actor, the action and the subject type are the same in all. */
+function auditRows(n: number, vary: { at?: boolean; actor?: boolean; all?: boolean } = {}): AuditRow[] {
+  return Array.from({ length: n }, (_, i) => ({
+    at: vary.at || vary.all ? NOW + i : NOW,
+    actor_type: vary.actor || vary.all ? (i % 2 ? 'slack' : 'member') : 'slack',
+    actor_id: vary.actor || vary.all ? (i % 3 ? `U${i}` : null) : null,
+    action: vary.all && i % 2 ? 'resend' : 'invite',
+    subject_type: vary.all && i % 2 ? 'member' : 'invitation',
+    subject_id: `invite_${String(i).padStart(6, '0')}`,
+    details: i % 5 === 0 ? null : JSON.stringify({ email: `p${i}@x.io`, note: awkward[i % awkward.length] }),
+  }));
+}
+
+function invitationRows(n: number, prefix: string): InvitationRow[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `invite_${prefix}${i}`,
+    email: `${prefix}${i}@x.io`,
+    role: i % 4 === 0 ? 'admin' : 'member',
+    status: 'pending',
+    token_hash: `${prefix}${String(i).padStart(63 - prefix.length, '0')}`,
+    token_nonce: `nonce${i}`,
+    expires_at: NOW + 7 * 86_400_000,
+    invited_by_member_id: null,
+    invited_by_slack_user_id: i % 2 ? 'U0ADMIN' : null,
+    invited_by_name: awkward[i % awkward.length]!,
+    created_at: NOW,
+    updated_at: NOW,
+    last_sent_at: NOW,
+    send_count: 1,
+    delivery_state: 'queued',
+  }));
+}
+
+/** Every stored row of `table` in id order, without the columns named, and (SQLite) each value's storage class. */
+async function stored(db: Db, table: string, dialect: string, columns: readonly string[], without: readonly string[] = []) {
+  const kept = columns.filter((c) => !without.includes(c));
+  const rows = (await db(table).select(kept).orderBy('id')) as Array<Record<string, unknown>>;
+  if (dialect !== 'sqlite') return { rows };
+  const types = await db.raw(`SELECT ${kept.map((c) => `typeof(${c}) AS ${c}`).join(', ')} FROM ${table} ORDER BY id`);
+  return { rows, types };
+}
+
+/** How many INSERT statements `work` sends. */
+async function insertsSent(db: Db, work: () => Promise<void>): Promise<number> {
+  let n = 0;
+  const count = (query: { sql: string }) => {
+    if (/^\s*insert\b/i.test(query.sql)) n++;
+  };
+  db.on('query', count);
+  try {
+    await work();
+  } finally {
+    db.off('query', count);
+  }
+  return n;
+}
+
+describe.each(DIALECTS)('bulkInsert (%s)', (dialect) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await t?.destroy();
+  });
+  beforeEach(async () => {
+    for (const table of ['audit_log', 'outbox', 'invitations']) await t.db(table).del();
+  });
+
+  it('stores the same values, of the same types, as a knex insert (audit rows, nulls constant and varying)', async () => {
+    const rows = auditRows(50, { actor: true });
+    await t.db('audit_log').insert(rows);
+    const viaKnex = await stored(t.db, 'audit_log', dialect, ['id', ...Object.keys(AUDIT)], ['id']);
+    await t.db('audit_log').del();
+    await bulkInsert(t.db, 'audit_log', AUDIT, rows);
+    const viaBulk = await stored(t.db, 'audit_log', dialect, ['id', ...Object.keys(AUDIT)], ['id']);
+    expect(viaBulk).toEqual(viaKnex);
+    expect(viaBulk.rows[0]).toEqual({ ...rows[0], at: NOW });
+    expect(typeof viaBulk.rows[0]!.at).toBe('number');
+  });
+
+  it('stores the same values, of the same types, as a knex insert (invitations, in a transaction)', async () => {
+    const rows = invitationRows(40, 'a');
+    await t.db.transaction((trx) => trx('invitations').insert(rows).then(() => undefined));
+    const columns = ['id', ...Object.keys(INVITATIONS), 'accepted_at', 'metadata', 'expiry_notified_at', 'reminder_notified_at'];
+    const viaKnex = await stored(t.db, 'invitations', dialect, columns);
+    await t.db('invitations').del();
+    await t.db.transaction((trx) => bulkInsert(trx, 'invitations', INVITATIONS, rows));
+    expect(await stored(t.db, 'invitations', dialect, columns)).toEqual(viaKnex);
+    const tallies = await t.db('invitation_tallies').where({ status: 'pending' }).first();
+    expect(Number(tallies.n)).toBe(40);
+  });
+
+  it('stores the same outbox rows as a knex insert, numbers as numbers', async () => {
+    const rows: OutboxRow[] = Array.from({ length: 30 }, (_, i) => ({
+      kind: 'invite_email',
+      state: 'pending',
+      dedupe_key: null,
+      invitation_id: i % 7 === 0 ? null : `invite_${i}`,
+      payload: JSON.stringify({ invitationId: `invite_${i}`, nonce: awkward[i % awkward.length], reason: 'invite' }),
+      attempts: 0,
+      next_attempt_at: NOW + (i % 3),
+      created_at: NOW,
+    }));
+    const columns = ['id', ...Object.keys(OUTBOX), 'locked_until', 'last_error', 'done_at'];
+    await t.db('outbox').insert(rows);
+    const viaKnex = await stored(t.db, 'outbox', dialect, columns, ['id']);
+    await t.db('outbox').del();
+    await bulkInsert(t.db, 'outbox', OUTBOX, rows);
+    const viaBulk = await stored(t.db, 'outbox', dialect, columns, ['id']);
+    expect(viaBulk).toEqual(viaKnex);
+    expect(viaBulk.rows[1]).toMatchObject({ attempts: 0, next_attempt_at: NOW + 1, locked_until: null });
+  });
+
+  it('keeps the order given (serial ids follow it) and stores undefined as NULL', async () => {
+    const rows = auditRows(300, { at: true }).map((row, i) => ({ ...row, details: i % 2 ? row.details : undefined }) as unknown as AuditRow);
+    await bulkInsert(t.db, 'audit_log', AUDIT, rows);
+    const back = (await t.db('audit_log').select('subject_id', 'details').orderBy('id')) as Array<{ subject_id: string; details: string | null }>;
+    expect(back.map((r) => r.subject_id)).toEqual(rows.map((r) => r.subject_id));
+    expect(back.map((r) => r.details)).toEqual(rows.map((r) => r.details ?? null));
+    expect(back.filter((r) => r.details === null).length).toBeGreaterThan(100);
+  });
+
+  it('inserts one row, and nothing (no statement) for no rows', async () => {
+    expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, []))).toBe(0);
+    await bulkInsert(t.db, 'audit_log', AUDIT, auditRows(1));
+    expect(await t.db('audit_log').select(Object.keys(AUDIT))).toEqual(auditRows(1));
+  });
+
+  it('bigints up to 2^53 − 1 round-trip exactly', async () => {
+    const rows = auditRows(3).map((row, i) => ({ ...row, at: [0, 8_640_000_000_000_000, Number.MAX_SAFE_INTEGER][i]! }));
+    await bulkInsert(t.db, 'audit_log', AUDIT, rows);
+    expect((await t.db('audit_log').select('at').orderBy('id')).map((r: { at: number }) => r.at)).toEqual([0, 8_640_000_000_000_000, Number.MAX_SAFE_INTEGER]);
+  });
+
+  if (dialect === 'sqlite') {
+    it(`splits statements at SQLite's ${SQLITE_MAX_VARIABLES.toLocaleString('en')} bound variables, counting constants once`, async () => {
+      // Seven varying columns: 4,680 rows fill one statement.
+      const allVarying = Math.floor(SQLITE_MAX_VARIABLES / 7);
+      expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, auditRows(allVarying, { all: true })))).toBe(1);
+      await t.db('audit_log').del();
+      expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, auditRows(allVarying + 1, { all: true })))).toBe(2);
+      expect(await t.db('audit_log').count({ n: '*' })).toEqual([{ n: allVarying + 1 }]);
+      await t.db('audit_log').del();
+      // Two varying columns (subject_id, details), five bound once: 16,380 rows per statement.
+      const twoVarying = Math.floor((SQLITE_MAX_VARIABLES - 5) / 2);
+      expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, auditRows(twoVarying)))).toBe(1);
+      await t.db('audit_log').del();
+      const rows = auditRows(2 * twoVarying + 1);
+      expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, rows))).toBe(3);
+      const back = (await t.db('audit_log').select('subject_id').orderBy('id')) as Array<{ subject_id: string }>;
+      expect(back.map((r) => r.subject_id)).toEqual(rows.map((r) => r.subject_id));
+    }, 60_000);
+  } else {
+    it(`sends at most ${PG_MAX_ROWS.toLocaleString('en')} rows per PostgreSQL statement, with a handful of parameters`, async () => {
+      const statements: Array<{ sql: string; bindings: unknown[] }> = [];
+      const keep = (query: { sql: string; bindings: unknown[] }) => statements.push(query);
+      t.db.on('query', keep);
+      try {
+        await bulkInsert(t.db, 'audit_log', AUDIT, auditRows(PG_MAX_ROWS, { at: true }));
+        expect(statements).toHaveLength(1);
+        expect(statements[0]!.bindings).toHaveLength(7);
+        await t.db('audit_log').del();
+        statements.length = 0;
+        const rows = auditRows(PG_MAX_ROWS + 1, { at: true });
+        await bulkInsert(t.db, 'audit_log', AUDIT, rows);
+        expect(statements.filter((s) => /^insert/i.test(s.sql))).toHaveLength(2);
+        const back = (await t.db('audit_log').select('subject_id').orderBy('id')) as Array<{ subject_id: string }>;
+        expect(back.map((r) => r.subject_id)).toEqual(rows.map((r) => r.subject_id));
+      } finally {
+        t.db.off('query', keep);
+      }
+    }, 60_000);
+  }
+
+  it('with ignoreConflictOn, skips rows whose key is stored or repeated, as knex onConflict().ignore() does', async () => {
+    const message = (key: string | null, payload: string): OutboxRow => ({
+      kind: 'slack_message',
+      state: 'pending',
+      dedupe_key: key,
+      invitation_id: null,
+      payload,
+      attempts: 0,
+      next_attempt_at: NOW,
+      created_at: NOW,
+    });
+    const first = [message('k1', 'first k1')];
+    const second = [message('k1', 'second k1'), message('k2', 'first k2'), message(null, 'no key a'), message('k2', 'second k2'), message(null, 'no key b')];
+    const columns = ['id', ...Object.keys(OUTBOX)];
+
+    await t.db('outbox').insert(first);
+    await t.db('outbox').insert(second).onConflict('dedupe_key').ignore();
+    const viaKnex = await stored(t.db, 'outbox', dialect, columns, ['id']);
+    await t.db('outbox').del();
+
+    await bulkInsert(t.db, 'outbox', OUTBOX, first, { ignoreConflictOn: 'dedupe_key' });
+    await bulkInsert(t.db, 'outbox', OUTBOX, second, { ignoreConflictOn: 'dedupe_key' });
+    const viaBulk = await stored(t.db, 'outbox', dialect, columns, ['id']);
+    expect(viaBulk).toEqual(viaKnex);
+    expect(viaBulk.rows.map((r) => r.payload)).toEqual(['first k1', 'first k2', 'no key a', 'no key b']);
+    // Without it, a stored key is refused.
+    await expect(bulkInsert(t.db, 'outbox', OUTBOX, [message('k1', 'again')])).rejects.toThrow();
+  });
+
+  it('refuses a table or column name that is not a plain identifier', async () => {
+    await expect(bulkInsert(t.db, 'audit_log; drop table x', AUDIT, auditRows(1))).rejects.toThrow(/plain/);
+    await expect(bulkInsert(t.db, 'audit_log', { ...AUDIT, 'at"': 'bigint' } as never, auditRows(1))).rejects.toThrow(/plain/);
+  });
+});
