@@ -1,3 +1,4 @@
+import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
 import type { Trx } from '../db/index.js';
 
 /**
@@ -30,8 +31,21 @@ export interface OutboxMessage<P = unknown> {
   notBefore?: number;
 }
 
+type NewOutboxRow = Pick<OutboxRow, 'kind' | 'state' | 'dedupe_key' | 'invitation_id' | 'payload' | 'attempts' | 'next_attempt_at' | 'created_at'>;
+const NEW_ROW_COLUMNS: ColumnTypes<NewOutboxRow> = {
+  kind: 'text',
+  state: 'text',
+  dedupe_key: 'text',
+  invitation_id: 'text',
+  payload: 'text',
+  attempts: 'integer',
+  next_attempt_at: 'bigint',
+  created_at: 'bigint',
+};
+
 export async function enqueue(trx: Trx, now: number, messages: OutboxMessage[]): Promise<void> {
-  const rows = messages.map((m) => ({
+  if (messages.length === 0) return;
+  const rows = messages.map((m): NewOutboxRow => ({
     kind: m.kind,
     state: 'pending',
     dedupe_key: m.dedupeKey ?? null,
@@ -41,9 +55,6 @@ export async function enqueue(trx: Trx, now: number, messages: OutboxMessage[]):
     next_attempt_at: m.notBefore ?? now,
     created_at: now,
   }));
-  for (let i = 0; i < rows.length; i += 400) {
-    const chunk = rows.slice(i, i + 400);
-    if (chunk.some((r) => r.dedupe_key)) await trx('outbox').insert(chunk).onConflict('dedupe_key').ignore();
-    else await trx('outbox').insert(chunk);
-  }
+  const deduped = rows.some((r) => r.dedupe_key !== null);
+  await bulkInsert(trx, 'outbox', NEW_ROW_COLUMNS, rows, deduped ? { ignoreConflictOn: 'dedupe_key' } : {});
 }

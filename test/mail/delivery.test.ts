@@ -3,9 +3,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
-import { inviteEmailHandler } from '../../src/mail/invite-email.js';
+import { BATCH_READ_FRESH_MS, inviteEmailHandler } from '../../src/mail/invite-email.js';
 import { formatDateInWords } from '../../src/mail/templates.js';
-import { smtpTransport } from '../../src/mail/transport.js';
+import { smtpTransport, type MailTransport } from '../../src/mail/transport.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
 import { OutboxWorker } from '../../src/outbox/worker.js';
 import type { Actor } from '../../src/shared/actor.js';
@@ -268,6 +268,88 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect([...smtp.countByMessageId().values()]).toEqual([1, 1, 1]);
     expect(smtp.received.map((m) => m.envelope.to[0]).sort()).toEqual(['p@example.io', 'q@example.io', 'r@example.io']);
     for (const id of invitationIds) expect((await next.invites.get(id)).delivery.state).toBe('sent');
+  });
+
+  /** The service's worker and handler over the test SMTP server, with `beforeSend` run before each email goes out. */
+  const workerWith = (beforeSend: (sent: number) => Promise<void> | void) => {
+    const smtpOut = smtpTransport(smtp.url);
+    let sent = 0;
+    const transport: MailTransport = {
+      kind: 'smtp',
+      async send(message) {
+        await beforeSend(++sent);
+        await smtpOut.send(message);
+      },
+      close: () => smtpOut.close(),
+    };
+    const worker = new OutboxWorker(services.db, clock, createLogger('silent'), [
+      inviteEmailHandler(services.db, clock, services.invites, transport, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
+    ]);
+    return { worker, close: () => transport.close() };
+  };
+
+  it('costs far less than one SQL statement per email: one invitation read per batch, outcomes written in groups', async () => {
+    const count = 200;
+    const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: count }, (_, i) => `bulk${i}@example.io`), actor: OPERATOR });
+    const seen: string[] = [];
+    const listener = (query: { sql: string }) => seen.push(query.sql);
+    services.db.on('query', listener);
+    try {
+      expect(await services.outbox.drain()).toEqual({ settled: count, delivered: count, cancelled: 0 });
+    } finally {
+      services.db.removeListener('query', listener);
+    }
+    expect(smtp.received).toHaveLength(count);
+    // 4 batches of 50: each claimed (2 statements) and its invitations read (1); ~10 groups of
+    // ~20 outcomes, each BEGIN, UPDATE outbox, UPDATE invitations, COMMIT.
+    const invitationReads = seen.filter((sql) => /^select .* from .invitations./i.test(sql));
+    expect(invitationReads).toHaveLength(count / 50);
+    expect(seen.filter((sql) => /^begin/i.test(sql)).length).toBeLessThanOrEqual(14);
+    expect(seen.length / count).toBeLessThan(0.35);
+    for (const id of invitationIds.slice(0, 5)) expect((await services.invites.get(id)).delivery).toEqual({ state: 'sent', error: null });
+    expect(await services.db('invitations').whereNot({ delivery_state: 'sent' }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
+  });
+
+  it('a batch whose invitations are revoked while it is being delivered sends none of them once its read is stale', async () => {
+    const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: 30 }, (_, i) => `mid${i}@example.io`), actor: OPERATOR });
+    const revoked = invitationIds.slice(20);
+    const { worker, close } = workerWith(async (sent) => {
+      if (sent !== 5) return;
+      for (const id of revoked) await services.invites.revoke(id, OPERATOR);
+      clock.advance(BATCH_READ_FRESH_MS + 1); // the batch's read of its invitations is now too old to trust
+    });
+    try {
+      expect(await worker.drain()).toMatchObject({ delivered: 20 });
+    } finally {
+      close();
+    }
+    const revokedEmails = new Set(await Promise.all(revoked.map(async (id) => (await services.invites.get(id)).email)));
+    expect(smtp.received).toHaveLength(20);
+    expect(smtp.received.some((m) => revokedEmails.has(m.envelope.to[0]!))).toBe(false);
+    const rows = await outboxRows(services);
+    expect(rows.filter((r) => revoked.includes(r.invitation_id!)).every((r) => r.state === 'cancelled' && r.last_error === 'revoked')).toBe(true);
+    expect(rows.filter((r) => !revoked.includes(r.invitation_id!)).every((r) => r.state === 'done')).toBe(true);
+  });
+
+  it('within its freshness a batch read stands in for each email\'s own read; past it, an email reads its invitation again', async () => {
+    await services.invites.inviteMany({ emails: Array.from({ length: 6 }, (_, i) => `fresh${i}@example.io`), actor: OPERATOR });
+    const { worker, close } = workerWith((sent) => {
+      if (sent === 3) clock.advance(BATCH_READ_FRESH_MS + 1);
+    });
+    const seen: string[] = [];
+    const listener = (query: { sql: string }) => seen.push(query.sql);
+    services.db.on('query', listener);
+    try {
+      expect(await worker.runOnce()).toBe(6);
+    } finally {
+      services.db.removeListener('query', listener);
+      close();
+    }
+    const reads = seen.filter((sql) => /^select .* from .invitations./i.test(sql));
+    // One read for the batch; then each email that began after the clock moved read its own.
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+    expect(reads.length).toBeLessThanOrEqual(1 + 6 - 3 + 1);
+    expect(smtp.received).toHaveLength(6);
   });
 
   it('without SMTP_URL, each email is an .eml file under DATA_DIR/outbox/ with the link in a header, and the link is logged', async () => {

@@ -2,11 +2,21 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, inTransaction, type Db } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { enqueue, type OutboxRow } from '../../src/outbox/outbox.js';
-import { backoffMs, DEFAULT_WORKER_OPTIONS, OutboxWorker, RetryLater, type OutboxHandler } from '../../src/outbox/worker.js';
+import { backoffMs, DEFAULT_WORKER_OPTIONS, OutboxWorker, RetryLater, type OutboxHandler, type SettledItem } from '../../src/outbox/worker.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 
 const silent = createLogger('silent');
 const KIND = 'test_item';
+
+/** Every SQL statement `db` runs (transactions' BEGIN and COMMIT included) until `stop()`. */
+function statements(db: Db) {
+  const seen: string[] = [];
+  const listener = (query: { sql: string }) => seen.push(query.sql);
+  db.on('query', listener);
+  return { seen, transactions: () => seen.filter((sql) => /^begin/i.test(sql)).length, stop: () => void db.removeListener('query', listener) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('backoffMs', () => {
   const options = { backoffBaseMs: 2_000, backoffMaxMs: 15 * 60_000 };
@@ -190,6 +200,187 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect([...seen.values()].every((count) => count === 1)).toBe(true);
     const after = await rows();
     expect(after.every((r) => r.state === 'done' && r.attempts === 1)).toBe(true);
+  });
+
+  const payloadN = (item: OutboxRow) => (JSON.parse(item.payload) as { n: number }).n;
+
+  it('records outcomes in groups: a few statements per group, not a transaction per item', async () => {
+    const recordedGroups: number[] = [];
+    const handler: OutboxHandler = {
+      kind: KIND,
+      async deliver() {
+        await sleep(1);
+        return { result: 'done' };
+      },
+      async recordOutcomes(_trx, settled) {
+        recordedGroups.push(settled.length);
+      },
+    };
+    const worker = new OutboxWorker(test.db, clock, silent, [handler]);
+    await queue(200);
+    const sql = statements(test.db);
+    expect(await worker.drain()).toEqual({ settled: 200, delivered: 200, cancelled: 0 });
+    sql.stop();
+
+    expect((await rows()).every((r) => r.state === 'done' && r.locked_until === null)).toBe(true);
+    expect(recordedGroups.reduce((a, b) => a + b, 0)).toBe(200);
+    // 5 lanes × 4 unrecorded outcomes each: groups of about 20, each BEGIN, one UPDATE, COMMIT.
+    expect(sql.transactions()).toBeLessThanOrEqual(15);
+    expect(sql.seen.length / 200).toBeLessThan(0.3);
+  });
+
+  it('an item claimed again by another worker is left out of its group; the others are recorded', async () => {
+    const leaseMs = 30_000;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const recorded: number[] = [];
+    const handler: OutboxHandler = {
+      kind: KIND,
+      async deliver() {
+        await gate;
+        return { result: 'done' };
+      },
+      async recordOutcomes(_trx, settled) {
+        recorded.push(...settled.map((s) => payloadN(s.item)));
+      },
+    };
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency: 6 });
+    await queue(6);
+    const pass = worker.runOnce();
+    for (let i = 0; i < 100 && (await rows()).some((r) => r.locked_until === null); i++) await sleep(10);
+
+    // Item 3's lease runs out and another worker claims it (as `claim` does: attempts + 1).
+    clock.advance(leaseMs + 1);
+    const lost = (await rows())[3]!;
+    await test.db('outbox').where({ id: lost.id }).update({ attempts: lost.attempts + 1, locked_until: clock.now() + leaseMs });
+
+    const sql = statements(test.db);
+    open();
+    expect(await pass).toBe(6);
+    sql.stop();
+
+    expect(sql.transactions()).toBe(1); // all six outcomes in one group
+    expect(recorded.sort()).toEqual([0, 1, 2, 4, 5]);
+    const after = await rows();
+    expect(after[3]).toMatchObject({ state: 'pending', attempts: 2, locked_until: clock.now() + leaseMs });
+    expect(after.filter((r) => r.state === 'done').map((r) => r.id)).toEqual(after.filter((_, i) => i !== 3).map((r) => r.id));
+  });
+
+  it('a group whose recording fails once is recorded all the same, and nothing is delivered twice', async () => {
+    const { handler, delivered } = recorder();
+    let failures = 1;
+    const recorded: number[] = [];
+    handler.recordOutcomes = async (_trx, settled: SettledItem[]) => {
+      if (failures-- > 0) throw new Error('connection reset');
+      recorded.push(...settled.map((s) => payloadN(s.item)));
+    };
+    const worker = new OutboxWorker(test.db, clock, silent, [handler]);
+    await queue(12);
+    expect(await worker.drain()).toMatchObject({ settled: 12, delivered: 12 });
+    expect(delivered.sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    expect(recorded.sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    expect((await rows()).every((r) => r.state === 'done' && r.attempts === 1)).toBe(true);
+    expect(await worker.drain()).toMatchObject({ settled: 0 });
+  });
+
+  it('an item whose outcome cannot be recorded does not hold back the others; its lease brings it back', async () => {
+    const leaseMs = 30_000;
+    const { handler, delivered } = recorder();
+    let broken = true;
+    handler.recordOutcomes = async (_trx, settled: SettledItem[]) => {
+      if (broken && settled.some((s) => payloadN(s.item) === 2)) throw new Error('constraint violated');
+    };
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs });
+    await queue(5);
+    expect(await worker.runOnce()).toBe(5);
+    const after = await rows();
+    expect(after.map((r) => r.state)).toEqual(['done', 'done', 'pending', 'done', 'done']);
+    expect(after[2]).toMatchObject({ attempts: 1, locked_until: clock.now() + leaseMs });
+
+    broken = false;
+    expect(await worker.runOnce()).toBe(0); // still leased
+    clock.advance(leaseMs + 1);
+    expect(await worker.runOnce()).toBe(1);
+    expect(delivered.sort()).toEqual([0, 1, 2, 2, 3, 4]);
+    expect((await rows()).every((r) => r.state === 'done')).toBe(true);
+  });
+
+  it.each([4, 0])('a crash between delivery and its recorded outcome repeats at most concurrency × (1 + unrecordedPerLane) items (%i)', async (unrecordedPerLane) => {
+    const leaseMs = 30_000;
+    const concurrency = 3;
+    const total = 60;
+    const crashAfter = 23;
+    // The first process: after 23 accepted deliveries it dies, mid-flight. Deliveries under way
+    // never finish, and nothing more reaches its database.
+    const sentByFirst: number[] = [];
+    let crashed = false;
+    const dying: OutboxHandler = {
+      kind: KIND,
+      async deliver(item) {
+        await sleep(1 + (item.id % 3));
+        if (crashed) return new Promise(() => undefined);
+        sentByFirst.push(payloadN(item));
+        if (sentByFirst.length === crashAfter) crashed = true;
+        return { result: 'done' };
+      },
+      async recordOutcomes() {
+        if (crashed) throw new Error('the process is gone');
+      },
+    };
+    const firstDb = createDb(test.config);
+    extraDbs.push(firstDb);
+    await queue(total);
+    void new OutboxWorker(firstDb, clock, silent, [dying], { leaseMs, concurrency, unrecordedPerLane }).drain();
+    for (let i = 0; i < 500 && !crashed; i++) await sleep(5);
+    expect(crashed).toBe(true);
+
+    // The next process, once the leases ran out.
+    clock.advance(leaseMs + 1);
+    const { handler, delivered } = recorder();
+    await new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency, unrecordedPerLane }).drain();
+
+    const repeated = delivered.filter((n) => sentByFirst.includes(n));
+    expect(repeated.length).toBeGreaterThan(0);
+    expect(repeated.length).toBeLessThanOrEqual(concurrency * (1 + unrecordedPerLane));
+    expect(new Set([...sentByFirst, ...delivered]).size).toBe(total);
+    expect(new Set(delivered).size).toBe(delivered.length);
+    expect((await rows()).every((r) => r.state === 'done')).toBe(true);
+  });
+
+  it('drain claims the next batch while the last one finishes, and stops after a batch that settled nothing', async () => {
+    const { handler, delivered } = recorder(async (item) => {
+      await sleep(1);
+      if (payloadN(item) >= 30) throw new Error('refused');
+    });
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { batchSize: 10 });
+    await queue(50);
+    expect(await worker.drain()).toEqual({ settled: 30, delivered: 30, cancelled: 0 });
+    expect(delivered).toHaveLength(30);
+    const after = await rows();
+    // Items 30–39 were tried (a batch in which nothing settled ends the drain), 40–49 not yet.
+    expect(after.slice(30, 40).every((r) => r.state === 'pending' && r.attempts === 1 && r.last_error === 'refused')).toBe(true);
+    expect(after.slice(40).every((r) => r.attempts === 0)).toBe(true);
+  });
+
+  it('does not start an item whose lease ran out while it waited its turn (another worker may hold it now)', async () => {
+    const leaseMs = 30_000;
+    const { handler, delivered } = recorder(() => clock.advance(leaseMs)); // each delivery takes a whole lease
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency: 1 });
+    await queue(3);
+    expect(await worker.runOnce()).toBe(1);
+    expect(delivered).toEqual([0]);
+    expect((await rows()).map((r) => [r.state, r.attempts])).toEqual([['done', 1], ['pending', 1], ['pending', 1]]);
+  });
+
+  it('never claims back an item it is still delivering or recording, even when that item\'s lease ran out meanwhile', async () => {
+    const leaseMs = 30_000;
+    // Each delivery outlasts the lease (the clock moves on), and its outcome waits in a group.
+    const { handler, delivered } = recorder(() => clock.advance(leaseMs + 1));
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, batchSize: 1, concurrency: 1 });
+    await queue(4);
+    expect(await worker.drain()).toMatchObject({ delivered: 4 });
+    expect(delivered).toEqual([0, 1, 2, 3]);
+    expect((await rows()).map((r) => [r.state, r.attempts])).toEqual(Array(4).fill(['done', 1]));
   });
 
   it('the running worker (start/stop) picks up queued items by itself and stops cleanly', async () => {
