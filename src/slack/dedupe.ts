@@ -14,14 +14,22 @@ interface Claim {
 }
 
 /**
+ * Commands that only read: answering one twice changes nothing, so they claim no key and their
+ * answer (given in the ack) costs no database write.
+ */
+export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['/invites', '/members']);
+
+/**
  * The idempotence rule, in one place: which keys make two Slack deliveries "the same".
  * - a retry (X-Slack-Retry-Num) repeats the payload: its trigger_id (commands, clicks, submissions)
  *   or event_id (events) is the same;
- * - a double click is a new request, but from the same user, on the same action, with the same value.
+ * - a double click is a new request, but from the same user, on the same action, with the same value;
+ * - a read-only command is never "the same" as another: each one is simply answered.
  */
 export function dedupeClaims(body: Record<string, unknown>): Claim[] {
   const claims: Claim[] = [];
-  const event = body as { event_id?: unknown; trigger_id?: unknown; type?: unknown; user?: { id?: unknown }; actions?: unknown };
+  const event = body as { event_id?: unknown; trigger_id?: unknown; type?: unknown; command?: unknown; user?: { id?: unknown }; actions?: unknown };
+  if (typeof event.command === 'string' && READ_ONLY_COMMANDS.has(event.command)) return claims;
   if (typeof event.event_id === 'string') claims.push({ key: `event:${event.event_id}`, windowMs: RETRY_WINDOW_MS });
   if (typeof event.trigger_id === 'string') claims.push({ key: `trigger:${event.trigger_id}`, windowMs: RETRY_WINDOW_MS });
   if (event.type === 'block_actions' && Array.isArray(event.actions)) {

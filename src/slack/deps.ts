@@ -1,3 +1,4 @@
+import type { ReadCoalescer } from '../db/coalesce.js';
 import type { Db } from '../db/index.js';
 import type { InvitesService } from '../invites/service.js';
 import type { Logger } from '../logger.js';
@@ -15,4 +16,6 @@ export interface SlackDeps {
   logger: Logger;
   permissions: SlackPermissions;
   background: Background;
+  /** Shares one rendered surface among requests asking for the same one at the same moment. */
+  renders: ReadCoalescer;
 }

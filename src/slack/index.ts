@@ -2,6 +2,7 @@ import { App, ExpressReceiver, webApi } from '@slack/bolt';
 import type { Express } from 'express';
 import type { Services } from '../app.js';
 import { ConfigError, slackMode } from '../config.js';
+import { ReadCoalescer } from '../db/coalesce.js';
 import { Background } from './background.js';
 import { SlackDedupe } from './dedupe.js';
 import type { SlackDeps } from './deps.js';
@@ -14,6 +15,7 @@ import { boltLogger } from './logger.js';
 import { ChannelPacer, noticeClient, slackNoticeHandler } from './notices.js';
 import { SlackPermissions } from './permissions.js';
 import { ackUnhandled } from './unhandled.js';
+import { SHARED_RENDER_MS } from './render.js';
 
 export interface SlackDoor {
   mode: 'http' | 'socket';
@@ -70,6 +72,7 @@ export async function startSlack(services: Services, web: Express): Promise<Slac
     logger,
     permissions: new SlackPermissions(services.members, adminUserIds, services.clock, logger),
     background,
+    renders: new ReadCoalescer(services.db, { reuseForMs: SHARED_RENDER_MS, refreshAfterMs: SHARED_RENDER_MS / 2, now: () => services.clock.now() }),
   };
   app.use(ackUnhandled());
   app.use(new SlackDedupe(services.db, services.clock).middleware());

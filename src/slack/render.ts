@@ -8,7 +8,24 @@ import { MEMBERS_PAGE_SIZE, PAGE_SIZE, type TableState } from './values.js';
 
 /** Loads what a surface shows and renders it with its pure builder. */
 
-export async function renderTable(deps: SlackDeps, state: TableState, notice?: string): Promise<{ text: string; blocks: Block[] }> {
+/**
+ * How long a rendered table may answer other requests for the same table, while this instance
+ * has finished no write since its read began (so a change made here always shows at once). A
+ * change made by another instance or the CLI shows within this time.
+ */
+export const SHARED_RENDER_MS = 250;
+
+/**
+ * The Invitations table for `state`. Requests asking for the same table at about the same moment
+ * (a busy `/invites`) share one read and one render (see SHARED_RENDER_MS); a request always sees
+ * the writes this instance finished before it asked. The result is shared: callers spread it,
+ * never change it.
+ */
+export function renderTable(deps: SlackDeps, state: TableState, notice?: string): Promise<{ text: string; blocks: Block[] }> {
+  return deps.renders.run(`table:${JSON.stringify([state.status, state.sort, state.order, state.offset, notice ?? null])}`, () => buildTable(deps, state, notice));
+}
+
+async function buildTable(deps: SlackDeps, state: TableState, notice?: string): Promise<{ text: string; blocks: Block[] }> {
   const query = { status: state.status, sort: state.sort, order: state.order, limit: PAGE_SIZE };
   // One read gives the page and the counts (the total comes from them too).
   let page = await deps.invites.listWithCounts({ ...query, offset: state.offset });

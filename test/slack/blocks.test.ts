@@ -158,5 +158,8 @@ describe('the idempotence rule', () => {
     expect(click[1]!.windowMs).toBe(10_000);
     // Reading (paging, sorting) is never held back.
     expect(dedupeClaims({ type: 'block_actions', trigger_id: 'T3', user: { id: 'U1' }, actions: [{ action_id: 'invites_page_1', value: 'x' }] })).toHaveLength(1);
+    // A command that only reads claims nothing: answering it twice changes nothing.
+    expect(dedupeClaims({ command: '/invites', trigger_id: 'T4' })).toEqual([]);
+    expect(dedupeClaims({ command: '/members', trigger_id: 'T5' })).toEqual([]);
   });
 });

@@ -79,12 +79,16 @@ export class SlackDoorHarness {
     return `${prefix}${++this.seq}${randomBytes(3).toString('hex')}`;
   }
 
-  /** A slash command; answers the ack and the response_url id its replies go to. */
+  /**
+   * A slash command; answers the ack and the response_url id its replies go to. An answer given
+   * in the ack is handed to the stand-in under that id too, as Slack shows it the same way.
+   */
   async command(command: string, text: string, user = ADMIN, options: SignedPostOptions & { triggerId?: string; responseId?: string } = {}): Promise<{ ack: SignedResponse; responseId: string; triggerId: string }> {
     const responseId = options.responseId ?? this.next('cmd');
     const triggerId = options.triggerId ?? this.next('trigger.');
     const body = commandBody(slashCommandFields({ command, text, user, responseUrl: this.api.responseUrl(responseId), triggerId }));
     const ack = await postSigned(this.endpoint, SIGNING_SECRET, body, FORM, options);
+    if (ack.status === 200 && ack.json && typeof ack.json === 'object') this.api.ackAnswer(responseId, ack.json as Record<string, any>);
     return { ack, responseId, triggerId };
   }
 

@@ -24,6 +24,8 @@ export interface ResponseUrlPost {
   id: string;
   body: Record<string, any>;
   at: number;
+  /** `ack`: the answer came in the command's acknowledgement, which Slack shows like a response_url post. */
+  via: 'response_url' | 'ack';
   error?: string;
 }
 
@@ -74,6 +76,18 @@ export class SlackApiStandIn {
   /** A response_url for one request; what the app posts there is kept under `id`. */
   responseUrl(id: string): string {
     return `http://127.0.0.1:${this.port}/respond/${encodeURIComponent(id)}`;
+  }
+
+  /**
+   * A command's acknowledgement that carried an answer: Slack shows it as the command's reply, so
+   * it is kept with the response_url posts of that request (checked against the same limits).
+   */
+  ackAnswer(id: string, body: Record<string, any>): void {
+    const problems = messageProblems(body);
+    this.responses.push({ id, body, at: Date.now(), via: 'ack', ...(problems.length ? { error: `invalid_blocks: ${problems.join('; ')}` } : {}) });
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** The next `times` calls to `method` answer with this status. */
@@ -151,7 +165,7 @@ export class SlackApiStandIn {
     if (respond && req.method === 'POST') {
       const body = parseBody(req.headers['content-type'], raw);
       const problems = messageProblems(body);
-      this.responses.push({ id: decodeURIComponent(respond[1]!), body, at: Date.now(), ...(problems.length ? { error: `invalid_blocks: ${problems.join('; ')}` } : {}) });
+      this.responses.push({ id: decodeURIComponent(respond[1]!), body, at: Date.now(), via: 'response_url', ...(problems.length ? { error: `invalid_blocks: ${problems.join('; ')}` } : {}) });
       res.writeHead(problems.length ? 400 : 200, { 'content-type': 'text/plain' }).end(problems.length ? 'invalid_blocks' : 'ok');
       return;
     }
@@ -254,7 +268,7 @@ function safeJson(value: string): unknown {
 
 const len = (s: unknown) => (typeof s === 'string' ? [...s].length : 0);
 
-function messageProblems(message: Record<string, any>): string[] {
+export function messageProblems(message: Record<string, any>): string[] {
   const problems: string[] = [];
   if (len(message.text) > 40_000) problems.push('text longer than 40000');
   if (message.blocks !== undefined) {

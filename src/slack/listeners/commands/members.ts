@@ -1,14 +1,16 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { answerInAck, ephemeral } from '../../answer.js';
 import type { SlackDeps } from '../../deps.js';
-import { permitted } from '../../guard.js';
+import { permittedOr } from '../../guard.js';
 import { renderMembers } from '../../render.js';
 
-/** `/members`: members with role and state; admins change roles and deactivate from here. */
+/** `/members`: members with role and state, in the ack; admins change roles and deactivate from here. */
 export function membersCommand(deps: SlackDeps) {
   return async ({ ack, command, client, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
-    await ack();
-    const user = await permitted(deps, client, command.user_id, (text) => respond({ response_type: 'ephemeral', text }));
-    if (!user) return;
-    await respond({ response_type: 'ephemeral', ...(await renderMembers(deps, 0)) });
+    await answerInAck(ack, respond, async () => {
+      const user = await permittedOr(deps, client, command.user_id);
+      if (!user.allowed) return ephemeral(user.refusal);
+      return { response_type: 'ephemeral', ...(await renderMembers(deps, 0)) };
+    });
   };
 }
