@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +27,12 @@ function profiling(name: ServerName): string[] {
  * Starts one of bench/servers/ in its own process: compiled (dist/bench/servers, what the full
  * run builds first, so memory is measured without a TypeScript loader) or through tsx (--quick).
  */
+/** The Node flags `npm start` gives Doorman (package.json), so that the benchmark runs it the same way. */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return pkg.scripts.start!.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 export async function startServer(name: ServerName, env: Record<string, string>, compiled: boolean): Promise<ChildServer> {
   const js = path.join(ROOT, 'dist/bench/servers', `${name}.js`);
   const ts = path.join(ROOT, 'bench/servers', `${name}.ts`);
@@ -34,7 +40,7 @@ export async function startServer(name: ServerName, env: Record<string, string>,
   const proc: ChildProcess = fork(useJs ? js : ts, [], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    execArgv: [...(useJs ? [] : ['--import', 'tsx']), ...profiling(name)],
+    execArgv: [...(useJs ? [] : ['--import', 'tsx']), ...(name === 'doorman' ? startFlags() : []), ...profiling(name)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let seq = 0;

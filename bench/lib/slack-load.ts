@@ -12,6 +12,10 @@ export interface LoadResult {
   requests: number;
   non2xx: number;
   errors: number;
+  /** Acks whose body was the Invitations table (an answer given in the ack). */
+  answeredInAck: number;
+  /** Every 100th ack body with content, for a Block Kit check after the run. */
+  samples: string[];
 }
 
 /** A slash command as Slack posts it; every one has its own trigger_id (Doorman drops repeats). */
@@ -45,6 +49,8 @@ export function signedHeaders(body: string, contentType = FORM): Record<string, 
 export async function loadSlashCommand(endpoint: string, responseBase: string, seconds: number, connections = 20): Promise<LoadResult> {
   const salt = randomBytes(4).toString('hex');
   let seq = 0;
+  let answeredInAck = 0;
+  const samples: string[] = [];
   const result = await autocannon({
     url: endpoint,
     connections,
@@ -58,6 +64,11 @@ export async function loadSlashCommand(endpoint: string, responseBase: string, s
           const body = slashCommand('/invites', '', `bench.${id}`, `${responseBase}${id}`);
           return { ...request, method: 'POST', body, headers: { ...request.headers, ...signedHeaders(body) } };
         },
+        onResponse: (status, body) => {
+          if (status !== 200 || !body) return;
+          if (body.includes('"Invitations')) answeredInAck++;
+          if (answeredInAck % 100 === 1) samples.push(body);
+        },
       },
     ],
   });
@@ -68,5 +79,7 @@ export async function loadSlashCommand(endpoint: string, responseBase: string, s
     requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    answeredInAck,
+    samples,
   };
 }

@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -28,4 +29,11 @@ if (process.env.BENCH_TRACE_QUERIES) {
     traced.set(key, t);
   });
 }
-serve({ url: app.url }, { queries: () => ({ queries: [...traced].map(([sql, t]) => ({ sql, n: t.n, avgMs: t.ms / t.n })) }) }, () => app.stop());
+// `memory`: where the resident set goes (V8 heap spaces, buffers outside the heap).
+const memory = () => {
+  const mb = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
+  const usage = process.memoryUsage();
+  const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]));
+  return { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers), spaces };
+};
+serve({ url: app.url }, { queries: () => ({ queries: [...traced].map(([sql, t]) => ({ sql, n: t.n, avgMs: t.ms / t.n })) }), memory }, () => app.stop());
