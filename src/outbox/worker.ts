@@ -298,7 +298,9 @@ export class OutboxWorker {
 
   /** Delivers one item; `undefined` when its lease ran out before its turn came (it is left to the next claim). */
   private async deliverOne(item: OutboxRow, deliver: Delivery): Promise<PendingOutcome | undefined> {
-    if (item.locked_until !== null && Number(item.locked_until) <= this.clock.now()) {
+    // Run out by the claim's own rule (`locked_until < now`): at the very instant it ends the item is still
+    // ours, and no claim (another worker's, or this one's next) can take it yet.
+    if (item.locked_until !== null && Number(item.locked_until) < this.clock.now()) {
       this.logger.warn({ outbox: item.id, kind: item.kind }, 'not delivered: its lease ran out while it waited its turn; it is left to the next claim');
       return undefined;
     }

@@ -364,12 +364,27 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
 
   it('does not start an item whose lease ran out while it waited its turn (another worker may hold it now)', async () => {
     const leaseMs = 30_000;
-    const { handler, delivered } = recorder(() => clock.advance(leaseMs)); // each delivery takes a whole lease
+    const { handler, delivered } = recorder(() => clock.advance(leaseMs + 1)); // each delivery outlasts a lease
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency: 1 });
     await queue(3);
     expect(await worker.runOnce()).toBe(1);
     expect(delivered).toEqual([0]);
     expect((await rows()).map((r) => [r.state, r.attempts])).toEqual([['done', 1], ['pending', 1], ['pending', 1]]);
+  });
+
+  it('still delivers an item whose lease ends at this very instant: no claim could take it yet, so none is stranded', async () => {
+    const leaseMs = 30_000;
+    const { handler, delivered } = recorder(() => clock.advance(leaseMs)); // each delivery takes exactly a lease
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency: 1 });
+    await queue(3);
+    // Item 1's lease ends as its turn comes: still ours. Item 2's ended a lease before: left to the next claim.
+    expect(await worker.runOnce()).toBe(2);
+    expect(delivered).toEqual([0, 1]);
+    expect((await rows()).map((r) => [r.state, r.attempts])).toEqual([['done', 1], ['done', 1], ['pending', 1]]);
+    // With the clock standing still (as a test's manual clock does), the next pass takes it up.
+    clock.advance(1);
+    expect(await worker.runOnce()).toBe(1);
+    expect(delivered).toEqual([0, 1, 2]);
   });
 
   it('never claims back an item it is still delivering or recording, even when that item\'s lease ran out meanwhile', async () => {
