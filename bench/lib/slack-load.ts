@@ -64,9 +64,11 @@ export async function loadSlashCommand(endpoint: string, responseBase: string, s
           const body = slashCommand('/invites', '', `bench.${id}`, `${responseBase}${id}`);
           return { ...request, method: 'POST', body, headers: { ...request.headers, ...signedHeaders(body) } };
         },
-        onResponse: (status, body) => {
+        onResponse: (status, body, _context, headers) => {
           if (status !== 200 || !body) return;
-          if (body.includes('"Invitations')) answeredInAck++;
+          // Slack reads an ack as a message only when it is marked JSON; otherwise as plain text.
+          const type = (headers as Record<string, string> | undefined)?.['content-type'] ?? '';
+          if (body.includes('"Invitations') && type.startsWith('application/json')) answeredInAck++;
           if (answeredInAck % 100 === 1) samples.push(body);
         },
       },

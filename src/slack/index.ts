@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import type { Services } from '../app.js';
 import { ConfigError, slackMode } from '../config.js';
 import { ReadCoalescer } from '../db/coalesce.js';
+import { httpResponseOf } from './answer.js';
 import { Background } from './background.js';
 import { SlackDedupe } from './dedupe.js';
 import type { SlackDeps } from './deps.js';
@@ -53,13 +54,16 @@ export async function startSlack(services: Services, web: Express): Promise<Slac
     logger: bolt,
   };
   const identity = await botIdentity(botToken!, clientOptions, logger);
-  const receiver = mode === 'http' ? new ExpressReceiver({ signingSecret: signingSecret!, app: web, endpoints: SLACK_EVENTS_PATH, logger: bolt, processBeforeResponse: false, bodyLimit: SLACK_BODY_LIMIT_BYTES }) : undefined;
+  const receiver = mode === 'http' ? new ExpressReceiver({ signingSecret: signingSecret!, app: web, endpoints: SLACK_EVENTS_PATH, logger: bolt, processBeforeResponse: false, bodyLimit: SLACK_BODY_LIMIT_BYTES, customPropertiesExtractor: httpResponseOf }) : undefined;
   const app = new App({
     token: botToken,
     ...identity,
     tokenVerificationEnabled: identity.botId !== undefined,
     logger: bolt,
     clientOptions,
+    // No conversation store: Doorman keeps no per-channel state, and Bolt's in-memory one builds an
+    // Error (with its stack) for every request in a channel it has not seen.
+    convoStore: false,
     ...(receiver ? { receiver } : { socketMode: true, appToken }),
   });
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { RespondArguments } from '@slack/bolt';
-import { answerInAck } from '../../src/slack/answer.js';
+import type { Context } from '@slack/bolt';
+import { answerAck, answerInAck, httpResponseOf, JsonAnswer, sharedEphemeral, type Answer } from '../../src/slack/answer.js';
 
 /** Records what a command's ack and respond() were given, in order. */
 function recorder() {
   const said: Array<{ via: 'ack' | 'respond'; body: unknown }> = [];
-  const ack = async (body?: string | RespondArguments) => {
+  const ack = async (body?: Answer) => {
     said.push({ via: 'ack', body });
   };
   const respond = async (body: string | RespondArguments) => {
@@ -50,5 +51,56 @@ describe('answering a read-only command', () => {
     const r = recorder();
     await expect(answerInAck(r.ack, r.respond, () => after(80, undefined).then(() => Promise.reject(new Error('gone'))), 20)).rejects.toThrow('gone');
     expect(r.said).toEqual([{ via: 'ack', body: undefined }]);
+  });
+});
+
+describe('an answer serialized once', () => {
+  /** Bolt's HTTP ack, as it writes a body: a string as is, an object as JSON with its content type. */
+  function httpAck() {
+    const headers: Record<string, string> = {};
+    const res = { headersSent: false, setHeader: (name: string, value: string) => void (headers[name] = value) };
+    const sent: unknown[] = [];
+    const ack = async (body?: string | RespondArguments) => void sent.push(body);
+    const context = httpResponseOf({ res } as never) as unknown as Context;
+    return { headers, res, sent, ack, context };
+  }
+
+  it('goes out over HTTP as its serialized text, marked application/json', async () => {
+    const h = httpAck();
+    const answer = new JsonAnswer(table);
+    await answerAck(h.ack, h.context)(answer);
+    expect(h.sent).toEqual([JSON.stringify(table)]);
+    expect(h.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it('goes out as the object in Socket Mode (no HTTP response) or once headers are sent; plain answers as they are', async () => {
+    const socket = httpAck();
+    await answerAck(socket.ack, {} as Context)(new JsonAnswer(table));
+    expect(socket.sent).toEqual([table]);
+    const late = httpAck();
+    late.res.headersSent = true;
+    await answerAck(late.ack, late.context)(new JsonAnswer(table));
+    await answerAck(late.ack, late.context)(table);
+    await answerAck(late.ack, late.context)();
+    expect(late.sent).toEqual([table, table, undefined]);
+    expect(late.headers).toEqual({});
+  });
+
+  it('one shared render gives one answer, serialized once however many acks carry it', () => {
+    const rendered = { text: 'Invitations', blocks: [] };
+    const first = sharedEphemeral(rendered);
+    expect(sharedEphemeral(rendered)).toBe(first);
+    expect(first.json).toBe(first.json);
+    expect(JSON.parse(first.json)).toEqual({ response_type: 'ephemeral', text: 'Invitations', blocks: [] });
+    expect(sharedEphemeral({ ...rendered })).not.toBe(first);
+  });
+
+  it('a late answer is posted to response_url as the object', async () => {
+    const r = recorder();
+    await answerInAck(r.ack, r.respond, () => after(60, new JsonAnswer(table)), 10);
+    expect(r.said).toEqual([
+      { via: 'ack', body: undefined },
+      { via: 'respond', body: table },
+    ]);
   });
 });

@@ -20,6 +20,7 @@ export interface SignedPostOptions {
 export interface SignedResponse {
   status: number;
   text: string;
+  /** The body as JSON when its content-type says application/json (as Slack reads it), else undefined. */
   json: unknown;
   /** How long the answer (the ack) took. */
   ms: number;
@@ -41,12 +42,9 @@ export async function postSigned(url: string, secret: string, body: string, cont
   const response = await fetch(url, { method: 'POST', headers, body });
   const text = await response.text();
   const ms = performance.now() - started;
+  // As Slack reads an ack: a JSON message only when it says it is one; any other body is plain text.
   let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
+  if (text && /^application\/json\b/i.test(response.headers.get('content-type') ?? '')) json = JSON.parse(text);
   return { status: response.status, text, json, ms };
 }
 
