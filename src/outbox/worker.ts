@@ -484,9 +484,16 @@ class OutcomeRecorder {
         if (handler.recordOutcomes) await handler.recordOutcomes(trx, settled);
         else if (handler.recordOutcome) for (const { item, outcome } of settled) await handler.recordOutcome(trx, item, outcome);
       }
-      return group.filter((p) => !ours.has(p.item.id));
+      const lost = group.filter((p) => !ours.has(p.item.id));
+      // Rare: say why. Cancelled meanwhile (its invitation was accepted or revoked while the email
+      // went out) is expected; claimed again after its lease ran out is not.
+      const cancelled = lost.length === 0 ? [] : ((await trx('outbox').whereIn('id', lost.map((p) => p.item.id)).where({ state: 'cancelled' }).pluck('id')) as Array<number | string>);
+      return lost.map((p) => ({ ...p, cancelled: cancelled.some((id) => Number(id) === p.item.id) }));
     });
-    for (const { item } of lost) this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
+    for (const { item, cancelled } of lost) {
+      if (cancelled) this.logger.info({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was cancelled while it was being delivered');
+      else this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
+    }
   }
 
   /**

@@ -266,6 +266,30 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect(after.filter((r) => r.state === 'done').map((r) => r.id)).toEqual(after.filter((_, i) => i !== 3).map((r) => r.id));
   });
 
+  it('an item cancelled while it was being delivered (its invitation accepted meanwhile) stays cancelled, and the log says so', async () => {
+    const lines: Array<{ level: number; msg: string; outbox?: number }> = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const recorded: number[] = [];
+    const handler: OutboxHandler = {
+      kind: KIND,
+      async deliver(item) {
+        // What accepting or revoking does to the invitation's queued email, while this one goes out.
+        if (payloadN(item) === 1) await test.db('outbox').where({ id: item.id }).update({ state: 'cancelled', last_error: 'accepted' });
+        return { result: 'done' };
+      },
+      async recordOutcomes(_trx, settled) {
+        recorded.push(...settled.map((s) => payloadN(s.item)));
+      },
+    };
+    await queue(3);
+    expect(await new OutboxWorker(test.db, clock, logger, [handler]).runOnce()).toBe(3);
+    expect(recorded.sort()).toEqual([0, 2]);
+    expect((await rows()).map((r) => [r.state, r.last_error])).toEqual([['done', null], ['cancelled', 'accepted'], ['done', null]]);
+    const cancelled = (await rows())[1]!.id;
+    expect(lines.filter((l) => l.outbox === cancelled).map((l) => [l.level, l.msg])).toEqual([[30, 'outcome not recorded: the item was cancelled while it was being delivered']]);
+    expect(lines.some((l) => l.level >= 40)).toBe(false);
+  });
+
   it('a group whose recording fails once is recorded all the same, and nothing is delivered twice', async () => {
     const { handler, delivered } = recorder();
     let failures = 1;
