@@ -1,4 +1,5 @@
 import v8 from 'node:v8';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -36,4 +37,13 @@ const memory = () => {
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]));
   return { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers), spaces };
 };
-serve({ url: app.url }, { queries: () => ({ queries: [...traced].map(([sql, t]) => ({ sql, n: t.n, avgMs: t.ms / t.n })) }), memory }, () => app.stop());
+// `loop`: how late this process's event loop ran, from the last `reset` (what a blocked loop shows).
+const loop = monitorEventLoopDelay({ resolution: 5 });
+loop.enable();
+const loopDelay = (message: Record<string, unknown>) => {
+  const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
+  const figures = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
+  if (message.reset) loop.reset();
+  return figures;
+};
+serve({ url: app.url }, { queries: () => ({ queries: [...traced].map(([sql, t]) => ({ sql, n: t.n, avgMs: t.ms / t.n })) }), memory, loop: loopDelay }, () => app.stop());
