@@ -64,6 +64,9 @@ export async function startSlack(services: Services, web: Express): Promise<Slac
     // No conversation store: Doorman keeps no per-channel state, and Bolt's in-memory one builds an
     // Error (with its stack) for every request in a channel it has not seen.
     convoStore: false,
+    // Bolt's ignoreSelf drops the bot's own message events; Doorman listens to none (only
+    // app_home_opened, which a person opens), so it would only be one more step for every request.
+    ignoreSelf: false,
     ...(receiver ? { receiver } : { socketMode: true, appToken }),
   });
 
