@@ -21,7 +21,8 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-interface NewAuditRow {
+/** A new audit_log row, as `recordAudit` writes it. */
+export interface NewAuditRow {
   at: number;
   actor_type: Actor['type'];
   actor_id: string | null;
@@ -30,7 +31,7 @@ interface NewAuditRow {
   subject_id: string;
   details: string | null;
 }
-const NEW_ROW_COLUMNS: ColumnTypes<NewAuditRow> = {
+export const NEW_AUDIT_COLUMNS: ColumnTypes<NewAuditRow> = {
   at: 'bigint',
   actor_type: 'text',
   actor_id: 'text',
@@ -54,5 +55,5 @@ export async function recordAudit(trx: Trx, at: number, actor: Actor, entries: A
     subject_id: e.subjectId,
     details: e.details ? JSON.stringify(e.details) : null,
   }));
-  await bulkInsert(trx, 'audit_log', NEW_ROW_COLUMNS, rows);
+  await bulkInsert(trx, 'audit_log', NEW_AUDIT_COLUMNS, rows);
 }

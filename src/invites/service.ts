@@ -89,12 +89,12 @@ export interface InviteEvents {
  */
 const INVITE_BATCH = 2_000;
 
-type NewInvitationRow = Pick<
+export type NewInvitationRow = Pick<
   InvitationRow,
   | 'id' | 'email' | 'role' | 'status' | 'token_hash' | 'token_nonce' | 'expires_at' | 'invited_by_member_id' | 'invited_by_slack_user_id'
   | 'invited_by_name' | 'created_at' | 'updated_at' | 'last_sent_at' | 'send_count' | 'delivery_state'
 >;
-const NEW_INVITATION_COLUMNS: ColumnTypes<NewInvitationRow> = {
+export const NEW_INVITATION_COLUMNS: ColumnTypes<NewInvitationRow> = {
   id: 'text',
   email: 'text',
   role: 'text',

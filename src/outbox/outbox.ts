@@ -31,8 +31,8 @@ export interface OutboxMessage<P = unknown> {
   notBefore?: number;
 }
 
-type NewOutboxRow = Pick<OutboxRow, 'kind' | 'state' | 'dedupe_key' | 'invitation_id' | 'payload' | 'attempts' | 'next_attempt_at' | 'created_at'>;
-const NEW_ROW_COLUMNS: ColumnTypes<NewOutboxRow> = {
+export type NewOutboxRow = Pick<OutboxRow, 'kind' | 'state' | 'dedupe_key' | 'invitation_id' | 'payload' | 'attempts' | 'next_attempt_at' | 'created_at'>;
+export const NEW_OUTBOX_COLUMNS: ColumnTypes<NewOutboxRow> = {
   kind: 'text',
   state: 'text',
   dedupe_key: 'text',
@@ -56,5 +56,5 @@ export async function enqueue(trx: Trx, now: number, messages: OutboxMessage[]):
     created_at: now,
   }));
   const deduped = rows.some((r) => r.dedupe_key !== null);
-  await bulkInsert(trx, 'outbox', NEW_ROW_COLUMNS, rows, deduped ? { ignoreConflictOn: 'dedupe_key' } : {});
+  await bulkInsert(trx, 'outbox', NEW_OUTBOX_COLUMNS, rows, deduped ? { ignoreConflictOn: 'dedupe_key' } : {});
 }

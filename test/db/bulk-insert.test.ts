@@ -1,74 +1,18 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bulkInsert, PG_MAX_ROWS, SQLITE_MAX_VARIABLES, type ColumnTypes } from '../../src/db/bulk-insert.js';
+import { bulkInsert, PG_MAX_ROWS, SQLITE_MAX_VARIABLES } from '../../src/db/bulk-insert.js';
 import type { Db } from '../../src/db/index.js';
+import { NEW_AUDIT_COLUMNS, type NewAuditRow } from '../../src/audit/audit.js';
+import { NEW_INVITATION_COLUMNS, type NewInvitationRow } from '../../src/invites/service.js';
+import { NEW_OUTBOX_COLUMNS, type NewOutboxRow } from '../../src/outbox/outbox.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
 
-interface AuditRow {
-  at: number;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  subject_type: string;
-  subject_id: string;
-  details: string | null;
-}
-const AUDIT: ColumnTypes<AuditRow> = { at: 'bigint', actor_type: 'text', actor_id: 'text', action: 'text', subject_type: 'text', subject_id: 'text', details: 'text' };
-
-interface OutboxRow {
-  kind: string;
-  state: string;
-  dedupe_key: string | null;
-  invitation_id: string | null;
-  payload: string;
-  attempts: number;
-  next_attempt_at: number;
-  created_at: number;
-}
-const OUTBOX: ColumnTypes<OutboxRow> = {
-  kind: 'text',
-  state: 'text',
-  dedupe_key: 'text',
-  invitation_id: 'text',
-  payload: 'text',
-  attempts: 'integer',
-  next_attempt_at: 'bigint',
-  created_at: 'bigint',
-};
-
-interface InvitationRow {
-  id: string;
-  email: string;
-  role: string;
-  status: string;
-  token_hash: string;
-  token_nonce: string;
-  expires_at: number;
-  invited_by_member_id: string | null;
-  invited_by_slack_user_id: string | null;
-  invited_by_name: string | null;
-  created_at: number;
-  updated_at: number;
-  last_sent_at: number;
-  send_count: number;
-  delivery_state: string;
-}
-const INVITATIONS: ColumnTypes<InvitationRow> = {
-  id: 'text',
-  email: 'text',
-  role: 'text',
-  status: 'text',
-  token_hash: 'text',
-  token_nonce: 'text',
-  expires_at: 'bigint',
-  invited_by_member_id: 'text',
-  invited_by_slack_user_id: 'text',
-  invited_by_name: 'text',
-  created_at: 'bigint',
-  updated_at: 'bigint',
-  last_sent_at: 'bigint',
-  send_count: 'integer',
-  delivery_state: 'text',
-};
+// The column maps the product writes with: the tests check those, not copies of them.
+type AuditRow = NewAuditRow;
+const AUDIT = NEW_AUDIT_COLUMNS;
+type OutboxRow = NewOutboxRow;
+const OUTBOX = NEW_OUTBOX_COLUMNS;
+type InvitationRow = NewInvitationRow;
+const INVITATIONS = NEW_INVITATION_COLUMNS;
 
 const NOW = Date.UTC(2026, 10, 22, 9, 0, 0);
 const awkward = ['plain', `quote " and 'apostrophe'`, 'back\\slash', 'comma, {braces}', 'NULL', '', 'tab\tnew\nline', 'Zoë — 東京 🚪'];
