@@ -27,10 +27,16 @@ function profiling(name: ServerName): string[] {
  * Starts one of bench/servers/ in its own process: compiled (dist/bench/servers, what the full
  * run builds first, so memory is measured without a TypeScript loader) or through tsx (--quick).
  */
-/** The Node flags `npm start` gives Doorman (package.json), so that the benchmark runs it the same way. */
-function startFlags(): string[] {
+/**
+ * How `npm start` runs Doorman (package.json): the environment it sets before `node`
+ * (`MALLOC_ARENA_MAX=2`) and the Node flags, so that the benchmark runs it the same way.
+ */
+function startScript(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  return pkg.scripts.start!.split(/\s+/).filter((word) => word.startsWith('--'));
+  const words = pkg.scripts.start!.split(/\s+/);
+  const node = words.indexOf('node');
+  const env = Object.fromEntries(words.slice(0, node).map((word) => word.split('=', 2) as [string, string]));
+  return { env, flags: words.slice(node + 1).filter((word) => word.startsWith('--')) };
 }
 
 export async function startServer(name: ServerName, env: Record<string, string>, compiled: boolean): Promise<ChildServer> {
@@ -39,8 +45,8 @@ export async function startServer(name: ServerName, env: Record<string, string>,
   const useJs = compiled && existsSync(js);
   const proc: ChildProcess = fork(useJs ? js : ts, [], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
-    execArgv: [...(useJs ? [] : ['--import', 'tsx']), ...(name === 'doorman' ? startFlags() : []), ...profiling(name)],
+    env: { ...process.env, ...(name === 'doorman' ? startScript().env : {}), ...env },
+    execArgv: [...(useJs ? [] : ['--import', 'tsx']), ...(name === 'doorman' ? startScript().flags : []), ...profiling(name)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let seq = 0;
