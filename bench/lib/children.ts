@@ -43,10 +43,11 @@ export async function startServer(name: ServerName, env: Record<string, string>,
   const js = path.join(ROOT, 'dist/bench/servers', `${name}.js`);
   const ts = path.join(ROOT, 'bench/servers', `${name}.ts`);
   const useJs = compiled && existsSync(js);
+  const start = name === 'doorman' ? startScript() : { env: {}, flags: [] };
   const proc: ChildProcess = fork(useJs ? js : ts, [], {
     cwd: ROOT,
-    env: { ...process.env, ...(name === 'doorman' ? startScript().env : {}), ...env },
-    execArgv: [...(useJs ? [] : ['--import', 'tsx']), ...(name === 'doorman' ? startScript().flags : []), ...profiling(name)],
+    env: { ...process.env, ...start.env, ...env },
+    execArgv: [...(useJs ? [] : ['--import', 'tsx']), ...start.flags, ...profiling(name)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let seq = 0;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { isPostgres, type Db, type Trx } from './index.js';
+import { memoized } from '../shared/memo.js';
 
 /**
  * Many rows into one table in few statements, without knex's query builder: for 100,000 rows it
@@ -96,17 +97,13 @@ function postgresInsert<Row extends object>(
 }
 
 /** `(?, ?), (?, ?), …`: built once per shape, as a full statement is often the same size. */
-const valuesLists = new Map<string, string>();
+const valuesLists = memoized(64, (shape: string) => {
+  const [width, count] = shape.split('x').map(Number) as [number, number];
+  const row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  return Array.from({ length: count }, () => row).join(', ');
+});
 function valuesList(width: number, count: number): string {
-  const key = `${width}x${count}`;
-  let list = valuesLists.get(key);
-  if (list === undefined) {
-    const row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
-    list = Array.from({ length: count }, () => row).join(', ');
-    if (valuesLists.size >= 64) valuesLists.clear();
-    valuesLists.set(key, list);
-  }
-  return list;
+  return valuesLists(`${width}x${count}`);
 }
 
 function quote(identifier: string): string {

@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import { memoized } from '../shared/memo.js';
 
 export interface InvalidEntry {
   entry: string;
@@ -38,21 +39,8 @@ export function normalizeEmail(input: string): { email: string } | { reason: str
   return { email };
 }
 
-/**
- * A pasted list names few domains many times: each is checked (and converted to ASCII) once.
- * Bounded, as the domains seen are whatever people paste.
- */
-const domainChecks = new Map<string, { ascii: string } | { reason: string }>();
-
-function checkedDomain(rawDomain: string): { ascii: string } | { reason: string } {
-  let checked = domainChecks.get(rawDomain);
-  if (checked === undefined) {
-    checked = checkDomain(rawDomain);
-    if (domainChecks.size >= 1_000) domainChecks.clear();
-    domainChecks.set(rawDomain, checked);
-  }
-  return checked;
-}
+/** A pasted list names few domains many times: each is checked (and converted to ASCII) once. */
+const checkedDomain = memoized(1_000, checkDomain);
 
 function checkDomain(rawDomain: string): { ascii: string } | { reason: string } {
   const domain = domainToASCII(rawDomain);

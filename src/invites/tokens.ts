@@ -1,4 +1,5 @@
 import { createHash, createHmac, createSecretKey, randomBytes, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { memoized } from '../shared/memo.js';
 
 /**
  * Invitation links. Each token generation draws a fresh 256-bit nonce from the CSPRNG; the link
@@ -27,16 +28,7 @@ export function newNonce(): string {
 }
 
 /** The secret as a key object, made once: a string key is imported again on every HMAC (a fifth of its cost). */
-const hmacKeys = new Map<string, KeyObject>();
-function hmacKey(secret: string): KeyObject {
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    if (hmacKeys.size >= 8) hmacKeys.clear();
-    key = createSecretKey(Buffer.from(secret, 'utf8'));
-    hmacKeys.set(secret, key);
-  }
-  return key;
-}
+const hmacKey = memoized(8, (secret: string): KeyObject => createSecretKey(Buffer.from(secret, 'utf8')));
 
 export function deriveToken(secret: string, nonce: string): string {
   return createHmac('sha256', hmacKey(secret)).update(`doorman/invite/v1:${nonce}`).digest('base64url');

@@ -70,12 +70,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, invites: InvitesService
         return send(item, payload, fresh ? rows.get(payload.invitationId) : await readInvitation(payload.invitationId));
       };
     },
-    async recordOutcome(trx: Trx, item: OutboxRow, outcome) {
-      await recordDeliveryStates(trx, [{ item, outcome }]);
-    },
-    async recordOutcomes(trx: Trx, settled: SettledItem[]) {
-      await recordDeliveryStates(trx, settled);
-    },
+    recordOutcomes: recordDeliveryStates,
   };
 }
 

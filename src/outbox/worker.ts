@@ -34,11 +34,9 @@ export interface OutboxHandler {
    * returns the delivery to use for each of its items. Without it, each item is `deliver`ed alone.
    */
   prepare?(items: OutboxRow[]): Promise<(item: OutboxRow) => Promise<DeliveryOutcome>>;
-  /** Runs in the transaction that records the outcome (e.g. the invitation's delivery state). */
-  recordOutcome?(trx: Trx, item: OutboxRow, outcome: RecordedOutcome): Promise<void>;
   /**
-   * Optional: the same for a group of outcomes recorded in one transaction, in a few set-based
-   * statements. Without it, `recordOutcome` runs for each item of the group.
+   * Optional: runs in the transaction that records a group of outcomes (e.g. the invitations'
+   * delivery state), for the items of this kind that are still this worker's.
    */
   recordOutcomes?(trx: Trx, settled: SettledItem[]): Promise<void>;
 }
@@ -361,7 +359,8 @@ export const MAX_UNRECORDED_MS = 1_000;
 /** An outcome handed to the recorder; `done` resolves once it is recorded (or given up on). */
 interface Recording {
   pending: PendingOutcome;
-  state: 'queued' | 'writing' | 'over';
+  /** Still waiting in the recorder's queue (not yet taken into a group being written). */
+  queued: boolean;
   done: Promise<void>;
   finish: () => void;
 }
@@ -392,7 +391,7 @@ class OutcomeRecorder {
   record(pending: PendingOutcome): Recording {
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const recording: Recording = { pending, state: 'queued', done, finish };
+    const recording: Recording = { pending, queued: true, done, finish };
     this.queued.push(recording);
     this.deadline ??= setTimeout(() => {
       this.deadline = undefined;
@@ -405,7 +404,7 @@ class OutcomeRecorder {
 
   /** Waits until this outcome is recorded, asking for its group to be written now. */
   recorded(recording: Recording): Promise<void> {
-    if (recording.state === 'queued') {
+    if (recording.queued) {
       this.wanted = true;
       this.writeSoon();
     }
@@ -430,12 +429,9 @@ class OutcomeRecorder {
           clearTimeout(this.deadline);
           this.deadline = undefined;
         }
-        for (const recording of group) recording.state = 'writing';
+        for (const recording of group) recording.queued = false;
         await this.settle(group.map((r) => r.pending));
-        for (const recording of group) {
-          recording.state = 'over';
-          recording.finish();
-        }
+        for (const recording of group) recording.finish();
       }
     } finally {
       this.writing = false;
@@ -479,10 +475,8 @@ class OutcomeRecorder {
       const ours = await this.markSettled(trx, group, this.clock.now());
       const recorded = group.filter((p) => ours.has(p.item.id));
       for (const kind of new Set(recorded.map((p) => p.item.kind))) {
-        const handler = this.handlerFor(kind);
         const settled = recorded.filter((p) => p.item.kind === kind).map(({ item, outcome }) => ({ item, outcome }));
-        if (handler.recordOutcomes) await handler.recordOutcomes(trx, settled);
-        else if (handler.recordOutcome) for (const { item, outcome } of settled) await handler.recordOutcome(trx, item, outcome);
+        await this.handlerFor(kind).recordOutcomes?.(trx, settled);
       }
       const lost = group.filter((p) => !ours.has(p.item.id));
       // Rare: say why. Cancelled meanwhile (its invitation was accepted or revoked while the email

@@ -37,10 +37,16 @@ const HTTP_RESPONSE = Symbol('doorman.httpResponse');
 
 /**
  * For ExpressReceiver's `customPropertiesExtractor`: puts the request's HTTP response on the
- * listener's context, so an ack can send JSON that is already serialized (see `answerAck`).
+ * listener's context, so an ack can send JSON that is already serialized (see `answerAck`), and
+ * whether the request was acknowledged can be read off it (see `ackUnhandled`).
  */
 export function httpResponseOf(req: IncomingMessage & { res?: ServerResponse }): Record<string, unknown> {
   return req.res ? ({ [HTTP_RESPONSE]: req.res } as Record<string, unknown>) : {};
+}
+
+/** The request's HTTP response (HTTP mode), or undefined (Socket Mode). */
+export function httpResponse(context: Context): ServerResponse | undefined {
+  return (context as { [HTTP_RESPONSE]?: ServerResponse })[HTTP_RESPONSE];
 }
 
 /**
@@ -49,7 +55,7 @@ export function httpResponseOf(req: IncomingMessage & { res?: ServerResponse }):
  * plain text); in Socket Mode, or when no response is at hand, the object itself.
  */
 export function answerAck(ack: AckFn<string | RespondArguments>, context: Context): (answer?: Answer) => Promise<void> {
-  const res = (context as { [HTTP_RESPONSE]?: ServerResponse })[HTTP_RESPONSE];
+  const res = httpResponse(context);
   return async (answer) => {
     if (!(answer instanceof JsonAnswer)) return ack(answer);
     if (!res || res.headersSent) return ack(answer.body);

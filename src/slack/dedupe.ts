@@ -1,5 +1,4 @@
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
-import { noteAck } from './unhandled.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { baseActionId, CHANGING_ACTIONS } from './values.js';
@@ -74,7 +73,7 @@ export class SlackDedupe {
       for (const claim of claims) {
         if (!(await this.claim(claim.key, claim.windowMs))) {
           args.logger.debug(`duplicate Slack request ignored (${claim.key})`);
-          if ('ack' in args && typeof args.ack === 'function') await (noteAck(args).ack as () => Promise<void>)();
+          if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
           return;
         }
       }

@@ -1,23 +1,5 @@
-import { ErrorCode, type AnyMiddlewareArgs, type Context, type Middleware } from '@slack/bolt';
-
-const ACKED = Symbol('doorman.acked');
-
-/**
- * The same listener arguments with an `ack` that notes on the request's context that it was called,
- * so `ackUnhandled` knows without calling `ack` a second time (which Bolt answers by throwing).
- */
-export function noteAck<A extends { ack?: unknown; context: Context }>(args: A): A {
-  const ack = args.ack as ((...body: unknown[]) => Promise<void>) | undefined;
-  if (typeof ack !== 'function') return args;
-  const context = args.context as Context & { [ACKED]?: boolean };
-  return {
-    ...args,
-    ack: (...body: unknown[]) => {
-      context[ACKED] = true;
-      return ack(...body);
-    },
-  };
-}
+import { ErrorCode, type AnyMiddlewareArgs, type Middleware } from '@slack/bolt';
+import { httpResponse } from './answer.js';
 
 /**
  * Global Bolt middleware: a request no listener acknowledged (an unknown action id or callback_id,
@@ -30,13 +12,15 @@ export function ackUnhandled(): Middleware<AnyMiddlewareArgs> {
     try {
       await args.next();
     } finally {
-      const context = args.context as Context & { [ACKED]?: boolean };
-      if (!context[ACKED] && 'ack' in args && typeof args.ack === 'function') {
+      // Over HTTP an ack is the response itself (Bolt writes it at once): already sent, nothing to do.
+      // Without one to look at (Socket Mode), asking Bolt to ack again is how to find out.
+      const acked = httpResponse(args.context)?.headersSent ?? false;
+      if (!acked && 'ack' in args && typeof args.ack === 'function') {
         try {
           await (args.ack as () => Promise<void>)();
           args.logger.debug('acknowledged a Slack request no listener handled');
         } catch (error) {
-          // Acknowledged already, by a path that did not note it: nothing to do.
+          // Acknowledged already: nothing to do.
           if ((error as { code?: string }).code !== ErrorCode.ReceiverMultipleAckError) throw error;
         }
       }

@@ -1,6 +1,5 @@
 import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../../deps.js';
-import { noteAck } from '../../unhandled.js';
 import { ACTIONS, actionPattern, baseActionId } from '../../values.js';
 import { copyLinkAction } from './copy-link.js';
 import { noticeSendNewAllAction } from './notice-send-new-all.js';
@@ -39,6 +38,6 @@ export function register(app: App, deps: SlackDeps): void {
   ]);
   const ids = actionPattern(`(${[...handlers.keys()].join('|')})`);
   app.action({ type: 'block_actions', action_id: ids }, (async (args: ClickArgs) => {
-    await handlers.get(baseActionId(args.action.action_id))!(noteAck(args));
+    await handlers.get(baseActionId(args.action.action_id))!(args);
   }) as never);
 }

@@ -1,6 +1,5 @@
 import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { SlackDeps } from '../../deps.js';
-import { noteAck } from '../../unhandled.js';
 import { inviteCommand } from './invite.js';
 import { invitesCommand } from './invites.js';
 import { membersCommand } from './members.js';
@@ -19,5 +18,5 @@ export function register(app: App, deps: SlackDeps): void {
     ['/members', membersCommand(deps)],
   ]);
   const names = new RegExp(`^(${[...handlers.keys()].join('|')})$`);
-  app.command(names, async (args) => handlers.get(args.command.command)!(noteAck(args)));
+  app.command(names, async (args) => handlers.get(args.command.command)!(args));
 }
