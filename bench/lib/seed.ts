@@ -1,4 +1,5 @@
 import { isPostgres, type Db } from '../../src/db/index.js';
+import { SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -10,8 +11,8 @@ export const SEED_TTL_MS = 7 * DAY;
  * (setup, not measured). Row n (1…count) was created `count - n` minutes before `now`, so the
  * table spans ~2 years at 1,000,000 rows. The mix, like an organization's long history:
  * - the last week: 50% pending and live, 35% accepted, 15% revoked;
- * - older: 70% accepted, 15% revoked, 15% pending and expired (already announced, as the sweep
- *   would have left them).
+ * - older: 70% accepted, 15% revoked, 15% pending and expired (already announced: the sweep's
+ *   expiry mark is set to `now`, as a sweep at `now` would have left it).
  * Emails, ids and token hashes are unique; nothing references a member.
  */
 export async function seedInvitations(db: Db, count: number, now: number, options: { batch?: number; startAt?: number; emailPrefix?: string } = {}): Promise<void> {
@@ -23,6 +24,7 @@ export async function seedInvitations(db: Db, count: number, now: number, option
     const to = Math.min(start + count - 1, from + batch - 1);
     await db.raw(pg ? pgSeedSql(prefix) : sqliteSeedSql(prefix), pg ? { from, to, count: start + count - 1, now } : { from, to, count: start + count - 1, now });
   }
+  await db('job_cursors').insert({ name: SWEEP_MARKS.expired, position: now, updated_at: now }).onConflict('name').merge(['position', 'updated_at']);
   if (pg) await db.raw('VACUUM ANALYZE invitations');
   else await db.raw('ANALYZE');
 }
@@ -48,12 +50,11 @@ function columns(d: { mod: (a: string, b: number) => string; pad: (n: string, w:
 function insertFromRows(k: ReturnType<typeof columns>): string {
   return `
     INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_slack_user_id, invited_by_name,
-      created_at, updated_at, last_sent_at, send_count, accepted_at, revoked_at, revoked_by, delivery_state, expiry_notified_at, reminder_notified_at)
+      created_at, updated_at, last_sent_at, send_count, accepted_at, revoked_at, revoked_by, delivery_state)
     SELECT ${k.id}, ${k.email}, CASE WHEN n % 50 = 0 THEN 'admin' ELSE 'member' END, status, ${k.tokenHash}, 'seed-nonce-' || n,
       c + ${SEED_TTL_MS}, 'U0SEEDER', 'Seeder', c, c, c, 1,
       CASE WHEN status = 'accepted' THEN c + 3600000 END, CASE WHEN status = 'revoked' THEN c + 7200000 END, CASE WHEN status = 'revoked' THEN 'system' END,
-      'sent', CASE WHEN status = 'pending' AND c + ${SEED_TTL_MS} <= :now THEN c + ${SEED_TTL_MS} END,
-      CASE WHEN status = 'pending' AND c + ${SEED_TTL_MS} <= :now THEN c + ${SEED_TTL_MS - DAY} END
+      'sent'
     FROM rows`;
 }
 

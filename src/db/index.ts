@@ -147,10 +147,9 @@ export function lockRowsSql(db: Db | Trx): string {
 }
 
 /**
- * Names the index a query must use, where the planner would pick a worse one. SQLite chose the wide
- * (status, expires_at) index for the expiry sweep and walked every expired invitation ever (80 ms at
- * a million rows) instead of the small partial index of unannounced ones (0.4 ms). PostgreSQL's
- * planner already picks the partial index, and has no such syntax.
+ * Names the index a query must use, where the planner would pick a worse one (SQLite only;
+ * PostgreSQL's planner picks well here and has no such syntax). The expiry sweep's range of
+ * pending expiries is one stretch of the (status, expires_at) index.
  */
 export function useIndexSql(db: Db | Trx, index: string): string {
   return isPostgres(db) ? '' : ` INDEXED BY ${index}`;

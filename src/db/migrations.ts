@@ -3,6 +3,7 @@ import * as initial from '../../migrations/20261122_0001_initial.js';
 import * as slackDedupe from '../../migrations/20261122_0002_slack_dedupe.js';
 import * as notices from '../../migrations/20261122_0003_notices.js';
 import * as invitationTallies from '../../migrations/20261122_0004_invitation_tallies.js';
+import * as sweepMarks from '../../migrations/20261129_0005_sweep_marks.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261122_0002_slack_dedupe', slackDedupe],
   ['20261122_0003_notices', notices],
   ['20261122_0004_invitation_tallies', invitationTallies],
+  ['20261129_0005_sweep_marks', sweepMarks],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

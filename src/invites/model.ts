@@ -27,8 +27,6 @@ export interface InvitationRow {
   revoked_by: string | null;
   delivery_state: DeliveryState;
   delivery_error: string | null;
-  expiry_notified_at: number | null;
-  reminder_notified_at: number | null;
   metadata: string | null;
 }
 

@@ -255,7 +255,7 @@ export class InvitesService {
     };
   }
 
-  /** Rule 4 as columns: a new token (the old link dies), a new expiry, notices re-armed, mail queued. */
+  /** Rule 4 as columns: a new token (the old link dies), a new expiry (past the sweep's marks: notices re-armed), mail queued. */
   private newLinkColumns(row: Pick<InvitationRow, 'send_count'>, token: { hash: string; nonce: string }, now: number) {
     return {
       token_hash: token.hash,
@@ -266,8 +266,6 @@ export class InvitesService {
       updated_at: now,
       delivery_state: 'queued' as const,
       delivery_error: null,
-      expiry_notified_at: null,
-      reminder_notified_at: null,
     };
   }
 
@@ -442,8 +440,8 @@ export class InvitesService {
   async resend(id: string, actor: Actor): Promise<Invitation> {
     return this.change(id, async (trx, row, now) => {
       this.requireState(row, now, ['pending']);
-      // The expiry moves, so a reminder before the new expiry is due again.
-      const update = { expires_at: now + this.settings.inviteTtlMs, last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued', delivery_error: null, reminder_notified_at: null };
+      // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
+      const update = { expires_at: now + this.settings.inviteTtlMs, last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued', delivery_error: null };
       await trx('invitations').where({ id }).update(update);
       await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
       await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);

@@ -19,16 +19,24 @@ export interface SweepResult {
 
 type ClaimedRow = InviterRef & { id: string };
 
-/** The partial indexes holding only what a sweep still has to claim (see the migrations). */
-const DUE_INDEX = { expiry_notified_at: 'invitations_due_expiry', reminder_notified_at: 'invitations_due_reminder' } as const;
+/**
+ * How far each sweep has looked, as an `expires_at` (rows of `job_cursors`): every pending invitation
+ * that expires at or before the expiry mark has been announced, and every one that expires at or
+ * before the reminder mark has been reminded of (or was not due a reminder). A sweep claims only
+ * what lies between its mark and now, so its work grows with what became due, not with the table,
+ * and it writes nothing on the invitations themselves. A resend or a new invitation moves
+ * `expires_at` past both marks, which re-arms both notices.
+ */
+export const SWEEP_MARKS = { expired: 'expiry_notices', reminder: 'reminder_notices' } as const;
+type Mark = (typeof SWEEP_MARKS)[keyof typeof SWEEP_MARKS];
 
 /** Sweeps of all instances take turns (PostgreSQL advisory lock; SQLite has one writer already). */
 const SWEEP_LOCK = 0x73776570;
 
 /**
- * Finds invitations that expired (or are about to) and have not been announced, claims them
- * atomically — with several instances on one PostgreSQL exactly one claims each — and queues one
- * Slack DM per recipient in the same transaction. A sweep that finds nothing writes nothing.
+ * Finds invitations that expired (or are about to) since the last sweep, claims them — with
+ * several instances on one database exactly one sweep claims each — and queues one Slack DM per
+ * recipient in the same transaction. A sweep that finds nothing writes nothing.
  */
 export class ExpirySweep {
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly settings: SweepSettings) {}
@@ -38,22 +46,23 @@ export class ExpirySweep {
     const result: SweepResult = { expired: 0, reminded: 0, notices: 0 };
     // One DM per recipient per sweep: everything due is claimed in one transaction.
     await inTransaction(this.db, async (trx) => {
-      // Two instances sweeping at the same moment would otherwise each claim part of what is due
-      // and a recipient would get two DMs for one expiry moment; the later sweep waits here and
-      // then finds everything already claimed.
+      // Two instances sweeping at the same moment would otherwise both read the same marks and
+      // announce the same expiries; the later sweep waits here, then reads the marks the first one
+      // moved and finds nothing left.
       await serializeOn(trx, SWEEP_LOCK);
-      const expired = await this.claimAll(trx, 'expiry_notified_at', 'expires_at <= ?', [now], now);
-      const due = this.settings.reminderMs > 0
-        ? await this.claimAll(
-            trx,
-            'reminder_notified_at',
-            // Due within the reminder window, not yet expired, and sent long enough ago that a
-            // reminder says something new (a 1-hour invitation gets no 24-hour reminder).
-            'expires_at > ? AND expires_at <= ? AND last_sent_at < expires_at - ?',
-            [now, now + this.settings.reminderMs, this.settings.reminderMs],
-            now,
-          )
-        : [];
+      const marks = await readMarks(trx);
+      const expiredSince = marks.get(SWEEP_MARKS.expired) ?? 0;
+      const expired = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ?', [expiredSince, now]);
+      if (expired.length) await moveMark(trx, SWEEP_MARKS.expired, Math.max(expiredSince, now), now);
+      let due: ClaimedRow[] = [];
+      if (this.settings.reminderMs > 0) {
+        const remindedUpTo = Math.max(marks.get(SWEEP_MARKS.reminder) ?? 0, now);
+        const windowEnd = now + this.settings.reminderMs;
+        // Due within the reminder window, not yet expired, and sent long enough ago that a
+        // reminder says something new (a 1-hour invitation gets no 24-hour reminder).
+        due = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ? AND last_sent_at < expires_at - ?', [remindedUpTo, windowEnd, this.settings.reminderMs]);
+        if (due.length) await moveMark(trx, SWEEP_MARKS.reminder, Math.max(remindedUpTo, windowEnd), now);
+      }
       const notices: NoticePayload[] = [];
       for (const [recipient, invitationIds] of groupByRecipient(expired, this.settings.bootstrapAdmins)) notices.push({ notice: 'expired', recipient, invitationIds });
       for (const [recipient, invitationIds] of groupByRecipient(due, this.settings.bootstrapAdmins)) notices.push({ notice: 'reminder', recipient, invitationIds });
@@ -63,25 +72,30 @@ export class ExpirySweep {
     return result;
   }
 
-  private async claimAll(trx: Trx, column: 'expiry_notified_at' | 'reminder_notified_at', due: string, bindings: number[], now: number): Promise<ClaimedRow[]> {
+  /**
+   * The pending invitations matching `due`, read in keyset batches through the (status, expires_at)
+   * index. On PostgreSQL each batch locks its rows: a row another writer holds right now (a
+   * delivery being recorded, a revoke, a new invitation moving its expiry) is waited for and
+   * re-checked, so it is announced only if it is still due once that writer is done.
+   */
+  private async claimAll(trx: Trx, due: string, bindings: number[]): Promise<ClaimedRow[]> {
     const batch = this.settings.batchSize ?? 5_000;
     const claimed: ClaimedRow[] = [];
+    let after: { expiresAt: number; id: string } | undefined;
     for (;;) {
-      // The conditional update is the claim: a row already marked by another instance is not
-      // selected again. Sweeps take turns (SWEEP_LOCK), so on PostgreSQL a row another writer holds
-      // right now (a delivery being recorded, a revoke) is waited for and re-checked, not skipped
-      // into a second DM at the next sweep.
       const rows = (await trx.raw(
-        `UPDATE invitations SET ${column} = ? WHERE id IN (
-           SELECT id FROM invitations${useIndexSql(trx, DUE_INDEX[column])}
-           WHERE status = 'pending' AND ${column} IS NULL AND ${due}
-           ORDER BY expires_at LIMIT ?${lockRowsSql(trx)})
-         RETURNING id, invited_by_slack_user_id, invited_by_member_id`,
-        [now, ...bindings, batch],
+        `SELECT id, expires_at, invited_by_slack_user_id, invited_by_member_id
+         FROM invitations${useIndexSql(trx, 'invitations_status_expires')}
+         WHERE status = 'pending' AND ${due}${after ? ' AND (expires_at > ? OR (expires_at = ? AND id > ?))' : ''}
+         ORDER BY expires_at, id LIMIT ?${lockRowsSql(trx)}`,
+        [...bindings, ...(after ? [after.expiresAt, after.expiresAt, after.id] : []), batch],
       )) as { rows?: ClaimRow[] } | ClaimRow[];
       const list = Array.isArray(rows) ? rows : (rows.rows ?? []);
+      // A locked batch can come back short (rows re-checked away), so only an empty one ends it.
+      if (!list.length) return claimed;
       claimed.push(...(await this.withMemberSlackIds(trx, list)));
-      if (list.length < batch) return claimed;
+      const last = list[list.length - 1]!;
+      after = { expiresAt: Number(last.expires_at), id: last.id };
     }
   }
 
@@ -102,6 +116,16 @@ export class ExpirySweep {
 
 interface ClaimRow {
   id: string;
+  expires_at: number | string;
   invited_by_slack_user_id: string | null;
   invited_by_member_id: string | null;
+}
+
+async function readMarks(trx: Trx): Promise<Map<Mark, number>> {
+  const rows = (await trx('job_cursors').whereIn('name', Object.values(SWEEP_MARKS)).select('name', 'position')) as Array<{ name: Mark; position: number | string }>;
+  return new Map(rows.map((r) => [r.name, Number(r.position)]));
+}
+
+async function moveMark(trx: Trx, name: Mark, position: number, now: number): Promise<void> {
+  await trx('job_cursors').insert({ name, position, updated_at: now }).onConflict('name').merge(['position', 'updated_at']);
 }

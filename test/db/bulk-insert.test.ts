@@ -101,7 +101,7 @@ describe.each(DIALECTS)('bulkInsert (%s)', (dialect) => {
   it('stores the same values, of the same types, as a knex insert (invitations, in a transaction)', async () => {
     const rows = invitationRows(40, 'a');
     await t.db.transaction((trx) => trx('invitations').insert(rows).then(() => undefined));
-    const columns = ['id', ...Object.keys(INVITATIONS), 'accepted_at', 'metadata', 'expiry_notified_at', 'reminder_notified_at'];
+    const columns = ['id', ...Object.keys(INVITATIONS), 'accepted_at', 'metadata'];
     const viaKnex = await stored(t.db, 'invitations', dialect, columns);
     await t.db('invitations').del();
     await t.db.transaction((trx) => bulkInsert(trx, 'invitations', INVITATIONS, rows));

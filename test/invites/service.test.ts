@@ -247,8 +247,6 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
         revoked_by: null,
         delivery_state: 'queued',
         delivery_error: null,
-        expiry_notified_at: null,
-        reminder_notified_at: null,
         metadata: null,
       });
       const [mail] = await outboxFor(w.db, row.id);
