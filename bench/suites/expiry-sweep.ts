@@ -49,7 +49,8 @@ async function measure(db: Db, due: number, runs: number): Promise<{ times: numb
   const [{ max } = { max: 0 }] = await db('outbox').max<{ max: number | null }[]>({ max: 'id' });
   const sweep = new ExpirySweep(db, { now: () => at }, settings);
   const times: number[] = [];
-  for (let run = 0; run < runs; run++) {
+  // One unmeasured run first: the first sweep on a connection pays for warming caches, not for the table.
+  for (let run = -1; run < runs; run++) {
     // Every run finds the same work: the marks where the setup left them, no notices queued yet.
     await db.transaction(async (trx) => {
       await trx('job_cursors').whereIn('name', Object.values(SWEEP_MARKS)).delete();
@@ -58,7 +59,7 @@ async function measure(db: Db, due: number, runs: number): Promise<{ times: numb
     await db('outbox').where('id', '>', max ?? 0).delete();
     const started = performance.now();
     const result = await sweep.run();
-    times.push(performance.now() - started);
+    if (run >= 0) times.push(performance.now() - started);
     if (result.expired !== n) throw new Error(`expiry sweep: claimed ${result.expired} of ${n} due`);
   }
   return { times, claimed: n };
