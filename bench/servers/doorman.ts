@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startApp } from '../../src/app.js';
@@ -35,7 +36,16 @@ const memory = () => {
   const mb = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
   const usage = process.memoryUsage();
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]));
-  return { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers), spaces };
+  // Linux: resident anonymous memory (V8's heap, malloc's arenas, stacks) vs file-backed (code).
+  const rollup = (() => {
+    try {
+      return readFileSync('/proc/self/smaps_rollup', 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
+  return { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers), anonymous: mb(kb('Anonymous')), spaces };
 };
 // `loop`: how late this process's event loop ran, from the last `reset` (what a blocked loop shows).
 const loop = monitorEventLoopDelay({ resolution: 5 });
