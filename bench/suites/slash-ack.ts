@@ -55,6 +55,8 @@ export async function slashAckSuite(options: BenchOptions, servers: { doorman: C
       { metric: 'tables in the ack', doorman: doorman.reduce((n, r) => n + r.answeredInAck, 0) },
       { metric: 'tables posted to response_url (answer late)', doorman: after.responses - before.responses },
     ],
-    notes: [`Doorman answered ${Math.round(served).toLocaleString('en')} commands per round (median), each with the first page of the table; a sample of every 100th answer was checked against Slack's Block Kit limits.`],
+    notes: [
+      `Doorman answered ${Math.round(served).toLocaleString('en')} commands per round (median), each with the first page of the table (${Math.round(median(doorman.flatMap((r) => r.samples).map((s) => Buffer.byteLength(s))) / 1024)} KB of JSON; the floor's answer is a few bytes of text); a sample of every 100th answer was checked against Slack's Block Kit limits.`,
+    ],
   };
 }
