@@ -8,6 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import { acceptPage } from './accept-page.js';
 import { adminApi } from './admin-api.js';
 import { AdminAuth } from './auth.js';
+import { sharedHealthCheck } from './health.js';
 import { problemPage } from './pages.js';
 
 export interface RateLimits {
@@ -48,9 +49,10 @@ export function createWebApp(deps: WebDeps): Express {
   app.set('trust proxy', 'loopback');
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
 
+  const databaseAnswers = sharedHealthCheck(() => deps.db.raw('select 1'));
   app.get('/healthz', async (_req, res) => {
     try {
-      await deps.db.raw('select 1');
+      await databaseAnswers();
       res.json({ ok: true });
     } catch (error) {
       deps.logger.warn({ err: error }, 'health check: database unreachable');
