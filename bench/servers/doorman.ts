@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import v8 from 'node:v8';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startApp } from '../../src/app.js';
@@ -62,4 +63,20 @@ const loopDelay = (message: Record<string, unknown>) => {
   }
   return figures;
 };
-serve({ url: app.url }, { queries: () => ({ queries: [...traced].map(([sql, t]) => ({ sql, n: t.n, avgMs: t.ms / t.n })) }), memory, loop: loopDelay }, () => app.stop());
+// BENCH_HEAP_SAMPLE=1: a sampling allocation profile (collected objects included) of the whole
+// run, written to bench/profiles/ when the process stops: where the garbage comes from.
+const sampler = process.env.BENCH_HEAP_SAMPLE ? new Session() : undefined;
+if (sampler) {
+  sampler.connect();
+  await sampler.post('HeapProfiler.enable');
+  await sampler.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+}
+const stopApp = async () => {
+  if (sampler) {
+    const { profile } = await sampler.post('HeapProfiler.stopSampling');
+    mkdirSync('bench/profiles', { recursive: true });
+    writeFileSync(`bench/profiles/doorman-${process.pid}.heapprofile`, JSON.stringify(profile));
+  }
+  await app.stop();
+};
+serve({ url: app.url }, { queries: () => ({ queries: [...traced].map(([sql, t]) => ({ sql, n: t.n, avgMs: t.ms / t.n })) }), memory, loop: loopDelay }, stopApp);

@@ -179,4 +179,29 @@ describe('concurrent sweeps on one PostgreSQL database (in-process)', () => {
     expect(notices).toHaveLength(1);
     expect([...notices[0]!.invitationIds].sort()).toEqual([...ids].sort());
   });
+
+  it('an invitation sent anew while the sweep runs is not announced as expired', async () => {
+    const clock = new ManualClock(Date.UTC(2027, 5, 22, 9)); // after the tests above: time moves forward
+    const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY });
+    const ids = (await invites.inviteMany({ emails: ['n1@corp.test', 'n2@corp.test', 'n3@corp.test'], actor: { type: 'slack', slackUserId: 'U0ANEW' } })).invitationIds;
+    clock.advance(7 * DAY + 1);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // As "Send new invitation" does: the expiry moves a week on, in a transaction that commits later.
+    const writer = second.transaction(async (trx) => {
+      await trx('invitations').where({ id: ids[1] }).update({ expires_at: clock.now() + 7 * DAY });
+      locked();
+      await held;
+    });
+    await isLocked;
+    const running = new ExpirySweep(test.db, clock, { bootstrapAdmins: [], reminderMs: 0 }).run();
+    await pause(300);
+    release();
+    await writer;
+    expect((await running).expired).toBe(2);
+    const payloads = (await test.db('outbox').where({ kind: 'slack_notice' })).map((r: { payload: string }) => JSON.parse(r.payload) as Expired).filter((p) => p.recipient === 'U0ANEW');
+    expect(payloads.flatMap((p) => p.invitationIds).sort()).toEqual([ids[0], ids[2]].sort());
+  });
 });
