@@ -7,10 +7,7 @@ import { httpResponseOf } from './answer.js';
 import { Background } from './background.js';
 import { SlackDedupe } from './dedupe.js';
 import type { SlackDeps } from './deps.js';
-import { register as registerActions } from './listeners/actions/index.js';
-import { register as registerCommands } from './listeners/commands/index.js';
-import { register as registerEvents } from './listeners/events/index.js';
-import { register as registerViews } from './listeners/views/index.js';
+import { dispatch } from './listeners/index.js';
 import { startSlackJobs } from '../jobs/index.js';
 import { boltLogger } from './logger.js';
 import { ChannelPacer, noticeClient, slackNoticeHandler } from './notices.js';
@@ -83,10 +80,7 @@ export async function startSlack(services: Services, web: Express): Promise<Slac
   };
   app.use(ackUnhandled());
   app.use(new SlackDedupe(services.db, services.clock).middleware());
-  registerCommands(app, deps);
-  registerActions(app, deps);
-  registerViews(app, deps);
-  registerEvents(app, deps);
+  app.use(dispatch(deps));
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');
   });

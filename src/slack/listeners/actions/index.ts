@@ -1,6 +1,5 @@
-import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../../deps.js';
-import { ACTIONS, actionPattern, baseActionId } from '../../values.js';
+import { ACTIONS } from '../../values.js';
 import { copyLinkAction } from './copy-link.js';
 import { noticeSendNewAllAction } from './notice-send-new-all.js';
 import { noticeShowListAction } from './notice-show-list.js';
@@ -14,14 +13,10 @@ import { sendNewAction } from './send-new.js';
 import { tableViewAction } from './table-view.js';
 import type { ClickArgs } from './surfaces.js';
 
-/**
- * One Bolt listener for every button and select, which picks the handler by the action id's base
- * (`invite_resend_3` → `invite_resend`). Bolt runs each listener's own middleware chain for every
- * request, so a listener per action costs each request as much as the chains it does not match.
- */
-export function register(app: App, deps: SlackDeps): void {
+/** The buttons and selects, by the action id's base (`invite_resend_3` → `invite_resend`). */
+export function actionRoutes(deps: SlackDeps): Map<string, (args: ClickArgs) => Promise<void>> {
   const table = tableViewAction(deps);
-  const handlers = new Map<string, (args: ClickArgs) => Promise<void>>([
+  return new Map<string, (args: ClickArgs) => Promise<void>>([
     [ACTIONS.resend, resendAction(deps)],
     [ACTIONS.copyLink, copyLinkAction(deps)],
     [ACTIONS.revoke, revokeAction(deps)],
@@ -36,8 +31,4 @@ export function register(app: App, deps: SlackDeps): void {
     [ACTIONS.noticeSendNewAll, noticeSendNewAllAction(deps)],
     [ACTIONS.noticeShowExpired, noticeShowListAction(deps)],
   ]);
-  const ids = actionPattern(`(${[...handlers.keys()].join('|')})`);
-  app.action({ type: 'block_actions', action_id: ids }, (async (args: ClickArgs) => {
-    await handlers.get(baseActionId(args.action.action_id))!(args);
-  }) as never);
 }

@@ -1,8 +1,11 @@
-import type { App } from '@slack/bolt';
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs } from '@slack/bolt';
 import type { SlackDeps } from '../../deps.js';
 import { INVITE_MODAL } from '../../values.js';
 import { inviteSubmission } from './invite-submission.js';
 
-export function register(app: App, deps: SlackDeps): void {
-  app.view({ callback_id: INVITE_MODAL, type: 'view_submission' }, inviteSubmission(deps));
+export type SubmissionArgs = SlackViewMiddlewareArgs & AllMiddlewareArgs;
+
+/** The submitted modals (view_submission), by callback_id. */
+export function viewRoutes(deps: SlackDeps): Map<string, (args: SubmissionArgs) => Promise<void>> {
+  return new Map([[INVITE_MODAL, inviteSubmission(deps) as (args: SubmissionArgs) => Promise<void>]]);
 }
