@@ -2,10 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Suites that must have the machine to themselves: they restart PostgreSQL (faults-db), measure
- * latency or timing under load (load, races, secrets' constant-time check), or count thread-pool use
- * (passwords). They run one at a time, after everything else.
+ * latency or timing under load (load, races, secrets' constant-time check, the benchmark smoke), or
+ * count thread-pool use (passwords). They run one at a time, after everything else.
  */
 const ALONE = [
+  'test/bench/smoke.test.ts',
   'test/hardening/faults-db.test.ts',
   'test/hardening/faults-mail-slack.test.ts',
   'test/hardening/load.test.ts',

@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/db.js';
+import { ROOT } from '../support/service.js';
+
+const SUITES = ['slash-command ack', 'bulk invite', 'accept', 'memory', 'expiry sweep', 'bulk insert', 'mail'];
+
+function bench(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * Keeps `npm run bench` working (issue 6): every suite's `--quick` smoke, on each database. It
+ * asserts that each suite ran and reported figures, never a timing: the benchmark itself fails only
+ * when something does not work (a refused ack, a missing email, a sweep that claimed the wrong count).
+ */
+describe.each(DIALECTS)('npm run bench -- --quick (%s)', (dialect) => {
+  it('runs every suite and reports a figure for each measurement', async () => {
+    const { code, output } = await bench(['--quick', ...(dialect === 'pg' ? ['--db=postgres'] : [])]);
+    expect(code, output.slice(-3_000)).toBe(0);
+    const name = dialect === 'pg' ? 'postgres' : 'sqlite';
+    const results = JSON.parse(readFileSync(path.join(ROOT, 'bench/results', `${name}-quick.json`), 'utf8')) as {
+      quick: boolean;
+      results: Array<{ suite: string; rows: Array<{ metric: string; doorman: unknown }> }>;
+      explained: Array<{ plan: string }>;
+    };
+    expect(results.quick).toBe(true);
+    expect(results.results.map((r) => r.suite)).toEqual(SUITES);
+    for (const suite of results.results) {
+      for (const row of suite.rows) {
+        const figure = row.doorman;
+        expect(typeof figure === 'number' ? Number.isFinite(figure) : typeof figure === 'string' && figure.length > 0, `${suite.suite}: ${row.metric} = ${String(figure)}`).toBe(true);
+      }
+    }
+    // The first page's plans are printed for the doc: both queries, each with a plan.
+    expect(results.explained.length).toBeGreaterThanOrEqual(2);
+    for (const e of results.explained) expect(e.plan.length).toBeGreaterThan(0);
+  }, 180_000);
+});
