@@ -1,6 +1,17 @@
 import type { Knex } from 'knex';
 
 const MARKS = { expiry: 'expiry_notices', reminder: 'reminder_notices' } as const;
+/** The sweeps' own advisory lock (src/jobs/expiry-sweep.ts); written out, as migrations never change. */
+const SWEEP_LOCK = 0x73776570;
+
+/**
+ * PostgreSQL: waits for a sweep under way (of an instance still running the old code) to commit,
+ * and keeps the next one out until this migration commits, so the marks are read from columns no
+ * sweep is writing. SQLite's migration holds the one write lock already.
+ */
+async function holdSweeps(knex: Knex): Promise<void> {
+  if (knex.client.config.client === 'pg') await knex.raw('SELECT pg_advisory_xact_lock(?)', [SWEEP_LOCK]);
+}
 
 /**
  * The expiry sweep keeps how far it has looked (an `expires_at` per notice kind, in `job_cursors`)
@@ -11,6 +22,7 @@ const MARKS = { expiry: 'expiry_notices', reminder: 'reminder_notices' } as cons
  * invitations; everything pending above it is announced by the next sweep, as before.
  */
 export async function up(knex: Knex): Promise<void> {
+  await holdSweeps(knex);
   const now = Date.now();
   for (const [name, column] of [[MARKS.expiry, 'expiry_notified_at'], [MARKS.reminder, 'reminder_notified_at']] as const) {
     const row = (await knex('invitations').where({ status: 'pending' }).whereNotNull(column).max({ mark: 'expires_at' }).first()) as { mark: number | string | null } | undefined;
@@ -24,6 +36,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await holdSweeps(knex);
   await knex.schema.alterTable('invitations', (t) => {
     t.bigInteger('expiry_notified_at');
     t.bigInteger('reminder_notified_at');

@@ -3,21 +3,43 @@
  * for that one, and a success stands for `freshMs` more. However often `/healthz` is polled (load
  * balancers, orchestrators, a monitor every few milliseconds) the database sees at most one health
  * query per `freshMs`, and a probe takes no database connection from real work. A failure is never
- * reused: the next probe checks again, so an outage shows at once and a recovery as soon as it is real.
+ * reused: the next probe checks again, so an outage shows at once and a recovery as soon as it is
+ * real. A check that does not settle within `timeoutMs` (a dead connection, a partition) fails
+ * every probe waiting on it and is let go, so the next probe starts a fresh one.
  */
-export function sharedHealthCheck(check: () => Promise<unknown>, freshMs = 1_000, now: () => number = () => performance.now()): () => Promise<void> {
+export function sharedHealthCheck(
+  check: () => Promise<unknown>,
+  options: { freshMs?: number; timeoutMs?: number; now?: () => number } = {},
+): () => Promise<void> {
+  const freshMs = options.freshMs ?? 1_000;
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const now = options.now ?? (() => performance.now());
   let okAt = -Infinity;
   let running: Promise<void> | undefined;
+  const attempt = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([check(), late]);
+      okAt = now();
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return () => {
     if (now() - okAt < freshMs) return Promise.resolve();
-    running ??= (async () => {
-      try {
-        await check();
-        okAt = now();
-      } finally {
-        running = undefined;
-      }
-    })();
+    if (!running) {
+      const started = attempt();
+      running = started;
+      void started.then(
+        () => undefined,
+        () => undefined,
+      ).finally(() => {
+        if (running === started) running = undefined;
+      });
+    }
     return running;
   };
 }

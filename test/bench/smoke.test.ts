@@ -25,14 +25,18 @@ function bench(args: string[]): Promise<{ code: number | null; output: string }>
  */
 describe.each(DIALECTS)('npm run bench -- --quick (%s)', (dialect) => {
   it('runs every suite and reports a figure for each measurement', async () => {
+    const started = Date.now();
     const { code, output } = await bench(['--quick', ...(dialect === 'pg' ? ['--db=postgres'] : [])]);
     expect(code, output.slice(-3_000)).toBe(0);
     const name = dialect === 'pg' ? 'postgres' : 'sqlite';
     const results = JSON.parse(readFileSync(path.join(ROOT, 'bench/results', `${name}-quick.json`), 'utf8')) as {
+      at: string;
       quick: boolean;
       results: Array<{ suite: string; rows: Array<{ metric: string; doorman: unknown }> }>;
       explained: Array<{ plan: string }>;
     };
+    // Written by this run, not left over from an earlier one.
+    expect(Date.parse(results.at)).toBeGreaterThanOrEqual(started - 1_000);
     expect(results.quick).toBe(true);
     expect(results.results.map((r) => r.suite)).toEqual(SUITES);
     for (const suite of results.results) {

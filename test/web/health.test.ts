@@ -14,8 +14,7 @@ describe('the /healthz database check, shared', () => {
         await new Promise<void>((resolve) => (release = resolve));
         if (fail) throw new Error('database unreachable');
       },
-      1_000,
-      () => t,
+      { freshMs: 1_000, now: () => t },
     );
     const probes = Array.from({ length: 50 }, () => check());
     expect(calls).toBe(1);
@@ -40,6 +39,38 @@ describe('the /healthz database check, shared', () => {
     await next;
     await check();
     expect(calls).toBe(3);
+  });
+
+  it('a check that never settles fails its probes after the time limit, and the next probe starts a fresh one', async () => {
+    let calls = 0;
+    let hang = true;
+    const check = sharedHealthCheck(
+      async () => {
+        calls++;
+        if (hang) await new Promise(() => undefined); // a dead connection: never answers
+      },
+      { timeoutMs: 50 },
+    );
+    const started = performance.now();
+    const stuck = [check(), check(), check()];
+    for (const probe of stuck) await expect(probe).rejects.toThrow('the database did not answer within 50 ms');
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(calls).toBe(1);
+    hang = false;
+    await check();
+    expect(calls).toBe(2);
+  });
+
+  it('a check that throws before its first await fails its probes and is not kept', async () => {
+    let calls = 0;
+    const check = sharedHealthCheck(() => {
+      calls++;
+      if (calls === 1) throw new Error('no connection');
+      return Promise.resolve();
+    });
+    await expect(check()).rejects.toThrow('no connection');
+    await check();
+    expect(calls).toBe(2);
   });
 
   it('against a real database: 200 probes in a burst send one health query', async () => {
