@@ -1,5 +1,5 @@
 import { isPostgres, type Db } from '../../src/db/index.js';
-import { SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
+import { moveMark, SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -24,7 +24,7 @@ export async function seedInvitations(db: Db, count: number, now: number, option
     const to = Math.min(start + count - 1, from + batch - 1);
     await db.raw(pg ? pgSeedSql(prefix) : sqliteSeedSql(prefix), pg ? { from, to, count: start + count - 1, now } : { from, to, count: start + count - 1, now });
   }
-  await db('job_cursors').insert({ name: SWEEP_MARKS.expired, position: now, updated_at: now }).onConflict('name').merge(['position', 'updated_at']);
+  await moveMark(db, SWEEP_MARKS.expired, now, now);
   if (pg) await db.raw('VACUUM ANALYZE invitations');
   else await db.raw('ANALYZE');
 }

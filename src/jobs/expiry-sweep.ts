@@ -53,7 +53,8 @@ export class ExpirySweep {
       const marks = await readMarks(trx);
       const expiredSince = marks.get(SWEEP_MARKS.expired) ?? 0;
       const expired = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ?', [expiredSince, now]);
-      if (expired.length) await moveMark(trx, SWEEP_MARKS.expired, Math.max(expiredSince, now), now);
+      // Something was claimed, so now is past the old mark: it becomes the mark.
+      if (expired.length) await moveMark(trx, SWEEP_MARKS.expired, now, now);
       let due: ClaimedRow[] = [];
       if (this.settings.reminderMs > 0) {
         const remindedUpTo = Math.max(marks.get(SWEEP_MARKS.reminder) ?? 0, now);
@@ -61,7 +62,7 @@ export class ExpirySweep {
         // Due within the reminder window, not yet expired, and sent long enough ago that a
         // reminder says something new (a 1-hour invitation gets no 24-hour reminder).
         due = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ? AND last_sent_at < expires_at - ?', [remindedUpTo, windowEnd, this.settings.reminderMs]);
-        if (due.length) await moveMark(trx, SWEEP_MARKS.reminder, Math.max(remindedUpTo, windowEnd), now);
+        if (due.length) await moveMark(trx, SWEEP_MARKS.reminder, windowEnd, now);
       }
       const notices: NoticePayload[] = [];
       for (const [recipient, invitationIds] of groupByRecipient(expired, this.settings.bootstrapAdmins)) notices.push({ notice: 'expired', recipient, invitationIds });
@@ -121,11 +122,12 @@ interface ClaimRow {
   invited_by_member_id: string | null;
 }
 
-async function readMarks(trx: Trx): Promise<Map<Mark, number>> {
-  const rows = (await trx('job_cursors').whereIn('name', Object.values(SWEEP_MARKS)).select('name', 'position')) as Array<{ name: Mark; position: number | string }>;
+/** The sweep's marks as stored (a kind no sweep has moved yet is absent). */
+export async function readMarks(db: Db | Trx): Promise<Map<Mark, number>> {
+  const rows = (await db('job_cursors').whereIn('name', Object.values(SWEEP_MARKS)).select('name', 'position')) as Array<{ name: Mark; position: number | string }>;
   return new Map(rows.map((r) => [r.name, Number(r.position)]));
 }
 
-async function moveMark(trx: Trx, name: Mark, position: number, now: number): Promise<void> {
-  await trx('job_cursors').insert({ name, position, updated_at: now }).onConflict('name').merge(['position', 'updated_at']);
+export async function moveMark(db: Db | Trx, name: Mark, position: number, now: number): Promise<void> {
+  await db('job_cursors').insert({ name, position, updated_at: now }).onConflict('name').merge(['position', 'updated_at']);
 }

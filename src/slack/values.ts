@@ -139,11 +139,6 @@ export function decodeNoticeId(value: unknown): number | undefined {
 /** Actions that change something: a second click within a few seconds is ignored (see dedupe.ts). */
 export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNew, ACTIONS.memberRole, ACTIONS.memberDeactivate, ACTIONS.noticeSendNewAll]);
 
-/** Bolt matcher for an action id with or without its position suffix. */
-export function actionPattern(base: string): RegExp {
-  return new RegExp(`^${base}(_\\d+)?$`);
-}
-
 export const INVITE_MODAL = 'invite_modal';
 export const MODAL_BLOCKS = { emails: 'emails', users: 'users', role: 'role' } as const;
 export const MODAL_INPUTS = { emails: 'emails_input', users: 'users_input', role: 'role_input' } as const;

@@ -30,16 +30,9 @@ export function sharedHealthCheck(
   };
   return () => {
     if (now() - okAt < freshMs) return Promise.resolve();
-    if (!running) {
-      const started = attempt();
-      running = started;
-      void started.then(
-        () => undefined,
-        () => undefined,
-      ).finally(() => {
-        if (running === started) running = undefined;
-      });
-    }
+    running ??= attempt().finally(() => {
+      running = undefined;
+    });
     return running;
   };
 }

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrationSource } from '../../src/db/migrations.js';
 import { InvitesService } from '../../src/invites/service.js';
-import { ExpirySweep, SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
-import type { NoticePayload } from '../../src/notices/notices.js';
+import { ExpirySweep, readMarks, SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { queuedNotices } from '../support/notices.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -20,11 +20,10 @@ describe.each(DIALECTS)('expiry sweep marks (%s)', (dialect) => {
   let clock: ManualClock;
   let invites: InvitesService;
   const sweep = (reminderMs = DAY) => new ExpirySweep(test.db, clock, { bootstrapAdmins: ['U0ADMIN'], reminderMs, batchSize: 3 }).run();
-  const marks = async () =>
-    Object.fromEntries(((await test.db('job_cursors').whereIn('name', Object.values(SWEEP_MARKS))) as Array<{ name: string; position: string | number }>).map((r) => [r.name, Number(r.position)]));
+  const marks = async () => Object.fromEntries(await readMarks(test.db));
   const listed = async (notice: 'expired' | 'reminder') =>
-    ((await test.db('outbox').where({ kind: 'slack_notice' }).orderBy('id')) as Array<{ payload: string }>)
-      .map((r) => JSON.parse(r.payload) as NoticePayload)
+    (await queuedNotices(test.db))
+      .map((n) => n.payload)
       .filter((p) => p.notice === notice)
       .flatMap((p) => ('invitationIds' in p ? [...p.invitationIds].sort() : []));
 

@@ -7,7 +7,7 @@ import { InvitesService } from '../../src/invites/service.js';
 import { ExpirySweep, SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
 import type { NoticePayload } from '../../src/notices/notices.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, noticeIdOf, pause, SYSTEM_ACTOR } from '../support/notices.js';
+import { ADMIN, ADMIN2, DAY, noticeIdOf, pause, queuedNotices, SYSTEM_ACTOR } from '../support/notices.js';
 import { ServiceProcess, waitForHttp } from '../support/service.js';
 import { SlackApiStandIn } from '../support/slack-api.js';
 import { freePort, TestSmtpServer } from '../support/smtp.js';
@@ -201,7 +201,7 @@ describe('concurrent sweeps on one PostgreSQL database (in-process)', () => {
     release();
     await writer;
     expect((await running).expired).toBe(2);
-    const payloads = (await test.db('outbox').where({ kind: 'slack_notice' })).map((r: { payload: string }) => JSON.parse(r.payload) as Expired).filter((p) => p.recipient === 'U0ANEW');
+    const payloads = (await queuedNotices(test.db)).map((n) => n.payload as Expired).filter((p) => p.recipient === 'U0ANEW');
     expect(payloads.flatMap((p) => p.invitationIds).sort()).toEqual([ids[0], ids[2]].sort());
   });
 });

@@ -8,7 +8,8 @@ import { startApp, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { expirySweep } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logger.js';
-import type { NoticePayload } from '../../src/notices/notices.js';
+import type { Db } from '../../src/db/index.js';
+import { SLACK_NOTICE, type NoticePayload } from '../../src/notices/notices.js';
 import type { Actor } from '../../src/shared/actor.js';
 import { ADMIN, MEMBER_ADMIN, PLAIN, SIGNING_SECRET, STRANGER } from '../slack/harness.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type Dialect, type TestDatabase } from './db.js';
@@ -161,9 +162,8 @@ export class NoticesHarness {
   }
 
   /** Notices queued in the outbox (kind slack_notice), with their state. */
-  async notices(): Promise<Array<{ id: number; state: string; attempts: number; last_error: string | null; payload: NoticePayload }>> {
-    const rows = await this.db.db('outbox').where({ kind: 'slack_notice' }).orderBy('id');
-    return rows.map((r: any) => ({ id: Number(r.id), state: r.state, attempts: Number(r.attempts), last_error: r.last_error, payload: JSON.parse(r.payload) as NoticePayload }));
+  notices(): Promise<QueuedNotice[]> {
+    return queuedNotices(this.db.db);
   }
 
   /** Waits until every queued notice is settled (done or cancelled). */
@@ -310,4 +310,18 @@ export class SlackRefusalProxy {
 /** Sleeps in real time (for work that follows the ack, or for the worker's polling). */
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface QueuedNotice {
+  id: number;
+  state: string;
+  attempts: number;
+  last_error: string | null;
+  payload: NoticePayload;
+}
+
+/** The Slack notices queued in a database's outbox, oldest first, with their state. */
+export async function queuedNotices(db: Db): Promise<QueuedNotice[]> {
+  const rows = await db('outbox').where({ kind: SLACK_NOTICE }).orderBy('id');
+  return rows.map((r: any) => ({ id: Number(r.id), state: r.state, attempts: Number(r.attempts), last_error: r.last_error, payload: JSON.parse(r.payload) as NoticePayload }));
 }
