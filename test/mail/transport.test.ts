@@ -1,0 +1,92 @@
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import nodemailer from 'nodemailer';
+import { invitationEmail } from '../../src/mail/templates.js';
+import { smtpTransport, wholeMessage, type MailMessage } from '../../src/mail/transport.js';
+import { TestSmtpServer } from '../support/smtp.js';
+
+const NOW = Date.UTC(2026, 10, 29, 9, 0);
+
+function message(i: number): MailMessage {
+  const email = invitationEmail({ orgName: 'Zoë & Co', inviterName: 'Ada Lövelace', email: `p${i}@example.io`, role: 'member', link: `http://doorman.test/invite?token=${'t'.repeat(43)}${i}`, expiresAt: NOW + 7 * 86_400_000, now: NOW, reason: 'invite' });
+  return { from: 'Doorman <no-reply@doorman.test>', to: `p${i}@example.io`, ...email, messageId: `<m${i}@doorman.test>` };
+}
+
+/** Counts the client's socket writes (to `port`; the server here is in-process too) while `run` runs. */
+async function countWrites(port: number, run: () => Promise<void>): Promise<number> {
+  const original = net.Socket.prototype.write;
+  let writes = 0;
+  net.Socket.prototype.write = function (this: net.Socket, ...args: Parameters<net.Socket['write']>) {
+    if (this.remotePort === port) writes++;
+    return original.apply(this, args);
+  } as net.Socket['write'];
+  try {
+    await run();
+  } finally {
+    net.Socket.prototype.write = original;
+  }
+  return writes;
+}
+
+async function chunksOf(stream: Readable): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const chunk of stream) out.push(chunk as Buffer);
+  return out;
+}
+
+describe('wholeMessage', () => {
+  it('passes a streamed message on as one chunk, byte for byte', async () => {
+    const parts = ['Subject: hi\r\n', Buffer.from('\r\n'), 'Zoë ', Buffer.from('body\r\n')];
+    const out = await chunksOf(wholeMessage(Readable.from(parts)));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.toString('utf8')).toBe('Subject: hi\r\n\r\nZoë body\r\n');
+  });
+
+  it('passes nothing on for an empty stream, and a failing one fails', async () => {
+    expect(await chunksOf(wholeMessage(Readable.from([])))).toEqual([]);
+    const failing = new Readable({ read() {} });
+    const whole = wholeMessage(failing);
+    failing.push('partial');
+    failing.destroy(new Error('disk gone'));
+    await expect(chunksOf(whole)).rejects.toThrow('disk gone');
+  });
+});
+
+describe('smtpTransport', () => {
+  let smtp: TestSmtpServer;
+  beforeEach(async () => {
+    smtp = await TestSmtpServer.create();
+  });
+  afterEach(async () => {
+    await smtp.stop();
+  });
+
+  it('sends each message whole: the message in one socket write, as nodemailer composes it', async () => {
+    const transport = smtpTransport(smtp.url, { maxConnections: 1 });
+    const plain = nodemailer.createTransport({ url: smtp.url, pool: true, maxConnections: 1 } as Parameters<typeof nodemailer.createTransport>[0]);
+    try {
+      // Connections opened (and greeted) before counting.
+      await transport.send(message(0));
+      await plain.sendMail(message(1));
+      const ours = await countWrites(smtp.port, () => transport.send(message(2)));
+      const theirs = await countWrites(smtp.port, async () => void (await plain.sendMail(message(3))));
+      // MAIL FROM, RCPT TO, DATA, the message, the closing dot.
+      expect(ours).toBe(5);
+      expect(theirs).toBeGreaterThan(ours);
+      await smtp.waitFor(4);
+      const [, , whole, streamed] = smtp.received;
+      expect(whole!.subject).toBe('Ada Lövelace invited you to join Zoë & Co');
+      expect(whole!.text.replace(/\r\n/g, '\n')).toBe(message(2).text);
+      expect(whole!.html.replace(/\r\n/g, '\n')).toBe(message(2).html);
+      expect(whole!.messageId).toBe('<m2@doorman.test>');
+      expect(whole!.envelope).toEqual({ from: 'no-reply@doorman.test', to: ['p2@example.io'] });
+      // The same composition: only the boundaries and the date differ.
+      const shape = (raw: string) => raw.replace(/--_NmP-[\w-]+/g, 'BOUNDARY').replace(/^Date: .*$/m, '').replace(/[0-9]/g, '#');
+      expect(shape(whole!.raw)).toBe(shape(streamed!.raw));
+    } finally {
+      transport.close();
+      plain.close();
+    }
+  });
+});
