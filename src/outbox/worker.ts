@@ -57,10 +57,12 @@ export interface WorkerOptions {
   backoffMaxMs: number;
   /**
    * How many delivered items a lane may have whose outcome is not recorded yet while it delivers
-   * the next. Outcomes are written in groups of about `concurrency × unrecordedPerLane`, in one
-   * transaction each; after a crash at most `concurrency × (1 + unrecordedPerLane)` items (those
-   * being sent, and those sent but not yet recorded) can be delivered a second time. 0: each lane
-   * waits for its outcome to be recorded before it takes the next item.
+   * the next. Outcomes are written in groups of about `concurrency × unrecordedPerLane / 2`, in one
+   * transaction each: half the allowance, so that the lanes go on delivering while a group is being
+   * written (a group of the whole allowance had every lane wait for each write). After a crash at
+   * most `concurrency × (1 + unrecordedPerLane)` items (those being sent, and those sent but not yet
+   * recorded) can be delivered a second time. 0: each lane waits for its outcome to be recorded
+   * before it takes the next item.
    */
   unrecordedPerLane: number;
 }
@@ -73,8 +75,10 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   backoffBaseMs: 2_000,
   backoffMaxMs: 15 * 60_000,
   // Groups of about 20 outcomes. The mail benchmark needs them this seldom on the shared 2-core
-  // machine: 1 per lane gave 0.61–0.63 of nodemailer's rate, 4 gave 0.73–0.98. At most 25 repeats.
-  unrecordedPerLane: 4,
+  // machine: 1 per lane gave 0.61–0.63 of nodemailer's rate, 4 gave 0.73–0.98 (groups of 20, each
+  // write stalling the lanes); 8 (groups of 20, no stall) gave 0.80 where 4 gave 0.71 in the same
+  // run on PostgreSQL. At most 45 repeats.
+  unrecordedPerLane: 8,
 };
 
 /** Exponential backoff with ±20% jitter so retries from many items do not arrive together. */
@@ -107,7 +111,7 @@ export class OutboxWorker {
   ) {
     for (const handler of handlers) this.handlers.set(handler.kind, handler);
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
-    this.outcomes = new OutcomeRecorder(db, clock, logger, (kind) => this.handlers.get(kind)!, this.options.concurrency * Math.max(1, this.options.unrecordedPerLane));
+    this.outcomes = new OutcomeRecorder(db, clock, logger, (kind) => this.handlers.get(kind)!, this.options.concurrency * Math.max(1, Math.ceil(this.options.unrecordedPerLane / 2)));
   }
 
   /** Adds a kind of work (e.g. Slack notices once Slack is on). */
@@ -368,7 +372,7 @@ interface Recording {
 /**
  * Records delivery outcomes in groups (group commit), in one transaction and a few set-based
  * statements per group instead of one transaction per email. A group is written once it is full
- * (`unrecordedPerLane` outcomes per lane) or as soon as someone waits for an outcome still queued;
+ * (half of `unrecordedPerLane` outcomes per lane) or as soon as someone waits for an outcome still queued;
  * outcomes that arrive while a group is being written form the next one. An outcome given up on (the database
  * kept failing) is left to its lease: when it runs out the item is tried again.
  */

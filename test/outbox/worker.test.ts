@@ -330,7 +330,34 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect((await rows()).every((r) => r.state === 'done')).toBe(true);
   });
 
-  it.each([4, 0])('a crash between delivery and its recorded outcome repeats at most concurrency × (1 + unrecordedPerLane) items (%i)', async (unrecordedPerLane) => {
+  it('lanes go on delivering while a group of outcomes is being written: a group is half the allowance', async () => {
+    await queue(12);
+    const unrecordedPerLane = 4;
+    const { handler, delivered } = recorder();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const writes: number[] = [];
+    handler.recordOutcomes = async (_trx, settled) => {
+      writes.push(settled.length);
+      if (writes.length === 1) await held;
+    };
+    const drained = new OutboxWorker(test.db, clock, silent, [handler], { concurrency: 1, unrecordedPerLane }).drain();
+    try {
+      for (let i = 0; i < 200 && (writes.length === 0 || delivered.length < 1 + unrecordedPerLane); i++) await sleep(5);
+      // The first group is half the allowance of 4 (a group of all 4 would have stalled the lane as
+      // soon as it was written); while it is held the lane delivers on, up to its allowance of 4
+      // unrecorded plus the one whose outcome it then waits for, and no further.
+      expect(writes[0]).toBe(unrecordedPerLane / 2);
+      await sleep(30);
+      expect(delivered.length).toBe(1 + unrecordedPerLane);
+    } finally {
+      release();
+    }
+    expect((await drained).delivered).toBe(12);
+    expect((await rows()).every((r) => r.state === 'done')).toBe(true);
+  });
+
+  it.each([8, 4, 0])('a crash between delivery and its recorded outcome repeats at most concurrency × (1 + unrecordedPerLane) items (%i)', async (unrecordedPerLane) => {
     const leaseMs = 30_000;
     const concurrency = 3;
     const total = 60;
