@@ -12,7 +12,7 @@ import { MembersService } from './members/service.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { SlackDoor } from './slack/index.js';
-import { createWebApp, type RateLimits } from './web/server.js';
+import { createWebApp, webListener, type RateLimits } from './web/server.js';
 
 export interface AppOptions {
   clock?: Clock;
@@ -80,7 +80,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   // Loaded only when Slack is on: Bolt is the heaviest part, and the CLI never needs it.
   const slack: SlackDoor | undefined =
     mode === 'off' ? undefined : await (await import('./slack/index.js')).startSlack(services, web);
-  const server = http.createServer(web);
+  const server = http.createServer(webListener(web, { db: services.db, logger }));
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;

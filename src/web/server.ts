@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express, type Request, type Response } from 'express';
 import { rateLimit, type Options as RateLimitOptions } from 'express-rate-limit';
 import type { Logger } from 'pino';
@@ -8,7 +9,7 @@ import type { Clock } from '../shared/clock.js';
 import { acceptPage } from './accept-page.js';
 import { adminApi } from './admin-api.js';
 import { AdminAuth } from './auth.js';
-import { sharedHealthCheck } from './health.js';
+import { healthEndpoint, sharedHealthCheck } from './health.js';
 import { problemPage } from './pages.js';
 
 export interface RateLimits {
@@ -42,23 +43,23 @@ function limiter(settings: { windowMs: number; limit: number }, onLimit: RateLim
   return rateLimit({ ...settings, standardHeaders: 'draft-7', legacyHeaders: false, handler: onLimit });
 }
 
-/** The one HTTP server: health, the accept page and the admin API; Slack mounts onto it too. */
+/**
+ * The one HTTP server's listener: `/healthz` answered straight away (`healthEndpoint`), everything
+ * else through the Express app.
+ */
+export function webListener(app: Express, deps: Pick<WebDeps, 'db' | 'logger'>): RequestListener {
+  const health = healthEndpoint(sharedHealthCheck(() => deps.db.raw('select 1')), deps.logger);
+  return (req, res) => {
+    if (!health(req, res)) app(req, res);
+  };
+}
+
+/** The Express app: the accept page and the admin API; Slack mounts onto it too. */
 export function createWebApp(deps: WebDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
-
-  const databaseAnswers = sharedHealthCheck(() => deps.db.raw('select 1'));
-  app.get('/healthz', async (_req, res) => {
-    try {
-      await databaseAnswers();
-      res.json({ ok: true });
-    } catch (error) {
-      deps.logger.warn({ err: error }, 'health check: database unreachable');
-      res.status(503).json({ ok: false, error: 'database unreachable' });
-    }
-  });
 
   const tooManyPage = (_req: Request, res: Response) =>
     res.status(429).type('html').send(problemPage('Too many attempts', 'There were too many requests from your network in a short time.', 'Wait a minute, then try again.'));

@@ -1,5 +1,10 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
 import { sharedHealthCheck } from '../../src/web/health.js';
+import { webListener } from '../../src/web/server.js';
 import { createTestDatabase } from '../support/db.js';
 
 describe('the /healthz database check, shared', () => {
@@ -83,6 +88,50 @@ describe('the /healthz database check, shared', () => {
       expect(queries).toEqual(['select 1']);
     } finally {
       await test.destroy();
+    }
+  });
+});
+
+describe('GET /healthz, answered before Express', () => {
+  it('200 while the database answers and 503 (logged) once it does not; HEAD and a query string too; other methods and paths reach Express', async () => {
+    const test = await createTestDatabase('sqlite');
+    const lines: string[] = [];
+    const logger = createLogger('warn', { write: (line: string) => void lines.push(line) });
+    let throughExpress = 0;
+    const app = express();
+    app.use((_req, _res, next) => {
+      throughExpress++;
+      next();
+    });
+    app.use((_req, res) => void res.status(404).json({ express: true }));
+    const server = http.createServer(webListener(app, { db: test.db, logger }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const ok = await fetch(`${base}/healthz`);
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(ok.headers.get('cache-control')).toBe('no-store');
+      expect(await ok.json()).toEqual({ ok: true });
+      const head = await fetch(`${base}/healthz?probe=lb`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+      expect(throughExpress).toBe(0);
+
+      expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(404);
+      expect((await fetch(`${base}/healthzz`)).status).toBe(404);
+      expect(throughExpress).toBe(2);
+
+      await test.db.destroy();
+      // The last success stands for a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_050));
+      const down = await fetch(`${base}/healthz`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toEqual({ ok: false, error: 'database unreachable' });
+      expect(lines.join('')).toContain('health check: database unreachable');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await test.destroy().catch(() => undefined);
     }
   });
 });
