@@ -263,19 +263,21 @@ export class OutboxWorker {
         .whereIn('kind', kinds)
         .where((w) => w.whereNull('locked_until').orWhere('locked_until', '<', now));
     const held = [...this.held];
-    const candidates = (await due(this.db('outbox'))
+    const candidates = due(this.db('outbox'))
       .modify((q) => (held.length > 0 ? q.whereNotIn('id', held) : q))
       .orderBy('next_attempt_at')
       .limit(this.options.batchSize)
-      .select('id')) as Array<{ id: number }>;
-    if (candidates.length === 0) return [];
-    // One conditional update claims the whole batch: a row another worker (or instance) claimed
-    // meanwhile is locked now and no longer matches, so each row is won exactly once.
-    const claimed = (await due(this.db('outbox').whereIn('id', candidates.map((c) => c.id)))
+      .select('id');
+    // One statement picks and claims the batch: the due rows are picked by the subquery, and the
+    // update checks again that each is still due. A row another worker (or instance) claimed
+    // meanwhile is locked now and no longer matches (PostgreSQL re-checks a row it waited for), so
+    // each row is won exactly once.
+    const claimed = (await due(this.db('outbox').whereIn('id', candidates))
       .update({ locked_until: now + this.options.leaseMs, attempts: this.db.raw('attempts + 1') })
       .returning('*')) as OutboxRow[];
-    const order = new Map(candidates.map((c, i) => [c.id, i]));
-    const items = claimed.map((row) => ({ ...row, id: Number(row.id), attempts: Number(row.attempts) })).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    const items = claimed
+      .map((row) => ({ ...row, id: Number(row.id), attempts: Number(row.attempts) }))
+      .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || a.id - b.id);
     for (const item of items) this.held.add(item.id);
     return items;
   }

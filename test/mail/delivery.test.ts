@@ -300,10 +300,14 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
       services.db.removeListener('query', listener);
     }
     expect(smtp.received).toHaveLength(count);
-    // 4 batches of 50: each claimed (2 statements) and its invitations read (1); ~10 groups of
-    // ~20 outcomes, each BEGIN, UPDATE outbox, UPDATE invitations, COMMIT.
+    // 4 batches of 50: each claimed (1 statement, and 1 more that finds nothing left) and its
+    // invitations read (1); ~10 groups of ~20 outcomes, each BEGIN, UPDATE outbox, UPDATE
+    // invitations, COMMIT.
     const invitationReads = seen.filter((sql) => /^select .* from .invitations./i.test(sql));
     expect(invitationReads).toHaveLength(count / 50);
+    const claims = seen.filter((sql) => /^update .outbox. set .locked_until. = [?$0-9]+, .attempts. = attempts \+ 1 where .id. in \(select/i.test(sql));
+    expect(claims).toHaveLength(count / 50 + 1);
+    expect(seen.filter((sql) => /^select .* from .outbox./i.test(sql))).toEqual([]);
     expect(seen.filter((sql) => /^begin/i.test(sql)).length).toBeLessThanOrEqual(14);
     expect(seen.length / count).toBeLessThan(0.35);
     for (const id of invitationIds.slice(0, 5)) expect((await services.invites.get(id)).delivery).toEqual({ state: 'sent', error: null });
