@@ -314,6 +314,24 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect(await services.db('invitations').whereNot({ delivery_state: 'sent' }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
+  it('an email whose queue entry was cancelled while it went out leaves its invitation\'s delivery state alone; the rest of its group is recorded', async () => {
+    const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: 4 }, (_, i) => `group${i}@example.io`), actor: OPERATOR });
+    const first = invitationIds[0]!;
+    const { worker, close } = workerWith(async (sent) => {
+      // As an accept does while the first email is being sent.
+      if (sent === 1) await services.db('outbox').where({ invitation_id: first, state: 'pending' }).update({ state: 'cancelled', last_error: 'accepted' });
+    });
+    try {
+      expect(await worker.drain()).toMatchObject({ delivered: 4 });
+    } finally {
+      close();
+    }
+    expect((await services.invites.get(first)).delivery.state).toBe('queued');
+    for (const id of invitationIds.slice(1)) expect((await services.invites.get(id)).delivery.state).toBe('sent');
+    const rows = await outboxRows(services);
+    expect(rows.find((r) => r.invitation_id === first)).toMatchObject({ state: 'cancelled', last_error: 'accepted' });
+  });
+
   it('a batch whose invitations are revoked while it is being delivered sends none of them once its read is stale', async () => {
     const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: 30 }, (_, i) => `mid${i}@example.io`), actor: OPERATOR });
     const revoked = invitationIds.slice(20);
