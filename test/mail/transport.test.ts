@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { invitationEmail } from '../../src/mail/templates.js';
-import { smtpTransport, wholeMessage, type MailMessage } from '../../src/mail/transport.js';
+import { boundaryMaker, smtpTransport, wholeMessage, type MailMessage } from '../../src/mail/transport.js';
 import { TestSmtpServer } from '../support/smtp.js';
 
 const NOW = Date.UTC(2026, 10, 29, 9, 0);
@@ -53,6 +53,18 @@ describe('wholeMessage', () => {
   });
 });
 
+describe('boundaryMaker', () => {
+  it('gives each message its own base boundary from one random prefix per transport, drawing no random bytes per message', () => {
+    const next = boundaryMaker();
+    const bases = Array.from({ length: 1_000 }, () => next());
+    expect(new Set(bases).size).toBe(1_000);
+    const prefix = bases[0]!.slice(0, 32);
+    expect(prefix).toMatch(/^[0-9a-f]{32}$/);
+    expect(bases.every((b) => b.startsWith(prefix))).toBe(true);
+    expect(boundaryMaker()().slice(0, 32)).not.toBe(prefix);
+  });
+});
+
 describe('smtpTransport', () => {
   let smtp: TestSmtpServer;
   beforeEach(async () => {
@@ -81,6 +93,10 @@ describe('smtpTransport', () => {
       expect(whole!.html.replace(/\r\n/g, '\n')).toBe(message(2).html);
       expect(whole!.messageId).toBe('<m2@doorman.test>');
       expect(whole!.envelope).toEqual({ from: 'no-reply@doorman.test', to: ['p2@example.io'] });
+      // Its own boundary, not the one of the message before it.
+      const boundaryOf = (raw: string) => /boundary="([^"]+)"/.exec(raw)?.[1];
+      expect(boundaryOf(whole!.raw)).toMatch(/^--_NmP-[0-9a-f]{32}[0-9a-z]+-Part_1$/);
+      expect(boundaryOf(whole!.raw)).not.toBe(boundaryOf(smtp.received[0]!.raw));
       // The same composition: only the boundaries and the date differ.
       const shape = (raw: string) => raw.replace(/--_NmP-[\w-]+/g, 'BOUNDARY').replace(/^Date: .*$/m, '').replace(/[0-9]/g, '#');
       expect(shape(whole!.raw)).toBe(shape(streamed!.raw));
