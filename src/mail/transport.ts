@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
+import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import type { Logger } from 'pino';
 
 export interface MailMessage {
@@ -61,6 +62,18 @@ export function boundaryMaker(): () => string {
   return () => `${prefix}${(n++).toString(36)}`;
 }
 
+/**
+ * A text part (its headers and its quoted-printable body) as it goes on the wire, handed to
+ * nodemailer as `raw`: encoded with nodemailer's own `encode` and `wrap`, but in one call instead of
+ * through an encoder stream and a stream pipeline per part, whose setup and teardown (it builds an
+ * AbortError each time) cost more than the encoding. Every line ends in CRLF and is at most 76
+ * characters long. Nodemailer still composes the message around it: the addresses, the headers,
+ * the multipart/alternative.
+ */
+export function quotedPrintablePart(contentType: string, content: string): string {
+  return `Content-Type: ${contentType}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qpWrap(qpEncode(content.replace(/\r?\n/g, '\r\n')), 76)}`;
+}
+
 /** SMTP through a pooled nodemailer transport, with time limits so a hung server cannot stall the worker. */
 export function smtpTransport(smtpUrl: string, options: { maxConnections?: number; timeoutMs?: number } = {}): MailTransport {
   const timeout = options.timeoutMs ?? 30_000;
@@ -81,7 +94,15 @@ export function smtpTransport(smtpUrl: string, options: { maxConnections?: numbe
   return {
     kind: 'smtp',
     async send(message) {
-      await transporter.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId, baseBoundary: boundary() });
+      await transporter.sendMail({
+        from: message.from,
+        to: message.to,
+        subject: message.subject,
+        text: { raw: quotedPrintablePart('text/plain; charset=utf-8', message.text) },
+        html: { raw: quotedPrintablePart('text/html; charset=utf-8', message.html) },
+        messageId: message.messageId,
+        baseBoundary: boundary(),
+      });
     },
     close() {
       transporter.close();

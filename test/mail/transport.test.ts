@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { invitationEmail } from '../../src/mail/templates.js';
-import { boundaryMaker, smtpTransport, wholeMessage, type MailMessage } from '../../src/mail/transport.js';
+import { boundaryMaker, quotedPrintablePart, smtpTransport, wholeMessage, type MailMessage } from '../../src/mail/transport.js';
 import { TestSmtpServer } from '../support/smtp.js';
 
 const NOW = Date.UTC(2026, 10, 29, 9, 0);
@@ -53,6 +53,22 @@ describe('wholeMessage', () => {
   });
 });
 
+describe('quotedPrintablePart', () => {
+  it('encodes a part as it goes on the wire: its headers, CRLF line ends, non-ASCII, "=" and trailing spaces encoded, long lines soft-broken at 76', () => {
+    const text = `Zoë = 1 \nshort\r\n${'x'.repeat(200)}`;
+    const part = quotedPrintablePart('text/plain; charset=utf-8', text);
+    const [head, body] = part.split('\r\n\r\n') as [string, string];
+    expect(head).toBe('Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable');
+    const lines = body.split('\r\n');
+    expect(lines[0]).toBe('Zo=C3=AB =3D 1=20');
+    expect(lines[1]).toBe('short');
+    expect(lines.slice(2).every((line) => line.length <= 76)).toBe(true);
+    expect(lines.slice(2, -1).every((line) => line.endsWith('='))).toBe(true);
+    expect(lines.slice(2).join('').replace(/=$/gm, '').replace(/=/g, '')).toBe('x'.repeat(200));
+    expect(body).not.toMatch(/[^\r]\n/);
+  });
+});
+
 describe('boundaryMaker', () => {
   it('gives each message its own base boundary from one random prefix per transport, drawing no random bytes per message', () => {
     const next = boundaryMaker();
@@ -74,7 +90,7 @@ describe('smtpTransport', () => {
     await smtp.stop();
   });
 
-  it('sends each message whole: the message in one socket write, as nodemailer composes it', async () => {
+  it('sends each message whole, in one socket write; it reads as the message nodemailer composes itself', async () => {
     const transport = smtpTransport(smtp.url, { maxConnections: 1 });
     const plain = nodemailer.createTransport({ url: smtp.url, pool: true, maxConnections: 1 } as Parameters<typeof nodemailer.createTransport>[0]);
     try {
@@ -97,9 +113,22 @@ describe('smtpTransport', () => {
       const boundaryOf = (raw: string) => /boundary="([^"]+)"/.exec(raw)?.[1];
       expect(boundaryOf(whole!.raw)).toMatch(/^--_NmP-[0-9a-f]{32}[0-9a-z]+-Part_1$/);
       expect(boundaryOf(whole!.raw)).not.toBe(boundaryOf(smtp.received[0]!.raw));
-      // The same composition: only the boundaries and the date differ.
-      const shape = (raw: string) => raw.replace(/--_NmP-[\w-]+/g, 'BOUNDARY').replace(/^Date: .*$/m, '').replace(/[0-9]/g, '#');
-      expect(shape(whole!.raw)).toBe(shape(streamed!.raw));
+      // The same headers as nodemailer's own composition (but the boundary and the date), the same
+      // parts, and what they decode to; only where quoted-printable lines are broken may differ.
+      const headers = (raw: string) => raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/--_NmP-[\w-]+/g, 'BOUNDARY').replace(/^Date: .*$/m, '').replace(/[0-9]/g, '#');
+      expect(headers(whole!.raw)).toBe(headers(streamed!.raw));
+      const partHeaders = (raw: string) => raw.match(/^Content-(Type|Transfer-Encoding): .*$/gm);
+      expect(partHeaders(whole!.raw)).toEqual(partHeaders(streamed!.raw));
+      expect(partHeaders(whole!.raw)).toEqual([
+        expect.stringMatching(/^Content-Type: multipart\/alternative;/),
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: quoted-printable',
+        'Content-Type: text/html; charset=utf-8',
+        'Content-Transfer-Encoding: quoted-printable',
+      ]);
+      expect(streamed!.text).toBe(message(3).text.replace(/\n/g, '\r\n'));
+      expect(whole!.raw.split('\r\n').every((line) => line.length <= 76)).toBe(true);
+      expect(whole!.raw).not.toMatch(/[^\r]\n/);
     } finally {
       transport.close();
       plain.close();
