@@ -66,7 +66,6 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
 
   const mode = slackMode(config.slack);
   const web = createWebApp({
-    db: services.db,
     logger,
     clock: services.clock,
     invites: services.invites,

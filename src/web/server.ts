@@ -28,7 +28,6 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
 };
 
 export interface WebDeps {
-  db: Db;
   logger: Logger;
   clock: Clock;
   invites: InvitesService;
@@ -47,7 +46,7 @@ function limiter(settings: { windowMs: number; limit: number }, onLimit: RateLim
  * The one HTTP server's listener: `/healthz` answered straight away (`healthEndpoint`), everything
  * else through the Express app.
  */
-export function webListener(app: Express, deps: Pick<WebDeps, 'db' | 'logger'>): RequestListener {
+export function webListener(app: Express, deps: { db: Db; logger: Logger }): RequestListener {
   const health = healthEndpoint(sharedHealthCheck(() => deps.db.raw('select 1')), deps.logger);
   return (req, res) => {
     if (!health(req, res)) app(req, res);
