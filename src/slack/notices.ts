@@ -45,19 +45,49 @@ export async function renderAcceptedNote(deps: Pick<NoticeDeps, 'members'>, memb
 /** Slack answers that retrying cannot fix: the notice is dropped, with the reason kept. */
 const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'invalid_blocks', 'msg_too_long', 'no_text', 'cannot_dm_bot', 'not_in_channel', 'restricted_action']);
 
-/** At most about one message per second to a channel (Slack's chat.postMessage limit). */
+/**
+ * At most about one message per second to a channel (Slack's chat.postMessage limit). A message
+ * told to wait gets a slot of its own, one gap after the last one handed out, and keeps it when it
+ * comes back: a backlog for one recipient (a hundred acceptances, one bootstrap admin) goes out
+ * one a second, each message tried twice. Telling every waiting message "in a second" instead had
+ * all of them come back at once and all but one wait again, every second: with 160 queued, ~13,000
+ * tries and as many queries and outbox writes, CPU taken from the accepts that caused them.
+ */
 export class ChannelPacer {
+  /** Per channel: the latest slot handed out. */
   private readonly last = new Map<string, number>();
+  /** A waiting message's slot, by its key. */
+  private readonly booked = new Map<string | number, number>();
   constructor(private readonly clock: Clock, private readonly gapMs = 1_000) {}
 
-  /** How long to wait before posting to `channel`; 0 reserves the slot now. */
-  reserve(channel: string): number {
+  /**
+   * How long to wait before posting to `channel`; 0 takes the slot now. With a `key` (the
+   * message's outbox id), a wait books the slot, and the same key asking again waits for that slot
+   * only. Without one, a refused reservation books nothing.
+   */
+  reserve(channel: string, key?: string | number): number {
     const now = this.clock.now();
-    const wait = (this.last.get(channel) ?? -Infinity) + this.gapMs - now;
-    if (wait > 0) return wait;
-    this.last.set(channel, now);
-    if (this.last.size > 10_000) this.last.clear();
-    return 0;
+    const slot = key === undefined ? undefined : this.booked.get(key);
+    if (slot !== undefined) {
+      if (slot > now) return slot - now;
+      this.booked.delete(key!);
+      return 0;
+    }
+    const next = (this.last.get(channel) ?? -Infinity) + this.gapMs;
+    if (next <= now) {
+      this.last.set(channel, now);
+    } else if (key !== undefined) {
+      this.last.set(channel, next);
+      this.booked.set(key, next);
+    }
+    this.forgetOld(now);
+    return Math.max(0, next - now);
+  }
+
+  /** Slots of messages that never came back (dropped, or taken by another instance) are let go. */
+  private forgetOld(now: number): void {
+    if (this.booked.size > 10_000) for (const [key, slot] of this.booked) if (slot < now - 60_000) this.booked.delete(key);
+    if (this.last.size > 10_000) for (const [channel, slot] of this.last) if (slot < now - 60_000) this.last.delete(channel);
   }
 }
 
@@ -82,7 +112,7 @@ export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, p
       const payload = JSON.parse(item.payload) as NoticePayload;
       const message = await renderNotice(deps, item.id, payload);
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
-      const wait = pacer.reserve(payload.recipient);
+      const wait = pacer.reserve(payload.recipient, item.id);
       if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
       try {
         await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });

@@ -29,6 +29,29 @@ describe('ChannelPacer', () => {
     expect(pacer.reserve('U2')).toBe(0); // 1 s after U2's first
   });
 
+  it('gives each message told to wait a slot of its own, kept when it asks again: a backlog goes out one a second, each tried twice', () => {
+    const clock = new ManualClock();
+    const pacer = new ChannelPacer(clock);
+    // Four messages to one recipient at once: the first goes, the others get slots 1, 2 and 3 s out.
+    expect([1, 2, 3, 4].map((id) => pacer.reserve('U1', id))).toEqual([0, 1_000, 2_000, 3_000]);
+    // Asking again early does not push a slot further out, nor take another's.
+    clock.advance(500);
+    expect(pacer.reserve('U1', 3)).toBe(1_500);
+    expect(pacer.reserve('U1', 2)).toBe(500);
+    clock.advance(500);
+    expect(pacer.reserve('U1', 2)).toBe(0);
+    expect(pacer.reserve('U1', 2)).toBe(1_000 + 2_000); // sent: a new message under that key queues anew
+    // A newcomer lines up behind every slot handed out; another channel does not wait.
+    expect(pacer.reserve('U1', 5)).toBe(4_000);
+    expect(pacer.reserve('U2', 6)).toBe(0);
+    clock.advance(1_000);
+    expect(pacer.reserve('U1', 3)).toBe(0);
+    // Unkeyed, a refusal books nothing.
+    expect(pacer.reserve('U3')).toBe(0);
+    expect(pacer.reserve('U3')).toBe(1_000);
+    expect(pacer.reserve('U3')).toBe(1_000);
+  });
+
   it('takes its gap from the caller', () => {
     const clock = new ManualClock();
     const pacer = new ChannelPacer(clock, 250);
@@ -178,4 +201,29 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     // The others are unaffected.
     await h.waitForDms(MEMBER_ADMIN, adaBefore + 1);
   });
+
+  // Last: the acceptance notes it sends carry no notice id, which deliveredByNotice (above) reads.
+  it('a backlog of notices for one recipient goes out one a second, each tried at most twice', async () => {
+    // Four acceptances at once of invitations with no Slack inviter: four notes to each bootstrap admin.
+    const emails = [1, 2, 3, 4].map(() => `${h.next('burst')}@corp.test`);
+    const ids = await h.invite(emails, SYSTEM_ACTOR);
+    await eventually(() => emails.every((email) => h.smtp.to(email).length === 1), 10_000, 'the emails');
+    const before = h.dms(ADMIN).length;
+    for (const email of emails) await h.services.invites.accept({ token: h.smtp.to(email)[0]!.token, firstName: 'Bur', lastName: 'St', password: 'a long burst passphrase' });
+    await h.waitForDms(ADMIN, before + 1);
+    await pause(400);
+    expect(h.dms(ADMIN)).toHaveLength(before + 1); // the clock stands still: the others wait for their slots
+    for (let sent = 2; sent <= 4; sent++) {
+      h.clock.advance(1_000);
+      await h.waitForDms(ADMIN, before + sent);
+    }
+    await h.settled();
+    const burst = (await h.notices()).filter((n) => n.payload.notice === 'accepted' && ids.includes(n.payload.invitationId));
+    expect(burst.map((n) => [n.payload.recipient, n.state]).sort()).toEqual([...Array(4).fill([ADMIN, 'done']), ...Array(4).fill([ADMIN2, 'done'])]);
+    // Each waited once, for a slot of its own (told "in a second", the last would have come back
+    // and waited again every second: 4 tries).
+    expect(Math.max(...burst.map((n) => n.attempts))).toBe(2);
+    expect(h.dms(ADMIN).slice(before).map((dm) => dm.args.text).sort()).toEqual(emails.map((email) => `${email} accepted your invitation and joined as Member`).sort());
+  });
+
 });
