@@ -17,7 +17,8 @@ const config = loadConfig(process.env);
 const high = { windowMs: 60_000, limit: 1_000_000 };
 const app = await startApp(config, createLogger(config.logLevel), { rateLimits: { tokenLookups: high, submissions: high, credentials: high } });
 
-// BENCH_TRACE_QUERIES=1: how long each statement took from knex's point of view (queueing included).
+// BENCH_TRACE_QUERIES=1: how long each statement took from knex's point of view (queueing included),
+// written to bench/profiles/ when the process stops.
 const traced = new Map<string, { n: number; ms: number }>();
 if (process.env.BENCH_TRACE_QUERIES) {
   const started = new Map<string, number>();
@@ -76,6 +77,11 @@ const stopApp = async () => {
     const { profile } = await sampler.post('HeapProfiler.stopSampling');
     mkdirSync('bench/profiles', { recursive: true });
     writeFileSync(`bench/profiles/doorman-${process.pid}.heapprofile`, JSON.stringify(profile));
+  }
+  if (process.env.BENCH_TRACE_QUERIES) {
+    mkdirSync('bench/profiles', { recursive: true });
+    const rows = [...traced].sort((a, b) => b[1].ms - a[1].ms).map(([sql, t]) => `${String(t.n).padStart(8)} × ${(t.ms / t.n).toFixed(2).padStart(8)} ms  ${sql}`);
+    writeFileSync(`bench/profiles/doorman-${process.pid}.queries.txt`, rows.join('\n') + '\n');
   }
   await app.stop();
 };
