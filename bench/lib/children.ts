@@ -29,13 +29,13 @@ function profiling(name: ServerName): string[] {
  */
 /**
  * How `npm start` runs Doorman (package.json): the environment it sets before `node`
- * (`MALLOC_ARENA_MAX=2`) and the Node flags, so that the benchmark runs it the same way.
+ * (`MALLOC_ARENA_MAX=2`, `GLIBC_TUNABLES=…`) and the Node flags, so that the benchmark runs it the same way.
  */
 function startScript(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const words = pkg.scripts.start!.split(/\s+/);
   const node = words.indexOf('node');
-  const env = Object.fromEntries(words.slice(0, node).map((word) => word.split('=', 2) as [string, string]));
+  const env = Object.fromEntries(words.slice(0, node).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
   return { env, flags: words.slice(node + 1).filter((word) => word.startsWith('--')) };
 }
 
