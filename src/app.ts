@@ -38,7 +38,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
   const clock = options.clock ?? systemClock;
   const db = createDb(config.database);
   const members = new MembersService(db, clock);
-  const invites = new InvitesService(db, clock, { appSecret: config.appSecret, publicUrl: config.publicUrl, inviteTtlMs: config.inviteTtlMs });
+  const invites = new InvitesService(db, clock, { appSecret: config.appSecret, publicUrl: config.publicUrl, inviteTtlMs: config.inviteTtlMs, logger });
   const mail = config.smtpUrl ? smtpTransport(config.smtpUrl, { timeoutMs: config.smtpTimeoutMs }) : fileTransport(path.join(config.dataDir, 'outbox'), logger);
   const outbox = new OutboxWorker(db, clock, logger, [inviteEmailHandler(db, clock, invites, mail, { mailFrom: config.mailFrom, orgName: config.orgName })], options.worker);
   invites.onQueued = () => outbox.wake();

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import { recordAudit, type AuditEntry } from '../audit/audit.js';
 import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
 import { ReadCoalescer } from '../db/coalesce.js';
@@ -42,6 +43,8 @@ export interface InvitesSettings {
   appSecret: string;
   publicUrl: string;
   inviteTtlMs: number;
+  /** Where a failed ANALYZE after a large list is reported (it fails nothing). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export type SortKey = 'email' | 'status' | 'created' | 'expires';
@@ -166,14 +169,18 @@ export class InvitesService {
    * load: until then, with tens of thousands of rows it has never counted, it reads the whole
    * backlog (and sorts it on disk) for every batch the outbox worker claims (~90 ms each with 200,000
    * queued, ~10 ms once analyzed), and guesses as badly for the lists. So a large list is counted
-   * at once, before its emails start. Not fatal: the invitations are stored, and autovacuum counts
-   * them later all the same.
+   * at once, before its emails start. It waits at most 2 s for its lock (a running VACUUM or
+   * ANALYZE holds it), and a failure fails nothing: the invitations are stored, and autovacuum
+   * counts them later all the same.
    */
   private async analyzeAfterBulkLoad(): Promise<void> {
     try {
-      await this.db.raw('ANALYZE invitations, outbox');
-    } catch {
-      // Left to autovacuum.
+      await this.db.transaction(async (trx) => {
+        await trx.raw(`SET LOCAL lock_timeout = '2s'`);
+        await trx.raw('ANALYZE invitations, outbox');
+      });
+    } catch (error) {
+      this.settings.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not analyze the invitations and the outbox after a large list; autovacuum will');
     }
   }
 

@@ -18,8 +18,10 @@ describe('a bulk list on PostgreSQL', () => {
     test = await createTestDatabase('pg');
     await test.db.raw('ALTER TABLE invitations SET (autovacuum_enabled = false); ALTER TABLE outbox SET (autovacuum_enabled = false)');
   };
-  const service = () => new InvitesService(test.db, new ManualClock(), { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * 86_400_000 });
-    const emails = (count: number) => Array.from({ length: count }, (_, i) => `bulk${i}@example.io`);
+  const warnings: Array<{ fields: unknown; message: string }> = [];
+  const logger = { warn: (fields: unknown, message: string) => void warnings.push({ fields, message }) };
+  const service = () => new InvitesService(test.db, new ManualClock(), { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * 86_400_000, logger: logger as never });
+  const emails = (count: number) => Array.from({ length: count }, (_, i) => `bulk${i}@example.io`);
 
   it(`has its rows counted for the planner at once when it queues ${ANALYZE_AFTER.toLocaleString('en')} emails or more, before the worker claims them`, async () => {
     await fresh();
@@ -33,6 +35,25 @@ describe('a bulk list on PostgreSQL', () => {
     expect(summary.sent).toHaveLength(ANALYZE_AFTER);
     await expect.poll(() => countedWhenQueued).toBe(ANALYZE_AFTER);
     expect(await counted(test, 'invitations')).toBe(ANALYZE_AFTER);
+  });
+
+  it('does not wait more than 2 s for the lock ANALYZE needs: the list is stored, the failure logged, autovacuum left to count', async () => {
+    await fresh();
+    warnings.length = 0;
+    // A VACUUM or ANALYZE running elsewhere holds this lock (ordinary reads and writes do not).
+    const holder = await test.db.transaction();
+    try {
+      await holder.raw('LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE');
+      const summary = await service().inviteMany({ emails: emails(ANALYZE_AFTER), actor: CLI });
+      expect(summary.sent).toHaveLength(ANALYZE_AFTER);
+    } finally {
+      await holder.rollback();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(/could not analyze/);
+    expect(JSON.stringify(warnings[0]!.fields)).toMatch(/lock timeout/);
+    expect(Number((await test.db('invitations').count({ n: '*' }).first())?.n)).toBe(ANALYZE_AFTER);
+    expect(await counted(test, 'outbox')).toBe(-1);
   });
 
   it('leaves a smaller list to autovacuum (no extra work on each Slack paste)', async () => {
