@@ -49,45 +49,58 @@ const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled
  * At most about one message per second to a channel (Slack's chat.postMessage limit). A message
  * told to wait gets a slot of its own, one gap after the last one handed out, and keeps it when it
  * comes back: a backlog for one recipient (a hundred acceptances, one bootstrap admin) goes out
- * one a second, each message tried twice. Telling every waiting message "in a second" instead had
- * all of them come back at once and all but one wait again, every second: with 160 queued, ~13,000
- * tries and as many queries and outbox writes, CPU taken from the accepts that caused them.
+ * one a second, each message tried about twice. Telling every waiting message "in a second"
+ * instead had all of them come back at once and all but one wait again, every second: with 160
+ * queued, ~13,000 tries and as many queries and outbox writes, CPU taken from the accepts that
+ * caused them. A slot is a "not before": a message back after it (late, as the worker's polling and
+ * other work make it) still waits for a gap after the channel's last post, and if it must, it takes
+ * a new slot at the end of the line, so late messages never go out together.
  */
 export class ChannelPacer {
-  /** Per channel: the latest slot handed out. */
+  /** Per channel: when a message was last let through. */
+  private readonly posted = new Map<string, number>();
+  /** Per channel: the latest slot handed out (or post let through). */
   private readonly last = new Map<string, number>();
-  /** A waiting message's slot, by its key. */
+  /** A waiting message's slot, by its key (the message's outbox id). */
   private readonly booked = new Map<string | number, number>();
+  private prunedAt = -Infinity;
   constructor(private readonly clock: Clock, private readonly gapMs = 1_000) {}
 
   /**
-   * How long to wait before posting to `channel`; 0 takes the slot now. With a `key` (the
-   * message's outbox id), a wait books the slot, and the same key asking again waits for that slot
-   * only. Without one, a refused reservation books nothing.
+   * How long the message `key` must wait before it is posted to `channel`; 0 lets it through now.
+   * A wait books a slot for `key`; the same key asking again waits for that slot only.
    */
-  reserve(channel: string, key?: string | number): number {
+  reserve(channel: string, key: string | number): number {
     const now = this.clock.now();
-    const slot = key === undefined ? undefined : this.booked.get(key);
-    if (slot !== undefined) {
-      if (slot > now) return slot - now;
-      this.booked.delete(key!);
+    const free = (this.posted.get(channel) ?? -Infinity) + this.gapMs;
+    const slot = this.booked.get(key);
+    if (slot !== undefined && slot > now) return slot - now;
+    if (free <= now) {
+      if (slot !== undefined) this.booked.delete(key);
+      this.posted.set(channel, now);
+      this.last.set(channel, Math.max(this.last.get(channel) ?? -Infinity, now));
       return 0;
     }
-    const next = (this.last.get(channel) ?? -Infinity) + this.gapMs;
-    if (next <= now) {
-      this.last.set(channel, now);
-    } else if (key !== undefined) {
-      this.last.set(channel, next);
-      this.booked.set(key, next);
-    }
-    this.forgetOld(now);
-    return Math.max(0, next - now);
+    // The channel is not free yet: a slot at the end of the line (a late message's old one is spent).
+    const next = this.last.get(channel)! + this.gapMs;
+    this.last.set(channel, next);
+    this.booked.set(key, next);
+    this.prune(now);
+    return next - now;
   }
 
-  /** Slots of messages that never came back (dropped, or taken by another instance) are let go. */
-  private forgetOld(now: number): void {
-    if (this.booked.size > 10_000) for (const [key, slot] of this.booked) if (slot < now - 60_000) this.booked.delete(key);
-    if (this.last.size > 10_000) for (const [channel, slot] of this.last) if (slot < now - 60_000) this.last.delete(channel);
+  /** Slots of messages that never came back (dropped, or taken by another instance) are let go, once a minute at most. */
+  private prune(now: number): void {
+    if (now - this.prunedAt < 60_000 || this.booked.size + this.posted.size < 10_000) return;
+    this.prunedAt = now;
+    const old = now - 60_000;
+    for (const [key, slot] of this.booked) if (slot < old) this.booked.delete(key);
+    for (const [channel, at] of this.last) {
+      if (at < old) {
+        this.last.delete(channel);
+        this.posted.delete(channel);
+      }
+    }
   }
 }
 
