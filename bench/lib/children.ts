@@ -35,7 +35,13 @@ function startScript(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const words = pkg.scripts.start!.split(/\s+/);
   const node = words.indexOf('node');
-  const env = Object.fromEntries(words.slice(0, node).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    words.slice(0, node).map((word) => {
+      const at = word.indexOf('=');
+      if (at < 1) throw new Error(`package.json's start script: expected NAME=value before node, found ${word}`);
+      return [word.slice(0, at), word.slice(at + 1)];
+    }),
+  );
   return { env, flags: words.slice(node + 1).filter((word) => word.startsWith('--')) };
 }
 
