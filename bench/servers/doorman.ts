@@ -53,12 +53,33 @@ const memory = () => {
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 let cpuSince = process.cpuUsage();
-const loopDelay = (message: Record<string, unknown>) => {
+// BENCH_PROFILE_WINDOWS=1: a CPU profile from each `loop` reset to the next, written to
+// bench/profiles/ (the accept suite resets at the start and the end of each timed run, so the
+// odd-numbered windows are its measured ones, without the setup between them).
+const windows = process.env.BENCH_PROFILE_WINDOWS ? new Session() : undefined;
+let windowCount = 0;
+if (windows) {
+  windows.connect();
+  await windows.post('Profiler.enable');
+  await windows.post('Profiler.setSamplingInterval', { interval: 250 });
+}
+const nextWindow = async () => {
+  if (!windows) return;
+  if (windowCount > 0) {
+    const { profile } = await windows.post('Profiler.stop');
+    mkdirSync('bench/profiles', { recursive: true });
+    writeFileSync(`bench/profiles/doorman-${process.pid}-window${windowCount}.cpuprofile`, JSON.stringify(profile));
+  }
+  windowCount++;
+  await windows.post('Profiler.start');
+};
+const loopDelay = async (message: Record<string, unknown>) => {
   const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
   const cpu = process.cpuUsage(cpuSince);
   // CPU time of the whole process (every thread, the thread pool's hashes included) since the reset.
   const figures = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
   if (message.reset) {
+    await nextWindow();
     loop.reset();
     cpuSince = process.cpuUsage();
   }
