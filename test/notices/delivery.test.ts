@@ -13,23 +13,28 @@ import { eventually } from '../slack/harness.js';
 describe('ChannelPacer', () => {
   it('lets one message a second through per channel, and channels do not wait for each other', () => {
     const clock = new ManualClock();
-    const pacer = new ChannelPacer(clock);
-    expect(pacer.reserve('U1', 1)).toBe(0);
-    expect(pacer.reserve('U2', 2)).toBe(0);
-    clock.advance(400);
-    expect(pacer.reserve('U1', 3)).toBe(600);
-    clock.advance(599);
-    expect(pacer.reserve('U1', 3)).toBe(1);
-    clock.advance(1);
-    expect(pacer.reserve('U1', 3)).toBe(0);
-    expect(pacer.reserve('U2', 4)).toBe(0); // 1 s after U2's first
+    // U2's second message comes 1 s after its first.
+    expectWaits(clock, new ChannelPacer(clock), [['U1', 1, 0], ['U2', 2, 0], 400, ['U1', 3, 600], 599, ['U1', 3, 1], 1, ['U1', 3, 0], ['U2', 4, 0]]);
   });
 
-  it('gives each message told to wait a slot of its own, kept when it asks again: a backlog goes out one a second, each tried twice', () => {
+  /** Each step either moves the clock on (ms) or asks for a slot: [channel, key, the wait expected]. */
+  const expectWaits = (clock: ManualClock, pacer: ChannelPacer, steps: Array<number | [string, number, number]>) => {
+    for (const step of steps) {
+      if (typeof step === 'number') clock.advance(step);
+      else expect(pacer.reserve(step[0], step[1]), `${step[0]} #${step[1]} at ${clock.now()}`).toBe(step[2]);
+    }
+  };
+
+  /** Four messages to one recipient at once: the first goes, the others get slots 1, 2 and 3 s out. */
+  const fourAtOnce = () => {
     const clock = new ManualClock();
     const pacer = new ChannelPacer(clock);
-    // Four messages to one recipient at once: the first goes, the others get slots 1, 2 and 3 s out.
     expect([1, 2, 3, 4].map((id) => pacer.reserve('U1', id))).toEqual([0, 1_000, 2_000, 3_000]);
+    return { clock, pacer };
+  };
+
+  it('gives each message told to wait a slot of its own, kept when it asks again: a backlog goes out one a second, each tried twice', () => {
+    const { clock, pacer } = fourAtOnce();
     // Asking again early does not push a slot further out, nor take another's.
     clock.advance(500);
     expect(pacer.reserve('U1', 3)).toBe(1_500);
@@ -45,23 +50,14 @@ describe('ChannelPacer', () => {
   });
 
   it('holds a message back late to a gap after the last post to its channel, and late messages never go out together', () => {
-    const clock = new ManualClock();
-    const pacer = new ChannelPacer(clock);
-    expect([1, 2, 3, 4].map((id) => pacer.reserve('U1', id))).toEqual([0, 1_000, 2_000, 3_000]);
+    const { clock, pacer } = fourAtOnce();
     // All back long after their slots (a busy worker): one goes, the others line up a second apart.
     clock.advance(10_000);
     expect([2, 3, 4, 5].map((id) => pacer.reserve('U1', id))).toEqual([0, 1_000, 2_000, 3_000]);
     clock.advance(1_000);
-    expect(pacer.reserve('U1', 3)).toBe(0);
-    expect(pacer.reserve('U1', 4)).toBe(1_000);
-    // 4 goes half a second late; 5's slot comes only 500 ms after that post, so there it takes a new one.
-    clock.advance(1_500);
-    expect(pacer.reserve('U1', 4)).toBe(0);
-    expect(pacer.reserve('U1', 5)).toBe(500);
-    clock.advance(500);
-    expect(pacer.reserve('U1', 5)).toBe(1_000);
-    clock.advance(1_000);
-    expect(pacer.reserve('U1', 5)).toBe(0);
+    // 3 goes on time; 4 half a second late, and 5's slot then comes only 500 ms after that post, so
+    // there it takes a new one.
+    expectWaits(clock, pacer, [['U1', 3, 0], ['U1', 4, 1_000], 1_500, ['U1', 4, 0], ['U1', 5, 500], 500, ['U1', 5, 1_000], 1_000, ['U1', 5, 0]]);
   });
 
   it('takes its gap from the caller', () => {
