@@ -29,7 +29,7 @@ function profiling(name: ServerName): string[] {
  */
 /**
  * How `npm start` runs Doorman (package.json): the environment it sets before `node`
- * (`MALLOC_ARENA_MAX=2`, `GLIBC_TUNABLES=…`) and the Node flags, so that the benchmark runs it the same way.
+ * (`MALLOC_ARENA_MAX=2`) and the Node flags, so that the benchmark runs it the same way.
  */
 function startScript(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };

@@ -17,6 +17,12 @@ const config = loadConfig(process.env);
 const high = { windowMs: 60_000, limit: 1_000_000 };
 const app = await startApp(config, createLogger(config.logLevel), { rateLimits: { tokenLookups: high, submissions: high, credentials: high } });
 
+/** What the BENCH_* switches below collect, as bench/profiles/doorman-<pid><suffix>. */
+const writeProfile = (suffix: string, data: string) => {
+  mkdirSync('bench/profiles', { recursive: true });
+  writeFileSync(`bench/profiles/doorman-${process.pid}${suffix}`, data);
+};
+
 // BENCH_TRACE_QUERIES=1: how long each statement took from knex's point of view (queueing included),
 // written to bench/profiles/ when the process stops.
 const traced = new Map<string, { n: number; ms: number }>();
@@ -67,8 +73,7 @@ const nextWindow = async () => {
   if (!windows) return;
   if (windowCount > 0) {
     const { profile } = await windows.post('Profiler.stop');
-    mkdirSync('bench/profiles', { recursive: true });
-    writeFileSync(`bench/profiles/doorman-${process.pid}-window${windowCount}.cpuprofile`, JSON.stringify(profile));
+    writeProfile(`-window${windowCount}.cpuprofile`, JSON.stringify(profile));
   }
   windowCount++;
   await windows.post('Profiler.start');
@@ -96,13 +101,11 @@ if (sampler) {
 const stopApp = async () => {
   if (sampler) {
     const { profile } = await sampler.post('HeapProfiler.stopSampling');
-    mkdirSync('bench/profiles', { recursive: true });
-    writeFileSync(`bench/profiles/doorman-${process.pid}.heapprofile`, JSON.stringify(profile));
+    writeProfile('.heapprofile', JSON.stringify(profile));
   }
   if (process.env.BENCH_TRACE_QUERIES) {
-    mkdirSync('bench/profiles', { recursive: true });
     const rows = [...traced].sort((a, b) => b[1].ms - a[1].ms).map(([sql, t]) => `${String(t.n).padStart(8)} × ${(t.ms / t.n).toFixed(2).padStart(8)} ms  ${sql}`);
-    writeFileSync(`bench/profiles/doorman-${process.pid}.queries.txt`, rows.join('\n') + '\n');
+    writeProfile('.queries.txt', rows.join('\n') + '\n');
   }
   await app.stop();
 };

@@ -121,6 +121,19 @@ export async function serializeOn(trx: Trx, lock: number): Promise<void> {
   if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(?)', [lock]);
 }
 
+/**
+ * After a bulk load, has PostgreSQL count the tables' rows now rather than when autovacuum comes by
+ * (a minute or more later; until then it plans as if they were empty). Waits at most `lockTimeoutMs`
+ * for the lock ANALYZE takes (a running VACUUM or ANALYZE holds it). SQLite: nothing to do.
+ */
+export async function analyzeNow(db: Db, tables: readonly string[], lockTimeoutMs = 2_000): Promise<void> {
+  if (!isPostgres(db)) return;
+  await db.transaction(async (trx) => {
+    await trx.raw(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`);
+    await trx.raw(`ANALYZE ${tables.map(() => '??').join(', ')}`, [...tables]);
+  });
+}
+
 /** Splits a list into chunks small enough for SQLite's bound-parameter limit. */
 export function chunked<T>(items: readonly T[], size = 500): T[][] {
   const out: T[][] = [];

@@ -4,7 +4,7 @@ import { recordAudit, type AuditEntry } from '../audit/audit.js';
 import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
 import { ReadCoalescer } from '../db/coalesce.js';
 import { StatementQueue } from '../db/statement-queue.js';
-import { chunked, forUpdate, inTransaction, isPostgres, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
+import { analyzeNow, chunked, forUpdate, inTransaction, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
 import { checkPassword, hashPassword } from '../members/passwords.js';
 import type { Role } from '../members/roles.js';
 import { cleanName, requireRole, toMember, type Member, type MemberRow } from '../members/service.js';
@@ -152,7 +152,7 @@ export class InvitesService {
     for (let attempt = 1; ; attempt++) {
       try {
         const summary = await inTransaction(this.db, (trx) => this.inviteAll(trx, parsed.emails, role, input));
-        if (summary.invitationIds.length >= ANALYZE_AFTER && isPostgres(this.db)) await this.analyzeAfterBulkLoad();
+        if (summary.invitationIds.length >= ANALYZE_AFTER) await this.analyzeAfterBulkLoad();
         if (summary.invitationIds.length > 0) this.onQueued();
         return { ...summary, invalid: parsed.invalid };
       } catch (error) {
@@ -165,7 +165,7 @@ export class InvitesService {
   }
 
   /**
-   * PostgreSQL plans by statistics that autovacuum refreshes only a minute or more after a bulk
+   * PostgreSQL (`analyzeNow`) plans by statistics that autovacuum refreshes only a minute or more after a bulk
    * load: until then, with tens of thousands of rows it has never counted, it reads the whole
    * backlog (and sorts it on disk) for every batch the outbox worker claims (~90 ms each with 200,000
    * queued, ~10 ms once analyzed), and guesses as badly for the lists. So a large list is counted
@@ -175,10 +175,7 @@ export class InvitesService {
    */
   private async analyzeAfterBulkLoad(): Promise<void> {
     try {
-      await this.db.transaction(async (trx) => {
-        await trx.raw(`SET LOCAL lock_timeout = '2s'`);
-        await trx.raw('ANALYZE invitations, outbox');
-      });
+      await analyzeNow(this.db, ['invitations', 'outbox']);
     } catch (error) {
       this.settings.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not analyze the invitations and the outbox after a large list; autovacuum will');
     }

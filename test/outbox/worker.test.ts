@@ -11,9 +11,13 @@ const KIND = 'test_item';
 /** Every SQL statement `db` runs (transactions' BEGIN and COMMIT included) until `stop()`. */
 function statements(db: Db) {
   const seen: string[] = [];
-  const listener = (query: { sql: string }) => seen.push(query.sql);
+  const queries: Array<{ sql: string; bindings: unknown[] }> = [];
+  const listener = (query: { sql: string; bindings: unknown[] }) => {
+    seen.push(query.sql);
+    queries.push(query);
+  };
   db.on('query', listener);
-  return { seen, transactions: () => seen.filter((sql) => /^begin/i.test(sql)).length, stop: () => void db.removeListener('query', listener) };
+  return { seen, queries, transactions: () => seen.filter((sql) => /^begin/i.test(sql)).length, stop: () => void db.removeListener('query', listener) };
 }
 
 interface PlanNode {
@@ -216,17 +220,14 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     // (kept away, so that no statistics turn up mid-test and hide a bad plan).
     if (isPostgres(test.db)) await test.db.raw('ALTER TABLE outbox SET (autovacuum_enabled = false)');
     await queue(2_000);
-    const claims: Array<{ sql: string; bindings: unknown[] }> = [];
-    const listener = (query: { sql: string; bindings: unknown[] }) => {
-      if (/^update .outbox. set .locked_until./i.test(query.sql)) claims.push(query);
-    };
-    test.db.on('query', listener);
+    const trace = statements(test.db);
     const { handler } = recorder();
     try {
       expect(await new OutboxWorker(test.db, clock, silent, [handler], { batchSize: 50 }).runOnce()).toBe(50);
     } finally {
-      test.db.removeListener('query', listener);
+      trace.stop();
     }
+    const claims = trace.queries.filter((query) => /^update .outbox. set .locked_until./i.test(query.sql));
     expect(claims).toHaveLength(1);
     // The same claim again (it takes the next 50), its plan read back, and rolled back.
     const sql = claims[0]!.sql.replace(/\$\d+/g, '?');
