@@ -55,6 +55,11 @@ const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled
  * caused them. A slot is a "not before": a message back after it (late, as the worker's polling and
  * other work make it) still waits for a gap after the channel's last post, and if it must, it takes
  * a new slot at the end of the line, so late messages never go out together.
+ *
+ * A 429 holds every channel until its Retry-After has passed: Slack limits chat.postMessage per
+ * channel and per workspace, and a 429 does not say which limit it was (with several instances, or
+ * another app's posts, either can be reached). Messages asking meanwhile wait for the end of the
+ * hold instead of each meeting a 429 of its own.
  */
 export class ChannelPacer {
   /** Per channel: when a message was last let through. */
@@ -64,7 +69,19 @@ export class ChannelPacer {
   /** A waiting message's slot, by its key (the message's outbox id). */
   private readonly booked = new Map<string | number, number>();
   private prunedAt = -Infinity;
+  /** Slack said to stop (a 429): no message to any channel before this. */
+  private heldUntil = -Infinity;
   constructor(private readonly clock: Clock, private readonly gapMs = 1_000) {}
+
+  /** Slack answered 429: nothing goes out, to any channel, for `ms` from now (a shorter hold does not cut a longer one). */
+  holdAll(ms: number): void {
+    this.heldUntil = Math.max(this.heldUntil, this.clock.now() + ms);
+  }
+
+  /** Whether a 429's hold is still on. */
+  holding(): boolean {
+    return this.clock.now() < this.heldUntil;
+  }
 
   /**
    * How long the message `key` must wait before it is posted to `channel`; 0 lets it through now.
@@ -74,6 +91,8 @@ export class ChannelPacer {
     const now = this.clock.now();
     const free = (this.posted.get(channel) ?? -Infinity) + this.gapMs;
     const slot = this.booked.get(key);
+    // Held: back at the end of the hold (or at its own slot, if later), when it lines up as usual.
+    if (now < this.heldUntil) return Math.max(slot ?? -Infinity, this.heldUntil) - now;
     if (slot !== undefined && slot > now) return slot - now;
     if (free <= now) {
       if (slot !== undefined) this.booked.delete(key);
@@ -126,12 +145,16 @@ export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, p
       const message = await renderNotice(deps, item.id, payload);
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
       const wait = pacer.reserve(payload.recipient, item.id);
-      if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
+      if (wait > 0) throw new RetryLater(pacer.holding() ? 'waiting out a 429 from Slack (Retry-After)' : `pacing messages to ${payload.recipient}`, wait, true);
       try {
         await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
       } catch (error) {
         const e = error as webApi.WebAPIRateLimitedError | webApi.WebAPIPlatformError;
-        if (e.code === webApi.ErrorCode.RateLimitedError) throw new RetryLater('Slack rate limited (429)', Math.max(1, (e as webApi.WebAPIRateLimitedError).retryAfter) * 1_000);
+        if (e.code === webApi.ErrorCode.RateLimitedError) {
+          const waitMs = Math.max(1, (e as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
+          pacer.holdAll(waitMs);
+          throw new RetryLater('Slack rate limited (429)', waitMs);
+        }
         if (e.code === webApi.ErrorCode.PlatformError && PERMANENT.has((e as webApi.WebAPIPlatformError).data?.error)) {
           return { result: 'cancelled', reason: `Slack refused it: ${(e as webApi.WebAPIPlatformError).data.error}` };
         }

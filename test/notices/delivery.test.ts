@@ -60,6 +60,18 @@ describe('ChannelPacer', () => {
     expectWaits(clock, pacer, [['U1', 3, 0], ['U1', 4, 1_000], 1_500, ['U1', 4, 0], ['U1', 5, 500], 500, ['U1', 5, 1_000], 1_000, ['U1', 5, 0]]);
   });
 
+  it('after a 429 holds every channel until its Retry-After has passed, then lines them up as before', () => {
+    const { clock, pacer } = fourAtOnce();
+    pacer.holdAll(2_500);
+    pacer.holdAll(1_000); // a shorter hold does not cut the longer one
+    expect(pacer.holding()).toBe(true);
+    // Held: a free channel waits too; a slot inside the hold waits for its end, a later one keeps its own.
+    expectWaits(clock, pacer, [['U2', 9, 2_500], 1_000, ['U1', 2, 1_500], ['U1', 4, 2_000], 1_500]);
+    expect(pacer.holding()).toBe(false);
+    // Over: the free channel goes, 2 (late) goes, 4 keeps its slot, 3 (late, the channel busy) lines up last.
+    expectWaits(clock, pacer, [['U2', 9, 0], ['U1', 2, 0], ['U1', 4, 500], ['U1', 3, 1_500]]);
+  });
+
   it('takes its gap from the caller', () => {
     const clock = new ManualClock();
     const pacer = new ChannelPacer(clock, 250);
@@ -100,17 +112,24 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     await h.sweep();
     // The first try of each meets a 429 and waits out Retry-After (3 s) in the outbox.
     await eventually(async () => (await h.notices()).filter((n) => n.attempts === 1 && n.last_error).length === 4, 8_000, 'four rate-limited notices');
-    for (const n of await h.notices()) {
+    // Each met a 429, or asked after one and was held until its Retry-After (the lanes run at once).
+    const first = await h.notices();
+    for (const n of first) {
       expect(n.state).toBe('pending');
-      expect(n.last_error).toMatch(/rate limited/);
+      expect(n.last_error).toMatch(/rate limited|429/);
     }
+    expect(first.filter((n) => /rate limited \(429\)/.test(n.last_error ?? '')).length).toBeGreaterThanOrEqual(1);
     const rows = await h.db.db('outbox').where({ kind: 'slack_notice' });
     expect(rows.map((r: { next_attempt_at: number | string }) => Number(r.next_attempt_at))).toEqual([swept + 3_000, swept + 3_000, swept + 3_000, swept + 3_000]);
     await pause(400);
-    expect(postAttempts()).toHaveLength(4); // nobody retried early
+    // Nobody retried early; a note held by the 429 was not posted at all.
+    const firstRound = postAttempts().length;
+    expect(firstRound).toBeGreaterThanOrEqual(1);
+    expect(firstRound).toBeLessThanOrEqual(4);
+    expect(postAttempts().every((c) => !c.ok && c.error === 'ratelimited')).toBe(true);
     h.clock.advance(2_999);
     await pause(300);
-    expect(postAttempts()).toHaveLength(4);
+    expect(postAttempts()).toHaveLength(firstRound);
 
     // Then 500s (backoff), then OK.
     for (let i = 0; i < 20 && h.dms().length < 4; i++) {
@@ -125,7 +144,7 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     expect(h.dms().map((c) => c.args.channel).sort()).toEqual([...recipients].sort());
     for (const n of await h.notices()) {
       expect(n.state).toBe('done');
-      expect(n.attempts).toBeGreaterThanOrEqual(3);
+      expect(n.attempts).toBeGreaterThanOrEqual(2);
     }
   });
 
@@ -211,6 +230,45 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
   });
 
   // Last: the acceptance notes it sends carry no notice id, which deliveredByNotice (above) reads.
+  it('after a 429 every other DM waits out its Retry-After instead of meeting a 429 of its own', async () => {
+    const attemptsBefore = postAttempts().length;
+    const dmsBefore = [MEMBER_ADMIN, ADMIN, ADMIN2].map((user) => h.dms(user).length);
+    /** The acceptance notes of an invitation, with when each is due next. */
+    const notesOf = async (invitationId: string) => {
+      const notes = (await h.notices()).filter((n) => n.payload.notice === 'accepted' && n.payload.invitationId === invitationId);
+      const due = new Map((await h.db.db('outbox').whereIn('id', notes.map((n) => n.id)).select('id', 'next_attempt_at')).map((r: { id: number | string; next_attempt_at: number | string }) => [Number(r.id), Number(r.next_attempt_at)]));
+      return notes.map((n) => ({ ...n, due: due.get(n.id) }));
+    };
+    const accept = async (email: string) => {
+      await eventually(() => h.smtp.to(email).length === 1, 10_000, `the email to ${email}`);
+      await h.services.invites.accept({ token: h.smtp.to(email)[0]!.token, firstName: 'Rate', lastName: 'Limited', password: 'a long rate-limited passphrase' });
+    };
+    h.api.fail('chat.postMessage', 429, { retryAfter: 3, times: 1 });
+    // An acceptance note to MEMBER_ADMIN meets the 429...
+    const first = `${h.next('held')}@corp.test`;
+    const [firstId] = await h.invite([first], SLACK_ACTOR);
+    const limitedAt = h.clock.now();
+    await accept(first);
+    await eventually(async () => (await notesOf(firstId!)).some((n) => n.attempts === 1 && /rate limited/.test(n.last_error ?? '')), 8_000, 'the rate-limited note');
+    // ...then two more, to the bootstrap admins (other channels), are queued while it holds.
+    const later = `${h.next('later')}@corp.test`;
+    const [laterId] = await h.invite([later], SYSTEM_ACTOR);
+    await accept(later);
+    await eventually(async () => (await notesOf(laterId!)).filter((n) => n.attempts === 1 && n.last_error).length === 2, 8_000, 'the held notes');
+    await pause(400);
+    expect(postAttempts().slice(attemptsBefore).map((c) => [c.args.channel, c.ok ? 'ok' : c.error])).toEqual([[MEMBER_ADMIN, 'ratelimited']]);
+    for (const n of await notesOf(laterId!)) expect([n.last_error, n.due]).toEqual(['waiting out a 429 from Slack (Retry-After)', limitedAt + 3_000]);
+    // Once it has passed, all three go out, once each, with no 429 more.
+    h.clock.advance(3_000);
+    await Promise.all([MEMBER_ADMIN, ADMIN, ADMIN2].map((user, i) => h.waitForDms(user, dmsBefore[i]! + 1)));
+    await h.settled();
+    const sent = postAttempts().slice(attemptsBefore);
+    expect(sent.filter((c) => !c.ok).map((c) => c.error)).toEqual(['ratelimited']);
+    expect(sent.filter((c) => c.ok).map((c) => c.args.channel).sort()).toEqual([ADMIN, ADMIN2, MEMBER_ADMIN].sort());
+    for (const n of [...(await notesOf(firstId!)), ...(await notesOf(laterId!))]) expect([n.state, n.attempts]).toEqual(['done', 2]);
+    h.clock.advance(1_000); // the channels free again for the next test
+  });
+
   it('a backlog of notices for one recipient goes out one a second, each tried at most twice', async () => {
     // Four acceptances at once of invitations with no Slack inviter: four notes to each bootstrap admin.
     const emails = [1, 2, 3, 4].map(() => `${h.next('burst')}@corp.test`);
