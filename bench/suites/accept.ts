@@ -60,7 +60,9 @@ async function withAgent<T>(maxSockets: number, use: (agent: http.Agent) => Prom
 /** GET /healthz back to back (5 ms apart, one kept-alive connection) until `until` settles; the latency of each. */
 function sampleHealth(url: string, until: Promise<unknown>): Promise<number[]> {
   let done = false;
-  void until.finally(() => (done = true));
+  const stop = () => (done = true);
+  // Stop either way; a failure of `until` is its owner's to report, not an unhandled rejection here.
+  until.then(stop, stop);
   return withAgent(1, async (agent) => {
     const samples: number[] = [];
     while (!done) {
@@ -127,9 +129,9 @@ export async function acceptSuite(options: BenchOptions, doorman: ChildServer, d
     );
     await doorman.request('loop', { reset: true });
     const health = sampleHealth(doorman.url, accepts);
-    await accepts;
-    rates.push(concurrency / ((performance.now() - started) / 1000));
-    healthP99.push(percentile(await health, 99));
+    // Both awaited at once, so that a failed probe is reported rather than left unhandled.
+    const [, samples] = await Promise.all([accepts.then(() => rates.push(concurrency / ((performance.now() - started) / 1000))), health]);
+    healthP99.push(percentile(samples, 99));
     const loop = await doorman.request<{ p99: number; max: number; cpuMs: number }>('loop', { reset: true });
     doormanCpu.push(loop.cpuMs / concurrency);
     loopP99.push(loop.p99);

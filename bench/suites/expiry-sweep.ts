@@ -80,15 +80,17 @@ export async function expirySweepSuite(options: BenchOptions, small: { db: Db; r
   const claimed = largeSide.claimed;
   const smallTimes: number[] = [];
   const largeTimes: number[] = [];
-  // The two tables take turns, so what the database server does in the background meanwhile
-  // (autovacuum after the seeding, a checkpoint's full-page writes) falls on both alike. One
-  // unmeasured round first: the first sweep on a connection pays for warming caches, not for the table.
+  // The two tables take turns (and turns going first), so what the database server does in the
+  // background meanwhile (autovacuum after the seeding, a checkpoint's full-page writes) falls on
+  // both alike. One unmeasured round first: the first sweep on a connection pays for warming caches,
+  // not for the table.
   for (let run = -1; run < runs; run++) {
-    const smallMs = await smallSide.sweepOnce();
-    const largeMs = await largeSide.sweepOnce();
+    // Which table goes first alternates from round to round.
+    const ms = new Map<typeof smallSide, number>();
+    for (const side of run % 2 === 0 ? [smallSide, largeSide] : [largeSide, smallSide]) ms.set(side, await side.sweepOnce());
     if (run >= 0) {
-      smallTimes.push(smallMs);
-      largeTimes.push(largeMs);
+      smallTimes.push(ms.get(smallSide)!);
+      largeTimes.push(ms.get(largeSide)!);
     }
   }
   const ratio = median(largeTimes) / median(smallTimes);

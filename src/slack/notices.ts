@@ -56,10 +56,11 @@ const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled
  * other work make it) still waits for a gap after the channel's last post, and if it must, it takes
  * a new slot at the end of the line, so late messages never go out together.
  *
- * A 429 holds every channel until its Retry-After has passed: Slack limits chat.postMessage per
- * channel and per workspace, and a 429 does not say which limit it was (with several instances, or
- * another app's posts, either can be reached). Messages asking meanwhile wait for the end of the
- * hold instead of each meeting a 429 of its own.
+ * A 429 holds every channel of this instance until its Retry-After has passed: Slack limits
+ * chat.postMessage per channel and per workspace, and a 429 does not say which limit it was (with
+ * several instances, either can be reached). The slots already handed out move back by the hold,
+ * so a backlog keeps its order and its gaps; the message that met the 429 goes first when the hold
+ * ends, and messages asking meanwhile line up after the hold instead of each meeting a 429.
  */
 export class ChannelPacer {
   /** Per channel: when a message was last let through. */
@@ -73,9 +74,22 @@ export class ChannelPacer {
   private heldUntil = -Infinity;
   constructor(private readonly clock: Clock, private readonly gapMs = 1_000) {}
 
-  /** Slack answered 429: nothing goes out, to any channel, for `ms` from now (a shorter hold does not cut a longer one). */
-  holdAll(ms: number): void {
-    this.heldUntil = Math.max(this.heldUntil, this.clock.now() + ms);
+  /**
+   * Slack answered 429 to the message `key` for `channel`: nothing goes out, to any channel, for `ms`
+   * from now (a shorter hold does not cut a longer one). Slots already handed out move back by what
+   * the hold adds; `key` gets the first slot of its channel after the hold.
+   */
+  rateLimited(channel: string, key: string | number, ms: number): void {
+    const now = this.clock.now();
+    const until = Math.max(this.heldUntil, now + ms);
+    const added = until - Math.max(this.heldUntil, now);
+    this.heldUntil = until;
+    if (added > 0) {
+      for (const [k, slot] of this.booked) this.booked.set(k, slot + added);
+      for (const [c, at] of this.last) if (at > now) this.last.set(c, at + added);
+    }
+    this.booked.set(key, until);
+    this.last.set(channel, Math.max(this.last.get(channel) ?? -Infinity, until));
   }
 
   /** Whether a 429's hold is still on. */
@@ -91,8 +105,12 @@ export class ChannelPacer {
     const now = this.clock.now();
     const free = (this.posted.get(channel) ?? -Infinity) + this.gapMs;
     const slot = this.booked.get(key);
-    // Held: back at the end of the hold (or at its own slot, if later), when it lines up as usual.
-    if (now < this.heldUntil) return Math.max(slot ?? -Infinity, this.heldUntil) - now;
+    if (now < this.heldUntil) {
+      // Held by a 429: a booked message keeps its slot (none comes before the hold ends); a new one
+      // lines up after the hold, one gap after the last slot of its channel.
+      if (slot !== undefined) return Math.max(slot, this.heldUntil) - now;
+      return this.book(channel, key, Math.max(this.heldUntil, (this.last.get(channel) ?? -Infinity) + this.gapMs), now);
+    }
     if (slot !== undefined && slot > now) return slot - now;
     if (free <= now) {
       if (slot !== undefined) this.booked.delete(key);
@@ -101,11 +119,14 @@ export class ChannelPacer {
       return 0;
     }
     // The channel is not free yet: a slot at the end of the line (a late message's old one is spent).
-    const next = this.last.get(channel)! + this.gapMs;
-    this.last.set(channel, next);
-    this.booked.set(key, next);
+    return this.book(channel, key, this.last.get(channel)! + this.gapMs, now);
+  }
+
+  private book(channel: string, key: string | number, slot: number, now: number): number {
+    this.last.set(channel, slot);
+    this.booked.set(key, slot);
     this.prune(now);
-    return next - now;
+    return slot - now;
   }
 
   /** Slots of messages that never came back (dropped, or taken by another instance) are let go, once a minute at most. */
@@ -152,7 +173,7 @@ export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, p
         const e = error as webApi.WebAPIRateLimitedError | webApi.WebAPIPlatformError;
         if (e.code === webApi.ErrorCode.RateLimitedError) {
           const waitMs = Math.max(1, (e as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
-          pacer.holdAll(waitMs);
+          pacer.rateLimited(payload.recipient, item.id, waitMs);
           throw new RetryLater('Slack rate limited (429)', waitMs);
         }
         if (e.code === webApi.ErrorCode.PlatformError && PERMANENT.has((e as webApi.WebAPIPlatformError).data?.error)) {

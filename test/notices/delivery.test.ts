@@ -60,16 +60,18 @@ describe('ChannelPacer', () => {
     expectWaits(clock, pacer, [['U1', 3, 0], ['U1', 4, 1_000], 1_500, ['U1', 4, 0], ['U1', 5, 500], 500, ['U1', 5, 1_000], 1_000, ['U1', 5, 0]]);
   });
 
-  it('after a 429 holds every channel until its Retry-After has passed, then lines them up as before', () => {
+  it('after a 429 holds every channel until its Retry-After has passed; the backlog keeps its order and gaps behind it', () => {
     const { clock, pacer } = fourAtOnce();
-    pacer.holdAll(2_500);
-    pacer.holdAll(1_000); // a shorter hold does not cut the longer one
+    // 1 went out and met a 429 saying "in 2.5 s" (a shorter one after it does not cut the hold).
+    pacer.rateLimited('U1', 1, 2_500);
+    pacer.rateLimited('U1', 1, 1_000);
     expect(pacer.holding()).toBe(true);
-    // Held: a free channel waits too; a slot inside the hold waits for its end, a later one keeps its own.
-    expectWaits(clock, pacer, [['U2', 9, 2_500], 1_000, ['U1', 2, 1_500], ['U1', 4, 2_000], 1_500]);
+    // Held: a free channel waits too; the backlog's slots (1, 2 and 3 s) moved back by the hold, and a
+    // newcomer lines up behind them.
+    expectWaits(clock, pacer, [['U2', 9, 2_500], 1_000, ['U1', 2, 2_500], ['U1', 4, 4_500], ['U1', 7, 5_500], 1_500]);
     expect(pacer.holding()).toBe(false);
-    // Over: the free channel goes, 2 (late) goes, 4 keeps its slot, 3 (late, the channel busy) lines up last.
-    expectWaits(clock, pacer, [['U2', 9, 0], ['U1', 2, 0], ['U1', 4, 500], ['U1', 3, 1_500]]);
+    // Over: 1 goes first, the free channel too, then the backlog one a second, each at its slot.
+    expectWaits(clock, pacer, [['U1', 1, 0], ['U2', 9, 0], ['U1', 2, 1_000], 1_000, ['U1', 2, 0], ['U1', 3, 1_000], 1_000, ['U1', 3, 0], 1_000, ['U1', 4, 0], 1_000, ['U1', 7, 0]]);
   });
 
   it('takes its gap from the caller', () => {
@@ -132,7 +134,7 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     expect(postAttempts()).toHaveLength(firstRound);
 
     // Then 500s (backoff), then OK.
-    for (let i = 0; i < 20 && h.dms().length < 4; i++) {
+    for (let i = 0; i < 40 && h.dms().length < 4; i++) {
       h.clock.advance(3_000);
       await pause(150);
     }
@@ -229,7 +231,7 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     await h.waitForDms(MEMBER_ADMIN, adaBefore + 1);
   });
 
-  // Last: the acceptance notes it sends carry no notice id, which deliveredByNotice (above) reads.
+  // Last, these two: the acceptance notes they send carry no notice id, which deliveredByNotice (above) reads.
   it('after a 429 every other DM waits out its Retry-After instead of meeting a 429 of its own', async () => {
     const attemptsBefore = postAttempts().length;
     const dmsBefore = [MEMBER_ADMIN, ADMIN, ADMIN2].map((user) => h.dms(user).length);
