@@ -12,28 +12,16 @@ import { median, percentile, round, type SuiteResult } from '../lib/stats.js';
 const Scrypt = (ScryptNamespace as unknown as { default: typeof ScryptNamespace }).default;
 const PASSWORD = 'a long bench passphrase';
 
-
-/** GET /healthz once, over node:http (a `fetch` costs the runner several times its CPU). */
-function probe(url: string, agent: http.Agent): Promise<void> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(`${url}/healthz`, { agent }, (response) => {
-        response.resume();
-        response.once('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`/healthz answered ${response.statusCode}`))));
-      })
-      .once('error', reject);
-  });
-}
-
 /**
- * POST a JSON body over node:http; the status and the body's text. Not `fetch`: this runner shares
- * the two cores with Doorman, and a fetch cost it ~14 ms of CPU per accept (measured per process
- * over the timed windows), a tenth of the machine, taken from the accepts being measured.
+ * One request over node:http (a JSON POST when there is a body); its status and text. Not `fetch`:
+ * this runner shares the two cores with Doorman, and a fetch cost it 3–5 ms more CPU per accept,
+ * measured per process over the timed windows (docs/benchmarks.md).
  */
-function postJson(url: string, body: unknown, agent: http.Agent): Promise<{ status: number; text: string }> {
-  const payload = Buffer.from(JSON.stringify(body));
+function send(url: string, agent: http.Agent, body?: unknown): Promise<{ status: number; text: string }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const headers = payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {};
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (response) => {
+    const request = http.request(url, { method: payload ? 'POST' : 'GET', agent, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.once('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
@@ -42,6 +30,12 @@ function postJson(url: string, body: unknown, agent: http.Agent): Promise<{ stat
     request.once('error', reject);
     request.end(payload);
   });
+}
+
+/** GET /healthz once. */
+async function probe(url: string, agent: http.Agent): Promise<void> {
+  const { status } = await send(`${url}/healthz`, agent);
+  if (status !== 200) throw new Error(`/healthz answered ${status}`);
 }
 
 /**
@@ -122,7 +116,7 @@ export async function acceptSuite(options: BenchOptions, doorman: ChildServer, d
       Promise.all(
         tokens.map(async (token) => {
           const body = { token, user: { first_name: 'Bench', last_name: 'Person', password: PASSWORD } };
-          const { status, text } = await postJson(`${doorman.url}/admin/invites/accept`, body, agent);
+          const { status, text } = await send(`${doorman.url}/admin/invites/accept`, agent, body);
           if (status !== 200) throw new Error(`accept answered ${status}: ${text.slice(0, 200)}`);
         }),
       ),

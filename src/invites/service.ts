@@ -13,6 +13,7 @@ import { actorRef, type Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import {
   AlreadyMember,
+  describeError,
   DomainError,
   InvalidInput,
   InvitationAccepted,
@@ -177,7 +178,7 @@ export class InvitesService {
     try {
       await analyzeNow(this.db, ['invitations', 'outbox']);
     } catch (error) {
-      this.settings.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not analyze the invitations and the outbox after a large list; autovacuum will');
+      this.settings.logger?.warn({ error: describeError(error) }, 'could not analyze the invitations and the outbox after a large list; autovacuum will');
     }
   }
 

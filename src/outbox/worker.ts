@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { inTransaction, isPostgres, type Db, type Trx } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
+import { describeError } from '../shared/errors.js';
 import type { OutboxRow } from './outbox.js';
 
 /** What a handler's delivery came to. `cancelled`: nothing to send any more (e.g. revoked). */
@@ -532,10 +533,4 @@ class OutcomeRecorder {
     }
     return ours;
   }
-}
-
-export function describeError(error: unknown): string {
-  const e = error as { message?: string; responseCode?: number; code?: string };
-  const text = e?.message ?? String(error);
-  return text.replace(/\s+/g, ' ').slice(0, 500);
 }

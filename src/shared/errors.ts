@@ -103,3 +103,10 @@ export class MemberDeactivated extends DomainError {
     super('This member is deactivated.');
   }
 }
+
+/** An error as one line for a log or an outbox row: its message, whitespace collapsed, at most 500 characters. */
+export function describeError(error: unknown): string {
+  const e = error as { message?: string } | null | undefined;
+  const text = e?.message ?? String(error);
+  return text.replace(/\s+/g, ' ').slice(0, 500);
+}

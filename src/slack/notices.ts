@@ -103,7 +103,6 @@ export class ChannelPacer {
    */
   reserve(channel: string, key: string | number): number {
     const now = this.clock.now();
-    const free = (this.posted.get(channel) ?? -Infinity) + this.gapMs;
     const slot = this.booked.get(key);
     if (now < this.heldUntil) {
       // Held by a 429: a booked message keeps its slot (none comes before the hold ends); a new one
@@ -112,7 +111,7 @@ export class ChannelPacer {
       return this.book(channel, key, Math.max(this.heldUntil, (this.last.get(channel) ?? -Infinity) + this.gapMs), now);
     }
     if (slot !== undefined && slot > now) return slot - now;
-    if (free <= now) {
+    if ((this.posted.get(channel) ?? -Infinity) + this.gapMs <= now) {
       if (slot !== undefined) this.booked.delete(key);
       this.posted.set(channel, now);
       this.last.set(channel, Math.max(this.last.get(channel) ?? -Infinity, now));

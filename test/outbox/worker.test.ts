@@ -10,14 +10,18 @@ const KIND = 'test_item';
 
 /** Every SQL statement `db` runs (transactions' BEGIN and COMMIT included) until `stop()`. */
 function statements(db: Db) {
-  const seen: string[] = [];
   const queries: Array<{ sql: string; bindings: unknown[] }> = [];
-  const listener = (query: { sql: string; bindings: unknown[] }) => {
-    seen.push(query.sql);
-    queries.push(query);
-  };
+  const listener = (query: { sql: string; bindings: unknown[] }) => void queries.push(query);
   db.on('query', listener);
-  return { seen, queries, transactions: () => seen.filter((sql) => /^begin/i.test(sql)).length, stop: () => void db.removeListener('query', listener) };
+  const seen = () => queries.map((query) => query.sql);
+  return {
+    queries,
+    get seen() {
+      return seen();
+    },
+    transactions: () => seen().filter((sql) => /^begin/i.test(sql)).length,
+    stop: () => void db.removeListener('query', listener),
+  };
 }
 
 interface PlanNode {

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/logger.js';
 import type { Db } from '../../src/db/index.js';
 import { SLACK_NOTICE, type NoticePayload } from '../../src/notices/notices.js';
 import type { Actor } from '../../src/shared/actor.js';
-import { ADMIN, MEMBER_ADMIN, PLAIN, SIGNING_SECRET, STRANGER } from '../slack/harness.js';
+import { ADMIN, eventually, MEMBER_ADMIN, PLAIN, SIGNING_SECRET, STRANGER } from '../slack/harness.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type Dialect, type TestDatabase } from './db.js';
 import { SlackApiStandIn, type ApiCall } from './slack-api.js';
 import { blockActionsPayload, clickedAction } from './slack-payloads.js';
@@ -148,6 +148,12 @@ export class NoticesHarness {
   async invite(emails: string[], actor: Actor = SLACK_ACTOR): Promise<string[]> {
     const summary = await this.services.invites.inviteMany({ emails, actor });
     return summary.invitationIds;
+  }
+
+  /** Accepts the invitation emailed to `email` (waiting for the email), as the invitee would. */
+  async accept(email: string, names: { firstName: string; lastName: string } = { firstName: 'New', lastName: 'Member' }, password = 'a long test passphrase'): Promise<void> {
+    await eventually(() => this.smtp.to(email).length === 1, 10_000, `the invitation email to ${email}`);
+    await this.services.invites.accept({ token: this.smtp.to(email)[0]!.token, ...names, password });
   }
 
   /** Successful DMs (chat.postMessage) to a Slack user, in order. */
@@ -317,11 +323,12 @@ export interface QueuedNotice {
   state: string;
   attempts: number;
   last_error: string | null;
+  next_attempt_at: number;
   payload: NoticePayload;
 }
 
 /** The Slack notices queued in a database's outbox, oldest first, with their state. */
 export async function queuedNotices(db: Db): Promise<QueuedNotice[]> {
   const rows = await db('outbox').where({ kind: SLACK_NOTICE }).orderBy('id');
-  return rows.map((r: any) => ({ id: Number(r.id), state: r.state, attempts: Number(r.attempts), last_error: r.last_error, payload: JSON.parse(r.payload) as NoticePayload }));
+  return rows.map((r: any) => ({ id: Number(r.id), state: r.state, attempts: Number(r.attempts), last_error: r.last_error, next_attempt_at: Number(r.next_attempt_at), payload: JSON.parse(r.payload) as NoticePayload }));
 }
