@@ -109,7 +109,7 @@ async function main(options: BenchOptions): Promise<void> {
     if (wanted(options, 'bulk-invite')) report(await bulkInviteSuite(options, { doorman, floor, slackApi }, scale.db));
     if (wanted(options, 'accept')) report(await acceptSuite(options, doorman, scale.db, invites, TEST_SECRET));
     memory.afterRuns = await doorman.rssMb();
-    const spaces = await doorman.request<{ heapTotal: number; heapUsed: number; external: number; anonymous: number }>('memory');
+    const spaces = await doorman.request<{ heapTotal: number; heapUsed: number; external: number; anonymous: number; hugePages: number }>('memory');
     // The same process once the load is over and it has been idle for 10 s (V8's memory reducer).
     await new Promise((resolve) => setTimeout(resolve, options.quick ? 500 : 10_000));
     const settled = await doorman.rssMb();
@@ -123,7 +123,7 @@ async function main(options: BenchOptions): Promise<void> {
         { metric: 'RSS 10 s later, idle (MB)', doorman: round(settled) },
       ],
       notes: [
-        `Right after the runs: V8 heap ${spaces.heapTotal} MB (${spaces.heapUsed} MB used), external ${spaces.external} MB; anonymous memory ${spaces.anonymous} MB in all (the heap, malloc's arenas, stacks), the rest file-backed (code).`,
+        `Right after the runs: V8 heap ${spaces.heapTotal} MB (${spaces.heapUsed} MB used), external ${spaces.external} MB; anonymous memory ${spaces.anonymous} MB in all (the heap, malloc's arenas, stacks; ${spaces.hugePages} MB of it in transparent huge pages), the rest file-backed (code).`,
         ...(compiled ? [] : ['--quick runs the servers through tsx, which adds its own ~35 MB.']),
       ],
     });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export type ServerName = 'doorman' | 'bare-bolt' | 'slack-api' | 'smtp-sink';
+export type ServerName = 'doorman' | 'scrypt-floor' | 'bare-bolt' | 'slack-api' | 'smtp-sink';
 
 export interface ChildServer {
   name: ServerName;
@@ -24,12 +24,8 @@ function profiling(name: ServerName): string[] {
 }
 
 /**
- * Starts one of bench/servers/ in its own process: compiled (dist/bench/servers, what the full
- * run builds first, so memory is measured without a TypeScript loader) or through tsx (--quick).
- */
-/**
  * How `npm start` runs Doorman (package.json): the environment it sets before `node`
- * (`MALLOC_ARENA_MAX=2`) and the Node flags, so that the benchmark runs it the same way.
+ * (glibc's malloc settings) and the Node flags, so that the benchmark runs it the same way.
  */
 function startScript(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -45,11 +41,15 @@ function startScript(): { env: Record<string, string>; flags: string[] } {
   return { env, flags: words.slice(node + 1).filter((word) => word.startsWith('--')) };
 }
 
+/**
+ * Starts one of bench/servers/ in its own process: compiled (dist/bench/servers, what the full
+ * run builds first, so memory is measured without a TypeScript loader) or through tsx (--quick).
+ */
 export async function startServer(name: ServerName, env: Record<string, string>, compiled: boolean): Promise<ChildServer> {
   const js = path.join(ROOT, 'dist/bench/servers', `${name}.js`);
   const ts = path.join(ROOT, 'bench/servers', `${name}.ts`);
   const useJs = compiled && existsSync(js);
-  const start = name === 'doorman' ? startScript() : { env: {}, flags: [] };
+  const start = name === 'doorman' || name === 'scrypt-floor' ? startScript() : { env: {}, flags: [] };
   const proc: ChildProcess = fork(useJs ? js : ts, [], {
     cwd: ROOT,
     env: { ...process.env, ...start.env, ...env },

@@ -53,12 +53,23 @@ const memory = () => {
     }
   })();
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
-  return { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers), anonymous: mb(kb('Anonymous')), spaces };
+  return { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers), anonymous: mb(kb('Anonymous')), hugePages: mb(kb('AnonHugePages')), spaces };
 };
 // `loop`: how late this process's event loop ran, from the last `reset` (what a blocked loop shows).
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 let cpuSince = process.cpuUsage();
+// Linux: the main thread's CPU time (user and system) in ms, from /proc (10 ms ticks).
+const mainThreadMs = (): number => {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN; // not Linux
+  }
+};
+let mainSince = mainThreadMs();
 // BENCH_PROFILE_WINDOWS=1: a CPU profile from each `loop` reset to the next, written to
 // bench/profiles/ (the accept suite resets at the start and the end of each timed run, so the
 // odd-numbered windows are its measured ones, without the setup between them).
@@ -82,11 +93,12 @@ const loopDelay = async (message: Record<string, unknown>) => {
   const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
   const cpu = process.cpuUsage(cpuSince);
   // CPU time of the whole process (every thread, the thread pool's hashes included) since the reset.
-  const figures = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+  const figures = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), cpuMs: Math.round((cpu.user + cpu.system) / 1000), systemMs: Math.round(cpu.system / 1000), mainMs: mainThreadMs() - mainSince };
   if (message.reset) {
     await nextWindow();
     loop.reset();
     cpuSince = process.cpuUsage();
+    mainSince = mainThreadMs();
   }
   return figures;
 };
