@@ -41,6 +41,9 @@ function startScript(): { env: Record<string, string>; flags: string[] } {
   return { env, flags: words.slice(node + 1).filter((word) => word.startsWith('--')) };
 }
 
+/** Servers run with `npm start`'s environment and Node flags: Doorman, and the floor measured beside it. */
+const STARTED_LIKE_NPM_START = new Set<ServerName>(['doorman', 'scrypt-floor']);
+
 /**
  * Starts one of bench/servers/ in its own process: compiled (dist/bench/servers, what the full
  * run builds first, so memory is measured without a TypeScript loader) or through tsx (--quick).
@@ -49,7 +52,7 @@ export async function startServer(name: ServerName, env: Record<string, string>,
   const js = path.join(ROOT, 'dist/bench/servers', `${name}.js`);
   const ts = path.join(ROOT, 'bench/servers', `${name}.ts`);
   const useJs = compiled && existsSync(js);
-  const start = name === 'doorman' || name === 'scrypt-floor' ? startScript() : { env: {}, flags: [] };
+  const start = STARTED_LIKE_NPM_START.has(name) ? startScript() : { env: {}, flags: [] };
   const proc: ChildProcess = fork(useJs ? js : ts, [], {
     cwd: ROOT,
     env: { ...process.env, ...start.env, ...env },
@@ -71,6 +74,13 @@ export async function startServer(name: ServerName, env: Record<string, string>,
     });
   });
   const info = await ready;
+  // A server that dies fails what was asked of it rather than leaving the suite waiting.
+  proc.once('exit', (code, signal) => {
+    for (const [id, waiter] of pending) {
+      pending.delete(id);
+      waiter({ id, error: `exited (${signal ?? code}) before it answered` });
+    }
+  });
   const request = <T>(type: string, extra: Record<string, unknown> = {}) =>
     new Promise<T>((resolve, reject) => {
       const id = ++seq;

@@ -26,6 +26,19 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; va
   return { ms: performance.now() - started, value };
 }
 
+/**
+ * Starts timing: the returned function gives the wall time since, and this process's CPU time over it
+ * (all threads) with the kernel's part, all in ms.
+ */
+export function stopwatch(): () => { ms: number; cpuMs: number; systemMs: number } {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, systemMs: used.system / 1000 };
+  };
+}
+
 /** One line of a benchmark's result table. */
 export interface ResultRow {
   /** What was measured, with its unit. */

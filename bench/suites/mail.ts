@@ -9,7 +9,7 @@ import { OutboxWorker } from '../../src/outbox/worker.js';
 import { createTestDatabase, TEST_SECRET, type Dialect } from '../../test/support/db.js';
 import type { ChildServer } from '../lib/children.js';
 import type { BenchOptions } from '../lib/options.js';
-import { median, round, type SuiteResult } from '../lib/stats.js';
+import { median, round, stopwatch, type SuiteResult } from '../lib/stats.js';
 
 const TTL = 7 * 24 * 3_600_000;
 const MAIL_FROM = 'Doorman <no-reply@doorman.bench>';
@@ -29,30 +29,17 @@ async function received(sink: ChildServer): Promise<number> {
   return (await sink.request<{ received: number }>('count')).received;
 }
 
+/** A timed run: its wall time, and the runner's CPU time over it (all threads), in ms. */
+type Timed = ReturnType<ReturnType<typeof stopwatch>>;
+
 /** Plain nodemailer, pooled like Doorman's transport, sending identical invitation emails all at once. */
-interface Timed {
-  ms: number;
-  /** The runner's CPU time (all threads) over the same window, in ms. */
-  cpuMs: number;
-}
-
-/** Wall and CPU time of `work`, from here on. */
-function timer(): () => Timed {
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  return () => {
-    const used = process.cpuUsage(cpu);
-    return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000 };
-  };
-}
-
 async function floorRun(sink: ChildServer, count: number): Promise<Timed> {
   const now = Date.now();
   const email = invitationEmail({ orgName: ORG, inviterName: 'Bench Admin', email: 'someone@bench.example', role: 'member', link: `http://doorman.bench/invite?token=${'x'.repeat(43)}`, expiresAt: now + TTL, now, reason: 'invite' });
   const transporter = nodemailer.createTransport({ url: sink.url, pool: true, maxConnections: 5, maxMessages: 500 } as Parameters<typeof nodemailer.createTransport>[0]);
   await sink.request('reset');
   settleDisk();
-  const stop = timer();
+  const stop = stopwatch();
   await Promise.all(
     Array.from({ length: count }, (_, i) =>
       transporter.sendMail({ from: MAIL_FROM, to: `floor${i}@bench.example`, ...email, messageId: `<floor.${now}.${i}@doorman.bench>` }),
@@ -75,7 +62,7 @@ async function doormanRun(dialect: Dialect, sink: ChildServer, count: number): P
     await invites.inviteMany({ emails: Array.from({ length: count }, (_, i) => `mail${i}@bench.example`), actor: { type: 'slack', slackUserId: 'U0ADMIN', name: 'Bench Admin' } });
     await sink.request('reset');
     settleDisk();
-    const stop = timer();
+    const stop = stopwatch();
     const result = await worker.drain();
     const timed = stop();
     if (result.delivered !== count || (await received(sink)) !== count) throw new Error(`mail: delivered ${result.delivered}, received ${await received(sink)} of ${count}`);
@@ -99,7 +86,7 @@ export async function mailSuite(options: BenchOptions, sink: ChildServer): Promi
   }
   const floor = floorRuns.map((r) => r.ms);
   const doorman = doormanRuns.map((r) => r.ms);
-  const cpuPerEmail = (runs: Timed[]) => median(runs.map((r) => (r.cpuMs / count) * 1000));
+  const cpuPerEmail = (timedRuns: Timed[]) => median(timedRuns.map((r) => (r.cpuMs / count) * 1000));
   const rate = (ms: number) => count / (ms / 1000);
   const ratio = rate(median(doorman)) / rate(median(floor));
   return {

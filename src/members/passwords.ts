@@ -1,8 +1,8 @@
 import * as ScryptNamespace from 'scrypt-kdf';
 import { WeakPassword } from '../shared/errors.js';
 
-// scrypt-kdf's runtime exports one default object while its typings declare named functions.
-const Scrypt = (ScryptNamespace as unknown as { default: typeof ScryptNamespace }).default;
+/** scrypt-kdf itself: its runtime exports one default object while its typings declare named functions. */
+export const Scrypt = (ScryptNamespace as unknown as { default: typeof ScryptNamespace }).default;
 
 /** scrypt-kdf parameters: logN 15 (Medusa v1 used logN 1, which offers no protection). */
 export const SCRYPT_PARAMS = { logN: 15, r: 8, p: 1 } as const;

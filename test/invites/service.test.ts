@@ -1,7 +1,7 @@
-import * as ScryptNamespace from 'scrypt-kdf';
 import { describe, expect, it } from 'vitest';
 import type { InviteEmailPayload } from '../../src/invites/service.js';
 import { INVITE_EMAIL } from '../../src/invites/service.js';
+import { Scrypt } from '../../src/members/passwords.js';
 import type { MemberRow } from '../../src/members/service.js';
 import {
   AlreadyMember,
@@ -32,8 +32,6 @@ import {
   useWorld,
   type World,
 } from './fixtures.js';
-
-const Scrypt = (ScryptNamespace as unknown as { default: typeof ScryptNamespace }).default;
 
 /** Brings an invitation into each shown state. */
 async function inState(w: World, state: 'pending' | 'expired' | 'accepted' | 'revoked', email = `${state}@x.io`): Promise<{ id: string; token: string }> {

@@ -1,12 +1,10 @@
-import * as ScryptNamespace from 'scrypt-kdf';
 import { describe, expect, it } from 'vitest';
 import { tokenHash } from '../../src/invites/tokens.js';
+import { Scrypt } from '../../src/members/passwords.js';
 import { can, type MemberRow } from '../../src/members/service.js';
 import { AlreadyMember, InvalidCredentials, InvalidInput, LastAdmin, MemberDeactivated, NotFound, WeakPassword } from '../../src/shared/errors.js';
 import { DIALECTS } from '../support/db.js';
 import { auditFor, CLI, countRows, PASSWORD, SLACK_ADMIN, useWorld } from '../invites/fixtures.js';
-
-const Scrypt = (ScryptNamespace as unknown as { default: typeof ScryptNamespace }).default;
 
 describe.each(DIALECTS)('MembersService (%s)', (dialect) => {
   const world = useWorld(dialect);
