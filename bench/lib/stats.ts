@@ -20,12 +20,6 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * f) / f;
 }
 
-export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const started = performance.now();
-  const value = await work();
-  return { ms: performance.now() - started, value };
-}
-
 /**
  * Starts timing: the returned function gives the wall time since, and this process's CPU time over it
  * (all threads) with the kernel's part, all in ms.
@@ -37,6 +31,12 @@ export function stopwatch(): () => { ms: number; cpuMs: number; systemMs: number
     const used = process.cpuUsage(cpu);
     return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, systemMs: used.system / 1000 };
   };
+}
+
+export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const stop = stopwatch();
+  const value = await work();
+  return { ms: stop().ms, value };
 }
 
 /** One line of a benchmark's result table. */

@@ -5,6 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { stopwatch } from '../lib/stats.js';
 import { serve } from './ipc.js';
 
 /**
@@ -58,7 +59,8 @@ const memory = () => {
 // `loop`: how late this process's event loop ran, from the last `reset` (what a blocked loop shows).
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
-let cpuSince = process.cpuUsage();
+// CPU time of the whole process (every thread, the thread pool's hashes included) since the last reset.
+let sinceReset = stopwatch();
 // Linux: the main thread's CPU time (user and system) in ms, from /proc. After the command's closing
 // parenthesis the fields start at the third (state), so utime and stime (the 14th and 15th) are [11]
 // and [12], in clock ticks: 100 a second (USER_HZ) on Linux.
@@ -93,13 +95,12 @@ const nextWindow = async () => {
 };
 const loopDelay = async (message: Record<string, unknown>) => {
   const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
-  const cpu = process.cpuUsage(cpuSince);
-  // CPU time of the whole process (every thread, the thread pool's hashes included) since the reset.
-  const figures = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), cpuMs: Math.round((cpu.user + cpu.system) / 1000), systemMs: Math.round(cpu.system / 1000), mainMs: mainThreadMs() - mainSince };
+  const cpu = sinceReset();
+  const figures = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), cpuMs: Math.round(cpu.cpuMs), systemMs: Math.round(cpu.systemMs), mainMs: mainThreadMs() - mainSince };
   if (message.reset) {
     await nextWindow();
     loop.reset();
-    cpuSince = process.cpuUsage();
+    sinceReset = stopwatch();
     mainSince = mainThreadMs();
   }
   return figures;

@@ -5,7 +5,7 @@ import type { InvitesService } from '../../src/invites/service.js';
 import { deriveToken } from '../../src/invites/tokens.js';
 import { SCRYPT_PARAMS } from '../../src/members/passwords.js';
 import { startServer, type ChildServer } from '../lib/children.js';
-import { hashFloor } from '../lib/scrypt-floor.js';
+import { hashFloor, type FloorRun } from '../lib/scrypt-floor.js';
 import type { BenchOptions } from '../lib/options.js';
 import { median, percentile, round, type SuiteResult } from '../lib/stats.js';
 
@@ -86,19 +86,10 @@ async function outboxDrained(db: Db, timeoutMs = 120_000): Promise<void> {
 export async function acceptSuite(options: BenchOptions, doorman: ChildServer, db: Db, invites: InvitesService, secret: string): Promise<SuiteResult> {
   const concurrency = options.quick ? 8 : 32;
   const runs = options.runs;
-  const floorRates: number[] = [];
-  const rates: number[] = [];
-  const healthP99: number[] = [];
-  const loopP99: number[] = [];
-  const loopMax: number[] = [];
-  const floorCpu: number[] = [];
-  const floorSystem: number[] = [];
-  const secondRates: number[] = [];
-  const secondCpu: number[] = [];
-  const secondSystem: number[] = [];
-  const doormanCpu: number[] = [];
-  const doormanSystem: number[] = [];
-  const doormanMain: number[] = [];
+  // Per run: the two floors, and Doorman's figures (CPU per accept, from its process).
+  const firstRuns: FloorRun[] = [];
+  const secondRuns: FloorRun[] = [];
+  const doormanRuns: Array<FloorRun & { mainMs: number; healthP99: number; loopP99: number; loopMax: number }> = [];
   await outboxDrained(db);
   const idle = await sampleHealth(doorman.url, new Promise((resolve) => setTimeout(resolve, options.quick ? 200 : 1_000)));
   // The second floor: raw scrypt-kdf in a process started as `npm start` starts Doorman.
@@ -107,15 +98,8 @@ export async function acceptSuite(options: BenchOptions, doorman: ChildServer, d
     for (let run = 0; run < runs; run++) {
       await outboxDrained(db);
       // Floor: the password hashing alone, as many at once; then the same in the second floor's process.
-      const first = await hashFloor(concurrency, PASSWORD);
-      floorRates.push(first.rate);
-      floorCpu.push(first.cpuMs);
-      floorSystem.push(first.systemMs);
-      const second = await secondFloor.request<Awaited<ReturnType<typeof hashFloor>>>('hash', { count: concurrency, password: PASSWORD });
-      secondRates.push(second.rate);
-      secondCpu.push(second.cpuMs);
-      secondSystem.push(second.systemMs);
-
+      firstRuns.push(await hashFloor(concurrency, PASSWORD));
+      secondRuns.push(await secondFloor.request<FloorRun>('hash', { count: concurrency, password: PASSWORD }));
       const tag = `${Date.now().toString(36)}r${run}`;
       const summary = await invites.inviteMany({ emails: Array.from({ length: concurrency }, (_, i) => `accept${tag}x${i}@bench.example`), actor: { type: 'system' } });
       const rows = await db<InvitationRow>('invitations').whereIn('id', summary.invitationIds).select('token_nonce');
@@ -134,32 +118,33 @@ export async function acceptSuite(options: BenchOptions, doorman: ChildServer, d
       await doorman.request('loop', { reset: true });
       const health = sampleHealth(doorman.url, accepts);
       // Both awaited at once, so that a failed probe is reported rather than left unhandled.
-      const [, samples] = await Promise.all([accepts.then(() => rates.push(concurrency / ((performance.now() - started) / 1000))), health]);
-      healthP99.push(percentile(samples, 99));
+      const [rate, samples] = await Promise.all([accepts.then(() => concurrency / ((performance.now() - started) / 1000)), health]);
       const loop = await doorman.request<{ p99: number; max: number; cpuMs: number; systemMs: number; mainMs: number }>('loop', { reset: true });
-      doormanCpu.push(loop.cpuMs / concurrency);
-      doormanSystem.push(loop.systemMs / concurrency);
-      doormanMain.push(loop.mainMs / concurrency);
-      loopP99.push(loop.p99);
-      loopMax.push(loop.max);
+      const perAccept = (ms: number) => ms / concurrency;
+      doormanRuns.push({ rate, cpuMs: perAccept(loop.cpuMs), systemMs: perAccept(loop.systemMs), mainMs: perAccept(loop.mainMs), healthP99: percentile(samples, 99), loopP99: loop.p99, loopMax: loop.max });
     }
   } finally {
     await secondFloor.stop();
   }
-  const ratio = median(rates) / median(floorRates);
-  const ratioSecond = median(rates) / median(secondRates);
+  /** The median over the runs of one figure. */
+  const med = <R>(runs: R[], pick: (run: R) => number) => median(runs.map(pick));
+  const mid = <R>(runs: R[], pick: (run: R) => number) => round(med(runs, pick), 1);
+  const ratio = med(doormanRuns, (r) => r.rate) / med(firstRuns, (r) => r.rate);
+  const ratioSecond = med(doormanRuns, (r) => r.rate) / med(secondRuns, (r) => r.rate);
+  const healthP99 = med(doormanRuns, (r) => r.healthP99);
+  const mainMs = mid(doormanRuns, (r) => r.mainMs);
   return {
     suite: 'accept',
     how: `${concurrency} concurrent accepts of distinct tokens (POST /admin/invites/accept, each creating a member) against raw scrypt-kdf (logN ${SCRYPT_PARAMS.logN}, r ${SCRYPT_PARAMS.r}, p ${SCRYPT_PARAMS.p}) ${concurrency} at once (and against the same in a process started as \`npm start\` starts Doorman); /healthz polled back to back meanwhile.`,
     runs,
     rows: [
-      { metric: 'accepts/s', floor: round(median(floorRates), 1), doorman: round(median(rates), 1), ratio: round(ratio, 2), goal: '≥ 0.8× floor', pass: ratio >= 0.8 },
-      { metric: '/healthz p99 during accepts (ms)', floor: round(percentile(idle, 99), 1), doorman: round(median(healthP99), 1), goal: '≤ 50 ms', pass: median(healthP99) <= 50 },
-      { metric: 'accepts/s against the second floor (raw scrypt-kdf started as `npm start` starts Doorman)', floor: round(median(secondRates), 1), doorman: round(median(rates), 1), ratio: round(ratioSecond, 2) },
-      { metric: 'CPU time per accept / per hash (ms, all threads)', floor: `${round(median(floorCpu), 1)} (second: ${round(median(secondCpu), 1)})`, doorman: round(median(doormanCpu), 1), ratio: round(median(doormanCpu) / median(floorCpu), 2) },
-      { metric: '… of it in the kernel (ms)', floor: `${round(median(floorSystem), 1)} (second: ${round(median(secondSystem), 1)})`, doorman: round(median(doormanSystem), 1) },
-      { metric: "… of it on Doorman's main thread (ms)", doorman: doormanMain.every(Number.isFinite) ? round(median(doormanMain), 1) : 'not measured (needs Linux /proc)' },
-      { metric: 'event-loop delay in Doorman, p99 / max (ms)', doorman: `${round(median(loopP99), 1)} / ${round(median(loopMax), 1)}` },
+      { metric: 'accepts/s', floor: mid(firstRuns, (r) => r.rate), doorman: mid(doormanRuns, (r) => r.rate), ratio: round(ratio, 2), goal: '≥ 0.8× floor', pass: ratio >= 0.8 },
+      { metric: '/healthz p99 during accepts (ms)', floor: round(percentile(idle, 99), 1), doorman: round(healthP99, 1), goal: '≤ 50 ms', pass: healthP99 <= 50 },
+      { metric: 'accepts/s against the second floor (raw scrypt-kdf started as `npm start` starts Doorman)', floor: mid(secondRuns, (r) => r.rate), doorman: mid(doormanRuns, (r) => r.rate), ratio: round(ratioSecond, 2) },
+      { metric: 'CPU time per accept / per hash (ms, all threads)', floor: `${mid(firstRuns, (r) => r.cpuMs)} (second: ${mid(secondRuns, (r) => r.cpuMs)})`, doorman: mid(doormanRuns, (r) => r.cpuMs), ratio: round(med(doormanRuns, (r) => r.cpuMs) / med(firstRuns, (r) => r.cpuMs), 2) },
+      { metric: '… of it in the kernel (ms)', floor: `${mid(firstRuns, (r) => r.systemMs)} (second: ${mid(secondRuns, (r) => r.systemMs)})`, doorman: mid(doormanRuns, (r) => r.systemMs) },
+      { metric: "… of it on Doorman's main thread (ms)", doorman: Number.isFinite(mainMs) ? mainMs : 'not measured (needs Linux /proc)' },
+      { metric: 'event-loop delay in Doorman, p99 / max (ms)', doorman: `${mid(doormanRuns, (r) => r.loopP99)} / ${mid(doormanRuns, (r) => r.loopMax)}` },
     ],
     notes: [
       'The floor column of /healthz is its p99 with the service idle.',

@@ -75,24 +75,21 @@ export async function expirySweepSuite(options: BenchOptions, small: { db: Db; r
   // At least 9 rounds: a sweep takes tens of milliseconds, where one hiccup of the machine or the
   // database server shows; nine cost about a second.
   const runs = options.quick ? options.runs : Math.max(options.runs, MIN_ROUNDS);
-  const smallSide = await prepare(small.db, due);
-  const largeSide = await prepare(large.db, due);
-  const claimed = largeSide.claimed;
-  const smallTimes: number[] = [];
-  const largeTimes: number[] = [];
-  // The two tables take turns (and turns going first), so what the database server does in the
-  // background meanwhile (autovacuum after the seeding, a checkpoint's full-page writes) falls on
-  // both alike. One unmeasured round first: the first sweep on a connection pays for warming caches,
-  // not for the table.
+  const smallSide = { ...(await prepare(small.db, due)), times: [] as number[] };
+  const largeSide = { ...(await prepare(large.db, due)), times: [] as number[] };
+  // The two tables take turns, and which goes first alternates from round to round, so what the
+  // database server does in the background meanwhile (autovacuum after the seeding, a checkpoint's
+  // full-page writes) falls on both alike. One unmeasured round first: the first sweep on a
+  // connection pays for warming caches, not for the table.
   for (let run = -1; run < runs; run++) {
-    // Which table goes first alternates from round to round.
-    const ms = new Map<typeof smallSide, number>();
-    for (const side of run % 2 === 0 ? [smallSide, largeSide] : [largeSide, smallSide]) ms.set(side, await side.sweepOnce());
-    if (run >= 0) {
-      smallTimes.push(ms.get(smallSide)!);
-      largeTimes.push(ms.get(largeSide)!);
+    for (const side of run % 2 === 0 ? [smallSide, largeSide] : [largeSide, smallSide]) {
+      const ms = await side.sweepOnce();
+      if (run >= 0) side.times.push(ms);
     }
   }
+  const claimed = largeSide.claimed;
+  const smallTimes = smallSide.times;
+  const largeTimes = largeSide.times;
   const ratio = median(largeTimes) / median(smallTimes);
   return {
     suite: 'expiry sweep',
