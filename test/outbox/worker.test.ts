@@ -13,13 +13,12 @@ function statements(db: Db) {
   const queries: Array<{ sql: string; bindings: unknown[] }> = [];
   const listener = (query: { sql: string; bindings: unknown[] }) => void queries.push(query);
   db.on('query', listener);
-  const seen = () => queries.map((query) => query.sql);
   return {
     queries,
     get seen() {
-      return seen();
+      return queries.map((query) => query.sql);
     },
-    transactions: () => seen().filter((sql) => /^begin/i.test(sql)).length,
+    transactions: () => queries.filter((query) => /^begin/i.test(query.sql)).length,
     stop: () => void db.removeListener('query', listener),
   };
 }
