@@ -20,6 +20,20 @@ import { expirySweepSuite } from './suites/expiry-sweep.js';
 import { mailSuite } from './suites/mail.js';
 import { slashAckSuite } from './suites/slash-ack.js';
 
+/** What the Doorman bench server's `memory` request answers (MB). */
+interface MemorySpaces {
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  anonymous: number;
+  hugePages: number;
+}
+
+/** One reading of where the Doorman process's memory is, for the memory suite's notes. */
+function describeSpaces(m: MemorySpaces): string {
+  return `V8 heap ${m.heapTotal} MB (${m.heapUsed} MB used), external ${m.external} MB; anonymous memory ${m.anonymous} MB in all (the V8 heap, malloc's arenas, stacks; ${m.hugePages} MB of it in transparent huge pages), the rest file-backed (code).`;
+}
+
 /**
  * `npm run bench [-- --db=postgres] [--quick]`: every benchmark of docs/benchmarks.md, each as a
  * table of medians with its ratio against a floor measured in the same run. It asserts nothing
@@ -105,11 +119,12 @@ async function main(options: BenchOptions): Promise<void> {
     servers.push(doorman, floor);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     memory.afterStart = await doorman.rssMb();
+    const atStart = await doorman.request<MemorySpaces>('memory');
     if (wanted(options, 'ack')) report(await slashAckSuite(options, { doorman, floor, slackApi }));
     if (wanted(options, 'bulk-invite')) report(await bulkInviteSuite(options, { doorman, floor, slackApi }, scale.db));
     if (wanted(options, 'accept')) report(await acceptSuite(options, doorman, scale.db, invites, TEST_SECRET));
     memory.afterRuns = await doorman.rssMb();
-    const spaces = await doorman.request<{ heapTotal: number; heapUsed: number; external: number; anonymous: number; hugePages: number }>('memory');
+    const spaces = await doorman.request<MemorySpaces>('memory');
     // The same process once the load is over and it has been idle for 10 s (V8's memory reducer).
     await new Promise((resolve) => setTimeout(resolve, options.quick ? 500 : 10_000));
     const settled = await doorman.rssMb();
@@ -123,7 +138,8 @@ async function main(options: BenchOptions): Promise<void> {
         { metric: 'RSS 10 s later, idle (MB)', doorman: round(settled) },
       ],
       notes: [
-        `Right after the runs: V8 heap ${spaces.heapTotal} MB (${spaces.heapUsed} MB used), external ${spaces.external} MB; anonymous memory ${spaces.anonymous} MB in all (the heap, malloc's arenas, stacks; ${spaces.hugePages} MB of it in transparent huge pages), the rest file-backed (code).`,
+        `After start: ${describeSpaces(atStart)}`,
+        `Right after the runs: ${describeSpaces(spaces)}`,
         ...(compiled ? [] : ['--quick runs the servers through tsx, which adds its own ~35 MB.']),
       ],
     });
