@@ -8,6 +8,7 @@ import { InvitesService } from '../src/invites/service.js';
 import { PAGE_SIZE } from '../src/slack/values.js';
 import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../test/support/db.js';
 import { startServer, type ChildServer } from './lib/children.js';
+import type { MemoryReading } from './servers/doorman.js';
 import { explainQueries, type Explained } from './lib/explain.js';
 import { parseOptions, wanted, type BenchOptions } from './lib/options.js';
 import { seedInvitations } from './lib/seed.js';
@@ -20,17 +21,8 @@ import { expirySweepSuite } from './suites/expiry-sweep.js';
 import { mailSuite } from './suites/mail.js';
 import { slashAckSuite } from './suites/slash-ack.js';
 
-/** What the Doorman bench server's `memory` request answers (MB). */
-interface MemorySpaces {
-  heapTotal: number;
-  heapUsed: number;
-  external: number;
-  anonymous: number;
-  hugePages: number;
-}
-
 /** One reading of where the Doorman process's memory is, for the memory suite's notes. */
-function describeSpaces(m: MemorySpaces): string {
+function describeSpaces(m: MemoryReading): string {
   return `V8 heap ${m.heapTotal} MB (${m.heapUsed} MB used), external ${m.external} MB; anonymous memory ${m.anonymous} MB in all (the V8 heap, malloc's arenas, stacks; ${m.hugePages} MB of it in transparent huge pages), the rest file-backed (code).`;
 }
 
@@ -119,12 +111,12 @@ async function main(options: BenchOptions): Promise<void> {
     servers.push(doorman, floor);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     memory.afterStart = await doorman.rssMb();
-    const atStart = await doorman.request<MemorySpaces>('memory');
+    const atStart = await doorman.request<MemoryReading>('memory');
     if (wanted(options, 'ack')) report(await slashAckSuite(options, { doorman, floor, slackApi }));
     if (wanted(options, 'bulk-invite')) report(await bulkInviteSuite(options, { doorman, floor, slackApi }, scale.db));
     if (wanted(options, 'accept')) report(await acceptSuite(options, doorman, scale.db, invites, TEST_SECRET));
     memory.afterRuns = await doorman.rssMb();
-    const spaces = await doorman.request<MemorySpaces>('memory');
+    const spaces = await doorman.request<MemoryReading>('memory');
     // The same process once the load is over and it has been idle for 10 s (V8's memory reducer).
     await new Promise((resolve) => setTimeout(resolve, options.quick ? 500 : 10_000));
     const settled = await doorman.rssMb();

@@ -20,11 +20,15 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * f) / f;
 }
 
-/**
- * Starts timing: the returned function gives the wall time since, and this process's CPU time over it
- * (all threads) with the kernel's part, all in ms.
- */
-export function stopwatch(): () => { ms: number; cpuMs: number; systemMs: number } {
+/** What a stopwatch reads: wall time, and this process's CPU time over it (all threads) with the kernel's part, in ms. */
+export interface Lap {
+  ms: number;
+  cpuMs: number;
+  systemMs: number;
+}
+
+/** Starts timing; the returned function reads the time since. */
+export function stopwatch(): () => Lap {
   const started = performance.now();
   const cpu = process.cpuUsage();
   return () => {

@@ -56,6 +56,8 @@ const memory = () => {
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
   return { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers), anonymous: mb(kb('Anonymous')), hugePages: mb(kb('AnonHugePages')), spaces };
 };
+/** What the `memory` request answers (MB), as the memory suite reads it. */
+export type MemoryReading = ReturnType<typeof memory>;
 // `loop`: how late this process's event loop ran, from the last `reset` (what a blocked loop shows).
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();

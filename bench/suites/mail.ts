@@ -9,7 +9,7 @@ import { OutboxWorker } from '../../src/outbox/worker.js';
 import { createTestDatabase, TEST_SECRET, type Dialect } from '../../test/support/db.js';
 import type { ChildServer } from '../lib/children.js';
 import type { BenchOptions } from '../lib/options.js';
-import { median, round, stopwatch, type SuiteResult } from '../lib/stats.js';
+import { median, round, stopwatch, type Lap, type SuiteResult } from '../lib/stats.js';
 
 const TTL = 7 * 24 * 3_600_000;
 const MAIL_FROM = 'Doorman <no-reply@doorman.bench>';
@@ -29,11 +29,8 @@ async function received(sink: ChildServer): Promise<number> {
   return (await sink.request<{ received: number }>('count')).received;
 }
 
-/** A timed run: its wall time, and the runner's CPU time over it (all threads), in ms. */
-type Timed = ReturnType<ReturnType<typeof stopwatch>>;
-
 /** Plain nodemailer, pooled like Doorman's transport, sending identical invitation emails all at once. */
-async function floorRun(sink: ChildServer, count: number): Promise<Timed> {
+async function floorRun(sink: ChildServer, count: number): Promise<Lap> {
   const now = Date.now();
   const email = invitationEmail({ orgName: ORG, inviterName: 'Bench Admin', email: 'someone@bench.example', role: 'member', link: `http://doorman.bench/invite?token=${'x'.repeat(43)}`, expiresAt: now + TTL, now, reason: 'invite' });
   const transporter = nodemailer.createTransport({ url: sink.url, pool: true, maxConnections: 5, maxMessages: 500 } as Parameters<typeof nodemailer.createTransport>[0]);
@@ -52,7 +49,7 @@ async function floorRun(sink: ChildServer, count: number): Promise<Timed> {
 }
 
 /** Doorman's outbox worker and SMTP transport, as `npm start` wires them, delivering what invite-many queued. */
-async function doormanRun(dialect: Dialect, sink: ChildServer, count: number): Promise<Timed> {
+async function doormanRun(dialect: Dialect, sink: ChildServer, count: number): Promise<Lap> {
   const t = await createTestDatabase(dialect);
   const clock = { now: () => Date.now() };
   const invites = new InvitesService(t.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.bench', inviteTtlMs: TTL });
@@ -78,15 +75,15 @@ export async function mailSuite(options: BenchOptions, sink: ChildServer): Promi
   // At least 7 pairs: one pair takes ~3 s, and on this VM either side's rate moves by ±30% from one
   // run to the next (the floor alone measured 693–1,493 emails/s in ten runs in a row).
   const runs = options.quick ? 1 : Math.max(options.runs, MIN_PAIRS);
-  const floorRuns: Timed[] = [];
-  const doormanRuns: Timed[] = [];
+  const floorRuns: Lap[] = [];
+  const doormanRuns: Lap[] = [];
   for (let run = 0; run < runs; run++) {
     floorRuns.push(await floorRun(sink, count));
     doormanRuns.push(await doormanRun(options.dialect, sink, count));
   }
   const floor = floorRuns.map((r) => r.ms);
   const doorman = doormanRuns.map((r) => r.ms);
-  const cpuPerEmail = (timedRuns: Timed[]) => median(timedRuns.map((r) => (r.cpuMs / count) * 1000));
+  const cpuPerEmail = (timedRuns: Lap[]) => median(timedRuns.map((r) => (r.cpuMs / count) * 1000));
   const rate = (ms: number) => count / (ms / 1000);
   const ratio = rate(median(doorman)) / rate(median(floor));
   return {
