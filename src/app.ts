@@ -6,13 +6,15 @@ import { ConfigError, slackMode, type Config } from './config.js';
 import { createDb, migrate, type Db } from './db/index.js';
 import { InvitesService } from './invites/service.js';
 import type { Logger } from './logger.js';
+import { startSlackJobs, type Jobs } from './jobs/index.js';
 import { inviteEmailHandler } from './mail/invite-email.js';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.js';
 import { MembersService } from './members/service.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
+import { queueAcceptedNotice } from './notices/queue.js';
 import { systemClock, type Clock } from './shared/clock.js';
-import type { SlackDoor } from './slack/index.js';
-import { createWebApp, webListener, type RateLimits } from './web/server.js';
+import type { SlackDoor } from './slack/app.js';
+import { createWebApp, type RateLimits } from './web/server.js';
 
 export interface AppOptions {
   clock?: Clock;
@@ -38,10 +40,20 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
   const clock = options.clock ?? systemClock;
   const db = createDb(config.database);
   const members = new MembersService(db, clock);
-  const invites = new InvitesService(db, clock, { appSecret: config.appSecret, publicUrl: config.publicUrl, inviteTtlMs: config.inviteTtlMs, logger });
+  const slackOn = slackMode(config.slack) !== 'off';
+  const invites = new InvitesService(db, clock, {
+    appSecret: config.appSecret,
+    publicUrl: config.publicUrl,
+    inviteTtlMs: config.inviteTtlMs,
+    logger,
+    members,
+    // A worker in this process starts at once on what a change queued.
+    onQueued: () => outbox.wake(),
+    // With Slack on, the inviter hears of an acceptance (queued with it).
+    onAccepted: slackOn ? (trx, now, invitation, member) => queueAcceptedNotice(trx, now, invitation, member.id, config.slack.adminUserIds) : undefined,
+  });
   const mail = config.smtpUrl ? smtpTransport(config.smtpUrl, { timeoutMs: config.smtpTimeoutMs }) : fileTransport(path.join(config.dataDir, 'outbox'), logger);
-  const outbox = new OutboxWorker(db, clock, logger, [inviteEmailHandler(db, clock, invites, mail, { mailFrom: config.mailFrom, orgName: config.orgName })], options.worker);
-  invites.onQueued = () => outbox.wake();
+  const outbox = new OutboxWorker(db, clock, logger, [inviteEmailHandler(db, clock, invites.links, mail, { mailFrom: config.mailFrom, orgName: config.orgName })], options.worker);
   return { config, logger, clock, db, members, invites, mail, outbox };
 }
 
@@ -66,6 +78,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
 
   const mode = slackMode(config.slack);
   const web = createWebApp({
+    db: services.db,
     logger,
     clock: services.clock,
     invites: services.invites,
@@ -77,9 +90,14 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   });
   // Slack mounts POST /slack/events onto the same server (HTTP mode) or opens a socket (Socket Mode).
   // Loaded only when Slack is on: Bolt is the heaviest part, and the CLI never needs it.
-  const slack: SlackDoor | undefined =
-    mode === 'off' ? undefined : await (await import('./slack/index.js')).startSlack(services, web);
-  const server = http.createServer(webListener(web, { db: services.db, logger }));
+  const slack: SlackDoor | undefined = mode === 'off' ? undefined : await (await import('./slack/app.js')).createSlackDoor(services, web);
+  let jobs: Jobs | undefined;
+  if (slack) {
+    services.outbox.register(slack.notices);
+    jobs = startSlackJobs(services, slack.postToAuditChannel);
+    await slack.start();
+  }
+  const server = http.createServer(web);
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
@@ -112,6 +130,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         // Stop taking requests, let deliveries under way finish (others stay queued), then close.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        await jobs?.stop();
         await slack?.stop();
         await services.outbox.stop();
         services.mail.close();

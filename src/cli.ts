@@ -12,7 +12,8 @@ import { createLogger } from './logger.js';
 import { ROLES, type Role } from './members/roles.js';
 import type { Member } from './members/service.js';
 import type { Actor } from './shared/actor.js';
-import { DomainError } from './shared/errors.js';
+import { DomainError, InvalidInput, NotFound } from './shared/errors.js';
+import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
 
 /**
  * `doorman` — the operator's door. It works on the same database and APP_SECRET as the service;
@@ -20,6 +21,14 @@ import { DomainError } from './shared/errors.js';
  */
 
 const operator: Actor = { type: 'system', name: `cli:${safeUser()}` };
+
+/** SLACK_COMMAND, checked as start-up checks it (the manifest needs no other configuration). */
+function slackCommand(): string {
+  const command = process.env.SLACK_COMMAND?.trim() || DEFAULT_COMMAND;
+  const problem = commandNameProblem(command);
+  if (problem) throw new ConfigError('SLACK_COMMAND', problem);
+  return command;
+}
 
 function safeUser(): string {
   try {
@@ -141,6 +150,22 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       if (apiToken) print(`API token (shown once; send it as x-medusa-access-token): ${apiToken}`);
     });
   user
+    .command('link-slack')
+    .description('link a member to a Slack user (or, with --unlink, remove the link); moves the Slack user from any other member')
+    .argument('<email>', 'the member’s email address')
+    .argument('[slackUserId]', 'their Slack user id (U…)')
+    .option('--unlink', 'remove the member’s Slack link')
+    .addOption(jsonOption())
+    .action(async (email: string, slackUserId: string | undefined, opts: { unlink?: boolean; json?: boolean }) => {
+      if (!opts.unlink && !/^[UW][A-Z0-9]{2,30}$/.test(slackUserId ?? '')) throw new InvalidInput('give a Slack user id like U024BE7LH, or --unlink');
+      const { members } = await open();
+      const member = await members.findByEmail(email);
+      if (!member) throw new NotFound('member', email);
+      const updated = await members.setSlackUser(member.id, opts.unlink ? null : slackUserId!, operator);
+      if (opts.json) return print(JSON.stringify(updated, null, 2));
+      print(updated.slackUserId ? `${updated.email} is now linked to Slack user ${updated.slackUserId}.` : `${updated.email} has no Slack link now.`);
+    });
+  user
     .command('list')
     .description('list members')
     .addOption(new Option('--state <state>').choices(['active', 'deactivated']))
@@ -149,6 +174,17 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       const { members } = await open();
       const result = await members.list({ state: opts.state, limit: 1000 });
       print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result.members));
+    });
+
+  program
+    .command('manifest')
+    .description('print the Slack app manifest for this configuration (SLACK_COMMAND), to create the app from')
+    .option('--host <host>', 'the public host Doorman answers on (HTTP mode), e.g. doorman.example.com')
+    .option('--socket', 'for Socket Mode (no public URL)')
+    .action((opts: { host?: string; socket?: boolean }) => {
+      if (!opts.socket && !opts.host) throw new InvalidInput('give --host HOST (HTTP mode) or --socket');
+      if (opts.host && !/^[a-z0-9._-]+(:\d+)?$/i.test(opts.host)) throw new InvalidInput(`--host: "${opts.host}" is not a host name like doorman.example.com`);
+      print(slackManifest({ host: opts.host ?? 'YOUR_HOST', command: slackCommand(), socketMode: !!opts.socket }));
     });
 
   program

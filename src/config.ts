@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
 
 /** A bad environment value: start-up stops with one line naming the variable. */
 export class ConfigError extends Error {
@@ -20,6 +21,8 @@ export interface SlackConfig {
   appToken?: string;
   apiUrl?: string;
   adminUserIds: string[];
+  /** The one slash command (SLACK_COMMAND), e.g. /doorman. */
+  command: string;
 }
 
 export interface Config {
@@ -151,7 +154,10 @@ export function loadConfig(env: Env = process.env): Config {
     appToken: env.SLACK_APP_TOKEN?.trim() || undefined,
     apiUrl: url(env, 'SLACK_API_URL', ['http:', 'https:']),
     adminUserIds,
+    command: env.SLACK_COMMAND?.trim() || DEFAULT_COMMAND,
   };
+  const commandProblem = commandNameProblem(slack.command);
+  if (commandProblem) throw new ConfigError('SLACK_COMMAND', commandProblem);
   if (slack.botToken && !slack.botToken.startsWith('xoxb-')) throw new ConfigError('SLACK_BOT_TOKEN', 'must be a bot token starting with xoxb-');
   if (slack.appToken && !slack.appToken.startsWith('xapp-')) throw new ConfigError('SLACK_APP_TOKEN', 'must be an app-level token starting with xapp-');
   if (slack.botToken && !slack.signingSecret && !slack.appToken) {

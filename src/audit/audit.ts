@@ -12,7 +12,10 @@ export type AuditAction =
   | 'role_change'
   | 'deactivate'
   | 'reactivate'
-  | 'api_token_issue';
+  | 'api_token_issue'
+  | 'slack_link'
+  | 'slack_unlink'
+  | 'slack_link_refused';
 
 export interface AuditEntry {
   action: AuditAction;

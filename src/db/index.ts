@@ -4,7 +4,6 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { migrationSource } from './migrations.js';
-import { transactionEnded } from './writes.js';
 
 export type Db = Knex;
 export type Trx = Knex.Transaction;
@@ -105,9 +104,6 @@ export async function inTransaction<T>(db: Db, work: (trx: Trx) => Promise<T>, a
     } catch (error) {
       if (attempt >= attempts || !isTransient(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
-    } finally {
-      // Reads that began before this may not see it: from here on they are not shared (coalesce.ts).
-      transactionEnded(db);
     }
   }
 }

@@ -1,5 +1,4 @@
-import { createHash, createHmac, createSecretKey, randomBytes, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { memoized } from '../shared/memo.js';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Invitation links. Each token generation draws a fresh 256-bit nonce from the CSPRNG; the link
@@ -9,29 +8,8 @@ import { memoized } from '../shared/memo.js';
  */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-const NONCE_BYTES = 32;
-/**
- * One CSPRNG call per nonce was a fifth of a 100,000-address invite's token time; the same CSPRNG
- * bytes are drawn 4 KiB at a time (128 nonces), and each byte is handed out once.
- */
-const noncePool = Buffer.alloc(NONCE_BYTES * 128);
-let nonceOffset = noncePool.length;
-
-export function newNonce(): string {
-  if (nonceOffset === noncePool.length) {
-    randomFillSync(noncePool);
-    nonceOffset = 0;
-  }
-  const nonce = noncePool.toString('base64url', nonceOffset, nonceOffset + NONCE_BYTES);
-  nonceOffset += NONCE_BYTES;
-  return nonce;
-}
-
-/** The secret as a key object, made once: a string key is imported again on every HMAC (a fifth of its cost). */
-const hmacKey = memoized(8, (secret: string): KeyObject => createSecretKey(Buffer.from(secret, 'utf8')));
-
 export function deriveToken(secret: string, nonce: string): string {
-  return createHmac('sha256', hmacKey(secret)).update(`doorman/invite/v1:${nonce}`).digest('base64url');
+  return createHmac('sha256', secret).update(`doorman/invite/v1:${nonce}`).digest('base64url');
 }
 
 export function tokenHash(token: string): string {
@@ -40,7 +18,7 @@ export function tokenHash(token: string): string {
 
 /** A fresh token and what the database keeps of it. */
 export function issueToken(secret: string): { token: string; nonce: string; hash: string } {
-  const nonce = newNonce();
+  const nonce = randomBytes(32).toString('base64url');
   const token = deriveToken(secret, nonce);
   return { token, nonce, hash: tokenHash(token) };
 }
@@ -53,6 +31,28 @@ export function tokenMatches(secret: string, nonce: string, token: string): bool
   const expected = Buffer.from(deriveToken(secret, nonce));
   const given = Buffer.from(token);
   return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/** Tokens and accept links for this instance's APP_SECRET and PUBLIC_URL. */
+export class InviteLinks {
+  constructor(private readonly secret: string, private readonly publicUrl: string) {}
+
+  issue(): { token: string; nonce: string; hash: string } {
+    return issueToken(this.secret);
+  }
+
+  tokenFor(nonce: string): string {
+    return deriveToken(this.secret, nonce);
+  }
+
+  matches(nonce: string, token: string): boolean {
+    return tokenMatches(this.secret, nonce, token);
+  }
+
+  /** The accept link for an invitation's current token. */
+  linkFor(row: { token_nonce: string }): string {
+    return `${this.publicUrl}/invite?token=${this.tokenFor(row.token_nonce)}`;
+  }
 }
 
 /** Random secrets handed out once (API tokens); stored only as their hash. */

@@ -83,6 +83,9 @@ const ACTION_WORDS: Record<string, string> = {
   deactivate: 'deactivated',
   reactivate: 'reactivated',
   api_token_issue: 'issued an API token for',
+  slack_link: 'linked a Slack user to',
+  slack_unlink: 'removed the Slack link of',
+  slack_link_refused: 'refused a Slack user the identity of',
 };
 
 /** One audit entry in words: who did what to whom. */

@@ -1,5 +1,5 @@
 import { inTransaction, lockRowsSql, serializeOn, useIndexSql, type Db, type Trx } from '../db/index.js';
-import { groupByRecipient, queueNotices, type InviterRef, type NoticePayload } from '../notices/notices.js';
+import { groupByRecipient, queueNotices, type InviterRef, type NoticePayload } from '../notices/queue.js';
 import type { Clock } from '../shared/clock.js';
 
 export interface SweepSettings {

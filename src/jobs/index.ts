@@ -1,5 +1,4 @@
 import type { Services } from '../app.js';
-import { queueAcceptedNotice } from '../notices/notices.js';
 import { AuditFeed } from './audit-feed.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { Every } from './scheduler.js';
@@ -14,12 +13,10 @@ export function expirySweep(services: Services): ExpirySweep {
 
 /**
  * The scheduled work that tells people things in Slack: expiry notices and reminders every
- * EXPIRY_SWEEP_INTERVAL, acceptance notes as invitations are accepted, and the audit channel.
- * Runs only with Slack on: with nobody to tell, nothing is claimed.
+ * EXPIRY_SWEEP_INTERVAL, and the audit channel. Runs only with Slack on: with nobody to tell,
+ * nothing is claimed.
  */
 export function startSlackJobs(services: Services, postToAuditChannel?: (lines: string[]) => Promise<void>): Jobs {
-  const admins = services.config.slack.adminUserIds;
-  services.invites.events.accepted = (trx, now, invitation, member) => queueAcceptedNotice(trx, now, invitation, member.id, admins);
   const sweep = expirySweep(services);
   const running: Every[] = [
     new Every('expiry sweep', services.config.expirySweepIntervalMs, async () => {
@@ -41,7 +38,6 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
   return {
     async stop() {
       await Promise.all(running.map((job) => job.stop()));
-      services.invites.events.accepted = undefined;
     },
   };
 }

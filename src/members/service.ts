@@ -219,13 +219,71 @@ export class MembersService {
     return token;
   }
 
+  /**
+   * The member an accepted invitation makes, inside the accepting transaction: a new member, or a
+   * former (deactivated) one coming back with the new details. A comeback ends every session,
+   * token and Slack link of before: the address may now belong to someone else.
+   */
+  async admit(trx: Trx, invitee: { email: string; role: Role; firstName: string | null; lastName: string | null; passwordHash: string }, now: number): Promise<Member> {
+    const existing = await trx<MemberRow>('members').where({ email: invitee.email }).first();
+    if (existing && existing.state === 'active') throw new AlreadyMember(invitee.email);
+    const fields = { first_name: invitee.firstName, last_name: invitee.lastName, password_hash: invitee.passwordHash, role: invitee.role, state: 'active' as const, updated_at: now };
+    if (existing) {
+      const comeback = { ...fields, deactivated_at: null, api_token_hash: null, slack_user_id: null, session_version: Number(existing.session_version ?? 0) + 1 };
+      await trx('members').where({ id: existing.id }).update(comeback);
+      return toMember({ ...existing, ...comeback });
+    }
+    const row: MemberRow = { id: newId('usr'), email: invitee.email, api_token_hash: null, slack_user_id: null, created_at: now, deactivated_at: null, ...fields };
+    await trx('members').insert(row);
+    return toMember(row);
+  }
+
   /** Ends every browser session of the member issued so far. */
   async endSessions(id: string): Promise<void> {
     await this.db('members').where({ id }).increment('session_version', 1).update({ updated_at: this.clock.now() });
   }
 
-  async linkSlackUser(id: string, slackUserId: string): Promise<void> {
-    await this.db('members').where({ id }).update({ slack_user_id: slackUserId, updated_at: this.clock.now() });
+  /**
+   * Links a Slack user to a member who has none yet (first contact, by a verified profile).
+   * Answers false when the member got a link meanwhile or the Slack user is another member's.
+   */
+  async linkSlackUser(id: string, slackUserId: string, actor: Actor): Promise<boolean> {
+    try {
+      return await inTransaction(this.db, async (trx) => {
+        const now = this.clock.now();
+        const linked = await trx('members').where({ id, state: 'active' }).whereNull('slack_user_id').update({ slack_user_id: slackUserId, updated_at: now });
+        if (linked !== 1) return false;
+        await recordAudit(trx, now, actor, [{ action: 'slack_link', subjectType: 'member', subjectId: id, details: { slackUserId } }]);
+        return true;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Records that a Slack user was refused a member's identity (the member keeps their link). */
+  async refuseSlackLink(id: string, slackUserId: string, reason: string): Promise<void> {
+    await inTransaction(this.db, (trx) =>
+      recordAudit(trx, this.clock.now(), { type: 'system', name: 'slack identity' }, [{ action: 'slack_link_refused', subjectType: 'member', subjectId: id, details: { slackUserId, reason } }]),
+    );
+  }
+
+  /** The explicit re-link (operator): the member's Slack user becomes `slackUserId`, or none. */
+  async setSlackUser(id: string, slackUserId: string | null, actor: Actor): Promise<Member> {
+    try {
+      return await inTransaction(this.db, async (trx) => {
+        const row = await this.lockMember(trx, id);
+        const now = this.clock.now();
+        if (slackUserId) await trx('members').where({ slack_user_id: slackUserId }).whereNot({ id }).update({ slack_user_id: null, updated_at: now });
+        await trx('members').where({ id }).update({ slack_user_id: slackUserId, updated_at: now });
+        await recordAudit(trx, now, actor, [{ action: slackUserId ? 'slack_link' : 'slack_unlink', subjectType: 'member', subjectId: id, details: { slackUserId, previous: row.slack_user_id } }]);
+        return toMember({ ...row, slack_user_id: slackUserId, updated_at: now });
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new InvalidInput(`${slackUserId} is linked to another member.`, 'slack_user');
+      throw error;
+    }
   }
 
   private async lockMember(trx: Trx, id: string): Promise<MemberRow> {

@@ -1,11 +1,11 @@
 import { DomainError, NotFound } from '../shared/errors.js';
-import { escape } from './blocks/limits.js';
-
-/** What a refused Slack user reads (and nothing changes). */
-export const NOT_PERMITTED = ':lock: You need the *Member: Manage* permission to do this. Ask an admin of your organization.';
+import { NOT_PERMITTED } from './identity.js';
+import { escape } from './text.js';
 
 /** A button whose value does not parse: an old or tampered message. */
-export const STALE_BUTTON = 'This button is out of date. Run `/invites` again for the current list.';
+export function staleButton(command: string): string {
+  return `This button is out of date. Run \`${command} invites\` again for the current list.`;
+}
 
 export const SOMETHING_WENT_WRONG = ':warning: Something went wrong on our side, and nothing was changed. Please try again in a moment.';
 

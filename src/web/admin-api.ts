@@ -162,7 +162,8 @@ export function adminApi(deps: AdminApiDeps): Router {
   }));
   router.post('/invites/:id/resend', manage, wrap(async (req, res) => {
     validate(emptyBody, req.body);
-    await invites.sendAgain(String(req.params.id), actorOf(currentMember(res)));
+    // Medusa's resend: a pending invitation is resent with the same link, an expired one gets a new one.
+    await invites.resend(String(req.params.id), actorOf(currentMember(res)), { orSendNew: true });
     ok(res);
   }));
   router.delete('/invites/:id', manage, wrap(async (req, res) => {

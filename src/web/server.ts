@@ -1,4 +1,3 @@
-import type { RequestListener } from 'node:http';
 import express, { type Express, type Request, type Response } from 'express';
 import { rateLimit, type Options as RateLimitOptions } from 'express-rate-limit';
 import type { Logger } from 'pino';
@@ -9,7 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import { acceptPage } from './accept-page.js';
 import { adminApi } from './admin-api.js';
 import { AdminAuth } from './auth.js';
-import { healthEndpoint, sharedHealthCheck } from './health.js';
+import { healthRoute, sharedHealthCheck } from './health.js';
 import { problemPage } from './pages.js';
 
 export interface RateLimits {
@@ -28,6 +27,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
 };
 
 export interface WebDeps {
+  db: Db;
   logger: Logger;
   clock: Clock;
   invites: InvitesService;
@@ -42,22 +42,12 @@ function limiter(settings: { windowMs: number; limit: number }, onLimit: RateLim
   return rateLimit({ ...settings, standardHeaders: 'draft-7', legacyHeaders: false, handler: onLimit });
 }
 
-/**
- * The one HTTP server's listener: `/healthz` answered straight away (`healthEndpoint`), everything
- * else through the Express app.
- */
-export function webListener(app: Express, deps: { db: Db; logger: Logger }): RequestListener {
-  const health = healthEndpoint(sharedHealthCheck(() => deps.db.raw('select 1')), deps.logger);
-  return (req, res) => {
-    if (!health(req, res)) app(req, res);
-  };
-}
-
 /** The Express app: the accept page and the admin API; Slack mounts onto it too. */
 export function createWebApp(deps: WebDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.get('/healthz', healthRoute(sharedHealthCheck(() => deps.db.raw('select 1')), deps.logger));
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
 
   const tooManyPage = (_req: Request, res: Response) =>

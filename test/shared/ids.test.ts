@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { newId } from '../../src/shared/ids.js';
 
 describe('newId', () => {
-  it('makes prefixed ULIDs, unique across many (the pooled random source refills correctly)', () => {
+  it('makes prefixed ULIDs, unique across many', () => {
     const ids = Array.from({ length: 20_000 }, () => newId('invite'));
     for (const id of ids.slice(0, 50)) expect(id).toMatch(/^invite_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(new Set(ids).size).toBe(ids.length);

@@ -1,8 +1,9 @@
 import type { types } from '@slack/bolt';
 import type { Invitation, ShownStatus } from '../../invites/model.js';
 import { ROLE_LABELS, type Role } from '../../members/roles.js';
-import { ACTIONS, encodeRow, type Surface, type TableState } from '../values.js';
-import { clip, escape, LIMITS } from './limits.js';
+import { ACTIONS, encodeRow, type Surface, type TableState } from '../action-values.js';
+import { clip, LIMITS } from './limits.js';
+import { escape } from '../text.js';
 
 export const STATUS_LABELS: Record<ShownStatus, string> = {
   pending: ':hourglass_flowing_sand: Pending',
@@ -101,7 +102,7 @@ export function invitationButtons(invitation: Invitation, surface: Surface, tabl
     return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.resend, 'Resend'), button(ACTIONS.copyLink, 'Copy link'), revoke] };
   }
   if (invitation.status === 'expired') {
-    return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.sendNew, 'Send new invitation', true), revoke] };
+    return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.sendNewInvitation, 'Send new invitation', true), revoke] };
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { Invitation } from '../../invites/model.js';
-import type { StatusCounts } from '../../invites/service.js';
-import { ACTIONS, DEFAULT_TABLE } from '../values.js';
+import type { StatusCounts } from '../../invites/list.js';
+import { ACTIONS, DEFAULT_TABLE } from '../action-values.js';
 import { invitationButtons, invitationSection, mrkdwn, notice, plain } from './format.js';
 import { LIMITS, type Block } from './limits.js';
 
@@ -12,6 +12,8 @@ export interface HomeData {
   counts: StatusCounts;
   pending: Invitation[];
   expired: Invitation[];
+  /** The slash command, as configured (SLACK_COMMAND). */
+  command: string;
   notice?: string;
 }
 
@@ -41,7 +43,7 @@ export function homeView(data: HomeData): types.HomeView {
   };
   section('Latest pending', data.pending, 'pending', 0);
   section('Latest expired', data.expired, 'expired', HOME_ROWS);
-  blocks.push({ type: 'context', elements: [mrkdwn('Use `/invites` for the whole table, `/members` for members.')] });
+  blocks.push({ type: 'context', elements: [mrkdwn(`Use \`${data.command} invites\` for the whole table, \`${data.command} members\` for members.`)] });
   return { type: 'home', blocks };
 }
 

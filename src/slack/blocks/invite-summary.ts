@@ -1,13 +1,14 @@
 import type { types } from '@slack/bolt';
 import type { InviteSummary } from '../../invites/model.js';
-import { ACTIONS, DEFAULT_TABLE, encodeRow } from '../values.js';
+import { ACTIONS, DEFAULT_TABLE, encodeRow } from '../action-values.js';
 import { count, listWithin, mrkdwn, plain } from './format.js';
-import { escape, LIMITS, clip, type Block } from './limits.js';
+import { LIMITS, clip, type Block } from './limits.js';
+import { escape } from '../text.js';
 
 /** At most this many "already invited" addresses get their own Resend button. */
 export const MAX_RESEND_BUTTONS = 10;
 
-import type { DeliveryProgress } from '../../invites/service.js';
+import type { DeliveryProgress } from '../../invites/list.js';
 
 export type { DeliveryProgress };
 
@@ -15,7 +16,7 @@ export type { DeliveryProgress };
  * The one answer to an invite request (Rule 2): how many were sent, then each skipped or invalid
  * address with its reason; "already invited" addresses get a Resend button.
  */
-export function inviteSummary(summary: InviteSummary, progress?: DeliveryProgress): { text: string; blocks: Block[] } {
+export function inviteSummary(summary: InviteSummary, command: string, progress?: DeliveryProgress): { text: string; blocks: Block[] } {
   const blocks: Block[] = [];
   const emailed = summary.sent.length + summary.renewed.length;
   const headline =
@@ -51,7 +52,7 @@ export function inviteSummary(summary: InviteSummary, progress?: DeliveryProgres
     });
     const rest = summary.alreadyInvited.slice(MAX_RESEND_BUTTONS);
     if (rest.length) {
-      blocks.push({ type: 'context', elements: [mrkdwn(clip(`…and ${rest.length.toLocaleString('en')} more already invited (resend them from /invites): ${rest.map((r) => escape(r.email)).join(', ')}`, LIMITS.text))] });
+      blocks.push({ type: 'context', elements: [mrkdwn(clip(`…and ${rest.length.toLocaleString('en')} more already invited (resend them from ${command} invites): ${rest.map((r) => escape(r.email)).join(', ')}`, LIMITS.text))] });
     }
   }
 

@@ -1,9 +1,10 @@
 import type { types } from '@slack/bolt';
 import type { Invitation } from '../../invites/model.js';
-import type { StatusCounts } from '../../invites/service.js';
-import { ACTIONS, encodeTable, PAGE_SIZE, TABLE_STATUSES, type TableState } from '../values.js';
+import type { StatusCounts } from '../../invites/list.js';
+import { ACTIONS, encodeTable, PAGE_SIZE, TABLE_STATUSES, type TableState } from '../action-values.js';
 import { count, invitationButtons, invitationSection, mrkdwn, notice, plain } from './format.js';
 import { LIMITS, type Block } from './limits.js';
+import { escape, plainFallback } from '../text.js';
 
 export interface InvitesTableData {
   invitations: Invitation[];
@@ -42,7 +43,8 @@ function option(label: string, value: string): types.PlainTextOption {
 export function invitesTable(data: InvitesTableData): { text: string; blocks: Block[] } {
   const { state } = data;
   const blocks: Block[] = [];
-  const title = `*Invitations — ${FILTER_LABELS[state.status]}* (${count(data.total, 'invitation')})`;
+  const matching = state.search ? ` matching “${escape(state.search)}”` : '';
+  const title = `*Invitations — ${FILTER_LABELS[state.status]}*${matching} (${count(data.total, 'invitation')})`;
   const tally = `Pending ${data.counts.pending} · Expired ${data.counts.expired} · Accepted ${data.counts.accepted} · Revoked ${data.counts.revoked}`;
   blocks.push({ type: 'section', text: mrkdwn(title) }, { type: 'context', elements: [mrkdwn(tally)] });
   if (data.notice) blocks.push(notice(data.notice));
@@ -92,6 +94,6 @@ export function invitesTable(data: InvitesTableData): { text: string; blocks: Bl
   }
   if (paging.length) blocks.push({ type: 'actions', block_id: 'invites_paging', elements: paging });
 
-  const fallback = data.notice ? `${data.notice.replace(/[*_`]/g, '')} — ` : '';
+  const fallback = data.notice ? `${plainFallback(data.notice)} — ` : '';
   return { text: `${fallback}Invitations: ${FILTER_LABELS[state.status]} (${data.total})`, blocks };
 }

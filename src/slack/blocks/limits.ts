@@ -37,11 +37,6 @@ export function clip(text: string, max: number): string {
   return chars.length <= max ? text : chars.slice(0, max - 1).join('') + '…';
 }
 
-/** Escapes the three characters Slack's mrkdwn treats as control characters. */
-export function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /**
  * Every limit a surface breaks, as readable lines (empty when it is fine). The builders clip
  * their input so this stays empty; the unit tests check it on large and hostile inputs.

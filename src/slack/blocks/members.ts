@@ -1,28 +1,31 @@
 import type { types } from '@slack/bolt';
 import { displayName, type Member } from '../../members/service.js';
 import { ROLES } from '../../members/roles.js';
-import { ACTIONS, encodeMember, encodeMemberRole, MEMBERS_PAGE_SIZE } from '../values.js';
+import { ACTIONS, encodeMember, encodeMemberRole, MEMBERS_PAGE_SIZE } from '../action-values.js';
 import { mrkdwn, notice, plain, roleLabel } from './format.js';
-import { clip, escape, LIMITS, type Block } from './limits.js';
+import { clip, LIMITS, type Block } from './limits.js';
+import { escape, neutralize, plainFallback } from '../text.js';
 
 export interface MembersListData {
   members: Member[];
   total: number;
   offset: number;
+  /** The slash command, as configured (SLACK_COMMAND). */
+  command: string;
   notice?: string;
 }
 
-/** `/members`: name, email, role and state; a role select and a Deactivate button for active members. */
+/** The members list: name, email, role and state; a role select and a Deactivate button for active members. */
 export function membersList(data: MembersListData): { text: string; blocks: Block[] } {
   const blocks: Block[] = [{ type: 'section', text: mrkdwn(`*Members* (${data.total.toLocaleString('en')})`) }];
   if (data.notice) blocks.push(notice(data.notice));
   blocks.push({ type: 'divider' });
-  if (data.members.length === 0) blocks.push({ type: 'section', text: mrkdwn('No members yet. Invite people with `/invite`.') });
+  if (data.members.length === 0) blocks.push({ type: 'section', text: mrkdwn(`No members yet. Invite people with \`${data.command} invite\`.`) });
 
   data.members.slice(0, MEMBERS_PAGE_SIZE).forEach((member, i) => {
     const name = displayName(member);
     const state = member.state === 'active' ? 'Active' : ':zzz: Deactivated';
-    const who = name === member.email ? `*${escape(clip(member.email, 320))}*` : `*${escape(clip(name, 200))}* · ${escape(clip(member.email, 320))}`;
+    const who = name === member.email ? `*${escape(clip(member.email, 320))}*` : `*${neutralize(clip(name, 200))}* · ${escape(clip(member.email, 320))}`;
     const slack = member.slackUserId ? ` · <@${member.slackUserId}>` : '';
     blocks.push({ type: 'section', text: mrkdwn(`${who}${slack}\n${roleLabel(member.role)} · ${state}`) });
     if (member.state !== 'active') return;
@@ -52,5 +55,5 @@ export function membersList(data: MembersListData): { text: string; blocks: Bloc
   if (data.offset > 0) paging.push({ type: 'button', action_id: `${ACTIONS.membersPage}_0`, text: plain('← Prev', LIMITS.buttonText), value: String(Math.max(0, data.offset - MEMBERS_PAGE_SIZE)) });
   if (data.offset + MEMBERS_PAGE_SIZE < data.total) paging.push({ type: 'button', action_id: `${ACTIONS.membersPage}_1`, text: plain('Next →', LIMITS.buttonText), value: String(data.offset + MEMBERS_PAGE_SIZE) });
   if (paging.length) blocks.push({ type: 'actions', block_id: 'members_paging', elements: paging });
-  return { text: data.notice ? data.notice.replace(/[*_`]/g, '') : `Members (${data.total})`, blocks };
+  return { text: data.notice ? plainFallback(data.notice) : `Members (${data.total})`, blocks };
 }

@@ -1,14 +1,16 @@
+import { decodeRow } from '../../action-values.js';
+import { linkView, loadingView, messageView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
-import { escape } from '../../blocks/limits.js';
-import { decodeRow } from '../../values.js';
-import { failureWords, onClick, postToClicker, showOutcome } from './surfaces.js';
+import { escape } from '../../text.js';
+import { clickedValue, failureWords, onClick, postToClicker, showOutcome, type ClickArgs } from './click.js';
 
 /**
- * Copy link (pending): the link, shown only to the admin who asked, with unfurling off so no
- * preview fetches it (Rule 5). The table itself stays as it is.
+ * Copy link (pending): the link only for the admin who asked, never as a lasting message. Beside
+ * a message it is an ephemeral reply with unfurling off (no preview fetches it); from App Home,
+ * where there is no message to answer, a small modal — opened first, filled once the link is read.
  */
 export function copyLinkAction(deps: SlackDeps) {
-  return onClick(deps, decodeRow, async (args, row) => {
+  const inMessage = onClick(deps, decodeRow, async (args, row) => {
     let link: { email: string; url: string };
     try {
       const { invitation, link: url } = await deps.invites.copyLink(row.invitationId);
@@ -16,8 +18,22 @@ export function copyLinkAction(deps: SlackDeps) {
     } catch (error) {
       return showOutcome(deps, args, row, await failureWords(deps, error, () => deps.invites.get(row.invitationId), 'copy link'));
     }
-    const text = `:link: Invitation link for *${escape(link.email)}* (only you can see this):\n${link.url}`;
-    // From App Home there is no message to answer: a direct message is seen only by the clicker too.
-    await postToClicker(args, { text, unfurl_links: false, unfurl_media: false });
+    await postToClicker(args, { text: `:link: Invitation link for *${escape(link.email)}* (only you can see this):\n${link.url}`, unfurl_links: false, unfurl_media: false });
   });
+  return async (args: ClickArgs) => {
+    if (args.body.response_url) return inMessage(args);
+    await args.ack();
+    const opened = await args.client.views.open({ trigger_id: args.body.trigger_id, view: loadingView('Invitation link') });
+    const show = (view: ReturnType<typeof linkView>) => args.client.views.update({ view_id: opened.view!.id!, hash: opened.view!.hash, view });
+    const row = decodeRow(clickedValue(args));
+    if (!row) return void (await show(messageView('Invitation link', 'This button is out of date. Open the Home tab again.')));
+    const user = await deps.identities.identify(args.body.user.id, args.body.user.team_id ?? args.body.team?.id);
+    if (!user.allowed) return void (await show(messageView('Invitation link', user.refusal!)));
+    try {
+      const { invitation, link } = await deps.invites.copyLink(row.invitationId);
+      await show(linkView(invitation.email, link));
+    } catch (error) {
+      await show(messageView('Invitation link', await failureWords(deps, error, () => deps.invites.get(row.invitationId), 'copy link')));
+    }
+  };
 }

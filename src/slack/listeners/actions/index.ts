@@ -1,34 +1,36 @@
+import type { App, BlockAction } from '@slack/bolt';
+import { ACTIONS, actionIdPattern } from '../../action-values.js';
 import type { SlackDeps } from '../../deps.js';
-import { ACTIONS } from '../../values.js';
 import { copyLinkAction } from './copy-link.js';
-import { noticeSendNewAllAction } from './notice-send-new-all.js';
-import { noticeShowListAction } from './notice-show-list.js';
 import { memberDeactivateAction } from './member-deactivate.js';
 import { memberRoleAction } from './member-role.js';
 import { membersPageAction } from './members-page.js';
+import { noticeSendNewAllAction } from './notice-send-new-all.js';
+import { noticeShowListAction } from './notice-show-list.js';
 import { openInviteModalAction } from './open-invite-modal.js';
 import { resendAction } from './resend.js';
 import { revokeAction } from './revoke.js';
-import { sendNewAction } from './send-new.js';
+import { sendNewInvitationAction } from './send-new-invitation.js';
+import { showInvitationsAction, showMembersAction } from './show.js';
 import { tableViewAction } from './table-view.js';
-import type { ClickArgs } from './surfaces.js';
 
-/** The buttons and selects, by the action id's base (`invite_resend_3` → `invite_resend`). */
-export function actionRoutes(deps: SlackDeps): Map<string, (args: ClickArgs) => Promise<void>> {
+/** The buttons and selects. Ids carrying a position suffix (`invite_resend_3`) match by pattern. */
+export function register(app: App, deps: SlackDeps): void {
+  const on = (base: string, handler: Parameters<typeof app.action<BlockAction>>[1]) => app.action<BlockAction>({ type: 'block_actions', action_id: actionIdPattern(base) }, handler);
+  on(ACTIONS.resend, resendAction(deps));
+  on(ACTIONS.copyLink, copyLinkAction(deps));
+  on(ACTIONS.revoke, revokeAction(deps));
+  on(ACTIONS.sendNewInvitation, sendNewInvitationAction(deps));
   const table = tableViewAction(deps);
-  return new Map<string, (args: ClickArgs) => Promise<void>>([
-    [ACTIONS.resend, resendAction(deps)],
-    [ACTIONS.copyLink, copyLinkAction(deps)],
-    [ACTIONS.revoke, revokeAction(deps)],
-    [ACTIONS.sendNew, sendNewAction(deps)],
-    [ACTIONS.tableFilter, table],
-    [ACTIONS.tableSort, table],
-    [ACTIONS.tablePage, table],
-    [ACTIONS.memberRole, memberRoleAction(deps)],
-    [ACTIONS.memberDeactivate, memberDeactivateAction(deps)],
-    [ACTIONS.membersPage, membersPageAction(deps)],
-    [ACTIONS.openInviteModal, openInviteModalAction(deps)],
-    [ACTIONS.noticeSendNewAll, noticeSendNewAllAction(deps)],
-    [ACTIONS.noticeShowExpired, noticeShowListAction(deps)],
-  ]);
+  on(ACTIONS.tableFilter, table);
+  on(ACTIONS.tableSort, table);
+  on(ACTIONS.tablePage, table);
+  on(ACTIONS.memberRole, memberRoleAction(deps));
+  on(ACTIONS.memberDeactivate, memberDeactivateAction(deps));
+  on(ACTIONS.membersPage, membersPageAction(deps));
+  on(ACTIONS.openInviteModal, openInviteModalAction(deps));
+  on(ACTIONS.showInvitations, showInvitationsAction(deps));
+  on(ACTIONS.showMembers, showMembersAction(deps));
+  on(ACTIONS.noticeSendNewAll, noticeSendNewAllAction(deps));
+  on(ACTIONS.noticeShowList, noticeShowListAction(deps));
 }

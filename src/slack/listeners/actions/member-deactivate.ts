@@ -1,21 +1,21 @@
 import { displayName } from '../../../members/service.js';
-import { escape } from '../../blocks/limits.js';
+import { neutralize } from '../../text.js';
 import type { SlackDeps } from '../../deps.js';
-import { renderMembers } from '../../render.js';
-import { decodeMember } from '../../values.js';
-import { failureWords, onClick, replaceMessage } from './surfaces.js';
+import { membersScreen } from '../../screens.js';
+import { decodeMember } from '../../action-values.js';
+import { failureWords, onClick, replaceMessage } from './click.js';
 
-/** Deactivate on `/members` (after Slack's confirm dialog). The last active admin stays. */
+/** Deactivate on the members list (after Slack's confirm dialog). The last active admin stays. */
 export function memberDeactivateAction(deps: SlackDeps) {
   return onClick(deps, decodeMember, async (args, value, user) => {
     let notice: string;
     try {
       const member = await deps.members.deactivate(value.memberId, user.actor);
-      if (member.slackUserId) deps.permissions.forget(member.slackUserId);
-      notice = `:zzz: *${escape(displayName(member))}* is deactivated.`;
+      if (member.slackUserId) deps.identities.forget(member.slackUserId);
+      notice = `:zzz: *${neutralize(displayName(member))}* is deactivated.`;
     } catch (error) {
       notice = await failureWords(deps, error, () => deps.members.get(value.memberId), 'deactivate');
     }
-    await replaceMessage(args, await renderMembers(deps, value.offset, notice));
-  });
+    await replaceMessage(args, await membersScreen(deps, value.offset, notice));
+  }, { changes: true });
 }

@@ -1,11 +1,11 @@
 import type { SlackDeps } from '../../deps.js';
-import { renderMembers } from '../../render.js';
-import { decodeOffset } from '../../values.js';
-import { onClick, replaceMessage } from './surfaces.js';
+import { membersScreen } from '../../screens.js';
+import { decodeOffset } from '../../action-values.js';
+import { onClick, replaceMessage } from './click.js';
 
 /** Prev/Next on `/members`. */
 export function membersPageAction(deps: SlackDeps) {
   return onClick(deps, decodeOffset, async (args, offset) => {
-    await replaceMessage(args, await renderMembers(deps, offset));
+    await replaceMessage(args, await membersScreen(deps, offset));
   });
 }

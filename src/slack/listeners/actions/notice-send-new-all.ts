@@ -1,14 +1,14 @@
 import type { SlackDeps } from '../../deps.js';
-import { SOMETHING_WENT_WRONG, STALE_BUTTON } from '../../errors.js';
-import { loadNotice, renderNotice } from '../../notices.js';
-import { decodeNoticeId } from '../../values.js';
-import { onClick, replaceMessage, tellClicker } from './surfaces.js';
+import { SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
+import { loadNotice, renderNotice } from '../../notices/render.js';
+import { decodeNoticeId } from '../../action-values.js';
+import { onClick, replaceMessage, tellClicker } from './click.js';
 
 /** "Send new invitations to all" on an expiry DM: every invitation of the notice that is still expired. */
 export function noticeSendNewAllAction(deps: SlackDeps) {
   return onClick(deps, decodeNoticeId, async (args, noticeId, user) => {
     const payload = await loadNotice(deps.db, noticeId);
-    if (!payload || payload.notice !== 'expired') return tellClicker(deps, args, STALE_BUTTON);
+    if (!payload || payload.notice !== 'expired') return tellClicker(args, staleButton(deps.command));
     let note: string;
     try {
       const { sent } = await deps.invites.sendNewInvitations(payload.invitationIds, user.actor);
@@ -21,5 +21,5 @@ export function noticeSendNewAllAction(deps: SlackDeps) {
     }
     const message = await renderNotice(deps, noticeId, payload, note);
     if (message) await replaceMessage(args, message);
-  });
+  }, { changes: true });
 }

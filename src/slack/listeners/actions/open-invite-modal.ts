@@ -1,12 +1,11 @@
-import { inviteModal } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
-import { clicker, type ClickArgs } from './surfaces.js';
+import { openInviteModal } from '../open-modal.js';
+import type { ClickArgs } from './click.js';
 
-/** "Invite people" on App Home opens the same modal as `/invite`. */
+/** "Invite people" on App Home or the help: the invite modal, opened before anything else. */
 export function openInviteModalAction(deps: SlackDeps) {
   return async (args: ClickArgs) => {
     await args.ack();
-    if (!(await clicker(deps, args))) return;
-    await args.client.views.open({ trigger_id: args.body.trigger_id, view: inviteModal() });
+    await openInviteModal(deps, args.client, { triggerId: args.body.trigger_id, userId: args.body.user.id, teamId: args.body.user.team_id ?? args.body.team?.id });
   };
 }

@@ -1,8 +1,8 @@
 import type { SlackDeps } from '../../deps.js';
-import { escape } from '../../blocks/limits.js';
-import { rowAction } from './surfaces.js';
+import { escape } from '../../text.js';
+import { rowAction } from './click.js';
 
-/** Resend (pending): the same link again, expiry pushed out (Rule 3). */
+/** Resend (pending): the same link again, the expiry pushed out. */
 export function resendAction(deps: SlackDeps) {
   return rowAction(deps, async (id, user) => {
     const invitation = await deps.invites.resend(id, user.actor);

@@ -1,16 +1,8 @@
-import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../../deps.js';
-import { inviteCommand } from './invite.js';
-import { invitesCommand } from './invites.js';
-import { membersCommand } from './members.js';
+import { doormanCommand } from './doorman.js';
 
-export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
-
-/** The slash commands, by name. */
-export function commandRoutes(deps: SlackDeps): Map<string, (args: CommandArgs) => Promise<void>> {
-  return new Map([
-    ['/invite', inviteCommand(deps)],
-    ['/invites', invitesCommand(deps)],
-    ['/members', membersCommand(deps)],
-  ]);
+/** The one slash command (SLACK_COMMAND, `/doorman` by default) with its subcommands. */
+export function register(app: App, deps: SlackDeps): void {
+  app.command(deps.command, doormanCommand(deps));
 }

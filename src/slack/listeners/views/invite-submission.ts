@@ -1,37 +1,39 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
 import { MAX_LIST_CHARS, parseEmailList } from '../../../invites/email-list.js';
 import type { InviteSummary } from '../../../invites/model.js';
-import { isRole } from '../../../members/roles.js';
-import { inviteSendingView, refusedView } from '../../blocks/invite-modal.js';
-import { inviteSummary, inviteWorking, type DeliveryProgress } from '../../blocks/invite-summary.js';
+import { isRole, type Role } from '../../../members/roles.js';
+import { MODAL_BLOCKS, MODAL_INPUTS } from '../../action-values.js';
 import { listWithin } from '../../blocks/format.js';
+import { invitedView, refusedView } from '../../blocks/invite-modal.js';
+import { inviteSummary, inviteWorking } from '../../blocks/invite-summary.js';
+import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
-import { permitted } from '../../guard.js';
-import type { SlackUser } from '../../permissions.js';
-import { MODAL_BLOCKS, MODAL_INPUTS } from '../../values.js';
+import type { SlackUser } from '../../identity.js';
+import { decodeSlackText } from '../../text.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
-/** How often a big batch's DM is brought up to date, and for how long at most. */
+/** How often a batch's DM is brought up to date with its delivery, and for how long at most. */
 export const PROGRESS_INTERVAL_MS = 2_000;
 const PROGRESS_FOR_MS = 30 * 60_000;
 
 /**
- * The invite modal's submission. Slack wants the answer within 3 seconds, whatever the list's
- * size: bad entries are answered at once as field errors (the modal stays open); otherwise the
- * modal turns to "inviting…", and the work and its summary (a DM, kept up to date as mail goes
- * out) follow after the answer.
+ * The invite modal's submission, answered from the database alone (Slack waits 3 seconds, and no
+ * Web API call may stand in the way): bad entries are field errors and the modal stays open;
+ * otherwise the typed addresses are invited — stored with their emails before the answer — and
+ * the modal shows what was done. People picked from Slack are looked up and invited after the
+ * answer, and the whole summary follows as a DM kept up to date as the mail goes out.
  */
 export function inviteSubmission(deps: SlackDeps) {
   return async ({ ack, body, view, client }: SubmitArgs) => {
-    const user = await permitted(deps, client, body.user.id, (text) => ack({ response_action: 'update', view: refusedView(text) }));
-    if (!user) return;
+    const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
+    if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
 
     // Read defensively: a signed payload is Slack's, but its shape is still checked before use.
     const values = (view.state?.values ?? {}) as Partial<typeof view.state.values>;
     const rawText: unknown = values[MODAL_BLOCKS.emails]?.[MODAL_INPUTS.emails]?.value;
-    const text = typeof rawText === 'string' ? rawText : '';
+    const text = typeof rawText === 'string' ? decodeSlackText(rawText).text : '';
     const rawPeople: unknown = values[MODAL_BLOCKS.users]?.[MODAL_INPUTS.users]?.selected_users;
     const people = Array.isArray(rawPeople) ? rawPeople.filter((id): id is string => typeof id === 'string' && /^[UW][A-Z0-9]{2,30}$/.test(id)) : [];
     const role: unknown = values[MODAL_BLOCKS.role]?.[MODAL_INPUTS.role]?.selected_option?.value ?? 'member';
@@ -45,27 +47,42 @@ export function inviteSubmission(deps: SlackDeps) {
     if (parsed.emails.length === 0 && people.length === 0) {
       return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'Add at least one email address, or pick people below.' } });
     }
-    await ack({ response_action: 'update', view: inviteSendingView(parsed.emails.length + people.length) });
-    await inviteAndReport(deps, client, user, { emails: parsed.emails, people, role });
+    if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return ack();
+
+    let typed: InviteSummary | undefined;
+    try {
+      if (parsed.emails.length) typed = await deps.invites.inviteMany({ emails: parsed.emails, role, actor: user.actor, inviterName: user.name ?? null });
+    } catch (error) {
+      const words = slackWords(error);
+      if (!words) deps.logger.error({ err: error }, 'invite from the modal failed');
+      return ack({ response_action: 'update', view: refusedView(words ?? SOMETHING_WENT_WRONG) });
+    }
+    await ack({ response_action: 'update', view: invitedView(typed, people.length, deps.command) });
+    await inviteAndReport(deps, client, user, { typed, people, role });
   };
 }
 
-async function inviteAndReport(deps: SlackDeps, client: webApi.WebClient, user: SlackUser, input: { emails: string[]; people: string[]; role: 'admin' | 'member' | 'developer' }) {
-  const dm = await client.chat.postMessage({ channel: user.slackUserId, ...inviteWorking(input.emails.length + input.people.length) });
+/** After the answer: invites the people picked from Slack, then keeps a DM with the summary and the delivery up to date. */
+async function inviteAndReport(deps: SlackDeps, client: webApi.WebClient, user: SlackUser, input: { typed: InviteSummary | undefined; people: string[]; role: Role }) {
+  const addresses = (input.typed ? input.typed.sent.length + input.typed.renewed.length : 0) + input.people.length;
+  const dm = await client.chat.postMessage({ channel: user.slackUserId, ...inviteWorking(addresses) });
   const update = (message: { text: string; blocks: unknown[] }) => client.chat.update({ channel: dm.channel!, ts: dm.ts!, ...message } as webApi.ChatUpdateArguments);
-  let summary: InviteSummary;
-  try {
-    const picked = await deps.permissions.emailsOf(client, input.people);
-    summary = await deps.invites.inviteMany({ emails: [...input.emails, ...picked.emails], role: input.role, actor: user.actor, inviterName: user.name ?? null });
-    summary.invalid.push(...picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' })));
-  } catch (error) {
-    const words = slackWords(error);
-    if (!words) deps.logger.error({ err: error }, 'invite from the modal failed');
-    await update({ text: words ?? SOMETHING_WENT_WRONG, blocks: [] });
-    return;
+  let summary: InviteSummary = input.typed ?? { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
+  if (input.people.length) {
+    try {
+      const picked = await deps.identities.emailsOf(input.people);
+      const more = picked.emails.length ? await deps.invites.inviteMany({ emails: picked.emails, role: input.role, actor: user.actor, inviterName: user.name ?? null }) : undefined;
+      summary = merge(summary, more);
+      summary.invalid.push(...picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' })));
+    } catch (error) {
+      const words = slackWords(error);
+      if (!words) deps.logger.error({ err: error }, 'inviting the people picked in the modal failed');
+      await update({ text: words ?? SOMETHING_WENT_WRONG, blocks: [] });
+      return;
+    }
   }
-  let progress: DeliveryProgress = { total: summary.invitationIds.length, sent: 0, failing: 0 };
-  await update(inviteSummary(summary, progress));
+  let progress = { total: summary.invitationIds.length, sent: 0, failing: 0 };
+  await update(inviteSummary(summary, deps.command, progress));
   if (progress.total === 0) return;
   // Keep the DM current as the mail worker delivers, until every email went out or it is time to stop.
   deps.background.run(
@@ -75,9 +92,21 @@ async function inviteAndReport(deps: SlackDeps, client: webApi.WebClient, user: 
         const next = await deps.invites.deliveryProgress(summary.invitationIds);
         if (next.sent === progress.sent && next.failing === progress.failing) continue;
         progress = next;
-        await update(inviteSummary(summary, progress));
+        await update(inviteSummary(summary, deps.command, progress));
       }
     },
     (error) => deps.logger.warn({ err: error }, 'invite progress updates stopped'),
   );
+}
+
+function merge(a: InviteSummary, b: InviteSummary | undefined): InviteSummary {
+  if (!b) return a;
+  return {
+    sent: [...a.sent, ...b.sent],
+    renewed: [...a.renewed, ...b.renewed],
+    alreadyMember: [...a.alreadyMember, ...b.alreadyMember],
+    alreadyInvited: [...a.alreadyInvited, ...b.alreadyInvited],
+    invalid: [...a.invalid, ...b.invalid],
+    invitationIds: [...a.invitationIds, ...b.invitationIds],
+  };
 }

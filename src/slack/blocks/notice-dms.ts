@@ -1,9 +1,10 @@
 import type { types } from '@slack/bolt';
 import type { Invitation } from '../../invites/model.js';
 import { ROLES, type Role } from '../../members/roles.js';
-import { ACTIONS, DEFAULT_TABLE, encodeMemberRole } from '../values.js';
+import { ACTIONS, DEFAULT_TABLE, encodeMemberRole } from '../action-values.js';
 import { count, invitationButtons, mrkdwn, notice, plain, roleLabel, slackDate, STATUS_LABELS } from './format.js';
-import { clip, escape, LIMITS, type Block } from './limits.js';
+import { clip, LIMITS, type Block } from './limits.js';
+import { escape, neutralize } from '../text.js';
 
 /** Invitations shown one by one in a notice DM; the rest are counted, with a way to see them all. */
 export const NOTICE_ROWS = 10;
@@ -23,7 +24,7 @@ export interface ListNoticeData {
 
 function invitedBy(invitation: Invitation): string {
   if (invitation.invitedBy.slackUserId) return ` by <@${invitation.invitedBy.slackUserId}>`;
-  if (invitation.invitedBy.name) return ` by ${escape(clip(invitation.invitedBy.name, 100))}`;
+  if (invitation.invitedBy.name) return ` by ${neutralize(clip(invitation.invitedBy.name, 100))}`;
   return '';
 }
 
@@ -71,7 +72,7 @@ export function listNotice(data: ListNoticeData): { text: string; blocks: Block[
   }
   if (more > 0) {
     blocks.push({ type: 'context', elements: [mrkdwn(`…and ${count(more, 'more invitation')}.`)] });
-    actions.push({ type: 'button', action_id: ACTIONS.noticeShowExpired, text: plain(data.kind === 'expired' ? 'Show expired invitations' : 'Show pending invitations', LIMITS.buttonText), value: String(data.noticeId) });
+    actions.push({ type: 'button', action_id: ACTIONS.noticeShowList, text: plain(data.kind === 'expired' ? 'Show expired invitations' : 'Show pending invitations', LIMITS.buttonText), value: String(data.noticeId) });
   }
   if (actions.length) blocks.push({ type: 'actions', block_id: 'notice_actions', elements: actions });
   const text = data.kind === 'expired' ? `${count(data.total, 'invitation')} expired` : `${count(data.total, 'invitation')} will expire soon`;
@@ -87,12 +88,12 @@ export interface AcceptedNoticeData {
   notice?: string;
 }
 
-/** The block of the acceptance note's role select: a change there redraws the note, not /members. */
+/** The block of the acceptance note's role select: a change there redraws the note, not the members list. */
 export const ACCEPTED_ROLE_BLOCK = 'accepted_role';
 
 /** Tells the inviter someone joined, with the new member's role one click away. */
 export function acceptedNotice(data: AcceptedNoticeData): { text: string; blocks: Block[] } {
-  const who = data.memberName ? `${escape(clip(data.memberName, 200))} (${escape(clip(data.email, 300))})` : `*${escape(clip(data.email, 300))}*`;
+  const who = data.memberName ? `${neutralize(clip(data.memberName, 200))} (${escape(clip(data.email, 300))})` : `*${escape(clip(data.email, 300))}*`;
   const text = `${data.email} accepted your invitation and joined as ${roleLabel(data.role)}`;
   const options = ROLES.map((role) => ({ text: plain(roleLabel(role), LIMITS.optionText), value: encodeMemberRole({ memberId: data.memberId, role, offset: 0 }) }));
   return {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SortKey, StatusFilter } from '../invites/service.js';
+import type { SortKey, StatusFilter } from '../invites/list.js';
 import { ROLES, type Role } from '../members/roles.js';
 
 /**
@@ -12,15 +12,19 @@ export const SORT_KEYS = ['email', 'status', 'created', 'expires'] as const sati
 export const PAGE_SIZE = 10;
 export const MEMBERS_PAGE_SIZE = 15;
 
-/** The view of the invitations table a message shows: filter, sort and page. */
+/** The view of the invitations table a message shows: filter, sort, page and search. */
 export interface TableState {
   status: (typeof TABLE_STATUSES)[number];
   sort: SortKey;
   order: 'asc' | 'desc';
   offset: number;
+  /** A fragment of the email address (from `invites [status] [search]`). */
+  search?: string;
 }
 
 export const DEFAULT_TABLE: TableState = { status: 'pending', sort: 'created', order: 'desc', offset: 0 };
+/** Search text carried in buttons and select options (an option's value holds at most 150 characters). */
+export const MAX_TABLE_SEARCH = 60;
 
 /** Where a row button sits: the table message, App Home, an invite summary, or a notice DM. */
 export type Surface = 'table' | 'home' | 'summary' | 'notice';
@@ -29,18 +33,27 @@ const SURFACE_CODES: Record<Surface, string> = { table: 't', home: 'h', summary:
 const offset = z.coerce.number().int().min(0).max(1_000_000);
 const invitationId = z.string().regex(/^invite_[0-9A-Za-z]{1,40}$/);
 const memberId = z.string().regex(/^usr_[0-9A-Za-z]{1,40}$/);
-const tableState = z.tuple([z.enum(TABLE_STATUSES), z.enum(SORT_KEYS), z.enum(['asc', 'desc']), offset]);
+const search = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{0,100}$/)
+  .transform((b64) => Buffer.from(b64, 'base64url').toString('utf8'))
+  .refine((text) => text.length <= MAX_TABLE_SEARCH);
+const tableState = z.union([
+  z.tuple([z.enum(TABLE_STATUSES), z.enum(SORT_KEYS), z.enum(['asc', 'desc']), offset]),
+  z.tuple([z.enum(TABLE_STATUSES), z.enum(SORT_KEYS), z.enum(['asc', 'desc']), offset, search]),
+]);
 
 export function encodeTable(state: TableState): string {
-  return `${state.status}.${state.sort}.${state.order}.${state.offset}`;
+  const base = `${state.status}.${state.sort}.${state.order}.${state.offset}`;
+  return state.search ? `${base}.${Buffer.from(state.search.slice(0, MAX_TABLE_SEARCH), 'utf8').toString('base64url')}` : base;
 }
 
 export function decodeTable(value: unknown): TableState | undefined {
-  if (typeof value !== 'string' || value.length > 100) return undefined;
+  if (typeof value !== 'string' || value.length > 200) return undefined;
   const parsed = tableState.safeParse(value.split('.'));
   if (!parsed.success) return undefined;
-  const [status, sort, order, at] = parsed.data;
-  return { status, sort, order, offset: at };
+  const [status, sort, order, at, text] = parsed.data;
+  return { status, sort, order, offset: at, ...(text ? { search: text } : {}) };
 }
 
 export interface RowValue {
@@ -59,7 +72,7 @@ export function encodeRow(value: RowValue): string {
 }
 
 export function decodeRow(value: unknown): RowValue | undefined {
-  if (typeof value !== 'string' || value.length > 200) return undefined;
+  if (typeof value !== 'string' || value.length > 300) return undefined;
   const [code, id, ...rest] = value.split('.');
   const surface = (Object.keys(SURFACE_CODES) as Surface[]).find((s) => SURFACE_CODES[s] === code);
   if (!surface || !invitationId.safeParse(id).success) return undefined;
@@ -117,7 +130,7 @@ export const ACTIONS = {
   resend: 'invite_resend',
   copyLink: 'invite_copy_link',
   revoke: 'invite_revoke',
-  sendNew: 'invite_send_new',
+  sendNewInvitation: 'send_new_invitation',
   tableFilter: 'invites_filter',
   tableSort: 'invites_sort',
   tablePage: 'invites_page',
@@ -125,9 +138,16 @@ export const ACTIONS = {
   memberDeactivate: 'member_deactivate',
   membersPage: 'members_page',
   openInviteModal: 'open_invite_modal',
+  showInvitations: 'show_invitations',
+  showMembers: 'show_members',
   noticeSendNewAll: 'notice_send_new_all',
-  noticeShowExpired: 'notice_show_expired',
+  noticeShowList: 'notice_show_list',
 } as const;
+
+/** The action ids Bolt routes on: the id itself, or the id with its position suffix. */
+export function actionIdPattern(base: string): RegExp {
+  return new RegExp(`^${base}(_\\d+)?$`);
+}
 
 /** A notice's own buttons carry only the notice's id. */
 export function decodeNoticeId(value: unknown): number | undefined {
@@ -137,7 +157,7 @@ export function decodeNoticeId(value: unknown): number | undefined {
 }
 
 /** Actions that change something: a second click within a few seconds is ignored (see dedupe.ts). */
-export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNew, ACTIONS.memberRole, ACTIONS.memberDeactivate, ACTIONS.noticeSendNewAll]);
+export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNewInvitation, ACTIONS.memberRole, ACTIONS.memberDeactivate, ACTIONS.noticeSendNewAll]);
 
 export const INVITE_MODAL = 'invite_modal';
 export const MODAL_BLOCKS = { emails: 'emails', users: 'users', role: 'role' } as const;

@@ -1,0 +1,75 @@
+import { recordAudit } from '../audit/audit.js';
+import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
+import { checkPassword, hashPassword } from '../members/passwords.js';
+import { cleanName, type Member } from '../members/service.js';
+import type { Actor } from '../shared/actor.js';
+import { AlreadyMember, UnknownToken } from '../shared/errors.js';
+import { invitationRow, requireState, type InvitesContext } from './context.js';
+import { toInvitation, type Invitation, type InvitationRow } from './model.js';
+import { INVITE_EMAIL } from './sending.js';
+import { TOKEN_PATTERN, tokenHash } from './tokens.js';
+
+async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unknown): Promise<InvitationRow> {
+  if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) throw new UnknownToken();
+  const row = await db<InvitationRow>('invitations').where({ token_hash: tokenHash(token) }).first();
+  if (!row || !ctx.links.matches(row.token_nonce, token)) throw new UnknownToken();
+  return row;
+}
+
+/** What the accept page shows for a token; refuses dead links with their own error. Changes nothing. */
+export async function lookupToken(ctx: InvitesContext, token: unknown): Promise<Invitation> {
+  const row = await rowByToken(ctx, ctx.db, token);
+  const now = ctx.clock.now();
+  requireState(row, now, ['pending']);
+  return toInvitation(row, now);
+}
+
+export interface AcceptInput {
+  token: unknown;
+  firstName?: unknown;
+  lastName?: unknown;
+  password: unknown;
+}
+
+/**
+ * Accept: creates the member with the invitation's role (through the members service) and marks
+ * the invitation accepted — exactly once, however many submissions race.
+ */
+export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput): Promise<{ member: Member; invitation: Invitation }> {
+  const firstName = cleanName(input.firstName, 'first_name');
+  const lastName = cleanName(input.lastName, 'last_name');
+  const password = checkPassword(input.password);
+  const row = await rowByToken(ctx, ctx.db, input.token);
+  requireState(row, ctx.clock.now(), ['pending']);
+  // scrypt is slow on purpose: hash before the transaction so no lock waits on it.
+  const passwordHash = await hashPassword(password);
+
+  try {
+    const result = await inTransaction(ctx.db, async (trx) => {
+      const now = ctx.clock.now();
+      const won = await trx('invitations')
+        .where({ id: row.id, status: 'pending', token_hash: row.token_hash })
+        .where('expires_at', '>', now)
+        .update({ status: 'accepted', accepted_at: now, updated_at: now });
+      if (won !== 1) {
+        // Someone else got here first, or it changed meanwhile: say what it is now.
+        const current = await invitationRow(trx, row.id);
+        if (current.token_hash === row.token_hash) requireState(current, now, ['pending']);
+        throw new UnknownToken();
+      }
+      const member = await ctx.members.admit(trx, { email: row.email, role: row.role, firstName, lastName, passwordHash }, now);
+      await trx('invitations').where({ id: row.id }).update({ accepted_member_id: member.id });
+      await trx('outbox').where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'accepted' });
+      const actor: Actor = { type: 'member', memberId: member.id, name: [firstName, lastName].filter(Boolean).join(' ') || row.email };
+      await recordAudit(trx, now, actor, [{ action: 'accept', subjectType: 'invitation', subjectId: row.id, details: { email: row.email, member: member.id, role: row.role } }]);
+      const invitation = toInvitation({ ...row, status: 'accepted', accepted_at: now, updated_at: now, accepted_member_id: member.id }, now);
+      await ctx.onAccepted?.(trx, now, invitation, member);
+      return { member, invitation };
+    });
+    ctx.onQueued();
+    return result;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AlreadyMember(row.email);
+    throw error;
+  }
+}

@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import type { Db, Trx } from '../db/index.js';
+import type { Member, MembersService } from '../members/service.js';
+import type { Clock } from '../shared/clock.js';
+import { InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound } from '../shared/errors.js';
+import { shownStatus, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
+import { forUpdate } from '../db/index.js';
+import type { InviteLinks } from './tokens.js';
+
+/** What the invitation modules share: the database, the clock, links and the hooks wired in app.ts. */
+export interface InvitesContext {
+  db: Db;
+  clock: Clock;
+  links: InviteLinks;
+  members: MembersService;
+  inviteTtlMs: number;
+  logger?: Pick<Logger, 'warn'>;
+  /** After a transaction queued work (mail, notices), so a worker in this process starts at once. */
+  onQueued(): void;
+  /** Inside the accepting transaction: what other parts add to an acceptance (Slack notices). */
+  onAccepted?(trx: Trx, now: number, invitation: Invitation, member: Member): Promise<void>;
+}
+
+const INVITATION_ID = /^invite_[0-9A-Za-z]{1,40}$/;
+
+/** One invitation by id (locked for the transaction when asked); unknown ids are NotFound. */
+export async function invitationRow(db: Db | Trx, id: string, lock = false): Promise<InvitationRow> {
+  if (typeof id !== 'string' || !INVITATION_ID.test(id)) throw new NotFound('invitation', String(id).slice(0, 60));
+  const query = db<InvitationRow>('invitations').where({ id });
+  const row = await (lock ? forUpdate(query) : query).first();
+  if (!row) throw new NotFound('invitation', id);
+  return row;
+}
+
+/** Refuses with the error that names the invitation's actual state. */
+export function requireState(row: InvitationRow, now: number, allowed: readonly ShownStatus[]): void {
+  const status = shownStatus(row, now);
+  if (allowed.includes(status)) return;
+  switch (status) {
+    case 'accepted':
+      throw new InvitationAccepted(row.id);
+    case 'revoked':
+      throw new InvitationRevoked(row.id);
+    case 'expired':
+      throw new InvitationExpired(row.id, Number(row.expires_at), row.invited_by_name);
+    case 'pending':
+      throw new InvitationNotExpired(row.id);
+    default:
+      throw new InvalidInput(`Unknown invitation status "${String(status)}".`);
+  }
+}

@@ -1,0 +1,176 @@
+import { recordAudit, type AuditEntry } from '../audit/audit.js';
+import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
+import { analyzeNow, chunked, forUpdate, inTransaction, isUniqueViolation, serializeOn, type Trx } from '../db/index.js';
+import type { Role } from '../members/roles.js';
+import { requireRole } from '../members/service.js';
+import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
+import type { Actor } from '../shared/actor.js';
+import { describeError, InvalidInput } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { InvitesContext } from './context.js';
+import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
+import { inviteEmail, newLinkColumns } from './sending.js';
+import { shownStatus, type InvitationRow, type InviteSummary } from './model.js';
+
+/** Advisory lock id taken by every transaction that creates pending invitations. */
+const INVITE_LOCK = 0x646f6f72;
+/** Addresses read and written per statement group: few statements, inside SQLite's bound-parameter limit. */
+const INVITE_BATCH = 2_000;
+/** A list that queues at least this many emails has PostgreSQL count its rows at once (see below). */
+export const ANALYZE_AFTER = 10_000;
+
+export interface InviteManyInput {
+  emails: string | readonly string[];
+  role?: Role;
+  actor: Actor;
+  inviterMemberId?: string | null;
+  inviterName?: string | null;
+}
+
+export type NewInvitationRow = Pick<
+  InvitationRow,
+  | 'id' | 'email' | 'role' | 'status' | 'token_hash' | 'token_nonce' | 'expires_at' | 'invited_by_member_id' | 'invited_by_slack_user_id'
+  | 'invited_by_name' | 'created_at' | 'updated_at' | 'last_sent_at' | 'send_count' | 'delivery_state'
+>;
+export const NEW_INVITATION_COLUMNS: ColumnTypes<NewInvitationRow> = {
+  id: 'text',
+  email: 'text',
+  role: 'text',
+  status: 'text',
+  token_hash: 'text',
+  token_nonce: 'text',
+  expires_at: 'bigint',
+  invited_by_member_id: 'text',
+  invited_by_slack_user_id: 'text',
+  invited_by_name: 'text',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+  last_sent_at: 'bigint',
+  send_count: 'integer',
+  delivery_state: 'text',
+};
+
+/**
+ * Invites every address of a pasted list in one transaction (rules "email lists" and "skips") and
+ * answers with one summary: new invitations, renewed expired ones, and each skipped or invalid
+ * entry with why.
+ */
+export async function inviteMany(ctx: InvitesContext, input: InviteManyInput): Promise<InviteSummary> {
+  const text = typeof input.emails === 'string' ? input.emails : input.emails.join('\n');
+  if (text.length > MAX_LIST_CHARS) throw new InvalidInput(`The list is too long (more than ${MAX_LIST_CHARS.toLocaleString('en')} characters).`, 'emails');
+  const role = requireRole(input.role ?? 'member');
+  const parsed = parseEmailList(text);
+  if (parsed.emails.length === 0 && parsed.invalid.length === 0) throw new InvalidInput('No email addresses were given.', 'emails');
+
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const summary = await inTransaction(ctx.db, (trx) => inviteAll(ctx, trx, parsed.emails, role, input));
+      if (summary.invitationIds.length >= ANALYZE_AFTER) await analyzeAfterBulkLoad(ctx);
+      if (summary.invitationIds.length > 0) ctx.onQueued();
+      return { ...summary, invalid: parsed.invalid };
+    } catch (error) {
+      // Another request invited one of these addresses at the same moment: run again, and it
+      // shows up as "already invited".
+      if (attempt < 3 && isUniqueViolation(error)) continue;
+      throw error;
+    }
+  }
+}
+
+/**
+ * PostgreSQL plans by statistics that autovacuum refreshes only a minute or more after a bulk
+ * load; until then it plans as if the tables were empty, badly for the outbox claims and the
+ * lists. A large list is counted at once. A failure fails nothing: autovacuum counts later.
+ */
+async function analyzeAfterBulkLoad(ctx: InvitesContext): Promise<void> {
+  try {
+    await analyzeNow(ctx.db, ['invitations', 'outbox']);
+  } catch (error) {
+    ctx.logger?.warn({ error: describeError(error) }, 'could not analyze the invitations and the outbox after a large list; autovacuum will');
+  }
+}
+
+async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], role: Role, input: InviteManyInput): Promise<InviteSummary> {
+  // Concurrent requests with overlapping lists would otherwise both see "not invited" and one
+  // would fail on the one-pending-per-email index; taking turns makes the later one answer
+  // "already invited".
+  await serializeOn(trx, INVITE_LOCK);
+  const now = ctx.clock.now();
+  const summary: InviteSummary = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
+  const inviter = inviterColumns(input);
+  const renewedIds: string[] = [];
+  for (const batch of chunked(emails, INVITE_BATCH)) {
+    const { memberEmails, pendingByEmail } = await storedFor(trx, batch);
+    const fresh: NewInvitationRow[] = [];
+    const mail: OutboxMessage[] = [];
+    const audit: AuditEntry[] = [];
+    for (const email of batch) {
+      if (memberEmails.has(email)) {
+        summary.alreadyMember.push(email);
+        continue;
+      }
+      const existing = pendingByEmail.get(email);
+      if (existing && shownStatus(existing, now) === 'pending') {
+        summary.alreadyInvited.push({ email, invitationId: existing.id });
+        continue;
+      }
+      const token = ctx.links.issue();
+      if (existing) {
+        // Expired: the same invitation gets a new link (the old one stays dead) and a new expiry.
+        await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...newLinkColumns(existing, token, now, ctx.inviteTtlMs) });
+        summary.renewed.push(email);
+        renewedIds.push(existing.id);
+        mail.push(inviteEmail(existing.id, token.nonce, 'new_invitation'));
+        audit.push({ action: 'new_invitation', subjectType: 'invitation', subjectId: existing.id, details: { email, role } });
+        continue;
+      }
+      const id = newId('invite');
+      fresh.push({
+        id,
+        email,
+        role,
+        status: 'pending',
+        token_hash: token.hash,
+        token_nonce: token.nonce,
+        expires_at: now + ctx.inviteTtlMs,
+        ...inviter,
+        created_at: now,
+        updated_at: now,
+        last_sent_at: now,
+        send_count: 1,
+        delivery_state: 'queued',
+      });
+      summary.sent.push(email);
+      summary.invitationIds.push(id);
+      mail.push(inviteEmail(id, token.nonce, 'invite'));
+      audit.push({ action: 'invite', subjectType: 'invitation', subjectId: id, details: { email, role } });
+    }
+    await bulkInsert(trx, 'invitations', NEW_INVITATION_COLUMNS, fresh);
+    await enqueue(trx, now, mail);
+    await recordAudit(trx, now, input.actor, audit);
+  }
+  summary.invitationIds.push(...renewedIds);
+  return summary;
+}
+
+/** Which of these addresses are active members, and their pending invitations (locked). */
+async function storedFor(trx: Trx, emails: string[]) {
+  const members = await trx('members').whereIn('email', emails).where({ state: 'active' }).select('email');
+  const pending = await forUpdate(
+    trx<InvitationRow>('invitations').whereIn('email', emails).where({ status: 'pending' }).select('id', 'email', 'status', 'expires_at', 'send_count'),
+  );
+  return {
+    memberEmails: new Set(members.map((m: { email: string }) => m.email)),
+    pendingByEmail: new Map(pending.map((row) => [row.email, row])),
+  };
+}
+
+function inviterColumns(input: Pick<InviteManyInput, 'actor' | 'inviterMemberId' | 'inviterName'>) {
+  const actor = input.actor;
+  return {
+    invited_by_member_id: input.inviterMemberId ?? (actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? actor.memberId ?? null : null),
+    invited_by_slack_user_id: actor.type === 'slack' ? actor.slackUserId : null,
+    // The name shown in emails: a person's, never a system actor's label.
+    invited_by_name: input.inviterName ?? (actor.type === 'system' ? null : actor.name) ?? null,
+  };
+}

@@ -1,0 +1,126 @@
+import { recordAudit } from '../audit/audit.js';
+import { inTransaction, type Trx } from '../db/index.js';
+import type { Role } from '../members/roles.js';
+import { requireRole } from '../members/service.js';
+import { enqueue } from '../outbox/outbox.js';
+import { actorRef, type Actor } from '../shared/actor.js';
+import { AlreadyMember, DomainError, InvalidInput } from '../shared/errors.js';
+import { invitationRow, requireState, type InvitesContext } from './context.js';
+import { parseEmailList } from './email-list.js';
+import { inviteMany } from './invite-many.js';
+import { invitationsByIds } from './list.js';
+import { shownStatus, toInvitation, type Invitation, type InvitationRow } from './model.js';
+import { INVITE_EMAIL, inviteEmail, newLinkColumns } from './sending.js';
+
+/** Changes one invitation in a transaction that starts by locking it. */
+async function change(ctx: InvitesContext, id: string, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>): Promise<Invitation> {
+  const result = await inTransaction(ctx.db, async (trx) => {
+    const row = await invitationRow(trx, id, true);
+    const now = ctx.clock.now();
+    return toInvitation(await apply(trx, row, now), now);
+  });
+  ctx.onQueued();
+  return result;
+}
+
+/**
+ * Resend: the same link emailed again, the expiry pushed to now + TTL. Pending only — unless
+ * `orSendNew` (Medusa's resend), when an expired one gets a new invitation instead.
+ */
+export function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orSendNew?: boolean } = {}): Promise<Invitation> {
+  return change(ctx, id, async (trx, row, now) => {
+    if (options.orSendNew && shownStatus(row, now) === 'expired') return sendNewLink(ctx, trx, row, now, actor);
+    requireState(row, now, ['pending']);
+    // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
+    const update = { expires_at: now + ctx.inviteTtlMs, last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued' as const, delivery_error: null };
+    await trx('invitations').where({ id }).update(update);
+    await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
+    await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
+    return { ...row, ...update };
+  });
+}
+
+/** Send new invitation: an expired invitation gets a new token (the old link stays dead), a new expiry, an email. */
+export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
+  return change(ctx, id, async (trx, row, now) => {
+    requireState(row, now, ['expired']);
+    return sendNewLink(ctx, trx, row, now, actor);
+  });
+}
+
+async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor): Promise<InvitationRow> {
+  const token = ctx.links.issue();
+  const update = newLinkColumns(row, token, now, ctx.inviteTtlMs);
+  await trx('invitations').where({ id: row.id }).update(update);
+  await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'new_invitation')]);
+  await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
+  return { ...row, ...update };
+}
+
+/** Send new invitation for each of these that is still expired; the others are left as they are. */
+export async function sendNewInvitations(ctx: InvitesContext, ids: readonly string[], actor: Actor): Promise<{ sent: Invitation[]; skipped: number }> {
+  const sent: Invitation[] = [];
+  for (const invitation of await invitationsByIds(ctx, ids)) {
+    if (invitation.status !== 'expired') continue;
+    try {
+      sent.push(await sendNewInvitation(ctx, invitation.id, actor));
+    } catch (error) {
+      // Changed meanwhile (renewed, revoked, accepted by someone else's click): not ours to send.
+      if (!(error instanceof DomainError)) throw error;
+    }
+  }
+  return { sent, skipped: ids.length - sent.length };
+}
+
+/** Revoke: pending or expired; the link stops working at once and its queued email is dropped. */
+export function revoke(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
+  return change(ctx, id, async (trx, row, now) => {
+    requireState(row, now, ['pending', 'expired']);
+    const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), updated_at: now };
+    await trx('invitations').where({ id, status: 'pending' }).update(update);
+    await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'revoked' });
+    await recordAudit(trx, now, actor, [{ action: 'revoke', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
+    return { ...row, ...update };
+  });
+}
+
+/** Copy link: the current link of a live pending invitation. */
+export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invitation: Invitation; link: string }> {
+  const row = await invitationRow(ctx.db, id);
+  const now = ctx.clock.now();
+  requireState(row, now, ['pending']);
+  return { invitation: toInvitation(row, now), link: ctx.links.linkFor(row) };
+}
+
+/** The role a pending invitation will give. */
+export function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor): Promise<Invitation> {
+  requireRole(role);
+  return change(ctx, id, async (trx, row, now) => {
+    requireState(row, now, ['pending']);
+    if (row.role === role) return row;
+    await trx('invitations').where({ id }).update({ role, updated_at: now });
+    await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
+    return { ...row, role, updated_at: now };
+  });
+}
+
+/**
+ * One address, as Medusa's create does it: a new invitation; an expired one sent anew with a new
+ * link; a live one given the requested role and resent with the same link. An active member is refused.
+ */
+export async function inviteOne(ctx: InvitesContext, input: { email: string; role: Role; actor: Actor; inviterName?: string | null }): Promise<{ outcome: 'sent' | 'renewed' | 'resent'; invitation: Invitation }> {
+  const parsed = parseEmailList(typeof input.email === 'string' ? input.email : '');
+  if (parsed.emails.length !== 1 || parsed.invalid.length > 0) {
+    const reason = parsed.invalid[0] ? `${parsed.invalid[0].entry}: ${parsed.invalid[0].reason}` : 'Give exactly one email address.';
+    throw new InvalidInput(reason, 'user');
+  }
+  const summary = await inviteMany(ctx, { emails: parsed.emails, role: input.role, actor: input.actor, inviterName: input.inviterName });
+  if (summary.alreadyMember.length) throw new AlreadyMember(parsed.emails[0]!);
+  const live = summary.alreadyInvited[0];
+  if (live) {
+    await setInvitationRole(ctx, live.invitationId, input.role, input.actor);
+    return { outcome: 'resent', invitation: await resend(ctx, live.invitationId, input.actor) };
+  }
+  const id = summary.invitationIds[0]!;
+  return { outcome: summary.renewed.length ? 'renewed' : 'sent', invitation: toInvitation(await invitationRow(ctx.db, id), ctx.clock.now()) };
+}

@@ -1,0 +1,177 @@
+import type { Knex } from 'knex';
+import { chunked, type Db } from '../db/index.js';
+import { InvalidInput } from '../shared/errors.js';
+import type { InvitesContext } from './context.js';
+import { decodeCursor, encodeCursor, type SortKey, type SortOrder } from './cursor.js';
+import { toInvitation, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
+
+/** `open`: pending and expired together — the invitations an admin can still act on. */
+export type StatusFilter = ShownStatus | 'open' | 'all';
+export type { SortKey, SortOrder };
+
+export interface ListQuery {
+  status?: StatusFilter;
+  sort?: SortKey;
+  order?: SortOrder;
+  limit?: number;
+  offset?: number;
+  /** From a previous page's `nextCursor`; takes precedence over `offset`. */
+  cursor?: string;
+  /** A fragment of the email address. */
+  search?: string;
+  /** Include the accept token of live pending invitations (for admins: the admin API's `token`). */
+  withTokens?: boolean;
+}
+
+export interface ListPage {
+  invitations: Invitation[];
+  total: number;
+  limit: number;
+  offset: number;
+  nextCursor: string | null;
+}
+
+export type StatusCounts = Record<ShownStatus | 'all', number>;
+
+export interface DeliveryProgress {
+  total: number;
+  sent: number;
+  failing: number;
+}
+
+export const MAX_PAGE = 500;
+const SORT_COLUMNS: Record<Exclude<SortKey, 'status'>, keyof InvitationRow> = { email: 'email', created: 'created_at', expires: 'expires_at' };
+const STATUS_RANK_SQL = `CASE WHEN status = 'pending' AND expires_at > ? THEN 0 WHEN status = 'pending' THEN 1 WHEN status = 'accepted' THEN 2 ELSE 3 END`;
+
+/** A page of invitations, with the counts per status read beside it (what the table and App Home show). */
+export async function listInvitations(ctx: InvitesContext, query: ListQuery = {}): Promise<ListPage & { counts: StatusCounts }> {
+  const now = ctx.clock.now();
+  const limit = Math.max(1, Math.min(query.limit ?? 25, MAX_PAGE));
+  const sort = query.sort ?? 'created';
+  const order = query.order ?? (sort === 'created' || sort === 'expires' ? 'desc' : 'asc');
+  const cursor = decodeCursor(query.cursor, sort, order);
+  let offset = cursor && 'offset' in cursor ? cursor.offset : Math.max(0, query.offset ?? 0);
+
+  // Ordered by anything but expiry, the page walks the index of its sort column and checks the
+  // expiry on the way: the first page costs a few rows however many are stored.
+  const page = filtered(ctx.db, query, now, { expiryIndexed: sort === 'expires' });
+  if (sort === 'status') {
+    page.orderByRaw(`${STATUS_RANK_SQL} ${order}, created_at desc, id desc`, [now]).offset(offset);
+  } else {
+    const column = SORT_COLUMNS[sort];
+    if (cursor && 'value' in cursor) {
+      // Keyset paging: constant time however deep the page.
+      const op = order === 'asc' ? '>' : '<';
+      page.where((q) => q.where(column, op, cursor.value).orWhere((q2) => q2.where(column, '=', cursor.value).andWhere('id', op, cursor.id)));
+      offset = cursor.position;
+    } else page.offset(offset);
+    page.orderBy([{ column, order }, { column: 'id', order }]);
+  }
+  const [rows, counts, searched] = await Promise.all([
+    page.limit(limit + 1) as Promise<InvitationRow[]>,
+    countByStatus(ctx),
+    query.search?.trim() ? filtered(ctx.db, query, now).count<{ n: number | string }[]>({ n: '*' }) : undefined,
+  ]);
+  const status = query.status ?? 'all';
+  // The tallies give the total, unless a search narrows the list (then it is counted).
+  const total = searched ? Number(searched[0]?.n ?? 0) : status === 'open' ? counts.pending + counts.expired : counts[status];
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  let nextCursor: string | null = null;
+  if (rows.length > limit && last) {
+    nextCursor =
+      sort === 'status'
+        ? encodeCursor({ offset: offset + limit })
+        : encodeCursor({ sort, order, value: last[SORT_COLUMNS[sort]] as string | number, id: last.id, position: offset + limit });
+  }
+  const view = (row: InvitationRow): Invitation => {
+    const invitation = toInvitation(row, now);
+    return query.withTokens && invitation.status === 'pending' ? { ...invitation, token: ctx.links.tokenFor(row.token_nonce) } : invitation;
+  };
+  return { invitations: items.map(view), total, limit, offset, nextCursor, counts };
+}
+
+/**
+ * The list's filter. `expiryIndexed: false` keeps the expiry check from steering SQLite's planner
+ * onto the expiry index (which would read every pending row and sort them) when the page is
+ * ordered by another column; the unary plus changes nothing else.
+ */
+function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexed?: boolean } = {}): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
+  const q = db<InvitationRow>('invitations');
+  const expiry = options.expiryIndexed === false ? '+expires_at' : 'expires_at';
+  switch (query.status ?? 'all') {
+    case 'pending':
+      q.where({ status: 'pending' }).whereRaw(`${expiry} > ?`, [now]);
+      break;
+    case 'expired':
+      q.where({ status: 'pending' }).whereRaw(`${expiry} <= ?`, [now]);
+      break;
+    case 'open':
+      q.where({ status: 'pending' });
+      break;
+    case 'accepted':
+      q.where({ status: 'accepted' });
+      break;
+    case 'revoked':
+      q.where({ status: 'revoked' });
+      break;
+    case 'all':
+      break;
+    default:
+      throw new InvalidInput(`Unknown status "${String(query.status)}"; use pending, expired, open, accepted, revoked or all.`, 'status');
+  }
+  const search = query.search?.trim().toLowerCase();
+  if (search) {
+    if (search.length > 320) throw new InvalidInput('The search text is too long.', 'search');
+    q.whereRaw(`email LIKE ? ESCAPE '\\'`, [`%${search.replace(/[\\%_]/g, (c) => '\\' + c)}%`]);
+  }
+  return q as unknown as Knex.QueryBuilder<InvitationRow, InvitationRow[]>;
+}
+
+/**
+ * Invitations per shown status. Stored statuses come from `invitation_tallies` (kept by triggers,
+ * see its migration); live pending ones are counted (at most as many as were sent within one TTL),
+ * and the rest of pending is expired. One statement, so one snapshot.
+ */
+export async function countByStatus(ctx: Pick<InvitesContext, 'db' | 'clock'>): Promise<StatusCounts> {
+  const now = ctx.clock.now();
+  const rows = (await ctx.db('invitation_tallies').select(
+    'status',
+    'n',
+    ctx.db.raw(`(SELECT count(*) FROM invitations WHERE status = 'pending' AND expires_at > ?) AS live`, [now]),
+  )) as Array<{ status: string; n: number | string; live: number | string }>;
+  const counts: StatusCounts = { pending: 0, expired: 0, accepted: 0, revoked: 0, all: 0 };
+  for (const row of rows) {
+    const n = Number(row.n);
+    counts.all += n;
+    if (row.status === 'pending') {
+      const live = Number(row.live);
+      counts.pending += live;
+      counts.expired += n - live;
+    } else if (row.status === 'accepted' || row.status === 'revoked') counts[row.status] += n;
+  }
+  return counts;
+}
+
+/** Several invitations by id, in the order asked for; ids that do not exist are left out. */
+export async function invitationsByIds(ctx: Pick<InvitesContext, 'db' | 'clock'>, ids: readonly string[]): Promise<Invitation[]> {
+  const now = ctx.clock.now();
+  const byId = new Map<string, Invitation>();
+  for (const chunk of chunked(ids, 400)) {
+    for (const row of await ctx.db<InvitationRow>('invitations').whereIn('id', chunk)) byId.set(row.id, toInvitation(row, now));
+  }
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/** How far the emails of a batch got: of `total` invitations, how many were sent or are failing. */
+export async function deliveryProgress(ctx: Pick<InvitesContext, 'db'>, invitationIds: readonly string[]): Promise<DeliveryProgress> {
+  const progress: DeliveryProgress = { total: invitationIds.length, sent: 0, failing: 0 };
+  for (const ids of chunked(invitationIds, 400)) {
+    const rows = (await ctx.db('invitations').whereIn('id', ids).select('delivery_state').count({ n: '*' }).groupBy('delivery_state')) as Array<{ delivery_state: string; n: number | string }>;
+    for (const row of rows) {
+      if (row.delivery_state === 'sent') progress.sent += Number(row.n);
+      if (row.delivery_state === 'failing') progress.failing += Number(row.n);
+    }
+  }
+  return progress;
+}

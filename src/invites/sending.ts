@@ -1,0 +1,35 @@
+import type { OutboxMessage } from '../outbox/outbox.js';
+import type { InvitationRow } from './model.js';
+
+/** The outbox kind of invitation emails. */
+export const INVITE_EMAIL = 'invite_email';
+
+/** What the invitation email worker needs to build the message at delivery time (never the link itself). */
+export interface InviteEmailPayload {
+  invitationId: string;
+  /** The token generation the email is for; a newer one makes this email obsolete. */
+  nonce: string;
+  /** `invite`: the first email; `resend`: the same link again; `new_invitation`: a new link after expiry. */
+  reason: 'invite' | 'resend' | 'new_invitation';
+}
+
+export function inviteEmail(invitationId: string, nonce: string, reason: InviteEmailPayload['reason']): OutboxMessage<InviteEmailPayload> {
+  return { kind: INVITE_EMAIL, invitationId, payload: { invitationId, nonce, reason } };
+}
+
+/**
+ * The rule "send new invitation" as columns: a new token (the old link dies), a new expiry (past
+ * the expiry sweep's marks, so its notices are due again), the email queued.
+ */
+export function newLinkColumns(row: Pick<InvitationRow, 'send_count'>, token: { hash: string; nonce: string }, now: number, ttlMs: number) {
+  return {
+    token_hash: token.hash,
+    token_nonce: token.nonce,
+    expires_at: now + ttlMs,
+    last_sent_at: now,
+    send_count: Number(row.send_count) + 1,
+    updated_at: now,
+    delivery_state: 'queued' as const,
+    delivery_error: null,
+  };
+}

@@ -1,0 +1,63 @@
+import { inTransaction, isPostgres, type Db, type Trx } from '../db/index.js';
+import type { OutboxRow } from './outbox.js';
+
+/** What a delivery came to. `cancelled`: nothing to send any more (e.g. revoked). `failing`: tried again later. */
+export type RecordedOutcome = { result: 'done' } | { result: 'cancelled'; reason: string } | { result: 'failing'; error: string; retryInMs: number };
+
+/**
+ * Claims up to `limit` due items of these kinds for `leaseMs`: each row is won by exactly one
+ * claim, however many workers (instances) ask at once.
+ * - PostgreSQL: the pick locks its rows and skips those another transaction holds (`SKIP LOCKED`),
+ *   so claims never wait on each other; the update finds the picked rows by id.
+ * - SQLite has one writer at a time: the update checks again that each picked row is still due.
+ * `exclude`: items this worker still holds (a lease that ran out while it was delivering one must
+ * not make it take that item back).
+ */
+export async function claimDue(db: Db, options: { now: number; kinds: string[]; exclude: readonly number[]; limit: number; leaseMs: number }): Promise<OutboxRow[]> {
+  const { now } = options;
+  const due = <Q extends ReturnType<Db>>(q: Q): Q =>
+    q
+      .where({ state: 'pending' })
+      .where('next_attempt_at', '<=', now)
+      .whereIn('kind', options.kinds)
+      .where((w) => w.whereNull('locked_until').orWhere('locked_until', '<', now)) as Q;
+  const candidates = due(db('outbox'))
+    .modify((q) => (options.exclude.length > 0 ? q.whereNotIn('id', options.exclude) : q))
+    .orderBy('next_attempt_at')
+    .limit(options.limit)
+    .select('id');
+  const picked = isPostgres(db) ? db('outbox').whereRaw('id = any(array(?))', [candidates.forUpdate().skipLocked()]) : due(db('outbox').whereIn('id', candidates));
+  const claimed = (await picked.update({ locked_until: now + options.leaseMs, attempts: db.raw('attempts + 1') }).returning('*')) as OutboxRow[];
+  return claimed
+    .map((row) => ({ ...row, id: Number(row.id), attempts: Number(row.attempts) }))
+    .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || a.id - b.id);
+}
+
+/**
+ * Records an item's outcome, only while its claim is still this worker's: after a lease ran out
+ * another worker may have claimed it again (which raised `attempts`), and that claim must stand;
+ * an item cancelled meanwhile (its invitation revoked) stays cancelled. `also` runs in the same
+ * transaction when the outcome was recorded (e.g. the invitation's delivery state).
+ * Answers whether it was still ours, and if not whether it was cancelled.
+ */
+export async function recordOutcome(
+  db: Db,
+  item: OutboxRow,
+  outcome: RecordedOutcome,
+  now: number,
+  also?: (trx: Trx) => Promise<void>,
+): Promise<'recorded' | 'cancelled' | 'claimed again'> {
+  const update =
+    outcome.result === 'failing'
+      ? { locked_until: null, next_attempt_at: now + outcome.retryInMs, last_error: outcome.error }
+      : { state: outcome.result, locked_until: null, done_at: now, last_error: outcome.result === 'cancelled' ? outcome.reason : null };
+  return inTransaction(db, async (trx) => {
+    const ours = await trx('outbox').where({ id: item.id, attempts: item.attempts }).whereNotIn('state', ['done', 'cancelled']).update(update);
+    if (ours === 1) {
+      await also?.(trx);
+      return 'recorded';
+    }
+    const now = (await trx('outbox').where({ id: item.id }).first('state')) as { state: string } | undefined;
+    return now?.state === 'cancelled' ? 'cancelled' : 'claimed again';
+  });
+}

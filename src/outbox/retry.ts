@@ -1,0 +1,19 @@
+/** Thrown by a handler to ask for a specific wait before the next try (e.g. Slack's Retry-After). */
+export class RetryLater extends Error {
+  /** `expected`: a wait by design (pacing), not a failure: logged at debug, not as a warning. */
+  constructor(message: string, readonly afterMs: number, readonly expected = false) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
+export interface BackoffOptions {
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+/** Exponential backoff with ±20% jitter so retries of many items do not arrive together. */
+export function backoffMs(attempts: number, options: BackoffOptions, random = Math.random): number {
+  const exp = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(exp * (0.8 + 0.4 * random()));
+}

@@ -1,0 +1,156 @@
+import { App, ExpressReceiver, webApi } from '@slack/bolt';
+import type { Express } from 'express';
+import type { Services } from '../app.js';
+import { ConfigError, slackMode } from '../config.js';
+import type { OutboxHandler } from '../outbox/worker.js';
+import { Background } from './background.js';
+import { SlackDedupe } from './dedupe.js';
+import type { SlackDeps } from './deps.js';
+import { readProfile, SlackIdentities } from './identity.js';
+import { registerListeners } from './listeners/index.js';
+import { boltLogger } from './logger.js';
+import { noticeClient, slackNoticeHandler } from './notices/handler.js';
+import { ChannelPacer } from './notices/pacer.js';
+
+export interface SlackDoor {
+  mode: 'http' | 'socket';
+  app: App;
+  /** Delivers queued Slack notices (DMs) for the outbox worker. */
+  notices: OutboxHandler;
+  /** Posts lines to AUDIT_CHANNEL, when it is set. */
+  postToAuditChannel?: (lines: string[]) => Promise<void>;
+  /** Socket Mode: opens the connection (HTTP mode is served by the web server). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The endpoint Slack posts commands, interactivity and events to in HTTP mode. */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/** The largest request body the Slack endpoint reads; Slack's own payloads stay far below it. */
+export const SLACK_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** How long users.info may take when a request waits on it. */
+const PROFILE_TIMEOUT_MS = 2_500;
+
+/**
+ * The Slack door: a Bolt app whose listeners are registered by surface (listeners/). HTTP mode
+ * mounts POST /slack/events on the web server (Bolt verifies each request's signature); with
+ * SLACK_APP_TOKEN, Socket Mode instead.
+ */
+export async function createSlackDoor(services: Services, web: Express): Promise<SlackDoor> {
+  const mode = slackMode(services.config.slack);
+  if (mode === 'off') throw new Error('createSlackDoor: Slack is off');
+  const { botToken, signingSecret, appToken, apiUrl, adminUserIds, command } = services.config.slack;
+  const logger = services.logger.child({ door: 'slack' });
+  const bolt = boltLogger(logger);
+  const slackApiUrl = apiUrl ? apiUrl.replace(/\/*$/, '/') : undefined;
+  const clientOptions: webApi.WebClientOptions = {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    // A few quick retries for what happens after an answer; 429s are waited out by the client.
+    retryConfig: { retries: 3, factor: 2, minTimeout: 250, maxTimeout: 4_000, randomize: true },
+    timeout: 10_000,
+    logger: bolt,
+  };
+  const identity = await botIdentity(botToken!, clientOptions, logger);
+  const receiver =
+    mode === 'http' ? new ExpressReceiver({ signingSecret: signingSecret!, app: web, endpoints: SLACK_EVENTS_PATH, logger: bolt, bodyLimit: SLACK_BODY_LIMIT_BYTES }) : undefined;
+  const app = new App({
+    token: botToken,
+    botId: identity.botId,
+    botUserId: identity.botUserId,
+    tokenVerificationEnabled: identity.botId !== undefined,
+    logger: bolt,
+    clientOptions,
+    ...(receiver ? { receiver } : { socketMode: true, appToken }),
+  });
+
+  // users.info when a request waits on it: no retries and a short time limit, so a slow Slack
+  // costs the asker a "try again", never Slack's 3-second deadline.
+  const profiles = new webApi.WebClient(botToken, { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: PROFILE_TIMEOUT_MS, logger: bolt });
+  let installedTeam = identity.teamId;
+  const background = new Background();
+  const deps: SlackDeps = {
+    db: services.db,
+    invites: services.invites,
+    members: services.members,
+    clock: services.clock,
+    logger,
+    identities: new SlackIdentities({
+      members: services.members,
+      clock: services.clock,
+      logger,
+      bootstrapAdmins: adminUserIds,
+      profile: (id) => readProfile(profiles, id),
+      installedTeam: () => installedTeam,
+    }),
+    dedupe: new SlackDedupe(services.db, services.clock),
+    background,
+    command,
+  };
+  // Slack was out of reach at start: learn the workspace as soon as it answers.
+  const teamRetry = installedTeam
+    ? undefined
+    : setInterval(() => {
+        void botIdentity(botToken!, clientOptions, logger).then(
+          (found) => {
+            installedTeam ??= found.teamId;
+            if (installedTeam) clearInterval(teamRetry);
+          },
+          () => undefined,
+        );
+      }, 30_000).unref();
+  registerListeners(app, deps);
+  app.error(async (error) => {
+    logger.error({ err: error }, 'Slack listener failed');
+  });
+
+  // Notices leave 429s and retries to the outbox, so nothing waits in memory.
+  const notices = noticeClient(botToken!, slackApiUrl, bolt);
+  const auditChannel = services.config.auditChannel;
+  let warnedNotInChannel = false;
+  return {
+    mode,
+    app,
+    notices: slackNoticeHandler(deps, notices, new ChannelPacer(services.clock)),
+    postToAuditChannel: auditChannel
+      ? async (lines) => {
+          try {
+            await notices.chat.postMessage({ channel: auditChannel, text: lines.join('\n'), unfurl_links: false, unfurl_media: false });
+          } catch (error) {
+            if ((error as webApi.WebAPIPlatformError).data?.error === 'not_in_channel' && !warnedNotInChannel) {
+              warnedNotInChannel = true;
+              logger.warn({ channel: auditChannel }, `AUDIT_CHANNEL: the bot is not in ${auditChannel}; add it there (in the channel: /invite @Doorman) and the audit lines follow`);
+            }
+            throw error;
+          }
+        }
+      : undefined,
+    async start() {
+      if (mode === 'socket') await app.start();
+      logger.info({ mode, bot: identity.botUserId, command }, mode === 'http' ? `Slack is on: HTTP mode at ${SLACK_EVENTS_PATH}, command ${command}` : `Slack is on: Socket Mode, command ${command}`);
+    },
+    async stop() {
+      clearInterval(teamRetry);
+      await background.stop();
+      if (mode === 'socket') await app.stop();
+    },
+  };
+}
+
+/**
+ * Checks the bot token once at start-up (auth.test). A token Slack refuses stops start-up naming
+ * SLACK_BOT_TOKEN; if Slack cannot be reached, Doorman starts anyway and checks again when needed.
+ */
+async function botIdentity(token: string, options: webApi.WebClientOptions, logger: Services['logger']): Promise<{ botId?: string; botUserId?: string; teamId?: string }> {
+  const client = new webApi.WebClient(token, { ...options, retryConfig: { retries: 1, minTimeout: 250, maxTimeout: 1_000 } });
+  try {
+    const result = await client.auth.test();
+    return { botId: result.bot_id, botUserId: result.user_id, teamId: result.team_id };
+  } catch (error) {
+    const e = error as { code?: string; data?: { error?: string } };
+    if (e.code === webApi.ErrorCode.PlatformError) throw new ConfigError('SLACK_BOT_TOKEN', `Slack refused it (${e.data?.error ?? 'unknown error'})`);
+    logger.warn({ err: error }, 'Slack could not be reached to check SLACK_BOT_TOKEN; will check again when needed');
+    return {};
+  }
+}

@@ -1,0 +1,172 @@
+import type { webApi } from '@slack/bolt';
+import type { Logger } from '../logger.js';
+import { can, displayName, type Member, type MembersService } from '../members/service.js';
+import type { Actor } from '../shared/actor.js';
+import type { Clock } from '../shared/clock.js';
+import { describeError } from '../shared/errors.js';
+
+/** Who a Slack user is to Doorman, and whether they may manage members and invitations. */
+export interface SlackUser {
+  slackUserId: string;
+  allowed: boolean;
+  actor: Actor;
+  member?: Member;
+  name?: string;
+  /** Why a refused user is refused, in the words they read. */
+  refusal?: string;
+}
+
+/** What users.info says of a person that matters here. */
+export interface SlackProfile {
+  teamId?: string;
+  email?: string;
+  emailConfirmed: boolean;
+  /** A guest (single- or multi-channel), or someone from another organization (Slack Connect). */
+  outsider: boolean;
+  name?: string;
+}
+
+export const NOT_PERMITTED = ':lock: You need the *Member: Manage* permission to do this. Ask an admin of your organization.';
+export const PROFILE_UNAVAILABLE = ':warning: I could not check your Slack profile just now, so nothing was changed. Please try again in a moment.';
+const OTHER_WORKSPACE = ':lock: Doorman answers only people of the workspace it is installed in.';
+
+export const IDENTITY_CACHE_MS = 60_000;
+
+export interface IdentityDeps {
+  members: MembersService;
+  clock: Clock;
+  logger: Logger;
+  /** SLACK_ADMIN_USER_IDS: Member: Manage without a member record. */
+  bootstrapAdmins: readonly string[];
+  /** users.info, read into the facts above (may throw: Slack down, timeout). */
+  profile(slackUserId: string): Promise<SlackProfile>;
+  /** The id of the workspace Doorman is installed in (auth.test), once known. */
+  installedTeam(): string | undefined;
+}
+
+/**
+ * Decides who a Slack user is. A bootstrap admin is who SLACK_ADMIN_USER_IDS says. Anyone else is
+ * the member linked to their Slack user id, or — the first time — the member whose email is on
+ * their Slack profile, but only when that profile is trustworthy: the user belongs to the
+ * installed workspace, is no guest and no outsider, and Slack confirmed the email. A member
+ * already linked to another Slack user is never moved: the newcomer is refused and the audit log
+ * says why (re-linking is `doorman user link-slack`). Answers are kept a minute.
+ */
+export class SlackIdentities {
+  private readonly cache = new Map<string, { at: number; user: SlackUser }>();
+  private readonly names = new Map<string, string>();
+  private readonly bootstrap: ReadonlySet<string>;
+
+  constructor(private readonly deps: IdentityDeps) {
+    this.bootstrap = new Set(deps.bootstrapAdmins);
+  }
+
+  /**
+   * Who is asking. `mayAskSlack: false` decides from the database alone (a modal submission, whose
+   * answer may wait on no Web API call): someone never seen before is then refused for now.
+   */
+  async identify(slackUserId: string, teamId: string | undefined, options: { mayAskSlack?: boolean } = {}): Promise<SlackUser> {
+    const mayAsk = options.mayAskSlack ?? true;
+    const now = this.deps.clock.now();
+    const cached = this.cache.get(slackUserId);
+    if (cached && now - cached.at < IDENTITY_CACHE_MS && (this.bootstrap.has(slackUserId) || this.sameTeam(teamId))) return cached.user;
+    const user = await this.decide(slackUserId, teamId, mayAsk);
+    if (user.refusal !== PROFILE_UNAVAILABLE) this.remember(slackUserId, user, now);
+    return user;
+  }
+
+  /** Drops a kept answer (after that user's role or state changed here). */
+  forget(slackUserId: string): void {
+    this.cache.delete(slackUserId);
+  }
+
+  /** The emails on the Slack profiles of people picked or mentioned; those without one are named apart. */
+  async emailsOf(slackUserIds: readonly string[]): Promise<{ emails: string[]; missing: string[] }> {
+    const results = await Promise.all(slackUserIds.map((id) => this.deps.profile(id).catch(() => undefined)));
+    const emails: string[] = [];
+    const missing: string[] = [];
+    results.forEach((profile, i) => (profile?.email ? emails.push(profile.email) : missing.push(slackUserIds[i]!)));
+    return { emails, missing };
+  }
+
+  private remember(slackUserId: string, user: SlackUser, now: number): void {
+    this.cache.set(slackUserId, { at: now, user });
+    if (this.cache.size > 5_000) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** The request comes from the installed workspace (unknown until auth.test answered: not trusted yet). */
+  private sameTeam(teamId: string | undefined): boolean {
+    const installed = this.deps.installedTeam();
+    return installed !== undefined && (teamId === undefined || teamId === installed);
+  }
+
+  private async decide(slackUserId: string, teamId: string | undefined, mayAsk: boolean): Promise<SlackUser> {
+    const slackActor = (member?: Member, name?: string): Actor => ({ type: 'slack', slackUserId, ...(member ? { memberId: member.id } : {}), ...(name ? { name } : {}) });
+    const refuse = (refusal: string, member?: Member, name?: string): SlackUser => ({ slackUserId, allowed: false, actor: slackActor(member, name), member, name, refusal });
+
+    if (this.bootstrap.has(slackUserId)) {
+      const member = await this.deps.members.findBySlackUserId(slackUserId);
+      const name = (member ? displayName(member) : undefined) ?? this.names.get(slackUserId) ?? (mayAsk ? await this.nameOf(slackUserId) : undefined);
+      return { slackUserId, allowed: true, actor: slackActor(member, name), member, name };
+    }
+    if (this.deps.installedTeam() === undefined) return refuse(PROFILE_UNAVAILABLE);
+    if (!this.sameTeam(teamId)) return refuse(OTHER_WORKSPACE);
+
+    const linked = await this.deps.members.findBySlackUserId(slackUserId);
+    if (linked) return this.byRole(slackUserId, linked, slackActor(linked, displayName(linked)));
+    if (!mayAsk) return refuse(PROFILE_UNAVAILABLE);
+
+    let profile: SlackProfile;
+    try {
+      profile = await this.deps.profile(slackUserId);
+    } catch (error) {
+      this.deps.logger.warn({ slackUserId, error: describeError(error) }, 'users.info failed; the user is refused for now');
+      return refuse(PROFILE_UNAVAILABLE);
+    }
+    if (profile.name) this.names.set(slackUserId, profile.name);
+    const trusted = profile.email && profile.emailConfirmed && !profile.outsider && profile.teamId === this.deps.installedTeam();
+    if (!trusted) return refuse(NOT_PERMITTED, undefined, profile.name);
+    const member = await this.deps.members.findByEmail(profile.email!);
+    if (!member || member.state !== 'active') return refuse(NOT_PERMITTED, member, profile.name);
+    if (member.slackUserId && member.slackUserId !== slackUserId) {
+      await this.deps.members.refuseSlackLink(member.id, slackUserId, 'the member is linked to another Slack user');
+      this.deps.logger.warn({ member: member.id, slackUserId }, 'Slack user refused: their profile email belongs to a member linked to another Slack user');
+      return refuse(NOT_PERMITTED, undefined, profile.name);
+    }
+    const actor = slackActor(member, profile.name ?? displayName(member));
+    const linkedNow = await this.deps.members.linkSlackUser(member.id, slackUserId, actor);
+    if (!linkedNow) return refuse(NOT_PERMITTED, undefined, profile.name);
+    return this.byRole(slackUserId, { ...member, slackUserId }, actor);
+  }
+
+  private byRole(slackUserId: string, member: Member, actor: Actor): SlackUser {
+    const name = actor.type === 'slack' ? actor.name : undefined;
+    if (can(member, 'member:manage')) return { slackUserId, allowed: true, actor, member, name };
+    this.deps.logger.info({ slackUserId, member: member.id }, 'Slack user refused: no member:manage');
+    return { slackUserId, allowed: false, actor, member, name, refusal: NOT_PERMITTED };
+  }
+
+  private async nameOf(slackUserId: string): Promise<string | undefined> {
+    try {
+      const profile = await this.deps.profile(slackUserId);
+      if (profile.name) this.names.set(slackUserId, profile.name);
+      return profile.name;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** users.info through `client`, read into the facts identity needs. */
+export async function readProfile(client: webApi.WebClient, slackUserId: string): Promise<SlackProfile> {
+  const result = await client.users.info({ user: slackUserId });
+  const user = result.user as (NonNullable<typeof result.user> & { is_stranger?: boolean; is_email_confirmed?: boolean }) | undefined;
+  if (!user || user.deleted || user.is_bot) return { emailConfirmed: false, outsider: true };
+  return {
+    teamId: user.team_id,
+    email: user.profile?.email || undefined,
+    emailConfirmed: user.is_email_confirmed === true,
+    outsider: !!(user.is_restricted || user.is_ultra_restricted || user.is_stranger),
+    name: user.profile?.real_name || user.real_name || user.profile?.display_name || user.name || undefined,
+  };
+}

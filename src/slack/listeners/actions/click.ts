@@ -1,0 +1,132 @@
+import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { decodeRow, type RowValue } from '../../action-values.js';
+import { refusedHomeView } from '../../blocks/home.js';
+import type { Block } from '../../blocks/limits.js';
+import type { SlackDeps } from '../../deps.js';
+import { slackWords, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
+import type { SlackUser } from '../../identity.js';
+import { loadNotice, renderNotice } from '../../notices/render.js';
+import { homeScreen, invitationsScreen } from '../../screens.js';
+import { repeatClaims } from '../../dedupe.js';
+import { baseActionId } from '../../action-values.js';
+
+/** A click on a block in a message (table, summary, members, a notice) or in App Home. */
+export type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+
+type Message = { text: string; blocks?: Block[]; unfurl_links?: boolean; unfurl_media?: boolean };
+
+/** The clicked element's value: a button's value or a select's chosen option. */
+export function clickedValue(args: ClickArgs): string | undefined {
+  const action = args.action as { value?: string; selected_option?: { value?: string } };
+  return action.value ?? action.selected_option?.value;
+}
+
+function isHome(args: ClickArgs): boolean {
+  return args.body.view?.type === 'home';
+}
+
+/**
+ * A new message only the clicker sees: ephemeral beside the clicked message, or a DM when there
+ * is no message to answer (App Home, a modal).
+ */
+export async function postToClicker(args: ClickArgs, message: Message): Promise<void> {
+  if (args.body.response_url) await args.respond({ response_type: 'ephemeral', replace_original: false, ...message });
+  else await args.client.chat.postMessage({ channel: args.body.user.id, ...message });
+}
+
+/** Tells only the clicker: an ephemeral message where there is a message, App Home otherwise. */
+export async function tellClicker(args: ClickArgs, text: string): Promise<void> {
+  if (isHome(args)) await args.client.views.publish({ user_id: args.body.user.id, view: refusedHomeView(text) });
+  else await postToClicker(args, { text });
+}
+
+/** Replaces the message the click came from; without one (App Home, a modal), the same content as a DM. */
+export async function replaceMessage(args: ClickArgs, message: Message): Promise<void> {
+  if (args.body.response_url) await args.respond({ replace_original: true, response_type: 'ephemeral', ...message });
+  else await args.client.chat.postMessage({ channel: args.body.user.id, ...message });
+}
+
+/** The clicking user, when they may manage invitations and members; a refused user is told why. */
+export async function clicker(deps: SlackDeps, args: ClickArgs): Promise<SlackUser | undefined> {
+  const user = await deps.identities.identify(args.body.user.id, args.body.user.team_id ?? args.body.team?.id);
+  if (user.allowed) return user;
+  await tellClicker(args, user.refusal!);
+  return undefined;
+}
+
+/** Shows what happened where the click came from: the table, App Home or the notice redrawn with it on top. */
+export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValue, notice: string): Promise<void> {
+  switch (row.surface) {
+    case 'table':
+      await replaceMessage(args, await invitationsScreen(deps, row.table, notice));
+      return;
+    case 'home':
+      await args.client.views.publish({ user_id: args.body.user.id, view: await homeScreen(deps, notice) });
+      return;
+    case 'summary':
+      await tellClicker(args, notice);
+      return;
+    case 'notice': {
+      const payload = row.noticeId ? await loadNotice(deps.db, row.noticeId) : undefined;
+      const message = payload && row.noticeId ? await renderNotice(deps, row.noticeId, payload, notice) : undefined;
+      if (message && args.body.response_url) await args.respond({ replace_original: true, ...message });
+      else await tellClicker(args, notice);
+    }
+  }
+}
+
+/**
+ * What to say when a change was refused: the domain error in words, naming the subject as it is
+ * now; anything unexpected is logged and answered with a generic apology.
+ */
+export async function failureWords(deps: SlackDeps, error: unknown, current: () => Promise<{ email: string }>, what: string): Promise<string> {
+  const subject = await current().catch(() => undefined);
+  const words = slackWords(error, subject?.email);
+  if (!words) deps.logger.error({ err: error, action: what }, 'Slack action failed');
+  return words ?? SOMETHING_WENT_WRONG;
+}
+
+/**
+ * Every click starts the same way: ack at once, parse the clicked value strictly (a stale or
+ * forged one is told so), check the clicker may manage (a refused one is told so); a click that
+ * changes something is done once however often Slack delivers it (`changes`).
+ */
+export function onClick<V>(deps: SlackDeps, decode: (value: unknown) => V | undefined, run: (args: ClickArgs, value: V, user: SlackUser) => Promise<void>, options: { changes?: boolean } = {}) {
+  return async (args: ClickArgs) => {
+    await args.ack();
+    const raw = clickedValue(args);
+    const value = decode(raw);
+    if (value === undefined) return tellClicker(args, staleButton(deps.command));
+    const user = await clicker(deps, args);
+    if (!user) return;
+    if (options.changes) {
+      const claims = repeatClaims({ triggerId: args.body.trigger_id, click: { userId: user.slackUserId, actionId: baseActionId(args.action.action_id), value: String(raw) } });
+      if (!(await deps.dedupe.first(claims))) {
+        deps.logger.debug({ action: args.action.action_id }, 'repeated click ignored');
+        return;
+      }
+    }
+    await run(args, value, user);
+  };
+}
+
+/**
+ * A row button (Resend, Send new invitation, Revoke): one domain change, its outcome shown in
+ * place. A stale button (the invitation changed meanwhile) gets the current state in words.
+ */
+export function rowAction(deps: SlackDeps, change: (invitationId: string, user: SlackUser) => Promise<string>) {
+  return onClick(
+    deps,
+    decodeRow,
+    async (args, row, user) => {
+      let notice: string;
+      try {
+        notice = await change(row.invitationId, user);
+      } catch (error) {
+        notice = await failureWords(deps, error, () => deps.invites.get(row.invitationId), args.action.action_id);
+      }
+      await showOutcome(deps, args, row, notice);
+    },
+    { changes: true },
+  );
+}

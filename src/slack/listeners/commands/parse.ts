@@ -1,0 +1,42 @@
+import { TABLE_STATUSES, type TableState } from '../../action-values.js';
+import { closestSubcommand, type Subcommand } from '../../blocks/help.js';
+import { decodeSlackText } from '../../text.js';
+
+export type ParsedCommand =
+  | { sub: 'help' }
+  | { sub: 'invite'; list: string }
+  | { sub: 'invites'; status?: TableState['status']; search?: string }
+  | { sub: 'members' }
+  | { sub: 'unknown'; typed: string; closest?: Subcommand };
+
+/**
+ * The command's text (as Slack sends it, entities and markup included) as a subcommand. A list of
+ * addresses or mentions without a subcommand means invite; nothing at all means help.
+ */
+export function parseCommand(raw: string): ParsedCommand {
+  const text = raw.trim();
+  if (!text) return { sub: 'help' };
+  const [first = '', ...restWords] = text.split(/\s+/);
+  const rest = text.slice(first.length).trim();
+  switch (first.toLowerCase()) {
+    case 'help':
+      return { sub: 'help' };
+    case 'invite':
+      return { sub: 'invite', list: rest };
+    case 'members':
+      return { sub: 'members' };
+    case 'invites': {
+      const status = TABLE_STATUSES.find((s) => s === restWords[0]?.toLowerCase());
+      const search = decodeSlackText(status ? rest.slice(restWords[0]!.length) : rest).text.trim();
+      return { sub: 'invites', ...(status ? { status } : {}), ...(search ? { search } : {}) };
+    }
+  }
+  if (looksLikeList(text)) return { sub: 'invite', list: text };
+  const typed = decodeSlackText(first).text;
+  return { sub: 'unknown', typed, closest: closestSubcommand(typed) };
+}
+
+/** An address, a mailto link or a mention somewhere in the text. */
+function looksLikeList(text: string): boolean {
+  return /@|<mailto:/i.test(text);
+}

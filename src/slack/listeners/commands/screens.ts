@@ -1,0 +1,25 @@
+import { DEFAULT_TABLE, MAX_TABLE_SEARCH, type TableState } from '../../action-values.js';
+import type { SlackDeps } from '../../deps.js';
+import { invitationsScreen, membersScreen } from '../../screens.js';
+import { answerSoon, ephemeral } from './answer.js';
+import type { CommandArgs } from './doorman.js';
+
+/** `invites [status] [search]`: the invitations table, only for the one who asked. */
+export function invitationsCommand(deps: SlackDeps, { ack, respond, command }: CommandArgs, query: { status?: TableState['status']; search?: string }): Promise<void> {
+  return answerSoon(ack, respond, async () => {
+    const user = await deps.identities.identify(command.user_id, command.team_id);
+    if (!user.allowed) return ephemeral(user.refusal!);
+    const search = query.search?.slice(0, MAX_TABLE_SEARCH);
+    const state: TableState = { ...DEFAULT_TABLE, status: query.status ?? (search ? 'all' : DEFAULT_TABLE.status), ...(search ? { search } : {}) };
+    return { response_type: 'ephemeral', ...(await invitationsScreen(deps, state)) };
+  });
+}
+
+/** `members`: members with role and state; admins change roles and deactivate from here. */
+export function membersCommand(deps: SlackDeps, { ack, respond, command }: CommandArgs): Promise<void> {
+  return answerSoon(ack, respond, async () => {
+    const user = await deps.identities.identify(command.user_id, command.team_id);
+    if (!user.allowed) return ephemeral(user.refusal!);
+    return { response_type: 'ephemeral', ...(await membersScreen(deps, 0)) };
+  });
+}

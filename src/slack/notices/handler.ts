@@ -1,0 +1,46 @@
+import { webApi } from '@slack/bolt';
+import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import type { OutboxRow } from '../../outbox/outbox.js';
+import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
+import type { ChannelPacer } from './pacer.js';
+import { renderNotice, type NoticeDeps } from './render.js';
+
+/** Slack answers that retrying cannot fix: the notice is dropped, with the reason kept. */
+const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'invalid_blocks', 'msg_too_long', 'no_text', 'cannot_dm_bot', 'not_in_channel', 'restricted_action']);
+
+/**
+ * A Web API client for the outbox: it does not wait out 429s or retry by itself, so each failure
+ * goes back to the outbox, which keeps the item across restarts and retries with backoff.
+ */
+export function noticeClient(token: string, slackApiUrl: string | undefined, logger?: webApi.WebClientOptions['logger']): webApi.WebClient {
+  return new webApi.WebClient(token, { ...(slackApiUrl ? { slackApiUrl } : {}), rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 10_000, ...(logger ? { logger } : {}) });
+}
+
+/** Delivers queued notices as DMs (chat.postMessage to a user id opens the DM). */
+export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler {
+  return {
+    kind: SLACK_NOTICE,
+    async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
+      const payload = JSON.parse(item.payload) as NoticePayload;
+      const message = await renderNotice(deps, item.id, payload);
+      if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
+      const wait = pacer.reserve(payload.recipient, item.id);
+      if (wait > 0) throw new RetryLater(pacer.holding() ? 'waiting out a 429 from Slack (Retry-After)' : `pacing messages to ${payload.recipient}`, wait, true);
+      try {
+        await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
+      } catch (error) {
+        const e = error as webApi.WebAPIRateLimitedError | webApi.WebAPIPlatformError;
+        if (e.code === webApi.ErrorCode.RateLimitedError) {
+          const waitMs = Math.max(1, (e as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
+          pacer.rateLimited(payload.recipient, item.id, waitMs);
+          throw new RetryLater('Slack rate limited (429)', waitMs);
+        }
+        if (e.code === webApi.ErrorCode.PlatformError && PERMANENT.has((e as webApi.WebAPIPlatformError).data?.error)) {
+          return { result: 'cancelled', reason: `Slack refused it: ${(e as webApi.WebAPIPlatformError).data.error}` };
+        }
+        throw error;
+      }
+      return { result: 'done' };
+    },
+  };
+}

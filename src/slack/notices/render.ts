@@ -1,0 +1,39 @@
+import type { Db } from '../../db/index.js';
+import type { InvitesService } from '../../invites/service.js';
+import type { MembersService } from '../../members/service.js';
+import { displayName } from '../../members/service.js';
+import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import type { OutboxRow } from '../../outbox/outbox.js';
+import { acceptedNotice, listNotice, NOTICE_ROWS } from '../blocks/notice-dms.js';
+import type { Block } from '../blocks/limits.js';
+
+export interface NoticeDeps {
+  db: Db;
+  invites: InvitesService;
+  members: MembersService;
+}
+
+/** A queued notice by its outbox id (the id its buttons carry). */
+export async function loadNotice(db: Db, noticeId: number): Promise<NoticePayload | undefined> {
+  const row = await db<OutboxRow>('outbox').where({ id: noticeId, kind: SLACK_NOTICE }).first();
+  return row ? (JSON.parse(row.payload) as NoticePayload) : undefined;
+}
+
+/** Draws a notice from the current state of what it is about (also after a click on it). */
+export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: NoticePayload, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
+  if (payload.notice === 'accepted') return renderAcceptedNote(deps, payload.memberId, note);
+  // An expiry notice counts how many are still expired (for "Send new invitations to all"), so it
+  // reads them all once; a reminder needs only the rows it shows.
+  const ids = payload.notice === 'expired' ? payload.invitationIds : payload.invitationIds.slice(0, NOTICE_ROWS);
+  const invitations = await deps.invites.getMany(ids);
+  const stillExpired = payload.notice === 'expired' ? invitations.filter((i) => i.status === 'expired').length : 0;
+  return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, stillExpired, notice: note });
+}
+
+/** The acceptance note as the member is now (also after its role select was used). */
+export async function renderAcceptedNote(deps: Pick<NoticeDeps, 'members'>, memberId: string, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
+  const member = await deps.members.get(memberId).catch(() => undefined);
+  if (!member) return undefined;
+  const name = displayName(member);
+  return acceptedNotice({ email: member.email, role: member.role, memberId: member.id, memberName: name === member.email ? null : name, notice: note });
+}
