@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isPostgres } from '../src/db/index.js';
 import { InvitesService } from '../src/invites/service.js';
-import { PAGE_SIZE } from '../src/slack/values.js';
+import { PAGE_SIZE } from '../src/slack/action-values.js';
 import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../test/support/db.js';
 import { startServer, type ChildServer } from './lib/children.js';
 import type { MemoryReading } from './servers/doorman.js';
@@ -19,6 +19,7 @@ import { bulkInsertSuite } from './suites/bulk-insert.js';
 import { bulkInviteSuite } from './suites/bulk-invite.js';
 import { expirySweepSuite } from './suites/expiry-sweep.js';
 import { mailSuite } from './suites/mail.js';
+import { medusaAdminSuite } from './suites/medusa-admin.js';
 import { slashAckSuite } from './suites/slash-ack.js';
 
 /** One reading of where the Doorman process's memory is, for the memory suite's notes. */
@@ -30,6 +31,8 @@ function describeSpaces(m: MemoryReading): string {
  * `npm run bench [-- --db=postgres] [--quick]`: every benchmark of docs/benchmarks.md, each as a
  * table of medians with its ratio against a floor measured in the same run. It asserts nothing
  * about timings (the machine is shared and noisy); it fails only when something does not work.
+ * `npm run bench -- --peer=medusa` runs instead only the admin API against the real Medusa v1
+ * server (bench/suites/medusa-admin.ts): never by default, never in CI.
  */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const options = parseOptions(process.argv.slice(2));
@@ -66,6 +69,7 @@ async function main(options: BenchOptions): Promise<void> {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'bench/tsconfig.json')], { stdio: 'inherit' });
   }
   const compiled = !options.quick;
+  if (options.peer === 'medusa') return peerMain(options, compiled);
   const [slackApi, sink] = await Promise.all([startServer('slack-api', { SLACK_BOT_TOKEN: 'xoxb-bench' }, compiled), startServer('smtp-sink', {}, compiled)]);
   servers.push(slackApi, sink);
 
@@ -155,6 +159,22 @@ async function main(options: BenchOptions): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${options.dialect === 'pg' ? 'postgres' : 'sqlite'}${options.quick ? '-quick' : ''}.json`);
   writeFileSync(file, JSON.stringify(summary, null, 2) + '\n');
+  process.stdout.write(`\n${failed.length ? `Goals not met: ${failed.join('; ')}` : 'Every goal met.'}\nResults: ${path.relative(ROOT, file)}\n`);
+}
+
+/**
+ * `--peer=medusa`: the admin API against the real Medusa v1 server (bench/suites/medusa-admin.ts),
+ * alone: the other suites' million-row seeding would leave PostgreSQL busy (autovacuum) under it.
+ */
+async function peerMain(options: BenchOptions, compiled: boolean): Promise<void> {
+  const result = await medusaAdminSuite(options, { compiled, log });
+  report(result);
+  const cpu = os.cpus();
+  const machine = { cpu: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`, os: `${os.type()} ${os.release()}`, node: process.version, load: os.loadavg().map((n) => round(n, 2)).join(' ') };
+  const file = path.join(ROOT, 'bench/results', `medusa-admin${options.quick ? '-quick' : ''}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ peer: 'medusa', quick: options.quick, at: new Date().toISOString(), machine, results }, null, 2) + '\n');
+  const failed = result.rows.filter((row) => row.pass === false).map((row) => row.metric);
   process.stdout.write(`\n${failed.length ? `Goals not met: ${failed.join('; ')}` : 'Every goal met.'}\nResults: ${path.relative(ROOT, file)}\n`);
 }
 

@@ -54,7 +54,7 @@ async function doormanRun(dialect: Dialect, sink: ChildServer, count: number): P
   const clock = { now: () => Date.now() };
   const invites = new InvitesService(t.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.bench', inviteTtlMs: TTL });
   const transport = smtpTransport(sink.url);
-  const worker = new OutboxWorker(t.db, clock, createLogger('warn'), [inviteEmailHandler(t.db, clock, invites, transport, { mailFrom: MAIL_FROM, orgName: ORG })]);
+  const worker = new OutboxWorker(t.db, clock, createLogger('warn'), [inviteEmailHandler(t.db, clock, invites.links, transport, { mailFrom: MAIL_FROM, orgName: ORG })]);
   try {
     await invites.inviteMany({ emails: Array.from({ length: count }, (_, i) => `mail${i}@bench.example`), actor: { type: 'slack', slackUserId: 'U0ADMIN', name: 'Bench Admin' } });
     await sink.request('reset');

@@ -117,7 +117,9 @@ export class OutboxWorker {
           const item = batch[next++]!;
           try {
             const outcome = await this.deliverOne(item);
-            if (outcome && (await this.record(item, outcome)) && outcome.result !== 'failing') {
+            if (!outcome) continue;
+            await this.record(item, outcome);
+            if (outcome.result !== 'failing') {
               result.settled++;
               result[outcome.result === 'done' ? 'delivered' : 'cancelled']++;
             }
@@ -167,20 +169,20 @@ export class OutboxWorker {
 
   /**
    * Records an outcome, trying a few times through a passing database fault. If it still fails,
-   * the lease runs out and the item is tried again. Answers whether it was recorded.
+   * the lease runs out and the item is tried again.
    */
-  private async record(item: OutboxRow, outcome: RecordedOutcome): Promise<boolean> {
+  private async record(item: OutboxRow, outcome: RecordedOutcome): Promise<void> {
     const handler = this.handlers.get(item.kind)!;
     for (let attempt = 1; ; attempt++) {
       try {
         const recorded = await recordOutcome(this.db, item, outcome, this.clock.now(), handler.recordOutcome && ((trx) => handler.recordOutcome!(trx, item, outcome)));
         if (recorded === 'cancelled') this.logger.info({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was cancelled while it was being delivered');
         if (recorded === 'claimed again') this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
-        return recorded === 'recorded';
+        return;
       } catch (error) {
         if (attempt >= 5) {
           this.logger.error({ outbox: item.id, err: error }, 'could not record a delivery outcome');
-          return false;
+          return;
         }
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }

@@ -23,7 +23,7 @@ export interface TableState {
 }
 
 export const DEFAULT_TABLE: TableState = { status: 'pending', sort: 'created', order: 'desc', offset: 0 };
-/** Search text carried in buttons and select options (an option's value holds at most 150 characters). */
+/** Search text carried in buttons and select options, in UTF-8 bytes (an option's value holds at most 150 characters). */
 export const MAX_TABLE_SEARCH = 60;
 
 /** Where a row button sits: the table message, App Home, an invite summary, or a notice DM. */
@@ -45,7 +45,10 @@ const tableState = z.union([
 
 export function encodeTable(state: TableState): string {
   const base = `${state.status}.${state.sort}.${state.order}.${state.offset}`;
-  return state.search ? `${base}.${Buffer.from(state.search.slice(0, MAX_TABLE_SEARCH), 'utf8').toString('base64url')}` : base;
+  if (!state.search) return base;
+  let search = state.search.slice(0, MAX_TABLE_SEARCH);
+  while (Buffer.byteLength(search) > MAX_TABLE_SEARCH) search = search.slice(0, -1);
+  return `${base}.${Buffer.from(search, 'utf8').toString('base64url')}`;
 }
 
 export function decodeTable(value: unknown): TableState | undefined {

@@ -12,11 +12,12 @@ export interface Claim {
 }
 
 /**
- * The keys that make two deliveries of a changing request "the same": its trigger id (a retry
- * repeats the payload) and, for a click, who clicked what with which value (a double click).
+ * The keys that make two deliveries "the same": a retried request repeats its trigger id (or an
+ * event its event id), and a double click is the same user on the same action with the same value.
  */
-export function repeatClaims(request: { triggerId?: string; click?: { userId: string; actionId: string; value: string } }): Claim[] {
+export function repeatClaims(request: { triggerId?: string; eventId?: string; click?: { userId: string; actionId: string; value: string } }): Claim[] {
   const claims: Claim[] = [];
+  if (request.eventId) claims.push({ key: `event:${request.eventId}`, windowMs: RETRY_WINDOW_MS });
   if (request.triggerId) claims.push({ key: `trigger:${request.triggerId}`, windowMs: RETRY_WINDOW_MS });
   if (request.click) claims.push({ key: `click:${request.click.userId}:${request.click.actionId}:${request.click.value}`, windowMs: DOUBLE_CLICK_WINDOW_MS });
   return claims.map((c) => ({ ...c, key: c.key.slice(0, 255) }));

@@ -134,6 +134,8 @@ export class SlackIdentities {
       return refuse(NOT_PERMITTED, undefined, profile.name);
     }
     const actor = slackActor(member, profile.name ?? displayName(member));
+    // Only someone who may act is linked: a refused request changes nothing.
+    if (!can(member, 'member:manage')) return this.byRole(slackUserId, member, actor);
     const linkedNow = await this.deps.members.linkSlackUser(member.id, slackUserId, actor);
     if (!linkedNow) return refuse(NOT_PERMITTED, undefined, profile.name);
     return this.byRole(slackUserId, { ...member, slackUserId }, actor);

@@ -20,14 +20,13 @@ describe('a bulk list on PostgreSQL', () => {
   };
   const warnings: Array<{ fields: unknown; message: string }> = [];
   const logger = { warn: (fields: unknown, message: string) => void warnings.push({ fields, message }) };
-  const service = () => new InvitesService(test.db, new ManualClock(), { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * 86_400_000, logger: logger as never });
+  const service = (onQueued?: () => void) => new InvitesService(test.db, new ManualClock(), { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * 86_400_000, logger: logger as never, onQueued });
   const emails = (count: number) => Array.from({ length: count }, (_, i) => `bulk${i}@example.io`);
 
   it(`has its rows counted for the planner at once when it queues ${ANALYZE_AFTER.toLocaleString('en')} emails or more, before the worker claims them`, async () => {
     await fresh();
-    const invites = service();
     let countedWhenQueued: number | undefined;
-    invites.onQueued = () => void counted(test, 'outbox').then((n) => (countedWhenQueued = n));
+    const invites = service(() => void counted(test, 'outbox').then((n) => (countedWhenQueued = n)));
     expect(await counted(test, 'outbox')).toBe(-1);
 
     const summary = await invites.inviteMany({ emails: emails(ANALYZE_AFTER), actor: CLI });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
-import { BATCH_READ_FRESH_MS, inviteEmailHandler } from '../../src/mail/invite-email.js';
+import { inviteEmailHandler } from '../../src/mail/invite-email.js';
 import { formatDateInWords } from '../../src/mail/templates.js';
 import { smtpTransport, type MailTransport } from '../../src/mail/transport.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
@@ -172,7 +172,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     // The worker's own wiring, with a short SMTP time limit (the service uses 30 s).
     const transport = smtpTransport(smtp.url, { timeoutMs: 400 });
     const worker = new OutboxWorker(services.db, clock, createLogger('silent'), [
-      inviteEmailHandler(services.db, clock, services.invites, transport, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
+      inviteEmailHandler(services.db, clock, services.invites.links, transport, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
     ]);
     try {
       smtp.fail({ kind: 'hang', at: 'greeting', times: 1 }, { kind: 'hang', at: 'data', times: 1 });
@@ -283,38 +283,12 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
       close: () => smtpOut.close(),
     };
     const worker = new OutboxWorker(services.db, clock, createLogger('silent'), [
-      inviteEmailHandler(services.db, clock, services.invites, transport, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
+      inviteEmailHandler(services.db, clock, services.invites.links, transport, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
     ]);
     return { worker, close: () => transport.close() };
   };
 
-  it('costs far less than one SQL statement per email: one invitation read per batch, outcomes written in groups', async () => {
-    const count = 200;
-    const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: count }, (_, i) => `bulk${i}@example.io`), actor: OPERATOR });
-    const seen: string[] = [];
-    const listener = (query: { sql: string }) => seen.push(query.sql);
-    services.db.on('query', listener);
-    try {
-      expect(await services.outbox.drain()).toEqual({ settled: count, delivered: count, cancelled: 0 });
-    } finally {
-      services.db.removeListener('query', listener);
-    }
-    expect(smtp.received).toHaveLength(count);
-    // 4 batches of 50: each claimed (1 statement, and 1 more that finds nothing left) and its
-    // invitations read (1); ~10 groups of ~20 outcomes, each BEGIN, UPDATE outbox, UPDATE
-    // invitations, COMMIT.
-    const invitationReads = seen.filter((sql) => /^select .* from .invitations./i.test(sql));
-    expect(invitationReads).toHaveLength(count / 50);
-    const claims = seen.filter((sql) => /^update .outbox. set .locked_until. = [?$0-9]+, .attempts. = attempts \+ 1 where (.id. in \(select|id = any\(array\(\(select)/i.test(sql));
-    expect(claims).toHaveLength(count / 50 + 1);
-    expect(seen.filter((sql) => /^select .* from .outbox./i.test(sql))).toEqual([]);
-    expect(seen.filter((sql) => /^begin/i.test(sql)).length).toBeLessThanOrEqual(14);
-    expect(seen.length / count).toBeLessThan(0.35);
-    for (const id of invitationIds.slice(0, 5)) expect((await services.invites.get(id)).delivery).toEqual({ state: 'sent', error: null });
-    expect(await services.db('invitations').whereNot({ delivery_state: 'sent' }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
-  });
-
-  it('an email whose queue entry was cancelled while it went out leaves its invitation\'s delivery state alone; the rest of its group is recorded', async () => {
+  it('an email whose queue entry was cancelled while it went out leaves its invitation\'s delivery state alone; the others are recorded', async () => {
     const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: 4 }, (_, i) => `group${i}@example.io`), actor: OPERATOR });
     const first = invitationIds[0]!;
     const { worker, close } = workerWith(async (sent) => {
@@ -332,13 +306,12 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect(rows.find((r) => r.invitation_id === first)).toMatchObject({ state: 'cancelled', last_error: 'accepted' });
   });
 
-  it('a batch whose invitations are revoked while it is being delivered sends none of them once its read is stale', async () => {
+  it('invitations revoked while their batch is being delivered are not sent', async () => {
     const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: 30 }, (_, i) => `mid${i}@example.io`), actor: OPERATOR });
     const revoked = invitationIds.slice(20);
     const { worker, close } = workerWith(async (sent) => {
       if (sent !== 5) return;
       for (const id of revoked) await services.invites.revoke(id, OPERATOR);
-      clock.advance(BATCH_READ_FRESH_MS + 1); // the batch's read of its invitations is now too old to trust
     });
     try {
       expect(await worker.drain()).toMatchObject({ delivered: 20 });
@@ -351,27 +324,6 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     const rows = await outboxRows(services);
     expect(rows.filter((r) => revoked.includes(r.invitation_id!)).every((r) => r.state === 'cancelled' && r.last_error === 'revoked')).toBe(true);
     expect(rows.filter((r) => !revoked.includes(r.invitation_id!)).every((r) => r.state === 'done')).toBe(true);
-  });
-
-  it('within its freshness a batch read stands in for each email\'s own read; past it, an email reads its invitation again', async () => {
-    await services.invites.inviteMany({ emails: Array.from({ length: 6 }, (_, i) => `fresh${i}@example.io`), actor: OPERATOR });
-    const { worker, close } = workerWith((sent) => {
-      if (sent === 3) clock.advance(BATCH_READ_FRESH_MS + 1);
-    });
-    const seen: string[] = [];
-    const listener = (query: { sql: string }) => seen.push(query.sql);
-    services.db.on('query', listener);
-    try {
-      expect(await worker.runOnce()).toBe(6);
-    } finally {
-      services.db.removeListener('query', listener);
-      close();
-    }
-    const reads = seen.filter((sql) => /^select .* from .invitations./i.test(sql));
-    // One read for the batch; then each email that began after the clock moved read its own.
-    expect(reads.length).toBeGreaterThanOrEqual(2);
-    expect(reads.length).toBeLessThanOrEqual(1 + 6 - 3 + 1);
-    expect(smtp.received).toHaveLength(6);
   });
 
   it('without SMTP_URL, each email is an .eml file under DATA_DIR/outbox/ with the link in a header, and the link is logged', async () => {

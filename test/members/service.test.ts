@@ -182,9 +182,18 @@ describe.each(DIALECTS)('MembersService (%s)', (dialect) => {
     const { member } = await w.members.create({ email: 'jane@x.io', slackUserId: 'U0JANE' }, CLI);
     expect((await w.members.findBySlackUserId('U0JANE'))?.id).toBe(member.id);
     const bob = (await w.members.create({ email: 'bob@x.io' }, CLI)).member;
-    await w.members.linkSlackUser(bob.id, 'U0BOB');
+    expect(await w.members.linkSlackUser(bob.id, 'U0BOB', CLI)).toBe(true);
     expect((await w.members.findBySlackUserId('U0BOB'))?.id).toBe(bob.id);
     expect(await w.members.findBySlackUserId('U0NOBODY')).toBeUndefined();
+    // A link is never moved by a first contact: Jane keeps hers, and U0BOB cannot become Jane.
+    expect(await w.members.linkSlackUser(member.id, 'U0OTHER', CLI)).toBe(false);
+    expect(await w.members.linkSlackUser(member.id, 'U0BOB', CLI)).toBe(false);
+    expect((await w.members.get(member.id)).slackUserId).toBe('U0JANE');
+    // The operator's explicit re-link moves it, and the audit log says so.
+    expect((await w.members.setSlackUser(member.id, 'U0BOB', CLI)).slackUserId).toBe('U0BOB');
+    expect((await w.members.get(bob.id)).slackUserId).toBeNull();
+    const audit = await w.db('audit_log').where({ action: 'slack_link' }).orderBy('id');
+    expect(audit.map((row: { subject_id: string }) => row.subject_id)).toEqual([bob.id, member.id]);
   });
 });
 

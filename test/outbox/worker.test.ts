@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, inTransaction, isPostgres, type Db } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { enqueue, type OutboxRow } from '../../src/outbox/outbox.js';
-import { backoffMs, DEFAULT_WORKER_OPTIONS, OutboxWorker, RetryLater, type OutboxHandler, type SettledItem } from '../../src/outbox/worker.js';
+import { backoffMs, DEFAULT_WORKER_OPTIONS, OutboxWorker, RetryLater, type OutboxHandler } from '../../src/outbox/worker.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 
 const silent = createLogger('silent');
@@ -259,32 +259,22 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
 
   const payloadN = (item: OutboxRow) => (JSON.parse(item.payload) as { n: number }).n;
 
-  it('records outcomes in groups: a few statements per group, not a transaction per item', async () => {
-    const recordedGroups: number[] = [];
-    const handler: OutboxHandler = {
-      kind: KIND,
-      async deliver() {
-        await sleep(1);
-        return { result: 'done' };
-      },
-      async recordOutcomes(_trx, settled) {
-        recordedGroups.push(settled.length);
-      },
+  it('records an outcome and its handler\'s own record in one transaction: a failing record leaves the item as it was', async () => {
+    const { handler } = recorder();
+    handler.recordOutcome = async (trx, item) => {
+      await trx('outbox').where({ id: item.id }).update({ last_error: 'written by the handler' });
+      if (payloadN(item) === 1) throw new Error('constraint violated');
     };
-    const worker = new OutboxWorker(test.db, clock, silent, [handler]);
-    await queue(200);
-    const sql = statements(test.db);
-    expect(await worker.drain()).toEqual({ settled: 200, delivered: 200, cancelled: 0 });
-    sql.stop();
-
-    expect((await rows()).every((r) => r.state === 'done' && r.locked_until === null)).toBe(true);
-    expect(recordedGroups.reduce((a, b) => a + b, 0)).toBe(200);
-    // 5 lanes × 4 unrecorded outcomes each: groups of about 20, each BEGIN, one UPDATE, COMMIT.
-    expect(sql.transactions()).toBeLessThanOrEqual(15);
-    expect(sql.seen.length / 200).toBeLessThan(0.3);
+    const leaseMs = 30_000;
+    await queue(2);
+    expect(await new OutboxWorker(test.db, clock, silent, [handler], { leaseMs }).runOnce()).toBe(2);
+    const after = await rows();
+    expect(after[0]).toMatchObject({ state: 'done', last_error: 'written by the handler' });
+    // Rolled back together: still pending under its lease, without the handler's write.
+    expect(after[1]).toMatchObject({ state: 'pending', last_error: null, locked_until: clock.now() + leaseMs });
   });
 
-  it('an item claimed again by another worker is left out of its group; the others are recorded', async () => {
+  it('an item claimed again by another worker keeps that claim; the others are recorded', async () => {
     const leaseMs = 30_000;
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
@@ -295,8 +285,8 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
         await gate;
         return { result: 'done' };
       },
-      async recordOutcomes(_trx, settled) {
-        recorded.push(...settled.map((s) => payloadN(s.item)));
+      async recordOutcome(_trx, item) {
+        recorded.push(payloadN(item));
       },
     };
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency: 6 });
@@ -309,12 +299,8 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     const lost = (await rows())[3]!;
     await test.db('outbox').where({ id: lost.id }).update({ attempts: lost.attempts + 1, locked_until: clock.now() + leaseMs });
 
-    const sql = statements(test.db);
     open();
     expect(await pass).toBe(6);
-    sql.stop();
-
-    expect(sql.transactions()).toBe(1); // all six outcomes in one group
     expect(recorded.sort()).toEqual([0, 1, 2, 4, 5]);
     const after = await rows();
     expect(after[3]).toMatchObject({ state: 'pending', attempts: 2, locked_until: clock.now() + leaseMs });
@@ -332,8 +318,8 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
         if (payloadN(item) === 1) await test.db('outbox').where({ id: item.id }).update({ state: 'cancelled', last_error: 'accepted' });
         return { result: 'done' };
       },
-      async recordOutcomes(_trx, settled) {
-        recorded.push(...settled.map((s) => payloadN(s.item)));
+      async recordOutcome(_trx, item) {
+        recorded.push(payloadN(item));
       },
     };
     await queue(3);
@@ -345,13 +331,13 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect(lines.some((l) => l.level >= 40)).toBe(false);
   });
 
-  it('a group whose recording fails once is recorded all the same, and nothing is delivered twice', async () => {
+  it('an outcome whose recording fails once is recorded all the same, and nothing is delivered twice', async () => {
     const { handler, delivered } = recorder();
     let failures = 1;
     const recorded: number[] = [];
-    handler.recordOutcomes = async (_trx, settled: SettledItem[]) => {
+    handler.recordOutcome = async (_trx, item) => {
       if (failures-- > 0) throw new Error('connection reset');
-      recorded.push(...settled.map((s) => payloadN(s.item)));
+      recorded.push(payloadN(item));
     };
     const worker = new OutboxWorker(test.db, clock, silent, [handler]);
     await queue(12);
@@ -366,8 +352,8 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     const leaseMs = 30_000;
     const { handler, delivered } = recorder();
     let broken = true;
-    handler.recordOutcomes = async (_trx, settled: SettledItem[]) => {
-      if (broken && settled.some((s) => payloadN(s.item) === 2)) throw new Error('constraint violated');
+    handler.recordOutcome = async (_trx, item) => {
+      if (broken && payloadN(item) === 2) throw new Error('constraint violated');
     };
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs });
     await queue(5);
@@ -384,34 +370,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect((await rows()).every((r) => r.state === 'done')).toBe(true);
   });
 
-  it('lanes go on delivering while a group of outcomes is being written: a group is half the allowance', async () => {
-    await queue(12);
-    const unrecordedPerLane = 4;
-    const { handler, delivered } = recorder();
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const writes: number[] = [];
-    handler.recordOutcomes = async (_trx, settled) => {
-      writes.push(settled.length);
-      if (writes.length === 1) await held;
-    };
-    const drained = new OutboxWorker(test.db, clock, silent, [handler], { concurrency: 1, unrecordedPerLane }).drain();
-    try {
-      for (let i = 0; i < 200 && (writes.length === 0 || delivered.length < 1 + unrecordedPerLane); i++) await sleep(5);
-      // The first group is half the allowance of 4 (a group of all 4 would have stalled the lane as
-      // soon as it was written); while it is held the lane delivers on, up to its allowance of 4
-      // unrecorded plus the one whose outcome it then waits for, and no further.
-      expect(writes[0]).toBe(unrecordedPerLane / 2);
-      await sleep(30);
-      expect(delivered.length).toBe(1 + unrecordedPerLane);
-    } finally {
-      release();
-    }
-    expect((await drained).delivered).toBe(12);
-    expect((await rows()).every((r) => r.state === 'done')).toBe(true);
-  });
-
-  it.each([8, 4, 0])('a crash between delivery and its recorded outcome repeats at most concurrency × (1 + unrecordedPerLane) items (%i)', async (unrecordedPerLane) => {
+  it('a crash repeats at most the deliveries under way at that moment: the worker\'s concurrency', async () => {
     const leaseMs = 30_000;
     const concurrency = 3;
     const total = 60;
@@ -429,7 +388,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
         if (sentByFirst.length === crashAfter) crashed = true;
         return { result: 'done' };
       },
-      async recordOutcomes() {
+      async recordOutcome() {
         if (crashed) throw new Error('the process is gone');
       },
     };
@@ -437,24 +396,24 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     extraDbs.push(firstDb);
     await queue(total);
     // The dead process's drain goes on in the background; once this test drops its database its claims fail there, unseen.
-    void new OutboxWorker(firstDb, clock, silent, [dying], { leaseMs, concurrency, unrecordedPerLane }).drain().catch(() => undefined);
+    void new OutboxWorker(firstDb, clock, silent, [dying], { leaseMs, concurrency }).drain().catch(() => undefined);
     for (let i = 0; i < 500 && !crashed; i++) await sleep(5);
     expect(crashed).toBe(true);
 
     // The next process, once the leases ran out.
     clock.advance(leaseMs + 1);
     const { handler, delivered } = recorder();
-    await new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency, unrecordedPerLane }).drain();
+    await new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency }).drain();
 
     const repeated = delivered.filter((n) => sentByFirst.includes(n));
     expect(repeated.length).toBeGreaterThan(0);
-    expect(repeated.length).toBeLessThanOrEqual(concurrency * (1 + unrecordedPerLane));
+    expect(repeated.length).toBeLessThanOrEqual(concurrency);
     expect(new Set([...sentByFirst, ...delivered]).size).toBe(total);
     expect(new Set(delivered).size).toBe(delivered.length);
     expect((await rows()).every((r) => r.state === 'done')).toBe(true);
   });
 
-  it('drain claims the next batch while the last one finishes, and stops after a batch that settled nothing', async () => {
+  it('drain claims batch after batch, and stops after a batch that settled nothing', async () => {
     const { handler, delivered } = recorder(async (item) => {
       await sleep(1);
       if (payloadN(item) >= 30) throw new Error('refused');
@@ -496,7 +455,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
 
   it('never claims back an item it is still delivering or recording, even when that item\'s lease ran out meanwhile', async () => {
     const leaseMs = 30_000;
-    // Each delivery outlasts the lease (the clock moves on), and its outcome waits in a group.
+    // Each delivery outlasts the lease (the clock moves on).
     const { handler, delivered } = recorder(() => clock.advance(leaseMs + 1));
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, batchSize: 1, concurrency: 1 });
     await queue(4);

@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { Invitation, InviteSummary } from '../../src/invites/model.js';
 import type { Member } from '../../src/members/service.js';
 import { homeView } from '../../src/slack/blocks/home.js';
-import { inviteModal, inviteSendingView, refusedView } from '../../src/slack/blocks/invite-modal.js';
+import { invitedView, inviteModal, linkView, refusedView } from '../../src/slack/blocks/invite-modal.js';
+import { closestSubcommand, helpMessage } from '../../src/slack/blocks/help.js';
 import { inviteSummary } from '../../src/slack/blocks/invite-summary.js';
 import { invitesTable } from '../../src/slack/blocks/invites-table.js';
 import { limitViolations } from '../../src/slack/blocks/limits.js';
 import { membersList } from '../../src/slack/blocks/members.js';
 import { listWithin, slackDate } from '../../src/slack/blocks/format.js';
-import { dedupeClaims } from '../../src/slack/dedupe.js';
-import { decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/values.js';
+import { repeatClaims } from '../../src/slack/dedupe.js';
+import { decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/action-values.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
 const counts = { pending: 12, expired: 2, accepted: 3, revoked: 1, all: 18 };
@@ -68,7 +69,7 @@ describe('Block Kit builders', () => {
       invalid: [{ entry: 'not-an-email', reason: 'not an email address (no @)' }],
       invitationIds: ['invite_01JA', 'invite_01JB', 'invite_01JC'],
     };
-    const message = inviteSummary(summary, { total: 3, sent: 1, failing: 1 });
+    const message = inviteSummary(summary, '/doorman', { total: 3, sent: 1, failing: 1 });
     expect(limitViolations('message', message.blocks)).toEqual([]);
     expect(message).toMatchSnapshot();
   });
@@ -83,7 +84,7 @@ describe('Block Kit builders', () => {
       invalid: many(2000, (i) => ({ entry: `bad\`entry<${i}>` + 'z'.repeat(300), reason: 'not an email address (no @)' })),
       invitationIds: [],
     };
-    const message = inviteSummary(summary);
+    const message = inviteSummary(summary, '/doorman');
     expect(limitViolations('message', message.blocks)).toEqual([]);
     const text = JSON.stringify(message.blocks);
     expect(text).toMatch(/and 390 more already invited/);
@@ -91,24 +92,41 @@ describe('Block Kit builders', () => {
     expect(message.blocks.filter((b: any) => b.accessory?.action_id?.startsWith('invite_resend'))).toHaveLength(10);
   });
 
-  it('the invite modal, the sending view and the refusal', () => {
+  it('the invite modal, the view after submitting, the link view and the refusal', () => {
     const modal = inviteModal();
     expect(limitViolations('modal', modal.blocks, { title: modal.title.text })).toEqual([]);
     expect(modal).toMatchSnapshot();
-    expect(inviteSendingView(1000)).toMatchSnapshot();
+    const done = invitedView({ sent: ['a@example.com'], renewed: [], alreadyMember: ['m@example.com'], alreadyInvited: [{ email: 'e@example.com', invitationId: 'invite_01JE' }], invalid: [], invitationIds: ['invite_01JA'] }, 3, '/doorman');
+    expect(limitViolations('modal', done.blocks, { title: done.title.text })).toEqual([]);
+    expect(done).toMatchSnapshot();
+    const link = linkView('jane@example.com', 'http://doorman.test/invite?token=abc');
+    expect(limitViolations('modal', link.blocks, { title: link.title.text })).toEqual([]);
+    expect(JSON.stringify(link)).toContain('"type":"plain_text","text":"http://doorman.test/invite?token=abc"');
     expect(limitViolations('modal', refusedView('no').blocks)).toEqual([]);
   });
 
+  it('the help names the configured command, and its buttons open the modal, the table and the members', () => {
+    const help = helpMessage('/acme-invites');
+    expect(limitViolations('message', help.blocks)).toEqual([]);
+    expect(help).toMatchSnapshot();
+    expect(JSON.stringify(help.blocks)).not.toContain('/doorman');
+    const unknown = helpMessage('/doorman', { typed: 'invitess', closest: closestSubcommand('invitess') });
+    expect(JSON.stringify(unknown.blocks)).toContain('Did you mean `/doorman invites`?');
+    expect(closestSubcommand('membres')).toBe('members');
+    expect(closestSubcommand('invte')).toBe('invite');
+    expect(closestSubcommand('frobnicate')).toBeUndefined();
+  });
+
   it('members with role selects and Deactivate (with confirm) for active ones', () => {
-    const message = membersList({ members: [member(1, 'admin'), member(2, 'member'), member(3, 'developer', 'deactivated')], total: 40, offset: 15, notice: 'Changed.' });
+    const message = membersList({ members: [member(1, 'admin'), member(2, 'member'), member(3, 'developer', 'deactivated')], total: 40, offset: 15, command: '/doorman', notice: 'Changed.' });
     expect(limitViolations('message', message.blocks)).toEqual([]);
     expect(message).toMatchSnapshot();
-    const full = membersList({ members: Array.from({ length: 15 }, (_, i) => ({ ...member(i, 'member'), email: longEmail, firstName: 'f'.repeat(200) })), total: 1000, offset: 15 });
+    const full = membersList({ members: Array.from({ length: 15 }, (_, i) => ({ ...member(i, 'member'), email: longEmail, firstName: 'f'.repeat(200) })), total: 1000, offset: 15, command: '/doorman' });
     expect(limitViolations('message', full.blocks)).toEqual([]);
   });
 
   it('App Home', () => {
-    const view = homeView({ counts, pending: Array.from({ length: 5 }, (_, i) => invitation(i, 'pending')), expired: [invitation(9, 'expired')], notice: 'Done.' });
+    const view = homeView({ counts, pending: Array.from({ length: 5 }, (_, i) => invitation(i, 'pending')), expired: [invitation(9, 'expired')], command: '/doorman', notice: 'Done.' });
     expect(limitViolations('home', view.blocks)).toEqual([]);
     expect(view).toMatchSnapshot();
   });
@@ -137,6 +155,9 @@ describe('button values', () => {
   it('round-trip and refuse anything else', () => {
     const table = { status: 'expired' as const, sort: 'email' as const, order: 'asc' as const, offset: 20 };
     expect(decodeTable(encodeTable(table))).toEqual(table);
+    const searched = { ...table, search: 'jane.doe@ex ample' };
+    expect(decodeTable(encodeTable(searched))).toEqual(searched);
+    expect(encodeTable({ ...table, search: 'é'.repeat(60) }).length).toBeLessThanOrEqual(150);
     const row = { surface: 'home' as const, invitationId: 'invite_01JABC', table };
     expect(decodeRow(encodeRow(row))).toEqual(row);
     for (const bad of ['', 'x', 't.invite_01J.pending.created.desc.-1', 't.usr_01J.pending.created.desc.0', 'q.invite_01J.pending.created.desc.0', 't.invite_01J.pending.created.up.0', 't.invite_01J.sideways.created.desc.0', 't.invite_01J;drop.pending.created.desc.0', 'x'.repeat(500)]) {
@@ -150,16 +171,12 @@ describe('button values', () => {
 });
 
 describe('the idempotence rule', () => {
-  it('keys retries by trigger or event id and double clicks by user, action and value', () => {
-    expect(dedupeClaims({ type: 'event_callback', event_id: 'Ev1' }).map((c) => c.key)).toEqual(['event:Ev1']);
-    expect(dedupeClaims({ command: '/invite', trigger_id: 'T1' }).map((c) => c.key)).toEqual(['trigger:T1']);
-    const click = dedupeClaims({ type: 'block_actions', trigger_id: 'T2', user: { id: 'U1' }, actions: [{ action_id: 'invite_resend_3', value: 't.invite_1.pending.created.desc.0' }] });
+  it('keys a retried request by its trigger id and a double click by user, action and value', () => {
+    expect(repeatClaims({ triggerId: 'T1' }).map((c) => c.key)).toEqual(['trigger:T1']);
+    const click = repeatClaims({ triggerId: 'T2', click: { userId: 'U1', actionId: 'invite_resend', value: 't.invite_1.pending.created.desc.0' } });
     expect(click.map((c) => c.key)).toEqual(['trigger:T2', 'click:U1:invite_resend:t.invite_1.pending.created.desc.0']);
+    expect(click[0]!.windowMs).toBe(24 * 3_600_000);
     expect(click[1]!.windowMs).toBe(10_000);
-    // Reading (paging, sorting) is never held back.
-    expect(dedupeClaims({ type: 'block_actions', trigger_id: 'T3', user: { id: 'U1' }, actions: [{ action_id: 'invites_page_1', value: 'x' }] })).toHaveLength(1);
-    // A command that only reads claims nothing: answering it twice changes nothing.
-    expect(dedupeClaims({ command: '/invites', trigger_id: 'T4' })).toEqual([]);
-    expect(dedupeClaims({ command: '/members', trigger_id: 'T5' })).toEqual([]);
+    expect(repeatClaims({ click: { userId: 'U1', actionId: 'x', value: 'v'.repeat(400) } })[0]!.key.length).toBe(255);
   });
 });

@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
+import { newTriggerId } from '../support/slack-payloads.js';
 import { FORM, interactionBody } from '../support/slack-sign.js';
-import { ADMIN, buttonFor, elementsOf, eventually, SlackDoorHarness, textOf } from './harness.js';
+import { ADMIN, buttonFor, elementsOf, eventually, SlackWorld, textOf } from '../support/slack-world.js';
 
 const DAY = 86_400_000;
 const actor = { type: 'system' as const };
 
-describe.each(DIALECTS)('/invites: the table and its buttons, end to end (%s)', (dialect) => {
-  let h: SlackDoorHarness;
+describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)', (dialect) => {
+  let h: SlackWorld;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    h = await SlackDoorHarness.start(dialect);
+    h = await SlackWorld.start(dialect);
     const { invites } = h.app.services;
     const old = await invites.inviteMany({ emails: 'exp1@corp.test, exp2@corp.test', actor });
     [ids.exp1, ids.exp2] = old.invitationIds as [string, string];
@@ -31,7 +32,7 @@ describe.each(DIALECTS)('/invites: the table and its buttons, end to end (%s)', 
 
   const mails = (email: string) => h.smtp.to(email).length;
   const table = async (text = '') => {
-    const { responseId } = await h.command('/invites', text);
+    const { responseId } = await h.slash(`invites ${text}`);
     const answer = await h.api.response(responseId);
     // The table comes in the ack itself: one round trip, nothing posted to response_url after it.
     expect(answer.via).toBe('ack');
@@ -96,10 +97,17 @@ describe.each(DIALECTS)('/invites: the table and its buttons, end to end (%s)', 
     const text = textOf(expired);
     expect(text).toContain('exp1@corp.test');
     expect(text).not.toContain('p00@corp.test');
-    expect(elementsOf(expired.blocks).map((e) => e.action_id.replace(/_\d+$/, ''))).toEqual(expect.arrayContaining(['invite_send_new', 'invite_revoke']));
+    expect(elementsOf(expired.blocks).map((e) => e.action_id.replace(/_\d+$/, ''))).toEqual(expect.arrayContaining(['send_new_invitation', 'invite_revoke']));
     expect(elementsOf(expired.blocks).some((e) => e.action_id.startsWith('invite_resend') || e.action_id.startsWith('invite_copy_link'))).toBe(false);
     expect(textOf(await table('expired'))).toContain('exp2@corp.test');
-    expect(textOf(await table('bogus'))).toMatch(/Usage: `\/invites \[pending\|expired\|accepted\|revoked\|all\]`/);
+    // Text after the status searches the addresses; the search stays through paging and filtering.
+    const searched = await table('all exp');
+    expect(textOf(searched)).toContain('matching “exp”');
+    expect(textOf(searched)).toContain('Showing 1–2 of 2');
+    expect(textOf(await table('nobody-like-this'))).toContain('No invitations.');
+    const searchFilter = buttonFor(searched.blocks, 'invites_filter');
+    const narrowed = await h.click({ ...searchFilter, type: 'static_select', selected_option: searchFilter.options.find((o: any) => o.value.startsWith('pending.')) });
+    expect(textOf((await h.api.response(narrowed.responseId)).body)).toMatch(/matching “exp”[^]*No pending invitations/);
   });
 
   it('Resend mails the same link again and updates the message in place', async () => {
@@ -137,7 +145,7 @@ describe.each(DIALECTS)('/invites: the table and its buttons, end to end (%s)', 
     const oldToken = (await h.db.db('invitations').where({ id: ids.exp1 }).first()).token_hash;
     const before = mails('exp1@corp.test');
     const body = await table('expired');
-    const click = await h.click(buttonFor(body.blocks, 'invite_send_new', ids.exp1));
+    const click = await h.click(buttonFor(body.blocks, 'send_new_invitation', ids.exp1));
     expect(textOf((await h.api.response(click.responseId)).body)).toContain('Sent a new invitation to *exp1@corp.test*');
     const latest = await eventually(() => mails('exp1@corp.test') === before + 1 && h.smtp.to('exp1@corp.test').at(-1));
     expect((await h.app.services.invites.lookupToken(latest.token)).email).toBe('exp1@corp.test');
@@ -183,10 +191,10 @@ describe.each(DIALECTS)('/invites: the table and its buttons, end to end (%s)', 
   });
 
   it('a slash command retried three times invites once', async () => {
-    const body = { triggerId: 'trigger.cmd-retry', responseId: 'cmd-retry' };
-    await h.command('/invite', 'retried@corp.test', ADMIN, body);
-    await h.command('/invite', 'retried@corp.test', ADMIN, { ...body, retryNum: 1 });
-    await h.command('/invite', 'retried@corp.test', ADMIN, { ...body, retryNum: 2 });
+    const body = { triggerId: newTriggerId(), responseId: 'cmd-retry' };
+    await h.slash('invite retried@corp.test', ADMIN, body);
+    await h.slash('invite retried@corp.test', ADMIN, { ...body, retryNum: 1 });
+    await h.slash('invite retried@corp.test', ADMIN, { ...body, retryNum: 2 });
     await h.api.response('cmd-retry');
     await h.settle(500);
     expect(h.api.responsesTo('cmd-retry')).toHaveLength(1);

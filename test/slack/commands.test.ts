@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { commandBody, FORM, slackSignature } from '../support/slack-sign.js';
-import { ADMIN, buttonFor, eventually, SIGNING_SECRET, SlackDoorHarness, textOf } from './harness.js';
+import { ADMIN, buttonFor, eventually, SIGNING_SECRET, SlackWorld, textOf } from '../support/slack-world.js';
 
 describe.each(DIALECTS)('Slack commands and the invite modal over signed HTTP (%s)', (dialect) => {
-  let h: SlackDoorHarness;
+  let h: SlackWorld;
   beforeAll(async () => {
-    h = await SlackDoorHarness.start(dialect);
+    h = await SlackWorld.start(dialect);
   });
   afterAll(async () => {
     expect(h.api.rejected()).toEqual([]);
@@ -15,13 +15,13 @@ describe.each(DIALECTS)('Slack commands and the invite modal over signed HTTP (%
 
   it('refuses forged and stale signatures with 401 and changes nothing', async () => {
     const before = await h.counts();
-    const forged = await h.command('/invite', 'forged@corp.test', ADMIN, { signature: slackSignature('not-the-secret', Math.floor(Date.now() / 1000), 'x') });
+    const forged = await h.slash('invite forged@corp.test', ADMIN, { signature: slackSignature('not-the-secret', Math.floor(Date.now() / 1000), 'x') });
     expect(forged.ack.status).toBe(401);
-    const stale = await h.command('/invite', 'stale@corp.test', ADMIN, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    const stale = await h.slash('invite stale@corp.test', ADMIN, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
     expect(stale.ack.status).toBe(401);
     // A signature over a different body (a tampered payload) is refused too.
     const ts = Math.floor(Date.now() / 1000);
-    const body = commandBody({ command: '/invite', text: 'tampered@corp.test', user_id: ADMIN, trigger_id: 't', response_url: h.api.responseUrl('tampered') });
+    const body = commandBody({ command: '/doorman', text: 'invite tampered@corp.test', user_id: ADMIN, trigger_id: 't', response_url: h.api.responseUrl('tampered') });
     const tampered = await h.rawPost(body, FORM, { timestamp: ts, signature: slackSignature(SIGNING_SECRET, ts, body.replace('tampered', 'original')) });
     expect(tampered.status).toBe(401);
     await h.settle();
@@ -36,9 +36,9 @@ describe.each(DIALECTS)('Slack commands and the invite modal over signed HTTP (%
     expect(res.json).toEqual({ challenge: 'ch4ll3nge' });
   });
 
-  it('/invite with a list invites at once and answers with the summary naming each skipped and invalid entry', async () => {
+  it('invite with a list invites at once and answers with the summary naming each skipped and invalid entry', async () => {
     await h.app.services.invites.inviteMany({ emails: 'already@corp.test', actor: { type: 'system' } });
-    const { ack, responseId } = await h.command('/invite', 'new1@corp.test, New2@Corp.test; pat@corp.test already@corp.test not-an-email, "Jane Doe <jane@corp.test>"');
+    const { ack, responseId } = await h.slash('invite new1@corp.test, New2@Corp.test; pat@corp.test already@corp.test not-an-email, "Jane Doe <jane@corp.test>"');
     expect(ack.status).toBe(200);
     const reply = await h.api.response(responseId);
     expect(reply.body.response_type).toBe('ephemeral');
@@ -68,9 +68,9 @@ describe.each(DIALECTS)('Slack commands and the invite modal over signed HTTP (%
     expect(again!.link).toBe(first!.link);
   });
 
-  it('/invite alone opens the modal inside the trigger window', async () => {
+  it('invite alone opens the modal inside the trigger window', async () => {
     const sent = Date.now();
-    const { ack, triggerId } = await h.command('/invite', '  ');
+    const { ack, triggerId } = await h.slash('invite  ');
     expect(ack.status).toBe(200);
     const open = await h.api.waitFor(() => h.api.callsTo('views.open').find((c) => c.args.trigger_id === triggerId));
     expect(open.at - sent).toBeLessThan(3_000);

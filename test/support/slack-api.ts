@@ -1,19 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { issueTrigger as issueTriggerId, triggerIssuedAt } from './slack-payloads.js';
 
 /**
- * A strict stand-in for Slack's Web API, reached through SLACK_API_URL. It knows only the methods
- * Doorman uses, checks the bot token and each method's required arguments, rejects Block Kit that
- * breaks Slack's limits (`invalid_blocks`), records every call, and can be told to answer 429 or
- * 500. It also takes the posts Bolt's respond() makes to `response_url`s.
+ * A strict stand-in for Slack's Web API, reached through SLACK_API_URL. It refuses what Slack
+ * refuses (the sources are in docs/research/slack-platform.md):
  *
- * Its limit checks are written here on their own, apart from src/slack/blocks/limits.ts, so that a
- * mistake in one is caught by the other.
+ * - a method whose scope `manifest.yml` (repository root) does not grant: `missing_scope`, with
+ *   `needed` and `provided` as Slack gives them (METHOD_SCOPES below); users.info leaves
+ *   `profile.email` out unless the manifest grants users:read.email;
+ * - the wrong kind of token: the bot token for Web API methods, the app-level token (xapp-, sent in
+ *   the Authorization header) only for apps.connections.open: `not_allowed_token_type`;
+ * - views.open / views.push with a trigger id Slack never sent (`invalid_trigger_id`), one sent more
+ *   than `triggerLifetimeMs` (3 s) ago (`expired_trigger_id`), or one already exchanged
+ *   (`exchanged_trigger_id`). Trigger ids are issued by the payload builders in slack-payloads.ts
+ *   (each request the tests send as Slack issues its own) or by `issueTrigger()`;
+ * - views.update with an unknown view (`not_found`) or a stale hash (`hash_conflict`); views.publish
+ *   of a home view while the manifest has no Home tab (`not_enabled`);
+ * - chat.postMessage / chat.postEphemeral to a public channel (C…) the bot is not in
+ *   (`not_in_channel`, unless chat:write.public is granted, which lets chat.postMessage post to
+ *   public channels) or to a private channel (G…) it is not in (`channel_not_found`). User ids and
+ *   DM ids (D…) are fine: a DM to a user id opens the bot's DM with them. `joinChannel()` adds the bot;
+ * - more than `responseUrlLimit` (5) posts to one response_url, or one after
+ *   `responseUrlLifetimeMs` (30 min) (see handleResponseUrl for the answer given);
+ * - Block Kit that breaks Slack's limits (`invalid_blocks`), missing required arguments
+ *   (`invalid_arguments`), unknown methods (`unknown_method`).
+ *
+ * It also serves files added with `addFile()` at their `url_private(_download)`, only to a request
+ * with `Authorization: Bearer <bot token>` from an app granted files:read; anything else is
+ * redirected to a sign-in page that answers 200 text/html, as Slack does.
+ *
+ * It records every call, can answer 429 or 500 (`fail`), can be slow per method (`delay`), and
+ * takes the posts Bolt's respond() makes to `response_url`s. Its limit checks are written here on
+ * their own, apart from src/slack/blocks/limits.ts, so that a mistake in one is caught by the other.
  */
 
 export interface ApiCall {
   method: string;
   args: Record<string, any>;
+  /** When the call arrived. */
   at: number;
   /** What the stand-in answered. */
   ok: boolean;
@@ -33,37 +63,176 @@ export interface SlackTestUser {
   email?: string;
   name?: string;
   deleted?: boolean;
+  /** The user's own workspace; another team's id makes a Slack Connect (external) user. Default T0TEST. */
+  team_id?: string;
+  /** Default true. */
+  is_email_confirmed?: boolean;
+  /** A guest (multi-channel). */
+  is_restricted?: boolean;
+  /** A single-channel guest. */
+  is_ultra_restricted?: boolean;
+  /** A user of another workspace seen through a shared channel; users.info sends the field only when true. */
+  is_stranger?: boolean;
+  is_bot?: boolean;
+  is_admin?: boolean;
+  is_owner?: boolean;
+  /** Enterprise Grid users carry this object (enterprise_id, enterprise_name, teams, …). */
+  enterprise_user?: Record<string, unknown>;
+  tz?: string;
+}
+
+/** A file as Slack describes it (files.info, view_submission file_input values). */
+export interface SlackTestFile {
+  id: string;
+  created: number;
+  timestamp: number;
+  name: string;
+  title: string;
+  mimetype: string;
+  filetype: string;
+  pretty_type: string;
+  user: string;
+  user_team: string;
+  editable: boolean;
+  size: number;
+  mode: 'hosted';
+  is_external: boolean;
+  external_type: string;
+  is_public: boolean;
+  public_url_shared: boolean;
+  display_as_bot: boolean;
+  username: string;
+  url_private: string;
+  url_private_download: string;
+  permalink: string;
+  [key: string]: unknown;
+}
+
+export interface FileDownload {
+  fileId: string;
+  at: number;
+  /** Whether the content was served (authorized) or the sign-in page. */
+  served: boolean;
+}
+
+/** What `apps.connections.open` hands out: the Socket Mode stand-in (test/support/slack-socket.ts). */
+export interface SocketUrlIssuer {
+  issueUrl(): string;
+}
+
+export interface SlackApiStandInOptions {
+  /** The app-level token apps.connections.open accepts. Default `xapp-1-A0DOORMAN-test`. */
+  appToken?: string;
+  /** Scopes of the app-level token. Default connections:write. */
+  appTokenScopes?: string[];
+  /** The manifest whose bot scopes and features the stand-in enforces. Default `<repo>/manifest.yml`. */
+  manifestPath?: string;
+  /** Bot scopes to grant instead of the manifest's. */
+  scopes?: string[];
+  /** The Socket Mode stand-in apps.connections.open points the app at. */
+  socket?: SocketUrlIssuer;
 }
 
 type Fault = { method: string; status: 429 | 500; retryAfter?: number; times: number };
+type Answer = Record<string, unknown>;
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const TEAM_ID = 'T0TEST';
+
+/**
+ * The scopes each method needs from a bot token (any one of a list will do), from each method's
+ * reference page (docs.slack.dev/reference/methods/…): views.* and auth.test need none.
+ */
+export const METHOD_SCOPES: Record<string, string[]> = {
+  'auth.test': [],
+  'users.info': ['users:read'],
+  'chat.postMessage': ['chat:write'],
+  'chat.postEphemeral': ['chat:write'],
+  'chat.update': ['chat:write'],
+  'views.open': [],
+  'views.push': [],
+  'views.update': [],
+  'views.publish': [],
+  // A 1:1 DM needs im:write; a group DM mpim:write (channels:manage / groups:write also qualify).
+  'conversations.open': ['im:write', 'mpim:write', 'channels:manage', 'groups:write'],
+  'files.info': ['files:read'],
+  // App-level token scope.
+  'apps.connections.open': ['connections:write'],
+};
+
+/** Required arguments: each inner list is "one of these". */
 const REQUIRED: Record<string, string[][]> = {
   'auth.test': [],
   'users.info': [['user']],
-  'chat.postMessage': [['channel'], ['text', 'blocks']],
-  'chat.postEphemeral': [['channel'], ['user'], ['text', 'blocks']],
+  'chat.postMessage': [['channel'], ['text', 'blocks', 'attachments']],
+  'chat.postEphemeral': [['channel'], ['user'], ['text', 'blocks', 'attachments']],
   'chat.update': [['channel'], ['ts']],
-  'views.open': [['trigger_id'], ['view']],
+  'views.open': [['trigger_id', 'interactivity_pointer'], ['view']],
+  'views.push': [['trigger_id', 'interactivity_pointer'], ['view']],
   'views.update': [['view'], ['view_id', 'external_id']],
   'views.publish': [['user_id'], ['view']],
   'conversations.open': [['users', 'channel']],
+  'files.info': [['file']],
+  'apps.connections.open': [],
 };
+
+interface ManifestFacts {
+  botScopes: string[];
+  homeTabEnabled: boolean;
+}
+
+function readManifest(file: string): ManifestFacts {
+  const doc = parseYaml(readFileSync(file, 'utf8')) as any;
+  const bot = doc?.oauth_config?.scopes?.bot;
+  return {
+    botScopes: Array.isArray(bot) ? bot.map(String) : [],
+    homeTabEnabled: doc?.features?.app_home?.home_tab_enabled === true,
+  };
+}
 
 export class SlackApiStandIn {
   readonly calls: ApiCall[] = [];
   readonly responses: ResponseUrlPost[] = [];
   readonly users = new Map<string, SlackTestUser>();
+  readonly files = new Map<string, SlackTestFile>();
+  readonly downloads: FileDownload[] = [];
+  /** How long a trigger id can be exchanged after Slack sent it (real time). */
+  triggerLifetimeMs = 3_000;
+  /** Posts one response_url takes ("up to 5 times within 30 minutes"). */
+  responseUrlLimit = 5;
+  responseUrlLifetimeMs = 30 * 60_000;
+  /** The bot scopes in force (the manifest's unless given); `grant`/`revoke` change them. */
+  readonly scopes: Set<string>;
+  readonly appToken: string;
+  socket: SocketUrlIssuer | undefined;
+  private readonly appTokenScopes: Set<string>;
+  private readonly manifest: ManifestFacts;
   private readonly faults: Fault[] = [];
+  private readonly delays = new Map<string, number>();
   private readonly messages = new Map<string, { channel: string; ts: string }>();
+  private readonly channels = new Map<string, { private: boolean; member: boolean }>();
+  private readonly exchangedTriggers = new Set<string>();
+  private readonly views = new Map<string, { id: string; hash: string; externalId?: string; type: string; user?: string }>();
+  private readonly responseUrls = new Map<string, { issuedAt: number; posts: number }>();
+  private fileContents = new Map<string, Buffer>();
   private server: http.Server | undefined;
   private port = 0;
   private seq = 0;
   private waiters: Array<() => void> = [];
 
-  constructor(readonly botToken = 'xoxb-test') {}
+  constructor(
+    readonly botToken = 'xoxb-test',
+    options: SlackApiStandInOptions = {},
+  ) {
+    this.appToken = options.appToken ?? 'xapp-1-A0DOORMAN-test';
+    this.appTokenScopes = new Set(options.appTokenScopes ?? ['connections:write']);
+    this.manifest = readManifest(options.manifestPath ?? path.join(ROOT, 'manifest.yml'));
+    this.scopes = new Set(options.scopes ?? this.manifest.botScopes);
+    this.socket = options.socket;
+  }
 
-  static async start(botToken?: string): Promise<SlackApiStandIn> {
-    const api = new SlackApiStandIn(botToken);
+  static async start(botToken?: string, options?: SlackApiStandInOptions): Promise<SlackApiStandIn> {
+    const api = new SlackApiStandIn(botToken, options);
     await api.listen();
     return api;
   }
@@ -73,26 +242,99 @@ export class SlackApiStandIn {
     return `http://127.0.0.1:${this.port}/api`;
   }
 
-  /** A response_url for one request; what the app posts there is kept under `id`. */
+  /** A response_url for one request; what the app posts there is kept under `id`. Its 30 minutes start at the first call. */
   responseUrl(id: string): string {
+    if (!this.responseUrls.has(id)) this.responseUrls.set(id, { issuedAt: Date.now(), posts: 0 });
     return `http://127.0.0.1:${this.port}/respond/${encodeURIComponent(id)}`;
   }
 
   /**
    * A command's acknowledgement that carried an answer: Slack shows it as the command's reply, so
-   * it is kept with the response_url posts of that request (checked against the same limits).
+   * it is kept with the response_url posts of that request (checked against the same limits). It
+   * does not use up one of the response_url's 5 posts: Slack's "respond … up to 5 times within 30
+   * minutes" is about the response_url (delayed responses); the immediate answer is the reply to
+   * Slack's own request, not a post to the URL.
    */
   ackAnswer(id: string, body: Record<string, any>): void {
     const problems = messageProblems(body);
     this.responses.push({ id, body, at: Date.now(), via: 'ack', ...(problems.length ? { error: `invalid_blocks: ${problems.join('; ')}` } : {}) });
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    this.wake();
+  }
+
+  /** Issues a trigger id (default: a new one in Slack's format), as Slack does when it sends an interaction now. */
+  issueTrigger(id?: string): string {
+    return issueTriggerId(id);
   }
 
   /** The next `times` calls to `method` answer with this status. */
   fail(method: string, status: 429 | 500, options: { retryAfter?: number; times?: number } = {}): void {
     this.faults.push({ method, status, retryAfter: options.retryAfter, times: options.times ?? 1 });
+  }
+
+  /** Every call to `method` takes `ms` before it is answered (0 removes the delay). */
+  delay(method: string, ms: number): void {
+    if (ms > 0) this.delays.set(method, ms);
+    else this.delays.delete(method);
+  }
+
+  /** Adds the bot to a channel (C… public, G… private unless said otherwise). */
+  joinChannel(id: string, options: { private?: boolean } = {}): void {
+    this.channels.set(id, { private: options.private ?? id.startsWith('G'), member: true });
+  }
+
+  /** Declares a channel the bot is not in (or is, with `member`). Unknown C… ids count as public channels without the bot. */
+  addChannel(id: string, options: { private?: boolean; member?: boolean } = {}): void {
+    this.channels.set(id, { private: options.private ?? id.startsWith('G'), member: options.member ?? false });
+  }
+
+  grant(...scopes: string[]): void {
+    for (const s of scopes) this.scopes.add(s);
+  }
+
+  revoke(...scopes: string[]): void {
+    for (const s of scopes) this.scopes.delete(s);
+  }
+
+  /** A view Slack has open (e.g. the one a view_submission payload names), so views.update can find it. */
+  registerView(id: string, options: { hash?: string; type?: string; externalId?: string } = {}): void {
+    this.views.set(id, { id, hash: options.hash ?? `${Date.now() / 1000}.${randomBytes(4).toString('hex')}`, type: options.type ?? 'modal', externalId: options.externalId });
+  }
+
+  /** A file someone uploaded; served at its url_private(_download) to the bot token with files:read. */
+  addFile(o: { name: string; content: string | Buffer; filetype?: string; mimetype?: string; title?: string; user?: string }): SlackTestFile {
+    const id = `F${String(++this.seq).padStart(10, '0')}`;
+    const content = typeof o.content === 'string' ? Buffer.from(o.content, 'utf8') : o.content;
+    const name = o.name;
+    const filetype = o.filetype ?? (path.extname(name).slice(1).toLowerCase() || 'text');
+    const base = `http://127.0.0.1:${this.port}/files-pri/${TEAM_ID}-${id}`;
+    const now = Math.floor(Date.now() / 1000);
+    const file: SlackTestFile = {
+      id,
+      created: now,
+      timestamp: now,
+      name,
+      title: o.title ?? name,
+      mimetype: o.mimetype ?? (filetype === 'csv' ? 'text/csv' : 'text/plain'),
+      filetype,
+      pretty_type: filetype.toUpperCase(),
+      user: o.user ?? 'U0ADMIN',
+      user_team: TEAM_ID,
+      editable: false,
+      size: content.length,
+      mode: 'hosted',
+      is_external: false,
+      external_type: '',
+      is_public: false,
+      public_url_shared: false,
+      display_as_bot: false,
+      username: '',
+      url_private: `${base}/${encodeURIComponent(name)}`,
+      url_private_download: `${base}/download/${encodeURIComponent(name)}`,
+      permalink: `https://test.slack.com/files/${o.user ?? 'U0ADMIN'}/${id}/${encodeURIComponent(name)}`,
+    };
+    this.files.set(id, file);
+    this.fileContents.set(id, content);
+    return file;
   }
 
   callsTo(method: string): ApiCall[] {
@@ -103,9 +345,13 @@ export class SlackApiStandIn {
     return this.responses.filter((r) => r.id === id);
   }
 
-  /** Calls or posts the stand-in refused: a test fails if the app sent Slack something invalid. */
-  rejected(): Array<ApiCall | ResponseUrlPost> {
-    return [...this.calls.filter((c) => !c.ok && c.error !== 'ratelimited' && c.error !== 'internal_error'), ...this.responses.filter((r) => r.error)];
+  /**
+   * Calls or posts the stand-in refused: a test fails if the app sent Slack something invalid.
+   * Errors a test provoked on purpose can be named to leave them out.
+   */
+  rejected(...expected: string[]): Array<ApiCall | ResponseUrlPost> {
+    const leaveOut = new Set(['ratelimited', 'internal_error', ...expected]);
+    return [...this.calls.filter((c) => !c.ok && !leaveOut.has(c.error ?? '')), ...this.responses.filter((r) => r.error && !leaveOut.has(r.error.split(':')[0]!))];
   }
 
   /** Waits until `check` returns something truthy (re-checked on every call received). */
@@ -115,7 +361,7 @@ export class SlackApiStandIn {
       const value = check();
       if (value) return value;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; calls so far: ${this.calls.map((c) => c.method).join(', ')}; responses: ${this.responses.length}`);
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; calls so far: ${this.calls.map((c) => c.method + (c.ok ? '' : `(${c.error})`)).join(', ')}; responses: ${this.responses.length}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 100));
         this.waiters.push(() => {
@@ -139,51 +385,75 @@ export class SlackApiStandIn {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
   private async listen(): Promise<void> {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
+      const arrived = Date.now();
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        try {
-          this.handle(req, res, raw);
-        } catch (error) {
-          res.writeHead(500).end(String(error));
-        }
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const wake of waiters) wake();
+        this.handle(req, res, raw, arrived)
+          .catch((error: unknown) => {
+            if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
+          })
+          .finally(() => this.wake());
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
     this.port = (this.server!.address() as AddressInfo).port;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string): void {
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string, arrived: number): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const respond = /^\/respond\/(.+)$/.exec(url.pathname);
-    if (respond && req.method === 'POST') {
-      const body = parseBody(req.headers['content-type'], raw);
-      const problems = messageProblems(body);
-      this.responses.push({ id: decodeURIComponent(respond[1]!), body, at: Date.now(), via: 'response_url', ...(problems.length ? { error: `invalid_blocks: ${problems.join('; ')}` } : {}) });
-      res.writeHead(problems.length ? 400 : 200, { 'content-type': 'text/plain' }).end(problems.length ? 'invalid_blocks' : 'ok');
+    if (respond && req.method === 'POST') return this.handleResponseUrl(decodeURIComponent(respond[1]!), req, res, raw);
+    if (url.pathname.startsWith('/files-pri/')) return this.handleFile(url, req, res);
+    if (url.pathname === '/' && req.method === 'GET') {
+      // Where Slack sends a browser (or a download without a usable token): its sign-in page, 200.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html><html lang="en-US"><head><title>Slack</title></head><body>Sign in to Test | Slack</body></html>');
       return;
     }
+
     const method = /^\/api\/([a-zA-Z.]+)$/.exec(url.pathname)?.[1];
     const args = parseBody(req.headers['content-type'], raw);
-    const record = (ok: boolean, error?: string) => this.calls.push({ method: method ?? url.pathname, args, at: Date.now(), ok, ...(error ? { error } : {}) });
-    const answer = (body: Record<string, unknown>, status = 200, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+    const record = (ok: boolean, error?: string) => this.calls.push({ method: method ?? url.pathname, args, at: arrived, ok, ...(error ? { error } : {}) });
+    const answer = (body: Answer, status = 200, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
     };
-    if (!method || !(method in REQUIRED)) {
-      record(false, 'unknown_method');
-      return answer({ ok: false, error: 'unknown_method' });
+    const refuse = (error: string, extra: Answer = {}) => {
+      record(false, error);
+      answer({ ok: false, error, ...extra });
+    };
+    if (!method || !(method in REQUIRED)) return refuse('unknown_method');
+
+    const delay = this.delays.get(method);
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+
+    const header = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+    const token = header || args.token;
+    if (!token) return refuse('not_authed');
+    if (method === 'apps.connections.open') {
+      // The app-level token, and only in the Authorization header.
+      if (token === this.botToken) return refuse('not_allowed_token_type');
+      if (!header || token !== this.appToken) return refuse('invalid_auth');
+    } else {
+      if (token === this.appToken) return refuse('not_allowed_token_type');
+      if (token !== this.botToken) return refuse('invalid_auth');
     }
-    const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || args.token;
-    if (token !== this.botToken) {
-      record(false, 'invalid_auth');
-      return answer({ ok: false, error: 'invalid_auth' });
+
+    const granted = method === 'apps.connections.open' ? this.appTokenScopes : this.scopes;
+    const needs = METHOD_SCOPES[method] ?? [];
+    if (needs.length > 0 && !needs.some((s) => granted.has(s))) {
+      const needed = method === 'conversations.open' && String(args.users ?? '').includes(',') ? 'mpim:write' : needs[0]!;
+      return refuse('missing_scope', { needed, provided: [...granted].join(',') });
     }
+
     const fault = this.faults.find((f) => f.method === method && f.times > 0);
     if (fault) {
       fault.times--;
@@ -194,51 +464,189 @@ export class SlackApiStandIn {
       record(false, 'internal_error');
       return answer({ ok: false, error: 'internal_error' }, 500);
     }
+
     const missing = REQUIRED[method]!.find((anyOf) => anyOf.every((name) => args[name] === undefined || args[name] === ''));
-    if (missing) {
-      record(false, 'invalid_arguments');
-      return answer({ ok: false, error: 'invalid_arguments', response_metadata: { messages: [`missing required field: ${missing.join(' or ')}`] } });
-    }
+    if (missing) return refuse('invalid_arguments', { response_metadata: { messages: [`[ERROR] missing required field: ${missing.join(' or ')}`] } });
+
     const problems = method.startsWith('views.') ? viewProblems(args.view) : method.startsWith('chat.') ? messageProblems(args) : [];
-    if (problems.length) {
-      record(false, 'invalid_blocks');
-      return answer({ ok: false, error: 'invalid_blocks', response_metadata: { messages: problems } });
-    }
+    if (problems.length) return refuse('invalid_blocks', { response_metadata: { messages: problems } });
+
     const result = this.perform(method, args);
     record(result.ok === true, result.ok === true ? undefined : String(result.error));
     answer(result);
   }
 
-  private perform(method: string, args: Record<string, any>): Record<string, unknown> {
+  /**
+   * A post to a response_url. Slack documents the limit ("up to 5 times within 30 minutes") but
+   * not its refusal; this answers the way Slack's hooks refuse other posts (a 4xx with the reason
+   * as plain text): 404 `used_url` for the 6th post and 404 `expired_url` after 30 minutes. Bolt's
+   * respond() throws on any non-2xx, so the app sees the refusal either way. Only accepted posts
+   * count towards the 5.
+   */
+  private handleResponseUrl(id: string, req: http.IncomingMessage, res: http.ServerResponse, raw: string): void {
+    const body = parseBody(req.headers['content-type'], raw);
+    const issued = this.responseUrls.get(id);
+    const refuse = (status: number, error: string) => {
+      this.responses.push({ id, body, at: Date.now(), via: 'response_url', error });
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(error);
+    };
+    if (!issued) return refuse(404, 'no_service');
+    if (Date.now() - issued.issuedAt > this.responseUrlLifetimeMs) return refuse(404, 'expired_url');
+    if (issued.posts >= this.responseUrlLimit) return refuse(404, 'used_url');
+    const problems = messageProblems(body);
+    if (problems.length) return refuse(400, `invalid_blocks: ${problems.join('; ')}`);
+    issued.posts++;
+    this.responses.push({ id, body, at: Date.now(), via: 'response_url' });
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  }
+
+  /** url_private(_download): the content for the bot token with files:read, else Slack's sign-in redirect. */
+  private handleFile(url: URL, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const match = /^\/files-pri\/[A-Z0-9]+-(F[0-9A-Z]+)\/(?:download\/)?[^/]+$/.exec(url.pathname);
+    const fileId = match?.[1];
+    const file = fileId ? this.files.get(fileId) : undefined;
+    const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+    const served = !!file && token === this.botToken && this.scopes.has('files:read');
+    this.downloads.push({ fileId: fileId ?? url.pathname, at: Date.now(), served });
+    if (!served) {
+      res.writeHead(302, { location: `/?redir=${encodeURIComponent(url.pathname)}`, 'content-type': 'text/html' }).end('<a href="/">Found</a>.');
+      return;
+    }
+    const content = this.fileContents.get(file.id)!;
+    res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(content.length) }).end(content);
+  }
+
+  private userObject(id: string, user: SlackTestUser): Answer {
+    const teamId = user.team_id ?? TEAM_ID;
+    const name = user.name ?? id;
+    const showEmail = user.email !== undefined && this.scopes.has('users:read.email');
+    return {
+      id,
+      team_id: teamId,
+      name: name.toLowerCase().replace(/\s+/g, '.'),
+      deleted: !!user.deleted,
+      color: '9f69e7',
+      real_name: name,
+      tz: user.tz ?? 'Europe/London',
+      tz_label: 'Greenwich Mean Time',
+      tz_offset: 0,
+      profile: {
+        real_name: name,
+        real_name_normalized: name,
+        display_name: name,
+        display_name_normalized: name,
+        team: teamId,
+        ...(showEmail ? { email: user.email } : {}),
+      },
+      is_admin: !!user.is_admin,
+      is_owner: !!user.is_owner,
+      is_primary_owner: false,
+      is_restricted: !!user.is_restricted,
+      is_ultra_restricted: !!user.is_ultra_restricted,
+      is_bot: !!user.is_bot,
+      is_app_user: false,
+      updated: 1_700_000_000,
+      is_email_confirmed: user.is_email_confirmed ?? true,
+      who_can_share_contact_card: 'EVERYONE',
+      ...(user.is_stranger ? { is_stranger: true } : {}),
+      ...(user.enterprise_user ? { enterprise_user: user.enterprise_user } : {}),
+    };
+  }
+
+  /** Whether the bot may post to `channel` (a user id, D…, C… or G…). */
+  private channelRefusal(channel: string, method: string): string | undefined {
+    if (/^[UWD]/.test(channel)) return undefined;
+    const known = this.channels.get(channel);
+    if (/^C/.test(channel)) {
+      if (known?.member) return undefined;
+      if (known?.private) return 'channel_not_found';
+      // chat:write.public lets chat.postMessage post to public channels the bot is not in.
+      if (method === 'chat.postMessage' && this.scopes.has('chat:write.public')) return undefined;
+      return 'not_in_channel';
+    }
+    if (/^G/.test(channel)) return known?.member ? undefined : 'channel_not_found';
+    return 'channel_not_found';
+  }
+
+  private useTrigger(triggerId: string): string | undefined {
+    const issuedAt = triggerIssuedAt(triggerId);
+    if (issuedAt === undefined) return 'invalid_trigger_id';
+    if (this.exchangedTriggers.has(triggerId)) return 'exchanged_trigger_id';
+    if (Date.now() - issuedAt > this.triggerLifetimeMs) return 'expired_trigger_id';
+    return undefined;
+  }
+
+  private openView(view: any, user?: string): Answer {
+    const id = `V${String(++this.seq).padStart(10, '0')}`;
+    const hash = `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`;
+    this.views.set(id, { id, hash, type: view.type, user, externalId: view.external_id });
+    return { id, team_id: TEAM_ID, hash, root_view_id: id, app_id: 'A0DOORMAN', bot_id: 'B0BOT', state: { values: {} }, ...view };
+  }
+
+  private perform(method: string, args: Record<string, any>): Answer {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://test.slack.com/', team: 'Test', user: 'doorman', team_id: 'T0TEST', user_id: 'U0BOT', bot_id: 'B0BOT' };
+        return { ok: true, url: 'https://test.slack.com/', team: 'Test', user: 'doorman', team_id: TEAM_ID, user_id: 'U0BOT', bot_id: 'B0BOT', is_enterprise_install: false };
       case 'users.info': {
         const user = this.users.get(args.user);
         if (!user) return { ok: false, error: 'user_not_found' };
-        return {
-          ok: true,
-          user: { id: args.user, name: user.name ?? args.user.toLowerCase(), real_name: user.name, deleted: !!user.deleted, is_bot: false, profile: { real_name: user.name, display_name: user.name, ...(user.email ? { email: user.email } : {}) } },
-        };
+        return { ok: true, user: this.userObject(args.user, user) };
       }
       case 'chat.postMessage': {
+        const refusal = this.channelRefusal(String(args.channel), method);
+        if (refusal) return { ok: false, error: refusal };
         // A DM addressed to a user id lands in the bot's IM channel with them.
         const channel = /^[UW]/.test(args.channel) ? `D${args.channel.slice(1)}` : args.channel;
         const ts = `${1_700_000_000 + ++this.seq}.000100`;
         this.messages.set(`${channel}/${ts}`, { channel, ts });
-        return { ok: true, channel, ts, message: { text: args.text, blocks: args.blocks } };
+        return { ok: true, channel, ts, message: { type: 'message', bot_id: 'B0BOT', user: 'U0BOT', ts, text: args.text, blocks: args.blocks } };
       }
-      case 'chat.postEphemeral':
+      case 'chat.postEphemeral': {
+        const refusal = this.channelRefusal(String(args.channel), method);
+        if (refusal) return { ok: false, error: refusal };
         return { ok: true, message_ts: `${1_700_000_000 + ++this.seq}.000200` };
+      }
       case 'chat.update':
         if (!this.messages.has(`${args.channel}/${args.ts}`)) return { ok: false, error: 'message_not_found' };
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text };
       case 'views.open':
-      case 'views.update':
-      case 'views.publish':
-        return { ok: true, view: { id: `V${++this.seq}`, ...args.view } };
-      case 'conversations.open':
-        return { ok: true, channel: { id: `D${String(args.users).slice(1)}` } };
+      case 'views.push': {
+        if (args.trigger_id === undefined) return { ok: true, view: this.openView(args.view) };
+        const refusal = this.useTrigger(String(args.trigger_id));
+        if (refusal) return { ok: false, error: refusal };
+        this.exchangedTriggers.add(String(args.trigger_id));
+        return { ok: true, view: this.openView(args.view) };
+      }
+      case 'views.update': {
+        const known = args.view_id ? this.views.get(args.view_id) : [...this.views.values()].find((v) => v.externalId === args.external_id);
+        if (!known) return { ok: false, error: 'not_found' };
+        if (args.hash !== undefined && args.hash !== known.hash) return { ok: false, error: 'hash_conflict' };
+        const view = this.openView(args.view, known.user);
+        // The view keeps its id; it gets a new hash.
+        this.views.delete(String(view.id));
+        known.hash = String(view.hash);
+        return { ok: true, view: { ...view, id: known.id, root_view_id: known.id } };
+      }
+      case 'views.publish': {
+        if (args.view?.type === 'home' && !this.manifest.homeTabEnabled) return { ok: false, error: 'not_enabled' };
+        return { ok: true, view: this.openView(args.view, args.user_id) };
+      }
+      case 'conversations.open': {
+        const users = String(args.users ?? '').split(',').filter(Boolean);
+        if (users.length === 0) return { ok: true, no_op: true, already_open: true, channel: { id: args.channel } };
+        if (users.length > 8) return { ok: false, error: 'too_many_users' };
+        const id = users.length === 1 ? `D${users[0]!.slice(1)}` : `G${users.map((u) => u.slice(1, 4)).join('')}`;
+        this.channels.set(id, { private: true, member: true });
+        return { ok: true, channel: { id } };
+      }
+      case 'files.info': {
+        const file = this.files.get(args.file);
+        if (!file) return { ok: false, error: 'file_not_found' };
+        return { ok: true, file, comments: [], response_metadata: { next_cursor: '' } };
+      }
+      case 'apps.connections.open':
+        if (!this.socket) throw new Error('apps.connections.open: no Socket Mode stand-in attached (SlackApiStandIn.start(token, { socket }) or api.socket = …)');
+        return { ok: true, url: this.socket.issueUrl() };
       default:
         return { ok: false, error: 'unknown_method' };
     }
