@@ -39,13 +39,18 @@ describe('loadConfig defaults (the BRIEF table)', () => {
     expect(config.mailFrom).toBe('Doorman <no-reply@localhost>');
     expect(config.inviteTtlMs).toBe(7 * 86_400_000);
     expect(config.expirySweepIntervalMs).toBe(60_000);
-    expect(config.slack).toEqual({ botToken: undefined, signingSecret: undefined, appToken: undefined, apiUrl: undefined, adminUserIds: [] });
+    expect(config.slack).toEqual({ botToken: undefined, signingSecret: undefined, appToken: undefined, apiUrl: undefined, adminUserIds: [], command: '/doorman' });
   });
 
   it('DATA_DIR defaults to ./data', () => {
     const config = loadConfig({ APP_SECRET: SECRET });
     expect(config.dataDir).toBe(path.resolve('./data'));
     expect(config.database).toEqual({ client: 'sqlite', filename: path.resolve('./data/doorman.sqlite3') });
+  });
+
+  it('SLACK_COMMAND names the one slash command', () => {
+    expect(load({ SLACK_COMMAND: '/acme-invites' }).slack.command).toBe('/acme-invites');
+    expect(configError({ SLACK_COMMAND: '/invite' }).message).toBe("SLACK_COMMAND: /invite is one of Slack's built-in commands; choose a name of your own, like /doorman or /acme-invites");
   });
 
   it('PUBLIC_URL defaults to the chosen port', () => {
@@ -102,6 +107,12 @@ describe('bad values throw ConfigError naming the variable', () => {
     ['PUBLIC_URL', 'ftp://doorman.example.com'],
     ['MAIL_FROM', 'nobody'],
     ['SLACK_ADMIN_USER_IDS', 'U024BE7LH,jane'],
+    ['SLACK_COMMAND', '/invite'],
+    ['SLACK_COMMAND', '/remind'],
+    ['SLACK_COMMAND', 'doorman'],
+    ['SLACK_COMMAND', '/Doorman'],
+    ['SLACK_COMMAND', '/door man'],
+    ['SLACK_COMMAND', `/${'x'.repeat(40)}`],
     ['APP_SECRET', 'too-short'],
   ])('%s=%s', (variable, value) => {
     const error = configError({ [variable]: value });

@@ -93,7 +93,7 @@ export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invit
 }
 
 /** The role a pending invitation will give. */
-export function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor): Promise<Invitation> {
+export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor): Promise<Invitation> {
   requireRole(role);
   return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['pending']);

@@ -77,7 +77,7 @@ export function toInvitation(row: InvitationRow, now: number): Invitation {
   };
 }
 
-/** One answer for a whole invite request (Rule 2). */
+/** One answer for a whole invite request (the rule "Skips"). */
 export interface InviteSummary {
   /** New invitations, emailed. */
   sent: string[];

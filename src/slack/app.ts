@@ -30,8 +30,8 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 /** The largest request body the Slack endpoint reads; Slack's own payloads stay far below it. */
 export const SLACK_BODY_LIMIT_BYTES = 1024 * 1024;
 
-/** How long users.info may take when a request waits on it. */
-const PROFILE_TIMEOUT_MS = 2_500;
+/** How long users.info may take; requests with a deadline stop waiting sooner (the lookup goes on). */
+const PROFILE_TIMEOUT_MS = 8_000;
 
 /**
  * The Slack door: a Bolt app whose listeners are registered by surface (listeners/). HTTP mode
@@ -65,8 +65,8 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     ...(receiver ? { receiver } : { socketMode: true, appToken }),
   });
 
-  // users.info when a request waits on it: no retries and a short time limit, so a slow Slack
-  // costs the asker a "try again", never Slack's 3-second deadline.
+  // users.info for identity: no retries and a time limit, so a slow or limited Slack costs the asker
+  // a "try again", never Slack's 3-second deadline.
   const profiles = new webApi.WebClient(botToken, { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: PROFILE_TIMEOUT_MS, logger: bolt });
   let installedTeam = identity.teamId;
   const background = new Background();

@@ -31,6 +31,10 @@ export const PROFILE_UNAVAILABLE = ':warning: I could not check your Slack profi
 const OTHER_WORKSPACE = ':lock: Doorman answers only people of the workspace it is installed in.';
 
 export const IDENTITY_CACHE_MS = 60_000;
+/** How long a refusal may still answer a request that cannot ask Slack (a modal typed for a while). */
+const REFUSAL_KEPT_MS = 15 * 60_000;
+/** How long a request that cannot ask Slack waits for a lookup already under way (the modal's opening). */
+const IN_FLIGHT_WAIT_MS = 1_500;
 
 export interface IdentityDeps {
   members: MembersService;
@@ -54,6 +58,7 @@ export interface IdentityDeps {
  */
 export class SlackIdentities {
   private readonly cache = new Map<string, { at: number; user: SlackUser }>();
+  private readonly inFlight = new Map<string, Promise<SlackUser>>();
   private readonly names = new Map<string, string>();
   private readonly bootstrap: ReadonlySet<string>;
 
@@ -69,10 +74,29 @@ export class SlackIdentities {
     const mayAsk = options.mayAskSlack ?? true;
     const now = this.deps.clock.now();
     const cached = this.cache.get(slackUserId);
-    if (cached && now - cached.at < IDENTITY_CACHE_MS && (this.bootstrap.has(slackUserId) || this.sameTeam(teamId))) return cached.user;
-    const user = await this.decide(slackUserId, teamId, mayAsk);
-    if (user.refusal !== PROFILE_UNAVAILABLE) this.remember(slackUserId, user, now);
-    return user;
+    const trusted = this.bootstrap.has(slackUserId) || this.sameTeam(teamId);
+    if (cached && trusted && now - cached.at < (mayAsk || cached.user.allowed ? IDENTITY_CACHE_MS : REFUSAL_KEPT_MS)) return cached.user;
+    if (!mayAsk) {
+      // The modal's opening may be reading this person's profile right now: its answer is worth a short wait.
+      const looking = this.inFlight.get(slackUserId);
+      if (looking && trusted) {
+        const settled = await Promise.race([looking.catch(() => undefined), new Promise<undefined>((resolve) => setTimeout(resolve, IN_FLIGHT_WAIT_MS).unref())]);
+        if (settled) return settled;
+      }
+      return this.decide(slackUserId, teamId, false);
+    }
+    // One lookup per person at a time: two requests at once share it.
+    const under = this.inFlight.get(slackUserId);
+    if (under) return under;
+    const lookup = this.decide(slackUserId, teamId, true);
+    this.inFlight.set(slackUserId, lookup);
+    try {
+      const user = await lookup;
+      if (user.refusal !== PROFILE_UNAVAILABLE) this.remember(slackUserId, user, now);
+      return user;
+    } finally {
+      if (this.inFlight.get(slackUserId) === lookup) this.inFlight.delete(slackUserId);
+    }
   }
 
   /** Drops a kept answer (after that user's role or state changed here). */
@@ -136,8 +160,11 @@ export class SlackIdentities {
     const actor = slackActor(member, profile.name ?? displayName(member));
     // Only someone who may act is linked: a refused request changes nothing.
     if (!can(member, 'member:manage')) return this.byRole(slackUserId, member, actor);
-    const linkedNow = await this.deps.members.linkSlackUser(member.id, slackUserId, actor);
-    if (!linkedNow) return refuse(NOT_PERMITTED, undefined, profile.name);
+    if (!(await this.deps.members.linkSlackUser(member.id, slackUserId, actor))) {
+      // Linked meanwhile: to this Slack user by another request (fine), or to someone else (refused).
+      const now = await this.deps.members.findBySlackUserId(slackUserId);
+      if (now?.id !== member.id) return refuse(NOT_PERMITTED, undefined, profile.name);
+    }
     return this.byRole(slackUserId, { ...member, slackUserId }, actor);
   }
 

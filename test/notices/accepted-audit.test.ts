@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvitesService } from '../../src/invites/service.js';
 import { DIALECTS, TEST_SECRET } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, MEMBER_ADMIN, NoticesHarness, pause, PLAIN, SLACK_ACTOR, SYSTEM_ACTOR } from '../support/notices.js';
+import { ADMIN, ADMIN2, DAY, MEMBER_ADMIN, SlackWorld, pause, PLAIN, SLACK_ACTOR, SYSTEM_ACTOR } from '../support/slack-world.js';
 import type { ApiCall } from '../support/slack-api.js';
-import { buttonFor, eventually, textOf } from '../slack/harness.js';
+import { buttonFor, eventually, textOf } from '../support/slack-world.js';
 
 /**
- * Issue 5, items 3 and 5: the acceptance note (with the new member's role one select away) and the
+ * The acceptance note (with the new member's role one select away) and the
  * audit channel, on the real app against the Slack stand-in.
  */
 describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect) => {
-  let h: NoticesHarness;
+  let h: SlackWorld;
   const PASSWORD = 'correct horse battery staple';
   const adminActor = { type: 'slack' as const, slackUserId: ADMIN, name: 'Bootstrap Boss' };
   const auditLines = () => h.api.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0AUDIT').flatMap((c) => String(c.args.text).split('\n'));
@@ -19,8 +19,9 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
   let note: ApiCall;
 
   beforeAll(async () => {
-    h = await NoticesHarness.start(dialect, {
+    h = await SlackWorld.start(dialect, {
       env: { AUDIT_CHANNEL: 'C0AUDIT' },
+      channels: ['C0AUDIT'],
       // History from before Doorman first ran with the audit channel: never posted.
       beforeStart: async (db, clock) => {
         const invites = new InvitesService(db.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY });
@@ -60,12 +61,12 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
   it('changes the new member\'s role from the note; a plain member is refused and nothing changes', async () => {
     const select = buttonFor(note.args.blocks, 'member_role');
     const option = (label: string) => select.options.find((o: { text: { text: string } }) => o.text.text === label);
-    const refused = await h.click(note, { type: 'static_select', action_id: select.action_id, selected_option: option('Admin') }, { user: PLAIN });
+    const refused = await h.clickDm(note, { type: 'static_select', action_id: select.action_id, selected_option: option('Admin') }, { user: PLAIN });
     expect((await h.api.response(refused.responseId)).body.text).toContain('Member: Manage');
     await pause(200);
     expect((await h.services.members.get(joinerMemberId)).role).toBe('member');
 
-    const click = await h.click(note, { type: 'static_select', action_id: select.action_id, selected_option: option('Developer') }, { user: MEMBER_ADMIN });
+    const click = await h.clickDm(note, { type: 'static_select', action_id: select.action_id, selected_option: option('Developer') }, { user: MEMBER_ADMIN });
     const reply = (await h.api.response(click.responseId)).body;
     expect(reply.replace_original).toBe(true);
     expect(textOf(reply)).toContain('*Jo Iner* is now Developer');
@@ -117,4 +118,28 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
     for (const post of posts) expect(post.args.unfurl_links).toBe(false);
     expect(lines.indexOf(expected[0]!)).toBeLessThan(lines.indexOf(expected[7]!));
   });
+});
+
+describe('an audit channel the bot is not in', () => {
+  it('logs one clear warning saying how to add the bot, keeps the lines, and posts them once the bot is added', async () => {
+    const h = await SlackWorld.start('sqlite', { env: { AUDIT_CHANNEL: 'C0AUDIT' }, logLevel: 'warn' });
+    try {
+      await eventually(async () => (await h.db.db('job_cursors').where({ name: 'audit_channel' }).first()) as unknown, 10_000, 'the audit channel cursor');
+      await h.invite(['audited@corp.test'], SLACK_ACTOR);
+      await eventually(() => h.api.calls.some((c) => c.method === 'chat.postMessage' && c.error === 'not_in_channel'), 10_000, 'a refused post');
+      await h.invite(['audited2@corp.test'], SLACK_ACTOR);
+      await pause(2_500);
+      const warnings = h.log.entries().filter((e) => String(e.msg).startsWith('AUDIT_CHANNEL'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.msg).toMatch(/the bot is not in C0AUDIT; add it there \(in the channel: \/invite @Doorman\)/);
+      h.api.joinChannel('C0AUDIT');
+      // The feed waits longer after each refusal (on the app's clock).
+      h.clock.advance(15 * 60_000);
+      const posted = await eventually(() => h.api.callsTo('chat.postMessage').find((c) => c.args.channel === 'C0AUDIT'), 30_000, 'the audit lines');
+      expect(String(posted.args.text)).toContain('audited@corp.test');
+      expect(h.api.rejected('not_in_channel')).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+  }, 45_000);
 });

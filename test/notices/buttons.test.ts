@@ -1,18 +1,19 @@
+import { FORM } from '../support/slack-sign.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnknownToken, InvitationExpired } from '../../src/shared/errors.js';
 import { DIALECTS } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, MEMBER_ADMIN, NoticesHarness, noticeIdOf, pause, PLAIN, SLACK_ACTOR, STRANGER, SYSTEM_ACTOR } from '../support/notices.js';
+import { ADMIN, ADMIN2, DAY, MEMBER_ADMIN, SlackWorld, noticeIdOf, pause, PLAIN, SLACK_ACTOR, STRANGER, SYSTEM_ACTOR } from '../support/slack-world.js';
 import type { ApiCall } from '../support/slack-api.js';
-import { buttonFor, elementsOf, eventually, textOf } from '../slack/harness.js';
+import { buttonFor, elementsOf, eventually, textOf } from '../support/slack-world.js';
 
 /**
- * Issue 5, item 6 (and Rule 4 from a DM): the expiry DM's buttons, clicked the way Slack sends
+ * The expiry DM's buttons (send new invitation from a DM), clicked the way Slack sends
  * them — signed block_actions with the value the DM carries — mail new links that work while the
  * old ones stay dead, update the DM in place, refuse people without Member: Manage, and do a
  * redelivered click once.
  */
 describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
-  let h: NoticesHarness;
+  let h: SlackWorld;
   let ids: string[] = [];
   let dm: ApiCall;
   const emails = ['b1@corp.test', 'b2@corp.test', 'b3@corp.test'];
@@ -20,7 +21,7 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
   const mails = (email: string) => h.smtp.to(email).length;
 
   beforeAll(async () => {
-    h = await NoticesHarness.start(dialect);
+    h = await SlackWorld.start(dialect);
     ids = await h.invite(emails, SLACK_ACTOR);
     await h.smtp.waitFor(3);
     for (const email of emails) oldTokens[email] = h.smtp.to(email)[0]!.token!;
@@ -34,9 +35,9 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
   });
 
   it('"Send new invitation" mails a new link that works, the old link stays dead, and the DM is redrawn in place', async () => {
-    const button = buttonFor(dm.args.blocks, 'invite_send_new', ids[0]);
+    const button = buttonFor(dm.args.blocks, 'send_new_invitation', ids[0]);
     expect(button.value).toBe(`n.${ids[0]}.${noticeIdOf(dm)}`);
-    const click = await h.click(dm, button, { user: MEMBER_ADMIN });
+    const click = await h.clickDm(dm, button, { user: MEMBER_ADMIN });
     expect(click.ack.status).toBe(200);
     const updated = (await h.api.response(click.responseId)).body;
     expect(updated.replace_original).toBe(true);
@@ -44,7 +45,7 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
     expect(text).toContain('Sent a new invitation to *b1@corp.test* with a new link; the old link stays dead.');
     // Drawn from the current state: b1 is pending again (Resend), the others still expired.
     expect(buttonFor(updated.blocks, 'invite_resend', ids[0]).text.text).toBe('Resend');
-    expect(buttonFor(updated.blocks, 'invite_send_new', ids[1])).toBeTruthy();
+    expect(buttonFor(updated.blocks, 'send_new_invitation', ids[1])).toBeTruthy();
     expect(buttonFor(updated.blocks, 'notice_send_new_all').text.text).toBe('Send new invitations to all (2)');
 
     await eventually(() => mails('b1@corp.test') === 2, 10_000, 'the new invitation email');
@@ -64,13 +65,13 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
   it('refuses people without Member: Manage, and nothing changes', async () => {
     const before = await h.services.invites.get(ids[1]!);
     for (const user of [PLAIN, STRANGER]) {
-      const click = await h.click(dm, buttonFor(dm.args.blocks, 'invite_send_new', ids[1]), { user });
+      const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'send_new_invitation', ids[1]), { user });
       expect(click.ack.status).toBe(200);
       const reply = (await h.api.response(click.responseId)).body;
       expect(reply.response_type).toBe('ephemeral');
       expect(reply.replace_original).toBe(false);
       expect(reply.text).toContain('Member: Manage');
-      const all = await h.click(dm, buttonFor(dm.args.blocks, 'notice_send_new_all'), { user });
+      const all = await h.clickDm(dm, buttonFor(dm.args.blocks, 'notice_send_new_all'), { user });
       expect((await h.api.response(all.responseId)).body.text).toContain('Member: Manage');
     }
     await pause(300);
@@ -82,8 +83,8 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
   });
 
   it('does a click Slack redelivers (X-Slack-Retry-Num) once: one email, one reply', async () => {
-    const click = await h.click(dm, buttonFor(dm.args.blocks, 'invite_send_new', ids[1]), { user: ADMIN });
-    for (const retryNum of [1, 2]) expect((await h.repost(click.body, { retryNum })).status).toBe(200);
+    const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'send_new_invitation', ids[1]), { user: ADMIN });
+    for (const retryNum of [1, 2]) expect((await h.rawPost(click.body, FORM, { retryNum })).status).toBe(200);
     await h.api.response(click.responseId);
     await eventually(() => mails('b2@corp.test') === 2, 10_000, 'the new invitation email');
     await pause(500);
@@ -94,7 +95,7 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
     expect(audit[0]).toMatchObject({ actor_type: 'slack', actor_id: ADMIN });
     // A second click on the now-pending invitation's old button says so, and sends nothing.
     h.clock.advance(11_000);
-    const stale = await h.click(dm, buttonFor(dm.args.blocks, 'invite_send_new', ids[1]), { user: ADMIN });
+    const stale = await h.clickDm(dm, buttonFor(dm.args.blocks, 'send_new_invitation', ids[1]), { user: ADMIN });
     expect(textOf((await h.api.response(stale.responseId)).body)).toContain('has not expired yet');
     await pause(300);
     expect(mails('b2@corp.test')).toBe(2);
@@ -114,7 +115,7 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
     expect(textOf(again.args)).not.toContain('b3@corp.test');
     const all = buttonFor(notice!.args.blocks, 'notice_send_new_all');
     expect(all.confirm.title.text).toBe('Send new invitations?');
-    const click = await h.click(notice!, all, { user: ADMIN });
+    const click = await h.clickDm(notice!, all, { user: ADMIN });
     const updated = (await h.api.response(click.responseId)).body;
     expect(updated.replace_original).toBe(true);
     expect(textOf(updated)).toContain('Sent 4 new invitations with new links');
@@ -123,7 +124,7 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
     await eventually(() => four.every((_, i) => mails(`all${i + 1}@corp.test`) === 2), 10_000, 'four new invitation emails');
     // ADMIN2 got the same notice: their click now finds nothing left to send.
     const [other] = await h.waitForDms(ADMIN2, 1);
-    const second = await h.click(other!, buttonFor(other!.args.blocks, 'notice_send_new_all'), { user: ADMIN2 });
+    const second = await h.clickDm(other!, buttonFor(other!.args.blocks, 'notice_send_new_all'), { user: ADMIN2 });
     expect(textOf((await h.api.response(second.responseId)).body)).toContain('None of these invitations is still expired: nothing was sent.');
     await pause(300);
     expect(four.map((_, i) => mails(`all${i + 1}@corp.test`))).toEqual([2, 2, 2, 2]);
@@ -141,24 +142,24 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
     expect([...payload.invitationIds].sort()).toEqual([...manyIds].sort());
     const total = 13;
     expect(notice.args.text).toBe(`${total} invitations expired`);
-    const sendNew = elementsOf(notice.args.blocks).filter((e) => e.action_id.startsWith('invite_send_new'));
+    const sendNew = elementsOf(notice.args.blocks).filter((e) => e.action_id.startsWith('send_new_invitation'));
     expect(sendNew).toHaveLength(10);
     expect(textOf(notice.args)).toContain(`…and ${total - 10} more invitation`);
     expect(buttonFor(notice.args.blocks, 'notice_send_new_all').text.text).toBe(`Send new invitations to all (${total})`);
-    const show = buttonFor(notice.args.blocks, 'notice_show_expired');
+    const show = buttonFor(notice.args.blocks, 'notice_show_list');
     expect(show.text.text).toBe('Show expired invitations');
     expect(notice.args.blocks.length).toBeLessThanOrEqual(50);
 
-    const click = await h.click(notice, show, { user: MEMBER_ADMIN });
+    const click = await h.clickDm(notice, show, { user: MEMBER_ADMIN });
     const table = (await h.api.response(click.responseId)).body;
     expect(table.response_type).toBe('ephemeral');
     expect(table.replace_original).toBe(false);
     expect(textOf(table)).toContain('Invitations — Expired');
     // The whole expired list, soonest expiry first, paged like /invites.
     expect(textOf(table)).toMatch(/Showing 1–10 of \d+/);
-    expect(elementsOf(table.blocks).filter((e) => e.action_id.startsWith('invite_send_new'))).toHaveLength(10);
+    expect(elementsOf(table.blocks).filter((e) => e.action_id.startsWith('send_new_invitation'))).toHaveLength(10);
     // Refused for a plain member, like every other button.
-    const refused = await h.click(notice, show, { user: PLAIN });
+    const refused = await h.clickDm(notice, show, { user: PLAIN });
     expect((await h.api.response(refused.responseId)).body.text).toContain('Member: Manage');
   });
 });

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvitesService } from '../../src/invites/service.js';
 import { SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
-import type { NoticePayload } from '../../src/notices/notices.js';
+import type { NoticePayload } from '../../src/notices/queue.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, HOUR, SYSTEM_ACTOR } from '../support/notices.js';
+import { ADMIN, ADMIN2, DAY, HOUR, SYSTEM_ACTOR } from '../support/slack-world.js';
 import { runCli, tempDataDir, type Env } from '../support/service.js';
 
-/** Issue 5, item 1 on demand: `doorman sweep`, spawned as operators run it. */
+/** The expiry sweep on demand: `doorman sweep`, spawned as operators run it. */
 describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
   let test: TestDatabase;
   let data: ReturnType<typeof tempDataDir>;

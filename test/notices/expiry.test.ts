@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, HOUR, LINKED, MEMBER_ADMIN, NoticesHarness, noticeIdOf, pause, SLACK_ACTOR, SYSTEM_ACTOR } from '../support/notices.js';
-import { buttonFor, elementsOf, eventually, textOf } from '../slack/harness.js';
+import { ADMIN, ADMIN2, DAY, HOUR, LINKED, MEMBER_ADMIN, SlackWorld, noticeIdOf, pause, SLACK_ACTOR, SYSTEM_ACTOR } from '../support/slack-world.js';
+import { buttonFor, elementsOf, eventually, textOf } from '../support/slack-world.js';
 
 /**
- * Rule 11 and issue 5, items 1 and 4: expiry notices batched one DM per recipient per sweep, each
+ * Expiry notices batched one DM per recipient per sweep, each
  * expiry announced once over many sweeps, and reminders before expiry (with Resend), on the real
  * app against the Slack stand-in, a real SMTP server and a ManualClock that the sweep reads.
  */
 describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
-  let h: NoticesHarness;
+  let h: SlackWorld;
   /** How many queued notices of a kind list each invitation (one per recipient). */
   const listedIn = async (notice: 'expired' | 'reminder', ids: string[]) => {
     const listed = (await h.notices()).filter((n) => n.payload.notice === notice).flatMap((n) => ('invitationIds' in n.payload ? n.payload.invitationIds : []));
@@ -19,7 +19,7 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
   const wave1: Record<'slack' | 'system' | 'api' | 'linked', string[]> = { slack: [], system: [], api: [], linked: [] };
 
   beforeAll(async () => {
-    h = await NoticesHarness.start(dialect);
+    h = await SlackWorld.start(dialect);
   });
   afterAll(async () => {
     expect(h.api.rejected()).toEqual([]);
@@ -57,7 +57,7 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect(adaText).not.toContain('cli1@corp.test');
     expect(adaText).toMatch(/Invited <!date\^\d+\^/);
     expect(adaText).toContain('by <@U0MEMADM>');
-    for (const id of wave1.slack) expect(buttonFor(ada[0]!.args.blocks, 'invite_send_new', id).text.text).toBe('Send new invitation');
+    for (const id of wave1.slack) expect(buttonFor(ada[0]!.args.blocks, 'send_new_invitation', id).text.text).toBe('Send new invitation');
     expect(buttonFor(ada[0]!.args.blocks, 'notice_send_new_all').text.text).toBe('Send new invitations to all (3)');
 
     // Bootstrap admins each get one DM with everything that had no Slack inviter.
@@ -73,7 +73,7 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect(lin[0]!.args.text).toBe('1 invitation expired');
     expect(textOf(lin[0]!.args)).toContain('lin1@corp.test');
     // One invitation: its own button, no "to all".
-    expect(elementsOf(lin[0]!.args.blocks).map((e) => e.action_id.replace(/_\d+$/, ''))).toEqual(['invite_send_new', 'invite_revoke']);
+    expect(elementsOf(lin[0]!.args.blocks).map((e) => e.action_id.replace(/_\d+$/, ''))).toEqual(['send_new_invitation', 'invite_revoke']);
 
     const notices = await expiredNotices();
     expect(notices.map((n) => n.payload.recipient).sort()).toEqual([ADMIN, ADMIN2, LINKED, MEMBER_ADMIN].sort());
@@ -137,7 +137,7 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect(h.dms(MEMBER_ADMIN)).toHaveLength(3);
 
     // Resend from the reminder DM: the same link again, later expiry, the DM updated in place.
-    const click = await h.click(reminder, resend, { user: MEMBER_ADMIN });
+    const click = await h.clickDm(reminder, resend, { user: MEMBER_ADMIN });
     expect(click.ack.status).toBe(200);
     const updated = (await h.api.response(click.responseId)).body;
     expect(updated.replace_original).toBe(true);

@@ -5,16 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/index.js';
 import { InvitesService } from '../../src/invites/service.js';
 import { ExpirySweep, SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
-import type { NoticePayload } from '../../src/notices/notices.js';
+import type { NoticePayload } from '../../src/notices/queue.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, noticeIdOf, pause, queuedNotices, SYSTEM_ACTOR } from '../support/notices.js';
+import { ADMIN, ADMIN2, DAY, noticeIdOf, pause, queuedNotices, SYSTEM_ACTOR } from '../support/slack-world.js';
 import { ServiceProcess, waitForHttp } from '../support/service.js';
 import { SlackApiStandIn } from '../support/slack-api.js';
 import { freePort, TestSmtpServer } from '../support/smtp.js';
-import { SIGNING_SECRET } from '../slack/harness.js';
+import { SIGNING_SECRET } from '../support/slack-world.js';
 
 /**
- * Rule 11's "also with several instances running against one PostgreSQL": two real service
+ * Each expiry announced exactly once, also with several instances on one PostgreSQL: two real service
  * processes (`node --import tsx src/main.ts`, as `npm start` runs it) on one fresh database, with
  * 200 invitations expiring at the same moment. Every one is announced exactly once across both.
  */

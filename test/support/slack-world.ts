@@ -48,6 +48,8 @@ export interface SlackWorldOptions {
   socketMode?: boolean;
   /** Runs on the migrated database before the app starts. */
   beforeStart?: (db: TestDatabase, clock: ManualClock) => Promise<void>;
+  /** Channels the bot is a member of (it may post there; elsewhere Slack answers not_in_channel). */
+  channels?: string[];
   /** Keep the app's log lines (`w.log`) from this level on. */
   logLevel?: string;
   app?: AppOptions;
@@ -106,6 +108,7 @@ export class SlackWorld {
     const w = new SlackWorld(db, api, smtp, clock, dataDir, { ...options, env: { ...options.env } });
     w.socket = socket;
     if (options.refusalProxy) w.proxy = await SlackRefusalProxy.start(api.url);
+    for (const channel of options.channels ?? []) api.joinChannel(channel);
     api.users.set(ADMIN, { email: 'boss@corp.test', name: 'Bootstrap Boss' });
     api.users.set(ADMIN2, { email: 'boss2@corp.test', name: 'Second Boss' });
     api.users.set(MEMBER_ADMIN, { email: 'ada@corp.test', name: 'Ada Admin' });

@@ -72,7 +72,7 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
 }
 
 /**
- * The buttons for what can still be done with an invitation (Rules 3–6): pending → Resend, Copy
+ * The buttons for what can still be done with an invitation (the rules "Resend", "Send new invitation", "Copy link", "Revoke"): pending → Resend, Copy
  * link, Revoke; expired → Send new invitation, Revoke; none for accepted or revoked.
  */
 export function invitationButtons(invitation: Invitation, surface: Surface, table: TableState, position: number, noticeId?: number): types.ActionsBlock | undefined {

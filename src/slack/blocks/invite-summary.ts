@@ -13,7 +13,7 @@ import type { DeliveryProgress } from '../../invites/list.js';
 export type { DeliveryProgress };
 
 /**
- * The one answer to an invite request (Rule 2): how many were sent, then each skipped or invalid
+ * The one answer to an invite request (the rule "Skips"): how many were sent, then each skipped or invalid
  * address with its reason; "already invited" addresses get a Resend button.
  */
 export function inviteSummary(summary: InviteSummary, command: string, progress?: DeliveryProgress): { text: string; blocks: Block[] } {

@@ -37,7 +37,7 @@ function row(invitation: Invitation, kind: ListNoticeData['kind']): types.Sectio
 }
 
 /**
- * The expiry DM (Rule 11) and the reminder DM: one per recipient per sweep, each invitation with
+ * The expiry DM (the rule "Expiry notices") and the reminder DM: one per recipient per sweep, each invitation with
  * the buttons its current state allows (Send new invitation for expired, Resend for pending).
  */
 export function listNotice(data: ListNoticeData): { text: string; blocks: Block[] } {
