@@ -19,7 +19,7 @@ function bench(args: string[]): Promise<{ code: number | null; output: string }>
 }
 
 /**
- * Keeps `npm run bench` working (issue 6): every suite's `--quick` smoke, on each database. It
+ * Keeps `npm run bench` working: every suite's `--quick` smoke, on each database. It
  * asserts that each suite ran and reported figures, never a timing: the benchmark itself fails only
  * when something does not work (a refused ack, a missing email, a sweep that claimed the wrong count).
  */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { domainToASCII } from 'node:url';
 import { normalizeEmail, parseEmailList } from '../../src/invites/email-list.js';
 
-describe('parseEmailList (Rule 1)', () => {
+describe('parseEmailList', () => {
   it('keeps the address of "Name <address>" entries and drops the name', () => {
     expect(parseEmailList('Jane Doe <jane@x.io>')).toEqual({ emails: ['jane@x.io'], invalid: [], duplicates: 0 });
   });

@@ -52,7 +52,7 @@ async function snapshot(w: World) {
 describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
   const world = useWorld(dialect);
 
-  describe('inviteMany (Rules 1–2)', () => {
+  describe('inviteMany (email lists, skips)', () => {
     it('invites new addresses and answers with one summary', async () => {
       const w = world();
       const summary = await w.invites.inviteMany({ emails: 'Jane Doe <Jane@X.io>\nbob@y.io; nonsense', role: 'developer', actor: SLACK_ADMIN });
@@ -435,7 +435,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
     });
   });
 
-  describe('accept (Rule 7)', () => {
+  describe('accept', () => {
     it('creates the member with the invitation role and a scrypt hash of logN ≥ 15', async () => {
       const w = world();
       const { id, token } = await inviteOne(w, 'Jane@X.io', 'developer');
@@ -559,7 +559,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
     });
   });
 
-  describe('outbox (Rule 10)', () => {
+  describe('outbox (delivery never loses work)', () => {
     function payloadOf(row: { payload: string }): InviteEmailPayload {
       return JSON.parse(row.payload) as InviteEmailPayload;
     }
@@ -633,7 +633,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
     });
   });
 
-  describe('audit (Rule 9)', () => {
+  describe('audit', () => {
     it('records invite, resend, new invitation, revoke and accept with actor and time', async () => {
       const w = world();
       const t0 = w.clock.now();

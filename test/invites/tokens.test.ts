@@ -6,7 +6,7 @@ import { InvitationExpired, UnknownToken } from '../../src/shared/errors.js';
 import { DIALECTS, TEST_SECRET } from '../support/db.js';
 import { CLI, currentToken, DAY, inviteOne, invitationRow, PUBLIC_URL, SETTINGS, SLACK_ADMIN, tokenFromLink, TTL, useWorld } from './fixtures.js';
 
-describe('tokens (Rule 8), pure', () => {
+describe('tokens, pure', () => {
   it('are 256 bits, URL-safe base64 without padding', () => {
     const { token, nonce } = issueToken(TEST_SECRET);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);

@@ -275,7 +275,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(second.role).toBe('admin');
       expect(second.token_hash).toBe(first.token_hash);
       expect(Number(second.send_count)).toBe(2);
-      // Resending extends the expiry to now + TTL (Rule 3).
+      // Resending extends the expiry to now + TTL (the rule "Resend").
       expect(Number(second.expires_at)).toBe(clock.now() + TTL);
       const outbox = await t.services.db('outbox').where({ invitation_id: first.id });
       expect(outbox).toHaveLength(2);
