@@ -5,14 +5,14 @@ import { createServices, type Services } from './app.js';
 import { ConfigError, loadConfig, slackMode } from './config.js';
 import { expirySweep } from './jobs/index.js';
 import { migrate } from './db/index.js';
-import type { Invitation, InviteSummary } from './invites/model.js';
+import type { Invitation } from './invites/model.js';
 import { SHOWN_STATUSES } from './invites/model.js';
-import type { ListPage, SortKey } from './invites/service.js';
+import type { SortKey } from './invites/list.js';
 import { createLogger } from './logger.js';
 import { ROLES, type Role } from './members/roles.js';
-import type { Member } from './members/service.js';
 import type { Actor } from './shared/actor.js';
 import { DomainError, InvalidInput, NotFound } from './shared/errors.js';
+import { formatDate, formatInvitations, formatMembers, formatSummary } from './cli/format.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
 
 /**
@@ -250,53 +250,6 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
   return n;
-}
-
-function formatDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-}
-
-export function formatSummary(summary: InviteSummary): string {
-  const lines: string[] = [];
-  const sentCount = summary.sent.length + summary.renewed.length;
-  lines.push(`${sentCount} invitation${sentCount === 1 ? '' : 's'} sent.`);
-  for (const email of summary.renewed) lines.push(`  ${email}: the earlier invitation had expired; sent a new one with a new link`);
-  for (const email of summary.alreadyMember) lines.push(`  ${email}: skipped, already a member`);
-  for (const { email, invitationId } of summary.alreadyInvited) lines.push(`  ${email}: skipped, already invited (doorman resend ${invitationId})`);
-  for (const { entry, reason } of summary.invalid) lines.push(`  ${entry}: not sent, ${reason}`);
-  return lines.join('\n');
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-const STATUS_WORDS: Record<string, string> = { pending: 'Pending', expired: 'Expired', accepted: 'Accepted', revoked: 'Revoked' };
-
-function formatInvitations(page: ListPage): string {
-  if (page.invitations.length === 0) return 'No invitations.';
-  const rows = page.invitations.map((i) => [
-    i.id,
-    i.email,
-    STATUS_WORDS[i.status]!,
-    i.role,
-    formatDate(i.createdAt),
-    formatDate(i.expiresAt),
-    i.status === 'pending' || i.status === 'expired' ? (i.delivery.state === 'failing' ? `failing: ${i.delivery.error ?? ''}`.slice(0, 60) : i.delivery.state) : '',
-  ]);
-  const shown = `${page.offset + 1}–${page.offset + page.invitations.length} of ${page.total}`;
-  const more = page.nextCursor ? `\nMore: doorman invites --cursor ${page.nextCursor}` : '';
-  return `${table(['ID', 'EMAIL', 'STATUS', 'ROLE', 'INVITED', 'EXPIRES', 'EMAIL DELIVERY'], rows)}\n${shown}${more}`;
-}
-
-function formatMembers(members: Member[]): string {
-  if (members.length === 0) return 'No members.';
-  return table(
-    ['ID', 'EMAIL', 'NAME', 'ROLE', 'STATE'],
-    members.map((m) => [m.id, m.email, [m.firstName, m.lastName].filter(Boolean).join(' '), m.role, m.state]),
-  );
 }
 
 const isEntry = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);

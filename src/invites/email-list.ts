@@ -1,5 +1,4 @@
 import { domainToASCII } from 'node:url';
-import { memoized } from '../shared/memo.js';
 
 export interface InvalidEntry {
   entry: string;
@@ -32,15 +31,12 @@ export function normalizeEmail(input: string): { email: string } | { reason: str
   if (local.includes('@')) return { reason: 'more than one @' };
   if (local.length > 64) return { reason: 'the part before @ is longer than 64 characters' };
   if (!LOCAL_PART.test(local)) return { reason: 'the part before @ has characters an address cannot have' };
-  const domain = checkedDomain(rawDomain);
+  const domain = checkDomain(rawDomain);
   if ('reason' in domain) return { reason: domain.reason };
   const email = `${local}@${domain.ascii}`;
   if (email.length > 254) return { reason: 'longer than 254 characters' };
   return { email };
 }
-
-/** A pasted list names few domains many times: each is checked (and converted to ASCII) once. */
-const checkedDomain = memoized(1_000, checkDomain);
 
 function checkDomain(rawDomain: string): { ascii: string } | { reason: string } {
   const domain = domainToASCII(rawDomain);

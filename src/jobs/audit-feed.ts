@@ -25,7 +25,7 @@ const LINES_PER_MESSAGE = 20;
 export class AuditFeed {
   private failures = 0;
 
-  constructor(private readonly db: Db, private readonly clock: Clock, private readonly post: (lines: string[]) => Promise<void>, private readonly owner = `${process.pid}-${Math.random()}`) {}
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly post: (lines: string[]) => Promise<void>) {}
 
   async run(): Promise<number> {
     const position = await this.claim();

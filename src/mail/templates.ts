@@ -17,20 +17,13 @@ export interface RenderedEmail {
   html: string;
 }
 
-// Made once: building an Intl.DateTimeFormat costs far more than formatting with one (it was a
-// tenth of the outbox worker's CPU time when each email built two).
 const DAY_IN_WORDS = new Intl.DateTimeFormat('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 const TIME_OF_DAY = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
 
-/** The last date formatted: the invitations of one bulk invite share their expiry, so their emails share it. */
-let lastInWords = { ms: NaN, text: '' };
-
 /** "Sunday, 29 November 2026 at 09:00 UTC". */
 export function formatDateInWords(ms: number): string {
-  if (ms === lastInWords.ms) return lastInWords.text;
   const date = new Date(ms);
-  lastInWords = { ms, text: `${DAY_IN_WORDS.format(date)} at ${TIME_OF_DAY.format(date)} UTC` };
-  return lastInWords.text;
+  return `${DAY_IN_WORDS.format(date)} at ${TIME_OF_DAY.format(date)} UTC`;
 }
 
 /** "in 7 days", "in 2 hours", "in 90 seconds". */

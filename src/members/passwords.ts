@@ -22,9 +22,7 @@ export function checkPassword(password: unknown): string {
  * hashes at once would take every thread and stall `/healthz` and every query behind them, so at
  * most (pool size − 1) run at a time and the rest wait their turn in memory. The one thread kept
  * free is enough: SQLite runs one statement at a time (one connection), and file reads and DNS
- * lookups are short. A slot is handed to the next hash from the main thread, so with fewer hashes
- * running than threads the cores idle between hashes: (pool − 2) hashes reached 0.72–0.87 of raw
- * scrypt's rate on a 2-core machine, (pool − 1) 0.8–0.9. UV_THREADPOOL_SIZE raises both.
+ * lookups are short. UV_THREADPOOL_SIZE raises the pool, and the slots with it.
  */
 const HASH_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
 let hashing = 0;

@@ -80,7 +80,7 @@ export class SlackIdentities {
       // The modal's opening may be reading this person's profile right now: its answer is worth a short wait.
       const looking = this.inFlight.get(slackUserId);
       if (looking && trusted) {
-        const settled = await Promise.race([looking.catch(() => undefined), new Promise<undefined>((resolve) => setTimeout(resolve, IN_FLIGHT_WAIT_MS).unref())]);
+        const settled = await Promise.race([looking.catch(() => undefined), new Promise<undefined>((resolve) => void setTimeout(resolve, IN_FLIGHT_WAIT_MS))]);
         if (settled) return settled;
       }
       return this.decide(slackUserId, teamId, false);

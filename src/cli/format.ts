@@ -1,0 +1,52 @@
+import type { InviteSummary } from '../invites/model.js';
+import type { ListPage } from '../invites/list.js';
+import type { Member } from '../members/service.js';
+
+/** How the operator CLI prints what the services answer. */
+
+export function formatDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+export function formatSummary(summary: InviteSummary): string {
+  const lines: string[] = [];
+  const sentCount = summary.sent.length + summary.renewed.length;
+  lines.push(`${sentCount} invitation${sentCount === 1 ? '' : 's'} sent.`);
+  for (const email of summary.renewed) lines.push(`  ${email}: the earlier invitation had expired; sent a new one with a new link`);
+  for (const email of summary.alreadyMember) lines.push(`  ${email}: skipped, already a member`);
+  for (const { email, invitationId } of summary.alreadyInvited) lines.push(`  ${email}: skipped, already invited (doorman resend ${invitationId})`);
+  for (const { entry, reason } of summary.invalid) lines.push(`  ${entry}: not sent, ${reason}`);
+  return lines.join('\n');
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const STATUS_WORDS: Record<string, string> = { pending: 'Pending', expired: 'Expired', accepted: 'Accepted', revoked: 'Revoked' };
+
+export function formatInvitations(page: ListPage): string {
+  if (page.invitations.length === 0) return 'No invitations.';
+  const rows = page.invitations.map((i) => [
+    i.id,
+    i.email,
+    STATUS_WORDS[i.status]!,
+    i.role,
+    formatDate(i.createdAt),
+    formatDate(i.expiresAt),
+    i.status === 'pending' || i.status === 'expired' ? (i.delivery.state === 'failing' ? `failing: ${i.delivery.error ?? ''}`.slice(0, 60) : i.delivery.state) : '',
+  ]);
+  const shown = `${page.offset + 1}–${page.offset + page.invitations.length} of ${page.total}`;
+  const more = page.nextCursor ? `\nMore: doorman invites --cursor ${page.nextCursor}` : '';
+  return `${table(['ID', 'EMAIL', 'STATUS', 'ROLE', 'INVITED', 'EXPIRES', 'EMAIL DELIVERY'], rows)}\n${shown}${more}`;
+}
+
+export function formatMembers(members: Member[]): string {
+  if (members.length === 0) return 'No members.';
+  return table(
+    ['ID', 'EMAIL', 'NAME', 'ROLE', 'STATE'],
+    members.map((m) => [m.id, m.email, [m.firstName, m.lastName].filter(Boolean).join(' '), m.role, m.state]),
+  );
+}

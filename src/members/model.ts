@@ -1,0 +1,80 @@
+import { normalizeEmail } from '../invites/email-list.js';
+import { InvalidInput } from '../shared/errors.js';
+import { isRole, roleHas, type Permission, type Role } from './roles.js';
+
+export type MemberState = 'active' | 'deactivated';
+
+export interface Member {
+  id: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  role: Role;
+  state: MemberState;
+  slackUserId: string | null;
+  hasApiToken: boolean;
+  /** Sessions signed with an older number are over (sign-out ends them all). */
+  sessionVersion: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface MemberRow {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  password_hash: string | null;
+  role: Role;
+  state: MemberState;
+  api_token_hash: string | null;
+  slack_user_id: string | null;
+  created_at: number;
+  updated_at: number;
+  deactivated_at: number | null;
+  session_version?: number;
+}
+
+export function toMember(row: MemberRow): Member {
+  return {
+    id: row.id,
+    email: row.email,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    role: row.role,
+    state: row.state,
+    slackUserId: row.slack_user_id,
+    hasApiToken: row.api_token_hash !== null,
+    sessionVersion: Number(row.session_version ?? 0),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function displayName(member: Pick<Member, 'firstName' | 'lastName' | 'email'>): string {
+  const name = [member.firstName, member.lastName].filter(Boolean).join(' ').trim();
+  return name || member.email;
+}
+
+export function can(member: Pick<Member, 'role' | 'state'> | undefined, permission: Permission): boolean {
+  return !!member && member.state === 'active' && roleHas(member.role, permission);
+}
+
+export function requireEmail(value: unknown, field = 'email'): string {
+  const result = normalizeEmail(typeof value === 'string' ? value : '');
+  if ('reason' in result) throw new InvalidInput(`${String(value)}: ${result.reason}`, field, [String(value)]);
+  return result.email;
+}
+
+export function requireRole(value: unknown): Role {
+  if (!isRole(value)) throw new InvalidInput(`Role must be admin, member or developer, not "${String(value)}".`, 'role');
+  return value;
+}
+
+export function cleanName(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new InvalidInput(`${field} must be text.`, field);
+  const name = value.trim().replace(/\s+/g, ' ');
+  if (name.length > 200) throw new InvalidInput(`${field} must be at most 200 characters.`, field);
+  return name || null;
+}
