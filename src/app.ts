@@ -87,6 +87,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     publicUrl: config.publicUrl,
     orgName: config.orgName,
     rateLimits: options.rateLimits,
+    trustProxy: config.trustProxy,
   });
   // Slack mounts POST /slack/events onto the same server (HTTP mode) or opens a socket (Socket Mode).
   // Loaded only when Slack is on: Bolt is the heaviest part, and the CLI never needs it.

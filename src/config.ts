@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
@@ -41,6 +42,8 @@ export interface Config {
   expirySweepIntervalMs: number;
   expiryReminderMs: number;
   auditChannel?: string;
+  /** Which proxies' X-Forwarded-For to believe, as Express's `trust proxy` takes it (TRUST_PROXY). */
+  trustProxy: boolean | number | string;
   logLevel: string;
   slack: SlackConfig;
 }
@@ -118,7 +121,8 @@ export function resolveAppSecret(env: Env, dataDir: string): string {
   }
   const secret = randomBytes(48).toString('base64url');
   try {
-    mkdirSync(dataDir, { recursive: true });
+    // DATA_DIR holds the secret, the database and emails with live links: only this user's.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
   } catch (error) {
     // Another process (the CLI, a second instance) won the race: use its secret.
@@ -126,6 +130,27 @@ export function resolveAppSecret(env: Env, dataDir: string): string {
     throw new ConfigError('DATA_DIR', `cannot write ${file}: ${(error as Error).message}`);
   }
   return secret;
+}
+
+/**
+ * TRUST_PROXY: `loopback` (the default: a proxy on the same host), a number of hops, or a comma
+ * list of addresses, CIDRs and Express's names (loopback, linklocal, uniquelocal); `false` for none.
+ */
+function trustProxy(env: Env): boolean | number | string {
+  const raw = env.TRUST_PROXY?.trim() || 'loopback';
+  if (raw === 'false') return false;
+  if (raw === 'true') throw new ConfigError('TRUST_PROXY', '"true" would believe any X-Forwarded-For a client sends; give the number of proxies (e.g. 1) or their addresses');
+  if (/^\d+$/.test(raw)) return Number(raw);
+  for (const item of raw.split(',').map((i) => i.trim())) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) continue;
+    const [address, bits, ...rest] = item.split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 4 ? 32 : 128;
+    if (!family || rest.length || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
+      throw new ConfigError('TRUST_PROXY', `"${item}" is not an address, a CIDR, loopback, linklocal or uniquelocal`);
+    }
+  }
+  return raw;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -184,6 +209,7 @@ export function loadConfig(env: Env = process.env): Config {
     expirySweepIntervalMs: duration(env, 'EXPIRY_SWEEP_INTERVAL', '1m', { ms: 1_000, words: '1s' }),
     expiryReminderMs: duration(env, 'EXPIRY_REMINDER', '24h', { ms: 1_000, words: '1s' }),
     auditChannel: env.AUDIT_CHANNEL?.trim() || undefined,
+    trustProxy: trustProxy(env),
     logLevel,
     slack,
   };

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
@@ -28,7 +28,10 @@ export function createDb(config: DatabaseConfig, options: { poolMax?: number } =
       acquireConnectionTimeout: 10_000,
     });
   }
-  mkdirSync(path.dirname(config.filename), { recursive: true });
+  // The file holds members' password hashes: created readable by this user only (SQLite gives its
+  // -wal and -shm files the database file's permissions).
+  mkdirSync(path.dirname(config.filename), { recursive: true, mode: 0o700 });
+  closeSync(openSync(config.filename, 'a', 0o600));
   return beginImmediate(knexFactory({
     client: 'sqlite3',
     connection: { filename: config.filename },

@@ -89,7 +89,7 @@ export function splitEntries(raw: string): string[] {
     const pattern = /<([^<>]*)>?/g;
     let last = 0;
     for (let match = pattern.exec(trimmed); match; match = pattern.exec(trimmed)) {
-      entries.push(...bareAddresses(trimmed.slice(last, match.index)));
+      if (match.index > last) for (const address of bareAddresses(trimmed.slice(last, match.index))) entries.push(address);
       const inner = match[1]!.trim();
       entries.push(inner || match[0]);
       last = match.index + match[0].length;
@@ -108,8 +108,14 @@ function bareAddresses(text: string): string[] {
     .map(stripWrapping);
 }
 
+/** Quotes and brackets around an entry go (in one pass each way: a regex here was quadratic on a long run of quotes). */
 function stripWrapping(token: string): string {
-  return token.trim().replace(/^["'(]+|["')]+$/g, '');
+  const text = token.trim();
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === '"' || text[start] === "'" || text[start] === '(')) start++;
+  while (end > start && (text[end - 1] === '"' || text[end - 1] === "'" || text[end - 1] === ')')) end--;
+  return text.slice(start, end);
 }
 
 export function parseEmailList(raw: string | readonly string[]): ParsedEmailList {

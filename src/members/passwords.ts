@@ -1,5 +1,5 @@
 import * as ScryptNamespace from 'scrypt-kdf';
-import { WeakPassword } from '../shared/errors.js';
+import { Overloaded, WeakPassword } from '../shared/errors.js';
 
 /** scrypt-kdf itself: its runtime exports one default object while its typings declare named functions. */
 export const Scrypt = (ScryptNamespace as unknown as { default: typeof ScryptNamespace }).default;
@@ -20,22 +20,26 @@ export function checkPassword(password: unknown): string {
 /**
  * scrypt runs on libuv's thread pool, which database drivers (sqlite3) and file reads share. Many
  * hashes at once would take every thread and stall `/healthz` and every query behind them, so at
- * most (pool size − 1) run at a time and the rest wait their turn in memory. The one thread kept
- * free is enough: SQLite runs one statement at a time (one connection), and file reads and DNS
- * lookups are short. UV_THREADPOOL_SIZE raises the pool, and the slots with it.
+ * most (pool size − 1) run at a time; UV_THREADPOOL_SIZE raises the pool, and the slots with it.
+ * A few more may wait their turn; past that, a hash is refused at once (Overloaded: the doors
+ * answer 503 with Retry-After), so a flood of sign-ins neither queues without bound nor stalls
+ * every other request behind it.
  */
 const HASH_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
+export const MAX_WAITING_HASHES = HASH_SLOTS * 8;
 let hashing = 0;
 const waiting: Array<() => void> = [];
 
-/** How many hashes run right now, and the most that may (for tests and metrics). */
+/** How many hashes run right now, how many wait, and the most that may run (for tests and metrics). */
 export function hashingLoad(): { running: number; waiting: number; slots: number } {
   return { running: hashing, waiting: waiting.length, slots: HASH_SLOTS };
 }
 
 async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (hashing >= HASH_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
-  else hashing++;
+  if (hashing >= HASH_SLOTS) {
+    if (waiting.length >= MAX_WAITING_HASHES) throw new Overloaded(1);
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else hashing++;
   try {
     return await work();
   } finally {
@@ -57,9 +61,12 @@ export async function verifyPassword(hash: string | null, password: string): Pro
     await withHashSlot(() => Scrypt.kdf('timing-equalizer', SCRYPT_PARAMS));
     return false;
   }
-  try {
-    return await withHashSlot(() => Scrypt.verify(Buffer.from(hash, 'base64'), password));
-  } catch {
-    return false;
-  }
+  return withHashSlot(async () => {
+    try {
+      return await Scrypt.verify(Buffer.from(hash, 'base64'), password);
+    } catch {
+      // A stored hash scrypt-kdf cannot read matches no password.
+      return false;
+    }
+  });
 }

@@ -125,10 +125,11 @@ export class MembersService {
       if (row.state === 'deactivated') return toMember(row);
       if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
       const now = this.clock.now();
-      // Deactivation also withdraws the API token: it must not outlive the account.
-      await trx('members').where({ id }).update({ state: 'deactivated', deactivated_at: now, updated_at: now, api_token_hash: null });
+      // Deactivation ends everything the account had: its API token, its sessions and Bearer tokens.
+      const ended = { state: 'deactivated' as const, deactivated_at: now, updated_at: now, api_token_hash: null, session_version: Number(row.session_version ?? 0) + 1 };
+      await trx('members').where({ id }).update(ended);
       await recordAudit(trx, now, actor, [{ action: 'deactivate', subjectType: 'member', subjectId: id }]);
-      return toMember({ ...row, state: 'deactivated', api_token_hash: null, updated_at: now, deactivated_at: now });
+      return toMember({ ...row, ...ended });
     });
   }
 

@@ -15,7 +15,8 @@ export type DomainErrorCode =
   | 'invalid_credentials'
   | 'not_permitted'
   | 'last_admin'
-  | 'member_deactivated';
+  | 'member_deactivated'
+  | 'overloaded';
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode;
@@ -101,6 +102,14 @@ export class MemberDeactivated extends DomainError {
   readonly code = 'member_deactivated';
   constructor(readonly memberId: string) {
     super('This member is deactivated.');
+  }
+}
+
+/** More work of one kind (password hashing) is waiting than the service takes on: try again shortly. */
+export class Overloaded extends DomainError {
+  readonly code = 'overloaded';
+  constructor(readonly retryAfterS: number) {
+    super('Too many sign-ins and accepts at once; please try again in a moment.');
   }
 }
 

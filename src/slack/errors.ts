@@ -38,6 +38,7 @@ export function slackWords(error: unknown, email?: string): string | undefined {
       return NOT_PERMITTED;
     case 'invalid_input':
       return `:warning: ${escape(error.message)}`;
+    case 'overloaded':
     case 'unknown_token':
     case 'weak_password':
     case 'invalid_credentials':

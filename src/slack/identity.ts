@@ -92,7 +92,8 @@ export class SlackIdentities {
     this.inFlight.set(slackUserId, lookup);
     try {
       const user = await lookup;
-      if (user.refusal !== PROFILE_UNAVAILABLE) this.remember(slackUserId, user, now);
+      // Kept only what holds for this person whatever the request: not "try again", not "wrong workspace".
+      if (user.refusal !== PROFILE_UNAVAILABLE && user.refusal !== OTHER_WORKSPACE) this.remember(slackUserId, user, now);
       return user;
     } finally {
       if (this.inFlight.get(slackUserId) === lookup) this.inFlight.delete(slackUserId);

@@ -1,11 +1,11 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import type { RateLimitRequestHandler } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { InvitesService } from '../invites/service.js';
 import { formatDateInWords } from '../mail/templates.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
-import { DomainError, InvitationExpired } from '../shared/errors.js';
+import { DomainError, InvitationExpired, UnknownToken } from '../shared/errors.js';
+import type { FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, STYLESHEET, type FormState } from './pages.js';
 
@@ -13,10 +13,8 @@ export interface AcceptPageDeps {
   invites: InvitesService;
   orgName: string;
   logger: Logger;
-  /** Every request that presents a token (opening the page, submitting it). */
-  tokenLimiter: RateLimitRequestHandler;
-  /** Form submissions (each costs a password hash). */
-  submitLimiter: RateLimitRequestHandler;
+  /** Links that match nothing, per client address: guessing is answered "too many attempts" for a while. */
+  tokenFailures: FailureLimits;
 }
 
 /** Headers for pages that carry a token in their URL. */
@@ -49,6 +47,8 @@ export function pageForError(error: unknown, orgName: string): { status: number;
       return { status: 409, html: problemPage('This invitation was already used', 'Someone already accepted this invitation and set up the account.', 'If that was you, sign in with your email and password.') };
     case 'already_member':
       return { status: 409, html: problemPage('You are already a member', `There is already an account for this email address at ${orgName}.`, 'Sign in with your email and password.') };
+    case 'overloaded':
+      return { status: 503, html: problemPage('Please try again in a moment', 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed.', 'Go back and submit the form again in a few seconds.') };
     default:
       return undefined;
   }
@@ -69,14 +69,21 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   });
 
   const send = (res: Response, status: number, html: string) => res.status(status).type('html').send(html);
-  const fail = (res: Response, error: unknown) => {
+  const fail = async (req: Request, res: Response, error: unknown) => {
+    if (error instanceof UnknownToken) {
+      const { limited, retryAfterS } = await deps.tokenFailures.failed([`ip:${req.ip}`]);
+      if (limited) {
+        res.set('Retry-After', String(retryAfterS));
+        return send(res, 429, problemPage('Too many attempts', 'There were too many attempts with links that do not work, from your network, in a short time.', 'Wait a minute, then open the link from your email again.'));
+      }
+    }
     const page = pageForError(error, orgName);
     if (page) return send(res, page.status, page.html);
     deps.logger.error({ err: error }, 'accept page failed');
     return send(res, 500, problemPage('Something went wrong', 'We could not load your invitation. Please try again in a minute.'));
   };
 
-  router.get('/invite', pageHeaders, deps.tokenLimiter, async (req, res) => {
+  router.get('/invite', pageHeaders, async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : '';
     if (!token) return send(res, 400, problemPage('This link is incomplete', 'The invitation link has no token. Open the whole link from the email.'));
     try {
@@ -84,12 +91,12 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const invitation = await invites.lookupToken(token);
       send(res, 200, acceptForm(invitation, orgName, token));
     } catch (error) {
-      fail(res, error);
+      await fail(req, res, error);
     }
   });
 
   const tooLarge = (res: Response) => send(res, 413, problemPage('This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
-  router.post('/invite', pageHeaders, declaredBodyLimit(16 * 1024, tooLarge), express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), deps.tokenLimiter, deps.submitLimiter, async (req, res) => {
+  router.post('/invite', pageHeaders, declaredBodyLimit(16 * 1024, tooLarge), express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
     const token = str('token');
@@ -110,7 +117,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const { member } = await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
       send(res, 200, acceptedPage(member.email, orgName, ROLE_LABELS[member.role]));
     } catch (error) {
-      fail(res, error);
+      await fail(req, res, error);
     }
   });
 
@@ -122,7 +129,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return send(res, status, problemPage('This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
     }
-    fail(res, error);
+    void fail(_req, res, error);
   });
   return router;
 }

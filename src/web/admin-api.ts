@@ -1,5 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
-import type { RateLimitRequestHandler } from 'express-rate-limit';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { InvitesService } from '../invites/service.js';
@@ -8,9 +7,11 @@ import { SHOWN_STATUSES } from '../invites/model.js';
 import { ROLES } from '../members/roles.js';
 import { can, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
-import { NotPermitted } from '../shared/errors.js';
+import { InvalidCredentials, NotPermitted, UnknownToken } from '../shared/errors.js';
+import type { FailureLimits } from './failure-limits.js';
+import { normalizeEmail } from '../invites/email-list.js';
 import { declaredBodyLimit } from './body-limit.js';
-import { currentMember, requireMember, type AdminAuth } from './auth.js';
+import { authMethod, currentMember, requireMember, type AdminAuth } from './auth.js';
 import { HttpError, medusaErrorHandler } from './errors.js';
 import { text, validate } from './validate.js';
 
@@ -22,10 +23,14 @@ export interface AdminApiDeps {
   members: MembersService;
   auth: AdminAuth;
   logger: Logger;
-  /** Per-IP limits on sign-in and on accepting with a token. */
-  credentialLimiter: RateLimitRequestHandler;
-  /** Per-IP limit on refused authentications (token guessing). */
-  authFailureLimiter?: RateLimitRequestHandler;
+  /** PUBLIC_URL's origin: the only one whose pages may change anything with a session cookie. */
+  publicOrigin: string;
+  /** Invitation links that match nothing, per client address. */
+  tokenFailures: FailureLimits;
+  /** Wrong passwords, per client address and per account. */
+  passwordFailures: FailureLimits;
+  /** Refused API tokens, Bearer tokens and session cookies, per client address. */
+  authFailures: FailureLimits;
 }
 
 const credentials = z.object({ email: text(320), password: text(1024) }).strict();
@@ -94,38 +99,115 @@ function actorOf(member: Member): Actor {
 
 const ok = (res: Response) => res.status(200).type('text/plain').send('OK');
 
+const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * A request that changes something sends its body as JSON, or no body at all. A form or text/plain
+ * body is what a page on another site can send with the admin's cookie and no preflight.
+ */
+function jsonOnly(req: Request, _res: Response, next: NextFunction): void {
+  if (!CHANGING.has(req.method)) return next();
+  const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+  if ((hasBody || req.get('content-type')) && !req.is('application/json')) {
+    return next(new HttpError(415, 'invalid_data', 'Send the body as JSON (Content-Type: application/json).', 'unsupported_media_type'));
+  }
+  next();
+}
+
+/**
+ * With a session cookie (a browser), a change must come from Doorman's own origin: a request a
+ * browser marks as coming from another site, or from another origin (a sibling subdomain is
+ * "same-site" but another origin), is refused. API and Bearer tokens are never sent by a browser
+ * on its own, so they are not asked.
+ */
+function refuseCrossSite(publicOrigin: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    if (!CHANGING.has(req.method)) return next();
+    const site = req.get('sec-fetch-site');
+    const origin = req.get('origin');
+    if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && origin !== publicOrigin)) {
+      return next(new HttpError(403, 'not_allowed', 'Changes with a session cookie are taken only from Doorman\'s own pages.', 'cross_site'));
+    }
+    next();
+  };
+}
+
+const tooMany = (res: Response, retryAfterS: number) =>
+  res.status(429).set('Retry-After', String(retryAfterS)).json({ type: 'not_allowed', message: 'Too many attempts; wait a minute and try again.', code: 'rate_limited' });
+
 /** Medusa v1's admin Invites, Auth and Users routes over the domain services. */
 export function adminApi(deps: AdminApiDeps): Router {
   const { invites, members, auth } = deps;
   const router = Router();
+  // Answers carry bearer and invitation tokens: no cache, shared or private, keeps one.
+  router.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   router.use(declaredBodyLimit(ADMIN_BODY_LIMIT_BYTES, (res) => res.status(413).json({ type: 'invalid_data', message: 'The request body is too large.', code: 'payload_too_large' })));
-  router.use(express.json({ limit: ADMIN_BODY_LIMIT, strict: true, type: () => true }));
+  router.use(jsonOnly);
+  router.use(express.json({ limit: ADMIN_BODY_LIMIT, strict: true }));
 
   const wrap = (handler: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: (e?: unknown) => void) => {
     handler(req, res).catch(next);
   };
 
-  // Without authentication.
-  router.post('/auth', deps.credentialLimiter, wrap(async (req, res) => {
+  /**
+   * A password check. A right password always gets in; a wrong one counts against the client's
+   * address and the account, and once either is over its budget the answer is 429, not 401.
+   */
+  const signIn = async (req: Request, res: Response) => {
     const body = validate(credentials, req.body);
-    const member = await members.verifyCredentials(body.email, body.password);
+    const normalized = normalizeEmail(body.email);
+    const account = `email:${'email' in normalized ? normalized.email : body.email.slice(0, 320)}`;
+    try {
+      const member = await members.verifyCredentials(body.email, body.password);
+      await deps.passwordFailures.succeeded(account);
+      return member;
+    } catch (error) {
+      if (!(error instanceof InvalidCredentials)) throw error;
+      const { limited, retryAfterS } = await deps.passwordFailures.failed([`ip:${req.ip}`, account]);
+      if (limited) tooMany(res, retryAfterS);
+      else throw error;
+      return undefined;
+    }
+  };
+
+  // Without authentication.
+  router.post('/auth', refuseCrossSite(deps.publicOrigin), wrap(async (req, res) => {
+    const member = await signIn(req, res);
+    if (!member) return;
     await auth.startSession(res, member);
     res.json({ user: medusaUser(member) });
   }));
-  router.post('/auth/token', deps.credentialLimiter, wrap(async (req, res) => {
-    const body = validate(credentials, req.body);
-    const member = await members.verifyCredentials(body.email, body.password);
+  router.post('/auth/token', wrap(async (req, res) => {
+    const member = await signIn(req, res);
+    if (!member) return;
     res.json({ access_token: await auth.issueBearer(member) });
   }));
-  router.post('/invites/accept', deps.credentialLimiter, wrap(async (req, res) => {
+  router.post('/invites/accept', wrap(async (req, res) => {
     const body = validate(acceptInvite, req.body);
-    await invites.accept({ token: body.token, firstName: body.user.first_name, lastName: body.user.last_name, password: body.user.password });
+    try {
+      await invites.accept({ token: body.token, firstName: body.user.first_name, lastName: body.user.last_name, password: body.user.password });
+    } catch (error) {
+      if (!(error instanceof UnknownToken)) throw error;
+      const { limited, retryAfterS } = await deps.tokenFailures.failed([`ip:${req.ip}`]);
+      if (!limited) throw error;
+      return void tooMany(res, retryAfterS);
+    }
     ok(res);
   }));
 
-  // Everything else needs a member; invitations need Member: Manage.
-  if (deps.authFailureLimiter) router.use(deps.authFailureLimiter);
-  router.use(requireMember(auth, (res) => res.status(401).json({ type: 'unauthorized', message: 'Sign in first: send x-medusa-access-token, a Bearer token or the session cookie.' })));
+  // Everything else needs a member; invitations need Member: Manage. A valid credential always
+  // gets in; refused ones count against the client's address.
+  router.use(
+    requireMember(auth, async (req, res) => {
+      const { limited, retryAfterS } = await deps.authFailures.failed([`ip:${req.ip}`]);
+      if (limited) return void tooMany(res, retryAfterS);
+      res.status(401).json({ type: 'unauthorized', message: 'Sign in first: send x-medusa-access-token, a Bearer token or the session cookie.' });
+    }),
+  );
+  router.use((req, res, next) => (authMethod(res) === 'cookie' ? refuseCrossSite(deps.publicOrigin)(req, res, next) : next()));
   const manage = (req: Request, res: Response, next: (e?: unknown) => void) => (can(currentMember(res), 'member:manage') ? next() : next(new NotPermitted('member:manage')));
 
   router.get('/auth', (_req, res) => {

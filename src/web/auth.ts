@@ -8,11 +8,15 @@ export const SESSION_COOKIE = 'doorman.sid';
 export const BEARER_TTL_S = 24 * 3600;
 export const SESSION_TTL_S = 10 * 3600;
 
+/** How a request proved who it is. */
+export type AuthMethod = 'api_token' | 'bearer' | 'cookie';
+
 /**
  * The three ways into the admin API, as Medusa v1 has them: a member's API token in
  * `x-medusa-access-token`, `Authorization: Bearer` with a token from /admin/auth/token, or the
- * session cookie from /admin/auth. Tokens and cookies are signed with keys derived from APP_SECRET;
- * the member must still be active on every request.
+ * session cookie from /admin/auth. Bearer tokens and cookies are signed with keys derived from
+ * APP_SECRET and carry the member's session version: signing out, deactivation and coming back
+ * all move it on, which ends every earlier one. The member must be active on every request.
  */
 export class AdminAuth {
   private readonly bearerKey: Uint8Array;
@@ -32,28 +36,28 @@ export class AdminAuth {
     res.cookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: SESSION_TTL_S * 1000, path: '/admin' });
   }
 
-  /** Signs out: the cookie is dropped and every session of the member ends (bearer tokens, used by scripts, run out on their own). */
+  /** Signs out: the cookie is dropped and every session and Bearer token of the member ends. */
   async endSession(res: Response, member: Member): Promise<void> {
     await this.members.endSessions(member.id);
     res.clearCookie(SESSION_COOKIE, { path: '/admin' });
   }
 
-  /** The member behind a request, or undefined. */
-  async authenticate(req: Request): Promise<Member | undefined> {
+  /** The member behind a request and how they proved it, or undefined. */
+  async authenticate(req: Request): Promise<{ member: Member; method: AuthMethod } | undefined> {
     const apiToken = req.get('x-medusa-access-token');
-    if (apiToken) return this.members.findByApiToken(apiToken);
+    if (apiToken) return as('api_token', await this.members.findByApiToken(apiToken));
     const authorization = req.get('authorization');
     if (authorization) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-      return match ? this.verify(this.bearerKey, match[1]!) : undefined;
+      return match ? as('bearer', await this.verify(this.bearerKey, match[1]!)) : undefined;
     }
     const cookie = readCookie(req.get('cookie'), SESSION_COOKIE);
-    return cookie ? this.verify(this.sessionKey, cookie) : undefined;
+    return cookie ? as('cookie', await this.verify(this.sessionKey, cookie)) : undefined;
   }
 
   private async sign(key: Uint8Array, member: Member, ttlS: number): Promise<string> {
     const now = Math.floor(this.clock.now() / 1000);
-    const claims = key === this.sessionKey ? { user_id: member.id, domain: 'admin', sv: member.sessionVersion } : { user_id: member.id, domain: 'admin' };
+    const claims = { user_id: member.id, domain: 'admin', sv: member.sessionVersion };
     return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + ttlS).sign(key);
   }
 
@@ -63,8 +67,8 @@ export class AdminAuth {
       const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], currentDate: new Date(this.clock.now()) });
       if (payload.domain !== 'admin' || typeof payload.user_id !== 'string') return undefined;
       const member = await this.members.get(payload.user_id);
-      // A session from before the member last signed out is over, though its signature is good.
-      if (key === this.sessionKey && payload.sv !== member.sessionVersion) return undefined;
+      // Issued before the member last signed out (or was deactivated): over, though its signature is good.
+      if (payload.sv !== member.sessionVersion) return undefined;
       return member.state === 'active' ? member : undefined;
     } catch {
       return undefined;
@@ -92,17 +96,26 @@ function readCookie(header: string | undefined, name: string): string | undefine
   return undefined;
 }
 
+function as(method: AuthMethod, member: Member | undefined): { member: Member; method: AuthMethod } | undefined {
+  return member ? { member, method } : undefined;
+}
+
 /** Locals set by `requireMember` for the routes after it. */
 export function currentMember(res: Response): Member {
   return res.locals.member as Member;
 }
 
-export function requireMember(auth: AdminAuth, onMissing: (res: Response) => void) {
+export function authMethod(res: Response): AuthMethod {
+  return res.locals.authMethod as AuthMethod;
+}
+
+export function requireMember(auth: AdminAuth, onMissing: (req: Request, res: Response) => Promise<void> | void) {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const member = await auth.authenticate(req);
-      if (!member) return onMissing(res);
-      res.locals.member = member;
+      const found = await auth.authenticate(req);
+      if (!found) return await onMissing(req, res);
+      res.locals.member = found.member;
+      res.locals.authMethod = found.method;
       next();
     } catch (error) {
       next(error);

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { DomainError, type DomainErrorCode } from '../shared/errors.js';
+import { DomainError, Overloaded, type DomainErrorCode } from '../shared/errors.js';
 
 /** Medusa v1's error body: `{type, message}` (plus our precise `code`). */
 export interface MedusaErrorBody {
@@ -23,6 +23,7 @@ const DOMAIN_TO_MEDUSA: Record<DomainErrorCode, [number, MedusaErrorBody['type']
   not_permitted: [403, 'not_allowed'],
   last_admin: [400, 'not_allowed'],
   member_deactivated: [400, 'not_allowed'],
+  overloaded: [503, 'unknown_error'],
 };
 
 /** Thrown by the HTTP layer itself (bad body, missing auth). */
@@ -52,8 +53,9 @@ export function toMedusaError(error: unknown): { status: number; body: MedusaErr
 export function medusaErrorHandler(logger: Logger) {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const { status, body } = toMedusaError(error);
-    if (status >= 500) logger.error({ err: error }, 'admin API request failed');
+    if (status >= 500 && !(error instanceof Overloaded)) logger.error({ err: error }, 'admin API request failed');
     if (res.headersSent) return;
+    if (error instanceof Overloaded) res.set('Retry-After', String(error.retryAfterS));
     res.status(status).json(body);
   };
 }

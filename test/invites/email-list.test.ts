@@ -145,3 +145,28 @@ describe('normalizeEmail', () => {
     expect(parseEmailList('😀@x.io, a@x.io').invalid).toEqual([{ entry: '😀@x.io', reason: expect.any(String) }]);
   });
 });
+
+describe('parseEmailList on hostile input', () => {
+  it('stays linear: pathological lists of 2 MB each finish well under a second', () => {
+    const N = 2_000_000;
+    const cases: Record<string, string> = {
+      'a run of single quotes': 'x' + "'".repeat(N - 2) + 'x',
+      'a run of double quotes': '"'.repeat(N),
+      'unclosed angle brackets': '<'.repeat(N),
+      'alternating quotes and brackets': '"<'.repeat(N / 2),
+      'brackets around nothing': '('.repeat(N / 2) + ')'.repeat(N / 2),
+      'only @': '@'.repeat(N),
+      'a domain of many labels': 'a@' + 'b.'.repeat(N / 2 - 1),
+      'a huge local part': 'a'.repeat(N) + '@x.io',
+      'separators only': ',; \n'.repeat(N / 4),
+      'name and address, repeated': 'N <a@b.co> '.repeat(Math.floor(N / 11)),
+    };
+    for (const [name, text] of Object.entries(cases)) {
+      const started = performance.now();
+      const parsed = parseEmailList(text);
+      const ms = performance.now() - started;
+      expect(ms, name).toBeLessThan(1_000);
+      expect(parsed.emails.length + parsed.invalid.length + parsed.duplicates, name).toBeGreaterThanOrEqual(0);
+    }
+  });
+});

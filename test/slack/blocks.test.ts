@@ -9,6 +9,7 @@ import { invitesTable } from '../../src/slack/blocks/invites-table.js';
 import { limitViolations } from '../../src/slack/blocks/limits.js';
 import { membersList } from '../../src/slack/blocks/members.js';
 import { listWithin, slackDate } from '../../src/slack/blocks/format.js';
+import { acceptedNotice } from '../../src/slack/blocks/notice-dms.js';
 import { repeatClaims } from '../../src/slack/dedupe.js';
 import { decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/action-values.js';
 
@@ -148,6 +149,21 @@ describe('Block Kit builders', () => {
     expect(out.length).toBeLessThanOrEqual(300);
     expect(out).toMatch(/…and \d+ more$/);
     expect(listWithin(['a', 'b'], 300)).toBe('a\nb');
+  });
+});
+
+describe('names people chose render as plain words', () => {
+  it('an invitee\'s name in the members list and the acceptance note neither formats nor links', () => {
+    const hostile = '*URGENT* https://evil.example/login <!channel>';
+    const list = membersList({ members: [{ ...member(1, 'member'), firstName: hostile, lastName: null }], total: 1, offset: 0, command: '/doorman' });
+    const note = acceptedNotice({ email: 'x@corp.test', role: 'member', memberId: 'usr_01JA', memberName: hostile });
+    for (const blocks of [list.blocks, note.blocks]) {
+      const text = JSON.stringify(blocks);
+      expect(text).not.toContain('*URGENT*');
+      expect(text).not.toContain('https://evil.example');
+      expect(text).not.toContain('<!channel>');
+      expect(text.replace(/\\u2060|\u2060/g, '')).toContain('URGENT');
+    }
   });
 });
 

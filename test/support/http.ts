@@ -21,9 +21,9 @@ export const OPERATOR: Actor = { type: 'system', name: 'test' };
 
 /** Rate limits high enough never to get in the way of a test that is not about them. */
 export const GENEROUS_LIMITS: RateLimits = {
-  tokenLookups: { windowMs: 60_000, limit: 10_000 },
-  submissions: { windowMs: 60_000, limit: 10_000 },
-  credentials: { windowMs: 60_000, limit: 10_000 },
+  tokenFailures: { windowMs: 60_000, limit: 10_000 },
+  passwordFailures: { windowMs: 60_000, limit: 10_000 },
+  authFailures: { windowMs: 60_000, limit: 10_000 },
 };
 
 export interface TestApp {

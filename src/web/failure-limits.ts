@@ -1,0 +1,45 @@
+import { MemoryStore } from 'express-rate-limit';
+
+export interface FailureBudget {
+  windowMs: number;
+  /** Failures allowed per key within the window; past it, failures are answered 429. */
+  limit: number;
+}
+
+/**
+ * Counts failed attempts (a wrong password, an unknown API token or invitation link) per key —
+ * the client's address, and the account or credential tried — so that guessing is answered "too
+ * many attempts" for a while. Only failures count, and a request is judged before its key's count
+ * is looked at: whoever brings a valid credential gets in, however many others failed before
+ * them from the same address (behind a proxy, that is everyone) or on the same account.
+ */
+export class FailureLimits {
+  private readonly store = new MemoryStore();
+
+  constructor(private readonly budget: FailureBudget) {
+    this.store.init({ windowMs: budget.windowMs } as never);
+  }
+
+  /** Records a failure for each key; answers how long to wait when any of them is over its budget. */
+  async failed(keys: readonly string[]): Promise<{ limited: boolean; retryAfterS: number }> {
+    let limited = false;
+    let resetAt = 0;
+    for (const key of keys) {
+      const { totalHits, resetTime } = await this.store.increment(key);
+      if (totalHits > this.budget.limit) {
+        limited = true;
+        resetAt = Math.max(resetAt, resetTime?.getTime() ?? Date.now() + this.budget.windowMs);
+      }
+    }
+    return { limited, retryAfterS: limited ? Math.max(1, Math.ceil((resetAt - Date.now()) / 1000)) : 0 };
+  }
+
+  /** A success clears the account's count (not the address's: others behind it may still be guessing). */
+  async succeeded(key: string): Promise<void> {
+    await this.store.resetKey(key);
+  }
+
+  shutdown(): void {
+    this.store.shutdown();
+  }
+}

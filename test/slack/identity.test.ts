@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli.js';
+import { DIALECTS } from '../support/db.js';
+import { ADMIN, buttonFor, MEMBER_ADMIN, SlackWorld, textOf } from '../support/slack-world.js';
+
+const REFUSED = /Member: Manage|workspace it is installed in/;
+
+describe.each(DIALECTS)('who a Slack user is: verified facts only (%s)', (dialect) => {
+  let h: SlackWorld;
+  beforeAll(async () => {
+    h = await SlackWorld.start(dialect, { logLevel: 'trace' });
+    // Each has Ada's address on their profile, but something Slack says about them is not to be trusted.
+    h.api.users.set('U0UNCONF', { email: 'ada@corp.test', name: 'Unconfirmed', is_email_confirmed: false });
+    h.api.users.set('U0GUEST', { email: 'ada@corp.test', name: 'Guest', is_restricted: true });
+    h.api.users.set('U0SCGUEST', { email: 'ada@corp.test', name: 'Single-channel', is_ultra_restricted: true });
+    h.api.users.set('U0EXTERN', { email: 'ada@corp.test', name: 'Connect', team_id: 'T0OTHER', is_stranger: true });
+    h.api.users.set('U0OTHERT', { email: 'ada@corp.test', name: 'Other team', team_id: 'T0OTHER' });
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  const members = async (user: string, fields: Record<string, string> = {}) => textOf((await h.slash('members', user, { fields })).ack.json as any);
+  const ada = () => h.db.db('members').where({ email: 'ada@corp.test' }).first();
+
+  it('a profile email that is unconfirmed, a guest\'s, an outsider\'s or another workspace\'s is no proof: refused, nothing linked', async () => {
+    for (const user of ['U0UNCONF', 'U0GUEST', 'U0SCGUEST', 'U0EXTERN', 'U0OTHERT']) expect(await members(user), user).toMatch(REFUSED);
+    // A request from another workspace is refused before anything is read.
+    expect(await members(MEMBER_ADMIN, { team_id: 'T0OTHER' })).toMatch(/workspace it is installed in/);
+    expect((await ada()).slack_user_id).toBeNull();
+    expect(await h.db.db('audit_log').where({ action: 'slack_link' }).first()).toBeUndefined();
+  });
+
+  it('the first verified contact links the member; a later newcomer with the same email is refused, and the audit log says why', async () => {
+    expect(await members(MEMBER_ADMIN)).toContain('*Members*');
+    expect((await ada()).slack_user_id).toBe(MEMBER_ADMIN);
+    h.api.users.set('U0IMPOSTOR', { email: 'ada@corp.test', name: 'Ada Impostor' });
+    expect(await members('U0IMPOSTOR')).toMatch(REFUSED);
+    expect((await ada()).slack_user_id).toBe(MEMBER_ADMIN);
+    const refused = await h.db.db('audit_log').where({ action: 'slack_link_refused' }).first();
+    expect(refused).toMatchObject({ subject_id: (await ada()).id });
+    expect(JSON.parse(refused.details)).toMatchObject({ slackUserId: 'U0IMPOSTOR' });
+    // Ada's notes still go to her own Slack user.
+    await h.invite(['joiner@corp.test'], { type: 'member', memberId: (await ada()).id, name: 'Ada Admin' });
+    await h.accept('joiner@corp.test');
+    await h.waitForDms(MEMBER_ADMIN, 1);
+    expect(h.dms('U0IMPOSTOR')).toEqual([]);
+  });
+
+  it('re-linking is the operator\'s explicit act (doorman user link-slack), audited', async () => {
+    const out: string[] = [];
+    const saved = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = h.db.url;
+    process.env.APP_SECRET ??= 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+    try {
+      expect(await runCli(['user', 'link-slack', 'ada@corp.test', 'U0IMPOSTOR'], { write: (s) => void out.push(s) }, { write: (s) => void out.push(s) })).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
+    }
+    expect(out.join('')).toContain('ada@corp.test is now linked to Slack user U0IMPOSTOR');
+    expect((await ada()).slack_user_id).toBe('U0IMPOSTOR');
+    const audit = await h.db.db('audit_log').where({ action: 'slack_link', subject_id: (await ada()).id }).orderBy('id');
+    expect(JSON.parse(audit.at(-1).details)).toMatchObject({ slackUserId: 'U0IMPOSTOR', previous: MEMBER_ADMIN });
+  });
+
+  it('bootstrap admins are who SLACK_ADMIN_USER_IDS says, as before', async () => {
+    expect(await members(ADMIN)).toContain('*Members*');
+  });
+
+  it('no secret reaches the log at any level, Bolt\'s and the Web API client\'s debug lines included', async () => {
+    const invited = await h.slash('invite secret.keeper@corp.test', ADMIN);
+    expect(textOf(invited.ack.json as any)).toContain('Sent 1 invitation');
+    // Copy link from App Home: the link travels in views.update, which the client logs at debug.
+    const home = await h.event({ type: 'app_home_opened', user: ADMIN, channel: 'D0', tab: 'home', event_ts: '1.9' });
+    expect(home.status).toBe(200);
+    const published = await h.api.waitFor(() => h.api.callsTo('views.publish').find((c) => c.args.user_id === ADMIN && JSON.stringify(c.args.view).includes('secret.keeper')));
+    await h.click(buttonFor(published.args.view.blocks, 'invite_copy_link'), { home: true });
+    const filled = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => JSON.stringify(c.args.view).includes('token=')));
+    const token = /token=([\w-]{43})/.exec(JSON.stringify(filled.args.view))![1]!;
+    await h.settle(300);
+    const log = h.log.lines.join('\n');
+    expect(h.log.lines.length).toBeGreaterThan(20);
+    expect(log).toContain('views.update');
+    expect(log).not.toContain(token);
+    expect(log).not.toContain('xoxb-test');
+    expect(log).not.toMatch(/token=[\w-]{20,}/);
+  });
+});

@@ -1,0 +1,207 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hashingLoad, MAX_WAITING_HASHES } from '../../src/members/passwords.js';
+import { DIALECTS } from '../support/db.js';
+import { linkFromEmail, postForm, request, settled, snapshot, startTestApp, type TestApp } from '../support/http.js';
+
+/** The session cookie from a sign-in, as a browser would send it back. */
+async function signIn(t: TestApp): Promise<string> {
+  const res = await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password } });
+  expect(res.status).toBe(200);
+  return /doorman\.sid=[^;]+/.exec(res.headers.get('set-cookie')!)![0];
+}
+
+describe.each(DIALECTS)('no cross-site writes (%s)', (dialect) => {
+  let t: TestApp;
+  let cookie: string;
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { env: { PUBLIC_URL: 'http://doorman.test' } });
+    cookie = await signIn(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a text/plain form from a same-site page with the admin\'s cookie creates nothing (415)', async () => {
+    const before = await snapshot(t.services);
+    // The body a form with one field named `{"user":"x` makes, duplicate keys and all.
+    const body = '{"user":"x=","user":"csrf@evil.test","role":"admin"}';
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const res = await request(t.url, '/admin/invites', { body, cookie, headers: { 'content-type': type, origin: 'http://sibling.doorman.test', 'sec-fetch-site': 'same-site' } });
+      expect(res.status, type).toBe(415);
+      expect(res.json).toMatchObject({ type: 'invalid_data', code: 'unsupported_media_type' });
+    }
+    expect(await snapshot(t.services)).toEqual(before);
+  });
+
+  it('JSON with the cookie from another origin, even a sibling subdomain, is refused (403); from Doorman\'s own pages it works', async () => {
+    const before = await snapshot(t.services);
+    const body = { user: 'csrf2@evil.test', role: 'admin' };
+    for (const headers of [{ origin: 'http://sibling.doorman.test' }, { 'sec-fetch-site': 'same-site' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' }] as Array<Record<string, string>>) {
+      const res = await request(t.url, '/admin/invites', { body, cookie, headers });
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(res.json).toMatchObject({ code: 'cross_site' });
+    }
+    // A bodiless change (resend) and a delete, the same way.
+    const invited = await t.services.invites.inviteMany({ emails: 'kept@corp.test', actor: { type: 'system' } });
+    await settled(t.services);
+    const id = invited.invitationIds[0]!;
+    const mid = await snapshot(t.services);
+    expect((await request(t.url, `/admin/invites/${id}/resend`, { method: 'POST', cookie, headers: { origin: 'http://sibling.doorman.test' } })).status).toBe(403);
+    expect((await request(t.url, `/admin/invites/${id}`, { method: 'DELETE', cookie, headers: { 'sec-fetch-site': 'same-site' } })).status).toBe(403);
+    expect(await snapshot(t.services)).toEqual(mid);
+    expect(before.invitations).toHaveLength(mid.invitations.length - 1);
+    // Reading with the cookie is fine from anywhere the browser allows; changing from its own origin works.
+    expect((await request(t.url, '/admin/invites', { cookie, headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+    const own = await request(t.url, '/admin/invites', { body: { user: 'own@corp.test', role: 'member' }, cookie, headers: { origin: 'http://doorman.test', 'sec-fetch-site': 'same-origin' } });
+    expect(own.status).toBe(200);
+    // Signing in from another site's page is refused too (no login CSRF).
+    expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password }, headers: { origin: 'https://evil.test' } })).status).toBe(403);
+  });
+
+  it('API tokens and Bearer tokens are not asked where a request came from', async () => {
+    const viaToken = await request(t.url, '/admin/invites', { body: { user: 'token@corp.test', role: 'member' }, apiToken: t.admin.apiToken, headers: { origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' } });
+    expect(viaToken.status).toBe(200);
+    const bearer = (await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password } })).json.access_token as string;
+    expect((await request(t.url, '/admin/invites', { body: { user: 'bearer@corp.test', role: 'member' }, bearer, headers: { origin: 'https://evil.test' } })).status).toBe(200);
+  });
+
+  it('every /admin answer is marked no-store, errors included', async () => {
+    for (const res of [
+      await request(t.url, '/admin/invites', { apiToken: t.admin.apiToken }),
+      await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password } }),
+      await request(t.url, '/admin/invites'),
+      await request(t.url, '/admin/nowhere', { apiToken: t.admin.apiToken }),
+    ]) {
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+});
+
+describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
+  let t: TestApp;
+  const budget = { windowMs: 60_000, limit: 3 };
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { env: { TRUST_PROXY: '1' }, rateLimits: { passwordFailures: budget, authFailures: budget, tokenFailures: budget } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+  it('wrong passwords are answered 429 past the budget, but the right password always gets in', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: `guess-${i}` }, headers: from('203.0.113.7') })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    const limited = await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: 'guess-5' }, headers: from('203.0.113.7') });
+    expect(limited.json).toMatchObject({ code: 'rate_limited' });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // From the same address, right after: the right password is let through.
+    expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.7') })).status).toBe(200);
+  });
+
+  it('bad API tokens from one address never stop a valid token from it, nor other clients behind the same proxy', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await request(t.url, '/admin/invites', { apiToken: `dm_${'x'.repeat(40)}${i}`, headers: from('198.51.100.9') })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+    expect((await request(t.url, '/admin/invites', { apiToken: t.admin.apiToken, headers: from('198.51.100.9') })).status).toBe(200);
+    // Another client behind the same proxy (its own X-Forwarded-For) is not held back by the first.
+    expect((await request(t.url, '/admin/invites', { apiToken: 'dm_not-a-real-token-at-all-000000', headers: from('198.51.100.10') })).status).toBe(401);
+  });
+
+  it('unknown invitation links are limited per client; a real link always opens', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await request(t.url, `/invite?token=${String(i).repeat(43)}`, { headers: from('192.0.2.44') })).status);
+    expect(statuses).toEqual([404, 404, 404, 429, 429]);
+    const limited = await request(t.url, `/invite?token=${'9'.repeat(43)}`, { headers: from('192.0.2.44') });
+    expect(limited.text).toMatch(/Too many attempts/);
+    expect(limited.headers.get('retry-after')).toBeTruthy();
+    await t.services.invites.inviteMany({ emails: 'real@corp.test', actor: { type: 'system' } });
+    const { token } = await linkFromEmail(t.smtp, 'real@corp.test');
+    const page = await request(t.url, `/invite?token=${token}`, { headers: from('192.0.2.44') });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('real@corp.test');
+  });
+});
+
+describe('password hashing sheds load instead of queueing without bound', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp('sqlite');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it(`a flood of sign-ins gets 503 with Retry-After beyond ${MAX_WAITING_HASHES} waiting; the rest are answered`, async () => {
+    let mostWaiting = 0;
+    const watch = setInterval(() => (mostWaiting = Math.max(mostWaiting, hashingLoad().waiting)), 2);
+    try {
+      const flood = await Promise.all(Array.from({ length: MAX_WAITING_HASHES + hashingLoad().slots + 30 }, (_, i) => request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: `wrong-${i}` } })));
+      const statuses = flood.map((r) => r.status);
+      expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(20);
+      expect(statuses.every((s) => s === 401 || s === 503)).toBe(true);
+      const shed = flood.find((r) => r.status === 503)!;
+      expect(shed.headers.get('retry-after')).toBe('1');
+      expect(shed.json).toMatchObject({ type: 'unknown_error', message: expect.stringMatching(/try again/) });
+    } finally {
+      clearInterval(watch);
+    }
+    expect(mostWaiting).toBeLessThanOrEqual(MAX_WAITING_HASHES);
+    // Once it passes, sign-in works again.
+    expect((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password } })).status).toBe(200);
+  });
+});
+
+describe.each(DIALECTS)('tokens end when they should (%s)', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('signing out with a Bearer token revokes it, and every other session of the member', async () => {
+    const bearer = (await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password } })).json.access_token as string;
+    const cookie = await signIn(t);
+    expect((await request(t.url, '/admin/auth', { bearer })).status).toBe(200);
+    expect((await request(t.url, '/admin/auth', { method: 'DELETE', bearer })).status).toBe(200);
+    expect((await request(t.url, '/admin/auth', { bearer })).status).toBe(401);
+    expect((await request(t.url, '/admin/auth', { cookie })).status).toBe(401);
+    // The API token is the member's own credential, not a session: it still works.
+    expect((await request(t.url, '/admin/auth', { apiToken: t.admin.apiToken })).status).toBe(200);
+  });
+
+  it('deactivation ends sessions, Bearer and API token; coming back (re-invited, accepted) does not bring them back', async () => {
+    const member = await t.createMember('admin', 'leaver@corp.test', 'leaver-password-1');
+    const bearer = (await request(t.url, '/admin/auth/token', { body: { email: 'leaver@corp.test', password: 'leaver-password-1' } })).json.access_token as string;
+    const session = await request(t.url, '/admin/auth', { body: { email: 'leaver@corp.test', password: 'leaver-password-1' } });
+    const cookie = /doorman\.sid=[^;]+/.exec(session.headers.get('set-cookie')!)![0];
+    await t.services.members.deactivate(member.member.id, { type: 'system' });
+    for (const credential of [{ bearer }, { cookie }, { apiToken: member.apiToken }]) expect((await request(t.url, '/admin/auth', credential)).status).toBe(401);
+    // Re-invited and accepted — possibly by someone else now holding the address.
+    await t.services.invites.inviteMany({ emails: 'leaver@corp.test', role: 'admin', actor: { type: 'system' } });
+    const { token } = await linkFromEmail(t.smtp, 'leaver@corp.test');
+    expect((await postForm(t.url, '/invite', { token, first_name: 'New', last_name: 'Holder', password: 'new-holder-pass-1', confirm_password: 'new-holder-pass-1' })).status).toBe(200);
+    for (const credential of [{ bearer }, { cookie }, { apiToken: member.apiToken }]) expect((await request(t.url, '/admin/auth', credential)).status).toBe(401);
+    const back = await t.services.members.get(member.member.id);
+    expect(back).toMatchObject({ state: 'active', hasApiToken: false, slackUserId: null });
+  });
+});
+
+describe('files in DATA_DIR', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+  });
+
+  it('DATA_DIR is created 0700, the generated secret and the SQLite file 0600', async () => {
+    const dir = path.join(statSync('/tmp').isDirectory() ? '/tmp' : process.cwd(), `doorman-perm-${process.pid}-${Date.now()}`, 'data');
+    t = await startTestApp('sqlite', { env: { DATA_DIR: dir, DATABASE_URL: '', APP_SECRET: '' } });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(dir, 'app-secret')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(dir, 'doorman.sqlite3')).mode & 0o777).toBe(0o600);
+  });
+});
