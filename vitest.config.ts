@@ -20,6 +20,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // PostgreSQL at TEST_PG_URL, or a throw-away one from npm when nothing answers there.
+    globalSetup: ['test/support/global-pg.ts'],
     // No test may be skipped or focused in CI.
     allowOnly: !process.env.CI,
     projects: [

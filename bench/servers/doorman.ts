@@ -10,13 +10,10 @@ import { serve } from './ipc.js';
 
 /**
  * Doorman as `npm start` runs it (configured by environment), in its own process so that the load
- * generator does not share its event loop and its memory can be read alone. The only difference
- * from production: the per-IP rate limits are raised, because every benchmark request comes from
- * 127.0.0.1 and the accept benchmark submits 32 at once.
+ * generator does not share its event loop and its memory can be read alone.
  */
 const config = loadConfig(process.env);
-const high = { windowMs: 60_000, limit: 1_000_000 };
-const app = await startApp(config, createLogger(config.logLevel), { rateLimits: { tokenLookups: high, submissions: high, credentials: high } });
+const app = await startApp(config, createLogger(config.logLevel));
 
 /** What the BENCH_* switches below collect, as bench/profiles/doorman-<pid><suffix>. */
 const writeProfile = (suffix: string, data: string) => {

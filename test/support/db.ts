@@ -6,8 +6,13 @@ import knexFactory from 'knex';
 import type { DatabaseConfig } from '../../src/config.js';
 import { createDb, migrate, type Db } from '../../src/db/index.js';
 
-/** PostgreSQL for tests: a server where the tests may create and drop databases. */
-export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/**
+ * PostgreSQL for tests: a server where the tests may create and drop databases. TEST_PG_URL, or
+ * the local server. Under vitest, when nothing answers there, the global setup
+ * (test/support/global-pg.ts) starts a throw-away PostgreSQL and sets TEST_PG_URL to it before
+ * the workers start, so this is read per process, at import.
+ */
+export const PG_ADMIN_URL = process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export type Dialect = 'sqlite' | 'pg';
 export const DIALECTS: Dialect[] = ['sqlite', 'pg'];
@@ -48,7 +53,11 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   try {
     await admin.raw(`CREATE DATABASE ${name}`);
   } catch (error) {
-    throw new Error(`PostgreSQL is needed for the tests at ${PG_ADMIN_URL} (start it: pg_ctlcluster --skip-systemctl-redirect 15 main start): ${(error as Error).message}`);
+    const where = new URL(PG_ADMIN_URL);
+    where.password = where.password ? '***' : '';
+    throw new Error(
+      `PostgreSQL is needed for the tests at ${where.toString()} (under vitest, the global setup test/support/global-pg.ts starts one when nothing answers at TEST_PG_URL): ${(error as Error).message}`,
+    );
   } finally {
     await admin.destroy();
   }
