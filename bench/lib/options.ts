@@ -10,6 +10,11 @@ export interface BenchOptions {
   only: Set<string> | undefined;
   /** Rows stored for the at-scale suites. */
   scaleRows: number;
+  /**
+   * `--peer=medusa`: run the medusa-admin suite (bench/suites/medusa-admin.ts) against the real
+   * Medusa v1 server, and only it. Never in the default run, never in CI.
+   */
+  peer: 'medusa' | undefined;
 }
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -18,6 +23,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let runs: number | undefined;
   let only: Set<string> | undefined;
   let rows: number | undefined;
+  let peer: BenchOptions['peer'];
   for (const arg of argv) {
     const [key, value] = arg.split('=', 2) as [string, string | undefined];
     if (key === '--db') {
@@ -28,12 +34,19 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (key === '--runs' && value && /^\d+$/.test(value)) runs = Number(value);
     else if (key === '--only' && value) only = new Set(value.split(','));
     else if (key === '--rows' && value && /^\d+$/.test(value)) rows = Number(value);
+    else if (key === '--peer' && value === 'medusa') peer = value;
+    else if (key === '--peer') throw new Error(`--peer: "${value}" is not a known peer (medusa)`);
     else if (key === '--help' || key === '-h') {
-      process.stdout.write('npm run bench -- [--db=sqlite|postgres] [--quick] [--runs=N] [--rows=N] [--only=ack,bulk-invite,bulk-insert,mail,sweep,accept]\n');
+      process.stdout.write(
+        'npm run bench -- [--db=sqlite|postgres] [--quick] [--runs=N] [--rows=N] [--only=ack,bulk-invite,bulk-insert,mail,sweep,accept]\n' +
+          'npm run bench -- --peer=medusa [--quick] [--runs=N]   only the admin API against the real Medusa v1 server, on PostgreSQL (2N rounds; not in CI)\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
-  return { dialect, quick, runs: runs ?? (quick ? 1 : 5), only, scaleRows: rows ?? (quick ? 20_000 : 1_000_000) };
+  // The peer suite runs alone, on PostgreSQL (Medusa's database): it is not one of --only's suites.
+  if (peer && only) throw new Error('--peer=medusa runs the medusa-admin suite alone; leave out --only');
+  return { dialect, quick, runs: runs ?? (quick ? 1 : 5), only, scaleRows: rows ?? (quick ? 20_000 : 1_000_000), peer };
 }
 
 export function wanted(options: BenchOptions, suite: string): boolean {

@@ -165,12 +165,12 @@ async function storedFor(trx: Trx, emails: string[]) {
   };
 }
 
-function inviterColumns(input: Pick<InviteManyInput, 'actor' | 'inviterMemberId' | 'inviterName'>) {
+/** Who invited, as the invitation's columns: a person's name, never a system actor's label. */
+export function inviterColumns(input: Pick<InviteManyInput, 'actor' | 'inviterMemberId' | 'inviterName'>) {
   const actor = input.actor;
   return {
     invited_by_member_id: input.inviterMemberId ?? (actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? actor.memberId ?? null : null),
     invited_by_slack_user_id: actor.type === 'slack' ? actor.slackUserId : null,
-    // The name shown in emails: a person's, never a system actor's label.
     invited_by_name: input.inviterName ?? (actor.type === 'system' ? null : actor.name) ?? null,
   };
 }

@@ -1,5 +1,5 @@
 import { recordAudit } from '../audit/audit.js';
-import { inTransaction, type Trx } from '../db/index.js';
+import { inTransaction, isPostgres, type Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
 import { enqueue } from '../outbox/outbox.js';
@@ -7,19 +7,20 @@ import { actorRef, type Actor } from '../shared/actor.js';
 import { AlreadyMember, DomainError, InvalidInput } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
 import { parseEmailList } from './email-list.js';
-import { inviteMany } from './invite-many.js';
+import { inviteMany, inviterColumns } from './invite-many.js';
+import { inviteNewInOneStatement, resendInOneStatement, revokeInOneStatement } from './one-statement.js';
 import { invitationsByIds } from './list.js';
 import { shownStatus, toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { INVITE_EMAIL, inviteEmail, newLinkColumns } from './sending.js';
 
-/** Changes one invitation in a transaction that starts by locking it. */
-async function change(ctx: InvitesContext, id: string, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>): Promise<Invitation> {
+/** Changes one invitation in a transaction that starts by locking it; `queues`: the change may queue an email. */
+async function change(ctx: InvitesContext, id: string, queues: boolean, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>): Promise<Invitation> {
   const result = await inTransaction(ctx.db, async (trx) => {
     const row = await invitationRow(trx, id, true);
     const now = ctx.clock.now();
     return toInvitation(await apply(trx, row, now), now);
   });
-  ctx.onQueued();
+  if (queues) ctx.onQueued();
   return result;
 }
 
@@ -27,8 +28,13 @@ async function change(ctx: InvitesContext, id: string, apply: (trx: Trx, row: In
  * Resend: the same link emailed again, the expiry pushed to now + TTL. Pending only — unless
  * `orSendNew` (Medusa's resend), when an expired one gets a new invitation instead.
  */
-export function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orSendNew?: boolean } = {}): Promise<Invitation> {
-  return change(ctx, id, async (trx, row, now) => {
+export async function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orSendNew?: boolean } = {}): Promise<Invitation> {
+  const resent = isPostgres(ctx.db) ? await resendInOneStatement(ctx, id, actor) : undefined;
+  if (resent) {
+    ctx.onQueued();
+    return toInvitation(resent, ctx.clock.now());
+  }
+  return change(ctx, id, true, async (trx, row, now) => {
     if (options.orSendNew && shownStatus(row, now) === 'expired') return sendNewLink(ctx, trx, row, now, actor);
     requireState(row, now, ['pending']);
     // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
@@ -42,7 +48,7 @@ export function resend(ctx: InvitesContext, id: string, actor: Actor, options: {
 
 /** Send new invitation: an expired invitation gets a new token (the old link stays dead), a new expiry, an email. */
 export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
-  return change(ctx, id, async (trx, row, now) => {
+  return change(ctx, id, true, async (trx, row, now) => {
     requireState(row, now, ['expired']);
     return sendNewLink(ctx, trx, row, now, actor);
   });
@@ -73,8 +79,10 @@ export async function sendNewInvitations(ctx: InvitesContext, ids: readonly stri
 }
 
 /** Revoke: pending or expired; the link stops working at once and its queued email is dropped. */
-export function revoke(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
-  return change(ctx, id, async (trx, row, now) => {
+export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
+  const revoked = isPostgres(ctx.db) ? await revokeInOneStatement(ctx, id, actor) : undefined;
+  if (revoked) return toInvitation(revoked, ctx.clock.now());
+  return change(ctx, id, false, async (trx, row, now) => {
     requireState(row, now, ['pending', 'expired']);
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), updated_at: now };
     await trx('invitations').where({ id, status: 'pending' }).update(update);
@@ -95,7 +103,7 @@ export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invit
 /** The role a pending invitation will give. */
 export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor): Promise<Invitation> {
   requireRole(role);
-  return change(ctx, id, async (trx, row, now) => {
+  return change(ctx, id, false, async (trx, row, now) => {
     requireState(row, now, ['pending']);
     if (row.role === role) return row;
     await trx('invitations').where({ id }).update({ role, updated_at: now });
@@ -114,6 +122,15 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
     const reason = parsed.invalid[0] ? `${parsed.invalid[0].entry}: ${parsed.invalid[0].reason}` : 'Give exactly one email address.';
     throw new InvalidInput(reason, 'user');
   }
+  const email = parsed.emails[0]!;
+  if (isPostgres(ctx.db)) {
+    const created = await inviteNewInOneStatement(ctx, { email, role: requireRole(input.role), actor: input.actor, inviter: inviterColumns(input) });
+    if (created) {
+      ctx.onQueued();
+      return { outcome: 'sent', invitation: toInvitation(created, ctx.clock.now()) };
+    }
+  }
+  // Already a member, or invited already: the list path says which.
   const summary = await inviteMany(ctx, { emails: parsed.emails, role: input.role, actor: input.actor, inviterName: input.inviterName });
   if (summary.alreadyMember.length) throw new AlreadyMember(parsed.emails[0]!);
   const live = summary.alreadyInvited[0];

@@ -43,9 +43,41 @@ export const MAX_PAGE = 500;
 const SORT_COLUMNS: Record<Exclude<SortKey, 'status'>, keyof InvitationRow> = { email: 'email', created: 'created_at', expires: 'expires_at' };
 const STATUS_RANK_SQL = `CASE WHEN status = 'pending' AND expires_at > ? THEN 0 WHEN status = 'pending' THEN 1 WHEN status = 'accepted' THEN 2 ELSE 3 END`;
 
+/** A page of invitations and how many match (the admin API's list): one statement without a search. */
+export async function listPage(ctx: InvitesContext, query: ListQuery = {}): Promise<ListPage> {
+  if (query.search?.trim()) {
+    const { counts: _counts, ...page } = await listInvitations(ctx, query);
+    return page;
+  }
+  const now = ctx.clock.now();
+  const total = totalSql(query.status ?? 'all', now);
+  // The page's rows carry the total from the tallies; past the last page it is read on its own.
+  const page = await readPage(ctx, query, now, (q) => q.select('*', ctx.db.raw(`${total.sql} AS list_total`, total.bindings)));
+  const first = page.rows[0] as (InvitationRow & { list_total?: number | string }) | undefined;
+  return { ...page.list, total: first ? Number(first.list_total) : await countAlone(ctx, total) };
+}
+
 /** A page of invitations, with the counts per status read beside it (what the table and App Home show). */
 export async function listInvitations(ctx: InvitesContext, query: ListQuery = {}): Promise<ListPage & { counts: StatusCounts }> {
   const now = ctx.clock.now();
+  const [page, counts, searched] = await Promise.all([
+    readPage(ctx, query, now, (q) => q),
+    countByStatus(ctx),
+    query.search?.trim() ? filtered(ctx.db, query, now).count<{ n: number | string }[]>({ n: '*' }) : undefined,
+  ]);
+  const status = query.status ?? 'all';
+  // The tallies give the total, unless a search narrows the list (then it is counted).
+  const total = searched ? Number(searched[0]?.n ?? 0) : status === 'open' ? counts.pending + counts.expired : counts[status];
+  return { ...page.list, total, counts };
+}
+
+/** One page, in the query's order and filter, and the cursor to the next. */
+async function readPage(
+  ctx: InvitesContext,
+  query: ListQuery,
+  now: number,
+  decorate: (q: Knex.QueryBuilder<InvitationRow, InvitationRow[]>) => Knex.QueryBuilder,
+): Promise<{ rows: InvitationRow[]; list: Omit<ListPage, 'total'> }> {
   const limit = Math.max(1, Math.min(query.limit ?? 25, MAX_PAGE));
   const sort = query.sort ?? 'created';
   const order = query.order ?? (sort === 'created' || sort === 'expires' ? 'desc' : 'asc');
@@ -67,14 +99,7 @@ export async function listInvitations(ctx: InvitesContext, query: ListQuery = {}
     } else page.offset(offset);
     page.orderBy([{ column, order }, { column: 'id', order }]);
   }
-  const [rows, counts, searched] = await Promise.all([
-    page.limit(limit + 1) as Promise<InvitationRow[]>,
-    countByStatus(ctx),
-    query.search?.trim() ? filtered(ctx.db, query, now).count<{ n: number | string }[]>({ n: '*' }) : undefined,
-  ]);
-  const status = query.status ?? 'all';
-  // The tallies give the total, unless a search narrows the list (then it is counted).
-  const total = searched ? Number(searched[0]?.n ?? 0) : status === 'open' ? counts.pending + counts.expired : counts[status];
+  const rows = (await decorate(page.limit(limit + 1))) as InvitationRow[];
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   let nextCursor: string | null = null;
@@ -88,7 +113,33 @@ export async function listInvitations(ctx: InvitesContext, query: ListQuery = {}
     const invitation = toInvitation(row, now);
     return query.withTokens && invitation.status === 'pending' ? { ...invitation, token: ctx.links.tokenFor(row.token_nonce) } : invitation;
   };
-  return { invitations: items.map(view), total, limit, offset, nextCursor, counts };
+  return { rows: items, list: { invitations: items.map(view), limit, offset, nextCursor } };
+}
+
+/** How many invitations a status filter matches, as SQL over the tallies (kept by triggers). */
+function totalSql(status: StatusFilter, now: number): { sql: string; bindings: number[] } {
+  const tally = (which: string) => `(SELECT COALESCE(sum(n), 0) FROM invitation_tallies WHERE ${which})`;
+  const live = `(SELECT count(*) FROM invitations WHERE status = 'pending' AND expires_at > ?)`;
+  switch (status) {
+    case 'pending':
+      return { sql: live, bindings: [now] };
+    case 'expired':
+      return { sql: `(${tally("status = 'pending'")} - ${live})`, bindings: [now] };
+    case 'open':
+      return { sql: tally("status = 'pending'"), bindings: [] };
+    case 'accepted':
+      return { sql: tally("status = 'accepted'"), bindings: [] };
+    case 'revoked':
+      return { sql: tally("status = 'revoked'"), bindings: [] };
+    default:
+      return { sql: tally('true'), bindings: [] };
+  }
+}
+
+async function countAlone(ctx: InvitesContext, total: { sql: string; bindings: number[] }): Promise<number> {
+  const result = (await ctx.db.raw(`SELECT ${total.sql} AS n`, total.bindings)) as { rows?: Array<{ n: number | string }> } | Array<{ n: number | string }>;
+  const rows = Array.isArray(result) ? result : (result.rows ?? []);
+  return Number(rows[0]?.n ?? 0);
 }
 
 /**

@@ -8,7 +8,7 @@ import { acceptInvitation, lookupToken, type AcceptInput } from './accept.js';
 import { invitationRow, type InvitesContext } from './context.js';
 import { inviteMany, type InviteManyInput } from './invite-many.js';
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
-import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
+import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { InviteLinks } from './tokens.js';
 
@@ -77,9 +77,8 @@ export class InvitesService {
     return invitationsByIds(this.ctx, ids);
   }
 
-  async list(query: ListQuery = {}): Promise<ListPage> {
-    const { counts: _counts, ...page } = await listInvitations(this.ctx, query);
-    return page;
+  list(query: ListQuery = {}): Promise<ListPage> {
+    return listPage(this.ctx, query);
   }
 
   /** A page and the counts per status, read together (what the Invitations table and App Home show). */

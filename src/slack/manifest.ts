@@ -80,7 +80,7 @@ features:
     - command: ${options.command}${options.socketMode ? '' : `\n      url: ${url}`}
       description: Invite people and manage invitations and members
       usage_hint: "invite [emails] | invites [pending|expired|accepted|revoked|all] [search] | members | help"
-      should_escape: false
+      should_escape: true
 oauth_config:
   scopes:
     bot:

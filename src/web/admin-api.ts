@@ -7,7 +7,7 @@ import { SHOWN_STATUSES } from '../invites/model.js';
 import { ROLES } from '../members/roles.js';
 import { can, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
-import { InvalidCredentials, NotPermitted, UnknownToken } from '../shared/errors.js';
+import { InvalidCredentials, InvitationRevoked, NotPermitted, UnknownToken } from '../shared/errors.js';
 import type { FailureLimits } from './failure-limits.js';
 import { normalizeEmail } from '../invites/email-list.js';
 import { declaredBodyLimit } from './body-limit.js';
@@ -251,9 +251,12 @@ export function adminApi(deps: AdminApiDeps): Router {
   router.delete('/invites/:id', manage, wrap(async (req, res) => {
     validate(emptyBody, req.body);
     const id = String(req.params.id);
-    const current = await invites.get(id);
-    // Deleting twice is not an error (as in Medusa); deleting an accepted invitation is refused.
-    if (current.status !== 'revoked') await invites.revoke(id, actorOf(currentMember(res)));
+    try {
+      await invites.revoke(id, actorOf(currentMember(res)));
+    } catch (error) {
+      // Deleting twice is not an error (as in Medusa); deleting an accepted invitation is refused.
+      if (!(error instanceof InvitationRevoked)) throw error;
+    }
     res.json({ id, object: 'invite', deleted: true });
   }));
 

@@ -37,6 +37,8 @@ describe('manifest.yml', () => {
   it('declares one namespaced command, the Invite people shortcut, and one request URL for everything', () => {
     expect(manifest.match(/- command: /g)).toHaveLength(1);
     expect(manifest).toContain('- command: /doorman\n');
+    // Mentions, channels and links arrive in Slack's markup (<@U…>, <mailto:…>), which Doorman reads.
+    expect(manifest).toContain('should_escape: true');
     expect(manifest).toMatch(/shortcuts:\n\s+- name: Invite people\n\s+type: global\n\s+callback_id: invite_people\n/);
     const urls = [...manifest.matchAll(/(?:url|request_url): (\S+)/g)].map((m) => m[1]);
     expect(new Set(urls)).toEqual(new Set(['https://YOUR_HOST/slack/events']));

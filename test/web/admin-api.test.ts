@@ -231,8 +231,12 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       for (const broken of ['{"user": "a@b.test",', 'not json', '{"user": "a@b.test"}}']) {
         expectMedusaError(await admin('/admin/invites', { body: broken }), 400, 'invalid_data');
       }
-      // Still JSON when the client claims another content type (medusa-js always says JSON, curl may not).
-      expectMedusaError(await admin('/admin/invites', { body: 'user=a@b.test', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, 'invalid_data');
+      // Another content type is refused (a form or text/plain is what a page on another site can send).
+      expectMedusaError(await admin('/admin/invites', { body: 'user=a@b.test', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'invalid_data');
+      // An ordinary client sending a large body reads the 413 rather than a reset connection.
+      const huge = await fetch(`${t.url}/admin/invites`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-medusa-access-token': t.admin.apiToken }, body: 'x'.repeat(8 * 1024 * 1024) });
+      expect(huge.status).toBe(413);
+      expect(await huge.json()).toMatchObject({ code: 'payload_too_large' });
     });
 
     it('unknown admin routes → 404 not_found JSON', async () => {

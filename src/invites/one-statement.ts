@@ -1,0 +1,92 @@
+import type { Role } from '../members/roles.js';
+import { actorId, actorRef, type Actor } from '../shared/actor.js';
+import { newId } from '../shared/ids.js';
+import type { InvitesContext } from './context.js';
+import type { InvitationRow } from './model.js';
+import { INVITE_EMAIL, inviteEmail } from './sending.js';
+
+/**
+ * On PostgreSQL a change to one invitation — inviting one address, resending, revoking — is one
+ * statement: the invitation, its queued email and its audit row are written together by
+ * data-modifying CTEs, so the change is atomic without a transaction of its own and costs one
+ * round trip instead of seven or more. Each answers the changed row, or undefined when the
+ * invitation is not in the state the change needs; the caller then takes the transaction path
+ * (lifecycle.ts), which says what the invitation is now. SQLite has no data-modifying CTEs, and its
+ * round trips cost nothing over a network: there only the transaction path runs.
+ */
+
+/** A new pending invitation for an address that is neither an active member nor already invited. */
+export async function inviteNewInOneStatement(
+  ctx: InvitesContext,
+  input: { email: string; role: Role; actor: Actor; inviter: { invited_by_member_id: string | null; invited_by_slack_user_id: string | null; invited_by_name: string | null } },
+): Promise<InvitationRow | undefined> {
+  const now = ctx.clock.now();
+  const token = ctx.links.issue();
+  const id = newId('invite');
+  const email = inviteEmail(id, token.nonce, 'invite');
+  const { rows } = (await ctx.db.raw(
+    `WITH created AS (
+       INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_member_id, invited_by_slack_user_id, invited_by_name, created_at, updated_at, last_sent_at, send_count, delivery_state)
+       SELECT ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'queued'
+       WHERE NOT EXISTS (SELECT 1 FROM members WHERE email = ? AND state = 'active')
+       ON CONFLICT (email) WHERE status = 'pending' DO NOTHING
+       RETURNING *
+     ), mail AS (
+       INSERT INTO outbox (kind, state, invitation_id, payload, attempts, next_attempt_at, created_at)
+       SELECT ?, 'pending', id, ?, 0, ?, ? FROM created
+     ), audit AS (
+       INSERT INTO audit_log (at, actor_type, actor_id, action, subject_type, subject_id, details)
+       SELECT ?, ?, ?, 'invite', 'invitation', id, ? FROM created
+     )
+     SELECT * FROM created`,
+    [
+      id, input.email, input.role, token.hash, token.nonce, now + ctx.inviteTtlMs, input.inviter.invited_by_member_id, input.inviter.invited_by_slack_user_id, input.inviter.invited_by_name, now, now, now,
+      input.email,
+      INVITE_EMAIL, JSON.stringify(email.payload), now, now,
+      now, input.actor.type, actorId(input.actor), JSON.stringify({ email: input.email, role: input.role }),
+    ],
+  )) as { rows: InvitationRow[] };
+  return rows[0];
+}
+
+/** Resend of a live pending invitation: the same link, the expiry moved to now + TTL. */
+export async function resendInOneStatement(ctx: InvitesContext, id: string, actor: Actor): Promise<InvitationRow | undefined> {
+  const now = ctx.clock.now();
+  const { rows } = (await ctx.db.raw(
+    `WITH changed AS (
+       UPDATE invitations SET expires_at = ?, last_sent_at = ?, send_count = send_count + 1, updated_at = ?, delivery_state = 'queued', delivery_error = NULL
+       WHERE id = ? AND status = 'pending' AND expires_at > ?
+       RETURNING *
+     ), mail AS (
+       INSERT INTO outbox (kind, state, invitation_id, payload, attempts, next_attempt_at, created_at)
+       SELECT ?, 'pending', id, json_build_object('invitationId', id, 'nonce', token_nonce, 'reason', 'resend')::text, 0, ?, ? FROM changed
+     ), audit AS (
+       INSERT INTO audit_log (at, actor_type, actor_id, action, subject_type, subject_id, details)
+       SELECT ?, ?, ?, 'resend', 'invitation', id, json_build_object('email', email)::text FROM changed
+     )
+     SELECT * FROM changed`,
+    [now + ctx.inviteTtlMs, now, now, id, now, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
+  )) as { rows: InvitationRow[] };
+  return rows[0];
+}
+
+/** Revoke of a pending or expired invitation; its queued email is dropped. */
+export async function revokeInOneStatement(ctx: InvitesContext, id: string, actor: Actor): Promise<InvitationRow | undefined> {
+  const now = ctx.clock.now();
+  const { rows } = (await ctx.db.raw(
+    `WITH changed AS (
+       UPDATE invitations SET status = 'revoked', revoked_at = ?, revoked_by = ?, updated_at = ?
+       WHERE id = ? AND status = 'pending'
+       RETURNING *
+     ), dropped AS (
+       UPDATE outbox SET state = 'cancelled', done_at = ?, last_error = 'revoked'
+       WHERE invitation_id IN (SELECT id FROM changed) AND state = 'pending' AND kind = ?
+     ), audit AS (
+       INSERT INTO audit_log (at, actor_type, actor_id, action, subject_type, subject_id, details)
+       SELECT ?, ?, ?, 'revoke', 'invitation', id, json_build_object('email', email)::text FROM changed
+     )
+     SELECT * FROM changed`,
+    [now, actorRef(actor), now, id, now, INVITE_EMAIL, now, actor.type, actorId(actor)],
+  )) as { rows: InvitationRow[] };
+  return rows[0];
+}
