@@ -3,17 +3,19 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { migrate } from '../../src/db/index.js';
+import { createDb, migrate } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
-import { TEST_SECRET } from '../support/db.js';
+import { DIALECTS, TEST_SECRET } from '../support/db.js';
 import { request, startTestApp } from '../support/http.js';
 import { childEnv, ROOT, ServiceProcess, waitForHttp } from '../support/service.js';
+import { ADMIN, SlackWorld } from '../support/slack-world.js';
 import { freePort, TestSmtpServer } from '../support/smtp.js';
 import { fastTempDir, pool, report, sleep, until } from './support.js';
 
 /**
  * Database faults: two processes writing one SQLite file at once; PostgreSQL restarted under a
- * running service; a 1,000-address batch killed with SIGKILL part-way.
+ * running service; a 1,000-address batch killed with SIGKILL part-way; the Slack door while
+ * another process holds the write lock.
  */
 
 const figures: Record<string, unknown> = {};
@@ -143,4 +145,59 @@ describe('database faults', () => {
       tmp.cleanup();
     }
   }, 150_000);
+});
+
+/**
+ * The database slow to take a write (another process holds the write lock for a few seconds: on
+ * SQLite a second writer such as the CLI's `invite -` of a big batch, on PostgreSQL a long
+ * transaction): Slack's requests are still answered within its 3 seconds, and nothing fails.
+ */
+describe.each(DIALECTS)('the Slack door while another process holds the write lock (%s)', (dialect) => {
+  const HOLD_MS = 4_500;
+
+  // FIXME(lead): fails. `invite <list>` and the modal submission store the invitations before they
+  // acknowledge and have no deadline: with the write lock held elsewhere for more than 3 s the ack
+  // comes too late. Bolt's unhandledRequestHandler answers 404 at 3001 ms and logs "An incoming
+  // event was not acknowledged within 3 seconds"; then the listener's own ack throws ("Cannot write
+  // headers after they are sent"), inviteList's catch logs "invite from the command failed" and
+  // acks again (ReceiverMultipleAckError, "Slack listener failed"): three error lines, and the
+  // person sees Slack's timeout although the invitation was stored. The load test (load.test.ts)
+  // hits the same under 200 concurrent requests. Wanted: ack by a deadline (answer in the ack when
+  // the write is done in time, else ack empty and post the summary to response_url — as answerSoon
+  // does for `invites` — or, for the modal, update the view afterwards), and never ack twice.
+  it('invite <list> and a modal submission are acknowledged within 3 s, store each invitation once, and log no error', async () => {
+    const w = await SlackWorld.start(dialect, { logLevel: 'warn' });
+    const other = createDb(w.db.config);
+    try {
+      await w.slash('invites', ADMIN); // the asker is known, so only the write waits
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const holding = other.transaction(async (trx) => {
+        // SQLite: createDb's transactions begin IMMEDIATE (the write lock). PostgreSQL: writers to invitations wait.
+        if (dialect === 'pg') await trx.raw('LOCK TABLE invitations IN EXCLUSIVE MODE');
+        else await trx('slack_dedupe').where({ key: '' }).delete();
+        locked();
+        await sleep(HOLD_MS);
+      });
+      await lockTaken;
+      const started = Date.now();
+      const [command, modal] = await Promise.all([w.slash('invite slow-cmd@corp.test', ADMIN), w.submitInvite({ emails: 'slow-modal@corp.test' })]);
+      await holding;
+      // Both stored once, whatever the ack said.
+      await until(async () => (await w.db.db('invitations').whereIn('email', ['slow-cmd@corp.test', 'slow-modal@corp.test'])).length === 2, 10_000, 'the two invitations');
+      await sleep(300);
+      figures[`slackWhileLocked-${dialect}`] = { holdMs: HOLD_MS, commandAck: { status: command.ack.status, ms: Math.round(command.ack.ms) }, modalAck: { status: modal.status, ms: Math.round(modal.ms) }, errorLines: w.log.errors().map((e) => e.msg) };
+      expect(await w.db.db('invitations').whereIn('email', ['slow-cmd@corp.test', 'slow-modal@corp.test']).pluck('email')).toHaveLength(2);
+      expect(Date.now() - started).toBeGreaterThan(HOLD_MS - 500);
+      expect({ status: command.ack.status, inTime: command.ack.ms < 3_000 }).toEqual({ status: 200, inTime: true });
+      expect({ status: modal.status, inTime: modal.ms < 3_000 }).toEqual({ status: 200, inTime: true });
+      expect(w.log.errors().map((e) => e.msg)).toEqual([]);
+      // The person is told what was done: in the ack, or on the response_url once the write went through.
+      const told = await until(() => w.api.responsesTo(command.responseId).find((r) => /Sent 1 invitation/.test(JSON.stringify(r.body))), 10_000, 'the summary of the command');
+      expect(told).toBeDefined();
+    } finally {
+      await other.destroy();
+      await w.stop();
+    }
+  }, 60_000);
 });

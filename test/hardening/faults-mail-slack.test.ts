@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { expirySweep } from '../../src/jobs/index.js';
-import { ManualClock, TEST_SECRET } from '../support/db.js';
+import { DIALECTS, ManualClock, TEST_SECRET } from '../support/db.js';
+import { captureLogger, SlackWorld } from '../support/slack-world.js';
 import { TestSmtpServer } from '../support/smtp.js';
-import { ADMIN, captureLogger, fastTempDir, report, startSlackApp, until } from './support.js';
+import { fastTempDir, report, until } from './support.js';
 
 /**
  * Faults on the way out. SMTP answering 4xx, 5xx, dropping the line mid-DATA, hanging (released
@@ -121,27 +121,26 @@ async function holdingProxy(target: string, hold: number): Promise<{ url: string
   };
 }
 
-describe('Slack Web API faults', () => {
+describe.each(DIALECTS)('Slack Web API faults (%s)', (dialect) => {
   it.concurrent('429, 500 and a timeout on chat.postMessage: each expiry notice delivered exactly once', async () => {
     const clock = new RunningClock();
     let proxy: Awaited<ReturnType<typeof holdingProxy>> | undefined;
-    const s = await startSlackApp({
-      clock,
-      app: { worker: FAST_RETRY },
-      env: { EXPIRY_REMINDER: '0', EXPIRY_SWEEP_INTERVAL: '1h' },
-      apiUrl: async (standIn) => (proxy = await holdingProxy(standIn, 1)).url,
-    });
+    const s = await SlackWorld.start(dialect, { app: { clock, worker: FAST_RETRY }, env: { EXPIRY_REMINDER: '0', EXPIRY_SWEEP_INTERVAL: '1h' } });
     try {
+      // The app reaches the Web API through a proxy that leaves the first chat.postMessage unanswered.
+      proxy = await holdingProxy(s.api.url, 1);
+      await s.restart({ env: { SLACK_API_URL: proxy.url } });
       // Three inviters with Slack users, so three notices; each fault hits one of them.
       const inviters = ['U0INV1', 'U0INV2', 'U0INV3'];
       for (const [i, user] of inviters.entries()) {
+        s.api.users.set(user, { email: `inviter${i}@corp.test`, name: `Inviter ${i}` });
         await s.app.services.invites.inviteMany({ emails: [`n${i}a@corp.test`, `n${i}b@corp.test`], actor: { type: 'slack', slackUserId: user, name: `Inviter ${i}` } });
       }
       await until(() => s.smtp.received.length >= 6, 15_000, 'the invitation emails');
       s.api.fail('chat.postMessage', 429, { retryAfter: 1, times: 2 });
       s.api.fail('chat.postMessage', 500, { times: 2 });
       clock.advance(8 * 86_400_000);
-      const swept = await expirySweep(s.app.services).run();
+      const swept = await s.sweep();
       expect(swept.notices).toBe(3);
       s.app.services.outbox.wake();
       const posted = () => s.api.callsTo('chat.postMessage').filter((c) => inviters.includes(c.args.channel));
@@ -150,9 +149,11 @@ describe('Slack Web API faults', () => {
       const byRecipient = new Map<string, number>();
       for (const call of posted()) byRecipient.set(call.args.channel, (byRecipient.get(call.args.channel) ?? 0) + 1);
       expect(Object.fromEntries(byRecipient)).toEqual({ U0INV1: 1, U0INV2: 1, U0INV3: 1 });
-      const left = await s.db('outbox').where({ kind: 'slack_notice' }).whereNot({ state: 'done' });
+      const left = await s.db.db('outbox').where({ kind: 'slack_notice' }).whereNot({ state: 'done' });
       expect(left).toEqual([]);
-      report('faults-slack', {
+      // Nothing else was refused: the faults were the only failures.
+      expect(s.api.rejected()).toEqual([]);
+      report(`faults-slack-${dialect}`, {
         notices: 3,
         delivered: posted().length,
         faults: { '429': s.api.calls.filter((c) => c.error === 'ratelimited').length, '500': s.api.calls.filter((c) => c.error === 'internal_error').length, timeouts: proxy!.held },

@@ -28,6 +28,9 @@ describe('fuzzing the CLI', () => {
     for (const key of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SMTP_URL']) delete process.env[key];
     const sink = { write: () => undefined };
     await runCli(['invite', 'a1@corp.test', 'a2@corp.test', 'a3@corp.test'], sink, sink);
+    // Members for `user link-slack` to link and unlink (one already linked, whose link a fuzzed command may move).
+    await runCli(['user', 'create', '--email', 'm1@corp.test', '--role', 'member'], sink, sink);
+    await runCli(['user', 'create', '--email', 'm2@corp.test', '--role', 'admin', '--slack-user', 'U0LINKED'], sink, sink);
     ids.push(...(await database.db('invitations').pluck('id')));
     changes = await installChangeCounter(database.db);
   });
@@ -91,6 +94,12 @@ describe('fuzzing the CLI', () => {
           fc.constant([] as string[]),
           options(opt('--email', fc.constantFrom('new@corp.test', 'a1@corp.test', 'x')), opt('--role', fc.constantFrom('admin', 'member', 'owner')), opt('--password', fc.string({ maxLength: 7 })), opt('--first-name', text()), opt('--slack-user', fc.constantFrom('U123', 'x')), fc.constant(['--api-token']), json),
         ),
+        fc.tuple(
+          fc.constant(['user', 'link-slack']),
+          fc.tuple(fc.oneof(fc.constantFrom('m1@corp.test', 'M2@corp.test', 'nobody@corp.test', 'a1@corp.test'), text()), fc.oneof(fc.constantFrom('U024BE7LH', 'U0LINKED', 'W0ENTERPRISE', 'u024be7lh', 'U', 'C0CHANNEL', 'U0' + 'X'.repeat(40)), text())).map(([e, id]) => [e, id]),
+          options(fc.constant(['--unlink']), json),
+        ),
+        fc.tuple(fc.constant(['manifest']), fc.constant([] as string[]), options(opt('--host', fc.constantFrom('doorman.example.com', 'doorman.example.com:8443', 'bad host', 'x/y', 'http://x')), fc.constant(['--socket']))),
         fc.tuple(fc.constantFrom(['user', 'list'], ['user'], ['sweep'], ['help'], ['migrate']), fc.constant([] as string[]), options(opt('--state', fc.constantFrom('active', 'deactivated')), json)),
         fc.tuple(fc.array(text(), { maxLength: 2 }), fc.array(fc.oneof(id(), email), { maxLength: 3 }), fc.array(option, { maxLength: 4 }).map((o) => o.flat())),
       )

@@ -48,7 +48,7 @@ describe('fuzzing the web door (admin API and accept page)', () => {
     const sqlite = await tempSqlite();
     database = sqlite;
     const testDb: TestDatabase = { dialect: 'sqlite', config: { client: 'sqlite', filename: sqlite.filename }, url: sqlite.url, db: sqlite.db, destroy: sqlite.cleanup };
-    t = await startTestApp('sqlite', { database: testDb, clock, runWorker: false, rateLimits: { tokenLookups: HIGH, submissions: HIGH, credentials: HIGH } });
+    t = await startTestApp('sqlite', { database: testDb, clock, runWorker: false, rateLimits: { tokenFailures: HIGH, passwordFailures: HIGH, authFailures: HIGH } });
     member = await t.createMember('member', 'plain@acme.test');
     const { invites } = t.services;
     const link = async (id: string) => new URL((await invites.copyLink(id)).link).searchParams.get('token')!;

@@ -1,7 +1,11 @@
+import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, clickPayload, MEMBER_ADMIN, PLAIN, report, sleep, startSlackApp, type SlackApp } from './support.js';
+import type { Dialect } from '../support/db.js';
+import type { SignedResponse } from '../support/slack-sign.js';
+import { ADMIN, MEMBER_ADMIN, PLAIN, SlackWorld } from '../support/slack-world.js';
+import { report, sleep } from './support.js';
 
 /**
  * Load: 200 concurrent mixed Slack requests, signed, on loopback, for LOAD_SECONDS (30 s, as the
@@ -10,10 +14,15 @@ import { ADMIN, clickPayload, MEMBER_ADMIN, PLAIN, report, sleep, startSlackApp,
  */
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 30);
+/** SQLite by default; HARDENING_DIALECT=pg runs it on PostgreSQL. */
+const DIALECT: Dialect = process.env.HARDENING_DIALECT === 'pg' ? 'pg' : 'sqlite';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 let forget = () => undefined as void;
 let listenerErrors = 0;
+const refusedBySlack: string[] = [];
+/** The first distinct error lines, to say what went wrong. */
+const errorSamples = new Set<string>();
 const heap = () => {
   // What the test itself keeps (the stand-in's record of every call, captured log lines) is not the app's.
   forget();
@@ -22,43 +31,66 @@ const heap = () => {
   return process.memoryUsage().heapUsed;
 };
 
-describe('load', () => {
-  let s: SlackApp;
+describe(`load (${DIALECT})`, () => {
+  let w: SlackWorld;
   beforeAll(async () => {
-    s = await startSlackApp({ logLevel: 'warn' });
+    w = await SlackWorld.start(DIALECT, { logLevel: 'warn' });
     forget = () => {
-      listenerErrors += s.log.errors().length;
-      s.api.calls.length = 0;
-      s.api.responses.length = 0;
-      s.log.lines.length = 0;
+      listenerErrors += w.log.errors().length;
+      for (const e of w.log.errors()) if (errorSamples.size < 5) errorSamples.add(`${String(e.msg)}: ${JSON.stringify(e.err ?? '').slice(0, 300)}`);
+      // Anything the app sent that Slack would have refused (an invalid message, a 6th post to a response_url…).
+      refusedBySlack.push(...w.api.rejected().map((r) => ('method' in r ? `${r.method}: ${r.error}` : `response_url: ${r.error}`)).slice(0, Math.max(0, 20 - refusedBySlack.length)));
+      w.api.calls.length = 0;
+      w.api.responses.length = 0;
+      // The stand-in's record of the response_urls it handed out (test bookkeeping, one per request).
+      (w.api as unknown as { responseUrls: Map<string, unknown> }).responseUrls.clear();
+      w.log.lines.length = 0;
     };
-    const { invites } = s.app.services;
+    const { invites } = w.services;
     await invites.inviteMany({ emails: Array.from({ length: 40 }, (_, i) => `load${i}@corp.test`), actor: { type: 'system' } });
   });
   afterAll(async () => {
-    await s?.stop();
+    await w?.stop();
   });
 
+  // FIXME(lead): fails whenever the machine is busy (passed at load average ~2.5 on 2 cores; failed
+  // at 4–6, with 86–823 late acks per 30 s run, on SQLite and PostgreSQL alike). The `invite <list>`
+  // requests (one in six) store their invitations before they acknowledge, with no deadline; under
+  // load their write waits its turn past Slack's 3 s, and then — as in faults-db.test.ts ("the
+  // Slack door while another process holds the write lock", a deterministic repro) — Bolt answers
+  // 404 at 3001 ms and logs "An incoming event was not acknowledged within 3 seconds", the
+  // listener's late ack throws, inviteList's catch logs "invite from the command failed" and acks
+  // again (ReceiverMultipleAckError, "Slack listener failed"): three error lines per request. At
+  // load average 4–6 a few immediate acks passed 3 s too (max 3.4 s): client, stand-in and app
+  // share one process (~3 ms of CPU per request, cpuMsPerRequest in the report).
   it(`200 concurrent mixed Slack requests for ${SECONDS} s: all acked within 3 s, no errors, memory flat`, async () => {
-    const ids = await s.db('invitations').pluck('id');
+    const ids = await w.db.db('invitations').pluck('id');
     const users = [ADMIN, MEMBER_ADMIN, PLAIN];
     let n = 0;
-    const one = async () => {
+    const KINDS = ['invites', 'members/help', 'page click', 'copy link', 'invite', 'app_home_opened'];
+    const byKind: Record<string, number[]> = Object.fromEntries(KINDS.map((k) => [k, []]));
+    const one = async (): Promise<SignedResponse> => {
+      const i = n;
+      const res = await send();
+      byKind[KINDS[i % 6]!]!.push(res.ms);
+      return res;
+    };
+    const send = async (): Promise<SignedResponse> => {
       const i = n++;
       const user = users[i % 3]!;
       switch (i % 6) {
         case 0:
-          return s.command('/invites', ['pending', 'all', 'expired'][i % 3]!, user);
+          return (await w.slash(['invites pending', 'invites all', 'invites expired load'][i % 3]!, user)).ack;
         case 1:
-          return s.command('/members', '', user);
+          return (await w.slash(i % 12 === 1 ? 'help' : 'members', user)).ack;
         case 2:
-          return s.interaction(clickPayload(s, user, { action_id: 'invites_page_1', value: `all.email.asc.${(i % 4) * 10}` }));
+          return (await w.click({ action_id: 'invites_page_1', value: `all.email.asc.${(i % 4) * 10}` }, { user })).ack;
         case 3:
-          return s.interaction(clickPayload(s, user, { action_id: 'invite_copy_link_1', value: `t.${ids[i % ids.length]}.pending.created.desc.0` }));
+          return (await w.click({ action_id: 'invite_copy_link_1', value: `t.${ids[i % ids.length]}.pending.created.desc.0` }, { user })).ack;
         case 4:
-          return s.command('/invite', i % 12 === 4 ? `load-new${i}@corp.test` : 'load1@corp.test', user);
+          return (await w.slash(i % 12 === 4 ? `invite load-new${i}@corp.test` : 'invite load1@corp.test', user)).ack;
         default:
-          return s.event({ type: 'app_home_opened', user, channel: 'D0HOME', tab: 'home', event_ts: `${Date.now() / 1000}` });
+          return w.event({ type: 'app_home_opened', user, channel: 'D0HOME', tab: 'home', event_ts: `${Date.now() / 1000}` });
       }
     };
     const acks: number[] = [];
@@ -83,17 +115,24 @@ describe('load', () => {
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(process.memoryUsage().heapUsed), 1_000);
     const started = Date.now();
+    const cpuStart = process.cpuUsage();
+    const requestsBefore = acks.length;
     await Promise.all(Array.from({ length: 200 }, () => lane(started + SECONDS * 1_000)));
+    const cpu = process.cpuUsage(cpuStart);
+    // CPU time of this process (client, Web API stand-in and app together) per request: what the
+    // ack times rest on when the machine is shared.
+    const cpuMsPerRequest = +((cpu.user + cpu.system) / 1000 / Math.max(1, acks.length - requestsBefore)).toFixed(2);
     clearInterval(sampler);
     await sleep(2_000);
     const heapEnd = heap();
     acks.sort((a, b) => a - b);
     const p = (q: number) => Math.round(acks[Math.min(acks.length - 1, Math.floor(acks.length * q))]!);
-    const figures = { seconds: SECONDS, concurrency: 200, requests: acks.length, errors, statuses, ackMs: { p50: p(0.5), p99: p(0.99), max: Math.round(acks[acks.length - 1]!) }, heapStartMB: +(heapStart / 2 ** 20).toFixed(1), heapEndMB: +(heapEnd / 2 ** 20).toFixed(1), heapPeakMB: +(Math.max(...samples) / 2 ** 20).toFixed(1), listenerErrors };
-    report('load', figures);
-    expect(errors).toBe(0);
+    const figures = { seconds: SECONDS, concurrency: 200, requests: acks.length, errors, statuses, cpuMsPerRequest, loadAverage: os.loadavg()[0]!.toFixed(2), ackMs: { p50: p(0.5), p99: p(0.99), max: Math.round(acks[acks.length - 1]!) }, heapStartMB: +(heapStart / 2 ** 20).toFixed(1), heapEndMB: +(heapEnd / 2 ** 20).toFixed(1), heapPeakMB: +(Math.max(...samples) / 2 ** 20).toFixed(1), listenerErrors, refusedBySlack: refusedBySlack.length, ackMsByKind: Object.fromEntries(Object.entries(byKind).map(([k, ms]) => { ms.sort((a, b) => a - b); return [k, { n: ms.length, p99: Math.round(ms[Math.floor(ms.length * 0.99)] ?? 0), max: Math.round(ms.at(-1) ?? 0) }]; })) };
+    report(`load-${DIALECT}`, figures);
+    expect({ errors, listenerErrors, samples: [...errorSamples] }).toEqual({ errors: 0, listenerErrors: 0, samples: [] });
     expect(acks[acks.length - 1]).toBeLessThan(3_000);
-    expect(listenerErrors).toBe(0);
+    expect(listenerErrors, [...errorSamples].join('\n')).toBe(0);
+    expect(refusedBySlack).toEqual([]);
     // Flat: after a full GC the heap is within 25 MB of where it started.
     expect(heapEnd - heapStart).toBeLessThan(25 * 2 ** 20);
   }, 120_000);

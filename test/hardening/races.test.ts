@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { linkFromEmail, OPERATOR, postForm, request, settled, startTestApp, type TestApp } from '../support/http.js';
-import { report, sleep } from './support.js';
+import { report, sleep, until } from './support.js';
 
 /**
  * Races on one invitation, on SQLite and PostgreSQL: 50 simultaneous accept submissions of one
@@ -11,7 +11,7 @@ import { report, sleep } from './support.js';
 
 describe.each(DIALECTS)('races (%s)', (dialect) => {
   let t: TestApp;
-  const figures = { acceptsFired: 0, acceptsWon: 0, mixedRounds: 0, mixedFinal: {} as Record<string, number>, emailsOverAllowed: 0 };
+  const figures = { acceptsFired: 0, acceptsWon: 0, acceptsShed: 0, mixedRounds: 0, mixedFinal: {} as Record<string, number>, emailsOverAllowed: 0, revokesDuringDelivery: 0, revokesFailed: 0 };
 
   beforeAll(async () => {
     t = await startTestApp(dialect);
@@ -32,7 +32,12 @@ describe.each(DIALECTS)('races (%s)', (dialect) => {
     const won = answers.filter((a) => a.status === 200);
     figures.acceptsWon += won.length;
     expect(won).toHaveLength(1);
-    for (const a of answers) expect(a.status === 200 || a.status === 409 || a.status === 400, `status ${a.status}`).toBe(true);
+    // The losers are refused (already accepted), or — more password hashes waiting than the service
+    // takes on (src/members/passwords.ts) — shed with the documented 503 "try again in a moment",
+    // which changes nothing; anything else (a 500, another 5xx) is a failure.
+    const shed = (a: (typeof answers)[number]) => a.status === 503 && (a.headers.get('retry-after') !== null || /try again in a moment/i.test(a.text));
+    figures.acceptsShed += answers.filter(shed).length;
+    for (const a of answers) expect(a.status === 200 || a.status === 409 || a.status === 400 || shed(a), `status ${a.status}: ${a.text.slice(0, 200)}`).toBe(true);
     expect(await count('members', { email: 'race@acme.test' })).toBe(1);
     expect(await count('audit_log', { action: 'accept' })).toBe(1);
   }, 60_000);
@@ -81,4 +86,51 @@ describe.each(DIALECTS)('races (%s)', (dialect) => {
       expect(new Set(ids).size).toBe(ids.length);
     }
   }, 90_000);
+  // FIXME(lead): fails on PostgreSQL (20–29 of the 150 revokes, every run; SQLite passes). Revoking
+  // is one statement there (src/invites/one-statement.ts): it locks the invitation row, then its
+  // pending outbox row. The outbox worker records a delivery in one transaction the other way
+  // round: the outbox row (src/outbox/claims.ts recordOutcome), then the invitation's delivery
+  // state. A revoke that lands while its email is being recorded deadlocks with the worker;
+  // PostgreSQL aborts one side (40P01 deadlock_detected), and when it is the revoke, revoking fails
+  // (admin API 500, Slack "Something went wrong", CLI error). Seen first in fuzz-slack's setup (a
+  // revoke just after inviting, while the worker sent). Wanted: one lock order for both (e.g. the
+  // worker's transaction takes the invitation first), or the revoke retried on 40P01.
+  it('revoking while the worker records the deliveries: every revoke answers, none deadlocks', async () => {
+    const emails = Array.from({ length: 150 }, (_, i) => `busy${i}@acme.test`);
+    const ids = new Map<string, string>();
+    const revokes: Array<Promise<string | undefined>> = [];
+    // The moment the SMTP server takes an email, its invitation is revoked — a few milliseconds
+    // either side of the worker recording that delivery (outbox row, then the invitation).
+    const received = t.smtp.received;
+    const push = received.push.bind(received);
+    received.push = (...mails) => {
+      for (const mail of mails) {
+        const id = ids.get(mail.envelope.to[0] ?? '');
+        if (!id) continue;
+        revokes.push(
+          sleep(Math.random() * 6).then(() =>
+            t.services.invites.revoke(id, OPERATOR).then(
+              () => undefined,
+              (error: { code?: string; message?: string }) => (error.code === 'invite_revoked' ? undefined : `${error.code ?? ''} ${String(error.message).slice(0, 120)}`),
+            ),
+          ),
+        );
+      }
+      return push(...mails);
+    };
+    try {
+      const { invitationIds } = await t.services.invites.inviteMany({ emails, actor: OPERATOR });
+      invitationIds.forEach((id, i) => ids.set(emails[i]!, id));
+      await until(() => revokes.length === emails.length, 30_000, 'every email, and its revoke');
+      const failed = (await Promise.all(revokes)).filter((f): f is string => f !== undefined);
+      figures.revokesDuringDelivery += revokes.length;
+      figures.revokesFailed += failed.length;
+      expect(failed).toEqual([]);
+      await settled(t.services, 20_000);
+      const rows = await t.services.db('invitations').whereIn('id', invitationIds).select('status');
+      expect(rows.every((r: { status: string }) => r.status === 'revoked')).toBe(true);
+    } finally {
+      received.push = push;
+    }
+  }, 60_000);
 });

@@ -3,7 +3,8 @@ import { deriveToken } from '../../src/invites/tokens.js';
 import { DEFAULT_RATE_LIMITS } from '../../src/web/server.js';
 import { DIALECTS, TEST_SECRET } from '../support/db.js';
 import { request, startTestApp, type TestApp } from '../support/http.js';
-import { ADMIN, BOT_TOKEN, streamUntilAnswered, clickPayload, modalValues, report, SIGNING_SECRET, sleep, startSlackApp, submissionPayload, until, type SlackApp } from './support.js';
+import { ADMIN, BOT_TOKEN, MEMBER_ADMIN, PLAIN, SIGNING_SECRET, SlackWorld } from '../support/slack-world.js';
+import { report, sleep, streamPastAnswer, streamUntilAnswered, until } from './support.js';
 
 /**
  * Secrets and abuse: no token, password, API key or signing secret in logs (pino at trace), in
@@ -11,18 +12,19 @@ import { ADMIN, BOT_TOKEN, streamUntilAnswered, clickPayload, modalValues, repor
  * SQL injection in search, sort and filter is harmless; oversized bodies get 413 early.
  */
 
-describe('secrets never leak (logs at trace, answers, audit rows)', () => {
-  let s: SlackApp;
+describe.each(DIALECTS)('secrets never leak (logs at trace, answers, audit rows) (%s)', (dialect) => {
+  let w: SlackWorld;
   beforeAll(async () => {
-    s = await startSlackApp({ logLevel: 'trace', env: { LOG_LEVEL: 'trace' } });
+    w = await SlackWorld.start(dialect, { logLevel: 'trace', env: { LOG_LEVEL: 'trace' } });
   });
-  afterAll(async () => s?.stop());
+  afterAll(async () => w?.stop());
 
   it('a day of work through every door leaves no secret behind', async () => {
-    const { members, invites } = s.app.services;
+    const { members } = w.services;
+    const db = w.db.db;
     const password = 'Sup3r-Secret-Passw0rd!';
-    const { apiToken } = await members.create({ email: 'ops@corp.test', role: 'admin', password, withApiToken: true }, { type: 'system' });
-    const base = s.app.url;
+    const { apiToken } = await members.create({ email: 'sec-ops@corp.test', role: 'admin', password, withApiToken: true }, { type: 'system' });
+    const base = w.app.url;
     const answers: string[] = [];
     const keep = async (p: Promise<{ text: string; headers: Headers }>) => {
       const a = await p;
@@ -31,21 +33,26 @@ describe('secrets never leak (logs at trace, answers, audit rows)', () => {
       if ((a as unknown as { status: number }).status >= 400) answers.push(a.text);
       return a;
     };
-    const tokenAnswer = await keep(request(base, '/admin/auth/token', { body: { email: 'ops@corp.test', password } }));
+    const tokenAnswer = await keep(request(base, '/admin/auth/token', { body: { email: 'sec-ops@corp.test', password } }));
     const bearer = JSON.parse(tokenAnswer.text).access_token as string;
-    const session = await keep(request(base, '/admin/auth', { body: { email: 'ops@corp.test', password } }));
+    const session = await keep(request(base, '/admin/auth', { body: { email: 'sec-ops@corp.test', password } }));
     const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
-    await keep(request(base, '/admin/auth', { body: { email: 'ops@corp.test', password: password + 'x' } }));
+    await keep(request(base, '/admin/auth', { body: { email: 'sec-ops@corp.test', password: password + 'x' } }));
     await keep(request(base, '/admin/invites', { apiToken, body: { user: 'leak1@corp.test', role: 'member' } }));
     await keep(request(base, '/admin/invites', { bearer, body: { user: 'leak2@corp.test', role: 'member' } }));
     await keep(request(base, '/admin/invites?status=all', { cookie }));
     await keep(request(base, '/admin/invites', { apiToken: apiToken + 'x', body: { user: 'x@corp.test', role: 'member' } }));
-    await s.command('/invite', 'leak3@corp.test', ADMIN);
-    await s.interaction(submissionPayload(s, ADMIN, modalValues({ emails: 'leak4@corp.test' })));
-    await until(() => s.smtp.received.length >= 4, 15_000, 'the emails');
-    const tokens = await Promise.all(['leak1', 'leak2', 'leak3', 'leak4'].map(async (n) => (await s.db('invitations').where({ email: `${n}@corp.test` }).first()).token_nonce as string)).then((nonces) => nonces.map((nonce) => deriveToken(TEST_SECRET, nonce)));
-    const leak2 = await s.db('invitations').where({ email: 'leak2@corp.test' }).first();
-    await s.interaction(clickPayload(s, ADMIN, { action_id: 'invite_copy_link_1', value: `t.${leak2.id}.pending.created.desc.0` }));
+    await keep(request(base, '/admin/invites?limit=1', { apiToken: w.opsToken }));
+    // Through Slack: the command (answered in its ack), the modal, the lists, a refusal.
+    await w.slash('invite leak3@corp.test', ADMIN);
+    await w.submitInvite({ emails: 'leak4@corp.test' });
+    await w.slash('invites all leak', MEMBER_ADMIN);
+    await w.slash('members', ADMIN);
+    await w.slash('invite refused@corp.test', PLAIN);
+    await until(() => w.smtp.received.length >= 4, 15_000, 'the emails');
+    const tokens = await Promise.all(['leak1', 'leak2', 'leak3', 'leak4'].map(async (n) => (await db('invitations').where({ email: `${n}@corp.test` }).first()).token_nonce as string)).then((nonces) => nonces.map((nonce) => deriveToken(TEST_SECRET, nonce)));
+    const leak2 = await db('invitations').where({ email: 'leak2@corp.test' }).first();
+    await w.click({ action_id: 'invite_copy_link_1', value: `t.${leak2.id}.pending.created.desc.0` });
     // Accept one with a password on the page and one through the API, and fail one.
     const acceptPassword = 'Acc3pt-Passw0rd-Secret';
     await keep(request(base, '/invite', { method: 'POST', body: new URLSearchParams({ token: tokens[0]!, first_name: 'L', last_name: 'One', password: acceptPassword, confirm_password: acceptPassword }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
@@ -54,12 +61,12 @@ describe('secrets never leak (logs at trace, answers, audit rows)', () => {
     await keep(request(base, `/invite?token=${tokens[3]}`));
     await sleep(500);
 
-    const secrets: Record<string, string> = { password, acceptPassword, apiToken: apiToken!, bearer, cookie: cookie.split('=')[1]!, signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, appSecret: TEST_SECRET };
+    const secrets: Record<string, string> = { password, acceptPassword, apiToken: apiToken!, opsToken: w.opsToken, bearer, cookie: cookie.split('=')[1]!, signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, appSecret: TEST_SECRET };
     tokens.forEach((t, i) => (secrets[`inviteToken${i}`] = t));
-    const logs = s.log.lines.join('\n');
-    const audit = JSON.stringify(await s.db('audit_log'));
+    const logs = w.log.lines.join('\n');
+    const audit = JSON.stringify(await db('audit_log'));
     const errorAnswers = answers.join('\n');
-    expect(s.log.lines.length).toBeGreaterThan(20);
+    expect(w.log.lines.length).toBeGreaterThan(20);
     const found: string[] = [];
     for (const [name, value] of Object.entries(secrets)) {
       if (logs.includes(value)) found.push(`${name} in logs`);
@@ -68,7 +75,7 @@ describe('secrets never leak (logs at trace, answers, audit rows)', () => {
       if (name !== 'bearer' && errorAnswers.includes(value)) found.push(`${name} in an HTTP answer`);
     }
     expect(found).toEqual([]);
-    report('secrets', { logLines: s.log.lines.length, logLevel: 'trace', secretsChecked: Object.keys(secrets).length, auditRows: (await s.db('audit_log')).length, leaks: found.length });
+    report(`secrets-${dialect}`, { logLines: w.log.lines.length, logLevel: 'trace', secretsChecked: Object.keys(secrets).length, auditRows: (await db('audit_log')).length, leaks: found.length });
   }, 60_000);
 });
 
@@ -79,22 +86,41 @@ describe('abuse', () => {
   });
   afterAll(async () => t?.close());
 
-  it('token guessing is rate-limited: the accept page, the API accept, and API-token/bearer guessing', async () => {
+  it('guessing is rate-limited — invitation links (accept page, API accept), API tokens and passwords — and a valid credential still gets in', async () => {
+    const limits = DEFAULT_RATE_LIMITS;
     const guess = () => 'A'.repeat(42) + String.fromCharCode(65 + Math.floor(Math.random() * 26));
     const page: number[] = [];
-    for (let i = 0; i < DEFAULT_RATE_LIMITS.tokenLookups.limit + 5; i++) page.push((await request(t.url, `/invite?token=${guess()}`)).status);
-    expect(page.slice(0, DEFAULT_RATE_LIMITS.tokenLookups.limit).every((s) => s === 404)).toBe(true);
+    for (let i = 0; i < limits.tokenFailures.limit + 5; i++) page.push((await request(t.url, `/invite?token=${guess()}`)).status);
+    expect(page.slice(0, limits.tokenFailures.limit).every((s) => s === 404)).toBe(true);
     expect(page.slice(-5)).toEqual([429, 429, 429, 429, 429]);
     const api: number[] = [];
-    for (let i = 0; i < DEFAULT_RATE_LIMITS.credentials.limit + 3; i++) api.push((await request(t.url, '/admin/invites/accept', { body: { token: guess(), user: { password: 'long enough pw' } } })).status);
+    for (let i = 0; i < limits.tokenFailures.limit + 3; i++) api.push((await request(t.url, '/admin/invites/accept', { body: { token: guess(), user: { password: 'long enough pw' } } })).status);
+    expect(api.slice(0, limits.tokenFailures.limit).every((s) => s === 400 || s === 404)).toBe(true);
     expect(api.slice(-3)).toEqual([429, 429, 429]);
     // Members who authenticate are not counted: 30 good requests first, then the guesses.
     for (let i = 0; i < 30; i++) expect((await request(t.url, '/admin/invites?limit=1', { apiToken: t.admin.apiToken })).status).toBe(200);
     const keys: number[] = [];
-    for (let i = 0; i < DEFAULT_RATE_LIMITS.credentials.limit + 3; i++) keys.push((await request(t.url, '/admin/invites', { apiToken: `dm_${guess()}` })).status);
-    expect(keys.slice(0, DEFAULT_RATE_LIMITS.credentials.limit).every((s) => s === 401)).toBe(true);
+    for (let i = 0; i < limits.authFailures.limit + 3; i++) keys.push((await request(t.url, '/admin/invites', { apiToken: `dm_${guess()}` })).status);
+    expect(keys.slice(0, limits.authFailures.limit).every((s) => s === 401)).toBe(true);
     expect(keys.slice(-3)).toEqual([429, 429, 429]);
-    report('rate-limits', { pageGuesses: page.length, pageRefusedAt: page.indexOf(429) + 1, apiAcceptGuesses: api.length, apiRefusedAt: api.indexOf(429) + 1, apiKeyGuesses: keys.length, apiKeyRefusedAt: keys.indexOf(429) + 1 });
+    // Guessing from this address does not lock out whoever holds a valid token.
+    expect((await request(t.url, '/admin/invites?limit=1', { apiToken: t.admin.apiToken })).status).toBe(200);
+    // Passwords: wrong ones count (per address and per account), the right one always gets in.
+    const passwords: number[] = [];
+    for (let i = 0; i < limits.passwordFailures.limit + 3; i++) passwords.push((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: `wrong-${i}-password` } })).status);
+    expect(passwords.slice(0, limits.passwordFailures.limit).every((s) => s === 401)).toBe(true);
+    expect(passwords.slice(-3)).toEqual([429, 429, 429]);
+    expect((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password } })).status).toBe(200);
+    report('rate-limits', {
+      pageGuesses: page.length,
+      pageRefusedAt: page.indexOf(429) + 1,
+      apiAcceptGuesses: api.length,
+      apiRefusedAt: api.indexOf(429) + 1,
+      apiKeyGuesses: keys.length,
+      apiKeyRefusedAt: keys.indexOf(429) + 1,
+      passwordGuesses: passwords.length,
+      passwordRefusedAt: passwords.indexOf(429) + 1,
+    });
   });
 
   it('tokens are compared in constant time: a near-miss costs what a random guess costs', async () => {
@@ -131,6 +157,9 @@ describe('abuse', () => {
   });
 });
 
+/** What the kernel may hold for a loopback connection (both ends' socket buffers): written by the client, never read by the server. */
+const LOOPBACK_BUFFERS = 8 * 1024 * 1024;
+
 describe.each(DIALECTS)('SQL injection and oversized bodies (%s)', (dialect) => {
   let t: TestApp;
   beforeAll(async () => {
@@ -162,6 +191,17 @@ describe.each(DIALECTS)('SQL injection and oversized bodies (%s)', (dialect) => 
     report(`sql-injection-${dialect}`, { requests: tried, refusedOrLiteral: tried, tablesIntact: true });
   });
 
+  // FIXME(lead): fails on PostgreSQL (passes on SQLite). A NUL character (U+0000) in `q` reaches
+  // `email LIKE $1` as it is; PostgreSQL refuses the parameter (22021 "invalid byte sequence for
+  // encoding UTF8: 0x00") and the API answers 500 unknown_error. The Slack door's `invites <search>`
+  // fails the same way (fuzz-slack.test.ts). Wanted: 200 with no match (or 400), never a 5xx.
+  it('a NUL character in the search text is data or refused, never a 5xx', async () => {
+    for (const q of ['\u0000', 'a\u0000b', '%\u0000%']) {
+      const r = await request(t.url, `/admin/invites?q=${encodeURIComponent(q)}&status=all`, { apiToken: t.admin.apiToken });
+      expect(r.status, `q=${JSON.stringify(q)}: ${r.text.slice(0, 200)}`).toBeLessThan(500);
+    }
+  });
+
   it('oversized bodies get 413 early, on the admin API and the accept form', async () => {
     const big = JSON.stringify({ user: 'x'.repeat(100 * 1024), role: 'member' });
     const declared = await request(t.url, '/admin/invites', { apiToken: t.admin.apiToken, body: big });
@@ -172,11 +212,39 @@ describe.each(DIALECTS)('SQL injection and oversized bodies (%s)', (dialect) => 
     expect(form.status).toBe(413);
     const streamedForm = await streamUntilAnswered(`${t.url}/invite`, { 'content-type': 'application/x-www-form-urlencoded' }, 64 * 1024 * 1024);
     expect(streamedForm.status).toBe(413);
-    // A declared length over the limit is answered before the body is read; a streamed one is
-    // discarded (never kept) by the parser and answered once it ends (see docs/security.md).
+    // A declared length over the limit is answered at once, from the headers, before the body is
+    // read; a streamed one is discarded (never kept) by the parser and answered once it ends (see
+    // docs/security.md).
     const declaredStream = await streamUntilAnswered(`${t.url}/admin/invites`, { 'content-type': 'application/json', 'content-length': String(64 * 1024 * 1024), 'x-medusa-access-token': t.admin.apiToken }, 64 * 1024 * 1024, false);
     expect(declaredStream.status).toBe(413);
     expect(declaredStream.bytesSent).toBeLessThan(16 * 1024 * 1024);
-    report(`oversized-${dialect}`, { apiDeclared: declared.status, declaredStreamBytesBeforeAnswer: declaredStream.bytesSent, apiStreamed: streamedApi.status, apiBytesBeforeAnswer: streamedApi.bytesSent, form: form.status, formStreamed: streamedForm.status, formBytesBeforeAnswer: streamedForm.bytesSent });
+    // After the refusal the server reads and drops what the client goes on sending, so the client
+    // reads the 413 rather than a reset — but only so much and so long: a sender that does not stop
+    // is cut off after 16 MB (a fast one) or 5 s (a slow one), long before its declared 256 MB.
+    const headers = { 'content-type': 'application/json', 'content-length': String(256 * 1024 * 1024), 'x-medusa-access-token': t.admin.apiToken };
+    const fast = await streamPastAnswer(`${t.url}/admin/invites`, headers, 256 * 1024 * 1024);
+    expect(fast.status).toBe(413);
+    expect(fast.bytesBeforeAnswer).toBeLessThan(16 * 1024 * 1024);
+    expect(fast.closedAfterMs, 'the connection was never closed').toBeDefined();
+    expect(fast.bytesSent).toBeGreaterThan(fast.bytesBeforeAnswer);
+    expect(fast.bytesSent).toBeLessThan(16 * 1024 * 1024 + LOOPBACK_BUFFERS);
+    const slow = await streamPastAnswer(`${t.url}/admin/invites`, headers, 256 * 1024 * 1024, { chunkDelayMs: 50 });
+    expect(slow.status).toBe(413);
+    expect(slow.closedAfterMs, 'the connection was never closed').toBeDefined();
+    expect(slow.closedAfterMs!).toBeGreaterThan(4_000);
+    expect(slow.closedAfterMs!).toBeLessThan(5_000 + 2_000);
+    report(`oversized-${dialect}`, {
+      apiDeclared: declared.status,
+      declaredStreamBytesBeforeAnswer: declaredStream.bytesSent,
+      lingerFastBytesBeforeClose: fast.bytesSent,
+      lingerFastClosedAfterMs: fast.closedAfterMs,
+      lingerSlowBytesBeforeClose: slow.bytesSent,
+      lingerSlowClosedAfterMs: slow.closedAfterMs,
+      apiStreamed: streamedApi.status,
+      apiBytesBeforeAnswer: streamedApi.bytesSent,
+      form: form.status,
+      formStreamed: streamedForm.status,
+      formBytesBeforeAnswer: streamedForm.bytesSent,
+    });
   });
 });

@@ -1,42 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { startApp, type AppOptions, type RunningApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { createDb, migrate, type Db } from '../../src/db/index.js';
-import { createLogger, type Logger } from '../../src/logger.js';
-import { ManualClock, TEST_SECRET } from '../support/db.js';
-import { SlackApiStandIn } from '../support/slack-api.js';
-import { blockActionsPayload, slashCommandFields, viewSubmissionPayload } from '../support/slack-payloads.js';
-import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedPostOptions } from '../support/slack-sign.js';
-import { TestSmtpServer } from '../support/smtp.js';
 
 /**
- * Shared pieces of the hardening suite: a log capture, cheap "did anything change" probes over the
- * domain tables, bounded concurrency, and a Slack-on Doorman whose logger the test can read.
+ * Shared pieces of the hardening suite: cheap "did anything change" probes over the domain tables,
+ * bounded concurrency, temporary SQLite on tmpfs, and oversized-body senders. The Slack-on Doorman
+ * the Slack hardening tests talk to is the one Slack test world (test/support/slack-world.ts).
  */
 
 export const DOMAIN_TABLES = ['invitations', 'members', 'audit_log', 'outbox'] as const;
-
-/** pino output kept in memory, as the JSON lines the service would print. */
-export function captureLogger(level = 'trace'): { logger: Logger; lines: string[]; errors(): Array<Record<string, unknown>> } {
-  const lines: string[] = [];
-  const logger = createLogger(level, { write: (line: string) => void lines.push(line) });
-  return {
-    logger,
-    lines,
-    errors: () =>
-      lines.flatMap((line) => {
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          return Number(parsed.level) >= 50 ? [parsed] : [];
-        } catch {
-          return [];
-        }
-      }),
-  };
-}
 
 /** A hash of every row of the domain tables: equal before and after means nothing changed. */
 export async function fingerprint(db: Db): Promise<{ hash: string; rows: Record<string, number> }> {
@@ -100,109 +75,6 @@ export function fastTempDir(prefix: string): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export const SIGNING_SECRET = 'hardening-signing-secret-0123456789abcdef';
-export const BOT_TOKEN = 'xoxb-hardening-bot-token-0000';
-// The same Slack users as the Slack suites (a bootstrap admin, an admin member, a plain member, a stranger).
-import { ADMIN, MEMBER_ADMIN, PLAIN, STRANGER } from '../slack/harness.js';
-
-export { ADMIN, MEMBER_ADMIN, PLAIN, STRANGER };
-
-export interface SlackApp {
-  app: RunningApp;
-  api: SlackApiStandIn;
-  smtp: TestSmtpServer;
-  clock: ManualClock;
-  db: Db;
-  log: ReturnType<typeof captureLogger>;
-  endpoint: string;
-  command(command: string, text: string, user?: string, extra?: Record<string, string>, options?: SignedPostOptions): ReturnType<typeof postSigned>;
-  interaction(payload: unknown, options?: SignedPostOptions): ReturnType<typeof postSigned>;
-  event(event: Record<string, unknown>, eventId?: string): ReturnType<typeof postSigned>;
-  next(prefix: string): string;
-  stop(): Promise<void>;
-}
-
-/** Doorman with Slack on (HTTP mode) against the Web API stand-in, on SQLite in tmpfs or on PostgreSQL. */
-export async function startSlackApp(options: { databaseUrl?: string; logLevel?: string; env?: Record<string, string>; app?: AppOptions; clock?: ManualClock; apiUrl?: (standIn: string) => Promise<string> } = {}): Promise<SlackApp> {
-  const tmp = fastTempDir('doorman-hard-');
-  const [api, smtp] = await Promise.all([SlackApiStandIn.start(BOT_TOKEN), TestSmtpServer.create()]);
-  const log = captureLogger(options.logLevel ?? 'warn');
-  const config = loadConfig({
-    PORT: '0',
-    DATA_DIR: tmp.dir,
-    DATABASE_URL: options.databaseUrl ?? `sqlite://${tmp.dir}/doorman.sqlite3`,
-    APP_SECRET: TEST_SECRET,
-    SMTP_URL: smtp.url,
-    PUBLIC_URL: 'http://doorman.test',
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: options.apiUrl ? await options.apiUrl(api.url) : api.url,
-    SLACK_ADMIN_USER_IDS: ADMIN,
-    ...options.env,
-  });
-  const clock = options.clock ?? new ManualClock(Date.now());
-  const app = await startApp(config, log.logger, { clock, worker: { pollIntervalMs: 50 }, ...options.app });
-  api.users.set(ADMIN, { email: 'boss@corp.test', name: 'Bootstrap Boss' });
-  api.users.set(MEMBER_ADMIN, { email: 'ada@corp.test', name: 'Ada Admin' });
-  api.users.set(PLAIN, { email: 'pat@corp.test', name: 'Pat Plain' });
-  api.users.set(STRANGER, { email: 'nobody@elsewhere.test', name: 'No Body' });
-  const { members } = app.services;
-  await members.create({ email: 'ada@corp.test', role: 'admin', firstName: 'Ada', lastName: 'Admin' }, { type: 'system' });
-  await members.create({ email: 'pat@corp.test', role: 'member', firstName: 'Pat', lastName: 'Plain' }, { type: 'system' });
-  const endpoint = `${app.url}/slack/events`;
-  let seq = 0;
-  const next = (prefix: string) => `${prefix}${++seq}${randomBytes(3).toString('hex')}`;
-  return {
-    app,
-    api,
-    smtp,
-    clock,
-    db: app.services.db,
-    log,
-    endpoint,
-    next,
-    command(command, text, user = ADMIN, extra = {}, signed = {}) {
-      const body = commandBody({ ...slashCommandFields({ command, text, user, responseUrl: api.responseUrl(next('cmd')), triggerId: next('trigger.') }), ...extra });
-      return postSigned(endpoint, SIGNING_SECRET, body, FORM, signed);
-    },
-    interaction(payload, signed = {}) {
-      return postSigned(endpoint, SIGNING_SECRET, interactionBody(payload), FORM, signed);
-    },
-    event(event, eventId = next('Ev')) {
-      const body = JSON.stringify({ token: 'deprecated', team_id: 'T0TEST', api_app_id: 'A0DOORMAN', event, type: 'event_callback', event_id: eventId, event_time: Math.floor(Date.now() / 1000) });
-      return postSigned(endpoint, SIGNING_SECRET, body, JSON_TYPE);
-    },
-    async stop() {
-      await app.stop();
-      await Promise.all([api.stop(), smtp.stop()]);
-      tmp.cleanup();
-    },
-  };
-}
-
-/** A block_actions payload as Slack sends it for a click in an ephemeral message (or App Home). */
-export function clickPayload(s: Pick<SlackApp, 'api' | 'next'>, user: string, action: Record<string, unknown>, options: { home?: boolean; triggerId?: string; responseId?: string } = {}) {
-  return blockActionsPayload({
-    user,
-    triggerId: options.triggerId ?? s.next('trigger.'),
-    action: { type: 'button', block_id: 'b', action_ts: `${Date.now() / 1000}`, ...action },
-    surface: options.home ? { in: 'home' } : { in: 'ephemeral', responseUrl: s.api.responseUrl(options.responseId ?? s.next('click')) },
-  });
-}
-
-/** The invite modal's view_submission payload. */
-export function submissionPayload(s: Pick<SlackApp, 'next'>, user: string, values: unknown, extra: Record<string, unknown> = {}) {
-  return viewSubmissionPayload({ user, triggerId: s.next('trigger.'), values, extra });
-}
-
-export function modalValues(input: { emails?: string | null; users?: string[]; role?: string }) {
-  return {
-    emails: { emails_input: { type: 'plain_text_input', value: input.emails ?? null } },
-    users: { users_input: { type: 'multi_users_select', selected_users: input.users ?? [] } },
-    role: { role_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: input.role ?? 'member' }, value: input.role ?? 'member' } } },
-  };
-}
-
 /** A fresh migrated SQLite file on tmpfs (for the CLI fuzz and the two-process test). */
 export async function tempSqlite(): Promise<{ url: string; filename: string; db: Db; cleanup(): Promise<void> }> {
   const tmp = fastTempDir('doorman-cli-');
@@ -246,5 +118,65 @@ export async function streamUntilAnswered(url: string, headers: Record<string, s
       if (!done) req.end();
     };
     pump();
+  });
+}
+
+/**
+ * Sends `total` bytes of body over a raw socket (request line and headers as given, e.g. a declared
+ * Content-Length) and goes on sending after the answer, as a client that never reads it would —
+ * node:http's client stops writing once it has the whole answer, so it cannot show this. Reports
+ * the answer's status, how much was sent before it and in all, and how long after the answer the
+ * server closed the connection (undefined when it had not within `giveUpMs`). `chunkDelayMs`
+ * paces the sender (a slow client).
+ */
+export async function streamPastAnswer(
+  url: string,
+  headers: Record<string, string>,
+  total: number,
+  options: { chunkDelayMs?: number; giveUpMs?: number } = {},
+): Promise<{ status: number; bytesBeforeAnswer: number; bytesSent: number; closedAfterMs: number | undefined }> {
+  const target = new URL(url);
+  const head = [`POST ${target.pathname}${target.search} HTTP/1.1`, `Host: ${target.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+  return new Promise((resolve, reject) => {
+    let bytesSent = 0;
+    let status = 0;
+    let bytesBeforeAnswer = 0;
+    let answeredAt: number | undefined;
+    let finished = false;
+    let answer = '';
+    const socket = net.connect(Number(target.port), target.hostname);
+    const finish = (closed: boolean) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (!answeredAt) return reject(new Error(`no answer (${bytesSent} bytes sent)`));
+      resolve({ status, bytesBeforeAnswer, bytesSent, closedAfterMs: closed ? Date.now() - answeredAt : undefined });
+    };
+    const timer = setTimeout(() => finish(false), options.giveUpMs ?? 15_000);
+    socket.on('data', (data: Buffer) => {
+      if (answeredAt) return;
+      answer += data.toString('latin1');
+      const match = /^HTTP\/1\.[01] (\d{3})/.exec(answer);
+      if (!match) return;
+      status = Number(match[1]);
+      bytesBeforeAnswer = bytesSent;
+      answeredAt = Date.now();
+    });
+    socket.on('error', () => finish(true));
+    socket.on('close', () => finish(true));
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const pump = () => {
+      while (!finished && bytesSent < total) {
+        bytesSent += chunk.length;
+        const more = socket.write(chunk);
+        if (options.chunkDelayMs) return void setTimeout(pump, options.chunkDelayMs);
+        if (!more) return void socket.once('drain', pump);
+      }
+    };
+    socket.once('connect', () => {
+      socket.write(head);
+      pump();
+    });
   });
 }

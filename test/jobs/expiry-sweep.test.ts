@@ -3,7 +3,7 @@ import { migrationSource } from '../../src/db/migrations.js';
 import { InvitesService } from '../../src/invites/service.js';
 import { ExpirySweep, readMarks, SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { queuedNotices } from '../support/notices.js';
+import { queuedNotices } from '../support/slack-world.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
