@@ -171,7 +171,8 @@ function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexe
     default:
       throw new InvalidInput(`Unknown status "${String(query.status)}"; use pending, expired, open, accepted, revoked or all.`, 'status');
   }
-  const search = query.search?.trim().toLowerCase();
+  // NUL is no character of an address, and PostgreSQL refuses it in text.
+  const search = query.search?.replace(/\u0000/g, '').trim().toLowerCase();
   if (search) {
     if (search.length > 320) throw new InvalidInput('The search text is too long.', 'search');
     q.whereRaw(`email LIKE ? ESCAPE '\\'`, [`%${search.replace(/[\\%_]/g, (c) => '\\' + c)}%`]);

@@ -33,11 +33,19 @@ export async function claimDue(db: Db, options: { now: number; kinds: string[]; 
     .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || a.id - b.id);
 }
 
+/** Rolls back a recording whose item is no longer this worker's (and says why). */
+class NotOurs extends Error {
+  constructor(readonly why: 'cancelled' | 'claimed again') {
+    super(why);
+  }
+}
+
 /**
  * Records an item's outcome, only while its claim is still this worker's: after a lease ran out
  * another worker may have claimed it again (which raised `attempts`), and that claim must stand;
  * an item cancelled meanwhile (its invitation revoked) stays cancelled. `also` runs in the same
- * transaction when the outcome was recorded (e.g. the invitation's delivery state).
+ * transaction (e.g. the invitation's delivery state), first: every writer locks an invitation
+ * before its outbox rows (a revoke does), so two of them never wait on each other in a circle.
  * Answers whether it was still ours, and if not whether it was cancelled.
  */
 export async function recordOutcome(
@@ -50,14 +58,17 @@ export async function recordOutcome(
   const update =
     outcome.result === 'failing'
       ? { locked_until: null, next_attempt_at: now + outcome.retryInMs, last_error: outcome.error }
-      : { state: outcome.result, locked_until: null, done_at: now, last_error: outcome.result === 'cancelled' ? outcome.reason : null };
-  return inTransaction(db, async (trx) => {
-    const ours = await trx('outbox').where({ id: item.id, attempts: item.attempts }).whereNotIn('state', ['done', 'cancelled']).update(update);
-    if (ours === 1) {
+      : { state: outcome.result === 'cancelled' ? 'cancelled' : 'done', locked_until: null, done_at: now, last_error: outcome.result === 'done' ? null : outcome.reason };
+  try {
+    return await inTransaction(db, async (trx): Promise<'recorded'> => {
       await also?.(trx);
-      return 'recorded';
-    }
-    const now = (await trx('outbox').where({ id: item.id }).first('state')) as { state: string } | undefined;
-    return now?.state === 'cancelled' ? 'cancelled' : 'claimed again';
-  });
+      const ours = await trx('outbox').where({ id: item.id, attempts: item.attempts }).whereNotIn('state', ['done', 'cancelled']).update(update);
+      if (ours === 1) return 'recorded';
+      const state = (await trx('outbox').where({ id: item.id }).first('state')) as { state: string } | undefined;
+      throw new NotOurs(state?.state === 'cancelled' ? 'cancelled' : 'claimed again');
+    });
+  } catch (error) {
+    if (error instanceof NotOurs) return error.why;
+    throw error;
+  }
 }

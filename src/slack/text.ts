@@ -18,6 +18,8 @@ export interface DecodedText {
 export function decodeSlackText(raw: string): DecodedText {
   const mentions: string[] = [];
   const text = raw
+    // NUL is in no address or name, and PostgreSQL refuses it in text.
+    .replace(/\u0000/g, '')
     .replace(MENTION, (_m, id: string) => {
       if (!mentions.includes(id)) mentions.push(id);
       return ' ';

@@ -155,16 +155,6 @@ describe('database faults', () => {
 describe.each(DIALECTS)('the Slack door while another process holds the write lock (%s)', (dialect) => {
   const HOLD_MS = 4_500;
 
-  // FIXME(lead): fails. `invite <list>` and the modal submission store the invitations before they
-  // acknowledge and have no deadline: with the write lock held elsewhere for more than 3 s the ack
-  // comes too late. Bolt's unhandledRequestHandler answers 404 at 3001 ms and logs "An incoming
-  // event was not acknowledged within 3 seconds"; then the listener's own ack throws ("Cannot write
-  // headers after they are sent"), inviteList's catch logs "invite from the command failed" and
-  // acks again (ReceiverMultipleAckError, "Slack listener failed"): three error lines, and the
-  // person sees Slack's timeout although the invitation was stored. The load test (load.test.ts)
-  // hits the same under 200 concurrent requests. Wanted: ack by a deadline (answer in the ack when
-  // the write is done in time, else ack empty and post the summary to response_url — as answerSoon
-  // does for `invites` — or, for the modal, update the view afterwards), and never ack twice.
   it('invite <list> and a modal submission are acknowledged within 3 s, store each invitation once, and log no error', async () => {
     const w = await SlackWorld.start(dialect, { logLevel: 'warn' });
     const other = createDb(w.db.config);

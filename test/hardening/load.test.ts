@@ -53,16 +53,9 @@ describe(`load (${DIALECT})`, () => {
     await w?.stop();
   });
 
-  // FIXME(lead): fails whenever the machine is busy (passed at load average ~2.5 on 2 cores; failed
-  // at 4–6, with 86–823 late acks per 30 s run, on SQLite and PostgreSQL alike). The `invite <list>`
-  // requests (one in six) store their invitations before they acknowledge, with no deadline; under
-  // load their write waits its turn past Slack's 3 s, and then — as in faults-db.test.ts ("the
-  // Slack door while another process holds the write lock", a deterministic repro) — Bolt answers
-  // 404 at 3001 ms and logs "An incoming event was not acknowledged within 3 seconds", the
-  // listener's late ack throws, inviteList's catch logs "invite from the command failed" and acks
-  // again (ReceiverMultipleAckError, "Slack listener failed"): three error lines per request. At
-  // load average 4–6 a few immediate acks passed 3 s too (max 3.4 s): client, stand-in and app
-  // share one process (~3 ms of CPU per request, cpuMsPerRequest in the report).
+  // `invite <list>` stores before it acknowledges, within a deadline: past it, the ack says the work
+  // goes on and the summary follows (src/slack/listeners/commands/invite-list.ts). Client, stand-in
+  // and app share one process, so on a busy machine the immediate acks slow down with it.
   it(`200 concurrent mixed Slack requests for ${SECONDS} s: all acked within 3 s, no errors, memory flat`, async () => {
     const ids = await w.db.db('invitations').pluck('id');
     const users = [ADMIN, MEMBER_ADMIN, PLAIN];

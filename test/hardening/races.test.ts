@@ -86,15 +86,8 @@ describe.each(DIALECTS)('races (%s)', (dialect) => {
       expect(new Set(ids).size).toBe(ids.length);
     }
   }, 90_000);
-  // FIXME(lead): fails on PostgreSQL (20–29 of the 150 revokes, every run; SQLite passes). Revoking
-  // is one statement there (src/invites/one-statement.ts): it locks the invitation row, then its
-  // pending outbox row. The outbox worker records a delivery in one transaction the other way
-  // round: the outbox row (src/outbox/claims.ts recordOutcome), then the invitation's delivery
-  // state. A revoke that lands while its email is being recorded deadlocks with the worker;
-  // PostgreSQL aborts one side (40P01 deadlock_detected), and when it is the revoke, revoking fails
-  // (admin API 500, Slack "Something went wrong", CLI error). Seen first in fuzz-slack's setup (a
-  // revoke just after inviting, while the worker sent). Wanted: one lock order for both (e.g. the
-  // worker's transaction takes the invitation first), or the revoke retried on 40P01.
+  // A revoke locks the invitation, then its outbox rows; the worker, recording a delivery, does the
+  // same in the same order (src/outbox/claims.ts), so the two never deadlock.
   it('revoking while the worker records the deliveries: every revoke answers, none deadlocks', async () => {
     const emails = Array.from({ length: 150 }, (_, i) => `busy${i}@acme.test`);
     const ids = new Map<string, string>();

@@ -259,35 +259,39 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
 
   const payloadN = (item: OutboxRow) => (JSON.parse(item.payload) as { n: number }).n;
 
+  /** What a handler's `recordOutcome` wrote and the transaction kept: a row of job_cursors per item. */
+  const kept = async () => ((await test.db('job_cursors').where('name', 'like', 'test:%').orderBy('name').pluck('name')) as string[]).map((n) => Number(n.slice(5)));
+  const keepRecord = async (trx: Parameters<NonNullable<OutboxHandler['recordOutcome']>>[0], item: OutboxRow) => {
+    await trx('job_cursors').insert({ name: `test:${payloadN(item)}`, position: 0, updated_at: 0 });
+  };
+
   it('records an outcome and its handler\'s own record in one transaction: a failing record leaves the item as it was', async () => {
     const { handler } = recorder();
     handler.recordOutcome = async (trx, item) => {
-      await trx('outbox').where({ id: item.id }).update({ last_error: 'written by the handler' });
+      await keepRecord(trx, item);
       if (payloadN(item) === 1) throw new Error('constraint violated');
     };
     const leaseMs = 30_000;
     await queue(2);
     expect(await new OutboxWorker(test.db, clock, silent, [handler], { leaseMs }).runOnce()).toBe(2);
     const after = await rows();
-    expect(after[0]).toMatchObject({ state: 'done', last_error: 'written by the handler' });
+    expect(after[0]).toMatchObject({ state: 'done' });
     // Rolled back together: still pending under its lease, without the handler's write.
-    expect(after[1]).toMatchObject({ state: 'pending', last_error: null, locked_until: clock.now() + leaseMs });
+    expect(after[1]).toMatchObject({ state: 'pending', locked_until: clock.now() + leaseMs });
+    expect(await kept()).toEqual([0]);
   });
 
   it('an item claimed again by another worker keeps that claim; the others are recorded', async () => {
     const leaseMs = 30_000;
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const recorded: number[] = [];
     const handler: OutboxHandler = {
       kind: KIND,
       async deliver() {
         await gate;
         return { result: 'done' };
       },
-      async recordOutcome(_trx, item) {
-        recorded.push(payloadN(item));
-      },
+      recordOutcome: keepRecord,
     };
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency: 6 });
     await queue(6);
@@ -301,7 +305,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
 
     open();
     expect(await pass).toBe(6);
-    expect(recorded.sort()).toEqual([0, 1, 2, 4, 5]);
+    expect(await kept()).toEqual([0, 1, 2, 4, 5]);
     const after = await rows();
     expect(after[3]).toMatchObject({ state: 'pending', attempts: 2, locked_until: clock.now() + leaseMs });
     expect(after.filter((r) => r.state === 'done').map((r) => r.id)).toEqual(after.filter((_, i) => i !== 3).map((r) => r.id));
@@ -310,7 +314,6 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
   it('an item cancelled while it was being delivered (its invitation accepted meanwhile) stays cancelled, and the log says so', async () => {
     const lines: Array<{ level: number; msg: string; outbox?: number }> = [];
     const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const recorded: number[] = [];
     const handler: OutboxHandler = {
       kind: KIND,
       async deliver(item) {
@@ -318,13 +321,11 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
         if (payloadN(item) === 1) await test.db('outbox').where({ id: item.id }).update({ state: 'cancelled', last_error: 'accepted' });
         return { result: 'done' };
       },
-      async recordOutcome(_trx, item) {
-        recorded.push(payloadN(item));
-      },
+      recordOutcome: keepRecord,
     };
     await queue(3);
     expect(await new OutboxWorker(test.db, clock, logger, [handler]).runOnce()).toBe(3);
-    expect(recorded.sort()).toEqual([0, 2]);
+    expect(await kept()).toEqual([0, 2]);
     expect((await rows()).map((r) => [r.state, r.last_error])).toEqual([['done', null], ['cancelled', 'accepted'], ['done', null]]);
     const cancelled = (await rows())[1]!.id;
     expect(lines.filter((l) => l.outbox === cancelled).map((l) => [l.level, l.msg])).toEqual([[30, 'outcome not recorded: the item was cancelled while it was being delivered']]);

@@ -60,6 +60,16 @@ export function invitedView(typed: InviteSummary | undefined, people: number, co
   return { type: 'modal', title: plain(TITLE, LIMITS.modalTitle), close: plain('Done', LIMITS.modalButton), blocks };
 }
 
+/** Shown when the list could not be stored in time for the answer: the work goes on, and the summary arrives as a DM. */
+export function inviteSendingView(addresses: number): types.ModalView {
+  return {
+    type: 'modal',
+    title: plain(TITLE, LIMITS.modalTitle),
+    close: plain('Done', LIMITS.modalButton),
+    blocks: [{ type: 'section', text: mrkdwn(`:hourglass_flowing_sand: Inviting ${count(addresses, 'address', 'addresses')}… I'll send you the summary in a direct message.`) }],
+  };
+}
+
 /** A modal for someone who may not invite (replaces the form; nothing was sent). */
 export function refusedView(text: string): types.ModalView {
   return { type: 'modal', title: plain(TITLE, LIMITS.modalTitle), close: plain('Close', LIMITS.modalButton), blocks: [{ type: 'section', text: mrkdwn(text) }] };

@@ -4,6 +4,7 @@ import * as actions from './actions/index.js';
 import * as commands from './commands/index.js';
 import * as events from './events/index.js';
 import * as shortcuts from './shortcuts/index.js';
+import * as unknown from './unknown.js';
 import * as views from './views/index.js';
 
 /** Every Slack listener, registered on the Bolt app by surface. */
@@ -13,4 +14,6 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   actions.register(app, deps);
   views.register(app, deps);
   events.register(app, deps);
+  // Last: whatever none of the above is for.
+  unknown.register(app, deps);
 }

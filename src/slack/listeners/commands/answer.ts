@@ -31,17 +31,6 @@ export async function answerSoon(
   await respond(await work);
 }
 
-/** Resolves with `work`'s result, or with `undefined` once `ms` have passed (the work goes on). */
-export async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, ms))));
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function ephemeral(text: string): RespondArguments {
   return { response_type: 'ephemeral', text };
 }

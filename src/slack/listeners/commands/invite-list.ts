@@ -1,38 +1,56 @@
+import type { RespondArguments } from '@slack/bolt';
 import { inviteSummary } from '../../blocks/invite-summary.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { PROFILE_UNAVAILABLE } from '../../identity.js';
 import { decodeSlackText } from '../../text.js';
-import { ephemeral, within } from './answer.js';
+import { ACK_DEADLINE_MS, before } from '../deadline.js';
+import { ephemeral } from './answer.js';
 import type { CommandArgs } from './doorman.js';
 
-/** How long the asker's and the mentioned people's profiles may take, counted from the request (Slack waits 3 s). */
+/** How long the asker's and the mentioned people's profiles may take, counted from the request. */
 export const IDENTITY_BUDGET_MS = 1_200;
 export const MENTIONS_BUDGET_MS = 2_000;
 
+const LATE = Symbol('late');
+
 /**
  * `invite <list>`: the invitations and their emails are stored before Slack gets its answer, and
- * the answer is the summary. Mentions (`<@U123>`) invite the person by the email on their Slack
- * profile; one whose profile cannot be read in time is named in the summary.
+ * the answer is the summary. When the database is slow to take the write (another process holds
+ * it), the request is acknowledged by the deadline with "still working" and the summary follows
+ * on the response_url once the list is stored. Mentions (`<@U123>`) invite the person by the email
+ * on their Slack profile; one whose profile cannot be read in time is named in the summary.
  */
-export async function inviteList(deps: SlackDeps, { ack, command }: CommandArgs, rawList: string): Promise<void> {
+export async function inviteList(deps: SlackDeps, { ack, command, respond }: CommandArgs, rawList: string): Promise<void> {
   const started = Date.now();
-  const user = await within(deps.identities.identify(command.user_id, command.team_id), IDENTITY_BUDGET_MS);
-  if (!user) return ack(ephemeral(PROFILE_UNAVAILABLE));
-  if (!user.allowed) return ack(ephemeral(user.refusal!));
-  if (!(await deps.dedupe.first(repeatClaims({ triggerId: command.trigger_id })))) return ack();
+  const work = answerFor(deps, command, rawList, started);
+  const answer = await before(work, ACK_DEADLINE_MS, LATE);
+  if (answer !== LATE) return ack(answer);
+  await ack(ephemeral(':hourglass_flowing_sand: Still storing your list; the summary follows here in a moment.'));
+  const late = await work;
+  if (late) await respond(late);
+}
 
-  const { text, mentions } = decodeSlackText(rawList);
-  const picked = mentions.length ? await within(deps.identities.emailsOf(mentions), MENTIONS_BUDGET_MS - (Date.now() - started)) : { emails: [], missing: [] };
-  const missing = picked ? picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' })) : mentions.map((id) => ({ entry: `<@${id}>`, reason: 'their Slack profile could not be read in time; invite them by email' }));
+/** The answer to the command: the summary of what was stored, or why nothing was (undefined: a repeat, answered empty). */
+async function answerFor(deps: SlackDeps, command: CommandArgs['command'], rawList: string, started: number): Promise<RespondArguments | undefined> {
   try {
+    const user = await before(deps.identities.identify(command.user_id, command.team_id), IDENTITY_BUDGET_MS, undefined);
+    if (!user) return ephemeral(PROFILE_UNAVAILABLE);
+    if (!user.allowed) return ephemeral(user.refusal!);
+    if (!(await deps.dedupe.first(repeatClaims({ triggerId: command.trigger_id })))) return undefined;
+
+    const { text, mentions } = decodeSlackText(rawList);
+    const picked = mentions.length ? await before(deps.identities.emailsOf(mentions), MENTIONS_BUDGET_MS - (Date.now() - started), undefined) : { emails: [], missing: [] };
+    const missing = picked
+      ? picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' }))
+      : mentions.map((id) => ({ entry: `<@${id}>`, reason: 'their Slack profile could not be read in time; invite them by email' }));
     const summary = await deps.invites.inviteMany({ emails: [text, ...(picked?.emails ?? [])].join('\n'), actor: user.actor, inviterName: user.name ?? null });
     summary.invalid.push(...missing);
-    await ack({ response_type: 'ephemeral', ...inviteSummary(summary, deps.command) });
+    return { response_type: 'ephemeral', ...inviteSummary(summary, deps.command) };
   } catch (error) {
     const words = slackWords(error);
     if (!words) deps.logger.error({ err: error }, 'invite from the command failed');
-    await ack(ephemeral(`${words ?? SOMETHING_WENT_WRONG}\nUsage: \`${deps.command} invite jane@example.com, sam@example.com\`, or \`${deps.command} invite\` alone for the form.`));
+    return ephemeral(`${words ?? SOMETHING_WENT_WRONG}\nUsage: \`${deps.command} invite jane@example.com, sam@example.com\`, or \`${deps.command} invite\` alone for the form.`);
   }
 }

@@ -4,7 +4,8 @@ import type { InviteSummary } from '../../../invites/model.js';
 import { isRole, type Role } from '../../../members/roles.js';
 import { MODAL_BLOCKS, MODAL_INPUTS } from '../../action-values.js';
 import { listWithin } from '../../blocks/format.js';
-import { invitedView, refusedView } from '../../blocks/invite-modal.js';
+import { invitedView, inviteSendingView, refusedView } from '../../blocks/invite-modal.js';
+import { ACK_DEADLINE_MS, before } from '../deadline.js';
 import { inviteSummary, inviteWorking } from '../../blocks/invite-summary.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
@@ -13,6 +14,8 @@ import type { SlackUser } from '../../identity.js';
 import { decodeSlackText } from '../../text.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+const LATE = Symbol('late');
 
 /** How often a batch's DM is brought up to date with its delivery, and for how long at most. */
 export const PROGRESS_INTERVAL_MS = 2_000;
@@ -47,18 +50,26 @@ export function inviteSubmission(deps: SlackDeps) {
     if (parsed.emails.length === 0 && people.length === 0) {
       return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'Add at least one email address, or pick people below.' } });
     }
-    if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return ack();
-
-    let typed: InviteSummary | undefined;
-    try {
-      if (parsed.emails.length) typed = await deps.invites.inviteMany({ emails: parsed.emails, role, actor: user.actor, inviterName: user.name ?? null });
-    } catch (error) {
-      const words = slackWords(error);
-      if (!words) deps.logger.error({ err: error }, 'invite from the modal failed');
-      return ack({ response_action: 'update', view: refusedView(words ?? SOMETHING_WENT_WRONG) });
-    }
-    await ack({ response_action: 'update', view: invitedView(typed, people.length, deps.command) });
-    await inviteAndReport(deps, client, user, { typed, people, role });
+    const started = Date.now();
+    const work = (async (): Promise<{ typed?: InviteSummary; words?: string } | undefined> => {
+      if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
+      try {
+        return { typed: parsed.emails.length ? await deps.invites.inviteMany({ emails: parsed.emails, role, actor: user.actor, inviterName: user.name ?? null }) : undefined };
+      } catch (error) {
+        const words = slackWords(error);
+        if (!words) deps.logger.error({ err: error }, 'invite from the modal failed');
+        return { words: words ?? SOMETHING_WENT_WRONG };
+      }
+    })();
+    // Stored before the answer, unless the database is slow to take the write: then the answer
+    // says the work goes on, and the summary comes as a DM once the list is stored.
+    const stored = await before(work, ACK_DEADLINE_MS - (Date.now() - started), LATE);
+    if (stored === undefined) return ack();
+    if (stored !== LATE && stored.words) return ack({ response_action: 'update', view: refusedView(stored.words) });
+    await ack({ response_action: 'update', view: stored === LATE ? inviteSendingView(parsed.emails.length + people.length) : invitedView(stored.typed, people.length, deps.command) });
+    const done = stored === LATE ? await work : stored;
+    if (!done || done.words) return;
+    await inviteAndReport(deps, client, user, { typed: done.typed, people, role });
   };
 }
 
