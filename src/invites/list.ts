@@ -60,11 +60,9 @@ export async function listPage(ctx: InvitesContext, query: ListQuery = {}): Prom
 /** A page of invitations, with the counts per status read beside it (what the table and App Home show). */
 export async function listInvitations(ctx: InvitesContext, query: ListQuery = {}): Promise<ListPage & { counts: StatusCounts }> {
   const now = ctx.clock.now();
-  const [page, counts, searched] = await Promise.all([
-    readPage(ctx, query, now, (q) => q),
-    countByStatus(ctx),
-    query.search?.trim() ? filtered(ctx.db, query, now).count<{ n: number | string }[]>({ n: '*' }) : undefined,
-  ]);
+  // Built first, so a refused query throws before any read starts (and none is left unawaited).
+  const counting = query.search?.trim() ? filtered(ctx.db, query, now).count<{ n: number | string }[]>({ n: '*' }) : undefined;
+  const [page, counts, searched] = await Promise.all([readPage(ctx, query, now, (q) => q), countByStatus(ctx), counting]);
   const status = query.status ?? 'all';
   // The tallies give the total, unless a search narrows the list (then it is counted).
   const total = searched ? Number(searched[0]?.n ?? 0) : status === 'open' ? counts.pending + counts.expired : counts[status];

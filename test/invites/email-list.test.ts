@@ -147,7 +147,7 @@ describe('normalizeEmail', () => {
 });
 
 describe('parseEmailList on hostile input', () => {
-  it('stays linear: pathological lists of 2 MB each finish well under a second', () => {
+  it('stays linear: pathological lists of 2 MB each finish in seconds, not the hours a backtracking parser takes', () => {
     const N = 2_000_000;
     const cases: Record<string, string> = {
       'a run of single quotes': 'x' + "'".repeat(N - 2) + 'x',
@@ -165,7 +165,8 @@ describe('parseEmailList on hostile input', () => {
       const started = performance.now();
       const parsed = parseEmailList(text);
       const ms = performance.now() - started;
-      expect(ms, name).toBeLessThan(1_000);
+      // Generous for a busy 2-core machine; quadratic work on 2 MB would take far longer.
+      expect(ms, name).toBeLessThan(5_000);
       expect(parsed.emails.length + parsed.invalid.length + parsed.duplicates, name).toBeGreaterThanOrEqual(0);
     }
   });
