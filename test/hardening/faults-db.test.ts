@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app.js';
@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { createDb, migrate } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { DIALECTS, TEST_SECRET } from '../support/db.js';
+import { restartTestPostgres } from '../support/embedded-pg.js';
 import { request, startTestApp } from '../support/http.js';
 import { childEnv, ROOT, ServiceProcess, waitForHttp } from '../support/service.js';
 import { ADMIN, SlackWorld } from '../support/slack-world.js';
@@ -75,16 +76,8 @@ describe('database faults', () => {
       })();
       await sleep(200);
       const restartStarted = Date.now();
-      try {
-        execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '15', 'main', 'restart'], { stdio: 'ignore', timeout: 30_000 });
-      } finally {
-        // Whatever happened, PostgreSQL must be running for everyone else.
-        try {
-          execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '15', 'main', 'start'], { stdio: 'ignore', timeout: 30_000 });
-        } catch {
-          // already running
-        }
-      }
+      // The embedded server of a fresh machine's run, or the machine's cluster.
+      restartTestPostgres();
       const restartMs = Date.now() - restartStarted;
       const healthy = await until(async () => (await request(t.url, '/healthz')).status === 200, 20_000, '/healthz back to 200');
       const recoveredMs = Date.now() - restartStarted;

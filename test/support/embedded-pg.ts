@@ -439,7 +439,17 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
 export function restartTestPostgres(options: { cluster?: string } = {}): void {
   const root = process.env[EMBEDDED_ROOT_ENV];
   if (!root) {
-    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', options.cluster ?? '15', 'main', 'restart'], { stdio: 'ignore', timeout: 30_000 });
+    const cluster = options.cluster ?? '15';
+    try {
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'restart'], { stdio: 'ignore', timeout: 30_000 });
+    } finally {
+      // Whatever happened, PostgreSQL must be running for everyone else.
+      try {
+        execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'start'], { stdio: 'ignore', timeout: 30_000 });
+      } catch {
+        // already running
+      }
+    }
     return;
   }
   const dataDir = path.join(root, 'data');
