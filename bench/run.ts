@@ -24,7 +24,7 @@ import { slashAckSuite } from './suites/slash-ack.js';
 
 /** One reading of where the Doorman process's memory is, for the memory suite's notes. */
 function describeSpaces(m: MemoryReading): string {
-  return `V8 heap ${m.heapTotal} MB (${m.heapUsed} MB used), external ${m.external} MB; anonymous memory ${m.anonymous} MB in all (the V8 heap, malloc's arenas, stacks; ${m.hugePages} MB of it in transparent huge pages), the rest file-backed (code).`;
+  return `V8 heap ${m.heapTotal} MB (${m.heapUsed} MB used), external ${m.external} MB; anonymous memory ${m.anonymous} MB in all (the V8 heap, malloc's arenas, stacks), the rest file-backed (code).`;
 }
 
 /**
@@ -42,9 +42,27 @@ const temp: string[] = [];
 const servers: ChildServer[] = [];
 const databases: TestDatabase[] = [];
 
+/** Writes the results so far: after each suite (`complete: false`), so a run cut short keeps what it measured. */
+let save: (complete: boolean) => string = () => '';
+
 function report(result: SuiteResult): void {
   results.push(result);
   process.stdout.write(`\n${formatTable(result)}\n`);
+  save(false);
+}
+
+/** The commit measured (read-only git), marked when the work tree differs from it. */
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['--no-optional-locks', 'status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(3).split('/')[0]!);
+    return changed.length ? `${head} + uncommitted changes in ${[...new Set(changed)].sort().join(', ')}` : head;
+  } catch {
+    return 'unknown';
+  }
 }
 
 async function machine(db: TestDatabase) {
@@ -53,6 +71,7 @@ async function machine(db: TestDatabase) {
     : `SQLite ${((await db.db.raw('select sqlite_version() as v')) as Array<{ v: string }>)[0]!.v}`;
   const cpu = os.cpus();
   return {
+    commit: commit(),
     cpu: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`,
     memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     os: `${os.type()} ${os.release()}`,
@@ -60,6 +79,15 @@ async function machine(db: TestDatabase) {
     database: version,
     load: os.loadavg().map((n) => round(n, 2)).join(' '),
   };
+}
+
+/** Servers started together, each kept for the cleanup as soon as it is up (one failing leaves none behind). */
+async function startAll<const T extends readonly Promise<ChildServer>[]>(starting: T): Promise<{ [K in keyof T]: ChildServer }> {
+  const settled = await Promise.allSettled(starting);
+  for (const s of settled) if (s.status === 'fulfilled') servers.push(s.value);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<ChildServer>).value) as { [K in keyof T]: ChildServer };
 }
 
 async function main(options: BenchOptions): Promise<void> {
@@ -70,8 +98,7 @@ async function main(options: BenchOptions): Promise<void> {
   }
   const compiled = !options.quick;
   if (options.peer === 'medusa') return peerMain(options, compiled);
-  const [slackApi, sink] = await Promise.all([startServer('slack-api', { SLACK_BOT_TOKEN: 'xoxb-bench' }, compiled), startServer('smtp-sink', {}, compiled)]);
-  servers.push(slackApi, sink);
+  const [slackApi, sink] = await startAll([startServer('slack-api', { SLACK_BOT_TOKEN: 'xoxb-bench' }, compiled), startServer('smtp-sink', {}, compiled)]);
 
   const scale = await createTestDatabase(options.dialect);
   databases.push(scale);
@@ -82,12 +109,19 @@ async function main(options: BenchOptions): Promise<void> {
   log(`seeded in ${Math.round(seeded.ms)} ms`);
   const invites = new InvitesService(scale.db, { now: () => Date.now() }, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.bench', inviteTtlMs: 7 * 24 * 3_600_000 });
 
-  // The first page of /invites: what renderTable asks the domain for.
-  const explained: Explained[] = [
-    ...(await explainQueries(scale.db, '/invites first page: list', () => invites.list({ status: 'pending', sort: 'created', order: 'desc', limit: PAGE_SIZE, offset: 0 }))),
-    ...(await explainQueries(scale.db, '/invites first page: counts', () => invites.counts())),
-  ];
+  // The first page of `/doorman invites`: the statements the table reads it with (the page and the counts).
+  const explained: Explained[] = await explainQueries(scale.db, '/doorman invites first page', () =>
+    invites.listWithCounts({ status: 'pending', sort: 'created', order: 'desc', limit: PAGE_SIZE, offset: 0 }),
+  );
   for (const e of explained) process.stdout.write(`\n#### EXPLAIN — ${e.what}\n\n${e.sql}\n\n${e.plan}\n`);
+  // A run of some suites only (--only) keeps the last full results: it writes beside them.
+  const file = path.join(ROOT, 'bench/results', `${options.dialect === 'pg' ? 'postgres' : 'sqlite'}${options.quick ? '-quick' : ''}${options.only ? '-only' : ''}.json`);
+  save = (complete) => {
+    const summary = { dialect: options.dialect, quick: options.quick, runs: options.runs, complete, at: new Date().toISOString(), machine: info, seedMs: Math.round(seeded.ms), results, explained };
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(summary, null, 2) + '\n');
+    return file;
+  };
 
   const memory: { afterStart?: number; afterRuns?: number } = {};
   if (wanted(options, 'ack') || wanted(options, 'bulk-invite') || wanted(options, 'accept') || wanted(options, 'memory')) {
@@ -111,19 +145,31 @@ async function main(options: BenchOptions): Promise<void> {
       },
       compiled,
     );
+    servers.push(doorman);
     const floor = await startServer('bare-bolt', { SLACK_SIGNING_SECRET: BENCH_SIGNING_SECRET }, compiled);
-    servers.push(doorman, floor);
+    servers.push(floor);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     memory.afterStart = await doorman.rssMb();
     const atStart = await doorman.request<MemoryReading>('memory');
-    if (wanted(options, 'ack')) report(await slashAckSuite(options, { doorman, floor, slackApi }));
-    if (wanted(options, 'bulk-invite')) report(await bulkInviteSuite(options, { doorman, floor, slackApi }, scale.db));
+    // RSS after each suite, to tell which load the memory grew under.
+    const afterEach: string[] = [];
+    const rssAfter = async (suite: string) => afterEach.push(`${suite} ${round(await doorman.rssMb())} MB`);
+    if (wanted(options, 'ack')) {
+      report(await slashAckSuite(options, { doorman, floor, slackApi }));
+      await rssAfter('slash-command ack');
+    }
+    if (wanted(options, 'bulk-invite')) {
+      report(await bulkInviteSuite(options, { doorman, floor, slackApi }));
+      await rssAfter('bulk invite');
+    }
     if (wanted(options, 'accept')) report(await acceptSuite(options, doorman, scale.db, invites, TEST_SECRET));
     memory.afterRuns = await doorman.rssMb();
     const spaces = await doorman.request<MemoryReading>('memory');
     // The same process once the load is over and it has been idle for 10 s (V8's memory reducer).
     await new Promise((resolve) => setTimeout(resolve, options.quick ? 500 : 10_000));
     const settled = await doorman.rssMb();
+    // Last, as it changes what it reads: the heap still reachable once garbage is collected.
+    const reachable = await doorman.request<MemoryReading>('collected');
     report({
       suite: 'memory',
       how: `Resident set size of the Doorman process (compiled, as \`npm start\` runs it; Slack on) with ${options.scaleRows.toLocaleString('en')} invitations stored: after start, and after the benchmarks above ran against it.`,
@@ -136,6 +182,8 @@ async function main(options: BenchOptions): Promise<void> {
       notes: [
         `After start: ${describeSpaces(atStart)}`,
         `Right after the runs: ${describeSpaces(spaces)}`,
+        ...(afterEach.length ? [`RSS right after each suite: ${afterEach.join(', ')}.`] : []),
+        `After a full garbage collection at the end (read last, not a goal figure): RSS ${round(reachable.rss)} MB; ${describeSpaces(reachable)}`,
         ...(compiled ? [] : ['--quick runs the servers through tsx, which adds its own ~35 MB.']),
       ],
     });
@@ -154,11 +202,7 @@ async function main(options: BenchOptions): Promise<void> {
   if (wanted(options, 'mail')) report(await mailSuite(options, sink));
 
   const failed = results.flatMap((r) => r.rows.filter((row) => row.pass === false).map((row) => `${r.suite}: ${row.metric}`));
-  const summary = { dialect: options.dialect, quick: options.quick, runs: options.runs, at: new Date().toISOString(), machine: info, seedMs: Math.round(seeded.ms), results, explained };
-  const dir = path.join(ROOT, 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${options.dialect === 'pg' ? 'postgres' : 'sqlite'}${options.quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify(summary, null, 2) + '\n');
+  save(true);
   process.stdout.write(`\n${failed.length ? `Goals not met: ${failed.join('; ')}` : 'Every goal met.'}\nResults: ${path.relative(ROOT, file)}\n`);
 }
 
@@ -170,7 +214,7 @@ async function peerMain(options: BenchOptions, compiled: boolean): Promise<void>
   const result = await medusaAdminSuite(options, { compiled, log });
   report(result);
   const cpu = os.cpus();
-  const machine = { cpu: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`, os: `${os.type()} ${os.release()}`, node: process.version, load: os.loadavg().map((n) => round(n, 2)).join(' ') };
+  const machine = { commit: commit(), cpu: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`, os: `${os.type()} ${os.release()}`, node: process.version, load: os.loadavg().map((n) => round(n, 2)).join(' ') };
   const file = path.join(ROOT, 'bench/results', `medusa-admin${options.quick ? '-quick' : ''}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ peer: 'medusa', quick: options.quick, at: new Date().toISOString(), machine, results }, null, 2) + '\n');

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export type ServerName = 'doorman' | 'scrypt-floor' | 'bare-bolt' | 'slack-api' | 'smtp-sink';
+export type ServerName = 'doorman' | 'bare-bolt' | 'slack-api' | 'smtp-sink';
 
 export interface ChildServer {
   name: ServerName;
@@ -24,13 +24,15 @@ function profiling(name: ServerName): string[] {
 }
 
 /**
- * How `npm start` runs Doorman (package.json): the environment it sets before `node`
- * (glibc's malloc settings) and the Node flags, so that the benchmark runs it the same way.
+ * How `npm start` runs Doorman (package.json's start script): any `NAME=value` set before `node`
+ * and any Node flags, so that the benchmark runs it the same way. Today the script is plain
+ * `node dist/src/main.js`: no environment, no flags.
  */
 function startScript(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const words = pkg.scripts.start!.split(/\s+/);
+  const words = pkg.scripts.start!.trim().split(/\s+/);
   const node = words.indexOf('node');
+  if (node < 0) throw new Error(`package.json's start script does not run node: ${pkg.scripts.start}`);
   const env = Object.fromEntries(
     words.slice(0, node).map((word) => {
       const at = word.indexOf('=');
@@ -41,8 +43,8 @@ function startScript(): { env: Record<string, string>; flags: string[] } {
   return { env, flags: words.slice(node + 1).filter((word) => word.startsWith('--')) };
 }
 
-/** Servers run with `npm start`'s environment and Node flags: Doorman, and the floor measured beside it. */
-const STARTED_LIKE_NPM_START = new Set<ServerName>(['doorman', 'scrypt-floor']);
+/** The servers run with `npm start`'s environment and Node flags: Doorman. */
+const STARTED_LIKE_NPM_START = new Set<ServerName>(['doorman']);
 
 /**
  * Starts one of bench/servers/ in its own process: compiled (dist/bench/servers, what the full

