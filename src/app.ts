@@ -11,7 +11,9 @@ import { inviteEmailHandler } from './mail/invite-email.js';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.js';
 import { MembersService } from './members/service.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
-import { queueAcceptedNotice } from './notices/queue.js';
+import { queueAcceptedNotice, queueRefusedNotice } from './notices/queue.js';
+import { MailPace } from './mail/pace.js';
+import { toInvitation } from './invites/model.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { SlackDoor } from './slack/app.js';
 import { createWebApp, type RateLimits } from './web/server.js';
@@ -53,7 +55,21 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     onAccepted: slackOn ? (trx, now, invitation, member) => queueAcceptedNotice(trx, now, invitation, member.id, config.slack.adminUserIds) : undefined,
   });
   const mail = config.smtpUrl ? smtpTransport(config.smtpUrl, { timeoutMs: config.smtpTimeoutMs }) : fileTransport(path.join(config.dataDir, 'outbox'), logger);
-  const outbox = new OutboxWorker(db, clock, logger, [inviteEmailHandler(db, clock, invites.links, mail, { mailFrom: config.mailFrom, orgName: config.orgName })], options.worker);
+  const outbox = new OutboxWorker(
+    db,
+    clock,
+    logger,
+    [
+      inviteEmailHandler(db, clock, invites.links, mail, {
+        mailFrom: config.mailFrom,
+        orgName: config.orgName,
+        pace: config.mailRate ? new MailPace(db, clock, config.mailRate) : undefined,
+        // With Slack on, the inviter hears once that their invitee's mail server refused it.
+        onRefused: slackOn ? (trx, invitation, reason) => queueRefusedNotice(trx, clock.now(), toInvitation(invitation, clock.now()), reason, config.slack.adminUserIds) : undefined,
+      }),
+    ],
+    options.worker,
+  );
   return { config, logger, clock, db, members, invites, mail, outbox };
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { parseMailRate, type MailRate } from './mail/pace.js';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
 
 /** A bad environment value: start-up stops with one line naming the variable. */
@@ -37,6 +38,8 @@ export interface Config {
   /** Connect, greeting and socket time limit for SMTP, so a hung server cannot stall delivery. */
   smtpTimeoutMs: number;
   mailFrom: string;
+  /** The mail provider's pace (MAIL_RATE); unset: as fast as the server takes them. */
+  mailRate?: MailRate;
   orgName: string;
   inviteTtlMs: number;
   expirySweepIntervalMs: number;
@@ -189,6 +192,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('SLACK_SIGNING_SECRET', 'is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)');
   }
 
+  const mailRateRaw = env.MAIL_RATE?.trim();
+  const mailRate = mailRateRaw ? parseMailRate(mailRateRaw) : undefined;
+  if (mailRateRaw && !mailRate) throw new ConfigError('MAIL_RATE', `"${mailRateRaw}" is not a rate; use a count per s, m, h or d (e.g. 14/s, 500/h, 2000/d)`);
+
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
@@ -204,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl,
     smtpTimeoutMs: duration(env, 'SMTP_TIMEOUT', '30s', { ms: 1_000, words: '1s' }),
     mailFrom,
+    mailRate,
     orgName: env.ORG_NAME?.trim() || 'our team',
     inviteTtlMs: duration(env, 'INVITE_TTL', '7d', { ms: 1_000, words: '1s' }),
     expirySweepIntervalMs: duration(env, 'EXPIRY_SWEEP_INTERVAL', '1m', { ms: 1_000, words: '1s' }),

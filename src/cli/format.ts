@@ -36,7 +36,7 @@ export function formatInvitations(page: ListPage): string {
     i.role,
     formatDate(i.createdAt),
     formatDate(i.expiresAt),
-    i.status === 'pending' || i.status === 'expired' ? (i.delivery.state === 'failing' ? `failing: ${i.delivery.error ?? ''}`.slice(0, 60) : i.delivery.state) : '',
+    i.status === 'pending' || i.status === 'expired' ? (i.delivery.state === 'failing' || i.delivery.state === 'refused' ? `${i.delivery.state}: ${i.delivery.error ?? ''}`.slice(0, 60) : i.delivery.state) : '',
   ]);
   const shown = `${page.offset + 1}–${page.offset + page.invitations.length} of ${page.total}`;
   const more = page.nextCursor ? `\nMore: doorman invites --cursor ${page.nextCursor}` : '';

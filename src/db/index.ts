@@ -133,6 +133,11 @@ export async function analyzeNow(db: Db, tables: readonly string[], lockTimeoutM
   });
 }
 
+/** The larger of two SQL expressions: PostgreSQL's GREATEST, SQLite's two-argument MAX. */
+export function greatestSql(db: Db | Trx, a: string, b: string): string {
+  return isPostgres(db) ? `GREATEST(${a}, ${b})` : `MAX(${a}, ${b})`;
+}
+
 /** Splits a list into chunks small enough for SQLite's bound-parameter limit. */
 export function chunked<T>(items: readonly T[], size = 500): T[][] {
   const out: T[][] = [];

@@ -4,6 +4,7 @@ import * as slackDedupe from '../../migrations/20261122_0002_slack_dedupe.js';
 import * as notices from '../../migrations/20261122_0003_notices.js';
 import * as invitationTallies from '../../migrations/20261122_0004_invitation_tallies.js';
 import * as sweepMarks from '../../migrations/20261129_0005_sweep_marks.js';
+import * as mailPace from '../../migrations/20261204_0006_mail_pace.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261122_0003_notices', notices],
   ['20261122_0004_invitation_tallies', invitationTallies],
   ['20261129_0005_sweep_marks', sweepMarks],
+  ['20261204_0006_mail_pace', mailPace],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -4,7 +4,8 @@ export type StoredStatus = 'pending' | 'accepted' | 'revoked';
 /** What people see: a pending invitation past its expiry is Expired. */
 export type ShownStatus = 'pending' | 'expired' | 'accepted' | 'revoked';
 export const SHOWN_STATUSES: readonly ShownStatus[] = ['pending', 'expired', 'accepted', 'revoked'];
-export type DeliveryState = 'queued' | 'sent' | 'failing';
+/** `refused`: the mail server said no for good (a 5xx to the recipient); the error holds its words. */
+export type DeliveryState = 'queued' | 'sent' | 'failing' | 'refused';
 
 export interface InvitationRow {
   id: string;

@@ -4,19 +4,41 @@ import { shownStatus } from '../invites/model.js';
 import { INVITE_EMAIL, type InviteEmailPayload } from '../invites/sending.js';
 import type { InviteLinks } from '../invites/tokens.js';
 import type { OutboxRow } from '../outbox/outbox.js';
-import type { DeliveryOutcome, OutboxHandler, RecordedOutcome } from '../outbox/worker.js';
+import { RetryLater, type DeliveryOutcome, type OutboxHandler, type RecordedOutcome } from '../outbox/worker.js';
 import type { Clock } from '../shared/clock.js';
+import { describeError } from '../shared/errors.js';
+import type { MailPace } from './pace.js';
 import { invitationEmail } from './templates.js';
 import type { MailTransport } from './transport.js';
 
 export interface InviteEmailSettings {
   mailFrom: string;
   orgName: string;
+  /** MAIL_RATE, shared by every instance; unset: as fast as the server takes them. */
+  pace?: MailPace;
+  /** In the transaction that records a refusal (5xx): what else a refusal sets off (the inviter's DM). */
+  onRefused?(trx: Trx, invitation: InvitationRow, reason: string): Promise<void>;
+}
+
+/** SMTP answers that mean "not now, slow down": waited out, never counted as a failure. */
+const SLOW_DOWN = new Set([421, 450, 451, 452]);
+/** How long a "slow down" is waited out before the email is tried again. */
+export const SLOW_DOWN_WAIT_MS = 60_000;
+/** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
+const WAIT_IN_PLACE_MS = 2_000;
+
+/** A mail server's answer as nodemailer reports it. */
+interface SmtpError {
+  responseCode?: number;
+  command?: string;
+  response?: string;
 }
 
 /**
  * Delivers queued invitation emails. The message is built at delivery time from the invitation
  * (the link is never stored), and an email whose link was replaced, revoked or used is dropped.
+ * Mail goes out at the provider's pace (MAIL_RATE); a server asking to slow down is waited out;
+ * a refusal for good (5xx to the recipient or the message) marks the invitation's delivery refused.
  */
 export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, transport: MailTransport, settings: InviteEmailSettings): OutboxHandler {
   const domain = /@([^>\s]+)>?$/.exec(settings.mailFrom)?.[1] ?? 'doorman.local';
@@ -30,6 +52,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       const status = shownStatus(row, now);
       if (status !== 'pending') return { result: 'cancelled', reason: `the invitation is ${status}` };
       if (row.token_nonce !== payload.nonce) return { result: 'cancelled', reason: 'a newer invitation replaced this one' };
+      if (settings.pace) await waitForPace(settings.pace);
       const link = links.linkFor(row);
       const email = invitationEmail({
         orgName: settings.orgName,
@@ -38,30 +61,54 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         role: row.role,
         link,
         expiresAt: Number(row.expires_at),
-        now,
+        now: clock.now(),
         reason: payload.reason,
       });
-      await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link });
+      try {
+        await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link });
+      } catch (error) {
+        const smtp = error as SmtpError;
+        const words = (smtp.response ?? describeError(error)).replace(/\s+/g, ' ').slice(0, 300);
+        if (smtp.responseCode && SLOW_DOWN.has(smtp.responseCode)) throw new RetryLater(`the mail server asked to slow down: ${words}`, SLOW_DOWN_WAIT_MS, true);
+        if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
+        throw error;
+      }
       return { result: 'done' };
     },
-    recordOutcome: recordDeliveryState,
+    recordOutcome: (trx, item, outcome) => recordDeliveryState(trx, item, outcome, settings.onRefused),
   };
+}
+
+/** Takes the next moment MAIL_RATE allows: waits for it when it is near, leaves the email queued until then when it is not. */
+async function waitForPace(pace: MailPace): Promise<void> {
+  for (;;) {
+    const taken = await pace.take();
+    if (taken.ok) return;
+    if (taken.waitMs > WAIT_IN_PLACE_MS) throw new RetryLater('waiting for MAIL_RATE', taken.waitMs, true);
+    await new Promise((resolve) => setTimeout(resolve, taken.waitMs));
+  }
 }
 
 /**
  * The invitation's delivery state after its email's outcome. Only the newest queued email speaks
  * for its invitation, and an email the server already accepted stays "sent".
  */
-async function recordDeliveryState(trx: Trx, item: OutboxRow, outcome: RecordedOutcome): Promise<void> {
+async function recordDeliveryState(trx: Trx, item: OutboxRow, outcome: RecordedOutcome, onRefused: InviteEmailSettings['onRefused']): Promise<void> {
   if (!item.invitation_id) return;
   let update: { delivery_state: string; delivery_error: string | null };
   if (outcome.result === 'done') update = { delivery_state: 'sent', delivery_error: null };
-  else if (outcome.result === 'failing') update = { delivery_state: 'failing', delivery_error: outcome.error };
+  else if (outcome.result === 'refused') update = { delivery_state: 'refused', delivery_error: outcome.reason };
+  // Waiting by design (the pace, a server asking to slow down): still queued, with why.
+  else if (outcome.result === 'failing') update = outcome.expected ? { delivery_state: 'queued', delivery_error: outcome.error } : { delivery_state: 'failing', delivery_error: outcome.error };
   // Expired before it could be delivered: say so rather than stay "queued" for good.
   else if (outcome.reason === 'the invitation is expired') update = { delivery_state: 'failing', delivery_error: 'not delivered before the invitation expired' };
   else return;
   const newest = trx('outbox').max('id').where({ invitation_id: item.invitation_id, kind: INVITE_EMAIL });
   const query = trx('invitations').where({ id: item.invitation_id }).where(trx.raw('?', [item.id]), '=', newest);
   if (outcome.result === 'cancelled') query.whereNot({ delivery_state: 'sent' });
-  await query.update(update);
+  const changed = await query.update(update);
+  if (outcome.result === 'refused' && changed && onRefused) {
+    const invitation = await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first();
+    if (invitation) await onRefused(trx, invitation, outcome.reason);
+  }
 }

@@ -10,7 +10,8 @@ export const SLACK_NOTICE = 'slack_notice';
 export type NoticePayload =
   | { notice: 'expired'; recipient: string; invitationIds: string[] }
   | { notice: 'reminder'; recipient: string; invitationIds: string[] }
-  | { notice: 'accepted'; recipient: string; invitationId: string; memberId: string };
+  | { notice: 'accepted'; recipient: string; invitationId: string; memberId: string }
+  | { notice: 'refused'; recipient: string; invitationId: string; reason: string };
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
 export type SlackUserId = string;
@@ -49,6 +50,24 @@ export async function queueNotices(trx: Trx, now: number, notices: NoticePayload
   await enqueue(trx, now, messages);
 }
 
+/** The inviter's Slack user (or the bootstrap admins): from the invitation, or the inviting member's link. */
+async function inviterRecipients(trx: Trx, invitation: { invitedBy: { slackUserId: string | null; memberId: string | null } }, bootstrapAdmins: readonly string[]): Promise<SlackUserId[]> {
+  const inviterMember = invitation.invitedBy.memberId
+    ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
+    : undefined;
+  return recipientsFor({ invited_by_slack_user_id: invitation.invitedBy.slackUserId, inviter_member_slack_user_id: inviterMember?.slack_user_id ?? null }, bootstrapAdmins);
+}
+
+/** Tells the inviter once that the mail server refused an invitation's email for good. */
+export async function queueRefusedNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: { slackUserId: string | null; memberId: string | null } }, reason: string, bootstrapAdmins: readonly string[]): Promise<void> {
+  const recipients = await inviterRecipients(trx, invitation, bootstrapAdmins);
+  await enqueue(
+    trx,
+    now,
+    recipients.map((recipient) => ({ kind: SLACK_NOTICE, invitationId: invitation.id, dedupeKey: `refused:${invitation.id}:${recipient}`.slice(0, 200), payload: { notice: 'refused', recipient, invitationId: invitation.id, reason } satisfies NoticePayload })),
+  );
+}
+
 /** The acceptance note for the inviter (or the bootstrap admins when the inviter has no Slack user). */
 export async function queueAcceptedNotice(
   trx: Trx,
@@ -57,12 +76,6 @@ export async function queueAcceptedNotice(
   memberId: string,
   bootstrapAdmins: readonly string[],
 ): Promise<void> {
-  const inviterMember = invitation.invitedBy.memberId
-    ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
-    : undefined;
-  const recipients = recipientsFor(
-    { invited_by_slack_user_id: invitation.invitedBy.slackUserId, inviter_member_slack_user_id: inviterMember?.slack_user_id ?? null },
-    bootstrapAdmins,
-  );
+  const recipients = await inviterRecipients(trx, invitation, bootstrapAdmins);
   await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'accepted', recipient, invitationId: invitation.id, memberId })));
 }

@@ -1,8 +1,16 @@
 import { inTransaction, isPostgres, type Db, type Trx } from '../db/index.js';
 import type { OutboxRow } from './outbox.js';
 
-/** What a delivery came to. `cancelled`: nothing to send any more (e.g. revoked). `failing`: tried again later. */
-export type RecordedOutcome = { result: 'done' } | { result: 'cancelled'; reason: string } | { result: 'failing'; error: string; retryInMs: number };
+/**
+ * What a delivery came to. `cancelled`: nothing to send any more (e.g. revoked). `refused`: the
+ * receiver said no for good (a mail server's 5xx to the recipient). `failing`: tried again later;
+ * `expected` when the wait is by design (pacing, a server asking to slow down), not a failure.
+ */
+export type RecordedOutcome =
+  | { result: 'done' }
+  | { result: 'cancelled'; reason: string }
+  | { result: 'refused'; reason: string }
+  | { result: 'failing'; error: string; retryInMs: number; expected?: boolean };
 
 /**
  * Claims up to `limit` due items of these kinds for `leaseMs`: each row is won by exactly one

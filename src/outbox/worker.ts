@@ -9,8 +9,8 @@ import { backoffMs, RetryLater } from './retry.js';
 export { backoffMs, RetryLater } from './retry.js';
 export type { RecordedOutcome } from './claims.js';
 
-/** What a handler's delivery came to. `cancelled`: nothing to send any more (e.g. revoked). */
-export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason: string };
+/** What a handler's delivery came to. `cancelled`: nothing to send any more (e.g. revoked); `refused`: refused for good by the receiver. */
+export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason: string } | { result: 'refused'; reason: string };
 
 export interface OutboxHandler {
   kind: string;
@@ -23,6 +23,7 @@ export interface PassResult {
   settled: number;
   delivered: number;
   cancelled: number;
+  refused: number;
 }
 
 export interface WorkerOptions {
@@ -106,7 +107,7 @@ export class OutboxWorker {
   }
 
   private async pass(keepClaiming: () => boolean): Promise<PassResult> {
-    const result: PassResult = { settled: 0, delivered: 0, cancelled: 0 };
+    const result: PassResult = { settled: 0, delivered: 0, cancelled: 0, refused: 0 };
     for (;;) {
       const batch = await this.claim();
       if (batch.length === 0) return result;
@@ -121,7 +122,7 @@ export class OutboxWorker {
             await this.record(item, outcome);
             if (outcome.result !== 'failing') {
               result.settled++;
-              result[outcome.result === 'done' ? 'delivered' : 'cancelled']++;
+              result[outcome.result === 'done' ? 'delivered' : outcome.result]++;
             }
           } finally {
             this.held.delete(item.id);
@@ -163,7 +164,7 @@ export class OutboxWorker {
       const retryInMs = error instanceof RetryLater ? error.afterMs : backoffMs(item.attempts, this.options);
       const expected = error instanceof RetryLater && error.expected;
       this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs, error: message }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');
-      return { result: 'failing', error: message, retryInMs };
+      return { result: 'failing', error: message, retryInMs, expected };
     }
   }
 

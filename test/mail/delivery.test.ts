@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
-import { inviteEmailHandler } from '../../src/mail/invite-email.js';
+import { inviteEmailHandler, SLOW_DOWN_WAIT_MS } from '../../src/mail/invite-email.js';
 import { formatDateInWords } from '../../src/mail/templates.js';
 import { smtpTransport, type MailTransport } from '../../src/mail/transport.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
@@ -143,14 +143,11 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect((await outboxRows(services)).map((r) => r.state)).toEqual(['done', 'done', 'done']);
   });
 
-  const faults: Array<[string, Fault]> = [
-    ['451 to DATA', { kind: 'reply', at: 'data', code: 451, times: 2 }],
-    ['554 to DATA', { kind: 'reply', at: 'data', code: 554, times: 1 }],
-    ['451 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 451, times: 1 }],
-    ['554 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 554, times: 1 }],
+  const transient: Array<[string, Fault]> = [
     ['a connection dropped mid-DATA', { kind: 'drop', times: 1 }],
+    ['a 454 to RCPT TO (a temporary failure that is no "slow down")', { kind: 'reply', at: 'rcpt', code: 454, times: 1 }],
   ];
-  it.each(faults)('after %s, the email is delivered exactly once', async (_name, fault) => {
+  it.each(transient)('after %s, the email shows failing and is delivered exactly once', async (_name, fault) => {
     smtp.fail(fault);
     const { invitationIds } = await services.invites.inviteMany({ emails: 'kim@example.io', actor: OPERATOR });
     await services.outbox.runOnce();
@@ -166,6 +163,44 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     const [row] = await outboxRows(services);
     expect(row).toMatchObject({ state: 'done', last_error: null });
     expect(row!.attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  const slowDown: Array<[string, Fault]> = [
+    ['451 to DATA', { kind: 'reply', at: 'data', code: 451, times: 2 }],
+    ['452 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 452, times: 1 }],
+    ['421 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 421, times: 1 }],
+  ];
+  it.each(slowDown)('after %s ("slow down"), the email waits without counting as failing, then goes once', async (_name, fault) => {
+    smtp.fail(fault);
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'kim@example.io', actor: OPERATOR });
+    await services.outbox.runOnce();
+    const waiting = await services.invites.get(invitationIds[0]!);
+    expect(waiting.delivery.state).toBe('queued');
+    expect(waiting.delivery.error).toMatch(new RegExp(`slow down: ${fault.kind === 'reply' ? fault.code : ''}`));
+    const [row] = await outboxRows(services);
+    expect(Number(row!.next_attempt_at) - clock.now()).toBe(SLOW_DOWN_WAIT_MS);
+
+    await deliverAll(services, clock);
+    expect(smtp.received).toHaveLength(1);
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'sent', error: null });
+  });
+
+  const refusals: Array<[string, Fault]> = [
+    ['550 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: 'No such user here', times: 1 }],
+    ['554 to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message refused', times: 1 }],
+  ];
+  it.each(refusals)('after %s, the delivery is refused for good, with the server\'s words, and never tried again', async (_name, fault) => {
+    smtp.fail(fault);
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'kim@example.io', actor: OPERATOR });
+    expect(await services.outbox.drain()).toMatchObject({ refused: 1, delivered: 0 });
+    const refused = await services.invites.get(invitationIds[0]!);
+    expect(refused.delivery.state).toBe('refused');
+    expect(refused.delivery.error).toContain(String(fault.kind === 'reply' ? fault.code : ''));
+    expect(refused.delivery.error).toContain(fault.kind === 'reply' ? fault.message! : '');
+    clock.advance(DAY);
+    expect(await services.outbox.drain()).toMatchObject({ settled: 0 });
+    expect(smtp.received).toHaveLength(0);
+    expect((await outboxRows(services))[0]).toMatchObject({ state: 'done' });
   });
 
   it('a hung server times out instead of stalling the worker, and the email goes out once it answers', async () => {
@@ -242,7 +277,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
   });
 
   it('an invitation that expires before its email could be delivered says so', async () => {
-    smtp.fail({ kind: 'reply', at: 'data', code: 451, times: 1 });
+    smtp.fail({ kind: 'reply', at: 'data', code: 454, times: 1 });
     const { invitationIds } = await services.invites.inviteMany({ emails: 'late@example.io', actor: OPERATOR });
     await services.outbox.runOnce();
     expect((await services.invites.get(invitationIds[0]!)).delivery.state).toBe('failing');

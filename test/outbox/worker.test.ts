@@ -421,7 +421,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     });
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { batchSize: 10 });
     await queue(50);
-    expect(await worker.drain()).toEqual({ settled: 30, delivered: 30, cancelled: 0 });
+    expect(await worker.drain()).toEqual({ settled: 30, delivered: 30, cancelled: 0, refused: 0 });
     expect(delivered).toHaveLength(30);
     const after = await rows();
     // Items 30–39 were tried (a batch in which nothing settled ends the drain), 40–49 not yet.

@@ -23,6 +23,8 @@ export interface ReceivedMail {
   link: string | undefined;
   /** The token from that link. */
   token: string | undefined;
+  /** When the server accepted it (ms since the epoch). */
+  receivedAt: number;
 }
 
 /** A fault the server answers with, for the next `times` messages (default: until cleared). */
@@ -283,5 +285,6 @@ export function parseMail(raw: string, envelope: { from: string; to: string[] })
     html,
     link,
     token: link ? new URL(link).searchParams.get('token') ?? undefined : undefined,
+    receivedAt: Date.now(),
   };
 }

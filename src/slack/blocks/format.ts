@@ -59,7 +59,9 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
       : invitation.status === 'revoked' && invitation.revokedAt
         ? `Revoked ${slackDate(invitation.revokedAt)}`
         : `${invitation.status === 'expired' ? 'Expired' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
-  const delivery = invitation.delivery.state === 'failing' && invitation.status === 'pending' ? '\n:x: Email failing: ' + escape(clip(invitation.delivery.error ?? 'unknown error', 200)) : '';
+  const open = invitation.status === 'pending' || invitation.status === 'expired';
+  const problem = invitation.delivery.state === 'failing' ? ':x: Email failing' : invitation.delivery.state === 'refused' ? ':no_entry: Email refused' : undefined;
+  const delivery = problem && open ? `\n${problem}: ${escape(clip(invitation.delivery.error ?? 'unknown error', 200))}` : '';
   return {
     type: 'section',
     fields: [

@@ -109,3 +109,27 @@ export function acceptedNotice(data: AcceptedNoticeData): { text: string; blocks
     ],
   };
 }
+
+export interface RefusedNoticeData {
+  noticeId: number;
+  invitation: Invitation;
+  /** The mail server's words. */
+  reason: string;
+  /** The address a likely typo was meant to be. */
+  suggestion?: string;
+  notice?: string;
+}
+
+/** Tells the inviter once that the mail server refused an invitation's email for good, with a likely fix. */
+export function refusedNotice(data: RefusedNoticeData): { text: string; blocks: Block[] } {
+  const email = escape(clip(data.invitation.email, 300));
+  const hint = data.suggestion ? ` Did you mean *${escape(data.suggestion)}*? If so, revoke this one and invite that address.` : '';
+  const blocks: Block[] = [
+    { type: 'section', text: mrkdwn(`:no_entry: Mail to *${email}* was refused: ${escape(clip(data.reason, 500))}.${hint}`) },
+    ...(data.notice ? [notice(data.notice)] : []),
+  ];
+  const buttons = invitationButtons(data.invitation, 'notice', DEFAULT_TABLE, 0, data.noticeId);
+  if (buttons) blocks.push(buttons);
+  const text = `Mail to ${data.invitation.email} was refused: ${data.reason}${data.suggestion ? ` — did you mean ${data.suggestion}?` : ''}`;
+  return { text: clip(text, LIMITS.text), blocks };
+}

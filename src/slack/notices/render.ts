@@ -4,7 +4,8 @@ import type { MembersService } from '../../members/service.js';
 import { displayName } from '../../members/service.js';
 import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
-import { acceptedNotice, listNotice, NOTICE_ROWS } from '../blocks/notice-dms.js';
+import { suggestAddress } from '../../invites/typos.js';
+import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice } from '../blocks/notice-dms.js';
 import type { Block } from '../blocks/limits.js';
 
 export interface NoticeDeps {
@@ -22,6 +23,10 @@ export async function loadNotice(db: Db, noticeId: number): Promise<NoticePayloa
 /** Draws a notice from the current state of what it is about (also after a click on it). */
 export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: NoticePayload, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
   if (payload.notice === 'accepted') return renderAcceptedNote(deps, payload.memberId, note);
+  if (payload.notice === 'refused') {
+    const [invitation] = await deps.invites.getMany([payload.invitationId]);
+    return invitation ? refusedNotice({ noticeId, invitation, reason: payload.reason, suggestion: suggestAddress(invitation.email), notice: note }) : undefined;
+  }
   // An expiry notice counts how many are still expired (for "Send new invitations to all"), so it
   // reads them all once; a reminder needs only the rows it shows.
   const ids = payload.notice === 'expired' ? payload.invitationIds : payload.invitationIds.slice(0, NOTICE_ROWS);

@@ -1,0 +1,51 @@
+import { greatestSql, type Db } from '../db/index.js';
+import type { Clock } from '../shared/clock.js';
+
+/** MAIL_RATE: at most `count` emails per `perMs`. */
+export interface MailRate {
+  count: number;
+  perMs: number;
+}
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `14/s`, `500/h`, `2000/d` → a rate; undefined when it is not one. */
+export function parseMailRate(value: string): MailRate | undefined {
+  const match = /^(\d+)\s*\/\s*(s|m|h|d)$/.exec(value.trim());
+  if (!match || Number(match[1]) < 1) return undefined;
+  return { count: Number(match[1]), perMs: UNITS[match[2]!]! };
+}
+
+const BUDGET = 'mail';
+
+/**
+ * The mail provider's pace, shared by every instance through the database: emails go out one
+ * interval (perMs ÷ count) apart. Each send takes the next free moment by moving the budget's
+ * `next_at` on by one interval in one conditional update, so two instances never take the same
+ * moment and together never go faster than the rate, in any window.
+ */
+export class MailPace {
+  private readonly intervalMs: number;
+  private created = false;
+
+  constructor(private readonly db: Db, private readonly clock: Clock, rate: MailRate) {
+    // Rounded up: a rounded-down interval would go a little faster than the rate.
+    this.intervalMs = Math.ceil(rate.perMs / rate.count);
+  }
+
+  /** Takes the next moment to send if it has come; otherwise answers how long until it does. */
+  async take(): Promise<{ ok: true } | { ok: false; waitMs: number }> {
+    const now = this.clock.now();
+    if (!this.created) {
+      await this.db('rate_budgets').insert({ name: BUDGET, next_at: 0 }).onConflict('name').ignore();
+      this.created = true;
+    }
+    const taken = await this.db('rate_budgets')
+      .where({ name: BUDGET })
+      .where('next_at', '<=', now)
+      .update({ next_at: this.db.raw(`${greatestSql(this.db, 'next_at', '?')} + ?`, [now, this.intervalMs]) });
+    if (taken === 1) return { ok: true };
+    const row = (await this.db('rate_budgets').where({ name: BUDGET }).first('next_at')) as { next_at: number | string } | undefined;
+    return { ok: false, waitMs: Math.max(1, Number(row?.next_at ?? now) - now) };
+  }
+}

@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Services } from '../../src/app.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { parseMailRate } from '../../src/mail/pace.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { servicesFor, tempDataDir } from '../support/service.js';
+import { TestSmtpServer } from '../support/smtp.js';
+
+describe('MAIL_RATE', () => {
+  it('reads a count per second, minute, hour or day, and refuses anything else naming the variable', () => {
+    expect(parseMailRate('14/s')).toEqual({ count: 14, perMs: 1_000 });
+    expect(parseMailRate('500/h')).toEqual({ count: 500, perMs: 3_600_000 });
+    expect(parseMailRate('2000/d')).toEqual({ count: 2000, perMs: 86_400_000 });
+    expect(parseMailRate(' 30 / m ')).toEqual({ count: 30, perMs: 60_000 });
+    for (const bad of ['14', '0/s', '14/w', 'fast', '-1/s']) expect(parseMailRate(bad), bad).toBeUndefined();
+    expect(() => loadConfig({ APP_SECRET: TEST_SECRET, DATA_DIR: '/tmp/doorman-rate', MAIL_RATE: '14 per second' })).toThrow(ConfigError);
+    expect(loadConfig({ APP_SECRET: TEST_SECRET, DATA_DIR: '/tmp/doorman-rate' }).mailRate).toBeUndefined();
+  });
+});
+
+/** The most emails received within any window of `windowMs`. */
+function mostWithin(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+describe.each(['sqlite', 'pg'] as const)('mail at the provider\'s pace, shared by two instances (%s)', (dialect) => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  let smtp: TestSmtpServer;
+  const open: Services[] = [];
+  beforeEach(async () => {
+    test = await createTestDatabase(dialect);
+    data = tempDataDir();
+    smtp = await TestSmtpServer.create();
+  });
+  afterEach(async () => {
+    for (const s of open.splice(0)) {
+      await s.outbox.stop();
+      s.mail.close();
+      await s.db.destroy();
+    }
+    await smtp.stop();
+    await test.destroy();
+    data.cleanup();
+  });
+
+  it('never goes faster than MAIL_RATE in any second, however many instances deliver', async () => {
+    const rate = 20;
+    const instance = () => {
+      const s = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, SMTP_URL: smtp.url, MAIL_RATE: `${rate}/s` }, { clock: systemClock, worker: { pollIntervalMs: 50 } });
+      open.push(s);
+      return s;
+    };
+    const [a, b] = [instance(), instance()];
+    // When each email is handed to the SMTP client: the moments Doorman chooses.
+    const handedOver: number[] = [];
+    for (const s of [a, b]) {
+      const send = s.mail.send.bind(s.mail);
+      s.mail.send = (message) => {
+        handedOver.push(Date.now());
+        return send(message);
+      };
+    }
+    const count = 60;
+    await a.invites.inviteMany({ emails: Array.from({ length: count }, (_, i) => `paced${i}@example.io`), actor: { type: 'system' } });
+    const started = Date.now();
+    a.outbox.start();
+    b.outbox.start();
+    await smtp.waitFor(count, 15_000);
+    const took = Date.now() - started;
+    expect(handedOver).toHaveLength(count);
+    expect(mostWithin(handedOver, 1_000)).toBeLessThanOrEqual(rate);
+    // At the server, a first connection's set-up may bring two emails closer together.
+    expect(mostWithin(smtp.received.map((m) => m.receivedAt), 1_000)).toBeLessThanOrEqual(rate + 3);
+    // 60 at 20 a second: about three seconds, the first at once.
+    expect(took).toBeGreaterThanOrEqual(2_800);
+    expect(took).toBeLessThan(6_000);
+    expect(new Set(smtp.received.map((m) => m.envelope.to[0])).size).toBe(count);
+  }, 30_000);
+});

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/db.js';
+import { MEMBER_ADMIN, pause, SLACK_ACTOR, SlackWorld, textOf } from '../support/slack-world.js';
+
+describe.each(DIALECTS)('a mail server refusing an invitation (%s)', (dialect) => {
+  let h: SlackWorld;
+  beforeAll(async () => {
+    h = await SlackWorld.start(dialect);
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  it('marks the delivery refused with the server\'s words and tells the inviter once, with the likely typo', async () => {
+    h.smtp.fail({ kind: 'reply', at: 'rcpt', code: 550, message: '5.1.1 no such user', times: 1 });
+    const [id] = await h.invite(['jane@gmial.com'], SLACK_ACTOR);
+    const [dm] = await h.waitForDms(MEMBER_ADMIN, 1);
+    const text = textOf(dm!.args as any);
+    expect(text).toContain('Mail to *jane@gmial.com* was refused: 550 5.1.1 no such user');
+    expect(text).toContain('Did you mean *jane@gmail.com*?');
+    expect(dm!.args.text).toContain('did you mean jane@gmail.com?');
+    const invitation = await h.services.invites.get(id!);
+    expect(invitation.delivery).toEqual({ state: 'refused', error: '550 5.1.1 no such user' });
+    // The table says so too, and nothing is retried or told twice.
+    const table = (await h.slash('invites')).ack.json as any;
+    expect(textOf(table)).toContain('Email refused: 550 5.1.1 no such user');
+    h.clock.advance(24 * 3_600_000);
+    await pause(600);
+    expect(h.dms(MEMBER_ADMIN)).toHaveLength(1);
+    expect(h.smtp.received).toHaveLength(0);
+  });
+});
