@@ -13,6 +13,7 @@ import { ROLES, type Role } from './members/roles.js';
 import type { Actor } from './shared/actor.js';
 import { DomainError, InvalidInput, NotFound } from './shared/errors.js';
 import { formatDate, formatInvitations, formatMembers, formatSummary } from './cli/format.js';
+import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from './invites/choices.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
 
 /**
@@ -73,11 +74,14 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .argument('[emails...]', 'addresses; use - to read the list from standard input')
     .addOption(roleOption())
     .option('--from <name>', 'inviter name shown in the email')
+    .option('--expires <days>', `how long the links work: ${EXPIRY_CHOICES.map((d) => `${d}d`).join(', ')} (default INVITE_TTL)`)
+    .option('--message <text>', `a personal message for the email and the accept page (at most ${MAX_MESSAGE_CHARS} characters)`)
     .addOption(jsonOption())
-    .action(async (emails: string[], opts: { role: Role; from?: string; json?: boolean }) => {
+    .action(async (emails: string[], opts: { role: Role; from?: string; expires?: string; message?: string; json?: boolean }) => {
       const list = emails.length === 1 && emails[0] === '-' ? readFileSync(0, 'utf8') : emails.join('\n');
       const { invites } = await open();
-      const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null });
+      const expiresInDays = opts.expires === undefined ? undefined : parseExpiryDays(opts.expires);
+      const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });
       print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
     });
 

@@ -5,6 +5,8 @@ import * as notices from '../../migrations/20261122_0003_notices.js';
 import * as invitationTallies from '../../migrations/20261122_0004_invitation_tallies.js';
 import * as sweepMarks from '../../migrations/20261129_0005_sweep_marks.js';
 import * as mailPace from '../../migrations/20261204_0006_mail_pace.js';
+import * as invitationChoices from '../../migrations/20261204_0007_invitation_choices.js';
+import * as inviteDrafts from '../../migrations/20261204_0008_invite_drafts.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,6 +25,8 @@ const migrations: Array<[string, Migration]> = [
   ['20261122_0004_invitation_tallies', invitationTallies],
   ['20261129_0005_sweep_marks', sweepMarks],
   ['20261204_0006_mail_pace', mailPace],
+  ['20261204_0007_invitation_choices', invitationChoices],
+  ['20261204_0008_invite_drafts', inviteDrafts],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

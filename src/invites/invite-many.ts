@@ -8,6 +8,7 @@ import type { Actor } from '../shared/actor.js';
 import { describeError, InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { InvitesContext } from './context.js';
+import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
 import { inviteEmail, newLinkColumns } from './sending.js';
 import { shownStatus, type InvitationRow, type InviteSummary } from './model.js';
@@ -19,7 +20,7 @@ const INVITE_BATCH = 2_000;
 /** A list that queues at least this many emails has PostgreSQL count its rows at once (see below). */
 export const ANALYZE_AFTER = 10_000;
 
-export interface InviteManyInput {
+export interface InviteManyInput extends InviteChoices {
   emails: string | readonly string[];
   role?: Role;
   actor: Actor;
@@ -30,7 +31,7 @@ export interface InviteManyInput {
 export type NewInvitationRow = Pick<
   InvitationRow,
   | 'id' | 'email' | 'role' | 'status' | 'token_hash' | 'token_nonce' | 'expires_at' | 'invited_by_member_id' | 'invited_by_slack_user_id'
-  | 'invited_by_name' | 'created_at' | 'updated_at' | 'last_sent_at' | 'send_count' | 'delivery_state'
+  | 'invited_by_name' | 'created_at' | 'updated_at' | 'last_sent_at' | 'send_count' | 'delivery_state' | 'ttl_ms' | 'message'
 >;
 export const NEW_INVITATION_COLUMNS: ColumnTypes<NewInvitationRow> = {
   id: 'text',
@@ -48,6 +49,8 @@ export const NEW_INVITATION_COLUMNS: ColumnTypes<NewInvitationRow> = {
   last_sent_at: 'bigint',
   send_count: 'integer',
   delivery_state: 'text',
+  ttl_ms: 'bigint',
+  message: 'text',
 };
 
 /**
@@ -59,6 +62,7 @@ export async function inviteMany(ctx: InvitesContext, input: InviteManyInput): P
   const text = typeof input.emails === 'string' ? input.emails : input.emails.join('\n');
   if (text.length > MAX_LIST_CHARS) throw new InvalidInput(`The list is too long (more than ${MAX_LIST_CHARS.toLocaleString('en')} characters).`, 'emails');
   const role = requireRole(input.role ?? 'member');
+  checkedChoices(input);
   const parsed = parseEmailList(text);
   if (parsed.emails.length === 0 && parsed.invalid.length === 0) throw new InvalidInput('No email addresses were given.', 'emails');
 
@@ -98,6 +102,8 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], role: 
   const now = ctx.clock.now();
   const summary: InviteSummary = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
   const inviter = inviterColumns(input);
+  const choices = checkedChoices(input);
+  const ttlMs = choices.ttl_ms ?? ctx.inviteTtlMs;
   const renewedIds: string[] = [];
   for (const batch of chunked(emails, INVITE_BATCH)) {
     const { memberEmails, pendingByEmail } = await storedFor(trx, batch);
@@ -117,7 +123,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], role: 
       const token = ctx.links.issue();
       if (existing) {
         // Expired: the same invitation gets a new link (the old one stays dead) and a new expiry.
-        await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...newLinkColumns(existing, token, now, ctx.inviteTtlMs) });
+        await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...choices, ...newLinkColumns(existing, token, now, ttlMs) });
         summary.renewed.push(email);
         renewedIds.push(existing.id);
         mail.push(inviteEmail(existing.id, token.nonce, 'new_invitation'));
@@ -132,13 +138,14 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], role: 
         status: 'pending',
         token_hash: token.hash,
         token_nonce: token.nonce,
-        expires_at: now + ctx.inviteTtlMs,
+        expires_at: now + ttlMs,
         ...inviter,
         created_at: now,
         updated_at: now,
         last_sent_at: now,
         send_count: 1,
         delivery_state: 'queued',
+        ...choices,
       });
       summary.sent.push(email);
       summary.invitationIds.push(id);

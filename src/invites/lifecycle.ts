@@ -6,6 +6,7 @@ import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
 import { AlreadyMember, DomainError, InvalidInput } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
+import { checkedChoices, type InviteChoices } from './choices.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany, inviterColumns } from './invite-many.js';
 import { inviteNewInOneStatement, resendInOneStatement, revokeInOneStatement } from './one-statement.js';
@@ -38,7 +39,7 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
     if (options.orSendNew && shownStatus(row, now) === 'expired') return sendNewLink(ctx, trx, row, now, actor);
     requireState(row, now, ['pending']);
     // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
-    const update = { expires_at: now + ctx.inviteTtlMs, last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued' as const, delivery_error: null };
+    const update = { expires_at: now + (row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms)), last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued' as const, delivery_error: null };
     await trx('invitations').where({ id }).update(update);
     await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
     await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
@@ -56,7 +57,7 @@ export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor)
 
 async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor): Promise<InvitationRow> {
   const token = ctx.links.issue();
-  const update = newLinkColumns(row, token, now, ctx.inviteTtlMs);
+  const update = newLinkColumns(row, token, now, row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms));
   await trx('invitations').where({ id: row.id }).update(update);
   await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'new_invitation')]);
   await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
@@ -116,7 +117,7 @@ export async function setInvitationRole(ctx: InvitesContext, id: string, role: R
  * One address, as Medusa's create does it: a new invitation; an expired one sent anew with a new
  * link; a live one given the requested role and resent with the same link. An active member is refused.
  */
-export async function inviteOne(ctx: InvitesContext, input: { email: string; role: Role; actor: Actor; inviterName?: string | null }): Promise<{ outcome: 'sent' | 'renewed' | 'resent'; invitation: Invitation }> {
+export async function inviteOne(ctx: InvitesContext, input: { email: string; role: Role; actor: Actor; inviterName?: string | null } & InviteChoices): Promise<{ outcome: 'sent' | 'renewed' | 'resent'; invitation: Invitation }> {
   const parsed = parseEmailList(typeof input.email === 'string' ? input.email : '');
   if (parsed.emails.length !== 1 || parsed.invalid.length > 0) {
     const reason = parsed.invalid[0] ? `${parsed.invalid[0].entry}: ${parsed.invalid[0].reason}` : 'Give exactly one email address.';
@@ -124,14 +125,14 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
   }
   const email = parsed.emails[0]!;
   if (isPostgres(ctx.db)) {
-    const created = await inviteNewInOneStatement(ctx, { email, role: requireRole(input.role), actor: input.actor, inviter: inviterColumns(input) });
+    const created = await inviteNewInOneStatement(ctx, { email, role: requireRole(input.role), actor: input.actor, inviter: inviterColumns(input), choices: checkedChoices(input) });
     if (created) {
       ctx.onQueued();
       return { outcome: 'sent', invitation: toInvitation(created, ctx.clock.now()) };
     }
   }
   // Already a member, or invited already: the list path says which.
-  const summary = await inviteMany(ctx, { emails: parsed.emails, role: input.role, actor: input.actor, inviterName: input.inviterName });
+  const summary = await inviteMany(ctx, { emails: parsed.emails, role: input.role, actor: input.actor, inviterName: input.inviterName, expiresInDays: input.expiresInDays, message: input.message });
   if (summary.alreadyMember.length) throw new AlreadyMember(parsed.emails[0]!);
   const live = summary.alreadyInvited[0];
   if (live) {

@@ -29,6 +29,10 @@ export interface InvitationRow {
   delivery_state: DeliveryState;
   delivery_error: string | null;
   metadata: string | null;
+  /** How long this invitation's links work, when the inviter chose (null: INVITE_TTL). */
+  ttl_ms: number | null;
+  /** The inviter's personal message, plain text. */
+  message: string | null;
 }
 
 export interface Invitation {
@@ -48,6 +52,8 @@ export interface Invitation {
   revokedBy: string | null;
   delivery: { state: DeliveryState; error: string | null };
   metadata: Record<string, unknown> | null;
+  /** The inviter's personal message, plain text. */
+  message: string | null;
   /** Only when asked for (admin listings) and only for live pending invitations. */
   token?: string;
 }
@@ -75,6 +81,7 @@ export function toInvitation(row: InvitationRow, now: number): Invitation {
     revokedBy: row.revoked_by,
     delivery: { state: row.delivery_state, error: row.delivery_error },
     metadata: row.metadata ? (JSON.parse(row.metadata) as Record<string, unknown>) : null,
+    message: row.message ?? null,
   };
 }
 
@@ -90,4 +97,6 @@ export interface InviteSummary {
   invalid: Array<{ entry: string; reason: string }>;
   /** Ids of the invitations sent or renewed, in the order of `sent` then `renewed`. */
   invitationIds: string[];
+  /** Already invited, and resent with the same link because the inviter asked (the form's review). */
+  resent?: string[];
 }

@@ -18,7 +18,13 @@ import { INVITE_EMAIL, inviteEmail } from './sending.js';
 /** A new pending invitation for an address that is neither an active member nor already invited. */
 export async function inviteNewInOneStatement(
   ctx: InvitesContext,
-  input: { email: string; role: Role; actor: Actor; inviter: { invited_by_member_id: string | null; invited_by_slack_user_id: string | null; invited_by_name: string | null } },
+  input: {
+    email: string;
+    role: Role;
+    actor: Actor;
+    inviter: { invited_by_member_id: string | null; invited_by_slack_user_id: string | null; invited_by_name: string | null };
+    choices: { ttl_ms: number | null; message: string | null };
+  },
 ): Promise<InvitationRow | undefined> {
   const now = ctx.clock.now();
   const token = ctx.links.issue();
@@ -26,8 +32,8 @@ export async function inviteNewInOneStatement(
   const email = inviteEmail(id, token.nonce, 'invite');
   const { rows } = (await ctx.db.raw(
     `WITH created AS (
-       INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_member_id, invited_by_slack_user_id, invited_by_name, created_at, updated_at, last_sent_at, send_count, delivery_state)
-       SELECT ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'queued'
+       INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_member_id, invited_by_slack_user_id, invited_by_name, created_at, updated_at, last_sent_at, send_count, delivery_state, ttl_ms, message)
+       SELECT ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'queued', ?, ?
        WHERE NOT EXISTS (SELECT 1 FROM members WHERE email = ? AND state = 'active')
        ON CONFLICT (email) WHERE status = 'pending' DO NOTHING
        RETURNING *
@@ -40,7 +46,7 @@ export async function inviteNewInOneStatement(
      )
      SELECT * FROM created`,
     [
-      id, input.email, input.role, token.hash, token.nonce, now + ctx.inviteTtlMs, input.inviter.invited_by_member_id, input.inviter.invited_by_slack_user_id, input.inviter.invited_by_name, now, now, now,
+      id, input.email, input.role, token.hash, token.nonce, now + (input.choices.ttl_ms ?? ctx.inviteTtlMs), input.inviter.invited_by_member_id, input.inviter.invited_by_slack_user_id, input.inviter.invited_by_name, now, now, now, input.choices.ttl_ms, input.choices.message,
       input.email,
       INVITE_EMAIL, JSON.stringify(email.payload), now, now,
       now, input.actor.type, actorId(input.actor), JSON.stringify({ email: input.email, role: input.role }),
@@ -54,7 +60,7 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
   const now = ctx.clock.now();
   const { rows } = (await ctx.db.raw(
     `WITH changed AS (
-       UPDATE invitations SET expires_at = ?, last_sent_at = ?, send_count = send_count + 1, updated_at = ?, delivery_state = 'queued', delivery_error = NULL
+       UPDATE invitations SET expires_at = ? + COALESCE(ttl_ms, ?), last_sent_at = ?, send_count = send_count + 1, updated_at = ?, delivery_state = 'queued', delivery_error = NULL
        WHERE id = ? AND status = 'pending' AND expires_at > ?
        RETURNING *
      ), mail AS (
@@ -65,7 +71,7 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
        SELECT ?, ?, ?, 'resend', 'invitation', id, json_build_object('email', email)::text FROM changed
      )
      SELECT * FROM changed`,
-    [now + ctx.inviteTtlMs, now, now, id, now, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
+    [now, ctx.inviteTtlMs, now, now, id, now, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
   )) as { rows: InvitationRow[] };
   return rows[0];
 }

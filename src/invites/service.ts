@@ -6,10 +6,12 @@ import type { Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { acceptInvitation, lookupToken, type AcceptInput } from './accept.js';
 import { invitationRow, type InvitesContext } from './context.js';
+import type { InviteChoices } from './choices.js';
 import { inviteMany, type InviteManyInput } from './invite-many.js';
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
+import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
 
 export type { DeliveryProgress, ListPage, ListQuery, StatusCounts } from './list.js';
@@ -65,7 +67,7 @@ export class InvitesService {
     return inviteMany(this.ctx, input);
   }
 
-  inviteOne(input: { email: string; role: Role; actor: Actor; inviterName?: string | null }) {
+  inviteOne(input: { email: string; role: Role; actor: Actor; inviterName?: string | null } & InviteChoices) {
     return inviteOne(this.ctx, input);
   }
 
@@ -116,6 +118,11 @@ export class InvitesService {
 
   setRole(id: string, role: Role, actor: Actor): Promise<Invitation> {
     return setInvitationRole(this.ctx, id, role, actor);
+  }
+
+  /** What inviting a list would do, before anything is sent. */
+  review(entries: string | readonly string[]): Promise<ListReview> {
+    return reviewList(this.ctx, entries);
   }
 
   lookupToken(token: unknown): Promise<Invitation> {

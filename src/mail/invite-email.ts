@@ -63,6 +63,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         expiresAt: Number(row.expires_at),
         now: clock.now(),
         reason: payload.reason,
+        message: row.message,
       });
       try {
         await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link });

@@ -9,6 +9,8 @@ export interface InvitationEmailData {
   expiresAt: number;
   now: number;
   reason: 'invite' | 'resend' | 'new_invitation';
+  /** The inviter's personal message, plain text. */
+  message?: string | null;
 }
 
 export interface RenderedEmail {
@@ -55,11 +57,13 @@ export function invitationEmail(data: InvitationEmailData): RenderedEmail {
     data.reason === 'new_invitation'
       ? `${inviter} sent you a new invitation to join ${data.orgName} as ${role}. Any earlier link no longer works.`
       : `${inviter} invited you to join ${data.orgName} as ${role}.`;
+  const personal = data.message?.trim() ? data.message.trim() : undefined;
   const text = [
     `Hello,`,
     ``,
     intro,
     ``,
+    ...(personal ? [`${inviter} wrote:`, ...personal.split('\n').map((line) => `> ${line}`), ``] : []),
     `Accept the invitation and set your name and password here:`,
     data.link,
     ``,
@@ -74,6 +78,7 @@ export function invitationEmail(data: InvitationEmailData): RenderedEmail {
 <tr><td>
 <h1 style="font-size:20px;margin:0 0 16px">Join ${escapeHtml(data.orgName)}</h1>
 <p style="font-size:15px;line-height:1.5;margin:0 0 24px">${escapeHtml(intro)}</p>
+${personal ? `<blockquote style="margin:0 0 24px;padding:8px 16px;border-left:4px solid #d1d2d3;font-size:15px;line-height:1.5;white-space:pre-line">${escapeHtml(personal)}</blockquote>` : ''}
 <p style="margin:0 0 24px"><a href="${escapeHtml(data.link)}" style="display:inline-block;background:#1264a3;color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600">Accept invitation</a></p>
 <p style="font-size:13px;line-height:1.5;color:#616061;margin:0 0 8px">Or paste this link into your browser:<br><a href="${escapeHtml(data.link)}" style="color:#1264a3;word-break:break-all">${escapeHtml(data.link)}</a></p>
 <p style="font-size:13px;line-height:1.5;color:#616061;margin:0">This invitation is for ${escapeHtml(data.email)} and expires on ${escapeHtml(expiry)}. If you did not expect it, you can ignore this email.</p>

@@ -5,6 +5,7 @@ import { ConfigError, slackMode } from '../config.js';
 import type { OutboxHandler } from '../outbox/worker.js';
 import { Background } from './background.js';
 import { SlackDedupe } from './dedupe.js';
+import { InviteDrafts } from './drafts.js';
 import type { SlackDeps } from './deps.js';
 import { readProfile, SlackIdentities } from './identity.js';
 import { registerListeners } from './listeners/index.js';
@@ -87,6 +88,8 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     dedupe: new SlackDedupe(services.db, services.clock),
     background,
     command,
+    inviteTtlMs: services.config.inviteTtlMs,
+    drafts: new InviteDrafts(services.db, services.clock),
   };
   // Slack was out of reach at start: learn the workspace as soon as it answers.
   const teamRetry = installedTeam

@@ -5,6 +5,7 @@ import type { MembersService } from '../members/service.js';
 import type { Clock } from '../shared/clock.js';
 import type { Background } from './background.js';
 import type { SlackDedupe } from './dedupe.js';
+import type { InviteDrafts } from './drafts.js';
 import type { SlackIdentities } from './identity.js';
 
 /** What the Slack listeners work with: the domain services and a few Slack-side helpers. */
@@ -19,4 +20,8 @@ export interface SlackDeps {
   background: Background;
   /** The slash command, as configured (SLACK_COMMAND). */
   command: string;
+  /** INVITE_TTL: the form's default expiry. */
+  inviteTtlMs: number;
+  /** Lists under review in the invite form. */
+  drafts: InviteDrafts;
 }

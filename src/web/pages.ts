@@ -51,6 +51,7 @@ export function acceptForm(invitation: Invitation, orgName: string, token: strin
     `Join ${orgName}`,
     `<h1>Join ${h(orgName)}</h1>
 <p class="lead">${inviter} to join <strong>${h(orgName)}</strong> as <strong>${h(ROLE_LABELS[invitation.role])}</strong>.</p>
+${invitation.message ? `<blockquote class="message">${h(invitation.message)}</blockquote>` : ''}
 <dl class="facts">
 <dt>Invitation for</dt><dd>${h(invitation.email)}</dd>
 <dt>Expires</dt><dd><time datetime="${new Date(invitation.expiresAt).toISOString()}">${h(formatDateInWords(invitation.expiresAt))}</time></dd>
@@ -97,6 +98,7 @@ input:focus{outline:3px solid #1264a3;outline-offset:1px;border-color:#1264a3}
 input[aria-invalid=true]{border-color:#c9252d}
 .hint{margin:4px 0 0;font-size:.85rem;color:#616061}.hint:empty{display:none}
 .error{margin:4px 0 0;font-size:.9rem;color:#c9252d;font-weight:600}.error:empty{display:none}
+.message{margin:0 0 16px;padding:8px 12px;border-left:4px solid #d1d2d3;white-space:pre-line;overflow-wrap:anywhere}
 .alert{background:#fdecea;color:#8a1c1c;border-radius:8px;padding:10px 12px;margin-bottom:16px}
 button{width:100%;font:inherit;font-weight:700;color:#fff;background:#1264a3;border:0;border-radius:8px;padding:12px;cursor:pointer;margin-top:6px}
 button:hover{background:#0b4c80}button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}

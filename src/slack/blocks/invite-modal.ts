@@ -1,22 +1,48 @@
 import type { types } from '@slack/bolt';
-import { ROLES } from '../../members/roles.js';
-import { INVITE_MODAL, MODAL_BLOCKS, MODAL_INPUTS } from '../action-values.js';
+import { ROLES, type Role } from '../../members/roles.js';
+import { ACTIONS, INVITE_MODAL, INVITE_REVIEW, MODAL_BLOCKS, MODAL_INPUTS, REVIEW_BLOCKS, REVIEW_INPUTS } from '../action-values.js';
+import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS } from '../../invites/choices.js';
+import { formatRelative } from '../../mail/templates.js';
+import type { InviteDraft } from '../drafts.js';
 import { count, mrkdwn, plain, roleLabel } from './format.js';
 import type { InviteSummary } from '../../invites/model.js';
 import { inviteSummary } from './invite-summary.js';
-import { LIMITS } from './limits.js';
+import { clip, LIMITS } from './limits.js';
 import { escape } from '../text.js';
 
 const TITLE = 'Invite people';
 
-/** The invite modal (the invite command alone, the shortcut, App Home): emails, Slack people, role (Member by default). */
-export function inviteModal(): types.ModalView {
+/** What the form shows when it opens again (Back from the review). */
+export interface InviteFormValues {
+  typed?: string;
+  people?: string[];
+  role?: Role;
+  expiresInDays?: number | null;
+  message?: string | null;
+}
+
+/** The expiry choices, labelled; `default` is INVITE_TTL when it is none of them. */
+function expiryOptions(inviteTtlMs: number): Array<types.PlainTextOption> {
+  const defaultDays = inviteTtlMs / 86_400_000;
+  const options = EXPIRY_CHOICES.map((days) => ({ text: plain(`${days} ${days === 1 ? 'day' : 'days'}${days === defaultDays ? ' (default)' : ''}`, LIMITS.optionText), value: String(days) }));
+  if (!(EXPIRY_CHOICES as readonly number[]).includes(defaultDays)) options.unshift({ text: plain(`Default (${formatRelative(inviteTtlMs).replace(/^in /, '')})`, LIMITS.optionText), value: 'default' });
+  return options;
+}
+
+/**
+ * The invite form (the invite command alone, the shortcut, App Home): addresses, Slack people,
+ * role (Member by default), how long the links work (INVITE_TTL by default) and a personal message.
+ * Submitting it shows a review; nothing is sent before the review's "Send".
+ */
+export function inviteModal(inviteTtlMs: number, values: InviteFormValues = {}): types.ModalView {
   const roleOptions = ROLES.map((role) => ({ text: plain(roleLabel(role), LIMITS.optionText), value: role }));
+  const expiries = expiryOptions(inviteTtlMs);
+  const chosenExpiry = expiries.find((o) => o.value === String(values.expiresInDays ?? inviteTtlMs / 86_400_000)) ?? expiries[0]!;
   return {
     type: 'modal',
     callback_id: INVITE_MODAL,
     title: plain(TITLE, LIMITS.modalTitle),
-    submit: plain('Send invitations', LIMITS.modalButton),
+    submit: plain('Review', LIMITS.modalButton),
     close: plain('Cancel', LIMITS.modalButton),
     blocks: [
       {
@@ -25,7 +51,14 @@ export function inviteModal(): types.ModalView {
         optional: true,
         label: plain('Email addresses'),
         hint: plain('One per line or comma-separated. "Jane Doe <jane@example.com>" works too.'),
-        element: { type: 'plain_text_input', action_id: MODAL_INPUTS.emails, multiline: true, max_length: 3000, placeholder: plain('jane@example.com\nsam@example.com') },
+        element: {
+          type: 'plain_text_input',
+          action_id: MODAL_INPUTS.emails,
+          multiline: true,
+          max_length: 3000,
+          placeholder: plain('jane@example.com\nsam@example.com'),
+          ...(values.typed ? { initial_value: values.typed.slice(0, 3000) } : {}),
+        },
       },
       {
         type: 'input',
@@ -33,15 +66,85 @@ export function inviteModal(): types.ModalView {
         optional: true,
         label: plain('People in Slack'),
         hint: plain('Their email addresses are taken from their Slack profiles.'),
-        element: { type: 'multi_users_select', action_id: MODAL_INPUTS.users, placeholder: plain('Choose people') },
+        element: { type: 'multi_users_select', action_id: MODAL_INPUTS.users, placeholder: plain('Choose people'), ...(values.people?.length ? { initial_users: values.people } : {}) },
       },
       {
         type: 'input',
         block_id: MODAL_BLOCKS.role,
         label: plain('Role'),
-        element: { type: 'static_select', action_id: MODAL_INPUTS.role, options: roleOptions, initial_option: roleOptions[ROLES.indexOf('member')] },
+        element: { type: 'static_select', action_id: MODAL_INPUTS.role, options: roleOptions, initial_option: roleOptions[ROLES.indexOf(values.role ?? 'member')] },
+      },
+      {
+        type: 'input',
+        block_id: MODAL_BLOCKS.expiry,
+        label: plain('Links work for'),
+        element: { type: 'static_select', action_id: MODAL_INPUTS.expiry, options: expiries, initial_option: chosenExpiry },
+      },
+      {
+        type: 'input',
+        block_id: MODAL_BLOCKS.message,
+        optional: true,
+        label: plain('Personal message'),
+        hint: plain('Shown in the email and on the page where they accept. Plain text.'),
+        element: {
+          type: 'plain_text_input',
+          action_id: MODAL_INPUTS.message,
+          multiline: true,
+          max_length: MAX_MESSAGE_CHARS,
+          ...(values.message ? { initial_value: values.message } : {}),
+        },
       },
     ],
+  };
+}
+
+/** How many addresses each group of the review shows before "and N more". */
+export const REVIEW_ROWS = 15;
+
+/**
+ * The review of a submitted list: what sending would do, group by group, with likely typos named.
+ * "Send" sends exactly the New and Will renew groups (and resends the already invited when the box
+ * is ticked); Back returns to the form as typed.
+ */
+export function reviewView(draftId: string, draft: InviteDraft): types.ModalView {
+  const review = draft.review;
+  const sending = review.fresh.length + review.renew.length;
+  const blocks: types.KnownBlock[] = [];
+  const group = (title: string, items: string[]) => {
+    if (!items.length) return;
+    const shown = items.slice(0, REVIEW_ROWS).join('\n');
+    const more = items.length > REVIEW_ROWS ? `\n…and ${(items.length - REVIEW_ROWS).toLocaleString('en')} more` : '';
+    blocks.push({ type: 'section', text: mrkdwn(clip(`*${title} (${items.length.toLocaleString('en')})*\n${shown}${more}`, LIMITS.text)) });
+  };
+  const typo = new Map(review.typos.map((t) => [t.email, t.suggestion]));
+  const withTypo = (email: string) => `• ${escape(email)}${typo.has(email) ? ` — did you mean *${escape(typo.get(email)!)}*?` : ''}`;
+  group('New', review.fresh.map(withTypo));
+  group('Will renew (expired: a new link)', review.renew.map(withTypo));
+  if (review.alreadyInvited.length) {
+    group('Already invited (their link still works)', review.alreadyInvited.map((e) => withTypo(e.email)));
+    blocks.push({
+      type: 'input',
+      block_id: REVIEW_BLOCKS.resend,
+      optional: true,
+      label: plain('Already invited'),
+      element: { type: 'checkboxes', action_id: REVIEW_INPUTS.resend, options: [{ text: plain('Resend to them too (the same link)', LIMITS.optionText), value: 'resend' }] },
+    });
+  }
+  group('Already members (skipped)', review.alreadyMember.map((e) => `• ${escape(e)}`));
+  group('Not valid (skipped)', review.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 120))}\` — ${escape(e.reason)}`));
+  if (draft.peoplePending) blocks.push({ type: 'context', elements: [mrkdwn(`:hourglass_flowing_sand: Looking up ${count(draft.people.length, 'person', 'people')} from Slack…`)] });
+  if (!blocks.length) blocks.push({ type: 'section', text: mrkdwn('Nothing to send.') });
+  const choices = [`Role: *${roleLabel(draft.role)}*`, draft.expiresInDays ? `links work for ${count(draft.expiresInDays, 'day')}` : 'links work for the usual time', draft.message ? 'with your message' : 'no message'];
+  blocks.push({ type: 'context', elements: [mrkdwn(choices.join(' · '))] });
+  blocks.push({ type: 'actions', block_id: 'review_actions', elements: [{ type: 'button', action_id: ACTIONS.reviewBack, text: plain('Back', LIMITS.buttonText), value: draftId }] });
+  return {
+    type: 'modal',
+    callback_id: INVITE_REVIEW,
+    private_metadata: draftId,
+    title: plain('Review', LIMITS.modalTitle),
+    submit: plain(sending ? `Send ${sending.toLocaleString('en')} ${sending === 1 ? 'invitation' : 'invitations'}` : 'Send', LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
+    blocks: blocks.slice(0, LIMITS.viewBlocks),
   };
 }
 

@@ -19,9 +19,12 @@ export type { DeliveryProgress };
 export function inviteSummary(summary: InviteSummary, command: string, progress?: DeliveryProgress): { text: string; blocks: Block[] } {
   const blocks: Block[] = [];
   const emailed = summary.sent.length + summary.renewed.length;
+  const resent = summary.resent?.length ?? 0;
   const headline =
-    emailed > 0
-      ? `:incoming_envelope: *Sent ${count(emailed, 'invitation')}.*` + (summary.renewed.length ? ` ${count(summary.renewed.length, 'expired invitation was', 'expired invitations were')} renewed with a new link.` : '')
+    emailed > 0 || resent > 0
+      ? `:incoming_envelope: *Sent ${count(emailed, 'invitation')}.*` +
+        (summary.renewed.length ? ` ${count(summary.renewed.length, 'expired invitation was', 'expired invitations were')} renewed with a new link.` : '') +
+        (resent ? ` Resent ${count(resent, 'invitation')} with the same link.` : '')
       : ':information_source: *No invitations were sent.*';
   blocks.push({ type: 'section', text: mrkdwn(headline) });
 

@@ -8,6 +8,6 @@ import type { SlackDeps } from '../deps.js';
  * up, so the submission can be answered from the database alone.
  */
 export async function openInviteModal(deps: SlackDeps, client: webApi.WebClient, who: { triggerId: string; userId: string; teamId?: string }): Promise<void> {
-  await client.views.open({ trigger_id: who.triggerId, view: inviteModal() });
+  await client.views.open({ trigger_id: who.triggerId, view: inviteModal(deps.inviteTtlMs) });
   await deps.identities.identify(who.userId, who.teamId);
 }

@@ -9,6 +9,7 @@ import { noticeSendNewAllAction } from './notice-send-new-all.js';
 import { noticeShowListAction } from './notice-show-list.js';
 import { openInviteModalAction } from './open-invite-modal.js';
 import { resendAction } from './resend.js';
+import { reviewBackAction } from './review-back.js';
 import { revokeAction } from './revoke.js';
 import { sendNewInvitationAction } from './send-new-invitation.js';
 import { showInvitationsAction, showMembersAction } from './show.js';
@@ -33,4 +34,5 @@ export function register(app: App, deps: SlackDeps): void {
   on(ACTIONS.showMembers, showMembersAction(deps));
   on(ACTIONS.noticeSendNewAll, noticeSendNewAllAction(deps));
   on(ACTIONS.noticeShowList, noticeShowListAction(deps));
+  on(ACTIONS.reviewBack, reviewBackAction(deps));
 }

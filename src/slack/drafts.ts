@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../db/index.js';
+import type { ListReview } from '../invites/review.js';
+import type { Role } from '../members/roles.js';
+import type { Clock } from '../shared/clock.js';
+
+/** A list submitted in the invite form and under review: what was typed and chosen, and what the review showed. */
+export interface InviteDraft {
+  /** The addresses as typed (Slack's text decoded), to go back to. */
+  typed: string;
+  /** Slack users picked in the form. */
+  people: string[];
+  role: Role;
+  expiresInDays: number | null;
+  message: string | null;
+  review: ListReview;
+  /** The picked people not looked up yet (their addresses join the review when they are). */
+  peoplePending: boolean;
+}
+
+const KEPT_MS = 24 * 3_600_000;
+
+/** Drafts by id, each readable only by the Slack user who made it. */
+export class InviteDrafts {
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
+
+  async save(slackUserId: string, draft: InviteDraft): Promise<string> {
+    const id = `draft_${randomBytes(12).toString('base64url')}`;
+    const now = this.clock.now();
+    await this.db('invite_drafts').where('created_at', '<', now - KEPT_MS).delete();
+    await this.db('invite_drafts').insert({ id, slack_user_id: slackUserId, body: JSON.stringify(draft), created_at: now });
+    return id;
+  }
+
+  async update(id: string, draft: InviteDraft): Promise<void> {
+    await this.db('invite_drafts').where({ id }).update({ body: JSON.stringify(draft) });
+  }
+
+  async load(id: unknown, slackUserId: string): Promise<InviteDraft | undefined> {
+    if (typeof id !== 'string' || !/^draft_[A-Za-z0-9_-]{16}$/.test(id)) return undefined;
+    const row = (await this.db('invite_drafts').where({ id, slack_user_id: slackUserId }).first('body', 'created_at')) as { body: string; created_at: number | string } | undefined;
+    if (!row || Number(row.created_at) < this.clock.now() - KEPT_MS) return undefined;
+    return JSON.parse(row.body) as InviteDraft;
+  }
+
+  async drop(id: string): Promise<void> {
+    await this.db('invite_drafts').where({ id }).delete();
+  }
+}

@@ -1,0 +1,17 @@
+import { inviteModal, messageView } from '../../blocks/invite-modal.js';
+import type { SlackDeps } from '../../deps.js';
+import { clickedValue, type ClickArgs } from './click.js';
+
+/** "Back" on the review: the form again, as it was typed. */
+export function reviewBackAction(deps: SlackDeps) {
+  return async (args: ClickArgs) => {
+    await args.ack();
+    const view = args.body.view;
+    if (!view) return;
+    const draft = await deps.drafts.load(clickedValue(args), args.body.user.id);
+    const next = draft
+      ? inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message })
+      : messageView('Invite people', 'This review is out of date. Open the form again to start over.');
+    await args.client.views.update({ view_id: view.id, hash: view.hash, view: next });
+  };
+}

@@ -1,0 +1,128 @@
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
+import type { InviteSummary } from '../../../invites/model.js';
+import { DomainError } from '../../../shared/errors.js';
+import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
+import { invitedView, messageView, refusedView } from '../../blocks/invite-modal.js';
+import { inviteSummary, inviteWorking } from '../../blocks/invite-summary.js';
+import { repeatClaims } from '../../dedupe.js';
+import type { SlackDeps } from '../../deps.js';
+import type { InviteDraft } from '../../drafts.js';
+import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
+import type { SlackUser } from '../../identity.js';
+
+type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+/** How often a batch's DM is brought up to date with its delivery, and for how long at most. */
+export const PROGRESS_INTERVAL_MS = 2_000;
+const PROGRESS_FOR_MS = 30 * 60_000;
+
+/**
+ * "Send" on the review: exactly what the review showed goes out — the New and Will renew groups,
+ * and a resend to the already invited when the box was ticked — stored with their emails before
+ * Slack gets its answer, and answered from the database alone. People picked from Slack whose
+ * lookup had not finished are looked up and invited after the answer; the whole summary follows
+ * as a DM, kept up to date as the mail goes out.
+ */
+export function reviewSubmission(deps: SlackDeps) {
+  return async ({ ack, body, view, client }: SubmitArgs) => {
+    const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
+    if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
+    const draftId = view.private_metadata;
+    const draft = await deps.drafts.load(draftId, user.slackUserId);
+    if (!draft) return ack({ response_action: 'update', view: messageView('Invite people', 'This review is out of date. Open the form again to start over.') });
+    if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return ack();
+    const ticked: unknown = (view.state?.values as Record<string, Record<string, { selected_options?: Array<{ value?: string }> }>> | undefined)?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
+    const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
+
+    let summary: InviteSummary;
+    try {
+      summary = await send(deps, user, draft, resendInvited);
+    } catch (error) {
+      const words = slackWords(error);
+      if (!words) deps.logger.error({ err: error }, 'sending from the invite review failed');
+      return ack({ response_action: 'update', view: refusedView(words ?? SOMETHING_WENT_WRONG) });
+    }
+    await ack({ response_action: 'update', view: invitedView(summary, draft.peoplePending ? draft.people.length : 0, deps.command) });
+    await deps.drafts.drop(draftId);
+    await report(deps, client, user, draft, summary);
+  };
+}
+
+/** The review's groups, sent as they were shown. */
+async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resendInvited: boolean): Promise<InviteSummary> {
+  const emails = [...draft.review.fresh, ...draft.review.renew];
+  const choices = { role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message };
+  const summary: InviteSummary = emails.length
+    ? await deps.invites.inviteMany({ emails, ...choices, actor: user.actor, inviterName: user.name ?? null })
+    : { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
+  summary.alreadyMember.push(...draft.review.alreadyMember);
+  summary.invalid.push(...draft.review.invalid);
+  const invited = [...draft.review.alreadyInvited, ...summary.alreadyInvited.filter((e) => !draft.review.alreadyInvited.some((r) => r.email === e.email))];
+  summary.alreadyInvited = [];
+  summary.resent = [];
+  for (const entry of invited) {
+    if (!resendInvited) {
+      summary.alreadyInvited.push(entry);
+      continue;
+    }
+    try {
+      await deps.invites.resend(entry.invitationId, user.actor);
+      summary.resent.push(entry.email);
+    } catch (error) {
+      // Changed since the review (accepted, revoked, expired): left as it is, named as skipped.
+      if (!(error instanceof DomainError)) throw error;
+      summary.alreadyInvited.push(entry);
+    }
+  }
+  return summary;
+}
+
+/** After the answer: people still to look up are invited, then a DM with the summary follows the delivery. */
+async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser, draft: InviteDraft, typed: InviteSummary): Promise<void> {
+  let summary = typed;
+  const addresses = summary.sent.length + summary.renewed.length + (draft.peoplePending ? draft.people.length : 0);
+  const dm = await client.chat.postMessage({ channel: user.slackUserId, ...inviteWorking(addresses) });
+  const update = (message: { text: string; blocks: unknown[] }) => client.chat.update({ channel: dm.channel!, ts: dm.ts!, ...message } as webApi.ChatUpdateArguments);
+  if (draft.peoplePending) {
+    try {
+      const picked = await deps.identities.emailsOf(draft.people);
+      const more = picked.emails.length ? await deps.invites.inviteMany({ emails: picked.emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, actor: user.actor, inviterName: user.name ?? null }) : undefined;
+      summary = merge(summary, more);
+      summary.invalid.push(...picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' })));
+    } catch (error) {
+      const words = slackWords(error);
+      if (!words) deps.logger.error({ err: error }, 'inviting the people picked in the form failed');
+      await update({ text: words ?? SOMETHING_WENT_WRONG, blocks: [] });
+      return;
+    }
+  }
+  let progress = { total: summary.invitationIds.length, sent: 0, failing: 0 };
+  await update(inviteSummary(summary, deps.command, progress));
+  if (progress.total === 0) return;
+  // Keep the DM current as the mail worker delivers, until every email went out or it is time to stop.
+  deps.background.run(
+    async () => {
+      const until = deps.clock.now() + PROGRESS_FOR_MS;
+      while (progress.sent < progress.total && deps.clock.now() < until && (await deps.background.sleep(PROGRESS_INTERVAL_MS))) {
+        const next = await deps.invites.deliveryProgress(summary.invitationIds);
+        if (next.sent === progress.sent && next.failing === progress.failing) continue;
+        progress = next;
+        await update(inviteSummary(summary, deps.command, progress));
+      }
+    },
+    (error) => deps.logger.warn({ err: error }, 'invite progress updates stopped'),
+  );
+}
+
+function merge(a: InviteSummary, b: InviteSummary | undefined): InviteSummary {
+  if (!b) return a;
+  return {
+    sent: [...a.sent, ...b.sent],
+    renewed: [...a.renewed, ...b.renewed],
+    alreadyMember: [...a.alreadyMember, ...b.alreadyMember],
+    alreadyInvited: [...a.alreadyInvited, ...b.alreadyInvited],
+    invalid: [...a.invalid, ...b.invalid],
+    invitationIds: [...a.invitationIds, ...b.invitationIds],
+    resent: a.resent,
+  };
+}

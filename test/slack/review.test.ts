@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/db.js';
+import { blockActionsPayload, clickedAction, newTriggerId, viewSubmissionPayload } from '../support/slack-payloads.js';
+import { ADMIN, buttonFor, eventually, modalValues, SlackWorld, textOf } from '../support/slack-world.js';
+
+const DAY = 86_400_000;
+
+describe.each(DIALECTS)('the invite form: review before sending, choices per invitation (%s)', (dialect) => {
+  let h: SlackWorld;
+  beforeAll(async () => {
+    h = await SlackWorld.start(dialect);
+    h.api.registerView('V0MODAL', { hash: 'h1' });
+    h.api.users.set('U0PICK', { email: 'picked.person@corp.test', name: 'Picked Person' });
+    const { invites } = h.services;
+    await invites.inviteMany({ emails: 'old.expired@corp.test', actor: { type: 'system' } });
+    await eventually(() => h.smtp.received.length >= 1, 10_000, 'the first email');
+    h.clock.advance(8 * DAY);
+    await invites.inviteMany({ emails: 'still.pending@corp.test', actor: { type: 'system' } });
+    await eventually(() => h.smtp.received.length >= 2, 10_000, 'the setup emails');
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  /** The form submitted: answers the review view (and its draft id). */
+  const submitForm = async (input: Parameters<typeof modalValues>[0] & { expiry?: string; message?: string }) => {
+    const values = { ...modalValues(input), expiry: { expiry_input: { type: 'static_select', selected_option: { value: input.expiry ?? 'default' } } }, message: { message_input: { type: 'plain_text_input', value: input.message ?? null } } };
+    const res = await h.interaction(viewSubmissionPayload({ user: ADMIN, triggerId: newTriggerId(), values }));
+    expect(res.status).toBe(200);
+    return res.json as { response_action: string; view: any; errors?: Record<string, string> };
+  };
+  const send = (draftId: string, resend = false) =>
+    h.interaction(
+      viewSubmissionPayload({
+        user: ADMIN,
+        triggerId: newTriggerId(),
+        values: resend ? { resend_invited: { resend_invited_input: { type: 'checkboxes', selected_options: [{ value: 'resend' }] } } } : {},
+        extra: { callback_id: 'invite_review', private_metadata: draftId },
+      }),
+    );
+
+  it('shows what sending would do, group by group, with likely typos, and sends nothing yet', async () => {
+    const before = await h.counts();
+    const answer = await submitForm({ emails: 'new.one@corp.test, jane@gmial.com, old.expired@corp.test, still.pending@corp.test, pat@corp.test, not-an-address' });
+    expect(answer.response_action).toBe('update');
+    const view = answer.view;
+    expect(view.callback_id).toBe('invite_review');
+    const text = textOf(view);
+    expect(text).toMatch(/\*New \(2\)\*[^]*new\.one@corp\.test[^]*jane@gmial\.com — did you mean \*jane@gmail\.com\*\?/);
+    expect(text).toMatch(/\*Will renew[^]*\(1\)\*[^]*old\.expired@corp\.test/);
+    expect(text).toMatch(/\*Already invited[^]*\(1\)\*[^]*still\.pending@corp\.test/);
+    expect(text).toMatch(/\*Already members \(skipped\) \(1\)\*[^]*pat@corp\.test/);
+    expect(text).toMatch(/\*Not valid \(skipped\) \(1\)\*[^]*not-an-address[^]*no @/);
+    expect(view.submit.text).toBe('Send 3 invitations');
+    expect(view.blocks.some((b: any) => b.type === 'input' && b.element.type === 'checkboxes')).toBe(true);
+    await h.settle();
+    expect(await h.counts()).toEqual(before);
+  });
+
+  it('Back returns to the form as typed, choices kept', async () => {
+    const answer = await submitForm({ emails: 'back.one@corp.test\nback.two@corp.test', role: 'developer', expiry: '14', message: 'Welcome aboard' });
+    const back = buttonFor(answer.view.blocks, 'review_back');
+    const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(back), surface: { in: 'home' } });
+    (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: 'h1' };
+    (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
+    expect((await h.interaction(payload)).status).toBe(200);
+    const update = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_modal'));
+    const blocks = Object.fromEntries(update.args.view.blocks.map((b: any) => [b.block_id, b.element]));
+    expect(blocks.emails.initial_value).toBe('back.one@corp.test\nback.two@corp.test');
+    expect(blocks.role.initial_option.value).toBe('developer');
+    expect(blocks.expiry.initial_option.value).toBe('14');
+    expect(blocks.message.initial_value).toBe('Welcome aboard');
+    h.api.registerView('V0MODAL', { hash: 'h1' });
+  });
+
+  it('Send sends exactly what the review showed, resends the already invited when asked, with the chosen expiry and message', async () => {
+    const answer = await submitForm({ emails: 'send.one@corp.test, still.pending@corp.test, old.expired@corp.test', expiry: '30', message: 'Hi <b>there</b> & welcome\nSecond line' });
+    const draftId = answer.view.private_metadata as string;
+    const sent = await send(draftId, true);
+    expect(sent.status).toBe(200);
+    expect(sent.json).toMatchObject({ response_action: 'update' });
+    expect(textOf((sent.json as any).view)).toMatch(/Sent 2 invitations[^]*Resent 1 invitation with the same link/);
+    // Stored before the answer, with the choices.
+    const row = await h.db.db('invitations').where({ email: 'send.one@corp.test' }).first();
+    expect(Number(row.expires_at) - h.clock.now()).toBe(30 * DAY);
+    expect(row.message).toBe('Hi <b>there</b> & welcome\nSecond line');
+    // The email and the accept page show the message, escaped.
+    const mail = await eventually(() => h.smtp.to('send.one@corp.test')[0], 10_000, 'the email');
+    expect(mail.text).toContain('> Hi <b>there</b> & welcome');
+    expect(mail.html).toContain('Hi &lt;b&gt;there&lt;/b&gt; &amp; welcome');
+    const page = await (await fetch(`${h.app.url}/invite?token=${mail.token}`)).text();
+    expect(page).toContain('Hi &lt;b&gt;there&lt;/b&gt; &amp; welcome');
+    // The already invited got the same link again; the summary DM follows.
+    await eventually(() => h.smtp.to('still.pending@corp.test').length === 2, 10_000, 'the resend');
+    const [first, again] = h.smtp.to('still.pending@corp.test');
+    expect(again!.link).toBe(first!.link);
+    await h.api.waitFor(() => h.api.callsTo('chat.update').find((c) => textOf(c.args).includes('Sent 2 invitations')));
+    // The same review cannot be sent twice.
+    const twice = await send(draftId);
+    expect(textOf((twice.json as any).view)).toContain('out of date');
+  });
+
+  it('people picked join the review once looked up, after the answer', async () => {
+    const answer = await submitForm({ emails: '', users: ['U0PICK'] });
+    expect(textOf(answer.view)).toContain('Looking up 1 person from Slack');
+    const updated = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('picked.person@corp.test')));
+    expect(updated.args.view.submit.text).toBe('Send 1 invitation');
+  });
+
+  it('refuses a bad expiry or an overlong message as field errors', async () => {
+    expect((await submitForm({ emails: 'x@corp.test', expiry: '9' })).errors).toMatchObject({ expiry: expect.stringContaining('1, 3, 7, 14, 30') });
+    expect((await submitForm({ emails: 'x@corp.test', message: 'm'.repeat(501) })).errors).toMatchObject({ message: expect.stringContaining('500') });
+  });
+});
