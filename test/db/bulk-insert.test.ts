@@ -47,6 +47,8 @@ function invitationRows(n: number, prefix: string): InvitationRow[] {
     last_sent_at: NOW,
     send_count: 1,
     delivery_state: 'queued',
+    ttl_ms: i % 3 ? null : 30 * 86_400_000,
+    message: i % 2 ? null : `Welcome, ${awkward[i % awkward.length]!}`,
   }));
 }
 

@@ -164,7 +164,7 @@ describe.each(DIALECTS)('the Slack door while another process holds the write lo
       });
       await lockTaken;
       const started = Date.now();
-      const [command, modal] = await Promise.all([w.slash('invite slow-cmd@corp.test', ADMIN), w.submitInvite({ emails: 'slow-modal@corp.test' })]);
+      const [command, modal] = await Promise.all([w.slash('invite slow-cmd@corp.test', ADMIN), w.sendInvite({ emails: 'slow-modal@corp.test' }).then((r) => r.sent)]);
       await holding;
       // Both stored once, whatever the ack said.
       await until(async () => (await w.db.db('invitations').whereIn('email', ['slow-cmd@corp.test', 'slow-modal@corp.test'])).length === 2, 10_000, 'the two invitations');

@@ -349,9 +349,10 @@ describe.each(DIALECTS_RUN)('fuzzing the Slack door (%s)', (dialect) => {
     await sleep(500);
     expect(await db('invitations').where({ email: 'thrice@corp.test' }).select('id')).toHaveLength(1);
     expect(await db('outbox').where({ kind: 'invite_email' }).whereIn('invitation_id', db('invitations').where({ email: 'thrice@corp.test' }).select('id'))).toHaveLength(1);
-    // The same modal submission thrice.
-    const submission = submissionPayload(ADMIN, modalValues({ emails: 'modal-thrice@corp.test' }));
-    for (const r of await Promise.all([0, 1, 2].map((retry) => w.interaction(submission, retry ? { retryNum: retry } : {})))) ack(r);
+    // The same "Send" of a review thrice.
+    const review = (await w.submitInvite({ emails: 'modal-thrice@corp.test' })).json as { view: { private_metadata: string } };
+    const sendTrigger = newTriggerId();
+    for (const r of await Promise.all([0, 1, 2].map((retry) => w.sendReview(review.view.private_metadata, { triggerId: sendTrigger, ...(retry ? { retryNum: retry } : {}) })))) ack(r);
     await until(async () => (await db('invitations').where({ email: 'modal-thrice@corp.test' })).length === 1, 5_000, 'the modal invitation');
     await sleep(500);
     expect(await db('invitations').where({ email: 'modal-thrice@corp.test' })).toHaveLength(1);

@@ -45,7 +45,7 @@ describe.each(DIALECTS)('secrets never leak (logs at trace, answers, audit rows)
     await keep(request(base, '/admin/invites?limit=1', { apiToken: w.opsToken }));
     // Through Slack: the command (answered in its ack), the modal, the lists, a refusal.
     await w.slash('invite leak3@corp.test', ADMIN);
-    await w.submitInvite({ emails: 'leak4@corp.test' });
+    await w.sendInvite({ emails: 'leak4@corp.test' });
     await w.slash('invites all leak', MEMBER_ADMIN);
     await w.slash('members', ADMIN);
     await w.slash('invite refused@corp.test', PLAIN);

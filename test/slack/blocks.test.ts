@@ -32,8 +32,9 @@ function invitation(i: number, status: Invitation['status'], email = `person${i}
     acceptedMemberId: null,
     revokedAt: status === 'revoked' ? T0 + 2000 : null,
     revokedBy: null,
-    delivery: { state: i === 3 ? 'failing' : 'sent', error: i === 3 ? '421 try again later' : null },
+    delivery: { state: i === 3 ? 'failing' : i === 4 ? 'refused' : 'sent', error: i === 3 ? '454 try again later' : i === 4 ? '550 no such user' : null },
     metadata: null,
+    message: null,
   };
 }
 
@@ -94,7 +95,8 @@ describe('Block Kit builders', () => {
   });
 
   it('the invite modal, the view after submitting, the link view and the refusal', () => {
-    const modal = inviteModal();
+    const modal = inviteModal(7 * 86_400_000);
+    expect(inviteModal(90 * 60_000).blocks.find((b: any) => b.block_id === 'expiry')).toMatchObject({ element: { initial_option: { value: 'default' } } });
     expect(limitViolations('modal', modal.blocks, { title: modal.title.text })).toEqual([]);
     expect(modal).toMatchSnapshot();
     const done = invitedView({ sent: ['a@example.com'], renewed: [], alreadyMember: ['m@example.com'], alreadyInvited: [{ email: 'e@example.com', invitationId: 'invite_01JE' }], invalid: [], invitationIds: ['invite_01JA'] }, 3, '/doorman');

@@ -84,25 +84,26 @@ describe.each(DIALECTS)('Slack commands and the invite modal over signed HTTP (%
     expect(inputs.role.element.initial_option.value).toBe('member');
   });
 
-  it('a submission with invalid entries answers field errors naming them, and nothing changes', async () => {
+  it('a submission with invalid entries is reviewed with each one named and why, and nothing is sent', async () => {
     const before = await h.counts();
     const res = await h.submitInvite({ emails: 'ok@corp.test\nbroken@\nalso wrong' });
     expect(res.status).toBe(200);
-    const body = res.json as { response_action: string; errors: Record<string, string> };
-    expect(body.response_action).toBe('errors');
-    expect(body.errors.emails).toContain('broken@');
-    expect(body.errors.emails).toContain('also');
-    expect(body.errors.emails).toContain('wrong');
+    const body = res.json as { response_action: string; view: any };
+    expect(body.response_action).toBe('update');
+    const text = textOf(body.view);
+    expect(text).toMatch(/\*Not valid \(skipped\) \(3\)\*[^]*broken@[^]*also[^]*wrong/);
+    expect(body.view.submit.text).toBe('Send 1 invitation');
     const empty = await h.submitInvite({ emails: '' });
     expect((empty.json as any).errors.emails).toMatch(/at least one/);
     await h.settle();
     expect(await h.counts()).toEqual(before);
   });
 
-  it('a submission of 1,000 addresses is acknowledged within 3 s, then the DM summary follows and keeps up', async () => {
+  it('a review and send of 1,000 addresses are each acknowledged within 3 s, then the DM summary follows and keeps up', async () => {
     const emails = Array.from({ length: 1000 }, (_, i) => `bulk${i}@corp.test`).join('\n');
-    const res = await h.submitInvite({ emails, users: ['U0PICKED'], role: 'developer' }, { user: ADMIN });
     h.api.users.set('U0PICKED', { email: 'picked@corp.test', name: 'Picked Person' });
+    const { review, sent: res } = await h.sendInvite({ emails, users: ['U0PICKED'], role: 'developer' }, { user: ADMIN });
+    expect(review.ms).toBeLessThan(3_000);
     expect(res.status).toBe(200);
     expect(res.ms).toBeLessThan(3_000);
     expect(res.json).toMatchObject({ response_action: 'update' });

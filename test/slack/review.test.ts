@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
-import { blockActionsPayload, clickedAction, newTriggerId, viewSubmissionPayload } from '../support/slack-payloads.js';
-import { ADMIN, buttonFor, eventually, modalValues, SlackWorld, textOf } from '../support/slack-world.js';
+import { blockActionsPayload, clickedAction, newTriggerId } from '../support/slack-payloads.js';
+import { ADMIN, buttonFor, eventually, SlackWorld, textOf, type FormInput } from '../support/slack-world.js';
 
 const DAY = 86_400_000;
 
@@ -24,21 +24,12 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
   });
 
   /** The form submitted: answers the review view (and its draft id). */
-  const submitForm = async (input: Parameters<typeof modalValues>[0] & { expiry?: string; message?: string }) => {
-    const values = { ...modalValues(input), expiry: { expiry_input: { type: 'static_select', selected_option: { value: input.expiry ?? 'default' } } }, message: { message_input: { type: 'plain_text_input', value: input.message ?? null } } };
-    const res = await h.interaction(viewSubmissionPayload({ user: ADMIN, triggerId: newTriggerId(), values }));
+  const submitForm = async (input: FormInput) => {
+    const res = await h.submitInvite(input);
     expect(res.status).toBe(200);
     return res.json as { response_action: string; view: any; errors?: Record<string, string> };
   };
-  const send = (draftId: string, resend = false) =>
-    h.interaction(
-      viewSubmissionPayload({
-        user: ADMIN,
-        triggerId: newTriggerId(),
-        values: resend ? { resend_invited: { resend_invited_input: { type: 'checkboxes', selected_options: [{ value: 'resend' }] } } } : {},
-        extra: { callback_id: 'invite_review', private_metadata: draftId },
-      }),
-    );
+  const send = (draftId: string, resendInvited = false) => h.sendReview(draftId, { resendInvited });
 
   it('shows what sending would do, group by group, with likely typos, and sends nothing yet', async () => {
     const before = await h.counts();

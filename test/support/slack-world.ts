@@ -231,10 +231,25 @@ export class SlackWorld {
     return { ack, responseId, body, payload };
   }
 
-  /** The invite modal submitted with these inputs. */
-  async submitInvite(input: { emails?: string | null; users?: string[]; role?: string }, options: SignedPostOptions & { user?: string; triggerId?: string } = {}) {
+  /** The invite form submitted with these inputs (answered with the review, or field errors). */
+  async submitInvite(input: FormInput, options: SignedPostOptions & { user?: string; triggerId?: string } = {}) {
     const payload = viewSubmissionPayload({ user: options.user ?? ADMIN, triggerId: options.triggerId ?? newTriggerId(), values: modalValues(input) });
     return postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options);
+  }
+
+  /** "Send" on a review (its draft id from the review view's private_metadata). */
+  async sendReview(draftId: string, options: SignedPostOptions & { user?: string; triggerId?: string; resendInvited?: boolean } = {}) {
+    const values = options.resendInvited ? { resend_invited: { resend_invited_input: { type: 'checkboxes', selected_options: [{ value: 'resend' }] } } } : {};
+    const payload = viewSubmissionPayload({ user: options.user ?? ADMIN, triggerId: options.triggerId ?? newTriggerId(), values, extra: { callback_id: 'invite_review', private_metadata: draftId } });
+    return postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options);
+  }
+
+  /** The invite form submitted, then its review sent: answers both acks. */
+  async sendInvite(input: FormInput, options: SignedPostOptions & { user?: string; resendInvited?: boolean } = {}) {
+    const review = await this.submitInvite(input, options);
+    const draftId = (review.json as { view?: { private_metadata?: string } } | undefined)?.view?.private_metadata;
+    if (!draftId) throw new Error(`the form was not answered with a review: ${review.status} ${review.text.slice(0, 300)}`);
+    return { review, sent: await this.sendReview(draftId, options) };
   }
 
   /** The "Invite people" global shortcut. */
@@ -315,12 +330,24 @@ export class SlackWorld {
   }
 }
 
-/** The invite modal's state values. */
-export function modalValues(input: { emails?: string | null; users?: string[]; role?: string }) {
+/** What a test types and picks in the invite form. */
+export interface FormInput {
+  emails?: string | null;
+  users?: string[];
+  role?: string;
+  /** `default`, or days: 1, 3, 7, 14, 30. */
+  expiry?: string;
+  message?: string | null;
+}
+
+/** The invite form's state values. */
+export function modalValues(input: FormInput) {
   return {
     emails: { emails_input: { type: 'plain_text_input', value: input.emails ?? null } },
     users: { users_input: { type: 'multi_users_select', selected_users: input.users ?? [] } },
     role: { role_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: input.role ?? 'member' }, value: input.role ?? 'member' } } },
+    expiry: { expiry_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: input.expiry ?? 'default' }, value: input.expiry ?? 'default' } } },
+    message: { message_input: { type: 'plain_text_input', value: input.message ?? null } },
   };
 }
 

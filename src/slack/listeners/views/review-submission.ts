@@ -2,7 +2,8 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webA
 import type { InviteSummary } from '../../../invites/model.js';
 import { DomainError } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
-import { invitedView, messageView, refusedView } from '../../blocks/invite-modal.js';
+import { invitedView, inviteSendingView, messageView, refusedView } from '../../blocks/invite-modal.js';
+import { ACK_DEADLINE_MS, before } from '../deadline.js';
 import { inviteSummary, inviteWorking } from '../../blocks/invite-summary.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
@@ -11,6 +12,8 @@ import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import type { SlackUser } from '../../identity.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+const LATE = Symbol('late');
 
 /** How often a batch's DM is brought up to date with its delivery, and for how long at most. */
 export const PROGRESS_INTERVAL_MS = 2_000;
@@ -30,21 +33,32 @@ export function reviewSubmission(deps: SlackDeps) {
     const draftId = view.private_metadata;
     const draft = await deps.drafts.load(draftId, user.slackUserId);
     if (!draft) return ack({ response_action: 'update', view: messageView('Invite people', 'This review is out of date. Open the form again to start over.') });
-    if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return ack();
     const ticked: unknown = (view.state?.values as Record<string, Record<string, { selected_options?: Array<{ value?: string }> }>> | undefined)?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
     const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
 
-    let summary: InviteSummary;
-    try {
-      summary = await send(deps, user, draft, resendInvited);
-    } catch (error) {
-      const words = slackWords(error);
-      if (!words) deps.logger.error({ err: error }, 'sending from the invite review failed');
-      return ack({ response_action: 'update', view: refusedView(words ?? SOMETHING_WENT_WRONG) });
-    }
-    await ack({ response_action: 'update', view: invitedView(summary, draft.peoplePending ? draft.people.length : 0, deps.command) });
-    await deps.drafts.drop(draftId);
-    await report(deps, client, user, draft, summary);
+    const started = Date.now();
+    const work = (async (): Promise<{ summary?: InviteSummary; words?: string } | undefined> => {
+      if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
+      try {
+        const summary = await send(deps, user, draft, resendInvited);
+        await deps.drafts.drop(draftId);
+        return { summary };
+      } catch (error) {
+        const words = slackWords(error);
+        if (!words) deps.logger.error({ err: error }, 'sending from the invite review failed');
+        return { words: words ?? SOMETHING_WENT_WRONG };
+      }
+    })();
+    // Stored before the answer, unless the database is slow to take the write: then the answer
+    // says the work goes on, and the summary comes as a DM once the list is stored.
+    const stored = await before(work, ACK_DEADLINE_MS - (Date.now() - started), LATE);
+    if (stored === undefined) return ack();
+    if (stored !== LATE && stored.words) return ack({ response_action: 'update', view: refusedView(stored.words) });
+    const addresses = draft.review.fresh.length + draft.review.renew.length + (draft.peoplePending ? draft.people.length : 0);
+    await ack({ response_action: 'update', view: stored === LATE ? inviteSendingView(addresses) : invitedView(stored.summary, draft.peoplePending ? draft.people.length : 0, deps.command) });
+    const done = stored === LATE ? await work : stored;
+    if (!done?.summary) return;
+    await report(deps, client, user, draft, done.summary);
   };
 }
 
