@@ -11,7 +11,7 @@ import { inviteEmailHandler } from './mail/invite-email.js';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.js';
 import { MembersService } from './members/service.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
-import { queueAcceptedNotice, queueRefusedNotice } from './notices/queue.js';
+import { queueAcceptedNotice, queueRefusedNotice, queueRenewalRequestNotice } from './notices/queue.js';
 import { MailPace } from './mail/pace.js';
 import { toInvitation } from './invites/model.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -53,6 +53,8 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     onQueued: () => outbox.wake(),
     // With Slack on, the inviter hears of an acceptance (queued with it).
     onAccepted: slackOn ? (trx, now, invitation, member) => queueAcceptedNotice(trx, now, invitation, member.id, config.slack.adminUserIds) : undefined,
+    // With Slack on, the holder of an expired link can ask the inviter for a new one.
+    onRenewalRequested: slackOn ? (trx, now, invitation, requestId) => queueRenewalRequestNotice(trx, now, invitation, requestId, config.slack.adminUserIds) : undefined,
   });
   const mail = config.smtpUrl ? smtpTransport(config.smtpUrl, { timeoutMs: config.smtpTimeoutMs }) : fileTransport(path.join(config.dataDir, 'outbox'), logger);
   const outbox = new OutboxWorker(

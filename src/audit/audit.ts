@@ -15,7 +15,9 @@ export type AuditAction =
   | 'api_token_issue'
   | 'slack_link'
   | 'slack_unlink'
-  | 'slack_link_refused';
+  | 'slack_link_refused'
+  | 'renewal_request'
+  | 'renewal_request_dismiss';
 
 export interface AuditEntry {
   action: AuditAction;

@@ -7,6 +7,7 @@ import * as sweepMarks from '../../migrations/20261129_0005_sweep_marks.js';
 import * as mailPace from '../../migrations/20261204_0006_mail_pace.js';
 import * as invitationChoices from '../../migrations/20261204_0007_invitation_choices.js';
 import * as inviteDrafts from '../../migrations/20261204_0008_invite_drafts.js';
+import * as renewalRequests from '../../migrations/20261204_0009_renewal_requests.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -27,6 +28,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261204_0006_mail_pace', mailPace],
   ['20261204_0007_invitation_choices', invitationChoices],
   ['20261204_0008_invite_drafts', inviteDrafts],
+  ['20261204_0009_renewal_requests', renewalRequests],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -9,7 +9,7 @@ import { toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { INVITE_EMAIL } from './sending.js';
 import { TOKEN_PATTERN, tokenHash } from './tokens.js';
 
-async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unknown): Promise<InvitationRow> {
+export async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unknown): Promise<InvitationRow> {
   if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) throw new UnknownToken();
   const row = await db<InvitationRow>('invitations').where({ token_hash: tokenHash(token) }).first();
   if (!row || !ctx.links.matches(row.token_nonce, token)) throw new UnknownToken();

@@ -19,6 +19,8 @@ export interface InvitesContext {
   onQueued(): void;
   /** Inside the accepting transaction: what other parts add to an acceptance (Slack notices). */
   onAccepted?(trx: Trx, now: number, invitation: Invitation, member: Member): Promise<void>;
+  /** Inside the transaction recording a renewal request: whom to tell (Slack notices). Without it, no one can be asked. */
+  onRenewalRequested?(trx: Trx, now: number, invitation: Invitation, requestId: string): Promise<void>;
 }
 
 const INVITATION_ID = /^invite_[0-9A-Za-z]{1,40}$/;

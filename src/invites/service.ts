@@ -11,6 +11,7 @@ import { inviteMany, type InviteManyInput } from './invite-many.js';
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
+import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
 
@@ -32,6 +33,8 @@ export interface InvitesSettings {
   onQueued?: () => void;
   /** Inside the accepting transaction: what other parts add to an acceptance (Slack notices). */
   onAccepted?: InvitesContext['onAccepted'];
+  /** Inside the transaction recording a renewal request: who is told (Slack notices). */
+  onRenewalRequested?: InvitesContext['onRenewalRequested'];
 }
 
 /**
@@ -51,6 +54,7 @@ export class InvitesService {
       logger: settings.logger,
       onQueued: settings.onQueued ?? (() => undefined),
       onAccepted: settings.onAccepted,
+      onRenewalRequested: settings.onRenewalRequested,
     };
   }
 
@@ -131,5 +135,22 @@ export class InvitesService {
 
   accept(input: AcceptInput): Promise<{ member: Member; invitation: Invitation }> {
     return acceptInvitation(this.ctx, input);
+  }
+
+  /** Whether someone holding an expired link can ask for a new invitation (someone is there to be told). */
+  get takesRenewalRequests(): boolean {
+    return this.ctx.onRenewalRequested !== undefined;
+  }
+
+  requestRenewal(token: unknown): Promise<boolean> {
+    return requestRenewal(this.ctx, token);
+  }
+
+  renewalRequest(id: string): Promise<RenewalRequest | undefined> {
+    return renewalRequest(this.ctx, id);
+  }
+
+  dismissRenewalRequest(id: string, actor: Actor): Promise<boolean> {
+    return dismissRenewalRequest(this.ctx, id, actor);
   }
 }

@@ -1,3 +1,5 @@
+import type { AuditAction } from '../audit/audit.js';
+import { INVITEE_NAME } from '../invites/renewal-requests.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 
@@ -72,7 +74,7 @@ export class AuditFeed {
   }
 }
 
-const ACTION_WORDS: Record<string, string> = {
+const ACTION_WORDS: Record<AuditAction, string> = {
   invite: 'invited',
   resend: 'resent the invitation to',
   new_invitation: 'sent a new invitation to',
@@ -86,14 +88,17 @@ const ACTION_WORDS: Record<string, string> = {
   slack_link: 'linked a Slack user to',
   slack_unlink: 'removed the Slack link of',
   slack_link_refused: 'refused a Slack user the identity of',
+  renewal_request: 'asked for a new invitation for',
+  renewal_request_dismiss: 'dismissed the request for a new invitation for',
 };
 
 /** One audit entry in words: who did what to whom. */
 export function auditLine(row: AuditRow): string {
   const details = row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {};
-  const who = row.actor_type === 'slack' ? `<@${row.actor_id}>` : row.actor_type === 'member' ? `member ${row.actor_id}` : `operator${row.actor_id ? ` (${row.actor_id})` : ''}`;
+  const who =
+    row.actor_type === 'slack' ? `<@${row.actor_id}>` : row.actor_type === 'member' ? `member ${row.actor_id}` : row.actor_id === INVITEE_NAME ? 'the invitee' : `operator${row.actor_id ? ` (${row.actor_id})` : ''}`;
   const subject = typeof details.email === 'string' ? details.email : `${row.subject_type} ${row.subject_id}`;
   const extra =
     row.action === 'role_change' && details.to ? ` (${String(details.from)} → ${String(details.to)})` : row.action === 'invite' && details.role ? ` as ${String(details.role)}` : '';
-  return `${who} ${ACTION_WORDS[row.action] ?? row.action} ${subject}${extra}`;
+  return `${who} ${ACTION_WORDS[row.action as AuditAction] ?? row.action} ${subject}${extra}`;
 }

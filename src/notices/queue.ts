@@ -11,7 +11,8 @@ export type NoticePayload =
   | { notice: 'expired'; recipient: string; invitationIds: string[] }
   | { notice: 'reminder'; recipient: string; invitationIds: string[] }
   | { notice: 'accepted'; recipient: string; invitationId: string; memberId: string }
-  | { notice: 'refused'; recipient: string; invitationId: string; reason: string };
+  | { notice: 'refused'; recipient: string; invitationId: string; reason: string }
+  | { notice: 'renewal_request'; recipient: string; invitationId: string; requestId: string };
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
 export type SlackUserId = string;
@@ -66,6 +67,12 @@ export async function queueRefusedNotice(trx: Trx, now: number, invitation: { id
     now,
     recipients.map((recipient) => ({ kind: SLACK_NOTICE, invitationId: invitation.id, dedupeKey: `refused:${invitation.id}:${recipient}`.slice(0, 200), payload: { notice: 'refused', recipient, invitationId: invitation.id, reason } satisfies NoticePayload })),
   );
+}
+
+/** Asks the inviter (or the bootstrap admins) for a new invitation on behalf of the holder of an expired link. */
+export async function queueRenewalRequestNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: { slackUserId: string | null; memberId: string | null } }, requestId: string, bootstrapAdmins: readonly string[]): Promise<void> {
+  const recipients = await inviterRecipients(trx, invitation, bootstrapAdmins);
+  await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'renewal_request', recipient, invitationId: invitation.id, requestId })));
 }
 
 /** The acceptance note for the inviter (or the bootstrap admins when the inviter has no Slack user). */

@@ -146,6 +146,7 @@ export const ACTIONS = {
   noticeSendNewAll: 'notice_send_new_all',
   noticeShowList: 'notice_show_list',
   reviewBack: 'review_back',
+  noticeDismiss: 'notice_dismiss',
 } as const;
 
 /** The action ids Bolt routes on: the id itself, or the id with its position suffix. */

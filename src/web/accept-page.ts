@@ -7,7 +7,7 @@ import { ROLE_LABELS } from '../members/roles.js';
 import { DomainError, InvitationExpired, UnknownToken } from '../shared/errors.js';
 import type { FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
-import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, STYLESHEET, type FormState } from './pages.js';
+import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, renewalRequestedPage, renewalRequestForm, STYLESHEET, type FormState } from './pages.js';
 
 export interface AcceptPageDeps {
   invites: InvitesService;
@@ -15,6 +15,8 @@ export interface AcceptPageDeps {
   logger: Logger;
   /** Links that match nothing, per client address: guessing is answered "too many attempts" for a while. */
   tokenFailures: FailureLimits;
+  /** Requests for a new invitation, per client address (each one counts). */
+  renewalRequests: FailureLimits;
 }
 
 /** Headers for pages that carry a token in their URL. */
@@ -30,8 +32,11 @@ export function pageHeaders(_req: Request, res: Response, next: NextFunction): v
   next();
 }
 
-/** The one place where domain errors become the invitee's words and status codes. */
-export function pageForError(error: unknown, orgName: string): { status: number; html: string } | undefined {
+/**
+ * The one place where domain errors become the invitee's words and status codes. An expired link
+ * gets a way to ask for a new one when `renewalToken` is given.
+ */
+export function pageForError(error: unknown, orgName: string, renewalToken?: string): { status: number; html: string } | undefined {
   if (!(error instanceof DomainError)) return undefined;
   switch (error.code) {
     case 'unknown_token':
@@ -39,6 +44,7 @@ export function pageForError(error: unknown, orgName: string): { status: number;
     case 'invite_expired': {
       const e = error as InvitationExpired;
       const who = e.invitedBy ? `Ask ${e.invitedBy}` : `Ask an admin of ${orgName}`;
+      if (renewalToken) return { status: 410, html: problemPage('This invitation has expired', `It expired on ${formatDateInWords(e.expiredAt)}.`, `You can ask for a new one here, or ${who.replace(/^Ask/, 'ask')} directly.`, renewalRequestForm(renewalToken)) };
       return { status: 410, html: problemPage('This invitation has expired', `It expired on ${formatDateInWords(e.expiredAt)}.`, `${who} to send you a new invitation.`) };
     }
     case 'invite_revoked':
@@ -69,7 +75,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   });
 
   const send = (res: Response, status: number, html: string) => res.status(status).type('html').send(html);
-  const fail = async (req: Request, res: Response, error: unknown) => {
+  const fail = async (req: Request, res: Response, error: unknown, token?: string) => {
     if (error instanceof UnknownToken) {
       const { limited, retryAfterS } = await deps.tokenFailures.failed([`ip:${req.ip}`]);
       if (limited) {
@@ -77,7 +83,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
         return send(res, 429, problemPage('Too many attempts', 'There were too many attempts with links that do not work, from your network, in a short time.', 'Wait a minute, then open the link from your email again.'));
       }
     }
-    const page = pageForError(error, orgName);
+    const page = pageForError(error, orgName, token && invites.takesRenewalRequests ? token : undefined);
     if (page) return send(res, page.status, page.html);
     deps.logger.error({ err: error }, 'accept page failed');
     return send(res, 500, problemPage('Something went wrong', 'We could not load your invitation. Please try again in a minute.'));
@@ -91,7 +97,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const invitation = await invites.lookupToken(token);
       send(res, 200, acceptForm(invitation, orgName, token));
     } catch (error) {
-      await fail(req, res, error);
+      await fail(req, res, error, token);
     }
   });
 
@@ -119,6 +125,23 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     } catch (error) {
       await fail(req, res, error);
     }
+  });
+
+  router.post('/invite/renewal', pageHeaders, declaredBodyLimit(16 * 1024, tooLarge), express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), async (req, res) => {
+    const { limited, retryAfterS } = await deps.renewalRequests.failed([`ip:${req.ip}`]);
+    if (limited) {
+      res.set('Retry-After', String(retryAfterS));
+      return send(res, 429, problemPage('Too many requests', 'There were too many requests for new invitations from your network in a short time.', 'Wait a while, then try again.'));
+    }
+    const token = (req.body as Record<string, unknown> | undefined)?.token;
+    try {
+      const asked = await invites.requestRenewal(token);
+      deps.logger.info({ asked }, 'renewal requested on the expired page');
+    } catch (error) {
+      deps.logger.error({ err: error }, 'renewal request failed');
+      return send(res, 500, problemPage('Something went wrong', 'Your request could not be taken just now. Please try again in a minute.'));
+    }
+    send(res, 200, renewalRequestedPage(orgName));
   });
 
   // A form body the parser refuses (too large, too many fields, bad charset) gets a readable page,

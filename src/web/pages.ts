@@ -79,8 +79,26 @@ export function acceptedPage(email: string, orgName: string, roleLabel: string):
 }
 
 /** A page that explains a dead or refused link and what to do next. */
-export function problemPage(title: string, message: string, next?: string): string {
-  return layout(title, `<h1>${h(title)}</h1>\n<p class="lead" role="alert">${h(message)}</p>${next ? `\n<p>${h(next)}</p>` : ''}`);
+export function problemPage(title: string, message: string, next?: string, extra = ''): string {
+  return layout(title, `<h1>${h(title)}</h1>\n<p class="lead" role="alert">${h(message)}</p>${next ? `\n<p>${h(next)}</p>` : ''}${extra}`);
+}
+
+/** The expired page's way out: a POST, so that opening the page still changes nothing. */
+export function renewalRequestForm(token: string): string {
+  return `
+<form method="post" action="/invite/renewal">
+<input type="hidden" name="token" value="${h(token)}">
+<button type="submit">Ask for a new invitation</button>
+</form>`;
+}
+
+/** The answer to a renewal request: the same whether or not a request went out. */
+export function renewalRequestedPage(orgName: string): string {
+  return problemPage(
+    'Thank you',
+    `If this invitation can still be renewed, whoever sent it has been asked to send you a new one.`,
+    `A new invitation arrives by email, with a new link. If none comes, ask an admin of ${orgName}.`,
+  );
 }
 
 export const STYLESHEET = `*{box-sizing:border-box}

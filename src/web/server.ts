@@ -17,12 +17,15 @@ export interface RateLimits {
   passwordFailures: FailureBudget;
   /** Refused API tokens, Bearer tokens and session cookies, per client address. */
   authFailures: FailureBudget;
+  /** Requests for a new invitation from expired pages, per client address. */
+  renewalRequests: FailureBudget;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   tokenFailures: { windowMs: 60_000, limit: 30 },
   passwordFailures: { windowMs: 15 * 60_000, limit: 10 },
   authFailures: { windowMs: 60_000, limit: 30 },
+  renewalRequests: { windowMs: 60 * 60_000, limit: 10 },
 };
 
 export interface WebDeps {
@@ -46,7 +49,7 @@ export function createWebApp(deps: WebDeps): Express {
   app.set('trust proxy', deps.trustProxy);
   app.get('/healthz', healthRoute(sharedHealthCheck(() => deps.db.raw('select 1')), deps.logger));
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
-  app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, logger: deps.logger, tokenFailures: new FailureLimits(limits.tokenFailures) }));
+  app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, logger: deps.logger, tokenFailures: new FailureLimits(limits.tokenFailures), renewalRequests: new FailureLimits(limits.renewalRequests) }));
   const auth = new AdminAuth(deps.appSecret, deps.members, deps.clock, deps.publicUrl.startsWith('https:'));
   app.use(
     '/admin',

@@ -83,12 +83,23 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
   let t: TestApp;
   const budget = { windowMs: 60_000, limit: 3 };
   beforeAll(async () => {
-    t = await startTestApp(dialect, { env: { TRUST_PROXY: '1' }, rateLimits: { passwordFailures: budget, authFailures: budget, tokenFailures: budget } });
+    t = await startTestApp(dialect, { env: { TRUST_PROXY: '1' }, rateLimits: { passwordFailures: budget, authFailures: budget, tokenFailures: budget, renewalRequests: budget } });
   });
   afterAll(async () => {
     await t?.close();
   });
   const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+  it('requests for a new invitation are limited per address: past the budget 429 with Retry-After, other addresses unaffected', async () => {
+    const ask = (ip: string) => fetch(`${t.url}/invite/renewal`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...from(ip) }, body: 'token=whatever' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await ask('198.51.100.4')).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const limited = await ask('198.51.100.4');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited.text()).toContain('Too many requests');
+    expect((await ask('198.51.100.5')).status).toBe(200);
+  });
 
   it('wrong passwords are answered 429 past the budget, but the right password always gets in', async () => {
     const statuses: number[] = [];

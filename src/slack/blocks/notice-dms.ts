@@ -1,7 +1,8 @@
 import type { types } from '@slack/bolt';
 import type { Invitation } from '../../invites/model.js';
 import { ROLES, type Role } from '../../members/roles.js';
-import { ACTIONS, DEFAULT_TABLE, encodeMemberRole } from '../action-values.js';
+import type { RenewalRequest } from '../../invites/renewal-requests.js';
+import { ACTIONS, DEFAULT_TABLE, encodeMemberRole, encodeRow } from '../action-values.js';
 import { count, invitationButtons, mrkdwn, notice, plain, roleLabel, slackDate, STATUS_LABELS } from './format.js';
 import { clip, LIMITS, type Block } from './limits.js';
 import { escape, neutralize } from '../text.js';
@@ -131,5 +132,44 @@ export function refusedNotice(data: RefusedNoticeData): { text: string; blocks: 
   const buttons = invitationButtons(data.invitation, 'notice', DEFAULT_TABLE, 0, data.noticeId);
   if (buttons) blocks.push(buttons);
   const text = `Mail to ${data.invitation.email} was refused: ${data.reason}${data.suggestion ? ` — did you mean ${data.suggestion}?` : ''}`;
+  return { text: clip(text, LIMITS.text), blocks };
+}
+
+export interface RenewalRequestNoticeData {
+  noticeId: number;
+  invitation: Invitation;
+  request: RenewalRequest;
+  /** What the last click did. */
+  notice?: string;
+}
+
+/**
+ * "jane@x.io asks for a new invitation": sent to the inviter when the holder of an expired link
+ * asks on its page. Send new invitation while the invitation is still expired; Dismiss until
+ * someone has dealt with it.
+ */
+export function renewalRequestNotice(data: RenewalRequestNoticeData): { text: string; blocks: Block[] } {
+  const { invitation, request } = data;
+  const blocks: Block[] = [
+    { type: 'section', text: mrkdwn(`:raised_hand: *${escape(clip(invitation.email, 300))}* asks for a new invitation (expired ${slackDate(invitation.expiresAt)}).`) },
+    { type: 'context', elements: [mrkdwn(`${roleLabel(invitation.role)} · invited ${slackDate(invitation.createdAt)}${invitedBy(invitation)} · asked ${slackDate(request.requestedAt)}`)] },
+  ];
+  if (data.notice) blocks.push(notice(data.notice));
+  if (request.dismissedAt !== null) {
+    const who = request.dismissedBy && /^[UW][A-Z0-9]{2,30}$/.test(request.dismissedBy) ? ` by <@${request.dismissedBy}>` : '';
+    blocks.push({ type: 'context', elements: [mrkdwn(`Dismissed${who} ${slackDate(request.dismissedAt)}: no new invitation was sent.`)] });
+  } else if (invitation.status === 'expired') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'renewal_request',
+      elements: [
+        { type: 'button', action_id: `${ACTIONS.sendNewInvitation}_0`, text: plain('Send new invitation', LIMITS.buttonText), style: 'primary', value: encodeRow({ surface: 'notice', invitationId: invitation.id, table: DEFAULT_TABLE, noticeId: data.noticeId }) },
+        { type: 'button', action_id: ACTIONS.noticeDismiss, text: plain('Dismiss', LIMITS.buttonText), value: String(data.noticeId) },
+      ],
+    });
+  } else {
+    blocks.push({ type: 'context', elements: [mrkdwn(`Now ${STATUS_LABELS[invitation.status]}.`)] });
+  }
+  const text = `${invitation.email} asks for a new invitation (expired ${new Date(invitation.expiresAt).toISOString().slice(0, 10)})`;
   return { text: clip(text, LIMITS.text), blocks };
 }

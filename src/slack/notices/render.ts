@@ -5,7 +5,7 @@ import { displayName } from '../../members/service.js';
 import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { suggestAddress } from '../../invites/typos.js';
-import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice } from '../blocks/notice-dms.js';
+import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice, renewalRequestNotice } from '../blocks/notice-dms.js';
 import type { Block } from '../blocks/limits.js';
 
 export interface NoticeDeps {
@@ -26,6 +26,10 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
   if (payload.notice === 'refused') {
     const [invitation] = await deps.invites.getMany([payload.invitationId]);
     return invitation ? refusedNotice({ noticeId, invitation, reason: payload.reason, suggestion: suggestAddress(invitation.email), notice: note }) : undefined;
+  }
+  if (payload.notice === 'renewal_request') {
+    const [[invitation], request] = await Promise.all([deps.invites.getMany([payload.invitationId]), deps.invites.renewalRequest(payload.requestId)]);
+    return invitation && request ? renewalRequestNotice({ noticeId, invitation, request, notice: note }) : undefined;
   }
   // An expiry notice counts how many are still expired (for "Send new invitations to all"), so it
   // reads them all once; a reminder needs only the rows it shows.

@@ -5,6 +5,7 @@ import { copyLinkAction } from './copy-link.js';
 import { memberDeactivateAction } from './member-deactivate.js';
 import { memberRoleAction } from './member-role.js';
 import { membersPageAction } from './members-page.js';
+import { noticeDismissAction } from './notice-dismiss.js';
 import { noticeSendNewAllAction } from './notice-send-new-all.js';
 import { noticeShowListAction } from './notice-show-list.js';
 import { openInviteModalAction } from './open-invite-modal.js';
@@ -35,4 +36,5 @@ export function register(app: App, deps: SlackDeps): void {
   on(ACTIONS.noticeSendNewAll, noticeSendNewAllAction(deps));
   on(ACTIONS.noticeShowList, noticeShowListAction(deps));
   on(ACTIONS.reviewBack, reviewBackAction(deps));
+  on(ACTIONS.noticeDismiss, noticeDismissAction(deps));
 }

@@ -9,7 +9,7 @@ import { onClick, postToClicker, tellClicker } from './click.js';
 export function noticeShowListAction(deps: SlackDeps) {
   return onClick(deps, decodeNoticeId, async (args, noticeId) => {
     const payload = await loadNotice(deps.db, noticeId);
-    if (!payload || payload.notice === 'accepted') return tellClicker(args, staleButton(deps.command));
+    if (!payload || (payload.notice !== 'expired' && payload.notice !== 'reminder')) return tellClicker(args, staleButton(deps.command));
     const table = await invitationsScreen(deps, { status: payload.notice === 'expired' ? 'expired' : 'pending', sort: 'expires', order: 'asc', offset: 0 });
     await postToClicker(args, table);
   });
