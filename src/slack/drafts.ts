@@ -32,8 +32,9 @@ export class InviteDrafts {
     return id;
   }
 
-  async update(id: string, draft: InviteDraft): Promise<void> {
-    await this.db('invite_drafts').where({ id }).update({ body: JSON.stringify(draft) });
+  /** False when the draft is gone (sent meanwhile): then nothing should redraw its review. */
+  async update(id: string, draft: InviteDraft): Promise<boolean> {
+    return (await this.db('invite_drafts').where({ id }).update({ body: JSON.stringify(draft) })) > 0;
   }
 
   async load(id: unknown, slackUserId: string): Promise<InviteDraft | undefined> {

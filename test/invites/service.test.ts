@@ -246,6 +246,8 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
         delivery_state: 'queued',
         delivery_error: null,
         metadata: null,
+        ttl_ms: null,
+        message: null,
       });
       const [mail] = await outboxFor(w.db, row.id);
       expect(mail).toEqual({

@@ -59,6 +59,7 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   }
   draft.review.invalid.push(...picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' })));
   draft.peoplePending = false;
-  await deps.drafts.update(draftId, draft);
+  // Sent meanwhile: the modal shows what was sent, and the send looked the people up itself.
+  if (!(await deps.drafts.update(draftId, draft))) return;
   await client.views.update({ view_id: viewId, view: reviewView(draftId, draft) });
 }

@@ -40,9 +40,9 @@ export function reviewSubmission(deps: SlackDeps) {
     const work = (async (): Promise<{ summary?: InviteSummary; words?: string } | undefined> => {
       if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
       try {
-        const summary = await send(deps, user, draft, resendInvited);
+        // Taken before sending, so a lookup of picked people finishing now no longer redraws the review.
         await deps.drafts.drop(draftId);
-        return { summary };
+        return { summary: await send(deps, user, draft, resendInvited) };
       } catch (error) {
         const words = slackWords(error);
         if (!words) deps.logger.error({ err: error }, 'sending from the invite review failed');
