@@ -8,6 +8,7 @@ import * as mailPace from '../../migrations/20261204_0006_mail_pace.js';
 import * as invitationChoices from '../../migrations/20261204_0007_invitation_choices.js';
 import * as inviteDrafts from '../../migrations/20261204_0008_invite_drafts.js';
 import * as renewalRequests from '../../migrations/20261204_0009_renewal_requests.js';
+import * as listImports from '../../migrations/20261204_0010_list_imports.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -29,6 +30,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261204_0007_invitation_choices', invitationChoices],
   ['20261204_0008_invite_drafts', inviteDrafts],
   ['20261204_0009_renewal_requests', renewalRequests],
+  ['20261204_0010_list_imports', listImports],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -23,9 +23,16 @@ export const ANALYZE_AFTER = 10_000;
 export interface InviteManyInput extends InviteChoices {
   emails: string | readonly string[];
   role?: Role;
+  /** Roles of single addresses (lower-cased, as the list is read), over `role`: a file's role column. */
+  roles?: ReadonlyMap<string, Role>;
   actor: Actor;
   inviterMemberId?: string | null;
   inviterName?: string | null;
+}
+
+export interface InviteManyOptions {
+  /** Inside the inviting transaction, with its summary: what must be stored with it or not at all. */
+  alsoInTransaction?(trx: Trx, summary: InviteSummary): Promise<void>;
 }
 
 export type NewInvitationRow = Pick<
@@ -58,7 +65,7 @@ export const NEW_INVITATION_COLUMNS: ColumnTypes<NewInvitationRow> = {
  * answers with one summary: new invitations, renewed expired ones, and each skipped or invalid
  * entry with why.
  */
-export async function inviteMany(ctx: InvitesContext, input: InviteManyInput): Promise<InviteSummary> {
+export async function inviteMany(ctx: InvitesContext, input: InviteManyInput, options: InviteManyOptions = {}): Promise<InviteSummary> {
   const text = typeof input.emails === 'string' ? input.emails : input.emails.join('\n');
   if (text.length > MAX_LIST_CHARS) throw new InvalidInput(`The list is too long (more than ${MAX_LIST_CHARS.toLocaleString('en')} characters).`, 'emails');
   const role = requireRole(input.role ?? 'member');
@@ -68,10 +75,14 @@ export async function inviteMany(ctx: InvitesContext, input: InviteManyInput): P
 
   for (let attempt = 1; ; attempt++) {
     try {
-      const summary = await inTransaction(ctx.db, (trx) => inviteAll(ctx, trx, parsed.emails, role, input));
+      const summary = await inTransaction(ctx.db, async (trx) => {
+        const stored = { ...(await inviteAll(ctx, trx, parsed.emails, role, input)), invalid: parsed.invalid };
+        await options.alsoInTransaction?.(trx, stored);
+        return stored;
+      });
       if (summary.invitationIds.length >= ANALYZE_AFTER) await analyzeAfterBulkLoad(ctx);
       if (summary.invitationIds.length > 0) ctx.onQueued();
-      return { ...summary, invalid: parsed.invalid };
+      return summary;
     } catch (error) {
       // Another request invited one of these addresses at the same moment: run again, and it
       // shows up as "already invited".
@@ -94,7 +105,7 @@ async function analyzeAfterBulkLoad(ctx: InvitesContext): Promise<void> {
   }
 }
 
-async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], role: Role, input: InviteManyInput): Promise<InviteSummary> {
+async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRole: Role, input: InviteManyInput): Promise<InviteSummary> {
   // Concurrent requests with overlapping lists would otherwise both see "not invited" and one
   // would fail on the one-pending-per-email index; taking turns makes the later one answer
   // "already invited".
@@ -111,6 +122,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], role: 
     const mail: OutboxMessage[] = [];
     const audit: AuditEntry[] = [];
     for (const email of batch) {
+      const role = input.roles?.get(email) ?? listRole;
       if (memberEmails.has(email)) {
         summary.alreadyMember.push(email);
         continue;

@@ -100,3 +100,15 @@ export interface InviteSummary {
   /** Already invited, and resent with the same link because the inviter asked (the form's review). */
   resent?: string[];
 }
+
+/** Two summaries as one (a list stored in several parts). */
+export function mergeSummaries(a: InviteSummary, b: InviteSummary): InviteSummary {
+  return {
+    sent: [...a.sent, ...b.sent],
+    renewed: [...a.renewed, ...b.renewed],
+    alreadyMember: [...a.alreadyMember, ...b.alreadyMember],
+    alreadyInvited: [...a.alreadyInvited, ...b.alreadyInvited],
+    invalid: [...a.invalid, ...b.invalid],
+    invitationIds: [...a.invitationIds, ...b.invitationIds],
+  };
+}

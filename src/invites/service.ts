@@ -7,10 +7,11 @@ import type { Clock } from '../shared/clock.js';
 import { acceptInvitation, lookupToken, type AcceptInput } from './accept.js';
 import { invitationRow, type InvitesContext } from './context.js';
 import type { InviteChoices } from './choices.js';
-import { inviteMany, type InviteManyInput } from './invite-many.js';
+import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invite-many.js';
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
+import { createListImport, listImportState, storeNextBatch, takeOverStalledImports, type ListImportInput, type ListImportState } from './list-import.js';
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
@@ -67,8 +68,8 @@ export class InvitesService {
     return this.ctx.links.linkFor(row);
   }
 
-  inviteMany(input: InviteManyInput): Promise<InviteSummary> {
-    return inviteMany(this.ctx, input);
+  inviteMany(input: InviteManyInput, options?: InviteManyOptions): Promise<InviteSummary> {
+    return inviteMany(this.ctx, input, options);
   }
 
   inviteOne(input: { email: string; role: Role; actor: Actor; inviterName?: string | null } & InviteChoices) {
@@ -135,6 +136,23 @@ export class InvitesService {
 
   accept(input: AcceptInput): Promise<{ member: Member; invitation: Invitation }> {
     return acceptInvitation(this.ctx, input);
+  }
+
+  /** A list from a file, stored batch by batch (storeNextBatch) so a restart goes on where it stopped. */
+  createListImport(input: ListImportInput): Promise<string> {
+    return createListImport(this.ctx, input);
+  }
+
+  storeNextBatch(importId: string): Promise<ListImportState> {
+    return storeNextBatch(this.ctx, importId);
+  }
+
+  listImportState(importId: string): Promise<ListImportState> {
+    return listImportState(this.ctx, importId);
+  }
+
+  takeOverStalledImports(): Promise<string[]> {
+    return takeOverStalledImports(this.ctx);
   }
 
   /** Whether someone holding an expired link can ask for a new invitation (someone is there to be told). */

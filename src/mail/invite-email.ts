@@ -20,10 +20,8 @@ export interface InviteEmailSettings {
   onRefused?(trx: Trx, invitation: InvitationRow, reason: string): Promise<void>;
 }
 
-/** SMTP answers that mean "not now, slow down": waited out, never counted as a failure. */
+/** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never counted as a failure. */
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
-/** How long a "slow down" is waited out before the email is tried again. */
-export const SLOW_DOWN_WAIT_MS = 60_000;
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
 const WAIT_IN_PLACE_MS = 2_000;
 
@@ -70,7 +68,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       } catch (error) {
         const smtp = error as SmtpError;
         const words = (smtp.response ?? describeError(error)).replace(/\s+/g, ' ').slice(0, 300);
-        if (smtp.responseCode && SLOW_DOWN.has(smtp.responseCode)) throw new RetryLater(`the mail server asked to slow down: ${words}`, SLOW_DOWN_WAIT_MS, true);
+        if (smtp.responseCode && SLOW_DOWN.has(smtp.responseCode)) throw new RetryLater(`the mail server asked to slow down: ${words}`, undefined, true);
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
         throw error;
       }

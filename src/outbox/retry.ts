@@ -1,7 +1,10 @@
-/** Thrown by a handler to ask for a specific wait before the next try (e.g. Slack's Retry-After). */
+/**
+ * Thrown by a handler to ask for another try: after a specific wait (e.g. Slack's Retry-After), or
+ * after the usual backoff when `afterMs` is undefined.
+ */
 export class RetryLater extends Error {
-  /** `expected`: a wait by design (pacing), not a failure: logged at debug, not as a warning. */
-  constructor(message: string, readonly afterMs: number, readonly expected = false) {
+  /** `expected`: a wait by design (pacing, a server asking to slow down), not a failure: logged at debug, not as a warning. */
+  constructor(message: string, readonly afterMs: number | undefined, readonly expected = false) {
     super(message);
     this.name = 'RetryLater';
   }

@@ -161,7 +161,7 @@ export class OutboxWorker {
       return outcome;
     } catch (error) {
       const message = describeError(error);
-      const retryInMs = error instanceof RetryLater ? error.afterMs : backoffMs(item.attempts, this.options);
+      const retryInMs = error instanceof RetryLater && error.afterMs !== undefined ? error.afterMs : backoffMs(item.attempts, this.options);
       const expected = error instanceof RetryLater && error.expected;
       this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs, error: message }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');
       return { result: 'failing', error: message, retryInMs, expected };

@@ -165,8 +165,8 @@ export function decodeNoticeId(value: unknown): number | undefined {
 export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNewInvitation, ACTIONS.memberRole, ACTIONS.memberDeactivate, ACTIONS.noticeSendNewAll]);
 
 export const INVITE_MODAL = 'invite_modal';
-export const MODAL_BLOCKS = { emails: 'emails', users: 'users', role: 'role', expiry: 'expiry', message: 'message' } as const;
-export const MODAL_INPUTS = { emails: 'emails_input', users: 'users_input', role: 'role_input', expiry: 'expiry_input', message: 'message_input' } as const;
+export const MODAL_BLOCKS = { emails: 'emails', users: 'users', file: 'file', role: 'role', expiry: 'expiry', message: 'message' } as const;
+export const MODAL_INPUTS = { emails: 'emails_input', users: 'users_input', file: 'file_input', role: 'role_input', expiry: 'expiry_input', message: 'message_input' } as const;
 /** The review of a submitted list, before anything is sent. */
 export const INVITE_REVIEW = 'invite_review';
 export const REVIEW_BLOCKS = { resend: 'resend_invited' } as const;

@@ -4,6 +4,8 @@ import type { Services } from '../app.js';
 import { ConfigError, slackMode } from '../config.js';
 import type { OutboxHandler } from '../outbox/worker.js';
 import { Background } from './background.js';
+import { Every } from '../jobs/scheduler.js';
+import { SlackListImports } from './list-imports.js';
 import { SlackDedupe } from './dedupe.js';
 import { InviteDrafts } from './drafts.js';
 import type { SlackDeps } from './deps.js';
@@ -71,6 +73,11 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   const profiles = new webApi.WebClient(botToken, { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: PROFILE_TIMEOUT_MS, logger: bolt });
   let installedTeam = identity.teamId;
   const background = new Background();
+  const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, app.client, botToken!, [
+    'https://files.slack.com',
+    // The stand-in a test points SLACK_API_URL at serves its files itself.
+    ...(slackApiUrl ? [new URL(slackApiUrl).origin] : []),
+  ]);
   const deps: SlackDeps = {
     db: services.db,
     invites: services.invites,
@@ -90,7 +97,10 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     command,
     inviteTtlMs: services.config.inviteTtlMs,
     drafts: new InviteDrafts(services.db, services.clock),
+    listImports,
   };
+  // An import left unfinished by a restart (or by another instance that stopped) is taken over.
+  const stalledImports = new Every('list imports', 15_000, () => listImports.resumeStalled(), logger);
   // Slack was out of reach at start: learn the workspace as soon as it answers.
   const teamRetry = installedTeam
     ? undefined
@@ -131,11 +141,13 @@ export async function createSlackDoor(services: Services, web: Express): Promise
       : undefined,
     async start() {
       if (mode === 'socket') await app.start();
+      stalledImports.start(1_000);
       logger.info({ mode, bot: identity.botUserId, command }, mode === 'http' ? `Slack is on: HTTP mode at ${SLACK_EVENTS_PATH}, command ${command}` : `Slack is on: Socket Mode, command ${command}`);
     },
     async stop() {
       clearInterval(teamRetry);
       await background.stop();
+      await stalledImports.stop();
       if (mode === 'socket') await app.stop();
     },
   };

@@ -7,6 +7,7 @@ import type { Background } from './background.js';
 import type { SlackDedupe } from './dedupe.js';
 import type { InviteDrafts } from './drafts.js';
 import type { SlackIdentities } from './identity.js';
+import type { SlackListImports } from './list-imports.js';
 
 /** What the Slack listeners work with: the domain services and a few Slack-side helpers. */
 export interface SlackDeps {
@@ -24,4 +25,6 @@ export interface SlackDeps {
   inviteTtlMs: number;
   /** Lists under review in the invite form. */
   drafts: InviteDrafts;
+  /** Lists from files attached to the invite form. */
+  listImports: SlackListImports;
 }

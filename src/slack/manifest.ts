@@ -32,6 +32,8 @@ export const BOT_SCOPES = [
   'users:read',
   // ... and the email on their profile.
   'users:read.email',
+  // The invite form's file input, and downloading the list file attached to it.
+  'files:read',
 ] as const;
 
 export interface ManifestOptions {

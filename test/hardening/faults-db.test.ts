@@ -153,6 +153,9 @@ describe.each(DIALECTS)('the Slack door while another process holds the write lo
     const other = createDb(w.db.config);
     try {
       await w.slash('invites', ADMIN); // the asker is known, so only the write waits
+      // The review is stored before the lock is taken; its Send comes while the lock is held.
+      const review = await w.submitInvite({ emails: 'slow-modal@corp.test' });
+      const draftId = (review.json as { view: { private_metadata: string } }).view.private_metadata;
       let locked!: () => void;
       const lockTaken = new Promise<void>((resolve) => (locked = resolve));
       const holding = other.transaction(async (trx) => {
@@ -164,7 +167,7 @@ describe.each(DIALECTS)('the Slack door while another process holds the write lo
       });
       await lockTaken;
       const started = Date.now();
-      const [command, modal] = await Promise.all([w.slash('invite slow-cmd@corp.test', ADMIN), w.sendInvite({ emails: 'slow-modal@corp.test' }).then((r) => r.sent)]);
+      const [command, modal, form] = await Promise.all([w.slash('invite slow-cmd@corp.test', ADMIN), w.sendReview(draftId), w.submitInvite({ emails: 'later-form@corp.test' })]);
       await holding;
       // Both stored once, whatever the ack said.
       await until(async () => (await w.db.db('invitations').whereIn('email', ['slow-cmd@corp.test', 'slow-modal@corp.test'])).length === 2, 10_000, 'the two invitations');
@@ -174,6 +177,11 @@ describe.each(DIALECTS)('the Slack door while another process holds the write lo
       expect(Date.now() - started).toBeGreaterThan(HOLD_MS - 500);
       expect({ status: command.ack.status, inTime: command.ack.ms < 3_000 }).toEqual({ status: 200, inTime: true });
       expect({ status: modal.status, inTime: modal.ms < 3_000 }).toEqual({ status: 200, inTime: true });
+      // A form submitted meanwhile: on PostgreSQL its draft is stored (the lock is on invitations);
+      // on SQLite it waits for the write lock, and the form asks to be submitted again, in time.
+      expect({ status: form.status, inTime: form.ms < 3_000 }).toEqual({ status: 200, inTime: true });
+      if (dialect === 'sqlite') expect((form.json as { errors?: Record<string, string> }).errors?.emails).toMatch(/busy/);
+      else expect((form.json as { response_action: string }).response_action).toBe('update');
       expect(w.log.errors().map((e) => e.msg)).toEqual([]);
       // The person is told what was done: in the ack, or on the response_url once the write went through.
       const told = await until(() => w.api.responsesTo(command.responseId).find((r) => /Sent 1 invitation/.test(JSON.stringify(r.body))), 10_000, 'the summary of the command');

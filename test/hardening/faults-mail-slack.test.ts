@@ -32,7 +32,7 @@ describe('SMTP faults', () => {
   const figures: Record<string, unknown> = {};
   afterAll(() => report('faults-smtp', figures));
 
-  it('4xx, 5xx, dropped mid-DATA, hung: each email delivered exactly once on recovery', async () => {
+  it('4xx, 5xx, dropped mid-DATA, hung: each email delivered exactly once on recovery, or marked refused for good', async () => {
     const smtp = await TestSmtpServer.create();
     const tmp = fastTempDir('doorman-smtp-');
     const log = captureLogger('warn');
@@ -52,13 +52,16 @@ describe('SMTP faults', () => {
       await until(() => smtp.attempts >= 12, 20_000, 'the faulty attempts');
       await new Promise((r) => setTimeout(r, 500));
       smtp.clearFaults();
-      await smtp.waitFor(40, 30_000);
+      // A 554 to DATA is a refusal for good: those three are marked refused and not tried again.
+      await smtp.waitFor(37, 30_000);
       await until(async () => Number((await app.services.db('outbox').where({ state: 'pending' }).count<{ n: number }[]>({ n: '*' }))[0]!.n) === 0, 20_000, 'the outbox to settle');
-      for (const email of emails) expect(smtp.to(email), email).toHaveLength(1);
-      expect(smtp.received).toHaveLength(40);
-      const sent = await app.services.db('invitations').where({ delivery_state: 'sent' }).count<{ n: number }[]>({ n: '*' });
-      expect(Number(sent[0]!.n)).toBe(40);
-      Object.assign(figures, { emails: 40, smtpAttempts: smtp.attempts, faultsInjected: 16, delivered: smtp.received.length, duplicates: smtp.received.length - new Set(smtp.received.map((m) => m.messageId)).size, lost: 40 - smtp.received.length });
+      const states = await app.services.db('invitations').select('email', 'delivery_state');
+      const refused = states.filter((s: { delivery_state: string }) => s.delivery_state === 'refused').map((s: { email: string }) => s.email);
+      expect(refused).toHaveLength(3);
+      for (const email of emails) expect(smtp.to(email), email).toHaveLength(refused.includes(email) ? 0 : 1);
+      expect(smtp.received).toHaveLength(37);
+      expect(states.filter((s: { delivery_state: string }) => s.delivery_state === 'sent')).toHaveLength(37);
+      Object.assign(figures, { emails: 40, smtpAttempts: smtp.attempts, faultsInjected: 16, delivered: smtp.received.length, refused: refused.length, duplicates: smtp.received.length - new Set(smtp.received.map((m) => m.messageId)).size, lost: 40 - smtp.received.length - refused.length });
     } finally {
       await app.stop();
       await smtp.stop();

@@ -31,7 +31,7 @@ describe('manifest.yml', () => {
   it('asks for exactly the scopes the code calls, and no im:write', () => {
     const bot = /scopes:\n\s+bot:\n((?:\s+- .+\n)+)/.exec(manifest)![1]!;
     expect(bot.trim().split('\n').map((l) => l.replace(/^\s*- /, '').trim())).toEqual([...BOT_SCOPES]);
-    expect(BOT_SCOPES).toEqual(['commands', 'chat:write', 'users:read', 'users:read.email']);
+    expect(BOT_SCOPES).toEqual(['commands', 'chat:write', 'users:read', 'users:read.email', 'files:read']);
   });
 
   it('declares one namespaced command, the Invite people shortcut, and one request URL for everything', () => {

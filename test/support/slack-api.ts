@@ -48,6 +48,8 @@ export interface ApiCall {
   /** What the stand-in answered. */
   ok: boolean;
   error?: string;
+  /** The stand-in's answer to a call it took (e.g. the `ts` of a posted message). */
+  answer?: Record<string, any>;
 }
 
 export interface ResponseUrlPost {
@@ -422,7 +424,7 @@ export class SlackApiStandIn {
 
     const method = /^\/api\/([a-zA-Z.]+)$/.exec(url.pathname)?.[1];
     const args = parseBody(req.headers['content-type'], raw);
-    const record = (ok: boolean, error?: string) => this.calls.push({ method: method ?? url.pathname, args, at: arrived, ok, ...(error ? { error } : {}) });
+    const record = (ok: boolean, error?: string, taken?: Answer) => this.calls.push({ method: method ?? url.pathname, args, at: arrived, ok, ...(error ? { error } : {}), ...(taken ? { answer: taken } : {}) });
     const answer = (body: Answer, status = 200, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
     };
@@ -472,7 +474,7 @@ export class SlackApiStandIn {
     if (problems.length) return refuse('invalid_blocks', { response_metadata: { messages: problems } });
 
     const result = this.perform(method, args);
-    record(result.ok === true, result.ok === true ? undefined : String(result.error));
+    record(result.ok === true, result.ok === true ? undefined : String(result.error), result.ok === true ? result : undefined);
     answer(result);
   }
 

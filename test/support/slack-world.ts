@@ -11,7 +11,7 @@ import { SLACK_NOTICE, type NoticePayload } from '../../src/notices/queue.js';
 import type { Actor } from '../../src/shared/actor.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type Dialect, type TestDatabase } from './db.js';
 import { SlackApiStandIn, type ApiCall } from './slack-api.js';
-import { blockActionsPayload, clickedAction, eventCallback, globalShortcutPayload, newTriggerId, slashCommandFields, viewSubmissionPayload } from './slack-payloads.js';
+import { blockActionsPayload, clickedAction, eventCallback, fileInputValue, globalShortcutPayload, newTriggerId, slashCommandFields, viewSubmissionPayload } from './slack-payloads.js';
 import { SlackRefusalProxy } from './slack-refusal-proxy.js';
 import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedPostOptions, type SignedResponse } from './slack-sign.js';
 import { SlackSocketStandIn } from './slack-socket.js';
@@ -338,6 +338,8 @@ export interface FormInput {
   /** `default`, or days: 1, 3, 7, 14, 30. */
   expiry?: string;
   message?: string | null;
+  /** Files attached to the form's file input (from `api.addFile`). */
+  files?: ReadonlyArray<Record<string, unknown>>;
 }
 
 /** The invite form's state values. */
@@ -348,6 +350,7 @@ export function modalValues(input: FormInput) {
     role: { role_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: input.role ?? 'member' }, value: input.role ?? 'member' } } },
     expiry: { expiry_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: input.expiry ?? 'default' }, value: input.expiry ?? 'default' } } },
     message: { message_input: { type: 'plain_text_input', value: input.message ?? null } },
+    file: { file_input: fileInputValue(input.files ?? []) },
   };
 }
 

@@ -2,6 +2,7 @@ import type { types } from '@slack/bolt';
 import { ROLES, type Role } from '../../members/roles.js';
 import { ACTIONS, INVITE_MODAL, INVITE_REVIEW, MODAL_BLOCKS, MODAL_INPUTS, REVIEW_BLOCKS, REVIEW_INPUTS } from '../action-values.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS } from '../../invites/choices.js';
+import { MAX_FILE_ROWS } from '../../invites/list-file.js';
 import { formatRelative } from '../../mail/templates.js';
 import type { InviteDraft } from '../drafts.js';
 import { count, mrkdwn, plain, roleLabel } from './format.js';
@@ -67,6 +68,14 @@ export function inviteModal(inviteTtlMs: number, values: InviteFormValues = {}):
         label: plain('People in Slack'),
         hint: plain('Their email addresses are taken from their Slack profiles.'),
         element: { type: 'multi_users_select', action_id: MODAL_INPUTS.users, placeholder: plain('Choose people'), ...(values.people?.length ? { initial_users: values.people } : {}) },
+      },
+      {
+        type: 'input',
+        block_id: MODAL_BLOCKS.file,
+        optional: true,
+        label: plain('Or a file'),
+        hint: plain(`A .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line; up to ${MAX_FILE_ROWS.toLocaleString('en')} rows, stored in the background.`),
+        element: { type: 'file_input', action_id: MODAL_INPUTS.file, filetypes: ['csv', 'txt'], max_files: 1 },
       },
       {
         type: 'input',
@@ -199,4 +208,9 @@ export function linkView(email: string, link: string): types.ModalView {
 /** A modal that only says something (a refusal, an error); replaces what was open. */
 export function messageView(title: string, text: string): types.ModalView {
   return { type: 'modal', title: plain(title, LIMITS.modalTitle), close: plain('Close', LIMITS.modalButton), blocks: [{ type: 'section', text: mrkdwn(text) }] };
+}
+
+/** The form's answer when a file was attached: the list is read and stored in the background. */
+export function importingView(fileName: string): types.ModalView {
+  return messageView(TITLE, `:inbox_tray: Reading *${escape(clip(fileName, 200))}*. Its invitations are stored in the background; your DM from Doorman shows how far it got, then the summary.`);
 }

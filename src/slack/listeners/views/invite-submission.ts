@@ -4,10 +4,13 @@ import { MAX_LIST_CHARS } from '../../../invites/email-list.js';
 import { isRole } from '../../../members/roles.js';
 import { DomainError, InvalidInput } from '../../../shared/errors.js';
 import { MODAL_BLOCKS, MODAL_INPUTS } from '../../action-values.js';
-import { refusedView, reviewView } from '../../blocks/invite-modal.js';
+import { importingView, refusedView, reviewView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { decodeSlackText } from '../../text.js';
+import { ACK_DEADLINE_MS, before } from '../deadline.js';
+
+const LATE = Symbol('late');
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -18,6 +21,7 @@ type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
  */
 export function inviteFormSubmission(deps: SlackDeps) {
   return async ({ ack, body, view, client }: SubmitArgs) => {
+    const started = Date.now();
     const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
     if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
 
@@ -30,9 +34,11 @@ export function inviteFormSubmission(deps: SlackDeps) {
     const role: unknown = values[MODAL_BLOCKS.role]?.[MODAL_INPUTS.role]?.selected_option?.value ?? 'member';
     const rawExpiry: unknown = values[MODAL_BLOCKS.expiry]?.[MODAL_INPUTS.expiry]?.selected_option?.value ?? 'default';
     const rawMessage: unknown = values[MODAL_BLOCKS.message]?.[MODAL_INPUTS.message]?.value;
+    const rawFiles: unknown = values[MODAL_BLOCKS.file]?.[MODAL_INPUTS.file]?.files;
+    const file = Array.isArray(rawFiles) ? (rawFiles[0] as { name?: unknown; url_private_download?: unknown; url_private?: unknown } | undefined) : undefined;
     if (!isRole(role)) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.role]: 'Choose Admin, Member or Developer.' } });
     if (typed.length > MAX_LIST_CHARS) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'That list is too long; split it into smaller batches.' } });
-    if (!typed.trim() && people.length === 0) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'Add at least one email address, or pick people below.' } });
+    if (!typed.trim() && people.length === 0 && !file) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'Add at least one email address, pick people below, or attach a file.' } });
     const expiresInDays = rawExpiry === 'default' ? null : Number(rawExpiry);
     let message: string | null;
     try {
@@ -42,8 +48,30 @@ export function inviteFormSubmission(deps: SlackDeps) {
       if (!(error instanceof InvalidInput)) throw error;
       return ack({ response_action: 'errors', errors: { [error.field === 'message' ? MODAL_BLOCKS.message : MODAL_BLOCKS.expiry]: error.message } });
     }
-    const draft: InviteDraft = { typed, people, role, expiresInDays, message, review: await deps.invites.review(typed), peoplePending: people.length > 0 };
-    const draftId = await deps.drafts.save(user.slackUserId, draft);
+    if (file) {
+      const name = typeof file.name === 'string' ? file.name : 'the file';
+      const url = typeof file.url_private_download === 'string' ? file.url_private_download : file.url_private;
+      if (typed.trim() || people.length) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.file]: 'Attach a file or type addresses and pick people, not both.' } });
+      if (!/\.(csv|txt)$/i.test(name) || typeof url !== 'string') return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.file]: 'Attach a .csv or .txt file.' } });
+      await ack({ response_action: 'update', view: importingView(name) });
+      deps.background.run(
+        () => deps.listImports.start(user, { name, url }, { role, expiresInDays, message }),
+        (error) => deps.logger.error({ err: error, file: name }, 'a list file import failed; it is taken over once its lease runs out'),
+      );
+      return;
+    }
+    const saving = (async () => {
+      const draft: InviteDraft = { typed, people, role, expiresInDays, message, review: await deps.invites.review(typed), peoplePending: people.length > 0 };
+      return { draft, draftId: await deps.drafts.save(user.slackUserId, draft) };
+    })();
+    // A database slow to take the draft (a long write elsewhere) must not cost Slack's deadline:
+    // the form stays open, asking to submit again; nothing was sent.
+    const saved = await before(saving, ACK_DEADLINE_MS - (Date.now() - started), LATE);
+    if (saved === LATE) {
+      saving.catch((error: unknown) => deps.logger.warn({ err: error }, 'a late invite draft failed'));
+      return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.' } });
+    }
+    const { draft, draftId } = saved;
     await ack({ response_action: 'update', view: reviewView(draftId, draft) });
     if (people.length) await addPeople(deps, client, body.view.id, draftId, draft);
   };

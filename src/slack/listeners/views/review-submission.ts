@@ -1,10 +1,11 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
-import type { InviteSummary } from '../../../invites/model.js';
+import { mergeSummaries, type InviteSummary } from '../../../invites/model.js';
 import { DomainError } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
 import { invitedView, inviteSendingView, messageView, refusedView } from '../../blocks/invite-modal.js';
 import { ACK_DEADLINE_MS, before } from '../deadline.js';
-import { inviteSummary, inviteWorking } from '../../blocks/invite-summary.js';
+import { inviteWorking } from '../../blocks/invite-summary.js';
+import { followDelivery } from '../../delivery-progress.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
@@ -14,10 +15,6 @@ import type { SlackUser } from '../../identity.js';
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 const LATE = Symbol('late');
-
-/** How often a batch's DM is brought up to date with its delivery, and for how long at most. */
-export const PROGRESS_INTERVAL_MS = 2_000;
-const PROGRESS_FOR_MS = 30 * 60_000;
 
 /**
  * "Send" on the review: exactly what the review showed goes out — the New and Will renew groups,
@@ -110,33 +107,9 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
       return;
     }
   }
-  let progress = { total: summary.invitationIds.length, sent: 0, failing: 0 };
-  await update(inviteSummary(summary, deps.command, progress));
-  if (progress.total === 0) return;
-  // Keep the DM current as the mail worker delivers, until every email went out or it is time to stop.
-  deps.background.run(
-    async () => {
-      const until = deps.clock.now() + PROGRESS_FOR_MS;
-      while (progress.sent < progress.total && deps.clock.now() < until && (await deps.background.sleep(PROGRESS_INTERVAL_MS))) {
-        const next = await deps.invites.deliveryProgress(summary.invitationIds);
-        if (next.sent === progress.sent && next.failing === progress.failing) continue;
-        progress = next;
-        await update(inviteSummary(summary, deps.command, progress));
-      }
-    },
-    (error) => deps.logger.warn({ err: error }, 'invite progress updates stopped'),
-  );
+  await followDelivery(deps, update, summary);
 }
 
 function merge(a: InviteSummary, b: InviteSummary | undefined): InviteSummary {
-  if (!b) return a;
-  return {
-    sent: [...a.sent, ...b.sent],
-    renewed: [...a.renewed, ...b.renewed],
-    alreadyMember: [...a.alreadyMember, ...b.alreadyMember],
-    alreadyInvited: [...a.alreadyInvited, ...b.alreadyInvited],
-    invalid: [...a.invalid, ...b.invalid],
-    invitationIds: [...a.invitationIds, ...b.invitationIds],
-    resent: a.resent,
-  };
+  return b ? { ...mergeSummaries(a, b), resent: a.resent } : a;
 }

@@ -1,0 +1,82 @@
+import { parse } from 'csv-parse/sync';
+import { isRole, ROLES, type Role } from '../members/roles.js';
+import { InvalidInput } from '../shared/errors.js';
+
+/** The most rows a file may hold: a batch people can still check afterwards. */
+export const MAX_FILE_ROWS = 10_000;
+/** Slack takes files up to 10 MB; a list of 10,000 rows is far smaller. */
+export const MAX_FILE_BYTES = 5 * 1024 * 1024;
+
+/** One entry of a list file: as written (the email list rules read it), and the row's own role. */
+export interface ListFileRow {
+  entry: string;
+  role: Role | null;
+}
+
+export interface ListFile {
+  rows: ListFileRow[];
+  /** Rows refused before their address is read (an unknown role). */
+  invalid: Array<{ entry: string; reason: string }>;
+}
+
+const EMAIL_HEADERS = ['email', 'email_address', 'e_mail', 'mail'];
+
+/**
+ * A list from a file (`.csv` or `.txt`): a header row naming an `email` column, with optional
+ * `first_name`, `last_name` and `role` columns, or one entry per line. Anything else is refused
+ * with one message saying what the file should look like.
+ */
+export function parseListFile(content: Buffer | string, name: string): ListFile {
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+  if (bytes.length > MAX_FILE_BYTES) throw notAList(name, `it is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB`);
+  if (bytes.subarray(0, 8192).includes(0)) throw notAList(name, 'it is not a text file');
+  let records: string[][];
+  try {
+    records = parse(bytes, { bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, trim: true, encoding: 'utf8' }) as string[][];
+  } catch (error) {
+    throw notAList(name, `it could not be read as CSV (${(error as Error).message.split('\n')[0]!.slice(0, 200)})`);
+  }
+  records = records.filter((record) => record.some((cell) => cell !== ''));
+  if (records.length === 0) throw notAList(name, 'it is empty');
+
+  const header = records[0]!.map((cell) => cell.toLowerCase().replace(/[\s-]+/g, '_'));
+  const emailColumn = header.findIndex((cell) => EMAIL_HEADERS.includes(cell));
+  const data = emailColumn >= 0 ? records.slice(1) : records;
+  if (data.length > MAX_FILE_ROWS) throw notAList(name, `it has ${data.length.toLocaleString('en')} rows, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
+  if (emailColumn < 0) {
+    // No header: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>").
+    if (data.some((record) => record.filter((cell) => cell !== '').length > 1)) throw notAList(name, 'it has several columns but no header row naming the email column');
+    const rows = data.map((record) => ({ entry: record.find((cell) => cell !== '')!, role: null }));
+    if (!rows.some((row) => row.entry.includes('@'))) throw notAList(name, 'no line holds an email address');
+    return { rows, invalid: [] };
+  }
+  const roleColumn = header.indexOf('role');
+  const first = header.indexOf('first_name');
+  const last = header.indexOf('last_name');
+  const file: ListFile = { rows: [], invalid: [] };
+  for (const [i, record] of data.entries()) {
+    const email = record[emailColumn] ?? '';
+    if (!email) {
+      file.invalid.push({ entry: `(row ${i + 2})`, reason: 'no email address' });
+      continue;
+    }
+    const fullName = [record[first] ?? '', record[last] ?? ''].filter(Boolean).join(' ');
+    // A name goes with the address in the form the email list rules read ("Jane Doe <jane@x.io>").
+    const entry = fullName && !email.includes('<') ? `"${fullName.replace(/["\\<>]/g, '')}" <${email}>` : email;
+    const role = roleColumn >= 0 ? (record[roleColumn] ?? '').toLowerCase() : '';
+    if (role && !isRole(role)) {
+      file.invalid.push({ entry: email, reason: `unknown role "${role.slice(0, 40)}" (use ${ROLES.join(', ')})` });
+      continue;
+    }
+    file.rows.push({ entry, role: role ? (role as Role) : null });
+  }
+  return file;
+}
+
+/** The one answer for a file that is not a list: what is wrong, and what a list looks like. */
+export function notAList(name: string, why: string): InvalidInput {
+  return new InvalidInput(
+    `${name.slice(0, 100)} is not a list Doorman can read: ${why}. Use a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, at most ${MAX_FILE_ROWS.toLocaleString('en')} rows.`,
+    'file',
+  );
+}

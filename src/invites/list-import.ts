@@ -1,0 +1,165 @@
+import type { Trx } from '../db/index.js';
+import type { Role } from '../members/roles.js';
+import type { Actor } from '../shared/actor.js';
+import { newId } from '../shared/ids.js';
+import { checkedChoices, type InviteChoices } from './choices.js';
+import type { InvitesContext } from './context.js';
+import { parseEmailList } from './email-list.js';
+import { inviteMany } from './invite-many.js';
+import type { ListFile, ListFileRow } from './list-file.js';
+import { mergeSummaries as merge, type InviteSummary } from './model.js';
+
+/** Rows stored per transaction: large enough to be quick, small enough to report progress. */
+export const IMPORT_BATCH = 1_000;
+/** How long an import is its runner's before another may take it over (renewed by every batch). */
+export const IMPORT_LEASE_MS = 60_000;
+
+export interface ListImportInput extends InviteChoices {
+  fileName: string;
+  file: ListFile;
+  /** The role of rows that name none. */
+  role: Role;
+  actor: Actor;
+  inviterName?: string | null;
+  /** Where its progress is shown (a Slack DM), if anywhere. */
+  dm?: { channel: string; ts: string };
+}
+
+export interface ListImportState {
+  id: string;
+  fileName: string;
+  total: number;
+  position: number;
+  done: boolean;
+  summary: InviteSummary;
+  dm: { channel: string; ts: string } | null;
+}
+
+interface ListImportRow {
+  id: string;
+  file_name: string;
+  actor: string;
+  inviter_name: string | null;
+  choices: string;
+  rows: string;
+  total: number | string;
+  position: number | string;
+  summary: string;
+  state: 'running' | 'done';
+  lease_until: number | string;
+  dm_channel: string | null;
+  dm_ts: string | null;
+}
+
+const EMPTY: InviteSummary = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
+
+/** Stores an import (nothing invited yet); its runner holds the lease. */
+export async function createListImport(ctx: InvitesContext, input: ListImportInput): Promise<string> {
+  const id = newId('import');
+  const now = ctx.clock.now();
+  const choices = { role: input.role, expiresInDays: input.expiresInDays ?? null, message: input.message ?? null };
+  checkedChoices(choices);
+  const rows: Array<[string, Role | null]> = input.file.rows.map((row: ListFileRow) => [row.entry, row.role]);
+  await ctx.db('list_imports').insert({
+    id,
+    file_name: input.fileName.slice(0, 200),
+    actor: JSON.stringify(input.actor),
+    inviter_name: input.inviterName ?? null,
+    choices: JSON.stringify(choices),
+    rows: JSON.stringify(rows),
+    total: rows.length,
+    position: 0,
+    summary: JSON.stringify({ ...EMPTY, invalid: input.file.invalid }),
+    state: rows.length ? 'running' : 'done',
+    lease_until: now + IMPORT_LEASE_MS,
+    dm_channel: input.dm?.channel ?? null,
+    dm_ts: input.dm?.ts ?? null,
+    created_at: now,
+    updated_at: now,
+  });
+  return id;
+}
+
+/**
+ * Stores the next batch: up to IMPORT_BATCH rows from `position` on, each with its own role, in
+ * one transaction with the import's new position and summary — so each row is invited once,
+ * whatever stops the runner between batches.
+ */
+export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<ListImportState> {
+  const row = await loadRow(ctx, id);
+  const state = toState(row);
+  if (state.done) return state;
+  const rows = JSON.parse(row.rows) as Array<[string, Role | null]>;
+  const choices = JSON.parse(row.choices) as { role: Role; expiresInDays: number | null; message: string | null };
+  const start = Number(row.position);
+  const end = Math.min(rows.length, start + IMPORT_BATCH);
+  const batch = rows.slice(start, end);
+  // A row's own role, keyed by its address as the list rules read it.
+  const roles = new Map<string, Role>();
+  for (const [entry, role] of batch) {
+    const email = role ? parseEmailList(entry).emails[0] : undefined;
+    if (email && role) roles.set(email, role);
+  }
+  const invalidBefore = JSON.parse(row.summary) as InviteSummary;
+  await inviteMany(
+    ctx,
+    { emails: batch.map(([entry]) => entry), role: choices.role, roles, expiresInDays: choices.expiresInDays, message: choices.message, actor: JSON.parse(row.actor) as Actor, inviterName: row.inviter_name },
+    {
+      alsoInTransaction: async (trx: Trx, batch) => {
+        // Read again under the transaction: a runner that lost its lease must not store twice.
+        const now = ctx.clock.now();
+        const moved = await trx('list_imports').where({ id, position: start }).update({
+          position: end,
+          summary: JSON.stringify(merge(invalidBefore, batch)),
+          state: end >= rows.length ? 'done' : 'running',
+          lease_until: now + IMPORT_LEASE_MS,
+          updated_at: now,
+        });
+        if (moved !== 1) throw new LostImport(id);
+      },
+    },
+  ).catch((error: unknown) => {
+    if (!(error instanceof LostImport)) throw error;
+  });
+  return toState(await loadRow(ctx, id));
+}
+
+/** Imports whose runner stopped (a restart, a crash): taken over, one runner each. */
+export async function takeOverStalledImports(ctx: InvitesContext): Promise<string[]> {
+  const now = ctx.clock.now();
+  const stalled = (await ctx.db('list_imports').where({ state: 'running' }).andWhere('lease_until', '<', now).limit(10).select('id')) as Array<{ id: string }>;
+  const taken: string[] = [];
+  for (const { id } of stalled) {
+    const won = await ctx.db('list_imports').where({ id, state: 'running' }).andWhere('lease_until', '<', now).update({ lease_until: now + IMPORT_LEASE_MS, updated_at: now });
+    if (won === 1) taken.push(id);
+  }
+  return taken;
+}
+
+export async function listImportState(ctx: InvitesContext, id: string): Promise<ListImportState> {
+  return toState(await loadRow(ctx, id));
+}
+
+class LostImport extends Error {
+  constructor(id: string) {
+    super(`import ${id} was taken over by another runner`);
+  }
+}
+
+async function loadRow(ctx: InvitesContext, id: string): Promise<ListImportRow> {
+  const row = (await ctx.db('list_imports').where({ id }).first()) as ListImportRow | undefined;
+  if (!row) throw new Error(`no list import ${id}`);
+  return row;
+}
+
+function toState(row: ListImportRow): ListImportState {
+  return {
+    id: row.id,
+    fileName: row.file_name,
+    total: Number(row.total),
+    position: Number(row.position),
+    done: row.state === 'done',
+    summary: JSON.parse(row.summary) as InviteSummary,
+    dm: row.dm_channel && row.dm_ts ? { channel: row.dm_channel, ts: row.dm_ts } : null,
+  };
+}
