@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createServices, type Services } from './app.js';
 import { ConfigError, loadConfig, slackMode } from './config.js';
@@ -14,6 +15,7 @@ import type { Actor } from './shared/actor.js';
 import { DomainError, InvalidInput, NotFound } from './shared/errors.js';
 import { formatDate, formatInvitations, formatMembers, formatSummary } from './cli/format.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from './invites/choices.js';
+import { MAX_FILE_ROWS, parseListFile } from './invites/list-file.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
 
 /**
@@ -76,11 +78,26 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .option('--from <name>', 'inviter name shown in the email')
     .option('--expires <days>', `how long the links work: ${EXPIRY_CHOICES.map((d) => `${d}d`).join(', ')} (default INVITE_TTL)`)
     .option('--message <text>', `a personal message for the email and the accept page (at most ${MAX_MESSAGE_CHARS} characters)`)
+    .option('--file <path>', `a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, up to ${MAX_FILE_ROWS.toLocaleString('en')} rows`)
     .addOption(jsonOption())
-    .action(async (emails: string[], opts: { role: Role; from?: string; expires?: string; message?: string; json?: boolean }) => {
+    .action(async (emails: string[], opts: { role: Role; from?: string; expires?: string; message?: string; file?: string; json?: boolean }) => {
+      const expiresInDays = opts.expires === undefined ? undefined : parseExpiryDays(opts.expires);
+      if (opts.file !== undefined) {
+        if (emails.length) throw new InvalidInput('Give addresses or --file, not both.', 'file');
+        const list = parseListFile(readListFile(opts.file), path.basename(opts.file));
+        const { invites } = await open();
+        const id = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });
+        let state = await invites.listImportState(id);
+        // Stored in batches, as from Slack: an interrupted run leaves what it stored, and running it again reports those as already invited.
+        while (!state.done) {
+          state = await invites.storeNextBatch(id);
+          err.write(`stored ${state.position.toLocaleString('en')} of ${state.total.toLocaleString('en')} rows\n`);
+        }
+        print(opts.json ? JSON.stringify(state.summary, null, 2) : formatSummary(state.summary));
+        return;
+      }
       const list = emails.length === 1 && emails[0] === '-' ? readFileSync(0, 'utf8') : emails.join('\n');
       const { invites } = await open();
-      const expiresInDays = opts.expires === undefined ? undefined : parseExpiryDays(opts.expires);
       const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });
       print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
     });
@@ -259,4 +276,12 @@ function positiveInt(value: string): number {
 const isEntry = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);
 if (isEntry) {
   runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}
+
+function readListFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new InvalidInput(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'file');
+  }
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as runCliInProcess } from '../../src/cli.js';
@@ -188,6 +188,29 @@ describe.each(DIALECTS)('doorman CLI, spawned (%s)', (dialect) => {
     for (const email of emails) expect((await invites.lookupToken(new URL(email.link!).searchParams.get('token'))).email).toBe(email.to);
     expect(Number((await test.db('outbox').where({ state: 'pending' }).count({ n: '*' }).first())!.n)).toBe(0);
 
+  });
+
+  it('invite --file: a CSV with roles per row, stored in batches with progress on stderr; not a list → one line, exit 1', async () => {
+    const file = path.join(data.dir, 'people.csv');
+    const rows = Array.from({ length: 2_500 }, (_, i) => `file${i}@example.io,Ann,Row ${i},${i === 7 ? 'Developer' : i === 8 ? 'chief' : ''}`);
+    writeFileSync(file, ['email,first_name,last_name,role', ...rows].join('\n'));
+    const result = await doorman(['invite', '--file', file, '--role', 'admin', '--expires', '14d']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe('2499 invitations sent.');
+    expect(result.stdout).toMatch(/file8@example\.io: not sent, unknown role "chief"/);
+    expect(result.stderr.trim().split('\n')).toEqual(['stored 1,000 of 2,499 rows', 'stored 2,000 of 2,499 rows', 'stored 2,499 of 2,499 rows']);
+    expect((await byEmail('file7@example.io')).role).toBe('developer');
+    const other = await byEmail('file9@example.io');
+    expect(other.role).toBe('admin');
+    expect(other.expiresAt - other.createdAt).toBe(14 * 86_400_000);
+
+    const notAList = path.join(data.dir, 'table.csv');
+    writeFileSync(notAList, 'a@example.io,Ann,Lee\nb@example.io,Bo,Lee\n');
+    const refused = await doorman(['invite', '--file', notAList]);
+    expect(refused.code).toBe(1);
+    expect(expectOneErrorLine(refused)).toMatch(/^doorman: table\.csv is not a list Doorman can read: it has several columns but no header row/);
+    const missing = await doorman(['invite', '--file', path.join(data.dir, 'nope.csv')]);
+    expect(expectOneErrorLine(missing)).toMatch(/Cannot read .*nope\.csv: ENOENT/);
   });
 
   it('an unknown id → exit 1 with one "doorman:" line', async () => {

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_FILE_ROWS, parseListFile } from '../../src/invites/list-file.js';
+import { InvalidInput } from '../../src/shared/errors.js';
+
+const refusal = (content: string | Buffer, name = 'list.csv') => {
+  try {
+    parseListFile(content, name);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidInput);
+    return (error as InvalidInput).message;
+  }
+  throw new Error('the file was taken');
+};
+
+describe('parseListFile', () => {
+  it('reads a header row in any case and order, with quoted cells, a BOM and CRLF; names go with the address', () => {
+    const file = parseListFile('\uFEFFRole,Last Name,E-mail,first_name\r\nadmin,"Doe, Jr.",jane@x.io,Jane\r\n,,sam@y.io,\r\nDeveloper,Lee,ann@z.io,\r\n', 'people.csv');
+    expect(file).toEqual({
+      rows: [
+        { entry: '"Jane Doe, Jr." <jane@x.io>', role: 'admin' },
+        { entry: 'sam@y.io', role: null },
+        { entry: '"Lee" <ann@z.io>', role: 'developer' },
+      ],
+      invalid: [],
+    });
+  });
+
+  it('names a row with an unknown role or without an address, and keeps the others', () => {
+    const file = parseListFile('email,role\na@x.io,owner\n,member\nb@x.io,MEMBER\n', 'roles.csv');
+    expect(file.rows).toEqual([{ entry: 'b@x.io', role: 'member' }]);
+    expect(file.invalid).toEqual([
+      { entry: 'a@x.io', reason: 'unknown role "owner" (use admin, member, developer)' },
+      { entry: '(row 3)', reason: 'no email address' },
+    ]);
+  });
+
+  it('reads one entry per line without a header (a .txt)', () => {
+    expect(parseListFile('jane@x.io\n\n  Sam Roe <sam@y.io>  \nnot-an-address\n', 'list.txt').rows.map((r) => r.entry)).toEqual(['jane@x.io', 'Sam Roe <sam@y.io>', 'not-an-address']);
+  });
+
+  it('refuses what is not a list, each time saying what a list looks like', () => {
+    const cases: Array<[string | Buffer, RegExp]> = [
+      [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]), /it is not a text file/],
+      ['a@x.io,Ann,Lee\nb@x.io,Bo,Lee\n', /several columns but no header row/],
+      ['\n \n', /it is empty/],
+      ['just words\nno addresses here\n', /no line holds an email address/],
+      ['email\n"unclosed\n', /could not be read as CSV/],
+      ['email\n' + 'a@x.io\n'.repeat(MAX_FILE_ROWS + 1), /10,001 rows, and at most 10,000/],
+      [Buffer.alloc(5 * 1024 * 1024 + 1, 'a'), /larger than 5 MB/],
+    ];
+    for (const [content, why] of cases) {
+      const message = refusal(content);
+      expect(message).toMatch(why);
+      expect(message).toContain('Use a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, at most 10,000 rows.');
+    }
+    expect(parseListFile('email\n' + 'a@x.io\n'.repeat(MAX_FILE_ROWS), 'max.csv').rows).toHaveLength(MAX_FILE_ROWS);
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { IMPORT_LEASE_MS } from '../../src/invites/list-import.js';
+import { parseListFile } from '../../src/invites/list-file.js';
+import { DIALECTS } from '../support/db.js';
+import { CLI, countRows, useWorld } from './fixtures.js';
+
+describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
+  const world = useWorld(dialect);
+  const file = (n: number) => parseListFile('email,role\n' + Array.from({ length: n }, (_, i) => `imp${i}@x.io,${i % 2 ? 'developer' : ''}`).join('\n'), 'imp.csv');
+
+  it('stores 1,000 rows per batch with their own roles, moving the position with each, until done', async () => {
+    const w = world();
+    const id = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_500), role: 'admin', actor: CLI });
+    expect(await countRows(w.db, 'invitations')).toBe(0);
+    const positions: number[] = [];
+    let state = await w.invites.listImportState(id);
+    while (!state.done) {
+      state = await w.invites.storeNextBatch(id);
+      positions.push(state.position);
+      expect(await countRows(w.db, 'invitations')).toBe(state.position);
+    }
+    expect(positions).toEqual([1_000, 2_000, 2_500]);
+    expect(state.summary.sent).toHaveLength(2_500);
+    expect(await countRows(w.db, 'invitations', { role: 'developer' })).toBe(1_250);
+    expect(await countRows(w.db, 'invitations', { role: 'admin' })).toBe(1_250);
+    expect(await countRows(w.db, 'outbox')).toBe(2_500);
+    // Done is done: another step changes nothing.
+    expect((await w.invites.storeNextBatch(id)).position).toBe(2_500);
+    expect(await countRows(w.db, 'invitations')).toBe(2_500);
+  });
+
+  it('an import whose runner stopped is taken over once its lease runs out, by one runner, and finished exactly once', async () => {
+    const w = world();
+    const id = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_200), role: 'member', actor: CLI });
+    await w.invites.storeNextBatch(id);
+    // The runner stops here (a restart). Within its lease, nobody takes over.
+    expect(await w.invites.takeOverStalledImports()).toEqual([]);
+    w.clock.advance(IMPORT_LEASE_MS + 1);
+    const [first, second] = await Promise.all([w.invites.takeOverStalledImports(), w.invites.takeOverStalledImports()]);
+    expect([...first, ...second]).toEqual([id]);
+    // Two runners storing the same next batch at once (the old one woke up): one batch is stored.
+    const [a, b] = await Promise.all([w.invites.storeNextBatch(id), w.invites.storeNextBatch(id)]);
+    expect(Math.max(a.position, b.position)).toBe(2_000);
+    let state = await w.invites.listImportState(id);
+    while (!state.done) state = await w.invites.storeNextBatch(id);
+    expect(await countRows(w.db, 'invitations')).toBe(2_200);
+    expect(await countRows(w.db, 'outbox')).toBe(2_200);
+    expect(state.summary.sent).toHaveLength(2_200);
+    expect(state.summary.alreadyInvited).toEqual([]);
+  });
+});
