@@ -18,7 +18,9 @@ import { acceptSuite } from './suites/accept.js';
 import { bulkInsertSuite } from './suites/bulk-insert.js';
 import { bulkInviteSuite } from './suites/bulk-invite.js';
 import { expirySweepSuite } from './suites/expiry-sweep.js';
+import { listImportSuite } from './suites/list-import.js';
 import { mailSuite } from './suites/mail.js';
+import { mailRateSuite } from './suites/mail-rate.js';
 import { medusaAdminSuite } from './suites/medusa-admin.js';
 import { slashAckSuite } from './suites/slash-ack.js';
 
@@ -200,6 +202,8 @@ async function main(options: BenchOptions): Promise<void> {
   }
   if (wanted(options, 'bulk-insert')) report(await bulkInsertSuite(options));
   if (wanted(options, 'mail')) report(await mailSuite(options, sink));
+  if (wanted(options, 'list-import')) report(await listImportSuite(options));
+  if (wanted(options, 'mail-rate')) report(await mailRateSuite(options));
 
   const failed = results.flatMap((r) => r.rows.filter((row) => row.pass === false).map((row) => `${r.suite}: ${row.metric}`));
   save(true);

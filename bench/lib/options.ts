@@ -38,7 +38,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (key === '--peer') throw new Error(`--peer: "${value}" is not a known peer (medusa)`);
     else if (key === '--help' || key === '-h') {
       process.stdout.write(
-        'npm run bench -- [--db=sqlite|postgres] [--quick] [--runs=N] [--rows=N] [--only=ack,bulk-invite,bulk-insert,mail,sweep,accept]\n' +
+        'npm run bench -- [--db=sqlite|postgres] [--quick] [--runs=N] [--rows=N] [--only=ack,bulk-invite,bulk-insert,mail,sweep,accept,list-import,mail-rate]\n' +
           'npm run bench -- --peer=medusa [--quick] [--runs=N]   only the admin API against the real Medusa v1 server, on PostgreSQL (2N rounds; not in CI)\n',
       );
       process.exit(0);

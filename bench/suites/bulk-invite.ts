@@ -19,7 +19,8 @@ async function post(url: string, body: string): Promise<{ ms: number; text: stri
   return { ms, text };
 }
 
-function modalSubmission(emails: string, triggerId: string): string {
+/** The invite form submitted with a list (answered with its review), or the review's Send. */
+function modalSubmission(emails: string, triggerId: string, review?: string): string {
   return interactionBody({
     type: 'view_submission',
     team: { id: BENCH_TEAM, domain: 'bench' },
@@ -31,16 +32,21 @@ function modalSubmission(emails: string, triggerId: string): string {
       id: 'V0MODAL',
       team_id: BENCH_TEAM,
       type: 'modal',
-      callback_id: 'invite_modal',
-      private_metadata: '',
+      callback_id: review ? 'invite_review' : 'invite_modal',
+      private_metadata: review ?? '',
       hash: 'h1',
       blocks: [],
       state: {
-        values: {
-          emails: { emails_input: { type: 'plain_text_input', value: emails } },
-          users: { users_input: { type: 'multi_users_select', selected_users: [] } },
-          role: { role_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'Member' }, value: 'member' } } },
-        },
+        values: review
+          ? {}
+          : {
+              emails: { emails_input: { type: 'plain_text_input', value: emails } },
+              users: { users_input: { type: 'multi_users_select', selected_users: [] } },
+              role: { role_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'Member' }, value: 'member' } } },
+              expiry: { expiry_input: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '7 days' }, value: '7' } } },
+              message: { message_input: { type: 'plain_text_input', value: null } },
+              file: { file_input: { type: 'file_input', files: [] } },
+            },
       },
     },
   });
@@ -70,6 +76,7 @@ export async function bulkInviteSuite(options: BenchOptions, servers: { doorman:
   const floor: number[] = [];
   const command: number[] = [];
   const modal: number[] = [];
+  const review: number[] = [];
   // Warm-up (not measured): JIT, connection pools, the admin's name read once from Slack.
   for (let i = 0; i < 3; i++) {
     const tag = `w${salt}${i}`;
@@ -83,8 +90,13 @@ export async function bulkInviteSuite(options: BenchOptions, servers: { doorman:
     expectSummary('`/doorman invite <list>`', sent.text);
     command.push(sent.ms);
     if (i % modalEvery === 0) {
-      const submitted = await post(endpoint, modalSubmission(list(`m${tag}`, '\n'), `bulkmodal.${tag}`));
-      expectSummary('the modal submission', submitted.text);
+      // The form answers with the review (its draft id); Send stores the list and answers with the summary.
+      const reviewed = await post(endpoint, modalSubmission(list(`m${tag}`, '\n'), `bulkmodal.${tag}`));
+      const draft = (JSON.parse(reviewed.text) as { view?: { private_metadata?: string } }).view?.private_metadata;
+      if (!draft) throw new Error(`bulk invite: the form was not answered with a review: ${reviewed.text.slice(0, 300)}`);
+      review.push(reviewed.ms);
+      const submitted = await post(endpoint, modalSubmission('', `bulksend.${tag}`, draft));
+      expectSummary('the review\'s Send', submitted.text);
       modal.push(submitted.ms);
     }
   }
@@ -93,14 +105,15 @@ export async function bulkInviteSuite(options: BenchOptions, servers: { doorman:
   const modalMax = Math.max(...modal);
   return {
     suite: 'bulk invite',
-    how: `${requests} × \`/doorman invite <${LIST_SIZE} new addresses>\` one after the other through the real Bolt receiver, with the stored invitations present (and the emails of the lists before being delivered); time from the signed POST to the ack, which carries the stored summary (checked: "Sent ${LIST_SIZE} invitations"). Every ${modalEvery}th round the invite modal is submitted with another ${LIST_SIZE}. Floor: the bare Bolt app acking the same command with static text.`,
+    how: `${requests} × \`/doorman invite <${LIST_SIZE} new addresses>\` one after the other through the real Bolt receiver, with the stored invitations present (and the emails of the lists before being delivered); time from the signed POST to the ack, which carries the stored summary (checked: "Sent ${LIST_SIZE} invitations"). Every ${modalEvery}th round the invite form is submitted with another ${LIST_SIZE} (answered with its review) and the review is sent (answered with the stored summary). Floor: the bare Bolt app acking the same command with static text.`,
     runs: requests,
     over: `percentiles of ${requests} requests`,
     rows: [
       { metric: `\`/doorman invite <${LIST_SIZE}>\` ack p99 (ms)`, floor: round(floorP99, 2), doorman: round(p99), ratio: round(p99 / floorP99, 2), goal: `≤ ${GOAL_MS} ms`, pass: p99 <= GOAL_MS },
       { metric: `\`/doorman invite <${LIST_SIZE}>\` ack p50 (ms)`, floor: round(median(floor), 2), doorman: round(median(command)), ratio: round(median(command) / median(floor), 2) },
-      { metric: `modal submission of ${LIST_SIZE}, ack p50 / max (ms; ${modal.length} submissions)`, doorman: `${round(median(modal))} / ${round(modalMax)}`, goal: `max ≤ ${GOAL_MS} ms`, pass: modalMax <= GOAL_MS },
-      { metric: 'slowest ack of all (ms)', doorman: round(Math.max(...command, modalMax)), goal: 'far below 3,000 ms', pass: Math.max(...command, modalMax) < 1_000 },
+      { metric: `the form's review of ${LIST_SIZE}, ack p50 / max (ms; ${review.length} submissions)`, doorman: `${round(median(review))} / ${round(Math.max(...review))}`, goal: `max ≤ ${GOAL_MS} ms`, pass: Math.max(...review) <= GOAL_MS },
+      { metric: `the review's Send of ${LIST_SIZE}, ack p50 / max (ms; ${modal.length} submissions)`, doorman: `${round(median(modal))} / ${round(modalMax)}`, goal: `max ≤ ${GOAL_MS} ms`, pass: modalMax <= GOAL_MS },
+      { metric: 'slowest ack of all (ms)', doorman: round(Math.max(...command, ...review, modalMax)), goal: 'far below 3,000 ms', pass: Math.max(...command, ...review, modalMax) < 1_000 },
     ],
   };
 }

@@ -173,12 +173,12 @@ export function invitedView(typed: InviteSummary | undefined, people: number, co
 }
 
 /** Shown when the list could not be stored in time for the answer: the work goes on, and the summary arrives as a DM. */
-export function inviteSendingView(addresses: number): types.ModalView {
+export function inviteSendingView(addresses?: number): types.ModalView {
   return {
     type: 'modal',
     title: plain(TITLE, LIMITS.modalTitle),
     close: plain('Done', LIMITS.modalButton),
-    blocks: [{ type: 'section', text: mrkdwn(`:hourglass_flowing_sand: Inviting ${count(addresses, 'address', 'addresses')}… I'll send you the summary in a direct message.`) }],
+    blocks: [{ type: 'section', text: mrkdwn(`:hourglass_flowing_sand: Inviting ${addresses === undefined ? 'them' : count(addresses, 'address', 'addresses')}… I'll send you the summary in a direct message.`) }],
   };
 }
 

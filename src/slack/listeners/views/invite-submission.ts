@@ -11,6 +11,7 @@ import { decodeSlackText } from '../../text.js';
 import { ACK_DEADLINE_MS, before } from '../deadline.js';
 
 const LATE = Symbol('late');
+const BUSY = 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -22,7 +23,9 @@ type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 export function inviteFormSubmission(deps: SlackDeps) {
   return async ({ ack, body, view, client }: SubmitArgs) => {
     const started = Date.now();
-    const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
+    const identified = await before(deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false }), ACK_DEADLINE_MS, LATE);
+    if (identified === LATE) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
+    const user = identified;
     if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
 
     // Read defensively: a signed payload is Slack's, but its shape is still checked before use.
@@ -69,7 +72,7 @@ export function inviteFormSubmission(deps: SlackDeps) {
     const saved = await before(saving, ACK_DEADLINE_MS - (Date.now() - started), LATE);
     if (saved === LATE) {
       saving.catch((error: unknown) => deps.logger.warn({ err: error }, 'a late invite draft failed'));
-      return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.' } });
+      return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
     }
     const { draft, draftId } = saved;
     await ack({ response_action: 'update', view: reviewView(draftId, draft) });

@@ -25,38 +25,52 @@ const LATE = Symbol('late');
  */
 export function reviewSubmission(deps: SlackDeps) {
   return async ({ ack, body, view, client }: SubmitArgs) => {
-    const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
-    if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
-    const draftId = view.private_metadata;
-    const draft = await deps.drafts.load(draftId, user.slackUserId);
-    if (!draft) return ack({ response_action: 'update', view: messageView('Invite people', 'This review is out of date. Open the form again to start over.') });
-    const ticked: unknown = (view.state?.values as Record<string, Record<string, { selected_options?: Array<{ value?: string }> }>> | undefined)?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
-    const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
-
     const started = Date.now();
-    const work = (async (): Promise<{ summary?: InviteSummary; words?: string } | undefined> => {
+    // Everything before the answer, the reads too: with SQLite's one connection a read waits
+    // behind a write that waits for another process's lock.
+    const work = (async (): Promise<Outcome | undefined> => {
+      const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
+      if (!user.allowed) return { view: refusedView(user.refusal!) };
+      const draftId = view.private_metadata;
+      const draft = await deps.drafts.load(draftId, user.slackUserId);
+      if (!draft) return { view: messageView('Invite people', 'This review is out of date. Open the form again to start over.') };
+      const ticked: unknown = (view.state?.values as Record<string, Record<string, { selected_options?: Array<{ value?: string }> }>> | undefined)?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
+      const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
       if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
       try {
         // Taken before sending, so a lookup of picked people finishing now no longer redraws the review.
         await deps.drafts.drop(draftId);
-        return { summary: await send(deps, user, draft, resendInvited) };
+        return { user, draft, summary: await send(deps, user, draft, resendInvited) };
       } catch (error) {
         const words = slackWords(error);
         if (!words) deps.logger.error({ err: error }, 'sending from the invite review failed');
-        return { words: words ?? SOMETHING_WENT_WRONG };
+        return { view: refusedView(words ?? SOMETHING_WENT_WRONG) };
       }
     })();
-    // Stored before the answer, unless the database is slow to take the write: then the answer
-    // says the work goes on, and the summary comes as a DM once the list is stored.
+    // Stored before the answer, unless the database is slow: then the answer says the work goes
+    // on, and the summary comes as a DM once the list is stored.
     const stored = await before(work, ACK_DEADLINE_MS - (Date.now() - started), LATE);
     if (stored === undefined) return ack();
-    if (stored !== LATE && stored.words) return ack({ response_action: 'update', view: refusedView(stored.words) });
-    const addresses = draft.review.fresh.length + draft.review.renew.length + (draft.peoplePending ? draft.people.length : 0);
-    await ack({ response_action: 'update', view: stored === LATE ? inviteSendingView(addresses) : invitedView(stored.summary, draft.peoplePending ? draft.people.length : 0, deps.command) });
-    const done = stored === LATE ? await work : stored;
-    if (!done?.summary) return;
-    await report(deps, client, user, draft, done.summary);
+    if (stored === LATE) {
+      await ack({ response_action: 'update', view: inviteSendingView() });
+      const done = await work;
+      if (done && 'summary' in done) await report(deps, client, done.user, done.draft, done.summary);
+      else if (done) await client.chat.postMessage({ channel: body.user.id, text: textOfView(done.view) });
+      return;
+    }
+    if ('view' in stored) return ack({ response_action: 'update', view: stored.view });
+    const { user, draft, summary } = stored;
+    await ack({ response_action: 'update', view: invitedView(summary, draft.peoplePending ? draft.people.length : 0, deps.command) });
+    await report(deps, client, user, draft, summary);
   };
+}
+
+type Outcome = { view: ReturnType<typeof refusedView> } | { user: SlackUser; draft: InviteDraft; summary: InviteSummary };
+
+/** A one-section view's words, for a DM when the modal was already answered. */
+function textOfView(view: ReturnType<typeof refusedView>): string {
+  const section = view.blocks?.find((b) => b.type === 'section') as { text?: { text?: string } } | undefined;
+  return section?.text?.text ?? SOMETHING_WENT_WRONG;
 }
 
 /** The review's groups, sent as they were shown. */
