@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { ROOT } from '../support/service.js';
 
-const SUITES = ['slash-command ack', 'bulk invite', 'accept', 'memory', 'expiry sweep', 'bulk insert', 'mail'];
+const SUITES = ['slash-command ack', 'bulk invite', 'accept', 'memory', 'expiry sweep', 'bulk insert', 'mail', 'list import', 'mail rate'];
 
 function bench(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
