@@ -1,21 +1,11 @@
 import type { Services } from '../../src/app.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, type Dialect } from '../../test/support/db.js';
-import { servicesFor, tempDataDir } from '../../test/support/service.js';
-import { TestSmtpServer } from '../../test/support/smtp.js';
+import { servicesFor, stopServices, tempDataDir } from '../../test/support/service.js';
+import { mostWithin, TestSmtpServer } from '../../test/support/smtp.js';
 import type { BenchOptions } from '../lib/options.js';
 import { round, type ResultRow, type SuiteResult } from '../lib/stats.js';
 
-/** The most moments within any window of `windowMs`. */
-function mostWithin(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
 
 interface Paced {
   /** First to last hand-over to the SMTP client (ms). */
@@ -51,11 +41,7 @@ async function pacedRun(dialect: Dialect, instances: number, rate: number, count
       mostReceivedInASecond: mostWithin(smtp.received.map((m) => m.receivedAt), 1_000),
     };
   } finally {
-    for (const s of running) {
-      await s.outbox.stop();
-      s.mail.close();
-      await s.db.destroy();
-    }
+    await stopServices(running);
     await smtp.stop();
     await test.destroy();
     data.cleanup();

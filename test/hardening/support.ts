@@ -56,17 +56,7 @@ export async function pool<T, R>(items: readonly T[], concurrency: number, work:
   return results;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+export { pause as sleep, eventually as until } from '../support/wait.js';
 
 /** A temporary folder on tmpfs when there is one (fuzzing commits thousands of times). */
 export function fastTempDir(prefix: string): { dir: string; cleanup(): void } {

@@ -4,8 +4,8 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { parseMailRate } from '../../src/mail/pace.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { servicesFor, tempDataDir } from '../support/service.js';
-import { TestSmtpServer } from '../support/smtp.js';
+import { servicesFor, stopServices, tempDataDir } from '../support/service.js';
+import { mostWithin, TestSmtpServer } from '../support/smtp.js';
 
 describe('MAIL_RATE', () => {
   it('reads a count per second, minute, hour or day, and refuses anything else naming the variable', () => {
@@ -19,17 +19,6 @@ describe('MAIL_RATE', () => {
   });
 });
 
-/** The most emails received within any window of `windowMs`. */
-function mostWithin(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
-
 describe.each(['sqlite', 'pg'] as const)('mail at the provider\'s pace, shared by two instances (%s)', (dialect) => {
   let test: TestDatabase;
   let data: ReturnType<typeof tempDataDir>;
@@ -41,11 +30,7 @@ describe.each(['sqlite', 'pg'] as const)('mail at the provider\'s pace, shared b
     smtp = await TestSmtpServer.create();
   });
   afterEach(async () => {
-    for (const s of open.splice(0)) {
-      await s.outbox.stop();
-      s.mail.close();
-      await s.db.destroy();
-    }
+    await stopServices(open);
     await smtp.stop();
     await test.destroy();
     data.cleanup();

@@ -186,3 +186,12 @@ export function servicesFor(env: Env, options: AppOptions & { logLines?: string[
   const logger = createLogger(lines ? 'info' : 'silent', lines ? { write: (line: string) => void lines.push(line) } : undefined);
   return createServices(config, logger, { runWorker: false, ...options });
 }
+
+/** Stops what `servicesFor` started: the worker, the mail transport, the database connections. */
+export async function stopServices(running: Services[]): Promise<void> {
+  for (const s of running.splice(0)) {
+    await s.outbox.stop();
+    s.mail.close();
+    await s.db.destroy();
+  }
+}

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { issueTrigger as issueTriggerId, triggerIssuedAt } from './slack-payloads.js';
+import { closeServer } from './net.js';
 
 /**
  * A strict stand-in for Slack's Web API, reached through SLACK_API_URL. It refuses what Slack
@@ -382,9 +383,7 @@ export class SlackApiStandIn {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   private wake(): void {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './net.js';
 
 /**
  * A fault proxy in front of the stand-in: answers chat.postMessage to chosen channels with a
@@ -37,9 +38,7 @@ export class SlackRefusalProxy {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {

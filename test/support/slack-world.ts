@@ -16,6 +16,7 @@ import { SlackRefusalProxy } from './slack-refusal-proxy.js';
 import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedPostOptions, type SignedResponse } from './slack-sign.js';
 import { SlackSocketStandIn } from './slack-socket.js';
 import { TestSmtpServer } from './smtp.js';
+import { eventually, pause } from './wait.js';
 
 export const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
 export const BOT_TOKEN = 'xoxb-test';
@@ -376,21 +377,7 @@ export function textOf(message: { text?: string; blocks?: any[] }): string {
   return (message.text ?? '') + '\n' + JSON.stringify(message.blocks ?? []).replace(/\\n/g, '\n');
 }
 
-/** Polls `check` until it holds (for effects that follow the ack). */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause(50);
-  }
-}
-
-/** Sleeps in real time (for work that follows the ack, or for the worker's polling). */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { eventually, pause } from './wait.js';
 
 /** The notice id a DM's buttons carry (row values end in `.<noticeId>`, list buttons are the id). */
 export function noticeIdOf(dm: ApiCall): number {

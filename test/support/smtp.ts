@@ -288,3 +288,14 @@ export function parseMail(raw: string, envelope: { from: string; to: string[] })
     receivedAt: Date.now(),
   };
 }
+
+/** The most moments (e.g. emails received) within any window of `windowMs`. */
+export function mostWithin(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
