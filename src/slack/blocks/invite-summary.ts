@@ -61,7 +61,7 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
 
   if (summary.invalid.length) {
     const list = listWithin(summary.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 200))}\` — ${escape(e.reason)}`), LIMITS.text - 100);
-    blocks.push({ type: 'section', text: mrkdwn(`*Not invited — not an email address (${summary.invalid.length.toLocaleString('en')}):*\n${list}`) });
+    blocks.push({ type: 'section', text: mrkdwn(`*Not invited (${summary.invalid.length.toLocaleString('en')}):*\n${list}`) });
   }
 
   const skipped = summary.alreadyMember.length + summary.alreadyInvited.length;
