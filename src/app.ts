@@ -10,6 +10,8 @@ import { startSlackJobs, type Jobs } from './jobs/index.js';
 import { inviteEmailHandler } from './mail/invite-email.js';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.js';
 import { MembersService } from './members/service.js';
+import { Metrics } from './metrics/metrics.js';
+import { outboxBacklog } from './outbox/outbox.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
 import { queueAcceptedNotice, queueRefusedNotice, queueRenewalRequestNotice } from './notices/queue.js';
 import { MailPace } from './mail/pace.js';
@@ -36,6 +38,8 @@ export interface Services {
   invites: InvitesService;
   mail: MailTransport;
   outbox: OutboxWorker;
+  /** With METRICS on: what GET /metrics shows, fed by the worker, the web server and Slack. */
+  metrics?: Metrics;
 }
 
 export function createServices(config: Config, logger: Logger, options: AppOptions = {}): Services {
@@ -71,8 +75,12 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
       }),
     ],
     options.worker,
+    (kind, outcome) => metrics?.deliveryRecorded(kind, outcome),
   );
-  return { config, logger, clock, db, members, invites, mail, outbox };
+  const metrics = config.metrics
+    ? new Metrics({ clock, invitationCounts: () => invites.counts(), outboxBacklog: () => outboxBacklog(db), outboxKinds: () => outbox.kinds() })
+    : undefined;
+  return { config, logger, clock, db, members, invites, mail, outbox, metrics };
 }
 
 export interface RunningApp {
@@ -106,6 +114,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     orgName: config.orgName,
     rateLimits: options.rateLimits,
     trustProxy: config.trustProxy,
+    metrics: services.metrics && config.metrics ? { metrics: services.metrics, access: config.metrics } : undefined,
   });
   // Slack mounts POST /slack/events onto the same server (HTTP mode) or opens a socket (Socket Mode).
   // Loaded only when Slack is on: Bolt is the heaviest part, and the CLI never needs it.

@@ -27,6 +27,11 @@ export interface SlackConfig {
   command: string;
 }
 
+/** METRICS when on: open to any scraper, or only to one sending `Authorization: Bearer <token>`. */
+export interface MetricsAccess {
+  token?: string;
+}
+
 export interface Config {
   nodeEnv: string;
   port: number;
@@ -49,6 +54,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   logLevel: string;
   slack: SlackConfig;
+  /** GET /metrics (METRICS); unset: off, the route does not exist. */
+  metrics?: MetricsAccess;
 }
 
 type Env = Record<string, string | undefined>;
@@ -156,6 +163,18 @@ function trustProxy(env: Env): boolean | number | string {
   return raw;
 }
 
+/** A token scrapers can send as a Bearer credential: at least 16 of the characters RFC 6750 allows. */
+const METRICS_TOKEN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
+
+/** METRICS: `off` (the default), `on`, or a token a scraper must send. A bad value is never echoed: it may be a secret. */
+function metricsAccess(env: Env): MetricsAccess | undefined {
+  const raw = env.METRICS?.trim() || 'off';
+  if (raw.toLowerCase() === 'off') return undefined;
+  if (raw.toLowerCase() === 'on') return {};
+  if (METRICS_TOKEN.test(raw)) return { token: raw };
+  throw new ConfigError('METRICS', 'use off, on, or a token of at least 16 characters (letters, digits, - . _ ~ + /) that scrapers send as "Authorization: Bearer <token>"');
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const portRaw = env.PORT?.trim() || '3000';
   const port = Number(portRaw);
@@ -220,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(env),
     logLevel,
     slack,
+    metrics: metricsAccess(env),
   };
 }
 

@@ -1,5 +1,5 @@
 import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
-import type { Trx } from '../db/index.js';
+import type { Db, Trx } from '../db/index.js';
 
 /**
  * The outbox: work that must happen after a change (an email, a Slack message) is written in the
@@ -57,4 +57,22 @@ export async function enqueue(trx: Trx, now: number, messages: OutboxMessage[]):
   }));
   const deduped = rows.some((r) => r.dedupe_key !== null);
   await bulkInsert(trx, 'outbox', NEW_OUTBOX_COLUMNS, rows, deduped ? { ignoreConflictOn: 'dedupe_key' } : {});
+}
+
+/** What waits in the outbox for one kind of work: how many items, and since when the oldest. */
+export interface OutboxBacklog {
+  kind: string;
+  pending: number;
+  /** created_at of the oldest pending item. */
+  oldestCreatedAt: number;
+}
+
+/** Pending items grouped by kind, in one statement (the pending rows are few and have their own index). */
+export async function outboxBacklog(db: Db): Promise<OutboxBacklog[]> {
+  const rows = (await db('outbox').where({ state: 'pending' }).groupBy('kind').select('kind').count({ n: '*' }).min({ oldest: 'created_at' })) as Array<{
+    kind: string;
+    n: number | string;
+    oldest: number | string;
+  }>;
+  return rows.map((row) => ({ kind: row.kind, pending: Number(row.n), oldestCreatedAt: Number(row.oldest) }));
 }

@@ -26,6 +26,9 @@ export interface PassResult {
   refused: number;
 }
 
+/** Told of each outcome once it is recorded (metrics); an outcome another worker's claim overrode is not told. */
+export type DeliveryObserver = (kind: string, outcome: RecordedOutcome) => void;
+
 export interface WorkerOptions {
   pollIntervalMs: number;
   batchSize: number;
@@ -67,6 +70,7 @@ export class OutboxWorker {
     private readonly logger: Logger,
     handlers: OutboxHandler[],
     options: Partial<WorkerOptions> = {},
+    private readonly observe?: DeliveryObserver,
   ) {
     for (const handler of handlers) this.handlers.set(handler.kind, handler);
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
@@ -75,6 +79,11 @@ export class OutboxWorker {
   /** Adds a kind of work (Slack notices, once Slack is on). */
   register(handler: OutboxHandler): void {
     this.handlers.set(handler.kind, handler);
+  }
+
+  /** The kinds of work this worker delivers. */
+  kinds(): string[] {
+    return [...this.handlers.keys()];
   }
 
   start(): void {
@@ -179,6 +188,7 @@ export class OutboxWorker {
         const recorded = await recordOutcome(this.db, item, outcome, this.clock.now(), handler.recordOutcome && ((trx) => handler.recordOutcome!(trx, item, outcome)));
         if (recorded === 'cancelled') this.logger.info({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was cancelled while it was being delivered');
         if (recorded === 'claimed again') this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
+        if (recorded === 'recorded') this.observe?.(item.kind, outcome);
         return;
       } catch (error) {
         if (attempt >= 5) {

@@ -12,6 +12,7 @@ import type { SlackDeps } from './deps.js';
 import { readProfile, SlackIdentities } from './identity.js';
 import { registerListeners } from './listeners/index.js';
 import { boltLogger } from './logger.js';
+import { countingFetch, DEFAULT_SLACK_API_URL, slackRequestTiming } from '../metrics/slack.js';
 import { noticeClient, slackNoticeHandler } from './notices/handler.js';
 import { ChannelPacer } from './notices/pacer.js';
 
@@ -48,8 +49,11 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   const logger = services.logger.child({ door: 'slack' });
   const bolt = boltLogger(logger);
   const slackApiUrl = apiUrl ? apiUrl.replace(/\/*$/, '/') : undefined;
+  // With METRICS on, every call to Slack (Web API and respond()) is counted on its way out.
+  const countedFetch = services.metrics ? countingFetch(services.metrics, slackApiUrl ?? DEFAULT_SLACK_API_URL) : undefined;
   const clientOptions: webApi.WebClientOptions = {
     ...(slackApiUrl ? { slackApiUrl } : {}),
+    ...(countedFetch ? { fetch: countedFetch } : {}),
     // A few quick retries for what happens after an answer; 429s are waited out by the client.
     retryConfig: { retries: 3, factor: 2, minTimeout: 250, maxTimeout: 4_000, randomize: true },
     timeout: 10_000,
@@ -70,7 +74,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
 
   // users.info for identity: no retries and a time limit, so a slow or limited Slack costs the asker
   // a "try again", never Slack's 3-second deadline.
-  const profiles = new webApi.WebClient(botToken, { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: PROFILE_TIMEOUT_MS, logger: bolt });
+  const profiles = new webApi.WebClient(botToken, { ...(slackApiUrl ? { slackApiUrl } : {}), ...(countedFetch ? { fetch: countedFetch } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: PROFILE_TIMEOUT_MS, logger: bolt });
   let installedTeam = identity.teamId;
   const background = new Background();
   const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, app.client, botToken!, [
@@ -113,13 +117,14 @@ export async function createSlackDoor(services: Services, web: Express): Promise
           () => undefined,
         );
       }, 30_000).unref();
+  if (services.metrics) app.use(slackRequestTiming(services.metrics));
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');
   });
 
   // Notices leave 429s and retries to the outbox, so nothing waits in memory.
-  const notices = noticeClient(botToken!, slackApiUrl, bolt);
+  const notices = noticeClient(botToken!, slackApiUrl, bolt, countedFetch);
   const auditChannel = services.config.auditChannel;
   let warnedNotInChannel = false;
   return {

@@ -1,14 +1,18 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import type { MetricsAccess } from '../config.js';
 import type { Db } from '../db/index.js';
 import type { InvitesService } from '../invites/service.js';
 import type { MembersService } from '../members/service.js';
+import { httpMetrics } from '../metrics/http.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../shared/clock.js';
 import { acceptPage } from './accept-page.js';
 import { adminApi } from './admin-api.js';
 import { AdminAuth } from './auth.js';
 import { healthRoute, sharedHealthCheck } from './health.js';
 import { FailureLimits, type FailureBudget } from './failure-limits.js';
+import { metricsRoute } from './metrics-route.js';
 
 export interface RateLimits {
   /** Invitation links that match nothing, per client address. */
@@ -40,13 +44,19 @@ export interface WebDeps {
   rateLimits?: Partial<RateLimits>;
   /** Which proxies' X-Forwarded-For to believe (TRUST_PROXY), as Express's `trust proxy` takes it. */
   trustProxy: boolean | number | string;
+  /** With METRICS on: requests are timed and GET /metrics exists. */
+  metrics?: { metrics: Metrics; access: MetricsAccess };
 }
 
-/** The Express app: the accept page and the admin API; Slack mounts onto it too. */
+/** The Express app: the accept page and the admin API (and /metrics when on); Slack mounts onto it too. */
 export function createWebApp(deps: WebDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
+  if (deps.metrics) {
+    app.use(httpMetrics(deps.metrics.metrics));
+    app.get('/metrics', metricsRoute(deps.metrics.metrics, deps.metrics.access, deps.logger));
+  }
   app.get('/healthz', healthRoute(sharedHealthCheck(() => deps.db.raw('select 1')), deps.logger));
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
   app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, logger: deps.logger, tokenFailures: new FailureLimits(limits.tokenFailures), renewalRequests: new FailureLimits(limits.renewalRequests) }));

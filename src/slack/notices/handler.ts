@@ -12,8 +12,15 @@ const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled
  * A Web API client for the outbox: it does not wait out 429s or retry by itself, so each failure
  * goes back to the outbox, which keeps the item across restarts and retries with backoff.
  */
-export function noticeClient(token: string, slackApiUrl: string | undefined, logger?: webApi.WebClientOptions['logger']): webApi.WebClient {
-  return new webApi.WebClient(token, { ...(slackApiUrl ? { slackApiUrl } : {}), rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 10_000, ...(logger ? { logger } : {}) });
+export function noticeClient(token: string, slackApiUrl: string | undefined, logger?: webApi.WebClientOptions['logger'], fetch?: webApi.WebClientOptions['fetch']): webApi.WebClient {
+  return new webApi.WebClient(token, {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 10_000,
+    ...(logger ? { logger } : {}),
+    ...(fetch ? { fetch } : {}),
+  });
 }
 
 /** Delivers queued notices as DMs (chat.postMessage to a user id opens the DM). */
