@@ -114,6 +114,10 @@ describe('bad values throw ConfigError naming the variable', () => {
     ['SLACK_COMMAND', '/door man'],
     ['SLACK_COMMAND', `/${'x'.repeat(40)}`],
     ['APP_SECRET', 'too-short'],
+    ['METRICS', 'yes'],
+    ['METRICS', 'true'],
+    ['METRICS', 'short-token-15ch'.slice(0, 15)],
+    ['METRICS', 'a token with spaces in it'],
   ])('%s=%s', (variable, value) => {
     const error = configError({ [variable]: value });
     expect(error.variable).toBe(variable);
@@ -124,6 +128,25 @@ describe('bad values throw ConfigError naming the variable', () => {
   it('does not echo credentials from a rejected URL', () => {
     const error = configError({ DATABASE_URL: 'mysql://root:hunter2@localhost/doorman' });
     expect(error.message).not.toContain('hunter2');
+  });
+});
+
+describe('METRICS', () => {
+  it('is off by default and with "off"; "on" opens GET /metrics; a token of 16 or more characters guards it', () => {
+    expect(load({}).metrics).toBeUndefined();
+    expect(load({ METRICS: 'off' }).metrics).toBeUndefined();
+    expect(load({ METRICS: ' OFF ' }).metrics).toBeUndefined();
+    expect(load({ METRICS: 'on' }).metrics).toEqual({});
+    expect(load({ METRICS: 'On' }).metrics).toEqual({});
+    expect(load({ METRICS: 'scrape-token-0123' }).metrics).toEqual({ token: 'scrape-token-0123' });
+    expect(load({ METRICS: 'AbC+/def_ghi~jkl.mn==' }).metrics).toEqual({ token: 'AbC+/def_ghi~jkl.mn==' });
+  });
+
+  it('a refused value is not echoed back (it may be a secret)', () => {
+    const error = configError({ METRICS: 'secret token 0123456789' });
+    expect(error.variable).toBe('METRICS');
+    expect(error.message).not.toContain('secret token');
+    expect(error.message).toContain('at least 16 characters');
   });
 });
 
