@@ -1,6 +1,8 @@
 import parsePrometheusTextFormat, { type PrometheusFamily, type PrometheusSample } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webApi } from '@slack/bolt';
 import { INVITE_EMAIL } from '../../src/invites/service.js';
+import { countingFetch } from '../../src/metrics/slack.js';
 import { DIALECTS, ManualClock } from '../support/db.js';
 import { OPERATOR, request, startTestApp, type TestApp } from '../support/http.js';
 import { eventually, SlackWorld } from '../support/slack-world.js';
@@ -200,5 +202,19 @@ describe.each(DIALECTS)('GET /metrics with Slack on (%s)', (dialect) => {
     expect(observed(text, 'doorman_slack_request_duration_seconds', { type: 'shortcut' }, 'sum')).toBeGreaterThanOrEqual(1);
     expect(observed(text, 'doorman_http_request_duration_seconds', { route: '/slack/events', method: 'POST', status: '200' })).toBe(2);
     expect(text).not.toContain('@');
+  });
+
+  it("counts Slack's refusals (ok: false) and failed answers as error", async () => {
+    const metrics = w.services.metrics!;
+    const slackApiUrl = `${w.api.url}/`;
+    const refused = new webApi.WebClient('xoxb-not-the-token', { slackApiUrl, fetch: countingFetch(metrics, slackApiUrl), retryConfig: { retries: 0 } });
+    await expect(refused.auth.test()).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
+    w.api.fail('users.info', 500);
+    const failing = new webApi.WebClient(w.api.botToken, { slackApiUrl, fetch: countingFetch(metrics, slackApiUrl), retryConfig: { retries: 0 } });
+    await expect(failing.users.info({ user: 'U0PLAIN' })).rejects.toMatchObject({ statusCode: 500 });
+
+    const { families } = await scrape(w.app.url);
+    expect(value(families, 'doorman_slack_api_calls_total', 'COUNTER', { method: 'auth.test', result: 'error' })).toBe(1);
+    expect(value(families, 'doorman_slack_api_calls_total', 'COUNTER', { method: 'users.info', result: 'error' })).toBe(1);
   });
 });
