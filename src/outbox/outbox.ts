@@ -67,7 +67,7 @@ export interface OutboxBacklog {
   oldestCreatedAt: number;
 }
 
-/** Pending items grouped by kind, in one statement (the pending rows are few and have their own index). */
+/** Pending items grouped by kind, in one statement that reads only pending rows (through the partial index `outbox_due`), however many settled rows the table keeps. */
 export async function outboxBacklog(db: Db): Promise<OutboxBacklog[]> {
   const rows = (await db('outbox').where({ state: 'pending' }).groupBy('kind').select('kind').count({ n: '*' }).min({ oldest: 'created_at' })) as Array<{
     kind: string;
