@@ -142,7 +142,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
   }
   logger.info(
-    { port, publicUrl: config.publicUrl, database: config.database.client, mail: services.mail.kind, slack: mode },
+    { port, publicUrl: config.publicUrl, database: config.database.client, mail: services.mail.kind, slack: mode, metrics: config.metrics ? (config.metrics.token ? 'token' : 'on') : 'off' },
     `Doorman is listening on ${config.publicUrl}`,
   );
 

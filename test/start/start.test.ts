@@ -93,6 +93,21 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
     expect(service.stderr.filter(Boolean)).toEqual([]);
   });
 
+  it('METRICS=<token>: /metrics answers the token only, and the service still stops at once on SIGTERM', async () => {
+    const token = 'start-test-metrics-token-0123';
+    const service = start({ ...env, METRICS: token });
+    expect(await service.waitForLog(/^Doorman is listening on /)).toMatchObject({ metrics: 'token' });
+    const url = `http://127.0.0.1:${env.PORT}/metrics`;
+    expect((await fetch(url)).status).toBe(401);
+    const scraped = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/^doorman_invitations\{status="pending"\} 0$/m);
+
+    service.kill('SIGTERM');
+    expect(await service.waitForExit(5_000)).toEqual({ code: 0, signal: null });
+    expect(service.stderr.filter(Boolean)).toEqual([]);
+  });
+
   it('queued mail survives kill -9 during an SMTP outage and is delivered exactly once after restart', async () => {
     const smtp = await TestSmtpServer.create({ up: false });
     try {
