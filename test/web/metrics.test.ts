@@ -202,6 +202,18 @@ describe.each(DIALECTS)('GET /metrics with Slack on (%s)', (dialect) => {
     expect(observed(text, 'doorman_slack_request_duration_seconds', { type: 'shortcut' }, 'sum')).toBeGreaterThanOrEqual(1);
     expect(observed(text, 'doorman_http_request_duration_seconds', { route: '/slack/events', method: 'POST', status: '200' })).toBe(2);
     expect(text).not.toContain('@');
+
+    // Events and view submissions are told apart too.
+    expect((await w.event({ type: 'app_home_opened', user: 'U0ADMIN', channel: 'D0', tab: 'home', event_ts: '1.2' })).status).toBe(200);
+    expect((await w.submitInvite({ emails: 'someone@metrics.test' })).status).toBe(200);
+    await eventually(
+      async () => {
+        const later = (await scrape(w.app.url)).text;
+        return timed(later, 'event') === 1 && timed(later, 'view') === 1 && timed(later, 'other') === 0;
+      },
+      5_000,
+      'the event and the view submission timed',
+    );
   });
 
   it("counts Slack's refusals (ok: false) and failed answers as error", async () => {
