@@ -56,7 +56,7 @@ export async function seedHistory(db: Db): Promise<{ clock: ManualClock; ids: Re
   const delivery = (name: string, state: 'refused' | 'failing') =>
     db('invitations').where({ id: ids[name] }).update({ delivery_state: state, delivery_error: state === 'refused' ? '550 no such user' : 'connection refused' });
 
-  const ada = await members.create({ email: 'ada@corp.test', role: 'admin', firstName: 'Ada', lastName: 'Admin' }, { type: 'system' });
+  const ada = await members.create({ email: 'ada.history@corp.test', role: 'admin', firstName: 'Ada', lastName: 'Admin' }, { type: 'system' });
   await invite(['old1', 'old2', 'old3'], { type: 'member', memberId: ada.member.id, name: 'Ada Admin' });
 
   at(PREVIOUS_START + HOUR);
