@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storedReport } from '../../src/jobs/weekly-report.js';
+import { weeklyReportMessage } from '../../src/slack/blocks/weekly-report.js';
+import { DIALECTS } from '../support/db.js';
+import { ADMIN, ADMIN2, eventually, LINKED, pause, SlackWorld } from '../support/slack-world.js';
+import { DAY, END, HOUR, seedHistory } from './history.js';
+
+const WEEK = 7 * DAY;
+const CHANNEL = 'C0REPORTS';
+
+/**
+ * The weekly report through the real service: the job started with Slack, the outbox and the Slack
+ * notice handler, against the strict Web API stand-in (which refuses Block Kit over Slack's limits).
+ */
+describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
+  let h: SlackWorld;
+  const reports = () => h.api.callsTo('chat.postMessage').filter((c) => String(c.args.text).startsWith('Weekly invitations report'));
+
+  /** Waits for `count` report messages, moving the clock on meanwhile: DMs to one admin are paced a second apart (expiry notices go to them too). */
+  const waitForReports = async (count: number) => {
+    for (let i = 0; i < 100 && reports().length < count; i++) {
+      h.clock.advance(1_000);
+      await pause(100);
+    }
+    await pause(300);
+    expect(reports()).toHaveLength(count);
+  };
+
+  beforeAll(async () => {
+    h = await SlackWorld.start(dialect, {
+      channels: [CHANNEL],
+      beforeStart: async (db, clock) => {
+        await seedHistory(db.db);
+        // The history's emails count as delivered: only the report is for Slack here.
+        await db.db('outbox').update({ state: 'done', done_at: END });
+        clock.current = END + 3 * HOUR;
+      },
+    });
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  it('without REPORT_CHANNEL, DMs the week’s report to each admin once', async () => {
+    expect(reports()).toEqual([]);
+    await h.restart({ env: { REPORT_SCHEDULE: 'mon 09:00' } });
+    await waitForReports(3);
+    const sent = reports();
+    expect(sent.map((c) => c.args.channel).sort()).toEqual([ADMIN, ADMIN2, LINKED].sort());
+    const figures = await storedReport(h.db.db, END);
+    expect(figures?.period.end).toBe(END);
+    const expected = weeklyReportMessage(figures!);
+    for (const call of sent) {
+      expect(call.args.text).toBe('Weekly invitations report: 9 sent, 4 accepted');
+      expect(call.args.blocks).toEqual(expected.blocks);
+    }
+    expect(JSON.stringify(sent[0]!.args.blocks)).toContain('*Acceptance rate:* 33%  _(last week 29%)_');
+  });
+
+  it('a restart in the same week sends nothing; after weeks down, only the latest missed week goes out, once', async () => {
+    await h.restart();
+    await pause(500);
+    expect(reports()).toHaveLength(3);
+    await h.app.stop();
+    h.clock.current = END + 3 * WEEK + DAY;
+    await h.restart();
+    await waitForReports(6);
+    expect(reports().slice(3).map((c) => c.args.channel).sort()).toEqual([ADMIN, ADMIN2, LINKED].sort());
+    const periods = (await h.db.db('report_runs').orderBy('period_end').pluck('period_end')) as Array<number | string>;
+    expect(periods.map(Number)).toEqual([END, END + 3 * WEEK]);
+    await h.restart();
+    await pause(500);
+    expect(reports()).toHaveLength(6);
+  });
+
+  it('with REPORT_CHANNEL, posts once to the channel; a Slack outage delays it, never drops it', async () => {
+    h.api.fail('chat.postMessage', 500, { times: 2 });
+    h.clock.current = END + 4 * WEEK + HOUR;
+    await h.restart({ env: { REPORT_CHANNEL: CHANNEL } });
+    await eventually(async () => (await h.notices()).some((n) => n.payload.recipient === CHANNEL && n.attempts >= 1 && n.last_error), 10_000, 'a failed first try');
+    expect(reports()).toHaveLength(6);
+    for (let i = 0; i < 40 && reports().length < 7; i++) {
+      h.clock.advance(30_000);
+      await pause(150);
+    }
+    await waitForReports(7);
+    const posted = reports().slice(6);
+    expect(posted.map((c) => c.args.channel)).toEqual([CHANNEL]);
+    expect(posted[0]!.args.text).toMatch(/^Weekly invitations report: \d+ sent, \d+ accepted$/);
+    // The report itself met Slack's 500 and was tried again by the outbox.
+    const tries = h.api.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL);
+    expect(tries.filter((c) => !c.ok).length).toBeGreaterThanOrEqual(1);
+    expect(tries.filter((c) => c.ok)).toHaveLength(1);
+  });
+});
