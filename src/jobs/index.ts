@@ -42,7 +42,8 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
   if (report) {
     running.push(new Every('weekly report', REPORT_CHECK_MS, async () => {
       const run = await report.run();
-      if (run) {
+      if (run && !run.recipients.length) services.logger.warn('weekly report: nobody to send it to; set REPORT_CHANNEL or SLACK_ADMIN_USER_IDS, or link an admin member to a Slack user');
+      else if (run) {
         services.logger.info({ periodEnd: new Date(run.periodEnd).toISOString(), recipients: run.recipients.length }, 'weekly report queued');
         services.outbox.wake();
       }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inTransaction, type Db, type Trx } from '../db/index.js';
 import { SLACK_NOTICE, type NoticePayload } from '../notices/queue.js';
 import { enqueue } from '../outbox/outbox.js';
-import { weeklyFigures, type WeeklyReportFigures } from '../report/figures.js';
+import { weeklyFigures } from '../report/figures.js';
 import { latestPeriod, type WeeklySchedule } from '../report/schedule.js';
 import type { Clock } from '../shared/clock.js';
 
@@ -64,10 +64,4 @@ export class WeeklyReport {
 export async function adminRecipients(db: Db | Trx, bootstrapAdmins: readonly string[]): Promise<string[]> {
   const linked = (await db('members').where({ role: 'admin', state: 'active' }).whereNotNull('slack_user_id').orderBy('slack_user_id').pluck('slack_user_id')) as string[];
   return [...new Set([...bootstrapAdmins, ...linked])];
-}
-
-/** The figures a queued report was drawn from (kept with its period). */
-export async function storedReport(db: Db, periodEnd: number): Promise<WeeklyReportFigures | undefined> {
-  const row = (await db('report_runs').where({ period_end: periodEnd }).first('figures')) as { figures: string | null } | undefined;
-  return row?.figures ? (JSON.parse(row.figures) as WeeklyReportFigures) : undefined;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storedReport } from '../../src/jobs/weekly-report.js';
+import { storedReport } from '../../src/report/runs.js';
 import { weeklyReportMessage } from '../../src/slack/blocks/weekly-report.js';
 import { DIALECTS } from '../support/db.js';
 import { ADMIN, ADMIN2, eventually, LINKED, pause, SlackWorld } from '../support/slack-world.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/index.js';
-import { adminRecipients, storedReport, WeeklyReport, type WeeklyReportSettings } from '../../src/jobs/weekly-report.js';
+import { adminRecipients, WeeklyReport, type WeeklyReportSettings } from '../../src/jobs/weekly-report.js';
+import { storedReport } from '../../src/report/runs.js';
 import { MembersService } from '../../src/members/service.js';
 import type { NoticePayload } from '../../src/notices/queue.js';
 import { parseSchedule } from '../../src/report/schedule.js';

@@ -8,7 +8,7 @@ import { suggestAddress } from '../../invites/typos.js';
 import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice, renewalRequestNotice } from '../blocks/notice-dms.js';
 import type { Block } from '../blocks/limits.js';
 import { weeklyReportMessage } from '../blocks/weekly-report.js';
-import { storedReport } from '../../jobs/weekly-report.js';
+import { storedReport } from '../../report/runs.js';
 
 export interface NoticeDeps {
   db: Db;
