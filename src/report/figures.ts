@@ -98,7 +98,24 @@ async function rows(db: Db | Trx, sql: string, bindings: Record<string, number>)
  * from the audit log where an invitation changed since, so last week's figure beside this week's
  * is the one last week's report gave.
  */
-export async function weeklyFigures(db: Db | Trx, period: ReportPeriod, inviteTtlMs: number): Promise<WeeklyReportFigures> {
+export function weeklyFigures(db: Db | Trx, period: ReportPeriod, inviteTtlMs: number): Promise<WeeklyReportFigures> {
+  return withoutJit(db, (q) => computeFigures(q, period, inviteTtlMs));
+}
+
+/**
+ * PostgreSQL judges these queries costly enough to compile them (JIT), which takes far longer than
+ * running them; compiling is turned off for the transaction that computes them.
+ */
+async function withoutJit<T>(db: Db | Trx, work: (q: Db | Trx) => Promise<T>): Promise<T> {
+  if (!isPostgres(db)) return work(db);
+  const run = async (trx: Trx) => {
+    await trx.raw('SET LOCAL jit = off');
+    return work(trx);
+  };
+  return db.isTransaction ? run(db as Trx) : db.transaction(run);
+}
+
+async function computeFigures(db: Db | Trx, period: ReportPeriod, inviteTtlMs: number): Promise<WeeklyReportFigures> {
   const b = {
     previousStart: period.previousStart,
     start: period.start,
@@ -107,34 +124,33 @@ export async function weeklyFigures(db: Db | Trx, period: ReportPeriod, inviteTt
     endOld: period.end - PENDING_AFTER_MS,
     ttl: inviteTtlMs,
   };
-  const [sends, cohorts, accepted, states, pending, domains] = await Promise.all([
-    rows(db, `SELECT COALESCE(SUM(CASE WHEN at >= :start THEN 1 ELSE 0 END), 0) AS week, COALESCE(SUM(CASE WHEN at < :start THEN 1 ELSE 0 END), 0) AS previous
-      FROM audit_log WHERE subject_type = 'invitation' AND action IN ${SENDS} AND at >= :previousStart AND at < :end`, b),
-    rows(db, `SELECT s.current_week AS current_week, COUNT(*) AS invited,
+  // One after another: on PostgreSQL they share one transaction's connection.
+  const sends = await rows(db, `SELECT COALESCE(SUM(CASE WHEN at >= :start THEN 1 ELSE 0 END), 0) AS week, COALESCE(SUM(CASE WHEN at < :start THEN 1 ELSE 0 END), 0) AS previous
+      FROM audit_log WHERE subject_type = 'invitation' AND action IN ${SENDS} AND at >= :previousStart AND at < :end`, b);
+  const cohorts = await rows(db, `SELECT s.current_week AS current_week, COUNT(*) AS invited,
         SUM(CASE WHEN i.accepted_at < :end AND (s.current_week = 1 OR i.accepted_at < :start) THEN 1 ELSE 0 END) AS accepted
       FROM (SELECT DISTINCT subject_id, CASE WHEN at >= :start THEN 1 ELSE 0 END AS current_week
             FROM audit_log WHERE subject_type = 'invitation' AND action IN ${SENDS} AND at >= :previousStart AND at < :end) s
-      JOIN invitations i ON i.id = s.subject_id GROUP BY s.current_week`, b),
-    rows(db, `SELECT i.accepted_at AS accepted_at, i.accepted_at - COALESCE((SELECT MAX(a.at) FROM audit_log a
+      JOIN invitations i ON i.id = s.subject_id GROUP BY s.current_week`, b);
+  const accepted = await rows(db, `SELECT i.accepted_at AS accepted_at, i.accepted_at - COALESCE((SELECT MAX(a.at) FROM audit_log a
         WHERE a.subject_type = 'invitation' AND a.subject_id = i.id AND a.action IN ${SENDS} AND a.at <= i.accepted_at), i.created_at) AS took
-      FROM invitations i WHERE i.status = 'accepted' AND i.accepted_at >= :previousStart AND i.accepted_at < :end`, b),
-    // Expiries only move later, so whatever was live or expiring since previousStart still expires after it.
-    rows(db, `SELECT COALESCE(SUM(CASE WHEN ${pendingAt('end')} THEN 1 ELSE 0 END), 0) AS pending_week,
+      FROM invitations i WHERE i.status = 'accepted' AND i.accepted_at >= :previousStart AND i.accepted_at < :end`, b);
+  // Expiries only move later, so whatever was live or expiring since previousStart still expires after it.
+  const states = await rows(db, `SELECT COALESCE(SUM(CASE WHEN ${pendingAt('end')} THEN 1 ELSE 0 END), 0) AS pending_week,
         COALESCE(SUM(CASE WHEN ${pendingAt('start')} THEN 1 ELSE 0 END), 0) AS pending_previous,
         COALESCE(SUM(CASE WHEN ${expiredIn('start', 'end')} THEN 1 ELSE 0 END), 0) AS expired_week,
         COALESCE(SUM(CASE WHEN ${expiredIn('previousStart', 'start')} THEN 1 ELSE 0 END), 0) AS expired_previous
-      FROM invitations i WHERE i.expires_at > :previousStart AND i.created_at < :end`, b),
-    rows(db, `SELECT i.email AS email, i.created_at AS created_at, i.invited_by_slack_user_id AS slack_user_id, i.invited_by_name AS inviter_name,
+      FROM invitations i WHERE i.expires_at > :previousStart AND i.created_at < :end`, b);
+  const pending = await rows(db, `SELECT i.email AS email, i.created_at AS created_at, i.invited_by_slack_user_id AS slack_user_id, i.invited_by_name AS inviter_name,
         m.slack_user_id AS member_slack_user_id, m.first_name AS first_name, m.last_name AS last_name, m.email AS member_email
       FROM invitations i LEFT JOIN members m ON m.id = i.invited_by_member_id
-      WHERE i.expires_at > :end AND ${pendingAt('end')} ORDER BY i.created_at, i.id LIMIT ${LISTED_PENDING}`, b),
-    rows(db, `SELECT ${emailDomainSql(db, 'i.email')} AS domain,
+      WHERE i.expires_at > :end AND ${pendingAt('end')} ORDER BY i.created_at, i.id LIMIT ${LISTED_PENDING}`, b);
+  const domains = await rows(db, `SELECT ${emailDomainSql(db, 'i.email')} AS domain,
         SUM(CASE WHEN i.last_sent_at >= :start AND i.delivery_state = 'refused' THEN 1 ELSE 0 END) AS refused,
         SUM(CASE WHEN i.last_sent_at >= :start AND i.delivery_state = 'failing' THEN 1 ELSE 0 END) AS failing,
         SUM(CASE WHEN i.last_sent_at < :start THEN 1 ELSE 0 END) AS previous
       FROM invitations i WHERE i.delivery_state IN ('refused', 'failing') AND i.last_sent_at >= :previousStart AND i.last_sent_at < :end
-      GROUP BY ${emailDomainSql(db, 'i.email')}`, b),
-  ]);
+      GROUP BY ${emailDomainSql(db, 'i.email')}`, b);
 
   const cohort = (current: number) => cohorts.find((r) => Number(r.current_week) === current);
   const rate = (current: number) => {
