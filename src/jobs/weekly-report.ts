@@ -37,13 +37,14 @@ export class WeeklyReport {
     const period = latestPeriod(this.settings.schedule, this.settings.timeZone, now);
     // Most runs find the period sent already: a read, no write transaction.
     if (await this.db('report_runs').where({ period_end: period.end }).first('period_end')) return undefined;
+    // Computed before the claim, so the write transaction (SQLite's one writer) stays short.
+    const figures = await weeklyFigures(this.db, period, this.settings.inviteTtlMs);
     return inTransaction(this.db, async (trx) => {
       const claim = randomUUID();
       // A second instance's insert waits here for the first one's commit, then does nothing.
       await trx('report_runs').insert({ period_end: period.end, period_start: period.start, claim, created_at: now }).onConflict('period_end').ignore();
       const row = (await trx('report_runs').where({ period_end: period.end }).first('claim')) as { claim: string } | undefined;
       if (row?.claim !== claim) return undefined;
-      const figures = await weeklyFigures(trx, period, this.settings.inviteTtlMs);
       const recipients = this.settings.channel ? [this.settings.channel] : await adminRecipients(trx, this.settings.bootstrapAdmins);
       await trx('report_runs').where({ period_end: period.end }).update({ figures: JSON.stringify(figures), recipients: recipients.length });
       await enqueue(
