@@ -41,12 +41,14 @@ export class WeeklyReport {
     const figures = await weeklyFigures(this.db, period, this.settings.inviteTtlMs);
     return inTransaction(this.db, async (trx) => {
       const claim = randomUUID();
+      const recipients = this.settings.channel ? [this.settings.channel] : await adminRecipients(trx, this.settings.bootstrapAdmins);
       // A second instance's insert waits here for the first one's commit, then does nothing.
-      await trx('report_runs').insert({ period_end: period.end, period_start: period.start, claim, created_at: now }).onConflict('period_end').ignore();
+      await trx('report_runs')
+        .insert({ period_end: period.end, period_start: period.start, claim, figures: JSON.stringify(figures), recipients: recipients.length, created_at: now })
+        .onConflict('period_end')
+        .ignore();
       const row = (await trx('report_runs').where({ period_end: period.end }).first('claim')) as { claim: string } | undefined;
       if (row?.claim !== claim) return undefined;
-      const recipients = this.settings.channel ? [this.settings.channel] : await adminRecipients(trx, this.settings.bootstrapAdmins);
-      await trx('report_runs').where({ period_end: period.end }).update({ figures: JSON.stringify(figures), recipients: recipients.length });
       await enqueue(
         trx,
         now,
