@@ -1,8 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 import { storedReport } from '../../src/report/runs.js';
 import { weeklyReportMessage } from '../../src/slack/blocks/weekly-report.js';
-import { DIALECTS } from '../support/db.js';
-import { ADMIN, ADMIN2, eventually, LINKED, pause, SlackWorld } from '../support/slack-world.js';
+import { DIALECTS, TEST_SECRET } from '../support/db.js';
+import { ADMIN, ADMIN2, BOT_TOKEN, eventually, LINKED, pause, SIGNING_SECRET, SlackWorld } from '../support/slack-world.js';
 import { DAY, END, HOUR, seedHistory } from './history.js';
 
 const WEEK = 7 * DAY;
@@ -92,5 +98,52 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
     const tries = h.api.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL);
     expect(tries.filter((c) => !c.ok).length).toBeGreaterThanOrEqual(1);
     expect(tries.filter((c) => c.ok)).toHaveLength(1);
+  });
+});
+
+describe('two instances starting together on one PostgreSQL', () => {
+  it('both schedulers look at once; the week’s report reaches each admin exactly once', async () => {
+    const h = await SlackWorld.start('pg', {
+      beforeStart: async (db, clock) => {
+        await seedHistory(db.db);
+        await db.db('outbox').update({ state: 'done', done_at: END });
+        clock.current = END + 3 * HOUR;
+      },
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'doorman-second-'));
+    const config = loadConfig({
+      PORT: '0',
+      DATA_DIR: dir,
+      DATABASE_URL: h.db.url,
+      APP_SECRET: TEST_SECRET,
+      SMTP_URL: h.smtp.url,
+      PUBLIC_URL: 'http://doorman.test',
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: h.api.url,
+      SLACK_ADMIN_USER_IDS: `${ADMIN},${ADMIN2}`,
+      REPORT_SCHEDULE: 'mon 09:00',
+    });
+    const reports = () => h.api.callsTo('chat.postMessage').filter((c) => String(c.args.text).startsWith('Weekly invitations report'));
+    let second: Awaited<ReturnType<typeof startApp>> | undefined;
+    try {
+      // The world's instance restarts with the schedule while a second one starts beside it.
+      [, second] = await Promise.all([
+        h.restart({ env: { REPORT_SCHEDULE: 'mon 09:00' } }),
+        startApp(config, createLogger('silent'), { clock: h.clock, worker: { pollIntervalMs: 50 } }),
+      ]);
+      for (let i = 0; i < 100 && reports().length < 3; i++) {
+        h.clock.advance(1_000);
+        await pause(100);
+      }
+      await pause(1_000);
+      expect(reports().map((c) => c.args.channel).sort()).toEqual([ADMIN, ADMIN2, LINKED].sort());
+      expect((await h.db.db('report_runs').pluck('period_end')).map(Number)).toEqual([END]);
+      expect(h.api.rejected()).toEqual([]);
+    } finally {
+      await second?.stop();
+      await h.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
