@@ -140,6 +140,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
 
   if (!slack) {
     logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
+    if (config.report) logger.warn('REPORT_SCHEDULE is set but Slack is off: the weekly report goes out only with Slack on (doorman report --week prints it)');
   }
   logger.info(
     { port, publicUrl: config.publicUrl, database: config.database.client, mail: services.mail.kind, slack: mode, metrics: config.metrics ? (config.metrics.token ? 'token' : 'on') : 'off' },

@@ -17,6 +17,9 @@ import { formatDate, formatInvitations, formatMembers, formatSummary } from './c
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from './invites/choices.js';
 import { MAX_FILE_ROWS, parseListFile } from './invites/list-file.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
+import { weeklyFigures } from './report/figures.js';
+import { lastSevenDays, latestPeriod } from './report/schedule.js';
+import { weeklyReportText } from './report/text.js';
 
 /**
  * `doorman` — the operator's door. It works on the same database and APP_SECRET as the service;
@@ -231,6 +234,20 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     });
 
   program
+    .command('report')
+    .description('print the weekly invitations report: the figures the Slack report gives, with the week before beside each')
+    .option('--week', 'the week up to the latest REPORT_SCHEDULE moment, or the last 7 days without one (the default)')
+    .option('--at <time>', 'as it was at this moment (ISO 8601, e.g. 2026-11-30T09:00+01:00)', isoTime)
+    .addOption(jsonOption())
+    .action(async (opts: { week?: boolean; at?: number; json?: boolean }) => {
+      const s = await open();
+      const now = opts.at ?? s.clock.now();
+      const period = s.config.report ? latestPeriod(s.config.report.schedule, s.config.reportTimeZone, now) : lastSevenDays(now, s.config.reportTimeZone);
+      const figures = await weeklyFigures(s.db, period, s.config.inviteTtlMs);
+      print(opts.json ? JSON.stringify(figures, null, 2) : weeklyReportText(figures));
+    });
+
+  program
     .command('deliver')
     .description('deliver queued emails now and exit (when no service is running)')
     .action(async () => {
@@ -265,6 +282,12 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
  */
 function oneLine(message: string): string {
   return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function isoTime(value: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}(T|$)/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('must be a date and time like 2026-11-30T09:00Z or 2026-11-30T09:00+01:00');
+  return ms;
 }
 
 function positiveInt(value: string): number {

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseMailRate, type MailRate } from './mail/pace.js';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
+import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedule.js';
 
 /** A bad environment value: start-up stops with one line naming the variable. */
 export class ConfigError extends Error {
@@ -56,6 +57,10 @@ export interface Config {
   slack: SlackConfig;
   /** GET /metrics (METRICS); unset: off, the route does not exist. */
   metrics?: MetricsAccess;
+  /** The weekly report's time zone (REPORT_TZ), also used by `doorman report --week`. */
+  reportTimeZone: string;
+  /** The weekly report in Slack (REPORT_SCHEDULE); unset: none is sent. */
+  report?: { schedule: WeeklySchedule; channel?: string };
 }
 
 type Env = Record<string, string | undefined>;
@@ -175,6 +180,21 @@ function metricsAccess(env: Env): MetricsAccess | undefined {
   throw new ConfigError('METRICS', 'use off, on, or a token of at least 16 characters (letters, digits, - . _ ~ + /) that scrapers send as "Authorization: Bearer <token>"');
 }
 
+/** REPORT_TZ (default UTC), REPORT_SCHEDULE (`mon 09:00`) and REPORT_CHANNEL (a channel id or #name). */
+function report(env: Env): Pick<Config, 'report' | 'reportTimeZone'> {
+  const reportTimeZone = env.REPORT_TZ?.trim() || 'UTC';
+  if (!isTimeZone(reportTimeZone)) throw new ConfigError('REPORT_TZ', `"${reportTimeZone}" is not an IANA time zone (like Europe/Berlin or America/New_York)`);
+  const channel = env.REPORT_CHANNEL?.trim() || undefined;
+  if (channel && !/^([CG][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79})$/.test(channel)) {
+    throw new ConfigError('REPORT_CHANNEL', `"${channel}" is not a Slack channel id (like C024BE91L) or name (like #invitations)`);
+  }
+  const raw = env.REPORT_SCHEDULE?.trim();
+  if (!raw) return { reportTimeZone };
+  const schedule = parseSchedule(raw);
+  if (!schedule) throw new ConfigError('REPORT_SCHEDULE', `"${raw}" is not a weekday and a time; use a weekday name and HH:MM (e.g. mon 09:00)`);
+  return { reportTimeZone, report: { schedule, channel } };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const portRaw = env.PORT?.trim() || '3000';
   const port = Number(portRaw);
@@ -240,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     slack,
     metrics: metricsAccess(env),
+    ...report(env),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Services } from '../app.js';
 import { AuditFeed } from './audit-feed.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { Every } from './scheduler.js';
+import { WeeklyReport } from './weekly-report.js';
 
 export interface Jobs {
   stop(): Promise<void>;
@@ -11,9 +12,19 @@ export function expirySweep(services: Services): ExpirySweep {
   return new ExpirySweep(services.db, services.clock, { bootstrapAdmins: services.config.slack.adminUserIds, reminderMs: services.config.expiryReminderMs });
 }
 
+/** The weekly report job, when REPORT_SCHEDULE is set. */
+export function weeklyReport(services: Services): WeeklyReport | undefined {
+  const { report, reportTimeZone, slack, inviteTtlMs } = services.config;
+  if (!report) return undefined;
+  return new WeeklyReport(services.db, services.clock, { schedule: report.schedule, timeZone: reportTimeZone, channel: report.channel, bootstrapAdmins: slack.adminUserIds, inviteTtlMs });
+}
+
+/** How often the weekly report looks for a scheduled moment that has passed. */
+const REPORT_CHECK_MS = 30_000;
+
 /**
  * The scheduled work that tells people things in Slack: expiry notices and reminders every
- * EXPIRY_SWEEP_INTERVAL, and the audit channel. Runs only with Slack on: with nobody to tell,
+ * EXPIRY_SWEEP_INTERVAL, the weekly report (REPORT_SCHEDULE), and the audit channel. Runs only with Slack on: with nobody to tell,
  * nothing is claimed.
  */
 export function startSlackJobs(services: Services, postToAuditChannel?: (lines: string[]) => Promise<void>): Jobs {
@@ -27,6 +38,17 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
       }
     }, services.logger),
   ];
+  const report = weeklyReport(services);
+  if (report) {
+    running.push(new Every('weekly report', REPORT_CHECK_MS, async () => {
+      const run = await report.run();
+      if (run && !run.recipients.length) services.logger.warn('weekly report: nobody to send it to; set REPORT_CHANNEL or SLACK_ADMIN_USER_IDS, or link an admin member to a Slack user');
+      else if (run) {
+        services.logger.info({ periodEnd: new Date(run.periodEnd).toISOString(), recipients: run.recipients.length }, 'weekly report queued');
+        services.outbox.wake();
+      }
+    }, services.logger));
+  }
   if (postToAuditChannel) {
     const feed = new AuditFeed(services.db, services.clock, postToAuditChannel);
     running.push(new Every('audit channel', 2_000, async () => {

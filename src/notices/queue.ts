@@ -12,7 +12,9 @@ export type NoticePayload =
   | { notice: 'reminder'; recipient: string; invitationIds: string[] }
   | { notice: 'accepted'; recipient: string; invitationId: string; memberId: string }
   | { notice: 'refused'; recipient: string; invitationId: string; reason: string }
-  | { notice: 'renewal_request'; recipient: string; invitationId: string; requestId: string };
+  | { notice: 'renewal_request'; recipient: string; invitationId: string; requestId: string }
+  /** `recipient` is a Slack user (a DM) or REPORT_CHANNEL; the figures are kept with the period's report run. */
+  | { notice: 'weekly_report'; recipient: string; periodEnd: number };
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
 export type SlackUserId = string;

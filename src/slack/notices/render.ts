@@ -7,6 +7,8 @@ import type { OutboxRow } from '../../outbox/outbox.js';
 import { suggestAddress } from '../../invites/typos.js';
 import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice, renewalRequestNotice } from '../blocks/notice-dms.js';
 import type { Block } from '../blocks/limits.js';
+import { weeklyReportMessage } from '../blocks/weekly-report.js';
+import { storedReport } from '../../report/runs.js';
 
 export interface NoticeDeps {
   db: Db;
@@ -26,6 +28,10 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
   if (payload.notice === 'refused') {
     const [invitation] = await deps.invites.getMany([payload.invitationId]);
     return invitation ? refusedNotice({ noticeId, invitation, reason: payload.reason, suggestion: suggestAddress(invitation.email), notice: note }) : undefined;
+  }
+  if (payload.notice === 'weekly_report') {
+    const figures = await storedReport(deps.db, payload.periodEnd);
+    return figures ? weeklyReportMessage(figures) : undefined;
   }
   if (payload.notice === 'renewal_request') {
     const [[invitation], request] = await Promise.all([deps.invites.getMany([payload.invitationId]), deps.invites.renewalRequest(payload.requestId)]);

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { inTransaction, type Db, type Trx } from '../db/index.js';
+import { SLACK_NOTICE, type NoticePayload } from '../notices/queue.js';
+import { enqueue } from '../outbox/outbox.js';
+import { weeklyFigures } from '../report/figures.js';
+import { latestPeriod, type WeeklySchedule } from '../report/schedule.js';
+import type { Clock } from '../shared/clock.js';
+
+export interface WeeklyReportSettings {
+  schedule: WeeklySchedule;
+  timeZone: string;
+  /** REPORT_CHANNEL; unset: a DM to each admin. */
+  channel?: string;
+  /** SLACK_ADMIN_USER_IDS, told besides the admin members with a linked Slack user. */
+  bootstrapAdmins: readonly string[];
+  inviteTtlMs: number;
+}
+
+export interface ReportRun {
+  periodEnd: number;
+  recipients: string[];
+}
+
+/**
+ * Sends the weekly report once per period. Every run looks at the latest scheduled moment only, so
+ * a service that was down over one or more moments sends the latest missed week when it is back,
+ * and never the older ones. The period is claimed by inserting its `report_runs` row in the
+ * transaction that queues the Slack messages: with several instances the row's key lets exactly
+ * one transaction commit a claim, and the outbox delivers (and retries) what it queued.
+ */
+export class WeeklyReport {
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly settings: WeeklyReportSettings) {}
+
+  /** Claims and queues the latest period's report if nobody has; what was queued, if anything. */
+  async run(): Promise<ReportRun | undefined> {
+    const now = this.clock.now();
+    const period = latestPeriod(this.settings.schedule, this.settings.timeZone, now);
+    // Most runs find the period sent already: a read, no write transaction.
+    if (await this.db('report_runs').where({ period_end: period.end }).first('period_end')) return undefined;
+    // Computed before the claim, so the write transaction (SQLite's one writer) stays short.
+    const figures = await weeklyFigures(this.db, period, this.settings.inviteTtlMs);
+    return inTransaction(this.db, async (trx) => {
+      const claim = randomUUID();
+      const recipients = this.settings.channel ? [this.settings.channel] : await adminRecipients(trx, this.settings.bootstrapAdmins);
+      // A second instance's insert waits here for the first one's commit, then does nothing.
+      await trx('report_runs')
+        .insert({ period_end: period.end, period_start: period.start, claim, figures: JSON.stringify(figures), recipients: recipients.length, created_at: now })
+        .onConflict('period_end')
+        .ignore();
+      const row = (await trx('report_runs').where({ period_end: period.end }).first('claim')) as { claim: string } | undefined;
+      if (row?.claim !== claim) return undefined;
+      await enqueue(
+        trx,
+        now,
+        recipients.map((recipient) => ({
+          kind: SLACK_NOTICE,
+          dedupeKey: `weekly_report:${period.end}:${recipient}`,
+          payload: { notice: 'weekly_report', recipient, periodEnd: period.end } satisfies NoticePayload,
+        })),
+      );
+      return { periodEnd: period.end, recipients };
+    });
+  }
+}
+
+/** Who gets the report without REPORT_CHANNEL: the bootstrap admins and every active admin member linked to a Slack user. */
+export async function adminRecipients(db: Db | Trx, bootstrapAdmins: readonly string[]): Promise<string[]> {
+  const linked = (await db('members').where({ role: 'admin', state: 'active' }).whereNotNull('slack_user_id').orderBy('slack_user_id').pluck('slack_user_id')) as string[];
+  return [...new Set([...bootstrapAdmins, ...linked])];
+}

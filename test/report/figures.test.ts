@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { weeklyFigures, type WeeklyReportFigures } from '../../src/report/figures.js';
+import { latestPeriod, parseSchedule } from '../../src/report/schedule.js';
+import { weeklyReportText } from '../../src/report/text.js';
+import { limitViolations } from '../../src/slack/blocks/limits.js';
+import { weeklyReportMessage } from '../../src/slack/blocks/weekly-report.js';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+import { DAY, END, HOUR, PREVIOUS_START, seedHistory, START } from './history.js';
+
+/** The report's figures from a seeded history: every figure and last week's, exactly, on both databases. */
+describe.each(DIALECTS)('weekly report figures (%s)', (dialect) => {
+  let test: TestDatabase;
+  let ids: Record<string, string>;
+  let figures: WeeklyReportFigures;
+
+  beforeAll(async () => {
+    test = await createTestDatabase(dialect);
+    ({ ids } = await seedHistory(test.db));
+    // Computed three hours after the week ended, after a revoke and a new invitation that must not count.
+    figures = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', END + 3 * HOUR), 7 * DAY);
+  });
+  afterAll(async () => {
+    await test?.destroy();
+  });
+
+  it('gives each figure of the week and of the week before, as of each week’s end', () => {
+    expect(figures.period).toEqual({ previousStart: PREVIOUS_START, start: START, end: END, timeZone: 'UTC' });
+    expect(figures.week).toEqual({
+      sent: 9,
+      accepted: 4,
+      acceptanceRate: 3 / 9,
+      medianTimeToAcceptMs: 51 * HOUR,
+      pendingOverThreeDays: 6,
+      expiredNotRenewed: 2,
+      deliveryProblems: 2,
+    });
+    expect(figures.previousWeek).toEqual({
+      sent: 7,
+      accepted: 2,
+      acceptanceRate: 2 / 7,
+      medianTimeToAcceptMs: 13 * HOUR,
+      pendingOverThreeDays: 5,
+      expiredNotRenewed: 2,
+      deliveryProblems: 1,
+    });
+  });
+
+  it('lists the invitations pending longest with their inviters, and the failing domains', () => {
+    const byId = (names: string[]) => names.sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
+    const order = ['old1', ...byId(['pend1', 'rn1']), ...byId(['fail1', 'ref2', 'rev1'])];
+    expect(figures.pending.map((p) => p.email.split('@')[0])).toEqual(order);
+    expect(figures.pending[0]).toEqual({ email: 'old1@alpha.test', invitedAt: PREVIOUS_START - 2 * DAY, inviter: { slackUserId: null, name: 'Ada Admin' } });
+    expect(figures.pending.slice(1).every((p) => p.inviter.slackUserId === 'U0INVITER' && p.inviter.name === 'Ivy Inviter')).toBe(true);
+    expect(figures.domains).toEqual([
+      { domain: 'gamma.test', refused: 1, failing: 0, previous: 1 },
+      { domain: 'delta.test', refused: 0, failing: 1, previous: 0 },
+    ]);
+    expect(figures.moreDomains).toBe(0);
+  });
+
+  it('draws the same figures as text and as Block Kit within Slack’s limits', () => {
+    const text = weeklyReportText(figures);
+    expect(text).toContain('Weekly invitations report, Mon 23 Nov 09:00 – Mon 30 Nov 09:00 (UTC)');
+    for (const line of [
+      'Sent                               9  (last week 7)',
+      'Accepted                           4  (last week 2)',
+      'Acceptance rate                  33%  (last week 29%)',
+      'Median time to accept          2d 3h  (last week 13h)',
+      'Pending for more than 3 days       6  (last week 5)',
+      'Expired and not renewed            2  (last week 2)',
+      'Refused or failing deliveries      2  (last week 1)',
+      '  old1@alpha.test, invited by Ada Admin 16 days ago',
+      '  gamma.test: 1 refused (last week 1)',
+      '  delta.test: 1 failing (last week 0)',
+    ]) {
+      expect(text.split('\n'), text).toContain(line);
+    }
+    const message = weeklyReportMessage(figures);
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+    const shown = JSON.stringify(message.blocks);
+    expect(shown).toContain('*Sent:* 9  _(last week 7)_');
+    expect(shown).toContain('*Median time to accept:* 2d 3h  _(last week 13h)_');
+    expect(shown).toContain('invited by <@U0INVITER>');
+    expect(message.text).toBe('Weekly invitations report: 9 sent, 4 accepted');
+  });
+
+  it('an empty week says so with dashes, not zero percent', async () => {
+    const empty = await weeklyFigures(test.db, { previousStart: END + 30 * DAY, start: END + 37 * DAY, end: END + 44 * DAY, timeZone: 'UTC' }, 7 * DAY);
+    expect(empty.week).toEqual({ sent: 0, accepted: 0, acceptanceRate: null, medianTimeToAcceptMs: null, pendingOverThreeDays: 0, expiredNotRenewed: 0, deliveryProblems: 0 });
+    expect(weeklyReportText(empty)).toContain('Acceptance rate                —  (last week —)');
+  });
+});

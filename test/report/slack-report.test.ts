@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { storedReport } from '../../src/report/runs.js';
+import { weeklyReportMessage } from '../../src/slack/blocks/weekly-report.js';
+import { DIALECTS, TEST_SECRET } from '../support/db.js';
+import { ADMIN, ADMIN2, BOT_TOKEN, eventually, LINKED, pause, SIGNING_SECRET, SlackWorld } from '../support/slack-world.js';
+import { DAY, END, HOUR, seedHistory } from './history.js';
+
+const WEEK = 7 * DAY;
+const CHANNEL = 'C0REPORTS';
+
+/**
+ * The weekly report through the real service: the job started with Slack, the outbox and the Slack
+ * notice handler, against the strict Web API stand-in (which refuses Block Kit over Slack's limits).
+ */
+describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
+  let h: SlackWorld;
+  const reports = () => h.api.callsTo('chat.postMessage').filter((c) => String(c.args.text).startsWith('Weekly invitations report'));
+
+  /** Waits for `count` report messages, moving the clock on meanwhile: DMs to one admin are paced a second apart (expiry notices go to them too). */
+  const waitForReports = async (count: number) => {
+    for (let i = 0; i < 100 && reports().length < count; i++) {
+      h.clock.advance(1_000);
+      await pause(100);
+    }
+    await pause(300);
+    expect(reports()).toHaveLength(count);
+  };
+
+  beforeAll(async () => {
+    h = await SlackWorld.start(dialect, {
+      channels: [CHANNEL],
+      beforeStart: async (db, clock) => {
+        await seedHistory(db.db);
+        // The history's emails count as delivered: only the report is for Slack here.
+        await db.db('outbox').update({ state: 'done', done_at: END });
+        clock.current = END + 3 * HOUR;
+      },
+    });
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  it('without REPORT_CHANNEL, DMs the week’s report to each admin once', async () => {
+    expect(reports()).toEqual([]);
+    await h.restart({ env: { REPORT_SCHEDULE: 'mon 09:00' } });
+    await waitForReports(3);
+    const sent = reports();
+    expect(sent.map((c) => c.args.channel).sort()).toEqual([ADMIN, ADMIN2, LINKED].sort());
+    const figures = await storedReport(h.db.db, END);
+    expect(figures?.period.end).toBe(END);
+    const expected = weeklyReportMessage(figures!);
+    for (const call of sent) {
+      expect(call.args.text).toBe('Weekly invitations report: 9 sent, 4 accepted');
+      expect(call.args.blocks).toEqual(expected.blocks);
+    }
+    expect(JSON.stringify(sent[0]!.args.blocks)).toContain('*Acceptance rate:* 33%  _(last week 29%)_');
+  });
+
+  it('a restart in the same week sends nothing; after weeks down, only the latest missed week goes out, once', async () => {
+    await h.restart();
+    await pause(500);
+    expect(reports()).toHaveLength(3);
+    await h.app.stop();
+    h.clock.current = END + 3 * WEEK + DAY;
+    await h.restart();
+    await waitForReports(6);
+    expect(reports().slice(3).map((c) => c.args.channel).sort()).toEqual([ADMIN, ADMIN2, LINKED].sort());
+    const periods = (await h.db.db('report_runs').orderBy('period_end').pluck('period_end')) as Array<number | string>;
+    expect(periods.map(Number)).toEqual([END, END + 3 * WEEK]);
+    await h.restart();
+    await pause(500);
+    expect(reports()).toHaveLength(6);
+  });
+
+  it('with REPORT_CHANNEL, posts once to the channel; a Slack outage delays it, never drops it', async () => {
+    h.api.fail('chat.postMessage', 500, { times: 2 });
+    h.clock.current = END + 4 * WEEK + HOUR;
+    await h.restart({ env: { REPORT_CHANNEL: CHANNEL } });
+    await eventually(async () => (await h.notices()).some((n) => n.payload.recipient === CHANNEL && n.attempts >= 1 && n.last_error), 10_000, 'a failed first try');
+    expect(reports()).toHaveLength(6);
+    for (let i = 0; i < 40 && reports().length < 7; i++) {
+      h.clock.advance(30_000);
+      await pause(150);
+    }
+    await waitForReports(7);
+    const posted = reports().slice(6);
+    expect(posted.map((c) => c.args.channel)).toEqual([CHANNEL]);
+    expect(posted[0]!.args.text).toMatch(/^Weekly invitations report: \d+ sent, \d+ accepted$/);
+    // The report itself met Slack's 500 and was tried again by the outbox.
+    const tries = h.api.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL);
+    expect(tries.filter((c) => !c.ok).length).toBeGreaterThanOrEqual(1);
+    expect(tries.filter((c) => c.ok)).toHaveLength(1);
+  });
+});
+
+describe('two instances starting together on one PostgreSQL', () => {
+  it('both schedulers look at once; the week’s report reaches each admin exactly once', async () => {
+    const h = await SlackWorld.start('pg', {
+      beforeStart: async (db, clock) => {
+        await seedHistory(db.db);
+        await db.db('outbox').update({ state: 'done', done_at: END });
+        clock.current = END + 3 * HOUR;
+      },
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'doorman-second-'));
+    const config = loadConfig({
+      PORT: '0',
+      DATA_DIR: dir,
+      DATABASE_URL: h.db.url,
+      APP_SECRET: TEST_SECRET,
+      SMTP_URL: h.smtp.url,
+      PUBLIC_URL: 'http://doorman.test',
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: h.api.url,
+      SLACK_ADMIN_USER_IDS: `${ADMIN},${ADMIN2}`,
+      REPORT_SCHEDULE: 'mon 09:00',
+    });
+    const reports = () => h.api.callsTo('chat.postMessage').filter((c) => String(c.args.text).startsWith('Weekly invitations report'));
+    let second: Awaited<ReturnType<typeof startApp>> | undefined;
+    try {
+      // The world's instance restarts with the schedule while a second one starts beside it.
+      [, second] = await Promise.all([
+        h.restart({ env: { REPORT_SCHEDULE: 'mon 09:00' } }),
+        startApp(config, createLogger('silent'), { clock: h.clock, worker: { pollIntervalMs: 50 } }),
+      ]);
+      for (let i = 0; i < 100 && reports().length < 3; i++) {
+        h.clock.advance(1_000);
+        await pause(100);
+      }
+      await pause(1_000);
+      expect(reports().map((c) => c.args.channel).sort()).toEqual([ADMIN, ADMIN2, LINKED].sort());
+      expect((await h.db.db('report_runs').pluck('period_end')).map(Number)).toEqual([END]);
+      expect(h.api.rejected()).toEqual([]);
+    } finally {
+      await second?.stop();
+      await h.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
