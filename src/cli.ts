@@ -17,6 +17,7 @@ import { formatDate, formatInvitations, formatMembers, formatSummary } from './c
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from './invites/choices.js';
 import { MAX_FILE_ROWS, parseListFile } from './invites/list-file.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
+import { registerWebhookCommands } from './cli/webhooks.js';
 
 /**
  * `doorman` — the operator's door. It works on the same database and APP_SECRET as the service;
@@ -230,14 +231,17 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
     });
 
+  registerWebhookCommands(program, open, print);
+
   program
     .command('deliver')
-    .description('deliver queued emails now and exit (when no service is running)')
+    .description('deliver queued emails and webhooks now and exit (when no service is running)')
     .action(async () => {
       const s = await open();
-      const { delivered, cancelled } = await s.outbox.drain();
+      const [{ delivered, cancelled }, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
       const dropped = cancelled ? ` Dropped ${cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
       print(`Delivered ${delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);
+      if (webhooks.settled) print(`Webhooks: ${webhooks.delivered} delivered, ${webhooks.refused} given up, ${webhooks.cancelled} dropped (endpoint removed or disabled).`);
     });
 
   try {

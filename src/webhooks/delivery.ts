@@ -1,0 +1,135 @@
+import { createHmac } from 'node:crypto';
+import type { Db } from '../db/index.js';
+import type { OutboxRow } from '../outbox/outbox.js';
+import { backoffMs, RetryLater, type DeliveryOutcome, type OutboxHandler, type WorkerOptions } from '../outbox/worker.js';
+import type { Clock } from '../shared/clock.js';
+import { describeError } from '../shared/errors.js';
+import { disableEndpoint, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
+import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
+
+/** The Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` keyed by the base64 after `whsec_`. */
+export function signature(secret: string, webhookId: string, timestampSeconds: number, body: string): string {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  return `v1,${createHmac('sha256', key).update(`${webhookId}.${timestampSeconds}.${body}`).digest('base64')}`;
+}
+
+export interface WebhookDeliverySettings {
+  /** How long a request may take before it counts as failed. */
+  timeoutMs: number;
+  /** After this long since it was queued, a failing delivery is given up. */
+  giveUpAfterMs: number;
+  /** Requests to one endpoint at once, in this process. */
+  perEndpoint: number;
+  /** The endpoint's own pause after a failure (doubling, capped). */
+  backoff: Pick<WorkerOptions, 'backoffBaseMs' | 'backoffMaxMs'>;
+}
+
+export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
+  timeoutMs: 10_000,
+  giveUpAfterMs: 24 * 3_600_000,
+  perEndpoint: 2,
+  backoff: { backoffBaseMs: 5_000, backoffMaxMs: 3_600_000 },
+};
+
+/**
+ * The webhook worker's own options. Webhooks have a worker of their own (a second OutboxWorker
+ * claiming only `webhook` rows), so a hanging receiver can never take the lanes of invitation
+ * emails and Slack notices. Within it, a receiver gets at most `perEndpoint` lanes, and after a
+ * failure its other deliveries wait out the endpoint's pause without a request: one slow or dead
+ * receiver costs the others at most one timeout.
+ */
+export const WEBHOOK_WORKER_OPTIONS: Partial<WorkerOptions> = {
+  concurrency: 8,
+  batchSize: 32,
+  backoffBaseMs: 5_000,
+  backoffMaxMs: 3_600_000,
+};
+
+/** The refusal a 410 Gone comes to. */
+const GONE = 'the endpoint answered 410 Gone';
+
+class EndpointAnswered extends Error {
+  constructor(readonly status: number) {
+    super(`the endpoint answered ${status}`);
+  }
+}
+
+/**
+ * Delivers queued webhooks: POSTs the stored body, signed with the endpoint's secret at the
+ * moment of sending. 2xx: done. 410 Gone: the receiver wants no more — a stored endpoint is
+ * disabled (an operator may add it again), an environment one only gives that delivery up, since
+ * the environment is the operator's to change. Anything else is retried with backoff until
+ * `giveUpAfterMs` after it was queued, then marked given up.
+ */
+export function webhookHandler(db: Db, clock: Clock, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY): OutboxHandler {
+  const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));
+  const inFlight = new Map<string, number>();
+  const paused = new Map<string, { until: number; failures: number }>();
+
+  const endpointFor = async (id: string) => envById.get(id) ?? (await storedEndpoint(db, id));
+
+  const attempt = async (endpoint: WebhookEndpoint, payload: WebhookPayload): Promise<void> => {
+    const timestamp = Math.floor(clock.now() / 1000);
+    let response: Response;
+    try {
+      response = await fetch(endpoint.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Doorman-Webhooks',
+          'webhook-id': payload.webhookId,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signature(endpoint.secret, payload.webhookId, timestamp, payload.body),
+        },
+        body: payload.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      });
+    } catch (error) {
+      const name = (error as Error).name;
+      throw new Error(name === 'TimeoutError' ? `no answer within ${settings.timeoutMs / 1000} s` : `cannot reach the endpoint: ${describeError((error as Error).cause ?? error)}`);
+    }
+    // The body is not needed; reading it lets the connection be reused.
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.status < 200 || response.status > 299) throw new EndpointAnswered(response.status);
+  };
+
+  return {
+    kind: WEBHOOK,
+    async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
+      const payload = JSON.parse(item.payload) as WebhookPayload;
+      const endpoint = await endpointFor(payload.endpointId);
+      if (!endpoint) return { result: 'cancelled', reason: 'the endpoint was removed' };
+      if (endpoint.state !== 'active') return { result: 'cancelled', reason: `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` };
+      const now = clock.now();
+      const pause = paused.get(endpoint.id);
+      if (pause && pause.until > now) throw new RetryLater('waits while its endpoint is failing', pause.until - now, true);
+      if ((inFlight.get(endpoint.id) ?? 0) >= settings.perEndpoint) throw new RetryLater('waits for a free lane to its endpoint', 1_000, true);
+      inFlight.set(endpoint.id, (inFlight.get(endpoint.id) ?? 0) + 1);
+      try {
+        await attempt(endpoint, payload);
+        paused.delete(endpoint.id);
+        return { result: 'done' };
+      } catch (error) {
+        const failures = (paused.get(endpoint.id)?.failures ?? 0) + 1;
+        paused.set(endpoint.id, { until: clock.now() + backoffMs(failures, settings.backoff), failures });
+        if (error instanceof EndpointAnswered && error.status === 410) return { result: 'refused', reason: GONE };
+        if (clock.now() - Number(item.created_at) >= settings.giveUpAfterMs) return { result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / 3_600_000)} h: ${describeError(error)}` };
+        throw error;
+      } finally {
+        inFlight.set(endpoint.id, inFlight.get(endpoint.id)! - 1);
+      }
+    },
+    async recordOutcome(trx, item, outcome) {
+      const payload = JSON.parse(item.payload) as WebhookPayload;
+      const now = clock.now();
+      if (outcome.result === 'done') return recordAttempt(trx, payload.endpointId, now);
+      if (outcome.result === 'refused') {
+        await recordAttempt(trx, payload.endpointId, now, outcome.reason);
+        if (outcome.reason === GONE && !envById.has(payload.endpointId)) await disableEndpoint(trx, payload.endpointId, 'it answered 410 Gone', now);
+        return;
+      }
+      if (outcome.result === 'failing' && !outcome.expected) await recordAttempt(trx, payload.endpointId, now, outcome.error);
+    },
+  };
+}
