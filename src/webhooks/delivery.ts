@@ -45,6 +45,48 @@ export const WEBHOOK_WORKER_OPTIONS: Partial<WorkerOptions> = {
   backoffMaxMs: 3_600_000,
 };
 
+/** How long a delivery waits for a lane to its endpoint before it goes back to the queue. */
+const LANE_WAIT_MS = 1_000;
+
+/**
+ * At most `perEndpoint` requests to one endpoint at once. A delivery waits briefly for a lane
+ * (requests to a healthy endpoint end in moments); if none frees up, its endpoint is slow and the
+ * delivery goes back to the queue rather than hold a worker lane.
+ */
+class EndpointLanes {
+  private readonly busy = new Map<string, number>();
+  private readonly waiting = new Map<string, Array<() => void>>();
+
+  constructor(private readonly perEndpoint: number) {}
+
+  async take(id: string): Promise<boolean> {
+    if ((this.busy.get(id) ?? 0) < this.perEndpoint) {
+      this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
+      return true;
+    }
+    return new Promise<boolean>((resolve) => {
+      const queue = this.waiting.get(id) ?? [];
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        queue.splice(queue.indexOf(wake), 1);
+        resolve(false);
+      }, LANE_WAIT_MS);
+      queue.push(wake);
+      this.waiting.set(id, queue);
+    });
+  }
+
+  /** Hands the lane to the next waiting delivery, or frees it. */
+  give(id: string): void {
+    const next = this.waiting.get(id)?.shift();
+    if (next) next();
+    else this.busy.set(id, (this.busy.get(id) ?? 1) - 1);
+  }
+}
+
 /** The refusal a 410 Gone comes to. */
 const GONE = 'the endpoint answered 410 Gone';
 
@@ -63,7 +105,7 @@ class EndpointAnswered extends Error {
  */
 export function webhookHandler(db: Db, clock: Clock, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY): OutboxHandler {
   const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));
-  const inFlight = new Map<string, number>();
+  const lanes = new EndpointLanes(settings.perEndpoint);
   const paused = new Map<string, { until: number; failures: number }>();
 
   const endpointFor = async (id: string) => envById.get(id) ?? (await storedEndpoint(db, id));
@@ -104,8 +146,7 @@ export function webhookHandler(db: Db, clock: Clock, env: readonly WebhookEndpoi
       const now = clock.now();
       const pause = paused.get(endpoint.id);
       if (pause && pause.until > now) throw new RetryLater('waits while its endpoint is failing', pause.until - now, true);
-      if ((inFlight.get(endpoint.id) ?? 0) >= settings.perEndpoint) throw new RetryLater('waits for a free lane to its endpoint', 1_000, true);
-      inFlight.set(endpoint.id, (inFlight.get(endpoint.id) ?? 0) + 1);
+      if (!(await lanes.take(endpoint.id))) throw new RetryLater('waits for a free lane to its endpoint', LANE_WAIT_MS, true);
       try {
         await attempt(endpoint, payload);
         paused.delete(endpoint.id);
@@ -117,7 +158,7 @@ export function webhookHandler(db: Db, clock: Clock, env: readonly WebhookEndpoi
         if (clock.now() - Number(item.created_at) >= settings.giveUpAfterMs) return { result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / 3_600_000)} h: ${describeError(error)}` };
         throw error;
       } finally {
-        inFlight.set(endpoint.id, inFlight.get(endpoint.id)! - 1);
+        lanes.give(endpoint.id);
       }
     },
     async recordOutcome(trx, item, outcome) {
