@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { closeServer } from './net.js';
 
+/** A WEBHOOK_SECRET for tests: `whsec_` and the base64 of a 35-byte key. */
+export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.from('doorman-webhook-test-key-0123456789').toString('base64')}`;
+
 /** One request as the receiver saw it, checked with the off-the-shelf Standard Webhooks verifier. */
 export interface ReceivedWebhook {
   id: string;

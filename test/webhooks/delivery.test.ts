@@ -7,9 +7,9 @@ import { WEBHOOK, type WebhookPayload } from '../../src/webhooks/webhook-events.
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 import { servicesFor, stopServices, tempDataDir } from '../support/service.js';
 import { eventually } from '../support/wait.js';
-import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
 
-export const SECRET = `whsec_${Buffer.from('doorman-webhook-test-key-0123456789').toString('base64')}`;
+const SECRET = TEST_WEBHOOK_SECRET;
 const OPERATOR: Actor = { type: 'system', name: 'cli:test' };
 const HOUR = 3_600_000;
 
