@@ -90,7 +90,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     ],
     options.worker,
   );
-  const webhooks = new OutboxWorker(db, clock, logger, [webhookHandler(db, clock, webhookEnv, { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhookDelivery })], {
+  const webhooks = new OutboxWorker(db, clock, logger, [webhookHandler(db, clock, config.appSecret, webhookEnv, { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhookDelivery })], {
     ...WEBHOOK_WORKER_OPTIONS,
     ...options.webhookWorker,
   });

@@ -18,7 +18,7 @@ export function registerWebhookCommands(program: Command, open: () => Promise<Se
     .action(async (url: string, opts: { events?: string; json?: boolean }) => {
       const events = opts.events === undefined ? null : parseEventTypes(opts.events);
       const s = await open();
-      const endpoint = await addEndpoint(s.db, s.clock.now(), { url, events, envUrls: s.config.webhooks.urls });
+      const endpoint = await addEndpoint(s.db, s.clock.now(), { url, events, envUrls: s.config.webhooks.urls, appSecret: s.config.appSecret });
       s.events.forget();
       if (opts.json) return print(JSON.stringify({ id: endpoint.id, url: endpoint.url, events: endpoint.events, secret: endpoint.secret }, null, 2));
       print(`Added webhook endpoint ${endpoint.id} for ${endpoint.url} (${endpoint.events ? endpoint.events.join(', ') : 'all events'}).`);

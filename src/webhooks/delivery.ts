@@ -5,6 +5,7 @@ import { backoffMs, RetryLater, type DeliveryOutcome, type OutboxHandler, type W
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { disableEndpoint, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
+import { openSecret } from './sealed-secrets.js';
 import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
 
 /** The Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` keyed by the base64 after `whsec_`. */
@@ -103,14 +104,15 @@ class EndpointAnswered extends Error {
  * the environment is the operator's to change. Anything else is retried with backoff until
  * `giveUpAfterMs` after it was queued, then marked given up.
  */
-export function webhookHandler(db: Db, clock: Clock, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY): OutboxHandler {
+export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY): OutboxHandler {
   const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));
   const lanes = new EndpointLanes(settings.perEndpoint);
   const paused = new Map<string, { until: number; failures: number }>();
 
   const endpointFor = async (id: string) => envById.get(id) ?? (await storedEndpoint(db, id));
+  const secretOf = (endpoint: WebhookEndpoint) => (endpoint.source === 'env' ? endpoint.secret : openSecret(appSecret, endpoint.secret));
 
-  const attempt = async (endpoint: WebhookEndpoint, payload: WebhookPayload): Promise<void> => {
+  const attempt = async (endpoint: WebhookEndpoint, secret: string, payload: WebhookPayload): Promise<void> => {
     const timestamp = Math.floor(clock.now() / 1000);
     let response: Response;
     try {
@@ -121,7 +123,7 @@ export function webhookHandler(db: Db, clock: Clock, env: readonly WebhookEndpoi
           'user-agent': 'Doorman-Webhooks',
           'webhook-id': payload.webhookId,
           'webhook-timestamp': String(timestamp),
-          'webhook-signature': signature(endpoint.secret, payload.webhookId, timestamp, payload.body),
+          'webhook-signature': signature(secret, payload.webhookId, timestamp, payload.body),
         },
         body: payload.body,
         redirect: 'manual',
@@ -143,12 +145,15 @@ export function webhookHandler(db: Db, clock: Clock, env: readonly WebhookEndpoi
       const endpoint = await endpointFor(payload.endpointId);
       if (!endpoint) return { result: 'cancelled', reason: 'the endpoint was removed' };
       if (endpoint.state !== 'active') return { result: 'cancelled', reason: `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` };
+      const secret = secretOf(endpoint);
+      // Sealed under another APP_SECRET: no signature the receiver would accept can be made.
+      if (secret === undefined) return { result: 'refused', reason: 'cannot open the endpoint\'s secret (was APP_SECRET changed?); remove the endpoint and add it again' };
       const now = clock.now();
       const pause = paused.get(endpoint.id);
       if (pause && pause.until > now) throw new RetryLater('waits while its endpoint is failing', pause.until - now, true);
       if (!(await lanes.take(endpoint.id))) throw new RetryLater('waits for a free lane to its endpoint', LANE_WAIT_MS, true);
       try {
-        await attempt(endpoint, payload);
+        await attempt(endpoint, secret, payload);
         paused.delete(endpoint.id);
         return { result: 'done' };
       } catch (error) {

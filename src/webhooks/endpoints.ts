@@ -4,6 +4,7 @@ import type { Db, Trx } from '../db/index.js';
 import { isUniqueViolation } from '../db/index.js';
 import { EVENT_TYPES, isEventType, type EventType } from '../events/events.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
+import { sealSecret } from './sealed-secrets.js';
 
 /**
  * Webhook endpoints: those of WEBHOOK_URLS (signed with WEBHOOK_SECRET, changed only in the
@@ -12,6 +13,7 @@ import { InvalidInput, NotFound } from '../shared/errors.js';
 export interface WebhookEndpoint {
   id: string;
   url: string;
+  /** `whsec_…` for an environment endpoint; sealed (sealed-secrets.ts) for a stored one until delivery opens it. */
   secret: string;
   /** The event types it receives; null: all of them. */
   events: EventType[] | null;
@@ -87,14 +89,15 @@ export function parseEventTypes(list: string): EventType[] {
   return names.filter(isEventType);
 }
 
-/** Stores a new endpoint with its own secret; the secret is answered here once (it is needed to verify). */
-export async function addEndpoint(db: Db, now: number, input: { url: string; events?: EventType[] | null; envUrls: readonly string[] }): Promise<WebhookEndpoint> {
+/** Stores a new endpoint with its own secret (sealed); the secret is answered here once, in the clear (the receiver verifies with it). */
+export async function addEndpoint(db: Db, now: number, input: { url: string; events?: EventType[] | null; envUrls: readonly string[]; appSecret: string }): Promise<WebhookEndpoint> {
   const url = checkedUrl(input.url);
   if (input.envUrls.includes(url)) throw new InvalidInput(`${url} is already an endpoint by WEBHOOK_URLS.`, 'url');
+  const secret = newWebhookSecret();
   const row: EndpointRow = {
     id: `whep_${ulid()}`,
     url,
-    secret: newWebhookSecret(),
+    secret: sealSecret(input.appSecret, secret),
     events: input.events ? JSON.stringify(input.events) : null,
     state: 'active',
     disabled_reason: null,
@@ -107,7 +110,7 @@ export async function addEndpoint(db: Db, now: number, input: { url: string; eve
     if (isUniqueViolation(error)) throw new InvalidInput(`${url} is already an endpoint; remove it first to change it.`, 'url');
     throw error;
   }
-  return toEndpoint(row);
+  return { ...toEndpoint(row), secret };
 }
 
 export async function storedEndpoints(db: Db | Trx, options: { activeOnly?: boolean } = {}): Promise<WebhookEndpoint[]> {

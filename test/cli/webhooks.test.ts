@@ -21,7 +21,7 @@ describe.each(DIALECTS)('doorman webhooks, spawned (%s)', (dialect) => {
   let test: TestDatabase;
   let data: ReturnType<typeof tempDataDir>;
   let env: Env;
-  const doorman = (args: string[], extra: Env = {}) => runCli(args, { ...env, ...extra });
+  const doorman = (args: string[], extra: Env = {}) => runCli(args, { ...env, ...extra }, { timeoutMs: 60_000 });
   const storedCount = async () => Number(((await test.db('webhook_endpoints').count({ n: '*' })) as Array<{ n: string | number }>)[0]!.n);
 
   beforeAll(async () => {
@@ -43,6 +43,8 @@ describe.each(DIALECTS)('doorman webhooks, spawned (%s)', (dialect) => {
     const secret = /Signing secret .*: (whsec_\S+)/.exec(added.stdout)?.[1];
     expect(secret).toBeDefined();
     expect(webhookSecretProblem(secret!)).toBeUndefined();
+    // Stored sealed: the database alone does not hold the secret.
+    expect(JSON.stringify(await test.db('webhook_endpoints').select('*'))).not.toContain(secret!.slice('whsec_'.length));
     expect(await test.db('webhook_endpoints').where({ id }).first('url', 'events', 'state')).toEqual({ url: 'https://a.example/hooks', events: '["invite.created","invite.revoked"]', state: 'active' });
 
     const json = await doorman(['webhooks', 'add', 'http://b.example:8080/in', '--json']);

@@ -156,7 +156,7 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     const hooks = await receiver();
     hooks.script.push(410);
     const s = services([]);
-    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, envUrls: [] });
+    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, envUrls: [], appSecret: s.config.appSecret });
     await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
     await s.webhooks.drain();
     expect(hooks.received).toHaveLength(1);
@@ -170,13 +170,30 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
   it('an added endpoint receives only the events it asked for, signed with its own secret', async () => {
     const hooks = await receiver();
     const s = services([]);
-    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, events: ['invite.revoked'], envUrls: [] });
+    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, events: ['invite.revoked'], envUrls: [], appSecret: s.config.appSecret });
     hooks.secret = endpoint.secret;
     const summary = await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
     await s.invites.revoke(summary.invitationIds[0]!, OPERATOR);
     await s.webhooks.drain();
     expect(hooks.bodies().map((b) => b.type)).toEqual(['invite.revoked']);
     expect(hooks.received[0]!.verified, hooks.received[0]!.verifyError).toBe(true);
+  });
+
+  it("an added endpoint's secret is stored sealed by APP_SECRET; under another APP_SECRET its deliveries are given up, saying why", async () => {
+    const hooks = await receiver();
+    const s = services([]);
+    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, envUrls: [], appSecret: s.config.appSecret });
+    const stored = (await s.db('webhook_endpoints').where({ id: endpoint.id }).first('secret')) as { secret: string };
+    expect(stored.secret).not.toContain(endpoint.secret.slice('whsec_'.length));
+    expect(stored.secret).toMatch(/^sealed\.v1\./);
+    await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+    await stopServices(running);
+
+    const other = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: 'another-app-secret-that-is-long-enough-0123456789' }, { clock, webhookEndpointsTtlMs: 0 });
+    running.push(other);
+    await other.webhooks.drain();
+    expect(hooks.received).toHaveLength(0);
+    expect((await webhookRows(other)).map((r) => [r.state, r.last_error])).toEqual([['done', expect.stringMatching(/cannot open the endpoint's secret \(was APP_SECRET changed\?\)/)]]);
   });
 
   it('a hanging endpoint holds back neither the other endpoints nor the invitation emails', async () => {
