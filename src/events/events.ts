@@ -4,7 +4,9 @@ import { actorId, type Actor } from '../shared/actor.js';
 
 /**
  * What happened, as other systems hear of it (signed webhooks). Each change queues its events in
- * its own transaction through an `EventSink`, so an event goes out exactly when its change is stored.
+ * its own transaction through an `EventSink`, so an event goes out exactly when its change is stored:
+ * `await ctx.events.queueEvents(trx, now, [invitationEvent('invite.approved', row, actor)])`.
+ * The approval events are declared here for the approval policy to queue the same way.
  */
 export const EVENT_TYPES = [
   'invite.created',

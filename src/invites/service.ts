@@ -53,7 +53,7 @@ export class InvitesService {
       db,
       clock,
       links: new InviteLinks(settings.appSecret, settings.publicUrl),
-      members: settings.members ?? new MembersService(db, clock),
+      members: settings.members ?? new MembersService(db, clock, settings.events),
       inviteTtlMs: settings.inviteTtlMs,
       logger: settings.logger,
       events: settings.events ?? NO_EVENTS,

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ulid } from 'ulid';
-import type { Db, Trx } from '../db/index.js';
-import { isUniqueViolation } from '../db/index.js';
+import { isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { EVENT_TYPES, isEventType, type EventType } from '../events/events.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
 import { sealSecret } from './sealed-secrets.js';
