@@ -88,6 +88,9 @@ class EndpointLanes {
   }
 }
 
+/** How long requests under way may still finish when the service stops. */
+const STOP_GRACE_MS = 2_000;
+
 /** The refusal a 410 Gone comes to. */
 const GONE = 'the endpoint answered 410 Gone';
 
@@ -107,12 +110,17 @@ class EndpointAnswered extends Error {
 export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY): OutboxHandler {
   const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));
   const lanes = new EndpointLanes(settings.perEndpoint);
+  // On stop: nothing new goes out, and requests still unanswered after a short grace are cut (they stay queued).
+  const stopping = new AbortController();
+  let stopped = false;
   const paused = new Map<string, { until: number; failures: number }>();
 
   const endpointFor = async (id: string) => envById.get(id) ?? (await storedEndpoint(db, id));
   const secretOf = (endpoint: WebhookEndpoint) => (endpoint.source === 'env' ? endpoint.secret : openSecret(appSecret, endpoint.secret));
 
   const attempt = async (endpoint: WebhookEndpoint, secret: string, payload: WebhookPayload): Promise<void> => {
+    const stopSignal = stopping.signal;
+    if (stopped) throw new RetryLater('the service is stopping; sent again from the queue', 0, true);
     const timestamp = Math.floor(clock.now() / 1000);
     let response: Response;
     try {
@@ -127,9 +135,10 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         },
         body: payload.body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(settings.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), stopSignal]),
       });
     } catch (error) {
+      if (stopSignal.aborted) throw new RetryLater('interrupted by a stop; sent again from the queue', 0, true);
       const name = (error as Error).name;
       throw new Error(name === 'TimeoutError' ? `no answer within ${settings.timeoutMs / 1000} s` : `cannot reach the endpoint: ${describeError((error as Error).cause ?? error)}`);
     }
@@ -157,6 +166,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         paused.delete(endpoint.id);
         return { result: 'done' };
       } catch (error) {
+        if (error instanceof RetryLater) throw error;
         const failures = (paused.get(endpoint.id)?.failures ?? 0) + 1;
         paused.set(endpoint.id, { until: clock.now() + backoffMs(failures, settings.backoff), failures });
         if (error instanceof EndpointAnswered && error.status === 410) return { result: 'refused', reason: GONE };
@@ -165,6 +175,10 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       } finally {
         lanes.give(endpoint.id);
       }
+    },
+    interrupt() {
+      stopped = true;
+      setTimeout(() => stopping.abort(), STOP_GRACE_MS).unref();
     },
     async recordOutcome(trx, item, outcome) {
       const payload = JSON.parse(item.payload) as WebhookPayload;

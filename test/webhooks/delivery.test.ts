@@ -215,6 +215,15 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(hanging.hangingCount).toBeGreaterThan(0);
     expect(hanging.hangingCount).toBeLessThanOrEqual(2);
     expect(hanging.received.every((w) => w.status === 'hung')).toBe(true);
+
+    // Stopping ends the hanging requests at once (their timeout is far off); they stay queued.
+    await s.webhooks.stop();
+    const rows = await webhookRows(s);
+    const hangingId = envEndpointId(hanging.url);
+    const left = rows.filter((r) => (JSON.parse(r.payload) as WebhookPayload).endpointId === hangingId);
+    expect(left).toHaveLength(emails.length);
+    expect(left.every((r) => r.state === 'pending')).toBe(true);
+    expect(rows.filter((r) => r.state === 'done')).toHaveLength(emails.length);
     await hanging.close();
   });
 });
