@@ -223,10 +223,12 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
       const s = await open();
-      if (slackMode(s.config.slack) === 'off') {
-        throw new ConfigError('SLACK_BOT_TOKEN', 'is not set: expiry notices are Slack DMs, so there is nobody to tell (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)');
+      // With Slack off the sweep still serves webhook endpoints (invite.expired, invite.reminded), if there are any.
+      const slackOn = slackMode(s.config.slack) !== 'off';
+      if (!slackOn && !(await s.events.any(s.db, s.clock.now()))) {
+        throw new ConfigError('SLACK_BOT_TOKEN', 'is not set: expiry notices are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint)');
       }
-      const result = await expirySweep(s).run();
+      const result = await expirySweep(s, { notices: slackOn ? undefined : false }).run();
       if (opts.json) return print(JSON.stringify(result));
       print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
     });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookSecretProblem } from '../../src/config.js';
 import { inTransaction } from '../../src/db/index.js';
+import { InvitesService } from '../../src/invites/service.js';
 import { envEndpointId, recordAttempt } from '../../src/webhooks/endpoints.js';
 import { WEBHOOK } from '../../src/webhooks/webhook-events.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
@@ -118,6 +119,18 @@ describe.each(DIALECTS)('doorman webhooks, spawned (%s)', (dialect) => {
     expect(oneErrorLine(await doorman(['webhooks', 'remove', ENV_URL]))).toMatch(/comes from WEBHOOK_URLS; remove it there/);
     expect(oneErrorLine(await doorman(['webhooks', 'remove', 'whep_NOPE']))).toMatch(/No webhook endpoint with id whep_NOPE/);
   }, 90_000);
+
+  it('sweep with Slack off serves the webhooks: an expiry becomes invite.expired, and no Slack DM is queued', async () => {
+    const weekAgo = new InvitesService(test.db, { now: () => Date.now() - 8 * 86_400_000 }, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * 86_400_000 });
+    await weekAgo.inviteMany({ emails: 'late@example.io', actor: { type: 'system' } });
+    const result = await doorman(['sweep', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ expired: 1 });
+    const rows = (await test.db('outbox').where({ kind: WEBHOOK }).select('payload')) as Array<{ payload: string }>;
+    const types = rows.map((r) => (JSON.parse(r.payload) as { type: string; body: string })).filter((p) => p.body.includes('late@example.io')).map((p) => p.type);
+    expect(types).toEqual(['invite.expired']);
+    expect(await test.db('outbox').where({ kind: 'slack_notice' })).toEqual([]);
+  }, 60_000);
 
   it('a bad WEBHOOK_URLS stops the CLI with one line naming it', async () => {
     const result = await doorman(['webhooks', 'list'], { WEBHOOK_URLS: 'hooks.example.com' });
