@@ -6,7 +6,7 @@ import { ConfigError, slackMode, type Config } from './config.js';
 import { createDb, migrate, type Db } from './db/index.js';
 import { InvitesService } from './invites/service.js';
 import type { Logger } from './logger.js';
-import { startSlackJobs, type Jobs } from './jobs/index.js';
+import { startSlackJobs, startWebhookJobs, type Jobs } from './jobs/index.js';
 import { inviteEmailHandler } from './mail/invite-email.js';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.js';
 import { MembersService } from './members/service.js';
@@ -19,6 +19,9 @@ import { toInvitation } from './invites/model.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { SlackDoor } from './slack/app.js';
 import { createWebApp, type RateLimits } from './web/server.js';
+import { envEndpoints } from './webhooks/endpoints.js';
+import { DEFAULT_WEBHOOK_DELIVERY, WEBHOOK_WORKER_OPTIONS, webhookHandler, type WebhookDeliverySettings } from './webhooks/delivery.js';
+import { WebhookEvents } from './webhooks/webhook-events.js';
 
 export interface AppOptions {
   clock?: Clock;
@@ -26,6 +29,10 @@ export interface AppOptions {
   /** Tests may leave the mail worker off and drive delivery by hand. */
   runWorker?: boolean;
   rateLimits?: Partial<RateLimits>;
+  webhookWorker?: Partial<WorkerOptions>;
+  webhookDelivery?: Partial<WebhookDeliverySettings>;
+  /** How long the list of stored webhook endpoints is remembered (tests: 0). */
+  webhookEndpointsTtlMs?: number;
 }
 
 /** Everything Doorman is, wired from its configuration. The doors (web, Slack, CLI) share it. */
@@ -40,12 +47,18 @@ export interface Services {
   outbox: OutboxWorker;
   /** With METRICS on: what GET /metrics shows, fed by the worker, the web server and Slack. */
   metrics?: Metrics;
+  /** Where changes queue their webhooks. */
+  events: WebhookEvents;
+  /** Delivers webhooks, apart from the mail and notices worker (see webhooks/delivery.ts). */
+  webhooks: OutboxWorker;
 }
 
 export function createServices(config: Config, logger: Logger, options: AppOptions = {}): Services {
   const clock = options.clock ?? systemClock;
   const db = createDb(config.database);
-  const members = new MembersService(db, clock);
+  const webhookEnv = envEndpoints(config.webhooks);
+  const events = new WebhookEvents(webhookEnv, options.webhookEndpointsTtlMs);
+  const members = new MembersService(db, clock, events);
   const slackOn = slackMode(config.slack) !== 'off';
   const invites = new InvitesService(db, clock, {
     appSecret: config.appSecret,
@@ -53,8 +66,12 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     inviteTtlMs: config.inviteTtlMs,
     logger,
     members,
+    events,
     // A worker in this process starts at once on what a change queued.
-    onQueued: () => outbox.wake(),
+    onQueued: () => {
+      outbox.wake();
+      webhooks.wake();
+    },
     // With Slack on, the inviter hears of an acceptance (queued with it).
     onAccepted: slackOn ? (trx, now, invitation, member) => queueAcceptedNotice(trx, now, invitation, member.id, config.slack.adminUserIds) : undefined,
     // With Slack on, the holder of an expired link can ask the inviter for a new one.
@@ -72,15 +89,24 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
         pace: config.mailRate ? new MailPace(db, clock, config.mailRate) : undefined,
         // With Slack on, the inviter hears once that their invitee's mail server refused it.
         onRefused: slackOn ? (trx, invitation, reason) => queueRefusedNotice(trx, clock.now(), toInvitation(invitation, clock.now()), reason, config.slack.adminUserIds) : undefined,
+        events,
       }),
     ],
     options.worker,
     (kind, outcome) => metrics?.deliveryRecorded(kind, outcome),
   );
+  const webhooks = new OutboxWorker(
+    db,
+    clock,
+    logger,
+    [webhookHandler(db, clock, config.appSecret, webhookEnv, { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhookDelivery })],
+    { ...WEBHOOK_WORKER_OPTIONS, ...options.webhookWorker },
+    (kind, outcome) => metrics?.deliveryRecorded(kind, outcome),
+  );
   const metrics = config.metrics
-    ? new Metrics({ clock, invitationCounts: () => invites.counts(), outboxBacklog: () => outboxBacklog(db), outboxKinds: () => outbox.kinds() })
+    ? new Metrics({ clock, invitationCounts: () => invites.counts(), outboxBacklog: () => outboxBacklog(db), outboxKinds: () => [...outbox.kinds(), ...webhooks.kinds()] })
     : undefined;
-  return { config, logger, clock, db, members, invites, mail, outbox, metrics };
+  return { config, logger, clock, db, members, invites, mail, outbox, events, webhooks, metrics };
 }
 
 export interface RunningApp {
@@ -124,6 +150,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     services.outbox.register(slack.notices);
     jobs = startSlackJobs(services, slack.postToAuditChannel);
     await slack.start();
+  } else {
+    jobs = startWebhookJobs(services);
   }
   const server = http.createServer(web);
   server.headersTimeout = 20_000;
@@ -136,7 +164,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
 
-  if (options.runWorker !== false) services.outbox.start();
+  if (options.runWorker !== false) {
+    services.outbox.start();
+    services.webhooks.start();
+  }
 
   if (!slack) {
     logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
@@ -161,7 +192,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         server.closeIdleConnections();
         await jobs?.stop();
         await slack?.stop();
-        await services.outbox.stop();
+        await Promise.all([services.outbox.stop(), services.webhooks.stop()]);
         services.mail.close();
         await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         server.closeAllConnections();

@@ -20,6 +20,7 @@ import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/mani
 import { weeklyFigures } from './report/figures.js';
 import { lastSevenDays, latestPeriod } from './report/schedule.js';
 import { weeklyReportText } from './report/text.js';
+import { registerWebhookCommands } from './cli/webhooks.js';
 
 /**
  * `doorman` — the operator's door. It works on the same database and APP_SECRET as the service;
@@ -225,13 +226,17 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
       const s = await open();
-      if (slackMode(s.config.slack) === 'off') {
-        throw new ConfigError('SLACK_BOT_TOKEN', 'is not set: expiry notices are Slack DMs, so there is nobody to tell (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)');
+      // With Slack off the sweep still serves webhook endpoints (invite.expired, invite.reminded), if there are any.
+      const slackOn = slackMode(s.config.slack) !== 'off';
+      if (!slackOn && !(await s.events.any(s.db, s.clock.now()))) {
+        throw new ConfigError('SLACK_BOT_TOKEN', 'is not set: expiry notices are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint)');
       }
-      const result = await expirySweep(s).run();
+      const result = await expirySweep(s, { notices: slackOn ? undefined : false }).run();
       if (opts.json) return print(JSON.stringify(result));
       print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
     });
+
+  registerWebhookCommands(program, open, print);
 
   program
     .command('report')
@@ -249,12 +254,13 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
 
   program
     .command('deliver')
-    .description('deliver queued emails now and exit (when no service is running)')
+    .description('deliver queued emails and webhooks now and exit (when no service is running)')
     .action(async () => {
       const s = await open();
-      const { delivered, cancelled } = await s.outbox.drain();
+      const [{ delivered, cancelled }, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
       const dropped = cancelled ? ` Dropped ${cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
       print(`Delivered ${delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);
+      if (webhooks.settled) print(`Webhooks: ${webhooks.delivered} delivered, ${webhooks.refused} given up, ${webhooks.cancelled} dropped (endpoint removed or disabled).`);
     });
 
   try {

@@ -61,6 +61,8 @@ export interface Config {
   reportTimeZone: string;
   /** The weekly report in Slack (REPORT_SCHEDULE); unset: none is sent. */
   report?: { schedule: WeeklySchedule; channel?: string };
+  /** Endpoints from WEBHOOK_URLS, all signed with WEBHOOK_SECRET (endpoints added by the CLI have their own secrets). */
+  webhooks: { urls: string[]; secret?: string };
 }
 
 type Env = Record<string, string | undefined>;
@@ -261,7 +263,44 @@ export function loadConfig(env: Env = process.env): Config {
     slack,
     metrics: metricsAccess(env),
     ...report(env),
+    webhooks: webhooks(env),
   };
+}
+
+/** Standard Webhooks secrets: `whsec_` and the base64 of the HMAC key (at least 24 bytes). */
+export const WEBHOOK_SECRET_MIN_BYTES = 24;
+
+/** Why a Standard Webhooks secret is unusable, or undefined when it is fine. */
+export function webhookSecretProblem(secret: string): string | undefined {
+  if (!secret.startsWith('whsec_')) return 'must start with whsec_ followed by base64 (e.g. whsec_ and `openssl rand -base64 32`)';
+  const encoded = secret.slice('whsec_'.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) return 'the part after whsec_ is not valid base64';
+  if (Buffer.from(encoded, 'base64').length < WEBHOOK_SECRET_MIN_BYTES) return `the key after whsec_ must be at least ${WEBHOOK_SECRET_MIN_BYTES} bytes (e.g. whsec_ and \`openssl rand -base64 32\`)`;
+  return undefined;
+}
+
+function webhooks(env: Env): Config['webhooks'] {
+  const urls = (env.WEBHOOK_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const raw of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol)) throw new ConfigError('WEBHOOK_URLS', `"${redact(raw)}" is not an http:// or https:// URL`);
+  }
+  if (new Set(urls).size !== urls.length) throw new ConfigError('WEBHOOK_URLS', 'lists the same URL twice');
+  const secret = env.WEBHOOK_SECRET?.trim() || undefined;
+  if (urls.length && !secret) throw new ConfigError('WEBHOOK_SECRET', 'is required with WEBHOOK_URLS (whsec_ followed by base64, e.g. whsec_ and `openssl rand -base64 32`)');
+  if (secret) {
+    const problem = webhookSecretProblem(secret);
+    if (problem) throw new ConfigError('WEBHOOK_SECRET', problem);
+  }
+  return { urls, secret };
 }
 
 export function slackMode(slack: SlackConfig): 'off' | 'http' | 'socket' {

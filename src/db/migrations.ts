@@ -9,6 +9,7 @@ import * as invitationChoices from '../../migrations/20261204_0007_invitation_ch
 import * as inviteDrafts from '../../migrations/20261204_0008_invite_drafts.js';
 import * as renewalRequests from '../../migrations/20261204_0009_renewal_requests.js';
 import * as listImports from '../../migrations/20261204_0010_list_imports.js';
+import * as webhooks from '../../migrations/20261205_0011_webhooks.js';
 import * as reportRuns from '../../migrations/20261205_0013_report_runs.js';
 
 interface Migration {
@@ -32,6 +33,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261204_0008_invite_drafts', inviteDrafts],
   ['20261204_0009_renewal_requests', renewalRequests],
   ['20261204_0010_list_imports', listImports],
+  ['20261205_0011_webhooks', webhooks],
   ['20261205_0013_report_runs', reportRuns],
 ];
 

@@ -8,6 +8,7 @@ import { invitationRow, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { INVITE_EMAIL } from './sending.js';
 import { TOKEN_PATTERN, tokenHash } from './tokens.js';
+import { invitationEvent } from '../events/events.js';
 
 export async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unknown): Promise<InvitationRow> {
   if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) throw new UnknownToken();
@@ -62,6 +63,7 @@ export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput):
       await trx('outbox').where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'accepted' });
       const actor: Actor = { type: 'member', memberId: member.id, name: [firstName, lastName].filter(Boolean).join(' ') || row.email };
       await recordAudit(trx, now, actor, [{ action: 'accept', subjectType: 'invitation', subjectId: row.id, details: { email: row.email, member: member.id, role: row.role } }]);
+      await ctx.events.queueEvents(trx, now, [invitationEvent('invite.accepted', { ...row, status: 'accepted' }, actor, { member_id: member.id })]);
       const invitation = toInvitation({ ...row, status: 'accepted', accepted_at: now, updated_at: now, accepted_member_id: member.id }, now);
       await ctx.onAccepted?.(trx, now, invitation, member);
       return { member, invitation };

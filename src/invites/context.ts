@@ -6,6 +6,7 @@ import { InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpir
 import { shownStatus, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
 import { forUpdate } from '../db/index.js';
 import type { InviteLinks } from './tokens.js';
+import type { EventSink } from '../events/events.js';
 
 /** What the invitation modules share: the database, the clock, links and the hooks wired in app.ts. */
 export interface InvitesContext {
@@ -15,6 +16,8 @@ export interface InvitesContext {
   members: MembersService;
   inviteTtlMs: number;
   logger?: Pick<Logger, 'warn'>;
+  /** Where changes queue their events (webhooks), in their own transaction. */
+  events: EventSink;
   /** After a transaction queued work (mail, notices), so a worker in this process starts at once. */
   onQueued(): void;
   /** Inside the accepting transaction: what other parts add to an acceptance (Slack notices). */

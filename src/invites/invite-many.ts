@@ -7,6 +7,7 @@ import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
 import type { Actor } from '../shared/actor.js';
 import { describeError, InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { invitationEvent, type DoormanEvent } from '../events/events.js';
 import type { InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
@@ -116,11 +117,14 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
   const choices = checkedChoices(input);
   const ttlMs = choices.ttl_ms ?? ctx.inviteTtlMs;
   const renewedIds: string[] = [];
+  // With no webhook endpoint at all, no event is even built.
+  const withEvents = !ctx.events.quiet(now);
   for (const batch of chunked(emails, INVITE_BATCH)) {
     const { memberEmails, pendingByEmail } = await storedFor(trx, batch);
     const fresh: NewInvitationRow[] = [];
     const mail: OutboxMessage[] = [];
     const audit: AuditEntry[] = [];
+    const events: DoormanEvent[] = [];
     for (const email of batch) {
       const role = input.roles?.get(email) ?? listRole;
       if (memberEmails.has(email)) {
@@ -140,6 +144,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
         renewedIds.push(existing.id);
         mail.push(inviteEmail(existing.id, token.nonce, 'new_invitation'));
         audit.push({ action: 'new_invitation', subjectType: 'invitation', subjectId: existing.id, details: { email, role } });
+        if (withEvents) events.push(invitationEvent('invite.renewed', { id: existing.id, email, role, status: 'pending', expires_at: now + ttlMs, ...inviter }, input.actor));
         continue;
       }
       const id = newId('invite');
@@ -163,10 +168,12 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
       summary.invitationIds.push(id);
       mail.push(inviteEmail(id, token.nonce, 'invite'));
       audit.push({ action: 'invite', subjectType: 'invitation', subjectId: id, details: { email, role } });
+      if (withEvents) events.push(invitationEvent('invite.created', fresh[fresh.length - 1]!, input.actor));
     }
     await bulkInsert(trx, 'invitations', NEW_INVITATION_COLUMNS, fresh);
     await enqueue(trx, now, mail);
     await recordAudit(trx, now, input.actor, audit);
+    await ctx.events.queueEvents(trx, now, events);
   }
   summary.invitationIds.push(...renewedIds);
   return summary;

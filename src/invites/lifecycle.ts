@@ -13,6 +13,15 @@ import { inviteNewInOneStatement, resendInOneStatement, revokeInOneStatement } f
 import { invitationsByIds } from './list.js';
 import { shownStatus, toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { INVITE_EMAIL, inviteEmail, newLinkColumns } from './sending.js';
+import { invitationEvent } from '../events/events.js';
+
+/**
+ * PostgreSQL's one-statement paths (one-statement.ts) queue no events: with a webhook endpoint
+ * configured, changes take the transaction path, which does.
+ */
+function oneStatement(ctx: InvitesContext): boolean {
+  return isPostgres(ctx.db) && ctx.events.quiet(ctx.clock.now());
+}
 
 /** Changes one invitation in a transaction that starts by locking it; `queues`: the change may queue an email. */
 async function change(ctx: InvitesContext, id: string, queues: boolean, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>): Promise<Invitation> {
@@ -30,7 +39,7 @@ async function change(ctx: InvitesContext, id: string, queues: boolean, apply: (
  * `orSendNew` (Medusa's resend), when an expired one gets a new invitation instead.
  */
 export async function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orSendNew?: boolean } = {}): Promise<Invitation> {
-  const resent = isPostgres(ctx.db) ? await resendInOneStatement(ctx, id, actor) : undefined;
+  const resent = oneStatement(ctx) ? await resendInOneStatement(ctx, id, actor) : undefined;
   if (resent) {
     ctx.onQueued();
     return toInvitation(resent, ctx.clock.now());
@@ -43,6 +52,7 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
     await trx('invitations').where({ id }).update(update);
     await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
     await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
+    await ctx.events.queueEvents(trx, now, [invitationEvent('invite.resent', { ...row, ...update }, actor)]);
     return { ...row, ...update };
   });
 }
@@ -61,6 +71,7 @@ async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, no
   await trx('invitations').where({ id: row.id }).update(update);
   await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'new_invitation')]);
   await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
+  await ctx.events.queueEvents(trx, now, [invitationEvent('invite.renewed', { ...row, ...update }, actor)]);
   return { ...row, ...update };
 }
 
@@ -81,7 +92,7 @@ export async function sendNewInvitations(ctx: InvitesContext, ids: readonly stri
 
 /** Revoke: pending or expired; the link stops working at once and its queued email is dropped. */
 export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
-  const revoked = isPostgres(ctx.db) ? await revokeInOneStatement(ctx, id, actor) : undefined;
+  const revoked = oneStatement(ctx) ? await revokeInOneStatement(ctx, id, actor) : undefined;
   if (revoked) return toInvitation(revoked, ctx.clock.now());
   return change(ctx, id, false, async (trx, row, now) => {
     requireState(row, now, ['pending', 'expired']);
@@ -89,6 +100,7 @@ export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Pro
     await trx('invitations').where({ id, status: 'pending' }).update(update);
     await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'revoked' });
     await recordAudit(trx, now, actor, [{ action: 'revoke', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
+    await ctx.events.queueEvents(trx, now, [invitationEvent('invite.revoked', { ...row, ...update }, actor)]);
     return { ...row, ...update };
   });
 }
@@ -124,7 +136,7 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
     throw new InvalidInput(reason, 'user');
   }
   const email = parsed.emails[0]!;
-  if (isPostgres(ctx.db)) {
+  if (oneStatement(ctx)) {
     const created = await inviteNewInOneStatement(ctx, { email, role: requireRole(input.role), actor: input.actor, inviter: inviterColumns(input), choices: checkedChoices(input) });
     if (created) {
       ctx.onQueued();

@@ -15,6 +15,7 @@ import { createListImport, listImportState, storeNextBatch, takeOverStalledImpor
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
+import { NO_EVENTS, type EventSink } from '../events/events.js';
 
 export type { DeliveryProgress, ListPage, ListQuery, StatusCounts } from './list.js';
 export type { SortKey, StatusFilter } from './list.js';
@@ -28,6 +29,8 @@ export interface InvitesSettings {
   inviteTtlMs: number;
   /** Where a failed ANALYZE after a large list is reported (it fails nothing). */
   logger?: Pick<Logger, 'warn'>;
+  /** Where changes queue their events (webhooks); none when omitted. */
+  events?: EventSink;
   /** Accepting creates members through this service (one is made on the same database when omitted). */
   members?: MembersService;
   /** After a transaction queued work (mail, notices), so a worker in this process starts at once. */
@@ -50,9 +53,10 @@ export class InvitesService {
       db,
       clock,
       links: new InviteLinks(settings.appSecret, settings.publicUrl),
-      members: settings.members ?? new MembersService(db, clock),
+      members: settings.members ?? new MembersService(db, clock, settings.events),
       inviteTtlMs: settings.inviteTtlMs,
       logger: settings.logger,
+      events: settings.events ?? NO_EVENTS,
       onQueued: settings.onQueued ?? (() => undefined),
       onAccepted: settings.onAccepted,
       onRenewalRequested: settings.onRenewalRequested,

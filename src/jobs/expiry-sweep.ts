@@ -1,6 +1,8 @@
 import { inTransaction, lockRowsSql, serializeOn, useIndexSql, type Db, type Trx } from '../db/index.js';
+import type { Role } from '../members/roles.js';
 import { groupByRecipient, queueNotices, type InviterRef, type NoticePayload } from '../notices/queue.js';
 import type { Clock } from '../shared/clock.js';
+import { invitationEvent, type EventSink, type InvitationFacts } from '../events/events.js';
 
 export interface SweepSettings {
   /** Slack users told when an invitation's inviter has no Slack user. */
@@ -9,6 +11,10 @@ export interface SweepSettings {
   reminderMs: number;
   /** Invitations claimed per transaction. */
   batchSize?: number;
+  /** Where `invite.expired` and `invite.reminded` go (webhooks). */
+  events?: EventSink;
+  /** Whether Slack DMs are queued (false: Slack is off and the sweep runs for the webhooks alone). */
+  notices?: boolean;
 }
 
 export interface SweepResult {
@@ -17,7 +23,7 @@ export interface SweepResult {
   notices: number;
 }
 
-type ClaimedRow = InviterRef & { id: string };
+type ClaimedRow = InviterRef & InvitationFacts;
 
 /**
  * How far each sweep has looked, as an `expires_at` (rows of `job_cursors`): every pending invitation
@@ -64,6 +70,17 @@ export class ExpirySweep {
         due = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ? AND last_sent_at < expires_at - ?', [remindedUpTo, windowEnd, this.settings.reminderMs]);
         if (due.length) await moveMark(trx, SWEEP_MARKS.reminder, windowEnd, now);
       }
+      const events = this.settings.events;
+      if (events) {
+        await events.queueEvents(trx, now, [
+          ...expired.map((row) => invitationEvent('invite.expired', { ...row, status: 'expired' }, null)),
+          ...due.map((row) => invitationEvent('invite.reminded', row, null)),
+        ]);
+      }
+      if (this.settings.notices === false) {
+        Object.assign(result, { expired: expired.length, reminded: due.length });
+        return;
+      }
       const notices: NoticePayload[] = [];
       for (const [recipient, invitationIds] of groupByRecipient(expired, this.settings.bootstrapAdmins)) notices.push({ notice: 'expired', recipient, invitationIds });
       for (const [recipient, invitationIds] of groupByRecipient(due, this.settings.bootstrapAdmins)) notices.push({ notice: 'reminder', recipient, invitationIds });
@@ -85,7 +102,7 @@ export class ExpirySweep {
     let after: { expiresAt: number; id: string } | undefined;
     for (;;) {
       const rows = (await trx.raw(
-        `SELECT id, expires_at, invited_by_slack_user_id, invited_by_member_id
+        `SELECT id, email, role, status, expires_at, invited_by_slack_user_id, invited_by_member_id
          FROM invitations${useIndexSql(trx, 'invitations_status_expires')}
          WHERE status = 'pending' AND ${due}${after ? ' AND (expires_at > ? OR (expires_at = ? AND id > ?))' : ''}
          ORDER BY expires_at, id LIMIT ?${lockRowsSql(trx)}`,
@@ -109,6 +126,11 @@ export class ExpirySweep {
     }
     return rows.map((r) => ({
       id: r.id,
+      email: r.email,
+      role: r.role,
+      status: r.status,
+      expires_at: r.expires_at,
+      invited_by_member_id: r.invited_by_member_id,
       invited_by_slack_user_id: r.invited_by_slack_user_id,
       inviter_member_slack_user_id: r.invited_by_member_id ? (linked.get(r.invited_by_member_id) ?? null) : null,
     }));
@@ -117,6 +139,9 @@ export class ExpirySweep {
 
 interface ClaimRow {
   id: string;
+  email: string;
+  role: Role;
+  status: string;
   expires_at: number | string;
   invited_by_slack_user_id: string | null;
   invited_by_member_id: string | null;

@@ -8,8 +8,13 @@ export interface Jobs {
   stop(): Promise<void>;
 }
 
-export function expirySweep(services: Services): ExpirySweep {
-  return new ExpirySweep(services.db, services.clock, { bootstrapAdmins: services.config.slack.adminUserIds, reminderMs: services.config.expiryReminderMs });
+export function expirySweep(services: Services, options: { notices?: boolean } = {}): ExpirySweep {
+  return new ExpirySweep(services.db, services.clock, {
+    bootstrapAdmins: services.config.slack.adminUserIds,
+    reminderMs: services.config.expiryReminderMs,
+    events: services.events,
+    notices: options.notices,
+  });
 }
 
 /** The weekly report job, when REPORT_SCHEDULE is set. */
@@ -36,6 +41,7 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
         services.logger.info(result, 'expiry sweep queued notices');
         services.outbox.wake();
       }
+      if (result.expired || result.reminded) services.webhooks.wake();
     }, services.logger),
   ];
   const report = weeklyReport(services);
@@ -56,6 +62,26 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
       while ((await feed.run()) > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
     }, services.logger));
   }
+  return startAll(running);
+}
+
+/**
+ * With Slack off, the expiry sweep still runs for the webhooks (`invite.expired`,
+ * `invite.reminded`) — only while an endpoint is configured, so with none nothing is claimed and
+ * turning Slack on later still announces those expiries.
+ */
+export function startWebhookJobs(services: Services): Jobs {
+  const sweep = expirySweep(services, { notices: false });
+  return startAll([
+    new Every('expiry sweep (webhooks)', services.config.expirySweepIntervalMs, async () => {
+      if (!(await services.events.any(services.db, services.clock.now()))) return;
+      const result = await sweep.run();
+      if (result.expired || result.reminded) services.webhooks.wake();
+    }, services.logger),
+  ]);
+}
+
+function startAll(running: Every[]): Jobs {
   for (const job of running) job.start();
   return {
     async stop() {

@@ -10,6 +10,7 @@ import { describeError } from '../shared/errors.js';
 import type { MailPace } from './pace.js';
 import { invitationEmail } from './templates.js';
 import type { MailTransport } from './transport.js';
+import { invitationEvent, type EventSink } from '../events/events.js';
 
 export interface InviteEmailSettings {
   mailFrom: string;
@@ -18,6 +19,8 @@ export interface InviteEmailSettings {
   pace?: MailPace;
   /** In the transaction that records a refusal (5xx): what else a refusal sets off (the inviter's DM). */
   onRefused?(trx: Trx, invitation: InvitationRow, reason: string): Promise<void>;
+  /** Where `invite.delivery_failed` goes (webhooks): once when an invitation's email starts failing, once when it is refused. */
+  events?: EventSink;
 }
 
 /** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never counted as a failure. */
@@ -74,7 +77,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       }
       return { result: 'done' };
     },
-    recordOutcome: (trx, item, outcome) => recordDeliveryState(trx, item, outcome, settings.onRefused),
+    recordOutcome: (trx, item, outcome) => recordDeliveryState(trx, item, outcome, settings, clock.now()),
   };
 }
 
@@ -92,7 +95,7 @@ async function waitForPace(pace: MailPace): Promise<void> {
  * The invitation's delivery state after its email's outcome. Only the newest queued email speaks
  * for its invitation, and an email the server already accepted stays "sent".
  */
-async function recordDeliveryState(trx: Trx, item: OutboxRow, outcome: RecordedOutcome, onRefused: InviteEmailSettings['onRefused']): Promise<void> {
+async function recordDeliveryState(trx: Trx, item: OutboxRow, outcome: RecordedOutcome, settings: Pick<InviteEmailSettings, 'onRefused' | 'events'>, now: number): Promise<void> {
   if (!item.invitation_id) return;
   let update: { delivery_state: string; delivery_error: string | null };
   if (outcome.result === 'done') update = { delivery_state: 'sent', delivery_error: null };
@@ -105,9 +108,16 @@ async function recordDeliveryState(trx: Trx, item: OutboxRow, outcome: RecordedO
   const newest = trx('outbox').max('id').where({ invitation_id: item.invitation_id, kind: INVITE_EMAIL });
   const query = trx('invitations').where({ id: item.invitation_id }).where(trx.raw('?', [item.id]), '=', newest);
   if (outcome.result === 'cancelled') query.whereNot({ delivery_state: 'sent' });
+  // Read before the change only when someone listens: a webhook goes out when the state becomes failing or refused, not on every retry.
+  const failed = update.delivery_state === 'failing' || update.delivery_state === 'refused';
+  const before = failed && settings.events && !settings.events.quiet(now) ? await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first() : undefined;
   const changed = await query.update(update);
-  if (outcome.result === 'refused' && changed && onRefused) {
+  if (changed && before && before.delivery_state !== update.delivery_state) {
+    const state = update.delivery_state === 'refused' ? 'refused' : 'failing';
+    await settings.events!.queueEvents(trx, now, [invitationEvent('invite.delivery_failed', before, null, { delivery: { state, error: update.delivery_error ?? '' } })]);
+  }
+  if (outcome.result === 'refused' && changed && settings.onRefused) {
     const invitation = await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first();
-    if (invitation) await onRefused(trx, invitation, outcome.reason);
+    if (invitation) await settings.onRefused(trx, invitation, outcome.reason);
   }
 }

@@ -6,6 +6,7 @@ import type { Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { AlreadyMember, InvalidCredentials, InvalidInput, LastAdmin, MemberDeactivated, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { memberEvent, NO_EVENTS, type EventSink } from '../events/events.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { Role } from './roles.js';
 import { cleanName, requireEmail, requireRole, toMember, type Member, type MemberRow, type MemberState } from './model.js';
@@ -23,7 +24,12 @@ export interface CreateMemberInput {
 }
 
 export class MembersService {
-  constructor(private readonly db: Db, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    /** Where role changes and deactivations queue their events (webhooks). */
+    private readonly events: EventSink = NO_EVENTS,
+  ) {}
 
   /** Creates a member directly (bootstrap, CLI). The API token, if asked for, is shown only here. */
   async create(input: CreateMemberInput, actor: Actor): Promise<{ member: Member; apiToken?: string }> {
@@ -115,6 +121,7 @@ export class MembersService {
       const now = this.clock.now();
       await trx('members').where({ id }).update({ role, updated_at: now });
       await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'member', subjectId: id, details: { from: row.role, to: role } }]);
+      await this.events.queueEvents(trx, now, [memberEvent('member.role_changed', { ...row, role }, actor, { previous_role: row.role })]);
       return toMember({ ...row, role, updated_at: now });
     });
   }
@@ -129,6 +136,7 @@ export class MembersService {
       const ended = { state: 'deactivated' as const, deactivated_at: now, updated_at: now, api_token_hash: null, session_version: Number(row.session_version ?? 0) + 1 };
       await trx('members').where({ id }).update(ended);
       await recordAudit(trx, now, actor, [{ action: 'deactivate', subjectType: 'member', subjectId: id }]);
+      await this.events.queueEvents(trx, now, [memberEvent('member.deactivated', { ...row, ...ended }, actor)]);
       return toMember({ ...row, ...ended });
     });
   }

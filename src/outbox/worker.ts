@@ -17,6 +17,8 @@ export interface OutboxHandler {
   deliver(item: OutboxRow): Promise<DeliveryOutcome>;
   /** Optional: runs in the transaction that records an item's outcome (e.g. its invitation's delivery state). */
   recordOutcome?(trx: Trx, item: OutboxRow, outcome: RecordedOutcome): Promise<void>;
+  /** Optional: on stop, for good — ends deliveries that wait on someone else (a slow webhook receiver); they stay queued. */
+  interrupt?(): void;
 }
 
 export interface PassResult {
@@ -102,6 +104,7 @@ export class OutboxWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const handler of this.handlers.values()) handler.interrupt?.();
     await this.running?.catch(() => undefined);
   }
 

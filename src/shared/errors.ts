@@ -34,7 +34,7 @@ export class InvalidInput extends DomainError {
 }
 export class NotFound extends DomainError {
   readonly code = 'not_found';
-  constructor(readonly what: 'invitation' | 'member', readonly id: string) {
+  constructor(readonly what: 'invitation' | 'member' | 'webhook endpoint', readonly id: string) {
     super(`No ${what} with id ${id}.`);
   }
 }

@@ -1,0 +1,195 @@
+import { createHmac } from 'node:crypto';
+import type { Db } from '../db/index.js';
+import type { OutboxRow } from '../outbox/outbox.js';
+import { backoffMs, RetryLater, type DeliveryOutcome, type OutboxHandler, type WorkerOptions } from '../outbox/worker.js';
+import type { Clock } from '../shared/clock.js';
+import { describeError } from '../shared/errors.js';
+import { disableEndpoint, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
+import { openSecret } from './sealed-secrets.js';
+import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
+
+/** The Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` keyed by the base64 after `whsec_`. */
+export function signature(secret: string, webhookId: string, timestampSeconds: number, body: string): string {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  return `v1,${createHmac('sha256', key).update(`${webhookId}.${timestampSeconds}.${body}`).digest('base64')}`;
+}
+
+export interface WebhookDeliverySettings {
+  /** How long a request may take before it counts as failed. */
+  timeoutMs: number;
+  /** After this long since it was queued, a failing delivery is given up. */
+  giveUpAfterMs: number;
+  /** Requests to one endpoint at once, in this process. */
+  perEndpoint: number;
+  /** The endpoint's own pause after a failure (doubling, capped). */
+  backoff: Pick<WorkerOptions, 'backoffBaseMs' | 'backoffMaxMs'>;
+}
+
+export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
+  timeoutMs: 10_000,
+  giveUpAfterMs: 24 * 3_600_000,
+  perEndpoint: 2,
+  backoff: { backoffBaseMs: 5_000, backoffMaxMs: 3_600_000 },
+};
+
+/**
+ * The webhook worker's own options. Webhooks have a worker of their own (a second OutboxWorker
+ * claiming only `webhook` rows), so a hanging receiver can never take the lanes of invitation
+ * emails and Slack notices. Within it, a receiver gets at most `perEndpoint` lanes, and after a
+ * failure its other deliveries wait out the endpoint's pause without a request: one slow or dead
+ * receiver costs the others at most one timeout.
+ */
+export const WEBHOOK_WORKER_OPTIONS: Partial<WorkerOptions> = {
+  concurrency: 8,
+  batchSize: 32,
+  backoffBaseMs: 5_000,
+  backoffMaxMs: 3_600_000,
+};
+
+/** How long a delivery waits for a lane to its endpoint before it goes back to the queue. */
+const LANE_WAIT_MS = 1_000;
+
+/**
+ * At most `perEndpoint` requests to one endpoint at once. A delivery waits briefly for a lane
+ * (requests to a healthy endpoint end in moments); if none frees up, its endpoint is slow and the
+ * delivery goes back to the queue rather than hold a worker lane.
+ */
+class EndpointLanes {
+  private readonly busy = new Map<string, number>();
+  private readonly waiting = new Map<string, Array<() => void>>();
+
+  constructor(private readonly perEndpoint: number) {}
+
+  async take(id: string): Promise<boolean> {
+    if ((this.busy.get(id) ?? 0) < this.perEndpoint) {
+      this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
+      return true;
+    }
+    return new Promise<boolean>((resolve) => {
+      const queue = this.waiting.get(id) ?? [];
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        queue.splice(queue.indexOf(wake), 1);
+        resolve(false);
+      }, LANE_WAIT_MS);
+      queue.push(wake);
+      this.waiting.set(id, queue);
+    });
+  }
+
+  /** Hands the lane to the next waiting delivery, or frees it. */
+  give(id: string): void {
+    const next = this.waiting.get(id)?.shift();
+    if (next) next();
+    else this.busy.set(id, (this.busy.get(id) ?? 1) - 1);
+  }
+}
+
+/** How long requests under way may still finish when the service stops. */
+const STOP_GRACE_MS = 2_000;
+
+/** The refusal a 410 Gone comes to. */
+const GONE = 'the endpoint answered 410 Gone';
+
+class EndpointAnswered extends Error {
+  constructor(readonly status: number) {
+    super(`the endpoint answered ${status}`);
+  }
+}
+
+/**
+ * Delivers queued webhooks: POSTs the stored body, signed with the endpoint's secret at the
+ * moment of sending. 2xx: done. 410 Gone: the receiver wants no more — a stored endpoint is
+ * disabled (an operator may add it again), an environment one only gives that delivery up, since
+ * the environment is the operator's to change. Anything else is retried with backoff until
+ * `giveUpAfterMs` after it was queued, then marked given up.
+ */
+export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY): OutboxHandler {
+  const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));
+  const lanes = new EndpointLanes(settings.perEndpoint);
+  // On stop: nothing new goes out, and requests still unanswered after a short grace are cut (they stay queued).
+  const stopping = new AbortController();
+  let stopped = false;
+  const paused = new Map<string, { until: number; failures: number }>();
+
+  const endpointFor = async (id: string) => envById.get(id) ?? (await storedEndpoint(db, id));
+  const secretOf = (endpoint: WebhookEndpoint) => (endpoint.source === 'env' ? endpoint.secret : openSecret(appSecret, endpoint.secret));
+
+  const attempt = async (endpoint: WebhookEndpoint, secret: string, payload: WebhookPayload): Promise<void> => {
+    const stopSignal = stopping.signal;
+    if (stopped) throw new RetryLater('the service is stopping; sent again from the queue', 0, true);
+    const timestamp = Math.floor(clock.now() / 1000);
+    let response: Response;
+    try {
+      response = await fetch(endpoint.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Doorman-Webhooks',
+          'webhook-id': payload.webhookId,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signature(secret, payload.webhookId, timestamp, payload.body),
+        },
+        body: payload.body,
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), stopSignal]),
+      });
+    } catch (error) {
+      if (stopSignal.aborted) throw new RetryLater('interrupted by a stop; sent again from the queue', 0, true);
+      const name = (error as Error).name;
+      throw new Error(name === 'TimeoutError' ? `no answer within ${settings.timeoutMs / 1000} s` : `cannot reach the endpoint: ${describeError((error as Error).cause ?? error)}`);
+    }
+    // The body is not needed; reading it lets the connection be reused.
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.status < 200 || response.status > 299) throw new EndpointAnswered(response.status);
+  };
+
+  return {
+    kind: WEBHOOK,
+    async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
+      const payload = JSON.parse(item.payload) as WebhookPayload;
+      const endpoint = await endpointFor(payload.endpointId);
+      if (!endpoint) return { result: 'cancelled', reason: 'the endpoint was removed' };
+      if (endpoint.state !== 'active') return { result: 'cancelled', reason: `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` };
+      const secret = secretOf(endpoint);
+      // Sealed under another APP_SECRET: no signature the receiver would accept can be made.
+      if (secret === undefined) return { result: 'refused', reason: 'cannot open the endpoint\'s secret (was APP_SECRET changed?); remove the endpoint and add it again' };
+      const now = clock.now();
+      const pause = paused.get(endpoint.id);
+      if (pause && pause.until > now) throw new RetryLater('waits while its endpoint is failing', pause.until - now, true);
+      if (!(await lanes.take(endpoint.id))) throw new RetryLater('waits for a free lane to its endpoint', LANE_WAIT_MS, true);
+      try {
+        await attempt(endpoint, secret, payload);
+        paused.delete(endpoint.id);
+        return { result: 'done' };
+      } catch (error) {
+        if (error instanceof RetryLater) throw error;
+        const failures = (paused.get(endpoint.id)?.failures ?? 0) + 1;
+        paused.set(endpoint.id, { until: clock.now() + backoffMs(failures, settings.backoff), failures });
+        if (error instanceof EndpointAnswered && error.status === 410) return { result: 'refused', reason: GONE };
+        if (clock.now() - Number(item.created_at) >= settings.giveUpAfterMs) return { result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / 3_600_000)} h: ${describeError(error)}` };
+        throw error;
+      } finally {
+        lanes.give(endpoint.id);
+      }
+    },
+    interrupt() {
+      stopped = true;
+      setTimeout(() => stopping.abort(), STOP_GRACE_MS).unref();
+    },
+    async recordOutcome(trx, item, outcome) {
+      const payload = JSON.parse(item.payload) as WebhookPayload;
+      const now = clock.now();
+      if (outcome.result === 'done') return recordAttempt(trx, payload.endpointId, now);
+      if (outcome.result === 'refused') {
+        await recordAttempt(trx, payload.endpointId, now, outcome.reason);
+        if (outcome.reason === GONE && !envById.has(payload.endpointId)) await disableEndpoint(trx, payload.endpointId, 'it answered 410 Gone', now);
+        return;
+      }
+      if (outcome.result === 'failing' && !outcome.expected) await recordAttempt(trx, payload.endpointId, now, outcome.error);
+    },
+  };
+}

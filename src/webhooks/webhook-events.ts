@@ -1,0 +1,82 @@
+import { monotonicFactory } from 'ulid';
+import type { Db, Trx } from '../db/index.js';
+import type { DoormanEvent, EventSink } from '../events/events.js';
+import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
+import { receives, storedEndpoints, type WebhookEndpoint } from './endpoints.js';
+
+/**
+ * `webhook-id`s: ULIDs from a monotonic factory, which draws its randomness once per millisecond
+ * rather than per id, so a list of 10,000 events costs next to nothing to name.
+ */
+const nextWebhookId = monotonicFactory();
+
+/** The outbox kind of webhook deliveries: one row per event per endpoint. */
+export const WEBHOOK = 'webhook';
+
+/** What a webhook delivery needs, fixed when queued so every retry sends the same bytes under the same id. */
+export interface WebhookPayload {
+  /** `webhook-id`: one per event, the same for every endpoint and every retry (receivers dedupe on it). */
+  webhookId: string;
+  endpointId: string;
+  type: string;
+  /** The exact body `{type, timestamp, data}` that is signed and sent. */
+  body: string;
+}
+
+/**
+ * The event sink for webhooks: in the change's transaction, one outbox row per event per
+ * subscribed endpoint, inserted together (a list of 10,000 is a handful of statements).
+ *
+ * Stored endpoints are read at most once per `storedTtlMs` (in the change's transaction, which on
+ * SQLite is the only connection) and remembered, so changes cost no query for them in between —
+ * and with none configured, a change costs nothing. An endpoint added by the CLI (another process)
+ * starts receiving within that time; one removed meanwhile is dropped at delivery.
+ */
+export class WebhookEvents implements EventSink {
+  private stored: { endpoints: WebhookEndpoint[]; readAt: number } | undefined;
+
+  constructor(
+    private readonly env: readonly WebhookEndpoint[],
+    private readonly storedTtlMs = 10_000,
+  ) {}
+
+  quiet(now: number): boolean {
+    return this.env.length === 0 && this.fresh(now) && this.stored!.endpoints.length === 0;
+  }
+
+  /** Forgets the stored endpoints (after this process added or removed one). */
+  forget(): void {
+    this.stored = undefined;
+  }
+
+  /** Whether any endpoint is configured (read now when not known): jobs that exist only to tell someone ask first. */
+  async any(db: Db, now: number): Promise<boolean> {
+    if (this.env.length) return true;
+    return (await this.endpoints(db, now)).length > 0;
+  }
+
+  async queueEvents(trx: Trx, now: number, events: readonly DoormanEvent[]): Promise<void> {
+    if (events.length === 0 || this.quiet(now)) return;
+    const endpoints = await this.endpoints(trx, now);
+    if (endpoints.length === 0) return;
+    const timestamp = new Date(now).toISOString();
+    const messages: OutboxMessage<WebhookPayload>[] = [];
+    for (const event of events) {
+      const targets = endpoints.filter((endpoint) => receives(endpoint, event.type));
+      if (targets.length === 0) continue;
+      const webhookId = `msg_${nextWebhookId()}`;
+      const body = JSON.stringify({ type: event.type, timestamp, data: event.data });
+      for (const endpoint of targets) messages.push({ kind: WEBHOOK, payload: { webhookId, endpointId: endpoint.id, type: event.type, body } });
+    }
+    await enqueue(trx, now, messages);
+  }
+
+  private fresh(now: number): boolean {
+    return this.stored !== undefined && now - this.stored.readAt < this.storedTtlMs && now >= this.stored.readAt;
+  }
+
+  private async endpoints(db: Db | Trx, now: number): Promise<WebhookEndpoint[]> {
+    if (!this.fresh(now)) this.stored = { endpoints: await storedEndpoints(db, { activeOnly: true }), readAt: now };
+    return [...this.env, ...this.stored!.endpoints];
+  }
+}

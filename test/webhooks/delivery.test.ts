@@ -1,0 +1,229 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Services } from '../../src/app.js';
+import type { OutboxRow } from '../../src/outbox/outbox.js';
+import type { Actor } from '../../src/shared/actor.js';
+import { addEndpoint, endpointHealth, envEndpointId, storedEndpoint } from '../../src/webhooks/endpoints.js';
+import { WEBHOOK, type WebhookPayload } from '../../src/webhooks/webhook-events.js';
+import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
+import { servicesFor, stopServices, tempDataDir } from '../support/service.js';
+import { eventually } from '../support/wait.js';
+import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
+
+const SECRET = TEST_WEBHOOK_SECRET;
+const OPERATOR: Actor = { type: 'system', name: 'cli:test' };
+const HOUR = 3_600_000;
+
+async function webhookRows(s: Services): Promise<OutboxRow[]> {
+  return (await s.db<OutboxRow>('outbox').where({ kind: WEBHOOK }).orderBy('id')) as OutboxRow[];
+}
+
+describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  let clock: ManualClock;
+  const running: Services[] = [];
+  const receivers: WebhookReceiver[] = [];
+
+  beforeEach(async () => {
+    test = await createTestDatabase(dialect);
+    data = tempDataDir();
+    // Near the real time: the verifier refuses timestamps more than 5 minutes off.
+    clock = new ManualClock(Date.now());
+  });
+
+  afterEach(async () => {
+    for (const r of receivers.splice(0)) await r.close();
+    await stopServices(running);
+    await test.destroy();
+    data.cleanup();
+  });
+
+  const receiver = async (secret?: string) => {
+    const r = await WebhookReceiver.start(secret);
+    receivers.push(r);
+    return r;
+  };
+  const services = (urls: string[], options: Parameters<typeof servicesFor>[1] = {}) => {
+    const env = urls.length ? { WEBHOOK_URLS: urls.join(','), WEBHOOK_SECRET: SECRET } : {};
+    const s = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, ...env }, { clock, webhookEndpointsTtlMs: 0, ...options });
+    running.push(s);
+    return s;
+  };
+
+  it('signs each delivery so the standardwebhooks verifier accepts it, and retries a 500 under the same webhook-id', async () => {
+    const hooks = await receiver(SECRET);
+    hooks.script.push(500);
+    const s = services([hooks.url]);
+    await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+
+    expect((await s.webhooks.drain()).settled).toBe(0);
+    expect(hooks.received).toHaveLength(1);
+    expect(hooks.received[0]!.status).toBe(500);
+    const [failing] = await webhookRows(s);
+    expect(failing!.state).toBe('pending');
+    expect(failing!.last_error).toMatch(/answered 500/);
+
+    // Not due yet: nothing is sent again before its backoff.
+    await s.webhooks.drain();
+    expect(hooks.received).toHaveLength(1);
+
+    clock.advance(10_000);
+    expect((await s.webhooks.drain()).delivered).toBe(1);
+    expect(hooks.received).toHaveLength(2);
+    const [first, retry] = hooks.received;
+    expect(retry!.id).toBe(first!.id);
+    expect(retry!.id).toMatch(/^msg_/);
+    expect(retry!.body).toBe(first!.body);
+    expect(retry!.verified, retry!.verifyError).toBe(true);
+    expect(first!.verified, first!.verifyError).toBe(true);
+    expect(Number(retry!.timestamp)).toBe(Math.floor(clock.now() / 1000));
+    const body = hooks.bodies()[1]!;
+    expect(body.type).toBe('invite.created');
+    expect(new Date(body.timestamp).getTime()).toBe(clock.now() - 10_000);
+    expect(body.data).toMatchObject({ invitation: { email: 'ada@example.io', role: 'member', status: 'pending' }, actor: { type: 'system', id: 'cli:test' } });
+
+    const health = (await endpointHealth(s.db, [envEndpointId(hooks.url)], clock.now())).get(envEndpointId(hooks.url))!;
+    expect(health).toMatchObject({ failuresLastDay: 1, lastSuccessAt: clock.now() });
+    expect(health.lastError).toMatch(/500/);
+  });
+
+  it('a signature made with another secret is refused by the verifier', async () => {
+    const hooks = await receiver(`whsec_${Buffer.from('not-the-secret-doorman-signs-with').toString('base64')}`);
+    const s = services([hooks.url]);
+    await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+    await s.webhooks.drain();
+    expect(hooks.received).toHaveLength(1);
+    expect(hooks.received[0]!.verified).toBe(false);
+  });
+
+  it('every webhook-id arrives exactly once across a restart between queueing and delivering', async () => {
+    const hooks = await receiver(SECRET);
+    const other = await receiver(SECRET);
+    const before = services([hooks.url, other.url]);
+    const summary = await before.invites.inviteMany({ emails: ['a@example.io', 'b@example.io', 'c@example.io'], actor: OPERATOR });
+    await before.invites.revoke(summary.invitationIds[0]!, OPERATOR);
+    const { member } = await before.members.create({ email: 'm@example.io', role: 'admin' }, OPERATOR);
+    const { member: second } = await before.members.create({ email: 'n@example.io', role: 'member' }, OPERATOR);
+    await before.members.create({ email: 'o@example.io', role: 'admin' }, OPERATOR);
+    await before.members.setRole(member.id, 'developer', OPERATOR);
+    await before.members.deactivate(second.id, OPERATOR);
+    // 6 events × 2 endpoints, queued with their changes; the process ends before any is sent.
+    expect(await webhookRows(before)).toHaveLength(12);
+    await stopServices(running);
+
+    const after = services([hooks.url, other.url]);
+    after.webhooks.start();
+    await eventually(() => hooks.received.length >= 6 && other.received.length >= 6, 15_000, 'all webhooks');
+    await after.webhooks.stop();
+    await stopServices(running);
+    // A third start finds nothing left to send.
+    const again = services([hooks.url, other.url]);
+    expect((await again.webhooks.drain()).settled).toBe(0);
+
+    for (const r of [hooks, other]) {
+      const ids = r.received.map((w) => w.id);
+      expect(new Set(ids).size).toBe(6);
+      expect(ids).toHaveLength(6);
+      expect(r.received.every((w) => w.verified)).toBe(true);
+      expect(r.bodies().map((b) => b.type).sort()).toEqual(['invite.created', 'invite.created', 'invite.created', 'invite.revoked', 'member.deactivated', 'member.role_changed']);
+    }
+    // One id per event, the same at every endpoint.
+    expect(new Set(hooks.received.map((w) => w.id))).toEqual(new Set(other.received.map((w) => w.id)));
+    expect(hooks.bodies().find((b) => b.type === 'member.role_changed')!.data).toMatchObject({ member: { id: member.id, role: 'developer' }, previous_role: 'admin' });
+  });
+
+  it('gives a failing delivery up after 24 hours and marks it so', async () => {
+    const hooks = await receiver();
+    hooks.otherwise = 503;
+    const s = services([hooks.url]);
+    await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+    for (let hours = 0; hours <= 26; hours++) {
+      await s.webhooks.drain();
+      clock.advance(HOUR);
+    }
+    const [row] = await webhookRows(s);
+    expect(row!.state).toBe('done');
+    expect(row!.last_error).toMatch(/^given up after 24 h: the endpoint answered 503/);
+    const attempts = hooks.received.length;
+    expect(attempts).toBeGreaterThan(5);
+    expect(new Set(hooks.received.map((w) => w.id)).size).toBe(1);
+    clock.advance(HOUR);
+    await s.webhooks.drain();
+    expect(hooks.received).toHaveLength(attempts);
+  });
+
+  it('410 Gone disables an added endpoint: nothing more is sent or queued to it', async () => {
+    const hooks = await receiver();
+    hooks.script.push(410);
+    const s = services([]);
+    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, envUrls: [], appSecret: s.config.appSecret });
+    await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+    await s.webhooks.drain();
+    expect(hooks.received).toHaveLength(1);
+    const stored = await storedEndpoint(s.db, endpoint.id);
+    expect(stored).toMatchObject({ state: 'disabled', disabledReason: 'it answered 410 Gone' });
+    expect((await webhookRows(s)).map((r) => [r.state, r.last_error])).toEqual([['done', 'the endpoint answered 410 Gone']]);
+    await s.invites.inviteMany({ emails: 'bob@example.io', actor: OPERATOR });
+    expect(await webhookRows(s)).toHaveLength(1);
+  });
+
+  it('an added endpoint receives only the events it asked for, signed with its own secret', async () => {
+    const hooks = await receiver();
+    const s = services([]);
+    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, events: ['invite.revoked'], envUrls: [], appSecret: s.config.appSecret });
+    hooks.secret = endpoint.secret;
+    const summary = await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+    await s.invites.revoke(summary.invitationIds[0]!, OPERATOR);
+    await s.webhooks.drain();
+    expect(hooks.bodies().map((b) => b.type)).toEqual(['invite.revoked']);
+    expect(hooks.received[0]!.verified, hooks.received[0]!.verifyError).toBe(true);
+  });
+
+  it("an added endpoint's secret is stored sealed by APP_SECRET; under another APP_SECRET its deliveries are given up, saying why", async () => {
+    const hooks = await receiver();
+    const s = services([]);
+    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, envUrls: [], appSecret: s.config.appSecret });
+    const stored = (await s.db('webhook_endpoints').where({ id: endpoint.id }).first('secret')) as { secret: string };
+    expect(stored.secret).not.toContain(endpoint.secret.slice('whsec_'.length));
+    expect(stored.secret).toMatch(/^sealed\.v1\./);
+    await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+    await stopServices(running);
+
+    const other = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: 'another-app-secret-that-is-long-enough-0123456789' }, { clock, webhookEndpointsTtlMs: 0 });
+    running.push(other);
+    await other.webhooks.drain();
+    expect(hooks.received).toHaveLength(0);
+    expect((await webhookRows(other)).map((r) => [r.state, r.last_error])).toEqual([['done', expect.stringMatching(/cannot open the endpoint's secret \(was APP_SECRET changed\?\)/)]]);
+  });
+
+  it('a hanging endpoint holds back neither the other endpoints nor the invitation emails', async () => {
+    const hanging = await receiver();
+    hanging.otherwise = 'hang';
+    const healthy = await receiver(SECRET);
+    // A timeout far beyond the test: the hanging requests stay open throughout.
+    const s = services([hanging.url, healthy.url], { webhookDelivery: { timeoutMs: 120_000 } });
+    s.outbox.start();
+    s.webhooks.start();
+    const emails = Array.from({ length: 12 }, (_, i) => `person${i}@example.io`);
+    const summary = await s.invites.inviteMany({ emails, actor: OPERATOR });
+    await eventually(async () => {
+      const sent = await s.db('invitations').whereIn('id', summary.invitationIds).where({ delivery_state: 'sent' }).count({ n: '*' });
+      return Number(sent[0]!.n) === emails.length;
+    }, 15_000, 'every invitation email sent');
+    await eventually(() => healthy.received.length === emails.length, 15_000, 'every event at the healthy endpoint');
+    // The hanging endpoint got no more than its own lanes, and all of them are still waiting.
+    expect(hanging.hangingCount).toBeGreaterThan(0);
+    expect(hanging.hangingCount).toBeLessThanOrEqual(2);
+    expect(hanging.received.every((w) => w.status === 'hung')).toBe(true);
+
+    // Stopping ends the hanging requests at once (their timeout is far off); they stay queued.
+    await s.webhooks.stop();
+    const rows = await webhookRows(s);
+    const hangingId = envEndpointId(hanging.url);
+    const left = rows.filter((r) => (JSON.parse(r.payload) as WebhookPayload).endpointId === hangingId);
+    expect(left).toHaveLength(emails.length);
+    expect(left.every((r) => r.state === 'pending')).toBe(true);
+    expect(rows.filter((r) => r.state === 'done')).toHaveLength(emails.length);
+    await hanging.close();
+  });
+});
