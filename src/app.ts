@@ -47,6 +47,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     appSecret: config.appSecret,
     publicUrl: config.publicUrl,
     inviteTtlMs: config.inviteTtlMs,
+    policy: { allowedDomains: config.allowedDomains, dailyLimit: config.inviteDailyLimit, unlimitedSlackUserIds: config.slack.adminUserIds },
     logger,
     members,
     // A worker in this process starts at once on what a change queued.

@@ -14,6 +14,7 @@ import { ROLES, type Role } from './members/roles.js';
 import type { Actor } from './shared/actor.js';
 import { DomainError, InvalidInput, NotFound } from './shared/errors.js';
 import { formatDate, formatInvitations, formatMembers, formatSummary } from './cli/format.js';
+import { registerApprovalCommands } from './cli/approvals.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from './invites/choices.js';
 import { MAX_FILE_ROWS, parseListFile } from './invites/list-file.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
@@ -145,6 +146,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     const { invitation, link } = await invites.copyLink(id);
     return { invitation, link, line: link };
   });
+
+  registerApprovalCommands(program, { open, print, operator });
 
   const user = program.command('user').description('members');
   user

@@ -9,6 +9,7 @@ import * as invitationChoices from '../../migrations/20261204_0007_invitation_ch
 import * as inviteDrafts from '../../migrations/20261204_0008_invite_drafts.js';
 import * as renewalRequests from '../../migrations/20261204_0009_renewal_requests.js';
 import * as listImports from '../../migrations/20261204_0010_list_imports.js';
+import * as approvals from '../../migrations/20261205_0012_approvals.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -31,6 +32,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261204_0008_invite_drafts', inviteDrafts],
   ['20261204_0009_renewal_requests', renewalRequests],
   ['20261204_0010_list_imports', listImports],
+  ['20261205_0012_approvals', approvals],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

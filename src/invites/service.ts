@@ -15,6 +15,8 @@ import { createListImport, listImportState, storeNextBatch, takeOverStalledImpor
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
+import { approve, deny, lapseDueRequests } from './approvals.js';
+import { DEFAULT_POLICY, type InvitePolicy } from './policy.js';
 
 export type { DeliveryProgress, ListPage, ListQuery, StatusCounts } from './list.js';
 export type { SortKey, StatusFilter } from './list.js';
@@ -26,6 +28,8 @@ export interface InvitesSettings {
   appSecret: string;
   publicUrl: string;
   inviteTtlMs: number;
+  /** The rule "Policy" (allowed domains, daily limit); default: every domain, 500 a day. */
+  policy?: InvitePolicy;
   /** Where a failed ANALYZE after a large list is reported (it fails nothing). */
   logger?: Pick<Logger, 'warn'>;
   /** Accepting creates members through this service (one is made on the same database when omitted). */
@@ -36,6 +40,10 @@ export interface InvitesSettings {
   onAccepted?: InvitesContext['onAccepted'];
   /** Inside the transaction recording a renewal request: who is told (Slack notices). */
   onRenewalRequested?: InvitesContext['onRenewalRequested'];
+  /** Inside the transaction holding invitations for approval: whom to ask (Slack messages). */
+  onApprovalRequested?: InvitesContext['onApprovalRequested'];
+  /** Inside the transaction of an approval, denial or lapse: whom to tell (Slack messages). */
+  onApprovalDecided?: InvitesContext['onApprovalDecided'];
 }
 
 /**
@@ -52,10 +60,13 @@ export class InvitesService {
       links: new InviteLinks(settings.appSecret, settings.publicUrl),
       members: settings.members ?? new MembersService(db, clock),
       inviteTtlMs: settings.inviteTtlMs,
+      policy: settings.policy ?? DEFAULT_POLICY,
       logger: settings.logger,
       onQueued: settings.onQueued ?? (() => undefined),
       onAccepted: settings.onAccepted,
       onRenewalRequested: settings.onRenewalRequested,
+      onApprovalRequested: settings.onApprovalRequested,
+      onApprovalDecided: settings.onApprovalDecided,
     };
   }
 
@@ -170,5 +181,24 @@ export class InvitesService {
 
   dismissRenewalRequest(id: string, actor: Actor): Promise<boolean> {
     return dismissRenewalRequest(this.ctx, id, actor);
+  }
+
+  get policy(): InvitePolicy {
+    return this.ctx.policy;
+  }
+
+  /** Approves an invitation held by the rule "Policy": its email goes out (the doors check `invite:approve`). */
+  approve(id: string, actor: Actor): Promise<Invitation> {
+    return approve(this.ctx, id, actor);
+  }
+
+  /** Denies an invitation held by the rule "Policy", with a reason the requester reads; nothing is sent. */
+  deny(id: string, actor: Actor, reason: string): Promise<Invitation> {
+    return deny(this.ctx, id, actor, reason);
+  }
+
+  /** Closes requests nobody decided within INVITE_TTL (the expiry sweep calls this). */
+  lapseDueRequests(): Promise<number> {
+    return lapseDueRequests(this.ctx);
   }
 }

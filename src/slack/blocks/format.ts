@@ -10,6 +10,7 @@ export const STATUS_LABELS: Record<ShownStatus, string> = {
   expired: ':warning: Expired',
   accepted: ':white_check_mark: Accepted',
   revoked: ':no_entry_sign: Revoked',
+  awaiting_approval: ':raised_hand: Awaiting approval',
 };
 
 export function plain(text: string, max: number = LIMITS.text): types.PlainTextElement {
