@@ -8,7 +8,11 @@ export interface Jobs {
 }
 
 export function expirySweep(services: Services): ExpirySweep {
-  return new ExpirySweep(services.db, services.clock, { bootstrapAdmins: services.config.slack.adminUserIds, reminderMs: services.config.expiryReminderMs });
+  return new ExpirySweep(services.db, services.clock, {
+    bootstrapAdmins: services.config.slack.adminUserIds,
+    reminderMs: services.config.expiryReminderMs,
+    lapseRequests: () => services.invites.lapseDueRequests(),
+  });
 }
 
 /**
@@ -21,7 +25,7 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
   const running: Every[] = [
     new Every('expiry sweep', services.config.expirySweepIntervalMs, async () => {
       const result = await sweep.run();
-      if (result.notices) {
+      if (result.notices || result.lapsed) {
         services.logger.info(result, 'expiry sweep queued notices');
         services.outbox.wake();
       }

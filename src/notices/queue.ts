@@ -12,7 +12,9 @@ export type NoticePayload =
   | { notice: 'reminder'; recipient: string; invitationIds: string[] }
   | { notice: 'accepted'; recipient: string; invitationId: string; memberId: string }
   | { notice: 'refused'; recipient: string; invitationId: string; reason: string }
-  | { notice: 'renewal_request'; recipient: string; invitationId: string; requestId: string };
+  | { notice: 'renewal_request'; recipient: string; invitationId: string; requestId: string }
+  /** The rule "Policy": the requester hears how their request ended (approved, denied or lapsed). */
+  | { notice: 'approval_decided'; recipient: string; invitationId: string };
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
 export type SlackUserId = string;

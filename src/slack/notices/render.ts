@@ -7,6 +7,7 @@ import type { OutboxRow } from '../../outbox/outbox.js';
 import { suggestAddress } from '../../invites/typos.js';
 import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice, renewalRequestNotice } from '../blocks/notice-dms.js';
 import type { Block } from '../blocks/limits.js';
+import { approvalDecidedNotice } from '../blocks/approvals.js';
 
 export interface NoticeDeps {
   db: Db;
@@ -26,6 +27,10 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
   if (payload.notice === 'refused') {
     const [invitation] = await deps.invites.getMany([payload.invitationId]);
     return invitation ? refusedNotice({ noticeId, invitation, reason: payload.reason, suggestion: suggestAddress(invitation.email), notice: note }) : undefined;
+  }
+  if (payload.notice === 'approval_decided') {
+    const [invitation] = await deps.invites.getMany([payload.invitationId]);
+    return invitation?.approval?.decision ? approvalDecidedNotice(invitation) : undefined;
   }
   if (payload.notice === 'renewal_request') {
     const [[invitation], request] = await Promise.all([deps.invites.getMany([payload.invitationId]), deps.invites.renewalRequest(payload.requestId)]);
