@@ -230,7 +230,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       }
       const result = await expirySweep(s).run();
       if (opts.json) return print(JSON.stringify(result));
-      print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
+      const lapsed = result.lapsed ? `; approval requests lapsed: ${result.lapsed}` : '';
+      print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}${lapsed}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
     });
 
   program
