@@ -85,10 +85,30 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
     expect(res.json).toMatchObject({ code: 'not_awaiting_approval' });
   });
 
+  it('re-POSTing a live invitation as admin holds it again: its emailed link answers "waiting for approval" until approved', async () => {
+    const email = fresh('raise', 'acme.test');
+    await ada()('/admin/invites', { body: { user: email, role: 'member' } });
+    const { token } = await linkFromEmail(t.smtp, email);
+    const raised = await ada()('/admin/invites', { body: { user: email, role: 'admin' } });
+    expect(raised.status, raised.text).toBe(200);
+    const invite = (await listed(email))!;
+    expect(invite).toMatchObject({ status: 'awaiting_approval', role: 'admin', approval: { reasons: ['admin_role'] } });
+    const page = await request(t.url, `/invite?token=${token}`);
+    expect(page.status).toBe(409);
+    expect(page.text).toContain('This invitation is waiting for approval');
+    const accept = await request(t.url, '/admin/invites/accept', { body: { token, user: { first_name: 'A', last_name: 'B', password: 'a long password here' } } });
+    expect(accept.status).toBe(400);
+    expect(accept.json).toMatchObject({ code: 'awaiting_approval' });
+    expect((await as(ben.apiToken)(`/admin/invites/${invite.id}/approve`, { body: {} })).status).toBe(200);
+    // Approved: a new email with a new link; the old one stays dead.
+    const second = await linkFromEmail(t.smtp, email, 2);
+    expect(second.token).not.toBe(token);
+    expect((await request(t.url, `/invite?token=${second.token}`)).status).toBe(200);
+  });
+
   it('the daily limit: past INVITE_DAILY_LIMIT a create is refused with 429 and stores nothing', async () => {
-    // Ada made 4 invitations above; two more fit.
+    // Ada made 5 invitations above; one more fits.
     expect((await ada()('/admin/invites', { body: { user: fresh('l1', 'acme.test'), role: 'member' } })).status).toBe(200);
-    expect((await ada()('/admin/invites', { body: { user: fresh('l2', 'acme.test'), role: 'member' } })).status).toBe(200);
     const over = fresh('l3', 'acme.test');
     const res = await ada()('/admin/invites', { body: { user: over, role: 'member' } });
     expect(res.status, res.text).toBe(429);

@@ -60,7 +60,7 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
       ? `Accepted ${slackDate(invitation.acceptedAt)}`
       : invitation.status === 'revoked' && invitation.revokedAt
         ? `Revoked ${slackDate(invitation.revokedAt)}`
-        : `${invitation.status === 'expired' ? 'Expired' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
+        : `${invitation.status === 'expired' ? 'Expired' : invitation.status === 'awaiting_approval' ? 'Request lapses' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
   const open = invitation.status === 'pending' || invitation.status === 'expired';
   const why = invitation.status === 'awaiting_approval' && invitation.approval ? `\n${escape(invitation.approval.reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; '))}` : '';
   const problem = invitation.delivery.state === 'failing' ? ':x: Email failing' : invitation.delivery.state === 'refused' ? ':no_entry: Email refused' : undefined;
