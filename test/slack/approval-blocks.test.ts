@@ -4,6 +4,9 @@ import { decodeApproval, encodeApproval } from '../../src/slack/action-values.js
 import { approvalDecidedNotice, approvalRequest, denyModal } from '../../src/slack/blocks/approvals.js';
 import { inviteSummary } from '../../src/slack/blocks/invite-summary.js';
 import { limitViolations } from '../../src/slack/blocks/limits.js';
+import { reviewView } from '../../src/slack/blocks/invite-modal.js';
+import { parseAllowedDomains } from '../../src/invites/policy.js';
+import type { InviteDraft } from '../../src/slack/drafts.js';
 
 const T0 = Date.UTC(2026, 11, 5, 9, 0, 0);
 const ID = 'invite_01JAPPROVAL00000000000000';
@@ -85,5 +88,19 @@ describe('approval Block Kit', () => {
     expect(text).toContain("Not invited — over today's limit (1)");
     expect(text).toContain('late@acme.com');
     expect(summary.text).toBe("Sent 1; waiting for approval 1; over today's limit 1; skipped 0; invalid 0.");
+  });
+
+  it('the invite form\'s review names the addresses that will wait for approval, and why', () => {
+    const allowed = parseAllowedDomains('acme.com');
+    if ('problem' in allowed) throw new Error(allowed.problem);
+    const review = { fresh: ['a@acme.com', 'b@other.io'], renew: ['c@else.io'], alreadyInvited: [], alreadyMember: [], invalid: [], typos: [] };
+    const draft: InviteDraft = { typed: '', people: [], role: 'member', expiresInDays: null, message: null, review, peoplePending: false };
+    const text = JSON.stringify(reviewView('draft_1', draft, { allowedDomains: allowed.patterns, dailyLimit: 10, unlimitedSlackUserIds: [] }).blocks);
+    expect(text).toContain('Of these, waiting for approval before they are emailed (2)');
+    expect(text).toContain('b@other.io — the address is outside the allowed domains');
+    expect(text).not.toContain('a@acme.com — ');
+    const asAdmin = JSON.stringify(reviewView('draft_1', { ...draft, role: 'admin' }, { dailyLimit: 10, unlimitedSlackUserIds: [] }).blocks);
+    expect(asAdmin).toContain('waiting for approval before they are emailed (3)');
+    expect(JSON.stringify(reviewView('draft_1', draft).blocks)).not.toContain('waiting for approval');
   });
 });
