@@ -264,11 +264,12 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
 }
 
 /**
- * Errors echo what was typed (an id, an address); control characters in it are shown escaped, so
+ * Errors echo what was typed (an id, an address); control characters (and the line and paragraph
+ * separators U+2028, U+2029) in it are shown escaped, so
  * an error stays one line and cannot send escape sequences to the operator's terminal.
  */
 function oneLine(message: string): string {
-  return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function positiveInt(value: string): number {
