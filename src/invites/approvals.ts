@@ -92,7 +92,8 @@ async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number): Pro
 }
 
 function decidedColumns(actor: Actor, decision: Decision, now: number) {
-  return { decided_at: now, decided_by: actorRef(actor), decided_by_name: actor.type === 'system' ? (actor.name ?? 'the operator') : (actor.name ?? null), decision, updated_at: now };
+  const name = actor.type === 'system' ? `the operator${actor.name ? ` (${actor.name})` : ''}` : (actor.name ?? null);
+  return { decided_at: now, decided_by: actorRef(actor), decided_by_name: name, decision, updated_at: now };
 }
 
 /**
@@ -166,9 +167,9 @@ export async function lapseDueRequests(ctx: InvitesContext, batch = 500): Promis
   if (due.length === 0) return 0;
   const lapsed = await inTransaction(ctx.db, async (trx) => {
     let count = 0;
-    const system: Actor = { type: 'system', name: 'nobody decided in time' };
     for (const { id } of due) {
-      const update = { status: 'revoked' as const, revoked_at: now, revoked_by: 'system', ...decidedColumns(system, 'lapsed', now) };
+      // Nobody decided: no name to show.
+      const update = { status: 'revoked' as const, revoked_at: now, revoked_by: 'system', ...decidedColumns({ type: 'system' }, 'lapsed', now), decided_by_name: null };
       const changed = await trx('invitations').where({ id, status: 'awaiting' }).andWhere('expires_at', '<=', now).update(update);
       if (changed !== 1) continue;
       count++;

@@ -86,7 +86,7 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     await expect(w.policy.deny(held!.invitationId, ANA_BY_TOKEN, 'changed my mind')).rejects.toBeInstanceOf(OwnRequest);
     expect((await w.policy.get(held!.invitationId)).status).toBe('awaiting_approval');
     // The operator is no requester and may decide.
-    expect((await w.policy.approve(held!.invitationId, CLI)).status).toBe('pending');
+    expect(await w.policy.approve(held!.invitationId, CLI)).toMatchObject({ status: 'pending', approval: { decidedBy: 'system', decidedByName: 'the operator (cli)' } });
   });
 
   it('deny: needs a reason, sends nothing, shows as revoked with the reason', async () => {
@@ -119,7 +119,7 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     await expect(w.policy.approve(held!.invitationId, BEN)).rejects.toBeInstanceOf(ApprovalLapsed);
     expect(await w.policy.lapseDueRequests()).toBe(1);
     expect(await w.policy.lapseDueRequests()).toBe(0);
-    expect(await w.policy.get(held!.invitationId)).toMatchObject({ status: 'revoked', approval: { decision: 'lapsed' } });
+    expect(await w.policy.get(held!.invitationId)).toMatchObject({ status: 'revoked', approval: { decision: 'lapsed', decidedBy: 'system', decidedByName: null } });
     await expect(w.policy.approve(held!.invitationId, BEN)).rejects.toMatchObject({ code: 'already_decided', decision: 'lapsed' });
     expect((await auditFor(w.db, held!.invitationId)).map((a) => a.action)).toEqual(['approval_request', 'approval_lapse']);
     // The address can be asked for again.
