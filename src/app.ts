@@ -14,6 +14,7 @@ import { Metrics } from './metrics/metrics.js';
 import { outboxBacklog } from './outbox/outbox.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
 import { queueAcceptedNotice, queueRefusedNotice, queueRenewalRequestNotice } from './notices/queue.js';
+import { queueApprovalDecided, queueApprovalRequests } from './notices/approvals.js';
 import { MailPace } from './mail/pace.js';
 import { toInvitation } from './invites/model.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -60,10 +61,12 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
   const events = new WebhookEvents(webhookEnv, options.webhookEndpointsTtlMs);
   const members = new MembersService(db, clock, events);
   const slackOn = slackMode(config.slack) !== 'off';
+  const approvalSettings = { channel: config.slack.approvalChannel, bootstrapAdmins: config.slack.adminUserIds };
   const invites = new InvitesService(db, clock, {
     appSecret: config.appSecret,
     publicUrl: config.publicUrl,
     inviteTtlMs: config.inviteTtlMs,
+    policy: { allowedDomains: config.allowedDomains, dailyLimit: config.inviteDailyLimit, unlimitedSlackUserIds: config.slack.adminUserIds },
     logger,
     members,
     events,
@@ -76,6 +79,9 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     onAccepted: slackOn ? (trx, now, invitation, member) => queueAcceptedNotice(trx, now, invitation, member.id, config.slack.adminUserIds) : undefined,
     // With Slack on, the holder of an expired link can ask the inviter for a new one.
     onRenewalRequested: slackOn ? (trx, now, invitation, requestId) => queueRenewalRequestNotice(trx, now, invitation, requestId, config.slack.adminUserIds) : undefined,
+    // With Slack on, approvers are asked in Slack, and every copy of a request follows its decision.
+    onApprovalRequested: slackOn ? (trx, now, invitations) => queueApprovalRequests(trx, now, invitations, approvalSettings) : undefined,
+    onApprovalDecided: slackOn ? (trx, now, invitation) => queueApprovalDecided(trx, now, invitation, approvalSettings) : undefined,
   });
   const mail = config.smtpUrl ? smtpTransport(config.smtpUrl, { timeoutMs: config.smtpTimeoutMs }) : fileTransport(path.join(config.dataDir, 'outbox'), logger);
   const outbox = new OutboxWorker(
@@ -148,6 +154,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   let jobs: Jobs | undefined;
   if (slack) {
     services.outbox.register(slack.notices);
+    services.outbox.register(slack.approvals);
     jobs = startSlackJobs(services, slack.postToAuditChannel);
     await slack.start();
   } else {

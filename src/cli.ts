@@ -14,6 +14,7 @@ import { ROLES, type Role } from './members/roles.js';
 import type { Actor } from './shared/actor.js';
 import { DomainError, InvalidInput, NotFound } from './shared/errors.js';
 import { formatDate, formatInvitations, formatMembers, formatSummary } from './cli/format.js';
+import { registerApprovalCommands } from './cli/approvals.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from './invites/choices.js';
 import { MAX_FILE_ROWS, parseListFile } from './invites/list-file.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
@@ -150,6 +151,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     return { invitation, link, line: link };
   });
 
+  registerApprovalCommands(program, { open, print, operator });
+
   const user = program.command('user').description('members');
   user
     .command('create')
@@ -233,7 +236,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       }
       const result = await expirySweep(s, { notices: slackOn ? undefined : false }).run();
       if (opts.json) return print(JSON.stringify(result));
-      print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
+      const lapsed = result.lapsed ? `; approval requests lapsed: ${result.lapsed}` : '';
+      print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}${lapsed}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
     });
 
   registerWebhookCommands(program, open, print);
@@ -283,11 +287,12 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
 }
 
 /**
- * Errors echo what was typed (an id, an address); control characters in it are shown escaped, so
+ * Errors echo what was typed (an id, an address); control characters (and the line and paragraph
+ * separators U+2028, U+2029) in it are shown escaped, so
  * an error stays one line and cannot send escape sequences to the operator's terminal.
  */
 function oneLine(message: string): string {
-  return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function isoTime(value: string): number {

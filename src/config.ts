@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseMailRate, type MailRate } from './mail/pace.js';
+import { DEFAULT_DAILY_LIMIT, parseAllowedDomains, type DomainPattern } from './invites/policy.js';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
 import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedule.js';
 
@@ -26,6 +27,8 @@ export interface SlackConfig {
   adminUserIds: string[];
   /** The one slash command (SLACK_COMMAND), e.g. /doorman. */
   command: string;
+  /** SLACK_APPROVAL_CHANNEL: where approval requests are posted; unset: DMs to each approver. */
+  approvalChannel?: string;
 }
 
 /** METRICS when on: open to any scraper, or only to one sending `Authorization: Bearer <token>`. */
@@ -48,6 +51,10 @@ export interface Config {
   mailRate?: MailRate;
   orgName: string;
   inviteTtlMs: number;
+  /** INVITE_ALLOWED_DOMAINS; unset: every domain is invited without approval. */
+  allowedDomains?: DomainPattern[];
+  /** INVITE_DAILY_LIMIT: invitations per inviter per 24 hours. */
+  inviteDailyLimit: number;
   expirySweepIntervalMs: number;
   expiryReminderMs: number;
   auditChannel?: string;
@@ -197,6 +204,29 @@ function report(env: Env): Pick<Config, 'report' | 'reportTimeZone'> {
   return { reportTimeZone, report: { schedule, channel } };
 }
 
+/** A channel id (C…, G…), as chat.postMessage takes it; a name could be renamed under us. */
+function approvalChannel(env: Env): string | undefined {
+  const raw = env.SLACK_APPROVAL_CHANNEL?.trim();
+  if (!raw) return undefined;
+  if (!/^[CG][A-Z0-9]{2,}$/.test(raw)) throw new ConfigError('SLACK_APPROVAL_CHANNEL', `"${raw}" is not a Slack channel id (like C024BE91L); copy it from the channel's details`);
+  return raw;
+}
+
+function allowedDomains(env: Env): DomainPattern[] | undefined {
+  const raw = env.INVITE_ALLOWED_DOMAINS?.trim();
+  if (!raw) return undefined;
+  const parsed = parseAllowedDomains(raw);
+  if ('problem' in parsed) throw new ConfigError('INVITE_ALLOWED_DOMAINS', parsed.problem);
+  return parsed.patterns;
+}
+
+function dailyLimit(env: Env): number {
+  const raw = env.INVITE_DAILY_LIMIT?.trim();
+  if (!raw) return DEFAULT_DAILY_LIMIT;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw new ConfigError('INVITE_DAILY_LIMIT', `"${raw}" is not a whole number of at least 1`);
+  return Number(raw);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const portRaw = env.PORT?.trim() || '3000';
   const port = Number(portRaw);
@@ -224,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiUrl: url(env, 'SLACK_API_URL', ['http:', 'https:']),
     adminUserIds,
     command: env.SLACK_COMMAND?.trim() || DEFAULT_COMMAND,
+    approvalChannel: approvalChannel(env),
   };
   const commandProblem = commandNameProblem(slack.command);
   if (commandProblem) throw new ConfigError('SLACK_COMMAND', commandProblem);
@@ -255,6 +286,8 @@ export function loadConfig(env: Env = process.env): Config {
     mailRate,
     orgName: env.ORG_NAME?.trim() || 'our team',
     inviteTtlMs: duration(env, 'INVITE_TTL', '7d', { ms: 1_000, words: '1s' }),
+    allowedDomains: allowedDomains(env),
+    inviteDailyLimit: dailyLimit(env),
     expirySweepIntervalMs: duration(env, 'EXPIRY_SWEEP_INTERVAL', '1m', { ms: 1_000, words: '1s' }),
     expiryReminderMs: duration(env, 'EXPIRY_REMINDER', '24h', { ms: 1_000, words: '1s' }),
     auditChannel: env.AUDIT_CHANNEL?.trim() || undefined,

@@ -17,7 +17,11 @@ export type AuditAction =
   | 'slack_unlink'
   | 'slack_link_refused'
   | 'renewal_request'
-  | 'renewal_request_dismiss';
+  | 'renewal_request_dismiss'
+  | 'approval_request'
+  | 'approve'
+  | 'deny'
+  | 'approval_lapse';
 
 export interface AuditEntry {
   action: AuditAction;

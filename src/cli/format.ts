@@ -1,6 +1,7 @@
-import type { InviteSummary } from '../invites/model.js';
+import type { InviteSummary, ShownStatus } from '../invites/model.js';
 import type { ListPage } from '../invites/list.js';
 import type { Member } from '../members/service.js';
+import { APPROVAL_REASON_WORDS } from '../invites/policy.js';
 
 /** How the operator CLI prints what the services answer. */
 
@@ -15,6 +16,8 @@ export function formatSummary(summary: InviteSummary): string {
   for (const email of summary.renewed) lines.push(`  ${email}: the earlier invitation had expired; sent a new one with a new link`);
   for (const email of summary.alreadyMember) lines.push(`  ${email}: skipped, already a member`);
   for (const { email, invitationId } of summary.alreadyInvited) lines.push(`  ${email}: skipped, already invited (doorman resend ${invitationId})`);
+  for (const { email, reasons } of summary.awaitingApproval ?? []) lines.push(`  ${email}: waiting for approval, ${reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; ')}`);
+  for (const email of summary.overLimit ?? []) lines.push(`  ${email}: not sent, over today's limit`);
   for (const { entry, reason } of summary.invalid) lines.push(`  ${entry}: not sent, ${reason}`);
   return lines.join('\n');
 }
@@ -25,7 +28,7 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-const STATUS_WORDS: Record<string, string> = { pending: 'Pending', expired: 'Expired', accepted: 'Accepted', revoked: 'Revoked' };
+const STATUS_WORDS: Record<ShownStatus, string> = { pending: 'Pending', expired: 'Expired', accepted: 'Accepted', revoked: 'Revoked', awaiting_approval: 'Awaiting approval' };
 
 export function formatInvitations(page: ListPage): string {
   if (page.invitations.length === 0) return 'No invitations.';

@@ -10,6 +10,7 @@ import * as inviteDrafts from '../../migrations/20261204_0008_invite_drafts.js';
 import * as renewalRequests from '../../migrations/20261204_0009_renewal_requests.js';
 import * as listImports from '../../migrations/20261204_0010_list_imports.js';
 import * as webhooks from '../../migrations/20261205_0011_webhooks.js';
+import * as approvals from '../../migrations/20261205_0012_approvals.js';
 import * as reportRuns from '../../migrations/20261205_0013_report_runs.js';
 
 interface Migration {
@@ -34,6 +35,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261204_0009_renewal_requests', renewalRequests],
   ['20261204_0010_list_imports', listImports],
   ['20261205_0011_webhooks', webhooks],
+  ['20261205_0012_approvals', approvals],
   ['20261205_0013_report_runs', reportRuns],
 ];
 

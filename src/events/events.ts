@@ -74,7 +74,8 @@ function invitationData(invitation: InvitationFacts) {
     id: invitation.id,
     email: invitation.email,
     role: invitation.role,
-    status: invitation.status,
+    // Stored as `awaiting` (the column is short); every door shows it as awaiting_approval.
+    status: invitation.status === 'awaiting' ? 'awaiting_approval' : invitation.status,
     expires_at: iso(invitation.expires_at),
     invited_by: { member_id: invitation.invited_by_member_id, slack_user_id: invitation.invited_by_slack_user_id },
   };

@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/index.js';
 import type { Member, MembersService } from '../members/service.js';
 import type { Clock } from '../shared/clock.js';
-import { InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound } from '../shared/errors.js';
+import { AwaitingApproval, InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound } from '../shared/errors.js';
 import { shownStatus, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
 import { forUpdate } from '../db/index.js';
+import type { InvitePolicy } from './policy.js';
 import type { InviteLinks } from './tokens.js';
 import type { EventSink } from '../events/events.js';
 
@@ -15,6 +16,8 @@ export interface InvitesContext {
   links: InviteLinks;
   members: MembersService;
   inviteTtlMs: number;
+  /** The rule "Policy": allowed domains and the daily limit. */
+  policy: InvitePolicy;
   logger?: Pick<Logger, 'warn'>;
   /** Where changes queue their events (webhooks), in their own transaction. */
   events: EventSink;
@@ -24,6 +27,10 @@ export interface InvitesContext {
   onAccepted?(trx: Trx, now: number, invitation: Invitation, member: Member): Promise<void>;
   /** Inside the transaction recording a renewal request: whom to tell (Slack notices). Without it, no one can be asked. */
   onRenewalRequested?(trx: Trx, now: number, invitation: Invitation, requestId: string): Promise<void>;
+  /** Inside the transaction holding invitations for approval: whom to ask (Slack messages). */
+  onApprovalRequested?(trx: Trx, now: number, invitations: Invitation[]): Promise<void>;
+  /** Inside the transaction of an approval, a denial or a lapse: whom to tell and which messages to update. */
+  onApprovalDecided?(trx: Trx, now: number, invitation: Invitation): Promise<void>;
 }
 
 const INVITATION_ID = /^invite_[0-9A-Za-z]{1,40}$/;
@@ -50,6 +57,8 @@ export function requireState(row: InvitationRow, now: number, allowed: readonly 
       throw new InvitationExpired(row.id, Number(row.expires_at), row.invited_by_name);
     case 'pending':
       throw new InvitationNotExpired(row.id);
+    case 'awaiting_approval':
+      throw new AwaitingApproval(row.id);
     default:
       throw new InvalidInput(`Unknown invitation status "${String(status)}".`);
   }

@@ -13,9 +13,9 @@ import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
 import { inviteEmail, newLinkColumns } from './sending.js';
 import { shownStatus, type InvitationRow, type InviteSummary } from './model.js';
-
-/** Advisory lock id taken by every transaction that creates pending invitations. */
-const INVITE_LOCK = 0x646f6f72;
+import { heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
+import { remainingToday } from './daily-limit.js';
+import { approvalReasons } from './policy.js';
 /** Addresses read and written per statement group: few statements, inside SQLite's bound-parameter limit. */
 const INVITE_BATCH = 2_000;
 /** A list that queues at least this many emails has PostgreSQL count its rows at once (see below). */
@@ -82,7 +82,7 @@ export async function inviteMany(ctx: InvitesContext, input: InviteManyInput, op
         return stored;
       });
       if (summary.invitationIds.length >= ANALYZE_AFTER) await analyzeAfterBulkLoad(ctx);
-      if (summary.invitationIds.length > 0) ctx.onQueued();
+      if (summary.invitationIds.length > 0 || summary.awaitingApproval?.length) ctx.onQueued();
       return summary;
     } catch (error) {
       // Another request invited one of these addresses at the same moment: run again, and it
@@ -119,9 +119,15 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
   const renewedIds: string[] = [];
   // With no webhook endpoint at all, no event is even built.
   const withEvents = !ctx.events.quiet(now);
+  // The rule "Policy": new invitations past the inviter's daily limit are reported, not stored.
+  let remaining = await remainingToday(trx, ctx.policy, input.actor, now);
+  const awaiting: NonNullable<InviteSummary['awaitingApproval']> = [];
+  const overLimit: string[] = [];
   for (const batch of chunked(emails, INVITE_BATCH)) {
     const { memberEmails, pendingByEmail } = await storedFor(trx, batch);
     const fresh: NewInvitationRow[] = [];
+    const held: HeldInvitationRow[] = [];
+    const moved: string[] = [];
     const mail: OutboxMessage[] = [];
     const audit: AuditEntry[] = [];
     const events: DoormanEvent[] = [];
@@ -132,11 +138,29 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
         continue;
       }
       const existing = pendingByEmail.get(email);
-      if (existing && shownStatus(existing, now) === 'pending') {
+      const live = existing ? shownStatus(existing, now) : undefined;
+      if (existing && (live === 'pending' || live === 'awaiting_approval')) {
         summary.alreadyInvited.push({ email, invitationId: existing.id });
         continue;
       }
+      if (!existing && remaining <= 0) {
+        overLimit.push(email);
+        continue;
+      }
       const token = ctx.links.issue();
+      const reasons = approvalReasons(ctx.policy, input.actor, email, role);
+      if (reasons.length) {
+        // Held for a second person: stored, nothing emailed (the request is recorded below).
+        if (existing) {
+          await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...choices, ...newLinkColumns(existing, token, now, ttlMs), ...heldColumns(reasons, now, ctx.inviteTtlMs) });
+          moved.push(existing.id);
+        } else {
+          remaining--;
+          held.push({ ...newRow(newId('invite'), email, role, token, now, inviter, choices), status: 'awaiting', expires_at: now + ctx.inviteTtlMs, send_count: 0, approval_reasons: reasons.join(',') });
+        }
+        awaiting.push({ email, invitationId: existing?.id ?? held[held.length - 1]!.id, reasons });
+        continue;
+      }
       if (existing) {
         // Expired: the same invitation gets a new link (the old one stays dead) and a new expiry.
         await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...choices, ...newLinkColumns(existing, token, now, ttlMs) });
@@ -148,22 +172,8 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
         continue;
       }
       const id = newId('invite');
-      fresh.push({
-        id,
-        email,
-        role,
-        status: 'pending',
-        token_hash: token.hash,
-        token_nonce: token.nonce,
-        expires_at: now + ttlMs,
-        ...inviter,
-        created_at: now,
-        updated_at: now,
-        last_sent_at: now,
-        send_count: 1,
-        delivery_state: 'queued',
-        ...choices,
-      });
+      remaining--;
+      fresh.push({ ...newRow(id, email, role, token, now, inviter, choices), expires_at: now + ttlMs });
       summary.sent.push(email);
       summary.invitationIds.push(id);
       mail.push(inviteEmail(id, token.nonce, 'invite'));
@@ -174,16 +184,39 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
     await enqueue(trx, now, mail);
     await recordAudit(trx, now, input.actor, audit);
     await ctx.events.queueEvents(trx, now, events);
+    await requestApprovals(ctx, trx, now, input.actor, held, moved);
   }
   summary.invitationIds.push(...renewedIds);
+  if (awaiting.length) summary.awaitingApproval = awaiting;
+  if (overLimit.length) summary.overLimit = overLimit;
   return summary;
 }
 
-/** Which of these addresses are active members, and their pending invitations (locked). */
+/** A new invitation's columns, pending and sent now (a held one overrides status, expiry and count). */
+function newRow(id: string, email: string, role: Role, token: { hash: string; nonce: string }, now: number, inviter: ReturnType<typeof inviterColumns>, choices: ReturnType<typeof checkedChoices>): NewInvitationRow {
+  return {
+    id,
+    email,
+    role,
+    status: 'pending',
+    token_hash: token.hash,
+    token_nonce: token.nonce,
+    expires_at: now,
+    ...inviter,
+    created_at: now,
+    updated_at: now,
+    last_sent_at: now,
+    send_count: 1,
+    delivery_state: 'queued',
+    ...choices,
+  };
+}
+
+/** Which of these addresses are active members, and their open invitations (locked). */
 async function storedFor(trx: Trx, emails: string[]) {
   const members = await trx('members').whereIn('email', emails).where({ state: 'active' }).select('email');
   const pending = await forUpdate(
-    trx<InvitationRow>('invitations').whereIn('email', emails).where({ status: 'pending' }).select('id', 'email', 'status', 'expires_at', 'send_count'),
+    trx<InvitationRow>('invitations').whereIn('email', emails).whereIn('status', ['pending', 'awaiting']).select('id', 'email', 'status', 'expires_at', 'send_count'),
   );
   return {
     memberEmails: new Set(members.map((m: { email: string }) => m.email)),

@@ -1,10 +1,12 @@
 import { recordAudit } from '../audit/audit.js';
-import { inTransaction, isPostgres, type Trx } from '../db/index.js';
+import { inTransaction, isPostgres, isUniqueViolation, serializeOn, type Trx } from '../db/index.js';
+import { heldColumns, INVITE_LOCK, requestApprovals } from './approvals.js';
+import { approvalReasons, isLimited } from './policy.js';
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
-import { AlreadyMember, DomainError, InvalidInput } from '../shared/errors.js';
+import { AlreadyMember, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { parseEmailList } from './email-list.js';
@@ -90,14 +92,14 @@ export async function sendNewInvitations(ctx: InvitesContext, ids: readonly stri
   return { sent, skipped: ids.length - sent.length };
 }
 
-/** Revoke: pending or expired; the link stops working at once and its queued email is dropped. */
+/** Revoke: pending, expired or awaiting approval; the link stops working at once and its queued email is dropped. */
 export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
   const revoked = oneStatement(ctx) ? await revokeInOneStatement(ctx, id, actor) : undefined;
   if (revoked) return toInvitation(revoked, ctx.clock.now());
   return change(ctx, id, false, async (trx, row, now) => {
-    requireState(row, now, ['pending', 'expired']);
+    requireState(row, now, ['pending', 'expired', 'awaiting_approval']);
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), updated_at: now };
-    await trx('invitations').where({ id, status: 'pending' }).update(update);
+    await trx('invitations').where({ id }).whereIn('status', ['pending', 'awaiting']).update(update);
     await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'revoked' });
     await recordAudit(trx, now, actor, [{ action: 'revoke', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
     await ctx.events.queueEvents(trx, now, [invitationEvent('invite.revoked', { ...row, ...update }, actor)]);
@@ -113,12 +115,25 @@ export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invit
   return { invitation: toInvitation(row, now), link: ctx.links.linkFor(row) };
 }
 
-/** The role a pending invitation will give. */
+/**
+ * The role a pending invitation will give. Raised to one the rule "Policy" holds (admin), the
+ * invitation is held for approval again: its link stops working until someone else approves.
+ */
 export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor): Promise<Invitation> {
   requireRole(role);
-  return change(ctx, id, false, async (trx, row, now) => {
+  return change(ctx, id, true, async (trx, row, now) => {
     requireState(row, now, ['pending']);
     if (row.role === role) return row;
+    const reasons = approvalReasons(ctx.policy, actor, row.email, role);
+    if (reasons.length) {
+      await serializeOn(trx, INVITE_LOCK);
+      const held = { role, ...inviterColumns({ actor }), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
+      await trx('invitations').where({ id, status: 'pending' }).update(held);
+      await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'held for approval' });
+      await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
+      await requestApprovals(ctx, trx, now, actor, [], [id]);
+      return { ...row, ...held };
+    }
     await trx('invitations').where({ id }).update({ role, updated_at: now });
     await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
     return { ...row, role, updated_at: now };
@@ -129,26 +144,39 @@ export async function setInvitationRole(ctx: InvitesContext, id: string, role: R
  * One address, as Medusa's create does it: a new invitation; an expired one sent anew with a new
  * link; a live one given the requested role and resent with the same link. An active member is refused.
  */
-export async function inviteOne(ctx: InvitesContext, input: { email: string; role: Role; actor: Actor; inviterName?: string | null } & InviteChoices): Promise<{ outcome: 'sent' | 'renewed' | 'resent'; invitation: Invitation }> {
+export async function inviteOne(ctx: InvitesContext, input: { email: string; role: Role; actor: Actor; inviterName?: string | null } & InviteChoices): Promise<{ outcome: 'sent' | 'renewed' | 'resent' | 'awaiting_approval'; invitation: Invitation }> {
   const parsed = parseEmailList(typeof input.email === 'string' ? input.email : '');
   if (parsed.emails.length !== 1 || parsed.invalid.length > 0) {
     const reason = parsed.invalid[0] ? `${parsed.invalid[0].entry}: ${parsed.invalid[0].reason}` : 'Give exactly one email address.';
     throw new InvalidInput(reason, 'user');
   }
   const email = parsed.emails[0]!;
-  if (oneStatement(ctx)) {
-    const created = await inviteNewInOneStatement(ctx, { email, role: requireRole(input.role), actor: input.actor, inviter: inviterColumns(input), choices: checkedChoices(input) });
+  // The one statement knows neither the policy's holds nor the daily limit: those take the list path.
+  const plain = approvalReasons(ctx.policy, input.actor, email, requireRole(input.role)).length === 0 && !isLimited(ctx.policy, input.actor);
+  if (plain && oneStatement(ctx)) {
+    const created = await inviteNewInOneStatement(ctx, { email, role: requireRole(input.role), actor: input.actor, inviter: inviterColumns(input), choices: checkedChoices(input) }).catch((error: unknown) => {
+      // Held for approval already (the other open-invitation index): the list path says so.
+      if (isUniqueViolation(error)) return undefined;
+      throw error;
+    });
     if (created) {
       ctx.onQueued();
       return { outcome: 'sent', invitation: toInvitation(created, ctx.clock.now()) };
     }
   }
-  // Already a member, or invited already: the list path says which.
+  // Already a member, invited already, held or over the limit: the list path says which.
   const summary = await inviteMany(ctx, { emails: parsed.emails, role: input.role, actor: input.actor, inviterName: input.inviterName, expiresInDays: input.expiresInDays, message: input.message });
   if (summary.alreadyMember.length) throw new AlreadyMember(parsed.emails[0]!);
+  if (summary.overLimit?.length) throw new DailyLimitReached(ctx.policy.dailyLimit);
+  const held = summary.awaitingApproval?.[0];
+  if (held) return { outcome: 'awaiting_approval', invitation: toInvitation(await invitationRow(ctx.db, held.invitationId), ctx.clock.now()) };
   const live = summary.alreadyInvited[0];
+  const liveRow = live ? await invitationRow(ctx.db, live.invitationId) : undefined;
+  // A request already waiting for approval stays as it is: only an approver can move it.
+  if (liveRow?.status === 'awaiting') return { outcome: 'awaiting_approval', invitation: toInvitation(liveRow, ctx.clock.now()) };
   if (live) {
-    await setInvitationRole(ctx, live.invitationId, input.role, input.actor);
+    const changed = await setInvitationRole(ctx, live.invitationId, input.role, input.actor);
+    if (changed.status === 'awaiting_approval') return { outcome: 'awaiting_approval', invitation: changed };
     return { outcome: 'resent', invitation: await resend(ctx, live.invitationId, input.actor) };
   }
   const id = summary.invitationIds[0]!;

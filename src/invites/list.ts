@@ -5,7 +5,7 @@ import type { InvitesContext } from './context.js';
 import { decodeCursor, encodeCursor, type SortKey, type SortOrder } from './cursor.js';
 import { toInvitation, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
 
-/** `open`: pending and expired together — the invitations an admin can still act on. */
+/** `open`: pending, expired and awaiting approval together — the invitations an admin can still act on. */
 export type StatusFilter = ShownStatus | 'open' | 'all';
 export type { SortKey, SortOrder };
 
@@ -41,7 +41,7 @@ export interface DeliveryProgress {
 
 export const MAX_PAGE = 500;
 const SORT_COLUMNS: Record<Exclude<SortKey, 'status'>, keyof InvitationRow> = { email: 'email', created: 'created_at', expires: 'expires_at' };
-const STATUS_RANK_SQL = `CASE WHEN status = 'pending' AND expires_at > ? THEN 0 WHEN status = 'pending' THEN 1 WHEN status = 'accepted' THEN 2 ELSE 3 END`;
+const STATUS_RANK_SQL = `CASE WHEN status = 'awaiting' THEN 0 WHEN status = 'pending' AND expires_at > ? THEN 1 WHEN status = 'pending' THEN 2 WHEN status = 'accepted' THEN 3 ELSE 4 END`;
 
 /** A page of invitations and how many match (the admin API's list): one statement without a search. */
 export async function listPage(ctx: InvitesContext, query: ListQuery = {}): Promise<ListPage> {
@@ -65,7 +65,7 @@ export async function listInvitations(ctx: InvitesContext, query: ListQuery = {}
   const [page, counts, searched] = await Promise.all([readPage(ctx, query, now, (q) => q), countByStatus(ctx), counting]);
   const status = query.status ?? 'all';
   // The tallies give the total, unless a search narrows the list (then it is counted).
-  const total = searched ? Number(searched[0]?.n ?? 0) : status === 'open' ? counts.pending + counts.expired : counts[status];
+  const total = searched ? Number(searched[0]?.n ?? 0) : status === 'open' ? counts.pending + counts.expired + counts.awaiting_approval : counts[status];
   return { ...page.list, total, counts };
 }
 
@@ -124,7 +124,9 @@ function totalSql(status: StatusFilter, now: number): { sql: string; bindings: n
     case 'expired':
       return { sql: `(${tally("status = 'pending'")} - ${live})`, bindings: [now] };
     case 'open':
-      return { sql: tally("status = 'pending'"), bindings: [] };
+      return { sql: tally("status IN ('pending', 'awaiting')"), bindings: [] };
+    case 'awaiting_approval':
+      return { sql: tally("status = 'awaiting'"), bindings: [] };
     case 'accepted':
       return { sql: tally("status = 'accepted'"), bindings: [] };
     case 'revoked':
@@ -156,7 +158,10 @@ function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexe
       q.where({ status: 'pending' }).whereRaw(`${expiry} <= ?`, [now]);
       break;
     case 'open':
-      q.where({ status: 'pending' });
+      q.whereIn('status', ['pending', 'awaiting']);
+      break;
+    case 'awaiting_approval':
+      q.where({ status: 'awaiting' });
       break;
     case 'accepted':
       q.where({ status: 'accepted' });
@@ -167,7 +172,7 @@ function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexe
     case 'all':
       break;
     default:
-      throw new InvalidInput(`Unknown status "${String(query.status)}"; use pending, expired, open, accepted, revoked or all.`, 'status');
+      throw new InvalidInput(`Unknown status "${String(query.status)}"; use pending, expired, awaiting_approval, open, accepted, revoked or all.`, 'status');
   }
   // NUL is no character of an address, and PostgreSQL refuses it in text.
   const search = query.search?.replace(/\u0000/g, '').trim().toLowerCase();
@@ -190,7 +195,7 @@ export async function countByStatus(ctx: Pick<InvitesContext, 'db' | 'clock'>): 
     'n',
     ctx.db.raw(`(SELECT count(*) FROM invitations WHERE status = 'pending' AND expires_at > ?) AS live`, [now]),
   )) as Array<{ status: string; n: number | string; live: number | string }>;
-  const counts: StatusCounts = { pending: 0, expired: 0, accepted: 0, revoked: 0, all: 0 };
+  const counts: StatusCounts = { pending: 0, expired: 0, accepted: 0, revoked: 0, awaiting_approval: 0, all: 0 };
   for (const row of rows) {
     const n = Number(row.n);
     counts.all += n;
@@ -198,7 +203,8 @@ export async function countByStatus(ctx: Pick<InvitesContext, 'db' | 'clock'>): 
       const live = Number(row.live);
       counts.pending += live;
       counts.expired += n - live;
-    } else if (row.status === 'accepted' || row.status === 'revoked') counts[row.status] += n;
+    } else if (row.status === 'awaiting') counts.awaiting_approval += n;
+    else if (row.status === 'accepted' || row.status === 'revoked') counts[row.status] += n;
   }
   return counts;
 }

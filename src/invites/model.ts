@@ -1,9 +1,13 @@
 import type { Role } from '../members/roles.js';
+import { decodeReasons, type ApprovalReason } from './policy.js';
 
-export type StoredStatus = 'pending' | 'accepted' | 'revoked';
+/** `awaiting`: held by the rule "Policy" until a second person approves (shown as awaiting_approval); nothing was emailed. */
+export type StoredStatus = 'pending' | 'accepted' | 'revoked' | 'awaiting';
 /** What people see: a pending invitation past its expiry is Expired. */
-export type ShownStatus = 'pending' | 'expired' | 'accepted' | 'revoked';
-export const SHOWN_STATUSES: readonly ShownStatus[] = ['pending', 'expired', 'accepted', 'revoked'];
+export type ShownStatus = 'pending' | 'expired' | 'accepted' | 'revoked' | 'awaiting_approval';
+export const SHOWN_STATUSES: readonly ShownStatus[] = ['pending', 'expired', 'accepted', 'revoked', 'awaiting_approval'];
+/** How a held invitation was decided: by an approver, or by nobody within INVITE_TTL. */
+export type Decision = 'approved' | 'denied' | 'lapsed';
 /** `refused`: the mail server said no for good (a 5xx to the recipient); the error holds its words. */
 export type DeliveryState = 'queued' | 'sent' | 'failing' | 'refused';
 
@@ -33,6 +37,24 @@ export interface InvitationRow {
   ttl_ms: number | null;
   /** The inviter's personal message, plain text. */
   message: string | null;
+  /** Why it was held for approval (comma list), null when it never was. */
+  approval_reasons: string | null;
+  decided_at: number | null;
+  decided_by: string | null;
+  decided_by_name: string | null;
+  decision: Decision | null;
+  deny_reason: string | null;
+}
+
+/** A held invitation's approval: why it waits, and once decided, who decided what. */
+export interface Approval {
+  reasons: ApprovalReason[];
+  decision: Decision | null;
+  decidedAt: number | null;
+  /** `slack:U…`, `member:usr_…` or `system`. */
+  decidedBy: string | null;
+  decidedByName: string | null;
+  denyReason: string | null;
 }
 
 export interface Invitation {
@@ -54,12 +76,15 @@ export interface Invitation {
   metadata: Record<string, unknown> | null;
   /** The inviter's personal message, plain text. */
   message: string | null;
+  /** Only when held for approval (now or before). */
+  approval?: Approval | null;
   /** Only when asked for (admin listings) and only for live pending invitations. */
   token?: string;
 }
 
 export function shownStatus(row: Pick<InvitationRow, 'status' | 'expires_at'>, now: number): ShownStatus {
   if (row.status === 'pending' && Number(row.expires_at) <= now) return 'expired';
+  if (row.status === 'awaiting') return 'awaiting_approval';
   return row.status;
 }
 
@@ -82,6 +107,16 @@ export function toInvitation(row: InvitationRow, now: number): Invitation {
     delivery: { state: row.delivery_state, error: row.delivery_error },
     metadata: row.metadata ? (JSON.parse(row.metadata) as Record<string, unknown>) : null,
     message: row.message ?? null,
+    approval: row.approval_reasons
+      ? {
+          reasons: decodeReasons(row.approval_reasons),
+          decision: row.decision ?? null,
+          decidedAt: row.decided_at === null || row.decided_at === undefined ? null : Number(row.decided_at),
+          decidedBy: row.decided_by ?? null,
+          decidedByName: row.decided_by_name ?? null,
+          denyReason: row.deny_reason ?? null,
+        }
+      : null,
   };
 }
 
@@ -99,6 +134,10 @@ export interface InviteSummary {
   invitationIds: string[];
   /** Already invited, and resent with the same link because the inviter asked (the form's review). */
   resent?: string[];
+  /** Stored, not emailed: waiting for a second person's approval (the rule "Policy"), and why. */
+  awaitingApproval?: Array<{ email: string; invitationId: string; reasons: ApprovalReason[] }>;
+  /** Not stored: past the inviter's INVITE_DAILY_LIMIT for the last 24 hours. */
+  overLimit?: string[];
 }
 
 /** Two summaries as one (a list stored in several parts). */
@@ -110,5 +149,7 @@ export function mergeSummaries(a: InviteSummary, b: InviteSummary): InviteSummar
     alreadyInvited: [...a.alreadyInvited, ...b.alreadyInvited],
     invalid: [...a.invalid, ...b.invalid],
     invitationIds: [...a.invitationIds, ...b.invitationIds],
+    ...(a.awaitingApproval || b.awaitingApproval ? { awaitingApproval: [...(a.awaitingApproval ?? []), ...(b.awaitingApproval ?? [])] } : {}),
+    ...(a.overLimit || b.overLimit ? { overLimit: [...(a.overLimit ?? []), ...(b.overLimit ?? [])] } : {}),
   };
 }

@@ -76,13 +76,13 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
   return rows[0];
 }
 
-/** Revoke of a pending or expired invitation; its queued email is dropped. */
+/** Revoke of a pending, expired or held invitation; its queued email is dropped. */
 export async function revokeInOneStatement(ctx: InvitesContext, id: string, actor: Actor): Promise<InvitationRow | undefined> {
   const now = ctx.clock.now();
   const { rows } = (await ctx.db.raw(
     `WITH changed AS (
        UPDATE invitations SET status = 'revoked', revoked_at = ?, revoked_by = ?, updated_at = ?
-       WHERE id = ? AND status = 'pending'
+       WHERE id = ? AND status IN ('pending', 'awaiting')
        RETURNING *
      ), dropped AS (
        UPDATE outbox SET state = 'cancelled', done_at = ?, last_error = 'revoked'

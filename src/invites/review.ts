@@ -26,7 +26,7 @@ export async function reviewList(ctx: Pick<InvitesContext, 'db' | 'clock'>, entr
   const pending = new Map<string, Pick<InvitationRow, 'id' | 'status' | 'expires_at'>>();
   for (const batch of chunked(parsed.emails, 500)) {
     for (const row of (await ctx.db('members').whereIn('email', batch).where({ state: 'active' }).select('email')) as Array<{ email: string }>) members.add(row.email);
-    const rows = (await ctx.db('invitations').whereIn('email', batch).where({ status: 'pending' }).select('id', 'email', 'status', 'expires_at')) as Array<Pick<InvitationRow, 'id' | 'email' | 'status' | 'expires_at'>>;
+    const rows = (await ctx.db('invitations').whereIn('email', batch).whereIn('status', ['pending', 'awaiting']).select('id', 'email', 'status', 'expires_at')) as Array<Pick<InvitationRow, 'id' | 'email' | 'status' | 'expires_at'>>;
     for (const row of rows) pending.set(row.email, row);
   }
   const review: ListReview = { fresh: [], renew: [], alreadyInvited: [], alreadyMember: [], invalid: parsed.invalid, typos: [] };

@@ -16,6 +16,8 @@ import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequ
 import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
 import { NO_EVENTS, type EventSink } from '../events/events.js';
+import { approve, deny, lapseDueRequests } from './approvals.js';
+import { DEFAULT_POLICY, type InvitePolicy } from './policy.js';
 
 export type { DeliveryProgress, ListPage, ListQuery, StatusCounts } from './list.js';
 export type { SortKey, StatusFilter } from './list.js';
@@ -27,6 +29,8 @@ export interface InvitesSettings {
   appSecret: string;
   publicUrl: string;
   inviteTtlMs: number;
+  /** The rule "Policy" (allowed domains, daily limit); default: every domain, 500 a day. */
+  policy?: InvitePolicy;
   /** Where a failed ANALYZE after a large list is reported (it fails nothing). */
   logger?: Pick<Logger, 'warn'>;
   /** Where changes queue their events (webhooks); none when omitted. */
@@ -39,6 +43,10 @@ export interface InvitesSettings {
   onAccepted?: InvitesContext['onAccepted'];
   /** Inside the transaction recording a renewal request: who is told (Slack notices). */
   onRenewalRequested?: InvitesContext['onRenewalRequested'];
+  /** Inside the transaction holding invitations for approval: whom to ask (Slack messages). */
+  onApprovalRequested?: InvitesContext['onApprovalRequested'];
+  /** Inside the transaction of an approval, denial or lapse: whom to tell (Slack messages). */
+  onApprovalDecided?: InvitesContext['onApprovalDecided'];
 }
 
 /**
@@ -55,11 +63,14 @@ export class InvitesService {
       links: new InviteLinks(settings.appSecret, settings.publicUrl),
       members: settings.members ?? new MembersService(db, clock, settings.events),
       inviteTtlMs: settings.inviteTtlMs,
+      policy: settings.policy ?? DEFAULT_POLICY,
       logger: settings.logger,
       events: settings.events ?? NO_EVENTS,
       onQueued: settings.onQueued ?? (() => undefined),
       onAccepted: settings.onAccepted,
       onRenewalRequested: settings.onRenewalRequested,
+      onApprovalRequested: settings.onApprovalRequested,
+      onApprovalDecided: settings.onApprovalDecided,
     };
   }
 
@@ -174,5 +185,24 @@ export class InvitesService {
 
   dismissRenewalRequest(id: string, actor: Actor): Promise<boolean> {
     return dismissRenewalRequest(this.ctx, id, actor);
+  }
+
+  get policy(): InvitePolicy {
+    return this.ctx.policy;
+  }
+
+  /** Approves an invitation held by the rule "Policy": its email goes out (the doors check `invite:approve`). */
+  approve(id: string, actor: Actor): Promise<Invitation> {
+    return approve(this.ctx, id, actor);
+  }
+
+  /** Denies an invitation held by the rule "Policy", with a reason the requester reads; nothing is sent. */
+  deny(id: string, actor: Actor, reason: string): Promise<Invitation> {
+    return deny(this.ctx, id, actor, reason);
+  }
+
+  /** Closes requests nobody decided within INVITE_TTL (the expiry sweep calls this). */
+  lapseDueRequests(): Promise<number> {
+    return lapseDueRequests(this.ctx);
   }
 }

@@ -90,6 +90,10 @@ const ACTION_WORDS: Record<AuditAction, string> = {
   slack_link_refused: 'refused a Slack user the identity of',
   renewal_request: 'asked for a new invitation for',
   renewal_request_dismiss: 'dismissed the request for a new invitation for',
+  approval_request: 'asked for approval to invite',
+  approve: 'approved the invitation to',
+  deny: 'denied the invitation to',
+  approval_lapse: 'let lapse (nobody decided) the request to invite',
 };
 
 /** One audit entry in words: who did what to whom. */
@@ -99,6 +103,6 @@ export function auditLine(row: AuditRow): string {
     row.actor_type === 'slack' ? `<@${row.actor_id}>` : row.actor_type === 'member' ? `member ${row.actor_id}` : row.actor_id === INVITEE_NAME ? 'the invitee' : `operator${row.actor_id ? ` (${row.actor_id})` : ''}`;
   const subject = typeof details.email === 'string' ? details.email : `${row.subject_type} ${row.subject_id}`;
   const extra =
-    row.action === 'role_change' && details.to ? ` (${String(details.from)} → ${String(details.to)})` : row.action === 'invite' && details.role ? ` as ${String(details.role)}` : '';
+    row.action === 'role_change' && details.to ? ` (${String(details.from)} → ${String(details.to)})` : (row.action === 'invite' || row.action === 'approval_request') && details.role ? ` as ${String(details.role)}` : row.action === 'deny' && details.reason ? ` (${String(details.reason)})` : '';
   return `${who} ${ACTION_WORDS[row.action as AuditAction] ?? row.action} ${subject}${extra}`;
 }

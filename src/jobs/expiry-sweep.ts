@@ -15,12 +15,16 @@ export interface SweepSettings {
   events?: EventSink;
   /** Whether Slack DMs are queued (false: Slack is off and the sweep runs for the webhooks alone). */
   notices?: boolean;
+  /** Closes approval requests nobody decided within INVITE_TTL (the rule "Policy"), answering how many. */
+  lapseRequests?: () => Promise<number>;
 }
 
 export interface SweepResult {
   expired: number;
   reminded: number;
   notices: number;
+  /** Approval requests that lapsed in this sweep (present only when some did). */
+  lapsed?: number;
 }
 
 type ClaimedRow = InviterRef & InvitationFacts;
@@ -50,6 +54,8 @@ export class ExpirySweep {
   async run(): Promise<SweepResult> {
     const now = this.clock.now();
     const result: SweepResult = { expired: 0, reminded: 0, notices: 0 };
+    // Each lapse is its own conditional update (told once with several instances), apart from the claims below.
+    const lapsed = (await this.settings.lapseRequests?.()) ?? 0;
     // One DM per recipient per sweep: everything due is claimed in one transaction.
     await inTransaction(this.db, async (trx) => {
       // Two instances sweeping at the same moment would otherwise both read the same marks and
@@ -87,6 +93,7 @@ export class ExpirySweep {
       await queueNotices(trx, now, notices);
       Object.assign(result, { expired: expired.length, reminded: due.length, notices: notices.length });
     });
+    if (lapsed) result.lapsed = lapsed;
     return result;
   }
 

@@ -14,6 +14,7 @@ export function expirySweep(services: Services, options: { notices?: boolean } =
     reminderMs: services.config.expiryReminderMs,
     events: services.events,
     notices: options.notices,
+    lapseRequests: () => services.invites.lapseDueRequests(),
   });
 }
 
@@ -37,7 +38,7 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
   const running: Every[] = [
     new Every('expiry sweep', services.config.expirySweepIntervalMs, async () => {
       const result = await sweep.run();
-      if (result.notices) {
+      if (result.notices || result.lapsed) {
         services.logger.info(result, 'expiry sweep queued notices');
         services.outbox.wake();
       }

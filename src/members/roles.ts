@@ -1,10 +1,11 @@
 export const ROLES = ['admin', 'member', 'developer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Permission = 'member:manage';
+/** `invite:approve`: may approve or deny invitations held by the rule "Policy". */
+export type Permission = 'member:manage' | 'invite:approve';
 
 const PERMISSIONS: Record<Role, readonly Permission[]> = {
-  admin: ['member:manage'],
+  admin: ['member:manage', 'invite:approve'],
   member: [],
   developer: [],
 };

@@ -14,7 +14,9 @@ export type NoticePayload =
   | { notice: 'refused'; recipient: string; invitationId: string; reason: string }
   | { notice: 'renewal_request'; recipient: string; invitationId: string; requestId: string }
   /** `recipient` is a Slack user (a DM) or REPORT_CHANNEL; the figures are kept with the period's report run. */
-  | { notice: 'weekly_report'; recipient: string; periodEnd: number };
+  | { notice: 'weekly_report'; recipient: string; periodEnd: number }
+  /** The rule "Policy": the requester hears how their request ended (approved, denied or lapsed). */
+  | { notice: 'approval_decided'; recipient: string; invitationId: string };
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
 export type SlackUserId = string;

@@ -16,7 +16,13 @@ export type DomainErrorCode =
   | 'not_permitted'
   | 'last_admin'
   | 'member_deactivated'
-  | 'overloaded';
+  | 'overloaded'
+  | 'awaiting_approval'
+  | 'not_awaiting_approval'
+  | 'already_decided'
+  | 'own_request'
+  | 'approval_lapsed'
+  | 'daily_limit';
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode;
@@ -89,7 +95,7 @@ export class InvalidCredentials extends DomainError {
 export class NotPermitted extends DomainError {
   readonly code = 'not_permitted';
   constructor(readonly permission: string) {
-    super(`You need the ${permission === 'member:manage' ? 'Member: Manage' : permission} permission to do this.`);
+    super(`You need the ${permission === 'member:manage' ? 'Member: Manage' : permission === 'invite:approve' ? 'Invite: Approve' : permission} permission to do this.`);
   }
 }
 export class LastAdmin extends DomainError {
@@ -102,6 +108,54 @@ export class MemberDeactivated extends DomainError {
   readonly code = 'member_deactivated';
   constructor(readonly memberId: string) {
     super('This member is deactivated.');
+  }
+}
+
+/** The invitation waits for a second person's approval (the rule "Policy"): nothing else can be done with it yet. */
+export class AwaitingApproval extends DomainError {
+  readonly code = 'awaiting_approval';
+  constructor(readonly invitationId: string) {
+    super('This invitation is waiting for approval; approve or deny it first.');
+  }
+}
+
+/** Approve or deny of an invitation that was never held for approval. */
+export class NotAwaitingApproval extends DomainError {
+  readonly code = 'not_awaiting_approval';
+  constructor(readonly invitationId: string) {
+    super('This invitation is not waiting for approval.');
+  }
+}
+
+/** Someone else decided first (the rule "Policy": one decision wins). */
+export class AlreadyDecided extends DomainError {
+  readonly code = 'already_decided';
+  constructor(readonly invitationId: string, readonly decision: 'approved' | 'denied' | 'lapsed', readonly decidedBy: string | null, readonly decidedByName: string | null) {
+    super(decision === 'lapsed' ? 'This request lapsed: nobody decided in time.' : `This request was already ${decision}${decidedByName ? ` by ${decidedByName}` : ''}.`);
+  }
+}
+
+/** The two-person rule: nobody approves or denies their own request. */
+export class OwnRequest extends DomainError {
+  readonly code = 'own_request';
+  constructor(readonly invitationId: string) {
+    super('You asked for this invitation, so someone else has to approve or deny it.');
+  }
+}
+
+/** Nobody decided within INVITE_TTL: the request lapsed and can no longer be approved. */
+export class ApprovalLapsed extends DomainError {
+  readonly code = 'approval_lapsed';
+  constructor(readonly invitationId: string) {
+    super('This request lapsed: nobody decided within the invitation time. Invite the address again to ask anew.');
+  }
+}
+
+/** The inviter's INVITE_DAILY_LIMIT for the last 24 hours is used up. */
+export class DailyLimitReached extends DomainError {
+  readonly code = 'daily_limit';
+  constructor(readonly limit: number) {
+    super(`You have reached today's limit of ${limit.toLocaleString('en')} invitations; try again later.`);
   }
 }
 

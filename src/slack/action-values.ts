@@ -7,7 +7,7 @@ import { ROLES, type Role } from '../members/roles.js';
  * requests anyone could forge, so each one is parsed strictly here and the domain re-checks state.
  */
 
-export const TABLE_STATUSES = ['pending', 'expired', 'accepted', 'revoked', 'all'] as const satisfies readonly StatusFilter[];
+export const TABLE_STATUSES = ['pending', 'expired', 'awaiting_approval', 'accepted', 'revoked', 'all'] as const satisfies readonly StatusFilter[];
 export const SORT_KEYS = ['email', 'status', 'created', 'expires'] as const satisfies readonly SortKey[];
 export const PAGE_SIZE = 10;
 export const MEMBERS_PAGE_SIZE = 15;
@@ -147,7 +147,28 @@ export const ACTIONS = {
   noticeShowList: 'notice_show_list',
   reviewBack: 'review_back',
   noticeDismiss: 'notice_dismiss',
+  approve: 'approval_approve',
+  deny: 'approval_deny',
 } as const;
+
+/**
+ * Approve and Deny carry `a.<invitation id>`: parsed strictly, and the domain re-checks everything
+ * (who may approve, the two-person rule, that the request still waits), so a forged value decides nothing.
+ */
+export function encodeApproval(invitationId: string): string {
+  return `a.${invitationId}`;
+}
+
+export function decodeApproval(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 60 || !value.startsWith('a.')) return undefined;
+  const id = value.slice(2);
+  return invitationId.safeParse(id).success ? id : undefined;
+}
+
+/** The modal that asks an approver why they deny a request. */
+export const DENY_MODAL = 'approval_deny_modal';
+export const DENY_BLOCKS = { reason: 'deny_reason' } as const;
+export const DENY_INPUTS = { reason: 'deny_reason_input' } as const;
 
 /** The action ids Bolt routes on: the id itself, or the id with its position suffix. */
 export function actionIdPattern(base: string): RegExp {
@@ -162,7 +183,7 @@ export function decodeNoticeId(value: unknown): number | undefined {
 }
 
 /** Actions that change something: a second click within a few seconds is ignored (see dedupe.ts). */
-export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNewInvitation, ACTIONS.memberRole, ACTIONS.memberDeactivate, ACTIONS.noticeSendNewAll]);
+export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNewInvitation, ACTIONS.memberRole, ACTIONS.memberDeactivate, ACTIONS.noticeSendNewAll, ACTIONS.approve]);
 
 export const INVITE_MODAL = 'invite_modal';
 export const MODAL_BLOCKS = { emails: 'emails', users: 'users', file: 'file', role: 'role', expiry: 'expiry', message: 'message' } as const;

@@ -15,12 +15,15 @@ import { boltLogger } from './logger.js';
 import { countingFetch, DEFAULT_SLACK_API_URL, slackRequestTiming } from '../metrics/slack.js';
 import { noticeClient, slackNoticeHandler } from './notices/handler.js';
 import { ChannelPacer } from './notices/pacer.js';
+import { approvalMessageHandler } from './notices/approval-messages.js';
 
 export interface SlackDoor {
   mode: 'http' | 'socket';
   app: App;
   /** Delivers queued Slack notices (DMs) for the outbox worker. */
   notices: OutboxHandler;
+  /** Posts approval requests and updates them in place once decided (the rule "Policy"). */
+  approvals: OutboxHandler;
   /** Posts lines to AUDIT_CHANNEL, when it is set. */
   postToAuditChannel?: (lines: string[]) => Promise<void>;
   /** Socket Mode: opens the connection (HTTP mode is served by the web server). */
@@ -125,12 +128,15 @@ export async function createSlackDoor(services: Services, web: Express): Promise
 
   // Notices leave 429s and retries to the outbox, so nothing waits in memory.
   const notices = noticeClient(botToken!, slackApiUrl, bolt, countedFetch);
+  // One pace per channel for everything the outbox posts there.
+  const pacer = new ChannelPacer(services.clock);
   const auditChannel = services.config.auditChannel;
   let warnedNotInChannel = false;
   return {
     mode,
     app,
-    notices: slackNoticeHandler(deps, notices, new ChannelPacer(services.clock)),
+    notices: slackNoticeHandler(deps, notices, pacer),
+    approvals: approvalMessageHandler(deps, notices, pacer),
     postToAuditChannel: auditChannel
       ? async (lines) => {
           try {

@@ -1,4 +1,4 @@
-import { DomainError, NotFound } from '../shared/errors.js';
+import { DomainError, NotFound, type AlreadyDecided } from '../shared/errors.js';
 import { NOT_PERMITTED } from './identity.js';
 import { escape } from './text.js';
 
@@ -38,6 +38,21 @@ export function slackWords(error: unknown, email?: string): string | undefined {
       return NOT_PERMITTED;
     case 'invalid_input':
       return `:warning: ${escape(error.message)}`;
+    case 'awaiting_approval':
+      return `${their} is waiting for approval; nothing can be sent until someone approves it.`;
+    case 'not_awaiting_approval':
+      return `${their} is not waiting for approval.`;
+    case 'already_decided': {
+      const decided = error as AlreadyDecided;
+      if (decided.decision === 'lapsed') return ':hourglass: This request lapsed: nobody decided in time.';
+      const by = decided.decidedBy?.startsWith('slack:') ? `<@${decided.decidedBy.slice(6)}>` : decided.decidedByName ? escape(decided.decidedByName) : 'someone else';
+      return `:information_source: Already ${decided.decision} by ${by}.`;
+    }
+    case 'own_request':
+      return ':busts_in_silhouette: You asked for this invitation, so someone else has to approve or deny it.';
+    case 'approval_lapsed':
+      return `:hourglass: ${their === 'This invitation' ? 'This request' : their} lapsed: nobody decided in time. Invite the address again to ask anew.`;
+    case 'daily_limit':
     case 'overloaded':
     case 'unknown_token':
     case 'weak_password':

@@ -9,6 +9,8 @@ import { describeError } from '../shared/errors.js';
 export interface SlackUser {
   slackUserId: string;
   allowed: boolean;
+  /** May approve or deny invitations held by the rule "Policy" (invite:approve, or a bootstrap admin). */
+  mayApprove?: boolean;
   actor: Actor;
   member?: Member;
   name?: string;
@@ -132,7 +134,7 @@ export class SlackIdentities {
     if (this.bootstrap.has(slackUserId)) {
       const member = await this.deps.members.findBySlackUserId(slackUserId);
       const name = (member ? displayName(member) : undefined) ?? this.names.get(slackUserId) ?? (mayAsk ? await this.nameOf(slackUserId) : undefined);
-      return { slackUserId, allowed: true, actor: slackActor(member, name), member, name };
+      return { slackUserId, allowed: true, mayApprove: true, actor: slackActor(member, name), member, name };
     }
     if (this.deps.installedTeam() === undefined) return refuse(PROFILE_UNAVAILABLE);
     if (!this.sameTeam(teamId)) return refuse(OTHER_WORKSPACE);
@@ -171,7 +173,7 @@ export class SlackIdentities {
 
   private byRole(slackUserId: string, member: Member, actor: Actor): SlackUser {
     const name = actor.type === 'slack' ? actor.name : undefined;
-    if (can(member, 'member:manage')) return { slackUserId, allowed: true, actor, member, name };
+    if (can(member, 'member:manage')) return { slackUserId, allowed: true, mayApprove: can(member, 'invite:approve'), actor, member, name };
     this.deps.logger.info({ slackUserId, member: member.id }, 'Slack user refused: no member:manage');
     return { slackUserId, allowed: false, actor, member, name, refusal: NOT_PERMITTED };
   }

@@ -53,6 +53,9 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
       return { status: 409, html: problemPage('This invitation was already used', 'Someone already accepted this invitation and set up the account.', 'If that was you, sign in with your email and password.') };
     case 'already_member':
       return { status: 409, html: problemPage('You are already a member', `There is already an account for this email address at ${orgName}.`, 'Sign in with your email and password.') };
+    case 'awaiting_approval':
+      // A link sent before the invitation was held again (raised to admin): it works once someone approves, with a new email.
+      return { status: 409, html: problemPage('This invitation is waiting for approval', `Someone at ${orgName} has to approve this invitation before it can be used.`, 'Once it is approved you get a new email with a link that works.') };
     case 'overloaded':
       return { status: 503, html: problemPage('Please try again in a moment', 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed.', 'Go back and submit the form again in a few seconds.') };
     default:

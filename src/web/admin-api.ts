@@ -14,6 +14,7 @@ import { declaredBodyLimit } from './body-limit.js';
 import { authMethod, currentMember, requireMember, type AdminAuth } from './auth.js';
 import { HttpError, medusaErrorHandler } from './errors.js';
 import { text, validate } from './validate.js';
+import { approvalRoutes } from './admin-approvals.js';
 
 export const ADMIN_BODY_LIMIT = '64kb';
 const ADMIN_BODY_LIMIT_BYTES = 64 * 1024;
@@ -75,6 +76,16 @@ export function medusaInvite(invitation: Invitation) {
     delivery_state: invitation.delivery.state,
     delivery_error: invitation.delivery.error,
     message: invitation.message,
+    // Doorman's extension for the rule "Policy": why it was held, and who decided.
+    approval: invitation.approval
+      ? {
+          reasons: invitation.approval.reasons,
+          decision: invitation.approval.decision,
+          decided_at: iso(invitation.approval.decidedAt),
+          decided_by: invitation.approval.decidedByName,
+          deny_reason: invitation.approval.denyReason,
+        }
+      : null,
   };
 }
 
@@ -261,6 +272,8 @@ export function adminApi(deps: AdminApiDeps): Router {
     }
     res.json({ id, object: 'invite', deleted: true });
   }));
+
+  approvalRoutes(router, { invites, actorOf, present: medusaInvite, wrap });
 
   router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such admin route.')));
   router.use(medusaErrorHandler(deps.logger));

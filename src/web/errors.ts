@@ -24,6 +24,12 @@ const DOMAIN_TO_MEDUSA: Record<DomainErrorCode, [number, MedusaErrorBody['type']
   last_admin: [400, 'not_allowed'],
   member_deactivated: [400, 'not_allowed'],
   overloaded: [503, 'unknown_error'],
+  awaiting_approval: [400, 'not_allowed'],
+  not_awaiting_approval: [400, 'not_allowed'],
+  already_decided: [409, 'not_allowed'],
+  own_request: [403, 'not_allowed'],
+  approval_lapsed: [400, 'not_allowed'],
+  daily_limit: [429, 'not_allowed'],
 };
 
 /** Thrown by the HTTP layer itself (bad body, missing auth). */

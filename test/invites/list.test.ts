@@ -5,7 +5,7 @@ import { InvalidInput } from '../../src/shared/errors.js';
 import { DIALECTS } from '../support/db.js';
 import { CLI, currentToken, DAY, PASSWORD, SLACK_ADMIN, TTL, useWorld, type World } from './fixtures.js';
 
-const STATUS_RANK: Record<ShownStatus, number> = { pending: 0, expired: 1, accepted: 2, revoked: 3 };
+const STATUS_RANK: Record<ShownStatus, number> = { awaiting_approval: 0, pending: 1, expired: 2, accepted: 3, revoked: 4 };
 
 /**
  * 40 invitations (8 + 12 + 14 + 6): batches invited at different times (so created_at both ties and differs),
@@ -105,17 +105,17 @@ describe.each(DIALECTS)('InvitesService.list (%s)', (dialect) => {
     const w = world();
     const expected = await seed(w);
     const counts = await w.invites.counts();
-    const tally = { pending: 0, expired: 0, accepted: 0, revoked: 0, all: expected.size };
+    const tally = { pending: 0, expired: 0, accepted: 0, revoked: 0, awaiting_approval: 0, all: expected.size };
     for (const s of expected.values()) tally[s]++;
     expect(counts).toEqual(tally);
     expect(counts).toMatchObject({ expired: 8, accepted: 2, revoked: 3, all: 40 });
     w.clock.advance(TTL);
-    expect(await w.invites.counts()).toEqual({ pending: 0, expired: tally.pending + tally.expired, accepted: 2, revoked: 3, all: 40 });
+    expect(await w.invites.counts()).toEqual({ pending: 0, expired: tally.pending + tally.expired, accepted: 2, revoked: 3, awaiting_approval: 0, all: 40 });
   });
 
   it('counts zero on an empty database', async () => {
     const w = world();
-    expect(await w.invites.counts()).toEqual({ pending: 0, expired: 0, accepted: 0, revoked: 0, all: 0 });
+    expect(await w.invites.counts()).toEqual({ pending: 0, expired: 0, accepted: 0, revoked: 0, awaiting_approval: 0, all: 0 });
     expect(await w.invites.list()).toMatchObject({ invitations: [], total: 0, nextCursor: null });
   });
 

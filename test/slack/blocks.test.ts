@@ -14,7 +14,7 @@ import { repeatClaims } from '../../src/slack/dedupe.js';
 import { decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/action-values.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
-const counts = { pending: 12, expired: 2, accepted: 3, revoked: 1, all: 18 };
+const counts = { pending: 12, expired: 2, accepted: 3, revoked: 1, awaiting_approval: 0, all: 18 };
 
 function invitation(i: number, status: Invitation['status'], email = `person${i}@example.com`): Invitation {
   return {
@@ -59,7 +59,7 @@ describe('Block Kit builders', () => {
   });
 
   it('an empty table', () => {
-    expect(invitesTable({ invitations: [], total: 0, state: DEFAULT_TABLE, counts: { pending: 0, expired: 0, accepted: 0, revoked: 0, all: 0 } })).toMatchSnapshot();
+    expect(invitesTable({ invitations: [], total: 0, state: DEFAULT_TABLE, counts: { pending: 0, expired: 0, accepted: 0, revoked: 0, awaiting_approval: 0, all: 0 } })).toMatchSnapshot();
   });
 
   it('the invite summary names each skipped and invalid entry, with Resend buttons capped', () => {

@@ -52,7 +52,7 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
     const sort = buttonFor(body.blocks, 'invites_sort');
     expect(sort.options).toHaveLength(8);
     const filter = buttonFor(body.blocks, 'invites_filter');
-    expect(filter.options.map((o: any) => o.value.split('.')[0])).toEqual(['pending', 'expired', 'accepted', 'revoked', 'all']);
+    expect(filter.options.map((o: any) => o.value.split('.')[0])).toEqual(['pending', 'expired', 'awaiting_approval', 'accepted', 'revoked', 'all']);
     expect(elementsOf(body.blocks).filter((e) => e.action_id.startsWith('invite_resend'))).toHaveLength(10);
     const revoke = buttonFor(body.blocks, 'invite_revoke');
     expect(revoke.confirm.title.text).toMatch(/Revoke/);

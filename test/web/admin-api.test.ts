@@ -272,11 +272,11 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       const first = await invite(email, 'member');
       const mail1 = await linkFromEmail(t.smtp, email, 1);
       clock.advance(DAY);
-      const res = await admin('/admin/invites', { body: { user: email, role: 'admin' } });
+      const res = await admin('/admin/invites', { body: { user: email, role: 'developer' } });
       expect(res.status).toBe(200);
       const second = await t.invitation(email);
       expect(second.id).toBe(first.id);
-      expect(second.role).toBe('admin');
+      expect(second.role).toBe('developer');
       expect(second.token_hash).toBe(first.token_hash);
       expect(Number(second.send_count)).toBe(2);
       // Resending extends the expiry to now + TTL (the rule "Resend").
@@ -288,7 +288,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(await tokenOf(email)).toBe(mail1.token);
       const page = await request(t.url, `/invite?token=${mail1.token}`);
       expect(page.status).toBe(200);
-      expect(page.text).toContain('Admin');
+      expect(page.text).toContain('as <strong>Developer</strong>');
       const audit = await t.services.db('audit_log').where({ subject_id: first.id }).orderBy('id').pluck('action');
       expect(audit).toEqual(['invite', 'role_change', 'resend']);
     });

@@ -94,12 +94,41 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
       ['member.role_changed', member.id],
       ['member.deactivated', member.id],
       ['invite.renewed', a],
-      ['invite.created', one.invitation.id],
+      // The admin role waits for a second person (the rule "Policy").
+      ['invite.approval_requested', one.invitation.id],
     ]);
     expect(events.find((e) => e.type === 'invite.accepted')!.data).toMatchObject({ member_id: member.id, invitation: { status: 'accepted' }, actor: { type: 'member', id: member.id } });
     expect(events.find((e) => e.type === 'invite.revoked')!.data).toMatchObject({ invitation: { status: 'revoked', email: 'b@example.io' }, actor: { type: 'slack', id: 'U0ADMIN' } });
     expect(events.find((e) => e.type === 'member.deactivated')!.data).toMatchObject({ member: { state: 'deactivated', role: 'developer' } });
     expect(events.find((e) => e.type === 'invite.renewed')!.timestamp).toBe(new Date(clock.now()).toISOString());
+  });
+
+  it('approval requests and decisions queue their events: requested, approved, denied, and a lapse as denied by nobody', async () => {
+    const s = services({ WEBHOOK_URLS: HOOK_URL, WEBHOOK_SECRET: SECRET, INVITE_ALLOWED_DOMAINS: 'example.io' });
+    const APPROVER: Actor = { type: 'slack', slackUserId: 'U0ANA', name: 'Ana' };
+    const held = await s.invites.inviteMany({ emails: 'x@outside.dev, y@outside.dev, z@outside.dev, in@example.io', actor: OPERATOR });
+    const ids = held.awaitingApproval!.map((a) => a.invitationId);
+    expect(ids).toHaveLength(3);
+    await s.invites.approve(ids[0]!, APPROVER);
+    await s.invites.deny(ids[1]!, APPROVER, 'not a partner of ours, see https://wiki.example.io/partners');
+    clock.advance(8 * DAY);
+    expect(await s.invites.lapseDueRequests()).toBe(1);
+
+    const events = await queuedEvents(s.db);
+    expect(events.map((e) => [e.type, e.data.invitation?.id])).toEqual([
+      ['invite.created', held.invitationIds[0]],
+      ['invite.approval_requested', ids[0]],
+      ['invite.approval_requested', ids[1]],
+      ['invite.approval_requested', ids[2]],
+      ['invite.approved', ids[0]],
+      ['invite.denied', ids[1]],
+      ['invite.denied', ids[2]],
+    ]);
+    expect(events[1]!.data).toMatchObject({ invitation: { status: 'awaiting_approval', email: 'x@outside.dev' }, actor: { type: 'slack', id: 'U0ADMIN' } });
+    expect(events[4]!.data).toMatchObject({ invitation: { status: 'pending' }, actor: { type: 'slack', id: 'U0ANA' } });
+    // A reason typed by a person may quote a link: it is cut out.
+    expect(events[5]!.data).toMatchObject({ invitation: { status: 'revoked' }, reason: 'not a partner of ours, see [link removed]' });
+    expect(events[6]!.data).toMatchObject({ actor: null, reason: expect.stringContaining('lapsed') });
   });
 
   it('a change that does not happen queues nothing', async () => {
@@ -152,7 +181,8 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
 
   it('10,000 invitations queue their events in a few bulk statements; with no endpoint, no query and no event at all', async () => {
     const emails = Array.from({ length: 10_000 }, (_, i) => `bulk${i}@example.io`);
-    const withHooks = services();
+    // An operator's bulk list: the daily limit (the rule "Policy") is not what this measures.
+    const withHooks = services({ WEBHOOK_URLS: HOOK_URL, WEBHOOK_SECRET: SECRET, INVITE_DAILY_LIMIT: '100000' });
     const watch = statements(withHooks.db);
     await withHooks.invites.inviteMany({ emails, actor: OPERATOR });
     watch.stop();
@@ -164,7 +194,7 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
 
     await test.db('outbox').delete();
     await test.db('invitations').delete();
-    const without = services({}, 10_000);
+    const without = services({ INVITE_DAILY_LIMIT: '100000' }, 10_000);
     await without.invites.inviteMany({ emails: 'warm@example.io', actor: OPERATOR });
     const quiet = statements(without.db);
     await without.invites.inviteMany({ emails, actor: OPERATOR });

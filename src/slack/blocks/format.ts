@@ -4,12 +4,14 @@ import { ROLE_LABELS, type Role } from '../../members/roles.js';
 import { ACTIONS, encodeRow, type Surface, type TableState } from '../action-values.js';
 import { clip, LIMITS } from './limits.js';
 import { escape } from '../text.js';
+import { APPROVAL_REASON_WORDS } from '../../invites/policy.js';
 
 export const STATUS_LABELS: Record<ShownStatus, string> = {
   pending: ':hourglass_flowing_sand: Pending',
   expired: ':warning: Expired',
   accepted: ':white_check_mark: Accepted',
   revoked: ':no_entry_sign: Revoked',
+  awaiting_approval: ':raised_hand: Awaiting approval',
 };
 
 export function plain(text: string, max: number = LIMITS.text): types.PlainTextElement {
@@ -58,15 +60,16 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
       ? `Accepted ${slackDate(invitation.acceptedAt)}`
       : invitation.status === 'revoked' && invitation.revokedAt
         ? `Revoked ${slackDate(invitation.revokedAt)}`
-        : `${invitation.status === 'expired' ? 'Expired' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
+        : `${invitation.status === 'expired' ? 'Expired' : invitation.status === 'awaiting_approval' ? 'Request lapses' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
   const open = invitation.status === 'pending' || invitation.status === 'expired';
+  const why = invitation.status === 'awaiting_approval' && invitation.approval ? `\n${escape(invitation.approval.reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; '))}` : '';
   const problem = invitation.delivery.state === 'failing' ? ':x: Email failing' : invitation.delivery.state === 'refused' ? ':no_entry: Email refused' : undefined;
   const delivery = problem && open ? `\n${problem}: ${escape(clip(invitation.delivery.error ?? 'unknown error', 200))}` : '';
   return {
     type: 'section',
     fields: [
       mrkdwn(`*${escape(clip(invitation.email, 300))}*\n${roleLabel(invitation.role)}`, LIMITS.sectionFieldText),
-      mrkdwn(`${STATUS_LABELS[invitation.status]}${delivery}`, LIMITS.sectionFieldText),
+      mrkdwn(`${STATUS_LABELS[invitation.status]}${delivery}${why}`, LIMITS.sectionFieldText),
       mrkdwn(`Invited ${slackDate(invitation.createdAt)}`, LIMITS.sectionFieldText),
       mrkdwn(timing, LIMITS.sectionFieldText),
     ],
@@ -106,6 +109,8 @@ export function invitationButtons(invitation: Invitation, surface: Surface, tabl
   if (invitation.status === 'expired') {
     return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.sendNewInvitation, 'Send new invitation', true), revoke] };
   }
+  // Approving happens on the request's own message; here it can only be withdrawn.
+  if (invitation.status === 'awaiting_approval') return { type: 'actions', block_id: `row_${position}`, elements: [revoke] };
   return undefined;
 }
 

@@ -26,7 +26,7 @@ export function helpMessage(command: string, unknown?: { typed: string; closest?
         `*Doorman* runs your organization's invitations.`,
         `• \`${c} invite jane@example.com, sam@example.com\` — invite at once (a list alone works too: \`${c} jane@example.com\`)`,
         `• \`${c} invite\` — the invite form (also the *Invite people* shortcut)`,
-        `• \`${c} invites [pending|expired|accepted|revoked|all] [search]\` — the invitations, with Resend, Copy link and Revoke`,
+        `• \`${c} invites [pending|expired|awaiting|accepted|revoked|all] [search]\` — the invitations, with Resend, Copy link and Revoke (\`awaiting\`: those waiting for approval)`,
         `• \`${c} members\` — members, their roles, deactivate`,
       ].join('\n'),
     ),

@@ -24,7 +24,14 @@ export function homeView(data: HomeData): types.HomeView {
   const c = data.counts;
   blocks.push({
     type: 'section',
-    fields: [mrkdwn(`*Pending*\n${c.pending}`), mrkdwn(`*Expired*\n${c.expired}`), mrkdwn(`*Accepted*\n${c.accepted}`), mrkdwn(`*Revoked*\n${c.revoked}`)],
+    fields: [
+      mrkdwn(`*Pending*\n${c.pending}`),
+      mrkdwn(`*Expired*\n${c.expired}`),
+      mrkdwn(`*Accepted*\n${c.accepted}`),
+      mrkdwn(`*Revoked*\n${c.revoked}`),
+      // Shown while some wait: they need someone's decision.
+      ...(c.awaiting_approval ? [mrkdwn(`*Awaiting approval*\n${c.awaiting_approval}`)] : []),
+    ],
   });
   blocks.push({
     type: 'actions',

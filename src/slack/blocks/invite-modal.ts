@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { approvalReasons, APPROVAL_REASON_WORDS, type InvitePolicy } from '../../invites/policy.js';
 import { ROLES, type Role } from '../../members/roles.js';
 import { ACTIONS, INVITE_MODAL, INVITE_REVIEW, MODAL_BLOCKS, MODAL_INPUTS, REVIEW_BLOCKS, REVIEW_INPUTS } from '../action-values.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS } from '../../invites/choices.js';
@@ -115,7 +116,7 @@ export const REVIEW_ROWS = 15;
  * "Send" sends exactly the New and Will renew groups (and resends the already invited when the box
  * is ticked); Back returns to the form as typed.
  */
-export function reviewView(draftId: string, draft: InviteDraft): types.ModalView {
+export function reviewView(draftId: string, draft: InviteDraft, policy?: InvitePolicy): types.ModalView {
   const review = draft.review;
   const sending = review.fresh.length + review.renew.length;
   const blocks: types.KnownBlock[] = [];
@@ -129,6 +130,15 @@ export function reviewView(draftId: string, draft: InviteDraft): types.ModalView
   const withTypo = (email: string) => `• ${escape(email)}${typo.has(email) ? ` — did you mean *${escape(typo.get(email)!)}*?` : ''}`;
   group('New', review.fresh.map(withTypo));
   group('Will renew (expired: a new link)', review.renew.map(withTypo));
+  // The rule "Policy": of those, the ones stored as requests and emailed only once someone else approves.
+  if (policy) {
+    const asker = { type: 'slack', slackUserId: 'reviewer' } as const;
+    const held = [...review.fresh, ...review.renew].flatMap((email) => {
+      const reasons = approvalReasons(policy, asker, email, draft.role);
+      return reasons.length ? [`• ${escape(email)} — ${reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; ')}`] : [];
+    });
+    group('Of these, waiting for approval before they are emailed', held);
+  }
   if (review.alreadyInvited.length) {
     group('Already invited (their link still works)', review.alreadyInvited.map((e) => withTypo(e.email)));
     blocks.push({

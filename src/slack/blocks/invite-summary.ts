@@ -4,6 +4,7 @@ import { ACTIONS, DEFAULT_TABLE, encodeRow } from '../action-values.js';
 import { count, listWithin, mrkdwn, plain } from './format.js';
 import { LIMITS, clip, type Block } from './limits.js';
 import { escape } from '../text.js';
+import { APPROVAL_REASON_WORDS } from '../../invites/policy.js';
 
 /** At most this many "already invited" addresses get their own Resend button. */
 export const MAX_RESEND_BUTTONS = 10;
@@ -59,13 +60,27 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
     }
   }
 
+  const awaiting = summary.awaitingApproval ?? [];
+  if (awaiting.length) {
+    const list = listWithin(awaiting.map((e) => `• ${escape(e.email)} — ${e.reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; ')}`), LIMITS.text - 150);
+    blocks.push({ type: 'section', text: mrkdwn(`:raised_hand: *Waiting for approval (${awaiting.length.toLocaleString('en')}):* not emailed until someone else approves.\n${list}`) });
+  }
+
+  const overLimit = summary.overLimit ?? [];
+  if (overLimit.length) {
+    const list = listWithin(overLimit.map((e) => `• ${escape(e)}`), LIMITS.text - 150);
+    blocks.push({ type: 'section', text: mrkdwn(`:no_entry: *Not invited — over today's limit (${overLimit.length.toLocaleString('en')}):* try these again tomorrow.\n${list}`) });
+  }
+
   if (summary.invalid.length) {
     const list = listWithin(summary.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 200))}\` — ${escape(e.reason)}`), LIMITS.text - 100);
     blocks.push({ type: 'section', text: mrkdwn(`*Not invited (${summary.invalid.length.toLocaleString('en')}):*\n${list}`) });
   }
 
   const skipped = summary.alreadyMember.length + summary.alreadyInvited.length;
-  const text = `Sent ${emailed}; skipped ${skipped}; invalid ${summary.invalid.length}.`;
+  const held = awaiting.length ? ` waiting for approval ${awaiting.length};` : '';
+  const over = overLimit.length ? ` over today's limit ${overLimit.length};` : '';
+  const text = `Sent ${emailed};${held}${over} skipped ${skipped}; invalid ${summary.invalid.length}.`;
   return { text, blocks };
 }
 

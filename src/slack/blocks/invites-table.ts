@@ -18,6 +18,7 @@ export interface InvitesTableData {
 const FILTER_LABELS: Record<TableState['status'], string> = {
   pending: 'Pending',
   expired: 'Expired',
+  awaiting_approval: 'Awaiting approval',
   accepted: 'Accepted',
   revoked: 'Revoked',
   all: 'All',

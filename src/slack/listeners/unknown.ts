@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, App, BlockAction, SlackActionMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { ACTIONS, INVITE_MODAL, INVITE_REVIEW } from '../action-values.js';
+import { ACTIONS, DENY_MODAL, INVITE_MODAL, INVITE_REVIEW } from '../action-values.js';
 import type { SlackDeps } from '../deps.js';
 import { staleButton } from '../errors.js';
 import { INVITE_SHORTCUT } from '../manifest.js';
@@ -32,7 +32,7 @@ export function register(app: App, deps: SlackDeps): void {
     if (renamed) await tellClicker(args, staleButton(deps.command));
     else deps.logger.debug({ action: args.action.action_id }, 'a click no listener is for, acknowledged');
   });
-  app.view({ type: 'view_submission', callback_id: anyBut([INVITE_MODAL, INVITE_REVIEW]) }, async ({ ack }) => {
+  app.view({ type: 'view_submission', callback_id: anyBut([INVITE_MODAL, INVITE_REVIEW, DENY_MODAL]) }, async ({ ack }) => {
     await ack();
   });
   app.shortcut({ callback_id: anyBut([INVITE_SHORTCUT]) }, async ({ ack }) => {

@@ -9,6 +9,7 @@ import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice, renewalRequestN
 import type { Block } from '../blocks/limits.js';
 import { weeklyReportMessage } from '../blocks/weekly-report.js';
 import { storedReport } from '../../report/runs.js';
+import { approvalDecidedNotice } from '../blocks/approvals.js';
 
 export interface NoticeDeps {
   db: Db;
@@ -32,6 +33,10 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
   if (payload.notice === 'weekly_report') {
     const figures = await storedReport(deps.db, payload.periodEnd);
     return figures ? weeklyReportMessage(figures) : undefined;
+  }
+  if (payload.notice === 'approval_decided') {
+    const [invitation] = await deps.invites.getMany([payload.invitationId]);
+    return invitation?.approval?.decision ? approvalDecidedNotice(invitation) : undefined;
   }
   if (payload.notice === 'renewal_request') {
     const [[invitation], request] = await Promise.all([deps.invites.getMany([payload.invitationId]), deps.invites.renewalRequest(payload.requestId)]);

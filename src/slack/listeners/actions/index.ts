@@ -2,6 +2,8 @@ import type { App, BlockAction } from '@slack/bolt';
 import { ACTIONS, actionIdPattern } from '../../action-values.js';
 import type { SlackDeps } from '../../deps.js';
 import { copyLinkAction } from './copy-link.js';
+import { approvalApproveAction } from './approval-approve.js';
+import { approvalDenyAction } from './approval-deny.js';
 import { memberDeactivateAction } from './member-deactivate.js';
 import { memberRoleAction } from './member-role.js';
 import { membersPageAction } from './members-page.js';
@@ -37,4 +39,6 @@ export function register(app: App, deps: SlackDeps): void {
   on(ACTIONS.noticeShowList, noticeShowListAction(deps));
   on(ACTIONS.reviewBack, reviewBackAction(deps));
   on(ACTIONS.noticeDismiss, noticeDismissAction(deps));
+  on(ACTIONS.approve, approvalApproveAction(deps));
+  on(ACTIONS.deny, approvalDenyAction(deps));
 }

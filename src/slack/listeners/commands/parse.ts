@@ -26,7 +26,9 @@ export function parseCommand(raw: string): ParsedCommand {
     case 'members':
       return { sub: 'members' };
     case 'invites': {
-      const status = TABLE_STATUSES.find((s) => s === restWords[0]?.toLowerCase());
+      // `awaiting` is the short word for invitations waiting for approval.
+      const word = restWords[0]?.toLowerCase() === 'awaiting' ? 'awaiting_approval' : restWords[0]?.toLowerCase();
+      const status = TABLE_STATUSES.find((s) => s === word);
       const search = decodeSlackText(status ? rest.slice(restWords[0]!.length) : rest).text.trim();
       return { sub: 'invites', ...(status ? { status } : {}), ...(search ? { search } : {}) };
     }

@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
-import { INVITE_MODAL, INVITE_REVIEW } from '../../action-values.js';
+import { DENY_MODAL, INVITE_MODAL, INVITE_REVIEW } from '../../action-values.js';
+import { denySubmission } from './deny-submission.js';
 import type { SlackDeps } from '../../deps.js';
 import { inviteFormSubmission } from './invite-submission.js';
 import { reviewSubmission } from './review-submission.js';
@@ -8,4 +9,5 @@ import { reviewSubmission } from './review-submission.js';
 export function register(app: App, deps: SlackDeps): void {
   app.view({ type: 'view_submission', callback_id: INVITE_MODAL }, inviteFormSubmission(deps));
   app.view({ type: 'view_submission', callback_id: INVITE_REVIEW }, reviewSubmission(deps));
+  app.view({ type: 'view_submission', callback_id: DENY_MODAL }, denySubmission(deps));
 }

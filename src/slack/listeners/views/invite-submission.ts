@@ -75,7 +75,7 @@ export function inviteFormSubmission(deps: SlackDeps) {
       return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
     }
     const { draft, draftId } = saved;
-    await ack({ response_action: 'update', view: reviewView(draftId, draft) });
+    await ack({ response_action: 'update', view: reviewView(draftId, draft, deps.invites.policy) });
     if (people.length) await addPeople(deps, client, body.view.id, draftId, draft);
   };
 }
@@ -92,5 +92,5 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   draft.peoplePending = false;
   // Sent meanwhile: the modal shows what was sent, and the send looked the people up itself.
   if (!(await deps.drafts.update(draftId, draft))) return;
-  await client.views.update({ view_id: viewId, view: reviewView(draftId, draft) });
+  await client.views.update({ view_id: viewId, view: reviewView(draftId, draft, deps.invites.policy) });
 }

@@ -17,6 +17,8 @@ describe('parseCommand', () => {
   it('invites takes a status and search text, both optional', () => {
     expect(parseCommand('invites')).toEqual({ sub: 'invites' });
     expect(parseCommand('invites Expired')).toEqual({ sub: 'invites', status: 'expired' });
+    expect(parseCommand('invites awaiting')).toEqual({ sub: 'invites', status: 'awaiting_approval' });
+    expect(parseCommand('invites awaiting_approval bob')).toEqual({ sub: 'invites', status: 'awaiting_approval', search: 'bob' });
     expect(parseCommand('invites all jane doe')).toEqual({ sub: 'invites', status: 'all', search: 'jane doe' });
     expect(parseCommand('invites corp.test')).toEqual({ sub: 'invites', search: 'corp.test' });
     expect(parseCommand('invites pending &lt;x&gt;')).toEqual({ sub: 'invites', status: 'pending', search: '<x>' });

@@ -1,0 +1,77 @@
+import { Option, type Command } from 'commander';
+import type { Services } from '../app.js';
+import type { Invitation } from '../invites/model.js';
+import { APPROVAL_REASON_WORDS } from '../invites/policy.js';
+import { can, displayName } from '../members/service.js';
+import type { Actor } from '../shared/actor.js';
+import { NotFound, NotPermitted } from '../shared/errors.js';
+import { formatDate } from './format.js';
+
+/**
+ * `doorman approvals`, `approve`, `deny`: the rule "Policy" from the terminal. The operator acts as
+ * the system, not as a requester, so it may decide any request. With `--as <member email>` the
+ * decision is that member's: they need `invite:approve`, and the two-person rule applies to them.
+ */
+
+interface ApprovalCommandsDeps {
+  open(): Promise<Services>;
+  print(text: string): void;
+  operator: Actor;
+}
+
+function heldLine(i: Invitation): string {
+  const by = i.invitedBy.name ?? i.invitedBy.slackUserId ?? i.invitedBy.memberId ?? 'someone';
+  const why = (i.approval?.reasons ?? []).map((r) => APPROVAL_REASON_WORDS[r]).join('; ');
+  return `${i.id}  ${i.email}  ${i.role}  asked by ${by} ${formatDate(i.createdAt)}  lapses ${formatDate(i.expiresAt)}\n    why: ${why}`;
+}
+
+/** The member named by `--as`, as an actor who may approve; the operator otherwise. */
+async function deciderFor(services: Services, as: string | undefined, operator: Actor): Promise<Actor> {
+  if (as === undefined) return operator;
+  const member = await services.members.findByEmail(as);
+  if (!member || member.state !== 'active') throw new NotFound('member', as);
+  if (!can(member, 'invite:approve')) throw new NotPermitted('invite:approve');
+  return { type: 'member', memberId: member.id, name: displayName(member) };
+}
+
+export function registerApprovalCommands(program: Command, deps: ApprovalCommandsDeps): void {
+  const jsonOption = () => new Option('--json', 'print JSON for scripts');
+  const asOption = () => new Option('--as <email>', 'decide as this member (needs invite:approve; they cannot decide their own request)');
+
+  program
+    .command('approvals')
+    .description('list invitations waiting for approval (outside INVITE_ALLOWED_DOMAINS, or for the admin role)')
+    .addOption(jsonOption())
+    .action(async (opts: { json?: boolean }) => {
+      const { invites } = await deps.open();
+      const page = await invites.list({ status: 'awaiting_approval', sort: 'created', order: 'asc', limit: 500 });
+      if (opts.json) return deps.print(JSON.stringify(page, null, 2));
+      if (page.invitations.length === 0) return deps.print('No invitations are waiting for approval.');
+      deps.print([...page.invitations.map(heldLine), `${page.total} waiting. Decide with: doorman approve <id>, doorman deny <id> --reason "…"`].join('\n'));
+    });
+
+  program
+    .command('approve')
+    .description('approve an invitation waiting for approval: its email goes out, its link expires INVITE_TTL from now')
+    .argument('<id>', 'invitation id (invite_…)')
+    .addOption(asOption())
+    .addOption(jsonOption())
+    .action(async (id: string, opts: { as?: string; json?: boolean }) => {
+      const services = await deps.open();
+      const invitation = await services.invites.approve(id, await deciderFor(services, opts.as, deps.operator));
+      deps.print(opts.json ? JSON.stringify(invitation, null, 2) : `Approved the invitation to ${invitation.email}; the email is on its way and the link expires ${formatDate(invitation.expiresAt)}.`);
+    });
+
+  program
+    .command('deny')
+    .description('deny an invitation waiting for approval; nothing is sent and the requester is told why')
+    .argument('<id>', 'invitation id (invite_…)')
+    .requiredOption('--reason <text>', 'why (the requester reads it)')
+    .addOption(asOption())
+    .addOption(jsonOption())
+    .action(async (id: string, opts: { reason: string; as?: string; json?: boolean }) => {
+      const services = await deps.open();
+      const invitation = await services.invites.deny(id, await deciderFor(services, opts.as, deps.operator), opts.reason);
+      deps.print(opts.json ? JSON.stringify(invitation, null, 2) : `Denied the invitation to ${invitation.email}; nothing was sent.`);
+    });
+}

@@ -1,0 +1,112 @@
+import type { types } from '@slack/bolt';
+import type { Invitation } from '../../invites/model.js';
+import { APPROVAL_REASON_WORDS } from '../../invites/policy.js';
+import { ACTIONS, DENY_BLOCKS, DENY_INPUTS, DENY_MODAL, encodeApproval } from '../action-values.js';
+import { mrkdwn, plain, roleLabel, slackDate } from './format.js';
+import { clip, LIMITS, type Block } from './limits.js';
+import { escape, neutralize } from '../text.js';
+
+/** Who asked for an invitation, as people read it. */
+function requester(invitation: Invitation): string {
+  if (invitation.invitedBy.slackUserId) return `<@${invitation.invitedBy.slackUserId}>`;
+  if (invitation.invitedBy.name) return neutralize(clip(invitation.invitedBy.name, 100));
+  return 'Someone';
+}
+
+/** Who decided, as people read it: a Slack mention when a Slack user did. */
+export function decider(approval: NonNullable<Invitation['approval']>): string {
+  if (approval.decidedBy?.startsWith('slack:')) return `<@${approval.decidedBy.slice(6)}>`;
+  return approval.decidedByName ? neutralize(clip(approval.decidedByName, 100)) : 'someone';
+}
+
+function why(invitation: Invitation): string {
+  return (invitation.approval?.reasons ?? []).map((r) => APPROVAL_REASON_WORDS[r]).join('; ') || 'held by policy';
+}
+
+/** The outcome line of a request no longer waiting, as everyone who was asked sees it. */
+function outcome(invitation: Invitation): string {
+  const approval = invitation.approval;
+  switch (approval?.decision) {
+    case 'approved':
+      return `:white_check_mark: Approved by ${decider(approval)} ${slackDate(approval.decidedAt ?? invitation.updatedAt)}; the invitation was emailed.`;
+    case 'denied':
+      return `:no_entry_sign: Denied by ${decider(approval)} ${slackDate(approval.decidedAt ?? invitation.updatedAt)}: ${escape(clip(approval.denyReason ?? '', 600))}`;
+    case 'lapsed':
+      return ':hourglass: Lapsed: nobody decided in time. Nothing was sent.';
+    default:
+      return invitation.status === 'revoked' ? ':no_entry_sign: Withdrawn (the invitation was revoked). Nothing was sent.' : ':information_source: No longer waiting for approval.';
+  }
+}
+
+/**
+ * The approval request posted to SLACK_APPROVAL_CHANNEL or DM'd to each approver: who asked, for
+ * whom, which role and why, with Approve and Deny while it waits; once decided, the same message
+ * for everyone says how it ended (updated in place).
+ */
+export function approvalRequest(invitation: Invitation): { text: string; blocks: Block[] } {
+  const waiting = invitation.status === 'awaiting_approval';
+  const headline = `${requester(invitation)} asks to invite *${escape(clip(invitation.email, 300))}* as *${roleLabel(invitation.role)}*.`;
+  const blocks: Block[] = [
+    { type: 'section', text: mrkdwn(`:raised_hand: ${headline}`) },
+    { type: 'section', text: mrkdwn(`*Why it needs approval:* ${escape(why(invitation))}.`) },
+  ];
+  if (invitation.message) blocks.push({ type: 'context', elements: [mrkdwn(`Their message: ${neutralize(clip(invitation.message, 500))}`)] });
+  if (waiting) {
+    blocks.push({ type: 'context', elements: [mrkdwn(`Asked ${slackDate(invitation.createdAt)} · lapses ${slackDate(invitation.expiresAt)} if nobody decides.`)] });
+    const value = encodeApproval(invitation.id);
+    blocks.push({
+      type: 'actions',
+      block_id: 'approval_actions',
+      elements: [
+        { type: 'button', action_id: ACTIONS.approve, text: plain('Approve', LIMITS.buttonText), style: 'primary', value },
+        { type: 'button', action_id: ACTIONS.deny, text: plain('Deny', LIMITS.buttonText), style: 'danger', value },
+      ],
+    } satisfies types.ActionsBlock);
+  } else {
+    blocks.push({ type: 'section', text: mrkdwn(outcome(invitation)) });
+  }
+  const state = waiting ? 'waits for approval' : (invitation.approval?.decision ?? invitation.status);
+  return { text: `Invitation to ${invitation.email} as ${roleLabel(invitation.role)}: ${state}`, blocks };
+}
+
+/** The requester's DM once their request is decided or has lapsed. */
+export function approvalDecidedNotice(invitation: Invitation): { text: string; blocks: Block[] } {
+  const approval = invitation.approval;
+  const who = `*${escape(clip(invitation.email, 300))}* (${roleLabel(invitation.role)})`;
+  let line: string;
+  let text: string;
+  switch (approval?.decision) {
+    case 'approved':
+      line = `:white_check_mark: ${decider(approval)} approved your invitation to ${who}; it has been emailed.`;
+      text = `Your invitation to ${invitation.email} was approved`;
+      break;
+    case 'denied':
+      line = `:no_entry_sign: ${decider(approval)} denied your invitation to ${who}. Nothing was sent.\n>${escape(clip(approval.denyReason ?? '', 600))}`;
+      text = `Your invitation to ${invitation.email} was denied`;
+      break;
+    default:
+      line = `:hourglass: Nobody decided on your invitation to ${who} in time, so the request lapsed. Nothing was sent; invite the address again to ask anew.`;
+      text = `Your invitation to ${invitation.email} lapsed`;
+  }
+  return { text, blocks: [{ type: 'section', text: mrkdwn(line) }] };
+}
+
+/** The modal Deny opens: a reason the requester will read. */
+export function denyModal(invitation: { id: string; email?: string }): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: DENY_MODAL,
+    private_metadata: encodeApproval(invitation.id),
+    title: plain('Deny invitation', LIMITS.modalTitle),
+    submit: plain('Deny', LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
+    blocks: [
+      {
+        type: 'input',
+        block_id: DENY_BLOCKS.reason,
+        label: plain('Why? The person who asked reads this.', LIMITS.inputLabel),
+        element: { type: 'plain_text_input', action_id: DENY_INPUTS.reason, multiline: true, max_length: 500, placeholder: plain('e.g. Contractors are invited by IT.', 150) },
+      },
+    ],
+  };
+}

@@ -1,0 +1,23 @@
+import { decodeApproval } from '../../action-values.js';
+import { denyModal } from '../../blocks/approvals.js';
+import type { SlackDeps } from '../../deps.js';
+import { staleButton } from '../../errors.js';
+import { tellClicker, clickedValue, type ClickArgs } from './click.js';
+
+/**
+ * Deny on an approval request: the reason modal opens first thing (a trigger id works once and for
+ * 3 seconds); who may deny, and whether the request still waits, is checked when it is submitted.
+ */
+export function approvalDenyAction(deps: SlackDeps) {
+  return async (args: ClickArgs) => {
+    await args.ack();
+    const invitationId = decodeApproval(clickedValue(args));
+    if (!invitationId) return tellClicker(args, staleButton(deps.command));
+    try {
+      await args.client.views.open({ trigger_id: args.body.trigger_id, view: denyModal({ id: invitationId }) });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'could not open the deny modal');
+      await tellClicker(args, ':warning: The form did not open in time. Please click *Deny* again.');
+    }
+  };
+}

@@ -1,0 +1,85 @@
+import { webApi } from '@slack/bolt';
+import type { Db } from '../../db/index.js';
+import type { InvitesService } from '../../invites/service.js';
+import type { Logger } from '../../logger.js';
+import { SLACK_APPROVAL, type ApprovalPayload } from '../../notices/approvals.js';
+import type { OutboxRow } from '../../outbox/outbox.js';
+import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
+import type { Clock } from '../../shared/clock.js';
+import { approvalRequest } from '../blocks/approvals.js';
+import type { ChannelPacer } from './pacer.js';
+
+/** Slack answers that retrying cannot fix. */
+const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'invalid_blocks', 'msg_too_long', 'no_text', 'cannot_dm_bot', 'not_in_channel', 'restricted_action', 'message_not_found', 'cant_update_message', 'edit_window_closed']);
+
+export interface ApprovalMessageDeps {
+  db: Db;
+  invites: InvitesService;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A Slack refusal for good (the item is dropped with its reason), a 429 (waited out), or anything else (retried). */
+function classify(error: unknown, pacer: ChannelPacer, channel: string, key: number): string {
+  const e = error as webApi.WebAPIRateLimitedError | webApi.WebAPIPlatformError;
+  if (e.code === webApi.ErrorCode.RateLimitedError) {
+    const waitMs = Math.max(1, (e as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
+    pacer.rateLimited(channel, key, waitMs);
+    throw new RetryLater('Slack rate limited (429)', waitMs);
+  }
+  const code = e.code === webApi.ErrorCode.PlatformError ? (e as webApi.WebAPIPlatformError).data?.error : undefined;
+  if (code && PERMANENT.has(code)) return code;
+  throw error;
+}
+
+/**
+ * Delivers approval requests and keeps every copy current. A post records the message's channel
+ * and ts (approval_messages), so a decision can update each copy in place for everyone; a request
+ * decided while its post was on the way is redrawn right after posting.
+ */
+export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler {
+  return {
+    kind: SLACK_APPROVAL,
+    async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
+      const payload = JSON.parse(item.payload) as ApprovalPayload;
+      const [invitation] = await deps.invites.getMany([payload.invitationId]);
+      if (!invitation) return { result: 'cancelled', reason: 'the invitation is gone' };
+      const message = approvalRequest(invitation);
+      if (payload.op === 'post') {
+        // Decided before anyone was asked: nobody needs the request any more.
+        if (invitation.status !== 'awaiting_approval') return { result: 'cancelled', reason: 'decided before it was posted' };
+        const wait = pacer.reserve(payload.recipient, item.id);
+        if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
+        let posted: { channel?: string; ts?: string };
+        try {
+          posted = await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
+        } catch (error) {
+          const refused = classify(error, pacer, payload.recipient, item.id);
+          if (refused === 'not_in_channel') deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman)`);
+          return { result: 'cancelled', reason: `Slack refused it: ${refused}` };
+        }
+        if (!posted.channel || !posted.ts) return { result: 'done' };
+        const now = deps.clock.now();
+        await deps.db('approval_messages').insert({ invitation_id: invitation.id, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['invitation_id', 'channel']).merge(['ts', 'created_at']);
+        const [after] = await deps.invites.getMany([invitation.id]);
+        if (after && after.status !== invitation.status) await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch((error: unknown) => deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; the update item does'));
+        return { result: 'done' };
+      }
+      const copies = (await deps.db('approval_messages').where({ invitation_id: invitation.id }).select('channel', 'ts')) as Array<{ channel: string; ts: string }>;
+      for (const copy of copies) {
+        try {
+          await updateOne(client, copy.channel, copy.ts, message);
+        } catch (error) {
+          // A copy deleted or out of reach stays as it is; the others are still updated.
+          const refused = classify(error, pacer, copy.channel, item.id);
+          deps.logger.info({ channel: copy.channel, refused }, 'an approval request could not be updated');
+        }
+      }
+      return { result: 'done' };
+    },
+  };
+}
+
+async function updateOne(client: webApi.WebClient, channel: string, ts: string, message: { text: string; blocks: unknown[] }): Promise<void> {
+  await client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never });
+}

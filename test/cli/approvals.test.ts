@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvitesService } from '../../src/invites/service.js';
+import { parseAllowedDomains } from '../../src/invites/policy.js';
+import { MembersService } from '../../src/members/service.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { runCli, tempDataDir, type Env } from '../support/service.js';
+
+const allowed = parseAllowedDomains('acme.com');
+if ('problem' in allowed) throw new Error(allowed.problem);
+
+describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  let env: Env;
+  let invites: InvitesService;
+  let held: { out: string; boss: string; other: string };
+  const doorman = (args: string[]) => runCli(args, env);
+
+  beforeAll(async () => {
+    test = await createTestDatabase(dialect);
+    data = tempDataDir();
+    env = { DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PUBLIC_URL: 'http://doorman.test', INVITE_ALLOWED_DOMAINS: 'acme.com' };
+    const members = new MembersService(test.db, systemClock);
+    const { member: ana } = await members.create({ email: 'ana@acme.com', role: 'admin', firstName: 'Ana' }, { type: 'system' });
+    await members.create({ email: 'ben@acme.com', role: 'admin', firstName: 'Ben' }, { type: 'system' });
+    await members.create({ email: 'dev@acme.com', role: 'developer' }, { type: 'system' });
+    invites = new InvitesService(test.db, systemClock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * 86_400_000, policy: { allowedDomains: allowed.patterns, dailyLimit: 10, unlimitedSlackUserIds: [] } });
+    const summary = await invites.inviteMany({ emails: 'out@other.io, other@other.io', actor: { type: 'member', memberId: ana.id, name: 'Ana' } });
+    const admin = await invites.inviteMany({ emails: 'boss@acme.com', role: 'admin', actor: { type: 'member', memberId: ana.id, name: 'Ana' } });
+    const [out, other] = summary.awaitingApproval!;
+    held = { out: out!.invitationId, other: other!.invitationId, boss: admin.awaitingApproval![0]!.invitationId };
+  });
+  afterAll(async () => {
+    await test.destroy();
+    data.cleanup();
+  });
+
+  it('approvals lists each waiting invitation with who asked and why; invites shows the status', async () => {
+    const [list, table] = await Promise.all([doorman(['approvals']), doorman(['invites', '--status', 'awaiting_approval'])]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(`${held.out}  out@other.io  member  asked by Ana`);
+    expect(list.stdout).toContain('why: the address is outside the allowed domains');
+    expect(list.stdout).toContain('why: the admin role needs approval');
+    expect(list.stdout.trimEnd().split('\n').at(-1)).toMatch(/^3 waiting\./);
+    expect(table.stdout).toMatch(new RegExp(`${held.boss}\\s+boss@acme\\.com\\s+Awaiting approval\\s+admin`));
+  });
+
+  it('approve as the operator sends; --as the requester is refused; deny needs --reason', async () => {
+    const approved = await doorman(['approve', held.out]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(/^Approved the invitation to out@other\.io; the email is on its way/);
+    expect((await invites.get(held.out)).status).toBe('pending');
+
+    const own = await doorman(['approve', held.boss, '--as', 'ana@acme.com']);
+    expect(own.code).toBe(1);
+    expect(own.stderr).toMatch(/^doorman: You asked for this invitation, so someone else has to approve or deny it\.\n$/);
+    const notApprover = await doorman(['approve', held.boss, '--as', 'dev@acme.com']);
+    expect(notApprover.code).toBe(1);
+    expect(notApprover.stderr).toContain('Invite: Approve');
+    const noReason = await doorman(['deny', held.boss]);
+    expect(noReason.code).toBe(2);
+    expect((await invites.get(held.boss)).status).toBe('awaiting_approval');
+
+    const denied = await doorman(['deny', held.boss, '--reason', 'Admins are made by IT', '--as', 'ben@acme.com']);
+    expect(denied.code, denied.stderr).toBe(0);
+    expect((await invites.get(held.boss)).approval).toMatchObject({ decision: 'denied', decidedByName: 'Ben', denyReason: 'Admins are made by IT' });
+    const twice = await doorman(['approve', held.boss]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toBe('doorman: This request was already denied by Ben.\n');
+  });
+
+  it("the operator's own invitations are not held, and not limited", async () => {
+    const result = await doorman(['invite', 'guest@other.io', '--role', 'admin']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('1 invitation sent.');
+  });
+});

@@ -1,0 +1,198 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { InvitesService } from '../../src/invites/service.js';
+import { parseAllowedDomains, type InvitePolicy } from '../../src/invites/policy.js';
+import type { Actor } from '../../src/shared/actor.js';
+import { AlreadyDecided, ApprovalLapsed, AwaitingApproval, DailyLimitReached, InvalidInput, InvitationRevoked, OwnRequest } from '../../src/shared/errors.js';
+import { DIALECTS } from '../support/db.js';
+import { auditFor, CLI, countRows, currentToken, DAY, invitationRow, outboxFor, SETTINGS, TTL, useWorld, type World } from './fixtures.js';
+
+const allowed = parseAllowedDomains('acme.com, *.acme.com');
+if ('problem' in allowed) throw new Error(allowed.problem);
+const POLICY: InvitePolicy = { allowedDomains: allowed.patterns, dailyLimit: 3, unlimitedSlackUserIds: ['U0BOOT'] };
+
+const ANA: Actor = { type: 'slack', slackUserId: 'U0ANA', memberId: 'usr_ana', name: 'Ana' };
+const BEN: Actor = { type: 'slack', slackUserId: 'U0BEN', name: 'Ben' };
+const ANA_BY_TOKEN: Actor = { type: 'member', memberId: 'usr_ana', name: 'Ana' };
+const BOOT: Actor = { type: 'slack', slackUserId: 'U0BOOT', name: 'Bootstrap' };
+
+describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
+  const base = useWorld(dialect);
+  const world = (): World & { policy: InvitesService } => {
+    const w = base();
+    return { ...w, policy: new InvitesService(w.db, w.clock, { ...SETTINGS, members: w.members, policy: POLICY }) };
+  };
+  // Ana's member exists, so invitations can name her as the inviting member.
+  beforeEach(async () => {
+    await base().db('members').insert({ id: 'usr_ana', email: 'ana@acme.com', role: 'admin', state: 'active', created_at: 0, updated_at: 0 });
+  });
+  const emails = async (w: World, id: string) => (await outboxFor(w.db, id)).filter((r) => r.kind === 'invite_email' && r.state === 'pending');
+
+  it('an outside address or the admin role is stored as awaiting approval, not emailed, and reported with why', async () => {
+    const w = world();
+    // A bootstrap admin: held like anyone, but not limited (four entries, over this policy's three a day).
+    const summary = await w.policy.inviteMany({ emails: 'in@acme.com, out@other.io, eu@eu.acme.com, trick@acme.com.evil.io', actor: BOOT });
+    expect(summary.sent).toEqual(['in@acme.com', 'eu@eu.acme.com']);
+    expect(summary.awaitingApproval).toEqual([
+      { email: 'out@other.io', invitationId: expect.any(String), reasons: ['outside_domains'] },
+      { email: 'trick@acme.com.evil.io', invitationId: expect.any(String), reasons: ['outside_domains'] },
+    ]);
+    const admin = await w.policy.inviteMany({ emails: 'boss@acme.com', role: 'admin', actor: ANA });
+    expect(admin.sent).toEqual([]);
+    expect(admin.awaitingApproval).toEqual([{ email: 'boss@acme.com', invitationId: expect.any(String), reasons: ['admin_role'] }]);
+
+    const held = summary.awaitingApproval![0]!.invitationId;
+    expect(await emails(w, held)).toHaveLength(0);
+    const invitation = await w.policy.get(held);
+    expect(invitation).toMatchObject({ status: 'awaiting_approval', approval: { reasons: ['outside_domains'], decision: null } });
+    expect(invitation.expiresAt).toBe(w.clock.now() + TTL);
+    // Not a usable link, not resendable, not copyable.
+    await expect(w.policy.lookupToken(await currentToken(w.db, held))).rejects.toThrow();
+    await expect(w.policy.resend(held, BEN)).rejects.toBeInstanceOf(AwaitingApproval);
+    await expect(w.policy.copyLink(held)).rejects.toBeInstanceOf(AwaitingApproval);
+    // Its own status in lists and counts (kept by the tallies).
+    expect((await w.policy.list({ status: 'awaiting_approval' })).invitations.map((i) => i.email).sort()).toEqual(['boss@acme.com', 'out@other.io', 'trick@acme.com.evil.io']);
+    expect((await w.policy.list({ status: 'awaiting_approval' })).total).toBe(3);
+    expect(await w.policy.counts()).toMatchObject({ pending: 2, awaiting_approval: 3, all: 5 });
+    expect((await w.policy.list({ status: 'open' })).total).toBe(5);
+    // Asking again answers "already invited", and never a second request.
+    const again = await w.policy.inviteMany({ emails: 'out@other.io', actor: BEN });
+    expect(again.alreadyInvited).toEqual([{ email: 'out@other.io', invitationId: held }]);
+    expect(await countRows(w.db, 'invitations', { email: 'out@other.io' })).toBe(1);
+    expect((await auditFor(w.db, held)).map((a) => a.action)).toEqual(['approval_request']);
+  });
+
+  it('approve: someone else approves, the email is queued with it and the link expires TTL from then', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA })).awaitingApproval!;
+    w.clock.advance(2 * DAY);
+    const approved = await w.policy.approve(held!.invitationId, BEN);
+    expect(approved).toMatchObject({ status: 'pending', approval: { decision: 'approved', decidedBy: 'slack:U0BEN', decidedByName: 'Ben' } });
+    expect(approved.expiresAt).toBe(w.clock.now() + TTL);
+    expect(await emails(w, held!.invitationId)).toHaveLength(1);
+    expect((await w.policy.lookupToken(await currentToken(w.db, held!.invitationId))).status).toBe('pending');
+    const audit = await auditFor(w.db, held!.invitationId);
+    expect(audit.map((a) => [a.action, a.actor_id])).toEqual([['approval_request', 'U0ANA'], ['approve', 'U0BEN']]);
+    expect(await w.policy.counts()).toMatchObject({ pending: 1, awaiting_approval: 0, all: 1 });
+    // Decided once: a second decision is told who decided.
+    await expect(w.policy.approve(held!.invitationId, BOOT)).rejects.toMatchObject({ code: 'already_decided', decision: 'approved', decidedByName: 'Ben' });
+    await expect(w.policy.deny(held!.invitationId, BOOT, 'no')).rejects.toBeInstanceOf(AlreadyDecided);
+  });
+
+  it('two-person rule: the requester cannot decide, by Slack user or by their member (API token)', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA })).awaitingApproval!;
+    await expect(w.policy.approve(held!.invitationId, ANA)).rejects.toBeInstanceOf(OwnRequest);
+    await expect(w.policy.approve(held!.invitationId, ANA_BY_TOKEN)).rejects.toBeInstanceOf(OwnRequest);
+    await expect(w.policy.deny(held!.invitationId, ANA_BY_TOKEN, 'changed my mind')).rejects.toBeInstanceOf(OwnRequest);
+    expect((await w.policy.get(held!.invitationId)).status).toBe('awaiting_approval');
+    // The operator is no requester and may decide.
+    expect(await w.policy.approve(held!.invitationId, CLI)).toMatchObject({ status: 'pending', approval: { decidedBy: 'system', decidedByName: 'the operator (cli)' } });
+  });
+
+  it('deny: needs a reason, sends nothing, shows as revoked with the reason', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'boss@acme.com', role: 'admin', actor: ANA })).awaitingApproval!;
+    await expect(w.policy.deny(held!.invitationId, BEN, '  ')).rejects.toBeInstanceOf(InvalidInput);
+    const denied = await w.policy.deny(held!.invitationId, BEN, 'Admins are added by IT');
+    expect(denied).toMatchObject({ status: 'revoked', approval: { decision: 'denied', denyReason: 'Admins are added by IT', decidedByName: 'Ben' } });
+    expect(await outboxFor(w.db, held!.invitationId)).toHaveLength(0);
+    await expect(w.policy.approve(held!.invitationId, BOOT)).rejects.toMatchObject({ code: 'already_decided', decision: 'denied' });
+    expect((await auditFor(w.db, held!.invitationId)).map((a) => a.action)).toEqual(['approval_request', 'deny']);
+    expect(await w.policy.counts()).toMatchObject({ revoked: 1, awaiting_approval: 0 });
+  });
+
+  it('approve after revoke is refused as revoked, and nothing is sent', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA })).awaitingApproval!;
+    await w.policy.revoke(held!.invitationId, ANA);
+    await expect(w.policy.approve(held!.invitationId, BEN)).rejects.toBeInstanceOf(InvitationRevoked);
+    expect(await outboxFor(w.db, held!.invitationId)).toHaveLength(0);
+    expect(await w.policy.counts()).toMatchObject({ revoked: 1, awaiting_approval: 0 });
+  });
+
+  it('a request nobody decided within INVITE_TTL lapses once, and can no longer be approved', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA })).awaitingApproval!;
+    w.clock.advance(TTL - 1);
+    expect(await w.policy.lapseDueRequests()).toBe(0);
+    w.clock.advance(1);
+    await expect(w.policy.approve(held!.invitationId, BEN)).rejects.toBeInstanceOf(ApprovalLapsed);
+    expect(await w.policy.lapseDueRequests()).toBe(1);
+    expect(await w.policy.lapseDueRequests()).toBe(0);
+    expect(await w.policy.get(held!.invitationId)).toMatchObject({ status: 'revoked', approval: { decision: 'lapsed', decidedBy: 'system', decidedByName: null } });
+    await expect(w.policy.approve(held!.invitationId, BEN)).rejects.toMatchObject({ code: 'already_decided', decision: 'lapsed' });
+    expect((await auditFor(w.db, held!.invitationId)).map((a) => a.action)).toEqual(['approval_request', 'approval_lapse']);
+    // The address can be asked for again.
+    expect((await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA })).awaitingApproval).toHaveLength(1);
+  });
+
+  it('approvers racing: of approvals and denials at once, exactly one wins and at most one email is queued', async () => {
+    const w = world();
+    const { awaitingApproval } = await w.policy.inviteMany({ emails: 'a@x.io, b@x.io, c@x.io', actor: ANA });
+    for (const { invitationId } of awaitingApproval!) {
+      const deciders: Actor[] = [BEN, BOOT, { type: 'member', memberId: 'usr_zed', name: 'Zed' }, CLI];
+      const results = await Promise.allSettled(deciders.map((who, i) => (i % 2 ? w.policy.deny(invitationId, who, 'no') : w.policy.approve(invitationId, who))));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const lost of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) expect(lost.reason).toBeInstanceOf(AlreadyDecided);
+      const row = await invitationRow(w.db, invitationId);
+      expect((await emails(w, invitationId)).length).toBe(row.decision === 'approved' ? 1 : 0);
+      expect((await auditFor(w.db, invitationId)).filter((a) => a.action === 'approve' || a.action === 'deny')).toHaveLength(1);
+    }
+    const counts = await w.policy.counts();
+    expect(counts.awaiting_approval).toBe(0);
+    expect(counts.pending + counts.revoked).toBe(3);
+  });
+
+  it('raising a live invitation to admin holds it again: its queued email is dropped until approved', async () => {
+    const w = world();
+    const { invitationIds } = await w.policy.inviteMany({ emails: 'jane@acme.com', actor: BEN });
+    const changed = await w.policy.setRole(invitationIds[0]!, 'admin', ANA);
+    expect(changed).toMatchObject({ status: 'awaiting_approval', role: 'admin', approval: { reasons: ['admin_role'] } });
+    expect(await emails(w, invitationIds[0]!)).toHaveLength(0);
+    // Ana raised it, so Ana is the requester now.
+    await expect(w.policy.approve(invitationIds[0]!, ANA)).rejects.toBeInstanceOf(OwnRequest);
+    expect((await w.policy.approve(invitationIds[0]!, BEN)).status).toBe('pending');
+  });
+
+  it('Medusa-compatible create: a held invitation answers like a sent one; over the limit is refused', async () => {
+    const w = world();
+    expect(await w.policy.inviteOne({ email: 'out@other.io', role: 'member', actor: ANA_BY_TOKEN })).toMatchObject({ outcome: 'awaiting_approval', invitation: { status: 'awaiting_approval' } });
+    expect(await w.policy.inviteOne({ email: 'out@other.io', role: 'member', actor: ANA_BY_TOKEN })).toMatchObject({ outcome: 'awaiting_approval' });
+    await w.policy.inviteOne({ email: 'two@acme.com', role: 'member', actor: ANA_BY_TOKEN });
+    await w.policy.inviteOne({ email: 'three@acme.com', role: 'member', actor: ANA_BY_TOKEN });
+    await expect(w.policy.inviteOne({ email: 'four@acme.com', role: 'member', actor: ANA_BY_TOKEN })).rejects.toBeInstanceOf(DailyLimitReached);
+    expect(await countRows(w.db, 'invitations', { email: 'four@acme.com' })).toBe(0);
+  });
+
+  it('daily limit: per inviter across doors (Slack user and member are one person), for 24 hours; bootstrap admins and the operator are not limited', async () => {
+    const w = world();
+    const bySlack = await w.policy.inviteMany({ emails: 'a1@acme.com, a2@acme.com', actor: ANA });
+    expect(bySlack.sent).toHaveLength(2);
+    // The same person through the admin API: one place left.
+    const byToken = await w.policy.inviteMany({ emails: 'a3@acme.com, a4@acme.com, a5@other.io', actor: ANA_BY_TOKEN });
+    expect(byToken.sent).toEqual(['a3@acme.com']);
+    expect(byToken.overLimit).toEqual(['a4@acme.com', 'a5@other.io']);
+    expect(await countRows(w.db, 'invitations', { email: 'a4@acme.com' })).toBe(0);
+    // Someone else has their own count.
+    expect((await w.policy.inviteMany({ emails: 'b1@acme.com, b2@acme.com, b3@acme.com, b4@acme.com', actor: BEN })).overLimit).toEqual(['b4@acme.com']);
+    // Not limited.
+    expect((await w.policy.inviteMany({ emails: 'c1@acme.com, c2@acme.com, c3@acme.com, c4@acme.com', actor: BOOT })).sent).toHaveLength(4);
+    expect((await w.policy.inviteMany({ emails: 'd1@acme.com, d2@acme.com, d3@acme.com, d4@acme.com', actor: CLI })).sent).toHaveLength(4);
+    // 24 hours on, the places are back.
+    w.clock.advance(DAY);
+    expect((await w.policy.inviteMany({ emails: 'a4@acme.com', actor: ANA })).sent).toEqual(['a4@acme.com']);
+  });
+
+  it('the daily count is one read through an index', async () => {
+    const w = world();
+    if (dialect !== 'sqlite') return void expect(dialect).toBe('pg');
+    const plan = (await w.db.raw(
+      `EXPLAIN QUERY PLAN SELECT count(*) FROM invitations WHERE created_at > ? AND (invited_by_slack_user_id = ? OR invited_by_member_id = ?)`,
+      [0, 'U0ANA', 'usr_ana'],
+    )) as Array<{ detail: string }>;
+    const details = plan.map((p) => p.detail).join('\n');
+    expect(details).toMatch(/invitations_slack_created/);
+    expect(details).toMatch(/invitations_member_created/);
+  });
+});

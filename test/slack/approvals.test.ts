@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DENY_BLOCKS, DENY_INPUTS, DENY_MODAL } from '../../src/slack/action-values.js';
+import type { Actor } from '../../src/shared/actor.js';
+import { DIALECTS } from '../support/db.js';
+import type { ApiCall } from '../support/slack-api.js';
+import { newTriggerId, viewSubmissionPayload } from '../support/slack-payloads.js';
+import { ADMIN, ADMIN2, buttonFor, DAY, eventually, LINKED, PLAIN, SlackWorld, textOf } from '../support/slack-world.js';
+
+/** The bootstrap admin ADMIN asks; ADMIN2 (bootstrap) and LINKED (an admin member) are asked. */
+const REQUESTER: Actor = { type: 'slack', slackUserId: ADMIN, name: 'Bootstrap Boss' };
+
+describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect) => {
+  let h: SlackWorld;
+
+  beforeAll(async () => {
+    h = await SlackWorld.start(dialect, { env: { INVITE_ALLOWED_DOMAINS: 'corp.test, *.corp.test' }, channels: ['C0APPROVALS'] });
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  const hold = async (email: string, role: 'member' | 'admin' = 'member') => {
+    const summary = await h.services.invites.inviteMany({ emails: email, role, actor: REQUESTER });
+    return summary.awaitingApproval![0]!.invitationId;
+  };
+  /** The approval request DM'd to `user` about `email`. */
+  const requestTo = (user: string, email: string) =>
+    eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms(user).find((dm) => String(dm.args.text).startsWith(`Invitation to ${email} `));
+    }, 10_000, `the approval request for ${email} to ${user}`);
+  const updatesOf = (email: string) => h.api.callsTo('chat.update').filter((c) => String(c.args.text).startsWith(`Invitation to ${email} `));
+  const requesterDm = (email: string, word: string) =>
+    eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms(ADMIN).find((dm) => dm.args.text === `Your invitation to ${email} was ${word}` || (word === 'lapsed' && dm.args.text === `Your invitation to ${email} lapsed`));
+    }, 10_000, `the requester's DM (${word}) about ${email}`);
+
+  it('the summary says which entries wait and why; each approver but the requester gets the request with Approve and Deny', async () => {
+    const { responseId } = await h.slash('invite in@corp.test out@other.io');
+    const reply = textOf((await h.api.response(responseId)).body);
+    expect(reply).toContain('Waiting for approval (1)');
+    expect(reply).toContain('out@other.io — the address is outside the allowed domains');
+    const [toAdmin2, toLinked] = await Promise.all([requestTo(ADMIN2, 'out@other.io'), requestTo(LINKED, 'out@other.io')]);
+    for (const dm of [toAdmin2, toLinked]) {
+      const text = textOf(dm.args as any);
+      expect(text).toContain(`<@${ADMIN}> asks to invite *out@other.io* as *Member*`);
+      expect(text).toContain('*Why it needs approval:* the address is outside the allowed domains.');
+      expect(buttonFor(dm.args.blocks, 'approval_approve').text.text).toBe('Approve');
+      expect(buttonFor(dm.args.blocks, 'approval_deny').text.text).toBe('Deny');
+    }
+    expect(h.dms(ADMIN).filter((dm) => String(dm.args.text).startsWith('Invitation to out@other.io'))).toHaveLength(0);
+    const invitation = (await h.services.invites.list({ status: 'awaiting_approval', search: 'out@other.io' })).invitations[0]!;
+    expect(invitation.status).toBe('awaiting_approval');
+  });
+
+  it('refused clicks change nothing: the requester (two-person rule), someone without the permission, a forged value', async () => {
+    const dm = await requestTo(ADMIN2, 'out@other.io');
+    const approve = buttonFor(dm.args.blocks, 'approval_approve');
+    const own = await h.clickDm(dm, approve, { user: ADMIN });
+    expect(textOf((await h.api.response(own.responseId)).body)).toContain('someone else has to approve or deny it');
+    const plain = await h.clickDm(dm, approve, { user: PLAIN });
+    expect(textOf((await h.api.response(plain.responseId)).body)).toContain('Member: Manage');
+    for (const value of ['a.invite_../../x', 'invite_01AAAAAAAAAAAAAAAAAAAAAAAA', 'a.' + 'x'.repeat(80)]) {
+      const forged = await h.clickDm(dm, { ...approve, value }, { user: ADMIN2 });
+      expect(textOf((await h.api.response(forged.responseId)).body)).toContain('This button is out of date');
+    }
+    const unknown = await h.clickDm(dm, { ...approve, value: 'a.invite_01AAAAAAAAAAAAAAAAAAAAAAAA' }, { user: ADMIN2 });
+    expect(textOf((await h.api.response(unknown.responseId)).body)).toContain('That invitation no longer exists.');
+    expect((await h.services.invites.list({ status: 'awaiting_approval', search: 'out@other.io' })).total).toBe(1);
+    expect(await h.db.db('audit_log').whereIn('action', ['approve', 'deny'])).toHaveLength(0);
+  });
+
+  it('two approvers at once: one wins, the other is told who decided; every copy is updated in place; the email goes out; the requester hears', async () => {
+    const [a, b] = await Promise.all([requestTo(ADMIN2, 'out@other.io'), requestTo(LINKED, 'out@other.io')]);
+    const [first, second] = await Promise.all([
+      h.clickDm(a, buttonFor(a.args.blocks, 'approval_approve'), { user: ADMIN2 }),
+      h.clickDm(b, buttonFor(b.args.blocks, 'approval_approve'), { user: LINKED }),
+    ]);
+    expect(first.ack.status).toBe(200);
+    expect(second.ack.status).toBe(200);
+    // Each click is answered after its ack: the loser is told who won, and both messages are redrawn.
+    const told = await eventually(() => [first, second].flatMap((c) => h.api.responsesTo(c.responseId)).find((r) => textOf(r.body).includes('Already approved by')), 10_000, "the loser's answer");
+    await eventually(() => h.api.responsesTo(first.responseId).length >= 1 && h.api.responsesTo(second.responseId).length >= 1, 10_000, 'both clicks answered');
+    const approvals = await h.db.db('audit_log').where({ action: 'approve' });
+    expect(approvals).toHaveLength(1);
+    const winner = approvals[0].actor_id as string;
+    expect(textOf(told.body)).toContain(`Already approved by <@${winner}>.`);
+    await eventually(() => h.smtp.to('out@other.io').length === 1, 10_000, 'the invitation email');
+    // Both DM copies, updated through the outbox for everyone.
+    const updated = await eventually(() => (updatesOf('out@other.io').length >= 2 ? updatesOf('out@other.io') : undefined), 10_000, 'both copies updated');
+    expect(new Set(updated.map((u) => u.args.channel))).toEqual(new Set([`D${ADMIN2.slice(1)}`, `D${LINKED.slice(1)}`]));
+    for (const u of updated) {
+      expect(textOf(u.args as any)).toContain(`Approved by <@${winner}>`);
+      expect(JSON.stringify(u.args.blocks)).not.toContain('approval_approve');
+    }
+    const dm = await requesterDm('out@other.io', 'approved');
+    expect(textOf(dm.args as any)).toContain(`<@${winner}> approved your invitation to *out@other.io*`);
+    // A click on a copy drawn before the decision is answered with the current state.
+    // Past the double-click window, so it is a click of its own.
+    h.clock.advance(11_000);
+    const late = await h.clickDm(b, buttonFor(b.args.blocks, 'approval_approve'), { user: ADMIN2 });
+    const answer = await h.api.response(late.responseId);
+    expect(textOf(answer.body)).toContain(`Already approved by <@${winner}>.`);
+    expect(await h.db.db('audit_log').where({ action: 'approve' })).toHaveLength(1);
+  });
+
+  it('Deny opens the reason modal at once; the requester cannot submit it; an approver denies with a reason', async () => {
+    const email = 'chief@corp.test';
+    const id = await hold(email, 'admin');
+    const dm = await requestTo(LINKED, email);
+    expect(textOf(dm.args as any)).toContain('the admin role needs approval');
+    const clicked = Date.now();
+    const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_deny'), { user: LINKED });
+    const opened = await eventually(() => h.api.callsTo('views.open').find((c) => c.args.trigger_id === click.payload.trigger_id), 5_000, 'the deny modal');
+    expect(opened.at - clicked).toBeLessThan(3_000);
+    expect(opened.args.view.callback_id).toBe(DENY_MODAL);
+
+    const submit = (user: string, reason: string) =>
+      h.interaction(
+        viewSubmissionPayload({ user, triggerId: newTriggerId(), values: { [DENY_BLOCKS.reason]: { [DENY_INPUTS.reason]: { type: 'plain_text_input', value: reason } } }, extra: { callback_id: DENY_MODAL, private_metadata: opened.args.view.private_metadata } }),
+      );
+    const own = await submit(ADMIN, 'no');
+    expect(own.json).toMatchObject({ response_action: 'errors', errors: { [DENY_BLOCKS.reason]: expect.stringContaining('someone else') } });
+    const empty = await submit(LINKED, '   ');
+    expect(empty.json).toMatchObject({ response_action: 'errors' });
+    expect((await h.services.invites.get(id)).status).toBe('awaiting_approval');
+
+    const denied = await submit(LINKED, 'Admins are made by IT');
+    expect(denied.status).toBe(200);
+    expect(denied.text).toBe('');
+    expect(await h.services.invites.get(id)).toMatchObject({ status: 'revoked', approval: { decision: 'denied', denyReason: 'Admins are made by IT' } });
+    const updated = await eventually(() => (updatesOf(email).length >= 2 ? updatesOf(email) : undefined), 10_000, 'both copies updated');
+    for (const u of updated) expect(textOf(u.args as any)).toContain(`Denied by <@${LINKED}>`);
+    const told = await requesterDm(email, 'denied');
+    expect(textOf(told.args as any)).toContain('Admins are made by IT');
+    expect(h.smtp.to(email)).toHaveLength(0);
+    expect((await h.db.db('outbox').where({ invitation_id: id, kind: 'invite_email' }))).toHaveLength(0);
+  });
+
+  it('a request nobody decides within INVITE_TTL lapses at the sweep; its copies say so and the requester is told', async () => {
+    const email = 'late@elsewhere.io';
+    const id = await hold(email);
+    await requestTo(ADMIN2, email);
+    h.clock.advance(7 * DAY);
+    const result = await h.sweep();
+    expect(result.lapsed).toBe(1);
+    expect((await h.services.invites.get(id)).approval).toMatchObject({ decision: 'lapsed' });
+    const updated = await eventually(() => (updatesOf(email).length >= 1 ? updatesOf(email) : undefined), 10_000, 'the copies updated');
+    expect(textOf(updated[0]!.args as any)).toContain('Lapsed: nobody decided in time');
+    await requesterDm(email, 'lapsed');
+    expect((await h.sweep()).lapsed).toBeUndefined();
+  });
+
+  it('with SLACK_APPROVAL_CHANNEL the request is posted once to the channel and updated there', async () => {
+    await h.restart({ env: { INVITE_ALLOWED_DOMAINS: 'corp.test', SLACK_APPROVAL_CHANNEL: 'C0APPROVALS' } });
+    const email = 'chan@other.io';
+    const id = await hold(email);
+    const posted = await eventually(() => h.api.callsTo('chat.postMessage').filter((c) => String(c.args.text).startsWith(`Invitation to ${email} `)), 10_000, 'the channel post');
+    await eventually(() => {
+      h.clock.advance(1_100);
+      return h.api.callsTo('chat.postMessage').some((c) => c.args.channel === 'C0APPROVALS' && String(c.args.text).startsWith(`Invitation to ${email} `));
+    }, 10_000, 'the channel post');
+    expect(posted.every((c) => c.args.channel === 'C0APPROVALS')).toBe(true);
+    await h.services.invites.approve(id, { type: 'slack', slackUserId: LINKED, name: 'Lin' });
+    const updated = await eventually(() => (updatesOf(email).length ? updatesOf(email) : undefined), 10_000, 'the channel copy updated');
+    expect(updated.map((u) => u.args.channel)).toEqual(['C0APPROVALS']);
+  });
+});
+
+export type { ApiCall };
