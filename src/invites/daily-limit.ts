@@ -10,16 +10,22 @@ import { DAY_MS, isLimited, type InvitePolicy } from './policy.js';
  * requests at once cannot both take the last places.
  */
 export async function remainingToday(trx: Trx, policy: InvitePolicy, actor: Actor, now: number): Promise<number> {
-  if (!isLimited(policy, actor)) return Infinity;
-  const slackUserId = actor.type === 'slack' ? actor.slackUserId : null;
-  const memberId = actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? (actor.memberId ?? null) : null;
-  if (!slackUserId && !memberId) return Infinity;
+  const inviter = limitedInviter(policy, actor);
+  if (!inviter) return Infinity;
   const rows = (await trx('invitations')
     .where('created_at', '>', now - DAY_MS)
     .andWhere((q) => {
-      if (slackUserId) q.orWhere('invited_by_slack_user_id', slackUserId);
-      if (memberId) q.orWhere('invited_by_member_id', memberId);
+      if (inviter.slackUserId) q.orWhere('invited_by_slack_user_id', inviter.slackUserId);
+      if (inviter.memberId) q.orWhere('invited_by_member_id', inviter.memberId);
     })
     .count({ n: '*' })) as Array<{ n: number | string }>;
   return Math.max(0, policy.dailyLimit - Number(rows[0]?.n ?? 0));
+}
+
+/** Who the daily limit counts for this actor (a Slack user and their member are one person); undefined when not limited. */
+export function limitedInviter(policy: InvitePolicy, actor: Actor): { slackUserId: string | null; memberId: string | null } | undefined {
+  if (!isLimited(policy, actor)) return undefined;
+  const slackUserId = actor.type === 'slack' ? actor.slackUserId : null;
+  const memberId = actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? (actor.memberId ?? null) : null;
+  return slackUserId || memberId ? { slackUserId, memberId } : undefined;
 }

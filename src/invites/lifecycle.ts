@@ -1,7 +1,7 @@
 import { recordAudit } from '../audit/audit.js';
 import { inTransaction, isPostgres, isUniqueViolation, serializeOn, type Trx } from '../db/index.js';
 import { heldColumns, INVITE_LOCK, requestApprovals } from './approvals.js';
-import { approvalReasons, isLimited } from './policy.js';
+import { approvalReasons } from './policy.js';
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
 import { enqueue } from '../outbox/outbox.js';
@@ -151,8 +151,8 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
     throw new InvalidInput(reason, 'user');
   }
   const email = parsed.emails[0]!;
-  // The one statement knows neither the policy's holds nor the daily limit: those take the list path.
-  const plain = approvalReasons(ctx.policy, input.actor, email, requireRole(input.role)).length === 0 && !isLimited(ctx.policy, input.actor);
+  // The one statement does not hold for approval (the list path does) and stores nothing over the daily limit.
+  const plain = approvalReasons(ctx.policy, input.actor, email, requireRole(input.role)).length === 0;
   if (plain && oneStatement(ctx)) {
     const created = await inviteNewInOneStatement(ctx, { email, role: requireRole(input.role), actor: input.actor, inviter: inviterColumns(input), choices: checkedChoices(input) }).catch((error: unknown) => {
       // Held for approval already (the other open-invitation index): the list path says so.

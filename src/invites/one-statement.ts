@@ -1,7 +1,11 @@
 import type { Role } from '../members/roles.js';
 import { actorId, actorRef, type Actor } from '../shared/actor.js';
 import { newId } from '../shared/ids.js';
+import { inTransaction, serializeOn, type Trx } from '../db/index.js';
+import { INVITE_LOCK } from './approvals.js';
 import type { InvitesContext } from './context.js';
+import { limitedInviter } from './daily-limit.js';
+import { DAY_MS } from './policy.js';
 import type { InvitationRow } from './model.js';
 import { INVITE_EMAIL, inviteEmail } from './sending.js';
 
@@ -15,7 +19,12 @@ import { INVITE_EMAIL, inviteEmail } from './sending.js';
  * round trips cost nothing over a network: there only the transaction path runs.
  */
 
-/** A new pending invitation for an address that is neither an active member nor already invited. */
+/**
+ * A new pending invitation for an address that is neither an active member nor already invited,
+ * and, for an inviter the daily limit counts, only while they are under it (the rule "Policy").
+ * The count is exact only under the inviting lock, so a limited inviter's statement runs in a
+ * transaction that takes it first, as the list path does.
+ */
 export async function inviteNewInOneStatement(
   ctx: InvitesContext,
   input: {
@@ -30,11 +39,16 @@ export async function inviteNewInOneStatement(
   const token = ctx.links.issue();
   const id = newId('invite');
   const email = inviteEmail(id, token.nonce, 'invite');
-  const { rows } = (await ctx.db.raw(
+  const inviter = limitedInviter(ctx.policy, input.actor);
+  const underLimit = inviter
+    ? `AND (SELECT count(*) FROM invitations WHERE created_at > ? AND (invited_by_slack_user_id = ? OR invited_by_member_id = ?)) < ?`
+    : '';
+  const limitBindings = inviter ? [now - DAY_MS, inviter.slackUserId ?? '', inviter.memberId ?? '', ctx.policy.dailyLimit] : [];
+  const run = (db: Trx | InvitesContext['db']) => db.raw(
     `WITH created AS (
        INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_member_id, invited_by_slack_user_id, invited_by_name, created_at, updated_at, last_sent_at, send_count, delivery_state, ttl_ms, message)
        SELECT ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'queued', ?, ?
-       WHERE NOT EXISTS (SELECT 1 FROM members WHERE email = ? AND state = 'active')
+       WHERE NOT EXISTS (SELECT 1 FROM members WHERE email = ? AND state = 'active') ${underLimit}
        ON CONFLICT (email) WHERE status = 'pending' DO NOTHING
        RETURNING *
      ), mail AS (
@@ -47,11 +61,17 @@ export async function inviteNewInOneStatement(
      SELECT * FROM created`,
     [
       id, input.email, input.role, token.hash, token.nonce, now + (input.choices.ttl_ms ?? ctx.inviteTtlMs), input.inviter.invited_by_member_id, input.inviter.invited_by_slack_user_id, input.inviter.invited_by_name, now, now, now, input.choices.ttl_ms, input.choices.message,
-      input.email,
+      input.email, ...limitBindings,
       INVITE_EMAIL, JSON.stringify(email.payload), now, now,
       now, input.actor.type, actorId(input.actor), JSON.stringify({ email: input.email, role: input.role }),
     ],
-  )) as { rows: InvitationRow[] };
+  );
+  const { rows } = (await (inviter
+    ? inTransaction(ctx.db, async (trx) => {
+        await serializeOn(trx, INVITE_LOCK);
+        return run(trx);
+      })
+    : run(ctx.db))) as { rows: InvitationRow[] };
   return rows[0];
 }
 

@@ -165,6 +165,18 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect(await countRows(w.db, 'invitations', { email: 'four@acme.com' })).toBe(0);
   });
 
+  it('daily limit, one address at a time and all at once (the admin API\'s create): exactly the places left are taken', async () => {
+    const w = world();
+    await w.policy.inviteOne({ email: 'first@acme.com', role: 'member', actor: ANA_BY_TOKEN });
+    const tries = Array.from({ length: 8 }, (_, i) => w.policy.inviteOne({ email: `burst${i}@acme.com`, role: 'member', actor: ANA_BY_TOKEN }));
+    const settled = await Promise.allSettled(tries);
+    expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    const refused = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused).toHaveLength(6);
+    for (const r of refused) expect(r.reason).toBeInstanceOf(DailyLimitReached);
+    expect(await countRows(w.db, 'invitations', {})).toBe(3);
+  });
+
   it('daily limit: per inviter across doors (Slack user and member are one person), for 24 hours; bootstrap admins and the operator are not limited', async () => {
     const w = world();
     const bySlack = await w.policy.inviteMany({ emails: 'a1@acme.com, a2@acme.com', actor: ANA });
