@@ -4,9 +4,10 @@ import { shownStatus } from '../invites/model.js';
 import { INVITE_EMAIL, type InviteEmailPayload } from '../invites/sending.js';
 import type { InviteLinks } from '../invites/tokens.js';
 import type { OutboxRow } from '../outbox/outbox.js';
-import { RetryLater, type DeliveryOutcome, type OutboxHandler, type RecordedOutcome } from '../outbox/worker.js';
+import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../outbox/worker.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
+import { deliveryStateAfter, recordDelivery, updateDeliveryState } from './delivery-state.js';
 import type { MailPace } from './pace.js';
 import { invitationEmail } from './templates.js';
 import type { MailTransport } from './transport.js';
@@ -74,7 +75,17 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       }
       return { result: 'done' };
     },
-    recordOutcome: (trx, item, outcome) => recordDeliveryState(trx, item, outcome, settings.onRefused),
+    // A refusal that sets off more (the inviter's DM) is recorded with it in the worker's transaction.
+    record: (item, outcome, now) => (outcome.result === 'refused' && settings.onRefused ? Promise.resolve(undefined) : recordDelivery(db, item, outcome, now)),
+    recordOutcome: async (trx, item, outcome) => {
+      const state = deliveryStateAfter(outcome);
+      if (!state || !item.invitation_id) return;
+      const changed = await updateDeliveryState(trx, { ...item, invitation_id: item.invitation_id }, state);
+      if (outcome.result === 'refused' && changed && settings.onRefused) {
+        const invitation = await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first();
+        if (invitation) await settings.onRefused(trx, invitation, outcome.reason);
+      }
+    },
   };
 }
 
@@ -85,29 +96,5 @@ async function waitForPace(pace: MailPace): Promise<void> {
     if (taken.ok) return;
     if (taken.waitMs > WAIT_IN_PLACE_MS) throw new RetryLater('waiting for MAIL_RATE', taken.waitMs, true);
     await new Promise((resolve) => setTimeout(resolve, taken.waitMs));
-  }
-}
-
-/**
- * The invitation's delivery state after its email's outcome. Only the newest queued email speaks
- * for its invitation, and an email the server already accepted stays "sent".
- */
-async function recordDeliveryState(trx: Trx, item: OutboxRow, outcome: RecordedOutcome, onRefused: InviteEmailSettings['onRefused']): Promise<void> {
-  if (!item.invitation_id) return;
-  let update: { delivery_state: string; delivery_error: string | null };
-  if (outcome.result === 'done') update = { delivery_state: 'sent', delivery_error: null };
-  else if (outcome.result === 'refused') update = { delivery_state: 'refused', delivery_error: outcome.reason };
-  // Waiting by design (the pace, a server asking to slow down): still queued, with why.
-  else if (outcome.result === 'failing') update = outcome.expected ? { delivery_state: 'queued', delivery_error: outcome.error } : { delivery_state: 'failing', delivery_error: outcome.error };
-  // Expired before it could be delivered: say so rather than stay "queued" for good.
-  else if (outcome.reason === 'the invitation is expired') update = { delivery_state: 'failing', delivery_error: 'not delivered before the invitation expired' };
-  else return;
-  const newest = trx('outbox').max('id').where({ invitation_id: item.invitation_id, kind: INVITE_EMAIL });
-  const query = trx('invitations').where({ id: item.invitation_id }).where(trx.raw('?', [item.id]), '=', newest);
-  if (outcome.result === 'cancelled') query.whereNot({ delivery_state: 'sent' });
-  const changed = await query.update(update);
-  if (outcome.result === 'refused' && changed && onRefused) {
-    const invitation = await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first();
-    if (invitation) await onRefused(trx, invitation, outcome.reason);
   }
 }
