@@ -35,7 +35,11 @@ export interface PassResult {
 export interface WorkerOptions {
   pollIntervalMs: number;
   batchSize: number;
-  /** Deliveries at once. A crash repeats at most this many: those being delivered at that moment. */
+  /**
+   * Deliveries at once. A crash repeats at most this many: those being delivered at that moment.
+   * The default is twice the SMTP connections (5), so each connection has its next email ready
+   * while other deliveries read or record theirs.
+   */
   concurrency: number;
   /** How long a claimed item stays reserved; after that another worker may take it again. */
   leaseMs: number;
@@ -46,7 +50,7 @@ export interface WorkerOptions {
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   pollIntervalMs: 1_000,
   batchSize: 50,
-  concurrency: 5,
+  concurrency: 10,
   leaseMs: 120_000,
   backoffBaseMs: 2_000,
   backoffMaxMs: 15 * 60_000,
