@@ -26,6 +26,9 @@ const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
 const WAIT_IN_PLACE_MS = 2_000;
 
+/** What an email is built from. */
+const EMAIL_COLUMNS = ['id', 'email', 'role', 'status', 'token_nonce', 'expires_at', 'invited_by_name', 'message'] as const;
+
 /** A mail server's answer as nodemailer reports it. */
 interface SmtpError {
   responseCode?: number;
@@ -45,7 +48,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
     kind: INVITE_EMAIL,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as InviteEmailPayload;
-      const row = await db<InvitationRow>('invitations').where({ id: payload.invitationId }).first();
+      const row = await db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
       if (!row) return { result: 'cancelled', reason: 'the invitation no longer exists' };
       const now = clock.now();
       const status = shownStatus(row, now);
