@@ -35,11 +35,7 @@ export interface PassResult {
 export interface WorkerOptions {
   pollIntervalMs: number;
   batchSize: number;
-  /**
-   * Deliveries at once. A crash repeats at most this many: those being delivered at that moment.
-   * The default is twice the SMTP connections (5), so each connection has its next email ready
-   * while other deliveries read or record theirs.
-   */
+  /** Deliveries at once. A crash repeats at most this many: those being delivered at that moment. */
   concurrency: number;
   /** How long a claimed item stays reserved; after that another worker may take it again. */
   leaseMs: number;
@@ -50,7 +46,7 @@ export interface WorkerOptions {
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   pollIntervalMs: 1_000,
   batchSize: 50,
-  concurrency: 10,
+  concurrency: 5,
   leaseMs: 120_000,
   backoffBaseMs: 2_000,
   backoffMaxMs: 15 * 60_000,
