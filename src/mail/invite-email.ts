@@ -7,6 +7,7 @@ import type { OutboxRow } from '../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler, type RecordedOutcome } from '../outbox/worker.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
+import { deliveryStateAfter, recordDelivery, updateDeliveryState } from './delivery-state.js';
 import type { MailPace } from './pace.js';
 import { invitationEmail } from './templates.js';
 import type { MailTransport } from './transport.js';
@@ -28,6 +29,9 @@ const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
 const WAIT_IN_PLACE_MS = 2_000;
 
+/** What an email is built from. */
+const EMAIL_COLUMNS = ['id', 'email', 'role', 'status', 'token_nonce', 'expires_at', 'invited_by_name', 'message'] as const;
+
 /** A mail server's answer as nodemailer reports it. */
 interface SmtpError {
   responseCode?: number;
@@ -43,11 +47,16 @@ interface SmtpError {
  */
 export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, transport: MailTransport, settings: InviteEmailSettings): OutboxHandler {
   const domain = /@([^>\s]+)>?$/.exec(settings.mailFrom)?.[1] ?? 'doorman.local';
+  const setsOffMore = (outcome: RecordedOutcome, now: number): boolean => {
+    if (outcome.result === 'refused' && settings.onRefused) return true;
+    const state = deliveryStateAfter(outcome)?.delivery_state;
+    return (state === 'failing' || state === 'refused') && !!settings.events && !settings.events.quiet(now);
+  };
   return {
     kind: INVITE_EMAIL,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as InviteEmailPayload;
-      const row = await db<InvitationRow>('invitations').where({ id: payload.invitationId }).first();
+      const row = await db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
       if (!row) return { result: 'cancelled', reason: 'the invitation no longer exists' };
       const now = clock.now();
       const status = shownStatus(row, now);
@@ -77,6 +86,9 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       }
       return { result: 'done' };
     },
+    // An outcome that may set off more — the inviter's DM on a refusal, a delivery_failed webhook —
+    // is recorded with it in the worker's transaction; any other in one statement of its own.
+    record: (item, outcome, now) => (setsOffMore(outcome, now) ? Promise.resolve(undefined) : recordDelivery(db, item, outcome, now)),
     recordOutcome: (trx, item, outcome) => recordDeliveryState(trx, item, outcome, settings, clock.now()),
   };
 }
@@ -92,29 +104,20 @@ async function waitForPace(pace: MailPace): Promise<void> {
 }
 
 /**
- * The invitation's delivery state after its email's outcome. Only the newest queued email speaks
- * for its invitation, and an email the server already accepted stays "sent".
+ * The invitation's delivery state after its email's outcome, in the worker's transaction, with the
+ * webhook and the DM a failure sets off. Only the newest queued email speaks for its invitation, and
+ * an email the server already accepted stays "sent".
  */
 async function recordDeliveryState(trx: Trx, item: OutboxRow, outcome: RecordedOutcome, settings: Pick<InviteEmailSettings, 'onRefused' | 'events'>, now: number): Promise<void> {
-  if (!item.invitation_id) return;
-  let update: { delivery_state: string; delivery_error: string | null };
-  if (outcome.result === 'done') update = { delivery_state: 'sent', delivery_error: null };
-  else if (outcome.result === 'refused') update = { delivery_state: 'refused', delivery_error: outcome.reason };
-  // Waiting by design (the pace, a server asking to slow down): still queued, with why.
-  else if (outcome.result === 'failing') update = outcome.expected ? { delivery_state: 'queued', delivery_error: outcome.error } : { delivery_state: 'failing', delivery_error: outcome.error };
-  // Expired before it could be delivered: say so rather than stay "queued" for good.
-  else if (outcome.reason === 'the invitation is expired') update = { delivery_state: 'failing', delivery_error: 'not delivered before the invitation expired' };
-  else return;
-  const newest = trx('outbox').max('id').where({ invitation_id: item.invitation_id, kind: INVITE_EMAIL });
-  const query = trx('invitations').where({ id: item.invitation_id }).where(trx.raw('?', [item.id]), '=', newest);
-  if (outcome.result === 'cancelled') query.whereNot({ delivery_state: 'sent' });
+  const state = deliveryStateAfter(outcome);
+  if (!state || !item.invitation_id) return;
   // Read before the change only when someone listens: a webhook goes out when the state becomes failing or refused, not on every retry.
-  const failed = update.delivery_state === 'failing' || update.delivery_state === 'refused';
+  const failed = state.delivery_state === 'failing' || state.delivery_state === 'refused';
   const before = failed && settings.events && !settings.events.quiet(now) ? await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first() : undefined;
-  const changed = await query.update(update);
-  if (changed && before && before.delivery_state !== update.delivery_state) {
-    const state = update.delivery_state === 'refused' ? 'refused' : 'failing';
-    await settings.events!.queueEvents(trx, now, [invitationEvent('invite.delivery_failed', before, null, { delivery: { state, error: update.delivery_error ?? '' } })]);
+  const changed = await updateDeliveryState(trx, { ...item, invitation_id: item.invitation_id }, state);
+  if (changed && before && before.delivery_state !== state.delivery_state) {
+    const failure = state.delivery_state === 'refused' ? 'refused' : 'failing';
+    await settings.events!.queueEvents(trx, now, [invitationEvent('invite.delivery_failed', before, null, { delivery: { state: failure, error: state.delivery_error ?? '' } })]);
   }
   if (outcome.result === 'refused' && changed && settings.onRefused) {
     const invitation = await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first();

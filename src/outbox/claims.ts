@@ -43,37 +43,56 @@ export async function claimDue(db: Db, options: { now: number; kinds: string[]; 
 
 /** Rolls back a recording whose item is no longer this worker's (and says why). */
 class NotOurs extends Error {
-  constructor(readonly why: 'cancelled' | 'claimed again') {
+  constructor(readonly why: Exclude<RecordResult, 'recorded'>) {
     super(why);
   }
 }
 
 /**
- * Records an item's outcome, only while its claim is still this worker's: after a lease ran out
- * another worker may have claimed it again (which raised `attempts`), and that claim must stand;
- * an item cancelled meanwhile (its invitation revoked) stays cancelled. `also` runs in the same
- * transaction (e.g. the invitation's delivery state), first: every writer locks an invitation
- * before its outbox rows (a revoke does), so two of them never wait on each other in a circle.
- * Answers whether it was still ours, and if not whether it was cancelled.
+ * The condition that an item's claim is still this worker's: after a lease ran out another worker
+ * may have claimed it again (which raised `attempts`), and an item cancelled meanwhile (its
+ * invitation revoked) stays cancelled.
  */
-export async function recordOutcome(
-  db: Db,
-  item: OutboxRow,
-  outcome: RecordedOutcome,
-  now: number,
-  also?: (trx: Trx) => Promise<void>,
-): Promise<'recorded' | 'cancelled' | 'claimed again'> {
-  const update =
-    outcome.result === 'failing'
-      ? { locked_until: null, next_attempt_at: now + outcome.retryInMs, last_error: outcome.error }
-      : { state: outcome.result === 'cancelled' ? 'cancelled' : 'done', locked_until: null, done_at: now, last_error: outcome.result === 'done' ? null : outcome.reason };
+function ourClaim<Q extends ReturnType<Db>>(q: Q, item: OutboxRow): Q {
+  return q.where({ id: item.id, attempts: item.attempts }).whereNotIn('state', ['done', 'cancelled']) as Q;
+}
+
+/** A subquery finding the item while its claim is still this worker's, for writes made beside its record (`whereExists`). */
+export function stillClaimed(db: Db | Trx, item: OutboxRow): ReturnType<Db> {
+  return ourClaim(db('outbox').select(db.raw('1')), item);
+}
+
+/** What an outcome writes to its item: settled (done or cancelled), or due again after a wait. */
+export function outcomeColumns(outcome: RecordedOutcome, now: number) {
+  return outcome.result === 'failing'
+    ? { state: undefined, locked_until: null, done_at: undefined, next_attempt_at: now + outcome.retryInMs, last_error: outcome.error }
+    : { state: outcome.result === 'cancelled' ? 'cancelled' : 'done', locked_until: null, done_at: now, next_attempt_at: undefined, last_error: outcome.result === 'done' ? null : outcome.reason };
+}
+
+/** Whether an outcome was recorded; if not, whether its item was cancelled or claimed again meanwhile. */
+export type RecordResult = 'recorded' | 'cancelled' | 'claimed again';
+
+/** Why an item's outcome was not recorded, read after the fact. */
+export async function whyNotOurs(db: Db | Trx, item: OutboxRow): Promise<Exclude<RecordResult, 'recorded'>> {
+  const state = (await db('outbox').where({ id: item.id }).first('state')) as { state: string } | undefined;
+  return state?.state === 'cancelled' ? 'cancelled' : 'claimed again';
+}
+
+/**
+ * Records an item's outcome, only while its claim is still this worker's (see `ourClaim`): one
+ * statement. `also` makes it a transaction, and runs in it first (e.g. what a refusal sets off):
+ * every writer locks an invitation before its outbox rows (a revoke does), so two of them never
+ * wait on each other in a circle.
+ */
+export async function recordOutcome(db: Db, item: OutboxRow, outcome: RecordedOutcome, now: number, also?: (trx: Trx) => Promise<void>): Promise<RecordResult> {
+  // knex leaves out the columns given as undefined.
+  const update = outcomeColumns(outcome, now);
+  if (!also) return (await ourClaim(db('outbox'), item).update(update)) === 1 ? 'recorded' : await whyNotOurs(db, item);
   try {
     return await inTransaction(db, async (trx): Promise<'recorded'> => {
-      await also?.(trx);
-      const ours = await trx('outbox').where({ id: item.id, attempts: item.attempts }).whereNotIn('state', ['done', 'cancelled']).update(update);
-      if (ours === 1) return 'recorded';
-      const state = (await trx('outbox').where({ id: item.id }).first('state')) as { state: string } | undefined;
-      throw new NotOurs(state?.state === 'cancelled' ? 'cancelled' : 'claimed again');
+      await also(trx);
+      if ((await ourClaim(trx('outbox'), item).update(update)) === 1) return 'recorded';
+      throw new NotOurs(await whyNotOurs(trx, item));
     });
   } catch (error) {
     if (error instanceof NotOurs) return error.why;

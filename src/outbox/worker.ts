@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
-import { claimDue, recordOutcome, type RecordedOutcome } from './claims.js';
+import { claimDue, recordOutcome, type RecordedOutcome, type RecordResult } from './claims.js';
 import type { OutboxRow } from './outbox.js';
 import { backoffMs, RetryLater } from './retry.js';
 
 export { backoffMs, RetryLater } from './retry.js';
-export type { RecordedOutcome } from './claims.js';
+export type { RecordedOutcome, RecordResult } from './claims.js';
 
 /** What a handler's delivery came to. `cancelled`: nothing to send any more (e.g. revoked); `refused`: refused for good by the receiver. */
 export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason: string } | { result: 'refused'; reason: string };
@@ -15,10 +15,16 @@ export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason
 export interface OutboxHandler {
   kind: string;
   deliver(item: OutboxRow): Promise<DeliveryOutcome>;
-  /** Optional: runs in the transaction that records an item's outcome (e.g. its invitation's delivery state). */
+  /** Optional: runs in the transaction that records an item's outcome. */
   recordOutcome?(trx: Trx, item: OutboxRow, outcome: RecordedOutcome): Promise<void>;
   /** Optional: on stop, for good — ends deliveries that wait on someone else (a slow webhook receiver); they stay queued. */
   interrupt?(): void;
+  /**
+   * Optional: records an outcome itself, with what it changes besides the item (its invitation's
+   * delivery state), in place of the worker's own record, answering as that would; undefined
+   * leaves this outcome to the worker's record, with recordOutcome in its transaction.
+   */
+  record?(item: OutboxRow, outcome: RecordedOutcome, now: number): Promise<RecordResult | undefined>;
 }
 
 export interface PassResult {
@@ -188,7 +194,10 @@ export class OutboxWorker {
     const handler = this.handlers.get(item.kind)!;
     for (let attempt = 1; ; attempt++) {
       try {
-        const recorded = await recordOutcome(this.db, item, outcome, this.clock.now(), handler.recordOutcome && ((trx) => handler.recordOutcome!(trx, item, outcome)));
+        const now = this.clock.now();
+        const recorded =
+          (await handler.record?.(item, outcome, now)) ??
+          (await recordOutcome(this.db, item, outcome, now, handler.recordOutcome && ((trx) => handler.recordOutcome!(trx, item, outcome))));
         if (recorded === 'cancelled') this.logger.info({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was cancelled while it was being delivered');
         if (recorded === 'claimed again') this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
         if (recorded === 'recorded') this.observe?.(item.kind, outcome);

@@ -6,7 +6,7 @@ import { invitedView, inviteModal, linkView, refusedView } from '../../src/slack
 import { closestSubcommand, helpMessage } from '../../src/slack/blocks/help.js';
 import { inviteSummary } from '../../src/slack/blocks/invite-summary.js';
 import { invitesTable } from '../../src/slack/blocks/invites-table.js';
-import { limitViolations } from '../../src/slack/blocks/limits.js';
+import { clip, limitViolations } from '../../src/slack/blocks/limits.js';
 import { membersList } from '../../src/slack/blocks/members.js';
 import { listWithin, slackDate } from '../../src/slack/blocks/format.js';
 import { acceptedNotice } from '../../src/slack/blocks/notice-dms.js';
@@ -44,6 +44,17 @@ function member(i: number, role: Member['role'], state: Member['state'] = 'activ
 
 const statuses: Invitation['status'][] = ['pending', 'expired', 'accepted', 'revoked'];
 const longEmail = `${'x'.repeat(64)}@${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.example.com`;
+
+describe('clip', () => {
+  it('keeps text within the limit as it is, and cuts longer text by characters, never inside one', () => {
+    const text = 'a'.repeat(75);
+    expect(clip(text, 75)).toBe(text);
+    expect(clip('abcdef', 4)).toBe('abc…');
+    // Four emoji are eight UTF-16 units but four characters: within a limit of 4, cut at 3 without splitting a pair.
+    expect(clip('😀😀😀😀', 4)).toBe('😀😀😀😀');
+    expect(clip('😀😀😀😀😀', 4)).toBe('😀😀😀…');
+  });
+});
 
 describe('Block Kit builders', () => {
   it('the invitations table', () => {

@@ -33,6 +33,9 @@ export type Surface = 'message' | 'modal' | 'home';
 
 /** Shortens text to `max` characters, ending with an ellipsis when it had to cut. */
 export function clip(text: string, max: number): string {
+  // No more UTF-16 units than the limit means no more characters either: nearly every text, left
+  // as it is without splitting it into an array of characters on each render.
+  if (text.length <= max) return text;
   const chars = [...text];
   return chars.length <= max ? text : chars.slice(0, max - 1).join('') + '…';
 }
