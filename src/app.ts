@@ -6,7 +6,7 @@ import { ConfigError, slackMode, type Config } from './config.js';
 import { createDb, migrate, type Db } from './db/index.js';
 import { InvitesService } from './invites/service.js';
 import type { Logger } from './logger.js';
-import { startSlackJobs, startWebhookJobs, type Jobs } from './jobs/index.js';
+import { startSlackJobs, startJobsWithoutSlack, type Jobs } from './jobs/index.js';
 import { inviteEmailHandler } from './mail/invite-email.js';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.js';
 import { MembersService } from './members/service.js';
@@ -158,7 +158,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     jobs = startSlackJobs(services, slack.postToAuditChannel);
     await slack.start();
   } else {
-    jobs = startWebhookJobs(services);
+    jobs = startJobsWithoutSlack(services);
   }
   const server = http.createServer(web);
   server.headersTimeout = 20_000;

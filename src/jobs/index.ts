@@ -69,15 +69,19 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
 /**
  * With Slack off, the expiry sweep still runs for the webhooks (`invite.expired`,
  * `invite.reminded`) — only while an endpoint is configured, so with none nothing is claimed and
- * turning Slack on later still announces those expiries.
+ * turning Slack on later still announces those expiries. Approval requests nobody decided lapse
+ * all the same (the rule "Policy"): an expired request must not stay listed as waiting.
  */
-export function startWebhookJobs(services: Services): Jobs {
+export function startJobsWithoutSlack(services: Services): Jobs {
   const sweep = expirySweep(services, { notices: false });
   return startAll([
     new Every('expiry sweep (webhooks)', services.config.expirySweepIntervalMs, async () => {
-      if (!(await services.events.any(services.db, services.clock.now()))) return;
+      if (!(await services.events.any(services.db, services.clock.now()))) {
+        if (await services.invites.lapseDueRequests()) services.webhooks.wake();
+        return;
+      }
       const result = await sweep.run();
-      if (result.expired || result.reminded) services.webhooks.wake();
+      if (result.expired || result.reminded || result.lapsed) services.webhooks.wake();
     }, services.logger),
   ]);
 }
