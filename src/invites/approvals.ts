@@ -59,7 +59,9 @@ export async function requestApprovals(ctx: InvitesContext, trx: Trx, now: numbe
   await bulkInsert(trx, 'invitations', HELD_INVITATION_COLUMNS, fresh);
   const ids = [...fresh.map((r) => r.id), ...movedIds];
   if (ids.length === 0) return;
-  const rows = (await trx<InvitationRow>('invitations').whereIn('id', ids)) as InvitationRow[];
+  const found = new Map(((await trx<InvitationRow>('invitations').whereIn('id', ids)) as InvitationRow[]).map((row) => [row.id, row]));
+  // In the list's order, so requests, audit rows and events read as the list did.
+  const rows = ids.flatMap((id) => found.get(id) ?? []);
   const held = rows.map((row) => toInvitation(row, now));
   await recordAudit(trx, now, actor, held.map((i) => ({ action: 'approval_request', subjectType: 'invitation', subjectId: i.id, details: { email: i.email, role: i.role, reasons: i.approval?.reasons ?? [] } })));
   await ctx.onApprovalRequested?.(trx, now, held);
