@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDuration, resolveAppSecret } from '../src/config.js';
+import { configRefusal } from './support/config.js';
 
 const SECRET = 'a-configured-secret-that-is-long-enough-0123456789';
 
@@ -19,13 +20,7 @@ function load(env: Record<string, string>) {
 }
 
 function configError(env: Record<string, string>): ConfigError {
-  try {
-    load(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error(`no ConfigError for ${JSON.stringify(env)}`);
+  return configRefusal(() => load(env), JSON.stringify(env));
 }
 
 describe('loadConfig defaults (the BRIEF table)', () => {

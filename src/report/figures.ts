@@ -166,26 +166,23 @@ async function computeFigures(db: Db | Trx, period: ReportPeriod, inviteTtlMs: n
   const problems = (pick: (d: DomainProblems) => number) => allDomains.reduce((sum, d) => sum + pick(d), 0);
   const s = sends[0] ?? {};
   const st = states[0] ?? {};
+  const weekOf = (current: 0 | 1): WeekFigures => {
+    const when = current ? 'week' : 'previous';
+    const accepts = current ? thisWeek : lastWeek;
+    return {
+      sent: Number(s[when] ?? 0),
+      accepted: accepts.length,
+      acceptanceRate: rate(current),
+      medianTimeToAcceptMs: median(accepts),
+      pendingOverThreeDays: Number(st[`pending_${when}`] ?? 0),
+      expiredNotRenewed: Number(st[`expired_${when}`] ?? 0),
+      deliveryProblems: problems((d) => (current ? d.refused + d.failing : d.previous)),
+    };
+  };
   return {
     period,
-    week: {
-      sent: Number(s.week ?? 0),
-      accepted: thisWeek.length,
-      acceptanceRate: rate(1),
-      medianTimeToAcceptMs: median(thisWeek),
-      pendingOverThreeDays: Number(st.pending_week ?? 0),
-      expiredNotRenewed: Number(st.expired_week ?? 0),
-      deliveryProblems: problems((d) => d.refused + d.failing),
-    },
-    previousWeek: {
-      sent: Number(s.previous ?? 0),
-      accepted: lastWeek.length,
-      acceptanceRate: rate(0),
-      medianTimeToAcceptMs: median(lastWeek),
-      pendingOverThreeDays: Number(st.pending_previous ?? 0),
-      expiredNotRenewed: Number(st.expired_previous ?? 0),
-      deliveryProblems: problems((d) => d.previous),
-    },
+    week: weekOf(1),
+    previousWeek: weekOf(0),
     pending: pending.map((r) => ({
       email: String(r.email),
       invitedAt: Number(r.created_at),

@@ -1,8 +1,9 @@
+import { configRefusal } from '../support/config.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { describePeriod, isTimeZone, latestPeriod, parseSchedule } from '../../src/report/schedule.js';
 
 const HOUR = 3_600_000;
@@ -29,15 +30,8 @@ describe('report configuration', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'doorman-report-config-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
   const load = (env: Record<string, string>) => loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'a-configured-secret-that-is-long-enough-0123456789', ...env });
-  const refusal = (env: Record<string, string>) => {
-    try {
-      load(env);
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return error as ConfigError;
-    }
-    throw new Error(`no ConfigError for ${JSON.stringify(env)}`);
-  };
+  const refusal = (env: Record<string, string>) => configRefusal(() => load(env), JSON.stringify(env));
+
 
   it('is off without REPORT_SCHEDULE, in UTC without REPORT_TZ, to the admins without REPORT_CHANNEL', () => {
     expect(load({}).report).toBeUndefined();
