@@ -10,6 +10,7 @@ import { SlackDedupe } from './dedupe.js';
 import { InviteDrafts } from './drafts.js';
 import type { SlackDeps } from './deps.js';
 import { readProfile, SlackIdentities } from './identity.js';
+import { RECEIVED_AT } from './listeners/deadline.js';
 import { registerListeners } from './listeners/index.js';
 import { boltLogger } from './logger.js';
 import { countingFetch, DEFAULT_SLACK_API_URL, slackRequestTiming } from '../metrics/slack.js';
@@ -63,8 +64,26 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     logger: bolt,
   };
   const identity = await botIdentity(botToken!, clientOptions, logger);
+  // Slack's 3 seconds run from the request's arrival, not from its listener's start: the time is
+  // taken as Express first sees the request and handed to listeners in their context.
+  const arrivals = new WeakMap<object, number>();
+  if (mode === 'http') {
+    web.use(SLACK_EVENTS_PATH, (req, _res, next) => {
+      arrivals.set(req, Date.now());
+      next();
+    });
+  }
   const receiver =
-    mode === 'http' ? new ExpressReceiver({ signingSecret: signingSecret!, app: web, endpoints: SLACK_EVENTS_PATH, logger: bolt, bodyLimit: SLACK_BODY_LIMIT_BYTES }) : undefined;
+    mode === 'http'
+      ? new ExpressReceiver({
+          signingSecret: signingSecret!,
+          app: web,
+          endpoints: SLACK_EVENTS_PATH,
+          logger: bolt,
+          bodyLimit: SLACK_BODY_LIMIT_BYTES,
+          customPropertiesExtractor: (req) => ({ [RECEIVED_AT]: arrivals.get(req) ?? Date.now() }),
+        })
+      : undefined;
   const app = new App({
     token: botToken,
     botId: identity.botId,

@@ -1,10 +1,26 @@
+import type { Context } from '@slack/bolt';
+
 /**
  * Slack waits 3 seconds for an acknowledgement. Work that should be in it (a list stored before
- * the answer) gets until this long after its listener started (a busy process may take a while
- * from the request to the listener); past it the request is acknowledged without it, and what was
- * done is told afterwards.
+ * the answer) gets until this long after the request reached the process — a busy process may take
+ * a while from the request to the listener, and that wait counts against Slack's 3 seconds too;
+ * past it the request is acknowledged without the work, and what was done is told afterwards.
  */
-export const ACK_DEADLINE_MS = 2_000;
+export const ACK_DEADLINE_MS = 1_500;
+
+/** The context key under which the receiver hands the request's arrival time to listeners. */
+export const RECEIVED_AT = 'receivedAt';
+
+/** When the request reached this process (HTTP mode); the listener's start where that is unknown (Socket Mode). */
+export function receivedAt(context: Context): number {
+  const at: unknown = context[RECEIVED_AT];
+  return typeof at === 'number' ? at : Date.now();
+}
+
+/** What is left of ACK_DEADLINE_MS for a request that arrived at `arrived`. */
+export function ackBudget(arrived: number): number {
+  return ACK_DEADLINE_MS - (Date.now() - arrived);
+}
 
 /** Resolves with `work`'s result, or with `late` once `ms` have passed (the work goes on). */
 export async function before<T, L>(work: Promise<T>, ms: number, late: L): Promise<T | L> {

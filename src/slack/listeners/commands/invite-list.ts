@@ -5,13 +5,13 @@ import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { PROFILE_UNAVAILABLE } from '../../identity.js';
 import { decodeSlackText } from '../../text.js';
-import { ACK_DEADLINE_MS, before } from '../deadline.js';
+import { ackBudget, before, receivedAt } from '../deadline.js';
 import { ephemeral } from './answer.js';
 import type { CommandArgs } from './doorman.js';
 
 /** How long the asker's and the mentioned people's profiles may take, counted from the request. */
 export const IDENTITY_BUDGET_MS = 1_200;
-export const MENTIONS_BUDGET_MS = 2_000;
+export const MENTIONS_BUDGET_MS = 1_000;
 
 const LATE = Symbol('late');
 
@@ -22,10 +22,10 @@ const LATE = Symbol('late');
  * on the response_url once the list is stored. Mentions (`<@U123>`) invite the person by the email
  * on their Slack profile; one whose profile cannot be read in time is named in the summary.
  */
-export async function inviteList(deps: SlackDeps, { ack, command, respond }: CommandArgs, rawList: string): Promise<void> {
-  const started = Date.now();
+export async function inviteList(deps: SlackDeps, { ack, command, respond, context }: CommandArgs, rawList: string): Promise<void> {
+  const started = receivedAt(context);
   const work = answerFor(deps, command, rawList, started);
-  const answer = await before(work, ACK_DEADLINE_MS, LATE);
+  const answer = await before(work, ackBudget(started), LATE);
   if (answer !== LATE) return ack(answer);
   await ack(ephemeral(':hourglass_flowing_sand: Still storing your list; the summary follows here in a moment.'));
   const late = await work;

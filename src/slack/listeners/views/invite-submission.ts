@@ -8,7 +8,7 @@ import { importingView, refusedView, reviewView } from '../../blocks/invite-moda
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { decodeSlackText } from '../../text.js';
-import { ACK_DEADLINE_MS, before } from '../deadline.js';
+import { ackBudget, before, receivedAt } from '../deadline.js';
 
 const LATE = Symbol('late');
 const BUSY = 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.';
@@ -21,9 +21,9 @@ type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
  * the people picked from Slack are looked up after the answer and join the review when they are.
  */
 export function inviteFormSubmission(deps: SlackDeps) {
-  return async ({ ack, body, view, client }: SubmitArgs) => {
-    const started = Date.now();
-    const identified = await before(deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false }), ACK_DEADLINE_MS, LATE);
+  return async ({ ack, body, view, client, context }: SubmitArgs) => {
+    const started = receivedAt(context);
+    const identified = await before(deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false }), ackBudget(started), LATE);
     if (identified === LATE) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
     const user = identified;
     if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
@@ -69,7 +69,7 @@ export function inviteFormSubmission(deps: SlackDeps) {
     })();
     // A database slow to take the draft (a long write elsewhere) must not cost Slack's deadline:
     // the form stays open, asking to submit again; nothing was sent.
-    const saved = await before(saving, ACK_DEADLINE_MS - (Date.now() - started), LATE);
+    const saved = await before(saving, ackBudget(started), LATE);
     if (saved === LATE) {
       saving.catch((error: unknown) => deps.logger.warn({ err: error }, 'a late invite draft failed'));
       return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });

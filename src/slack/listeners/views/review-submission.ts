@@ -3,7 +3,7 @@ import { mergeSummaries, type InviteSummary } from '../../../invites/model.js';
 import { DomainError } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
 import { invitedView, inviteSendingView, messageView, refusedView } from '../../blocks/invite-modal.js';
-import { ACK_DEADLINE_MS, before } from '../deadline.js';
+import { ackBudget, before, receivedAt } from '../deadline.js';
 import { inviteWorking } from '../../blocks/invite-summary.js';
 import { followDelivery } from '../../delivery-progress.js';
 import { repeatClaims } from '../../dedupe.js';
@@ -24,8 +24,8 @@ const LATE = Symbol('late');
  * as a DM, kept up to date as the mail goes out.
  */
 export function reviewSubmission(deps: SlackDeps) {
-  return async ({ ack, body, view, client }: SubmitArgs) => {
-    const started = Date.now();
+  return async ({ ack, body, view, client, context }: SubmitArgs) => {
+    const started = receivedAt(context);
     // Everything before the answer, the reads too: with SQLite's one connection a read waits
     // behind a write that waits for another process's lock.
     const work = (async (): Promise<Outcome | undefined> => {
@@ -49,7 +49,7 @@ export function reviewSubmission(deps: SlackDeps) {
     })();
     // Stored before the answer, unless the database is slow: then the answer says the work goes
     // on, and the summary comes as a DM once the list is stored.
-    const stored = await before(work, ACK_DEADLINE_MS - (Date.now() - started), LATE);
+    const stored = await before(work, ackBudget(started), LATE);
     if (stored === undefined) return ack();
     if (stored === LATE) {
       await ack({ response_action: 'update', view: inviteSendingView() });
