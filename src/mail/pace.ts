@@ -29,8 +29,11 @@ export class MailPace {
   private created = false;
 
   constructor(private readonly db: Db, private readonly clock: Clock, rate: MailRate) {
-    // Rounded up: a rounded-down interval would go a little faster than the rate.
-    this.intervalMs = Math.ceil(rate.perMs / rate.count);
+    // Never shorter than the rate's own interval (rounded up), and 5% wider where that is a whole
+    // millisecond or more: a granted moment reaches the SMTP client a little later, by a delay that
+    // varies (the database's answer, a busy event loop), and with exact spacing a late first and a
+    // prompt last email of a window would put one more than the rate into one window.
+    this.intervalMs = Math.max(Math.ceil(rate.perMs / rate.count), Math.round((rate.perMs * 1.05) / rate.count));
   }
 
   /** Takes the next moment to send if it has come; otherwise answers how long until it does. */
