@@ -1,4 +1,4 @@
-import type { Trx } from '../db/index.js';
+import type { Db, Trx } from '../db/index.js';
 import type { Actor } from '../shared/actor.js';
 import { DAY_MS, isLimited, type InvitePolicy } from './policy.js';
 
@@ -12,18 +12,25 @@ import { DAY_MS, isLimited, type InvitePolicy } from './policy.js';
 export async function remainingToday(trx: Trx, policy: InvitePolicy, actor: Actor, now: number): Promise<number> {
   const inviter = limitedInviter(policy, actor);
   if (!inviter) return Infinity;
-  const rows = (await trx('invitations')
+  const rows = (await createdToday(trx, inviter, now)) as Array<{ n: number | string }>;
+  return Math.max(0, policy.dailyLimit - Number(rows[0]?.n ?? 0));
+}
+
+export type LimitedInviter = { slackUserId: string | null; memberId: string | null };
+
+/** The count of the inviter's invitations of the last 24 hours, as a query (awaited, or a subquery of one statement). */
+export function createdToday(db: Db | Trx, inviter: LimitedInviter, now: number) {
+  return db('invitations')
     .where('created_at', '>', now - DAY_MS)
     .andWhere((q) => {
       if (inviter.slackUserId) q.orWhere('invited_by_slack_user_id', inviter.slackUserId);
       if (inviter.memberId) q.orWhere('invited_by_member_id', inviter.memberId);
     })
-    .count({ n: '*' })) as Array<{ n: number | string }>;
-  return Math.max(0, policy.dailyLimit - Number(rows[0]?.n ?? 0));
+    .count({ n: '*' });
 }
 
 /** Who the daily limit counts for this actor (a Slack user and their member are one person); undefined when not limited. */
-export function limitedInviter(policy: InvitePolicy, actor: Actor): { slackUserId: string | null; memberId: string | null } | undefined {
+export function limitedInviter(policy: InvitePolicy, actor: Actor): LimitedInviter | undefined {
   if (!isLimited(policy, actor)) return undefined;
   const slackUserId = actor.type === 'slack' ? actor.slackUserId : null;
   const memberId = actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? (actor.memberId ?? null) : null;

@@ -4,8 +4,7 @@ import { newId } from '../shared/ids.js';
 import { inTransaction, serializeOn, type Trx } from '../db/index.js';
 import { INVITE_LOCK } from './approvals.js';
 import type { InvitesContext } from './context.js';
-import { limitedInviter } from './daily-limit.js';
-import { DAY_MS } from './policy.js';
+import { createdToday, limitedInviter } from './daily-limit.js';
 import type { InvitationRow } from './model.js';
 import { INVITE_EMAIL, inviteEmail } from './sending.js';
 
@@ -40,10 +39,8 @@ export async function inviteNewInOneStatement(
   const id = newId('invite');
   const email = inviteEmail(id, token.nonce, 'invite');
   const inviter = limitedInviter(ctx.policy, input.actor);
-  const underLimit = inviter
-    ? `AND (SELECT count(*) FROM invitations WHERE created_at > ? AND (invited_by_slack_user_id = ? OR invited_by_member_id = ?)) < ?`
-    : '';
-  const limitBindings = inviter ? [now - DAY_MS, inviter.slackUserId ?? '', inviter.memberId ?? '', ctx.policy.dailyLimit] : [];
+  const underLimit = inviter ? 'AND (?) < ?' : '';
+  const limitBindings = inviter ? [createdToday(ctx.db, inviter, now), ctx.policy.dailyLimit] : [];
   const run = (db: Trx | InvitesContext['db']) => db.raw(
     `WITH created AS (
        INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_member_id, invited_by_slack_user_id, invited_by_name, created_at, updated_at, last_sent_at, send_count, delivery_state, ttl_ms, message)
