@@ -11,6 +11,9 @@ import { report, sleep } from './support.js';
  * Load: 200 concurrent mixed Slack requests, signed, on loopback, for LOAD_SECONDS (30 s, as the
  * issue asks; LOAD_SECONDS=10 for a quick local run).
  * Every request is acknowledged within 3 s, none errs, and the heap after a full GC does not grow.
+ * Slack's requests are acknowledged before their work is done (a page posted to the response_url, App
+ * Home published), so at the end of a saturating run thousands of handlers still wait for the
+ * database; the heap is measured once they are done, and the time they took is reported.
  */
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 30);
@@ -49,6 +52,13 @@ describe(`load (${DIALECT})`, () => {
     const { invites } = w.services;
     await invites.inviteMany({ emails: Array.from({ length: 40 }, (_, i) => `load${i}@corp.test`), actor: { type: 'system' } });
   });
+  /** The app's connection pool (knex's tarn pool). */
+  const pool = () => (w.services.db.client as { pool: { numPendingAcquires(): number; numUsed(): number } }).pool;
+  /** Until no handler has used or waited for the database for a few polls in a row (the worker polls too). */
+  const appIdle = async () => {
+    const until = Date.now() + 60_000;
+    for (let quiet = 0; quiet < 5 && Date.now() < until; await sleep(50)) quiet = pool().numPendingAcquires() + pool().numUsed() === 0 ? quiet + 1 : 0;
+  };
   afterAll(async () => {
     await w?.stop();
   });
@@ -116,11 +126,15 @@ describe(`load (${DIALECT})`, () => {
     // ack times rest on when the machine is shared.
     const cpuMsPerRequest = +((cpu.user + cpu.system) / 1000 / Math.max(1, acks.length - requestsBefore)).toFixed(2);
     clearInterval(sampler);
-    await sleep(2_000);
+    const waiting = pool().numPendingAcquires();
+    const drainStarted = Date.now();
+    await appIdle();
+    const drainMs = Date.now() - drainStarted;
+    await sleep(1_000);
     const heapEnd = heap();
     acks.sort((a, b) => a - b);
     const p = (q: number) => Math.round(acks[Math.min(acks.length - 1, Math.floor(acks.length * q))]!);
-    const figures = { seconds: SECONDS, concurrency: 200, requests: acks.length, errors, statuses, cpuMsPerRequest, loadAverage: os.loadavg()[0]!.toFixed(2), ackMs: { p50: p(0.5), p99: p(0.99), max: Math.round(acks[acks.length - 1]!) }, heapStartMB: +(heapStart / 2 ** 20).toFixed(1), heapEndMB: +(heapEnd / 2 ** 20).toFixed(1), heapPeakMB: +(Math.max(...samples) / 2 ** 20).toFixed(1), listenerErrors, refusedBySlack: refusedBySlack.length, ackMsByKind: Object.fromEntries(Object.entries(byKind).map(([k, ms]) => { ms.sort((a, b) => a - b); return [k, { n: ms.length, p99: Math.round(ms[Math.floor(ms.length * 0.99)] ?? 0), max: Math.round(ms.at(-1) ?? 0) }]; })) };
+    const figures = { seconds: SECONDS, concurrency: 200, requests: acks.length, errors, statuses, cpuMsPerRequest, atEnd: { waitingForDatabase: waiting, drainMs }, loadAverage: os.loadavg()[0]!.toFixed(2), ackMs: { p50: p(0.5), p99: p(0.99), max: Math.round(acks[acks.length - 1]!) }, heapStartMB: +(heapStart / 2 ** 20).toFixed(1), heapEndMB: +(heapEnd / 2 ** 20).toFixed(1), heapPeakMB: +(Math.max(...samples) / 2 ** 20).toFixed(1), listenerErrors, refusedBySlack: refusedBySlack.length, ackMsByKind: Object.fromEntries(Object.entries(byKind).map(([k, ms]) => { ms.sort((a, b) => a - b); return [k, { n: ms.length, p99: Math.round(ms[Math.floor(ms.length * 0.99)] ?? 0), max: Math.round(ms.at(-1) ?? 0) }]; })) };
     report(`load-${DIALECT}`, figures);
     expect({ errors, listenerErrors, samples: [...errorSamples] }).toEqual({ errors: 0, listenerErrors: 0, samples: [] });
     expect(acks[acks.length - 1]).toBeLessThan(3_000);

@@ -1,32 +1,30 @@
-import type { RespondArguments } from '@slack/bolt';
+import type { Context, RespondArguments } from '@slack/bolt';
+import { ackBudget, before, receivedAt } from '../deadline.js';
 
-/** How long a command may take to build its answer before it acknowledges without one. */
-export const ANSWER_IN_ACK_MS = 1_500;
+const LATE = Symbol('late');
 
 /**
- * Answers a command in its acknowledgement when the answer is ready in time (one round trip, shown
- * at once); otherwise acknowledges empty, well inside Slack's 3 seconds, and posts the answer to
- * the response_url when it is ready.
+ * Answers a command in its acknowledgement when the answer is ready within the ack deadline, counted
+ * from the request's arrival (one round trip, shown at once); otherwise acknowledges empty, well
+ * inside Slack's 3 seconds, and posts the answer to the response_url when it is ready.
  */
 export async function answerSoon(
+  context: Context,
   ack: (answer?: RespondArguments) => Promise<void>,
   respond: (answer: RespondArguments) => Promise<unknown>,
   answer: () => Promise<RespondArguments>,
-  deadlineMs = ANSWER_IN_ACK_MS,
 ): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
+  const arrived = receivedAt(context);
   const work = answer();
+  let ready: RespondArguments | typeof LATE;
   try {
-    const ready = await Promise.race([work, late]);
-    if (ready !== 'late') return await ack(ready);
+    ready = await before(work, ackBudget(arrived), LATE);
   } catch (error) {
     // Acknowledged all the same, so Slack shows no timeout; the failure goes to app.error.
     await ack();
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
+  if (ready !== LATE) return ack(ready);
   await ack();
   await respond(await work);
 }

@@ -5,8 +5,8 @@ import { answerSoon, ephemeral } from './answer.js';
 import type { CommandArgs } from './doorman.js';
 
 /** `invites [status] [search]`: the invitations table, only for the one who asked. */
-export function invitationsCommand(deps: SlackDeps, { ack, respond, command }: CommandArgs, query: { status?: TableState['status']; search?: string }): Promise<void> {
-  return answerSoon(ack, respond, async () => {
+export function invitationsCommand(deps: SlackDeps, { ack, respond, command, context }: CommandArgs, query: { status?: TableState['status']; search?: string }): Promise<void> {
+  return answerSoon(context, ack, respond, async () => {
     const user = await deps.identities.identify(command.user_id, command.team_id);
     if (!user.allowed) return ephemeral(user.refusal!);
     const search = query.search?.slice(0, MAX_TABLE_SEARCH);
@@ -16,8 +16,8 @@ export function invitationsCommand(deps: SlackDeps, { ack, respond, command }: C
 }
 
 /** `members`: members with role and state; admins change roles and deactivate from here. */
-export function membersCommand(deps: SlackDeps, { ack, respond, command }: CommandArgs): Promise<void> {
-  return answerSoon(ack, respond, async () => {
+export function membersCommand(deps: SlackDeps, { ack, respond, command, context }: CommandArgs): Promise<void> {
+  return answerSoon(context, ack, respond, async () => {
     const user = await deps.identities.identify(command.user_id, command.team_id);
     if (!user.allowed) return ephemeral(user.refusal!);
     return { response_type: 'ephemeral', ...(await membersScreen(deps, 0)) };
