@@ -31,8 +31,8 @@ import { registerWebhookCommands } from './cli/webhooks.js';
 const operator: Actor = { type: 'system', name: `cli:${safeUser()}` };
 
 /** SLACK_COMMAND, checked as start-up checks it (the manifest needs no other configuration). */
-function slackCommand(): string {
-  const command = process.env.SLACK_COMMAND?.trim() || DEFAULT_COMMAND;
+function slackCommand(env: NodeJS.ProcessEnv): string {
+  const command = env.SLACK_COMMAND?.trim() || DEFAULT_COMMAND;
   const problem = commandNameProblem(command);
   if (problem) throw new ConfigError('SLACK_COMMAND', problem);
   return command;
@@ -50,12 +50,20 @@ interface Out {
   write(text: string): void;
 }
 
-export async function runCli(argv: string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
+/** Where a run takes its configuration and standard input from (the process's own, unless a test says otherwise). */
+export interface CliSource {
+  env?: NodeJS.ProcessEnv;
+  stdin?: () => string;
+}
+
+export async function runCli(argv: string[], out: Out = process.stdout, err: Out = process.stderr, source: CliSource = {}): Promise<number> {
+  const env = source.env ?? process.env;
+  const stdin = source.stdin ?? (() => readFileSync(0, 'utf8'));
   let services: Services | undefined;
   /** The services on the configured database, without touching the schema. */
   const connect = (): Services => {
-    const config = loadConfig();
-    services ??= createServices(config, createLogger(process.env.LOG_LEVEL ?? (argv[0] === 'deliver' ? 'info' : 'warn'), { write: (line: string) => err.write(line) } as never), { runWorker: false });
+    const config = loadConfig(env);
+    services ??= createServices(config, createLogger(env.LOG_LEVEL ?? (argv[0] === 'deliver' ? 'info' : 'warn'), { write: (line: string) => err.write(line) } as never), { runWorker: false });
     return services;
   };
   /** …with the schema brought up to date first, as every command but `migrate` wants it. */
@@ -101,7 +109,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
         print(opts.json ? JSON.stringify(state.summary, null, 2) : formatSummary(state.summary));
         return;
       }
-      const list = emails.length === 1 && emails[0] === '-' ? readFileSync(0, 'utf8') : emails.join('\n');
+      const list = emails.length === 1 && emails[0] === '-' ? stdin() : emails.join('\n');
       const { invites } = await open();
       const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });
       print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
@@ -167,7 +175,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .option('--slack-user <id>', 'link a Slack user id')
     .addOption(jsonOption())
     .action(async (opts: { email: string; role: Role; firstName?: string; lastName?: string; password?: string; passwordStdin?: boolean; apiToken?: boolean; slackUser?: string; json?: boolean }) => {
-      const password = opts.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : opts.password;
+      const password = opts.passwordStdin ? stdin().replace(/\r?\n$/, '') : opts.password;
       const { members } = await open();
       const { member, apiToken } = await members.create(
         { email: opts.email, role: opts.role, firstName: opts.firstName, lastName: opts.lastName, password, withApiToken: opts.apiToken, slackUserId: opts.slackUser },
@@ -212,7 +220,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .action((opts: { host?: string; socket?: boolean }) => {
       if (!opts.socket && !opts.host) throw new InvalidInput('give --host HOST (HTTP mode) or --socket');
       if (opts.host && !/^[a-z0-9._-]+(:\d+)?$/i.test(opts.host)) throw new InvalidInput(`--host: "${opts.host}" is not a host name like doorman.example.com`);
-      print(slackManifest({ host: opts.host ?? 'YOUR_HOST', command: slackCommand(), socketMode: !!opts.socket }));
+      print(slackManifest({ host: opts.host ?? 'YOUR_HOST', command: slackCommand(env), socketMode: !!opts.socket }));
     });
 
   program

@@ -4,7 +4,7 @@ import { parseAllowedDomains } from '../../src/invites/policy.js';
 import { MembersService } from '../../src/members/service.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { runCli, tempDataDir, type Env } from '../support/service.js';
+import { runCliHere, tempDataDir, type Env } from '../support/service.js';
 
 const allowed = parseAllowedDomains('acme.com');
 if ('problem' in allowed) throw new Error(allowed.problem);
@@ -15,7 +15,7 @@ describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
   let env: Env;
   let invites: InvitesService;
   let held: { out: string; boss: string; other: string };
-  const doorman = (args: string[]) => runCli(args, env);
+  const doorman = (args: string[]) => runCliHere(args, env);
 
   beforeAll(async () => {
     test = await createTestDatabase(dialect);

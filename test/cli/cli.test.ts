@@ -8,7 +8,7 @@ import { InvitesService } from '../../src/invites/service.js';
 import { MembersService } from '../../src/members/service.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { runCli, tempDataDir, type CliResult, type Env } from '../support/service.js';
+import { runCli, runCliHere, tempDataDir, type CliResult, type Env } from '../support/service.js';
 
 const PUBLIC_URL = 'http://doorman.test';
 
@@ -20,13 +20,14 @@ function expectOneErrorLine(result: CliResult): string {
   return lines[0]!;
 }
 
-describe.each(DIALECTS)('doorman CLI, spawned (%s)', (dialect) => {
+describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
   let test: TestDatabase;
   let data: ReturnType<typeof tempDataDir>;
   let env: Env;
   let invites: InvitesService;
   let members: MembersService;
-  const doorman = (args: string[], extra: Env = {}, input?: string) => runCli(args, { ...env, ...extra }, { input });
+  // In-process (the function the binary runs); what reads standard input runs as the real binary, reading its real stdin.
+  const doorman = (args: string[], extra: Env = {}, input?: string) => (input === undefined ? runCliHere(args, { ...env, ...extra }) : runCli(args, { ...env, ...extra }, { input }));
 
   beforeAll(async () => {
     test = await createTestDatabase(dialect);
@@ -82,6 +83,7 @@ describe.each(DIALECTS)('doorman CLI, spawned (%s)', (dialect) => {
     ]);
 
     expect(table.code, table.stderr).toBe(0);
+    expect(json.stderr).toBe('');
     const rows = table.stdout.trimEnd().split('\n');
     expect(rows[0]).toMatch(/^ID\s+EMAIL\s+STATUS\s+ROLE\s+INVITED\s+EXPIRES\s+EMAIL DELIVERY$/);
     expect(rows.find((r) => r.includes('jane@example.io'))).toMatch(new RegExp(`^${jane.id}\\s+jane@example\\.io\\s+Pending\\s+member\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC .* queued$`));

@@ -5,7 +5,7 @@ import { InvitesService } from '../../src/invites/service.js';
 import { envEndpointId, recordAttempt } from '../../src/webhooks/endpoints.js';
 import { WEBHOOK } from '../../src/webhooks/webhook-events.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { runCli, servicesFor, stopServices, tempDataDir, type CliResult, type Env } from '../support/service.js';
+import { runCliHere, servicesFor, stopServices, tempDataDir, type CliResult, type Env } from '../support/service.js';
 import { TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js';
 
 const ENV_URL = 'https://hooks.example.com/doorman';
@@ -18,11 +18,11 @@ function oneErrorLine(result: CliResult): string {
   return lines[0]!;
 }
 
-describe.each(DIALECTS)('doorman webhooks, spawned (%s)', (dialect) => {
+describe.each(DIALECTS)('doorman webhooks (%s)', (dialect) => {
   let test: TestDatabase;
   let data: ReturnType<typeof tempDataDir>;
   let env: Env;
-  const doorman = (args: string[], extra: Env = {}) => runCli(args, { ...env, ...extra }, { timeoutMs: 60_000 });
+  const doorman = (args: string[], extra: Env = {}) => runCliHere(args, { ...env, ...extra });
   const storedCount = async () => Number(((await test.db('webhook_endpoints').count({ n: '*' })) as Array<{ n: string | number }>)[0]!.n);
 
   beforeAll(async () => {

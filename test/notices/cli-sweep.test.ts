@@ -4,9 +4,9 @@ import { SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
 import type { NoticePayload } from '../../src/notices/queue.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { ADMIN, ADMIN2, DAY, HOUR, SYSTEM_ACTOR } from '../support/slack-world.js';
-import { runCli, tempDataDir, type Env } from '../support/service.js';
+import { runCliHere, tempDataDir, type Env } from '../support/service.js';
 
-/** The expiry sweep on demand: `doorman sweep`, spawned as operators run it. */
+/** The expiry sweep on demand: `doorman sweep` (the function the binary runs). */
 describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
   let test: TestDatabase;
   let data: ReturnType<typeof tempDataDir>;
@@ -33,7 +33,7 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
   });
 
   it('without Slack settings: exits 1 with one line naming SLACK_BOT_TOKEN, and claims nothing', async () => {
-    const result = await runCli(['sweep'], env);
+    const result = await runCliHere(['sweep'], env);
     expect(result.code).toBe(1);
     const lines = result.stderr.split('\n').filter(Boolean);
     expect(lines, result.stderr).toHaveLength(1);
@@ -44,7 +44,7 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
   });
 
   it('with them: queues one DM per recipient and prints the counts; a second sweep finds nothing new', async () => {
-    const first = await runCli(['sweep'], { ...env, ...slack });
+    const first = await runCliHere(['sweep'], { ...env, ...slack });
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout.trim()).toBe('Expired: 4 newly announced; reminders: 1; 5 Slack DM(s) queued for the running service to deliver.');
     const queued = await notices();
@@ -53,7 +53,7 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
     );
     expect(queued.every((n) => n.state === 'pending')).toBe(true);
 
-    const second = await runCli(['sweep', '--json'], { ...env, ...slack });
+    const second = await runCliHere(['sweep', '--json'], { ...env, ...slack });
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual({ expired: 0, reminded: 0, notices: 0 });
     expect(await notices()).toHaveLength(5);

@@ -3,15 +3,15 @@ import { weeklyFigures } from '../../src/report/figures.js';
 import { latestPeriod, parseSchedule } from '../../src/report/schedule.js';
 import { weeklyReportText } from '../../src/report/text.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { runCli, tempDataDir, type Env } from '../support/service.js';
+import { runCliHere, tempDataDir, type Env } from '../support/service.js';
 import { DAY, END, seedHistory } from './history.js';
 
-/** `doorman report --week`, spawned as operators run it, on the seeded history. */
+/** `doorman report --week` (the function the binary runs) on the seeded history. */
 describe.each(DIALECTS)('doorman report --week (%s)', (dialect) => {
   let test: TestDatabase;
   let data: ReturnType<typeof tempDataDir>;
   let env: Env;
-  const doorman = (args: string[], extra: Env = {}) => runCli(args, { ...env, ...extra });
+  const doorman = (args: string[], extra: Env = {}) => runCliHere(args, { ...env, ...extra });
 
   beforeAll(async () => {
     test = await createTestDatabase(dialect);

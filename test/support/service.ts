@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServices, type AppOptions, type Services } from '../../src/app.js';
+import { runCli as runCliFunction } from '../../src/cli.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { TEST_SECRET } from './db.js';
@@ -59,6 +60,27 @@ export function runCli(args: string[], env: Env, options: { input?: string; time
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+let cliTurn: Promise<unknown> = Promise.resolve();
+
+/**
+ * `doorman …` in this process: the function the `doorman` binary runs, given the environment and
+ * standard input a spawned one would get, without a second Node and tsx start-up (about a second
+ * each). Runs take turns: each opens its own SQLite connection, and SQLite's busy wait blocks a
+ * libuv thread, so five at once in one process can leave none for the run holding the lock (separate
+ * processes, as operators run them, each have their own threads).
+ */
+export function runCliHere(args: string[], env: Env, options: { input?: string } = {}): Promise<CliResult> {
+  const run = async (): Promise<CliResult> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCliFunction(args, { write: (s) => void (stdout += s) }, { write: (s) => void (stderr += s) }, { env: childEnv(env), stdin: () => options.input ?? '' });
+    return { code, stdout, stderr };
+  };
+  const result = cliTurn.then(run, run);
+  cliTurn = result.catch(() => undefined);
+  return result;
 }
 
 /** The service as a child process (`node --import tsx src/main.ts`), its output kept line by line. */
