@@ -2,13 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Suites that must have the machine to themselves: they restart PostgreSQL (faults-db), measure
- * latency or timing under load (load, races, secrets' constant-time check, the benchmark smoke), or
- * count thread-pool use (passwords). They run one at a time, after everything else.
+ * latency or timing under load (load, races, secrets' constant-time check), or count thread-pool
+ * use (passwords). They run one at a time, after everything else. The benchmark smoke and the mail
+ * and Slack faults assert no timing, so they share the machine.
  */
 const ALONE = [
-  'test/bench/smoke.test.ts',
   'test/hardening/faults-db.test.ts',
-  'test/hardening/faults-mail-slack.test.ts',
   'test/hardening/load.test.ts',
   'test/hardening/races.test.ts',
   'test/hardening/secrets.test.ts',
