@@ -136,7 +136,7 @@ export interface SlackApiStandInOptions {
   socket?: SocketUrlIssuer;
 }
 
-type Fault = { method: string; status: 429 | 500; retryAfter?: number; times: number };
+type Fault = { method: string; status: 429 | 500; retryAfter?: number; times: number; channel?: string };
 type Answer = Record<string, unknown>;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -270,8 +270,8 @@ export class SlackApiStandIn {
   }
 
   /** The next `times` calls to `method` answer with this status. */
-  fail(method: string, status: 429 | 500, options: { retryAfter?: number; times?: number } = {}): void {
-    this.faults.push({ method, status, retryAfter: options.retryAfter, times: options.times ?? 1 });
+  fail(method: string, status: 429 | 500, options: { retryAfter?: number; times?: number; channel?: string } = {}): void {
+    this.faults.push({ method, status, retryAfter: options.retryAfter, times: options.times ?? 1, channel: options.channel });
   }
 
   /** Every call to `method` takes `ms` before it is answered (0 removes the delay). */
@@ -455,7 +455,7 @@ export class SlackApiStandIn {
       return refuse('missing_scope', { needed, provided: [...granted].join(',') });
     }
 
-    const fault = this.faults.find((f) => f.method === method && f.times > 0);
+    const fault = this.faults.find((f) => f.method === method && f.times > 0 && (f.channel === undefined || f.channel === args.channel));
     if (fault) {
       fault.times--;
       if (fault.status === 429) {
