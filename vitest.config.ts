@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Suites that must have the machine to themselves: they restart PostgreSQL (faults-db), measure
@@ -14,6 +15,25 @@ const ALONE = [
   'test/members/passwords.test.ts',
 ];
 
+/**
+ * The longest shared files, started first so the two workers finish together. A fresh clone (CI) has
+ * no timing cache, and vitest then starts larger files first, which left the ~80 s benchmark smoke
+ * (a small file) for the end.
+ */
+const LONGEST = ['test/bench/smoke.test.ts', 'test/hardening/fuzz-slack.test.ts', 'test/invites/service.test.ts', 'test/hardening/fuzz-web.test.ts', 'test/hardening/fuzz-cli.test.ts', 'test/start/start.test.ts'];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification) => {
+      const i = LONGEST.findIndex((name) => f.moduleId.endsWith(name));
+      return i < 0 ? LONGEST.length : i;
+    };
+    const group = (f: TestSpecification) => f.project.config.sequence.groupOrder;
+    return sorted.map((f, i) => ({ f, i })).sort((a, b) => group(a.f) - group(b.f) || rank(a.f) - rank(b.f) || a.i - b.i).map(({ f }) => f);
+  }
+}
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -23,6 +43,7 @@ export default defineConfig({
     globalSetup: ['test/support/global-pg.ts'],
     // No test may be skipped or focused in CI.
     allowOnly: !process.env.CI,
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,
