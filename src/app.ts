@@ -12,7 +12,7 @@ import { fileTransport, smtpTransport, type MailTransport } from './mail/transpo
 import { MembersService } from './members/service.js';
 import { Metrics } from './metrics/metrics.js';
 import { outboxBacklog } from './outbox/outbox.js';
-import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
+import { OutboxWorker, type DeliveryObserver, type WorkerOptions } from './outbox/worker.js';
 import { queueAcceptedNotice, queueRefusedNotice, queueRenewalRequestNotice } from './notices/queue.js';
 import { queueApprovalDecided, queueApprovalRequests } from './notices/approvals.js';
 import { MailPace } from './mail/pace.js';
@@ -84,6 +84,8 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     onApprovalDecided: slackOn ? (trx, now, invitation) => queueApprovalDecided(trx, now, invitation, approvalSettings) : undefined,
   });
   const mail = config.smtpUrl ? smtpTransport(config.smtpUrl, { timeoutMs: config.smtpTimeoutMs }) : fileTransport(path.join(config.dataDir, 'outbox'), logger);
+  // Both workers' recorded outcomes are counted for /metrics (when it is on).
+  const observe: DeliveryObserver = (kind, outcome) => metrics?.deliveryRecorded(kind, outcome);
   const outbox = new OutboxWorker(
     db,
     clock,
@@ -99,7 +101,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
       }),
     ],
     options.worker,
-    (kind, outcome) => metrics?.deliveryRecorded(kind, outcome),
+    observe,
   );
   const webhooks = new OutboxWorker(
     db,
@@ -107,7 +109,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     logger,
     [webhookHandler(db, clock, config.appSecret, webhookEnv, { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhookDelivery })],
     { ...WEBHOOK_WORKER_OPTIONS, ...options.webhookWorker },
-    (kind, outcome) => metrics?.deliveryRecorded(kind, outcome),
+    observe,
   );
   const metrics = config.metrics
     ? new Metrics({ clock, invitationCounts: () => invites.counts(), outboxBacklog: () => outboxBacklog(db), outboxKinds: () => [...outbox.kinds(), ...webhooks.kinds()] })

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createServices, type Services } from './app.js';
-import { ConfigError, loadConfig, slackMode } from './config.js';
-import { expirySweep } from './jobs/index.js';
+import { ConfigError, loadConfig } from './config.js';
+import { sweepIfAnyoneListens } from './jobs/index.js';
 import { migrate } from './db/index.js';
 import type { Invitation } from './invites/model.js';
 import { SHOWN_STATUSES } from './invites/model.js';
@@ -19,7 +19,7 @@ import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from './invites/ch
 import { MAX_FILE_ROWS, parseListFile } from './invites/list-file.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
 import { weeklyFigures } from './report/figures.js';
-import { lastSevenDays, latestPeriod } from './report/schedule.js';
+import { reportPeriod } from './report/schedule.js';
 import { weeklyReportText } from './report/text.js';
 import { registerWebhookCommands } from './cli/webhooks.js';
 
@@ -236,13 +236,11 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .description('look for expired and soon-expiring invitations once and queue their Slack notices (the service does this every EXPIRY_SWEEP_INTERVAL)')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
-      const s = await open();
-      // With Slack off the sweep still serves webhook endpoints (invite.expired, invite.reminded), if there are any.
-      const slackOn = slackMode(s.config.slack) !== 'off';
-      if (!slackOn && !(await s.events.any(s.db, s.clock.now()))) {
+      const sweep = await sweepIfAnyoneListens(await open());
+      if (!sweep) {
         throw new ConfigError('SLACK_BOT_TOKEN', 'is not set: expiry notices are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint)');
       }
-      const result = await expirySweep(s, { notices: slackOn ? undefined : false }).run();
+      const result = await sweep.run();
       if (opts.json) return print(JSON.stringify(result));
       const lapsed = result.lapsed ? `; approval requests lapsed: ${result.lapsed}` : '';
       print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}${lapsed}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
@@ -259,7 +257,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .action(async (opts: { week?: boolean; at?: number; json?: boolean }) => {
       const s = await open();
       const now = opts.at ?? s.clock.now();
-      const period = s.config.report ? latestPeriod(s.config.report.schedule, s.config.reportTimeZone, now) : lastSevenDays(now, s.config.reportTimeZone);
+      const period = reportPeriod(s.config.report?.schedule, s.config.reportTimeZone, now);
       const figures = await weeklyFigures(s.db, period, s.config.inviteTtlMs);
       print(opts.json ? JSON.stringify(figures, null, 2) : weeklyReportText(figures));
     });

@@ -6,6 +6,7 @@ import { parseMailRate, type MailRate } from './mail/pace.js';
 import { DEFAULT_DAILY_LIMIT, parseAllowedDomains, type DomainPattern } from './invites/policy.js';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
 import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedule.js';
+import { isHttpUrl } from './shared/urls.js';
 
 /** A bad environment value: start-up stops with one line naming the variable. */
 export class ConfigError extends Error {
@@ -318,13 +319,7 @@ function webhooks(env: Env): Config['webhooks'] {
     .map((u) => u.trim())
     .filter(Boolean);
   for (const raw of urls) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || !['http:', 'https:'].includes(parsed.protocol)) throw new ConfigError('WEBHOOK_URLS', `"${redact(raw)}" is not an http:// or https:// URL`);
+    if (!isHttpUrl(raw)) throw new ConfigError('WEBHOOK_URLS', `"${redact(raw)}" is not an http:// or https:// URL`);
   }
   if (new Set(urls).size !== urls.length) throw new ConfigError('WEBHOOK_URLS', 'lists the same URL twice');
   const secret = env.WEBHOOK_SECRET?.trim() || undefined;

@@ -1,4 +1,5 @@
 import type { Services } from '../app.js';
+import { slackMode } from '../config.js';
 import { AuditFeed } from './audit-feed.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { Every } from './scheduler.js';
@@ -16,6 +17,17 @@ export function expirySweep(services: Services, options: { notices?: boolean } =
     notices: options.notices,
     lapseRequests: () => services.invites.lapseDueRequests(),
   });
+}
+
+/**
+ * The expiry sweep run once (`doorman sweep`): undefined when nobody would hear of it — Slack off
+ * and no webhook endpoint — so nothing is claimed that a later Slack set-up should announce.
+ */
+export async function sweepIfAnyoneListens(services: Services): Promise<ExpirySweep | undefined> {
+  const slackOn = slackMode(services.config.slack) !== 'off';
+  if (!slackOn && !(await services.events.any(services.db, services.clock.now()))) return undefined;
+  // With Slack off the sweep still serves webhook endpoints (invite.expired, invite.reminded).
+  return expirySweep(services, { notices: slackOn ? undefined : false });
 }
 
 /** The weekly report job, when REPORT_SCHEDULE is set. */
@@ -76,12 +88,13 @@ export function startJobsWithoutSlack(services: Services): Jobs {
   const sweep = expirySweep(services, { notices: false });
   return startAll([
     new Every('expiry sweep (webhooks)', services.config.expirySweepIntervalMs, async () => {
+      // Lapsing wakes the workers itself (it queues through the invitations' onQueued).
       if (!(await services.events.any(services.db, services.clock.now()))) {
-        if (await services.invites.lapseDueRequests()) services.webhooks.wake();
+        await services.invites.lapseDueRequests();
         return;
       }
       const result = await sweep.run();
-      if (result.expired || result.reminded || result.lapsed) services.webhooks.wake();
+      if (result.expired || result.reminded) services.webhooks.wake();
     }, services.logger),
   ]);
 }

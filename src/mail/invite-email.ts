@@ -49,8 +49,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
   const domain = /@([^>\s]+)>?$/.exec(settings.mailFrom)?.[1] ?? 'doorman.local';
   const setsOffMore = (outcome: RecordedOutcome, now: number): boolean => {
     if (outcome.result === 'refused' && settings.onRefused) return true;
-    const state = deliveryStateAfter(outcome)?.delivery_state;
-    return (state === 'failing' || state === 'refused') && !!settings.events && !settings.events.quiet(now);
+    return announcesFailure(deliveryStateAfter(outcome)?.delivery_state, settings, now);
   };
   return {
     kind: INVITE_EMAIL,
@@ -103,6 +102,11 @@ async function waitForPace(pace: MailPace): Promise<void> {
   }
 }
 
+/** Whether this delivery state is one webhook receivers hear of (failing or refused), with someone listening. */
+function announcesFailure(state: string | undefined, settings: Pick<InviteEmailSettings, 'events'>, now: number): boolean {
+  return (state === 'failing' || state === 'refused') && !!settings.events && !settings.events.quiet(now);
+}
+
 /**
  * The invitation's delivery state after its email's outcome, in the worker's transaction, with the
  * webhook and the DM a failure sets off. Only the newest queued email speaks for its invitation, and
@@ -112,8 +116,7 @@ async function recordDeliveryState(trx: Trx, item: OutboxRow, outcome: RecordedO
   const state = deliveryStateAfter(outcome);
   if (!state || !item.invitation_id) return;
   // Read before the change only when someone listens: a webhook goes out when the state becomes failing or refused, not on every retry.
-  const failed = state.delivery_state === 'failing' || state.delivery_state === 'refused';
-  const before = failed && settings.events && !settings.events.quiet(now) ? await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first() : undefined;
+  const before = announcesFailure(state.delivery_state, settings, now) ? await trx<InvitationRow>('invitations').where({ id: item.invitation_id }).first() : undefined;
   const changed = await updateDeliveryState(trx, { ...item, invitation_id: item.invitation_id }, state);
   if (changed && before && before.delivery_state !== state.delivery_state) {
     const failure = state.delivery_state === 'refused' ? 'refused' : 'failing';

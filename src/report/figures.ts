@@ -1,7 +1,7 @@
 import { isPostgres, type Db, type Trx } from '../db/index.js';
+import { DAY_MS } from '../invites/policy.js';
 import type { ReportPeriod } from './schedule.js';
 
-const DAY_MS = 86_400_000;
 /** An invitation still open this long after it was sent is listed as waiting too long. */
 export const PENDING_AFTER_MS = 3 * DAY_MS;
 /** Invitations and domains named one by one; the rest are counted ("…and N more"). */

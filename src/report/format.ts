@@ -1,3 +1,4 @@
+import { DAY_MS } from '../invites/policy.js';
 import type { WeekFigures, WeeklyReportFigures } from './figures.js';
 
 /** One figure of the report: what it is, this week's value and last week's, as words. */
@@ -42,7 +43,7 @@ export function figureLines(figures: WeeklyReportFigures): FigureLine[] {
 
 /** How long ago an invitation was sent, in whole days (at least 3 for the pending list). */
 export function daysAgo(at: number, now: number): string {
-  const days = Math.floor((now - at) / 86_400_000);
+  const days = Math.floor((now - at) / DAY_MS);
   return days === 1 ? '1 day ago' : `${n(days)} days ago`;
 }
 

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { DAY_MS } from '../invites/policy.js';
 
 /** REPORT_SCHEDULE: a weekday and a wall-clock time in REPORT_TZ (e.g. `mon 09:00`). */
 export interface WeeklySchedule {
@@ -69,8 +70,10 @@ export function latestPeriod(schedule: WeeklySchedule, timeZone: string, now: nu
 }
 
 /** The 7 days up to `now` and the 7 before (the CLI without REPORT_SCHEDULE). */
-export function lastSevenDays(now: number, timeZone: string): ReportPeriod {
-  const week = 7 * 86_400_000;
+/** The week a report asked for at `now` covers: up to the latest scheduled moment, or without a schedule the last 7 days. */
+export function reportPeriod(schedule: WeeklySchedule | undefined, timeZone: string, now: number): ReportPeriod {
+  if (schedule) return latestPeriod(schedule, timeZone, now);
+  const week = 7 * DAY_MS;
   return { previousStart: now - 2 * week, start: now - week, end: now, timeZone };
 }
 

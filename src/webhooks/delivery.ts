@@ -42,8 +42,7 @@ export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
 export const WEBHOOK_WORKER_OPTIONS: Partial<WorkerOptions> = {
   concurrency: 8,
   batchSize: 32,
-  backoffBaseMs: 5_000,
-  backoffMaxMs: 3_600_000,
+  ...DEFAULT_WEBHOOK_DELIVERY.backoff,
 };
 
 /** How long a delivery waits for a lane to its endpoint before it goes back to the queue. */

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ulid } from 'ulid';
-import { isUniqueViolation, type Db, type Trx } from '../db/index.js';
+import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { EVENT_TYPES, isEventType, type EventType } from '../events/events.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
+import { isHttpUrl } from '../shared/urls.js';
 import { sealSecret } from './sealed-secrets.js';
 
 /**
@@ -68,13 +69,7 @@ export function newWebhookSecret(): string {
 
 function checkedUrl(raw: string): string {
   const url = raw.trim();
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || !['http:', 'https:'].includes(parsed.protocol)) throw new InvalidInput(`"${url.slice(0, 200)}" is not an http:// or https:// URL.`, 'url');
+  if (!isHttpUrl(url)) throw new InvalidInput(`"${url.slice(0, 200)}" is not an http:// or https:// URL.`, 'url');
   if (url.length > 2000) throw new InvalidInput('The URL is longer than 2000 characters.', 'url');
   return url;
 }
@@ -135,9 +130,11 @@ export async function removeEndpoint(db: Db, idOrUrl: string, envUrls: readonly 
   }
   const row = (await db<EndpointRow>('webhook_endpoints').where({ id: key }).orWhere({ url: key }).first()) as EndpointRow | undefined;
   if (!row) throw new NotFound('webhook endpoint', key.slice(0, 200));
-  await db('webhook_endpoints').where({ id: row.id }).delete();
-  await db('webhook_health').where({ endpoint_id: row.id }).delete();
-  await db('webhook_failures').where({ endpoint_id: row.id }).delete();
+  await inTransaction(db, async (trx) => {
+    await trx('webhook_endpoints').where({ id: row.id }).delete();
+    await trx('webhook_health').where({ endpoint_id: row.id }).delete();
+    await trx('webhook_failures').where({ endpoint_id: row.id }).delete();
+  });
   return toEndpoint(row);
 }
 

@@ -1,24 +1,16 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli as runCliInProcess } from '../../src/cli.js';
 import type { Invitation } from '../../src/invites/model.js';
 import type { ListPage } from '../../src/invites/service.js';
 import { InvitesService } from '../../src/invites/service.js';
 import { MembersService } from '../../src/members/service.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { runCli, runCliHere, tempDataDir, type CliResult, type Env } from '../support/service.js';
+import { expectOneErrorLine } from '../support/cli-output.js';
+import { runCli, runCliHere, tempDataDir, type Env } from '../support/service.js';
 
 const PUBLIC_URL = 'http://doorman.test';
-
-/** Exactly one line on stderr, starting "doorman:". */
-function expectOneErrorLine(result: CliResult): string {
-  const lines = result.stderr.split('\n').filter(Boolean);
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^doorman: /);
-  return lines[0]!;
-}
 
 describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
   let test: TestDatabase;
@@ -248,9 +240,7 @@ describe('doorman CLI help', () => {
 
   it('--help on every command exits 0 and describes it', async () => {
     for (const command of commands) {
-      let out = '';
-      let err = '';
-      const code = await runCliInProcess([...command, '--help'], { write: (s) => void (out += s) }, { write: (s) => void (err += s) });
+      const { code, stdout: out, stderr: err } = await runCliHere([...command, '--help'], {});
       expect(code, `${command.join(' ')} --help: ${err}`).toBe(0);
       expect(out).toContain(`Usage: doorman${command.length ? ' ' + command.join(' ') : ''}`);
       expect(err).toBe('');

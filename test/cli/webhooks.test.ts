@@ -5,18 +5,14 @@ import { InvitesService } from '../../src/invites/service.js';
 import { envEndpointId, recordAttempt } from '../../src/webhooks/endpoints.js';
 import { WEBHOOK } from '../../src/webhooks/webhook-events.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { expectOneErrorLine } from '../support/cli-output.js';
 import { runCliHere, servicesFor, stopServices, tempDataDir, type CliResult, type Env } from '../support/service.js';
 import { TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js';
 
 const ENV_URL = 'https://hooks.example.com/doorman';
 
-function oneErrorLine(result: CliResult): string {
-  expect(result.code).toBe(1);
-  const lines = result.stderr.split('\n').filter(Boolean);
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^doorman: /);
-  return lines[0]!;
-}
+/** A refusal: exit code 1 and one "doorman:" line. */
+const oneErrorLine = (result: CliResult) => expectOneErrorLine(result, 1);
 
 describe.each(DIALECTS)('doorman webhooks (%s)', (dialect) => {
   let test: TestDatabase;

@@ -17,9 +17,12 @@ export function receivedAt(context: Context): number {
   return typeof at === 'number' ? at : Date.now();
 }
 
-/** What is left of ACK_DEADLINE_MS for a request that arrived at `arrived`. */
-export function ackBudget(arrived: number): number {
-  return ACK_DEADLINE_MS - (Date.now() - arrived);
+/** What `withinAckDeadline` answers when the deadline came first (the work goes on). */
+export const LATE = Symbol('late');
+
+/** Resolves with `work`'s result, or with LATE at ACK_DEADLINE_MS after the request arrived at `arrived`. */
+export function withinAckDeadline<T>(work: Promise<T>, arrived: number): Promise<T | typeof LATE> {
+  return before(work, ACK_DEADLINE_MS - (Date.now() - arrived), LATE);
 }
 
 /** Resolves with `work`'s result, or with `late` once `ms` have passed (the work goes on). */

@@ -1,7 +1,5 @@
 import type { Context, RespondArguments } from '@slack/bolt';
-import { ackBudget, before, receivedAt } from '../deadline.js';
-
-const LATE = Symbol('late');
+import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 /**
  * Answers a command in its acknowledgement when the answer is ready within the ack deadline, counted
@@ -14,11 +12,10 @@ export async function answerSoon(
   respond: (answer: RespondArguments) => Promise<unknown>,
   answer: () => Promise<RespondArguments>,
 ): Promise<void> {
-  const arrived = receivedAt(context);
   const work = answer();
   let ready: RespondArguments | typeof LATE;
   try {
-    ready = await before(work, ackBudget(arrived), LATE);
+    ready = await withinAckDeadline(work, receivedAt(context));
   } catch (error) {
     // Acknowledged all the same, so Slack shows no timeout; the failure goes to app.error.
     await ack();

@@ -5,15 +5,13 @@ import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { PROFILE_UNAVAILABLE } from '../../identity.js';
 import { decodeSlackText } from '../../text.js';
-import { ackBudget, before, receivedAt } from '../deadline.js';
+import { before, LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 import { ephemeral } from './answer.js';
 import type { CommandArgs } from './doorman.js';
 
 /** How long the asker's and the mentioned people's profiles may take, counted from the request. */
 export const IDENTITY_BUDGET_MS = 1_200;
 export const MENTIONS_BUDGET_MS = 1_000;
-
-const LATE = Symbol('late');
 
 /**
  * `invite <list>`: the invitations and their emails are stored before Slack gets its answer, and
@@ -25,7 +23,7 @@ const LATE = Symbol('late');
 export async function inviteList(deps: SlackDeps, { ack, command, respond, context }: CommandArgs, rawList: string): Promise<void> {
   const started = receivedAt(context);
   const work = answerFor(deps, command, rawList, started);
-  const answer = await before(work, ackBudget(started), LATE);
+  const answer = await withinAckDeadline(work, started);
   if (answer !== LATE) return ack(answer);
   await ack(ephemeral(':hourglass_flowing_sand: Still storing your list; the summary follows here in a moment.'));
   const late = await work;

@@ -8,9 +8,8 @@ import { importingView, refusedView, reviewView } from '../../blocks/invite-moda
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { decodeSlackText } from '../../text.js';
-import { ackBudget, before, receivedAt } from '../deadline.js';
+import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
-const LATE = Symbol('late');
 const BUSY = 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -23,7 +22,7 @@ type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 export function inviteFormSubmission(deps: SlackDeps) {
   return async ({ ack, body, view, client, context }: SubmitArgs) => {
     const started = receivedAt(context);
-    const identified = await before(deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false }), ackBudget(started), LATE);
+    const identified = await withinAckDeadline(deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false }), started);
     if (identified === LATE) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
     const user = identified;
     if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
@@ -69,7 +68,7 @@ export function inviteFormSubmission(deps: SlackDeps) {
     })();
     // A database slow to take the draft (a long write elsewhere) must not cost Slack's deadline:
     // the form stays open, asking to submit again; nothing was sent.
-    const saved = await before(saving, ackBudget(started), LATE);
+    const saved = await withinAckDeadline(saving, started);
     if (saved === LATE) {
       saving.catch((error: unknown) => deps.logger.warn({ err: error }, 'a late invite draft failed'));
       return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });

@@ -3,7 +3,7 @@ import { mergeSummaries, type InviteSummary } from '../../../invites/model.js';
 import { DomainError } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
 import { invitedView, inviteSendingView, messageView, refusedView } from '../../blocks/invite-modal.js';
-import { ackBudget, before, receivedAt } from '../deadline.js';
+import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 import { inviteWorking } from '../../blocks/invite-summary.js';
 import { followDelivery } from '../../delivery-progress.js';
 import { repeatClaims } from '../../dedupe.js';
@@ -13,8 +13,6 @@ import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import type { SlackUser } from '../../identity.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
-
-const LATE = Symbol('late');
 
 /**
  * "Send" on the review: exactly what the review showed goes out — the New and Will renew groups,
@@ -49,7 +47,7 @@ export function reviewSubmission(deps: SlackDeps) {
     })();
     // Stored before the answer, unless the database is slow: then the answer says the work goes
     // on, and the summary comes as a DM once the list is stored.
-    const stored = await before(work, ackBudget(started), LATE);
+    const stored = await withinAckDeadline(work, started);
     if (stored === undefined) return ack();
     if (stored === LATE) {
       await ack({ response_action: 'update', view: inviteSendingView() });
