@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ulid } from 'ulid';
 import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { EVENT_TYPES, isEventType, type EventType } from '../events/events.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
 import { isHttpUrl } from '../shared/urls.js';
 import { sealSecret } from './sealed-secrets.js';
 
@@ -89,7 +89,7 @@ export async function addEndpoint(db: Db, now: number, input: { url: string; eve
   if (input.envUrls.includes(url)) throw new InvalidInput(`${url} is already an endpoint by WEBHOOK_URLS.`, 'url');
   const secret = newWebhookSecret();
   const row: EndpointRow = {
-    id: `whep_${ulid()}`,
+    id: newId('whep'),
     url,
     secret: sealSecret(input.appSecret, secret),
     events: input.events ? JSON.stringify(input.events) : null,

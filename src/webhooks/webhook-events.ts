@@ -1,14 +1,8 @@
-import { monotonicFactory } from 'ulid';
 import type { Db, Trx } from '../db/index.js';
 import type { DoormanEvent, EventSink } from '../events/events.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
+import { nextUlid } from '../shared/ids.js';
 import { receives, storedEndpoints, type WebhookEndpoint } from './endpoints.js';
-
-/**
- * `webhook-id`s: ULIDs from a monotonic factory, which draws its randomness once per millisecond
- * rather than per id, so a list of 10,000 events costs next to nothing to name.
- */
-const nextWebhookId = monotonicFactory();
 
 /** The outbox kind of webhook deliveries: one row per event per endpoint. */
 export const WEBHOOK = 'webhook';
@@ -64,7 +58,7 @@ export class WebhookEvents implements EventSink {
     for (const event of events) {
       const targets = endpoints.filter((endpoint) => receives(endpoint, event.type));
       if (targets.length === 0) continue;
-      const webhookId = `msg_${nextWebhookId()}`;
+      const webhookId = `msg_${nextUlid()}`;
       const body = JSON.stringify({ type: event.type, timestamp, data: event.data });
       for (const endpoint of targets) messages.push({ kind: WEBHOOK, payload: { webhookId, endpointId: endpoint.id, type: event.type, body } });
     }

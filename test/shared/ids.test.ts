@@ -11,6 +11,11 @@ describe('newId', () => {
     expect(new Set(ids.map((id) => id.slice(-16))).size).toBe(ids.length);
   });
 
+  it('sort in the order they were made, also within one millisecond', () => {
+    const ids = Array.from({ length: 5_000 }, () => newId('invite'));
+    expect([...ids].sort()).toEqual(ids);
+  });
+
   it('carries the creation time, so ids sort by it', () => {
     const before = Date.now();
     const id = newId('usr');
