@@ -12,6 +12,7 @@ import * as listImports from '../../migrations/20261204_0010_list_imports.js';
 import * as webhooks from '../../migrations/20261205_0011_webhooks.js';
 import * as approvals from '../../migrations/20261205_0012_approvals.js';
 import * as reportRuns from '../../migrations/20261205_0013_report_runs.js';
+import * as openListIndex from '../../migrations/20261205_0014_open_list_index.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -37,6 +38,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261205_0011_webhooks', webhooks],
   ['20261205_0012_approvals', approvals],
   ['20261205_0013_report_runs', reportRuns],
+  ['20261205_0014_open_list_index', openListIndex],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { chunked, type Db } from '../db/index.js';
+import { chunked, isPostgres, type Db } from '../db/index.js';
 import { InvalidInput } from '../shared/errors.js';
 import type { InvitesContext } from './context.js';
 import { decodeCursor, encodeCursor, type SortKey, type SortOrder } from './cursor.js';
@@ -84,7 +84,7 @@ async function readPage(
 
   // Ordered by anything but expiry, the page walks the index of its sort column and checks the
   // expiry on the way: the first page costs a few rows however many are stored.
-  const page = filtered(ctx.db, query, now, { expiryIndexed: sort === 'expires' });
+  const page = filtered(ctx.db, query, now, { expiryIndexed: sort === 'expires', index: pageIndex(query.status ?? 'all', sort) });
   if (sort === 'status') {
     page.orderByRaw(`${STATUS_RANK_SQL} ${order}, created_at desc, id desc`, [now]).offset(offset);
   } else {
@@ -143,12 +143,26 @@ async function countAlone(ctx: InvitesContext, total: { sql: string; bindings: n
 }
 
 /**
+ * The index a page walks, in the page's order. SQLite's planner has chosen others as its version and
+ * the table's other indexes changed, sorting every matching row (20–500 ms at 1,000,000 rows), so
+ * on SQLite the page names it with INDEXED BY, SQLite's guard for the plan of a time-sensitive
+ * statement. PostgreSQL plans these from its statistics. Sorting by status or, over all statuses,
+ * by expiry has no index: those sort.
+ */
+function pageIndex(status: StatusFilter, sort: SortKey): string | undefined {
+  if (sort === 'status') return undefined;
+  if (status === 'all') return { created: 'invitations_created', email: 'invitations_email', expires: undefined }[sort];
+  if (status === 'open') return { created: 'invitations_open_created', email: 'invitations_one_open_per_email', expires: undefined }[sort];
+  return { created: 'invitations_status_created', email: 'invitations_status_email', expires: 'invitations_status_expires' }[sort];
+}
+
+/**
  * The list's filter. `expiryIndexed: false` keeps the expiry check from steering SQLite's planner
  * onto the expiry index (which would read every pending row and sort them) when the page is
- * ordered by another column; the unary plus changes nothing else.
+ * ordered by another column; the unary plus changes nothing else. `index`: see pageIndex.
  */
-function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexed?: boolean } = {}): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
-  const q = db<InvitationRow>('invitations');
+function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexed?: boolean; index?: string } = {}): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
+  const q = options.index && !isPostgres(db) ? db<InvitationRow>(db.raw('?? INDEXED BY ??', ['invitations', options.index])) : db<InvitationRow>('invitations');
   const expiry = options.expiryIndexed === false ? '+expires_at' : 'expires_at';
   switch (query.status ?? 'all') {
     case 'pending':
@@ -158,7 +172,8 @@ function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexe
       q.where({ status: 'pending' }).whereRaw(`${expiry} <= ?`, [now]);
       break;
     case 'open':
-      q.whereIn('status', ['pending', 'awaiting']);
+      // Written out, not bound, so both databases match it to the partial index of open invitations.
+      q.whereRaw("status IN ('pending', 'awaiting')");
       break;
     case 'awaiting_approval':
       q.where({ status: 'awaiting' });
