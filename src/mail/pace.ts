@@ -26,6 +26,8 @@ const BUDGET = 'mail';
  */
 export class MailPace {
   private readonly intervalMs: number;
+  /** How late a moment may be taken and still count from when it fell due (see take). */
+  private readonly graceMs: number;
   private created = false;
 
   constructor(private readonly db: Db, private readonly clock: Clock, rate: MailRate) {
@@ -33,10 +35,17 @@ export class MailPace {
     // millisecond or more: a granted moment reaches the SMTP client a little later, by a delay that
     // varies (the database's answer, a busy event loop), and with exact spacing a late first and a
     // prompt last email of a window would put one more than the rate into one window.
-    this.intervalMs = Math.max(Math.ceil(rate.perMs / rate.count), Math.round((rate.perMs * 1.05) / rate.count));
+    const exact = Math.ceil(rate.perMs / rate.count);
+    this.intervalMs = Math.max(exact, Math.round((rate.perMs * 1.05) / rate.count));
+    this.graceMs = this.intervalMs - exact;
   }
 
-  /** Takes the next moment to send if it has come; otherwise answers how long until it does. */
+  /**
+   * Takes the next moment to send if it has come; otherwise answers how long until it does. A moment
+   * taken a little late (a timer, a round trip) counts from when it fell due, by up to the 5% margin,
+   * so those small delays do not add up over a long queue; two sends are still never closer than the
+   * rate's own interval, so no window of the rate's length holds more than its count.
+   */
   async take(): Promise<{ ok: true } | { ok: false; waitMs: number }> {
     const now = this.clock.now();
     if (!this.created) {
@@ -46,7 +55,7 @@ export class MailPace {
     const taken = await this.db('rate_budgets')
       .where({ name: BUDGET })
       .where('next_at', '<=', now)
-      .update({ next_at: this.db.raw(`${greatestSql(this.db, 'next_at', '?')} + ?`, [now, this.intervalMs]) });
+      .update({ next_at: this.db.raw(`${greatestSql(this.db, 'next_at', '?')} + ?`, [now - this.graceMs, this.intervalMs]) });
     if (taken === 1) return { ok: true };
     const row = (await this.db('rate_budgets').where({ name: BUDGET }).first('next_at')) as { next_at: number | string } | undefined;
     return { ok: false, waitMs: Math.max(1, Number(row?.next_at ?? now) - now) };

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { parseMailRate } from '../../src/mail/pace.js';
+import { MailPace, parseMailRate } from '../../src/mail/pace.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { servicesFor, stopServices, tempDataDir } from '../support/service.js';
 import { mostWithin, TestSmtpServer } from '../support/smtp.js';
 
@@ -16,6 +16,41 @@ describe('MAIL_RATE', () => {
     for (const bad of ['14', '0/s', '14/w', 'fast', '-1/s']) expect(parseMailRate(bad), bad).toBeUndefined();
     expect(() => loadConfig({ APP_SECRET: TEST_SECRET, DATA_DIR: '/tmp/doorman-rate', MAIL_RATE: '14 per second' })).toThrow(ConfigError);
     expect(loadConfig({ APP_SECRET: TEST_SECRET, DATA_DIR: '/tmp/doorman-rate' }).mailRate).toBeUndefined();
+  });
+});
+
+describe('the pace\'s moments (sqlite)', () => {
+  let test: TestDatabase;
+  beforeEach(async () => {
+    test = await createTestDatabase('sqlite');
+  });
+  afterEach(async () => {
+    await test.destroy();
+  });
+
+  it.each([
+    { count: 1, perMs: 1_000 },
+    { count: 14, perMs: 1_000 },
+    { count: 50, perMs: 1_000 },
+  ])('at $count per $perMs ms: taken late, moments keep their cadence but are never closer than the rate allows', async (rate) => {
+    const clock = new ManualClock(1_000_000);
+    const pace = new MailPace(test.db, clock, rate);
+    const exact = Math.ceil(rate.perMs / rate.count);
+    const interval = Math.max(exact, Math.round((rate.perMs * 1.05) / rate.count));
+    const taken: number[] = [];
+    // Each sender comes back when told to, at times a little late (a timer, a round trip) but within the margin.
+    for (let i = 0; taken.length < 200; i++) {
+      const answer = await pace.take();
+      if (answer.ok) taken.push(clock.now());
+      clock.advance(answer.ok ? 0 : answer.waitMs + (i % (interval - exact + 1)));
+    }
+    const gaps = taken.slice(1).map((t, i) => t - taken[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(exact);
+    let most = 0;
+    for (let i = 0; i < taken.length; i++) most = Math.max(most, taken.filter((t) => t >= taken[i]! && t < taken[i]! + rate.perMs).length);
+    expect(most).toBeLessThanOrEqual(rate.count);
+    // The delays did not add up: 200 emails took no longer than 199 intervals.
+    expect(taken.at(-1)! - taken[0]!).toBeLessThanOrEqual(interval * (taken.length - 1));
   });
 });
 
