@@ -86,7 +86,10 @@ async function readPage(
   // expiry on the way: the first page costs a few rows however many are stored.
   const page = filtered(ctx.db, query, now, { expiryIndexed: sort === 'expires', index: pageIndex(query.status ?? 'all', sort) });
   if (sort === 'status') {
-    page.orderByRaw(`${STATUS_RANK_SQL} ${order}, created_at desc, id desc`, [now]).offset(offset);
+    // Within one shown status every row has the same rank, so the order is its tie-break alone.
+    if (mixesStatuses(query.status ?? 'all')) page.orderByRaw(`${STATUS_RANK_SQL} ${order}, created_at desc, id desc`, [now]);
+    else page.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+    page.offset(offset);
   } else {
     const column = SORT_COLUMNS[sort];
     if (cursor && 'value' in cursor) {
@@ -142,15 +145,20 @@ async function countAlone(ctx: InvitesContext, total: { sql: string; bindings: n
   return Number(rows[0]?.n ?? 0);
 }
 
+/** Whether a filter shows more than one status (and so a sort by status ranks its rows). */
+function mixesStatuses(status: StatusFilter): boolean {
+  return status === 'open' || status === 'all';
+}
+
 /**
  * The index a page walks, in the page's order. SQLite's planner has chosen others as its version and
  * the table's other indexes changed, sorting every matching row (20–500 ms at 1,000,000 rows), so
  * on SQLite the page names it with INDEXED BY, SQLite's guard for the plan of a time-sensitive
- * statement. PostgreSQL plans these from its statistics. Sorting by status or, over all statuses,
- * by expiry has no index: those sort.
+ * statement. PostgreSQL plans these from its statistics. Sorting open or all invitations by status,
+ * or all of them by expiry, has no index: those sort.
  */
 function pageIndex(status: StatusFilter, sort: SortKey): string | undefined {
-  if (sort === 'status') return undefined;
+  if (sort === 'status') return mixesStatuses(status) ? undefined : 'invitations_status_created';
   if (status === 'all') return { created: 'invitations_created', email: 'invitations_email', expires: undefined }[sort];
   if (status === 'open') return { created: 'invitations_open_created', email: 'invitations_one_open_per_email', expires: undefined }[sort];
   return { created: 'invitations_status_created', email: 'invitations_status_email', expires: 'invitations_status_expires' }[sort];

@@ -176,6 +176,17 @@ describe.each(DIALECTS)('InvitesService.list (%s)', (dialect) => {
     expect((await w.invites.list({ sort: 'status', limit: 5, offset: 5 })).invitations.map((i) => i.id)).toEqual(byStatus.slice(5, 10).map((i) => i.id));
   });
 
+  it('sorted by status within one status, lists newest first either way, as the status sort breaks ties', async () => {
+    const w = world();
+    await seed(w);
+    for (const status of ['pending', 'expired', 'accepted', 'revoked'] as const) {
+      const newest = (await w.invites.list({ status, sort: 'created', order: 'desc', limit: 500 })).invitations.map((i) => i.id);
+      expect(newest.length, status).toBeGreaterThan(1);
+      for (const order of ['asc', 'desc'] as const) expect((await w.invites.list({ status, sort: 'status', order, limit: 500 })).invitations.map((i) => i.id), `${status} ${order}`).toEqual(newest);
+      expect((await w.invites.list({ status, sort: 'status', limit: 3, offset: 1 })).invitations.map((i) => i.id)).toEqual(newest.slice(1, 4));
+    }
+  });
+
   it('clamps the page size', async () => {
     const w = world();
     await seed(w);
