@@ -6,6 +6,7 @@ import { parseMailRate, type MailRate } from './mail/pace.js';
 import { DEFAULT_DAILY_LIMIT, parseAllowedDomains, type DomainPattern } from './invites/policy.js';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
 import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedule.js';
+import { UNIT_MS } from './shared/clock.js';
 import { isHttpUrl } from './shared/urls.js';
 
 /** A bad environment value: start-up stops with one line naming the variable. */
@@ -75,13 +76,11 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** `90s`, `15m`, `2h`, `7d` → milliseconds. */
 export function parseDuration(value: string): number | undefined {
   const match = /^(\d+)(s|m|h|d)$/.exec(value.trim());
   if (!match) return undefined;
-  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
 }
 
 function duration(env: Env, name: string, fallback: string, min: { ms: number; words: string }): number {

@@ -1,6 +1,7 @@
 import type { Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
 import { actorId, type Actor } from '../shared/actor.js';
+import { toIso } from '../shared/clock.js';
 
 /**
  * What happened, as other systems hear of it (signed webhooks). Each change queues its events in
@@ -61,10 +62,6 @@ function allowListed(data: Record<string, unknown>): EventData {
   return data as EventData;
 }
 
-function iso(ms: number | string | null): string | null {
-  return ms === null ? null : new Date(Number(ms)).toISOString();
-}
-
 function actorData(actor: Actor): { type: Actor['type']; id: string | null } {
   return { type: actor.type, id: actorId(actor) };
 }
@@ -76,7 +73,7 @@ function invitationData(invitation: InvitationFacts) {
     role: invitation.role,
     // Stored as `awaiting` (the column is short); every door shows it as awaiting_approval.
     status: invitation.status === 'awaiting' ? 'awaiting_approval' : invitation.status,
-    expires_at: iso(invitation.expires_at),
+    expires_at: toIso(invitation.expires_at),
     invited_by: { member_id: invitation.invited_by_member_id, slack_user_id: invitation.invited_by_slack_user_id },
   };
 }

@@ -1,3 +1,4 @@
+import { DAY_MS } from '../shared/clock.js';
 import { InvalidInput } from '../shared/errors.js';
 
 /** The expiries an inviter may choose, in days. */
@@ -5,7 +6,6 @@ export const EXPIRY_CHOICES = [1, 3, 7, 14, 30] as const;
 export type ExpiryDays = (typeof EXPIRY_CHOICES)[number];
 export const MAX_MESSAGE_CHARS = 500;
 
-const DAY_MS = 86_400_000;
 
 /** What an inviter may choose per invitation; both optional. */
 export interface InviteChoices {

@@ -1,6 +1,7 @@
 import type { Db, Trx } from '../db/index.js';
 import type { Actor } from '../shared/actor.js';
-import { DAY_MS, isLimited, type InvitePolicy } from './policy.js';
+import { DAY_MS } from '../shared/clock.js';
+import { isLimited, type InvitePolicy } from './policy.js';
 
 /**
  * How many more invitations this inviter may store now (the rule "Policy": INVITE_DAILY_LIMIT per

@@ -32,7 +32,6 @@ export interface InvitePolicy {
 }
 
 export const DEFAULT_DAILY_LIMIT = 500;
-export const DAY_MS = 86_400_000;
 /** Without a policy (a service built by hand) nothing is limited; the app always passes INVITE_DAILY_LIMIT. */
 export const DEFAULT_POLICY: InvitePolicy = { dailyLimit: Infinity, unlimitedSlackUserIds: [] };
 

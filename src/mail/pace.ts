@@ -1,5 +1,5 @@
 import { greatestSql, type Db } from '../db/index.js';
-import type { Clock } from '../shared/clock.js';
+import { UNIT_MS, type Clock } from '../shared/clock.js';
 
 /** MAIL_RATE: at most `count` emails per `perMs`. */
 export interface MailRate {
@@ -7,13 +7,12 @@ export interface MailRate {
   perMs: number;
 }
 
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `14/s`, `500/h`, `2000/d` → a rate; undefined when it is not one. */
 export function parseMailRate(value: string): MailRate | undefined {
   const match = /^(\d+)\s*\/\s*(s|m|h|d)$/.exec(value.trim());
   if (!match || Number(match[1]) < 1) return undefined;
-  return { count: Number(match[1]), perMs: UNITS[match[2]!]! };
+  return { count: Number(match[1]), perMs: UNIT_MS[match[2]!]! };
 }
 
 const BUDGET = 'mail';

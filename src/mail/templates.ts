@@ -1,4 +1,5 @@
 import { ROLE_LABELS, type Role } from '../members/roles.js';
+import { DAY_MS } from '../shared/clock.js';
 
 export interface InvitationEmailData {
   orgName: string;
@@ -31,7 +32,7 @@ export function formatDateInWords(ms: number): string {
 /** "in 7 days", "in 2 hours", "in 90 seconds". */
 export function formatRelative(ms: number): string {
   const units: Array<[number, string]> = [
-    [86_400_000, 'day'],
+    [DAY_MS, 'day'],
     [3_600_000, 'hour'],
     [60_000, 'minute'],
     [1_000, 'second'],

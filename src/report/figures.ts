@@ -1,5 +1,5 @@
 import { isPostgres, type Db, type Trx } from '../db/index.js';
-import { DAY_MS } from '../invites/policy.js';
+import { DAY_MS } from '../shared/clock.js';
 import type { ReportPeriod } from './schedule.js';
 
 /** An invitation still open this long after it was sent is listed as waiting too long. */

@@ -1,4 +1,4 @@
-import { DAY_MS } from '../invites/policy.js';
+import { DAY_MS } from '../shared/clock.js';
 import type { WeekFigures, WeeklyReportFigures } from './figures.js';
 
 /** One figure of the report: what it is, this week's value and last week's, as words. */

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { DAY_MS } from '../invites/policy.js';
+import { DAY_MS } from '../shared/clock.js';
 
 /** REPORT_SCHEDULE: a weekday and a wall-clock time in REPORT_TZ (e.g. `mon 09:00`). */
 export interface WeeklySchedule {

@@ -7,6 +7,7 @@ import { SHOWN_STATUSES } from '../invites/model.js';
 import { ROLES } from '../members/roles.js';
 import { can, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
+import { toIso } from '../shared/clock.js';
 import { InvalidCredentials, InvitationRevoked, NotPermitted, UnknownToken } from '../shared/errors.js';
 import type { FailureLimits } from './failure-limits.js';
 import { normalizeEmail } from '../invites/email-list.js';
@@ -57,7 +58,6 @@ const listUsers = z
   .strict();
 const emptyBody = z.object({}).strict();
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** An invitation as Medusa v1 returns it, plus Doorman's status and delivery state. */
 export function medusaInvite(invitation: Invitation) {
@@ -67,10 +67,10 @@ export function medusaInvite(invitation: Invitation) {
     role: invitation.role,
     accepted: invitation.status === 'accepted',
     token: invitation.token ?? null,
-    expires_at: iso(invitation.expiresAt),
-    created_at: iso(invitation.createdAt),
-    updated_at: iso(invitation.updatedAt),
-    deleted_at: iso(invitation.revokedAt),
+    expires_at: toIso(invitation.expiresAt),
+    created_at: toIso(invitation.createdAt),
+    updated_at: toIso(invitation.updatedAt),
+    deleted_at: toIso(invitation.revokedAt),
     metadata: invitation.metadata,
     status: invitation.status,
     delivery_state: invitation.delivery.state,
@@ -81,7 +81,7 @@ export function medusaInvite(invitation: Invitation) {
       ? {
           reasons: invitation.approval.reasons,
           decision: invitation.approval.decision,
-          decided_at: iso(invitation.approval.decidedAt),
+          decided_at: toIso(invitation.approval.decidedAt),
           decided_by: invitation.approval.decidedByName,
           deny_reason: invitation.approval.denyReason,
         }
@@ -98,8 +98,8 @@ export function medusaUser(member: Member) {
     role: member.role,
     // Stored hashed only: it was shown once when issued and cannot be shown again.
     api_token: null,
-    created_at: iso(member.createdAt),
-    updated_at: iso(member.updatedAt),
+    created_at: toIso(member.createdAt),
+    updated_at: toIso(member.updatedAt),
     deleted_at: null,
     metadata: null,
     state: member.state,

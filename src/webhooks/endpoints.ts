@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { EVENT_TYPES, isEventType, type EventType } from '../events/events.js';
+import { DAY_MS } from '../shared/clock.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { isHttpUrl } from '../shared/urls.js';
@@ -142,7 +143,6 @@ export async function disableEndpoint(trx: Trx, id: string, reason: string, now:
   await trx('webhook_endpoints').where({ id, state: 'active' }).update({ state: 'disabled', disabled_reason: reason, updated_at: now });
 }
 
-const DAY_MS = 86_400_000;
 
 /** One delivery attempt's outcome for the endpoint's health (`doorman webhooks list`). */
 export async function recordAttempt(trx: Trx, endpointId: string, now: number, failure?: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import { approvalReasons, APPROVAL_REASON_WORDS, type InvitePolicy } from '../../invites/policy.js';
 import { ROLES, type Role } from '../../members/roles.js';
+import { DAY_MS } from '../../shared/clock.js';
 import { ACTIONS, INVITE_MODAL, INVITE_REVIEW, MODAL_BLOCKS, MODAL_INPUTS, REVIEW_BLOCKS, REVIEW_INPUTS } from '../action-values.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS } from '../../invites/choices.js';
 import { MAX_FILE_ROWS } from '../../invites/list-file.js';
@@ -25,7 +26,7 @@ export interface InviteFormValues {
 
 /** The expiry choices, labelled; `default` is INVITE_TTL when it is none of them. */
 function expiryOptions(inviteTtlMs: number): Array<types.PlainTextOption> {
-  const defaultDays = inviteTtlMs / 86_400_000;
+  const defaultDays = inviteTtlMs / DAY_MS;
   const options = EXPIRY_CHOICES.map((days) => ({ text: plain(`${days} ${days === 1 ? 'day' : 'days'}${days === defaultDays ? ' (default)' : ''}`, LIMITS.optionText), value: String(days) }));
   if (!(EXPIRY_CHOICES as readonly number[]).includes(defaultDays)) options.unshift({ text: plain(`Default (${formatRelative(inviteTtlMs).replace(/^in /, '')})`, LIMITS.optionText), value: 'default' });
   return options;
@@ -39,7 +40,7 @@ function expiryOptions(inviteTtlMs: number): Array<types.PlainTextOption> {
 export function inviteModal(inviteTtlMs: number, values: InviteFormValues = {}): types.ModalView {
   const roleOptions = ROLES.map((role) => ({ text: plain(roleLabel(role), LIMITS.optionText), value: role }));
   const expiries = expiryOptions(inviteTtlMs);
-  const chosenExpiry = expiries.find((o) => o.value === String(values.expiresInDays ?? inviteTtlMs / 86_400_000)) ?? expiries[0]!;
+  const chosenExpiry = expiries.find((o) => o.value === String(values.expiresInDays ?? inviteTtlMs / DAY_MS)) ?? expiries[0]!;
   return {
     type: 'modal',
     callback_id: INVITE_MODAL,
