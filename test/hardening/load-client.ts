@@ -44,15 +44,23 @@ export function startLoadClient(setup: LoadSetup, issueUrls: (n: number) => stri
   // transform does not reach worker threads).
   const worker = new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, workerData: setup });
   let waiting: { resolve: (r: LoadResult) => void; reject: (e: unknown) => void } | undefined;
+  // A thread that failed (to load, say) fails the run under way or the next one, instead of leaving it waiting.
+  let failed: unknown;
+  const fail = (error: unknown) => {
+    failed ??= error;
+    waiting?.reject(failed);
+  };
   worker.on('message', (message: FromClient) => {
     if (message.type === 'more') worker.postMessage({ type: 'urls', urls: issueUrls(5_000) } satisfies ToClient);
     else waiting?.resolve(message.result);
   });
-  worker.on('error', (error) => waiting?.reject(error));
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`the load client's thread ended (exit code ${code})`)));
   return {
     /** `concurrency` clients in a closed loop for `ms`. */
     run(ms: number, concurrency: number): Promise<LoadResult> {
       return new Promise((resolve, reject) => {
+        if (failed) return reject(failed);
         waiting = { resolve, reject };
         worker.postMessage({ type: 'run', ms, concurrency, responseUrls: issueUrls(5_000) } satisfies ToClient);
       });
