@@ -46,7 +46,7 @@ export async function inviteNewInOneStatement(
        INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_member_id, invited_by_slack_user_id, invited_by_name, created_at, updated_at, last_sent_at, send_count, delivery_state, ttl_ms, message)
        SELECT ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'queued', ?, ?
        WHERE NOT EXISTS (SELECT 1 FROM members WHERE email = ? AND state = 'active') ${underLimit}
-       ON CONFLICT (email) WHERE status = 'pending' DO NOTHING
+       ON CONFLICT (email) WHERE status IN ('pending', 'awaiting') DO NOTHING
        RETURNING *
      ), mail AS (
        INSERT INTO outbox (kind, state, invitation_id, payload, attempts, next_attempt_at, created_at)

@@ -36,14 +36,17 @@ export class MailPace {
     // prompt last email of a window would put one more than the rate into one window.
     const exact = Math.ceil(rate.perMs / rate.count);
     this.intervalMs = Math.max(exact, Math.round((rate.perMs * 1.05) / rate.count));
-    this.graceMs = this.intervalMs - exact;
+    // At most half of a window's margin (count intervals against perMs) is lent to late moments: the
+    // other half stays for the delay to the SMTP client (all of it at 1 or 2 emails a window).
+    this.graceMs = Math.min(this.intervalMs - exact, Math.floor((rate.count * this.intervalMs - rate.perMs) / 2));
   }
 
   /**
    * Takes the next moment to send if it has come; otherwise answers how long until it does. A moment
-   * taken a little late (a timer, a round trip) counts from when it fell due, by up to the 5% margin,
-   * so those small delays do not add up over a long queue; two sends are still never closer than the
-   * rate's own interval, so no window of the rate's length holds more than its count.
+   * taken a little late (a timer, a round trip) counts from when it fell due, by up to part of the 5%
+   * margin, so those small delays do not add up over a long queue; two sends are still never closer
+   * than the rate's own interval, and any count + 1 of them span more than the rate's period by at
+   * least half the margin.
    */
   async take(): Promise<{ ok: true } | { ok: false; waitMs: number }> {
     const now = this.clock.now();

@@ -61,7 +61,9 @@ describe(`load (${DIALECT})`, () => {
     const until = Date.now() + 60_000;
     for (let quiet = 0; quiet < 5 && Date.now() < until; await sleep(50)) quiet = pool().numPendingAcquires() + pool().numUsed() === 0 ? quiet + 1 : 0;
   };
+  let client: ReturnType<typeof startLoadClient> | undefined;
   afterAll(async () => {
+    await client?.stop();
     await w?.stop();
   });
 
@@ -69,7 +71,7 @@ describe(`load (${DIALECT})`, () => {
   // goes on and the summary follows (src/slack/listeners/commands/invite-list.ts). The clients' thread,
   // the stand-in and the app share the machine's two cores, so on a busy machine every ack slows down.
   it(`200 concurrent mixed Slack requests for ${SECONDS} s: all acked within 3 s, no errors, memory flat`, async () => {
-    const client = startLoadClient(
+    client = startLoadClient(
       { endpoint: w.endpoint, signingSecret: SIGNING_SECRET, command: w.command, users: [ADMIN, MEMBER_ADMIN, PLAIN], invitationIds: await w.db.db('invitations').pluck('id') },
       (count) => Array.from({ length: count }, () => w.api.responseUrl(w.next('load'))),
     );
@@ -103,6 +105,7 @@ describe(`load (${DIALECT})`, () => {
     const { acks, byKind, statuses } = finish(await client.run(SECONDS * 1_000, 200));
     const cpu = process.cpuUsage(cpuStart);
     await client.stop();
+    client = undefined;
     // CPU time of this process (clients' thread, Web API stand-in and app together) per request: what
     // the ack times rest on when the machine is shared.
     const cpuMsPerRequest = +((cpu.user + cpu.system) / 1000 / Math.max(1, acks.length)).toFixed(2);
