@@ -102,8 +102,11 @@ describe.each(['sqlite', 'pg'] as const)('mail at the provider\'s pace, shared b
     const took = Date.now() - started;
     expect(handedOver).toHaveLength(count);
     expect(mostWithin(handedOver, 1_000)).toBeLessThanOrEqual(rate);
-    // At the server, a first connection's set-up may bring two emails closer together.
-    expect(mostWithin(smtp.received.map((m) => m.receivedAt), 1_000)).toBeLessThanOrEqual(rate + 3);
+    // At the server the first emails wait for their connections to be set up (100–150 ms here, longer on a
+    // busy machine) and arrive bunched; once the pool is up, a second holds the rate, give or take one
+    // email's transport delay.
+    const received = smtp.received.map((m) => m.receivedAt).sort((x, y) => x - y);
+    expect(mostWithin(received.filter((t) => t >= received[0]! + 1_000), 1_000)).toBeLessThanOrEqual(rate + 1);
     // 60 at 20 a second: about three seconds, the first at once.
     expect(took).toBeGreaterThanOrEqual(2_800);
     expect(took).toBeLessThan(6_000);
