@@ -6,7 +6,6 @@ export const EXPIRY_CHOICES = [1, 3, 7, 14, 30] as const;
 export type ExpiryDays = (typeof EXPIRY_CHOICES)[number];
 export const MAX_MESSAGE_CHARS = 500;
 
-
 /** What an inviter may choose per invitation; both optional. */
 export interface InviteChoices {
   expiresInDays?: number | null;

@@ -165,9 +165,10 @@ function pageIndex(status: StatusFilter, sort: SortKey): string | undefined {
 }
 
 /**
- * The list's filter. `expiryIndexed: false` keeps the expiry check from steering SQLite's planner
- * onto the expiry index (which would read every pending row and sort them) when the page is
- * ordered by another column; the unary plus changes nothing else. `index`: see pageIndex.
+ * The list's filter. `index`: the index the page names on SQLite (see pageIndex). `expiryIndexed:
+ * false` writes the expiry check with a unary plus, which no index serves, so PostgreSQL's planner
+ * too walks the page's order instead of reading every live or expired row through the expiry
+ * index and sorting them; it changes nothing else.
  */
 function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexed?: boolean; index?: string } = {}): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
   const q = options.index && !isPostgres(db) ? db<InvitationRow>(db.raw('?? INDEXED BY ??', ['invitations', options.index])) : db<InvitationRow>('invitations');

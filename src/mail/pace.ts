@@ -7,7 +7,6 @@ export interface MailRate {
   perMs: number;
 }
 
-
 /** `14/s`, `500/h`, `2000/d` → a rate; undefined when it is not one. */
 export function parseMailRate(value: string): MailRate | undefined {
   const match = /^(\d+)\s*\/\s*(s|m|h|d)$/.exec(value.trim());

@@ -69,7 +69,6 @@ export function latestPeriod(schedule: WeeklySchedule, timeZone: string, now: nu
   };
 }
 
-/** The 7 days up to `now` and the 7 before (the CLI without REPORT_SCHEDULE). */
 /** The week a report asked for at `now` covers: up to the latest scheduled moment, or without a schedule the last 7 days. */
 export function reportPeriod(schedule: WeeklySchedule | undefined, timeZone: string, now: number): ReportPeriod {
   if (schedule) return latestPeriod(schedule, timeZone, now);

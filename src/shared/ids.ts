@@ -5,9 +5,9 @@ import { monotonicFactory } from 'ulid';
  * of once per character of every id (what `ulid()` does), so naming a 100,000-address list costs next
  * to nothing, and ids made within one millisecond still sort in the order they were made.
  */
-export const nextUlid = monotonicFactory();
+const nextUlid = monotonicFactory();
 
 /** Sortable, prefixed ids in Medusa's style: `invite_01J…`, `usr_01J…`. */
-export function newId(prefix: 'invite' | 'usr' | 'renew' | 'import' | 'whep'): string {
+export function newId(prefix: 'invite' | 'usr' | 'renew' | 'import' | 'whep' | 'msg'): string {
   return `${prefix}_${nextUlid()}`;
 }

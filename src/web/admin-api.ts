@@ -58,7 +58,6 @@ const listUsers = z
   .strict();
 const emptyBody = z.object({}).strict();
 
-
 /** An invitation as Medusa v1 returns it, plus Doorman's status and delivery state. */
 export function medusaInvite(invitation: Invitation) {
   return {

@@ -143,7 +143,6 @@ export async function disableEndpoint(trx: Trx, id: string, reason: string, now:
   await trx('webhook_endpoints').where({ id, state: 'active' }).update({ state: 'disabled', disabled_reason: reason, updated_at: now });
 }
 
-
 /** One delivery attempt's outcome for the endpoint's health (`doorman webhooks list`). */
 export async function recordAttempt(trx: Trx, endpointId: string, now: number, failure?: string): Promise<void> {
   const health = failure === undefined ? { last_success_at: now } : { last_failure_at: now, last_error: failure.slice(0, 500) };

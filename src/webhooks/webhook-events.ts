@@ -1,7 +1,7 @@
 import type { Db, Trx } from '../db/index.js';
 import type { DoormanEvent, EventSink } from '../events/events.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
-import { nextUlid } from '../shared/ids.js';
+import { newId } from '../shared/ids.js';
 import { receives, storedEndpoints, type WebhookEndpoint } from './endpoints.js';
 
 /** The outbox kind of webhook deliveries: one row per event per endpoint. */
@@ -58,7 +58,7 @@ export class WebhookEvents implements EventSink {
     for (const event of events) {
       const targets = endpoints.filter((endpoint) => receives(endpoint, event.type));
       if (targets.length === 0) continue;
-      const webhookId = `msg_${nextUlid()}`;
+      const webhookId = newId('msg');
       const body = JSON.stringify({ type: event.type, timestamp, data: event.data });
       for (const endpoint of targets) messages.push({ kind: WEBHOOK, payload: { webhookId, endpointId: endpoint.id, type: event.type, body } });
     }

@@ -19,7 +19,7 @@ export interface LoadSetup {
   invitationIds: string[];
 }
 
-export const KINDS = ['invites', 'members/help', 'page click', 'copy link', 'invite', 'app_home_opened'] as const;
+const KINDS = ['invites', 'members/help', 'page click', 'copy link', 'invite', 'app_home_opened'] as const;
 
 export interface LoadResult {
   /** Every ack's time, in the order they came. */

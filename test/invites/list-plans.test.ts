@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainQueries } from '../../bench/lib/explain.js';
 import { seedInvitations } from '../../bench/lib/seed.js';
 import { listInvitations, type SortKey, type StatusFilter } from '../../src/invites/list.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -23,17 +24,8 @@ describe('first pages read in index order (sqlite)', () => {
 
   /** The plan of the statement that reads the page's rows. */
   async function pagePlan(status: StatusFilter, sort: SortKey): Promise<string> {
-    const seen: Array<{ sql: string; bindings: unknown[] }> = [];
-    const record = (q: { sql: string; bindings?: unknown[] }) => seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
-    t.db.on('query', record);
-    try {
-      await listInvitations({ db: t.db, clock: { now: () => now }, links: { tokenFor: () => '' } } as never, { status, sort, limit: 10 });
-    } finally {
-      t.db.off('query', record);
-    }
-    const page = seen.find((q) => q.sql.startsWith('select * from `invitations`'))!;
-    const rows = (await t.db.raw(`EXPLAIN QUERY PLAN ${page.sql}`, page.bindings as never[])) as Array<{ detail: string }>;
-    return rows.map((r) => r.detail).join('\n');
+    const explained = await explainQueries(t.db, 'page', () => listInvitations({ db: t.db, clock: { now: () => now }, links: { tokenFor: () => '' } } as never, { status, sort, limit: 10 }));
+    return explained.find((e) => e.sql.startsWith('select * from `invitations`'))!.plan;
   }
 
   // Sorting open or all invitations by status ranks a computed value, and expiry order over every
