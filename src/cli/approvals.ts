@@ -5,6 +5,7 @@ import { APPROVAL_REASON_WORDS } from '../invites/policy.js';
 import { can, displayName } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import { NotFound, NotPermitted } from '../shared/errors.js';
+import { jsonOption, type CommandDeps } from './command.js';
 import { formatDate } from './format.js';
 
 /**
@@ -12,12 +13,6 @@ import { formatDate } from './format.js';
  * the system, not as a requester, so it may decide any request. With `--as <member email>` the
  * decision is that member's: they need `invite:approve`, and the two-person rule applies to them.
  */
-
-interface ApprovalCommandsDeps {
-  open(): Promise<Services>;
-  print(text: string): void;
-  operator: Actor;
-}
 
 function heldLine(i: Invitation): string {
   const by = i.invitedBy.name ?? i.invitedBy.slackUserId ?? i.invitedBy.memberId ?? 'someone';
@@ -34,8 +29,7 @@ async function deciderFor(services: Services, as: string | undefined, operator: 
   return { type: 'member', memberId: member.id, name: displayName(member) };
 }
 
-export function registerApprovalCommands(program: Command, deps: ApprovalCommandsDeps): void {
-  const jsonOption = () => new Option('--json', 'print JSON for scripts');
+export function registerApprovalCommands(program: Command, deps: CommandDeps): void {
   const asOption = () => new Option('--as <email>', 'decide as this member (needs invite:approve; they cannot decide their own request)');
 
   program

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { Option } from 'commander';
-import type { Services } from '../app.js';
 import { EVENT_TYPES } from '../events/events.js';
 import { addEndpoint, endpointHealth, envEndpoints, parseEventTypes, removeEndpoint, storedEndpoints, type EndpointHealth, type WebhookEndpoint } from '../webhooks/endpoints.js';
+import { jsonOption, type CommandDeps } from './command.js';
 import { formatDate, table } from './format.js';
 
 /** `doorman webhooks add|list|remove`: the endpoints the service signs and sends events to. */
-export function registerWebhookCommands(program: Command, open: () => Promise<Services>, print: (text: string) => void): void {
+export function registerWebhookCommands(program: Command, { open, print }: CommandDeps): void {
   const webhooks = program.command('webhooks').description('webhook endpoints (Standard Webhooks): add, list, remove');
 
   webhooks
@@ -14,7 +13,7 @@ export function registerWebhookCommands(program: Command, open: () => Promise<Se
     .description('add an endpoint with its own signing secret (shown once)')
     .argument('<url>', 'where events are POSTed (http:// or https://)')
     .option('--events <types>', `only these event types, comma-separated (default: all): ${EVENT_TYPES.join(', ')}`)
-    .addOption(new Option('--json', 'print JSON for scripts'))
+    .addOption(jsonOption())
     .action(async (url: string, opts: { events?: string; json?: boolean }) => {
       const events = opts.events === undefined ? null : parseEventTypes(opts.events);
       const s = await open();
@@ -29,7 +28,7 @@ export function registerWebhookCommands(program: Command, open: () => Promise<Se
   webhooks
     .command('list')
     .description('list endpoints (WEBHOOK_URLS and added ones) with their failures of the last 24 h, last error and last success')
-    .addOption(new Option('--json', 'print JSON for scripts'))
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
       const s = await open();
       const now = s.clock.now();

@@ -63,6 +63,18 @@ export function receives(endpoint: Pick<WebhookEndpoint, 'events'>, type: EventT
   return endpoint.events === null || endpoint.events.includes(type);
 }
 
+/** Standard Webhooks secrets: `whsec_` and the base64 of the HMAC key (at least 24 bytes). */
+export const WEBHOOK_SECRET_MIN_BYTES = 24;
+
+/** Why a Standard Webhooks secret is unusable, or undefined when it is fine. */
+export function webhookSecretProblem(secret: string): string | undefined {
+  if (!secret.startsWith('whsec_')) return 'must start with whsec_ followed by base64 (e.g. whsec_ and `openssl rand -base64 32`)';
+  const encoded = secret.slice('whsec_'.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) return 'the part after whsec_ is not valid base64';
+  if (Buffer.from(encoded, 'base64').length < WEBHOOK_SECRET_MIN_BYTES) return `the key after whsec_ must be at least ${WEBHOOK_SECRET_MIN_BYTES} bytes (e.g. whsec_ and \`openssl rand -base64 32\`)`;
+  return undefined;
+}
+
 /** A new Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Services } from '../app.js';
+import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from '../invites/choices.js';
+import { MAX_FILE_ROWS, parseListFile } from '../invites/list-file.js';
+import type { SortKey } from '../invites/list.js';
+import { SHOWN_STATUSES, type Invitation } from '../invites/model.js';
+import { ROLES, type Role } from '../members/roles.js';
+import { InvalidInput } from '../shared/errors.js';
+import { jsonOption, roleOption, type CommandDeps } from './command.js';
+import { formatDate, formatInvitations, formatSummary } from './format.js';
+
+/** `doorman invite`, `invites`, `resend`, `renew`, `revoke`, `link`: invitations from the terminal. */
+export function registerInviteCommands(program: Command, { open, print, operator, stdin, progress }: CommandDeps): void {
+  program
+    .command('invite')
+    .description('invite one or more email addresses (a list may mix commas, spaces and "Name <email>")')
+    .argument('[emails...]', 'addresses; use - to read the list from standard input')
+    .addOption(roleOption())
+    .option('--from <name>', 'inviter name shown in the email')
+    .option('--expires <days>', `how long the links work: ${EXPIRY_CHOICES.map((d) => `${d}d`).join(', ')} (default INVITE_TTL)`)
+    .option('--message <text>', `a personal message for the email and the accept page (at most ${MAX_MESSAGE_CHARS} characters)`)
+    .option('--file <path>', `a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, up to ${MAX_FILE_ROWS.toLocaleString('en')} rows`)
+    .addOption(jsonOption())
+    .action(async (emails: string[], opts: { role: Role; from?: string; expires?: string; message?: string; file?: string; json?: boolean }) => {
+      const expiresInDays = opts.expires === undefined ? undefined : parseExpiryDays(opts.expires);
+      if (opts.file !== undefined) {
+        if (emails.length) throw new InvalidInput('Give addresses or --file, not both.', 'file');
+        const list = parseListFile(readListFile(opts.file), path.basename(opts.file));
+        const { invites } = await open();
+        const id = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });
+        let state = await invites.listImportState(id);
+        // Stored in batches, as from Slack: an interrupted run leaves what it stored, and running it again reports those as already invited.
+        while (!state.done) {
+          state = await invites.storeNextBatch(id);
+          progress(`stored ${state.position.toLocaleString('en')} of ${state.total.toLocaleString('en')} rows\n`);
+        }
+        print(opts.json ? JSON.stringify(state.summary, null, 2) : formatSummary(state.summary));
+        return;
+      }
+      const list = emails.length === 1 && emails[0] === '-' ? stdin() : emails.join('\n');
+      const { invites } = await open();
+      const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });
+      print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+    });
+
+  program
+    .command('invites')
+    .description('list invitations')
+    .addOption(new Option('--status <status>', 'which invitations').choices([...SHOWN_STATUSES, 'all']).default('all'))
+    .addOption(new Option('--sort <column>', 'sort column').choices(['email', 'status', 'created', 'expires']).default('created'))
+    .addOption(new Option('--order <order>', 'sort order').choices(['asc', 'desc']))
+    .option('--search <text>', 'only emails containing this text')
+    .option('--limit <n>', 'rows per page (1–500)', positiveInt, 50)
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .addOption(jsonOption())
+    .action(async (opts: { status: 'all'; sort: SortKey; order?: 'asc' | 'desc'; search?: string; limit: number; cursor?: string; json?: boolean }) => {
+      const { invites } = await open();
+      const page = await invites.list({ status: opts.status, sort: opts.sort, order: opts.order, search: opts.search, limit: opts.limit, cursor: opts.cursor });
+      print(opts.json ? JSON.stringify(page, null, 2) : formatInvitations(page));
+    });
+
+  const single = (name: string, description: string, run: (s: Services, id: string) => Promise<{ invitation: Invitation; line: string; link?: string }>) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('<id>', 'invitation id (invite_…)')
+      .addOption(jsonOption())
+      .action(async (id: string, opts: { json?: boolean }) => {
+        const result = await run(await open(), id);
+        print(opts.json ? JSON.stringify(result.link ? { ...result.invitation, link: result.link } : result.invitation, null, 2) : result.line);
+      });
+
+  single('resend', 'email the same link again and extend the expiry (pending invitations)', async ({ invites }, id) => {
+    const invitation = await invites.resend(id, operator);
+    return { invitation, line: `Resent the invitation to ${invitation.email}; it now expires ${formatDate(invitation.expiresAt)}.` };
+  });
+  single('renew', 'send a new invitation with a new link (expired invitations; the old link stays dead)', async ({ invites }, id) => {
+    const invitation = await invites.sendNewInvitation(id, operator);
+    return { invitation, line: `Sent a new invitation to ${invitation.email}; it expires ${formatDate(invitation.expiresAt)}.` };
+  });
+  single('revoke', 'revoke an invitation (pending or expired); its link stops working at once', async ({ invites }, id) => {
+    const invitation = await invites.revoke(id, operator);
+    return { invitation, line: `Revoked the invitation to ${invitation.email}.` };
+  });
+  single('link', 'print the accept link of a pending invitation', async ({ invites }, id) => {
+    const { invitation, link } = await invites.copyLink(id);
+    return { invitation, link, line: link };
+  });
+}
+
+function readListFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new InvalidInput(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'file');
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}

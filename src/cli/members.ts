@@ -1,0 +1,59 @@
+import { Option, type Command } from 'commander';
+import { ROLES, type Role } from '../members/roles.js';
+import { InvalidInput, NotFound } from '../shared/errors.js';
+import { jsonOption, roleOption, type CommandDeps } from './command.js';
+import { formatMembers } from './format.js';
+
+/** `doorman user create|link-slack|list`: members, the first admin included. */
+export function registerMemberCommands(program: Command, { open, print, operator, stdin }: CommandDeps): void {
+  const user = program.command('user').description('members');
+  user
+    .command('create')
+    .description('create a member directly (e.g. the first admin)')
+    .requiredOption('--email <email>', 'their email address')
+    .addOption(roleOption())
+    .option('--first-name <name>')
+    .option('--last-name <name>')
+    .option('--password <password>', 'set a password (prefer --password-stdin: arguments show up in shell history)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--api-token', 'issue an API token for the admin API (shown once)')
+    .option('--slack-user <id>', 'link a Slack user id')
+    .addOption(jsonOption())
+    .action(async (opts: { email: string; role: Role; firstName?: string; lastName?: string; password?: string; passwordStdin?: boolean; apiToken?: boolean; slackUser?: string; json?: boolean }) => {
+      const password = opts.passwordStdin ? stdin().replace(/\r?\n$/, '') : opts.password;
+      const { members } = await open();
+      const { member, apiToken } = await members.create(
+        { email: opts.email, role: opts.role, firstName: opts.firstName, lastName: opts.lastName, password, withApiToken: opts.apiToken, slackUserId: opts.slackUser },
+        operator,
+      );
+      if (opts.json) return print(JSON.stringify({ ...member, apiToken }, null, 2));
+      print(`Created ${member.role} ${member.email} (${member.id}).`);
+      if (apiToken) print(`API token (shown once; send it as x-medusa-access-token): ${apiToken}`);
+    });
+  user
+    .command('link-slack')
+    .description('link a member to a Slack user (or, with --unlink, remove the link); moves the Slack user from any other member')
+    .argument('<email>', 'the member’s email address')
+    .argument('[slackUserId]', 'their Slack user id (U…)')
+    .option('--unlink', 'remove the member’s Slack link')
+    .addOption(jsonOption())
+    .action(async (email: string, slackUserId: string | undefined, opts: { unlink?: boolean; json?: boolean }) => {
+      if (!opts.unlink && !/^[UW][A-Z0-9]{2,30}$/.test(slackUserId ?? '')) throw new InvalidInput('give a Slack user id like U024BE7LH, or --unlink');
+      const { members } = await open();
+      const member = await members.findByEmail(email);
+      if (!member) throw new NotFound('member', email);
+      const updated = await members.setSlackUser(member.id, opts.unlink ? null : slackUserId!, operator);
+      if (opts.json) return print(JSON.stringify(updated, null, 2));
+      print(updated.slackUserId ? `${updated.email} is now linked to Slack user ${updated.slackUserId}.` : `${updated.email} has no Slack link now.`);
+    });
+  user
+    .command('list')
+    .description('list members')
+    .addOption(new Option('--state <state>').choices(['active', 'deactivated']))
+    .addOption(jsonOption())
+    .action(async (opts: { state?: 'active' | 'deactivated'; json?: boolean }) => {
+      const { members } = await open();
+      const result = await members.list({ state: opts.state, limit: 1000 });
+      print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result.members));
+    });
+}
