@@ -1,18 +1,20 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import knexFactory, { type Knex } from 'knex';
-import pg from 'pg';
+import type pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { migrationSource } from './migrations.js';
 
 export type Db = Knex;
 export type Trx = Knex.Transaction;
 
-// bigint (int8) columns hold epoch milliseconds, well inside 2^53: read them as numbers.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
-
 export function createDb(config: DatabaseConfig, options: { poolMax?: number } = {}): Db {
   if (config.client === 'pg') {
+    // Loaded only for PostgreSQL, as knex loads its driver: an SQLite deployment never loads it.
+    const { types } = createRequire(import.meta.url)('pg') as typeof pg;
+    // bigint (int8) columns hold epoch milliseconds, well inside 2^53: read them as numbers.
+    types.setTypeParser(types.builtins.INT8, (value: string) => Number(value));
     return knexFactory({
       client: 'pg',
       connection: { connectionString: config.connectionString },

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StatusCounts } from '../invites/list.js';
 import { SHOWN_STATUSES } from '../invites/model.js';
 import type { OutboxBacklog } from '../outbox/outbox.js';
@@ -28,7 +29,7 @@ export interface MetricsSources {
  * No label ever holds an email address, a token or a raw path.
  */
 export class Metrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly invitations: Gauge<'status'>;
   private readonly outboxBacklogGauge: Gauge<'kind'>;
   private readonly outboxOldestAge: Gauge<'kind'>;
@@ -38,6 +39,9 @@ export class Metrics {
   readonly slackRequestDuration: Histogram<'type'>;
 
   constructor(private readonly sources: MetricsSources) {
+    // Loaded when METRICS is on, not by every start: most deployments never serve /metrics.
+    const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+    this.registry = new Registry();
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'doorman_' });
     this.invitations = new Gauge({ name: 'doorman_invitations', help: 'Invitations by shown status (pending, expired, accepted, revoked).', labelNames: ['status'], registers });
