@@ -1,22 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseMailRate, type MailRate } from './mail/pace.js';
 import { DEFAULT_DAILY_LIMIT, parseAllowedDomains, type DomainPattern } from './invites/policy.js';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
 import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedule.js';
 import { UNIT_MS } from './shared/clock.js';
+import { resolveAppSecret } from './app-secret.js';
+import { ConfigError } from './shared/errors.js';
 import { isHttpUrl } from './shared/urls.js';
 import { webhookSecretProblem } from './webhooks/endpoints.js';
-
-/** A bad environment value: start-up stops with one line naming the variable. */
-export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
 
 export type DatabaseConfig =
   | { client: 'sqlite'; filename: string }
@@ -75,7 +67,7 @@ export interface Config {
   webhooks: { urls: string[]; secret?: string };
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 /** `90s`, `15m`, `2h`, `7d` → milliseconds. */
 export function parseDuration(value: string): number | undefined {
@@ -123,38 +115,6 @@ function database(env: Env, dataDir: string): DatabaseConfig {
   const sqlite = /^sqlite:\/\/(\/.+)$/.exec(raw);
   if (sqlite) return { client: 'sqlite', filename: sqlite[1]! };
   throw new ConfigError('DATABASE_URL', `"${redact(raw)}" is not supported; use sqlite:///absolute/path.sqlite3 or postgres://user@host/db`);
-}
-
-/**
- * APP_SECRET derives invitation links and signs API tokens. Outside production a missing one is
- * generated once into DATA_DIR, so links keep working across restarts.
- */
-export function resolveAppSecret(env: Env, dataDir: string): string {
-  const given = env.APP_SECRET;
-  if (given !== undefined && given !== '') {
-    if (given.length < 32) throw new ConfigError('APP_SECRET', 'must be at least 32 characters (e.g. `openssl rand -base64 48`)');
-    return given;
-  }
-  if (env.NODE_ENV === 'production') {
-    throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production (e.g. `openssl rand -base64 48`)');
-  }
-  const file = path.join(dataDir, 'app-secret');
-  if (existsSync(file)) {
-    const stored = readFileSync(file, 'utf8').trim();
-    if (stored.length >= 32) return stored;
-    throw new ConfigError('APP_SECRET', `the generated secret in ${file} is damaged; delete it or set APP_SECRET`);
-  }
-  const secret = randomBytes(48).toString('base64url');
-  try {
-    // DATA_DIR holds the secret, the database and emails with live links: only this user's.
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    // Another process (the CLI, a second instance) won the race: use its secret.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
-    throw new ConfigError('DATA_DIR', `cannot write ${file}: ${(error as Error).message}`);
-  }
-  return secret;
 }
 
 /**

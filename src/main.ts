@@ -1,5 +1,6 @@
 import { startApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { ConfigError } from './shared/errors.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDuration, resolveAppSecret } from '../src/config.js';
+import { loadConfig, parseDuration } from '../src/config.js';
+import { resolveAppSecret } from '../src/app-secret.js';
+import { ConfigError } from '../src/shared/errors.js';
 import { configRefusal } from './support/config.js';
 
 const SECRET = 'a-configured-secret-that-is-long-enough-0123456789';
@@ -23,7 +25,7 @@ function configError(env: Record<string, string>): ConfigError {
   return configRefusal(() => load(env), JSON.stringify(env));
 }
 
-describe('loadConfig defaults (the BRIEF table)', () => {
+describe('loadConfig defaults (README Configuration table)', () => {
   it('match the documented defaults', () => {
     const config = load({});
     expect(config.port).toBe(3000);

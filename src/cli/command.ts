@@ -20,5 +20,5 @@ export function jsonOption(): Option {
 
 /** --role, on commands that create someone. */
 export function roleOption(): Option {
-  return new Option('--role <role>', 'role for the new member').choices(ROLES as unknown as string[]).default('member');
+  return new Option('--role <role>', 'role for the new member').choices([...ROLES]).default('member');
 }

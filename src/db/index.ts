@@ -152,8 +152,7 @@ export function chunked<T>(items: readonly T[], size = 500): T[][] {
  * time already (and knex would only warn), so the query is left as it is there.
  */
 export function forUpdate<Q extends Knex.QueryBuilder>(query: Q): Q {
-  const client = (query as unknown as { client: { config: { client: string } } }).client;
-  return client.config.client === 'pg' ? (query.forUpdate() as Q) : query;
+  return query.client.config.client === 'pg' ? (query.forUpdate() as Q) : query;
 }
 
 /**

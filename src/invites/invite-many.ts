@@ -62,7 +62,7 @@ export const NEW_INVITATION_COLUMNS: ColumnTypes<NewInvitationRow> = {
 };
 
 /**
- * Invites every address of a pasted list in one transaction (rules "email lists" and "skips") and
+ * Invites every address of a pasted list in one transaction (rules "Email lists" and "Skips") and
  * answers with one summary: new invitations, renewed expired ones, and each skipped or invalid
  * entry with why.
  */

@@ -171,7 +171,8 @@ function pageIndex(status: StatusFilter, sort: SortKey): string | undefined {
  * index and sorting them; it changes nothing else.
  */
 function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexed?: boolean; index?: string } = {}): Knex.QueryBuilder<InvitationRow, InvitationRow[]> {
-  const q = options.index && !isPostgres(db) ? db<InvitationRow>(db.raw('?? INDEXED BY ??', ['invitations', options.index])) : db<InvitationRow>('invitations');
+  const table = options.index && !isPostgres(db) ? db.raw('?? INDEXED BY ??', ['invitations', options.index]) : 'invitations';
+  const q = db<InvitationRow, InvitationRow[]>(table);
   const expiry = options.expiryIndexed === false ? '+expires_at' : 'expires_at';
   switch (query.status ?? 'all') {
     case 'pending':
@@ -204,7 +205,7 @@ function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexe
     if (search.length > 320) throw new InvalidInput('The search text is too long.', 'search');
     q.whereRaw(`email LIKE ? ESCAPE '\\'`, [`%${search.replace(/[\\%_]/g, (c) => '\\' + c)}%`]);
   }
-  return q as unknown as Knex.QueryBuilder<InvitationRow, InvitationRow[]>;
+  return q;
 }
 
 /**

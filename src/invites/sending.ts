@@ -18,7 +18,7 @@ export function inviteEmail(invitationId: string, nonce: string, reason: InviteE
 }
 
 /**
- * The rule "send new invitation" as columns: a new token (the old link dies), a new expiry (past
+ * The rule "Send new invitation" as columns: a new token (the old link dies), a new expiry (past
  * the expiry sweep's marks, so its notices are due again), the email queued.
  */
 export function newLinkColumns(row: Pick<InvitationRow, 'send_count'>, token: { hash: string; nonce: string }, now: number, ttlMs: number) {

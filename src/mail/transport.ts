@@ -55,11 +55,12 @@ export function fileTransport(dir: string, logger: Logger): MailTransport {
       // The link also goes in a header, kept on one line (`prepared`: nodemailer would otherwise
       // fold it onto a continuation line), so `grep X-Doorman-Accept-Link` gives it whole.
       const headers = message.link ? { 'X-Doorman-Accept-Link': { prepared: true, value: message.link.replace(/[\r\n]/g, '') } } : undefined;
-      const info = (await builder.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId, headers })) as unknown as { message: Buffer };
+      const info = await builder.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId, headers });
       const safe = message.messageId.replace(/[^A-Za-z0-9._-]/g, '');
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safe}.eml`);
       // Write then rename: a reader never sees half a file.
-      writeFileSync(file + '.tmp', info.message, { mode: 0o600 });
+      // `buffer: true` above: the message comes whole, as a Buffer, never as a stream.
+      writeFileSync(file + '.tmp', info.message as Buffer, { mode: 0o600 });
       renameSync(file + '.tmp', file);
       logger.info({ to: message.to, file, link: message.link }, 'email written to the local outbox (SMTP_URL is not set)');
     },

@@ -1,6 +1,6 @@
 /**
  * Domain errors. Each door (Slack, web, CLI) maps these codes to its own words in one place;
- * nothing matches on message text.
+ * nothing matches on message text. ConfigError, at the end, is start-up's own.
  */
 export type DomainErrorCode =
   | 'invalid_input'
@@ -172,4 +172,12 @@ export function describeError(error: unknown): string {
   const e = error as { message?: string } | null | undefined;
   const text = e?.message ?? String(error);
   return text.replace(/\s+/g, ' ').slice(0, 500);
+}
+
+/** A bad environment value: start-up stops with one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
 }

@@ -1,7 +1,8 @@
 import { App, ExpressReceiver, webApi } from '@slack/bolt';
 import type { Express } from 'express';
 import type { Services } from '../app.js';
-import { ConfigError, slackMode } from '../config.js';
+import { slackMode } from '../config.js';
+import { ConfigError } from '../shared/errors.js';
 import type { OutboxHandler } from '../outbox/worker.js';
 import { Background } from './background.js';
 import { Every } from '../jobs/scheduler.js';

@@ -180,7 +180,8 @@ describe.each(DIALECTS)('bulkInsert (%s)', (dialect) => {
       try {
         await bulkInsert(t.db, 'audit_log', AUDIT, auditRows(PG_MAX_ROWS, { at: true }));
         expect(statements).toHaveLength(1);
-        expect(statements[0]!.bindings).toHaveLength(7);
+        // Parameters do not grow with the rows (PostgreSQL takes at most 65,535 in a statement).
+        expect(statements[0]!.bindings.length).toBeLessThanOrEqual(Object.keys(AUDIT).length);
         await t.db('audit_log').del();
         statements.length = 0;
         const rows = auditRows(PG_MAX_ROWS + 1, { at: true });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { approvalReasons, domainAllowed, isLimited, parseAllowedDomains, type DomainPattern, type InvitePolicy } from '../../src/invites/policy.js';
-import { loadConfig, ConfigError } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/shared/errors.js';
 
 function patterns(raw: string): DomainPattern[] {
   const parsed = parseAllowedDomains(raw);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { MailPace, parseMailRate } from '../../src/mail/pace.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';

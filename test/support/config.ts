@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError } from '../../src/shared/errors.js';
 
 /** The ConfigError a configuration is refused with; fails the test when it is not refused. */
 export function configRefusal(load: () => unknown, what: string): ConfigError {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { newWebhookSecret } from '../../src/webhooks/endpoints.js';
 import { TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js';
 

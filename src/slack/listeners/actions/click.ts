@@ -17,8 +17,9 @@ type Message = { text: string; blocks?: Block[]; unfurl_links?: boolean; unfurl_
 
 /** The clicked element's value: a button's value or a select's chosen option. */
 export function clickedValue(args: ClickArgs): string | undefined {
-  const action = args.action as { value?: string; selected_option?: { value?: string } };
-  return action.value ?? action.selected_option?.value;
+  const { action } = args;
+  if (action.type === 'button') return action.value;
+  return action.type === 'static_select' ? action.selected_option?.value : undefined;
 }
 
 function isHome(args: ClickArgs): boolean {

@@ -20,7 +20,7 @@ export function memberRoleAction(deps: SlackDeps) {
       notice = await failureWords(deps, error, () => deps.members.get(value.memberId), 'role change');
     }
     // From the acceptance note, the note itself is redrawn; from the members list, the list.
-    const fromNote = (args.action as { block_id?: string }).block_id === ACCEPTED_ROLE_BLOCK;
+    const fromNote = args.action.block_id === ACCEPTED_ROLE_BLOCK;
     const note = fromNote ? await renderAcceptedNote(deps, value.memberId, notice) : undefined;
     await replaceMessage(args, note ?? (await membersScreen(deps, value.offset, notice)));
   }, { changes: true });

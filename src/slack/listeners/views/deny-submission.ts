@@ -16,7 +16,7 @@ export function denySubmission(deps: SlackDeps) {
     const refuse = (words: string) => ack({ response_action: 'errors', errors: { [DENY_BLOCKS.reason]: words.slice(0, 300) } });
     const invitationId = decodeApproval(view.private_metadata);
     if (!invitationId) return refuse(staleButton(deps.command));
-    const reason = (view.state?.values as Record<string, Record<string, { value?: string | null }>> | undefined)?.[DENY_BLOCKS.reason]?.[DENY_INPUTS.reason]?.value ?? '';
+    const reason = view.state?.values?.[DENY_BLOCKS.reason]?.[DENY_INPUTS.reason]?.value ?? '';
     const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
     if (!user.allowed) return refuse(user.refusal!);
     if (!user.mayApprove) return refuse(NOT_APPROVER);

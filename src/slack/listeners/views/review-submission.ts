@@ -32,7 +32,7 @@ export function reviewSubmission(deps: SlackDeps) {
       const draftId = view.private_metadata;
       const draft = await deps.drafts.load(draftId, user.slackUserId);
       if (!draft) return { view: messageView('Invite people', 'This review is out of date. Open the form again to start over.') };
-      const ticked: unknown = (view.state?.values as Record<string, Record<string, { selected_options?: Array<{ value?: string }> }>> | undefined)?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
+      const ticked: unknown = view.state?.values?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
       const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
       if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
       try {

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Env } from './config.js';
+import { ConfigError } from './shared/errors.js';
+
+/**
+ * APP_SECRET derives invitation links and signs API tokens. Outside production a missing one is
+ * generated once into DATA_DIR, so links keep working across restarts.
+ */
+export function resolveAppSecret(env: Env, dataDir: string): string {
+  const given = env.APP_SECRET;
+  if (given !== undefined && given !== '') {
+    if (given.length < 32) throw new ConfigError('APP_SECRET', 'must be at least 32 characters (e.g. `openssl rand -base64 48`)');
+    return given;
+  }
+  if (env.NODE_ENV === 'production') {
+    throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production (e.g. `openssl rand -base64 48`)');
+  }
+  const file = path.join(dataDir, 'app-secret');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= 32) return stored;
+    throw new ConfigError('APP_SECRET', `the generated secret in ${file} is damaged; delete it or set APP_SECRET`);
+  }
+  const secret = randomBytes(48).toString('base64url');
+  try {
+    // DATA_DIR holds the secret, the database and emails with live links: only this user's.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process (the CLI, a second instance) won the race: use its secret.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw new ConfigError('DATA_DIR', `cannot write ${file}: ${(error as Error).message}`);
+  }
+  return secret;
+}
