@@ -61,7 +61,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       const status = shownStatus(row, now);
       if (status !== 'pending') return { result: 'cancelled', reason: `the invitation is ${status}` };
       if (row.token_nonce !== payload.nonce) return { result: 'cancelled', reason: 'a newer invitation replaced this one' };
-      if (settings.pace) await waitForPace(settings.pace);
+      if (settings.pace) await waitForPace(settings.pace, clock);
       const link = links.linkFor(row);
       const email = invitationEmail({
         orgName: settings.orgName,
@@ -93,13 +93,11 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
 }
 
 /** Takes the next moment MAIL_RATE allows: waits for it when it is near, leaves the email queued until then when it is not. */
-async function waitForPace(pace: MailPace): Promise<void> {
-  for (;;) {
-    const taken = await pace.take();
-    if (taken.ok) return;
-    if (taken.waitMs > WAIT_IN_PLACE_MS) throw new RetryLater('waiting for MAIL_RATE', taken.waitMs, true);
-    await new Promise((resolve) => setTimeout(resolve, taken.waitMs));
-  }
+async function waitForPace(pace: MailPace, clock: Clock): Promise<void> {
+  const taken = await pace.take(WAIT_IN_PLACE_MS);
+  if (!taken.ok) throw new RetryLater('waiting for MAIL_RATE', taken.waitMs, true);
+  const waitMs = taken.atMs - clock.now();
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
 }
 
 /** Whether this delivery state is one webhook receivers hear of (failing or refused), with someone listening. */

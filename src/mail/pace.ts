@@ -41,23 +41,26 @@ export class MailPace {
   }
 
   /**
-   * Takes the next moment to send if it has come; otherwise answers how long until it does. A moment
-   * taken a little late (a timer, a round trip) counts from when it fell due, by up to part of the 5%
-   * margin, so those small delays do not add up over a long queue; two sends are still never closer
-   * than the rate's own interval, and any count + 1 of them span more than the rate's period by at
-   * least half the margin.
+   * Takes the next free moment to send at, if it falls within `aheadMs` from now (at once by
+   * default), and answers it: the caller waits until then and hands the email over. Otherwise it
+   * answers how long until the next one is free. Taking a moment ahead of time keeps the database's
+   * round trip out of the cadence: moments stay one interval apart however late the answer comes.
+   * A moment taken a little late counts from when it fell due, by up to part of the 5% margin, so
+   * small delays do not add up over a long queue; two moments are never closer than the rate's own
+   * interval, and any count + 1 of them span more than the rate's period by at least half the margin.
    */
-  async take(): Promise<{ ok: true } | { ok: false; waitMs: number }> {
+  async take(aheadMs = 0): Promise<{ ok: true; atMs: number } | { ok: false; waitMs: number }> {
     const now = this.clock.now();
     if (!this.created) {
       await this.db('rate_budgets').insert({ name: BUDGET, next_at: 0 }).onConflict('name').ignore();
       this.created = true;
     }
-    const taken = await this.db('rate_budgets')
+    const [taken] = (await this.db('rate_budgets')
       .where({ name: BUDGET })
-      .where('next_at', '<=', now)
-      .update({ next_at: this.db.raw(`${greatestSql(this.db, 'next_at', '?')} + ?`, [now - this.graceMs, this.intervalMs]) });
-    if (taken === 1) return { ok: true };
+      .where('next_at', '<=', now + aheadMs)
+      .update({ next_at: this.db.raw(`${greatestSql(this.db, 'next_at', '?')} + ?`, [now - this.graceMs, this.intervalMs]) })
+      .returning('next_at')) as Array<{ next_at: number | string }>;
+    if (taken) return { ok: true, atMs: Number(taken.next_at) - this.intervalMs };
     const row = (await this.db('rate_budgets').where({ name: BUDGET }).first('next_at')) as { next_at: number | string } | undefined;
     return { ok: false, waitMs: Math.max(1, Number(row?.next_at ?? now) - now) };
   }

@@ -58,6 +58,25 @@ describe('the pace\'s moments (sqlite)', () => {
     // The delays did not add up: 200 emails took no longer than 199 intervals.
     expect(taken.at(-1)! - taken[0]!).toBeLessThanOrEqual(interval * (taken.length - 1));
   });
+
+  it('takes moments ahead of time one interval apart, however late each answer comes, and none further ahead than asked', async () => {
+    const clock = new ManualClock(1_000_000);
+    // 50 a second: moments 21 ms apart (20 and the 5% margin).
+    const [a, b] = [new MailPace(test.db, clock, { count: 50, perMs: 1_000 }), new MailPace(test.db, clock, { count: 50, perMs: 1_000 })];
+    const moments: number[] = [];
+    for (const pace of [a, b, a, b, a]) {
+      const answer = await pace.take(100);
+      expect(answer.ok).toBe(true);
+      if (answer.ok) moments.push(answer.atMs);
+      // Answers come back late; the moments do not move with them.
+      clock.advance(3);
+    }
+    // The first counts from a moment ago (the grace of 1 ms), each next one interval later.
+    expect(moments).toEqual([999_999, 1_000_020, 1_000_041, 1_000_062, 1_000_083]);
+    // Now 1_000_015: the next free moment, 1_000_104, is further ahead than 80 ms, within 100.
+    expect(await b.take(80)).toEqual({ ok: false, waitMs: 89 });
+    expect(await a.take(100)).toEqual({ ok: true, atMs: 1_000_104 });
+  });
 });
 
 describe.each(['sqlite', 'pg'] as const)('mail at the provider\'s pace, shared by two instances (%s)', (dialect) => {
