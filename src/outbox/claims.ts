@@ -41,6 +41,20 @@ export async function claimDue(db: Db, options: { now: number; kinds: string[]; 
     .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || a.id - b.id);
 }
 
+/**
+ * Gives back items of one claim that were not attempted (a stopping worker's): due again at once,
+ * the claim's attempt not counted. The claim's lease end, the same for all of them, tells that
+ * they are still this claim's.
+ */
+export async function releaseClaims(db: Db, items: readonly OutboxRow[]): Promise<void> {
+  if (items.length === 0) return;
+  await db('outbox')
+    .whereIn('id', items.map((item) => item.id))
+    .where({ locked_until: items[0]!.locked_until })
+    .whereNotIn('state', ['done', 'cancelled'])
+    .update({ locked_until: null, attempts: db.raw('attempts - 1') });
+}
+
 /** Rolls back a recording whose item is no longer this worker's (and says why). */
 class NotOurs extends Error {
   constructor(readonly why: Exclude<RecordResult, 'recorded'>) {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
-import { claimDue, recordOutcome, type RecordedOutcome, type RecordResult } from './claims.js';
+import { claimDue, recordOutcome, releaseClaims, type RecordedOutcome, type RecordResult } from './claims.js';
 import type { OutboxRow } from './outbox.js';
 import { backoffMs, RetryLater } from './retry.js';
 
@@ -70,6 +70,8 @@ export class OutboxWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
+  /** Set by stop(): lanes take no further item of their batch. */
+  private stopping = false;
   private rerun = false;
 
   constructor(
@@ -96,6 +98,7 @@ export class OutboxWorker {
 
   start(): void {
     this.stopped = false;
+    this.stopping = false;
     this.schedule(0);
   }
 
@@ -106,9 +109,13 @@ export class OutboxWorker {
     else this.schedule(0);
   }
 
-  /** Stops polling and waits for deliveries under way; unfinished items stay queued. */
+  /**
+   * Stops polling and waits for deliveries under way; the rest of their batch is given back, due at
+   * once for another instance or the next start, and unfinished items stay queued.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping = true;
     clearTimeout(this.timer);
     for (const handler of this.handlers.values()) handler.interrupt?.();
     await this.running?.catch(() => undefined);
@@ -132,7 +139,7 @@ export class OutboxWorker {
       const before = result.settled;
       let next = 0;
       const lane = async () => {
-        while (next < batch.length) {
+        while (next < batch.length && !this.stopping) {
           const item = batch[next++]!;
           try {
             const outcome = await this.deliverOne(item);
@@ -148,6 +155,13 @@ export class OutboxWorker {
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.options.concurrency, batch.length) }, lane));
+      if (next < batch.length) {
+        // Stopping (a deploy, say): what no lane took is given back rather than left to its lease.
+        const untaken = batch.slice(next);
+        await releaseClaims(this.db, untaken).catch((error: unknown) => this.logger.warn({ err: error }, 'could not give back claimed items; their lease brings them back'));
+        for (const item of untaken) this.held.delete(item.id);
+        return result;
+      }
       // Nothing settled (say, the SMTP server is down): the rest waits for its retry time.
       if (!keepClaiming() || result.settled === before) return result;
     }

@@ -465,6 +465,34 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect((await rows()).map((r) => [r.state, r.attempts])).toEqual(Array(4).fill(['done', 1]));
   });
 
+  it('stopping mid-batch finishes the deliveries under way and gives the rest of the batch back, due at once', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let underWay = false;
+    const { handler, delivered } = recorder(async (_item, call) => {
+      if (call > 1) return;
+      underWay = true;
+      await gate;
+    });
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { concurrency: 1, batchSize: 10 });
+    await queue(10);
+    worker.start();
+    for (let i = 0; i < 200 && !underWay; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(underWay).toBe(true);
+    const stopped = worker.stop();
+    release();
+    await stopped;
+    expect(delivered).toEqual([0]);
+    const left = (await rows()).filter((r) => r.state === 'pending');
+    expect(left).toHaveLength(9);
+    // Not left to the lease, and not counted as tried.
+    expect(left.every((r) => r.locked_until === null && Number(r.attempts) === 0)).toBe(true);
+    // Another instance (or the next start) takes them at once, without waiting for any lease.
+    const other = recorder();
+    await new OutboxWorker(test.db, clock, silent, [other.handler], { batchSize: 10 }).drain();
+    expect(other.delivered.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
   it('the running worker (start/stop) picks up queued items by itself and stops cleanly', async () => {
     const { handler, delivered } = recorder();
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { pollIntervalMs: 20 });
