@@ -75,7 +75,6 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 
-
   const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text) };
   registerInviteCommands(program, deps);
   registerApprovalCommands(program, deps);

@@ -6,7 +6,7 @@ import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from '../invites/c
 import { MAX_FILE_ROWS, parseListFile } from '../invites/list-file.js';
 import type { SortKey } from '../invites/list.js';
 import { SHOWN_STATUSES, type Invitation } from '../invites/model.js';
-import { ROLES, type Role } from '../members/roles.js';
+import type { Role } from '../members/roles.js';
 import { InvalidInput } from '../shared/errors.js';
 import { jsonOption, roleOption, type CommandDeps } from './command.js';
 import { formatDate, formatInvitations, formatSummary } from './format.js';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { ROLES, type Role } from '../members/roles.js';
+import type { Role } from '../members/roles.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
 import { jsonOption, roleOption, type CommandDeps } from './command.js';
 import { formatMembers } from './format.js';

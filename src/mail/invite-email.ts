@@ -61,7 +61,6 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       const status = shownStatus(row, now);
       if (status !== 'pending') return { result: 'cancelled', reason: `the invitation is ${status}` };
       if (row.token_nonce !== payload.nonce) return { result: 'cancelled', reason: 'a newer invitation replaced this one' };
-      if (settings.pace) await waitForPace(settings.pace, clock);
       const link = links.linkFor(row);
       const email = invitationEmail({
         orgName: settings.orgName,
@@ -74,6 +73,8 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         reason: payload.reason,
         message: row.message,
       });
+      // The pace's moment is taken last, with the message ready: it is handed over the moment it comes.
+      if (settings.pace) await waitForPace(settings.pace);
       try {
         await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link });
       } catch (error) {
@@ -93,11 +94,9 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
 }
 
 /** Takes the next moment MAIL_RATE allows: waits for it when it is near, leaves the email queued until then when it is not. */
-async function waitForPace(pace: MailPace, clock: Clock): Promise<void> {
-  const taken = await pace.take(WAIT_IN_PLACE_MS);
+async function waitForPace(pace: MailPace): Promise<void> {
+  const taken = await pace.next(WAIT_IN_PLACE_MS);
   if (!taken.ok) throw new RetryLater('waiting for MAIL_RATE', taken.waitMs, true);
-  const waitMs = taken.atMs - clock.now();
-  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
 }
 
 /** Whether this delivery state is one webhook receivers hear of (failing or refused), with someone listening. */

@@ -26,6 +26,8 @@ export class MailPace {
   private readonly intervalMs: number;
   /** How late a moment may be taken and still count from when it fell due (see take). */
   private readonly graceMs: number;
+  /** How late an email may be handed over after its moment (see next). */
+  private readonly toleranceMs: number;
   private created = false;
 
   constructor(private readonly db: Db, private readonly clock: Clock, rate: MailRate) {
@@ -38,6 +40,24 @@ export class MailPace {
     // At most half of a window's margin (count intervals against perMs) is lent to late moments: the
     // other half stays for the delay to the SMTP client (all of it at 1 or 2 emails a window).
     this.graceMs = Math.min(this.intervalMs - exact, Math.floor((rate.count * this.intervalMs - rate.perMs) / 2));
+    // Any count + 1 moments span the period and at least half the margin: a hand-over later than
+    // that after its moment could meet a prompt one a period on (at least 1 ms, for rates without margin).
+    this.toleranceMs = Math.max(1, Math.floor((rate.count * this.intervalMs - rate.perMs) / 2));
+  }
+
+  /**
+   * Waits for the next moment MAIL_RATE allows, taking it ahead of time (up to `maxWaitMs`): answers
+   * it once it has come, or how long the next free one is off when that is further. Woken too late
+   * for the moment it took (a busy process), it takes another rather than crowd the moments after it.
+   */
+  async next(maxWaitMs: number): Promise<{ ok: true; atMs: number } | { ok: false; waitMs: number }> {
+    for (;;) {
+      const taken = await this.take(maxWaitMs);
+      if (!taken.ok) return taken;
+      // Until the moment, not a millisecond before: a timer may fire up to a millisecond early.
+      for (let waitMs = taken.atMs - this.clock.now(); waitMs > 0; waitMs = taken.atMs - this.clock.now()) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      if (this.clock.now() - taken.atMs <= this.toleranceMs) return taken;
+    }
   }
 
   /**

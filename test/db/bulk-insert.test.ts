@@ -181,6 +181,7 @@ describe.each(DIALECTS)('bulkInsert (%s)', (dialect) => {
         await bulkInsert(t.db, 'audit_log', AUDIT, auditRows(PG_MAX_ROWS, { at: true }));
         expect(statements).toHaveLength(1);
         // Parameters do not grow with the rows (PostgreSQL takes at most 65,535 in a statement).
+        expect(statements[0]!.bindings.length).toBeGreaterThan(0);
         expect(statements[0]!.bindings.length).toBeLessThanOrEqual(Object.keys(AUDIT).length);
         await t.db('audit_log').del();
         statements.length = 0;

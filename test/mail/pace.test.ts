@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
 import { MailPace, parseMailRate } from '../../src/mail/pace.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { createTestDatabase, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { servicesFor, stopServices, tempDataDir } from '../support/service.js';
 import { mostWithin, TestSmtpServer } from '../support/smtp.js';
 
@@ -58,6 +58,16 @@ describe('the pace\'s moments (sqlite)', () => {
     // The delays did not add up: 200 emails took no longer than 199 intervals.
     expect(taken.at(-1)! - taken[0]!).toBeLessThanOrEqual(interval * (taken.length - 1));
   });
+});
+
+describe.each(DIALECTS)('the pace\'s moments taken ahead (%s)', (dialect) => {
+  let test: TestDatabase;
+  beforeEach(async () => {
+    test = await createTestDatabase(dialect);
+  });
+  afterEach(async () => {
+    await test.destroy();
+  });
 
   it('takes moments ahead of time one interval apart, however late each answer comes, and none further ahead than asked', async () => {
     const clock = new ManualClock(1_000_000);
@@ -76,6 +86,45 @@ describe('the pace\'s moments (sqlite)', () => {
     // Now 1_000_015: the next free moment, 1_000_104, is further ahead than 80 ms, within 100.
     expect(await b.take(80)).toEqual({ ok: false, waitMs: 89 });
     expect(await a.take(100)).toEqual({ ok: true, atMs: 1_000_104 });
+  });
+
+  it('waits for the moment it took, and takes another when it wakes too late for it (a stalled process)', async () => {
+    let stall = 0;
+    const clock = { now: () => Date.now() + stall };
+    const pace = new MailPace(test.db, clock, { count: 50, perMs: 1_000 });
+    const other = new MailPace(test.db, clock, { count: 50, perMs: 1_000 });
+    const first = await pace.next(2_000);
+    expect(first.ok && first.atMs).toBeLessThanOrEqual(clock.now());
+    // The next two moments are another instance's; this one's is then three intervals on, and it waits for it.
+    await other.take(2_000);
+    await other.take(2_000);
+    const second = await pace.next(2_000);
+    expect(second.ok && first.ok && second.atMs - first.atMs).toBeGreaterThanOrEqual(63);
+    expect(clock.now()).toBeGreaterThanOrEqual(second.ok ? second.atMs : Infinity);
+    // Now it sleeps towards its moment while the process stalls for 200 ms: that moment is spent,
+    // and it hands over at a new one instead, at most the tolerance (25 ms at 50/s) after it.
+    const take = pace.take.bind(pace);
+    const asked: number[] = [];
+    pace.take = async (aheadMs) => {
+      const answer = await take(aheadMs);
+      if (answer.ok) asked.push(answer.atMs);
+      if (asked.length === 1) setTimeout(() => (stall += 200), 5);
+      return answer;
+    };
+    await other.take(2_000);
+    const third = await pace.next(2_000);
+    expect(asked).toHaveLength(2);
+    expect(third).toEqual({ ok: true, atMs: asked[1] });
+    expect(clock.now() - asked[1]!).toBeLessThanOrEqual(25);
+  });
+
+  it('never gives two instances the same moment, nor two moments closer than the rate, when they ask at once', async () => {
+    const clock = new ManualClock(2_000_000);
+    const paces = [0, 1].map(() => new MailPace(test.db, clock, { count: 50, perMs: 1_000 }));
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => paces[i % 2]!.take(2_000)));
+    const moments = answers.map((a) => (a.ok ? a.atMs : NaN)).sort((x, y) => x - y);
+    expect(moments.every(Number.isFinite)).toBe(true);
+    expect(Math.min(...moments.slice(1).map((m, i) => m - moments[i]!))).toBe(21);
   });
 });
 
