@@ -28,6 +28,10 @@ export interface InviteEmailSettings {
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
 const WAIT_IN_PLACE_MS = 2_000;
+/** Why an email whose invitation was deleted is not sent. */
+const GONE = 'the invitation no longer exists';
+/** A wait for MAIL_RATE longer than this is followed by a second look at the invitation. */
+const RECHECK_AFTER_MS = 100;
 
 /** What an email is built from. */
 const EMAIL_COLUMNS = ['id', 'email', 'role', 'status', 'token_nonce', 'expires_at', 'invited_by_name', 'message'] as const;
@@ -55,12 +59,11 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
     kind: INVITE_EMAIL,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as InviteEmailPayload;
-      const row = await db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
-      if (!row) return { result: 'cancelled', reason: 'the invitation no longer exists' };
-      const now = clock.now();
-      const status = shownStatus(row, now);
-      if (status !== 'pending') return { result: 'cancelled', reason: `the invitation is ${status}` };
-      if (row.token_nonce !== payload.nonce) return { result: 'cancelled', reason: 'a newer invitation replaced this one' };
+      const read = () => db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
+      const row = await read();
+      if (!row) return { result: 'cancelled', reason: GONE };
+      const unsendable = whyNotSend(row, payload, clock.now());
+      if (unsendable) return { result: 'cancelled', reason: unsendable };
       const link = links.linkFor(row);
       const email = invitationEmail({
         orgName: settings.orgName,
@@ -74,7 +77,16 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         message: row.message,
       });
       // The pace's moment is taken last, with the message ready: it is handed over the moment it comes.
-      if (settings.pace) await waitForPace(settings.pace);
+      if (settings.pace) {
+        const waitedFrom = clock.now();
+        await waitForPace(settings.pace);
+        // After a noticeable wait, read again: a revoke (or a newer link) meanwhile still stops the email.
+        if (clock.now() - waitedFrom > RECHECK_AFTER_MS) {
+          const again = await read();
+          const changed = again ? whyNotSend(again, payload, clock.now()) : GONE;
+          if (changed) return { result: 'cancelled', reason: changed };
+        }
+      }
       try {
         await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link });
       } catch (error) {
@@ -91,6 +103,14 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
     record: (item, outcome, now) => (setsOffMore(outcome, now) ? Promise.resolve(undefined) : recordDelivery(db, item, outcome, now)),
     recordOutcome: (trx, item, outcome) => recordDeliveryState(trx, item, outcome, settings, clock.now()),
   };
+}
+
+/** Why an invitation's queued email must not go out (any more); undefined when it may. */
+function whyNotSend(row: Pick<InvitationRow, 'status' | 'expires_at' | 'token_nonce'>, payload: InviteEmailPayload, now: number): string | undefined {
+  const status = shownStatus(row, now);
+  if (status !== 'pending') return `the invitation is ${status}`;
+  if (row.token_nonce !== payload.nonce) return 'a newer invitation replaced this one';
+  return undefined;
 }
 
 /** Takes the next moment MAIL_RATE allows: waits for it when it is near, leaves the email queued until then when it is not. */

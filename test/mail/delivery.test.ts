@@ -9,6 +9,7 @@ import { smtpTransport, type MailTransport } from '../../src/mail/transport.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
 import { OutboxWorker } from '../../src/outbox/worker.js';
 import type { Actor } from '../../src/shared/actor.js';
+import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 import { servicesFor, tempDataDir } from '../support/service.js';
 import { TestSmtpServer, type Fault } from '../support/smtp.js';
@@ -361,6 +362,20 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     const rows = await outboxRows(services);
     expect(rows.filter((r) => revoked.includes(r.invitation_id!)).every((r) => r.state === 'cancelled' && r.last_error === 'revoked')).toBe(true);
     expect(rows.filter((r) => !revoked.includes(r.invitation_id!)).every((r) => r.state === 'done')).toBe(true);
+  });
+
+  it('an invitation revoked while its email waits for MAIL_RATE\'s next moment is not sent', async () => {
+    const paced = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, SMTP_URL: smtp.url, MAIL_RATE: '2/s' }, { clock: systemClock });
+    open.push(paced);
+    const { invitationIds } = await paced.invites.inviteMany({ emails: ['first@example.io', 'waits@example.io'], actor: OPERATOR });
+    // The first goes at once; the second's moment is ~525 ms later, and it is revoked meanwhile.
+    const draining = paced.outbox.drain();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await paced.invites.revoke(invitationIds[1]!, OPERATOR);
+    expect(await draining).toMatchObject({ delivered: 1 });
+    expect(smtp.received.map((m) => m.envelope.to[0])).toEqual(['first@example.io']);
+    const rows = await outboxRows(paced);
+    expect(rows.find((r) => r.invitation_id === invitationIds[1])).toMatchObject({ state: 'cancelled' });
   });
 
   it('without SMTP_URL, each email is an .eml file under DATA_DIR/outbox/ with the link in a header, and the link is logged', async () => {
