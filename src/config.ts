@@ -4,11 +4,11 @@ import { parseMailRate, type MailRate } from './mail/pace.js';
 import { DEFAULT_DAILY_LIMIT, parseAllowedDomains, type DomainPattern } from './invites/policy.js';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
 import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedule.js';
-import { UNIT_MS } from './shared/clock.js';
+import { UNIT_MS, type TimeUnit } from './shared/clock.js';
 import { resolveAppSecret } from './app-secret.js';
 import { ConfigError } from './shared/errors.js';
 import { isHttpUrl } from './shared/urls.js';
-import { webhookSecretProblem } from './webhooks/endpoints.js';
+import { webhookSecretProblem } from './webhooks/secrets.js';
 
 export type DatabaseConfig =
   | { client: 'sqlite'; filename: string }
@@ -73,7 +73,7 @@ export type Env = Record<string, string | undefined>;
 export function parseDuration(value: string): number | undefined {
   const match = /^(\d+)(s|m|h|d)$/.exec(value.trim());
   if (!match) return undefined;
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
+  return Number(match[1]) * UNIT_MS[match[2] as TimeUnit];
 }
 
 function duration(env: Env, name: string, fallback: string, min: { ms: number; words: string }): number {

@@ -30,7 +30,7 @@ const SLOW_DOWN = new Set([421, 450, 451, 452]);
 const WAIT_IN_PLACE_MS = 2_000;
 /** Why an email whose invitation was deleted is not sent. */
 const GONE = 'the invitation no longer exists';
-/** A wait for MAIL_RATE longer than this is followed by a second look at the invitation. */
+/** An email handed over longer than this after its invitation was read is read again first. */
 const RECHECK_AFTER_MS = 100;
 
 /** What an email is built from. */
@@ -62,7 +62,8 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       const read = () => db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
       const row = await read();
       if (!row) return { result: 'cancelled', reason: GONE };
-      const unsendable = whyNotSend(row, payload, clock.now());
+      const readAt = clock.now();
+      const unsendable = whyNotSend(row, payload, readAt);
       if (unsendable) return { result: 'cancelled', reason: unsendable };
       const link = links.linkFor(row);
       const email = invitationEmail({
@@ -72,16 +73,16 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         role: row.role,
         link,
         expiresAt: Number(row.expires_at),
-        now: clock.now(),
+        now: readAt,
         reason: payload.reason,
         message: row.message,
       });
       // The pace's moment is taken last, with the message ready: it is handed over the moment it comes.
       if (settings.pace) {
-        const waitedFrom = clock.now();
-        await waitForPace(settings.pace);
-        // After a noticeable wait, read again: a revoke (or a newer link) meanwhile still stops the email.
-        if (clock.now() - waitedFrom > RECHECK_AFTER_MS) {
+        const moment = await settings.pace.next(WAIT_IN_PLACE_MS);
+        if (!moment.ok) throw new RetryLater('waiting for MAIL_RATE', moment.waitMs, true);
+        // Handed over well after the read: read again, so a revoke (or a newer link) meanwhile still stops the email.
+        if (moment.atMs - readAt > RECHECK_AFTER_MS) {
           const again = await read();
           const changed = again ? whyNotSend(again, payload, clock.now()) : GONE;
           if (changed) return { result: 'cancelled', reason: changed };
@@ -111,12 +112,6 @@ function whyNotSend(row: Pick<InvitationRow, 'status' | 'expires_at' | 'token_no
   if (status !== 'pending') return `the invitation is ${status}`;
   if (row.token_nonce !== payload.nonce) return 'a newer invitation replaced this one';
   return undefined;
-}
-
-/** Takes the next moment MAIL_RATE allows: waits for it when it is near, leaves the email queued until then when it is not. */
-async function waitForPace(pace: MailPace): Promise<void> {
-  const taken = await pace.next(WAIT_IN_PLACE_MS);
-  if (!taken.ok) throw new RetryLater('waiting for MAIL_RATE', taken.waitMs, true);
 }
 
 /** Whether this delivery state is one webhook receivers hear of (failing or refused), with someone listening. */

@@ -1,5 +1,5 @@
 import { greatestSql, type Db } from '../db/index.js';
-import { UNIT_MS, type Clock } from '../shared/clock.js';
+import { UNIT_MS, type Clock, type TimeUnit } from '../shared/clock.js';
 
 /** MAIL_RATE: at most `count` emails per `perMs`. */
 export interface MailRate {
@@ -11,7 +11,7 @@ export interface MailRate {
 export function parseMailRate(value: string): MailRate | undefined {
   const match = /^(\d+)\s*\/\s*(s|m|h|d)$/.exec(value.trim());
   if (!match || Number(match[1]) < 1) return undefined;
-  return { count: Number(match[1]), perMs: UNIT_MS[match[2]!]! };
+  return { count: Number(match[1]), perMs: UNIT_MS[match[2] as TimeUnit] };
 }
 
 const BUDGET = 'mail';
@@ -37,12 +37,13 @@ export class MailPace {
     // prompt last email of a window would put one more than the rate into one window.
     const exact = Math.ceil(rate.perMs / rate.count);
     this.intervalMs = Math.max(exact, Math.round((rate.perMs * 1.05) / rate.count));
-    // At most half of a window's margin (count intervals against perMs) is lent to late moments: the
+    // Half of a window's margin (count intervals against perMs) at most is lent to late moments: the
     // other half stays for the delay to the SMTP client (all of it at 1 or 2 emails a window).
-    this.graceMs = Math.min(this.intervalMs - exact, Math.floor((rate.count * this.intervalMs - rate.perMs) / 2));
+    const halfMargin = Math.floor((rate.count * this.intervalMs - rate.perMs) / 2);
+    this.graceMs = Math.min(this.intervalMs - exact, halfMargin);
     // Any count + 1 moments span the period and at least half the margin: a hand-over later than
     // that after its moment could meet a prompt one a period on (at least 1 ms, for rates without margin).
-    this.toleranceMs = Math.max(1, Math.floor((rate.count * this.intervalMs - rate.perMs) / 2));
+    this.toleranceMs = Math.max(1, halfMargin);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { ROLE_LABELS, type Role } from '../members/roles.js';
-import { DAY_MS } from '../shared/clock.js';
+import { UNIT_MS } from '../shared/clock.js';
 
 export interface InvitationEmailData {
   orgName: string;
@@ -32,10 +32,10 @@ export function formatDateInWords(ms: number): string {
 /** "in 7 days", "in 2 hours", "in 90 seconds". */
 export function formatRelative(ms: number): string {
   const units: Array<[number, string]> = [
-    [DAY_MS, 'day'],
-    [3_600_000, 'hour'],
-    [60_000, 'minute'],
-    [1_000, 'second'],
+    [UNIT_MS.d, 'day'],
+    [UNIT_MS.h, 'hour'],
+    [UNIT_MS.m, 'minute'],
+    [UNIT_MS.s, 'second'],
   ];
   for (const [size, name] of units) {
     const n = Math.round(ms / size);

@@ -2,7 +2,7 @@ import { recordAudit } from '../audit/audit.js';
 import { forUpdate, inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { normalizeEmail } from '../invites/email-list.js';
 import { newApiToken, tokenHash } from '../invites/tokens.js';
-import type { Actor } from '../shared/actor.js';
+import { SLACK_USER_ID, type Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { AlreadyMember, InvalidCredentials, InvalidInput, LastAdmin, MemberDeactivated, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -206,6 +206,7 @@ export class MembersService {
 
   /** The explicit re-link (operator): the member's Slack user becomes `slackUserId`, or none. */
   async setSlackUser(id: string, slackUserId: string | null, actor: Actor): Promise<Member> {
+    if (slackUserId !== null && !SLACK_USER_ID.test(slackUserId)) throw new InvalidInput('give a Slack user id like U024BE7LH', 'slack_user');
     try {
       return await inTransaction(this.db, async (trx) => {
         const row = await this.lockMember(trx, id);

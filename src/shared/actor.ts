@@ -6,6 +6,9 @@ export type Actor =
 
 export const SYSTEM: Actor = { type: 'system' };
 
+/** A Slack user id as Slack writes it: `U…`, or `W…` in an Enterprise Grid. */
+export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,30}$/;
+
 export function actorId(actor: Actor): string | null {
   switch (actor.type) {
     case 'slack':

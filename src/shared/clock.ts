@@ -7,7 +7,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 export const DAY_MS = 86_400_000;
 /** Milliseconds in each unit a setting may be written in (`90s`, `15m`, `2h`, `7d`; `14/s`). */
-export const UNIT_MS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: DAY_MS };
+export const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: DAY_MS } as const;
+export type TimeUnit = keyof typeof UNIT_MS;
 
 /** Epoch milliseconds (a bigint column may come as a string) → ISO 8601; null stays null. */
 export function toIso(ms: number | string | null): string | null {

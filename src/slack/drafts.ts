@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import type { ListReview } from '../invites/review.js';
 import type { Role } from '../members/roles.js';
-import type { Clock } from '../shared/clock.js';
+import { DAY_MS, type Clock } from '../shared/clock.js';
 
 /** A list submitted in the invite form and under review: what was typed and chosen, and what the review showed. */
 export interface InviteDraft {
@@ -18,7 +18,7 @@ export interface InviteDraft {
   peoplePending: boolean;
 }
 
-const KEPT_MS = 24 * 3_600_000;
+const KEPT_MS = DAY_MS;
 
 /** Drafts by id, each readable only by the Slack user who made it. */
 export class InviteDrafts {

@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import type { OutboxRow } from '../outbox/outbox.js';
 import { backoffMs, RetryLater, type DeliveryOutcome, type OutboxHandler, type WorkerOptions } from '../outbox/worker.js';
-import type { Clock } from '../shared/clock.js';
+import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { disableEndpoint, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
-import { openSecret } from './sealed-secrets.js';
+import { openSecret } from './secrets.js';
 import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
 
 /** The Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` keyed by the base64 after `whsec_`. */
@@ -27,7 +27,7 @@ export interface WebhookDeliverySettings {
 
 export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
   timeoutMs: 10_000,
-  giveUpAfterMs: 24 * 3_600_000,
+  giveUpAfterMs: DAY_MS,
   perEndpoint: 2,
   backoff: { backoffBaseMs: 5_000, backoffMaxMs: 3_600_000 },
 };
@@ -169,7 +169,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         const failures = (paused.get(endpoint.id)?.failures ?? 0) + 1;
         paused.set(endpoint.id, { until: clock.now() + backoffMs(failures, settings.backoff), failures });
         if (error instanceof EndpointAnswered && error.status === 410) return { result: 'refused', reason: GONE };
-        if (clock.now() - Number(item.created_at) >= settings.giveUpAfterMs) return { result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / 3_600_000)} h: ${describeError(error)}` };
+        if (clock.now() - Number(item.created_at) >= settings.giveUpAfterMs) return { result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / UNIT_MS.h)} h: ${describeError(error)}` };
         throw error;
       } finally {
         lanes.give(endpoint.id);

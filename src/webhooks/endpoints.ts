@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { EVENT_TYPES, isEventType, type EventType } from '../events/events.js';
 import { DAY_MS } from '../shared/clock.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { isHttpUrl } from '../shared/urls.js';
-import { sealSecret } from './sealed-secrets.js';
+import { newWebhookSecret, sealSecret } from './secrets.js';
 
 /**
  * Webhook endpoints: those of WEBHOOK_URLS (signed with WEBHOOK_SECRET, changed only in the
@@ -14,7 +14,7 @@ import { sealSecret } from './sealed-secrets.js';
 export interface WebhookEndpoint {
   id: string;
   url: string;
-  /** `whsec_…` for an environment endpoint; sealed (sealed-secrets.ts) for a stored one until delivery opens it. */
+  /** `whsec_…` for an environment endpoint; sealed (secrets.ts) for a stored one until delivery opens it. */
   secret: string;
   /** The event types it receives; null: all of them. */
   events: EventType[] | null;
@@ -61,23 +61,6 @@ function toEndpoint(row: EndpointRow): WebhookEndpoint {
 
 export function receives(endpoint: Pick<WebhookEndpoint, 'events'>, type: EventType): boolean {
   return endpoint.events === null || endpoint.events.includes(type);
-}
-
-/** Standard Webhooks secrets: `whsec_` and the base64 of the HMAC key (at least 24 bytes). */
-export const WEBHOOK_SECRET_MIN_BYTES = 24;
-
-/** Why a Standard Webhooks secret is unusable, or undefined when it is fine. */
-export function webhookSecretProblem(secret: string): string | undefined {
-  if (!secret.startsWith('whsec_')) return 'must start with whsec_ followed by base64 (e.g. whsec_ and `openssl rand -base64 32`)';
-  const encoded = secret.slice('whsec_'.length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) return 'the part after whsec_ is not valid base64';
-  if (Buffer.from(encoded, 'base64').length < WEBHOOK_SECRET_MIN_BYTES) return `the key after whsec_ must be at least ${WEBHOOK_SECRET_MIN_BYTES} bytes (e.g. whsec_ and \`openssl rand -base64 32\`)`;
-  return undefined;
-}
-
-/** A new Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
-export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
 function checkedUrl(raw: string): string {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookSecretProblem } from '../../src/webhooks/endpoints.js';
+import { webhookSecretProblem } from '../../src/webhooks/secrets.js';
 import { inTransaction } from '../../src/db/index.js';
 import { InvitesService } from '../../src/invites/service.js';
 import { envEndpointId, recordAttempt } from '../../src/webhooks/endpoints.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
-import { newWebhookSecret } from '../../src/webhooks/endpoints.js';
+import { newWebhookSecret } from '../../src/webhooks/secrets.js';
 import { TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js';
 
 let dataDir: string;

@@ -2,6 +2,7 @@ import type { types } from '@slack/bolt';
 import type { Invitation } from '../../invites/model.js';
 import { ROLES, type Role } from '../../members/roles.js';
 import type { RenewalRequest } from '../../invites/renewal-requests.js';
+import { SLACK_USER_ID } from '../../shared/actor.js';
 import { ACTIONS, DEFAULT_TABLE, encodeMemberRole, encodeRow } from '../action-values.js';
 import { count, invitationButtons, mrkdwn, notice, plain, roleLabel, slackDate, STATUS_LABELS } from './format.js';
 import { clip, LIMITS, type Block } from './limits.js';
@@ -156,7 +157,7 @@ export function renewalRequestNotice(data: RenewalRequestNoticeData): { text: st
   ];
   if (data.notice) blocks.push(notice(data.notice));
   if (request.dismissedAt !== null) {
-    const who = request.dismissedBy && /^[UW][A-Z0-9]{2,30}$/.test(request.dismissedBy) ? ` by <@${request.dismissedBy}>` : '';
+    const who = request.dismissedBy && SLACK_USER_ID.test(request.dismissedBy) ? ` by <@${request.dismissedBy}>` : '';
     blocks.push({ type: 'context', elements: [mrkdwn(`Dismissed${who} ${slackDate(request.dismissedAt)}: no new invitation was sent.`)] });
   } else if (invitation.status === 'expired') {
     blocks.push({

@@ -2,6 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webA
 import { checkedChoices } from '../../../invites/choices.js';
 import { MAX_LIST_CHARS } from '../../../invites/email-list.js';
 import { isRole } from '../../../members/roles.js';
+import { SLACK_USER_ID } from '../../../shared/actor.js';
 import { DomainError, InvalidInput } from '../../../shared/errors.js';
 import { MODAL_BLOCKS, MODAL_INPUTS } from '../../action-values.js';
 import { importingView, refusedView, reviewView } from '../../blocks/invite-modal.js';
@@ -32,7 +33,7 @@ export function inviteFormSubmission(deps: SlackDeps) {
     const rawText: unknown = values[MODAL_BLOCKS.emails]?.[MODAL_INPUTS.emails]?.value;
     const typed = typeof rawText === 'string' ? decodeSlackText(rawText).text : '';
     const rawPeople: unknown = values[MODAL_BLOCKS.users]?.[MODAL_INPUTS.users]?.selected_users;
-    const people = Array.isArray(rawPeople) ? rawPeople.filter((id): id is string => typeof id === 'string' && /^[UW][A-Z0-9]{2,30}$/.test(id)).slice(0, 100) : [];
+    const people = Array.isArray(rawPeople) ? rawPeople.filter((id): id is string => typeof id === 'string' && SLACK_USER_ID.test(id)).slice(0, 100) : [];
     const role: unknown = values[MODAL_BLOCKS.role]?.[MODAL_INPUTS.role]?.selected_option?.value ?? 'member';
     const rawExpiry: unknown = values[MODAL_BLOCKS.expiry]?.[MODAL_INPUTS.expiry]?.selected_option?.value ?? 'default';
     const rawMessage: unknown = values[MODAL_BLOCKS.message]?.[MODAL_INPUTS.message]?.value;
