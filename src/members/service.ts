@@ -37,6 +37,7 @@ export class MembersService {
     const role = requireRole(input.role ?? 'member');
     const firstName = cleanName(input.firstName, 'first_name');
     const lastName = cleanName(input.lastName, 'last_name');
+    const slackUserId = input.slackUserId === undefined ? null : requireSlackUserId(input.slackUserId);
     const passwordHash = input.password !== undefined ? await hashPassword(input.password) : null;
     const apiToken = input.withApiToken ? newApiToken() : undefined;
     const now = this.clock.now();
@@ -49,7 +50,7 @@ export class MembersService {
       role,
       state: 'active',
       api_token_hash: apiToken ? tokenHash(apiToken) : null,
-      slack_user_id: input.slackUserId ?? null,
+      slack_user_id: slackUserId,
       created_at: now,
       updated_at: now,
       deactivated_at: null,
@@ -60,8 +61,10 @@ export class MembersService {
         await recordAudit(trx, now, actor, [{ action: 'member_create', subjectType: 'member', subjectId: row.id, details: { email, role } }]);
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AlreadyMember(email);
-      throw error;
+      // Two columns are unique: say which one this member collided on.
+      if (!isUniqueViolation(error)) throw error;
+      const emailTaken = !slackUserId || (await this.findByEmail(email)) !== undefined;
+      throw emailTaken ? new AlreadyMember(email) : slackUserTaken(slackUserId);
     }
     return { member: toMember(row), apiToken };
   }
@@ -206,7 +209,7 @@ export class MembersService {
 
   /** The explicit re-link (operator): the member's Slack user becomes `slackUserId`, or none. */
   async setSlackUser(id: string, slackUserId: string | null, actor: Actor): Promise<Member> {
-    if (slackUserId !== null && !SLACK_USER_ID.test(slackUserId)) throw new InvalidInput('give a Slack user id like U024BE7LH', 'slack_user');
+    if (slackUserId !== null) requireSlackUserId(slackUserId);
     try {
       return await inTransaction(this.db, async (trx) => {
         const row = await this.lockMember(trx, id);
@@ -217,7 +220,7 @@ export class MembersService {
         return toMember({ ...row, slack_user_id: slackUserId, updated_at: now });
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new InvalidInput(`${slackUserId} is linked to another member.`, 'slack_user');
+      if (isUniqueViolation(error)) throw slackUserTaken(slackUserId!);
       throw error;
     }
   }
@@ -234,4 +237,13 @@ export class MembersService {
     const others = await forUpdate(trx('members').where({ role: 'admin', state: 'active' }).whereNot({ id: exceptId })).select('id');
     if (others.length === 0) throw new LastAdmin();
   }
+}
+
+function requireSlackUserId(slackUserId: string): string {
+  if (!SLACK_USER_ID.test(slackUserId)) throw new InvalidInput('give a Slack user id like U024BE7LH', 'slack_user');
+  return slackUserId;
+}
+
+function slackUserTaken(slackUserId: string): InvalidInput {
+  return new InvalidInput(`${slackUserId} is linked to another member.`, 'slack_user');
 }

@@ -195,6 +195,18 @@ describe.each(DIALECTS)('MembersService (%s)', (dialect) => {
     const audit = await w.db('audit_log').where({ action: 'slack_link' }).orderBy('id');
     expect(audit.map((row: { subject_id: string }) => row.subject_id)).toEqual([bob.id, member.id]);
   });
+
+  it('refuses to create a member with a malformed or taken Slack user id, and creates nothing', async () => {
+    const w = world();
+    await w.members.create({ email: 'jane@x.io', slackUserId: 'U0JANE' }, CLI);
+    for (const id of ['x', 'u0lower', 'C0CHANNEL', '']) {
+      await expect(w.members.create({ email: 'bob@x.io', slackUserId: id }, CLI)).rejects.toThrow(InvalidInput);
+    }
+    // The id is the collision, not the email: the message says so.
+    await expect(w.members.create({ email: 'bob@x.io', slackUserId: 'U0JANE' }, CLI)).rejects.toThrow('U0JANE is linked to another member.');
+    await expect(w.members.create({ email: 'JANE@x.io', slackUserId: 'U0OTHER' }, CLI)).rejects.toThrow(AlreadyMember);
+    expect(await countRows(w.db, 'members')).toBe(1);
+  });
 });
 
 describe('permissions', () => {
