@@ -17,12 +17,19 @@ export interface AuditRow {
 const CURSOR = 'audit_channel';
 const LEASE_MS = 60_000;
 const LINES_PER_MESSAGE = 20;
+/**
+ * On PostgreSQL ids are handed out when rows are written, not when they commit: a missing id below
+ * a committed one may belong to a transaction still running. Its entry is waited for this long
+ * (counted from the entry after it), then taken as rolled back.
+ */
+export const GAP_WAIT_MS = 30_000;
 
 /**
  * Posts each audit entry to AUDIT_CHANNEL as one line with who did it. The audit log is the queue:
  * a cursor shared by all instances says how far the channel got, and a lease on it lets exactly
  * one instance post at a time. At first start it begins at the newest entry (no flood of history).
- * A crash between Slack's OK and moving the cursor repeats that one message.
+ * A crash between Slack's OK and moving the cursor repeats that one message. Entries are posted in
+ * id order, and none is passed over while the one before it may still commit.
  */
 export class AuditFeed {
   private failures = 0;
@@ -34,7 +41,7 @@ export class AuditFeed {
     if (position === undefined) return 0;
     let posted = 0;
     try {
-      const rows = await this.db<AuditRow>('audit_log').where('id', '>', position).orderBy('id').limit(LINES_PER_MESSAGE);
+      const rows = untilGap(await this.db<AuditRow>('audit_log').where('id', '>', position).orderBy('id').limit(LINES_PER_MESSAGE), position, this.clock.now());
       if (rows.length) {
         await this.post(rows.map(auditLine));
         posted = rows.length;
@@ -72,6 +79,17 @@ export class AuditFeed {
   private async release(position: number, retryAt: number | null = null): Promise<void> {
     await this.db('job_cursors').where({ name: CURSOR }).update({ position, locked_until: retryAt, updated_at: this.clock.now() });
   }
+}
+
+/** The entries up to the first missing id that may still come (see GAP_WAIT_MS), in order. */
+function untilGap(rows: AuditRow[], position: number, now: number): AuditRow[] {
+  let expected = position + 1;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (Number(row.id) !== expected && Number(row.at) > now - GAP_WAIT_MS) return rows.slice(0, i);
+    expected = Number(row.id) + 1;
+  }
+  return rows;
 }
 
 const ACTION_WORDS: Record<AuditAction, string> = {

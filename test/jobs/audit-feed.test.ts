@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../src/audit/audit.js';
-import { AuditFeed, auditLine } from '../../src/jobs/audit-feed.js';
+import { AuditFeed, auditLine, GAP_WAIT_MS } from '../../src/jobs/audit-feed.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 
 describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
@@ -53,6 +53,49 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     expect(await first).toBe(1);
     expect(await other.run()).toBe(0);
     expect(posted).toEqual(['<@U0ADMIN> invited b@x.io as member']);
+  });
+
+  it('waits for an entry whose transaction commits after a later one, and posts both in order', async () => {
+    const posted: string[] = [];
+    const feed = new AuditFeed(test.db, clock, async (lines) => { posted.push(...lines); });
+    await feed.run(); // sets the cursor at the start
+    let commit: () => void = () => undefined;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    // A long transaction takes its id first and commits last (PostgreSQL; SQLite has one writer at a time).
+    const slow = test.db.transaction(async (trx) => {
+      await recordAudit(trx, clock.now(), { type: 'slack', slackUserId: 'U0ADMIN' }, [{ action: 'invite', subjectType: 'invitation', subjectId: 'invite_1', details: { email: 'slow@x.io', role: 'member' } }]);
+      await committed;
+    });
+    if (dialect === 'pg') {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await audit('fast@x.io');
+      expect(await feed.run()).toBe(0);
+      clock.advance(GAP_WAIT_MS - 1_000);
+      expect(await feed.run()).toBe(0);
+    }
+    commit();
+    await slow;
+    if (dialect !== 'pg') await audit('fast@x.io');
+    expect(await feed.run()).toBe(2);
+    expect(posted).toEqual(['<@U0ADMIN> invited slow@x.io as member', '<@U0ADMIN> invited fast@x.io as member']);
+  });
+
+  it('takes a missing entry as rolled back once the entry after it is older than the wait', async () => {
+    const posted: string[] = [];
+    const feed = new AuditFeed(test.db, clock, async (lines) => { posted.push(...lines); });
+    await feed.run();
+    await test.db.transaction(async (trx) => {
+      await recordAudit(trx, clock.now(), { type: 'slack', slackUserId: 'U0ADMIN' }, [{ action: 'invite', subjectType: 'invitation', subjectId: 'invite_1', details: { email: 'gone@x.io', role: 'member' } }]);
+      await trx.rollback();
+    }).catch(() => undefined);
+    await audit('kept@x.io');
+    // SQLite hands a rolled-back id out again (no gap); PostgreSQL's sequence does not.
+    if (dialect === 'pg') {
+      expect(await feed.run()).toBe(0);
+      clock.advance(GAP_WAIT_MS + 1);
+    }
+    expect(await feed.run()).toBe(1);
+    expect(posted).toEqual(['<@U0ADMIN> invited kept@x.io as member']);
   });
 
   it('words each kind of change with its actor', () => {
