@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Services } from '../app.js';
 import { ROLES } from '../members/roles.js';
 import type { Actor } from '../shared/actor.js';
@@ -21,4 +21,13 @@ export function jsonOption(): Option {
 /** --role, on commands that create someone. */
 export function roleOption(): Option {
   return new Option('--role <role>', 'role for the new member').choices([...ROLES]).default('member');
+}
+
+/** An option's whole number from `min` to `max`, or commander's usual refusal naming the option. */
+export function wholeNumber(value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`);
+  }
+  return n;
 }

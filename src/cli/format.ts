@@ -46,10 +46,13 @@ export function formatInvitations(page: ListPage): string {
   return `${table(['ID', 'EMAIL', 'STATUS', 'ROLE', 'INVITED', 'EXPIRES', 'EMAIL DELIVERY'], rows)}\n${shown}${more}`;
 }
 
-export function formatMembers(members: Member[]): string {
-  if (members.length === 0) return 'No members.';
-  return table(
+export function formatMembers(page: { members: Member[]; total: number }, offset: number): string {
+  if (page.members.length === 0) return page.total === 0 ? 'No members.' : `No members past ${offset} (${page.total} in all).`;
+  const rows = table(
     ['ID', 'EMAIL', 'NAME', 'ROLE', 'STATE'],
-    members.map((m) => [m.id, m.email, [m.firstName, m.lastName].filter(Boolean).join(' '), m.role, m.state]),
+    page.members.map((m) => [m.id, m.email, [m.firstName, m.lastName].filter(Boolean).join(' '), m.role, m.state]),
   );
+  const end = offset + page.members.length;
+  const more = end < page.total ? `\nMore: doorman user list --offset ${end}` : '';
+  return `${rows}\n${offset + 1}–${end} of ${page.total}${more}`;
 }

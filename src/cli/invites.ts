@@ -4,11 +4,12 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Services } from '../app.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from '../invites/choices.js';
 import { MAX_FILE_ROWS, parseListFile } from '../invites/list-file.js';
-import type { SortKey } from '../invites/list.js';
+import { MAX_PAGE, type SortKey } from '../invites/list.js';
 import { SHOWN_STATUSES, type Invitation } from '../invites/model.js';
 import type { Role } from '../members/roles.js';
+import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
-import { jsonOption, roleOption, type CommandDeps } from './command.js';
+import { jsonOption, roleOption, wholeNumber, type CommandDeps } from './command.js';
 import { formatDate, formatInvitations, formatSummary } from './format.js';
 
 /** `doorman invite`, `invites`, `resend`, `renew`, `revoke`, `link`: invitations from the terminal. */
@@ -18,7 +19,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
     .description('invite one or more email addresses (a list may mix commas, spaces and "Name <email>")')
     .argument('[emails...]', 'addresses; use - to read the list from standard input')
     .addOption(roleOption())
-    .option('--from <name>', 'inviter name shown in the email')
+    .option('--from <name>', `inviter name shown in the email (at most ${MAX_NAME_CHARS} characters)`, inviterName)
     .option('--expires <days>', `how long the links work: ${EXPIRY_CHOICES.map((d) => `${d}d`).join(', ')} (default INVITE_TTL)`)
     .option('--message <text>', `a personal message for the email and the accept page (at most ${MAX_MESSAGE_CHARS} characters)`)
     .option('--file <path>', `a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, up to ${MAX_FILE_ROWS.toLocaleString('en')} rows`)
@@ -52,7 +53,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
     .addOption(new Option('--sort <column>', 'sort column').choices(['email', 'status', 'created', 'expires']).default('created'))
     .addOption(new Option('--order <order>', 'sort order').choices(['asc', 'desc']))
     .option('--search <text>', 'only emails containing this text')
-    .option('--limit <n>', 'rows per page (1–500)', positiveInt, 50)
+    .option('--limit <n>', `rows per page (1–${MAX_PAGE})`, (v) => wholeNumber(v, 1, MAX_PAGE), 50)
     .option('--cursor <cursor>', 'continue from a previous page')
     .addOption(jsonOption())
     .action(async (opts: { status: 'all'; sort: SortKey; order?: 'asc' | 'desc'; search?: string; limit: number; cursor?: string; json?: boolean }) => {
@@ -98,8 +99,8 @@ function readListFile(file: string): Buffer {
   }
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
-  return n;
+function inviterName(value: string): string {
+  if (value.trim().length > MAX_NAME_CHARS) throw new InvalidArgumentError(`must be at most ${MAX_NAME_CHARS} characters`);
+  return value;
 }
+

@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { Role } from '../members/roles.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
-import { jsonOption, roleOption, type CommandDeps } from './command.js';
+import { MAX_MEMBERS_PAGE } from '../members/service.js';
+import { jsonOption, roleOption, wholeNumber, type CommandDeps } from './command.js';
 import { formatMembers } from './format.js';
 
 /** `doorman user create|link-slack|list`: members, the first admin included. */
@@ -50,10 +51,12 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .command('list')
     .description('list members')
     .addOption(new Option('--state <state>').choices(['active', 'deactivated']))
+    .option('--limit <n>', `rows per page (1–${MAX_MEMBERS_PAGE})`, (v) => wholeNumber(v, 1, MAX_MEMBERS_PAGE), MAX_MEMBERS_PAGE)
+    .option('--offset <n>', 'rows to skip', (v) => wholeNumber(v, 0, Number.MAX_SAFE_INTEGER), 0)
     .addOption(jsonOption())
-    .action(async (opts: { state?: 'active' | 'deactivated'; json?: boolean }) => {
+    .action(async (opts: { state?: 'active' | 'deactivated'; limit: number; offset: number; json?: boolean }) => {
       const { members } = await open();
-      const result = await members.list({ state: opts.state, limit: 1000 });
-      print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result.members));
+      const result = await members.list({ state: opts.state, limit: opts.limit, offset: opts.offset });
+      print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result, opts.offset));
     });
 }

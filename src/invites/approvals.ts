@@ -3,7 +3,7 @@ import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
 import { inTransaction, serializeOn, type Trx } from '../db/index.js';
 import { invitationEvent } from '../events/events.js';
 import { enqueue } from '../outbox/outbox.js';
-import { actorRef, type Actor } from '../shared/actor.js';
+import { actorRef, storedName, type Actor } from '../shared/actor.js';
 import { AlreadyDecided, ApprovalLapsed, InvalidInput, NotAwaitingApproval, OwnRequest } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Decision, type Invitation, type InvitationRow } from './model.js';
@@ -95,7 +95,7 @@ async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number): Pro
 }
 
 function decidedColumns(actor: Actor, decision: Decision, now: number) {
-  const name = actor.type === 'system' ? `the operator${actor.name ? ` (${actor.name})` : ''}` : (actor.name ?? null);
+  const name = storedName(actor.type === 'system' ? `the operator${actor.name ? ` (${actor.name})` : ''}` : actor.name);
   return { decided_at: now, decided_by: actorRef(actor), decided_by_name: name, decision, updated_at: now };
 }
 

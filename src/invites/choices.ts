@@ -12,8 +12,14 @@ export interface InviteChoices {
   message?: string | null;
 }
 
-/** The choices as stored: the TTL in ms (null: INVITE_TTL) and the message (null: none), checked. */
-export function checkedChoices(choices: InviteChoices): { ttl_ms: number | null; message: string | null } {
+/** The choices as an invitation's columns: the TTL in ms (null: INVITE_TTL) and the message (null: none). */
+export interface StoredChoices {
+  ttl_ms: number | null;
+  message: string | null;
+}
+
+/** The choices as stored, checked. */
+export function checkedChoices(choices: InviteChoices): StoredChoices {
   const days = choices.expiresInDays ?? null;
   if (days !== null && !(EXPIRY_CHOICES as readonly number[]).includes(days)) {
     throw new InvalidInput(`An invitation can expire in ${EXPIRY_CHOICES.join(', ')} days, not ${String(days)}.`, 'expires_in_days');

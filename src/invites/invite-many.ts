@@ -4,7 +4,7 @@ import { analyzeNow, chunked, forUpdate, inTransaction, isUniqueViolation, seria
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
-import type { Actor } from '../shared/actor.js';
+import { storedName, type Actor } from '../shared/actor.js';
 import { describeError, InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { invitationEvent, type DoormanEvent } from '../events/events.js';
@@ -230,6 +230,6 @@ export function inviterColumns(input: Pick<InviteManyInput, 'actor' | 'inviterMe
   return {
     invited_by_member_id: input.inviterMemberId ?? (actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? actor.memberId ?? null : null),
     invited_by_slack_user_id: actor.type === 'slack' ? actor.slackUserId : null,
-    invited_by_name: input.inviterName ?? (actor.type === 'system' ? null : actor.name) ?? null,
+    invited_by_name: storedName(input.inviterName ?? (actor.type === 'system' ? null : actor.name)),
   };
 }

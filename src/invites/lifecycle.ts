@@ -8,7 +8,7 @@ import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
 import { AlreadyMember, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
-import { checkedChoices, type InviteChoices } from './choices.js';
+import { checkedChoices, type InviteChoices, type StoredChoices } from './choices.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany, inviterColumns } from './invite-many.js';
 import { inviteNewInOneStatement, resendInOneStatement, revokeInOneStatement } from './one-statement.js';
@@ -40,8 +40,8 @@ async function change(ctx: InvitesContext, id: string, queues: boolean, apply: (
  * Resend: the same link emailed again, the expiry pushed to now + TTL. Pending only — unless
  * `orSendNew` (Medusa's resend), when an expired one gets a new invitation instead.
  */
-export async function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orSendNew?: boolean } = {}): Promise<Invitation> {
-  const resent = oneStatement(ctx) ? await resendInOneStatement(ctx, id, actor) : undefined;
+export async function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orSendNew?: boolean; choices?: Partial<StoredChoices> } = {}): Promise<Invitation> {
+  const resent = oneStatement(ctx) && !options.choices ? await resendInOneStatement(ctx, id, actor) : undefined;
   if (resent) {
     ctx.onQueued();
     return toInvitation(resent, ctx.clock.now());
@@ -50,7 +50,9 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
     if (options.orSendNew && shownStatus(row, now) === 'expired') return sendNewLink(ctx, trx, row, now, actor);
     requireState(row, now, ['pending']);
     // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
-    const update = { expires_at: now + (row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms)), last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued' as const, delivery_error: null };
+    // Choices given with the resend (the admin API's re-POST) replace the stored ones.
+    const choices = { ttl_ms: row.ttl_ms, message: row.message, ...options.choices };
+    const update = { ...choices, expires_at: now + (choices.ttl_ms === null ? ctx.inviteTtlMs : Number(choices.ttl_ms)), last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued' as const, delivery_error: null };
     await trx('invitations').where({ id }).update(update);
     await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
     await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
@@ -92,9 +94,13 @@ export async function sendNewInvitations(ctx: InvitesContext, ids: readonly stri
   return { sent, skipped: ids.length - sent.length };
 }
 
-/** Revoke: pending, expired or awaiting approval; the link stops working at once and its queued email is dropped. */
+/**
+ * Revoke: pending, expired or awaiting approval; the link stops working at once and its queued
+ * email is dropped. A request withdrawn while it waited for approval closes like a decision: its
+ * copies say so (in the transaction, hence not the one statement when someone is told).
+ */
 export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
-  const revoked = oneStatement(ctx) ? await revokeInOneStatement(ctx, id, actor) : undefined;
+  const revoked = oneStatement(ctx) && !ctx.onApprovalDecided ? await revokeInOneStatement(ctx, id, actor) : undefined;
   if (revoked) return toInvitation(revoked, ctx.clock.now());
   return change(ctx, id, false, async (trx, row, now) => {
     requireState(row, now, ['pending', 'expired', 'awaiting_approval']);
@@ -102,6 +108,7 @@ export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Pro
     await trx('invitations').where({ id }).whereIn('status', ['pending', 'awaiting']).update(update);
     await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'revoked' });
     await recordAudit(trx, now, actor, [{ action: 'revoke', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
+    if (row.status === 'awaiting') await ctx.onApprovalDecided?.(trx, now, toInvitation({ ...row, ...update }, now));
     await ctx.events.queueEvents(trx, now, [invitationEvent('invite.revoked', { ...row, ...update }, actor)]);
     return { ...row, ...update };
   });
@@ -177,7 +184,10 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
   if (live) {
     const changed = await setInvitationRole(ctx, live.invitationId, input.role, input.actor);
     if (changed.status === 'awaiting_approval') return { outcome: 'awaiting_approval', invitation: changed };
-    return { outcome: 'resent', invitation: await resend(ctx, live.invitationId, input.actor) };
+    // The expiry and message asked for now apply to the resent link; those not given stay as they were.
+    const checked = checkedChoices(input);
+    const given = { ...(input.expiresInDays !== undefined ? { ttl_ms: checked.ttl_ms } : {}), ...(input.message !== undefined ? { message: checked.message } : {}) };
+    return { outcome: 'resent', invitation: await resend(ctx, live.invitationId, input.actor, { choices: Object.keys(given).length ? given : undefined }) };
   }
   const id = summary.invitationIds[0]!;
   return { outcome: summary.renewed.length ? 'renewed' : 'sent', invitation: toInvitation(await invitationRow(ctx.db, id), ctx.clock.now()) };

@@ -1,6 +1,6 @@
 import type { Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
-import type { Actor } from '../shared/actor.js';
+import { storedName, type Actor } from '../shared/actor.js';
 import { newId } from '../shared/ids.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import type { InvitesContext } from './context.js';
@@ -64,7 +64,7 @@ export async function createListImport(ctx: InvitesContext, input: ListImportInp
     id,
     file_name: input.fileName.slice(0, 200),
     actor: JSON.stringify(input.actor),
-    inviter_name: input.inviterName ?? null,
+    inviter_name: storedName(input.inviterName),
     choices: JSON.stringify(choices),
     rows: JSON.stringify(rows),
     total: rows.length,

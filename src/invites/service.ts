@@ -45,7 +45,7 @@ export interface InvitesSettings {
   onRenewalRequested?: InvitesContext['onRenewalRequested'];
   /** Inside the transaction holding invitations for approval: whom to ask (Slack messages). */
   onApprovalRequested?: InvitesContext['onApprovalRequested'];
-  /** Inside the transaction of an approval, denial or lapse: whom to tell (Slack messages). */
+  /** Inside the transaction of an approval, denial, lapse or withdrawal: whom to tell (Slack messages). */
   onApprovalDecided?: InvitesContext['onApprovalDecided'];
 }
 

@@ -1,4 +1,5 @@
 import { normalizeEmail } from '../invites/email-list.js';
+import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
 import { isRole, roleHas, type Permission, type Role } from './roles.js';
 
@@ -75,6 +76,6 @@ export function cleanName(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new InvalidInput(`${field} must be text.`, field);
   const name = value.trim().replace(/\s+/g, ' ');
-  if (name.length > 200) throw new InvalidInput(`${field} must be at most 200 characters.`, field);
+  if (name.length > MAX_NAME_CHARS) throw new InvalidInput(`${field} must be at most ${MAX_NAME_CHARS} characters.`, field);
   return name || null;
 }

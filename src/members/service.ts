@@ -23,6 +23,9 @@ export interface CreateMemberInput {
   slackUserId?: string;
 }
 
+/** The most members one page of a listing holds. */
+export const MAX_MEMBERS_PAGE = 1000;
+
 export class MembersService {
   constructor(
     private readonly db: Db,
@@ -99,7 +102,7 @@ export class MembersService {
       if (options.state) q.where({ state: options.state });
     });
     const [rows, countRow] = await Promise.all([
-      base.clone().orderBy([{ column: 'email', order: 'asc' }]).limit(Math.min(options.limit ?? 100, 1000)).offset(options.offset ?? 0),
+      base.clone().orderBy([{ column: 'email', order: 'asc' }]).limit(Math.min(options.limit ?? 100, MAX_MEMBERS_PAGE)).offset(options.offset ?? 0),
       base.clone().count<{ n: number | string }[]>({ n: '*' }),
     ]);
     return { members: rows.map(toMember), total: Number(countRow[0]?.n ?? 0) };

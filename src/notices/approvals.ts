@@ -56,9 +56,11 @@ export async function queueApprovalRequests(trx: Trx, now: number, invitations: 
   await enqueue(trx, now, messages);
 }
 
-/** Once decided (or lapsed): every copy of the request is redrawn, and the requester is told. */
+/** Once decided, lapsed or withdrawn: every copy of the request is redrawn, and the requester is told of a decision. */
 export async function queueApprovalDecided(trx: Trx, now: number, invitation: Invitation, settings: ApprovalSettings): Promise<void> {
   await enqueue(trx, now, [{ kind: SLACK_APPROVAL, invitationId: invitation.id, payload: { op: 'update', invitationId: invitation.id } satisfies ApprovalPayload }]);
+  // Withdrawn (revoked) rather than decided: whoever revoked it knows; the copies say so.
+  if (!invitation.approval?.decision) return;
   const inviterMember = invitation.invitedBy.memberId
     ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
     : undefined;

@@ -6,6 +6,19 @@ export type Actor =
 
 export const SYSTEM: Actor = { type: 'system' };
 
+/** The longest name kept: a member's first or last name, a display name stored beside a change. */
+export const MAX_NAME_CHARS = 200;
+
+/**
+ * A person's name as stored beside a change (who invited, who decided): whitespace folded, and a
+ * name longer than the column (first and last name together may be) shortened with an ellipsis.
+ */
+export function storedName(name: string | null | undefined): string | null {
+  const folded = name?.trim().replace(/\s+/g, ' ');
+  if (!folded) return null;
+  return folded.length <= MAX_NAME_CHARS ? folded : `${folded.slice(0, MAX_NAME_CHARS - 1)}…`;
+}
+
 /** A Slack user id as Slack writes it: `U…`, or `W…` in an Enterprise Grid. */
 export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,30}$/;
 

@@ -63,6 +63,8 @@ export class SlackIdentities {
   private readonly inFlight = new Map<string, Promise<SlackUser>>();
   private readonly names = new Map<string, string>();
   private readonly bootstrap: ReadonlySet<string>;
+  /** The confirmed profile email of each bootstrap admin seen (null: none to trust), to find their member account. */
+  private readonly bootstrapEmails = new Map<string, string | null>();
 
   constructor(private readonly deps: IdentityDeps) {
     this.bootstrap = new Set(deps.bootstrapAdmins);
@@ -131,11 +133,7 @@ export class SlackIdentities {
     const slackActor = (member?: Member, name?: string): Actor => ({ type: 'slack', slackUserId, ...(member ? { memberId: member.id } : {}), ...(name ? { name } : {}) });
     const refuse = (refusal: string, member?: Member, name?: string): SlackUser => ({ slackUserId, allowed: false, actor: slackActor(member, name), member, name, refusal });
 
-    if (this.bootstrap.has(slackUserId)) {
-      const member = await this.deps.members.findBySlackUserId(slackUserId);
-      const name = (member ? displayName(member) : undefined) ?? this.names.get(slackUserId) ?? (mayAsk ? await this.nameOf(slackUserId) : undefined);
-      return { slackUserId, allowed: true, mayApprove: true, actor: slackActor(member, name), member, name };
-    }
+    if (this.bootstrap.has(slackUserId)) return this.bootstrapAdmin(slackUserId, mayAsk);
     if (this.deps.installedTeam() === undefined) return refuse(PROFILE_UNAVAILABLE);
     if (!this.sameTeam(teamId)) return refuse(OTHER_WORKSPACE);
 
@@ -171,6 +169,46 @@ export class SlackIdentities {
     return this.byRole(slackUserId, { ...member, slackUserId }, actor);
   }
 
+  /**
+   * A bootstrap admin may act whatever the database holds. When they also have a member account
+   * (the README's set-up), the two are one person for the two-person rule: the trusted profile's
+   * email finds the member, who is linked as anyone would be. Until that is known, they may act
+   * but not decide approvals.
+   */
+  private async bootstrapAdmin(slackUserId: string, mayAsk: boolean): Promise<SlackUser> {
+    const admin = (member: Member | undefined, name: string | undefined, mayApprove = true): SlackUser => ({
+      slackUserId,
+      allowed: true,
+      mayApprove,
+      actor: { type: 'slack', slackUserId, ...(member ? { memberId: member.id } : {}), ...(name ? { name } : {}) },
+      member,
+      name,
+      ...(mayApprove ? {} : { refusal: PROFILE_UNAVAILABLE }),
+    });
+    const linked = await this.deps.members.findBySlackUserId(slackUserId);
+    if (linked) return admin(linked, displayName(linked) ?? this.names.get(slackUserId));
+    if (!this.bootstrapEmails.has(slackUserId)) {
+      if (!mayAsk || this.deps.installedTeam() === undefined) return admin(undefined, this.names.get(slackUserId), false);
+      try {
+        const profile = await this.deps.profile(slackUserId);
+        if (profile.name) this.names.set(slackUserId, profile.name);
+        const trusted = profile.email && profile.emailConfirmed && !profile.outsider && profile.teamId === this.deps.installedTeam();
+        this.bootstrapEmails.set(slackUserId, trusted ? profile.email! : null);
+      } catch (error) {
+        this.deps.logger.warn({ slackUserId, error: describeError(error) }, 'users.info failed; the bootstrap admin may not decide approvals for now');
+        return admin(undefined, this.names.get(slackUserId), false);
+      }
+    }
+    // Looked up each time: a member account made later is still found.
+    const email = this.bootstrapEmails.get(slackUserId);
+    const member = email ? await this.deps.members.findByEmail(email) : undefined;
+    if (!member) return admin(undefined, this.names.get(slackUserId));
+    const name = this.names.get(slackUserId) ?? displayName(member);
+    // Linked when the member has no Slack user yet; one linked to another still counts as this person.
+    if (!member.slackUserId) await this.deps.members.linkSlackUser(member.id, slackUserId, admin(member, name).actor);
+    return admin(member, name);
+  }
+
   private byRole(slackUserId: string, member: Member, actor: Actor): SlackUser {
     const name = actor.type === 'slack' ? actor.name : undefined;
     if (can(member, 'member:manage')) return { slackUserId, allowed: true, mayApprove: can(member, 'invite:approve'), actor, member, name };
@@ -178,15 +216,6 @@ export class SlackIdentities {
     return { slackUserId, allowed: false, actor, member, name, refusal: NOT_PERMITTED };
   }
 
-  private async nameOf(slackUserId: string): Promise<string | undefined> {
-    try {
-      const profile = await this.deps.profile(slackUserId);
-      if (profile.name) this.names.set(slackUserId, profile.name);
-      return profile.name;
-    } catch {
-      return undefined;
-    }
-  }
 }
 
 /** users.info through `client`, read into the facts identity needs. */

@@ -2,10 +2,11 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { InvitesService } from '../invites/service.js';
+import { MAX_PAGE } from '../invites/list.js';
 import type { Invitation } from '../invites/model.js';
 import { SHOWN_STATUSES } from '../invites/model.js';
 import { ROLES } from '../members/roles.js';
-import { can, type Member, type MembersService } from '../members/service.js';
+import { can, MAX_MEMBERS_PAGE, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import { toIso } from '../shared/clock.js';
 import { InvalidCredentials, InvitationRevoked, NotPermitted, UnknownToken } from '../shared/errors.js';
@@ -48,13 +49,13 @@ const listInvites = z
   .object({
     status: z.enum([...SHOWN_STATUSES, 'all', 'open']).optional(),
     q: text(320).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
     offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
     order: z.enum(['created_at', '-created_at', 'user_email', '-user_email', 'expires_at', '-expires_at']).optional(),
   })
   .strict();
 const listUsers = z
-  .object({ limit: z.coerce.number().int().min(1).max(1000).optional(), offset: z.coerce.number().int().min(0).optional() })
+  .object({ limit: z.coerce.number().int().min(1).max(MAX_MEMBERS_PAGE).optional(), offset: z.coerce.number().int().min(0).optional() })
   .strict();
 const emptyBody = z.object({}).strict();
 

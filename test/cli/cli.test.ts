@@ -41,6 +41,15 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     return found;
   };
 
+  it('invite --from longer than a name may be: refused with the limit, nothing stored', async () => {
+    const before = await test.db('invitations').count<{ n: number }[]>({ n: '*' });
+    const refused = await doorman(['invite', '--from', 'x'.repeat(201), 'long-from@example.io']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('--from');
+    expect(refused.stderr).toContain('at most 200 characters');
+    expect(await test.db('invitations').count<{ n: number }[]>({ n: '*' })).toEqual(before);
+  });
+
   it('invite: a messy list, with one summary line per skipped or invalid entry, and --json', async () => {
     const first = await doorman(['invite', '--from', 'Ada Lovelace', 'Jane Doe <Jane@Example.io>, bob@example.io;', 'not-an-email', 'BOB@example.io\ncarol@example.io']);
     expect(first.code, first.stderr).toBe(0);
@@ -152,6 +161,13 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(list.stdout).toMatch(/root@example\.io\s+Ro\s+admin\s+active/);
     expect(list.stdout).not.toContain(token);
     expect(list.stdout).toMatch(/mia@example\.io\s+member\s+active/);
+    expect(list.stdout.trimEnd().split('\n').at(-1)).toBe('1–2 of 2');
+    // Page by page: where the page ends, the total, and how to go on.
+    const [first, second] = await Promise.all([doorman(['user', 'list', '--limit', '1']), doorman(['user', 'list', '--limit', '1', '--offset', '1'])]);
+    expect(first.stdout.trimEnd().split('\n').slice(-2)).toEqual(['1–1 of 2', 'More: doorman user list --offset 1']);
+    expect(first.stdout).toContain('mia@example.io');
+    expect(second.stdout.trimEnd().split('\n').at(-1)).toBe('2–2 of 2');
+    expect(second.stdout).toContain('root@example.io');
 
     // A member is skipped; an address with a live invitation too, with the way to resend it.
     expect(skip.stdout.split('\n')).toEqual([
@@ -219,12 +235,20 @@ describe('doorman CLI errors before the database', () => {
   it('bad option → exit 2; bad environment → exit 1 with one line naming the variable', async () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
-    const [badStatus, badOption, badEnv] = await Promise.all([
+    const [badStatus, badOption, badEnv, bigPage, noPage] = await Promise.all([
       runCli(['invites', '--status', 'sometimes'], env),
       runCli(['invite', '--frobnicate', 'x@example.io'], env),
       runCli(['invites'], { ...env, INVITE_TTL: '7x' }),
+      runCli(['invites', '--limit', '501'], env),
+      runCli(['user', 'list', '--limit', '0'], env),
     ]);
     data.cleanup();
+    // A page larger than the listing gives is refused, not cut short without a word.
+    expect(bigPage.code).toBe(2);
+    expect(bigPage.stderr).toContain('--limit');
+    expect(bigPage.stderr).toContain('from 1 to 500');
+    expect(noPage.code).toBe(2);
+    expect(noPage.stderr).toContain('from 1 to 1000');
     expect(badStatus.code).toBe(2);
     expect(badStatus.stderr).toMatch(/sometimes/);
     expect(badOption.code).toBe(2);

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLACK_APPROVAL } from '../../src/notices/approvals.js';
 import { DENY_BLOCKS, DENY_INPUTS, DENY_MODAL } from '../../src/slack/action-values.js';
 import type { Actor } from '../../src/shared/actor.js';
+import { OwnRequest } from '../../src/shared/errors.js';
+import { IDENTITY_CACHE_MS } from '../../src/slack/identity.js';
 import { DIALECTS } from '../support/db.js';
 import type { ApiCall } from '../support/slack-api.js';
 import { newTriggerId, viewSubmissionPayload } from '../support/slack-payloads.js';
@@ -154,6 +156,45 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect((await h.sweep()).lapsed).toBeUndefined();
   });
 
+  it('a request revoked while it waits is withdrawn: every copy says so and loses its buttons', async () => {
+    const email = 'withdrawn@other.io';
+    const id = await hold(email);
+    await Promise.all([requestTo(ADMIN2, email), requestTo(LINKED, email)]);
+    await h.services.invites.revoke(id, { type: 'slack', slackUserId: ADMIN2, name: 'Second Boss' });
+    const updated = await eventually(() => {
+      h.clock.advance(1_100);
+      return updatesOf(email).length >= 2 ? updatesOf(email) : undefined;
+    }, 10_000, 'both copies updated');
+    for (const u of updated) {
+      expect(textOf(u.args as any)).toContain('Withdrawn (the invitation was revoked)');
+      expect(JSON.stringify(u.args.blocks)).not.toContain('approval_approve');
+    }
+  });
+
+  it('a bootstrap admin who also has a member account is one person: they approve neither their member\'s request nor the reverse', async () => {
+    // The README's set-up: the operator made themselves a member, then named their Slack user in SLACK_ADMIN_USER_IDS.
+    const { member } = await h.services.members.create({ email: 'boss@corp.test', role: 'admin' }, { type: 'system', name: 'cli' });
+    h.clock.advance(IDENTITY_CACHE_MS + 1);
+    const asMember: Actor = { type: 'member', memberId: member.id, name: 'Boss' };
+    const viaApi = (await h.services.invites.inviteMany({ emails: 'api-ask@other.io', actor: asMember })).awaitingApproval![0]!.invitationId;
+    // Not linked yet, so the request reaches their Slack user too; their click links them, and is refused.
+    const dm = await requestTo(ADMIN, 'api-ask@other.io');
+    const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_approve'), { user: ADMIN });
+    expect(textOf((await h.api.response(click.responseId)).body)).toContain('someone else has to approve or deny it');
+    expect((await h.db.db('members').where({ id: member.id }).first()).slack_user_id).toBe(ADMIN);
+    expect((await h.services.invites.get(viaApi)).status).toBe('awaiting_approval');
+    // The other way: asked in Slack, refused to the member's API token or session.
+    const { responseId } = await h.slash('invite slack-ask@other.io', ADMIN);
+    expect(textOf((await h.api.response(responseId)).body)).toContain('Waiting for approval (1)');
+    const viaSlack = (await h.services.invites.list({ status: 'awaiting_approval', search: 'slack-ask@other.io' })).invitations[0]!.id;
+    await expect(h.services.invites.approve(viaSlack, asMember)).rejects.toThrow(OwnRequest);
+    // Linked now: a request from the member no longer reaches their Slack user.
+    await h.services.invites.inviteMany({ emails: 'api-again@other.io', actor: asMember });
+    await requestTo(ADMIN2, 'api-again@other.io');
+    expect(h.dms(ADMIN).filter((d) => String(d.args.text).startsWith('Invitation to api-again@other.io'))).toHaveLength(0);
+    expect(await h.db.db('audit_log').whereIn('action', ['approve', 'deny']).whereIn('subject_id', [viaApi, viaSlack])).toHaveLength(0);
+  });
+
   it('with SLACK_APPROVAL_CHANNEL the request is posted once to the channel and updated there', async () => {
     await h.restart({ env: { INVITE_ALLOWED_DOMAINS: 'corp.test', SLACK_APPROVAL_CHANNEL: 'C0APPROVALS' } });
     const email = 'chan@other.io';
@@ -172,6 +213,25 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     await h.services.invites.approve(id, { type: 'slack', slackUserId: LINKED, name: 'Lin' });
     const updated = await eventually(() => (updatesOf(email).length ? updatesOf(email) : undefined), 10_000, 'the channel copy updated');
     expect(updated.map((u) => u.args.channel)).toEqual(['C0APPROVALS']);
+  });
+
+  it('an approver Doorman has not seen before denies from the channel: the modal\'s opening looks them up', async () => {
+    await h.services.members.create({ email: 'newcomer@corp.test', role: 'admin' }, { type: 'system', name: 'cli' });
+    h.api.users.set('U0NEWADM', { email: 'newcomer@corp.test', name: 'New Admin' });
+    const email = 'deny-me@other.io';
+    const id = await hold(email);
+    const post = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.api.callsTo('chat.postMessage').find((c) => c.args.channel === 'C0APPROVALS' && String(c.args.text).startsWith(`Invitation to ${email} `));
+    }, 10_000, 'the channel post');
+    const click = await h.clickDm(post, buttonFor(post.args.blocks, 'approval_deny'), { user: 'U0NEWADM' });
+    const opened = await eventually(() => h.api.callsTo('views.open').find((c) => c.args.trigger_id === click.payload.trigger_id), 5_000, 'the deny modal');
+    await eventually(async () => (await h.db.db('members').where({ email: 'newcomer@corp.test' }).first()).slack_user_id === 'U0NEWADM', 5_000, 'the approver linked');
+    const denied = await h.interaction(
+      viewSubmissionPayload({ user: 'U0NEWADM', triggerId: newTriggerId(), values: { [DENY_BLOCKS.reason]: { [DENY_INPUTS.reason]: { type: 'plain_text_input', value: 'Not ours' } } }, extra: { callback_id: DENY_MODAL, private_metadata: opened.args.view.private_metadata } }),
+    );
+    expect(denied.text).toBe('');
+    expect(await h.services.invites.get(id)).toMatchObject({ status: 'revoked', approval: { decision: 'denied', denyReason: 'Not ours' } });
   });
 });
 

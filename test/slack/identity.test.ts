@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
-import { DIALECTS } from '../support/db.js';
+import { createLogger } from '../../src/logger.js';
+import { MembersService } from '../../src/members/service.js';
+import { IDENTITY_CACHE_MS, PROFILE_UNAVAILABLE, SlackIdentities } from '../../src/slack/identity.js';
+import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 import { ADMIN, buttonFor, MEMBER_ADMIN, SlackWorld, textOf } from '../support/slack-world.js';
 
 const REFUSED = /Member: Manage|workspace it is installed in/;
@@ -86,5 +89,57 @@ describe.each(DIALECTS)('who a Slack user is: verified facts only (%s)', (dialec
     expect(log).not.toContain(token);
     expect(log).not.toContain('xoxb-test');
     expect(log).not.toMatch(/token=[\w-]{20,}/);
+  });
+});
+
+describe.each(DIALECTS)('a bootstrap admin with a member account (%s)', (dialect) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await t.destroy();
+  });
+
+  it('may act but not decide approvals until their profile says who they are; then their member is theirs', async () => {
+    const clock = new ManualClock();
+    const members = new MembersService(t.db, clock);
+    const { member } = await members.create({ email: 'boss@corp.test', role: 'admin' }, { type: 'system', name: 'cli' });
+    let slackDown = true;
+    const identities = new SlackIdentities({
+      members,
+      clock,
+      logger: createLogger('silent'),
+      bootstrapAdmins: ['U0BOSS'],
+      installedTeam: () => 'T0CORP',
+      profile: async () => {
+        if (slackDown) throw new Error('users.info timed out');
+        return { teamId: 'T0CORP', email: 'boss@corp.test', emailConfirmed: true, outsider: false, name: 'Boss' };
+      },
+    });
+    const unknown = await identities.identify('U0BOSS', 'T0CORP');
+    expect(unknown).toMatchObject({ allowed: true, mayApprove: false, refusal: PROFILE_UNAVAILABLE });
+    // A modal's submission cannot ask Slack: the same until someone could.
+    expect(await identities.identify('U0BOSS', 'T0CORP', { mayAskSlack: false })).toMatchObject({ allowed: true, mayApprove: false });
+    slackDown = false;
+    expect(await identities.identify('U0BOSS', 'T0CORP')).toMatchObject({ allowed: true, mayApprove: true, actor: { type: 'slack', slackUserId: 'U0BOSS', memberId: member.id } });
+    expect((await members.get(member.id)).slackUserId).toBe('U0BOSS');
+  });
+
+  it('one whose confirmed profile matches no member decides approvals as before, and a member made later is found', async () => {
+    const clock = new ManualClock();
+    const members = new MembersService(t.db, clock);
+    const identities = new SlackIdentities({
+      members,
+      clock,
+      logger: createLogger('silent'),
+      bootstrapAdmins: ['U0SOLO'],
+      installedTeam: () => 'T0CORP',
+      profile: async () => ({ teamId: 'T0CORP', email: 'solo@corp.test', emailConfirmed: true, outsider: false, name: 'Solo' }),
+    });
+    expect(await identities.identify('U0SOLO', 'T0CORP')).toMatchObject({ allowed: true, mayApprove: true, actor: { type: 'slack', slackUserId: 'U0SOLO' } });
+    const { member } = await members.create({ email: 'solo@corp.test', role: 'member' }, { type: 'system', name: 'cli' });
+    clock.advance(IDENTITY_CACHE_MS + 1);
+    expect(await identities.identify('U0SOLO', 'T0CORP', { mayAskSlack: false })).toMatchObject({ allowed: true, mayApprove: true, actor: { memberId: member.id } });
   });
 });

@@ -34,6 +34,12 @@ describe('manifest.yml', () => {
     expect(BOT_SCOPES).toEqual(['commands', 'chat:write', 'users:read', 'users:read.email', 'files:read']);
   });
 
+  it("the README's set-up names every scope the manifest asks for", () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const sentence = /Doorman asks only for([\s\S]+?)\.\n/.exec(readme)![1]!;
+    expect([...sentence.matchAll(/`([^`]+)`/g)].map((m) => m[1])).toEqual([...BOT_SCOPES]);
+  });
+
   it('declares one namespaced command, the Invite people shortcut, and one request URL for everything', () => {
     expect(manifest.match(/- command: /g)).toHaveLength(1);
     expect(manifest).toContain('- command: /doorman\n');

@@ -62,6 +62,14 @@ describe.each(DIALECTS)('one namespaced command, the shortcut, modals first, Sla
     // The one without an email on their profile is named, not dropped; outgoing text is escaped again.
     expect(summary).toContain('U0NOMAIL');
     expect(summary).toContain('no email address on their Slack profile');
+    // Only mentions, none with an address: each is named with why, and nothing is stored.
+    const before = await h.db.db('invitations').count<{ n: number | string }[]>({ n: '*' });
+    const onlyMentions = textOf((await h.slash(`invite ${slackMention('U0NOMAIL')}`, ADMIN, { raw: true })).ack.json as any);
+    expect(onlyMentions).toContain('No invitations were sent');
+    expect(onlyMentions).toContain('U0NOMAIL');
+    expect(onlyMentions).toContain('no email address on their Slack profile');
+    expect(onlyMentions).not.toContain('No email addresses were given');
+    expect(await h.db.db('invitations').count<{ n: number | string }[]>({ n: '*' })).toEqual(before);
     // A bare list without the subcommand means invite too.
     const bare = await h.slash('bare.list@corp.test, other.bare@corp.test');
     expect(textOf(bare.ack.json as any)).toContain('Sent 2 invitations');

@@ -170,6 +170,15 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect((await request(t.url, '/admin/auth', { cookie: (again.headers.get('set-cookie') ?? '').split(';')[0]! })).status).toBe(200);
     });
 
+    it('GET /admin/invites pages as it answers: a limit past 500 is refused, and the answer names the limit it applied', async () => {
+      const page = await admin('/admin/invites?limit=500&offset=0');
+      expect(page.status, page.text).toBe(200);
+      expect(page.json).toMatchObject({ limit: 500, offset: 0 });
+      expectMedusaError(await admin('/admin/invites?limit=501'), 400, 'invalid_data');
+      expect((await admin('/admin/users?limit=1000')).json).toMatchObject({ limit: 1000 });
+      expectMedusaError(await admin('/admin/users?limit=1001'), 400, 'invalid_data');
+    });
+
     it('GET /admin/users lists members without password hashes or API tokens', async () => {
       const res = await admin('/admin/users');
       expect(res.status).toBe(200);
@@ -267,6 +276,16 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(row.role).toBe('developer');
     });
 
+    it('an admin whose first and last name together pass 200 characters invites as anyone would; their name is shortened where it is stored', async () => {
+      const long = await t.services.members.create({ email: fresh('long-name'), role: 'admin', firstName: 'A'.repeat(150), lastName: 'B'.repeat(100), withApiToken: true }, OPERATOR);
+      const email = fresh('from-long');
+      const res = await request(t.url, '/admin/invites', { apiToken: long.apiToken, body: { user: email, role: 'member' } });
+      expect(res.status, res.text).toBe(200);
+      const name = (await t.invitation(email)).invited_by_name as string;
+      expect(name).toHaveLength(200);
+      expect(name).toBe(`${'A'.repeat(150)} ${'B'.repeat(48)}…`);
+    });
+
     it('re-POST of a live invitation with another role: role updated, the same link sent again', async () => {
       const email = fresh('repost');
       const first = await invite(email, 'member');
@@ -291,6 +310,26 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(page.text).toContain('as <strong>Developer</strong>');
       const audit = await t.services.db('audit_log').where({ subject_id: first.id }).orderBy('id').pluck('action');
       expect(audit).toEqual(['invite', 'role_change', 'resend']);
+    });
+
+    it('re-POST of a live invitation with an expiry and a message: both apply to the resent link; a re-POST without them keeps them', async () => {
+      const email = fresh('repost-choices');
+      const first = await invite(email, 'member');
+      await linkFromEmail(t.smtp, email, 1);
+      clock.advance(DAY);
+      const res = await admin('/admin/invites', { body: { user: email, role: 'member', expires_in_days: 30, message: 'Welcome aboard!' } });
+      expect(res.status, res.text).toBe(200);
+      const second = await t.invitation(email);
+      expect(second.id).toBe(first.id);
+      expect(Number(second.expires_at)).toBe(clock.now() + 30 * DAY);
+      expect(second.message).toBe('Welcome aboard!');
+      await linkFromEmail(t.smtp, email, 2);
+      expect(t.smtp.to(email)[1]!.text).toContain('Welcome aboard!');
+      clock.advance(DAY);
+      expect((await admin('/admin/invites', { body: { user: email, role: 'member' } })).status).toBe(200);
+      const third = await t.invitation(email);
+      expect(Number(third.expires_at)).toBe(clock.now() + 30 * DAY);
+      expect(third.message).toBe('Welcome aboard!');
     });
 
     it('resend of an expired invitation issues a new token and kills the old one', async () => {

@@ -21,7 +21,7 @@ export function approvalApproveAction(deps: SlackDeps) {
     deps,
     decodeApproval,
     async (args, invitationId, user) => {
-      if (!user.mayApprove) return tellClicker(args, NOT_APPROVER);
+      if (!user.mayApprove) return tellClicker(args, user.refusal ?? NOT_APPROVER);
       try {
         await deps.invites.approve(invitationId, user.actor);
       } catch (error) {

@@ -7,6 +7,8 @@ import { tellClicker, clickedValue, type ClickArgs } from './click.js';
 /**
  * Deny on an approval request: the reason modal opens first thing (a trigger id works once and for
  * 3 seconds); who may deny, and whether the request still waits, is checked when it is submitted.
+ * Meanwhile the approver is looked up (and linked), so the submission can be answered from the
+ * database alone.
  */
 export function approvalDenyAction(deps: SlackDeps) {
   return async (args: ClickArgs) => {
@@ -18,6 +20,8 @@ export function approvalDenyAction(deps: SlackDeps) {
     } catch (error) {
       deps.logger.warn({ err: error }, 'could not open the deny modal');
       await tellClicker(args, ':warning: The form did not open in time. Please click *Deny* again.');
+      return;
     }
+    await deps.identities.identify(args.body.user.id, args.body.user.team_id ?? args.body.team?.id);
   };
 }

@@ -2,6 +2,7 @@ import type { RespondArguments } from '@slack/bolt';
 import { inviteSummary } from '../../blocks/invite-summary.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
+import type { InviteSummary } from '../../../invites/model.js';
 import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { PROFILE_UNAVAILABLE } from '../../identity.js';
 import { decodeSlackText } from '../../text.js';
@@ -43,7 +44,9 @@ async function answerFor(deps: SlackDeps, command: CommandArgs['command'], rawLi
     const missing = picked
       ? picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' }))
       : mentions.map((id) => ({ entry: `<@${id}>`, reason: 'their Slack profile could not be read in time; invite them by email' }));
-    const summary = await deps.invites.inviteMany({ emails: [text, ...(picked?.emails ?? [])].join('\n'), actor: user.actor, inviterName: user.name ?? null });
+    const emails = [text, ...(picked?.emails ?? [])].join('\n');
+    // Only mentions, none with a usable address: the summary names each, rather than "no addresses given".
+    const summary = !emails.trim() && missing.length ? emptySummary() : await deps.invites.inviteMany({ emails, actor: user.actor, inviterName: user.name ?? null });
     summary.invalid.push(...missing);
     return { response_type: 'ephemeral', ...inviteSummary(summary, deps.command) };
   } catch (error) {
@@ -51,4 +54,8 @@ async function answerFor(deps: SlackDeps, command: CommandArgs['command'], rawLi
     if (!words) deps.logger.error({ err: error }, 'invite from the command failed');
     return ephemeral(`${words ?? SOMETHING_WENT_WRONG}\nUsage: \`${deps.command} invite jane@example.com, sam@example.com\`, or \`${deps.command} invite\` alone for the form.`);
   }
+}
+
+function emptySummary(): InviteSummary {
+  return { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
 }

@@ -19,7 +19,7 @@ export function denySubmission(deps: SlackDeps) {
     const reason = view.state?.values?.[DENY_BLOCKS.reason]?.[DENY_INPUTS.reason]?.value ?? '';
     const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
     if (!user.allowed) return refuse(user.refusal!);
-    if (!user.mayApprove) return refuse(NOT_APPROVER);
+    if (!user.mayApprove) return refuse(user.refusal ?? NOT_APPROVER);
     try {
       await deps.invites.deny(invitationId, user.actor, reason);
     } catch (error) {
