@@ -13,6 +13,7 @@ export type AuditAction =
   | 'deactivate'
   | 'reactivate'
   | 'api_token_issue'
+  | 'api_token_revoke'
   | 'slack_link'
   | 'slack_unlink'
   | 'slack_link_refused'

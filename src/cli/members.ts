@@ -1,11 +1,11 @@
-import { Option, type Command } from 'commander';
-import type { Role } from '../members/roles.js';
+import { Argument, Option, type Command } from 'commander';
+import { ROLES, type Role } from '../members/roles.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
-import { MAX_MEMBERS_PAGE } from '../members/service.js';
+import { MAX_MEMBERS_PAGE, type Member, type MembersService } from '../members/service.js';
 import { jsonOption, roleOption, wholeNumber, type CommandDeps } from './command.js';
 import { formatMembers } from './format.js';
 
-/** `doorman user create|link-slack|list`: members, the first admin included. */
+/** `doorman user create|role|deactivate|token|link-slack|list`: members, the first admin included; what Slack's members list does, without Slack. */
 export function registerMemberCommands(program: Command, { open, print, operator, stdin }: CommandDeps): void {
   const user = program.command('user').description('members');
   user
@@ -41,11 +41,47 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .action(async (email: string, slackUserId: string | undefined, opts: { unlink?: boolean; json?: boolean }) => {
       if (!opts.unlink && slackUserId === undefined) throw new InvalidInput('give a Slack user id like U024BE7LH, or --unlink');
       const { members } = await open();
-      const member = await members.findByEmail(email);
-      if (!member) throw new NotFound('member', email);
+      const member = await memberByEmail(members, email);
       const updated = await members.setSlackUser(member.id, opts.unlink ? null : slackUserId!, operator);
       if (opts.json) return print(JSON.stringify(updated, null, 2));
       print(updated.slackUserId ? `${updated.email} is now linked to Slack user ${updated.slackUserId}.` : `${updated.email} has no Slack link now.`);
+    });
+  user
+    .command('role')
+    .description('change a member’s role (the last active admin keeps theirs); audited')
+    .argument('<email>', 'the member’s email address')
+    .addArgument(new Argument('<role>', 'their new role').choices([...ROLES]))
+    .addOption(jsonOption())
+    .action(async (email: string, role: Role, opts: { json?: boolean }) => {
+      const { members } = await open();
+      const updated = await members.setRole((await memberByEmail(members, email)).id, role, operator);
+      print(opts.json ? JSON.stringify(updated, null, 2) : `${updated.email} is now ${updated.role}.`);
+    });
+  user
+    .command('deactivate')
+    .description('deactivate a member: their API token, sessions and sign-in end at once (the last active admin stays); audited')
+    .argument('<email>', 'the member’s email address')
+    .addOption(jsonOption())
+    .action(async (email: string, opts: { json?: boolean }) => {
+      const { members } = await open();
+      const updated = await members.deactivate((await memberByEmail(members, email)).id, operator);
+      print(opts.json ? JSON.stringify(updated, null, 2) : `${updated.email} is deactivated.`);
+    });
+  user
+    .command('token')
+    .description('issue a member a new API token, replacing any older one (shown once), or with --revoke end it; audited')
+    .argument('<email>', 'the member’s email address')
+    .option('--revoke', 'end the member’s API token without issuing another')
+    .addOption(jsonOption())
+    .action(async (email: string, opts: { revoke?: boolean; json?: boolean }) => {
+      const { members } = await open();
+      const member = await memberByEmail(members, email);
+      if (opts.revoke) {
+        const revoked = await members.revokeApiToken(member.id, operator);
+        return print(opts.json ? JSON.stringify({ email: member.email, revoked }) : revoked ? `${member.email}'s API token no longer works.` : `${member.email} had no API token.`);
+      }
+      const apiToken = await members.issueApiToken(member.id, operator);
+      print(opts.json ? JSON.stringify({ email: member.email, apiToken }) : `API token for ${member.email} (shown once; send it as x-medusa-access-token; any older one no longer works): ${apiToken}`);
     });
   user
     .command('list')
@@ -59,4 +95,10 @@ export function registerMemberCommands(program: Command, { open, print, operator
       const result = await members.list({ state: opts.state, limit: opts.limit, offset: opts.offset });
       print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result, opts.offset));
     });
+}
+
+async function memberByEmail(members: MembersService, email: string): Promise<Member> {
+  const member = await members.findByEmail(email);
+  if (!member) throw new NotFound('member', email);
+  return member;
 }

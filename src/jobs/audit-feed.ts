@@ -103,6 +103,7 @@ const ACTION_WORDS: Record<AuditAction, string> = {
   deactivate: 'deactivated',
   reactivate: 'reactivated',
   api_token_issue: 'issued an API token for',
+  api_token_revoke: 'revoked the API token of',
   slack_link: 'linked a Slack user to',
   slack_unlink: 'removed the Slack link of',
   slack_link_refused: 'refused a Slack user the identity of',

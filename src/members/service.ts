@@ -160,6 +160,18 @@ export class MembersService {
     return token;
   }
 
+  /** Ends the member's API token (a leaked one, say); false when they had none. Sessions stay. */
+  async revokeApiToken(id: string, actor: Actor): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const row = await this.lockMember(trx, id);
+      if (!row.api_token_hash) return false;
+      const now = this.clock.now();
+      await trx('members').where({ id }).update({ api_token_hash: null, updated_at: now });
+      await recordAudit(trx, now, actor, [{ action: 'api_token_revoke', subjectType: 'member', subjectId: id }]);
+      return true;
+    });
+  }
+
   /**
    * The member an accepted invitation makes, inside the accepting transaction: a new member, or a
    * former (deactivated) one coming back with the new details. A comeback ends every session,

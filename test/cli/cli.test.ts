@@ -223,6 +223,41 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(expectOneErrorLine(missing)).toMatch(/Cannot read .*nope\.csv: ENOENT/);
   });
 
+  it('user role, deactivate and token: what the Slack members list does, without Slack; each audited, refusals change nothing', async () => {
+    await doorman(['user', 'create', '--email', 'ops@example.io', '--role', 'admin']);
+    await doorman(['user', 'create', '--email', 'dev@example.io', '--role', 'member']);
+    const dev = async () => (await members.findByEmail('dev@example.io'))!;
+
+    const role = await doorman(['user', 'role', 'DEV@example.io', 'developer']);
+    expect(role.stdout.trim()).toBe('dev@example.io is now developer.');
+    expect((await dev()).role).toBe('developer');
+    const badRole = await doorman(['user', 'role', 'dev@example.io', 'owner']);
+    expect(badRole.code).toBe(2);
+    expect((await dev()).role).toBe('developer');
+
+    const first = /: (\S+)$/.exec((await doorman(['user', 'token', 'dev@example.io'])).stdout.trim())![1]!;
+    expect((await members.findByApiToken(first))?.email).toBe('dev@example.io');
+    const second = JSON.parse((await doorman(['user', 'token', 'dev@example.io', '--json'])).stdout) as { apiToken: string };
+    expect(await members.findByApiToken(first)).toBeUndefined();
+    expect((await members.findByApiToken(second.apiToken))?.email).toBe('dev@example.io');
+    expect((await doorman(['user', 'token', 'dev@example.io', '--revoke'])).stdout.trim()).toBe("dev@example.io's API token no longer works.");
+    expect(await members.findByApiToken(second.apiToken)).toBeUndefined();
+    expect((await doorman(['user', 'token', 'dev@example.io', '--revoke'])).stdout.trim()).toBe('dev@example.io had no API token.');
+
+    expect((await doorman(['user', 'deactivate', 'dev@example.io'])).stdout.trim()).toBe('dev@example.io is deactivated.');
+    expect((await dev()).state).toBe('deactivated');
+    const refused = await doorman(['user', 'token', 'dev@example.io']);
+    expect(refused.code).toBe(1);
+    expectOneErrorLine(refused);
+    const nobody = await doorman(['user', 'deactivate', 'nobody@example.io']);
+    expect(nobody.code).toBe(1);
+    expectOneErrorLine(nobody);
+
+    const id = (await dev()).id;
+    const audit = await test.db('audit_log').where({ subject_id: id }).orderBy('id').pluck('action');
+    expect(audit).toEqual(['member_create', 'role_change', 'api_token_issue', 'api_token_issue', 'api_token_revoke', 'deactivate']);
+  });
+
   it('an unknown id → exit 1 with one "doorman:" line', async () => {
     const unknown = await doorman(['revoke', 'invite_01NOPE']);
     expect(unknown.code).toBe(1);
@@ -260,7 +295,7 @@ describe('doorman CLI errors before the database', () => {
 });
 
 describe('doorman CLI help', () => {
-  const commands = [[], ['invite'], ['invites'], ['resend'], ['renew'], ['revoke'], ['link'], ['user'], ['user', 'create'], ['user', 'list'], ['migrate'], ['deliver']];
+  const commands = [[], ['invite'], ['invites'], ['resend'], ['renew'], ['revoke'], ['link'], ['user'], ['user', 'create'], ['user', 'list'], ['user', 'role'], ['user', 'deactivate'], ['user', 'token'], ['migrate'], ['deliver']];
 
   it('--help on every command exits 0 and describes it', async () => {
     for (const command of commands) {

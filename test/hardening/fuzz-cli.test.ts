@@ -99,6 +99,11 @@ describe('fuzzing the CLI', () => {
           fc.tuple(fc.oneof(fc.constantFrom('m1@corp.test', 'M2@corp.test', 'nobody@corp.test', 'a1@corp.test'), text()), fc.oneof(fc.constantFrom('U024BE7LH', 'U0LINKED', 'W0ENTERPRISE', 'u024be7lh', 'U', 'C0CHANNEL', 'U0' + 'X'.repeat(40)), text())).map(([e, id]) => [e, id]),
           options(fc.constant(['--unlink']), json),
         ),
+        fc.tuple(
+          fc.constantFrom(['user', 'role'], ['user', 'deactivate'], ['user', 'token']),
+          fc.tuple(fc.oneof(fc.constantFrom('m1@corp.test', 'M2@corp.test', 'nobody@corp.test'), text()), fc.oneof(fc.constantFrom('admin', 'member', 'developer', 'owner'), text())).map(([e, role]) => [e, role]),
+          options(fc.constant(['--revoke']), json),
+        ),
         fc.tuple(fc.constant(['manifest']), fc.constant([] as string[]), options(opt('--host', fc.constantFrom('doorman.example.com', 'doorman.example.com:8443', 'bad host', 'x/y', 'http://x')), fc.constant(['--socket']))),
         fc.tuple(fc.constantFrom(['user', 'list'], ['user'], ['sweep'], ['help'], ['migrate']), fc.constant([] as string[]), options(opt('--state', fc.constantFrom('active', 'deactivated')), json)),
         fc.tuple(fc.array(text(), { maxLength: 2 }), fc.array(fc.oneof(id(), email), { maxLength: 3 }), fc.array(option, { maxLength: 4 }).map((o) => o.flat())),
