@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
 import { createLogger } from '../../src/logger.js';
 import { MembersService } from '../../src/members/service.js';
-import { IDENTITY_CACHE_MS, PROFILE_UNAVAILABLE, SlackIdentities } from '../../src/slack/identity.js';
+import { IDENTITY_CACHE_MS, PROFILE_UNAVAILABLE, SlackIdentities, type SlackProfile } from '../../src/slack/identity.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 import { ADMIN, buttonFor, MEMBER_ADMIN, SlackWorld, textOf } from '../support/slack-world.js';
 
@@ -100,23 +100,21 @@ describe.each(DIALECTS)('a bootstrap admin with a member account (%s)', (dialect
   afterAll(async () => {
     await t.destroy();
   });
-
-  it('may act but not decide approvals until their profile says who they are; then their member is theirs', async () => {
+  /** Identities with one bootstrap admin whose users.info answers `profile`, in the workspace T0CORP. */
+  const world = (bootstrapAdmin: string, profile: () => Promise<SlackProfile>) => {
     const clock = new ManualClock();
     const members = new MembersService(t.db, clock);
-    const { member } = await members.create({ email: 'boss@corp.test', role: 'admin' }, { type: 'system', name: 'cli' });
+    const identities = new SlackIdentities({ members, clock, logger: createLogger('silent'), bootstrapAdmins: [bootstrapAdmin], installedTeam: () => 'T0CORP', profile });
+    return { clock, members, identities };
+  };
+
+  it('may act but not decide approvals until their profile says who they are; then their member is theirs', async () => {
     let slackDown = true;
-    const identities = new SlackIdentities({
-      members,
-      clock,
-      logger: createLogger('silent'),
-      bootstrapAdmins: ['U0BOSS'],
-      installedTeam: () => 'T0CORP',
-      profile: async () => {
-        if (slackDown) throw new Error('users.info timed out');
-        return { teamId: 'T0CORP', email: 'boss@corp.test', emailConfirmed: true, outsider: false, name: 'Boss' };
-      },
+    const { members, identities } = world('U0BOSS', async () => {
+      if (slackDown) throw new Error('users.info timed out');
+      return { teamId: 'T0CORP', email: 'boss@corp.test', emailConfirmed: true, outsider: false, name: 'Boss' };
     });
+    const { member } = await members.create({ email: 'boss@corp.test', role: 'admin' }, { type: 'system', name: 'cli' });
     const unknown = await identities.identify('U0BOSS', 'T0CORP');
     expect(unknown).toMatchObject({ allowed: true, mayApprove: false, refusal: PROFILE_UNAVAILABLE });
     // A modal's submission cannot ask Slack: the same until someone could.
@@ -127,16 +125,7 @@ describe.each(DIALECTS)('a bootstrap admin with a member account (%s)', (dialect
   });
 
   it('one whose confirmed profile matches no member decides approvals as before, and a member made later is found', async () => {
-    const clock = new ManualClock();
-    const members = new MembersService(t.db, clock);
-    const identities = new SlackIdentities({
-      members,
-      clock,
-      logger: createLogger('silent'),
-      bootstrapAdmins: ['U0SOLO'],
-      installedTeam: () => 'T0CORP',
-      profile: async () => ({ teamId: 'T0CORP', email: 'solo@corp.test', emailConfirmed: true, outsider: false, name: 'Solo' }),
-    });
+    const { clock, members, identities } = world('U0SOLO', async () => ({ teamId: 'T0CORP', email: 'solo@corp.test', emailConfirmed: true, outsider: false, name: 'Solo' }));
     expect(await identities.identify('U0SOLO', 'T0CORP')).toMatchObject({ allowed: true, mayApprove: true, actor: { type: 'slack', slackUserId: 'U0SOLO' } });
     const { member } = await members.create({ email: 'solo@corp.test', role: 'member' }, { type: 'system', name: 'cli' });
     clock.advance(IDENTITY_CACHE_MS + 1);
