@@ -68,15 +68,25 @@ export async function requestApprovals(ctx: InvitesContext, trx: Trx, now: numbe
   await ctx.events.queueEvents(trx, now, rows.map((row) => invitationEvent('invite.approval_requested', row, actor, { reason: row.approval_reasons ?? '' })));
 }
 
-/** Whether `actor` is the person who asked for this invitation (the two-person rule). */
-export function isRequester(row: Pick<InvitationRow, 'invited_by_member_id' | 'invited_by_slack_user_id'>, actor: Actor): boolean {
-  if (actor.type === 'slack') return row.invited_by_slack_user_id === actor.slackUserId || (!!actor.memberId && row.invited_by_member_id === actor.memberId);
-  if (actor.type === 'member') return row.invited_by_member_id === actor.memberId;
+/**
+ * Whether `actor` is the person who asked for this invitation (the two-person rule). A member and
+ * the Slack user linked to them are one person, whichever of the two asked and whenever the link
+ * was made.
+ */
+export async function isRequester(trx: Trx, row: Pick<InvitationRow, 'invited_by_member_id' | 'invited_by_slack_user_id'>, actor: Actor): Promise<boolean> {
+  if (actor.type === 'system') return false;
+  if (actor.type === 'slack' && row.invited_by_slack_user_id === actor.slackUserId) return true;
+  const memberId = actor.memberId;
+  if (memberId && row.invited_by_member_id === memberId) return true;
+  // The other identity, through the link: the asking member's Slack user, or the deciding member's.
+  const slackOf = async (id: string) => ((await trx('members').where({ id }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)?.slack_user_id;
+  if (actor.type === 'slack' && row.invited_by_member_id) return (await slackOf(row.invited_by_member_id)) === actor.slackUserId;
+  if (memberId && row.invited_by_slack_user_id) return (await slackOf(memberId)) === row.invited_by_slack_user_id;
   return false;
 }
 
 /** Refuses a decision the invitation cannot take now, naming why (who decided first, a lapse, the two-person rule). */
-function requireDecidable(row: InvitationRow, actor: Actor, now: number): void {
+async function requireDecidable(trx: Trx, row: InvitationRow, actor: Actor, now: number): Promise<void> {
   if (row.decision) throw new AlreadyDecided(row.id, row.decision, row.decided_by, row.decided_by_name);
   if (row.status !== 'awaiting') {
     // Revoked or accepted say so; a live or expired invitation was simply never held.
@@ -84,13 +94,13 @@ function requireDecidable(row: InvitationRow, actor: Actor, now: number): void {
     throw new NotAwaitingApproval(row.id);
   }
   if (Number(row.expires_at) <= now) throw new ApprovalLapsed(row.id);
-  if (isRequester(row, actor)) throw new OwnRequest(row.id);
+  if (await isRequester(trx, row, actor)) throw new OwnRequest(row.id);
 }
 
 /** After a conditional update changed nothing: someone else decided (or revoked) in between. */
 async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number): Promise<never> {
   const row = await invitationRow(trx, id);
-  requireDecidable(row, actor, now);
+  await requireDecidable(trx, row, actor, now);
   throw new NotAwaitingApproval(id);
 }
 
@@ -110,7 +120,7 @@ export async function approve(ctx: InvitesContext, id: string, actor: Actor): Pr
     await serializeOn(trx, INVITE_LOCK);
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
-    requireDecidable(row, actor, now);
+    await requireDecidable(trx, row, actor, now);
     const token = ctx.links.issue();
     const ttlMs = row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms);
     const update = {
@@ -145,7 +155,7 @@ export async function deny(ctx: InvitesContext, id: string, actor: Actor, reason
   const invitation = await inTransaction(ctx.db, async (trx) => {
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
-    requireDecidable(row, actor, now);
+    await requireDecidable(trx, row, actor, now);
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), deny_reason: why, ...decidedColumns(actor, 'denied', now) };
     const changed = await trx('invitations').where({ id, status: 'awaiting' }).andWhere('expires_at', '>', now).update(update);
     if (changed !== 1) return lostTheRace(trx, id, actor, now);

@@ -124,9 +124,10 @@ export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invit
 
 /**
  * The role a pending invitation will give. Raised to one the rule "Policy" holds (admin), the
- * invitation is held for approval again: its link stops working until someone else approves.
+ * invitation is held for approval again: its link stops working until someone else approves;
+ * `choices` given with the change (the admin API's re-POST) are held with it.
  */
-export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor): Promise<Invitation> {
+export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor, choices: Partial<StoredChoices> = {}): Promise<Invitation> {
   requireRole(role);
   return change(ctx, id, true, async (trx, row, now) => {
     requireState(row, now, ['pending']);
@@ -134,7 +135,7 @@ export async function setInvitationRole(ctx: InvitesContext, id: string, role: R
     const reasons = approvalReasons(ctx.policy, actor, row.email, role);
     if (reasons.length) {
       await serializeOn(trx, INVITE_LOCK);
-      const held = { role, ...inviterColumns({ actor }), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
+      const held = { role, ...choices, ...inviterColumns({ actor }), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
       await trx('invitations').where({ id, status: 'pending' }).update(held);
       await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'held for approval' });
       await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
@@ -182,11 +183,11 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
   // A request already waiting for approval stays as it is: only an approver can move it.
   if (liveRow?.status === 'awaiting') return { outcome: 'awaiting_approval', invitation: toInvitation(liveRow, ctx.clock.now()) };
   if (live) {
-    const changed = await setInvitationRole(ctx, live.invitationId, input.role, input.actor);
-    if (changed.status === 'awaiting_approval') return { outcome: 'awaiting_approval', invitation: changed };
-    // The expiry and message asked for now apply to the resent link; those not given stay as they were.
+    // The expiry and message asked for now apply to the resent (or held) link; those not given stay as they were.
     const checked = checkedChoices(input);
     const given = { ...(input.expiresInDays !== undefined ? { ttl_ms: checked.ttl_ms } : {}), ...(input.message !== undefined ? { message: checked.message } : {}) };
+    const changed = await setInvitationRole(ctx, live.invitationId, input.role, input.actor, given);
+    if (changed.status === 'awaiting_approval') return { outcome: 'awaiting_approval', invitation: changed };
     return { outcome: 'resent', invitation: await resend(ctx, live.invitationId, input.actor, { choices: Object.keys(given).length ? given : undefined }) };
   }
   const id = summary.invitationIds[0]!;

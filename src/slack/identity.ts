@@ -63,8 +63,8 @@ export class SlackIdentities {
   private readonly inFlight = new Map<string, Promise<SlackUser>>();
   private readonly names = new Map<string, string>();
   private readonly bootstrap: ReadonlySet<string>;
-  /** The confirmed profile email of each bootstrap admin seen (null: none to trust), to find their member account. */
-  private readonly bootstrapEmails = new Map<string, string | null>();
+  /** The confirmed profile email of each bootstrap admin seen (null: none to trust), to find their member account; read again after a while. */
+  private readonly bootstrapEmails = new Map<string, { email: string | null; at: number }>();
 
   constructor(private readonly deps: IdentityDeps) {
     this.bootstrap = new Set(deps.bootstrapAdmins);
@@ -172,8 +172,9 @@ export class SlackIdentities {
   /**
    * A bootstrap admin may act whatever the database holds. When they also have a member account
    * (the README's set-up), the two are one person for the two-person rule: the trusted profile's
-   * email finds the member, who is linked as anyone would be. Until that is known, they may act
-   * but not decide approvals.
+   * email finds the member, who is linked as anyone would be (the rule compares linked identities).
+   * When their profile cannot be read they may act but not approve; a request that cannot ask
+   * Slack (a modal's submission: Deny, which only ever withholds) goes by what is known.
    */
   private async bootstrapAdmin(slackUserId: string, mayAsk: boolean): Promise<SlackUser> {
     const admin = (member: Member | undefined, name: string | undefined, mayApprove = true): SlackUser => ({
@@ -187,26 +188,35 @@ export class SlackIdentities {
     });
     const linked = await this.deps.members.findBySlackUserId(slackUserId);
     if (linked) return admin(linked, displayName(linked) ?? this.names.get(slackUserId));
-    if (!this.bootstrapEmails.has(slackUserId)) {
-      if (!mayAsk || this.deps.installedTeam() === undefined) return admin(undefined, this.names.get(slackUserId), false);
-      try {
-        const profile = await this.deps.profile(slackUserId);
-        if (profile.name) this.names.set(slackUserId, profile.name);
-        const trusted = profile.email && profile.emailConfirmed && !profile.outsider && profile.teamId === this.deps.installedTeam();
-        this.bootstrapEmails.set(slackUserId, trusted ? profile.email! : null);
-      } catch (error) {
-        this.deps.logger.warn({ slackUserId, error: describeError(error) }, 'users.info failed; the bootstrap admin may not decide approvals for now');
-        return admin(undefined, this.names.get(slackUserId), false);
-      }
+    const known = this.bootstrapEmails.get(slackUserId);
+    // Read (again, after a while); a reading that cannot be made keeps what was known, if anything.
+    if (mayAsk && (!known || this.deps.clock.now() - known.at >= REFUSAL_KEPT_MS)) {
+      const read = await this.trustedEmail(slackUserId);
+      if (read !== undefined) this.bootstrapEmails.set(slackUserId, { email: read, at: this.deps.clock.now() });
+      else if (!known) return admin(undefined, this.names.get(slackUserId), false);
     }
     // Looked up each time: a member account made later is still found.
-    const email = this.bootstrapEmails.get(slackUserId);
+    const email = this.bootstrapEmails.get(slackUserId)?.email;
     const member = email ? await this.deps.members.findByEmail(email) : undefined;
     if (!member) return admin(undefined, this.names.get(slackUserId));
     const name = this.names.get(slackUserId) ?? displayName(member);
     // Linked when the member has no Slack user yet; one linked to another still counts as this person.
     if (!member.slackUserId) await this.deps.members.linkSlackUser(member.id, slackUserId, admin(member, name).actor);
     return admin(member, name);
+  }
+
+  /** The email a bootstrap admin's profile proves (null: none it proves); undefined when it cannot be read now. */
+  private async trustedEmail(slackUserId: string): Promise<string | null | undefined> {
+    const installed = this.deps.installedTeam();
+    if (installed === undefined) return undefined;
+    try {
+      const profile = await this.deps.profile(slackUserId);
+      if (profile.name) this.names.set(slackUserId, profile.name);
+      return profile.email && profile.emailConfirmed && !profile.outsider && profile.teamId === installed ? profile.email : null;
+    } catch (error) {
+      this.deps.logger.warn({ slackUserId, error: describeError(error) }, 'users.info failed; a bootstrap admin not yet known may not approve for now');
+      return undefined;
+    }
   }
 
   private byRole(slackUserId: string, member: Member, actor: Actor): SlackUser {

@@ -172,6 +172,8 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
   });
 
   it('a bootstrap admin who also has a member account is one person: they approve neither their member\'s request nor the reverse', async () => {
+    // Asked in Slack before their member account existed: the request names only their Slack user.
+    const early = await hold('early-ask@other.io');
     // The README's set-up: the operator made themselves a member, then named their Slack user in SLACK_ADMIN_USER_IDS.
     const { member } = await h.services.members.create({ email: 'boss@corp.test', role: 'admin' }, { type: 'system', name: 'cli' });
     h.clock.advance(IDENTITY_CACHE_MS + 1);
@@ -188,11 +190,13 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect(textOf((await h.api.response(responseId)).body)).toContain('Waiting for approval (1)');
     const viaSlack = (await h.services.invites.list({ status: 'awaiting_approval', search: 'slack-ask@other.io' })).invitations[0]!.id;
     await expect(h.services.invites.approve(viaSlack, asMember)).rejects.toThrow(OwnRequest);
+    // Linked after the request was made: still the same person.
+    await expect(h.services.invites.approve(early, asMember)).rejects.toThrow(OwnRequest);
     // Linked now: a request from the member no longer reaches their Slack user.
     await h.services.invites.inviteMany({ emails: 'api-again@other.io', actor: asMember });
     await requestTo(ADMIN2, 'api-again@other.io');
     expect(h.dms(ADMIN).filter((d) => String(d.args.text).startsWith('Invitation to api-again@other.io'))).toHaveLength(0);
-    expect(await h.db.db('audit_log').whereIn('action', ['approve', 'deny']).whereIn('subject_id', [viaApi, viaSlack])).toHaveLength(0);
+    expect(await h.db.db('audit_log').whereIn('action', ['approve', 'deny']).whereIn('subject_id', [viaApi, viaSlack, early])).toHaveLength(0);
   });
 
   it('with SLACK_APPROVAL_CHANNEL the request is posted once to the channel and updated there', async () => {

@@ -330,6 +330,10 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       const third = await t.invitation(email);
       expect(Number(third.expires_at)).toBe(clock.now() + 30 * DAY);
       expect(third.message).toBe('Welcome aboard!');
+      // Raised to admin, the invitation is held for approval: the choices are held with it.
+      expect((await admin('/admin/invites', { body: { user: email, role: 'admin', expires_in_days: 14, message: 'Held too' } })).status).toBe(200);
+      expect(await t.invitation(email)).toMatchObject({ status: 'awaiting', role: 'admin', message: 'Held too' });
+      expect(Number((await t.invitation(email)).ttl_ms)).toBe(14 * DAY);
     });
 
     it('resend of an expired invitation issues a new token and kills the old one', async () => {
