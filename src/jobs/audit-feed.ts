@@ -1,6 +1,6 @@
 import type { AuditAction } from '../audit/audit.js';
 import { INVITEE_NAME } from '../invites/renewal-requests.js';
-import type { Db } from '../db/index.js';
+import { isPostgres, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 
 export interface AuditRow {
@@ -17,12 +17,10 @@ export interface AuditRow {
 const CURSOR = 'audit_channel';
 const LEASE_MS = 60_000;
 const LINES_PER_MESSAGE = 20;
-/**
- * On PostgreSQL ids are handed out when rows are written, not when they commit: a missing id below
- * a committed one may belong to a transaction still running. Its entry is waited for this long
- * (counted from the entry after it), then taken as rolled back.
- */
-export const GAP_WAIT_MS = 30_000;
+/** A gap's horizon is read this long after the gap is first seen (see gapClosed). */
+const HORIZON_DELAY_MS = 1_000;
+/** A gap still open after this long (a transaction left open elsewhere on the server) is passed over. */
+export const GAP_GIVE_UP_MS = 10 * 60_000;
 
 /**
  * Posts each audit entry to AUDIT_CHANNEL as one line with who did it. The audit log is the queue:
@@ -33,6 +31,8 @@ export const GAP_WAIT_MS = 30_000;
  */
 export class AuditFeed {
   private failures = 0;
+  /** The first missing id seen, when, and the horizon of transactions that may still write it. */
+  private gap: { id: number; seenAt: number; horizon?: bigint } | undefined;
 
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly post: (lines: string[]) => Promise<void>) {}
 
@@ -41,7 +41,7 @@ export class AuditFeed {
     if (position === undefined) return 0;
     let posted = 0;
     try {
-      const rows = untilGap(await this.db<AuditRow>('audit_log').where('id', '>', position).orderBy('id').limit(LINES_PER_MESSAGE), position, this.clock.now());
+      const rows = await this.untilGap(await this.db<AuditRow>('audit_log').where('id', '>', position).orderBy('id').limit(LINES_PER_MESSAGE), position);
       if (rows.length) {
         await this.post(rows.map(auditLine));
         posted = rows.length;
@@ -56,6 +56,42 @@ export class AuditFeed {
       throw error;
     }
     return posted;
+  }
+
+  /** The entries up to the first missing id that may still come, in order. */
+  private async untilGap(rows: AuditRow[], position: number): Promise<AuditRow[]> {
+    let expected = position + 1;
+    for (let i = 0; i < rows.length; i++) {
+      const id = Number(rows[i]!.id);
+      if (id !== expected && !(await this.gapClosed(expected))) return rows.slice(0, i);
+      expected = id + 1;
+    }
+    return rows;
+  }
+
+  /**
+   * Whether a missing id will never come. On PostgreSQL an id is handed out when its row is
+   * written, not when it commits: a missing id below a committed one may belong to a transaction
+   * still running. It is given up once every transaction that may hold it has ended (the oldest
+   * running transaction is past the horizon read after the gap was seen): it was rolled back.
+   * SQLite has one writer at a time and hands a rolled-back id out again, so it has no such gaps.
+   */
+  private async gapClosed(id: number): Promise<boolean> {
+    if (!isPostgres(this.db)) return true;
+    const now = this.clock.now();
+    if (this.gap?.id !== id) {
+      this.gap = { id, seenAt: now };
+      return false;
+    }
+    // A writer's id comes a moment before its transaction id: the horizon is read a little later.
+    if (now - this.gap.seenAt < HORIZON_DELAY_MS) return false;
+    if (now - this.gap.seenAt >= GAP_GIVE_UP_MS) return true;
+    const { rows } = (await this.db.raw('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS oldest, pg_snapshot_xmax(pg_current_snapshot())::text AS next')) as { rows: Array<{ oldest: string; next: string }> };
+    if (this.gap.horizon === undefined) {
+      this.gap.horizon = BigInt(rows[0]!.next);
+      return false;
+    }
+    return BigInt(rows[0]!.oldest) >= this.gap.horizon;
   }
 
   /** Takes the lease on the cursor; undefined when another instance holds it. */
@@ -79,17 +115,6 @@ export class AuditFeed {
   private async release(position: number, retryAt: number | null = null): Promise<void> {
     await this.db('job_cursors').where({ name: CURSOR }).update({ position, locked_until: retryAt, updated_at: this.clock.now() });
   }
-}
-
-/** The entries up to the first missing id that may still come (see GAP_WAIT_MS), in order. */
-function untilGap(rows: AuditRow[], position: number, now: number): AuditRow[] {
-  let expected = position + 1;
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    if (Number(row.id) !== expected && Number(row.at) > now - GAP_WAIT_MS) return rows.slice(0, i);
-    expected = Number(row.id) + 1;
-  }
-  return rows;
 }
 
 const ACTION_WORDS: Record<AuditAction, string> = {
