@@ -46,13 +46,14 @@ export function formatInvitations(page: ListPage): string {
   return `${table(['ID', 'EMAIL', 'STATUS', 'ROLE', 'INVITED', 'EXPIRES', 'EMAIL DELIVERY'], rows)}\n${shown}${more}`;
 }
 
-export function formatMembers(page: { members: Member[]; total: number }, offset: number): string {
+/** `next`: the command that lists the page after this one, given its offset. */
+export function formatMembers(page: { members: Member[]; total: number }, offset: number, next: (offset: number) => string): string {
   if (page.members.length === 0) return page.total === 0 ? 'No members.' : `No members past ${offset} (${page.total} in all).`;
   const rows = table(
     ['ID', 'EMAIL', 'NAME', 'ROLE', 'STATE'],
     page.members.map((m) => [m.id, m.email, [m.firstName, m.lastName].filter(Boolean).join(' '), m.role, m.state]),
   );
   const end = offset + page.members.length;
-  const more = end < page.total ? `\nMore: doorman user list --offset ${end}` : '';
+  const more = end < page.total ? `\nMore: ${next(end)}` : '';
   return `${rows}\n${offset + 1}–${end} of ${page.total}${more}`;
 }

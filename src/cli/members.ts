@@ -93,7 +93,8 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .action(async (opts: { state?: 'active' | 'deactivated'; limit: number; offset: number; json?: boolean }) => {
       const { members } = await open();
       const result = await members.list({ state: opts.state, limit: opts.limit, offset: opts.offset });
-      print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result, opts.offset));
+      const next = (offset: number) => ['doorman user list', ...(opts.state ? [`--state ${opts.state}`] : []), ...(opts.limit !== MAX_MEMBERS_PAGE ? [`--limit ${opts.limit}`] : []), `--offset ${offset}`].join(' ');
+      print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result, opts.offset, next));
     });
 }
 

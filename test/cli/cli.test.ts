@@ -164,7 +164,7 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(list.stdout.trimEnd().split('\n').at(-1)).toBe('1–2 of 2');
     // Page by page: where the page ends, the total, and how to go on.
     const [first, second] = await Promise.all([doorman(['user', 'list', '--limit', '1']), doorman(['user', 'list', '--limit', '1', '--offset', '1'])]);
-    expect(first.stdout.trimEnd().split('\n').slice(-2)).toEqual(['1–1 of 2', 'More: doorman user list --offset 1']);
+    expect(first.stdout.trimEnd().split('\n').slice(-2)).toEqual(['1–1 of 2', 'More: doorman user list --limit 1 --offset 1']);
     expect(first.stdout).toContain('mia@example.io');
     expect(second.stdout.trimEnd().split('\n').at(-1)).toBe('2–2 of 2');
     expect(second.stdout).toContain('root@example.io');
