@@ -101,20 +101,27 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
     if (email && role) roles.set(email, role);
   }
   const invalidBefore = JSON.parse(row.summary) as InviteSummary;
+  const moveOn = (trx: Trx | typeof ctx.db, summary: InviteSummary, now: number) =>
+    trx('list_imports').where({ id, position: start }).update({
+      position: end,
+      summary: JSON.stringify(summary),
+      state: end >= rows.length ? 'done' : 'running',
+      lease_until: now + IMPORT_LEASE_MS,
+      updated_at: now,
+    });
+  // Rows with nothing to read (a spreadsheet's empty `;;` rows): nothing to store, the import goes on.
+  const parsed = parseEmailList(batch.map(([entry]) => entry).join('\n'));
+  if (parsed.emails.length === 0 && parsed.invalid.length === 0) {
+    await moveOn(ctx.db, invalidBefore, ctx.clock.now());
+    return toState(await loadRow(ctx, id));
+  }
   await inviteMany(
     ctx,
     { emails: batch.map(([entry]) => entry), role: choices.role, roles, expiresInDays: choices.expiresInDays, message: choices.message, actor: JSON.parse(row.actor) as Actor, inviterName: row.inviter_name },
     {
       alsoInTransaction: async (trx: Trx, batch) => {
         // Read again under the transaction: a runner that lost its lease must not store twice.
-        const now = ctx.clock.now();
-        const moved = await trx('list_imports').where({ id, position: start }).update({
-          position: end,
-          summary: JSON.stringify(merge(invalidBefore, batch)),
-          state: end >= rows.length ? 'done' : 'running',
-          lease_until: now + IMPORT_LEASE_MS,
-          updated_at: now,
-        });
+        const moved = await moveOn(trx, merge(invalidBefore, batch), ctx.clock.now());
         if (moved !== 1) throw new LostImport(id);
       },
     },

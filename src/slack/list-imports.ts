@@ -84,7 +84,10 @@ export class SlackListImports {
 
   /** Imports whose runner stopped (a restart, a crash), taken over and finished. */
   async resumeStalled(): Promise<void> {
-    for (const id of await this.deps.invites.takeOverStalledImports()) await this.drive(id);
+    for (const id of await this.deps.invites.takeOverStalledImports()) {
+      // One import that fails (its lease brings it back) does not keep the others waiting.
+      await this.drive(id).catch((error: unknown) => this.deps.logger.error({ err: error, import: id }, 'a list import could not go on; it is tried again once its lease runs out'));
+    }
   }
 
   private async download(url: string, name: string): Promise<Buffer> {

@@ -29,6 +29,18 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     expect(await countRows(w.db, 'invitations')).toBe(2_500);
   });
 
+  it('a batch of rows with nothing to read (a spreadsheet\'s empty ";;" rows) is passed, and the import finishes', async () => {
+    const w = world();
+    const text = [...Array.from({ length: 1_000 }, (_, i) => `row${i}@x.io`), ...Array.from({ length: 1_000 }, () => ';;'), 'last@x.io'].join('\n');
+    const list = parseListFile(text, 'excel.txt');
+    expect(list.rows.length).toBeGreaterThan(2_000);
+    const id = await w.invites.createListImport({ fileName: 'excel.txt', file: list, role: 'member', actor: CLI });
+    let state = await w.invites.listImportState(id);
+    while (!state.done) state = await w.invites.storeNextBatch(id);
+    expect(state.summary.sent).toHaveLength(1_001);
+    expect(await countRows(w.db, 'invitations')).toBe(1_001);
+  });
+
   it('an import whose runner stopped is taken over once its lease runs out, by one runner, and finished exactly once', async () => {
     const w = world();
     const id = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_200), role: 'member', actor: CLI });
