@@ -7,7 +7,7 @@ import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedul
 import { UNIT_MS, type TimeUnit } from './shared/clock.js';
 import { resolveAppSecret } from './app-secret.js';
 import { ConfigError } from './shared/errors.js';
-import { isHttpUrl } from './shared/urls.js';
+import { redactUserinfo, webhookUrlProblem } from './shared/urls.js';
 import { webhookSecretProblem } from './webhooks/secrets.js';
 
 export type DatabaseConfig =
@@ -76,12 +76,18 @@ export function parseDuration(value: string): number | undefined {
   return Number(match[1]) * UNIT_MS[match[2] as TimeUnit];
 }
 
-function duration(env: Env, name: string, fallback: string, min: { ms: number; words: string }): number {
+/** The longest wait a timer can hold (Node fires any longer one at once). */
+const TIMER_MAX = { ms: 24 * UNIT_MS.d, words: '24d' };
+/** The longest an invitation (or its reminder's lead) may run. */
+const YEAR = { ms: 365 * UNIT_MS.d, words: '365d' };
+
+function duration(env: Env, name: string, fallback: string, min: { ms: number; words: string }, max: { ms: number; words: string }): number {
   const raw = env[name]?.trim() || fallback;
   if (raw === '0' && name === 'EXPIRY_REMINDER') return 0;
   const ms = parseDuration(raw);
   if (ms === undefined) throw new ConfigError(name, `"${raw}" is not a duration; use a number with s, m, h or d (e.g. 90s, 15m, 2h, 7d)`);
   if (ms < min.ms) throw new ConfigError(name, `"${raw}" is too short; use ${min.words} or more`);
+  if (ms > max.ms) throw new ConfigError(name, `"${raw}" is too long; use ${max.words} or less`);
   return ms;
 }
 
@@ -92,7 +98,7 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `"${redact(raw)}" is not a URL`);
+    throw new ConfigError(name, `"${redactUserinfo(raw)}" is not a URL`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
@@ -101,10 +107,6 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
 }
 
 /** Hides credentials in a URL before it is echoed back in an error. */
-function redact(raw: string): string {
-  return raw.replace(/\/\/[^@/]*@/, '//***@');
-}
-
 function database(env: Env, dataDir: string): DatabaseConfig {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return { client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3') };
@@ -114,7 +116,7 @@ function database(env: Env, dataDir: string): DatabaseConfig {
   }
   const sqlite = /^sqlite:\/\/(\/.+)$/.exec(raw);
   if (sqlite) return { client: 'sqlite', filename: sqlite[1]! };
-  throw new ConfigError('DATABASE_URL', `"${redact(raw)}" is not supported; use sqlite:///absolute/path.sqlite3 or postgres://user@host/db`);
+  throw new ConfigError('DATABASE_URL', `"${redactUserinfo(raw)}" is not supported; use sqlite:///absolute/path.sqlite3 or postgres://user@host/db`);
 }
 
 /**
@@ -166,10 +168,10 @@ function report(env: Env): Pick<Config, 'report' | 'reportTimeZone'> {
 }
 
 /** A channel id (C…, G…), as chat.postMessage takes it; a name could be renamed under us. */
-function approvalChannel(env: Env): string | undefined {
-  const raw = env.SLACK_APPROVAL_CHANNEL?.trim();
+function channelId(env: Env, name: 'SLACK_APPROVAL_CHANNEL' | 'AUDIT_CHANNEL'): string | undefined {
+  const raw = env[name]?.trim();
   if (!raw) return undefined;
-  if (!/^[CG][A-Z0-9]{2,}$/.test(raw)) throw new ConfigError('SLACK_APPROVAL_CHANNEL', `"${raw}" is not a Slack channel id (like C024BE91L); copy it from the channel's details`);
+  if (!/^[CG][A-Z0-9]{2,}$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a Slack channel id (like C024BE91L); copy it from the channel's details`);
   return raw;
 }
 
@@ -215,7 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiUrl: url(env, 'SLACK_API_URL', ['http:', 'https:']),
     adminUserIds,
     command: env.SLACK_COMMAND?.trim() || DEFAULT_COMMAND,
-    approvalChannel: approvalChannel(env),
+    approvalChannel: channelId(env, 'SLACK_APPROVAL_CHANNEL'),
   };
   const commandProblem = commandNameProblem(slack.command);
   if (commandProblem) throw new ConfigError('SLACK_COMMAND', commandProblem);
@@ -242,16 +244,16 @@ export function loadConfig(env: Env = process.env): Config {
     database: database(env, dataDir),
     appSecret: resolveAppSecret(env, dataDir),
     smtpUrl,
-    smtpTimeoutMs: duration(env, 'SMTP_TIMEOUT', '30s', { ms: 1_000, words: '1s' }),
+    smtpTimeoutMs: duration(env, 'SMTP_TIMEOUT', '30s', { ms: 1_000, words: '1s' }, TIMER_MAX),
     mailFrom,
     mailRate,
     orgName: env.ORG_NAME?.trim() || 'our team',
-    inviteTtlMs: duration(env, 'INVITE_TTL', '7d', { ms: 1_000, words: '1s' }),
+    inviteTtlMs: duration(env, 'INVITE_TTL', '7d', { ms: 1_000, words: '1s' }, YEAR),
     allowedDomains: allowedDomains(env),
     inviteDailyLimit: dailyLimit(env),
-    expirySweepIntervalMs: duration(env, 'EXPIRY_SWEEP_INTERVAL', '1m', { ms: 1_000, words: '1s' }),
-    expiryReminderMs: duration(env, 'EXPIRY_REMINDER', '24h', { ms: 1_000, words: '1s' }),
-    auditChannel: env.AUDIT_CHANNEL?.trim() || undefined,
+    expirySweepIntervalMs: duration(env, 'EXPIRY_SWEEP_INTERVAL', '1m', { ms: 1_000, words: '1s' }, TIMER_MAX),
+    expiryReminderMs: duration(env, 'EXPIRY_REMINDER', '24h', { ms: 1_000, words: '1s' }, YEAR),
+    auditChannel: channelId(env, 'AUDIT_CHANNEL'),
     trustProxy: trustProxy(env),
     logLevel,
     slack,
@@ -267,7 +269,8 @@ function webhooks(env: Env): Config['webhooks'] {
     .map((u) => u.trim())
     .filter(Boolean);
   for (const raw of urls) {
-    if (!isHttpUrl(raw)) throw new ConfigError('WEBHOOK_URLS', `"${redact(raw)}" is not an http:// or https:// URL`);
+    const problem = webhookUrlProblem(raw);
+    if (problem) throw new ConfigError('WEBHOOK_URLS', `"${redactUserinfo(raw)}" ${problem}`);
   }
   if (new Set(urls).size !== urls.length) throw new ConfigError('WEBHOOK_URLS', 'lists the same URL twice');
   const secret = env.WEBHOOK_SECRET?.trim() || undefined;

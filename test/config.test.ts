@@ -97,6 +97,16 @@ describe('bad values throw ConfigError naming the variable', () => {
     ['INVITE_TTL', '0s'],
     ['EXPIRY_SWEEP_INTERVAL', '500ms'],
     ['EXPIRY_SWEEP_INTERVAL', '0s'],
+    // Past what a timer holds (Node would fire it at once), or past a year.
+    ['EXPIRY_SWEEP_INTERVAL', '25d'],
+    ['SMTP_TIMEOUT', '30d'],
+    ['INVITE_TTL', '366d'],
+    ['INVITE_TTL', '100000000d'],
+    ['EXPIRY_REMINDER', '400d'],
+    ['AUDIT_CHANNEL', 'audit'],
+    ['AUDIT_CHANNEL', '#audit'],
+    ['SLACK_APPROVAL_CHANNEL', 'approvals'],
+    ['WEBHOOK_URLS', 'ftp://hooks.example.com/in'],
     ['DATABASE_URL', 'mysql://root@localhost/doorman'],
     ['DATABASE_URL', 'sqlite://relative/path.sqlite3'],
     ['SMTP_URL', 'http://mail.example.com'],
@@ -125,6 +135,18 @@ describe('bad values throw ConfigError naming the variable', () => {
   it('does not echo credentials from a rejected URL', () => {
     const error = configError({ DATABASE_URL: 'mysql://root:hunter2@localhost/doorman' });
     expect(error.message).not.toContain('hunter2');
+  });
+
+  it('refuses a webhook URL with a user name or password (requests cannot send them), without echoing them', () => {
+    const error = configError({ WEBHOOK_URLS: 'https://doorman:s3cret@hooks.example.com/in', WEBHOOK_SECRET: 'whsec_' + Buffer.alloc(32, 1).toString('base64') });
+    expect(error.variable).toBe('WEBHOOK_URLS');
+    expect(error.message).toContain('user name or password');
+    expect(error.message).not.toContain('s3cret');
+  });
+
+  it('takes the longest durations a timer holds, and a name with a comma in MAIL_FROM', () => {
+    expect(load({ EXPIRY_SWEEP_INTERVAL: '24d', SMTP_TIMEOUT: '24d', INVITE_TTL: '365d', EXPIRY_REMINDER: '365d' })).toMatchObject({ expirySweepIntervalMs: 24 * 86_400_000, inviteTtlMs: 365 * 86_400_000 });
+    expect(load({ MAIL_FROM: 'Acme, Inc. <no-reply@acme.com>', AUDIT_CHANNEL: 'C024BE91L' })).toMatchObject({ mailFrom: 'Acme, Inc. <no-reply@acme.com>', auditChannel: 'C024BE91L' });
   });
 });
 

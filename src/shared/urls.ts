@@ -1,8 +1,21 @@
-/** Whether `raw` parses as an http:// or https:// URL (webhook endpoints, from WEBHOOK_URLS or the CLI). */
-export function isHttpUrl(raw: string): boolean {
+/**
+ * What is wrong with `raw` as a webhook endpoint (from WEBHOOK_URLS or the CLI), or undefined when
+ * it will do: an http:// or https:// URL without a user name or password (fetch refuses those, and
+ * they would be logged; a receiver's credentials go in its own query or path secret instead).
+ */
+export function webhookUrlProblem(raw: string): string | undefined {
+  let url: URL;
   try {
-    return ['http:', 'https:'].includes(new URL(raw).protocol);
+    url = new URL(raw);
   } catch {
-    return false;
+    return 'is not an http:// or https:// URL';
   }
+  if (!['http:', 'https:'].includes(url.protocol)) return 'is not an http:// or https:// URL';
+  if (url.username || url.password) return 'carries a user name or password, which requests cannot send; put the receiver\'s secret in its path or query instead';
+  return undefined;
+}
+
+/** A URL as it may be shown: any user name and password replaced. */
+export function redactUserinfo(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, '//***@');
 }

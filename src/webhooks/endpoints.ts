@@ -4,7 +4,7 @@ import { EVENT_TYPES, isEventType, type EventType } from '../events/events.js';
 import { DAY_MS } from '../shared/clock.js';
 import { InvalidInput, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { isHttpUrl } from '../shared/urls.js';
+import { redactUserinfo, webhookUrlProblem } from '../shared/urls.js';
 import { newWebhookSecret, sealSecret } from './secrets.js';
 
 /**
@@ -65,7 +65,8 @@ export function receives(endpoint: Pick<WebhookEndpoint, 'events'>, type: EventT
 
 function checkedUrl(raw: string): string {
   const url = raw.trim();
-  if (!isHttpUrl(url)) throw new InvalidInput(`"${url.slice(0, 200)}" is not an http:// or https:// URL.`, 'url');
+  const problem = webhookUrlProblem(url);
+  if (problem) throw new InvalidInput(`"${redactUserinfo(url).slice(0, 200)}" ${problem}.`, 'url');
   if (url.length > 2000) throw new InvalidInput('The URL is longer than 2000 characters.', 'url');
   return url;
 }

@@ -56,12 +56,14 @@ describe.each(DIALECTS)('doorman webhooks (%s)', (dialect) => {
       doorman(['webhooks', 'add', 'https://c.example', '--events', 'invite.created,invite.exploded']),
       doorman(['webhooks', 'add', 'ftp://c.example']),
       doorman(['webhooks', 'add', ENV_URL]),
+      doorman(['webhooks', 'add', 'https://hook:s3cret@d.example/in']),
     ]);
     expect(refused.map(oneErrorLine)).toEqual([
       expect.stringMatching(/already an endpoint/),
       expect.stringMatching(/Unknown event type\(s\): invite\.exploded/),
       expect.stringMatching(/not an http:\/\/ or https:\/\/ URL/),
       expect.stringMatching(/already an endpoint by WEBHOOK_URLS/),
+      expect.stringMatching(/^doorman: "https:\/\/\*\*\*@d\.example\/in" carries a user name or password/),
     ]);
     expect(await storedCount()).toBe(2);
   }, 90_000);

@@ -41,7 +41,8 @@ describe('WEBHOOK_URLS and WEBHOOK_SECRET', () => {
   it.each([
     [{ WEBHOOK_URLS: 'hooks.example.com' }, 'WEBHOOK_URLS', /"hooks\.example\.com" is not an http:\/\/ or https:\/\/ URL/],
     [{ WEBHOOK_URLS: 'https://a.example, ftp://b.example' }, 'WEBHOOK_URLS', /ftp:\/\/b\.example/],
-    [{ WEBHOOK_URLS: 'https://user:pw@a.example/x, nope' }, 'WEBHOOK_URLS', /"nope"/],
+    [{ WEBHOOK_URLS: 'https://a.example/x, nope' }, 'WEBHOOK_URLS', /"nope"/],
+    [{ WEBHOOK_URLS: 'https://user:pw@a.example/x' }, 'WEBHOOK_URLS', /"https:\/\/\*\*\*@a\.example\/x" carries a user name or password/],
     [{ WEBHOOK_URLS: 'https://a.example,https://a.example' }, 'WEBHOOK_URLS', /the same URL twice/],
     [{ WEBHOOK_URLS: 'https://a.example' }, 'WEBHOOK_SECRET', /is required with WEBHOOK_URLS/],
     [{ WEBHOOK_URLS: 'https://a.example', WEBHOOK_SECRET: 'not-a-whsec' }, 'WEBHOOK_SECRET', /must start with whsec_/],
