@@ -61,7 +61,11 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
   });
 }
 
-/** Send new invitation: an expired invitation gets a new token (the old link stays dead), a new expiry, an email. */
+/**
+ * Send new invitation: an expired invitation gets a new token (the old link stays dead), a new
+ * expiry, an email. One the rule "Policy" holds (as inviting the address again would) waits for
+ * approval instead, asked by whoever sent it anew.
+ */
 export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
   return change(ctx, id, true, async (trx, row, now) => {
     requireState(row, now, ['expired']);
@@ -71,6 +75,14 @@ export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor)
 
 async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor): Promise<InvitationRow> {
   const token = ctx.links.issue();
+  const reasons = approvalReasons(ctx.policy, actor, row.email, row.role);
+  if (reasons.length) {
+    await serializeOn(trx, INVITE_LOCK);
+    const held = { ...inviterColumns({ actor }), ...newLinkColumns(row, token, now, ctx.inviteTtlMs), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
+    await trx('invitations').where({ id: row.id }).update(held);
+    await requestApprovals(ctx, trx, now, actor, [], [row.id]);
+    return { ...row, ...held };
+  }
   const update = newLinkColumns(row, token, now, row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms));
   await trx('invitations').where({ id: row.id }).update(update);
   await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'new_invitation')]);
@@ -79,7 +91,7 @@ async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, no
   return { ...row, ...update };
 }
 
-/** Send new invitation for each of these that is still expired; the others are left as they are. */
+/** Send new invitation for each of these that is still expired (some may wait for approval); the others are left as they are. */
 export async function sendNewInvitations(ctx: InvitesContext, ids: readonly string[], actor: Actor): Promise<{ sent: Invitation[]; skipped: number }> {
   const sent: Invitation[] = [];
   for (const invitation of await invitationsByIds(ctx, ids)) {

@@ -77,6 +77,11 @@ export function approvalReasons(policy: InvitePolicy, actor: Actor, email: strin
   return reasons;
 }
 
+/** Why an invitation waits, in words ("the address is outside the allowed domains; …"). */
+export function approvalWords(invitation: { approval?: { reasons: readonly ApprovalReason[] } | null }): string {
+  return (invitation.approval?.reasons ?? []).map((r) => APPROVAL_REASON_WORDS[r]).join('; ') || 'held by policy';
+}
+
 /** Bootstrap admins and the CLI operator are not held to the daily limit. */
 export function isLimited(policy: InvitePolicy, actor: Actor): boolean {
   if (actor.type === 'system') return false;

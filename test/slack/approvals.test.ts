@@ -156,6 +156,31 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect((await h.sweep()).lapsed).toBeUndefined();
   });
 
+  it('Send new invitation on an expired invitation the rule holds waits for approval, as inviting the address again would', async () => {
+    const email = 'renew-me@other.io';
+    // Sent by the operator (never held), then expired unused.
+    const { invitationIds } = await h.services.invites.inviteMany({ emails: email, actor: { type: 'system', name: 'cli' } });
+    const id = invitationIds[0]!;
+    h.clock.advance(7 * DAY + 1);
+    const emailsBefore = h.smtp.to(email).length;
+    const renewed = await h.services.invites.sendNewInvitation(id, { type: 'slack', slackUserId: ADMIN2, name: 'Second Boss' });
+    expect(renewed).toMatchObject({ status: 'awaiting_approval', approval: { reasons: ['outside_domains'] } });
+    // The approvers but the one who sent it anew are asked; the address gets nothing until then.
+    await requestTo(LINKED, email);
+    expect(h.dms(ADMIN2).filter((d) => String(d.args.text).startsWith(`Invitation to ${email} `))).toHaveLength(0);
+    await expect(h.services.invites.approve(id, { type: 'slack', slackUserId: ADMIN2 })).rejects.toThrow(OwnRequest);
+    expect(await h.db.db('outbox').where({ invitation_id: id, kind: 'invite_email', state: 'pending' })).toHaveLength(0);
+    expect(h.smtp.to(email)).toHaveLength(emailsBefore);
+
+    // From the table's button, the clicker is told it waits, and why.
+    const other = (await h.services.invites.inviteMany({ emails: 'renew-too@other.io', actor: { type: 'system', name: 'cli' } })).invitationIds[0]!;
+    h.clock.advance(7 * DAY + 1);
+    const table = (await h.api.response((await h.slash('invites expired', ADMIN2)).responseId)).body;
+    const click = await h.click(buttonFor(table.blocks, 'send_new_invitation', other), { user: ADMIN2 });
+    expect(textOf((await h.api.response(click.responseId)).body)).toContain('A new invitation to *renew-too@other.io* waits for approval (the address is outside the allowed domains)');
+    expect((await h.services.invites.get(other)).status).toBe('awaiting_approval');
+  });
+
   it('a request revoked while it waits is withdrawn: every copy says so and loses its buttons', async () => {
     const email = 'withdrawn@other.io';
     const id = await hold(email);

@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { Invitation } from '../../invites/model.js';
-import { APPROVAL_REASON_WORDS } from '../../invites/policy.js';
+import { approvalWords } from '../../invites/policy.js';
 import { ACTIONS, DENY_BLOCKS, DENY_INPUTS, DENY_MODAL, encodeApproval } from '../action-values.js';
 import { mrkdwn, plain, roleLabel, slackDate } from './format.js';
 import { clip, LIMITS, type Block } from './limits.js';
@@ -17,10 +17,6 @@ function requester(invitation: Invitation): string {
 export function decider(approval: NonNullable<Invitation['approval']>): string {
   if (approval.decidedBy?.startsWith('slack:')) return `<@${approval.decidedBy.slice(6)}>`;
   return approval.decidedByName ? neutralize(clip(approval.decidedByName, 100)) : 'someone';
-}
-
-function why(invitation: Invitation): string {
-  return (invitation.approval?.reasons ?? []).map((r) => APPROVAL_REASON_WORDS[r]).join('; ') || 'held by policy';
 }
 
 /** The outcome line of a request no longer waiting, as everyone who was asked sees it. */
@@ -48,7 +44,7 @@ export function approvalRequest(invitation: Invitation): { text: string; blocks:
   const headline = `${requester(invitation)} asks to invite *${escape(clip(invitation.email, 300))}* as *${roleLabel(invitation.role)}*.`;
   const blocks: Block[] = [
     { type: 'section', text: mrkdwn(`:raised_hand: ${headline}`) },
-    { type: 'section', text: mrkdwn(`*Why it needs approval:* ${escape(why(invitation))}.`) },
+    { type: 'section', text: mrkdwn(`*Why it needs approval:* ${escape(approvalWords(invitation))}.`) },
   ];
   if (invitation.message) blocks.push({ type: 'context', elements: [mrkdwn(`Their message: ${neutralize(clip(invitation.message, 500))}`)] });
   if (waiting) {

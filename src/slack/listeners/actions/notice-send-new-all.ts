@@ -12,8 +12,13 @@ export function noticeSendNewAllAction(deps: SlackDeps) {
     let note: string;
     try {
       const { sent } = await deps.invites.sendNewInvitations(payload.invitationIds, user.actor);
+      const emailed = sent.filter((i) => i.status !== 'awaiting_approval').length;
+      const held = sent.length - emailed;
       note = sent.length
-        ? `:incoming_envelope: Sent ${sent.length === 1 ? 'a new invitation' : `${sent.length.toLocaleString('en')} new invitations`} with new links; the old links stay dead.`
+        ? [
+            emailed ? `:incoming_envelope: Sent ${emailed === 1 ? 'a new invitation' : `${emailed.toLocaleString('en')} new invitations`} with new links; the old links stay dead.` : '',
+            held ? `:raised_hand: ${held === 1 ? 'One waits' : `${held.toLocaleString('en')} wait`} for approval; nothing is sent until someone else approves.` : '',
+          ].filter(Boolean).join(' ')
         : 'None of these invitations is still expired: nothing was sent.';
     } catch (error) {
       deps.logger.error({ err: error }, 'sending new invitations from a notice failed');
