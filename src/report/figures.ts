@@ -52,9 +52,12 @@ export interface WeeklyReportFigures {
   moreDomains: number;
 }
 
-/** Audit actions that email a new link, and (with resends) those that set the expiry to then + TTL. */
-const SENDS = `('invite', 'new_invitation')`;
-const LINKS = `('invite', 'resend', 'new_invitation')`;
+/**
+ * Audit actions that email a new link (an approval emails the link of a request held for it), and
+ * (with resends) those that set the expiry to then + TTL.
+ */
+const SENDS = `('invite', 'new_invitation', 'approve')`;
+const LINKS = `('invite', 'resend', 'new_invitation', 'approve')`;
 
 /**
  * An invitation's expiry as it stood just before `:at`. The row holds the current one, right for
@@ -71,14 +74,19 @@ function openAt(at: string): string {
   return `(i.accepted_at IS NULL OR i.accepted_at >= :${at}) AND (i.revoked_at IS NULL OR i.revoked_at >= :${at})`;
 }
 
-/** Pending and live at `:at`, sent more than three days before (`:<at>Old`). */
-function pendingAt(at: string): string {
-  return `(i.created_at < :${at}Old AND ${openAt(at)} AND ${expiryAt(at)} > :${at})`;
+/** Held for approval at `:at` (the rule "Policy"): asked for, not decided by then; nothing was emailed yet. */
+function awaitingAt(at: string): string {
+  return `(i.approval_reasons IS NOT NULL AND (i.decided_at IS NULL OR i.decided_at >= :${at}))`;
 }
 
-/** Expired in `(:from, :to]` and still expired at `:to`. */
+/** Pending and live at `:at`, its link emailed more than three days before (`:<at>Old`): on approval, for a request held for it. */
+function pendingAt(at: string): string {
+  return `(COALESCE(i.decided_at, i.created_at) < :${at}Old AND ${openAt(at)} AND NOT ${awaitingAt(at)} AND ${expiryAt(at)} > :${at})`;
+}
+
+/** Expired in `(:from, :to]` and still expired at `:to` (a request nobody decided is no invitation that expired). */
 function expiredIn(from: string, to: string): string {
-  return `(i.created_at < :${to} AND ${openAt(to)} AND ${expiryAt(to)} > :${from} AND ${expiryAt(to)} <= :${to})`;
+  return `(i.created_at < :${to} AND ${openAt(to)} AND NOT ${awaitingAt(to)} AND ${expiryAt(to)} > :${from} AND ${expiryAt(to)} <= :${to})`;
 }
 
 /** The part of an email address after the @ (addresses are stored normalized, with one @). */

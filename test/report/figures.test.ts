@@ -4,7 +4,10 @@ import { latestPeriod, parseSchedule } from '../../src/report/schedule.js';
 import { weeklyReportText } from '../../src/report/text.js';
 import { limitViolations } from '../../src/slack/blocks/limits.js';
 import { weeklyReportMessage } from '../../src/slack/blocks/weekly-report.js';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+import { InvitesService } from '../../src/invites/service.js';
+import { MembersService } from '../../src/members/service.js';
+import type { Actor } from '../../src/shared/actor.js';
+import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { DAY, END, HOUR, PREVIOUS_START, seedHistory, START } from './history.js';
 
 /** The report's figures from a seeded history: every figure and last week's, exactly, on both databases. */
@@ -88,5 +91,35 @@ describe.each(DIALECTS)('weekly report figures (%s)', (dialect) => {
     const empty = await weeklyFigures(test.db, { previousStart: END + 30 * DAY, start: END + 37 * DAY, end: END + 44 * DAY, timeZone: 'UTC' }, 7 * DAY);
     expect(empty.week).toEqual({ sent: 0, accepted: 0, acceptanceRate: null, medianTimeToAcceptMs: null, pendingOverThreeDays: 0, expiredNotRenewed: 0, deliveryProblems: 0 });
     expect(weeklyReportText(empty)).toContain('Acceptance rate                —  (last week —)');
+  });
+});
+
+/** Requests held for approval (the rule "Policy"): an approval sends the link; a request waiting is not pending. */
+describe.each(DIALECTS)('weekly report figures with approvals (%s)', (dialect) => {
+  let test: TestDatabase;
+  beforeAll(async () => {
+    test = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await test?.destroy();
+  });
+
+  it('counts an approved request as sent when approved, from then, and leaves requests still waiting out of Pending', async () => {
+    const clock = new ManualClock(START + HOUR);
+    const members = new MembersService(test.db, clock);
+    const policy = { allowedDomains: [{ domain: 'corp.test', subdomains: false }], dailyLimit: Infinity, unlimitedSlackUserIds: [] };
+    const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY, members, policy });
+    const asker: Actor = { type: 'slack', slackUserId: 'U0ASKER', name: 'Asker' };
+    const [approved, waiting] = await Promise.all(['out1@other.test', 'wait1@other.test'].map(async (email) => (await invites.inviteMany({ emails: email, actor: asker })).awaitingApproval![0]!.invitationId));
+    clock.current = START + DAY;
+    await invites.approve(approved!, { type: 'slack', slackUserId: 'U0APPROVER', name: 'Approver' });
+    clock.current = START + 2 * DAY;
+    const { link } = await invites.copyLink(approved!);
+    await invites.accept({ token: new URL(link).searchParams.get('token')!, firstName: 'Out', lastName: 'Side', password: 'a long test passphrase' });
+    expect((await invites.get(waiting!)).status).toBe('awaiting_approval');
+
+    const figures = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', END + HOUR), 7 * DAY);
+    expect(figures.week).toMatchObject({ sent: 1, accepted: 1, acceptanceRate: 1, medianTimeToAcceptMs: DAY, pendingOverThreeDays: 0, expiredNotRenewed: 0 });
+    expect(figures.pending).toEqual([]);
   });
 });
