@@ -131,10 +131,14 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
   return toState(await loadRow(ctx, id));
 }
 
-/** Imports whose runner stopped (a restart, a crash): taken over, one runner each. */
+/**
+ * Slack imports whose runner stopped (a restart, a crash): taken over, one runner each. An import
+ * from the CLI (no DM) is the operator's: one stopped with Ctrl-C stays stopped (running the
+ * command again reports the rows already stored as already invited).
+ */
 export async function takeOverStalledImports(ctx: InvitesContext): Promise<string[]> {
   const now = ctx.clock.now();
-  const stalled = (await ctx.db('list_imports').where({ state: 'running' }).andWhere('lease_until', '<', now).limit(10).select('id')) as Array<{ id: string }>;
+  const stalled = (await ctx.db('list_imports').where({ state: 'running' }).whereNotNull('dm_channel').andWhere('lease_until', '<', now).limit(10).select('id')) as Array<{ id: string }>;
   const taken: string[] = [];
   for (const { id } of stalled) {
     const won = await ctx.db('list_imports').where({ id, state: 'running' }).andWhere('lease_until', '<', now).update({ lease_until: now + IMPORT_LEASE_MS, updated_at: now });

@@ -6,7 +6,7 @@ import { CLI, countRows, useWorld } from './fixtures.js';
 
 describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
   const world = useWorld(dialect);
-  const file = (n: number) => parseListFile('email,role\n' + Array.from({ length: n }, (_, i) => `imp${i}@x.io,${i % 2 ? 'developer' : ''}`).join('\n'), 'imp.csv');
+  const file = (n: number, prefix = 'imp') => parseListFile('email,role\n' + Array.from({ length: n }, (_, i) => `${prefix}${i}@x.io,${i % 2 ? 'developer' : ''}`).join('\n'), 'imp.csv');
 
   it('stores 1,000 rows per batch with their own roles, moving the position with each, until done', async () => {
     const w = world();
@@ -41,10 +41,12 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     expect(await countRows(w.db, 'invitations')).toBe(1_001);
   });
 
-  it('an import whose runner stopped is taken over once its lease runs out, by one runner, and finished exactly once', async () => {
+  it('a Slack import whose runner stopped is taken over once its lease runs out, by one runner, and finished exactly once; a CLI one stays stopped', async () => {
     const w = world();
-    const id = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_200), role: 'member', actor: CLI });
+    const id = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_200), role: 'member', actor: CLI, dm: { channel: 'D0ADMIN', ts: '1700000000.000100' } });
+    const fromCli = await w.invites.createListImport({ fileName: 'cli.csv', file: file(1_500, 'cli'), role: 'member', actor: CLI });
     await w.invites.storeNextBatch(id);
+    await w.invites.storeNextBatch(fromCli);
     // The runner stops here (a restart). Within its lease, nobody takes over.
     expect(await w.invites.takeOverStalledImports()).toEqual([]);
     w.clock.advance(IMPORT_LEASE_MS + 1);
@@ -55,8 +57,12 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     expect(Math.max(a.position, b.position)).toBe(2_000);
     let state = await w.invites.listImportState(id);
     while (!state.done) state = await w.invites.storeNextBatch(id);
-    expect(await countRows(w.db, 'invitations')).toBe(2_200);
-    expect(await countRows(w.db, 'outbox')).toBe(2_200);
+    expect(await countRows(w.db, 'invitations')).toBe(3_200);
+    expect(await countRows(w.db, 'outbox')).toBe(3_200);
+    // The operator's Ctrl-C is theirs: the CLI import is never taken over.
+    w.clock.advance(IMPORT_LEASE_MS + 1);
+    expect(await w.invites.takeOverStalledImports()).toEqual([]);
+    expect((await w.invites.listImportState(fromCli)).position).toBe(1_000);
     expect(state.summary.sent).toHaveLength(2_200);
     expect(state.summary.alreadyInvited).toEqual([]);
   });
