@@ -59,11 +59,17 @@ export async function queueApprovalRequests(trx: Trx, now: number, invitations: 
 /** Once decided, lapsed or withdrawn: every copy of the request is redrawn, and the requester is told of a decision. */
 export async function queueApprovalDecided(trx: Trx, now: number, invitation: Invitation, settings: ApprovalSettings): Promise<void> {
   await enqueue(trx, now, [{ kind: SLACK_APPROVAL, invitationId: invitation.id, payload: { op: 'update', invitationId: invitation.id } satisfies ApprovalPayload }]);
-  // Withdrawn (revoked) rather than decided: whoever revoked it knows; the copies say so.
-  if (!invitation.approval?.decision) return;
+  // Withdrawn (revoked) rather than decided: the requester is told only when someone else revoked it.
+  if (!invitation.approval?.decision && revokedByRequester(invitation)) return;
   const inviterMember = invitation.invitedBy.memberId
     ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
     : undefined;
   const recipients = recipientsFor({ invited_by_slack_user_id: invitation.invitedBy.slackUserId, inviter_member_slack_user_id: inviterMember?.slack_user_id ?? null }, settings.bootstrapAdmins);
   await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id })));
+}
+
+/** Whether whoever revoked an invitation is who asked for it (by the identity they acted with). */
+function revokedByRequester(invitation: Invitation): boolean {
+  const { revokedBy, invitedBy } = invitation;
+  return (!!invitedBy.slackUserId && revokedBy === `slack:${invitedBy.slackUserId}`) || (!!invitedBy.memberId && revokedBy === `member:${invitedBy.memberId}`);
 }

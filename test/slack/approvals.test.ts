@@ -194,6 +194,16 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
       expect(textOf(u.args as any)).toContain('Withdrawn (the invitation was revoked)');
       expect(JSON.stringify(u.args.blocks)).not.toContain('approval_approve');
     }
+    // Revoked by someone else, the requester is told; revoking their own request tells nobody.
+    expect(textOf((await requesterDm(email, 'withdrawn')).args as any)).toContain(`<@${ADMIN2}> revoked your invitation to *${email}*`);
+    const own = await hold('own-withdrawn@other.io');
+    await Promise.all([requestTo(ADMIN2, 'own-withdrawn@other.io'), requestTo(LINKED, 'own-withdrawn@other.io')]);
+    await h.services.invites.revoke(own, REQUESTER);
+    await eventually(() => {
+      h.clock.advance(1_100);
+      return updatesOf('own-withdrawn@other.io').length >= 2;
+    }, 10_000, 'the copies of the requester\'s own revoke');
+    expect(h.dms(ADMIN).filter((d) => d.args.text === 'Your invitation to own-withdrawn@other.io was withdrawn')).toHaveLength(0);
   });
 
   it('a bootstrap admin who also has a member account is one person: they approve neither their member\'s request nor the reverse', async () => {

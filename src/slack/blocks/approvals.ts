@@ -65,7 +65,7 @@ export function approvalRequest(invitation: Invitation): { text: string; blocks:
   return { text: `Invitation to ${invitation.email} as ${roleLabel(invitation.role)}: ${state}`, blocks };
 }
 
-/** The requester's DM once their request is decided or has lapsed. */
+/** The requester's DM once their request is decided, has lapsed, or was revoked by someone else. */
 export function approvalDecidedNotice(invitation: Invitation): { text: string; blocks: Block[] } {
   const approval = invitation.approval;
   const who = `*${escape(clip(invitation.email, 300))}* (${roleLabel(invitation.role)})`;
@@ -80,9 +80,15 @@ export function approvalDecidedNotice(invitation: Invitation): { text: string; b
       line = `:no_entry_sign: ${decider(approval)} denied your invitation to ${who}. Nothing was sent.\n>${escape(clip(approval.denyReason ?? '', 600))}`;
       text = `Your invitation to ${invitation.email} was denied`;
       break;
-    default:
+    case 'lapsed':
       line = `:hourglass: Nobody decided on your invitation to ${who} in time, so the request lapsed. Nothing was sent; invite the address again to ask anew.`;
       text = `Your invitation to ${invitation.email} lapsed`;
+      break;
+    default: {
+      const by = invitation.revokedBy?.startsWith('slack:') ? `<@${invitation.revokedBy.slice(6)}>` : 'An admin';
+      line = `:no_entry_sign: ${by} revoked your invitation to ${who} while it waited for approval. Nothing was sent.`;
+      text = `Your invitation to ${invitation.email} was withdrawn`;
+    }
   }
   return { text, blocks: [{ type: 'section', text: mrkdwn(line) }] };
 }
