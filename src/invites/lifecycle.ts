@@ -25,9 +25,14 @@ function oneStatement(ctx: InvitesContext): boolean {
   return isPostgres(ctx.db) && ctx.events.quiet(ctx.clock.now());
 }
 
-/** Changes one invitation in a transaction that starts by locking it; `queues`: the change may queue an email. */
-async function change(ctx: InvitesContext, id: string, queues: boolean, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>): Promise<Invitation> {
+/**
+ * Changes one invitation in a transaction that starts by locking it; `queues`: the change may queue
+ * an email. `opens`: it may make the invitation open again (a new link) or hold it for approval, so
+ * it takes the inviting lock first, in the order every such transaction takes them.
+ */
+async function change(ctx: InvitesContext, id: string, queues: boolean, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>, opens = false): Promise<Invitation> {
   const result = await inTransaction(ctx.db, async (trx) => {
+    if (opens) await serializeOn(trx, INVITE_LOCK);
     const row = await invitationRow(trx, id, true);
     const now = ctx.clock.now();
     return toInvitation(await apply(trx, row, now), now);
@@ -58,7 +63,7 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
     await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
     await ctx.events.queueEvents(trx, now, [invitationEvent('invite.resent', { ...row, ...update }, actor)]);
     return { ...row, ...update };
-  });
+  }, options.orSendNew === true);
 }
 
 /**
@@ -70,14 +75,13 @@ export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor)
   return change(ctx, id, true, async (trx, row, now) => {
     requireState(row, now, ['expired']);
     return sendNewLink(ctx, trx, row, now, actor);
-  });
+  }, true);
 }
 
 async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor): Promise<InvitationRow> {
   const token = ctx.links.issue();
   const reasons = approvalReasons(ctx.policy, actor, row.email, row.role);
   if (reasons.length) {
-    await serializeOn(trx, INVITE_LOCK);
     const held = { ...inviterColumns({ actor }), ...newLinkColumns(row, token, now, ctx.inviteTtlMs), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
     await trx('invitations').where({ id: row.id }).update(held);
     await requestApprovals(ctx, trx, now, actor, [], [row.id]);
@@ -146,7 +150,6 @@ export async function setInvitationRole(ctx: InvitesContext, id: string, role: R
     if (row.role === role) return row;
     const reasons = approvalReasons(ctx.policy, actor, row.email, role);
     if (reasons.length) {
-      await serializeOn(trx, INVITE_LOCK);
       const held = { role, ...choices, ...inviterColumns({ actor }), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
       await trx('invitations').where({ id, status: 'pending' }).update(held);
       await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'held for approval' });
@@ -157,7 +160,7 @@ export async function setInvitationRole(ctx: InvitesContext, id: string, role: R
     await trx('invitations').where({ id }).update({ role, updated_at: now });
     await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
     return { ...row, role, updated_at: now };
-  });
+  }, true);
 }
 
 /**

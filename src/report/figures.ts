@@ -74,9 +74,14 @@ function openAt(at: string): string {
   return `(i.accepted_at IS NULL OR i.accepted_at >= :${at}) AND (i.revoked_at IS NULL OR i.revoked_at >= :${at})`;
 }
 
-/** Held for approval at `:at` (the rule "Policy"): asked for, not decided by then; nothing was emailed yet. */
+/**
+ * Held for approval at `:at` (the rule "Policy"): its last request, decision or lapse before then
+ * was a request. Read from the audit log, as a later hold (a new link, a raise to admin) clears the
+ * row's decision.
+ */
 function awaitingAt(at: string): string {
-  return `(i.approval_reasons IS NOT NULL AND (i.decided_at IS NULL OR i.decided_at >= :${at}))`;
+  return `(i.approval_reasons IS NOT NULL AND COALESCE((SELECT a.action FROM audit_log a WHERE a.subject_type = 'invitation' AND a.subject_id = i.id
+    AND a.action IN ('approval_request', 'approve', 'deny', 'approval_lapse') AND a.at < :${at} ORDER BY a.at DESC, a.id DESC LIMIT 1), '') = 'approval_request')`;
 }
 
 /** Pending and live at `:at`, its link emailed more than three days before (`:<at>Old`): on approval, for a request held for it. */

@@ -122,4 +122,18 @@ describe.each(DIALECTS)('weekly report figures with approvals (%s)', (dialect) =
     expect(figures.week).toMatchObject({ sent: 1, accepted: 1, acceptanceRate: 1, medianTimeToAcceptMs: DAY, pendingOverThreeDays: 0, expiredNotRenewed: 0 });
     expect(figures.pending).toEqual([]);
   });
+
+  it('a hold this week does not rewrite last week: an invitation that expired then, sent anew and held now, still counts as it did', async () => {
+    const clock = new ManualClock(PREVIOUS_START + HOUR);
+    const policy = { allowedDomains: [{ domain: 'corp.test', subdomains: false }], dailyLimit: Infinity, unlimitedSlackUserIds: [] };
+    const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY, members: new MembersService(test.db, clock), policy });
+    // The operator is never held: sent at once, for a day, and left to expire during last week.
+    const id = (await invites.inviteMany({ emails: 'lapsed-link@other.test', actor: { type: 'system', name: 'cli' }, expiresInDays: 1 })).invitationIds[0]!;
+    const asReported = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', START + HOUR), 7 * DAY);
+    clock.current = START + DAY;
+    expect((await invites.sendNewInvitation(id, { type: 'slack', slackUserId: 'U0ASKER', name: 'Asker' })).status).toBe('awaiting_approval');
+    const later = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', END + HOUR), 7 * DAY);
+    expect(asReported.week.expiredNotRenewed).toBe(1);
+    expect(later.previousWeek).toEqual(asReported.week);
+  });
 });
