@@ -135,6 +135,8 @@ describe('bad values throw ConfigError naming the variable', () => {
   it('does not echo credentials from a rejected URL', () => {
     const error = configError({ DATABASE_URL: 'mysql://root:hunter2@localhost/doorman' });
     expect(error.message).not.toContain('hunter2');
+    // A password holding an @ or a / is hidden whole.
+    for (const url of ['mysql://root:hun@ter2@localhost/doorman', 'mysql://root:hun/ter2@localhost/doorman']) expect(configError({ DATABASE_URL: url }).message).not.toContain('ter2');
   });
 
   it('refuses a webhook URL with a user name or password (requests cannot send them), without echoing them', () => {

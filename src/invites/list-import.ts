@@ -1,6 +1,7 @@
 import type { Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
 import { storedName, type Actor } from '../shared/actor.js';
+import { InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import type { InvitesContext } from './context.js';
@@ -125,8 +126,13 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
         if (moved !== 1) throw new LostImport(id);
       },
     },
-  ).catch((error: unknown) => {
-    if (!(error instanceof LostImport)) throw error;
+  ).catch(async (error: unknown) => {
+    if (error instanceof LostImport) return;
+    // The batch refused as a whole (too long a list, say): the same every time, so its rows are
+    // reported with why and the import goes on, rather than failing again at each take-over.
+    if (!(error instanceof InvalidInput)) throw error;
+    const invalid = batch.map(([entry]) => ({ entry: entry.slice(0, 320), reason: error.message }));
+    await moveOn(ctx.db, { ...invalidBefore, invalid: [...invalidBefore.invalid, ...invalid] }, ctx.clock.now());
   });
   return toState(await loadRow(ctx, id));
 }
@@ -138,7 +144,7 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
  */
 export async function takeOverStalledImports(ctx: InvitesContext): Promise<string[]> {
   const now = ctx.clock.now();
-  const stalled = (await ctx.db('list_imports').where({ state: 'running' }).whereNotNull('dm_channel').andWhere('lease_until', '<', now).limit(10).select('id')) as Array<{ id: string }>;
+  const stalled = (await ctx.db('list_imports').where({ state: 'running' }).whereNotNull('dm_channel').andWhere('lease_until', '<', now).orderBy('lease_until').limit(10).select('id')) as Array<{ id: string }>;
   const taken: string[] = [];
   for (const { id } of stalled) {
     const won = await ctx.db('list_imports').where({ id, state: 'running' }).andWhere('lease_until', '<', now).update({ lease_until: now + IMPORT_LEASE_MS, updated_at: now });

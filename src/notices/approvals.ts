@@ -60,7 +60,7 @@ export async function queueApprovalRequests(trx: Trx, now: number, invitations: 
 export async function queueApprovalDecided(trx: Trx, now: number, invitation: Invitation, settings: ApprovalSettings): Promise<void> {
   await enqueue(trx, now, [{ kind: SLACK_APPROVAL, invitationId: invitation.id, payload: { op: 'update', invitationId: invitation.id } satisfies ApprovalPayload }]);
   // Withdrawn (revoked) rather than decided: the requester is told only when someone else revoked it.
-  if (!invitation.approval?.decision && revokedByRequester(invitation)) return;
+  if (!invitation.approval?.decision && (await revokedByRequester(trx, invitation))) return;
   const inviterMember = invitation.invitedBy.memberId
     ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
     : undefined;
@@ -68,8 +68,14 @@ export async function queueApprovalDecided(trx: Trx, now: number, invitation: In
   await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id })));
 }
 
-/** Whether whoever revoked an invitation is who asked for it (by the identity they acted with). */
-function revokedByRequester(invitation: Invitation): boolean {
-  const { revokedBy, invitedBy } = invitation;
-  return (!!invitedBy.slackUserId && revokedBy === `slack:${invitedBy.slackUserId}`) || (!!invitedBy.memberId && revokedBy === `member:${invitedBy.memberId}`);
+/** Whether whoever revoked an invitation is who asked for it: the same member, or a Slack user linked to the same person. */
+async function revokedByRequester(trx: Trx, invitation: Invitation): Promise<boolean> {
+  const by = invitation.revokedBy ?? '';
+  if (invitation.invitedBy.memberId && by === `member:${invitation.invitedBy.memberId}`) return true;
+  if (by.startsWith('slack:')) return (await requesterSlackIds(trx, invitation)).has(by.slice(6));
+  if (by.startsWith('member:') && invitation.invitedBy.slackUserId) {
+    const member = (await trx('members').where({ id: by.slice(7) }).first('slack_user_id')) as { slack_user_id: string | null } | undefined;
+    return member?.slack_user_id === invitation.invitedBy.slackUserId;
+  }
+  return false;
 }

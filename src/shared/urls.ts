@@ -15,7 +15,7 @@ export function webhookUrlProblem(raw: string): string | undefined {
   return undefined;
 }
 
-/** A URL as it may be shown: any user name and password replaced. */
+/** A URL as it may be shown: everything between the scheme and the last @ (a user name and password, whatever they hold) replaced. */
 export function redactUserinfo(raw: string): string {
-  return raw.replace(/\/\/[^@/]*@/, '//***@');
+  return raw.replace(/^([^:/?#\s]+:\/\/).*@/, '$1***@');
 }

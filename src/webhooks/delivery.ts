@@ -4,6 +4,7 @@ import type { OutboxRow } from '../outbox/outbox.js';
 import { backoffMs, RetryLater, type DeliveryOutcome, type OutboxHandler, type WorkerOptions } from '../outbox/worker.js';
 import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
+import { webhookUrlProblem } from '../shared/urls.js';
 import { disableEndpoint, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
 import { openSecret } from './secrets.js';
 import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
@@ -153,6 +154,9 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const endpoint = await endpointFor(payload.endpointId);
       if (!endpoint) return { result: 'cancelled', reason: 'the endpoint was removed' };
       if (endpoint.state !== 'active') return { result: 'cancelled', reason: `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` };
+      // Added before such URLs were refused: no request can carry its credentials (fetch refuses them).
+      const urlProblem = webhookUrlProblem(endpoint.url);
+      if (urlProblem) return { result: 'refused', reason: `the endpoint's URL ${urlProblem}; remove it and add it again without them` };
       const secret = secretOf(endpoint);
       // Sealed under another APP_SECRET: no signature the receiver would accept can be made.
       if (secret === undefined) return { result: 'refused', reason: 'cannot open the endpoint\'s secret (was APP_SECRET changed?); remove the endpoint and add it again' };

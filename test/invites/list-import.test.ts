@@ -41,6 +41,18 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     expect(await countRows(w.db, 'invitations')).toBe(1_001);
   });
 
+  it('a batch the list rules refuse as a whole (too long) is reported row by row with why, and the import goes on', async () => {
+    const w = world();
+    const long = (i: number) => `${'N'.repeat(2_100)} <long${i}@x.io>`;
+    const text = [...Array.from({ length: 1_000 }, (_, i) => long(i)), 'after@x.io'].join('\n');
+    const id = await w.invites.createListImport({ fileName: 'long.txt', file: parseListFile(text, 'long.txt'), role: 'member', actor: CLI });
+    let state = await w.invites.listImportState(id);
+    while (!state.done) state = await w.invites.storeNextBatch(id);
+    expect(state.summary.sent).toEqual(['after@x.io']);
+    expect(state.summary.invalid).toHaveLength(1_000);
+    expect(state.summary.invalid[0]!.reason).toContain('The list is too long');
+  });
+
   it('a Slack import whose runner stopped is taken over once its lease runs out, by one runner, and finished exactly once; a CLI one stays stopped', async () => {
     const w = world();
     const id = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_200), role: 'member', actor: CLI, dm: { channel: 'D0ADMIN', ts: '1700000000.000100' } });

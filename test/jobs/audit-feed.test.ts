@@ -101,7 +101,7 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
       clock.advance(1_001);
       expect(await feed.run()).toBe(0); // its horizon read
       // Other tests' transactions on the same server may still be running for a moment.
-      await eventually(async () => posted.length > 0 || (await feed.run()) > 0, 10_000, 'the gap given up');
+      await eventually(async () => posted.length > 0 || (await feed.run()) > 0, 30_000, 'the gap given up');
     } else {
       expect(await feed.run()).toBe(1);
     }

@@ -196,6 +196,20 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect((await webhookRows(other)).map((r) => [r.state, r.last_error])).toEqual([['done', expect.stringMatching(/cannot open the endpoint's secret \(was APP_SECRET changed\?\)/)]]);
   });
 
+  it('an endpoint stored with a user name and password in its URL (before they were refused) is given up at once, saying why, never logging them', async () => {
+    const hooks = await receiver();
+    const s = services([]);
+    const endpoint = await addEndpoint(s.db, clock.now(), { url: hooks.url, envUrls: [], appSecret: s.config.appSecret });
+    const withCredentials = hooks.url.replace('//', '//hook:s3cr@t@');
+    await s.db('webhook_endpoints').where({ id: endpoint.id }).update({ url: withCredentials });
+    await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+    await s.webhooks.drain();
+    expect(hooks.received).toHaveLength(0);
+    const rows = await webhookRows(s);
+    expect(rows.map((r) => [r.state, r.last_error])).toEqual([['done', expect.stringMatching(/user name or password/)]]);
+    expect(JSON.stringify(rows)).not.toContain('s3cr');
+  });
+
   it('a hanging endpoint holds back neither the other endpoints nor the invitation emails', async () => {
     const hanging = await receiver();
     hanging.otherwise = 'hang';
