@@ -110,6 +110,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       }
       const result = await sweep.run();
       if (opts.json) return print(JSON.stringify(result));
+      if (result.leftToSlack) return print('Nothing claimed: an instance with Slack sweeps this database (it announces to webhooks too); run this with its Slack settings to sweep now.');
       const lapsed = result.lapsed ? `; approval requests lapsed: ${result.lapsed}` : '';
       print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}${lapsed}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
     });

@@ -15,6 +15,8 @@ export interface SweepSettings {
   events?: EventSink;
   /** Whether Slack DMs are queued (false: Slack is off and the sweep runs for the webhooks alone). */
   notices?: boolean;
+  /** EXPIRY_SWEEP_INTERVAL: how soon a sweep with Slack promises to sweep again (see SLACK_SWEEPER). */
+  intervalMs?: number;
   /** Closes approval requests nobody decided within INVITE_TTL (the rule "Policy"), answering how many. */
   lapseRequests?: () => Promise<number>;
 }
@@ -25,6 +27,8 @@ export interface SweepResult {
   notices: number;
   /** Approval requests that lapsed in this sweep (present only when some did). */
   lapsed?: number;
+  /** A sweep without Slack left the claims to an instance that sweeps with Slack (and serves the webhooks too). */
+  leftToSlack?: boolean;
 }
 
 type ClaimedRow = InviterRef & InvitationFacts;
@@ -42,6 +46,15 @@ type Mark = (typeof SWEEP_MARKS)[keyof typeof SWEEP_MARKS];
 
 /** Sweeps of all instances take turns (PostgreSQL advisory lock; SQLite has one writer already). */
 const SWEEP_LOCK = 0x73776570;
+
+/**
+ * A `job_cursors` row: until when an instance sweeping with Slack has promised to sweep again. A
+ * sweep without Slack (an instance without the Slack settings, `doorman sweep` from a bare shell)
+ * claims nothing meanwhile: its claims would move the marks past Slack DMs it cannot queue. The
+ * promise is renewed when half of it is left, so a sweep that finds nothing rarely writes.
+ */
+const SLACK_SWEEPER = 'slack_sweeper';
+const MIN_PROMISE_MS = 3_600_000;
 
 /**
  * Finds invitations that expired (or are about to) since the last sweep, claims them — with
@@ -62,6 +75,15 @@ export class ExpirySweep {
       // announce the same expiries; the later sweep waits here, then reads the marks the first one
       // moved and finds nothing left.
       await serializeOn(trx, SWEEP_LOCK);
+      const promised = Number(((await trx('job_cursors').where({ name: SLACK_SWEEPER }).first('position')) as { position: number | string } | undefined)?.position ?? 0);
+      if (this.settings.notices === false && promised > now) {
+        result.leftToSlack = true;
+        return;
+      }
+      if (this.settings.notices !== false) {
+        const promise = Math.max(MIN_PROMISE_MS, 3 * (this.settings.intervalMs ?? 0));
+        if (promised - now < promise / 2) await trx('job_cursors').insert({ name: SLACK_SWEEPER, position: now + promise, updated_at: now }).onConflict('name').merge(['position', 'updated_at']);
+      }
       const marks = await readMarks(trx);
       const expiredSince = marks.get(SWEEP_MARKS.expired) ?? 0;
       const expired = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ?', [expiredSince, now]);

@@ -15,6 +15,7 @@ export function expirySweep(services: Services, options: { notices?: boolean } =
     reminderMs: services.config.expiryReminderMs,
     events: services.events,
     notices: options.notices,
+    intervalMs: services.config.expirySweepIntervalMs,
     lapseRequests: () => services.invites.lapseDueRequests(),
   });
 }

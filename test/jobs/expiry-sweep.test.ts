@@ -36,6 +36,24 @@ describe.each(DIALECTS)('expiry sweep marks (%s)', (dialect) => {
     await test.destroy();
   });
 
+  it('a sweep without Slack claims nothing while an instance with Slack sweeps (its DMs would be lost), and sweeps for the webhooks once it is gone', async () => {
+    const withoutSlack = () => new ExpirySweep(test.db, clock, { bootstrapAdmins: [], reminderMs: 0, notices: false }).run();
+    const withSlack = () => new ExpirySweep(test.db, clock, { bootstrapAdmins: ['U0ADMIN'], reminderMs: 0, intervalMs: 60_000 }).run();
+    const ids = (await invites.inviteMany({ emails: ['one@corp.test', 'two@corp.test'], actor: INVITER })).invitationIds;
+    clock.advance(7 * DAY - 30 * 60_000);
+    await withSlack(); // nothing due yet; the instance with Slack promises to sweep again within the hour
+    clock.advance(31 * 60_000);
+    expect(await withoutSlack()).toMatchObject({ expired: 0, leftToSlack: true });
+    expect(await marks()).toEqual({});
+    expect(await withSlack()).toMatchObject({ expired: 2, notices: 1 });
+    expect(await listed('expired')).toEqual([...ids].sort());
+    // The instance with Slack is gone for good: once its promise has passed, the sweep without it claims.
+    await invites.inviteMany({ emails: 'three@corp.test', actor: INVITER });
+    clock.advance(7 * DAY + 1);
+    expect(await withoutSlack()).toMatchObject({ expired: 1, notices: 0 });
+    expect((await withoutSlack()).leftToSlack).toBeUndefined();
+  });
+
   it('announces each expiry once across batches and sweeps, writes nothing on the invitations, and a new invitation re-arms it', async () => {
     const ids = (await invites.inviteMany({ emails: Array.from({ length: 8 }, (_, i) => `e${i}@corp.test`), actor: INVITER })).invitationIds;
     await invites.revoke(ids[7]!, INVITER);
