@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { Services } from '../app.js';
 import type { Invitation } from '../invites/model.js';
-import { APPROVAL_REASON_WORDS } from '../invites/policy.js';
+import { approvalWords } from '../invites/policy.js';
 import { can, displayName } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import { NotFound, NotPermitted } from '../shared/errors.js';
@@ -16,15 +16,15 @@ import { formatDate } from './format.js';
 
 function heldLine(i: Invitation): string {
   const by = i.invitedBy.name ?? i.invitedBy.slackUserId ?? i.invitedBy.memberId ?? 'someone';
-  const why = (i.approval?.reasons ?? []).map((r) => APPROVAL_REASON_WORDS[r]).join('; ');
+  const why = approvalWords(i);
   return `${i.id}  ${i.email}  ${i.role}  asked by ${by} ${formatDate(i.createdAt)}  lapses ${formatDate(i.expiresAt)}\n    why: ${why}`;
 }
 
 /** The member named by `--as`, as an actor who may approve; the operator otherwise. */
 async function deciderFor(services: Services, as: string | undefined, operator: Actor): Promise<Actor> {
   if (as === undefined) return operator;
-  const member = await services.members.findByEmail(as);
-  if (!member || member.state !== 'active') throw new NotFound('member', as);
+  const member = await services.members.getByEmail(as);
+  if (member.state !== 'active') throw new NotFound('member', as);
   if (!can(member, 'invite:approve')) throw new NotPermitted('invite:approve');
   return { type: 'member', memberId: member.id, name: displayName(member) };
 }

@@ -1,7 +1,7 @@
 import { Argument, Option, type Command } from 'commander';
 import { ROLES, type Role } from '../members/roles.js';
-import { InvalidInput, NotFound } from '../shared/errors.js';
-import { MAX_MEMBERS_PAGE, type Member, type MembersService } from '../members/service.js';
+import { InvalidInput } from '../shared/errors.js';
+import { MAX_MEMBERS_PAGE } from '../members/service.js';
 import { jsonOption, roleOption, wholeNumber, type CommandDeps } from './command.js';
 import { formatMembers } from './format.js';
 
@@ -41,7 +41,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .action(async (email: string, slackUserId: string | undefined, opts: { unlink?: boolean; json?: boolean }) => {
       if (!opts.unlink && slackUserId === undefined) throw new InvalidInput('give a Slack user id like U024BE7LH, or --unlink');
       const { members } = await open();
-      const member = await memberByEmail(members, email);
+      const member = await members.getByEmail(email);
       const updated = await members.setSlackUser(member.id, opts.unlink ? null : slackUserId!, operator);
       if (opts.json) return print(JSON.stringify(updated, null, 2));
       print(updated.slackUserId ? `${updated.email} is now linked to Slack user ${updated.slackUserId}.` : `${updated.email} has no Slack link now.`);
@@ -54,7 +54,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .addOption(jsonOption())
     .action(async (email: string, role: Role, opts: { json?: boolean }) => {
       const { members } = await open();
-      const updated = await members.setRole((await memberByEmail(members, email)).id, role, operator);
+      const updated = await members.setRole((await members.getByEmail(email)).id, role, operator);
       print(opts.json ? JSON.stringify(updated, null, 2) : `${updated.email} is now ${updated.role}.`);
     });
   user
@@ -64,7 +64,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .addOption(jsonOption())
     .action(async (email: string, opts: { json?: boolean }) => {
       const { members } = await open();
-      const updated = await members.deactivate((await memberByEmail(members, email)).id, operator);
+      const updated = await members.deactivate((await members.getByEmail(email)).id, operator);
       print(opts.json ? JSON.stringify(updated, null, 2) : `${updated.email} is deactivated.`);
     });
   user
@@ -75,7 +75,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .addOption(jsonOption())
     .action(async (email: string, opts: { revoke?: boolean; json?: boolean }) => {
       const { members } = await open();
-      const member = await memberByEmail(members, email);
+      const member = await members.getByEmail(email);
       if (opts.revoke) {
         const revoked = await members.revokeApiToken(member.id, operator);
         return print(opts.json ? JSON.stringify({ email: member.email, revoked }) : revoked ? `${member.email}'s API token no longer works.` : `${member.email} had no API token.`);
@@ -96,10 +96,4 @@ export function registerMemberCommands(program: Command, { open, print, operator
       const next = (offset: number) => ['doorman user list', ...(opts.state ? [`--state ${opts.state}`] : []), ...(opts.limit !== MAX_MEMBERS_PAGE ? [`--limit ${opts.limit}`] : []), `--offset ${offset}`].join(' ');
       print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result, opts.offset, next));
     });
-}
-
-async function memberByEmail(members: MembersService, email: string): Promise<Member> {
-  const member = await members.findByEmail(email);
-  if (!member) throw new NotFound('member', email);
-  return member;
 }

@@ -12,7 +12,7 @@ import type { InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
 import { inviteEmail, newLinkColumns } from './sending.js';
-import { shownStatus, type InvitationRow, type InviteSummary } from './model.js';
+import { emptySummary, shownStatus, type InvitationRow, type InviteSummary } from './model.js';
 import { heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
 import { remainingToday } from './daily-limit.js';
 import { approvalReasons } from './policy.js';
@@ -112,7 +112,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
   // "already invited".
   await serializeOn(trx, INVITE_LOCK);
   const now = ctx.clock.now();
-  const summary: InviteSummary = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
+  const summary = emptySummary();
   const inviter = inviterColumns(input);
   const choices = checkedChoices(input);
   const ttlMs = choices.ttl_ms ?? ctx.inviteTtlMs;

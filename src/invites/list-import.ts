@@ -8,7 +8,7 @@ import type { InvitesContext } from './context.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany } from './invite-many.js';
 import type { ListFile, ListFileRow } from './list-file.js';
-import { mergeSummaries as merge, type InviteSummary } from './model.js';
+import { emptySummary, mergeSummaries as merge, type InviteSummary } from './model.js';
 
 /** Rows stored per transaction: large enough to be quick, small enough to report progress. */
 export const IMPORT_BATCH = 1_000;
@@ -52,7 +52,6 @@ interface ListImportRow {
   dm_ts: string | null;
 }
 
-const EMPTY: InviteSummary = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
 
 /** Stores an import (nothing invited yet); its runner holds the lease. */
 export async function createListImport(ctx: InvitesContext, input: ListImportInput): Promise<string> {
@@ -70,7 +69,7 @@ export async function createListImport(ctx: InvitesContext, input: ListImportInp
     rows: JSON.stringify(rows),
     total: rows.length,
     position: 0,
-    summary: JSON.stringify({ ...EMPTY, invalid: input.file.invalid }),
+    summary: JSON.stringify({ ...emptySummary(), invalid: input.file.invalid }),
     state: rows.length ? 'running' : 'done',
     lease_until: now + IMPORT_LEASE_MS,
     dm_channel: input.dm?.channel ?? null,
@@ -132,7 +131,7 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
     // reported with why and the import goes on, rather than failing again at each take-over.
     if (!(error instanceof InvalidInput)) throw error;
     const invalid = batch.map(([entry]) => ({ entry: entry.slice(0, 320), reason: error.message }));
-    await moveOn(ctx.db, { ...invalidBefore, invalid: [...invalidBefore.invalid, ...invalid] }, ctx.clock.now());
+    await moveOn(ctx.db, merge(invalidBefore, { ...emptySummary(), invalid }), ctx.clock.now());
   });
   return toState(await loadRow(ctx, id));
 }

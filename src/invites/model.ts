@@ -140,6 +140,11 @@ export interface InviteSummary {
   overLimit?: string[];
 }
 
+/** A summary of nothing: where a request stores nothing, or before its first part. */
+export function emptySummary(): InviteSummary {
+  return { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
+}
+
 /** Two summaries as one (a list stored in several parts). */
 export function mergeSummaries(a: InviteSummary, b: InviteSummary): InviteSummary {
   return {

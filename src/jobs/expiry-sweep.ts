@@ -54,6 +54,8 @@ const SWEEP_LOCK = 0x73776570;
  * promise is renewed when half of it is left, so a sweep that finds nothing rarely writes.
  */
 const SLACK_SWEEPER = 'slack_sweeper';
+/** The sweep's rows of `job_cursors`. */
+type Cursor = Mark | typeof SLACK_SWEEPER;
 const MIN_PROMISE_MS = 3_600_000;
 
 /**
@@ -75,16 +77,17 @@ export class ExpirySweep {
       // announce the same expiries; the later sweep waits here, then reads the marks the first one
       // moved and finds nothing left.
       await serializeOn(trx, SWEEP_LOCK);
-      const promised = Number(((await trx('job_cursors').where({ name: SLACK_SWEEPER }).first('position')) as { position: number | string } | undefined)?.position ?? 0);
+      // The marks and the Slack sweeper's promise, in one read.
+      const marks = await readCursors(trx, [...Object.values(SWEEP_MARKS), SLACK_SWEEPER]);
+      const promised = marks.get(SLACK_SWEEPER) ?? 0;
       if (this.settings.notices === false && promised > now) {
         result.leftToSlack = true;
         return;
       }
       if (this.settings.notices !== false) {
         const promise = Math.max(MIN_PROMISE_MS, 3 * (this.settings.intervalMs ?? 0));
-        if (promised - now < promise / 2) await trx('job_cursors').insert({ name: SLACK_SWEEPER, position: now + promise, updated_at: now }).onConflict('name').merge(['position', 'updated_at']);
+        if (promised - now < promise / 2) await moveMark(trx, SLACK_SWEEPER, now + promise, now);
       }
-      const marks = await readMarks(trx);
       const expiredSince = marks.get(SWEEP_MARKS.expired) ?? 0;
       const expired = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ?', [expiredSince, now]);
       // Something was claimed, so now is past the old mark: it becomes the mark.
@@ -177,11 +180,15 @@ interface ClaimRow {
 }
 
 /** The sweep's marks as stored (a kind no sweep has moved yet is absent). */
-export async function readMarks(db: Db | Trx): Promise<Map<Mark, number>> {
-  const rows = (await db('job_cursors').whereIn('name', Object.values(SWEEP_MARKS)).select('name', 'position')) as Array<{ name: Mark; position: number | string }>;
+export function readMarks(db: Db | Trx): Promise<Map<Cursor, number>> {
+  return readCursors(db, Object.values(SWEEP_MARKS));
+}
+
+async function readCursors(db: Db | Trx, names: readonly Cursor[]): Promise<Map<Cursor, number>> {
+  const rows = (await db('job_cursors').whereIn('name', names).select('name', 'position')) as Array<{ name: Cursor; position: number | string }>;
   return new Map(rows.map((r) => [r.name, Number(r.position)]));
 }
 
-export async function moveMark(db: Db | Trx, name: Mark, position: number, now: number): Promise<void> {
+export async function moveMark(db: Db | Trx, name: Cursor, position: number, now: number): Promise<void> {
   await db('job_cursors').insert({ name, position, updated_at: now }).onConflict('name').merge(['position', 'updated_at']);
 }

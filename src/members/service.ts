@@ -78,6 +78,13 @@ export class MembersService {
     return toMember(row);
   }
 
+  /** The member with this address, in any state; NotFound naming the address otherwise (the CLI's lookups). */
+  async getByEmail(email: string): Promise<Member> {
+    const member = await this.findByEmail(email);
+    if (!member) throw new NotFound('member', email);
+    return member;
+  }
+
   async findByEmail(email: string): Promise<Member | undefined> {
     const normalized = normalizeEmail(email);
     if ('reason' in normalized) return undefined;

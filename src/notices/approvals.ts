@@ -1,5 +1,7 @@
 import type { Trx } from '../db/index.js';
+import { isRequester } from '../invites/approvals.js';
 import type { Invitation } from '../invites/model.js';
+import { actorFromRef } from '../shared/actor.js';
 import { ROLES, roleHas } from '../members/roles.js';
 import { enqueue } from '../outbox/outbox.js';
 import { queueNotices, recipientsFor } from './queue.js';
@@ -60,22 +62,11 @@ export async function queueApprovalRequests(trx: Trx, now: number, invitations: 
 export async function queueApprovalDecided(trx: Trx, now: number, invitation: Invitation, settings: ApprovalSettings): Promise<void> {
   await enqueue(trx, now, [{ kind: SLACK_APPROVAL, invitationId: invitation.id, payload: { op: 'update', invitationId: invitation.id } satisfies ApprovalPayload }]);
   // Withdrawn (revoked) rather than decided: the requester is told only when someone else revoked it.
-  if (!invitation.approval?.decision && (await revokedByRequester(trx, invitation))) return;
+  const asked = { invited_by_member_id: invitation.invitedBy.memberId, invited_by_slack_user_id: invitation.invitedBy.slackUserId };
+  if (!invitation.approval?.decision && (await isRequester(trx, asked, actorFromRef(invitation.revokedBy)))) return;
   const inviterMember = invitation.invitedBy.memberId
     ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
     : undefined;
   const recipients = recipientsFor({ invited_by_slack_user_id: invitation.invitedBy.slackUserId, inviter_member_slack_user_id: inviterMember?.slack_user_id ?? null }, settings.bootstrapAdmins);
   await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id })));
-}
-
-/** Whether whoever revoked an invitation is who asked for it: the same member, or a Slack user linked to the same person. */
-async function revokedByRequester(trx: Trx, invitation: Invitation): Promise<boolean> {
-  const by = invitation.revokedBy ?? '';
-  if (invitation.invitedBy.memberId && by === `member:${invitation.invitedBy.memberId}`) return true;
-  if (by.startsWith('slack:')) return (await requesterSlackIds(trx, invitation)).has(by.slice(6));
-  if (by.startsWith('member:') && invitation.invitedBy.slackUserId) {
-    const member = (await trx('members').where({ id: by.slice(7) }).first('slack_user_id')) as { slack_user_id: string | null } | undefined;
-    return member?.slack_user_id === invitation.invitedBy.slackUserId;
-  }
-  return false;
 }

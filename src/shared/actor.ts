@@ -37,3 +37,10 @@ export function actorId(actor: Actor): string | null {
 export function actorRef(actor: Actor): string {
   return actor.type === 'system' ? 'system' : `${actor.type}:${actorId(actor)}`;
 }
+
+/** The actor a compact form names (`actorRef` read back); anything else is the system. */
+export function actorFromRef(ref: string | null | undefined): Actor {
+  if (ref?.startsWith('slack:')) return { type: 'slack', slackUserId: ref.slice('slack:'.length) };
+  if (ref?.startsWith('member:')) return { type: 'member', memberId: ref.slice('member:'.length) };
+  return SYSTEM;
+}

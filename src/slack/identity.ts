@@ -130,15 +130,14 @@ export class SlackIdentities {
   }
 
   private async decide(slackUserId: string, teamId: string | undefined, mayAsk: boolean): Promise<SlackUser> {
-    const slackActor = (member?: Member, name?: string): Actor => ({ type: 'slack', slackUserId, ...(member ? { memberId: member.id } : {}), ...(name ? { name } : {}) });
-    const refuse = (refusal: string, member?: Member, name?: string): SlackUser => ({ slackUserId, allowed: false, actor: slackActor(member, name), member, name, refusal });
+    const refuse = (refusal: string, member?: Member, name?: string): SlackUser => ({ slackUserId, allowed: false, actor: slackActor(slackUserId, member, name), member, name, refusal });
 
     if (this.bootstrap.has(slackUserId)) return this.bootstrapAdmin(slackUserId, mayAsk);
     if (this.deps.installedTeam() === undefined) return refuse(PROFILE_UNAVAILABLE);
     if (!this.sameTeam(teamId)) return refuse(OTHER_WORKSPACE);
 
     const linked = await this.deps.members.findBySlackUserId(slackUserId);
-    if (linked) return this.byRole(slackUserId, linked, slackActor(linked, displayName(linked)));
+    if (linked) return this.byRole(slackUserId, linked, slackActor(slackUserId, linked, displayName(linked)));
     if (!mayAsk) return refuse(PROFILE_UNAVAILABLE);
 
     let profile: SlackProfile;
@@ -158,7 +157,7 @@ export class SlackIdentities {
       this.deps.logger.warn({ member: member.id, slackUserId }, 'Slack user refused: their profile email belongs to a member linked to another Slack user');
       return refuse(NOT_PERMITTED, undefined, profile.name);
     }
-    const actor = slackActor(member, profile.name ?? displayName(member));
+    const actor = slackActor(slackUserId, member, profile.name ?? displayName(member));
     // Only someone who may act is linked: a refused request changes nothing.
     if (!can(member, 'member:manage')) return this.byRole(slackUserId, member, actor);
     if (!(await this.deps.members.linkSlackUser(member.id, slackUserId, actor))) {
@@ -181,7 +180,7 @@ export class SlackIdentities {
       slackUserId,
       allowed: true,
       mayApprove,
-      actor: { type: 'slack', slackUserId, ...(member ? { memberId: member.id } : {}), ...(name ? { name } : {}) },
+      actor: slackActor(slackUserId, member, name),
       member,
       name,
       ...(mayApprove ? {} : { refusal: PROFILE_UNAVAILABLE }),
@@ -201,7 +200,7 @@ export class SlackIdentities {
     if (!member) return admin(undefined, this.names.get(slackUserId));
     const name = this.names.get(slackUserId) ?? displayName(member);
     // Linked when the member has no Slack user yet; one linked to another still counts as this person.
-    if (!member.slackUserId) await this.deps.members.linkSlackUser(member.id, slackUserId, admin(member, name).actor);
+    if (!member.slackUserId) await this.deps.members.linkSlackUser(member.id, slackUserId, slackActor(slackUserId, member, name));
     return admin(member, name);
   }
 
@@ -225,7 +224,11 @@ export class SlackIdentities {
     this.deps.logger.info({ slackUserId, member: member.id }, 'Slack user refused: no member:manage');
     return { slackUserId, allowed: false, actor, member, name, refusal: NOT_PERMITTED };
   }
+}
 
+/** A Slack user as the actor of a change, with the member they are (if known) and their name. */
+function slackActor(slackUserId: string, member?: Member, name?: string): Actor {
+  return { type: 'slack', slackUserId, ...(member ? { memberId: member.id } : {}), ...(name ? { name } : {}) };
 }
 
 /** users.info through `client`, read into the facts identity needs. */

@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { Invitation } from '../../invites/model.js';
+import { actorFromRef } from '../../shared/actor.js';
 import { approvalWords } from '../../invites/policy.js';
 import { ACTIONS, DENY_BLOCKS, DENY_INPUTS, DENY_MODAL, encodeApproval } from '../action-values.js';
 import { mrkdwn, plain, roleLabel, slackDate } from './format.js';
@@ -15,7 +16,8 @@ function requester(invitation: Invitation): string {
 
 /** Who decided, as people read it: a Slack mention when a Slack user did. */
 export function decider(approval: NonNullable<Invitation['approval']>): string {
-  if (approval.decidedBy?.startsWith('slack:')) return `<@${approval.decidedBy.slice(6)}>`;
+  const by = actorFromRef(approval.decidedBy);
+  if (by.type === 'slack') return `<@${by.slackUserId}>`;
   return approval.decidedByName ? neutralize(clip(approval.decidedByName, 100)) : 'someone';
 }
 
@@ -85,7 +87,8 @@ export function approvalDecidedNotice(invitation: Invitation): { text: string; b
       text = `Your invitation to ${invitation.email} lapsed`;
       break;
     default: {
-      const by = invitation.revokedBy?.startsWith('slack:') ? `<@${invitation.revokedBy.slice(6)}>` : 'An admin';
+      const revoker = actorFromRef(invitation.revokedBy);
+      const by = revoker.type === 'slack' ? `<@${revoker.slackUserId}>` : 'An admin';
       line = `:no_entry_sign: ${by} revoked your invitation to ${who} while it waited for approval. Nothing was sent.`;
       text = `Your invitation to ${invitation.email} was withdrawn`;
     }

@@ -2,7 +2,7 @@ import type { RespondArguments } from '@slack/bolt';
 import { inviteSummary } from '../../blocks/invite-summary.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
-import type { InviteSummary } from '../../../invites/model.js';
+import { emptySummary } from '../../../invites/model.js';
 import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { PROFILE_UNAVAILABLE } from '../../identity.js';
 import { decodeSlackText } from '../../text.js';
@@ -54,8 +54,4 @@ async function answerFor(deps: SlackDeps, command: CommandArgs['command'], rawLi
     if (!words) deps.logger.error({ err: error }, 'invite from the command failed');
     return ephemeral(`${words ?? SOMETHING_WENT_WRONG}\nUsage: \`${deps.command} invite jane@example.com, sam@example.com\`, or \`${deps.command} invite\` alone for the form.`);
   }
-}
-
-function emptySummary(): InviteSummary {
-  return { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
 }

@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
-import { mergeSummaries, type InviteSummary } from '../../../invites/model.js';
+import { emptySummary, mergeSummaries, type InviteSummary } from '../../../invites/model.js';
 import { DomainError } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
 import { invitedView, inviteSendingView, messageView, refusedView } from '../../blocks/invite-modal.js';
@@ -77,7 +77,7 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
   const choices = { role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message };
   const summary: InviteSummary = emails.length
     ? await deps.invites.inviteMany({ emails, ...choices, actor: user.actor, inviterName: user.name ?? null })
-    : { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
+    : emptySummary();
   summary.alreadyMember.push(...draft.review.alreadyMember);
   summary.invalid.push(...draft.review.invalid);
   const invited = [...draft.review.alreadyInvited, ...summary.alreadyInvited.filter((e) => !draft.review.alreadyInvited.some((r) => r.email === e.email))];
