@@ -13,6 +13,7 @@ import * as webhooks from '../../migrations/20261205_0011_webhooks.js';
 import * as approvals from '../../migrations/20261205_0012_approvals.js';
 import * as reportRuns from '../../migrations/20261205_0013_report_runs.js';
 import * as openListIndex from '../../migrations/20261205_0014_open_list_index.js';
+import * as listImportFiles from '../../migrations/20261205_0015_list_import_files.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -39,6 +40,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261205_0012_approvals', approvals],
   ['20261205_0013_report_runs', reportRuns],
   ['20261205_0014_open_list_index', openListIndex],
+  ['20261205_0015_list_import_files', listImportFiles],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

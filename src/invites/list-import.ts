@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
 import { storedName, type Actor } from '../shared/actor.js';
@@ -29,16 +30,33 @@ export interface ListImportInput extends InviteChoices {
 export interface ListImportState {
   id: string;
   fileName: string;
+  /** `fetching`: a Slack import whose file is not read yet (`fileUrl`); `done`: every row stored. */
+  stage: 'fetching' | 'running' | 'done';
+  done: boolean;
+  fileUrl: string | null;
   total: number;
   position: number;
-  done: boolean;
   summary: InviteSummary;
   dm: { channel: string; ts: string } | null;
+  /** Whether the DM shows the summary: until then a Slack import is its runner's (and taken over). */
+  summaryShown: boolean;
+  /** Who imports it, when that is someone in Slack (where its DM goes). */
+  slackUserId: string | null;
+}
+
+/** A Slack import as the form hands it over: the file still to be downloaded. */
+export interface FileImportInput extends InviteChoices {
+  fileName: string;
+  url: string;
+  role: Role;
+  actor: Actor;
+  inviterName?: string | null;
 }
 
 interface ListImportRow {
   id: string;
   file_name: string;
+  file_url: string | null;
   actor: string;
   inviter_name: string | null;
   choices: string;
@@ -46,38 +64,78 @@ interface ListImportRow {
   total: number | string;
   position: number | string;
   summary: string;
-  state: 'running' | 'done';
+  state: 'fetching' | 'running' | 'done';
   lease_until: number | string;
   dm_channel: string | null;
   dm_ts: string | null;
+  summary_shown_at: number | string | null;
 }
 
+type StoredRows = Array<[string, Role | null]>;
 
-/** Stores an import (nothing invited yet); its runner holds the lease. */
-export async function createListImport(ctx: InvitesContext, input: ListImportInput): Promise<string> {
-  const id = newId('import');
+/** What an import's rows, total, summary and state are once its list is read. */
+function listColumns(file: ListFile) {
+  const rows: StoredRows = file.rows.map((row: ListFileRow) => [row.entry, row.role]);
+  return {
+    rows: JSON.stringify(rows),
+    total: rows.length,
+    position: 0,
+    summary: JSON.stringify({ ...emptySummary(), invalid: file.invalid }),
+    state: rows.length ? 'running' : 'done',
+  };
+}
+
+/** The columns every new import starts with; its runner holds the lease. */
+function newImport(ctx: InvitesContext, input: InviteChoices & { fileName: string; role: Role; actor: Actor; inviterName?: string | null }) {
   const now = ctx.clock.now();
   const choices = { role: input.role, expiresInDays: input.expiresInDays ?? null, message: input.message ?? null };
   checkedChoices(choices);
-  const rows: Array<[string, Role | null]> = input.file.rows.map((row: ListFileRow) => [row.entry, row.role]);
-  await ctx.db('list_imports').insert({
-    id,
+  return {
+    id: newId('import'),
     file_name: input.fileName.slice(0, 200),
     actor: JSON.stringify(input.actor),
     inviter_name: storedName(input.inviterName),
     choices: JSON.stringify(choices),
-    rows: JSON.stringify(rows),
-    total: rows.length,
-    position: 0,
-    summary: JSON.stringify({ ...emptySummary(), invalid: input.file.invalid }),
-    state: rows.length ? 'running' : 'done',
     lease_until: now + IMPORT_LEASE_MS,
-    dm_channel: input.dm?.channel ?? null,
-    dm_ts: input.dm?.ts ?? null,
     created_at: now,
     updated_at: now,
-  });
-  return id;
+  };
+}
+
+/** Stores an import (nothing invited yet); its runner holds the lease. */
+export async function createListImport(ctx: InvitesContext, input: ListImportInput): Promise<string> {
+  const row = newImport(ctx, input);
+  await ctx.db('list_imports').insert({ ...row, ...listColumns(input.file), dm_channel: input.dm?.channel ?? null, dm_ts: input.dm?.ts ?? null });
+  return row.id;
+}
+
+/** Stores a Slack import before its file is downloaded, so a restart meanwhile does not lose it. */
+export async function createFileImport(ctx: InvitesContext, input: FileImportInput): Promise<string> {
+  const row = newImport(ctx, input);
+  await ctx.db('list_imports').insert({ ...row, file_url: input.url, rows: '[]', total: 0, position: 0, summary: JSON.stringify(emptySummary()), state: 'fetching' });
+  return row.id;
+}
+
+/** Where an import shows its progress (the DM its runner posted), kept for whoever takes it over. */
+export async function showImportIn(ctx: InvitesContext, id: string, dm: { channel: string; ts: string }): Promise<void> {
+  await ctx.db('list_imports').where({ id }).whereNull('dm_channel').update({ dm_channel: dm.channel, dm_ts: dm.ts, updated_at: ctx.clock.now() });
+}
+
+/** A downloaded file's list, stored with its import; a runner that lost the import changes nothing. */
+export async function fillListImport(ctx: InvitesContext, id: string, file: ListFile): Promise<ListImportState> {
+  const now = ctx.clock.now();
+  await ctx.db('list_imports').where({ id, state: 'fetching' }).update({ ...listColumns(file), lease_until: now + IMPORT_LEASE_MS, updated_at: now });
+  return listImportState(ctx, id);
+}
+
+/** An import whose file could not be read, once its inviter was told: nothing of it is kept. */
+export async function dropListImport(ctx: InvitesContext, id: string): Promise<void> {
+  await ctx.db('list_imports').where({ id, state: 'fetching' }).delete();
+}
+
+/** The import's DM shows its summary: the import is finished. */
+export async function markSummaryShown(ctx: InvitesContext, id: string): Promise<void> {
+  await ctx.db('list_imports').where({ id, state: 'done' }).whereNull('summary_shown_at').update({ summary_shown_at: ctx.clock.now() });
 }
 
 /**
@@ -88,8 +146,8 @@ export async function createListImport(ctx: InvitesContext, input: ListImportInp
 export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<ListImportState> {
   const row = await loadRow(ctx, id);
   const state = toState(row);
-  if (state.done) return state;
-  const rows = JSON.parse(row.rows) as Array<[string, Role | null]>;
+  if (state.stage !== 'running') return state;
+  const rows = JSON.parse(row.rows) as StoredRows;
   const choices = JSON.parse(row.choices) as { role: Role; expiresInDays: number | null; message: string | null };
   const start = Number(row.position);
   const end = Math.min(rows.length, start + IMPORT_BATCH);
@@ -137,16 +195,22 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
 }
 
 /**
- * Slack imports whose runner stopped (a restart, a crash): taken over, one runner each. An import
- * from the CLI (no DM) is the operator's: one stopped with Ctrl-C stays stopped (running the
- * command again reports the rows already stored as already invited).
+ * Slack imports whose runner stopped (a restart, a crash, Slack out of reach) before the DM showed
+ * the summary: taken over, one runner each. An import from the CLI (no file URL, no DM) is the
+ * operator's: one stopped with Ctrl-C stays stopped (running the command again reports the rows
+ * already stored as already invited).
  */
 export async function takeOverStalledImports(ctx: InvitesContext): Promise<string[]> {
   const now = ctx.clock.now();
-  const stalled = (await ctx.db('list_imports').where({ state: 'running' }).whereNotNull('dm_channel').andWhere('lease_until', '<', now).orderBy('lease_until').limit(10).select('id')) as Array<{ id: string }>;
+  const unfinished = (q: Knex.QueryBuilder) =>
+    q
+      .where((w) => w.whereIn('state', ['fetching', 'running']).orWhere((done) => done.where({ state: 'done' }).whereNull('summary_shown_at')))
+      .andWhere((slack) => slack.whereNotNull('dm_channel').orWhereNotNull('file_url'))
+      .andWhere('lease_until', '<', now);
+  const stalled = (await unfinished(ctx.db('list_imports')).orderBy('lease_until').limit(10).select('id')) as Array<{ id: string }>;
   const taken: string[] = [];
   for (const { id } of stalled) {
-    const won = await ctx.db('list_imports').where({ id, state: 'running' }).andWhere('lease_until', '<', now).update({ lease_until: now + IMPORT_LEASE_MS, updated_at: now });
+    const won = await unfinished(ctx.db('list_imports').where({ id })).update({ lease_until: now + IMPORT_LEASE_MS, updated_at: now });
     if (won === 1) taken.push(id);
   }
   return taken;
@@ -154,6 +218,10 @@ export async function takeOverStalledImports(ctx: InvitesContext): Promise<strin
 
 export async function listImportState(ctx: InvitesContext, id: string): Promise<ListImportState> {
   return toState(await loadRow(ctx, id));
+}
+
+function slackUserOf(actor: Actor): string | null {
+  return actor.type === 'slack' ? actor.slackUserId : null;
 }
 
 class LostImport extends Error {
@@ -172,10 +240,14 @@ function toState(row: ListImportRow): ListImportState {
   return {
     id: row.id,
     fileName: row.file_name,
+    stage: row.state,
+    done: row.state === 'done',
+    fileUrl: row.file_url,
     total: Number(row.total),
     position: Number(row.position),
-    done: row.state === 'done',
     summary: JSON.parse(row.summary) as InviteSummary,
     dm: row.dm_channel && row.dm_ts ? { channel: row.dm_channel, ts: row.dm_ts } : null,
+    summaryShown: row.summary_shown_at !== null,
+    slackUserId: slackUserOf(JSON.parse(row.actor) as Actor),
   };
 }

@@ -11,7 +11,8 @@ import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invi
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
-import { createListImport, listImportState, storeNextBatch, takeOverStalledImports, type ListImportInput, type ListImportState } from './list-import.js';
+import { createFileImport, createListImport, dropListImport, fillListImport, listImportState, markSummaryShown, showImportIn, storeNextBatch, takeOverStalledImports, type FileImportInput, type ListImportInput, type ListImportState } from './list-import.js';
+import type { ListFile } from './list-file.js';
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
@@ -156,6 +157,27 @@ export class InvitesService {
   /** A list from a file, stored batch by batch (storeNextBatch) so a restart goes on where it stopped. */
   createListImport(input: ListImportInput): Promise<string> {
     return createListImport(this.ctx, input);
+  }
+
+  /** A Slack import, stored before its file is downloaded; fillListImport stores the list once read. */
+  createFileImport(input: FileImportInput): Promise<string> {
+    return createFileImport(this.ctx, input);
+  }
+
+  showImportIn(importId: string, dm: { channel: string; ts: string }): Promise<void> {
+    return showImportIn(this.ctx, importId, dm);
+  }
+
+  fillListImport(importId: string, file: ListFile): Promise<ListImportState> {
+    return fillListImport(this.ctx, importId, file);
+  }
+
+  dropListImport(importId: string): Promise<void> {
+    return dropListImport(this.ctx, importId);
+  }
+
+  markSummaryShown(importId: string): Promise<void> {
+    return markSummaryShown(this.ctx, importId);
   }
 
   storeNextBatch(importId: string): Promise<ListImportState> {

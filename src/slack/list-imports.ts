@@ -27,9 +27,11 @@ function line(text: string): Message {
 }
 
 /**
- * Lists from files attached to the invite form: downloaded with the bot token (only from Slack's
- * file host), read, then stored batch by batch while the inviter's DM says how far it got and at
- * last turns into the summary. An import whose runner stopped is taken over (`resumeStalled`).
+ * Lists from files attached to the invite form. The import is stored when the form is submitted;
+ * then its file is downloaded with the bot token (only from Slack's file host) and read, and its
+ * rows are stored batch by batch while the inviter's DM says how far it got and at last turns into
+ * the summary. An import is finished only once its DM shows that summary: one whose runner stopped
+ * on the way (a restart, Slack out of reach) is taken over (`resumeStalled`).
  */
 export class SlackListImports {
   constructor(
@@ -40,27 +42,54 @@ export class SlackListImports {
     private readonly fileOrigins: readonly string[],
   ) {}
 
-  /** After the form's answer: the file read and its list stored, reported in a DM. */
-  async start(user: SlackUser, file: { name: string; url: string }, choices: ImportChoices): Promise<void> {
-    const name = escape(file.name.slice(0, 200));
-    const dm = await this.client.chat.postMessage({ channel: user.slackUserId, ...line(`:inbox_tray: Reading *${name}*…`) } as webApi.ChatPostMessageArguments);
+  /** The form's file, stored as an import before anything is downloaded; answers its id. */
+  store(user: SlackUser, file: { name: string; url: string }, choices: ImportChoices): Promise<string> {
+    return this.deps.invites.createFileImport({ fileName: file.name, url: file.url, ...choices, actor: user.actor, inviterName: user.name ?? null });
+  }
+
+  /** Runs an import to its end: its file read (if it is not yet), its rows stored, its summary shown. */
+  async run(id: string): Promise<void> {
+    const state = await this.deps.invites.listImportState(id);
+    let lastShown = 0;
+    if (state.stage === 'fetching') {
+      const shown = await this.fetch(state);
+      if (shown === undefined) return;
+      lastShown = shown;
+    }
+    await this.drive(id, lastShown);
+  }
+
+  /**
+   * Downloads and reads an import's file, its DM saying so; answers when the DM last changed, or
+   * undefined when the file could not be used (the DM says why, and the import is dropped).
+   */
+  private async fetch(state: ListImportState): Promise<number | undefined> {
+    const name = escape(state.fileName);
+    let dm = state.dm;
+    if (!dm) {
+      if (!state.slackUserId || !state.fileUrl) throw new Error(`import ${state.id} has no file to read or no one to tell`);
+      const posted = await this.client.chat.postMessage({ channel: state.slackUserId, ...line(`:inbox_tray: Reading *${name}*…`) } as webApi.ChatPostMessageArguments);
+      dm = { channel: posted.channel!, ts: posted.ts! };
+      await this.deps.invites.showImportIn(state.id, dm);
+    }
     const shown = Date.now();
-    const update = (message: Message) => this.client.chat.update({ channel: dm.channel!, ts: dm.ts!, ...message } as webApi.ChatUpdateArguments);
     let list;
     try {
-      list = parseListFile(await this.download(file.url, file.name), file.name);
+      list = parseListFile(await this.download(state.fileUrl ?? '', state.fileName), state.fileName);
     } catch (error) {
-      if (!(error instanceof DomainError)) this.deps.logger.warn({ err: error, file: file.name }, 'a list file could not be downloaded');
+      if (!(error instanceof DomainError)) this.deps.logger.warn({ err: error, file: state.fileName }, 'a list file could not be downloaded');
       const words = error instanceof DomainError ? error.message : `*${name}* could not be downloaded from Slack. Try again in a minute, or use the CLI: \`doorman invite --file\`.`;
-      await update(line(`:warning: ${escape(words)}`));
-      return;
+      await this.client.chat.update({ channel: dm.channel, ts: dm.ts, ...line(`:warning: ${escape(words)}`) } as webApi.ChatUpdateArguments);
+      // Told: nothing of it is kept (a failure to tell leaves it to be taken over and tried again).
+      await this.deps.invites.dropListImport(state.id);
+      return undefined;
     }
-    const id = await this.deps.invites.createListImport({ fileName: file.name, file: list, ...choices, actor: user.actor, inviterName: user.name ?? null, dm: { channel: dm.channel!, ts: dm.ts! } });
-    await this.drive(id, shown);
+    await this.deps.invites.fillListImport(state.id, list);
+    return shown;
   }
 
   /** Stores batches until the list is done, keeping the DM current; then the summary and its delivery. */
-  async drive(id: string, lastShown = 0): Promise<void> {
+  private async drive(id: string, lastShown: number): Promise<void> {
     let state = await this.deps.invites.listImportState(id);
     const dm = state.dm;
     const update = async (message: Message) => {
@@ -79,14 +108,18 @@ export class SlackListImports {
         await update(storedSoFar(state)).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'an import progress update failed'));
       }
     }
-    if (dm) await followDelivery(this.deps, update, state.summary);
+    if (!dm || state.summaryShown) return;
+    await followDelivery(this.deps, update, state.summary);
+    // Stopped while waiting to show it: the summary is shown by whoever takes the import over.
+    if (this.deps.background.isStopped) return;
+    await this.deps.invites.markSummaryShown(id);
   }
 
-  /** Imports whose runner stopped (a restart, a crash), taken over and finished. */
+  /** Imports whose runner stopped (a restart, a crash, Slack out of reach), taken over and finished. */
   async resumeStalled(): Promise<void> {
     for (const id of await this.deps.invites.takeOverStalledImports()) {
       // One import that fails (its lease brings it back) does not keep the others waiting.
-      await this.drive(id).catch((error: unknown) => this.deps.logger.error({ err: error, import: id }, 'a list import could not go on; it is tried again once its lease runs out'));
+      await this.run(id).catch((error: unknown) => this.deps.logger.error({ err: error, import: id }, 'a list import could not go on; it is tried again once its lease runs out'));
     }
   }
 

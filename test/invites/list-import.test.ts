@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IMPORT_LEASE_MS } from '../../src/invites/list-import.js';
 import { parseListFile } from '../../src/invites/list-file.js';
 import { DIALECTS } from '../support/db.js';
-import { CLI, countRows, useWorld } from './fixtures.js';
+import { CLI, countRows, SLACK_ADMIN, useWorld } from './fixtures.js';
 
 describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
   const world = useWorld(dialect);
@@ -71,11 +71,48 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     while (!state.done) state = await w.invites.storeNextBatch(id);
     expect(await countRows(w.db, 'invitations')).toBe(3_200);
     expect(await countRows(w.db, 'outbox')).toBe(3_200);
+    // Stored but its summary not shown yet (Slack out of reach, say): still the runner's to finish.
+    w.clock.advance(IMPORT_LEASE_MS + 1);
+    expect(await w.invites.takeOverStalledImports()).toEqual([id]);
+    await w.invites.markSummaryShown(id);
     // The operator's Ctrl-C is theirs: the CLI import is never taken over.
     w.clock.advance(IMPORT_LEASE_MS + 1);
     expect(await w.invites.takeOverStalledImports()).toEqual([]);
+    expect((await w.invites.listImportState(id)).summaryShown).toBe(true);
     expect((await w.invites.listImportState(fromCli)).position).toBe(1_000);
     expect(state.summary.sent).toHaveLength(2_200);
     expect(state.summary.alreadyInvited).toEqual([]);
+  });
+
+  it('a Slack import is stored before its file is read: nothing is invited until its list is filled in, and a stopped one is taken over', async () => {
+    const w = world();
+    const id = await w.invites.createFileImport({ fileName: 'later.csv', url: 'https://files.slack.com/files-pri/T1-F1/later.csv', role: 'developer', actor: SLACK_ADMIN, inviterName: 'Ada Admin' });
+    let state = await w.invites.listImportState(id);
+    expect(state).toMatchObject({ stage: 'fetching', done: false, fileUrl: 'https://files.slack.com/files-pri/T1-F1/later.csv', total: 0, dm: null, summaryShown: false, slackUserId: 'U123ADMIN' });
+    // Nothing to store before the file is read, and storing does not end it.
+    expect((await w.invites.storeNextBatch(id)).stage).toBe('fetching');
+    // Stopped before the download (a restart): taken over once its lease runs out, even with no DM yet.
+    expect(await w.invites.takeOverStalledImports()).toEqual([]);
+    w.clock.advance(IMPORT_LEASE_MS + 1);
+    expect(await w.invites.takeOverStalledImports()).toEqual([id]);
+    await w.invites.showImportIn(id, { channel: 'D0ADA', ts: '1700000000.000200' });
+    // The DM first posted stays the one shown, whoever takes over.
+    await w.invites.showImportIn(id, { channel: 'D0ADA', ts: '1700000000.000999' });
+    state = await w.invites.fillListImport(id, file(1_200, 'later'));
+    expect(state).toMatchObject({ stage: 'running', total: 1_200, position: 0, dm: { channel: 'D0ADA', ts: '1700000000.000200' } });
+    // A runner that lost it to another, reading the file again, changes nothing; nor can it drop it.
+    expect((await w.invites.fillListImport(id, file(5, 'stale'))).total).toBe(1_200);
+    await w.invites.dropListImport(id);
+    while (!state.done) state = await w.invites.storeNextBatch(id);
+    expect(await countRows(w.db, 'invitations', { role: 'developer' })).toBe(1_200);
+    expect(state.summaryShown).toBe(false);
+  });
+
+  it('a Slack import whose file could not be read is dropped once its inviter is told', async () => {
+    const w = world();
+    const id = await w.invites.createFileImport({ fileName: 'photo.csv', url: 'https://files.slack.com/x', role: 'member', actor: SLACK_ADMIN });
+    await w.invites.dropListImport(id);
+    expect(await countRows(w.db, 'list_imports')).toBe(0);
+    await expect(w.invites.listImportState(id)).rejects.toThrow(/no list import/);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMPORT_LEASE_MS } from '../../src/invites/list-import.js';
 import { DIALECTS } from '../support/db.js';
-import { ADMIN, eventually, SlackWorld, textOf } from '../support/slack-world.js';
+import { ADMIN, ADMIN2, eventually, pause, SlackWorld, textOf } from '../support/slack-world.js';
 
 const ROWS = 10_000;
 
@@ -16,7 +17,7 @@ describe.each(DIALECTS)('a list from a file in the invite form (%s)', (dialect) 
 
   /** Every update of the DM an import reports in (its first message names the file). */
   const updatesOf = (fileName: string) => {
-    const posted = h.api.callsTo('chat.postMessage').find((c) => String(c.args.text).includes(fileName));
+    const posted = h.api.callsTo('chat.postMessage').find((c) => c.ok && String(c.args.text).includes(fileName));
     if (!posted) return [];
     return h.api.callsTo('chat.update').filter((c) => c.args.ts === posted.answer?.ts);
   };
@@ -111,4 +112,89 @@ describe.each(DIALECTS)('a list from a file in the invite form (%s)', (dialect) 
     expect(await h.counts()).toEqual(before);
     expect(h.api.downloads.filter((d) => d.fileId === csv.id || d.fileId === pdf.id)).toEqual([]);
   });
+});
+
+/** Restarts and outages around an import, each in a world of its own (no other DMs in flight). */
+describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect) => {
+  let h: SlackWorld;
+  beforeAll(async () => {
+    h = await SlackWorld.start(dialect);
+  });
+  afterAll(async () => {
+    expect(h.api.rejected()).toEqual([]);
+    await h.stop();
+  });
+
+  const updatesOf = (fileName: string) => {
+    const posted = h.api.callsTo('chat.postMessage').find((c) => c.ok && String(c.args.text).includes(fileName));
+    if (!posted) return [];
+    return h.api.callsTo('chat.update').filter((c) => c.args.ts === posted.answer?.ts);
+  };
+
+  /** The stored import of a file, if any. */
+  const importOf = (fileName: string) => h.db.db('list_imports').where({ file_name: fileName }).first('state', 'dm_channel', 'summary_shown_at');
+  const invitedLike = async (prefix: string) => Number((await h.db.db('invitations').where('email', 'like', `${prefix}%`).count<{ n: number }[]>({ n: '*' }))[0]!.n);
+
+  it('Slack out of reach when the import starts: the import waits, stored, and is finished after a restart once Slack answers', async () => {
+    const file = h.api.addFile({ name: 'outage.csv', content: 'email\noutage1@corp.test\noutage2@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    // The first post and the client's three retries fail: the runner gives up.
+    h.api.fail('chat.postMessage', 500, { times: 4, channel: ADMIN2 });
+    const res = await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN2 });
+    expect(textOf((res.json as any).view)).toContain('Reading *outage.csv*');
+    await h.api.waitFor(() => h.api.failedCallsTo('chat.postMessage').filter((c) => textOf(c.args).includes('outage.csv')).length === 4, 20_000, 'four refused posts');
+    await pause(300);
+    expect(await importOf('outage.csv')).toMatchObject({ state: 'fetching', dm_channel: null });
+    expect(await invitedLike('outage')).toBe(0);
+
+    h.clock.advance(IMPORT_LEASE_MS + 1);
+    await h.restart();
+    const summary = await h.api.waitFor(() => updatesOf('outage.csv').find((c) => /Sent 2 invitations/.test(textOf(c.args))), 20_000, 'the summary');
+    expect(summary.args.channel).toBe(h.api.callsTo('chat.postMessage').find((c) => c.ok && textOf(c.args).includes('outage.csv'))!.answer!.channel);
+    expect(await invitedLike('outage')).toBe(2);
+    await eventually(async () => (await importOf('outage.csv'))?.summary_shown_at != null, 5_000, 'the import finished');
+    expect(h.api.downloads.filter((d) => d.fileId === file.id)).toHaveLength(1);
+  }, 60_000);
+
+  it('Slack out of reach when the summary is due: the list is stored once, and the summary is shown after a restart', async () => {
+    const file = h.api.addFile({ name: 'late-summary.csv', content: 'email\nlatesum1@corp.test\nlatesum2@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    // Another admin's DM: the first test's DM may still be updated with its delivery.
+    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
+    // The summary comes at least 2 s after the DM: time to make its update fail.
+    const posted = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => c.ok && textOf(c.args).includes('late-summary.csv')), 5_000, 'the DM');
+    h.api.fail('chat.update', 500, { times: 4, channel: posted.answer!.channel });
+    await h.api.waitFor(() => h.api.failedCallsTo('chat.update').filter((c) => c.args.ts === posted.answer!.ts).length === 4, 20_000, 'four refused updates');
+    await pause(300);
+    expect(await importOf('late-summary.csv')).toMatchObject({ state: 'done', summary_shown_at: null });
+    expect(await invitedLike('latesum')).toBe(2);
+
+    h.clock.advance(IMPORT_LEASE_MS + 1);
+    await h.restart();
+    await h.api.waitFor(() => updatesOf('late-summary.csv').find((c) => /Sent 2 invitations/.test(textOf(c.args))), 20_000, 'the summary');
+    await eventually(async () => (await importOf('late-summary.csv'))?.summary_shown_at != null, 5_000, 'the import finished');
+    // Stored once: no second batch, no second email.
+    expect(await invitedLike('latesum')).toBe(2);
+    expect(Number((await h.db.db('outbox').where({ kind: 'invite_email' }).whereIn('invitation_id', h.db.db('invitations').where('email', 'like', 'latesum%').select('id')).count<{ n: number }[]>({ n: '*' }))[0]!.n)).toBe(2);
+  }, 60_000);
+
+  it('a database too slow to store the import within Slack\'s deadline: the form asks to submit again, and nothing is imported', async () => {
+    const file = h.api.addFile({ name: 'slow-db.csv', content: 'email\nslowdb@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    // Another writer holds the table for longer than the deadline.
+    let release!: () => void;
+    const held = h.db.db.transaction(async (trx) => {
+      if (h.db.dialect === 'pg') await trx.raw('LOCK TABLE list_imports IN SHARE ROW EXCLUSIVE MODE');
+      else await trx('list_imports').where({ id: 'none' }).delete();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await pause(100);
+    const res = await h.submitInvite({ emails: '', files: [file] });
+    release();
+    await held;
+    // On SQLite the held write lock already stops the form's first write (identifying the user).
+    expect((res.json as any).response_action).toBe('errors');
+    expect(Object.values((res.json as any).errors)).toEqual([expect.stringMatching(/Submit again in a moment; nothing was sent/)]);
+    await pause(1_000);
+    expect(await importOf('slow-db.csv')).toBeUndefined();
+    expect(h.api.callsTo('chat.postMessage').filter((c) => textOf(c.args).includes('slow-db.csv'))).toEqual([]);
+    expect(h.api.downloads.filter((d) => d.fileId === file.id)).toEqual([]);
+  }, 30_000);
 });

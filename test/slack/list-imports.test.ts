@@ -1,6 +1,7 @@
 import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ListImportInput, ListImportState } from '../../src/invites/list-import.js';
+import type { ListFile } from '../../src/invites/list-file.js';
+import type { FileImportInput, ListImportState } from '../../src/invites/list-import.js';
 import type { InvitesService } from '../../src/invites/service.js';
 import { Background } from '../../src/slack/background.js';
 import { IMPORT_PROGRESS_EVERY_MS, SlackListImports } from '../../src/slack/list-imports.js';
@@ -26,9 +27,16 @@ describe('an import that takes a while, reported in one DM', () => {
   function slowDomain(rows: number, batchMs: number) {
     let state: ListImportState | undefined;
     const invites = {
-      async createListImport(input: ListImportInput) {
-        state = { id: 'import_1', fileName: input.fileName, total: input.file.rows.length, position: 0, done: false, summary: { ...EMPTY, invalid: input.file.invalid }, dm: input.dm ?? null };
+      async createFileImport(input: FileImportInput) {
+        state = { id: 'import_1', fileName: input.fileName, stage: 'fetching', done: false, fileUrl: input.url, total: 0, position: 0, summary: EMPTY, dm: null, summaryShown: false, slackUserId: 'U0ADMIN' };
         return state.id;
+      },
+      async showImportIn(_id: string, dm: { channel: string; ts: string }) {
+        state = { ...state!, dm };
+      },
+      async fillListImport(_id: string, file: ListFile) {
+        state = { ...state!, stage: 'running', total: file.rows.length, summary: { ...EMPTY, invalid: file.invalid } };
+        return structuredClone(state);
       },
       async listImportState() {
         return structuredClone(state!);
@@ -37,24 +45,31 @@ describe('an import that takes a while, reported in one DM', () => {
         await pause(batchMs);
         const position = Math.min(state!.total, state!.position + 1_000);
         const ids = Array.from({ length: position - state!.position }, (_, i) => `invite_${state!.position + i}`);
-        state = { ...state!, position, done: position >= state!.total, summary: { ...state!.summary, sent: [...state!.summary.sent, ...ids], invitationIds: [...state!.summary.invitationIds, ...ids] } };
+        const done = position >= state!.total;
+        state = { ...state!, position, done, stage: done ? 'done' : 'running', summary: { ...state!.summary, sent: [...state!.summary.sent, ...ids], invitationIds: [...state!.summary.invitationIds, ...ids] } };
         return structuredClone(state);
+      },
+      async markSummaryShown() {
+        state = { ...state!, summaryShown: true };
       },
       async deliveryProgress(ids: readonly string[]) {
         return { total: ids.length, sent: ids.length, failing: 0 };
       },
     };
     expect(rows).toBeGreaterThan(0);
-    return invites as unknown as InvitesService;
+    return { invites: invites as unknown as InvitesService, state: () => state! };
   }
 
   it('posts once, updates in place no more often than every 2 s, and ends with the summary', async () => {
     const background = new Background();
-    const invites = slowDomain(5_000, 700);
+    const domain = slowDomain(5_000, 700);
+    const invites = domain.invites;
     const imports = new SlackListImports({ invites, background, clock: new ManualClock(), logger: captureLogger('silent').logger, command: '/doorman' }, new webApi.WebClient('xoxb-import', { slackApiUrl: `${api.url}/` }), 'xoxb-import', [new URL(api.url).origin]);
     const file = api.addFile({ name: 'slow.csv', content: 'email\n' + Array.from({ length: 5_000 }, (_, i) => `slow${i}@corp.test`).join('\n'), filetype: 'csv', mimetype: 'text/csv' });
-    await imports.start({ slackUserId: 'U0ADMIN', allowed: true, actor: { type: 'slack', slackUserId: 'U0ADMIN' }, name: 'Admin' } as never, { name: file.name, url: file.url_private_download }, { role: 'member', expiresInDays: null, message: null });
+    const id = await imports.store({ slackUserId: 'U0ADMIN', allowed: true, actor: { type: 'slack', slackUserId: 'U0ADMIN' }, name: 'Admin' } as never, { name: file.name, url: file.url_private_download }, { role: 'member', expiresInDays: null, message: null });
+    await imports.run(id);
     await background.stop();
+    expect(domain.state().summaryShown).toBe(true);
 
     const posted = api.callsTo('chat.postMessage');
     expect(posted).toHaveLength(1);

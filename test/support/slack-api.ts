@@ -344,6 +344,11 @@ export class SlackApiStandIn {
     return this.calls.filter((c) => c.method === method && c.ok);
   }
 
+  /** Calls to `method` the stand-in answered with an error (a fault a test set up, say). */
+  failedCallsTo(method: string): ApiCall[] {
+    return this.calls.filter((c) => c.method === method && !c.ok);
+  }
+
   responsesTo(id: string): ResponseUrlPost[] {
     return this.responses.filter((r) => r.id === id);
   }
