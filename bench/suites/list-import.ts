@@ -40,9 +40,9 @@ async function fromFile(dialect: Dialect, text: string, size: number): Promise<n
   try {
     const started = performance.now();
     const file = parseListFile(text, 'list.csv');
-    const id = await invites.createListImport({ fileName: 'list.csv', file, role: 'member', actor: ACTOR });
-    let state = await invites.listImportState(id);
-    while (!state.done) state = await invites.storeNextBatch(id);
+    const run = await invites.createListImport({ fileName: 'list.csv', file, role: 'member', actor: ACTOR });
+    let state = await invites.listImportState(run.id);
+    while (!state.done) state = await invites.storeNextBatch(run);
     const ms = performance.now() - started;
     if (state.summary.sent.length !== size) throw new Error(`list import: sent ${state.summary.sent.length} of ${size}`);
     return ms;

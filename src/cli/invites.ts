@@ -30,11 +30,11 @@ export function registerInviteCommands(program: Command, { open, print, operator
         if (emails.length) throw new InvalidInput('Give addresses or --file, not both.', 'file');
         const list = parseListFile(readListFile(opts.file), path.basename(opts.file));
         const { invites } = await open();
-        const id = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });
-        let state = await invites.listImportState(id);
+        const run = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });
+        let state = await invites.listImportState(run.id);
         // Stored in batches, as from Slack: an interrupted run leaves what it stored, and running it again reports those as already invited.
         while (!state.done) {
-          state = await invites.storeNextBatch(id);
+          state = await invites.storeNextBatch(run);
           progress(`stored ${state.position.toLocaleString('en')} of ${state.total.toLocaleString('en')} rows\n`);
         }
         print(opts.json ? JSON.stringify(state.summary, null, 2) : formatSummary(state.summary));

@@ -13,8 +13,26 @@ import { emptySummary, mergeSummaries as merge, type InviteSummary } from './mod
 
 /** Rows stored per transaction: large enough to be quick, small enough to report progress. */
 export const IMPORT_BATCH = 1_000;
-/** How long an import is its runner's before another may take it over (renewed by every batch). */
+/** How long an import is its runner's before another may take it over (renewed by every step). */
 export const IMPORT_LEASE_MS = 60_000;
+/**
+ * A Slack import not read, or whose summary was not shown, this long after it was submitted (Slack
+ * out of reach or turned off meanwhile) is given up rather than resumed out of the blue.
+ */
+export const IMPORT_GIVE_UP_MS = 24 * 3_600_000;
+
+/** One runner's hold on an import: each step it takes is refused (ImportLost) once another took it over. */
+export interface ImportRun {
+  id: string;
+  runner: string;
+}
+
+/** The import was taken over by another runner (this one stalled past its lease): this one stops. */
+export class ImportLost extends Error {
+  constructor(id: string) {
+    super(`list import ${id} was taken over by another runner`);
+  }
+}
 
 export interface ListImportInput extends InviteChoices {
   fileName: string;
@@ -69,6 +87,7 @@ interface ListImportRow {
   dm_channel: string | null;
   dm_ts: string | null;
   summary_shown_at: number | string | null;
+  runner: string | null;
 }
 
 type StoredRows = Array<[string, Role | null]>;
@@ -92,6 +111,7 @@ function newImport(ctx: InvitesContext, input: InviteChoices & { fileName: strin
   checkedChoices(choices);
   return {
     id: newId('import'),
+    runner: newId('run'),
     file_name: input.fileName.slice(0, 200),
     actor: JSON.stringify(input.actor),
     inviter_name: storedName(input.inviterName),
@@ -103,39 +123,55 @@ function newImport(ctx: InvitesContext, input: InviteChoices & { fileName: strin
 }
 
 /** Stores an import (nothing invited yet); its runner holds the lease. */
-export async function createListImport(ctx: InvitesContext, input: ListImportInput): Promise<string> {
+export async function createListImport(ctx: InvitesContext, input: ListImportInput): Promise<ImportRun> {
   const row = newImport(ctx, input);
   await ctx.db('list_imports').insert({ ...row, ...listColumns(input.file), dm_channel: input.dm?.channel ?? null, dm_ts: input.dm?.ts ?? null });
-  return row.id;
+  return { id: row.id, runner: row.runner };
 }
 
 /** Stores a Slack import before its file is downloaded, so a restart meanwhile does not lose it. */
-export async function createFileImport(ctx: InvitesContext, input: FileImportInput): Promise<string> {
+export async function createFileImport(ctx: InvitesContext, input: FileImportInput): Promise<ImportRun> {
   const row = newImport(ctx, input);
   await ctx.db('list_imports').insert({ ...row, file_url: input.url, rows: '[]', total: 0, position: 0, summary: JSON.stringify(emptySummary()), state: 'fetching' });
-  return row.id;
+  return { id: row.id, runner: row.runner };
+}
+
+/** Renews the runner's lease before a step that may take a while (a download, a Slack call); ImportLost when it is not its any more. */
+export async function holdImport(ctx: InvitesContext, run: ImportRun): Promise<void> {
+  const now = ctx.clock.now();
+  await ours(ctx, run, await ctx.db('list_imports').where(run).update({ lease_until: now + IMPORT_LEASE_MS, updated_at: now }));
 }
 
 /** Where an import shows its progress (the DM its runner posted), kept for whoever takes it over. */
-export async function showImportIn(ctx: InvitesContext, id: string, dm: { channel: string; ts: string }): Promise<void> {
-  await ctx.db('list_imports').where({ id }).whereNull('dm_channel').update({ dm_channel: dm.channel, dm_ts: dm.ts, updated_at: ctx.clock.now() });
-}
-
-/** A downloaded file's list, stored with its import; a runner that lost the import changes nothing. */
-export async function fillListImport(ctx: InvitesContext, id: string, file: ListFile): Promise<ListImportState> {
+export async function showImportIn(ctx: InvitesContext, run: ImportRun, dm: { channel: string; ts: string }): Promise<void> {
   const now = ctx.clock.now();
-  await ctx.db('list_imports').where({ id, state: 'fetching' }).update({ ...listColumns(file), lease_until: now + IMPORT_LEASE_MS, updated_at: now });
-  return listImportState(ctx, id);
+  await ours(ctx, run, await ctx.db('list_imports').where(run).update({ dm_channel: dm.channel, dm_ts: dm.ts, lease_until: now + IMPORT_LEASE_MS, updated_at: now }));
 }
 
-/** An import whose file could not be read, once its inviter was told: nothing of it is kept. */
-export async function dropListImport(ctx: InvitesContext, id: string): Promise<void> {
-  await ctx.db('list_imports').where({ id, state: 'fetching' }).delete();
+/** A downloaded file's list, stored with its import (once: a file read again changes nothing). */
+export async function fillListImport(ctx: InvitesContext, run: ImportRun, file: ListFile): Promise<ListImportState> {
+  const now = ctx.clock.now();
+  const filled = await ctx.db('list_imports').where({ ...run, state: 'fetching' }).update({ ...listColumns(file), lease_until: now + IMPORT_LEASE_MS, updated_at: now });
+  if (filled === 0) await holdImport(ctx, run);
+  return listImportState(ctx, run.id);
 }
 
-/** The import's DM shows its summary: the import is finished. */
-export async function markSummaryShown(ctx: InvitesContext, id: string): Promise<void> {
-  await ctx.db('list_imports').where({ id, state: 'done' }).whereNull('summary_shown_at').update({ summary_shown_at: ctx.clock.now() });
+/** An import whose file could not be read (its inviter was told, or cannot be): nothing of it is kept. */
+export async function dropListImport(ctx: InvitesContext, run: ImportRun): Promise<void> {
+  await ours(ctx, run, await ctx.db('list_imports').where({ ...run, state: 'fetching' }).delete());
+}
+
+/** The import's DM shows its summary (or never can): the import is finished. */
+export async function markSummaryShown(ctx: InvitesContext, run: ImportRun): Promise<void> {
+  await ours(ctx, run, await ctx.db('list_imports').where({ ...run, state: 'done' }).update({ summary_shown_at: ctx.clock.now() }));
+}
+
+/** ImportLost unless the step changed the runner's row. */
+async function ours(ctx: InvitesContext, run: ImportRun, changed: number): Promise<void> {
+  if (changed === 1) return;
+  const row = (await ctx.db('list_imports').where({ id: run.id }).first('runner')) as { runner: string | null } | undefined;
+  if (row?.runner !== run.runner) throw new ImportLost(run.id);
+  throw new Error(`list import ${run.id} is not at the stage this step is for`);
 }
 
 /**
@@ -143,8 +179,10 @@ export async function markSummaryShown(ctx: InvitesContext, id: string): Promise
  * one transaction with the import's new position and summary — so each row is invited once,
  * whatever stops the runner between batches.
  */
-export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<ListImportState> {
+export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promise<ListImportState> {
+  const { id } = run;
   const row = await loadRow(ctx, id);
+  if (row.runner !== run.runner) throw new ImportLost(id);
   const state = toState(row);
   if (state.stage !== 'running') return state;
   const rows = JSON.parse(row.rows) as StoredRows;
@@ -159,13 +197,16 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
     if (email && role) roles.set(email, role);
   }
   const invalidBefore = JSON.parse(row.summary) as InviteSummary;
+  const done = end >= rows.length;
   const moveOn = (trx: Trx | typeof ctx.db, summary: InviteSummary, now: number) =>
-    trx('list_imports').where({ id, position: start }).update({
+    trx('list_imports').where({ ...run, position: start }).update({
       position: end,
       summary: JSON.stringify(summary),
-      state: end >= rows.length ? 'done' : 'running',
+      state: done ? 'done' : 'running',
       lease_until: now + IMPORT_LEASE_MS,
       updated_at: now,
+      // An import with no DM to show its summary in (the CLI's) is finished with its last batch.
+      ...(done && !row.dm_channel && !row.file_url ? { summary_shown_at: now } : {}),
     });
   // Rows with nothing to read (a spreadsheet's empty `;;` rows): nothing to store, the import goes on.
   const parsed = parseEmailList(batch.map(([entry]) => entry).join('\n'));
@@ -180,11 +221,15 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
       alsoInTransaction: async (trx: Trx, batch) => {
         // Read again under the transaction: a runner that lost its lease must not store twice.
         const moved = await moveOn(trx, merge(invalidBefore, batch), ctx.clock.now());
-        if (moved !== 1) throw new LostImport(id);
+        if (moved !== 1) throw new BatchTaken(id);
       },
     },
   ).catch(async (error: unknown) => {
-    if (error instanceof LostImport) return;
+    if (error instanceof BatchTaken) {
+      // Another step got there first: the same runner's (it moved on), or another runner's.
+      if ((await loadRow(ctx, id)).runner !== run.runner) throw new ImportLost(id);
+      return;
+    }
     // The batch refused as a whole (too long a list, say): the same every time, so its rows are
     // reported with why and the import goes on, rather than failing again at each take-over.
     if (!(error instanceof InvalidInput)) throw error;
@@ -194,26 +239,50 @@ export async function storeNextBatch(ctx: InvitesContext, id: string): Promise<L
   return toState(await loadRow(ctx, id));
 }
 
+/** Slack imports that are not finished: not read yet, rows left to store, or the summary not shown. */
+function unfinishedSlackImports(q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return q
+    .where((w) => w.whereIn('state', ['fetching', 'running']).orWhere((done) => done.where({ state: 'done' }).whereNull('summary_shown_at')))
+    .andWhere((slack) => slack.whereNotNull('dm_channel').orWhereNotNull('file_url'));
+}
+
 /**
- * Slack imports whose runner stopped (a restart, a crash, Slack out of reach) before the DM showed
- * the summary: taken over, one runner each. An import from the CLI (no file URL, no DM) is the
- * operator's: one stopped with Ctrl-C stays stopped (running the command again reports the rows
- * already stored as already invited).
+ * A Slack import whose runner stopped (a restart, a crash, Slack out of reach) before the DM showed
+ * the summary, taken over by a new runner; one at a time, oldest lease first, so imports this
+ * runner does not get to are left to others. `running`: imports this process runs already. An
+ * import from the CLI (no file URL, no DM) is the operator's: one stopped with Ctrl-C stays
+ * stopped (running the command again reports the rows already stored as already invited).
  */
-export async function takeOverStalledImports(ctx: InvitesContext): Promise<string[]> {
-  const now = ctx.clock.now();
-  const unfinished = (q: Knex.QueryBuilder) =>
-    q
-      .where((w) => w.whereIn('state', ['fetching', 'running']).orWhere((done) => done.where({ state: 'done' }).whereNull('summary_shown_at')))
-      .andWhere((slack) => slack.whereNotNull('dm_channel').orWhereNotNull('file_url'))
-      .andWhere('lease_until', '<', now);
-  const stalled = (await unfinished(ctx.db('list_imports')).orderBy('lease_until').limit(10).select('id')) as Array<{ id: string }>;
-  const taken: string[] = [];
-  for (const { id } of stalled) {
-    const won = await unfinished(ctx.db('list_imports').where({ id })).update({ lease_until: now + IMPORT_LEASE_MS, updated_at: now });
-    if (won === 1) taken.push(id);
+export async function takeOverStalledImport(ctx: InvitesContext, running: readonly string[] = []): Promise<ImportRun | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const now = ctx.clock.now();
+    const stalled = (await unfinishedSlackImports(ctx.db('list_imports'))
+      .andWhere('lease_until', '<', now)
+      .whereNotIn('id', running)
+      .orderBy('lease_until')
+      .first('id')) as { id: string } | undefined;
+    if (!stalled) return undefined;
+    const run = { id: stalled.id, runner: newId('run') };
+    const won = await unfinishedSlackImports(ctx.db('list_imports').where({ id: run.id }))
+      .andWhere('lease_until', '<', now)
+      .update({ runner: run.runner, lease_until: now + IMPORT_LEASE_MS, updated_at: now });
+    if (won === 1) return run;
+    // Another runner took it between the read and the update: look again.
   }
-  return taken;
+  return undefined;
+}
+
+/**
+ * Slack imports left unfinished for IMPORT_GIVE_UP_MS: one never read is dropped (nothing of it
+ * was invited), one whose summary was never shown is closed. One with rows left goes on: its
+ * inviter saw it start storing.
+ */
+export async function giveUpStaleImports(ctx: InvitesContext): Promise<{ dropped: number; closed: number }> {
+  const now = ctx.clock.now();
+  const stale = (q: Knex.QueryBuilder) => unfinishedSlackImports(q).andWhere('lease_until', '<', now).andWhere('created_at', '<', now - IMPORT_GIVE_UP_MS);
+  const dropped = await stale(ctx.db('list_imports').where({ state: 'fetching' })).delete();
+  const closed = await stale(ctx.db('list_imports').where({ state: 'done' })).update({ summary_shown_at: now, updated_at: now });
+  return { dropped, closed };
 }
 
 export async function listImportState(ctx: InvitesContext, id: string): Promise<ListImportState> {
@@ -224,9 +293,10 @@ function slackUserOf(actor: Actor): string | null {
   return actor.type === 'slack' ? actor.slackUserId : null;
 }
 
-class LostImport extends Error {
+/** The batch a step was storing was stored meanwhile (by another step, or another runner). */
+class BatchTaken extends Error {
   constructor(id: string) {
-    super(`import ${id} was taken over by another runner`);
+    super(`list import ${id}: this batch was stored meanwhile`);
   }
 }
 

@@ -11,7 +11,7 @@ import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invi
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
-import { createFileImport, createListImport, dropListImport, fillListImport, listImportState, markSummaryShown, showImportIn, storeNextBatch, takeOverStalledImports, type FileImportInput, type ListImportInput, type ListImportState } from './list-import.js';
+import { createFileImport, createListImport, dropListImport, fillListImport, giveUpStaleImports, holdImport, listImportState, markSummaryShown, showImportIn, storeNextBatch, takeOverStalledImport, type FileImportInput, type ImportRun, type ListImportInput, type ListImportState } from './list-import.js';
 import type { ListFile } from './list-file.js';
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
@@ -155,41 +155,49 @@ export class InvitesService {
   }
 
   /** A list from a file, stored batch by batch (storeNextBatch) so a restart goes on where it stopped. */
-  createListImport(input: ListImportInput): Promise<string> {
+  createListImport(input: ListImportInput): Promise<ImportRun> {
     return createListImport(this.ctx, input);
   }
 
   /** A Slack import, stored before its file is downloaded; fillListImport stores the list once read. */
-  createFileImport(input: FileImportInput): Promise<string> {
+  createFileImport(input: FileImportInput): Promise<ImportRun> {
     return createFileImport(this.ctx, input);
   }
 
-  showImportIn(importId: string, dm: { channel: string; ts: string }): Promise<void> {
-    return showImportIn(this.ctx, importId, dm);
+  holdImport(run: ImportRun): Promise<void> {
+    return holdImport(this.ctx, run);
   }
 
-  fillListImport(importId: string, file: ListFile): Promise<ListImportState> {
-    return fillListImport(this.ctx, importId, file);
+  showImportIn(run: ImportRun, dm: { channel: string; ts: string }): Promise<void> {
+    return showImportIn(this.ctx, run, dm);
   }
 
-  dropListImport(importId: string): Promise<void> {
-    return dropListImport(this.ctx, importId);
+  fillListImport(run: ImportRun, file: ListFile): Promise<ListImportState> {
+    return fillListImport(this.ctx, run, file);
   }
 
-  markSummaryShown(importId: string): Promise<void> {
-    return markSummaryShown(this.ctx, importId);
+  dropListImport(run: ImportRun): Promise<void> {
+    return dropListImport(this.ctx, run);
   }
 
-  storeNextBatch(importId: string): Promise<ListImportState> {
-    return storeNextBatch(this.ctx, importId);
+  markSummaryShown(run: ImportRun): Promise<void> {
+    return markSummaryShown(this.ctx, run);
+  }
+
+  storeNextBatch(run: ImportRun): Promise<ListImportState> {
+    return storeNextBatch(this.ctx, run);
   }
 
   listImportState(importId: string): Promise<ListImportState> {
     return listImportState(this.ctx, importId);
   }
 
-  takeOverStalledImports(): Promise<string[]> {
-    return takeOverStalledImports(this.ctx);
+  takeOverStalledImport(running: readonly string[] = []): Promise<ImportRun | undefined> {
+    return takeOverStalledImport(this.ctx, running);
+  }
+
+  giveUpStaleImports(): Promise<{ dropped: number; closed: number }> {
+    return giveUpStaleImports(this.ctx);
   }
 
   /** Whether someone holding an expired link can ask for a new invitation (someone is there to be told). */

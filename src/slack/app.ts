@@ -177,8 +177,9 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     },
     async stop() {
       clearInterval(teamRetry);
-      await background.stop();
-      await stalledImports.stop();
+      // Together: no take-over starts while the runs under way stop, and those runs (take-overs
+      // included) stop at their next step.
+      await Promise.all([stalledImports.stop(), background.stop()]);
       if (mode === 'socket') await app.stop();
     },
   };

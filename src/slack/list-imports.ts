@@ -1,7 +1,7 @@
-import type { webApi } from '@slack/bolt';
+import { webApi } from '@slack/bolt';
 import type { Role } from '../members/roles.js';
 import { MAX_FILE_BYTES, notAList, parseListFile } from '../invites/list-file.js';
-import type { ListImportState } from '../invites/list-import.js';
+import { ImportLost, type ImportRun, type ListImportState } from '../invites/list-import.js';
 import { DomainError } from '../shared/errors.js';
 import { count, mrkdwn } from './blocks/format.js';
 import { followDelivery } from './delivery-progress.js';
@@ -26,14 +26,26 @@ function line(text: string): Message {
   return { text, blocks: [{ type: 'section', text: mrkdwn(text) }] };
 }
 
+/** The file host did not answer (a network error, a time-out, a 5xx): the import is tried again later. */
+class FileHostUnavailable extends Error {}
+
+/** Slack refused the call for good (a platform error such as `channel_not_found`), not a passing fault. */
+function refusedForGood(error: unknown): boolean {
+  return (error as { code?: string }).code === webApi.ErrorCode.PlatformError;
+}
+
 /**
  * Lists from files attached to the invite form. The import is stored when the form is submitted;
  * then its file is downloaded with the bot token (only from Slack's file host) and read, and its
  * rows are stored batch by batch while the inviter's DM says how far it got and at last turns into
- * the summary. An import is finished only once its DM shows that summary: one whose runner stopped
- * on the way (a restart, Slack out of reach) is taken over (`resumeStalled`).
+ * the summary. An import is finished only once its DM shows that summary (or Slack refuses it for
+ * good): one whose runner stopped on the way (a restart, Slack out of reach) is taken over
+ * (`resumeStalled`), and each step of a runner that lost it to another is refused (ImportLost).
  */
 export class SlackListImports {
+  /** Imports this process runs now: never taken over by itself. */
+  private readonly running = new Set<string>();
+
   constructor(
     private readonly deps: ImportDeps,
     private readonly client: webApi.WebClient,
@@ -42,55 +54,90 @@ export class SlackListImports {
     private readonly fileOrigins: readonly string[],
   ) {}
 
-  /** The form's file, stored as an import before anything is downloaded; answers its id. */
-  store(user: SlackUser, file: { name: string; url: string }, choices: ImportChoices): Promise<string> {
+  /** The form's file, stored as an import before anything is downloaded. */
+  store(user: SlackUser, file: { name: string; url: string }, choices: ImportChoices): Promise<ImportRun> {
     return this.deps.invites.createFileImport({ fileName: file.name, url: file.url, ...choices, actor: user.actor, inviterName: user.name ?? null });
   }
 
+  /** The form answered that a file is being read, but storing its import failed: the inviter is told. */
+  async notStored(user: SlackUser, name: string, error: unknown): Promise<void> {
+    this.deps.logger.error({ err: error, file: name }, 'a list import could not be stored');
+    await this.client.chat.postMessage({ channel: user.slackUserId, ...line(`:warning: *${escape(name)}* could not be stored, so nothing of it was invited. Attach it again in a minute.`) } as webApi.ChatPostMessageArguments);
+  }
+
   /** Runs an import to its end: its file read (if it is not yet), its rows stored, its summary shown. */
-  async run(id: string): Promise<void> {
-    const state = await this.deps.invites.listImportState(id);
-    let lastShown = 0;
-    if (state.stage === 'fetching') {
-      const shown = await this.fetch(state);
-      if (shown === undefined) return;
-      lastShown = shown;
+  async run(run: ImportRun): Promise<void> {
+    if (this.deps.background.isStopped || this.running.has(run.id)) return;
+    this.running.add(run.id);
+    try {
+      const state = await this.deps.invites.listImportState(run.id);
+      let lastShown = 0;
+      if (state.stage === 'fetching') {
+        const shown = await this.fetch(run, state);
+        if (shown === undefined) return;
+        lastShown = shown;
+      }
+      await this.drive(run, lastShown);
+    } catch (error) {
+      // Stalled past its lease: whoever took it over goes on.
+      if (!(error instanceof ImportLost)) throw error;
+      this.deps.logger.warn({ import: run.id }, 'a list import was taken over by another runner; this one stops');
+    } finally {
+      this.running.delete(run.id);
     }
-    await this.drive(id, lastShown);
   }
 
   /**
    * Downloads and reads an import's file, its DM saying so; answers when the DM last changed, or
-   * undefined when the file could not be used (the DM says why, and the import is dropped).
+   * undefined when the file could not be used (the DM says why) and the import is dropped.
    */
-  private async fetch(state: ListImportState): Promise<number | undefined> {
+  private async fetch(run: ImportRun, state: ListImportState): Promise<number | undefined> {
     const name = escape(state.fileName);
     let dm = state.dm;
     if (!dm) {
-      if (!state.slackUserId || !state.fileUrl) throw new Error(`import ${state.id} has no file to read or no one to tell`);
-      const posted = await this.client.chat.postMessage({ channel: state.slackUserId, ...line(`:inbox_tray: Reading *${name}*…`) } as webApi.ChatPostMessageArguments);
-      dm = { channel: posted.channel!, ts: posted.ts! };
-      await this.deps.invites.showImportIn(state.id, dm);
+      if (!state.slackUserId) throw new Error(`import ${run.id} has no one to tell`);
+      await this.deps.invites.holdImport(run);
+      try {
+        const posted = await this.client.chat.postMessage({ channel: state.slackUserId, ...line(`:inbox_tray: Reading *${name}*…`) } as webApi.ChatPostMessageArguments);
+        dm = { channel: posted.channel!, ts: posted.ts! };
+      } catch (error) {
+        if (!refusedForGood(error)) throw error;
+        // Nobody to report to (the inviter left, say): nothing is invited behind their back.
+        this.deps.logger.warn({ err: error, import: run.id }, 'a list import was dropped: Slack refused the DM to its inviter');
+        await this.deps.invites.dropListImport(run);
+        return undefined;
+      }
+      await this.deps.invites.showImportIn(run, dm);
     }
     const shown = Date.now();
+    if (this.deps.background.isStopped) return undefined;
+    await this.deps.invites.holdImport(run);
     let list;
     try {
       list = parseListFile(await this.download(state.fileUrl ?? '', state.fileName), state.fileName);
     } catch (error) {
+      const tell = (words: string) =>
+        this.client.chat.update({ channel: dm.channel, ts: dm.ts, ...line(words) } as webApi.ChatUpdateArguments).catch((failed: unknown) => {
+          if (!refusedForGood(failed)) throw failed;
+        });
+      if (error instanceof FileHostUnavailable) {
+        this.deps.logger.warn({ err: error, file: state.fileName }, 'a list file could not be downloaded yet; the import is tried again once its lease runs out');
+        await tell(`:hourglass_flowing_sand: *${name}*: Slack's file host did not answer. Trying again in a minute…`);
+        throw error;
+      }
       if (!(error instanceof DomainError)) this.deps.logger.warn({ err: error, file: state.fileName }, 'a list file could not be downloaded');
-      const words = error instanceof DomainError ? error.message : `*${name}* could not be downloaded from Slack. Try again in a minute, or use the CLI: \`doorman invite --file\`.`;
-      await this.client.chat.update({ channel: dm.channel, ts: dm.ts, ...line(`:warning: ${escape(words)}`) } as webApi.ChatUpdateArguments);
-      // Told: nothing of it is kept (a failure to tell leaves it to be taken over and tried again).
-      await this.deps.invites.dropListImport(state.id);
+      const words = error instanceof DomainError ? error.message : `*${name}* could not be downloaded from Slack (${escape((error as Error).message)}). Try again, or use the CLI: \`doorman invite --file\`.`;
+      await tell(`:warning: ${error instanceof DomainError ? escape(words) : words}`);
+      await this.deps.invites.dropListImport(run);
       return undefined;
     }
-    await this.deps.invites.fillListImport(state.id, list);
+    await this.deps.invites.fillListImport(run, list);
     return shown;
   }
 
   /** Stores batches until the list is done, keeping the DM current; then the summary and its delivery. */
-  private async drive(id: string, lastShown: number): Promise<void> {
-    let state = await this.deps.invites.listImportState(id);
+  private async drive(run: ImportRun, lastShown: number): Promise<void> {
+    let state = await this.deps.invites.listImportState(run.id);
     const dm = state.dm;
     const update = async (message: Message) => {
       if (!dm) return;
@@ -103,23 +150,33 @@ export class SlackListImports {
     while (!state.done) {
       // Stopping: the lease runs out and the next start (or another instance) goes on from here.
       if (this.deps.background.isStopped) return;
-      state = await this.deps.invites.storeNextBatch(id);
+      state = await this.deps.invites.storeNextBatch(run);
       if (!state.done && dm && Date.now() - lastShown >= IMPORT_PROGRESS_EVERY_MS) {
         await update(storedSoFar(state)).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'an import progress update failed'));
       }
     }
     if (!dm || state.summaryShown) return;
-    await followDelivery(this.deps, update, state.summary);
+    await this.deps.invites.holdImport(run);
+    try {
+      await followDelivery(this.deps, update, state.summary);
+    } catch (error) {
+      if (!refusedForGood(error)) throw error;
+      this.deps.logger.warn({ err: error, import: run.id }, "Slack refused a list import's summary; the import is finished without it");
+    }
     // Stopped while waiting to show it: the summary is shown by whoever takes the import over.
     if (this.deps.background.isStopped) return;
-    await this.deps.invites.markSummaryShown(id);
+    await this.deps.invites.markSummaryShown(run);
   }
 
-  /** Imports whose runner stopped (a restart, a crash, Slack out of reach), taken over and finished. */
+  /** Imports whose runner stopped (a restart, a crash, Slack out of reach), taken over one at a time and finished. */
   async resumeStalled(): Promise<void> {
-    for (const id of await this.deps.invites.takeOverStalledImports()) {
+    const { dropped, closed } = await this.deps.invites.giveUpStaleImports();
+    if (dropped || closed) this.deps.logger.warn({ dropped, closed }, 'list imports left unfinished for a day were given up (never read: dropped; summary never shown: closed)');
+    while (!this.deps.background.isStopped) {
+      const run = await this.deps.invites.takeOverStalledImport([...this.running]);
+      if (!run) return;
       // One import that fails (its lease brings it back) does not keep the others waiting.
-      await this.run(id).catch((error: unknown) => this.deps.logger.error({ err: error, import: id }, 'a list import could not go on; it is tried again once its lease runs out'));
+      await this.run(run).catch((error: unknown) => this.deps.logger.error({ err: error, import: run.id }, 'a list import could not go on; it is tried again once its lease runs out'));
     }
   }
 
@@ -132,10 +189,19 @@ export class SlackListImports {
     }
     // The bot token goes to Slack's file host only.
     if (!this.fileOrigins.includes(target.origin)) throw new Error(`files are not fetched from ${target.origin}`);
-    const res = await fetch(target, { headers: { authorization: `Bearer ${this.botToken}` }, redirect: 'error', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+    let res: Response;
+    try {
+      // Redirects are not followed: the token must not go anywhere else.
+      res = await fetch(target, { headers: { authorization: `Bearer ${this.botToken}` }, redirect: 'manual', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+    } catch (error) {
+      throw new FileHostUnavailable(`no answer from Slack's file host: ${(error as Error).message}`, { cause: error });
+    }
+    if (res.status >= 500 || res.status === 429) throw new FileHostUnavailable(`Slack answered ${res.status} for the file`);
+    // Without files:read (or the token) Slack sends the download to its sign-in page instead of the file.
+    const signIn = (res.status >= 300 && res.status < 400) || (res.headers.get('content-type') ?? '').includes('text/html');
+    await (signIn || !res.ok ? res.body?.cancel() : undefined);
+    if (signIn) throw new Error('Slack answered with its sign-in page instead of the file: is the files:read scope granted?');
     if (!res.ok) throw new Error(`Slack answered ${res.status} for the file`);
-    // Without files:read (or the token) Slack answers with its sign-in page instead of the file.
-    if ((res.headers.get('content-type') ?? '').includes('text/html')) throw new Error('Slack answered with a web page instead of the file (is the files:read scope granted?)');
     const declared = Number(res.headers.get('content-length') ?? 0);
     if (declared > MAX_FILE_BYTES) {
       await res.body?.cancel();

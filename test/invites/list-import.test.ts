@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IMPORT_LEASE_MS } from '../../src/invites/list-import.js';
+import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS, ImportLost } from '../../src/invites/list-import.js';
 import { parseListFile } from '../../src/invites/list-file.js';
 import { DIALECTS } from '../support/db.js';
 import { CLI, countRows, SLACK_ADMIN, useWorld } from './fixtures.js';
@@ -10,12 +10,12 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
 
   it('stores 1,000 rows per batch with their own roles, moving the position with each, until done', async () => {
     const w = world();
-    const id = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_500), role: 'admin', actor: CLI });
+    const run = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_500), role: 'admin', actor: CLI });
     expect(await countRows(w.db, 'invitations')).toBe(0);
     const positions: number[] = [];
-    let state = await w.invites.listImportState(id);
+    let state = await w.invites.listImportState(run.id);
     while (!state.done) {
-      state = await w.invites.storeNextBatch(id);
+      state = await w.invites.storeNextBatch(run);
       positions.push(state.position);
       expect(await countRows(w.db, 'invitations')).toBe(state.position);
     }
@@ -25,7 +25,7 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     expect(await countRows(w.db, 'invitations', { role: 'admin' })).toBe(1_250);
     expect(await countRows(w.db, 'outbox')).toBe(2_500);
     // Done is done: another step changes nothing.
-    expect((await w.invites.storeNextBatch(id)).position).toBe(2_500);
+    expect((await w.invites.storeNextBatch(run)).position).toBe(2_500);
     expect(await countRows(w.db, 'invitations')).toBe(2_500);
   });
 
@@ -34,9 +34,9 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     const text = [...Array.from({ length: 1_000 }, (_, i) => `row${i}@x.io`), ...Array.from({ length: 1_000 }, () => ';;'), 'last@x.io'].join('\n');
     const list = parseListFile(text, 'excel.txt');
     expect(list.rows.length).toBeGreaterThan(2_000);
-    const id = await w.invites.createListImport({ fileName: 'excel.txt', file: list, role: 'member', actor: CLI });
-    let state = await w.invites.listImportState(id);
-    while (!state.done) state = await w.invites.storeNextBatch(id);
+    const run = await w.invites.createListImport({ fileName: 'excel.txt', file: list, role: 'member', actor: CLI });
+    let state = await w.invites.listImportState(run.id);
+    while (!state.done) state = await w.invites.storeNextBatch(run);
     expect(state.summary.sent).toHaveLength(1_001);
     expect(await countRows(w.db, 'invitations')).toBe(1_001);
   });
@@ -45,9 +45,9 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     const w = world();
     const long = (i: number) => `${'N'.repeat(2_100)} <long${i}@x.io>`;
     const text = [...Array.from({ length: 1_000 }, (_, i) => long(i)), 'after@x.io'].join('\n');
-    const id = await w.invites.createListImport({ fileName: 'long.txt', file: parseListFile(text, 'long.txt'), role: 'member', actor: CLI });
-    let state = await w.invites.listImportState(id);
-    while (!state.done) state = await w.invites.storeNextBatch(id);
+    const run = await w.invites.createListImport({ fileName: 'long.txt', file: parseListFile(text, 'long.txt'), role: 'member', actor: CLI });
+    let state = await w.invites.listImportState(run.id);
+    while (!state.done) state = await w.invites.storeNextBatch(run);
     expect(state.summary.sent).toEqual(['after@x.io']);
     expect(state.summary.invalid).toHaveLength(1_000);
     expect(state.summary.invalid[0]!.reason).toContain('The list is too long');
@@ -55,64 +55,101 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
 
   it('a Slack import whose runner stopped is taken over once its lease runs out, by one runner, and finished exactly once; a CLI one stays stopped', async () => {
     const w = world();
-    const id = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_200), role: 'member', actor: CLI, dm: { channel: 'D0ADMIN', ts: '1700000000.000100' } });
+    const first = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_200), role: 'member', actor: SLACK_ADMIN, dm: { channel: 'D0ADMIN', ts: '1700000000.000100' } });
     const fromCli = await w.invites.createListImport({ fileName: 'cli.csv', file: file(1_500, 'cli'), role: 'member', actor: CLI });
-    await w.invites.storeNextBatch(id);
+    await w.invites.storeNextBatch(first);
     await w.invites.storeNextBatch(fromCli);
     // The runner stops here (a restart). Within its lease, nobody takes over.
-    expect(await w.invites.takeOverStalledImports()).toEqual([]);
+    expect(await w.invites.takeOverStalledImport()).toBeUndefined();
     w.clock.advance(IMPORT_LEASE_MS + 1);
-    const [first, second] = await Promise.all([w.invites.takeOverStalledImports(), w.invites.takeOverStalledImports()]);
-    expect([...first, ...second]).toEqual([id]);
-    // Two runners storing the same next batch at once (the old one woke up): one batch is stored.
-    const [a, b] = await Promise.all([w.invites.storeNextBatch(id), w.invites.storeNextBatch(id)]);
-    expect(Math.max(a.position, b.position)).toBe(2_000);
-    let state = await w.invites.listImportState(id);
-    while (!state.done) state = await w.invites.storeNextBatch(id);
+    // Not by this process, which runs it already.
+    expect(await w.invites.takeOverStalledImport([first.id])).toBeUndefined();
+    const [a, b] = await Promise.all([w.invites.takeOverStalledImport(), w.invites.takeOverStalledImport()]);
+    const taken = [a, b].filter((run) => run !== undefined);
+    expect(taken.map((run) => run.id)).toEqual([first.id]);
+    const second = taken[0]!;
+    // The first runner wakes up: every step of it is refused, and nothing it did counts twice.
+    await expect(w.invites.storeNextBatch(first)).rejects.toBeInstanceOf(ImportLost);
+    await expect(w.invites.holdImport(first)).rejects.toBeInstanceOf(ImportLost);
+    await expect(w.invites.markSummaryShown(first)).rejects.toBeInstanceOf(ImportLost);
+    // The same runner storing the same next batch twice at once: one batch is stored.
+    const [x, y] = await Promise.all([w.invites.storeNextBatch(second), w.invites.storeNextBatch(second)]);
+    expect(Math.max(x.position, y.position)).toBe(2_000);
+    let state = await w.invites.listImportState(first.id);
+    while (!state.done) state = await w.invites.storeNextBatch(second);
     expect(await countRows(w.db, 'invitations')).toBe(3_200);
     expect(await countRows(w.db, 'outbox')).toBe(3_200);
-    // Stored but its summary not shown yet (Slack out of reach, say): still the runner's to finish.
+    // Stored but its summary not shown yet (Slack out of reach, say): still a runner's to finish.
     w.clock.advance(IMPORT_LEASE_MS + 1);
-    expect(await w.invites.takeOverStalledImports()).toEqual([id]);
-    await w.invites.markSummaryShown(id);
+    const third = await w.invites.takeOverStalledImport();
+    expect(third?.id).toBe(first.id);
+    await expect(w.invites.markSummaryShown(second)).rejects.toBeInstanceOf(ImportLost);
+    await w.invites.markSummaryShown(third!);
     // The operator's Ctrl-C is theirs: the CLI import is never taken over.
     w.clock.advance(IMPORT_LEASE_MS + 1);
-    expect(await w.invites.takeOverStalledImports()).toEqual([]);
-    expect((await w.invites.listImportState(id)).summaryShown).toBe(true);
-    expect((await w.invites.listImportState(fromCli)).position).toBe(1_000);
+    expect(await w.invites.takeOverStalledImport()).toBeUndefined();
+    expect((await w.invites.listImportState(first.id)).summaryShown).toBe(true);
+    expect((await w.invites.listImportState(fromCli.id)).position).toBe(1_000);
     expect(state.summary.sent).toHaveLength(2_200);
     expect(state.summary.alreadyInvited).toEqual([]);
   });
 
+  it('a CLI import is finished with its last batch: nothing is left for a take-over to look at', async () => {
+    const w = world();
+    const run = await w.invites.createListImport({ fileName: 'cli.csv', file: file(10, 'fin'), role: 'member', actor: CLI });
+    expect((await w.invites.storeNextBatch(run)).summaryShown).toBe(true);
+  });
+
   it('a Slack import is stored before its file is read: nothing is invited until its list is filled in, and a stopped one is taken over', async () => {
     const w = world();
-    const id = await w.invites.createFileImport({ fileName: 'later.csv', url: 'https://files.slack.com/files-pri/T1-F1/later.csv', role: 'developer', actor: SLACK_ADMIN, inviterName: 'Ada Admin' });
-    let state = await w.invites.listImportState(id);
+    const first = await w.invites.createFileImport({ fileName: 'later.csv', url: 'https://files.slack.com/files-pri/T1-F1/later.csv', role: 'developer', actor: SLACK_ADMIN, inviterName: 'Ada Admin' });
+    let state = await w.invites.listImportState(first.id);
     expect(state).toMatchObject({ stage: 'fetching', done: false, fileUrl: 'https://files.slack.com/files-pri/T1-F1/later.csv', total: 0, dm: null, summaryShown: false, slackUserId: 'U123ADMIN' });
     // Nothing to store before the file is read, and storing does not end it.
-    expect((await w.invites.storeNextBatch(id)).stage).toBe('fetching');
-    // Stopped before the download (a restart): taken over once its lease runs out, even with no DM yet.
-    expect(await w.invites.takeOverStalledImports()).toEqual([]);
+    expect((await w.invites.storeNextBatch(first)).stage).toBe('fetching');
+    await w.invites.showImportIn(first, { channel: 'D0ADA', ts: '1700000000.000200' });
+    // Stopped before the download (a restart): taken over once its lease runs out.
+    expect(await w.invites.takeOverStalledImport()).toBeUndefined();
     w.clock.advance(IMPORT_LEASE_MS + 1);
-    expect(await w.invites.takeOverStalledImports()).toEqual([id]);
-    await w.invites.showImportIn(id, { channel: 'D0ADA', ts: '1700000000.000200' });
-    // The DM first posted stays the one shown, whoever takes over.
-    await w.invites.showImportIn(id, { channel: 'D0ADA', ts: '1700000000.000999' });
-    state = await w.invites.fillListImport(id, file(1_200, 'later'));
+    const second = (await w.invites.takeOverStalledImport())!;
+    expect(second.id).toBe(first.id);
+    // The stalled runner, downloading meanwhile, can neither fill it in, nor drop it, nor move its DM.
+    await expect(w.invites.fillListImport(first, file(5, 'stale'))).rejects.toBeInstanceOf(ImportLost);
+    await expect(w.invites.dropListImport(first)).rejects.toBeInstanceOf(ImportLost);
+    await expect(w.invites.showImportIn(first, { channel: 'D0ADA', ts: '1700000000.000999' })).rejects.toBeInstanceOf(ImportLost);
+    state = await w.invites.fillListImport(second, file(1_200, 'later'));
     expect(state).toMatchObject({ stage: 'running', total: 1_200, position: 0, dm: { channel: 'D0ADA', ts: '1700000000.000200' } });
-    // A runner that lost it to another, reading the file again, changes nothing; nor can it drop it.
-    expect((await w.invites.fillListImport(id, file(5, 'stale'))).total).toBe(1_200);
-    await w.invites.dropListImport(id);
-    while (!state.done) state = await w.invites.storeNextBatch(id);
+    // Read again (the same runner, after a retry), the list stays as first filled in.
+    expect((await w.invites.fillListImport(second, file(5, 'again'))).total).toBe(1_200);
+    while (!state.done) state = await w.invites.storeNextBatch(second);
     expect(await countRows(w.db, 'invitations', { role: 'developer' })).toBe(1_200);
     expect(state.summaryShown).toBe(false);
   });
 
-  it('a Slack import whose file could not be read is dropped once its inviter is told', async () => {
+  it('a Slack import whose file could not be read is dropped by its runner; none is kept', async () => {
     const w = world();
-    const id = await w.invites.createFileImport({ fileName: 'photo.csv', url: 'https://files.slack.com/x', role: 'member', actor: SLACK_ADMIN });
-    await w.invites.dropListImport(id);
+    const run = await w.invites.createFileImport({ fileName: 'photo.csv', url: 'https://files.slack.com/x', role: 'member', actor: SLACK_ADMIN });
+    await w.invites.dropListImport(run);
     expect(await countRows(w.db, 'list_imports')).toBe(0);
-    await expect(w.invites.listImportState(id)).rejects.toThrow(/no list import/);
+    await expect(w.invites.listImportState(run.id)).rejects.toThrow(/no list import/);
+  });
+
+  it('a Slack import left unfinished for a day is given up: never read, dropped; its summary never shown, closed; rows left, kept going', async () => {
+    const w = world();
+    const neverRead = await w.invites.createFileImport({ fileName: 'old.csv', url: 'https://files.slack.com/old', role: 'member', actor: SLACK_ADMIN });
+    const notShown = await w.invites.createFileImport({ fileName: 'shown.csv', url: 'https://files.slack.com/shown', role: 'member', actor: SLACK_ADMIN });
+    await w.invites.fillListImport(notShown, file(3, 'shown'));
+    await w.invites.storeNextBatch(notShown);
+    const halfway = await w.invites.createFileImport({ fileName: 'half.csv', url: 'https://files.slack.com/half', role: 'member', actor: SLACK_ADMIN });
+    await w.invites.fillListImport(halfway, file(1_500, 'half'));
+    await w.invites.storeNextBatch(halfway);
+    w.clock.advance(IMPORT_GIVE_UP_MS - 1);
+    expect(await w.invites.giveUpStaleImports()).toEqual({ dropped: 0, closed: 0 });
+    w.clock.advance(2);
+    expect(await w.invites.giveUpStaleImports()).toEqual({ dropped: 1, closed: 1 });
+    await expect(w.invites.listImportState(neverRead.id)).rejects.toThrow(/no list import/);
+    expect((await w.invites.listImportState(notShown.id)).summaryShown).toBe(true);
+    expect((await w.invites.takeOverStalledImport())?.id).toBe(halfway.id);
+    expect(await w.invites.takeOverStalledImport()).toBeUndefined();
   });
 });

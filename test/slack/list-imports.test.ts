@@ -29,12 +29,13 @@ describe('an import that takes a while, reported in one DM', () => {
     const invites = {
       async createFileImport(input: FileImportInput) {
         state = { id: 'import_1', fileName: input.fileName, stage: 'fetching', done: false, fileUrl: input.url, total: 0, position: 0, summary: EMPTY, dm: null, summaryShown: false, slackUserId: 'U0ADMIN' };
-        return state.id;
+        return { id: state.id, runner: 'run_1' };
       },
-      async showImportIn(_id: string, dm: { channel: string; ts: string }) {
+      async holdImport() {},
+      async showImportIn(_run: unknown, dm: { channel: string; ts: string }) {
         state = { ...state!, dm };
       },
-      async fillListImport(_id: string, file: ListFile) {
+      async fillListImport(_run: unknown, file: ListFile) {
         state = { ...state!, stage: 'running', total: file.rows.length, summary: { ...EMPTY, invalid: file.invalid } };
         return structuredClone(state);
       },
@@ -66,8 +67,8 @@ describe('an import that takes a while, reported in one DM', () => {
     const invites = domain.invites;
     const imports = new SlackListImports({ invites, background, clock: new ManualClock(), logger: captureLogger('silent').logger, command: '/doorman' }, new webApi.WebClient('xoxb-import', { slackApiUrl: `${api.url}/` }), 'xoxb-import', [new URL(api.url).origin]);
     const file = api.addFile({ name: 'slow.csv', content: 'email\n' + Array.from({ length: 5_000 }, (_, i) => `slow${i}@corp.test`).join('\n'), filetype: 'csv', mimetype: 'text/csv' });
-    const id = await imports.store({ slackUserId: 'U0ADMIN', allowed: true, actor: { type: 'slack', slackUserId: 'U0ADMIN' }, name: 'Admin' } as never, { name: file.name, url: file.url_private_download }, { role: 'member', expiresInDays: null, message: null });
-    await imports.run(id);
+    const run = await imports.store({ slackUserId: 'U0ADMIN', allowed: true, actor: { type: 'slack', slackUserId: 'U0ADMIN' }, name: 'Admin' } as never, { name: file.name, url: file.url_private_download }, { role: 'member', expiresInDays: null, message: null });
+    await imports.run(run);
     await background.stop();
     expect(domain.state().summaryShown).toBe(true);
 

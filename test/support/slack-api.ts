@@ -136,7 +136,8 @@ export interface SlackApiStandInOptions {
   socket?: SocketUrlIssuer;
 }
 
-type Fault = { method: string; status: 429 | 500; retryAfter?: number; times: number; channel?: string };
+/** A provoked failure: an HTTP status (429, 500), or a platform error Slack answers with 200 (`channel_not_found`). */
+type Fault = { method: string; status: 429 | 500 | 200; error?: string; retryAfter?: number; times: number; channel?: string; ts?: string };
 type Answer = Record<string, unknown>;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -211,6 +212,7 @@ export class SlackApiStandIn {
   private readonly appTokenScopes: Set<string>;
   private readonly manifest: ManifestFacts;
   private readonly faults: Fault[] = [];
+  private readonly downloadFaults: Array<{ status: number; times: number }> = [];
   private readonly delays = new Map<string, number>();
   private readonly messages = new Map<string, { channel: string; ts: string }>();
   private readonly channels = new Map<string, { private: boolean; member: boolean }>();
@@ -272,6 +274,16 @@ export class SlackApiStandIn {
   /** The next `times` calls to `method` answer with this status. */
   fail(method: string, status: 429 | 500, options: { retryAfter?: number; times?: number; channel?: string } = {}): void {
     this.faults.push({ method, status, retryAfter: options.retryAfter, times: options.times ?? 1, channel: options.channel });
+  }
+
+  /** The next `times` calls to `method` are refused with a platform error (HTTP 200, `ok: false`), as Slack refuses for good. */
+  refuse(method: string, error: string, options: { times?: number; channel?: string; ts?: string } = {}): void {
+    this.faults.push({ method, status: 200, error, times: options.times ?? 1, channel: options.channel, ts: options.ts });
+  }
+
+  /** The next `times` file downloads answer `status` (the file host out of reach). */
+  failDownloads(status: 500 | 503, times = 1): void {
+    this.downloadFaults.push({ status, times });
   }
 
   /** Every call to `method` takes `ms` before it is answered (0 removes the delay). */
@@ -460,13 +472,14 @@ export class SlackApiStandIn {
       return refuse('missing_scope', { needed, provided: [...granted].join(',') });
     }
 
-    const fault = this.faults.find((f) => f.method === method && f.times > 0 && (f.channel === undefined || f.channel === args.channel));
+    const fault = this.faults.find((f) => f.method === method && f.times > 0 && (f.channel === undefined || f.channel === args.channel) && (f.ts === undefined || f.ts === args.ts));
     if (fault) {
       fault.times--;
       if (fault.status === 429) {
         record(false, 'ratelimited');
         return answer({ ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(fault.retryAfter ?? 1) });
       }
+      if (fault.status === 200) return refuse(fault.error!);
       record(false, 'internal_error');
       return answer({ ok: false, error: 'internal_error' }, 500);
     }
@@ -511,6 +524,13 @@ export class SlackApiStandIn {
     const match = /^\/files-pri\/[A-Z0-9]+-(F[0-9A-Z]+)\/(?:download\/)?[^/]+$/.exec(url.pathname);
     const fileId = match?.[1];
     const file = fileId ? this.files.get(fileId) : undefined;
+    const fault = this.downloadFaults.find((f) => f.times > 0);
+    if (fault) {
+      fault.times--;
+      this.downloads.push({ fileId: fileId ?? url.pathname, at: Date.now(), served: false });
+      res.writeHead(fault.status, { 'content-type': 'text/plain' }).end('unavailable');
+      return;
+    }
     const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
     const served = !!file && token === this.botToken && this.scopes.has('files:read');
     this.downloads.push({ fileId: fileId ?? url.pathname, at: Date.now(), served });

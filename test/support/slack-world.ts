@@ -152,8 +152,9 @@ export class SlackWorld {
   }
 
   /** Stops the app (not the database, Slack or SMTP) and starts a new one on the same database. */
-  async restart(options: { runWorker?: boolean; env?: Record<string, string> } = {}): Promise<void> {
+  async restart(options: { runWorker?: boolean; env?: Record<string, string>; whileStopped?: () => void } = {}): Promise<void> {
     await this.app.stop();
+    options.whileStopped?.();
     if (options.runWorker !== undefined) this.options.runWorker = options.runWorker;
     if (options.env) Object.assign(this.options.env!, options.env);
     await this.boot();

@@ -56,17 +56,18 @@ export function inviteFormSubmission(deps: SlackDeps) {
       const url = typeof file.url_private_download === 'string' ? file.url_private_download : file.url_private;
       if (typed.trim() || people.length) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.file]: 'Attach a file or type addresses and pick people, not both.' } });
       if (!/\.(csv|txt)$/i.test(name) || typeof url !== 'string') return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.file]: 'Attach a .csv or .txt file.' } });
-      // Stored before the answer, so a restart right after it does not lose the import.
+      // Stored before the answer, so a restart right after it does not lose the import. A database
+      // slow past Slack's window does not lose it either: the form says it is being read, and the
+      // import starts once stored (or the DM says it could not be).
       const storing = deps.listImports.store(user, { name, url }, { role, expiresInDays, message });
-      const stored = await withinAckDeadline(storing, started);
-      if (stored === LATE) {
-        // The form says nothing was sent: an import stored after that answer is dropped.
-        storing.then((id) => deps.invites.dropListImport(id)).catch((error: unknown) => deps.logger.warn({ err: error }, 'a late list import could not be dropped'));
-        return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.file]: BUSY } });
-      }
+      const stored = await withinAckDeadline(storing.catch((error: unknown) => error as Error), started);
+      if (stored instanceof Error) throw stored;
       await ack({ response_action: 'update', view: importingView(name) });
       deps.background.run(
-        () => deps.listImports.run(stored),
+        async () => {
+          const run = stored === LATE ? await storing.catch(async (error: unknown) => void (await deps.listImports.notStored(user, name, error))) : stored;
+          if (run) await deps.listImports.run(run);
+        },
         (error) => deps.logger.error({ err: error, file: name }, 'a list file import stopped; it is taken over once its lease runs out'),
       );
       return;
