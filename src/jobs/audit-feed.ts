@@ -2,6 +2,7 @@ import type { AuditAction } from '../audit/audit.js';
 import { INVITEE_NAME } from '../invites/renewal-requests.js';
 import { isPostgres, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
+import { escape } from '../slack/text.js';
 
 export interface AuditRow {
   id: number;
@@ -143,10 +144,12 @@ const ACTION_WORDS: Record<AuditAction, string> = {
 /** One audit entry in words: who did what to whom. */
 export function auditLine(row: AuditRow): string {
   const details = row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {};
+  // Everything but the Slack mention is someone's typing (a deny reason, an operator's name): escaped,
+  // so a reason holding `<!channel>` reads as typed instead of notifying the channel.
   const who =
-    row.actor_type === 'slack' ? `<@${row.actor_id}>` : row.actor_type === 'member' ? `member ${row.actor_id}` : row.actor_id === INVITEE_NAME ? 'the invitee' : `operator${row.actor_id ? ` (${row.actor_id})` : ''}`;
+    row.actor_type === 'slack' ? `<@${row.actor_id}>` : escape(row.actor_type === 'member' ? `member ${row.actor_id}` : row.actor_id === INVITEE_NAME ? 'the invitee' : `operator${row.actor_id ? ` (${row.actor_id})` : ''}`);
   const subject = typeof details.email === 'string' ? details.email : `${row.subject_type} ${row.subject_id}`;
   const extra =
     row.action === 'role_change' && details.to ? ` (${String(details.from)} → ${String(details.to)})` : (row.action === 'invite' || row.action === 'approval_request') && details.role ? ` as ${String(details.role)}` : row.action === 'deny' && details.reason ? ` (${String(details.reason)})` : '';
-  return `${who} ${ACTION_WORDS[row.action as AuditAction] ?? row.action} ${subject}${extra}`;
+  return `${who} ${ACTION_WORDS[row.action as AuditAction] ?? row.action} ${escape(`${subject}${extra}`)}`;
 }

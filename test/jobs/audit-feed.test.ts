@@ -112,4 +112,11 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     const row = { id: 1, at: 0, actor_type: 'system' as const, actor_id: 'cli:root', action: 'role_change', subject_type: 'member', subject_id: 'usr_1', details: JSON.stringify({ from: 'member', to: 'admin' }) };
     expect(auditLine(row)).toBe('operator (cli:root) changed the role of member usr_1 (member → admin)');
   });
+
+  it("puts someone's typing in as typed: a deny reason or an operator's name cannot mention the channel or link", () => {
+    const deny = { id: 2, at: 0, actor_type: 'slack' as const, actor_id: 'U0ADMIN', action: 'deny', subject_type: 'invitation', subject_id: 'invite_1', details: JSON.stringify({ email: 'x@y.io', reason: 'no <!channel> & <https://evil.test|click>' }) };
+    expect(auditLine(deny)).toBe('<@U0ADMIN> denied the invitation to x@y.io (no &lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;)');
+    const operator = { ...deny, actor_type: 'system' as const, actor_id: '<!here>', action: 'revoke', details: JSON.stringify({ email: 'x@y.io' }) };
+    expect(auditLine(operator)).not.toContain('<!here>');
+  });
 });
