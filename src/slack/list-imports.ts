@@ -5,6 +5,7 @@ import { ImportLost, type ImportRun, type ListImportState } from '../invites/lis
 import { DomainError } from '../shared/errors.js';
 import { count, mrkdwn } from './blocks/format.js';
 import { followDelivery } from './delivery-progress.js';
+import { refusedForGood } from './errors.js';
 import type { SlackDeps } from './deps.js';
 import type { SlackUser } from './identity.js';
 import { escape } from './text.js';
@@ -28,11 +29,6 @@ function line(text: string): Message {
 
 /** The file host did not answer (a network error, a time-out, a 5xx): the import is tried again later. */
 class FileHostUnavailable extends Error {}
-
-/** Slack refused the call for good (a platform error such as `channel_not_found`), not a passing fault. */
-function refusedForGood(error: unknown): boolean {
-  return (error as { code?: string }).code === webApi.ErrorCode.PlatformError;
-}
 
 /**
  * Lists from files attached to the invite form. The import is stored when the form is submitted;

@@ -11,6 +11,7 @@ import { membersList } from '../../src/slack/blocks/members.js';
 import { listWithin, slackDate } from '../../src/slack/blocks/format.js';
 import { acceptedNotice } from '../../src/slack/blocks/notice-dms.js';
 import { repeatClaims } from '../../src/slack/dedupe.js';
+import { blockText, MAX_BLOCKS_TEXT } from '../support/slack-api.js';
 import { decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/action-values.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
@@ -103,6 +104,28 @@ describe('Block Kit builders', () => {
     expect(text).toMatch(/and 390 more already invited/);
     expect(text).toMatch(/…and [\d,]+ more/);
     expect(message.blocks.filter((b: any) => b.accessory?.action_id?.startsWith('invite_resend'))).toHaveLength(10);
+  });
+
+  it('the summary of a big list stays under the total of text Slack takes in a posted message, every list in it', () => {
+    const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+    const long = (prefix: string, i: number) => `${prefix}${i}-${'x'.repeat(280)}@example.com`;
+    const summary: InviteSummary = {
+      sent: many(5, (i) => `s${i}@example.com`),
+      renewed: [],
+      alreadyMember: many(3000, (i) => long('member', i)),
+      alreadyInvited: many(400, (i) => ({ email: long('invited', i), invitationId: `invite_01J${i}` })),
+      awaitingApproval: many(500, (i) => ({ email: long('held', i), invitationId: `invite_02J${i}`, reasons: ['admin_role' as const] })),
+      overLimit: many(500, (i) => long('over', i)),
+      invalid: many(2000, (i) => ({ entry: 'z'.repeat(300) + i, reason: 'not an email address (no @)' })),
+      invitationIds: [],
+    };
+    const message = inviteSummary(summary, '/doorman', { total: 5, sent: 1, failing: 1 });
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+    expect(blockText(message.blocks)).toBeLessThanOrEqual(MAX_BLOCKS_TEXT);
+    // Each list still names some of its entries and how many more there are.
+    const text = JSON.stringify(message.blocks);
+    for (const heading of ['already a member (3,000)', 'already invited (400)', 'Waiting for approval (500)', "over today's limit (500)", 'Not invited (2,000)']) expect(text).toContain(heading);
+    expect(text.match(/…and [\d,]+ more/g)!.length).toBeGreaterThanOrEqual(5);
   });
 
   it('the invite modal, the view after submitting, the link view and the refusal', () => {

@@ -489,6 +489,9 @@ export class SlackApiStandIn {
 
     const problems = method.startsWith('views.') ? viewProblems(args.view) : method.startsWith('chat.') ? messageProblems(args) : [];
     if (problems.length) return refuse('invalid_blocks', { response_metadata: { messages: problems } });
+    // Not documented, but Slack refuses a posted message whose blocks hold more than about 12,000
+    // characters of text in all (slackapi/bolt-js#2509, #2867); a response_url post takes more.
+    if (method.startsWith('chat.') && Array.isArray(args.blocks) && blockText(args.blocks) > MAX_BLOCKS_TEXT) return refuse('msg_blocks_too_long');
 
     const result = this.perform(method, args);
     record(result.ok === true, result.ok === true ? undefined : String(result.error), result.ok === true ? result : undefined);
@@ -701,6 +704,16 @@ function safeJson(value: string): unknown {
 // ------------------------------------------------------------------ Block Kit limits
 
 const len = (s: unknown) => (typeof s === 'string' ? [...s].length : 0);
+
+/** The least total of block text Slack was seen refusing, less a margin (bolt-js#2867: 9,597 accepted, 11,341 refused). */
+export const MAX_BLOCKS_TEXT = 11_000;
+
+/** All the text a message's blocks hold: every `text` string of every text object, nested or not. */
+export function blockText(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + blockText(item), 0);
+  if (!value || typeof value !== 'object') return 0;
+  return Object.entries(value as Record<string, unknown>).reduce((sum, [key, item]) => sum + (key === 'text' && typeof item === 'string' ? len(item) : blockText(item)), 0);
+}
 
 export function messageProblems(message: Record<string, any>): string[] {
   const problems: string[] = [];

@@ -8,6 +8,11 @@ import { APPROVAL_REASON_WORDS } from '../../invites/policy.js';
 
 /** At most this many "already invited" addresses get their own Resend button. */
 export const MAX_RESEND_BUTTONS = 10;
+/**
+ * What the summary's lists may hold in all: Slack refuses a posted message whose blocks hold about
+ * 12,000 characters of text (`msg_blocks_too_long`, not documented), and a list's DM is a post.
+ */
+export const SUMMARY_LISTS_TEXT = 9_000;
 
 import type { DeliveryProgress } from '../../invites/list.js';
 
@@ -35,8 +40,15 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
     blocks.push({ type: 'context', elements: [mrkdwn(`Emails queued: ${progress.total.toLocaleString('en')} · delivered: ${progress.sent.toLocaleString('en')}${done}${failing}`)] });
   }
 
+  // The lists share one budget, less what the Resend rows take; each still fits its section.
+  const awaiting = summary.awaitingApproval ?? [];
+  const overLimit = summary.overLimit ?? [];
+  const resendRows = summary.alreadyInvited.slice(0, MAX_RESEND_BUTTONS).reduce((sum, entry) => sum + clip(entry.email, 320).length + 2, 0);
+  const lists = [summary.alreadyMember, summary.alreadyInvited.slice(MAX_RESEND_BUTTONS), awaiting, overLimit, summary.invalid].filter((list) => list.length > 0).length;
+  const share = (room: number) => Math.min(room, Math.floor((SUMMARY_LISTS_TEXT - resendRows) / Math.max(1, lists)));
+
   if (summary.alreadyMember.length) {
-    const list = listWithin(summary.alreadyMember.map((e) => `• ${escape(e)}`), LIMITS.text - 100);
+    const list = listWithin(summary.alreadyMember.map((e) => `• ${escape(e)}`), share(LIMITS.text - 100));
     blocks.push({ type: 'section', text: mrkdwn(`*Skipped — already a member (${summary.alreadyMember.length.toLocaleString('en')}):*\n${list}`) });
   }
 
@@ -56,24 +68,22 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
     });
     const rest = summary.alreadyInvited.slice(MAX_RESEND_BUTTONS);
     if (rest.length) {
-      blocks.push({ type: 'context', elements: [mrkdwn(clip(`…and ${rest.length.toLocaleString('en')} more already invited (resend them from ${command} invites): ${rest.map((r) => escape(r.email)).join(', ')}`, LIMITS.text))] });
+      blocks.push({ type: 'context', elements: [mrkdwn(clip(`…and ${rest.length.toLocaleString('en')} more already invited (resend them from ${command} invites): ${rest.map((r) => escape(r.email)).join(', ')}`, share(LIMITS.text)))] });
     }
   }
 
-  const awaiting = summary.awaitingApproval ?? [];
   if (awaiting.length) {
-    const list = listWithin(awaiting.map((e) => `• ${escape(e.email)} — ${e.reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; ')}`), LIMITS.text - 150);
+    const list = listWithin(awaiting.map((e) => `• ${escape(e.email)} — ${e.reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; ')}`), share(LIMITS.text - 150));
     blocks.push({ type: 'section', text: mrkdwn(`:raised_hand: *Waiting for approval (${awaiting.length.toLocaleString('en')}):* not emailed until someone else approves.\n${list}`) });
   }
 
-  const overLimit = summary.overLimit ?? [];
   if (overLimit.length) {
-    const list = listWithin(overLimit.map((e) => `• ${escape(e)}`), LIMITS.text - 150);
+    const list = listWithin(overLimit.map((e) => `• ${escape(e)}`), share(LIMITS.text - 150));
     blocks.push({ type: 'section', text: mrkdwn(`:no_entry: *Not invited — over today's limit (${overLimit.length.toLocaleString('en')}):* try these again tomorrow.\n${list}`) });
   }
 
   if (summary.invalid.length) {
-    const list = listWithin(summary.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 200))}\` — ${escape(e.reason)}`), LIMITS.text - 100);
+    const list = listWithin(summary.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 200))}\` — ${escape(e.reason)}`), share(LIMITS.text - 100));
     blocks.push({ type: 'section', text: mrkdwn(`*Not invited (${summary.invalid.length.toLocaleString('en')}):*\n${list}`) });
   }
 

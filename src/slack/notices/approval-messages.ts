@@ -7,10 +7,9 @@ import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
+import { REFUSED_FOR_GOOD } from '../errors.js';
 import type { ChannelPacer } from './pacer.js';
 
-/** Slack answers that retrying cannot fix. */
-const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'invalid_blocks', 'msg_too_long', 'no_text', 'cannot_dm_bot', 'not_in_channel', 'restricted_action', 'message_not_found', 'cant_update_message', 'edit_window_closed']);
 
 export interface ApprovalMessageDeps {
   db: Db;
@@ -28,7 +27,7 @@ function classify(error: unknown, pacer: ChannelPacer, channel: string, key: num
     throw new RetryLater('Slack rate limited (429)', waitMs);
   }
   const code = e.code === webApi.ErrorCode.PlatformError ? (e as webApi.WebAPIPlatformError).data?.error : undefined;
-  if (code && PERMANENT.has(code)) return code;
+  if (code && REFUSED_FOR_GOOD.has(code)) return code;
   throw error;
 }
 

@@ -2,11 +2,10 @@ import { webApi } from '@slack/bolt';
 import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
+import { refusedForGood } from '../errors.js';
 import type { ChannelPacer } from './pacer.js';
 import { renderNotice, type NoticeDeps } from './render.js';
 
-/** Slack answers that retrying cannot fix: the notice is dropped, with the reason kept. */
-const PERMANENT = new Set(['channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'invalid_blocks', 'msg_too_long', 'no_text', 'cannot_dm_bot', 'not_in_channel', 'restricted_action']);
 
 /**
  * A Web API client for the outbox: it does not wait out 429s or retry by itself, so each failure
@@ -42,7 +41,7 @@ export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, p
           pacer.rateLimited(payload.recipient, item.id, waitMs);
           throw new RetryLater('Slack rate limited (429)', waitMs);
         }
-        if (e.code === webApi.ErrorCode.PlatformError && PERMANENT.has((e as webApi.WebAPIPlatformError).data?.error)) {
+        if (refusedForGood(error)) {
           return { result: 'cancelled', reason: `Slack refused it: ${(e as webApi.WebAPIPlatformError).data.error}` };
         }
         throw error;
