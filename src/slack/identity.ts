@@ -1,4 +1,4 @@
-import type { webApi } from '@slack/bolt';
+import { webApi } from '@slack/bolt';
 import type { Logger } from '../logger.js';
 import { can, displayName, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
@@ -109,13 +109,22 @@ export class SlackIdentities {
     this.cache.delete(slackUserId);
   }
 
-  /** The emails on the Slack profiles of people picked or mentioned; those without one are named apart. */
-  async emailsOf(slackUserIds: readonly string[]): Promise<{ emails: string[]; missing: string[] }> {
-    const results = await Promise.all(slackUserIds.map((id) => this.deps.profile(id).catch(() => undefined)));
+  /**
+   * The emails on the Slack profiles of people picked or mentioned; those without one are named
+   * apart with why, as entries of a summary: no email on the profile, or the profile not readable
+   * just now (Slack slow or rate limiting), which is not the same thing.
+   */
+  async emailsOf(slackUserIds: readonly string[]): Promise<{ emails: string[]; unusable: Array<{ entry: string; reason: string }> }> {
+    const results = await Promise.all(slackUserIds.map((id) => this.deps.profile(id).catch((error: unknown) => error as Error)));
     const emails: string[] = [];
-    const missing: string[] = [];
-    results.forEach((profile, i) => (profile?.email ? emails.push(profile.email) : missing.push(slackUserIds[i]!)));
-    return { emails, missing };
+    const unusable: Array<{ entry: string; reason: string }> = [];
+    results.forEach((profile, i) => {
+      const entry = `<@${slackUserIds[i]!}>`;
+      if (profile instanceof Error) unusable.push({ entry, reason: notShown(profile) ? 'Slack does not show their profile to Doorman' : 'their Slack profile could not be read just now; try again in a minute' });
+      else if (profile.email) emails.push(profile.email);
+      else unusable.push({ entry, reason: 'no email address on their Slack profile' });
+    });
+    return { emails, unusable };
   }
 
   private remember(slackUserId: string, user: SlackUser, now: number): void {
@@ -144,6 +153,8 @@ export class SlackIdentities {
     try {
       profile = await this.deps.profile(slackUserId);
     } catch (error) {
+      // A profile Slack will never show (another organization's user, say) is a refusal, not "try again".
+      if (notShown(error)) return refuse(NOT_PERMITTED);
       this.deps.logger.warn({ slackUserId, error: describeError(error) }, 'users.info failed; the user is refused for now');
       return refuse(PROFILE_UNAVAILABLE);
     }
@@ -224,6 +235,12 @@ export class SlackIdentities {
     this.deps.logger.info({ slackUserId, member: member.id }, 'Slack user refused: no member:manage');
     return { slackUserId, allowed: false, actor, member, name, refusal: NOT_PERMITTED };
   }
+}
+
+/** users.info refused for good: the user does not exist, or Slack does not show them to this app. */
+function notShown(error: unknown): boolean {
+  const e = error as { code?: string; data?: { error?: string } };
+  return e.code === webApi.ErrorCode.PlatformError && (e.data?.error === 'user_not_found' || e.data?.error === 'user_not_visible');
 }
 
 /** A Slack user as the actor of a change, with the member they are (if known) and their name. */

@@ -20,7 +20,7 @@ describe.each(DIALECTS)('who a Slack user is: verified facts only (%s)', (dialec
     h.api.users.set('U0OTHERT', { email: 'ada@corp.test', name: 'Other team', team_id: 'T0OTHER' });
   });
   afterAll(async () => {
-    expect(h.api.rejected()).toEqual([]);
+    expect(h.api.rejected('user_not_visible')).toEqual([]);
     await h.stop();
   });
 
@@ -33,6 +33,13 @@ describe.each(DIALECTS)('who a Slack user is: verified facts only (%s)', (dialec
     expect(await members(MEMBER_ADMIN, { team_id: 'T0OTHER' })).toMatch(/workspace it is installed in/);
     expect((await ada()).slack_user_id).toBeNull();
     expect(await h.db.db('audit_log').where({ action: 'slack_link' }).first()).toBeUndefined();
+  });
+
+  it('someone Slack does not show to the app is refused as not permitted, not told to try again', async () => {
+    h.api.users.set('U0HIDDEN', { email: 'ada@corp.test', name: 'Hidden', invisible: true });
+    const answer = await members('U0HIDDEN');
+    expect(answer).toMatch(REFUSED);
+    expect(answer).not.toMatch(/try again/i);
   });
 
   it('the first verified contact links the member; a later newcomer with the same email is refused, and the audit log says why', async () => {

@@ -19,7 +19,8 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     await eventually(() => h.smtp.received.length >= 2, 10_000, 'the setup emails');
   });
   afterAll(async () => {
-    expect(h.api.rejected()).toEqual([]);
+    // user_not_visible: a person Slack does not show to the app, on purpose.
+    expect(h.api.rejected('user_not_visible')).toEqual([]);
     await h.stop();
   });
 
@@ -97,6 +98,20 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     expect(textOf(answer.view)).toContain('Looking up 1 person from Slack');
     const updated = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('picked.person@corp.test')));
     expect(updated.args.view.submit.text).toBe('Send 1 invitation');
+  });
+
+  it('people Slack will not read just now, or at all, are named apart from those with no email on their profile', async () => {
+    h.api.users.set('U0NOMAIL', { name: 'No Mail' });
+    h.api.users.set('U0HIDDEN', { email: 'hidden@corp.test', invisible: true });
+    h.api.users.set('U0LIMITED', { email: 'limited@corp.test' });
+    // users.info rate limited for one of them: the lookup is not waited out (the form must answer).
+    h.api.fail('users.info', 429, { retryAfter: 30 });
+    await submitForm({ emails: 'typed.person@corp.test', users: ['U0LIMITED', 'U0NOMAIL', 'U0HIDDEN'] });
+    const updated = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('U0NOMAIL')));
+    const review = textOf(updated.args.view);
+    expect(review).toMatch(/U0NOMAIL&gt;` — no email address on their Slack profile/);
+    expect(review).toMatch(/U0HIDDEN&gt;` — Slack does not show their profile to Doorman/);
+    expect(review).toMatch(/U0LIMITED&gt;` — their Slack profile could not be read just now; try again in a minute/);
   });
 
   it('refuses a bad expiry or an overlong message as field errors', async () => {

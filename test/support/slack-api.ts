@@ -81,6 +81,8 @@ export interface SlackTestUser {
   is_owner?: boolean;
   /** Enterprise Grid users carry this object (enterprise_id, enterprise_name, teams, …). */
   enterprise_user?: Record<string, unknown>;
+  /** Slack does not show this user to the app (users.info answers `user_not_visible`). */
+  invisible?: boolean;
   tz?: string;
 }
 
@@ -619,6 +621,7 @@ export class SlackApiStandIn {
       case 'users.info': {
         const user = this.users.get(args.user);
         if (!user) return { ok: false, error: 'user_not_found' };
+        if (user.invisible) return { ok: false, error: 'user_not_visible' };
         return { ok: true, user: this.userObject(args.user, user) };
       }
       case 'chat.postMessage': {

@@ -97,7 +97,7 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
   }
-  draft.review.invalid.push(...picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' })));
+  draft.review.invalid.push(...picked.unusable);
   draft.peoplePending = false;
   // Sent meanwhile: the modal shows what was sent, and the send looked the people up itself.
   if (!(await deps.drafts.update(draftId, draft))) return;

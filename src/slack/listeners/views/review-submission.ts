@@ -111,7 +111,7 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
       const picked = await deps.identities.emailsOf(draft.people);
       const more = picked.emails.length ? await deps.invites.inviteMany({ emails: picked.emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, actor: user.actor, inviterName: user.name ?? null }) : undefined;
       summary = merge(summary, more);
-      summary.invalid.push(...picked.missing.map((id) => ({ entry: `<@${id}>`, reason: 'no email address on their Slack profile' })));
+      summary.invalid.push(...picked.unusable);
     } catch (error) {
       const words = slackWords(error);
       if (!words) deps.logger.error({ err: error }, 'inviting the people picked in the form failed');
