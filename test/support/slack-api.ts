@@ -268,6 +268,24 @@ export class SlackApiStandIn {
     this.wake();
   }
 
+  /**
+   * A view submission's ack: a view it answers with (`update`, `push`) is checked as views.update
+   * checks one, and `errors` must name fields. Slack shows a view it refuses only as "We had some
+   * trouble connecting" in the modal; here the refusal is kept, so `rejected()` reports it.
+   */
+  viewAck(body: unknown): void {
+    if (!body || typeof body !== 'object') return;
+    const ack = body as Record<string, any>;
+    const problems =
+      ack.response_action === 'update' || ack.response_action === 'push'
+        ? viewProblems(ack.view)
+        : ack.response_action === 'errors' && (!ack.errors || typeof ack.errors !== 'object' || Object.keys(ack.errors).length === 0 || Object.values(ack.errors).some((m) => typeof m !== 'string' || !m))
+          ? ['errors without a field and its message']
+          : [];
+    if (problems.length) this.calls.push({ method: 'view_submission ack', args: ack, at: Date.now(), ok: false, error: `invalid_view: ${problems.join('; ')}` });
+    this.wake();
+  }
+
   /** Issues a trigger id (default: a new one in Slack's format), as Slack does when it sends an interaction now. */
   issueTrigger(id?: string): string {
     return issueTriggerId(id);

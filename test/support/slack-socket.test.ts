@@ -258,6 +258,39 @@ describe('Web API stand-in refusals', () => {
     api.revoke('files:read');
   });
 
+  it('refuses a posted message with more than ~11,000 characters of block text (msg_blocks_too_long), as Slack does', async () => {
+    const section = (n: number) => ({ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(n) } });
+    const posted = await client(api).chat.postMessage({ channel: 'U0ADMIN', text: 'fits', blocks: [section(2_900), section(2_900), section(2_900)] });
+    expect(posted.ok).toBe(true);
+    expect(await refusal(client(api).chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'too much', blocks: [section(2_900), section(2_900), section(2_900), section(2_900)] }))).toMatchObject({ error: 'msg_blocks_too_long' });
+  });
+
+  it('refuses for good when told to, for one message only; fails downloads when told to', async () => {
+    const first = await client(api).chat.postMessage({ channel: 'U0ADMIN', text: 'one' });
+    const second = await client(api).chat.postMessage({ channel: 'U0ADMIN', text: 'two' });
+    api.refuse('chat.update', 'msg_too_long', { ts: second.ts! });
+    expect((await client(api).chat.update({ channel: first.channel!, ts: first.ts!, text: 'one, edited' })).ok).toBe(true);
+    expect(await refusal(client(api).chat.update({ channel: second.channel!, ts: second.ts!, text: 'two, edited' }))).toMatchObject({ error: 'msg_too_long' });
+    expect(api.failedCallsTo('chat.update').filter((c) => c.args.ts === second.ts)).toHaveLength(1);
+    const file = api.addFile({ name: 'list.csv', content: 'email\na@corp.test\n' });
+    api.grant('files:read');
+    api.failDownloads(503);
+    const fetchIt = () => fetch(file.url_private_download, { headers: { authorization: `Bearer ${BOT}` } });
+    expect((await fetchIt()).status).toBe(503);
+    expect((await fetchIt()).status).toBe(200);
+    api.revoke('files:read');
+  });
+
+  it("keeps a view submission's answer it would refuse: a view past Slack's limits, or errors naming no field", () => {
+    const refusedAcks = () => api.failedCallsTo('view_submission ack').map((c) => c.error);
+    api.viewAck({ response_action: 'update', view: MODAL });
+    api.viewAck({ response_action: 'errors', errors: { emails: 'Add an address.' } });
+    expect(refusedAcks()).toEqual([]);
+    api.viewAck({ response_action: 'update', view: { ...MODAL, title: { type: 'plain_text', text: 'A title far longer than twenty-four' } } });
+    api.viewAck({ response_action: 'errors', errors: {} });
+    expect(refusedAcks()).toEqual([expect.stringMatching(/invalid_view: modal title/), expect.stringMatching(/invalid_view: errors without a field/)]);
+  });
+
   it('answers a method as late as it is told to', async () => {
     api.delay('users.info', 300);
     const started = Date.now();
