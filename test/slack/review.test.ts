@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { blockActionsPayload, clickedAction, newTriggerId } from '../support/slack-payloads.js';
-import { ADMIN, buttonFor, eventually, SlackWorld, textOf, type FormInput } from '../support/slack-world.js';
+import { ADMIN, buttonFor, eventually, pause, SlackWorld, textOf, type FormInput } from '../support/slack-world.js';
 
 const DAY = 86_400_000;
 
@@ -64,6 +64,25 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     expect(blocks.expiry.initial_option.value).toBe('14');
     expect(blocks.message.initial_value).toBe('Welcome aboard');
     h.api.registerView('V0MODAL', { hash: 'h1' });
+  });
+
+  it('Back while the people picked are still being looked up: the form stays, the review is not drawn over it again', async () => {
+    h.api.delay('users.info', 1_500);
+    try {
+      const answer = await submitForm({ emails: 'race.one@corp.test', users: ['U0PICK'] });
+      expect(textOf(answer.view)).toContain('Looking up 1 person from Slack');
+      const back = buttonFor(answer.view.blocks, 'review_back');
+      const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(back), surface: { in: 'home' } });
+      (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: 'h1' };
+      (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
+      expect((await h.interaction(payload)).status).toBe(200);
+      const form = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_modal' && textOf(c.args.view).includes('race.one')));
+      await pause(2_500);
+      expect(h.api.callsTo('views.update').filter((c) => c.at >= form.at && c.args.view?.callback_id === 'invite_review')).toEqual([]);
+    } finally {
+      h.api.delay('users.info', 0);
+      h.api.registerView('V0MODAL', { hash: 'h1' });
+    }
   });
 
   it('Send sends exactly what the review showed, resends the already invited when asked, with the chosen expiry and message', async () => {

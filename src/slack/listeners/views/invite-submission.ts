@@ -101,5 +101,8 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   draft.peoplePending = false;
   // Sent meanwhile: the modal shows what was sent, and the send looked the people up itself.
   if (!(await deps.drafts.update(draftId, draft))) return;
-  await client.views.update({ view_id: viewId, view: reviewView(draftId, draft, deps.invites.policy) });
+  await client.views.update({ view_id: viewId, view: reviewView(draftId, draft, deps.invites.policy) }).catch((error: unknown) => {
+    // Closed meanwhile: nothing to draw on.
+    if ((error as webApi.WebAPIPlatformError).data?.error !== 'not_found') throw error;
+  });
 }
