@@ -15,6 +15,8 @@ const api = await SlackApiStandIn.start(process.env.SLACK_BOT_TOKEN ?? 'xoxb-ben
 // reads the name once). Any user added here must be of the installed workspace (auth.test's
 // team_id) with a confirmed email, or Doorman refuses them.
 api.users.set(BENCH_ADMIN, { email: 'boss@corp.test', name: 'Bench Admin', team_id: BENCH_TEAM, is_email_confirmed: true });
+// The seeded history's inviter: DMs about their invitations (expiry, acceptance) go to them.
+api.users.set('U0SEEDER', { email: 'seeder@corp.test', name: 'Seeder', team_id: BENCH_TEAM, is_email_confirmed: true });
 // Slack issues a response_url with each command; the stand-in takes posts only to the ones it issued
 // (`responseUrl(id)`). The runner builds each command's URL itself (respondBase + id, in autocannon's
 // setupRequest), so here a URL counts as issued the first time it is posted to: a command answered

@@ -31,6 +31,8 @@ describe('two service processes on one PostgreSQL database', () => {
 
   beforeAll(async () => {
     [test, api, smtp] = await Promise.all([createTestDatabase('pg'), SlackApiStandIn.start('xoxb-test'), TestSmtpServer.create()]);
+    // Everyone the DMs go to is a user of the workspace (Slack answers channel_not_found for anyone else).
+    for (const user of [...INVITERS, ADMIN, ADMIN2, 'U0HELD', 'U0ANEW']) api.users.set(user, { email: `${user.toLowerCase()}@corp.test`, name: user });
   });
   afterAll(async () => {
     await Promise.all(services.map((s) => s.dispose()));

@@ -42,6 +42,8 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
         clock.current = END + 3 * HOUR;
       },
     });
+    // The history's inviter, who hears of its invitations.
+    h.api.users.set('U0INVITER', { email: 'inviter@corp.test', name: 'History Inviter' });
   });
   afterAll(async () => {
     expect(h.api.rejected()).toEqual([]);
@@ -111,6 +113,7 @@ describe('two instances starting together on one PostgreSQL', () => {
         clock.current = END + 3 * HOUR;
       },
     });
+    h.api.users.set('U0INVITER', { email: 'inviter@corp.test', name: 'History Inviter' });
     const dir = mkdtempSync(path.join(tmpdir(), 'doorman-second-'));
     const config = loadConfig({
       PORT: '0',

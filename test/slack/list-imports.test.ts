@@ -18,6 +18,7 @@ describe('an import that takes a while, reported in one DM', () => {
   const EMPTY = { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
   beforeAll(async () => {
     api = await SlackApiStandIn.start('xoxb-import');
+    api.users.set('U0ADMIN', { email: 'boss@corp.test', name: 'Admin' });
   });
   afterAll(async () => {
     expect(api.rejected()).toEqual([]);

@@ -269,6 +269,17 @@ export class SlackApiStandIn {
   }
 
   /**
+   * How long the app took to acknowledge a request sent over HTTP. Slack gives up after 3 s: the
+   * person sees an error (operation_timeout) and any answer in the ack is dropped; kept here as a
+   * refusal, so `rejected()` reports it (a test provoking it names the error).
+   */
+  ackTime(what: string, ms: number): void {
+    if (ms < ACK_TIMEOUT_MS) return;
+    this.calls.push({ method: `${what} ack`, args: { ms }, at: Date.now(), ok: false, error: 'operation_timeout' });
+    this.wake();
+  }
+
+  /**
    * A view submission's ack: a view it answers with (`update`, `push`) is checked as views.update
    * checks one, and `errors` must name fields. Slack shows a view it refuses only as "We had some
    * trouble connecting" in the modal; here the refusal is kept, so `rejected()` reports it.
@@ -604,7 +615,10 @@ export class SlackApiStandIn {
 
   /** Whether the bot may post to `channel` (a user id, D…, C… or G…). */
   private channelRefusal(channel: string, method: string): string | undefined {
-    if (/^[UWD]/.test(channel)) return undefined;
+    // A user id opens the DM with that user (chat.postMessage only; an update needs the D… id the
+    // post answered with); a DM id is the one Slack gave for a user. Anyone else does not exist.
+    if (/^[UW]/.test(channel)) return method !== 'chat.update' && this.users.has(channel) ? undefined : 'channel_not_found';
+    if (/^D/.test(channel)) return this.users.has(`U${channel.slice(1)}`) || this.users.has(`W${channel.slice(1)}`) ? undefined : 'channel_not_found';
     const known = this.channels.get(channel);
     if (/^C/.test(channel)) {
       if (known?.member) return undefined;
@@ -656,9 +670,12 @@ export class SlackApiStandIn {
         if (refusal) return { ok: false, error: refusal };
         return { ok: true, message_ts: `${1_700_000_000 + ++this.seq}.000200` };
       }
-      case 'chat.update':
+      case 'chat.update': {
+        const refusal = this.channelRefusal(String(args.channel), method);
+        if (refusal) return { ok: false, error: refusal };
         if (!this.messages.has(`${args.channel}/${args.ts}`)) return { ok: false, error: 'message_not_found' };
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text };
+      }
       case 'views.open':
       case 'views.push': {
         if (args.trigger_id === undefined) return { ok: true, view: this.openView(args.view) };
@@ -725,6 +742,9 @@ function safeJson(value: string): unknown {
 // ------------------------------------------------------------------ Block Kit limits
 
 const len = (s: unknown) => (typeof s === 'string' ? [...s].length : 0);
+
+/** Slack waits this long for an acknowledgement over HTTP, then shows the person an error. */
+export const ACK_TIMEOUT_MS = 3_000;
 
 /** The least total of block text Slack was seen refusing, less a margin (bolt-js#2867: 9,597 accepted, 11,341 refused). */
 export const MAX_BLOCKS_TEXT = 11_000;

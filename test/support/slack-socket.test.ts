@@ -220,6 +220,15 @@ describe('Web API stand-in refusals', () => {
     expect((await web.conversations.open({ users: 'U0ADMIN' })).channel!.id).toBe('D0ADMIN');
   });
 
+  it('answers channel_not_found for a user or DM that does not exist, and for an update addressed to a user id', async () => {
+    const web = client(api);
+    expect(await refusal(web.chat.postMessage({ channel: 'U0NOSUCH', text: 'hi' }))).toMatchObject({ error: 'channel_not_found' });
+    expect(await refusal(web.chat.postMessage({ channel: 'D0NOSUCH', text: 'hi' }))).toMatchObject({ error: 'channel_not_found' });
+    const posted = await web.chat.postMessage({ channel: 'U0ADMIN', text: 'hi' });
+    expect(await refusal(web.chat.update({ channel: 'U0ADMIN', ts: posted.ts!, text: 'edited' }))).toMatchObject({ error: 'channel_not_found' });
+    expect((await web.chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'edited' })).ok).toBe(true);
+  });
+
   it('refuses the app token on Web API methods and the bot token on apps.connections.open', async () => {
     expect(await refusal(client(api, api.appToken).auth.test())).toMatchObject({ error: 'not_allowed_token_type' });
     expect(await refusal(client(api).apps.connections.open())).toMatchObject({ error: 'not_allowed_token_type' });

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { SLACK_NOTICE, type NoticePayload } from '../../src/notices/queue.js';
 import type { Actor } from '../../src/shared/actor.js';
 import { createTestDatabase, ManualClock, TEST_SECRET, type Dialect, type TestDatabase } from './db.js';
-import { SlackApiStandIn, type ApiCall } from './slack-api.js';
+import { ACK_TIMEOUT_MS, SlackApiStandIn, type ApiCall } from './slack-api.js';
 import { blockActionsPayload, clickedAction, eventCallback, fileInputValue, globalShortcutPayload, newTriggerId, slashCommandFields, viewSubmissionPayload } from './slack-payloads.js';
 import { SlackRefusalProxy } from './slack-refusal-proxy.js';
 import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedPostOptions, type SignedResponse } from './slack-sign.js';
@@ -195,7 +195,8 @@ export class SlackWorld {
     const triggerId = options.triggerId ?? newTriggerId();
     const fields = { ...slashCommandFields({ command: this.command, text, user, responseUrl: this.api.responseUrl(responseId), triggerId, raw: options.raw }), ...options.fields };
     const ack = await postSigned(this.endpoint, SIGNING_SECRET, commandBody(fields), FORM, options);
-    if (ack.status === 200 && ack.json && typeof ack.json === 'object') this.api.ackAnswer(responseId, ack.json as Record<string, any>);
+    this.api.ackTime('slash command', ack.ms);
+    if (ack.status === 200 && ack.json && typeof ack.json === 'object' && ack.ms < ACK_TIMEOUT_MS) this.api.ackAnswer(responseId, ack.json as Record<string, any>);
     return { ack, responseId, triggerId };
   }
 
@@ -241,6 +242,7 @@ export class SlackWorld {
 
   /** A view submission's ack, checked by the stand-in as Slack checks the view it answers with. */
   private viewAnswered(ack: SignedResponse): SignedResponse {
+    this.api.ackTime('view submission', ack.ms);
     if (ack.status === 200) this.api.viewAck(ack.json);
     return ack;
   }
