@@ -57,8 +57,13 @@ export class MailPace {
       if (!taken.ok) return taken;
       // Until the moment, not a millisecond before: a timer may fire up to a millisecond early.
       for (let waitMs = taken.atMs - this.clock.now(); waitMs > 0; waitMs = taken.atMs - this.clock.now()) await new Promise((resolve) => setTimeout(resolve, waitMs));
-      if (this.clock.now() - taken.atMs <= this.toleranceMs) return taken;
+      if (!this.tooLate(taken.atMs)) return taken;
     }
+  }
+
+  /** Whether an email handed over now would be too late for the moment it took, and crowd the moments after it. */
+  tooLate(atMs: number): boolean {
+    return this.clock.now() - atMs > this.toleranceMs;
   }
 
   /**

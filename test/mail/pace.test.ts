@@ -2,7 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
+import { inviteEmailHandler } from '../../src/mail/invite-email.js';
 import { MailPace, parseMailRate } from '../../src/mail/pace.js';
+import { INVITE_EMAIL, InvitesService } from '../../src/invites/service.js';
+import { claimDue } from '../../src/outbox/claims.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { servicesFor, stopServices, tempDataDir } from '../support/service.js';
@@ -126,6 +129,43 @@ describe.each(DIALECTS)('the pace\'s moments taken ahead (%s)', (dialect) => {
     expect(moments.every(Number.isFinite)).toBe(true);
     expect(Math.min(...moments.slice(1).map((m, i) => m - moments[i]!))).toBe(21);
   });
+});
+
+describe.each(DIALECTS)('an email read again before its moment (%s)', (dialect) => {
+  let test: TestDatabase;
+  beforeEach(async () => {
+    test = await createTestDatabase(dialect);
+  });
+  afterEach(async () => {
+    await test.destroy();
+  });
+
+  it('is not handed over late when the second read took it past its moment: it takes another moment', async () => {
+    // A clock the test can push on while the second read runs (a busy database answering late).
+    let offset = 0;
+    const clock = { now: () => Date.now() + offset };
+    const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * 86_400_000 });
+    await invites.inviteMany({ emails: 'late.read@example.io', actor: { type: 'system' } });
+    const [item] = await claimDue(test.db, { now: clock.now(), kinds: [INVITE_EMAIL], exclude: [], limit: 1, leaseMs: 60_000 });
+    const pace = new MailPace(test.db, clock, { count: 1, perMs: 1_000 });
+    // Someone else took the moment now: this email's moment is an interval (1,050 ms) ahead, far enough to read again.
+    const first = await pace.take();
+    expect(first.ok).toBe(true);
+    let reads = 0;
+    test.db.on('query', (q: { sql: string }) => {
+      if (/from .invitations./i.test(q.sql) && ++reads === 2) offset += 200;
+    });
+    const sent: number[] = [];
+    const transport = { kind: 'smtp' as const, send: async () => void sent.push(clock.now()), close: () => undefined };
+    const handler = inviteEmailHandler(test.db, clock, invites.links, transport, { mailFrom: 'Doorman <no-reply@doorman.test>', orgName: 'Test', pace });
+    expect(await handler.deliver(item!)).toEqual({ result: 'done' });
+    expect(sent).toHaveLength(1);
+    // Read three times: before its first moment, after it (late), and after the second one it took.
+    expect(reads).toBe(3);
+    const moments = [(first as { atMs: number }).atMs + 1_050, (first as { atMs: number }).atMs + 2_100];
+    expect(sent[0]!).toBeGreaterThanOrEqual(moments[1]!);
+    expect(sent[0]! - moments[1]!).toBeLessThanOrEqual(25);
+  }, 10_000);
 });
 
 describe.each(['sqlite', 'pg'] as const)('mail at the provider\'s pace, shared by two instances (%s)', (dialect) => {
