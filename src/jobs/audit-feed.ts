@@ -2,6 +2,7 @@ import type { AuditAction } from '../audit/audit.js';
 import { INVITEE_NAME } from '../invites/renewal-requests.js';
 import { isPostgres, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
+import { clip } from '../slack/blocks/limits.js';
 import { escape } from '../slack/text.js';
 
 export interface AuditRow {
@@ -151,5 +152,6 @@ export function auditLine(row: AuditRow): string {
   const subject = typeof details.email === 'string' ? details.email : `${row.subject_type} ${row.subject_id}`;
   const extra =
     row.action === 'role_change' && details.to ? ` (${String(details.from)} → ${String(details.to)})` : (row.action === 'invite' || row.action === 'approval_request') && details.role ? ` as ${String(details.role)}` : row.action === 'deny' && details.reason ? ` (${String(details.reason)})` : '';
-  return `${who} ${ACTION_WORDS[row.action as AuditAction] ?? row.action} ${escape(`${subject}${extra}`)}`;
+  // Clipped before escaping, so twenty lines stay well within what Slack takes in one message.
+  return `${who} ${ACTION_WORDS[row.action as AuditAction] ?? row.action} ${escape(clip(`${subject}${extra}`, 300))}`;
 }

@@ -30,8 +30,12 @@ const SLOW_DOWN = new Set([421, 450, 451, 452]);
 const WAIT_IN_PLACE_MS = 2_000;
 /** Why an email whose invitation was deleted is not sent. */
 const GONE = 'the invitation no longer exists';
-/** An email handed over longer than this after its invitation was read is read again first. */
+/** An email handed over longer than this after its invitation was read is read again first… */
 const RECHECK_AFTER_MS = 100;
+/** …this long before its moment. */
+const RECHECK_LEAD_MS = 50;
+/** Moments an email may miss (handed over too late for them) before it goes back to the queue. */
+const MOMENTS_PER_DELIVERY = 3;
 
 /** What an email is built from. */
 const EMAIL_COLUMNS = ['id', 'email', 'role', 'status', 'token_nonce', 'expires_at', 'invited_by_name', 'message'] as const;
@@ -79,17 +83,21 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       });
       // The pace's moment is taken last, with the message ready: it is handed over the moment it comes.
       const pace = settings.pace;
-      while (pace) {
-        const moment = await pace.next(WAIT_IN_PLACE_MS);
+      for (let tries = 1; pace; tries++) {
+        const moment = await pace.take(WAIT_IN_PLACE_MS);
         if (!moment.ok) throw new RetryLater('waiting for MAIL_RATE', moment.waitMs, true);
-        if (moment.atMs - readAt <= RECHECK_AFTER_MS) break;
-        // Handed over well after the read: read again, so a revoke (or a newer link) meanwhile still stops the email.
-        const again = await read();
-        readAt = clock.now();
-        const changed = again ? whyNotSend(again, payload, readAt) : GONE;
-        if (changed) return { result: 'cancelled', reason: changed };
-        // The read took it past its moment (a busy database): another moment, never a late hand-over.
-        if (!pace.tooLate(moment.atMs)) break;
+        if (moment.atMs - readAt > RECHECK_AFTER_MS) {
+          // Handed over well after the read: read again just before the moment, so a revoke (or a
+          // newer link) meanwhile still stops the email, and the read's own delay falls before the moment.
+          await pace.waitUntil(moment.atMs - RECHECK_LEAD_MS);
+          const again = await read();
+          readAt = clock.now();
+          const changed = again ? whyNotSend(again, payload, readAt) : GONE;
+          if (changed) return { result: 'cancelled', reason: changed };
+        }
+        if (await pace.waitUntil(moment.atMs)) break;
+        // Too late for its moment (a busy process or database): another, never a late hand-over; after a few, back to the queue.
+        if (tries >= MOMENTS_PER_DELIVERY) throw new RetryLater('too busy to hand the email over at its MAIL_RATE moment', 1_000, true);
       }
       try {
         await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link });

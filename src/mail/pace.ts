@@ -54,16 +54,18 @@ export class MailPace {
   async next(maxWaitMs: number): Promise<{ ok: true; atMs: number } | { ok: false; waitMs: number }> {
     for (;;) {
       const taken = await this.take(maxWaitMs);
-      if (!taken.ok) return taken;
-      // Until the moment, not a millisecond before: a timer may fire up to a millisecond early.
-      for (let waitMs = taken.atMs - this.clock.now(); waitMs > 0; waitMs = taken.atMs - this.clock.now()) await new Promise((resolve) => setTimeout(resolve, waitMs));
-      if (!this.tooLate(taken.atMs)) return taken;
+      if (!taken.ok || (await this.waitUntil(taken.atMs))) return taken;
     }
   }
 
-  /** Whether an email handed over now would be too late for the moment it took, and crowd the moments after it. */
-  tooLate(atMs: number): boolean {
-    return this.clock.now() - atMs > this.toleranceMs;
+  /**
+   * Waits until `atMs`, not a millisecond before (a timer may fire up to a millisecond early);
+   * answers whether an email handed over now is still on time for a moment at `atMs`, rather than
+   * late enough to crowd the moments after it.
+   */
+  async waitUntil(atMs: number): Promise<boolean> {
+    for (let waitMs = atMs - this.clock.now(); waitMs > 0; waitMs = atMs - this.clock.now()) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    return this.clock.now() - atMs <= this.toleranceMs;
   }
 
   /**

@@ -13,9 +13,10 @@ export function staleButton(command: string): string {
  * content is refused (`msg_blocks_too_long`: more text in the blocks than Slack takes).
  */
 export const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set([
-  'channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'is_inactive', 'cannot_dm_bot', 'not_in_channel', 'restricted_action',
+  'channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'is_inactive', 'cannot_dm_bot', 'not_in_channel', 'no_permission',
+  'restricted_action', 'restricted_action_read_only_channel', 'restricted_action_thread_only_channel', 'restricted_action_non_threadable_channel',
   'message_not_found', 'cant_update_message', 'edit_window_closed',
-  'invalid_blocks', 'msg_too_long', 'msg_blocks_too_long', 'no_text',
+  'invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'msg_blocks_too_long', 'no_text',
 ]);
 
 /** Whether a Web API call failed with one of REFUSED_FOR_GOOD. */

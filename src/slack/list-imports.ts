@@ -1,7 +1,7 @@
 import { webApi } from '@slack/bolt';
 import type { Role } from '../members/roles.js';
 import { MAX_FILE_BYTES, notAList, parseListFile } from '../invites/list-file.js';
-import { ImportLost, type ImportRun, type ListImportState } from '../invites/list-import.js';
+import { IMPORT_LEASE_MS, ImportLost, type ImportRun, type ListImportState } from '../invites/list-import.js';
 import { DomainError } from '../shared/errors.js';
 import { count, mrkdwn } from './blocks/format.js';
 import { followDelivery } from './delivery-progress.js';
@@ -57,14 +57,20 @@ export class SlackListImports {
 
   /** The form answered that a file is being read, but storing its import failed: the inviter is told. */
   async notStored(user: SlackUser, name: string, error: unknown): Promise<void> {
-    this.deps.logger.error({ err: error, file: name }, 'a list import could not be stored');
-    await this.client.chat.postMessage({ channel: user.slackUserId, ...line(`:warning: *${escape(name)}* could not be stored, so nothing of it was invited. Attach it again in a minute.`) } as webApi.ChatPostMessageArguments);
+    this.deps.logger.error({ err: error, file: name }, 'a list import could not be stored; its inviter is told');
+    await this.client.chat
+      .postMessage({ channel: user.slackUserId, ...line(`:warning: *${escape(name)}* could not be stored, so nothing of it was invited. Attach it again in a minute.`) } as webApi.ChatPostMessageArguments)
+      .catch((failed: unknown) => this.deps.logger.error({ err: failed, file: name }, 'the inviter of a list import that could not be stored could not be told either'));
   }
 
   /** Runs an import to its end: its file read (if it is not yet), its rows stored, its summary shown. */
   async run(run: ImportRun): Promise<void> {
     if (this.deps.background.isStopped || this.running.has(run.id)) return;
     this.running.add(run.id);
+    // The lease is kept while a slow step runs (a Slack call waiting out a 429, a download), so a
+    // runner still at work is not taken over; a runner that lost it anyway is refused at its next step.
+    const heartbeat = setInterval(() => void this.deps.invites.holdImport(run).catch(() => undefined), IMPORT_LEASE_MS / 3);
+    heartbeat.unref();
     try {
       const state = await this.deps.invites.listImportState(run.id);
       let lastShown = 0;
@@ -79,6 +85,7 @@ export class SlackListImports {
       if (!(error instanceof ImportLost)) throw error;
       this.deps.logger.warn({ import: run.id }, 'a list import was taken over by another runner; this one stops');
     } finally {
+      clearInterval(heartbeat);
       this.running.delete(run.id);
     }
   }
@@ -203,7 +210,12 @@ export class SlackListImports {
       await res.body?.cancel();
       throw notAList(name, `it is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB`);
     }
-    return Buffer.from(await res.arrayBuffer());
+    try {
+      return Buffer.from(await res.arrayBuffer());
+    } catch (error) {
+      // Cut off while the file was coming (a time-out, a reset): the host, not the file.
+      throw new FileHostUnavailable(`the download from Slack's file host broke off: ${(error as Error).message}`, { cause: error });
+    }
   }
 }
 

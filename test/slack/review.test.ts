@@ -123,8 +123,8 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     h.api.users.set('U0NOMAIL', { name: 'No Mail' });
     h.api.users.set('U0HIDDEN', { email: 'hidden@corp.test', invisible: true });
     h.api.users.set('U0LIMITED', { email: 'limited@corp.test' });
-    // users.info rate limited for one of them: the lookup is not waited out (the form must answer).
-    h.api.fail('users.info', 429, { retryAfter: 30 });
+    // users.info rate limited for one of them: the lookup is not waited out (the review must come).
+    h.api.fail('users.info', 429, { retryAfter: 30, user: 'U0LIMITED' });
     await submitForm({ emails: 'typed.person@corp.test', users: ['U0LIMITED', 'U0NOMAIL', 'U0HIDDEN'] });
     const updated = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('U0NOMAIL')));
     const review = textOf(updated.args.view);

@@ -139,7 +139,7 @@ export interface SlackApiStandInOptions {
 }
 
 /** A provoked failure: an HTTP status (429, 500), or a platform error Slack answers with 200 (`channel_not_found`). */
-type Fault = { method: string; status: 429 | 500 | 200; error?: string; retryAfter?: number; times: number; channel?: string; ts?: string };
+type Fault = { method: string; status: 429 | 500 | 200; error?: string; retryAfter?: number; times: number; channel?: string; ts?: string; user?: string };
 type Answer = Record<string, unknown>;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -303,8 +303,8 @@ export class SlackApiStandIn {
   }
 
   /** The next `times` calls to `method` answer with this status. */
-  fail(method: string, status: 429 | 500, options: { retryAfter?: number; times?: number; channel?: string } = {}): void {
-    this.faults.push({ method, status, retryAfter: options.retryAfter, times: options.times ?? 1, channel: options.channel });
+  fail(method: string, status: 429 | 500, options: { retryAfter?: number; times?: number; channel?: string; user?: string } = {}): void {
+    this.faults.push({ method, status, retryAfter: options.retryAfter, times: options.times ?? 1, channel: options.channel, user: options.user });
   }
 
   /** The next `times` calls to `method` are refused with a platform error (HTTP 200, `ok: false`), as Slack refuses for good. */
@@ -503,7 +503,7 @@ export class SlackApiStandIn {
       return refuse('missing_scope', { needed, provided: [...granted].join(',') });
     }
 
-    const fault = this.faults.find((f) => f.method === method && f.times > 0 && (f.channel === undefined || f.channel === args.channel) && (f.ts === undefined || f.ts === args.ts));
+    const fault = this.faults.find((f) => f.method === method && f.times > 0 && (f.channel === undefined || f.channel === args.channel) && (f.ts === undefined || f.ts === args.ts) && (f.user === undefined || f.user === args.user));
     if (fault) {
       fault.times--;
       if (fault.status === 429) {

@@ -43,7 +43,7 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
   // The lists share one budget, less what the Resend rows take; each still fits its section.
   const awaiting = summary.awaitingApproval ?? [];
   const overLimit = summary.overLimit ?? [];
-  const resendRows = summary.alreadyInvited.slice(0, MAX_RESEND_BUTTONS).reduce((sum, entry) => sum + clip(entry.email, 320).length + 2, 0);
+  const resendRows = summary.alreadyInvited.slice(0, MAX_RESEND_BUTTONS).reduce((sum, entry) => sum + escape(clip(entry.email, 320)).length + 2, 0);
   const lists = [summary.alreadyMember, summary.alreadyInvited.slice(MAX_RESEND_BUTTONS), awaiting, overLimit, summary.invalid].filter((list) => list.length > 0).length;
   const share = (room: number) => Math.min(room, Math.floor((SUMMARY_LISTS_TEXT - resendRows) / Math.max(1, lists)));
 

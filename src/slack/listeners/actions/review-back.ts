@@ -10,12 +10,12 @@ export function reviewBackAction(deps: SlackDeps) {
     if (!view) return;
     const draftId = clickedValue(args);
     const draft = await deps.drafts.load(draftId, args.body.user.id);
-    // The form holds all the draft held: dropping it keeps a lookup of picked people, still under
-    // way, from drawing this review again over the form.
-    if (draft) await deps.drafts.drop(String(draftId));
     const next = draft
       ? inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message })
       : messageView('Invite people', 'This review is out of date. Open the form again to start over.');
     await args.client.views.update({ view_id: view.id, hash: view.hash, view: next });
+    // The form now holds all the draft held: dropping it keeps a lookup of picked people, still under
+    // way, from drawing this review again over the form. (Not before: a refused update leaves the review.)
+    if (draft) await deps.drafts.drop(String(draftId));
   };
 }
