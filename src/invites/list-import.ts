@@ -41,8 +41,6 @@ export interface ListImportInput extends InviteChoices {
   role: Role;
   actor: Actor;
   inviterName?: string | null;
-  /** Where its progress is shown (a Slack DM), if anywhere. */
-  dm?: { channel: string; ts: string };
 }
 
 export interface ListImportState {
@@ -122,10 +120,10 @@ function newImport(ctx: InvitesContext, input: InviteChoices & { fileName: strin
   };
 }
 
-/** Stores an import (nothing invited yet); its runner holds the lease. */
+/** Stores an import from a list already read (the CLI's; nothing invited yet); its runner holds the lease. */
 export async function createListImport(ctx: InvitesContext, input: ListImportInput): Promise<ImportRun> {
   const row = newImport(ctx, input);
-  await ctx.db('list_imports').insert({ ...row, ...listColumns(input.file), dm_channel: input.dm?.channel ?? null, dm_ts: input.dm?.ts ?? null });
+  await ctx.db('list_imports').insert({ ...row, ...listColumns(input.file) });
   return { id: row.id, runner: row.runner };
 }
 

@@ -18,6 +18,7 @@ import { countingFetch, DEFAULT_SLACK_API_URL, slackRequestTiming } from '../met
 import { noticeClient, slackNoticeHandler } from './notices/handler.js';
 import { ChannelPacer } from './notices/pacer.js';
 import { approvalMessageHandler } from './notices/approval-messages.js';
+import { slackRefusal } from './refusals.js';
 
 export interface SlackDoor {
   mode: 'http' | 'socket';
@@ -162,7 +163,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
           try {
             await notices.chat.postMessage({ channel: auditChannel, text: lines.join('\n'), unfurl_links: false, unfurl_media: false });
           } catch (error) {
-            if ((error as webApi.WebAPIPlatformError).data?.error === 'not_in_channel' && !warnedNotInChannel) {
+            if (slackRefusal(error) === 'not_in_channel' && !warnedNotInChannel) {
               warnedNotInChannel = true;
               logger.warn({ channel: auditChannel }, `AUDIT_CHANNEL: the bot is not in ${auditChannel}; add it there (in the channel: /invite @Doorman) and the audit lines follow`);
             }

@@ -1,4 +1,3 @@
-import { webApi } from '@slack/bolt';
 import { DomainError, NotFound, type AlreadyDecided } from '../shared/errors.js';
 import { NOT_PERMITTED } from './identity.js';
 import { escape } from './text.js';
@@ -6,23 +5,6 @@ import { escape } from './text.js';
 /** A button whose value does not parse: an old or tampered message. */
 export function staleButton(command: string): string {
   return `This button is out of date. Run \`${command} invites\` again for the current list.`;
-}
-
-/**
- * Slack's refusals that retrying cannot fix: the channel, user or message is gone or closed, or the
- * content is refused (`msg_blocks_too_long`: more text in the blocks than Slack takes).
- */
-export const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set([
-  'channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'is_inactive', 'cannot_dm_bot', 'not_in_channel', 'no_permission',
-  'restricted_action', 'restricted_action_read_only_channel', 'restricted_action_thread_only_channel', 'restricted_action_non_threadable_channel',
-  'message_not_found', 'cant_update_message', 'edit_window_closed',
-  'invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'msg_blocks_too_long', 'no_text',
-]);
-
-/** Whether a Web API call failed with one of REFUSED_FOR_GOOD. */
-export function refusedForGood(error: unknown): boolean {
-  const e = error as { code?: string; data?: { error?: string } };
-  return e.code === webApi.ErrorCode.PlatformError && REFUSED_FOR_GOOD.has(e.data?.error ?? '');
 }
 
 export const SOMETHING_WENT_WRONG = ':warning: Something went wrong on our side, and nothing was changed. Please try again in a moment.';

@@ -1,4 +1,5 @@
-import { webApi } from '@slack/bolt';
+import type { webApi } from '@slack/bolt';
+import { slackRefusal } from './refusals.js';
 import type { Logger } from '../logger.js';
 import { can, displayName, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
@@ -239,8 +240,8 @@ export class SlackIdentities {
 
 /** users.info refused for good: the user does not exist, or Slack does not show them to this app. */
 function notShown(error: unknown): boolean {
-  const e = error as { code?: string; data?: { error?: string } };
-  return e.code === webApi.ErrorCode.PlatformError && (e.data?.error === 'user_not_found' || e.data?.error === 'user_not_visible');
+  const refusal = slackRefusal(error);
+  return refusal === 'user_not_found' || refusal === 'user_not_visible';
 }
 
 /** A Slack user as the actor of a change, with the member they are (if known) and their name. */

@@ -5,7 +5,7 @@ import { IMPORT_LEASE_MS, ImportLost, type ImportRun, type ListImportState } fro
 import { DomainError } from '../shared/errors.js';
 import { count, mrkdwn } from './blocks/format.js';
 import { followDelivery } from './delivery-progress.js';
-import { refusedForGood } from './errors.js';
+import { refusedForGood } from './refusals.js';
 import type { SlackDeps } from './deps.js';
 import type { SlackUser } from './identity.js';
 import { escape } from './text.js';

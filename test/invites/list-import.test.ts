@@ -55,7 +55,9 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
 
   it('a Slack import whose runner stopped is taken over once its lease runs out, by one runner, and finished exactly once; a CLI one stays stopped', async () => {
     const w = world();
-    const first = await w.invites.createListImport({ fileName: 'imp.csv', file: file(2_200), role: 'member', actor: SLACK_ADMIN, dm: { channel: 'D0ADMIN', ts: '1700000000.000100' } });
+    const first = await w.invites.createFileImport({ fileName: 'imp.csv', url: 'https://files.slack.com/files-pri/T1-F2/imp.csv', role: 'member', actor: SLACK_ADMIN });
+    await w.invites.showImportIn(first, { channel: 'D0ADMIN', ts: '1700000000.000100' });
+    await w.invites.fillListImport(first, file(2_200));
     const fromCli = await w.invites.createListImport({ fileName: 'cli.csv', file: file(1_500, 'cli'), role: 'member', actor: CLI });
     await w.invites.storeNextBatch(first);
     await w.invites.storeNextBatch(fromCli);

@@ -127,18 +127,23 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     await h.stop();
   });
 
+  /** The DM an import reports in (its first message names the file), once posted. */
+  const dmOf = (fileName: string) => h.api.callsTo('chat.postMessage').find((c) => textOf(c.args).includes(fileName));
   const updatesOf = (fileName: string) => {
-    const posted = h.api.callsTo('chat.postMessage').find((c) => String(c.args.text).includes(fileName));
-    if (!posted) return [];
-    return h.api.callsTo('chat.update').filter((c) => c.args.ts === posted.answer?.ts);
+    const posted = dmOf(fileName);
+    return posted ? h.api.callsTo('chat.update').filter((c) => c.args.ts === posted.answer?.ts) : [];
   };
+  /** A CSV of these addresses attached in Slack. */
+  const csv = (name: string, ...emails: string[]) => h.api.addFile({ name, content: ['email', ...emails, ''].join('\n'), filetype: 'csv', mimetype: 'text/csv' });
+  /** Waits until the import of this file is finished (its summary shown, or closed without it). */
+  const finished = (fileName: string, timeoutMs = 5_000) => eventually(async () => (await importOf(fileName))?.summary_shown_at != null, timeoutMs, 'the import finished');
 
   /** The stored import of a file, if any. */
   const importOf = (fileName: string) => h.db.db('list_imports').where({ file_name: fileName }).first('state', 'dm_channel', 'summary_shown_at');
   const invitedLike = async (prefix: string) => Number((await h.db.db('invitations').where('email', 'like', `${prefix}%`).count<{ n: number }[]>({ n: '*' }))[0]!.n);
 
   it('Slack out of reach when the import starts: the import waits, stored, and is finished after a restart once Slack answers', async () => {
-    const file = h.api.addFile({ name: 'outage.csv', content: 'email\noutage1@corp.test\noutage2@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    const file = csv('outage.csv', 'outage1@corp.test', 'outage2@corp.test');
     // The first post and the client's three retries fail: the runner gives up.
     h.api.fail('chat.postMessage', 500, { times: 4, channel: ADMIN2 });
     const res = await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN2 });
@@ -150,19 +155,19 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
 
     await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
     const summary = await h.api.waitFor(() => updatesOf('outage.csv').find((c) => /Sent 2 invitations/.test(textOf(c.args))), 20_000, 'the summary');
-    expect(summary.args.channel).toBe(h.api.callsTo('chat.postMessage').find((c) => textOf(c.args).includes('outage.csv'))!.answer!.channel);
+    expect(summary.args.channel).toBe(dmOf('outage.csv')!.answer!.channel);
     expect(await invitedLike('outage')).toBe(2);
-    await eventually(async () => (await importOf('outage.csv'))?.summary_shown_at != null, 5_000, 'the import finished');
+    await finished('outage.csv');
     expect(h.api.downloads.filter((d) => d.fileId === file.id)).toHaveLength(1);
     expect(h.api.callsTo('chat.postMessage').filter((c) => textOf(c.args).includes('outage.csv'))).toHaveLength(1);
   }, 60_000);
 
   it('Slack out of reach when the summary is due: the list is stored once, and the summary is shown after a restart', async () => {
-    const file = h.api.addFile({ name: 'late-summary.csv', content: 'email\nlatesum1@corp.test\nlatesum2@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    const file = csv('late-summary.csv', 'latesum1@corp.test', 'latesum2@corp.test');
     // Another admin's DM: the first test's DM may still be updated with its delivery.
     await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
     // The summary comes at least 2 s after the DM: time to make its update fail.
-    const posted = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => textOf(c.args).includes('late-summary.csv')), 5_000, 'the DM');
+    const posted = await h.api.waitFor(() => dmOf('late-summary.csv'), 5_000, 'the DM');
     h.api.fail('chat.update', 500, { times: 4, channel: posted.answer!.channel });
     await h.api.waitFor(() => h.api.failedCallsTo('chat.update').filter((c) => c.args.ts === posted.answer!.ts).length === 4, 20_000, 'four refused updates');
     await pause(300);
@@ -173,7 +178,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
     const summary = await h.api.waitFor(() => updatesOf('late-summary.csv').find((c) => /Sent 2 invitations/.test(textOf(c.args))), 20_000, 'the summary');
     expect(textOf(summary.args)).not.toMatch(/Already invited/);
-    await eventually(async () => (await importOf('late-summary.csv'))?.summary_shown_at != null, 5_000, 'the import finished');
+    await finished('late-summary.csv');
     // Stored once: the rows were not stored again (they would show as already invited).
     const after = await h.db.db('list_imports').where({ file_name: 'late-summary.csv' }).first('position', 'summary');
     expect(after).toEqual({ position: before.position, summary: before.summary });
@@ -181,7 +186,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
   }, 60_000);
 
   it('Slack refuses the DM for good (the inviter left): the import is dropped, nothing is invited, and it is not tried again', async () => {
-    const file = h.api.addFile({ name: 'gone.csv', content: 'email\ngone1@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    const file = csv('gone.csv', 'gone1@corp.test');
     h.api.refuse('chat.postMessage', 'channel_not_found', { channel: ADMIN2 });
     await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN2 });
     await eventually(async () => (await importOf('gone.csv')) === undefined && h.api.failedCallsTo('chat.postMessage').some((c) => textOf(c.args).includes('gone.csv')), 10_000, 'the import dropped');
@@ -190,7 +195,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
   });
 
   it("Slack's file host out of reach: the DM says it tries again, and a take-over reads the file", async () => {
-    const file = h.api.addFile({ name: 'host-down.csv', content: 'email\nhostdown@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    const file = csv('host-down.csv', 'hostdown@corp.test');
     h.api.failDownloads(503);
     await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
     await h.api.waitFor(() => h.api.callsTo('chat.update').find((c) => /host-down\.csv.*file host did not answer/s.test(textOf(c.args))), 10_000, 'the DM saying so');
@@ -202,17 +207,17 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
   }, 60_000);
 
   it('Slack refuses the summary for good: the import is finished without it, not tried again', async () => {
-    const file = h.api.addFile({ name: 'refused-summary.csv', content: 'email\nrefsum@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    const file = csv('refused-summary.csv', 'refsum@corp.test');
     await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
-    const posted = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => textOf(c.args).includes('refused-summary.csv')), 5_000, 'the DM');
+    const posted = await h.api.waitFor(() => dmOf('refused-summary.csv'), 5_000, 'the DM');
     h.api.refuse('chat.update', 'msg_too_long', { ts: posted.answer!.ts });
-    await eventually(async () => (await importOf('refused-summary.csv'))?.summary_shown_at != null, 10_000, 'the import finished');
+    await finished('refused-summary.csv', 10_000);
     expect(h.api.failedCallsTo('chat.update').filter((c) => c.args.ts === posted.answer!.ts)).toHaveLength(1);
     expect(await invitedLike('refsum')).toBe(1);
   });
 
   it("a database slow past Slack's window: the form says the file is being read, and the import is stored late and goes on", async () => {
-    const file = h.api.addFile({ name: 'slow-db.csv', content: 'email\nslowdb@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    const file = csv('slow-db.csv', 'slowdb@corp.test');
     // ADMIN's identity known to this instance (a restart forgot it): only the import's own write waits.
     await h.slash('invites', ADMIN);
     // Another writer holds the table for longer than the deadline.

@@ -7,9 +7,8 @@ import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
-import { REFUSED_FOR_GOOD } from '../errors.js';
+import { REFUSED_FOR_GOOD, slackRefusal } from '../refusals.js';
 import type { ChannelPacer } from './pacer.js';
-
 
 export interface ApprovalMessageDeps {
   db: Db;
@@ -26,7 +25,7 @@ function classify(error: unknown, pacer: ChannelPacer, channel: string, key: num
     pacer.rateLimited(channel, key, waitMs);
     throw new RetryLater('Slack rate limited (429)', waitMs);
   }
-  const code = e.code === webApi.ErrorCode.PlatformError ? (e as webApi.WebAPIPlatformError).data?.error : undefined;
+  const code = slackRefusal(error);
   if (code && REFUSED_FOR_GOOD.has(code)) return code;
   throw error;
 }

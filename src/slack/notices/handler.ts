@@ -2,10 +2,9 @@ import { webApi } from '@slack/bolt';
 import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
-import { refusedForGood } from '../errors.js';
+import { refusedForGood, slackRefusal } from '../refusals.js';
 import type { ChannelPacer } from './pacer.js';
 import { renderNotice, type NoticeDeps } from './render.js';
-
 
 /**
  * A Web API client for the outbox: it does not wait out 429s or retry by itself, so each failure
@@ -42,7 +41,7 @@ export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, p
           throw new RetryLater('Slack rate limited (429)', waitMs);
         }
         if (refusedForGood(error)) {
-          return { result: 'cancelled', reason: `Slack refused it: ${(e as webApi.WebAPIPlatformError).data.error}` };
+          return { result: 'cancelled', reason: `Slack refused it: ${slackRefusal(error)}` };
         }
         throw error;
       }

@@ -9,6 +9,7 @@ import { importingView, refusedView, reviewView } from '../../blocks/invite-moda
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { decodeSlackText } from '../../text.js';
+import { slackRefusal } from '../../refusals.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 const BUSY = 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.';
@@ -103,6 +104,6 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   if (!(await deps.drafts.update(draftId, draft))) return;
   await client.views.update({ view_id: viewId, view: reviewView(draftId, draft, deps.invites.policy) }).catch((error: unknown) => {
     // Closed meanwhile: nothing to draw on.
-    if ((error as webApi.WebAPIPlatformError).data?.error !== 'not_found') throw error;
+    if (slackRefusal(error) !== 'not_found') throw error;
   });
 }
