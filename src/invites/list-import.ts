@@ -270,17 +270,35 @@ export async function takeOverStalledImport(ctx: InvitesContext, running: readon
   return undefined;
 }
 
+/** A Slack import given up: its inviter is told where it showed its progress (or in a new DM). */
+export interface GivenUpImport {
+  fileName: string;
+  /** `dropped`: never read, nothing invited; `closed`: stored, its summary never shown. */
+  how: 'dropped' | 'closed';
+  dm: { channel: string; ts: string } | null;
+  slackUserId: string | null;
+  summary: InviteSummary;
+}
+
 /**
  * Slack imports left unfinished for IMPORT_GIVE_UP_MS: one never read is dropped (nothing of it
  * was invited), one whose summary was never shown is closed. One with rows left goes on: its
- * inviter saw it start storing.
+ * inviter saw it start storing. Each is given up by one statement of its own, so of several
+ * instances only the one that gave it up tells its inviter.
  */
-export async function giveUpStaleImports(ctx: InvitesContext): Promise<{ dropped: number; closed: number }> {
+export async function giveUpStaleImports(ctx: InvitesContext): Promise<GivenUpImport[]> {
   const now = ctx.clock.now();
   const stale = (q: Knex.QueryBuilder) => unfinishedSlackImports(q).andWhere('lease_until', '<', now).andWhere('created_at', '<', now - IMPORT_GIVE_UP_MS);
-  const dropped = await stale(ctx.db('list_imports').where({ state: 'fetching' })).delete();
-  const closed = await stale(ctx.db('list_imports').where({ state: 'done' })).update({ summary_shown_at: now, updated_at: now });
-  return { dropped, closed };
+  const rows = (await stale(ctx.db('list_imports').whereIn('state', ['fetching', 'done']))) as ListImportRow[];
+  const givenUp: GivenUpImport[] = [];
+  for (const row of rows) {
+    const mine = stale(ctx.db('list_imports').where({ id: row.id, state: row.state }));
+    const changed = row.state === 'fetching' ? await mine.delete() : await mine.update({ summary_shown_at: now, updated_at: now });
+    if (changed !== 1) continue;
+    const state = toState(row);
+    givenUp.push({ fileName: state.fileName, how: row.state === 'fetching' ? 'dropped' : 'closed', dm: state.dm, slackUserId: state.slackUserId, summary: state.summary });
+  }
+  return givenUp;
 }
 
 export async function listImportState(ctx: InvitesContext, id: string): Promise<ListImportState> {

@@ -11,7 +11,7 @@ import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invi
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
-import { createFileImport, createListImport, dropListImport, fillListImport, giveUpStaleImports, holdImport, listImportState, markSummaryShown, showImportIn, storeNextBatch, takeOverStalledImport, type FileImportInput, type ImportRun, type ListImportInput, type ListImportState } from './list-import.js';
+import { createFileImport, createListImport, dropListImport, fillListImport, giveUpStaleImports, holdImport, listImportState, markSummaryShown, showImportIn, storeNextBatch, takeOverStalledImport, type FileImportInput, type GivenUpImport, type ImportRun, type ListImportInput, type ListImportState } from './list-import.js';
 import type { ListFile } from './list-file.js';
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
@@ -196,7 +196,7 @@ export class InvitesService {
     return takeOverStalledImport(this.ctx, running);
   }
 
-  giveUpStaleImports(): Promise<{ dropped: number; closed: number }> {
+  giveUpStaleImports(): Promise<GivenUpImport[]> {
     return giveUpStaleImports(this.ctx);
   }
 

@@ -1,9 +1,10 @@
 import { webApi } from '@slack/bolt';
 import type { Role } from '../members/roles.js';
 import { MAX_FILE_BYTES, notAList, parseListFile } from '../invites/list-file.js';
-import { IMPORT_LEASE_MS, ImportLost, type ImportRun, type ListImportState } from '../invites/list-import.js';
+import { IMPORT_LEASE_MS, ImportLost, type GivenUpImport, type ImportRun, type ListImportState } from '../invites/list-import.js';
 import { DomainError } from '../shared/errors.js';
 import { count, mrkdwn } from './blocks/format.js';
+import { inviteSummary } from './blocks/invite-summary.js';
 import { followDelivery } from './delivery-progress.js';
 import { refusedForGood } from './refusals.js';
 import type { SlackDeps } from './deps.js';
@@ -173,13 +174,32 @@ export class SlackListImports {
 
   /** Imports whose runner stopped (a restart, a crash, Slack out of reach), taken over one at a time and finished. */
   async resumeStalled(): Promise<void> {
-    const { dropped, closed } = await this.deps.invites.giveUpStaleImports();
-    if (dropped || closed) this.deps.logger.warn({ dropped, closed }, 'list imports left unfinished for a day were given up (never read: dropped; summary never shown: closed)');
+    for (const given of await this.deps.invites.giveUpStaleImports()) {
+      this.deps.logger.warn({ file: given.fileName, how: given.how }, 'a list import left unfinished for a day was given up (never read: dropped; summary never shown: closed)');
+      await this.tellGivenUp(given);
+    }
     while (!this.deps.background.isStopped) {
       const run = await this.deps.invites.takeOverStalledImport([...this.running]);
       if (!run) return;
       // One import that fails (its lease brings it back) does not keep the others waiting.
       await this.run(run).catch((error: unknown) => this.deps.logger.error({ err: error, import: run.id }, 'a list import could not go on; it is tried again once its lease runs out'));
+    }
+  }
+
+  /**
+   * Tells the inviter of an import given up, once: where its DM was (it may still say "trying
+   * again"), or in a new DM when it never got one. Slack still away: it is only logged.
+   */
+  private async tellGivenUp(given: GivenUpImport): Promise<void> {
+    try {
+      const message =
+        given.how === 'dropped'
+          ? line(`:warning: *${escape(given.fileName)}* could not be read from Slack for a day, so nothing of it was invited. Attach it again to invite from it.`)
+          : inviteSummary(given.summary, this.deps.command, await this.deps.invites.deliveryProgress(given.summary.invitationIds));
+      if (given.dm) await this.client.chat.update({ ...given.dm, ...message } as webApi.ChatUpdateArguments);
+      else if (given.slackUserId) await this.client.chat.postMessage({ channel: given.slackUserId, ...message } as webApi.ChatPostMessageArguments);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, file: given.fileName }, 'the inviter of a list import given up could not be told');
     }
   }
 

@@ -146,9 +146,19 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     await w.invites.fillListImport(halfway, file(1_500, 'half'));
     await w.invites.storeNextBatch(halfway);
     w.clock.advance(IMPORT_GIVE_UP_MS - 1);
-    expect(await w.invites.giveUpStaleImports()).toEqual({ dropped: 0, closed: 0 });
+    expect(await w.invites.giveUpStaleImports()).toEqual([]);
     w.clock.advance(2);
-    expect(await w.invites.giveUpStaleImports()).toEqual({ dropped: 1, closed: 1 });
+    const givenUp = await w.invites.giveUpStaleImports();
+    expect(givenUp.map((g) => [g.fileName, g.how, g.slackUserId])).toEqual(
+      expect.arrayContaining([
+        ['old.csv', 'dropped', 'U123ADMIN'],
+        ['shown.csv', 'closed', 'U123ADMIN'],
+      ]),
+    );
+    expect(givenUp).toHaveLength(2);
+    expect(givenUp.find((g) => g.how === 'closed')!.summary.sent).toHaveLength(3);
+    // Given up once: a second instance looking at the same moment finds nothing to tell.
+    expect(await w.invites.giveUpStaleImports()).toEqual([]);
     await expect(w.invites.listImportState(neverRead.id)).rejects.toThrow(/no list import/);
     expect((await w.invites.listImportState(notShown.id)).summaryShown).toBe(true);
     expect((await w.invites.takeOverStalledImport())?.id).toBe(halfway.id);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMPORT_LEASE_MS } from '../../src/invites/list-import.js';
+import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS } from '../../src/invites/list-import.js';
 import { DIALECTS } from '../support/db.js';
 import { ADMIN, ADMIN2, eventually, pause, SlackWorld, textOf } from '../support/slack-world.js';
 
@@ -204,6 +204,39 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     await h.api.waitFor(() => updatesOf('host-down.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 20_000, 'the summary');
     expect(h.api.downloads.filter((d) => d.fileId === file.id).map((d) => d.served)).toEqual([false, true]);
     expect(h.api.callsTo('chat.postMessage').filter((c) => textOf(c.args).includes('host-down.csv'))).toHaveLength(1);
+  }, 60_000);
+
+  it("Slack's file host out of reach for a day: the import is given up, and its DM says so instead of \"trying again\"", async () => {
+    const file = csv('day-down.csv', 'daydown@corp.test');
+    h.api.failDownloads(503);
+    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
+    const posted = await h.api.waitFor(() => dmOf('day-down.csv'), 5_000, 'the DM');
+    await h.api.waitFor(() => updatesOf('day-down.csv').find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
+    await h.restart({ whileStopped: () => h.clock.advance(IMPORT_GIVE_UP_MS + 1) });
+    const told = await h.api.waitFor(() => updatesOf('day-down.csv').find((c) => /could not be read from Slack for a day/.test(textOf(c.args))), 20_000, 'the DM saying it was given up');
+    expect(told.args.channel).toBe(posted.answer!.channel);
+    expect(await importOf('day-down.csv')).toBeUndefined();
+    expect(h.api.downloads.filter((d) => d.fileId === file.id)).toHaveLength(1);
+    expect(await invitedLike('daydown')).toBe(0);
+  }, 60_000);
+
+  it('Slack out of reach for a day from the start: the import is given up, and its inviter gets one DM saying so', async () => {
+    const file = csv('never-dm.csv', 'neverdm@corp.test');
+    h.api.fail('chat.postMessage', 500, { times: 4, channel: ADMIN2 });
+    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN2 });
+    await h.api.waitFor(() => h.api.failedCallsTo('chat.postMessage').filter((c) => textOf(c.args).includes('never-dm.csv')).length === 4, 20_000, 'four refused posts');
+    await pause(300);
+    await h.restart({ whileStopped: () => h.clock.advance(IMPORT_GIVE_UP_MS + 1) });
+    await eventually(async () => (await importOf('never-dm.csv')) === undefined, 20_000, 'the import given up');
+    const dms = await h.api.waitFor(() => {
+      const posts = h.api.callsTo('chat.postMessage').filter((c) => textOf(c.args).includes('never-dm.csv'));
+      return posts.length ? posts : undefined;
+    }, 5_000, 'the DM');
+    expect(dms).toHaveLength(1);
+    expect(dms[0]!.args.channel).toBe(ADMIN2);
+    expect(textOf(dms[0]!.args)).toMatch(/could not be read from Slack for a day, so nothing of it was invited/);
+    expect(h.api.downloads.filter((d) => d.fileId === file.id)).toEqual([]);
+    expect(await invitedLike('neverdm')).toBe(0);
   }, 60_000);
 
   it('Slack refuses the summary for good: the import is finished without it, not tried again', async () => {
