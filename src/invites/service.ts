@@ -11,7 +11,9 @@ import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invi
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
-import { createFileImport, createListImport, dropListImport, fillListImport, giveUpStaleImports, holdImport, listImportState, markSummaryShown, showImportIn, storeNextBatch, takeOverStalledImport, type FileImportInput, type GivenUpImport, type ImportRun, type ListImportInput, type ListImportState } from './list-import.js';
+import { listImportState, type ListImportState } from './import-rows.js';
+import { dropListImport, giveUpStaleImports, holdImport, markSummaryShown, showImportIn, takeOverStalledImport, type GivenUpImport, type ImportRun } from './import-runs.js';
+import { createFileImport, createListImport, fillListImport, storeNextBatch, type FileImportInput, type ListImportInput } from './list-import.js';
 import type { ListFile } from './list-file.js';
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';

@@ -1,7 +1,8 @@
 import { webApi } from '@slack/bolt';
 import type { Role } from '../members/roles.js';
 import { MAX_FILE_BYTES, notAList, parseListFile } from '../invites/list-file.js';
-import { IMPORT_LEASE_MS, ImportLost, type GivenUpImport, type ImportRun, type ListImportState } from '../invites/list-import.js';
+import type { ListImportState } from '../invites/import-rows.js';
+import { IMPORT_LEASE_MS, ImportLost, type GivenUpImport, type ImportRun } from '../invites/import-runs.js';
 import { DomainError } from '../shared/errors.js';
 import { count, mrkdwn } from './blocks/format.js';
 import { inviteSummary } from './blocks/invite-summary.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS, ImportLost } from '../../src/invites/list-import.js';
+import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS, ImportLost } from '../../src/invites/import-runs.js';
 import { parseListFile } from '../../src/invites/list-file.js';
 import { DIALECTS } from '../support/db.js';
 import { CLI, countRows, SLACK_ADMIN, useWorld } from './fixtures.js';

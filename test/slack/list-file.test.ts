@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS } from '../../src/invites/list-import.js';
+import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS } from '../../src/invites/import-runs.js';
 import { DIALECTS } from '../support/db.js';
 import { ADMIN, ADMIN2, eventually, pause, SlackWorld, textOf } from '../support/slack-world.js';
 

@@ -1,7 +1,8 @@
 import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListFile } from '../../src/invites/list-file.js';
-import type { FileImportInput, ListImportState } from '../../src/invites/list-import.js';
+import type { ListImportState } from '../../src/invites/import-rows.js';
+import type { FileImportInput } from '../../src/invites/list-import.js';
 import type { InvitesService } from '../../src/invites/service.js';
 import { Background } from '../../src/slack/background.js';
 import { IMPORT_PROGRESS_EVERY_MS, SlackListImports } from '../../src/slack/list-imports.js';
