@@ -7,27 +7,13 @@ import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
-import { REFUSED_FOR_GOOD, slackRefusal } from '../refusals.js';
-import type { ChannelPacer } from './pacer.js';
+import { refusalOrRetry, type ChannelPacer } from './pacer.js';
 
 export interface ApprovalMessageDeps {
   db: Db;
   invites: InvitesService;
   clock: Clock;
   logger: Logger;
-}
-
-/** A Slack refusal for good (the item is dropped with its reason), a 429 (waited out), or anything else (retried). */
-function classify(error: unknown, pacer: ChannelPacer, channel: string, key: number): string {
-  const e = error as webApi.WebAPIRateLimitedError | webApi.WebAPIPlatformError;
-  if (e.code === webApi.ErrorCode.RateLimitedError) {
-    const waitMs = Math.max(1, (e as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
-    pacer.rateLimited(channel, key, waitMs);
-    throw new RetryLater('Slack rate limited (429)', waitMs);
-  }
-  const code = slackRefusal(error);
-  if (code && REFUSED_FOR_GOOD.has(code)) return code;
-  throw error;
 }
 
 /**
@@ -52,7 +38,7 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
         try {
           posted = await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
         } catch (error) {
-          const refused = classify(error, pacer, payload.recipient, item.id);
+          const refused = refusalOrRetry(error, pacer, payload.recipient, item.id);
           if (refused === 'not_in_channel') deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman)`);
           return { result: 'cancelled', reason: `Slack refused it: ${refused}` };
         }
@@ -69,7 +55,7 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
           await updateOne(client, copy.channel, copy.ts, message);
         } catch (error) {
           // A copy deleted or out of reach stays as it is; the others are still updated.
-          const refused = classify(error, pacer, copy.channel, item.id);
+          const refused = refusalOrRetry(error, pacer, copy.channel, item.id);
           deps.logger.info({ channel: copy.channel, refused }, 'an approval request could not be updated');
         }
       }

@@ -2,8 +2,7 @@ import { webApi } from '@slack/bolt';
 import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
-import { refusedForGood, slackRefusal } from '../refusals.js';
-import type { ChannelPacer } from './pacer.js';
+import { refusalOrRetry, type ChannelPacer } from './pacer.js';
 import { renderNotice, type NoticeDeps } from './render.js';
 
 /**
@@ -34,16 +33,7 @@ export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, p
       try {
         await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
       } catch (error) {
-        const e = error as webApi.WebAPIRateLimitedError | webApi.WebAPIPlatformError;
-        if (e.code === webApi.ErrorCode.RateLimitedError) {
-          const waitMs = Math.max(1, (e as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
-          pacer.rateLimited(payload.recipient, item.id, waitMs);
-          throw new RetryLater('Slack rate limited (429)', waitMs);
-        }
-        if (refusedForGood(error)) {
-          return { result: 'cancelled', reason: `Slack refused it: ${slackRefusal(error)}` };
-        }
-        throw error;
+        return { result: 'cancelled', reason: `Slack refused it: ${refusalOrRetry(error, pacer, payload.recipient, item.id)}` };
       }
       return { result: 'done' };
     },
