@@ -119,4 +119,13 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     const operator = { ...deny, actor_type: 'system' as const, actor_id: '<!here>', action: 'revoke', details: JSON.stringify({ email: 'x@y.io' }) };
     expect(auditLine(operator)).not.toContain('<!here>');
   });
+
+  it('clips what was typed before escaping it: a long reason neither bloats the line nor is cut inside an escape', () => {
+    const reason = '<'.repeat(1_000);
+    const deny = { id: 3, at: 0, actor_type: 'slack' as const, actor_id: 'U0ADMIN', action: 'deny', subject_type: 'invitation', subject_id: 'invite_1', details: JSON.stringify({ email: 'x@y.io', reason }) };
+    const typed = auditLine(deny).slice('<@U0ADMIN> denied the invitation to '.length);
+    // 300 characters as typed, the last an ellipsis; each '<' escaped whole.
+    expect(typed).toMatch(/^x@y\.io \((&lt;)+…$/);
+    expect(typed.replaceAll('&lt;', '<')).toHaveLength(300);
+  });
 });
