@@ -152,7 +152,7 @@ function mixesStatuses(status: StatusFilter): boolean {
 
 /**
  * The index a page walks, in the page's order. SQLite's planner has chosen others as its version and
- * the table's other indexes changed, sorting every matching row (20–500 ms at 1,000,000 rows), so
+ * the table's other indexes changed, sorting every matching row of a large table (docs/benchmarks.md), so
  * on SQLite the page names it with INDEXED BY, SQLite's guard for the plan of a time-sensitive
  * statement. PostgreSQL plans these from its statistics. Sorting open or all invitations by status,
  * or all of them by expiry, has no index: those sort.
