@@ -30,7 +30,9 @@ import { closeServer } from './net.js';
  * - more than `responseUrlLimit` (5) posts to one response_url, or one after
  *   `responseUrlLifetimeMs` (30 min) (see handleResponseUrl for the answer given);
  * - Block Kit that breaks Slack's limits (`invalid_blocks`), missing required arguments
- *   (`invalid_arguments`), unknown methods (`unknown_method`).
+ *   (`invalid_arguments`), unknown methods (`unknown_method`). A message `text` over 40,000
+ *   characters is not refused: as Slack does, the answer carries it cut to 40,000 with a
+ *   `message_truncated` warning.
  *
  * It also serves files added with `addFile()` at their `url_private(_download)`, only to a request
  * with `Authorization: Bearer <bot token>` from an app granted files:read; anything else is
@@ -663,18 +665,21 @@ export class SlackApiStandIn {
         const channel = /^[UW]/.test(args.channel) ? `D${args.channel.slice(1)}` : args.channel;
         const ts = `${1_700_000_000 + ++this.seq}.000100`;
         this.messages.set(`${channel}/${ts}`, { channel, ts });
-        return { ok: true, channel, ts, message: { type: 'message', bot_id: 'B0BOT', user: 'U0BOT', ts, text: args.text, blocks: args.blocks } };
+        // Text over 40,000 characters is cut, and the post still goes through with a warning.
+        const { text, warning } = truncatedText(args.text);
+        return { ok: true, channel, ts, message: { type: 'message', bot_id: 'B0BOT', user: 'U0BOT', ts, text, blocks: args.blocks }, ...warning };
       }
       case 'chat.postEphemeral': {
         const refusal = this.channelRefusal(String(args.channel), method);
         if (refusal) return { ok: false, error: refusal };
-        return { ok: true, message_ts: `${1_700_000_000 + ++this.seq}.000200` };
+        return { ok: true, message_ts: `${1_700_000_000 + ++this.seq}.000200`, ...truncatedText(args.text).warning };
       }
       case 'chat.update': {
         const refusal = this.channelRefusal(String(args.channel), method);
         if (refusal) return { ok: false, error: refusal };
         if (!this.messages.has(`${args.channel}/${args.ts}`)) return { ok: false, error: 'message_not_found' };
-        return { ok: true, channel: args.channel, ts: args.ts, text: args.text };
+        const { text, warning } = truncatedText(args.text);
+        return { ok: true, channel: args.channel, ts: args.ts, text, ...warning };
       }
       case 'views.open':
       case 'views.push': {
@@ -756,9 +761,23 @@ export function blockText(value: unknown): number {
   return Object.entries(value as Record<string, unknown>).reduce((sum, [key, item]) => sum + (key === 'text' && typeof item === 'string' ? len(item) : blockText(item)), 0);
 }
 
+/** What Slack keeps of a message's `text`; beyond it Slack truncates and still posts (api.slack.com/changelog/2018-04-truncating-really-long-messages). */
+export const MAX_MESSAGE_TEXT = 40_000;
+
+/**
+ * The `text` Slack keeps, and the warning it answers with when it cut it: over 40,000 characters
+ * Slack truncates the text and still posts, it does not refuse (the changelog above).
+ */
+export function truncatedText(text: unknown): { text: unknown; warning?: Record<string, unknown> } {
+  if (typeof text !== 'string' || len(text) <= MAX_MESSAGE_TEXT) return { text };
+  return {
+    text: [...text].slice(0, MAX_MESSAGE_TEXT).join(''),
+    warning: { response_metadata: { messages: ['[WARN] Your message was truncated but still posted. The `text` field accepts up to 40,000 characters.'], warnings: ['message_truncated'] } },
+  };
+}
+
 export function messageProblems(message: Record<string, any>): string[] {
   const problems: string[] = [];
-  if (len(message.text) > 40_000) problems.push('text longer than 40000');
   if (message.blocks !== undefined) {
     if (!Array.isArray(message.blocks)) return ['blocks is not an array'];
     if (message.blocks.length > 50) problems.push(`${message.blocks.length} blocks in a message (max 50)`);
@@ -767,7 +786,7 @@ export function messageProblems(message: Record<string, any>): string[] {
   return problems;
 }
 
-function viewProblems(view: any): string[] {
+export function viewProblems(view: any): string[] {
   if (!view || typeof view !== 'object') return ['view is not an object'];
   const problems: string[] = [];
   if (!['modal', 'home'].includes(view.type)) problems.push(`view type "${view.type}"`);
@@ -793,36 +812,161 @@ function textProblems(where: string, text: any, max: number, types: string[] = [
   return len(text.text) > max ? [`${where}: ${len(text.text)} characters (max ${max})`] : [];
 }
 
+const SELECTS = ['static_select', 'external_select', 'users_select', 'conversations_select', 'channels_select'];
+const MULTI_SELECTS = SELECTS.map((type) => `multi_${type}`);
+
+/**
+ * The blocks each element may stand in: the "Blocks" column of Slack's block element reference
+ * (api.slack.com/reference/block-kit/block-elements) and @slack/types' ActionsBlockElement,
+ * SectionBlockAccessory and InputBlockElement; a type in none of them is not a Slack element.
+ */
+const ELEMENT_BLOCKS: Record<string, readonly string[]> = {
+  button: ['section', 'actions'],
+  overflow: ['section', 'actions'],
+  workflow_button: ['section', 'actions'],
+  ...Object.fromEntries(['checkboxes', 'radio_buttons', 'datepicker', 'timepicker', ...SELECTS, ...MULTI_SELECTS].map((type) => [type, ['section', 'actions', 'input']])),
+  datetimepicker: ['actions', 'input'],
+  // The actions block's page lists it among its compatible elements, the element table only under input: both are allowed.
+  rich_text_input: ['actions', 'input'],
+  ...Object.fromEntries(['plain_text_input', 'email_text_input', 'url_text_input', 'number_input', 'file_input'].map((type) => [type, ['input']])),
+  image: ['section', 'context'],
+};
+
+/** How many options each element with a fixed list holds: checkboxes and radio buttons up to 10, an overflow menu 2–5, a static menu up to 100. */
+const OPTION_COUNTS: Record<string, readonly [number, number]> = {
+  checkboxes: [0, 10],
+  radio_buttons: [0, 10],
+  overflow: [2, 5],
+  static_select: [0, 100],
+  multi_static_select: [0, 100],
+};
+
+/** Only checkbox groups and radio buttons may give an option (and its description) mrkdwn (the option object's reference). */
+const MRKDWN_OPTIONS = ['checkboxes', 'radio_buttons'];
+
+/** A table's entry for a type, never one inherited from Object (a type named "constructor" is just unknown). */
+const entry = <T>(table: Record<string, T>, type: unknown): T | undefined => (typeof type === 'string' && Object.hasOwn(table, type) ? table[type] : undefined);
+
+/** Where the element stands: Slack refuses an element outside the blocks its reference names, and an unknown type. */
+function placementProblems(where: string, el: any, block: string): string[] {
+  const places = entry(ELEMENT_BLOCKS, el.type);
+  if (!places) return [`${where}: unknown element type ${el.type}`];
+  return places.includes(block) ? [] : [`${where}: element ${el.type} is not allowed in ${block} blocks`];
+}
+
+/** One option object: text up to 75, a value (required) up to 150, a description up to 75, a url (overflow menus only) up to 3000. */
+function optionProblems(where: string, option: any, kind: string): string[] {
+  if (!option || typeof option !== 'object') return [`${where}: option is not an object`];
+  const types = MRKDWN_OPTIONS.includes(kind) ? ['plain_text', 'mrkdwn'] : ['plain_text'];
+  const problems = textProblems(`${where} option`, option.text, 75, types);
+  if (typeof option.value !== 'string') problems.push(`${where}: option without a value`);
+  else if (len(option.value) > 150) problems.push(`${where}: option value longer than 150`);
+  if (option.description !== undefined) problems.push(...textProblems(`${where} option description`, option.description, 75, types));
+  if (option.url !== undefined) {
+    if (kind !== 'overflow') problems.push(`${where}: option url outside an overflow menu`);
+    else if (len(option.url) > 3000) problems.push(`${where}: option url longer than 3000`);
+  }
+  return problems;
+}
+
+/** Slack matches an initial option "exactly" against the element's own options: same value, same text. */
+const sameOption = (a: any, b: any) => a?.value === b?.value && a?.text?.type === b?.text?.type && a?.text?.text === b?.text?.text;
+
+/**
+ * The options of an element with a fixed list: how many, each option, option groups (static menus
+ * only, instead of options: up to 100 groups of up to 100, each with a plain_text label up to 75),
+ * and initial options that must be among them.
+ */
+function optionListProblems(where: string, el: any): string[] {
+  const counts = entry(OPTION_COUNTS, el.type);
+  if (!counts) return [];
+  const problems: string[] = [];
+  const grouped = el.option_groups !== undefined;
+  const menu = el.type === 'static_select' || el.type === 'multi_static_select';
+  if (menu && grouped === (el.options !== undefined)) return [`${where}: give either options or option_groups`];
+  if (grouped && !menu) return [`${where}: option_groups in a ${el.type}`];
+  let all: any[];
+  if (grouped) {
+    if (!Array.isArray(el.option_groups)) return [`${where}: option_groups is not an array`];
+    if (el.option_groups.length > 100) problems.push(`${where}: ${el.option_groups.length} option groups (max 100)`);
+    for (const group of el.option_groups) {
+      problems.push(...textProblems(`${where} option group label`, group?.label, 75, ['plain_text']));
+      if (!Array.isArray(group?.options)) problems.push(`${where}: option group without options`);
+      else if (group.options.length > 100) problems.push(`${where}: ${group.options.length} options in a group (max 100)`);
+    }
+    all = el.option_groups.flatMap((group: any) => (Array.isArray(group?.options) ? group.options : []));
+  } else {
+    if (!Array.isArray(el.options)) return [`${where}: ${el.type} without options`];
+    const [least, most] = counts;
+    if (el.options.length < least || el.options.length > most) problems.push(`${where}: ${el.options.length} options in a ${el.type} (${least ? `${least}–` : 'max '}${most})`);
+    all = el.options;
+  }
+  const initial = [...(el.initial_option ? [el.initial_option] : []), ...(Array.isArray(el.initial_options) ? el.initial_options : [])];
+  for (const option of [...all, ...initial]) problems.push(...optionProblems(where, option, el.type));
+  for (const option of initial) if (!all.some((o) => sameOption(o, option))) problems.push(`${where}: initial option "${option?.value}" is not one of the options`);
+  return problems;
+}
+
+/** A plain-text input's bounds: min_length an integer 0–3000, max_length an integer 1–3000 (the element's reference). */
+function textInputProblems(where: string, el: any): string[] {
+  const problems: string[] = [];
+  const outside = (n: unknown, least: number) => !Number.isInteger(n) || (n as number) < least || (n as number) > 3000;
+  if (el.min_length !== undefined && outside(el.min_length, 0)) problems.push(`${where}: min_length ${el.min_length} (0–3000)`);
+  if (el.max_length !== undefined && outside(el.max_length, 1)) problems.push(`${where}: max_length ${el.max_length} (1–3000)`);
+  return problems;
+}
+
+/** An image element needs alt_text (up to 2000) and an image_url (up to 3000) or a slack_file. */
+function imageProblems(where: string, el: any): string[] {
+  const problems: string[] = [];
+  if (typeof el.alt_text !== 'string' || el.alt_text.length === 0) problems.push(`${where}: image without alt_text`);
+  else if (len(el.alt_text) > 2000) problems.push(`${where}: image alt_text longer than 2000`);
+  if (el.image_url === undefined && el.slack_file === undefined) problems.push(`${where}: image without image_url or slack_file`);
+  if (len(el.image_url) > 3000) problems.push(`${where}: image_url longer than 3000`);
+  return problems;
+}
+
+/** The checks one element gets wherever it stands; `block` is the type of the block holding it. */
+function elementProblems(where: string, el: any, block: string): string[] {
+  if (!el || typeof el !== 'object') return [`${where}: element is not an object`];
+  const problems = placementProblems(where, el, block);
+  if (el.type === 'button') {
+    problems.push(...textProblems(`${where} button`, el.text, 75, ['plain_text']));
+    if (len(el.value) > 2000) problems.push(`${where}: button value longer than 2000`);
+    if (len(el.url) > 3000) problems.push(`${where}: button url longer than 3000`);
+    if (el.style !== undefined && !['primary', 'danger'].includes(el.style)) problems.push(`${where}: button style ${el.style}`);
+  }
+  if (el.type === 'image') problems.push(...imageProblems(where, el));
+  if (el.confirm) {
+    problems.push(...textProblems(`${where} confirm title`, el.confirm.title, 100, ['plain_text']));
+    problems.push(...textProblems(`${where} confirm text`, el.confirm.text, 300));
+    problems.push(...textProblems(`${where} confirm button`, el.confirm.confirm, 30, ['plain_text']));
+    problems.push(...textProblems(`${where} confirm deny`, el.confirm.deny, 30, ['plain_text']));
+  }
+  problems.push(...optionListProblems(where, el));
+  if (el.placeholder) problems.push(...textProblems(`${where} placeholder`, el.placeholder, 150, ['plain_text']));
+  if (el.type === 'plain_text_input') problems.push(...textInputProblems(where, el));
+  // "Minimum of 1, maximum of 10" (file input element).
+  if (el.type === 'file_input' && el.max_files !== undefined && !(Number.isInteger(el.max_files) && el.max_files >= 1 && el.max_files <= 10)) problems.push(`${where}: max_files ${el.max_files} (1–10)`);
+  // "Specifies the maximum number of items that can be selected. Minimum number is 1." (multi-select menus).
+  if (MULTI_SELECTS.includes(el.type) && el.max_selected_items !== undefined && !(Number.isInteger(el.max_selected_items) && el.max_selected_items >= 1)) problems.push(`${where}: max_selected_items ${el.max_selected_items} (at least 1)`);
+  return problems;
+}
+
 function blockProblems(blocks: any[]): string[] {
   const problems: string[] = [];
-  const actionIds = new Set<string>();
   const blockIds = new Set<string>();
-  const element = (where: string, el: any) => {
-    if (typeof el.action_id === 'string') {
-      if (len(el.action_id) > 255) problems.push(`${where}: action_id longer than 255`);
-      if (actionIds.has(el.action_id)) problems.push(`${where}: action_id "${el.action_id}" is not unique`);
-      actionIds.add(el.action_id);
-    }
-    if (el.type === 'button') {
-      problems.push(...textProblems(`${where} button`, el.text, 75, ['plain_text']));
-      if (len(el.value) > 2000) problems.push(`${where}: button value longer than 2000`);
-      if (el.style !== undefined && !['primary', 'danger'].includes(el.style)) problems.push(`${where}: button style ${el.style}`);
-    }
-    if (el.confirm) {
-      problems.push(...textProblems(`${where} confirm title`, el.confirm.title, 100, ['plain_text']));
-      problems.push(...textProblems(`${where} confirm text`, el.confirm.text, 300));
-      problems.push(...textProblems(`${where} confirm button`, el.confirm.confirm, 30, ['plain_text']));
-      problems.push(...textProblems(`${where} confirm deny`, el.confirm.deny, 30, ['plain_text']));
-    }
-    if (Array.isArray(el.options)) {
-      if (el.options.length > 100) problems.push(`${where}: more than 100 options`);
-      for (const option of [...el.options, ...(el.initial_option ? [el.initial_option] : [])]) {
-        problems.push(...textProblems(`${where} option`, option.text, 75, ['plain_text']));
-        if (len(option.value) > 150) problems.push(`${where}: option value longer than 150`);
+  // An action_id "should be unique among all other action_ids in the containing block": Slack refuses a repeat in one block, not across blocks.
+  const elements = (where: string, block: any, list: any[]) => {
+    const actionIds = new Set<string>();
+    for (const el of list) {
+      if (typeof el?.action_id === 'string') {
+        if (len(el.action_id) > 255) problems.push(`${where}: action_id longer than 255`);
+        if (actionIds.has(el.action_id)) problems.push(`${where}: action_id "${el.action_id}" is not unique in its block`);
+        actionIds.add(el.action_id);
       }
-      if (el.initial_option && !el.options.some((o: any) => o.value === el.initial_option.value)) problems.push(`${where}: initial_option is not one of the options`);
+      problems.push(...elementProblems(where, el, block.type));
     }
-    if (el.placeholder) problems.push(...textProblems(`${where} placeholder`, el.placeholder, 150, ['plain_text']));
   };
   blocks.forEach((block, i) => {
     const where = `block ${i} (${block?.type})`;
@@ -839,15 +983,20 @@ function blockProblems(blocks: any[]): string[] {
           if (block.fields.length > 10) problems.push(`${where}: more than 10 fields`);
           block.fields.forEach((f: any, j: number) => problems.push(...textProblems(`${where} field ${j}`, f, 2000)));
         }
-        if (block.accessory) element(where, block.accessory);
+        if (block.accessory) elements(where, block, [block.accessory]);
         break;
       case 'actions':
         if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > 25) problems.push(`${where}: 1–25 elements`);
-        for (const el of block.elements ?? []) element(where, el);
+        elements(where, block, Array.isArray(block.elements) ? block.elements : []);
         break;
       case 'context':
+        // "An array of image elements and text objects. Maximum number of items is 10."
         if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > 10) problems.push(`${where}: 1–10 elements`);
-        for (const el of block.elements ?? []) if (el.type !== 'image') problems.push(...textProblems(where, el, 3000));
+        for (const el of Array.isArray(block.elements) ? block.elements : []) {
+          if (el?.type === 'image') problems.push(...elementProblems(where, el, 'context'));
+          else if (entry(ELEMENT_BLOCKS, el?.type)) problems.push(`${where}: element ${el.type} is not allowed in context blocks`);
+          else problems.push(...textProblems(where, el, 3000));
+        }
         break;
       case 'header':
         problems.push(...textProblems(where, block.text, 150, ['plain_text']));
@@ -858,7 +1007,7 @@ function blockProblems(blocks: any[]): string[] {
         problems.push(...textProblems(`${where} label`, block.label, 2000, ['plain_text']));
         if (block.hint) problems.push(...textProblems(`${where} hint`, block.hint, 2000, ['plain_text']));
         if (!block.element) problems.push(`${where}: no element`);
-        else element(where, block.element);
+        else elements(where, block, [block.element]);
         break;
       default:
         problems.push(`${where}: block type not used by Doorman`);
