@@ -103,6 +103,8 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   const background = new Background();
   const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, app.client, botToken!, [
     'https://files.slack.com',
+    // Where Enterprise Grid redirects downloads from files.slack.com.
+    'https://files-origin.slack.com',
     // The stand-in a test points SLACK_API_URL at serves its files itself.
     ...(slackApiUrl ? [new URL(slackApiUrl).origin] : []),
   ]);

@@ -15,6 +15,7 @@ import { escape } from './text.js';
 /** A DM showing an import's progress is updated at most this often. */
 export const IMPORT_PROGRESS_EVERY_MS = 2_000;
 const DOWNLOAD_TIMEOUT_MS = 30_000;
+const MAX_DOWNLOAD_REDIRECTS = 3;
 
 export interface ImportChoices {
   role: Role;
@@ -211,20 +212,31 @@ export class SlackListImports {
     } catch {
       throw new Error('the file has no usable address');
     }
-    // The bot token goes to Slack's file host only.
+    // The bot token goes to Slack's file hosts only.
     if (!this.fileOrigins.includes(target.origin)) throw new Error(`files are not fetched from ${target.origin}`);
+    const signal = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
     let res: Response;
-    try {
-      // Redirects are not followed: the token must not go anywhere else.
-      res = await fetch(target, { headers: { authorization: `Bearer ${this.botToken}` }, redirect: 'manual', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
-    } catch (error) {
-      throw new FileHostUnavailable(`no answer from Slack's file host: ${(error as Error).message}`, { cause: error });
+    for (let hops = 0; ; hops++) {
+      try {
+        // Redirects are followed here, one hop at a time, so the token goes to Slack's file hosts only.
+        res = await fetch(target, { headers: { authorization: `Bearer ${this.botToken}` }, redirect: 'manual', signal });
+      } catch (error) {
+        throw new FileHostUnavailable(`no answer from Slack's file host: ${(error as Error).message}`, { cause: error });
+      }
+      const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+      if (!location) break;
+      await res.body?.cancel();
+      const next = new URL(location, target);
+      // Enterprise Grid answers from files.slack.com with a redirect to files-origin.slack.com, which
+      // wants the token too. A redirect anywhere else is Slack's sign-in page (no files:read, say).
+      if (!this.fileOrigins.includes(next.origin)) throw signInPage(next.host);
+      if (hops === MAX_DOWNLOAD_REDIRECTS) throw new Error(`Slack's file host redirected the download more than ${MAX_DOWNLOAD_REDIRECTS} times`);
+      target = next;
     }
     if (res.status >= 500 || res.status === 429) throw new FileHostUnavailable(`Slack answered ${res.status} for the file`);
-    // Without files:read (or the token) Slack sends the download to its sign-in page instead of the file.
-    const signIn = (res.status >= 300 && res.status < 400) || (res.headers.get('content-type') ?? '').includes('text/html');
-    await (signIn || !res.ok ? res.body?.cancel() : undefined);
-    if (signIn) throw new Error('Slack answered with its sign-in page instead of the file: is the files:read scope granted?');
+    const html = (res.headers.get('content-type') ?? '').includes('text/html');
+    await (html || !res.ok ? res.body?.cancel() : undefined);
+    if (html) throw signInPage();
     if (!res.ok) throw new Error(`Slack answered ${res.status} for the file`);
     const declared = Number(res.headers.get('content-length') ?? 0);
     if (declared > MAX_FILE_BYTES) {
@@ -238,6 +250,11 @@ export class SlackListImports {
       throw new FileHostUnavailable(`the download from Slack's file host broke off: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+/** Without files:read (or the token) Slack sends a download to its sign-in page instead of the file. */
+function signInPage(host?: string): Error {
+  return new Error(`Slack answered with its sign-in page${host ? ` (${host})` : ''} instead of the file: is the files:read scope granted?`);
 }
 
 function storedSoFar(state: ListImportState): Message {

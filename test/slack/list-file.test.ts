@@ -102,6 +102,31 @@ describe.each(DIALECTS)('a list from a file in the invite form (%s)', (dialect) 
     expect(await h.counts()).toEqual(before);
   });
 
+  it('on Enterprise Grid the file host redirects to files-origin: the download follows it with the token, and the list is stored', async () => {
+    h.api.gridFileHost = true;
+    try {
+      const file = h.api.addFile({ name: 'grid.csv', content: 'email\ngrid@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+      await h.submitInvite({ emails: '', files: [file] });
+      await h.api.waitFor(() => updatesOf('grid.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 10_000, 'the summary');
+      const downloads = h.api.downloads.filter((d) => d.fileId === file.id);
+      expect(downloads.map((d) => [d.served, d.redirectedTo?.split('/')[1]])).toEqual([[false, 'files-origin'], [true, undefined]]);
+    } finally {
+      h.api.gridFileHost = false;
+    }
+  });
+
+  it('a download redirected to another host is not followed: the token goes nowhere else, the DM says why, and nothing is stored', async () => {
+    const before = await h.counts();
+    const file = h.api.addFile({ name: 'stray.csv', content: 'email\nstray@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    h.api.redirectDownloads(`${h.api.otherOrigin}/elsewhere/stray.csv`);
+    await h.submitInvite({ emails: '', files: [file] });
+    const answer = await h.api.waitFor(() => updatesOf('stray.csv').find((c) => /could not be downloaded/.test(textOf(c.args))), 10_000, 'the answer');
+    expect(textOf(answer.args)).toContain('sign-in page');
+    expect(h.api.strayRequests).toEqual([]);
+    await h.settle();
+    expect(await h.counts()).toEqual(before);
+  });
+
   it('a file with typed addresses, or of another type, is refused on the field and nothing happens', async () => {
     const before = await h.counts();
     const csv = h.api.addFile({ name: 'both.csv', content: 'email\nboth@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
@@ -237,6 +262,18 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     expect(textOf(dms[0]!.args)).toMatch(/could not be read from Slack for a day, so nothing of it was invited/);
     expect(h.api.downloads.filter((d) => d.fileId === file.id)).toEqual([]);
     expect(await invitedLike('neverdm')).toBe(0);
+  }, 60_000);
+
+  it('a download cut off halfway: the import is kept, and a take-over reads the whole file', async () => {
+    const file = csv('cut-off.csv', ...Array.from({ length: 200 }, (_, i) => `cutoff${i}@corp.test`));
+    h.api.failDownloads('cut');
+    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
+    await h.api.waitFor(() => updatesOf('cut-off.csv').find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
+    expect(await importOf('cut-off.csv')).toMatchObject({ state: 'fetching' });
+    expect(await invitedLike('cutoff')).toBe(0);
+    await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
+    await h.api.waitFor(() => updatesOf('cut-off.csv').find((c) => /Sent 200 invitations/.test(textOf(c.args))), 20_000, 'the summary');
+    expect(h.api.downloads.filter((d) => d.fileId === file.id).map((d) => d.served)).toEqual([false, true]);
   }, 60_000);
 
   it('Slack refuses the summary for good: the import is finished without it, not tried again', async () => {

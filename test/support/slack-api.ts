@@ -36,7 +36,9 @@ import { closeServer } from './net.js';
  *
  * It also serves files added with `addFile()` at their `url_private(_download)`, only to a request
  * with `Authorization: Bearer <bot token>` from an app granted files:read; anything else is
- * redirected to a sign-in page that answers 200 text/html, as Slack does.
+ * redirected to a sign-in page on another host (`otherOrigin`) that answers 200 text/html, as Slack
+ * does. With `gridFileHost` it answers downloads as Enterprise Grid's files.slack.com does: a
+ * redirect to files-origin.slack.com (here `/files-origin/…`), which wants the token too.
  *
  * It records every call, can answer 429 or 500 (`fail`), can be slow per method (`delay`), and
  * takes the posts Bolt's respond() makes to `response_url`s. Its limit checks are written here on
@@ -120,6 +122,8 @@ export interface FileDownload {
   at: number;
   /** Whether the content was served (authorized) or the sign-in page. */
   served: boolean;
+  /** Where the download was redirected, if it was. */
+  redirectedTo?: string;
 }
 
 /** What `apps.connections.open` hands out: the Socket Mode stand-in (test/support/slack-socket.ts). */
@@ -216,7 +220,12 @@ export class SlackApiStandIn {
   private readonly appTokenScopes: Set<string>;
   private readonly manifest: ManifestFacts;
   private readonly faults: Fault[] = [];
-  private readonly downloadFaults: Array<{ status: number; times: number }> = [];
+  private readonly downloadFaults: Array<{ status: number | 'cut'; times: number }> = [];
+  private readonly downloadRedirects: Array<{ location: string; times: number }> = [];
+  /** Downloads answered as Enterprise Grid's files.slack.com answers them: redirected to files-origin. */
+  gridFileHost = false;
+  /** Requests that reached `otherOrigin`'s `/elsewhere/…` (where a redirect may point), with the token they carried. */
+  readonly strayRequests: Array<{ path: string; authorization: string | undefined }> = [];
   private readonly delays = new Map<string, number>();
   private readonly messages = new Map<string, { channel: string; ts: string }>();
   private readonly channels = new Map<string, { private: boolean; member: boolean }>();
@@ -314,9 +323,19 @@ export class SlackApiStandIn {
     this.faults.push({ method, status: 200, error, times: options.times ?? 1, channel: options.channel, ts: options.ts });
   }
 
-  /** The next `times` file downloads answer `status` (the file host out of reach). */
-  failDownloads(status: 500 | 503, times = 1): void {
+  /** The next `times` file downloads answer `status` (the file host out of reach), or `cut`: half the file, then the connection closed. */
+  failDownloads(status: 500 | 503 | 'cut', times = 1): void {
     this.downloadFaults.push({ status, times });
+  }
+
+  /** The next `times` file downloads are redirected to `location`. */
+  redirectDownloads(location: string, times = 1): void {
+    this.downloadRedirects.push({ location, times });
+  }
+
+  /** This server under another name: a host that is not Slack's file host (its sign-in page, say). */
+  get otherOrigin(): string {
+    return `http://localhost:${this.port}`;
   }
 
   /** Every call to `method` takes `ms` before it is answered (0 removes the delay). */
@@ -465,6 +484,12 @@ export class SlackApiStandIn {
     const respond = /^\/respond\/(.+)$/.exec(url.pathname);
     if (respond && req.method === 'POST') return this.handleResponseUrl(decodeURIComponent(respond[1]!), req, res, raw);
     if (url.pathname.startsWith('/files-pri/')) return this.handleFile(url, req, res);
+    if (url.pathname.startsWith('/files-origin/files-pri/')) return this.handleFile(url, req, res, true);
+    if (url.pathname.startsWith('/elsewhere/')) {
+      this.strayRequests.push({ path: url.pathname, authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'text/csv' }).end('email\nstray@corp.test\n');
+      return;
+    }
     if (url.pathname === '/' && req.method === 'GET') {
       // Where Slack sends a browser (or a download without a usable token): its sign-in page, 200.
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html><html lang="en-US"><head><title>Slack</title></head><body>Sign in to Test | Slack</body></html>');
@@ -555,25 +580,42 @@ export class SlackApiStandIn {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
   }
 
-  /** url_private(_download): the content for the bot token with files:read, else Slack's sign-in redirect. */
-  private handleFile(url: URL, req: http.IncomingMessage, res: http.ServerResponse): void {
-    const match = /^\/files-pri\/[A-Z0-9]+-(F[0-9A-Z]+)\/(?:download\/)?[^/]+$/.exec(url.pathname);
+  /**
+   * url_private(_download): the content for the bot token with files:read, else Slack's sign-in
+   * redirect; on a Grid file host, first a redirect to files-origin (`origin`: the request is there).
+   */
+  private handleFile(url: URL, req: http.IncomingMessage, res: http.ServerResponse, origin = false): void {
+    const match = /^(?:\/files-origin)?\/files-pri\/[A-Z0-9]+-(F[0-9A-Z]+)\/(?:download\/)?[^/]+$/.exec(url.pathname);
     const fileId = match?.[1];
     const file = fileId ? this.files.get(fileId) : undefined;
+    const record = (download: Omit<FileDownload, 'fileId' | 'at'>) => this.downloads.push({ fileId: fileId ?? url.pathname, at: Date.now(), ...download });
+    const redirect = (location: string) => {
+      record({ served: false, redirectedTo: location });
+      res.writeHead(302, { location, 'content-type': 'text/html' }).end('<a href="/">Found</a>.');
+    };
     const fault = this.downloadFaults.find((f) => f.times > 0);
     if (fault) {
       fault.times--;
-      this.downloads.push({ fileId: fileId ?? url.pathname, at: Date.now(), served: false });
-      res.writeHead(fault.status, { 'content-type': 'text/plain' }).end('unavailable');
+      record({ served: false });
+      if (fault.status !== 'cut') {
+        res.writeHead(fault.status, { 'content-type': 'text/plain' }).end('unavailable');
+        return;
+      }
+      const content = (file && this.fileContents.get(file.id)) ?? Buffer.from('email\n');
+      res.writeHead(200, { 'content-type': file?.mimetype ?? 'text/plain', 'content-length': String(content.length) });
+      res.write(content.subarray(0, Math.floor(content.length / 2)), () => res.destroy());
       return;
     }
+    const elsewhere = this.downloadRedirects.find((r) => r.times > 0);
+    if (elsewhere) {
+      elsewhere.times--;
+      return redirect(elsewhere.location);
+    }
+    if (this.gridFileHost && !origin) return redirect(`/files-origin${url.pathname}`);
     const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
     const served = !!file && token === this.botToken && this.scopes.has('files:read');
-    this.downloads.push({ fileId: fileId ?? url.pathname, at: Date.now(), served });
-    if (!served) {
-      res.writeHead(302, { location: `/?redir=${encodeURIComponent(url.pathname)}`, 'content-type': 'text/html' }).end('<a href="/">Found</a>.');
-      return;
-    }
+    if (!served) return redirect(`${this.otherOrigin}/?redir=${encodeURIComponent(url.pathname)}`);
+    record({ served });
     const content = this.fileContents.get(file.id)!;
     res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(content.length) }).end(content);
   }
