@@ -55,6 +55,8 @@ export interface ApiCall {
   error?: string;
   /** The stand-in's answer to a call it took (e.g. the `ts` of a posted message). */
   answer?: Record<string, any>;
+  /** Refused by a fault a test set up (`fail`, `refuse`), not for anything the app sent. */
+  provoked?: true;
 }
 
 export interface ResponseUrlPost {
@@ -419,11 +421,12 @@ export class SlackApiStandIn {
 
   /**
    * Calls or posts the stand-in refused: a test fails if the app sent Slack something invalid.
-   * Errors a test provoked on purpose can be named to leave them out.
+   * Refusals of the faults a test set up (`fail`, `refuse`) are left out; other errors a test
+   * brings about on purpose (an invisible user, say) can be named to leave them out.
    */
   rejected(...expected: string[]): Array<ApiCall | ResponseUrlPost> {
-    const leaveOut = new Set(['ratelimited', 'internal_error', ...expected]);
-    return [...this.calls.filter((c) => !c.ok && !leaveOut.has(c.error ?? '')), ...this.responses.filter((r) => r.error && !leaveOut.has(r.error.split(':')[0]!))];
+    const leaveOut = new Set(expected);
+    return [...this.calls.filter((c) => !c.ok && !c.provoked && !leaveOut.has(c.error ?? '')), ...this.responses.filter((r) => r.error && !leaveOut.has(r.error.split(':')[0]!))];
   }
 
   /** Waits until `check` returns something truthy (re-checked on every call received). */
@@ -498,12 +501,13 @@ export class SlackApiStandIn {
 
     const method = /^\/api\/([a-zA-Z.]+)$/.exec(url.pathname)?.[1];
     const args = parseBody(req.headers['content-type'], raw);
-    const record = (ok: boolean, error?: string, taken?: Answer) => this.calls.push({ method: method ?? url.pathname, args, at: arrived, ok, ...(error ? { error } : {}), ...(taken ? { answer: taken } : {}) });
+    const record = (ok: boolean, error?: string, taken?: Answer, provoked = false) =>
+      this.calls.push({ method: method ?? url.pathname, args, at: arrived, ok, ...(error ? { error } : {}), ...(taken ? { answer: taken } : {}), ...(provoked ? { provoked } : {}) });
     const answer = (body: Answer, status = 200, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
     };
-    const refuse = (error: string, extra: Answer = {}) => {
-      record(false, error);
+    const refuse = (error: string, extra: Answer = {}, provoked = false) => {
+      record(false, error, undefined, provoked);
       answer({ ok: false, error, ...extra });
     };
     if (!method || !(method in REQUIRED)) return refuse('unknown_method');
@@ -534,11 +538,11 @@ export class SlackApiStandIn {
     if (fault) {
       fault.times--;
       if (fault.status === 429) {
-        record(false, 'ratelimited');
+        record(false, 'ratelimited', undefined, true);
         return answer({ ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(fault.retryAfter ?? 1) });
       }
-      if (fault.status === 200) return refuse(fault.error!);
-      record(false, 'internal_error');
+      if (fault.status === 200) return refuse(fault.error!, {}, true);
+      record(false, 'internal_error', undefined, true);
       return answer({ ok: false, error: 'internal_error' }, 500);
     }
 
