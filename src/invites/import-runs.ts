@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
+import { slackUserIdOf, type Actor } from '../shared/actor.js';
 import { newId } from '../shared/ids.js';
 import type { InvitesContext } from './context.js';
-import { toState, type ListImportRow } from './import-rows.js';
+import type { ListImportRow } from './import-state.js';
 import type { InviteSummary } from './model.js';
 
 /*
@@ -53,7 +54,7 @@ export async function markSummaryShown(ctx: InvitesContext, run: ImportRun): Pro
 }
 
 /** ImportLost unless the step changed the runner's row. */
-export async function ours(ctx: InvitesContext, run: ImportRun, changed: number): Promise<void> {
+async function ours(ctx: InvitesContext, run: ImportRun, changed: number): Promise<void> {
   if (changed === 1) return;
   const row = (await ctx.db('list_imports').where({ id: run.id }).first('runner')) as { runner: string | null } | undefined;
   if (row?.runner !== run.runner) throw new ImportLost(run.id);
@@ -93,8 +94,11 @@ export async function takeOverStalledImport(ctx: InvitesContext, running: readon
   return undefined;
 }
 
+type GivenUpRow = Pick<ListImportRow, 'id' | 'file_name' | 'state' | 'actor' | 'summary' | 'dm_channel' | 'dm_ts'>;
+
 /** A Slack import given up: its inviter is told where it showed its progress (or in a new DM). */
 export interface GivenUpImport {
+  id: string;
   fileName: string;
   /** `dropped`: never read, nothing invited; `closed`: stored, its summary never shown. */
   how: 'dropped' | 'closed';
@@ -112,14 +116,20 @@ export interface GivenUpImport {
 export async function giveUpStaleImports(ctx: InvitesContext): Promise<GivenUpImport[]> {
   const now = ctx.clock.now();
   const stale = (q: Knex.QueryBuilder) => unfinishedSlackImports(q).andWhere('lease_until', '<', now).andWhere('created_at', '<', now - IMPORT_GIVE_UP_MS);
-  const rows = (await stale(ctx.db('list_imports').whereIn('state', ['fetching', 'done']))) as ListImportRow[];
+  const rows = (await stale(ctx.db('list_imports').whereIn('state', ['fetching', 'done'])).select('id', 'file_name', 'state', 'actor', 'summary', 'dm_channel', 'dm_ts')) as GivenUpRow[];
   const givenUp: GivenUpImport[] = [];
   for (const row of rows) {
     const mine = stale(ctx.db('list_imports').where({ id: row.id, state: row.state }));
     const changed = row.state === 'fetching' ? await mine.delete() : await mine.update({ summary_shown_at: now, updated_at: now });
     if (changed !== 1) continue;
-    const state = toState(row);
-    givenUp.push({ fileName: state.fileName, how: row.state === 'fetching' ? 'dropped' : 'closed', dm: state.dm, slackUserId: state.slackUserId, summary: state.summary });
+    givenUp.push({
+      id: row.id,
+      fileName: row.file_name,
+      how: row.state === 'fetching' ? 'dropped' : 'closed',
+      dm: row.dm_channel && row.dm_ts ? { channel: row.dm_channel, ts: row.dm_ts } : null,
+      slackUserId: slackUserIdOf(JSON.parse(row.actor) as Actor),
+      summary: JSON.parse(row.summary) as InviteSummary,
+    });
   }
   return givenUp;
 }

@@ -8,7 +8,7 @@ import type { InvitesContext } from './context.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany } from './invite-many.js';
 import type { ListFile, ListFileRow } from './list-file.js';
-import { listImportState, loadRow, toState, type ListImportState, type StoredRows } from './import-rows.js';
+import { listImportState, loadRow, toState, type ListImportState, type StoredRows } from './import-state.js';
 import { holdImport, IMPORT_LEASE_MS, ImportLost, type ImportRun } from './import-runs.js';
 import { emptySummary, mergeSummaries as merge, type InviteSummary } from './model.js';
 

@@ -11,7 +11,7 @@ import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invi
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
-import { listImportState, type ListImportState } from './import-rows.js';
+import { listImportState, type ListImportState } from './import-state.js';
 import { dropListImport, giveUpStaleImports, holdImport, markSummaryShown, showImportIn, takeOverStalledImport, type GivenUpImport, type ImportRun } from './import-runs.js';
 import { createFileImport, createListImport, fillListImport, storeNextBatch, type FileImportInput, type ListImportInput } from './list-import.js';
 import type { ListFile } from './list-file.js';

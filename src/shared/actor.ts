@@ -22,6 +22,11 @@ export function storedName(name: string | null | undefined): string | null {
 /** A Slack user id as Slack writes it: `U…`, or `W…` in an Enterprise Grid. */
 export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,30}$/;
 
+/** The Slack user behind a change, when it was made in Slack. */
+export function slackUserIdOf(actor: Actor): string | null {
+  return actor.type === 'slack' ? actor.slackUserId : null;
+}
+
 export function actorId(actor: Actor): string | null {
   switch (actor.type) {
     case 'slack':

@@ -6,6 +6,7 @@ import { ConfigError } from '../shared/errors.js';
 import type { OutboxHandler } from '../outbox/worker.js';
 import { Background } from './background.js';
 import { Every } from '../jobs/scheduler.js';
+import { SLACK_FILE_ORIGINS } from './file-download.js';
 import { SlackListImports } from './list-imports.js';
 import { SlackDedupe } from './dedupe.js';
 import { InviteDrafts } from './drafts.js';
@@ -102,9 +103,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   let installedTeam = identity.teamId;
   const background = new Background();
   const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, app.client, botToken!, [
-    'https://files.slack.com',
-    // Where Enterprise Grid redirects downloads from files.slack.com.
-    'https://files-origin.slack.com',
+    ...SLACK_FILE_ORIGINS,
     // The stand-in a test points SLACK_API_URL at serves its files itself.
     ...(slackApiUrl ? [new URL(slackApiUrl).origin] : []),
   ]);

@@ -1,12 +1,13 @@
 import { webApi } from '@slack/bolt';
 import type { Role } from '../members/roles.js';
-import { MAX_FILE_BYTES, notAList, parseListFile } from '../invites/list-file.js';
-import type { ListImportState } from '../invites/import-rows.js';
+import { parseListFile } from '../invites/list-file.js';
+import type { ListImportState } from '../invites/import-state.js';
 import { IMPORT_LEASE_MS, ImportLost, type GivenUpImport, type ImportRun } from '../invites/import-runs.js';
 import { DomainError } from '../shared/errors.js';
 import { count, mrkdwn } from './blocks/format.js';
 import { inviteSummary } from './blocks/invite-summary.js';
 import { followDelivery } from './delivery-progress.js';
+import { downloadSlackFile, FileHostUnavailable } from './file-download.js';
 import { refusedForGood } from './refusals.js';
 import type { SlackDeps } from './deps.js';
 import type { SlackUser } from './identity.js';
@@ -14,8 +15,6 @@ import { escape } from './text.js';
 
 /** A DM showing an import's progress is updated at most this often. */
 export const IMPORT_PROGRESS_EVERY_MS = 2_000;
-const DOWNLOAD_TIMEOUT_MS = 30_000;
-const MAX_DOWNLOAD_REDIRECTS = 3;
 
 export interface ImportChoices {
   role: Role;
@@ -30,12 +29,9 @@ function line(text: string): Message {
   return { text, blocks: [{ type: 'section', text: mrkdwn(text) }] };
 }
 
-/** The file host did not answer (a network error, a time-out, a 5xx): the import is tried again later. */
-class FileHostUnavailable extends Error {}
-
 /**
  * Lists from files attached to the invite form. The import is stored when the form is submitted;
- * then its file is downloaded with the bot token (only from Slack's file host) and read, and its
+ * then its file is downloaded with the bot token (only from Slack's file hosts) and read, and its
  * rows are stored batch by batch while the inviter's DM says how far it got and at last turns into
  * the summary. An import is finished only once its DM shows that summary (or Slack refuses it for
  * good): one whose runner stopped on the way (a restart, Slack out of reach) is taken over
@@ -49,7 +45,7 @@ export class SlackListImports {
     private readonly deps: ImportDeps,
     private readonly client: webApi.WebClient,
     private readonly botToken: string,
-    /** Where files may be fetched from with the token: files.slack.com, or the stand-in in tests. */
+    /** Where files may be fetched from with the token: SLACK_FILE_ORIGINS, and the stand-in in tests. */
     private readonly fileOrigins: readonly string[],
   ) {}
 
@@ -120,7 +116,7 @@ export class SlackListImports {
     await this.deps.invites.holdImport(run);
     let list;
     try {
-      list = parseListFile(await this.download(state.fileUrl ?? '', state.fileName), state.fileName);
+      list = parseListFile(await downloadSlackFile(state.fileUrl ?? '', { token: this.botToken, origins: this.fileOrigins, name: state.fileName }), state.fileName);
     } catch (error) {
       const tell = (words: string) =>
         this.client.chat.update({ channel: dm.channel, ts: dm.ts, ...line(words) } as webApi.ChatUpdateArguments).catch((failed: unknown) => {
@@ -177,8 +173,9 @@ export class SlackListImports {
   /** Imports whose runner stopped (a restart, a crash, Slack out of reach), taken over one at a time and finished. */
   async resumeStalled(): Promise<void> {
     for (const given of await this.deps.invites.giveUpStaleImports()) {
-      this.deps.logger.warn({ file: given.fileName, how: given.how }, 'a list import left unfinished for a day was given up (never read: dropped; summary never shown: closed)');
-      await this.tellGivenUp(given);
+      this.deps.logger.warn({ import: given.id, file: given.fileName, how: given.how }, 'a list import left unfinished for a day was given up (never read: dropped; summary never shown: closed)');
+      // Slack may still be away: telling waits out its retries without holding up the take-overs.
+      this.deps.background.run(() => this.tellGivenUp(given), () => undefined);
     }
     while (!this.deps.background.isStopped) {
       const run = await this.deps.invites.takeOverStalledImport([...this.running]);
@@ -189,8 +186,8 @@ export class SlackListImports {
   }
 
   /**
-   * Tells the inviter of an import given up, once: where its DM was (it may still say "trying
-   * again"), or in a new DM when it never got one. Slack still away: it is only logged.
+   * Tells the inviter of an import given up, at most once: in its DM (which may still say "trying
+   * again"), or in a new DM when it never got one or that one is gone. Slack still away: only logged.
    */
   private async tellGivenUp(given: GivenUpImport): Promise<void> {
     try {
@@ -198,63 +195,20 @@ export class SlackListImports {
         given.how === 'dropped'
           ? line(`:warning: *${escape(given.fileName)}* could not be read from Slack for a day, so nothing of it was invited. Attach it again to invite from it.`)
           : inviteSummary(given.summary, this.deps.command, await this.deps.invites.deliveryProgress(given.summary.invitationIds));
-      if (given.dm) await this.client.chat.update({ ...given.dm, ...message } as webApi.ChatUpdateArguments);
-      else if (given.slackUserId) await this.client.chat.postMessage({ channel: given.slackUserId, ...message } as webApi.ChatPostMessageArguments);
+      const updated = given.dm
+        ? await this.client.chat.update({ ...given.dm, ...message } as webApi.ChatUpdateArguments).then(
+            () => true,
+            (error: unknown) => {
+              if (refusedForGood(error)) return false;
+              throw error;
+            },
+          )
+        : false;
+      if (!updated && given.slackUserId) await this.client.chat.postMessage({ channel: given.slackUserId, ...message } as webApi.ChatPostMessageArguments);
     } catch (error) {
-      this.deps.logger.warn({ err: error, file: given.fileName }, 'the inviter of a list import given up could not be told');
+      this.deps.logger.warn({ err: error, import: given.id, file: given.fileName }, 'the inviter of a list import given up could not be told');
     }
   }
-
-  private async download(url: string, name: string): Promise<Buffer> {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      throw new Error('the file has no usable address');
-    }
-    // The bot token goes to Slack's file hosts only.
-    if (!this.fileOrigins.includes(target.origin)) throw new Error(`files are not fetched from ${target.origin}`);
-    const signal = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
-    let res: Response;
-    for (let hops = 0; ; hops++) {
-      try {
-        // Redirects are followed here, one hop at a time, so the token goes to Slack's file hosts only.
-        res = await fetch(target, { headers: { authorization: `Bearer ${this.botToken}` }, redirect: 'manual', signal });
-      } catch (error) {
-        throw new FileHostUnavailable(`no answer from Slack's file host: ${(error as Error).message}`, { cause: error });
-      }
-      const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
-      if (!location) break;
-      await res.body?.cancel();
-      const next = new URL(location, target);
-      // Enterprise Grid answers from files.slack.com with a redirect to files-origin.slack.com, which
-      // wants the token too. A redirect anywhere else is Slack's sign-in page (no files:read, say).
-      if (!this.fileOrigins.includes(next.origin)) throw signInPage(next.host);
-      if (hops === MAX_DOWNLOAD_REDIRECTS) throw new Error(`Slack's file host redirected the download more than ${MAX_DOWNLOAD_REDIRECTS} times`);
-      target = next;
-    }
-    if (res.status >= 500 || res.status === 429) throw new FileHostUnavailable(`Slack answered ${res.status} for the file`);
-    const html = (res.headers.get('content-type') ?? '').includes('text/html');
-    await (html || !res.ok ? res.body?.cancel() : undefined);
-    if (html) throw signInPage();
-    if (!res.ok) throw new Error(`Slack answered ${res.status} for the file`);
-    const declared = Number(res.headers.get('content-length') ?? 0);
-    if (declared > MAX_FILE_BYTES) {
-      await res.body?.cancel();
-      throw notAList(name, `it is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB`);
-    }
-    try {
-      return Buffer.from(await res.arrayBuffer());
-    } catch (error) {
-      // Cut off while the file was coming (a time-out, a reset): the host, not the file.
-      throw new FileHostUnavailable(`the download from Slack's file host broke off: ${(error as Error).message}`, { cause: error });
-    }
-  }
-}
-
-/** Without files:read (or the token) Slack sends a download to its sign-in page instead of the file. */
-function signInPage(host?: string): Error {
-  return new Error(`Slack answered with its sign-in page${host ? ` (${host})` : ''} instead of the file: is the files:read scope granted?`);
 }
 
 function storedSoFar(state: ListImportState): Message {

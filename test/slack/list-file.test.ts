@@ -245,6 +245,19 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     expect(await invitedLike('daydown')).toBe(0);
   }, 60_000);
 
+  it('an import given up whose DM is gone: its inviter is told in a new DM', async () => {
+    const file = csv('dm-gone.csv', 'dmgone@corp.test');
+    h.api.failDownloads(503);
+    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
+    const posted = await h.api.waitFor(() => dmOf('dm-gone.csv'), 5_000, 'the DM');
+    await h.api.waitFor(() => updatesOf('dm-gone.csv').find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
+    h.api.refuse('chat.update', 'message_not_found', { ts: posted.answer!.ts });
+    await h.restart({ whileStopped: () => h.clock.advance(IMPORT_GIVE_UP_MS + 1) });
+    const told = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => c !== posted && /dm-gone\.csv\* could not be read from Slack for a day/.test(textOf(c.args))), 20_000, 'a new DM');
+    expect(told.args.channel).toBe(ADMIN);
+    expect(h.api.failedCallsTo('chat.update').filter((c) => c.args.ts === posted.answer!.ts)).toHaveLength(1);
+  }, 60_000);
+
   it('Slack out of reach for a day from the start: the import is given up, and its inviter gets one DM saying so', async () => {
     const file = csv('never-dm.csv', 'neverdm@corp.test');
     h.api.fail('chat.postMessage', 500, { times: 4, channel: ADMIN2 });

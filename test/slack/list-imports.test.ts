@@ -1,7 +1,7 @@
 import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListFile } from '../../src/invites/list-file.js';
-import type { ListImportState } from '../../src/invites/import-rows.js';
+import type { ListImportState } from '../../src/invites/import-state.js';
 import type { FileImportInput } from '../../src/invites/list-import.js';
 import type { InvitesService } from '../../src/invites/service.js';
 import { Background } from '../../src/slack/background.js';

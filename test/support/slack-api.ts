@@ -237,6 +237,9 @@ export class SlackApiStandIn {
   private fileContents = new Map<string, Buffer>();
   private server: http.Server | undefined;
   private port = 0;
+  /** Another host (Slack's sign-in page, or anywhere a redirect may point): its own port, so its own origin. */
+  private otherServer: http.Server | undefined;
+  private otherPort = 0;
   private seq = 0;
   private waiters: Array<() => void> = [];
 
@@ -335,9 +338,9 @@ export class SlackApiStandIn {
     this.downloadRedirects.push({ location, times });
   }
 
-  /** This server under another name: a host that is not Slack's file host (its sign-in page, say). */
+  /** A host that is not Slack's file host: Slack's sign-in page at `/`, and `/elsewhere/…`, which records who came. */
   get otherOrigin(): string {
-    return `http://localhost:${this.port}`;
+    return `http://127.0.0.1:${this.otherPort}`;
   }
 
   /** Every call to `method` takes `ms` before it is answered (0 removes the delay). */
@@ -453,9 +456,9 @@ export class SlackApiStandIn {
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    await closeServer(server);
+    const [server, other] = [this.server, this.otherServer];
+    this.server = this.otherServer = undefined;
+    await Promise.all([closeServer(server), closeServer(other)]);
   }
 
   private wake(): void {
@@ -480,6 +483,21 @@ export class SlackApiStandIn {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
     this.port = (this.server!.address() as AddressInfo).port;
+    this.otherServer = http.createServer((req, res) => this.handleOtherHost(req, res));
+    await new Promise<void>((resolve) => this.otherServer!.listen(0, '127.0.0.1', () => resolve()));
+    this.otherPort = (this.otherServer!.address() as AddressInfo).port;
+  }
+
+  private handleOtherHost(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/elsewhere/')) {
+      this.strayRequests.push({ path: url.pathname, authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'text/csv' }).end('email\nstray@corp.test\n');
+    } else {
+      // Where Slack sends a browser (or a download without a usable token): its sign-in page, 200.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html><html lang="en-US"><head><title>Slack</title></head><body>Sign in to Test | Slack</body></html>');
+    }
+    this.wake();
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string, arrived: number): Promise<void> {
@@ -488,16 +506,6 @@ export class SlackApiStandIn {
     if (respond && req.method === 'POST') return this.handleResponseUrl(decodeURIComponent(respond[1]!), req, res, raw);
     if (url.pathname.startsWith('/files-pri/')) return this.handleFile(url, req, res);
     if (url.pathname.startsWith('/files-origin/files-pri/')) return this.handleFile(url, req, res, true);
-    if (url.pathname.startsWith('/elsewhere/')) {
-      this.strayRequests.push({ path: url.pathname, authorization: req.headers.authorization });
-      res.writeHead(200, { 'content-type': 'text/csv' }).end('email\nstray@corp.test\n');
-      return;
-    }
-    if (url.pathname === '/' && req.method === 'GET') {
-      // Where Slack sends a browser (or a download without a usable token): its sign-in page, 200.
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html><html lang="en-US"><head><title>Slack</title></head><body>Sign in to Test | Slack</body></html>');
-      return;
-    }
 
     const method = /^\/api\/([a-zA-Z.]+)$/.exec(url.pathname)?.[1];
     const args = parseBody(req.headers['content-type'], raw);
@@ -534,6 +542,16 @@ export class SlackApiStandIn {
       return refuse('missing_scope', { needed, provided: [...granted].join(',') });
     }
 
+    const missing = REQUIRED[method]!.find((anyOf) => anyOf.every((name) => args[name] === undefined || args[name] === ''));
+    if (missing) return refuse('invalid_arguments', { response_metadata: { messages: [`[ERROR] missing required field: ${missing.join(' or ')}`] } });
+
+    const problems = method.startsWith('views.') ? viewProblems(args.view) : method.startsWith('chat.') ? messageProblems(args) : [];
+    if (problems.length) return refuse('invalid_blocks', { response_metadata: { messages: problems } });
+    // Not documented, but Slack refuses a posted message whose blocks hold more than about 12,000
+    // characters of text in all (slackapi/bolt-js#2509, #2867); a response_url post takes more.
+    if (method.startsWith('chat.') && Array.isArray(args.blocks) && blockText(args.blocks) > MAX_BLOCKS_TEXT) return refuse('msg_blocks_too_long');
+
+    // A fault a test set up answers only a call Slack would take: what the app sent is checked first.
     const fault = this.faults.find((f) => f.method === method && f.times > 0 && (f.channel === undefined || f.channel === args.channel) && (f.ts === undefined || f.ts === args.ts) && (f.user === undefined || f.user === args.user));
     if (fault) {
       fault.times--;
@@ -545,15 +563,6 @@ export class SlackApiStandIn {
       record(false, 'internal_error', undefined, true);
       return answer({ ok: false, error: 'internal_error' }, 500);
     }
-
-    const missing = REQUIRED[method]!.find((anyOf) => anyOf.every((name) => args[name] === undefined || args[name] === ''));
-    if (missing) return refuse('invalid_arguments', { response_metadata: { messages: [`[ERROR] missing required field: ${missing.join(' or ')}`] } });
-
-    const problems = method.startsWith('views.') ? viewProblems(args.view) : method.startsWith('chat.') ? messageProblems(args) : [];
-    if (problems.length) return refuse('invalid_blocks', { response_metadata: { messages: problems } });
-    // Not documented, but Slack refuses a posted message whose blocks hold more than about 12,000
-    // characters of text in all (slackapi/bolt-js#2509, #2867); a response_url post takes more.
-    if (method.startsWith('chat.') && Array.isArray(args.blocks) && blockText(args.blocks) > MAX_BLOCKS_TEXT) return refuse('msg_blocks_too_long');
 
     const result = this.perform(method, args);
     record(result.ok === true, result.ok === true ? undefined : String(result.error), result.ok === true ? result : undefined);

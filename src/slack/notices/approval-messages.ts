@@ -7,7 +7,8 @@ import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
-import { refusalOrRetry, type ChannelPacer } from './pacer.js';
+import type { ChannelPacer } from './pacer.js';
+import { refusalOrRetry } from './refusal-or-retry.js';
 
 export interface ApprovalMessageDeps {
   db: Db;

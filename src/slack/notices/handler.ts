@@ -2,7 +2,8 @@ import { webApi } from '@slack/bolt';
 import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
-import { refusalOrRetry, type ChannelPacer } from './pacer.js';
+import type { ChannelPacer } from './pacer.js';
+import { refusalOrRetry } from './refusal-or-retry.js';
 import { renderNotice, type NoticeDeps } from './render.js';
 
 /**

@@ -1,7 +1,4 @@
-import { webApi } from '@slack/bolt';
-import { RetryLater } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
-import { REFUSED_FOR_GOOD, slackRefusal } from '../refusals.js';
 
 /**
  * At most about one message per second to a channel (Slack's chat.postMessage limit). A message
@@ -95,20 +92,4 @@ export class ChannelPacer {
       }
     }
   }
-}
-
-/**
- * What a paced outbox item's failed Web API call comes to: Slack's refusal for good (answered, so
- * the item is dropped with it), a 429 (every channel held, and the item waits it out), or anything
- * else (thrown, so the outbox retries with backoff).
- */
-export function refusalOrRetry(error: unknown, pacer: ChannelPacer, channel: string, key: number): string {
-  if ((error as webApi.WebAPIRateLimitedError).code === webApi.ErrorCode.RateLimitedError) {
-    const waitMs = Math.max(1, (error as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
-    pacer.rateLimited(channel, key, waitMs);
-    throw new RetryLater('Slack rate limited (429)', waitMs);
-  }
-  const code = slackRefusal(error);
-  if (code && REFUSED_FOR_GOOD.has(code)) return code;
-  throw error;
 }

@@ -1,5 +1,5 @@
 import type { Role } from '../members/roles.js';
-import type { Actor } from '../shared/actor.js';
+import { slackUserIdOf, type Actor } from '../shared/actor.js';
 import type { InvitesContext } from './context.js';
 import type { InviteSummary } from './model.js';
 
@@ -47,10 +47,6 @@ export async function listImportState(ctx: InvitesContext, id: string): Promise<
   return toState(await loadRow(ctx, id));
 }
 
-function slackUserOf(actor: Actor): string | null {
-  return actor.type === 'slack' ? actor.slackUserId : null;
-}
-
 export async function loadRow(ctx: InvitesContext, id: string): Promise<ListImportRow> {
   const row = (await ctx.db('list_imports').where({ id }).first()) as ListImportRow | undefined;
   if (!row) throw new Error(`no list import ${id}`);
@@ -69,6 +65,6 @@ export function toState(row: ListImportRow): ListImportState {
     summary: JSON.parse(row.summary) as InviteSummary,
     dm: row.dm_channel && row.dm_ts ? { channel: row.dm_channel, ts: row.dm_ts } : null,
     summaryShown: row.summary_shown_at !== null,
-    slackUserId: slackUserOf(JSON.parse(row.actor) as Actor),
+    slackUserId: slackUserIdOf(JSON.parse(row.actor) as Actor),
   };
 }

@@ -1,0 +1,82 @@
+import { MAX_FILE_BYTES, notAList } from '../invites/list-file.js';
+
+/**
+ * Where a file attached in Slack is downloaded from with the bot token: files.slack.com, and
+ * files-origin.slack.com, where Enterprise Grid redirects those downloads.
+ */
+export const SLACK_FILE_ORIGINS: readonly string[] = ['https://files.slack.com', 'https://files-origin.slack.com'];
+
+const DOWNLOAD_TIMEOUT_MS = 30_000;
+const MAX_REDIRECTS = 3;
+
+/** The file host did not answer (a network error, a time-out, a 5xx, a download cut off): worth trying again later. */
+export class FileHostUnavailable extends Error {}
+
+export interface FileDownloadOptions {
+  token: string;
+  /** The origins the token may go to. */
+  origins: readonly string[];
+  /** The file's name, for a refusal that names it. */
+  name: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Downloads a file from Slack's file hosts with the bot token. Redirects are followed here, one hop
+ * at a time and only to `origins`, so the token goes nowhere else. Throws FileHostUnavailable when
+ * trying again later may work, a DomainError when the file is not a list, and an Error otherwise.
+ */
+export async function downloadSlackFile(url: string, options: FileDownloadOptions): Promise<Buffer> {
+  const doFetch = options.fetch ?? fetch;
+  const signal = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
+  let target = fileHost(url, options.origins);
+  let res: Response;
+  for (let hops = 0; ; hops++) {
+    try {
+      res = await doFetch(target, { headers: { authorization: `Bearer ${options.token}` }, redirect: 'manual', signal });
+    } catch (error) {
+      throw new FileHostUnavailable(`no answer from Slack's file host: ${(error as Error).message}`, { cause: error });
+    }
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (!location) break;
+    await res.body?.cancel();
+    let next: URL;
+    try {
+      next = new URL(location, target);
+    } catch {
+      throw new Error('Slack redirected the download to an unusable address');
+    }
+    // Without files:read Slack redirects the download to its sign-in page, on another host.
+    if (!options.origins.includes(next.origin)) throw new Error(`Slack redirected the download to ${next.origin}, not to one of its file hosts (its sign-in page, when the files:read scope is missing)`);
+    if (hops === MAX_REDIRECTS) throw new Error(`Slack's file host redirected the download more than ${MAX_REDIRECTS} times`);
+    target = fileHost(next.href, options.origins);
+  }
+  if (res.status >= 500 || res.status === 429) throw new FileHostUnavailable(`Slack answered ${res.status} for the file`);
+  const html = (res.headers.get('content-type') ?? '').includes('text/html');
+  await (html || !res.ok ? res.body?.cancel() : undefined);
+  if (html) throw new Error('Slack answered with its sign-in page instead of the file: is the files:read scope granted?');
+  if (!res.ok) throw new Error(`Slack answered ${res.status} for the file`);
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_FILE_BYTES) {
+    await res.body?.cancel();
+    throw notAList(options.name, `it is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB`);
+  }
+  try {
+    return Buffer.from(await res.arrayBuffer());
+  } catch (error) {
+    // Cut off while the file was coming (a time-out, a reset): the host, not the file.
+    throw new FileHostUnavailable(`the download from Slack's file host broke off: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A URL the token may be sent to: one of `origins`, with no credentials of its own. */
+function fileHost(url: string, origins: readonly string[]): URL {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new Error('the file has no usable address');
+  }
+  if (!origins.includes(target.origin)) throw new Error(`files are not fetched from ${target.origin}`);
+  if (target.username || target.password) throw new Error("the file's address carries credentials of its own");
+  return target;
+}

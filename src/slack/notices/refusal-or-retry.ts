@@ -1,0 +1,19 @@
+import { webApi } from '@slack/bolt';
+import { RetryLater } from '../../outbox/worker.js';
+import { refusedForGood, slackRefusal } from '../refusals.js';
+import type { ChannelPacer } from './pacer.js';
+
+/**
+ * What a paced outbox item's failed Web API call comes to: Slack's refusal for good (answered, so
+ * the item is dropped with it), a 429 (every channel held, and the item waits it out), or anything
+ * else (thrown, so the outbox retries with backoff).
+ */
+export function refusalOrRetry(error: unknown, pacer: ChannelPacer, channel: string, key: string | number): string {
+  if ((error as webApi.WebAPIRateLimitedError).code === webApi.ErrorCode.RateLimitedError) {
+    const waitMs = Math.max(1, (error as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
+    pacer.rateLimited(channel, key, waitMs);
+    throw new RetryLater('Slack rate limited (429)', waitMs);
+  }
+  if (refusedForGood(error)) return slackRefusal(error)!;
+  throw error;
+}
