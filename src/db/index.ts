@@ -78,6 +78,10 @@ function beginImmediate(db: Db): Db {
 }
 
 export async function migrate(db: Db): Promise<string[]> {
+  // Up to date (every start and command but the first after an upgrade): a read is enough, where
+  // knex's latest() would still open a transaction and take and free the migration lock.
+  const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
+  if (pending.length === 0) return [];
   const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;
 }
