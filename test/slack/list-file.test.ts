@@ -163,6 +163,16 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
   /** Waits until the import of this file is finished (its summary shown, or closed without it). */
   const finished = (fileName: string, timeoutMs = 5_000) => eventually(async () => (await importOf(fileName))?.summary_shown_at != null, timeoutMs, 'the import finished');
 
+  /** An import of a new file while Slack's file host is down: once its DM says it tries again. */
+  const importWhileHostDown = async (name: string, email: string) => {
+    const file = csv(name, email);
+    h.api.failDownloads(503);
+    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
+    const posted = await h.api.waitFor(() => dmOf(name), 5_000, 'the DM');
+    await h.api.waitFor(() => updatesOf(name).find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
+    return { file, posted };
+  };
+
   /** The stored import of a file, if any. */
   const importOf = (fileName: string) => h.db.db('list_imports').where({ file_name: fileName }).first('state', 'dm_channel', 'summary_shown_at');
   const invitedLike = async (prefix: string) => Number((await h.db.db('invitations').where('email', 'like', `${prefix}%`).count<{ n: number }[]>({ n: '*' }))[0]!.n);
@@ -220,10 +230,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
   });
 
   it("Slack's file host out of reach: the DM says it tries again, and a take-over reads the file", async () => {
-    const file = csv('host-down.csv', 'hostdown@corp.test');
-    h.api.failDownloads(503);
-    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
-    await h.api.waitFor(() => h.api.callsTo('chat.update').find((c) => /host-down\.csv.*file host did not answer/s.test(textOf(c.args))), 10_000, 'the DM saying so');
+    const { file } = await importWhileHostDown('host-down.csv', 'hostdown@corp.test');
     expect(await importOf('host-down.csv')).toMatchObject({ state: 'fetching' });
     await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
     await h.api.waitFor(() => updatesOf('host-down.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 20_000, 'the summary');
@@ -232,11 +239,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
   }, 60_000);
 
   it("Slack's file host out of reach for a day: the import is given up, and its DM says so instead of \"trying again\"", async () => {
-    const file = csv('day-down.csv', 'daydown@corp.test');
-    h.api.failDownloads(503);
-    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
-    const posted = await h.api.waitFor(() => dmOf('day-down.csv'), 5_000, 'the DM');
-    await h.api.waitFor(() => updatesOf('day-down.csv').find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
+    const { file, posted } = await importWhileHostDown('day-down.csv', 'daydown@corp.test');
     await h.restart({ whileStopped: () => h.clock.advance(IMPORT_GIVE_UP_MS + 1) });
     const told = await h.api.waitFor(() => updatesOf('day-down.csv').find((c) => /could not be read from Slack for a day/.test(textOf(c.args))), 20_000, 'the DM saying it was given up');
     expect(told.args.channel).toBe(posted.answer!.channel);
@@ -246,11 +249,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
   }, 60_000);
 
   it('an import given up whose DM is gone: its inviter is told in a new DM', async () => {
-    const file = csv('dm-gone.csv', 'dmgone@corp.test');
-    h.api.failDownloads(503);
-    await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
-    const posted = await h.api.waitFor(() => dmOf('dm-gone.csv'), 5_000, 'the DM');
-    await h.api.waitFor(() => updatesOf('dm-gone.csv').find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
+    const { posted } = await importWhileHostDown('dm-gone.csv', 'dmgone@corp.test');
     h.api.refuse('chat.update', 'message_not_found', { ts: posted.answer!.ts });
     await h.restart({ whileStopped: () => h.clock.advance(IMPORT_GIVE_UP_MS + 1) });
     const told = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => c !== posted && /dm-gone\.csv\* could not be read from Slack for a day/.test(textOf(c.args))), 20_000, 'a new DM');
