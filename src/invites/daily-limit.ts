@@ -1,5 +1,5 @@
 import type { Db, Trx } from '../db/index.js';
-import type { Actor } from '../shared/actor.js';
+import { memberIdOf, slackUserIdOf, type Actor } from '../shared/actor.js';
 import { DAY_MS } from '../shared/clock.js';
 import { isLimited, type InvitePolicy } from './policy.js';
 
@@ -33,7 +33,7 @@ export function createdToday(db: Db | Trx, inviter: LimitedInviter, now: number)
 /** Who the daily limit counts for this actor (a Slack user and their member are one person); undefined when not limited. */
 export function limitedInviter(policy: InvitePolicy, actor: Actor): LimitedInviter | undefined {
   if (!isLimited(policy, actor)) return undefined;
-  const slackUserId = actor.type === 'slack' ? actor.slackUserId : null;
-  const memberId = actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? (actor.memberId ?? null) : null;
+  const slackUserId = slackUserIdOf(actor);
+  const memberId = memberIdOf(actor);
   return slackUserId || memberId ? { slackUserId, memberId } : undefined;
 }

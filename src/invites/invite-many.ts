@@ -4,7 +4,7 @@ import { analyzeNow, chunked, forUpdate, inTransaction, isUniqueViolation, seria
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
-import { storedName, type Actor } from '../shared/actor.js';
+import { memberIdOf, slackUserIdOf, storedName, type Actor } from '../shared/actor.js';
 import { describeError, InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { invitationEvent, type DoormanEvent } from '../events/events.js';
@@ -228,8 +228,8 @@ async function storedFor(trx: Trx, emails: string[]) {
 export function inviterColumns(input: Pick<InviteManyInput, 'actor' | 'inviterMemberId' | 'inviterName'>) {
   const actor = input.actor;
   return {
-    invited_by_member_id: input.inviterMemberId ?? (actor.type === 'member' ? actor.memberId : actor.type === 'slack' ? actor.memberId ?? null : null),
-    invited_by_slack_user_id: actor.type === 'slack' ? actor.slackUserId : null,
+    invited_by_member_id: input.inviterMemberId ?? memberIdOf(actor),
+    invited_by_slack_user_id: slackUserIdOf(actor),
     invited_by_name: storedName(input.inviterName ?? (actor.type === 'system' ? null : actor.name)),
   };
 }

@@ -27,6 +27,11 @@ export function slackUserIdOf(actor: Actor): string | null {
   return actor.type === 'slack' ? actor.slackUserId : null;
 }
 
+/** The member behind a change, when known (a Slack user linked to one is that member). */
+export function memberIdOf(actor: Actor): string | null {
+  return actor.type === 'system' ? null : (actor.memberId ?? null);
+}
+
 export function actorId(actor: Actor): string | null {
   switch (actor.type) {
     case 'slack':

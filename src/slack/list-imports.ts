@@ -118,10 +118,7 @@ export class SlackListImports {
     try {
       list = parseListFile(await downloadSlackFile(state.fileUrl ?? '', { token: this.botToken, origins: this.fileOrigins, name: state.fileName }), state.fileName);
     } catch (error) {
-      const tell = (words: string) =>
-        this.client.chat.update({ channel: dm.channel, ts: dm.ts, ...line(words) } as webApi.ChatUpdateArguments).catch((failed: unknown) => {
-          if (!refusedForGood(failed)) throw failed;
-        });
+      const tell = (words: string) => this.updateDm(dm, line(words));
       if (error instanceof FileHostUnavailable) {
         this.deps.logger.warn({ err: error, file: state.fileName }, 'a list file could not be downloaded yet; the import is tried again once its lease runs out');
         await tell(`:hourglass_flowing_sand: *${name}*: Slack's file host did not answer. Trying again in a minute…`);
@@ -185,6 +182,17 @@ export class SlackListImports {
     }
   }
 
+  /** Updates an import's DM; answers false when Slack refused it for good (the DM is gone, say). */
+  private updateDm(dm: { channel: string; ts: string }, message: Message): Promise<boolean> {
+    return this.client.chat.update({ ...dm, ...message } as webApi.ChatUpdateArguments).then(
+      () => true,
+      (error: unknown) => {
+        if (refusedForGood(error)) return false;
+        throw error;
+      },
+    );
+  }
+
   /**
    * Tells the inviter of an import given up, at most once: in its DM (which may still say "trying
    * again"), or in a new DM when it never got one or that one is gone. Slack still away: only logged.
@@ -195,15 +203,7 @@ export class SlackListImports {
         given.how === 'dropped'
           ? line(`:warning: *${escape(given.fileName)}* could not be read from Slack for a day, so nothing of it was invited. Attach it again to invite from it.`)
           : inviteSummary(given.summary, this.deps.command, await this.deps.invites.deliveryProgress(given.summary.invitationIds));
-      const updated = given.dm
-        ? await this.client.chat.update({ ...given.dm, ...message } as webApi.ChatUpdateArguments).then(
-            () => true,
-            (error: unknown) => {
-              if (refusedForGood(error)) return false;
-              throw error;
-            },
-          )
-        : false;
+      const updated = given.dm ? await this.updateDm(given.dm, message) : false;
       if (!updated && given.slackUserId) await this.client.chat.postMessage({ channel: given.slackUserId, ...message } as webApi.ChatPostMessageArguments);
     } catch (error) {
       this.deps.logger.warn({ err: error, import: given.id, file: given.fileName }, 'the inviter of a list import given up could not be told');
