@@ -82,22 +82,25 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         message: row.message,
       });
       // The pace's moment is taken last, with the message ready: it is handed over the moment it comes.
-      const pace = settings.pace;
-      for (let tries = 1; pace; tries++) {
-        const moment = await pace.take(WAIT_IN_PLACE_MS);
-        if (!moment.ok) throw new RetryLater('waiting for MAIL_RATE', moment.waitMs, true);
-        if (moment.atMs - readAt > RECHECK_AFTER_MS) {
+      if (settings.pace) {
+        const moment = await settings.pace.next(WAIT_IN_PLACE_MS, {
+          maxMoments: MOMENTS_PER_DELIVERY,
           // Handed over well after the read: read again just before the moment, so a revoke (or a
           // newer link) meanwhile still stops the email, and the read's own delay falls before the moment.
-          await pace.waitUntil(moment.atMs - RECHECK_LEAD_MS);
-          const again = await read();
-          readAt = clock.now();
-          const changed = again ? whyNotSend(again, payload, readAt) : GONE;
-          if (changed) return { result: 'cancelled', reason: changed };
-        }
-        if (await pace.waitUntil(moment.atMs)) break;
-        // Too late for its moment (a busy process or database): another, never a late hand-over; after a few, back to the queue.
-        if (tries >= MOMENTS_PER_DELIVERY) throw new RetryLater('too busy to hand the email over at its MAIL_RATE moment', 1_000, true);
+          beforeMoment: {
+            leadMs: RECHECK_LEAD_MS,
+            run: async (atMs) => {
+              if (atMs - readAt <= RECHECK_AFTER_MS) return undefined;
+              const again = await read();
+              readAt = clock.now();
+              return again ? whyNotSend(again, payload, readAt) : GONE;
+            },
+          },
+        });
+        if ('stopped' in moment) return { result: 'cancelled', reason: moment.stopped };
+        // Too late for its moments (a busy process or database): never a late hand-over, back to the queue.
+        if ('late' in moment) throw new RetryLater('too busy to hand the email over at its MAIL_RATE moment', 1_000, true);
+        if (!moment.ok) throw new RetryLater('waiting for MAIL_RATE', moment.waitMs, true);
       }
       try {
         await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link });

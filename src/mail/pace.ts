@@ -16,6 +16,17 @@ export function parseMailRate(value: string): MailRate | undefined {
 
 const BUDGET = 'mail';
 
+/** A moment taken, or how long until the next free one. */
+export type TakenMoment = { ok: true; atMs: number } | { ok: false; waitMs: number };
+
+/** What waiting for a moment came to: also stopped by `beforeMoment`, or too late for `maxMoments` of them. */
+export type NextMoment = TakenMoment | { ok: false; stopped: string } | { ok: false; late: true };
+
+export interface NextOptions {
+  maxMoments?: number;
+  beforeMoment?: { leadMs: number; run(atMs: number): Promise<string | undefined> };
+}
+
 /**
  * The mail provider's pace, shared by every instance through the database: emails go out one
  * interval (perMs ÷ count) apart. Each send takes the next free moment by moving the budget's
@@ -47,14 +58,24 @@ export class MailPace {
   }
 
   /**
-   * Waits for the next moment MAIL_RATE allows, taking it ahead of time (up to `maxWaitMs`): answers
-   * it once it has come, or how long the next free one is off when that is further. Woken too late
-   * for the moment it took (a busy process), it takes another rather than crowd the moments after it.
+   * Waits for the next moment MAIL_RATE allows, taking it ahead of time (up to `maxWaitMs`), and
+   * answers it once it has come, or how long the next free one is off when that is further. Woken too
+   * late for the moment it took (a busy process), it takes another rather than crowd the moments after
+   * it, up to `maxMoments` in all. `beforeMoment` runs `leadMs` before each moment it waits for (to
+   * read again what is about to go out); a reason it answers ends the wait.
    */
-  async next(maxWaitMs: number): Promise<{ ok: true; atMs: number } | { ok: false; waitMs: number }> {
-    for (;;) {
+  async next(maxWaitMs: number, options: NextOptions = {}): Promise<NextMoment> {
+    const { maxMoments = Infinity, beforeMoment } = options;
+    for (let tries = 1; ; tries++) {
       const taken = await this.take(maxWaitMs);
-      if (!taken.ok || (await this.waitUntil(taken.atMs))) return taken;
+      if (!taken.ok) return taken;
+      if (beforeMoment) {
+        await this.waitUntil(taken.atMs - beforeMoment.leadMs);
+        const stopped = await beforeMoment.run(taken.atMs);
+        if (stopped !== undefined) return { ok: false, stopped };
+      }
+      if (await this.waitUntil(taken.atMs)) return taken;
+      if (tries >= maxMoments) return { ok: false, late: true };
     }
   }
 
@@ -77,7 +98,7 @@ export class MailPace {
    * small delays do not add up over a long queue; two moments are never closer than the rate's own
    * interval, and any count + 1 of them span more than the rate's period by at least half the margin.
    */
-  async take(aheadMs = 0): Promise<{ ok: true; atMs: number } | { ok: false; waitMs: number }> {
+  async take(aheadMs = 0): Promise<TakenMoment> {
     const now = this.clock.now();
     if (!this.created) {
       await this.db('rate_budgets').insert({ name: BUDGET, next_at: 0 }).onConflict('name').ignore();

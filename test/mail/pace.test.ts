@@ -121,6 +121,47 @@ describe.each(DIALECTS)('the pace\'s moments taken ahead (%s)', (dialect) => {
     expect(clock.now() - asked[1]!).toBeLessThanOrEqual(25);
   });
 
+  it('gives up, answering late, once it has woken too late for as many moments as it may take', async () => {
+    let stall = 0;
+    const clock = { now: () => Date.now() + stall };
+    const pace = new MailPace(test.db, clock, { count: 50, perMs: 1_000 });
+    const other = new MailPace(test.db, clock, { count: 50, perMs: 1_000 });
+    const take = pace.take.bind(pace);
+    const asked: number[] = [];
+    // Every moment it takes is an interval ahead (another instance took the one now), and the
+    // process stalls for 200 ms before it can wait for it.
+    pace.take = async (aheadMs) => {
+      await other.take(2_000);
+      const answer = await take(aheadMs);
+      if (answer.ok) asked.push(answer.atMs);
+      stall += 200;
+      return answer;
+    };
+    expect(await pace.next(2_000, { maxMoments: 3 })).toEqual({ ok: false, late: true });
+    expect(asked).toHaveLength(3);
+  });
+
+  it('runs beforeMoment its lead before each moment it waits for, and a reason it answers ends the wait', async () => {
+    const clock = { now: () => Date.now() };
+    const pace = new MailPace(test.db, clock, { count: 10, perMs: 1_000 });
+    const other = new MailPace(test.db, clock, { count: 10, perMs: 1_000 });
+    await other.take();
+    // This moment is an interval (105 ms) ahead: the hook runs 40 ms before it, then the moment comes.
+    const ran: Array<{ atMs: number; at: number }> = [];
+    const moment = await pace.next(2_000, { beforeMoment: { leadMs: 40, run: async (atMs) => void ran.push({ atMs, at: clock.now() }) } });
+    expect(moment.ok).toBe(true);
+    const atMs = (moment as { atMs: number }).atMs;
+    expect(ran).toHaveLength(1);
+    expect(ran[0]!.atMs).toBe(atMs);
+    expect(atMs - ran[0]!.at).toBeGreaterThan(0);
+    expect(atMs - ran[0]!.at).toBeLessThanOrEqual(40);
+    expect(clock.now()).toBeGreaterThanOrEqual(atMs);
+    // A reason from the hook: answered at once, without waiting for the moment.
+    const stopped = await pace.next(2_000, { beforeMoment: { leadMs: 40, run: async () => 'revoked meanwhile' } });
+    expect(stopped).toEqual({ ok: false, stopped: 'revoked meanwhile' });
+    expect(clock.now()).toBeLessThan(atMs + 105);
+  });
+
   it('never gives two instances the same moment, nor two moments closer than the rate, when they ask at once', async () => {
     const clock = new ManualClock(2_000_000);
     const paces = [0, 1].map(() => new MailPace(test.db, clock, { count: 50, perMs: 1_000 }));
