@@ -10,7 +10,8 @@ import { restartTestPostgres } from '../support/embedded-pg.js';
 import { request, startTestApp } from '../support/http.js';
 import { childEnv, ROOT, ServiceProcess, waitForHttp } from '../support/service.js';
 import { ADMIN, SlackWorld } from '../support/slack-world.js';
-import { freePort, TestSmtpServer } from '../support/smtp.js';
+import { freePort } from '../support/net.js';
+import { TestSmtpServer } from '../support/smtp.js';
 import { fastTempDir, pool, report, sleep, until } from './support.js';
 
 /**

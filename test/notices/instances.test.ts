@@ -10,7 +10,8 @@ import { createTestDatabase, ManualClock, TEST_SECRET, type TestDatabase } from 
 import { ADMIN, ADMIN2, DAY, noticeIdOf, pause, queuedNotices, SYSTEM_ACTOR } from '../support/slack-world.js';
 import { ServiceProcess, waitForHttp } from '../support/service.js';
 import { SlackApiStandIn } from '../support/slack-api.js';
-import { freePort, TestSmtpServer } from '../support/smtp.js';
+import { freePort } from '../support/net.js';
+import { TestSmtpServer } from '../support/smtp.js';
 import { SIGNING_SECRET } from '../support/slack-world.js';
 
 /**

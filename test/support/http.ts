@@ -10,7 +10,8 @@ import type { Member } from '../../src/members/service.js';
 import type { Actor } from '../../src/shared/actor.js';
 import type { RateLimits } from '../../src/web/server.js';
 import { createTestDatabase, TEST_SECRET, type Dialect, type TestDatabase } from './db.js';
-import { freePort, TestSmtpServer } from './smtp.js';
+import { freePort } from './net.js';
+import { TestSmtpServer } from './smtp.js';
 
 /**
  * The real Doorman HTTP server for web tests: `startApp` on a free port (so PUBLIC_URL in the

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { freePort } from './net.js';
 
 /**
  * A real SMTP server in-process, for tests: records every message it accepts, and can be told to
@@ -196,15 +197,6 @@ export class TestSmtpServer {
 
 function smtpError(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
-}
-
-/** A port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 // ------------------------------------------------------------------ a small MIME reader

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { freePort } from '../support/smtp.js';
+import { freePort } from '../support/net.js';
 import { runCli, ServiceProcess, tempDataDir, waitForHttp, type Env } from '../support/service.js';
 import { eventually } from '../support/wait.js';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
