@@ -41,6 +41,8 @@ export default defineConfig({
     pool: 'forks',
     // PostgreSQL at TEST_PG_URL, or a throw-away one from npm when nothing answers there.
     globalSetup: ['test/support/global-pg.ts'],
+    // Each file drops the PostgreSQL databases it made once it is done (test/support/db.ts).
+    setupFiles: ['test/support/setup.ts'],
     // No test may be skipped or focused in CI.
     allowOnly: !process.env.CI,
     sequence: { sequencer: LongestFirst },

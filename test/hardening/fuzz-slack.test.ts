@@ -339,6 +339,8 @@ describe.each(DIALECTS_RUN)('fuzzing the Slack door (%s)', (dialect) => {
     const payload = clickPayload(ADMIN, { action_id: 'invite_resend_2', value: `t.${target}.pending.created.desc.0` });
     const results = await Promise.all([0, 1, 2].map((retry) => w.interaction(payload, retry ? { retryNum: retry } : {})));
     for (const r of results) ack(r);
+    // The resend runs after the ack: once it is done, a little longer to see that no copy adds another.
+    await until(async () => (await audit()) > auditBefore, 10_000, 'the resend');
     await sleep(500);
     expect((await invites.get(target)).sendCount).toBe(sentBefore + 1);
     expect(await audit()).toBe(auditBefore + 1);
@@ -346,6 +348,7 @@ describe.each(DIALECTS_RUN)('fuzzing the Slack door (%s)', (dialect) => {
     const triggerId = newTriggerId();
     const cmd = await Promise.all([0, 1, 2].map((retry) => w.slash('invite thrice@corp.test', ADMIN, { triggerId, ...(retry ? { retryNum: retry } : {}) })));
     for (const r of cmd) ack(r.ack);
+    await until(async () => (await db('invitations').where({ email: 'thrice@corp.test' })).length > 0, 10_000, 'the invitation');
     await sleep(500);
     expect(await db('invitations').where({ email: 'thrice@corp.test' }).select('id')).toHaveLength(1);
     expect(await db('outbox').where({ kind: 'invite_email' }).whereIn('invitation_id', db('invitations').where({ email: 'thrice@corp.test' }).select('id'))).toHaveLength(1);
