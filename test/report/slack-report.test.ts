@@ -35,6 +35,8 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
   beforeAll(async () => {
     h = await SlackWorld.start(dialect, {
       channels: [CHANNEL],
+      // The history's inviter, who hears of its invitations (known before the app can tell them).
+      users: { U0INVITER: { email: 'inviter@corp.test', name: 'History Inviter' } },
       beforeStart: async (db, clock) => {
         await seedHistory(db.db);
         // The history's emails count as delivered: only the report is for Slack here.
@@ -42,8 +44,6 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
         clock.current = END + 3 * HOUR;
       },
     });
-    // The history's inviter, who hears of its invitations.
-    h.api.users.set('U0INVITER', { email: 'inviter@corp.test', name: 'History Inviter' });
   });
   afterAll(async () => {
     expect(h.api.rejected()).toEqual([]);
@@ -107,13 +107,13 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
 describe('two instances starting together on one PostgreSQL', () => {
   it('both schedulers look at once; the week’s report reaches each admin exactly once', async () => {
     const h = await SlackWorld.start('pg', {
+      users: { U0INVITER: { email: 'inviter@corp.test', name: 'History Inviter' } },
       beforeStart: async (db, clock) => {
         await seedHistory(db.db);
         await db.db('outbox').update({ state: 'done', done_at: END });
         clock.current = END + 3 * HOUR;
       },
     });
-    h.api.users.set('U0INVITER', { email: 'inviter@corp.test', name: 'History Inviter' });
     const dir = mkdtempSync(path.join(tmpdir(), 'doorman-second-'));
     const config = loadConfig({
       PORT: '0',

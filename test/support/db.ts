@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
 import type { DatabaseConfig } from '../../src/config.js';
 import { createDb, migrate, type Db } from '../../src/db/index.js';
+import { SETTLE_TEST_DATABASES } from './settle.js';
 
 /**
  * PostgreSQL for tests: a server where the tests may create and drop databases. TEST_PG_URL, or
@@ -80,6 +81,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
  * benchmarks, which use these databases too) nothing runs in the background.
  */
 const UNDER_VITEST = process.env.VITEST === 'true';
+(globalThis as { [SETTLE_TEST_DATABASES]?: () => Promise<void> })[SETTLE_TEST_DATABASES] = settleTestDatabases;
 let spare: Promise<string> | undefined;
 const dropping = new Set<Promise<void>>();
 let adminDb: Db | undefined;
@@ -114,7 +116,7 @@ function dropLater(name: string): Promise<void> {
 }
 
 /** Drops the database made ahead and waits for every drop under way (at the end of each test file). */
-export async function settleTestDatabases(): Promise<void> {
+async function settleTestDatabases(): Promise<void> {
   const made = spare;
   spare = undefined;
   const name = made && (await made.catch(() => undefined));

@@ -51,6 +51,8 @@ export interface SlackWorldOptions {
   beforeStart?: (db: TestDatabase, clock: ManualClock) => Promise<void>;
   /** Channels the bot is a member of (it may post there; elsewhere Slack answers not_in_channel). */
   channels?: string[];
+  /** More Slack users the stand-in knows (by id) before the app starts, beside the world's own. */
+  users?: Record<string, { email: string; name: string }>;
   /** Keep the app's log lines (`w.log`) from this level on. */
   logLevel?: string;
   app?: AppOptions;
@@ -116,6 +118,7 @@ export class SlackWorld {
     api.users.set(PLAIN, { email: 'pat@corp.test', name: 'Pat Plain' });
     api.users.set(STRANGER, { email: 'nobody@elsewhere.test', name: 'No Body' });
     api.users.set(LINKED, { email: 'lin@corp.test', name: 'Lin Linked' });
+    for (const [id, user] of Object.entries(options.users ?? {})) api.users.set(id, user);
     await w.boot();
     const { members } = w.app.services;
     const system: Actor = { type: 'system' };
