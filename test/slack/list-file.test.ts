@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS } from '../../src/invites/import-runs.js';
 import { DIALECTS } from '../support/db.js';
 import { ADMIN, ADMIN2, eventually, pause, SlackWorld, textOf } from '../support/slack-world.js';
@@ -275,6 +275,31 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     expect(h.api.downloads.filter((d) => d.fileId === file.id)).toEqual([]);
     expect(await invitedLike('neverdm')).toBe(0);
   }, 60_000);
+
+  it('a runner at work keeps its lease: renewed while a download hangs, so no take-over starts it again', async () => {
+    const file = csv('slow-host.csv', 'slowhost@corp.test');
+    const leaseOf = async () => Number((await h.db.db('list_imports').where({ file_name: 'slow-host.csv' }).first('lease_until'))?.lease_until ?? NaN);
+    h.api.failDownloads('hang');
+    // Only the intervals are fake: the heartbeat's, which the test fires by hand; the rest runs as usual.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
+      await h.api.waitFor(() => h.api.downloadsHeld === 1, 5_000, 'the download under way');
+      const first = await leaseOf();
+      // Two-thirds of the lease on, the download still hanging: the heartbeat renews it.
+      h.clock.advance((IMPORT_LEASE_MS * 2) / 3);
+      vi.advanceTimersByTime(IMPORT_LEASE_MS / 3);
+      await eventually(async () => (await leaseOf()) === first + (IMPORT_LEASE_MS * 2) / 3, 5_000, 'the lease renewed');
+    } finally {
+      vi.useRealTimers();
+    }
+    // Past the first lease, within the renewed one: another instance cannot take the import over.
+    h.clock.advance(IMPORT_LEASE_MS / 2);
+    expect(await h.services.invites.takeOverStalledImport([])).toBeUndefined();
+    h.api.releaseDownloads();
+    await h.api.waitFor(() => updatesOf('slow-host.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 10_000, 'the summary');
+    expect(h.api.downloads.filter((d) => d.fileId === file.id).map((d) => d.served)).toEqual([true]);
+  });
 
   it('a download cut off halfway: the import is kept, and a take-over reads the whole file', async () => {
     const file = csv('cut-off.csv', ...Array.from({ length: 200 }, (_, i) => `cutoff${i}@corp.test`));

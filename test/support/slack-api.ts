@@ -222,7 +222,8 @@ export class SlackApiStandIn {
   private readonly appTokenScopes: Set<string>;
   private readonly manifest: ManifestFacts;
   private readonly faults: Fault[] = [];
-  private readonly downloadFaults: Array<{ status: number | 'cut'; times: number }> = [];
+  private readonly downloadFaults: Array<{ status: number | 'cut' | 'hang'; times: number }> = [];
+  private readonly heldDownloads: Array<() => void> = [];
   private readonly downloadRedirects: Array<{ location: string; times: number }> = [];
   /** Downloads answered as Enterprise Grid's files.slack.com answers them: redirected to files-origin. */
   gridFileHost = false;
@@ -328,9 +329,22 @@ export class SlackApiStandIn {
     this.faults.push({ method, status: 200, error, times: options.times ?? 1, channel: options.channel, ts: options.ts });
   }
 
-  /** The next `times` file downloads answer `status` (the file host out of reach), or `cut`: half the file, then the connection closed. */
-  failDownloads(status: 500 | 503 | 'cut', times = 1): void {
+  /**
+   * The next `times` file downloads answer `status` (the file host out of reach), or `cut`: half the
+   * file, then the connection closed, or `hang`: nothing until `releaseDownloads()`, then as usual.
+   */
+  failDownloads(status: 500 | 503 | 'cut' | 'hang', times = 1): void {
     this.downloadFaults.push({ status, times });
+  }
+
+  /** How many downloads `failDownloads('hang')` holds now. */
+  get downloadsHeld(): number {
+    return this.heldDownloads.length;
+  }
+
+  /** Answers the downloads held by `failDownloads('hang')`. */
+  releaseDownloads(): void {
+    for (const release of this.heldDownloads.splice(0)) release();
   }
 
   /** The next `times` file downloads are redirected to `location`. */
@@ -607,6 +621,11 @@ export class SlackApiStandIn {
       res.writeHead(302, { location, 'content-type': 'text/html' }).end('<a href="/">Found</a>.');
     };
     const fault = this.downloadFaults.find((f) => f.times > 0);
+    if (fault?.status === 'hang') {
+      fault.times--;
+      this.heldDownloads.push(() => this.handleFile(url, req, res, origin));
+      return;
+    }
     if (fault) {
       fault.times--;
       record({ served: false });
