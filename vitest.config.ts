@@ -3,15 +3,16 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Suites that must have the machine to themselves: they restart PostgreSQL (faults-db), measure
- * latency or timing under load (load, races, secrets' constant-time check), or count thread-pool
- * use (passwords). They run one at a time, after everything else. The benchmark smoke and the mail
- * and Slack faults assert no timing, so they share the machine.
+ * latency or timing under load (load, races, secrets' constant-time check, MAIL_RATE as the SMTP
+ * server sees it), or count thread-pool use (passwords). They run one at a time, after everything
+ * else. The benchmark smoke and the mail and Slack faults assert no timing, so they share the machine.
  */
 const ALONE = [
   'test/hardening/faults-db.test.ts',
   'test/hardening/load.test.ts',
   'test/hardening/races.test.ts',
   'test/hardening/secrets.test.ts',
+  'test/mail/pace-instances.test.ts',
   'test/members/passwords.test.ts',
 ];
 
