@@ -17,11 +17,22 @@ const ALONE = [
 ];
 
 /**
- * The longest shared files, started first so the two workers finish together. A fresh clone (CI) has
- * no timing cache, and vitest then starts larger files first, which left the ~80 s benchmark smoke
- * (a small file) for the end.
+ * The longest shared files, started first so the workers finish together, busy ones (the benchmark
+ * smoke, the fuzzers) between ones that mostly wait (list files, faults), so that three workers do
+ * not all want the CPU at once. A fresh clone (CI) has no timing cache, and vitest would then start
+ * larger files first, which left the ~80 s benchmark smoke (a small file) for the end.
  */
-const LONGEST = ['test/bench/smoke.test.ts', 'test/hardening/fuzz-slack.test.ts', 'test/invites/service.test.ts', 'test/hardening/fuzz-web.test.ts', 'test/hardening/fuzz-cli.test.ts', 'test/start/start.test.ts'];
+const LONGEST = [
+  'test/bench/smoke.test.ts',
+  'test/slack/list-file.test.ts',
+  'test/hardening/fuzz-slack.test.ts',
+  'test/hardening/faults-mail-slack.test.ts',
+  'test/hardening/fuzz-web.test.ts',
+  'test/web/accept-browser.test.ts',
+  'test/hardening/fuzz-cli.test.ts',
+  'test/invites/service.test.ts',
+  'test/start/start.test.ts',
+];
 
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -50,10 +61,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // Most suites wait on sockets, timers and child processes more than on the CPU: with two at
-        // once a 2-core machine was busy ~60% of the time, with three ~70%, and the run ~90 s shorter
-        // (vitest would otherwise run one: cores − 1). What measures time under load runs alone.
-        test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: ALONE, maxWorkers: 3, sequence: { groupOrder: 0 } },
+        // Most suites wait on sockets, timers and child processes more than on the CPU: three at once
+        // keep a 2-core machine busier (vitest would otherwise run one: cores − 1). What measures time
+        // under load runs alone. Files share their worker's modules (not isolated: loading them again
+        // for each file cost ~60 s of the run), so a file puts back what it changes: process.env,
+        // timers, process listeners.
+        test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: ALONE, maxWorkers: 3, isolate: false, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,

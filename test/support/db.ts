@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
 import type { DatabaseConfig } from '../../src/config.js';
 import { createDb, migrate, type Db } from '../../src/db/index.js';
-import { SETTLE_TEST_DATABASES } from './settle.js';
+import { testDatabases } from './settle.js';
 
 /**
  * PostgreSQL for tests: a server where the tests may create and drop databases. TEST_PG_URL, or
@@ -54,7 +54,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   const made = spare;
   spare = undefined;
   const name = (made && (await made.catch(() => undefined))) || (await newPgDatabase());
-  if (UNDER_VITEST) {
+  if (inBackground()) {
     spare = newPgDatabase();
     spare.catch(() => undefined);
   }
@@ -68,7 +68,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     async destroy() {
       await db.destroy();
       const drop = dropLater(name);
-      if (!UNDER_VITEST) await drop;
+      if (!inBackground()) await drop;
     },
   };
 }
@@ -78,10 +78,10 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
  * test needs neither to wait: the next test's database is made while this one runs, and a test's
  * database is dropped in the background. Each test file waits at its end (test/support/setup.ts)
  * for its drops and drops the database made ahead, so none outlives its file. Elsewhere (the
- * benchmarks, which use these databases too) nothing runs in the background.
+ * benchmarks, which use these databases too, spawned by a test or not) nothing runs in the background.
  */
-const UNDER_VITEST = process.env.VITEST === 'true';
-(globalThis as { [SETTLE_TEST_DATABASES]?: () => Promise<void> })[SETTLE_TEST_DATABASES] = settleTestDatabases;
+const inBackground = () => testDatabases.hooked === true;
+testDatabases.settle = settleTestDatabases;
 let spare: Promise<string> | undefined;
 const dropping = new Set<Promise<void>>();
 let adminDb: Db | undefined;

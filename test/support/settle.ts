@@ -1,2 +1,12 @@
-/** Where test/support/db.ts leaves what test/support/setup.ts runs at the end of each test file. */
-export const SETTLE_TEST_DATABASES = Symbol.for('doorman.settleTestDatabases');
+/**
+ * Shared by test/support/db.ts and test/support/setup.ts through the global object, so that a file
+ * that never makes a database need not load the drivers to settle: `hooked` once setup.ts runs in
+ * this process (under vitest, not in a benchmark it spawns), `settle` once db.ts is loaded.
+ */
+export interface TestDatabasesSlot {
+  hooked?: boolean;
+  settle?: () => Promise<void>;
+}
+
+const KEY = Symbol.for('doorman.testDatabases');
+export const testDatabases: TestDatabasesSlot = ((globalThis as { [KEY]?: TestDatabasesSlot })[KEY] ??= {});
