@@ -174,7 +174,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
   };
 
   /** The stored import of a file, if any. */
-  const importOf = (fileName: string) => h.db.db('list_imports').where({ file_name: fileName }).first('state', 'dm_channel', 'summary_shown_at');
+  const importOf = (fileName: string) => h.db.db('list_imports').where({ file_name: fileName }).first('state', 'dm_channel', 'summary_shown_at', 'lease_until');
   const invitedLike = async (prefix: string) => Number((await h.db.db('invitations').where('email', 'like', `${prefix}%`).count<{ n: number }[]>({ n: '*' }))[0]!.n);
 
   it('Slack out of reach when the import starts: the import waits, stored, and is finished after a restart once Slack answers', async () => {
@@ -278,7 +278,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
 
   it('a runner at work keeps its lease: renewed while a download hangs, so no take-over starts it again', async () => {
     const file = csv('slow-host.csv', 'slowhost@corp.test');
-    const leaseOf = async () => Number((await h.db.db('list_imports').where({ file_name: 'slow-host.csv' }).first('lease_until'))?.lease_until ?? NaN);
+    const leaseOf = async () => Number((await importOf('slow-host.csv'))?.lease_until ?? NaN);
     h.api.failDownloads('hang');
     // Only the intervals are fake: the heartbeat's, which the test fires by hand; the rest runs as usual.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });

@@ -68,7 +68,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     async destroy() {
       await db.destroy();
       if (inBackground()) dropLater(name);
-      else await admin().raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      else await dropDatabase(name);
     },
   };
 }
@@ -103,14 +103,13 @@ async function newPgDatabase(): Promise<string> {
   return name;
 }
 
+const dropDatabase = async (name: string): Promise<void> => {
+  await admin().raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+};
+
 /** Drops a database without waiting; one that fails (the server restarting) is left behind, like the database of a test that fails before its destroy. */
 function dropLater(name: string): void {
-  const drop = admin()
-    .raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    .then(
-      () => undefined,
-      () => undefined,
-    );
+  const drop = dropDatabase(name).catch(() => undefined);
   dropping.add(drop);
   void drop.finally(() => dropping.delete(drop));
 }

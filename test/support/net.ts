@@ -15,14 +15,14 @@ const BLOCK = 1_000;
 const BLOCKS = 12;
 let nextInBlock = 0;
 
-/** The lowest port the kernel hands out by itself (to `listen(0)` and outgoing connections). */
-function ephemeralFloor(): number {
+/** Whether the kernel hands out ports by itself (to `listen(0)` and outgoing connections) only above the blocks; read once. */
+const blocksAreOurs = (() => {
   try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) >= FIRST_PORT + BLOCK * BLOCKS;
   } catch {
-    return 0;
+    return false;
   }
-}
+})();
 
 const tryListen = (port: number) =>
   new Promise<number | undefined>((resolve) => {
@@ -42,7 +42,7 @@ const tryListen = (port: number) =>
  * draws from its own block below the kernel's ephemeral range, where nothing else takes ports.
  */
 export async function freePort(): Promise<number> {
-  if (ephemeralFloor() >= FIRST_PORT + BLOCK * BLOCKS) {
+  if (blocksAreOurs) {
     const block = FIRST_PORT + (Number(process.env.VITEST_POOL_ID ?? process.pid) % BLOCKS) * BLOCK;
     for (let tries = 0; tries < BLOCK; tries++) {
       const port = await tryListen(block + (nextInBlock++ % BLOCK));
