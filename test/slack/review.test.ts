@@ -8,7 +8,7 @@ const DAY = 86_400_000;
 describe.each(DIALECTS)('the invite form: review before sending, choices per invitation (%s)', (dialect) => {
   let h: SlackWorld;
   beforeAll(async () => {
-    h = await SlackWorld.start(dialect);
+    h = await SlackWorld.start(dialect, { logLevel: 'error' });
     h.api.registerView('V0MODAL', { hash: 'h1' });
     h.api.users.set('U0PICK', { email: 'picked.person@corp.test', name: 'Picked Person' });
     const { invites } = h.services;
@@ -79,6 +79,24 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
       const form = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_modal' && textOf(c.args.view).includes('race.one')));
       await pause(2_500);
       expect(h.api.callsTo('views.update').filter((c) => c.at >= form.at && c.args.view?.callback_id === 'invite_review')).toEqual([]);
+    } finally {
+      h.api.delay('users.info', 0);
+      h.api.registerView('V0MODAL', { hash: 'h1' });
+    }
+  });
+
+  it('the review closed before the people picked are looked up: nothing is drawn, nothing sent, nothing fails', async () => {
+    h.api.delay('users.info', 1_500);
+    try {
+      const errorsBefore = h.log.errors().length;
+      const answer = await submitForm({ emails: 'closed.one@corp.test', users: ['U0PICK'] });
+      expect(textOf(answer.view)).toContain('Looking up 1 person from Slack');
+      h.api.closeView('V0MODAL');
+      const redraw = await h.api.waitFor(() => h.api.failedCallsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('picked.person@corp.test')));
+      expect(redraw.error).toBe('not_found');
+      await h.settle();
+      expect(h.log.errors().slice(errorsBefore).map((e) => e.msg)).toEqual([]);
+      expect(await h.db.db('invitations').whereIn('email', ['closed.one@corp.test', 'picked.person@corp.test'])).toEqual([]);
     } finally {
       h.api.delay('users.info', 0);
       h.api.registerView('V0MODAL', { hash: 'h1' });

@@ -233,6 +233,7 @@ export class SlackApiStandIn {
   private readonly messages = new Map<string, { channel: string; ts: string }>();
   private readonly channels = new Map<string, { private: boolean; member: boolean }>();
   private readonly exchangedTriggers = new Set<string>();
+  private readonly closedViews = new Set<string>();
   private readonly views = new Map<string, { id: string; hash: string; externalId?: string; type: string; user?: string }>();
   private readonly responseUrls = new Map<string, { issuedAt: number; posts: number }>();
   private fileContents = new Map<string, Buffer>();
@@ -383,7 +384,14 @@ export class SlackApiStandIn {
 
   /** A view Slack has open (e.g. the one a view_submission payload names), so views.update can find it. */
   registerView(id: string, options: { hash?: string; type?: string; externalId?: string } = {}): void {
+    this.closedViews.delete(id);
     this.views.set(id, { id, hash: options.hash ?? `${Date.now() / 1000}.${randomBytes(4).toString('hex')}`, type: options.type ?? 'modal', externalId: options.externalId });
+  }
+
+  /** The person closed the view (Slack sends no view_closed unless the view asked): views.update finds it no more (`not_found`). */
+  closeView(id: string): void {
+    this.views.delete(id);
+    this.closedViews.add(id);
   }
 
   /** A file someone uploaded; served at its url_private(_download) to the bot token with files:read. */
@@ -579,7 +587,9 @@ export class SlackApiStandIn {
     }
 
     const result = this.perform(method, args);
-    record(result.ok === true, result.ok === true ? undefined : String(result.error), result.ok === true ? result : undefined);
+    // An update of a view the test closed is refused as Slack would, but the app sent nothing wrong.
+    const closed = method === 'views.update' && this.closedViews.has(String(args.view_id));
+    record(result.ok === true, result.ok === true ? undefined : String(result.error), result.ok === true ? result : undefined, closed);
     answer(result);
   }
 
