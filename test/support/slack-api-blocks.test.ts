@@ -165,6 +165,24 @@ describe('Block Kit: which elements each block holds', () => {
     expect(input({ type: 'overflow', action_id: 'o', options: options(2) }).join()).toMatch(/element overflow is not allowed in input blocks/);
   });
 
+  it('the email, URL, number and file inputs appear in modals only, the datetime picker not in Home tabs, the rich text input not in messages', () => {
+    const inputBlock = (type: string) => ({ type: 'input', label: plain('L'), element: { type, action_id: 'x' } });
+    const home = (type: string) => viewProblems({ type: 'home', blocks: [inputBlock(type)] });
+    const message = (type: string) => messageProblems({ blocks: [inputBlock(type)] });
+    for (const type of ['email_text_input', 'url_text_input', 'number_input', 'file_input']) {
+      expect(input({ type, action_id: 'x' })).toEqual([]);
+      expect(message(type).join()).toMatch(new RegExp(`element ${type} is not allowed in a message`));
+      expect(home(type).join()).toMatch(new RegExp(`element ${type} is not allowed in a home`));
+    }
+    expect(message('datetimepicker')).toEqual([]);
+    expect(home('datetimepicker').join()).toMatch(/element datetimepicker is not allowed in a home/);
+    expect(home('rich_text_input')).toEqual([]);
+    expect(message('rich_text_input').join()).toMatch(/element rich_text_input is not allowed in a message/);
+    // The rest may appear anywhere: a plain-text input and a menu in a message's input block.
+    expect(message('plain_text_input')).toEqual([]);
+    expect(message('multi_users_select')).toEqual([]);
+  });
+
   it('a context block holds text objects and images only, up to 10', () => {
     const image = { type: 'image', image_url: 'https://x.test/a.png', alt_text: 'a' };
     expect(messageProblems({ blocks: [{ type: 'context', elements: [image, mrkdwn('a'), plain('b'), ...Array.from({ length: 7 }, () => mrkdwn('c'))] }] })).toEqual([]);

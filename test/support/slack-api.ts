@@ -29,7 +29,8 @@ import { closeServer } from './net.js';
  *   DM ids (D…) are fine: a DM to a user id opens the bot's DM with them. `joinChannel()` adds the bot;
  * - more than `responseUrlLimit` (5) posts to one response_url, or one after
  *   `responseUrlLifetimeMs` (30 min) (see handleResponseUrl for the answer given);
- * - Block Kit that breaks Slack's limits (`invalid_blocks`), missing required arguments
+ * - Block Kit that breaks Slack's limits or puts an element where Slack does not allow it (in a
+ *   block, or on a surface: a file input in a message, say) (`invalid_blocks`), missing required arguments
  *   (`invalid_arguments`), unknown methods (`unknown_method`). A message `text` over 40,000
  *   characters is not refused: as Slack does, the answer carries it cut to 40,000 with a
  *   `message_truncated` warning.
@@ -865,7 +866,7 @@ export function messageProblems(message: Record<string, any>): string[] {
   if (message.blocks !== undefined) {
     if (!Array.isArray(message.blocks)) return ['blocks is not an array'];
     if (message.blocks.length > 50) problems.push(`${message.blocks.length} blocks in a message (max 50)`);
-    problems.push(...blockProblems(message.blocks));
+    problems.push(...blockProblems(message.blocks, 'message'));
   }
   return problems;
 }
@@ -885,7 +886,7 @@ export function viewProblems(view: any): string[] {
   }
   if (len(view.private_metadata) > 3000) problems.push('private_metadata longer than 3000');
   if (len(view.callback_id) > 255) problems.push('callback_id longer than 255');
-  problems.push(...blockProblems(view.blocks));
+  problems.push(...blockProblems(view.blocks, view.type === 'home' ? 'home' : 'modal'));
   return problems;
 }
 
@@ -916,6 +917,22 @@ const ELEMENT_BLOCKS: Record<string, readonly string[]> = {
   image: ['section', 'context'],
 };
 
+type Surface = 'message' | 'modal' | 'home';
+
+/**
+ * The elements the "Surfaces" column of Slack's block element reference keeps off some surfaces:
+ * the email, URL and number inputs and the file input appear in modals only, the datetime picker
+ * not in Home tabs, the rich text input not in messages. Any other element may appear on all three.
+ */
+const ELEMENT_SURFACES: Record<string, readonly Surface[]> = {
+  email_text_input: ['modal'],
+  url_text_input: ['modal'],
+  number_input: ['modal'],
+  file_input: ['modal'],
+  datetimepicker: ['modal', 'message'],
+  rich_text_input: ['modal', 'home'],
+};
+
 /** How many options each element with a fixed list holds: checkboxes and radio buttons up to 10, an overflow menu 2–5, a static menu up to 100. */
 const OPTION_COUNTS: Record<string, readonly [number, number]> = {
   checkboxes: [0, 10],
@@ -931,11 +948,14 @@ const MRKDWN_OPTIONS = ['checkboxes', 'radio_buttons'];
 /** A table's entry for a type, never one inherited from Object (a type named "constructor" is just unknown). */
 const entry = <T>(table: Record<string, T>, type: unknown): T | undefined => (typeof type === 'string' && Object.hasOwn(table, type) ? table[type] : undefined);
 
-/** Where the element stands: Slack refuses an element outside the blocks its reference names, and an unknown type. */
-function placementProblems(where: string, el: any, block: string): string[] {
+/** Where the element stands: Slack refuses an element outside the blocks and surfaces its reference names, and an unknown type. */
+function placementProblems(where: string, el: any, block: string, surface: Surface): string[] {
   const places = entry(ELEMENT_BLOCKS, el.type);
   if (!places) return [`${where}: unknown element type ${el.type}`];
-  return places.includes(block) ? [] : [`${where}: element ${el.type} is not allowed in ${block} blocks`];
+  const problems = places.includes(block) ? [] : [`${where}: element ${el.type} is not allowed in ${block} blocks`];
+  const surfaces = entry(ELEMENT_SURFACES, el.type);
+  if (surfaces && !surfaces.includes(surface)) problems.push(`${where}: element ${el.type} is not allowed in a ${surface}`);
+  return problems;
 }
 
 /** One option object: text up to 75, a value (required) up to 150, a description up to 75, a url (overflow menus only) up to 3000. */
@@ -1011,9 +1031,9 @@ function imageProblems(where: string, el: any): string[] {
 }
 
 /** The checks one element gets wherever it stands; `block` is the type of the block holding it. */
-function elementProblems(where: string, el: any, block: string): string[] {
+function elementProblems(where: string, el: any, block: string, surface: Surface): string[] {
   if (!el || typeof el !== 'object') return [`${where}: element is not an object`];
-  const problems = placementProblems(where, el, block);
+  const problems = placementProblems(where, el, block, surface);
   if (el.type === 'button') {
     problems.push(...textProblems(`${where} button`, el.text, 75, ['plain_text']));
     if (len(el.value) > 2000) problems.push(`${where}: button value longer than 2000`);
@@ -1037,7 +1057,7 @@ function elementProblems(where: string, el: any, block: string): string[] {
   return problems;
 }
 
-function blockProblems(blocks: any[]): string[] {
+function blockProblems(blocks: any[], surface: Surface): string[] {
   const problems: string[] = [];
   const blockIds = new Set<string>();
   // An action_id "should be unique among all other action_ids in the containing block": Slack refuses a repeat in one block, not across blocks.
@@ -1049,7 +1069,7 @@ function blockProblems(blocks: any[]): string[] {
         if (actionIds.has(el.action_id)) problems.push(`${where}: action_id "${el.action_id}" is not unique in its block`);
         actionIds.add(el.action_id);
       }
-      problems.push(...elementProblems(where, el, block.type));
+      problems.push(...elementProblems(where, el, block.type, surface));
     }
   };
   blocks.forEach((block, i) => {
@@ -1077,7 +1097,7 @@ function blockProblems(blocks: any[]): string[] {
         // "An array of image elements and text objects. Maximum number of items is 10."
         if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > 10) problems.push(`${where}: 1–10 elements`);
         for (const el of Array.isArray(block.elements) ? block.elements : []) {
-          if (el?.type === 'image') problems.push(...elementProblems(where, el, 'context'));
+          if (el?.type === 'image') problems.push(...elementProblems(where, el, 'context', surface));
           else if (entry(ELEMENT_BLOCKS, el?.type)) problems.push(`${where}: element ${el.type} is not allowed in context blocks`);
           else problems.push(...textProblems(where, el, 3000));
         }
