@@ -183,6 +183,10 @@ describe('Block Kit: which elements each block holds', () => {
     expect(message('multi_users_select')).toEqual([]);
   });
 
+  it('a block type the stand-in has no checks for is refused, saying so', () => {
+    expect(messageProblems({ blocks: [{ type: 'rich_text', elements: [] }] }).join()).toMatch(/block type not used by Doorman \(add its checks/);
+  });
+
   it('a context block holds text objects and images only, up to 10', () => {
     const image = { type: 'image', image_url: 'https://x.test/a.png', alt_text: 'a' };
     expect(messageProblems({ blocks: [{ type: 'context', elements: [image, mrkdwn('a'), plain('b'), ...Array.from({ length: 7 }, () => mrkdwn('c'))] }] })).toEqual([]);
