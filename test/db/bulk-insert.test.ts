@@ -4,7 +4,7 @@ import type { Db } from '../../src/db/index.js';
 import { NEW_AUDIT_COLUMNS, type NewAuditRow } from '../../src/audit/audit.js';
 import { NEW_INVITATION_COLUMNS, type NewInvitationRow } from '../../src/invites/service.js';
 import { NEW_OUTBOX_COLUMNS, type NewOutboxRow } from '../../src/outbox/outbox.js';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, DIALECTS, watchStatements, type TestDatabase } from '../support/db.js';
 
 // The column maps the product writes with: the tests check those, not copies of them.
 type AuditRow = NewAuditRow;
@@ -63,17 +63,13 @@ async function stored(db: Db, table: string, dialect: string, columns: readonly 
 
 /** How many INSERT statements `work` sends. */
 async function insertsSent(db: Db, work: () => Promise<void>): Promise<number> {
-  let n = 0;
-  const count = (query: { sql: string }) => {
-    if (/^\s*insert\b/i.test(query.sql)) n++;
-  };
-  db.on('query', count);
+  const watch = watchStatements(db);
   try {
     await work();
   } finally {
-    db.off('query', count);
+    watch.stop();
   }
-  return n;
+  return watch.sql().filter((sql) => /^\s*insert\b/i.test(sql)).length;
 }
 
 describe.each(DIALECTS)('bulkInsert (%s)', (dialect) => {
@@ -174,9 +170,8 @@ describe.each(DIALECTS)('bulkInsert (%s)', (dialect) => {
     }, 60_000);
   } else {
     it(`sends at most ${PG_MAX_ROWS.toLocaleString('en')} rows per PostgreSQL statement, with a handful of parameters`, async () => {
-      const statements: Array<{ sql: string; bindings: unknown[] }> = [];
-      const keep = (query: { sql: string; bindings: unknown[] }) => statements.push(query);
-      t.db.on('query', keep);
+      const watch = watchStatements(t.db);
+      const statements = watch.queries;
       try {
         await bulkInsert(t.db, 'audit_log', AUDIT, auditRows(PG_MAX_ROWS, { at: true }));
         expect(statements).toHaveLength(1);
@@ -191,7 +186,7 @@ describe.each(DIALECTS)('bulkInsert (%s)', (dialect) => {
         const back = (await t.db('audit_log').select('subject_id').orderBy('id')) as Array<{ subject_id: string }>;
         expect(back.map((r) => r.subject_id)).toEqual(rows.map((r) => r.subject_id));
       } finally {
-        t.db.off('query', keep);
+        watch.stop();
       }
     }, 60_000);
   }

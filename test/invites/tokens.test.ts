@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvitesService } from '../../src/invites/service.js';
 import { deriveToken, issueToken, TOKEN_PATTERN, tokenHash, tokenMatches } from '../../src/invites/tokens.js';
 import { InvitationExpired, UnknownToken } from '../../src/shared/errors.js';
-import { DIALECTS, TEST_SECRET } from '../support/db.js';
+import { DIALECTS, TEST_SECRET, watchStatements } from '../support/db.js';
 import { CLI, currentToken, DAY, inviteOne, invitationRow, PUBLIC_URL, SETTINGS, SLACK_ADMIN, tokenFromLink, TTL, useWorld } from './fixtures.js';
 
 describe('tokens, pure', () => {
@@ -116,15 +116,14 @@ describe.each(DIALECTS)('tokens in the database (%s)', (dialect) => {
   it('looks tokens up by their hash: the token itself never reaches a query', async () => {
     const w = world();
     const { token } = await inviteOne(w, 'jane@x.io');
-    const bindings: unknown[] = [];
-    const listener = (query: { sql: string; bindings?: unknown[] }) => bindings.push(...(query.bindings ?? []), query.sql);
-    w.db.on('query', listener);
+    const watch = watchStatements(w.db);
     try {
       await w.invites.lookupToken(token);
       await w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: 'long enough password' });
     } finally {
-      w.db.off('query', listener);
+      watch.stop();
     }
+    const bindings = watch.queries.flatMap((query) => [...query.bindings, query.sql]);
     expect(bindings).toContain(tokenHash(token));
     expect(JSON.stringify(bindings)).not.toContain(token);
   });

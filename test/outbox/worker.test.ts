@@ -3,25 +3,10 @@ import { createDb, inTransaction, isPostgres, type Db } from '../../src/db/index
 import { createLogger } from '../../src/logger.js';
 import { enqueue, type OutboxRow } from '../../src/outbox/outbox.js';
 import { backoffMs, DEFAULT_WORKER_OPTIONS, OutboxWorker, RetryLater, type OutboxHandler } from '../../src/outbox/worker.js';
-import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, DIALECTS, ManualClock, watchStatements, type TestDatabase } from '../support/db.js';
 
 const silent = createLogger('silent');
 const KIND = 'test_item';
-
-/** Every SQL statement `db` runs (transactions' BEGIN and COMMIT included) until `stop()`. */
-function statements(db: Db) {
-  const queries: Array<{ sql: string; bindings: unknown[] }> = [];
-  const listener = (query: { sql: string; bindings: unknown[] }) => void queries.push(query);
-  db.on('query', listener);
-  return {
-    queries,
-    get seen() {
-      return queries.map((query) => query.sql);
-    },
-    transactions: () => queries.filter((query) => /^begin/i.test(query.sql)).length,
-    stop: () => void db.removeListener('query', listener),
-  };
-}
 
 interface PlanNode {
   'Actual Rows'?: number;
@@ -223,7 +208,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     // (kept away, so that no statistics turn up mid-test and hide a bad plan).
     if (isPostgres(test.db)) await test.db.raw('ALTER TABLE outbox SET (autovacuum_enabled = false)');
     await queue(2_000);
-    const trace = statements(test.db);
+    const trace = watchStatements(test.db);
     const { handler } = recorder();
     try {
       expect(await new OutboxWorker(test.db, clock, silent, [handler], { batchSize: 50 }).runOnce()).toBe(50);

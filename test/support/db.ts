@@ -224,3 +224,17 @@ export class ManualClock {
 }
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+/** A SQL statement as knex's `query` event reports it. */
+export interface Statement {
+  sql: string;
+  bindings: readonly unknown[];
+}
+
+/** Every SQL statement `db` sends (BEGIN and COMMIT included) until `stop()`. */
+export function watchStatements(db: Db) {
+  const queries: Statement[] = [];
+  const listener = (query: { sql: string; bindings?: readonly unknown[] }) => void queries.push({ sql: query.sql, bindings: query.bindings ?? [] });
+  db.on('query', listener);
+  return { queries, sql: () => queries.map((query) => query.sql), stop: () => void db.off('query', listener) };
+}

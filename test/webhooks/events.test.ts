@@ -5,7 +5,7 @@ import { expirySweep } from '../../src/jobs/index.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
 import type { Actor } from '../../src/shared/actor.js';
 import { WEBHOOK, type WebhookPayload } from '../../src/webhooks/webhook-events.js';
-import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, DIALECTS, ManualClock, watchStatements, type TestDatabase } from '../support/db.js';
 import { servicesFor, stopServices, tempDataDir } from '../support/service.js';
 import { TestSmtpServer } from '../support/smtp.js';
 import { TEST_WEBHOOK_SECRET as SECRET } from '../support/webhook-receiver.js';
@@ -35,14 +35,6 @@ async function queuedEvents(db: Db): Promise<QueuedEvent[]> {
 async function count(db: Db): Promise<number> {
   const rows = (await db('outbox').where({ kind: WEBHOOK }).count({ n: '*' })) as Array<{ n: number | string }>;
   return Number(rows[0]!.n);
-}
-
-/** Every SQL statement `db` runs until `stop()`. */
-function statements(db: Db) {
-  const seen: string[] = [];
-  const listener = (query: { sql: string }) => void seen.push(query.sql);
-  db.on('query', listener);
-  return { seen, stop: () => void db.removeListener('query', listener) };
 }
 
 describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
@@ -183,11 +175,11 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
     const emails = Array.from({ length: 10_000 }, (_, i) => `bulk${i}@example.io`);
     // An operator's bulk list: the daily limit (the rule "Policy") is not what this measures.
     const withHooks = services({ WEBHOOK_URLS: HOOK_URL, WEBHOOK_SECRET: SECRET, INVITE_DAILY_LIMIT: '100000' });
-    const watch = statements(withHooks.db);
+    const watch = watchStatements(withHooks.db);
     await withHooks.invites.inviteMany({ emails, actor: OPERATOR });
     watch.stop();
     expect(await count(withHooks.db)).toBe(10_000);
-    const outboxInserts = watch.seen.filter((sql) => /^insert into "outbox"/i.test(sql));
+    const outboxInserts = watch.sql().filter((sql) => /^insert into "outbox"/i.test(sql));
     // Per batch of 2,000 addresses: one insert of emails, one of events.
     expect(outboxInserts.length).toBeLessThanOrEqual(10);
     await stopServices(running);
@@ -196,10 +188,10 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
     await test.db('invitations').delete();
     const without = services({ INVITE_DAILY_LIMIT: '100000' }, 10_000);
     await without.invites.inviteMany({ emails: 'warm@example.io', actor: OPERATOR });
-    const quiet = statements(without.db);
+    const quiet = watchStatements(without.db);
     await without.invites.inviteMany({ emails, actor: OPERATOR });
     quiet.stop();
-    expect(quiet.seen.filter((sql) => /webhook/i.test(sql))).toEqual([]);
+    expect(quiet.sql().filter((sql) => /webhook/i.test(sql))).toEqual([]);
     expect(await count(without.db)).toBe(0);
   }, 60_000);
 
