@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Services } from '../app.js';
 import { slackMode } from '../config.js';
 import { AuditFeed } from './audit-feed.js';
@@ -71,9 +72,10 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
   }
   if (postToAuditChannel) {
     const feed = new AuditFeed(services.db, services.clock, postToAuditChannel);
-    running.push(new Every('audit channel', 2_000, async () => {
-      // Keep posting while there is a backlog, about one message a second.
-      while ((await feed.run()) > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    running.push(new Every('audit channel', 2_000, async (stopping) => {
+      // Keep posting while there is a backlog, about one message a second; a stop ends it after the
+      // message under way (the rest waits, kept, for the next start).
+      while (!stopping.aborted && (await feed.run()) > 0) await sleep(1_000, undefined, { signal: stopping }).catch(() => undefined);
     }, services.logger));
   }
   return startAll(running);

@@ -2,22 +2,26 @@ import type { Logger } from 'pino';
 
 /**
  * Runs a job every `intervalMs`, never two runs of it at once, and waits for the run under way
- * on stop. Errors are logged and the next run comes as usual.
+ * on stop. Errors are logged and the next run comes as usual. A job that loops (a backlog) is
+ * handed a signal that stop aborts, so it ends after the step under way.
  */
 export class Every {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
+  private stopping = new AbortController();
 
-  constructor(private readonly name: string, private readonly intervalMs: number, private readonly job: () => Promise<unknown>, private readonly logger: Logger) {}
+  constructor(private readonly name: string, private readonly intervalMs: number, private readonly job: (stopping: AbortSignal) => Promise<unknown>, private readonly logger: Logger) {}
 
   start(firstDelayMs = 0): void {
     this.stopped = false;
+    this.stopping = new AbortController();
     this.schedule(firstDelayMs);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
   }
@@ -30,7 +34,7 @@ export class Every {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     const started = Date.now();
-    this.running = this.job();
+    this.running = this.job(this.stopping.signal);
     try {
       await this.running;
     } catch (error) {

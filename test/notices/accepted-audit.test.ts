@@ -143,3 +143,34 @@ describe('an audit channel the bot is not in', () => {
     }
   }, 45_000);
 });
+
+describe('a stop while the audit channel has a backlog', () => {
+  it('ends after the message under way, and the rest is posted after the restart, each line once', async () => {
+    const h = await SlackWorld.start('sqlite', { env: { AUDIT_CHANNEL: 'C0AUDIT' }, channels: ['C0AUDIT'] });
+    try {
+      await eventually(async () => (await h.db.db('job_cursors').where({ name: 'audit_channel' }).first()) as unknown, 10_000, 'the audit channel cursor');
+      // 200 lines: ten messages, about one a second.
+      await h.invite(Array.from({ length: 200 }, (_, i) => `backlog${i}@corp.test`), SYSTEM_ACTOR);
+      const lines = () => h.api.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0AUDIT').flatMap((c) => String(c.args.text).match(/backlog\d+@corp\.test/g) ?? []);
+      await eventually(() => lines().length > 0, 10_000, 'the first audit message');
+      const stopping = Date.now();
+      let stoppedAfterMs = 0;
+      let postedAtStop = 0;
+      await h.restart({
+        whileStopped: () => {
+          stoppedAfterMs = Date.now() - stopping;
+          postedAtStop = lines().length;
+        },
+      });
+      expect(stoppedAfterMs).toBeLessThan(3_000);
+      expect(postedAtStop).toBeLessThan(200);
+      await eventually(() => lines().length >= 200, 30_000, 'the rest of the backlog');
+      await pause(1_500);
+      expect(new Set(lines()).size).toBe(200);
+      expect(lines()).toHaveLength(200);
+      expect(h.api.rejected()).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+  }, 60_000);
+});
