@@ -106,7 +106,7 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
-/** Hides credentials in a URL before it is echoed back in an error. */
+/** DATABASE_URL: unset for the SQLite file in DATA_DIR, or a PostgreSQL URL. */
 function database(env: Env, dataDir: string): DatabaseConfig {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return { client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3') };

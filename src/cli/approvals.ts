@@ -46,7 +46,7 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
 
   program
     .command('approve')
-    .description('approve an invitation waiting for approval: its email goes out, its link expires INVITE_TTL from now')
+    .description('approve an invitation waiting for approval: its email goes out, its link\'s expiry (its --expires, or INVITE_TTL) starts now')
     .argument('<id>', 'invitation id (invite_…)')
     .addOption(asOption())
     .addOption(jsonOption())

@@ -9,7 +9,7 @@ import { queueNotices, recipientsFor } from './queue.js';
 /**
  * The Slack side of the rule "Policy", queued in the transaction of each change: the approval
  * request for each approver (or the approval channel), the in-place update of every copy once it
- * is decided, and the requester's DM. Delivered by the Slack door (slack/approvals/handler.ts), so
+ * is decided, and the requester's DM. Delivered by the Slack door (slack/notices/approval-messages.ts), so
  * a Slack outage delays them and never drops them.
  */
 export const SLACK_APPROVAL = 'slack_approval';
