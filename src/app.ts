@@ -153,7 +153,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   });
   // Slack mounts POST /slack/events onto the same server (HTTP mode) or opens a socket (Socket Mode).
   // Loaded only when Slack is on: Bolt is the heaviest part, and the CLI never needs it.
-  const slack: SlackDoor | undefined = mode === 'off' ? undefined : await (await import('./slack/app.js')).createSlackDoor(services, web);
+  const slack: SlackDoor | undefined = mode === 'off' ? undefined : await (await import('./slack/app.js')).createSlackDoor(services, web.app);
   let jobs: Jobs | undefined;
   if (slack) {
     services.outbox.register(slack.notices);
@@ -163,7 +163,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   } else {
     jobs = startJobsWithoutSlack(services);
   }
-  const server = http.createServer(web);
+  const server = http.createServer(web.app);
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
@@ -191,7 +191,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   let stopping: Promise<void> | undefined;
   return {
     services,
-    web,
+    web: web.app,
     server,
     slack,
     url,
@@ -206,6 +206,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         services.mail.close();
         await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         server.closeAllConnections();
+        web.close();
         await services.db.destroy();
       })();
       return stopping;

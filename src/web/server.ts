@@ -48,8 +48,11 @@ export interface WebDeps {
   metrics?: { metrics: Metrics; access: MetricsAccess };
 }
 
-/** The Express app: the accept page and the admin API (and /metrics when on); Slack mounts onto it too. */
-export function createWebApp(deps: WebDeps): Express {
+/**
+ * The Express app: the accept page and the admin API (and /metrics when on); Slack mounts onto it
+ * too. `close()` stops the failure counters' timers once the server is closed.
+ */
+export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
@@ -59,7 +62,14 @@ export function createWebApp(deps: WebDeps): Express {
   }
   app.get('/healthz', healthRoute(sharedHealthCheck(() => deps.db.raw('select 1')), deps.logger));
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
-  app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, logger: deps.logger, tokenFailures: new FailureLimits(limits.tokenFailures), renewalRequests: new FailureLimits(limits.renewalRequests) }));
+  // One count of links that match nothing, whichever route was tried: the accept page's form or the API's accept.
+  const failures = {
+    links: new FailureLimits(limits.tokenFailures),
+    renewalRequests: new FailureLimits(limits.renewalRequests),
+    passwords: new FailureLimits(limits.passwordFailures),
+    auth: new FailureLimits(limits.authFailures),
+  };
+  app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, logger: deps.logger, tokenFailures: failures.links, renewalRequests: failures.renewalRequests }));
   const auth = new AdminAuth(deps.appSecret, deps.members, deps.clock, deps.publicUrl.startsWith('https:'));
   app.use(
     '/admin',
@@ -69,10 +79,10 @@ export function createWebApp(deps: WebDeps): Express {
       auth,
       logger: deps.logger,
       publicOrigin: new URL(deps.publicUrl).origin,
-      tokenFailures: new FailureLimits(limits.tokenFailures),
-      passwordFailures: new FailureLimits(limits.passwordFailures),
-      authFailures: new FailureLimits(limits.authFailures),
+      tokenFailures: failures.links,
+      passwordFailures: failures.passwords,
+      authFailures: failures.auth,
     }),
   );
-  return app;
+  return { app, close: () => Object.values(failures).forEach((limit) => limit.shutdown()) };
 }
