@@ -11,7 +11,6 @@ export type AuditAction =
   | 'member_create'
   | 'role_change'
   | 'deactivate'
-  | 'reactivate'
   | 'api_token_issue'
   | 'api_token_revoke'
   | 'slack_link'

@@ -3,7 +3,6 @@ import { InvalidInput } from '../shared/errors.js';
 
 /** The expiries an inviter may choose, in days. */
 export const EXPIRY_CHOICES = [1, 3, 7, 14, 30] as const;
-export type ExpiryDays = (typeof EXPIRY_CHOICES)[number];
 export const MAX_MESSAGE_CHARS = 500;
 
 /** What an inviter may choose per invitation; both optional. */

@@ -128,7 +128,6 @@ const ACTION_WORDS: Record<AuditAction, string> = {
   member_create: 'created the member',
   role_change: 'changed the role of',
   deactivate: 'deactivated',
-  reactivate: 'reactivated',
   api_token_issue: 'issued an API token for',
   api_token_revoke: 'revoked the API token of',
   slack_link: 'linked a Slack user to',

@@ -14,10 +14,6 @@ export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
-export function permissionsFor(role: Role): readonly Permission[] {
-  return PERMISSIONS[role];
-}
-
 export function roleHas(role: Role, permission: Permission): boolean {
   return PERMISSIONS[role].includes(permission);
 }

@@ -33,11 +33,6 @@ export function isTimeZone(value: string): boolean {
   }
 }
 
-export function describeSchedule(schedule: WeeklySchedule): string {
-  const day = WEEKDAYS[schedule.weekday - 1]!;
-  return `${day[0]!.toUpperCase()}${day.slice(1, 3)} ${String(schedule.hour).padStart(2, '0')}:${String(schedule.minute).padStart(2, '0')}`;
-}
-
 /**
  * A report's week and the one before it, as epoch milliseconds: `[previousStart, start)` and
  * `[start, end)`. Weeks run from one scheduled moment to the next, so a week with a DST change

@@ -182,9 +182,6 @@ export function decodeNoticeId(value: unknown): number | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** Actions that change something: a second click within a few seconds is ignored (see dedupe.ts). */
-export const CHANGING_ACTIONS: ReadonlySet<string> = new Set([ACTIONS.resend, ACTIONS.revoke, ACTIONS.sendNewInvitation, ACTIONS.memberRole, ACTIONS.memberDeactivate, ACTIONS.noticeSendNewAll, ACTIONS.approve]);
-
 export const INVITE_MODAL = 'invite_modal';
 export const MODAL_BLOCKS = { emails: 'emails', users: 'users', file: 'file', role: 'role', expiry: 'expiry', message: 'message' } as const;
 export const MODAL_INPUTS = { emails: 'emails_input', users: 'users_input', file: 'file_input', role: 'role_input', expiry: 'expiry_input', message: 'message_input' } as const;
