@@ -100,14 +100,15 @@ describe.each(DIALECTS)('the pace\'s moments taken ahead (%s)', (dialect) => {
     const second = await pace.next(2_000);
     expect(second.ok && first.ok && second.atMs - first.atMs).toBeGreaterThanOrEqual(63);
     expect(clock.now()).toBeGreaterThanOrEqual(second.ok ? second.atMs : Infinity);
-    // Now it sleeps towards its moment while the process stalls for 200 ms: that moment is spent,
-    // and it hands over at a new one instead, at most the tolerance (25 ms at 50/s) after it.
+    // Now the process stalls for 200 ms right after it took its moment (set at once, not by a timer
+    // that a busy machine could fire after the moment): that moment is spent, and it hands over at
+    // a new one instead, at most the tolerance (25 ms at 50/s) after it.
     const take = pace.take.bind(pace);
     const asked: number[] = [];
     pace.take = async (aheadMs) => {
       const answer = await take(aheadMs);
       if (answer.ok) asked.push(answer.atMs);
-      if (asked.length === 1) setTimeout(() => (stall += 200), 5);
+      if (asked.length === 1) stall += 200;
       return answer;
     };
     await other.take(2_000);
