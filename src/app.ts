@@ -60,7 +60,12 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
   const db = createDb(config.database);
   const webhookEnv = envEndpoints(config.webhooks);
   const events = new WebhookEvents(webhookEnv, options.webhookEndpointsTtlMs);
-  const members = new MembersService(db, clock, events);
+  // A worker in this process starts at once on what a change queued.
+  const wakeWorkers = () => {
+    outbox.wake();
+    webhooks.wake();
+  };
+  const members = new MembersService(db, clock, events, wakeWorkers);
   const slackOn = slackMode(config.slack) !== 'off';
   const approvalSettings = { channel: config.slack.approvalChannel, bootstrapAdmins: config.slack.adminUserIds };
   const invites = new InvitesService(db, clock, {
@@ -71,11 +76,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     logger,
     members,
     events,
-    // A worker in this process starts at once on what a change queued.
-    onQueued: () => {
-      outbox.wake();
-      webhooks.wake();
-    },
+    onQueued: wakeWorkers,
     // With Slack on, the inviter hears of an acceptance (queued with it).
     onAccepted: slackOn ? (trx, now, invitation, member) => queueAcceptedNotice(trx, now, invitation, member.id, config.slack.adminUserIds) : undefined,
     // With Slack on, the holder of an expired link can ask the inviter for a new one.

@@ -26,18 +26,19 @@ function oneStatement(ctx: InvitesContext): boolean {
 }
 
 /**
- * Changes one invitation in a transaction that starts by locking it; `queues`: the change may queue
- * an email. `opens`: it may make the invitation open again (a new link) or hold it for approval, so
- * it takes the inviting lock first, in the order every such transaction takes them.
+ * Changes one invitation in a transaction that starts by locking it, then wakes the workers for
+ * what it queued (an email, an event, a Slack message). `opens`: it may make the invitation open
+ * again (a new link) or hold it for approval, so it takes the inviting lock first, in the order
+ * every such transaction takes them.
  */
-async function change(ctx: InvitesContext, id: string, queues: boolean, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>, opens = false): Promise<Invitation> {
+async function change(ctx: InvitesContext, id: string, apply: (trx: Trx, row: InvitationRow, now: number) => Promise<InvitationRow>, opens = false): Promise<Invitation> {
   const result = await inTransaction(ctx.db, async (trx) => {
     if (opens) await serializeOn(trx, INVITE_LOCK);
     const row = await invitationRow(trx, id, true);
     const now = ctx.clock.now();
     return toInvitation(await apply(trx, row, now), now);
   });
-  if (queues) ctx.onQueued();
+  ctx.onQueued();
   return result;
 }
 
@@ -51,7 +52,7 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
     ctx.onQueued();
     return toInvitation(resent, ctx.clock.now());
   }
-  return change(ctx, id, true, async (trx, row, now) => {
+  return change(ctx, id, async (trx, row, now) => {
     if (options.orSendNew && shownStatus(row, now) === 'expired') return sendNewLink(ctx, trx, row, now, actor);
     requireState(row, now, ['pending']);
     // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
@@ -72,7 +73,7 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
  * approval instead, asked by whoever sent it anew.
  */
 export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
-  return change(ctx, id, true, async (trx, row, now) => {
+  return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['expired']);
     return sendNewLink(ctx, trx, row, now, actor);
   }, true);
@@ -118,7 +119,7 @@ export async function sendNewInvitations(ctx: InvitesContext, ids: readonly stri
 export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
   const revoked = oneStatement(ctx) && !ctx.onApprovalDecided ? await revokeInOneStatement(ctx, id, actor) : undefined;
   if (revoked) return toInvitation(revoked, ctx.clock.now());
-  return change(ctx, id, false, async (trx, row, now) => {
+  return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['pending', 'expired', 'awaiting_approval']);
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), updated_at: now };
     await trx('invitations').where({ id }).whereIn('status', ['pending', 'awaiting']).update(update);
@@ -145,7 +146,7 @@ export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invit
  */
 export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor, choices: Partial<StoredChoices> = {}): Promise<Invitation> {
   requireRole(role);
-  return change(ctx, id, true, async (trx, row, now) => {
+  return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['pending']);
     if (row.role === role) return row;
     const reasons = approvalReasons(ctx.policy, actor, row.email, role);

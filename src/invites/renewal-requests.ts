@@ -47,7 +47,7 @@ export async function requestRenewal(ctx: InvitesContext, token: unknown): Promi
     throw error;
   }
   if (shownStatus(found, ctx.clock.now()) !== 'expired') return false;
-  return inTransaction(ctx.db, async (trx) => {
+  const requested = await inTransaction(ctx.db, async (trx) => {
     const now = ctx.clock.now();
     // Locked, so two requests at once make one.
     const row = await invitationRow(trx, found.id, true);
@@ -60,6 +60,8 @@ export async function requestRenewal(ctx: InvitesContext, token: unknown): Promi
     await notify(trx, now, toInvitation(row, now), id);
     return true;
   });
+  if (requested) ctx.onQueued();
+  return requested;
 }
 
 /** The request as it is now (for drawing its DM again). */

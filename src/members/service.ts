@@ -32,6 +32,8 @@ export class MembersService {
     private readonly clock: Clock,
     /** Where role changes and deactivations queue their events (webhooks). */
     private readonly events: EventSink = NO_EVENTS,
+    /** Called after a change that queued an event commits, so a worker in this process starts on it at once. */
+    private readonly onQueued: () => void = () => undefined,
   ) {}
 
   /** Creates a member directly (bootstrap, CLI). The API token, if asked for, is shown only here. */
@@ -126,10 +128,12 @@ export class MembersService {
 
   async setRole(id: string, role: Role, actor: Actor): Promise<Member> {
     requireRole(role);
-    return inTransaction(this.db, async (trx) => {
+    let changed = false;
+    const member = await inTransaction(this.db, async (trx) => {
       const row = await this.lockMember(trx, id);
       if (row.state !== 'active') throw new MemberDeactivated(id);
       if (row.role === role) return toMember(row);
+      changed = true;
       if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
       const now = this.clock.now();
       await trx('members').where({ id }).update({ role, updated_at: now });
@@ -137,12 +141,16 @@ export class MembersService {
       await this.events.queueEvents(trx, now, [memberEvent('member.role_changed', { ...row, role }, actor, { previous_role: row.role })]);
       return toMember({ ...row, role, updated_at: now });
     });
+    if (changed) this.onQueued();
+    return member;
   }
 
   async deactivate(id: string, actor: Actor): Promise<Member> {
-    return inTransaction(this.db, async (trx) => {
+    let changed = false;
+    const member = await inTransaction(this.db, async (trx) => {
       const row = await this.lockMember(trx, id);
       if (row.state === 'deactivated') return toMember(row);
+      changed = true;
       if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
       const now = this.clock.now();
       // Deactivation ends everything the account had: its API token, its sessions and Bearer tokens.
@@ -152,6 +160,8 @@ export class MembersService {
       await this.events.queueEvents(trx, now, [memberEvent('member.deactivated', { ...row, ...ended }, actor)]);
       return toMember({ ...row, ...ended });
     });
+    if (changed) this.onQueued();
+    return member;
   }
 
   /** Issues a new API token (replacing any older one); it is returned once and stored hashed. */

@@ -96,6 +96,24 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(hooks.received[0]!.verified).toBe(false);
   });
 
+  it('a change wakes the worker: a role change, a deactivation and a revoke go out without waiting for its next look', async () => {
+    const hooks = await receiver(SECRET);
+    // The worker looks on its own once a minute: anything sooner came from a wake.
+    const s = services([hooks.url], { webhookWorker: { pollIntervalMs: 60_000 } });
+    const { member } = await s.members.create({ email: 'm@example.io', role: 'member' }, OPERATOR);
+    const [id] = (await s.invites.inviteMany({ emails: 'a@example.io', actor: OPERATOR })).invitationIds;
+    s.webhooks.start();
+    const types = () => hooks.bodies().map((b) => b.type);
+    await eventually(() => types().includes('invite.created'), 5_000, 'what was queued before the start');
+    await s.members.setRole(member.id, 'developer', OPERATOR);
+    await eventually(() => types().includes('member.role_changed'), 5_000, 'member.role_changed');
+    await s.members.deactivate(member.id, OPERATOR);
+    await eventually(() => types().includes('member.deactivated'), 5_000, 'member.deactivated');
+    await s.invites.revoke(id!, OPERATOR);
+    await eventually(() => types().includes('invite.revoked'), 5_000, 'invite.revoked');
+    await s.webhooks.stop();
+  });
+
   it('every webhook-id arrives exactly once across a restart between queueing and delivering', async () => {
     const hooks = await receiver(SECRET);
     const other = await receiver(SECRET);
