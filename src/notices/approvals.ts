@@ -4,7 +4,7 @@ import type { Invitation } from '../invites/model.js';
 import { actorFromRef } from '../shared/actor.js';
 import { ROLES, roleHas } from '../members/roles.js';
 import { enqueue } from '../outbox/outbox.js';
-import { queueNotices, recipientsFor } from './queue.js';
+import { inviterRecipients, inviterSlackIds, queueNotices } from './queue.js';
 
 /**
  * The Slack side of the rule "Policy", queued in the transaction of each change: the approval
@@ -36,13 +36,8 @@ async function approvers(trx: Trx, bootstrapAdmins: readonly string[]): Promise<
 
 /** The requester's own Slack user ids (who must not be asked to approve themselves). */
 async function requesterSlackIds(trx: Trx, invitation: Invitation): Promise<Set<string>> {
-  const ids = new Set<string>();
-  if (invitation.invitedBy.slackUserId) ids.add(invitation.invitedBy.slackUserId);
-  if (invitation.invitedBy.memberId) {
-    const member = (await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined;
-    if (member?.slack_user_id) ids.add(member.slack_user_id);
-  }
-  return ids;
+  const inviter = await inviterSlackIds(trx, invitation.invitedBy);
+  return new Set([inviter.invited_by_slack_user_id, inviter.inviter_member_slack_user_id].filter((id): id is string => id !== null));
 }
 
 /** Asks for each held invitation: in the approval channel, or in a DM to every approver but the requester. */
@@ -64,9 +59,6 @@ export async function queueApprovalDecided(trx: Trx, now: number, invitation: In
   // Withdrawn (revoked) rather than decided: the requester is told only when someone else revoked it.
   const asked = { invited_by_member_id: invitation.invitedBy.memberId, invited_by_slack_user_id: invitation.invitedBy.slackUserId };
   if (!invitation.approval?.decision && (await isRequester(trx, asked, actorFromRef(invitation.revokedBy)))) return;
-  const inviterMember = invitation.invitedBy.memberId
-    ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
-    : undefined;
-  const recipients = recipientsFor({ invited_by_slack_user_id: invitation.invitedBy.slackUserId, inviter_member_slack_user_id: inviterMember?.slack_user_id ?? null }, settings.bootstrapAdmins);
+  const recipients = await inviterRecipients(trx, invitation, settings.bootstrapAdmins);
   await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id })));
 }

@@ -55,16 +55,21 @@ export async function queueNotices(trx: Trx, now: number, notices: NoticePayload
   await enqueue(trx, now, messages);
 }
 
+type InvitedBy = { slackUserId: string | null; memberId: string | null };
+
+/** The inviter as Slack knows them: the Slack user who invited, and the inviting member's linked Slack user. */
+export async function inviterSlackIds(trx: Trx, invitedBy: InvitedBy): Promise<InviterRef> {
+  const member = invitedBy.memberId ? ((await trx('members').where({ id: invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined) : undefined;
+  return { invited_by_slack_user_id: invitedBy.slackUserId, inviter_member_slack_user_id: member?.slack_user_id ?? null };
+}
+
 /** The inviter's Slack user (or the bootstrap admins): from the invitation, or the inviting member's link. */
-async function inviterRecipients(trx: Trx, invitation: { invitedBy: { slackUserId: string | null; memberId: string | null } }, bootstrapAdmins: readonly string[]): Promise<SlackUserId[]> {
-  const inviterMember = invitation.invitedBy.memberId
-    ? ((await trx('members').where({ id: invitation.invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)
-    : undefined;
-  return recipientsFor({ invited_by_slack_user_id: invitation.invitedBy.slackUserId, inviter_member_slack_user_id: inviterMember?.slack_user_id ?? null }, bootstrapAdmins);
+export async function inviterRecipients(trx: Trx, invitation: { invitedBy: InvitedBy }, bootstrapAdmins: readonly string[]): Promise<SlackUserId[]> {
+  return recipientsFor(await inviterSlackIds(trx, invitation.invitedBy), bootstrapAdmins);
 }
 
 /** Tells the inviter once that the mail server refused an invitation's email for good. */
-export async function queueRefusedNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: { slackUserId: string | null; memberId: string | null } }, reason: string, bootstrapAdmins: readonly string[]): Promise<void> {
+export async function queueRefusedNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: InvitedBy }, reason: string, bootstrapAdmins: readonly string[]): Promise<void> {
   const recipients = await inviterRecipients(trx, invitation, bootstrapAdmins);
   await enqueue(
     trx,
