@@ -1,6 +1,6 @@
 import { recordAudit, type AuditEntry } from '../audit/audit.js';
 import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
-import { analyzeNow, chunked, forUpdate, inTransaction, isUniqueViolation, serializeOn, type Trx } from '../db/index.js';
+import { analyzeNow, chunked, inTransaction, isUniqueViolation, serializeOn, type Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
@@ -12,7 +12,8 @@ import type { InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
 import { inviteEmail, newLinkColumns } from './sending.js';
-import { emptySummary, shownStatus, type InvitationRow, type InviteSummary } from './model.js';
+import { emptySummary, type InvitationRow, type InviteSummary } from './model.js';
+import { standingOf, storedFor } from './standing.js';
 import { heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
 import { remainingToday } from './daily-limit.js';
 import { approvalReasons } from './policy.js';
@@ -124,7 +125,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
   const awaiting: NonNullable<InviteSummary['awaitingApproval']> = [];
   const overLimit: string[] = [];
   for (const batch of chunked(emails, INVITE_BATCH)) {
-    const { memberEmails, pendingByEmail } = await storedFor(trx, batch);
+    const stored = await storedFor(trx, batch, { lock: true });
     const fresh: NewInvitationRow[] = [];
     const held: HeldInvitationRow[] = [];
     const moved: string[] = [];
@@ -133,16 +134,17 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
     const events: DoormanEvent[] = [];
     for (const email of batch) {
       const role = input.roles?.get(email) ?? listRole;
-      if (memberEmails.has(email)) {
+      const standing = standingOf(email, stored, now);
+      if (standing.kind === 'member') {
         summary.alreadyMember.push(email);
         continue;
       }
-      const existing = pendingByEmail.get(email);
-      const live = existing ? shownStatus(existing, now) : undefined;
-      if (existing && (live === 'pending' || live === 'awaiting_approval')) {
-        summary.alreadyInvited.push({ email, invitationId: existing.id });
+      if (standing.kind === 'invited') {
+        summary.alreadyInvited.push({ email, invitationId: standing.invitation.id });
         continue;
       }
+      // Expired: the same invitation is renewed below.
+      const existing = standing.kind === 'expired' ? standing.invitation : undefined;
       if (!existing && remaining <= 0) {
         overLimit.push(email);
         continue;
@@ -209,18 +211,6 @@ function newRow(id: string, email: string, role: Role, token: { hash: string; no
     send_count: 1,
     delivery_state: 'queued',
     ...choices,
-  };
-}
-
-/** Which of these addresses are active members, and their open invitations (locked). */
-async function storedFor(trx: Trx, emails: string[]) {
-  const members = await trx('members').whereIn('email', emails).where({ state: 'active' }).select('email');
-  const pending = await forUpdate(
-    trx<InvitationRow>('invitations').whereIn('email', emails).whereIn('status', ['pending', 'awaiting']).select('id', 'email', 'status', 'expires_at', 'send_count'),
-  );
-  return {
-    memberEmails: new Set(members.map((m: { email: string }) => m.email)),
-    pendingByEmail: new Map(pending.map((row) => [row.email, row])),
   };
 }
 

@@ -1,0 +1,32 @@
+import { forUpdate, type Db, type Trx } from '../db/index.js';
+import { shownStatus, type InvitationRow } from './model.js';
+
+/** An address's open invitation, as far as inviting it again needs it. */
+export type OpenInvitation = Pick<InvitationRow, 'id' | 'email' | 'status' | 'expires_at' | 'send_count'>;
+
+/**
+ * Where an address stands for the rule "Skips": an active member (skipped), an open invitation that
+ * is live (already invited) or expired (renewed with a new link), or nothing yet (a new invitation).
+ * The review and inviting itself read it the same way, so the review shows what Send stores.
+ */
+export type Standing = { kind: 'member' } | { kind: 'new' } | { kind: 'expired'; invitation: OpenInvitation } | { kind: 'invited'; invitation: OpenInvitation };
+
+export interface StoredAddresses {
+  members: ReadonlySet<string>;
+  open: ReadonlyMap<string, OpenInvitation>;
+}
+
+/** Which of these addresses are active members, and their open invitations (locked when `lock`, on PostgreSQL). */
+export async function storedFor(db: Db | Trx, emails: readonly string[], options: { lock: boolean }): Promise<StoredAddresses> {
+  const members = (await db('members').whereIn('email', emails).where({ state: 'active' }).select('email')) as Array<{ email: string }>;
+  const query = db<InvitationRow>('invitations').whereIn('email', emails).whereIn('status', ['pending', 'awaiting']).select('id', 'email', 'status', 'expires_at', 'send_count');
+  const open = (await (options.lock ? forUpdate(query) : query)) as OpenInvitation[];
+  return { members: new Set(members.map((m) => m.email)), open: new Map(open.map((row) => [row.email, row])) };
+}
+
+export function standingOf(email: string, stored: StoredAddresses, now: number): Standing {
+  if (stored.members.has(email)) return { kind: 'member' };
+  const invitation = stored.open.get(email);
+  if (!invitation) return { kind: 'new' };
+  return shownStatus(invitation, now) === 'expired' ? { kind: 'expired', invitation } : { kind: 'invited', invitation };
+}
