@@ -113,7 +113,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
   // On stop: nothing new goes out, and requests still unanswered after a short grace are cut (they stay queued).
   const stopping = new AbortController();
   let stopped = false;
-  const paused = new Map<string, { until: number; failures: number }>();
+  const paused = new Map<string, { until: number; failures: number; lastError: string }>();
 
   const endpointFor = async (id: string) => envById.get(id) ?? (await storedEndpoint(db, id));
   const secretOf = (endpoint: WebhookEndpoint) => (endpoint.source === 'env' ? endpoint.secret : openSecret(appSecret, endpoint.secret));
@@ -160,10 +160,27 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const secret = secretOf(endpoint);
       // Sealed under another APP_SECRET: no signature the receiver would accept can be made.
       if (secret === undefined) return { result: 'refused', reason: 'cannot open the endpoint\'s secret (was APP_SECRET changed?); remove the endpoint and add it again' };
-      const now = clock.now();
-      const pause = paused.get(endpoint.id);
-      if (pause && pause.until > now) throw new RetryLater('waits while its endpoint is failing', pause.until - now, true);
+      const givenUp = (error: string): DeliveryOutcome => ({ result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / UNIT_MS.h)} h: ${error}` });
+      const tooOld = () => clock.now() - Number(item.created_at) >= settings.giveUpAfterMs;
+      // While its endpoint is failing a delivery waits without a request; one that has waited past
+      // the give-up time is given up here, since it may never get an attempt of its own.
+      const blocked = (): DeliveryOutcome | RetryLater | undefined => {
+        const pause = paused.get(endpoint.id);
+        const now = clock.now();
+        if (!pause || pause.until <= now) return undefined;
+        return tooOld() ? givenUp(pause.lastError) : new RetryLater('waits while its endpoint is failing', pause.until - now, true);
+      };
+      const before = blocked();
+      if (before instanceof RetryLater) throw before;
+      if (before) return before;
       if (!(await lanes.take(endpoint.id))) throw new RetryLater('waits for a free lane to its endpoint', LANE_WAIT_MS, true);
+      // A lane freed by a failure comes with a new pause: no request then either.
+      const after = blocked();
+      if (after) {
+        lanes.give(endpoint.id);
+        if (after instanceof RetryLater) throw after;
+        return after;
+      }
       try {
         await attempt(endpoint, secret, payload);
         paused.delete(endpoint.id);
@@ -171,9 +188,9 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       } catch (error) {
         if (error instanceof RetryLater) throw error;
         const failures = (paused.get(endpoint.id)?.failures ?? 0) + 1;
-        paused.set(endpoint.id, { until: clock.now() + backoffMs(failures, settings.backoff), failures });
+        paused.set(endpoint.id, { until: clock.now() + backoffMs(failures, settings.backoff), failures, lastError: describeError(error) });
         if (error instanceof EndpointAnswered && error.status === 410) return { result: 'refused', reason: GONE };
-        if (clock.now() - Number(item.created_at) >= settings.giveUpAfterMs) return { result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / UNIT_MS.h)} h: ${describeError(error)}` };
+        if (tooOld()) return givenUp(describeError(error));
         throw error;
       } finally {
         lanes.give(endpoint.id);

@@ -170,6 +170,26 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(hooks.received).toHaveLength(attempts);
   });
 
+  it('an endpoint that keeps failing: the others wait out its pause without a request, and every delivery is given up after 24 hours', async () => {
+    const hooks = await receiver();
+    hooks.otherwise = 503;
+    const s = services([hooks.url]);
+    await s.invites.inviteMany({ emails: Array.from({ length: 20 }, (_, i) => `p${i}@example.io`), actor: OPERATOR });
+    const requestsPerLook: number[] = [];
+    for (let hours = 0; hours <= 26; hours++) {
+      const before = hooks.received.length;
+      await s.webhooks.drain();
+      requestsPerLook.push(hooks.received.length - before);
+      clock.advance(HOUR);
+    }
+    // At most its two lanes' worth at a time: a delivery handed a lane after a failure sees the new pause.
+    expect(Math.max(...requestsPerLook)).toBeLessThanOrEqual(2);
+    const rows = await webhookRows(s);
+    expect(rows).toHaveLength(20);
+    expect(rows.filter((r) => r.state !== 'done')).toEqual([]);
+    expect(rows.every((r) => /^given up after 24 h: the endpoint answered 503/.test(String(r.last_error)))).toBe(true);
+  });
+
   it('410 Gone disables an added endpoint: nothing more is sent or queued to it', async () => {
     const hooks = await receiver();
     hooks.script.push(410);
