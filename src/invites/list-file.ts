@@ -28,25 +28,34 @@ const EMAIL_HEADERS = ['email', 'email_address', 'e_mail', 'mail'];
  */
 export function parseListFile(content: Buffer | string, name: string): ListFile {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-  if (bytes.length > MAX_FILE_BYTES) throw notAList(name, `it is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB`);
+  if (bytes.length > MAX_FILE_BYTES) throw tooLarge(name);
   if (bytes.subarray(0, 8192).includes(0)) throw notAList(name, 'it is not a text file');
-  let records: string[][];
+  // Each record with the line it ends on, so a row is named as an editor numbers it, blank lines included.
+  let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    records = parse(bytes, { bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, trim: true, encoding: 'utf8' }) as string[][];
+    const lines: number[] = [];
+    const parsed = parse(bytes, {
+      bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, trim: true, encoding: 'utf8',
+      on_record: (record, context) => {
+        lines.push(context.lines);
+        return record;
+      },
+    });
+    records = parsed.map((record, i) => ({ record, info: { lines: lines[i]! } }));
   } catch (error) {
     throw notAList(name, `it could not be read as CSV (${(error as Error).message.split('\n')[0]!.slice(0, 200)})`);
   }
-  records = records.filter((record) => record.some((cell) => cell !== ''));
+  records = records.filter(({ record }) => record.some((cell) => cell !== ''));
   if (records.length === 0) throw notAList(name, 'it is empty');
 
-  const header = records[0]!.map((cell) => cell.toLowerCase().replace(/[\s-]+/g, '_'));
+  const header = records[0]!.record.map((cell) => cell.toLowerCase().replace(/[\s-]+/g, '_'));
   const emailColumn = header.findIndex((cell) => EMAIL_HEADERS.includes(cell));
   const data = emailColumn >= 0 ? records.slice(1) : records;
   if (data.length > MAX_FILE_ROWS) throw notAList(name, `it has ${data.length.toLocaleString('en')} rows, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
   if (emailColumn < 0) {
     // No header: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>").
-    if (data.some((record) => record.filter((cell) => cell !== '').length > 1)) throw notAList(name, 'it has several columns but no header row naming the email column');
-    const rows = data.map((record) => ({ entry: record.find((cell) => cell !== '')!, role: null }));
+    if (data.some(({ record }) => record.filter((cell) => cell !== '').length > 1)) throw notAList(name, 'it has several columns but no header row naming the email column');
+    const rows = data.map(({ record }) => ({ entry: record.find((cell) => cell !== '')!, role: null }));
     if (!rows.some((row) => row.entry.includes('@'))) throw notAList(name, 'no line holds an email address');
     return { rows, invalid: [] };
   }
@@ -54,10 +63,10 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   const first = header.indexOf('first_name');
   const last = header.indexOf('last_name');
   const file: ListFile = { rows: [], invalid: [] };
-  for (const [i, record] of data.entries()) {
+  for (const { record, info } of data) {
     const email = record[emailColumn] ?? '';
     if (!email) {
-      file.invalid.push({ entry: `(row ${i + 2})`, reason: 'no email address' });
+      file.invalid.push({ entry: `(row ${info.lines})`, reason: 'no email address' });
       continue;
     }
     const fullName = [record[first] ?? '', record[last] ?? ''].filter(Boolean).join(' ');
@@ -71,6 +80,11 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
     file.rows.push({ entry, role: role ? (role as Role) : null });
   }
   return file;
+}
+
+/** A file over MAX_FILE_BYTES, told before or after its download. */
+export function tooLarge(name: string): InvalidInput {
+  return notAList(name, `it is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB`);
 }
 
 /** The one answer for a file that is not a list: what is wrong, and what a list looks like. */

@@ -34,6 +34,12 @@ describe('parseListFile', () => {
     ]);
   });
 
+  it('names a row by its line in the file, blank lines and empty rows (",," from a spreadsheet) counted', () => {
+    const file = parseListFile('email,role\n\na@x.io,member\n,,\n"b@x.io",member\n,member\n', 'gaps.csv');
+    expect(file.rows.map((r) => r.entry)).toEqual(['a@x.io', 'b@x.io']);
+    expect(file.invalid).toEqual([{ entry: '(row 6)', reason: 'no email address' }]);
+  });
+
   it('reads one entry per line without a header (a .txt)', () => {
     expect(parseListFile('jane@x.io\n\n  Sam Roe <sam@y.io>  \nnot-an-address\n', 'list.txt').rows.map((r) => r.entry)).toEqual(['jane@x.io', 'Sam Roe <sam@y.io>', 'not-an-address']);
   });
