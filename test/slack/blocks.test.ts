@@ -178,6 +178,11 @@ describe('Block Kit builders', () => {
     const button = (id: string, text = 'ok') => ({ type: 'button', action_id: id, text: { type: 'plain_text', text }, value: 'v' });
     expect(limitViolations('message', [{ type: 'actions', elements: [button('a'), button('a')] }])).toEqual(['action_id "a" used twice']);
     expect(limitViolations('message', [{ type: 'actions', elements: [button('b', 'x'.repeat(76))] }])).toHaveLength(1);
+    // A section's fields take 2,000 characters each, its text 3,000.
+    const section = (field: number, text: number) => ({ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(text) }, fields: [{ type: 'mrkdwn', text: 'x'.repeat(field) }] });
+    expect(limitViolations('message', [section(2000, 3000)])).toEqual([]);
+    expect(limitViolations('message', [section(2001, 3000)])).toEqual(['section field text has 2001 characters (max 2000)']);
+    expect(limitViolations('message', [section(2000, 3001)])).toEqual(['section text has 3001 characters (max 3000)']);
   });
 
   it('lists keep to their budget and say how many were left out', () => {

@@ -59,7 +59,7 @@ export function limitViolations(surface: Surface, blocks: readonly unknown[], ex
     const n = node as Record<string, unknown>;
     const type = typeof n.type === 'string' ? n.type : parent;
     if (type === 'plain_text' || type === 'mrkdwn') {
-      const limit = parent === 'button' ? LIMITS.buttonText : parent === 'option' ? LIMITS.optionText : parent === 'header' ? LIMITS.headerText : LIMITS.text;
+      const limit = parent === 'button' ? LIMITS.buttonText : parent === 'option' ? LIMITS.optionText : parent === 'header' ? LIMITS.headerText : parent === 'section field' ? LIMITS.sectionFieldText : LIMITS.text;
       check(`${parent} text`, n.text, limit);
     }
     if (type === 'button') check('button value', n.value, LIMITS.buttonValue);
@@ -83,7 +83,7 @@ export function limitViolations(surface: Surface, blocks: readonly unknown[], ex
     }
     for (const [key, child] of Object.entries(n)) {
       if (key === 'confirm') continue;
-      const childParent = key === 'options' || key === 'initial_option' || key === 'initial_options' ? 'option' : type;
+      const childParent = key === 'options' || key === 'initial_option' || key === 'initial_options' ? 'option' : type === 'section' && key === 'fields' ? 'section field' : type;
       walk(child, childParent);
     }
   };
