@@ -104,7 +104,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   const background = new Background();
   const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, app.client, botToken!, [
     ...SLACK_FILE_ORIGINS,
-    // The stand-in a test points SLACK_API_URL at serves its files itself.
+    // SLACK_API_URL's origin already receives the token with every call (a proxy, the tests' stand-in).
     ...(slackApiUrl ? [new URL(slackApiUrl).origin] : []),
   ]);
   const deps: SlackDeps = {

@@ -1,4 +1,4 @@
-import { MAX_FILE_BYTES, notAList } from '../invites/list-file.js';
+import { MAX_FILE_BYTES, tooLarge } from '../invites/list-file.js';
 
 /**
  * Where a file attached in Slack is downloaded from with the bot token: files.slack.com, and
@@ -51,14 +51,15 @@ export async function downloadSlackFile(url: string, options: FileDownloadOption
     if (hops === MAX_REDIRECTS) throw new Error(`Slack's file host redirected the download more than ${MAX_REDIRECTS} times`);
     target = fileHost(next.href, options.origins);
   }
-  if (res.status >= 500 || res.status === 429) throw new FileHostUnavailable(`Slack answered ${res.status} for the file`);
   const html = (res.headers.get('content-type') ?? '').includes('text/html');
+  // Every answer but the file itself is let go at once, so its connection is not held.
   await (html || !res.ok ? res.body?.cancel() : undefined);
+  if (res.status >= 500 || res.status === 429) throw new FileHostUnavailable(`Slack answered ${res.status} for the file`);
   if (html) throw new Error('Slack answered with its sign-in page instead of the file: is the files:read scope granted?');
   if (!res.ok) throw new Error(`Slack answered ${res.status} for the file`);
   if (Number(res.headers.get('content-length') ?? 0) > MAX_FILE_BYTES) {
     await res.body?.cancel();
-    throw notAList(options.name, `it is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB`);
+    throw tooLarge(options.name);
   }
   try {
     return Buffer.from(await res.arrayBuffer());

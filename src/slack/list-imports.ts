@@ -45,7 +45,7 @@ export class SlackListImports {
     private readonly deps: ImportDeps,
     private readonly client: webApi.WebClient,
     private readonly botToken: string,
-    /** Where files may be fetched from with the token: SLACK_FILE_ORIGINS, and the stand-in in tests. */
+    /** Where files may be fetched from with the token: SLACK_FILE_ORIGINS, and SLACK_API_URL's origin when set. */
     private readonly fileOrigins: readonly string[],
   ) {}
 
