@@ -1,13 +1,13 @@
 import type { Knex } from 'knex';
-import { slackUserIdOf, type Actor } from '../shared/actor.js';
 import { newId } from '../shared/ids.js';
 import type { InvitesContext } from './context.js';
-import type { ListImportRow } from './import-state.js';
+import { importDm, importSlackUserId, type ListImportRow } from './import-state.js';
 import type { InviteSummary } from './model.js';
 
 /*
  * Who runs a list import: each runner holds a lease, renewed by every step; a Slack import whose
- * runner stopped is taken over by a new one, and one left unfinished for a day is given up.
+ * runner stopped is taken over by a new one. One never read, or whose summary was never shown, a
+ * day after it was submitted is given up; one with rows left to store goes on.
  */
 
 /** How long an import is its runner's before another may take it over (renewed by every step). */
@@ -126,8 +126,8 @@ export async function giveUpStaleImports(ctx: InvitesContext): Promise<GivenUpIm
       id: row.id,
       fileName: row.file_name,
       how: row.state === 'fetching' ? 'dropped' : 'closed',
-      dm: row.dm_channel && row.dm_ts ? { channel: row.dm_channel, ts: row.dm_ts } : null,
-      slackUserId: slackUserIdOf(JSON.parse(row.actor) as Actor),
+      dm: importDm(row),
+      slackUserId: importSlackUserId(row),
       summary: JSON.parse(row.summary) as InviteSummary,
     });
   }

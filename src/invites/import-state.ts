@@ -53,6 +53,16 @@ export async function loadRow(ctx: InvitesContext, id: string): Promise<ListImpo
   return row;
 }
 
+/** The DM an import reports in, once it has one. */
+export function importDm(row: Pick<ListImportRow, 'dm_channel' | 'dm_ts'>): ListImportState['dm'] {
+  return row.dm_channel && row.dm_ts ? { channel: row.dm_channel, ts: row.dm_ts } : null;
+}
+
+/** The Slack user who submitted the import (its stored actor's). */
+export function importSlackUserId(row: Pick<ListImportRow, 'actor'>): string | null {
+  return slackUserIdOf(JSON.parse(row.actor) as Actor);
+}
+
 export function toState(row: ListImportRow): ListImportState {
   return {
     id: row.id,
@@ -63,8 +73,8 @@ export function toState(row: ListImportRow): ListImportState {
     total: Number(row.total),
     position: Number(row.position),
     summary: JSON.parse(row.summary) as InviteSummary,
-    dm: row.dm_channel && row.dm_ts ? { channel: row.dm_channel, ts: row.dm_ts } : null,
+    dm: importDm(row),
     summaryShown: row.summary_shown_at !== null,
-    slackUserId: slackUserIdOf(JSON.parse(row.actor) as Actor),
+    slackUserId: importSlackUserId(row),
   };
 }

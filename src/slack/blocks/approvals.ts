@@ -3,15 +3,13 @@ import type { Invitation } from '../../invites/model.js';
 import { actorFromRef } from '../../shared/actor.js';
 import { approvalWords } from '../../invites/policy.js';
 import { ACTIONS, DENY_BLOCKS, DENY_INPUTS, DENY_MODAL, encodeApproval } from '../action-values.js';
-import { mrkdwn, plain, roleLabel, slackDate } from './format.js';
+import { inviterWords, mrkdwn, plain, roleLabel, slackDate } from './format.js';
 import { clip, LIMITS, type Block } from './limits.js';
 import { escape, neutralize } from '../text.js';
 
 /** Who asked for an invitation, as people read it. */
 function requester(invitation: Invitation): string {
-  if (invitation.invitedBy.slackUserId) return `<@${invitation.invitedBy.slackUserId}>`;
-  if (invitation.invitedBy.name) return neutralize(clip(invitation.invitedBy.name, 100));
-  return 'Someone';
+  return inviterWords(invitation) ?? 'Someone';
 }
 
 /** Who decided, as people read it: a Slack mention when a Slack user did. */

@@ -3,8 +3,8 @@ import type { Invitation, ShownStatus } from '../../invites/model.js';
 import { ROLE_LABELS, type Role } from '../../members/roles.js';
 import { ACTIONS, encodeRow, type Surface, type TableState } from '../action-values.js';
 import { clip, LIMITS } from './limits.js';
-import { escape } from '../text.js';
-import { APPROVAL_REASON_WORDS } from '../../invites/policy.js';
+import { escape, neutralize } from '../text.js';
+import { approvalWords } from '../../invites/policy.js';
 
 export const STATUS_LABELS: Record<ShownStatus, string> = {
   pending: ':hourglass_flowing_sand: Pending',
@@ -29,6 +29,13 @@ export function mrkdwn(text: string, max: number = LIMITS.text): types.MrkdwnEle
 export function slackDate(ms: number): string {
   const fallback = new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+}
+
+/** Who invited, as people read it: a Slack mention, else the name they gave (as plain words); undefined when neither is known. */
+export function inviterWords(invitation: Pick<Invitation, 'invitedBy'>): string | undefined {
+  if (invitation.invitedBy.slackUserId) return `<@${invitation.invitedBy.slackUserId}>`;
+  if (invitation.invitedBy.name) return neutralize(clip(invitation.invitedBy.name, 100));
+  return undefined;
 }
 
 export function roleLabel(role: Role): string {
@@ -62,7 +69,7 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
         ? `Revoked ${slackDate(invitation.revokedAt)}`
         : `${invitation.status === 'expired' ? 'Expired' : invitation.status === 'awaiting_approval' ? 'Request lapses' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
   const open = invitation.status === 'pending' || invitation.status === 'expired';
-  const why = invitation.status === 'awaiting_approval' && invitation.approval ? `\n${escape(invitation.approval.reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; '))}` : '';
+  const why = invitation.status === 'awaiting_approval' && invitation.approval ? `\n${escape(approvalWords(invitation))}` : '';
   const problem = invitation.delivery.state === 'failing' ? ':x: Email failing' : invitation.delivery.state === 'refused' ? ':no_entry: Email refused' : undefined;
   const delivery = problem && open ? `\n${problem}: ${escape(clip(invitation.delivery.error ?? 'unknown error', 200))}` : '';
   return {

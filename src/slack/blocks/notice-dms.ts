@@ -4,7 +4,7 @@ import { ROLES, type Role } from '../../members/roles.js';
 import type { RenewalRequest } from '../../invites/renewal-requests.js';
 import { SLACK_USER_ID } from '../../shared/actor.js';
 import { ACTIONS, DEFAULT_TABLE, encodeMemberRole, encodeRow } from '../action-values.js';
-import { count, invitationButtons, mrkdwn, notice, plain, roleLabel, slackDate, STATUS_LABELS } from './format.js';
+import { count, invitationButtons, inviterWords, mrkdwn, notice, plain, roleLabel, slackDate, STATUS_LABELS } from './format.js';
 import { clip, LIMITS, type Block } from './limits.js';
 import { escape, neutralize } from '../text.js';
 
@@ -25,9 +25,8 @@ export interface ListNoticeData {
 }
 
 function invitedBy(invitation: Invitation): string {
-  if (invitation.invitedBy.slackUserId) return ` by <@${invitation.invitedBy.slackUserId}>`;
-  if (invitation.invitedBy.name) return ` by ${neutralize(clip(invitation.invitedBy.name, 100))}`;
-  return '';
+  const who = inviterWords(invitation);
+  return who ? ` by ${who}` : '';
 }
 
 function row(invitation: Invitation, kind: ListNoticeData['kind']): types.SectionBlock {
