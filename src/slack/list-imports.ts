@@ -140,11 +140,16 @@ export class SlackListImports {
     const dm = state.dm;
     const update = async (message: Message) => {
       if (!dm) return;
-      // Spaced out, the last one too, so the DM changes at most every IMPORT_PROGRESS_EVERY_MS.
+      // Spaced out, the last one too, so the DM changes at most every IMPORT_PROGRESS_EVERY_MS. The
+      // space counts from Slack's answer, so however long a call takes on the way, Slack never sees
+      // two closer together.
       const wait = lastShown + IMPORT_PROGRESS_EVERY_MS - Date.now();
       if (wait > 0 && !(await this.deps.background.sleep(wait))) return;
-      lastShown = Date.now();
-      await this.client.chat.update({ channel: dm.channel, ts: dm.ts, ...message } as webApi.ChatUpdateArguments);
+      try {
+        await this.client.chat.update({ channel: dm.channel, ts: dm.ts, ...message } as webApi.ChatUpdateArguments);
+      } finally {
+        lastShown = Date.now();
+      }
     };
     while (!state.done) {
       // Stopping: the lease runs out and the next start (or another instance) goes on from here.
