@@ -115,15 +115,23 @@ describe('abuse', () => {
     expect(passwords.slice(-3)).toEqual([429, 429, 429]);
     expect((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password } })).status).toBe(200);
     report('rate-limits', {
-      pageGuesses: page.length,
-      pageRefusedAt: page.indexOf(429) + 1,
-      apiAcceptGuesses: api.length,
-      apiRefusedAt: api.indexOf(429) + 1,
+      linkGuessesOnPageAndApi: page.length + api.length,
+      linkRefusedAt: page.length + api.length + 1,
       apiKeyGuesses: keys.length,
       apiKeyRefusedAt: keys.indexOf(429) + 1,
       passwordGuesses: passwords.length,
       passwordRefusedAt: passwords.indexOf(429) + 1,
     });
+  });
+
+  it('requests for a new invitation: 10 an hour from one address, then a readable 429', async () => {
+    expect(DEFAULT_RATE_LIMITS.renewalRequests).toEqual({ windowMs: 3_600_000, limit: 10 });
+    const ask = () => fetch(`${t.url}/invite/renewal`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=nonsense' });
+    for (let i = 0; i < DEFAULT_RATE_LIMITS.renewalRequests.limit; i++) expect((await ask()).status).toBe(200);
+    const refused = await ask();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.text()).toContain('too many requests for new invitations');
   });
 
   it('tokens are compared in constant time: a near-miss costs what a random guess costs', async () => {

@@ -167,7 +167,10 @@ describe('parseEmailList on hostile input', () => {
       const ms = performance.now() - started;
       // Generous for a busy 2-core machine; quadratic work on 2 MB would take far longer.
       expect(ms, name).toBeLessThan(5_000);
-      expect(parsed.emails.length + parsed.invalid.length + parsed.duplicates, name).toBeGreaterThanOrEqual(0);
+      // None holds an address but the last, whose one address is counted once and the rest as repeats.
+      const repeated = name === 'name and address, repeated';
+      expect(parsed.emails, name).toEqual(repeated ? ['a@b.co'] : []);
+      expect(parsed.duplicates, name).toBe(repeated ? Math.floor(N / 11) - 1 : 0);
     }
   });
 });

@@ -7,7 +7,9 @@ import { inviteEmailHandler } from '../../src/mail/invite-email.js';
 import { formatDateInWords } from '../../src/mail/templates.js';
 import { smtpTransport, type MailTransport } from '../../src/mail/transport.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
+import { claimDue } from '../../src/outbox/claims.js';
 import { OutboxWorker } from '../../src/outbox/worker.js';
+import { INVITE_EMAIL } from '../../src/invites/sending.js';
 import type { Actor } from '../../src/shared/actor.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
@@ -93,6 +95,27 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect(mail.html).toContain('Sunday, 29 November 2026 at 09:00 UTC');
 
     expect((await services.invites.get(id)).delivery).toEqual({ state: 'sent', error: null });
+  });
+
+  it('an email sent again after a crash (sent, its outcome never recorded) has the same Message-ID, so the inbox shows it once', async () => {
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'twice@example.io', actor: OPERATOR });
+    // The first process claims it and hands it over, then dies before recording the outcome.
+    const [item] = await claimDue(services.db, { now: clock.now(), kinds: [INVITE_EMAIL], exclude: [], limit: 1, leaseMs: 60_000 });
+    const transport = smtpTransport(smtp.url, { timeoutMs: 5_000 });
+    try {
+      const handler = inviteEmailHandler(services.db, clock, services.invites.links, transport, { mailFrom: services.config.mailFrom, orgName: services.config.orgName });
+      expect(await handler.deliver(item!)).toEqual({ result: 'done' });
+    } finally {
+      transport.close();
+    }
+    // Its lease runs out; the next worker sends it again and records it.
+    clock.advance(61_000);
+    await deliverAll(services, clock);
+    expect(smtp.received).toHaveLength(2);
+    const [first, again] = smtp.received;
+    expect(again!.messageId).toBe(first!.messageId);
+    expect(first!.messageId).toBe(`<${invitationIds[0]}.${item!.id}@localhost>`);
+    expect((await outboxRows(services))[0]).toMatchObject({ state: 'done', attempts: 2 });
   });
 
   it('a resend emails the same link again as a separate message', async () => {

@@ -29,5 +29,9 @@ describe.each(DIALECTS)('a mail server refusing an invitation (%s)', (dialect) =
     await pause(600);
     expect(h.dms(MEMBER_ADMIN)).toHaveLength(1);
     expect(h.smtp.received).toHaveLength(0);
+    // What the rows say, whenever the worker looks: the email settled after its one attempt, one notice queued.
+    const rows = (await h.db.db('outbox').where({ invitation_id: id! }).select('kind', 'state', 'attempts')) as Array<{ kind: string; state: string; attempts: number | string }>;
+    expect(rows.filter((r) => r.kind === 'invite_email').map((r) => [r.state, Number(r.attempts)])).toEqual([['done', 1]]);
+    expect(rows.filter((r) => r.kind === 'slack_notice')).toHaveLength(1);
   });
 });

@@ -117,10 +117,16 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
   });
 
   it('unknown, pending, revoked and accepted links get the same answer and ask for nothing', async () => {
+    const [revokedId] = await h.invite(['ren.revoked@corp.test', 'ren.accepted@corp.test']);
+    await eventually(() => h.smtp.to('ren.revoked@corp.test').length === 1, 10_000, 'the email to be revoked');
+    await h.services.invites.revoke(revokedId!, { type: 'system' });
+    await h.accept('ren.accepted@corp.test');
     const before = { requests: await requests(), asks: asks().length };
     const expected = await (await ask(tokens['ren.two@corp.test']!)).text();
     const pendingToken = h.smtp.to('ren.one@corp.test')[1]!.token!;
-    for (const token of ['nonsense', 'A'.repeat(43), pendingToken, tokens['ren.one@corp.test']!, '']) {
+    const revokedToken = h.smtp.to('ren.revoked@corp.test')[0]!.token!;
+    const acceptedToken = h.smtp.to('ren.accepted@corp.test')[0]!.token!;
+    for (const token of ['nonsense', 'A'.repeat(43), pendingToken, tokens['ren.one@corp.test']!, revokedToken, acceptedToken, '']) {
       const res = await ask(token);
       expect(res.status, token).toBe(200);
       expect(await res.text(), token).toBe(expected);

@@ -185,8 +185,10 @@ describe.each(DIALECTS)('tokens end when they should (%s)', (dialect) => {
     expect((await request(t.url, '/admin/auth', { apiToken: t.admin.apiToken })).status).toBe(200);
   });
 
-  it('deactivation ends sessions, Bearer and API token; coming back (re-invited, accepted) does not bring them back', async () => {
+  it('deactivation ends sessions, Bearer and API token; coming back (re-invited, accepted) brings back none of them, nor the Slack link', async () => {
     const member = await t.createMember('admin', 'leaver@corp.test', 'leaver-password-1');
+    expect(await t.services.members.linkSlackUser(member.member.id, 'U0LEAVER', { type: 'system' })).toBe(true);
+    expect((await t.services.members.get(member.member.id)).slackUserId).toBe('U0LEAVER');
     const bearer = (await request(t.url, '/admin/auth/token', { body: { email: 'leaver@corp.test', password: 'leaver-password-1' } })).json.access_token as string;
     const session = await request(t.url, '/admin/auth', { body: { email: 'leaver@corp.test', password: 'leaver-password-1' } });
     const cookie = /doorman\.sid=[^;]+/.exec(session.headers.get('set-cookie')!)![0];
