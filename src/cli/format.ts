@@ -30,7 +30,13 @@ export function table(headers: string[], rows: string[][]): string {
 
 const STATUS_WORDS: Record<ShownStatus, string> = { pending: 'Pending', expired: 'Expired', accepted: 'Accepted', revoked: 'Revoked', awaiting_approval: 'Awaiting approval' };
 
-export function formatInvitations(page: ListPage): string {
+/** A word as a shell reads it back: as it is when plain, otherwise in single quotes. */
+export function shellWord(word: string): string {
+  return /^[\w@.+:=/-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `next`: the command that lists the page after this one, given its cursor. */
+export function formatInvitations(page: ListPage, next: (cursor: string) => string): string {
   if (page.invitations.length === 0) return 'No invitations.';
   const rows = page.invitations.map((i) => [
     i.id,
@@ -42,7 +48,7 @@ export function formatInvitations(page: ListPage): string {
     i.status === 'pending' || i.status === 'expired' ? (i.delivery.state === 'failing' || i.delivery.state === 'refused' ? `${i.delivery.state}: ${i.delivery.error ?? ''}`.slice(0, 60) : i.delivery.state) : '',
   ]);
   const shown = `${page.offset + 1}–${page.offset + page.invitations.length} of ${page.total}`;
-  const more = page.nextCursor ? `\nMore: doorman invites --cursor ${page.nextCursor}` : '';
+  const more = page.nextCursor ? `\nMore: ${next(page.nextCursor)}` : '';
   return `${table(['ID', 'EMAIL', 'STATUS', 'ROLE', 'INVITED', 'EXPIRES', 'EMAIL DELIVERY'], rows)}\n${shown}${more}`;
 }
 

@@ -10,7 +10,7 @@ import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
 import { jsonOption, roleOption, wholeNumber, type CommandDeps } from './command.js';
-import { formatDate, formatInvitations, formatSummary } from './format.js';
+import { formatDate, formatInvitations, formatSummary, shellWord } from './format.js';
 
 /** `doorman invite`, `invites`, `resend`, `renew`, `revoke`, `link`: invitations from the terminal. */
 export function registerInviteCommands(program: Command, { open, print, operator, stdin, progress }: CommandDeps): void {
@@ -59,7 +59,18 @@ export function registerInviteCommands(program: Command, { open, print, operator
     .action(async (opts: { status: 'all'; sort: SortKey; order?: 'asc' | 'desc'; search?: string; limit: number; cursor?: string; json?: boolean }) => {
       const { invites } = await open();
       const page = await invites.list({ status: opts.status, sort: opts.sort, order: opts.order, search: opts.search, limit: opts.limit, cursor: opts.cursor });
-      print(opts.json ? JSON.stringify(page, null, 2) : formatInvitations(page));
+      // The next page's command repeats this one's choices: the cursor holds only the sort and where it stopped.
+      const next = (cursor: string) =>
+        [
+          'doorman invites',
+          ...(opts.status !== 'all' ? [`--status ${opts.status}`] : []),
+          ...(opts.sort !== 'created' ? [`--sort ${opts.sort}`] : []),
+          ...(opts.order ? [`--order ${opts.order}`] : []),
+          ...(opts.search ? [`--search ${shellWord(opts.search)}`] : []),
+          ...(opts.limit !== 50 ? [`--limit ${opts.limit}`] : []),
+          `--cursor ${cursor}`,
+        ].join(' ');
+      print(opts.json ? JSON.stringify(page, null, 2) : formatInvitations(page, next));
     });
 
   const single = (name: string, description: string, run: (s: Services, id: string) => Promise<{ invitation: Invitation; line: string; link?: string }>) =>

@@ -7,6 +7,7 @@ import { InvitesService } from '../../src/invites/service.js';
 import { MembersService } from '../../src/members/service.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { shellWord } from '../../src/cli/format.js';
 import { expectOneErrorLine } from '../support/cli-output.js';
 import { runCli, runCliHere, tempDataDir, type Env } from '../support/service.js';
 
@@ -116,6 +117,25 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(revoke.stdout.trim()).toBe('Revoked the invitation to jane@example.io.');
     await expect(invites.lookupToken(new URL(url).searchParams.get('token'))).rejects.toMatchObject({ code: 'invite_revoked' });
     expect((await invites.list({ status: 'revoked' })).invitations.map((i) => i.email)).toEqual(['jane@example.io']);
+  });
+
+  it('invites page by page: the command for the next page keeps the status, sort, order, search and limit', async () => {
+    const { invitationIds } = await invites.inviteMany({ emails: 'pager-c@example.io, pager-a@example.io, pager-b@example.io', actor: { type: 'system' } });
+    await invites.revoke(invitationIds[2]!, { type: 'system' });
+    const first = await doorman(['invites', '--status', 'pending', '--sort', 'email', '--order', 'asc', '--search', 'pager', '--limit', '1']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('pager-a@example.io');
+    const more = first.stdout.trimEnd().split('\n').at(-1)!;
+    expect(more).toMatch(/^More: doorman invites --status pending --sort email --order asc --search pager --limit 1 --cursor \S+$/);
+    // Run as printed: the revoked one stays out, the order goes on.
+    const second = await doorman(more.replace(/^More: doorman /, '').split(' '));
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('pager-c@example.io');
+    expect(second.stdout).not.toContain('pager-b@example.io');
+    expect(second.stdout.trimEnd().split('\n').at(-1)).toBe('2–2 of 2');
+    // A search with spaces or quotes is printed as the shell reads it back.
+    expect(shellWord('pager')).toBe('pager');
+    expect(shellWord("o'neil smith")).toBe(`'o'\\''neil smith'`);
   });
 
   it('--status expired after INVITE_TTL=1s, then renew gives a new link', async () => {
