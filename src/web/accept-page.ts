@@ -54,7 +54,7 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
     case 'already_member':
       return { status: 409, html: problemPage('You are already a member', `There is already an account for this email address at ${orgName}.`, 'Sign in with your email and password.') };
     case 'awaiting_approval':
-      // A link sent before the invitation was held again (raised to admin): it works once someone approves, with a new email.
+      // A link sent before the invitation was held again (raised to admin): it stays dead; approval sends a new one.
       return { status: 409, html: problemPage('This invitation is waiting for approval', `Someone at ${orgName} has to approve this invitation before it can be used.`, 'Once it is approved you get a new email with a link that works.') };
     case 'overloaded':
       return { status: 503, html: problemPage('Please try again in a moment', 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed.', 'Go back and submit the form again in a few seconds.') };
@@ -126,7 +126,8 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const { member } = await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
       send(res, 200, acceptedPage(member.email, orgName, ROLE_LABELS[member.role]));
     } catch (error) {
-      await fail(req, res, error);
+      // With the token: a link that expired while the form was open still offers to ask for a new one.
+      await fail(req, res, error, token);
     }
   });
 

@@ -116,6 +116,21 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
     expect(await audits('renewal_request_dismiss')).toHaveLength(1);
   });
 
+  it('a link that expired while its form was open: submitting the form offers the request too, and asks nothing by itself', async () => {
+    const before = await requests();
+    const password = 'a long enough password';
+    const res = await fetch(`${h.app.url}/invite`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens['ren.two@corp.test']!, first_name: 'Ren', last_name: 'Two', password, confirm_password: password }).toString(),
+    });
+    expect(res.status).toBe(410);
+    const page = await res.text();
+    expect(page).toContain('This invitation has expired');
+    expect(page).toContain('Ask for a new invitation');
+    expect(await requests()).toBe(before);
+  });
+
   it('unknown, pending, revoked and accepted links get the same answer and ask for nothing', async () => {
     const [revokedId] = await h.invite(['ren.revoked@corp.test', 'ren.accepted@corp.test']);
     await eventually(() => h.smtp.to('ren.revoked@corp.test').length === 1, 10_000, 'the email to be revoked');
