@@ -63,7 +63,12 @@ export class MembersService {
     try {
       await inTransaction(this.db, async (trx) => {
         await trx('members').insert(row);
-        await recordAudit(trx, now, actor, [{ action: 'member_create', subjectType: 'member', subjectId: row.id, details: { email, role } }]);
+        // What the new account starts with is audited as it would be when given later (the rule "Audit").
+        await recordAudit(trx, now, actor, [
+          { action: 'member_create', subjectType: 'member', subjectId: row.id, details: { email, role } },
+          ...(apiToken ? [{ action: 'api_token_issue' as const, subjectType: 'member' as const, subjectId: row.id }] : []),
+          ...(slackUserId ? [{ action: 'slack_link' as const, subjectType: 'member' as const, subjectId: row.id, details: { slackUserId } }] : []),
+        ]);
       });
     } catch (error) {
       // Two columns are unique: say which one this member collided on.

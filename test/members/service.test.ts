@@ -29,6 +29,16 @@ describe.each(DIALECTS)('MembersService (%s)', (dialect) => {
     expect(audit.map((a) => [a.action, a.actor_type, a.actor_id])).toEqual([['member_create', 'system', 'cli']]);
   });
 
+  it('a member created with an API token and a Slack link has both audited, as when given later (the rule "Audit")', async () => {
+    const w = world();
+    const { member, apiToken } = await w.members.create({ email: 'ops@x.io', role: 'admin', withApiToken: true, slackUserId: 'U0OPS' }, CLI);
+    expect(apiToken).toBeDefined();
+    const audit = await auditFor(w.db, member.id);
+    expect(audit.map((a) => a.action)).toEqual(['member_create', 'api_token_issue', 'slack_link']);
+    expect(audit.every((a) => a.actor_type === 'system' && a.actor_id === 'cli')).toBe(true);
+    expect(JSON.stringify(audit)).not.toContain(apiToken!);
+  });
+
   it('defaults the role to member and refuses bad input', async () => {
     const w = world();
     expect((await w.members.create({ email: 'a@x.io' }, CLI)).member.role).toBe('member');
@@ -193,7 +203,8 @@ describe.each(DIALECTS)('MembersService (%s)', (dialect) => {
     expect((await w.members.setSlackUser(member.id, 'U0BOB', CLI)).slackUserId).toBe('U0BOB');
     expect((await w.members.get(bob.id)).slackUserId).toBeNull();
     const audit = await w.db('audit_log').where({ action: 'slack_link' }).orderBy('id');
-    expect(audit.map((row: { subject_id: string }) => row.subject_id)).toEqual([bob.id, member.id]);
+    // Jane's link at creation, bob's, then the operator moving bob's Slack user to jane.
+    expect(audit.map((row: { subject_id: string }) => row.subject_id)).toEqual([member.id, bob.id, member.id]);
   });
 
   it('refuses to create a member with a malformed or taken Slack user id, and creates nothing', async () => {
