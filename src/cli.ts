@@ -7,9 +7,9 @@ import { sweepIfAnyoneListens } from './jobs/index.js';
 import { migrate } from './db/index.js';
 import { createLogger } from './logger.js';
 import type { Actor } from './shared/actor.js';
-import { ConfigError, DomainError, InvalidInput } from './shared/errors.js';
+import { ConfigError, DomainError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
-import { jsonOption, type CommandDeps } from './cli/command.js';
+import { jsonOption, UsageError, type CommandDeps } from './cli/command.js';
 import { registerInviteCommands } from './cli/invites.js';
 import { registerMemberCommands } from './cli/members.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
@@ -86,8 +86,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .option('--host <host>', 'the public host Doorman answers on (HTTP mode), e.g. doorman.example.com')
     .option('--socket', 'for Socket Mode (no public URL)')
     .action((opts: { host?: string; socket?: boolean }) => {
-      if (!opts.socket && !opts.host) throw new InvalidInput('give --host HOST (HTTP mode) or --socket');
-      if (opts.host && !/^[a-z0-9._-]+(:\d+)?$/i.test(opts.host)) throw new InvalidInput(`--host: "${opts.host}" is not a host name like doorman.example.com`);
+      if (!opts.socket && !opts.host) throw new UsageError('give --host HOST (HTTP mode) or --socket');
+      if (opts.host && !/^[a-z0-9._-]+(:\d+)?$/i.test(opts.host)) throw new UsageError(`--host: "${opts.host}" is not a host name like doorman.example.com`);
       print(slackManifest({ host: opts.host ?? 'YOUR_HOST', command: slackCommand(env), socketMode: !!opts.socket }));
     });
 
@@ -147,6 +147,10 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError) {
+      err.write(`doorman: ${oneLine(error.message)}\n`);
+      return 2;
+    }
     if (error instanceof DomainError || error instanceof ConfigError) {
       err.write(`doorman: ${oneLine(error.message)}\n`);
       return 1;

@@ -3,6 +3,9 @@ import type { Services } from '../app.js';
 import { ROLES } from '../members/roles.js';
 import type { Actor } from '../shared/actor.js';
 
+/** A command given the wrong options together (a usage mistake, exit 2), found after Commander parsed them. */
+export class UsageError extends Error {}
+
 /** What every group of commands works with: the services (schema brought up to date), output, the operator and standard input. */
 export interface CommandDeps {
   open(): Promise<Services>;

@@ -9,7 +9,7 @@ import { SHOWN_STATUSES, type Invitation } from '../invites/model.js';
 import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
-import { jsonOption, roleOption, wholeNumber, type CommandDeps } from './command.js';
+import { jsonOption, roleOption, UsageError, wholeNumber, type CommandDeps } from './command.js';
 import { formatDate, formatInvitations, formatSummary, shellWord } from './format.js';
 
 /** `doorman invite`, `invites`, `resend`, `renew`, `revoke`, `link`: invitations from the terminal. */
@@ -27,7 +27,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
     .action(async (emails: string[], opts: { role: Role; from?: string; expires?: string; message?: string; file?: string; json?: boolean }) => {
       const expiresInDays = opts.expires === undefined ? undefined : parseExpiryDays(opts.expires);
       if (opts.file !== undefined) {
-        if (emails.length) throw new InvalidInput('Give addresses or --file, not both.', 'file');
+        if (emails.length) throw new UsageError('Give addresses or --file, not both.');
         const list = parseListFile(readListFile(opts.file), path.basename(opts.file));
         const { invites } = await open();
         const run = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });

@@ -1,8 +1,7 @@
 import { Argument, Option, type Command } from 'commander';
 import { ROLES, type Role } from '../members/roles.js';
-import { InvalidInput } from '../shared/errors.js';
 import { MAX_MEMBERS_PAGE } from '../members/service.js';
-import { jsonOption, roleOption, wholeNumber, type CommandDeps } from './command.js';
+import { jsonOption, roleOption, UsageError, wholeNumber, type CommandDeps } from './command.js';
 import { formatMembers } from './format.js';
 
 /** `doorman user create|role|deactivate|token|link-slack|list`: members, the first admin included; what Slack's members list does, without Slack. */
@@ -39,7 +38,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .option('--unlink', 'remove the member’s Slack link')
     .addOption(jsonOption())
     .action(async (email: string, slackUserId: string | undefined, opts: { unlink?: boolean; json?: boolean }) => {
-      if (!opts.unlink && slackUserId === undefined) throw new InvalidInput('give a Slack user id like U024BE7LH, or --unlink');
+      if (!opts.unlink && slackUserId === undefined) throw new UsageError('give a Slack user id like U024BE7LH, or --unlink');
       const { members } = await open();
       const member = await members.getByEmail(email);
       const updated = await members.setSlackUser(member.id, opts.unlink ? null : slackUserId!, operator);

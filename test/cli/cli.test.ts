@@ -314,6 +314,22 @@ describe('doorman CLI errors before the database', () => {
     expect(badEnv.code).toBe(1);
     expect(expectOneErrorLine(badEnv)).toMatch(/^doorman: INVITE_TTL: "7x" /);
   });
+
+  it('options that do not go together, or one missing, are usage mistakes too: exit 2 with one line', async () => {
+    const data = tempDataDir();
+    const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
+    const [noHost, badHost, both, noId] = await Promise.all([
+      runCliHere(['manifest'], env),
+      runCliHere(['manifest', '--host', 'bad host'], env),
+      runCliHere(['invite', 'x@example.io', '--file', 'list.csv'], env),
+      runCliHere(['user', 'link-slack', 'someone@example.io'], env),
+    ]);
+    data.cleanup();
+    for (const [answer, says] of [[noHost, /--host HOST .* or --socket/], [badHost, /is not a host name/], [both, /addresses or --file, not both/], [noId, /a Slack user id .* or --unlink/]] as const) {
+      expect(answer.code, answer.stderr).toBe(2);
+      expect(expectOneErrorLine(answer)).toMatch(says);
+    }
+  });
 });
 
 describe('doorman CLI help', () => {
