@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { Services } from '../app.js';
 import type { Invitation } from '../invites/model.js';
 import { approvalWords } from '../invites/policy.js';
-import { can, displayName } from '../members/service.js';
+import { can, memberActor } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import { NotFound, NotPermitted } from '../shared/errors.js';
 import { jsonOption, type CommandDeps } from './command.js';
@@ -26,7 +26,7 @@ async function deciderFor(services: Services, as: string | undefined, operator: 
   const member = await services.members.getByEmail(as);
   if (member.state !== 'active') throw new NotFound('member', as);
   if (!can(member, 'invite:approve')) throw new NotPermitted('invite:approve');
-  return { type: 'member', memberId: member.id, name: displayName(member) };
+  return memberActor(member);
 }
 
 export function registerApprovalCommands(program: Command, deps: CommandDeps): void {

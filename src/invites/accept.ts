@@ -1,8 +1,7 @@
 import { recordAudit } from '../audit/audit.js';
 import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { checkPassword, hashPassword } from '../members/passwords.js';
-import { cleanName, type Member } from '../members/service.js';
-import type { Actor } from '../shared/actor.js';
+import { cleanName, memberActor, type Member } from '../members/service.js';
 import { AlreadyMember, UnknownToken } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
@@ -61,7 +60,7 @@ export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput):
       const member = await ctx.members.admit(trx, { email: row.email, role: row.role, firstName, lastName, passwordHash }, now);
       await trx('invitations').where({ id: row.id }).update({ accepted_member_id: member.id });
       await trx('outbox').where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'accepted' });
-      const actor: Actor = { type: 'member', memberId: member.id, name: [firstName, lastName].filter(Boolean).join(' ') || row.email };
+      const actor = memberActor(member);
       await recordAudit(trx, now, actor, [{ action: 'accept', subjectType: 'invitation', subjectId: row.id, details: { email: row.email, member: member.id, role: row.role } }]);
       await ctx.events.queueEvents(trx, now, [invitationEvent('invite.accepted', { ...row, status: 'accepted' }, actor, { member_id: member.id })]);
       const invitation = toInvitation({ ...row, status: 'accepted', accepted_at: now, updated_at: now, accepted_member_id: member.id }, now);

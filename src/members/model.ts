@@ -1,5 +1,5 @@
 import { normalizeEmail } from '../invites/email-list.js';
-import { MAX_NAME_CHARS } from '../shared/actor.js';
+import { MAX_NAME_CHARS, type Actor } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
 import { isRole, roleHas, type Permission, type Role } from './roles.js';
 
@@ -55,6 +55,11 @@ export function toMember(row: MemberRow): Member {
 export function displayName(member: Pick<Member, 'firstName' | 'lastName' | 'email'>): string {
   const name = [member.firstName, member.lastName].filter(Boolean).join(' ').trim();
   return name || member.email;
+}
+
+/** A member as the one who made a change (audit, events): their name, or their email when they gave none. */
+export function memberActor(member: Pick<Member, 'id' | 'firstName' | 'lastName' | 'email'>): Actor {
+  return { type: 'member', memberId: member.id, name: displayName(member) };
 }
 
 export function can(member: Pick<Member, 'role' | 'state'> | undefined, permission: Permission): boolean {

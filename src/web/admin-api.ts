@@ -6,8 +6,7 @@ import { MAX_PAGE } from '../invites/list.js';
 import type { Invitation } from '../invites/model.js';
 import { SHOWN_STATUSES } from '../invites/model.js';
 import { ROLES } from '../members/roles.js';
-import { can, MAX_MEMBERS_PAGE, type Member, type MembersService } from '../members/service.js';
-import type { Actor } from '../shared/actor.js';
+import { can, MAX_MEMBERS_PAGE, memberActor, type Member, type MembersService } from '../members/service.js';
 import { toIso } from '../shared/clock.js';
 import { InvalidCredentials, InvitationRevoked, NotPermitted, UnknownToken } from '../shared/errors.js';
 import type { FailureLimits } from './failure-limits.js';
@@ -15,7 +14,8 @@ import { normalizeEmail } from '../invites/email-list.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { authMethod, currentMember, requireMember, type AdminAuth } from './auth.js';
 import { HttpError, medusaErrorHandler } from './errors.js';
-import { text, validate } from './validate.js';
+import { chars, text, validate } from './validate.js';
+import { MAX_MESSAGE_CHARS } from '../invites/choices.js';
 import { approvalRoutes } from './admin-approvals.js';
 
 export const ADMIN_BODY_LIMIT = '64kb';
@@ -38,7 +38,7 @@ export interface AdminApiDeps {
 
 const credentials = z.object({ email: text(320), password: text(1024) }).strict();
 /** Medusa's create body, with two documented Doorman extensions: the expiry in days and a personal message. */
-const createInvite = z.object({ user: text(320), role: z.enum(ROLES), expires_in_days: z.number().int().optional(), message: text(2000).optional() }).strict();
+const createInvite = z.object({ user: text(320), role: z.enum(ROLES), expires_in_days: z.number().int().optional(), message: chars(MAX_MESSAGE_CHARS).optional() }).strict();
 const acceptInvite = z
   .object({
     token: text(200).min(1, 'token should not be empty'),
@@ -104,10 +104,6 @@ export function medusaUser(member: Member) {
     metadata: null,
     state: member.state,
   };
-}
-
-function actorOf(member: Member): Actor {
-  return { type: 'member', memberId: member.id, name: [member.firstName, member.lastName].filter(Boolean).join(' ') || member.email };
 }
 
 const ok = (res: Response) => res.status(200).type('text/plain').send('OK');
@@ -240,8 +236,8 @@ export function adminApi(deps: AdminApiDeps): Router {
 
   router.post('/invites', manage, wrap(async (req, res) => {
     const body = validate(createInvite, req.body);
-    const member = currentMember(res);
-    await invites.inviteOne({ email: body.user, role: body.role, actor: actorOf(member), inviterName: actorOf(member).name, expiresInDays: body.expires_in_days, message: body.message });
+    const actor = memberActor(currentMember(res));
+    await invites.inviteOne({ email: body.user, role: body.role, actor, inviterName: actor.name, expiresInDays: body.expires_in_days, message: body.message });
     ok(res);
   }));
   router.get('/invites', manage, wrap(async (req, res) => {
@@ -258,14 +254,14 @@ export function adminApi(deps: AdminApiDeps): Router {
   router.post('/invites/:id/resend', manage, wrap(async (req, res) => {
     validate(emptyBody, req.body);
     // Medusa's resend: a pending invitation is resent with the same link, an expired one gets a new one.
-    await invites.resend(String(req.params.id), actorOf(currentMember(res)), { orSendNew: true });
+    await invites.resend(String(req.params.id), memberActor(currentMember(res)), { orSendNew: true });
     ok(res);
   }));
   router.delete('/invites/:id', manage, wrap(async (req, res) => {
     validate(emptyBody, req.body);
     const id = String(req.params.id);
     try {
-      await invites.revoke(id, actorOf(currentMember(res)));
+      await invites.revoke(id, memberActor(currentMember(res)));
     } catch (error) {
       // Deleting twice is not an error (as in Medusa); deleting an accepted invitation is refused.
       if (!(error instanceof InvitationRevoked)) throw error;
@@ -273,7 +269,7 @@ export function adminApi(deps: AdminApiDeps): Router {
     res.json({ id, object: 'invite', deleted: true });
   }));
 
-  approvalRoutes(router, { invites, actorOf, present: medusaInvite, wrap });
+  approvalRoutes(router, { invites, present: medusaInvite, wrap });
 
   router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such admin route.')));
   router.use(medusaErrorHandler(deps.logger));

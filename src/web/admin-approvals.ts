@@ -2,8 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { InvitesService } from '../invites/service.js';
 import { MAX_DENY_REASON } from '../invites/approvals.js';
-import { can, type Member } from '../members/service.js';
-import type { Actor } from '../shared/actor.js';
+import { can, memberActor } from '../members/service.js';
 import { NotPermitted } from '../shared/errors.js';
 import { currentMember } from './auth.js';
 import { text, validate } from './validate.js';
@@ -21,7 +20,6 @@ export function approvalRoutes(
   router: Router,
   deps: {
     invites: InvitesService;
-    actorOf(member: Member): Actor;
     present(invitation: Awaited<ReturnType<InvitesService['approve']>>): unknown;
     wrap(handler: (req: Request, res: Response) => Promise<unknown>): (req: Request, res: Response, next: (e?: unknown) => void) => void;
   },
@@ -29,12 +27,12 @@ export function approvalRoutes(
   const approver = (_req: Request, res: Response, next: (e?: unknown) => void) => (can(currentMember(res), 'invite:approve') ? next() : next(new NotPermitted('invite:approve')));
   router.post('/invites/:id/approve', approver, deps.wrap(async (req, res) => {
     validate(emptyBody, req.body ?? {});
-    const invitation = await deps.invites.approve(String(req.params.id), deps.actorOf(currentMember(res)));
+    const invitation = await deps.invites.approve(String(req.params.id), memberActor(currentMember(res)));
     res.json({ invite: deps.present(invitation) });
   }));
   router.post('/invites/:id/deny', approver, deps.wrap(async (req, res) => {
     const body = validate(denyBody, req.body);
-    const invitation = await deps.invites.deny(String(req.params.id), deps.actorOf(currentMember(res)), body.reason);
+    const invitation = await deps.invites.deny(String(req.params.id), memberActor(currentMember(res)), body.reason);
     res.json({ invite: deps.present(invitation) });
   }));
 }

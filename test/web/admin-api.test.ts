@@ -312,6 +312,16 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(audit).toEqual(['invite', 'role_change', 'resend']);
     });
 
+    it('a message is at most 500 characters, counted as people count them (an emoji is one), and over it says so', async () => {
+      const emoji = await admin('/admin/invites', { body: { user: fresh('msg-emoji'), role: 'member', message: '🎉'.repeat(500) } });
+      expect(emoji.status, emoji.text).toBe(200);
+      for (const length of [501, 2_001]) {
+        const long = await admin('/admin/invites', { body: { user: fresh(`msg-long-${length}`), role: 'member', message: 'x'.repeat(length) } });
+        expectMedusaError(long, 400, 'invalid_data');
+        expect(long.text).toContain('at most 500 characters');
+      }
+    });
+
     it('re-POST of a live invitation with an expiry and a message: both apply to the resent link; a re-POST without them keeps them', async () => {
       const email = fresh('repost-choices');
       const first = await invite(email, 'member');
