@@ -32,7 +32,7 @@ describe.each(DIALECTS)('who a Slack user is: verified facts only (%s)', (dialec
     // A request from another workspace is refused before anything is read.
     expect(await members(MEMBER_ADMIN, { team_id: 'T0OTHER' })).toMatch(/workspace it is installed in/);
     expect((await ada()).slack_user_id).toBeNull();
-    expect(await h.db.db('audit_log').where({ action: 'slack_link' }).first()).toBeUndefined();
+    expect(await h.db.db('audit_log').where({ action: 'slack_link', subject_id: (await ada()).id }).first()).toBeUndefined();
   });
 
   it('someone Slack does not show to the app is refused as not permitted, not told to try again', async () => {
