@@ -26,6 +26,13 @@ export const DEFAULT_TABLE: TableState = { status: 'pending', sort: 'created', o
 /** Search text carried in buttons and select options, in UTF-8 bytes (an option's value holds at most 150 characters). */
 export const MAX_TABLE_SEARCH = 60;
 
+/** A table's search as its buttons can carry it, whole characters only: the first page searches the same text. */
+export function clipSearch(text: string): string {
+  const chars = [...text].slice(0, MAX_TABLE_SEARCH);
+  while (Buffer.byteLength(chars.join('')) > MAX_TABLE_SEARCH) chars.pop();
+  return chars.join('');
+}
+
 /** Where a row button sits: the table message, App Home, an invite summary, or a notice DM. */
 export type Surface = 'table' | 'home' | 'summary' | 'notice';
 const SURFACE_CODES: Record<Surface, string> = { table: 't', home: 'h', summary: 's', notice: 'n' };
@@ -46,9 +53,7 @@ const tableState = z.union([
 export function encodeTable(state: TableState): string {
   const base = `${state.status}.${state.sort}.${state.order}.${state.offset}`;
   if (!state.search) return base;
-  let search = state.search.slice(0, MAX_TABLE_SEARCH);
-  while (Buffer.byteLength(search) > MAX_TABLE_SEARCH) search = search.slice(0, -1);
-  return `${base}.${Buffer.from(search, 'utf8').toString('base64url')}`;
+  return `${base}.${Buffer.from(clipSearch(state.search), 'utf8').toString('base64url')}`;
 }
 
 export function decodeTable(value: unknown): TableState | undefined {

@@ -12,7 +12,7 @@ import { listWithin, slackDate } from '../../src/slack/blocks/format.js';
 import { acceptedNotice } from '../../src/slack/blocks/notice-dms.js';
 import { repeatClaims } from '../../src/slack/dedupe.js';
 import { blockText, MAX_BLOCKS_TEXT } from '../support/slack-api.js';
-import { decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/action-values.js';
+import { clipSearch, decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/action-values.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
 const counts = { pending: 12, expired: 2, accepted: 3, revoked: 1, awaiting_approval: 0, all: 18 };
@@ -215,6 +215,14 @@ describe('button values', () => {
     const searched = { ...table, search: 'jane.doe@ex ample' };
     expect(decodeTable(encodeTable(searched))).toEqual(searched);
     expect(encodeTable({ ...table, search: 'é'.repeat(60) }).length).toBeLessThanOrEqual(150);
+    // What the first page searches is what its buttons carry, whole characters only.
+    for (const typed of ['é'.repeat(60), '😀'.repeat(20), `${'a'.repeat(59)}😀`]) {
+      const first = clipSearch(typed);
+      expect(Buffer.byteLength(first)).toBeLessThanOrEqual(60);
+      expect(first).not.toMatch(/\uFFFD/);
+      expect(decodeTable(encodeTable({ ...table, search: typed }))?.search).toBe(first);
+    }
+    expect(clipSearch('é'.repeat(60))).toBe('é'.repeat(30));
     const row = { surface: 'home' as const, invitationId: 'invite_01JABC', table };
     expect(decodeRow(encodeRow(row))).toEqual(row);
     for (const bad of ['', 'x', 't.invite_01J.pending.created.desc.-1', 't.usr_01J.pending.created.desc.0', 'q.invite_01J.pending.created.desc.0', 't.invite_01J.pending.created.up.0', 't.invite_01J.sideways.created.desc.0', 't.invite_01J;drop.pending.created.desc.0', 'x'.repeat(500)]) {

@@ -1,4 +1,4 @@
-import { DEFAULT_TABLE, MAX_TABLE_SEARCH, type TableState } from '../../action-values.js';
+import { clipSearch, DEFAULT_TABLE, type TableState } from '../../action-values.js';
 import type { SlackDeps } from '../../deps.js';
 import { invitationsScreen, membersScreen } from '../../screens.js';
 import { answerSoon, ephemeral } from './answer.js';
@@ -9,7 +9,7 @@ export function invitationsCommand(deps: SlackDeps, { ack, respond, command, con
   return answerSoon(context, ack, respond, async () => {
     const user = await deps.identities.identify(command.user_id, command.team_id);
     if (!user.allowed) return ephemeral(user.refusal!);
-    const search = query.search?.slice(0, MAX_TABLE_SEARCH);
+    const search = query.search === undefined ? undefined : clipSearch(query.search);
     const state: TableState = { ...DEFAULT_TABLE, status: query.status ?? (search ? 'all' : DEFAULT_TABLE.status), ...(search ? { search } : {}) };
     return { response_type: 'ephemeral', ...(await invitationsScreen(deps, state)) };
   });
