@@ -44,7 +44,8 @@ export class InviteDrafts {
     return JSON.parse(row.body) as InviteDraft;
   }
 
-  async drop(id: string): Promise<void> {
-    await this.db('invite_drafts').where({ id }).delete();
+  /** Deletes the draft; answers whether this call deleted it (of two at once, one does). */
+  async drop(id: string): Promise<boolean> {
+    return (await this.db('invite_drafts').where({ id }).delete()) > 0;
   }
 }

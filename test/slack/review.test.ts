@@ -130,6 +130,19 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     expect(textOf((twice.json as any).view)).toContain('out of date');
   });
 
+  it('one review sent twice at once (two trigger ids, not a retry): one sends and resends, the other is told the review is out of date', async () => {
+    const answer = await submitForm({ emails: 'twice.new@corp.test, still.pending@corp.test' });
+    const draftId = answer.view.private_metadata as string;
+    const resentBefore = Number((await h.db.db('audit_log').where({ action: 'resend' }).count<{ n: number }[]>({ n: '*' }))[0]!.n);
+    const answers = await Promise.all([send(draftId, true), send(draftId, true)]);
+    const texts = answers.map((a) => textOf((a.json as any).view));
+    expect(texts.filter((t) => /Sent 1 invitation/.test(t))).toHaveLength(1);
+    expect(texts.filter((t) => t.includes('out of date'))).toHaveLength(1);
+    const resent = Number((await h.db.db('audit_log').where({ action: 'resend' }).count<{ n: number }[]>({ n: '*' }))[0]!.n);
+    expect(resent - resentBefore).toBe(1);
+    expect(await h.db.db('invitations').where({ email: 'twice.new@corp.test' })).toHaveLength(1);
+  });
+
   it('people picked join the review once looked up, after the answer', async () => {
     const answer = await submitForm({ emails: '', users: ['U0PICK'] });
     expect(textOf(answer.view)).toContain('Looking up 1 person from Slack');

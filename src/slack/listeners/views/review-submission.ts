@@ -31,13 +31,15 @@ export function reviewSubmission(deps: SlackDeps) {
       if (!user.allowed) return { view: refusedView(user.refusal!) };
       const draftId = view.private_metadata;
       const draft = await deps.drafts.load(draftId, user.slackUserId);
-      if (!draft) return { view: messageView('Invite people', 'This review is out of date. Open the form again to start over.') };
+      if (!draft) return { view: outOfDate() };
       const ticked: unknown = view.state?.values?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
       const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
       if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
       try {
-        // Taken before sending, so a lookup of picked people finishing now no longer redraws the review.
-        await deps.drafts.drop(draftId);
+        // Taken before sending, so a lookup of picked people finishing now no longer redraws the
+        // review; of two submissions at once (two trigger ids, so not a retry) only the one that
+        // took it sends.
+        if (!(await deps.drafts.drop(draftId))) return { view: outOfDate() };
         return { user, draft, summary: await send(deps, user, draft, resendInvited) };
       } catch (error) {
         const words = slackWords(error);
@@ -66,6 +68,9 @@ export function reviewSubmission(deps: SlackDeps) {
 type Outcome = { view: ReturnType<typeof refusedView> } | { user: SlackUser; draft: InviteDraft; summary: InviteSummary };
 
 /** A one-section view's words, for a DM when the modal was already answered. */
+/** A review already sent, or too old: nothing to send from it. */
+const outOfDate = () => messageView('Invite people', 'This review is out of date. Open the form again to start over.');
+
 function textOfView(view: ReturnType<typeof refusedView>): string {
   const section = view.blocks?.find((b) => b.type === 'section') as { text?: { text?: string } } | undefined;
   return section?.text?.text ?? SOMETHING_WENT_WRONG;
