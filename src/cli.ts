@@ -7,7 +7,7 @@ import { sweepIfAnyoneListens } from './jobs/index.js';
 import { migrate } from './db/index.js';
 import { createLogger } from './logger.js';
 import type { Actor } from './shared/actor.js';
-import { ConfigError, DomainError } from './shared/errors.js';
+import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
 import { jsonOption, UsageError, type CommandDeps } from './cli/command.js';
 import { registerInviteCommands } from './cli/invites.js';
@@ -147,16 +147,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof UsageError) {
-      err.write(`doorman: ${oneLine(error.message)}\n`);
-      return 2;
-    }
-    if (error instanceof DomainError || error instanceof ConfigError) {
-      err.write(`doorman: ${oneLine(error.message)}\n`);
-      return 1;
-    }
     err.write(`doorman: ${oneLine((error as Error).message)}\n`);
-    return 1;
+    return error instanceof UsageError ? 2 : 1;
   } finally {
     if (services) {
       services.mail.close();

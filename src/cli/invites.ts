@@ -12,6 +12,9 @@ import { InvalidInput } from '../shared/errors.js';
 import { jsonOption, roleOption, UsageError, wholeNumber, type CommandDeps } from './command.js';
 import { formatDate, formatInvitations, formatSummary, shellWord } from './format.js';
 
+/** What `invites` lists when not told otherwise; its next page's command leaves these out too. */
+const LIST_DEFAULTS = { status: 'all', sort: 'created', limit: 50 } as const;
+
 /** `doorman invite`, `invites`, `resend`, `renew`, `revoke`, `link`: invitations from the terminal. */
 export function registerInviteCommands(program: Command, { open, print, operator, stdin, progress }: CommandDeps): void {
   program
@@ -49,11 +52,11 @@ export function registerInviteCommands(program: Command, { open, print, operator
   program
     .command('invites')
     .description('list invitations')
-    .addOption(new Option('--status <status>', 'which invitations').choices([...SHOWN_STATUSES, 'all']).default('all'))
-    .addOption(new Option('--sort <column>', 'sort column').choices(['email', 'status', 'created', 'expires']).default('created'))
+    .addOption(new Option('--status <status>', 'which invitations').choices([...SHOWN_STATUSES, 'all']).default(LIST_DEFAULTS.status))
+    .addOption(new Option('--sort <column>', 'sort column').choices(['email', 'status', 'created', 'expires']).default(LIST_DEFAULTS.sort))
     .addOption(new Option('--order <order>', 'sort order').choices(['asc', 'desc']))
     .option('--search <text>', 'only emails containing this text')
-    .option('--limit <n>', `rows per page (1–${MAX_PAGE})`, (v) => wholeNumber(v, 1, MAX_PAGE), 50)
+    .option('--limit <n>', `rows per page (1–${MAX_PAGE})`, (v) => wholeNumber(v, 1, MAX_PAGE), LIST_DEFAULTS.limit)
     .option('--cursor <cursor>', 'continue from a previous page')
     .addOption(jsonOption())
     .action(async (opts: { status: 'all'; sort: SortKey; order?: 'asc' | 'desc'; search?: string; limit: number; cursor?: string; json?: boolean }) => {
@@ -63,11 +66,11 @@ export function registerInviteCommands(program: Command, { open, print, operator
       const next = (cursor: string) =>
         [
           'doorman invites',
-          ...(opts.status !== 'all' ? [`--status ${opts.status}`] : []),
-          ...(opts.sort !== 'created' ? [`--sort ${opts.sort}`] : []),
+          ...(opts.status !== LIST_DEFAULTS.status ? [`--status ${opts.status}`] : []),
+          ...(opts.sort !== LIST_DEFAULTS.sort ? [`--sort ${opts.sort}`] : []),
           ...(opts.order ? [`--order ${opts.order}`] : []),
           ...(opts.search ? [`--search ${shellWord(opts.search)}`] : []),
-          ...(opts.limit !== 50 ? [`--limit ${opts.limit}`] : []),
+          ...(opts.limit !== LIST_DEFAULTS.limit ? [`--limit ${opts.limit}`] : []),
           `--cursor ${cursor}`,
         ].join(' ');
       print(opts.json ? JSON.stringify(page, null, 2) : formatInvitations(page, next));

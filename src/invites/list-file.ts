@@ -31,7 +31,7 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   if (bytes.length > MAX_FILE_BYTES) throw tooLarge(name);
   if (bytes.subarray(0, 8192).includes(0)) throw notAList(name, 'it is not a text file');
   // Each record with the line it ends on, so a row is named as an editor numbers it, blank lines included.
-  let records: Array<{ record: string[]; info: { lines: number } }>;
+  let records: Array<{ record: string[]; line: number }>;
   try {
     const lines: number[] = [];
     const parsed = parse(bytes, {
@@ -41,7 +41,7 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
         return record;
       },
     });
-    records = parsed.map((record, i) => ({ record, info: { lines: lines[i]! } }));
+    records = parsed.map((record, i) => ({ record, line: lines[i]! }));
   } catch (error) {
     throw notAList(name, `it could not be read as CSV (${(error as Error).message.split('\n')[0]!.slice(0, 200)})`);
   }
@@ -63,10 +63,10 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   const first = header.indexOf('first_name');
   const last = header.indexOf('last_name');
   const file: ListFile = { rows: [], invalid: [] };
-  for (const { record, info } of data) {
+  for (const { record, line } of data) {
     const email = record[emailColumn] ?? '';
     if (!email) {
-      file.invalid.push({ entry: `(row ${info.lines})`, reason: 'no email address' });
+      file.invalid.push({ entry: `(row ${line})`, reason: 'no email address' });
       continue;
     }
     const fullName = [record[first] ?? '', record[last] ?? ''].filter(Boolean).join(' ');

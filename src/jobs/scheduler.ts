@@ -8,19 +8,17 @@ import type { Logger } from 'pino';
 export class Every {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
-  private stopped = true;
-  private stopping = new AbortController();
+  /** Aborted while the job is not running: before start, and from stop on. */
+  private stopping = stoppedController();
 
   constructor(private readonly name: string, private readonly intervalMs: number, private readonly job: (stopping: AbortSignal) => Promise<unknown>, private readonly logger: Logger) {}
 
   start(firstDelayMs = 0): void {
-    this.stopped = false;
     this.stopping = new AbortController();
     this.schedule(firstDelayMs);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.stopping.abort();
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
@@ -32,7 +30,7 @@ export class Every {
   }
 
   private async tick(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopping.signal.aborted) return;
     const started = Date.now();
     this.running = this.job(this.stopping.signal);
     try {
@@ -42,6 +40,12 @@ export class Every {
     } finally {
       this.running = undefined;
     }
-    if (!this.stopped) this.schedule(Math.max(0, this.intervalMs - (Date.now() - started)));
+    if (!this.stopping.signal.aborted) this.schedule(Math.max(0, this.intervalMs - (Date.now() - started)));
   }
+}
+
+function stoppedController(): AbortController {
+  const controller = new AbortController();
+  controller.abort();
+  return controller;
 }

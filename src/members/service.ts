@@ -32,7 +32,7 @@ export class MembersService {
     private readonly clock: Clock,
     /** Where role changes and deactivations queue their events (webhooks). */
     private readonly events: EventSink = NO_EVENTS,
-    /** Called after a change that queued an event commits, so a worker in this process starts on it at once. */
+    /** Called after a role change or deactivation commits, so a worker in this process starts at once on what it queued (a wasted call is one claim). */
     private readonly onQueued: () => void = () => undefined,
   ) {}
 
@@ -133,12 +133,10 @@ export class MembersService {
 
   async setRole(id: string, role: Role, actor: Actor): Promise<Member> {
     requireRole(role);
-    let changed = false;
     const member = await inTransaction(this.db, async (trx) => {
       const row = await this.lockMember(trx, id);
       if (row.state !== 'active') throw new MemberDeactivated(id);
       if (row.role === role) return toMember(row);
-      changed = true;
       if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
       const now = this.clock.now();
       await trx('members').where({ id }).update({ role, updated_at: now });
@@ -146,16 +144,14 @@ export class MembersService {
       await this.events.queueEvents(trx, now, [memberEvent('member.role_changed', { ...row, role }, actor, { previous_role: row.role })]);
       return toMember({ ...row, role, updated_at: now });
     });
-    if (changed) this.onQueued();
+    this.onQueued();
     return member;
   }
 
   async deactivate(id: string, actor: Actor): Promise<Member> {
-    let changed = false;
     const member = await inTransaction(this.db, async (trx) => {
       const row = await this.lockMember(trx, id);
       if (row.state === 'deactivated') return toMember(row);
-      changed = true;
       if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
       const now = this.clock.now();
       // Deactivation ends everything the account had: its API token, its sessions and Bearer tokens.
@@ -165,7 +161,7 @@ export class MembersService {
       await this.events.queueEvents(trx, now, [memberEvent('member.deactivated', { ...row, ...ended }, actor)]);
       return toMember({ ...row, ...ended });
     });
-    if (changed) this.onQueued();
+    this.onQueued();
     return member;
   }
 

@@ -62,7 +62,8 @@ export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
   }
   app.get('/healthz', healthRoute(sharedHealthCheck(() => deps.db.raw('select 1')), deps.logger));
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
-  // One count of links that match nothing, whichever route was tried: the accept page's form or the API's accept.
+  // One counter per kind of failure, shared by the routes that see it (`links`: the accept page's
+  // form and the API's accept), and stopped with the app.
   const failures = {
     links: new FailureLimits(limits.tokenFailures),
     renewalRequests: new FailureLimits(limits.renewalRequests),

@@ -14,5 +14,3 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infe
 }
 
 export const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
-/** Text counted in characters, as the domain counts a message (an emoji is one), not in UTF-16 units. */
-export const chars = (max: number) => z.string().refine((value) => [...value].length <= max, `must be at most ${max} characters`);

@@ -67,10 +67,10 @@ export function reviewSubmission(deps: SlackDeps) {
 
 type Outcome = { view: ReturnType<typeof refusedView> } | { user: SlackUser; draft: InviteDraft; summary: InviteSummary };
 
-/** A one-section view's words, for a DM when the modal was already answered. */
 /** A review already sent, or too old: nothing to send from it. */
 const outOfDate = () => messageView('Invite people', 'This review is out of date. Open the form again to start over.');
 
+/** A one-section view's words, for a DM when the modal was already answered. */
 function textOfView(view: ReturnType<typeof refusedView>): string {
   const section = view.blocks?.find((b) => b.type === 'section') as { text?: { text?: string } } | undefined;
   return section?.text?.text ?? SOMETHING_WENT_WRONG;
