@@ -10,6 +10,7 @@ import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../test/supp
 import { startServer, type ChildServer } from './lib/children.js';
 import type { MemoryReading } from './servers/doorman.js';
 import { explainQueries, type Explained } from './lib/explain.js';
+import { checkDeliveries } from './lib/outbox.js';
 import { parseOptions, wanted, type BenchOptions } from './lib/options.js';
 import { seedInvitations } from './lib/seed.js';
 import { BENCH_ADMIN, BENCH_SIGNING_SECRET } from './lib/slack-load.js';
@@ -127,6 +128,8 @@ async function main(options: BenchOptions): Promise<void> {
 
   const memory: { afterStart?: number; afterRuns?: number } = {};
   if (wanted(options, 'ack') || wanted(options, 'bulk-invite') || wanted(options, 'accept') || wanted(options, 'memory')) {
+    // Counts what Doorman's worker sends from here on (checked against its outbox at the end).
+    await sink.request('reset');
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'doorman-bench-'));
     temp.push(dataDir);
     const doorman = await startServer(
@@ -189,6 +192,7 @@ async function main(options: BenchOptions): Promise<void> {
         ...(compiled ? [] : ['--quick runs the servers through tsx, which adds its own ~35 MB.']),
       ],
     });
+    await checkDeliveries(scale.db, sink, slackApi);
     await doorman.stop();
     await floor.stop();
   }
@@ -230,6 +234,14 @@ async function cleanup(): Promise<void> {
   await Promise.allSettled(servers.map((s) => s.stop()));
   await Promise.allSettled(databases.map((d) => d.destroy()));
   for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+}
+
+// Ctrl-C or a kill: the databases (a million rows on PostgreSQL) and temporary folders go too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}, cleaning up\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
 }
 
 const started = performance.now();

@@ -75,7 +75,17 @@ export async function startServer(name: ServerName, env: Record<string, string>,
       }
     });
   });
-  const info = await ready;
+  // A server that never says it is ready (stuck starting) fails the run instead of hanging it.
+  let startTimer: NodeJS.Timeout | undefined;
+  const info = await Promise.race([
+    ready,
+    new Promise<never>((_, reject) => {
+      startTimer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`${name} was not ready within 120 s`));
+      }, 120_000);
+    }),
+  ]).finally(() => clearTimeout(startTimer));
   // A server that dies fails what was asked of it rather than leaving the suite waiting.
   proc.once('exit', (code, signal) => {
     for (const [id, waiter] of pending) {
@@ -100,11 +110,11 @@ export async function startServer(name: ServerName, env: Record<string, string>,
       return rss / 1024 / 1024;
     },
     async stop() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((resolve) => proc.once('exit', resolve));
       await Promise.race([request('stop').catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      if (proc.exitCode === null) proc.kill('SIGKILL');
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     },
   };
 }

@@ -17,6 +17,9 @@ export interface BenchOptions {
   peer: 'medusa' | undefined;
 }
 
+/** The suites `--only` may name. */
+export const SUITE_NAMES = ['ack', 'bulk-invite', 'accept', 'memory', 'sweep', 'bulk-insert', 'mail', 'list-import', 'mail-rate'] as const;
+
 export function parseOptions(argv: readonly string[]): BenchOptions {
   let dialect: Dialect = 'sqlite';
   let quick = false;
@@ -32,13 +35,18 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       else throw new Error(`--db: "${value}" is not sqlite or postgres`);
     } else if (key === '--quick') quick = true;
     else if (key === '--runs' && value && /^\d+$/.test(value)) runs = Number(value);
-    else if (key === '--only' && value) only = new Set(value.split(','));
+    else if (key === '--only' && value) {
+      only = new Set(value.split(','));
+      // A mistyped name would run nothing and still report every goal met.
+      const unknown = [...only].filter((name) => !(SUITE_NAMES as readonly string[]).includes(name));
+      if (unknown.length) throw new Error(`--only: ${unknown.join(', ')} is not a suite (${SUITE_NAMES.join(', ')})`);
+    }
     else if (key === '--rows' && value && /^\d+$/.test(value)) rows = Number(value);
     else if (key === '--peer' && value === 'medusa') peer = value;
     else if (key === '--peer') throw new Error(`--peer: "${value}" is not a known peer (medusa)`);
     else if (key === '--help' || key === '-h') {
       process.stdout.write(
-        'npm run bench -- [--db=sqlite|postgres] [--quick] [--runs=N] [--rows=N] [--only=ack,bulk-invite,bulk-insert,mail,sweep,accept,list-import,mail-rate]\n' +
+        `npm run bench -- [--db=sqlite|postgres] [--quick] [--runs=N] [--rows=N] [--only=${SUITE_NAMES.join(',')}]\n` +
           'npm run bench -- --peer=medusa [--quick] [--runs=N]   only the admin API against the real Medusa v1 server, on PostgreSQL (2N rounds; not in CI)\n',
       );
       process.exit(0);

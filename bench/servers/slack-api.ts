@@ -28,6 +28,8 @@ issued.get = (id: string) => {
   return lookUp(id);
 };
 let responses = 0;
+/** Posts to a response_url that carry the invitations table (what a late `/doorman invites` answers). */
+let tables = 0;
 let rejected = 0;
 let sample: unknown;
 // Keep memory flat: count and sample, then forget.
@@ -35,6 +37,7 @@ setInterval(() => {
   for (const r of api.responses.splice(0)) {
     responses++;
     if (r.error) rejected++;
+    else if (String((r.body as { text?: unknown } | undefined)?.text ?? '').includes('Invitations')) tables++;
     sample = r.body;
   }
   rejected += api.calls.filter((c) => !c.ok).length;
@@ -45,7 +48,7 @@ serve(
   {
     stats: async () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      return { responses, rejected, sample };
+      return { responses, tables, rejected, sample };
     },
   },
   () => api.stop(),

@@ -5,6 +5,7 @@ import type { InvitesService } from '../../src/invites/service.js';
 import { deriveToken } from '../../src/invites/tokens.js';
 import { hashingLoad, MAX_WAITING_HASHES, SCRYPT_PARAMS } from '../../src/members/passwords.js';
 import type { ChildServer } from '../lib/children.js';
+import { outboxDrained } from '../lib/outbox.js';
 import { hashFloor, type FloorRun } from '../lib/scrypt-floor.js';
 import type { BenchOptions } from '../lib/options.js';
 import { median, percentile, round, type SuiteResult } from '../lib/stats.js';
@@ -69,20 +70,6 @@ function sampleHealth(url: string, until: Promise<unknown>): Promise<number[]> {
 }
 
 /**
- * Until Doorman's outbox has nothing due (the emails of the suites before, or of this suite's
- * invitations): the accepts are measured on their own, not beside a mail backlog being delivered.
- */
-async function outboxDrained(db: Db, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [row] = await db('outbox').where({ state: 'pending' }).where('next_attempt_at', '<=', Date.now()).count<{ n: number | string }[]>({ n: '*' });
-    if (Number(row!.n) === 0) return;
-    if (Date.now() > deadline) throw new Error(`accept: Doorman's outbox still has ${row!.n} items due after ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-/**
  * As many accepts of distinct tokens at once over the admin API as Doorman takes in at once (its
  * hash slots and the hashes that may wait for one: beyond that it answers 503 at once), against
  * as many raw scrypt-kdf hashes at once. Doorman runs with the runner's environment, so its thread
@@ -95,6 +82,8 @@ export async function acceptSuite(options: BenchOptions, doorman: ChildServer, d
   // Per run: the floor's, and Doorman's figures (CPU per accept, from its process).
   const floorRuns: FloorRun[] = [];
   const doormanRuns: Array<FloorRun & { mainMs: number; healthP99: number; loopP99: number; loopMax: number }> = [];
+  // The accepts are measured on their own, not beside a mail backlog being delivered (the emails
+  // of the suites before, or of this suite's invitations).
   await outboxDrained(db);
   const idle = await sampleHealth(doorman.url, new Promise((resolve) => setTimeout(resolve, options.quick ? 200 : 1_000)));
   for (let run = 0; run < runs; run++) {
@@ -106,6 +95,9 @@ export async function acceptSuite(options: BenchOptions, doorman: ChildServer, d
     const rows = await db<InvitationRow>('invitations').whereIn('id', summary.invitationIds).select('token_nonce');
     const tokens = rows.map((r) => deriveToken(secret, r.token_nonce));
     await outboxDrained(db);
+    // Doorman's CPU window opens before the first request, so it holds every accept's work (and the
+    // `/healthz` probes sent meanwhile).
+    await doorman.request('loop', { reset: true });
     const started = performance.now();
     const accepts = withAgent(concurrency, (agent) =>
       Promise.all(
@@ -116,7 +108,6 @@ export async function acceptSuite(options: BenchOptions, doorman: ChildServer, d
         }),
       ),
     );
-    await doorman.request('loop', { reset: true });
     const health = sampleHealth(doorman.url, accepts);
     // Both awaited at once, so that a failed probe is reported rather than left unhandled.
     const [rate, samples] = await Promise.all([accepts.then(() => concurrency / ((performance.now() - started) / 1000)), health]);

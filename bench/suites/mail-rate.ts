@@ -6,7 +6,6 @@ import { mostWithin, TestSmtpServer } from '../../test/support/smtp.js';
 import type { BenchOptions } from '../lib/options.js';
 import { round, type ResultRow, type SuiteResult } from '../lib/stats.js';
 
-
 interface Paced {
   /** First to last hand-over to the SMTP client (ms). */
   tookMs: number;
@@ -35,6 +34,10 @@ async function pacedRun(dialect: Dialect, instances: number, rate: number, count
     await running[0]!.invites.inviteMany({ emails: Array.from({ length: count }, (_, i) => `paced${i}@bench.example`), actor: { type: 'system' } });
     for (const s of running) s.outbox.start();
     await smtp.waitFor(count, Math.max(30_000, (count / rate) * 3_000));
+    // Each address once: a duplicate would have let the count be reached with one still missing.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const addresses = new Set(smtp.received.flatMap((m) => m.envelope.to));
+    if (smtp.received.length !== count || addresses.size !== count) throw new Error(`mail rate: ${smtp.received.length} emails to ${addresses.size} addresses, for ${count} invitations`);
     return {
       tookMs: Math.max(...handedOver) - Math.min(...handedOver),
       mostHandedOverInASecond: mostWithin(handedOver, 1_000),

@@ -1,20 +1,30 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { ROOT } from '../support/service.js';
 
 const SUITES = ['slash-command ack', 'bulk invite', 'accept', 'memory', 'expiry sweep', 'bulk insert', 'mail', 'list import', 'mail rate'];
 
+/** The bench run under way: killed (with its servers) when a test times out, so nothing is left running. */
+let running: ReturnType<typeof spawn> | undefined;
+afterEach(() => {
+  running?.kill('SIGKILL');
+  running = undefined;
+});
+
 function bench(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = (running = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] }));
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, output }));
+    child.once('exit', (code) => {
+      running = undefined;
+      resolve({ code, output });
+    });
   });
 }
 
@@ -33,7 +43,7 @@ describe.each(DIALECTS)('npm run bench -- --quick (%s)', (dialect) => {
       at: string;
       quick: boolean;
       complete: boolean;
-      results: Array<{ suite: string; rows: Array<{ metric: string; doorman: unknown }> }>;
+      results: Array<{ suite: string; rows: Array<{ metric: string; floor?: unknown; doorman: unknown; ratio?: unknown }> }>;
       explained: Array<{ plan: string }>;
     };
     // Written by this run, not left over from an earlier one.
@@ -43,8 +53,13 @@ describe.each(DIALECTS)('npm run bench -- --quick (%s)', (dialect) => {
     expect(results.results.map((r) => r.suite)).toEqual(SUITES);
     for (const suite of results.results) {
       for (const row of suite.rows) {
-        const figure = row.doorman;
-        expect(typeof figure === 'number' ? Number.isFinite(figure) : typeof figure === 'string' && figure.length > 0, `${suite.suite}: ${row.metric} = ${String(figure)}`).toBe(true);
+        // Doorman's figure always; the floor's and the ratio where the row has them. A figure in
+        // words ("12.1 / 30.5") holds numbers, none of them NaN.
+        for (const [column, figure] of [['doorman', row.doorman], ['floor', row.floor], ['ratio', row.ratio]] as const) {
+          if (column !== 'doorman' && figure === undefined) continue;
+          const finite = typeof figure === 'number' ? Number.isFinite(figure) : typeof figure === 'string' && /\d/.test(figure) && !/NaN|Infinity/.test(figure);
+          expect(finite, `${suite.suite}: ${row.metric}, ${column} = ${String(figure)}`).toBe(true);
+        }
       }
     }
     // The contract's row for a pasted list: the ack of `/doorman invite <150 addresses>`.
