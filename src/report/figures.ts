@@ -27,6 +27,7 @@ export interface WeekFigures {
 
 export interface PendingInvitation {
   email: string;
+  /** When the link it holds was emailed (a new invitation after expiry starts the wait anew). */
   invitedAt: number;
   inviter: { slackUserId: string | null; name: string | null };
 }
@@ -84,9 +85,20 @@ function awaitingAt(at: string): string {
     AND a.action IN ('approval_request', 'approve', 'deny', 'approval_lapse') AND a.at < :${at} ORDER BY a.at DESC, a.id DESC LIMIT 1), '') = 'approval_request')`;
 }
 
-/** Pending and live at `:at`, its link emailed more than three days before (`:<at>Old`): on approval, for a request held for it. */
+/**
+ * When the link an invitation holds at `:at` was emailed: its latest invitation, new invitation or
+ * approval before then (a resend emails the same link again and does not count).
+ */
+function linkedAt(at: string): string {
+  return `COALESCE((SELECT MAX(a.at) FROM audit_log a WHERE a.subject_type = 'invitation' AND a.subject_id = i.id AND a.action IN ${SENDS} AND a.at < :${at}), i.created_at)`;
+}
+
+/**
+ * Pending and live at `:at`, its link emailed more than three days before (`:<at>Old`). An
+ * invitation sent anew after it expired has waited since then, not since it was first created.
+ */
 function pendingAt(at: string): string {
-  return `(COALESCE(i.decided_at, i.created_at) < :${at}Old AND ${openAt(at)} AND NOT ${awaitingAt(at)} AND ${expiryAt(at)} > :${at})`;
+  return `(${linkedAt(at)} < :${at}Old AND ${openAt(at)} AND NOT ${awaitingAt(at)} AND ${expiryAt(at)} > :${at})`;
 }
 
 /** Expired in `(:from, :to]` and still expired at `:to` (a request nobody decided is no invitation that expired). */
@@ -154,10 +166,10 @@ async function computeFigures(db: Db | Trx, period: ReportPeriod, inviteTtlMs: n
         COALESCE(SUM(CASE WHEN ${expiredIn('start', 'end')} THEN 1 ELSE 0 END), 0) AS expired_week,
         COALESCE(SUM(CASE WHEN ${expiredIn('previousStart', 'start')} THEN 1 ELSE 0 END), 0) AS expired_previous
       FROM invitations i WHERE i.expires_at > :previousStart AND i.created_at < :end`, b);
-  const pending = await rows(db, `SELECT i.email AS email, i.created_at AS created_at, i.invited_by_slack_user_id AS slack_user_id, i.invited_by_name AS inviter_name,
+  const pending = await rows(db, `SELECT i.email AS email, ${linkedAt('end')} AS linked_at, i.invited_by_slack_user_id AS slack_user_id, i.invited_by_name AS inviter_name,
         m.slack_user_id AS member_slack_user_id, m.first_name AS first_name, m.last_name AS last_name, m.email AS member_email
       FROM invitations i LEFT JOIN members m ON m.id = i.invited_by_member_id
-      WHERE i.expires_at > :end AND ${pendingAt('end')} ORDER BY i.created_at, i.id LIMIT ${LISTED_PENDING}`, b);
+      WHERE i.expires_at > :end AND ${pendingAt('end')} ORDER BY linked_at, i.id LIMIT ${LISTED_PENDING}`, b);
   const domains = await rows(db, `SELECT ${emailDomainSql(db, 'i.email')} AS domain,
         SUM(CASE WHEN i.last_sent_at >= :start AND i.delivery_state = 'refused' THEN 1 ELSE 0 END) AS refused,
         SUM(CASE WHEN i.last_sent_at >= :start AND i.delivery_state = 'failing' THEN 1 ELSE 0 END) AS failing,
@@ -198,7 +210,7 @@ async function computeFigures(db: Db | Trx, period: ReportPeriod, inviteTtlMs: n
     previousWeek: weekOf(0),
     pending: pending.map((r) => ({
       email: String(r.email),
-      invitedAt: Number(r.created_at),
+      invitedAt: Number(r.linked_at),
       inviter: {
         slackUserId: (r.slack_user_id ?? r.member_slack_user_id ?? null) as string | null,
         name: (r.inviter_name ?? ([r.first_name, r.last_name].filter(Boolean).join(' ') || r.member_email) ?? null) as string | null,

@@ -50,10 +50,13 @@ describe.each(DIALECTS)('weekly report figures (%s)', (dialect) => {
 
   it('lists the invitations pending longest with their inviters, and the failing domains', () => {
     const byId = (names: string[]) => names.sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
-    const order = ['old1', ...byId(['pend1', 'rn1']), ...byId(['fail1', 'ref2', 'rev1'])];
+    // In the order their links were emailed: old1 and rn1 by their new invitation after expiry
+    // (S+1d, S+3d), pend1 by its first (its resends email the same link).
+    const order = ['pend1', 'old1', ...byId(['fail1', 'ref2', 'rev1']), 'rn1'];
     expect(figures.pending.map((p) => p.email.split('@')[0])).toEqual(order);
-    expect(figures.pending[0]).toEqual({ email: 'old1@alpha.test', invitedAt: PREVIOUS_START - 2 * DAY, inviter: { slackUserId: null, name: 'Ada Admin' } });
-    expect(figures.pending.slice(1).every((p) => p.inviter.slackUserId === 'U0INVITER' && p.inviter.name === 'Ivy Inviter')).toBe(true);
+    expect(figures.pending[1]).toEqual({ email: 'old1@alpha.test', invitedAt: START + DAY, inviter: { slackUserId: null, name: 'Ada Admin' } });
+    expect(figures.pending.map((p) => p.invitedAt)).toEqual([PREVIOUS_START + HOUR, START + DAY, START + 2 * DAY, START + 2 * DAY, START + 2 * DAY, START + 3 * DAY]);
+    expect(figures.pending.filter((p) => p.email !== 'old1@alpha.test').every((p) => p.inviter.slackUserId === 'U0INVITER' && p.inviter.name === 'Ivy Inviter')).toBe(true);
     expect(figures.domains).toEqual([
       { domain: 'gamma.test', refused: 1, failing: 0, previous: 1 },
       { domain: 'delta.test', refused: 0, failing: 1, previous: 0 },
@@ -72,7 +75,7 @@ describe.each(DIALECTS)('weekly report figures (%s)', (dialect) => {
       'Pending for more than 3 days       6  (last week 5)',
       'Expired and not renewed            2  (last week 2)',
       'Refused or failing deliveries      2  (last week 1)',
-      '  old1@alpha.test, invited by Ada Admin 16 days ago',
+      '  old1@alpha.test, invited by Ada Admin 6 days ago',
       '  gamma.test: 1 refused (last week 1)',
       '  delta.test: 1 failing (last week 0)',
     ]) {
@@ -135,5 +138,22 @@ describe.each(DIALECTS)('weekly report figures with approvals (%s)', (dialect) =
     const later = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', END + HOUR), 7 * DAY);
     expect(asReported.week.expiredNotRenewed).toBe(1);
     expect(later.previousWeek).toEqual(asReported.week);
+  });
+
+  it('an invitation sent anew after it expired waits from then: not pending for more than 3 days a day later', async () => {
+    const clock = new ManualClock(PREVIOUS_START - 30 * DAY);
+    const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY, members: new MembersService(test.db, clock) });
+    const operator: Actor = { type: 'system', name: 'cli' };
+    const id = (await invites.inviteMany({ emails: 'renewed@corp.test', actor: operator, expiresInDays: 14 })).invitationIds[0]!;
+    clock.current = END - DAY;
+    await invites.sendNewInvitation(id, operator);
+    const figures = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', END + HOUR), 7 * DAY);
+    expect(figures.week.pendingOverThreeDays).toBe(0);
+    expect(figures.pending).toEqual([]);
+    // Three more days on, it has waited long enough.
+    clock.current = END + 7 * DAY + HOUR;
+    const next = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', clock.now()), 7 * DAY);
+    expect(next.week.pendingOverThreeDays).toBe(1);
+    expect(next.pending.map((p) => [p.email, p.invitedAt])).toEqual([['renewed@corp.test', END - DAY]]);
   });
 });
