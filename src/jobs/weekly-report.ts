@@ -3,6 +3,7 @@ import { inTransaction, type Db, type Trx } from '../db/index.js';
 import { SLACK_NOTICE, type NoticePayload } from '../notices/queue.js';
 import { enqueue } from '../outbox/outbox.js';
 import { weeklyFigures } from '../report/figures.js';
+import { asReported } from '../report/runs.js';
 import { latestPeriod, type WeeklySchedule } from '../report/schedule.js';
 import type { Clock } from '../shared/clock.js';
 
@@ -29,19 +30,33 @@ export interface ReportRun {
  * one transaction commit a claim, and the outbox delivers (and retries) what it queued.
  */
 export class WeeklyReport {
+  /** The period last answered with no recipients, so that it is said once, not at every check. */
+  private unsent: number | undefined;
+
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly settings: WeeklyReportSettings) {}
 
-  /** Claims and queues the latest period's report if nobody has; what was queued, if anything. */
+  /**
+   * Claims and queues the latest period's report if nobody has; what was queued, if anything. With
+   * nobody to send it to, nothing is claimed (answered once per period with no recipients): an admin
+   * linked later in the week still gets that week's report.
+   */
   async run(): Promise<ReportRun | undefined> {
     const now = this.clock.now();
     const period = latestPeriod(this.settings.schedule, this.settings.timeZone, now);
     // Most runs find the period sent already: a read, no write transaction.
     if (await this.db('report_runs').where({ period_end: period.end }).first('period_end')) return undefined;
+    const recipients = () => (this.settings.channel ? Promise.resolve([this.settings.channel]) : adminRecipients(this.db, this.settings.bootstrapAdmins));
+    if ((await recipients()).length === 0) {
+      if (this.unsent === period.end) return undefined;
+      this.unsent = period.end;
+      return { periodEnd: period.end, recipients: [] };
+    }
     // Computed before the claim, so the write transaction (SQLite's one writer) stays short.
-    const figures = await weeklyFigures(this.db, period, this.settings.inviteTtlMs);
+    const figures = await asReported(this.db, await weeklyFigures(this.db, period, this.settings.inviteTtlMs));
     return inTransaction(this.db, async (trx) => {
       const claim = randomUUID();
       const recipients = this.settings.channel ? [this.settings.channel] : await adminRecipients(trx, this.settings.bootstrapAdmins);
+      if (recipients.length === 0) return undefined;
       // A second instance's insert waits here for the first one's commit, then does nothing.
       await trx('report_runs')
         .insert({ period_end: period.end, period_start: period.start, claim, figures: JSON.stringify(figures), recipients: recipients.length, created_at: now })

@@ -4,8 +4,10 @@ import { adminRecipients, WeeklyReport, type WeeklyReportSettings } from '../../
 import { storedReport } from '../../src/report/runs.js';
 import { MembersService } from '../../src/members/service.js';
 import type { NoticePayload } from '../../src/notices/queue.js';
-import { parseSchedule } from '../../src/report/schedule.js';
-import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
+import { weeklyFigures } from '../../src/report/figures.js';
+import { latestPeriod, parseSchedule } from '../../src/report/schedule.js';
+import { InvitesService } from '../../src/invites/service.js';
+import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { DAY, END, HOUR, seedHistory } from './history.js';
 
 const WEEK = 7 * DAY;
@@ -91,5 +93,44 @@ describe.each(DIALECTS)('the weekly report job (%s)', (dialect) => {
     } finally {
       await Promise.all(dbs.map((db) => db.destroy()));
     }
+  });
+});
+
+describe.each(DIALECTS)('the weekly report job, with nobody to send to and with history changed since (%s)', (dialect) => {
+  let test: TestDatabase;
+  let clock: ManualClock;
+  let ids: Record<string, string>;
+
+  beforeAll(async () => {
+    test = await createTestDatabase(dialect);
+    ({ clock, ids } = await seedHistory(test.db));
+  });
+  afterAll(async () => {
+    await test?.destroy();
+  });
+
+  it('with nobody to send it to, claims nothing and says so once; an admin linked later that week still gets it', async () => {
+    const job = new WeeklyReport(test.db, clock, settings({ bootstrapAdmins: [] }));
+    expect(await job.run()).toEqual({ periodEnd: END, recipients: [] });
+    expect(await job.run()).toBeUndefined();
+    expect(await test.db('report_runs').select('period_end')).toEqual([]);
+    clock.advance(DAY);
+    await new MembersService(test.db, clock).create({ email: 'late-admin@corp.test', role: 'admin', slackUserId: 'U0LATEADM' }, { type: 'system' });
+    expect(await job.run()).toEqual({ periodEnd: END, recipients: ['U0LATEADM'] });
+    expect(await queuedReports(test.db)).toEqual([{ notice: 'weekly_report', recipient: 'U0LATEADM', periodEnd: END }]);
+  });
+
+  it('gives last week as last week’s report did, though what it was drawn from changed since', async () => {
+    const job = new WeeklyReport(test.db, clock, settings({ bootstrapAdmins: [] }));
+    const reported = (await storedReport(test.db, END))!;
+    // fail1's email failed last week; resent this week, it now counts as this week's (the row keeps
+    // only its last send), so last week rebuilt from the rows has one delivery problem fewer.
+    const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: WEEK });
+    await invites.resend(ids.fail1!, { type: 'system' });
+    clock.current = END + WEEK + HOUR;
+    const rebuilt = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', clock.now()), WEEK);
+    expect(rebuilt.previousWeek.deliveryProblems).toBe(reported.week.deliveryProblems - 1);
+    expect(await job.run()).toEqual({ periodEnd: END + WEEK, recipients: ['U0LATEADM'] });
+    expect((await storedReport(test.db, END + WEEK))!.previousWeek).toEqual(reported.week);
   });
 });
