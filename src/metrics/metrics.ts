@@ -44,7 +44,7 @@ export class Metrics {
     this.registry = new Registry();
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'doorman_' });
-    this.invitations = new Gauge({ name: 'doorman_invitations', help: 'Invitations by shown status (pending, expired, accepted, revoked).', labelNames: ['status'], registers });
+    this.invitations = new Gauge({ name: 'doorman_invitations', help: 'Invitations by shown status (pending, expired, accepted, revoked, awaiting_approval).', labelNames: ['status'], registers });
     this.outboxBacklogGauge = new Gauge({ name: 'doorman_outbox_backlog', help: 'Outbox items waiting to be delivered, by kind.', labelNames: ['kind'], registers });
     this.outboxOldestAge = new Gauge({
       name: 'doorman_outbox_oldest_age_seconds',

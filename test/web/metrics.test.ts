@@ -84,8 +84,8 @@ describe.each(DIALECTS)('GET /metrics with METRICS=on (%s)', (dialect) => {
     await invites.accept({ token, firstName: 'New', lastName: 'Member', password: 'a long test passphrase' });
 
     const { families, text } = await scrape(t.url);
-    const byStatus = Object.fromEntries(['pending', 'expired', 'accepted', 'revoked'].map((status) => [status, value(families, 'doorman_invitations', 'GAUGE', { status })]));
-    expect(byStatus).toEqual({ pending: 1, expired: 2, accepted: 1, revoked: 1 });
+    const byStatus = Object.fromEntries(['pending', 'expired', 'accepted', 'revoked', 'awaiting_approval'].map((status) => [status, value(families, 'doorman_invitations', 'GAUGE', { status })]));
+    expect(byStatus).toEqual({ pending: 1, expired: 2, accepted: 1, revoked: 1, awaiting_approval: 0 });
     // Revoking and accepting cancelled their emails: two from the first day and one from today wait.
     expect(value(families, 'doorman_outbox_backlog', 'GAUGE', { kind: INVITE_EMAIL })).toBe(3);
     expect(value(families, 'doorman_outbox_oldest_age_seconds', 'GAUGE', { kind: INVITE_EMAIL })).toBe((8 * DAY) / 1000);
