@@ -1,7 +1,9 @@
 import { recordAudit } from '../audit/audit.js';
-import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
+import { inTransaction, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
+import { INVITE_LOCK } from './approvals.js';
 import { checkPassword, hashPassword } from '../members/passwords.js';
-import { cleanName, memberActor, type Member } from '../members/service.js';
+import { requiredName } from '../members/model.js';
+import { memberActor, type Member } from '../members/service.js';
 import { AlreadyMember, UnknownToken } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
@@ -36,25 +38,29 @@ export interface AcceptInput {
  * the invitation accepted — exactly once, however many submissions race.
  */
 export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput): Promise<{ member: Member; invitation: Invitation }> {
-  const firstName = cleanName(input.firstName, 'first_name');
-  const lastName = cleanName(input.lastName, 'last_name');
+  const firstName = requiredName(input.firstName, 'first_name');
+  const lastName = requiredName(input.lastName, 'last_name');
   const password = checkPassword(input.password);
-  const row = await rowByToken(ctx, ctx.db, input.token);
-  requireState(row, ctx.clock.now(), ['pending']);
+  const found = await rowByToken(ctx, ctx.db, input.token);
+  requireState(found, ctx.clock.now(), ['pending']);
   // scrypt is slow on purpose: hash before the transaction so no lock waits on it.
   const passwordHash = await hashPassword(password);
 
   try {
     const result = await inTransaction(ctx.db, async (trx) => {
+      // Inviting takes this lock before it reads who is a member: a list naming this address waits
+      // for the member to exist (and skips it) instead of finding neither member nor open invitation.
+      await serializeOn(trx, INVITE_LOCK);
       const now = ctx.clock.now();
       const won = await trx('invitations')
-        .where({ id: row.id, status: 'pending', token_hash: row.token_hash })
+        .where({ id: found.id, status: 'pending', token_hash: found.token_hash })
         .where('expires_at', '>', now)
         .update({ status: 'accepted', accepted_at: now, updated_at: now });
+      // Read again now that it is ours: a role changed while the password was hashed is the one given.
+      const row = await invitationRow(trx, found.id);
       if (won !== 1) {
         // Someone else got here first, or it changed meanwhile: say what it is now.
-        const current = await invitationRow(trx, row.id);
-        if (current.token_hash === row.token_hash) requireState(current, now, ['pending']);
+        if (row.token_hash === found.token_hash) requireState(row, now, ['pending']);
         throw new UnknownToken();
       }
       const member = await ctx.members.admit(trx, { email: row.email, role: row.role, firstName, lastName, passwordHash }, now);
@@ -62,15 +68,15 @@ export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput):
       await trx('outbox').where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'accepted' });
       const actor = memberActor(member);
       await recordAudit(trx, now, actor, [{ action: 'accept', subjectType: 'invitation', subjectId: row.id, details: { email: row.email, member: member.id, role: row.role } }]);
-      await ctx.events.queueEvents(trx, now, [invitationEvent('invite.accepted', { ...row, status: 'accepted' }, actor, { member_id: member.id })]);
-      const invitation = toInvitation({ ...row, status: 'accepted', accepted_at: now, updated_at: now, accepted_member_id: member.id }, now);
+      await ctx.events.queueEvents(trx, now, [invitationEvent('invite.accepted', row, actor, { member_id: member.id })]);
+      const invitation = toInvitation({ ...row, accepted_member_id: member.id }, now);
       await ctx.onAccepted?.(trx, now, invitation, member);
       return { member, invitation };
     });
     ctx.onQueued();
     return result;
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AlreadyMember(row.email);
+    if (isUniqueViolation(error)) throw new AlreadyMember(found.email);
     throw error;
   }
 }

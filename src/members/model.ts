@@ -84,3 +84,10 @@ export function cleanName(value: unknown, field: string): string | null {
   if (name.length > MAX_NAME_CHARS) throw new InvalidInput(`${field} must be at most ${MAX_NAME_CHARS} characters.`, field);
   return name || null;
 }
+
+/** A name that must be given (the rule "Accept": first and last name), trimmed as cleanName trims it. */
+export function requiredName(value: unknown, field: string): string {
+  const name = cleanName(value, field);
+  if (!name) throw new InvalidInput(`${field} is required.`, field);
+  return name;
+}

@@ -57,7 +57,7 @@ describe.each(DIALECTS)('secrets never leak (logs at trace, answers, audit rows)
     const acceptPassword = 'Acc3pt-Passw0rd-Secret';
     await keep(request(base, '/invite', { method: 'POST', body: new URLSearchParams({ token: tokens[0]!, first_name: 'L', last_name: 'One', password: acceptPassword, confirm_password: acceptPassword }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
     await keep(request(base, '/admin/invites/accept', { body: { token: tokens[1]!, user: { first_name: 'L', last_name: 'Two', password: acceptPassword } } }));
-    await keep(request(base, '/admin/invites/accept', { body: { token: tokens[2]!, user: { password: 'short' } } }));
+    await keep(request(base, '/admin/invites/accept', { body: { token: tokens[2]!, user: { first_name: 'Ann', last_name: 'Other', password: 'short' } } }));
     await keep(request(base, `/invite?token=${tokens[3]}`));
     await sleep(500);
 
@@ -94,7 +94,7 @@ describe('abuse', () => {
     const page: number[] = [];
     for (let i = 0; i < onPage; i++) page.push((await request(t.url, `/invite?token=${guess()}`)).status);
     expect(page.every((s) => s === 404)).toBe(true);
-    const acceptByApi = async () => (await request(t.url, '/admin/invites/accept', { body: { token: guess(), user: { password: 'long enough pw' } } })).status;
+    const acceptByApi = async () => (await request(t.url, '/admin/invites/accept', { body: { token: guess(), user: { first_name: 'Ann', last_name: 'Other', password: 'long enough pw' } } })).status;
     const api: number[] = [];
     for (let i = onPage; i < limits.tokenFailures.limit; i++) api.push(await acceptByApi());
     expect(api.every((s) => s === 400 || s === 404)).toBe(true);

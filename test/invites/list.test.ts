@@ -28,7 +28,7 @@ async function seed(w: World): Promise<Map<string, ShownStatus>> {
     await batch([`solo${i}@y.io`]);
   }
   // Accept two, revoke three, resend two of the mid batch.
-  for (const id of mid.slice(0, 2)) await w.invites.accept({ token: await currentToken(w.db, id), password: PASSWORD });
+  for (const id of mid.slice(0, 2)) await w.invites.accept({ token: await currentToken(w.db, id), firstName: 'Mid', lastName: 'List', password: PASSWORD });
   for (const id of mid.slice(2, 5)) await w.invites.revoke(id, CLI);
   w.clock.advance(2 * DAY);
   for (const id of mid.slice(5, 7)) await w.invites.resend(id, CLI);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InviteEmailPayload } from '../../src/invites/service.js';
 import { INVITE_EMAIL } from '../../src/invites/service.js';
+import { InvitesService } from '../../src/invites/service.js';
 import { Scrypt } from '../../src/members/passwords.js';
 import type { MemberRow } from '../../src/members/service.js';
 import {
@@ -27,6 +28,7 @@ import {
   inviteOne,
   outboxFor,
   PASSWORD,
+  SETTINGS,
   SLACK_ADMIN,
   TTL,
   useWorld,
@@ -376,7 +378,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
         expect((await w.invites.get(id)).status).toBe('revoked');
         // The link stops working at once, with its own error.
         await expect(w.invites.lookupToken(token)).rejects.toBeInstanceOf(InvitationRevoked);
-        await expect(w.invites.accept({ token, password: PASSWORD })).rejects.toBeInstanceOf(InvitationRevoked);
+        await expect(w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD })).rejects.toBeInstanceOf(InvitationRevoked);
       }
     });
 
@@ -438,7 +440,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       const { id, token } = await inviteOne(w, 'jane@x.io');
       expect((await w.invites.setRole(id, 'admin', CLI)).role).toBe('admin');
       await expect(w.invites.setRole(id, 'boss' as never, SLACK_ADMIN)).rejects.toBeInstanceOf(InvalidInput);
-      const { member } = await w.invites.accept({ token, password: PASSWORD });
+      const { member } = await w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD });
       expect(member.role).toBe('admin');
     });
   });
@@ -485,8 +487,8 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       const w = world();
       const a = await inviteOne(w, 'a@x.io');
       const b = await inviteOne(w, 'b@x.io');
-      await w.invites.accept({ token: a.token, password: '12345678' });
-      await w.invites.accept({ token: b.token, password: 'y'.repeat(1024) });
+      await w.invites.accept({ token: a.token, firstName: 'Jane', lastName: 'Doe', password: '12345678' });
+      await w.invites.accept({ token: b.token, firstName: 'Jane', lastName: 'Doe', password: 'y'.repeat(1024) });
       expect(await countRows(w.db, 'members')).toBe(2);
     });
 
@@ -507,8 +509,8 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       const w = world();
       await inviteOne(w, 'jane@x.io');
       const before = await snapshot(w);
-      await expect(w.invites.accept({ token: 'A'.repeat(43), password: PASSWORD })).rejects.toBeInstanceOf(UnknownToken);
-      await expect(w.invites.accept({ token: 'short', password: PASSWORD })).rejects.toBeInstanceOf(UnknownToken);
+      await expect(w.invites.accept({ token: 'A'.repeat(43), firstName: 'Jane', lastName: 'Doe', password: PASSWORD })).rejects.toBeInstanceOf(UnknownToken);
+      await expect(w.invites.accept({ token: 'short', firstName: 'Jane', lastName: 'Doe', password: PASSWORD })).rejects.toBeInstanceOf(UnknownToken);
       expect(await snapshot(w)).toEqual(before);
     });
 
@@ -536,12 +538,57 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       expect(invitation).toMatchObject({ status: 'accepted', acceptedMemberId: member.id });
     });
 
+    it('gives the role the invitation has when the accept commits: a role changed while the password was hashed wins', async () => {
+      const w = world();
+      const { id, token } = await inviteOne(w, 'jane@x.io', 'admin');
+      // The accept reads its link, then hashes the password (tens of ms); the role is lowered then.
+      let lowered: Promise<unknown> | undefined;
+      const onRead = (_response: unknown, query: { sql: string }) => {
+        if (!lowered && /token_hash/.test(query.sql)) lowered = w.invites.setRole(id, 'member', CLI);
+      };
+      w.db.on('query-response', onRead);
+      const accepted = await w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD }).finally(() => w.db.off('query-response', onRead));
+      await lowered;
+      expect(accepted.member.role).toBe('member');
+      expect(accepted.invitation.role).toBe('member');
+      expect((await auditFor(w.db, id)).find((a) => a.action === 'accept')?.details).toContain('"role":"member"');
+    });
+
+    it('a list naming the address while it is being accepted skips the new member (no second invitation)', async () => {
+      const w = world();
+      const { token } = await inviteOne(w, 'jane@x.io');
+      let listed: Promise<{ sent: string[] }> | undefined;
+      // The accept's transaction is held open a moment after the member is written, while a list
+      // naming the same address arrives.
+      const invites = new InvitesService(w.db, w.clock, {
+        ...SETTINGS,
+        onAccepted: async () => {
+          listed = w.invites.inviteMany({ emails: 'jane@x.io', actor: SLACK_ADMIN });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        },
+      });
+      await invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD });
+      const summary = await listed!;
+      expect(summary.sent).toEqual([]);
+      expect(await invitationByEmail(w.db, 'jane@x.io')).toHaveLength(1);
+    });
+
+    it('refuses an accept without a first or last name (the rule "Accept"), changing nothing', async () => {
+      const w = world();
+      const { token } = await inviteOne(w, 'jane@x.io');
+      const before = await snapshot(w);
+      for (const names of [{}, { firstName: 'Jane' }, { lastName: 'Doe' }, { firstName: '  ', lastName: 'Doe' }, { firstName: 'Jane', lastName: '' }]) {
+        await expect(w.invites.accept({ token, ...names, password: PASSWORD }), JSON.stringify(names)).rejects.toThrow(/(first|last)_name is required/);
+      }
+      expect(await snapshot(w)).toEqual(before);
+    });
+
     it('refuses with AlreadyMember when the email became an active member meanwhile, changing nothing', async () => {
       const w = world();
       const { id, token } = await inviteOne(w, 'jane@x.io');
       await w.members.create({ email: 'JANE@x.io', role: 'member' }, CLI);
       const before = await snapshot(w);
-      await expect(w.invites.accept({ token, password: PASSWORD })).rejects.toBeInstanceOf(AlreadyMember);
+      await expect(w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD })).rejects.toBeInstanceOf(AlreadyMember);
       expect(await snapshot(w)).toEqual(before);
       expect((await w.invites.get(id)).status).toBe('pending');
     });
@@ -551,7 +598,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       const old = await w.members.create({ email: 'jane@x.io', role: 'developer', password: 'the old password' }, CLI);
       await w.members.deactivate(old.member.id, CLI);
       const { token } = await inviteOne(w, 'jane@x.io', 'member');
-      const { member } = await w.invites.accept({ token, firstName: 'Jane', password: PASSWORD });
+      const { member } = await w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD });
       expect(member).toMatchObject({ id: old.member.id, role: 'member', state: 'active' });
       expect(await countRows(w.db, 'members')).toBe(1);
       await expect(w.members.verifyCredentials('jane@x.io', 'the old password')).rejects.toThrow();
@@ -636,7 +683,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
     it('accept cancels emails still waiting', async () => {
       const w = world();
       const { id, token } = await inviteOne(w, 'jane@x.io');
-      await w.invites.accept({ token, password: PASSWORD });
+      await w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD });
       expect((await outboxFor(w.db, id)).map((r) => r.state)).toEqual(['cancelled']);
     });
   });
@@ -652,7 +699,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       await w.invites.sendNewInvitation(id, CLI);
       const token = await currentToken(w.db, id);
       w.clock.advance(1000);
-      const { member } = await w.invites.accept({ token, password: PASSWORD });
+      const { member } = await w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD });
       const other = await inviteOne(w, 'bob@y.io');
       w.clock.advance(1000);
       await w.invites.revoke(other.id, { type: 'system' });

@@ -221,6 +221,9 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
         ['/admin/invites/accept', { token: 'x'.repeat(43), user: {} }, /password/],
         ['/admin/invites/accept', { token: 'x'.repeat(201), user: { password: PASSWORD } }, /at most 200/],
         ['/admin/invites/accept', { token: 'x'.repeat(43), user: { first_name: 'f'.repeat(201), password: PASSWORD } }, /at most 200/],
+        // The rule "Accept": first and last name are required, as Medusa v1's validator requires them.
+        ['/admin/invites/accept', { token: 'x'.repeat(43), user: { last_name: 'Doe', password: PASSWORD } }, /first_name/],
+        ['/admin/invites/accept', { token: 'x'.repeat(43), user: { first_name: 'Jane', password: PASSWORD } }, /last_name/],
       ];
       await settled(t.services);
       const before = await snapshot(t.services);

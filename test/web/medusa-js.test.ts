@@ -96,7 +96,7 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     expect({ id: deleted.id, object: deleted.object, deleted: deleted.deleted }).toEqual({ id: temp.id, object: 'invite', deleted: true });
     expect((await client.admin.invites.delete(temp.id)).deleted).toBe(true);
     expect((await client.admin.invites.list()).invites.find((i: any) => i.id === temp.id)).toBeUndefined();
-    const dead = await failure(anonymous.admin.invites.accept({ token: temp.token, user: { password: PASSWORD } }));
+    const dead = await failure(anonymous.admin.invites.accept({ token: temp.token, user: { first_name: 'Ann', last_name: 'Other', password: PASSWORD } }));
     expect(dead.status).toBe(400);
     expect(dead.data).toMatchObject({ type: 'invalid_data', code: 'invite_revoked' });
   });
@@ -153,13 +153,13 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     expect(unknown.status).toBe(404);
     expect(unknown.data).toMatchObject({ type: 'not_found', message: expect.any(String) });
 
-    const badToken = await failure(anonymous.admin.invites.accept({ token: 'A'.repeat(43), user: { password: PASSWORD } }));
+    const badToken = await failure(anonymous.admin.invites.accept({ token: 'A'.repeat(43), user: { first_name: 'Ann', last_name: 'Other', password: PASSWORD } }));
     expect(badToken.status).toBe(400);
     expect(badToken.data).toMatchObject({ type: 'invalid_data', code: 'unknown_token' });
 
     await client.admin.invites.create({ user: 'weak@example.test', role: 'member' } as any);
     const weakToken = (await client.admin.invites.list()).invites.find((i: any) => i.user_email === 'weak@example.test').token;
-    const weak = await failure(anonymous.admin.invites.accept({ token: weakToken, user: { password: 'short' } }));
+    const weak = await failure(anonymous.admin.invites.accept({ token: weakToken, user: { first_name: 'Ann', last_name: 'Other', password: 'short' } }));
     expect(weak.status).toBe(400);
     expect(weak.data).toMatchObject({ type: 'invalid_data', code: 'weak_password' });
   });
