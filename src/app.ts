@@ -201,9 +201,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         // Stop taking requests, let deliveries under way finish (others stay queued), then close.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await jobs?.stop();
-        await slack?.stop();
-        await Promise.all([services.outbox.stop(), services.webhooks.stop()]);
+        // All at once: the workers must not go on claiming batches while a job or an import winds down
+        // (what those queue meanwhile stays in the outbox for the next start).
+        await Promise.all([jobs?.stop(), slack?.stop(), services.outbox.stop(), services.webhooks.stop()]);
         services.mail.close();
         await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         server.closeAllConnections();

@@ -55,6 +55,23 @@ export async function releaseClaims(db: Db, items: readonly OutboxRow[]): Promis
     .update({ locked_until: null, attempts: db.raw('attempts - 1') });
 }
 
+/**
+ * Extends the lease of items a worker still holds, while their batch is being delivered: a slow
+ * delivery (a mail server at its time limits) must not let another worker claim the items again.
+ * Only claims still this worker's (same `attempts`) and not yet recorded (a recorded outcome
+ * clears `locked_until`) are touched.
+ */
+export async function extendClaims(db: Db, items: readonly OutboxRow[], lockedUntil: number): Promise<void> {
+  if (items.length === 0) return;
+  await db('outbox')
+    .whereNotIn('state', ['done', 'cancelled'])
+    .whereNotNull('locked_until')
+    .where((q) => {
+      for (const item of items) q.orWhere({ id: item.id, attempts: item.attempts });
+    })
+    .update({ locked_until: lockedUntil });
+}
+
 /** Rolls back a recording whose item is no longer this worker's (and says why). */
 class NotOurs extends Error {
   constructor(readonly why: Exclude<RecordResult, 'recorded'>) {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
-import { claimDue, recordOutcome, releaseClaims, type RecordedOutcome, type RecordResult } from './claims.js';
+import { claimDue, extendClaims, recordOutcome, releaseClaims, type RecordedOutcome, type RecordResult } from './claims.js';
 import type { OutboxRow } from './outbox.js';
 import { backoffMs, RetryLater } from './retry.js';
 
@@ -42,7 +42,11 @@ export interface WorkerOptions {
   batchSize: number;
   /** Deliveries at once. A crash repeats at most this many: those being delivered at that moment. */
   concurrency: number;
-  /** How long a claimed item stays reserved; after that another worker may take it again. */
+  /**
+   * How long a claimed item stays reserved; after that another worker may take it again. While its
+   * batch is being delivered the lease is extended every third of it, so only a worker that died
+   * (or lost its database) lets it run out.
+   */
   leaseMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -154,7 +158,15 @@ export class OutboxWorker {
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(this.options.concurrency, batch.length) }, lane));
+      let renewing = Promise.resolve();
+      const renewal = setInterval(() => (renewing = this.renew(batch)), Math.max(50, this.options.leaseMs / 3));
+      try {
+        await Promise.all(Array.from({ length: Math.min(this.options.concurrency, batch.length) }, lane));
+      } finally {
+        clearInterval(renewal);
+        // A give-back below finds the items by their lease end: let an extension under way land first.
+        await renewing;
+      }
       if (next < batch.length) {
         // Stopping (a deploy, say): what no lane took is given back rather than left to its lease.
         const untaken = batch.slice(next);
@@ -177,6 +189,19 @@ export class OutboxWorker {
     });
     for (const item of items) this.held.add(item.id);
     return items;
+  }
+
+  /** Extends the lease of the batch's items this worker still holds (see WorkerOptions.leaseMs). */
+  private async renew(batch: OutboxRow[]): Promise<void> {
+    const held = batch.filter((item) => this.held.has(item.id));
+    const lockedUntil = this.clock.now() + this.options.leaseMs;
+    try {
+      await extendClaims(this.db, held, lockedUntil);
+      // The batch's items share one lease end, which also tells a give-back that they are still ours.
+      for (const item of held) item.locked_until = lockedUntil;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not extend the lease of items being delivered; another instance may take them up when it runs out');
+    }
   }
 
   /** Delivers one item; undefined when its lease ran out before its turn came (it is left to the next claim). */

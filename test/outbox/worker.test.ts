@@ -174,6 +174,31 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect((await rows())[0]).toMatchObject({ state: 'done', attempts: 2, locked_until: null });
   });
 
+  it('a delivery slower than the lease keeps its items: the lease is extended while the batch is delivered, so no other worker takes them', async () => {
+    const leaseMs = 600;
+    const real = { now: () => Date.now() };
+    await queue(3);
+    const slowDb = createDb(test.config);
+    const otherDb = createDb(test.config);
+    extraDbs.push(slowDb, otherDb);
+    const slow = recorder(() => sleep(800)); // each delivery outlasts the lease
+    const worker = new OutboxWorker(slowDb, real, silent, [slow.handler], { leaseMs, concurrency: 1 });
+    const pass = worker.runOnce();
+    for (let i = 0; i < 100 && (await rows())[0]!.locked_until === null; i++) await sleep(10);
+    // Another instance keeps looking for due items the whole time.
+    const other = recorder();
+    const rival = new OutboxWorker(otherDb, real, silent, [other.handler], { leaseMs });
+    const started = Date.now();
+    while (Date.now() - started < 2_600) {
+      await rival.runOnce();
+      await sleep(50);
+    }
+    expect(await pass).toBe(3);
+    expect(other.delivered).toEqual([]);
+    expect(slow.delivered).toEqual([0, 1, 2]);
+    expect((await rows()).map((r) => [r.state, r.attempts])).toEqual(Array(3).fill(['done', 1]));
+  });
+
   it('two workers on one database, as two instances would run, deliver each item exactly once', async () => {
     const total = 120;
     await queue(total);
