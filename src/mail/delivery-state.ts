@@ -9,14 +9,21 @@ export interface DeliveryState {
   delivery_error: string | null;
   /** Set by an email that was not sent: it leaves an invitation already "sent" as it is. */
   unlessSent: boolean;
+  /** Set by a wait by design (the pace, a server asking to slow down): it leaves "failing" as it is. */
+  unlessFailing?: boolean;
 }
 
 /** The delivery state an email's outcome leads to; undefined when it changes nothing. */
 export function deliveryStateAfter(outcome: RecordedOutcome): DeliveryState | undefined {
   if (outcome.result === 'done') return { delivery_state: 'sent', delivery_error: null, unlessSent: false };
   if (outcome.result === 'refused') return { delivery_state: 'refused', delivery_error: outcome.reason, unlessSent: false };
-  // Waiting by design (the pace, a server asking to slow down): still queued, with why.
-  if (outcome.result === 'failing') return { delivery_state: outcome.expected ? 'queued' : 'failing', delivery_error: outcome.error, unlessSent: false };
+  // Waiting by design (the pace, a server asking to slow down): still queued, with why — unless it
+  // was failing, which a wait for its turn does not mend (nor announce again when it fails next).
+  if (outcome.result === 'failing') {
+    return outcome.expected
+      ? { delivery_state: 'queued', delivery_error: outcome.error, unlessSent: false, unlessFailing: true }
+      : { delivery_state: 'failing', delivery_error: outcome.error, unlessSent: false };
+  }
   // Expired before it could be delivered: say so rather than stay "queued" for good.
   if (outcome.reason === 'the invitation is expired') return { delivery_state: 'failing', delivery_error: 'not delivered before the invitation expired', unlessSent: true };
   return undefined;
@@ -27,6 +34,7 @@ export function updateDeliveryState(db: Db | Trx, item: OutboxRow & { invitation
   const newest = db('outbox').max('id').where({ invitation_id: item.invitation_id, kind: INVITE_EMAIL });
   const query = db('invitations').where({ id: item.invitation_id }).where(db.raw('?', [item.id]), '=', newest);
   if (state.unlessSent) query.whereNot({ delivery_state: 'sent' });
+  if (state.unlessFailing) query.whereNot({ delivery_state: 'failing' });
   return query.update({ delivery_state: state.delivery_state, delivery_error: state.delivery_error });
 }
 
@@ -60,6 +68,7 @@ export async function recordDelivery(db: Db, item: OutboxRow, outcome: RecordedO
        WHERE id IN (SELECT invitation_id FROM ours)
          AND (SELECT max(id) FROM outbox WHERE invitation_id = ? AND kind = ?) = ?
          AND (NOT ? OR delivery_state <> 'sent')
+         AND (NOT ? OR delivery_state <> 'failing')
      )
      SELECT count(*)::int AS recorded FROM ours`,
     [
@@ -69,6 +78,7 @@ export async function recordDelivery(db: Db, item: OutboxRow, outcome: RecordedO
       state.delivery_state, state.delivery_error,
       item.invitation_id, INVITE_EMAIL, item.id,
       state.unlessSent,
+      state.unlessFailing ?? false,
     ],
   )) as { rows: Array<{ recorded: number }> };
   return rows[0]!.recorded === 1 ? 'recorded' : await whyNotOurs(db, item);

@@ -211,6 +211,21 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'sent', error: null });
   });
 
+  it('an email already failing stays failing while it waits to be let through ("slow down"), so an outage is not hidden as queued', async () => {
+    smtp.fail({ kind: 'reply', at: 'rcpt', code: 454, times: 1 });
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'kim@example.io', actor: OPERATOR });
+    await services.outbox.runOnce();
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toMatchObject({ state: 'failing', error: expect.stringContaining('454') });
+    smtp.fail({ kind: 'reply', at: 'data', code: 451, times: 2 });
+    clock.advance(60_000);
+    await services.outbox.runOnce();
+    expect((await outboxRows(services))[0]!.last_error).toContain('slow down: 451');
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toMatchObject({ state: 'failing', error: expect.stringContaining('454') });
+    await deliverAll(services, clock);
+    expect(smtp.received).toHaveLength(1);
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'sent', error: null });
+  });
+
   const refusals: Array<[string, Fault]> = [
     ['550 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: 'No such user here', times: 1 }],
     ['554 to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message refused', times: 1 }],
