@@ -54,13 +54,13 @@ export async function recordDelivery(db: Db, item: OutboxRow, outcome: RecordedO
     await updateDeliveryState(db, email, state).whereExists(stillClaimed(db, item));
     return recordOutcome(db, item, outcome, now);
   }
-  const columns = outcomeColumns(outcome, now);
+  const columns = outcomeColumns(outcome, now, item);
   const { rows } = (await db.raw(
     `WITH invitation AS (
        SELECT id FROM invitations WHERE id = ? FOR NO KEY UPDATE
      ), ours AS (
        UPDATE outbox SET state = COALESCE(?, state), locked_until = NULL, done_at = COALESCE(?, done_at),
-         next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?
+         next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?, failures = COALESCE(?, failures)
        WHERE id = ? AND attempts = ? AND state NOT IN ('done', 'cancelled') AND invitation_id IN (SELECT id FROM invitation)
        RETURNING invitation_id
      ), delivery AS (
@@ -73,7 +73,7 @@ export async function recordDelivery(db: Db, item: OutboxRow, outcome: RecordedO
      SELECT count(*)::int AS recorded FROM ours`,
     [
       item.invitation_id,
-      columns.state ?? null, columns.done_at ?? null, columns.next_attempt_at ?? null, columns.last_error,
+      columns.state ?? null, columns.done_at ?? null, columns.next_attempt_at ?? null, columns.last_error, columns.failures ?? null,
       item.id, item.attempts,
       state.delivery_state, state.delivery_error,
       item.invitation_id, INVITE_EMAIL, item.id,

@@ -4,13 +4,14 @@ import type { OutboxRow } from './outbox.js';
 /**
  * What a delivery came to. `cancelled`: nothing to send any more (e.g. revoked). `refused`: the
  * receiver said no for good (a mail server's 5xx to the recipient). `failing`: tried again later;
- * `expected` when the wait is by design (pacing, a server asking to slow down), not a failure.
+ * `expected` when the wait is by design (pacing, a server asking to slow down), not a failure;
+ * `backedOff` when its wait is the backoff, which then counts it among the item's failures.
  */
 export type RecordedOutcome =
   | { result: 'done' }
   | { result: 'cancelled'; reason: string }
   | { result: 'refused'; reason: string }
-  | { result: 'failing'; error: string; retryInMs: number; expected?: boolean };
+  | { result: 'failing'; error: string; retryInMs: number; expected?: boolean; backedOff?: boolean };
 
 /**
  * Claims up to `limit` due items of these kinds for `leaseMs`: each row is won by exactly one
@@ -37,7 +38,7 @@ export async function claimDue(db: Db, options: { now: number; kinds: string[]; 
   const picked = isPostgres(db) ? db('outbox').whereRaw('id = any(array(?))', [candidates.forUpdate().skipLocked()]) : due(db('outbox').whereIn('id', candidates));
   const claimed = (await picked.update({ locked_until: now + options.leaseMs, attempts: db.raw('attempts + 1') }).returning('*')) as OutboxRow[];
   return claimed
-    .map((row) => ({ ...row, id: Number(row.id), attempts: Number(row.attempts) }))
+    .map((row) => ({ ...row, id: Number(row.id), attempts: Number(row.attempts), failures: Number(row.failures) }))
     .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || a.id - b.id);
 }
 
@@ -94,10 +95,10 @@ export function stillClaimed(db: Db | Trx, item: OutboxRow): ReturnType<Db> {
 }
 
 /** What an outcome writes to its item: settled (done or cancelled), or due again after a wait. */
-export function outcomeColumns(outcome: RecordedOutcome, now: number) {
+export function outcomeColumns(outcome: RecordedOutcome, now: number, item: Pick<OutboxRow, 'failures'>) {
   return outcome.result === 'failing'
-    ? { state: undefined, locked_until: null, done_at: undefined, next_attempt_at: now + outcome.retryInMs, last_error: outcome.error }
-    : { state: outcome.result === 'cancelled' ? 'cancelled' : 'done', locked_until: null, done_at: now, next_attempt_at: undefined, last_error: outcome.result === 'done' ? null : outcome.reason };
+    ? { state: undefined, locked_until: null, done_at: undefined, next_attempt_at: now + outcome.retryInMs, last_error: outcome.error, failures: outcome.backedOff ? Number(item.failures) + 1 : undefined }
+    : { state: outcome.result === 'cancelled' ? 'cancelled' : 'done', locked_until: null, done_at: now, next_attempt_at: undefined, last_error: outcome.result === 'done' ? null : outcome.reason, failures: undefined };
 }
 
 /** Whether an outcome was recorded; if not, whether its item was cancelled or claimed again meanwhile. */
@@ -117,7 +118,7 @@ export async function whyNotOurs(db: Db | Trx, item: OutboxRow): Promise<Exclude
  */
 export async function recordOutcome(db: Db, item: OutboxRow, outcome: RecordedOutcome, now: number, also?: (trx: Trx) => Promise<void>): Promise<RecordResult> {
   // knex leaves out the columns given as undefined.
-  const update = outcomeColumns(outcome, now);
+  const update = outcomeColumns(outcome, now, item);
   if (!also) return (await ourClaim(db('outbox'), item).update(update)) === 1 ? 'recorded' : await whyNotOurs(db, item);
   try {
     return await inTransaction(db, async (trx): Promise<'recorded'> => {

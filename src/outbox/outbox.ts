@@ -13,7 +13,10 @@ export interface OutboxRow {
   dedupe_key: string | null;
   invitation_id: string | null;
   payload: string;
+  /** Every claim counts here (it also tells one claim from the next). */
   attempts: number;
+  /** Tries that failed or were asked to slow down: what the backoff doubles with. */
+  failures: number;
   next_attempt_at: number;
   locked_until: number | null;
   last_error: string | null;

@@ -218,10 +218,13 @@ export class OutboxWorker {
       return outcome;
     } catch (error) {
       const message = describeError(error);
-      const retryInMs = error instanceof RetryLater && error.afterMs !== undefined ? error.afterMs : backoffMs(item.attempts, this.options);
+      // A handler that names its own wait (its turn under a rate, Slack's Retry-After) is not
+      // backed off, and that wait does not count towards the next backoff.
+      const waitGiven = error instanceof RetryLater && error.afterMs !== undefined ? error.afterMs : undefined;
+      const retryInMs = waitGiven ?? backoffMs(Number(item.failures) + 1, this.options);
       const expected = error instanceof RetryLater && error.expected;
       this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs, error: message }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');
-      return { result: 'failing', error: message, retryInMs, expected };
+      return { result: 'failing', error: message, retryInMs, expected, backedOff: waitGiven === undefined };
     }
   }
 

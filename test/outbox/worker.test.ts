@@ -124,6 +124,33 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect((await rows())[0]).toMatchObject({ state: 'done', attempts: 2, last_error: null, done_at: clock.now() });
   });
 
+  it('backs off by the failures only: waits for its turn before them (a rate, Slack\'s pacing) do not lengthen the next backoff', async () => {
+    const { handler } = recorder((_item, call) => {
+      if (call <= 6) throw new RetryLater('waiting for its turn', 1_000, true);
+      throw new Error('the server is down');
+    });
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { backoffBaseMs: 2_000, backoffMaxMs: 15 * 60_000 });
+    await queue(1);
+    for (let turn = 1; turn <= 6; turn++) {
+      expect(await worker.runOnce()).toBe(0);
+      expect((await rows())[0]).toMatchObject({ attempts: turn, failures: 0, next_attempt_at: clock.now() + 1_000 });
+      clock.advance(1_000);
+    }
+    const waits: number[] = [];
+    for (let failure = 1; failure <= 2; failure++) {
+      expect(await worker.runOnce()).toBe(0);
+      const [row] = await rows();
+      expect(row).toMatchObject({ failures: failure, last_error: 'the server is down' });
+      waits.push(Number(row!.next_attempt_at) - clock.now());
+      clock.current = Number(row!.next_attempt_at);
+    }
+    // The first failure's backoff (2 s ± 20%), then the second's (4 s): not 2 s doubled by the six waits.
+    expect(waits[0]).toBeGreaterThanOrEqual(1_600);
+    expect(waits[0]).toBeLessThanOrEqual(2_400);
+    expect(waits[1]).toBeGreaterThanOrEqual(3_200);
+    expect(waits[1]).toBeLessThanOrEqual(4_800);
+  });
+
   it('takes an item up again when the worker holding it died and its lease ran out', async () => {
     const leaseMs = 30_000;
     // Worker A claims the item and never finishes (its process died mid-delivery).
@@ -181,7 +208,9 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     const slowDb = createDb(test.config);
     const otherDb = createDb(test.config);
     extraDbs.push(slowDb, otherDb);
-    const slow = recorder(() => sleep(800)); // each delivery outlasts the lease
+    const slow = recorder(async () => {
+      await sleep(800); // each delivery outlasts the lease
+    });
     const worker = new OutboxWorker(slowDb, real, silent, [slow.handler], { leaseMs, concurrency: 1 });
     const pass = worker.runOnce();
     for (let i = 0; i < 100 && (await rows())[0]!.locked_until === null; i++) await sleep(10);
