@@ -149,7 +149,9 @@ export async function setInvitationRole(ctx: InvitesContext, id: string, role: R
   return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['pending']);
     if (row.role === role) return row;
-    const reasons = approvalReasons(ctx.policy, actor, row.email, role);
+    // Only a raise to admin holds it again (the rule "Policy"): its address was let through when
+    // it was invited (or approved), and another role changes nothing about that.
+    const reasons = role === 'admin' ? approvalReasons(ctx.policy, actor, row.email, role) : [];
     if (reasons.length) {
       const held = { role, ...choices, ...inviterColumns({ actor }), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
       await trx('invitations').where({ id, status: 'pending' }).update(held);

@@ -156,6 +156,18 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect((await w.policy.approve(invitationIds[0]!, BEN)).status).toBe('pending');
   });
 
+  it('another role for an approved outside address keeps its live link: only a raise to admin holds it again', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'bob@partner.io', role: 'developer', actor: ANA })).awaitingApproval!;
+    await w.policy.approve(held!.invitationId, BEN);
+    const token = await currentToken(w.db, held!.invitationId);
+    const lowered = await w.policy.setRole(held!.invitationId, 'member', ANA);
+    expect(lowered).toMatchObject({ status: 'pending', role: 'member', approval: { decision: 'approved' } });
+    expect((await w.policy.lookupToken(token)).role).toBe('member');
+    const raised = await w.policy.setRole(held!.invitationId, 'admin', ANA);
+    expect(raised).toMatchObject({ status: 'awaiting_approval', role: 'admin', approval: { reasons: ['outside_domains', 'admin_role'] } });
+  });
+
   it('Medusa-compatible create: a held invitation answers like a sent one; over the limit is refused', async () => {
     const w = world();
     expect(await w.policy.inviteOne({ email: 'out@other.io', role: 'member', actor: ANA_BY_TOKEN })).toMatchObject({ outcome: 'awaiting_approval', invitation: { status: 'awaiting_approval' } });

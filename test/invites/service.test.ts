@@ -266,6 +266,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
         invitation_id: row.id,
         payload: JSON.stringify({ invitationId: row.id, nonce: row.token_nonce, reason: 'invite' }),
         attempts: 0,
+        failures: 0,
         next_attempt_at: now,
         locked_until: null,
         last_error: null,
