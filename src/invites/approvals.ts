@@ -5,7 +5,7 @@ import { invitationEvent } from '../events/events.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, storedName, type Actor } from '../shared/actor.js';
 import { AlreadyDecided, ApprovalLapsed, InvalidInput, NotAwaitingApproval, OwnRequest } from '../shared/errors.js';
-import { invitationRow, requireState, type InvitesContext } from './context.js';
+import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Decision, type Invitation, type InvitationRow } from './model.js';
 import { encodeReasons, type ApprovalReason } from './policy.js';
 import { inviteEmail } from './sending.js';
@@ -121,6 +121,7 @@ export async function approve(ctx: InvitesContext, id: string, actor: Actor): Pr
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
     await requireDecidable(trx, row, actor, now);
+    await requireNotMember(trx, row.email);
     const token = ctx.links.issue();
     const ttlMs = row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms);
     const update = {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/index.js';
 import type { Member, MembersService } from '../members/service.js';
 import type { Clock } from '../shared/clock.js';
-import { AwaitingApproval, InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound } from '../shared/errors.js';
+import { AlreadyMember, AwaitingApproval, InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound } from '../shared/errors.js';
 import { shownStatus, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
 import { forUpdate } from '../db/index.js';
 import type { InvitePolicy } from './policy.js';
@@ -42,6 +42,14 @@ export async function invitationRow(db: Db | Trx, id: string, lock = false): Pro
   const row = await (lock ? forUpdate(query) : query).first();
   if (!row) throw new NotFound('invitation', id);
   return row;
+}
+
+/**
+ * Refuses to email a link to an address that became an active member since it was invited (say by
+ * `doorman user create`): accepting it could only fail.
+ */
+export async function requireNotMember(db: Db | Trx, email: string): Promise<void> {
+  if (await db('members').where({ email, state: 'active' }).first('id')) throw new AlreadyMember(email);
 }
 
 /** Refuses with the error that names the invitation's actual state. */

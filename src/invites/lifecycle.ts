@@ -7,7 +7,7 @@ import { requireRole } from '../members/service.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
 import { AlreadyMember, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
-import { invitationRow, requireState, type InvitesContext } from './context.js';
+import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices, type StoredChoices } from './choices.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany, inviterColumns } from './invite-many.js';
@@ -55,6 +55,7 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
   return change(ctx, id, async (trx, row, now) => {
     if (options.orSendNew && shownStatus(row, now) === 'expired') return sendNewLink(ctx, trx, row, now, actor);
     requireState(row, now, ['pending']);
+    await requireNotMember(trx, row.email);
     // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
     // Choices given with the resend (the admin API's re-POST) replace the stored ones.
     const choices = { ttl_ms: row.ttl_ms, message: row.message, ...options.choices };
@@ -80,6 +81,7 @@ export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor)
 }
 
 async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor): Promise<InvitationRow> {
+  await requireNotMember(trx, row.email);
   const token = ctx.links.issue();
   const reasons = approvalReasons(ctx.policy, actor, row.email, row.role);
   if (reasons.length) {

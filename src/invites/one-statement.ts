@@ -72,13 +72,14 @@ export async function inviteNewInOneStatement(
   return rows[0];
 }
 
-/** Resend of a live pending invitation: the same link, the expiry moved to now + TTL. */
+/** Resend of a live pending invitation: the same link, the expiry moved to now + TTL. Nothing when it is not live or its address became a member: the transaction path then says why. */
 export async function resendInOneStatement(ctx: InvitesContext, id: string, actor: Actor): Promise<InvitationRow | undefined> {
   const now = ctx.clock.now();
   const { rows } = (await ctx.db.raw(
     `WITH changed AS (
        UPDATE invitations SET expires_at = ? + COALESCE(ttl_ms, ?), last_sent_at = ?, send_count = send_count + 1, updated_at = ?, delivery_state = 'queued', delivery_error = NULL
        WHERE id = ? AND status = 'pending' AND expires_at > ?
+         AND NOT EXISTS (SELECT 1 FROM members m WHERE m.email = invitations.email AND m.state = 'active')
        RETURNING *
      ), mail AS (
        INSERT INTO outbox (kind, state, invitation_id, payload, attempts, next_attempt_at, created_at)

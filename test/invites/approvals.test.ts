@@ -156,6 +156,15 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect((await w.policy.approve(invitationIds[0]!, BEN)).status).toBe('pending');
   });
 
+  it('approving a request for an address that became a member meanwhile is refused: no link is emailed', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'joined@partner.io', actor: ANA })).awaitingApproval!;
+    await w.members.create({ email: 'joined@partner.io', role: 'member' }, CLI);
+    await expect(w.policy.approve(held!.invitationId, BEN)).rejects.toMatchObject({ code: 'already_member' });
+    expect(await emails(w, held!.invitationId)).toHaveLength(0);
+    expect((await w.policy.get(held!.invitationId)).status).toBe('awaiting_approval');
+  });
+
   it('another role for an approved outside address keeps its live link: only a raise to admin holds it again', async () => {
     const w = world();
     const [held] = (await w.policy.inviteMany({ emails: 'bob@partner.io', role: 'developer', actor: ANA })).awaitingApproval!;

@@ -584,6 +584,20 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       expect(await snapshot(w)).toEqual(before);
     });
 
+    it('emails no link to an address that became a member since it was invited: resend and send new invitation refuse with AlreadyMember', async () => {
+      const w = world();
+      const live = await inviteOne(w, 'live@x.io');
+      const lapsed = await inviteOne(w, 'lapsed@x.io');
+      w.clock.advance(TTL + 1); // both expired; live@ is sent anew, so it is live again
+      await w.invites.sendNewInvitation(live.id, CLI);
+      await w.members.create({ email: 'live@x.io', role: 'member' }, CLI);
+      await w.members.create({ email: 'lapsed@x.io', role: 'member' }, CLI);
+      const before = await snapshot(w);
+      await expect(w.invites.resend(live.id, SLACK_ADMIN)).rejects.toBeInstanceOf(AlreadyMember);
+      await expect(w.invites.sendNewInvitation(lapsed.id, SLACK_ADMIN)).rejects.toBeInstanceOf(AlreadyMember);
+      expect(await snapshot(w)).toEqual(before);
+    });
+
     it('refuses with AlreadyMember when the email became an active member meanwhile, changing nothing', async () => {
       const w = world();
       const { id, token } = await inviteOne(w, 'jane@x.io');
