@@ -73,8 +73,11 @@ export class MembersService {
     } catch (error) {
       // Two columns are unique: say which one this member collided on.
       if (!isUniqueViolation(error)) throw error;
-      const emailTaken = !slackUserId || (await this.findByEmail(email)) !== undefined;
-      throw emailTaken ? new AlreadyMember(email) : slackUserTaken(slackUserId);
+      const holder = await this.findByEmail(email);
+      if (holder?.state === 'deactivated') {
+        throw new InvalidInput(`${email} belongs to a deactivated member; invite the address to bring them back (their account starts clean).`, 'email');
+      }
+      throw holder || !slackUserId ? new AlreadyMember(email) : slackUserTaken(slackUserId);
     }
     return { member: toMember(row), apiToken };
   }

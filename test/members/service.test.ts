@@ -57,6 +57,14 @@ describe.each(DIALECTS)('MembersService (%s)', (dialect) => {
     expect(await countRows(w.db, 'audit_log')).toBe(1);
   });
 
+  it('says so when the address belongs to a deactivated member, and how to bring them back', async () => {
+    const w = world();
+    const { member } = await w.members.create({ email: 'gone@x.io' }, CLI);
+    await w.members.deactivate(member.id, CLI);
+    await expect(w.members.create({ email: 'Gone@x.io' }, CLI)).rejects.toThrow('gone@x.io belongs to a deactivated member; invite the address to bring them back');
+    expect(await countRows(w.db, 'members')).toBe(1);
+  });
+
   it('verifies credentials; wrong password, unknown email and deactivated all answer InvalidCredentials', async () => {
     const w = world();
     const { member } = await w.members.create({ email: 'jane@x.io', password: PASSWORD }, CLI);
