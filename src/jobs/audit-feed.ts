@@ -2,6 +2,7 @@ import type { AuditAction } from '../audit/audit.js';
 import { INVITEE_NAME } from '../invites/renewal-requests.js';
 import { isPostgres, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
+import { RetryLater } from '../outbox/retry.js';
 import { clip } from '../slack/blocks/limits.js';
 import { escape } from '../slack/text.js';
 
@@ -52,9 +53,12 @@ export class AuditFeed {
       this.failures = 0;
     } catch (error) {
       // Slack refused or is down: keep the position and wait longer each time (2 s doubling to
-      // 15 min), so a channel the bot was removed from is not hammered every two seconds.
+      // 15 min), so a channel the bot was removed from is not hammered every two seconds; a 429
+      // (RetryLater with Slack's Retry-After) is waited out at least as long as Slack asked.
       this.failures++;
-      await this.release(position, this.clock.now() + Math.min(15 * 60_000, 2_000 * 2 ** (this.failures - 1)));
+      const backoff = Math.min(15 * 60_000, 2_000 * 2 ** (this.failures - 1));
+      const asked = error instanceof RetryLater && error.afterMs !== undefined ? error.afterMs : 0;
+      await this.release(position, this.clock.now() + Math.max(backoff, asked));
       throw error;
     }
     return posted;

@@ -144,6 +144,28 @@ describe('an audit channel the bot is not in', () => {
   }, 45_000);
 });
 
+describe('an audit channel Slack answers 429 for', () => {
+  it('waits as long as Slack asked (Retry-After), not the feed\'s own 2 s, then posts the lines once', async () => {
+    const h = await SlackWorld.start('sqlite', { env: { AUDIT_CHANNEL: 'C0AUDIT' }, channels: ['C0AUDIT'], logLevel: 'error' });
+    try {
+      await eventually(async () => (await h.db.db('job_cursors').where({ name: 'audit_channel' }).first()) as unknown, 10_000, 'the audit channel cursor');
+      h.api.fail('chat.postMessage', 429, { retryAfter: 30, times: 1 });
+      await h.invite(['limited@corp.test'], SLACK_ACTOR);
+      await eventually(() => h.api.calls.some((c) => c.method === 'chat.postMessage' && c.error === 'ratelimited'), 10_000, 'the 429');
+      const cursor = await eventually(async () => {
+        const row = (await h.db.db('job_cursors').where({ name: 'audit_channel' }).first()) as { locked_until: number | null } | undefined;
+        return row?.locked_until ? Number(row.locked_until) : undefined;
+      }, 10_000, 'the held cursor');
+      expect(cursor - h.clock.now()).toBeGreaterThanOrEqual(30_000);
+      h.clock.advance(30_001);
+      const posted = await eventually(() => h.api.callsTo('chat.postMessage').find((c) => c.args.channel === 'C0AUDIT' && String(c.args.text).includes('limited@corp.test')), 15_000, 'the audit line');
+      expect(posted).toBeDefined();
+    } finally {
+      await h.stop();
+    }
+  }, 45_000);
+});
+
 describe('a stop while the audit channel has a backlog', () => {
   it('ends after the message under way, and the rest is posted after the restart, each line once', async () => {
     const h = await SlackWorld.start('sqlite', { env: { AUDIT_CHANNEL: 'C0AUDIT' }, channels: ['C0AUDIT'] });
