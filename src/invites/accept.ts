@@ -1,6 +1,5 @@
 import { recordAudit } from '../audit/audit.js';
-import { inTransaction, isUniqueViolation, serializeOn, type Db, type Trx } from '../db/index.js';
-import { INVITE_LOCK } from './approvals.js';
+import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { checkPassword, hashPassword } from '../members/passwords.js';
 import { requiredName } from '../members/model.js';
 import { memberActor, type Member } from '../members/service.js';
@@ -48,9 +47,6 @@ export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput):
 
   try {
     const result = await inTransaction(ctx.db, async (trx) => {
-      // Inviting takes this lock before it reads who is a member: a list naming this address waits
-      // for the member to exist (and skips it) instead of finding neither member nor open invitation.
-      await serializeOn(trx, INVITE_LOCK);
       const now = ctx.clock.now();
       const won = await trx('invitations')
         .where({ id: found.id, status: 'pending', token_hash: found.token_hash })

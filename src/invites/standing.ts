@@ -16,11 +16,16 @@ export interface StoredAddresses {
   open: ReadonlyMap<string, OpenInvitation>;
 }
 
-/** Which of these addresses are active members, and their open invitations (locked when `lock`, on PostgreSQL). */
+/**
+ * Which of these addresses are active members, and their open invitations (locked when `lock`, on
+ * PostgreSQL). The invitations come first: a lock that waits on an accept under way ends when it
+ * commits, and the members read after it then sees the new member (so the address is skipped, not
+ * invited anew).
+ */
 export async function storedFor(db: Db | Trx, emails: readonly string[], options: { lock: boolean }): Promise<StoredAddresses> {
-  const members = (await db('members').whereIn('email', emails).where({ state: 'active' }).select('email')) as Array<{ email: string }>;
   const query = db<InvitationRow>('invitations').whereIn('email', emails).whereIn('status', ['pending', 'awaiting']).select('id', 'email', 'status', 'expires_at', 'send_count');
   const open = (await (options.lock ? forUpdate(query) : query)) as OpenInvitation[];
+  const members = (await db('members').whereIn('email', emails).where({ state: 'active' }).select('email')) as Array<{ email: string }>;
   return { members: new Set(members.map((m) => m.email)), open: new Map(open.map((row) => [row.email, row])) };
 }
 

@@ -24,7 +24,7 @@ export interface InviteEmailSettings {
   events?: EventSink;
 }
 
-/** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never counted as a failure. */
+/** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
 const WAIT_IN_PLACE_MS = 2_000;

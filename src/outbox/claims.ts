@@ -60,17 +60,19 @@ export async function releaseClaims(db: Db, items: readonly OutboxRow[]): Promis
  * Extends the lease of items a worker still holds, while their batch is being delivered: a slow
  * delivery (a mail server at its time limits) must not let another worker claim the items again.
  * Only claims still this worker's (same `attempts`) and not yet recorded (a recorded outcome
- * clears `locked_until`) are touched.
+ * clears `locked_until`) are touched; answers their ids.
  */
-export async function extendClaims(db: Db, items: readonly OutboxRow[], lockedUntil: number): Promise<void> {
-  if (items.length === 0) return;
-  await db('outbox')
+export async function extendClaims(db: Db, items: readonly OutboxRow[], lockedUntil: number): Promise<Set<number>> {
+  if (items.length === 0) return new Set();
+  const extended = (await db('outbox')
     .whereNotIn('state', ['done', 'cancelled'])
     .whereNotNull('locked_until')
     .where((q) => {
       for (const item of items) q.orWhere({ id: item.id, attempts: item.attempts });
     })
-    .update({ locked_until: lockedUntil });
+    .update({ locked_until: lockedUntil })
+    .returning('id')) as Array<{ id: number | string }>;
+  return new Set(extended.map((row) => Number(row.id)));
 }
 
 /** Rolls back a recording whose item is no longer this worker's (and says why). */

@@ -44,13 +44,16 @@ export interface WorkerOptions {
   concurrency: number;
   /**
    * How long a claimed item stays reserved; after that another worker may take it again. While its
-   * batch is being delivered the lease is extended every third of it, so only a worker that died
-   * (or lost its database) lets it run out.
+   * batch is being delivered the lease is extended every third of it (for an hour at most), so only
+   * a worker that died, lost its database or hangs lets it run out.
    */
   leaseMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
 }
+
+/** How long a batch's lease is extended at most (WorkerOptions.leaseMs). */
+const MAX_HOLD_MS = 60 * 60_000;
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   pollIntervalMs: 1_000,
@@ -159,7 +162,13 @@ export class OutboxWorker {
         }
       };
       let renewing = Promise.resolve();
-      const renewal = setInterval(() => (renewing = this.renew(batch)), Math.max(50, this.options.leaseMs / 3));
+      const claimedAt = this.clock.now();
+      const renewal = setInterval(() => {
+        // A batch still under way after MAX_HOLD_MS (a delivery that hangs) lets its lease run out,
+        // so another instance can take up what it holds.
+        if (this.clock.now() - claimedAt < MAX_HOLD_MS) renewing = this.renew(batch);
+      }, Math.max(50, this.options.leaseMs / 3));
+      renewal.unref?.();
       try {
         await Promise.all(Array.from({ length: Math.min(this.options.concurrency, batch.length) }, lane));
       } finally {
@@ -196,9 +205,10 @@ export class OutboxWorker {
     const held = batch.filter((item) => this.held.has(item.id));
     const lockedUntil = this.clock.now() + this.options.leaseMs;
     try {
-      await extendClaims(this.db, held, lockedUntil);
-      // The batch's items share one lease end, which also tells a give-back that they are still ours.
-      for (const item of held) item.locked_until = lockedUntil;
+      const extended = await extendClaims(this.db, held, lockedUntil);
+      // The batch's items share one lease end, which also tells a give-back that they are still
+      // ours; one another worker claimed meanwhile keeps its old end, so its turn never comes here.
+      for (const item of held) if (extended.has(item.id)) item.locked_until = lockedUntil;
     } catch (error) {
       this.logger.warn({ err: error }, 'could not extend the lease of items being delivered; another instance may take them up when it runs out');
     }

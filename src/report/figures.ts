@@ -98,7 +98,8 @@ function linkedAt(at: string): string {
  * invitation sent anew after it expired has waited since then, not since it was first created.
  */
 function pendingAt(at: string): string {
-  return `(${linkedAt(at)} < :${at}Old AND ${openAt(at)} AND NOT ${awaitingAt(at)} AND ${expiryAt(at)} > :${at})`;
+  // The cheap conditions first: the audit log's subqueries run only for rows still open then.
+  return `(${openAt(at)} AND ${expiryAt(at)} > :${at} AND ${linkedAt(at)} < :${at}Old AND NOT ${awaitingAt(at)})`;
 }
 
 /** Expired in `(:from, :to]` and still expired at `:to` (a request nobody decided is no invitation that expired). */

@@ -624,7 +624,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
       const w = world();
       const { token } = await inviteOne(w, 'jane@x.io');
       await expect(w.invites.accept({ token, firstName: 'x'.repeat(201), password: PASSWORD })).rejects.toBeInstanceOf(InvalidInput);
-      await expect(w.invites.accept({ token, lastName: { evil: true }, password: PASSWORD })).rejects.toBeInstanceOf(InvalidInput);
+      await expect(w.invites.accept({ token, firstName: 'Jane', lastName: { evil: true }, password: PASSWORD })).rejects.toThrow('last_name must be text.');
       expect(await countRows(w.db, 'members')).toBe(0);
     });
   });

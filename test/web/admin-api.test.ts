@@ -221,7 +221,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
         ['/admin/invites/accept', { token: 'x'.repeat(43), user: {} }, /password/],
         ['/admin/invites/accept', { token: 'x'.repeat(201), user: { password: PASSWORD } }, /at most 200/],
         ['/admin/invites/accept', { token: 'x'.repeat(43), user: { first_name: 'f'.repeat(201), password: PASSWORD } }, /at most 200/],
-        // The rule "Accept": first and last name are required, as Medusa v1's validator requires them.
+        // The rule "Accept": first and last name are required at every door (Medusa v1 leaves them optional).
         ['/admin/invites/accept', { token: 'x'.repeat(43), user: { last_name: 'Doe', password: PASSWORD } }, /first_name/],
         ['/admin/invites/accept', { token: 'x'.repeat(43), user: { first_name: 'Jane', password: PASSWORD } }, /last_name/],
       ];
