@@ -72,9 +72,13 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
 
   const program = new Command('doorman')
     .description('Doorman operator CLI: invitations and members on the service’s database.')
-    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) })
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    // Commander's own usage errors read like the others: one line starting with `doorman:`.
+    .configureOutput({
+      writeOut: (s) => out.write(s),
+      writeErr: (s) => err.write(s),
+      outputError: (s, write) => write(`doorman: ${oneLine(s.replace(/^error: /, ''))} (run with --help for usage)\n`),
+    })
+    .exitOverride();
 
   const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text) };
   registerInviteCommands(program, deps);

@@ -17,7 +17,7 @@ export const INVITE_SHORTCUT = 'invite_people';
 
 /** Why a slash command name cannot be used, or undefined when it can. */
 export function commandNameProblem(command: string): string | undefined {
-  if (!/^\/[a-z0-9][a-z0-9_-]{0,30}$/.test(command)) return `"${command}" is not a slash command name: a "/" and then up to 31 lowercase letters, digits, "-" or "_"`;
+  if (!/^\/[a-z0-9][a-z0-9_-]{0,30}$/.test(command)) return `"${command}" is not a slash command name: a "/", a lowercase letter or digit, then up to 30 more lowercase letters, digits, "-" or "_"`;
   if (BUILT_IN_COMMANDS.includes(command)) return `${command} is one of Slack's built-in commands; choose a name of your own, like /doorman or /acme-invites`;
   return undefined;
 }
@@ -81,7 +81,7 @@ features:
   slash_commands:
     - command: ${options.command}${options.socketMode ? '' : `\n      url: ${url}`}
       description: Invite people and manage invitations and members
-      usage_hint: "invite [emails] | invites [pending|expired|accepted|revoked|all] [search] | members | help"
+      usage_hint: "invite [emails] | invites [pending|expired|awaiting|accepted|revoked|all] [search] | members | help"
       should_escape: true
 oauth_config:
   scopes:

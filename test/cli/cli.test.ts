@@ -310,6 +310,8 @@ describe('doorman CLI errors before the database', () => {
     expect(badStatus.stderr).toMatch(/sometimes/);
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toMatch(/--frobnicate/);
+    // Commander's own usage errors read like every other error: one line starting with doorman:.
+    for (const usage of [badStatus, badOption, bigPage, noPage]) expect(expectOneErrorLine(usage)).toMatch(/^doorman: .+ \(run with --help for usage\)$/);
 
     expect(badEnv.code).toBe(1);
     expect(expectOneErrorLine(badEnv)).toMatch(/^doorman: INVITE_TTL: "7x" /);

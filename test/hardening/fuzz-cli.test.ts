@@ -124,7 +124,9 @@ describe('fuzzing the CLI', () => {
         figures[`exit${code as 0 | 1 | 2}`]++;
         // No stack traces, ever; an error is one line naming what is wrong.
         expect(stdout + stderr, JSON.stringify(args)).not.toMatch(/\n\s+at .+:\d+:\d+/);
+        // A usage mistake is one such line too, or the command's usage when a group is named without its command.
         if (code === 1) expect(stderr, JSON.stringify(args)).toMatch(/^doorman: .+\n$/);
+        if (code === 2) expect(stderr, JSON.stringify(args)).toMatch(/^doorman: .+\n$|^Usage: doorman /);
         if (code !== 0) expect(after, `doorman ${JSON.stringify(args)} failed (${code}) but changed the database`).toBe(before);
         else if (after !== before) figures.changedOnSuccess++;
       }),
