@@ -54,18 +54,23 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
   }
   return change(ctx, id, async (trx, row, now) => {
     if (options.orSendNew && shownStatus(row, now) === 'expired') return sendNewLink(ctx, trx, row, now, actor);
-    requireState(row, now, ['pending']);
-    await requireNotMember(trx, row.email);
-    // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
-    // Choices given with the resend (the admin API's re-POST) replace the stored ones.
-    const choices = { ttl_ms: row.ttl_ms, message: row.message, ...options.choices };
-    const update = { ...choices, expires_at: now + (choices.ttl_ms === null ? ctx.inviteTtlMs : Number(choices.ttl_ms)), last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued' as const, delivery_error: null };
-    await trx('invitations').where({ id }).update(update);
-    await enqueue(trx, now, [inviteEmail(id, row.token_nonce, 'resend')]);
-    await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
-    await ctx.events.queueEvents(trx, now, [invitationEvent('invite.resent', { ...row, ...update }, actor)]);
-    return { ...row, ...update };
+    return resendLink(ctx, trx, row, now, actor, options.choices);
   }, options.orSendNew === true);
+}
+
+/** The same link emailed again, in the transaction that locked the invitation (see resend). */
+async function resendLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor, given?: Partial<StoredChoices>): Promise<InvitationRow> {
+  requireState(row, now, ['pending']);
+  await requireNotMember(trx, row.email);
+  // The expiry moves past the sweep's marks, so a reminder before the new expiry is due again.
+  // Choices given with the resend (the admin API's re-POST) replace the stored ones.
+  const choices = { ttl_ms: row.ttl_ms, message: row.message, ...given };
+  const update = { ...choices, expires_at: now + (choices.ttl_ms === null ? ctx.inviteTtlMs : Number(choices.ttl_ms)), last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued' as const, delivery_error: null };
+  await trx('invitations').where({ id: row.id }).update(update);
+  await enqueue(trx, now, [inviteEmail(row.id, row.token_nonce, 'resend')]);
+  await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
+  await ctx.events.queueEvents(trx, now, [invitationEvent('invite.resent', { ...row, ...update }, actor)]);
+  return { ...row, ...update };
 }
 
 /**
@@ -148,24 +153,28 @@ export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invit
  */
 export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor, choices: Partial<StoredChoices> = {}): Promise<Invitation> {
   requireRole(role);
-  return change(ctx, id, async (trx, row, now) => {
-    requireState(row, now, ['pending']);
-    if (row.role === role) return row;
-    // Only a raise to admin holds it again (the rule "Policy"): its address was let through when
-    // it was invited (or approved), and another role changes nothing about that.
-    const reasons = role === 'admin' ? approvalReasons(ctx.policy, actor, row.email, role) : [];
-    if (reasons.length) {
-      const held = { role, ...choices, ...inviterColumns({ actor }), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
-      await trx('invitations').where({ id, status: 'pending' }).update(held);
-      await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'held for approval' });
-      await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
-      await requestApprovals(ctx, trx, now, actor, [], [id]);
-      return { ...row, ...held };
-    }
-    await trx('invitations').where({ id }).update({ role, updated_at: now });
+  return change(ctx, id, (trx, row, now) => changeRole(ctx, trx, row, now, role, actor, choices), true);
+}
+
+/** The role change of setInvitationRole, in the transaction that locked the invitation. */
+async function changeRole(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, role: Role, actor: Actor, choices: Partial<StoredChoices>): Promise<InvitationRow> {
+  const id = row.id;
+  requireState(row, now, ['pending']);
+  if (row.role === role) return row;
+  // Only a raise to admin holds it again (the rule "Policy"): its address was let through when
+  // it was invited (or approved), and another role changes nothing about that.
+  const reasons = role === 'admin' ? approvalReasons(ctx.policy, actor, row.email, role) : [];
+  if (reasons.length) {
+    const held = { role, ...choices, ...inviterColumns({ actor }), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
+    await trx('invitations').where({ id, status: 'pending' }).update(held);
+    await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'held for approval' });
     await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
-    return { ...row, role, updated_at: now };
-  }, true);
+    await requestApprovals(ctx, trx, now, actor, [], [id]);
+    return { ...row, ...held };
+  }
+  await trx('invitations').where({ id }).update({ role, updated_at: now });
+  await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
+  return { ...row, role, updated_at: now };
 }
 
 /**
@@ -206,9 +215,13 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
     // The expiry and message asked for now apply to the resent (or held) link; those not given stay as they were.
     const checked = checkedChoices(input);
     const given = { ...(input.expiresInDays !== undefined ? { ttl_ms: checked.ttl_ms } : {}), ...(input.message !== undefined ? { message: checked.message } : {}) };
-    const changed = await setInvitationRole(ctx, live.invitationId, input.role, input.actor, given);
-    if (changed.status === 'awaiting_approval') return { outcome: 'awaiting_approval', invitation: changed };
-    return { outcome: 'resent', invitation: await resend(ctx, live.invitationId, input.actor, { choices: Object.keys(given).length ? given : undefined }) };
+    // The role change and the resend in one transaction: neither happens without the other.
+    const role = requireRole(input.role);
+    const changed = await change(ctx, live.invitationId, async (trx, row, now) => {
+      const updated = await changeRole(ctx, trx, row, now, role, input.actor, given);
+      return updated.status === 'awaiting' ? updated : resendLink(ctx, trx, updated, now, input.actor, Object.keys(given).length ? given : undefined);
+    }, true);
+    return { outcome: changed.status === 'awaiting_approval' ? 'awaiting_approval' : 'resent', invitation: changed };
   }
   const id = summary.invitationIds[0]!;
   return { outcome: summary.renewed.length ? 'renewed' : 'sent', invitation: toInvitation(await invitationRow(ctx.db, id), ctx.clock.now()) };
