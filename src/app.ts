@@ -170,7 +170,12 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, () => resolve());
+    server.listen(config.port, () => {
+      // Start-up's listener goes; a later server error (out of file descriptors, say) is logged.
+      server.off('error', reject);
+      server.on('error', (error) => logger.error({ err: error }, 'HTTP server error'));
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

@@ -59,7 +59,9 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   /** The services on the configured database, without touching the schema. */
   const connect = (): Services => {
     const config = loadConfig(env);
-    services ??= createServices(config, createLogger(env.LOG_LEVEL ?? (argv[0] === 'deliver' ? 'info' : 'warn'), { write: (line: string) => err.write(line) } as never), { runWorker: false });
+    // LOG_LEVEL as the service reads it (trimmed, checked); unset or empty, the CLI is quieter.
+    const level = env.LOG_LEVEL?.trim() ? config.logLevel : argv[0] === 'deliver' ? 'info' : 'warn';
+    services ??= createServices(config, createLogger(level, { write: (line: string) => err.write(line) } as never), { runWorker: false });
     return services;
   };
   /** …with the schema brought up to date first, as every command but `migrate` wants it. */

@@ -17,7 +17,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const app = await startApp(config, logger).catch((error: Error & { code?: string }) => {
     const reason =
-      error.code === 'EADDRINUSE' ? `PORT: ${config.port} is already in use` : error.code === 'EACCES' ? `PORT: ${config.port} needs more privileges` : error.message;
+      error.code === 'EADDRINUSE'
+        ? `PORT: ${config.port} is already in use`
+        : error.code === 'EACCES' && (error as { syscall?: string }).syscall === 'listen'
+          ? `PORT: ${config.port} needs more privileges`
+          : error.message;
     logger.fatal({ err: error }, `cannot start: ${reason}`);
     // The same one line as a bad environment value, where an operator looks first.
     process.stderr.write(`doorman: cannot start: ${reason}\n`);

@@ -71,7 +71,7 @@ export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
     auth: new FailureLimits(limits.authFailures),
   };
   app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, logger: deps.logger, tokenFailures: failures.links, renewalRequests: failures.renewalRequests }));
-  const auth = new AdminAuth(deps.appSecret, deps.members, deps.clock, deps.publicUrl.startsWith('https:'));
+  const auth = new AdminAuth(deps.appSecret, deps.members, deps.clock, new URL(deps.publicUrl).protocol === 'https:');
   app.use(
     '/admin',
     adminApi({

@@ -292,12 +292,15 @@ describe('doorman CLI errors before the database', () => {
   it('bad option → exit 2; bad environment → exit 1 with one line naming the variable', async () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
-    const [badStatus, badOption, badEnv, bigPage, noPage] = await Promise.all([
+    const [badStatus, badOption, badEnv, bigPage, noPage, emptyLevel, paddedLevel] = await Promise.all([
       runCli(['invites', '--status', 'sometimes'], env),
       runCli(['invite', '--frobnicate', 'x@example.io'], env),
       runCli(['invites'], { ...env, INVITE_TTL: '7x' }),
       runCli(['invites', '--limit', '501'], env),
       runCli(['user', 'list', '--limit', '0'], env),
+      // LOG_LEVEL as the service takes it: empty (as env files leave it) or padded is fine.
+      runCli(['invites'], { ...env, LOG_LEVEL: '' }),
+      runCli(['invites'], { ...env, LOG_LEVEL: 'warn ' }),
     ]);
     data.cleanup();
     // A page larger than the listing gives is refused, not cut short without a word.
@@ -315,6 +318,8 @@ describe('doorman CLI errors before the database', () => {
 
     expect(badEnv.code).toBe(1);
     expect(expectOneErrorLine(badEnv)).toMatch(/^doorman: INVITE_TTL: "7x" /);
+    expect([emptyLevel.code, emptyLevel.stderr]).toEqual([0, '']);
+    expect([paddedLevel.code, paddedLevel.stderr]).toEqual([0, '']);
   });
 
   it('options that do not go together, or one missing, are usage mistakes too: exit 2 with one line', async () => {

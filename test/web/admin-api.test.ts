@@ -150,6 +150,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(setCookie).toMatch(/HttpOnly/i);
       expect(setCookie).toMatch(/SameSite=Lax/i);
       expect(setCookie).toMatch(/Path=\/admin/i);
+      expect(setCookie).not.toMatch(/;\s*Secure/i); // PUBLIC_URL is http here
       const cookie = setCookie.split(';')[0]!;
 
       const me = await request(t.url, '/admin/auth', { cookie });
@@ -596,5 +597,18 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       const again = await postForm(t.url, '/invite', { token, first_name: 'Grace', last_name: 'Hopper', password: PASSWORD, confirm_password: PASSWORD });
       expect(again.status).toBe(409);
     });
+  });
+});
+
+describe('session cookies behind an https PUBLIC_URL', () => {
+  it('are Secure, however the scheme is written (HTTPS://…)', async () => {
+    const t = await startTestApp('sqlite', { env: { PUBLIC_URL: 'HTTPS://doorman.example' } });
+    try {
+      const res = await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('set-cookie') ?? '').toMatch(/;\s*Secure/i);
+    } finally {
+      await t.close();
+    }
   });
 });
