@@ -13,8 +13,7 @@ import { jsonOption, UsageError, type CommandDeps } from './cli/command.js';
 import { registerInviteCommands } from './cli/invites.js';
 import { registerMemberCommands } from './cli/members.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
-import { weeklyFigures } from './report/figures.js';
-import { asReported } from './report/runs.js';
+import { reportFigures } from './report/runs.js';
 import { reportPeriod } from './report/schedule.js';
 import { weeklyReportText } from './report/text.js';
 import { registerWebhookCommands } from './cli/webhooks.js';
@@ -134,7 +133,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       const s = await open();
       const now = opts.at ?? s.clock.now();
       const period = reportPeriod(s.config.report?.schedule, s.config.reportTimeZone, now);
-      const figures = await asReported(s.db, await weeklyFigures(s.db, period, s.config.inviteTtlMs));
+      const figures = await reportFigures(s.db, period, s.config.inviteTtlMs);
       print(opts.json ? JSON.stringify(figures, null, 2) : weeklyReportText(figures));
     });
 

@@ -19,6 +19,7 @@ export interface BenchOptions {
 
 /** The suites `--only` may name. */
 export const SUITE_NAMES = ['ack', 'bulk-invite', 'accept', 'memory', 'sweep', 'bulk-insert', 'mail', 'list-import', 'mail-rate'] as const;
+export type SuiteName = (typeof SUITE_NAMES)[number];
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   let dialect: Dialect = 'sqlite';
@@ -57,6 +58,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   return { dialect, quick, runs: runs ?? (quick ? 1 : 5), only, scaleRows: rows ?? (quick ? 20_000 : 1_000_000), peer };
 }
 
-export function wanted(options: BenchOptions, suite: string): boolean {
+export function wanted(options: BenchOptions, suite: SuiteName): boolean {
   return !options.only || options.only.has(suite);
 }

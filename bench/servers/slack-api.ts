@@ -27,18 +27,14 @@ issued.get = (id: string) => {
   if (!issued.has(id)) issued.set(id, { issuedAt: Date.now(), posts: 0 });
   return lookUp(id);
 };
-let responses = 0;
 /** Posts to a response_url that carry the invitations table (what a late `/doorman invites` answers). */
 let tables = 0;
 let rejected = 0;
-let sample: unknown;
-// Keep memory flat: count and sample, then forget.
+// Keep memory flat: count, then forget.
 setInterval(() => {
   for (const r of api.responses.splice(0)) {
-    responses++;
     if (r.error) rejected++;
     else if (String((r.body as { text?: unknown } | undefined)?.text ?? '').includes('Invitations')) tables++;
-    sample = r.body;
   }
   rejected += api.calls.filter((c) => !c.ok).length;
   api.calls.splice(0);
@@ -48,7 +44,7 @@ serve(
   {
     stats: async () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      return { responses, tables, rejected, sample };
+      return { tables, rejected };
     },
   },
   () => api.stop(),

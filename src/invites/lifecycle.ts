@@ -151,9 +151,9 @@ export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invit
  * invitation is held for approval again: its link stops working until someone else approves;
  * `choices` given with the change (the admin API's re-POST) are held with it.
  */
-export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor, choices: Partial<StoredChoices> = {}): Promise<Invitation> {
+export async function setInvitationRole(ctx: InvitesContext, id: string, role: Role, actor: Actor): Promise<Invitation> {
   requireRole(role);
-  return change(ctx, id, (trx, row, now) => changeRole(ctx, trx, row, now, role, actor, choices), true);
+  return change(ctx, id, (trx, row, now) => changeRole(ctx, trx, row, now, role, actor, {}), true);
 }
 
 /** The role change of setInvitationRole, in the transaction that locked the invitation. */
@@ -188,10 +188,11 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
     throw new InvalidInput(reason, 'user');
   }
   const email = parsed.emails[0]!;
+  const role = requireRole(input.role);
   // The one statement does not hold for approval (the list path does) and stores nothing over the daily limit.
-  const plain = approvalReasons(ctx.policy, input.actor, email, requireRole(input.role)).length === 0;
+  const plain = approvalReasons(ctx.policy, input.actor, email, role).length === 0;
   if (plain && oneStatement(ctx)) {
-    const created = await inviteNewInOneStatement(ctx, { email, role: requireRole(input.role), actor: input.actor, inviter: inviterColumns(input), choices: checkedChoices(input) }).catch((error: unknown) => {
+    const created = await inviteNewInOneStatement(ctx, { email, role, actor: input.actor, inviter: inviterColumns(input), choices: checkedChoices(input) }).catch((error: unknown) => {
       // Held for approval already (the other open-invitation index): the list path says so.
       if (isUniqueViolation(error)) return undefined;
       throw error;
@@ -202,7 +203,7 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
     }
   }
   // Already a member, invited already, held or over the limit: the list path says which.
-  const summary = await inviteMany(ctx, { emails: parsed.emails, role: input.role, actor: input.actor, inviterName: input.inviterName, expiresInDays: input.expiresInDays, message: input.message });
+  const summary = await inviteMany(ctx, { emails: parsed.emails, role, actor: input.actor, inviterName: input.inviterName, expiresInDays: input.expiresInDays, message: input.message });
   if (summary.alreadyMember.length) throw new AlreadyMember(parsed.emails[0]!);
   if (summary.overLimit?.length) throw new DailyLimitReached(ctx.policy.dailyLimit);
   const held = summary.awaitingApproval?.[0];
@@ -216,10 +217,9 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
     const checked = checkedChoices(input);
     const given = { ...(input.expiresInDays !== undefined ? { ttl_ms: checked.ttl_ms } : {}), ...(input.message !== undefined ? { message: checked.message } : {}) };
     // The role change and the resend in one transaction: neither happens without the other.
-    const role = requireRole(input.role);
     const changed = await change(ctx, live.invitationId, async (trx, row, now) => {
       const updated = await changeRole(ctx, trx, row, now, role, input.actor, given);
-      return updated.status === 'awaiting' ? updated : resendLink(ctx, trx, updated, now, input.actor, Object.keys(given).length ? given : undefined);
+      return updated.status === 'awaiting' ? updated : resendLink(ctx, trx, updated, now, input.actor, given);
     }, true);
     return { outcome: changed.status === 'awaiting_approval' ? 'awaiting_approval' : 'resent', invitation: changed };
   }

@@ -2,7 +2,7 @@ import type { AuditAction } from '../audit/audit.js';
 import { INVITEE_NAME } from '../invites/renewal-requests.js';
 import { isPostgres, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
-import { RetryLater } from '../outbox/retry.js';
+import { askedWaitMs } from '../outbox/retry.js';
 import { clip } from '../slack/blocks/limits.js';
 import { escape } from '../slack/text.js';
 
@@ -57,8 +57,7 @@ export class AuditFeed {
       // (RetryLater with Slack's Retry-After) is waited out at least as long as Slack asked.
       this.failures++;
       const backoff = Math.min(15 * 60_000, 2_000 * 2 ** (this.failures - 1));
-      const asked = error instanceof RetryLater && error.afterMs !== undefined ? error.afterMs : 0;
-      await this.release(position, this.clock.now() + Math.max(backoff, asked));
+      await this.release(position, this.clock.now() + Math.max(backoff, askedWaitMs(error) ?? 0));
       throw error;
     }
     return posted;

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inTransaction, type Db, type Trx } from '../db/index.js';
 import { SLACK_NOTICE, type NoticePayload } from '../notices/queue.js';
 import { enqueue } from '../outbox/outbox.js';
-import { weeklyFigures } from '../report/figures.js';
-import { asReported } from '../report/runs.js';
+import { reportFigures } from '../report/runs.js';
 import { latestPeriod, type WeeklySchedule } from '../report/schedule.js';
 import type { Clock } from '../shared/clock.js';
 
@@ -45,17 +44,16 @@ export class WeeklyReport {
     const period = latestPeriod(this.settings.schedule, this.settings.timeZone, now);
     // Most runs find the period sent already: a read, no write transaction.
     if (await this.db('report_runs').where({ period_end: period.end }).first('period_end')) return undefined;
-    const recipients = () => (this.settings.channel ? Promise.resolve([this.settings.channel]) : adminRecipients(this.db, this.settings.bootstrapAdmins));
-    if ((await recipients()).length === 0) {
+    if ((await this.recipients(this.db)).length === 0) {
       if (this.unsent === period.end) return undefined;
       this.unsent = period.end;
       return { periodEnd: period.end, recipients: [] };
     }
     // Computed before the claim, so the write transaction (SQLite's one writer) stays short.
-    const figures = await asReported(this.db, await weeklyFigures(this.db, period, this.settings.inviteTtlMs));
+    const figures = await reportFigures(this.db, period, this.settings.inviteTtlMs);
     return inTransaction(this.db, async (trx) => {
       const claim = randomUUID();
-      const recipients = this.settings.channel ? [this.settings.channel] : await adminRecipients(trx, this.settings.bootstrapAdmins);
+      const recipients = await this.recipients(trx);
       if (recipients.length === 0) return undefined;
       // A second instance's insert waits here for the first one's commit, then does nothing.
       await trx('report_runs')
@@ -75,6 +73,11 @@ export class WeeklyReport {
       );
       return { periodEnd: period.end, recipients };
     });
+  }
+
+  /** REPORT_CHANNEL, or else the admins (see adminRecipients). */
+  private recipients(db: Db | Trx): Promise<string[]> {
+    return this.settings.channel ? Promise.resolve([this.settings.channel]) : adminRecipients(db, this.settings.bootstrapAdmins);
   }
 }
 

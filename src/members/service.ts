@@ -83,9 +83,14 @@ export class MembersService {
   }
 
   async get(id: string): Promise<Member> {
+    const member = await this.find(id);
+    if (!member) throw new NotFound('member', id);
+    return member;
+  }
+
+  async find(id: string): Promise<Member | undefined> {
     const row = await this.db<MemberRow>('members').where({ id }).first();
-    if (!row) throw new NotFound('member', id);
-    return toMember(row);
+    return row ? toMember(row) : undefined;
   }
 
   /** The member with this address, in any state; NotFound naming the address otherwise (the CLI's lookups). */

@@ -44,16 +44,11 @@ export async function claimDue(db: Db, options: { now: number; kinds: string[]; 
 
 /**
  * Gives back items of one claim that were not attempted (a stopping worker's): due again at once,
- * the claim's attempt not counted. The claim's lease end, the same for all of them, tells that
- * they are still this claim's.
+ * the claim's attempt not counted; only those still this worker's (see `ourClaim`).
  */
 export async function releaseClaims(db: Db, items: readonly OutboxRow[]): Promise<void> {
   if (items.length === 0) return;
-  await db('outbox')
-    .whereIn('id', items.map((item) => item.id))
-    .where({ locked_until: items[0]!.locked_until })
-    .whereNotIn('state', ['done', 'cancelled'])
-    .update({ locked_until: null, attempts: db.raw('attempts - 1') });
+  await ourClaims(db('outbox'), items).update({ locked_until: null, attempts: db.raw('attempts - 1') });
 }
 
 /**
@@ -64,12 +59,8 @@ export async function releaseClaims(db: Db, items: readonly OutboxRow[]): Promis
  */
 export async function extendClaims(db: Db, items: readonly OutboxRow[], lockedUntil: number): Promise<Set<number>> {
   if (items.length === 0) return new Set();
-  const extended = (await db('outbox')
-    .whereNotIn('state', ['done', 'cancelled'])
+  const extended = (await ourClaims(db('outbox'), items)
     .whereNotNull('locked_until')
-    .where((q) => {
-      for (const item of items) q.orWhere({ id: item.id, attempts: item.attempts });
-    })
     .update({ locked_until: lockedUntil })
     .returning('id')) as Array<{ id: number | string }>;
   return new Set(extended.map((row) => Number(row.id)));
@@ -89,6 +80,13 @@ class NotOurs extends Error {
  */
 function ourClaim<Q extends ReturnType<Db>>(q: Q, item: OutboxRow): Q {
   return q.where({ id: item.id, attempts: item.attempts }).whereNotIn('state', ['done', 'cancelled']) as Q;
+}
+
+/** The items among these whose claims are still this worker's. */
+function ourClaims<Q extends ReturnType<Db>>(q: Q, items: readonly OutboxRow[]): Q {
+  return q.where((any) => {
+    for (const item of items) any.orWhere((one) => ourClaim(one as ReturnType<Db>, item));
+  }) as Q;
 }
 
 /** A subquery finding the item while its claim is still this worker's, for writes made beside its record (`whereExists`). */

@@ -10,6 +10,11 @@ export class RetryLater extends Error {
   }
 }
 
+/** The wait a handler named itself (RetryLater with afterMs), if it did. */
+export function askedWaitMs(error: unknown): number | undefined {
+  return error instanceof RetryLater ? error.afterMs : undefined;
+}
+
 export interface BackoffOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;

@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { claimDue, extendClaims, recordOutcome, releaseClaims, type RecordedOutcome, type RecordResult } from './claims.js';
 import type { OutboxRow } from './outbox.js';
-import { backoffMs, RetryLater } from './retry.js';
+import { askedWaitMs, backoffMs, RetryLater } from './retry.js';
 
 export { backoffMs, RetryLater } from './retry.js';
 export type { RecordedOutcome, RecordResult } from './claims.js';
@@ -173,7 +173,7 @@ export class OutboxWorker {
         await Promise.all(Array.from({ length: Math.min(this.options.concurrency, batch.length) }, lane));
       } finally {
         clearInterval(renewal);
-        // A give-back below finds the items by their lease end: let an extension under way land first.
+        // No extension goes on after its pass (a stop closes the database next).
         await renewing;
       }
       if (next < batch.length) {
@@ -206,8 +206,7 @@ export class OutboxWorker {
     const lockedUntil = this.clock.now() + this.options.leaseMs;
     try {
       const extended = await extendClaims(this.db, held, lockedUntil);
-      // The batch's items share one lease end, which also tells a give-back that they are still
-      // ours; one another worker claimed meanwhile keeps its old end, so its turn never comes here.
+      // One another worker claimed meanwhile keeps its old end, so its turn never comes here.
       for (const item of held) if (extended.has(item.id)) item.locked_until = lockedUntil;
     } catch (error) {
       this.logger.warn({ err: error }, 'could not extend the lease of items being delivered; another instance may take them up when it runs out');
@@ -230,7 +229,7 @@ export class OutboxWorker {
       const message = describeError(error);
       // A handler that names its own wait (its turn under a rate, Slack's Retry-After) is not
       // backed off, and that wait does not count towards the next backoff.
-      const waitGiven = error instanceof RetryLater && error.afterMs !== undefined ? error.afterMs : undefined;
+      const waitGiven = askedWaitMs(error);
       const retryInMs = waitGiven ?? backoffMs(Number(item.failures) + 1, this.options);
       const expected = error instanceof RetryLater && error.expected;
       this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs, error: message }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');

@@ -123,7 +123,7 @@ async function rows(db: Db | Trx, sql: string, bindings: Record<string, number>)
  * (identical on SQLite and PostgreSQL). Each week's figures are as of its own end, reconstructed
  * from the audit log where an invitation changed since. Not all of it is in the log (a row keeps
  * only its last send and TTL), so the report puts last week's own figures beside this week's when
- * it was sent (`asReported`).
+ * it was sent (`reportFigures` in runs.ts).
  */
 export function weeklyFigures(db: Db | Trx, period: ReportPeriod, inviteTtlMs: number): Promise<WeeklyReportFigures> {
   return withoutJit(db, (q) => computeFigures(q, period, inviteTtlMs));

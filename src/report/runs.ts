@@ -1,5 +1,6 @@
 import type { Db, Trx } from '../db/index.js';
-import type { WeeklyReportFigures } from './figures.js';
+import { weeklyFigures, type WeeklyReportFigures } from './figures.js';
+import type { ReportPeriod } from './schedule.js';
 
 /** The figures a queued report was drawn from, kept with its period in `report_runs` (src/jobs/weekly-report.ts). */
 export async function storedReport(db: Db | Trx, periodEnd: number): Promise<WeeklyReportFigures | undefined> {
@@ -8,11 +9,13 @@ export async function storedReport(db: Db | Trx, periodEnd: number): Promise<Wee
 }
 
 /**
- * A week's figures with the week before as that week's report gave them, when one was sent: the
- * reconstruction from the audit log can differ where an invitation changed since (its TTL, its
- * delivery), and "last week" should read as last week's report did.
+ * The figures a report gives for a period: weeklyFigures, with the week before as that week's
+ * report gave it when one was sent. The reconstruction from the audit log can differ where an
+ * invitation changed since (its TTL, its delivery), and "last week" should read as last week's
+ * report did. The job and `doorman report` both draw their figures here.
  */
-export async function asReported(db: Db | Trx, figures: WeeklyReportFigures): Promise<WeeklyReportFigures> {
-  const last = await storedReport(db, figures.period.start);
+export async function reportFigures(db: Db | Trx, period: ReportPeriod, inviteTtlMs: number): Promise<WeeklyReportFigures> {
+  const figures = await weeklyFigures(db, period, inviteTtlMs);
+  const last = await storedReport(db, period.start);
   return last ? { ...figures, previousWeek: last.week } : figures;
 }

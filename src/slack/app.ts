@@ -20,7 +20,7 @@ import { noticeClient, slackNoticeHandler } from './notices/handler.js';
 import { ChannelPacer } from './notices/pacer.js';
 import { approvalMessageHandler } from './notices/approval-messages.js';
 import { slackRefusal } from './refusals.js';
-import { refusalOrRetry } from './notices/refusal-or-retry.js';
+import { throwIfRateLimited } from './notices/refusal-or-retry.js';
 
 export interface SlackDoor {
   mode: 'http' | 'socket';
@@ -170,7 +170,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
               logger.warn({ channel: auditChannel }, `AUDIT_CHANNEL: the bot is not in ${auditChannel}; add it there (in the channel: /invite @Doorman) and the audit lines follow`);
             }
             // A 429 holds the DMs too, and comes back as RetryLater with Slack's wait.
-            refusalOrRetry(error, pacer, auditChannel, `audit:${auditChannel}`);
+            throwIfRateLimited(error, pacer, auditChannel, `audit:${auditChannel}`);
             throw error;
           }
         }

@@ -41,7 +41,8 @@ const createInvite = z.object({ user: text(320), role: z.enum(ROLES), expires_in
 const acceptInvite = z
   .object({
     token: text(200).min(1, 'token should not be empty'),
-    user: z.object({ first_name: text(200), last_name: text(200), password: text(1024) }).strict(),
+    // Names are checked by the domain (the rule "Accept"), as every door's are.
+    user: z.object({ first_name: text(200).optional(), last_name: text(200).optional(), password: text(1024) }).strict(),
   })
   .strict();
 const listInvites = z

@@ -9,11 +9,15 @@ import type { ChannelPacer } from './pacer.js';
  * else (thrown, so the outbox retries with backoff).
  */
 export function refusalOrRetry(error: unknown, pacer: ChannelPacer, channel: string, key: string | number): string {
-  if ((error as webApi.WebAPIRateLimitedError).code === webApi.ErrorCode.RateLimitedError) {
-    const waitMs = Math.max(1, (error as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
-    pacer.rateLimited(channel, key, waitMs);
-    throw new RetryLater('Slack rate limited (429)', waitMs);
-  }
+  throwIfRateLimited(error, pacer, channel, key);
   if (refusedForGood(error)) return slackRefusal(error)!;
   throw error;
+}
+
+/** A 429: every channel is held, and the item waits it out (RetryLater with Slack's Retry-After). */
+export function throwIfRateLimited(error: unknown, pacer: ChannelPacer, channel: string, key: string | number): void {
+  if ((error as webApi.WebAPIRateLimitedError).code !== webApi.ErrorCode.RateLimitedError) return;
+  const waitMs = Math.max(1, (error as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
+  pacer.rateLimited(channel, key, waitMs);
+  throw new RetryLater('Slack rate limited (429)', waitMs);
 }

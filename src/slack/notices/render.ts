@@ -10,7 +10,6 @@ import type { Block } from '../blocks/limits.js';
 import { weeklyReportMessage } from '../blocks/weekly-report.js';
 import { storedReport } from '../../report/runs.js';
 import { approvalDecidedNotice } from '../blocks/approvals.js';
-import { NotFound } from '../../shared/errors.js';
 
 export interface NoticeDeps {
   db: Db;
@@ -53,11 +52,8 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
 
 /** The acceptance note as the member is now (also after its role select was used). */
 export async function renderAcceptedNote(deps: Pick<NoticeDeps, 'members'>, memberId: string, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
-  // A member deleted since has nothing left to tell; any other failure (the database) is retried.
-  const member = await deps.members.get(memberId).catch((error: unknown) => {
-    if (error instanceof NotFound) return undefined;
-    throw error;
-  });
+  // A member deleted since has nothing left to tell; a failure (the database) is retried.
+  const member = await deps.members.find(memberId);
   if (!member) return undefined;
   const name = displayName(member);
   return acceptedNotice({ email: member.email, role: member.role, memberId: member.id, memberName: name === member.email ? null : name, notice: note });
