@@ -77,13 +77,59 @@ function beginImmediate(db: Db): Db {
   return db;
 }
 
-export async function migrate(db: Db): Promise<string[]> {
-  // Up to date (every start and command but the first after an upgrade): a read is enough, where
-  // knex's latest() would still open a transaction and take and free the migration lock.
-  const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
-  if (pending.length === 0) return [];
-  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
-  return applied;
+const MIGRATE_LOCK = 0x6d696772;
+const MIGRATION_TABLE = 'knex_migrations';
+const MIGRATION_LOCK_TABLE = 'knex_migrations_lock';
+
+export async function migrate(db: Db, options: { lockWaitMs?: number } = {}): Promise<string[]> {
+  await ensureMigrationTables(db);
+  const giveUpAt = Date.now() + (options.lockWaitMs ?? 60_000);
+  for (;;) {
+    // Up to date (every start and command but the first after an upgrade): a read is enough, where
+    // knex's latest() would still open a transaction and take and free the migration lock.
+    const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
+    if (pending.length === 0) return [];
+    try {
+      const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+      return applied;
+    } catch (error) {
+      // Another process is migrating (two instances or commands started together): wait for it and
+      // look again. A lock left by a crashed migration fails once the wait is over.
+      const e = error as { name?: string; code?: string };
+      if ((e.name !== 'MigrationLocked' && e.code !== 'SQLITE_BUSY') || Date.now() >= giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/**
+ * knex creates its two bookkeeping tables with a look-then-create that two processes starting on a
+ * fresh database race: one fails ("already exists"), or both insert a lock row and every later
+ * migration finds the table "already locked". Creating them here, one process at a time, leaves
+ * knex nothing to create. The columns are knex's own.
+ */
+async function ensureMigrationTables(db: Db): Promise<void> {
+  const ready = async (q: Db | Trx) => (await q.schema.hasTable(MIGRATION_LOCK_TABLE)) && (await q(MIGRATION_LOCK_TABLE).first()) !== undefined;
+  if (await ready(db)) return;
+  await inTransaction(db, async (trx) => {
+    await serializeOn(trx, MIGRATE_LOCK);
+    if (await ready(trx)) return;
+    if (!(await trx.schema.hasTable(MIGRATION_TABLE))) {
+      await trx.schema.createTable(MIGRATION_TABLE, (t) => {
+        t.increments();
+        t.string('name');
+        t.integer('batch');
+        t.timestamp('migration_time');
+      });
+    }
+    if (!(await trx.schema.hasTable(MIGRATION_LOCK_TABLE))) {
+      await trx.schema.createTable(MIGRATION_LOCK_TABLE, (t) => {
+        t.increments('index').primary();
+        t.integer('is_locked');
+      });
+    }
+    await trx(MIGRATION_LOCK_TABLE).insert({ is_locked: 0 });
+  });
 }
 
 export function isPostgres(db: Db): boolean {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/db/index.js';
+import { createDb, migrate, type Db } from '../../src/db/index.js';
 import { migrationSource } from '../../src/db/migrations.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
 
@@ -27,4 +27,29 @@ describe.each(DIALECTS)('migrate (%s)', (dialect) => {
     expect(await migrate(t.db)).toEqual([last]);
     expect(await migrate(t.db)).toEqual([]);
   });
+
+  it('instances started together on an empty database each come up: the schema is made once, and later migrations are not left locked', async () => {
+    // An empty database: what the first start of several instances (or two commands) meets.
+    if (dialect === 'pg') await t.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    else {
+      const tables = (await t.db('sqlite_master').where({ type: 'table' }).whereNot('name', 'like', 'sqlite_%').pluck('name')) as string[];
+      await t.db.raw('PRAGMA foreign_keys = OFF');
+      for (const table of tables) await t.db.schema.dropTable(table);
+      await t.db.raw('PRAGMA foreign_keys = ON');
+    }
+    const instances: Db[] = Array.from({ length: 4 }, () => createDb(t.config));
+    try {
+      const applied = await Promise.all(instances.map((db) => migrate(db)));
+      expect(applied.flat().sort()).toEqual((await t.db('knex_migrations').pluck('name')).sort());
+      const names = (await t.db('knex_migrations').pluck('name')) as string[];
+      expect(new Set(names).size).toBe(names.length);
+      expect(await t.db('knex_migrations_lock').select('is_locked')).toEqual([{ is_locked: 0 }]);
+      // The next migration takes the lock as usual.
+      await t.db.migrate.down({ migrationSource });
+      expect(await migrate(t.db)).toHaveLength(1);
+    } finally {
+      await Promise.all(instances.map((db) => db.destroy()));
+    }
+  });
 });
+
