@@ -5,6 +5,7 @@ import { createServices, type Services } from './app.js';
 import { loadConfig } from './config.js';
 import { sweepIfAnyoneListens } from './jobs/index.js';
 import { migrate } from './db/index.js';
+import { outboxBacklog } from './outbox/outbox.js';
 import { createLogger } from './logger.js';
 import type { Actor } from './shared/actor.js';
 import { ConfigError } from './shared/errors.js';
@@ -142,10 +143,18 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .description('deliver queued emails and webhooks now and exit (when no service is running)')
     .action(async () => {
       const s = await open();
-      const [{ delivered, cancelled }, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
-      const dropped = cancelled ? ` Dropped ${cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
-      print(`Delivered ${delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);
+      const [mail, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
+      const dropped = mail.cancelled ? ` Dropped ${mail.cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
+      print(`Delivered ${mail.delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);
       if (webhooks.settled) print(`Webhooks: ${webhooks.delivered} delivered, ${webhooks.refused} given up, ${webhooks.cancelled} dropped (endpoint removed or disabled).`);
+      // What this command delivers and still waits: failed tries, turns under MAIL_RATE, or not due yet.
+      const ours = new Set([...s.outbox.kinds(), ...s.webhooks.kinds()]);
+      const waiting = (await outboxBacklog(s.db)).filter((b) => ours.has(b.kind)).reduce((sum, b) => sum + b.pending, 0);
+      const failed = mail.failed + webhooks.failed;
+      if (failed) {
+        throw new Error(`${failed} delivery attempt(s) failed (${mail.lastError ?? webhooks.lastError}); ${waiting} item(s) stay queued for the service or the next "doorman deliver".`);
+      }
+      if (waiting) print(`${waiting} item(s) stay queued, not due yet (a retry time or MAIL_RATE): the service or a later "doorman deliver" sends them.`);
     });
 
   try {

@@ -32,6 +32,10 @@ export interface PassResult {
   delivered: number;
   cancelled: number;
   refused: number;
+  /** Tries that failed and wait for a retry (turns waited under a rate are not failures). */
+  failed: number;
+  /** The last of those failures' errors. */
+  lastError?: string;
 }
 
 /** Told of each outcome once it is recorded (metrics); an outcome another worker's claim overrode is not told. */
@@ -139,7 +143,7 @@ export class OutboxWorker {
   }
 
   private async pass(keepClaiming: () => boolean): Promise<PassResult> {
-    const result: PassResult = { settled: 0, delivered: 0, cancelled: 0, refused: 0 };
+    const result: PassResult = { settled: 0, delivered: 0, cancelled: 0, refused: 0, failed: 0 };
     for (;;) {
       const batch = await this.claim();
       if (batch.length === 0) return result;
@@ -155,6 +159,9 @@ export class OutboxWorker {
             if (outcome.result !== 'failing') {
               result.settled++;
               result[outcome.result === 'done' ? 'delivered' : outcome.result]++;
+            } else if (!outcome.expected) {
+              result.failed++;
+              result.lastError = outcome.error;
             }
           } finally {
             this.held.delete(item.id);

@@ -5,7 +5,7 @@ import { backoffMs, RetryLater, type DeliveryOutcome, type OutboxHandler, type W
 import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { webhookUrlProblem } from '../shared/urls.js';
-import { disableEndpoint, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
+import { disableEndpoint, isEnvEndpointId, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
 import { openSecret } from './secrets.js';
 import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
 
@@ -93,6 +93,8 @@ const STOP_GRACE_MS = 2_000;
 
 /** The refusal a 410 Gone comes to. */
 const GONE = 'the endpoint answered 410 Gone';
+/** How long a process without WEBHOOK_URLS leaves such an endpoint's delivery before it looks again. */
+const ENV_ENDPOINT_WAIT_MS = 60_000;
 
 class EndpointAnswered extends Error {
   constructor(readonly status: number) {
@@ -152,7 +154,14 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as WebhookPayload;
       const endpoint = await endpointFor(payload.endpointId);
-      if (!endpoint) return { result: 'cancelled', reason: 'the endpoint was removed' };
+      const tooOld = () => clock.now() - Number(item.created_at) >= settings.giveUpAfterMs;
+      if (!endpoint) {
+        // An endpoint of WEBHOOK_URLS is known only where that variable is set: a process without it
+        // (`doorman deliver` in a bare shell) cannot tell a removed endpoint from one it was not told
+        // of, so it leaves the delivery for an instance that has it, until the give-up time.
+        if (isEnvEndpointId(payload.endpointId) && envById.size === 0 && !tooOld()) throw new RetryLater('its endpoint is set by WEBHOOK_URLS, which this process does not have', ENV_ENDPOINT_WAIT_MS, true);
+        return { result: 'cancelled', reason: 'the endpoint was removed' };
+      }
       if (endpoint.state !== 'active') return { result: 'cancelled', reason: `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` };
       // Added before such URLs were refused: no request can carry its credentials (fetch refuses them).
       const urlProblem = webhookUrlProblem(endpoint.url);
@@ -161,7 +170,6 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       // Sealed under another APP_SECRET: no signature the receiver would accept can be made.
       if (secret === undefined) return { result: 'refused', reason: 'cannot open the endpoint\'s secret (was APP_SECRET changed?); remove the endpoint and add it again' };
       const givenUp = (error: string): DeliveryOutcome => ({ result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / UNIT_MS.h)} h: ${error}` });
-      const tooOld = () => clock.now() - Number(item.created_at) >= settings.giveUpAfterMs;
       // While its endpoint is failing a delivery waits without a request; one that has waited past
       // the give-up time is given up here, since it may never get an attempt of its own.
       const blocked = (): DeliveryOutcome | RetryLater | undefined => {

@@ -40,6 +40,10 @@ export function envEndpointId(url: string): string {
   return `env_${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
 }
 
+export function isEnvEndpointId(id: string): boolean {
+  return id.startsWith('env_');
+}
+
 export function envEndpoints(config: { urls: string[]; secret?: string }): WebhookEndpoint[] {
   if (!config.secret) return [];
   const secret = config.secret;

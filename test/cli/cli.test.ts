@@ -9,6 +9,7 @@ import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { shellWord } from '../../src/cli/format.js';
 import { expectOneErrorLine } from '../support/cli-output.js';
+import { TestSmtpServer } from '../support/smtp.js';
 import { runCli, runCliHere, tempDataDir, type Env } from '../support/service.js';
 
 const PUBLIC_URL = 'http://doorman.test';
@@ -220,6 +221,38 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     for (const email of emails) expect((await invites.lookupToken(new URL(email.link!).searchParams.get('token'))).email).toBe(email.to);
     expect(Number((await test.db('outbox').where({ state: 'pending' }).count({ n: '*' }).first())!.n)).toBe(0);
 
+  });
+
+  it('deliver with the SMTP server down: exit 1 naming the failure, the email stays queued for its retry; then it goes out', async () => {
+    expect((await doorman(['invite', 'smtp-down@example.io'])).code).toBe(0);
+    const smtp = await TestSmtpServer.create({ up: false });
+    const queued = () => test.db('outbox').where({ state: 'pending' });
+    try {
+      const down = await doorman(['deliver'], { SMTP_URL: smtp.url });
+      expect(down.code).toBe(1);
+      expect(down.stdout).toMatch(/^Delivered 0 queued item\(s\) through SMTP\./);
+      expect(down.stderr.trim().split('\n').at(-1)).toMatch(/^doorman: 1 delivery attempt\(s\) failed \(.*ECONNREFUSED.*\); 1 item\(s\) stay queued for the service or the next "doorman deliver"\.$/);
+      const [item] = (await queued().select('next_attempt_at', 'failures')) as Array<{ next_attempt_at: number; failures: number }>;
+      expect(Number(item!.failures)).toBe(1);
+      expect(Number(item!.next_attempt_at)).toBeGreaterThan(Date.now());
+
+      await smtp.start();
+      // Its retry time not come yet: nothing is sent, and the run says what waits.
+      await queued().update({ next_attempt_at: Date.now() + 3_600_000 });
+      const waiting = await doorman(['deliver'], { SMTP_URL: smtp.url });
+      expect(waiting.code, waiting.stderr).toBe(0);
+      expect(waiting.stdout).toContain('1 item(s) stay queued');
+      expect(smtp.received).toHaveLength(0);
+
+      await queued().update({ next_attempt_at: Date.now() });
+      const sent = await doorman(['deliver'], { SMTP_URL: smtp.url });
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(sent.stdout.trim()).toBe('Delivered 1 queued item(s) through SMTP.');
+      expect(smtp.received.map((m) => m.envelope.to)).toEqual([['smtp-down@example.io']]);
+      expect(await queued()).toEqual([]);
+    } finally {
+      await smtp.stop();
+    }
   });
 
   it('invite --file: a CSV with roles per row, stored in batches with progress on stderr; not a list → one line, exit 1', async () => {

@@ -7,7 +7,7 @@ import { WEBHOOK } from '../../src/webhooks/webhook-events.js';
 import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { expectOneErrorLine } from '../support/cli-output.js';
 import { runCliHere, servicesFor, stopServices, tempDataDir, type CliResult, type Env } from '../support/service.js';
-import { TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js';
+import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ENV_URL = 'https://hooks.example.com/doorman';
 
@@ -129,6 +129,33 @@ describe.each(DIALECTS)('doorman webhooks (%s)', (dialect) => {
     expect(types).toEqual(['invite.expired']);
     expect(await test.db('outbox').where({ kind: 'slack_notice' })).toEqual([]);
   }, 60_000);
+
+  it('deliver without WEBHOOK_URLS leaves what is queued for those endpoints to a process that has them, instead of dropping it', async () => {
+    // Only this test's deliveries are queued.
+    await test.db('outbox').where({ kind: WEBHOOK, state: 'pending' }).update({ state: 'cancelled' });
+    const receiver = await WebhookReceiver.start(TEST_WEBHOOK_SECRET);
+    const withUrls = { WEBHOOK_URLS: receiver.url, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET };
+    const pending = async () => (await test.db('outbox').where({ kind: WEBHOOK, state: 'pending' }).select('payload')).length;
+    try {
+      expect((await doorman(['invite', 'env-hook@example.io'], withUrls)).code).toBe(0);
+      expect(await pending()).toBe(1);
+      const bare = await doorman(['deliver'], { WEBHOOK_URLS: '', WEBHOOK_SECRET: '' });
+      expect(bare.code, bare.stderr).toBe(0);
+      expect(bare.stdout).toContain('1 item(s) stay queued');
+      expect(receiver.received).toHaveLength(0);
+      expect(await pending()).toBe(1);
+
+      // The service (here: a deliver with its environment) sends it once the wait is over.
+      await test.db('outbox').where({ kind: WEBHOOK, state: 'pending' }).update({ next_attempt_at: Date.now() });
+      const served = await doorman(['deliver'], withUrls);
+      expect(served.code, served.stderr).toBe(0);
+      expect(served.stdout).toContain('Webhooks: 1 delivered');
+      expect(receiver.bodies().map((b) => b.type)).toEqual(['invite.created']);
+      expect(receiver.received.every((r) => r.verified)).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
 
   it('a bad WEBHOOK_URLS stops the CLI with one line naming it', async () => {
     const result = await doorman(['webhooks', 'list'], { WEBHOOK_URLS: 'hooks.example.com' });
