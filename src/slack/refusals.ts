@@ -8,11 +8,14 @@ export function slackRefusal(error: unknown): string | undefined {
 
 /**
  * Slack's refusals that retrying cannot fix: the channel, user or message is gone or closed, or the
- * content is refused (`msg_blocks_too_long`: more text in the blocks than Slack takes).
+ * content is refused (`msg_blocks_too_long`: more text in the blocks than Slack takes). Refusals of
+ * the app itself are not among them (`account_inactive`: its bot or workspace deactivated;
+ * `no_permission`, `restricted_action`: the workspace's settings; like `token_revoked`): the
+ * operator can fix those, and the work then goes out instead of having been dropped.
  */
 export const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set([
-  'channel_not_found', 'user_not_found', 'user_disabled', 'account_inactive', 'is_archived', 'is_inactive', 'cannot_dm_bot', 'not_in_channel', 'no_permission',
-  'restricted_action', 'restricted_action_read_only_channel', 'restricted_action_thread_only_channel', 'restricted_action_non_threadable_channel',
+  'channel_not_found', 'user_not_found', 'user_disabled', 'is_archived', 'is_inactive', 'cannot_dm_bot', 'not_in_channel',
+  'restricted_action_read_only_channel', 'restricted_action_thread_only_channel', 'restricted_action_non_threadable_channel',
   'message_not_found', 'cant_update_message', 'edit_window_closed',
   'invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'msg_blocks_too_long', 'no_text',
 ]);

@@ -5,6 +5,9 @@ import { DAY_MS } from '../../shared/clock.js';
 import { ACTIONS, INVITE_MODAL, INVITE_REVIEW, MODAL_BLOCKS, MODAL_INPUTS, REVIEW_BLOCKS, REVIEW_INPUTS } from '../action-values.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS } from '../../invites/choices.js';
 import { MAX_FILE_ROWS } from '../../invites/list-file.js';
+
+/** People picked in one form: each is a users.info lookup before the review (Slack sets no limit of its own). */
+export const MAX_PICKED_PEOPLE = 100;
 import { formatRelative } from '../../mail/templates.js';
 import type { InviteDraft } from '../drafts.js';
 import { count, mrkdwn, plain, roleLabel } from './format.js';
@@ -69,7 +72,7 @@ export function inviteModal(inviteTtlMs: number, values: InviteFormValues = {}):
         optional: true,
         label: plain('People in Slack'),
         hint: plain('Their email addresses are taken from their Slack profiles.'),
-        element: { type: 'multi_users_select', action_id: MODAL_INPUTS.users, placeholder: plain('Choose people'), ...(values.people?.length ? { initial_users: values.people } : {}) },
+        element: { type: 'multi_users_select', action_id: MODAL_INPUTS.users, placeholder: plain('Choose people'), max_selected_items: MAX_PICKED_PEOPLE, ...(values.people?.length ? { initial_users: values.people.slice(0, MAX_PICKED_PEOPLE) } : {}) },
       },
       {
         type: 'input',

@@ -21,6 +21,10 @@ describe('refusalOrRetry', () => {
     for (const error of [refused('internal_error'), refused('fatal_error'), slackError(webApi.ErrorCode.RequestError, {}), new Error('socket hang up')]) {
       expect(() => refusalOrRetry(error, pacer, 'C1', 1)).toThrow(error);
     }
+    // Refusals of the app itself (its token, its bot, the workspace's settings): the operator fixes those, and nothing queued is lost meanwhile.
+    for (const error of ['account_inactive', 'no_permission', 'restricted_action', 'token_revoked', 'invalid_auth', 'missing_scope'].map(refused)) {
+      expect(() => refusalOrRetry(error, pacer, 'C1', 1)).toThrow(error);
+    }
     expect(pacer.reserve('C2', 2)).toBe(0);
   });
 

@@ -5,7 +5,7 @@ import { isRole } from '../../../members/roles.js';
 import { SLACK_USER_ID } from '../../../shared/actor.js';
 import { DomainError, InvalidInput } from '../../../shared/errors.js';
 import { MODAL_BLOCKS, MODAL_INPUTS } from '../../action-values.js';
-import { importingView, refusedView, reviewView } from '../../blocks/invite-modal.js';
+import { importingView, MAX_PICKED_PEOPLE, refusedView, reviewView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { decodeSlackText } from '../../text.js';
@@ -34,13 +34,15 @@ export function inviteFormSubmission(deps: SlackDeps) {
     const rawText: unknown = values[MODAL_BLOCKS.emails]?.[MODAL_INPUTS.emails]?.value;
     const typed = typeof rawText === 'string' ? decodeSlackText(rawText).text : '';
     const rawPeople: unknown = values[MODAL_BLOCKS.users]?.[MODAL_INPUTS.users]?.selected_users;
-    const people = Array.isArray(rawPeople) ? rawPeople.filter((id): id is string => typeof id === 'string' && SLACK_USER_ID.test(id)).slice(0, 100) : [];
+    const people = Array.isArray(rawPeople) ? rawPeople.filter((id): id is string => typeof id === 'string' && SLACK_USER_ID.test(id)) : [];
     const role: unknown = values[MODAL_BLOCKS.role]?.[MODAL_INPUTS.role]?.selected_option?.value ?? 'member';
     const rawExpiry: unknown = values[MODAL_BLOCKS.expiry]?.[MODAL_INPUTS.expiry]?.selected_option?.value ?? 'default';
     const rawMessage: unknown = values[MODAL_BLOCKS.message]?.[MODAL_INPUTS.message]?.value;
     const rawFiles: unknown = values[MODAL_BLOCKS.file]?.[MODAL_INPUTS.file]?.files;
     const file = Array.isArray(rawFiles) ? (rawFiles[0] as { name?: unknown; url_private_download?: unknown; url_private?: unknown } | undefined) : undefined;
     if (!isRole(role)) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.role]: 'Choose Admin, Member or Developer.' } });
+    // The picker stops at MAX_PICKED_PEOPLE; more can only come from an older form: said, never cut silently.
+    if (people.length > MAX_PICKED_PEOPLE) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.users]: `Pick at most ${MAX_PICKED_PEOPLE} people at a time; paste the others' addresses above or send them in another batch.` } });
     if (typed.length > MAX_LIST_CHARS) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'That list is too long; split it into smaller batches.' } });
     if (!typed.trim() && people.length === 0 && !file) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: 'Add at least one email address, pick people below, or attach a file.' } });
     const expiresInDays = rawExpiry === 'default' ? null : Number(rawExpiry);
