@@ -136,6 +136,7 @@ function trustProxy(env: Env): boolean | number | string {
     if (!family || rest.length || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
       throw new ConfigError('TRUST_PROXY', `"${item}" is not an address, a CIDR, loopback, linklocal or uniquelocal`);
     }
+    if (bits !== undefined && Number(bits) === 0) throw new ConfigError('TRUST_PROXY', `"${item}" trusts every address, as "true" would: any client could write its own X-Forwarded-For; give the proxies' addresses`);
   }
   return raw;
 }
@@ -197,6 +198,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  // The pages, the API and Slack's endpoints are served from the root: under a path prefix the
+  // accept page's form and assets would point outside it.
+  const publicPath = new URL(publicUrl).pathname;
+  if (publicPath !== '/' || /[?#]/.test(publicUrl)) throw new ConfigError('PUBLIC_URL', `"${publicUrl}" has a path; Doorman is served at the root of its host (give it a host of its own, e.g. https://doorman.example.com)`);
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
   const mailFrom = env.MAIL_FROM?.trim() || 'Doorman <no-reply@localhost>';
   if (!/<[^<>@\s]+@[^<>@\s]+>$|^[^<>@\s]+@[^<>@\s]+$/.test(mailFrom)) {

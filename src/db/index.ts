@@ -9,6 +9,10 @@ import { migrationSource } from './migrations.js';
 export type Db = Knex;
 export type Trx = Knex.Transaction;
 
+/**
+ * Both dialects set `compileSqlOnError: false`: a failed statement's error (logged) then shows its
+ * SQL with placeholders, not the values bound to it — password hashes, token hashes, addresses.
+ */
 export function createDb(config: DatabaseConfig, options: { poolMax?: number } = {}): Db {
   if (config.client === 'pg') {
     // Loaded only for PostgreSQL, as knex loads its driver: an SQLite deployment never loads it.
@@ -17,6 +21,7 @@ export function createDb(config: DatabaseConfig, options: { poolMax?: number } =
     types.setTypeParser(types.builtins.INT8, (value: string) => Number(value));
     return knexFactory({
       client: 'pg',
+      compileSqlOnError: false,
       connection: { connectionString: config.connectionString },
       pool: {
         min: 0,
@@ -36,6 +41,7 @@ export function createDb(config: DatabaseConfig, options: { poolMax?: number } =
   closeSync(openSync(config.filename, 'a', 0o600));
   return beginImmediate(knexFactory({
     client: 'sqlite3',
+    compileSqlOnError: false,
     connection: { filename: config.filename },
     useNullAsDefault: true,
     pool: {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { jwtVerify, SignJWT } from 'jose';
+import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Member, MembersService } from '../members/service.js';
 import type { Clock } from '../shared/clock.js';
 
@@ -63,16 +63,18 @@ export class AdminAuth {
 
   private async verify(key: Uint8Array, token: string): Promise<Member | undefined> {
     if (token.length > 2048) return undefined;
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], currentDate: new Date(this.clock.now()) });
-      if (payload.domain !== 'admin' || typeof payload.user_id !== 'string') return undefined;
-      const member = await this.members.get(payload.user_id);
-      // Issued before the member last signed out (or was deactivated): over, though its signature is good.
-      if (payload.sv !== member.sessionVersion) return undefined;
-      return member.state === 'active' ? member : undefined;
+      ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], currentDate: new Date(this.clock.now()) }));
     } catch {
       return undefined;
     }
+    if (payload.domain !== 'admin' || typeof payload.user_id !== 'string') return undefined;
+    // A database fault is the server's (500), not "sign in first": only a member gone ends the token.
+    const member = await this.members.find(payload.user_id);
+    // Issued before the member last signed out (or was deactivated): over, though its signature is good.
+    if (!member || payload.sv !== member.sessionVersion) return undefined;
+    return member.state === 'active' ? member : undefined;
   }
 }
 
@@ -80,20 +82,24 @@ function derive(secret: string, purpose: string): Uint8Array {
   return new Uint8Array(createHmac('sha256', secret).update(purpose).digest());
 }
 
+/**
+ * The cookie's value; undefined when absent, badly encoded (anyone can forge one), or sent twice: a
+ * sibling subdomain can set a second one for the parent domain, and the browser may list it first,
+ * so a request carrying two is signed in as neither.
+ */
 function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
+  const values: string[] = [];
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      // A cookie anyone can forge: bad percent-encoding is "no session", not a server error.
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
-      } catch {
-        return undefined;
-      }
-    }
+    if (eq > 0 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
   }
-  return undefined;
+  if (values.length !== 1) return undefined;
+  try {
+    return decodeURIComponent(values[0]!);
+  } catch {
+    return undefined;
+  }
 }
 
 function as(method: AuthMethod, member: Member | undefined): { member: Member; method: AuthMethod } | undefined {

@@ -119,7 +119,7 @@ input[aria-invalid=true]{border-color:#c9252d}
 .message{margin:0 0 16px;padding:8px 12px;border-left:4px solid #d1d2d3;white-space:pre-line;overflow-wrap:anywhere}
 .alert{background:#fdecea;color:#8a1c1c;border-radius:8px;padding:10px 12px;margin-bottom:16px}
 button{width:100%;font:inherit;font-weight:700;color:#fff;background:#1264a3;border:0;border-radius:8px;padding:12px;cursor:pointer;margin-top:6px}
-button:hover{background:#0b4c80}button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}
+button:hover{background:#0b4c80}button:disabled{background:#616061;cursor:progress}button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}
 @media (prefers-color-scheme:dark){html{background:#1a1d21;color:#e8e8e8}.card{background:#222529;box-shadow:none}.facts dt,.hint{color:#ababad}input{background:#1a1d21;color:#e8e8e8}}
 `;
 
@@ -137,5 +137,10 @@ var ids=['first_name','last_name','password','confirm_password'];
 // Checked on submit, then live while a marked field is corrected. Not on blur: a message appearing
 // under the field just left would move the button away from a click in progress.
 ids.forEach(function(id){document.getElementById(id).addEventListener('input',function(){if(document.getElementById(id).getAttribute('aria-invalid'))check(id)})});
-form.addEventListener('submit',function(e){var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus()}});
+// Sent once: a double click would post twice, and the second answer ("already used") would replace
+// the welcome. A page restored from the back-forward cache may send again.
+var button=form.querySelector('button[type=submit]'),label=button.textContent,sent=false;
+form.addEventListener('submit',function(e){if(sent){e.preventDefault();return}var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus();return}
+sent=true;button.disabled=true;button.textContent='Creating your account\u2026'});
+window.addEventListener('pageshow',function(e){if(e.persisted){sent=false;button.disabled=false;button.textContent=label}});
 })();`;

@@ -103,6 +103,25 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     expect(await page.locator('h1').textContent()).toBe('This invitation was already used');
   });
 
+  it('a double click sends the form once: the welcome stays on screen, not "already used"', async () => {
+    const { email, link } = await inviteByEmail('double');
+    const { page } = await newPage();
+    await page.goto(link);
+    await page.getByLabel('First name', { exact: true }).fill('Dee');
+    await page.getByLabel('Last name', { exact: true }).fill('Ouble');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+    let posts = 0;
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts++;
+    });
+    await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Accept invitation' }).dblclick()]);
+    await page.waitForLoadState();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Welcome to Acme');
+    expect(posts).toBe(1);
+    expect((await t.invitation(email)).status).toBe('accepted');
+  });
+
   it('inline messages for a short password and a mismatched confirmation, before anything is sent', async () => {
     const { email, link } = await inviteByEmail('typo');
     const { page, requests, consoleErrors } = await newPage();

@@ -60,6 +60,20 @@ describe.each(DIALECTS)('no cross-site writes (%s)', (dialect) => {
     expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password }, headers: { origin: 'https://evil.test' } })).status).toBe(403);
   });
 
+  it('a second session cookie, planted by a sibling subdomain for the parent domain, signs the request in as neither', async () => {
+    const other = await t.createMember('admin', 'planter@corp.test', 'planter-password-1');
+    const res = await request(t.url, '/admin/auth', { body: { email: other.member.email, password: 'planter-password-1' } });
+    const planted = /doorman\.sid=[^;]+/.exec(res.headers.get('set-cookie')!)![0];
+    expect((await request(t.url, '/admin/auth', { cookie: planted })).json.user.email).toBe('planter@corp.test');
+    // The browser lists the planted one (longer path) first.
+    for (const both of [`${planted}; ${cookie}`, `${cookie}; ${planted}`]) {
+      const who = await request(t.url, '/admin/auth', { cookie: both });
+      expect(who.status).toBe(401);
+      expect(JSON.stringify(who.json)).not.toContain('planter@corp.test');
+    }
+    expect((await request(t.url, '/admin/auth', { cookie })).json.user.email).toBe(t.admin.email);
+  });
+
   it('API tokens and Bearer tokens are not asked where a request came from', async () => {
     const viaToken = await request(t.url, '/admin/invites', { body: { user: 'token@corp.test', role: 'member' }, apiToken: t.admin.apiToken, headers: { origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' } });
     expect(viaToken.status).toBe(200);
