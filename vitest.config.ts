@@ -3,8 +3,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Suites that must have the machine to themselves: they restart PostgreSQL (faults-db), measure
- * latency or timing under load (load, races, secrets' constant-time check, MAIL_RATE as the SMTP
- * server sees it), or count thread-pool use (passwords). They run one at a time, after everything
+ * latency or timing under load (load, races, secrets' constant-time check, MAIL_RATE's moments
+ * on the real clock and as the SMTP server sees them), or count thread-pool use (passwords). They run one at a time, after everything
  * else. The benchmark smoke and the mail and Slack faults assert no timing, so they share the machine.
  */
 const ALONE = [
@@ -13,6 +13,7 @@ const ALONE = [
   'test/hardening/races.test.ts',
   'test/hardening/secrets.test.ts',
   'test/mail/pace-instances.test.ts',
+  'test/mail/pace.test.ts',
   'test/members/passwords.test.ts',
 ];
 

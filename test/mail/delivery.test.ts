@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { inviteEmailHandler } from '../../src/mail/invite-email.js';
+import { MailPace } from '../../src/mail/pace.js';
 import { formatDateInWords } from '../../src/mail/templates.js';
 import { smtpTransport, type MailTransport } from '../../src/mail/transport.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
@@ -403,17 +404,18 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
   });
 
   it('an invitation revoked while its email waits for MAIL_RATE\'s next moment is not sent', async () => {
-    const paced = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, SMTP_URL: smtp.url, MAIL_RATE: '2/s' }, { clock: systemClock });
+    const paced = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, SMTP_URL: smtp.url, MAIL_RATE: '1/s' }, { clock: systemClock });
     open.push(paced);
-    const { invitationIds } = await paced.invites.inviteMany({ emails: ['first@example.io', 'waits@example.io'], actor: OPERATOR });
-    // The first goes at once; the second's moment is ~525 ms later, and it is revoked meanwhile.
+    const { invitationIds } = await paced.invites.inviteMany({ emails: ['waits@example.io'], actor: OPERATOR });
+    // Another instance has just taken the current moment: this email's is ~1 s on, and it waits for it.
+    expect(await new MailPace(test.db, systemClock, { count: 1, perMs: 1_000 }).take()).toMatchObject({ ok: true });
     const draining = paced.outbox.drain();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await paced.invites.revoke(invitationIds[1]!, OPERATOR);
-    expect(await draining).toMatchObject({ delivered: 1 });
-    expect(smtp.received.map((m) => m.envelope.to[0])).toEqual(['first@example.io']);
-    const rows = await outboxRows(paced);
-    expect(rows.find((r) => r.invitation_id === invitationIds[1])).toMatchObject({ state: 'cancelled' });
+    // Revoked once its delivery is under way (claimed), while it waits.
+    while ((await outboxRows(paced))[0]!.locked_until === null) await new Promise((resolve) => setTimeout(resolve, 5));
+    await paced.invites.revoke(invitationIds[0]!, OPERATOR);
+    expect(await draining).toMatchObject({ delivered: 0, cancelled: 1 });
+    expect(smtp.received).toEqual([]);
+    expect((await outboxRows(paced))[0]).toMatchObject({ state: 'cancelled' });
   });
 
   it('without SMTP_URL, each email is an .eml file under DATA_DIR/outbox/ with the link in a header, and the link is logged', async () => {

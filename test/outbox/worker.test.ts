@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logger.js';
 import { enqueue, type OutboxRow } from '../../src/outbox/outbox.js';
 import { backoffMs, DEFAULT_WORKER_OPTIONS, OutboxWorker, RetryLater, type OutboxHandler } from '../../src/outbox/worker.js';
 import { createTestDatabase, DIALECTS, ManualClock, watchStatements, type TestDatabase } from '../support/db.js';
+import { eventually } from '../support/wait.js';
 
 const silent = createLogger('silent');
 const KIND = 'test_item';
@@ -158,7 +159,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     await queue(1);
     // A dead process's pass never ends; whatever it tries after this test dropped its database is not the test's.
     void dead.runOnce().catch(() => undefined);
-    for (let i = 0; i < 100 && (await rows())[0]!.locked_until === null; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(async () => (await rows())[0]!.locked_until !== null, 10_000, 'the claim');
     expect((await rows())[0]).toMatchObject({ state: 'pending', attempts: 1, locked_until: clock.now() + leaseMs });
 
     // Another instance, on its own connections.
@@ -181,7 +182,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     const slow = new OutboxWorker(test.db, clock, silent, [{ kind: KIND, deliver: () => new Promise((resolve) => (finishSlow = () => resolve({ result: 'done' }))) }], { leaseMs });
     await queue(1);
     const slowPass = slow.runOnce();
-    for (let i = 0; i < 100 && (await rows())[0]!.locked_until === null; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(async () => (await rows())[0]!.locked_until !== null, 10_000, 'the claim');
 
     clock.advance(leaseMs + 1);
     const otherDb = createDb(test.config);
@@ -189,7 +190,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     let finishFast: () => void = () => undefined;
     const fast = new OutboxWorker(otherDb, clock, silent, [{ kind: KIND, deliver: () => new Promise((resolve) => (finishFast = () => resolve({ result: 'done' }))) }], { leaseMs });
     const fastPass = fast.runOnce();
-    for (let i = 0; i < 100 && (await rows())[0]!.attempts < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(async () => (await rows())[0]!.attempts >= 2, 10_000, 'the second attempt');
     expect((await rows())[0]).toMatchObject({ state: 'pending', attempts: 2 });
 
     finishSlow();
@@ -215,7 +216,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     });
     const worker = new OutboxWorker(slowDb, real, silent, [slow.handler], { leaseMs, concurrency: 3 });
     const pass = worker.runOnce();
-    for (let i = 0; i < 500 && (await rows()).some((r) => r.locked_until === null); i++) await sleep(10);
+    await eventually(async () => (await rows()).every((r) => r.locked_until !== null), 10_000, 'every row claimed');
     // Another instance keeps looking for due items the whole time.
     const other = recorder();
     const rival = new OutboxWorker(otherDb, real, silent, [other.handler], { leaseMs });
@@ -337,7 +338,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { leaseMs, concurrency: 6 });
     await queue(6);
     const pass = worker.runOnce();
-    for (let i = 0; i < 100 && (await rows()).some((r) => r.locked_until === null); i++) await sleep(10);
+    await eventually(async () => (await rows()).every((r) => r.locked_until !== null), 10_000, 'every row claimed');
 
     // Item 3's lease runs out and another worker claims it (as `claim` does: attempts + 1).
     clock.advance(leaseMs + 1);
@@ -439,7 +440,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     await queue(total);
     // The dead process's drain goes on in the background; once this test drops its database its claims fail there, unseen.
     void new OutboxWorker(firstDb, clock, silent, [dying], { leaseMs, concurrency }).drain().catch(() => undefined);
-    for (let i = 0; i < 500 && !crashed; i++) await sleep(5);
+    await eventually(() => crashed, 10_000, 'the crash');
     expect(crashed).toBe(true);
 
     // The next process, once the leases ran out.
@@ -462,7 +463,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     });
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { batchSize: 10 });
     await queue(50);
-    expect(await worker.drain()).toEqual({ settled: 30, delivered: 30, cancelled: 0, refused: 0 });
+    expect(await worker.drain()).toEqual({ settled: 30, delivered: 30, cancelled: 0, refused: 0, failed: 10, lastError: 'refused' });
     expect(delivered).toHaveLength(30);
     const after = await rows();
     // Items 30–39 were tried (a batch in which nothing settled ends the drain), 40–49 not yet.
@@ -518,7 +519,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     const worker = new OutboxWorker(test.db, clock, silent, [handler], { concurrency: 1, batchSize: 10 });
     await queue(10);
     worker.start();
-    for (let i = 0; i < 200 && !underWay; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => underWay, 10_000, 'a delivery under way');
     expect(underWay).toBe(true);
     const stopped = worker.stop();
     release();
@@ -540,11 +541,11 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     await queue(3);
     worker.start();
     try {
-      for (let i = 0; i < 200 && delivered.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await eventually(() => delivered.length >= 3, 10_000, 'three delivered');
       expect(delivered.sort()).toEqual([0, 1, 2]);
       await queue(1);
       worker.wake();
-      for (let i = 0; i < 200 && delivered.length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await eventually(() => delivered.length >= 4, 10_000, 'four delivered');
       expect(delivered).toHaveLength(4);
     } finally {
       await worker.stop();

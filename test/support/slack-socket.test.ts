@@ -196,6 +196,7 @@ describe('Web API stand-in refusals', () => {
     const old = api.issueTrigger();
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(await refusal(web.views.open({ trigger_id: old, view: MODAL as never }))).toMatchObject({ error: 'expired_trigger_id' });
+    api.triggerLifetimeMs = 3_000;
     const fresh = api.issueTrigger();
     const opened = await web.views.open({ trigger_id: fresh, view: MODAL as never });
     expect(await refusal(web.views.open({ trigger_id: fresh, view: MODAL as never }))).toMatchObject({ error: 'exchanged_trigger_id' });
