@@ -15,6 +15,7 @@ import * as reportRuns from '../../migrations/20261205_0013_report_runs.js';
 import * as openListIndex from '../../migrations/20261205_0014_open_list_index.js';
 import * as listImportFiles from '../../migrations/20261205_0015_list_import_files.js';
 import * as outboxFailures from '../../migrations/20261206_0016_outbox_failures.js';
+import * as releaseDeactivatedSlackLinks from '../../migrations/20261206_0017_release_deactivated_slack_links.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -43,6 +44,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261205_0014_open_list_index', openListIndex],
   ['20261205_0015_list_import_files', listImportFiles],
   ['20261206_0016_outbox_failures', outboxFailures],
+  ['20261206_0017_release_deactivated_slack_links', releaseDeactivatedSlackLinks],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

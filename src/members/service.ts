@@ -1,4 +1,4 @@
-import { recordAudit } from '../audit/audit.js';
+import { recordAudit, type AuditEntry } from '../audit/audit.js';
 import { forUpdate, inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index.js';
 import { normalizeEmail } from '../invites/email-list.js';
 import { newApiToken, tokenHash } from '../invites/tokens.js';
@@ -162,10 +162,11 @@ export class MembersService {
       if (row.state === 'deactivated') return toMember(row);
       if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
       const now = this.clock.now();
-      // Deactivation ends everything the account had: its API token, its sessions and Bearer tokens.
-      const ended = { state: 'deactivated' as const, deactivated_at: now, updated_at: now, api_token_hash: null, session_version: Number(row.session_version ?? 0) + 1 };
+      // Deactivation ends everything the account had: its API token, its sessions and Bearer tokens,
+      // and its Slack link (the person may come back with another account; nothing is sent to them).
+      const ended = { state: 'deactivated' as const, deactivated_at: now, updated_at: now, api_token_hash: null, slack_user_id: null, session_version: Number(row.session_version ?? 0) + 1 };
       await trx('members').where({ id }).update(ended);
-      await recordAudit(trx, now, actor, [{ action: 'deactivate', subjectType: 'member', subjectId: id }]);
+      await recordAudit(trx, now, actor, [{ action: 'deactivate', subjectType: 'member', subjectId: id, ...(row.slack_user_id ? { details: { slackUserId: row.slack_user_id } } : {}) }]);
       await this.events.queueEvents(trx, now, [memberEvent('member.deactivated', { ...row, ...ended }, actor)]);
       return toMember({ ...row, ...ended });
     });
@@ -254,10 +255,16 @@ export class MembersService {
     try {
       return await inTransaction(this.db, async (trx) => {
         const row = await this.lockMember(trx, id);
+        if (slackUserId && row.state !== 'active') throw new InvalidInput(`${row.email} is deactivated; bring them back (a new invitation) before linking a Slack user`, 'slack_user');
         const now = this.clock.now();
-        if (slackUserId) await trx('members').where({ slack_user_id: slackUserId }).whereNot({ id }).update({ slack_user_id: null, updated_at: now });
+        // The Slack user moves off the member who held it; that member's history says so too.
+        const displaced = slackUserId ? ((await trx('members').where({ slack_user_id: slackUserId }).whereNot({ id }).pluck('id')) as string[]) : [];
+        if (displaced.length) await trx('members').whereIn('id', displaced).update({ slack_user_id: null, updated_at: now });
         await trx('members').where({ id }).update({ slack_user_id: slackUserId, updated_at: now });
-        await recordAudit(trx, now, actor, [{ action: slackUserId ? 'slack_link' : 'slack_unlink', subjectType: 'member', subjectId: id, details: { slackUserId, previous: row.slack_user_id } }]);
+        await recordAudit(trx, now, actor, [
+          ...displaced.map((other): AuditEntry => ({ action: 'slack_unlink', subjectType: 'member', subjectId: other, details: { slackUserId: null, previous: slackUserId, movedTo: id } })),
+          { action: slackUserId ? 'slack_link' : 'slack_unlink', subjectType: 'member', subjectId: id, details: { slackUserId, previous: row.slack_user_id } } satisfies AuditEntry,
+        ]);
         return toMember({ ...row, slack_user_id: slackUserId, updated_at: now });
       });
     } catch (error) {

@@ -28,6 +28,20 @@ describe.each(DIALECTS)('migrate (%s)', (dialect) => {
     expect(await migrate(t.db)).toEqual([]);
   });
 
+  it('0017 releases the Slack links deactivated members still held, and leaves active members\' alone', async () => {
+    const now = Date.now();
+    await t.db('members').insert([
+      { id: 'usr_GONE17', email: 'gone17@x.io', role: 'admin', state: 'deactivated', slack_user_id: 'U0GONE17', created_at: now, updated_at: now, deactivated_at: now },
+      { id: 'usr_HERE17', email: 'here17@x.io', role: 'admin', state: 'active', slack_user_id: 'U0HERE17', created_at: now, updated_at: now },
+    ]);
+    await t.db('knex_migrations').where({ name: '20261206_0017_release_deactivated_slack_links' }).delete();
+    expect(await migrate(t.db)).toEqual(['20261206_0017_release_deactivated_slack_links']);
+    expect(await t.db('members').whereIn('id', ['usr_GONE17', 'usr_HERE17']).orderBy('id').select('id', 'slack_user_id')).toEqual([
+      { id: 'usr_GONE17', slack_user_id: null },
+      { id: 'usr_HERE17', slack_user_id: 'U0HERE17' },
+    ]);
+  });
+
   it('instances started together on an empty database each come up: the schema is made once, and later migrations are not left locked', async () => {
     // An empty database: what the first start of several instances (or two commands) meets.
     if (dialect === 'pg') await t.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');

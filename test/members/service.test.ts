@@ -213,6 +213,27 @@ describe.each(DIALECTS)('MembersService (%s)', (dialect) => {
     const audit = await w.db('audit_log').where({ action: 'slack_link' }).orderBy('id');
     // Jane's link at creation, bob's, then the operator moving bob's Slack user to jane.
     expect(audit.map((row: { subject_id: string }) => row.subject_id)).toEqual([member.id, bob.id, member.id]);
+    // Bob's own history says he lost it, and to whom.
+    const unlinked = (await auditFor(w.db, bob.id)).filter((a) => a.action === 'slack_unlink');
+    expect(unlinked.map((a) => JSON.parse(String(a.details)))).toEqual([{ slackUserId: null, previous: 'U0BOB', movedTo: member.id }]);
+  });
+
+  it('deactivation releases the Slack link: the same person comes back with another account and is recognized; a deactivated member is not linked', async () => {
+    const w = world();
+    await w.members.create({ email: 'admin@x.io', role: 'admin' }, CLI);
+    const old = (await w.members.create({ email: 'ana@old.io', role: 'admin', slackUserId: 'U0ANA' }, CLI)).member;
+    await w.members.deactivate(old.id, SLACK_ADMIN);
+    expect((await w.members.get(old.id)).slackUserId).toBeNull();
+    expect(await w.members.findBySlackUserId('U0ANA')).toBeUndefined();
+    const deactivation = (await auditFor(w.db, old.id)).find((a) => a.action === 'deactivate')!;
+    expect(JSON.parse(String(deactivation.details))).toEqual({ slackUserId: 'U0ANA' });
+
+    const again = (await w.members.create({ email: 'ana@new.io', role: 'admin' }, CLI)).member;
+    expect(await w.members.linkSlackUser(again.id, 'U0ANA', CLI)).toBe(true);
+    expect((await w.members.findBySlackUserId('U0ANA'))?.id).toBe(again.id);
+    // The operator cannot put a link on a deactivated account (it would lock the Slack user out).
+    await expect(w.members.setSlackUser(old.id, 'U0ANA', CLI)).rejects.toThrow(/deactivated/);
+    expect((await w.members.findBySlackUserId('U0ANA'))?.id).toBe(again.id);
   });
 
   it('refuses to create a member with a malformed or taken Slack user id, and creates nothing', async () => {
