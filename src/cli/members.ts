@@ -20,6 +20,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .option('--slack-user <id>', 'link a Slack user id')
     .addOption(jsonOption())
     .action(async (opts: { email: string; role: Role; firstName?: string; lastName?: string; password?: string; passwordStdin?: boolean; apiToken?: boolean; slackUser?: string; json?: boolean }) => {
+      if (opts.passwordStdin && opts.password !== undefined) throw new UsageError('give --password or --password-stdin, not both');
       const password = opts.passwordStdin ? stdin().replace(/\r?\n$/, '') : opts.password;
       const { members } = await open();
       const { member, apiToken } = await members.create(
@@ -39,6 +40,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .addOption(jsonOption())
     .action(async (email: string, slackUserId: string | undefined, opts: { unlink?: boolean; json?: boolean }) => {
       if (!opts.unlink && slackUserId === undefined) throw new UsageError('give a Slack user id like U024BE7LH, or --unlink');
+      if (opts.unlink && slackUserId !== undefined) throw new UsageError('give a Slack user id or --unlink, not both');
       const { members } = await open();
       const member = await members.getByEmail(email);
       const updated = await members.setSlackUser(member.id, opts.unlink ? null : slackUserId!, operator);

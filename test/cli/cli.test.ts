@@ -358,14 +358,24 @@ describe('doorman CLI errors before the database', () => {
   it('options that do not go together, or one missing, are usage mistakes too: exit 2 with one line', async () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
-    const [noHost, badHost, both, noId] = await Promise.all([
+    const [noHost, badHost, both, noId, idAndUnlink, twoPasswords] = await Promise.all([
       runCliHere(['manifest'], env),
       runCliHere(['manifest', '--host', 'bad host'], env),
       runCliHere(['invite', 'x@example.io', '--file', 'list.csv'], env),
       runCliHere(['user', 'link-slack', 'someone@example.io'], env),
+      runCliHere(['user', 'link-slack', 'someone@example.io', 'U024BE7LH', '--unlink'], env),
+      runCliHere(['user', 'create', '--email', 'someone@example.io', '--password', 'a-long-password', '--password-stdin'], env),
     ]);
     data.cleanup();
-    for (const [answer, says] of [[noHost, /--host HOST .* or --socket/], [badHost, /is not a host name/], [both, /addresses or --file, not both/], [noId, /a Slack user id .* or --unlink/]] as const) {
+    const cases = [
+      [noHost, /--host HOST .* or --socket/],
+      [badHost, /is not a host name/],
+      [both, /addresses or --file, not both/],
+      [noId, /a Slack user id .* or --unlink/],
+      [idAndUnlink, /a Slack user id or --unlink, not both/],
+      [twoPasswords, /--password or --password-stdin, not both/],
+    ] as const;
+    for (const [answer, says] of cases) {
       expect(answer.code, answer.stderr).toBe(2);
       expect(expectOneErrorLine(answer)).toMatch(says);
     }

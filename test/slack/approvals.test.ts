@@ -142,6 +142,52 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect((await h.db.db('outbox').where({ invitation_id: id, kind: 'invite_email' }))).toHaveLength(0);
   });
 
+  it('a deny slower than Slack\'s window: the modal is answered first and closes, and the deny still happens', async () => {
+    const email = 'slow-deny@corp.test';
+    const id = await hold(email, 'admin');
+    const dm = await requestTo(LINKED, email);
+    const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_deny'), { user: LINKED });
+    const opened = await eventually(() => h.api.callsTo('views.open').find((c) => c.args.trigger_id === click.payload.trigger_id), 5_000, 'the deny modal');
+    const { invites } = h.services;
+    const deny = invites.deny.bind(invites);
+    let denied = false;
+    invites.deny = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const result = await deny(...args);
+      denied = true;
+      return result;
+    };
+    try {
+      const answer = await h.interaction(
+        viewSubmissionPayload({ user: LINKED, triggerId: newTriggerId(), values: { [DENY_BLOCKS.reason]: { [DENY_INPUTS.reason]: { type: 'plain_text_input', value: 'Too slow' } } }, extra: { callback_id: DENY_MODAL, private_metadata: opened.args.view.private_metadata } }),
+      );
+      expect([answer.status, answer.text]).toEqual([200, '']);
+      expect(denied).toBe(false);
+      await eventually(() => denied, 10_000, 'the deny');
+    } finally {
+      invites.deny = deny;
+    }
+    expect(await h.services.invites.get(id)).toMatchObject({ status: 'revoked', approval: { decision: 'denied', denyReason: 'Too slow' } });
+  });
+
+  it('a submission whose listener fails (the database, say) is answered in the modal at once, not left to time out', async () => {
+    const { members } = h.services;
+    const find = members.findBySlackUserId.bind(members);
+    members.findBySlackUserId = (slackUserId) => (slackUserId === 'U0BROKEN' ? Promise.reject(new Error('connection lost')) : find(slackUserId));
+    try {
+      const form = await h.submitInvite({ emails: 'broken.form@corp.test' }, { user: 'U0BROKEN' });
+      const review = await h.sendReview('draft_NONE', { user: 'U0BROKEN' });
+      for (const answer of [form, review]) {
+        expect(answer.status).toBe(200);
+        expect(answer.json).toMatchObject({ response_action: 'update' });
+        expect(textOf((answer.json as { view: any }).view)).toContain('Something went wrong on our side');
+      }
+    } finally {
+      members.findBySlackUserId = find;
+    }
+    expect(await h.db.db('invitations').where({ email: 'broken.form@corp.test' })).toHaveLength(0);
+  });
+
   it('a request nobody decides within INVITE_TTL lapses at the sweep; its copies say so and the requester is told', async () => {
     const email = 'late@elsewhere.io';
     const id = await hold(email);

@@ -3,6 +3,7 @@ import { decodeApproval, DENY_BLOCKS, DENY_INPUTS } from '../../action-values.js
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
 import { NOT_APPROVER } from '../actions/approval-approve.js';
+import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -12,21 +13,35 @@ type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
  * refusal is shown in the modal, under the reason.
  */
 export function denySubmission(deps: SlackDeps) {
-  return async ({ ack, body, view }: SubmitArgs) => {
-    const refuse = (words: string) => ack({ response_action: 'errors', errors: { [DENY_BLOCKS.reason]: words.slice(0, 300) } });
-    const invitationId = decodeApproval(view.private_metadata);
-    if (!invitationId) return refuse(staleButton(deps.command));
-    const reason = view.state?.values?.[DENY_BLOCKS.reason]?.[DENY_INPUTS.reason]?.value ?? '';
-    const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
-    if (!user.allowed) return refuse(user.refusal!);
-    if (!user.mayApprove) return refuse(user.refusal ?? NOT_APPROVER);
-    try {
-      await deps.invites.deny(invitationId, user.actor, reason);
-    } catch (error) {
-      const words = slackWords(error);
-      if (!words) deps.logger.error({ err: error }, 'denying an invitation failed');
-      return refuse(words ?? SOMETHING_WENT_WRONG);
+  return async ({ ack, body, view, client, context }: SubmitArgs) => {
+    const started = receivedAt(context);
+    // Answers the words of a refusal, or nothing when denied.
+    const work = (async (): Promise<string | undefined> => {
+      const invitationId = decodeApproval(view.private_metadata);
+      if (!invitationId) return staleButton(deps.command);
+      const reason = view.state?.values?.[DENY_BLOCKS.reason]?.[DENY_INPUTS.reason]?.value ?? '';
+      try {
+        const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
+        if (!user.allowed) return user.refusal!;
+        if (!user.mayApprove) return user.refusal ?? NOT_APPROVER;
+        await deps.invites.deny(invitationId, user.actor, reason);
+        return undefined;
+      } catch (error) {
+        const words = slackWords(error);
+        if (!words) deps.logger.error({ err: error }, 'denying an invitation failed');
+        return words ?? SOMETHING_WENT_WRONG;
+      }
+    })();
+    const refusal = await withinAckDeadline(work, started);
+    if (refusal === LATE) {
+      // A database slower than Slack's window: the modal closes, the deny goes on, and a refusal
+      // comes as a DM (a denial shows on every copy of the request as usual).
+      await ack();
+      const words = await work;
+      if (words) await client.chat.postMessage({ channel: body.user.id, text: `The invitation was not denied: ${words}` });
+      return;
     }
+    if (refusal) return ack({ response_action: 'errors', errors: { [DENY_BLOCKS.reason]: refusal.slice(0, 300) } });
     await ack();
   };
 }

@@ -27,15 +27,15 @@ export function reviewSubmission(deps: SlackDeps) {
     // Everything before the answer, the reads too: with SQLite's one connection a read waits
     // behind a write that waits for another process's lock.
     const work = (async (): Promise<Outcome | undefined> => {
-      const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
-      if (!user.allowed) return { view: refusedView(user.refusal!) };
-      const draftId = view.private_metadata;
-      const draft = await deps.drafts.load(draftId, user.slackUserId);
-      if (!draft) return { view: outOfDate() };
-      const ticked: unknown = view.state?.values?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
-      const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
-      if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
       try {
+        const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
+        if (!user.allowed) return { view: refusedView(user.refusal!) };
+        const draftId = view.private_metadata;
+        const draft = await deps.drafts.load(draftId, user.slackUserId);
+        if (!draft) return { view: outOfDate() };
+        const ticked: unknown = view.state?.values?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
+        const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
+        if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
         // Taken before sending, so a lookup of picked people finishing now no longer redraws the
         // review; of two submissions at once (two trigger ids, so not a retry) only the one that
         // took it sends.
