@@ -60,15 +60,9 @@ describe.each(DIALECTS)('who a Slack user is: verified facts only (%s)', (dialec
 
   it('re-linking is the operator\'s explicit act (doorman user link-slack), audited', async () => {
     const out: string[] = [];
-    const saved = process.env.DATABASE_URL;
-    process.env.DATABASE_URL = h.db.url;
-    process.env.APP_SECRET ??= 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
-    try {
-      expect(await runCli(['user', 'link-slack', 'ada@corp.test', 'U0IMPOSTOR'], { write: (s) => void out.push(s) }, { write: (s) => void out.push(s) })).toBe(0);
-    } finally {
-      if (saved === undefined) delete process.env.DATABASE_URL;
-      else process.env.DATABASE_URL = saved;
-    }
+    // The CLI's own environment, not the process's: nothing leaks into the files run after this one.
+    const env = { ...process.env, DATABASE_URL: h.db.url, APP_SECRET: process.env.APP_SECRET ?? 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz' };
+    expect(await runCli(['user', 'link-slack', 'ada@corp.test', 'U0IMPOSTOR'], { write: (s) => void out.push(s) }, { write: (s) => void out.push(s) }, { env })).toBe(0);
     expect(out.join('')).toContain('ada@corp.test is now linked to Slack user U0IMPOSTOR');
     expect((await ada()).slack_user_id).toBe('U0IMPOSTOR');
     const audit = await h.db.db('audit_log').where({ action: 'slack_link', subject_id: (await ada()).id }).orderBy('id');
