@@ -150,11 +150,15 @@ export class ExpirySweep {
   }
 
   private async withMemberSlackIds(trx: Trx, rows: ClaimRow[]): Promise<ClaimedRow[]> {
-    const memberIds = [...new Set(rows.filter((r) => !r.invited_by_slack_user_id && r.invited_by_member_id).map((r) => r.invited_by_member_id!))];
+    const memberIds = [...new Set(rows.filter((r) => r.invited_by_member_id).map((r) => r.invited_by_member_id!))];
     const linked = new Map<string, string>();
+    const deactivated = new Set<string>();
     for (let i = 0; i < memberIds.length; i += 500) {
-      const members = await trx('members').whereIn('id', memberIds.slice(i, i + 500)).whereNotNull('slack_user_id').select('id', 'slack_user_id');
-      for (const m of members as Array<{ id: string; slack_user_id: string }>) linked.set(m.id, m.slack_user_id);
+      const members = await trx('members').whereIn('id', memberIds.slice(i, i + 500)).select('id', 'slack_user_id', 'state');
+      for (const m of members as Array<{ id: string; slack_user_id: string | null; state: string }>) {
+        if (m.slack_user_id) linked.set(m.id, m.slack_user_id);
+        if (m.state === 'deactivated') deactivated.add(m.id);
+      }
     }
     return rows.map((r) => ({
       id: r.id,
@@ -165,6 +169,7 @@ export class ExpirySweep {
       invited_by_member_id: r.invited_by_member_id,
       invited_by_slack_user_id: r.invited_by_slack_user_id,
       inviter_member_slack_user_id: r.invited_by_member_id ? (linked.get(r.invited_by_member_id) ?? null) : null,
+      inviter_member_deactivated: r.invited_by_member_id ? deactivated.has(r.invited_by_member_id) : false,
     }));
   }
 }

@@ -25,11 +25,18 @@ export interface InviterRef {
   invited_by_slack_user_id: string | null;
   /** The inviting member's linked Slack user, when the invitation came from the API or CLI. */
   inviter_member_slack_user_id: string | null;
+  /** The inviting member has been deactivated since. */
+  inviter_member_deactivated?: boolean;
 }
 
-/** The inviter's Slack user, or — when the inviter has none — every bootstrap admin. */
+/**
+ * The inviter's Slack user, or — when the inviter has none — every bootstrap admin. An inviter
+ * deactivated since can no longer act on what they would hear, and is told nothing more about
+ * the invitees: the bootstrap admins hear instead (unless the inviter is one of them).
+ */
 export function recipientsFor(invitation: InviterRef, bootstrapAdmins: readonly string[]): SlackUserId[] {
   const inviter = invitation.invited_by_slack_user_id ?? invitation.inviter_member_slack_user_id;
+  if (inviter && invitation.inviter_member_deactivated && !bootstrapAdmins.includes(inviter)) return [...bootstrapAdmins];
   return inviter ? [inviter] : [...bootstrapAdmins];
 }
 
@@ -59,8 +66,8 @@ type InvitedBy = { slackUserId: string | null; memberId: string | null };
 
 /** The inviter as Slack knows them: the Slack user who invited, and the inviting member's linked Slack user. */
 export async function inviterSlackIds(trx: Trx, invitedBy: InvitedBy): Promise<InviterRef> {
-  const member = invitedBy.memberId ? ((await trx('members').where({ id: invitedBy.memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined) : undefined;
-  return { invited_by_slack_user_id: invitedBy.slackUserId, inviter_member_slack_user_id: member?.slack_user_id ?? null };
+  const member = invitedBy.memberId ? ((await trx('members').where({ id: invitedBy.memberId }).first('slack_user_id', 'state')) as { slack_user_id: string | null; state: string } | undefined) : undefined;
+  return { invited_by_slack_user_id: invitedBy.slackUserId, inviter_member_slack_user_id: member?.slack_user_id ?? null, inviter_member_deactivated: member?.state === 'deactivated' };
 }
 
 /** The inviter's Slack user (or the bootstrap admins): from the invitation, or the inviting member's link. */

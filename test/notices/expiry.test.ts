@@ -202,4 +202,19 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect(dms[count]!.args.text).toBe('1 invitation expired');
     expect(textOf(dms[count]!.args)).toContain('quiet@corp.test');
   });
+
+  it('an inviter deactivated since is told nothing more: their invitations\' expiry goes to the bootstrap admins', async () => {
+    const dee = (await h.services.members.create({ email: 'dee@corp.test', role: 'admin', firstName: 'Dee', lastName: 'Parted', slackUserId: 'U0DEE' }, { type: 'system' })).member;
+    const [leftBehind] = await h.invite(['left.behind@corp.test'], { type: 'slack', slackUserId: 'U0DEE', memberId: dee.id, name: 'Dee Parted' });
+    await eventually(() => h.smtp.to('left.behind@corp.test').length === 1, 10_000, 'the invitation email');
+    await h.services.members.deactivate(dee.id, { type: 'system' });
+    const before = [ADMIN, ADMIN2].map((user) => h.dms(user).length);
+    h.clock.advance(7 * DAY + 60_000);
+    await h.sweep();
+    const told = await Promise.all([ADMIN, ADMIN2].map((user, i) => h.waitForDms(user, before[i]! + 1)));
+    for (const dms of told) expect(textOf(dms.at(-1)!.args)).toContain('left.behind@corp.test');
+    await h.settled();
+    expect(h.dms('U0DEE')).toEqual([]);
+    expect(await listedIn('expired', [leftBehind!])).toEqual({ [leftBehind!]: 2 });
+  });
 });
