@@ -150,46 +150,18 @@ describe.each(DIALECTS)('bulkInsert (%s)', (dialect) => {
     expect((await t.db('audit_log').select('at').orderBy('id')).map((r: { at: number }) => r.at)).toEqual([0, 8_640_000_000_000_000, Number.MAX_SAFE_INTEGER]);
   });
 
-  if (dialect === 'sqlite') {
-    it(`splits statements at SQLite's ${SQLITE_MAX_VARIABLES.toLocaleString('en')} bound variables, counting constants once`, async () => {
-      // Seven varying columns: 4,680 rows fill one statement.
-      const allVarying = Math.floor(SQLITE_MAX_VARIABLES / 7);
-      expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, auditRows(allVarying, { all: true })))).toBe(1);
+  // Past what one statement may carry (SQLite's bound variables, PostgreSQL's parameters): every
+  // row is stored, in order. How the rows are split is the module's business, not the test's.
+  it(`stores more rows than one statement may carry, in order (SQLite's ${SQLITE_MAX_VARIABLES.toLocaleString('en')} variables, ${PG_MAX_ROWS.toLocaleString('en')} rows a PostgreSQL statement)`, async () => {
+    const allVarying = Math.floor(SQLITE_MAX_VARIABLES / 7) + 1;
+    const twoVarying = 2 * Math.floor((SQLITE_MAX_VARIABLES - 5) / 2) + 1;
+    for (const rows of [auditRows(allVarying, { all: true }), auditRows(twoVarying), auditRows(PG_MAX_ROWS + 1, { at: true })]) {
       await t.db('audit_log').del();
-      expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, auditRows(allVarying + 1, { all: true })))).toBe(2);
-      expect(await t.db('audit_log').count({ n: '*' })).toEqual([{ n: allVarying + 1 }]);
-      await t.db('audit_log').del();
-      // Two varying columns (subject_id, details), five bound once: 16,380 rows per statement.
-      const twoVarying = Math.floor((SQLITE_MAX_VARIABLES - 5) / 2);
-      expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, auditRows(twoVarying)))).toBe(1);
-      await t.db('audit_log').del();
-      const rows = auditRows(2 * twoVarying + 1);
-      expect(await insertsSent(t.db, () => bulkInsert(t.db, 'audit_log', AUDIT, rows))).toBe(3);
+      await bulkInsert(t.db, 'audit_log', AUDIT, rows);
       const back = (await t.db('audit_log').select('subject_id').orderBy('id')) as Array<{ subject_id: string }>;
       expect(back.map((r) => r.subject_id)).toEqual(rows.map((r) => r.subject_id));
-    }, 60_000);
-  } else {
-    it(`sends at most ${PG_MAX_ROWS.toLocaleString('en')} rows per PostgreSQL statement, with a handful of parameters`, async () => {
-      const watch = watchStatements(t.db);
-      const statements = watch.queries;
-      try {
-        await bulkInsert(t.db, 'audit_log', AUDIT, auditRows(PG_MAX_ROWS, { at: true }));
-        expect(statements).toHaveLength(1);
-        // Parameters do not grow with the rows (PostgreSQL takes at most 65,535 in a statement).
-        expect(statements[0]!.bindings.length).toBeGreaterThan(0);
-        expect(statements[0]!.bindings.length).toBeLessThanOrEqual(Object.keys(AUDIT).length);
-        await t.db('audit_log').del();
-        statements.length = 0;
-        const rows = auditRows(PG_MAX_ROWS + 1, { at: true });
-        await bulkInsert(t.db, 'audit_log', AUDIT, rows);
-        expect(statements.filter((s) => /^insert/i.test(s.sql))).toHaveLength(2);
-        const back = (await t.db('audit_log').select('subject_id').orderBy('id')) as Array<{ subject_id: string }>;
-        expect(back.map((r) => r.subject_id)).toEqual(rows.map((r) => r.subject_id));
-      } finally {
-        watch.stop();
-      }
-    }, 60_000);
-  }
+    }
+  }, 60_000);
 
   it('with ignoreConflictOn, skips rows whose key is stored or repeated, as knex onConflict().ignore() does', async () => {
     const message = (key: string | null, payload: string): OutboxRow => ({
