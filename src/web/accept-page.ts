@@ -7,6 +7,7 @@ import { ROLE_LABELS } from '../members/roles.js';
 import { DomainError, InvitationExpired, UnknownToken } from '../shared/errors.js';
 import type { FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
+import { waitWords } from './errors.js';
 import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, renewalRequestedPage, renewalRequestForm, STYLESHEET, type FormState } from './pages.js';
 
 export interface AcceptPageDeps {
@@ -83,7 +84,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const { limited, retryAfterS } = await deps.tokenFailures.failed([`ip:${req.ip}`]);
       if (limited) {
         res.set('Retry-After', String(retryAfterS));
-        return send(res, 429, problemPage('Too many attempts', 'There were too many attempts with links that do not work, from your network, in a short time.', 'Wait a minute, then open the link from your email again.'));
+        return send(res, 429, problemPage('Too many attempts', 'There were too many attempts with links that do not work, from your network, in a short time.', `Wait ${waitWords(retryAfterS)}, then open the link from your email again.`));
       }
     }
     const page = pageForError(error, orgName, token && invites.takesRenewalRequests ? token : undefined);
@@ -135,7 +136,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     const { limited, retryAfterS } = await deps.renewalRequests.failed([`ip:${req.ip}`]);
     if (limited) {
       res.set('Retry-After', String(retryAfterS));
-      return send(res, 429, problemPage('Too many requests', 'There were too many requests for new invitations from your network in a short time.', 'Wait a while, then try again.'));
+      return send(res, 429, problemPage('Too many requests', 'There were too many requests for new invitations from your network in a short time.', `Try again in ${waitWords(retryAfterS)}.`));
     }
     const token = (req.body as Record<string, unknown> | undefined)?.token;
     try {

@@ -13,7 +13,7 @@ import type { FailureLimits } from './failure-limits.js';
 import { normalizeEmail } from '../invites/email-list.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { authMethod, currentMember, requireMember, type AdminAuth } from './auth.js';
-import { HttpError, medusaErrorHandler } from './errors.js';
+import { HttpError, medusaErrorHandler, waitWords } from './errors.js';
 import { text, validate } from './validate.js';
 import { approvalRoutes } from './admin-approvals.js';
 
@@ -142,7 +142,7 @@ function refuseCrossSite(publicOrigin: string) {
 }
 
 const tooMany = (res: Response, retryAfterS: number) =>
-  res.status(429).set('Retry-After', String(retryAfterS)).json({ type: 'not_allowed', message: 'Too many attempts; wait a minute and try again.', code: 'rate_limited' });
+  res.status(429).set('Retry-After', String(retryAfterS)).json({ type: 'not_allowed', message: `Too many attempts; try again in ${waitWords(retryAfterS)}.`, code: 'rate_limited' });
 
 /** Medusa v1's admin Invites, Auth and Users routes over the domain services. */
 export function adminApi(deps: AdminApiDeps): Router {

@@ -122,6 +122,8 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     const limited = await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: 'guess-5' }, headers: from('203.0.113.7') });
     expect(limited.json).toMatchObject({ code: 'rate_limited' });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The message names the wait Retry-After gives (the budget's window here is a minute).
+    expect(limited.json.message).toMatch(new RegExp(`try again in ${limited.headers.get('retry-after')} seconds`));
     // From the same address, right after: the right password is let through.
     expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.7') })).status).toBe(200);
   });
@@ -141,6 +143,7 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     expect(statuses).toEqual([404, 404, 404, 429, 429]);
     const limited = await request(t.url, `/invite?token=${'9'.repeat(43)}`, { headers: from('192.0.2.44') });
     expect(limited.text).toMatch(/Too many attempts/);
+    expect(limited.text).toContain(`Wait ${limited.headers.get('retry-after')} seconds`);
     expect(limited.headers.get('retry-after')).toBeTruthy();
     await t.services.invites.inviteMany({ emails: 'real@corp.test', actor: { type: 'system' } });
     const { token } = await linkFromEmail(t.smtp, 'real@corp.test');
