@@ -6,7 +6,7 @@ import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
-import { AlreadyMember, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
+import { AlreadyMember, AwaitingApproval, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
 import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices, type StoredChoices } from './choices.js';
 import { parseEmailList } from './email-list.js';
@@ -210,8 +210,15 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
   if (held) return { outcome: 'awaiting_approval', invitation: toInvitation(await invitationRow(ctx.db, held.invitationId), ctx.clock.now()) };
   const live = summary.alreadyInvited[0];
   const liveRow = live ? await invitationRow(ctx.db, live.invitationId) : undefined;
-  // A request already waiting for approval stays as it is: only an approver can move it.
-  if (liveRow?.status === 'awaiting') return { outcome: 'awaiting_approval', invitation: toInvitation(liveRow, ctx.clock.now()) };
+  // A request already waiting for approval stays as it is: only an approver can move it. Asked
+  // again as it is, that is the answer; asked with another role, expiry or message, it is refused
+  // rather than answered OK with the change dropped.
+  if (liveRow?.status === 'awaiting') {
+    const checked = checkedChoices(input);
+    const differs = role !== liveRow.role || (input.expiresInDays !== undefined && checked.ttl_ms !== liveRow.ttl_ms) || (input.message !== undefined && checked.message !== liveRow.message);
+    if (differs) throw new AwaitingApproval(liveRow.id);
+    return { outcome: 'awaiting_approval', invitation: toInvitation(liveRow, ctx.clock.now()) };
+  }
   if (live) {
     // The expiry and message asked for now apply to the resent (or held) link; those not given stay as they were.
     const checked = checkedChoices(input);

@@ -37,6 +37,20 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
     expect(await t.services.db('outbox').where({ invitation_id: invite!.id })).toHaveLength(0);
   });
 
+  it('a re-post of an invitation awaiting approval: as it is, OK; with another role, expiry or message, refused with nothing changed', async () => {
+    const email = fresh('repost');
+    const post = (body: Record<string, unknown>) => as(ben.apiToken)('/admin/invites', { body: { user: email, ...body } });
+    expect((await post({ role: 'member', expires_in_days: 3, message: 'Hi' })).text).toBe('OK');
+    const held = (await listed(email))!;
+    expect((await post({ role: 'member' })).text).toBe('OK');
+    for (const change of [{ role: 'admin' }, { role: 'member', expires_in_days: 7 }, { role: 'member', message: 'Another' }]) {
+      const refused = await post(change);
+      expect(refused.status, JSON.stringify(change)).toBe(400);
+      expect(refused.json).toMatchObject({ type: 'not_allowed', code: 'awaiting_approval' });
+    }
+    expect(await listed(email)).toEqual(held);
+  });
+
   it('approve: not by the requester, not without invite:approve; by another admin it sends the email; a second decision is 409 naming who decided', async () => {
     const email = fresh('approve');
     await ada()('/admin/invites', { body: { user: email, role: 'member' } });
