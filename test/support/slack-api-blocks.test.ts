@@ -249,3 +249,12 @@ describe('Message text over 40,000 characters', () => {
     expect(exact.response_metadata?.warnings).toBeUndefined();
   });
 });
+
+describe('Block Kit: confirmation dialogs', () => {
+  // docs.slack.dev, "Confirmation dialog object": title, text, confirm and deny are plain_text objects.
+  const confirm = (text: object) => ({ title: plain('Sure?'), text, confirm: plain('Yes'), deny: plain('No') });
+  it('take plain_text everywhere, the explanatory text too', () => {
+    expect(actions({ type: 'button', action_id: 'b', text: plain('Go'), confirm: confirm(plain('It happens at once.')) })).toEqual([]);
+    expect(actions({ type: 'button', action_id: 'b', text: plain('Go'), confirm: confirm(mrkdwn('It happens *at once*.')) }).join()).toMatch(/confirm text/);
+  });
+});

@@ -1043,7 +1043,8 @@ function elementProblems(where: string, el: any, block: string, surface: Surface
   if (el.type === 'image') problems.push(...imageProblems(where, el));
   if (el.confirm) {
     problems.push(...textProblems(`${where} confirm title`, el.confirm.title, 100, ['plain_text']));
-    problems.push(...textProblems(`${where} confirm text`, el.confirm.text, 300));
+    // Slack's reference: a plain_text object (mrkdwn is no longer documented there).
+    problems.push(...textProblems(`${where} confirm text`, el.confirm.text, 300, ['plain_text']));
     problems.push(...textProblems(`${where} confirm button`, el.confirm.confirm, 30, ['plain_text']));
     problems.push(...textProblems(`${where} confirm deny`, el.confirm.deny, 30, ['plain_text']));
   }

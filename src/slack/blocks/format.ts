@@ -97,7 +97,7 @@ export function invitationButtons(invitation: Invitation, surface: Surface, tabl
     value,
     confirm: {
       title: plain('Revoke this invitation?', LIMITS.confirmTitle),
-      text: mrkdwn(`The link sent to *${escape(clip(invitation.email, 200))}* stops working at once.`, LIMITS.confirmText),
+      text: plain(`The link sent to ${clip(invitation.email, 200)} stops working at once.`, LIMITS.confirmText),
       confirm: plain('Revoke', LIMITS.confirmButton),
       deny: plain('Keep it', LIMITS.confirmButton),
       style: 'danger',

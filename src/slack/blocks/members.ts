@@ -38,7 +38,7 @@ export function membersList(data: MembersListData): { text: string; blocks: Bloc
       value: encodeMember({ memberId: member.id, offset: data.offset }),
       confirm: {
         title: plain('Deactivate this member?', LIMITS.confirmTitle),
-        text: mrkdwn(`*${escape(clip(member.email, 200))}* can no longer sign in, and their API token stops working.`, LIMITS.confirmText),
+        text: plain(`${clip(member.email, 200)} can no longer sign in, and their API token stops working.`, LIMITS.confirmText),
         confirm: plain('Deactivate', LIMITS.confirmButton),
         deny: plain('Cancel', LIMITS.confirmButton),
         style: 'danger',

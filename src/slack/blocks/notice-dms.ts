@@ -65,7 +65,7 @@ export function listNotice(data: ListNoticeData): { text: string; blocks: Block[
       value: String(data.noticeId),
       confirm: {
         title: plain('Send new invitations?', LIMITS.confirmTitle),
-        text: mrkdwn(`Each of the ${data.stillExpired.toLocaleString('en')} people still expired gets a new link by email.`, LIMITS.confirmText),
+        text: plain(`Each of the ${data.stillExpired.toLocaleString('en')} people still expired gets a new link by email.`, LIMITS.confirmText),
         confirm: plain('Send them', LIMITS.confirmButton),
         deny: plain('Cancel', LIMITS.confirmButton),
       },
