@@ -10,8 +10,10 @@ export function memberDeactivateAction(deps: SlackDeps) {
   return onClick(deps, decodeMember, async (args, value, user) => {
     let notice: string;
     try {
+      // Deactivation releases the Slack link: the user whose kept answer to drop is read first.
+      const linked = (await deps.members.find(value.memberId))?.slackUserId;
       const member = await deps.members.deactivate(value.memberId, user.actor);
-      if (member.slackUserId) deps.identities.forget(member.slackUserId);
+      if (linked) deps.identities.forget(linked);
       notice = `:zzz: *${neutralize(displayName(member))}* is deactivated.`;
     } catch (error) {
       notice = await failureWords(deps, error, () => deps.members.get(value.memberId), 'deactivate');
