@@ -26,7 +26,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: 'doorman' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['password', '*.password', 'token', '*.token', 'apiToken', '*.apiToken', 'authorization', '*.authorization', 'headers.cookie', '*.headers.cookie', 'headers["x-medusa-access-token"]', '*.headers["x-medusa-access-token"]'],
+        // err.detail: PostgreSQL's own account of a failed statement names the values ("Key (email)=(…)",
+        // "Failing row contains (…)"), password hashes among them; the constraint's name stays.
+        paths: ['password', '*.password', 'token', '*.token', 'apiToken', '*.apiToken', 'authorization', '*.authorization', 'headers.cookie', '*.headers.cookie', 'headers["x-medusa-access-token"]', '*.headers["x-medusa-access-token"]', 'err.detail', 'error.detail'],
         censor: '[redacted]',
       },
     },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
 
 describe.each(DIALECTS)('createDb (%s)', (dialect) => {
@@ -10,13 +11,21 @@ describe.each(DIALECTS)('createDb (%s)', (dialect) => {
     await t?.destroy();
   });
 
-  it('a failed statement\'s error names its SQL, never the values bound to it (they are logged)', async () => {
+  it('a failed statement\'s error, as logged, names its SQL, never the values bound to it', async () => {
     const row = { id: 'usr_DUPLICATE', email: 'secret.person@corp.test', role: 'admin', state: 'active', password_hash: 'c2NyeXB0-not-for-logs', created_at: Date.now(), updated_at: Date.now() };
     await t.db('members').insert(row);
     const error = (await t.db('members').insert(row).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toMatch(/insert into .members./);
     expect(error.message).toMatch(/UNIQUE|duplicate key/i);
-    for (const value of ['secret.person@corp.test', 'c2NyeXB0-not-for-logs', 'usr_DUPLICATE']) expect(error.message).not.toContain(value);
+    // What is logged of it: the message and the driver's fields (PostgreSQL's detail names the key).
+    const lines: string[] = [];
+    createLogger('error', { write: (line: string) => void lines.push(line) }).error({ err: error }, 'a statement failed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('insert into');
+    for (const value of ['secret.person@corp.test', 'c2NyeXB0-not-for-logs', 'usr_DUPLICATE']) {
+      expect(error.message).not.toContain(value);
+      expect(lines[0]).not.toContain(value);
+    }
   });
 });
