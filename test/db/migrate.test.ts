@@ -40,6 +40,9 @@ describe.each(DIALECTS)('migrate (%s)', (dialect) => {
       { id: 'usr_GONE17', slack_user_id: null },
       { id: 'usr_HERE17', slack_user_id: 'U0HERE17' },
     ]);
+    // Each release is in the member's history, with the Slack user they held.
+    const released = (await t.db('audit_log').whereIn('subject_id', ['usr_GONE17', 'usr_HERE17']).select('subject_id', 'action', 'details')) as Array<{ subject_id: string; action: string; details: string }>;
+    expect(released.map((r) => [r.subject_id, r.action, JSON.parse(r.details)])).toEqual([['usr_GONE17', 'slack_unlink', { slackUserId: null, previous: 'U0GONE17' }]]);
   });
 
   it('instances started together on an empty database each come up: the schema is made once, and later migrations are not left locked', async () => {

@@ -90,6 +90,19 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect(await w.policy.approve(held!.invitationId, CLI)).toMatchObject({ status: 'pending', approval: { decidedBy: 'system', decidedByName: 'the operator (cli)' } });
   });
 
+  it('two-person rule across a deactivation: the Slack user the requester held, now another account\'s, still cannot decide', async () => {
+    const w = world();
+    await w.members.create({ email: 'other.admin@acme.com', role: 'admin' }, CLI);
+    await w.db('members').where({ id: 'usr_ana' }).update({ slack_user_id: 'U0ANA' });
+    // Asked through the API (only the member is stored as requester), then deactivated: the link is released.
+    const [held] = (await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA_BY_TOKEN })).awaitingApproval!;
+    await w.members.deactivate('usr_ana', CLI);
+    // The same person, back under another address, linked to the same Slack user.
+    const again = (await w.members.create({ email: 'ana@new.acme.com', role: 'admin', slackUserId: 'U0ANA' }, CLI)).member;
+    await expect(w.policy.approve(held!.invitationId, { type: 'slack', slackUserId: 'U0ANA', memberId: again.id, name: 'Ana' })).rejects.toBeInstanceOf(OwnRequest);
+    expect(await w.policy.approve(held!.invitationId, BEN)).toMatchObject({ status: 'pending' });
+  });
+
   it('deny: needs a reason, sends nothing, shows as revoked with the reason', async () => {
     const w = world();
     const [held] = (await w.policy.inviteMany({ emails: 'boss@acme.com', role: 'admin', actor: ANA })).awaitingApproval!;
