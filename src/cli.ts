@@ -147,14 +147,15 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       const dropped = mail.cancelled ? ` Dropped ${mail.cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
       print(`Delivered ${mail.delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);
       if (webhooks.settled) print(`Webhooks: ${webhooks.delivered} delivered, ${webhooks.refused} given up, ${webhooks.cancelled} dropped (endpoint removed or disabled).`);
-      // What this command delivers and still waits: failed tries, turns under MAIL_RATE, or not due yet.
+      // What this command delivers and still waits: failed tries, turns under MAIL_RATE, items not
+      // due yet, webhooks for WEBHOOK_URLS endpoints this environment does not set.
       const ours = new Set([...s.outbox.kinds(), ...s.webhooks.kinds()]);
       const waiting = (await outboxBacklog(s.db)).filter((b) => ours.has(b.kind)).reduce((sum, b) => sum + b.pending, 0);
       const failed = mail.failed + webhooks.failed;
       if (failed) {
         throw new Error(`${failed} delivery attempt(s) failed (${mail.lastError ?? webhooks.lastError}); ${waiting} item(s) stay queued for the service or the next "doorman deliver".`);
       }
-      if (waiting) print(`${waiting} item(s) stay queued, not due yet (a retry time or MAIL_RATE): the service or a later "doorman deliver" sends them.`);
+      if (waiting) print(`${waiting} item(s) stay queued for later (a retry time, MAIL_RATE, or a WEBHOOK_URLS endpoint this environment does not set): the service or a later "doorman deliver" sends them.`);
     });
 
   try {
