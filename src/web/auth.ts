@@ -5,6 +5,11 @@ import type { Member, MembersService } from '../members/service.js';
 import type { Clock } from '../shared/clock.js';
 
 export const SESSION_COOKIE = 'doorman.sid';
+/**
+ * Over HTTPS the cookie is a `__Host-` one: browsers take it only when Secure, for the host itself
+ * (no Domain) and for Path=/, so a sibling subdomain cannot plant one of the same name.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 export const BEARER_TTL_S = 24 * 3600;
 export const SESSION_TTL_S = 10 * 3600;
 
@@ -21,8 +26,10 @@ export type AuthMethod = 'api_token' | 'bearer' | 'cookie';
 export class AdminAuth {
   private readonly bearerKey: Uint8Array;
   private readonly sessionKey: Uint8Array;
+  private readonly cookie: { name: string; path: string };
 
   constructor(appSecret: string, private readonly members: MembersService, private readonly clock: Clock, private readonly secureCookies: boolean) {
+    this.cookie = secureCookies ? { name: SECURE_SESSION_COOKIE, path: '/' } : { name: SESSION_COOKIE, path: '/admin' };
     this.bearerKey = derive(appSecret, 'doorman/admin-bearer/v1');
     this.sessionKey = derive(appSecret, 'doorman/admin-session/v1');
   }
@@ -33,13 +40,13 @@ export class AdminAuth {
 
   async startSession(res: Response, member: Member): Promise<void> {
     const value = await this.sign(this.sessionKey, member, SESSION_TTL_S);
-    res.cookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: SESSION_TTL_S * 1000, path: '/admin' });
+    res.cookie(this.cookie.name, value, { httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: SESSION_TTL_S * 1000, path: this.cookie.path });
   }
 
   /** Signs out: the cookie is dropped and every session and Bearer token of the member ends. */
   async endSession(res: Response, member: Member): Promise<void> {
     await this.members.endSessions(member.id);
-    res.clearCookie(SESSION_COOKIE, { path: '/admin' });
+    res.clearCookie(this.cookie.name, { path: this.cookie.path });
   }
 
   /** The member behind a request and how they proved it, or undefined. */
@@ -51,7 +58,7 @@ export class AdminAuth {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
       return match ? as('bearer', await this.verify(this.bearerKey, match[1]!)) : undefined;
     }
-    const cookie = readCookie(req.get('cookie'), SESSION_COOKIE);
+    const cookie = readCookie(req.get('cookie'), this.cookie.name);
     return cookie ? as('cookie', await this.verify(this.sessionKey, cookie)) : undefined;
   }
 

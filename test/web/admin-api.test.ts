@@ -601,12 +601,21 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
 });
 
 describe('session cookies behind an https PUBLIC_URL', () => {
-  it('are Secure, however the scheme is written (HTTPS://…)', async () => {
+  it('are Secure and __Host-, however the scheme is written (HTTPS://…)', async () => {
     const t = await startTestApp('sqlite', { env: { PUBLIC_URL: 'HTTPS://doorman.example' } });
     try {
       const res = await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password } });
       expect(res.status).toBe(200);
-      expect(res.headers.get('set-cookie') ?? '').toMatch(/;\s*Secure/i);
+      const cookie = res.headers.get('set-cookie') ?? '';
+      expect(cookie).toMatch(/;\s*Secure/i);
+      // A __Host- cookie (host-only, Path=/), which no sibling subdomain can set.
+      expect(cookie).toMatch(/^__Host-doorman\.sid=[^;]+/);
+      expect(cookie).toMatch(/;\s*Path=\/(;|$)/);
+      expect(cookie).not.toMatch(/Domain=/i);
+      // The cookie signs the next request in (as a browser on https would send it back).
+      const me = await request(t.url, '/admin/auth', { cookie: /^[^;]+/.exec(cookie)![0] });
+      expect(me.status).toBe(200);
+      expect(me.json.user.email).toBe(t.admin.email);
     } finally {
       await t.close();
     }
