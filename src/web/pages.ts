@@ -138,9 +138,11 @@ var ids=['first_name','last_name','password','confirm_password'];
 // under the field just left would move the button away from a click in progress.
 ids.forEach(function(id){document.getElementById(id).addEventListener('input',function(){if(document.getElementById(id).getAttribute('aria-invalid'))check(id)})});
 // Sent once: a double click would post twice, and the second answer ("already used") would replace
-// the welcome. A page restored from the back-forward cache may send again.
+// the welcome. The form comes back if the page is still here a while later (the user stopped the
+// request, the network failed) or is restored from the back-forward cache.
 var button=form.querySelector('button[type=submit]'),label=button.textContent,sent=false;
+function ready(){sent=false;button.disabled=false;button.textContent=label}
 form.addEventListener('submit',function(e){if(sent){e.preventDefault();return}var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus();return}
-sent=true;button.disabled=true;button.textContent='Creating your account\u2026'});
-window.addEventListener('pageshow',function(e){if(e.persisted){sent=false;button.disabled=false;button.textContent=label}});
+sent=true;button.disabled=true;button.textContent='Creating your account\u2026';setTimeout(ready,15000)});
+window.addEventListener('pageshow',function(e){if(e.persisted)ready()});
 })();`;

@@ -122,6 +122,32 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     expect((await t.invitation(email)).status).toBe('accepted');
   });
 
+  it('a submission the user stopped gives the form back a while later, ready to send again', async () => {
+    const { link } = await inviteByEmail('stopped');
+    const { page } = await newPage();
+    await page.clock.install();
+    await page.goto(link);
+    await page.getByLabel('First name', { exact: true }).fill('Stop');
+    await page.getByLabel('Last name', { exact: true }).fill('Ped');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+    // The request is cut off as a press on Stop cuts it (ERR_ABORTED: the page stays).
+    let stopped = false;
+    await page.route(`${t.url}/invite`, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      stopped = true;
+      return route.abort('aborted');
+    });
+    await page.getByRole('button', { name: 'Accept invitation' }).click();
+    await expect.poll(() => stopped).toBe(true);
+    const button = page.locator('button[type=submit]');
+    expect(await button.isDisabled()).toBe(true);
+    await page.clock.fastForward(16_000);
+    await expect.poll(() => button.isDisabled()).toBe(false);
+    expect(await button.textContent()).toBe('Accept invitation');
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+  });
+
   it('inline messages for a short password and a mismatched confirmation, before anything is sent', async () => {
     const { email, link } = await inviteByEmail('typo');
     const { page, requests, consoleErrors } = await newPage();
