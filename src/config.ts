@@ -201,7 +201,7 @@ export function loadConfig(env: Env = process.env): Config {
   // The pages, the API and Slack's endpoints are served from the root: under a path prefix the
   // accept page's form and assets would point outside it.
   const publicPath = new URL(publicUrl).pathname;
-  if (publicPath !== '/' || /[?#]/.test(publicUrl)) throw new ConfigError('PUBLIC_URL', `"${publicUrl}" has a path; Doorman is served at the root of its host (give it a host of its own, e.g. https://doorman.example.com)`);
+  if (publicPath !== '/' || /[?#]/.test(publicUrl)) throw new ConfigError('PUBLIC_URL', `"${publicUrl}" has a path, query or fragment; Doorman is served at the root of its host (give it a host of its own, e.g. https://doorman.example.com)`);
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
   const mailFrom = env.MAIL_FROM?.trim() || 'Doorman <no-reply@localhost>';
   if (!/<[^<>@\s]+@[^<>@\s]+>$|^[^<>@\s]+@[^<>@\s]+$/.test(mailFrom)) {

@@ -5,9 +5,6 @@ import { DAY_MS } from '../../shared/clock.js';
 import { ACTIONS, INVITE_MODAL, INVITE_REVIEW, MODAL_BLOCKS, MODAL_INPUTS, REVIEW_BLOCKS, REVIEW_INPUTS } from '../action-values.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS } from '../../invites/choices.js';
 import { MAX_FILE_ROWS } from '../../invites/list-file.js';
-
-/** People picked in one form: each is a users.info lookup before the review (Slack sets no limit of its own). */
-export const MAX_PICKED_PEOPLE = 100;
 import { formatRelative } from '../../mail/templates.js';
 import type { InviteDraft } from '../drafts.js';
 import { count, mrkdwn, plain, roleLabel } from './format.js';
@@ -15,6 +12,9 @@ import type { InviteSummary } from '../../invites/model.js';
 import { inviteSummary } from './invite-summary.js';
 import { clip, LIMITS } from './limits.js';
 import { escape } from '../text.js';
+
+/** People picked in one form: each is a users.info lookup before the review (Slack sets no limit of its own). */
+export const MAX_PICKED_PEOPLE = 100;
 
 const TITLE = 'Invite people';
 
