@@ -189,6 +189,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
     if (config.report) logger.warn('REPORT_SCHEDULE is set but Slack is off: the weekly report goes out only with Slack on (doorman report --week prints it)');
   }
+  // Used as given: trimming it now would change every link already sent by a deployment that ran so.
+  if (config.appSecret !== config.appSecret.trim()) logger.warn('APP_SECRET begins or ends with whitespace (a newline from a secrets file?); it is used as given, so keep it that way or every link changes');
   logger.info(
     { port, publicUrl: config.publicUrl, database: config.database.client, mail: services.mail.kind, slack: mode, metrics: config.metrics ? (config.metrics.token ? 'token' : 'on') : 'off' },
     `Doorman is listening on ${config.publicUrl}`,

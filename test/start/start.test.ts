@@ -80,6 +80,7 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
 
+    expect(service.logs().some((l) => /APP_SECRET/.test(String(l.msg)))).toBe(false);
     const slackOff = service.logs().find((l) => /Slack is off/.test(String(l.msg)));
     expect(slackOff?.msg).toContain('SLACK_BOT_TOKEN');
     expect(slackOff?.msg).toContain('SLACK_SIGNING_SECRET');
@@ -92,6 +93,16 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
     expect(messages).toContain('stopping');
     expect(messages.at(-1)).toBe('stopped');
     expect(service.stderr.filter(Boolean)).toEqual([]);
+  });
+
+  it('an APP_SECRET with a trailing newline (a secrets file) is used as given, with a warning', async () => {
+    const service = start({ ...env, APP_SECRET: `${TEST_SECRET}\n` });
+    await service.waitForLog(/^Doorman is listening on /);
+    const warning = service.logs().find((l) => /APP_SECRET/.test(String(l.msg)));
+    expect(warning).toMatchObject({ level: 40 });
+    expect(String(warning!.msg)).toContain('used as given');
+    service.kill('SIGTERM');
+    expect((await service.waitForExit(5_000)).code).toBe(0);
   });
 
   it('METRICS=<token>: /metrics answers the token only, and the service still stops at once on SIGTERM', async () => {
