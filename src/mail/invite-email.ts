@@ -36,6 +36,8 @@ const RECHECK_AFTER_MS = 100;
 const RECHECK_LEAD_MS = 50;
 /** Moments an email may miss (handed over too late for them) before it goes back to the queue. */
 const MOMENTS_PER_DELIVERY = 3;
+/** On stop, how long an SMTP exchange under way may still take before it is cut (it stays queued). */
+const STOP_GRACE_MS = 5_000;
 
 /** What an email is built from. */
 const EMAIL_COLUMNS = ['id', 'email', 'role', 'status', 'token_nonce', 'expires_at', 'invited_by_name', 'message'] as const;
@@ -59,8 +61,16 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
     if (outcome.result === 'refused' && settings.onRefused) return true;
     return announcesFailure(deliveryStateAfter(outcome)?.delivery_state, settings, now);
   };
+  // On stop: nothing new is handed over, and an exchange a stalled server holds past the grace is
+  // cut (SMTP_TIMEOUT may be longer than a stop may take); either way the email stays queued.
+  const stopping = new AbortController();
+  let stopped = false;
   return {
     kind: INVITE_EMAIL,
+    interrupt() {
+      stopped = true;
+      setTimeout(() => stopping.abort(), STOP_GRACE_MS).unref();
+    },
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as InviteEmailPayload;
       const read = () => db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
@@ -102,12 +112,18 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         if ('late' in moment) throw new RetryLater('too busy to hand the email over at its MAIL_RATE moment', 1_000, true);
         if (!moment.ok) throw new RetryLater('waiting for MAIL_RATE', moment.waitMs, true);
       }
+      if (stopped) throw new RetryLater('the service is stopping; sent from the queue later', 0, true);
       try {
-        await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link });
+        await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link, signal: stopping.signal });
       } catch (error) {
+        if (stopping.signal.aborted) throw new RetryLater('cut short by a stop; sent from the queue later', 0, true);
         const smtp = error as SmtpError;
         const words = (smtp.response ?? describeError(error)).replace(/\s+/g, ' ').slice(0, 300);
         if (smtp.responseCode && SLOW_DOWN.has(smtp.responseCode)) throw new RetryLater(`the mail server asked to slow down: ${words}`, undefined, true);
+        // "554 5.7.1 Relay access denied": the server at SMTP_URL will not take mail from Doorman at
+        // all (credentials, allowed senders). That is the operator's to fix, not the invitee's
+        // address: it is retried, never marked refused.
+        if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && /\brelay/i.test(words)) throw new Error(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`);
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
         throw error;
       }

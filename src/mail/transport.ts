@@ -13,6 +13,8 @@ export interface MailMessage {
   messageId: string;
   /** Logged by the file transport so a newcomer can open it without a mail client. */
   link?: string;
+  /** Cuts an SMTP exchange short (a stop that will not wait for a stalled server). */
+  signal?: AbortSignal;
 }
 
 export interface MailTransport {
@@ -36,7 +38,7 @@ export function smtpTransport(smtpUrl: string, options: { maxConnections?: numbe
   return {
     kind: 'smtp',
     async send(message) {
-      await transporter.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+      await transporter.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId, ...(message.signal ? { signal: message.signal } : {}) });
     },
     close() {
       transporter.close();

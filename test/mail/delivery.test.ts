@@ -15,6 +15,7 @@ import type { Actor } from '../../src/shared/actor.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 import { servicesFor, tempDataDir } from '../support/service.js';
+import { eventually } from '../support/wait.js';
 import { TestSmtpServer, type Fault } from '../support/smtp.js';
 
 const OPERATOR: Actor = { type: 'system', name: 'test' };
@@ -171,6 +172,8 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
   const transient: Array<[string, Fault]> = [
     ['a connection dropped mid-DATA', { kind: 'drop', times: 1 }],
     ['a 454 to RCPT TO (a temporary failure that is no "slow down")', { kind: 'reply', at: 'rcpt', code: 454, times: 1 }],
+    // The relay refusing Doorman itself (its account, its allowed senders): not the invitee's fault.
+    ['a 554 "Relay access denied" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 554, message: '5.7.1 <kim@example.io>: Relay access denied', times: 1 }],
   ];
   it.each(transient)('after %s, the email shows failing and is delivered exactly once', async (_name, fault) => {
     smtp.fail(fault);
@@ -273,6 +276,30 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
       transport.close();
     }
   });
+
+  it('a stop does not wait out a stalled server: the exchange is cut after a short grace, and the email stays queued', async () => {
+    // SMTP_TIMEOUT longer than a stop may take (15 s).
+    const transport = smtpTransport(smtp.url, { timeoutMs: 60_000 });
+    const worker = new OutboxWorker(services.db, clock, createLogger('silent'), [
+      inviteEmailHandler(services.db, clock, services.invites.links, transport, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
+    ]);
+    try {
+      smtp.fail({ kind: 'hang', at: 'data' });
+      await services.invites.inviteMany({ emails: 'stalled@example.io', actor: OPERATOR });
+      worker.start();
+      await eventually(() => smtp.attempts >= 1, 10_000, 'the DATA the server stalls');
+      const stopping = Date.now();
+      await worker.stop();
+      expect(Date.now() - stopping).toBeLessThan(15_000);
+      const [row] = await outboxRows(services);
+      expect(row).toMatchObject({ state: 'pending' });
+      expect(Number(row!.next_attempt_at)).toBeLessThanOrEqual(clock.now());
+      expect(smtp.received).toHaveLength(0);
+    } finally {
+      smtp.clearFaults();
+      transport.close();
+    }
+  }, 30_000);
 
   it('an email queued before "send new invitation" is never sent with its dead link; the new one is', async () => {
     await smtp.stop();
