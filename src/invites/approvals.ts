@@ -84,9 +84,13 @@ export async function isRequester(trx: Trx, row: Pick<InvitationRow, 'invited_by
   const slackOf = async (id: string): Promise<string | null | undefined> => {
     const member = (await trx('members').where({ id }).first('slack_user_id', 'state')) as { slack_user_id: string | null; state: string } | undefined;
     if (member?.slack_user_id || member?.state !== 'deactivated') return member?.slack_user_id;
-    const released = (await trx('audit_log').where({ subject_type: 'member', subject_id: id }).whereIn('action', ['deactivate', 'slack_unlink']).orderBy('id', 'desc').first('action', 'details')) as { action: string; details: string | null } | undefined;
-    const details = released?.details ? (JSON.parse(released.details) as { slackUserId?: string | null; previous?: string | null }) : {};
-    return (released?.action === 'deactivate' ? details.slackUserId : details.previous) ?? null;
+    const releases = (await trx('audit_log').where({ subject_type: 'member', subject_id: id }).whereIn('action', ['deactivate', 'slack_unlink']).orderBy('id', 'desc').select('action', 'details')) as Array<{ action: string; details: string | null }>;
+    for (const release of releases) {
+      const details = release.details ? (JSON.parse(release.details) as { slackUserId?: string | null; previous?: string | null }) : {};
+      const held = release.action === 'deactivate' ? details.slackUserId : details.previous;
+      if (held) return held;
+    }
+    return null;
   };
   if (actor.type === 'slack' && row.invited_by_member_id) return (await slackOf(row.invited_by_member_id)) === actor.slackUserId;
   if (memberId && row.invited_by_slack_user_id) return (await slackOf(memberId)) === row.invited_by_slack_user_id;

@@ -24,6 +24,8 @@ export interface InviteEmailSettings {
   events?: EventSink;
 }
 
+/** How relays word "I will not relay for you" (Postfix, Exim, Sendmail, Exchange), not a recipient's refusal. */
+const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|not permitted to relay|we do not relay/i;
 /** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
@@ -123,7 +125,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         // "554 5.7.1 Relay access denied": the server at SMTP_URL will not take mail from Doorman at
         // all (credentials, allowed senders). That is the operator's to fix, not the invitee's
         // address: it is retried, never marked refused.
-        if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && /\brelay/i.test(words)) throw new Error(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`);
+        if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new Error(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`);
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
         throw error;
       }

@@ -256,6 +256,8 @@ export class MembersService {
       return await inTransaction(this.db, async (trx) => {
         const row = await this.lockMember(trx, id);
         if (slackUserId && row.state !== 'active') throw new InvalidInput(`${row.email} is deactivated; bring them back (a new invitation) before linking a Slack user`, 'slack_user');
+        // Nothing to change (an unlink of a member without a link): nothing recorded either.
+        if (slackUserId === row.slack_user_id) return toMember(row);
         const now = this.clock.now();
         // The Slack user moves off the member who held it; that member's history says so too.
         const displaced = slackUserId ? ((await trx('members').where({ slack_user_id: slackUserId }).whereNot({ id }).pluck('id')) as string[]) : [];

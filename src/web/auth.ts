@@ -46,7 +46,8 @@ export class AdminAuth {
   /** Signs out: the cookie is dropped and every session and Bearer token of the member ends. */
   async endSession(res: Response, member: Member): Promise<void> {
     await this.members.endSessions(member.id);
-    res.clearCookie(this.cookie.name, { path: this.cookie.path });
+    // With the attributes it was set with: a browser ignores a __Host- cookie's deletion without Secure.
+    res.clearCookie(this.cookie.name, { httpOnly: true, sameSite: 'lax', secure: this.secureCookies, path: this.cookie.path });
   }
 
   /** The member behind a request and how they proved it, or undefined. */

@@ -138,11 +138,11 @@ var ids=['first_name','last_name','password','confirm_password'];
 // under the field just left would move the button away from a click in progress.
 ids.forEach(function(id){document.getElementById(id).addEventListener('input',function(){if(document.getElementById(id).getAttribute('aria-invalid'))check(id)})});
 // Sent once: a double click would post twice, and the second answer ("already used") would replace
-// the welcome. The form comes back if the page is still here a while later (the user stopped the
-// request, the network failed) or is restored from the back-forward cache.
+// the welcome. The form comes back if the page is still here well after any answer would have come
+// (the user stopped the request, the network failed), or is restored from the back-forward cache.
 var button=form.querySelector('button[type=submit]'),label=button.textContent,sent=false;
 function ready(){sent=false;button.disabled=false;button.textContent=label}
 form.addEventListener('submit',function(e){if(sent){e.preventDefault();return}var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus();return}
-sent=true;button.disabled=true;button.textContent='Creating your account\u2026';setTimeout(ready,15000)});
+sent=true;button.disabled=true;button.textContent='Creating your account\u2026';setTimeout(ready,35000)});
 window.addEventListener('pageshow',function(e){if(e.persisted)ready()});
 })();`;

@@ -34,6 +34,9 @@ describe.each(DIALECTS)('migrate (%s)', (dialect) => {
       { id: 'usr_GONE17', email: 'gone17@x.io', role: 'admin', state: 'deactivated', slack_user_id: 'U0GONE17', created_at: now, updated_at: now, deactivated_at: now },
       { id: 'usr_HERE17', email: 'here17@x.io', role: 'admin', state: 'active', slack_user_id: 'U0HERE17', created_at: now, updated_at: now },
     ]);
+    // More than one statement may carry on SQLite (500 terms in a compound SELECT).
+    const many = Array.from({ length: 600 }, (_, i) => ({ id: `usr_MANY${i}`, email: `many${i}@x.io`, role: 'member', state: 'deactivated', slack_user_id: `U0MANY${i}`, created_at: now, updated_at: now, deactivated_at: now }));
+    for (let i = 0; i < many.length; i += 50) await t.db('members').insert(many.slice(i, i + 50));
     await t.db('knex_migrations').where({ name: '20261206_0017_release_deactivated_slack_links' }).delete();
     expect(await migrate(t.db)).toEqual(['20261206_0017_release_deactivated_slack_links']);
     expect(await t.db('members').whereIn('id', ['usr_GONE17', 'usr_HERE17']).orderBy('id').select('id', 'slack_user_id')).toEqual([
@@ -41,8 +44,10 @@ describe.each(DIALECTS)('migrate (%s)', (dialect) => {
       { id: 'usr_HERE17', slack_user_id: 'U0HERE17' },
     ]);
     // Each release is in the member's history, with the Slack user they held.
-    const released = (await t.db('audit_log').whereIn('subject_id', ['usr_GONE17', 'usr_HERE17']).select('subject_id', 'action', 'details')) as Array<{ subject_id: string; action: string; details: string }>;
-    expect(released.map((r) => [r.subject_id, r.action, JSON.parse(r.details)])).toEqual([['usr_GONE17', 'slack_unlink', { slackUserId: null, previous: 'U0GONE17' }]]);
+    const released = (await t.db('audit_log').whereIn('subject_id', ['usr_GONE17', 'usr_HERE17']).select('subject_id', 'action', 'actor_type', 'details')) as Array<{ subject_id: string; action: string; actor_type: string; details: string }>;
+    expect(released.map((r) => [r.subject_id, r.action, r.actor_type, JSON.parse(r.details)])).toEqual([['usr_GONE17', 'slack_unlink', 'system', { slackUserId: null, previous: 'U0GONE17' }]]);
+    expect(Number((await t.db('members').where('id', 'like', 'usr_MANY%').whereNotNull('slack_user_id').count({ n: '*' }))[0]!.n)).toBe(0);
+    expect(Number((await t.db('audit_log').where('subject_id', 'like', 'usr_MANY%').where({ action: 'slack_unlink' }).count({ n: '*' }))[0]!.n)).toBe(600);
   });
 
   it('instances started together on an empty database each come up: the schema is made once, and later migrations are not left locked', async () => {

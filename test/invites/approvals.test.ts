@@ -99,7 +99,20 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     await w.members.deactivate('usr_ana', CLI);
     // The same person, back under another address, linked to the same Slack user.
     const again = (await w.members.create({ email: 'ana@new.acme.com', role: 'admin', slackUserId: 'U0ANA' }, CLI)).member;
-    await expect(w.policy.approve(held!.invitationId, { type: 'slack', slackUserId: 'U0ANA', memberId: again.id, name: 'Ana' })).rejects.toBeInstanceOf(OwnRequest);
+    const asAgain: Actor = { type: 'slack', slackUserId: 'U0ANA', memberId: again.id, name: 'Ana' };
+    await expect(w.policy.approve(held!.invitationId, asAgain)).rejects.toBeInstanceOf(OwnRequest);
+    // An operator's unlink of the deactivated account changes nothing, so it records nothing to hide it behind.
+    await w.members.setSlackUser('usr_ana', null, CLI);
+    await expect(w.policy.approve(held!.invitationId, asAgain)).rejects.toBeInstanceOf(OwnRequest);
+    expect(await w.policy.approve(held!.invitationId, BEN)).toMatchObject({ status: 'pending' });
+  });
+
+  it('two-person rule: a link released by an unlink (as migration 0017 records it) still counts as the requester\'s', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA_BY_TOKEN })).awaitingApproval!;
+    await w.db('members').where({ id: 'usr_ana' }).update({ state: 'deactivated' });
+    await w.db('audit_log').insert({ at: 1, actor_type: 'system', actor_id: 'migration', action: 'slack_unlink', subject_type: 'member', subject_id: 'usr_ana', details: JSON.stringify({ slackUserId: null, previous: 'U0ANA' }) });
+    await expect(w.policy.approve(held!.invitationId, { type: 'slack', slackUserId: 'U0ANA', name: 'Ana' })).rejects.toBeInstanceOf(OwnRequest);
     expect(await w.policy.approve(held!.invitationId, BEN)).toMatchObject({ status: 'pending' });
   });
 

@@ -233,6 +233,8 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
   const refusals: Array<[string, Fault]> = [
     ['550 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: 'No such user here', times: 1 }],
     ['554 to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message refused', times: 1 }],
+    // A recipient's refusal that merely names a relay (the address, the host) is still the recipient's.
+    ['550 to RCPT TO naming a relay host', { kind: 'reply', at: 'rcpt', code: 550, message: '5.1.1 <kim@mail-relay.example.io>: Recipient address rejected: User unknown in relay recipient table', times: 1 }],
   ];
   it.each(refusals)('after %s, the delivery is refused for good, with the server\'s words, and never tried again', async (_name, fault) => {
     smtp.fail(fault);

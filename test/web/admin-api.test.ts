@@ -616,6 +616,13 @@ describe('session cookies behind an https PUBLIC_URL', () => {
       const me = await request(t.url, '/admin/auth', { cookie: /^[^;]+/.exec(cookie)![0] });
       expect(me.status).toBe(200);
       expect(me.json.user.email).toBe(t.admin.email);
+      // Sign-out deletes it with the attributes a browser needs to accept the deletion of a __Host- cookie.
+      const out = await request(t.url, '/admin/auth', { method: 'DELETE', cookie: /^[^;]+/.exec(cookie)![0], headers: { origin: 'https://doorman.example' } });
+      expect(out.status).toBe(200);
+      const cleared = out.headers.get('set-cookie') ?? '';
+      expect(cleared).toMatch(/^__Host-doorman\.sid=;/);
+      expect(cleared).toMatch(/;\s*Secure/i);
+      expect(cleared).toMatch(/;\s*Path=\/(;|$)/);
     } finally {
       await t.close();
     }
