@@ -4,7 +4,7 @@ import { InvalidInput } from '../shared/errors.js';
 
 /** The most rows a file may hold: a batch people can still check afterwards. */
 export const MAX_FILE_ROWS = 10_000;
-/** Slack takes files up to 10 MB; a list of 10,000 rows is far smaller. */
+/** The largest list file read: Slack takes far larger files, and a list of 10,000 rows is far smaller. */
 export const MAX_FILE_BYTES = 5 * 1024 * 1024;
 
 /** One entry of a list file: as written (the email list rules read it), and the row's own role. */
@@ -35,7 +35,7 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   try {
     const lines: number[] = [];
     const parsed = parse(bytes, {
-      bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, trim: true, encoding: 'utf8',
+      delimiter: delimiterOf(bytes), bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, trim: true, encoding: 'utf8',
       on_record: (record, context) => {
         lines.push(context.lines);
         return record;
@@ -69,7 +69,8 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
       file.invalid.push({ entry: `(row ${line})`, reason: 'no email address' });
       continue;
     }
-    const fullName = [record[first] ?? '', record[last] ?? ''].filter(Boolean).join(' ');
+    // A cell may hold a line break (quoted, from a spreadsheet): one line, or the list rules split there.
+    const fullName = [record[first] ?? '', record[last] ?? ''].filter(Boolean).join(' ').replace(/\s*[\r\n]+\s*/g, ' ');
     // A name goes with the address in the form the email list rules read ("Jane Doe <jane@x.io>").
     const entry = fullName && !email.includes('<') ? `"${fullName.replace(/["\\<>]/g, '')}" <${email}>` : email;
     const role = roleColumn >= 0 ? (record[roleColumn] ?? '').toLowerCase() : '';
@@ -80,6 +81,17 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
     file.rows.push({ entry, role: role ? (role as Role) : null });
   }
   return file;
+}
+
+/**
+ * The header row's separator: a comma, or what spreadsheets write where the comma is the decimal
+ * mark (a semicolon) and what a TSV has (a tab). The one that makes an email column of the first
+ * line wins; a file without a header is read by lines, where it does not matter.
+ */
+function delimiterOf(bytes: Buffer): string {
+  const firstLine = bytes.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  const names = (cells: string[]) => cells.map((cell) => cell.trim().replace(/^"|"$/g, '').toLowerCase().replace(/[\s-]+/g, '_'));
+  return [',', ';', '\t'].find((d) => names(firstLine.split(d)).some((cell) => EMAIL_HEADERS.includes(cell))) ?? ',';
 }
 
 /** A file over MAX_FILE_BYTES, told before or after its download. */

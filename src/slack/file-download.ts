@@ -61,12 +61,22 @@ export async function downloadSlackFile(url: string, options: FileDownloadOption
     await res.body?.cancel();
     throw tooLarge(options.name);
   }
+  // Read with the limit kept as it comes: a body sent without Content-Length (chunked) is not
+  // read whole before it is found too large.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    return Buffer.from(await res.arrayBuffer());
+    for await (const chunk of res.body ?? []) {
+      size += chunk.byteLength;
+      if (size > MAX_FILE_BYTES) break;
+      chunks.push(chunk);
+    }
   } catch (error) {
     // Cut off while the file was coming (a time-out, a reset): the host, not the file.
     throw new FileHostUnavailable(`the download from Slack's file host broke off: ${(error as Error).message}`, { cause: error });
   }
+  if (size > MAX_FILE_BYTES) throw tooLarge(options.name);
+  return Buffer.concat(chunks);
 }
 
 /** A URL the token may be sent to: one of `origins`, with no credentials of its own. */

@@ -25,6 +25,16 @@ describe('parseListFile', () => {
     });
   });
 
+  it('reads a spreadsheet saved with semicolons (where the comma is the decimal mark) or tabs, roles included', () => {
+    const expected = { rows: [{ entry: '"Jane Doe" <jane@x.io>', role: 'admin' }, { entry: 'sam@y.io', role: null }], invalid: [] };
+    expect(parseListFile('\uFEFFemail;first_name;last_name;role\r\njane@x.io;Jane;Doe;Admin\r\nsam@y.io;;;\r\n', 'excel.csv')).toEqual(expected);
+    expect(parseListFile('"E-mail"\t"First Name"\t"Last Name"\t"Role"\njane@x.io\tJane\tDoe\tadmin\nsam@y.io\t\t\t\n', 'sheet.tsv.csv')).toEqual(expected);
+    // A name cell with a line break in it (quoted) stays with its address.
+    expect(parseListFile('email,first_name,last_name\njane@x.io,"Jane\r\nMary",Doe\n', 'list.csv').rows).toEqual([{ entry: '"Jane Mary Doe" <jane@x.io>', role: null }]);
+    // A comma list whose names hold semicolons stays a comma list.
+    expect(parseListFile('email,first_name\njane@x.io,"Jane; the first"\n', 'list.csv').rows).toEqual([{ entry: '"Jane; the first" <jane@x.io>', role: null }]);
+  });
+
   it('names a row with an unknown role or without an address, and keeps the others', () => {
     const file = parseListFile('email,role\na@x.io,owner\n,member\nb@x.io,MEMBER\n', 'roles.csv');
     expect(file.rows).toEqual([{ entry: 'b@x.io', role: 'member' }]);

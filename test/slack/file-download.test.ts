@@ -96,4 +96,22 @@ describe('downloadSlackFile', () => {
     const large = () => new Response('x', { headers: { 'content-type': 'text/csv', 'content-length': String(MAX_FILE_BYTES + 1) } });
     await expect(download(FILE, host({ [FILE]: large }).fetch)).rejects.toBeInstanceOf(DomainError);
   });
+
+  it('a body sent without Content-Length is refused as too large once past the limit, without being read to its end', async () => {
+    let sent = 0;
+    const endless = () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            sent += 64 * 1024;
+            controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+          },
+        }),
+        { headers: { 'content-type': 'text/csv' } },
+      );
+    await expect(download(FILE, host({ [FILE]: endless }).fetch)).rejects.toThrow(/larger than 5 MB/);
+    expect(sent).toBeLessThan(MAX_FILE_BYTES + 1024 * 1024);
+    // Within the limit, a chunked body comes whole.
+    expect((await download(FILE, host({ [FILE]: csv('email\njane@corp.test\nsam@corp.test\n') }).fetch)).toString()).toBe('email\njane@corp.test\nsam@corp.test\n');
+  });
 });
