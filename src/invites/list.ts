@@ -60,13 +60,22 @@ export async function listPage(ctx: InvitesContext, query: ListQuery = {}): Prom
 /** A page of invitations, with the counts per status read beside it (what the table and App Home show). */
 export async function listInvitations(ctx: InvitesContext, query: ListQuery = {}): Promise<ListPage & { counts: StatusCounts }> {
   const now = ctx.clock.now();
-  // Built first, so a refused query throws before any read starts (and none is left unawaited).
+  // Checked and built first, so a refused query (a bad cursor, say) throws before any read starts
+  // and none is left running unawaited.
+  const ordered = pageOrder(query);
   const counting = query.search?.trim() ? filtered(ctx.db, query, now).count<{ n: number | string }[]>({ n: '*' }) : undefined;
-  const [page, counts, searched] = await Promise.all([readPage(ctx, query, now, (q) => q), countByStatus(ctx), counting]);
+  const [page, counts, searched] = await Promise.all([readPage(ctx, query, now, (q) => q, ordered), countByStatus(ctx), counting]);
   const status = query.status ?? 'all';
   // The tallies give the total, unless a search narrows the list (then it is counted).
   const total = searched ? Number(searched[0]?.n ?? 0) : status === 'open' ? counts.pending + counts.expired + counts.awaiting_approval : counts[status];
   return { ...page.list, total, counts };
+}
+
+/** The query's order and where its page starts; a cursor that is not one of this order's throws. */
+function pageOrder(query: ListQuery) {
+  const sort = query.sort ?? 'created';
+  const order = query.order ?? (sort === 'created' || sort === 'expires' ? 'desc' : 'asc');
+  return { sort, order, cursor: decodeCursor(query.cursor, sort, order) };
 }
 
 /** One page, in the query's order and filter, and the cursor to the next. */
@@ -75,11 +84,9 @@ async function readPage(
   query: ListQuery,
   now: number,
   decorate: (q: Knex.QueryBuilder<InvitationRow, InvitationRow[]>) => Knex.QueryBuilder,
+  { sort, order, cursor } = pageOrder(query),
 ): Promise<{ rows: InvitationRow[]; list: Omit<ListPage, 'total'> }> {
   const limit = Math.max(1, Math.min(query.limit ?? 25, MAX_PAGE));
-  const sort = query.sort ?? 'created';
-  const order = query.order ?? (sort === 'created' || sort === 'expires' ? 'desc' : 'asc');
-  const cursor = decodeCursor(query.cursor, sort, order);
   let offset = cursor && 'offset' in cursor ? cursor.offset : Math.max(0, query.offset ?? 0);
 
   // Ordered by anything but expiry, the page walks the index of its sort column and checks the
