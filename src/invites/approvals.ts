@@ -79,22 +79,26 @@ export async function isRequester(trx: Trx, row: Pick<InvitationRow, 'invited_by
   const memberId = actor.memberId;
   if (memberId && row.invited_by_member_id === memberId) return true;
   // The other identity, through the link: the asking member's Slack user, or the deciding member's.
-  // A deactivated member's link was released (the same person may be back under another account):
-  // the one they held last is in the audit row that released it.
-  const slackOf = async (id: string): Promise<string | null | undefined> => {
-    const member = (await trx('members').where({ id }).first('slack_user_id', 'state')) as { slack_user_id: string | null; state: string } | undefined;
-    if (member?.slack_user_id || member?.state !== 'deactivated') return member?.slack_user_id;
-    const releases = (await trx('audit_log').where({ subject_type: 'member', subject_id: id }).whereIn('action', ['deactivate', 'slack_unlink']).orderBy('id', 'desc').select('action', 'details')) as Array<{ action: string; details: string | null }>;
-    for (const release of releases) {
-      const details = release.details ? (JSON.parse(release.details) as { slackUserId?: string | null; previous?: string | null }) : {};
-      const held = release.action === 'deactivate' ? details.slackUserId : details.previous;
-      if (held) return held;
-    }
-    return null;
-  };
-  if (actor.type === 'slack' && row.invited_by_member_id) return (await slackOf(row.invited_by_member_id)) === actor.slackUserId;
-  if (memberId && row.invited_by_slack_user_id) return (await slackOf(memberId)) === row.invited_by_slack_user_id;
+  if (actor.type === 'slack' && row.invited_by_member_id) return (await memberSlackUser(trx, row.invited_by_member_id)) === actor.slackUserId;
+  if (memberId && row.invited_by_slack_user_id) return (await memberSlackUser(trx, memberId)) === row.invited_by_slack_user_id;
   return false;
+}
+
+/**
+ * The Slack user a member is, for the two-person rule: their link, or — deactivated, the link
+ * released (the same person may be back under another account) — the one they held last, from the
+ * audit row that released it.
+ */
+export async function memberSlackUser(trx: Trx, id: string): Promise<string | null> {
+  const member = (await trx('members').where({ id }).first('slack_user_id', 'state')) as { slack_user_id: string | null; state: string } | undefined;
+  if (member?.slack_user_id || member?.state !== 'deactivated') return member?.slack_user_id ?? null;
+  const releases = (await trx('audit_log').where({ subject_type: 'member', subject_id: id }).whereIn('action', ['deactivate', 'slack_unlink']).orderBy('id', 'desc').select('action', 'details')) as Array<{ action: string; details: string | null }>;
+  for (const release of releases) {
+    const details = release.details ? (JSON.parse(release.details) as { slackUserId?: string | null; previous?: string | null }) : {};
+    const held = release.action === 'deactivate' ? details.slackUserId : details.previous;
+    if (held) return held;
+  }
+  return null;
 }
 
 /** Refuses a decision the invitation cannot take now, naming why (who decided first, a lapse, the two-person rule). */

@@ -1,10 +1,10 @@
 import type { Trx } from '../db/index.js';
-import { isRequester } from '../invites/approvals.js';
+import { isRequester, memberSlackUser } from '../invites/approvals.js';
 import type { Invitation } from '../invites/model.js';
 import { actorFromRef } from '../shared/actor.js';
 import { ROLES, roleHas } from '../members/roles.js';
 import { enqueue } from '../outbox/outbox.js';
-import { inviterRecipients, inviterSlackIds, queueNotices } from './queue.js';
+import { inviterRecipients, queueNotices } from './queue.js';
 
 /**
  * The Slack side of the rule "Policy", queued in the transaction of each change: the approval
@@ -34,10 +34,11 @@ async function approvers(trx: Trx, bootstrapAdmins: readonly string[]): Promise<
   return [...new Set([...bootstrapAdmins, ...members.map((m) => m.slack_user_id)])];
 }
 
-/** The requester's own Slack user ids (who must not be asked to approve themselves). */
+/** The requester's own Slack user ids (who must not be asked to approve themselves), as the two-person rule has them. */
 async function requesterSlackIds(trx: Trx, invitation: Invitation): Promise<Set<string>> {
-  const inviter = await inviterSlackIds(trx, invitation.invitedBy);
-  return new Set([inviter.invited_by_slack_user_id, inviter.inviter_member_slack_user_id].filter((id): id is string => id !== null));
+  const { slackUserId, memberId } = invitation.invitedBy;
+  const viaMember = memberId ? await memberSlackUser(trx, memberId) : null;
+  return new Set([slackUserId, viaMember].filter((id): id is string => id !== null));
 }
 
 /** Asks for each held invitation: in the approval channel, or in a DM to every approver but the requester. */
