@@ -27,8 +27,9 @@ const EMAIL_HEADERS = ['email', 'email_address', 'e_mail', 'mail'];
  * with one message saying what the file should look like.
  */
 export function parseListFile(content: Buffer | string, name: string): ListFile {
-  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-  if (bytes.length > MAX_FILE_BYTES) throw tooLarge(name);
+  const given = typeof content === 'string' ? Buffer.from(content) : content;
+  if (given.length > MAX_FILE_BYTES) throw tooLarge(name);
+  const bytes = fromUtf16(given);
   if (bytes.subarray(0, 8192).includes(0)) throw notAList(name, 'it is not a text file');
   // Each record with the line it ends on, so a row is named as an editor numbers it, blank lines included.
   let records: Array<{ record: string[]; line: number }>;
@@ -81,6 +82,16 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
     file.rows.push({ entry, role: role ? (role as Role) : null });
   }
   return file;
+}
+
+/**
+ * A file saved as UTF-16 with its byte-order mark (Excel's "Unicode text"), as UTF-8; any other
+ * file as it is. Without this its every other byte is a NUL, and it would be refused as not text.
+ */
+function fromUtf16(bytes: Buffer): Buffer {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return Buffer.from(bytes.subarray(2).toString('utf16le'), 'utf8');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(Buffer.from(bytes.subarray(2)).swap16().toString('utf16le'), 'utf8');
+  return bytes;
 }
 
 /**

@@ -29,6 +29,11 @@ describe('parseListFile', () => {
     const expected = { rows: [{ entry: '"Jane Doe" <jane@x.io>', role: 'admin' }, { entry: 'sam@y.io', role: null }], invalid: [] };
     expect(parseListFile('\uFEFFemail;first_name;last_name;role\r\njane@x.io;Jane;Doe;Admin\r\nsam@y.io;;;\r\n', 'excel.csv')).toEqual(expected);
     expect(parseListFile('"E-mail"\t"First Name"\t"Last Name"\t"Role"\njane@x.io\tJane\tDoe\tadmin\nsam@y.io\t\t\t\n', 'sheet.tsv.csv')).toEqual(expected);
+    // Saved as UTF-16 (Excel's "Unicode text", tab-separated), little- or big-endian, with its BOM.
+    const tsv = 'email\tfirst_name\tlast_name\trole\r\njane@x.io\tJane\tDoe\tadmin\r\nsam@y.io\t\t\t\r\n';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(tsv, 'utf16le')]);
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(tsv, 'utf16le').swap16()]);
+    for (const file of [le, be]) expect(parseListFile(file, 'unicode.txt')).toEqual(expected);
     // A name cell with a line break in it (quoted) stays with its address.
     expect(parseListFile('email,first_name,last_name\njane@x.io,"Jane\r\nMary",Doe\n', 'list.csv').rows).toEqual([{ entry: '"Jane Mary Doe" <jane@x.io>', role: null }]);
     // A comma list whose names hold semicolons stays a comma list.
