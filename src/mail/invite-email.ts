@@ -4,7 +4,7 @@ import { shownStatus } from '../invites/model.js';
 import { INVITE_EMAIL, type InviteEmailPayload } from '../invites/sending.js';
 import type { InviteLinks } from '../invites/tokens.js';
 import type { OutboxRow } from '../outbox/outbox.js';
-import { RetryLater, type DeliveryOutcome, type OutboxHandler, type RecordedOutcome } from '../outbox/worker.js';
+import { RetryLater, StopGrace, type DeliveryOutcome, type OutboxHandler, type RecordedOutcome } from '../outbox/worker.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { deliveryStateAfter, recordDelivery, updateDeliveryState } from './delivery-state.js';
@@ -63,16 +63,11 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
     if (outcome.result === 'refused' && settings.onRefused) return true;
     return announcesFailure(deliveryStateAfter(outcome)?.delivery_state, settings, now);
   };
-  // On stop: nothing new is handed over, and an exchange a stalled server holds past the grace is
-  // cut (SMTP_TIMEOUT may be longer than a stop may take); either way the email stays queued.
-  const stopping = new AbortController();
-  let stopped = false;
+  // A stop cuts an exchange a stalled server holds past the grace (SMTP_TIMEOUT may be longer than a stop may take).
+  const stop = new StopGrace(STOP_GRACE_MS);
   return {
     kind: INVITE_EMAIL,
-    interrupt() {
-      stopped = true;
-      setTimeout(() => stopping.abort(), STOP_GRACE_MS).unref();
-    },
+    interrupt: () => stop.interrupt(),
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as InviteEmailPayload;
       const read = () => db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
@@ -114,11 +109,11 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         if ('late' in moment) throw new RetryLater('too busy to hand the email over at its MAIL_RATE moment', 1_000, true);
         if (!moment.ok) throw new RetryLater('waiting for MAIL_RATE', moment.waitMs, true);
       }
-      if (stopped) throw new RetryLater('the service is stopping; sent from the queue later', 0, true);
+      stop.refuseIfStopping();
       try {
-        await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link, signal: stopping.signal });
+        await transport.send({ from: settings.mailFrom, to: row.email, ...email, messageId: `<${row.id}.${item.id}@${domain}>`, link, signal: stop.signal });
       } catch (error) {
-        if (stopping.signal.aborted) throw new RetryLater('cut short by a stop; sent from the queue later', 0, true);
+        stop.throwIfCut();
         const smtp = error as SmtpError;
         const words = (smtp.response ?? describeError(error)).replace(/\s+/g, ' ').slice(0, 300);
         if (smtp.responseCode && SLOW_DOWN.has(smtp.responseCode)) throw new RetryLater(`the mail server asked to slow down: ${words}`, undefined, true);

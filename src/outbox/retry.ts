@@ -25,3 +25,35 @@ export function backoffMs(attempts: number, options: BackoffOptions, random = Ma
   const exp = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
   return Math.round(exp * (0.8 + 0.4 * random()));
 }
+
+/**
+ * A handler's part in a stop (`OutboxHandler.interrupt`): from then on nothing new goes out, and
+ * work still under way `graceMs` later is cut through `signal`. Either way the item stays queued,
+ * due at once for the next instance.
+ */
+export class StopGrace {
+  private readonly controller = new AbortController();
+  private stopped = false;
+
+  constructor(private readonly graceMs: number) {}
+
+  /** Passed to the request or send that a stop may cut. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  interrupt(): void {
+    this.stopped = true;
+    setTimeout(() => this.controller.abort(), this.graceMs).unref();
+  }
+
+  /** Before starting a request or send: none starts once a stop has begun. */
+  refuseIfStopping(): void {
+    if (this.stopped) throw new RetryLater('the service is stopping; sent from the queue later', 0, true);
+  }
+
+  /** After a request or send failed: one the stop cut is queued again rather than a failure. */
+  throwIfCut(): void {
+    if (this.controller.signal.aborted) throw new RetryLater('cut short by a stop; sent from the queue later', 0, true);
+  }
+}

@@ -6,7 +6,7 @@ import { claimDue, extendClaims, recordOutcome, releaseClaims, type RecordedOutc
 import type { OutboxRow } from './outbox.js';
 import { askedWaitMs, backoffMs, RetryLater } from './retry.js';
 
-export { backoffMs, RetryLater } from './retry.js';
+export { backoffMs, RetryLater, StopGrace } from './retry.js';
 export type { RecordedOutcome, RecordResult } from './claims.js';
 
 /** What a handler's delivery came to. `cancelled`: nothing to send any more (e.g. revoked); `refused`: refused for good by the receiver. */

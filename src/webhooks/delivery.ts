@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import type { OutboxRow } from '../outbox/outbox.js';
-import { backoffMs, RetryLater, type DeliveryOutcome, type OutboxHandler, type WorkerOptions } from '../outbox/worker.js';
+import { backoffMs, RetryLater, StopGrace, type DeliveryOutcome, type OutboxHandler, type WorkerOptions } from '../outbox/worker.js';
 import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { webhookUrlProblem } from '../shared/urls.js';
@@ -113,16 +113,14 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
   const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));
   const lanes = new EndpointLanes(settings.perEndpoint);
   // On stop: nothing new goes out, and requests still unanswered after a short grace are cut (they stay queued).
-  const stopping = new AbortController();
-  let stopped = false;
+  const stop = new StopGrace(STOP_GRACE_MS);
   const paused = new Map<string, { until: number; failures: number; lastError: string }>();
 
   const endpointFor = async (id: string) => envById.get(id) ?? (await storedEndpoint(db, id));
   const secretOf = (endpoint: WebhookEndpoint) => (endpoint.source === 'env' ? endpoint.secret : openSecret(appSecret, endpoint.secret));
 
   const attempt = async (endpoint: WebhookEndpoint, secret: string, payload: WebhookPayload): Promise<void> => {
-    const stopSignal = stopping.signal;
-    if (stopped) throw new RetryLater('the service is stopping; sent again from the queue', 0, true);
+    stop.refuseIfStopping();
     const timestamp = Math.floor(clock.now() / 1000);
     let response: Response;
     try {
@@ -137,10 +135,10 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         },
         body: payload.body,
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), stopSignal]),
+        signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), stop.signal]),
       });
     } catch (error) {
-      if (stopSignal.aborted) throw new RetryLater('interrupted by a stop; sent again from the queue', 0, true);
+      stop.throwIfCut();
       const name = (error as Error).name;
       throw new Error(name === 'TimeoutError' ? `no answer within ${settings.timeoutMs / 1000} s` : `cannot reach the endpoint: ${describeError((error as Error).cause ?? error)}`);
     }
@@ -204,10 +202,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         lanes.give(endpoint.id);
       }
     },
-    interrupt() {
-      stopped = true;
-      setTimeout(() => stopping.abort(), STOP_GRACE_MS).unref();
-    },
+    interrupt: () => stop.interrupt(),
     async recordOutcome(trx, item, outcome) {
       const payload = JSON.parse(item.payload) as WebhookPayload;
       const now = clock.now();
