@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { CookieOptions, NextFunction, Request, Response } from 'express';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Member, MembersService } from '../members/service.js';
 import type { Clock } from '../shared/clock.js';
@@ -26,10 +26,12 @@ export type AuthMethod = 'api_token' | 'bearer' | 'cookie';
 export class AdminAuth {
   private readonly bearerKey: Uint8Array;
   private readonly sessionKey: Uint8Array;
-  private readonly cookie: { name: string; path: string };
+  /** The session cookie's name and the attributes it is set and deleted with (a browser takes a deletion only with the same ones). */
+  private readonly cookie: { name: string; attributes: CookieOptions };
 
-  constructor(appSecret: string, private readonly members: MembersService, private readonly clock: Clock, private readonly secureCookies: boolean) {
-    this.cookie = secureCookies ? { name: SECURE_SESSION_COOKIE, path: '/' } : { name: SESSION_COOKIE, path: '/admin' };
+  constructor(appSecret: string, private readonly members: MembersService, private readonly clock: Clock, secureCookies: boolean) {
+    const attributes: CookieOptions = { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: secureCookies ? '/' : '/admin' };
+    this.cookie = { name: secureCookies ? SECURE_SESSION_COOKIE : SESSION_COOKIE, attributes };
     this.bearerKey = derive(appSecret, 'doorman/admin-bearer/v1');
     this.sessionKey = derive(appSecret, 'doorman/admin-session/v1');
   }
@@ -40,14 +42,13 @@ export class AdminAuth {
 
   async startSession(res: Response, member: Member): Promise<void> {
     const value = await this.sign(this.sessionKey, member, SESSION_TTL_S);
-    res.cookie(this.cookie.name, value, { httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: SESSION_TTL_S * 1000, path: this.cookie.path });
+    res.cookie(this.cookie.name, value, { ...this.cookie.attributes, maxAge: SESSION_TTL_S * 1000 });
   }
 
   /** Signs out: the cookie is dropped and every session and Bearer token of the member ends. */
   async endSession(res: Response, member: Member): Promise<void> {
     await this.members.endSessions(member.id);
-    // With the attributes it was set with: a browser ignores a __Host- cookie's deletion without Secure.
-    res.clearCookie(this.cookie.name, { httpOnly: true, sameSite: 'lax', secure: this.secureCookies, path: this.cookie.path });
+    res.clearCookie(this.cookie.name, this.cookie.attributes);
   }
 
   /** The member behind a request and how they proved it, or undefined. */
