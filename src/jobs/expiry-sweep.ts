@@ -1,11 +1,11 @@
 import { inTransaction, lockRowsSql, serializeOn, useIndexSql, type Db, type Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
-import { groupByRecipient, queueNotices, type InviterRef, type NoticePayload } from '../notices/queue.js';
+import { groupByRecipient, queueNotices, standInAdmins, type InviterRef, type NoticePayload } from '../notices/queue.js';
 import type { Clock } from '../shared/clock.js';
 import { invitationEvent, type EventSink, type InvitationFacts } from '../events/events.js';
 
 export interface SweepSettings {
-  /** Slack users told when an invitation's inviter has no Slack user. */
+  /** SLACK_ADMIN_USER_IDS: who hears when an invitation's inviter cannot (see standInAdmins). */
   bootstrapAdmins: readonly string[];
   /** How long before expiry the reminder goes out; 0 turns reminders off. */
   reminderMs: number;
@@ -113,8 +113,9 @@ export class ExpirySweep {
         return;
       }
       const notices: NoticePayload[] = [];
-      for (const [recipient, invitationIds] of groupByRecipient(expired, this.settings.bootstrapAdmins)) notices.push({ notice: 'expired', recipient, invitationIds });
-      for (const [recipient, invitationIds] of groupByRecipient(due, this.settings.bootstrapAdmins)) notices.push({ notice: 'reminder', recipient, invitationIds });
+      const standIns = expired.length || due.length ? await standInAdmins(trx, this.settings.bootstrapAdmins) : [];
+      for (const [recipient, invitationIds] of groupByRecipient(expired, standIns)) notices.push({ notice: 'expired', recipient, invitationIds });
+      for (const [recipient, invitationIds] of groupByRecipient(due, standIns)) notices.push({ notice: 'reminder', recipient, invitationIds });
       await queueNotices(trx, now, notices);
       Object.assign(result, { expired: expired.length, reminded: due.length, notices: notices.length });
     });

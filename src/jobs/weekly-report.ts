@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inTransaction, type Db, type Trx } from '../db/index.js';
-import { SLACK_NOTICE, type NoticePayload } from '../notices/queue.js';
+import { linkedAdmins, SLACK_NOTICE, type NoticePayload } from '../notices/queue.js';
 import { enqueue } from '../outbox/outbox.js';
 import { reportFigures } from '../report/runs.js';
 import { latestPeriod, type WeeklySchedule } from '../report/schedule.js';
@@ -83,6 +83,5 @@ export class WeeklyReport {
 
 /** Who gets the report without REPORT_CHANNEL: the bootstrap admins and every active admin member linked to a Slack user. */
 export async function adminRecipients(db: Db | Trx, bootstrapAdmins: readonly string[]): Promise<string[]> {
-  const linked = (await db('members').where({ role: 'admin', state: 'active' }).whereNotNull('slack_user_id').orderBy('slack_user_id').pluck('slack_user_id')) as string[];
-  return [...new Set([...bootstrapAdmins, ...linked])];
+  return [...new Set([...bootstrapAdmins, ...(await linkedAdmins(db))])];
 }

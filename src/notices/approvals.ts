@@ -4,7 +4,7 @@ import type { Invitation } from '../invites/model.js';
 import { actorFromRef } from '../shared/actor.js';
 import { ROLES, roleHas } from '../members/roles.js';
 import { enqueue } from '../outbox/outbox.js';
-import { inviterRecipients, queueNotices } from './queue.js';
+import { inviterAudience, queueNotices } from './queue.js';
 
 /**
  * The Slack side of the rule "Policy", queued in the transaction of each change: the approval
@@ -60,6 +60,9 @@ export async function queueApprovalDecided(trx: Trx, now: number, invitation: In
   // Withdrawn (revoked) rather than decided: the requester is told only when someone else revoked it.
   const asked = { invited_by_member_id: invitation.invitedBy.memberId, invited_by_slack_user_id: invitation.invitedBy.slackUserId };
   if (!invitation.approval?.decision && (await isRequester(trx, asked, actorFromRef(invitation.revokedBy)))) return;
-  const recipients = await inviterRecipients(trx, invitation, settings.bootstrapAdmins);
-  await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id })));
+  const { recipients, asInviter } = await inviterAudience(trx, invitation, settings.bootstrapAdmins);
+  // An admin hearing in the requester's place is not told of their own decision.
+  const decider = actorFromRef(invitation.approval?.decidedBy ?? invitation.revokedBy);
+  const told = asInviter ? recipients : recipients.filter((id) => decider.type !== 'slack' || id !== decider.slackUserId);
+  await queueNotices(trx, now, told.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id, ...(asInviter ? {} : { asInviter }) })));
 }

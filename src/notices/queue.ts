@@ -1,4 +1,4 @@
-import type { Trx } from '../db/index.js';
+import type { Db, Trx } from '../db/index.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
 
 /**
@@ -16,7 +16,8 @@ export type NoticePayload =
   /** `recipient` is a Slack user (a DM) or REPORT_CHANNEL; the figures are kept with the period's report run. */
   | { notice: 'weekly_report'; recipient: string; periodEnd: number }
   /** The rule "Policy": the requester hears how their request ended (approved, denied or lapsed). */
-  | { notice: 'approval_decided'; recipient: string; invitationId: string };
+  /** `asInviter: false`: the recipient hears in the requester's place (absent: the requester). */
+  | { notice: 'approval_decided'; recipient: string; invitationId: string; asInviter?: false };
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
 export type SlackUserId = string;
@@ -30,21 +31,35 @@ export interface InviterRef {
 }
 
 /**
- * The inviter's Slack user, or — when the inviter has none — every bootstrap admin. An inviter
- * deactivated since can no longer act on what they would hear, and is told nothing more about
- * the invitees: the bootstrap admins hear instead (unless the inviter is one of them).
+ * Who hears in the inviter's place (an inviter with no Slack user, or deactivated since): the
+ * bootstrap admins, or — with none configured — every active admin member linked to a Slack user.
  */
-export function recipientsFor(invitation: InviterRef, bootstrapAdmins: readonly string[]): SlackUserId[] {
+export async function standInAdmins(db: Db | Trx, bootstrapAdmins: readonly string[]): Promise<SlackUserId[]> {
+  return bootstrapAdmins.length ? [...bootstrapAdmins] : linkedAdmins(db);
+}
+
+/** Every active admin member linked to a Slack user. */
+export async function linkedAdmins(db: Db | Trx): Promise<SlackUserId[]> {
+  return (await db('members').where({ role: 'admin', state: 'active' }).whereNotNull('slack_user_id').orderBy('slack_user_id').pluck('slack_user_id')) as string[];
+}
+
+/**
+ * Who hears about an invitation: its inviter's Slack user, or — when the inviter has none — the
+ * stand-ins. An inviter deactivated since can no longer act on what they would hear, and is told
+ * nothing more about the invitees: the stand-ins hear instead (unless the inviter is one of them).
+ * `asInviter` says whether the recipients are the inviter, so a DM can say "your invitation".
+ */
+export function audienceFor(invitation: InviterRef, standIns: readonly SlackUserId[]): { recipients: SlackUserId[]; asInviter: boolean } {
   const inviter = invitation.invited_by_slack_user_id ?? invitation.inviter_member_slack_user_id;
-  if (inviter && invitation.inviter_member_deactivated && !bootstrapAdmins.includes(inviter)) return [...bootstrapAdmins];
-  return inviter ? [inviter] : [...bootstrapAdmins];
+  if (!inviter || (invitation.inviter_member_deactivated && !standIns.includes(inviter))) return { recipients: [...standIns], asInviter: false };
+  return { recipients: [inviter], asInviter: true };
 }
 
 /** Groups invitations by who should hear about them: one notice per recipient. */
-export function groupByRecipient<T extends InviterRef & { id: string }>(rows: readonly T[], bootstrapAdmins: readonly string[]): Map<SlackUserId, string[]> {
+export function groupByRecipient<T extends InviterRef & { id: string }>(rows: readonly T[], standIns: readonly SlackUserId[]): Map<SlackUserId, string[]> {
   const groups = new Map<SlackUserId, string[]>();
   for (const row of rows) {
-    for (const recipient of recipientsFor(row, bootstrapAdmins)) {
+    for (const recipient of audienceFor(row, standIns).recipients) {
       const ids = groups.get(recipient) ?? [];
       ids.push(row.id);
       groups.set(recipient, ids);
@@ -70,14 +85,17 @@ export async function inviterSlackIds(trx: Trx, invitedBy: InvitedBy): Promise<I
   return { invited_by_slack_user_id: invitedBy.slackUserId, inviter_member_slack_user_id: member?.slack_user_id ?? null, inviter_member_deactivated: member?.state === 'deactivated' };
 }
 
-/** The inviter's Slack user (or the bootstrap admins): from the invitation, or the inviting member's link. */
-export async function inviterRecipients(trx: Trx, invitation: { invitedBy: InvitedBy }, bootstrapAdmins: readonly string[]): Promise<SlackUserId[]> {
-  return recipientsFor(await inviterSlackIds(trx, invitation.invitedBy), bootstrapAdmins);
+/** Who hears about an invitation (see audienceFor), from the invitation and the inviting member's link. */
+export async function inviterAudience(trx: Trx, invitation: { invitedBy: InvitedBy }, bootstrapAdmins: readonly string[]): Promise<{ recipients: SlackUserId[]; asInviter: boolean }> {
+  const ref = await inviterSlackIds(trx, invitation.invitedBy);
+  const audience = audienceFor(ref, bootstrapAdmins);
+  // The stand-ins are read only when they are needed and none are configured.
+  return audience.asInviter || bootstrapAdmins.length ? audience : audienceFor(ref, await linkedAdmins(trx));
 }
 
 /** Tells the inviter once that the mail server refused an invitation's email for good. */
 export async function queueRefusedNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: InvitedBy }, reason: string, bootstrapAdmins: readonly string[]): Promise<void> {
-  const recipients = await inviterRecipients(trx, invitation, bootstrapAdmins);
+  const { recipients } = await inviterAudience(trx, invitation, bootstrapAdmins);
   await enqueue(
     trx,
     now,
@@ -85,20 +103,14 @@ export async function queueRefusedNotice(trx: Trx, now: number, invitation: { id
   );
 }
 
-/** Asks the inviter (or the bootstrap admins) for a new invitation on behalf of the holder of an expired link. */
-export async function queueRenewalRequestNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: { slackUserId: string | null; memberId: string | null } }, requestId: string, bootstrapAdmins: readonly string[]): Promise<void> {
-  const recipients = await inviterRecipients(trx, invitation, bootstrapAdmins);
+/** Asks the inviter (or the stand-ins) for a new invitation on behalf of the holder of an expired link. */
+export async function queueRenewalRequestNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: InvitedBy }, requestId: string, bootstrapAdmins: readonly string[]): Promise<void> {
+  const { recipients } = await inviterAudience(trx, invitation, bootstrapAdmins);
   await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'renewal_request', recipient, invitationId: invitation.id, requestId })));
 }
 
-/** The acceptance note for the inviter (or the bootstrap admins when the inviter has no Slack user). */
-export async function queueAcceptedNotice(
-  trx: Trx,
-  now: number,
-  invitation: { id: string; invitedBy: { slackUserId: string | null; memberId: string | null } },
-  memberId: string,
-  bootstrapAdmins: readonly string[],
-): Promise<void> {
-  const recipients = await inviterRecipients(trx, invitation, bootstrapAdmins);
+/** The acceptance note for the inviter (or the stand-ins). */
+export async function queueAcceptedNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: InvitedBy }, memberId: string, bootstrapAdmins: readonly string[]): Promise<void> {
+  const { recipients } = await inviterAudience(trx, invitation, bootstrapAdmins);
   await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'accepted', recipient, invitationId: invitation.id, memberId })));
 }

@@ -48,8 +48,8 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
     expect(response.status).toBe(200);
     joinerMemberId = (await h.services.members.findByEmail('joiner@corp.test'))!.id;
     [note] = (await h.waitForDms(MEMBER_ADMIN, 1)) as [ApiCall];
-    expect(note.args.text).toBe('joiner@corp.test accepted your invitation and joined as Member');
-    expect(textOf(note.args)).toContain('Jo Iner (joiner@corp.test) accepted your invitation and joined as *Member*');
+    expect(note.args.text).toBe('joiner@corp.test accepted their invitation and joined as Member');
+    expect(textOf(note.args)).toContain('Jo Iner (joiner@corp.test) accepted their invitation and joined as *Member*');
     const select = buttonFor(note.args.blocks, 'member_role');
     expect(select.type).toBe('static_select');
     expect(select.initial_option.text.text).toBe('Member');
@@ -71,7 +71,7 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
     expect(reply.replace_original).toBe(true);
     expect(textOf(reply)).toContain('*Jo Iner* is now Developer');
     // The note itself is redrawn (not replaced by /members), its select now on the new role.
-    expect(textOf(reply)).toContain('accepted your invitation and joined as *Developer*');
+    expect(textOf(reply)).toContain('accepted their invitation and joined as *Developer*');
     expect(buttonFor(reply.blocks, 'member_role').initial_option.text.text).toBe('Developer');
     expect((await h.services.members.get(joinerMemberId)).role).toBe('developer');
     const audit = await h.db.db('audit_log').where({ action: 'role_change', subject_id: joinerMemberId });
@@ -83,7 +83,7 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
     const [id] = await h.services.invites.inviteMany({ emails: 'sysjoin@corp.test', role: 'developer', actor: SYSTEM_ACTOR }).then((s) => s.invitationIds);
     await h.accept('sysjoin@corp.test', { firstName: 'Sys', lastName: 'Join' }, PASSWORD);
     const [a, b] = await Promise.all([h.waitForDms(ADMIN, 1), h.waitForDms(ADMIN2, 1)]);
-    for (const dm of [a[0]!, b[0]!]) expect(dm.args.text).toBe('sysjoin@corp.test accepted your invitation and joined as Developer');
+    for (const dm of [a[0]!, b[0]!]) expect(dm.args.text).toBe('sysjoin@corp.test accepted their invitation and joined as Developer');
     expect((await h.services.invites.get(id!)).status).toBe('accepted');
     // Accepted, so never announced as expired.
     h.clock.advance(8 * DAY);

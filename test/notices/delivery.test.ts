@@ -211,7 +211,7 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     // Each waited once, for a slot of its own (told "in a second", the last would have come back
     // and waited again every second: 4 tries).
     expect(Math.max(...burst.map((n) => n.attempts))).toBe(2);
-    expect(h.dms(ADMIN).slice(before).map((dm) => dm.args.text).sort()).toEqual(emails.map((email) => `${email} accepted your invitation and joined as Member`).sort());
+    expect(h.dms(ADMIN).slice(before).map((dm) => dm.args.text).sort()).toEqual(emails.map((email) => `${email} accepted their invitation and joined as Member`).sort());
   });
 
 });

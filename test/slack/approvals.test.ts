@@ -202,6 +202,24 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect((await h.sweep()).lapsed).toBeUndefined();
   });
 
+  it('a request by a member with no Slack user (the API): the bootstrap admins hear of the decision in their place, as such, and the decider is not told of their own', async () => {
+    const email = 'api-asked@elsewhere.io';
+    const { member } = await h.services.members.create({ email: 'api-client@corp.test', role: 'admin', firstName: 'Api', lastName: 'Client' }, { type: 'system', name: 'cli:test' });
+    const [id] = (await h.services.invites.inviteMany({ emails: email, actor: { type: 'member', memberId: member.id, name: 'Api Client' } })).awaitingApproval!.map((e) => e.invitationId);
+    await h.services.invites.deny(id!, { type: 'slack', slackUserId: ADMIN2, name: 'Second Boss' }, 'Not a customer');
+    const told = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms(ADMIN).find((dm) => dm.args.text === `The invitation to ${email} was denied`);
+    }, 10_000, 'the stand-in admin told of the decision');
+    const text = textOf(told.args as any);
+    expect(text).toContain(`<@${ADMIN2}> denied the invitation to *${email}*`);
+    expect(text).not.toContain('your invitation');
+    expect(text).toContain('Asked for by Api Client, who cannot be reached in Slack, so the admins hear instead.');
+    const about = (user: string) => h.dms(user).filter((dm) => String(dm.args.text).includes(`invitation to ${email} was`));
+    expect(about(ADMIN2)).toEqual([]);
+    expect(about(LINKED)).toEqual([]);
+  });
+
   it('Send new invitation on an expired invitation the rule holds waits for approval, as inviting the address again would', async () => {
     const email = 'renew-me@other.io';
     // Sent by the operator (never held), then expired unused.

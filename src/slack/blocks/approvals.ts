@@ -65,33 +65,40 @@ export function approvalRequest(invitation: Invitation): { text: string; blocks:
   return { text: `Invitation to ${invitation.email} as ${roleLabel(invitation.role)}: ${state}`, blocks };
 }
 
-/** The requester's DM once their request is decided, has lapsed, or was revoked by someone else. */
-export function approvalDecidedNotice(invitation: Invitation): { text: string; blocks: Block[] } {
+/**
+ * The requester's DM once their request is decided, has lapsed, or was revoked by someone else;
+ * `asRequester` false: the DM of an admin who hears in the requester's place.
+ */
+export function approvalDecidedNotice(invitation: Invitation, asRequester = true): { text: string; blocks: Block[] } {
   const approval = invitation.approval;
   const who = `*${escape(clip(invitation.email, 300))}* (${roleLabel(invitation.role)})`;
+  const whose = asRequester ? 'your invitation' : 'the invitation';
+  const Whose = asRequester ? 'Your invitation' : 'The invitation';
   let line: string;
   let text: string;
   switch (approval?.decision) {
     case 'approved':
-      line = `:white_check_mark: ${decider(approval)} approved your invitation to ${who}; it has been emailed.`;
-      text = `Your invitation to ${invitation.email} was approved`;
+      line = `:white_check_mark: ${decider(approval)} approved ${whose} to ${who}; it has been emailed.`;
+      text = `${Whose} to ${invitation.email} was approved`;
       break;
     case 'denied':
-      line = `:no_entry_sign: ${decider(approval)} denied your invitation to ${who}. Nothing was sent.\n>${escape(clip(approval.denyReason ?? '', 600))}`;
-      text = `Your invitation to ${invitation.email} was denied`;
+      line = `:no_entry_sign: ${decider(approval)} denied ${whose} to ${who}. Nothing was sent.\n>${escape(clip(approval.denyReason ?? '', 600))}`;
+      text = `${Whose} to ${invitation.email} was denied`;
       break;
     case 'lapsed':
-      line = `:hourglass: Nobody decided on your invitation to ${who} in time, so the request lapsed. Nothing was sent; invite the address again to ask anew.`;
-      text = `Your invitation to ${invitation.email} lapsed`;
+      line = `:hourglass: Nobody decided on ${whose} to ${who} in time, so the request lapsed. Nothing was sent; invite the address again to ask anew.`;
+      text = `${Whose} to ${invitation.email} lapsed`;
       break;
     default: {
       const revoker = actorFromRef(invitation.revokedBy);
       const by = revoker.type === 'slack' ? `<@${revoker.slackUserId}>` : 'An admin';
-      line = `:no_entry_sign: ${by} revoked your invitation to ${who} while it waited for approval. Nothing was sent.`;
-      text = `Your invitation to ${invitation.email} was withdrawn`;
+      line = `:no_entry_sign: ${by} revoked ${whose} to ${who} while it waited for approval. Nothing was sent.`;
+      text = `${Whose} to ${invitation.email} was withdrawn`;
     }
   }
-  return { text, blocks: [{ type: 'section', text: mrkdwn(line) }] };
+  const blocks: Block[] = [{ type: 'section', text: mrkdwn(line) }];
+  if (!asRequester) blocks.push({ type: 'context', elements: [mrkdwn(`Asked for by ${inviterWords(invitation) ?? 'an API client'}, who cannot be reached in Slack, so the admins hear instead.`)] });
+  return { text, blocks };
 }
 
 /** The modal Deny opens: a reason the requester will read. */

@@ -95,12 +95,13 @@ export const ACCEPTED_ROLE_BLOCK = 'accepted_role';
 /** Tells the inviter someone joined, with the new member's role one click away. */
 export function acceptedNotice(data: AcceptedNoticeData): { text: string; blocks: Block[] } {
   const who = data.memberName ? `${neutralize(clip(data.memberName, 200))} (${escape(clip(data.email, 300))})` : `*${escape(clip(data.email, 300))}*`;
-  const text = `${data.email} accepted your invitation and joined as ${roleLabel(data.role)}`;
+  // "their": the note also goes to the admins when the inviter cannot hear it.
+  const text = `${data.email} accepted their invitation and joined as ${roleLabel(data.role)}`;
   const options = ROLES.map((role) => ({ text: plain(roleLabel(role), LIMITS.optionText), value: encodeMemberRole({ memberId: data.memberId, role, offset: 0 }) }));
   return {
     text,
     blocks: [
-      { type: 'section', text: mrkdwn(`:tada: ${who} accepted your invitation and joined as *${roleLabel(data.role)}*.`) },
+      { type: 'section', text: mrkdwn(`:tada: ${who} accepted their invitation and joined as *${roleLabel(data.role)}*.`) },
       ...(data.notice ? [notice(data.notice)] : []),
       {
         type: 'actions',

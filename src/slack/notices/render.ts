@@ -36,7 +36,7 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
   }
   if (payload.notice === 'approval_decided') {
     const [invitation] = await deps.invites.getMany([payload.invitationId]);
-    return invitation?.approval?.decision || invitation?.status === 'revoked' ? approvalDecidedNotice(invitation) : undefined;
+    return invitation?.approval?.decision || invitation?.status === 'revoked' ? approvalDecidedNotice(invitation, payload.asInviter ?? true) : undefined;
   }
   if (payload.notice === 'renewal_request') {
     const [[invitation], request] = await Promise.all([deps.invites.getMany([payload.invitationId]), deps.invites.renewalRequest(payload.requestId)]);
