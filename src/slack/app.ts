@@ -196,13 +196,16 @@ export async function createSlackDoor(services: Services, web: Express): Promise
  */
 async function botIdentity(token: string, options: webApi.WebClientOptions, logger: Services['logger']): Promise<{ botId?: string; botUserId?: string; teamId?: string }> {
   const client = new webApi.WebClient(token, { ...options, retryConfig: { retries: 1, minTimeout: 250, maxTimeout: 1_000 } });
+  let result: webApi.AuthTestResponse;
   try {
-    const result = await client.auth.test();
-    return { botId: result.bot_id, botUserId: result.user_id, teamId: result.team_id };
+    result = await client.auth.test();
   } catch (error) {
     const e = error as { code?: string; data?: { error?: string } };
     if (e.code === webApi.ErrorCode.PlatformError) throw new ConfigError('SLACK_BOT_TOKEN', `Slack refused it (${e.data?.error ?? 'unknown error'})`);
     logger.warn({ err: error }, 'Slack could not be reached to check SLACK_BOT_TOKEN; will check again when needed');
     return {};
   }
+  // Doorman trusts the people of one workspace; an org-wide installation has none of its own.
+  if (result.is_enterprise_install) throw new ConfigError('SLACK_BOT_TOKEN', 'it is an organization-wide installation on Enterprise Grid; install Doorman in the one workspace whose people it serves');
+  return { botId: result.bot_id, botUserId: result.user_id, teamId: result.team_id };
 }

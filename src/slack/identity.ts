@@ -21,7 +21,8 @@ export interface SlackUser {
 
 /** What users.info says of a person that matters here. */
 export interface SlackProfile {
-  teamId?: string;
+  /** The workspaces the user belongs to: their own, and on Enterprise Grid every workspace of the organization they are in. */
+  teamIds: string[];
   email?: string;
   emailConfirmed: boolean;
   /** A guest (single- or multi-channel), or someone from another organization (Slack Connect). */
@@ -160,7 +161,7 @@ export class SlackIdentities {
       return refuse(PROFILE_UNAVAILABLE);
     }
     if (profile.name) this.names.set(slackUserId, profile.name);
-    const trusted = profile.email && profile.emailConfirmed && !profile.outsider && profile.teamId === this.deps.installedTeam();
+    const trusted = profile.email && profile.emailConfirmed && !profile.outsider && profile.teamIds.includes(this.deps.installedTeam()!);
     if (!trusted) return refuse(NOT_PERMITTED, undefined, profile.name);
     const member = await this.deps.members.findByEmail(profile.email!);
     if (!member || member.state !== 'active') return refuse(NOT_PERMITTED, member, profile.name);
@@ -223,7 +224,7 @@ export class SlackIdentities {
     try {
       const profile = await this.deps.profile(slackUserId);
       if (profile.name) this.names.set(slackUserId, profile.name);
-      return profile.email && profile.emailConfirmed && !profile.outsider && profile.teamId === installed ? profile.email : null;
+      return profile.email && profile.emailConfirmed && !profile.outsider && profile.teamIds.includes(installed) ? profile.email : null;
     } catch (error) {
       this.deps.logger.warn({ slackUserId, error: describeError(error) }, 'users.info failed; a bootstrap admin not yet known may not approve for now');
       return undefined;
@@ -249,13 +250,22 @@ function slackActor(slackUserId: string, member?: Member, name?: string): Actor 
   return { type: 'slack', slackUserId, ...(member ? { memberId: member.id } : {}), ...(name ? { name } : {}) };
 }
 
+/**
+ * The workspace a click or a view submission happened in. On Enterprise Grid `user.team_id` is the
+ * person's own workspace, which may be another of the organization's; `team` is null only for an
+ * org-wide installation, where `user.team_id` is all there is (Bolt reads them in the same order).
+ */
+export function payloadTeam(body: { team?: { id?: string } | null; user?: { team_id?: string } }): string | undefined {
+  return body.team?.id ?? body.user?.team_id;
+}
+
 /** users.info through `client`, read into the facts identity needs. */
 export async function readProfile(client: webApi.WebClient, slackUserId: string): Promise<SlackProfile> {
   const result = await client.users.info({ user: slackUserId });
   const user = result.user as (NonNullable<typeof result.user> & { is_stranger?: boolean; is_email_confirmed?: boolean }) | undefined;
-  if (!user || user.deleted || user.is_bot) return { emailConfirmed: false, outsider: true };
+  if (!user || user.deleted || user.is_bot) return { teamIds: [], emailConfirmed: false, outsider: true };
   return {
-    teamId: user.team_id,
+    teamIds: [...new Set([user.team_id, ...(user.enterprise_user?.teams ?? [])].filter((id): id is string => !!id))],
     email: user.profile?.email || undefined,
     emailConfirmed: user.is_email_confirmed === true,
     outsider: !!(user.is_restricted || user.is_ultra_restricted || user.is_stranger),

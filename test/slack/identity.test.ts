@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp } from '../../src/app.js';
 import { runCli } from '../../src/cli.js';
+import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { MembersService } from '../../src/members/service.js';
 import { IDENTITY_CACHE_MS, PROFILE_UNAVAILABLE, SlackIdentities, type SlackProfile } from '../../src/slack/identity.js';
-import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
-import { ADMIN, buttonFor, MEMBER_ADMIN, SlackWorld, textOf } from '../support/slack-world.js';
+import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { tempDataDir } from '../support/service.js';
+import { SlackApiStandIn } from '../support/slack-api.js';
+import { blockActionsPayload, clickedAction, newTriggerId } from '../support/slack-payloads.js';
+import { ADMIN, BOT_TOKEN, buttonFor, MEMBER_ADMIN, SIGNING_SECRET, SlackWorld, textOf } from '../support/slack-world.js';
 
 const REFUSED = /Member: Manage|workspace it is installed in/;
 
@@ -69,6 +74,33 @@ describe.each(DIALECTS)('who a Slack user is: verified facts only (%s)', (dialec
     expect(JSON.parse(audit.at(-1).details)).toMatchObject({ slackUserId: 'U0IMPOSTOR', previous: MEMBER_ADMIN });
   });
 
+  it('on Enterprise Grid an admin whose own workspace is another of the organization\'s is let in, by the command and by the clicks it answers with', async () => {
+    const grid = { enterprise_id: 'E0ORG', enterprise_name: 'Corp Org', id: 'W0GRID', is_admin: false, is_owner: false, teams: ['T0HOME', 'T0TEST'] };
+    await h.services.members.create({ email: 'grid@corp.test', role: 'admin', firstName: 'Gri', lastName: 'D' }, { type: 'system', name: 'cli:test' });
+    h.api.users.set('W0GRID', { email: 'grid@corp.test', name: 'Grid Admin', team_id: 'T0HOME', enterprise_user: grid });
+    const { ack } = await h.slash('invites', 'W0GRID', { fields: { team_id: 'T0TEST', enterprise_id: 'E0ORG', enterprise_name: 'Corp Org' } });
+    const table = ack.json as any;
+    expect(textOf(table)).toContain('*Invitations');
+    // The click as Grid sends it: `team` is the workspace clicked in, `user.team_id` the person's own.
+    const filter = buttonFor(table.blocks, 'invites_filter');
+    const payload = blockActionsPayload({
+      user: 'W0GRID',
+      triggerId: newTriggerId(),
+      action: clickedAction({ ...filter, type: 'static_select', selected_option: filter.options[5] }, table.blocks),
+      surface: { in: 'ephemeral', responseUrl: h.api.responseUrl('grid-click') },
+    });
+    Object.assign(payload, { team: { id: 'T0TEST', domain: 'test', enterprise_id: 'E0ORG', enterprise_name: 'Corp Org' }, enterprise: { id: 'E0ORG', name: 'Corp Org' }, is_enterprise_install: false });
+    payload.user.team_id = 'T0HOME';
+    expect((await h.interaction(payload)).status).toBe(200);
+    const answer = textOf((await h.api.response('grid-click')).body);
+    expect(answer).not.toMatch(REFUSED);
+    expect(answer).toContain('*Invitations — All*');
+    // Someone of another workspace of the organization, where Doorman is not installed, is still refused.
+    await h.services.members.create({ email: 'grid2@corp.test', role: 'admin', firstName: 'Gri', lastName: 'Two' }, { type: 'system', name: 'cli:test' });
+    h.api.users.set('W0ELSE', { email: 'grid2@corp.test', name: 'Elsewhere', team_id: 'T0HOME', enterprise_user: { ...grid, id: 'W0ELSE', teams: ['T0HOME'] } });
+    expect(textOf((await h.slash('invites', 'W0ELSE', { fields: { team_id: 'T0TEST', enterprise_id: 'E0ORG' } })).ack.json as any)).toMatch(REFUSED);
+  });
+
   it('bootstrap admins are who SLACK_ADMIN_USER_IDS says, as before', async () => {
     expect(await members(ADMIN)).toContain('*Members*');
   });
@@ -113,7 +145,7 @@ describe.each(DIALECTS)('a bootstrap admin with a member account (%s)', (dialect
     let slackDown = true;
     const { members, identities } = world('U0BOSS', async () => {
       if (slackDown) throw new Error('users.info timed out');
-      return { teamId: 'T0CORP', email: 'boss@corp.test', emailConfirmed: true, outsider: false, name: 'Boss' };
+      return { teamIds: ['T0CORP'], email: 'boss@corp.test', emailConfirmed: true, outsider: false, name: 'Boss' };
     });
     const { member } = await members.create({ email: 'boss@corp.test', role: 'admin' }, { type: 'system', name: 'cli' });
     const unknown = await identities.identify('U0BOSS', 'T0CORP');
@@ -126,10 +158,27 @@ describe.each(DIALECTS)('a bootstrap admin with a member account (%s)', (dialect
   });
 
   it('one whose confirmed profile matches no member decides approvals as before, and a member made later is found', async () => {
-    const { clock, members, identities } = world('U0SOLO', async () => ({ teamId: 'T0CORP', email: 'solo@corp.test', emailConfirmed: true, outsider: false, name: 'Solo' }));
+    const { clock, members, identities } = world('U0SOLO', async () => ({ teamIds: ['T0CORP'], email: 'solo@corp.test', emailConfirmed: true, outsider: false, name: 'Solo' }));
     expect(await identities.identify('U0SOLO', 'T0CORP')).toMatchObject({ allowed: true, mayApprove: true, actor: { type: 'slack', slackUserId: 'U0SOLO' } });
     const { member } = await members.create({ email: 'solo@corp.test', role: 'member' }, { type: 'system', name: 'cli' });
     clock.advance(IDENTITY_CACHE_MS + 1);
     expect(await identities.identify('U0SOLO', 'T0CORP', { mayAskSlack: false })).toMatchObject({ allowed: true, mayApprove: true, actor: { memberId: member.id } });
+  });
+});
+
+describe('an organization-wide installation on Enterprise Grid', () => {
+  it('is refused at start, naming SLACK_BOT_TOKEN: Doorman serves the people of one workspace', async () => {
+    const api = await SlackApiStandIn.start(BOT_TOKEN);
+    api.orgWideInstall = true;
+    const test = await createTestDatabase('sqlite');
+    const data = tempDataDir();
+    try {
+      const config = loadConfig({ DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PORT: '0', SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url });
+      await expect(startApp(config, createLogger('silent'))).rejects.toThrow(/^SLACK_BOT_TOKEN: it is an organization-wide installation/);
+    } finally {
+      await api.stop();
+      await test.destroy();
+      data.cleanup();
+    }
   });
 });

@@ -228,6 +228,8 @@ export class SlackApiStandIn {
   private readonly downloadRedirects: Array<{ location: string; times: number }> = [];
   /** Downloads answered as Enterprise Grid's files.slack.com answers them: redirected to files-origin. */
   gridFileHost = false;
+  /** The bot token is an organization-wide installation's on Enterprise Grid: auth.test names the organization, not a workspace. */
+  orgWideInstall = false;
   /** Requests that reached `otherOrigin`'s `/elsewhere/…` (where a redirect may point), with the token they carried. */
   readonly strayRequests: Array<{ path: string; authorization: string | undefined }> = [];
   private readonly delays = new Map<string, number>();
@@ -736,6 +738,7 @@ export class SlackApiStandIn {
   private perform(method: string, args: Record<string, any>): Answer {
     switch (method) {
       case 'auth.test':
+        if (this.orgWideInstall) return { ok: true, url: 'https://corp-org.enterprise.slack.com/', team: 'Corp Org', user: 'doorman', team_id: 'E0ORG', user_id: 'U0BOT', bot_id: 'B0BOT', enterprise_id: 'E0ORG', is_enterprise_install: true };
         return { ok: true, url: 'https://test.slack.com/', team: 'Test', user: 'doorman', team_id: TEAM_ID, user_id: 'U0BOT', bot_id: 'B0BOT', is_enterprise_install: false };
       case 'users.info': {
         const user = this.users.get(args.user);

@@ -1,3 +1,4 @@
+import { payloadTeam } from '../../identity.js';
 import { decodeApproval } from '../../action-values.js';
 import { denyModal } from '../../blocks/approvals.js';
 import type { SlackDeps } from '../../deps.js';
@@ -22,6 +23,6 @@ export function approvalDenyAction(deps: SlackDeps) {
       await tellClicker(args, ':warning: The form did not open in time. Please click *Deny* again.');
       return;
     }
-    await deps.identities.identify(args.body.user.id, args.body.user.team_id ?? args.body.team?.id);
+    await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
   };
 }

@@ -1,3 +1,4 @@
+import { payloadTeam } from '../../identity.js';
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { decodeRow, type RowValue } from '../../action-values.js';
 import { refusedHomeView } from '../../blocks/home.js';
@@ -49,7 +50,7 @@ export async function replaceMessage(args: ClickArgs, message: Message): Promise
 
 /** The clicking user, when they may manage invitations and members; a refused user is told why. */
 export async function clicker(deps: SlackDeps, args: ClickArgs): Promise<SlackUser | undefined> {
-  const user = await deps.identities.identify(args.body.user.id, args.body.user.team_id ?? args.body.team?.id);
+  const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
   if (user.allowed) return user;
   await tellClicker(args, user.refusal!);
   return undefined;

@@ -1,3 +1,4 @@
+import { payloadTeam } from '../../identity.js';
 import { decodeRow } from '../../action-values.js';
 import { linkView, loadingView, messageView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
@@ -27,7 +28,7 @@ export function copyLinkAction(deps: SlackDeps) {
     const show = (view: ReturnType<typeof linkView>) => args.client.views.update({ view_id: opened.view!.id!, hash: opened.view!.hash, view });
     const row = decodeRow(clickedValue(args));
     if (!row) return void (await show(messageView('Invitation link', 'This button is out of date. Open the Home tab again.')));
-    const user = await deps.identities.identify(args.body.user.id, args.body.user.team_id ?? args.body.team?.id);
+    const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
     if (!user.allowed) return void (await show(messageView('Invitation link', user.refusal!)));
     try {
       const { invitation, link } = await deps.invites.copyLink(row.invitationId);

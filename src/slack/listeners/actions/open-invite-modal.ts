@@ -1,3 +1,4 @@
+import { payloadTeam } from '../../identity.js';
 import type { SlackDeps } from '../../deps.js';
 import { openInviteModal } from '../open-modal.js';
 import type { ClickArgs } from './click.js';
@@ -6,6 +7,6 @@ import type { ClickArgs } from './click.js';
 export function openInviteModalAction(deps: SlackDeps) {
   return async (args: ClickArgs) => {
     await args.ack();
-    await openInviteModal(deps, args.client, { triggerId: args.body.trigger_id, userId: args.body.user.id, teamId: args.body.user.team_id ?? args.body.team?.id });
+    await openInviteModal(deps, args.client, { triggerId: args.body.trigger_id, userId: args.body.user.id, teamId: payloadTeam(args.body) });
   };
 }

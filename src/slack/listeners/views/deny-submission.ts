@@ -1,3 +1,4 @@
+import { payloadTeam } from '../../identity.js';
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { decodeApproval, DENY_BLOCKS, DENY_INPUTS } from '../../action-values.js';
 import type { SlackDeps } from '../../deps.js';
@@ -21,7 +22,7 @@ export function denySubmission(deps: SlackDeps) {
       if (!invitationId) return staleButton(deps.command);
       const reason = view.state?.values?.[DENY_BLOCKS.reason]?.[DENY_INPUTS.reason]?.value ?? '';
       try {
-        const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
+        const user = await deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false });
         if (!user.allowed) return user.refusal!;
         if (!user.mayApprove) return user.refusal ?? NOT_APPROVER;
         await deps.invites.deny(invitationId, user.actor, reason);

@@ -1,3 +1,4 @@
+import { payloadTeam } from '../../identity.js';
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
 import { emptySummary, mergeSummaries, type InviteSummary } from '../../../invites/model.js';
 import { DomainError } from '../../../shared/errors.js';
@@ -28,7 +29,7 @@ export function reviewSubmission(deps: SlackDeps) {
     // behind a write that waits for another process's lock.
     const work = (async (): Promise<Outcome | undefined> => {
       try {
-        const user = await deps.identities.identify(body.user.id, body.user.team_id ?? body.team?.id, { mayAskSlack: false });
+        const user = await deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false });
         if (!user.allowed) return { view: refusedView(user.refusal!) };
         const draftId = view.private_metadata;
         const draft = await deps.drafts.load(draftId, user.slackUserId);
