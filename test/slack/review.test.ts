@@ -23,8 +23,8 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     await h.settled();
   });
   afterAll(async () => {
-    // user_not_visible: a person Slack does not show to the app, on purpose.
-    expect(h.api.rejected('user_not_visible')).toEqual([]);
+    // On purpose: user_not_visible (a person Slack does not show to the app), hash_conflict (Back on a review drawn again).
+    expect(h.api.rejected('user_not_visible', 'hash_conflict')).toEqual([]);
     await h.stop();
   });
 
@@ -58,7 +58,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     const answer = await submitForm({ emails: 'back.one@corp.test\nback.two@corp.test', role: 'developer', expiry: '14', message: 'Welcome aboard' });
     const back = buttonFor(answer.view.blocks, 'review_back');
     const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(back), surface: { in: 'home' } });
-    (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: 'h1' };
+    (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: h.api.viewHash('V0MODAL') };
     (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
     expect((await h.interaction(payload)).status).toBe(200);
     const update = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_modal'));
@@ -77,12 +77,38 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
       expect(textOf(answer.view)).toContain('Looking up 1 person from Slack');
       const back = buttonFor(answer.view.blocks, 'review_back');
       const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(back), surface: { in: 'home' } });
-      (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: 'h1' };
+      (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: h.api.viewHash('V0MODAL') };
       (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
       expect((await h.interaction(payload)).status).toBe(200);
       const form = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_modal' && textOf(c.args.view).includes('race.one')));
       await pause(2_500);
       expect(h.api.callsTo('views.update').filter((c) => c.at >= form.at && c.args.view?.callback_id === 'invite_review')).toEqual([]);
+    } finally {
+      h.api.delay('users.info', 0);
+      h.api.registerView('V0MODAL', { hash: 'h1' });
+    }
+  });
+
+  it('Back on a review drawn again meanwhile (the people picked were found): the click still brings the form back', async () => {
+    h.api.delay('users.info', 300);
+    try {
+      const errorsBefore = h.log.errors().length;
+      h.api.users.set('U0PICK2', { email: 'second.pick@corp.test', name: 'Second Pick' });
+      const answer = await submitForm({ emails: 'stale.one@corp.test', users: ['U0PICK2'] });
+      // The click carries the hash of the review as the ack drew it…
+      const seen = h.api.viewHash('V0MODAL');
+      // …but the lookup drew it again before the click arrived.
+      await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('stale.one') && textOf(c.args.view).includes('second.pick@corp.test')));
+      expect(h.api.viewHash('V0MODAL')).not.toBe(seen);
+      const back = buttonFor(answer.view.blocks, 'review_back');
+      const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(back), surface: { in: 'home' } });
+      (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: seen };
+      (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
+      expect((await h.interaction(payload)).status).toBe(200);
+      const form = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_modal' && textOf(c.args.view).includes('stale.one')));
+      expect(form.args.view.blocks.find((b: any) => b.block_id === 'emails').element.initial_value).toBe('stale.one@corp.test');
+      await h.settle();
+      expect(h.log.errors().slice(errorsBefore).map((e) => e.msg)).toEqual([]);
     } finally {
       h.api.delay('users.info', 0);
       h.api.registerView('V0MODAL', { hash: 'h1' });

@@ -205,6 +205,11 @@ function readManifest(file: string): ManifestFacts {
   };
 }
 
+/** A view hash in Slack's form (seconds, a dot, hex). */
+function newViewHash(): string {
+  return `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`;
+}
+
 export class SlackApiStandIn {
   readonly calls: ApiCall[] = [];
   readonly responses: ResponseUrlPost[] = [];
@@ -305,9 +310,12 @@ export class SlackApiStandIn {
    * checks one, and `errors` must name fields. Slack shows a view it refuses only as "We had some
    * trouble connecting" in the modal; here the refusal is kept, so `rejected()` reports it.
    */
-  viewAck(body: unknown): void {
+  viewAck(body: unknown, viewId?: string): void {
     if (!body || typeof body !== 'object') return;
     const ack = body as Record<string, any>;
+    // The view the submission came from, drawn anew by `update`, gets a new hash as views.update gives one.
+    const open = viewId ? this.views.get(viewId) : undefined;
+    if (open && ack.response_action === 'update') open.hash = newViewHash();
     const problems =
       ack.response_action === 'update' || ack.response_action === 'push'
         ? viewProblems(ack.view)
@@ -388,7 +396,14 @@ export class SlackApiStandIn {
   /** A view Slack has open (e.g. the one a view_submission payload names), so views.update can find it. */
   registerView(id: string, options: { hash?: string; type?: string; externalId?: string } = {}): void {
     this.closedViews.delete(id);
-    this.views.set(id, { id, hash: options.hash ?? `${Date.now() / 1000}.${randomBytes(4).toString('hex')}`, type: options.type ?? 'modal', externalId: options.externalId });
+    this.views.set(id, { id, hash: options.hash ?? newViewHash(), type: options.type ?? 'modal', externalId: options.externalId });
+  }
+
+  /** The hash of an open view as Slack has it now (what a click on it carries). */
+  viewHash(id: string): string {
+    const view = this.views.get(id);
+    if (!view) throw new Error(`no open view ${id}`);
+    return view.hash;
   }
 
   /** The person closed the view (Slack sends no view_closed unless the view asked): views.update finds it no more (`not_found`). */
@@ -730,7 +745,7 @@ export class SlackApiStandIn {
 
   private openView(view: any, user?: string): Answer {
     const id = `V${String(++this.seq).padStart(10, '0')}`;
-    const hash = `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`;
+    const hash = newViewHash();
     this.views.set(id, { id, hash, type: view.type, user, externalId: view.external_id });
     return { id, team_id: TEAM_ID, hash, root_view_id: id, app_id: 'A0DOORMAN', bot_id: 'B0BOT', state: { values: {} }, ...view };
   }

@@ -240,13 +240,13 @@ export class SlackWorld {
   /** The invite form submitted with these inputs (answered with the review, or field errors). */
   async submitInvite(input: FormInput, options: SignedPostOptions & { user?: string; triggerId?: string } = {}) {
     const payload = viewSubmissionPayload({ user: options.user ?? ADMIN, triggerId: options.triggerId ?? newTriggerId(), values: modalValues(input) });
-    return this.viewAnswered(await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options));
+    return this.viewAnswered(await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options), payload.view.id);
   }
 
   /** A view submission's ack, checked by the stand-in as Slack checks the view it answers with. */
-  private viewAnswered(ack: SignedResponse): SignedResponse {
+  private viewAnswered(ack: SignedResponse, viewId: string): SignedResponse {
     this.api.ackTime('view submission', ack.ms);
-    if (ack.status === 200) this.api.viewAck(ack.json);
+    if (ack.status === 200) this.api.viewAck(ack.json, viewId);
     return ack;
   }
 
@@ -254,7 +254,7 @@ export class SlackWorld {
   async sendReview(draftId: string, options: SignedPostOptions & { user?: string; triggerId?: string; resendInvited?: boolean } = {}) {
     const values = options.resendInvited ? { resend_invited: { resend_invited_input: { type: 'checkboxes', selected_options: [{ value: 'resend' }] } } } : {};
     const payload = viewSubmissionPayload({ user: options.user ?? ADMIN, triggerId: options.triggerId ?? newTriggerId(), values, extra: { callback_id: 'invite_review', private_metadata: draftId } });
-    return this.viewAnswered(await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options));
+    return this.viewAnswered(await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options), payload.view.id);
   }
 
   /** The invite form submitted, then its review sent: answers both acks. */
