@@ -243,7 +243,7 @@ export class SlackApiStandIn {
   private readonly exchangedTriggers = new Set<string>();
   private readonly closedViews = new Set<string>();
   private readonly views = new Map<string, { id: string; hash: string; externalId?: string; type: string; user?: string }>();
-  private readonly responseUrls = new Map<string, { issuedAt: number; posts: number }>();
+  private readonly responseUrls = new Map<string, { issuedAt: number; posts: number; source: 'ephemeral' | 'message' }>();
   private fileContents = new Map<string, Buffer>();
   private server: http.Server | undefined;
   private port = 0;
@@ -275,9 +275,13 @@ export class SlackApiStandIn {
     return `http://127.0.0.1:${this.port}/api`;
   }
 
-  /** A response_url for one request; what the app posts there is kept under `id`. Its 30 minutes start at the first call. */
-  responseUrl(id: string): string {
-    if (!this.responseUrls.has(id)) this.responseUrls.set(id, { issuedAt: Date.now(), posts: 0 });
+  /**
+   * A response_url for one request; what the app posts there is kept under `id`. Its 30 minutes start
+   * at the first call. `source`: what it answers — an ephemeral message (a command's, or a click on
+   * one), or a message everyone in the conversation sees (a click on a DM the bot posted).
+   */
+  responseUrl(id: string, source: 'ephemeral' | 'message' = 'ephemeral'): string {
+    if (!this.responseUrls.has(id)) this.responseUrls.set(id, { issuedAt: Date.now(), posts: 0, source });
     return `http://127.0.0.1:${this.port}/respond/${encodeURIComponent(id)}`;
   }
 
@@ -628,6 +632,13 @@ export class SlackApiStandIn {
     if (!issued) return refuse(404, 'no_service');
     if (Date.now() - issued.issuedAt > this.responseUrlLifetimeMs) return refuse(404, 'expired_url');
     if (issued.posts >= this.responseUrlLimit) return refuse(404, 'used_url');
+    const fields = (body ?? {}) as Record<string, unknown>;
+    if (fields.delete_original !== true && fields.delete_original !== 'true' && !fields.text && !fields.blocks) return refuse(400, 'no_text');
+    // "A message's type cannot be changed from ephemeral to in_channel" (nor back): Slack documents
+    // the rule, not its answer to a replacement that asks for it; here it is refused and named.
+    const replacing = fields.replace_original === true || fields.replace_original === 'true';
+    const visibility = issued.source === 'ephemeral' ? 'ephemeral' : 'in_channel';
+    if (replacing && fields.response_type !== undefined && fields.response_type !== visibility) return refuse(400, `cannot_change_visibility: the message is ${visibility}, the replacement asks for ${String(fields.response_type)}`);
     const problems = messageProblems(body);
     if (problems.length) return refuse(400, `invalid_blocks: ${problems.join('; ')}`);
     issued.posts++;

@@ -253,6 +253,18 @@ describe('Web API stand-in refusals', () => {
     expect(api.responsesTo('five').filter((r) => !r.error)).toHaveLength(6);
   });
 
+  it('refuses a response_url post with nothing to show, and a replacement that would change the message\'s visibility', async () => {
+    const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => [r.status, await r.text()]);
+    const ephemeral = api.responseUrl('vis-ephemeral');
+    const dm = api.responseUrl('vis-dm', 'message');
+    expect(await post(ephemeral, { replace_original: true })).toEqual([400, 'no_text']);
+    expect((await post(dm, { replace_original: true, response_type: 'ephemeral', text: 'x' }))[1]).toMatch(/^cannot_change_visibility/);
+    expect((await post(ephemeral, { replace_original: 'true', response_type: 'in_channel', text: 'x' }))[1]).toMatch(/^cannot_change_visibility/);
+    expect(await post(dm, { replace_original: true, text: 'redrawn' })).toEqual([200, 'ok']);
+    expect(await post(ephemeral, { replace_original: true, response_type: 'ephemeral', text: 'redrawn' })).toEqual([200, 'ok']);
+    expect(await post(ephemeral, { delete_original: true })).toEqual([200, 'ok']);
+  });
+
   it('serves an uploaded file only to the bot token with files:read, else Slack\'s sign-in page', async () => {
     const file = api.addFile({ name: 'people.csv', content: 'email\njane@corp.test\n' });
     expect(await refusal(client(api).files.info({ file: file.id }))).toMatchObject({ error: 'missing_scope', needed: 'files:read' });

@@ -230,7 +230,7 @@ export class SlackWorld {
       user,
       triggerId: options.triggerId ?? newTriggerId(),
       action: clickedAction(element, (dm.args.blocks ?? []) as never[], options.actionTs),
-      surface: { in: 'dm', channel, responseUrl: this.api.responseUrl(responseId), message: { text: dm.args.text, blocks: dm.args.blocks } },
+      surface: { in: 'dm', channel, responseUrl: this.api.responseUrl(responseId, 'message'), message: { text: dm.args.text, blocks: dm.args.blocks } },
     });
     const body = interactionBody(payload);
     const ack = await postSigned(this.endpoint, SIGNING_SECRET, body, FORM, options);

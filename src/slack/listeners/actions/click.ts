@@ -42,9 +42,12 @@ export async function tellClicker(args: ClickArgs, text: string): Promise<void> 
   else await postToClicker(args, { text });
 }
 
-/** Replaces the message the click came from; without one (App Home, a modal), the same content as a DM. */
+/**
+ * Replaces the message the click came from; without one (App Home, a modal), the same content as a
+ * DM. The replacement keeps the message's visibility (Slack cannot turn a DM's message ephemeral).
+ */
 export async function replaceMessage(args: ClickArgs, message: Message): Promise<void> {
-  if (args.body.response_url) await args.respond({ replace_original: true, response_type: 'ephemeral', ...message });
+  if (args.body.response_url) await args.respond({ replace_original: true, ...message });
   else await args.client.chat.postMessage({ channel: args.body.user.id, ...message });
 }
 
