@@ -44,6 +44,8 @@ export const SLACK_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** How long users.info may take; requests with a deadline stop waiting sooner (the lookup goes on). */
 const PROFILE_TIMEOUT_MS = 8_000;
+/** A trigger lives 3 seconds from Slack's sending it; a views.open still unanswered after this has lost it. */
+const TRIGGER_LIFE_MS = 3_000;
 
 /**
  * The Slack door: a Bolt app whose listeners are registered by surface (listeners/). HTTP mode
@@ -128,6 +130,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     inviteTtlMs: services.config.inviteTtlMs,
     drafts: new InviteDrafts(services.db, services.clock),
     listImports,
+    triggers: new webApi.WebClient(botToken, { ...clientOptions, retryConfig: { retries: 2, factor: 2, minTimeout: 100, maxTimeout: 400, maxRetryTime: TRIGGER_LIFE_MS - 1_000 }, rejectRateLimitedCalls: true, timeout: TRIGGER_LIFE_MS }),
   };
   // An import left unfinished by a restart (or by another instance that stopped) is taken over.
   const stalledImports = new Every('list imports', 15_000, () => listImports.resumeStalled(), logger);

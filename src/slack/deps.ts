@@ -1,3 +1,4 @@
+import type { webApi } from '@slack/bolt';
 import type { Db } from '../db/index.js';
 import type { InvitesService } from '../invites/service.js';
 import type { Logger } from '../logger.js';
@@ -27,4 +28,9 @@ export interface SlackDeps {
   drafts: InviteDrafts;
   /** Lists from files attached to the invite form. */
   listImports: SlackListImports;
+  /**
+   * For `views.open`, which spends a trigger: a trigger works once and for 3 seconds, so its quick
+   * retries stop within that life, and a 429 is not waited out (the wait would outlive it).
+   */
+  triggers: webApi.WebClient;
 }

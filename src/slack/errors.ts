@@ -7,6 +7,8 @@ export function staleButton(command: string): string {
   return `This button is out of date. Run \`${command} invites\` again for the current list.`;
 }
 
+/** views.open failed or came too late for its trigger: the person clicks again, nothing else happened. */
+export const FORM_DID_NOT_OPEN = ':warning: Slack did not open the form in time. Please try again.';
 export const SOMETHING_WENT_WRONG = ':warning: Something went wrong on our side, and nothing was changed. Please try again in a moment.';
 
 /**

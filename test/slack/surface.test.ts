@@ -142,6 +142,27 @@ describe.each(DIALECTS)('one namespaced command, the shortcut, modals first, Sla
     await h.slash('invite', ADMIN, { triggerId });
     await h.api.waitFor(() => h.api.calls.find((c) => c.method === 'views.open' && c.error === 'exchanged_trigger_id'));
   });
+
+  it('a form Slack will not open is never waited out past its trigger: a 429 is not waited, a 500 is retried within the 3 s, and the person is told', async () => {
+    const opens = (triggerId: string) => h.api.calls.filter((c) => c.method === 'views.open' && c.args.trigger_id === triggerId);
+    // Slack limits views.open for 5 s: waiting that out would spend the trigger's life.
+    h.api.fail('views.open', 429, { retryAfter: 5 });
+    const limited = await h.slash('invite', ADMIN);
+    const told = await h.api.response(limited.responseId);
+    expect(textOf(told.body)).toContain('Slack did not open the form in time. Please try again.');
+    expect(told.at - (opens(limited.triggerId)[0]?.at ?? 0)).toBeLessThan(1_000);
+    expect(opens(limited.triggerId)).toHaveLength(1);
+    // A passing 500: tried again at once, and the form opens.
+    h.api.fail('views.open', 500);
+    const flaky = await h.slash('invite', ADMIN);
+    await h.api.waitFor(() => opens(flaky.triggerId).find((c) => c.ok));
+    expect(opens(flaky.triggerId).map((c) => c.ok)).toEqual([false, true]);
+    // The shortcut has no message to answer: the person is told in a DM.
+    h.api.fail('views.open', 429, { retryAfter: 5 });
+    await h.shortcut(LINKED);
+    const [dm] = await h.waitForDms(LINKED, 1);
+    expect(dm!.args.text).toBe(':warning: Slack did not open the form in time. Please try again.');
+  });
 });
 
 describe('a custom command name (SLACK_COMMAND)', () => {

@@ -2,7 +2,8 @@ import { payloadTeam } from '../../identity.js';
 import { decodeApproval } from '../../action-values.js';
 import { denyModal } from '../../blocks/approvals.js';
 import type { SlackDeps } from '../../deps.js';
-import { staleButton } from '../../errors.js';
+import { FORM_DID_NOT_OPEN, staleButton } from '../../errors.js';
+import { openWithTrigger } from '../open-modal.js';
 import { tellClicker, clickedValue, type ClickArgs } from './click.js';
 
 /**
@@ -16,13 +17,7 @@ export function approvalDenyAction(deps: SlackDeps) {
     await args.ack();
     const invitationId = decodeApproval(clickedValue(args));
     if (!invitationId) return tellClicker(args, staleButton(deps.command));
-    try {
-      await args.client.views.open({ trigger_id: args.body.trigger_id, view: denyModal({ id: invitationId }) });
-    } catch (error) {
-      deps.logger.warn({ err: error }, 'could not open the deny modal');
-      await tellClicker(args, ':warning: The form did not open in time. Please click *Deny* again.');
-      return;
-    }
+    if (!(await openWithTrigger(deps, args.body.trigger_id, denyModal({ id: invitationId })))) return tellClicker(args, FORM_DID_NOT_OPEN);
     await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
   };
 }

@@ -2,8 +2,10 @@ import { payloadTeam } from '../../identity.js';
 import { decodeRow } from '../../action-values.js';
 import { linkView, loadingView, messageView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
+import { FORM_DID_NOT_OPEN } from '../../errors.js';
+import { openWithTrigger } from '../open-modal.js';
 import { escape } from '../../text.js';
-import { clickedValue, failureWords, onClick, postToClicker, showOutcome, type ClickArgs } from './click.js';
+import { clickedValue, failureWords, onClick, postToClicker, showOutcome, tellClicker, type ClickArgs } from './click.js';
 
 /**
  * Copy link (pending): the link only for the admin who asked, never as a lasting message. Beside
@@ -24,8 +26,9 @@ export function copyLinkAction(deps: SlackDeps) {
   return async (args: ClickArgs) => {
     if (args.body.response_url) return inMessage(args);
     await args.ack();
-    const opened = await args.client.views.open({ trigger_id: args.body.trigger_id, view: loadingView('Invitation link') });
-    const show = (view: ReturnType<typeof linkView>) => args.client.views.update({ view_id: opened.view!.id!, hash: opened.view!.hash, view });
+    const opened = await openWithTrigger(deps, args.body.trigger_id, loadingView('Invitation link'));
+    if (!opened) return tellClicker(args, FORM_DID_NOT_OPEN);
+    const show = (view: ReturnType<typeof linkView>) => args.client.views.update({ view_id: opened.id!, hash: opened.hash, view });
     const row = decodeRow(clickedValue(args));
     if (!row) return void (await show(messageView('Invitation link', 'This button is out of date. Open the Home tab again.')));
     const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body));

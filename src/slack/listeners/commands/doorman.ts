@@ -20,7 +20,7 @@ export function doormanCommand(deps: SlackDeps) {
       case 'invite':
         if (!parsed.list) {
           await args.ack();
-          return openInviteModal(deps, args.client, { triggerId: args.command.trigger_id, userId: args.command.user_id, teamId: args.command.team_id });
+          return openInviteModal(deps, { triggerId: args.command.trigger_id, userId: args.command.user_id, teamId: args.command.team_id }, (text) => args.respond({ response_type: 'ephemeral', text }));
         }
         return inviteList(deps, args, parsed.list);
       case 'invites':

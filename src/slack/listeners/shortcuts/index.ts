@@ -11,6 +11,7 @@ export function register(app: App, deps: SlackDeps): void {
 export function invitePeopleShortcut(deps: SlackDeps) {
   return async ({ ack, shortcut, client }: SlackShortcutMiddlewareArgs<GlobalShortcut> & AllMiddlewareArgs) => {
     await ack();
-    await openInviteModal(deps, client, { triggerId: shortcut.trigger_id, userId: shortcut.user.id, teamId: shortcut.team?.id });
+    // A shortcut has no message to answer: a form that did not open is said in a DM.
+    await openInviteModal(deps, { triggerId: shortcut.trigger_id, userId: shortcut.user.id, teamId: shortcut.team?.id }, (text) => client.chat.postMessage({ channel: shortcut.user.id, text }));
   };
 }
