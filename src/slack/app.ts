@@ -16,6 +16,7 @@ import { RECEIVED_AT } from './listeners/deadline.js';
 import { registerListeners } from './listeners/index.js';
 import { boltLogger } from './logger.js';
 import { countingFetch, DEFAULT_SLACK_API_URL, slackRequestTiming } from '../metrics/slack.js';
+import { DeactivatedInSlack } from './notices/deactivated.js';
 import { noticeClient, slackNoticeHandler } from './notices/handler.js';
 import { ChannelPacer } from './notices/pacer.js';
 import { approvalMessageHandler } from './notices/approval-messages.js';
@@ -161,7 +162,10 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   return {
     mode,
     app,
-    notices: slackNoticeHandler(deps, notices, pacer),
+    notices: slackNoticeHandler(deps, notices, pacer, {
+      deactivated: new DeactivatedInSlack(async (user) => (await profiles.users.info({ user })).user?.deleted === true, services.clock),
+      bootstrapAdmins: adminUserIds,
+    }),
     approvals: approvalMessageHandler(deps, notices, pacer),
     postToAuditChannel: auditChannel
       ? async (lines) => {

@@ -17,7 +17,8 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     h = await SlackWorld.start(dialect, { refusalProxy: true });
   });
   afterAll(async () => {
-    expect(h.api.rejected()).toEqual([]);
+    // users.info about U0GONE, a Slack user who does not exist, on purpose.
+    expect(h.api.rejected('user_not_found')).toEqual([]);
     await h.stop();
   });
 
@@ -134,8 +135,8 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     expect(all.every((n) => delivered.get(n.id) === 1)).toBe(true);
   });
 
-  it('drops a notice Slack refuses for good (user_not_found) instead of retrying it forever', async () => {
-    h.proxy!.refuse('U0GONE', 'user_not_found');
+  it('drops a notice Slack refuses for good (channel_not_found: no such user) instead of retrying it forever', async () => {
+    h.proxy!.refuse('U0GONE', 'channel_not_found');
     const gone = { type: 'slack' as const, slackUserId: 'U0GONE', name: 'Gone' };
     await h.invite(['orphan@corp.test'], gone);
     await h.invite(['kept@corp.test'], SLACK_ACTOR);
@@ -146,7 +147,7 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     await h.settled();
     const notice = (await h.notices()).find((n) => n.payload.recipient === 'U0GONE')!;
     expect(notice).toMatchObject({ state: 'cancelled', attempts: 1 });
-    expect(notice.last_error).toContain('user_not_found');
+    expect(notice.last_error).toContain('channel_not_found');
     for (let i = 0; i < 5; i++) {
       h.clock.advance(HOUR);
       await pause(120);

@@ -2,6 +2,8 @@ import { webApi } from '@slack/bolt';
 import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
+import type { Clock } from '../../shared/clock.js';
+import { rerouteNotice, type DeactivatedInSlack } from './deactivated.js';
 import type { ChannelPacer } from './pacer.js';
 import { refusalOrRetry } from './refusal-or-retry.js';
 import { renderNotice, type NoticeDeps } from './render.js';
@@ -21,14 +23,25 @@ export function noticeClient(token: string, slackApiUrl: string | undefined, log
   });
 }
 
+/** Who hears in the place of a recipient deactivated in Slack (see DeactivatedInSlack). */
+export interface AbsentRecipients {
+  deactivated: DeactivatedInSlack;
+  /** SLACK_ADMIN_USER_IDS. */
+  bootstrapAdmins: readonly string[];
+}
+
 /** Delivers queued notices as DMs (chat.postMessage to a user id opens the DM). */
-export function slackNoticeHandler(deps: NoticeDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler {
+export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock }, client: webApi.WebClient, pacer: ChannelPacer, absent?: AbsentRecipients): OutboxHandler {
   return {
     kind: SLACK_NOTICE,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as NoticePayload;
       const message = await renderNotice(deps, item.id, payload);
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
+      if (absent && (await absent.deactivated.has(payload.recipient))) {
+        const told = await rerouteNotice(deps.db, deps.clock.now(), payload, absent.bootstrapAdmins);
+        return { result: 'cancelled', reason: `the recipient is deactivated in Slack${told ? `; queued for ${told} admin(s) instead` : ''}` };
+      }
       const wait = pacer.reserve(payload.recipient, item.id);
       if (wait > 0) throw new RetryLater(pacer.holding() ? 'waiting out a 429 from Slack (Retry-After)' : `pacing messages to ${payload.recipient}`, wait, true);
       try {
