@@ -3,7 +3,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Suites that must have the machine to themselves: they restart PostgreSQL (faults-db), measure
- * latency or timing under load (load, races, secrets' constant-time check, MAIL_RATE's moments
+ * latency or timing under load (load, races, secrets' streams of oversized bodies, MAIL_RATE's moments
  * on the real clock and as the SMTP server sees them), or count thread-pool use (passwords). They run one at a time, after everything
  * else. The benchmark smoke and the mail and Slack faults assert no timing, so they share the machine.
  */

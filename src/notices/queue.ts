@@ -89,8 +89,8 @@ export async function inviterSlackIds(trx: Trx, invitedBy: InvitedBy): Promise<I
 export async function inviterAudience(trx: Trx, invitation: { invitedBy: InvitedBy }, bootstrapAdmins: readonly string[]): Promise<{ recipients: SlackUserId[]; asInviter: boolean }> {
   const ref = await inviterSlackIds(trx, invitation.invitedBy);
   const audience = audienceFor(ref, bootstrapAdmins);
-  // The stand-ins are read only when they are needed and none are configured.
-  return audience.asInviter || bootstrapAdmins.length ? audience : audienceFor(ref, await linkedAdmins(trx));
+  // The stand-ins are read only when the inviter cannot hear.
+  return audience.asInviter ? audience : audienceFor(ref, await standInAdmins(trx, bootstrapAdmins));
 }
 
 /** Tells the inviter once that the mail server refused an invitation's email for good. */

@@ -144,7 +144,13 @@ export async function createSlackDoor(services: Services, web: Express): Promise
             installedTeam ??= found.teamId;
             if (installedTeam) clearInterval(teamRetry);
           },
-          () => undefined,
+          (error: unknown) => {
+            // Slack answered at last, and refuses the token (or it is an org-wide installation's):
+            // asking again changes nothing; only the operator can.
+            if (!(error instanceof ConfigError)) return;
+            clearInterval(teamRetry);
+            logger.error({ err: error }, `${error.message}; Slack requests are refused until Doorman restarts with another token`);
+          },
         );
       }, 30_000).unref();
   if (services.metrics) app.use(slackRequestTiming(services.metrics));

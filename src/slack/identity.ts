@@ -253,7 +253,9 @@ function slackActor(slackUserId: string, member?: Member, name?: string): Actor 
 /**
  * The workspace a click or a view submission happened in. On Enterprise Grid `user.team_id` is the
  * person's own workspace, which may be another of the organization's; `team` is null only for an
- * org-wide installation, where `user.team_id` is all there is (Bolt reads them in the same order).
+ * org-wide installation, where `user.team_id` is all there is. (Bolt reads a click's in the same
+ * order; for a submission it prefers the installing workspace, which would let a Slack Connect
+ * submitter's workspace pass unseen.)
  */
 export function payloadTeam(body: { team?: { id?: string } | null; user?: { team_id?: string } }): string | undefined {
   return body.team?.id ?? body.user?.team_id;

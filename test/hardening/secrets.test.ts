@@ -140,7 +140,7 @@ describe('abuse', () => {
     const real = deriveToken(TEST_SECRET, row.token_nonce);
     const nearMiss = real.slice(0, 42) + (real.endsWith('A') ? 'B' : 'A');
     const sent: unknown[][] = [];
-    const listen = (query: { bindings?: unknown[] }) => void sent.push(query.bindings ?? []);
+    const listen = (query: { sql: string; bindings?: unknown[] }) => void sent.push([query.sql, ...(query.bindings ?? [])]);
     t.services.db.on('query', listen);
     try {
       await expect(t.services.invites.lookupToken(nearMiss)).rejects.toMatchObject({ code: 'unknown_token' });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, LINKED, MEMBER_ADMIN, pause, SlackWorld, SYSTEM_ACTOR, textOf } from '../support/slack-world.js';
+import { ADMIN, ADMIN2, DAY, eventually, LINKED, MEMBER_ADMIN, pause, SlackWorld, SYSTEM_ACTOR, textOf } from '../support/slack-world.js';
 
 /**
  * Without SLACK_ADMIN_USER_IDS, what the inviter cannot hear (no Slack user, or deactivated since)
@@ -10,7 +10,7 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
   let h: SlackWorld;
 
   beforeAll(async () => {
-    h = await SlackWorld.start(dialect, { env: { SLACK_ADMIN_USER_IDS: '' } });
+    h = await SlackWorld.start(dialect, { env: { SLACK_ADMIN_USER_IDS: '', INVITE_ALLOWED_DOMAINS: 'corp.test' } });
   });
   afterAll(async () => {
     expect(h.api.rejected()).toEqual([]);
@@ -31,5 +31,22 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     expect(textOf(expiry!.args as any)).not.toContain('cli-joiner@corp.test');
     await pause(300);
     for (const other of [ADMIN, ADMIN2, MEMBER_ADMIN]) expect(h.dms(other)).toEqual([]);
+  });
+
+  it('an approval outcome for a requester with no Slack user reaches the linked admins, all but the one who decided as a member (web, API)', async () => {
+    const system = { type: 'system' as const, name: 'cli:test' };
+    h.api.users.set('U0SECOND', { email: 'second@corp.test', name: 'Sec Ond' });
+    await h.services.members.create({ email: 'second@corp.test', role: 'admin', firstName: 'Sec', lastName: 'Ond', slackUserId: 'U0SECOND' }, system);
+    const { member } = await h.services.members.create({ email: 'api-only@corp.test', role: 'admin', firstName: 'Api', lastName: 'Only' }, system);
+    const email = 'held@elsewhere.io';
+    const [id] = (await h.services.invites.inviteMany({ emails: email, actor: { type: 'member', memberId: member.id, name: 'Api Only' } })).awaitingApproval!.map((e) => e.invitationId);
+    await h.services.invites.deny(id!, { type: 'member', memberId: h.ids.linked, name: 'Lin Linked' }, 'Not now');
+    const told = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms('U0SECOND').find((dm) => dm.args.text === `The invitation to ${email} was denied`);
+    }, 10_000, 'the other linked admin told');
+    expect(textOf(told.args as any)).toContain('Asked for by Api Only');
+    await h.settle();
+    expect(h.dms(LINKED).filter((dm) => String(dm.args.text).includes(email))).toEqual([]);
   });
 });

@@ -214,8 +214,9 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     const text = textOf(told.args as any);
     expect(text).toContain(`<@${ADMIN2}> denied the invitation to *${email}*`);
     expect(text).not.toContain('your invitation');
-    expect(text).toContain('Asked for by Api Client, who cannot be reached in Slack, so the admins hear instead.');
+    expect(text).toContain('Asked for by Api Client; the admins hear of it in their place.');
     const about = (user: string) => h.dms(user).filter((dm) => String(dm.args.text).includes(`invitation to ${email} was`));
+    await h.settle();
     expect(about(ADMIN2)).toEqual([]);
     expect(about(LINKED)).toEqual([]);
   });

@@ -23,8 +23,10 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     await h.settled();
   });
   afterAll(async () => {
-    // On purpose: user_not_visible (a person Slack does not show to the app), hash_conflict (Back on a review drawn again).
+    // On purpose: user_not_visible (a person Slack does not show to the app), and the one
+    // hash_conflict of Back on a review drawn again (counted there).
     expect(h.api.rejected('user_not_visible', 'hash_conflict')).toEqual([]);
+    expect(h.api.calls.filter((c) => c.error === 'hash_conflict')).toHaveLength(1);
     await h.stop();
   });
 
@@ -107,6 +109,8 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
       expect((await h.interaction(payload)).status).toBe(200);
       const form = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_modal' && textOf(c.args.view).includes('stale.one')));
       expect(form.args.view.blocks.find((b: any) => b.block_id === 'emails').element.initial_value).toBe('stale.one@corp.test');
+      // The first update met the newer hash; the second, without one, drew the form.
+      expect(h.api.calls.filter((c) => c.method === 'views.update' && c.at >= form.at - 1_000).map((c) => c.error ?? 'ok').slice(-2)).toEqual(['hash_conflict', 'ok']);
       await h.settle();
       expect(h.log.errors().slice(errorsBefore).map((e) => e.msg)).toEqual([]);
     } finally {

@@ -162,6 +162,13 @@ describe.each(DIALECTS)('one namespaced command, the shortcut, modals first, Sla
     await h.shortcut(LINKED);
     const [dm] = await h.waitForDms(LINKED, 1);
     expect(dm!.args.text).toBe(':warning: Slack did not open the form in time. Please try again.');
+    // From App Home too: a DM, and the Home tab stays as it was (no view published over it).
+    const published = h.api.callsTo('views.publish').length;
+    h.api.fail('views.open', 429, { retryAfter: 5 });
+    await h.click({ type: 'button', action_id: 'open_invite_modal', value: 'home' }, { home: true, user: LINKED });
+    const [, fromHome] = await h.waitForDms(LINKED, 2);
+    expect(fromHome!.args.text).toBe(':warning: Slack did not open the form in time. Please try again.');
+    expect(h.api.callsTo('views.publish')).toHaveLength(published);
   });
 });
 

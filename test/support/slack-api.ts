@@ -317,9 +317,6 @@ export class SlackApiStandIn {
   viewAck(body: unknown, viewId?: string): void {
     if (!body || typeof body !== 'object') return;
     const ack = body as Record<string, any>;
-    // The view the submission came from, drawn anew by `update`, gets a new hash as views.update gives one.
-    const open = viewId ? this.views.get(viewId) : undefined;
-    if (open && ack.response_action === 'update') open.hash = newViewHash();
     const problems =
       ack.response_action === 'update' || ack.response_action === 'push'
         ? viewProblems(ack.view)
@@ -327,6 +324,9 @@ export class SlackApiStandIn {
           ? ['errors without a field and its message']
           : [];
     if (problems.length) this.calls.push({ method: 'view_submission ack', args: ack, at: Date.now(), ok: false, error: `invalid_view: ${problems.join('; ')}` });
+    // The view the submission came from, drawn anew by an `update` Slack takes, gets a new hash as views.update gives one.
+    const open = viewId ? this.views.get(viewId) : undefined;
+    if (open && ack.response_action === 'update' && !problems.length) open.hash = newViewHash();
     this.wake();
   }
 

@@ -97,7 +97,7 @@ export function approvalDecidedNotice(invitation: Invitation, asRequester = true
     }
   }
   const blocks: Block[] = [{ type: 'section', text: mrkdwn(line) }];
-  if (!asRequester) blocks.push({ type: 'context', elements: [mrkdwn(`Asked for by ${inviterWords(invitation) ?? 'an API client'}, who cannot be reached in Slack, so the admins hear instead.`)] });
+  if (!asRequester) blocks.push({ type: 'context', elements: [mrkdwn(`Asked for by ${inviterWords(invitation) ?? 'an API client'}; the admins hear of it in their place.`)] });
   return { text, blocks };
 }
 

@@ -4,7 +4,7 @@ import { denyModal } from '../../blocks/approvals.js';
 import type { SlackDeps } from '../../deps.js';
 import { FORM_DID_NOT_OPEN, staleButton } from '../../errors.js';
 import { openWithTrigger } from '../open-modal.js';
-import { tellClicker, clickedValue, type ClickArgs } from './click.js';
+import { clickedValue, postToClicker, tellClicker, type ClickArgs } from './click.js';
 
 /**
  * Deny on an approval request: the reason modal opens first thing (a trigger id works once and for
@@ -17,7 +17,8 @@ export function approvalDenyAction(deps: SlackDeps) {
     await args.ack();
     const invitationId = decodeApproval(clickedValue(args));
     if (!invitationId) return tellClicker(args, staleButton(deps.command));
-    if (!(await openWithTrigger(deps, args.body.trigger_id, denyModal({ id: invitationId })))) return tellClicker(args, FORM_DID_NOT_OPEN);
+    const opened = await openWithTrigger(deps, args.body.trigger_id, denyModal({ id: invitationId }));
+    if (opened === undefined) return postToClicker(args, { text: FORM_DID_NOT_OPEN });
     await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
   };
 }

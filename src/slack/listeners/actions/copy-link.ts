@@ -5,7 +5,7 @@ import type { SlackDeps } from '../../deps.js';
 import { FORM_DID_NOT_OPEN } from '../../errors.js';
 import { openWithTrigger } from '../open-modal.js';
 import { escape } from '../../text.js';
-import { clickedValue, failureWords, onClick, postToClicker, showOutcome, tellClicker, type ClickArgs } from './click.js';
+import { clickedValue, failureWords, onClick, postToClicker, showOutcome, type ClickArgs } from './click.js';
 
 /**
  * Copy link (pending): the link only for the admin who asked, never as a lasting message. Beside
@@ -27,7 +27,8 @@ export function copyLinkAction(deps: SlackDeps) {
     if (args.body.response_url) return inMessage(args);
     await args.ack();
     const opened = await openWithTrigger(deps, args.body.trigger_id, loadingView('Invitation link'));
-    if (!opened) return tellClicker(args, FORM_DID_NOT_OPEN);
+    if (opened === undefined) return postToClicker(args, { text: FORM_DID_NOT_OPEN });
+    if (!opened) return;
     const show = (view: ReturnType<typeof linkView>) => args.client.views.update({ view_id: opened.id!, hash: opened.hash, view });
     const row = decodeRow(clickedValue(args));
     if (!row) return void (await show(messageView('Invitation link', 'This button is out of date. Open the Home tab again.')));
