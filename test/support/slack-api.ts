@@ -181,7 +181,7 @@ const REQUIRED: Record<string, string[][]> = {
   'users.info': [['user']],
   'chat.postMessage': [['channel'], ['text', 'blocks', 'attachments']],
   'chat.postEphemeral': [['channel'], ['user'], ['text', 'blocks', 'attachments']],
-  'chat.update': [['channel'], ['ts']],
+  'chat.update': [['channel'], ['ts'], ['text', 'blocks', 'attachments']],
   'views.open': [['trigger_id', 'interactivity_pointer'], ['view']],
   'views.push': [['trigger_id', 'interactivity_pointer'], ['view']],
   'views.update': [['view'], ['view_id', 'external_id']],
@@ -804,6 +804,8 @@ export class SlackApiStandIn {
         return { ok: true, view: this.openView(args.view) };
       }
       case 'views.update': {
+        // Exactly one of the two names the view.
+        if ((args.view_id === undefined) === (args.external_id === undefined)) return { ok: false, error: 'invalid_arguments' };
         const known = args.view_id ? this.views.get(args.view_id) : [...this.views.values()].find((v) => v.externalId === args.external_id);
         if (!known) return { ok: false, error: 'not_found' };
         if (args.hash !== undefined && args.hash !== known.hash) return { ok: false, error: 'hash_conflict' };
@@ -815,6 +817,8 @@ export class SlackApiStandIn {
       }
       case 'views.publish': {
         if (args.view?.type === 'home' && !this.manifest.homeTabEnabled) return { ok: false, error: 'not_enabled' };
+        // Only App Home is published; a modal is opened with a trigger.
+        if (args.view?.type !== 'home') return { ok: false, error: 'invalid_arguments' };
         return { ok: true, view: this.openView(args.view, args.user_id) };
       }
       case 'conversations.open': {

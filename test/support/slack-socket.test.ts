@@ -230,11 +230,21 @@ describe('Web API stand-in refusals', () => {
     expect((await web.chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'edited' })).ok).toBe(true);
   });
 
+  it('refuses a views.update naming its view twice or not at all, a modal published as Home, and a chat.update with nothing to show', async () => {
+    api.registerView('V0NAMED', { externalId: 'named' });
+    const view = { type: 'modal' as const, title: { type: 'plain_text' as const, text: 'T' }, blocks: [] };
+    expect(await refusal(client(api).views.update({ view_id: 'V0NAMED', external_id: 'named', view }))).toMatchObject({ error: 'invalid_arguments' });
+    expect(await refusal(client(api).apiCall('views.update', { view }))).toMatchObject({ error: 'invalid_arguments' });
+    expect(await refusal(client(api).views.update({ external_id: 'named', view }))).toBeUndefined();
+    expect(await refusal(client(api).views.publish({ user_id: 'U0ADMIN', view: view as never }))).toMatchObject({ error: 'invalid_arguments' });
+    expect(await refusal(client(api).apiCall('chat.update', { channel: 'C0GENERAL', ts: '1.1' }))).toMatchObject({ error: 'invalid_arguments' });
+  });
+
   it('refuses the app token on Web API methods and the bot token on apps.connections.open', async () => {
     expect(await refusal(client(api, api.appToken).auth.test())).toMatchObject({ error: 'not_allowed_token_type' });
     expect(await refusal(client(api).apps.connections.open())).toMatchObject({ error: 'not_allowed_token_type' });
     expect(await refusal(client(api).apiCall('chat.nope'))).toMatchObject({ error: 'unknown_method' });
-    expect(api.rejected('not_allowed_token_type', 'unknown_method', 'invalid_trigger_id', 'expired_trigger_id', 'exchanged_trigger_id', 'hash_conflict', 'not_found', 'not_in_channel', 'channel_not_found')).toEqual([]);
+    expect(api.rejected('not_allowed_token_type', 'unknown_method', 'invalid_trigger_id', 'expired_trigger_id', 'exchanged_trigger_id', 'hash_conflict', 'not_found', 'not_in_channel', 'channel_not_found', 'invalid_arguments')).toEqual([]);
   });
 
   it('takes five posts per response_url, refuses the sixth and any after 30 minutes', async () => {
