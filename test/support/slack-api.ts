@@ -311,12 +311,13 @@ export class SlackApiStandIn {
 
   /**
    * A view submission's ack: a view it answers with (`update`, `push`) is checked as views.update
-   * checks one, and `errors` must name fields. Slack shows a view it refuses only as "We had some
+   * checks one, `errors` must name fields, and an ack with no view closes the modal. Slack shows a view it refuses only as "We had some
    * trouble connecting" in the modal; here the refusal is kept, so `rejected()` reports it.
    */
   viewAck(body: unknown, viewId?: string): void {
-    if (!body || typeof body !== 'object') return;
-    const ack = body as Record<string, any>;
+    const ack = (body && typeof body === 'object' ? body : {}) as Record<string, any>;
+    // An ack without a response_action (or with `clear`) closes the modal: a later views.update of it is not_found.
+    if (viewId && (ack.response_action === undefined || ack.response_action === 'clear')) this.views.delete(viewId);
     const problems =
       ack.response_action === 'update' || ack.response_action === 'push'
         ? viewProblems(ack.view)

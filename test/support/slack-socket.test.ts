@@ -240,6 +240,16 @@ describe('Web API stand-in refusals', () => {
     expect(await refusal(client(api).apiCall('chat.update', { channel: 'C0GENERAL', ts: '1.1' }))).toMatchObject({ error: 'invalid_arguments' });
   });
 
+  it('closes a modal whose submission was acked without a view: it can no longer be updated; errors keep it open', async () => {
+    const view = { type: 'modal' as const, title: { type: 'plain_text' as const, text: 'T' }, blocks: [] };
+    api.registerView('V0KEPT');
+    api.viewAck({ response_action: 'errors', errors: { emails: 'Add an address.' } }, 'V0KEPT');
+    expect(await refusal(client(api).views.update({ view_id: 'V0KEPT', view }))).toBeUndefined();
+    api.registerView('V0CLOSED');
+    api.viewAck(undefined, 'V0CLOSED');
+    expect(await refusal(client(api).views.update({ view_id: 'V0CLOSED', view }))).toMatchObject({ error: 'not_found' });
+  });
+
   it('refuses the app token on Web API methods and the bot token on apps.connections.open', async () => {
     expect(await refusal(client(api, api.appToken).auth.test())).toMatchObject({ error: 'not_allowed_token_type' });
     expect(await refusal(client(api).apps.connections.open())).toMatchObject({ error: 'not_allowed_token_type' });
