@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, eventually, LINKED, MEMBER_ADMIN, pause, SlackWorld, SYSTEM_ACTOR, textOf } from '../support/slack-world.js';
+import { ADMIN, ADMIN2, DAY, eventually, LINKED, MEMBER_ADMIN, pause, SLACK_ACTOR, SlackWorld, SYSTEM_ACTOR, textOf } from '../support/slack-world.js';
 
 /**
- * Without SLACK_ADMIN_USER_IDS, what the inviter cannot hear (no Slack user, or deactivated since)
- * goes to the admin members linked to a Slack user instead of nowhere.
+ * Without SLACK_ADMIN_USER_IDS, what the inviter cannot hear (no Slack user, deactivated in Doorman
+ * or in Slack) goes to the admin members linked to a Slack user instead of nowhere.
  */
 describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
   let h: SlackWorld;
@@ -33,6 +33,29 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     for (const other of [ADMIN, ADMIN2, MEMBER_ADMIN]) expect(h.dms(other)).toEqual([]);
   });
 
+  it('an inviter deactivated in Slack (which still takes a DM, read by nobody): their expiry and acceptance notices reach the linked admin instead', async () => {
+    const before = h.dms(LINKED).length;
+    await h.invite(['left-expired@corp.test', 'left-joined@corp.test'], SLACK_ACTOR);
+    await h.smtp.waitFor(h.smtp.received.length + 2);
+    // Ada leaves the company: her Slack account is deactivated; her Doorman member stays as it was.
+    h.api.users.set(MEMBER_ADMIN, { email: 'ada@corp.test', name: 'Ada Admin', deleted: true });
+    await h.accept('left-joined@corp.test');
+    h.clock.advance(7 * DAY + 1);
+    await h.sweep();
+    // One DM a second per recipient: the pace's clock is the test's.
+    const dms = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms(LINKED).length >= before + 2 ? h.dms(LINKED).slice(before) : undefined;
+    }, 10_000, 'two DMs to the linked admin');
+    const texts = dms.map((dm) => textOf(dm.args as any)).join('\n');
+    expect(texts).toContain('left-joined@corp.test accepted their invitation');
+    expect(texts).toContain('left-expired@corp.test');
+    await h.settle();
+    expect(h.dms(MEMBER_ADMIN)).toEqual([]);
+    const cancelled = await h.db.db('outbox').where({ kind: 'slack_notice', state: 'cancelled' }).where('last_error', 'like', '%deactivated in Slack%');
+    expect(cancelled).toHaveLength(2);
+  });
+
   it('an approval outcome for a requester with no Slack user reaches the linked admins, all but the one who decided as a member (web, API)', async () => {
     const system = { type: 'system' as const, name: 'cli:test' };
     h.api.users.set('U0SECOND', { email: 'second@corp.test', name: 'Sec Ond' });
@@ -47,6 +70,6 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     }, 10_000, 'the other linked admin told');
     expect(textOf(told.args as any)).toContain('Asked for by Api Only');
     await h.settle();
-    expect(h.dms(LINKED).filter((dm) => String(dm.args.text).includes(email))).toEqual([]);
+    expect(h.dms(LINKED).filter((dm) => String(dm.args.text).includes(`invitation to ${email} was`))).toEqual([]);
   });
 });
