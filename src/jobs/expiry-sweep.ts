@@ -1,6 +1,6 @@
 import { inTransaction, lockRowsSql, serializeOn, useIndexSql, type Db, type Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
-import { audienceFor, groupByRecipient, queueNotices, standInAdmins, type InviterRef, type NoticePayload } from '../notices/queue.js';
+import { groupByRecipient, queueNotices, standInsFor, type InviterRef, type NoticePayload } from '../notices/queue.js';
 import type { Clock } from '../shared/clock.js';
 import { invitationEvent, type EventSink, type InvitationFacts } from '../events/events.js';
 
@@ -113,9 +113,7 @@ export class ExpirySweep {
         return;
       }
       const notices: NoticePayload[] = [];
-      // The stand-ins are read only when some inviter cannot hear.
-      const bootstrap = this.settings.bootstrapAdmins;
-      const standIns = [...expired, ...due].some((row) => !audienceFor(row, bootstrap).asInviter) ? await standInAdmins(trx, bootstrap) : bootstrap;
+      const standIns = await standInsFor(trx, [...expired, ...due], this.settings.bootstrapAdmins);
       for (const [recipient, invitationIds] of groupByRecipient(expired, standIns)) notices.push({ notice: 'expired', recipient, invitationIds });
       for (const [recipient, invitationIds] of groupByRecipient(due, standIns)) notices.push({ notice: 'reminder', recipient, invitationIds });
       await queueNotices(trx, now, notices);

@@ -61,9 +61,10 @@ export async function queueApprovalDecided(trx: Trx, now: number, invitation: In
   const asked = { invited_by_member_id: invitation.invitedBy.memberId, invited_by_slack_user_id: invitation.invitedBy.slackUserId };
   if (!invitation.approval?.decision && (await isRequester(trx, asked, actorFromRef(invitation.revokedBy)))) return;
   const { recipients, asInviter } = await inviterAudience(trx, invitation, settings.bootstrapAdmins);
+  if (asInviter) return queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id })));
   // An admin hearing in the requester's place is not told of their own decision (made in Slack, or as a member on the web or the API).
   const decider = actorFromRef(invitation.approval?.decidedBy ?? invitation.revokedBy);
-  const deciderSlack = decider.type === 'slack' ? decider.slackUserId : decider.type === 'member' && !asInviter ? await memberSlackUser(trx, decider.memberId) : null;
-  const told = asInviter ? recipients : recipients.filter((id) => id !== deciderSlack);
-  await queueNotices(trx, now, told.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id, ...(asInviter ? {} : { asInviter }) })));
+  const deciderSlack = decider.type === 'slack' ? decider.slackUserId : decider.type === 'member' ? await memberSlackUser(trx, decider.memberId) : null;
+  const told = recipients.filter((id) => id !== deciderSlack);
+  await queueNotices(trx, now, told.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id, asInviter })));
 }

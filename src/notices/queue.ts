@@ -38,6 +38,14 @@ export async function standInAdmins(db: Db | Trx, bootstrapAdmins: readonly stri
   return bootstrapAdmins.length ? [...bootstrapAdmins] : linkedAdmins(db);
 }
 
+/**
+ * The stand-ins these invitations need: the linked admins are read only when no bootstrap admin is
+ * configured and some inviter cannot hear.
+ */
+export async function standInsFor(db: Db | Trx, refs: readonly InviterRef[], bootstrapAdmins: readonly string[]): Promise<SlackUserId[]> {
+  return refs.some((ref) => !audienceFor(ref, bootstrapAdmins).asInviter) ? standInAdmins(db, bootstrapAdmins) : [...bootstrapAdmins];
+}
+
 /** Every active admin member linked to a Slack user. */
 export async function linkedAdmins(db: Db | Trx): Promise<SlackUserId[]> {
   return (await db('members').where({ role: 'admin', state: 'active' }).whereNotNull('slack_user_id').orderBy('slack_user_id').pluck('slack_user_id')) as string[];
@@ -88,9 +96,7 @@ export async function inviterSlackIds(trx: Trx, invitedBy: InvitedBy): Promise<I
 /** Who hears about an invitation (see audienceFor), from the invitation and the inviting member's link. */
 export async function inviterAudience(trx: Trx, invitation: { invitedBy: InvitedBy }, bootstrapAdmins: readonly string[]): Promise<{ recipients: SlackUserId[]; asInviter: boolean }> {
   const ref = await inviterSlackIds(trx, invitation.invitedBy);
-  const audience = audienceFor(ref, bootstrapAdmins);
-  // The stand-ins are read only when the inviter cannot hear.
-  return audience.asInviter ? audience : audienceFor(ref, await standInAdmins(trx, bootstrapAdmins));
+  return audienceFor(ref, await standInsFor(trx, [ref], bootstrapAdmins));
 }
 
 /** Tells the inviter once that the mail server refused an invitation's email for good. */
@@ -113,4 +119,17 @@ export async function queueRenewalRequestNotice(trx: Trx, now: number, invitatio
 export async function queueAcceptedNotice(trx: Trx, now: number, invitation: { id: string; invitedBy: InvitedBy }, memberId: string, bootstrapAdmins: readonly string[]): Promise<void> {
   const { recipients } = await inviterAudience(trx, invitation, bootstrapAdmins);
   await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'accepted', recipient, invitationId: invitation.id, memberId })));
+}
+
+/**
+ * The same notice queued for the stand-ins, in the place of a recipient who can no longer hear it
+ * (deactivated in Slack); answers how many. A report goes to every admin already, and a copy meant
+ * for a stand-in goes nowhere else.
+ */
+export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[]): Promise<number> {
+  if (payload.notice === 'weekly_report') return 0;
+  const standIns = await standInAdmins(trx, bootstrapAdmins);
+  if (standIns.includes(payload.recipient)) return 0;
+  await queueNotices(trx, now, standIns.map((recipient): NoticePayload => (payload.notice === 'approval_decided' ? { ...payload, recipient, asInviter: false } : { ...payload, recipient })));
+  return standIns.length;
 }

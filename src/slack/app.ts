@@ -169,7 +169,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     mode,
     app,
     notices: slackNoticeHandler(deps, notices, pacer, {
-      deactivated: new DeactivatedInSlack(async (user) => (await profiles.users.info({ user })).user?.deleted === true, services.clock),
+      deactivated: new DeactivatedInSlack(async (user) => (await readProfile(profiles, user)).deactivated === true, services.clock),
       bootstrapAdmins: adminUserIds,
     }),
     approvals: approvalMessageHandler(deps, notices, pacer),

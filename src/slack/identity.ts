@@ -27,6 +27,8 @@ export interface SlackProfile {
   emailConfirmed: boolean;
   /** A guest (single- or multi-channel), or someone from another organization (Slack Connect). */
   outsider: boolean;
+  /** The account was deactivated in Slack (Slack still takes DMs to it; nobody reads them). */
+  deactivated?: boolean;
   name?: string;
 }
 
@@ -265,7 +267,7 @@ export function payloadTeam(body: { team?: { id?: string } | null; user?: { team
 export async function readProfile(client: webApi.WebClient, slackUserId: string): Promise<SlackProfile> {
   const result = await client.users.info({ user: slackUserId });
   const user = result.user as (NonNullable<typeof result.user> & { is_stranger?: boolean; is_email_confirmed?: boolean }) | undefined;
-  if (!user || user.deleted || user.is_bot) return { teamIds: [], emailConfirmed: false, outsider: true };
+  if (!user || user.deleted || user.is_bot) return { teamIds: [], emailConfirmed: false, outsider: true, deactivated: user?.deleted === true };
   return {
     teamIds: [...new Set([user.team_id, ...(user.enterprise_user?.teams ?? [])].filter((id): id is string => !!id))],
     email: user.profile?.email || undefined,

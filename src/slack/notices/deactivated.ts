@@ -1,5 +1,3 @@
-import { inTransaction, type Db } from '../../db/index.js';
-import { queueNotices, standInAdmins, type NoticePayload } from '../../notices/queue.js';
 import type { Clock } from '../../shared/clock.js';
 
 /** How long an answer of users.info about a recipient is kept. */
@@ -35,20 +33,4 @@ export class DeactivatedInSlack {
     if (this.known.size > 5_000) this.known.delete(this.known.keys().next().value!);
     return deactivated;
   }
-}
-
-/**
- * The same notice queued for the admins in the place of a recipient deactivated in Slack; answers
- * how many. A report goes to every admin already, and a copy meant for an admin in someone's place
- * goes nowhere else.
- */
-export async function rerouteNotice(db: Db, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[]): Promise<number> {
-  if (payload.notice === 'weekly_report') return 0;
-  return inTransaction(db, async (trx) => {
-    const standIns = await standInAdmins(trx, bootstrapAdmins);
-    if (standIns.includes(payload.recipient)) return 0;
-    const told = standIns.map((recipient): NoticePayload => (payload.notice === 'approval_decided' ? { ...payload, recipient, asInviter: false } : { ...payload, recipient }));
-    await queueNotices(trx, now, told);
-    return told.length;
-  });
 }

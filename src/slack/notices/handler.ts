@@ -1,9 +1,10 @@
 import { webApi } from '@slack/bolt';
-import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import { inTransaction } from '../../db/index.js';
+import { queueForStandIns, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
-import { rerouteNotice, type DeactivatedInSlack } from './deactivated.js';
+import type { DeactivatedInSlack } from './deactivated.js';
 import type { ChannelPacer } from './pacer.js';
 import { refusalOrRetry } from './refusal-or-retry.js';
 import { renderNotice, type NoticeDeps } from './render.js';
@@ -39,7 +40,7 @@ export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock }, client: 
       const message = await renderNotice(deps, item.id, payload);
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
       if (absent && (await absent.deactivated.has(payload.recipient))) {
-        const told = await rerouteNotice(deps.db, deps.clock.now(), payload, absent.bootstrapAdmins);
+        const told = await inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins));
         return { result: 'cancelled', reason: `the recipient is deactivated in Slack${told ? `; queued for ${told} admin(s) instead` : ''}` };
       }
       const wait = pacer.reserve(payload.recipient, item.id);

@@ -1,8 +1,8 @@
-import { payloadTeam } from '../../identity.js';
 import { decodeApproval } from '../../action-values.js';
 import { denyModal } from '../../blocks/approvals.js';
 import type { SlackDeps } from '../../deps.js';
 import { FORM_DID_NOT_OPEN, staleButton } from '../../errors.js';
+import { payloadTeam } from '../../identity.js';
 import { openWithTrigger } from '../open-modal.js';
 import { clickedValue, postToClicker, tellClicker, type ClickArgs } from './click.js';
 

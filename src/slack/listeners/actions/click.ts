@@ -1,11 +1,10 @@
-import { payloadTeam } from '../../identity.js';
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { decodeRow, type RowValue } from '../../action-values.js';
 import { refusedHomeView } from '../../blocks/home.js';
 import type { Block } from '../../blocks/limits.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
-import type { SlackUser } from '../../identity.js';
+import { payloadTeam, type SlackUser } from '../../identity.js';
 import { loadNotice, renderNotice } from '../../notices/render.js';
 import { homeScreen, invitationsScreen } from '../../screens.js';
 import { repeatClaims } from '../../dedupe.js';

@@ -1,10 +1,10 @@
-import { payloadTeam } from '../../identity.js';
 import { decodeRow } from '../../action-values.js';
 import { linkView, loadingView, messageView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
 import { FORM_DID_NOT_OPEN } from '../../errors.js';
 import { openWithTrigger } from '../open-modal.js';
 import { escape } from '../../text.js';
+import { payloadTeam } from '../../identity.js';
 import { clickedValue, failureWords, onClick, postToClicker, showOutcome, type ClickArgs } from './click.js';
 
 /**

@@ -1,5 +1,5 @@
-import { payloadTeam } from '../../identity.js';
 import type { SlackDeps } from '../../deps.js';
+import { payloadTeam } from '../../identity.js';
 import { openInviteModal } from '../open-modal.js';
 import { postToClicker, type ClickArgs } from './click.js';
 

@@ -1,4 +1,3 @@
-import { payloadTeam } from '../../identity.js';
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
 import { checkedChoices } from '../../../invites/choices.js';
 import { MAX_LIST_CHARS } from '../../../invites/email-list.js';
@@ -11,6 +10,7 @@ import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { decodeSlackText } from '../../text.js';
 import { slackRefusal } from '../../refusals.js';
+import { payloadTeam } from '../../identity.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 const BUSY = 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.';

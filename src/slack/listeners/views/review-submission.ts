@@ -1,4 +1,3 @@
-import { payloadTeam } from '../../identity.js';
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
 import { emptySummary, mergeSummaries, type InviteSummary } from '../../../invites/model.js';
 import { DomainError } from '../../../shared/errors.js';
@@ -11,7 +10,7 @@ import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
-import type { SlackUser } from '../../identity.js';
+import { payloadTeam, type SlackUser } from '../../identity.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
