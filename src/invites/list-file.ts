@@ -21,6 +21,11 @@ export interface ListFile {
 
 const EMAIL_HEADERS = ['email', 'email_address', 'e_mail', 'mail'];
 
+/** A header cell as the column names above are written ("E-mail Address" → "e_mail_address"). */
+function headerName(cell: string): string {
+  return cell.toLowerCase().replace(/[\s-]+/g, '_');
+}
+
 /**
  * A list from a file (`.csv` or `.txt`): a header row naming an `email` column, with optional
  * `first_name`, `last_name` and `role` columns, or one entry per line. Anything else is refused
@@ -49,7 +54,7 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   records = records.filter(({ record }) => record.some((cell) => cell !== ''));
   if (records.length === 0) throw notAList(name, 'it is empty');
 
-  const header = records[0]!.record.map((cell) => cell.toLowerCase().replace(/[\s-]+/g, '_'));
+  const header = records[0]!.record.map(headerName);
   const emailColumn = header.findIndex((cell) => EMAIL_HEADERS.includes(cell));
   const data = emailColumn >= 0 ? records.slice(1) : records;
   if (data.length > MAX_FILE_ROWS) throw notAList(name, `it has ${data.length.toLocaleString('en')} rows, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
@@ -101,7 +106,7 @@ function fromUtf16(bytes: Buffer): Buffer {
  */
 function delimiterOf(bytes: Buffer): string {
   const firstLine = bytes.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
-  const names = (cells: string[]) => cells.map((cell) => cell.trim().replace(/^"|"$/g, '').toLowerCase().replace(/[\s-]+/g, '_'));
+  const names = (cells: string[]) => cells.map((cell) => headerName(cell.trim().replace(/^"|"$/g, '')));
   return [',', ';', '\t'].find((d) => names(firstLine.split(d)).some((cell) => EMAIL_HEADERS.includes(cell))) ?? ',';
 }
 
