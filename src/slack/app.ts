@@ -47,6 +47,8 @@ export const SLACK_BODY_LIMIT_BYTES = 1024 * 1024;
 const PROFILE_TIMEOUT_MS = 8_000;
 /** A trigger lives 3 seconds from Slack's sending it; a views.open still unanswered after this has lost it. */
 const TRIGGER_LIFE_MS = 3_000;
+/** How often auth.test is asked again when Slack was out of reach at start. */
+export const TEAM_RETRY_MS = 30_000;
 
 /**
  * The Slack door: a Bolt app whose listeners are registered by surface (listeners/). HTTP mode
@@ -152,7 +154,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
             logger.error({ err: error }, `${error.message}; Slack requests are refused until Doorman restarts with another token`);
           },
         );
-      }, 30_000).unref();
+      }, TEAM_RETRY_MS).unref();
   if (services.metrics) app.use(slackRequestTiming(services.metrics));
   registerListeners(app, deps);
   app.error(async (error) => {

@@ -1,15 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { runCli } from '../../src/cli.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { MembersService } from '../../src/members/service.js';
+import { TEAM_RETRY_MS } from '../../src/slack/app.js';
 import { IDENTITY_CACHE_MS, PROFILE_UNAVAILABLE, SlackIdentities, type SlackProfile } from '../../src/slack/identity.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { tempDataDir } from '../support/service.js';
 import { SlackApiStandIn } from '../support/slack-api.js';
 import { blockActionsPayload, clickedAction, newTriggerId } from '../support/slack-payloads.js';
-import { ADMIN, BOT_TOKEN, buttonFor, MEMBER_ADMIN, SIGNING_SECRET, SlackWorld, textOf } from '../support/slack-world.js';
+import { ADMIN, BOT_TOKEN, buttonFor, eventually, MEMBER_ADMIN, pause, SIGNING_SECRET, SlackWorld, textOf } from '../support/slack-world.js';
 
 const REFUSED = /Member: Manage|workspace it is installed in/;
 
@@ -179,6 +180,47 @@ describe('an organization-wide installation on Enterprise Grid', () => {
       await api.stop();
       await test.destroy();
       data.cleanup();
+    }
+  });
+});
+
+describe('Slack out of reach at start', () => {
+  const members = async (h: SlackWorld) => textOf((await h.slash('members', MEMBER_ADMIN)).ack.json as any);
+  // Only the intervals are fake: the workspace check's, which the test fires by hand.
+  const outOfReachAtStart = () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    return SlackWorld.start('sqlite', { logLevel: 'trace', beforeStart: async (_db, _clock, api) => api.fail('auth.test', 500, { times: 2 }) });
+  };
+
+  it('Doorman starts anyway, tells those it cannot check yet to try again, and knows its workspace once Slack answers', async () => {
+    const h = await outOfReachAtStart();
+    try {
+      expect(h.api.failedCallsTo('auth.test')).toHaveLength(2);
+      expect(h.log.entries().find((e) => /could not be reached to check SLACK_BOT_TOKEN/.test(String(e.msg)))).toMatchObject({ level: 40 });
+      expect(await members(h)).toContain(PROFILE_UNAVAILABLE);
+      vi.advanceTimersByTime(TEAM_RETRY_MS);
+      expect(await eventually(async () => (await members(h)).includes('*Members*'), 5_000, 'the workspace learned')).toBe(true);
+    } finally {
+      vi.useRealTimers();
+      await h.stop();
+    }
+  });
+
+  it('Slack answering at last with a refusal of the installation: the check stops and says so, once', async () => {
+    const h = await outOfReachAtStart();
+    try {
+      h.api.orgWideInstall = true;
+      vi.advanceTimersByTime(TEAM_RETRY_MS);
+      const error = await eventually(() => h.log.errors().find((e) => /organization-wide installation/.test(String(e.msg))), 5_000, 'the error logged');
+      expect(error.msg).toMatch(/^SLACK_BOT_TOKEN: .*; Slack requests are refused until Doorman restarts with another token$/);
+      const asked = h.api.calls.filter((c) => c.method === 'auth.test').length;
+      vi.advanceTimersByTime(3 * TEAM_RETRY_MS);
+      await pause(300);
+      expect(h.api.calls.filter((c) => c.method === 'auth.test')).toHaveLength(asked);
+      expect(await members(h)).toContain(PROFILE_UNAVAILABLE);
+    } finally {
+      vi.useRealTimers();
+      await h.stop();
     }
   });
 });

@@ -47,8 +47,8 @@ export interface SlackWorldOptions {
   refusalProxy?: boolean;
   /** Slack over Socket Mode (the Socket Mode stand-in, `w.socket`) instead of HTTP. */
   socketMode?: boolean;
-  /** Runs on the migrated database before the app starts. */
-  beforeStart?: (db: TestDatabase, clock: ManualClock) => Promise<void>;
+  /** Runs on the migrated database (and the stand-in) before the app starts. */
+  beforeStart?: (db: TestDatabase, clock: ManualClock, api: SlackApiStandIn) => Promise<void>;
   /** Channels the bot is a member of (it may post there; elsewhere Slack answers not_in_channel). */
   channels?: string[];
   /** More Slack users the stand-in knows (by id) before the app starts, beside the world's own. */
@@ -107,7 +107,7 @@ export class SlackWorld {
     const [db, api, smtp] = await Promise.all([createTestDatabase(dialect), SlackApiStandIn.start(BOT_TOKEN, socket ? { socket } : {}), TestSmtpServer.create()]);
     const dataDir = mkdtempSync(path.join(tmpdir(), 'doorman-slack-'));
     const clock = new ManualClock(Date.now());
-    await options.beforeStart?.(db, clock);
+    await options.beforeStart?.(db, clock, api);
     const w = new SlackWorld(db, api, smtp, clock, dataDir, { ...options, env: { ...options.env } });
     w.socket = socket;
     if (options.refusalProxy) w.proxy = await SlackRefusalProxy.start(api.url);
