@@ -228,3 +228,12 @@ export function lockRowsSql(db: Db | Trx): string {
 export function useIndexSql(db: Db | Trx, index: string): string {
   return isPostgres(db) ? '' : ` INDEXED BY ${index}`;
 }
+
+/**
+ * A condition that the SQL expression `column` holds `text` (lower-cased) anywhere, its LIKE
+ * wildcards taken literally. A column that may hold capitals is passed as `lower(column)`:
+ * PostgreSQL's LIKE minds case where SQLite's does not.
+ */
+export function containsText(query: Knex.QueryBuilder, column: string, text: string): void {
+  query.whereRaw(`${column} LIKE ? ESCAPE '\\'`, [`%${text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`]);
+}

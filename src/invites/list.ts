@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { chunked, isPostgres, type Db } from '../db/index.js';
+import { chunked, containsText, isPostgres, type Db } from '../db/index.js';
 import { InvalidInput } from '../shared/errors.js';
 import type { InvitesContext } from './context.js';
 import { decodeCursor, encodeCursor, type SortKey, type SortOrder } from './cursor.js';
@@ -210,7 +210,7 @@ function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexe
   const search = query.search?.replace(/\u0000/g, '').trim().toLowerCase();
   if (search) {
     if (search.length > 320) throw new InvalidInput('The search text is too long.', 'search');
-    q.whereRaw(`email LIKE ? ESCAPE '\\'`, [`%${search.replace(/[\\%_]/g, (c) => '\\' + c)}%`]);
+    containsText(q, 'email', search);
   }
   return q;
 }

@@ -77,10 +77,16 @@ export function requireRole(value: unknown): Role {
   return value;
 }
 
+/** Control characters left once whitespace is folded (NUL, escapes…): no name holds them, and PostgreSQL refuses NUL. */
+export function hasControlCharacters(text: string): boolean {
+  return /\p{Cc}/u.test(text.replace(/\s+/g, ' '));
+}
+
 export function cleanName(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new InvalidInput(`${field} must be text.`, field);
   const name = value.trim().replace(/\s+/g, ' ');
+  if (hasControlCharacters(name)) throw new InvalidInput(`${field} must not contain control characters.`, field);
   if (name.length > MAX_NAME_CHARS) throw new InvalidInput(`${field} must be at most ${MAX_NAME_CHARS} characters.`, field);
   return name || null;
 }

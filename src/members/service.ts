@@ -7,11 +7,13 @@ import type { Clock } from '../shared/clock.js';
 import { AlreadyMember, InvalidCredentials, InvalidInput, LastAdmin, MemberDeactivated, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { memberEvent, NO_EVENTS, type EventSink } from '../events/events.js';
+import { listMembers, type MemberQuery } from './listing.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { Role } from './roles.js';
 import { cleanName, requireEmail, requireRole, toMember, type Member, type MemberRow, type MemberState } from './model.js';
 
 export * from './model.js';
+export { MAX_MEMBERS_PAGE } from './listing.js';
 
 export interface CreateMemberInput {
   email: string;
@@ -22,9 +24,6 @@ export interface CreateMemberInput {
   withApiToken?: boolean;
   slackUserId?: string;
 }
-
-/** The most members one page of a listing holds. */
-export const MAX_MEMBERS_PAGE = 1000;
 
 export class MembersService {
   constructor(
@@ -119,15 +118,9 @@ export class MembersService {
     return row ? toMember(row) : undefined;
   }
 
-  async list(options: { state?: MemberState; limit?: number; offset?: number } = {}): Promise<{ members: Member[]; total: number }> {
-    const base = this.db<MemberRow>('members').modify((q) => {
-      if (options.state) q.where({ state: options.state });
-    });
-    const [rows, countRow] = await Promise.all([
-      base.clone().orderBy([{ column: 'email', order: 'asc' }]).limit(Math.min(options.limit ?? 100, MAX_MEMBERS_PAGE)).offset(options.offset ?? 0),
-      base.clone().count<{ n: number | string }[]>({ n: '*' }),
-    ]);
-    return { members: rows.map(toMember), total: Number(countRow[0]?.n ?? 0) };
+  /** One page of members matching the query, and how many match in all. */
+  list(query: MemberQuery = {}): Promise<{ members: Member[]; total: number }> {
+    return listMembers(this.db, query);
   }
 
   /** Checks a password; wrong email, wrong password and deactivated accounts all answer the same. */

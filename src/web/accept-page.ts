@@ -2,6 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Logger } from 'pino';
 import type { InvitesService } from '../invites/service.js';
 import { formatDateInWords } from '../mail/templates.js';
+import { hasControlCharacters } from '../members/model.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { DomainError, InvitationExpired, UnknownToken } from '../shared/errors.js';
@@ -9,6 +10,9 @@ import type { FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { waitWords } from './errors.js';
 import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, renewalRequestedPage, renewalRequestForm, STYLESHEET, type FormState } from './pages.js';
+
+/** Room for the longest password twice (with its confirmation) in any script: percent-encoded UTF-8 takes up to 9 bytes a character. */
+const ACCEPT_FORM_LIMIT_BYTES = 64 * 1024;
 
 export interface AcceptPageDeps {
   invites: InvitesService;
@@ -106,7 +110,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   });
 
   const tooLarge = (res: Response) => send(res, 413, problemPage('This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
-  router.post('/invite', pageHeaders, declaredBodyLimit(16 * 1024, tooLarge), express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), async (req, res) => {
+  router.post('/invite', pageHeaders, declaredBodyLimit(ACCEPT_FORM_LIMIT_BYTES, tooLarge), express.urlencoded({ extended: false, limit: ACCEPT_FORM_LIMIT_BYTES, parameterLimit: 20 }), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
     const token = str('token');
@@ -115,7 +119,9 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const invitation = await invites.lookupToken(token);
       const errors = state.errors!;
       if (!state.firstName!.trim()) errors.first_name = 'Enter your first name.';
+      else if (hasControlCharacters(state.firstName!)) errors.first_name = 'Remove the invisible control characters from your name.';
       if (!state.lastName!.trim()) errors.last_name = 'Enter your last name.';
+      else if (hasControlCharacters(state.lastName!)) errors.last_name = 'Remove the invisible control characters from your name.';
       // The domain's password limits, in the page's words (the domain checks them again on accept).
       if (str('password').length < PASSWORD_MIN) errors.password = `Use at least ${PASSWORD_MIN} characters.`;
       else if (str('password').length > PASSWORD_MAX) errors.password = `Use at most ${PASSWORD_MAX} characters.`;

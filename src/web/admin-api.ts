@@ -6,7 +6,7 @@ import { MAX_PAGE } from '../invites/list.js';
 import type { Invitation } from '../invites/model.js';
 import { SHOWN_STATUSES } from '../invites/model.js';
 import { ROLES } from '../members/roles.js';
-import { can, MAX_MEMBERS_PAGE, memberActor, type Member, type MembersService } from '../members/service.js';
+import { can, memberActor, type MembersService } from '../members/service.js';
 import { toIso } from '../shared/clock.js';
 import { InvalidCredentials, InvitationRevoked, NotPermitted, UnknownToken } from '../shared/errors.js';
 import type { FailureLimits } from './failure-limits.js';
@@ -16,6 +16,7 @@ import { authMethod, currentMember, requireMember, type AdminAuth } from './auth
 import { HttpError, medusaErrorHandler, waitWords } from './errors.js';
 import { text, validate } from './validate.js';
 import { approvalRoutes } from './admin-approvals.js';
+import { medusaUser, userRoutes } from './admin-users.js';
 
 export const ADMIN_BODY_LIMIT = '64kb';
 const ADMIN_BODY_LIMIT_BYTES = 64 * 1024;
@@ -54,9 +55,6 @@ const listInvites = z
     order: z.enum(['created_at', '-created_at', 'user_email', '-user_email', 'expires_at', '-expires_at']).optional(),
   })
   .strict();
-const listUsers = z
-  .object({ limit: z.coerce.number().int().min(1).max(MAX_MEMBERS_PAGE).optional(), offset: z.coerce.number().int().min(0).optional() })
-  .strict();
 const emptyBody = z.object({}).strict();
 
 /** An invitation as Medusa v1 returns it, plus Doorman's status and delivery state. */
@@ -89,23 +87,6 @@ export function medusaInvite(invitation: Invitation) {
   };
 }
 
-export function medusaUser(member: Member) {
-  return {
-    id: member.id,
-    email: member.email,
-    first_name: member.firstName,
-    last_name: member.lastName,
-    role: member.role,
-    // Stored hashed only: it was shown once when issued and cannot be shown again.
-    api_token: null,
-    created_at: toIso(member.createdAt),
-    updated_at: toIso(member.updatedAt),
-    deleted_at: null,
-    metadata: null,
-    state: member.state,
-  };
-}
-
 const ok = (res: Response) => res.status(200).type('text/plain').send('OK');
 
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -117,7 +98,10 @@ const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 function jsonOnly(req: Request, _res: Response, next: NextFunction): void {
   if (!CHANGING.has(req.method)) return next();
   const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
-  if ((hasBody || req.get('content-type')) && !req.is('application/json')) {
+  // The declared type is read from the header itself: req.is() answers null for a request without a
+  // body, which would refuse a bodiless DELETE that says it is JSON, as many clients send.
+  const type = req.get('content-type')?.split(';')[0]!.trim().toLowerCase();
+  if ((hasBody || type) && type !== 'application/json') {
     return next(new HttpError(415, 'invalid_data', 'Send the body as JSON (Content-Type: application/json).', 'unsupported_media_type'));
   }
   next();
@@ -226,13 +210,7 @@ export function adminApi(deps: AdminApiDeps): Router {
     await auth.endSession(res, currentMember(res));
     ok(res);
   }));
-  router.get('/users', wrap(async (req, res) => {
-    const query = validate(listUsers, req.query);
-    const limit = query.limit ?? 50;
-    const offset = query.offset ?? 0;
-    const result = await members.list({ limit, offset });
-    res.json({ users: result.members.map(medusaUser), count: result.total, offset, limit });
-  }));
+  userRoutes(router, { members, wrap });
 
   router.post('/invites', manage, wrap(async (req, res) => {
     const body = validate(createInvite, req.body);

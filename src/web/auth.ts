@@ -51,17 +51,20 @@ export class AdminAuth {
     res.clearCookie(this.cookie.name, this.cookie.attributes);
   }
 
-  /** The member behind a request and how they proved it, or undefined. */
+  /**
+   * The member behind a request and how they proved it, or undefined. As in Medusa, the first
+   * credential that works wins: a stale API token beside a good Bearer token (medusa-js sends both),
+   * or a proxy's Basic authorization beside the session cookie, does not hide the good one.
+   */
   async authenticate(req: Request): Promise<{ member: Member; method: AuthMethod } | undefined> {
     const apiToken = req.get('x-medusa-access-token');
-    if (apiToken) return as('api_token', await this.members.findByApiToken(apiToken));
-    const authorization = req.get('authorization');
-    if (authorization) {
-      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-      return match ? as('bearer', await this.verify(this.bearerKey, match[1]!)) : undefined;
-    }
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
     const cookie = readCookie(req.get('cookie'), this.cookie.name);
-    return cookie ? as('cookie', await this.verify(this.sessionKey, cookie)) : undefined;
+    return (
+      (apiToken ? as('api_token', await this.members.findByApiToken(apiToken)) : undefined) ??
+      (bearer ? as('bearer', await this.verify(this.bearerKey, bearer)) : undefined) ??
+      (cookie ? as('cookie', await this.verify(this.sessionKey, cookie)) : undefined)
+    );
   }
 
   private async sign(key: Uint8Array, member: Member, ttlS: number): Promise<string> {

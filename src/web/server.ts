@@ -56,6 +56,8 @@ export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
+  // Nested query parameters (`created_at[gt]=…`, `id[0]=…`), as medusa-js writes them (qs) and Medusa reads them.
+  app.set('query parser', 'extended');
   if (deps.metrics) {
     app.use(httpMetrics(deps.metrics.metrics));
     app.get('/metrics', metricsRoute(deps.metrics.metrics, deps.metrics.access, deps.logger));

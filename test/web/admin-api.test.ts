@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, ManualClock, TEST_SECRET } from '../support/db.js';
 import { linkFromEmail, OPERATOR, postForm, request, settled, snapshot, startTestApp, type HttpAnswer, type TestApp } from '../support/http.js';
@@ -106,6 +107,25 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
         expectMedusaError(session, 401, 'unauthorized');
         expect(session.headers.get('set-cookie')).toBeNull();
       }
+    });
+
+    it('a credential that does not work does not hide one that does (Medusa tries each in turn)', async () => {
+      const m = await t.createMember('admin', fresh('both'));
+      const bearer = (await request(t.url, '/admin/auth/token', { body: { email: m.member.email, password: m.password } })).json.access_token as string;
+      const cookie = ((await request(t.url, '/admin/auth', { body: { email: m.member.email, password: m.password } })).headers.get('set-cookie') ?? '').split(';')[0]!;
+      // medusa-js sends its API key and the Bearer token it was given; the key was rotated since.
+      const stale = 'dm_rotated-away-0123456789abcdefghij';
+      expect((await request(t.url, '/admin/invites', { apiToken: stale, bearer })).status).toBe(200);
+      // A proxy's Basic authorization beside the session cookie.
+      const me = await request(t.url, '/admin/auth', { cookie, headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+      expect(me.status).toBe(200);
+      expect(me.json.user.id).toBe(m.member.id);
+      // Let in by the cookie, a change is still asked where it comes from.
+      const crossSite = await request(t.url, '/admin/invites', { body: { user: fresh('csrf'), role: 'member' }, apiToken: stale, cookie, headers: { origin: 'https://evil.test' } });
+      expect(crossSite.status).toBe(403);
+      expect(crossSite.json).toMatchObject({ code: 'cross_site' });
+      // Nothing that works: still refused.
+      expectMedusaError(await request(t.url, '/admin/invites', { apiToken: stale, headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 401, 'unauthorized');
     });
 
     it('a deactivated member is refused with the token and bearer it had', async () => {
@@ -402,6 +422,30 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expectMedusaError(await admin(`/admin/invites/${encodeURIComponent("x' OR 1=1 --")}`, { method: 'DELETE' }), 404, 'not_found');
     });
 
+    it('a bodiless DELETE or resend that says it is JSON, as fetch and curl send them, is taken; one that says it is a form is not', async () => {
+      const row = await invite(fresh('bodiless'));
+      // fetch sends no Content-Length for a DELETE without a body.
+      const deleted = await fetch(`${t.url}/admin/invites/${row.id}`, { method: 'DELETE', headers: { 'content-type': 'application/json', 'x-medusa-access-token': t.admin.apiToken } });
+      expect(deleted.status).toBe(200);
+      expect((await t.invitation(row.email)).status).toBe('revoked');
+      // node:http (as curl -X POST) with no body and no Content-Length.
+      const other = await invite(fresh('bodiless'));
+      const post = (type: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest(`${t.url}/admin/invites/${other.id}/resend`, { method: 'POST', headers: { 'content-type': type, 'x-medusa-access-token': t.admin.apiToken } }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      const sends = Number(other.send_count);
+      expect(await post('application/json; charset=utf-8')).toBe(200);
+      expect(Number((await t.invitation(other.email)).send_count)).toBe(sends + 1);
+      expect(await post('application/x-www-form-urlencoded')).toBe(415);
+      expect(Number((await t.invitation(other.email)).send_count)).toBe(sends + 1);
+    });
+
     it('DELETE of an accepted invitation is refused: 400 not_allowed, nothing changes', async () => {
       const email = fresh('accepted');
       const row = await invite(email);
@@ -458,6 +502,26 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(weak.json.code).toBe('weak_password');
       expect(await snapshot(t.services)).toEqual(snapshotWeak);
       expect(before.members).toEqual(snapshotWeak.members);
+    });
+
+    it('a name holding a control character (NUL…) → 400 naming the field, at the API and on the page; nothing changes', async () => {
+      const email = fresh('nul');
+      await invite(email);
+      const token = await tokenOf(email);
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      for (const user of [{ first_name: 'Ja\u0000ne', last_name: 'Doe' }, { first_name: 'Jane', last_name: 'D\u001boe' }]) {
+        const res = await request(t.url, '/admin/invites/accept', { body: { token, user: { ...user, password: PASSWORD } } });
+        expectMedusaError(res, 400, 'invalid_data');
+        expect(res.json.message).toMatch(/(first|last)_name must not contain control characters/);
+      }
+      const page = await postForm(t.url, '/invite', { token, first_name: 'Ja\u0000ne', last_name: 'Doe', password: PASSWORD, confirm_password: PASSWORD });
+      expect(page.status).toBe(422);
+      expect(page.text).toContain('Remove the invisible control characters from your name.');
+      expect(await snapshot(t.services)).toEqual(before);
+      // Tabs and line breaks are only spacing.
+      expect((await request(t.url, '/admin/invites/accept', { body: { token, user: { first_name: 'Jane\tMarie', last_name: 'Doe\n', password: PASSWORD } } })).status).toBe(200);
+      expect(await t.services.db('members').where({ email }).first()).toMatchObject({ first_name: 'Jane Marie', last_name: 'Doe' });
     });
 
     it('20 concurrent accepts of one token → exactly one 200 and one member', async () => {
@@ -567,7 +631,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
 
     it('a form post the parser refuses gets a readable page, never a stack trace', async () => {
       const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, 'x']));
-      for (const fields of [{ token: 'x', first_name: 'a'.repeat(20_000) }, many]) {
+      for (const fields of [{ token: 'x', first_name: 'a'.repeat(70_000) }, many]) {
         const res = await postForm(t.url, '/invite', fields);
         expect(res.status).toBe(413);
         expect(res.headers.get('content-type')).toMatch(/text\/html/);
@@ -575,6 +639,17 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
         expect(res.text).toMatch(/<h1>This form could not be read<\/h1>/);
         expect(res.text).not.toMatch(/node_modules|Error:|at \w+ \(/);
       }
+    });
+
+    it('the longest password in any script is taken by the form (1,024 characters, 9 bytes each once encoded)', async () => {
+      const email = fresh('longpw');
+      await invite(email);
+      const token = await tokenOf(email);
+      const password = '密'.repeat(1024);
+      const res = await postForm(t.url, '/invite', { token, first_name: 'Li', last_name: 'Wei', password, confirm_password: password });
+      expect(res.status, res.text.slice(0, 300)).toBe(200);
+      const signIn = await request(t.url, '/admin/auth/token', { body: { email, password } });
+      expect(signIn.status).toBe(200);
     });
 
     it('the form post without JavaScript: 422 with the problems marked, then success', async () => {

@@ -136,6 +136,33 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     }
   });
 
+  it("users.list with Medusa's filters, order and field selection, as medusa-js writes them (nested query parameters)", async () => {
+    const stamp = Date.now();
+    const made = [];
+    for (const [first, role] of [['Quill', 'developer'], ['Quinn', 'member'], ['Rhea', 'member']] as const) {
+      made.push((await t.services.members.create({ email: `${first.toLowerCase()}.${stamp}@Filters.test`, firstName: first, lastName: 'Filterson', role }, { type: 'system' })).member);
+    }
+    const emails = async (query: Record<string, unknown>) => ((await client.admin.users.list(query as any)).users as any[]).map((u) => u.email);
+    // q: part of the email or a name, in any case.
+    expect(await emails({ q: 'QUI' })).toEqual(expect.arrayContaining([made[0]!.email, made[1]!.email]));
+    expect(await emails({ q: 'filtersON', order: '-email' })).toEqual([made[2]!.email, made[1]!.email, made[0]!.email]);
+    expect(await emails({ email: made[2]!.email.toUpperCase() })).toEqual([made[2]!.email]);
+    expect(await emails({ q: 'filterson', role: 'member' })).toEqual([made[1]!.email, made[2]!.email]);
+    expect(await emails({ id: [made[0]!.id, made[2]!.id] })).toEqual([made[0]!.email, made[2]!.email]);
+    expect(await emails({ first_name: 'Rhea', last_name: 'Filterson' })).toEqual([made[2]!.email]);
+    const since = new Date(made[0]!.createdAt - 1).toISOString();
+    expect(await emails({ q: 'filterson', created_at: { gt: since } })).toHaveLength(3);
+    expect(await emails({ q: 'filterson', created_at: { lt: since } })).toEqual([]);
+    // Members are deactivated, never deleted.
+    expect(await client.admin.users.list({ deleted_at: { gt: '2020-01-01T00:00:00Z' } } as any)).toMatchObject({ users: [], count: 0 });
+    const picked = await client.admin.users.list({ email: made[0]!.email, fields: 'email,role' } as any);
+    expect(picked.users).toEqual([{ id: made[0]!.id, email: made[0]!.email, role: 'developer' }]);
+    // A filter Doorman cannot apply says so; nothing is answered as if it were applied.
+    expect((await failure(client.admin.users.list({ fields: 'email,password_hash' } as any))).data.message).toMatch(/fields\.1: unknown field/);
+    expect((await failure(client.admin.users.list({ created_at: { gt: 'last tuesday' } } as any))).data.message).toMatch(/created_at\.gt: "last tuesday" is not a date/);
+    expect((await failure(client.admin.users.list({ order: 'password_hash' } as any))).status).toBe(400);
+  });
+
   it('errors surface as axios errors with {type, message}', async () => {
     const existing = await failure(client.admin.invites.create({ user: t.admin.email, role: 'member' } as any));
     expect(existing.status).toBe(400);
