@@ -6,7 +6,7 @@ import { memberActor, type Member } from '../members/service.js';
 import { AlreadyMember, UnknownToken } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
-import { INVITE_EMAIL } from './sending.js';
+import { cancelWaitingEmails } from './sending.js';
 import { TOKEN_PATTERN, tokenHash } from './tokens.js';
 import { invitationEvent } from '../events/events.js';
 
@@ -61,7 +61,7 @@ export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput):
       }
       const member = await ctx.members.admit(trx, { email: row.email, role: row.role, firstName, lastName, passwordHash }, now);
       await trx('invitations').where({ id: row.id }).update({ accepted_member_id: member.id });
-      await trx('outbox').where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'accepted' });
+      await cancelWaitingEmails(trx, [row.id], now, 'accepted');
       const actor = memberActor(member);
       await recordAudit(trx, now, actor, [{ action: 'accept', subjectType: 'invitation', subjectId: row.id, details: { email: row.email, member: member.id, role: row.role } }]);
       await ctx.events.queueEvents(trx, now, [invitationEvent('invite.accepted', row, actor, { member_id: member.id })]);

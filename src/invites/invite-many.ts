@@ -11,7 +11,7 @@ import { invitationEvent, type DoormanEvent } from '../events/events.js';
 import type { InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
-import { inviteEmail, newLinkColumns } from './sending.js';
+import { cancelWaitingEmails, inviteEmail, LINK_REPLACED, newLinkColumns } from './sending.js';
 import { emptySummary, type InvitationRow, type InviteSummary } from './model.js';
 import { standingOf, storedFor } from './standing.js';
 import { heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
@@ -132,6 +132,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
     const mail: OutboxMessage[] = [];
     const audit: AuditEntry[] = [];
     const events: DoormanEvent[] = [];
+    const renewedBefore = renewedIds.length;
     for (const email of batch) {
       const role = input.roles?.get(email) ?? listRole;
       const standing = standingOf(email, stored, now);
@@ -183,6 +184,8 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
       if (withEvents) events.push(invitationEvent('invite.created', fresh[fresh.length - 1]!, input.actor));
     }
     await bulkInsert(trx, 'invitations', NEW_INVITATION_COLUMNS, fresh);
+    // Emails of the links this batch replaced, still waiting, are dropped before the new ones are queued.
+    await cancelWaitingEmails(trx, renewedIds.slice(renewedBefore), now, LINK_REPLACED);
     await enqueue(trx, now, mail);
     await recordAudit(trx, now, input.actor, audit);
     await ctx.events.queueEvents(trx, now, events);

@@ -14,7 +14,7 @@ import { inviteMany, inviterColumns } from './invite-many.js';
 import { inviteNewInOneStatement, resendInOneStatement, revokeInOneStatement } from './one-statement.js';
 import { invitationsByIds } from './list.js';
 import { shownStatus, toInvitation, type Invitation, type InvitationRow } from './model.js';
-import { INVITE_EMAIL, inviteEmail, newLinkColumns } from './sending.js';
+import { cancelWaitingEmails, INVITE_EMAIL, inviteEmail, LINK_REPLACED, newLinkColumns } from './sending.js';
 import { invitationEvent } from '../events/events.js';
 
 /**
@@ -67,7 +67,13 @@ async function resendLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now
   const choices = { ttl_ms: row.ttl_ms, message: row.message, ...given };
   const update = { ...choices, expires_at: now + (choices.ttl_ms === null ? ctx.inviteTtlMs : Number(choices.ttl_ms)), last_sent_at: now, send_count: Number(row.send_count) + 1, updated_at: now, delivery_state: 'queued' as const, delivery_error: null };
   await trx('invitations').where({ id: row.id }).update(update);
-  await enqueue(trx, now, [inviteEmail(row.id, row.token_nonce, 'resend')]);
+  // An email of this link still waiting (SMTP down, a MAIL_RATE queue) is tried again now instead
+  // of being joined by another: however often Resend is clicked meanwhile, the invitee gets one.
+  const waiting = await trx('outbox')
+    .where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL })
+    .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
+    .update({ next_attempt_at: now });
+  if (!waiting) await enqueue(trx, now, [inviteEmail(row.id, row.token_nonce, 'resend')]);
   await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
   await ctx.events.queueEvents(trx, now, [invitationEvent('invite.resent', { ...row, ...update }, actor)]);
   return { ...row, ...update };
@@ -97,6 +103,9 @@ async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, no
   }
   const update = newLinkColumns(row, token, now, row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms));
   await trx('invitations').where({ id: row.id }).update(update);
+  // Emails of the dead link still waiting would be dropped when their turn came; dropped now, so a
+  // waiting email of an invitation is always of its current link (see resendLink).
+  await cancelWaitingEmails(trx, [row.id], now, LINK_REPLACED);
   await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'new_invitation')]);
   await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
   await ctx.events.queueEvents(trx, now, [invitationEvent('invite.renewed', { ...row, ...update }, actor)]);
@@ -130,7 +139,7 @@ export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Pro
     requireState(row, now, ['pending', 'expired', 'awaiting_approval']);
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), updated_at: now };
     await trx('invitations').where({ id }).whereIn('status', ['pending', 'awaiting']).update(update);
-    await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'revoked' });
+    await cancelWaitingEmails(trx, [id], now, 'revoked');
     await recordAudit(trx, now, actor, [{ action: 'revoke', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
     if (row.status === 'awaiting') await ctx.onApprovalDecided?.(trx, now, toInvitation({ ...row, ...update }, now));
     await ctx.events.queueEvents(trx, now, [invitationEvent('invite.revoked', { ...row, ...update }, actor)]);
@@ -167,7 +176,7 @@ async function changeRole(ctx: InvitesContext, trx: Trx, row: InvitationRow, now
   if (reasons.length) {
     const held = { role, ...choices, ...inviterColumns({ actor }), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
     await trx('invitations').where({ id, status: 'pending' }).update(held);
-    await trx('outbox').where({ invitation_id: id, state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: 'held for approval' });
+    await cancelWaitingEmails(trx, [id], now, 'held for approval');
     await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
     await requestApprovals(ctx, trx, now, actor, [], [id]);
     return { ...row, ...held };

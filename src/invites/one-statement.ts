@@ -81,15 +81,20 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
        WHERE id = ? AND status = 'pending' AND expires_at > ?
          AND NOT EXISTS (SELECT 1 FROM members m WHERE m.email = invitations.email AND m.state = 'active')
        RETURNING *
+     ), waiting AS (
+       UPDATE outbox SET next_attempt_at = ?
+       WHERE invitation_id IN (SELECT id FROM changed) AND kind = ? AND state = 'pending' AND (locked_until IS NULL OR locked_until < ?)
+       RETURNING id
      ), mail AS (
        INSERT INTO outbox (kind, state, invitation_id, payload, attempts, next_attempt_at, created_at)
        SELECT ?, 'pending', id, json_build_object('invitationId', id, 'nonce', token_nonce, 'reason', 'resend')::text, 0, ?, ? FROM changed
+       WHERE NOT EXISTS (SELECT 1 FROM waiting)
      ), audit AS (
        INSERT INTO audit_log (at, actor_type, actor_id, action, subject_type, subject_id, details)
        SELECT ?, ?, ?, 'resend', 'invitation', id, json_build_object('email', email)::text FROM changed
      )
      SELECT * FROM changed`,
-    [now, ctx.inviteTtlMs, now, now, id, now, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
+    [now, ctx.inviteTtlMs, now, now, id, now, now, INVITE_EMAIL, now, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
   )) as { rows: InvitationRow[] };
   return rows[0];
 }

@@ -1,8 +1,19 @@
+import { chunked, type Trx } from '../db/index.js';
 import type { OutboxMessage } from '../outbox/outbox.js';
 import type { InvitationRow } from './model.js';
 
 /** The outbox kind of invitation emails. */
 export const INVITE_EMAIL = 'invite_email';
+
+/** Drops the invitation emails still waiting for these invitations (revoked, accepted, held, or their link replaced), saying why. */
+export async function cancelWaitingEmails(trx: Trx, invitationIds: readonly string[], now: number, reason: string): Promise<void> {
+  for (const ids of chunked(invitationIds)) {
+    await trx('outbox').whereIn('invitation_id', ids).where({ state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: reason });
+  }
+}
+
+/** Why an email of a replaced link is dropped. */
+export const LINK_REPLACED = 'a newer invitation replaced this one';
 
 /** What the invitation email worker needs to build the message at delivery time (never the link itself). */
 export interface InviteEmailPayload {

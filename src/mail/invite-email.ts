@@ -1,7 +1,7 @@
 import type { Db, Trx } from '../db/index.js';
 import type { InvitationRow } from '../invites/model.js';
 import { shownStatus } from '../invites/model.js';
-import { INVITE_EMAIL, type InviteEmailPayload } from '../invites/sending.js';
+import { INVITE_EMAIL, LINK_REPLACED, type InviteEmailPayload } from '../invites/sending.js';
 import type { InviteLinks } from '../invites/tokens.js';
 import type { OutboxRow } from '../outbox/outbox.js';
 import { RetryLater, StopGrace, type DeliveryOutcome, type OutboxHandler, type RecordedOutcome } from '../outbox/worker.js';
@@ -137,7 +137,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
 function whyNotSend(row: Pick<InvitationRow, 'status' | 'expires_at' | 'token_nonce'>, payload: InviteEmailPayload, now: number): string | undefined {
   const status = shownStatus(row, now);
   if (status !== 'pending') return `the invitation is ${status}`;
-  if (row.token_nonce !== payload.nonce) return 'a newer invitation replaced this one';
+  if (row.token_nonce !== payload.nonce) return LINK_REPLACED;
   return undefined;
 }
 

@@ -134,6 +134,29 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect(second!.subject).toBe('Ada invited you to join Acme Corp (reminder)');
   });
 
+  it('resends while the email still waits (SMTP down) try it again at once instead of adding another: one email once the server is back', async () => {
+    await smtp.stop();
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'waiting@example.io', actor: OPERATOR, inviterName: 'Ada' });
+    expect(await services.outbox.runOnce()).toBe(0);
+    const [waiting] = await outboxRows(services);
+    expect(Number(waiting!.next_attempt_at)).toBeGreaterThan(clock.now());
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1_000);
+      await services.invites.resend(invitationIds[0]!, OPERATOR);
+    }
+    expect((await outboxRows(services)).map((r) => [r.id, r.state, Number(r.next_attempt_at)])).toEqual([[waiting!.id, 'pending', clock.now()]]);
+    await smtp.start();
+    await deliverAll(services, clock);
+    expect(smtp.received).toHaveLength(1);
+    // The first email of the link, as it was queued.
+    expect(smtp.received[0]!.subject).toBe('Ada invited you to join Acme Corp');
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'sent', error: null });
+    // Sent, a resend emails the link again.
+    await services.invites.resend(invitationIds[0]!, OPERATOR);
+    await deliverAll(services, clock);
+    expect(smtp.received).toHaveLength(2);
+  });
+
   it('an SMTP outage delays mail, shows it failing, and delivers each email exactly once afterwards', async () => {
     await smtp.stop();
     const { invitationIds } = await services.invites.inviteMany({ emails: 'a@example.io, b@example.io, c@example.io', actor: OPERATOR });
