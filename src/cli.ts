@@ -78,7 +78,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .configureOutput({
       writeOut: (s) => out.write(s),
       writeErr: (s) => err.write(s),
-      outputError: (s, write) => write(`doorman: ${oneLine(s.replace(/^error: /, ''))} (run with --help for usage)\n`),
+      outputError: (s, write) => write(`doorman: ${oneLine(s.replace(/^error: /, '').trimEnd())} (run with --help for usage)\n`),
     })
     .exitOverride();
 

@@ -103,6 +103,7 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
   }
+  if (!parsed.hostname) throw new ConfigError(name, `"${redactUserinfo(raw)}" names no host`);
   return raw;
 }
 
@@ -228,6 +229,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (commandProblem) throw new ConfigError('SLACK_COMMAND', commandProblem);
   if (slack.botToken && !slack.botToken.startsWith('xoxb-')) throw new ConfigError('SLACK_BOT_TOKEN', 'must be a bot token starting with xoxb-');
   if (slack.appToken && !slack.appToken.startsWith('xapp-')) throw new ConfigError('SLACK_APP_TOKEN', 'must be an app-level token starting with xapp-');
+  // Half a Slack set-up is most likely a misspelled variable: said, rather than starting with Slack off.
+  if (!slack.botToken && (slack.signingSecret || slack.appToken)) {
+    throw new ConfigError('SLACK_BOT_TOKEN', `is not set, but ${slack.signingSecret ? 'SLACK_SIGNING_SECRET' : 'SLACK_APP_TOKEN'} is; set SLACK_BOT_TOKEN to turn Slack on, or neither`);
+  }
   if (slack.botToken && !slack.signingSecret && !slack.appToken) {
     throw new ConfigError('SLACK_SIGNING_SECRET', 'is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)');
   }

@@ -111,6 +111,10 @@ describe('bad values throw ConfigError naming the variable', () => {
     ['DATABASE_URL', 'sqlite://relative/path.sqlite3'],
     ['SMTP_URL', 'http://mail.example.com'],
     ['SMTP_URL', 'not a url'],
+    ['SMTP_URL', 'smtp://'],
+    // Half a Slack set-up: most likely a misspelled SLACK_BOT_TOKEN.
+    ['SLACK_BOT_TOKEN', { SLACK_SIGNING_SECRET: 'a-signing-secret' }],
+    ['SLACK_BOT_TOKEN', { SLACK_APP_TOKEN: 'xapp-1-abc' }],
     ['PUBLIC_URL', 'ftp://doorman.example.com'],
     ['PUBLIC_URL', 'https://example.com/doorman'],
     ['PUBLIC_URL', 'https://doorman.example.com/?a=1'],
@@ -130,8 +134,8 @@ describe('bad values throw ConfigError naming the variable', () => {
     ['METRICS', 'true'],
     ['METRICS', 'short-token-15ch'.slice(0, 15)],
     ['METRICS', 'a token with spaces in it'],
-  ])('%s=%s', (variable, value) => {
-    const error = configError({ [variable]: value });
+  ] as Array<[string, string | Record<string, string>]>)('%s=%s', (variable, value) => {
+    const error = configError(typeof value === 'string' ? { [variable]: value } : value);
     expect(error.variable).toBe(variable);
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
     expect(error.message).not.toContain('\n');
@@ -210,6 +214,14 @@ describe('APP_SECRET', () => {
     loadConfig({ DATA_DIR: dataDir }); // generates one
     expect(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production' })).toThrow(/APP_SECRET/);
     expect(loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production', APP_SECRET: SECRET }).appSecret).toBe(SECRET);
+    // Written as env files leave it, padded: still production.
+    expect(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production ' })).toThrow(/^APP_SECRET: is required when NODE_ENV=production/);
+  });
+
+  it('a DATA_DIR that is a file is named, in one line', () => {
+    const file = path.join(dataDir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    expect(() => loadConfig({ DATA_DIR: file })).toThrow(new ConfigError('DATA_DIR', `${file} is not a directory`));
   });
 
   it('a damaged generated secret stops start-up instead of silently changing every link', () => {

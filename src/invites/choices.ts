@@ -36,5 +36,6 @@ export function checkedChoices(choices: InviteChoices): StoredChoices {
 /** `30d` (the CLI's form) → 30; anything else is refused by `checkedChoices`. */
 export function parseExpiryDays(value: string): number {
   const match = /^(\d+)d?$/.exec(value.trim());
-  return match ? Number(match[1]) : NaN;
+  if (!match) throw new InvalidInput(`An invitation can expire in ${EXPIRY_CHOICES.join(', ')} days, not "${value}".`, 'expires_in_days');
+  return Number(match[1]);
 }

@@ -344,6 +344,7 @@ describe('doorman CLI errors before the database', () => {
       runCli(['invites'], { ...env, LOG_LEVEL: '' }),
       runCli(['invites'], { ...env, LOG_LEVEL: 'warn ' }),
     ]);
+    const badExpiry = await runCli(['invite', '--expires', 'abc', 'x@example.io'], env);
     data.cleanup();
     // A page larger than the listing gives is refused, not cut short without a word.
     expect(bigPage.code).toBe(2);
@@ -356,8 +357,10 @@ describe('doorman CLI errors before the database', () => {
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toMatch(/--frobnicate/);
     // Commander's own usage errors read like every other error: one line starting with doorman:.
-    for (const usage of [badStatus, badOption, bigPage, noPage]) expect(expectOneErrorLine(usage)).toMatch(/^doorman: .+ \(run with --help for usage\)$/);
+    for (const usage of [badStatus, badOption, bigPage, noPage]) expect(expectOneErrorLine(usage)).toMatch(/^doorman: [^\\]+[^\\ ] \(run with --help for usage\)$/);
 
+    // What was typed is echoed, not what it became.
+    expect(expectOneErrorLine(badExpiry)).toBe('doorman: An invitation can expire in 1, 3, 7, 14, 30 days, not "abc".');
     expect(badEnv.code).toBe(1);
     expect(expectOneErrorLine(badEnv)).toMatch(/^doorman: INVITE_TTL: "7x" /);
     expect([emptyLevel.code, emptyLevel.stderr]).toEqual([0, '']);
