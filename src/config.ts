@@ -103,7 +103,6 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
   }
-  if (!parsed.hostname) throw new ConfigError(name, `"${redactUserinfo(raw)}" names no host`);
   return raw;
 }
 
@@ -201,9 +200,13 @@ export function loadConfig(env: Env = process.env): Config {
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   // The pages, the API and Slack's endpoints are served from the root: under a path prefix the
   // accept page's form and assets would point outside it.
-  const publicPath = new URL(publicUrl).pathname;
+  const { pathname: publicPath, username, password } = new URL(publicUrl);
+  // Every email and Slack message carries this URL: a user name or password in it would go to each invitee.
+  if (username || password) throw new ConfigError('PUBLIC_URL', `"${redactUserinfo(publicUrl)}" holds a user name or password; every invitation link would carry it`);
   if (publicPath !== '/' || /[?#]/.test(publicUrl)) throw new ConfigError('PUBLIC_URL', `"${publicUrl}" has a path, query or fragment; Doorman is served at the root of its host (give it a host of its own, e.g. https://doorman.example.com)`);
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  // Without a host nodemailer would send to its own default; PostgreSQL's URL may leave it to a socket or PGHOST.
+  if (smtpUrl && !new URL(smtpUrl).hostname) throw new ConfigError('SMTP_URL', `"${redactUserinfo(smtpUrl)}" names no host`);
   const mailFrom = env.MAIL_FROM?.trim() || 'Doorman <no-reply@localhost>';
   if (!/<[^<>@\s]+@[^<>@\s]+>$|^[^<>@\s]+@[^<>@\s]+$/.test(mailFrom)) {
     throw new ConfigError('MAIL_FROM', `"${mailFrom}" is not an address like "Doorman <no-reply@example.com>"`);

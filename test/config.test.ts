@@ -79,6 +79,10 @@ describe('loadConfig defaults (README Configuration table)', () => {
     expect(parseDuration(value)).toBe(ms);
   });
 
+  it('a PostgreSQL URL may leave the host to a socket or PGHOST', () => {
+    for (const url of ['postgresql:///doorman?host=/var/run/postgresql', 'postgres:///doorman']) expect(load({ DATABASE_URL: url }).database.client).toBe('pg');
+  });
+
   it('EXPIRY_SWEEP_INTERVAL accepts 1s upward', () => {
     expect(load({ EXPIRY_SWEEP_INTERVAL: '1s' }).expirySweepIntervalMs).toBe(1000);
     expect(load({ EXPIRY_SWEEP_INTERVAL: '5m' }).expirySweepIntervalMs).toBe(300_000);
@@ -118,6 +122,7 @@ describe('bad values throw ConfigError naming the variable', () => {
     ['PUBLIC_URL', 'ftp://doorman.example.com'],
     ['PUBLIC_URL', 'https://example.com/doorman'],
     ['PUBLIC_URL', 'https://doorman.example.com/?a=1'],
+    ['PUBLIC_URL', 'https://user:secret@doorman.example.com'],
     ['TRUST_PROXY', 'true'],
     ['TRUST_PROXY', '0.0.0.0/0'],
     ['TRUST_PROXY', '10.0.0.1, ::/0'],
@@ -146,6 +151,7 @@ describe('bad values throw ConfigError naming the variable', () => {
     expect(error.message).not.toContain('hunter2');
     // A password holding an @ or a / is hidden whole.
     for (const url of ['mysql://root:hun@ter2@localhost/doorman', 'mysql://root:hun/ter2@localhost/doorman']) expect(configError({ DATABASE_URL: url }).message).not.toContain('ter2');
+    expect(configError({ PUBLIC_URL: 'https://user:hunter2@doorman.example.com' }).message).not.toContain('hunter2');
   });
 
   it('refuses a webhook URL with a user name or password (requests cannot send them), without echoing them', () => {

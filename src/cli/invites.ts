@@ -5,7 +5,7 @@ import type { Services } from '../app.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from '../invites/choices.js';
 import { MAX_FILE_ROWS, parseListFile } from '../invites/list-file.js';
 import { MAX_PAGE, type SortKey } from '../invites/list.js';
-import { SHOWN_STATUSES, type Invitation } from '../invites/model.js';
+import { SHOWN_STATUSES, type Invitation, type InviteSummary } from '../invites/model.js';
 import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
@@ -41,12 +41,13 @@ export function registerInviteCommands(program: Command, { open, print, operator
           progress(`stored ${state.position.toLocaleString('en')} of ${state.total.toLocaleString('en')} rows\n`);
         }
         print(opts.json ? JSON.stringify(state.summary, null, 2) : formatSummary(state.summary));
-        return;
+        return failIfNotInvited(state.summary);
       }
       const list = emails.length === 1 && emails[0] === '-' ? stdin() : emails.join('\n');
       const { invites } = await open();
       const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });
       print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+      failIfNotInvited(summary);
     });
 
   program
@@ -118,3 +119,13 @@ function inviterName(value: string): string {
   return value;
 }
 
+/**
+ * A request that invited nobody because its entries could not be (not addresses, past the daily
+ * limit) fails after its summary, so a script notices. A list that invited some reports the rest
+ * in the summary and succeeds; skips (already a member, already invited) are no failure.
+ */
+function failIfNotInvited(summary: InviteSummary): void {
+  const failed = summary.invalid.length + (summary.overLimit?.length ?? 0);
+  const stored = summary.sent.length + summary.renewed.length + (summary.resent?.length ?? 0) + (summary.awaitingApproval?.length ?? 0);
+  if (failed && !stored) throw new Error(`Nobody was invited: ${failed === 1 ? 'the entry was' : `the ${failed} entries were`} refused (see above).`);
+}

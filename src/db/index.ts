@@ -232,8 +232,8 @@ export function useIndexSql(db: Db | Trx, index: string): string {
 /**
  * A condition that the SQL expression `column` holds `text` (lower-cased) anywhere, its LIKE
  * wildcards taken literally. A column that may hold capitals is passed as `lower(column)`:
- * PostgreSQL's LIKE minds case where SQLite's does not.
+ * PostgreSQL's LIKE minds case where SQLite's does not. `fold: false` matches the text as typed.
  */
-export function containsText(query: Knex.QueryBuilder, column: string, text: string): void {
-  query.whereRaw(`${column} LIKE ? ESCAPE '\\'`, [`%${text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`]);
+export function containsText(query: Knex.QueryBuilder, column: string, text: string, fold = true): void {
+  query.whereRaw(`${column} LIKE ? ESCAPE '\\'`, [`%${(fold ? text.toLowerCase() : text).replace(/[\\%_]/g, (c) => '\\' + c)}%`]);
 }

@@ -14,7 +14,7 @@ import { inviteMany, inviterColumns } from './invite-many.js';
 import { inviteNewInOneStatement, resendInOneStatement, revokeInOneStatement } from './one-statement.js';
 import { invitationsByIds } from './list.js';
 import { shownStatus, toInvitation, type Invitation, type InvitationRow } from './model.js';
-import { cancelWaitingEmails, INVITE_EMAIL, inviteEmail, LINK_REPLACED, newLinkColumns } from './sending.js';
+import { cancelWaitingEmails, INVITE_EMAIL, inviteEmail, LINK_REPLACED, newLinkColumns, payloadNonceSql } from './sending.js';
 import { invitationEvent } from '../events/events.js';
 
 /**
@@ -72,6 +72,7 @@ async function resendLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now
   const waiting = await trx('outbox')
     .where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL })
     .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
+    .whereRaw(`${payloadNonceSql(trx)} = ?`, [row.token_nonce])
     .update({ next_attempt_at: now });
   if (!waiting) await enqueue(trx, now, [inviteEmail(row.id, row.token_nonce, 'resend')]);
   await recordAudit(trx, now, actor, [{ action: 'resend', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
@@ -103,8 +104,7 @@ async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, no
   }
   const update = newLinkColumns(row, token, now, row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms));
   await trx('invitations').where({ id: row.id }).update(update);
-  // Emails of the dead link still waiting would be dropped when their turn came; dropped now, so a
-  // waiting email of an invitation is always of its current link (see resendLink).
+  // Emails of the dead link still waiting would be dropped when their turn came: dropped now.
   await cancelWaitingEmails(trx, [row.id], now, LINK_REPLACED);
   await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'new_invitation')]);
   await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);

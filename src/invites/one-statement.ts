@@ -82,9 +82,10 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
          AND NOT EXISTS (SELECT 1 FROM members m WHERE m.email = invitations.email AND m.state = 'active')
        RETURNING *
      ), waiting AS (
-       UPDATE outbox SET next_attempt_at = ?
-       WHERE invitation_id IN (SELECT id FROM changed) AND kind = ? AND state = 'pending' AND (locked_until IS NULL OR locked_until < ?)
-       RETURNING id
+       UPDATE outbox SET next_attempt_at = ? FROM changed
+       WHERE outbox.invitation_id = changed.id AND outbox.kind = ? AND outbox.state = 'pending' AND (outbox.locked_until IS NULL OR outbox.locked_until < ?)
+         AND (outbox.payload::json->>'nonce') = changed.token_nonce
+       RETURNING outbox.id
      ), mail AS (
        INSERT INTO outbox (kind, state, invitation_id, payload, attempts, next_attempt_at, created_at)
        SELECT ?, 'pending', id, json_build_object('invitationId', id, 'nonce', token_nonce, 'reason', 'resend')::text, 0, ?, ? FROM changed

@@ -1,4 +1,4 @@
-import { chunked, type Trx } from '../db/index.js';
+import { chunked, isPostgres, type Trx } from '../db/index.js';
 import type { OutboxMessage } from '../outbox/outbox.js';
 import type { InvitationRow } from './model.js';
 
@@ -10,6 +10,11 @@ export async function cancelWaitingEmails(trx: Trx, invitationIds: readonly stri
   for (const ids of chunked(invitationIds)) {
     await trx('outbox').whereIn('invitation_id', ids).where({ state: 'pending', kind: INVITE_EMAIL }).update({ state: 'cancelled', done_at: now, last_error: reason });
   }
+}
+
+/** The link generation a queued invitation email is for, read from its JSON payload in SQL. */
+export function payloadNonceSql(trx: Trx): string {
+  return isPostgres(trx) ? `(payload::json->>'nonce')` : `json_extract(payload, '$.nonce')`;
 }
 
 /** Why an email of a replaced link is dropped. */

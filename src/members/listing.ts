@@ -20,14 +20,14 @@ export interface MomentRange {
 
 export interface MemberQuery {
   state?: MemberState;
-  /** Part of the email, first or last name, in any case. */
+  /** Part of the email, first or last name, in any case (on SQLite, letters outside ASCII in their case as typed). */
   search?: string;
   ids?: readonly string[];
   /** The whole address, in any case. */
   email?: string;
   firstName?: string;
   lastName?: string;
-  role?: Role;
+  roles?: readonly Role[];
   created?: MomentRange;
   updated?: MomentRange;
   orderBy?: MemberOrder;
@@ -44,7 +44,7 @@ export async function listMembers(db: Db, query: MemberQuery = {}): Promise<{ me
   const clean = (value: string) => value.replace(/\u0000/g, '');
   const base = db<MemberRow>('members').modify((q: Knex.QueryBuilder) => {
     if (query.state) q.where({ state: query.state });
-    if (query.role) q.where({ role: query.role });
+    if (query.roles) q.whereIn('role', query.roles);
     if (query.ids) q.whereIn('id', query.ids.map(clean));
     if (query.email !== undefined) q.where({ email: clean(query.email).trim().toLowerCase() });
     if (query.firstName !== undefined) q.where({ first_name: clean(query.firstName) });
@@ -56,7 +56,15 @@ export async function listMembers(db: Db, query: MemberQuery = {}): Promise<{ me
       }
     }
     const search = query.search === undefined ? '' : clean(query.search).trim();
-    if (search) q.where((any) => ['email', 'lower(first_name)', 'lower(last_name)'].forEach((column) => any.orWhere((one) => containsText(one, column, search))));
+    // SQLite's lower() folds ASCII only: a name is also matched as typed, so "Émile" finds Émile there.
+    if (search) {
+      q.where((any) => {
+        any.orWhere((one) => containsText(one, 'email', search));
+        for (const column of ['first_name', 'last_name']) {
+          any.orWhere((one) => containsText(one, `lower(${column})`, search)).orWhere((one) => containsText(one, column, search, false));
+        }
+      });
+    }
   });
   const order = query.descending ? 'desc' : 'asc';
   const [rows, countRow] = await Promise.all([

@@ -22,7 +22,7 @@ const listUsers = z
     email: text(320).optional(),
     first_name: text(200).optional(),
     last_name: text(200).optional(),
-    role: z.enum(ROLES).optional(),
+    role: z.union([z.enum(ROLES), z.array(z.enum(ROLES)).max(ROLES.length)]).optional(),
     created_at: momentRange.optional(),
     updated_at: momentRange.optional(),
     // No member is ever deleted (they are deactivated): a filter on deletion matches none.
@@ -79,7 +79,7 @@ export function userRoutes(
           email: query.email,
           firstName: query.first_name,
           lastName: query.last_name,
-          role: query.role,
+          roles: query.role === undefined ? undefined : [query.role].flat(),
           created: query.created_at,
           updated: query.updated_at,
           orderBy: ordered,

@@ -59,6 +59,11 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(lines[0]).toBe('3 invitations sent.');
     expect(lines.slice(1)).toEqual([expect.stringMatching(/^ {2}not-an-email: not sent, /)]);
     expect(first.stderr).toBe('');
+    // A list that invited nobody because its entries were refused fails, so a script notices.
+    const refused = await doorman(['invite', 'garbage', 'nobody@']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^0 invitations sent\.\n {2}garbage: not sent, /);
+    expect(refused.stderr).toBe('doorman: Nobody was invited: the 2 entries were refused (see above).\n');
 
     const [again, fromStdin] = await Promise.all([
       doorman(['invite', '--json', 'jane@example.io', 'dave@example.io']),

@@ -157,6 +157,20 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect(smtp.received).toHaveLength(2);
   });
 
+  it('a waiting email of an older link (queued before an approval gave a new one) is not what a resend hurries: the resend queues its own', async () => {
+    await smtp.stop();
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'older@example.io', actor: OPERATOR });
+    expect(await services.outbox.runOnce()).toBe(0);
+    const [old] = await outboxRows(services);
+    await services.db('outbox').where({ id: old!.id }).update({ payload: JSON.stringify({ ...JSON.parse(old!.payload), nonce: 'an-older-link' }) });
+    await services.invites.resend(invitationIds[0]!, OPERATOR);
+    expect((await outboxRows(services)).map((r) => JSON.parse(r.payload).reason)).toEqual(['invite', 'resend']);
+    await smtp.start();
+    await deliverAll(services, clock);
+    expect(smtp.received).toHaveLength(1);
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'sent', error: null });
+  });
+
   it('an SMTP outage delays mail, shows it failing, and delivers each email exactly once afterwards', async () => {
     await smtp.stop();
     const { invitationIds } = await services.invites.inviteMany({ emails: 'a@example.io, b@example.io, c@example.io', actor: OPERATOR });
