@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Env } from './config.js';
 import { ConfigError } from './shared/errors.js';
@@ -18,7 +18,6 @@ export function resolveAppSecret(env: Env, dataDir: string): string {
     throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production (e.g. `openssl rand -base64 48`)');
   }
   const file = path.join(dataDir, 'app-secret');
-  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) throw new ConfigError('DATA_DIR', `${dataDir} is not a directory`);
   if (existsSync(file)) {
     const stored = readFileSync(file, 'utf8').trim();
     if (stored.length >= 32) return stored;

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseMailRate, type MailRate } from './mail/pace.js';
@@ -197,6 +198,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^\d+$/.test(portRaw) || port > 65535) throw new ConfigError('PORT', `"${portRaw}" is not a port number (0–65535)`);
 
   const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
+  // Checked here, whatever needs it first (the generated secret, the SQLite file, the file outbox).
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) throw new ConfigError('DATA_DIR', `${dataDir} is not a directory`);
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   // The pages, the API and Slack's endpoints are served from the root: under a path prefix the
   // accept page's form and assets would point outside it.

@@ -4,6 +4,7 @@ import { heldColumns, INVITE_LOCK, requestApprovals } from './approvals.js';
 import { approvalReasons } from './policy.js';
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
+import { notClaimed } from '../outbox/claims.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
 import { AlreadyMember, AwaitingApproval, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
@@ -71,7 +72,7 @@ async function resendLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now
   // of being joined by another: however often Resend is clicked meanwhile, the invitee gets one.
   const waiting = await trx('outbox')
     .where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL })
-    .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
+    .where(notClaimed(now))
     .whereRaw(`${payloadNonceSql(trx)} = ?`, [row.token_nonce])
     .update({ next_attempt_at: now });
   if (!waiting) await enqueue(trx, now, [inviteEmail(row.id, row.token_nonce, 'resend')]);

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { inTransaction, isPostgres, type Db, type Trx } from '../db/index.js';
 import type { OutboxRow } from './outbox.js';
 
@@ -12,6 +13,11 @@ export type RecordedOutcome =
   | { result: 'cancelled'; reason: string }
   | { result: 'refused'; reason: string }
   | { result: 'failing'; error: string; retryInMs: number; expected?: boolean; backedOff?: boolean };
+
+/** Outbox rows no worker holds at `now`: never claimed, or their claim's lease ran out. */
+export function notClaimed(now: number) {
+  return (q: Knex.QueryBuilder) => void q.whereNull('locked_until').orWhere('locked_until', '<', now);
+}
 
 /**
  * Claims up to `limit` due items of these kinds for `leaseMs`: each row is won by exactly one
@@ -29,7 +35,7 @@ export async function claimDue(db: Db, options: { now: number; kinds: string[]; 
       .where({ state: 'pending' })
       .where('next_attempt_at', '<=', now)
       .whereIn('kind', options.kinds)
-      .where((w) => w.whereNull('locked_until').orWhere('locked_until', '<', now)) as Q;
+      .where(notClaimed(now)) as Q;
   const candidates = due(db('outbox'))
     .modify((q) => (options.exclude.length > 0 ? q.whereNotIn('id', options.exclude) : q))
     .orderBy('next_attempt_at')

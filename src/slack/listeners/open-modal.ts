@@ -10,17 +10,16 @@ import { slackRefusal } from '../refusals.js';
  * time is said, through `tell`, rather than left to the log.
  */
 export async function openInviteModal(deps: SlackDeps, who: { triggerId: string; userId: string; teamId?: string }, tell: (text: string) => Promise<unknown>): Promise<void> {
-  const opened = await openWithTrigger(deps, who.triggerId, inviteModal(deps.inviteTtlMs));
-  if (opened === undefined) return void (await tell(FORM_DID_NOT_OPEN));
+  if ((await openWithTrigger(deps, who.triggerId, inviteModal(deps.inviteTtlMs), tell)) === undefined) return;
   await deps.identities.identify(who.userId, who.teamId);
 }
 
 /**
  * views.open with a trigger. Answers the opened view; null when the trigger was already spent (a
  * try whose answer was lost opened the form, most likely: nothing to say); undefined when Slack
- * did not open it (the person is to be told).
+ * did not open it, after telling the person through `tell`.
  */
-export async function openWithTrigger(deps: SlackDeps, triggerId: string, view: Parameters<SlackDeps['triggers']['views']['open']>[0]['view']) {
+export async function openWithTrigger(deps: SlackDeps, triggerId: string, view: Parameters<SlackDeps['triggers']['views']['open']>[0]['view'], tell: (text: string) => Promise<unknown>) {
   try {
     return (await deps.triggers.views.open({ trigger_id: triggerId, view })).view;
   } catch (error) {
@@ -32,6 +31,7 @@ export async function openWithTrigger(deps: SlackDeps, triggerId: string, view: 
     // Slack late, limiting or down is the moment's; a view Slack refuses is a fault here.
     if (refusal && refusal !== 'expired_trigger_id') deps.logger.error({ err: error }, 'Slack refused a form');
     else deps.logger.warn({ err: error }, 'Slack did not open a form in time');
+    await tell(FORM_DID_NOT_OPEN);
     return undefined;
   }
 }

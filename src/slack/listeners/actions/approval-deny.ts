@@ -1,7 +1,7 @@
 import { decodeApproval } from '../../action-values.js';
 import { denyModal } from '../../blocks/approvals.js';
 import type { SlackDeps } from '../../deps.js';
-import { FORM_DID_NOT_OPEN, staleButton } from '../../errors.js';
+import { staleButton } from '../../errors.js';
 import { payloadTeam } from '../../identity.js';
 import { openWithTrigger } from '../open-modal.js';
 import { clickedValue, postToClicker, tellClicker, type ClickArgs } from './click.js';
@@ -17,8 +17,8 @@ export function approvalDenyAction(deps: SlackDeps) {
     await args.ack();
     const invitationId = decodeApproval(clickedValue(args));
     if (!invitationId) return tellClicker(args, staleButton(deps.command));
-    const opened = await openWithTrigger(deps, args.body.trigger_id, denyModal({ id: invitationId }));
-    if (opened === undefined) return postToClicker(args, { text: FORM_DID_NOT_OPEN });
+    const opened = await openWithTrigger(deps, args.body.trigger_id, denyModal({ id: invitationId }), (text) => postToClicker(args, { text }));
+    if (opened === undefined) return;
     await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
   };
 }

@@ -1,7 +1,6 @@
 import { decodeRow } from '../../action-values.js';
 import { linkView, loadingView, messageView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
-import { FORM_DID_NOT_OPEN } from '../../errors.js';
 import { openWithTrigger } from '../open-modal.js';
 import { escape } from '../../text.js';
 import { payloadTeam } from '../../identity.js';
@@ -26,8 +25,7 @@ export function copyLinkAction(deps: SlackDeps) {
   return async (args: ClickArgs) => {
     if (args.body.response_url) return inMessage(args);
     await args.ack();
-    const opened = await openWithTrigger(deps, args.body.trigger_id, loadingView('Invitation link'));
-    if (opened === undefined) return postToClicker(args, { text: FORM_DID_NOT_OPEN });
+    const opened = await openWithTrigger(deps, args.body.trigger_id, loadingView('Invitation link'), (text) => postToClicker(args, { text }));
     if (!opened) return;
     const show = (view: ReturnType<typeof linkView>) => args.client.views.update({ view_id: opened.id!, hash: opened.hash, view });
     const row = decodeRow(clickedValue(args));
