@@ -57,7 +57,7 @@ export interface Services {
 
 export function createServices(config: Config, logger: Logger, options: AppOptions = {}): Services {
   const clock = options.clock ?? systemClock;
-  const db = createDb(config.database);
+  const db = createDb(config.database, { logger });
   const webhookEnv = envEndpoints(config.webhooks);
   const events = new WebhookEvents(webhookEnv, options.webhookEndpointsTtlMs);
   // A worker in this process starts at once on what a change queued.
@@ -128,13 +128,19 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+/** The schema brought up to date. A database that cannot be used is named by the variable to fix; the cause (unreachable, refused, bad password) follows. */
+export async function migrateConfigured(db: Db): Promise<string[]> {
+  return migrate(db).catch((error: Error) => {
+    throw new ConfigError('DATABASE_URL', `cannot use the database: ${error.message.replace(/\s+/g, ' ')}`);
+  });
+}
+
 /** `npm start`: migrate, serve HTTP, run the workers; `stop()` shuts down in order. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {
   const services = createServices(config, logger, options);
-  const applied = await migrate(services.db).catch(async (error: Error) => {
+  const applied = await migrateConfigured(services.db).catch(async (error: Error) => {
     await services.db.destroy().catch(() => undefined);
-    // Start-up names the variable to fix; the cause (unreachable, refused, bad password) follows.
-    throw new ConfigError('DATABASE_URL', `cannot use the database: ${error.message.replace(/\s+/g, ' ')}`);
+    throw error;
   });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { createServices, type Services } from './app.js';
+import { createServices, migrateConfigured, type Services } from './app.js';
 import { loadConfig } from './config.js';
 import { sweepIfAnyoneListens } from './jobs/index.js';
-import { migrate } from './db/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
 import { createLogger } from './logger.js';
 import type { Actor } from './shared/actor.js';
+import { parseMoment } from './shared/clock.js';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
 import { jsonOption, UsageError, type CommandDeps } from './cli/command.js';
@@ -67,7 +67,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   /** …with the schema brought up to date first, as every command but `migrate` wants it. */
   const open = async (): Promise<Services> => {
     const s = connect();
-    await migrate(s.db);
+    await migrateConfigured(s.db);
     return s;
   };
   const print = (text: string) => out.write(text.endsWith('\n') ? text : text + '\n');
@@ -94,6 +94,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .option('--socket', 'for Socket Mode (no public URL)')
     .action((opts: { host?: string; socket?: boolean }) => {
       if (!opts.socket && !opts.host) throw new UsageError('give --host HOST (HTTP mode) or --socket');
+      // Socket Mode has no request URL: a host given with it would be dropped without a word.
+      if (opts.socket && opts.host) throw new UsageError('give --host HOST (HTTP mode) or --socket, not both');
       if (opts.host && !/^[a-z0-9._-]+(:\d+)?$/i.test(opts.host)) throw new UsageError(`--host: "${opts.host}" is not a host name like doorman.example.com`);
       print(slackManifest({ host: opts.host ?? 'YOUR_HOST', command: slackCommand(env), socketMode: !!opts.socket }));
     });
@@ -102,7 +104,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .command('migrate')
     .description('bring the database schema up to date (npm start does this too)')
     .action(async () => {
-      const applied = await migrate(connect().db);
+      const applied = await migrateConfigured(connect().db);
       print(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is up to date.');
     });
 
@@ -183,7 +185,7 @@ function oneLine(message: string): string {
 }
 
 function isoTime(value: string): number {
-  const ms = /^\d{4}-\d{2}-\d{2}(T|$)/.test(value) ? Date.parse(value) : NaN;
+  const ms = /^\d{4}-\d{2}-\d{2}(T|$)/.test(value) ? parseMoment(value) : NaN;
   if (Number.isNaN(ms)) throw new InvalidArgumentError('must be a date and time like 2026-11-30T09:00Z or 2026-11-30T09:00+01:00');
   return ms;
 }

@@ -116,7 +116,11 @@ function database(env: Env, dataDir: string): DatabaseConfig {
     return { client: 'pg', connectionString: raw };
   }
   const sqlite = /^sqlite:\/\/(\/.+)$/.exec(raw);
-  if (sqlite) return { client: 'sqlite', filename: sqlite[1]! };
+  if (sqlite) {
+    const filename = sqlite[1]!;
+    if (existsSync(filename) && statSync(filename).isDirectory()) throw new ConfigError('DATABASE_URL', `${filename} is a directory; name the database file, e.g. sqlite://${path.join(filename, 'doorman.sqlite3')}`);
+    return { client: 'sqlite', filename };
+  }
   throw new ConfigError('DATABASE_URL', `"${redactUserinfo(raw)}" is not supported; use sqlite:///absolute/path.sqlite3 or postgres://user@host/db`);
 }
 

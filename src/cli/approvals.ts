@@ -4,7 +4,7 @@ import type { Invitation } from '../invites/model.js';
 import { approvalWords } from '../invites/policy.js';
 import { can, memberActor } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
-import { NotFound, NotPermitted } from '../shared/errors.js';
+import { MemberDeactivated, NotPermitted } from '../shared/errors.js';
 import { jsonOption, type CommandDeps } from './command.js';
 import { formatDate } from './format.js';
 
@@ -24,7 +24,7 @@ function heldLine(i: Invitation): string {
 async function deciderFor(services: Services, as: string | undefined, operator: Actor): Promise<Actor> {
   if (as === undefined) return operator;
   const member = await services.members.getByEmail(as);
-  if (member.state !== 'active') throw new NotFound('member', as);
+  if (member.state !== 'active') throw new MemberDeactivated(member.id);
   if (!can(member, 'invite:approve')) throw new NotPermitted('invite:approve');
   return memberActor(member);
 }

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import knexFactory, { type Knex } from 'knex';
 import type pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import type { Logger } from '../logger.js';
 import { migrationSource } from './migrations.js';
 
 export type Db = Knex;
@@ -13,7 +14,8 @@ export type Trx = Knex.Transaction;
  * Both dialects set `compileSqlOnError: false`: a failed statement's error (logged) then shows its
  * SQL with placeholders, not the values bound to it — password hashes, token hashes, addresses.
  */
-export function createDb(config: DatabaseConfig, options: { poolMax?: number } = {}): Db {
+export function createDb(config: DatabaseConfig, options: { poolMax?: number; logger?: Logger } = {}): Db {
+  const log = options.logger && knexLog(options.logger);
   if (config.client === 'pg') {
     // Loaded only for PostgreSQL, as knex loads its driver: an SQLite deployment never loads it.
     const { types } = createRequire(import.meta.url)('pg') as typeof pg;
@@ -22,6 +24,7 @@ export function createDb(config: DatabaseConfig, options: { poolMax?: number } =
     return knexFactory({
       client: 'pg',
       compileSqlOnError: false,
+      log,
       connection: { connectionString: config.connectionString },
       pool: {
         min: 0,
@@ -42,6 +45,7 @@ export function createDb(config: DatabaseConfig, options: { poolMax?: number } =
   return beginImmediate(knexFactory({
     client: 'sqlite3',
     compileSqlOnError: false,
+    log,
     connection: { filename: config.filename },
     useNullAsDefault: true,
     pool: {
@@ -62,6 +66,25 @@ export function createDb(config: DatabaseConfig, options: { poolMax?: number } =
       },
     },
   }));
+}
+
+/**
+ * knex's own messages as the service's log lines (JSON, where they were bare text on stderr). A
+ * connection knex could not make is also the error its caller gets and reports, so knex's copy of
+ * it, a stack over several lines, is only for debugging.
+ */
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const text = (message: unknown) => (typeof message === 'string' ? message : String(message));
+  return {
+    warn: (message: unknown) => {
+      const line = text(message);
+      if (line.startsWith('Acquire connection error')) logger.debug({ source: 'knex' }, line);
+      else logger.warn({ source: 'knex' }, line);
+    },
+    error: (message: unknown) => logger.error({ source: 'knex' }, text(message)),
+    deprecate: (message: unknown) => logger.warn({ source: 'knex' }, text(message)),
+    debug: (message: unknown) => logger.debug({ source: 'knex' }, text(message)),
+  };
 }
 
 /**

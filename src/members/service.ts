@@ -95,7 +95,7 @@ export class MembersService {
   /** The member with this address, in any state; NotFound naming the address otherwise (the CLI's lookups). */
   async getByEmail(email: string): Promise<Member> {
     const member = await this.findByEmail(email);
-    if (!member) throw new NotFound('member', email);
+    if (!member) throw new NotFound('member', email, 'email');
     return member;
   }
 

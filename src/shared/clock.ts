@@ -14,3 +14,16 @@ export type TimeUnit = keyof typeof UNIT_MS;
 export function toIso(ms: number | string | null): string | null {
   return ms === null ? null : new Date(Number(ms)).toISOString();
 }
+
+/**
+ * A moment a person typed, in epoch ms, or NaN. `Date.parse` rolls an impossible day over
+ * (2026-02-30 reads as March 2nd); a date written as YYYY-MM-DD must name a day that exists.
+ */
+export function parseMoment(value: string): number {
+  const at = Date.parse(value);
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!day || Number.isNaN(at)) return at;
+  const [year, month, date] = day.slice(1).map(Number) as [number, number, number];
+  const check = new Date(Date.UTC(year, month - 1, date));
+  return check.getUTCMonth() === month - 1 && check.getUTCDate() === date ? at : NaN;
+}

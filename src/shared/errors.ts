@@ -40,8 +40,9 @@ export class InvalidInput extends DomainError {
 }
 export class NotFound extends DomainError {
   readonly code = 'not_found';
-  constructor(readonly what: 'invitation' | 'member' | 'webhook endpoint', readonly id: string) {
-    super(`No ${what} with id ${id}.`);
+  /** `key` is what was looked up: an id, or the email address the CLI takes for a member. */
+  constructor(readonly what: 'invitation' | 'member' | 'webhook endpoint', readonly key: string, by: 'id' | 'email' = 'id') {
+    super(`No ${what} with ${by} ${key}.`);
   }
 }
 export class UnknownToken extends DomainError {

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { MEMBER_ORDERS, MAX_MEMBERS_PAGE, type MemberOrder } from '../members/listing.js';
 import { ROLES } from '../members/roles.js';
 import type { Member, MembersService } from '../members/service.js';
-import { toIso } from '../shared/clock.js';
+import { parseMoment, toIso } from '../shared/clock.js';
 import { text, validate } from './validate.js';
 
 /** A moment as Medusa's date filters take it (ISO 8601), in epoch ms. */
 const moment = text(64).transform((value, ctx) => {
-  const at = Date.parse(value);
+  const at = parseMoment(value);
   if (Number.isNaN(at)) ctx.addIssue({ code: 'custom', message: `"${value}" is not a date (use ISO 8601, e.g. 2026-01-31T00:00:00Z)` });
   return at;
 });

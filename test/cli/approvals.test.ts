@@ -25,6 +25,8 @@ describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
     const { member: ana } = await members.create({ email: 'ana@acme.com', role: 'admin', firstName: 'Ana' }, { type: 'system' });
     await members.create({ email: 'ben@acme.com', role: 'admin', firstName: 'Ben' }, { type: 'system' });
     await members.create({ email: 'dev@acme.com', role: 'developer' }, { type: 'system' });
+    const { member: gone } = await members.create({ email: 'gone@acme.com', role: 'admin' }, { type: 'system' });
+    await members.deactivate(gone.id, { type: 'system' });
     invites = new InvitesService(test.db, systemClock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * 86_400_000, policy: { allowedDomains: allowed.patterns, dailyLimit: 10, unlimitedSlackUserIds: [] } });
     const summary = await invites.inviteMany({ emails: 'out@other.io, other@other.io', actor: { type: 'member', memberId: ana.id, name: 'Ana' } });
     const admin = await invites.inviteMany({ emails: 'boss@acme.com', role: 'admin', actor: { type: 'member', memberId: ana.id, name: 'Ana' } });
@@ -58,6 +60,10 @@ describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
     const notApprover = await doorman(['approve', held.boss, '--as', 'dev@acme.com']);
     expect(notApprover.code).toBe(1);
     expect(notApprover.stderr).toContain('Invite: Approve');
+    const deactivated = await doorman(['approve', held.boss, '--as', 'gone@acme.com']);
+    expect([deactivated.code, deactivated.stderr]).toEqual([1, 'doorman: This member is deactivated.\n']);
+    const unknown = await doorman(['approve', held.boss, '--as', 'nobody@acme.com']);
+    expect([unknown.code, unknown.stderr]).toEqual([1, 'doorman: No member with email nobody@acme.com.\n']);
     const noReason = await doorman(['deny', held.boss]);
     expect(noReason.code).toBe(2);
     expect((await invites.get(held.boss)).status).toBe('awaiting_approval');

@@ -332,6 +332,10 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(unknown.code).toBe(1);
     expect(expectOneErrorLine(unknown)).toBe('doorman: No invitation with id invite_01NOPE.');
     expect(unknown.stdout).toBe('');
+    // Members are named by their address here, and the error says so.
+    const nobody = await doorman(['user', 'role', 'nobody@example.io', 'admin']);
+    expect(nobody.code).toBe(1);
+    expect(expectOneErrorLine(nobody)).toBe('doorman: No member with email nobody@example.io.');
   });
 });
 
@@ -375,9 +379,12 @@ describe('doorman CLI errors before the database', () => {
   it('options that do not go together, or one missing, are usage mistakes too: exit 2 with one line', async () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
-    const [noHost, badHost, both, noId, idAndUnlink, twoPasswords] = await Promise.all([
+    const [noHost, badHost, hostAndSocket, noDay, both, noId, idAndUnlink, twoPasswords] = await Promise.all([
       runCliHere(['manifest'], env),
       runCliHere(['manifest', '--host', 'bad host'], env),
+      runCliHere(['manifest', '--host', 'doorman.example.com', '--socket'], env),
+      // Date.parse would read February 30th as March 2nd.
+      runCliHere(['report', '--at', '2026-02-30T09:00Z'], env),
       runCliHere(['invite', 'x@example.io', '--file', 'list.csv'], env),
       runCliHere(['user', 'link-slack', 'someone@example.io'], env),
       runCliHere(['user', 'link-slack', 'someone@example.io', 'U024BE7LH', '--unlink'], env),
@@ -387,6 +394,8 @@ describe('doorman CLI errors before the database', () => {
     const cases = [
       [noHost, /--host HOST .* or --socket/],
       [badHost, /is not a host name/],
+      [hostAndSocket, /--host HOST .* or --socket, not both/],
+      [noDay, /'--at <time>' argument '2026-02-30T09:00Z' is invalid/],
       [both, /addresses or --file, not both/],
       [noId, /a Slack user id .* or --unlink/],
       [idAndUnlink, /a Slack user id or --unlink, not both/],
@@ -396,6 +405,26 @@ describe('doorman CLI errors before the database', () => {
       expect(answer.code, answer.stderr).toBe(2);
       expect(expectOneErrorLine(answer)).toMatch(says);
     }
+  });
+});
+
+describe('doorman CLI and a database it cannot use', () => {
+  it('exit 1 with one line naming DATABASE_URL, from the real process too (knex prints nothing of its own)', async () => {
+    const data = tempDataDir();
+    const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
+    const nobodyListens = 'postgres://postgres@127.0.0.1:1/doorman';
+    const [unreachable, migrating, directory] = await Promise.all([
+      runCli(['invites'], { ...env, DATABASE_URL: nobodyListens }),
+      runCliHere(['migrate'], { ...env, DATABASE_URL: nobodyListens }),
+      runCliHere(['invites'], { ...env, DATABASE_URL: `sqlite://${data.dir}` }),
+    ]);
+    data.cleanup();
+    for (const answer of [unreachable, migrating]) {
+      expect(answer.code, answer.stderr).toBe(1);
+      expect(expectOneErrorLine(answer)).toMatch(/^doorman: DATABASE_URL: cannot use the database: connect ECONNREFUSED/);
+    }
+    expect(directory.code).toBe(1);
+    expect(expectOneErrorLine(directory)).toBe(`doorman: DATABASE_URL: ${data.dir} is a directory; name the database file, e.g. sqlite://${data.dir}/doorman.sqlite3`);
   });
 });
 

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDb } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
 
@@ -26,6 +27,29 @@ describe.each(DIALECTS)('createDb (%s)', (dialect) => {
     for (const value of ['secret.person@corp.test', 'c2NyeXB0-not-for-logs', 'usr_DUPLICATE']) {
       expect(error.message).not.toContain(value);
       expect(lines[0]).not.toContain(value);
+    }
+  });
+});
+
+describe('createDb and knex\'s own messages', () => {
+  it('go to the service\'s log as JSON lines; a connection it could not make, the caller\'s error too, only at debug', async () => {
+    const lines: Array<{ level: number; source?: string; msg: string }> = [];
+    const logger = createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    // knex's default is console.log, bare text among the JSON lines.
+    const consoleLog = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const db = createDb({ client: 'pg', connectionString: 'postgres://postgres@127.0.0.1:1/doorman' }, { logger });
+    try {
+      await expect(db.raw('select 1')).rejects.toThrow(/ECONNREFUSED/);
+      expect(consoleLog).not.toHaveBeenCalled();
+      const fromKnex = lines.filter((line) => line.source === 'knex');
+      expect(fromKnex.length).toBeGreaterThan(0);
+      for (const line of fromKnex) {
+        expect(line.level).toBe(20);
+        expect(line.msg).toMatch(/^Acquire connection error: .*ECONNREFUSED/);
+      }
+    } finally {
+      consoleLog.mockRestore();
+      await db.destroy();
     }
   });
 });

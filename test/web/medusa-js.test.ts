@@ -163,6 +163,8 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     // A filter Doorman cannot apply says so; nothing is answered as if it were applied.
     expect((await failure(client.admin.users.list({ fields: 'email,password_hash' } as any))).data.message).toMatch(/fields\.1: unknown field/);
     expect((await failure(client.admin.users.list({ created_at: { gt: 'last tuesday' } } as any))).data.message).toMatch(/created_at\.gt: "last tuesday" is not a date/);
+    // A day that does not exist is refused, not rolled over into the next month.
+    expect((await failure(client.admin.users.list({ created_at: { lt: '2026-02-30' } } as any))).data.message).toMatch(/created_at\.lt: "2026-02-30" is not a date/);
     expect((await failure(client.admin.users.list({ order: 'password_hash' } as any))).status).toBe(400);
   });
 
