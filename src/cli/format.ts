@@ -16,6 +16,7 @@ export function formatSummary(summary: InviteSummary): string {
   for (const email of summary.renewed) lines.push(`  ${email}: the earlier invitation had expired; sent a new one with a new link`);
   for (const email of summary.alreadyMember) lines.push(`  ${email}: skipped, already a member`);
   for (const { email, invitationId } of summary.alreadyInvited) lines.push(`  ${email}: skipped, already invited (doorman resend ${invitationId})`);
+  for (const { email, invitationId } of summary.alreadyAwaiting ?? []) lines.push(`  ${email}: skipped, already waiting for approval (doorman approve ${invitationId})`);
   for (const { email, reasons } of summary.awaitingApproval ?? []) lines.push(`  ${email}: waiting for approval, ${reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; ')}`);
   for (const email of summary.overLimit ?? []) lines.push(`  ${email}: not sent, over today's limit`);
   for (const { entry, reason } of summary.invalid) lines.push(`  ${entry}: not sent, ${reason}`);

@@ -124,6 +124,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
   let remaining = await remainingToday(trx, ctx.policy, input.actor, now);
   const awaiting: NonNullable<InviteSummary['awaitingApproval']> = [];
   const overLimit: string[] = [];
+  const alreadyAwaiting: NonNullable<InviteSummary['alreadyAwaiting']> = [];
   for (const batch of chunked(emails, INVITE_BATCH)) {
     const stored = await storedFor(trx, batch, { lock: true });
     const fresh: NewInvitationRow[] = [];
@@ -142,6 +143,10 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
       }
       if (standing.kind === 'invited') {
         summary.alreadyInvited.push({ email, invitationId: standing.invitation.id });
+        continue;
+      }
+      if (standing.kind === 'held') {
+        alreadyAwaiting.push({ email, invitationId: standing.invitation.id });
         continue;
       }
       // Expired: the same invitation is renewed below.
@@ -194,6 +199,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
   summary.invitationIds.push(...renewedIds);
   if (awaiting.length) summary.awaitingApproval = awaiting;
   if (overLimit.length) summary.overLimit = overLimit;
+  if (alreadyAwaiting.length) summary.alreadyAwaiting = alreadyAwaiting;
   return summary;
 }
 

@@ -218,17 +218,18 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
   if (summary.overLimit?.length) throw new DailyLimitReached(ctx.policy.dailyLimit);
   const held = summary.awaitingApproval?.[0];
   if (held) return { outcome: 'awaiting_approval', invitation: toInvitation(await invitationRow(ctx.db, held.invitationId), ctx.clock.now()) };
-  const live = summary.alreadyInvited[0];
-  const liveRow = live ? await invitationRow(ctx.db, live.invitationId) : undefined;
   // A request already waiting for approval stays as it is: only an approver can move it. Asked
   // again as it is, that is the answer; asked with another role, expiry or message, it is refused
   // rather than answered OK with the change dropped.
-  if (liveRow?.status === 'awaiting') {
+  const waiting = summary.alreadyAwaiting?.[0];
+  if (waiting) {
+    const row = await invitationRow(ctx.db, waiting.invitationId);
     const checked = checkedChoices(input);
-    const differs = role !== liveRow.role || (input.expiresInDays !== undefined && checked.ttl_ms !== liveRow.ttl_ms) || (input.message !== undefined && checked.message !== liveRow.message);
-    if (differs) throw new AwaitingApproval(liveRow.id);
-    return { outcome: 'awaiting_approval', invitation: toInvitation(liveRow, ctx.clock.now()) };
+    const differs = role !== row.role || (input.expiresInDays !== undefined && checked.ttl_ms !== row.ttl_ms) || (input.message !== undefined && checked.message !== row.message);
+    if (differs) throw new AwaitingApproval(row.id);
+    return { outcome: 'awaiting_approval', invitation: toInvitation(row, ctx.clock.now()) };
   }
+  const live = summary.alreadyInvited[0];
   if (live) {
     // The expiry and message asked for now apply to the resent (or held) link; those not given stay as they were.
     const checked = checkedChoices(input);

@@ -129,6 +129,8 @@ export interface InviteSummary {
   alreadyMember: string[];
   /** A live pending invitation exists; resend it instead. */
   alreadyInvited: Array<{ email: string; invitationId: string }>;
+  /** Already waiting for approval, asked before this request: left for an approver, nothing sent. */
+  alreadyAwaiting?: Array<{ email: string; invitationId: string }>;
   invalid: Array<{ entry: string; reason: string }>;
   /** Ids of the invitations sent or renewed, in the order of `sent` then `renewed`. */
   invitationIds: string[];
@@ -154,6 +156,7 @@ export function mergeSummaries(a: InviteSummary, b: InviteSummary): InviteSummar
     alreadyInvited: [...a.alreadyInvited, ...b.alreadyInvited],
     invalid: [...a.invalid, ...b.invalid],
     invitationIds: [...a.invitationIds, ...b.invitationIds],
+    ...(a.alreadyAwaiting || b.alreadyAwaiting ? { alreadyAwaiting: [...(a.alreadyAwaiting ?? []), ...(b.alreadyAwaiting ?? [])] } : {}),
     ...(a.awaitingApproval || b.awaitingApproval ? { awaitingApproval: [...(a.awaitingApproval ?? []), ...(b.awaitingApproval ?? [])] } : {}),
     ...(a.overLimit || b.overLimit ? { overLimit: [...(a.overLimit ?? []), ...(b.overLimit ?? [])] } : {}),
   };

@@ -6,10 +6,16 @@ export type OpenInvitation = Pick<InvitationRow, 'id' | 'email' | 'status' | 'ex
 
 /**
  * Where an address stands for the rule "Skips": an active member (skipped), an open invitation that
- * is live (already invited) or expired (renewed with a new link), or nothing yet (a new invitation).
- * The review and inviting itself read it the same way, so the review shows what Send stores.
+ * is live (already invited), waiting for approval (skipped: only an approver moves it) or expired
+ * (renewed with a new link), or nothing yet (a new invitation). The review and inviting itself read
+ * it the same way, so the review shows what Send stores.
  */
-export type Standing = { kind: 'member' } | { kind: 'new' } | { kind: 'expired'; invitation: OpenInvitation } | { kind: 'invited'; invitation: OpenInvitation };
+export type Standing =
+  | { kind: 'member' }
+  | { kind: 'new' }
+  | { kind: 'expired'; invitation: OpenInvitation }
+  | { kind: 'invited'; invitation: OpenInvitation }
+  | { kind: 'held'; invitation: OpenInvitation };
 
 export interface StoredAddresses {
   members: ReadonlySet<string>;
@@ -33,5 +39,6 @@ export function standingOf(email: string, stored: StoredAddresses, now: number):
   if (stored.members.has(email)) return { kind: 'member' };
   const invitation = stored.open.get(email);
   if (!invitation) return { kind: 'new' };
-  return shownStatus(invitation, now) === 'expired' ? { kind: 'expired', invitation } : { kind: 'invited', invitation };
+  const status = shownStatus(invitation, now);
+  return status === 'expired' ? { kind: 'expired', invitation } : status === 'awaiting_approval' ? { kind: 'held', invitation } : { kind: 'invited', invitation };
 }

@@ -46,6 +46,9 @@ describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
     expect(list.stdout).toContain('why: the admin role needs approval');
     expect(list.stdout.trimEnd().split('\n').at(-1)).toMatch(/^3 waiting\./);
     expect(table.stdout).toMatch(new RegExp(`${held.boss}\\s+boss@acme\\.com\\s+Awaiting approval\\s+admin`));
+    // Inviting a held address again points at the approval, not at a resend that would be refused.
+    const again = await doorman(['invite', 'other@other.io']);
+    expect(again.stdout).toContain(`other@other.io: skipped, already waiting for approval (doorman approve ${held.other})`);
   });
 
   it('approve as the operator sends; --as the requester is refused; deny needs --reason', async () => {

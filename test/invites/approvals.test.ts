@@ -55,9 +55,12 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect((await w.policy.list({ status: 'awaiting_approval' })).total).toBe(3);
     expect(await w.policy.counts()).toMatchObject({ pending: 2, awaiting_approval: 3, all: 5 });
     expect((await w.policy.list({ status: 'open' })).total).toBe(5);
-    // Asking again answers "already invited", and never a second request.
+    // Asking again answers "already waiting for approval" (not "already invited": its link cannot
+    // be resent), and never a second request.
     const again = await w.policy.inviteMany({ emails: 'out@other.io', actor: BEN });
-    expect(again.alreadyInvited).toEqual([{ email: 'out@other.io', invitationId: held }]);
+    expect(again.alreadyAwaiting).toEqual([{ email: 'out@other.io', invitationId: held }]);
+    expect(again.alreadyInvited).toEqual([]);
+    expect(await w.invites.review('out@other.io')).toMatchObject({ alreadyAwaiting: [{ email: 'out@other.io', invitationId: held }], alreadyInvited: [], fresh: [] });
     expect(await countRows(w.db, 'invitations', { email: 'out@other.io' })).toBe(1);
     expect((await auditFor(w.db, held)).map((a) => a.action)).toEqual(['approval_request']);
   });

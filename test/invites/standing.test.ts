@@ -26,7 +26,7 @@ describe('standingOf (the rule "Skips")', () => {
     expect(standingOf('expired@x.io', stored, NOW)).toMatchObject({ kind: 'expired', invitation: { id: 'invite_expired@x.io' } });
   });
 
-  it('one awaiting approval is already invited until the sweep lapses it', () => {
-    expect(standingOf('held@x.io', stored, NOW)).toMatchObject({ kind: 'invited' });
+  it('one awaiting approval is held, neither invited nor renewed, until the sweep lapses it', () => {
+    expect(standingOf('held@x.io', stored, NOW)).toMatchObject({ kind: 'held' });
   });
 });

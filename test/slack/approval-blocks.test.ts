@@ -93,7 +93,7 @@ describe('approval Block Kit', () => {
   it('the invite form\'s review names the addresses that will wait for approval, and why', () => {
     const allowed = parseAllowedDomains('acme.com');
     if ('problem' in allowed) throw new Error(allowed.problem);
-    const review = { fresh: ['a@acme.com', 'b@other.io'], renew: ['c@else.io'], alreadyInvited: [], alreadyMember: [], invalid: [], typos: [] };
+    const review = { fresh: ['a@acme.com', 'b@other.io'], renew: ['c@else.io'], alreadyInvited: [], alreadyAwaiting: [], alreadyMember: [], invalid: [], typos: [] };
     const draft: InviteDraft = { typed: '', people: [], role: 'member', expiresInDays: null, message: null, review, peoplePending: false };
     const text = JSON.stringify(reviewView('draft_1', draft, { allowedDomains: allowed.patterns, dailyLimit: 10, unlimitedSlackUserIds: [] }).blocks);
     expect(text).toContain('Of these, waiting for approval before they are emailed (2)');
@@ -102,5 +102,19 @@ describe('approval Block Kit', () => {
     const asAdmin = JSON.stringify(reviewView('draft_1', { ...draft, role: 'admin' }, { dailyLimit: 10, unlimitedSlackUserIds: [] }).blocks);
     expect(asAdmin).toContain('waiting for approval before they are emailed (3)');
     expect(JSON.stringify(reviewView('draft_1', draft).blocks)).not.toContain('waiting for approval');
+  });
+
+  it('the review lists addresses already waiting for approval as skipped, without the resend box (their link cannot be resent)', () => {
+    const review = { fresh: [], renew: [], alreadyInvited: [], alreadyAwaiting: [{ email: 'held@other.io', invitationId: 'invite_01HELD' }], alreadyMember: [], invalid: [], typos: [] };
+    const draft: InviteDraft = { typed: 'held@other.io', people: [], role: 'member', expiresInDays: null, message: null, review, peoplePending: false };
+    const view = reviewView('draft_1', draft);
+    const text = JSON.stringify(view.blocks);
+    expect(text).toContain('Already waiting for approval (skipped) (1)');
+    expect(text).toContain('held@other.io');
+    expect(text).not.toContain('Already invited');
+    expect(view.blocks.some((b) => b.type === 'input')).toBe(false);
+    // A draft saved before this group existed still shows.
+    const { alreadyAwaiting: _, ...older } = review;
+    expect(JSON.stringify(reviewView('draft_1', { ...draft, review: older as typeof review }).blocks)).toContain('Nothing to send.');
   });
 });

@@ -58,6 +58,16 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect(invitation.status).toBe('awaiting_approval');
   });
 
+  it('the same address asked again is skipped as already waiting, without a Resend button (its link cannot be resent), and nobody is asked twice', async () => {
+    const { responseId } = await h.slash('invite out@other.io');
+    const body = (await h.api.response(responseId)).body;
+    const reply = textOf(body);
+    expect(reply).toContain('Skipped — already waiting for approval (1)');
+    expect(reply).not.toContain('already invited');
+    expect(JSON.stringify(body)).not.toContain('"Resend"');
+    expect(await h.db.db('invitations').where({ email: 'out@other.io' })).toHaveLength(1);
+  });
+
   it('refused clicks change nothing: the requester (two-person rule), someone without the permission, a forged value', async () => {
     const dm = await requestTo(ADMIN2, 'out@other.io');
     const approve = buttonFor(dm.args.blocks, 'approval_approve');

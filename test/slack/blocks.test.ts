@@ -115,6 +115,7 @@ describe('Block Kit builders', () => {
       alreadyMember: many(3000, (i) => long('member', i)),
       alreadyInvited: many(400, (i) => ({ email: long('invited', i), invitationId: `invite_01J${i}` })),
       awaitingApproval: many(500, (i) => ({ email: long('held', i), invitationId: `invite_02J${i}`, reasons: ['admin_role' as const] })),
+      alreadyAwaiting: many(500, (i) => ({ email: long('waiting', i), invitationId: `invite_03J${i}` })),
       overLimit: many(500, (i) => long('over', i)),
       invalid: many(2000, (i) => ({ entry: 'z'.repeat(300) + i, reason: 'not an email address (no @)' })),
       invitationIds: [],
@@ -124,8 +125,8 @@ describe('Block Kit builders', () => {
     expect(blockText(message.blocks)).toBeLessThanOrEqual(MAX_BLOCKS_TEXT);
     // Each list still names some of its entries and how many more there are.
     const text = JSON.stringify(message.blocks);
-    for (const heading of ['already a member (3,000)', 'already invited (400)', 'Waiting for approval (500)', "over today's limit (500)", 'Not invited (2,000)']) expect(text).toContain(heading);
-    expect(text.match(/…and [\d,]+ more/g)!.length).toBeGreaterThanOrEqual(5);
+    for (const heading of ['already a member (3,000)', 'already invited (400)', 'already waiting for approval (500)', 'Waiting for approval (500)', "over today's limit (500)", 'Not invited (2,000)']) expect(text).toContain(heading);
+    expect(text.match(/…and [\d,]+ more/g)!.length).toBeGreaterThanOrEqual(6);
   });
 
   it('the invite modal, the view after submitting, the link view and the refusal', () => {

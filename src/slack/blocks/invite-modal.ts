@@ -153,6 +153,7 @@ export function reviewView(draftId: string, draft: InviteDraft, policy?: InviteP
       element: { type: 'checkboxes', action_id: REVIEW_INPUTS.resend, options: [{ text: plain('Resend to them too (the same link)', LIMITS.optionText), value: 'resend' }] },
     });
   }
+  group('Already waiting for approval (skipped)', (review.alreadyAwaiting ?? []).map((e) => `• ${escape(e.email)}`));
   group('Already members (skipped)', review.alreadyMember.map((e) => `• ${escape(e)}`));
   group('Not valid (skipped)', review.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 120))}\` — ${escape(e.reason)}`));
   if (draft.peoplePending) blocks.push({ type: 'context', elements: [mrkdwn(`:hourglass_flowing_sand: Looking up ${count(draft.people.length, 'person', 'people')} from Slack…`)] });

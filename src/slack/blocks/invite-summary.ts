@@ -43,8 +43,9 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
   // The lists share one budget, less what the Resend rows take; each still fits its section.
   const awaiting = summary.awaitingApproval ?? [];
   const overLimit = summary.overLimit ?? [];
+  const alreadyAwaiting = summary.alreadyAwaiting ?? [];
   const resendRows = summary.alreadyInvited.slice(0, MAX_RESEND_BUTTONS).reduce((sum, entry) => sum + escape(clip(entry.email, 320)).length + 2, 0);
-  const lists = [summary.alreadyMember, summary.alreadyInvited.slice(MAX_RESEND_BUTTONS), awaiting, overLimit, summary.invalid].filter((list) => list.length > 0).length;
+  const lists = [summary.alreadyMember, summary.alreadyInvited.slice(MAX_RESEND_BUTTONS), alreadyAwaiting, awaiting, overLimit, summary.invalid].filter((list) => list.length > 0).length;
   const share = (room: number) => Math.min(room, Math.floor((SUMMARY_LISTS_TEXT - resendRows) / Math.max(1, lists)));
 
   if (summary.alreadyMember.length) {
@@ -72,6 +73,11 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
     }
   }
 
+  if (alreadyAwaiting.length) {
+    const list = listWithin(alreadyAwaiting.map((e) => `• ${escape(e.email)}`), share(LIMITS.text - 150));
+    blocks.push({ type: 'section', text: mrkdwn(`*Skipped — already waiting for approval (${alreadyAwaiting.length.toLocaleString('en')}):* asked for before; emailed once someone approves.\n${list}`) });
+  }
+
   if (awaiting.length) {
     const list = listWithin(awaiting.map((e) => `• ${escape(e.email)} — ${e.reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; ')}`), share(LIMITS.text - 150));
     blocks.push({ type: 'section', text: mrkdwn(`:raised_hand: *Waiting for approval (${awaiting.length.toLocaleString('en')}):* not emailed until someone else approves.\n${list}`) });
@@ -87,7 +93,7 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
     blocks.push({ type: 'section', text: mrkdwn(`*Not invited (${summary.invalid.length.toLocaleString('en')}):*\n${list}`) });
   }
 
-  const skipped = summary.alreadyMember.length + summary.alreadyInvited.length;
+  const skipped = summary.alreadyMember.length + summary.alreadyInvited.length + alreadyAwaiting.length;
   const held = awaiting.length ? ` waiting for approval ${awaiting.length};` : '';
   const over = overLimit.length ? ` over today's limit ${overLimit.length};` : '';
   const text = `Sent ${emailed};${held}${over} skipped ${skipped}; invalid ${summary.invalid.length}.`;

@@ -84,6 +84,9 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
     ? await deps.invites.inviteMany({ emails, ...choices, actor: user.actor, inviterName: user.name ?? null })
     : emptySummary();
   summary.alreadyMember.push(...draft.review.alreadyMember);
+  // Drafts saved before this group existed lack it.
+  const waiting = draft.review.alreadyAwaiting ?? [];
+  if (waiting.length) summary.alreadyAwaiting = [...waiting, ...(summary.alreadyAwaiting ?? [])];
   summary.invalid.push(...draft.review.invalid);
   const invited = [...draft.review.alreadyInvited, ...summary.alreadyInvited.filter((e) => !draft.review.alreadyInvited.some((r) => r.email === e.email))];
   summary.alreadyInvited = [];
