@@ -34,4 +34,16 @@ describe.each(DIALECTS)('a mail server refusing an invitation (%s)', (dialect) =
     expect(rows.filter((r) => r.kind === 'invite_email').map((r) => [r.state, Number(r.attempts)])).toEqual([['done', 1]]);
     expect(rows.filter((r) => r.kind === 'slack_notice')).toHaveLength(1);
   });
+
+  it('the server\'s words are shown as words: a mention or a labelled link in them does not work, in the blocks or the notification text', async () => {
+    h.smtp.fail({ kind: 'reply', at: 'rcpt', code: 550, message: '5.7.1 <!here> blocked, <https://evil.example|re-verify here>', times: 1 });
+    const dmsBefore = h.dms(MEMBER_ADMIN).length;
+    await h.invite(['mallory@corp.test'], SLACK_ACTOR);
+    const dm = (await h.waitForDms(MEMBER_ADMIN, dmsBefore + 1))[dmsBefore]!;
+    for (const text of [String(dm.args.text), JSON.stringify(dm.args.blocks)]) {
+      expect(text).toContain('&lt;!here&gt; blocked, &lt;https://evil.example|re-verify here&gt;');
+      expect(text).not.toContain('<!here>');
+      expect(text).not.toContain('<https://evil');
+    }
+  });
 });

@@ -57,7 +57,12 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
   });
 
   it('Back returns to the form as typed, choices kept', async () => {
-    const answer = await submitForm({ emails: 'back.one@corp.test\nback.two@corp.test', role: 'developer', expiry: '14', message: 'Welcome aboard' });
+    // Names with their addresses, as the form's hint offers: a form field arrives as typed (no
+    // entities, no <mailto:> markup), so its angle brackets are the person's own.
+    const typed = 'Back One <back.one@corp.test>\n"Two, Back" <back.two@corp.test>';
+    const answer = await submitForm({ emails: typed, role: 'developer', expiry: '14', message: 'Welcome aboard' });
+    expect(textOf(answer.view)).toMatch(/New \(2\)[^]*back\.one@corp\.test[^]*back\.two@corp\.test/);
+    expect(textOf(answer.view)).not.toContain('Not valid');
     const back = buttonFor(answer.view.blocks, 'review_back');
     const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(back), surface: { in: 'home' } });
     (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: h.api.viewHash('V0MODAL') };
@@ -65,7 +70,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     expect((await h.interaction(payload)).status).toBe(200);
     const update = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_modal'));
     const blocks = Object.fromEntries(update.args.view.blocks.map((b: any) => [b.block_id, b.element]));
-    expect(blocks.emails.initial_value).toBe('back.one@corp.test\nback.two@corp.test');
+    expect(blocks.emails.initial_value).toBe(typed);
     expect(blocks.role.initial_option.value).toBe('developer');
     expect(blocks.expiry.initial_option.value).toBe('14');
     expect(blocks.message.initial_value).toBe('Welcome aboard');

@@ -132,7 +132,8 @@ export function refusedNotice(data: RefusedNoticeData): { text: string; blocks: 
   ];
   const buttons = invitationButtons(data.invitation, 'notice', DEFAULT_TABLE, 0, data.noticeId);
   if (buttons) blocks.push(buttons);
-  const text = `Mail to ${data.invitation.email} was refused: ${data.reason}${data.suggestion ? ` — did you mean ${data.suggestion}?` : ''}`;
+  // The reason is the mail server's words, anyone's: escaped here too, or `<!here>` or a labelled link in it would work.
+  const text = `Mail to ${data.invitation.email} was refused: ${escape(data.reason)}${data.suggestion ? ` — did you mean ${escape(data.suggestion)}?` : ''}`;
   return { text: clip(text, LIMITS.text), blocks };
 }
 

@@ -8,7 +8,6 @@ import { MODAL_BLOCKS, MODAL_INPUTS } from '../../action-values.js';
 import { importingView, MAX_PICKED_PEOPLE, refusedView, reviewView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
-import { decodeSlackText } from '../../text.js';
 import { slackRefusal } from '../../refusals.js';
 import { payloadTeam } from '../../identity.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
@@ -33,7 +32,9 @@ export function inviteFormSubmission(deps: SlackDeps) {
     // Read defensively: a signed payload is Slack's, but its shape is still checked before use.
     const values = (view.state?.values ?? {}) as Partial<typeof view.state.values>;
     const rawText: unknown = values[MODAL_BLOCKS.emails]?.[MODAL_INPUTS.emails]?.value;
-    const typed = typeof rawText === 'string' ? decodeSlackText(rawText).text : '';
+    // A text input's value arrives as typed, unlike command text: "Jane Doe <jane@x.io>" keeps its
+    // brackets. NUL is in no address or name, and PostgreSQL refuses it in text.
+    const typed = typeof rawText === 'string' ? rawText.replace(/\u0000/g, '') : '';
     const rawPeople: unknown = values[MODAL_BLOCKS.users]?.[MODAL_INPUTS.users]?.selected_users;
     const people = Array.isArray(rawPeople) ? rawPeople.filter((id): id is string => typeof id === 'string' && SLACK_USER_ID.test(id)) : [];
     const role: unknown = values[MODAL_BLOCKS.role]?.[MODAL_INPUTS.role]?.selected_option?.value ?? 'member';
@@ -49,7 +50,6 @@ export function inviteFormSubmission(deps: SlackDeps) {
     const expiresInDays = rawExpiry === 'default' ? null : Number(rawExpiry);
     let message: string | null;
     try {
-      // A text input's value arrives as typed (Slack escapes command text, not form fields).
       message = checkedChoices({ expiresInDays, message: typeof rawMessage === 'string' ? rawMessage : null }).message;
     } catch (error) {
       if (!(error instanceof InvalidInput)) throw error;
