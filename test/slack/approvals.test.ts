@@ -353,3 +353,31 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
 });
 
 export type { ApiCall };
+
+describe('an approval channel the bot is not in', () => {
+  it('keeps the requests, warns once how to add the bot, and posts them once it is added', async () => {
+    const h = await SlackWorld.start('sqlite', { env: { INVITE_ALLOWED_DOMAINS: 'corp.test', SLACK_APPROVAL_CHANNEL: 'C0NOBOT' }, logLevel: 'warn' });
+    try {
+      for (const email of ['wait1@other.io', 'wait2@other.io']) await h.services.invites.inviteMany({ emails: email, actor: REQUESTER });
+      const refusals = () => h.api.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0NOBOT' && c.error === 'not_in_channel');
+      await eventually(() => {
+        h.clock.advance(1_100);
+        return refusals().length >= 2;
+      }, 10_000, 'both posts refused');
+      const warnings = h.log.entries().filter((e) => String(e.msg).startsWith('SLACK_APPROVAL_CHANNEL'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.msg).toMatch(/the bot is not in C0NOBOT; add it there \(in the channel: \/invite @Doorman\)/);
+      expect(await h.db.db('outbox').where({ kind: SLACK_APPROVAL, state: 'pending' })).toHaveLength(2);
+      h.api.joinChannel('C0NOBOT');
+      const posted = await eventually(() => {
+        h.clock.advance(5_000);
+        const posts = h.api.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0NOBOT');
+        return posts.length === 2 ? posts : undefined;
+      }, 20_000, 'both requests posted');
+      expect(posted.map((c) => String(c.args.text).split(' ')[2]).sort()).toEqual(['wait1@other.io', 'wait2@other.io']);
+      expect(h.api.rejected('not_in_channel')).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+  }, 45_000);
+});

@@ -10,6 +10,12 @@ import { approvalRequest } from '../blocks/approvals.js';
 import type { ChannelPacer } from './pacer.js';
 import { refusalOrRetry } from './refusal-or-retry.js';
 
+/** A public (C…) or private (G…) channel's id, as SLACK_APPROVAL_CHANNEL is. */
+const CHANNEL_ID = /^[CG]/;
+/** How soon a request the approval channel refused is tried again: the operator adding the bot is the fix. */
+const CHANNEL_RETRY_MS = 60_000;
+const WARN_EVERY_MS = 3_600_000;
+
 export interface ApprovalMessageDeps {
   db: Db;
   invites: InvitesService;
@@ -23,6 +29,7 @@ export interface ApprovalMessageDeps {
  * decided while its post was on the way is redrawn right after posting.
  */
 export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler {
+  let warnedAt = -Infinity;
   return {
     kind: SLACK_APPROVAL,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
@@ -40,7 +47,17 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
           posted = await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
         } catch (error) {
           const refused = refusalOrRetry(error, pacer, payload.recipient, item.id);
-          if (refused === 'not_in_channel') deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman)`);
+          // The approval channel without the bot (or a private one it cannot see): the requests wait
+          // until the operator adds it, instead of being dropped while the requester was told approvers
+          // were asked. A person's DM refused for good (a deactivated user) is dropped.
+          if (CHANNEL_ID.test(payload.recipient) && (refused === 'not_in_channel' || refused === 'channel_not_found')) {
+            const now = deps.clock.now();
+            if (now - warnedAt >= WARN_EVERY_MS) {
+              warnedAt = now;
+              deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman) and the waiting approval requests are posted`);
+            }
+            throw new RetryLater(`Slack refused it: ${refused}`, CHANNEL_RETRY_MS, true);
+          }
           return { result: 'cancelled', reason: `Slack refused it: ${refused}` };
         }
         if (!posted.channel || !posted.ts) return { result: 'done' };
