@@ -84,7 +84,8 @@ const YEAR = { ms: 365 * UNIT_MS.d, words: '365d' };
 
 function duration(env: Env, name: string, fallback: string, min: { ms: number; words: string }, max: { ms: number; words: string }): number {
   const raw = env[name]?.trim() || fallback;
-  if (raw === '0' && name === 'EXPIRY_REMINDER') return 0;
+  // Reminders are turned off with 0, written bare or with a unit like the other durations (0s, 0h).
+  if (name === 'EXPIRY_REMINDER' && /^0+[smhd]?$/.test(raw)) return 0;
   const ms = parseDuration(raw);
   if (ms === undefined) throw new ConfigError(name, `"${raw}" is not a duration; use a number with s, m, h or d (e.g. 90s, 15m, 2h, 7d)`);
   if (ms < min.ms) throw new ConfigError(name, `"${raw}" is too short; use ${min.words} or more`);

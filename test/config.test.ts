@@ -165,6 +165,11 @@ describe('bad values throw ConfigError naming the variable', () => {
     expect(load({ EXPIRY_SWEEP_INTERVAL: '24d', SMTP_TIMEOUT: '24d', INVITE_TTL: '365d', EXPIRY_REMINDER: '365d' })).toMatchObject({ expirySweepIntervalMs: 24 * 86_400_000, inviteTtlMs: 365 * 86_400_000 });
     expect(load({ MAIL_FROM: 'Acme, Inc. <no-reply@acme.com>', AUDIT_CHANNEL: 'C024BE91L' })).toMatchObject({ mailFrom: 'Acme, Inc. <no-reply@acme.com>', auditChannel: 'C024BE91L' });
   });
+
+  it('EXPIRY_REMINDER off is 0, bare or with a unit as the other durations are written; other durations of 0 are too short', () => {
+    for (const off of ['0', '0s', '0h', ' 0d ']) expect(load({ EXPIRY_REMINDER: off }).expiryReminderMs, off).toBe(0);
+    expect(() => load({ EXPIRY_SWEEP_INTERVAL: '0s' })).toThrow(/EXPIRY_SWEEP_INTERVAL: "0s" is too short/);
+  });
 });
 
 describe('METRICS', () => {

@@ -1,11 +1,12 @@
 import { Option, type Command } from 'commander';
 import type { Services } from '../app.js';
+import { MAX_PAGE } from '../invites/list.js';
 import type { Invitation } from '../invites/model.js';
 import { approvalWords } from '../invites/policy.js';
 import { can, memberActor } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import { MemberDeactivated, NotPermitted } from '../shared/errors.js';
-import { jsonOption, type CommandDeps } from './command.js';
+import { jsonOption, wholeNumber, type CommandDeps } from './command.js';
 import { formatDate } from './format.js';
 
 /**
@@ -35,13 +36,16 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
   program
     .command('approvals')
     .description('list invitations waiting for approval (outside INVITE_ALLOWED_DOMAINS, or for the admin role)')
+    .option('--limit <n>', `requests per page (1–${MAX_PAGE})`, (v) => wholeNumber(v, 1, MAX_PAGE), MAX_PAGE)
+    .option('--cursor <cursor>', 'continue from a previous page')
     .addOption(jsonOption())
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { limit: number; cursor?: string; json?: boolean }) => {
       const { invites } = await deps.open();
-      const page = await invites.list({ status: 'awaiting_approval', sort: 'created', order: 'asc', limit: 500 });
+      const page = await invites.list({ status: 'awaiting_approval', sort: 'created', order: 'asc', limit: opts.limit, cursor: opts.cursor });
       if (opts.json) return deps.print(JSON.stringify(page, null, 2));
       if (page.invitations.length === 0) return deps.print('No invitations are waiting for approval.');
-      deps.print([...page.invitations.map(heldLine), `${page.total} waiting. Decide with: doorman approve <id>, doorman deny <id> --reason "…"`].join('\n'));
+      const more = page.nextCursor ? [`More: doorman approvals${opts.limit !== MAX_PAGE ? ` --limit ${opts.limit}` : ''} --cursor ${page.nextCursor}`] : [];
+      deps.print([...page.invitations.map(heldLine), `${page.total} waiting. Decide with: doorman approve <id>, doorman deny <id> --reason "…"`, ...more].join('\n'));
     });
 
   program

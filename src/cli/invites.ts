@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Services } from '../app.js';
-import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from '../invites/choices.js';
+import { checkedChoices, EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from '../invites/choices.js';
 import { MAX_FILE_ROWS, parseListFile } from '../invites/list-file.js';
 import { MAX_PAGE, type SortKey } from '../invites/list.js';
 import { SHOWN_STATUSES, type Invitation, type InviteSummary } from '../invites/model.js';
@@ -28,7 +28,8 @@ export function registerInviteCommands(program: Command, { open, print, operator
     .option('--file <path>', `a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, up to ${MAX_FILE_ROWS.toLocaleString('en')} rows`)
     .addOption(jsonOption())
     .action(async (emails: string[], opts: { role: Role; from?: string; expires?: string; message?: string; file?: string; json?: boolean }) => {
-      const expiresInDays = opts.expires === undefined ? undefined : parseExpiryDays(opts.expires);
+      const expiresInDays = expiryOption(opts.expires);
+      if (opts.file === undefined && emails.length === 0) throw new UsageError('give the addresses to invite, - to read them from standard input, or --file PATH');
       if (opts.file !== undefined) {
         if (emails.length) throw new UsageError('Give addresses or --file, not both.');
         const list = parseListFile(readListFile(opts.file), path.basename(opts.file));
@@ -96,7 +97,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
     const invitation = await invites.sendNewInvitation(id, operator);
     return { invitation, line: `Sent a new invitation to ${invitation.email}; it expires ${formatDate(invitation.expiresAt)}.` };
   });
-  single('revoke', 'revoke an invitation (pending or expired); its link stops working at once', async ({ invites }, id) => {
+  single('revoke', 'revoke an invitation (pending, expired or awaiting approval); its link stops working at once', async ({ invites }, id) => {
     const invitation = await invites.revoke(id, operator);
     return { invitation, line: `Revoked the invitation to ${invitation.email}.` };
   });
@@ -128,4 +129,17 @@ function failIfNotInvited(summary: InviteSummary): void {
   const failed = summary.invalid.length + (summary.overLimit?.length ?? 0);
   const stored = summary.sent.length + summary.renewed.length + (summary.resent?.length ?? 0) + (summary.awaitingApproval?.length ?? 0);
   if (failed && !stored) throw new Error(`Nobody was invited: ${failed === 1 ? 'the entry was' : `the ${failed} entries were`} refused (see above).`);
+}
+
+/** --expires in days, checked against the choices before anything is opened: a mistake in the command (exit 2). */
+function expiryOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const days = parseExpiryDays(value);
+    checkedChoices({ expiresInDays: days });
+    return days;
+  } catch (error) {
+    if (error instanceof InvalidInput) throw new UsageError(error.message);
+    throw error;
+  }
 }

@@ -45,6 +45,15 @@ describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
     expect(list.stdout).toContain('why: the address is outside the allowed domains');
     expect(list.stdout).toContain('why: the admin role needs approval');
     expect(list.stdout.trimEnd().split('\n').at(-1)).toMatch(/^3 waiting\./);
+    // Page by page, the next page's command printed.
+    const first = await doorman(['approvals', '--limit', '2']);
+    expect(first.stdout.match(/^invite_\S+ {2}/gm)).toHaveLength(2);
+    const more = /^More: doorman approvals --limit 2 --cursor (\S+)$/m.exec(first.stdout);
+    expect(more, first.stdout).not.toBeNull();
+    const rest = await doorman(['approvals', '--limit', '2', '--cursor', more![1]!]);
+    expect(rest.stdout.match(/^invite_\S+ {2}/gm)).toHaveLength(1);
+    expect(rest.stdout).not.toContain('More:');
+    expect(`${first.stdout}${rest.stdout}`.match(/^invite_\S+/gm)!.sort()).toEqual(list.stdout.match(/^invite_\S+/gm)!.sort());
     expect(table.stdout).toMatch(new RegExp(`${held.boss}\\s+boss@acme\\.com\\s+Awaiting approval\\s+admin`));
     // Inviting a held address again points at the approval, not at a resend that would be refused.
     const again = await doorman(['invite', 'other@other.io']);

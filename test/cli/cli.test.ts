@@ -369,6 +369,7 @@ describe('doorman CLI errors before the database', () => {
     for (const usage of [badStatus, badOption, bigPage, noPage]) expect(expectOneErrorLine(usage)).toMatch(/^doorman: [^\\]+[^\\ ] \(run with --help for usage\)$/);
 
     // What was typed is echoed, not what it became.
+    expect(badExpiry.code).toBe(2);
     expect(expectOneErrorLine(badExpiry)).toBe('doorman: An invitation can expire in 1, 3, 7, 14, 30 days, not "abc".');
     expect(badEnv.code).toBe(1);
     expect(expectOneErrorLine(badEnv)).toMatch(/^doorman: INVITE_TTL: "7x" /);
@@ -379,7 +380,9 @@ describe('doorman CLI errors before the database', () => {
   it('options that do not go together, or one missing, are usage mistakes too: exit 2 with one line', async () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
-    const [noHost, badHost, hostAndSocket, noDay, both, noId, idAndUnlink, twoPasswords] = await Promise.all([
+    const [noAddresses, notAnExpiry, noHost, badHost, hostAndSocket, noDay, both, noId, idAndUnlink, twoPasswords] = await Promise.all([
+      runCliHere(['invite'], env),
+      runCliHere(['invite', '--expires', '5', 'x@example.io'], env),
       runCliHere(['manifest'], env),
       runCliHere(['manifest', '--host', 'bad host'], env),
       runCliHere(['manifest', '--host', 'doorman.example.com', '--socket'], env),
@@ -392,6 +395,8 @@ describe('doorman CLI errors before the database', () => {
     ]);
     data.cleanup();
     const cases = [
+      [noAddresses, /give the addresses to invite, - to read them from standard input, or --file PATH/],
+      [notAnExpiry, /An invitation can expire in 1, 3, 7, 14, 30 days, not 5\./],
       [noHost, /--host HOST .* or --socket/],
       [badHost, /is not a host name/],
       [hostAndSocket, /--host HOST .* or --socket, not both/],

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvitesService } from '../../src/invites/service.js';
 import { SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
+import { parseAllowedDomains } from '../../src/invites/policy.js';
 import type { NoticePayload } from '../../src/notices/queue.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { ADMIN, ADMIN2, DAY, HOUR, SYSTEM_ACTOR } from '../support/slack-world.js';
@@ -11,6 +12,7 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
   let test: TestDatabase;
   let data: ReturnType<typeof tempDataDir>;
   let env: Env;
+  let heldId: string;
   const slack: Env = { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'secret-for-the-cli-test', SLACK_ADMIN_USER_IDS: `${ADMIN},${ADMIN2}` };
   const notices = async () =>
     (await test.db('outbox').where({ kind: 'slack_notice' }).orderBy('id')).map((r: { payload: string; state: string }) => ({ state: r.state, ...(JSON.parse(r.payload) as NoticePayload) }));
@@ -24,6 +26,12 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
     const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY });
     await invites.inviteMany({ emails: 'x1@corp.test, x2@corp.test, x3@corp.test', actor: SYSTEM_ACTOR });
     await invites.inviteMany({ emails: 'x4@corp.test', actor: { type: 'slack', slackUserId: 'U0INVITER' } });
+    // A request held for approval that nobody decided: it lapses at the sweep, Slack or not.
+    const allowed = parseAllowedDomains('corp.test');
+    if ('problem' in allowed) throw new Error(allowed.problem);
+    const policy = { allowedDomains: allowed.patterns, dailyLimit: 10, unlimitedSlackUserIds: [] };
+    const held = await new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY, policy }).inviteMany({ emails: 'held@outside.io', actor: { type: 'slack', slackUserId: 'U0INVITER' } });
+    heldId = held.awaitingApproval![0]!.invitationId;
     clock.advance(36 * HOUR);
     await invites.inviteMany({ emails: 'soon@corp.test', actor: SYSTEM_ACTOR });
   });
@@ -32,14 +40,15 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
     data.cleanup();
   });
 
-  it('without Slack settings: exits 1 with one line naming SLACK_BOT_TOKEN, and claims nothing', async () => {
+  it('without Slack settings or webhooks: lapses the requests nobody decided, says the expiries wait for someone to tell, and claims none', async () => {
     const result = await runCliHere(['sweep'], env);
-    expect(result.code).toBe(1);
-    const lines = result.stderr.split('\n').filter(Boolean);
-    expect(lines, result.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/^doorman: .*SLACK_BOT_TOKEN/);
-    expect(result.stdout).toBe('');
-    expect(await notices()).toEqual([]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^Approval requests lapsed: 1\. Expiries and reminders were not announced: .*set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint/);
+    expect((await test.db('invitations').where({ id: heldId }).first()).decision).toBe('lapsed');
+    const again = await runCliHere(['sweep', '--json'], env);
+    expect(JSON.parse(again.stdout)).toEqual({ expired: 0, reminded: 0, notices: 0, lapsed: 0, announced: false });
+    expect((await notices()).filter((n) => n.notice !== 'approval_decided')).toEqual([]);
     expect(await test.db('job_cursors').whereIn('name', Object.values(SWEEP_MARKS))).toEqual([]);
   });
 
