@@ -250,6 +250,28 @@ describe('Message text over 40,000 characters', () => {
   });
 });
 
+describe('chat.postMessage to a channel by name', () => {
+  let api: SlackApiStandIn;
+  let web: WebClient;
+
+  beforeAll(async () => {
+    api = await SlackApiStandIn.start('xoxb-test', { scopes: ['chat:write'] });
+    api.joinChannel('C0INVITES', { name: 'invitations' });
+    api.addChannel('C0ELSEWHERE', { name: 'elsewhere' });
+    web = new WebClient('xoxb-test', { slackApiUrl: `${api.url}/`, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('posts to the named channel, answered with its id, under the same rules as its id', async () => {
+    for (const name of ['#invitations', 'invitations']) expect(await web.chat.postMessage({ channel: name, text: 'hi' })).toMatchObject({ ok: true, channel: 'C0INVITES' });
+    await expect(web.chat.postMessage({ channel: '#elsewhere', text: 'hi' })).rejects.toMatchObject({ data: { error: 'not_in_channel' } });
+    await expect(web.chat.postMessage({ channel: '#nowhere', text: 'hi' })).rejects.toMatchObject({ data: { error: 'channel_not_found' } });
+  });
+});
+
 describe('Block Kit: confirmation dialogs', () => {
   // docs.slack.dev, "Confirmation dialog object": title, text, confirm and deny are plain_text objects.
   const confirm = (text: object) => ({ title: plain('Sure?'), text, confirm: plain('Yes'), deny: plain('No') });

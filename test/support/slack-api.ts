@@ -240,6 +240,8 @@ export class SlackApiStandIn {
   private readonly delays = new Map<string, number>();
   private readonly messages = new Map<string, { channel: string; ts: string }>();
   private readonly channels = new Map<string, { private: boolean; member: boolean }>();
+  /** Channel names (without #) to ids: chat.postMessage takes "an encoded ID, or a name". */
+  private readonly channelNames = new Map<string, string>();
   private readonly exchangedTriggers = new Set<string>();
   private readonly closedViews = new Set<string>();
   private readonly views = new Map<string, { id: string; hash: string; externalId?: string; type: string; user?: string }>();
@@ -380,14 +382,15 @@ export class SlackApiStandIn {
     else this.delays.delete(method);
   }
 
-  /** Adds the bot to a channel (C… public, G… private unless said otherwise). */
-  joinChannel(id: string, options: { private?: boolean } = {}): void {
-    this.channels.set(id, { private: options.private ?? id.startsWith('G'), member: true });
+  /** Adds the bot to a channel (C… public, G… private unless said otherwise), with the name a post may give instead of its id. */
+  joinChannel(id: string, options: { private?: boolean; name?: string } = {}): void {
+    this.addChannel(id, { ...options, member: true });
   }
 
   /** Declares a channel the bot is not in (or is, with `member`). Unknown C… ids count as public channels without the bot. */
-  addChannel(id: string, options: { private?: boolean; member?: boolean } = {}): void {
+  addChannel(id: string, options: { private?: boolean; member?: boolean; name?: string } = {}): void {
     this.channels.set(id, { private: options.private ?? id.startsWith('G'), member: options.member ?? false });
+    if (options.name) this.channelNames.set(options.name, id);
   }
 
   grant(...scopes: string[]): void {
@@ -774,10 +777,13 @@ export class SlackApiStandIn {
         return { ok: true, user: this.userObject(args.user, user) };
       }
       case 'chat.postMessage': {
-        const refusal = this.channelRefusal(String(args.channel), method);
+        // A channel's name (#invitations, or invitations) posts to that channel, answered with its id.
+        const named = /^#?([a-z0-9][a-z0-9._-]*)$/.exec(String(args.channel));
+        const target = named && !/^[CGDUW][A-Z0-9]{2,}$/.test(String(args.channel)) ? (this.channelNames.get(named[1]!) ?? String(args.channel)) : String(args.channel);
+        const refusal = this.channelRefusal(target, method);
         if (refusal) return { ok: false, error: refusal };
         // A DM addressed to a user id lands in the bot's IM channel with them.
-        const channel = /^[UW]/.test(args.channel) ? `D${args.channel.slice(1)}` : args.channel;
+        const channel = /^[UW]/.test(target) ? `D${target.slice(1)}` : target;
         const ts = `${1_700_000_000 + ++this.seq}.000100`;
         this.messages.set(`${channel}/${ts}`, { channel, ts });
         // Text over 40,000 characters is cut, and the post still goes through with a warning.
