@@ -1,4 +1,4 @@
-import type { InviteSummary, ShownStatus } from '../invites/model.js';
+import { lastEmailLost, type Invitation, type InviteSummary, type ShownStatus } from '../invites/model.js';
 import type { ListPage } from '../invites/list.js';
 import type { Member } from '../members/service.js';
 import { APPROVAL_REASON_WORDS } from '../invites/policy.js';
@@ -46,11 +46,19 @@ export function formatInvitations(page: ListPage, next: (cursor: string) => stri
     i.role,
     formatDate(i.createdAt),
     formatDate(i.expiresAt),
-    i.status === 'pending' || i.status === 'expired' ? (i.delivery.state === 'failing' || i.delivery.state === 'refused' ? `${i.delivery.state}: ${i.delivery.error ?? ''}`.slice(0, 60) : i.delivery.state) : '',
+    deliveryWords(i),
   ]);
   const shown = `${page.offset + 1}–${page.offset + page.invitations.length} of ${page.total}`;
   const more = page.nextCursor ? `\nMore: ${next(page.nextCursor)}` : '';
   return `${table(['ID', 'EMAIL', 'STATUS', 'ROLE', 'INVITED', 'EXPIRES', 'EMAIL DELIVERY'], rows)}\n${shown}${more}`;
+}
+
+/** An open invitation's email delivery, as the table's last column. */
+function deliveryWords(i: Invitation): string {
+  if (i.status !== 'pending' && i.status !== 'expired') return '';
+  const { state, error } = i.delivery;
+  if (lastEmailLost(i)) return `not sent before it expired${error ? `: ${error}` : ''}`.slice(0, 60);
+  return state === 'failing' || state === 'refused' ? `${state}: ${error ?? ''}`.slice(0, 60) : state;
 }
 
 /** `next`: the command that lists the page after this one, given its offset. */

@@ -88,6 +88,14 @@ export function shownStatus(row: Pick<InvitationRow, 'status' | 'expires_at'>, n
   return row.status;
 }
 
+/**
+ * The invitation expired before its last email went out (an outage longer than the link): the
+ * email is dropped then, never retried, and only a new invitation reaches the person.
+ */
+export function lastEmailLost(invitation: Pick<Invitation, 'status' | 'delivery'>): boolean {
+  return invitation.status === 'expired' && (invitation.delivery.state === 'queued' || invitation.delivery.state === 'failing');
+}
+
 export function toInvitation(row: InvitationRow, now: number): Invitation {
   return {
     id: row.id,

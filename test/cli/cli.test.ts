@@ -154,8 +154,10 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     const oldLink = invites.linkFor(await test.db('invitations').where({ id: before.id }).first());
     await new Promise((resolve) => setTimeout(resolve, 1_100));
 
-    const [expired, link] = await Promise.all([doorman(['invites', '--status', 'expired', '--json']), doorman(['link', before.id])]);
+    const [expired, link, table] = await Promise.all([doorman(['invites', '--status', 'expired', '--json']), doorman(['link', before.id]), doorman(['invites', '--status', 'expired'])]);
     expect((JSON.parse(expired.stdout) as ListPage).invitations.map((i) => i.email)).toEqual(['gina@example.io']);
+    // Nothing delivered its email (no service ran) before the link expired: the table says so.
+    expect(table.stdout).toMatch(/gina@example\.io .* not sent before it expired$/m);
     expect(link.code).toBe(1);
     expectOneErrorLine(link);
 

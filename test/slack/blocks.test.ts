@@ -8,8 +8,8 @@ import { inviteSummary } from '../../src/slack/blocks/invite-summary.js';
 import { invitesTable } from '../../src/slack/blocks/invites-table.js';
 import { clip, limitViolations } from '../../src/slack/blocks/limits.js';
 import { membersList } from '../../src/slack/blocks/members.js';
-import { listWithin, slackDate } from '../../src/slack/blocks/format.js';
-import { acceptedNotice } from '../../src/slack/blocks/notice-dms.js';
+import { invitationSection, listWithin, slackDate } from '../../src/slack/blocks/format.js';
+import { acceptedNotice, listNotice } from '../../src/slack/blocks/notice-dms.js';
 import { repeatClaims } from '../../src/slack/dedupe.js';
 import { blockText, MAX_BLOCKS_TEXT } from '../support/slack-api.js';
 import { clipSearch, decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/action-values.js';
@@ -244,5 +244,21 @@ describe('the idempotence rule', () => {
     expect(click[0]!.windowMs).toBe(24 * 3_600_000);
     expect(click[1]!.windowMs).toBe(10_000);
     expect(repeatClaims({ click: { userId: 'U1', actionId: 'x', value: 'v'.repeat(400) } })[0]!.key.length).toBe(255);
+  });
+});
+
+describe('an email that did not go out before the link expired', () => {
+  it('says so in the table and in the expiry DM; a pending one failing is still "failing", and one delivered says nothing', () => {
+    const failing: Invitation = { ...invitation(1, 'pending'), delivery: { state: 'failing', error: '421 busy' } };
+    const lost: Invitation = { ...invitation(2, 'expired'), delivery: { state: 'failing', error: '421 busy' } };
+    const waited: Invitation = { ...invitation(5, 'expired'), delivery: { state: 'queued', error: null } };
+    const delivered = invitation(6, 'expired');
+    expect(JSON.stringify(invitationSection(failing))).toContain(':x: Email failing: 421 busy');
+    expect(JSON.stringify(invitationSection(lost))).toContain(':x: Its last email did not go out before the link expired: 421 busy');
+    expect(JSON.stringify(invitationSection(waited))).toContain(':x: Its last email did not go out before the link expired\"');
+    expect(JSON.stringify(invitationSection(delivered))).not.toContain(':x:');
+    const dm = listNotice({ noticeId: 1, kind: 'expired', invitations: [lost, waited, delivered], total: 3, stillExpired: 3 });
+    expect(limitViolations('message', dm.blocks)).toEqual([]);
+    expect(JSON.stringify(dm.blocks).match(/did not go out before the link expired/g)).toHaveLength(2);
   });
 });

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { Invitation, ShownStatus } from '../../invites/model.js';
+import { lastEmailLost, type Invitation, type ShownStatus } from '../../invites/model.js';
 import { ROLE_LABELS, type Role } from '../../members/roles.js';
 import { ACTIONS, encodeRow, type Surface, type TableState } from '../action-values.js';
 import { clip, LIMITS } from './limits.js';
@@ -60,6 +60,20 @@ export function listWithin(items: readonly string[], max: number, separator = '\
   return out;
 }
 
+/**
+ * What went wrong with an invitation's email, in words, if anything: failing (still retried),
+ * refused, or — for an expired one — its last email not sent before the link expired (an outage
+ * longer than the link: the email is dropped then, and Send new invitation is the fix).
+ */
+export function deliveryProblem(invitation: Invitation): string | undefined {
+  const { state, error } = invitation.delivery;
+  const why = `: ${escape(clip(error ?? 'unknown error', 200))}`;
+  if (state === 'refused') return `:no_entry: Email refused${why}`;
+  if (lastEmailLost(invitation)) return `:x: Its last email did not go out before the link expired${error ? why : ''}`;
+  if (state === 'failing') return `:x: Email failing${why}`;
+  return undefined;
+}
+
 /** One invitation as a section: email, status, invited and expiry (or settle) time. */
 export function invitationSection(invitation: Invitation): types.SectionBlock {
   const timing =
@@ -70,8 +84,8 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
         : `${invitation.status === 'expired' ? 'Expired' : invitation.status === 'awaiting_approval' ? 'Request lapses' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
   const open = invitation.status === 'pending' || invitation.status === 'expired';
   const why = invitation.status === 'awaiting_approval' && invitation.approval ? `\n${escape(approvalWords(invitation))}` : '';
-  const problem = invitation.delivery.state === 'failing' ? ':x: Email failing' : invitation.delivery.state === 'refused' ? ':no_entry: Email refused' : undefined;
-  const delivery = problem && open ? `\n${problem}: ${escape(clip(invitation.delivery.error ?? 'unknown error', 200))}` : '';
+  const problem = open ? deliveryProblem(invitation) : undefined;
+  const delivery = problem ? `\n${problem}` : '';
   return {
     type: 'section',
     fields: [

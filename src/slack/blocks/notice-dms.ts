@@ -4,7 +4,7 @@ import { ROLES, type Role } from '../../members/roles.js';
 import type { RenewalRequest } from '../../invites/renewal-requests.js';
 import { SLACK_USER_ID } from '../../shared/actor.js';
 import { ACTIONS, DEFAULT_TABLE, encodeMemberRole, encodeRow } from '../action-values.js';
-import { count, invitationButtons, inviterWords, mrkdwn, notice, plain, roleLabel, slackDate, STATUS_LABELS } from './format.js';
+import { count, deliveryProblem, invitationButtons, inviterWords, mrkdwn, notice, plain, roleLabel, slackDate, STATUS_LABELS } from './format.js';
 import { clip, LIMITS, type Block } from './limits.js';
 import { escape, neutralize } from '../text.js';
 
@@ -31,9 +31,11 @@ function invitedBy(invitation: Invitation): string {
 
 function row(invitation: Invitation, kind: ListNoticeData['kind']): types.SectionBlock {
   const when = kind === 'reminder' && invitation.status === 'pending' ? `expires ${slackDate(invitation.expiresAt)}` : STATUS_LABELS[invitation.status];
+  const open = invitation.status === 'pending' || invitation.status === 'expired';
+  const problem = open ? deliveryProblem(invitation) : undefined;
   return {
     type: 'section',
-    text: mrkdwn(`*${escape(clip(invitation.email, 300))}* · ${roleLabel(invitation.role)}\nInvited ${slackDate(invitation.createdAt)}${invitedBy(invitation)} · ${when}`),
+    text: mrkdwn(`*${escape(clip(invitation.email, 300))}* · ${roleLabel(invitation.role)}\nInvited ${slackDate(invitation.createdAt)}${invitedBy(invitation)} · ${when}${problem ? `\n${problem}` : ''}`),
   };
 }
 
