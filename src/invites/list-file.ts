@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { isRole, ROLES, type Role } from '../members/roles.js';
 import { InvalidInput } from '../shared/errors.js';
+import { parseEmailList } from './email-list.js';
 
 /** The most rows a file may hold: a batch people can still check afterwards. */
 export const MAX_FILE_ROWS = 10_000;
@@ -19,7 +20,7 @@ export interface ListFile {
   invalid: Array<{ entry: string; reason: string }>;
 }
 
-const EMAIL_HEADERS = ['email', 'email_address', 'e_mail', 'mail'];
+const EMAIL_HEADERS = ['email', 'email_address', 'e_mail', 'e_mail_address', 'mail'];
 
 /** A header cell as the column names above are written ("E-mail Address" → "e_mail_address"). */
 function headerName(cell: string): string {
@@ -36,12 +37,13 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   if (given.length > MAX_FILE_BYTES) throw tooLarge(name);
   const bytes = fromUtf16(given);
   if (bytes.subarray(0, 8192).includes(0)) throw notAList(name, 'it is not a text file');
+  const headerDelimiter = headerDelimiterOf(bytes);
   // Each record with the line it ends on, so a row is named as an editor numbers it, blank lines included.
   let records: Array<{ record: string[]; line: number }>;
   try {
     const lines: number[] = [];
     const parsed = parse(bytes, {
-      delimiter: delimiterOf(bytes), bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, trim: true, encoding: 'utf8',
+      delimiter: headerDelimiter ?? ',', bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, trim: true, encoding: 'utf8',
       on_record: (record, context) => {
         lines.push(context.lines);
         return record;
@@ -49,6 +51,9 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
     });
     records = parsed.map((record, i) => ({ record, line: lines[i]! }));
   } catch (error) {
+    // Without a header row, a list is read line by line: `"Doe, Jane" <jane@x.io>`, as mail clients
+    // copy it, is one entry there, where CSV reads a closing quote followed by more text as an error.
+    if (!headerDelimiter) return withoutRepeats(entriesByLine(bytes, name));
     throw notAList(name, `it could not be read as CSV (${(error as Error).message.split('\n')[0]!.slice(0, 200)})`);
   }
   records = records.filter(({ record }) => record.some((cell) => cell !== ''));
@@ -61,9 +66,7 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   if (emailColumn < 0) {
     // No header: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>").
     if (data.some(({ record }) => record.filter((cell) => cell !== '').length > 1)) throw notAList(name, 'it has several columns but no header row naming the email column');
-    const rows = data.map(({ record }) => ({ entry: record.find((cell) => cell !== '')!, role: null }));
-    if (!rows.some((row) => row.entry.includes('@'))) throw notAList(name, 'no line holds an email address');
-    return { rows, invalid: [] };
+    return withoutRepeats(oneEntryPerLine(data.map(({ record }) => record.find((cell) => cell !== '')!), name));
   }
   const roleColumn = header.indexOf('role');
   const first = header.indexOf('first_name');
@@ -86,7 +89,42 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
     }
     file.rows.push({ entry, role: role ? (role as Role) : null });
   }
-  return file;
+  return withoutRepeats(file);
+}
+
+/** A list without a header row: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>"). */
+function oneEntryPerLine(entries: string[], name: string): ListFile {
+  if (entries.length > MAX_FILE_ROWS) throw notAList(name, `it has ${entries.length.toLocaleString('en')} rows, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
+  if (!entries.some((entry) => entry.includes('@'))) throw notAList(name, 'no line holds an email address');
+  return { rows: entries.map((entry) => ({ entry, role: null })), invalid: [] };
+}
+
+/** A header-less list's lines, each an entry as the email list rules read it. */
+function entriesByLine(bytes: Buffer, name: string): ListFile {
+  const lines = bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  return oneEntryPerLine(lines, name);
+}
+
+/**
+ * The file with each address once, as its first row gives it: a file is stored in batches, and
+ * a repeat in a later batch would otherwise be reported as already invited, by this very import.
+ * A repeat naming another role is reported; the first row's role is the one used.
+ */
+function withoutRepeats(file: ListFile): ListFile {
+  const roles = new Map<string, Role | null>();
+  const out: ListFile = { rows: [], invalid: [...file.invalid] };
+  for (const row of file.rows) {
+    const emails = parseEmailList(row.entry).emails;
+    const fresh = emails.filter((email) => !roles.has(email));
+    for (const email of emails) {
+      const first = roles.get(email);
+      if (first && row.role && first !== row.role) out.invalid.push({ entry: email, reason: `listed again with the role ${row.role}; invited once, as ${first} (its first row)` });
+    }
+    if (emails.length > 0 && fresh.length === 0) continue;
+    for (const email of fresh) roles.set(email, row.role);
+    out.rows.push(row);
+  }
+  return out;
 }
 
 /**
@@ -102,12 +140,12 @@ function fromUtf16(bytes: Buffer): Buffer {
 /**
  * The header row's separator: a comma, or what spreadsheets write where the comma is the decimal
  * mark (a semicolon) and what a TSV has (a tab). The one that makes an email column of the first
- * line wins; a file without a header is read by lines, where it does not matter.
+ * line wins; undefined when the first line names no email column (a list without a header row).
  */
-function delimiterOf(bytes: Buffer): string {
+function headerDelimiterOf(bytes: Buffer): string | undefined {
   const firstLine = bytes.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
   const names = (cells: string[]) => cells.map((cell) => headerName(cell.trim().replace(/^"|"$/g, '')));
-  return [',', ';', '\t'].find((d) => names(firstLine.split(d)).some((cell) => EMAIL_HEADERS.includes(cell))) ?? ',';
+  return [',', ';', '\t'].find((d) => names(firstLine.split(d)).some((cell) => EMAIL_HEADERS.includes(cell)));
 }
 
 /** A file over MAX_FILE_BYTES, told before or after its download. */

@@ -59,6 +59,23 @@ describe('parseListFile', () => {
     expect(parseListFile('jane@x.io\n\n  Sam Roe <sam@y.io>  \nnot-an-address\n', 'list.txt').rows.map((r) => r.entry)).toEqual(['jane@x.io', 'Sam Roe <sam@y.io>', 'not-an-address']);
   });
 
+  it('reads a line as mail clients copy an address with its name, quoted, with or without a comma in the quotes', () => {
+    const file = parseListFile('"Jane Doe" <jane@x.io>\r\n"Doe, John" <john@x.io>\nbob@x.io\n', 'copied.txt');
+    expect(file).toEqual({ rows: [{ entry: '"Jane Doe" <jane@x.io>', role: null }, { entry: '"Doe, John" <john@x.io>', role: null }, { entry: 'bob@x.io', role: null }], invalid: [] });
+  });
+
+  it('takes Outlook\'s "E-mail Address" header', () => {
+    expect(parseListFile('First Name,Last Name,E-mail Address\nJane,Doe,jane@x.io\n', 'contacts.csv').rows).toEqual([{ entry: '"Jane Doe" <jane@x.io>', role: null }]);
+  });
+
+  it('keeps each address once, as its first row gives it, across the whole file; a repeat with another role is named', () => {
+    const file = parseListFile('email,role\njane@x.io,admin\nbob@x.io,\nJANE@x.io,developer\nbob@x.io,\njane@x.io,admin\n', 'repeats.csv');
+    expect(file.rows).toEqual([{ entry: 'jane@x.io', role: 'admin' }, { entry: 'bob@x.io', role: null }]);
+    expect(file.invalid).toEqual([{ entry: 'jane@x.io', reason: 'listed again with the role developer; invited once, as admin (its first row)' }]);
+    const lines = Array.from({ length: 2_500 }, (_, i) => `person${i % 1_200}@x.io`).join('\n');
+    expect(parseListFile(lines, 'long.txt').rows).toHaveLength(1_200);
+  });
+
   it('refuses what is not a list, each time saying what a list looks like', () => {
     const cases: Array<[string | Buffer, RegExp]> = [
       [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]), /it is not a text file/],
@@ -74,6 +91,6 @@ describe('parseListFile', () => {
       expect(message).toMatch(why);
       expect(message).toContain('Use a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, at most 10,000 rows.');
     }
-    expect(parseListFile('email\n' + 'a@x.io\n'.repeat(MAX_FILE_ROWS), 'max.csv').rows).toHaveLength(MAX_FILE_ROWS);
+    expect(parseListFile('email\n' + Array.from({ length: MAX_FILE_ROWS }, (_, i) => `a${i}@x.io\n`).join(''), 'max.csv').rows).toHaveLength(MAX_FILE_ROWS);
   });
 });
