@@ -48,6 +48,21 @@ export async function dropListImport(ctx: InvitesContext, run: ImportRun): Promi
   await ours(ctx, run, await ctx.db('list_imports').where({ ...run, state: 'fetching' }).delete());
 }
 
+/**
+ * Stops an import with rows left to store (its inviter may no longer invite): the rows not stored
+ * are named in its summary with `why`, and the import is done, its summary still to be shown.
+ */
+export async function stopListImport(ctx: InvitesContext, run: ImportRun, why: string): Promise<void> {
+  const row = (await ctx.db('list_imports').where({ ...run, state: 'running' }).first('summary', 'position', 'total')) as Pick<ListImportRow, 'summary' | 'position' | 'total'> | undefined;
+  if (!row) return ours(ctx, run, 0);
+  const summary = JSON.parse(row.summary) as InviteSummary;
+  const from = Number(row.position) + 1;
+  const to = Number(row.total);
+  summary.invalid.push({ entry: from === to ? `(row ${from})` : `(rows ${from}–${to})`, reason: `not invited: ${why}` });
+  const now = ctx.clock.now();
+  await ours(ctx, run, await ctx.db('list_imports').where({ ...run, state: 'running', position: row.position }).update({ state: 'done', summary: JSON.stringify(summary), updated_at: now }));
+}
+
 /** The import's DM shows its summary (or never can): the import is finished. */
 export async function markSummaryShown(ctx: InvitesContext, run: ImportRun): Promise<void> {
   await ours(ctx, run, await ctx.db('list_imports').where({ ...run, state: 'done' }).update({ summary_shown_at: ctx.clock.now() }));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS } from '../../src/invites/import-runs.js';
 import { DIALECTS } from '../support/db.js';
-import { ADMIN, ADMIN2, eventually, pause, SlackWorld, textOf } from '../support/slack-world.js';
+import { ADMIN, ADMIN2, eventually, LINKED, pause, SlackWorld, textOf } from '../support/slack-world.js';
 
 const ROWS = 10_000;
 
@@ -236,6 +236,25 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     await h.api.waitFor(() => updatesOf('host-down.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 20_000, 'the summary');
     expect(h.api.downloads.filter((d) => d.fileId === file.id).map((d) => d.served)).toEqual([false, true]);
     expect(h.api.callsTo('chat.postMessage').filter((c) => textOf(c.args).includes('host-down.csv'))).toHaveLength(1);
+  }, 60_000);
+
+  it('an inviter no longer an admin when the list is at last read: nothing is invited in their name, and the summary says why', async () => {
+    const file = csv('demoted.csv', 'demoted1@corp.test', 'demoted2@corp.test');
+    h.api.failDownloads(503);
+    await h.submitInvite({ emails: '', files: [file] }, { user: LINKED });
+    await h.api.waitFor(() => updatesOf('demoted.csv').find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
+    const system = { type: 'system', name: 'cli:test' } as const;
+    await h.services.members.setRole(h.ids.linked, 'member', system);
+    try {
+      await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
+      const summary = await h.api.waitFor(() => updatesOf('demoted.csv').find((c) => /Not invited/.test(textOf(c.args))), 20_000, 'the summary');
+      expect(textOf(summary.args)).toContain('(rows 1–2)');
+      expect(textOf(summary.args)).toContain('the import stopped because you may no longer invite people');
+      expect(await invitedLike('demoted')).toBe(0);
+      await finished('demoted.csv');
+    } finally {
+      await h.services.members.setRole(h.ids.linked, 'admin', system);
+    }
   }, 60_000);
 
   it("Slack's file host out of reach for a day: the import is given up, and its DM says so instead of \"trying again\"", async () => {

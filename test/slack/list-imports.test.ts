@@ -67,7 +67,7 @@ describe('an import that takes a while, reported in one DM', () => {
     const background = new Background();
     const domain = slowDomain(5_000, 700);
     const invites = domain.invites;
-    const imports = new SlackListImports({ invites, background, clock: new ManualClock(), logger: captureLogger('silent').logger, command: '/doorman' }, new webApi.WebClient('xoxb-import', { slackApiUrl: `${api.url}/` }), 'xoxb-import', [new URL(api.url).origin]);
+    const imports = new SlackListImports({ invites, identities: { identify: async () => ({ allowed: true }) } as never, background, clock: new ManualClock(), logger: captureLogger('silent').logger, command: '/doorman' }, new webApi.WebClient('xoxb-import', { slackApiUrl: `${api.url}/` }), 'xoxb-import', [new URL(api.url).origin]);
     const file = api.addFile({ name: 'slow.csv', content: 'email\n' + Array.from({ length: 5_000 }, (_, i) => `slow${i}@corp.test`).join('\n'), filetype: 'csv', mimetype: 'text/csv' });
     const run = await imports.store({ slackUserId: 'U0ADMIN', allowed: true, actor: { type: 'slack', slackUserId: 'U0ADMIN' }, name: 'Admin' } as never, { name: file.name, url: file.url_private_download }, { role: 'member', expiresInDays: null, message: null });
     await imports.run(run);
