@@ -1,6 +1,6 @@
 import { inTransaction, lockRowsSql, serializeOn, useIndexSql, type Db, type Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
-import { groupByRecipient, queueNotices, standInsFor, type InviterRef, type NoticePayload } from '../notices/queue.js';
+import { cannotAct, groupByRecipient, queueNotices, standInsFor, type InviterRef, type NoticePayload } from '../notices/queue.js';
 import type { Clock } from '../shared/clock.js';
 import { invitationEvent, type EventSink, type InvitationFacts } from '../events/events.js';
 
@@ -153,12 +153,12 @@ export class ExpirySweep {
   private async withMemberSlackIds(trx: Trx, rows: ClaimRow[]): Promise<ClaimedRow[]> {
     const memberIds = [...new Set(rows.filter((r) => r.invited_by_member_id).map((r) => r.invited_by_member_id!))];
     const linked = new Map<string, string>();
-    const deactivated = new Set<string>();
+    const unable = new Set<string>();
     for (let i = 0; i < memberIds.length; i += 500) {
-      const members = await trx('members').whereIn('id', memberIds.slice(i, i + 500)).select('id', 'slack_user_id', 'state');
-      for (const m of members as Array<{ id: string; slack_user_id: string | null; state: string }>) {
+      const members = await trx('members').whereIn('id', memberIds.slice(i, i + 500)).select('id', 'slack_user_id', 'state', 'role');
+      for (const m of members as Array<{ id: string; slack_user_id: string | null; state: string; role: string }>) {
         if (m.slack_user_id) linked.set(m.id, m.slack_user_id);
-        if (m.state === 'deactivated') deactivated.add(m.id);
+        if (cannotAct(m)) unable.add(m.id);
       }
     }
     return rows.map((r) => ({
@@ -170,7 +170,7 @@ export class ExpirySweep {
       invited_by_member_id: r.invited_by_member_id,
       invited_by_slack_user_id: r.invited_by_slack_user_id,
       inviter_member_slack_user_id: r.invited_by_member_id ? (linked.get(r.invited_by_member_id) ?? null) : null,
-      inviter_member_deactivated: r.invited_by_member_id ? deactivated.has(r.invited_by_member_id) : false,
+      inviter_member_cannot_act: r.invited_by_member_id ? unable.has(r.invited_by_member_id) : false,
     }));
   }
 }

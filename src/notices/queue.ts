@@ -1,4 +1,6 @@
 import type { Db, Trx } from '../db/index.js';
+import { can } from '../members/model.js';
+import type { Role } from '../members/roles.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
 
 /**
@@ -26,12 +28,17 @@ export interface InviterRef {
   invited_by_slack_user_id: string | null;
   /** The inviting member's linked Slack user, when the invitation came from the API or CLI. */
   inviter_member_slack_user_id: string | null;
-  /** The inviting member has been deactivated since. */
-  inviter_member_deactivated?: boolean;
+  /** The inviting member has been deactivated since, or is no longer an admin: they could not act on a notice. */
+  inviter_member_cannot_act?: boolean;
+}
+
+/** Whether an inviting member (their role and state now) can no longer act on a notice: deactivated, or no longer an admin. */
+export function cannotAct(member: { role: string; state: string } | undefined): boolean {
+  return !!member && !can({ role: member.role as Role, state: member.state as 'active' | 'deactivated' }, 'member:manage');
 }
 
 /**
- * Who hears in the inviter's place (an inviter with no Slack user, or deactivated since): the
+ * Who hears in the inviter's place (an inviter with no Slack user, or one who can no longer act): the
  * bootstrap admins, or — with none configured — every active admin member linked to a Slack user.
  */
 export async function standInAdmins(db: Db | Trx, bootstrapAdmins: readonly string[]): Promise<SlackUserId[]> {
@@ -53,13 +60,14 @@ export async function linkedAdmins(db: Db | Trx): Promise<SlackUserId[]> {
 
 /**
  * Who hears about an invitation: its inviter's Slack user, or — when the inviter has none — the
- * stand-ins. An inviter deactivated since can no longer act on what they would hear, and is told
- * nothing more about the invitees: the stand-ins hear instead (unless the inviter is one of them).
+ * stand-ins. An inviter deactivated since, or no longer an admin, can no longer act on what they
+ * would hear, and is told nothing more about the invitees: the stand-ins hear instead (unless the
+ * inviter is one of them).
  * `asInviter` says whether the recipients are the inviter, so a DM can say "your invitation".
  */
 export function audienceFor(invitation: InviterRef, standIns: readonly SlackUserId[]): { recipients: SlackUserId[]; asInviter: boolean } {
   const inviter = invitation.invited_by_slack_user_id ?? invitation.inviter_member_slack_user_id;
-  if (!inviter || (invitation.inviter_member_deactivated && !standIns.includes(inviter))) return { recipients: [...standIns], asInviter: false };
+  if (!inviter || (invitation.inviter_member_cannot_act && !standIns.includes(inviter))) return { recipients: [...standIns], asInviter: false };
   return { recipients: [inviter], asInviter: true };
 }
 
@@ -89,8 +97,8 @@ type InvitedBy = { slackUserId: string | null; memberId: string | null };
 
 /** The inviter as Slack knows them: the Slack user who invited, and the inviting member's linked Slack user. */
 export async function inviterSlackIds(trx: Trx, invitedBy: InvitedBy): Promise<InviterRef> {
-  const member = invitedBy.memberId ? ((await trx('members').where({ id: invitedBy.memberId }).first('slack_user_id', 'state')) as { slack_user_id: string | null; state: string } | undefined) : undefined;
-  return { invited_by_slack_user_id: invitedBy.slackUserId, inviter_member_slack_user_id: member?.slack_user_id ?? null, inviter_member_deactivated: member?.state === 'deactivated' };
+  const member = invitedBy.memberId ? ((await trx('members').where({ id: invitedBy.memberId }).first('slack_user_id', 'state', 'role')) as { slack_user_id: string | null; state: string; role: string } | undefined) : undefined;
+  return { invited_by_slack_user_id: invitedBy.slackUserId, inviter_member_slack_user_id: member?.slack_user_id ?? null, inviter_member_cannot_act: cannotAct(member) };
 }
 
 /** Who hears about an invitation (see audienceFor), from the invitation and the inviting member's link. */

@@ -217,4 +217,28 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect(h.dms('U0DEE')).toEqual([]);
     expect(await listedIn('expired', [leftBehind!])).toEqual({ [leftBehind!]: 2 });
   });
+
+  it('an inviter no longer an admin is told nothing more either (they could act on none of it): the bootstrap admins hear', async () => {
+    const ed = (await h.services.members.create({ email: 'ed@corp.test', role: 'admin', firstName: 'Ed', lastName: 'Demoted', slackUserId: 'U0ED' }, { type: 'system' })).member;
+    const [demotedOne] = await h.invite(['demoted.one@corp.test', 'demoted.joiner@corp.test'], { type: 'slack', slackUserId: 'U0ED', memberId: ed.id, name: 'Ed Demoted' });
+    await eventually(() => h.smtp.to('demoted.one@corp.test').length === 1 && h.smtp.to('demoted.joiner@corp.test').length === 1, 10_000, 'the invitation emails');
+    await h.services.members.setRole(ed.id, 'member', { type: 'system' });
+    const joined = [ADMIN, ADMIN2].map((user) => h.dms(user).length);
+    await h.accept('demoted.joiner@corp.test');
+    // One DM a second per recipient: the pace's clock is the test's.
+    const noted = await eventually(() => {
+      h.clock.advance(1_100);
+      const dms = [ADMIN, ADMIN2].map((user, i) => h.dms(user).slice(joined[i]!));
+      return dms.every((d) => d.length > 0) ? dms.map((d) => d[0]!) : undefined;
+    }, 10_000, 'the acceptance notes to the bootstrap admins');
+    for (const dm of noted) expect(dm.args.text).toBe('demoted.joiner@corp.test accepted their invitation and joined as Member');
+    const before = [ADMIN, ADMIN2].map((user) => h.dms(user).length);
+    h.clock.advance(7 * DAY + 60_000);
+    await h.sweep();
+    const told = await Promise.all([ADMIN, ADMIN2].map((user, i) => h.waitForDms(user, before[i]! + 1)));
+    for (const dms of told) expect(textOf(dms.at(-1)!.args)).toContain('demoted.one@corp.test');
+    await h.settled();
+    expect(h.dms('U0ED')).toEqual([]);
+    expect(await listedIn('expired', [demotedOne!])).toEqual({ [demotedOne!]: 2 });
+  });
 });
