@@ -4,7 +4,8 @@ import { inTransaction, serializeOn, type Trx } from '../db/index.js';
 import { invitationEvent } from '../events/events.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, storedName, type Actor } from '../shared/actor.js';
-import { AlreadyDecided, ApprovalLapsed, InvalidInput, NotAwaitingApproval, OwnRequest } from '../shared/errors.js';
+import { AlreadyDecided, ApprovalLapsed, InvalidInput, NotAwaitingApproval, NotPermitted, OwnRequest } from '../shared/errors.js';
+import { can } from '../members/model.js';
 import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Decision, type Invitation, type InvitationRow } from './model.js';
 import { encodeReasons, type ApprovalReason } from './policy.js';
@@ -113,6 +114,19 @@ async function requireDecidable(trx: Trx, row: InvitationRow, actor: Actor, now:
   if (await isRequester(trx, row, actor)) throw new OwnRequest(row.id);
 }
 
+/**
+ * The decider may still approve, read under the decision's transaction: a member demoted or
+ * deactivated a moment ago (from the CLI, another instance) is refused even while a Slack identity
+ * kept for a minute still lets them in. A bootstrap admin (SLACK_ADMIN_USER_IDS) may, whatever the
+ * database holds; the operator may.
+ */
+async function requireMayStillDecide(ctx: InvitesContext, trx: Trx, actor: Actor): Promise<void> {
+  if (actor.type === 'system' || !actor.memberId) return;
+  if (actor.type === 'slack' && ctx.policy.unlimitedSlackUserIds.includes(actor.slackUserId)) return;
+  const member = (await trx('members').where({ id: actor.memberId }).first('role', 'state')) as Parameters<typeof can>[0];
+  if (!can(member, 'invite:approve')) throw new NotPermitted('invite:approve');
+}
+
 /** After a conditional update changed nothing: someone else decided (or revoked) in between. */
 async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number): Promise<never> {
   const row = await invitationRow(trx, id);
@@ -137,6 +151,7 @@ export async function approve(ctx: InvitesContext, id: string, actor: Actor): Pr
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
     await requireDecidable(trx, row, actor, now);
+    await requireMayStillDecide(ctx, trx, actor);
     await requireNotMember(trx, row.email);
     const token = ctx.links.issue();
     const ttlMs = row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms);
@@ -173,6 +188,7 @@ export async function deny(ctx: InvitesContext, id: string, actor: Actor, reason
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
     await requireDecidable(trx, row, actor, now);
+    await requireMayStillDecide(ctx, trx, actor);
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), deny_reason: why, ...decidedColumns(actor, 'denied', now) };
     const changed = await trx('invitations').where({ id, status: 'awaiting' }).andWhere('expires_at', '>', now).update(update);
     if (changed !== 1) return lostTheRace(trx, id, actor, now);

@@ -3,7 +3,7 @@ import { InvitesService } from '../../src/invites/service.js';
 import { createdToday } from '../../src/invites/daily-limit.js';
 import { parseAllowedDomains, type InvitePolicy } from '../../src/invites/policy.js';
 import type { Actor } from '../../src/shared/actor.js';
-import { AlreadyDecided, ApprovalLapsed, AwaitingApproval, DailyLimitReached, InvalidInput, InvitationRevoked, OwnRequest } from '../../src/shared/errors.js';
+import { AlreadyDecided, ApprovalLapsed, AwaitingApproval, DailyLimitReached, InvalidInput, InvitationRevoked, NotPermitted, OwnRequest } from '../../src/shared/errors.js';
 import { DIALECTS } from '../support/db.js';
 import { auditFor, CLI, countRows, currentToken, DAY, invitationRow, outboxFor, SETTINGS, TTL, useWorld, type World } from './fixtures.js';
 
@@ -110,6 +110,26 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect(await w.policy.approve(held!.invitationId, BEN)).toMatchObject({ status: 'pending' });
   });
 
+  it('a member demoted or deactivated a moment ago cannot decide, whatever a kept identity says; a bootstrap admin and the operator can', async () => {
+    const w = world();
+    const carl = (await w.members.create({ email: 'carl@acme.com', role: 'admin', slackUserId: 'U0CARL' }, CLI)).member;
+    const dora = (await w.members.create({ email: 'dora@acme.com', role: 'admin' }, CLI)).member;
+    const held = (await w.policy.inviteMany({ emails: 'one@other.io, two@other.io, three@other.io', actor: ANA_BY_TOKEN })).awaitingApproval!;
+    await w.members.setRole(carl.id, 'member', CLI);
+    await w.members.deactivate(dora.id, CLI);
+    const asCarl: Actor = { type: 'slack', slackUserId: 'U0CARL', memberId: carl.id, name: 'Carl' };
+    const asDora: Actor = { type: 'member', memberId: dora.id, name: 'Dora' };
+    for (const actor of [asCarl, asDora]) {
+      await expect(w.policy.approve(held[0]!.invitationId, actor)).rejects.toBeInstanceOf(NotPermitted);
+      await expect(w.policy.deny(held[0]!.invitationId, actor, 'no')).rejects.toBeInstanceOf(NotPermitted);
+    }
+    expect((await w.policy.get(held[0]!.invitationId)).status).toBe('awaiting_approval');
+    expect(await w.policy.approve(held[0]!.invitationId, BEN)).toMatchObject({ status: 'pending' });
+    expect(await w.policy.deny(held[1]!.invitationId, CLI, 'not now')).toMatchObject({ status: 'revoked' });
+    // A bootstrap admin whose member account is not an admin (any more) still may.
+    expect(await w.policy.approve(held[2]!.invitationId, { ...BOOT, memberId: carl.id })).toMatchObject({ status: 'pending' });
+  });
+
   it('two-person rule: a link released by an unlink (as migration 0017 records it) still counts as the requester\'s', async () => {
     const w = world();
     const [held] = (await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA_BY_TOKEN })).awaitingApproval!;
@@ -159,8 +179,9 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
   it('approvers racing: of approvals and denials at once, exactly one wins and at most one email is queued', async () => {
     const w = world();
     const { awaitingApproval } = await w.policy.inviteMany({ emails: 'a@x.io, b@x.io, c@x.io', actor: ANA });
+    const zed = (await w.members.create({ email: 'zed@acme.com', role: 'admin' }, CLI)).member.id;
     for (const { invitationId } of awaitingApproval!) {
-      const deciders: Actor[] = [BEN, BOOT, { type: 'member', memberId: 'usr_zed', name: 'Zed' }, CLI];
+      const deciders: Actor[] = [BEN, BOOT, { type: 'member', memberId: zed, name: 'Zed' }, CLI];
       const results = await Promise.allSettled(deciders.map((who, i) => (i % 2 ? w.policy.deny(invitationId, who, 'no') : w.policy.approve(invitationId, who))));
       const won = results.filter((r) => r.status === 'fulfilled');
       expect(won).toHaveLength(1);
