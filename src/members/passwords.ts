@@ -26,24 +26,31 @@ export function checkPassword(password: unknown): string {
  * every other request behind it.
  */
 const HASH_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
+/**
+ * Passwords being set (an invitee accepting, a member created) wait in a queue of their own and
+ * are served first; sign-ins, which anyone can send with any address, wait in a shorter one. A
+ * flood of sign-ins is then refused at its own limit and never keeps an invitee from joining: the
+ * invitee waits at most for the hashes already running.
+ */
 export const MAX_WAITING_HASHES = HASH_SLOTS * 8;
+export const MAX_WAITING_SIGN_INS = HASH_SLOTS * 4;
 let hashing = 0;
-const waiting: Array<() => void> = [];
+const waiting = { setting: [] as Array<() => void>, signIn: [] as Array<() => void> };
 
 /** How many hashes run right now, how many wait, and the most that may run (for tests and metrics). */
-export function hashingLoad(): { running: number; waiting: number; slots: number } {
-  return { running: hashing, waiting: waiting.length, slots: HASH_SLOTS };
+export function hashingLoad(): { running: number; waiting: number; waitingSignIns: number; slots: number } {
+  return { running: hashing, waiting: waiting.setting.length + waiting.signIn.length, waitingSignIns: waiting.signIn.length, slots: HASH_SLOTS };
 }
 
-async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+async function withHashSlot<T>(queue: keyof typeof waiting, work: () => Promise<T>): Promise<T> {
   if (hashing >= HASH_SLOTS) {
-    if (waiting.length >= MAX_WAITING_HASHES) throw new Overloaded(1);
-    await new Promise<void>((resolve) => waiting.push(resolve));
+    if (waiting[queue].length >= (queue === 'signIn' ? MAX_WAITING_SIGN_INS : MAX_WAITING_HASHES)) throw new Overloaded(1);
+    await new Promise<void>((resolve) => waiting[queue].push(resolve));
   } else hashing++;
   try {
     return await work();
   } finally {
-    const next = waiting.shift();
+    const next = waiting.setting.shift() ?? waiting.signIn.shift();
     if (next) next(); // the slot passes straight to the next waiter
     else hashing--;
   }
@@ -51,17 +58,17 @@ async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
 
 export async function hashPassword(password: string): Promise<string> {
   const checked = checkPassword(password);
-  const key = await withHashSlot(() => Scrypt.kdf(checked, SCRYPT_PARAMS));
+  const key = await withHashSlot('setting', () => Scrypt.kdf(checked, SCRYPT_PARAMS));
   return Buffer.from(key).toString('base64');
 }
 
 export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
   if (!hash || password.length > PASSWORD_MAX) {
     // Spend comparable time either way so a missing account is not told apart by timing.
-    await withHashSlot(() => Scrypt.kdf('timing-equalizer', SCRYPT_PARAMS));
+    await withHashSlot('signIn', () => Scrypt.kdf('timing-equalizer', SCRYPT_PARAMS));
     return false;
   }
-  return withHashSlot(async () => {
+  return withHashSlot('signIn', async () => {
     try {
       return await Scrypt.verify(Buffer.from(hash, 'base64'), password);
     } catch {
