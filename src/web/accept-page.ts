@@ -6,7 +6,7 @@ import { hasControlCharacters } from '../members/model.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { DomainError, InvitationExpired, UnknownToken } from '../shared/errors.js';
-import type { FailureLimits } from './failure-limits.js';
+import { clientKey, type FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { waitWords } from './errors.js';
 import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, renewalRequestedPage, renewalRequestForm, STYLESHEET, type FormState } from './pages.js';
@@ -85,7 +85,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   const send = (res: Response, status: number, html: string) => res.status(status).type('html').send(html);
   const fail = async (req: Request, res: Response, error: unknown, token?: string) => {
     if (error instanceof UnknownToken) {
-      const { limited, retryAfterS } = await deps.tokenFailures.failed([`ip:${req.ip}`]);
+      const { limited, retryAfterS } = await deps.tokenFailures.failed([clientKey(req)]);
       if (limited) {
         res.set('Retry-After', String(retryAfterS));
         return send(res, 429, problemPage('Too many attempts', 'There were too many attempts with links that do not work, from your network, in a short time.', `Wait ${waitWords(retryAfterS)}, then open the link from your email again.`));
@@ -139,7 +139,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   });
 
   router.post('/invite/renewal', pageHeaders, declaredBodyLimit(16 * 1024, tooLarge), express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), async (req, res) => {
-    const { limited, retryAfterS } = await deps.renewalRequests.failed([`ip:${req.ip}`]);
+    const { limited, retryAfterS } = await deps.renewalRequests.failed([clientKey(req)]);
     if (limited) {
       res.set('Retry-After', String(retryAfterS));
       return send(res, 429, problemPage('Too many requests', 'There were too many requests for new invitations from your network in a short time.', `Try again in ${waitWords(retryAfterS)}.`));

@@ -9,7 +9,7 @@ import { ROLES } from '../members/roles.js';
 import { can, memberActor, type MembersService } from '../members/service.js';
 import { toIso } from '../shared/clock.js';
 import { InvalidCredentials, InvitationRevoked, NotPermitted, UnknownToken } from '../shared/errors.js';
-import type { FailureLimits } from './failure-limits.js';
+import { clientKey, type FailureLimits } from './failure-limits.js';
 import { normalizeEmail } from '../invites/email-list.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { authMethod, currentMember, requireMember, type AdminAuth } from './auth.js';
@@ -159,7 +159,7 @@ export function adminApi(deps: AdminApiDeps): Router {
       return member;
     } catch (error) {
       if (!(error instanceof InvalidCredentials)) throw error;
-      const { limited, retryAfterS } = await deps.passwordFailures.failed([`ip:${req.ip}`, account]);
+      const { limited, retryAfterS } = await deps.passwordFailures.failed([clientKey(req), account]);
       if (limited) tooMany(res, retryAfterS);
       else throw error;
       return undefined;
@@ -184,7 +184,7 @@ export function adminApi(deps: AdminApiDeps): Router {
       await invites.accept({ token: body.token, firstName: body.user.first_name, lastName: body.user.last_name, password: body.user.password });
     } catch (error) {
       if (!(error instanceof UnknownToken)) throw error;
-      const { limited, retryAfterS } = await deps.tokenFailures.failed([`ip:${req.ip}`]);
+      const { limited, retryAfterS } = await deps.tokenFailures.failed([clientKey(req)]);
       if (!limited) throw error;
       return void tooMany(res, retryAfterS);
     }
@@ -195,7 +195,7 @@ export function adminApi(deps: AdminApiDeps): Router {
   // gets in; refused ones count against the client's address.
   router.use(
     requireMember(auth, async (req, res) => {
-      const { limited, retryAfterS } = await deps.authFailures.failed([`ip:${req.ip}`]);
+      const { limited, retryAfterS } = await deps.authFailures.failed([clientKey(req)]);
       if (limited) return void tooMany(res, retryAfterS);
       res.status(401).json({ type: 'unauthorized', message: 'Sign in first: send x-medusa-access-token, a Bearer token or the session cookie.' });
     }),

@@ -1,4 +1,13 @@
-import { MemoryStore } from 'express-rate-limit';
+import type { Request } from 'express';
+import { ipKeyGenerator, MemoryStore } from 'express-rate-limit';
+
+/**
+ * The client's key for the failure budgets: its address, and for IPv6 its /56 — one customer's
+ * allocation, where a client picks a new address at will (express-rate-limit's default for it).
+ */
+export function clientKey(req: Request): string {
+  return `ip:${ipKeyGenerator(req.ip ?? '')}`;
+}
 
 export interface FailureBudget {
   windowMs: number;

@@ -137,6 +137,14 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     expect((await request(t.url, '/admin/invites', { apiToken: 'dm_not-a-real-token-at-all-000000', headers: from('198.51.100.10') })).status).toBe(401);
   });
 
+  it('an IPv6 client is one client across its /56: a new address per guess does not reset the budget', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await request(t.url, `/invite?token=${String(i + 5).repeat(43)}`, { headers: from(`2001:db8:abcd:12${i}::${i + 1}`) })).status);
+    expect(statuses).toEqual([404, 404, 404, 429, 429]);
+    // Another allocation is another client.
+    expect((await request(t.url, `/invite?token=${'8'.repeat(43)}`, { headers: from('2001:db8:abce::1') })).status).toBe(404);
+  });
+
   it('unknown invitation links are limited per client; a real link always opens', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await request(t.url, `/invite?token=${String(i).repeat(43)}`, { headers: from('192.0.2.44') })).status);
