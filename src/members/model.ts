@@ -77,9 +77,14 @@ export function requireRole(value: unknown): Role {
   return value;
 }
 
-/** Control characters left once whitespace is folded (NUL, escapes…): no name holds them, and PostgreSQL refuses NUL. */
+/**
+ * Control characters left once whitespace is folded (NUL, escapes…): no name holds them, and
+ * PostgreSQL refuses NUL. Bidirectional overrides and isolates count too: shown beside an address
+ * (the members list, an acceptance note) they reverse what follows them and can make it read as
+ * another address. Joiners (ZWJ, ZWNJ), which names in some scripts need, are kept.
+ */
 export function hasControlCharacters(text: string): boolean {
-  return /\p{Cc}/u.test(text.replace(/\s+/g, ' '));
+  return /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(text.replace(/\s+/g, ' '));
 }
 
 export function cleanName(value: unknown, field: string): string | null {
