@@ -216,4 +216,23 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     expect((await submitForm({ emails: 'x@corp.test', expiry: '9' })).errors).toMatchObject({ expiry: expect.stringContaining('1, 3, 7, 14, 30') });
     expect((await submitForm({ emails: 'x@corp.test', message: 'm'.repeat(501) })).errors).toMatchObject({ message: expect.stringContaining('500') });
   });
+
+  it('Send with resend ticked on a review drawn before some links changed: one expired meanwhile gets a new invitation, one revoked is named so, none is "already invited"', async () => {
+    const HOUR = 3_600_000;
+    const { invites } = h.services;
+    const [soon] = (await invites.inviteMany({ emails: 'expires.meanwhile@corp.test', expiresInDays: 1, actor: { type: 'system' } })).invitationIds;
+    const [gone] = (await invites.inviteMany({ emails: 'revoked.meanwhile@corp.test', actor: { type: 'system' } })).invitationIds;
+    await h.settled();
+    h.clock.advance(22 * HOUR);
+    const answer = await submitForm({ emails: 'expires.meanwhile@corp.test, revoked.meanwhile@corp.test' });
+    expect(textOf(answer.view)).toMatch(/Already invited \(their link still works\) \(2\)/);
+    await invites.revoke(gone!, { type: 'system' });
+    h.clock.advance(3 * HOUR);
+    const sent = await send(answer.view.private_metadata as string, true);
+    const said = textOf((sent.json as any).view);
+    expect(said).toContain('1 expired invitation was renewed with a new link');
+    expect(said).toContain('revoked.meanwhile@corp.test` — its invitation was revoked since the review');
+    expect(said).not.toContain('already invited');
+    expect((await invites.get(soon!)).status).toBe('pending');
+  });
 });

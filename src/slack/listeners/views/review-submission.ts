@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
 import { emptySummary, mergeSummaries, type InviteSummary } from '../../../invites/model.js';
-import { DomainError } from '../../../shared/errors.js';
+import { AwaitingApproval, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
 import { invitedView, inviteSendingView, messageView, refusedView } from '../../blocks/invite-modal.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
@@ -100,9 +100,28 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
       await deps.invites.resend(entry.invitationId, user.actor);
       summary.resent.push(entry.email);
     } catch (error) {
-      // Changed since the review (accepted, revoked, expired): left as it is, named as skipped.
       if (!(error instanceof DomainError)) throw error;
-      summary.alreadyInvited.push(entry);
+      // Changed since the review (a draft is kept a day): said as it is now. One expired meanwhile
+      // gets the new invitation it would have got had it expired before the review.
+      if (error instanceof InvitationExpired) {
+        const renewed = await deps.invites.sendNewInvitation(entry.invitationId, user.actor).catch((failed: unknown) => {
+          if (failed instanceof DomainError) return undefined;
+          throw failed;
+        });
+        if (renewed?.status === 'awaiting_approval') {
+          (summary.awaitingApproval ??= []).push({ email: entry.email, invitationId: renewed.id, reasons: renewed.approval?.reasons ?? [] });
+          continue;
+        }
+        if (renewed) {
+          summary.renewed.push(entry.email);
+          summary.invitationIds.push(renewed.id);
+          continue;
+        }
+      }
+      if (error instanceof InvitationAccepted) summary.alreadyMember.push(entry.email);
+      else if (error instanceof AwaitingApproval) (summary.alreadyAwaiting ??= []).push(entry);
+      else if (error instanceof InvitationRevoked) summary.invalid.push({ entry: entry.email, reason: 'its invitation was revoked since the review' });
+      else summary.alreadyInvited.push(entry);
     }
   }
   return summary;
