@@ -16,6 +16,7 @@ import * as openListIndex from '../../migrations/20261205_0014_open_list_index.j
 import * as listImportFiles from '../../migrations/20261205_0015_list_import_files.js';
 import * as outboxFailures from '../../migrations/20261206_0016_outbox_failures.js';
 import * as releaseDeactivatedSlackLinks from '../../migrations/20261206_0017_release_deactivated_slack_links.js';
+import * as replacedLinks from '../../migrations/20261206_0018_replaced_links.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -45,6 +46,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261205_0015_list_import_files', listImportFiles],
   ['20261206_0016_outbox_failures', outboxFailures],
   ['20261206_0017_release_deactivated_slack_links', releaseDeactivatedSlackLinks],
+  ['20261206_0018_replaced_links', replacedLinks],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -3,7 +3,7 @@ import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index
 import { checkPassword, hashPassword } from '../members/passwords.js';
 import { requiredName } from '../members/model.js';
 import { memberActor, type Member } from '../members/service.js';
-import { AlreadyMember, UnknownToken } from '../shared/errors.js';
+import { AlreadyMember, LinkReplaced, UnknownToken } from '../shared/errors.js';
 import { invitationRow, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { cancelWaitingEmails } from './sending.js';
@@ -12,9 +12,12 @@ import { invitationEvent } from '../events/events.js';
 
 export async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unknown): Promise<InvitationRow> {
   if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) throw new UnknownToken();
-  const row = await db<InvitationRow>('invitations').where({ token_hash: tokenHash(token) }).first();
-  if (!row || !ctx.links.matches(row.token_nonce, token)) throw new UnknownToken();
-  return row;
+  const hash = tokenHash(token);
+  const row = await db<InvitationRow>('invitations').where({ token_hash: hash }).first();
+  if (row && ctx.links.matches(row.token_nonce, token)) return row;
+  // A 256-bit token whose hash a newer link replaced was that invitation's: no guess finds one.
+  if (!row && (await db('replaced_links').where({ token_hash: hash }).first('invitation_id'))) throw new LinkReplaced();
+  throw new UnknownToken();
 }
 
 /** What the accept page shows for a token; refuses dead links with their own error. Changes nothing. */

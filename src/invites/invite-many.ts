@@ -11,7 +11,7 @@ import { invitationEvent, type DoormanEvent } from '../events/events.js';
 import type { InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
-import { cancelWaitingEmails, inviteEmail, LINK_REPLACED, newLinkColumns } from './sending.js';
+import { cancelWaitingEmails, inviteEmail, keepReplacedLinks, LINK_REPLACED, newLinkColumns } from './sending.js';
 import { emptySummary, type InvitationRow, type InviteSummary } from './model.js';
 import { standingOf, storedFor } from './standing.js';
 import { heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
@@ -130,6 +130,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
     const fresh: NewInvitationRow[] = [];
     const held: HeldInvitationRow[] = [];
     const moved: string[] = [];
+    const replaced: Array<{ id: string; token_hash: string }> = [];
     const mail: OutboxMessage[] = [];
     const audit: AuditEntry[] = [];
     const events: DoormanEvent[] = [];
@@ -156,6 +157,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
         continue;
       }
       const token = ctx.links.issue();
+      if (existing) replaced.push(existing);
       const reasons = approvalReasons(ctx.policy, input.actor, email, role);
       if (reasons.length) {
         // Held for a second person: stored, nothing emailed (the request is recorded below).
@@ -189,6 +191,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
       if (withEvents) events.push(invitationEvent('invite.created', fresh[fresh.length - 1]!, input.actor));
     }
     await bulkInsert(trx, 'invitations', NEW_INVITATION_COLUMNS, fresh);
+    await keepReplacedLinks(trx, replaced, now);
     // Emails of the links this batch replaced, still waiting, are dropped before the new ones are queued.
     await cancelWaitingEmails(trx, renewedIds.slice(renewedBefore), now, LINK_REPLACED);
     await enqueue(trx, now, mail);

@@ -15,7 +15,7 @@ import { inviteMany, inviterColumns } from './invite-many.js';
 import { inviteNewInOneStatement, resendInOneStatement, revokeInOneStatement } from './one-statement.js';
 import { invitationsByIds } from './list.js';
 import { shownStatus, toInvitation, type Invitation, type InvitationRow } from './model.js';
-import { cancelWaitingEmails, INVITE_EMAIL, inviteEmail, LINK_REPLACED, newLinkColumns, payloadNonceSql } from './sending.js';
+import { cancelWaitingEmails, INVITE_EMAIL, inviteEmail, keepReplacedLinks, LINK_REPLACED, newLinkColumns, payloadNonceSql } from './sending.js';
 import { invitationEvent } from '../events/events.js';
 
 /**
@@ -96,6 +96,7 @@ export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor)
 async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor): Promise<InvitationRow> {
   await requireNotMember(trx, row.email);
   const token = ctx.links.issue();
+  await keepReplacedLinks(trx, [row], now);
   const reasons = approvalReasons(ctx.policy, actor, row.email, row.role);
   if (reasons.length) {
     const held = { ...inviterColumns({ actor }), ...newLinkColumns(row, token, now, ctx.inviteTtlMs), ...heldColumns(reasons, now, ctx.inviteTtlMs) };

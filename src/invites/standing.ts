@@ -2,7 +2,7 @@ import { forUpdate, type Db, type Trx } from '../db/index.js';
 import { shownStatus, type InvitationRow } from './model.js';
 
 /** An address's open invitation, as far as inviting it again needs it. */
-export type OpenInvitation = Pick<InvitationRow, 'id' | 'email' | 'status' | 'expires_at' | 'send_count'>;
+export type OpenInvitation = Pick<InvitationRow, 'id' | 'email' | 'status' | 'expires_at' | 'send_count' | 'token_hash'>;
 
 /**
  * Where an address stands for the rule "Skips": an active member (skipped), an open invitation that
@@ -29,7 +29,7 @@ export interface StoredAddresses {
  * invited anew).
  */
 export async function storedFor(db: Db | Trx, emails: readonly string[], options: { lock: boolean }): Promise<StoredAddresses> {
-  const query = db<InvitationRow>('invitations').whereIn('email', emails).whereIn('status', ['pending', 'awaiting']).select('id', 'email', 'status', 'expires_at', 'send_count');
+  const query = db<InvitationRow>('invitations').whereIn('email', emails).whereIn('status', ['pending', 'awaiting']).select('id', 'email', 'status', 'expires_at', 'send_count', 'token_hash');
   const open = (await (options.lock ? forUpdate(query) : query)) as OpenInvitation[];
   const members = (await db('members').whereIn('email', emails).where({ state: 'active' }).select('email')) as Array<{ email: string }>;
   return { members: new Set(members.map((m) => m.email)), open: new Map(open.map((row) => [row.email, row])) };

@@ -6,6 +6,7 @@ export type DomainErrorCode =
   | 'invalid_input'
   | 'not_found'
   | 'unknown_token'
+  | 'link_replaced'
   | 'invite_expired'
   | 'invite_not_expired'
   | 'invite_revoked'
@@ -49,6 +50,13 @@ export class UnknownToken extends DomainError {
   readonly code = 'unknown_token';
   constructor() {
     super('This invitation link is not valid.');
+  }
+}
+/** A link a newer invitation replaced: it no longer works, and the newer email holds the one that does. */
+export class LinkReplaced extends DomainError {
+  readonly code = 'link_replaced';
+  constructor() {
+    super('This invitation link was replaced by a newer one; use the link in the latest invitation email.');
   }
 }
 export class InvitationExpired extends DomainError {

@@ -46,6 +46,8 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
   switch (error.code) {
     case 'unknown_token':
       return { status: 404, html: problemPage('This link does not work', 'This invitation link is not valid. Check that you opened the whole link from the email.', `If it still fails, ask the person who invited you to ${orgName} to send a new invitation.`) };
+    case 'link_replaced':
+      return { status: 410, html: problemPage('This link was replaced', `A newer invitation to ${orgName} was sent to you, with a new link; this one no longer works.`, 'Open the link in the most recent invitation email.') };
     case 'invite_expired': {
       const e = error as InvitationExpired;
       const who = e.invitedBy ? `Ask ${e.invitedBy}` : `Ask an admin of ${orgName}`;

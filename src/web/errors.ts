@@ -13,6 +13,7 @@ const DOMAIN_TO_MEDUSA: Record<DomainErrorCode, [number, MedusaErrorBody['type']
   invalid_input: [400, 'invalid_data'],
   not_found: [404, 'not_found'],
   unknown_token: [400, 'invalid_data'],
+  link_replaced: [400, 'invalid_data'],
   invite_expired: [400, 'invalid_data'],
   invite_not_expired: [400, 'not_allowed'],
   invite_revoked: [400, 'invalid_data'],

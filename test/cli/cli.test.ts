@@ -166,7 +166,7 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(renew.stdout).toMatch(/^Sent a new invitation to gina@example\.io; it expires \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n$/);
     const newLink = invites.linkFor(await test.db('invitations').where({ id: before.id }).first());
     expect(newLink).not.toBe(oldLink);
-    await expect(invites.lookupToken(new URL(oldLink).searchParams.get('token'))).rejects.toMatchObject({ code: 'unknown_token' });
+    await expect(invites.lookupToken(new URL(oldLink).searchParams.get('token'))).rejects.toMatchObject({ code: 'link_replaced' });
   });
 
   it('user create (API token shown once, --password-stdin) and user list', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { standingOf, type OpenInvitation, type StoredAddresses } from '../../src/invites/standing.js';
 
 const NOW = 1_000_000;
-const open = (email: string, status: 'pending' | 'awaiting', expiresAt: number): OpenInvitation => ({ id: `invite_${email}`, email, status, expires_at: expiresAt, send_count: 1 });
+const open = (email: string, status: 'pending' | 'awaiting', expiresAt: number): OpenInvitation => ({ id: `invite_${email}`, email, status, expires_at: expiresAt, send_count: 1, token_hash: `hash_${email}` });
 
 describe('standingOf (the rule "Skips")', () => {
   const stored: StoredAddresses = {

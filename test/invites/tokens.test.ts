@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvitesService } from '../../src/invites/service.js';
 import { deriveToken, issueToken, TOKEN_PATTERN, tokenHash, tokenMatches } from '../../src/invites/tokens.js';
-import { InvitationExpired, UnknownToken } from '../../src/shared/errors.js';
+import { InvitationExpired, LinkReplaced, UnknownToken } from '../../src/shared/errors.js';
 import { DIALECTS, TEST_SECRET, watchStatements } from '../support/db.js';
 import { CLI, currentToken, DAY, inviteOne, invitationRow, PUBLIC_URL, SETTINGS, SLACK_ADMIN, tokenFromLink, TTL, useWorld } from './fixtures.js';
 
@@ -158,8 +158,9 @@ describe.each(DIALECTS)('tokens in the database (%s)', (dialect) => {
     await w.invites.sendNewInvitation(id, CLI);
     const second = await currentToken(w.db, id);
     expect(second).not.toBe(first);
-    await expect(w.invites.lookupToken(first)).rejects.toBeInstanceOf(UnknownToken);
-    await expect(w.invites.accept({ token: first, firstName: 'J', lastName: 'D', password: 'long enough password' })).rejects.toBeInstanceOf(UnknownToken);
+    // The old link is told it was replaced (not "not valid"): the newer email holds the one that works.
+    await expect(w.invites.lookupToken(first)).rejects.toBeInstanceOf(LinkReplaced);
+    await expect(w.invites.accept({ token: first, firstName: 'J', lastName: 'D', password: 'long enough password' })).rejects.toBeInstanceOf(LinkReplaced);
     expect((await w.invites.lookupToken(second)).id).toBe(id);
     expect(tokenFromLink((await w.invites.copyLink(id)).link)).toBe(second);
 
@@ -167,8 +168,10 @@ describe.each(DIALECTS)('tokens in the database (%s)', (dialect) => {
     w.clock.advance(TTL + 1);
     await w.invites.sendNewInvitation(id, CLI);
     const third = await currentToken(w.db, id);
-    await expect(w.invites.lookupToken(second)).rejects.toBeInstanceOf(UnknownToken);
+    for (const dead of [first, second]) await expect(w.invites.lookupToken(dead)).rejects.toBeInstanceOf(LinkReplaced);
     expect((await w.invites.lookupToken(third)).id).toBe(id);
+    // A token that never was stays "not valid".
+    await expect(w.invites.lookupToken('A'.repeat(43))).rejects.toBeInstanceOf(UnknownToken);
   });
 
   it('renewing an expired invitation through inviteMany also kills the old link', async () => {
@@ -177,7 +180,7 @@ describe.each(DIALECTS)('tokens in the database (%s)', (dialect) => {
     w.clock.advance(TTL);
     const summary = await w.invites.inviteMany({ emails: 'jane@x.io', actor: SLACK_ADMIN });
     expect(summary.renewed).toEqual(['jane@x.io']);
-    await expect(w.invites.lookupToken(first)).rejects.toBeInstanceOf(UnknownToken);
+    await expect(w.invites.lookupToken(first)).rejects.toBeInstanceOf(LinkReplaced);
     expect((await w.invites.lookupToken(await currentToken(w.db, id))).id).toBe(id);
   });
 });

@@ -385,10 +385,14 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(row.id).toBe(first.id);
       expect(Number(row.expires_at)).toBe(clock.now() + TTL);
 
-      expect((await request(t.url, `/invite?token=${old.token}`)).status).toBe(404);
+      // The old email's link says it was replaced by the newer one, not that it is not valid.
+      const page = await request(t.url, `/invite?token=${old.token}`);
+      expect(page.status).toBe(410);
+      expect(page.text).toContain('This link was replaced');
+      expect(page.text).toContain('Open the link in the most recent invitation email.');
       const dead = await accept(old.token);
       expectMedusaError(dead, 400, 'invalid_data');
-      expect(dead.json.code).toBe('unknown_token');
+      expect(dead.json.code).toBe('link_replaced');
       expect((await request(t.url, `/invite?token=${renewed.token}`)).status).toBe(200);
     });
 

@@ -137,6 +137,18 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     expect((await request(t.url, '/admin/invites', { apiToken: 'dm_not-a-real-token-at-all-000000', headers: from('198.51.100.10') })).status).toBe(401);
   });
 
+  it('an old email\'s link, replaced by a newer invitation, is told so however often it is opened: no guess finds one, so none is counted', async () => {
+    const [id] = (await t.services.invites.inviteMany({ emails: 'twice.sent@corp.test', actor: { type: 'system' } })).invitationIds;
+    const { token: old } = await linkFromEmail(t.smtp, 'twice.sent@corp.test');
+    await t.services.db('invitations').where({ id: id! }).update({ expires_at: Date.now() - 1 });
+    await t.services.invites.sendNewInvitation(id!, { type: 'system' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await request(t.url, `/invite?token=${old}`, { headers: from('192.0.2.77') })).status);
+    expect(statuses).toEqual([410, 410, 410, 410, 410]);
+    // The address has spent none of its budget on them.
+    expect((await request(t.url, `/invite?token=${'7'.repeat(43)}`, { headers: from('192.0.2.77') })).status).toBe(404);
+  });
+
   it('an IPv6 client is one client across its /56: a new address per guess does not reset the budget', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await request(t.url, `/invite?token=${String(i + 5).repeat(43)}`, { headers: from(`2001:db8:abcd:12${i}::${i + 1}`) })).status);
