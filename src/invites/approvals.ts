@@ -9,7 +9,7 @@ import { can } from '../members/model.js';
 import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Decision, type Invitation, type InvitationRow } from './model.js';
 import { encodeReasons, type ApprovalReason } from './policy.js';
-import { inviteEmail } from './sending.js';
+import { inviteEmail, keepReplacedLinks } from './sending.js';
 
 /**
  * The approval transitions of the rule "Policy", all in one place: a request (an invitation stored
@@ -168,6 +168,8 @@ export async function approve(ctx: InvitesContext, id: string, actor: Actor): Pr
     };
     const changed = await trx('invitations').where({ id, status: 'awaiting' }).andWhere('expires_at', '>', now).update(update);
     if (changed !== 1) return lostTheRace(trx, id, actor, now);
+    // A live link raised to admin was held with the link already emailed: that email now reads "replaced".
+    await keepReplacedLinks(trx, [row], now);
     await enqueue(trx, now, [inviteEmail(id, token.nonce, 'invite')]);
     await recordAudit(trx, now, actor, [{ action: 'approve', subjectType: 'invitation', subjectId: id, details: { email: row.email, role: row.role } }]);
     const approved = toInvitation({ ...row, ...update }, now);

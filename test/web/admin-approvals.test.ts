@@ -114,10 +114,12 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
     expect(accept.status).toBe(400);
     expect(accept.json).toMatchObject({ code: 'awaiting_approval' });
     expect((await as(ben.apiToken)(`/admin/invites/${invite.id}/approve`, { body: {} })).status).toBe(200);
-    // Approved: a new email with a new link; the old one stays dead.
+    // Approved: a new email with a new link; the old one stays dead, and says it was replaced.
     const second = await linkFromEmail(t.smtp, email, 2);
     expect(second.token).not.toBe(token);
     expect((await request(t.url, `/invite?token=${second.token}`)).status).toBe(200);
+    const replaced = await request(t.url, `/invite?token=${token}`);
+    expect([replaced.status, replaced.text.includes('This link was replaced')]).toEqual([410, true]);
   });
 
   it('the daily limit: past INVITE_DAILY_LIMIT a create is refused with 429 and stores nothing', async () => {
