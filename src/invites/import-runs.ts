@@ -56,9 +56,8 @@ export async function stopListImport(ctx: InvitesContext, run: ImportRun, why: s
   const row = (await ctx.db('list_imports').where({ ...run, state: 'running' }).first('summary', 'position', 'total')) as Pick<ListImportRow, 'summary' | 'position' | 'total'> | undefined;
   if (!row) return ours(ctx, run, 0);
   const summary = JSON.parse(row.summary) as InviteSummary;
-  const from = Number(row.position) + 1;
-  const to = Number(row.total);
-  summary.invalid.push({ entry: from === to ? `(row ${from})` : `(rows ${from}–${to})`, reason: `not invited: ${why}` });
+  const left = Number(row.total) - Number(row.position);
+  summary.invalid.push({ entry: `${left.toLocaleString('en')} ${left === 1 ? 'entry' : 'entries'} not stored`, reason: why });
   const now = ctx.clock.now();
   await ours(ctx, run, await ctx.db('list_imports').where({ ...run, state: 'running', position: row.position }).update({ state: 'done', summary: JSON.stringify(summary), updated_at: now }));
 }

@@ -108,6 +108,21 @@ export class SlackIdentities {
     }
   }
 
+  /**
+   * Whether someone who acted before (a list import's inviter, stored with it) may still invite,
+   * read from the database now, not from a kept answer: a bootstrap admin, or an active member
+   * with Member: Manage. A member deactivated since holds no Slack link any more, so the stored
+   * actor's member is read, not the Slack user's.
+   */
+  async mayStillInvite(actor: Actor): Promise<boolean> {
+    if (actor.type === 'system') return true;
+    if (actor.type === 'slack' && this.bootstrap.has(actor.slackUserId)) return true;
+    const memberId = actor.memberId;
+    if (!memberId) return false;
+    const member = await this.deps.members.get(memberId).catch(() => undefined);
+    return can(member, 'member:manage');
+  }
+
   /** Drops a kept answer (after that user's role or state changed here). */
   forget(slackUserId: string): void {
     this.cache.delete(slackUserId);

@@ -10,7 +10,7 @@ import { followDelivery } from './delivery-progress.js';
 import { downloadSlackFile, FileHostUnavailable } from './file-download.js';
 import { refusedForGood } from './refusals.js';
 import type { SlackDeps } from './deps.js';
-import { PROFILE_UNAVAILABLE, type SlackUser } from './identity.js';
+import type { SlackUser } from './identity.js';
 import { escape } from './text.js';
 
 /** A DM showing an import's progress is updated at most this often. */
@@ -182,14 +182,10 @@ export class SlackListImports {
 
   /**
    * Why the import's inviter may no longer invite, in words for its summary; undefined when they
-   * still may. Not knowing just now (Slack's workspace not checked yet) is thrown: the lease brings
-   * the import back.
+   * still may.
    */
   private async inviterRefusal(state: ListImportState): Promise<string | undefined> {
-    if (!state.slackUserId) return undefined;
-    const inviter = await this.deps.identities.identify(state.slackUserId, undefined, { mayAskSlack: false });
-    if (inviter.allowed) return undefined;
-    if (inviter.refusal === PROFILE_UNAVAILABLE) throw new Error(`list import ${state.id}: whether its inviter may still invite cannot be told yet`);
+    if (await this.deps.identities.mayStillInvite(state.inviter)) return undefined;
     return 'the import stopped because you may no longer invite people (your Doorman account was deactivated, or is no longer an admin)';
   }
 

@@ -238,22 +238,28 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     expect(h.api.callsTo('chat.postMessage').filter((c) => textOf(c.args).includes('host-down.csv'))).toHaveLength(1);
   }, 60_000);
 
-  it('an inviter no longer an admin when the list is at last read: nothing is invited in their name, and the summary says why', async () => {
-    const file = csv('demoted.csv', 'demoted1@corp.test', 'demoted2@corp.test');
+  it.each(['no longer an admin', 'deactivated'] as const)('an inviter %s when the list is at last read: nothing is invited in their name, and the summary says why', async (change) => {
+    const name = `${change.split(' ')[0]}.csv`;
+    const prefix = change.replace(/\W/g, '');
+    const file = csv(name, `${prefix}1@corp.test`, `${prefix}2@corp.test`);
     h.api.failDownloads(503);
     await h.submitInvite({ emails: '', files: [file] }, { user: LINKED });
-    await h.api.waitFor(() => updatesOf('demoted.csv').find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
+    await h.api.waitFor(() => updatesOf(name).find((c) => /file host did not answer/.test(textOf(c.args))), 10_000, 'the DM saying it tries again');
     const system = { type: 'system', name: 'cli:test' } as const;
-    await h.services.members.setRole(h.ids.linked, 'member', system);
+    // Deactivation also releases the member's Slack link: the import's stored inviter is what is checked.
+    if (change === 'deactivated') await h.services.members.deactivate(h.ids.linked, system);
+    else await h.services.members.setRole(h.ids.linked, 'member', system);
     try {
       await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
-      const summary = await h.api.waitFor(() => updatesOf('demoted.csv').find((c) => /Not invited/.test(textOf(c.args))), 20_000, 'the summary');
-      expect(textOf(summary.args)).toContain('(rows 1–2)');
+      const summary = await h.api.waitFor(() => updatesOf(name).find((c) => /Not invited/.test(textOf(c.args))), 20_000, 'the summary');
+      expect(textOf(summary.args)).toContain('2 entries not stored');
       expect(textOf(summary.args)).toContain('the import stopped because you may no longer invite people');
-      expect(await invitedLike('demoted')).toBe(0);
-      await finished('demoted.csv');
+      expect(await invitedLike(prefix)).toBe(0);
+      await finished(name);
     } finally {
-      await h.services.members.setRole(h.ids.linked, 'admin', system);
+      if (change === 'deactivated') {
+        await h.db.db('members').where({ id: h.ids.linked }).update({ state: 'active', deactivated_at: null, slack_user_id: LINKED });
+      } else await h.services.members.setRole(h.ids.linked, 'admin', system);
     }
   }, 60_000);
 
