@@ -224,7 +224,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     const [gone] = (await invites.inviteMany({ emails: 'revoked.meanwhile@corp.test', actor: { type: 'system' } })).invitationIds;
     await h.settled();
     h.clock.advance(22 * HOUR);
-    const answer = await submitForm({ emails: 'expires.meanwhile@corp.test, revoked.meanwhile@corp.test' });
+    const answer = await submitForm({ emails: 'expires.meanwhile@corp.test, revoked.meanwhile@corp.test', expiry: '14', message: 'Welcome back' });
     expect(textOf(answer.view)).toMatch(/Already invited \(their link still works\) \(2\)/);
     await invites.revoke(gone!, { type: 'system' });
     h.clock.advance(3 * HOUR);
@@ -233,6 +233,9 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     expect(said).toContain('1 expired invitation was renewed with a new link');
     expect(said).toContain('revoked.meanwhile@corp.test` — its invitation was revoked since the review');
     expect(said).not.toContain('already invited');
-    expect((await invites.get(soon!)).status).toBe('pending');
+    // Renewed with the review's choices, by the person who sent it.
+    const renewed = await h.db.db('invitations').where({ id: soon! }).first();
+    expect(renewed).toMatchObject({ status: 'pending', message: 'Welcome back', invited_by_slack_user_id: ADMIN });
+    expect(Number(renewed.expires_at) - h.clock.now()).toBe(14 * 86_400_000);
   });
 });

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
 import { emptySummary, mergeSummaries, type InviteSummary } from '../../../invites/model.js';
-import { AwaitingApproval, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked } from '../../../shared/errors.js';
+import { AlreadyMember, AwaitingApproval, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
 import { invitedView, inviteSendingView, messageView, refusedView } from '../../blocks/invite-modal.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
@@ -91,6 +91,7 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
   const invited = [...draft.review.alreadyInvited, ...summary.alreadyInvited.filter((e) => !draft.review.alreadyInvited.some((r) => r.email === e.email))];
   summary.alreadyInvited = [];
   summary.resent = [];
+  const expiredSince: string[] = [];
   for (const entry of invited) {
     if (!resendInvited) {
       summary.alreadyInvited.push(entry);
@@ -102,29 +103,18 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       // Changed since the review (a draft is kept a day): said as it is now. One expired meanwhile
-      // gets the new invitation it would have got had it expired before the review.
-      if (error instanceof InvitationExpired) {
-        const renewed = await deps.invites.sendNewInvitation(entry.invitationId, user.actor).catch((failed: unknown) => {
-          if (failed instanceof DomainError) return undefined;
-          throw failed;
-        });
-        if (renewed?.status === 'awaiting_approval') {
-          (summary.awaitingApproval ??= []).push({ email: entry.email, invitationId: renewed.id, reasons: renewed.approval?.reasons ?? [] });
-          continue;
-        }
-        if (renewed) {
-          summary.renewed.push(entry.email);
-          summary.invitationIds.push(renewed.id);
-          continue;
-        }
-      }
-      if (error instanceof InvitationAccepted) summary.alreadyMember.push(entry.email);
+      // gets the new invitation it would have got had it expired before the review (below).
+      if (error instanceof InvitationExpired) expiredSince.push(entry.email);
+      else if (error instanceof InvitationAccepted || error instanceof AlreadyMember) summary.alreadyMember.push(entry.email);
       else if (error instanceof AwaitingApproval) (summary.alreadyAwaiting ??= []).push(entry);
       else if (error instanceof InvitationRevoked) summary.invalid.push({ entry: entry.email, reason: 'its invitation was revoked since the review' });
       else summary.alreadyInvited.push(entry);
     }
   }
-  return summary;
+  if (!expiredSince.length) return summary;
+  // Invited as the list is, with the review's choices: renewed with a new link, or held, or skipped.
+  const renewed = await deps.invites.inviteMany({ emails: expiredSince, ...choices, actor: user.actor, inviterName: user.name ?? null });
+  return { ...mergeSummaries(summary, renewed), resent: summary.resent };
 }
 
 /** After the answer: people still to look up are invited, then a DM with the summary follows the delivery. */
