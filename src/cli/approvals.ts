@@ -5,7 +5,7 @@ import type { Invitation } from '../invites/model.js';
 import { approvalWords } from '../invites/policy.js';
 import { can, memberActor } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
-import { MemberDeactivated, NotPermitted } from '../shared/errors.js';
+import { InvalidInput, NotPermitted } from '../shared/errors.js';
 import { jsonOption, wholeNumber, type CommandDeps } from './command.js';
 import { formatDate } from './format.js';
 
@@ -25,7 +25,7 @@ function heldLine(i: Invitation): string {
 async function deciderFor(services: Services, as: string | undefined, operator: Actor): Promise<Actor> {
   if (as === undefined) return operator;
   const member = await services.members.getByEmail(as);
-  if (member.state !== 'active') throw new MemberDeactivated(member.id);
+  if (member.state !== 'active') throw new InvalidInput(`--as ${as}: this member is deactivated; only an active member may decide.`);
   if (!can(member, 'invite:approve')) throw new NotPermitted('invite:approve');
   return memberActor(member);
 }

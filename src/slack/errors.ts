@@ -1,5 +1,5 @@
-import { DomainError, NotFound, type AlreadyDecided } from '../shared/errors.js';
-import { NOT_PERMITTED } from './identity.js';
+import { DomainError, NotFound, NotPermitted, type AlreadyDecided } from '../shared/errors.js';
+import { NOT_APPROVER, NOT_PERMITTED } from './identity.js';
 import { escape } from './text.js';
 
 /** A button whose value does not parse: an old or tampered message. */
@@ -37,7 +37,7 @@ export function slackWords(error: unknown, email?: string): string | undefined {
     case 'member_deactivated':
       return `${who} is deactivated; their role cannot change.`;
     case 'not_permitted':
-      return NOT_PERMITTED;
+      return (error as NotPermitted).permission === 'invite:approve' ? NOT_APPROVER : NOT_PERMITTED;
     case 'invalid_input':
       return `:warning: ${escape(error.message)}`;
     case 'awaiting_approval':

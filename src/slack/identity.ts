@@ -33,6 +33,7 @@ export interface SlackProfile {
 }
 
 export const NOT_PERMITTED = ':lock: You need the *Member: Manage* permission to do this. Ask an admin of your organization.';
+export const NOT_APPROVER = ':lock: You need the *Invite: Approve* permission to approve or deny invitations. Ask an admin of your organization.';
 export const PROFILE_UNAVAILABLE = ':warning: I could not check your Slack profile just now, so nothing was changed. Please try again in a moment.';
 const OTHER_WORKSPACE = ':lock: Doorman answers only people of the workspace it is installed in.';
 

@@ -73,7 +73,7 @@ describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
     expect(notApprover.code).toBe(1);
     expect(notApprover.stderr).toContain('Invite: Approve');
     const deactivated = await doorman(['approve', held.boss, '--as', 'gone@acme.com']);
-    expect([deactivated.code, deactivated.stderr]).toEqual([1, 'doorman: This member is deactivated.\n']);
+    expect([deactivated.code, deactivated.stderr]).toEqual([1, 'doorman: --as gone@acme.com: this member is deactivated; only an active member may decide.\n']);
     const unknown = await doorman(['approve', held.boss, '--as', 'nobody@acme.com']);
     expect([unknown.code, unknown.stderr]).toEqual([1, 'doorman: No member with email nobody@acme.com.\n']);
     const noReason = await doorman(['deny', held.boss]);

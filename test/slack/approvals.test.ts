@@ -350,6 +350,28 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect(denied.text).toBe('');
     expect(await h.services.invites.get(id)).toMatchObject({ status: 'revoked', approval: { decision: 'denied', denyReason: 'Not ours' } });
   });
+
+  it('an approver demoted a moment ago (from the CLI) is refused with the approval permission\'s words, though Slack still knows them as an admin', async () => {
+    const email = 'demoted-approver@other.io';
+    const id = await hold(email);
+    // Posted to the approval channel the tests before set up (or DM'd, without one).
+    const dm = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.api.callsTo('chat.postMessage').find((c) => String(c.args.text).startsWith(`Invitation to ${email} `));
+    }, 10_000, 'the approval request');
+    // Lin is seen by Slack now, and kept as an admin for a minute.
+    await h.slash('invites', LINKED);
+    await h.services.members.setRole(h.ids.linked, 'member', { type: 'system', name: 'cli:test' });
+    try {
+      const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_approve'), { user: LINKED });
+      expect(textOf((await h.api.response(click.responseId)).body)).toContain('You need the *Invite: Approve* permission');
+      expect((await h.services.invites.get(id)).status).toBe('awaiting_approval');
+    } finally {
+      await h.services.members.setRole(h.ids.linked, 'admin', { type: 'system', name: 'cli:test' });
+    }
+    // Decided, so the later tests' lapses are theirs alone.
+    await h.services.invites.deny(id, { type: 'slack', slackUserId: ADMIN2, name: 'Second Boss' }, 'cleaning up');
+  });
 });
 
 export type { ApiCall };

@@ -1,10 +1,10 @@
 import { decodeApproval } from '../../action-values.js';
 import { approvalRequest } from '../../blocks/approvals.js';
 import type { SlackDeps } from '../../deps.js';
+import { NOT_APPROVER } from '../../identity.js';
 import { failureWords, onClick, tellClicker, type ClickArgs } from './click.js';
 
 /** Who lacks invite:approve, in the words they read. */
-export const NOT_APPROVER = ':lock: You need the *Invite: Approve* permission to approve or deny invitations. Ask an admin of your organization.';
 
 /** Redraws the clicked request as it is now (the outbox updates every other copy). */
 export async function redrawRequest(deps: SlackDeps, args: ClickArgs, invitationId: string): Promise<void> {

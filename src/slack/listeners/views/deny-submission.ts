@@ -3,7 +3,7 @@ import { decodeApproval, DENY_BLOCKS, DENY_INPUTS } from '../../action-values.js
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
 import { payloadTeam } from '../../identity.js';
-import { NOT_APPROVER } from '../actions/approval-approve.js';
+import { NOT_APPROVER } from '../../identity.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
