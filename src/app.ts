@@ -128,12 +128,24 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** The schema brought up to date. A database that cannot be used is named by the variable to fix; the cause (unreachable, refused, bad password) follows. */
+/**
+ * The schema brought up to date. A database that cannot be reached or opened is named by the
+ * variable to fix, its cause (unreachable, refused, bad password, no such database) following; a
+ * migration that fails otherwise is its own error.
+ */
 export async function migrateConfigured(db: Db): Promise<string[]> {
-  return migrate(db).catch((error: Error) => {
+  return migrate(db).catch((error: Error & { code?: string }) => {
+    if (!CANNOT_USE_DATABASE.has(error.code ?? '') && error.name !== 'KnexTimeoutError') throw error;
     throw new ConfigError('DATABASE_URL', `cannot use the database: ${error.message.replace(/\s+/g, ' ')}`);
   });
 }
+
+/** Errors of reaching or opening the database: the network's, PostgreSQL's (wrong password, no such database, starting up) and SQLite's. */
+const CANNOT_USE_DATABASE = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EACCES',
+  '28P01', '28000', '3D000', '57P03', '53300',
+  'SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_CORRUPT',
+]);
 
 /** `npm start`: migrate, serve HTTP, run the workers; `stop()` shuts down in order. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {

@@ -420,16 +420,21 @@ describe('doorman CLI and a database it cannot use', () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
     const nobodyListens = 'postgres://postgres@127.0.0.1:1/doorman';
-    const [unreachable, migrating, directory] = await Promise.all([
+    writeFileSync(path.join(data.dir, 'not-a-database.sqlite3'), 'these are not the pages of an SQLite file, just text long enough to be read as its header '.repeat(20));
+    const [unreachable, migrating, directory, noSuchDatabase, notSqlite] = await Promise.all([
       runCli(['invites'], { ...env, DATABASE_URL: nobodyListens }),
       runCliHere(['migrate'], { ...env, DATABASE_URL: nobodyListens }),
       runCliHere(['invites'], { ...env, DATABASE_URL: `sqlite://${data.dir}` }),
+      runCliHere(['invites'], { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/doorman_no_such_database' }),
+      runCliHere(['invites'], { ...env, DATABASE_URL: `sqlite://${data.dir}/not-a-database.sqlite3` }),
     ]);
     data.cleanup();
     for (const answer of [unreachable, migrating]) {
       expect(answer.code, answer.stderr).toBe(1);
       expect(expectOneErrorLine(answer)).toMatch(/^doorman: DATABASE_URL: cannot use the database: connect ECONNREFUSED/);
     }
+    expect(expectOneErrorLine(noSuchDatabase, 1)).toMatch(/^doorman: DATABASE_URL: cannot use the database: database "doorman_no_such_database" does not exist/);
+    expect(expectOneErrorLine(notSqlite, 1)).toMatch(/^doorman: DATABASE_URL: cannot use the database: SQLITE_NOTADB/);
     expect(directory.code).toBe(1);
     expect(expectOneErrorLine(directory)).toBe(`doorman: DATABASE_URL: ${data.dir} is a directory; name the database file, e.g. sqlite://${data.dir}/doorman.sqlite3`);
   });
