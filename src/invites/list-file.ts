@@ -102,13 +102,31 @@ function oneEntryPerLine(entries: string[], name: string): ListFile {
 /** A header-less list's lines, each an entry as the email list rules read it. */
 function entriesByLine(bytes: Buffer, name: string): ListFile {
   const lines = bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  // As in a file CSV can read: a line of several cells is a table without the header naming its email column.
+  if (lines.some((line) => cellsOutsideQuotes(line) > 1)) throw notAList(name, 'it has several columns but no header row naming the email column');
   return oneEntryPerLine(lines, name);
+}
+
+/** How many non-empty cells a line has when split at commas, semicolons and tabs outside double quotes. */
+function cellsOutsideQuotes(line: string): number {
+  let cells = 0;
+  let cell = '';
+  let quoted = false;
+  for (const c of `${line},`) {
+    if (c === '"') quoted = !quoted;
+    if (!quoted && (c === ',' || c === ';' || c === '\t')) {
+      if (cell.trim()) cells++;
+      cell = '';
+    } else cell += c;
+  }
+  return cells;
 }
 
 /**
  * The file with each address once, as its first row gives it: a file is stored in batches, and
  * a repeat in a later batch would otherwise be reported as already invited, by this very import.
- * A repeat naming another role is reported; the first row's role is the one used.
+ * A repeat naming another role is reported; the first row's role is the one used. A line holding
+ * several addresses, some of them repeats, keeps only its new ones.
  */
 function withoutRepeats(file: ListFile): ListFile {
   const roles = new Map<string, Role | null>();
@@ -117,12 +135,13 @@ function withoutRepeats(file: ListFile): ListFile {
     const emails = parseEmailList(row.entry).emails;
     const fresh = emails.filter((email) => !roles.has(email));
     for (const email of emails) {
-      const first = roles.get(email);
-      if (first && row.role && first !== row.role) out.invalid.push({ entry: email, reason: `listed again with the role ${row.role}; invited once, as ${first} (its first row)` });
+      if (!roles.has(email) || !row.role || roles.get(email) === row.role) continue;
+      const first = roles.get(email) ?? 'the role chosen for the list';
+      out.invalid.push({ entry: email, reason: `listed again with the role ${row.role}; invited once, as ${first} (its first row)` });
     }
-    if (emails.length > 0 && fresh.length === 0) continue;
     for (const email of fresh) roles.set(email, row.role);
-    out.rows.push(row);
+    if (fresh.length === emails.length) out.rows.push(row);
+    else out.rows.push(...fresh.map((email) => ({ entry: email, role: row.role })));
   }
   return out;
 }

@@ -64,6 +64,11 @@ describe('parseListFile', () => {
     expect(file).toEqual({ rows: [{ entry: '"Jane Doe" <jane@x.io>', role: null }, { entry: '"Doe, John" <john@x.io>', role: null }, { entry: 'bob@x.io', role: null }], invalid: [] });
   });
 
+  it('a table without its header row is refused, however its lines are quoted', () => {
+    expect(refusal('jane@x.io,admin\n"Doe, Jane" <jane@x.io> "x\n', 'roles.txt')).toContain('several columns but no header row');
+    expect(refusal('jane@x.io,admin\nbob@x.io,member\n', 'roles.csv')).toContain('several columns but no header row');
+  });
+
   it('takes Outlook\'s "E-mail Address" header', () => {
     expect(parseListFile('First Name,Last Name,E-mail Address\nJane,Doe,jane@x.io\n', 'contacts.csv').rows).toEqual([{ entry: '"Jane Doe" <jane@x.io>', role: null }]);
   });
@@ -74,6 +79,10 @@ describe('parseListFile', () => {
     expect(file.invalid).toEqual([{ entry: 'jane@x.io', reason: 'listed again with the role developer; invited once, as admin (its first row)' }]);
     const lines = Array.from({ length: 2_500 }, (_, i) => `person${i % 1_200}@x.io`).join('\n');
     expect(parseListFile(lines, 'long.txt').rows).toHaveLength(1_200);
+    // A first row with no role takes the list's; a repeat naming one is still said.
+    expect(parseListFile('email,role\nann@x.io,\nann@x.io,admin\n', 'late-role.csv').invalid).toEqual([{ entry: 'ann@x.io', reason: 'listed again with the role admin; invited once, as the role chosen for the list (its first row)' }]);
+    // A line with several addresses keeps only those not listed before.
+    expect(parseListFile('"Doe, Jane" <jane@x.io>\n"Roe" <sam@x.io> jane@x.io\n', 'two-a-line.txt').rows).toEqual([{ entry: '"Doe, Jane" <jane@x.io>', role: null }, { entry: 'sam@x.io', role: null }]);
   });
 
   it('refuses what is not a list, each time saying what a list looks like', () => {
