@@ -175,7 +175,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
       deactivated: new DeactivatedInSlack(async (user) => (await readProfile(profiles, user)).deactivated === true, services.clock),
       bootstrapAdmins: adminUserIds,
     }),
-    approvals: approvalMessageHandler(deps, notices, pacer),
+    approvals: approvalMessageHandler({ ...deps, settings: { channel: services.config.slack.approvalChannel, bootstrapAdmins: adminUserIds } }, notices, pacer),
     postToAuditChannel: auditChannel
       ? async (lines) => {
           try {

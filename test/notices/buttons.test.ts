@@ -1,6 +1,6 @@
 import { FORM } from '../support/slack-sign.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnknownToken, InvitationExpired } from '../../src/shared/errors.js';
+import { UnknownToken, InvitationExpired, LinkReplaced } from '../../src/shared/errors.js';
 import { DIALECTS } from '../support/db.js';
 import { ADMIN, ADMIN2, DAY, MEMBER_ADMIN, SlackWorld, noticeIdOf, pause, PLAIN, SLACK_ACTOR, STRANGER, SYSTEM_ACTOR } from '../support/slack-world.js';
 import type { ApiCall } from '../support/slack-api.js';
@@ -55,7 +55,7 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
     const { invites } = h.services;
     const fresh = await invites.lookupToken(mail.token);
     expect(fresh).toMatchObject({ id: ids[0], status: 'pending', expiresAt: h.clock.now() + 7 * DAY });
-    await expect(invites.lookupToken(oldTokens['b1@corp.test'])).rejects.toBeInstanceOf(UnknownToken);
+    await expect(invites.lookupToken(oldTokens['b1@corp.test'])).rejects.toBeInstanceOf(LinkReplaced);
     // The accept page agrees.
     const page = await fetch(`${h.app.url}/invite?token=${oldTokens['b1@corp.test']}`);
     expect(page.status).toBeGreaterThanOrEqual(400);

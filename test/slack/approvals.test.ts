@@ -403,3 +403,39 @@ describe('an approval channel the bot is not in', () => {
     }
   }, 45_000);
 });
+
+describe('an approval channel corrected while requests wait for it', () => {
+  it('a wrong id is named in the warning; once SLACK_APPROVAL_CHANNEL is corrected, or unset, the waiting requests go where requests go now', async () => {
+    const h = await SlackWorld.start('sqlite', { env: { INVITE_ALLOWED_DOMAINS: 'corp.test', SLACK_APPROVAL_CHANNEL: 'G0WRONGID' }, logLevel: 'warn', channels: ['C0RIGHT'] });
+    try {
+      await h.services.invites.inviteMany({ emails: 'fixed1@other.io', actor: REQUESTER });
+      await eventually(() => {
+        h.clock.advance(1_100);
+        return h.api.calls.some((c) => c.method === 'chat.postMessage' && c.args.channel === 'G0WRONGID' && c.error === 'channel_not_found');
+      }, 10_000, 'the post refused');
+      const warning = await eventually(() => h.log.entries().find((e) => String(e.msg).startsWith('SLACK_APPROVAL_CHANNEL')), 5_000, 'the warning');
+      expect(warning.msg).toMatch(/Slack knows no channel G0WRONGID the bot can see; check the id/);
+      await h.restart({ env: { SLACK_APPROVAL_CHANNEL: 'C0RIGHT' }, whileStopped: () => h.clock.advance(61_000) });
+      const moved = await eventually(() => {
+        h.clock.advance(5_000);
+        return h.api.callsTo('chat.postMessage').find((c) => c.args.channel === 'C0RIGHT' && String(c.args.text).startsWith('Invitation to fixed1@other.io '));
+      }, 20_000, 'the request in the corrected channel');
+      expect(moved).toBeDefined();
+      // Unset: the next waiting request goes to each approver but the requester, in a DM.
+      await h.restart({ env: { SLACK_APPROVAL_CHANNEL: 'C0GONE' } });
+      await h.services.invites.inviteMany({ emails: 'fixed2@other.io', actor: REQUESTER });
+      await eventually(() => {
+        h.clock.advance(1_100);
+        return h.api.calls.some((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0GONE');
+      }, 10_000, 'the post refused');
+      await h.restart({ env: { SLACK_APPROVAL_CHANNEL: '' }, whileStopped: () => h.clock.advance(61_000) });
+      await eventually(() => {
+        h.clock.advance(5_000);
+        return h.dms(ADMIN2).find((dm) => String(dm.args.text).startsWith('Invitation to fixed2@other.io '));
+      }, 20_000, 'the request DM\'d to an approver');
+      expect(h.api.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0RIGHT' && String(c.args.text).startsWith('Invitation to fixed2'))).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+  }, 60_000);
+});

@@ -2,7 +2,8 @@ import { webApi } from '@slack/bolt';
 import type { Db } from '../../db/index.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
-import { SLACK_APPROVAL, type ApprovalPayload } from '../../notices/approvals.js';
+import { queueApprovalRequests, SLACK_APPROVAL, type ApprovalPayload, type ApprovalSettings } from '../../notices/approvals.js';
+import { inTransaction } from '../../db/index.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
@@ -18,6 +19,8 @@ const WARN_EVERY_MS = 3_600_000;
 
 export interface ApprovalMessageDeps {
   db: Db;
+  /** Where requests go now (SLACK_APPROVAL_CHANNEL, or the approvers' DMs). */
+  settings: ApprovalSettings;
   invites: InvitesService;
   clock: Clock;
   logger: Logger;
@@ -40,6 +43,12 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
       if (payload.op === 'post') {
         // Decided before anyone was asked: nobody needs the request any more.
         if (invitation.status !== 'awaiting_approval') return { result: 'cancelled', reason: 'decided before it was posted' };
+        // Queued for an approval channel the settings no longer name (a wrong id corrected, or DMs
+        // chosen instead): asked again where requests go now.
+        if (CHANNEL_ID.test(payload.recipient) && payload.recipient !== deps.settings.channel) {
+          await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, deps.clock.now(), [invitation], deps.settings));
+          return { result: 'cancelled', reason: `SLACK_APPROVAL_CHANNEL is no longer ${payload.recipient}; asked again where requests go now` };
+        }
         const wait = pacer.reserve(payload.recipient, item.id);
         if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
         let posted: { channel?: string; ts?: string };
@@ -54,7 +63,8 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
             const now = deps.clock.now();
             if (now - warnedAt >= WARN_EVERY_MS) {
               warnedAt = now;
-              deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman) and the waiting approval requests are posted`);
+              const fix = refused === 'not_in_channel' ? `the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman)` : `Slack knows no channel ${payload.recipient} the bot can see; check the id, or add the bot to it if it is private`;
+              deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: ${fix}, and the waiting approval requests are posted`);
             }
             throw new RetryLater(`Slack refused it: ${refused}`, CHANNEL_RETRY_MS, true);
           }
