@@ -12,8 +12,8 @@ export interface ListReview {
   renew: string[];
   /** Addresses with a live invitation, and its id (resent only if the inviter asks). */
   alreadyInvited: Array<{ email: string; invitationId: string }>;
-  /** Addresses already waiting for approval (skipped: only an approver sends them). */
-  alreadyAwaiting: Array<{ email: string; invitationId: string }>;
+  /** Addresses already waiting for approval (skipped: only an approver sends them); missing in drafts saved by an earlier version. */
+  alreadyAwaiting?: Array<{ email: string; invitationId: string }>;
   alreadyMember: string[];
   invalid: InvalidEntry[];
   /** Likely typos in domains: the address as typed, and what it was probably meant to be. */
@@ -24,7 +24,8 @@ export interface ListReview {
 export async function reviewList(ctx: Pick<InvitesContext, 'db' | 'clock'>, entries: string | readonly string[]): Promise<ListReview> {
   const parsed = parseEmailList(entries);
   const now = ctx.clock.now();
-  const review: ListReview = { fresh: [], renew: [], alreadyInvited: [], alreadyAwaiting: [], alreadyMember: [], invalid: parsed.invalid, typos: [] };
+  const alreadyAwaiting: NonNullable<ListReview['alreadyAwaiting']> = [];
+  const review: ListReview = { fresh: [], renew: [], alreadyInvited: [], alreadyAwaiting, alreadyMember: [], invalid: parsed.invalid, typos: [] };
   for (const batch of chunked(parsed.emails, 500)) {
     const stored = await storedFor(ctx.db, batch, { lock: false });
     for (const email of batch) {
@@ -32,7 +33,7 @@ export async function reviewList(ctx: Pick<InvitesContext, 'db' | 'clock'>, entr
       if (standing.kind === 'member') review.alreadyMember.push(email);
       else if (standing.kind === 'new') review.fresh.push(email);
       else if (standing.kind === 'expired') review.renew.push(email);
-      else if (standing.kind === 'held') review.alreadyAwaiting.push({ email, invitationId: standing.invitation.id });
+      else if (standing.kind === 'held') alreadyAwaiting.push({ email, invitationId: standing.invitation.id });
       else review.alreadyInvited.push({ email, invitationId: standing.invitation.id });
       const suggestion = suggestAddress(email);
       if (suggestion && standing.kind !== 'member') review.typos.push({ email, suggestion });

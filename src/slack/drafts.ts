@@ -6,7 +6,7 @@ import { DAY_MS, type Clock } from '../shared/clock.js';
 
 /** A list submitted in the invite form and under review: what was typed and chosen, and what the review showed. */
 export interface InviteDraft {
-  /** The addresses as typed (Slack's text decoded), to go back to. */
+  /** The addresses as typed (a text input's value comes as typed), to go back to. */
   typed: string;
   /** Slack users picked in the form. */
   people: string[];

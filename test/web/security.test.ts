@@ -189,7 +189,8 @@ describe('password hashing sheds load instead of queueing without bound', () => 
     const watch = setInterval(() => (mostWaiting = Math.max(mostWaiting, hashingLoad().waitingSignIns)), 2);
     try {
       const signIns = Array.from({ length: MAX_WAITING_SIGN_INS + hashingLoad().slots + 30 }, (_, i) => request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: `wrong-${i}` } }));
-      // Once the sign-ins fill their queue, an accept still finds room, and is served before them.
+      // Once the sign-ins fill their queue, an accept still finds room in its own (served first: it
+      // waits only for the hashes already running).
       while (hashingLoad().waitingSignIns < MAX_WAITING_SIGN_INS) await new Promise((resolve) => setTimeout(resolve, 2));
       const accepted = await request(t.url, '/admin/invites/accept', { body: { token, user: { first_name: 'Flo', last_name: 'Od', password: 'a-long-password' } } });
       expect(accepted.status, accepted.text).toBe(200);
