@@ -6,7 +6,7 @@ import type { ListPage } from '../../src/invites/service.js';
 import { InvitesService } from '../../src/invites/service.js';
 import { MembersService } from '../../src/members/service.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { createTestDatabase, DIALECTS, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, DIALECTS, PG_ADMIN_URL, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { shellWord } from '../../src/cli/format.js';
 import { expectOneErrorLine } from '../support/cli-output.js';
 import { TestSmtpServer } from '../support/smtp.js';
@@ -425,7 +425,7 @@ describe('doorman CLI and a database it cannot use', () => {
       runCli(['invites'], { ...env, DATABASE_URL: nobodyListens }),
       runCliHere(['migrate'], { ...env, DATABASE_URL: nobodyListens }),
       runCliHere(['invites'], { ...env, DATABASE_URL: `sqlite://${data.dir}` }),
-      runCliHere(['invites'], { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/doorman_no_such_database' }),
+      runCliHere(['invites'], { ...env, DATABASE_URL: Object.assign(new URL(PG_ADMIN_URL), { pathname: '/doorman_no_such_database' }).toString() }),
       runCliHere(['invites'], { ...env, DATABASE_URL: `sqlite://${data.dir}/not-a-database.sqlite3` }),
     ]);
     data.cleanup();
