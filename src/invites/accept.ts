@@ -15,9 +15,13 @@ export async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unkno
   const hash = tokenHash(token);
   const row = await db<InvitationRow>('invitations').where({ token_hash: hash }).first();
   if (row && ctx.links.matches(row.token_nonce, token)) return row;
-  // A 256-bit token whose hash a newer link replaced was that invitation's: no guess finds one.
-  if (!row && (await db('replaced_links').where({ token_hash: hash }).first('invitation_id'))) throw new LinkReplaced();
-  throw new UnknownToken();
+  // A 256-bit token whose hash a newer link replaced was that invitation's: no guess finds one. It
+  // is told what became of the invitation; while it is open, that a newer email holds its link.
+  const replaced = row ? undefined : ((await db('replaced_links').where({ token_hash: hash }).first('invitation_id')) as { invitation_id: string } | undefined);
+  if (!replaced) throw new UnknownToken();
+  const current = await invitationRow(db, replaced.invitation_id);
+  if (current.status !== 'pending') requireState(current, ctx.clock.now(), []);
+  throw new LinkReplaced();
 }
 
 /** What the accept page shows for a token; refuses dead links with their own error. Changes nothing. */
@@ -60,7 +64,7 @@ export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput):
       if (won !== 1) {
         // Someone else got here first, or it changed meanwhile: say what it is now.
         if (row.token_hash === found.token_hash) requireState(row, now, ['pending']);
-        throw new UnknownToken();
+        throw new LinkReplaced();
       }
       const member = await ctx.members.admit(trx, { email: row.email, role: row.role, firstName, lastName, passwordHash }, now);
       await trx('invitations').where({ id: row.id }).update({ accepted_member_id: member.id });

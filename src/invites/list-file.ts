@@ -64,9 +64,11 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   const data = emailColumn >= 0 ? records.slice(1) : records;
   if (data.length > MAX_FILE_ROWS) throw notAList(name, `it has ${data.length.toLocaleString('en')} rows, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
   if (emailColumn < 0) {
-    // No header: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>").
-    if (data.some(({ record }) => record.filter((cell) => cell !== '').length > 1)) throw notAList(name, 'it has several columns but no header row naming the email column');
-    return withoutRepeats(oneEntryPerLine(data.map(({ record }) => record.find((cell) => cell !== '')!), name));
+    // No header: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>"); a line of several
+    // addresses is a list, one of several cells with one that is no address a table.
+    const cells = data.map(({ record }) => record.filter((cell) => cell !== ''));
+    if (cells.some((line) => line.length > 1 && line.some((cell) => !cell.includes('@')))) throw notAList(name, 'it has several columns but no header row naming the email column');
+    return withoutRepeats(oneEntryPerLine(cells.map((line) => line.join(', ')), name));
   }
   const roleColumn = header.indexOf('role');
   const first = header.indexOf('first_name');
@@ -102,24 +104,34 @@ function oneEntryPerLine(entries: string[], name: string): ListFile {
 /** A header-less list's lines, each an entry as the email list rules read it. */
 function entriesByLine(bytes: Buffer, name: string): ListFile {
   const lines = bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
-  // As in a file CSV can read: a line of several cells is a table without the header naming its email column.
-  if (lines.some((line) => cellsOutsideQuotes(line) > 1)) throw notAList(name, 'it has several columns but no header row naming the email column');
+  // A line of several cells, one of them no address ("jane@x.io,admin"), is a table without the header
+  // naming its email column, as in a file CSV can read; several addresses on a line are a list.
+  if (lines.some(isTableRow)) throw notAList(name, 'it has several columns but no header row naming the email column');
   return oneEntryPerLine(lines, name);
 }
 
-/** How many non-empty cells a line has when split at commas, semicolons and tabs outside double quotes. */
-function cellsOutsideQuotes(line: string): number {
+/** Whether a line, split at commas, semicolons and tabs outside double quotes, has several non-empty cells and one without an @. */
+function isTableRow(line: string): boolean {
   let cells = 0;
-  let cell = '';
+  let withoutAt = false;
+  let filled = false;
+  let at = false;
   let quoted = false;
   for (const c of `${line},`) {
     if (c === '"') quoted = !quoted;
     if (!quoted && (c === ',' || c === ';' || c === '\t')) {
-      if (cell.trim()) cells++;
-      cell = '';
-    } else cell += c;
+      if (filled) {
+        cells++;
+        if (!at) withoutAt = true;
+      }
+      filled = false;
+      at = false;
+    } else {
+      if (c.trim()) filled = true;
+      if (c === '@') at = true;
+    }
   }
-  return cells;
+  return cells > 1 && withoutAt;
 }
 
 /**
@@ -132,7 +144,7 @@ function withoutRepeats(file: ListFile): ListFile {
   const roles = new Map<string, Role | null>();
   const out: ListFile = { rows: [], invalid: [...file.invalid] };
   for (const row of file.rows) {
-    const emails = parseEmailList(row.entry).emails;
+    const { emails, invalid } = parseEmailList(row.entry);
     const fresh = emails.filter((email) => !roles.has(email));
     for (const email of emails) {
       if (!roles.has(email) || !row.role || roles.get(email) === row.role) continue;
@@ -140,8 +152,13 @@ function withoutRepeats(file: ListFile): ListFile {
       out.invalid.push({ entry: email, reason: `listed again with the role ${row.role}; invited once, as ${first} (its first row)` });
     }
     for (const email of fresh) roles.set(email, row.role);
-    if (fresh.length === emails.length) out.rows.push(row);
-    else out.rows.push(...fresh.map((email) => ({ entry: email, role: row.role })));
+    if (fresh.length === emails.length) {
+      out.rows.push(row);
+      continue;
+    }
+    // Split: the new addresses go on, and what was not an address is reported here.
+    for (const email of fresh) out.rows.push({ entry: email, role: row.role });
+    for (const entry of invalid) out.invalid.push(entry);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { inTransaction } from '../db/index.js';
 import { recordAudit } from '../audit/audit.js';
 import type { Actor } from '../shared/actor.js';
-import { LinkReplaced, UnknownToken } from '../shared/errors.js';
+import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { rowByToken } from './accept.js';
 import { invitationRow, type InvitesContext } from './context.js';
@@ -43,8 +43,9 @@ export async function requestRenewal(ctx: InvitesContext, token: unknown): Promi
   try {
     found = await rowByToken(ctx, ctx.db, token);
   } catch (error) {
-    // Not a link, or one a newer invitation replaced (that one is the person's to use): nothing to ask for.
-    if (error instanceof UnknownToken || error instanceof LinkReplaced) return false;
+    // Not a link, or one a newer invitation replaced (that one is the person's to use, or it was
+    // accepted, revoked or held since): nothing to ask for.
+    if (error instanceof DomainError) return false;
     throw error;
   }
   if (shownStatus(found, ctx.clock.now()) !== 'expired') return false;

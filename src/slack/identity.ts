@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { can, displayName, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
-import { describeError } from '../shared/errors.js';
+import { describeError, NotFound } from '../shared/errors.js';
 
 /** Who a Slack user is to Doorman, and whether they may manage members and invitations. */
 export interface SlackUser {
@@ -120,7 +120,11 @@ export class SlackIdentities {
     if (actor.type === 'slack' && this.bootstrap.has(actor.slackUserId)) return true;
     const memberId = actor.memberId;
     if (!memberId) return false;
-    const member = await this.deps.members.get(memberId).catch(() => undefined);
+    // A member gone from the database may not; a database that does not answer is thrown (the import waits).
+    const member = await this.deps.members.get(memberId).catch((error: unknown) => {
+      if (error instanceof NotFound) return undefined;
+      throw error;
+    });
     return can(member, 'member:manage');
   }
 

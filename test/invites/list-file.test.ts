@@ -69,6 +69,16 @@ describe('parseListFile', () => {
     expect(refusal('jane@x.io,admin\nbob@x.io,member\n', 'roles.csv')).toContain('several columns but no header row');
   });
 
+  it('a line of several addresses is a list, read by CSV or line by line alike', () => {
+    const outlook = parseListFile('"Doe, Jane" <jane@x.io>; "Roe, Sam" <sam@x.io>\nann@x.io, bob@x.io\n', 'outlook.txt');
+    expect(outlook.rows.map((r) => r.entry)).toEqual(['"Doe, Jane" <jane@x.io>; "Roe, Sam" <sam@x.io>', 'ann@x.io, bob@x.io']);
+    expect(parseListFile('ann@x.io, bob@x.io\ncid@x.io\n', 'plain.txt').rows.map((r) => r.entry)).toEqual(['ann@x.io, bob@x.io', 'cid@x.io']);
+    // A repeat on such a line is dropped; what on it was no address is still reported.
+    const mixed = parseListFile('sam@x.io\n"Roe" <sam@x.io> ann@x.io not-an-address\n', 'mixed.txt');
+    expect(mixed.rows.map((r) => r.entry)).toEqual(['sam@x.io', 'ann@x.io']);
+    expect(mixed.invalid.map((i) => i.entry)).toEqual(['not-an-address']);
+  });
+
   it('takes Outlook\'s "E-mail Address" header', () => {
     expect(parseListFile('First Name,Last Name,E-mail Address\nJane,Doe,jane@x.io\n', 'contacts.csv').rows).toEqual([{ entry: '"Jane Doe" <jane@x.io>', role: null }]);
   });

@@ -141,6 +141,7 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
     const pendingToken = h.smtp.to('ren.one@corp.test')[1]!.token!;
     const revokedToken = h.smtp.to('ren.revoked@corp.test')[0]!.token!;
     const acceptedToken = h.smtp.to('ren.accepted@corp.test')[0]!.token!;
+    // tokens['ren.one@corp.test'] is the link a newer invitation replaced.
     for (const token of ['nonsense', 'A'.repeat(43), pendingToken, tokens['ren.one@corp.test']!, revokedToken, acceptedToken, '']) {
       const res = await ask(token);
       expect(res.status, token).toBe(200);

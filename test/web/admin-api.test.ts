@@ -394,6 +394,10 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expectMedusaError(dead, 400, 'invalid_data');
       expect(dead.json.code).toBe('link_replaced');
       expect((await request(t.url, `/invite?token=${renewed.token}`)).status).toBe(200);
+      // Once the newer link is used, the old one says what became of the invitation.
+      expect((await accept(renewed.token)).status).toBe(200);
+      const used = await request(t.url, `/invite?token=${old.token}`);
+      expect([used.status, used.text.includes('This invitation was already used')]).toEqual([409, true]);
     });
 
     it('resend of an unknown invitation → 404; of an accepted or revoked one → 400 with its reason', async () => {

@@ -4,8 +4,6 @@ import type { SlackDeps } from '../../deps.js';
 import { NOT_APPROVER } from '../../identity.js';
 import { failureWords, onClick, tellClicker, type ClickArgs } from './click.js';
 
-/** Who lacks invite:approve, in the words they read. */
-
 /** Redraws the clicked request as it is now (the outbox updates every other copy). */
 export async function redrawRequest(deps: SlackDeps, args: ClickArgs, invitationId: string): Promise<void> {
   const [invitation] = await deps.invites.getMany([invitationId]);
