@@ -41,15 +41,21 @@ async function requesterSlackIds(trx: Trx, invitation: Invitation): Promise<Set<
   return new Set([slackUserId, viaMember].filter((id): id is string => id !== null));
 }
 
-/** Asks for each held invitation: in the approval channel, or in a DM to every approver but the requester. */
-export async function queueApprovalRequests(trx: Trx, now: number, invitations: Invitation[], settings: ApprovalSettings): Promise<void> {
+/**
+ * Asks for each held invitation: in the approval channel, or in a DM to every approver but the
+ * requester. `once` keys the requests so that asking again for the same reason (a delivery tried
+ * twice) queues them once.
+ */
+export async function queueApprovalRequests(trx: Trx, now: number, invitations: Invitation[], settings: ApprovalSettings, once?: string): Promise<void> {
   if (invitations.length === 0) return;
   const everyone = settings.channel ? [] : await approvers(trx, settings.bootstrapAdmins);
   const messages = [];
   for (const invitation of invitations) {
     const own = settings.channel ? new Set<string>() : await requesterSlackIds(trx, invitation);
     const recipients = settings.channel ? [settings.channel] : everyone.filter((id) => !own.has(id));
-    for (const recipient of recipients) messages.push({ kind: SLACK_APPROVAL, invitationId: invitation.id, payload: { op: 'post', invitationId: invitation.id, recipient } satisfies ApprovalPayload });
+    for (const recipient of recipients) {
+      messages.push({ kind: SLACK_APPROVAL, invitationId: invitation.id, ...(once ? { dedupeKey: `${once}:${recipient}` } : {}), payload: { op: 'post', invitationId: invitation.id, recipient } satisfies ApprovalPayload });
+    }
   }
   await enqueue(trx, now, messages);
 }

@@ -43,12 +43,6 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
       if (payload.op === 'post') {
         // Decided before anyone was asked: nobody needs the request any more.
         if (invitation.status !== 'awaiting_approval') return { result: 'cancelled', reason: 'decided before it was posted' };
-        // Queued for an approval channel the settings no longer name (a wrong id corrected, or DMs
-        // chosen instead): asked again where requests go now.
-        if (CHANNEL_ID.test(payload.recipient) && payload.recipient !== deps.settings.channel) {
-          await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, deps.clock.now(), [invitation], deps.settings));
-          return { result: 'cancelled', reason: `SLACK_APPROVAL_CHANNEL is no longer ${payload.recipient}; asked again where requests go now` };
-        }
         const wait = pacer.reserve(payload.recipient, item.id);
         if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
         let posted: { channel?: string; ts?: string };
@@ -61,6 +55,13 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
           // were asked. A person's DM refused for good (a deactivated user) is dropped.
           if (CHANNEL_ID.test(payload.recipient) && (refused === 'not_in_channel' || refused === 'channel_not_found')) {
             const now = deps.clock.now();
+            // Queued for an approval channel the settings no longer name (a wrong id corrected, or DMs
+            // chosen): asked again where requests go now. Only on a refusal, so instances whose settings
+            // differ for a moment (a rolling restart) never pass a request back and forth; once per item.
+            if (payload.recipient !== deps.settings.channel) {
+              await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, now, [invitation], deps.settings, `moved:${item.id}`));
+              return { result: 'cancelled', reason: `SLACK_APPROVAL_CHANNEL is no longer ${payload.recipient}; asked again where requests go now` };
+            }
             if (now - warnedAt >= WARN_EVERY_MS) {
               warnedAt = now;
               const fix = refused === 'not_in_channel' ? `the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman)` : `Slack knows no channel ${payload.recipient} the bot can see; check the id, or add the bot to it if it is private`;
