@@ -421,12 +421,13 @@ describe('doorman CLI and a database it cannot use', () => {
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
     const nobodyListens = 'postgres://postgres@127.0.0.1:1/doorman';
     writeFileSync(path.join(data.dir, 'not-a-database.sqlite3'), 'these are not the pages of an SQLite file, just text long enough to be read as its header '.repeat(20));
-    const [unreachable, migrating, directory, noSuchDatabase, notSqlite] = await Promise.all([
+    const [unreachable, migrating, directory, noSuchDatabase, notSqlite, noSuchRole] = await Promise.all([
       runCli(['invites'], { ...env, DATABASE_URL: nobodyListens }),
       runCliHere(['migrate'], { ...env, DATABASE_URL: nobodyListens }),
       runCliHere(['invites'], { ...env, DATABASE_URL: `sqlite://${data.dir}` }),
       runCliHere(['invites'], { ...env, DATABASE_URL: Object.assign(new URL(PG_ADMIN_URL), { pathname: '/doorman_no_such_database' }).toString() }),
       runCliHere(['invites'], { ...env, DATABASE_URL: `sqlite://${data.dir}/not-a-database.sqlite3` }),
+      runCliHere(['invites'], { ...env, DATABASE_URL: Object.assign(new URL(PG_ADMIN_URL), { username: 'doorman_no_such_role' }).toString() }),
     ]);
     data.cleanup();
     for (const answer of [unreachable, migrating]) {
@@ -435,6 +436,7 @@ describe('doorman CLI and a database it cannot use', () => {
     }
     expect(expectOneErrorLine(noSuchDatabase, 1)).toMatch(/^doorman: DATABASE_URL: cannot use the database: database "doorman_no_such_database" does not exist/);
     expect(expectOneErrorLine(notSqlite, 1)).toMatch(/^doorman: DATABASE_URL: cannot use the database: SQLITE_NOTADB/);
+    expect(expectOneErrorLine(noSuchRole, 1)).toMatch(/^doorman: DATABASE_URL: cannot use the database: .*doorman_no_such_role/);
     expect(directory.code).toBe(1);
     expect(expectOneErrorLine(directory)).toBe(`doorman: DATABASE_URL: ${data.dir} is a directory; name the database file, e.g. sqlite://${data.dir}/doorman.sqlite3`);
   });
