@@ -53,7 +53,7 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   } catch (error) {
     // Without a header row, a list is read line by line: `"Doe, Jane" <jane@x.io>`, as mail clients
     // copy it, is one entry there, where CSV reads a closing quote followed by more text as an error.
-    if (!headerDelimiter) return withoutRepeats(entriesByLine(bytes, name));
+    if (!headerDelimiter) return headerless(linesOf(bytes), name);
     throw notAList(name, `it could not be read as CSV (${(error as Error).message.split('\n')[0]!.slice(0, 200)})`);
   }
   records = records.filter(({ record }) => record.some((cell) => cell !== ''));
@@ -61,15 +61,14 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
 
   const header = records[0]!.record.map(headerName);
   const emailColumn = header.findIndex((cell) => EMAIL_HEADERS.includes(cell));
-  const data = emailColumn >= 0 ? records.slice(1) : records;
-  if (data.length > MAX_FILE_ROWS) throw notAList(name, `it has ${data.length.toLocaleString('en')} rows, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
   if (emailColumn < 0) {
-    // No header: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>"); a line of several
-    // addresses is a list, one of several cells with one that is no address a table.
-    const cells = data.map(({ record }) => record.filter((cell) => cell !== ''));
-    if (cells.some((line) => line.length > 1 && line.some((cell) => !cell.includes('@')))) throw notAList(name, 'it has several columns but no header row naming the email column');
-    return withoutRepeats(oneEntryPerLine(cells.map((line) => line.join(', ')), name));
+    return headerless(records.map(({ record }) => {
+      const cells = record.filter((cell) => cell !== '');
+      return { entry: cells.join(', '), cells };
+    }), name);
   }
+  const data = records.slice(1);
+  if (data.length > MAX_FILE_ROWS) throw tooManyRows(name, data.length);
   const roleColumn = header.indexOf('role');
   const first = header.indexOf('first_name');
   const last = header.indexOf('last_name');
@@ -94,44 +93,35 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
   return withoutRepeats(file);
 }
 
-/** A list without a header row: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>"). */
-function oneEntryPerLine(entries: string[], name: string): ListFile {
-  if (entries.length > MAX_FILE_ROWS) throw notAList(name, `it has ${entries.length.toLocaleString('en')} rows, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
-  if (!entries.some((entry) => entry.includes('@'))) throw notAList(name, 'no line holds an email address');
-  return { rows: entries.map((entry) => ({ entry, role: null })), invalid: [] };
+/**
+ * A list without a header row: one entry per line ("jane@x.io" or "Jane Doe <jane@x.io>"), each
+ * line with its cells. Several addresses on a line are a list; a line of several cells with one that
+ * is no address ("jane@x.io,admin") is a table without the header naming its email column.
+ */
+function headerless(lines: Array<{ entry: string; cells: string[] }>, name: string): ListFile {
+  if (lines.length > MAX_FILE_ROWS) throw tooManyRows(name, lines.length);
+  if (lines.some(({ cells }) => cells.length > 1 && cells.some((cell) => !cell.includes('@')))) throw notAList(name, 'it has several columns but no header row naming the email column');
+  if (!lines.some(({ entry }) => entry.includes('@'))) throw notAList(name, 'no line holds an email address');
+  return withoutRepeats({ rows: lines.map(({ entry }) => ({ entry, role: null })), invalid: [] });
 }
 
-/** A header-less list's lines, each an entry as the email list rules read it. */
-function entriesByLine(bytes: Buffer, name: string): ListFile {
-  const lines = bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
-  // A line of several cells, one of them no address ("jane@x.io,admin"), is a table without the header
-  // naming its email column, as in a file CSV can read; several addresses on a line are a list.
-  if (lines.some(isTableRow)) throw notAList(name, 'it has several columns but no header row naming the email column');
-  return oneEntryPerLine(lines, name);
-}
-
-/** Whether a line, split at commas, semicolons and tabs outside double quotes, has several non-empty cells and one without an @. */
-function isTableRow(line: string): boolean {
-  let cells = 0;
-  let withoutAt = false;
-  let filled = false;
-  let at = false;
-  let quoted = false;
-  for (const c of `${line},`) {
-    if (c === '"') quoted = !quoted;
-    if (!quoted && (c === ',' || c === ';' || c === '\t')) {
-      if (filled) {
-        cells++;
-        if (!at) withoutAt = true;
+/** A file's non-empty lines as they are, each with its cells: split at commas, semicolons and tabs outside double quotes. */
+function linesOf(bytes: Buffer): Array<{ entry: string; cells: string[] }> {
+  return textLines(bytes).map((line) => {
+    const cells: string[] = [];
+    let quoted = false;
+    let from = 0;
+    for (let i = 0; i <= line.length; i++) {
+      const c = line[i];
+      if (c === '"') quoted = !quoted;
+      else if (i === line.length || (!quoted && (c === ',' || c === ';' || c === '\t'))) {
+        const cell = line.slice(from, i).trim();
+        if (cell) cells.push(cell);
+        from = i + 1;
       }
-      filled = false;
-      at = false;
-    } else {
-      if (c.trim()) filled = true;
-      if (c === '@') at = true;
     }
-  }
-  return cells > 1 && withoutAt;
+    return { entry: line, cells };
+  });
 }
 
 /**
@@ -179,9 +169,18 @@ function fromUtf16(bytes: Buffer): Buffer {
  * line wins; undefined when the first line names no email column (a list without a header row).
  */
 function headerDelimiterOf(bytes: Buffer): string | undefined {
-  const firstLine = bytes.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  const firstLine = textLines(bytes.subarray(0, 4096))[0] ?? '';
   const names = (cells: string[]) => cells.map((cell) => headerName(cell.trim().replace(/^"|"$/g, '')));
   return [',', ';', '\t'].find((d) => names(firstLine.split(d)).some((cell) => EMAIL_HEADERS.includes(cell)));
+}
+
+/** A file's lines, trimmed, without its byte-order mark and empty lines. */
+function textLines(bytes: Buffer): string[] {
+  return bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+}
+
+function tooManyRows(name: string, rows: number): InvalidInput {
+  return notAList(name, `it has ${rows.toLocaleString('en')} rows, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
 }
 
 /** A file over MAX_FILE_BYTES, told before or after its download. */
