@@ -5,10 +5,9 @@ import { invitationEvent } from '../events/events.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, storedName, type Actor } from '../shared/actor.js';
 import { AlreadyDecided, ApprovalLapsed, InvalidInput, NotAwaitingApproval, NotPermitted, OwnRequest } from '../shared/errors.js';
-import { can } from '../members/model.js';
-import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
+import { invitationRow, memberMayNow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Decision, type Invitation, type InvitationRow } from './model.js';
-import { encodeReasons, type ApprovalReason } from './policy.js';
+import { encodeReasons, isOperatorOrBootstrap, type ApprovalReason } from './policy.js';
 import { inviteEmail, keepReplacedLinks } from './sending.js';
 
 /**
@@ -116,15 +115,12 @@ async function requireDecidable(trx: Trx, row: InvitationRow, actor: Actor, now:
 
 /**
  * The decider may still approve, read under the decision's transaction: a member demoted or
- * deactivated a moment ago (from the CLI, another instance) is refused even while a Slack identity
- * kept for a minute still lets them in. A bootstrap admin (SLACK_ADMIN_USER_IDS) may, whatever the
- * database holds; the operator may.
+ * deactivated a moment ago is refused even while a Slack identity kept for a minute still lets
+ * them in. The operator and a bootstrap admin may, whatever the database holds.
  */
 async function requireMayStillDecide(ctx: InvitesContext, trx: Trx, actor: Actor): Promise<void> {
-  if (actor.type === 'system' || !actor.memberId) return;
-  if (actor.type === 'slack' && ctx.policy.unlimitedSlackUserIds.includes(actor.slackUserId)) return;
-  const member = (await trx('members').where({ id: actor.memberId }).first('role', 'state')) as Parameters<typeof can>[0];
-  if (!can(member, 'invite:approve')) throw new NotPermitted('invite:approve');
+  if (isOperatorOrBootstrap(ctx.policy, actor)) return;
+  if ((await memberMayNow(trx, actor, 'invite:approve')) === false) throw new NotPermitted('invite:approve');
 }
 
 /** After a conditional update changed nothing: someone else decided (or revoked) in between. */

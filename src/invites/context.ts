@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/index.js';
 import type { Member, MembersService } from '../members/service.js';
 import type { Clock } from '../shared/clock.js';
+import type { Actor } from '../shared/actor.js';
+import { can } from '../members/model.js';
+import type { Permission } from '../members/roles.js';
 import { AlreadyMember, AwaitingApproval, InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound } from '../shared/errors.js';
 import { shownStatus, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
 import { forUpdate } from '../db/index.js';
@@ -42,6 +45,17 @@ export async function invitationRow(db: Db | Trx, id: string, lock = false): Pro
   const row = await (lock ? forUpdate(query) : query).first();
   if (!row) throw new NotFound('invitation', id);
   return row;
+}
+
+/**
+ * Whether the actor's member, read now, has `permission` (active, with the role for it): a member
+ * demoted or deactivated a moment ago (the CLI, another instance) is told apart from what a door
+ * checked earlier. Undefined when the actor is no member (the operator, a Slack user without one).
+ */
+export async function memberMayNow(db: Db | Trx, actor: Actor, permission: Permission): Promise<boolean | undefined> {
+  const memberId = actor.type === 'system' ? undefined : actor.memberId;
+  if (!memberId) return undefined;
+  return can((await db('members').where({ id: memberId }).first('role', 'state')) as Pick<Member, 'role' | 'state'> | undefined, permission);
 }
 
 /**

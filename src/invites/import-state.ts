@@ -19,8 +19,6 @@ export interface ListImportState {
   summaryShown: boolean;
   /** Who imports it, when that is someone in Slack (where its DM goes). */
   slackUserId: string | null;
-  /** Who imports it, as stored with it: each batch is invited in their name. */
-  inviter: Actor;
 }
 
 /** The `list_imports` row: its rows, choices and summary as JSON text. */
@@ -78,6 +76,5 @@ export function toState(row: ListImportRow): ListImportState {
     dm: importDm(row),
     summaryShown: row.summary_shown_at !== null,
     slackUserId: importSlackUserId(row),
-    inviter: JSON.parse(row.actor) as Actor,
   };
 }

@@ -7,9 +7,11 @@ import { checkedChoices, type InviteChoices } from './choices.js';
 import type { InvitesContext } from './context.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany } from './invite-many.js';
+import { memberMayNow } from './context.js';
+import { isOperatorOrBootstrap } from './policy.js';
 import type { ListFile, ListFileRow } from './list-file.js';
 import { listImportState, loadRow, toState, type ListImportState, type StoredRows } from './import-state.js';
-import { holdImport, IMPORT_LEASE_MS, ImportLost, type ImportRun } from './import-runs.js';
+import { holdImport, IMPORT_LEASE_MS, ImportLost, stopListImport, type ImportRun } from './import-runs.js';
 import { emptySummary, mergeSummaries as merge, type InviteSummary } from './model.js';
 
 /** Rows stored per transaction: large enough to be quick, small enough to report progress. */
@@ -96,6 +98,13 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   if (row.runner !== run.runner) throw new ImportLost(id);
   const state = toState(row);
   if (state.stage !== 'running') return state;
+  // Each batch goes out in its inviter's name: a member deactivated or no longer an admin meanwhile
+  // (a download retried for hours, a restart) stops the import where it is.
+  const inviter = JSON.parse(row.actor) as Actor;
+  if (!isOperatorOrBootstrap(ctx.policy, inviter) && (await memberMayNow(ctx.db, inviter, 'member:manage')) === false) {
+    await stopListImport(ctx, run, 'the import stopped because you may no longer invite people (your Doorman account was deactivated, or is no longer an admin)');
+    return listImportState(ctx, id);
+  }
   const rows = JSON.parse(row.rows) as StoredRows;
   const choices = JSON.parse(row.choices) as { role: Role; expiresInDays: number | null; message: string | null };
   const start = Number(row.position);

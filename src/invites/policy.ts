@@ -82,10 +82,14 @@ export function approvalWords(invitation: { approval?: { reasons: readonly Appro
   return (invitation.approval?.reasons ?? []).map((r) => APPROVAL_REASON_WORDS[r]).join('; ') || 'held by policy';
 }
 
+/** The CLI operator, or a bootstrap admin (SLACK_ADMIN_USER_IDS): may act whatever the database holds. */
+export function isOperatorOrBootstrap(policy: InvitePolicy, actor: Actor): boolean {
+  return actor.type === 'system' || (actor.type === 'slack' && policy.unlimitedSlackUserIds.includes(actor.slackUserId));
+}
+
 /** Bootstrap admins and the CLI operator are not held to the daily limit. */
 export function isLimited(policy: InvitePolicy, actor: Actor): boolean {
-  if (actor.type === 'system') return false;
-  return !(actor.type === 'slack' && policy.unlimitedSlackUserIds.includes(actor.slackUserId));
+  return !isOperatorOrBootstrap(policy, actor);
 }
 
 export function encodeReasons(reasons: readonly ApprovalReason[]): string | null {

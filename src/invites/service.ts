@@ -12,7 +12,7 @@ import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitati
 import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { listImportState, type ListImportState } from './import-state.js';
-import { dropListImport, giveUpStaleImports, holdImport, markSummaryShown, showImportIn, stopListImport, takeOverStalledImport, type GivenUpImport, type ImportRun } from './import-runs.js';
+import { dropListImport, giveUpStaleImports, holdImport, markSummaryShown, showImportIn, takeOverStalledImport, type GivenUpImport, type ImportRun } from './import-runs.js';
 import { createFileImport, createListImport, fillListImport, storeNextBatch, type FileImportInput, type ListImportInput } from './list-import.js';
 import type { ListFile } from './list-file.js';
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
@@ -180,10 +180,6 @@ export class InvitesService {
 
   dropListImport(run: ImportRun): Promise<void> {
     return dropListImport(this.ctx, run);
-  }
-
-  stopListImport(run: ImportRun, why: string): Promise<void> {
-    return stopListImport(this.ctx, run, why);
   }
 
   markSummaryShown(run: ImportRun): Promise<void> {

@@ -108,15 +108,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   const profiles = new webApi.WebClient(botToken, { ...(slackApiUrl ? { slackApiUrl } : {}), ...(countedFetch ? { fetch: countedFetch } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: PROFILE_TIMEOUT_MS, logger: bolt });
   let installedTeam = identity.teamId;
   const background = new Background();
-  const identities = new SlackIdentities({
-    members: services.members,
-    clock: services.clock,
-    logger,
-    bootstrapAdmins: adminUserIds,
-    profile: (id) => readProfile(profiles, id),
-    installedTeam: () => installedTeam,
-  });
-  const listImports = new SlackListImports({ invites: services.invites, identities, background, clock: services.clock, logger, command }, app.client, botToken!, [
+  const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, app.client, botToken!, [
     ...SLACK_FILE_ORIGINS,
     // SLACK_API_URL's origin already receives the token with every call (a proxy, the tests' stand-in).
     ...(slackApiUrl ? [new URL(slackApiUrl).origin] : []),
@@ -127,7 +119,14 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     members: services.members,
     clock: services.clock,
     logger,
-    identities,
+    identities: new SlackIdentities({
+      members: services.members,
+      clock: services.clock,
+      logger,
+      bootstrapAdmins: adminUserIds,
+      profile: (id) => readProfile(profiles, id),
+      installedTeam: () => installedTeam,
+    }),
     dedupe: new SlackDedupe(services.db, services.clock),
     background,
     command,

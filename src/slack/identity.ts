@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { can, displayName, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
-import { describeError, NotFound } from '../shared/errors.js';
+import { describeError } from '../shared/errors.js';
 
 /** Who a Slack user is to Doorman, and whether they may manage members and invitations. */
 export interface SlackUser {
@@ -107,25 +107,6 @@ export class SlackIdentities {
     } finally {
       if (this.inFlight.get(slackUserId) === lookup) this.inFlight.delete(slackUserId);
     }
-  }
-
-  /**
-   * Whether someone who acted before (a list import's inviter, stored with it) may still invite,
-   * read from the database now, not from a kept answer: a bootstrap admin, or an active member
-   * with Member: Manage. A member deactivated since holds no Slack link any more, so the stored
-   * actor's member is read, not the Slack user's.
-   */
-  async mayStillInvite(actor: Actor): Promise<boolean> {
-    if (actor.type === 'system') return true;
-    if (actor.type === 'slack' && this.bootstrap.has(actor.slackUserId)) return true;
-    const memberId = actor.memberId;
-    if (!memberId) return false;
-    // A member gone from the database may not; a database that does not answer is thrown (the import waits).
-    const member = await this.deps.members.get(memberId).catch((error: unknown) => {
-      if (error instanceof NotFound) return undefined;
-      throw error;
-    });
-    return can(member, 'member:manage');
   }
 
   /** Drops a kept answer (after that user's role or state changed here). */

@@ -23,7 +23,7 @@ export interface ImportChoices {
 }
 
 type Message = { text: string; blocks: unknown[] };
-type ImportDeps = Pick<SlackDeps, 'invites' | 'identities' | 'background' | 'clock' | 'logger' | 'command'>;
+type ImportDeps = Pick<SlackDeps, 'invites' | 'background' | 'clock' | 'logger' | 'command'>;
 
 function line(text: string): Message {
   return { text, blocks: [{ type: 'section', text: mrkdwn(text) }] };
@@ -154,14 +154,6 @@ export class SlackListImports {
     while (!state.done) {
       // Stopping: the lease runs out and the next start (or another instance) goes on from here.
       if (this.deps.background.isStopped) return;
-      // Each batch goes out in its inviter's name: one deactivated or no longer an admin meanwhile
-      // (a download retried for hours, a restart) stops the import where it is.
-      const refusal = await this.inviterRefusal(state);
-      if (refusal) {
-        await this.deps.invites.stopListImport(run, refusal);
-        state = await this.deps.invites.listImportState(run.id);
-        break;
-      }
       state = await this.deps.invites.storeNextBatch(run);
       if (!state.done && dm && Date.now() - lastShown >= IMPORT_PROGRESS_EVERY_MS) {
         await update(storedSoFar(state)).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'an import progress update failed'));
@@ -178,15 +170,6 @@ export class SlackListImports {
     // Stopped while waiting to show it: the summary is shown by whoever takes the import over.
     if (this.deps.background.isStopped) return;
     await this.deps.invites.markSummaryShown(run);
-  }
-
-  /**
-   * Why the import's inviter may no longer invite, in words for its summary; undefined when they
-   * still may.
-   */
-  private async inviterRefusal(state: ListImportState): Promise<string | undefined> {
-    if (await this.deps.identities.mayStillInvite(state.inviter)) return undefined;
-    return 'the import stopped because you may no longer invite people (your Doorman account was deactivated, or is no longer an admin)';
   }
 
   /** Imports whose runner stopped (a restart, a crash, Slack out of reach), taken over one at a time and finished. */

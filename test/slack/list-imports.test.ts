@@ -30,7 +30,7 @@ describe('an import that takes a while, reported in one DM', () => {
     let state: ListImportState | undefined;
     const invites = {
       async createFileImport(input: FileImportInput) {
-        state = { id: 'import_1', fileName: input.fileName, stage: 'fetching', done: false, fileUrl: input.url, total: 0, position: 0, summary: EMPTY, dm: null, summaryShown: false, slackUserId: 'U0ADMIN', inviter: { type: 'slack', slackUserId: 'U0ADMIN' } };
+        state = { id: 'import_1', fileName: input.fileName, stage: 'fetching', done: false, fileUrl: input.url, total: 0, position: 0, summary: EMPTY, dm: null, summaryShown: false, slackUserId: 'U0ADMIN' };
         return { id: state.id, runner: 'run_1' };
       },
       async holdImport() {},
@@ -67,7 +67,7 @@ describe('an import that takes a while, reported in one DM', () => {
     const background = new Background();
     const domain = slowDomain(5_000, 700);
     const invites = domain.invites;
-    const imports = new SlackListImports({ invites, identities: { mayStillInvite: async () => true } as never, background, clock: new ManualClock(), logger: captureLogger('silent').logger, command: '/doorman' }, new webApi.WebClient('xoxb-import', { slackApiUrl: `${api.url}/` }), 'xoxb-import', [new URL(api.url).origin]);
+    const imports = new SlackListImports({ invites, background, clock: new ManualClock(), logger: captureLogger('silent').logger, command: '/doorman' }, new webApi.WebClient('xoxb-import', { slackApiUrl: `${api.url}/` }), 'xoxb-import', [new URL(api.url).origin]);
     const file = api.addFile({ name: 'slow.csv', content: 'email\n' + Array.from({ length: 5_000 }, (_, i) => `slow${i}@corp.test`).join('\n'), filetype: 'csv', mimetype: 'text/csv' });
     const run = await imports.store({ slackUserId: 'U0ADMIN', allowed: true, actor: { type: 'slack', slackUserId: 'U0ADMIN' }, name: 'Admin' } as never, { name: file.name, url: file.url_private_download }, { role: 'member', expiresInDays: null, message: null });
     await imports.run(run);
