@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Express } from 'express';
 import { slackMode, type Config } from './config.js';
 import { ConfigError } from './shared/errors.js';
-import { createDb, migrate, type Db } from './db/index.js';
+import { cannotUseDatabase, createDb, migrate, type Db } from './db/index.js';
 import { InvitesService } from './invites/service.js';
 import type { Logger } from './logger.js';
 import { startSlackJobs, startJobsWithoutSlack, type Jobs } from './jobs/index.js';
@@ -140,28 +140,6 @@ export async function migrateConfigured(db: Db): Promise<string[]> {
   });
 }
 
-/**
- * Errors of reaching or opening the database: the network's and TLS's, PostgreSQL's (a connection
- * refused: class 08; wrong password or none, no such database, no CONNECT privilege, starting up,
- * too many clients) and SQLite's (a file it cannot open or read).
- */
-function cannotUseDatabase(error: Error & { code?: string }): boolean {
-  const code = error.code ?? '';
-  return (
-    CANNOT_USE_DATABASE.has(code) ||
-    code.startsWith('08') ||
-    /CERT|SSL|TLS/.test(code) ||
-    error.name === 'KnexTimeoutError' ||
-    // pg's own, without a code: a password the server asks for and the URL does not give, or TLS refused.
-    /^SASL: |client password must be a string|does not support SSL/.test(error.message)
-  );
-}
-
-const CANNOT_USE_DATABASE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EACCES',
-  '28P01', '28000', '3D000', '42501', '57P03', '53300',
-  'SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_CORRUPT',
-]);
 
 /** `npm start`: migrate, serve HTTP, run the workers; `stop()` shuts down in order. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {

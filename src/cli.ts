@@ -3,7 +3,7 @@ import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createServices, migrateConfigured, type Services } from './app.js';
 import { loadConfig } from './config.js';
-import { sweepIfAnyoneListens } from './jobs/index.js';
+import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
 import { createLogger } from './logger.js';
 import type { Actor } from './shared/actor.js';
@@ -113,17 +113,11 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .description('look for expired and soon-expiring invitations once and queue their Slack notices (the service does this every EXPIRY_SWEEP_INTERVAL)')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
-      const s = await open();
-      const sweep = await sweepIfAnyoneListens(s);
-      if (!sweep) {
-        // Nobody to tell: expiries stay unclaimed for a later Slack or webhook set-up to announce,
-        // but requests nobody decided in time lapse all the same, as the service's sweep does.
-        const lapsed = await s.invites.lapseDueRequests();
-        if (opts.json) return print(JSON.stringify({ expired: 0, reminded: 0, notices: 0, lapsed, announced: false }));
-        return print(`Approval requests lapsed: ${lapsed}. Expiries and reminders were not announced: they are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint); they are announced once one is.`);
-      }
-      const result = await sweep.run();
+      const result = await sweepOnce(await open());
       if (opts.json) return print(JSON.stringify(result));
+      if (result.announced === false) {
+        return print(`Approval requests lapsed: ${result.lapsed}. Expiries and reminders were not announced: they are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint); they are announced once one is.`);
+      }
       if (result.leftToSlack) return print('Nothing claimed: an instance with Slack sweeps this database (it announces to webhooks too); run this with its Slack settings to sweep now.');
       const lapsed = result.lapsed ? `; approval requests lapsed: ${result.lapsed}` : '';
       print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}${lapsed}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);

@@ -166,6 +166,29 @@ export function isPostgres(db: Db): boolean {
 }
 
 /** A unique constraint lost a race (SQLite or PostgreSQL). */
+/**
+ * Errors of reaching or opening the database: the network's and TLS's, PostgreSQL's (a connection
+ * refused: class 08; wrong password or none, no such database, no CONNECT privilege, starting up,
+ * too many clients) and SQLite's (a file it cannot open or read).
+ */
+export function cannotUseDatabase(error: Error & { code?: string }): boolean {
+  const code = error.code ?? '';
+  return (
+    CANNOT_USE_DATABASE.has(code) ||
+    code.startsWith('08') ||
+    /CERT|SSL|TLS/.test(code) ||
+    error.name === 'KnexTimeoutError' ||
+    // pg's own, without a code: a password the server asks for and the URL does not give, or TLS refused.
+    /^SASL: |client password must be a string|does not support SSL/.test(error.message)
+  );
+}
+
+const CANNOT_USE_DATABASE = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EACCES',
+  '28P01', '28000', '3D000', '42501', '57P03', '53300',
+  'SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_CORRUPT',
+]);
+
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; errno?: number; message?: string };
   return e?.code === '23505' || (e?.code === 'SQLITE_CONSTRAINT' && /UNIQUE/.test(e.message ?? ''));

@@ -19,7 +19,7 @@ export function payloadNonceSql(trx: Trx): string {
 
 /** Keeps the links these invitations had before a new one replaced them (LinkReplaced tells them apart from links that never were). */
 export async function keepReplacedLinks(trx: Trx, replaced: ReadonlyArray<Pick<InvitationRow, 'id' | 'token_hash'>>, now: number): Promise<void> {
-  for (const rows of chunked(replaced, 500)) {
+  for (const rows of chunked(replaced)) {
     await trx('replaced_links').insert(rows.map((row) => ({ token_hash: row.token_hash, invitation_id: row.id, replaced_at: now }))).onConflict('token_hash').ignore();
   }
 }

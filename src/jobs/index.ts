@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Services } from '../app.js';
 import { slackMode } from '../config.js';
 import { AuditFeed } from './audit-feed.js';
-import { ExpirySweep } from './expiry-sweep.js';
+import { ExpirySweep, type SweepResult } from './expiry-sweep.js';
 import { Every } from './scheduler.js';
 import { WeeklyReport } from './weekly-report.js';
 
@@ -22,14 +22,17 @@ export function expirySweep(services: Services, options: { notices?: boolean } =
 }
 
 /**
- * The expiry sweep run once (`doorman sweep`): undefined when nobody would hear of it — Slack off
- * and no webhook endpoint — so nothing is claimed that a later Slack set-up should announce.
+ * The expiry sweep run once (`doorman sweep`). With nobody to hear of it — Slack off and no webhook
+ * endpoint — nothing is claimed that a later set-up should announce (`announced: false`), and only
+ * the approval requests nobody decided in time lapse, as the service's sweep does.
  */
-export async function sweepIfAnyoneListens(services: Services): Promise<ExpirySweep | undefined> {
+export async function sweepOnce(services: Services): Promise<SweepResult & { announced?: false }> {
   const slackOn = slackMode(services.config.slack) !== 'off';
-  if (!slackOn && !(await services.events.any(services.db, services.clock.now()))) return undefined;
+  if (!slackOn && !(await services.events.any(services.db, services.clock.now()))) {
+    return { expired: 0, reminded: 0, notices: 0, lapsed: await services.invites.lapseDueRequests(), announced: false };
+  }
   // With Slack off the sweep still serves webhook endpoints (invite.expired, invite.reminded).
-  return expirySweep(services, { notices: slackOn ? undefined : false });
+  return expirySweep(services, { notices: slackOn ? undefined : false }).run();
 }
 
 /** The weekly report job, when REPORT_SCHEDULE is set. */

@@ -66,6 +66,7 @@ export function listWithin(items: readonly string[], max: number, separator = '\
  * longer than the link: the email is dropped then, and Send new invitation is the fix).
  */
 export function deliveryProblem(invitation: Invitation): string | undefined {
+  if (invitation.status !== 'pending' && invitation.status !== 'expired') return undefined;
   const { state, error } = invitation.delivery;
   const why = `: ${escape(clip(error ?? 'unknown error', 200))}`;
   if (state === 'refused') return `:no_entry: Email refused${why}`;
@@ -82,9 +83,8 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
       : invitation.status === 'revoked' && invitation.revokedAt
         ? `Revoked ${slackDate(invitation.revokedAt)}`
         : `${invitation.status === 'expired' ? 'Expired' : invitation.status === 'awaiting_approval' ? 'Request lapses' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
-  const open = invitation.status === 'pending' || invitation.status === 'expired';
   const why = invitation.status === 'awaiting_approval' && invitation.approval ? `\n${escape(approvalWords(invitation))}` : '';
-  const problem = open ? deliveryProblem(invitation) : undefined;
+  const problem = deliveryProblem(invitation);
   const delivery = problem ? `\n${problem}` : '';
   return {
     type: 'section',

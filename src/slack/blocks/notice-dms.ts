@@ -31,8 +31,7 @@ function invitedBy(invitation: Invitation): string {
 
 function row(invitation: Invitation, kind: ListNoticeData['kind']): types.SectionBlock {
   const when = kind === 'reminder' && invitation.status === 'pending' ? `expires ${slackDate(invitation.expiresAt)}` : STATUS_LABELS[invitation.status];
-  const open = invitation.status === 'pending' || invitation.status === 'expired';
-  const problem = open ? deliveryProblem(invitation) : undefined;
+  const problem = deliveryProblem(invitation);
   return {
     type: 'section',
     text: mrkdwn(`*${escape(clip(invitation.email, 300))}* · ${roleLabel(invitation.role)}\nInvited ${slackDate(invitation.createdAt)}${invitedBy(invitation)} · ${when}${problem ? `\n${problem}` : ''}`),

@@ -2,8 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { decodeApproval, DENY_BLOCKS, DENY_INPUTS } from '../../action-values.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
-import { payloadTeam } from '../../identity.js';
-import { NOT_APPROVER } from '../../identity.js';
+import { NOT_APPROVER, payloadTeam } from '../../identity.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
