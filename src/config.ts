@@ -8,6 +8,7 @@ import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedul
 import { UNIT_MS, type TimeUnit } from './shared/clock.js';
 import { resolveAppSecret } from './app-secret.js';
 import { ConfigError } from './shared/errors.js';
+import { SLACK_CHANNEL_ID } from './shared/actor.js';
 import { redactUserinfo, webhookUrlProblem } from './shared/urls.js';
 import { webhookSecretProblem } from './webhooks/secrets.js';
 
@@ -178,7 +179,7 @@ function report(env: Env): Pick<Config, 'report' | 'reportTimeZone'> {
 function channelId(env: Env, name: 'SLACK_APPROVAL_CHANNEL' | 'AUDIT_CHANNEL'): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
-  if (!/^[CG][A-Z0-9]{2,}$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a Slack channel id (like C024BE91L); copy it from the channel's details`);
+  if (!SLACK_CHANNEL_ID.test(raw)) throw new ConfigError(name, `"${raw}" is not a Slack channel id (like C024BE91L); copy it from the channel's details`);
   return raw;
 }
 

@@ -21,6 +21,8 @@ export function storedName(name: string | null | undefined): string | null {
 
 /** A Slack user id as Slack writes it: `U…`, or `W…` in an Enterprise Grid. */
 export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,30}$/;
+/** A Slack channel id: `C…` (public) or `G…` (private). */
+export const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
 
 /** The Slack user behind a change, when it was made in Slack. */
 export function slackUserIdOf(actor: Actor): string | null {

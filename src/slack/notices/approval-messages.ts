@@ -1,18 +1,16 @@
 import { webApi } from '@slack/bolt';
-import type { Db } from '../../db/index.js';
+import { inTransaction, type Db } from '../../db/index.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
 import { queueApprovalRequests, SLACK_APPROVAL, type ApprovalPayload, type ApprovalSettings } from '../../notices/approvals.js';
-import { inTransaction } from '../../db/index.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
+import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
 import type { ChannelPacer } from './pacer.js';
 import { refusalOrRetry } from './refusal-or-retry.js';
 
-/** A public (C…) or private (G…) channel's id, as SLACK_APPROVAL_CHANNEL is. */
-const CHANNEL_ID = /^[CG]/;
 /** How soon a request the approval channel refused is tried again: the operator adding the bot is the fix. */
 const CHANNEL_RETRY_MS = 60_000;
 const WARN_EVERY_MS = 3_600_000;
@@ -53,7 +51,7 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
           // The approval channel without the bot (or a private one it cannot see): the requests wait
           // until the operator adds it, instead of being dropped while the requester was told approvers
           // were asked. A person's DM refused for good (a deactivated user) is dropped.
-          if (CHANNEL_ID.test(payload.recipient) && (refused === 'not_in_channel' || refused === 'channel_not_found')) {
+          if (SLACK_CHANNEL_ID.test(payload.recipient) && (refused === 'not_in_channel' || refused === 'channel_not_found')) {
             const now = deps.clock.now();
             // Queued for an approval channel the settings no longer name (a wrong id corrected, or DMs
             // chosen): asked again where requests go now. Only on a refusal, so instances whose settings

@@ -113,8 +113,7 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
   }
   if (!expiredSince.length) return summary;
   // Invited as the list is, with the review's choices: renewed with a new link, or held, or skipped.
-  const renewed = await deps.invites.inviteMany({ emails: expiredSince, ...choices, actor: user.actor, inviterName: user.name ?? null });
-  return { ...mergeSummaries(summary, renewed), resent: summary.resent };
+  return merge(summary, await deps.invites.inviteMany({ emails: expiredSince, ...choices, actor: user.actor, inviterName: user.name ?? null }));
 }
 
 /** After the answer: people still to look up are invited, then a DM with the summary follows the delivery. */
