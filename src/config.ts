@@ -83,10 +83,10 @@ const TIMER_MAX = { ms: 24 * UNIT_MS.d, words: '24d' };
 /** The longest an invitation (or its reminder's lead) may run. */
 const YEAR = { ms: 365 * UNIT_MS.d, words: '365d' };
 
-function duration(env: Env, name: string, fallback: string, min: { ms: number; words: string }, max: { ms: number; words: string }): number {
+/** `offWithZero`: 0 turns the setting off, written bare or with a unit like any duration (0s, 0h). */
+function duration(env: Env, name: string, fallback: string, min: { ms: number; words: string }, max: { ms: number; words: string }, offWithZero = false): number {
   const raw = env[name]?.trim() || fallback;
-  // Reminders are turned off with 0, written bare or with a unit like the other durations (0s, 0h).
-  if (name === 'EXPIRY_REMINDER' && /^0+[smhd]?$/.test(raw)) return 0;
+  if (offWithZero && /^0+[smhd]?$/.test(raw)) return 0;
   const ms = parseDuration(raw);
   if (ms === undefined) throw new ConfigError(name, `"${raw}" is not a duration; use a number with s, m, h or d (e.g. 90s, 15m, 2h, 7d)`);
   if (ms < min.ms) throw new ConfigError(name, `"${raw}" is too short; use ${min.words} or more`);
@@ -274,7 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowedDomains: allowedDomains(env),
     inviteDailyLimit: dailyLimit(env),
     expirySweepIntervalMs: duration(env, 'EXPIRY_SWEEP_INTERVAL', '1m', { ms: 1_000, words: '1s' }, TIMER_MAX),
-    expiryReminderMs: duration(env, 'EXPIRY_REMINDER', '24h', { ms: 1_000, words: '1s' }, YEAR),
+    expiryReminderMs: duration(env, 'EXPIRY_REMINDER', '24h', { ms: 1_000, words: '1s' }, YEAR, true),
     auditChannel: channelId(env, 'AUDIT_CHANNEL'),
     trustProxy: trustProxy(env),
     logLevel,
