@@ -206,7 +206,10 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
   // Checked here, whatever needs it first (the generated secret, the SQLite file, the file outbox).
   if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) throw new ConfigError('DATA_DIR', `${dataDir} is not a directory`);
-  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const givenUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']);
+  // Every link names the public URL, and a port the system picks at start is not known here.
+  if (!givenUrl && port === 0) throw new ConfigError('PORT', '0 takes any free port, which invitation links cannot name: set PUBLIC_URL too (the address people reach Doorman at)');
+  const publicUrl = (givenUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
   // The pages, the API and Slack's endpoints are served from the root: under a path prefix the
   // accept page's form and assets would point outside it.
   const { pathname: publicPath, username, password } = new URL(publicUrl);

@@ -55,6 +55,11 @@ describe('loadConfig defaults (README Configuration table)', () => {
     expect(load({ PUBLIC_URL: 'https://doorman.example.com/' }).publicUrl).toBe('https://doorman.example.com');
   });
 
+  it('PORT=0 needs PUBLIC_URL: links cannot name a port picked at start', () => {
+    expect(configError({ PORT: '0' }).message).toBe('PORT: 0 takes any free port, which invitation links cannot name: set PUBLIC_URL too (the address people reach Doorman at)');
+    expect(load({ PORT: '0', PUBLIC_URL: 'https://doorman.example.com' }).port).toBe(0);
+  });
+
   it('takes valid values', () => {
     const config = load({
       DATABASE_URL: 'postgres://doorman@db.internal:5432/doorman',

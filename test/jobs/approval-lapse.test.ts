@@ -25,7 +25,7 @@ describe.each(DIALECTS)('approval requests lapse with Slack off (%s)', (dialect)
     test = await createTestDatabase(dialect);
     data = tempDataDir();
     const clock = new ManualClock();
-    const config = loadConfig({ DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PORT: '0', INVITE_TTL: '7d', EXPIRY_SWEEP_INTERVAL: '1s', INVITE_ALLOWED_DOMAINS: 'acme.com' });
+    const config = loadConfig({ DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PORT: '0', PUBLIC_URL: 'http://doorman.test', INVITE_TTL: '7d', EXPIRY_SWEEP_INTERVAL: '1s', INVITE_ALLOWED_DOMAINS: 'acme.com' });
     app = await startApp(config, createLogger('silent'), { clock });
     await app.services.db('members').insert({ id: 'usr_ana', email: 'ana@acme.com', role: 'admin', state: 'active', created_at: 0, updated_at: 0 });
     const summary = await app.services.invites.inviteMany({ emails: 'out@elsewhere.io', actor: ANA });

@@ -174,7 +174,7 @@ describe('an organization-wide installation on Enterprise Grid', () => {
     const test = await createTestDatabase('sqlite');
     const data = tempDataDir();
     try {
-      const config = loadConfig({ DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PORT: '0', SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url });
+      const config = loadConfig({ DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PORT: '0', PUBLIC_URL: 'http://doorman.test', SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url });
       await expect(startApp(config, createLogger('silent'))).rejects.toThrow(/^SLACK_BOT_TOKEN: it is an organization-wide installation/);
     } finally {
       await api.stop();
