@@ -4,7 +4,7 @@ import { checkPassword, hashPassword } from '../members/passwords.js';
 import { requiredName } from '../members/model.js';
 import { memberActor, type Member } from '../members/service.js';
 import { AlreadyMember, LinkReplaced, UnknownToken } from '../shared/errors.js';
-import { invitationRow, requireState, type InvitesContext } from './context.js';
+import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { cancelWaitingEmails } from './sending.js';
 import { TOKEN_PATTERN, tokenHash } from './tokens.js';
@@ -24,12 +24,24 @@ export async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unkno
   throw new LinkReplaced();
 }
 
-/** What the accept page shows for a token; refuses dead links with their own error. Changes nothing. */
+/**
+ * What the accept page shows for a token; refuses dead links with their own error, and an address
+ * that became a member meanwhile (`doorman user create`), before anyone fills in the form. Changes nothing.
+ */
 export async function lookupToken(ctx: InvitesContext, token: unknown): Promise<Invitation> {
   const row = await rowByToken(ctx, ctx.db, token);
   const now = ctx.clock.now();
   requireState(row, now, ['pending']);
+  await requireNotMember(ctx.db, row.email);
   return toInvitation(row, now);
+}
+
+/** The invitation a token was accepted with, for the page an accept leads to; undefined while it is open. Other dead links are refused with their own error. */
+export async function acceptedByToken(ctx: InvitesContext, token: unknown): Promise<Invitation | undefined> {
+  const row = await rowByToken(ctx, ctx.db, token);
+  const now = ctx.clock.now();
+  requireState(row, now, ['pending', 'accepted']);
+  return row.status === 'accepted' ? toInvitation(row, now) : undefined;
 }
 
 export interface AcceptInput {

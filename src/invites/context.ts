@@ -72,7 +72,7 @@ export function requireState(row: InvitationRow, now: number, allowed: readonly 
   if (allowed.includes(status)) return;
   switch (status) {
     case 'accepted':
-      throw new InvitationAccepted(row.id);
+      throw new InvitationAccepted(row.id, row.email, row.accepted_at === null ? undefined : Number(row.accepted_at));
     case 'revoked':
       throw new InvitationRevoked(row.id);
     case 'expired':

@@ -4,7 +4,7 @@ import type { Role } from '../members/roles.js';
 import { MembersService, type Member } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
-import { acceptInvitation, lookupToken, type AcceptInput } from './accept.js';
+import { acceptedByToken, acceptInvitation, lookupToken, type AcceptInput } from './accept.js';
 import { invitationRow, type InvitesContext } from './context.js';
 import type { InviteChoices } from './choices.js';
 import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invite-many.js';
@@ -150,6 +150,10 @@ export class InvitesService {
 
   lookupToken(token: unknown): Promise<Invitation> {
     return lookupToken(this.ctx, token);
+  }
+
+  acceptedByToken(token: unknown): Promise<Invitation | undefined> {
+    return acceptedByToken(this.ctx, token);
   }
 
   accept(input: AcceptInput): Promise<{ member: Member; invitation: Invitation }> {

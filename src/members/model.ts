@@ -90,7 +90,8 @@ export function hasControlCharacters(text: string): boolean {
 export function cleanName(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new InvalidInput(`${field} must be text.`, field);
-  const name = value.trim().replace(/\s+/g, ' ');
+  // One form per name (NFC): the same name typed on two systems is stored, compared and shown alike.
+  const name = value.normalize('NFC').trim().replace(/\s+/g, ' ');
   if (hasControlCharacters(name)) throw new InvalidInput(`${field} must not contain control characters.`, field);
   if (name.length > MAX_NAME_CHARS) throw new InvalidInput(`${field} must be at most ${MAX_NAME_CHARS} characters.`, field);
   return name || null;

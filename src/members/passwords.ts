@@ -9,12 +9,23 @@ export const SCRYPT_PARAMS = { logN: 15, r: 8, p: 1 } as const;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
 
+/** A password's length as people count it: characters (code points), not UTF-16 units, so an emoji is one. */
+export function passwordLength(password: string): number {
+  let count = 0;
+  for (const _ of password) count++;
+  return count;
+}
+
+/**
+ * A password in the one form it is hashed in (NFC): "é" typed as one character or as "e" and an
+ * accent (macOS, some keyboards) is the same password.
+ */
 export function checkPassword(password: unknown): string {
-  if (typeof password !== 'string' || password.length < PASSWORD_MIN) {
+  if (typeof password !== 'string' || passwordLength(password) < PASSWORD_MIN) {
     throw new WeakPassword(`The password must be at least ${PASSWORD_MIN} characters long.`);
   }
-  if (password.length > PASSWORD_MAX) throw new WeakPassword(`The password must be at most ${PASSWORD_MAX} characters long.`);
-  return password;
+  if (passwordLength(password) > PASSWORD_MAX) throw new WeakPassword(`The password must be at most ${PASSWORD_MAX} characters long.`);
+  return password.normalize('NFC');
 }
 
 /**
@@ -63,14 +74,18 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
-  if (!hash || password.length > PASSWORD_MAX) {
+  if (!hash || passwordLength(password) > PASSWORD_MAX) {
     // Spend comparable time either way so a missing account is not told apart by timing.
     await withHashSlot('signIn', () => Scrypt.kdf('timing-equalizer', SCRYPT_PARAMS));
     return false;
   }
+  const stored = Buffer.from(hash, 'base64');
+  const normal = password.normalize('NFC');
   return withHashSlot('signIn', async () => {
     try {
-      return await Scrypt.verify(Buffer.from(hash, 'base64'), password);
+      // A password set before passwords were normalized was hashed as typed: one typed in another
+      // form than NFC is tried that way too.
+      return (await Scrypt.verify(stored, normal)) || (normal !== password && (await Scrypt.verify(stored, password)));
     } catch {
       // A stored hash scrypt-kdf cannot read matches no password.
       return false;

@@ -79,7 +79,8 @@ export class InvitationRevoked extends DomainError {
 }
 export class InvitationAccepted extends DomainError {
   readonly code = 'invite_accepted';
-  constructor(readonly invitationId: string) {
+  /** `email` and `acceptedAt` let the invitee's page say whose account it became, and when. */
+  constructor(readonly invitationId: string, readonly email?: string, readonly acceptedAt?: number) {
     super('This invitation has already been accepted.');
   }
 }

@@ -1,11 +1,13 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { Invitation } from '../invites/model.js';
 import type { InvitesService } from '../invites/service.js';
 import { formatDateInWords } from '../mail/templates.js';
 import { hasControlCharacters } from '../members/model.js';
-import { PASSWORD_MAX, PASSWORD_MIN } from '../members/passwords.js';
+import { PASSWORD_MAX, PASSWORD_MIN, passwordLength } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
-import { DomainError, InvitationExpired, UnknownToken } from '../shared/errors.js';
+import { MAX_NAME_CHARS } from '../shared/actor.js';
+import { DomainError, InvitationAccepted, InvitationExpired, Overloaded, UnknownToken } from '../shared/errors.js';
 import { clientKey, type FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { waitWords } from './errors.js';
@@ -56,15 +58,19 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
     }
     case 'invite_revoked':
       return { status: 410, html: problemPage('This invitation was withdrawn', `This invitation to ${orgName} was revoked and no longer works.`, `If you think this is a mistake, ask an admin of ${orgName} for a new invitation.`) };
-    case 'invite_accepted':
-      return { status: 409, html: problemPage('This invitation was already used', 'Someone already accepted this invitation and set up the account.', 'If that was you, sign in with your email and password.') };
+    case 'invite_accepted': {
+      // Whoever set it up (most often the one reloading or going back) recognizes the address and the moment.
+      const e = error as InvitationAccepted;
+      const what = e.email && e.acceptedAt !== undefined ? `The account for ${e.email} at ${orgName} was set up with it on ${formatDateInWords(e.acceptedAt)}.` : 'Someone already accepted this invitation and set up the account.';
+      return { status: 409, html: problemPage('This invitation was already used', what, 'If that was you, sign in with that email and the password you chose.') };
+    }
     case 'already_member':
       return { status: 409, html: problemPage('You are already a member', `There is already an account for this email address at ${orgName}.`, 'Sign in with your email and password.') };
     case 'awaiting_approval':
       // A link sent before the invitation was held again (raised to admin): it stays dead; approval sends a new one.
       return { status: 409, html: problemPage('This invitation is waiting for approval', `Someone at ${orgName} has to approve this invitation before it can be used.`, 'Once it is approved you get a new email with a link that works.') };
     case 'overloaded':
-      return { status: 503, html: problemPage('Please try again in a moment', 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed.', 'Go back and submit the form again in a few seconds.') };
+      return { status: 503, html: problemPage('Please try again in a moment', 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed.', 'Open the link from your email again in a few seconds.') };
     default:
       return undefined;
   }
@@ -100,7 +106,9 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   };
 
   router.get('/invite', pageHeaders, async (req, res) => {
-    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    // A link copied with the sentence around it ("…token=abc." or "(…token=abc)") still works: no
+    // token ends in punctuation.
+    const token = typeof req.query.token === 'string' ? req.query.token.replace(/[^A-Za-z0-9_-]+$/, '') : '';
     if (!token) return send(res, 400, problemPage('This link is incomplete', 'The invitation link has no token. Open the whole link from the email.'));
     try {
       // Opening the page changes nothing: mail scanners and link previews are safe.
@@ -116,26 +124,48 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
     const token = str('token');
-    const state: FormState = { firstName: str('first_name').slice(0, 200), lastName: str('last_name').slice(0, 200), errors: {} };
+    const state: FormState = { firstName: str('first_name'), lastName: str('last_name'), errors: {} };
+    let invitation: Invitation | undefined;
     try {
-      const invitation = await invites.lookupToken(token);
+      invitation = await invites.lookupToken(token);
       const errors = state.errors!;
-      if (!state.firstName!.trim()) errors.first_name = 'Enter your first name.';
-      else if (hasControlCharacters(state.firstName!)) errors.first_name = 'Remove the invisible control characters from your name.';
-      if (!state.lastName!.trim()) errors.last_name = 'Enter your last name.';
-      else if (hasControlCharacters(state.lastName!)) errors.last_name = 'Remove the invisible control characters from your name.';
+      const nameError = (name: string, which: string) =>
+        !name.trim() ? `Enter your ${which} name.` : hasControlCharacters(name) ? 'Remove the invisible control characters from your name.' : name.trim().length > MAX_NAME_CHARS ? `Use at most ${MAX_NAME_CHARS} characters.` : undefined;
+      const firstNameError = nameError(state.firstName!, 'first');
+      const lastNameError = nameError(state.lastName!, 'last');
+      if (firstNameError) errors.first_name = firstNameError;
+      if (lastNameError) errors.last_name = lastNameError;
       // The domain's password limits, in the page's words (the domain checks them again on accept).
-      if (str('password').length < PASSWORD_MIN) errors.password = `Use at least ${PASSWORD_MIN} characters.`;
-      else if (str('password').length > PASSWORD_MAX) errors.password = `Use at most ${PASSWORD_MAX} characters.`;
+      if (passwordLength(str('password')) < PASSWORD_MIN) errors.password = `Use at least ${PASSWORD_MIN} characters.`;
+      else if (passwordLength(str('password')) > PASSWORD_MAX) errors.password = `Use at most ${PASSWORD_MAX} characters.`;
       if (str('password') !== str('confirm_password')) errors.confirm_password = 'The passwords do not match.';
       if (Object.keys(errors).length) {
         errors.form = 'Please correct the fields marked below.';
         return send(res, 422, acceptForm(invitation, orgName, token, state));
       }
-      const { member } = await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
-      send(res, 200, acceptedPage(member.email, orgName, ROLE_LABELS[member.role]));
+      await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
+      // Post/Redirect/Get: reloading the welcome, or going back to it, asks for nothing again.
+      res.redirect(303, `/invite/welcome?token=${encodeURIComponent(token)}`);
     } catch (error) {
+      if (error instanceof Overloaded && invitation) {
+        // Busy hashing: the form comes back as it was sent, names kept, to be sent again.
+        res.set('Retry-After', String(error.retryAfterS));
+        return send(res, 503, acceptForm(invitation, orgName, token, { ...state, errors: { form: 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed: enter your password again and send the form in a few seconds.' } }));
+      }
       // With the token: a link that expired while the form was open still offers to ask for a new one.
+      await fail(req, res, error, token);
+    }
+  });
+
+  // Where an accept leads: reloaded, or reached again through Back, it says the same.
+  router.get('/invite/welcome', pageHeaders, async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    try {
+      const accepted = await invites.acceptedByToken(token);
+      // Still open: nobody accepted it yet.
+      if (!accepted) return res.redirect(303, `/invite?token=${encodeURIComponent(token)}`);
+      send(res, 200, acceptedPage(accepted.email, orgName, ROLE_LABELS[accepted.role]));
+    } catch (error) {
       await fail(req, res, error, token);
     }
   });

@@ -30,15 +30,19 @@ export interface FormState {
   errors?: Partial<Record<'first_name' | 'last_name' | 'password' | 'confirm_password' | 'form', string>>;
 }
 
-function field(id: 'first_name' | 'last_name' | 'password' | 'confirm_password', label: string, attrs: string, state: FormState, value = ''): string {
+const FIELDS = ['first_name', 'last_name', 'password', 'confirm_password'] as const;
+
+function field(id: (typeof FIELDS)[number], label: string, attrs: string, state: FormState, value = ''): string {
   const error = state.errors?.[id];
+  // The server found it wrong: the cursor goes to the first such field, where a screen reader starts.
+  const focus = error && FIELDS.find((f) => state.errors?.[f]) === id ? ' autofocus' : '';
   // The error paragraph is always there (empty until the script or the server fills it), so a
   // message shown in the browser is tied to its field as well as one rendered by the server.
   const describedBy = `${id}-hint ${id}-error`;
   const hint = id === 'password' ? `At least ${PASSWORD_MIN} characters.` : '';
   return `<div class="field">
 <label for="${id}">${h(label)}</label>
-<input id="${id}" name="${id}" ${attrs} value="${h(value)}" aria-describedby="${describedBy}"${error ? ' aria-invalid="true"' : ''}>
+<input id="${id}" name="${id}" ${attrs} value="${h(value)}" aria-describedby="${describedBy}"${error ? ' aria-invalid="true"' : ''}${focus}>
 <p class="hint" id="${id}-hint">${h(hint)}</p>
 <p class="error" id="${id}-error" aria-live="polite">${error ? h(error) : ''}</p>
 </div>`;
@@ -48,17 +52,22 @@ export function acceptForm(invitation: Invitation, orgName: string, token: strin
   const inviter = invitation.invitedBy.name ? `${h(invitation.invitedBy.name)} invited you` : 'You are invited';
   const summary = state.errors?.form ? `<div class="alert" role="alert">${h(state.errors.form)}</div>` : '';
   return layout(
-    `Join ${orgName}`,
+    // The title is read first: it says at once that the form came back with something to correct.
+    `${state.errors?.form ? 'Error: ' : ''}Join ${orgName}`,
     `<h1>Join ${h(orgName)}</h1>
 <p class="lead">${inviter} to join <strong>${h(orgName)}</strong> as <strong>${h(ROLE_LABELS[invitation.role])}</strong>.</p>
 ${invitation.message ? `<blockquote class="message">${h(invitation.message)}</blockquote>` : ''}
 <dl class="facts">
-<dt>Invitation for</dt><dd>${h(invitation.email)}</dd>
 <dt>Expires</dt><dd><time datetime="${new Date(invitation.expiresAt).toISOString()}">${h(formatDateInWords(invitation.expiresAt))}</time></dd>
 </dl>
 ${summary}
 <form method="post" action="/invite" id="accept-form" novalidate>
 <input type="hidden" name="token" value="${h(token)}">
+<div class="field">
+<label for="username">Email</label>
+<input id="username" name="username" type="email" autocomplete="username" value="${h(invitation.email)}" readonly aria-describedby="username-hint">
+<p class="hint" id="username-hint">You sign in with this address.</p>
+</div>
 ${field('first_name', 'First name', 'type="text" autocomplete="given-name" required maxlength="200"', state, state.firstName)}
 ${field('last_name', 'Last name', 'type="text" autocomplete="family-name" required maxlength="200"', state, state.lastName)}
 ${field('password', 'Password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"`, state)}
@@ -105,13 +114,14 @@ export const STYLESHEET = `*{box-sizing:border-box}
 html{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1c1d;background:#f4f4f6;line-height:1.5}
 body{margin:0;padding:16px;min-height:100vh;display:flex;align-items:flex-start;justify-content:center}
 .card{background:#fff;width:100%;max-width:440px;margin-top:6vh;padding:28px 24px;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
-h1{font-size:1.5rem;margin:0 0 8px}
-.lead{margin:0 0 16px;font-size:1.05rem}
+h1{font-size:1.5rem;margin:0 0 8px;overflow-wrap:anywhere}
+.lead{margin:0 0 16px;font-size:1.05rem;overflow-wrap:anywhere}
 .facts{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:0 0 20px;font-size:.95rem}
 .facts dt{color:#616061}.facts dd{margin:0;overflow-wrap:anywhere}
 .field{margin-bottom:14px}
 label{display:block;font-weight:600;margin-bottom:4px}
 input{width:100%;font:inherit;padding:10px 12px;border:1px solid #8d8d8f;border-radius:8px}
+input[readonly]{background:#f4f4f6;border-color:#d1d2d3}
 input:focus{outline:3px solid #1264a3;outline-offset:1px;border-color:#1264a3}
 input[aria-invalid=true]{border-color:#c9252d}
 .hint{margin:4px 0 0;font-size:.85rem;color:#616061}.hint:empty{display:none}
@@ -120,7 +130,7 @@ input[aria-invalid=true]{border-color:#c9252d}
 .alert{background:#fdecea;color:#8a1c1c;border-radius:8px;padding:10px 12px;margin-bottom:16px}
 button{width:100%;font:inherit;font-weight:700;color:#fff;background:#1264a3;border:0;border-radius:8px;padding:12px;cursor:pointer;margin-top:6px}
 button:hover{background:#0b4c80}button:disabled{background:#616061;cursor:progress}button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}
-@media (prefers-color-scheme:dark){html{background:#1a1d21;color:#e8e8e8}.card{background:#222529;box-shadow:none}.facts dt,.hint{color:#ababad}input{background:#1a1d21;color:#e8e8e8}}
+@media (prefers-color-scheme:dark){html{background:#1a1d21;color:#e8e8e8}.card{background:#222529;box-shadow:none}.facts dt,.hint{color:#ababad}input{background:#1a1d21;color:#e8e8e8}input[readonly]{background:#222529;border-color:#616061}}
 `;
 
 /** Inline validation in the browser; the server checks everything again. */
@@ -131,7 +141,7 @@ function show(id,msg){var input=document.getElementById(id),out=document.getElem
 function check(id){var v=document.getElementById(id).value,p=document.getElementById('password').value;
 if(id==='first_name')return show(id,v.trim()?'':'Enter your first name.');
 if(id==='last_name')return show(id,v.trim()?'':'Enter your last name.');
-if(id==='password')return show(id,v.length<min?'Use at least '+min+' characters.':v.length>max?'Use at most '+max+' characters.':'');
+if(id==='password'){var n=Array.from(v).length;return show(id,n<min?'Use at least '+min+' characters.':n>max?'Use at most '+max+' characters.':'')}
 if(id==='confirm_password')return show(id,v!==p?'The passwords do not match.':'');}
 var ids=['first_name','last_name','password','confirm_password'];
 // Checked on submit, then live while a marked field is corrected. Not on blur: a message appearing

@@ -63,9 +63,10 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     expect(lead).toContain('Ada Lovelace invited you');
     expect(lead).toContain('Acme');
     expect(lead).toContain('Developer');
-    const facts = await page.locator('dl.facts').textContent();
-    expect(facts).toContain(email);
-    expect(facts).toContain(formatDateInWords(Number(row.expires_at)));
+    expect(await page.locator('dl.facts').textContent()).toContain(formatDateInWords(Number(row.expires_at)));
+    // The address is the form's user name, so a password manager saves the password under it.
+    const username = page.getByLabel('Email', { exact: true });
+    expect([await username.inputValue(), await username.getAttribute('autocomplete'), await username.getAttribute('readonly')]).toEqual([email, 'username', '']);
     expect(await accessibilityProblems(page)).toEqual([]);
     expect(await page.getAttribute('html', 'lang')).toBe('en');
     await screenshot(page, `accept-${dialect}-form`);
@@ -77,12 +78,15 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
     expect(await page.getByLabel('Password', { exact: true }).getAttribute('autocomplete')).toBe('new-password');
     const [submitted] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${t.url}/invite`), page.getByRole('button', { name: 'Accept invitation' }).click()]);
-    expect(submitted.status()).toBe(200);
+    // Post/Redirect/Get: the welcome is a page of its own, which a reload shows again.
+    expect([submitted.status(), submitted.headers().location]).toEqual([303, `/invite/welcome?token=${encodeURIComponent(new URL(link).searchParams.get('token')!)}`]);
     await page.waitForLoadState();
     expect(await page.locator('h1').textContent()).toBe('Welcome to Acme');
     expect(await page.locator('main').textContent()).toContain(email);
     expect(await accessibilityProblems(page)).toEqual([]);
     await screenshot(page, `accept-${dialect}-success`);
+    const reloaded = await page.reload();
+    expect([reloaded?.status(), reloaded?.request().method(), await page.locator('h1').textContent()]).toEqual([200, 'GET', 'Welcome to Acme']);
 
     // Only the page's own origin was ever asked for anything; the CSP let the script run.
     expect(requests.length).toBeGreaterThanOrEqual(3);
@@ -101,6 +105,8 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     const reopened = await page.goto(link);
     expect(reopened?.status()).toBe(409);
     expect(await page.locator('h1').textContent()).toBe('This invitation was already used');
+    // Whose account and when: the one who just joined recognizes it was them.
+    expect(await page.locator('.lead').textContent()).toMatch(new RegExp(`^The account for ${email.replace(/\./g, '\\.')} at Acme was set up with it on `));
   });
 
   it('a double click sends the form once: the welcome stays on screen, not "already used"', async () => {
@@ -197,6 +203,9 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     expect(await page.locator('[role=alert]').textContent()).toBe('Please correct the fields marked below.');
     expect(await page.locator('#password-error').textContent()).toBe('Use at least 8 characters.');
     expect(await page.locator('#confirm_password-error').textContent()).toBe('The passwords do not match.');
+    // The title says so first, and the cursor waits in the first field to correct.
+    expect(await page.title()).toBe('Error: Join Acme');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
     // What was typed in the name fields survives; the passwords do not.
     expect(await page.getByLabel('First name', { exact: true }).inputValue()).toBe('Edsger');
     expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe('');
@@ -208,7 +217,7 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
     const [ok] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Accept invitation' }).click()]);
-    expect(ok.status()).toBe(200);
+    expect(ok.status()).toBe(303);
     await page.waitForLoadState();
     expect(await page.locator('h1').textContent()).toBe('Welcome to Acme');
     for (const url of requests) expect(new URL(url).origin).toBe(t.url);

@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, ManualClock, TEST_SECRET } from '../support/db.js';
+import { hashingLoad, hashPassword, MAX_WAITING_HASHES, Scrypt, SCRYPT_PARAMS } from '../../src/members/passwords.js';
 import { linkFromEmail, OPERATOR, postForm, request, settled, snapshot, startTestApp, type HttpAnswer, type TestApp } from '../support/http.js';
 
 const DAY = 86_400_000;
@@ -656,7 +657,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       const token = await tokenOf(email);
       const password = '密'.repeat(1024);
       const res = await postForm(t.url, '/invite', { token, first_name: 'Li', last_name: 'Wei', password, confirm_password: password });
-      expect(res.status, res.text.slice(0, 300)).toBe(200);
+      expect(res.status, res.text.slice(0, 300)).toBe(303);
       const signIn = await request(t.url, '/admin/auth/token', { body: { email, password } });
       expect(signIn.status).toBe(200);
     });
@@ -676,10 +677,111 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(await snapshot(t.services)).toEqual(before);
 
       const good = await postForm(t.url, '/invite', { token, first_name: 'Grace', last_name: 'Hopper', password: PASSWORD, confirm_password: PASSWORD });
-      expect(good.status).toBe(200);
-      expect(good.text).toMatch(/Welcome to Acme/);
+      // Post/Redirect/Get: the welcome is a page of its own, the same on every reload.
+      expect([good.status, good.headers.get('location')]).toEqual([303, `/invite/welcome?token=${token}`]);
+      for (let i = 0; i < 2; i++) {
+        const welcome = await request(t.url, `/invite/welcome?token=${token}`);
+        expect([welcome.status, welcome.headers.get('cache-control')]).toEqual([200, 'no-store']);
+        expect(welcome.text).toMatch(/Welcome to Acme/);
+        expect(welcome.text).toContain(email);
+      }
+      // Sent twice (no script, a double click): the second answer names the account and its moment.
       const again = await postForm(t.url, '/invite', { token, first_name: 'Grace', last_name: 'Hopper', password: PASSWORD, confirm_password: PASSWORD });
       expect(again.status).toBe(409);
+      expect(again.text).toContain(`The account for ${email} at Acme was set up with it on `);
+    });
+
+    it('the welcome of a link nobody accepted yet leads to its form; of a dead link, says why', async () => {
+      const email = fresh('early');
+      await invite(email);
+      const token = await tokenOf(email);
+      const early = await request(t.url, `/invite/welcome?token=${token}`);
+      expect([early.status, early.headers.get('location')]).toEqual([303, `/invite?token=${token}`]);
+      await request(t.url, `/admin/invites/${(await t.invitation(email)).id}`, { method: 'DELETE', apiToken: t.admin.apiToken });
+      const dead = await request(t.url, `/invite/welcome?token=${token}`);
+      expect(dead.status).toBe(410);
+      expect(dead.text).toContain('This invitation was withdrawn');
+      expect((await request(t.url, '/invite/welcome?token=nope')).status).toBe(404);
+    });
+
+    it('a link copied with the punctuation around it still opens the form', async () => {
+      const email = fresh('punct');
+      await invite(email);
+      const token = await tokenOf(email);
+      for (const tail of ['.', ')', '>', '%E2%80%9D', '.)']) {
+        const page = await request(t.url, `/invite?token=${token}${tail}`);
+        expect(page.status, tail).toBe(200);
+        expect(page.text).toContain(`name="token" value="${token}"`);
+      }
+    });
+
+    it('an address that became a member meanwhile is told so when the link opens, before the form', async () => {
+      const email = fresh('became');
+      await invite(email);
+      const token = await tokenOf(email);
+      await t.services.members.create({ email, role: 'member', firstName: 'Al', lastName: 'Ready' }, OPERATOR);
+      const page = await request(t.url, `/invite?token=${token}`);
+      expect(page.status).toBe(409);
+      expect(page.text).toContain('You are already a member');
+      expect(page.text).not.toContain('accept-form');
+    });
+
+    it('names are checked whole (never cut) and stored in one Unicode form', async () => {
+      const email = fresh('names');
+      await invite(email);
+      const token = await tokenOf(email);
+      const long = 'é'.repeat(201);
+      const bad = await postForm(t.url, '/invite', { token, first_name: long, last_name: 'Doe', password: PASSWORD, confirm_password: PASSWORD });
+      expect(bad.status).toBe(422);
+      expect(bad.text).toContain('Use at most 200 characters.');
+      expect(bad.text).toContain(`value="${long}"`);
+      // "Zoë" typed as "o" + a combining diaeresis (decomposed) is stored as one character.
+      const ok = await postForm(t.url, '/invite', { token, first_name: 'Zoe\u0308', last_name: 'Doe', password: PASSWORD, confirm_password: PASSWORD });
+      expect(ok.status).toBe(303);
+      expect((await t.services.db('members').where({ email }).first()).first_name).toBe('Zo\u00eb');
+    });
+
+    it('a password is the same however its accents were typed, and counted in characters', async () => {
+      const email = fresh('unicode-pw');
+      await invite(email);
+      const token = await tokenOf(email);
+      // Four emoji are eight UTF-16 units but four characters: too short.
+      const emoji = await postForm(t.url, '/invite', { token, first_name: 'Pat', last_name: 'Doe', password: '😀😀😀😀', confirm_password: '😀😀😀😀' });
+      expect(emoji.status).toBe(422);
+      expect(emoji.text).toContain('Use at least 8 characters.');
+      const composed = 'pässwörd-ünïcode';
+      const decomposed = composed.normalize('NFD');
+      expect(decomposed).not.toBe(composed);
+      expect((await postForm(t.url, '/invite', { token, first_name: 'Pat', last_name: 'Doe', password: decomposed, confirm_password: decomposed })).status).toBe(303);
+      for (const password of [composed, decomposed]) expect((await request(t.url, '/admin/auth/token', { body: { email, password } })).status, password).toBe(200);
+      expect((await request(t.url, '/admin/auth/token', { body: { email, password: 'passwörd-ünïcode' } })).status).toBe(401);
+    });
+
+    it('a password set as typed before passwords were normalized still signs in as typed', async () => {
+      const email = fresh('legacy-pw');
+      const typed = 'crème-brûlée-1'.normalize('NFD');
+      const { member } = await t.createMember('member', email);
+      const hash = Buffer.from(await Scrypt.kdf(typed, SCRYPT_PARAMS)).toString('base64');
+      await t.services.db('members').where({ id: member.id }).update({ password_hash: hash });
+      expect((await request(t.url, '/admin/auth/token', { body: { email, password: typed } })).status).toBe(200);
+    });
+
+    it('too busy hashing: the form comes back with the names kept, 503 with Retry-After, nothing changed', async () => {
+      const email = fresh('busy');
+      await invite(email);
+      const token = await tokenOf(email);
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      // Fill every hashing slot and the queue of passwords being set.
+      const load = hashingLoad();
+      const filling = Array.from({ length: load.slots + MAX_WAITING_HASHES }, (_, i) => hashPassword(`filler password ${i}`));
+      const busy = await postForm(t.url, '/invite', { token, first_name: 'Bu', last_name: 'Sy', password: PASSWORD, confirm_password: PASSWORD });
+      await Promise.all(filling);
+      expect([busy.status, busy.headers.get('retry-after')]).toEqual([503, '1']);
+      expect(busy.text).toContain('accept-form');
+      expect(busy.text).toContain('value="Bu"');
+      expect(busy.text).toContain('send the form in a few seconds');
+      expect(await snapshot(t.services)).toEqual(before);
     });
   });
 });

@@ -242,7 +242,7 @@ describe.each(DIALECTS)('tokens end when they should (%s)', (dialect) => {
     // Re-invited and accepted — possibly by someone else now holding the address.
     await t.services.invites.inviteMany({ emails: 'leaver@corp.test', role: 'admin', actor: { type: 'system' } });
     const { token } = await linkFromEmail(t.smtp, 'leaver@corp.test');
-    expect((await postForm(t.url, '/invite', { token, first_name: 'New', last_name: 'Holder', password: 'new-holder-pass-1', confirm_password: 'new-holder-pass-1' })).status).toBe(200);
+    expect((await postForm(t.url, '/invite', { token, first_name: 'New', last_name: 'Holder', password: 'new-holder-pass-1', confirm_password: 'new-holder-pass-1' })).status).toBe(303);
     for (const credential of [{ bearer }, { cookie }, { apiToken: member.apiToken }]) expect((await request(t.url, '/admin/auth', credential)).status).toBe(401);
     const back = await t.services.members.get(member.member.id);
     expect(back).toMatchObject({ state: 'active', hasApiToken: false, slackUserId: null });
