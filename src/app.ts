@@ -46,7 +46,13 @@ export interface Services {
   members: MembersService;
   invites: InvitesService;
   mail: MailTransport;
+  /** Delivers invitation emails. */
   outbox: OutboxWorker;
+  /**
+   * Delivers Slack notices and approval messages (once Slack is on), apart from the emails: a mail
+   * backlog or an SMTP outage never holds up a DM, nor a Slack outage an email.
+   */
+  slackOutbox: OutboxWorker;
   /** With METRICS on: what GET /metrics shows, fed by the worker, the web server and Slack. */
   metrics?: Metrics;
   /** Where changes queue their webhooks. */
@@ -63,6 +69,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
   // A worker in this process starts at once on what a change queued.
   const wakeWorkers = () => {
     outbox.wake();
+    slackOutbox.wake();
     webhooks.wake();
   };
   const members = new MembersService(db, clock, events, wakeWorkers);
@@ -105,6 +112,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     options.worker,
     observe,
   );
+  const slackOutbox = new OutboxWorker(db, clock, logger, [], options.worker, observe);
   const webhooks = new OutboxWorker(
     db,
     clock,
@@ -114,9 +122,9 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     observe,
   );
   const metrics = config.metrics
-    ? new Metrics({ clock, invitationCounts: () => invites.counts(), outboxBacklog: () => outboxBacklog(db), outboxKinds: () => [...outbox.kinds(), ...webhooks.kinds()] })
+    ? new Metrics({ clock, invitationCounts: () => invites.counts(), outboxBacklog: () => outboxBacklog(db), outboxKinds: () => [...outbox.kinds(), ...slackOutbox.kinds(), ...webhooks.kinds()] })
     : undefined;
-  return { config, logger, clock, db, members, invites, mail, outbox, events, webhooks, metrics };
+  return { config, logger, clock, db, members, invites, mail, outbox, slackOutbox, events, webhooks, metrics };
 }
 
 export interface RunningApp {
@@ -169,8 +177,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const slack: SlackDoor | undefined = mode === 'off' ? undefined : await (await import('./slack/app.js')).createSlackDoor(services, web.app);
   let jobs: Jobs | undefined;
   if (slack) {
-    services.outbox.register(slack.notices);
-    services.outbox.register(slack.approvals);
+    services.slackOutbox.register(slack.notices);
+    services.slackOutbox.register(slack.approvals);
     jobs = startSlackJobs(services, slack.postToAuditChannel);
     await slack.start();
   } else {
@@ -194,6 +202,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
 
   if (options.runWorker !== false) {
     services.outbox.start();
+    if (slack) services.slackOutbox.start();
     services.webhooks.start();
   }
 
@@ -222,7 +231,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         server.closeIdleConnections();
         // All at once: the workers must not go on claiming batches while a job or an import winds down
         // (what those queue meanwhile stays in the outbox for the next start).
-        await Promise.all([jobs?.stop(), slack?.stop(), services.outbox.stop(), services.webhooks.stop()]);
+        await Promise.all([jobs?.stop(), slack?.stop(), services.outbox.stop(), services.slackOutbox.stop(), services.webhooks.stop()]);
         services.mail.close();
         await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         server.closeAllConnections();

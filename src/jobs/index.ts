@@ -57,7 +57,7 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
       const result = await sweep.run();
       if (result.notices || result.lapsed) {
         services.logger.info(result, 'expiry sweep queued notices');
-        services.outbox.wake();
+        services.slackOutbox.wake();
       }
       if (result.expired || result.reminded) services.webhooks.wake();
     }, services.logger),
@@ -69,7 +69,7 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
       if (run && !run.recipients.length) services.logger.warn('weekly report: nobody to send it to; set REPORT_CHANNEL or SLACK_ADMIN_USER_IDS, or link an admin member to a Slack user');
       else if (run) {
         services.logger.info({ periodEnd: new Date(run.periodEnd).toISOString(), recipients: run.recipients.length }, 'weekly report queued');
-        services.outbox.wake();
+        services.slackOutbox.wake();
       }
     }, services.logger));
   }

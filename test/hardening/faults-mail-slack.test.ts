@@ -145,7 +145,7 @@ describe.each(DIALECTS)('Slack Web API faults (%s)', (dialect) => {
       clock.advance(8 * 86_400_000);
       const swept = await s.sweep();
       expect(swept.notices).toBe(3);
-      s.app.services.outbox.wake();
+      s.app.services.slackOutbox.wake();
       const posted = () => s.api.callsTo('chat.postMessage').filter((c) => inviters.includes(c.args.channel));
       await until(() => posted().length >= 3, 40_000, 'three notices');
       await new Promise((r) => setTimeout(r, 1_500));

@@ -212,7 +212,7 @@ export function servicesFor(env: Env, options: AppOptions & { logLines?: string[
 /** Stops what `servicesFor` started: the worker, the mail transport, the database connections. */
 export async function stopServices(running: Services[]): Promise<void> {
   for (const s of running.splice(0)) {
-    await Promise.all([s.outbox.stop(), s.webhooks.stop()]);
+    await Promise.all([s.outbox.stop(), s.slackOutbox.stop(), s.webhooks.stop()]);
     s.mail.close();
     await s.db.destroy();
   }
