@@ -203,12 +203,24 @@ export async function deny(ctx: InvitesContext, id: string, actor: Actor, reason
 /**
  * Lapse: requests nobody decided within INVITE_TTL are closed (shown as Revoked) and their
  * requesters told. Each is closed by one conditional update, so with several instances sweeping
- * each lapse is recorded (and told) once. Answers how many lapsed.
+ * each lapse is recorded (and told) once. All that are due lapse, `batch` to a transaction.
+ * Answers how many lapsed.
  */
 export async function lapseDueRequests(ctx: InvitesContext, batch = 500): Promise<number> {
   const now = ctx.clock.now();
+  let lapsed = 0;
+  for (;;) {
+    const done = await lapseBatch(ctx, now, batch);
+    lapsed += done.lapsed;
+    if (done.found < batch) break;
+  }
+  if (lapsed) ctx.onQueued();
+  return lapsed;
+}
+
+async function lapseBatch(ctx: InvitesContext, now: number, batch: number): Promise<{ found: number; lapsed: number }> {
   const due = (await ctx.db('invitations').where({ status: 'awaiting' }).andWhere('expires_at', '<=', now).orderBy('expires_at').limit(batch).select('id')) as Array<{ id: string }>;
-  if (due.length === 0) return 0;
+  if (due.length === 0) return { found: 0, lapsed: 0 };
   const lapsed = await inTransaction(ctx.db, async (trx) => {
     let count = 0;
     for (const { id } of due) {
@@ -225,6 +237,5 @@ export async function lapseDueRequests(ctx: InvitesContext, batch = 500): Promis
     }
     return count;
   });
-  if (lapsed) ctx.onQueued();
-  return lapsed;
+  return { found: due.length, lapsed };
 }

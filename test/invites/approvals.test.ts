@@ -176,6 +176,15 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect((await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA })).awaitingApproval).toHaveLength(1);
   });
 
+  it('every request that is due lapses in one sweep, however many (in transactions of 500)', async () => {
+    const w = world();
+    const held = await w.policy.inviteMany({ emails: Array.from({ length: 1_203 }, (_, i) => `out${i}@other.io`), actor: BOOT });
+    expect(held.awaitingApproval).toHaveLength(1_203);
+    w.clock.advance(TTL);
+    expect(await w.policy.lapseDueRequests()).toBe(1_203);
+    expect(await w.policy.counts()).toMatchObject({ awaiting_approval: 0, revoked: 1_203 });
+  });
+
   it('approvers racing: of approvals and denials at once, exactly one wins and at most one email is queued', async () => {
     const w = world();
     const { awaitingApproval } = await w.policy.inviteMany({ emails: 'a@x.io, b@x.io, c@x.io', actor: ANA });
