@@ -84,11 +84,12 @@ export function groupByRecipient<T extends InviterRef & { id: string }>(rows: re
   return groups;
 }
 
-export async function queueNotices(trx: Trx, now: number, notices: NoticePayload[]): Promise<void> {
+export async function queueNotices(trx: Trx, now: number, notices: NoticePayload[], dedupeKey?: (payload: NoticePayload) => string): Promise<void> {
   const messages: OutboxMessage<NoticePayload>[] = notices.map((payload) => ({
     kind: SLACK_NOTICE,
     payload,
     invitationId: 'invitationId' in payload ? payload.invitationId : undefined,
+    dedupeKey: dedupeKey?.(payload),
   }));
   await enqueue(trx, now, messages);
 }
@@ -132,12 +133,18 @@ export async function queueAcceptedNotice(trx: Trx, now: number, invitation: { i
 /**
  * The same notice queued for the stand-ins, in the place of a recipient who can no longer hear it
  * (deactivated in Slack); answers how many. A report goes to every admin already, and a copy meant
- * for a stand-in goes nowhere else.
+ * for a stand-in goes nowhere else. Each copy is queued once per notice (`fromItem`), however many
+ * times that notice is tried (its outcome lost in a crash, say).
  */
-export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[]): Promise<number> {
+export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[], fromItem: number): Promise<number> {
   if (payload.notice === 'weekly_report') return 0;
   const standIns = await standInAdmins(trx, bootstrapAdmins);
   if (standIns.includes(payload.recipient)) return 0;
-  await queueNotices(trx, now, standIns.map((recipient): NoticePayload => (payload.notice === 'approval_decided' ? { ...payload, recipient, asInviter: false } : { ...payload, recipient })));
+  await queueNotices(
+    trx,
+    now,
+    standIns.map((recipient): NoticePayload => (payload.notice === 'approval_decided' ? { ...payload, recipient, asInviter: false } : { ...payload, recipient })),
+    (copy) => `standin:${fromItem}:${copy.recipient}`,
+  );
   return standIns.length;
 }

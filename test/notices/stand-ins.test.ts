@@ -54,6 +54,17 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     expect(h.dms(MEMBER_ADMIN)).toEqual([]);
     const cancelled = await h.db.db('outbox').where({ kind: 'slack_notice', state: 'cancelled' }).where('last_error', 'like', '%deactivated in Slack%');
     expect(cancelled).toHaveLength(2);
+
+    // One of them tried again, as when its outcome was lost (a crash after the copies were queued):
+    // the copies are not queued a second time.
+    const notices = async () => (await h.db.db('outbox').where({ kind: 'slack_notice' }).count({ n: '*' }))[0]!.n;
+    const queued = await notices();
+    await h.db.db('outbox').where({ id: cancelled[0]!.id }).update({ state: 'pending', locked_until: null, next_attempt_at: h.clock.now(), done_at: null });
+    h.app.services.slackOutbox.wake();
+    await eventually(async () => (await h.db.db('outbox').where({ id: cancelled[0]!.id }).first()).state === 'cancelled', 10_000, 'the notice tried again');
+    await h.settle();
+    expect(await notices()).toBe(queued);
+    expect(h.dms(LINKED)).toHaveLength(before + 2);
   });
 
   it('an approval outcome for a requester with no Slack user reaches the linked admins, all but the one who decided as a member (web, API)', async () => {

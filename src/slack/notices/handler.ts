@@ -40,7 +40,7 @@ export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock }, client: 
       const message = await renderNotice(deps, item.id, payload);
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
       if (absent && (await absent.deactivated.has(payload.recipient))) {
-        const told = await inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins));
+        const told = await inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id));
         return { result: 'cancelled', reason: `the recipient is deactivated in Slack${told ? `; queued for ${told} admin(s) instead` : ''}` };
       }
       const wait = pacer.reserve(payload.recipient, item.id);
