@@ -26,6 +26,11 @@ export interface InviteEmailSettings {
 
 /** How relays word "I will not relay for you" (Postfix, Exim, Sendmail, Exchange), not a recipient's refusal. */
 const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|not permitted to relay|we do not relay/i;
+/**
+ * How servers word "you may not send as this sender" (Exchange Online's SendAsDenied, 5.7.60, an
+ * account that does not own MAIL_FROM): Doorman's setup, refused for every recipient alike.
+ */
+const SENDER_REFUSED = /SendAs|not (allowed|permitted) to send as|permissions? to send as|\b5\.2\.252\b|\b5\.7\.(57|60)\b|sender address rejected|not owned by/i;
 /** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
@@ -121,6 +126,8 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         // all (credentials, allowed senders). That is the operator's to fix, not the invitee's
         // address: it is retried, never marked refused.
         if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new Error(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`);
+        // Likewise a refusal of the sender, which some servers give only after the message (DATA).
+        if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_REFUSED.test(words)) throw new Error(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`);
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
         throw error;
       }

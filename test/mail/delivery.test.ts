@@ -211,6 +211,9 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['a 454 to RCPT TO (a temporary failure that is no "slow down")', { kind: 'reply', at: 'rcpt', code: 454, times: 1 }],
     // The relay refusing Doorman itself (its account, its allowed senders): not the invitee's fault.
     ['a 554 "Relay access denied" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 554, message: '5.7.1 <kim@example.io>: Relay access denied', times: 1 }],
+    // Refusing Doorman's sender after the message (Exchange Online when MAIL_FROM is not the account's to use).
+    ['a 554 SendAsDenied to DATA', { kind: 'reply', at: 'data', code: 554, message: '5.2.252 SendAsDenied; doorman@acme.test not allowed to send as no-reply@acme.test; STOREDRV.Submission.Exception:SendAsDeniedException', times: 1 }],
+    ['a 550 5.7.60 to DATA', { kind: 'reply', at: 'data', code: 550, message: '5.7.60 SMTP; Client does not have permissions to send as this sender', times: 1 }],
   ];
   it.each(transient)('after %s, the email shows failing and is delivered exactly once', async (_name, fault) => {
     smtp.fail(fault);
