@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { InvitesService } from '../invites/service.js';
-import { MAX_PAGE } from '../invites/list.js';
+import { MAX_PAGE, type ListQuery } from '../invites/list.js';
 import type { Invitation } from '../invites/model.js';
 import { SHOWN_STATUSES } from '../invites/model.js';
 import { ROLES } from '../members/roles.js';
@@ -56,6 +56,8 @@ const listInvites = z
   })
   .strict();
 const emptyBody = z.object({}).strict();
+/** The most invitations one answer without `limit` holds (far more than an organization keeps open). */
+export const UNPAGED_INVITES = 10_000;
 
 /** An invitation as Medusa v1 returns it, plus Doorman's status and delivery state. */
 export function medusaInvite(invitation: Invitation) {
@@ -191,6 +193,10 @@ export function adminApi(deps: AdminApiDeps): Router {
     ok(res);
   }));
 
+  // A browser's CORS preflight carries no credentials: answered, without CORS headers (the admin API
+  // serves its own origin and server-side clients), and never counted as a failed sign-in.
+  router.use((req, res, next) => (req.method === 'OPTIONS' ? void res.status(204).set('Allow', 'GET, POST, DELETE').end() : next()));
+
   // Everything else needs a member; invitations need Member: Manage. A valid credential always
   // gets in; refused ones count against the client's address.
   router.use(
@@ -207,7 +213,9 @@ export function adminApi(deps: AdminApiDeps): Router {
     res.json({ user: medusaUser(currentMember(res)) });
   });
   router.delete('/auth', wrap(async (_req, res) => {
-    await auth.endSession(res, currentMember(res));
+    // A script signed in by API token (medusa-js's deleteSession at its end) has no session to end;
+    // ending the member's would sign its human out of every browser.
+    if (authMethod(res) !== 'api_token') await auth.endSession(res, currentMember(res));
     ok(res);
   }));
   userRoutes(router, { members, wrap });
@@ -220,14 +228,26 @@ export function adminApi(deps: AdminApiDeps): Router {
   }));
   router.get('/invites', manage, wrap(async (req, res) => {
     const query = validate(listInvites, req.query);
-    const limit = query.limit ?? 100;
     const offset = query.offset ?? 0;
     const order = query.order ?? '-created_at';
     const sort = order.replace(/^-/, '') === 'user_email' ? 'email' : order.replace(/^-/, '') === 'expires_at' ? 'expires' : 'created';
     // Medusa lists the invitations still open (accepted ones are deleted there); ask for more with ?status=.
     const status = query.status ?? 'open';
-    const page = await invites.list({ status, limit, offset, sort, order: order.startsWith('-') ? 'desc' : 'asc', search: query.q, withTokens: true });
-    res.json({ invites: page.invitations.map(medusaInvite), count: page.total, offset, limit });
+    const listed: ListQuery = { status, sort, order: order.startsWith('-') ? ('desc' as const) : ('asc' as const), search: query.q, withTokens: true };
+    if (query.limit !== undefined) {
+      const page = await invites.list({ ...listed, limit: query.limit, offset });
+      return void res.json({ invites: page.invitations.map(medusaInvite), count: page.total, offset, limit: query.limit });
+    }
+    // medusa-js's list() sends no query and expects every invitation (Medusa pages nothing): without
+    // a limit they all come, up to UNPAGED_INVITES, read a page at a time; `count` says how many match.
+    const all: Invitation[] = [];
+    let page = await invites.list({ ...listed, limit: MAX_PAGE, offset });
+    for (;;) {
+      all.push(...page.invitations.slice(0, UNPAGED_INVITES - all.length));
+      if (!page.nextCursor || all.length >= UNPAGED_INVITES) break;
+      page = await invites.list({ ...listed, limit: MAX_PAGE, cursor: page.nextCursor });
+    }
+    res.json({ invites: all.map(medusaInvite), count: page.total, offset, limit: all.length });
   }));
   router.post('/invites/:id/resend', manage, wrap(async (req, res) => {
     validate(emptyBody, req.body);

@@ -27,6 +27,8 @@ const listUsers = z
     updated_at: momentRange.optional(),
     // No member is ever deleted (they are deactivated): a filter on deletion matches none.
     deleted_at: momentRange.optional(),
+    // Doorman's own: deactivated members are listed only when asked for (Medusa lists no deleted user).
+    state: z.enum(['active', 'deactivated']).optional(),
     order: z.enum(MEMBER_ORDERS.flatMap((column) => [column, `-${column}`] as const) as [string, ...string[]]).optional(),
     fields: z
       .string()
@@ -82,8 +84,10 @@ export function userRoutes(
           roles: query.role === undefined ? undefined : [query.role].flat(),
           created: query.created_at,
           updated: query.updated_at,
-          orderBy: ordered,
-          descending: query.order?.startsWith('-'),
+          state: query.state ?? 'active',
+          // Medusa's default order: the newest first.
+          orderBy: ordered ?? 'created_at',
+          descending: query.order ? query.order.startsWith('-') : true,
           limit,
           offset,
         });

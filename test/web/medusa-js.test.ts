@@ -121,6 +121,22 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     const badKey = new Medusa({ baseUrl: t.url, maxRetries: 0, apiKey: 'dm_wrong-key-000000000000000000000' });
     expect((await failure(badKey.admin.invites.list())).status).toBe(401);
     expect((await failure(anonymous.admin.users.list())).status).toBe(401);
+
+    // deleteSession at the end of a script signed in by API key ends no one's session: the bearer
+    // token (and any browser) of that member still works.
+    expect((await client.admin.auth.deleteSession()).response.status).toBe(200);
+    expect((await bearer.admin.invites.list()).response.status).toBe(200);
+  });
+
+  it('invites.list (no query, as medusa-js sends it) holds every open invitation, past any page size', async () => {
+    const before = (await client.admin.invites.list()).invites.length;
+    await t.services.invites.inviteMany({ emails: Array.from({ length: 620 }, (_, i) => `many${i}@bulk.test`), actor: { type: 'system' } });
+    const { invites } = await client.admin.invites.list();
+    expect(invites).toHaveLength(before + 620);
+    expect(new Set(invites.map((i: any) => i.id)).size).toBe(before + 620);
+    // Asked for a page, it is that page.
+    expect((await request(t.url, '/admin/invites?limit=10', { apiToken: t.admin.apiToken })).json).toMatchObject({ limit: 10, count: before + 620 });
+    for (const i of invites.filter((i: any) => i.user_email.endsWith('@bulk.test'))) await t.services.invites.revoke(i.id, { type: 'system' });
   });
 
   it('users.list: {users} without password hashes', async () => {
@@ -147,8 +163,11 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     expect(await emails({ q: 'QUI' })).toEqual(expect.arrayContaining([made[0]!.email, made[1]!.email]));
     expect(await emails({ q: 'filtersON', order: '-email' })).toEqual([made[2]!.email, made[1]!.email, made[0]!.email]);
     expect(await emails({ email: made[2]!.email.toUpperCase() })).toEqual([made[2]!.email]);
-    expect(await emails({ q: 'filterson', role: 'member' })).toEqual([made[1]!.email, made[2]!.email]);
-    expect(await emails({ id: [made[0]!.id, made[2]!.id] })).toEqual([made[0]!.email, made[2]!.email]);
+    expect(await emails({ q: 'filterson', role: 'member', order: 'email' })).toEqual([made[1]!.email, made[2]!.email]);
+    expect(await emails({ id: [made[0]!.id, made[2]!.id], order: 'email' })).toEqual([made[0]!.email, made[2]!.email]);
+    // Without an order, Medusa's: the newest first.
+    expect(await emails({ q: 'filterson' })).toEqual(await emails({ q: 'filterson', order: '-created_at' }));
+    expect(await emails({ q: 'filterson' })).not.toEqual(await emails({ q: 'filterson', order: 'created_at' }));
     expect(await emails({ first_name: 'Rhéa', last_name: 'Filterson' })).toEqual([made[2]!.email]);
     // A letter outside ASCII, as typed (SQLite folds only ASCII), and roles given as a list.
     expect(await emails({ q: 'Rhéa' })).toEqual([made[2]!.email]);
@@ -158,6 +177,10 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     expect(await emails({ q: 'filterson', created_at: { lt: since } })).toEqual([]);
     // Members are deactivated, never deleted.
     expect(await client.admin.users.list({ deleted_at: { gt: '2020-01-01T00:00:00Z' } } as any)).toMatchObject({ users: [], count: 0 });
+    // A deactivated member is listed no more (as Medusa lists no deleted user), unless asked for.
+    await t.services.members.deactivate(made[1]!.id, { type: 'system' });
+    expect(await emails({ q: 'filterson', order: 'email' })).toEqual([made[0]!.email, made[2]!.email]);
+    expect(await emails({ q: 'filterson', state: 'deactivated' })).toEqual([made[1]!.email]);
     const picked = await client.admin.users.list({ email: made[0]!.email, fields: 'email,role' } as any);
     expect(picked.users).toEqual([{ id: made[0]!.id, email: made[0]!.email, role: 'developer' }]);
     // A filter Doorman cannot apply says so; nothing is answered as if it were applied.

@@ -137,6 +137,16 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     expect((await request(t.url, '/admin/invites', { apiToken: 'dm_not-a-real-token-at-all-000000', headers: from('198.51.100.10') })).status).toBe(401);
   });
 
+  it('browser preflights (OPTIONS, no credentials) are answered and never counted as failed sign-ins', async () => {
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${t.url}/admin/invites`, { method: 'OPTIONS', headers: { origin: 'https://dash.example', 'access-control-request-method': 'GET', ...from('198.51.100.20') } });
+      expect(res.status).toBe(204);
+      // No CORS grant: the admin API serves its own origin and server-side clients.
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    }
+    expect((await request(t.url, '/admin/invites', { apiToken: 'dm_not-a-real-token-at-all-000000', headers: from('198.51.100.20') })).status).toBe(401);
+  });
+
   it('an old email\'s link, replaced by a newer invitation, is told so however often it is opened: no guess finds one, so none is counted', async () => {
     const [id] = (await t.services.invites.inviteMany({ emails: 'twice.sent@corp.test', actor: { type: 'system' } })).invitationIds;
     const { token: old } = await linkFromEmail(t.smtp, 'twice.sent@corp.test');
