@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Express } from 'express';
-import { slackMode, type Config } from './config.js';
+import { slackMode, type Config, type DatabaseConfig } from './config.js';
 import { ConfigError } from './shared/errors.js';
-import { cannotUseDatabase, createDb, migrate, type Db } from './db/index.js';
+import { cannotUseDatabase, createDb, migrate, pendingMigrations, type Db } from './db/index.js';
 import { InvitesService } from './invites/service.js';
 import type { Logger } from './logger.js';
 import { startSlackJobs, startJobsWithoutSlack, type Jobs } from './jobs/index.js';
@@ -142,10 +143,30 @@ export interface RunningApp {
  * migration that fails otherwise is its own error.
  */
 export async function migrateConfigured(db: Db): Promise<string[]> {
-  return migrate(db).catch((error: Error & { code?: string }) => {
-    if (!cannotUseDatabase(error)) throw error;
-    throw new ConfigError('DATABASE_URL', `cannot use the database: ${error.message.replace(/\s+/g, ' ')}`);
-  });
+  return migrate(db).catch(namingDatabaseUrl);
+}
+
+/**
+ * For the CLI's commands: the configured database as the service left it, never created nor
+ * migrated by a command (only `doorman migrate` and `npm start` change the schema, so a newer CLI
+ * never migrates under an older running service, and a mistyped DATABASE_URL or another working
+ * directory is not answered from a new empty database).
+ */
+export async function requireMigrated(db: Db): Promise<void> {
+  const pending = await pendingMigrations(db).catch(namingDatabaseUrl);
+  if (pending.length) throw new Error(`the database is ${pending.length} migration(s) behind this Doorman (${pending[0]}${pending.length > 1 ? ', …' : ''}); run "doorman migrate" (npm start does it too) once no older instance is running`);
+}
+
+/** An SQLite file must be there before the CLI connects (connecting would create it): see requireMigrated. */
+export function requireDatabaseFile(database: DatabaseConfig): void {
+  if (database.client === 'sqlite' && !existsSync(database.filename)) {
+    throw new ConfigError('DATABASE_URL', `there is no database at ${database.filename}; start the service once (npm start) or run "doorman migrate" to create it`);
+  }
+}
+
+function namingDatabaseUrl(error: Error & { code?: string }): never {
+  if (!cannotUseDatabase(error)) throw error;
+  throw new ConfigError('DATABASE_URL', `cannot use the database: ${error.message.replace(/\s+/g, ' ')}`);
 }
 
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { createServices, migrateConfigured, type Services } from './app.js';
+import { createServices, migrateConfigured, requireDatabaseFile, requireMigrated, type Services } from './app.js';
 import { loadConfig } from './config.js';
 import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
@@ -56,18 +56,19 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   const env = source.env ?? process.env;
   const stdin = source.stdin ?? (() => readFileSync(0, 'utf8'));
   let services: Services | undefined;
-  /** The services on the configured database, without touching the schema. */
-  const connect = (): Services => {
+  /** The services on the configured database, without touching the schema; only `migrate` may create an SQLite file. */
+  const connect = (options: { create?: boolean } = {}): Services => {
     const config = loadConfig(env);
+    if (!options.create && !services) requireDatabaseFile(config.database);
     // LOG_LEVEL as the service reads it (trimmed, checked); unset or empty, the CLI is quieter.
     const level = env.LOG_LEVEL?.trim() ? config.logLevel : argv[0] === 'deliver' ? 'info' : 'warn';
     services ??= createServices(config, createLogger(level, { write: (line: string) => err.write(line) } as never), { runWorker: false });
     return services;
   };
-  /** …with the schema brought up to date first, as every command but `migrate` wants it. */
+  /** …on a database the service (or `doorman migrate`) made and brought up to date: see requireMigrated. */
   const open = async (): Promise<Services> => {
     const s = connect();
-    await migrateConfigured(s.db);
+    await requireMigrated(s.db);
     return s;
   };
   const print = (text: string) => out.write(text.endsWith('\n') ? text : text + '\n');
@@ -104,7 +105,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .command('migrate')
     .description('bring the database schema up to date (npm start does this too)')
     .action(async () => {
-      const applied = await migrateConfigured(connect().db);
+      const applied = await migrateConfigured(connect({ create: true }).db);
       print(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is up to date.');
     });
 

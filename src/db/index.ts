@@ -110,14 +110,29 @@ const MIGRATE_LOCK = 0x6d696772;
 const MIGRATION_TABLE = 'knex_migrations';
 const MIGRATION_LOCK_TABLE = 'knex_migrations_lock';
 
-export async function migrate(db: Db, options: { lockWaitMs?: number } = {}): Promise<string[]> {
+/**
+ * The migrations this code has that the database lacks, by name. A database a newer Doorman
+ * migrated (holding migrations this code does not know) is refused, naming them.
+ */
+export async function pendingMigrations(db: Db): Promise<string[]> {
   await ensureMigrationTables(db);
+  try {
+    const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], Array<Parameters<typeof migrationSource.getMigrationName>[0]>];
+    return pending.map((migration) => migrationSource.getMigrationName(migration));
+  } catch (error) {
+    // knex's words for it speak of a migration directory, which Doorman does not have.
+    const missing = /the following files are missing: (.*)$/.exec((error as Error).message)?.[1];
+    if (missing) throw new Error(`the database was migrated by a newer Doorman (${missing}); run that version, or one at least as new`);
+    throw error;
+  }
+}
+
+export async function migrate(db: Db, options: { lockWaitMs?: number } = {}): Promise<string[]> {
   const giveUpAt = Date.now() + (options.lockWaitMs ?? 60_000);
   for (;;) {
     // Up to date (every start and command but the first after an upgrade): a read is enough, where
     // knex's latest() would still open a transaction and take and free the migration lock.
-    const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
-    if (pending.length === 0) return [];
+    if ((await pendingMigrations(db)).length === 0) return [];
     try {
       const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
       return applied;

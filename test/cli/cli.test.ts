@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Invitation } from '../../src/invites/model.js';
@@ -6,6 +6,7 @@ import type { ListPage } from '../../src/invites/service.js';
 import { InvitesService } from '../../src/invites/service.js';
 import { MembersService } from '../../src/members/service.js';
 import { systemClock } from '../../src/shared/clock.js';
+import { createDb } from '../../src/db/index.js';
 import { createTestDatabase, DIALECTS, PG_ADMIN_URL, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { shellWord } from '../../src/cli/format.js';
 import { expectOneErrorLine } from '../support/cli-output.js';
@@ -345,6 +346,7 @@ describe('doorman CLI errors before the database', () => {
   it('bad option → exit 2; bad environment → exit 1 with one line naming the variable', async () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
+    expect((await runCli(['migrate'], env)).code).toBe(0);
     const [badStatus, badOption, badEnv, bigPage, noPage, emptyLevel, paddedLevel] = await Promise.all([
       runCli(['invites', '--status', 'sometimes'], env),
       runCli(['invite', '--frobnicate', 'x@example.io'], env),
@@ -439,6 +441,47 @@ describe('doorman CLI and a database it cannot use', () => {
     expect(expectOneErrorLine(noSuchRole, 1)).toMatch(/^doorman: DATABASE_URL: cannot use the database: .*doorman_no_such_role/);
     expect(directory.code).toBe(1);
     expect(expectOneErrorLine(directory)).toBe(`doorman: DATABASE_URL: ${data.dir} is a directory; name the database file, e.g. sqlite://${data.dir}/doorman.sqlite3`);
+  });
+});
+
+describe('doorman CLI and the schema: only migrate (and npm start) create or change it', () => {
+  it('a command on a database that is not there yet, is behind, or is newer, refuses with one line and changes nothing', async () => {
+    const data = tempDataDir();
+    const file = path.join(data.dir, 'doorman.sqlite3');
+    const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
+    try {
+      // A mistyped DATABASE_URL, or a run from another directory: no empty database is made to answer from.
+      const missing = await runCli(['invites'], env);
+      expect(missing.code).toBe(1);
+      expect(expectOneErrorLine(missing)).toBe(`doorman: DATABASE_URL: there is no database at ${file}; start the service once (npm start) or run "doorman migrate" to create it`);
+      expect(existsSync(file)).toBe(false);
+      expect((await runCli(['migrate'], env)).code).toBe(0);
+      expect((await runCli(['invites'], env)).code).toBe(0);
+
+      // Behind (this Doorman is newer than what migrated it): refused, and left as it was.
+      const db = createDb({ client: 'sqlite', filename: file });
+      try {
+        const last = (await db('knex_migrations').orderBy('id', 'desc').first()) as { id: number; name: string };
+        await db('knex_migrations').where({ id: last.id }).delete();
+        const behind = await runCli(['invites'], env);
+        expect(behind.code).toBe(1);
+        expect(expectOneErrorLine(behind)).toBe(`doorman: the database is 1 migration(s) behind this Doorman (${last.name}); run "doorman migrate" (npm start does it too) once no older instance is running`);
+        expect(await db('knex_migrations').where({ name: last.name }).first()).toBeUndefined();
+        await db('knex_migrations').insert({ name: last.name, batch: 1, migration_time: new Date() });
+
+        // Newer (migrated by a later Doorman): said in Doorman's words, for migrate too.
+        await db('knex_migrations').insert({ name: '20990101_0099_future', batch: 2, migration_time: new Date() });
+        for (const command of [['invites'], ['migrate']]) {
+          const newer = await runCli(command, env);
+          expect(newer.code).toBe(1);
+          expect(expectOneErrorLine(newer)).toBe('doorman: the database was migrated by a newer Doorman (20990101_0099_future); run that version, or one at least as new');
+        }
+      } finally {
+        await db.destroy();
+      }
+    } finally {
+      data.cleanup();
+    }
   });
 });
 
