@@ -1,3 +1,4 @@
+import { tokenHash } from './tokens.js';
 import { recordAudit } from '../audit/audit.js';
 import { inTransaction, isPostgres, isUniqueViolation, serializeOn, type Trx } from '../db/index.js';
 import { heldColumns, INVITE_LOCK, requestApprovals } from './approvals.js';
@@ -154,6 +155,9 @@ export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invit
   const row = await invitationRow(ctx.db, id);
   const now = ctx.clock.now();
   requireState(row, now, ['pending']);
+  // Only the APP_SECRET that made the token derives it again: another one (a CLI run without the
+  // service's environment) would hand out a link that opens nothing.
+  if (tokenHash(ctx.links.tokenFor(row.token_nonce)) !== row.token_hash) throw new Error('APP_SECRET is not the one this invitation\'s link was made with, so the link would not work; use the service\'s APP_SECRET (its env file, or DATA_DIR/app-secret)');
   return { invitation: toInvitation(row, now), link: ctx.links.linkFor(row) };
 }
 

@@ -115,6 +115,10 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     const url = link.stdout.trim();
     expect(url).toMatch(/^http:\/\/doorman\.test\/invite\?token=[A-Za-z0-9_-]{43,}$/);
     expect((await invites.lookupToken(new URL(url).searchParams.get('token'))).id).toBe(jane.id);
+    // Run without the service's APP_SECRET, it refuses rather than print a link that opens nothing.
+    const otherSecret = await doorman(['link', jane.id], { APP_SECRET: 'another-secret-of-at-least-32-characters!' });
+    expect(otherSecret.code).toBe(1);
+    expect(expectOneErrorLine(otherSecret)).toMatch(/^doorman: APP_SECRET is not the one this invitation's link was made with/);
 
     // resend: same invitation, sent again, expiry pushed out.
     expect(resend.code, resend.stderr).toBe(0);
