@@ -7,7 +7,7 @@ import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
 import { createLogger } from './logger.js';
 import type { Actor } from './shared/actor.js';
-import { parseMoment } from './shared/clock.js';
+import { DateTime } from 'luxon';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
 import { jsonOption, UsageError, type CommandDeps } from './cli/command.js';
@@ -71,7 +71,9 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     await requireMigrated(s.db);
     return s;
   };
-  const print = (text: string) => out.write(text.endsWith('\n') ? text : text + '\n');
+  // Stored text (an inviter's Slack display name, a mail server's words) reaches the terminal too:
+  // its control characters are shown escaped, as errors show them, and never act on the terminal.
+  const print = (text: string) => out.write(printable(text.endsWith('\n') ? text : text + '\n'));
 
   const program = new Command('doorman')
     .description('Doorman operator CLI: invitations and members on the service’s database.')
@@ -83,7 +85,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     })
     .exitOverride();
 
-  const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text) };
+  const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text), cwd: env.INIT_CWD || process.cwd() };
   registerInviteCommands(program, deps);
   registerApprovalCommands(program, deps);
   registerMemberCommands(program, deps);
@@ -111,7 +113,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
 
   program
     .command('sweep')
-    .description('look for expired and soon-expiring invitations once and queue their Slack notices (the service does this every EXPIRY_SWEEP_INTERVAL)')
+    .description('look once for expired and soon-expiring invitations and queue what announces them (Slack DMs, webhooks), and lapse the approval requests nobody decided in time (the service does this every EXPIRY_SWEEP_INTERVAL)')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
       const result = await sweepOnce(await open());
@@ -130,11 +132,11 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .command('report')
     .description('print the weekly invitations report: the figures the Slack report gives, with the week before beside each')
     .option('--week', 'the week up to the latest REPORT_SCHEDULE moment, or the last 7 days without one (the default)')
-    .option('--at <time>', 'as it was at this moment (ISO 8601, e.g. 2026-11-30T09:00+01:00)', isoTime)
+    .option('--at <time>', 'as it was at this moment (ISO 8601, e.g. 2026-11-30T09:00+01:00; without an offset, in REPORT_TZ)', isoTime)
     .addOption(jsonOption())
-    .action(async (opts: { week?: boolean; at?: number; json?: boolean }) => {
+    .action(async (opts: { week?: boolean; at?: string; json?: boolean }) => {
       const s = await open();
-      const now = opts.at ?? s.clock.now();
+      const now = opts.at === undefined ? s.clock.now() : atMoment(opts.at, s.config.reportTimeZone);
       const period = reportPeriod(s.config.report?.schedule, s.config.reportTimeZone, now);
       const figures = await reportFigures(s.db, period, s.config.inviteTtlMs);
       print(opts.json ? JSON.stringify(figures, null, 2) : weeklyReportText(figures));
@@ -181,13 +183,29 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
  * an error stays one line and cannot send escape sequences to the operator's terminal.
  */
 function oneLine(message: string): string {
-  return message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeControls(message, /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g);
 }
 
-function isoTime(value: string): number {
-  const ms = /^\d{4}-\d{2}-\d{2}(T|$)/.test(value) ? parseMoment(value) : NaN;
-  if (Number.isNaN(ms)) throw new InvalidArgumentError('must be a date and time like 2026-11-30T09:00Z or 2026-11-30T09:00+01:00');
-  return ms;
+/** `--at`: checked as typed; read in the report's time zone (atMoment). */
+/** Output as written, its line breaks and tabs kept; other control characters (and bidi overrides) escaped. */
+function printable(text: string): string {
+  return escapeControls(text, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g);
+}
+
+function escapeControls(text: string, controls: RegExp): string {
+  return text.replace(controls, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function isoTime(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}(T|$)/.test(value) || !DateTime.fromISO(value, { zone: 'UTC' }).isValid) {
+    throw new InvalidArgumentError('must be a date and time like 2026-11-30T09:00Z or 2026-11-30T09:00+01:00');
+  }
+  return value;
+}
+
+/** A moment typed without an offset (or a day alone) is REPORT_TZ's wall-clock time, as the schedule's are, never the machine's. */
+function atMoment(value: string, timeZone: string): number {
+  return DateTime.fromISO(value, { zone: timeZone }).toMillis();
 }
 
 const isEntry = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);

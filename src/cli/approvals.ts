@@ -64,7 +64,7 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
     .command('deny')
     .description('deny an invitation waiting for approval; nothing is sent and the requester is told why')
     .argument('<id>', 'invitation id (invite_…)')
-    .requiredOption('--reason <text>', 'why (the requester reads it)')
+    .requiredOption('--reason <text>', 'why, required (the requester reads it)')
     .addOption(asOption())
     .addOption(jsonOption())
     .action(async (id: string, opts: { reason: string; as?: string; json?: boolean }) => {

@@ -14,6 +14,8 @@ export interface CommandDeps {
   stdin(): string;
   /** Progress for the operator, on standard error (standard output stays what scripts read). */
   progress(text: string): void;
+  /** Where relative paths start: where the operator typed `npm run` (INIT_CWD), not the package's folder npm runs in. */
+  cwd: string;
 }
 
 /** --json, on every command that prints something a script may read. */

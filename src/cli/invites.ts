@@ -16,7 +16,7 @@ import { formatDate, formatInvitations, formatSummary, shellWord } from './forma
 const LIST_DEFAULTS = { status: 'all', sort: 'created', limit: 50 } as const;
 
 /** `doorman invite`, `invites`, `resend`, `renew`, `revoke`, `link`: invitations from the terminal. */
-export function registerInviteCommands(program: Command, { open, print, operator, stdin, progress }: CommandDeps): void {
+export function registerInviteCommands(program: Command, { open, print, operator, stdin, progress, cwd }: CommandDeps): void {
   program
     .command('invite')
     .description('invite one or more email addresses (a list may mix commas, spaces and "Name <email>")')
@@ -32,7 +32,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
       if (opts.file === undefined && emails.length === 0) throw new UsageError('give the addresses to invite, - to read them from standard input, or --file PATH');
       if (opts.file !== undefined) {
         if (emails.length) throw new UsageError('Give addresses or --file, not both.');
-        const list = parseListFile(readListFile(opts.file), path.basename(opts.file));
+        const list = parseListFile(readListFile(path.resolve(cwd, opts.file)), path.basename(opts.file));
         const { invites } = await open();
         const run = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });
         let state = await invites.listImportState(run.id);
@@ -107,11 +107,13 @@ export function registerInviteCommands(program: Command, { open, print, operator
   });
 }
 
-function readListFile(file: string): Buffer {
+function readListFile(full: string): Buffer {
   try {
-    return readFileSync(file);
+    return readFileSync(full);
   } catch (error) {
-    throw new InvalidInput(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'file');
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (code ?? (error as Error).message);
+    throw new InvalidInput(`Cannot read ${full}: ${why}.`, 'file');
   }
 }
 

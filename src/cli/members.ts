@@ -10,7 +10,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
   user
     .command('create')
     .description('create a member directly (e.g. the first admin)')
-    .requiredOption('--email <email>', 'their email address')
+    .requiredOption('--email <email>', 'their email address (required)')
     .addOption(roleOption())
     .option('--first-name <name>')
     .option('--last-name <name>')

@@ -80,6 +80,18 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect((await byEmail('jane@example.io')).invitedBy.name).toBe('Ada Lovelace');
   });
 
+  it('stored text with control characters (a mail server\'s words) is printed escaped: it never acts on the terminal', async () => {
+    await invites.inviteMany({ emails: 'esc@controls.io', actor: { type: 'system' } });
+    const row = await byEmail('esc@controls.io');
+    await test.db('invitations').where({ id: row.id }).update({ delivery_state: 'failing', delivery_error: '451 busy\u001b[2J\u009b31m' });
+    const table = await doorman(['invites', '--search', 'controls.io']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain('451 busy\\u001b[2J\\u009b31m');
+    expect(table.stdout).not.toMatch(/[\u001b\u009b]/);
+    // Line breaks of the output itself are kept.
+    expect(table.stdout.trimEnd().split('\n').length).toBeGreaterThan(1);
+  });
+
   it('invites: the table, --json, --sort, --status; link, resend, revoke on them', async () => {
     // Its own six, kept apart from other tests' by the search.
     await invites.inviteMany({ emails: ['jane', 'bob', 'carol', 'dave', 'erin', 'frank'].map((n) => `${n}@table.io`).join(', '), actor: { type: 'system' } });
@@ -296,7 +308,11 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(refused.code).toBe(1);
     expect(expectOneErrorLine(refused)).toMatch(/^doorman: table\.csv is not a list Doorman can read: it has several columns but no header row/);
     const missing = await doorman(['invite', '--file', path.join(data.dir, 'nope.csv')]);
-    expect(expectOneErrorLine(missing)).toMatch(/Cannot read .*nope\.csv: ENOENT/);
+    expect(missing.code).toBe(1);
+    expect(expectOneErrorLine(missing)).toBe(`doorman: Cannot read ${path.join(data.dir, 'nope.csv')}: no such file.`);
+    // A relative path is read from where npm run was typed (INIT_CWD), not the package's folder.
+    const relative = await doorman(['invite', '--file', 'nope.csv'], { INIT_CWD: data.dir });
+    expect(expectOneErrorLine(relative)).toBe(`doorman: Cannot read ${path.join(data.dir, 'nope.csv')}: no such file.`);
   });
 
   it('user role, deactivate and token: what the Slack members list does, without Slack; each audited, refusals change nothing', async () => {

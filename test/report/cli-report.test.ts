@@ -44,6 +44,10 @@ describe.each(DIALECTS)('doorman report --week (%s)', (dialect) => {
     expect(figures.period).toEqual({ previousStart: END - 14 * DAY, start: END - 7 * DAY, end: END, timeZone: 'Europe/Berlin' });
     expect(figures.week.sent).toBe(9);
     expect(figures.previousWeek.pendingOverThreeDays).toBe(5);
+    // Without an offset, the moment is REPORT_TZ's wall clock (10:00 in Berlin is 09:00 UTC), whatever the machine's zone.
+    const local = await doorman(['report', '--week', '--json', '--at', '2026-11-30T10:00'], { REPORT_TZ: 'Europe/Berlin', TZ: 'America/New_York' });
+    expect(local.code, local.stderr).toBe(0);
+    expect(JSON.parse(local.stdout).period).toEqual(figures.period);
   });
 
   it('bad input gets one clear line and changes nothing', async () => {
