@@ -43,6 +43,11 @@ const RECHECK_AFTER_MS = 100;
 const RECHECK_LEAD_MS = 50;
 /** Moments an email may miss (handed over too late for them) before it goes back to the queue. */
 const MOMENTS_PER_DELIVERY = 3;
+/** nodemailer's codes for a mail server that cannot be reached or used at all, whoever the email is for. */
+const SERVER_DOWN = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS', 'ETLS', 'EAUTH']);
+/** After such a failure no email is tried for this long, doubling with each failed try after it, up to the most. */
+const OUTAGE_HOLD_MS = 2_000;
+const OUTAGE_HOLD_MAX_MS = 5 * 60_000;
 /** On stop, how long an SMTP exchange under way may still take before it is cut (it stays queued). */
 const STOP_GRACE_MS = 5_000;
 
@@ -51,6 +56,7 @@ const EMAIL_COLUMNS = ['id', 'email', 'role', 'status', 'token_nonce', 'expires_
 
 /** A mail server's answer as nodemailer reports it. */
 interface SmtpError {
+  code?: string;
   responseCode?: number;
   command?: string;
   response?: string;
@@ -70,10 +76,26 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
   };
   // A stop cuts an exchange a stalled server holds past the grace (SMTP_TIMEOUT may be longer than a stop may take).
   const stop = new StopGrace(STOP_GRACE_MS);
+  // The mail server unreachable: emails wait, and a few are tried now and then, instead of each of a
+  // backlog being tried (and logged) in turn for the whole outage.
+  let outage: { tries: number; until: number } | undefined;
+  /** Starts (or lengthens) the hold; answers how long is left of it. */
+  const serverDown = (): number => {
+    const now = clock.now();
+    // The lanes of one try fail together: they count as one.
+    if (!outage || now >= outage.until) {
+      const tries = (outage?.tries ?? 0) + 1;
+      outage = { tries, until: now + Math.min(OUTAGE_HOLD_MAX_MS, OUTAGE_HOLD_MS * 2 ** (tries - 1)) };
+    }
+    return outage.until - now;
+  };
   return {
     kind: INVITE_EMAIL,
     interrupt: () => stop.interrupt(),
+    heldUntil: () => outage?.until,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
+      // Claimed with a batch before the server was found unreachable: it waits with the rest.
+      if (outage && clock.now() < outage.until) throw new RetryLater('waiting for the mail server, which could not be reached', outage.until - clock.now(), true);
       const payload = JSON.parse(item.payload) as InviteEmailPayload;
       const read = () => db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
       const row = await read();
@@ -120,6 +142,10 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       } catch (error) {
         stop.throwIfCut();
         const smtp = error as SmtpError;
+        // A server that answered (even no) is up; one that could not be reached holds every email.
+        if (smtp.responseCode) outage = undefined;
+        // Tried again when the hold ends, which stands in for the email's own backoff.
+        else if (SERVER_DOWN.has(smtp.code ?? '')) throw new RetryLater(describeError(error), serverDown(), false, true);
         const words = (smtp.response ?? describeError(error)).replace(/\s+/g, ' ').slice(0, 300);
         if (smtp.responseCode && SLOW_DOWN.has(smtp.responseCode)) throw new RetryLater(`the mail server asked to slow down: ${words}`, undefined, true);
         // "554 5.7.1 Relay access denied": the server at SMTP_URL will not take mail from Doorman at
@@ -131,6 +157,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
         throw error;
       }
+      outage = undefined;
       return { result: 'done' };
     },
     // An outcome that may set off more — the inviter's DM on a refusal, a delivery_failed webhook —

@@ -3,8 +3,12 @@
  * after the usual backoff when `afterMs` is undefined.
  */
 export class RetryLater extends Error {
-  /** `expected`: a wait by design (pacing, a server asking to slow down), not a failure: logged at debug, not as a warning. */
-  constructor(message: string, readonly afterMs: number | undefined, readonly expected = false) {
+  /**
+   * `expected`: a wait by design (pacing, a server asking to slow down), not a failure: logged at
+   * debug, not as a warning. `failed`: a failure all the same, counted as one (the wait named
+   * stands in for the backoff, as a mail server's outage hold does).
+   */
+  constructor(message: string, readonly afterMs: number | undefined, readonly expected = false, readonly failed = false) {
     super(message);
     this.name = 'RetryLater';
   }
@@ -13,6 +17,11 @@ export class RetryLater extends Error {
 /** The wait a handler named itself (RetryLater with afterMs), if it did. */
 export function askedWaitMs(error: unknown): number | undefined {
   return error instanceof RetryLater ? error.afterMs : undefined;
+}
+
+/** Whether a failed try counts among the item's failures: a backed-off one, or one its handler says failed. */
+export function countsAsFailure(error: unknown): boolean {
+  return askedWaitMs(error) === undefined || (error instanceof RetryLater && error.failed);
 }
 
 export interface BackoffOptions {

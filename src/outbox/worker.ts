@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { claimDue, extendClaims, recordOutcome, releaseClaims, type RecordedOutcome, type RecordResult } from './claims.js';
 import type { OutboxRow } from './outbox.js';
-import { askedWaitMs, backoffMs, RetryLater } from './retry.js';
+import { askedWaitMs, backoffMs, countsAsFailure, RetryLater } from './retry.js';
 
 export { backoffMs, RetryLater, StopGrace } from './retry.js';
 export type { RecordedOutcome, RecordResult } from './claims.js';
@@ -19,6 +19,11 @@ export interface OutboxHandler {
   recordOutcome?(trx: Trx, item: OutboxRow, outcome: RecordedOutcome): Promise<void>;
   /** Optional: on stop, for good — ends deliveries that wait on someone else (a slow webhook receiver); they stay queued. */
   interrupt?(): void;
+  /**
+   * Optional: until when none of this kind should be tried (the mail server is unreachable): the
+   * worker claims none of it meanwhile, so an outage is not a retry of every queued item in turn.
+   */
+  heldUntil?(): number | undefined;
   /**
    * Optional: records an outcome itself, with what it changes besides the item (its invitation's
    * delivery state), in place of the worker's own record, answering as that would; undefined
@@ -196,9 +201,12 @@ export class OutboxWorker {
   }
 
   private async claim(): Promise<OutboxRow[]> {
+    const now = this.clock.now();
+    const kinds = [...this.handlers.values()].filter((handler) => (handler.heldUntil?.() ?? 0) <= now).map((handler) => handler.kind);
+    if (kinds.length === 0) return [];
     const items = await claimDue(this.db, {
-      now: this.clock.now(),
-      kinds: [...this.handlers.keys()],
+      now,
+      kinds,
       exclude: [...this.held],
       limit: this.options.batchSize,
       leaseMs: this.options.leaseMs,
@@ -235,12 +243,12 @@ export class OutboxWorker {
     } catch (error) {
       const message = describeError(error);
       // A handler that names its own wait (its turn under a rate, Slack's Retry-After) is not
-      // backed off, and that wait does not count towards the next backoff.
+      // backed off, and that wait does not count towards the next backoff (unless it says it failed).
       const waitGiven = askedWaitMs(error);
       const retryInMs = waitGiven ?? backoffMs(Number(item.failures) + 1, this.options);
       const expected = error instanceof RetryLater && error.expected;
       this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs, error: message }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');
-      return { result: 'failing', error: message, retryInMs, expected, backedOff: waitGiven === undefined };
+      return { result: 'failing', error: message, retryInMs, expected, backedOff: countsAsFailure(error) };
     }
   }
 

@@ -142,6 +142,10 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(revoke.stdout.trim()).toBe('Revoked the invitation to jane@table.io.');
     await expect(invites.lookupToken(new URL(url).searchParams.get('token'))).rejects.toMatchObject({ code: 'invite_revoked' });
     expect((await invites.list({ status: 'revoked', search: 'table.io' })).invitations.map((i) => i.email)).toEqual(['jane@table.io']);
+    // Again (a cleanup script run twice): it holds, exit 0, and nothing more is recorded.
+    const again = await doorman(['revoke', jane.id]);
+    expect([again.code, again.stdout.trim()]).toEqual([0, 'The invitation to jane@table.io was already revoked.']);
+    expect(await test.db('audit_log').where({ subject_id: jane.id, action: 'revoke' }).count({ n: '*' }).then((r) => Number(r[0]!.n))).toBe(1);
   });
 
   it('invites page by page: the command for the next page keeps the status, sort, order, search and limit', async () => {

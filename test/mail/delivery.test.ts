@@ -24,10 +24,11 @@ const DAY = 86_400_000;
 /** Runs the worker, moving the clock to each next retry, until nothing is left to deliver. */
 async function deliverAll(s: Services, clock: ManualClock, worker: OutboxWorker = s.outbox, rounds = 25): Promise<void> {
   for (let i = 0; i < rounds; i++) {
-    await worker.drain();
+    const pass = await worker.drain();
     const next = (await s.db('outbox').where({ state: 'pending' }).min({ at: 'next_attempt_at' }).first()) as { at: number | string | null } | undefined;
     if (next?.at === null || next?.at === undefined) return;
-    clock.current = Math.max(clock.current, Number(next.at));
+    // Due, yet nothing taken (the mail server's outage hold): the worker looks again a poll later.
+    clock.current = pass.settled === 0 && Number(next.at) <= clock.current ? clock.current + 1_000 : Math.max(clock.current, Number(next.at));
   }
   throw new Error('the outbox did not empty');
 }
@@ -316,6 +317,49 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
       expect((await services.invites.get(invitationIds[0]!)).delivery.state).toBe('sent');
     } finally {
       transport.close();
+    }
+  });
+
+  it('the mail server unreachable: a backlog is not tried email by email, but a few at a time, less and less often, then all once it is back', async () => {
+    const transport = smtpTransport(smtp.url, { timeoutMs: 2_000 });
+    let sends = 0;
+    const counting = { ...transport, kind: transport.kind, send: (message: Parameters<typeof transport.send>[0]) => (sends++, transport.send(message)) };
+    const worker = new OutboxWorker(services.db, clock, createLogger('silent'), [
+      inviteEmailHandler(services.db, clock, services.invites.links, counting, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
+    ]);
+    try {
+      await smtp.stop();
+      const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: 120 }, (_, i) => `down${i}@example.io`), actor: OPERATOR });
+      // The first batch: the lanes' first tries fail (connection refused); the rest of it waits untried.
+      await worker.drain();
+      expect(sends).toBeGreaterThanOrEqual(1);
+      expect(sends).toBeLessThanOrEqual(5);
+      const tried = sends;
+      expect((await services.invites.get(invitationIds[0]!)).delivery.state).toBe('failing');
+      // Held for 2 s: nothing is claimed, so nothing is tried, however often the worker looks.
+      for (let i = 0; i < 3; i++) await worker.drain();
+      clock.advance(1_900);
+      await worker.drain();
+      expect(sends).toBe(tried);
+      // Then a few again, and the next hold is twice as long.
+      clock.advance(100);
+      await worker.drain();
+      expect(sends - tried).toBeGreaterThanOrEqual(1);
+      expect(sends - tried).toBeLessThanOrEqual(5);
+      const twice = sends;
+      clock.advance(3_900);
+      await worker.drain();
+      expect(sends).toBe(twice);
+      // Back: everything goes, once each.
+      await smtp.start();
+      clock.advance(100);
+      await deliverAll(services, clock, worker);
+      expect(smtp.received).toHaveLength(120);
+      expect(new Set(smtp.received.map((m) => m.envelope.to[0])).size).toBe(120);
+      expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'sent', error: null });
+    } finally {
+      transport.close();
+      await smtp.start();
     }
   });
 
