@@ -154,6 +154,7 @@ export async function migrateConfigured(db: Db): Promise<string[]> {
  */
 export async function requireMigrated(db: Db): Promise<void> {
   const pending = await pendingMigrations(db).catch(namingDatabaseUrl);
+  if (!pending) throw new ConfigError('DATABASE_URL', 'this database holds no Doorman schema (no migrations recorded); check DATABASE_URL, or run "doorman migrate" (npm start does it too) to set it up');
   if (pending.length) throw new Error(`the database is ${pending.length} migration(s) behind this Doorman (${pending[0]}${pending.length > 1 ? ', …' : ''}); run "doorman migrate" (npm start does it too) once no older instance is running`);
 }
 
@@ -189,6 +190,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     appSecret: config.appSecret,
     publicUrl: config.publicUrl,
     orgName: config.orgName,
+    signInUrl: config.signInUrl,
     rateLimits: options.rateLimits,
     trustProxy: config.trustProxy,
     metrics: services.metrics && config.metrics ? { metrics: services.metrics, access: config.metrics } : undefined,

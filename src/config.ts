@@ -46,6 +46,8 @@ export interface Config {
   mailFrom: string;
   /** The mail provider's pace (MAIL_RATE); unset: as fast as the server takes them. */
   mailRate?: MailRate;
+  /** SIGN_IN_URL: where members sign in to the organization's product, linked from the invitee's pages; unset: no link. */
+  signInUrl?: string;
   orgName: string;
   inviteTtlMs: number;
   /** INVITE_ALLOWED_DOMAINS; unset: every domain is invited without approval. */
@@ -273,6 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom,
     mailRate,
     orgName: env.ORG_NAME?.trim() || 'our team',
+    signInUrl: url(env, 'SIGN_IN_URL', ['http:', 'https:']),
     inviteTtlMs: duration(env, 'INVITE_TTL', '7d', { ms: 1_000, words: '1s' }, YEAR),
     allowedDomains: allowedDomains(env),
     inviteDailyLimit: dailyLimit(env),

@@ -125,6 +125,8 @@ describe('bad values throw ConfigError naming the variable', () => {
     ['SLACK_BOT_TOKEN', { SLACK_SIGNING_SECRET: 'a-signing-secret' }],
     ['SLACK_BOT_TOKEN', { SLACK_APP_TOKEN: 'xapp-1-abc' }],
     ['PUBLIC_URL', 'ftp://doorman.example.com'],
+    ['SIGN_IN_URL', 'javascript:alert(1)'],
+    ['SIGN_IN_URL', 'app.acme.test/login'],
     ['PUBLIC_URL', 'https://example.com/doorman'],
     ['PUBLIC_URL', 'https://doorman.example.com/?a=1'],
     ['PUBLIC_URL', 'https://user:secret@doorman.example.com'],

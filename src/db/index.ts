@@ -111,11 +111,13 @@ const MIGRATION_TABLE = 'knex_migrations';
 const MIGRATION_LOCK_TABLE = 'knex_migrations_lock';
 
 /**
- * The migrations this code has that the database lacks, by name. A database a newer Doorman
- * migrated (holding migrations this code does not know) is refused, naming them.
+ * The migrations this code has that the database lacks, by name, or undefined for a database that
+ * holds no record of migrations at all (not Doorman's, or empty). Only reads. A database a newer
+ * Doorman migrated (holding migrations this code does not know) is refused, naming them.
  */
-export async function pendingMigrations(db: Db): Promise<string[]> {
-  await ensureMigrationTables(db);
+export async function pendingMigrations(db: Db): Promise<string[] | undefined> {
+  // knex's list() would create its bookkeeping tables in a database that has none.
+  if (!(await db.schema.hasTable(MIGRATION_TABLE)) || !(await db.schema.hasTable(MIGRATION_LOCK_TABLE))) return undefined;
   try {
     const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], Array<Parameters<typeof migrationSource.getMigrationName>[0]>];
     return pending.map((migration) => migrationSource.getMigrationName(migration));
@@ -128,11 +130,12 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
 }
 
 export async function migrate(db: Db, options: { lockWaitMs?: number } = {}): Promise<string[]> {
+  await ensureMigrationTables(db);
   const giveUpAt = Date.now() + (options.lockWaitMs ?? 60_000);
   for (;;) {
     // Up to date (every start and command but the first after an upgrade): a read is enough, where
     // knex's latest() would still open a transaction and take and free the migration lock.
-    if ((await pendingMigrations(db)).length === 0) return [];
+    if ((await pendingMigrations(db))?.length === 0) return [];
     try {
       const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
       return applied;

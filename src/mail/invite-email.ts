@@ -30,7 +30,7 @@ const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|prohibited)|un
  * How servers word "you may not send as this sender" (Exchange Online's SendAsDenied, 5.7.60, an
  * account that does not own MAIL_FROM): Doorman's setup, refused for every recipient alike.
  */
-const SENDER_REFUSED = /SendAs|not (allowed|permitted) to send as|permissions? to send as|\b5\.2\.252\b|\b5\.7\.(57|60)\b|sender address rejected|not owned by/i;
+const SENDER_REFUSED = /\bSendAsDenied|not (allowed|permitted) to send as|permissions? to send as|\b5\.2\.252\b|\b5\.7\.(57|60)\b|sender address rejected/i;
 /** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
@@ -43,7 +43,7 @@ const RECHECK_AFTER_MS = 100;
 const RECHECK_LEAD_MS = 50;
 /** Moments an email may miss (handed over too late for them) before it goes back to the queue. */
 const MOMENTS_PER_DELIVERY = 3;
-/** nodemailer's codes for a mail server that cannot be reached or used at all, whoever the email is for. */
+/** nodemailer's codes for a mail server that cannot be reached or used at all (EAUTH: its login refused), whoever the email is for. */
 const SERVER_DOWN = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS', 'ETLS', 'EAUTH']);
 /** After such a failure no email is tried for this long, doubling with each failed try after it, up to the most. */
 const OUTAGE_HOLD_MS = 2_000;
@@ -82,7 +82,9 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
   /** Starts (or lengthens) the hold; answers how long is left of it. */
   const serverDown = (): number => {
     const now = clock.now();
-    // The lanes of one try fail together: they count as one.
+    // The lanes of one try fail together: they count as one. A hold long over (no email tried
+    // since) is a new outage, starting short again.
+    if (outage && now - outage.until > OUTAGE_HOLD_MAX_MS) outage = undefined;
     if (!outage || now >= outage.until) {
       const tries = (outage?.tries ?? 0) + 1;
       outage = { tries, until: now + Math.min(OUTAGE_HOLD_MAX_MS, OUTAGE_HOLD_MS * 2 ** (tries - 1)) };
@@ -142,18 +144,19 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
       } catch (error) {
         stop.throwIfCut();
         const smtp = error as SmtpError;
-        // A server that answered (even no) is up; one that could not be reached holds every email.
-        if (smtp.responseCode) outage = undefined;
-        // Tried again when the hold ends, which stands in for the email's own backoff.
-        else if (SERVER_DOWN.has(smtp.code ?? '')) throw new RetryLater(describeError(error), serverDown(), false, true);
         const words = (smtp.response ?? describeError(error)).replace(/\s+/g, ' ').slice(0, 300);
         if (smtp.responseCode && SLOW_DOWN.has(smtp.responseCode)) throw new RetryLater(`the mail server asked to slow down: ${words}`, undefined, true);
-        // "554 5.7.1 Relay access denied": the server at SMTP_URL will not take mail from Doorman at
-        // all (credentials, allowed senders). That is the operator's to fix, not the invitee's
-        // address: it is retried, never marked refused.
-        if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new Error(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`);
-        // Likewise a refusal of the sender, which some servers give only after the message (DATA).
-        if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_REFUSED.test(words)) throw new Error(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`);
+        // What holds every email alike, until the operator or the network mends it, holds them all
+        // (tried again when the hold ends, which stands in for each email's own backoff):
+        // - the server cannot be reached or used at all (a refused connection, DNS, TLS, a login refused);
+        if (SERVER_DOWN.has(smtp.code ?? '')) throw new RetryLater(describeError(error), serverDown(), false, true);
+        // - "554 5.7.1 Relay access denied": it will not take mail from Doorman at all (credentials,
+        //   allowed senders); the operator's to fix, not the invitee's address, so never marked refused;
+        if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new RetryLater(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`, serverDown(), false, true);
+        // - it refuses the sender, which some servers say only after the message (DATA).
+        if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_REFUSED.test(words)) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
+        // Otherwise the server answered: it is up.
+        outage = undefined;
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
         throw error;
       }

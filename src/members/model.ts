@@ -87,11 +87,15 @@ export function hasControlCharacters(text: string): boolean {
   return /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(text.replace(/\s+/g, ' '));
 }
 
+/** A name as it is stored: one Unicode form (NFC), so the same name typed on two systems is stored, compared and shown alike; spacing folded. */
+export function foldName(value: string): string {
+  return value.normalize('NFC').trim().replace(/\s+/g, ' ');
+}
+
 export function cleanName(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new InvalidInput(`${field} must be text.`, field);
-  // One form per name (NFC): the same name typed on two systems is stored, compared and shown alike.
-  const name = value.normalize('NFC').trim().replace(/\s+/g, ' ');
+  const name = foldName(value);
   if (hasControlCharacters(name)) throw new InvalidInput(`${field} must not contain control characters.`, field);
   if (name.length > MAX_NAME_CHARS) throw new InvalidInput(`${field} must be at most ${MAX_NAME_CHARS} characters.`, field);
   return name || null;

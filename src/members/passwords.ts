@@ -17,15 +17,24 @@ export function passwordLength(password: string): number {
 }
 
 /**
- * A password in the one form it is hashed in (NFC): "é" typed as one character or as "e" and an
- * accent (macOS, some keyboards) is the same password.
+ * A password as it is hashed: exactly as typed, since the organization's product checks the same
+ * hashes against what its users type (see verifyPassword for Doorman's own sign-in).
  */
 export function checkPassword(password: unknown): string {
   if (typeof password !== 'string' || passwordLength(password) < PASSWORD_MIN) {
     throw new WeakPassword(`The password must be at least ${PASSWORD_MIN} characters long.`);
   }
   if (passwordLength(password) > PASSWORD_MAX) throw new WeakPassword(`The password must be at most ${PASSWORD_MAX} characters long.`);
-  return password.normalize('NFC');
+  return password;
+}
+
+/**
+ * The forms a typed password is tried in: as typed, then its other Unicode forms ("é" as one
+ * character, or "e" and an accent, as macOS file names and some keyboards give it), so it is the
+ * same password on every device. One form for a password without such letters.
+ */
+function passwordForms(password: string): string[] {
+  return [...new Set([password, password.normalize('NFC'), password.normalize('NFD')])];
 }
 
 /**
@@ -74,18 +83,20 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
+  const forms = passwordForms(password);
   if (!hash || passwordLength(password) > PASSWORD_MAX) {
-    // Spend comparable time either way so a missing account is not told apart by timing.
-    await withHashSlot('signIn', () => Scrypt.kdf('timing-equalizer', SCRYPT_PARAMS));
+    // As many hashes as a wrong password of an existing account takes, so a missing account is
+    // not told apart by timing.
+    await withHashSlot('signIn', async () => {
+      for (const form of forms) await Scrypt.kdf(form, SCRYPT_PARAMS);
+    });
     return false;
   }
   const stored = Buffer.from(hash, 'base64');
-  const normal = password.normalize('NFC');
   return withHashSlot('signIn', async () => {
     try {
-      // A password set before passwords were normalized was hashed as typed: one typed in another
-      // form than NFC is tried that way too.
-      return (await Scrypt.verify(stored, normal)) || (normal !== password && (await Scrypt.verify(stored, password)));
+      for (const form of forms) if (await Scrypt.verify(stored, form)) return true;
+      return false;
     } catch {
       // A stored hash scrypt-kdf cannot read matches no password.
       return false;

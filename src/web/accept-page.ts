@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Invitation } from '../invites/model.js';
 import type { InvitesService } from '../invites/service.js';
 import { formatDateInWords } from '../mail/templates.js';
-import { hasControlCharacters } from '../members/model.js';
+import { foldName, hasControlCharacters } from '../members/model.js';
 import { PASSWORD_MAX, PASSWORD_MIN, passwordLength } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
@@ -11,7 +11,7 @@ import { DomainError, InvitationAccepted, InvitationExpired, Overloaded, Unknown
 import { clientKey, type FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { waitWords } from './errors.js';
-import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, renewalRequestedPage, renewalRequestForm, STYLESHEET, type FormState } from './pages.js';
+import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, renewalRequestedPage, renewalRequestForm, signInLink, STYLESHEET, type FormState } from './pages.js';
 
 /** Room for the longest password twice (with its confirmation) in any script: percent-encoded UTF-8 takes up to 9 bytes a character. */
 const ACCEPT_FORM_LIMIT_BYTES = 64 * 1024;
@@ -19,6 +19,8 @@ const ACCEPT_FORM_LIMIT_BYTES = 64 * 1024;
 export interface AcceptPageDeps {
   invites: InvitesService;
   orgName: string;
+  /** SIGN_IN_URL: pages that send the person to sign in link there. */
+  signInUrl?: string;
   logger: Logger;
   /** Links that match nothing, per client address: guessing is answered "too many attempts" for a while. */
   tokenFailures: FailureLimits;
@@ -43,7 +45,7 @@ export function pageHeaders(_req: Request, res: Response, next: NextFunction): v
  * The one place where domain errors become the invitee's words and status codes. An expired link
  * gets a way to ask for a new one when `renewalToken` is given.
  */
-export function pageForError(error: unknown, orgName: string, renewalToken?: string): { status: number; html: string } | undefined {
+export function pageForError(error: unknown, orgName: string, renewalToken?: string, signInUrl?: string): { status: number; html: string } | undefined {
   if (!(error instanceof DomainError)) return undefined;
   switch (error.code) {
     case 'unknown_token':
@@ -62,10 +64,10 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
       // Whoever set it up (most often the one reloading or going back) recognizes the address and the moment.
       const e = error as InvitationAccepted;
       const what = e.email && e.acceptedAt !== undefined ? `The account for ${e.email} at ${orgName} was set up with it on ${formatDateInWords(e.acceptedAt)}.` : 'Someone already accepted this invitation and set up the account.';
-      return { status: 409, html: problemPage('This invitation was already used', what, 'If that was you, sign in with that email and the password you chose.') };
+      return { status: 409, html: problemPage('This invitation was already used', what, 'If that was you, sign in with that email and the password you chose.', signInLink(signInUrl)) };
     }
     case 'already_member':
-      return { status: 409, html: problemPage('You are already a member', `There is already an account for this email address at ${orgName}.`, 'Sign in with your email and password.') };
+      return { status: 409, html: problemPage('You are already a member', `There is already an account for this email address at ${orgName}.`, 'Sign in with your email and password.', signInLink(signInUrl)) };
     case 'awaiting_approval':
       // A link sent before the invitation was held again (raised to admin): it stays dead; approval sends a new one.
       return { status: 409, html: problemPage('This invitation is waiting for approval', `Someone at ${orgName} has to approve this invitation before it can be used.`, 'Once it is approved you get a new email with a link that works.') };
@@ -99,7 +101,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
         return send(res, 429, problemPage('Too many attempts', 'There were too many attempts with links that do not work, from your network, in a short time.', `Wait ${waitWords(retryAfterS)}, then open the link from your email again.`));
       }
     }
-    const page = pageForError(error, orgName, token && invites.takesRenewalRequests ? token : undefined);
+    const page = pageForError(error, orgName, token && invites.takesRenewalRequests ? token : undefined, deps.signInUrl);
     if (page) return send(res, page.status, page.html);
     deps.logger.error({ err: error }, 'accept page failed');
     return send(res, 500, problemPage('Something went wrong', 'We could not load your invitation. Please try again in a minute.'));
@@ -130,7 +132,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       invitation = await invites.lookupToken(token);
       const errors = state.errors!;
       const nameError = (name: string, which: string) =>
-        !name.trim() ? `Enter your ${which} name.` : hasControlCharacters(name) ? 'Remove the invisible control characters from your name.' : name.trim().length > MAX_NAME_CHARS ? `Use at most ${MAX_NAME_CHARS} characters.` : undefined;
+        !name.trim() ? `Enter your ${which} name.` : hasControlCharacters(name) ? 'Remove the invisible control characters from your name.' : foldName(name).length > MAX_NAME_CHARS ? `Use at most ${MAX_NAME_CHARS} characters.` : undefined;
       const firstNameError = nameError(state.firstName!, 'first');
       const lastNameError = nameError(state.lastName!, 'last');
       if (firstNameError) errors.first_name = firstNameError;
@@ -164,7 +166,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const accepted = await invites.acceptedByToken(token);
       // Still open: nobody accepted it yet.
       if (!accepted) return res.redirect(303, `/invite?token=${encodeURIComponent(token)}`);
-      send(res, 200, acceptedPage(accepted.email, orgName, ROLE_LABELS[accepted.role]));
+      send(res, 200, acceptedPage(accepted.email, orgName, ROLE_LABELS[accepted.role], deps.signInUrl));
     } catch (error) {
       await fail(req, res, error, token);
     }

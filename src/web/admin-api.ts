@@ -5,6 +5,7 @@ import type { InvitesService } from '../invites/service.js';
 import { MAX_PAGE, type ListQuery } from '../invites/list.js';
 import type { Invitation } from '../invites/model.js';
 import { SHOWN_STATUSES } from '../invites/model.js';
+import { PASSWORD_MAX, passwordLength } from '../members/passwords.js';
 import { ROLES } from '../members/roles.js';
 import { can, memberActor, type MembersService } from '../members/service.js';
 import { toIso } from '../shared/clock.js';
@@ -36,14 +37,16 @@ export interface AdminApiDeps {
   authFailures: FailureLimits;
 }
 
-const credentials = z.object({ email: text(320), password: text(1024) }).strict();
+/** Passwords: at most PASSWORD_MAX characters, counted as the domain counts them (an emoji is one). */
+const password = z.string().refine((value) => passwordLength(value) <= PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`);
+const credentials = z.object({ email: text(320), password }).strict();
 /** Medusa's create body, with two documented Doorman extensions: the expiry in days and a personal message (its limits are the domain's, checked there). */
 const createInvite = z.object({ user: text(320), role: z.enum(ROLES), expires_in_days: z.number().int().optional(), message: z.string().optional() }).strict();
 const acceptInvite = z
   .object({
     token: text(200).min(1, 'token should not be empty'),
     // Names are checked by the domain (the rule "Accept"), as every door's are.
-    user: z.object({ first_name: text(200).optional(), last_name: text(200).optional(), password: text(1024) }).strict(),
+    user: z.object({ first_name: text(200).optional(), last_name: text(200).optional(), password }).strict(),
   })
   .strict();
 const listInvites = z

@@ -78,13 +78,18 @@ ${field('confirm_password', 'Confirm password', `type="password" autocomplete="n
   );
 }
 
-export function acceptedPage(email: string, orgName: string, roleLabel: string): string {
+export function acceptedPage(email: string, orgName: string, roleLabel: string, signInUrl?: string): string {
   return layout(
     `Welcome to ${orgName}`,
     `<h1 id="welcome">Welcome to ${h(orgName)}</h1>
 <p class="lead">Your account is ready. You joined as <strong>${h(roleLabel)}</strong>.</p>
-<p>Sign in with <strong>${h(email)}</strong> and the password you just chose.</p>`,
+<p>Sign in with <strong>${h(email)}</strong> and the password you just chose.</p>${signInLink(signInUrl)}`,
   );
+}
+
+/** The way on to the organization's sign-in (SIGN_IN_URL), when there is one. */
+export function signInLink(signInUrl: string | undefined): string {
+  return signInUrl ? `\n<p><a class="button" href="${h(signInUrl)}">Sign in</a></p>` : '';
 }
 
 /** A page that explains a dead or refused link and what to do next. */
@@ -129,6 +134,7 @@ input[aria-invalid=true]{border-color:#c9252d}
 .message{margin:0 0 16px;padding:8px 12px;border-left:4px solid #d1d2d3;white-space:pre-line;overflow-wrap:anywhere}
 .alert{background:#fdecea;color:#8a1c1c;border-radius:8px;padding:10px 12px;margin-bottom:16px}
 button{width:100%;font:inherit;font-weight:700;color:#fff;background:#1264a3;border:0;border-radius:8px;padding:12px;cursor:pointer;margin-top:6px}
+a.button{display:block;text-align:center;font-weight:700;color:#fff;background:#1264a3;border-radius:8px;padding:12px;text-decoration:none;margin-top:6px}a.button:hover{background:#0b4c80}a.button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}
 button:hover{background:#0b4c80}button:disabled{background:#616061;cursor:progress}button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}
 @media (prefers-color-scheme:dark){html{background:#1a1d21;color:#e8e8e8}.card{background:#222529;box-shadow:none}.facts dt,.hint{color:#ababad}input{background:#1a1d21;color:#e8e8e8}input[readonly]{background:#222529;border-color:#616061}}
 `;

@@ -41,6 +41,8 @@ export interface WebDeps {
   appSecret: string;
   publicUrl: string;
   orgName: string;
+  /** SIGN_IN_URL, linked from the welcome and from the pages of a used link or an existing member. */
+  signInUrl?: string;
   rateLimits?: Partial<RateLimits>;
   /** Which proxies' X-Forwarded-For to believe (TRUST_PROXY), as Express's `trust proxy` takes it. */
   trustProxy: boolean | number | string;
@@ -72,7 +74,7 @@ export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
     passwords: new FailureLimits(limits.passwordFailures),
     auth: new FailureLimits(limits.authFailures),
   };
-  app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, logger: deps.logger, tokenFailures: failures.links, renewalRequests: failures.renewalRequests }));
+  app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, signInUrl: deps.signInUrl, logger: deps.logger, tokenFailures: failures.links, renewalRequests: failures.renewalRequests }));
   const auth = new AdminAuth(deps.appSecret, deps.members, deps.clock, new URL(deps.publicUrl).protocol === 'https:');
   app.use(
     '/admin',

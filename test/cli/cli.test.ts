@@ -479,6 +479,18 @@ describe('doorman CLI and the schema: only migrate (and npm start) create or cha
       expect(missing.code).toBe(1);
       expect(expectOneErrorLine(missing)).toBe(`doorman: DATABASE_URL: there is no database at ${file}; start the service once (npm start) or run "doorman migrate" to create it`);
       expect(existsSync(file)).toBe(false);
+      // A database that is there but not Doorman's (empty here): said so, and nothing is created in it.
+      const empty = path.join(data.dir, 'empty.sqlite3');
+      const other = createDb({ client: 'sqlite', filename: empty });
+      try {
+        await other.raw('create table notes (id integer)');
+        const foreign = await runCli(['invites'], { ...env, DATABASE_URL: `sqlite://${empty}` });
+        expect(foreign.code).toBe(1);
+        expect(expectOneErrorLine(foreign)).toMatch(/^doorman: DATABASE_URL: this database holds no Doorman schema/);
+        expect((await other.raw("select name from sqlite_master where type = 'table' order by name")).map((r: { name: string }) => r.name)).toEqual(['notes']);
+      } finally {
+        await other.destroy();
+      }
       expect((await runCli(['migrate'], env)).code).toBe(0);
       expect((await runCli(['invites'], env)).code).toBe(0);
 

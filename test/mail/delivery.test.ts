@@ -276,6 +276,8 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['554 to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message refused', times: 1 }],
     // A recipient's refusal that merely names a relay (the address, the host) is still the recipient's.
     ['550 to RCPT TO naming a relay host', { kind: 'reply', at: 'rcpt', code: 550, message: '5.1.1 <kim@mail-relay.example.io>: Recipient address rejected: User unknown in relay recipient table', times: 1 }],
+    // …or an address that happens to hold the letters of a sender refusal.
+    ['550 to RCPT TO for an address holding "sendas"', { kind: 'reply', at: 'rcpt', code: 550, message: '5.1.1 <alex.sendasky@example.io>: Recipient address rejected: User unknown', times: 1 }],
   ];
   it.each(refusals)('after %s, the delivery is refused for good, with the server\'s words, and never tried again', async (_name, fault) => {
     smtp.fail(fault);
@@ -360,6 +362,29 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     } finally {
       transport.close();
       await smtp.start();
+    }
+  });
+
+  it('a login the mail server refuses (wrong SMTP_URL credentials) holds every email too, rather than trying each in turn', async () => {
+    const url = new URL(smtp.url);
+    url.username = 'doorman';
+    url.password = 'wrong';
+    const transport = smtpTransport(url.toString(), { timeoutMs: 2_000 });
+    let sends = 0;
+    const counting = { ...transport, kind: transport.kind, send: (message: Parameters<typeof transport.send>[0]) => (sends++, transport.send(message)) };
+    const worker = new OutboxWorker(services.db, clock, createLogger('silent'), [
+      inviteEmailHandler(services.db, clock, services.invites.links, counting, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
+    ]);
+    try {
+      const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: 30 }, (_, i) => `login${i}@example.io`), actor: OPERATOR });
+      for (let i = 0; i < 3; i++) await worker.drain();
+      expect(sends).toBeGreaterThanOrEqual(1);
+      expect(sends).toBeLessThanOrEqual(5);
+      const tried = await services.invites.get(invitationIds[0]!);
+      expect(tried.delivery.state).toBe('failing');
+      expect(smtp.received).toHaveLength(0);
+    } finally {
+      transport.close();
     }
   });
 

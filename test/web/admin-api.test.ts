@@ -753,11 +753,15 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       const decomposed = composed.normalize('NFD');
       expect(decomposed).not.toBe(composed);
       expect((await postForm(t.url, '/invite', { token, first_name: 'Pat', last_name: 'Doe', password: decomposed, confirm_password: decomposed })).status).toBe(303);
+      // Hashed as typed: the organization's product, which checks the hash against what its user
+      // types (as Medusa does, without normalizing), takes it too.
+      const { password_hash: hash } = await t.services.db('members').where({ email }).first();
+      expect(await Scrypt.verify(Buffer.from(hash, 'base64'), decomposed)).toBe(true);
       for (const password of [composed, decomposed]) expect((await request(t.url, '/admin/auth/token', { body: { email, password } })).status, password).toBe(200);
       expect((await request(t.url, '/admin/auth/token', { body: { email, password: 'passwörd-ünïcode' } })).status).toBe(401);
     });
 
-    it('a password set as typed before passwords were normalized still signs in as typed', async () => {
+    it('a hash made of a password as typed (the CLI, an import) signs in with it as typed', async () => {
       const email = fresh('legacy-pw');
       const typed = 'crème-brûlée-1'.normalize('NFD');
       const { member } = await t.createMember('member', email);
@@ -783,6 +787,33 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(busy.text).toContain('send the form in a few seconds');
       expect(await snapshot(t.services)).toEqual(before);
     });
+  });
+});
+
+describe('SIGN_IN_URL on the invitee\'s pages', () => {
+  it('the welcome, a used link and an existing member link to it; without it, no link', async () => {
+    const t = await startTestApp('sqlite', { env: { SIGN_IN_URL: 'https://app.acme.test/login?from=doorman&x=1' } });
+    try {
+      const link = '<a class="button" href="https://app.acme.test/login?from=doorman&amp;x=1">Sign in</a>';
+      await t.services.invites.inviteMany({ emails: 'signs-in@example.test', actor: OPERATOR });
+      const { token } = await linkFromEmail(t.smtp, 'signs-in@example.test');
+      expect((await request(t.url, `/invite?token=${token}`)).text).not.toContain(link);
+      const fields = { token, first_name: 'Sig', last_name: 'Nin', password: PASSWORD, confirm_password: PASSWORD };
+      expect((await postForm(t.url, '/invite', fields)).status).toBe(303);
+      expect((await request(t.url, `/invite/welcome?token=${token}`)).text).toContain(link);
+      expect((await postForm(t.url, '/invite', fields)).text).toContain(link);
+    } finally {
+      await t.close();
+    }
+    const plain = await startTestApp('sqlite');
+    try {
+      await plain.services.invites.inviteMany({ emails: 'no-link@example.test', actor: OPERATOR });
+      const { token } = await linkFromEmail(plain.smtp, 'no-link@example.test');
+      await postForm(plain.url, '/invite', { token, first_name: 'No', last_name: 'Link', password: PASSWORD, confirm_password: PASSWORD });
+      expect((await request(plain.url, `/invite/welcome?token=${token}`)).text).not.toContain('class="button"');
+    } finally {
+      await plain.close();
+    }
   });
 });
 
