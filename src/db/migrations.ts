@@ -17,6 +17,7 @@ import * as listImportFiles from '../../migrations/20261205_0015_list_import_fil
 import * as outboxFailures from '../../migrations/20261206_0016_outbox_failures.js';
 import * as releaseDeactivatedSlackLinks from '../../migrations/20261206_0017_release_deactivated_slack_links.js';
 import * as replacedLinks from '../../migrations/20261206_0018_replaced_links.js';
+import * as outboxTarget from '../../migrations/20261206_0019_outbox_target.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -47,6 +48,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261206_0016_outbox_failures', outboxFailures],
   ['20261206_0017_release_deactivated_slack_links', releaseDeactivatedSlackLinks],
   ['20261206_0018_replaced_links', replacedLinks],
+  ['20261206_0019_outbox_target', outboxTarget],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -12,6 +12,8 @@ export interface OutboxRow {
   state: 'pending' | 'done' | 'cancelled';
   dedupe_key: string | null;
   invitation_id: string | null;
+  /** Whom it goes to, where one receiver's pause puts off all of its items (a webhook endpoint's id). */
+  target: string | null;
   payload: string;
   /** Every claim counts here (it also tells one claim from the next). */
   attempts: number;
@@ -30,16 +32,19 @@ export interface OutboxMessage<P = unknown> {
   invitationId?: string;
   /** Two messages with the same key are one message: the second is not queued. */
   dedupeKey?: string;
+  /** See OutboxRow.target. */
+  target?: string;
   /** Not before this time (default: now). */
   notBefore?: number;
 }
 
-export type NewOutboxRow = Pick<OutboxRow, 'kind' | 'state' | 'dedupe_key' | 'invitation_id' | 'payload' | 'attempts' | 'next_attempt_at' | 'created_at'>;
+export type NewOutboxRow = Pick<OutboxRow, 'kind' | 'state' | 'dedupe_key' | 'invitation_id' | 'target' | 'payload' | 'attempts' | 'next_attempt_at' | 'created_at'>;
 export const NEW_OUTBOX_COLUMNS: ColumnTypes<NewOutboxRow> = {
   kind: 'text',
   state: 'text',
   dedupe_key: 'text',
   invitation_id: 'text',
+  target: 'text',
   payload: 'text',
   attempts: 'integer',
   next_attempt_at: 'bigint',
@@ -53,6 +58,7 @@ export async function enqueue(trx: Trx, now: number, messages: OutboxMessage[]):
     state: 'pending',
     dedupe_key: m.dedupeKey ?? null,
     invitation_id: m.invitationId ?? null,
+    target: m.target ?? null,
     payload: JSON.stringify(m.payload),
     attempts: 0,
     next_attempt_at: m.notBefore ?? now,

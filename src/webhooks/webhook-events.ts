@@ -60,7 +60,7 @@ export class WebhookEvents implements EventSink {
       if (targets.length === 0) continue;
       const webhookId = newId('msg');
       const body = JSON.stringify({ type: event.type, timestamp, data: event.data });
-      for (const endpoint of targets) messages.push({ kind: WEBHOOK, payload: { webhookId, endpointId: endpoint.id, type: event.type, body } });
+      for (const endpoint of targets) messages.push({ kind: WEBHOOK, target: endpoint.id, payload: { webhookId, endpointId: endpoint.id, type: event.type, body } });
     }
     await enqueue(trx, now, messages);
   }

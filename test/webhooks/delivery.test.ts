@@ -190,6 +190,33 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(rows.every((r) => /^given up after 24 h: the endpoint answered 503/.test(String(r.last_error)))).toBe(true);
   });
 
+  it('a dead endpoint with a backlog does not hold the others back: its pause puts off all it has waiting, so another endpoint\'s new event goes at the next look', async () => {
+    const dead = await receiver();
+    dead.otherwise = 503;
+    const live = await receiver();
+    const s = services([dead.url, live.url]);
+    await s.invites.inviteMany({ emails: Array.from({ length: 200 }, (_, i) => `b${i}@example.io`), actor: OPERATOR });
+    // The live endpoint gets its 200; the dead one's wait in the outbox.
+    for (let look = 0; look < 40 && live.received.length < 200; look++) {
+      await s.webhooks.drain();
+      clock.advance(1_000);
+    }
+    expect(live.received).toHaveLength(200);
+    const deadRequests = dead.received.length;
+    // Well past the dead endpoint's pause: its 200 are all due again, ahead of anything newer.
+    clock.advance(10 * 60_000);
+    await s.invites.inviteMany({ emails: 'latest@example.io', actor: OPERATOR });
+    let looks = 0;
+    while (live.received.length === 200 && looks < 20) {
+      looks++;
+      await s.webhooks.drain();
+    }
+    expect(live.received).toHaveLength(201);
+    // The first look tries the dead endpoint once more (and puts all its waiting off again); the next one reaches the live endpoint.
+    expect(looks).toBeLessThanOrEqual(2);
+    expect(dead.received.length - deadRequests).toBeLessThanOrEqual(2);
+  });
+
   it('410 Gone disables an added endpoint: nothing more is sent or queued to it', async () => {
     const hooks = await receiver();
     hooks.script.push(410);
