@@ -264,6 +264,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
         state: 'pending',
         dedupe_key: null,
         invitation_id: row.id,
+        target: null,
         payload: JSON.stringify({ invitationId: row.id, nonce: row.token_nonce, reason: 'invite' }),
         attempts: 0,
         failures: 0,
