@@ -10,7 +10,7 @@ import type { Actor } from './shared/actor.js';
 import { DateTime } from 'luxon';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
-import { jsonOption, UsageError, type CommandDeps } from './cli/command.js';
+import { jsonOption, NotConfirmed, UsageError, type CommandDeps } from './cli/command.js';
 import { registerInviteCommands } from './cli/invites.js';
 import { registerMemberCommands } from './cli/members.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
@@ -50,6 +50,10 @@ interface Out {
 export interface CliSource {
   env?: NodeJS.ProcessEnv;
   stdin?: () => string;
+  /** Whether a person is at the keyboard (standard input and error are a terminal). */
+  interactive?: boolean;
+  /** Asks a question on the terminal and answers the line typed. */
+  ask?: (question: string) => Promise<string>;
 }
 
 export async function runCli(argv: string[], out: Out = process.stdout, err: Out = process.stderr, source: CliSource = {}): Promise<number> {
@@ -85,7 +89,13 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     })
     .exitOverride();
 
-  const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text), cwd: env.INIT_CWD || process.cwd() };
+  const interactive = source.interactive ?? (!!process.stdin.isTTY && !!process.stderr.isTTY);
+  const ask = source.ask ?? askOnTerminal;
+  const confirm = async (question: string, opts: { yes?: boolean }) => {
+    if (opts.yes || !interactive) return;
+    if (!/^y(es)?$/i.test((await ask(`${printable(question)} [y/N] `)).trim())) throw new NotConfirmed();
+  };
+  const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text), cwd: env.INIT_CWD || process.cwd(), confirm };
   registerInviteCommands(program, deps);
   registerApprovalCommands(program, deps);
   registerMemberCommands(program, deps);
@@ -187,6 +197,16 @@ function oneLine(message: string): string {
 }
 
 /** `--at`: checked as typed; read in the report's time zone (atMoment). */
+async function askOnTerminal(question: string): Promise<string> {
+  const readline = await import('node:readline/promises');
+  const terminal = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await terminal.question(question);
+  } finally {
+    terminal.close();
+  }
+}
+
 /** Output as written, its line breaks and tabs kept; other control characters (and bidi overrides) escaped. */
 function printable(text: string): string {
   return escapeControls(text, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g);

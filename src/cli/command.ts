@@ -16,6 +16,23 @@ export interface CommandDeps {
   progress(text: string): void;
   /** Where relative paths start: where the operator typed `npm run` (INIT_CWD), not the package's folder npm runs in. */
   cwd: string;
+  /**
+   * Asks before something that cannot be undone, on a terminal only (a script is never stopped):
+   * refuses (NotConfirmed) unless the answer is yes. `--yes` skips the question.
+   */
+  confirm(question: string, opts: { yes?: boolean }): Promise<void>;
+}
+
+/** The operator answered no: nothing was changed. */
+export class NotConfirmed extends Error {
+  constructor() {
+    super('Nothing was changed.');
+  }
+}
+
+/** --yes, on commands that ask before they change something for good. */
+export function yesOption(): Option {
+  return new Option('-y, --yes', 'do not ask for confirmation on a terminal');
 }
 
 /** --json, on every command that prints something a script may read. */

@@ -10,14 +10,14 @@ import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvitationRevoked } from '../shared/errors.js';
 import { InvalidInput } from '../shared/errors.js';
-import { jsonOption, roleOption, UsageError, wholeNumber, type CommandDeps } from './command.js';
+import { jsonOption, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
 import { formatDate, formatInvitations, formatSummary, shellWord } from './format.js';
 
 /** What `invites` lists when not told otherwise; its next page's command leaves these out too. */
 const LIST_DEFAULTS = { status: 'all', sort: 'created', limit: 50 } as const;
 
 /** `doorman invite`, `invites`, `resend`, `renew`, `revoke`, `link`: invitations from the terminal. */
-export function registerInviteCommands(program: Command, { open, print, operator, stdin, progress, cwd }: CommandDeps): void {
+export function registerInviteCommands(program: Command, { open, print, operator, stdin, progress, cwd, confirm }: CommandDeps): void {
   program
     .command('invite')
     .description('invite one or more email addresses (a list may mix commas, spaces and "Name <email>")')
@@ -79,16 +79,18 @@ export function registerInviteCommands(program: Command, { open, print, operator
       print(opts.json ? JSON.stringify(page, null, 2) : formatInvitations(page, next));
     });
 
-  const single = (name: string, description: string, run: (s: Services, id: string) => Promise<{ invitation: Invitation; line: string; link?: string }>) =>
-    program
-      .command(name)
-      .description(description)
-      .argument('<id>', 'invitation id (invite_…)')
-      .addOption(jsonOption())
-      .action(async (id: string, opts: { json?: boolean }) => {
-        const result = await run(await open(), id);
-        print(opts.json ? JSON.stringify(result.link ? { ...result.invitation, link: result.link } : result.invitation, null, 2) : result.line);
-      });
+  /** `question`: for a change that cannot be undone, asked first on a terminal (see CommandDeps.confirm). */
+  const single = (name: string, description: string, run: (s: Services, id: string) => Promise<{ invitation: Invitation; line: string; link?: string }>, question?: (s: Services, id: string) => Promise<string | undefined>) => {
+    const command = program.command(name).description(description).argument('<id>', 'invitation id (invite_…)').addOption(jsonOption());
+    if (question) command.addOption(yesOption());
+    command.action(async (id: string, opts: { json?: boolean; yes?: boolean }) => {
+      const s = await open();
+      const asked = await question?.(s, id);
+      if (asked) await confirm(asked, opts);
+      const result = await run(s, id);
+      print(opts.json ? JSON.stringify(result.link ? { ...result.invitation, link: result.link } : result.invitation, null, 2) : result.line);
+    });
+  };
 
   single('resend', 'email the same link again and extend the expiry (pending invitations)', async ({ invites }, id) => {
     const invitation = await invites.resend(id, operator);
@@ -108,6 +110,9 @@ export function registerInviteCommands(program: Command, { open, print, operator
       const invitation = await invites.get(id);
       return { invitation, line: `The invitation to ${invitation.email} was already revoked.` };
     }
+  }, async ({ invites }, id) => {
+    const invitation = await invites.get(id);
+    return invitation.status === 'revoked' ? undefined : `Revoke the invitation to ${invitation.email}? Its link stops working at once.`;
   });
   single('link', 'print the accept link of a pending invitation', async ({ invites }, id) => {
     const { invitation, link } = await invites.copyLink(id);

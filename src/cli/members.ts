@@ -1,11 +1,11 @@
 import { Argument, Option, type Command } from 'commander';
 import { ROLES, type Role } from '../members/roles.js';
 import { MAX_MEMBERS_PAGE } from '../members/service.js';
-import { jsonOption, roleOption, UsageError, wholeNumber, type CommandDeps } from './command.js';
+import { jsonOption, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
 import { formatMembers } from './format.js';
 
 /** `doorman user create|role|deactivate|token|link-slack|list`: members, the first admin included; what Slack's members list does, without Slack. */
-export function registerMemberCommands(program: Command, { open, print, operator, stdin }: CommandDeps): void {
+export function registerMemberCommands(program: Command, { open, print, operator, stdin, confirm }: CommandDeps): void {
   const user = program.command('user').description('members');
   user
     .command('create')
@@ -62,10 +62,13 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .command('deactivate')
     .description('deactivate a member: their API token, sessions and sign-in end at once (the last active admin stays); audited')
     .argument('<email>', 'the member’s email address')
+    .addOption(yesOption())
     .addOption(jsonOption())
-    .action(async (email: string, opts: { json?: boolean }) => {
+    .action(async (email: string, opts: { json?: boolean; yes?: boolean }) => {
       const { members } = await open();
-      const updated = await members.deactivate((await members.getByEmail(email)).id, operator);
+      const member = await members.getByEmail(email);
+      await confirm(`Deactivate ${member.email}? Their sign-in, sessions and API token end at once.`, opts);
+      const updated = await members.deactivate(member.id, operator);
       print(opts.json ? JSON.stringify(updated, null, 2) : `${updated.email} is deactivated.`);
     });
   user
@@ -73,10 +76,12 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .description('issue a member a new API token, replacing any older one (shown once), or with --revoke end it; audited')
     .argument('<email>', 'the member’s email address')
     .option('--revoke', 'end the member’s API token without issuing another')
+    .addOption(yesOption())
     .addOption(jsonOption())
-    .action(async (email: string, opts: { revoke?: boolean; json?: boolean }) => {
+    .action(async (email: string, opts: { revoke?: boolean; json?: boolean; yes?: boolean }) => {
       const { members } = await open();
       const member = await members.getByEmail(email);
+      if (member.hasApiToken) await confirm(`${opts.revoke ? 'End' : 'Replace'} ${member.email}'s API token? Scripts using it stop working at once.`, opts);
       if (opts.revoke) {
         const revoked = await members.revokeApiToken(member.id, operator);
         return print(opts.json ? JSON.stringify({ email: member.email, revoked }) : revoked ? `${member.email}'s API token no longer works.` : `${member.email} had no API token.`);

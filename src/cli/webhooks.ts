@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { EVENT_TYPES } from '../events/events.js';
 import { addEndpoint, endpointHealth, envEndpoints, parseEventTypes, removeEndpoint, storedEndpoints, type EndpointHealth, type WebhookEndpoint } from '../webhooks/endpoints.js';
-import { jsonOption, type CommandDeps } from './command.js';
+import { jsonOption, yesOption, type CommandDeps } from './command.js';
 import { formatDate, table } from './format.js';
 
 /** `doorman webhooks add|list|remove`: the endpoints the service signs and sends events to. */
-export function registerWebhookCommands(program: Command, { open, print }: CommandDeps): void {
+export function registerWebhookCommands(program: Command, { open, print, confirm }: CommandDeps): void {
   const webhooks = program.command('webhooks').description('webhook endpoints (Standard Webhooks): add, list, remove');
 
   webhooks
@@ -42,8 +42,10 @@ export function registerWebhookCommands(program: Command, { open, print }: Comma
     .command('remove')
     .description('remove an added endpoint (by id or URL); what is still queued for it is dropped')
     .argument('<endpoint>', 'its id (whep_…) or URL')
-    .action(async (key: string) => {
+    .addOption(yesOption())
+    .action(async (key: string, opts: { yes?: boolean }) => {
       const s = await open();
+      await confirm(`Remove the webhook endpoint ${key}? What is still queued for it is dropped.`, opts);
       const removed = await removeEndpoint(s.db, key, s.config.webhooks.urls);
       s.events.forget();
       print(`Removed webhook endpoint ${removed.id} (${removed.url}).`);

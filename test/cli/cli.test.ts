@@ -354,6 +354,29 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(audit).toEqual(['member_create', 'role_change', 'api_token_issue', 'api_token_issue', 'api_token_revoke', 'deactivate']);
   });
 
+  it('on a terminal, what cannot be undone is asked first (no changes nothing); --yes and scripts are not asked', async () => {
+    await invites.inviteMany({ emails: 'ask@confirm.io', actor: { type: 'system' } });
+    const row = await byEmail('ask@confirm.io');
+    const asked = (answer: string, args: string[]) => runCliHere(args, env, { answers: [answer] });
+    const no = await asked('n', ['revoke', row.id]);
+    expect([no.code, no.stderr]).toEqual([1, 'Revoke the invitation to ask@confirm.io? Its link stops working at once. [y/N] doorman: Nothing was changed.\n']);
+    expect((await byEmail('ask@confirm.io')).status).toBe('pending');
+    // Enter alone is no.
+    expect((await asked('', ['revoke', row.id])).code).toBe(1);
+    expect((await byEmail('ask@confirm.io')).status).toBe('pending');
+    const yes = await asked('y', ['revoke', row.id]);
+    expect([yes.code, yes.stdout.trim()]).toEqual([0, 'Revoked the invitation to ask@confirm.io.']);
+    // Asked nothing: with --yes, or run by a script (no terminal).
+    await members.create({ email: 'asked@confirm.io', role: 'member', firstName: 'A', lastName: 'Sk', withApiToken: true }, { type: 'system' });
+    const flagged = await runCliHere(['user', 'token', 'asked@confirm.io', '--revoke', '--yes'], env, { answers: [] });
+    expect([flagged.code, flagged.stderr]).toEqual([0, '']);
+    const refused = await asked('no', ['user', 'deactivate', 'asked@confirm.io']);
+    expect(refused.stderr).toBe('Deactivate asked@confirm.io? Their sign-in, sessions and API token end at once. [y/N] doorman: Nothing was changed.\n');
+    expect((await members.getByEmail('asked@confirm.io')).state).toBe('active');
+    const scripted = await doorman(['user', 'deactivate', 'asked@confirm.io']);
+    expect([scripted.code, scripted.stderr, scripted.stdout.trim()]).toEqual([0, '', 'asked@confirm.io is deactivated.']);
+  });
+
   it('an unknown id → exit 1 with one "doorman:" line', async () => {
     const unknown = await doorman(['revoke', 'invite_01NOPE']);
     expect(unknown.code).toBe(1);

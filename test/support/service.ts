@@ -71,11 +71,17 @@ let cliTurn: Promise<unknown> = Promise.resolve();
  * libuv thread, so five at once in one process can leave none for the run holding the lock (separate
  * processes, as operators run them, each have their own threads).
  */
-export function runCliHere(args: string[], env: Env, options: { input?: string } = {}): Promise<CliResult> {
+export function runCliHere(args: string[], env: Env, options: { input?: string; answers?: string[] } = {}): Promise<CliResult> {
   const run = async (): Promise<CliResult> => {
     let stdout = '';
     let stderr = '';
-    const code = await runCliFunction(args, { write: (s) => void (stdout += s) }, { write: (s) => void (stderr += s) }, { env: childEnv(env), stdin: () => options.input ?? '' });
+    // With answers, as at a terminal: each question goes to standard error and takes the next answer.
+    const answers = options.answers ? [...options.answers] : undefined;
+    const ask = async (question: string) => {
+      stderr += question;
+      return answers?.shift() ?? '';
+    };
+    const code = await runCliFunction(args, { write: (s) => void (stdout += s) }, { write: (s) => void (stderr += s) }, { env: childEnv(env), stdin: () => options.input ?? '', interactive: !!answers, ask });
     return { code, stdout, stderr };
   };
   const result = cliTurn.then(run, run);
