@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Env } from './config.js';
+import type { Db } from './db/index.js';
 import { ConfigError } from './shared/errors.js';
 
 /**
@@ -34,4 +35,27 @@ export function resolveAppSecret(env: Env, dataDir: string): string {
     throw new ConfigError('DATA_DIR', `cannot write ${file}: ${(error as Error).message}`);
   }
   return secret;
+}
+
+const FINGERPRINT_KEY = 'app_secret_fingerprint';
+
+/** Tells one APP_SECRET from another without revealing it (an HMAC of a fixed text, cut short). */
+function fingerprint(secret: string): string {
+  return createHmac('sha256', secret).update('doorman/app-secret-fingerprint/v1').digest('base64url').slice(0, 22);
+}
+
+/** The service records the fingerprint of the secret it runs with, at each start (a rotated secret replaces it). */
+export async function recordSecretFingerprint(db: Db, secret: string, now: number): Promise<void> {
+  await db('app_settings').insert({ key: FINGERPRINT_KEY, value: fingerprint(secret), updated_at: now }).onConflict('key').merge(['value', 'updated_at']);
+}
+
+/**
+ * A CLI run refuses to work with another APP_SECRET than the service's: the invitations and links
+ * it made would open nothing. Nothing to check before the service first started.
+ */
+export async function requireServiceSecret(db: Db, secret: string): Promise<void> {
+  const row = (await db('app_settings').where({ key: FINGERPRINT_KEY }).first('value')) as { value: string } | undefined;
+  if (row && row.value !== fingerprint(secret)) {
+    throw new ConfigError('APP_SECRET', "is not the one the service runs with, so links made here would open nothing; run the CLI with the service's environment (its env file, or its DATA_DIR for a generated secret)");
+  }
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { recordSecretFingerprint } from './app-secret.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -179,6 +180,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     throw error;
   });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+  await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
 
   const mode = slackMode(config.slack);
   const web = createWebApp({

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createServices, migrateConfigured, requireDatabaseFile, requireMigrated, type Services } from './app.js';
+import { requireServiceSecret } from './app-secret.js';
 import { loadConfig } from './config.js';
 import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
@@ -73,6 +74,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   const open = async (): Promise<Services> => {
     const s = connect();
     await requireMigrated(s.db);
+    await requireServiceSecret(s.db, s.config.appSecret);
     return s;
   };
   // Stored text (an inviter's Slack display name, a mail server's words) reaches the terminal too:

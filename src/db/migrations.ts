@@ -18,6 +18,7 @@ import * as outboxFailures from '../../migrations/20261206_0016_outbox_failures.
 import * as releaseDeactivatedSlackLinks from '../../migrations/20261206_0017_release_deactivated_slack_links.js';
 import * as replacedLinks from '../../migrations/20261206_0018_replaced_links.js';
 import * as outboxTarget from '../../migrations/20261206_0019_outbox_target.js';
+import * as appSettings from '../../migrations/20261206_0020_app_settings.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -49,6 +50,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261206_0017_release_deactivated_slack_links', releaseDeactivatedSlackLinks],
   ['20261206_0018_replaced_links', replacedLinks],
   ['20261206_0019_outbox_target', outboxTarget],
+  ['20261206_0020_app_settings', appSettings],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -12,6 +12,7 @@ import { shellWord } from '../../src/cli/format.js';
 import { expectOneErrorLine } from '../support/cli-output.js';
 import { TestSmtpServer } from '../support/smtp.js';
 import { runCli, runCliHere, tempDataDir, type Env } from '../support/service.js';
+import { startTestApp } from '../support/http.js';
 
 const PUBLIC_URL = 'http://doorman.test';
 
@@ -561,5 +562,24 @@ describe('doorman CLI help', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: doorman invite/);
     expect(result.stdout).toContain('--json');
+  });
+});
+
+describe('doorman CLI and the service\'s APP_SECRET', () => {
+  it('a command run with another secret than the running service\'s is refused: its links would open nothing', async () => {
+    const app = await startTestApp('sqlite');
+    const data = tempDataDir();
+    try {
+      const env = { DATABASE_URL: app.database.url, DATA_DIR: data.dir, PUBLIC_URL: 'http://doorman.test' };
+      const other = await runCliHere(['invite', 'wrong-secret@example.io'], { ...env, APP_SECRET: 'another-secret-of-at-least-32-characters!' });
+      expect(other.code).toBe(1);
+      expect(expectOneErrorLine(other)).toMatch(/^doorman: APP_SECRET: is not the one the service runs with, so links made here would open nothing/);
+      expect(await app.services.db('invitations').where({ email: 'wrong-secret@example.io' }).first()).toBeUndefined();
+      const same = await runCliHere(['invite', 'right-secret@example.io'], { ...env, APP_SECRET: TEST_SECRET });
+      expect(same.code, same.stderr).toBe(0);
+    } finally {
+      data.cleanup();
+      await app.close();
+    }
   });
 });
