@@ -8,7 +8,7 @@ import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
 import { createLogger } from './logger.js';
 import type { Actor } from './shared/actor.js';
-import { DateTime } from 'luxon';
+import { parseMoment } from './shared/clock.js';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
 import { jsonOption, NotConfirmed, UsageError, type CommandDeps } from './cli/command.js';
@@ -148,7 +148,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .addOption(jsonOption())
     .action(async (opts: { week?: boolean; at?: string; json?: boolean }) => {
       const s = await open();
-      const now = opts.at === undefined ? s.clock.now() : atMoment(opts.at, s.config.reportTimeZone);
+      const now = opts.at === undefined ? s.clock.now() : parseMoment(opts.at, s.config.reportTimeZone);
       const period = reportPeriod(s.config.report?.schedule, s.config.reportTimeZone, now);
       const figures = await reportFigures(s.db, period, s.config.inviteTtlMs);
       print(opts.json ? JSON.stringify(figures, null, 2) : weeklyReportText(figures));
@@ -198,7 +198,6 @@ function oneLine(message: string): string {
   return escapeControls(message, /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g);
 }
 
-/** `--at`: checked as typed; read in the report's time zone (atMoment). */
 async function askOnTerminal(question: string): Promise<string> {
   const readline = await import('node:readline/promises');
   const terminal = readline.createInterface({ input: process.stdin, output: process.stderr });
@@ -218,16 +217,12 @@ function escapeControls(text: string, controls: RegExp): string {
   return text.replace(controls, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** `--at`: checked as typed; read in REPORT_TZ once the configuration is loaded (a moment without an offset is that zone's, as the schedule's are). */
 function isoTime(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}(T|$)/.test(value) || !DateTime.fromISO(value, { zone: 'UTC' }).isValid) {
+  if (!/^\d{4}-\d{2}-\d{2}(T|$)/.test(value) || Number.isNaN(parseMoment(value, 'UTC'))) {
     throw new InvalidArgumentError('must be a date and time like 2026-11-30T09:00Z or 2026-11-30T09:00+01:00');
   }
   return value;
-}
-
-/** A moment typed without an offset (or a day alone) is REPORT_TZ's wall-clock time, as the schedule's are, never the machine's. */
-function atMoment(value: string, timeZone: string): number {
-  return DateTime.fromISO(value, { zone: timeZone }).toMillis();
 }
 
 const isEntry = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);

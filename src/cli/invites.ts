@@ -8,7 +8,6 @@ import { MAX_PAGE, type SortKey } from '../invites/list.js';
 import { SHOWN_STATUSES, type Invitation, type InviteSummary } from '../invites/model.js';
 import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
-import { InvitationRevoked } from '../shared/errors.js';
 import { InvalidInput } from '../shared/errors.js';
 import { jsonOption, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
 import { formatDate, formatInvitations, formatSummary, shellWord } from './format.js';
@@ -101,15 +100,8 @@ export function registerInviteCommands(program: Command, { open, print, operator
     return { invitation, line: `Sent a new invitation to ${invitation.email}; it expires ${formatDate(invitation.expiresAt)}.` };
   });
   single('revoke', 'revoke an invitation (pending, expired or awaiting approval); its link stops working at once', async ({ invites }, id) => {
-    try {
-      const invitation = await invites.revoke(id, operator);
-      return { invitation, line: `Revoked the invitation to ${invitation.email}.` };
-    } catch (error) {
-      // Asked again (a cleanup script run twice): what was wanted holds, as the admin API's second delete says.
-      if (!(error instanceof InvitationRevoked)) throw error;
-      const invitation = await invites.get(id);
-      return { invitation, line: `The invitation to ${invitation.email} was already revoked.` };
-    }
+    const { invitation, changed } = await invites.revokeIfOpen(id, operator);
+    return { invitation, line: changed ? `Revoked the invitation to ${invitation.email}.` : `The invitation to ${invitation.email} was already revoked.` };
   }, async ({ invites }, id) => {
     const invitation = await invites.get(id);
     return invitation.status === 'revoked' ? undefined : `Revoke the invitation to ${invitation.email}? Its link stops working at once.`;

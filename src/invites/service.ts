@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import type { Role } from '../members/roles.js';
+import { InvitationRevoked } from '../shared/errors.js';
 import { MembersService, type Member } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
@@ -133,6 +134,19 @@ export class InvitesService {
 
   revoke(id: string, actor: Actor): Promise<Invitation> {
     return revoke(this.ctx, id, actor);
+  }
+
+  /**
+   * Revoke, where asking again is no error (the admin API's second delete, a cleanup script run
+   * twice); `changed` says whether this call revoked it. An accepted invitation is still refused.
+   */
+  async revokeIfOpen(id: string, actor: Actor): Promise<{ invitation: Invitation; changed: boolean }> {
+    try {
+      return { invitation: await revoke(this.ctx, id, actor), changed: true };
+    } catch (error) {
+      if (!(error instanceof InvitationRevoked)) throw error;
+      return { invitation: await this.get(id), changed: false };
+    }
   }
 
   copyLink(id: string): Promise<{ invitation: Invitation; link: string }> {

@@ -88,17 +88,27 @@ export function hasControlCharacters(text: string): boolean {
 }
 
 /** A name as it is stored: one Unicode form (NFC), so the same name typed on two systems is stored, compared and shown alike; spacing folded. */
-export function foldName(value: string): string {
+function foldName(value: string): string {
   return value.normalize('NFC').trim().replace(/\s+/g, ' ');
+}
+
+export type NameProblem = 'missing' | 'control_characters' | 'too_long';
+
+/** What is wrong with a name as given, if anything; each door says it in its own words. */
+export function nameProblem(value: string): NameProblem | undefined {
+  const name = foldName(value);
+  if (!name) return 'missing';
+  if (hasControlCharacters(name)) return 'control_characters';
+  return name.length > MAX_NAME_CHARS ? 'too_long' : undefined;
 }
 
 export function cleanName(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new InvalidInput(`${field} must be text.`, field);
-  const name = foldName(value);
-  if (hasControlCharacters(name)) throw new InvalidInput(`${field} must not contain control characters.`, field);
-  if (name.length > MAX_NAME_CHARS) throw new InvalidInput(`${field} must be at most ${MAX_NAME_CHARS} characters.`, field);
-  return name || null;
+  const problem = nameProblem(value);
+  if (problem === 'control_characters') throw new InvalidInput(`${field} must not contain control characters.`, field);
+  if (problem === 'too_long') throw new InvalidInput(`${field} must be at most ${MAX_NAME_CHARS} characters.`, field);
+  return foldName(value) || null;
 }
 
 /** A name that must be given (the rule "Accept": first and last name), trimmed as cleanName trims it. */

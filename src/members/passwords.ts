@@ -9,11 +9,14 @@ export const SCRYPT_PARAMS = { logN: 15, r: 8, p: 1 } as const;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
 
-/** A password's length as people count it: characters (code points), not UTF-16 units, so an emoji is one. */
-export function passwordLength(password: string): number {
-  let count = 0;
-  for (const _ of password) count++;
-  return count;
+/**
+ * What is wrong with a password's length, if anything, counted as people count it: characters
+ * (code points), not UTF-16 units, so an emoji is one. Each door says it in its own words.
+ */
+export function passwordProblem(password: string): 'too_short' | 'too_long' | undefined {
+  let length = 0;
+  for (const _ of password) length++;
+  return length < PASSWORD_MIN ? 'too_short' : length > PASSWORD_MAX ? 'too_long' : undefined;
 }
 
 /**
@@ -21,11 +24,10 @@ export function passwordLength(password: string): number {
  * hashes against what its users type (see verifyPassword for Doorman's own sign-in).
  */
 export function checkPassword(password: unknown): string {
-  if (typeof password !== 'string' || passwordLength(password) < PASSWORD_MIN) {
-    throw new WeakPassword(`The password must be at least ${PASSWORD_MIN} characters long.`);
-  }
-  if (passwordLength(password) > PASSWORD_MAX) throw new WeakPassword(`The password must be at most ${PASSWORD_MAX} characters long.`);
-  return password;
+  const problem = typeof password === 'string' ? passwordProblem(password) : 'too_short';
+  if (problem === 'too_short') throw new WeakPassword(`The password must be at least ${PASSWORD_MIN} characters long.`);
+  if (problem === 'too_long') throw new WeakPassword(`The password must be at most ${PASSWORD_MAX} characters long.`);
+  return password as string;
 }
 
 /**
@@ -84,7 +86,7 @@ export async function hashPassword(password: string): Promise<string> {
 
 export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
   const forms = passwordForms(password);
-  if (!hash || passwordLength(password) > PASSWORD_MAX) {
+  if (!hash || passwordProblem(password) === 'too_long') {
     // As many hashes as a wrong password of an existing account takes, so a missing account is
     // not told apart by timing.
     await withHashSlot('signIn', async () => {

@@ -49,6 +49,18 @@ export async function claimDue(db: Db, options: { now: number; kinds: string[]; 
 }
 
 /**
+ * Puts off, in one statement, every waiting item of a kind for one receiver (OutboxRow.target) to
+ * `until`, but those a worker holds: while the receiver is paused, claims take the others' items.
+ */
+export async function putOffTarget(db: Db, options: { kind: string; target: string; until: number; now: number }): Promise<void> {
+  await db('outbox')
+    .where({ kind: options.kind, target: options.target, state: 'pending' })
+    .where('next_attempt_at', '<', options.until)
+    .where(notClaimed(options.now))
+    .update({ next_attempt_at: options.until });
+}
+
+/**
  * Gives back items of one claim that were not attempted (a stopping worker's): due again at once,
  * the claim's attempt not counted; only those still this worker's (see `ourClaim`).
  */

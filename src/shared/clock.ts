@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 /** Time comes from here, so tests move it instead of sleeping. Milliseconds since the epoch. */
 export interface Clock {
   now(): number;
@@ -18,8 +19,13 @@ export function toIso(ms: number | string | null): string | null {
 /**
  * A moment a person typed, in epoch ms, or NaN. `Date.parse` rolls an impossible day over
  * (2026-02-30 reads as March 2nd); a date written as YYYY-MM-DD must name a day that exists.
+ * With `timeZone`, an ISO 8601 moment without an offset (or a day alone) is that zone's wall clock.
  */
-export function parseMoment(value: string): number {
+export function parseMoment(value: string, timeZone?: string): number {
+  if (timeZone) {
+    const at = DateTime.fromISO(value, { zone: timeZone });
+    return at.isValid ? at.toMillis() : NaN;
+  }
   const at = Date.parse(value);
   const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
   if (!day || Number.isNaN(at)) return at;

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { Invitation } from '../invites/model.js';
 import type { InvitesService } from '../invites/service.js';
 import { formatDateInWords } from '../mail/templates.js';
-import { foldName, hasControlCharacters } from '../members/model.js';
-import { PASSWORD_MAX, PASSWORD_MIN, passwordLength } from '../members/passwords.js';
+import { nameProblem } from '../members/model.js';
+import { PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { DomainError, InvitationAccepted, InvitationExpired, Overloaded, UnknownToken } from '../shared/errors.js';
@@ -131,15 +131,15 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     try {
       invitation = await invites.lookupToken(token);
       const errors = state.errors!;
-      const nameError = (name: string, which: string) =>
-        !name.trim() ? `Enter your ${which} name.` : hasControlCharacters(name) ? 'Remove the invisible control characters from your name.' : foldName(name).length > MAX_NAME_CHARS ? `Use at most ${MAX_NAME_CHARS} characters.` : undefined;
-      const firstNameError = nameError(state.firstName!, 'first');
-      const lastNameError = nameError(state.lastName!, 'last');
-      if (firstNameError) errors.first_name = firstNameError;
-      if (lastNameError) errors.last_name = lastNameError;
-      // The domain's password limits, in the page's words (the domain checks them again on accept).
-      if (passwordLength(str('password')) < PASSWORD_MIN) errors.password = `Use at least ${PASSWORD_MIN} characters.`;
-      else if (passwordLength(str('password')) > PASSWORD_MAX) errors.password = `Use at most ${PASSWORD_MAX} characters.`;
+      // The domain's rules for names and passwords, in the page's words (the domain checks them again on accept).
+      const nameWords = (which: string) => ({ missing: `Enter your ${which} name.`, control_characters: 'Remove the invisible control characters from your name.', too_long: `Use at most ${MAX_NAME_CHARS} characters.` });
+      const firstNameProblem = nameProblem(state.firstName!);
+      const lastNameProblem = nameProblem(state.lastName!);
+      if (firstNameProblem) errors.first_name = nameWords('first')[firstNameProblem];
+      if (lastNameProblem) errors.last_name = nameWords('last')[lastNameProblem];
+      const passwordWords = { too_short: `Use at least ${PASSWORD_MIN} characters.`, too_long: `Use at most ${PASSWORD_MAX} characters.` };
+      const badPassword = passwordProblem(str('password'));
+      if (badPassword) errors.password = passwordWords[badPassword];
       if (str('password') !== str('confirm_password')) errors.confirm_password = 'The passwords do not match.';
       if (Object.keys(errors).length) {
         errors.form = 'Please correct the fields marked below.';

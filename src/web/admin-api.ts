@@ -5,11 +5,11 @@ import type { InvitesService } from '../invites/service.js';
 import { MAX_PAGE, type ListQuery } from '../invites/list.js';
 import type { Invitation } from '../invites/model.js';
 import { SHOWN_STATUSES } from '../invites/model.js';
-import { PASSWORD_MAX, passwordLength } from '../members/passwords.js';
+import { PASSWORD_MAX, passwordProblem } from '../members/passwords.js';
 import { ROLES } from '../members/roles.js';
 import { can, memberActor, type MembersService } from '../members/service.js';
 import { toIso } from '../shared/clock.js';
-import { InvalidCredentials, InvitationRevoked, NotPermitted, UnknownToken } from '../shared/errors.js';
+import { InvalidCredentials, NotPermitted, UnknownToken } from '../shared/errors.js';
 import { clientKey, type FailureLimits } from './failure-limits.js';
 import { normalizeEmail } from '../invites/email-list.js';
 import { declaredBodyLimit } from './body-limit.js';
@@ -38,7 +38,7 @@ export interface AdminApiDeps {
 }
 
 /** Passwords: at most PASSWORD_MAX characters, counted as the domain counts them (an emoji is one). */
-const password = z.string().refine((value) => passwordLength(value) <= PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`);
+const password = z.string().refine((value) => passwordProblem(value) !== 'too_long', `must be at most ${PASSWORD_MAX} characters`);
 const credentials = z.object({ email: text(320), password }).strict();
 /** Medusa's create body, with two documented Doorman extensions: the expiry in days and a personal message (its limits are the domain's, checked there). */
 const createInvite = z.object({ user: text(320), role: z.enum(ROLES), expires_in_days: z.number().int().optional(), message: z.string().optional() }).strict();
@@ -60,7 +60,7 @@ const listInvites = z
   .strict();
 const emptyBody = z.object({}).strict();
 /** The most invitations one answer without `limit` holds (far more than an organization keeps open). */
-export const UNPAGED_INVITES = 10_000;
+const UNPAGED_INVITES = 10_000;
 
 /** An invitation as Medusa v1 returns it, plus Doorman's status and delivery state. */
 export function medusaInvite(invitation: Invitation) {
@@ -261,12 +261,8 @@ export function adminApi(deps: AdminApiDeps): Router {
   router.delete('/invites/:id', manage, wrap(async (req, res) => {
     validate(emptyBody, req.body);
     const id = String(req.params.id);
-    try {
-      await invites.revoke(id, memberActor(currentMember(res)));
-    } catch (error) {
-      // Deleting twice is not an error (as in Medusa); deleting an accepted invitation is refused.
-      if (!(error instanceof InvitationRevoked)) throw error;
-    }
+    // Deleting twice is not an error (as in Medusa); deleting an accepted invitation is refused.
+    await invites.revokeIfOpen(id, memberActor(currentMember(res)));
     res.json({ id, object: 'invite', deleted: true });
   }));
 

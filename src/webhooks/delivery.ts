@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Db } from '../db/index.js';
-import { notClaimed } from '../outbox/claims.js';
+import { putOffTarget } from '../outbox/claims.js';
 import type { OutboxRow } from '../outbox/outbox.js';
 import { backoffMs, RetryLater, StopGrace, type DeliveryOutcome, type OutboxHandler, type WorkerOptions } from '../outbox/worker.js';
 import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
@@ -199,8 +199,8 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         const until = now + backoffMs(failures, settings.backoff);
         paused.set(endpoint.id, { until, failures, lastError: describeError(error) });
         // Its other waiting deliveries are put off together, so the claims meanwhile take the other
-        // endpoints' instead of this one's, a batch at a time (a failure here only costs a lost pause).
-        await db('outbox').where({ kind: WEBHOOK, target: endpoint.id, state: 'pending' }).where('next_attempt_at', '<', until).where(notClaimed(now)).update({ next_attempt_at: until }).catch(() => undefined);
+        // endpoints' instead of this one's, a batch at a time (should it fail, they are put off one by one as they come).
+        await putOffTarget(db, { kind: WEBHOOK, target: endpoint.id, until, now }).catch(() => undefined);
         if (error instanceof EndpointAnswered && error.status === 410) return { result: 'refused', reason: GONE };
         if (tooOld()) return givenUp(describeError(error));
         throw error;
