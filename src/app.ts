@@ -92,7 +92,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     onRenewalRequested: slackOn ? (trx, now, invitation, requestId) => queueRenewalRequestNotice(trx, now, invitation, requestId, config.slack.adminUserIds) : undefined,
     // With Slack on, approvers are asked in Slack, and every copy of a request follows its decision.
     onApprovalRequested: slackOn ? (trx, now, invitations) => queueApprovalRequests(trx, now, invitations, approvalSettings) : undefined,
-    onApprovalDecided: slackOn ? (trx, now, invitation) => queueApprovalDecided(trx, now, invitation, approvalSettings) : undefined,
+    onApprovalDecided: slackOn ? (trx, now, invitations) => queueApprovalDecided(trx, now, invitations, approvalSettings) : undefined,
   });
   const mail = config.smtpUrl ? smtpTransport(config.smtpUrl, { timeoutMs: config.smtpTimeoutMs }) : fileTransport(path.join(config.dataDir, 'outbox'), logger);
   // Both workers' recorded outcomes are counted for /metrics (when it is on).

@@ -19,6 +19,7 @@ import * as releaseDeactivatedSlackLinks from '../../migrations/20261206_0017_re
 import * as replacedLinks from '../../migrations/20261206_0018_replaced_links.js';
 import * as outboxTarget from '../../migrations/20261206_0019_outbox_target.js';
 import * as appSettings from '../../migrations/20261206_0020_app_settings.js';
+import * as approvalRequests from '../../migrations/20261206_0021_approval_requests.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -51,6 +52,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261206_0018_replaced_links', replacedLinks],
   ['20261206_0019_outbox_target', outboxTarget],
   ['20261206_0020_app_settings', appSettings],
+  ['20261206_0021_approval_requests', approvalRequests],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -32,8 +32,8 @@ export interface InvitesContext {
   onRenewalRequested?(trx: Trx, now: number, invitation: Invitation, requestId: string): Promise<void>;
   /** Inside the transaction holding invitations for approval: whom to ask (Slack messages). */
   onApprovalRequested?(trx: Trx, now: number, invitations: Invitation[]): Promise<void>;
-  /** Inside the transaction of an approval, a denial, a lapse or a withdrawal (revoke): whom to tell and which messages to update. */
-  onApprovalDecided?(trx: Trx, now: number, invitation: Invitation): Promise<void>;
+  /** Inside the transaction of approvals, denials, lapses or a withdrawal (revoke), all decided alike: whom to tell and which messages to update. */
+  onApprovalDecided?(trx: Trx, now: number, invitations: Invitation[]): Promise<void>;
 }
 
 const INVITATION_ID = /^invite_[0-9A-Za-z]{1,40}$/;

@@ -144,7 +144,7 @@ export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Pro
     await trx('invitations').where({ id }).whereIn('status', ['pending', 'awaiting']).update(update);
     await cancelWaitingEmails(trx, [id], now, 'revoked');
     await recordAudit(trx, now, actor, [{ action: 'revoke', subjectType: 'invitation', subjectId: id, details: { email: row.email } }]);
-    if (row.status === 'awaiting') await ctx.onApprovalDecided?.(trx, now, toInvitation({ ...row, ...update }, now));
+    if (row.status === 'awaiting') await ctx.onApprovalDecided?.(trx, now, [toInvitation({ ...row, ...update }, now)]);
     await ctx.events.queueEvents(trx, now, [invitationEvent('invite.revoked', { ...row, ...update }, actor)]);
     return { ...row, ...update };
   });

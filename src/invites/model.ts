@@ -44,6 +44,8 @@ export interface InvitationRow {
   decided_by_name: string | null;
   decision: Decision | null;
   deny_reason: string | null;
+  /** The approval request it was held in, shared by the invitations held together (null: held before requests were kept, a request of its own). */
+  approval_request_id?: string | null;
 }
 
 /** A held invitation's approval: why it waits, and once decided, who decided what. */
@@ -55,6 +57,8 @@ export interface Approval {
   decidedBy: string | null;
   decidedByName: string | null;
   denyReason: string | null;
+  /** The approval request it belongs to: the invitations held by one inviting action share it. */
+  requestId: string;
 }
 
 export interface Invitation {
@@ -123,6 +127,7 @@ export function toInvitation(row: InvitationRow, now: number): Invitation {
           decidedBy: row.decided_by ?? null,
           decidedByName: row.decided_by_name ?? null,
           denyReason: row.deny_reason ?? null,
+          requestId: row.approval_request_id ?? row.id,
         }
       : null,
   };

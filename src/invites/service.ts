@@ -20,7 +20,8 @@ import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequ
 import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
 import { NO_EVENTS, type EventSink } from '../events/events.js';
-import { approve, deny, lapseDueRequests } from './approvals.js';
+import { requestRows } from './approvals.js';
+import { approve, approveRequest, deny, denyRequest, lapseDueRequests, type RequestDecision } from './decisions.js';
 import { DEFAULT_POLICY, type InvitePolicy } from './policy.js';
 
 export type { DeliveryProgress, ListPage, ListQuery, StatusCounts } from './list.js';
@@ -249,6 +250,22 @@ export class InvitesService {
   /** Denies an invitation held by the rule "Policy", with a reason the requester reads; nothing is sent. */
   deny(id: string, actor: Actor, reason: string): Promise<Invitation> {
     return deny(this.ctx, id, actor, reason);
+  }
+
+  /** Approves every invitation of an approval request that still waits (one inviting action's). */
+  approveRequest(requestId: string, actor: Actor): Promise<RequestDecision> {
+    return approveRequest(this.ctx, requestId, actor);
+  }
+
+  /** Denies every invitation of an approval request that still waits, with one reason. */
+  denyRequest(requestId: string, actor: Actor, reason: string): Promise<RequestDecision> {
+    return denyRequest(this.ctx, requestId, actor, reason);
+  }
+
+  /** The invitations of an approval request, in the order they were asked for. */
+  async approvalRequest(requestId: string): Promise<Invitation[]> {
+    const now = this.ctx.clock.now();
+    return (await requestRows(this.ctx.db, requestId)).map((row) => toInvitation(row, now));
   }
 
   /** Closes requests nobody decided within INVITE_TTL (the expiry sweep calls this). */

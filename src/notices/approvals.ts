@@ -16,9 +16,24 @@ export const SLACK_APPROVAL = 'slack_approval';
 
 export type ApprovalPayload =
   /** Post the request to a channel or an approver (a user id): the posted message is remembered for updates. */
-  | { op: 'post'; invitationId: string; recipient: string }
-  /** Redraw every posted copy of the request from the invitation's current state. */
-  | { op: 'update'; invitationId: string };
+  | { op: 'post'; requestId: string; recipient: string }
+  /** Redraw every posted copy of the request from its invitations' current state. */
+  | { op: 'update'; requestId: string };
+
+/** Items queued before requests were kept name the invitation, which is its own request. */
+export function payloadRequestId(payload: ApprovalPayload | { op: 'post' | 'update'; invitationId: string }): string {
+  return 'requestId' in payload ? payload.requestId : payload.invitationId;
+}
+
+/** The held invitations by the request they belong to, in their order. */
+function byRequest(invitations: readonly Invitation[]): Map<string, Invitation[]> {
+  const requests = new Map<string, Invitation[]>();
+  for (const invitation of invitations) {
+    const id = invitation.approval?.requestId ?? invitation.id;
+    requests.set(id, [...(requests.get(id) ?? []), invitation]);
+  }
+  return requests;
+}
 
 export interface ApprovalSettings {
   /** SLACK_APPROVAL_CHANNEL; unset: each approver gets a DM. */
@@ -42,35 +57,46 @@ async function requesterSlackIds(trx: Trx, invitation: Invitation): Promise<Set<
 }
 
 /**
- * Asks for each held invitation: in the approval channel, or in a DM to every approver but the
- * requester. `once` keys the requests so that asking again for the same reason (a delivery tried
- * twice) queues them once.
+ * Asks for each request (the invitations one inviting action held): in the approval channel, or in
+ * a DM to every approver but the requester, one message per request. `once` keys the requests so
+ * that asking again for the same reason (a delivery tried twice) queues them once.
  */
 export async function queueApprovalRequests(trx: Trx, now: number, invitations: Invitation[], settings: ApprovalSettings, once?: string): Promise<void> {
   if (invitations.length === 0) return;
   const everyone = settings.channel ? [] : await approvers(trx, settings.bootstrapAdmins);
   const messages = [];
-  for (const invitation of invitations) {
-    const own = settings.channel ? new Set<string>() : await requesterSlackIds(trx, invitation);
+  for (const [requestId, [first]] of byRequest(invitations)) {
+    // One inviting action: one requester for the whole request.
+    const own = settings.channel ? new Set<string>() : await requesterSlackIds(trx, first!);
     const recipients = settings.channel ? [settings.channel] : everyone.filter((id) => !own.has(id));
     for (const recipient of recipients) {
-      messages.push({ kind: SLACK_APPROVAL, invitationId: invitation.id, ...(once ? { dedupeKey: `${once}:${recipient}` } : {}), payload: { op: 'post', invitationId: invitation.id, recipient } satisfies ApprovalPayload });
+      messages.push({ kind: SLACK_APPROVAL, invitationId: first!.id, ...(once ? { dedupeKey: `${once}:${recipient}` } : {}), payload: { op: 'post', requestId, recipient } satisfies ApprovalPayload });
     }
   }
   await enqueue(trx, now, messages);
 }
 
-/** Once decided, lapsed or withdrawn: every copy of the request is redrawn, and the requester is told of a decision. */
-export async function queueApprovalDecided(trx: Trx, now: number, invitation: Invitation, settings: ApprovalSettings): Promise<void> {
-  await enqueue(trx, now, [{ kind: SLACK_APPROVAL, invitationId: invitation.id, payload: { op: 'update', invitationId: invitation.id } satisfies ApprovalPayload }]);
-  // Withdrawn (revoked) rather than decided: the requester is told only when someone else revoked it.
-  const asked = { invited_by_member_id: invitation.invitedBy.memberId, invited_by_slack_user_id: invitation.invitedBy.slackUserId };
-  if (!invitation.approval?.decision && (await isRequester(trx, asked, actorFromRef(invitation.revokedBy)))) return;
-  const { recipients, asInviter } = await inviterAudience(trx, invitation, settings.bootstrapAdmins);
-  if (asInviter) return queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id })));
-  // An admin hearing in the requester's place is not told of their own decision (made in Slack, or as a member on the web or the API).
-  const decider = actorFromRef(invitation.approval?.decidedBy ?? invitation.revokedBy);
-  const deciderSlack = decider.type === 'slack' ? decider.slackUserId : decider.type === 'member' ? await memberSlackUser(trx, decider.memberId) : null;
-  const told = recipients.filter((id) => id !== deciderSlack);
-  await queueNotices(trx, now, told.map((recipient) => ({ notice: 'approval_decided', recipient, invitationId: invitation.id, asInviter })));
+/**
+ * Once decided, lapsed or withdrawn: every copy of each request is redrawn, and its requester is
+ * told of the decision, in one DM for the invitations of a request decided together.
+ */
+export async function queueApprovalDecided(trx: Trx, now: number, invitations: Invitation[], settings: ApprovalSettings): Promise<void> {
+  for (const [requestId, decided] of byRequest(invitations)) {
+    const first = decided[0]!;
+    await enqueue(trx, now, [{ kind: SLACK_APPROVAL, invitationId: first.id, payload: { op: 'update', requestId } satisfies ApprovalPayload }]);
+    // Withdrawn (revoked) rather than decided: the requester is told only when someone else revoked it.
+    const asked = { invited_by_member_id: first.invitedBy.memberId, invited_by_slack_user_id: first.invitedBy.slackUserId };
+    if (!first.approval?.decision && (await isRequester(trx, asked, actorFromRef(first.revokedBy)))) continue;
+    const ids = decided.map((invitation) => invitation.id);
+    const told = { invitationId: first.id, ...(ids.length > 1 ? { invitationIds: ids } : {}) };
+    const { recipients, asInviter } = await inviterAudience(trx, first, settings.bootstrapAdmins);
+    if (asInviter) {
+      await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, ...told })));
+      continue;
+    }
+    // An admin hearing in the requester's place is not told of their own decision (made in Slack, or as a member on the web or the API).
+    const decider = actorFromRef(first.approval?.decidedBy ?? first.revokedBy);
+    const deciderSlack = decider.type === 'slack' ? decider.slackUserId : decider.type === 'member' ? await memberSlackUser(trx, decider.memberId) : null;
+    await queueNotices(trx, now, recipients.filter((id) => id !== deciderSlack).map((recipient) => ({ notice: 'approval_decided', recipient, ...told, asInviter })));
+  }
 }

@@ -19,7 +19,8 @@ export type NoticePayload =
   | { notice: 'weekly_report'; recipient: string; periodEnd: number }
   /** The rule "Policy": the requester hears how their request ended (approved, denied or lapsed). */
   /** `asInviter: false`: the recipient hears in the requester's place (absent: the requester). */
-  | { notice: 'approval_decided'; recipient: string; invitationId: string; asInviter?: false };
+  /** `invitationIds`: the invitations of one request decided together (absent: `invitationId` alone). */
+  | { notice: 'approval_decided'; recipient: string; invitationId: string; invitationIds?: string[]; asInviter?: false };
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
 export type SlackUserId = string;

@@ -42,7 +42,7 @@ export class InvalidInput extends DomainError {
 export class NotFound extends DomainError {
   readonly code = 'not_found';
   /** `key` is what was looked up: an id, or the email address the CLI takes for a member. */
-  constructor(readonly what: 'invitation' | 'member' | 'webhook endpoint', readonly key: string, by: 'id' | 'email' = 'id') {
+  constructor(readonly what: 'invitation' | 'member' | 'webhook endpoint' | 'approval request', readonly key: string, by: 'id' | 'email' = 'id') {
     super(`No ${what} with ${by} ${key}.`);
   }
 }

@@ -8,6 +8,6 @@ import { monotonicFactory } from 'ulid';
 const nextUlid = monotonicFactory();
 
 /** Sortable, prefixed ids in Medusa's style: `invite_01J…`, `usr_01J…`. */
-export function newId(prefix: 'invite' | 'usr' | 'renew' | 'import' | 'run' | 'whep' | 'msg'): string {
+export function newId(prefix: 'invite' | 'usr' | 'renew' | 'import' | 'run' | 'whep' | 'msg' | 'request'): string {
   return `${prefix}_${nextUlid()}`;
 }

@@ -157,17 +157,24 @@ export const ACTIONS = {
 } as const;
 
 /**
- * Approve and Deny carry `a.<invitation id>`: parsed strictly, and the domain re-checks everything
- * (who may approve, the two-person rule, that the request still waits), so a forged value decides nothing.
+ * What Approve and Deny decide: one held invitation (`a.<invitation id>`), or every invitation of an
+ * approval request still waiting (`r.<request id>`). Parsed strictly, and the domain re-checks
+ * everything (who may approve, the two-person rule, what still waits), so a forged value decides nothing.
  */
-export function encodeApproval(invitationId: string): string {
-  return `a.${invitationId}`;
+export type ApprovalTarget = { kind: 'invitation' | 'request'; id: string };
+
+export function encodeApproval(target: ApprovalTarget): string {
+  return `${target.kind === 'request' ? 'r' : 'a'}.${target.id}`;
 }
 
-export function decodeApproval(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 60 || !value.startsWith('a.')) return undefined;
+const REQUEST_ID = /^request_[0-9A-Z]{26}$/;
+
+export function decodeApproval(value: unknown): ApprovalTarget | undefined {
+  if (typeof value !== 'string' || value.length > 60) return undefined;
   const id = value.slice(2);
-  return invitationId.safeParse(id).success ? id : undefined;
+  if (value.startsWith('a.')) return invitationId.safeParse(id).success ? { kind: 'invitation', id } : undefined;
+  if (value.startsWith('r.')) return REQUEST_ID.test(id) ? { kind: 'request', id } : undefined;
+  return undefined;
 }
 
 /** The modal that asks an approver why they deny a request. */

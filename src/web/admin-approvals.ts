@@ -1,7 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { InvitesService } from '../invites/service.js';
-import { MAX_DENY_REASON } from '../invites/approvals.js';
+import { MAX_DENY_REASON } from '../invites/decisions.js';
 import { can, memberActor } from '../members/service.js';
 import { NotPermitted } from '../shared/errors.js';
 import { currentMember } from './auth.js';

@@ -25,7 +25,7 @@ describe.each(DIALECTS)('expiry sweep marks (%s)', (dialect) => {
     (await queuedNotices(test.db))
       .map((n) => n.payload)
       .filter((p) => p.notice === notice)
-      .flatMap((p) => ('invitationIds' in p ? [...p.invitationIds].sort() : []));
+      .flatMap((p) => ('invitationIds' in p ? [...(p.invitationIds ?? [])].sort() : []));
 
   beforeEach(async () => {
     test = await createTestDatabase(dialect);

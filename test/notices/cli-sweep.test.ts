@@ -57,7 +57,7 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout.trim()).toBe('Expired: 4 newly announced; reminders: 1; 5 Slack DM(s) queued for the running service to deliver.');
     const queued = await notices();
-    expect(queued.map((n) => `${n.notice} ${n.recipient} ${'invitationIds' in n ? n.invitationIds.length : 0}`).sort()).toEqual(
+    expect(queued.map((n) => `${n.notice} ${n.recipient} ${'invitationIds' in n ? (n.invitationIds?.length ?? 0) : 0}`).sort()).toEqual(
       [`expired ${ADMIN} 3`, `expired ${ADMIN2} 3`, 'expired U0INVITER 1', `reminder ${ADMIN} 1`, `reminder ${ADMIN2} 1`].sort(),
     );
     expect(queued.every((n) => n.state === 'pending')).toBe(true);

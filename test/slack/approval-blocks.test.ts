@@ -10,6 +10,7 @@ import type { InviteDraft } from '../../src/slack/drafts.js';
 
 const T0 = Date.UTC(2026, 11, 5, 9, 0, 0);
 const ID = 'invite_01JAPPROVAL00000000000000';
+const REQUEST = 'request_01JREQVEST0000000000000000';
 
 function held(overrides: Partial<Invitation> = {}): Invitation {
   return {
@@ -30,14 +31,14 @@ function held(overrides: Partial<Invitation> = {}): Invitation {
     delivery: { state: 'queued', error: null },
     metadata: null,
     message: 'A *contractor* for Q1',
-    approval: { reasons: ['outside_domains', 'admin_role'], decision: null, decidedAt: null, decidedBy: null, decidedByName: null, denyReason: null },
+    approval: { reasons: ['outside_domains', 'admin_role'], decision: null, decidedAt: null, decidedBy: null, decidedByName: null, denyReason: null, requestId: ID },
     ...overrides,
   };
 }
 
 describe('approval Block Kit', () => {
   it('a waiting request: who asked, for whom, role, why, Approve and Deny; within Slack limits', () => {
-    const message = approvalRequest(held());
+    const message = approvalRequest([held()]);
     expect(message).toMatchSnapshot();
     expect(limitViolations('message', message.blocks)).toEqual([]);
     const text = JSON.stringify(message.blocks);
@@ -49,10 +50,10 @@ describe('approval Block Kit', () => {
 
   it('decided, denied, lapsed or withdrawn: the same message without buttons, saying how it ended', () => {
     const approval = held().approval!;
-    const approved = approvalRequest(held({ status: 'pending', approval: { ...approval, decision: 'approved', decidedAt: T0, decidedBy: 'slack:U0BEN', decidedByName: 'Ben' } }));
-    const denied = approvalRequest(held({ status: 'revoked', approval: { ...approval, decision: 'denied', decidedAt: T0, decidedBy: 'member:usr_1', decidedByName: 'Ben <b>', denyReason: 'Not <@U0ALL> now' } }));
-    const lapsed = approvalRequest(held({ status: 'revoked', approval: { ...approval, decision: 'lapsed', decidedAt: T0, decidedBy: 'system', decidedByName: 'nobody' } }));
-    const withdrawn = approvalRequest(held({ status: 'revoked' }));
+    const approved = approvalRequest([held({ status: 'pending', approval: { ...approval, decision: 'approved', decidedAt: T0, decidedBy: 'slack:U0BEN', decidedByName: 'Ben' } })]);
+    const denied = approvalRequest([held({ status: 'revoked', approval: { ...approval, decision: 'denied', decidedAt: T0, decidedBy: 'member:usr_1', decidedByName: 'Ben <b>', denyReason: 'Not <@U0ALL> now' } })]);
+    const lapsed = approvalRequest([held({ status: 'revoked', approval: { ...approval, decision: 'lapsed', decidedAt: T0, decidedBy: 'system', decidedByName: 'nobody' } })]);
+    const withdrawn = approvalRequest([held({ status: 'revoked' })]);
     for (const m of [approved, denied, lapsed, withdrawn]) {
       expect(JSON.stringify(m.blocks)).not.toContain('approval_approve');
       expect(limitViolations('message', m.blocks)).toEqual([]);
@@ -62,19 +63,20 @@ describe('approval Block Kit', () => {
     expect(JSON.stringify(denied.blocks)).toContain('Not &lt;@U0ALL&gt; now');
     expect(JSON.stringify(lapsed.blocks)).toContain('Lapsed: nobody decided in time');
     expect(JSON.stringify(withdrawn.blocks)).toContain('Withdrawn');
-    expect(approvalDecidedNotice(held({ status: 'revoked', approval: { ...approval, decision: 'denied', decidedBy: 'slack:U0BEN', denyReason: 'No' } })).text).toBe('Your invitation to out@other.io was denied');
+    expect(approvalDecidedNotice([held({ status: 'revoked', approval: { ...approval, decision: 'denied', decidedBy: 'slack:U0BEN', denyReason: 'No' } })]).text).toBe('Your invitation to out@other.io was denied');
   });
 
   it('the deny modal asks for a reason and carries the invitation id', () => {
-    const modal = denyModal({ id: ID });
+    const modal = denyModal({ kind: 'invitation', id: ID });
     expect(modal).toMatchSnapshot();
     expect(limitViolations('modal', modal.blocks, { title: (modal.title as { text: string }).text })).toEqual([]);
-    expect(decodeApproval(modal.private_metadata)).toBe(ID);
+    expect(decodeApproval(modal.private_metadata)).toEqual({ kind: 'invitation', id: ID });
   });
 
   it('Approve and Deny values are read strictly', () => {
-    expect(decodeApproval(encodeApproval(ID))).toBe(ID);
-    for (const forged of [ID, 'a.', 'a.invite_', 'a.invite_01/../x', 'a.invite_01 x', `a.invite_${'A'.repeat(60)}`, 42, null, { id: ID }]) expect(decodeApproval(forged)).toBeUndefined();
+    expect(decodeApproval(encodeApproval({ kind: 'invitation', id: ID }))).toEqual({ kind: 'invitation', id: ID });
+    expect(decodeApproval(encodeApproval({ kind: 'request', id: REQUEST }))).toEqual({ kind: 'request', id: REQUEST });
+    for (const forged of [ID, 'a.', 'a.invite_', 'a.invite_01/../x', 'a.invite_01 x', `a.invite_${'A'.repeat(60)}`, `r.${ID}`, 'r.request_01/../x', `a.${REQUEST}`, 'r.request_01jlower0000000000000000000', 42, null, { id: ID }]) expect(decodeApproval(forged)).toBeUndefined();
   });
 
   it('the invite summary names the entries waiting for approval and those over today\'s limit', () => {

@@ -1,11 +1,13 @@
 import { webApi } from '@slack/bolt';
 import { inTransaction, type Db } from '../../db/index.js';
+import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
-import { queueApprovalRequests, SLACK_APPROVAL, type ApprovalPayload, type ApprovalSettings } from '../../notices/approvals.js';
+import { payloadRequestId, queueApprovalRequests, SLACK_APPROVAL, type ApprovalPayload, type ApprovalSettings } from '../../notices/approvals.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
+import { NotFound } from '../../shared/errors.js';
 import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
 import type { ChannelPacer } from './pacer.js';
@@ -26,8 +28,8 @@ export interface ApprovalMessageDeps {
 
 /**
  * Delivers approval requests and keeps every copy current. A post records the message's channel
- * and ts (approval_messages), so a decision can update each copy in place for everyone; a request
- * decided while its post was on the way is redrawn right after posting.
+ * and ts (approval_request_messages), so a decision can update each copy in place for everyone; a
+ * request decided while its post was on the way is redrawn right after posting.
  */
 export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler {
   let warnedAt = -Infinity;
@@ -35,12 +37,14 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
     kind: SLACK_APPROVAL,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as ApprovalPayload;
-      const [invitation] = await deps.invites.getMany([payload.invitationId]);
-      if (!invitation) return { result: 'cancelled', reason: 'the invitation is gone' };
-      const message = approvalRequest(invitation);
+      const requestId = payloadRequestId(payload);
+      const invitations = await requestOf(deps, requestId);
+      if (!invitations) return { result: 'cancelled', reason: 'the invitations are gone' };
+      const message = approvalRequest(invitations);
+      const waiting = invitations.filter((invitation) => invitation.status === 'awaiting_approval');
       if (payload.op === 'post') {
         // Decided before anyone was asked: nobody needs the request any more.
-        if (invitation.status !== 'awaiting_approval') return { result: 'cancelled', reason: 'decided before it was posted' };
+        if (waiting.length === 0) return { result: 'cancelled', reason: 'decided before it was posted' };
         const wait = pacer.reserve(payload.recipient, item.id);
         if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
         let posted: { channel?: string; ts?: string };
@@ -57,7 +61,7 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
             // chosen): asked again where requests go now. Only on a refusal, so instances whose settings
             // differ for a moment (a rolling restart) never pass a request back and forth; once per item.
             if (payload.recipient !== deps.settings.channel) {
-              await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, now, [invitation], deps.settings, `moved:${item.id}`));
+              await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, now, waiting, deps.settings, `moved:${item.id}`));
               return { result: 'cancelled', reason: `SLACK_APPROVAL_CHANNEL is no longer ${payload.recipient}; asked again where requests go now` };
             }
             if (now - warnedAt >= WARN_EVERY_MS) {
@@ -71,12 +75,13 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
         }
         if (!posted.channel || !posted.ts) return { result: 'done' };
         const now = deps.clock.now();
-        await deps.db('approval_messages').insert({ invitation_id: invitation.id, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['invitation_id', 'channel']).merge(['ts', 'created_at']);
-        const [after] = await deps.invites.getMany([invitation.id]);
-        if (after && after.status !== invitation.status) await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch((error: unknown) => deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; the update item does'));
+        await deps.db('approval_request_messages').insert({ request_id: requestId, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['request_id', 'channel']).merge(['ts', 'created_at']);
+        const after = await requestOf(deps, requestId);
+        const changed = after && after.some((invitation, i) => invitation.status !== invitations[i]?.status);
+        if (after && changed) await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch((error: unknown) => deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; the update item does'));
         return { result: 'done' };
       }
-      const copies = (await deps.db('approval_messages').where({ invitation_id: invitation.id }).select('channel', 'ts')) as Array<{ channel: string; ts: string }>;
+      const copies = await postedCopies(deps, requestId);
       for (const copy of copies) {
         try {
           await updateOne(client, copy.channel, copy.ts, message);
@@ -89,6 +94,25 @@ export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi
       return { result: 'done' };
     },
   };
+}
+
+/** The request's invitations as they are now; undefined once none is left. */
+async function requestOf(deps: ApprovalMessageDeps, requestId: string): Promise<Invitation[] | undefined> {
+  try {
+    return await deps.invites.approvalRequest(requestId);
+  } catch (error) {
+    if (error instanceof NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Every posted copy of a request: approval_messages holds those posted before requests were kept (keyed by the invitation, its own request). */
+async function postedCopies(deps: ApprovalMessageDeps, requestId: string): Promise<Array<{ channel: string; ts: string }>> {
+  const [copies, earlier] = await Promise.all([
+    deps.db('approval_request_messages').where({ request_id: requestId }).select('channel', 'ts'),
+    deps.db('approval_messages').where({ invitation_id: requestId }).select('channel', 'ts'),
+  ]);
+  return [...(copies as Array<{ channel: string; ts: string }>), ...(earlier as Array<{ channel: string; ts: string }>)];
 }
 
 async function updateOne(client: webApi.WebClient, channel: string, ts: string, message: { text: string; blocks: unknown[] }): Promise<void> {

@@ -35,8 +35,8 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
     return figures ? weeklyReportMessage(figures) : undefined;
   }
   if (payload.notice === 'approval_decided') {
-    const [invitation] = await deps.invites.getMany([payload.invitationId]);
-    return invitation?.approval?.decision || invitation?.status === 'revoked' ? approvalDecidedNotice(invitation, payload.asInviter ?? true) : undefined;
+    const decided = (await deps.invites.getMany(payload.invitationIds ?? [payload.invitationId])).filter((invitation) => invitation.approval?.decision || invitation.status === 'revoked');
+    return decided.length ? approvalDecidedNotice(decided, payload.asInviter ?? true) : undefined;
   }
   if (payload.notice === 'renewal_request') {
     const [[invitation], request] = await Promise.all([deps.invites.getMany([payload.invitationId]), deps.invites.renewalRequest(payload.requestId)]);

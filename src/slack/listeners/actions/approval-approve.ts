@@ -1,32 +1,47 @@
-import { decodeApproval } from '../../action-values.js';
+import { decodeApproval, type ApprovalTarget } from '../../action-values.js';
 import { approvalRequest } from '../../blocks/approvals.js';
+import { count } from '../../blocks/format.js';
 import type { SlackDeps } from '../../deps.js';
 import { NOT_APPROVER } from '../../identity.js';
+import { escape } from '../../text.js';
 import { failureWords, onClick, tellClicker, type ClickArgs } from './click.js';
 
 /** Redraws the clicked request as it is now (the outbox updates every other copy). */
-export async function redrawRequest(deps: SlackDeps, args: ClickArgs, invitationId: string): Promise<void> {
-  const [invitation] = await deps.invites.getMany([invitationId]);
-  if (invitation && args.body.response_url) await args.respond({ replace_original: true, ...approvalRequest(invitation) });
+export async function redrawRequest(deps: SlackDeps, args: ClickArgs, target: ApprovalTarget): Promise<void> {
+  if (!args.body.response_url) return;
+  const invitations = await requestOf(deps, target).catch(() => []);
+  if (invitations.length) await args.respond({ replace_original: true, ...approvalRequest(invitations) });
+}
+
+/** The invitations the clicked message shows: the request the invitation (or the request id) names. */
+async function requestOf(deps: SlackDeps, target: ApprovalTarget) {
+  if (target.kind === 'request') return deps.invites.approvalRequest(target.id);
+  const [invitation] = await deps.invites.getMany([target.id]);
+  return invitation?.approval ? deps.invites.approvalRequest(invitation.approval.requestId) : [];
 }
 
 /**
- * Approve on an approval request: someone with invite:approve other than the requester approves,
- * and the invitation's email goes out. One decision wins; a later click is told who decided.
+ * Approve (or Approve all) on an approval request: someone with invite:approve other than the
+ * requester approves, and the emails go out. One decision wins; a later click is told who decided.
  */
 export function approvalApproveAction(deps: SlackDeps) {
   return onClick(
     deps,
     decodeApproval,
-    async (args, invitationId, user) => {
+    async (args, target, user) => {
       if (!user.mayApprove) return tellClicker(args, user.refusal ?? NOT_APPROVER);
       try {
-        await deps.invites.approve(invitationId, user.actor);
+        if (target.kind === 'invitation') await deps.invites.approve(target.id, user.actor);
+        else {
+          const { members } = await deps.invites.approveRequest(target.id, user.actor);
+          // Their links could only fail: left waiting, for a Deny or the lapse.
+          if (members.length) await tellClicker(args, `Not approved, already ${count(members.length, 'member')}: ${members.map((email) => escape(email)).join(', ')}. They stay waiting until someone denies them or the request lapses.`.slice(0, 3_000));
+        }
       } catch (error) {
-        const words = await failureWords(deps, error, () => deps.invites.get(invitationId), args.action.action_id);
-        await tellClicker(args, words);
+        const first = target.kind === 'invitation' ? () => deps.invites.get(target.id) : async () => (await deps.invites.approvalRequest(target.id))[0]!;
+        await tellClicker(args, await failureWords(deps, error, first, args.action.action_id));
       }
-      await redrawRequest(deps, args, invitationId);
+      await redrawRequest(deps, args, target);
     },
     { changes: true },
   );

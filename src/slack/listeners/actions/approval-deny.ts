@@ -7,7 +7,7 @@ import { openWithTrigger } from '../open-modal.js';
 import { clickedValue, postToClicker, tellClicker, type ClickArgs } from './click.js';
 
 /**
- * Deny on an approval request: the reason modal opens first thing (a trigger id works once and for
+ * Deny (or Deny all) on an approval request: the reason modal opens first thing (a trigger id works once and for
  * 3 seconds); who may deny, and whether the request still waits, is checked when it is submitted.
  * Meanwhile the approver is looked up (and linked), so the submission can be answered from the
  * database alone.
@@ -15,9 +15,9 @@ import { clickedValue, postToClicker, tellClicker, type ClickArgs } from './clic
 export function approvalDenyAction(deps: SlackDeps) {
   return async (args: ClickArgs) => {
     await args.ack();
-    const invitationId = decodeApproval(clickedValue(args));
-    if (!invitationId) return tellClicker(args, staleButton(deps.command));
-    const opened = await openWithTrigger(deps, args.body.trigger_id, denyModal({ id: invitationId }), (text) => postToClicker(args, { text }));
+    const target = decodeApproval(clickedValue(args));
+    if (!target) return tellClicker(args, staleButton(deps.command));
+    const opened = await openWithTrigger(deps, args.body.trigger_id, denyModal(target), (text) => postToClicker(args, { text }));
     if (opened === undefined) return;
     await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
   };

@@ -17,14 +17,15 @@ export function denySubmission(deps: SlackDeps) {
     const started = receivedAt(context);
     // Answers the words of a refusal, or nothing when denied.
     const work = (async (): Promise<string | undefined> => {
-      const invitationId = decodeApproval(view.private_metadata);
-      if (!invitationId) return staleButton(deps.command);
+      const target = decodeApproval(view.private_metadata);
+      if (!target) return staleButton(deps.command);
       const reason = view.state?.values?.[DENY_BLOCKS.reason]?.[DENY_INPUTS.reason]?.value ?? '';
       try {
         const user = await deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false });
         if (!user.allowed) return user.refusal!;
         if (!user.mayApprove) return user.refusal ?? NOT_APPROVER;
-        await deps.invites.deny(invitationId, user.actor, reason);
+        if (target.kind === 'invitation') await deps.invites.deny(target.id, user.actor, reason);
+        else await deps.invites.denyRequest(target.id, user.actor, reason);
         return undefined;
       } catch (error) {
         const words = slackWords(error);
