@@ -203,7 +203,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   let jobs: Jobs | undefined;
   if (slack) {
     services.slackOutbox.register(slack.notices);
-    services.slackOutbox.register(slack.approvals);
+    for (const handler of slack.approvals) services.slackOutbox.register(handler);
     jobs = startSlackJobs(services, slack.postToAuditChannel);
     await slack.start();
   } else {

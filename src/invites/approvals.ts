@@ -6,7 +6,7 @@ import type { Actor } from '../shared/actor.js';
 import { NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { InvitesContext } from './context.js';
-import { toInvitation, type InvitationRow } from './model.js';
+import { toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { encodeReasons, type ApprovalReason } from './policy.js';
 
 /**
@@ -50,14 +50,15 @@ export function heldColumns(reasons: readonly ApprovalReason[], now: number, inv
 const REQUESTED_COLUMNS: ColumnTypes<HeldInvitationRow & { approval_request_id: string }> = { ...HELD_INVITATION_COLUMNS, approval_request_id: 'text' };
 
 /**
- * Request: stores new held invitations and records the request (already-stored ones, moved to held
- * by the caller, are named in `movedIds`). Everything held by one call is one approval request,
- * which approvers see as one message. Inside the inviting transaction.
+ * Request: stores new held invitations and records them in approval request `requestId`
+ * (already-stored ones, moved to held by the caller, are named in `movedIds`). What one inviting
+ * action holds is one request, which approvers see as one message, even when the action stores its
+ * list in several transactions (a file import's batches). Inside the inviting transaction, which
+ * then asks the approvers once for all it held (askApprovers).
  */
-export async function requestApprovals(ctx: InvitesContext, trx: Trx, now: number, actor: Actor, fresh: HeldInvitationRow[], movedIds: string[]): Promise<void> {
+export async function requestApprovals(ctx: InvitesContext, trx: Trx, now: number, actor: Actor, fresh: HeldInvitationRow[], movedIds: string[], requestId = newId('request')): Promise<Invitation[]> {
   const ids = [...fresh.map((r) => r.id), ...movedIds];
-  if (ids.length === 0) return;
-  const requestId = newId('request');
+  if (ids.length === 0) return [];
   await bulkInsert(trx, 'invitations', REQUESTED_COLUMNS, fresh.map((row) => ({ ...row, approval_request_id: requestId })));
   for (const chunk of chunked(movedIds)) await trx('invitations').whereIn('id', chunk).update({ approval_request_id: requestId });
   const found = new Map((await selectChunked(trx, ids)).map((row) => [row.id, row]));
@@ -65,8 +66,13 @@ export async function requestApprovals(ctx: InvitesContext, trx: Trx, now: numbe
   const rows = ids.flatMap((id) => found.get(id) ?? []);
   const held = rows.map((row) => toInvitation(row, now));
   await recordAudit(trx, now, actor, held.map((i) => ({ action: 'approval_request', subjectType: 'invitation', subjectId: i.id, details: { email: i.email, role: i.role, reasons: i.approval?.reasons ?? [] } })));
-  await ctx.onApprovalRequested?.(trx, now, held);
   await ctx.events.queueEvents(trx, now, rows.map((row) => invitationEvent('invite.approval_requested', row, actor, { reason: row.approval_reasons ?? '' })));
+  return held;
+}
+
+/** Asks for approval of what a transaction held, once for all of it (the hook wired in app.ts: Slack messages). */
+export async function askApprovers(ctx: InvitesContext, trx: Trx, now: number, held: Invitation[]): Promise<void> {
+  if (held.length) await ctx.onApprovalRequested?.(trx, now, held);
 }
 
 async function selectChunked(trx: Trx, ids: readonly string[]): Promise<InvitationRow[]> {

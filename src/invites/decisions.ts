@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit.js';
 import { chunked, inTransaction, serializeOn, type Trx } from '../db/index.js';
 import { invitationEvent } from '../events/events.js';
@@ -96,7 +97,7 @@ async function approveRows(ctx: InvitesContext, trx: Trx, rows: readonly Invitat
   const before: InvitationRow[] = [];
   const after: InvitationRow[] = [];
   const emails: OutboxMessage[] = [];
-  for (const row of rows) {
+  for (const row of byId(rows)) {
     const token = ctx.links.issue();
     const ttlMs = row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms);
     const update = {
@@ -130,7 +131,7 @@ async function approveRows(ctx: InvitesContext, trx: Trx, rows: readonly Invitat
 /** Each row that still waits is closed (shown as Revoked) with the approver's reason; nothing is sent. */
 async function denyRows(ctx: InvitesContext, trx: Trx, rows: readonly InvitationRow[], actor: Actor, why: string, now: number): Promise<Invitation[]> {
   const after: InvitationRow[] = [];
-  for (const row of rows) {
+  for (const row of byId(rows)) {
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), deny_reason: why, ...decidedColumns(actor, 'denied', now) };
     const changed = await trx('invitations').where({ id: row.id, status: 'awaiting' }).andWhere('expires_at', '>', now).update(update);
     if (changed === 1) after.push({ ...row, ...update });
@@ -141,6 +142,11 @@ async function denyRows(ctx: InvitesContext, trx: Trx, rows: readonly Invitation
   await ctx.onApprovalDecided?.(trx, now, denied);
   await ctx.events.queueEvents(trx, now, after.map((row) => invitationEvent('invite.denied', row, actor, { reason: why })));
   return denied;
+}
+
+/** Every decision and the lapse change a request's rows in id order, so two of them on PostgreSQL never wait on each other's rows in turn. */
+function byId<T extends { id: string }>(rows: readonly T[]): T[] {
+  return [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 function denyReason(reason: string): string {
@@ -218,9 +224,9 @@ export async function denyRequest(ctx: InvitesContext, requestId: string, actor:
 
 /**
  * Lapse: requests nobody decided within INVITE_TTL are closed (shown as Revoked) and their
- * requesters told. Each is closed by one conditional update, so with several instances sweeping
- * each lapse is recorded (and told) once. All that are due lapse, `batch` to a transaction.
- * Answers how many lapsed.
+ * requesters told. Each invitation is closed by one conditional update, so with several instances
+ * sweeping each lapse is recorded (and told) once. All that are due lapse, about `batch` to a
+ * transaction, a request's due invitations in the same one (one redraw, one DM). Answers how many lapsed.
  */
 export async function lapseDueRequests(ctx: InvitesContext, batch = 500): Promise<number> {
   const now = ctx.clock.now();
@@ -235,11 +241,15 @@ export async function lapseDueRequests(ctx: InvitesContext, batch = 500): Promis
 }
 
 async function lapseBatch(ctx: InvitesContext, now: number, batch: number): Promise<{ found: number; lapsed: number }> {
-  const due = (await ctx.db('invitations').where({ status: 'awaiting' }).andWhere('expires_at', '<=', now).orderBy('expires_at').limit(batch).select('id')) as Array<{ id: string }>;
+  const dueNow = (q: Knex.QueryBuilder) => q.where({ status: 'awaiting' }).andWhere('expires_at', '<=', now);
+  const due = (await ctx.db('invitations').modify(dueNow).orderBy([{ column: 'expires_at' }, { column: 'id' }]).limit(batch).select('id', 'approval_request_id')) as Array<{ id: string; approval_request_id: string | null }>;
   if (due.length === 0) return { found: 0, lapsed: 0 };
+  const requests = [...new Set(due.flatMap((row) => row.approval_request_id ?? []))];
+  const ids = new Set(due.map((row) => row.id));
+  for (const chunk of chunked(requests)) for (const id of (await ctx.db('invitations').modify(dueNow).whereIn('approval_request_id', chunk).pluck('id')) as string[]) ids.add(id);
   const lapsed = await inTransaction(ctx.db, async (trx) => {
     const rows: InvitationRow[] = [];
-    for (const { id } of due) {
+    for (const { id } of byId([...ids].map((id) => ({ id })))) {
       // Nobody decided: no name to show.
       const update = { status: 'revoked' as const, revoked_at: now, revoked_by: 'system', ...decidedColumns({ type: 'system' }, 'lapsed', now), decided_by_name: null };
       const changed = await trx('invitations').where({ id, status: 'awaiting' }).andWhere('expires_at', '<=', now).update(update);

@@ -12,9 +12,9 @@ import type { InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
 import { cancelWaitingEmails, inviteEmail, keepReplacedLinks, LINK_REPLACED, newLinkColumns } from './sending.js';
-import { emptySummary, type InvitationRow, type InviteSummary } from './model.js';
+import { emptySummary, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { standingOf, storedFor } from './standing.js';
-import { heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
+import { askApprovers, heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
 import { remainingToday } from './daily-limit.js';
 import { approvalReasons } from './policy.js';
 /** Addresses read and written per statement group: few statements, inside SQLite's bound-parameter limit. */
@@ -30,6 +30,8 @@ export interface InviteManyInput extends InviteChoices {
   actor: Actor;
   inviterMemberId?: string | null;
   inviterName?: string | null;
+  /** The approval request the held addresses join: one inviting action made of several calls shares one. */
+  approvalRequestId?: string;
 }
 
 export interface InviteManyOptions {
@@ -125,6 +127,8 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
   const awaiting: NonNullable<InviteSummary['awaitingApproval']> = [];
   const overLimit: string[] = [];
   const alreadyAwaiting: NonNullable<InviteSummary['alreadyAwaiting']> = [];
+  const requestId = input.approvalRequestId ?? newId('request');
+  const asked: Invitation[] = [];
   for (const batch of chunked(emails, INVITE_BATCH)) {
     const stored = await storedFor(trx, batch, { lock: true });
     const fresh: NewInvitationRow[] = [];
@@ -197,8 +201,9 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
     await enqueue(trx, now, mail);
     await recordAudit(trx, now, input.actor, audit);
     await ctx.events.queueEvents(trx, now, events);
-    await requestApprovals(ctx, trx, now, input.actor, held, moved);
+    asked.push(...(await requestApprovals(ctx, trx, now, input.actor, held, moved, requestId)));
   }
+  await askApprovers(ctx, trx, now, asked);
   summary.invitationIds.push(...renewedIds);
   if (awaiting.length) summary.awaitingApproval = awaiting;
   if (overLimit.length) summary.overLimit = overLimit;

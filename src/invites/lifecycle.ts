@@ -1,7 +1,7 @@
 import { tokenHash } from './tokens.js';
 import { recordAudit } from '../audit/audit.js';
 import { inTransaction, isPostgres, isUniqueViolation, serializeOn, type Trx } from '../db/index.js';
-import { heldColumns, INVITE_LOCK, requestApprovals } from './approvals.js';
+import { askApprovers, heldColumns, INVITE_LOCK, requestApprovals } from './approvals.js';
 import { approvalReasons } from './policy.js';
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
@@ -9,6 +9,7 @@ import { notClaimed } from '../outbox/claims.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
 import { AlreadyMember, AwaitingApproval, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
 import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices, type StoredChoices } from './choices.js';
 import { parseEmailList } from './email-list.js';
@@ -87,14 +88,14 @@ async function resendLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now
  * expiry, an email. One the rule "Policy" holds (as inviting the address again would) waits for
  * approval instead, asked by whoever sent it anew.
  */
-export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
+export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor, approvalRequestId?: string): Promise<Invitation> {
   return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['expired']);
-    return sendNewLink(ctx, trx, row, now, actor);
+    return sendNewLink(ctx, trx, row, now, actor, approvalRequestId);
   }, true);
 }
 
-async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor): Promise<InvitationRow> {
+async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor, approvalRequestId?: string): Promise<InvitationRow> {
   await requireNotMember(trx, row.email);
   const token = ctx.links.issue();
   await keepReplacedLinks(trx, [row], now);
@@ -102,7 +103,7 @@ async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, no
   if (reasons.length) {
     const held = { ...inviterColumns({ actor }), ...newLinkColumns(row, token, now, ctx.inviteTtlMs), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
     await trx('invitations').where({ id: row.id }).update(held);
-    await requestApprovals(ctx, trx, now, actor, [], [row.id]);
+    await askApprovers(ctx, trx, now, await requestApprovals(ctx, trx, now, actor, [], [row.id], approvalRequestId));
     return { ...row, ...held };
   }
   const update = newLinkColumns(row, token, now, row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms));
@@ -118,10 +119,12 @@ async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, no
 /** Send new invitation for each of these that is still expired (some may wait for approval); the others are left as they are. */
 export async function sendNewInvitations(ctx: InvitesContext, ids: readonly string[], actor: Actor): Promise<{ sent: Invitation[]; skipped: number }> {
   const sent: Invitation[] = [];
+  // Those the rule "Policy" holds are one approval request, as a list would be.
+  const approvalRequestId = newId('request');
   for (const invitation of await invitationsByIds(ctx, ids)) {
     if (invitation.status !== 'expired') continue;
     try {
-      sent.push(await sendNewInvitation(ctx, invitation.id, actor));
+      sent.push(await sendNewInvitation(ctx, invitation.id, actor, approvalRequestId));
     } catch (error) {
       // Changed meanwhile (renewed, revoked, accepted by someone else's click): not ours to send.
       if (!(error instanceof DomainError)) throw error;
@@ -184,7 +187,7 @@ async function changeRole(ctx: InvitesContext, trx: Trx, row: InvitationRow, now
     await trx('invitations').where({ id, status: 'pending' }).update(held);
     await cancelWaitingEmails(trx, [id], now, 'held for approval');
     await recordAudit(trx, now, actor, [{ action: 'role_change', subjectType: 'invitation', subjectId: id, details: { from: row.role, to: role } }]);
-    await requestApprovals(ctx, trx, now, actor, [], [id]);
+    await askApprovers(ctx, trx, now, await requestApprovals(ctx, trx, now, actor, [], [id]));
     return { ...row, ...held };
   }
   await trx('invitations').where({ id }).update({ role, updated_at: now });

@@ -136,7 +136,8 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   }
   await inviteMany(
     ctx,
-    { emails: batch.map(([entry]) => entry), role: choices.role, roles, expiresInDays: choices.expiresInDays, message: choices.message, actor: JSON.parse(row.actor) as Actor, inviterName: row.inviter_name },
+    // The import is one inviting action: its batches' held addresses are one approval request.
+    { emails: batch.map(([entry]) => entry), role: choices.role, roles, expiresInDays: choices.expiresInDays, message: choices.message, actor: JSON.parse(row.actor) as Actor, inviterName: row.inviter_name, approvalRequestId: `request_${id.slice(id.indexOf('_') + 1)}` },
     {
       alsoInTransaction: async (trx: Trx, batch) => {
         // Read again under the transaction: a runner that lost its lease must not store twice.

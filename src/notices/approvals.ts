@@ -12,7 +12,12 @@ import { inviterAudience, queueNotices } from './queue.js';
  * is decided, and the requester's DM. Delivered by the Slack door (slack/notices/approval-messages.ts), so
  * a Slack outage delays them and never drops them.
  */
-export const SLACK_APPROVAL = 'slack_approval';
+export const SLACK_APPROVAL = 'slack_approval_request';
+/**
+ * Items of the version before requests were kept, naming an invitation: still delivered (an older
+ * instance may queue them during a rolling upgrade), and never claimed by it in the new form.
+ */
+export const SLACK_APPROVAL_BEFORE_REQUESTS = 'slack_approval';
 
 export type ApprovalPayload =
   /** Post the request to a channel or an approver (a user id): the posted message is remembered for updates. */
@@ -20,17 +25,17 @@ export type ApprovalPayload =
   /** Redraw every posted copy of the request from its invitations' current state. */
   | { op: 'update'; requestId: string };
 
-/** Items queued before requests were kept name the invitation, which is its own request. */
-export function payloadRequestId(payload: ApprovalPayload | { op: 'post' | 'update'; invitationId: string }): string {
-  return 'requestId' in payload ? payload.requestId : payload.invitationId;
-}
+/** What an item of the version before requests were kept carries: the invitation, whose request it names. */
+export type PayloadBeforeRequests = { op: 'post'; invitationId: string; recipient: string } | { op: 'update'; invitationId: string };
 
 /** The held invitations by the request they belong to, in their order. */
 function byRequest(invitations: readonly Invitation[]): Map<string, Invitation[]> {
   const requests = new Map<string, Invitation[]>();
   for (const invitation of invitations) {
     const id = invitation.approval?.requestId ?? invitation.id;
-    requests.set(id, [...(requests.get(id) ?? []), invitation]);
+    const request = requests.get(id);
+    if (request) request.push(invitation);
+    else requests.set(id, [invitation]);
   }
   return requests;
 }
@@ -58,20 +63,25 @@ async function requesterSlackIds(trx: Trx, invitation: Invitation): Promise<Set<
 
 /**
  * Asks for each request (the invitations one inviting action held): in the approval channel, or in
- * a DM to every approver but the requester, one message per request. `once` keys the requests so
- * that asking again for the same reason (a delivery tried twice) queues them once.
+ * a DM to every approver but the requester, one message per request, posted once however many
+ * transactions add to the request; a request that grows is redrawn. `once` keys asking again for
+ * one reason (a request moved to another channel, by a delivery that may be tried twice).
  */
 export async function queueApprovalRequests(trx: Trx, now: number, invitations: Invitation[], settings: ApprovalSettings, once?: string): Promise<void> {
   if (invitations.length === 0) return;
   const everyone = settings.channel ? [] : await approvers(trx, settings.bootstrapAdmins);
   const messages = [];
-  for (const [requestId, [first]] of byRequest(invitations)) {
+  for (const [requestId, added] of byRequest(invitations)) {
+    const first = added[0]!;
     // One inviting action: one requester for the whole request.
-    const own = settings.channel ? new Set<string>() : await requesterSlackIds(trx, first!);
+    const own = settings.channel ? new Set<string>() : await requesterSlackIds(trx, first);
     const recipients = settings.channel ? [settings.channel] : everyone.filter((id) => !own.has(id));
     for (const recipient of recipients) {
-      messages.push({ kind: SLACK_APPROVAL, invitationId: first!.id, ...(once ? { dedupeKey: `${once}:${recipient}` } : {}), payload: { op: 'post', requestId, recipient } satisfies ApprovalPayload });
+      messages.push({ kind: SLACK_APPROVAL, invitationId: first.id, dedupeKey: `${once ?? 'request'}:${requestId}:${recipient}`, payload: { op: 'post', requestId, recipient } satisfies ApprovalPayload });
     }
+    // Added to by an earlier transaction of the same action: what was posted then is redrawn.
+    const [count] = (await trx('invitations').where({ approval_request_id: requestId }).count({ n: '*' })) as Array<{ n: number | string }>;
+    if (!once && Number(count?.n ?? 0) > added.length) messages.push({ kind: SLACK_APPROVAL, invitationId: first.id, payload: { op: 'update', requestId } satisfies ApprovalPayload });
   }
   await enqueue(trx, now, messages);
 }

@@ -19,7 +19,7 @@ import { countingFetch, DEFAULT_SLACK_API_URL, slackRequestTiming } from '../met
 import { DeactivatedInSlack } from './notices/deactivated.js';
 import { noticeClient, slackNoticeHandler } from './notices/handler.js';
 import { ChannelPacer } from './notices/pacer.js';
-import { approvalMessageHandler } from './notices/approval-messages.js';
+import { approvalMessageHandlers } from './notices/approval-messages.js';
 import { slackRefusal } from './refusals.js';
 import { throwIfRateLimited } from './notices/refusal-or-retry.js';
 
@@ -29,7 +29,7 @@ export interface SlackDoor {
   /** Delivers queued Slack notices (DMs) for the outbox worker. */
   notices: OutboxHandler;
   /** Posts approval requests and updates them in place once decided (the rule "Policy"). */
-  approvals: OutboxHandler;
+  approvals: OutboxHandler[];
   /** Posts lines to AUDIT_CHANNEL, when it is set. */
   postToAuditChannel?: (lines: string[]) => Promise<void>;
   /** Socket Mode: opens the connection (HTTP mode is served by the web server). */
@@ -174,7 +174,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
       deactivated: new DeactivatedInSlack(async (user) => (await readProfile(profiles, user)).deactivated === true, services.clock),
       bootstrapAdmins: adminUserIds,
     }),
-    approvals: approvalMessageHandler({ ...deps, settings: { channel: services.config.slack.approvalChannel, bootstrapAdmins: adminUserIds } }, notices, pacer),
+    approvals: approvalMessageHandlers({ ...deps, settings: { channel: services.config.slack.approvalChannel, bootstrapAdmins: adminUserIds } }, notices, pacer),
     postToAuditChannel: auditChannel
       ? async (lines) => {
           try {

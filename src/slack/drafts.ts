@@ -16,6 +16,8 @@ export interface InviteDraft {
   review: ListReview;
   /** The picked people not looked up yet (their addresses join the review when they are). */
   peoplePending: boolean;
+  /** The approval request the list's held addresses join, however many calls send it (absent in drafts saved before requests were kept). */
+  approvalRequestId?: string;
 }
 
 const KEPT_MS = DAY_MS;

@@ -256,6 +256,7 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
         decided_by_name: null,
         decision: null,
         deny_reason: null,
+        approval_request_id: null,
       });
       const [mail] = await outboxFor(w.db, row.id);
       expect(mail).toEqual({

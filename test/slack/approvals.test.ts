@@ -312,6 +312,155 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect(await h.db.db('audit_log').whereIn('action', ['approve', 'deny']).whereIn('subject_id', [viaApi, viaSlack, early])).toHaveLength(0);
   });
 
+  /** The request for `n` addresses DM'd to `user`, `skip` such requests after the first. */
+  const requestOf = (user: string, n: number, has: string) =>
+    eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms(user).find((dm) => String(dm.args.text).startsWith(`Invitations to ${n} people`) && JSON.stringify(dm.args.blocks).includes(has));
+    }, 10_000, `the request for ${n} addresses (${has}) to ${user}`);
+  const requestUpdates = (has: string) => h.api.callsTo('chat.update').filter((c) => String(c.args.text).startsWith('Invitations to ') && JSON.stringify(c.args.blocks).includes(has));
+  const heldIds = async (domain: string) => ((await h.db.db('invitations').where('email', 'like', `%@${domain}`).orderBy('email').pluck('id')) as string[]);
+
+  it('a list of outside addresses is one request: each approver gets one message naming them all; Approve all approves every one, every copy says so, and the requester hears once', async () => {
+    const emails = ['g1@group.io', 'g2@group.io', 'g3@group.io'];
+    const { responseId } = await h.slash(`invite ${emails.join(' ')}`);
+    expect(textOf((await h.api.response(responseId)).body)).toContain('Waiting for approval (3)');
+    const [a, b] = await Promise.all([requestOf(ADMIN2, 3, 'g1@group.io'), requestOf(LINKED, 3, 'g1@group.io')]);
+    for (const dm of [a, b]) {
+      const text = textOf(dm.args as any);
+      expect(text).toContain(`<@${ADMIN}> asks to invite *3 people* as *Member*`);
+      expect(text).toContain('*Why they need approval:* the address is outside the allowed domains.');
+      for (const email of emails) expect(text).toContain(email);
+      expect(buttonFor(dm.args.blocks, 'approval_approve').text.text).toBe('Approve all');
+      expect(buttonFor(dm.args.blocks, 'approval_deny').text.text).toBe('Deny all');
+    }
+    // One message per approver for the request, none per address; the requester is not asked.
+    for (const user of [ADMIN2, LINKED]) expect(h.dms(user).filter((dm) => /group\.io/.test(JSON.stringify(dm.args.blocks)))).toHaveLength(1);
+    expect(h.dms(ADMIN).filter((dm) => String(dm.args.text).startsWith('Invitations to 3 people'))).toHaveLength(0);
+
+    const click = await h.clickDm(b, buttonFor(b.args.blocks, 'approval_approve'), { user: LINKED });
+    expect(click.ack.status).toBe(200);
+    await eventually(() => emails.every((email) => h.smtp.to(email).length === 1), 10_000, 'the three emails');
+    const ids = await heldIds('group.io');
+    expect(await h.db.db('audit_log').where({ action: 'approve' }).whereIn('subject_id', ids)).toHaveLength(3);
+    for (const id of ids) expect(await h.services.invites.get(id)).toMatchObject({ status: 'pending', approval: { decision: 'approved', decidedBy: `slack:${LINKED}` } });
+    const updated = await eventually(() => (requestUpdates('g1@group.io').length >= 2 ? requestUpdates('g1@group.io') : undefined), 10_000, 'both copies updated');
+    expect(new Set(updated.map((u) => u.args.channel))).toEqual(new Set([`D${ADMIN2.slice(1)}`, `D${LINKED.slice(1)}`]));
+    for (const u of updated) {
+      expect(textOf(u.args as any)).toContain(`3 invitations approved by <@${LINKED}>`);
+      expect(JSON.stringify(u.args.blocks)).not.toContain('approval_approve');
+    }
+    const told = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms(ADMIN).find((dm) => dm.args.text === 'Your 3 invitations were approved');
+    }, 10_000, "the requester's DM");
+    expect(textOf(told.args as any)).toContain(`<@${LINKED}> approved your 3 invitations to *g1@group.io*, *g2@group.io*, *g3@group.io*; they have been emailed.`);
+    expect(h.dms(ADMIN).filter((dm) => /^Your (invitation|3 invitations)/.test(String(dm.args.text)) && JSON.stringify(dm.args.blocks).includes('group.io'))).toHaveLength(1);
+    // A second click, on the copy drawn before, is told who decided and changes nothing.
+    h.clock.advance(11_000);
+    const late = await h.clickDm(a, buttonFor(a.args.blocks, 'approval_approve'), { user: ADMIN2 });
+    expect(textOf((await h.api.response(late.responseId)).body)).toContain(`Already approved by <@${LINKED}>.`);
+    expect(await h.db.db('audit_log').where({ action: 'approve' }).whereIn('subject_id', ids)).toHaveLength(3);
+  });
+
+  it('one invitation of a request decided alone (the CLI) shows on the request, which still offers the rest; Deny all then denies only those still waiting, with one reason', async () => {
+    await h.services.invites.inviteMany({ emails: 'd1@deny.io d2@deny.io d3@deny.io', actor: REQUESTER });
+    const dm = await requestOf(LINKED, 3, 'd1@deny.io');
+    const [d1, d2, d3] = await heldIds('deny.io');
+    await h.services.invites.approve(d1!, { type: 'system', name: 'ops' });
+    const partly = await eventually(() => requestUpdates('d1@deny.io').find((u) => String(u.args.text) === 'Invitations to 3 people: 2 wait for approval'), 10_000, 'the copies redrawn');
+    expect(textOf(partly.args as any)).toContain('1 invitation approved by the operator (ops)');
+    expect(buttonFor(partly.args.blocks, 'approval_approve').text.text).toBe('Approve all');
+
+    const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_deny'), { user: LINKED });
+    const opened = await eventually(() => h.api.callsTo('views.open').find((c) => c.args.trigger_id === click.payload.trigger_id), 5_000, 'the deny modal');
+    expect(opened.args.view.title.text).toBe('Deny invitations');
+    const submit = (user: string) =>
+      h.interaction(
+        viewSubmissionPayload({ user, triggerId: newTriggerId(), values: { [DENY_BLOCKS.reason]: { [DENY_INPUTS.reason]: { type: 'plain_text_input', value: 'Not this quarter' } } }, extra: { callback_id: DENY_MODAL, private_metadata: opened.args.view.private_metadata } }),
+      );
+    // The requester cannot deny their own request either.
+    expect((await submit(ADMIN)).json).toMatchObject({ response_action: 'errors', errors: { [DENY_BLOCKS.reason]: expect.stringContaining('someone else') } });
+    expect((await submit(LINKED)).text).toBe('');
+    expect(await h.services.invites.get(d1!)).toMatchObject({ status: 'pending', approval: { decision: 'approved' } });
+    for (const id of [d2!, d3!]) expect(await h.services.invites.get(id)).toMatchObject({ status: 'revoked', approval: { decision: 'denied', denyReason: 'Not this quarter' } });
+    const done = await eventually(() => requestUpdates('d1@deny.io').find((u) => String(u.args.text) === 'Invitations to 3 people: decided'), 10_000, 'the copies redrawn once decided');
+    expect(textOf(done.args as any)).toContain(`2 invitations denied by <@${LINKED}>`);
+    expect(textOf(done.args as any)).toContain('Not this quarter');
+    expect(JSON.stringify(done.args.blocks)).not.toContain('approval_deny');
+    const told = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms(ADMIN).find((dm) => dm.args.text === 'Your 2 invitations were denied');
+    }, 10_000, "the requester's DM");
+    expect(textOf(told.args as any)).toContain('Not this quarter');
+    expect(h.smtp.to('d2@deny.io')).toHaveLength(0);
+  });
+
+  it('Approve all leaves an address that became a member meanwhile waiting, and says so to the approver', async () => {
+    await h.services.invites.inviteMany({ emails: 'm1@member.io m2@member.io', actor: REQUESTER });
+    const dm = await requestOf(LINKED, 2, 'm1@member.io');
+    await h.services.members.create({ email: 'm2@member.io', role: 'member' }, { type: 'system', name: 'cli' });
+    const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_approve'), { user: LINKED });
+    const answers = await eventually(() => (h.api.responsesTo(click.responseId).length >= 2 ? h.api.responsesTo(click.responseId) : undefined), 10_000, 'the answer and the redraw');
+    expect(answers.map((r) => textOf(r.body)).join('\n')).toContain('Not approved, already 1 member: m2@member.io.');
+    const [m1, m2] = await heldIds('member.io');
+    expect((await h.services.invites.get(m1!)).status).toBe('pending');
+    expect((await h.services.invites.get(m2!)).status).toBe('awaiting_approval');
+  });
+
+  it('a request lapses as one: its copies count the lapsed and the requester gets one DM', async () => {
+    await h.services.invites.inviteMany({ emails: 'l1@lapse.io l2@lapse.io', actor: REQUESTER });
+    await requestOf(ADMIN2, 2, 'l1@lapse.io');
+    h.clock.advance(7 * DAY);
+    expect((await h.sweep()).lapsed).toBeGreaterThanOrEqual(2);
+    const updated = await eventually(() => requestUpdates('l1@lapse.io').find((u) => String(u.args.text) === 'Invitations to 2 people: decided'), 10_000, 'the copies redrawn');
+    expect(textOf(updated.args as any)).toContain('2 invitations lapsed: nobody decided in time.');
+    const told = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms(ADMIN).find((dm) => dm.args.text === 'Your 2 invitations lapsed');
+    }, 10_000, "the requester's DM");
+    expect(textOf(told.args as any)).toContain('*l1@lapse.io*, *l2@lapse.io*');
+  });
+
+  it('redraws queued one after another for a request: only the last redraws; an older instance\'s redraw naming one of its invitations redraws the request', async () => {
+    await h.services.invites.inviteMany({ emails: 'r1@redraw.io r2@redraw.io', actor: REQUESTER });
+    await Promise.all([requestOf(ADMIN2, 2, 'r1@redraw.io'), requestOf(LINKED, 2, 'r1@redraw.io')]);
+    const [r1] = await heldIds('redraw.io');
+    const requestId = (await h.services.invites.get(r1!)).approval!.requestId;
+    const before = requestUpdates('r1@redraw.io').length;
+    const now = h.clock.now();
+    const item = (payload: object, kind: string = SLACK_APPROVAL) => ({ kind, state: 'pending', invitation_id: r1, payload: JSON.stringify(payload), attempts: 0, next_attempt_at: now, created_at: now });
+    await h.db.db('outbox').insert([1, 2, 3].map(() => item({ op: 'update', requestId })));
+    h.services.slackOutbox.wake();
+    const redraws = () => h.db.db('outbox').where({ kind: SLACK_APPROVAL, payload: JSON.stringify({ op: 'update', requestId }) }).orderBy('id');
+    await eventually(async () => (await redraws()).every((r: { state: string }) => r.state !== 'pending'), 10_000, 'the redraws settled');
+    expect((await redraws()).map((r: { state: string }) => r.state)).toEqual(['cancelled', 'cancelled', 'done']);
+    // Each of the two copies once.
+    expect(requestUpdates('r1@redraw.io').length - before).toBe(2);
+    // An older instance (a rolling upgrade) queues its redraw naming an invitation: its request is redrawn.
+    await h.db.db('outbox').insert(item({ op: 'update', invitationId: r1 }, 'slack_approval'));
+    h.services.slackOutbox.wake();
+    await eventually(() => requestUpdates('r1@redraw.io').length - before === 4, 10_000, "the older instance's redraw");
+  });
+
+  it('a request posted before requests were kept (one invitation, queued by the older version) is posted and updated as before', async () => {
+    const id = await hold('legacy@old.io');
+    // As the older version left it: no request id, its post queued naming the invitation.
+    await h.db.db('outbox').where({ kind: SLACK_APPROVAL, invitation_id: id }).delete();
+    await h.db.db('invitations').where({ id }).update({ approval_request_id: null });
+    await h.db.db('outbox').insert({ kind: 'slack_approval', state: 'pending', invitation_id: id, payload: JSON.stringify({ op: 'post', invitationId: id, recipient: ADMIN2 }), attempts: 0, next_attempt_at: h.clock.now(), created_at: h.clock.now() });
+    h.services.slackOutbox.wake();
+    const dm = await requestTo(ADMIN2, 'legacy@old.io');
+    expect(buttonFor(dm.args.blocks, 'approval_approve').value).toBe(`a.${id}`);
+    // A copy the older version posted is kept in approval_messages: moved there, it is still updated.
+    const copy = await h.db.db('approval_request_messages').where({ request_id: id }).first();
+    await h.db.db('approval_request_messages').where({ request_id: id }).delete();
+    await h.db.db('approval_messages').insert({ invitation_id: id, channel: copy.channel, ts: copy.ts, created_at: copy.created_at });
+    await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_approve'), { user: LINKED });
+    const updated = await eventually(() => updatesOf('legacy@old.io').find((u) => u.args.channel === copy.channel && u.args.ts === copy.ts), 10_000, 'the old copy updated');
+    expect(textOf(updated.args as any)).toContain(`Approved by <@${LINKED}>`);
+  });
+
   it('with SLACK_APPROVAL_CHANNEL the request is posted once to the channel and updated there', async () => {
     await h.restart({ env: { INVITE_ALLOWED_DOMAINS: 'corp.test', SLACK_APPROVAL_CHANNEL: 'C0APPROVALS' } });
     const email = 'chan@other.io';

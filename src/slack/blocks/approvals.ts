@@ -120,7 +120,7 @@ function severalInvitations(invitations: readonly Invitation[]): { text: string;
   const decided = invitations.filter((invitation) => invitation.status !== 'awaiting_approval');
   if (decided.length) blocks.push({ type: 'section', text: mrkdwn(listWithin(outcomes(decided), 2_900)) });
   if (waiting.length) {
-    const lapses = Math.min(...waiting.map((invitation) => invitation.expiresAt));
+    const lapses = waiting.reduce((soonest, invitation) => Math.min(soonest, invitation.expiresAt), Infinity);
     blocks.push({ type: 'context', elements: [mrkdwn(`${count(waiting.length, 'invitation')} waiting · asked ${slackDate(first.createdAt)} · lapses ${slackDate(lapses)} if nobody decides.`)] });
     const value = encodeApproval({ kind: 'request', id: first.approval?.requestId ?? first.id });
     blocks.push({

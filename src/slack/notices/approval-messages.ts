@@ -3,7 +3,7 @@ import { inTransaction, type Db } from '../../db/index.js';
 import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
-import { payloadRequestId, queueApprovalRequests, SLACK_APPROVAL, type ApprovalPayload, type ApprovalSettings } from '../../notices/approvals.js';
+import { queueApprovalRequests, SLACK_APPROVAL, SLACK_APPROVAL_BEFORE_REQUESTS, type ApprovalPayload, type ApprovalSettings, type PayloadBeforeRequests } from '../../notices/approvals.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
@@ -29,71 +29,99 @@ export interface ApprovalMessageDeps {
 /**
  * Delivers approval requests and keeps every copy current. A post records the message's channel
  * and ts (approval_request_messages), so a decision can update each copy in place for everyone; a
- * request decided while its post was on the way is redrawn right after posting.
+ * request decided while its post was on the way is redrawn right after posting. One redraw serves
+ * every decision committed before it, so the others waiting for the same request are dropped.
+ * Answers a handler for the items of the version before requests were kept too.
  */
-export function approvalMessageHandler(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler {
+export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler[] {
   let warnedAt = -Infinity;
-  return {
-    kind: SLACK_APPROVAL,
-    async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
-      const payload = JSON.parse(item.payload) as ApprovalPayload;
-      const requestId = payloadRequestId(payload);
-      const invitations = await requestOf(deps, requestId);
-      if (!invitations) return { result: 'cancelled', reason: 'the invitations are gone' };
-      const message = approvalRequest(invitations);
-      const waiting = invitations.filter((invitation) => invitation.status === 'awaiting_approval');
-      if (payload.op === 'post') {
-        // Decided before anyone was asked: nobody needs the request any more.
-        if (waiting.length === 0) return { result: 'cancelled', reason: 'decided before it was posted' };
-        const wait = pacer.reserve(payload.recipient, item.id);
-        if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
-        let posted: { channel?: string; ts?: string };
-        try {
-          posted = await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
-        } catch (error) {
-          const refused = refusalOrRetry(error, pacer, payload.recipient, item.id);
-          // The approval channel without the bot (or a private one it cannot see): the requests wait
-          // until the operator adds it, instead of being dropped while the requester was told approvers
-          // were asked. A person's DM refused for good (a deactivated user) is dropped.
-          if (SLACK_CHANNEL_ID.test(payload.recipient) && (refused === 'not_in_channel' || refused === 'channel_not_found')) {
-            const now = deps.clock.now();
-            // Queued for an approval channel the settings no longer name (a wrong id corrected, or DMs
-            // chosen): asked again where requests go now. Only on a refusal, so instances whose settings
-            // differ for a moment (a rolling restart) never pass a request back and forth; once per item.
-            if (payload.recipient !== deps.settings.channel) {
-              await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, now, waiting, deps.settings, `moved:${item.id}`));
-              return { result: 'cancelled', reason: `SLACK_APPROVAL_CHANNEL is no longer ${payload.recipient}; asked again where requests go now` };
-            }
-            if (now - warnedAt >= WARN_EVERY_MS) {
-              warnedAt = now;
-              const fix = refused === 'not_in_channel' ? `the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman)` : `Slack knows no channel ${payload.recipient} the bot can see; check the id, or add the bot to it if it is private`;
-              deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: ${fix}, and the waiting approval requests are posted`);
-            }
-            throw new RetryLater(`Slack refused it: ${refused}`, CHANNEL_RETRY_MS, true);
+  const deliver = async (item: OutboxRow): Promise<DeliveryOutcome> => {
+    const payload = await currentPayload(deps, item);
+    if (!payload) return { result: 'cancelled', reason: 'the invitation is gone' };
+    const requestId = payload.requestId;
+    if (payload.op === 'update' && (await laterRedrawWaits(deps, item, requestId))) return { result: 'cancelled', reason: 'a later redraw of the request waits' };
+    const invitations = await requestOf(deps, requestId);
+    if (!invitations) return { result: 'cancelled', reason: 'the invitations are gone' };
+    const message = approvalRequest(invitations);
+    const waiting = invitations.filter((invitation) => invitation.status === 'awaiting_approval');
+    if (payload.op === 'post') {
+      // Decided before anyone was asked: nobody needs the request any more.
+      if (waiting.length === 0) return { result: 'cancelled', reason: 'decided before it was posted' };
+      const wait = pacer.reserve(payload.recipient, item.id);
+      if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
+      let posted: { channel?: string; ts?: string };
+      try {
+        posted = await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
+      } catch (error) {
+        const refused = refusalOrRetry(error, pacer, payload.recipient, item.id);
+        // The approval channel without the bot (or a private one it cannot see): the requests wait
+        // until the operator adds it, instead of being dropped while the requester was told approvers
+        // were asked. A person's DM refused for good (a deactivated user) is dropped.
+        if (SLACK_CHANNEL_ID.test(payload.recipient) && (refused === 'not_in_channel' || refused === 'channel_not_found')) {
+          const now = deps.clock.now();
+          // Queued for an approval channel the settings no longer name (a wrong id corrected, or DMs
+          // chosen): asked again where requests go now. Only on a refusal, so instances whose settings
+          // differ for a moment (a rolling restart) never pass a request back and forth; once per item.
+          if (payload.recipient !== deps.settings.channel) {
+            await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, now, waiting, deps.settings, `moved:${item.id}`));
+            return { result: 'cancelled', reason: `SLACK_APPROVAL_CHANNEL is no longer ${payload.recipient}; asked again where requests go now` };
           }
-          return { result: 'cancelled', reason: `Slack refused it: ${refused}` };
+          if (now - warnedAt >= WARN_EVERY_MS) {
+            warnedAt = now;
+            const fix = refused === 'not_in_channel' ? `the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman)` : `Slack knows no channel ${payload.recipient} the bot can see; check the id, or add the bot to it if it is private`;
+            deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: ${fix}, and the waiting approval requests are posted`);
+          }
+          throw new RetryLater(`Slack refused it: ${refused}`, CHANNEL_RETRY_MS, true);
         }
-        if (!posted.channel || !posted.ts) return { result: 'done' };
-        const now = deps.clock.now();
-        await deps.db('approval_request_messages').insert({ request_id: requestId, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['request_id', 'channel']).merge(['ts', 'created_at']);
-        const after = await requestOf(deps, requestId);
-        const changed = after && after.some((invitation, i) => invitation.status !== invitations[i]?.status);
-        if (after && changed) await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch((error: unknown) => deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; the update item does'));
-        return { result: 'done' };
+        return { result: 'cancelled', reason: `Slack refused it: ${refused}` };
       }
-      const copies = await postedCopies(deps, requestId);
-      for (const copy of copies) {
-        try {
-          await updateOne(client, copy.channel, copy.ts, message);
-        } catch (error) {
-          // A copy deleted or out of reach stays as it is; the others are still updated.
-          const refused = refusalOrRetry(error, pacer, copy.channel, item.id);
-          deps.logger.info({ channel: copy.channel, refused }, 'an approval request could not be updated');
-        }
-      }
+      if (!posted.channel || !posted.ts) return { result: 'done' };
+      const now = deps.clock.now();
+      await deps.db('approval_request_messages').insert({ request_id: requestId, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['request_id', 'channel']).merge(['ts', 'created_at']);
+      const after = await requestOf(deps, requestId);
+      const changed = after && (after.length !== invitations.length || after.some((invitation, i) => invitation.status !== invitations[i]?.status));
+      if (after && changed) await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch((error: unknown) => deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; the update item does'));
       return { result: 'done' };
-    },
+    }
+    const copies = await postedCopies(deps, requestId);
+    for (const copy of copies) {
+      try {
+        await updateOne(client, copy.channel, copy.ts, message);
+      } catch (error) {
+        // A copy deleted or out of reach stays as it is; the others are still updated.
+        const refused = refusalOrRetry(error, pacer, copy.channel, item.id);
+        deps.logger.info({ channel: copy.channel, refused }, 'an approval request could not be updated');
+      }
+    }
+    return { result: 'done' };
   };
+  return [
+    { kind: SLACK_APPROVAL, deliver },
+    { kind: SLACK_APPROVAL_BEFORE_REQUESTS, deliver },
+  ];
+}
+
+/** The item's payload naming its request; an item of the version before requests were kept names an invitation, whose request it is now. */
+async function currentPayload(deps: ApprovalMessageDeps, item: OutboxRow): Promise<ApprovalPayload | undefined> {
+  const payload = JSON.parse(item.payload) as ApprovalPayload | PayloadBeforeRequests;
+  if ('requestId' in payload) return payload;
+  const [invitation] = await deps.invites.getMany([payload.invitationId]);
+  const requestId = invitation?.approval?.requestId;
+  if (!requestId) return undefined;
+  return payload.op === 'post' ? { op: 'post', requestId, recipient: payload.recipient } : { op: 'update', requestId };
+}
+
+/**
+ * Whether a redraw of the same request queued after this one still waits: it reads everything this
+ * one would, so of decisions made one after another (a script approving a request's invitations
+ * one by one) each request is redrawn once per turn, not once per decision.
+ */
+async function laterRedrawWaits(deps: ApprovalMessageDeps, item: OutboxRow, requestId: string): Promise<boolean> {
+  const later = await deps.db('outbox')
+    .where({ kind: SLACK_APPROVAL, state: 'pending', payload: JSON.stringify({ op: 'update', requestId } satisfies ApprovalPayload) })
+    .andWhere('id', '>', item.id)
+    .first('id');
+  return later !== undefined;
 }
 
 /** The request's invitations as they are now; undefined once none is left. */

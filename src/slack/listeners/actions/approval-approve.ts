@@ -38,8 +38,9 @@ export function approvalApproveAction(deps: SlackDeps) {
           if (members.length) await tellClicker(args, `Not approved, already ${count(members.length, 'member')}: ${members.map((email) => escape(email)).join(', ')}. They stay waiting until someone denies them or the request lapses.`.slice(0, 3_000));
         }
       } catch (error) {
-        const first = target.kind === 'invitation' ? () => deps.invites.get(target.id) : async () => (await deps.invites.approvalRequest(target.id))[0]!;
-        await tellClicker(args, await failureWords(deps, error, first, args.action.action_id));
+        // Named by the invitation the refusal is about (of a request: the one decided last).
+        const about = error instanceof Object && 'invitationId' in error && typeof error.invitationId === 'string' ? error.invitationId : target.id;
+        await tellClicker(args, await failureWords(deps, error, () => deps.invites.get(about), args.action.action_id));
       }
       await redrawRequest(deps, args, target);
     },

@@ -11,6 +11,7 @@ import type { InviteDraft } from '../../drafts.js';
 import { slackRefusal } from '../../refusals.js';
 import { payloadTeam } from '../../identity.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
+import { newId } from '../../../shared/ids.js';
 
 const BUSY = 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.';
 
@@ -77,7 +78,7 @@ export function inviteFormSubmission(deps: SlackDeps) {
       return;
     }
     const saving = (async () => {
-      const draft: InviteDraft = { typed, people, role, expiresInDays, message, review: await deps.invites.review(typed), peoplePending: people.length > 0 };
+      const draft: InviteDraft = { typed, people, role, expiresInDays, message, review: await deps.invites.review(typed), peoplePending: people.length > 0, approvalRequestId: newId('request') };
       return { draft, draftId: await deps.drafts.save(user.slackUserId, draft) };
     })();
     // A database slow to take the draft (a long write elsewhere) must not cost Slack's deadline:

@@ -79,7 +79,7 @@ function textOfView(view: ReturnType<typeof refusedView>): string {
 /** The review's groups, sent as they were shown. */
 async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resendInvited: boolean): Promise<InviteSummary> {
   const emails = [...draft.review.fresh, ...draft.review.renew];
-  const choices = { role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message };
+  const choices = { role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, approvalRequestId: draft.approvalRequestId };
   const summary: InviteSummary = emails.length
     ? await deps.invites.inviteMany({ emails, ...choices, actor: user.actor, inviterName: user.name ?? null })
     : emptySummary();
@@ -125,7 +125,7 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
   if (draft.peoplePending) {
     try {
       const picked = await deps.identities.emailsOf(draft.people);
-      const more = picked.emails.length ? await deps.invites.inviteMany({ emails: picked.emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, actor: user.actor, inviterName: user.name ?? null }) : undefined;
+      const more = picked.emails.length ? await deps.invites.inviteMany({ emails: picked.emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, approvalRequestId: draft.approvalRequestId, actor: user.actor, inviterName: user.name ?? null }) : undefined;
       summary = merge(summary, more);
       summary.invalid.push(...picked.unusable);
     } catch (error) {
