@@ -63,11 +63,11 @@ async function requesterSlackIds(trx: Trx, invitation: Invitation): Promise<Set<
 
 /**
  * Asks for each request (the invitations one inviting action held): in the approval channel, or in
- * a DM to every approver but the requester, one message per request, posted once however many
- * transactions add to the request; a request that grows is redrawn. `once` keys asking again for
- * one reason (a request moved to another channel, by a delivery that may be tried twice).
+ * a DM to every approver but the requester, one message per request and recipient however often it
+ * is asked (by the transactions that add to it, or again where requests go now), and a request that
+ * grows is redrawn.
  */
-export async function queueApprovalRequests(trx: Trx, now: number, invitations: Invitation[], settings: ApprovalSettings, once?: string): Promise<void> {
+export async function queueApprovalRequests(trx: Trx, now: number, invitations: Invitation[], settings: ApprovalSettings): Promise<void> {
   if (invitations.length === 0) return;
   const everyone = settings.channel ? [] : await approvers(trx, settings.bootstrapAdmins);
   const messages = [];
@@ -77,11 +77,11 @@ export async function queueApprovalRequests(trx: Trx, now: number, invitations: 
     const own = settings.channel ? new Set<string>() : await requesterSlackIds(trx, first);
     const recipients = settings.channel ? [settings.channel] : everyone.filter((id) => !own.has(id));
     for (const recipient of recipients) {
-      messages.push({ kind: SLACK_APPROVAL, invitationId: first.id, dedupeKey: `${once ?? 'request'}:${requestId}:${recipient}`, payload: { op: 'post', requestId, recipient } satisfies ApprovalPayload });
+      messages.push({ kind: SLACK_APPROVAL, invitationId: first.id, dedupeKey: `request:${requestId}:${recipient}`, payload: { op: 'post', requestId, recipient } satisfies ApprovalPayload });
     }
     // Added to by an earlier transaction of the same action: what was posted then is redrawn.
     const [count] = (await trx('invitations').where({ approval_request_id: requestId }).count({ n: '*' })) as Array<{ n: number | string }>;
-    if (!once && Number(count?.n ?? 0) > added.length) messages.push({ kind: SLACK_APPROVAL, invitationId: first.id, payload: { op: 'update', requestId } satisfies ApprovalPayload });
+    if (Number(count?.n ?? 0) > added.length) messages.push({ kind: SLACK_APPROVAL, invitationId: first.id, payload: { op: 'update', requestId } satisfies ApprovalPayload });
   }
   await enqueue(trx, now, messages);
 }

@@ -4,6 +4,7 @@ import { DENY_BLOCKS, DENY_INPUTS, DENY_MODAL } from '../../src/slack/action-val
 import type { Actor } from '../../src/shared/actor.js';
 import { OwnRequest } from '../../src/shared/errors.js';
 import { IDENTITY_CACHE_MS } from '../../src/slack/identity.js';
+import { newId } from '../../src/shared/ids.js';
 import { DIALECTS } from '../support/db.js';
 import type { ApiCall } from '../support/slack-api.js';
 import { newTriggerId, viewSubmissionPayload } from '../support/slack-payloads.js';
@@ -443,6 +444,20 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     await eventually(() => requestUpdates('r1@redraw.io').length - before === 4, 10_000, "the older instance's redraw");
   });
 
+  it('a request decided before it was posted, then grown by a later batch of the same action (a file import), is posted with the newcomers', async () => {
+    const approvalRequestId = newId('request');
+    await h.services.slackOutbox.stop();
+    const first = await h.services.invites.inviteMany({ emails: 'c1@grow.io', actor: REQUESTER, approvalRequestId });
+    await h.services.invites.approve(first.awaitingApproval![0]!.invitationId, { type: 'system', name: 'ops' });
+    h.services.slackOutbox.start();
+    const posts = () => h.db.db('outbox').where({ kind: SLACK_APPROVAL }).andWhere('payload', 'like', `%"op":"post","requestId":"${approvalRequestId}"%`);
+    await eventually(async () => (await posts()).every((r: { state: string }) => r.state === 'cancelled'), 10_000, 'the posts dropped, nothing left to ask');
+    await h.services.invites.inviteMany({ emails: 'c2@grow.io', actor: REQUESTER, approvalRequestId });
+    const dm = await requestOf(LINKED, 2, 'c2@grow.io');
+    expect(textOf(dm.args as any)).toContain('1 invitation approved by the operator (ops)');
+    expect(buttonFor(dm.args.blocks, 'approval_approve').text.text).toBe('Approve all');
+  });
+
   it('a request posted before requests were kept (one invitation, queued by the older version) is posted and updated as before', async () => {
     const id = await hold('legacy@old.io');
     // As the older version left it: no request id, its post queued naming the invitation.
@@ -475,7 +490,8 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect(posted.every((c) => c.args.channel === 'C0APPROVALS')).toBe(true);
     // Decided once the post is recorded: a decision landing while it is still being recorded is redrawn
     // by the post and by the decision's own update, both (rightly) — not what this test is about.
-    await eventually(async () => (await h.db.db('outbox').where({ kind: SLACK_APPROVAL, state: 'pending' }).andWhere('payload', 'like', `%${id}%`).first()) === undefined, 10_000, 'the post recorded');
+    const { requestId } = (await h.services.invites.get(id)).approval!;
+    await eventually(async () => (await h.db.db('outbox').where({ kind: SLACK_APPROVAL, state: 'pending' }).andWhere('payload', 'like', `%${requestId}%`).first()) === undefined, 10_000, 'the post recorded');
     await h.services.invites.approve(id, { type: 'slack', slackUserId: LINKED, name: 'Lin' });
     const updated = await eventually(() => (updatesOf(email).length ? updatesOf(email) : undefined), 10_000, 'the channel copy updated');
     expect(updated.map((u) => u.args.channel)).toEqual(['C0APPROVALS']);

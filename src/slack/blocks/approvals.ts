@@ -44,6 +44,19 @@ export function approvalRequest(invitations: readonly Invitation[]): { text: str
   return invitations.length === 1 ? oneInvitation(invitations[0]!) : severalInvitations(invitations);
 }
 
+/** Approve and Deny, both carrying what they decide. */
+function decisionButtons(target: ApprovalTarget, approve: string, deny: string): types.ActionsBlock {
+  const value = encodeApproval(target);
+  return {
+    type: 'actions',
+    block_id: 'approval_actions',
+    elements: [
+      { type: 'button', action_id: ACTIONS.approve, text: plain(approve, LIMITS.buttonText), style: 'primary', value },
+      { type: 'button', action_id: ACTIONS.deny, text: plain(deny, LIMITS.buttonText), style: 'danger', value },
+    ],
+  };
+}
+
 function oneInvitation(invitation: Invitation): { text: string; blocks: Block[] } {
   const waiting = invitation.status === 'awaiting_approval';
   const headline = `${requester(invitation)} asks to invite *${escape(clip(invitation.email, 300))}* as *${roleLabel(invitation.role)}*.`;
@@ -54,15 +67,7 @@ function oneInvitation(invitation: Invitation): { text: string; blocks: Block[] 
   if (invitation.message) blocks.push({ type: 'context', elements: [mrkdwn(`Their message: ${neutralize(clip(invitation.message, 500))}`)] });
   if (waiting) {
     blocks.push({ type: 'context', elements: [mrkdwn(`Asked ${slackDate(invitation.createdAt)} · lapses ${slackDate(invitation.expiresAt)} if nobody decides.`)] });
-    const value = encodeApproval({ kind: 'invitation', id: invitation.id });
-    blocks.push({
-      type: 'actions',
-      block_id: 'approval_actions',
-      elements: [
-        { type: 'button', action_id: ACTIONS.approve, text: plain('Approve', LIMITS.buttonText), style: 'primary', value },
-        { type: 'button', action_id: ACTIONS.deny, text: plain('Deny', LIMITS.buttonText), style: 'danger', value },
-      ],
-    } satisfies types.ActionsBlock);
+    blocks.push(decisionButtons({ kind: 'invitation', id: invitation.id }, 'Approve', 'Deny'));
   } else {
     blocks.push({ type: 'section', text: mrkdwn(outcome(invitation)) });
   }
@@ -122,15 +127,7 @@ function severalInvitations(invitations: readonly Invitation[]): { text: string;
   if (waiting.length) {
     const lapses = waiting.reduce((soonest, invitation) => Math.min(soonest, invitation.expiresAt), Infinity);
     blocks.push({ type: 'context', elements: [mrkdwn(`${count(waiting.length, 'invitation')} waiting · asked ${slackDate(first.createdAt)} · lapses ${slackDate(lapses)} if nobody decides.`)] });
-    const value = encodeApproval({ kind: 'request', id: first.approval?.requestId ?? first.id });
-    blocks.push({
-      type: 'actions',
-      block_id: 'approval_actions',
-      elements: [
-        { type: 'button', action_id: ACTIONS.approve, text: plain('Approve all', LIMITS.buttonText), style: 'primary', value },
-        { type: 'button', action_id: ACTIONS.deny, text: plain('Deny all', LIMITS.buttonText), style: 'danger', value },
-      ],
-    } satisfies types.ActionsBlock);
+    blocks.push(decisionButtons({ kind: 'request', id: first.approval?.requestId ?? first.id }, 'Approve all', 'Deny all'));
   }
   const state = waiting.length ? `${waiting.length} wait for approval` : 'decided';
   return { text: `Invitations to ${count(invitations.length, 'person', 'people')}: ${state}`, blocks };

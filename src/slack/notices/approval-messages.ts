@@ -4,7 +4,7 @@ import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
 import { queueApprovalRequests, SLACK_APPROVAL, SLACK_APPROVAL_BEFORE_REQUESTS, type ApprovalPayload, type ApprovalSettings, type PayloadBeforeRequests } from '../../notices/approvals.js';
-import type { OutboxRow } from '../../outbox/outbox.js';
+import { enqueue, type OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
 import { NotFound } from '../../shared/errors.js';
@@ -45,8 +45,12 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
     const message = approvalRequest(invitations);
     const waiting = invitations.filter((invitation) => invitation.status === 'awaiting_approval');
     if (payload.op === 'post') {
-      // Decided before anyone was asked: nobody needs the request any more.
-      if (waiting.length === 0) return { result: 'cancelled', reason: 'decided before it was posted' };
+      if (waiting.length === 0) {
+        // Decided before anyone was asked: nobody needs the request now. Should it grow (a file
+        // import's next batch), the recipient is asked then.
+        await deps.db('outbox').where({ id: item.id }).update({ dedupe_key: null });
+        return { result: 'cancelled', reason: 'decided before it was posted' };
+      }
       const wait = pacer.reserve(payload.recipient, item.id);
       if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
       let posted: { channel?: string; ts?: string };
@@ -61,9 +65,9 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
           const now = deps.clock.now();
           // Queued for an approval channel the settings no longer name (a wrong id corrected, or DMs
           // chosen): asked again where requests go now. Only on a refusal, so instances whose settings
-          // differ for a moment (a rolling restart) never pass a request back and forth; once per item.
+          // differ for a moment (a rolling restart) never pass a request back and forth; once per recipient.
           if (payload.recipient !== deps.settings.channel) {
-            await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, now, waiting, deps.settings, `moved:${item.id}`));
+            await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, now, waiting, deps.settings));
             return { result: 'cancelled', reason: `SLACK_APPROVAL_CHANNEL is no longer ${payload.recipient}; asked again where requests go now` };
           }
           if (now - warnedAt >= WARN_EVERY_MS) {
@@ -80,7 +84,13 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       await deps.db('approval_request_messages').insert({ request_id: requestId, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['request_id', 'channel']).merge(['ts', 'created_at']);
       const after = await requestOf(deps, requestId);
       const changed = after && (after.length !== invitations.length || after.some((invitation, i) => invitation.status !== invitations[i]?.status));
-      if (after && changed) await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch((error: unknown) => deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; the update item does'));
+      if (after && changed) {
+        // The decision's own redraw may have run before this copy was kept: one more is queued when this fails.
+        await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch(async (error: unknown) => {
+          deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; it is redrawn again');
+          await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [{ kind: SLACK_APPROVAL, invitationId: after[0]!.id, payload: { op: 'update', requestId } satisfies ApprovalPayload }]));
+        });
+      }
       return { result: 'done' };
     }
     const copies = await postedCopies(deps, requestId);
