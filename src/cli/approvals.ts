@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { Services } from '../app.js';
 import { MAX_PAGE } from '../invites/list.js';
+import type { RequestDecision } from '../invites/decisions.js';
 import type { Invitation } from '../invites/model.js';
 import { approvalWords } from '../invites/policy.js';
 import { can, memberActor } from '../members/service.js';
@@ -18,7 +19,22 @@ import { formatDate } from './format.js';
 function heldLine(i: Invitation): string {
   const by = i.invitedBy.name ?? i.invitedBy.slackUserId ?? i.invitedBy.memberId ?? 'someone';
   const why = approvalWords(i);
-  return `${i.id}  ${i.email}  ${i.role}  asked by ${by} ${formatDate(i.createdAt)}  lapses ${formatDate(i.expiresAt)}\n    why: ${why}`;
+  const request = i.approval && i.approval.requestId !== i.id ? `\n    request: ${i.approval.requestId}` : '';
+  return `${i.id}  ${i.email}  ${i.role}  asked by ${by} ${formatDate(i.createdAt)}  lapses ${formatDate(i.expiresAt)}\n    why: ${why}${request}`;
+}
+
+/** An approval request's id: what one inviting action held, decided all at once. */
+function isRequestId(id: string): boolean {
+  return id.startsWith('request_');
+}
+
+/** What deciding a whole request did, in words. */
+function decidedWords(id: string, decision: RequestDecision, done: string): string {
+  const emails = decision.decided.map((i) => i.email);
+  const named = emails.length > 10 ? `${emails.slice(0, 10).join(', ')} and ${emails.length - 10} more` : emails.join(', ');
+  const lines = [`${done} ${decision.decided.length} invitation(s) of ${id}: ${named}.`];
+  if (decision.members.length) lines.push(`Left waiting, already members: ${decision.members.join(', ')} (deny them, or let the request lapse).`);
+  return lines.join('\n');
 }
 
 /** The member named by `--as`, as an actor who may approve; the operator otherwise. */
@@ -36,7 +52,7 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
   program
     .command('approvals')
     .description('list invitations waiting for approval (outside INVITE_ALLOWED_DOMAINS, or for the admin role)')
-    .option('--limit <n>', `requests per page (1–${MAX_PAGE})`, (v) => wholeNumber(v, 1, MAX_PAGE), MAX_PAGE)
+    .option('--limit <n>', `invitations per page (1–${MAX_PAGE})`, (v) => wholeNumber(v, 1, MAX_PAGE), MAX_PAGE)
     .option('--cursor <cursor>', 'continue from a previous page')
     .addOption(jsonOption())
     .action(async (opts: { limit: number; cursor?: string; json?: boolean }) => {
@@ -45,31 +61,41 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
       if (opts.json) return deps.print(JSON.stringify(page, null, 2));
       if (page.invitations.length === 0) return deps.print('No invitations are waiting for approval.');
       const more = page.nextCursor ? [`More: doorman approvals${opts.limit !== MAX_PAGE ? ` --limit ${opts.limit}` : ''} --cursor ${page.nextCursor}`] : [];
-      deps.print([...page.invitations.map(heldLine), `${page.total} waiting. Decide with: doorman approve <id>, doorman deny <id> --reason "…"`, ...more].join('\n'));
+      deps.print([...page.invitations.map(heldLine), `${page.total} waiting. Decide with: doorman approve <id>, doorman deny <id> --reason "…" (a request's id decides all of it)`, ...more].join('\n'));
     });
 
   program
     .command('approve')
     .description('approve an invitation waiting for approval: its email goes out, its link\'s expiry (its --expires, or INVITE_TTL) starts now')
-    .argument('<id>', 'invitation id (invite_…)')
+    .argument('<id>', 'invitation id (invite_…), or an approval request\'s (request_…): every invitation of it still waiting')
     .addOption(asOption())
     .addOption(jsonOption())
     .action(async (id: string, opts: { as?: string; json?: boolean }) => {
       const services = await deps.open();
-      const invitation = await services.invites.approve(id, await deciderFor(services, opts.as, deps.operator));
+      const decider = await deciderFor(services, opts.as, deps.operator);
+      if (isRequestId(id)) {
+        const decision = await services.invites.approveRequest(id, decider);
+        return deps.print(opts.json ? JSON.stringify(decision, null, 2) : `${decidedWords(id, decision, 'Approved')} Their emails are on their way.`);
+      }
+      const invitation = await services.invites.approve(id, decider);
       deps.print(opts.json ? JSON.stringify(invitation, null, 2) : `Approved the invitation to ${invitation.email}; the email is on its way and the link expires ${formatDate(invitation.expiresAt)}.`);
     });
 
   program
     .command('deny')
     .description('deny an invitation waiting for approval; nothing is sent and the requester is told why')
-    .argument('<id>', 'invitation id (invite_…)')
+    .argument('<id>', 'invitation id (invite_…), or an approval request\'s (request_…): every invitation of it still waiting')
     .requiredOption('--reason <text>', 'why, required (the requester reads it)')
     .addOption(asOption())
     .addOption(jsonOption())
     .action(async (id: string, opts: { reason: string; as?: string; json?: boolean }) => {
       const services = await deps.open();
-      const invitation = await services.invites.deny(id, await deciderFor(services, opts.as, deps.operator), opts.reason);
+      const decider = await deciderFor(services, opts.as, deps.operator);
+      if (isRequestId(id)) {
+        const decision = await services.invites.denyRequest(id, decider, opts.reason);
+        return deps.print(opts.json ? JSON.stringify(decision, null, 2) : `${decidedWords(id, decision, 'Denied')} Nothing was sent.`);
+      }
+      const invitation = await services.invites.deny(id, decider, opts.reason);
       deps.print(opts.json ? JSON.stringify(invitation, null, 2) : `Denied the invitation to ${invitation.email}; nothing was sent.`);
     });
 }

@@ -87,6 +87,8 @@ export function medusaInvite(invitation: Invitation) {
           decided_at: toIso(invitation.approval.decidedAt),
           decided_by: invitation.approval.decidedByName,
           deny_reason: invitation.approval.denyReason,
+          // The invitations held by the same inviting action share it (Slack shows them as one request).
+          request_id: invitation.approval.requestId,
         }
       : null,
   };

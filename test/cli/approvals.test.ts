@@ -88,6 +88,32 @@ describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
     expect(twice.stderr).toBe('doorman: This request was already denied by Ben.\n');
   });
 
+  it("an approval request's id decides every invitation of it still waiting; approvals names it", async () => {
+    const ana = (await test.db('members').where({ email: 'ana@acme.com' }).first('id')) as { id: string };
+    const asker = { type: 'member' as const, memberId: ana.id, name: 'Ana' };
+    const [r1] = (await invites.inviteMany({ emails: 'r1@req.io r2@req.io', actor: asker })).awaitingApproval!;
+    const requestId = (await invites.get(r1!.invitationId)).approval!.requestId;
+    expect(requestId).toMatch(/^request_/);
+    expect((await doorman(['approvals'])).stdout).toContain(`r1@req.io  member  asked by Ana`);
+    expect((await doorman(['approvals'])).stdout).toContain(`request: ${requestId}`);
+    const own = await doorman(['approve', requestId, '--as', 'ana@acme.com']);
+    expect([own.code, own.stderr]).toEqual([1, 'doorman: You asked for this invitation, so someone else has to approve or deny it.\n']);
+    const approved = await doorman(['approve', requestId, '--as', 'ben@acme.com']);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout.trim()).toBe(`Approved 2 invitation(s) of ${requestId}: r1@req.io, r2@req.io. Their emails are on their way.`);
+    for (const email of ['r1@req.io', 'r2@req.io']) expect((await invites.list({ status: 'pending', search: email })).total).toBe(1);
+    const again = await doorman(['approve', requestId]);
+    expect([again.code, again.stderr]).toEqual([1, 'doorman: This request was already approved by Ben.\n']);
+
+    const [d1] = (await invites.inviteMany({ emails: 'd1@req.io d2@req.io', actor: asker })).awaitingApproval!;
+    const denyId = (await invites.get(d1!.invitationId)).approval!.requestId;
+    const denied = await doorman(['deny', denyId, '--reason', 'Not now', '--json']);
+    expect(denied.code, denied.stderr).toBe(0);
+    const decision = JSON.parse(denied.stdout) as { decided: Array<{ email: string; status: string }>; members: string[] };
+    expect(decision.decided.map((i) => [i.email, i.status])).toEqual([['d1@req.io', 'revoked'], ['d2@req.io', 'revoked']]);
+    expect(decision.members).toEqual([]);
+  });
+
   it("the operator's own invitations are not held, and not limited", async () => {
     const result = await doorman(['invite', 'guest@other.io', '--role', 'admin']);
     expect(result.code, result.stderr).toBe(0);

@@ -468,7 +468,7 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     const dm = await requestTo(ADMIN2, 'legacy@old.io');
     expect(buttonFor(dm.args.blocks, 'approval_approve').value).toBe(`a.${id}`);
     // A copy the older version posted is kept in approval_messages: moved there, it is still updated.
-    const copy = await h.db.db('approval_request_messages').where({ request_id: id }).first();
+    const copy = await eventually(() => h.db.db('approval_request_messages').where({ request_id: id }).first(), 10_000, 'the copy kept');
     await h.db.db('approval_request_messages').where({ request_id: id }).delete();
     await h.db.db('approval_messages').insert({ invitation_id: id, channel: copy.channel, ts: copy.ts, created_at: copy.created_at });
     await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_approve'), { user: LINKED });

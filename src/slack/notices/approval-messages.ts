@@ -88,7 +88,7 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
         // The decision's own redraw may have run before this copy was kept: one more is queued when this fails.
         await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch(async (error: unknown) => {
           deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; it is redrawn again');
-          await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [{ kind: SLACK_APPROVAL, invitationId: after[0]!.id, payload: { op: 'update', requestId } satisfies ApprovalPayload }]));
+          await queueRedraw(deps, after[0]!.id, requestId);
         });
       }
       return { result: 'done' };
@@ -103,12 +103,19 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
         deps.logger.info({ channel: copy.channel, refused }, 'an approval request could not be updated');
       }
     }
+    // Another instance may have drawn a later state meanwhile, which these writes covered: drawn again.
+    const now = await requestOf(deps, requestId);
+    if (copies.length && now && JSON.stringify(approvalRequest(now)) !== JSON.stringify(message)) await queueRedraw(deps, now[0]!.id, requestId);
     return { result: 'done' };
   };
   return [
     { kind: SLACK_APPROVAL, deliver },
     { kind: SLACK_APPROVAL_BEFORE_REQUESTS, deliver },
   ];
+}
+
+async function queueRedraw(deps: ApprovalMessageDeps, invitationId: string, requestId: string): Promise<void> {
+  await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [{ kind: SLACK_APPROVAL, invitationId, payload: { op: 'update', requestId } satisfies ApprovalPayload }]));
 }
 
 /** The item's payload naming its request; an item of the version before requests were kept names an invitation, whose request it is now. */
