@@ -9,7 +9,7 @@ import { INVITE_LOCK, isRequester, requestRows } from './approvals.js';
 import { invitationRow, memberMayNow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Decision, type Invitation, type InvitationRow } from './model.js';
 import { isOperatorOrBootstrap } from './policy.js';
-import { inviteEmail, keepReplacedLinks } from './sending.js';
+import { inviteEmail, replaceLinks } from './sending.js';
 
 /**
  * The decisions of the rule "Policy": approving or denying one held invitation or a whole approval
@@ -119,7 +119,7 @@ async function approveRows(ctx: InvitesContext, trx: Trx, rows: readonly Invitat
   }
   if (after.length === 0) return [];
   // A live link raised to admin was held with the link already emailed: that email now reads "replaced".
-  await keepReplacedLinks(trx, before, now);
+  await replaceLinks(trx, before, now);
   await enqueue(trx, now, emails);
   await recordAudit(trx, now, actor, after.map((row) => ({ action: 'approve', subjectType: 'invitation', subjectId: row.id, details: { email: row.email, role: row.role } })));
   const approved = after.map((row) => toInvitation(row, now));

@@ -11,7 +11,7 @@ import { invitationEvent, type DoormanEvent } from '../events/events.js';
 import type { InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
-import { cancelWaitingEmails, inviteEmail, keepReplacedLinks, LINK_REPLACED, newLinkColumns } from './sending.js';
+import { inviteEmail, newLinkColumns, replaceLinks } from './sending.js';
 import { emptySummary, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { standingOf, storedFor } from './standing.js';
 import { askApprovers, heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
@@ -138,7 +138,6 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
     const mail: OutboxMessage[] = [];
     const audit: AuditEntry[] = [];
     const events: DoormanEvent[] = [];
-    const renewedBefore = renewedIds.length;
     for (const email of batch) {
       const role = input.roles?.get(email) ?? listRole;
       const standing = standingOf(email, stored, now);
@@ -195,9 +194,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
       if (withEvents) events.push(invitationEvent('invite.created', fresh[fresh.length - 1]!, input.actor));
     }
     await bulkInsert(trx, 'invitations', NEW_INVITATION_COLUMNS, fresh);
-    await keepReplacedLinks(trx, replaced, now);
-    // Emails of the links this batch replaced, still waiting, are dropped before the new ones are queued.
-    await cancelWaitingEmails(trx, renewedIds.slice(renewedBefore), now, LINK_REPLACED);
+    await replaceLinks(trx, replaced, now);
     await enqueue(trx, now, mail);
     await recordAudit(trx, now, input.actor, audit);
     await ctx.events.queueEvents(trx, now, events);

@@ -17,7 +17,7 @@ import { inviteMany, inviterColumns } from './invite-many.js';
 import { inviteNewInOneStatement, resendInOneStatement, revokeInOneStatement } from './one-statement.js';
 import { invitationsByIds } from './list.js';
 import { shownStatus, toInvitation, type Invitation, type InvitationRow } from './model.js';
-import { cancelWaitingEmails, INVITE_EMAIL, inviteEmail, keepReplacedLinks, LINK_REPLACED, newLinkColumns, payloadNonceSql } from './sending.js';
+import { cancelWaitingEmails, INVITE_EMAIL, inviteEmail, newLinkColumns, payloadNonceSql, replaceLinks } from './sending.js';
 import { invitationEvent } from '../events/events.js';
 
 /**
@@ -98,7 +98,7 @@ export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor,
 async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor, approvalRequestId?: string): Promise<InvitationRow> {
   await requireNotMember(trx, row.email);
   const token = ctx.links.issue();
-  await keepReplacedLinks(trx, [row], now);
+  await replaceLinks(trx, [row], now);
   const reasons = approvalReasons(ctx.policy, actor, row.email, row.role);
   if (reasons.length) {
     const held = { ...inviterColumns({ actor }), ...newLinkColumns(row, token, now, ctx.inviteTtlMs), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
@@ -108,8 +108,6 @@ async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, no
   }
   const update = newLinkColumns(row, token, now, row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms));
   await trx('invitations').where({ id: row.id }).update(update);
-  // Emails of the dead link still waiting would be dropped when their turn came: dropped now.
-  await cancelWaitingEmails(trx, [row.id], now, LINK_REPLACED);
   await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'new_invitation')]);
   await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
   await ctx.events.queueEvents(trx, now, [invitationEvent('invite.renewed', { ...row, ...update }, actor)]);

@@ -17,8 +17,18 @@ export function payloadNonceSql(trx: Trx): string {
   return isPostgres(trx) ? `(payload::json->>'nonce')` : `json_extract(payload, '$.nonce')`;
 }
 
+/**
+ * A new link replaces these invitations' links: the old ones are kept (an old email's link then
+ * reads "replaced", not "not valid") and their emails still waiting are dropped. Before the new
+ * link's email is queued.
+ */
+export async function replaceLinks(trx: Trx, replaced: ReadonlyArray<Pick<InvitationRow, 'id' | 'token_hash'>>, now: number): Promise<void> {
+  await keepReplacedLinks(trx, replaced, now);
+  await cancelWaitingEmails(trx, replaced.map((row) => row.id), now, LINK_REPLACED);
+}
+
 /** Keeps the links these invitations had before a new one replaced them (LinkReplaced tells them apart from links that never were). */
-export async function keepReplacedLinks(trx: Trx, replaced: ReadonlyArray<Pick<InvitationRow, 'id' | 'token_hash'>>, now: number): Promise<void> {
+async function keepReplacedLinks(trx: Trx, replaced: ReadonlyArray<Pick<InvitationRow, 'id' | 'token_hash'>>, now: number): Promise<void> {
   for (const rows of chunked(replaced)) {
     await trx('replaced_links').insert(rows.map((row) => ({ token_hash: row.token_hash, invitation_id: row.id, replaced_at: now }))).onConflict('token_hash').ignore();
   }
