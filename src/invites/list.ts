@@ -57,6 +57,21 @@ export async function listPage(ctx: InvitesContext, query: ListQuery = {}): Prom
   return { ...page.list, total: first ? Number(first.list_total) : await countAlone(ctx, total) };
 }
 
+/**
+ * Every invitation the query matches, up to `max`, read a page at a time in the query's order (the
+ * admin API's list without a limit); how many match is read with the first page only.
+ */
+export async function listAll(ctx: InvitesContext, query: Omit<ListQuery, 'limit' | 'cursor'>, max: number): Promise<{ invitations: Invitation[]; total: number }> {
+  const first = await listPage(ctx, { ...query, limit: MAX_PAGE });
+  const invitations = first.invitations.slice(0, max);
+  for (let cursor = first.nextCursor; cursor && invitations.length < max; ) {
+    const { list } = await readPage(ctx, { ...query, offset: undefined, limit: MAX_PAGE, cursor }, ctx.clock.now(), (q) => q);
+    invitations.push(...list.invitations.slice(0, max - invitations.length));
+    cursor = list.nextCursor;
+  }
+  return { invitations, total: first.total };
+}
+
 /** A page of invitations, with the counts per status read beside it (what the table and App Home show). */
 export async function listInvitations(ctx: InvitesContext, query: ListQuery = {}): Promise<ListPage & { counts: StatusCounts }> {
   const now = ctx.clock.now();

@@ -10,7 +10,7 @@ import { invitationRow, type InvitesContext } from './context.js';
 import type { InviteChoices } from './choices.js';
 import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invite-many.js';
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
-import { countByStatus, deliveryProgress, invitationsByIds, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
+import { countByStatus, deliveryProgress, invitationsByIds, listAll, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { listImportState, type ListImportState } from './import-state.js';
 import { dropListImport, giveUpStaleImports, holdImport, markSummaryShown, showImportIn, takeOverStalledImport, type GivenUpImport, type ImportRun } from './import-runs.js';
@@ -106,6 +106,11 @@ export class InvitesService {
 
   list(query: ListQuery = {}): Promise<ListPage> {
     return listPage(this.ctx, query);
+  }
+
+  /** Every invitation the query matches, up to `max` (the admin API's list without a limit), and how many match. */
+  listAll(query: Omit<ListQuery, 'limit' | 'cursor'>, max: number): Promise<{ invitations: Invitation[]; total: number }> {
+    return listAll(this.ctx, query, max);
   }
 
   /** A page and the counts per status, read together (what the Invitations table and App Home show). */

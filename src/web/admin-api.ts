@@ -244,15 +244,9 @@ export function adminApi(deps: AdminApiDeps): Router {
       return void res.json({ invites: page.invitations.map(medusaInvite), count: page.total, offset, limit: query.limit });
     }
     // medusa-js's list() sends no query and expects every invitation (Medusa pages nothing): without
-    // a limit they all come, up to UNPAGED_INVITES, read a page at a time; `count` says how many match.
-    const all: Invitation[] = [];
-    let page = await invites.list({ ...listed, limit: MAX_PAGE, offset });
-    for (;;) {
-      all.push(...page.invitations.slice(0, UNPAGED_INVITES - all.length));
-      if (!page.nextCursor || all.length >= UNPAGED_INVITES) break;
-      page = await invites.list({ ...listed, limit: MAX_PAGE, cursor: page.nextCursor });
-    }
-    res.json({ invites: all.map(medusaInvite), count: page.total, offset, limit: all.length });
+    // a limit they all come, up to UNPAGED_INVITES; `count` says how many match.
+    const all = await invites.listAll({ ...listed, offset }, UNPAGED_INVITES);
+    res.json({ invites: all.invitations.map(medusaInvite), count: all.total, offset, limit: all.invitations.length });
   }));
   router.post('/invites/:id/resend', manage, wrap(async (req, res) => {
     validate(emptyBody, req.body);
