@@ -39,6 +39,8 @@ export interface InvitationFacts {
   expires_at: number | string;
   invited_by_member_id: string | null;
   invited_by_slack_user_id: string | null;
+  /** The approval request it was held in (the rule "Policy"), when it was. */
+  approval_request_id?: string | null;
 }
 
 /** The member as events show it: never a password hash or an API token. */
@@ -75,6 +77,8 @@ function invitationData(invitation: InvitationFacts) {
     status: invitation.status === 'awaiting' ? 'awaiting_approval' : invitation.status,
     expires_at: toIso(invitation.expires_at),
     invited_by: { member_id: invitation.invited_by_member_id, slack_user_id: invitation.invited_by_slack_user_id },
+    // Held together by one inviting action, they share it: a receiver can group them as approvers see them.
+    ...(invitation.approval_request_id ? { approval_request_id: invitation.approval_request_id } : {}),
   };
 }
 

@@ -79,6 +79,39 @@ describe('approval Block Kit', () => {
     for (const forged of [ID, 'a.', 'a.invite_', 'a.invite_01/../x', 'a.invite_01 x', `a.invite_${'A'.repeat(60)}`, `r.${ID}`, 'r.request_01/../x', `a.${REQUEST}`, 'r.request_01jlower0000000000000000000', 42, null, { id: ID }]) expect(decodeApproval(forged)).toBeUndefined();
   });
 
+  it('a request of 3,000 invitations, some decided: one message within Slack limits, the rest counted; Approve all / Deny all carry the request', () => {
+    const approval = held().approval!;
+    const long = (i: number) => `${'x'.repeat(120)}${i}@<b>other.io`;
+    const invitations = Array.from({ length: 3_000 }, (_, i) => {
+      const id = `invite_01JREQ${String(i).padStart(20, '0')}`;
+      const base = { id, email: long(i), role: (i % 2 ? 'admin' : 'member') as Invitation['role'], approval: { ...approval, requestId: REQUEST } };
+      if (i < 10) return held({ ...base, status: 'pending', approval: { ...base.approval, decision: 'approved', decidedAt: T0, decidedBy: 'slack:U0BEN', decidedByName: 'Ben' } });
+      if (i < 15) return held({ ...base, status: 'revoked', approval: { ...base.approval, decision: 'denied', decidedAt: T0, decidedBy: 'slack:U0BEN', denyReason: `No ${'<&>'.repeat(300)}` } });
+      return held(base);
+    });
+    const message = approvalRequest(invitations);
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain('<@U0ANA> asks to invite *3,000 people*.');
+    expect(text).toContain('…and ');
+    expect(text).toContain('10 invitations approved by <@U0BEN>');
+    expect(text).toContain('5 invitations denied by <@U0BEN>');
+    expect(text).toContain('2,985 invitations waiting');
+    // Addresses are escaped, so none can format or mention.
+    expect(text).not.toContain('<b>');
+    expect(buttonOf(message.blocks, 'approval_approve')).toMatchObject({ text: { text: 'Approve all' }, value: `r.${REQUEST}` });
+    expect(buttonOf(message.blocks, 'approval_deny')).toMatchObject({ text: { text: 'Deny all' }, value: `r.${REQUEST}` });
+    expect(message.text).toBe('Invitations to 3,000 people: 2,985 wait for approval');
+    const denied = invitations.slice(10, 15);
+    for (const told of [approvalDecidedNotice(invitations.slice(15)), approvalDecidedNotice(denied), approvalDecidedNotice(denied, false)]) {
+      expect(limitViolations('message', told.blocks)).toEqual([]);
+    }
+    expect(approvalDecidedNotice(denied).text).toBe('Your 5 invitations were denied');
+    const modal = denyModal({ kind: 'request', id: REQUEST });
+    expect(limitViolations('modal', modal.blocks, { title: (modal.title as { text: string }).text })).toEqual([]);
+    expect(decodeApproval(modal.private_metadata)).toEqual({ kind: 'request', id: REQUEST });
+  });
+
   it('the invite summary names the entries waiting for approval and those over today\'s limit', () => {
     const summary = inviteSummary(
       { sent: ['a@acme.com'], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: ['invite_01A'], awaitingApproval: [{ email: 'out@other.io', invitationId: ID, reasons: ['outside_domains'] }], overLimit: ['late@acme.com'] },
@@ -120,3 +153,11 @@ describe('approval Block Kit', () => {
     expect(JSON.stringify(reviewView('draft_1', { ...draft, review: older as typeof review }).blocks)).toContain('Nothing to send.');
   });
 });
+
+function buttonOf(blocks: readonly unknown[], actionId: string): unknown {
+  for (const block of blocks as Array<{ type: string; elements?: Array<{ action_id?: string }> }>) {
+    const found = block.elements?.find((e) => e.action_id === actionId);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -117,6 +117,10 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
       ['invite.denied', ids[2]],
     ]);
     expect(events[1]!.data).toMatchObject({ invitation: { status: 'awaiting_approval', email: 'x@outside.dev' }, actor: { type: 'slack', id: 'U0ADMIN' } });
+    // The three were held by one list: one approval request, named in each of their events.
+    const requests = new Set(events.slice(1, 7).map((e) => (e.data.invitation as { approval_request_id?: string }).approval_request_id));
+    expect([...requests]).toEqual([expect.stringMatching(/^request_[0-9A-Z]{26}$/)]);
+    expect(events[0]!.data.invitation).not.toHaveProperty('approval_request_id');
     expect(events[4]!.data).toMatchObject({ invitation: { status: 'pending' }, actor: { type: 'slack', id: 'U0ANA' } });
     // A reason typed by a person may quote a link: it is cut out.
     expect(events[5]!.data).toMatchObject({ invitation: { status: 'revoked' }, reason: 'not a partner of ours, see [link removed]' });

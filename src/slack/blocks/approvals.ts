@@ -129,7 +129,7 @@ function severalInvitations(invitations: readonly Invitation[]): { text: string;
     blocks.push({ type: 'context', elements: [mrkdwn(`${count(waiting.length, 'invitation')} waiting · asked ${slackDate(first.createdAt)} · lapses ${slackDate(lapses)} if nobody decides.`)] });
     blocks.push(decisionButtons({ kind: 'request', id: first.approval?.requestId ?? first.id }, 'Approve all', 'Deny all'));
   }
-  const state = waiting.length ? `${waiting.length} wait for approval` : 'decided';
+  const state = waiting.length ? `${waiting.length.toLocaleString('en')} wait for approval` : 'decided';
   return { text: `Invitations to ${count(invitations.length, 'person', 'people')}: ${state}`, blocks };
 }
 
