@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { Services } from '../app.js';
 import { MAX_PAGE } from '../invites/list.js';
+import { APPROVAL_REQUEST_ID } from '../invites/approvals.js';
 import type { RequestDecision } from '../invites/decisions.js';
 import type { Invitation } from '../invites/model.js';
 import { approvalWords } from '../invites/policy.js';
@@ -23,16 +24,11 @@ function heldLine(i: Invitation): string {
   return `${i.id}  ${i.email}  ${i.role}  asked by ${by} ${formatDate(i.createdAt)}  lapses ${formatDate(i.expiresAt)}\n    why: ${why}${request}`;
 }
 
-/** An approval request's id: what one inviting action held, decided all at once. */
-function isRequestId(id: string): boolean {
-  return id.startsWith('request_');
-}
-
 /** What deciding a whole request did, in words. */
-function decidedWords(id: string, decision: RequestDecision, done: string): string {
+function decidedWords(id: string, decision: RequestDecision, done: string, then: string): string {
   const emails = decision.decided.map((i) => i.email);
   const named = emails.length > 10 ? `${emails.slice(0, 10).join(', ')} and ${emails.length - 10} more` : emails.join(', ');
-  const lines = [`${done} ${decision.decided.length} invitation(s) of ${id}: ${named}.`];
+  const lines = [emails.length ? `${done} ${emails.length} invitation(s) of ${id}: ${named}. ${then}` : `Nothing of ${id} was ${done.toLowerCase()}.`];
   if (decision.members.length) lines.push(`Left waiting, already members: ${decision.members.join(', ')} (deny them, or let the request lapse).`);
   return lines.join('\n');
 }
@@ -73,9 +69,9 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
     .action(async (id: string, opts: { as?: string; json?: boolean }) => {
       const services = await deps.open();
       const decider = await deciderFor(services, opts.as, deps.operator);
-      if (isRequestId(id)) {
+      if (APPROVAL_REQUEST_ID.test(id)) {
         const decision = await services.invites.approveRequest(id, decider);
-        return deps.print(opts.json ? JSON.stringify(decision, null, 2) : `${decidedWords(id, decision, 'Approved')} Their emails are on their way.`);
+        return deps.print(opts.json ? JSON.stringify(decision, null, 2) : decidedWords(id, decision, 'Approved', 'Their emails are on their way.'));
       }
       const invitation = await services.invites.approve(id, decider);
       deps.print(opts.json ? JSON.stringify(invitation, null, 2) : `Approved the invitation to ${invitation.email}; the email is on its way and the link expires ${formatDate(invitation.expiresAt)}.`);
@@ -91,9 +87,9 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
     .action(async (id: string, opts: { reason: string; as?: string; json?: boolean }) => {
       const services = await deps.open();
       const decider = await deciderFor(services, opts.as, deps.operator);
-      if (isRequestId(id)) {
+      if (APPROVAL_REQUEST_ID.test(id)) {
         const decision = await services.invites.denyRequest(id, decider, opts.reason);
-        return deps.print(opts.json ? JSON.stringify(decision, null, 2) : `${decidedWords(id, decision, 'Denied')} Nothing was sent.`);
+        return deps.print(opts.json ? JSON.stringify(decision, null, 2) : decidedWords(id, decision, 'Denied', 'Nothing was sent.'));
       }
       const invitation = await services.invites.deny(id, decider, opts.reason);
       deps.print(opts.json ? JSON.stringify(invitation, null, 2) : `Denied the invitation to ${invitation.email}; nothing was sent.`);

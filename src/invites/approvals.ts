@@ -94,7 +94,15 @@ export async function requestRows(db: Db | Trx, requestId: string): Promise<Invi
   if (rows.length === 0) throw new NotFound('approval request', requestId);
   return rows;
 }
+/** An approval request's id: `request_` and a ULID. */
+export const APPROVAL_REQUEST_ID = /^request_[0-9A-Z]{26}$/;
+/** What names a request: its id, or for an invitation held before requests were kept, the invitation's. */
 const REQUEST_ID = /^(request|invite)_[0-9A-Za-z]{1,40}$/;
+
+/** A file import is one inviting action: its batches' held addresses share the request named after it. */
+export function importRequestId(importId: string): string {
+  return `request_${importId.slice(importId.indexOf('_') + 1)}`;
+}
 
 /**
  * Whether `actor` is the person who asked for this invitation (the two-person rule). A member and

@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit.js';
 import { chunked, inTransaction, serializeOn, type Trx } from '../db/index.js';
 import { invitationEvent } from '../events/events.js';
@@ -75,6 +74,12 @@ async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number): Pro
   const row = await invitationRow(trx, id);
   await requireDecidable(trx, row, actor, now);
   throw new NotAwaitingApproval(id);
+}
+
+/** The same for a whole request: refused with why its last invitation stopped waiting. */
+async function lostTheRequestRace(trx: Trx, requestId: string, actor: Actor, now: number): Promise<never> {
+  await decidableRows(trx, requestId, actor, now);
+  throw new NotAwaitingApproval(requestId);
 }
 
 function decidedColumns(actor: Actor, decision: Decision, now: number) {
@@ -200,7 +205,7 @@ export async function approveRequest(ctx: InvitesContext, requestId: string, act
     await requireMayStillDecide(ctx, trx, actor);
     const members = await activeMembers(trx, waiting.map((row) => row.email));
     const decided = await approveRows(ctx, trx, waiting.filter((row) => !members.has(row.email)), actor, now);
-    if (decided.length === 0 && members.size === 0) await decidableRows(trx, requestId, actor, now);
+    if (decided.length === 0 && members.size === 0) await lostTheRequestRace(trx, requestId, actor, now);
     return { decided, members: [...members] };
   });
   if (result.decided.length) ctx.onQueued();
@@ -215,8 +220,7 @@ export async function denyRequest(ctx: InvitesContext, requestId: string, actor:
     const waiting = await decidableRows(trx, requestId, actor, now);
     await requireMayStillDecide(ctx, trx, actor);
     const denied = await denyRows(ctx, trx, waiting, actor, why, now);
-    if (denied.length === 0) await decidableRows(trx, requestId, actor, now);
-    return denied;
+    return denied.length ? denied : lostTheRequestRace(trx, requestId, actor, now);
   });
   ctx.onQueued();
   return { decided, members: [] };
@@ -241,18 +245,19 @@ export async function lapseDueRequests(ctx: InvitesContext, batch = 500): Promis
 }
 
 async function lapseBatch(ctx: InvitesContext, now: number, batch: number): Promise<{ found: number; lapsed: number }> {
-  const dueNow = (q: Knex.QueryBuilder) => q.where({ status: 'awaiting' }).andWhere('expires_at', '<=', now);
-  const due = (await ctx.db('invitations').modify(dueNow).orderBy([{ column: 'expires_at' }, { column: 'id' }]).limit(batch).select('id', 'approval_request_id')) as Array<{ id: string; approval_request_id: string | null }>;
+  const due = (await ctx.db('invitations').where({ status: 'awaiting' }).andWhere('expires_at', '<=', now).orderBy([{ column: 'expires_at' }, { column: 'id' }]).limit(batch).select('id', 'approval_request_id')) as Array<{ id: string; approval_request_id: string | null }>;
   if (due.length === 0) return { found: 0, lapsed: 0 };
+  // A request lapses whole when its first invitation's window ends (an import's batches each started
+  // one): the rest of it lapses with it, in the same transaction.
   const requests = [...new Set(due.flatMap((row) => row.approval_request_id ?? []))];
   const ids = new Set(due.map((row) => row.id));
-  for (const chunk of chunked(requests)) for (const id of (await ctx.db('invitations').modify(dueNow).whereIn('approval_request_id', chunk).pluck('id')) as string[]) ids.add(id);
+  for (const chunk of chunked(requests)) for (const id of (await ctx.db('invitations').where({ status: 'awaiting' }).whereIn('approval_request_id', chunk).pluck('id')) as string[]) ids.add(id);
   const lapsed = await inTransaction(ctx.db, async (trx) => {
     const rows: InvitationRow[] = [];
     for (const { id } of byId([...ids].map((id) => ({ id })))) {
       // Nobody decided: no name to show.
       const update = { status: 'revoked' as const, revoked_at: now, revoked_by: 'system', ...decidedColumns({ type: 'system' }, 'lapsed', now), decided_by_name: null };
-      const changed = await trx('invitations').where({ id, status: 'awaiting' }).andWhere('expires_at', '<=', now).update(update);
+      const changed = await trx('invitations').where({ id, status: 'awaiting' }).whereNull('decision').update(update);
       if (changed === 1) rows.push(await invitationRow(trx, id));
     }
     if (rows.length === 0) return 0;

@@ -3,6 +3,7 @@ import type { Role } from '../members/roles.js';
 import { storedName, type Actor } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { importRequestId } from './approvals.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import type { InvitesContext } from './context.js';
 import { parseEmailList } from './email-list.js';
@@ -137,7 +138,7 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   await inviteMany(
     ctx,
     // The import is one inviting action: its batches' held addresses are one approval request.
-    { emails: batch.map(([entry]) => entry), role: choices.role, roles, expiresInDays: choices.expiresInDays, message: choices.message, actor: JSON.parse(row.actor) as Actor, inviterName: row.inviter_name, approvalRequestId: `request_${id.slice(id.indexOf('_') + 1)}` },
+    { emails: batch.map(([entry]) => entry), role: choices.role, roles, expiresInDays: choices.expiresInDays, message: choices.message, actor: JSON.parse(row.actor) as Actor, inviterName: row.inviter_name, approvalRequestId: importRequestId(id) },
     {
       alsoInTransaction: async (trx: Trx, batch) => {
         // Read again under the transaction: a runner that lost its lease must not store twice.

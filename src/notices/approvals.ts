@@ -98,15 +98,15 @@ export async function queueApprovalDecided(trx: Trx, now: number, invitations: I
     const asked = { invited_by_member_id: first.invitedBy.memberId, invited_by_slack_user_id: first.invitedBy.slackUserId };
     if (!first.approval?.decision && (await isRequester(trx, asked, actorFromRef(first.revokedBy)))) continue;
     const ids = decided.map((invitation) => invitation.id);
-    const told = { invitationId: first.id, ...(ids.length > 1 ? { invitationIds: ids } : {}) };
+    const subject = { invitationId: first.id, ...(ids.length > 1 ? { invitationIds: ids } : {}) };
     const { recipients, asInviter } = await inviterAudience(trx, first, settings.bootstrapAdmins);
     if (asInviter) {
-      await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, ...told })));
+      await queueNotices(trx, now, recipients.map((recipient) => ({ notice: 'approval_decided', recipient, ...subject })));
       continue;
     }
     // An admin hearing in the requester's place is not told of their own decision (made in Slack, or as a member on the web or the API).
     const decider = actorFromRef(first.approval?.decidedBy ?? first.revokedBy);
     const deciderSlack = decider.type === 'slack' ? decider.slackUserId : decider.type === 'member' ? await memberSlackUser(trx, decider.memberId) : null;
-    await queueNotices(trx, now, recipients.filter((id) => id !== deciderSlack).map((recipient) => ({ notice: 'approval_decided', recipient, ...told, asInviter })));
+    await queueNotices(trx, now, recipients.filter((id) => id !== deciderSlack).map((recipient) => ({ notice: 'approval_decided', recipient, ...subject, asInviter })));
   }
 }

@@ -17,9 +17,11 @@ export type NoticePayload =
   | { notice: 'renewal_request'; recipient: string; invitationId: string; requestId: string }
   /** `recipient` is a Slack user (a DM) or REPORT_CHANNEL; the figures are kept with the period's report run. */
   | { notice: 'weekly_report'; recipient: string; periodEnd: number }
-  /** The rule "Policy": the requester hears how their request ended (approved, denied or lapsed). */
-  /** `asInviter: false`: the recipient hears in the requester's place (absent: the requester). */
-  /** `invitationIds`: the invitations of one request decided together (absent: `invitationId` alone). */
+  /**
+   * The rule "Policy": the requester hears how their request ended (approved, denied or lapsed).
+   * `invitationIds`: the invitations of one request decided together (absent: `invitationId` alone);
+   * `asInviter: false`: the recipient hears in the requester's place (absent: the requester).
+   */
   | { notice: 'approval_decided'; recipient: string; invitationId: string; invitationIds?: string[]; asInviter?: false };
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { APPROVAL_REQUEST_ID } from '../invites/approvals.js';
 import type { SortKey, StatusFilter } from '../invites/list.js';
 import { ROLES, type Role } from '../members/roles.js';
 
@@ -167,13 +168,11 @@ export function encodeApproval(target: ApprovalTarget): string {
   return `${target.kind === 'request' ? 'r' : 'a'}.${target.id}`;
 }
 
-const REQUEST_ID = /^request_[0-9A-Z]{26}$/;
-
 export function decodeApproval(value: unknown): ApprovalTarget | undefined {
   if (typeof value !== 'string' || value.length > 60) return undefined;
   const id = value.slice(2);
   if (value.startsWith('a.')) return invitationId.safeParse(id).success ? { kind: 'invitation', id } : undefined;
-  if (value.startsWith('r.')) return REQUEST_ID.test(id) ? { kind: 'request', id } : undefined;
+  if (value.startsWith('r.')) return APPROVAL_REQUEST_ID.test(id) ? { kind: 'request', id } : undefined;
   return undefined;
 }
 

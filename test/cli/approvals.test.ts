@@ -112,6 +112,14 @@ describe.each(DIALECTS)('doorman approvals, approve, deny (%s)', (dialect) => {
     const decision = JSON.parse(denied.stdout) as { decided: Array<{ email: string; status: string }>; members: string[] };
     expect(decision.decided.map((i) => [i.email, i.status])).toEqual([['d1@req.io', 'revoked'], ['d2@req.io', 'revoked']]);
     expect(decision.members).toEqual([]);
+
+    // Every address of it a member meanwhile: nothing is approved, and the command says so.
+    const [m1] = (await invites.inviteMany({ emails: 'm1@req.io', actor: asker })).awaitingApproval!;
+    const memberId = (await invites.get(m1!.invitationId)).approval!.requestId;
+    await new MembersService(test.db, systemClock).create({ email: 'm1@req.io', role: 'member' }, { type: 'system' });
+    const none = await doorman(['approve', memberId]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toBe(`Nothing of ${memberId} was approved.\nLeft waiting, already members: m1@req.io (deny them, or let the request lapse).\n`);
   });
 
   it("the operator's own invitations are not held, and not limited", async () => {

@@ -3,6 +3,7 @@ import { parseAllowedDomains } from '../../src/invites/policy.js';
 import { InvitesService } from '../../src/invites/service.js';
 import { queueApprovalDecided, queueApprovalRequests, SLACK_APPROVAL } from '../../src/notices/approvals.js';
 import { SLACK_NOTICE } from '../../src/notices/queue.js';
+import { newId } from '../../src/shared/ids.js';
 import { DIALECTS } from '../support/db.js';
 import { CLI, SETTINGS, useWorld } from '../invites/fixtures.js';
 
@@ -91,4 +92,18 @@ describe.each(DIALECTS)('approval requests: who is asked (%s)', (dialect) => {
     expect((told[0]!.invitationIds as string[]).length).toBe(501);
     expect((await items(w, SLACK_APPROVAL)).filter((i) => i.op === 'update')).toHaveLength(1);
   }, 60_000);
+
+  it('a request whose parts were held at different times (an import\'s batches) lapses whole when its first part\'s window ends: one DM', async () => {
+    const w = world();
+    const invites = wired(w);
+    const approvalRequestId = newId('request');
+    await invites.inviteMany({ emails: 'b1@outside.io b2@outside.io', actor: ASKER, approvalRequestId });
+    w.clock.advance(86_400_000);
+    await invites.inviteMany({ emails: 'b3@outside.io', actor: ASKER, approvalRequestId });
+    w.clock.advance(6 * 86_400_000 + 3_600_000);
+    expect(await invites.lapseDueRequests()).toBe(3);
+    const told = (await items(w, SLACK_NOTICE)).filter((n) => n.notice === 'approval_decided');
+    expect(told).toHaveLength(1);
+    expect((told[0]!.invitationIds as string[]).length).toBe(3);
+  });
 });

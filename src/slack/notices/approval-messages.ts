@@ -47,9 +47,9 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
     if (payload.op === 'post') {
       if (waiting.length === 0) {
         // Decided before anyone was asked: nobody needs the request now. Should it grow (a file
-        // import's next batch), the recipient is asked then.
-        await deps.db('outbox').where({ id: item.id }).update({ dedupe_key: null });
-        return { result: 'cancelled', reason: 'decided before it was posted' };
+        // import's next batch), the recipient is asked then, so the post gives up its dedupe key.
+        if (await giveUpPost(deps, item, requestId)) return { result: 'cancelled', reason: 'decided before it was posted' };
+        throw new RetryLater('the request grew while its post was dropped', 0, true);
       }
       const wait = pacer.reserve(payload.recipient, item.id);
       if (wait > 0) throw new RetryLater(`pacing messages to ${payload.recipient}`, wait, true);
@@ -83,8 +83,7 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       const now = deps.clock.now();
       await deps.db('approval_request_messages').insert({ request_id: requestId, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['request_id', 'channel']).merge(['ts', 'created_at']);
       const after = await requestOf(deps, requestId);
-      const changed = after && (after.length !== invitations.length || after.some((invitation, i) => invitation.status !== invitations[i]?.status));
-      if (after && changed) {
+      if (after && !drawnAlike(after, message)) {
         // The decision's own redraw may have run before this copy was kept: one more is queued when this fails.
         await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch(async (error: unknown) => {
           deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; it is redrawn again');
@@ -104,14 +103,32 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       }
     }
     // Another instance may have drawn a later state meanwhile, which these writes covered: drawn again.
-    const now = await requestOf(deps, requestId);
-    if (copies.length && now && JSON.stringify(approvalRequest(now)) !== JSON.stringify(message)) await queueRedraw(deps, now[0]!.id, requestId);
+    const current = await requestOf(deps, requestId);
+    if (copies.length && current && !drawnAlike(current, message)) await queueRedraw(deps, current[0]!.id, requestId);
     return { result: 'done' };
   };
   return [
     { kind: SLACK_APPROVAL, deliver },
     { kind: SLACK_APPROVAL_BEFORE_REQUESTS, deliver },
   ];
+}
+
+/** Whether these invitations draw the message drawn before (nothing about the request changed that shows). */
+function drawnAlike(invitations: Invitation[], drawn: { text: string; blocks: unknown[] }): boolean {
+  return JSON.stringify(approvalRequest(invitations)) === JSON.stringify(drawn);
+}
+
+/**
+ * Drops the dedupe key of a post whose request was decided, unless the request grew meanwhile: in
+ * one transaction, so a growth committed after it finds the key free and queues its own post.
+ */
+async function giveUpPost(deps: ApprovalMessageDeps, item: OutboxRow, requestId: string): Promise<boolean> {
+  return inTransaction(deps.db, async (trx) => {
+    await trx('outbox').where({ id: item.id }).update({ dedupe_key: null });
+    if (!(await trx('invitations').where({ approval_request_id: requestId, status: 'awaiting' }).first('id'))) return true;
+    await trx('outbox').where({ id: item.id }).update({ dedupe_key: item.dedupe_key });
+    return false;
+  });
 }
 
 async function queueRedraw(deps: ApprovalMessageDeps, invitationId: string, requestId: string): Promise<void> {

@@ -1,23 +1,29 @@
 import { decodeApproval, type ApprovalTarget } from '../../action-values.js';
 import { approvalRequest } from '../../blocks/approvals.js';
 import { count } from '../../blocks/format.js';
+import type { Invitation } from '../../../invites/model.js';
+import { NotFound } from '../../../shared/errors.js';
 import type { SlackDeps } from '../../deps.js';
 import { NOT_APPROVER } from '../../identity.js';
 import { escape } from '../../text.js';
 import { failureWords, onClick, tellClicker, type ClickArgs } from './click.js';
 
 /** Redraws the clicked request as it is now (the outbox updates every other copy). */
-export async function redrawRequest(deps: SlackDeps, args: ClickArgs, target: ApprovalTarget): Promise<void> {
+async function redrawRequest(deps: SlackDeps, args: ClickArgs, target: ApprovalTarget): Promise<void> {
   if (!args.body.response_url) return;
-  const invitations = await requestOf(deps, target).catch(() => []);
+  const invitations = await requestOf(deps, target);
   if (invitations.length) await args.respond({ replace_original: true, ...approvalRequest(invitations) });
 }
 
-/** The invitations the clicked message shows: the request the invitation (or the request id) names. */
-async function requestOf(deps: SlackDeps, target: ApprovalTarget) {
-  if (target.kind === 'request') return deps.invites.approvalRequest(target.id);
-  const [invitation] = await deps.invites.getMany([target.id]);
-  return invitation?.approval ? deps.invites.approvalRequest(invitation.approval.requestId) : [];
+/** The invitations the clicked message shows: the request the invitation (or the request id) names; none once gone. */
+async function requestOf(deps: SlackDeps, target: ApprovalTarget): Promise<Invitation[]> {
+  const [invitation] = target.kind === 'invitation' ? await deps.invites.getMany([target.id]) : [];
+  const requestId = target.kind === 'request' ? target.id : invitation?.approval?.requestId;
+  if (!requestId) return [];
+  return deps.invites.approvalRequest(requestId).catch((error: unknown) => {
+    if (error instanceof NotFound) return [];
+    throw error;
+  });
 }
 
 /**
