@@ -42,12 +42,15 @@ async function requireDecidable(trx: Trx, row: InvitationRow, actor: Actor, now:
 }
 
 /**
- * The request's invitations that still wait for a decision. None: refused with why the last one
- * decided stopped waiting. The two-person rule holds for every one of them.
+ * The request's invitations that still wait for a decision, of those held up to `heldUpTo` when
+ * given (what the decider was shown). None: refused with why the last one decided stopped waiting,
+ * or that the request grew since it was shown. The two-person rule holds for every one of them.
  */
-async function decidableRows(trx: Trx, requestId: string, actor: Actor, now: number): Promise<InvitationRow[]> {
+async function decidableRows(trx: Trx, requestId: string, actor: Actor, now: number, heldUpTo?: number): Promise<InvitationRow[]> {
   const rows = await requestRows(trx, requestId);
-  const open = rows.filter((row) => row.status === 'awaiting' && !row.decision && Number(row.expires_at) > now);
+  const waiting = rows.filter((row) => row.status === 'awaiting' && !row.decision && Number(row.expires_at) > now);
+  const open = heldUpTo === undefined ? waiting : waiting.filter((row) => Number(row.updated_at) <= heldUpTo);
+  if (open.length < waiting.length && open.length === 0) throw new InvalidInput('Everything this message showed was decided, and the request has grown since: look again at the message, drawn anew.');
   if (open.length === 0) {
     const last = [...rows].sort((a, b) => Number(b.decided_at ?? b.updated_at) - Number(a.decided_at ?? a.updated_at))[0]!;
     await requireDecidable(trx, last, actor, now);
@@ -77,8 +80,8 @@ async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number): Pro
 }
 
 /** The same for a whole request: refused with why its last invitation stopped waiting. */
-async function lostTheRequestRace(trx: Trx, requestId: string, actor: Actor, now: number): Promise<never> {
-  await decidableRows(trx, requestId, actor, now);
+async function lostTheRequestRace(trx: Trx, requestId: string, actor: Actor, now: number, heldUpTo?: number): Promise<never> {
+  await decidableRows(trx, requestId, actor, now, heldUpTo);
   throw new NotAwaitingApproval(requestId);
 }
 
@@ -194,33 +197,34 @@ export async function deny(ctx: InvitesContext, id: string, actor: Actor, reason
 }
 
 /**
- * Approve every invitation of a request that still waits, in one transaction. An address that
- * became a member meanwhile is left waiting (its link could only fail), and named.
+ * Approve every invitation of a request that still waits (held up to `heldUpTo`, when given), in
+ * one transaction. An address that became a member meanwhile is left waiting (its link could only
+ * fail), and named.
  */
-export async function approveRequest(ctx: InvitesContext, requestId: string, actor: Actor): Promise<RequestDecision> {
+export async function approveRequest(ctx: InvitesContext, requestId: string, actor: Actor, heldUpTo?: number): Promise<RequestDecision> {
   const result = await inTransaction(ctx.db, async (trx) => {
     await serializeOn(trx, INVITE_LOCK);
     const now = ctx.clock.now();
-    const waiting = await decidableRows(trx, requestId, actor, now);
+    const waiting = await decidableRows(trx, requestId, actor, now, heldUpTo);
     await requireMayStillDecide(ctx, trx, actor);
     const members = await activeMembers(trx, waiting.map((row) => row.email));
     const decided = await approveRows(ctx, trx, waiting.filter((row) => !members.has(row.email)), actor, now);
-    if (decided.length === 0 && members.size === 0) await lostTheRequestRace(trx, requestId, actor, now);
+    if (decided.length === 0 && members.size === 0) await lostTheRequestRace(trx, requestId, actor, now, heldUpTo);
     return { decided, members: [...members] };
   });
   if (result.decided.length) ctx.onQueued();
   return result;
 }
 
-/** Deny every invitation of a request that still waits, with one reason, in one transaction. */
-export async function denyRequest(ctx: InvitesContext, requestId: string, actor: Actor, reason: string): Promise<RequestDecision> {
+/** Deny every invitation of a request that still waits (held up to `heldUpTo`, when given), with one reason, in one transaction. */
+export async function denyRequest(ctx: InvitesContext, requestId: string, actor: Actor, reason: string, heldUpTo?: number): Promise<RequestDecision> {
   const why = denyReason(reason);
   const decided = await inTransaction(ctx.db, async (trx) => {
     const now = ctx.clock.now();
-    const waiting = await decidableRows(trx, requestId, actor, now);
+    const waiting = await decidableRows(trx, requestId, actor, now, heldUpTo);
     await requireMayStillDecide(ctx, trx, actor);
     const denied = await denyRows(ctx, trx, waiting, actor, why, now);
-    return denied.length ? denied : lostTheRequestRace(trx, requestId, actor, now);
+    return denied.length ? denied : lostTheRequestRace(trx, requestId, actor, now, heldUpTo);
   });
   ctx.onQueued();
   return { decided, members: [] };

@@ -257,14 +257,14 @@ export class InvitesService {
     return deny(this.ctx, id, actor, reason);
   }
 
-  /** Approves every invitation of an approval request that still waits (one inviting action's). */
-  approveRequest(requestId: string, actor: Actor): Promise<RequestDecision> {
-    return approveRequest(this.ctx, requestId, actor);
+  /** Approves every invitation of an approval request that still waits (one inviting action's), of those held up to `heldUpTo` when given. */
+  approveRequest(requestId: string, actor: Actor, heldUpTo?: number): Promise<RequestDecision> {
+    return approveRequest(this.ctx, requestId, actor, heldUpTo);
   }
 
-  /** Denies every invitation of an approval request that still waits, with one reason. */
-  denyRequest(requestId: string, actor: Actor, reason: string): Promise<RequestDecision> {
-    return denyRequest(this.ctx, requestId, actor, reason);
+  /** Denies every invitation of an approval request that still waits, with one reason (of those held up to `heldUpTo` when given). */
+  denyRequest(requestId: string, actor: Actor, reason: string, heldUpTo?: number): Promise<RequestDecision> {
+    return denyRequest(this.ctx, requestId, actor, reason, heldUpTo);
   }
 
   /** The invitations of an approval request, in the order they were asked for. */

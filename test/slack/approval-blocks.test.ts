@@ -76,7 +76,8 @@ describe('approval Block Kit', () => {
   it('Approve and Deny values are read strictly', () => {
     expect(decodeApproval(encodeApproval({ kind: 'invitation', id: ID }))).toEqual({ kind: 'invitation', id: ID });
     expect(decodeApproval(encodeApproval({ kind: 'request', id: REQUEST }))).toEqual({ kind: 'request', id: REQUEST });
-    for (const forged of [ID, 'a.', 'a.invite_', 'a.invite_01/../x', 'a.invite_01 x', `a.invite_${'A'.repeat(60)}`, `r.${ID}`, 'r.request_01/../x', `a.${REQUEST}`, 'r.request_01jlower0000000000000000000', 42, null, { id: ID }]) expect(decodeApproval(forged)).toBeUndefined();
+    expect(decodeApproval(encodeApproval({ kind: 'request', id: REQUEST, heldUpTo: T0 }))).toEqual({ kind: 'request', id: REQUEST, heldUpTo: T0 });
+    for (const forged of [ID, 'a.', 'a.invite_', 'a.invite_01/../x', 'a.invite_01 x', `a.invite_${'A'.repeat(60)}`, `r.${ID}`, 'r.request_01/../x', `a.${REQUEST}`, 'r.request_01jlower0000000000000000000', `r.${REQUEST}.`, `r.${REQUEST}.12x`, `r.${REQUEST}.1.2`, `r.${REQUEST}.-1`, 42, null, { id: ID }]) expect(decodeApproval(forged)).toBeUndefined();
   });
 
   it('a request of 3,000 invitations, some decided: one message within Slack limits, the rest counted; Approve all / Deny all carry the request', () => {
@@ -99,8 +100,9 @@ describe('approval Block Kit', () => {
     expect(text).toContain('2,985 invitations waiting');
     // Addresses are escaped, so none can format or mention.
     expect(text).not.toContain('<b>');
-    expect(buttonOf(message.blocks, 'approval_approve')).toMatchObject({ text: { text: 'Approve all' }, value: `r.${REQUEST}` });
-    expect(buttonOf(message.blocks, 'approval_deny')).toMatchObject({ text: { text: 'Deny all' }, value: `r.${REQUEST}` });
+    // The buttons decide what the message showed: the request's invitations held up to the latest shown.
+    expect(buttonOf(message.blocks, 'approval_approve')).toMatchObject({ text: { text: 'Approve all' }, value: `r.${REQUEST}.${T0}` });
+    expect(buttonOf(message.blocks, 'approval_deny')).toMatchObject({ text: { text: 'Deny all' }, value: `r.${REQUEST}.${T0}` });
     expect(message.text).toBe('Invitations to 3,000 people: 2,985 wait for approval');
     const denied = invitations.slice(10, 15);
     for (const told of [approvalDecidedNotice(invitations.slice(15)), approvalDecidedNotice(denied), approvalDecidedNotice(denied, false)]) {

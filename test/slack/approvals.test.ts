@@ -444,6 +444,29 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     await eventually(() => requestUpdates('r1@redraw.io').length - before === 4, 10_000, "the older instance's redraw");
   });
 
+  it('Approve all decides what its message showed: a part added to the request after the message was drawn stays waiting, and the message is drawn anew', async () => {
+    const approvalRequestId = newId('request');
+    await h.services.invites.inviteMany({ emails: 's1@shown.io s2@shown.io', actor: REQUESTER, approvalRequestId });
+    const dm = await requestOf(LINKED, 2, 's1@shown.io');
+    // The request grows while the message's redraw has not happened yet (the worker stopped).
+    await h.services.slackOutbox.stop();
+    h.clock.advance(1_000);
+    await h.services.invites.inviteMany({ emails: 's3@shown.io', actor: REQUESTER, approvalRequestId });
+    const click = await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_approve'), { user: LINKED });
+    const redrawn = await eventually(() => h.api.responsesTo(click.responseId).find((r) => String(r.body.text).startsWith('Invitations to 3 people')), 10_000, 'the clicked message drawn anew');
+    expect(textOf(redrawn.body)).toContain(`2 invitations approved by <@${LINKED}>`);
+    expect(buttonFor(redrawn.body.blocks, 'approval_approve').text.text).toBe('Approve all');
+    h.services.slackOutbox.start();
+    const [s1, s2, s3] = await heldIds('shown.io');
+    for (const id of [s1!, s2!]) expect((await h.services.invites.get(id)).status).toBe('pending');
+    expect((await h.services.invites.get(s3!)).status).toBe('awaiting_approval');
+    // Clicked again, the old message has nothing left it showed: told so, nothing decided.
+    h.clock.advance(11_000);
+    const again = await h.clickDm(dm, buttonFor(dm.args.blocks, 'approval_approve'), { user: LINKED });
+    expect(textOf((await h.api.response(again.responseId)).body)).toContain('the request has grown since');
+    expect((await h.services.invites.get(s3!)).status).toBe('awaiting_approval');
+  });
+
   it('a request decided before it was posted, then grown by a later batch of the same action (a file import), is posted with the newcomers', async () => {
     const approvalRequestId = newId('request');
     await h.services.slackOutbox.stop();

@@ -127,7 +127,9 @@ function severalInvitations(invitations: readonly Invitation[]): { text: string;
   if (waiting.length) {
     const lapses = waiting.reduce((soonest, invitation) => Math.min(soonest, invitation.expiresAt), Infinity);
     blocks.push({ type: 'context', elements: [mrkdwn(`${count(waiting.length, 'invitation')} waiting · asked ${slackDate(first.createdAt)} · lapses ${slackDate(lapses)} if nobody decides.`)] });
-    blocks.push(decisionButtons({ kind: 'request', id: first.approval?.requestId ?? first.id }, 'Approve all', 'Deny all'));
+    // The waiting ones shown here: held up to the latest of them (a held invitation's updated_at is when it was held).
+    const heldUpTo = waiting.reduce((latest, invitation) => Math.max(latest, invitation.updatedAt), 0);
+    blocks.push(decisionButtons({ kind: 'request', id: first.approval?.requestId ?? first.id, heldUpTo }, 'Approve all', 'Deny all'));
   }
   const state = waiting.length ? `${waiting.length.toLocaleString('en')} wait for approval` : 'decided';
   return { text: `Invitations to ${count(invitations.length, 'person', 'people')}: ${state}`, blocks };

@@ -39,7 +39,7 @@ export function approvalApproveAction(deps: SlackDeps) {
       try {
         if (target.kind === 'invitation') await deps.invites.approve(target.id, user.actor);
         else {
-          const { members } = await deps.invites.approveRequest(target.id, user.actor);
+          const { members } = await deps.invites.approveRequest(target.id, user.actor, target.heldUpTo);
           // Their links could only fail: left waiting, for a Deny or the lapse.
           if (members.length) await tellClicker(args, `Not approved, already ${count(members.length, 'member')}: ${members.map((email) => escape(email)).join(', ')}. They stay waiting until someone denies them or the request lapses.`.slice(0, 3_000));
         }

@@ -25,7 +25,7 @@ export function denySubmission(deps: SlackDeps) {
         if (!user.allowed) return user.refusal!;
         if (!user.mayApprove) return user.refusal ?? NOT_APPROVER;
         if (target.kind === 'invitation') await deps.invites.deny(target.id, user.actor, reason);
-        else await deps.invites.denyRequest(target.id, user.actor, reason);
+        else await deps.invites.denyRequest(target.id, user.actor, reason, target.heldUpTo);
         return undefined;
       } catch (error) {
         const words = slackWords(error);
