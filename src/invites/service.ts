@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import type { Role } from '../members/roles.js';
-import { InvitationRevoked } from '../shared/errors.js';
+import { InvitationRevoked, NotFound } from '../shared/errors.js';
 import { MembersService, type Member } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
@@ -267,10 +267,15 @@ export class InvitesService {
     return denyRequest(this.ctx, requestId, actor, reason, heldUpTo);
   }
 
-  /** The invitations of an approval request, in the order they were asked for. */
+  /** The invitations of an approval request, in the order they were asked for; none for a request that is gone (or never was). */
   async approvalRequest(requestId: string): Promise<Invitation[]> {
     const now = this.ctx.clock.now();
-    return (await requestRows(this.ctx.db, requestId)).map((row) => toInvitation(row, now));
+    try {
+      return (await requestRows(this.ctx.db, requestId)).map((row) => toInvitation(row, now));
+    } catch (error) {
+      if (error instanceof NotFound) return [];
+      throw error;
+    }
   }
 
   /** Closes requests nobody decided within INVITE_TTL (the expiry sweep calls this). */

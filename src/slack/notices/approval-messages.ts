@@ -7,7 +7,6 @@ import { queueApprovalRequests, SLACK_APPROVAL, SLACK_APPROVAL_BEFORE_REQUESTS, 
 import { enqueue, type OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
-import { NotFound } from '../../shared/errors.js';
 import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
 import type { ChannelPacer } from './pacer.js';
@@ -40,8 +39,8 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
     if (!payload) return { result: 'cancelled', reason: 'the invitation is gone' };
     const requestId = payload.requestId;
     if (payload.op === 'update' && (await laterRedrawWaits(deps, item, requestId))) return { result: 'cancelled', reason: 'a later redraw of the request waits' };
-    const invitations = await requestOf(deps, requestId);
-    if (!invitations) return { result: 'cancelled', reason: 'the invitations are gone' };
+    const invitations = await deps.invites.approvalRequest(requestId);
+    if (!invitations.length) return { result: 'cancelled', reason: 'the invitations are gone' };
     const message = approvalRequest(invitations);
     const waiting = invitations.filter((invitation) => invitation.status === 'awaiting_approval');
     if (payload.op === 'post') {
@@ -82,8 +81,8 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       if (!posted.channel || !posted.ts) return { result: 'done' };
       const now = deps.clock.now();
       await deps.db('approval_request_messages').insert({ request_id: requestId, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['request_id', 'channel']).merge(['ts', 'created_at']);
-      const after = await requestOf(deps, requestId);
-      if (after && !drawnAlike(after, message)) {
+      const after = await deps.invites.approvalRequest(requestId);
+      if (after.length && !drawnAlike(after, message)) {
         // The decision's own redraw may have run before this copy was kept: one more is queued when this fails.
         await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch(async (error: unknown) => {
           deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; it is redrawn again');
@@ -103,8 +102,8 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       }
     }
     // Another instance may have drawn a later state meanwhile, which these writes covered: drawn again.
-    const current = await requestOf(deps, requestId);
-    if (copies.length && current && !drawnAlike(current, message)) await queueRedraw(deps, current[0]!.id, requestId);
+    const current = await deps.invites.approvalRequest(requestId);
+    if (copies.length && current.length && !drawnAlike(current, message)) await queueRedraw(deps, current[0]!.id, requestId);
     return { result: 'done' };
   };
   return [
@@ -156,16 +155,6 @@ async function laterRedrawWaits(deps: ApprovalMessageDeps, item: OutboxRow, requ
     .andWhere('id', '>', item.id)
     .first('id');
   return later !== undefined;
-}
-
-/** The request's invitations as they are now; undefined once none is left. */
-async function requestOf(deps: ApprovalMessageDeps, requestId: string): Promise<Invitation[] | undefined> {
-  try {
-    return await deps.invites.approvalRequest(requestId);
-  } catch (error) {
-    if (error instanceof NotFound) return undefined;
-    throw error;
-  }
 }
 
 /** Every posted copy of a request: approval_messages holds those posted before requests were kept (keyed by the invitation, its own request). */

@@ -2,7 +2,6 @@ import { decodeApproval, type ApprovalTarget } from '../../action-values.js';
 import { approvalRequest } from '../../blocks/approvals.js';
 import { count } from '../../blocks/format.js';
 import type { Invitation } from '../../../invites/model.js';
-import { NotFound } from '../../../shared/errors.js';
 import type { SlackDeps } from '../../deps.js';
 import { NOT_APPROVER } from '../../identity.js';
 import { escape } from '../../text.js';
@@ -19,11 +18,7 @@ async function redrawRequest(deps: SlackDeps, args: ClickArgs, target: ApprovalT
 async function requestOf(deps: SlackDeps, target: ApprovalTarget): Promise<Invitation[]> {
   const [invitation] = target.kind === 'invitation' ? await deps.invites.getMany([target.id]) : [];
   const requestId = target.kind === 'request' ? target.id : invitation?.approval?.requestId;
-  if (!requestId) return [];
-  return deps.invites.approvalRequest(requestId).catch((error: unknown) => {
-    if (error instanceof NotFound) return [];
-    throw error;
-  });
+  return requestId ? deps.invites.approvalRequest(requestId) : [];
 }
 
 /**
