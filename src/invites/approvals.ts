@@ -87,12 +87,20 @@ async function selectChunked(trx: Trx, ids: readonly string[]): Promise<Invitati
  */
 export async function requestRows(db: Db | Trx, requestId: string): Promise<InvitationRow[]> {
   if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) throw new NotFound('approval request', String(requestId).slice(0, 60));
-  const rows = (await db<InvitationRow>('invitations')
-    .where('approval_request_id', requestId)
-    .orWhere((own) => own.where('id', requestId).whereNull('approval_request_id'))
-    .orderBy([{ column: 'created_at' }, { column: 'id' }])) as InvitationRow[];
+  const rows = (await ofRequest(db, requestId).orderBy([{ column: 'created_at' }, { column: 'id' }])) as InvitationRow[];
   if (rows.length === 0) throw new NotFound('approval request', requestId);
   return rows;
+}
+
+/** Whether any invitation of an approval request still waits for a decision (read in the caller's transaction). */
+export async function requestWaits(db: Db | Trx, requestId: string): Promise<boolean> {
+  return (await ofRequest(db, requestId).where({ status: 'awaiting' }).first('id')) !== undefined;
+}
+
+function ofRequest(db: Db | Trx, requestId: string) {
+  return db<InvitationRow>('invitations').where((request) =>
+    request.where('approval_request_id', requestId).orWhere((own) => own.where('id', requestId).whereNull('approval_request_id')),
+  );
 }
 /** An approval request's id: `request_` and a ULID. */
 export const APPROVAL_REQUEST_ID = /^request_[0-9A-Z]{26}$/;

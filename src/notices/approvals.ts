@@ -25,6 +25,16 @@ export type ApprovalPayload =
   /** Redraw every posted copy of the request from its invitations' current state. */
   | { op: 'update'; requestId: string };
 
+/** The outbox item that redraws every posted copy of a request (the invitation names it for the outbox). */
+export function redrawItem(invitationId: string, requestId: string) {
+  return { kind: SLACK_APPROVAL, invitationId, payload: redrawPayload(requestId) };
+}
+
+/** A redraw's payload, as stored: what tells one redraw of a request from the next. */
+export function redrawPayload(requestId: string): ApprovalPayload {
+  return { op: 'update', requestId };
+}
+
 /** What an item of the version before requests were kept carries: the invitation, whose request it names. */
 export type PayloadBeforeRequests = { op: 'post'; invitationId: string; recipient: string } | { op: 'update'; invitationId: string };
 
@@ -81,7 +91,7 @@ export async function queueApprovalRequests(trx: Trx, now: number, invitations: 
     }
     // Added to by an earlier transaction of the same action: what was posted then is redrawn.
     const [count] = (await trx('invitations').where({ approval_request_id: requestId }).count({ n: '*' })) as Array<{ n: number | string }>;
-    if (Number(count?.n ?? 0) > added.length) messages.push({ kind: SLACK_APPROVAL, invitationId: first.id, payload: { op: 'update', requestId } satisfies ApprovalPayload });
+    if (Number(count?.n ?? 0) > added.length) messages.push(redrawItem(first.id, requestId));
   }
   await enqueue(trx, now, messages);
 }
@@ -93,7 +103,7 @@ export async function queueApprovalRequests(trx: Trx, now: number, invitations: 
 export async function queueApprovalDecided(trx: Trx, now: number, invitations: Invitation[], settings: ApprovalSettings): Promise<void> {
   for (const [requestId, decided] of byRequest(invitations)) {
     const first = decided[0]!;
-    await enqueue(trx, now, [{ kind: SLACK_APPROVAL, invitationId: first.id, payload: { op: 'update', requestId } satisfies ApprovalPayload }]);
+    await enqueue(trx, now, [redrawItem(first.id, requestId)]);
     // Withdrawn (revoked) rather than decided: the requester is told only when someone else revoked it.
     const asked = { invited_by_member_id: first.invitedBy.memberId, invited_by_slack_user_id: first.invitedBy.slackUserId };
     if (!first.approval?.decision && (await isRequester(trx, asked, actorFromRef(first.revokedBy)))) continue;

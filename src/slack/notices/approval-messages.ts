@@ -1,9 +1,10 @@
 import { webApi } from '@slack/bolt';
 import { inTransaction, type Db } from '../../db/index.js';
+import { requestWaits } from '../../invites/approvals.js';
 import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
-import { queueApprovalRequests, SLACK_APPROVAL, SLACK_APPROVAL_BEFORE_REQUESTS, type ApprovalPayload, type ApprovalSettings, type PayloadBeforeRequests } from '../../notices/approvals.js';
+import { queueApprovalRequests, redrawItem, redrawPayload, SLACK_APPROVAL, SLACK_APPROVAL_BEFORE_REQUESTS, type ApprovalPayload, type ApprovalSettings, type PayloadBeforeRequests } from '../../notices/approvals.js';
 import { enqueue, type OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
@@ -124,14 +125,14 @@ function drawnAlike(invitations: Invitation[], drawn: { text: string; blocks: un
 async function giveUpPost(deps: ApprovalMessageDeps, item: OutboxRow, requestId: string): Promise<boolean> {
   return inTransaction(deps.db, async (trx) => {
     await trx('outbox').where({ id: item.id }).update({ dedupe_key: null });
-    if (!(await trx('invitations').where({ approval_request_id: requestId, status: 'awaiting' }).first('id'))) return true;
+    if (!(await requestWaits(trx, requestId))) return true;
     await trx('outbox').where({ id: item.id }).update({ dedupe_key: item.dedupe_key });
     return false;
   });
 }
 
 async function queueRedraw(deps: ApprovalMessageDeps, invitationId: string, requestId: string): Promise<void> {
-  await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [{ kind: SLACK_APPROVAL, invitationId, payload: { op: 'update', requestId } satisfies ApprovalPayload }]));
+  await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [redrawItem(invitationId, requestId)]));
 }
 
 /** The item's payload naming its request; an item of the version before requests were kept names an invitation, whose request it is now. */
@@ -141,7 +142,7 @@ async function currentPayload(deps: ApprovalMessageDeps, item: OutboxRow): Promi
   const [invitation] = await deps.invites.getMany([payload.invitationId]);
   const requestId = invitation?.approval?.requestId;
   if (!requestId) return undefined;
-  return payload.op === 'post' ? { op: 'post', requestId, recipient: payload.recipient } : { op: 'update', requestId };
+  return payload.op === 'post' ? { op: 'post', requestId, recipient: payload.recipient } : redrawPayload(requestId);
 }
 
 /**
@@ -151,7 +152,7 @@ async function currentPayload(deps: ApprovalMessageDeps, item: OutboxRow): Promi
  */
 async function laterRedrawWaits(deps: ApprovalMessageDeps, item: OutboxRow, requestId: string): Promise<boolean> {
   const later = await deps.db('outbox')
-    .where({ kind: SLACK_APPROVAL, state: 'pending', payload: JSON.stringify({ op: 'update', requestId } satisfies ApprovalPayload) })
+    .where({ kind: SLACK_APPROVAL, state: 'pending', payload: JSON.stringify(redrawPayload(requestId)) })
     .andWhere('id', '>', item.id)
     .first('id');
   return later !== undefined;
