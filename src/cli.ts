@@ -12,6 +12,7 @@ import { parseMoment } from './shared/clock.js';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
 import { jsonOption, NotConfirmed, UsageError, type CommandDeps } from './cli/command.js';
+import { jsonText } from './cli/format.js';
 import { registerInviteCommands } from './cli/invites.js';
 import { registerMemberCommands } from './cli/members.js';
 import { commandNameProblem, DEFAULT_COMMAND, slackManifest } from './slack/manifest.js';
@@ -129,7 +130,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
       const result = await sweepOnce(await open());
-      if (opts.json) return print(JSON.stringify(result));
+      if (opts.json) return print(jsonText(result));
       if (result.announced === false) {
         return print(`Approval requests lapsed: ${result.lapsed}. Expiries and reminders were not announced: they are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint); they are announced once one is.`);
       }
@@ -151,7 +152,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       const now = opts.at === undefined ? s.clock.now() : parseMoment(opts.at, s.config.reportTimeZone);
       const period = reportPeriod(s.config.report?.schedule, s.config.reportTimeZone, now);
       const figures = await reportFigures(s.db, period, s.config.inviteTtlMs);
-      print(opts.json ? JSON.stringify(figures, null, 2) : weeklyReportText(figures));
+      print(opts.json ? jsonText(figures) : weeklyReportText(figures));
     });
 
   program

@@ -9,7 +9,7 @@ import { can, memberActor } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
 import { InvalidInput, NotPermitted } from '../shared/errors.js';
 import { jsonOption, wholeNumber, type CommandDeps } from './command.js';
-import { formatDate } from './format.js';
+import { formatDate, jsonText } from './format.js';
 
 /**
  * `doorman approvals`, `approve`, `deny`: the rule "Policy" from the terminal. The operator acts as
@@ -54,7 +54,7 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
     .action(async (opts: { limit: number; cursor?: string; json?: boolean }) => {
       const { invites } = await deps.open();
       const page = await invites.list({ status: 'awaiting_approval', sort: 'created', order: 'asc', limit: opts.limit, cursor: opts.cursor });
-      if (opts.json) return deps.print(JSON.stringify(page, null, 2));
+      if (opts.json) return deps.print(jsonText(page));
       if (page.invitations.length === 0) return deps.print('No invitations are waiting for approval.');
       const more = page.nextCursor ? [`More: doorman approvals${opts.limit !== MAX_PAGE ? ` --limit ${opts.limit}` : ''} --cursor ${page.nextCursor}`] : [];
       deps.print([...page.invitations.map(heldLine), `${page.total} waiting. Decide with: doorman approve <id>, doorman deny <id> --reason "…" (a request's id decides all of it)`, ...more].join('\n'));
@@ -71,10 +71,10 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
       const decider = await deciderFor(services, opts.as, deps.operator);
       if (APPROVAL_REQUEST_ID.test(id)) {
         const decision = await services.invites.approveRequest(id, decider);
-        return deps.print(opts.json ? JSON.stringify(decision, null, 2) : decidedWords(id, decision, 'Approved', 'Their emails are on their way.'));
+        return deps.print(opts.json ? jsonText(decision) : decidedWords(id, decision, 'Approved', 'Their emails are on their way.'));
       }
       const invitation = await services.invites.approve(id, decider);
-      deps.print(opts.json ? JSON.stringify(invitation, null, 2) : `Approved the invitation to ${invitation.email}; the email is on its way and the link expires ${formatDate(invitation.expiresAt)}.`);
+      deps.print(opts.json ? jsonText(invitation) : `Approved the invitation to ${invitation.email}; the email is on its way and the link expires ${formatDate(invitation.expiresAt)}.`);
     });
 
   program
@@ -89,9 +89,9 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
       const decider = await deciderFor(services, opts.as, deps.operator);
       if (APPROVAL_REQUEST_ID.test(id)) {
         const decision = await services.invites.denyRequest(id, decider, opts.reason);
-        return deps.print(opts.json ? JSON.stringify(decision, null, 2) : decidedWords(id, decision, 'Denied', 'Nothing was sent.'));
+        return deps.print(opts.json ? jsonText(decision) : decidedWords(id, decision, 'Denied', 'Nothing was sent.'));
       }
       const invitation = await services.invites.deny(id, decider, opts.reason);
-      deps.print(opts.json ? JSON.stringify(invitation, null, 2) : `Denied the invitation to ${invitation.email}; nothing was sent.`);
+      deps.print(opts.json ? jsonText(invitation) : `Denied the invitation to ${invitation.email}; nothing was sent.`);
     });
 }

@@ -5,6 +5,17 @@ import { APPROVAL_REASON_WORDS } from '../invites/policy.js';
 
 /** How the operator CLI prints what the services answer. */
 
+/** A moment's key in what the services answer: createdAt, expiresAt…, and a report period's bounds. */
+const MOMENT_KEY = /At$|^(previousStart|start|end)$/;
+
+/**
+ * What `--json` prints: the services' answer with its moments (milliseconds since the epoch
+ * inside) as ISO 8601 in UTC, as the admin API writes them and as people and `jq` read them.
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, (key, v: unknown) => (typeof v === 'number' && MOMENT_KEY.test(key) ? new Date(v).toISOString() : v), 2);
+}
+
 export function formatDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 }

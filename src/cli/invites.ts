@@ -10,7 +10,7 @@ import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
 import { jsonOption, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
-import { formatDate, formatInvitations, formatSummary, shellWord } from './format.js';
+import { formatDate, formatInvitations, formatSummary, shellWord, jsonText } from './format.js';
 
 /** What `invites` lists when not told otherwise; its next page's command leaves these out too. */
 const LIST_DEFAULTS = { status: 'all', sort: 'created', limit: 50 } as const;
@@ -41,13 +41,13 @@ export function registerInviteCommands(program: Command, { open, print, operator
           state = await invites.storeNextBatch(run);
           progress(`stored ${state.position.toLocaleString('en')} of ${state.total.toLocaleString('en')} rows\n`);
         }
-        print(opts.json ? JSON.stringify(state.summary, null, 2) : formatSummary(state.summary));
+        print(opts.json ? jsonText(state.summary) : formatSummary(state.summary));
         return failIfNotInvited(state.summary);
       }
       const list = emails.length === 1 && emails[0] === '-' ? stdin() : emails.join('\n');
       const { invites } = await open();
       const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });
-      print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+      print(opts.json ? jsonText(summary) : formatSummary(summary));
       failIfNotInvited(summary);
     });
 
@@ -75,7 +75,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
           ...(opts.limit !== LIST_DEFAULTS.limit ? [`--limit ${opts.limit}`] : []),
           `--cursor ${cursor}`,
         ].join(' ');
-      print(opts.json ? JSON.stringify(page, null, 2) : formatInvitations(page, next));
+      print(opts.json ? jsonText(page) : formatInvitations(page, next));
     });
 
   /** `question`: for a change that cannot be undone, asked first on a terminal (see CommandDeps.confirm). */
@@ -87,7 +87,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
       const asked = await question?.(s, id);
       if (asked) await confirm(asked, opts);
       const result = await run(s, id);
-      print(opts.json ? JSON.stringify(result.link ? { ...result.invitation, link: result.link } : result.invitation, null, 2) : result.line);
+      print(opts.json ? jsonText(result.link ? { ...result.invitation, link: result.link } : result.invitation) : result.line);
     });
   };
 

@@ -2,7 +2,7 @@ import { Argument, Option, type Command } from 'commander';
 import { ROLES, type Role } from '../members/roles.js';
 import { MAX_MEMBERS_PAGE } from '../members/service.js';
 import { jsonOption, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
-import { formatMembers } from './format.js';
+import { formatMembers, jsonText } from './format.js';
 
 /** `doorman user create|role|deactivate|token|link-slack|list`: members, the first admin included; what Slack's members list does, without Slack. */
 export function registerMemberCommands(program: Command, { open, print, operator, stdin, confirm }: CommandDeps): void {
@@ -27,7 +27,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
         { email: opts.email, role: opts.role, firstName: opts.firstName, lastName: opts.lastName, password, withApiToken: opts.apiToken, slackUserId: opts.slackUser },
         operator,
       );
-      if (opts.json) return print(JSON.stringify({ ...member, apiToken }, null, 2));
+      if (opts.json) return print(jsonText({ ...member, apiToken }));
       print(`Created ${member.role} ${member.email} (${member.id}).`);
       if (apiToken) print(`API token (shown once; send it as x-medusa-access-token): ${apiToken}`);
     });
@@ -44,7 +44,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
       const { members } = await open();
       const member = await members.getByEmail(email);
       const updated = await members.setSlackUser(member.id, opts.unlink ? null : slackUserId!, operator);
-      if (opts.json) return print(JSON.stringify(updated, null, 2));
+      if (opts.json) return print(jsonText(updated));
       print(updated.slackUserId ? `${updated.email} is now linked to Slack user ${updated.slackUserId}.` : `${updated.email} has no Slack link now.`);
     });
   user
@@ -56,7 +56,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
     .action(async (email: string, role: Role, opts: { json?: boolean }) => {
       const { members } = await open();
       const updated = await members.setRole((await members.getByEmail(email)).id, role, operator);
-      print(opts.json ? JSON.stringify(updated, null, 2) : `${updated.email} is now ${updated.role}.`);
+      print(opts.json ? jsonText(updated) : `${updated.email} is now ${updated.role}.`);
     });
   user
     .command('deactivate')
@@ -69,7 +69,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
       const member = await members.getByEmail(email);
       await confirm(`Deactivate ${member.email}? Their sign-in, sessions and API token end at once.`, opts);
       const updated = await members.deactivate(member.id, operator);
-      print(opts.json ? JSON.stringify(updated, null, 2) : `${updated.email} is deactivated.`);
+      print(opts.json ? jsonText(updated) : `${updated.email} is deactivated.`);
     });
   user
     .command('token')
@@ -84,10 +84,10 @@ export function registerMemberCommands(program: Command, { open, print, operator
       if (member.hasApiToken) await confirm(`${opts.revoke ? 'End' : 'Replace'} ${member.email}'s API token? Scripts using it stop working at once.`, opts);
       if (opts.revoke) {
         const revoked = await members.revokeApiToken(member.id, operator);
-        return print(opts.json ? JSON.stringify({ email: member.email, revoked }) : revoked ? `${member.email}'s API token no longer works.` : `${member.email} had no API token.`);
+        return print(opts.json ? jsonText({ email: member.email, revoked }) : revoked ? `${member.email}'s API token no longer works.` : `${member.email} had no API token.`);
       }
       const apiToken = await members.issueApiToken(member.id, operator);
-      print(opts.json ? JSON.stringify({ email: member.email, apiToken }) : `API token for ${member.email} (shown once; send it as x-medusa-access-token; any older one no longer works): ${apiToken}`);
+      print(opts.json ? jsonText({ email: member.email, apiToken }) : `API token for ${member.email} (shown once; send it as x-medusa-access-token; any older one no longer works): ${apiToken}`);
     });
   user
     .command('list')
@@ -100,6 +100,6 @@ export function registerMemberCommands(program: Command, { open, print, operator
       const { members } = await open();
       const result = await members.list({ state: opts.state, limit: opts.limit, offset: opts.offset });
       const next = (offset: number) => ['doorman user list', ...(opts.state ? [`--state ${opts.state}`] : []), ...(opts.limit !== MAX_MEMBERS_PAGE ? [`--limit ${opts.limit}`] : []), `--offset ${offset}`].join(' ');
-      print(opts.json ? JSON.stringify(result, null, 2) : formatMembers(result, opts.offset, next));
+      print(opts.json ? jsonText(result) : formatMembers(result, opts.offset, next));
     });
 }

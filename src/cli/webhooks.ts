@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EVENT_TYPES } from '../events/events.js';
 import { addEndpoint, endpointHealth, envEndpoints, parseEventTypes, removeEndpoint, storedEndpoints, type EndpointHealth, type WebhookEndpoint } from '../webhooks/endpoints.js';
 import { jsonOption, yesOption, type CommandDeps } from './command.js';
-import { formatDate, table } from './format.js';
+import { formatDate, table, jsonText } from './format.js';
 
 /** `doorman webhooks add|list|remove`: the endpoints the service signs and sends events to. */
 export function registerWebhookCommands(program: Command, { open, print, confirm }: CommandDeps): void {
@@ -19,7 +19,7 @@ export function registerWebhookCommands(program: Command, { open, print, confirm
       const s = await open();
       const endpoint = await addEndpoint(s.db, s.clock.now(), { url, events, envUrls: s.config.webhooks.urls, appSecret: s.config.appSecret });
       s.events.forget();
-      if (opts.json) return print(JSON.stringify({ id: endpoint.id, url: endpoint.url, events: endpoint.events, secret: endpoint.secret }, null, 2));
+      if (opts.json) return print(jsonText({ id: endpoint.id, url: endpoint.url, events: endpoint.events, secret: endpoint.secret }));
       print(`Added webhook endpoint ${endpoint.id} for ${endpoint.url} (${endpoint.events ? endpoint.events.join(', ') : 'all events'}).`);
       print(`Signing secret (shown once; verify with any Standard Webhooks library): ${endpoint.secret}`);
       print('A running service starts sending to it within 10 seconds.');
@@ -35,7 +35,7 @@ export function registerWebhookCommands(program: Command, { open, print, confirm
       const endpoints = [...envEndpoints(s.config.webhooks), ...(await storedEndpoints(s.db))];
       const health = await endpointHealth(s.db, endpoints.map((e) => e.id), now);
       const listed = endpoints.map((endpoint) => ({ ...withoutSecret(endpoint), health: health.get(endpoint.id)! }));
-      print(opts.json ? JSON.stringify(listed, null, 2) : formatEndpoints(listed));
+      print(opts.json ? jsonText(listed) : formatEndpoints(listed));
     });
 
   webhooks

@@ -135,9 +135,11 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
 
     // resend: same invitation, sent again, expiry pushed out.
     expect(resend.code, resend.stderr).toBe(0);
-    const resent = JSON.parse(resend.stdout) as Invitation;
+    const resent = JSON.parse(resend.stdout) as Omit<Invitation, 'expiresAt'> & { expiresAt: string };
     expect(resent).toMatchObject({ id: bob.id, sendCount: 2, status: 'pending' });
-    expect(resent.expiresAt).toBeGreaterThanOrEqual(bob.expiresAt);
+    // Moments print as ISO 8601 in UTC (compared as such, they sort as time does).
+    expect(resent.expiresAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(resent.expiresAt)).toBeGreaterThanOrEqual(bob.expiresAt);
 
     const revoke = await doorman(['revoke', jane.id]);
     expect(revoke.stdout.trim()).toBe('Revoked the invitation to jane@table.io.');

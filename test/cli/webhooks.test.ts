@@ -88,9 +88,9 @@ describe.each(DIALECTS)('doorman webhooks (%s)', (dialect) => {
     expect(listed.stdout).not.toContain('whsec_');
 
     const json = await doorman(['webhooks', 'list', '--json']);
-    const parsed = JSON.parse(json.stdout) as Array<{ id: string; health: { failuresLastDay: number; lastSuccessAt: number } }>;
+    const parsed = JSON.parse(json.stdout) as Array<{ id: string; health: { failuresLastDay: number; lastSuccessAt: string } }>;
     expect(parsed.map((e) => e.id)).toContain(stored!.id);
-    expect(parsed.find((e) => e.id === stored!.id)!.health).toMatchObject({ failuresLastDay: 2, lastSuccessAt: now - 3_600_000 });
+    expect(parsed.find((e) => e.id === stored!.id)!.health).toMatchObject({ failuresLastDay: 2, lastSuccessAt: new Date(now - 3_600_000).toISOString() });
     expect(json.stdout).not.toContain(stored!.secret);
   }, 60_000);
 

@@ -41,7 +41,9 @@ describe.each(DIALECTS)('doorman report --week (%s)', (dialect) => {
     const json = await doorman(['report', '--week', '--json', '--at', '2026-11-30T10:00+01:00'], { REPORT_TZ: 'Europe/Berlin' });
     expect(json.code, json.stderr).toBe(0);
     const figures = JSON.parse(json.stdout);
-    expect(figures.period).toEqual({ previousStart: END - 14 * DAY, start: END - 7 * DAY, end: END, timeZone: 'Europe/Berlin' });
+    // Moments print as ISO 8601 in UTC, as the admin API writes them.
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(figures.period).toEqual({ previousStart: iso(END - 14 * DAY), start: iso(END - 7 * DAY), end: iso(END), timeZone: 'Europe/Berlin' });
     expect(figures.week.sent).toBe(9);
     expect(figures.previousWeek.pendingOverThreeDays).toBe(5);
     // Without an offset, the moment is REPORT_TZ's wall clock (10:00 in Berlin is 09:00 UTC), whatever the machine's zone.
