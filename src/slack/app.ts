@@ -93,11 +93,12 @@ export async function createSlackDoor(services: Services, web: Express): Promise
           customPropertiesExtractor: (req) => ({ [RECEIVED_AT]: arrivals.get(req) ?? Date.now() }),
         })
       : undefined;
+  // The bot's ids, from auth.test at start or, when Slack was out of reach then, once it answers
+  // (teamRetry). Given as Bolt's authorize, since its token option without them asks auth.test
+  // again before every request for the life of the process.
+  let bot = identity;
   const app = new App({
-    token: botToken,
-    botId: identity.botId,
-    botUserId: identity.botUserId,
-    tokenVerificationEnabled: identity.botId !== undefined,
+    authorize: async ({ isEnterpriseInstall }) => ({ isEnterpriseInstall, botToken, botId: bot.botId, botUserId: bot.botUserId }),
     logger: bolt,
     clientOptions,
     ...(receiver ? { receiver } : { socketMode: true, appToken }),
@@ -108,7 +109,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   const profiles = new webApi.WebClient(botToken, { ...(slackApiUrl ? { slackApiUrl } : {}), ...(countedFetch ? { fetch: countedFetch } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: PROFILE_TIMEOUT_MS, logger: bolt });
   let installedTeam = identity.teamId;
   const background = new Background();
-  const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, app.client, botToken!, [
+  const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, new webApi.WebClient(botToken, clientOptions), botToken!, [
     ...SLACK_FILE_ORIGINS,
     // SLACK_API_URL's origin already receives the token with every call (a proxy, the tests' stand-in).
     ...(slackApiUrl ? [new URL(slackApiUrl).origin] : []),
@@ -144,7 +145,9 @@ export async function createSlackDoor(services: Services, web: Express): Promise
         void botIdentity(botToken!, clientOptions, logger).then(
           (found) => {
             installedTeam ??= found.teamId;
-            if (installedTeam) clearInterval(teamRetry);
+            if (!installedTeam) return;
+            bot = found;
+            clearInterval(teamRetry);
           },
           (error: unknown) => {
             // Slack answered at last, and refuses the token (or it is an org-wide installation's):

@@ -198,8 +198,15 @@ describe('Slack out of reach at start', () => {
       expect(h.api.failedCallsTo('auth.test')).toHaveLength(2);
       expect(h.log.entries().find((e) => /could not be reached to check SLACK_BOT_TOKEN/.test(String(e.msg)))).toMatchObject({ level: 40 });
       expect(await members(h)).toContain(PROFILE_UNAVAILABLE);
+      // Only the workspace check asks auth.test again: never a request on its way to its ack.
+      const asked = h.api.calls.filter((c) => c.method === 'auth.test').length;
+      await members(h);
+      expect(h.api.calls.filter((c) => c.method === 'auth.test')).toHaveLength(asked);
       vi.advanceTimersByTime(TEAM_RETRY_MS);
       expect(await eventually(async () => (await members(h)).includes('*Members*'), 5_000, 'the workspace learned')).toBe(true);
+      const learned = h.api.calls.filter((c) => c.method === 'auth.test').length;
+      await members(h);
+      expect(h.api.calls.filter((c) => c.method === 'auth.test')).toHaveLength(learned);
     } finally {
       vi.useRealTimers();
       await h.stop();
