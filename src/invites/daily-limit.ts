@@ -32,7 +32,8 @@ export function createdToday(db: Db | Trx, inviter: LimitedInviter, now: number)
 
 /** Who the daily limit counts for this actor (a Slack user and their member are one person); undefined when not limited. */
 export function limitedInviter(policy: InvitePolicy, actor: Actor): LimitedInviter | undefined {
-  if (!isLimited(policy, actor)) return undefined;
+  // No limit at all (the domain's default policy): nobody is counted.
+  if (!Number.isFinite(policy.dailyLimit) || !isLimited(policy, actor)) return undefined;
   const slackUserId = slackUserIdOf(actor);
   const memberId = memberIdOf(actor);
   return slackUserId || memberId ? { slackUserId, memberId } : undefined;

@@ -41,11 +41,14 @@ export async function inviteNewInOneStatement(
   const inviter = limitedInviter(ctx.policy, input.actor);
   const underLimit = inviter ? 'AND (?) < ?' : '';
   const limitBindings = inviter ? [createdToday(ctx.db, inviter, now), ctx.policy.dailyLimit] : [];
+  // An address with an open invitation (one being accepted, say) takes the list path: this
+  // statement's view of members would miss the member an accept commits while the insert waits on it.
   const run = (db: Trx | InvitesContext['db']) => db.raw(
     `WITH created AS (
        INSERT INTO invitations (id, email, role, status, token_hash, token_nonce, expires_at, invited_by_member_id, invited_by_slack_user_id, invited_by_name, created_at, updated_at, last_sent_at, send_count, delivery_state, ttl_ms, message)
        SELECT ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'queued', ?, ?
-       WHERE NOT EXISTS (SELECT 1 FROM members WHERE email = ? AND state = 'active') ${underLimit}
+       WHERE NOT EXISTS (SELECT 1 FROM members WHERE email = ? AND state = 'active')
+         AND NOT EXISTS (SELECT 1 FROM invitations WHERE email = ? AND status IN ('pending', 'awaiting')) ${underLimit}
        ON CONFLICT (email) WHERE status IN ('pending', 'awaiting') DO NOTHING
        RETURNING *
      ), mail AS (
@@ -58,7 +61,7 @@ export async function inviteNewInOneStatement(
      SELECT * FROM created`,
     [
       id, input.email, input.role, token.hash, token.nonce, now + (input.choices.ttl_ms ?? ctx.inviteTtlMs), input.inviter.invited_by_member_id, input.inviter.invited_by_slack_user_id, input.inviter.invited_by_name, now, now, now, input.choices.ttl_ms, input.choices.message,
-      input.email, ...limitBindings,
+      input.email, input.email, ...limitBindings,
       INVITE_EMAIL, JSON.stringify(email.payload), now, now,
       now, input.actor.type, actorId(input.actor), JSON.stringify({ email: input.email, role: input.role }),
     ],
@@ -75,11 +78,17 @@ export async function inviteNewInOneStatement(
 /** Resend of a live pending invitation: the same link, the expiry moved to now + TTL. Nothing when it is not live or its address became a member: the transaction path then says why. */
 export async function resendInOneStatement(ctx: InvitesContext, id: string, actor: Actor): Promise<InvitationRow | undefined> {
   const now = ctx.clock.now();
+  // Only the version of the row this statement sees is changed: one changed while it waited for
+  // the row (a second Resend clicked at once) takes the transaction path, whose reads see the email
+  // the other queued, where this statement's view of the outbox would not.
   const { rows } = (await ctx.db.raw(
-    `WITH changed AS (
+    `WITH seen AS (
+       SELECT xmin FROM invitations WHERE id = ?
+     ), changed AS (
        UPDATE invitations SET expires_at = ? + COALESCE(ttl_ms, ?), last_sent_at = ?, send_count = send_count + 1, updated_at = ?, delivery_state = 'queued', delivery_error = NULL
        WHERE id = ? AND status = 'pending' AND expires_at > ?
          AND NOT EXISTS (SELECT 1 FROM members m WHERE m.email = invitations.email AND m.state = 'active')
+         AND xmin = (SELECT xmin FROM seen)
        RETURNING *
      ), waiting AS (
        UPDATE outbox SET next_attempt_at = ? FROM changed
@@ -95,7 +104,7 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
        SELECT ?, ?, ?, 'resend', 'invitation', id, json_build_object('email', email)::text FROM changed
      )
      SELECT * FROM changed`,
-    [now, ctx.inviteTtlMs, now, now, id, now, now, INVITE_EMAIL, now, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
+    [id, now, ctx.inviteTtlMs, now, now, id, now, now, INVITE_EMAIL, now, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
   )) as { rows: InvitationRow[] };
   return rows[0];
 }
