@@ -1,4 +1,4 @@
-import { App, ExpressReceiver, webApi } from '@slack/bolt';
+import { App, ExpressReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Express } from 'express';
 import type { Services } from '../app.js';
 import { slackMode } from '../config.js';
@@ -21,6 +21,7 @@ import { noticeClient, slackNoticeHandler } from './notices/handler.js';
 import { ChannelPacer } from './notices/pacer.js';
 import { approvalMessageHandlers } from './notices/approval-messages.js';
 import { slackRefusal } from './refusals.js';
+import { SocketConnection } from './socket-connection.js';
 import { throwIfRateLimited } from './notices/refusal-or-retry.js';
 
 export interface SlackDoor {
@@ -93,6 +94,9 @@ export async function createSlackDoor(services: Services, web: Express): Promise
           customPropertiesExtractor: (req) => ({ [RECEIVED_AT]: arrivals.get(req) ?? Date.now() }),
         })
       : undefined;
+  // Socket Mode reconnects through SocketConnection (see there), not the client's own reconnect.
+  const socketReceiver = mode === 'socket' ? new SocketModeReceiver({ appToken: appToken!, logger: bolt, autoReconnectEnabled: false, installerOptions: { clientOptions } }) : undefined;
+  const socket = socketReceiver ? new SocketConnection(socketReceiver, logger) : undefined;
   // The bot's ids, from auth.test at start or, when Slack was out of reach then, once it answers
   // (teamRetry). Given as Bolt's authorize, since its token option without them asks auth.test
   // again before every request for the life of the process.
@@ -101,7 +105,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     authorize: async ({ isEnterpriseInstall }) => ({ isEnterpriseInstall, botToken, botId: bot.botId, botUserId: bot.botUserId }),
     logger: bolt,
     clientOptions,
-    ...(receiver ? { receiver } : { socketMode: true, appToken }),
+    receiver: receiver ?? socketReceiver!,
   });
 
   // users.info for identity: no retries and a time limit, so a slow or limited Slack costs the asker
@@ -194,7 +198,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
         }
       : undefined,
     async start() {
-      if (mode === 'socket') await app.start();
+      await socket?.start();
       stalledImports.start(1_000);
       logger.info({ mode, bot: identity.botUserId, command }, mode === 'http' ? `Slack is on: HTTP mode at ${SLACK_EVENTS_PATH}, command ${command}` : `Slack is on: Socket Mode, command ${command}`);
     },
@@ -203,7 +207,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
       // Together: no take-over starts while the runs under way stop, and those runs (take-overs
       // included) stop at their next step.
       await Promise.all([stalledImports.stop(), background.stop()]);
-      if (mode === 'socket') await app.stop();
+      await socket?.stop();
     },
   };
 }

@@ -225,3 +225,36 @@ describe('Socket Mode, end to end', () => {
     expect(h.log.entries().filter((e) => /ack/i.test(String(e.msg)) && Number(e.level) >= 40)).toEqual([]);
   });
 });
+
+describe('Socket Mode, when Slack cannot be reached', () => {
+  const invites = (h: SlackWorld) => h.socket!.slashCommand(slashCommandFields({ command: '/doorman', text: 'invites', user: ADMIN, responseUrl: h.api.responseUrl(`sock-${newTriggerId()}`), triggerId: newTriggerId() }));
+
+  it('at start: Doorman starts anyway and connects once apps.connections.open answers', async () => {
+    // Four failures: the first attempt and the client's three quick retries of it.
+    const h = await SlackWorld.start('sqlite', { socketMode: true, logLevel: 'warn', beforeStart: async (_db, _clock, api) => api.fail('apps.connections.open', 500, { times: 4 }) });
+    try {
+      expect(h.api.failedCallsTo('apps.connections.open')).toHaveLength(4);
+      expect(h.log.entries().filter((e) => /could not be reached for a Socket Mode connection/.test(String(e.msg)))).toHaveLength(1);
+      expect(textOf((await invites(h)).payload as any)).toContain('Invitations');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('Slack closing the connection while apps.connections.open fails: Doorman stays up and connects again', async () => {
+    const h = await SlackWorld.start('sqlite', { socketMode: true, logLevel: 'warn' });
+    try {
+      h.api.fail('apps.connections.open', 500, { times: 4 });
+      // Slack's refresh: the client closes this connection and asks for another, in vain (with its retries).
+      h.socket!.disconnect('refresh_requested');
+      await eventually(() => h.api.failedCallsTo('apps.connections.open').length === 4, 10_000, 'a failed reconnect');
+      await eventually(() => h.log.entries().some((e) => /could not be reached for a Socket Mode connection/.test(String(e.msg))), 10_000, 'the failure logged');
+      await h.socket!.connected(1, 10_000);
+      expect(textOf((await invites(h)).payload as any)).toContain('Invitations');
+      // The web side never went away.
+      expect((await fetch(`${h.app.url}/healthz`)).status).toBe(200);
+    } finally {
+      await h.stop();
+    }
+  });
+});
