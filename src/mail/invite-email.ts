@@ -31,6 +31,12 @@ const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|prohibited)|un
  * account that does not own MAIL_FROM): Doorman's setup, refused for every recipient alike.
  */
 const SENDER_REFUSED = /\bSendAsDenied|not (allowed|permitted) to send as|permissions? to send as|\b5\.2\.252\b|\b5\.7\.(57|60)\b|sender address rejected/i;
+/**
+ * How providers word "this account may send no more for now" (Gmail's 5.4.5 daily limit, Exchange
+ * Online's SubmissionQuotaExceeded, a suspended sending account): every email alike until it lifts,
+ * so none is marked refused. A recipient's mailbox "over quota" (5.2.2) is the recipient's.
+ */
+const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)|account (has been |is )?(suspended|disabled)/i;
 /** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
@@ -155,6 +161,8 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new RetryLater(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`, serverDown(), false, true);
         // - it refuses the sender, which some servers say only after the message (DATA).
         if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_REFUSED.test(words)) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
+        // - the account may send no more for now (a daily quota, a suspension).
+        if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_LIMITED.test(words)) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
         // Otherwise the server answered: it is up.
         outage = undefined;
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };

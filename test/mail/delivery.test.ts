@@ -215,6 +215,10 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     // Refusing Doorman's sender after the message (Exchange Online when MAIL_FROM is not the account's to use).
     ['a 554 SendAsDenied to DATA', { kind: 'reply', at: 'data', code: 554, message: '5.2.252 SendAsDenied; doorman@acme.test not allowed to send as no-reply@acme.test; STOREDRV.Submission.Exception:SendAsDeniedException', times: 1 }],
     ['a 550 5.7.60 to DATA', { kind: 'reply', at: 'data', code: 550, message: '5.7.60 SMTP; Client does not have permissions to send as this sender', times: 1 }],
+    // The account's sending quota, or its sending suspended: every email alike, until it lifts.
+    ['a 550 5.4.5 daily sending limit to DATA', { kind: 'reply', at: 'data', code: 550, message: '5.4.5 Daily user sending limit exceeded. For more information on sending limits, see the provider.', times: 1 }],
+    ['a 554 SubmissionQuotaExceeded to DATA', { kind: 'reply', at: 'data', code: 554, message: '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception', times: 1 }],
+    ['a 554 "Sending suspended" to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message rejected: Sending suspended for this account.', times: 1 }],
   ];
   it.each(transient)('after %s, the email shows failing and is delivered exactly once', async (_name, fault) => {
     smtp.fail(fault);
@@ -278,6 +282,8 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['550 to RCPT TO naming a relay host', { kind: 'reply', at: 'rcpt', code: 550, message: '5.1.1 <kim@mail-relay.example.io>: Recipient address rejected: User unknown in relay recipient table', times: 1 }],
     // …or an address that happens to hold the letters of a sender refusal.
     ['550 to RCPT TO for an address holding "sendas"', { kind: 'reply', at: 'rcpt', code: 550, message: '5.1.1 <alex.sendasky@example.io>: Recipient address rejected: User unknown', times: 1 }],
+    // A full mailbox is the recipient's, though it speaks of a quota.
+    ['552 5.2.2 mailbox over quota to RCPT TO', { kind: 'reply', at: 'rcpt', code: 552, message: '5.2.2 The email account that you tried to reach is over quota', times: 1 }],
   ];
   it.each(refusals)('after %s, the delivery is refused for good, with the server\'s words, and never tried again', async (_name, fault) => {
     smtp.fail(fault);
