@@ -148,6 +148,10 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
     if (response.status < 200 || response.status > 299) throw new EndpointAnswered(response.status);
   };
 
+  // Deliveries given up while their endpoint was paused: no request was made, so none is an attempt
+  // that failed (`webhooks list` counts those).
+  const givenUpUnsent = new Set<number>();
+
   return {
     kind: WEBHOOK,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
@@ -175,7 +179,9 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         const pause = paused.get(endpoint.id);
         const now = clock.now();
         if (!pause || pause.until <= now) return undefined;
-        return tooOld() ? givenUp(pause.lastError) : new RetryLater('waits while its endpoint is failing', pause.until - now, true);
+        if (!tooOld()) return new RetryLater('waits while its endpoint is failing', pause.until - now, true);
+        givenUpUnsent.add(item.id);
+        return givenUp(pause.lastError);
       };
       const before = blocked();
       if (before instanceof RetryLater) throw before;
@@ -214,6 +220,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const now = clock.now();
       if (outcome.result === 'done') return recordAttempt(trx, payload.endpointId, now);
       if (outcome.result === 'refused') {
+        if (givenUpUnsent.delete(item.id)) return;
         await recordAttempt(trx, payload.endpointId, now, outcome.reason);
         if (outcome.reason === GONE && !envById.has(payload.endpointId)) await disableEndpoint(trx, payload.endpointId, 'it answered 410 Gone', now);
         return;

@@ -188,6 +188,10 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(rows).toHaveLength(20);
     expect(rows.filter((r) => r.state !== 'done')).toEqual([]);
     expect(rows.every((r) => /^given up after 24 h: the endpoint answered 503/.test(String(r.last_error)))).toBe(true);
+    // Failed attempts are requests that failed: a delivery given up while the endpoint was paused made none.
+    const failures = (await endpointHealth(s.db, [envEndpointId(hooks.url)], clock.now())).get(envEndpointId(hooks.url))!.failuresLastDay;
+    expect(failures).toBeGreaterThan(0);
+    expect(failures).toBeLessThanOrEqual(hooks.received.length);
   });
 
   it('a dead endpoint with a backlog does not hold the others back: its pause puts off all it has waiting, so another endpoint\'s new event goes at the next look', async () => {

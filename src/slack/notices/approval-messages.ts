@@ -1,6 +1,6 @@
 import { webApi } from '@slack/bolt';
-import { inTransaction, type Db } from '../../db/index.js';
-import { requestWaits } from '../../invites/approvals.js';
+import { inTransaction, serializeOn, type Db } from '../../db/index.js';
+import { INVITE_LOCK, requestWaits } from '../../invites/approvals.js';
 import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
@@ -120,10 +120,13 @@ function drawnAlike(invitations: Invitation[], drawn: { text: string; blocks: un
 
 /**
  * Drops the dedupe key of a post whose request was decided, unless the request grew meanwhile: in
- * one transaction, so a growth committed after it finds the key free and queues its own post.
+ * one transaction, so a growth committed after it finds the key free and queues its own post. It
+ * takes the inviting lock first, so a growth under way (whose post the key turned away) commits
+ * before the request is read.
  */
 async function giveUpPost(deps: ApprovalMessageDeps, item: OutboxRow, requestId: string): Promise<boolean> {
   return inTransaction(deps.db, async (trx) => {
+    await serializeOn(trx, INVITE_LOCK);
     await trx('outbox').where({ id: item.id }).update({ dedupe_key: null });
     if (!(await requestWaits(trx, requestId))) return true;
     await trx('outbox').where({ id: item.id }).update({ dedupe_key: item.dedupe_key });

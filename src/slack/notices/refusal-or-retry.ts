@@ -19,5 +19,6 @@ export function throwIfRateLimited(error: unknown, pacer: ChannelPacer, channel:
   if ((error as webApi.WebAPIRateLimitedError).code !== webApi.ErrorCode.RateLimitedError) return;
   const waitMs = Math.max(1, (error as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
   pacer.rateLimited(channel, key, waitMs);
-  throw new RetryLater('Slack rate limited (429)', waitMs);
+  // Slack asking to slow down, as a mail server's 421 does: a wait, not a failure.
+  throw new RetryLater('Slack rate limited (429)', waitMs, true);
 }

@@ -39,6 +39,8 @@ describe('refusalOrRetry', () => {
     }
     expect(thrown).toBeInstanceOf(RetryLater);
     expect((thrown as RetryLater).afterMs).toBe(3_000);
+    // A wait asked for, not a failure: neither logged as one nor counted.
+    expect((thrown as RetryLater).expected).toBe(true);
     expect(pacer.reserve('C2', 2)).toBeGreaterThanOrEqual(3_000);
   });
 });
