@@ -22,17 +22,20 @@ export const SLACK_APPROVAL_BEFORE_REQUESTS = 'slack_approval';
 export type ApprovalPayload =
   /** Post the request to a channel or an approver (a user id): the posted message is remembered for updates. */
   | { op: 'post'; requestId: string; recipient: string }
-  /** Redraw every posted copy of the request from its invitations' current state. */
-  | { op: 'update'; requestId: string };
+  /**
+   * Redraw every posted copy of the request from its invitations' current state; `channels`: only
+   * those copies (the rest of a redraw Slack rate-limited part-way).
+   */
+  | { op: 'update'; requestId: string; channels?: string[] };
 
 /** The outbox item that redraws every posted copy of a request (the invitation names it for the outbox). */
-export function redrawItem(invitationId: string, requestId: string) {
-  return { kind: SLACK_APPROVAL, invitationId, payload: redrawPayload(requestId) };
+export function redrawItem(invitationId: string, requestId: string, rest?: { channels: string[]; notBefore: number }) {
+  return { kind: SLACK_APPROVAL, invitationId, payload: redrawPayload(requestId, rest?.channels), ...(rest ? { notBefore: rest.notBefore } : {}) };
 }
 
 /** A redraw's payload, as stored: what tells one redraw of a request from the next. */
-export function redrawPayload(requestId: string): ApprovalPayload {
-  return { op: 'update', requestId };
+export function redrawPayload(requestId: string, channels?: string[]): ApprovalPayload {
+  return channels ? { op: 'update', requestId, channels } : { op: 'update', requestId };
 }
 
 /** What an item of the version before requests were kept carries: the invitation, whose request it names. */

@@ -423,6 +423,23 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     expect(textOf(told.args as any)).toContain('*l1@lapse.io*, *l2@lapse.io*');
   });
 
+  it('a redraw Slack rate-limits part-way: the copies drawn are not drawn again, the rest are after its Retry-After', async () => {
+    const email = 'limited@other.io';
+    const id = await hold(email);
+    await Promise.all([requestTo(ADMIN2, email), requestTo(LINKED, email)]);
+    // Copies are redrawn in channel order: the second meets a 429.
+    const [first, second] = [`D${ADMIN2.slice(1)}`, `D${LINKED.slice(1)}`].sort();
+    h.api.fail('chat.update', 429, { retryAfter: 2, times: 1, channel: second });
+    await h.services.invites.revoke(id, { type: 'slack', slackUserId: ADMIN2, name: 'Second Boss' });
+    const drawn = () => updatesOf(email).filter((c) => c.ok);
+    await eventually(() => {
+      h.clock.advance(1_100);
+      return new Set(drawn().map((c) => c.args.channel)).size === 2;
+    }, 15_000, 'both copies redrawn');
+    expect(h.api.failedCallsTo('chat.update').filter((c) => c.args.channel === second)).toHaveLength(1);
+    expect(drawn().map((c) => c.args.channel)).toEqual([first, second]);
+  });
+
   it('redraws queued one after another for a request: only the last redraws; an older instance\'s redraw naming one of its invitations redraws the request', async () => {
     await h.services.invites.inviteMany({ emails: 'r1@redraw.io r2@redraw.io', actor: REQUESTER });
     await Promise.all([requestOf(ADMIN2, 2, 'r1@redraw.io'), requestOf(LINKED, 2, 'r1@redraw.io')]);

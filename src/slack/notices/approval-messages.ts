@@ -92,13 +92,23 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       }
       return { result: 'done' };
     }
-    const copies = await postedCopies(deps, requestId);
-    for (const copy of copies) {
+    const copies = await postedCopies(deps, requestId, payload.channels);
+    for (const [i, copy] of copies.entries()) {
       try {
         await updateOne(client, copy.channel, copy.ts, message);
       } catch (error) {
+        let refused: string;
+        try {
+          refused = refusalOrRetry(error, pacer, copy.channel, item.id);
+        } catch (retry) {
+          // Slack's 429 part-way through many copies: those drawn stay drawn, and only the rest wait
+          // for its Retry-After (retrying from the first would meet the limit at the same copy again).
+          if (i === 0 || !(retry instanceof RetryLater) || retry.afterMs === undefined) throw retry;
+          const rest = { channels: copies.slice(i).map((c) => c.channel), notBefore: deps.clock.now() + retry.afterMs };
+          await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [redrawItem(invitations[0]!.id, requestId, rest)]));
+          return { result: 'done' };
+        }
         // A copy deleted or out of reach stays as it is; the others are still updated.
-        const refused = refusalOrRetry(error, pacer, copy.channel, item.id);
         deps.logger.info({ channel: copy.channel, refused }, 'an approval request could not be updated');
       }
     }
@@ -162,12 +172,13 @@ async function laterRedrawWaits(deps: ApprovalMessageDeps, item: OutboxRow, requ
 }
 
 /** Every posted copy of a request: approval_messages holds those posted before requests were kept (keyed by the invitation, its own request). */
-async function postedCopies(deps: ApprovalMessageDeps, requestId: string): Promise<Array<{ channel: string; ts: string }>> {
+async function postedCopies(deps: ApprovalMessageDeps, requestId: string, channels?: readonly string[]): Promise<Array<{ channel: string; ts: string }>> {
   const [copies, earlier] = await Promise.all([
-    deps.db('approval_request_messages').where({ request_id: requestId }).select('channel', 'ts'),
-    deps.db('approval_messages').where({ invitation_id: requestId }).select('channel', 'ts'),
+    deps.db('approval_request_messages').where({ request_id: requestId }).orderBy('channel').select('channel', 'ts'),
+    deps.db('approval_messages').where({ invitation_id: requestId }).orderBy('channel').select('channel', 'ts'),
   ]);
-  return [...(copies as Array<{ channel: string; ts: string }>), ...(earlier as Array<{ channel: string; ts: string }>)];
+  const all = [...(copies as Array<{ channel: string; ts: string }>), ...(earlier as Array<{ channel: string; ts: string }>)];
+  return channels ? all.filter((copy) => channels.includes(copy.channel)) : all;
 }
 
 async function updateOne(client: webApi.WebClient, channel: string, ts: string, message: { text: string; blocks: unknown[] }): Promise<void> {
