@@ -201,6 +201,16 @@ export function cannotUseDatabase(error: Error & { code?: string }): boolean {
   );
 }
 
+/**
+ * The database out of reach for a while, as in a failover or a restart: what cannot use it at all,
+ * and a connection cut under way (PostgreSQL shutting down, a reset) or SQLite's file busy.
+ */
+export function databaseOutage(error: unknown): boolean {
+  const e = error as Error & { code?: string };
+  if (!(e instanceof Error)) return false;
+  return cannotUseDatabase(e) || ['57P01', '57P02', 'ECONNRESET', 'EPIPE', 'SQLITE_BUSY'].includes(e.code ?? '') || /Connection terminated|terminating connection/.test(e.message);
+}
+
 const CANNOT_USE_DATABASE = new Set([
   'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EACCES',
   '28P01', '28000', '3D000', '42501', '57P03', '53300',

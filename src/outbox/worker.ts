@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db, Trx } from '../db/index.js';
+import { databaseOutage, type Db, type Trx } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { claimDue, extendClaims, recordOutcome, releaseClaims, type RecordedOutcome, type RecordResult } from './claims.js';
@@ -253,11 +253,14 @@ export class OutboxWorker {
   }
 
   /**
-   * Records an outcome, trying a few times through a passing database fault. If it still fails,
-   * the lease runs out and the item is tried again.
+   * Records an outcome, trying a few times through a passing database fault, and while the database
+   * cannot be reached (a failover) for as long as a lease lasts: the delivery is done, and an outcome
+   * not recorded lets the lease run out and the item be delivered again. Anything else still failing
+   * after a few tries is left to the lease.
    */
   private async record(item: OutboxRow, outcome: RecordedOutcome): Promise<void> {
     const handler = this.handlers.get(item.kind)!;
+    const startedAt = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         const now = this.clock.now();
@@ -269,11 +272,12 @@ export class OutboxWorker {
         if (recorded === 'recorded') this.observe?.(item.kind, outcome);
         return;
       } catch (error) {
-        if (attempt >= 5) {
+        const outage = databaseOutage(error) && Date.now() - startedAt < this.options.leaseMs && !this.stopping;
+        if (attempt >= 5 && !outage) {
           this.logger.error({ outbox: item.id, err: error }, 'could not record a delivery outcome');
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200 * attempt, this.options.leaseMs / 10)));
       }
     }
   }
