@@ -804,10 +804,11 @@ export class SlackApiStandIn {
       }
       case 'views.open':
       case 'views.push': {
-        if (args.trigger_id === undefined) return { ok: true, view: this.openView(args.view) };
-        const refusal = this.useTrigger(String(args.trigger_id));
+        // An interactivity pointer is a trigger by another name (workflow steps): issued by Slack, single use, short-lived.
+        const trigger = String(args.trigger_id ?? args.interactivity_pointer);
+        const refusal = this.useTrigger(trigger);
         if (refusal) return { ok: false, error: refusal };
-        this.exchangedTriggers.add(String(args.trigger_id));
+        this.exchangedTriggers.add(trigger);
         return { ok: true, view: this.openView(args.view) };
       }
       case 'views.update': {

@@ -192,6 +192,8 @@ describe('Web API stand-in refusals', () => {
   it('refuses trigger ids it never issued, expired ones and used ones', async () => {
     const web = client(api);
     expect(await refusal(web.views.open({ trigger_id: '12345.98765.abcd2358fdea', view: MODAL as never }))).toMatchObject({ error: 'invalid_trigger_id' });
+    // An interactivity pointer Slack never issued is refused the same way (it is no way around a trigger).
+    expect(await refusal(web.views.open({ interactivity_pointer: '12345.98765.made-up', view: MODAL as never } as never))).toMatchObject({ error: 'invalid_trigger_id' });
     api.triggerLifetimeMs = 100;
     const old = api.issueTrigger();
     await new Promise((resolve) => setTimeout(resolve, 150));
