@@ -31,6 +31,8 @@ export interface RequestDecision {
 
 /** Refuses a decision the invitation cannot take now, naming why (who decided first, a lapse, the two-person rule). */
 async function requireDecidable(trx: Trx, row: InvitationRow, actor: Actor, now: number): Promise<void> {
+  // Lapsed is one answer whether the sweep has closed the request yet or not.
+  if (row.decision === 'lapsed') throw new ApprovalLapsed(row.id);
   if (row.decision) throw new AlreadyDecided(row.id, row.decision, row.decided_by, row.decided_by_name);
   if (row.status !== 'awaiting') {
     // Revoked or accepted say so; a live or expired invitation was simply never held.

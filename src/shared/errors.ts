@@ -140,8 +140,8 @@ export class NotAwaitingApproval extends DomainError {
 /** Someone else decided first (the rule "Policy": one decision wins). */
 export class AlreadyDecided extends DomainError {
   readonly code = 'already_decided';
-  constructor(readonly invitationId: string, readonly decision: 'approved' | 'denied' | 'lapsed', readonly decidedBy: string | null, readonly decidedByName: string | null) {
-    super(decision === 'lapsed' ? 'This request lapsed: nobody decided in time.' : `This request was already ${decision}${decidedByName ? ` by ${decidedByName}` : ''}.`);
+  constructor(readonly invitationId: string, readonly decision: 'approved' | 'denied', readonly decidedBy: string | null, readonly decidedByName: string | null) {
+    super(`This request was already ${decision}${decidedByName ? ` by ${decidedByName}` : ''}.`);
   }
 }
 

@@ -46,7 +46,6 @@ export function slackWords(error: unknown, email?: string): string | undefined {
       return `${their} is not waiting for approval.`;
     case 'already_decided': {
       const decided = error as AlreadyDecided;
-      if (decided.decision === 'lapsed') return ':hourglass: This request lapsed: nobody decided in time.';
       const by = decided.decidedBy?.startsWith('slack:') ? `<@${decided.decidedBy.slice(6)}>` : decided.decidedByName ? escape(decided.decidedByName) : 'someone else';
       return `:information_source: Already ${decided.decision} by ${by}.`;
     }
