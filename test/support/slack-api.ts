@@ -313,19 +313,25 @@ export class SlackApiStandIn {
 
   /**
    * A view submission's ack: a view it answers with (`update`, `push`) is checked as views.update
-   * checks one, `errors` must name fields, and an ack with no view closes the modal. Slack shows a view it refuses only as "We had some
+   * checks one, `errors` must name input blocks of the view submitted (`submitted`, when its blocks are given), and an ack with no view closes the modal. Slack shows a view it refuses only as "We had some
    * trouble connecting" in the modal; here the refusal is kept, so `rejected()` reports it.
    */
-  viewAck(body: unknown, viewId?: string): void {
+  viewAck(body: unknown, viewId?: string, submitted?: { blocks?: unknown[] }): void {
     const ack = (body && typeof body === 'object' ? body : {}) as Record<string, any>;
     // An ack without a response_action (or with `clear`) closes the modal: a later views.update of it is not_found.
     if (viewId && (ack.response_action === undefined || ack.response_action === 'clear')) this.views.delete(viewId);
+    // Slack shows an error only under an input block of the submitted view (its blocks come with the
+    // submission): one naming anything else is refused.
+    const inputs = submitted?.blocks?.length ? inputBlockIds(submitted) : undefined;
+    const notInputs = ack.response_action === 'errors' && inputs && ack.errors && typeof ack.errors === 'object' ? Object.keys(ack.errors).filter((key) => !inputs.has(key)) : [];
     const problems =
       ack.response_action === 'update' || ack.response_action === 'push'
         ? viewProblems(ack.view)
         : ack.response_action === 'errors' && (!ack.errors || typeof ack.errors !== 'object' || Object.keys(ack.errors).length === 0 || Object.values(ack.errors).some((m) => typeof m !== 'string' || !m))
           ? ['errors without a field and its message']
-          : [];
+          : notInputs.length
+            ? [`errors naming no input block of the view: ${notInputs.join(', ')}`]
+            : [];
     if (problems.length) this.calls.push({ method: 'view_submission ack', args: ack, at: Date.now(), ok: false, error: `invalid_view: ${problems.join('; ')}` });
     // The view the submission came from, drawn anew by an `update` Slack takes, gets a new hash as views.update gives one.
     const open = viewId ? this.views.get(viewId) : undefined;
@@ -1162,4 +1168,10 @@ function blockProblems(blocks: any[], surface: Surface): string[] {
     }
   });
   return problems;
+}
+
+/** The block ids of a view's input blocks (those a submission's errors may name). */
+function inputBlockIds(view: any): Set<string> {
+  const blocks: any[] = Array.isArray(view?.blocks) ? view.blocks : [];
+  return new Set(blocks.filter((block) => block?.type === 'input' && typeof block.block_id === 'string').map((block) => block.block_id as string));
 }

@@ -335,6 +335,15 @@ describe('Web API stand-in refusals', () => {
     expect(refusedAcks()).toEqual([expect.stringMatching(/invalid_view: modal title/), expect.stringMatching(/invalid_view: errors without a field/)]);
   });
 
+  it('keeps errors that name a block of the submitted view other than an input (Slack shows them nowhere)', () => {
+    const refusedAcks = () => api.failedCallsTo('view_submission ack').map((c) => c.error);
+    const before = refusedAcks().length;
+    const form = { ...MODAL, blocks: [{ type: 'section', block_id: 'intro', text: { type: 'mrkdwn', text: 'Who?' } }, { type: 'input', block_id: 'emails', label: { type: 'plain_text', text: 'Emails' }, element: { type: 'plain_text_input', action_id: 'emails' } }] };
+    api.viewAck({ response_action: 'errors', errors: { emails: 'Add an address.' } }, 'V0FORM', form);
+    api.viewAck({ response_action: 'errors', errors: { intro: 'Add an address.' } }, 'V0FORM', form);
+    expect(refusedAcks().slice(before)).toEqual([expect.stringMatching(/invalid_view: errors naming no input block of the view: intro/)]);
+  });
+
   it('answers a method as late as it is told to', async () => {
     api.delay('users.info', 300);
     const started = Date.now();

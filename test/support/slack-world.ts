@@ -15,6 +15,7 @@ import { blockActionsPayload, clickedAction, eventCallback, fileInputValue, glob
 import { SlackRefusalProxy } from './slack-refusal-proxy.js';
 import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedPostOptions, type SignedResponse } from './slack-sign.js';
 import { SlackSocketStandIn } from './slack-socket.js';
+import { inviteModal } from '../../src/slack/blocks/invite-modal.js';
 import { TestSmtpServer } from './smtp.js';
 import { eventually, pause } from './wait.js';
 
@@ -239,14 +240,15 @@ export class SlackWorld {
 
   /** The invite form submitted with these inputs (answered with the review, or field errors). */
   async submitInvite(input: FormInput, options: SignedPostOptions & { user?: string; triggerId?: string } = {}) {
-    const payload = viewSubmissionPayload({ user: options.user ?? ADMIN, triggerId: options.triggerId ?? newTriggerId(), values: modalValues(input) });
-    return this.viewAnswered(await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options), payload.view.id);
+    // The form's own blocks, as Slack sends the submitted view: its errors must name its inputs.
+    const payload = viewSubmissionPayload({ user: options.user ?? ADMIN, triggerId: options.triggerId ?? newTriggerId(), values: modalValues(input), extra: { blocks: inviteModal(this.app.services.config.inviteTtlMs).blocks } });
+    return this.viewAnswered(await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options), payload.view);
   }
 
   /** A view submission's ack, checked by the stand-in as Slack checks the view it answers with. */
-  private viewAnswered(ack: SignedResponse, viewId: string): SignedResponse {
+  private viewAnswered(ack: SignedResponse, view: { id: string; blocks?: unknown[] }): SignedResponse {
     this.api.ackTime('view submission', ack.ms);
-    if (ack.status === 200) this.api.viewAck(ack.json, viewId);
+    if (ack.status === 200) this.api.viewAck(ack.json, view.id, view);
     return ack;
   }
 
@@ -254,7 +256,7 @@ export class SlackWorld {
   async sendReview(draftId: string, options: SignedPostOptions & { user?: string; triggerId?: string; resendInvited?: boolean } = {}) {
     const values = options.resendInvited ? { resend_invited: { resend_invited_input: { type: 'checkboxes', selected_options: [{ value: 'resend' }] } } } : {};
     const payload = viewSubmissionPayload({ user: options.user ?? ADMIN, triggerId: options.triggerId ?? newTriggerId(), values, extra: { callback_id: 'invite_review', private_metadata: draftId } });
-    return this.viewAnswered(await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options), payload.view.id);
+    return this.viewAnswered(await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options), payload.view);
   }
 
   /** The invite form submitted, then its review sent: answers both acks. */
