@@ -6,6 +6,8 @@ import { ConfigError } from '../shared/errors.js';
 const REFUSED_TOKEN = new Set(['not_authed', 'invalid_auth', 'account_inactive', 'user_removed_from_team', 'team_disabled', 'not_allowed_token_type']);
 const FIRST_RETRY_MS = 1_000;
 const LONGEST_RETRY_MS = 60_000;
+/** A connection that closes sooner than this after opening counts as a failed one, so such drops are retried with growing waits. */
+const STABLE_MS = 10_000;
 
 /**
  * Keeps the Socket Mode connection for as long as Doorman runs. Slack closes connections now and
@@ -17,6 +19,7 @@ export class SocketConnection {
   private stopped = false;
   private connecting = false;
   private failures = 0;
+  private connectedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private warnedRefused = false;
 
@@ -26,8 +29,10 @@ export class SocketConnection {
   ) {
     receiver.client.on('disconnected', () => {
       if (this.stopped || this.connecting) return;
+      if (Date.now() - this.connectedAt < STABLE_MS) this.failures += 1;
+      else this.failures = 0;
       this.logger.info('the Socket Mode connection closed; connecting again');
-      this.schedule(0);
+      this.schedule(this.failures ? retryWait(this.failures) : 0);
     });
   }
 
@@ -51,12 +56,15 @@ export class SocketConnection {
     this.connecting = true;
     try {
       await this.receiver.start();
-      this.failures = 0;
+      this.connectedAt = Date.now();
       this.warnedRefused = false;
+      // Stopped while this attempt waited for Slack: the connection it opened is closed again.
+      if (this.stopped) await this.receiver.stop();
       return undefined;
     } catch (error) {
       if (this.stopped) return undefined;
-      const refused = (error as { data?: { error?: string } }).data?.error;
+      // A socket that failed after apps.connections.open answered rejects with no error at all.
+      const refused = (error as { data?: { error?: string } } | undefined)?.data?.error;
       if (refused && REFUSED_TOKEN.has(refused)) {
         if (first) return refused;
         // Refused while running (the token was revoked): tried again slowly, said once.
@@ -66,7 +74,7 @@ export class SocketConnection {
         return refused;
       }
       this.failures += 1;
-      const wait = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.failures - 1));
+      const wait = retryWait(this.failures);
       this.logger.warn({ err: error, retryInMs: wait }, 'Slack could not be reached for a Socket Mode connection; trying again');
       this.schedule(wait);
       return undefined;
@@ -78,7 +86,14 @@ export class SocketConnection {
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.connect(), ms);
+    this.timer = setTimeout(() => {
+      this.connect().catch((error: unknown) => this.logger.error({ err: error }, 'Socket Mode: connecting failed unexpectedly'));
+    }, ms);
     this.timer.unref();
   }
+}
+
+/** 1 s, 2 s, 4 s… up to a minute. */
+function retryWait(failures: number): number {
+  return Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** (failures - 1));
 }

@@ -257,4 +257,17 @@ describe('Socket Mode, when Slack cannot be reached', () => {
       await h.stop();
     }
   });
+
+  it('a socket refused after apps.connections.open answered (a proxy, an incident): Doorman stays up and connects again', async () => {
+    const h = await SlackWorld.start('sqlite', { socketMode: true, logLevel: 'warn' });
+    try {
+      h.socket!.refuseConnections(2);
+      h.socket!.disconnect('refresh_requested');
+      await eventually(() => h.log.entries().filter((e) => /could not be reached for a Socket Mode connection/.test(String(e.msg))).length === 2, 15_000, 'two refused sockets');
+      await h.socket!.connected(1, 15_000);
+      expect(textOf((await invites(h)).payload as any)).toContain('Invitations');
+    } finally {
+      await h.stop();
+    }
+  });
 });

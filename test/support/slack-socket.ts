@@ -65,6 +65,7 @@ export class SlackSocketStandIn {
   private readonly sockets = new Set<WebSocket>();
   private readonly pending = new Map<string, { sentAt: number; resolve: (ack: SocketAck) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   private connectWaiters: Array<() => void> = [];
+  private refusing = 0;
   private server: http.Server | undefined;
   private wss: WebSocketServer | undefined;
   private port = 0;
@@ -103,6 +104,11 @@ export class SlackSocketStandIn {
         });
       });
     }
+  }
+
+  /** The next `times` connections are refused at the upgrade (HTTP 503), though apps.connections.open gave their URLs. */
+  refuseConnections(times: number): void {
+    this.refusing = times;
   }
 
   /** Sends an envelope on the newest open connection and returns the app's acknowledgement. */
@@ -175,6 +181,10 @@ export class SlackSocketStandIn {
       verifyClient: (info: { req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
         const ticket = new URL(info.req.url ?? '/', 'http://x').searchParams.get('ticket');
         if (!ticket || !this.tickets.has(ticket)) return done(false, 401, 'invalid ticket');
+        if (this.refusing > 0) {
+          this.refusing -= 1;
+          return done(false, 503, 'unavailable');
+        }
         this.tickets.delete(ticket);
         done(true);
       },
