@@ -34,9 +34,10 @@ const SENDER_REFUSED = /\bSendAsDenied|not (allowed|permitted) to send as|permis
 /**
  * How providers word "this account may send no more for now" (Gmail's 5.4.5 daily limit, Exchange
  * Online's SubmissionQuotaExceeded, a suspended sending account): every email alike until it lifts,
- * so none is marked refused. A recipient's mailbox "over quota" (5.2.2) is the recipient's.
+ * so none is marked refused. A recipient's mailbox "over quota" (5.2.2) or "account disabled" is the
+ * recipient's.
  */
-const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)|account (has been |is )?(suspended|disabled)/i;
+const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)|(your|sender|sending) account (has been |is )?(suspended|disabled)/i;
 /** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */

@@ -219,6 +219,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['a 550 5.4.5 daily sending limit to DATA', { kind: 'reply', at: 'data', code: 550, message: '5.4.5 Daily user sending limit exceeded. For more information on sending limits, see the provider.', times: 1 }],
     ['a 554 SubmissionQuotaExceeded to DATA', { kind: 'reply', at: 'data', code: 554, message: '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception', times: 1 }],
     ['a 554 "Sending suspended" to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message rejected: Sending suspended for this account.', times: 1 }],
+    ['a 550 "your account has been suspended" to DATA', { kind: 'reply', at: 'data', code: 550, message: '5.7.1 Your account has been suspended for sending spam', times: 1 }],
   ];
   it.each(transient)('after %s, the email shows failing and is delivered exactly once', async (_name, fault) => {
     smtp.fail(fault);
@@ -284,6 +285,8 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['550 to RCPT TO for an address holding "sendas"', { kind: 'reply', at: 'rcpt', code: 550, message: '5.1.1 <alex.sendasky@example.io>: Recipient address rejected: User unknown', times: 1 }],
     // A full mailbox is the recipient's, though it speaks of a quota.
     ['552 5.2.2 mailbox over quota to RCPT TO', { kind: 'reply', at: 'rcpt', code: 552, message: '5.2.2 The email account that you tried to reach is over quota', times: 1 }],
+    ['550 "account disabled" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: '5.2.1 <kim@example.io>: Recipient address rejected: Account disabled', times: 1 }],
+    ['550 "account is disabled" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: 'Local mailbox kim@example.io is unavailable: account is disabled', times: 1 }],
   ];
   it.each(refusals)('after %s, the delivery is refused for good, with the server\'s words, and never tried again', async (_name, fault) => {
     smtp.fail(fault);
