@@ -202,14 +202,19 @@ export function cannotUseDatabase(error: Error & { code?: string }): boolean {
 }
 
 /**
- * The database out of reach for a while, as in a failover or a restart: what cannot use it at all,
- * and a connection cut under way (PostgreSQL shutting down, a reset) or SQLite's file busy.
+ * The database out of reach for a while, as in a failover or a restart: a connection refused or cut
+ * (PostgreSQL shutting down, starting up, out of connections), the pool waiting in vain, SQLite's
+ * file busy.
  */
 export function databaseOutage(error: unknown): boolean {
   const e = error as Error & { code?: string };
   if (!(e instanceof Error)) return false;
-  return cannotUseDatabase(e) || ['57P01', '57P02', 'ECONNRESET', 'EPIPE', 'SQLITE_BUSY'].includes(e.code ?? '') || /Connection terminated|terminating connection/.test(e.message);
+  const code = e.code ?? '';
+  return OUT_OF_REACH.has(code) || code.startsWith('08') || e.name === 'KnexTimeoutError' || /Connection terminated|terminating connection/.test(e.message);
 }
+
+/** Passing conditions only: a refused login or a missing file is no outage to wait out. */
+const OUT_OF_REACH = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03', '53300', 'SQLITE_BUSY']);
 
 const CANNOT_USE_DATABASE = new Set([
   'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EACCES',

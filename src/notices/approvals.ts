@@ -29,8 +29,8 @@ export type ApprovalPayload =
   | { op: 'update'; requestId: string; channels?: string[] };
 
 /** The outbox item that redraws every posted copy of a request (the invitation names it for the outbox). */
-export function redrawItem(invitationId: string, requestId: string, rest?: { channels: string[]; notBefore: number }) {
-  return { kind: SLACK_APPROVAL, invitationId, payload: redrawPayload(requestId, rest?.channels), ...(rest ? { notBefore: rest.notBefore } : {}) };
+export function redrawItem(invitationId: string, requestId: string, later?: { channels?: string[]; notBefore: number }) {
+  return { kind: SLACK_APPROVAL, invitationId, payload: redrawPayload(requestId, later?.channels), ...(later ? { notBefore: later.notBefore } : {}) };
 }
 
 /** A redraw's payload, as stored: what tells one redraw of a request from the next. */

@@ -11,7 +11,7 @@ import type { OutboxRow } from './outbox.js';
 export type RecordedOutcome =
   | { result: 'done' }
   | { result: 'cancelled'; reason: string }
-  | { result: 'refused'; reason: string }
+  | { result: 'refused'; reason: string; unsent?: true }
   | { result: 'failing'; error: string; retryInMs: number; expected?: boolean; backedOff?: boolean };
 
 /** Outbox rows no worker holds at `now`: never claimed, or their claim's lease ran out. */

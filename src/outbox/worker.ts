@@ -10,7 +10,8 @@ export { backoffMs, RetryLater, StopGrace } from './retry.js';
 export type { RecordedOutcome, RecordResult } from './claims.js';
 
 /** What a handler's delivery came to. `cancelled`: nothing to send any more (e.g. revoked); `refused`: refused for good by the receiver. */
-export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason: string } | { result: 'refused'; reason: string };
+/** `unsent` on a refusal: given up without a try (nothing was sent), which is no failed attempt. */
+export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason: string } | { result: 'refused'; reason: string; unsent?: true };
 
 export interface OutboxHandler {
   kind: string;

@@ -148,10 +148,6 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
     if (response.status < 200 || response.status > 299) throw new EndpointAnswered(response.status);
   };
 
-  // Deliveries given up while their endpoint was paused: no request was made, so none is an attempt
-  // that failed (`webhooks list` counts those).
-  const givenUpUnsent = new Set<number>();
-
   return {
     kind: WEBHOOK,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
@@ -172,7 +168,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const secret = secretOf(endpoint);
       // Sealed under another APP_SECRET: no signature the receiver would accept can be made.
       if (secret === undefined) return { result: 'refused', reason: 'cannot open the endpoint\'s secret (was APP_SECRET changed?); remove the endpoint and add it again' };
-      const givenUp = (error: string): DeliveryOutcome => ({ result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / UNIT_MS.h)} h: ${error}` });
+      const givenUp = (error: string, unsent?: true): DeliveryOutcome => ({ result: 'refused', reason: `given up after ${Math.round(settings.giveUpAfterMs / UNIT_MS.h)} h: ${error}`, ...(unsent ? { unsent } : {}) });
       // While its endpoint is failing a delivery waits without a request; one that has waited past
       // the give-up time is given up here, since it may never get an attempt of its own.
       const blocked = (): DeliveryOutcome | RetryLater | undefined => {
@@ -180,8 +176,8 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         const now = clock.now();
         if (!pause || pause.until <= now) return undefined;
         if (!tooOld()) return new RetryLater('waits while its endpoint is failing', pause.until - now, true);
-        givenUpUnsent.add(item.id);
-        return givenUp(pause.lastError);
+        // No request was made: no failed attempt for `webhooks list` to count.
+        return givenUp(pause.lastError, true);
       };
       const before = blocked();
       if (before instanceof RetryLater) throw before;
@@ -220,7 +216,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const now = clock.now();
       if (outcome.result === 'done') return recordAttempt(trx, payload.endpointId, now);
       if (outcome.result === 'refused') {
-        if (givenUpUnsent.delete(item.id)) return;
+        if (outcome.unsent) return;
         await recordAttempt(trx, payload.endpointId, now, outcome.reason);
         if (outcome.reason === GONE && !envById.has(payload.endpointId)) await disableEndpoint(trx, payload.endpointId, 'it answered 410 Gone', now);
         return;

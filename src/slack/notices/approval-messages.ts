@@ -104,8 +104,13 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
           // Slack's 429 part-way through many copies: those drawn stay drawn, and only the rest wait
           // for its Retry-After (retrying from the first would meet the limit at the same copy again).
           if (i === 0 || !(retry instanceof RetryLater) || retry.afterMs === undefined) throw retry;
-          const rest = { channels: copies.slice(i).map((c) => c.channel), notBefore: deps.clock.now() + retry.afterMs };
-          await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [redrawItem(invitations[0]!.id, requestId, rest)]));
+          // Changed meanwhile (another redraw may have drawn the newer state, which this one's
+          // earlier copies just covered): every copy is drawn again after the wait instead.
+          const now = deps.clock.now();
+          const current = await deps.invites.approvalRequest(requestId);
+          const channels = current.length && !drawnAlike(current, message) ? undefined : copies.slice(i).map((c) => c.channel);
+          const after = channels ? { channels, notBefore: now + retry.afterMs } : { notBefore: now + retry.afterMs };
+          await inTransaction(deps.db, (trx) => enqueue(trx, now, [redrawItem(invitations[0]!.id, requestId, after)]));
           return { result: 'done' };
         }
         // A copy deleted or out of reach stays as it is; the others are still updated.
