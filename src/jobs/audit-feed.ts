@@ -90,13 +90,16 @@ export class AuditFeed {
     }
     // A writer's id comes a moment before its transaction id: the horizon is read a little later.
     if (now - this.gap.seenAt < HORIZON_DELAY_MS) return false;
-    if (now - this.gap.seenAt >= GAP_GIVE_UP_MS) return true;
-    const { rows } = (await this.db.raw('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS oldest, pg_snapshot_xmax(pg_current_snapshot())::text AS next')) as { rows: Array<{ oldest: string; next: string }> };
-    if (this.gap.horizon === undefined) {
-      this.gap.horizon = BigInt(rows[0]!.next);
-      return false;
+    if (now - this.gap.seenAt < GAP_GIVE_UP_MS) {
+      const { rows } = (await this.db.raw('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS oldest, pg_snapshot_xmax(pg_current_snapshot())::text AS next')) as { rows: Array<{ oldest: string; next: string }> };
+      if (this.gap.horizon === undefined) {
+        this.gap.horizon = BigInt(rows[0]!.next);
+        return false;
+      }
+      if (BigInt(rows[0]!.oldest) < this.gap.horizon) return false;
     }
-    return BigInt(rows[0]!.oldest) >= this.gap.horizon;
+    // The page was read before: its writer may have committed since, and then its line is there now.
+    return (await this.db('audit_log').where({ id }).first('id')) === undefined;
   }
 
   /** Takes the lease on the cursor; undefined when another instance holds it. */

@@ -90,6 +90,51 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     expect(posted).toEqual(['<@U0ADMIN> invited slow@x.io as member', '<@U0ADMIN> invited fast@x.io as member']);
   });
 
+  it('an entry whose transaction commits between the page\'s read and the check of its gap is posted, not passed over', async () => {
+    if (dialect !== 'pg') return; // SQLite has one writer at a time: no gaps.
+    let commit: () => void = () => undefined;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    let written: () => void = () => undefined;
+    const wrote = new Promise<void>((resolve) => (written = resolve));
+    let slow: Promise<void> | undefined;
+    let commitBeforeCheck = false;
+    let horizon = 0;
+    // The feed's database, with the slow transaction committing just before the gap's check reads the snapshot.
+    const racing = new Proxy(test.db, {
+      get(target, prop, receiver) {
+        if (prop !== 'raw') return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<typeof target.raw>) => {
+          if (commitBeforeCheck && String(args[0]).includes('pg_current_snapshot')) {
+            commitBeforeCheck = false;
+            commit();
+            await slow;
+            // Other tests' transactions on the server (a database being created) would hold the gap open anyway.
+            await eventually(async () => Number((await target.raw(`SELECT count(*) AS n FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND backend_xid::text::bigint < ?`, [horizon])).rows[0].n) === 0, 20_000, 'older transactions ended');
+          }
+          return target.raw(...args);
+        };
+      },
+    });
+    const posted: string[] = [];
+    const feed = new AuditFeed(racing, clock, async (lines) => { posted.push(...lines); });
+    await feed.run();
+    slow = test.db.transaction(async (trx) => {
+      await recordAudit(trx, clock.now(), { type: 'slack', slackUserId: 'U0ADMIN' }, [{ action: 'invite', subjectType: 'invitation', subjectId: 'invite_1', details: { email: 'slow@x.io', role: 'member' } }]);
+      written();
+      await committed;
+    });
+    await wrote;
+    await audit('fast@x.io');
+    expect(await feed.run()).toBe(0); // the gap seen
+    clock.advance(1_001);
+    expect(await feed.run()).toBe(0); // its horizon read
+    horizon = Number((await test.db.raw('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS next')).rows[0].next);
+    commitBeforeCheck = true;
+    await feed.run();
+    await feed.run();
+    expect(posted).toEqual(['<@U0ADMIN> invited slow@x.io as member', '<@U0ADMIN> invited fast@x.io as member']);
+  });
+
   it('passes a missing entry over once every transaction that could hold it has ended (rolled back)', async () => {
     const posted: string[] = [];
     const feed = new AuditFeed(test.db, clock, async (lines) => { posted.push(...lines); });
