@@ -242,3 +242,26 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect(await listedIn('expired', [demotedOne!])).toEqual({ [demotedOne!]: 2 });
   });
 });
+
+describe('notices overtaken while they waited for Slack', () => {
+  it('a reminder whose invitations were all revoked, and an expiry notice whose invitations were all sent anew, are not posted', async () => {
+    const h = await SlackWorld.start('sqlite', { runWorker: false });
+    try {
+      const [waiting] = await h.invite(['waiting@corp.test'], SLACK_ACTOR);
+      h.clock.advance(6 * DAY + HOUR);
+      expect((await h.sweep()).reminded).toBe(1);
+      await h.services.invites.revoke(waiting!, SLACK_ACTOR);
+      const [lapsed] = await h.invite(['lapsed@corp.test'], SLACK_ACTOR);
+      h.clock.advance(7 * DAY + HOUR);
+      expect((await h.sweep()).expired).toBe(1);
+      await h.services.invites.sendNewInvitation(lapsed!, SLACK_ACTOR);
+      await h.services.slackOutbox.drain();
+      expect(h.dms(MEMBER_ADMIN)).toEqual([]);
+      const notices = await h.db.db('outbox').where({ kind: 'slack_notice' }).select('state', 'last_error');
+      expect(notices).toHaveLength(2);
+      for (const notice of notices) expect(notice).toMatchObject({ state: 'cancelled', last_error: expect.stringContaining('overtaken') });
+    } finally {
+      await h.stop();
+    }
+  });
+});

@@ -50,6 +50,17 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
   return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, stillExpired, notice: note });
 }
 
+/**
+ * Whether a reminder or an expiry notice has nothing left to say before it is first posted: none of
+ * its invitations still waits (a reminder) or is still expired (an expiry notice), because they were
+ * accepted, resent, sent anew or revoked while it waited for Slack.
+ */
+export async function overtaken(deps: Pick<NoticeDeps, 'invites'>, payload: NoticePayload): Promise<boolean> {
+  if (payload.notice !== 'reminder' && payload.notice !== 'expired') return false;
+  const wanted = payload.notice === 'reminder' ? 'pending' : 'expired';
+  return !(await deps.invites.getMany(payload.invitationIds)).some((invitation) => invitation.status === wanted);
+}
+
 /** The acceptance note as the member is now (also after its role select was used). */
 export async function renderAcceptedNote(deps: Pick<NoticeDeps, 'members'>, memberId: string, note?: string): Promise<{ text: string; blocks: Block[] } | undefined> {
   // A member deleted since has nothing left to tell; a failure (the database) is retried.
