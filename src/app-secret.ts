@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Env } from './config.js';
 import type { Db } from './db/index.js';
@@ -19,22 +19,35 @@ export function resolveAppSecret(env: Env, dataDir: string): string {
     throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production (e.g. `openssl rand -base64 48`)');
   }
   const file = path.join(dataDir, 'app-secret');
-  if (existsSync(file)) {
-    const stored = readFileSync(file, 'utf8').trim();
-    if (stored.length >= 32) return stored;
-    throw new ConfigError('APP_SECRET', `the generated secret in ${file} is damaged; delete it or set APP_SECRET`);
-  }
+  if (existsSync(file)) return storedSecret(file);
   const secret = randomBytes(48).toString('base64url');
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
     // DATA_DIR holds the secret, the database and emails with live links: only this user's.
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+    // Written whole under another name, then linked into place: another process starting at the
+    // same moment (the CLI, a second instance) finds either no file or the whole secret.
+    writeFileSync(draft, secret + '\n', { mode: 0o600, flag: 'wx' });
+    linkSync(draft, file);
   } catch (error) {
-    // Another process (the CLI, a second instance) won the race: use its secret.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    // Another process won the race: use its secret.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return storedSecret(file);
     throw new ConfigError('DATA_DIR', `cannot write ${file}: ${(error as Error).message}`);
+  } finally {
+    rmSync(draft, { force: true });
   }
   return secret;
+}
+
+function storedSecret(file: string): string {
+  let stored: string;
+  try {
+    stored = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError('DATA_DIR', `cannot read the generated secret in ${file}: ${(error as Error).message}`);
+  }
+  if (stored.length >= 32) return stored;
+  throw new ConfigError('APP_SECRET', `the generated secret in ${file} is damaged; delete it or set APP_SECRET`);
 }
 
 const FINGERPRINT_KEY = 'app_secret_fingerprint';
@@ -44,9 +57,14 @@ function fingerprint(secret: string): string {
   return createHmac('sha256', secret).update('doorman/app-secret-fingerprint/v1').digest('base64url').slice(0, 22);
 }
 
-/** The service records the fingerprint of the secret it runs with, at each start (a rotated secret replaces it). */
-export async function recordSecretFingerprint(db: Db, secret: string, now: number): Promise<void> {
+/**
+ * The service records the fingerprint of the secret it runs with, at each start (a rotated secret
+ * replaces it). Answers when the one it replaced was recorded, if it replaced another.
+ */
+export async function recordSecretFingerprint(db: Db, secret: string, now: number): Promise<{ replacedSince?: number }> {
+  const before = (await db('app_settings').where({ key: FINGERPRINT_KEY }).first('value', 'updated_at')) as { value: string; updated_at: number | string } | undefined;
   await db('app_settings').insert({ key: FINGERPRINT_KEY, value: fingerprint(secret), updated_at: now }).onConflict('key').merge(['value', 'updated_at']);
+  return before && before.value !== fingerprint(secret) ? { replacedSince: Number(before.updated_at) } : {};
 }
 
 /**

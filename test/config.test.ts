@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -215,6 +215,18 @@ describe('APP_SECRET', () => {
     } finally {
       rmSync(otherDir, { recursive: true, force: true });
     }
+  });
+
+  it('a generated secret that cannot be read (a directory in its place, another user\'s file) is named in one line, DATA_DIR', () => {
+    mkdirSync(path.join(dataDir, 'app-secret'));
+    expect(() => loadConfig({ DATA_DIR: dataDir })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: dataDir })).toThrow(/^DATA_DIR: cannot read the generated secret in .*app-secret: EISDIR/);
+  });
+
+  it('is generated whole: no draft is left beside it', () => {
+    const secret = resolveAppSecret({}, dataDir);
+    expect(readdirSync(dataDir)).toEqual(['app-secret']);
+    expect(readFileSync(path.join(dataDir, 'app-secret'), 'utf8')).toBe(`${secret}\n`);
   });
 
   it('is taken from the environment when set, and nothing is written', () => {
