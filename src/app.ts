@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { recordSecretFingerprint } from './app-secret.js';
+import { recordServedWith } from './served-with.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -181,6 +182,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
+  await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind }, services.clock.now());
   if (secret.replacedSince !== undefined) {
     // On purpose when rotated; a mistyped secret, or a database restored without its own, does the same silently otherwise.
     logger.warn({ previousSince: new Date(secret.replacedSince).toISOString() }, 'APP_SECRET is not the one this database was last served with: invitation links emailed before, and admin sessions and bearer tokens issued before, no longer work (expected after rotating it; otherwise restore the secret)');

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createServices, migrateConfigured, requireDatabaseFile, requireMigrated, type Services } from './app.js';
 import { requireServiceSecret } from './app-secret.js';
+import { requireServedWith } from './served-with.js';
 import { loadConfig } from './config.js';
 import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
@@ -160,6 +161,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .description('deliver queued emails and webhooks now and exit (when no service is running)')
     .action(async () => {
       const s = await open();
+      await requireServedWith(s.db, { publicUrl: s.config.publicUrl, mail: s.mail.kind });
       const [mail, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
       const dropped = mail.cancelled ? ` Dropped ${mail.cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
       print(`Delivered ${mail.delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);

@@ -11,6 +11,7 @@ import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
 import { jsonOption, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
 import { formatDate, formatInvitations, formatSummary, shellWord, jsonText } from './format.js';
+import { requireServedWith } from '../served-with.js';
 
 /** What `invites` lists when not told otherwise; its next page's command leaves these out too. */
 const LIST_DEFAULTS = { status: 'all', sort: 'created', limit: 50 } as const;
@@ -106,7 +107,8 @@ export function registerInviteCommands(program: Command, { open, print, operator
     const invitation = await invites.get(id);
     return invitation.status === 'revoked' ? undefined : `Revoke the invitation to ${invitation.email}? Its link stops working at once.`;
   });
-  single('link', 'print the accept link of a pending invitation', async ({ invites }, id) => {
+  single('link', 'print the accept link of a pending invitation', async ({ invites, db, config }, id) => {
+    await requireServedWith(db, { publicUrl: config.publicUrl });
     const { invitation, link } = await invites.copyLink(id);
     return { invitation, link, line: link };
   });

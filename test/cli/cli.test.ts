@@ -584,4 +584,31 @@ describe('doorman CLI and the service\'s APP_SECRET', () => {
       await app.close();
     }
   });
+
+  it('link and deliver made otherwise than the service makes them are refused: another PUBLIC_URL, or no SMTP_URL where the service has one', async () => {
+    const app = await startTestApp('sqlite', { runWorker: false });
+    const data = tempDataDir();
+    try {
+      const env = { DATABASE_URL: app.database.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PUBLIC_URL: app.url };
+      const id = (await app.services.invites.inviteMany({ emails: 'queued@example.io', actor: { type: 'system' } })).invitationIds[0]!;
+      const elsewhere = await runCliHere(['link', id], { ...env, PUBLIC_URL: 'http://localhost:3000' });
+      expect(elsewhere.code).toBe(1);
+      expect(expectOneErrorLine(elsewhere)).toBe(`doorman: PUBLIC_URL: is http://localhost:3000 here but ${app.url} for the service, so links made here would point elsewhere; run the CLI with the service's environment`);
+      const noSmtp = await runCliHere(['deliver'], env);
+      expect(noSmtp.code).toBe(1);
+      expect(expectOneErrorLine(noSmtp)).toMatch(/^doorman: SMTP_URL: is not set here, but the service sends mail through SMTP: emails delivered here would be written to files/);
+      // Nothing was delivered: the email still waits for the service.
+      expect((await app.services.invites.get(id)).delivery.state).toBe('queued');
+      const outbox = path.join(data.dir, 'outbox');
+      expect(existsSync(outbox) ? readdirSync(outbox) : []).toEqual([]);
+      // With the service's settings both work.
+      expect((await runCliHere(['link', id], env)).stdout).toMatch(new RegExp(`^${app.url}/invite\\?token=`));
+      const delivered = await runCliHere(['deliver'], { ...env, SMTP_URL: app.smtp.url });
+      expect(delivered.code, delivered.stderr).toBe(0);
+      expect((await app.services.invites.get(id)).delivery.state).toBe('sent');
+    } finally {
+      data.cleanup();
+      await app.close();
+    }
+  });
 });
