@@ -240,6 +240,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   if (!slack) {
     logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
     if (config.report) logger.warn('REPORT_SCHEDULE is set but Slack is off: the weekly report goes out only with Slack on (doorman report --week prints it)');
+    const channels = [config.slack.approvalChannel && 'SLACK_APPROVAL_CHANNEL', config.auditChannel && 'AUDIT_CHANNEL'].filter((name): name is string => Boolean(name));
+    if (channels.length) logger.warn(`${channels.join(' and ')} ${channels.length > 1 ? 'are' : 'is'} set but Slack is off: nothing is posted there until Slack is on`);
   }
   // Used as given: trimming it now would change every link already sent by a deployment that ran so.
   if (config.appSecret !== config.appSecret.trim()) logger.warn('APP_SECRET begins or ends with whitespace (a newline from a secrets file?); it is used as given, so keep it that way or every link changes');

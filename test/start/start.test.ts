@@ -72,7 +72,8 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
   });
 
   it('answers /healthz, says Slack is off and how to turn it on, and stops cleanly on SIGTERM', async () => {
-    const service = start(env);
+    // Settings that need Slack are named, not silently ignored.
+    const service = start({ ...env, AUDIT_CHANNEL: 'C0AUDIT01', SLACK_APPROVAL_CHANNEL: 'C0APPROVE', REPORT_SCHEDULE: 'mon 09:00' });
     const listening = await service.waitForLog(/^Doorman is listening on /);
     expect(listening).toMatchObject({ level: 30, port: Number(env.PORT), database: dialect, mail: 'file', slack: 'off' });
 
@@ -84,6 +85,11 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
     const slackOff = service.logs().find((l) => /Slack is off/.test(String(l.msg)));
     expect(slackOff?.msg).toContain('SLACK_BOT_TOKEN');
     expect(slackOff?.msg).toContain('SLACK_SIGNING_SECRET');
+    const warned = service.logs().filter((l) => l.level === 40).map((l) => String(l.msg));
+    expect(warned).toEqual([
+      expect.stringMatching(/^REPORT_SCHEDULE is set but Slack is off/),
+      'SLACK_APPROVAL_CHANNEL and AUDIT_CHANNEL are set but Slack is off: nothing is posted there until Slack is on',
+    ]);
 
     const sent = Date.now();
     service.kill('SIGTERM');
