@@ -2,6 +2,7 @@ import type { AuditAction } from '../audit/audit.js';
 import { INVITEE_NAME } from '../invites/renewal-requests.js';
 import { isPostgres, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../logger.js';
 import { askedWaitMs } from '../outbox/retry.js';
 import { clip } from '../slack/blocks/limits.js';
 import { escape } from '../slack/text.js';
@@ -24,20 +25,29 @@ const LINES_PER_MESSAGE = 20;
 const HORIZON_DELAY_MS = 1_000;
 /** A gap still open after this long (a transaction left open elsewhere on the server) is passed over. */
 export const GAP_GIVE_UP_MS = 10 * 60_000;
+/** At most this many entries written before a feed started (AUDIT_CHANNEL unset for a while) are posted when it starts. */
+export const CATCH_UP_ENTRIES = 2_000;
 
 /**
  * Posts each audit entry to AUDIT_CHANNEL as one line with who did it. The audit log is the queue:
  * a cursor shared by all instances says how far the channel got, and a lease on it lets exactly
- * one instance post at a time. At first start it begins at the newest entry (no flood of history).
+ * one instance post at a time. At first start it begins at the newest entry (no flood of history),
+ * and after a break it catches up on the last CATCH_UP_ENTRIES at most.
  * A crash between Slack's OK and moving the cursor repeats that one message. Entries are posted in
  * id order, and none is passed over while the one before it may still commit.
  */
 export class AuditFeed {
   private failures = 0;
+  private started = false;
   /** The first missing id seen, when, and the horizon of transactions that may still write it. */
   private gap: { id: number; seenAt: number; horizon?: bigint } | undefined;
 
-  constructor(private readonly db: Db, private readonly clock: Clock, private readonly post: (lines: string[]) => Promise<void>) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly post: (lines: string[]) => Promise<void>,
+    private readonly logger?: Logger,
+  ) {}
 
   async run(): Promise<number> {
     const position = await this.claim();
@@ -116,7 +126,17 @@ export class AuditFeed {
       .update({ locked_until: now + LEASE_MS, updated_at: now });
     if (won !== 1) return undefined;
     const row = (await this.db('job_cursors').where({ name: CURSOR }).first()) as { position: number | string };
-    return Number(row.position);
+    const position = Number(row.position);
+    // Starting after a long break (the channel unset for months, then set again): the last entries
+    // written meanwhile follow, not all of them (hours of messages); the log says how many were left.
+    // Only at this feed's start: a running feed keeps its place however long Slack refuses.
+    const starting = !this.started;
+    this.started = true;
+    if (!starting || !existing) return position;
+    const newest = Number(((await this.db('audit_log').max({ id: 'id' }).first()) as { id: number | string | null } | undefined)?.id ?? 0);
+    if (newest - position <= CATCH_UP_ENTRIES) return position;
+    this.logger?.warn({ left: newest - CATCH_UP_ENTRIES - position, since: new Date(Number(existing.updated_at)).toISOString() }, `AUDIT_CHANNEL: of the audit entries written while the channel was not fed, only the last ${CATCH_UP_ENTRIES} are posted there`);
+    return newest - CATCH_UP_ENTRIES;
   }
 
   /** Moves the cursor and lets the lease go (or keeps it until `retryAt` after a failure). */

@@ -74,7 +74,7 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
     }, services.logger));
   }
   if (postToAuditChannel) {
-    const feed = new AuditFeed(services.db, services.clock, postToAuditChannel);
+    const feed = new AuditFeed(services.db, services.clock, postToAuditChannel, services.logger);
     running.push(new Every('audit channel', 2_000, async (stopping) => {
       // Keep posting while there is a backlog, about one message a second; a stop ends it after the
       // message under way (the rest waits, kept, for the next start).

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../src/audit/audit.js';
-import { AuditFeed, auditLine } from '../../src/jobs/audit-feed.js';
+import { AuditFeed, auditLine, CATCH_UP_ENTRIES } from '../../src/jobs/audit-feed.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 import { eventually } from '../support/wait.js';
 
@@ -58,6 +58,33 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     expect(await first).toBe(1);
     expect(await other.run()).toBe(0);
     expect(posted).toEqual(['<@U0ADMIN> invited b@x.io as member']);
+  });
+
+  it('a feed starting after a break (the channel unset, then set again) posts what was written meanwhile, or only the last of it when there is much', async () => {
+    const posted: string[] = [];
+    const post = async (lines: string[]) => { posted.push(...lines); };
+    await new AuditFeed(test.db, clock, post).run();
+    await audit('short-break@x.io');
+    clock.advance(3_600_000);
+    const feed = new AuditFeed(test.db, clock, post);
+    expect(await feed.run()).toBe(1);
+    expect(posted).toEqual(['<@U0ADMIN> invited short-break@x.io as member']);
+    await feed.run();
+    // A long break: far more than the catch-up, of which only the last are posted.
+    const rows = Array.from({ length: CATCH_UP_ENTRIES + 5 }, (_, i) => ({ at: clock.now(), actor_type: 'system', action: 'invite', subject_type: 'invitation', subject_id: `invite_${i}`, details: JSON.stringify({ email: `long${i}@x.io`, role: 'member' }) }));
+    for (let i = 0; i < rows.length; i += 500) await test.db('audit_log').insert(rows.slice(i, i + 500));
+    const after = new AuditFeed(test.db, clock, post);
+    let total = 0;
+    for (let n = await after.run(); n > 0; n = await after.run()) total += n;
+    expect(total).toBe(CATCH_UP_ENTRIES);
+    expect(posted.at(1)).toBe('operator invited long5@x.io as member');
+    expect(posted.at(-1)).toBe(`operator invited long${CATCH_UP_ENTRIES + 4}@x.io as member`);
+    // A running feed keeps its place, however much is waiting (Slack refusing for hours).
+    const again = rows.map((row) => ({ ...row, subject_id: `${row.subject_id}_again` }));
+    for (let i = 0; i < again.length; i += 500) await test.db('audit_log').insert(again.slice(i, i + 500));
+    let running = 0;
+    for (let n = await after.run(); n > 0; n = await after.run()) running += n;
+    expect(running).toBe(again.length);
   });
 
   it('waits for an entry whose transaction commits after a later one, however long, and posts both in order', async () => {
