@@ -25,8 +25,10 @@ const LINES_PER_MESSAGE = 20;
 const HORIZON_DELAY_MS = 1_000;
 /** A gap still open after this long (a transaction left open elsewhere on the server) is passed over. */
 export const GAP_GIVE_UP_MS = 10 * 60_000;
-/** At most this many entries written before a feed started (AUDIT_CHANNEL unset for a while) are posted when it starts. */
+/** At most this many entries written while no feed ran (AUDIT_CHANNEL unset for a while) are posted when one starts again. */
 export const CATCH_UP_ENTRIES = 2_000;
+/** A cursor untouched this long was fed by no instance (every run touches it, even one Slack refuses). */
+const UNFED_AFTER_MS = 3_600_000;
 
 /**
  * Posts each audit entry to AUDIT_CHANNEL as one line with who did it. The audit log is the queue:
@@ -78,7 +80,7 @@ export class AuditFeed {
     let expected = position + 1;
     for (let i = 0; i < rows.length; i++) {
       const id = Number(rows[i]!.id);
-      if (id !== expected && !(await this.gapClosed(expected))) return rows.slice(0, i);
+      if (id !== expected && !(await this.gapClosed(expected, id))) return rows.slice(0, i);
       expected = id + 1;
     }
     return rows;
@@ -91,7 +93,7 @@ export class AuditFeed {
    * running transaction is past the horizon read after the gap was seen): it was rolled back.
    * SQLite has one writer at a time and hands a rolled-back id out again, so it has no such gaps.
    */
-  private async gapClosed(id: number): Promise<boolean> {
+  private async gapClosed(id: number, next: number): Promise<boolean> {
     if (!isPostgres(this.db)) return true;
     const now = this.clock.now();
     if (this.gap?.id !== id) {
@@ -108,8 +110,9 @@ export class AuditFeed {
       }
       if (BigInt(rows[0]!.oldest) < this.gap.horizon) return false;
     }
-    // The page was read before: its writer may have committed since, and then its line is there now.
-    return (await this.db('audit_log').where({ id }).first('id')) === undefined;
+    // The page was read before: a writer of any id up to the next one read may have committed
+    // since, and then its line is there now.
+    return (await this.db('audit_log').where('id', '>=', id).andWhere('id', '<', next).first('id')) === undefined;
   }
 
   /** Takes the lease on the cursor; undefined when another instance holds it. */
@@ -127,16 +130,17 @@ export class AuditFeed {
     if (won !== 1) return undefined;
     const row = (await this.db('job_cursors').where({ name: CURSOR }).first()) as { position: number | string };
     const position = Number(row.position);
-    // Starting after a long break (the channel unset for months, then set again): the last entries
-    // written meanwhile follow, not all of them (hours of messages); the log says how many were left.
-    // Only at this feed's start: a running feed keeps its place however long Slack refuses.
+    // Starting after a break in which no instance fed the channel (unset for months, then set
+    // again): the last entries written meanwhile follow, not all of them (hours of messages); the
+    // log says how many were left. A restart, or a feed Slack refuses for days, keeps its place.
     const starting = !this.started;
     this.started = true;
-    if (!starting || !existing) return position;
-    const newest = Number(((await this.db('audit_log').max({ id: 'id' }).first()) as { id: number | string | null } | undefined)?.id ?? 0);
-    if (newest - position <= CATCH_UP_ENTRIES) return position;
-    this.logger?.warn({ left: newest - CATCH_UP_ENTRIES - position, since: new Date(Number(existing.updated_at)).toISOString() }, `AUDIT_CHANNEL: of the audit entries written while the channel was not fed, only the last ${CATCH_UP_ENTRIES} are posted there`);
-    return newest - CATCH_UP_ENTRIES;
+    if (!starting || !existing || now - Number(existing.updated_at) < UNFED_AFTER_MS) return position;
+    const cut = (await this.db('audit_log').where('id', '>', position).orderBy('id', 'desc').offset(CATCH_UP_ENTRIES).first('id')) as { id: number | string } | undefined;
+    if (!cut) return position;
+    const [left] = (await this.db('audit_log').where('id', '>', position).andWhere('id', '<=', Number(cut.id)).count({ n: '*' })) as Array<{ n: number | string }>;
+    this.logger?.warn({ left: Number(left?.n ?? 0), since: new Date(Number(existing.updated_at)).toISOString() }, `AUDIT_CHANNEL: of the audit entries written while the channel was not fed, only the last ${CATCH_UP_ENTRIES} are posted there`);
+    return Number(cut.id);
   }
 
   /** Moves the cursor and lets the lease go (or keeps it until `retryAt` after a failure). */
