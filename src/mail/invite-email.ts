@@ -37,7 +37,9 @@ const SENDER_REFUSED = /\bSendAsDenied|not (allowed|permitted) to send as|permis
  * so none is marked refused. A recipient's mailbox "over quota" (5.2.2) or "account disabled" is the
  * recipient's.
  */
-const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)|(your|sender|sending) account (has been |is )?(suspended|disabled)/i;
+const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)|(your|sender'?s?|sending|this) account (has been |is )?(suspended|disabled)/i;
+/** "Account suspended" after the message (DATA) is the sender's; at RCPT TO it may be the recipient's mailbox. */
+const ACCOUNT_SUSPENDED = /\baccount (has been |is )?suspended/i;
 /** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
 const SLOW_DOWN = new Set([421, 450, 451, 452]);
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
@@ -163,7 +165,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         // - it refuses the sender, which some servers say only after the message (DATA).
         if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_REFUSED.test(words)) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
         // - the account may send no more for now (a daily quota, a suspension).
-        if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_LIMITED.test(words)) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
+        if (smtp.responseCode && smtp.responseCode >= 500 && (SENDER_LIMITED.test(words) || (smtp.command !== 'RCPT TO' && ACCOUNT_SUSPENDED.test(words)))) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
         // Otherwise the server answered: it is up.
         outage = undefined;
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };

@@ -220,6 +220,8 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['a 554 SubmissionQuotaExceeded to DATA', { kind: 'reply', at: 'data', code: 554, message: '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception', times: 1 }],
     ['a 554 "Sending suspended" to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message rejected: Sending suspended for this account.', times: 1 }],
     ['a 550 "your account has been suspended" to DATA', { kind: 'reply', at: 'data', code: 550, message: '5.7.1 Your account has been suspended for sending spam', times: 1 }],
+    ['a 554 "sender\'s account suspended" to DATA', { kind: 'reply', at: 'data', code: 554, message: "5.7.1 The sender's account has been suspended", times: 1 }],
+    ['a 550 "Account suspended" to DATA', { kind: 'reply', at: 'data', code: 550, message: 'Account suspended', times: 1 }],
   ];
   it.each(transient)('after %s, the email shows failing and is delivered exactly once', async (_name, fault) => {
     smtp.fail(fault);
@@ -287,6 +289,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['552 5.2.2 mailbox over quota to RCPT TO', { kind: 'reply', at: 'rcpt', code: 552, message: '5.2.2 The email account that you tried to reach is over quota', times: 1 }],
     ['550 "account disabled" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: '5.2.1 <kim@example.io>: Recipient address rejected: Account disabled', times: 1 }],
     ['550 "account is disabled" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: 'Local mailbox kim@example.io is unavailable: account is disabled', times: 1 }],
+    ['550 "account suspended" to RCPT TO (the recipient\'s mailbox)', { kind: 'reply', at: 'rcpt', code: 550, message: '5.2.1 <kim@example.io>: account suspended', times: 1 }],
   ];
   it.each(refusals)('after %s, the delivery is refused for good, with the server\'s words, and never tried again', async (_name, fault) => {
     smtp.fail(fault);
