@@ -28,13 +28,23 @@ export function resolveAppSecret(env: Env, dataDir: string): string {
     // Written whole under another name, then linked into place: another process starting at the
     // same moment (the CLI, a second instance) finds either no file or the whole secret.
     writeFileSync(draft, secret + '\n', { mode: 0o600, flag: 'wx' });
-    linkSync(draft, file);
+    try {
+      linkSync(draft, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw error;
+      // A filesystem without hard links (some network shares): written in place, as before.
+      writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+    }
   } catch (error) {
     // Another process won the race: use its secret.
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return storedSecret(file);
     throw new ConfigError('DATA_DIR', `cannot write ${file}: ${(error as Error).message}`);
   } finally {
-    rmSync(draft, { force: true });
+    try {
+      rmSync(draft, { force: true });
+    } catch {
+      // Left for the operator: the secret itself is in place, or the error above says why not.
+    }
   }
   return secret;
 }

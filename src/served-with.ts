@@ -24,10 +24,19 @@ export async function requireServedWith(db: Db, here: Partial<ServedWith>): Prom
   const rows = (await db('app_settings').whereIn('key', Object.values(KEYS)).select('key', 'value')) as Array<{ key: string; value: string }>;
   const served = new Map(rows.map((row) => [row.key, row.value]));
   const publicUrl = served.get(KEYS.publicUrl);
-  if (here.publicUrl !== undefined && publicUrl !== undefined && publicUrl !== here.publicUrl) {
+  if (here.publicUrl !== undefined && publicUrl !== undefined && sameUrl(publicUrl, here.publicUrl) === false) {
     throw new ConfigError('PUBLIC_URL', `is ${here.publicUrl} here but ${publicUrl} for the service, so links made here would point elsewhere; run the CLI with the service's environment`);
   }
   if (here.mail === 'file' && served.get(KEYS.mail) === 'smtp') {
     throw new ConfigError('SMTP_URL', "is not set here, but the service sends mail through SMTP: emails delivered here would be written to files in DATA_DIR/outbox and marked sent; run the CLI with the service's environment");
+  }
+}
+
+/** The same address however it was written (a host in capitals, a default port). */
+function sameUrl(a: string, b: string): boolean {
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return a === b;
   }
 }
