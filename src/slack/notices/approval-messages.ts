@@ -93,33 +93,17 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       return { result: 'done' };
     }
     const copies = await postedCopies(deps, requestId, payload.channels);
-    for (const [i, copy] of copies.entries()) {
-      try {
-        await updateOne(client, copy.channel, copy.ts, message);
-      } catch (error) {
-        let refused: string;
-        try {
-          refused = refusalOrRetry(error, pacer, copy.channel, item.id);
-        } catch (retry) {
-          // Slack's 429 part-way through many copies: those drawn stay drawn, and only the rest wait
-          // for its Retry-After (retrying from the first would meet the limit at the same copy again).
-          if (i === 0 || !(retry instanceof RetryLater) || retry.afterMs === undefined) throw retry;
-          // Changed meanwhile (another redraw may have drawn the newer state, which this one's
-          // earlier copies just covered): every copy is drawn again after the wait instead.
-          const now = deps.clock.now();
-          const current = await deps.invites.approvalRequest(requestId);
-          const channels = current.length && !drawnAlike(current, message) ? undefined : copies.slice(i).map((c) => c.channel);
-          const after = channels ? { channels, notBefore: now + retry.afterMs } : { notBefore: now + retry.afterMs };
-          await inTransaction(deps.db, (trx) => enqueue(trx, now, [redrawItem(invitations[0]!.id, requestId, after)]));
-          return { result: 'done' };
-        }
-        // A copy deleted or out of reach stays as it is; the others are still updated.
-        deps.logger.info({ channel: copy.channel, refused }, 'an approval request could not be updated');
-      }
-    }
+    const limited = await updateCopies(deps, client, pacer, item.id, copies, message);
     // Another instance may have drawn a later state meanwhile, which these writes covered: drawn again.
     const current = await deps.invites.approvalRequest(requestId);
-    if (copies.length && current.length && !drawnAlike(current, message)) await queueRedraw(deps, current[0]!.id, requestId);
+    const changed = copies.length > 0 && current.length > 0 && !drawnAlike(current, message);
+    if (limited) {
+      // Slack's 429 part-way through the copies: those drawn stay drawn, and only the rest wait for
+      // its Retry-After (retrying from the first would meet the limit at the same copy again), or
+      // every copy when the request changed meanwhile.
+      const rest = changed ? {} : { channels: copies.slice(limited.at).map((c) => c.channel) };
+      await queueRedraw(deps, invitations[0]!.id, requestId, { ...rest, notBefore: deps.clock.now() + limited.waitMs });
+    } else if (changed) await queueRedraw(deps, current[0]!.id, requestId);
     return { result: 'done' };
   };
   return [
@@ -149,8 +133,28 @@ async function giveUpPost(deps: ApprovalMessageDeps, item: OutboxRow, requestId:
   });
 }
 
-async function queueRedraw(deps: ApprovalMessageDeps, invitationId: string, requestId: string): Promise<void> {
-  await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [redrawItem(invitationId, requestId)]));
+async function queueRedraw(deps: ApprovalMessageDeps, invitationId: string, requestId: string, later?: { channels?: string[]; notBefore: number }): Promise<void> {
+  await inTransaction(deps.db, (trx) => enqueue(trx, deps.clock.now(), [redrawItem(invitationId, requestId, later)]));
+}
+
+/**
+ * Draws the message on each copy; a copy deleted or out of reach stays as it is. Answers where
+ * Slack's 429 stopped it part-way, and for how long (a 429 at the first copy retries the item).
+ */
+async function updateCopies(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer, itemId: number, copies: Array<{ channel: string; ts: string }>, message: { text: string; blocks: unknown[] }): Promise<{ at: number; waitMs: number } | undefined> {
+  for (const [i, copy] of copies.entries()) {
+    try {
+      await updateOne(client, copy.channel, copy.ts, message);
+    } catch (error) {
+      try {
+        deps.logger.info({ channel: copy.channel, refused: refusalOrRetry(error, pacer, copy.channel, itemId) }, 'an approval request could not be updated');
+      } catch (retry) {
+        if (i === 0 || !(retry instanceof RetryLater) || retry.afterMs === undefined) throw retry;
+        return { at: i, waitMs: retry.afterMs };
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The item's payload naming its request; an item of the version before requests were kept names an invitation, whose request it is now. */
