@@ -1,9 +1,9 @@
-import type { Trx } from '../db/index.js';
-import { isRequester, memberSlackUser } from '../invites/approvals.js';
+import { serializeOn, type Trx } from '../db/index.js';
+import { INVITE_LOCK, isRequester, memberSlackUser, requestWaits } from '../invites/approvals.js';
 import type { Invitation } from '../invites/model.js';
 import { actorFromRef } from '../shared/actor.js';
 import { ROLES, roleHas } from '../members/roles.js';
-import { enqueue } from '../outbox/outbox.js';
+import { enqueue, type OutboxRow } from '../outbox/outbox.js';
 import { inviterAudience, queueNotices } from './queue.js';
 
 /**
@@ -122,4 +122,18 @@ export async function queueApprovalDecided(trx: Trx, now: number, invitations: I
     const deciderSlack = decider.type === 'slack' ? decider.slackUserId : decider.type === 'member' ? await memberSlackUser(trx, decider.memberId) : null;
     await queueNotices(trx, now, recipients.filter((id) => id !== deciderSlack).map((recipient) => ({ notice: 'approval_decided', recipient, ...subject, asInviter })));
   }
+}
+
+/**
+ * A post whose request was decided before anyone was asked gives up its dedupe key, unless the
+ * request grew meanwhile (answers whether it gave it up): so a growth committed after it finds the
+ * key free and queues its own post. It takes the inviting lock first, so a growth under way (whose
+ * post the key turned away) commits before the request is read.
+ */
+export async function releasePostUnlessGrown(trx: Trx, post: Pick<OutboxRow, 'id' | 'dedupe_key'>, requestId: string): Promise<boolean> {
+  await serializeOn(trx, INVITE_LOCK);
+  await trx('outbox').where({ id: post.id }).update({ dedupe_key: null });
+  if (!(await requestWaits(trx, requestId))) return true;
+  await trx('outbox').where({ id: post.id }).update({ dedupe_key: post.dedupe_key });
+  return false;
 }

@@ -1,10 +1,9 @@
 import { webApi } from '@slack/bolt';
-import { inTransaction, serializeOn, type Db } from '../../db/index.js';
-import { INVITE_LOCK, requestWaits } from '../../invites/approvals.js';
+import { inTransaction, type Db } from '../../db/index.js';
 import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
-import { queueApprovalRequests, redrawItem, redrawPayload, SLACK_APPROVAL, SLACK_APPROVAL_BEFORE_REQUESTS, type ApprovalPayload, type ApprovalSettings, type PayloadBeforeRequests } from '../../notices/approvals.js';
+import { queueApprovalRequests, redrawItem, releasePostUnlessGrown, redrawPayload, SLACK_APPROVAL, SLACK_APPROVAL_BEFORE_REQUESTS, type ApprovalPayload, type ApprovalSettings, type PayloadBeforeRequests } from '../../notices/approvals.js';
 import { enqueue, type OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
@@ -48,7 +47,7 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       if (waiting.length === 0) {
         // Decided before anyone was asked: nobody needs the request now. Should it grow (a file
         // import's next batch), the recipient is asked then, so the post gives up its dedupe key.
-        if (await giveUpPost(deps, item, requestId)) return { result: 'cancelled', reason: 'decided before it was posted' };
+        if (await inTransaction(deps.db, (trx) => releasePostUnlessGrown(trx, item, requestId))) return { result: 'cancelled', reason: 'decided before it was posted' };
         throw new RetryLater('the request grew while its post was dropped', 0, true);
       }
       const wait = pacer.reserve(payload.recipient, item.id);
@@ -95,8 +94,8 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
     const copies = await postedCopies(deps, requestId, payload.channels);
     const limited = await updateCopies(deps, client, pacer, item.id, copies, message);
     // Another instance may have drawn a later state meanwhile, which these writes covered: drawn again.
-    const current = await deps.invites.approvalRequest(requestId);
-    const changed = copies.length > 0 && current.length > 0 && !drawnAlike(current, message);
+    const current = copies.length ? await deps.invites.approvalRequest(requestId) : [];
+    const changed = current.length > 0 && !drawnAlike(current, message);
     if (limited) {
       // Slack's 429 part-way through the copies: those drawn stay drawn, and only the rest wait for
       // its Retry-After (retrying from the first would meet the limit at the same copy again), or
@@ -115,22 +114,6 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
 /** Whether these invitations draw the message drawn before (nothing about the request changed that shows). */
 function drawnAlike(invitations: Invitation[], drawn: { text: string; blocks: unknown[] }): boolean {
   return JSON.stringify(approvalRequest(invitations)) === JSON.stringify(drawn);
-}
-
-/**
- * Drops the dedupe key of a post whose request was decided, unless the request grew meanwhile: in
- * one transaction, so a growth committed after it finds the key free and queues its own post. It
- * takes the inviting lock first, so a growth under way (whose post the key turned away) commits
- * before the request is read.
- */
-async function giveUpPost(deps: ApprovalMessageDeps, item: OutboxRow, requestId: string): Promise<boolean> {
-  return inTransaction(deps.db, async (trx) => {
-    await serializeOn(trx, INVITE_LOCK);
-    await trx('outbox').where({ id: item.id }).update({ dedupe_key: null });
-    if (!(await requestWaits(trx, requestId))) return true;
-    await trx('outbox').where({ id: item.id }).update({ dedupe_key: item.dedupe_key });
-    return false;
-  });
 }
 
 async function queueRedraw(deps: ApprovalMessageDeps, invitationId: string, requestId: string, later?: { channels?: string[]; notBefore: number }): Promise<void> {
