@@ -183,7 +183,6 @@ export function isPostgres(db: Db): boolean {
   return db.client.config.client === 'pg';
 }
 
-/** A unique constraint lost a race (SQLite or PostgreSQL). */
 /**
  * Errors of reaching or opening the database: the network's and TLS's, PostgreSQL's (a connection
  * refused: class 08; wrong password or none, no such database, no CONNECT privilege, starting up,
@@ -210,18 +209,22 @@ export function databaseOutage(error: unknown): boolean {
   const e = error as Error & { code?: string };
   if (!(e instanceof Error)) return false;
   const code = e.code ?? '';
-  return OUT_OF_REACH.has(code) || code.startsWith('08') || e.name === 'KnexTimeoutError' || /Connection terminated|terminating connection/.test(e.message);
+  return UNREACHABLE.has(code) || PASSING.has(code) || code.startsWith('08') || e.name === 'KnexTimeoutError' || /Connection terminated|terminating connection/.test(e.message);
 }
 
-/** Passing conditions only: a refused login or a missing file is no outage to wait out. */
-const OUT_OF_REACH = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03', '53300', 'SQLITE_BUSY']);
+/** The network's and PostgreSQL's "not reachable now" (starting up, out of connections): both an outage and a start that cannot use the database. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
+/** Only passing: a connection cut under way (PostgreSQL shutting down, a reset), SQLite busy. */
+const PASSING = new Set(['ECONNRESET', 'EPIPE', '57P01', '57P02', 'SQLITE_BUSY']);
 
+/** What a start cannot use: the unreachable, and what waiting does not mend (a refused login, no such database, a file that cannot be opened). */
 const CANNOT_USE_DATABASE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EACCES',
-  '28P01', '28000', '3D000', '42501', '57P03', '53300',
+  ...UNREACHABLE,
+  'ENOENT', 'EACCES', '28P01', '28000', '3D000', '42501',
   'SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_CORRUPT',
 ]);
 
+/** A unique constraint lost a race (SQLite or PostgreSQL). */
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; errno?: number; message?: string };
   return e?.code === '23505' || (e?.code === 'SQLITE_CONSTRAINT' && /UNIQUE/.test(e.message ?? ''));

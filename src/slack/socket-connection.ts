@@ -1,5 +1,6 @@
 import type { SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from '../logger.js';
+import { backoffMs } from '../outbox/retry.js';
 import { ConfigError } from '../shared/errors.js';
 
 /** What apps.connections.open answers for an app-level token Slack will never accept (the socket-mode client's own list). */
@@ -93,7 +94,7 @@ export class SocketConnection {
   }
 }
 
-/** 1 s, 2 s, 4 s… up to a minute. */
+/** 1 s, 2 s, 4 s… up to a minute (the outbox's backoff, without its jitter: one connection, nothing to spread). */
 function retryWait(failures: number): number {
-  return Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** (failures - 1));
+  return backoffMs(failures, { backoffBaseMs: FIRST_RETRY_MS, backoffMaxMs: LONGEST_RETRY_MS }, () => 0.5);
 }
