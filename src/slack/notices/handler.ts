@@ -7,7 +7,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { DeactivatedInSlack } from './deactivated.js';
 import type { ChannelPacer } from './pacer.js';
 import { refusalOrRetry } from './refusal-or-retry.js';
-import { overtaken, renderNotice, type NoticeDeps } from './render.js';
+import { renderFirstPost, type NoticeDeps } from './render.js';
 
 /**
  * A Web API client for the outbox: it does not wait out 429s or retry by itself, so each failure
@@ -37,8 +37,8 @@ export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock }, client: 
     kind: SLACK_NOTICE,
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       const payload = JSON.parse(item.payload) as NoticePayload;
-      if (await overtaken(deps, payload)) return { result: 'cancelled', reason: 'overtaken: none of its invitations is in the state it tells of any more' };
-      const message = await renderNotice(deps, item.id, payload);
+      const message = await renderFirstPost(deps, item.id, payload);
+      if (message === 'overtaken') return { result: 'cancelled', reason: 'overtaken: none of its invitations is in the state it tells of any more' };
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
       if (absent && (await absent.deactivated.has(payload.recipient))) {
         const told = await inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id));

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/index.js';
+import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { MembersService } from '../../members/service.js';
 import { displayName } from '../../members/service.js';
@@ -45,20 +46,24 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
   // An expiry notice counts how many are still expired (for "Send new invitations to all"), so it
   // reads them all once; a reminder needs only the rows it shows.
   const ids = payload.notice === 'expired' ? payload.invitationIds : payload.invitationIds.slice(0, NOTICE_ROWS);
-  const invitations = await deps.invites.getMany(ids);
-  const stillExpired = payload.notice === 'expired' ? invitations.filter((i) => i.status === 'expired').length : 0;
-  return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, stillExpired, notice: note });
+  return drawList(noticeId, payload, await deps.invites.getMany(ids), note);
 }
 
 /**
- * Whether a reminder or an expiry notice has nothing left to say before it is first posted: none of
- * its invitations still waits (a reminder) or is still expired (an expiry notice), because they were
- * accepted, resent, sent anew or revoked while it waited for Slack.
+ * A notice as first posted. A reminder none of whose invitations still waits, or an expiry notice
+ * none of whose invitations is still expired (accepted, resent, sent anew or revoked while it
+ * waited for Slack), is 'overtaken': nothing left to say. Its invitations are read once, all of them.
  */
-export async function overtaken(deps: Pick<NoticeDeps, 'invites'>, payload: NoticePayload): Promise<boolean> {
-  if (payload.notice !== 'reminder' && payload.notice !== 'expired') return false;
+export async function renderFirstPost(deps: NoticeDeps, noticeId: number, payload: NoticePayload): Promise<{ text: string; blocks: Block[] } | 'overtaken' | undefined> {
+  if (payload.notice !== 'reminder' && payload.notice !== 'expired') return renderNotice(deps, noticeId, payload);
+  const invitations = await deps.invites.getMany(payload.invitationIds);
   const wanted = payload.notice === 'reminder' ? 'pending' : 'expired';
-  return !(await deps.invites.getMany(payload.invitationIds)).some((invitation) => invitation.status === wanted);
+  return invitations.some((invitation) => invitation.status === wanted) ? drawList(noticeId, payload, invitations) : 'overtaken';
+}
+
+function drawList(noticeId: number, payload: Extract<NoticePayload, { notice: 'reminder' | 'expired' }>, invitations: Invitation[], note?: string) {
+  const stillExpired = payload.notice === 'expired' ? invitations.filter((i) => i.status === 'expired').length : 0;
+  return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, stillExpired, notice: note });
 }
 
 /** The acceptance note as the member is now (also after its role select was used). */
