@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import { recordSecretFingerprint } from './app-secret.js';
 import { recordServedWith } from './served-with.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Express } from 'express';
-import { slackMode, type Config, type DatabaseConfig } from './config.js';
+import { slackMode, type Config } from './config.js';
 import { ConfigError } from './shared/errors.js';
 import { cannotUseDatabase, createDb, migrate, pendingMigrations, type Db } from './db/index.js';
 import { InvitesService } from './invites/service.js';
@@ -158,13 +157,6 @@ export async function requireMigrated(db: Db): Promise<void> {
   const pending = await pendingMigrations(db).catch(namingDatabaseUrl);
   if (!pending) throw new ConfigError('DATABASE_URL', 'this database holds no Doorman schema (no migrations recorded); check DATABASE_URL, or run "doorman migrate" (npm start does it too) to set it up');
   if (pending.length) throw new Error(`the database is ${pending.length} migration(s) behind this Doorman (${pending[0]}${pending.length > 1 ? ', …' : ''}); run "doorman migrate" (npm start does it too) once no older instance is running`);
-}
-
-/** An SQLite file must be there before the CLI connects (connecting would create it): see requireMigrated. */
-export function requireDatabaseFile(database: DatabaseConfig): void {
-  if (database.client === 'sqlite' && !existsSync(database.filename)) {
-    throw new ConfigError('DATABASE_URL', `there is no database at ${database.filename}; start the service once (npm start) or run "doorman migrate" to create it`);
-  }
 }
 
 function namingDatabaseUrl(error: Error & { code?: string }): never {

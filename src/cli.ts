@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { createServices, migrateConfigured, requireDatabaseFile, requireMigrated, type Services } from './app.js';
+import { createServices, migrateConfigured, requireMigrated, type Services } from './app.js';
 import { requireServiceSecret } from './app-secret.js';
 import { requireServedWith } from './served-with.js';
 import { loadConfig } from './config.js';
@@ -65,8 +65,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   let services: Services | undefined;
   /** The services on the configured database, without touching the schema; only `migrate` may create an SQLite file. */
   const connect = (options: { create?: boolean } = {}): Services => {
-    const config = loadConfig(env);
-    if (!options.create && !services) requireDatabaseFile(config.database);
+    const config = loadConfig(env, { existingDatabase: !options.create && !services });
     // LOG_LEVEL as the service reads it (trimmed, checked); unset or empty, the CLI is quieter.
     const level = env.LOG_LEVEL?.trim() ? config.logLevel : argv[0] === 'deliver' ? 'info' : 'warn';
     services ??= createServices(config, createLogger(level, { write: (line: string) => err.write(line) } as never), { runWorker: false });

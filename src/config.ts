@@ -128,6 +128,13 @@ function database(env: Env, dataDir: string): DatabaseConfig {
   throw new ConfigError('DATABASE_URL', `"${redactUserinfo(raw)}" is not supported; use sqlite:///absolute/path.sqlite3 or postgres://user@host/db`);
 }
 
+/** An SQLite file must be there before the CLI connects (connecting would create it): see requireMigrated. */
+export function requireDatabaseFile(database: DatabaseConfig): void {
+  if (database.client === 'sqlite' && !existsSync(database.filename)) {
+    throw new ConfigError('DATABASE_URL', `there is no database at ${database.filename}; start the service once (npm start) or run "doorman migrate" to create it`);
+  }
+}
+
 /**
  * TRUST_PROXY: `loopback` (the default: a proxy on the same host), a number of hops, or a comma
  * list of addresses, CIDRs and Express's names (loopback, linklocal, uniquelocal); `false` for none.
@@ -200,7 +207,15 @@ function dailyLimit(env: Env): number {
   return Number(raw);
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export interface LoadOptions {
+  /**
+   * Refuse a configured SQLite file that is not there, before anything is written: the operator's
+   * CLI run from another directory must not leave a generated secret behind to say so.
+   */
+  existingDatabase?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, options: LoadOptions = {}): Config {
   const portRaw = env.PORT?.trim() || '3000';
   const port = Number(portRaw);
   if (!/^\d+$/.test(portRaw) || port > 65535) throw new ConfigError('PORT', `"${portRaw}" is not a port number (0–65535)`);
@@ -263,12 +278,15 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
   }
 
+  const db = database(env, dataDir);
+  if (options.existingDatabase) requireDatabaseFile(db);
+
   return {
     nodeEnv: env.NODE_ENV?.trim() || 'development',
     port,
     publicUrl,
     dataDir,
-    database: database(env, dataDir),
+    database: db,
     appSecret: resolveAppSecret(env, dataDir),
     smtpUrl,
     smtpTimeoutMs: duration(env, 'SMTP_TIMEOUT', '30s', { ms: 1_000, words: '1s' }, TIMER_MAX),

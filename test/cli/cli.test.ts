@@ -505,6 +505,11 @@ describe('doorman CLI and the schema: only migrate (and npm start) create or cha
       expect(missing.code).toBe(1);
       expect(expectOneErrorLine(missing)).toBe(`doorman: DATABASE_URL: there is no database at ${file}; start the service once (npm start) or run "doorman migrate" to create it`);
       expect(existsSync(file)).toBe(false);
+      // Without APP_SECRET either (a run from the wrong directory), no generated secret is left behind.
+      const nowhere = path.join(data.dir, 'elsewhere');
+      const lost = await runCli(['invites'], { DATA_DIR: nowhere });
+      expect(expectOneErrorLine(lost)).toMatch(/^doorman: DATABASE_URL: there is no database at /);
+      expect(existsSync(nowhere)).toBe(false);
       // A database that is there but not Doorman's (empty here): said so, and nothing is created in it.
       const empty = path.join(data.dir, 'empty.sqlite3');
       const other = createDb({ client: 'sqlite', filename: empty });
