@@ -90,7 +90,7 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
     }
     file.rows.push({ entry, role: role ? (role as Role) : null });
   }
-  return withoutRepeats(file);
+  return withoutRepeats(file, name);
 }
 
 /**
@@ -102,7 +102,7 @@ function headerless(lines: Array<{ entry: string; cells: string[] }>, name: stri
   if (lines.length > MAX_FILE_ROWS) throw tooManyRows(name, lines.length);
   if (lines.some(({ cells }) => cells.length > 1 && cells.some((cell) => !cell.includes('@')))) throw notAList(name, 'it has several columns but no header row naming the email column');
   if (!lines.some(({ entry }) => entry.includes('@'))) throw notAList(name, 'no line holds an email address');
-  return withoutRepeats({ rows: lines.map(({ entry }) => ({ entry, role: null })), invalid: [] });
+  return withoutRepeats({ rows: lines.map(({ entry }) => ({ entry, role: null })), invalid: [] }, name);
 }
 
 /** A file's non-empty lines as they are, each with its cells: split at commas, semicolons and tabs outside double quotes. */
@@ -128,9 +128,9 @@ function linesOf(bytes: Buffer): Array<{ entry: string; cells: string[] }> {
  * The file with each address once, as its first row gives it: a file is stored in batches, and
  * a repeat in a later batch would otherwise be reported as already invited, by this very import.
  * A repeat naming another role is reported; the first row's role is the one used. A line holding
- * several addresses, some of them repeats, keeps only its new ones.
+ * several addresses, some of them repeats, keeps only its new ones; its role goes with each.
  */
-function withoutRepeats(file: ListFile): ListFile {
+function withoutRepeats(file: ListFile, name: string): ListFile {
   const roles = new Map<string, Role | null>();
   const out: ListFile = { rows: [], invalid: [...file.invalid] };
   for (const row of file.rows) {
@@ -150,6 +150,9 @@ function withoutRepeats(file: ListFile): ListFile {
     for (const email of fresh) out.rows.push({ entry: email, role: row.role });
     for (const entry of invalid) out.invalid.push(entry);
   }
+  // A line may hold many addresses: the cap counts addresses, or one line could carry any number.
+  const addresses = roles.size;
+  if (addresses > MAX_FILE_ROWS) throw notAList(name, `it holds ${addresses.toLocaleString('en')} addresses, and at most ${MAX_FILE_ROWS.toLocaleString('en')} are taken at a time`);
   return out;
 }
 

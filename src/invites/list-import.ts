@@ -114,8 +114,8 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   // A row's own role, keyed by its address as the list rules read it.
   const roles = new Map<string, Role>();
   for (const [entry, role] of batch) {
-    const email = role ? parseEmailList(entry).emails[0] : undefined;
-    if (email && role) roles.set(email, role);
+    // A line may hold several addresses (see withoutRepeats): the role is each one's.
+    if (role) for (const email of parseEmailList(entry).emails) roles.set(email, role);
   }
   const invalidBefore = JSON.parse(row.summary) as InviteSummary;
   const done = end >= rows.length;

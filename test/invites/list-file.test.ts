@@ -104,6 +104,9 @@ describe('parseListFile', () => {
       ['email\n"unclosed\n', /could not be read as CSV/],
       ['email\n' + 'a@x.io\n'.repeat(MAX_FILE_ROWS + 1), /10,001 rows, and at most 10,000/],
       [Buffer.alloc(5 * 1024 * 1024 + 1, 'a'), /larger than 5 MB/],
+      // The cap counts addresses: one line could otherwise carry any number.
+      [Array.from({ length: MAX_FILE_ROWS + 1 }, (_, i) => `a${i}@x.io`).join(', '), /10,001 addresses, and at most 10,000/],
+      ['email\n' + Array.from({ length: 11 }, (_, r) => `"${Array.from({ length: 1_000 }, (_, i) => `r${r}n${i}@x.io`).join(';')}"`).join('\n'), /11,000 addresses, and at most 10,000/],
     ];
     for (const [content, why] of cases) {
       const message = refusal(content);

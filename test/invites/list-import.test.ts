@@ -29,6 +29,20 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     expect(await countRows(w.db, 'invitations')).toBe(2_500);
   });
 
+  it('a cell holding several addresses gives its row\'s role to each of them', async () => {
+    const w = world();
+    const list = parseListFile('email,role\n"a@x.io; b@x.io",developer\n"c@x.io, d@x.io",\n', 'cells.csv');
+    const run = await w.invites.createListImport({ fileName: 'cells.csv', file: list, role: 'admin', actor: CLI });
+    await w.invites.storeNextBatch(run);
+    const roles = await w.db('invitations').orderBy('email').select('email', 'role');
+    expect(roles).toEqual([
+      { email: 'a@x.io', role: 'developer' },
+      { email: 'b@x.io', role: 'developer' },
+      { email: 'c@x.io', role: 'admin' },
+      { email: 'd@x.io', role: 'admin' },
+    ]);
+  });
+
   it('a batch of rows with nothing to read (a spreadsheet\'s empty ";;" rows) is passed, and the import finishes', async () => {
     const w = world();
     const text = [...Array.from({ length: 1_000 }, (_, i) => `row${i}@x.io`), ...Array.from({ length: 1_000 }, () => ';;'), 'last@x.io'].join('\n');
