@@ -223,7 +223,7 @@ export function adminApi(deps: AdminApiDeps): Router {
     if (authMethod(res) !== 'api_token') await auth.endSession(res, currentMember(res));
     ok(res);
   }));
-  userRoutes(router, { members, wrap });
+  userRoutes(router, { members, wrap, manage });
 
   router.post('/invites', manage, wrap(async (req, res) => {
     const body = validate(createInvite, req.body);

@@ -66,9 +66,11 @@ export function userRoutes(
   deps: {
     members: MembersService;
     wrap(handler: (req: Request, res: Response) => Promise<unknown>): (req: Request, res: Response, next: (e?: unknown) => void) => void;
+    /** Member: Manage. In Medusa every user is staff; here members are the product's users, who may not read the directory. */
+    manage: (req: Request, res: Response, next: (e?: unknown) => void) => void;
   },
 ): void {
-  router.get('/users', deps.wrap(async (req, res) => {
+  router.get('/users', deps.manage, deps.wrap(async (req, res) => {
     const query = validate(listUsers, req.query);
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;

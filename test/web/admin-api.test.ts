@@ -139,7 +139,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect((await request(t.url, '/admin/auth/token', { body: { email: m.member.email, password: m.password } })).status).toBe(401);
     });
 
-    it('403 {type: not_allowed} for a member without Member: Manage on every invite route; nothing changes', async () => {
+    it('403 {type: not_allowed} for a member without Member: Manage on every invite route and the user list; nothing changes', async () => {
       const target = await invite(fresh('target'));
       const m = await t.createMember('developer', fresh('dev'));
       await settled(t.services);
@@ -149,6 +149,9 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
         ['POST', '/admin/invites', { user: fresh('by-dev'), role: 'admin' }],
         ['POST', `/admin/invites/${target.id}/resend`, {}],
         ['DELETE', `/admin/invites/${target.id}`],
+        // Members are the product's users, not staff as in Medusa: the directory (admins, deactivated accounts) is not theirs to read.
+        ['GET', '/admin/users'],
+        ['GET', '/admin/users?role=admin'],
       ];
       for (const [method, pathname, body] of routes) {
         const res = await request(t.url, pathname, { method, body, apiToken: m.apiToken });
