@@ -31,8 +31,10 @@ export interface AdminApiDeps {
   publicOrigin: string;
   /** Invitation links that match nothing, per client address. */
   tokenFailures: FailureLimits;
-  /** Wrong passwords, per client address and per account. */
+  /** Wrong passwords, per account, and per account from one client address. */
   passwordFailures: FailureLimits;
+  /** Wrong passwords per client address, whatever the account. */
+  passwordAddressFailures: FailureLimits;
   /** Refused API tokens, Bearer tokens and session cookies, per client address. */
   authFailures: FailureLimits;
 }
@@ -153,21 +155,30 @@ export function adminApi(deps: AdminApiDeps): Router {
   };
 
   /**
-   * A password check. A right password always gets in; a wrong one counts against the client's
-   * address and the account, and once either is over its budget the answer is 429, not 401.
+   * A password check. A wrong password counts against the client's address, the account from that
+   * address, and the account. An address over its budget, for any account or for this one, is
+   * refused before the password is checked: otherwise a 429 would only stand for "wrong", and the
+   * refused guesses would still fill the hash queue. The account's own count (all addresses) only
+   * turns a wrong password's 401 into 429: guessers elsewhere never lock its owner out.
    */
   const signIn = async (req: Request, res: Response) => {
     const body = validate(credentials, req.body);
     const normalized = normalizeEmail(body.email);
     const account = `email:${'email' in normalized ? normalized.email : body.email.slice(0, 320)}`;
+    const address = clientKey(req);
+    const fromAddress = `${address} ${account}`;
+    const early = [await deps.passwordAddressFailures.over([address]), await deps.passwordFailures.over([fromAddress])].find((answer) => answer.limited);
+    if (early) return void tooMany(res, early.retryAfterS);
     try {
       const member = await members.verifyCredentials(body.email, body.password);
-      await deps.passwordFailures.succeeded(account);
+      await deps.passwordFailures.succeeded([account, fromAddress]);
       return member;
     } catch (error) {
       if (!(error instanceof InvalidCredentials)) throw error;
-      const { limited, retryAfterS } = await deps.passwordFailures.failed([clientKey(req), account]);
-      if (limited) tooMany(res, retryAfterS);
+      const byAccount = await deps.passwordFailures.failed([fromAddress, account]);
+      const byAddress = await deps.passwordAddressFailures.failed([address]);
+      const limited = [byAccount, byAddress].find((answer) => answer.limited);
+      if (limited) tooMany(res, limited.retryAfterS);
       else throw error;
       return undefined;
     }

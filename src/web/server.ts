@@ -17,8 +17,10 @@ import { metricsRoute } from './metrics-route.js';
 export interface RateLimits {
   /** Invitation links that match nothing, per client address. */
   tokenFailures: FailureBudget;
-  /** Wrong passwords, per client address and per account. */
+  /** Wrong passwords, per account, and per account from one client address. */
   passwordFailures: FailureBudget;
+  /** Wrong passwords per client address, whatever the account (one address trying many). */
+  passwordAddressFailures: FailureBudget;
   /** Refused API tokens, Bearer tokens and session cookies, per client address. */
   authFailures: FailureBudget;
   /** Requests for a new invitation from expired pages, per client address. */
@@ -28,6 +30,7 @@ export interface RateLimits {
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   tokenFailures: { windowMs: 60_000, limit: 30 },
   passwordFailures: { windowMs: 15 * 60_000, limit: 10 },
+  passwordAddressFailures: { windowMs: 15 * 60_000, limit: 50 },
   authFailures: { windowMs: 60_000, limit: 30 },
   renewalRequests: { windowMs: 60 * 60_000, limit: 10 },
 };
@@ -72,6 +75,7 @@ export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
     links: new FailureLimits(limits.tokenFailures),
     renewalRequests: new FailureLimits(limits.renewalRequests),
     passwords: new FailureLimits(limits.passwordFailures),
+    passwordAddresses: new FailureLimits(limits.passwordAddressFailures),
     auth: new FailureLimits(limits.authFailures),
   };
   app.use(acceptPage({ invites: deps.invites, orgName: deps.orgName, signInUrl: deps.signInUrl, logger: deps.logger, tokenFailures: failures.links, renewalRequests: failures.renewalRequests }));
@@ -86,6 +90,7 @@ export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
       publicOrigin: new URL(deps.publicUrl).origin,
       tokenFailures: failures.links,
       passwordFailures: failures.passwords,
+      passwordAddressFailures: failures.passwordAddresses,
       authFailures: failures.auth,
     }),
   );

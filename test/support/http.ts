@@ -24,6 +24,7 @@ export const OPERATOR: Actor = { type: 'system', name: 'test' };
 export const GENEROUS_LIMITS: RateLimits = {
   tokenFailures: { windowMs: 60_000, limit: 10_000 },
   passwordFailures: { windowMs: 60_000, limit: 10_000 },
+  passwordAddressFailures: { windowMs: 60_000, limit: 10_000 },
   authFailures: { windowMs: 60_000, limit: 10_000 },
   renewalRequests: { windowMs: 60_000, limit: 10_000 },
 };

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashingLoad, MAX_WAITING_SIGN_INS } from '../../src/members/passwords.js';
 import { DIALECTS } from '../support/db.js';
 import { linkFromEmail, postForm, request, settled, snapshot, startTestApp, type TestApp } from '../support/http.js';
@@ -96,8 +96,9 @@ describe.each(DIALECTS)('no cross-site writes (%s)', (dialect) => {
 describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
   let t: TestApp;
   const budget = { windowMs: 60_000, limit: 3 };
+  const ADDRESS_BUDGET = { windowMs: 60_000, limit: 5 };
   beforeAll(async () => {
-    t = await startTestApp(dialect, { env: { TRUST_PROXY: '1' }, rateLimits: { passwordFailures: budget, authFailures: budget, tokenFailures: budget, renewalRequests: budget } });
+    t = await startTestApp(dialect, { env: { TRUST_PROXY: '1' }, rateLimits: { passwordFailures: budget, passwordAddressFailures: ADDRESS_BUDGET, authFailures: budget, tokenFailures: budget, renewalRequests: budget } });
   });
   afterAll(async () => {
     await t?.close();
@@ -115,17 +116,40 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     expect((await ask('198.51.100.5')).status).toBe(200);
   });
 
-  it('wrong passwords are answered 429 past the budget, but the right password always gets in', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: `guess-${i}` }, headers: from('203.0.113.7') })).status);
-    expect(statuses).toEqual([401, 401, 401, 429, 429]);
-    const limited = await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: 'guess-5' }, headers: from('203.0.113.7') });
-    expect(limited.json).toMatchObject({ code: 'rate_limited' });
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    // The message names the wait Retry-After gives (the budget's window here is a minute).
-    expect(limited.json.message).toMatch(new RegExp(`try again in ${limited.headers.get('retry-after')} seconds`));
-    // From the same address, right after: the right password is let through.
-    expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.7') })).status).toBe(200);
+  it('wrong passwords from one address stop its guesses before they are checked; the account\'s owner still gets in from elsewhere', async () => {
+    const checks = vi.spyOn(t.services.members, 'verifyCredentials');
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: `guess-${i}` }, headers: from('203.0.113.7') })).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      const limited = await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: 'guess-5' }, headers: from('203.0.113.7') });
+      expect(limited.json).toMatchObject({ code: 'rate_limited' });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The message names the wait Retry-After gives (the budget's window here is a minute).
+      expect(limited.json.message).toMatch(new RegExp(`try again in ${limited.headers.get('retry-after')} seconds`));
+      // From that address even the right password is refused unchecked: a 429 tells a guesser nothing, and costs no hash.
+      expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.7') })).status).toBe(429);
+      expect(checks).toHaveBeenCalledTimes(3);
+      // Elsewhere the account's own count only turns a wrong password's 401 into 429; the right one gets in.
+      expect((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: 'guess-6' }, headers: from('203.0.113.8') })).status).toBe(429);
+      expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.8') })).status).toBe(200);
+    } finally {
+      checks.mockRestore();
+    }
+  });
+
+  it('one address trying many accounts is stopped before its guesses are checked, whichever account it names next', async () => {
+    const checks = vi.spyOn(t.services.members, 'verifyCredentials');
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < ADDRESS_BUDGET.limit + 2; i++) statuses.push((await request(t.url, '/admin/auth/token', { body: { email: `sprayed-${i}@corp.test`, password: 'Summer2026!' }, headers: from('203.0.113.60') })).status);
+      expect(statuses).toEqual([...Array<number>(ADDRESS_BUDGET.limit).fill(401), 429, 429]);
+      expect(checks).toHaveBeenCalledTimes(ADDRESS_BUDGET.limit);
+      // Another client is not held back by it.
+      expect((await request(t.url, '/admin/auth', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.61') })).status).toBe(200);
+    } finally {
+      checks.mockRestore();
+    }
   });
 
   it('bad API tokens from one address never stop a valid token from it, nor other clients behind the same proxy', async () => {
