@@ -61,6 +61,8 @@ export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput):
   const password = checkPassword(input.password);
   const found = await rowByToken(ctx, ctx.db, input.token);
   requireState(found, ctx.clock.now(), ['pending']);
+  // Refused before the hash, as the page refuses it before the form: such a link may be sent again and again.
+  await requireNotMember(ctx.db, found.email);
   // scrypt is slow on purpose: hash before the transaction so no lock waits on it.
   const passwordHash = await hashPassword(password);
 

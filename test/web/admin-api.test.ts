@@ -773,6 +773,19 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect((await request(t.url, '/admin/auth/token', { body: { email, password: typed } })).status).toBe(200);
     });
 
+    it('a link whose address became a member meanwhile is refused before any password is hashed', async () => {
+      const email = fresh('joined-meanwhile');
+      await invite(email);
+      const token = await tokenOf(email);
+      await t.createMember('member', email);
+      // With every hashing slot and the queue busy, the answer can only come before a hash.
+      const filling = Array.from({ length: hashingLoad().slots + MAX_WAITING_HASHES }, (_, i) => hashPassword(`filler password ${i}`));
+      const res = await request(t.url, '/admin/invites/accept', { body: { token, user: { first_name: 'Jo', last_name: 'In', password: PASSWORD } } });
+      await Promise.all(filling);
+      expectMedusaError(res, 400, 'invalid_data');
+      expect(res.json.code).toBe('already_member');
+    });
+
     it('too busy hashing: the form comes back with the names kept, 503 with Retry-After, nothing changed', async () => {
       const email = fresh('busy');
       await invite(email);
