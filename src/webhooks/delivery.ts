@@ -6,6 +6,7 @@ import { backoffMs, RetryLater, StopGrace, type DeliveryOutcome, type OutboxHand
 import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { webhookUrlProblem } from '../shared/urls.js';
+import { servedWebhookEndpoints } from '../served-with.js';
 import { disableEndpoint, isEnvEndpointId, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
 import { openSecret } from './secrets.js';
 import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
@@ -94,7 +95,7 @@ const STOP_GRACE_MS = 2_000;
 
 /** The refusal a 410 Gone comes to. */
 const GONE = 'the endpoint answered 410 Gone';
-/** How long a process without WEBHOOK_URLS leaves such an endpoint's delivery before it looks again. */
+/** How long a process not told of a WEBHOOK_URLS endpoint leaves its delivery before it looks again. */
 const ENV_ENDPOINT_WAIT_MS = 60_000;
 
 class EndpointAnswered extends Error {
@@ -155,10 +156,14 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const endpoint = await endpointFor(payload.endpointId);
       const tooOld = () => clock.now() - Number(item.created_at) >= settings.giveUpAfterMs;
       if (!endpoint) {
-        // An endpoint of WEBHOOK_URLS is known only where that variable is set: a process without it
-        // (`doorman deliver` in a bare shell) cannot tell a removed endpoint from one it was not told
-        // of, so it leaves the delivery for an instance that has it, until the give-up time.
-        if (isEnvEndpointId(payload.endpointId) && envById.size === 0 && !tooOld()) throw new RetryLater('its endpoint is set by WEBHOOK_URLS, which this process does not have', ENV_ENDPOINT_WAIT_MS, true);
+        // An endpoint of WEBHOOK_URLS is known only where that variable lists it. A process that was
+        // not told of it (`doorman deliver` in a bare shell, an instance not yet restarted with a
+        // URL just added) leaves the delivery for one that was, if the service started last lists
+        // it, until the give-up time; otherwise it was removed.
+        if (isEnvEndpointId(payload.endpointId) && !tooOld()) {
+          const served = await servedWebhookEndpoints(db);
+          if (served ? served.has(payload.endpointId) : envById.size === 0) throw new RetryLater('its endpoint is in the WEBHOOK_URLS of the service, not of this process', ENV_ENDPOINT_WAIT_MS, true);
+        }
         return { result: 'cancelled', reason: 'the endpoint was removed' };
       }
       if (endpoint.state !== 'active') return { result: 'cancelled', reason: `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` };
