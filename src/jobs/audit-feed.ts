@@ -35,7 +35,8 @@ const UNFED_AFTER_MS = 3_600_000;
  * a cursor shared by all instances says how far the channel got, and a lease on it lets exactly
  * one instance post at a time. At first start it begins at the newest entry (no flood of history),
  * and after a break it catches up on the last CATCH_UP_ENTRIES at most.
- * A crash between Slack's OK and moving the cursor repeats that one message. Entries are posted in
+ * A crash (or a stall past the lease) between Slack's OK and moving the cursor repeats that one
+ * message, never more. Entries are posted in
  * id order, and none is passed over while the one before it may still commit.
  */
 export class AuditFeed {
@@ -43,6 +44,8 @@ export class AuditFeed {
   private started = false;
   /** The first missing id seen, when, and the horizon of transactions that may still write it. */
   private gap: { id: number; seenAt: number; horizon?: bigint } | undefined;
+  /** The lease this instance holds (its `locked_until`), so a release after losing it changes nothing. */
+  private lease = 0;
 
   constructor(
     private readonly db: Db,
@@ -128,6 +131,7 @@ export class AuditFeed {
       .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
       .update({ locked_until: now + LEASE_MS, updated_at: now });
     if (won !== 1) return undefined;
+    this.lease = now + LEASE_MS;
     const row = (await this.db('job_cursors').where({ name: CURSOR }).first()) as { position: number | string };
     const position = Number(row.position);
     // Starting after a break in which no instance fed the channel (unset for months, then set
@@ -143,9 +147,14 @@ export class AuditFeed {
     return Number(cut.id);
   }
 
-  /** Moves the cursor and lets the lease go (or keeps it until `retryAt` after a failure). */
+  /**
+   * Moves the cursor and lets the lease go (or keeps it until `retryAt` after a failure), only while
+   * the lease is still this instance's: after a stall past it another instance may have moved the
+   * cursor on, and moving it back would post those lines again.
+   */
   private async release(position: number, retryAt: number | null = null): Promise<void> {
-    await this.db('job_cursors').where({ name: CURSOR }).update({ position, locked_until: retryAt, updated_at: this.clock.now() });
+    const moved = await this.db('job_cursors').where({ name: CURSOR, locked_until: this.lease }).update({ position, locked_until: retryAt, updated_at: this.clock.now() });
+    if (moved !== 1) this.logger?.warn('AUDIT_CHANNEL: this instance lost its turn at the feed while posting (it stalled past the lease); another goes on from where it got');
   }
 }
 

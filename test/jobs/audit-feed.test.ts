@@ -60,6 +60,28 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     expect(posted).toEqual(['<@U0ADMIN> invited b@x.io as member']);
   });
 
+  it('a feed that stalls past its lease while posting does not move the cursor back once another has moved it on', async () => {
+    const posted: string[] = [];
+    let release: () => void = () => undefined;
+    const stalled = new AuditFeed(test.db, clock, (lines) => new Promise<void>((resolve) => { posted.push(...lines); release = resolve; }));
+    const other = new AuditFeed(test.db, clock, async (lines) => { posted.push(...lines.map((l) => `other: ${l}`)); });
+    await stalled.run();
+    await audit('b@x.io');
+    const first = stalled.run();
+    await eventually(() => posted.length === 1, 10_000, 'the first feed to post');
+    // Its lease runs out: the other instance takes over, posts b again (the one repeat a stall may
+    // cost), then c.
+    clock.advance(61_000);
+    expect(await other.run()).toBe(1);
+    await audit('c@x.io');
+    expect(await other.run()).toBe(1);
+    release();
+    await first;
+    await audit('d@x.io');
+    expect(await other.run()).toBe(1);
+    expect(posted).toEqual(['<@U0ADMIN> invited b@x.io as member', 'other: <@U0ADMIN> invited b@x.io as member', 'other: <@U0ADMIN> invited c@x.io as member', 'other: <@U0ADMIN> invited d@x.io as member']);
+  });
+
   it('a feed starting after a break in which none ran (the channel unset, then set again) posts what was written meanwhile, or only the last of it when there is much; a restart keeps its place', async () => {
     const posted: string[] = [];
     const post = async (lines: string[]) => { posted.push(...lines); };
