@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Services } from '../app.js';
 import { checkedChoices, EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from '../invites/choices.js';
-import { MAX_FILE_ROWS, parseListFile } from '../invites/list-file.js';
+import { MAX_FILE_BYTES, MAX_FILE_ROWS, parseListFile, tooLarge } from '../invites/list-file.js';
 import { MAX_PAGE, type SortKey } from '../invites/list.js';
 import { SHOWN_STATUSES, type Invitation, type InviteSummary } from '../invites/model.js';
 import type { Role } from '../members/roles.js';
@@ -33,7 +33,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
       if (opts.file === undefined && emails.length === 0) throw new UsageError('give the addresses to invite, - to read them from standard input, or --file PATH');
       if (opts.file !== undefined) {
         if (emails.length) throw new UsageError('Give addresses or --file, not both.');
-        const list = parseListFile(readListFile(path.resolve(cwd, opts.file)), path.basename(opts.file));
+        const list = parseListFile(readListFile(path.resolve(cwd, opts.file), path.basename(opts.file)), path.basename(opts.file));
         const { invites } = await open();
         const run = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });
         let state = await invites.listImportState(run.id);
@@ -114,10 +114,13 @@ export function registerInviteCommands(program: Command, { open, print, operator
   });
 }
 
-function readListFile(full: string): Buffer {
+function readListFile(full: string, name: string): Buffer {
   try {
+    // A file too large to be a list (a disk image given by mistake) is refused before it is read into memory.
+    if (statSync(full).size > MAX_FILE_BYTES) throw tooLarge(name);
     return readFileSync(full);
   } catch (error) {
+    if (error instanceof InvalidInput) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (code ?? (error as Error).message);
     throw new InvalidInput(`Cannot read ${full}: ${why}.`, 'file');

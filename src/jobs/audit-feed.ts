@@ -36,8 +36,8 @@ const UNFED_AFTER_MS = 3_600_000;
  * one instance post at a time. At first start it begins at the newest entry (no flood of history),
  * and after a break it catches up on the last CATCH_UP_ENTRIES at most.
  * A crash (or a stall past the lease) between Slack's OK and moving the cursor repeats that one
- * message, never more. Entries are posted in
- * id order, and none is passed over while the one before it may still commit.
+ * message, never more. Entries are posted in id order, and none is passed over while the one
+ * before it may still commit.
  */
 export class AuditFeed {
   private failures = 0;

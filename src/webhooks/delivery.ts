@@ -98,6 +98,22 @@ const GONE = 'the endpoint answered 410 Gone';
 /** How long a process not told of a WEBHOOK_URLS endpoint leaves its delivery before it looks again. */
 const ENV_ENDPOINT_WAIT_MS = 60_000;
 
+/** Reads past an answer's body so its connection can be reused, dropping it unread past a bound: a receiver streaming a large one costs no memory. */
+async function discardBody(response: Response, limit = 64 * 1024): Promise<void> {
+  const reader = response.body?.getReader();
+  if (!reader) return;
+  try {
+    for (let read = 0; ; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > limit) return void (await reader.cancel());
+    }
+  } catch {
+    // A body cut short changes nothing: the status decides.
+  }
+}
+
 class EndpointAnswered extends Error {
   constructor(readonly status: number) {
     super(`the endpoint answered ${status}`);
@@ -144,8 +160,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const name = (error as Error).name;
       throw new Error(name === 'TimeoutError' ? `no answer within ${settings.timeoutMs / 1000} s` : `cannot reach the endpoint: ${describeError((error as Error).cause ?? error)}`);
     }
-    // The body is not needed; reading it lets the connection be reused.
-    await response.arrayBuffer().catch(() => undefined);
+    await discardBody(response);
     if (response.status < 200 || response.status > 299) throw new EndpointAnswered(response.status);
   };
 

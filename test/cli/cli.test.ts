@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Invitation } from '../../src/invites/model.js';
@@ -317,6 +317,11 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     const missing = await doorman(['invite', '--file', path.join(data.dir, 'nope.csv')]);
     expect(missing.code).toBe(1);
     expect(expectOneErrorLine(missing)).toBe(`doorman: Cannot read ${path.join(data.dir, 'nope.csv')}: no such file.`);
+    // A file far too large to be a list is refused by its size, before it is read.
+    const huge = path.join(data.dir, 'disk.img');
+    writeFileSync(huge, '');
+    truncateSync(huge, 6 * 1024 * 1024);
+    expect(expectOneErrorLine(await doorman(['invite', '--file', huge]))).toMatch(/^doorman: disk\.img is not a list Doorman can read: it is larger than 5 MB/);
     // A relative path is read from where npm run was typed (INIT_CWD), not the package's folder.
     const relative = await doorman(['invite', '--file', 'nope.csv'], { INIT_CWD: data.dir });
     expect(expectOneErrorLine(relative)).toBe(`doorman: Cannot read ${path.join(data.dir, 'nope.csv')}: no such file.`);

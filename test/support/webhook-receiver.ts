@@ -19,7 +19,8 @@ export interface ReceivedWebhook {
 }
 
 /** How the receiver answers the next requests: a status, or no answer at all. */
-export type Answer = number | 'hang';
+/** A status; `hang`: never answered; `endless`: 200 with a body that never ends. */
+export type Answer = number | 'hang' | 'endless';
 
 /**
  * A real HTTP server that receives webhooks: records each request, verifies its signature with
@@ -81,9 +82,19 @@ export class WebhookReceiver {
         }
       }
       const answer = this.script.shift() ?? this.otherwise;
-      this.received.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body, verified, verifyError, status: answer === 'hang' ? 'hung' : answer });
+      this.received.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body, verified, verifyError, status: answer === 'hang' ? 'hung' : answer === 'endless' ? 200 : answer });
       if (answer === 'hang') {
         this.hanging.add(res);
+        return;
+      }
+      if (answer === 'endless') {
+        res.writeHead(200);
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const more = () => {
+          while (!res.destroyed && res.write(chunk));
+        };
+        res.on('drain', more);
+        more();
         return;
       }
       res.writeHead(answer).end();

@@ -304,6 +304,17 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(JSON.stringify(rows)).not.toContain('s3cr');
   });
 
+  it('an answer whose body never ends is done with its status: the body is dropped unread past a bound, not held in memory until the timeout', async () => {
+    const endless = await receiver();
+    endless.otherwise = 'endless';
+    const s = services([endless.url], { webhookDelivery: { timeoutMs: 120_000 } });
+    await s.invites.inviteMany({ emails: 'streamed@example.io', actor: OPERATOR });
+    const drained = s.webhooks.drain();
+    await eventually(async () => (await webhookRows(s)).every((row) => row.state === 'done'), 5_000, 'the delivery done');
+    await drained;
+    expect(endless.received).toHaveLength(1);
+  });
+
   it('a hanging endpoint holds back neither the other endpoints nor the invitation emails', async () => {
     const hanging = await receiver();
     hanging.otherwise = 'hang';
