@@ -257,6 +257,10 @@ describe('an email that did not go out before the link expired', () => {
     expect(JSON.stringify(invitationSection(lost))).toContain(':x: Its last email did not go out before the link expired: 421 busy');
     expect(JSON.stringify(invitationSection(waited))).toContain(':x: Its last email did not go out before the link expired\"');
     expect(JSON.stringify(invitationSection(delivered))).not.toContain(':x:');
+    // Nothing wrong: the status says where its email is.
+    expect(JSON.stringify(invitationSection(delivered))).toContain(':warning: Expired · email sent');
+    expect(JSON.stringify(invitationSection({ ...invitation(7, 'pending'), delivery: { state: 'queued', error: null } }))).toContain(':hourglass_flowing_sand: Pending · email queued');
+    expect(JSON.stringify(invitationSection({ ...invitation(8, 'accepted') }))).toContain('"text":":white_check_mark: Accepted"');
     const dm = listNotice({ noticeId: 1, kind: 'expired', invitations: [lost, waited, delivered], total: 3, stillExpired: 3 });
     expect(limitViolations('message', dm.blocks)).toEqual([]);
     expect(JSON.stringify(dm.blocks).match(/did not go out before the link expired/g)).toHaveLength(2);

@@ -75,7 +75,13 @@ export function deliveryProblem(invitation: Invitation): string | undefined {
   return undefined;
 }
 
-/** One invitation as a section: email, status, invited and expiry (or settle) time. */
+/** An open invitation's email as it goes, when nothing is wrong with it: " · email queued" or " · email sent". */
+function emailWords(invitation: Invitation): string {
+  if (invitation.status !== 'pending' && invitation.status !== 'expired') return '';
+  return invitation.delivery.state === 'sent' ? ' · email sent' : invitation.delivery.state === 'queued' ? ' · email queued' : '';
+}
+
+/** One invitation as a section: email, status (with its email's delivery state), invited and expiry (or settle) time. */
 export function invitationSection(invitation: Invitation): types.SectionBlock {
   const timing =
     invitation.status === 'accepted' && invitation.acceptedAt
@@ -85,7 +91,7 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
         : `${invitation.status === 'expired' ? 'Expired' : invitation.status === 'awaiting_approval' ? 'Request lapses' : 'Expires'} ${slackDate(invitation.expiresAt)}`;
   const why = invitation.status === 'awaiting_approval' && invitation.approval ? `\n${escape(approvalWords(invitation))}` : '';
   const problem = deliveryProblem(invitation);
-  const delivery = problem ? `\n${problem}` : '';
+  const delivery = problem ? `\n${problem}` : emailWords(invitation);
   return {
     type: 'section',
     fields: [
