@@ -78,13 +78,18 @@ export class SlackIdentities {
   /**
    * Who is asking. `mayAskSlack: false` decides from the database alone (a modal submission, whose
    * answer may wait on no Web API call): someone never seen before is then refused for now.
+   * `changes`: the request changes something (or shows a link), so a kept "allowed" is not
+   * enough: the member's role and state are read again, or an admin demoted or deactivated a
+   * moment ago (by another instance, or the CLI, which cannot tell this one to forget) could still
+   * act for a minute, even make themselves admin again. A kept refusal still answers.
    */
-  async identify(slackUserId: string, teamId: string | undefined, options: { mayAskSlack?: boolean } = {}): Promise<SlackUser> {
+  async identify(slackUserId: string, teamId: string | undefined, options: { mayAskSlack?: boolean; changes?: boolean } = {}): Promise<SlackUser> {
     const mayAsk = options.mayAskSlack ?? true;
     const now = this.deps.clock.now();
     const cached = this.cache.get(slackUserId);
     const trusted = this.bootstrap.has(slackUserId) || this.sameTeam(teamId);
-    if (cached && trusted && now - cached.at < (mayAsk || cached.user.allowed ? IDENTITY_CACHE_MS : REFUSAL_KEPT_MS)) return cached.user;
+    const keptEnough = cached && !(options.changes && cached.user.allowed);
+    if (cached && keptEnough && trusted && now - cached.at < (mayAsk || cached.user.allowed ? IDENTITY_CACHE_MS : REFUSAL_KEPT_MS)) return cached.user;
     if (!mayAsk) {
       // The modal's opening may be reading this person's profile right now: its answer is worth a short wait.
       const looking = this.inFlight.get(slackUserId);

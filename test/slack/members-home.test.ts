@@ -148,6 +148,30 @@ describe.each(DIALECTS)('members, App Home and permissions (%s)', (dialect) => {
     expect((await reply('members', '', MEMBER_ADMIN)).text).toMatch(REFUSAL);
   });
 
+  it('an admin demoted elsewhere (the CLI, another instance) is refused at their next change at once, though this instance still keeps their answer', async () => {
+    await h.services.members.create({ email: 'zed@corp.test', role: 'admin' }, actor);
+    const body = await reply('members', '', PLAIN);
+    const pat = await memberByEmail('pat@corp.test');
+    expect(pat.role).toBe('admin');
+    await h.services.members.setRole(pat.id, 'member', actor);
+    // Within the minute Pat's answer is kept: making himself admin again is refused all the same.
+    const select = elementsOf(body.blocks).find((e) => e.action_id.startsWith('member_role') && e.options[0].value.startsWith(pat.id));
+    const again = await h.click({ ...select, type: 'static_select', selected_option: select.options.find((o: any) => o.value.includes('.admin.')) }, { user: PLAIN });
+    expect(textOf((await h.api.response(again.responseId)).body)).toMatch(REFUSAL);
+    expect((await memberByEmail('pat@corp.test')).role).toBe('member');
+  });
+
+  it('a role chosen again after another (Developer, Member, Developer) within the double-click window is applied, not dropped as a repeat', async () => {
+    const body = await reply('members');
+    const pat = await memberByEmail('pat@corp.test');
+    const select = elementsOf(body.blocks).find((e) => e.action_id.startsWith('member_role') && e.options[0].value.startsWith(pat.id));
+    for (const [role, label] of [['developer', 'Developer'], ['member', 'Member'], ['developer', 'Developer']] as const) {
+      const chosen = await h.click({ ...select, type: 'static_select', selected_option: select.options.find((o: any) => o.value.includes(`.${role}.`)) });
+      expect(textOf((await h.api.response(chosen.responseId)).body)).toContain(`*Pat Plain* is now ${label}`);
+    }
+    expect((await memberByEmail('pat@corp.test')).role).toBe('developer');
+  });
+
   it('App Home shows counts, the latest pending and expired invitations with their buttons, and Invite people', async () => {
     const eventId = 'EvHOME1';
     await h.event({ type: 'app_home_opened', user: ADMIN, channel: 'D0', tab: 'home', event_ts: '1.2' }, { eventId });

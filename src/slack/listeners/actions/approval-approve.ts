@@ -45,6 +45,6 @@ export function approvalApproveAction(deps: SlackDeps) {
       }
       await redrawRequest(deps, args, target);
     },
-    { changes: true },
+    { changes: true, notPermitted: NOT_APPROVER },
   );
 }

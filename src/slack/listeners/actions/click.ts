@@ -4,7 +4,7 @@ import { refusedHomeView } from '../../blocks/home.js';
 import type { Block } from '../../blocks/limits.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
-import { payloadTeam, type SlackUser } from '../../identity.js';
+import { NOT_PERMITTED, payloadTeam, type SlackUser } from '../../identity.js';
 import { loadNotice, renderNotice } from '../../notices/render.js';
 import { homeScreen, invitationsScreen } from '../../screens.js';
 import { repeatClaims } from '../../dedupe.js';
@@ -50,11 +50,15 @@ export async function replaceMessage(args: ClickArgs, message: Message): Promise
   else await args.client.chat.postMessage({ channel: args.body.user.id, ...message });
 }
 
-/** The clicking user, when they may manage invitations and members; a refused user is told why. */
-export async function clicker(deps: SlackDeps, args: ClickArgs): Promise<SlackUser | undefined> {
-  const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
+/**
+ * The clicking user, when they may manage invitations and members (read again for a click that
+ * `changes` something); a refused user is told why, in `notPermitted`'s words when the click
+ * needs another permission than Member: Manage.
+ */
+export async function clicker(deps: SlackDeps, args: ClickArgs, options: { changes?: boolean; notPermitted?: string } = {}): Promise<SlackUser | undefined> {
+  const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body), { changes: options.changes });
   if (user.allowed) return user;
-  await tellClicker(args, user.refusal!);
+  await tellClicker(args, user.refusal === NOT_PERMITTED && options.notPermitted ? options.notPermitted : user.refusal!);
   return undefined;
 }
 
@@ -90,21 +94,37 @@ export async function failureWords(deps: SlackDeps, error: unknown, current: () 
   return words ?? SOMETHING_WENT_WRONG;
 }
 
+export interface ClickOptions {
+  /** The click changes something: the clicker is read again, and it is done once however often Slack delivers it. */
+  changes?: boolean;
+  /** The click shows a secret (a link): the clicker is read again, as for a change. */
+  reveals?: boolean;
+  /** The words for someone refused for want of the permission, when the click needs another than Member: Manage. */
+  notPermitted?: string;
+  /**
+   * Made again, the change does nothing more (a role chosen in a select): only Slack's redelivery
+   * is dropped, not the same choice made again within the double-click window, which may undo a
+   * choice made in between (Member, Admin, Member).
+   */
+  idempotent?: boolean;
+}
+
 /**
  * Every click starts the same way: ack at once, parse the clicked value strictly (a stale or
  * forged one is told so), check the clicker may manage (a refused one is told so); a click that
  * changes something is done once however often Slack delivers it (`changes`).
  */
-export function onClick<V>(deps: SlackDeps, decode: (value: unknown) => V | undefined, run: (args: ClickArgs, value: V, user: SlackUser) => Promise<void>, options: { changes?: boolean } = {}) {
+export function onClick<V>(deps: SlackDeps, decode: (value: unknown) => V | undefined, run: (args: ClickArgs, value: V, user: SlackUser) => Promise<void>, options: ClickOptions = {}) {
   return async (args: ClickArgs) => {
     await args.ack();
     const raw = clickedValue(args);
     const value = decode(raw);
     if (value === undefined) return tellClicker(args, staleButton(deps.command));
-    const user = await clicker(deps, args);
+    const user = await clicker(deps, args, { changes: options.changes || options.reveals, notPermitted: options.notPermitted });
     if (!user) return;
     if (options.changes) {
-      const claims = repeatClaims({ triggerId: args.body.trigger_id, click: { userId: user.slackUserId, actionId: baseActionId(args.action.action_id), value: String(raw) } });
+      const click = options.idempotent ? undefined : { userId: user.slackUserId, actionId: baseActionId(args.action.action_id), value: String(raw) };
+      const claims = repeatClaims({ triggerId: args.body.trigger_id, ...(click ? { click } : {}) });
       if (!(await deps.dedupe.first(claims))) {
         deps.logger.debug({ action: args.action.action_id }, 'repeated click ignored');
         return;

@@ -21,7 +21,7 @@ export function copyLinkAction(deps: SlackDeps) {
       return showOutcome(deps, args, row, await failureWords(deps, error, () => deps.invites.get(row.invitationId), 'copy link'));
     }
     await postToClicker(args, { text: `:link: Invitation link for *${escape(link.email)}* (only you can see this):\n${link.url}`, unfurl_links: false, unfurl_media: false });
-  });
+  }, { reveals: true });
   return async (args: ClickArgs) => {
     if (args.body.response_url) return inMessage(args);
     await args.ack();
@@ -30,7 +30,7 @@ export function copyLinkAction(deps: SlackDeps) {
     const show = (view: ReturnType<typeof linkView>) => args.client.views.update({ view_id: opened.id!, hash: opened.hash, view });
     const row = decodeRow(clickedValue(args));
     if (!row) return void (await show(messageView('Invitation link', 'This button is out of date. Open the Home tab again.')));
-    const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body));
+    const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body), { changes: true });
     if (!user.allowed) return void (await show(messageView('Invitation link', user.refusal!)));
     try {
       const { invitation, link } = await deps.invites.copyLink(row.invitationId);

@@ -23,5 +23,5 @@ export function memberRoleAction(deps: SlackDeps) {
     const fromNote = args.action.block_id === ACCEPTED_ROLE_BLOCK;
     const note = fromNote ? await renderAcceptedNote(deps, value.memberId, notice) : undefined;
     await replaceMessage(args, note ?? (await membersScreen(deps, value.offset, notice)));
-  }, { changes: true });
+  }, { changes: true, idempotent: true });
 }

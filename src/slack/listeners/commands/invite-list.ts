@@ -34,7 +34,7 @@ export async function inviteList(deps: SlackDeps, { ack, command, respond, conte
 /** The answer to the command: the summary of what was stored, or why nothing was (undefined: a repeat, answered empty). */
 async function answerFor(deps: SlackDeps, command: CommandArgs['command'], rawList: string, started: number): Promise<RespondArguments | undefined> {
   try {
-    const user = await before(deps.identities.identify(command.user_id, command.team_id), IDENTITY_BUDGET_MS - (Date.now() - started), undefined);
+    const user = await before(deps.identities.identify(command.user_id, command.team_id, { changes: true }), IDENTITY_BUDGET_MS - (Date.now() - started), undefined);
     if (!user) return ephemeral(PROFILE_UNAVAILABLE);
     if (!user.allowed) return ephemeral(user.refusal!);
     if (!(await deps.dedupe.first(repeatClaims({ triggerId: command.trigger_id })))) return undefined;

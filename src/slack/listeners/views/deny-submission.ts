@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { decodeApproval, DENY_BLOCKS, DENY_INPUTS } from '../../action-values.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackWords, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
-import { NOT_APPROVER, payloadTeam } from '../../identity.js';
+import { NOT_APPROVER, NOT_PERMITTED, payloadTeam } from '../../identity.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -21,8 +21,8 @@ export function denySubmission(deps: SlackDeps) {
       if (!target) return staleButton(deps.command);
       const reason = view.state?.values?.[DENY_BLOCKS.reason]?.[DENY_INPUTS.reason]?.value ?? '';
       try {
-        const user = await deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false });
-        if (!user.allowed) return user.refusal!;
+        const user = await deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false, changes: true });
+        if (!user.allowed) return user.refusal === NOT_PERMITTED ? NOT_APPROVER : user.refusal!;
         if (!user.mayApprove) return user.refusal ?? NOT_APPROVER;
         if (target.kind === 'invitation') await deps.invites.deny(target.id, user.actor, reason);
         else await deps.invites.denyRequest(target.id, user.actor, reason, target.heldUpTo);

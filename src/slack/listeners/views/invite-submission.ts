@@ -25,7 +25,7 @@ type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 export function inviteFormSubmission(deps: SlackDeps) {
   return async ({ ack, body, view, client, context }: SubmitArgs) => {
     const started = receivedAt(context);
-    const identified = await withinAckDeadline(deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false }), started);
+    const identified = await withinAckDeadline(deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false, changes: true }), started);
     if (identified === LATE) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
     const user = identified;
     if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });

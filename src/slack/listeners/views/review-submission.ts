@@ -28,7 +28,7 @@ export function reviewSubmission(deps: SlackDeps) {
     // behind a write that waits for another process's lock.
     const work = (async (): Promise<Outcome | undefined> => {
       try {
-        const user = await deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false });
+        const user = await deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false, changes: true });
         if (!user.allowed) return { view: refusedView(user.refusal!) };
         const draftId = view.private_metadata;
         const draft = await deps.drafts.load(draftId, user.slackUserId);
