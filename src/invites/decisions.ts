@@ -74,6 +74,27 @@ async function requireMayStillDecide(ctx: InvitesContext, trx: Trx, actor: Actor
   if ((await memberMayNow(trx, actor, 'invite:approve')) === false) throw new NotPermitted('invite:approve');
 }
 
+/**
+ * The requester may still invite, read under the decision's transaction. A request outlives neither
+ * its requester's deactivation nor their demotion, as a list import does not: approving would send
+ * invitations in the name of an account just cut off. It can still be denied, or let lapse.
+ */
+async function requireRequesterMayStillInvite(ctx: InvitesContext, trx: Trx, rows: readonly InvitationRow[]): Promise<void> {
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const key = `${row.invited_by_member_id}|${row.invited_by_slack_user_id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const memberId = row.invited_by_member_id;
+    // The operator (neither), or a bootstrap admin: whatever the database holds.
+    if (!memberId && !row.invited_by_slack_user_id) continue;
+    if (row.invited_by_slack_user_id && ctx.policy.unlimitedSlackUserIds.includes(row.invited_by_slack_user_id)) continue;
+    if (memberId && (await memberMayNow(trx, { type: 'member', memberId }, 'member:manage'))) continue;
+    const who = row.invited_by_name ?? 'The requester';
+    throw new InvalidInput(`${who} may no longer invite people (their account was deactivated, or is no longer an admin), so this request can only be denied.`);
+  }
+}
+
 /** After conditional updates changed nothing: someone else decided (or revoked) in between. */
 async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number): Promise<never> {
   const row = await invitationRow(trx, id);
@@ -175,6 +196,7 @@ export async function approve(ctx: InvitesContext, id: string, actor: Actor): Pr
     const row = await invitationRow(trx, id);
     await requireDecidable(trx, row, actor, now);
     await requireMayStillDecide(ctx, trx, actor);
+    await requireRequesterMayStillInvite(ctx, trx, [row]);
     await requireNotMember(trx, row.email);
     const [approved] = await approveRows(ctx, trx, [row], actor, now);
     return approved ?? lostTheRace(trx, id, actor, now);
@@ -209,6 +231,7 @@ export async function approveRequest(ctx: InvitesContext, requestId: string, act
     const now = ctx.clock.now();
     const waiting = await decidableRows(trx, requestId, actor, now, heldUpTo);
     await requireMayStillDecide(ctx, trx, actor);
+    await requireRequesterMayStillInvite(ctx, trx, waiting);
     const members = await activeMembers(trx, waiting.map((row) => row.email));
     const decided = await approveRows(ctx, trx, waiting.filter((row) => !members.has(row.email)), actor, now);
     if (decided.length === 0 && members.size === 0) await lostTheRequestRace(trx, requestId, actor, now, heldUpTo);

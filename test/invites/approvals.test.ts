@@ -107,7 +107,9 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     // An operator's unlink of the deactivated account changes nothing, so it records nothing to hide it behind.
     await w.members.setSlackUser('usr_ana', null, CLI);
     await expect(w.policy.approve(held!.invitationId, asAgain)).rejects.toBeInstanceOf(OwnRequest);
-    expect(await w.policy.approve(held!.invitationId, BEN)).toMatchObject({ status: 'pending' });
+    // Someone else may decide; the requester's account is deactivated, so only a denial.
+    await expect(w.policy.approve(held!.invitationId, BEN)).rejects.toThrow(/may no longer invite people/);
+    expect(await w.policy.deny(held!.invitationId, BEN, 'asked by an account since closed')).toMatchObject({ status: 'revoked' });
   });
 
   it('a member demoted or deactivated a moment ago cannot decide, whatever a kept identity says; a bootstrap admin and the operator can', async () => {
@@ -130,13 +132,35 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect(await w.policy.approve(held[2]!.invitationId, { ...BOOT, memberId: carl.id })).toMatchObject({ status: 'pending' });
   });
 
+  it('a request whose requester was demoted or deactivated since can only be denied: approving would send in the name of an account cut off', async () => {
+    const w = world();
+    const eve = (await w.members.create({ email: 'eve@acme.com', role: 'admin' }, CLI)).member;
+    const asEve: Actor = { type: 'member', memberId: eve.id, name: 'Eve' };
+    const [one] = (await w.policy.inviteMany({ emails: 'one@other.io', actor: asEve, inviterName: 'Eve' })).awaitingApproval!;
+    const [two, three] = (await w.policy.inviteMany({ emails: 'two@other.io, three@other.io', actor: asEve, inviterName: 'Eve' })).awaitingApproval!;
+    const request = (await invitationRow(w.db, two!.invitationId)).approval_request_id!;
+    await w.members.setRole(eve.id, 'member', CLI);
+    await expect(w.policy.approve(one!.invitationId, ANA_BY_TOKEN)).rejects.toThrow(/^Eve may no longer invite people .* can only be denied\.$/);
+    await expect(w.policy.approveRequest(request, BOOT)).rejects.toBeInstanceOf(InvalidInput);
+    for (const held of [one!, two!, three!]) {
+      expect((await w.policy.get(held.invitationId)).status).toBe('awaiting_approval');
+      expect(await emails(w, held.invitationId)).toEqual([]);
+    }
+    expect(await w.policy.deny(one!.invitationId, ANA_BY_TOKEN, 'Eve has left')).toMatchObject({ status: 'revoked' });
+    // An admin again, and it may be approved; deactivated, and it may not.
+    await w.members.setRole(eve.id, 'admin', CLI);
+    expect(await w.policy.approve(two!.invitationId, ANA_BY_TOKEN)).toMatchObject({ status: 'pending' });
+    await w.members.deactivate(eve.id, CLI);
+    await expect(w.policy.approve(three!.invitationId, CLI)).rejects.toThrow(/may no longer invite people/);
+  });
+
   it('two-person rule: a link released by an unlink (as migration 0017 records it) still counts as the requester\'s', async () => {
     const w = world();
     const [held] = (await w.policy.inviteMany({ emails: 'out@other.io', actor: ANA_BY_TOKEN })).awaitingApproval!;
     await w.db('members').where({ id: 'usr_ana' }).update({ state: 'deactivated' });
     await w.db('audit_log').insert({ at: 1, actor_type: 'system', actor_id: 'migration', action: 'slack_unlink', subject_type: 'member', subject_id: 'usr_ana', details: JSON.stringify({ slackUserId: null, previous: 'U0ANA' }) });
     await expect(w.policy.approve(held!.invitationId, { type: 'slack', slackUserId: 'U0ANA', name: 'Ana' })).rejects.toBeInstanceOf(OwnRequest);
-    expect(await w.policy.approve(held!.invitationId, BEN)).toMatchObject({ status: 'pending' });
+    expect(await w.policy.deny(held!.invitationId, BEN, 'asked by an account since closed')).toMatchObject({ status: 'revoked' });
   });
 
   it('deny: needs a reason, sends nothing, shows as revoked with the reason', async () => {
