@@ -55,8 +55,9 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
     case 'invite_expired': {
       const e = error as InvitationExpired;
       const who = e.invitedBy ? `Ask ${e.invitedBy}` : `Ask an admin of ${orgName}`;
-      if (renewalToken) return { status: 410, html: problemPage('This invitation has expired', `It expired on ${formatDateInWords(e.expiredAt)}.`, `You can ask for a new one here, or ${who.replace(/^Ask/, 'ask')} directly.`, renewalRequestForm(renewalToken)) };
-      return { status: 410, html: problemPage('This invitation has expired', `It expired on ${formatDateInWords(e.expiredAt)}.`, `${who} to send you a new invitation.`) };
+      const when = `Your invitation to ${orgName} expired on ${formatDateInWords(e.expiredAt)}.`;
+      if (renewalToken) return { status: 410, html: problemPage('This invitation has expired', when, `You can ask for a new one here, or ${who.replace(/^Ask/, 'ask')} directly.`, renewalRequestForm(renewalToken)) };
+      return { status: 410, html: problemPage('This invitation has expired', when, `${who} to send you a new invitation.`) };
     }
     case 'invite_revoked':
       return { status: 410, html: problemPage('This invitation was withdrawn', `This invitation to ${orgName} was revoked and no longer works.`, `If you think this is a mistake, ask an admin of ${orgName} for a new invitation.`) };
@@ -104,6 +105,8 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     const page = pageForError(error, orgName, token && invites.takesRenewalRequests ? token : undefined, deps.signInUrl);
     if (page) return send(res, page.status, page.html);
     deps.logger.error({ err: error }, 'accept page failed');
+    // After the form was sent the account may or may not exist: opening the link again tells which.
+    if (req.method === 'POST') return send(res, 500, problemPage('Something went wrong', 'Your account may not have been set up.', 'Open the link from your email again in a minute: it shows the form again if not, or says the invitation was used if it was.'));
     return send(res, 500, problemPage('Something went wrong', 'We could not load your invitation. Please try again in a minute.'));
   };
 
@@ -143,6 +146,8 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       if (str('password') !== str('confirm_password')) errors.confirm_password = 'The passwords do not match.';
       if (Object.keys(errors).length) {
         errors.form = 'Please correct the fields marked below.';
+        // A password is never sent back to the page: said, or the next send fails on an empty one.
+        errors.password ??= 'Enter your password again (it is not kept when the form comes back).';
         return send(res, 422, acceptForm(invitation, orgName, token, state));
       }
       await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
@@ -152,7 +157,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       if (error instanceof Overloaded && invitation) {
         // Busy hashing: the form comes back as it was sent, names kept, to be sent again.
         res.set('Retry-After', String(error.retryAfterS));
-        return send(res, 503, acceptForm(invitation, orgName, token, { ...state, errors: { form: 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed: enter your password again and send the form in a few seconds.' } }));
+        return send(res, 503, acceptForm(invitation, orgName, token, { ...state, errors: { form: 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed: enter your password again and send the form in a few seconds.', password: 'Enter your password again.' } }));
       }
       // With the token: a link that expired while the form was open still offers to ask for a new one.
       await fail(req, res, error, token);
@@ -170,6 +175,11 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     } catch (error) {
       await fail(req, res, error, token);
     }
+  });
+
+  // Reached by a restored tab or a copied address: what it is for, not Express's bare "Cannot GET".
+  router.get('/invite/renewal', pageHeaders, (_req, res) => {
+    send(res, 404, problemPage('Nothing to show here', 'This address takes requests for a new invitation from the page of an expired one.', 'To ask again, open the link from your invitation email.'));
   });
 
   router.post('/invite/renewal', pageHeaders, declaredBodyLimit(16 * 1024, tooLarge), express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), async (req, res) => {

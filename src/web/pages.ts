@@ -11,6 +11,7 @@ function layout(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
 <title>${h(title)}</title>
@@ -49,15 +50,17 @@ function field(id: (typeof FIELDS)[number], label: string, attrs: string, state:
 }
 
 export function acceptForm(invitation: Invitation, orgName: string, token: string, state: FormState = {}): string {
-  const inviter = invitation.invitedBy.name ? `${h(invitation.invitedBy.name)} invited you` : 'You are invited';
+  // <bdi>: a name in a right-to-left script keeps its own direction, and its edge characters stay put.
+  const inviter = invitation.invitedBy.name ? `<bdi>${h(invitation.invitedBy.name)}</bdi> invited you` : 'You are invited';
   const summary = state.errors?.form ? `<div class="alert" role="alert">${h(state.errors.form)}</div>` : '';
   return layout(
     // The title is read first: it says at once that the form came back with something to correct.
     `${state.errors?.form ? 'Error: ' : ''}Join ${orgName}`,
     `<h1>Join ${h(orgName)}</h1>
 <p class="lead">${inviter} to join <strong>${h(orgName)}</strong> as <strong>${h(ROLE_LABELS[invitation.role])}</strong>.</p>
-${invitation.message ? `<blockquote class="message">${h(invitation.message)}</blockquote>` : ''}
+${invitation.message ? `<blockquote class="message" dir="auto">${h(invitation.message)}</blockquote>` : ''}
 <dl class="facts">
+<dt>Email</dt><dd>${h(invitation.email)}</dd>
 <dt>Expires</dt><dd><time datetime="${new Date(invitation.expiresAt).toISOString()}">${h(formatDateInWords(invitation.expiresAt))}</time></dd>
 </dl>
 ${summary}
@@ -136,7 +139,7 @@ input[aria-invalid=true]{border-color:#c9252d}
 button{width:100%;font:inherit;font-weight:700;color:#fff;background:#1264a3;border:0;border-radius:8px;padding:12px;cursor:pointer;margin-top:6px}
 a.button{display:block;text-align:center;font-weight:700;color:#fff;background:#1264a3;border-radius:8px;padding:12px;text-decoration:none;margin-top:6px}a.button:hover{background:#0b4c80}a.button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}
 button:hover{background:#0b4c80}button:disabled{background:#616061;cursor:progress}button:focus-visible{outline:3px solid #1d1c1d;outline-offset:2px}
-@media (prefers-color-scheme:dark){html{background:#1a1d21;color:#e8e8e8}.card{background:#222529;box-shadow:none}.facts dt,.hint{color:#ababad}input{background:#1a1d21;color:#e8e8e8}input[readonly]{background:#222529;border-color:#616061}}
+@media (prefers-color-scheme:dark){html{background:#1a1d21;color:#e8e8e8}.card{background:#222529;box-shadow:none}.facts dt,.hint{color:#ababad}input{background:#1a1d21;color:#e8e8e8}input[readonly]{background:#222529;border-color:#616061}input:focus{outline-color:#4ea1ff;border-color:#4ea1ff}input[aria-invalid=true]{border-color:#ff8a8a}.error{color:#ff8a8a}.alert{background:#4a1f22;color:#ffd7d7}button:focus-visible,a.button:focus-visible{outline-color:#e8e8e8}}
 `;
 
 /** Inline validation in the browser; the server checks everything again. */
@@ -161,4 +164,6 @@ function ready(){sent=false;button.disabled=false;button.textContent=label}
 form.addEventListener('submit',function(e){if(sent){e.preventDefault();return}var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus();return}
 sent=true;button.disabled=true;button.textContent='Creating your account\u2026';setTimeout(ready,35000)});
 window.addEventListener('pageshow',function(e){if(e.persisted)ready()});
+// The expiry in the reader's own time zone (the page says it in UTC, for the browser without script).
+Array.prototype.forEach.call(document.querySelectorAll('time[datetime]'),function(t){try{var d=new Date(t.getAttribute('datetime'));t.title=t.textContent;t.textContent=d.toLocaleString(undefined,{weekday:'long',day:'numeric',month:'long',year:'numeric',hour:'2-digit',minute:'2-digit',timeZoneName:'short'})}catch(x){}});
 })();`;

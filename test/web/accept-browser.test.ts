@@ -25,8 +25,8 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     await t?.close();
   });
 
-  async function newPage(options: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number } } = {}): Promise<{ page: Page; requests: string[]; consoleErrors: string[] }> {
-    const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, viewport: options.viewport ?? { width: 800, height: 900 }, locale: 'en-GB' });
+  async function newPage(options: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number }; colorScheme?: 'dark'; timezoneId?: string } = {}): Promise<{ page: Page; requests: string[]; consoleErrors: string[] }> {
+    const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, viewport: options.viewport ?? { width: 800, height: 900 }, locale: 'en-GB', colorScheme: options.colorScheme ?? 'light', timezoneId: options.timezoneId });
     contexts.push(context);
     const page = await context.newPage();
     const consoleErrors: string[] = [];
@@ -63,7 +63,9 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     expect(lead).toContain('Ada Lovelace invited you');
     expect(lead).toContain('Acme');
     expect(lead).toContain('Developer');
-    expect(await page.locator('dl.facts').textContent()).toContain(formatDateInWords(Number(row.expires_at)));
+    // The expiry in the reader's zone, the UTC words kept as its title; the address in full, wrapping.
+    expect(await page.locator('dl.facts time').getAttribute('title')).toBe(formatDateInWords(Number(row.expires_at)));
+    expect(await page.locator('dl.facts').textContent()).toContain(email);
     // The address is the form's user name, so a password manager saves the password under it.
     const username = page.getByLabel('Email', { exact: true });
     expect([await username.inputValue(), await username.getAttribute('autocomplete'), await username.getAttribute('readonly')]).toEqual([email, 'username', '']);
@@ -222,6 +224,66 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     expect(await page.locator('h1').textContent()).toBe('Welcome to Acme');
     for (const url of requests) expect(new URL(url).origin).toBe(t.url);
     expect((await t.invitation(email)).status).toBe('accepted');
+  });
+
+  it('a form sent back for a name says the password must be typed again, since it is never sent back', async () => {
+    const { link } = await inviteByEmail('retype');
+    const { page } = await newPage({ javaScriptEnabled: false });
+    await page.goto(link);
+    await page.getByLabel('First name', { exact: true }).fill('Barbara');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Accept invitation' }).click()]);
+    expect(answer.status()).toBe(422);
+    await page.waitForLoadState();
+    expect(await page.locator('#last_name-error').textContent()).toBe('Enter your last name.');
+    expect(await page.locator('#password-error').textContent()).toBe('Enter your password again (it is not kept when the form comes back).');
+    expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('last_name');
+  });
+
+  it('in dark mode the error text and the focus rings stand out from the card', async () => {
+    const { link } = await inviteByEmail('dark');
+    const { page } = await newPage({ colorScheme: 'dark' });
+    await page.goto(link);
+    await page.getByRole('button', { name: 'Accept invitation' }).click();
+    await page.getByLabel('Confirm password', { exact: true }).focus();
+    const inputRing = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineColor);
+    await page.keyboard.press('Tab');
+    const contrast = await page.evaluate((ring) => {
+      const rgb = (color: string) => color.match(/[\d.]+/g)!.slice(0, 3).map(Number);
+      const luminance = (color: string) => {
+        const [r, g, b] = rgb(color).map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const ratio = (a: string, b: string) => {
+        const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+        return (hi! + 0.05) / (lo! + 0.05);
+      };
+      const card = getComputedStyle(document.querySelector('.card')!).backgroundColor;
+      return {
+        focused: document.activeElement?.tagName,
+        error: ratio(getComputedStyle(document.getElementById('first_name-error')!).color, card),
+        inputRing: ratio(ring, card),
+        buttonRing: ratio(getComputedStyle(document.activeElement!).outlineColor, card),
+      };
+    }, inputRing);
+    expect(contrast.focused).toBe('BUTTON');
+    // WCAG: 4.5:1 for text, 3:1 for what shows where the focus is.
+    expect(contrast.error).toBeGreaterThanOrEqual(4.5);
+    expect(contrast.inputRing).toBeGreaterThanOrEqual(3);
+    expect(contrast.buttonRing).toBeGreaterThanOrEqual(3);
+    await screenshot(page, `accept-${dialect}-dark`);
+  });
+
+  it('says when the link expires in the reader\'s own time zone', async () => {
+    const { email, link } = await inviteByEmail('tokyo');
+    const expires = Number((await t.invitation(email)).expires_at);
+    const { page } = await newPage({ timezoneId: 'Asia/Tokyo' });
+    await page.goto(link);
+    const shown = await page.locator('dl.facts time').textContent();
+    expect(shown).toContain('GMT+9');
+    expect(shown).toContain(String(new Date(expires + 9 * 3_600_000).getUTCHours()).padStart(2, '0'));
   });
 
   it('fits a phone screen without sideways scrolling', async () => {
