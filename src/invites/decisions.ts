@@ -86,12 +86,16 @@ async function requireRequesterMayStillInvite(ctx: InvitesContext, trx: Trx, row
     if (seen.has(key)) continue;
     seen.add(key);
     const memberId = row.invited_by_member_id;
-    // The operator (neither), or a bootstrap admin: whatever the database holds.
-    if (!memberId && !row.invited_by_slack_user_id) continue;
-    if (row.invited_by_slack_user_id && ctx.policy.unlimitedSlackUserIds.includes(row.invited_by_slack_user_id)) continue;
-    if (memberId && (await memberMayNow(trx, { type: 'member', memberId }, 'member:manage'))) continue;
+    const slackUserId = row.invited_by_slack_user_id;
+    const bootstrap = ctx.policy.unlimitedSlackUserIds;
+    // The operator, or a Slack user with no member (only a bootstrap admin invites so).
+    if (!memberId) continue;
+    // A bootstrap admin may whatever their member's role. A process without SLACK_ADMIN_USER_IDS
+    // (a CLI run without the Slack settings) cannot tell whether a Slack requester was one: it lets it be.
+    if (slackUserId && (bootstrap.includes(slackUserId) || bootstrap.length === 0)) continue;
+    if (await memberMayNow(trx, { type: 'member', memberId }, 'member:manage')) continue;
     const who = row.invited_by_name ?? 'The requester';
-    throw new InvalidInput(`${who} may no longer invite people (their account was deactivated, or is no longer an admin), so this request can only be denied.`);
+    throw new InvalidInput(`${who} may no longer invite people (their Doorman account was deactivated, or is not an admin), so this request can only be denied.`);
   }
 }
 

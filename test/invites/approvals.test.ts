@@ -152,6 +152,13 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect(await w.policy.approve(two!.invitationId, ANA_BY_TOKEN)).toMatchObject({ status: 'pending' });
     await w.members.deactivate(eve.id, CLI);
     await expect(w.policy.approve(three!.invitationId, CLI)).rejects.toThrow(/may no longer invite people/);
+    // A bootstrap admin's request may be approved whatever their member account is (deactivated here).
+    const [boot] = (await w.policy.inviteMany({ emails: 'four@other.io', actor: { ...BOOT, memberId: eve.id } })).awaitingApproval!;
+    expect(await w.policy.approve(boot!.invitationId, ANA_BY_TOKEN)).toMatchObject({ status: 'pending' });
+    // So may one decided where SLACK_ADMIN_USER_IDS is not set (the CLI without the Slack settings).
+    const withoutSlack = new InvitesService(w.db, w.clock, { ...SETTINGS, members: w.members, policy: { ...POLICY, unlimitedSlackUserIds: [] } });
+    const [bootOnly] = (await w.policy.inviteMany({ emails: 'five@other.io', actor: BOOT })).awaitingApproval!;
+    expect(await withoutSlack.approve(bootOnly!.invitationId, CLI)).toMatchObject({ status: 'pending' });
   });
 
   it('two-person rule: a link released by an unlink (as migration 0017 records it) still counts as the requester\'s', async () => {
