@@ -6,7 +6,7 @@ import { ConfigError } from '../shared/errors.js';
 import type { OutboxHandler } from '../outbox/worker.js';
 import { Background } from './background.js';
 import { Every } from '../jobs/scheduler.js';
-import { SLACK_FILE_ORIGINS } from './file-download.js';
+import { slackFileOrigins } from './file-download.js';
 import { SlackListImports } from './list-imports.js';
 import { SlackDedupe } from './dedupe.js';
 import { InviteDrafts } from './drafts.js';
@@ -113,11 +113,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   const profiles = new webApi.WebClient(botToken, { ...(slackApiUrl ? { slackApiUrl } : {}), ...(countedFetch ? { fetch: countedFetch } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: PROFILE_TIMEOUT_MS, logger: bolt });
   let installedTeam = identity.teamId;
   const background = new Background();
-  const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, new webApi.WebClient(botToken, clientOptions), botToken!, [
-    ...SLACK_FILE_ORIGINS,
-    // SLACK_API_URL's origin already receives the token with every call (a proxy, the tests' stand-in).
-    ...(slackApiUrl ? [new URL(slackApiUrl).origin] : []),
-  ]);
+  const listImports = new SlackListImports({ invites: services.invites, background, clock: services.clock, logger, command }, new webApi.WebClient(botToken, clientOptions), botToken!, slackFileOrigins(slackApiUrl));
   const deps: SlackDeps = {
     db: services.db,
     invites: services.invites,

@@ -5,6 +5,19 @@ import { MAX_FILE_BYTES, tooLarge } from '../invites/list-file.js';
  * files-origin.slack.com, where Enterprise Grid redirects those downloads.
  */
 export const SLACK_FILE_ORIGINS: readonly string[] = ['https://files.slack.com', 'https://files-origin.slack.com'];
+/** GovSlack's, which runs on slack-gov.com instead of slack.com. */
+export const GOVSLACK_FILE_ORIGINS: readonly string[] = ['https://files.slack-gov.com', 'https://files-origin.slack-gov.com'];
+
+/**
+ * The file hosts for SLACK_API_URL: GovSlack's when it points there, Slack's otherwise; and its own
+ * origin, which already receives the token with every call (a proxy, the tests' stand-in).
+ */
+export function slackFileOrigins(slackApiUrl?: string): string[] {
+  if (!slackApiUrl) return [...SLACK_FILE_ORIGINS];
+  const api = new URL(slackApiUrl);
+  const gov = api.hostname === 'slack-gov.com' || api.hostname.endsWith('.slack-gov.com');
+  return [...(gov ? GOVSLACK_FILE_ORIGINS : SLACK_FILE_ORIGINS), api.origin];
+}
 
 const DOWNLOAD_TIMEOUT_MS = 30_000;
 const MAX_REDIRECTS = 3;

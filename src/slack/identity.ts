@@ -1,4 +1,4 @@
-import type { webApi } from '@slack/bolt';
+import { webApi } from '@slack/bolt';
 import { slackRefusal } from './refusals.js';
 import type { Logger } from '../logger.js';
 import { can, displayName, type Member, type MembersService } from '../members/service.js';
@@ -38,6 +38,11 @@ export const PROFILE_UNAVAILABLE = ':warning: I could not check your Slack profi
 const OTHER_WORKSPACE = ':lock: Doorman answers only people of the workspace it is installed in.';
 
 export const IDENTITY_CACHE_MS = 60_000;
+/** People picked are looked up this many at a time. */
+const LOOKUPS_AT_ONCE = 10;
+/** A picked person's lookup waits out Slack's Retry-After this many times at most, each no longer than this. */
+const LOOKUP_ATTEMPTS = 3;
+const MAX_LOOKUP_WAIT_MS = 10_000;
 /** How long a refusal may still answer a request that cannot ask Slack (a modal typed for a while). */
 const REFUSAL_KEPT_MS = 15 * 60_000;
 /** How long a request that cannot ask Slack waits for a lookup already under way (the modal's opening). */
@@ -125,16 +130,35 @@ export class SlackIdentities {
    * just now (Slack slow or rate limiting), which is not the same thing.
    */
   async emailsOf(slackUserIds: readonly string[]): Promise<{ emails: string[]; unusable: Array<{ entry: string; reason: string }> }> {
-    const results = await Promise.all(slackUserIds.map((id) => this.deps.profile(id).catch((error: unknown) => error as Error)));
+    // A few at a time, each 429 waited out: users.info allows bursts, not a hundred calls at once.
+    const results = new Array<SlackProfile | Error>(slackUserIds.length);
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < slackUserIds.length; i = next++) results[i] = await this.profileWaitingOutLimits(slackUserIds[i]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(LOOKUPS_AT_ONCE, slackUserIds.length) }, lane));
     const emails: string[] = [];
     const unusable: Array<{ entry: string; reason: string }> = [];
     results.forEach((profile, i) => {
       const entry = `<@${slackUserIds[i]!}>`;
       if (profile instanceof Error) unusable.push({ entry, reason: notShown(profile) ? 'Slack does not show their profile to Doorman' : 'their Slack profile could not be read just now; try again in a minute' });
       else if (profile.email) emails.push(profile.email);
-      else unusable.push({ entry, reason: 'no email address on their Slack profile' });
+      else unusable.push({ entry, reason: profile.deactivated ? 'deactivated in Slack' : 'no email address on their Slack profile' });
     });
     return { emails, unusable };
+  }
+
+  /** users.info for a person picked, Slack's Retry-After waited out a few times when it asks to slow down. */
+  private async profileWaitingOutLimits(slackUserId: string): Promise<SlackProfile | Error> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.profile(slackUserId);
+      } catch (error) {
+        const waitMs = rateLimitWaitMs(error);
+        if (waitMs === undefined || waitMs > MAX_LOOKUP_WAIT_MS || attempt >= LOOKUP_ATTEMPTS) return error as Error;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   private remember(slackUserId: string, user: SlackUser, now: number): void {
@@ -245,6 +269,12 @@ export class SlackIdentities {
     this.deps.logger.info({ slackUserId, member: member.id }, 'Slack user refused: no member:manage');
     return { slackUserId, allowed: false, actor, member, name, refusal: NOT_PERMITTED };
   }
+}
+
+/** The wait Slack asked for with a 429 (the Web API client's rate-limited error), if that is what this is. */
+function rateLimitWaitMs(error: unknown): number | undefined {
+  const limited = error as Partial<webApi.WebAPIRateLimitedError> | undefined;
+  return limited?.code === webApi.ErrorCode.RateLimitedError ? Math.max(1, limited.retryAfter ?? 1) * 1_000 : undefined;
 }
 
 /** users.info refused for good: the user does not exist, or Slack does not show them to this app. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_FILE_BYTES } from '../../src/invites/list-file.js';
 import { DomainError } from '../../src/shared/errors.js';
-import { downloadSlackFile, FileHostUnavailable, SLACK_FILE_ORIGINS } from '../../src/slack/file-download.js';
+import { downloadSlackFile, FileHostUnavailable, SLACK_FILE_ORIGINS, slackFileOrigins } from '../../src/slack/file-download.js';
 
 /** Downloading a file attached in Slack: where the bot token may go, and what each answer means. */
 
@@ -113,5 +113,27 @@ describe('downloadSlackFile', () => {
     expect(sent).toBeLessThan(MAX_FILE_BYTES + 1024 * 1024);
     // Within the limit, a chunked body comes whole.
     expect((await download(FILE, host({ [FILE]: csv('email\njane@corp.test\nsam@corp.test\n') }).fetch)).toString()).toBe('email\njane@corp.test\nsam@corp.test\n');
+  });
+});
+
+describe('slackFileOrigins: where the bot token may fetch files, for SLACK_API_URL', () => {
+  it("Slack's file hosts by default; GovSlack's when the API is GovSlack's; and the API's own origin when set", async () => {
+    expect(slackFileOrigins()).toEqual(['https://files.slack.com', 'https://files-origin.slack.com']);
+    const gov = slackFileOrigins('https://slack-gov.com/api/');
+    expect(gov).toEqual(['https://files.slack-gov.com', 'https://files-origin.slack-gov.com', 'https://slack-gov.com']);
+    expect(slackFileOrigins('http://127.0.0.1:4000/api/')).toEqual([...SLACK_FILE_ORIGINS, 'http://127.0.0.1:4000']);
+    // A GovSlack file is fetched from its host (here a stand-in fetch), with the token; never slack.com's for it.
+    const asked: string[] = [];
+    const fetched = await downloadSlackFile('https://files.slack-gov.com/files-pri/T0GOV-F0001/download/list.csv', {
+      token: 'xoxb-gov',
+      origins: gov,
+      name: 'list.csv',
+      fetch: (async (url: string | URL) => {
+        asked.push(String(url));
+        return new Response('email\nann@agency.gov\n', { status: 200 });
+      }) as typeof fetch,
+    });
+    expect(fetched.toString()).toContain('ann@agency.gov');
+    expect(asked).toEqual(['https://files.slack-gov.com/files-pri/T0GOV-F0001/download/list.csv']);
   });
 });

@@ -207,9 +207,39 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     await submitForm({ emails: 'typed.person@corp.test', users: ['U0LIMITED', 'U0NOMAIL', 'U0HIDDEN'] });
     const updated = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('U0NOMAIL')));
     const review = textOf(updated.args.view);
-    expect(review).toMatch(/U0NOMAIL&gt;` — no email address on their Slack profile/);
-    expect(review).toMatch(/U0HIDDEN&gt;` — Slack does not show their profile to Doorman/);
-    expect(review).toMatch(/U0LIMITED&gt;` — their Slack profile could not be read just now; try again in a minute/);
+    // Named as mentions, which Slack shows by the person's name.
+    expect(review).toContain('• <@U0NOMAIL> — no email address on their Slack profile');
+    expect(review).toContain('• <@U0HIDDEN> — Slack does not show their profile to Doorman');
+    expect(review).toContain('• <@U0LIMITED> — their Slack profile could not be read just now; try again in a minute');
+  });
+
+  it('many people picked are looked up a few at a time, and a short Retry-After is waited out rather than skipping the person', async () => {
+    const people = Array.from({ length: 30 }, (_, i) => `U0BURST${String(i).padStart(2, '0')}`);
+    people.forEach((id, i) => h.api.users.set(id, { email: `burst${i}@corp.test` }));
+    h.api.fail('users.info', 429, { retryAfter: 1, user: people[7] });
+    h.api.delay('users.info', 100);
+    try {
+      await submitForm({ emails: '', users: people });
+      const updated = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('burst0@corp.test')), 15_000);
+      expect(updated.args.view.submit.text).toBe('Send 30 invitations');
+      expect(textOf(updated.args.view)).not.toContain('could not be read');
+      expect(h.api.mostAtOnce.get('users.info')).toBeLessThanOrEqual(10);
+    } finally {
+      h.api.delay('users.info', 0);
+    }
+  });
+
+  it('Send while the people picked are still being looked up: they are invited even when Slack refuses the DM with the summary', async () => {
+    h.api.users.set('U0LATE', { email: 'late.picked@corp.test' });
+    h.api.delay('users.info', 1_000);
+    try {
+      const answer = await submitForm({ emails: 'typed.late@corp.test', users: ['U0LATE'] });
+      h.api.refuse('chat.postMessage', 'channel_not_found', { times: 3, channel: ADMIN });
+      await send(answer.view.private_metadata as string);
+      await eventually(async () => (await h.db.db('invitations').where({ email: 'late.picked@corp.test' })).length === 1, 10_000, 'the picked person invited');
+    } finally {
+      h.api.delay('users.info', 0);
+    }
   });
 
   it('refuses a bad expiry or an overlong message as field errors', async () => {

@@ -238,6 +238,9 @@ export class SlackApiStandIn {
   /** Requests that reached `otherOrigin`'s `/elsewhere/…` (where a redirect may point), with the token they carried. */
   readonly strayRequests: Array<{ path: string; authorization: string | undefined }> = [];
   private readonly delays = new Map<string, number>();
+  private readonly inFlight = new Map<string, number>();
+  /** The most calls to a method (one given a `delay`) waiting at once. */
+  readonly mostAtOnce = new Map<string, number>();
   private readonly messages = new Map<string, { channel: string; ts: string }>();
   private readonly channels = new Map<string, { private: boolean; member: boolean }>();
   /** Channel names (without #) to ids: chat.postMessage takes "an encoded ID, or a name". */
@@ -575,7 +578,14 @@ export class SlackApiStandIn {
     if (!method || !(method in REQUIRED)) return refuse('unknown_method');
 
     const delay = this.delays.get(method);
-    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (delay) {
+      // Calls waiting at once, per method: what a burst of them looks like to Slack.
+      const now = (this.inFlight.get(method) ?? 0) + 1;
+      this.inFlight.set(method, now);
+      this.mostAtOnce.set(method, Math.max(now, this.mostAtOnce.get(method) ?? 0));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      this.inFlight.set(method, this.inFlight.get(method)! - 1);
+    }
 
     const header = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
     const token = header || args.token;

@@ -81,6 +81,14 @@ function emailWords(invitation: Invitation): string {
   return invitation.delivery.state === 'sent' ? ' · email sent' : invitation.delivery.state === 'queued' ? ' · email queued' : '';
 }
 
+/**
+ * An entry of a "not invited" list: a person picked in Slack as the mention Slack shows by their
+ * name, anything typed as it was typed, in code.
+ */
+export function entryWords(entry: string, max: number): string {
+  return /^<@[UW][A-Z0-9]{2,}>$/.test(entry) ? entry : `\`${escape(clip(entry.replace(/`/g, "'"), max))}\``;
+}
+
 /** One invitation as a section: email, status (with its email's delivery state), invited and expiry (or settle) time. */
 export function invitationSection(invitation: Invitation): types.SectionBlock {
   const timing =

@@ -7,7 +7,7 @@ import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS } from '../../invites/choices.js';
 import { MAX_FILE_ROWS } from '../../invites/list-file.js';
 import { formatRelative } from '../../mail/templates.js';
 import type { InviteDraft } from '../drafts.js';
-import { count, mrkdwn, plain, roleLabel } from './format.js';
+import { count, entryWords, mrkdwn, plain, roleLabel } from './format.js';
 import type { InviteSummary } from '../../invites/model.js';
 import { inviteSummary } from './invite-summary.js';
 import { clip, LIMITS } from './limits.js';
@@ -155,7 +155,7 @@ export function reviewView(draftId: string, draft: InviteDraft, policy?: InviteP
   }
   group('Already waiting for approval (skipped)', (review.alreadyAwaiting ?? []).map((e) => `• ${escape(e.email)}`));
   group('Already members (skipped)', review.alreadyMember.map((e) => `• ${escape(e)}`));
-  group('Not valid (skipped)', review.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 120))}\` — ${escape(e.reason)}`));
+  group('Not valid (skipped)', review.invalid.map((e) => `• ${entryWords(e.entry, 120)} — ${escape(e.reason)}`));
   if (draft.peoplePending) blocks.push({ type: 'context', elements: [mrkdwn(`:hourglass_flowing_sand: Looking up ${count(draft.people.length, 'person', 'people')} from Slack…`)] });
   if (!blocks.length) blocks.push({ type: 'section', text: mrkdwn('Nothing to send.') });
   const choices = [`Role: *${roleLabel(draft.role)}*`, draft.expiresInDays ? `links work for ${count(draft.expiresInDays, 'day')}` : 'links work for the usual time', draft.message ? 'with your message' : 'no message'];

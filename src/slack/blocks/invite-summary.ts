@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { InviteSummary } from '../../invites/model.js';
 import { ACTIONS, DEFAULT_TABLE, encodeRow } from '../action-values.js';
-import { count, listWithin, mrkdwn, plain } from './format.js';
+import { count, entryWords, listWithin, mrkdwn, plain } from './format.js';
 import { LIMITS, clip, type Block } from './limits.js';
 import { escape } from '../text.js';
 import { APPROVAL_REASON_WORDS } from '../../invites/policy.js';
@@ -89,7 +89,7 @@ export function inviteSummary(summary: InviteSummary, command: string, progress?
   }
 
   if (summary.invalid.length) {
-    const list = listWithin(summary.invalid.map((e) => `• \`${escape(clip(e.entry.replace(/`/g, "'"), 200))}\` — ${escape(e.reason)}`), share(LIMITS.text - 100));
+    const list = listWithin(summary.invalid.map((e) => `• ${entryWords(e.entry, 200)} — ${escape(e.reason)}`), share(LIMITS.text - 100));
     blocks.push({ type: 'section', text: mrkdwn(`*Not invited (${summary.invalid.length.toLocaleString('en')}):*\n${list}`) });
   }
 
