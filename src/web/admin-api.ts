@@ -155,11 +155,12 @@ export function adminApi(deps: AdminApiDeps): Router {
   };
 
   /**
-   * A password check. A wrong password counts against the client's address, the account from that
-   * address, and the account. An address over its budget, for any account or for this one, is
-   * refused before the password is checked: otherwise a 429 would only stand for "wrong", and the
-   * refused guesses would still fill the hash queue. The account's own count (all addresses) only
-   * turns a wrong password's 401 into 429: guessers elsewhere never lock its owner out.
+   * A password check. Each attempt counts against the client's address and the account from that
+   * address before the password is checked, and is given back when it was right: an address over
+   * either budget is refused unchecked, else a 429 would only stand for "wrong", the refused guesses
+   * would still fill the hash queue, and a burst sent at once would all pass the count. A wrong
+   * password also counts against the account (all addresses), which only turns its 401 into 429:
+   * guessers elsewhere never lock the owner out.
    */
   const signIn = async (req: Request, res: Response) => {
     const body = validate(credentials, req.body);
@@ -167,18 +168,17 @@ export function adminApi(deps: AdminApiDeps): Router {
     const account = `email:${'email' in normalized ? normalized.email : body.email.slice(0, 320)}`;
     const address = clientKey(req);
     const fromAddress = `${address} ${account}`;
-    const early = [await deps.passwordAddressFailures.over([address]), await deps.passwordFailures.over([fromAddress])].find((answer) => answer.limited);
+    const early = [await deps.passwordAddressFailures.failed([address]), await deps.passwordFailures.failed([fromAddress])].find((answer) => answer.limited);
     if (early) return void tooMany(res, early.retryAfterS);
     try {
       const member = await members.verifyCredentials(body.email, body.password);
+      await deps.passwordAddressFailures.givenBack([address]);
       await deps.passwordFailures.succeeded([account, fromAddress]);
       return member;
     } catch (error) {
       if (!(error instanceof InvalidCredentials)) throw error;
-      const byAccount = await deps.passwordFailures.failed([fromAddress, account]);
-      const byAddress = await deps.passwordAddressFailures.failed([address]);
-      const limited = [byAccount, byAddress].find((answer) => answer.limited);
-      if (limited) tooMany(res, limited.retryAfterS);
+      const byAccount = await deps.passwordFailures.failed([account]);
+      if (byAccount.limited) tooMany(res, byAccount.retryAfterS);
       else throw error;
       return undefined;
     }

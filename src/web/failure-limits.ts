@@ -19,8 +19,8 @@ export interface FailureBudget {
  * Counts failed attempts (a wrong password, an unknown API token or invitation link) per key —
  * the client's address, and the account or credential tried — so that guessing is answered "too
  * many attempts" for a while. Only failures count. Tokens carry 256 bits, so their requests are
- * judged before the count is looked at (a valid one always gets in); a password is refused before
- * it is checked once its address is over budget (see `over`).
+ * judged before the count is looked at (a valid one always gets in); a password attempt is counted
+ * before it is checked, and given back when right (see the admin API's sign-in).
  */
 export class FailureLimits {
   private readonly store = new MemoryStore();
@@ -43,14 +43,9 @@ export class FailureLimits {
     return { limited, retryAfterS: limited ? Math.max(1, Math.ceil((resetAt - Date.now()) / 1000)) : 0 };
   }
 
-  /** Whether any of the keys has used up its budget already: answered without recording anything. */
-  async over(keys: readonly string[]): Promise<{ limited: boolean; retryAfterS: number }> {
-    let resetAt = 0;
-    for (const key of keys) {
-      const info = await this.store.get(key);
-      if (info && info.totalHits >= this.budget.limit) resetAt = Math.max(resetAt, info.resetTime?.getTime() ?? Date.now() + this.budget.windowMs);
-    }
-    return { limited: resetAt > 0, retryAfterS: resetAt > 0 ? Math.max(1, Math.ceil((resetAt - Date.now()) / 1000)) : 0 };
+  /** Takes back an attempt counted before it was judged, once it turned out right. */
+  async givenBack(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.store.decrement(key);
   }
 
   /** A success clears the account's counts (not the address's: others behind it may still be guessing). */

@@ -138,6 +138,20 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     }
   });
 
+  it('guesses sent all at once are counted as they come, not once checked: no more than the budget is ever checked', async () => {
+    const checks = vi.spyOn(t.services.members, 'verifyCredentials');
+    try {
+      const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: `burst-${i}` }, headers: from('203.0.113.70') })));
+      expect(burst.filter((r) => r.status === 401)).toHaveLength(budget.limit);
+      expect(burst.filter((r) => r.status === 429)).toHaveLength(10 - budget.limit);
+      expect(checks).toHaveBeenCalledTimes(budget.limit);
+      // A right password is given back its count: the owner signing in often is never refused for it.
+      for (let i = 0; i < budget.limit + 2; i++) expect((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.71') })).status).toBe(200);
+    } finally {
+      checks.mockRestore();
+    }
+  });
+
   it('one address trying many accounts is stopped before its guesses are checked, whichever account it names next', async () => {
     const checks = vi.spyOn(t.services.members, 'verifyCredentials');
     try {
