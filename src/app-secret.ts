@@ -9,7 +9,7 @@ import { ConfigError } from './shared/errors.js';
  * APP_SECRET derives invitation links and signs API tokens. Outside production a missing one is
  * generated once into DATA_DIR, so links keep working across restarts.
  */
-export function resolveAppSecret(env: Env, dataDir: string): string {
+export function resolveAppSecret(env: Env, dataDir: string, options: { generate?: boolean } = {}): string {
   const given = env.APP_SECRET;
   if (given !== undefined && given !== '') {
     if (given.length < 32) throw new ConfigError('APP_SECRET', 'must be at least 32 characters (e.g. `openssl rand -base64 48`)');
@@ -20,6 +20,7 @@ export function resolveAppSecret(env: Env, dataDir: string): string {
   }
   const file = path.join(dataDir, 'app-secret');
   if (existsSync(file)) return storedSecret(file);
+  if (options.generate === false) throw new ConfigError('APP_SECRET', `is not set, and there is no generated one in ${file}; run this with the service's environment (or start the service once)`);
   const secret = randomBytes(48).toString('base64url');
   const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {

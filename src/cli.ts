@@ -65,7 +65,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   let services: Services | undefined;
   /** The services on the configured database, without touching the schema; only `migrate` may create an SQLite file. */
   const connect = (options: { create?: boolean } = {}): Services => {
-    const config = loadConfig(env, { existingDatabase: !options.create && !services });
+    const config = loadConfig(env, { existing: !options.create && !services });
     // LOG_LEVEL as the service reads it (trimmed, checked); unset or empty, the CLI is quieter.
     const level = env.LOG_LEVEL?.trim() ? config.logLevel : argv[0] === 'deliver' ? 'info' : 'warn';
     services ??= createServices(config, createLogger(level, { write: (line: string) => err.write(line) } as never), { runWorker: false });

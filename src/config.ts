@@ -209,10 +209,11 @@ function dailyLimit(env: Env): number {
 
 export interface LoadOptions {
   /**
-   * Refuse a configured SQLite file that is not there, before anything is written: the operator's
-   * CLI run from another directory must not leave a generated secret behind to say so.
+   * For the operator's CLI: the service's database and secret must be there already. A configured
+   * SQLite file that is not there is refused, and a missing APP_SECRET is never generated, so a
+   * run from another directory or without the service's environment writes nothing to say so.
    */
-  existingDatabase?: boolean;
+  existing?: boolean;
 }
 
 export function loadConfig(env: Env = process.env, options: LoadOptions = {}): Config {
@@ -279,7 +280,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   }
 
   const db = database(env, dataDir);
-  if (options.existingDatabase) requireDatabaseFile(db);
+  if (options.existing) requireDatabaseFile(db);
 
   return {
     nodeEnv: env.NODE_ENV?.trim() || 'development',
@@ -287,7 +288,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     publicUrl,
     dataDir,
     database: db,
-    appSecret: resolveAppSecret(env, dataDir),
+    appSecret: resolveAppSecret(env, dataDir, { generate: !options.existing }),
     smtpUrl,
     smtpTimeoutMs: duration(env, 'SMTP_TIMEOUT', '30s', { ms: 1_000, words: '1s' }, TIMER_MAX),
     mailFrom,

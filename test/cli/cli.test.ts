@@ -515,6 +515,11 @@ describe('doorman CLI and the schema: only migrate (and npm start) create or cha
       const lost = await runCli(['invites'], { DATA_DIR: nowhere });
       expect(expectOneErrorLine(lost)).toMatch(/^doorman: DATABASE_URL: there is no database at /);
       expect(existsSync(nowhere)).toBe(false);
+      // Nor with PostgreSQL, whose database cannot be looked for first: the secret is not generated.
+      const pgNowhere = path.join(data.dir, 'pg-elsewhere');
+      const noSecret = await runCli(['invites'], { DATA_DIR: pgNowhere, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/doorman' });
+      expect(expectOneErrorLine(noSecret)).toMatch(/^doorman: APP_SECRET: is not set, and there is no generated one in .*pg-elsewhere\/app-secret; run this with the service's environment/);
+      expect(existsSync(pgNowhere)).toBe(false);
       // A database that is there but not Doorman's (empty here): said so, and nothing is created in it.
       const empty = path.join(data.dir, 'empty.sqlite3');
       const other = createDb({ client: 'sqlite', filename: empty });
