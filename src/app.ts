@@ -174,8 +174,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
-  const webhookEndpoints = envEndpoints(config.webhooks).map((endpoint) => endpoint.id).join(',');
-  await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind, webhookEndpoints }, services.clock.now());
+  await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind }, services.clock.now());
   if (secret.replacedSince !== undefined) {
     // On purpose when rotated; a mistyped secret, or a database restored without its own, does the same silently otherwise.
     logger.warn({ previousSince: new Date(secret.replacedSince).toISOString() }, 'APP_SECRET is not the one this database was last served with: invitation links emailed before, and admin sessions and bearer tokens issued before, no longer work (expected after rotating it; otherwise restore the secret)');

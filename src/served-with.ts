@@ -6,27 +6,17 @@ import { ConfigError } from './shared/errors.js';
  * CLI run that would make them differently refuses: a `deliver` without the service's SMTP_URL would
  * write the queued emails to files and mark them sent, and a `link` or `deliver` with another
  * PUBLIC_URL would point invitees elsewhere. Nothing to check before the service first started.
- * Also which WEBHOOK_URLS endpoints it has, so another process can tell one it was not told of
- * from one removed (see webhookHandler).
  */
 export interface ServedWith {
   publicUrl: string;
   mail: 'smtp' | 'file';
-  /** The ids of WEBHOOK_URLS's endpoints, comma-separated. */
-  webhookEndpoints: string;
 }
 
-const KEYS: Record<keyof ServedWith, string> = { publicUrl: 'served_public_url', mail: 'served_mail_transport', webhookEndpoints: 'served_webhook_endpoints' };
+const KEYS: Record<keyof ServedWith, string> = { publicUrl: 'served_public_url', mail: 'served_mail_transport' };
 
 export async function recordServedWith(db: Db, served: ServedWith, now: number): Promise<void> {
   const rows = (Object.keys(KEYS) as Array<keyof ServedWith>).map((name) => ({ key: KEYS[name], value: served[name], updated_at: now }));
   await db('app_settings').insert(rows).onConflict('key').merge(['value', 'updated_at']);
-}
-
-/** The WEBHOOK_URLS endpoints of the service started last; undefined before one recorded them. */
-export async function servedWebhookEndpoints(db: Db): Promise<Set<string> | undefined> {
-  const row = (await db('app_settings').where({ key: KEYS.webhookEndpoints }).first('value')) as { value: string } | undefined;
-  return row ? new Set(row.value.split(',').filter(Boolean)) : undefined;
 }
 
 /** Refuses, naming the variable, when this run's settings differ from the service's where it matters to the command. */

@@ -6,7 +6,6 @@ import { backoffMs, RetryLater, StopGrace, type DeliveryOutcome, type OutboxHand
 import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { webhookUrlProblem } from '../shared/urls.js';
-import { servedWebhookEndpoints } from '../served-with.js';
 import { disableEndpoint, isEnvEndpointId, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
 import { openSecret } from './secrets.js';
 import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
@@ -171,13 +170,14 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const endpoint = await endpointFor(payload.endpointId);
       const tooOld = () => clock.now() - Number(item.created_at) >= settings.giveUpAfterMs;
       if (!endpoint) {
-        // An endpoint of WEBHOOK_URLS is known only where that variable lists it. A process that was
-        // not told of it (`doorman deliver` in a bare shell, an instance not yet restarted with a
-        // URL just added) leaves the delivery for one that was, if the service started last lists
-        // it, until the give-up time; otherwise it was removed.
+        // An endpoint of WEBHOOK_URLS is known only where that variable lists it. A process not told
+        // of it (an instance not yet restarted after a URL was added, a `doorman deliver` run without
+        // the variable) cannot tell it from one removed: it leaves its deliveries, all of them put
+        // off together, for a process that has it, until the give-up time. A removed one's are dropped then.
         if (isEnvEndpointId(payload.endpointId) && !tooOld()) {
-          const served = await servedWebhookEndpoints(db);
-          if (served ? served.has(payload.endpointId) : envById.size === 0) throw new RetryLater('its endpoint is in the WEBHOOK_URLS of the service, not of this process', ENV_ENDPOINT_WAIT_MS, true);
+          const until = clock.now() + ENV_ENDPOINT_WAIT_MS;
+          await putOffTarget(db, { kind: WEBHOOK, target: payload.endpointId, until, now: clock.now() }).catch(() => undefined);
+          throw new RetryLater('its endpoint is set by WEBHOOK_URLS, which this process does not list', ENV_ENDPOINT_WAIT_MS, true);
         }
         return { result: 'cancelled', reason: 'the endpoint was removed' };
       }
