@@ -26,7 +26,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
     .option('--from <name>', `inviter name shown in the email (at most ${MAX_NAME_CHARS} characters)`, inviterName)
     .option('--expires <days>', `how long the links work: ${EXPIRY_CHOICES.map((d) => `${d}d`).join(', ')} (default INVITE_TTL)`)
     .option('--message <text>', `a personal message for the email and the accept page (at most ${MAX_MESSAGE_CHARS} characters)`)
-    .option('--file <path>', `a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, up to ${MAX_FILE_ROWS.toLocaleString('en')} rows`)
+    .option('--file <path>', `a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, up to ${MAX_FILE_ROWS.toLocaleString('en')} addresses`)
     .addOption(jsonOption())
     .action(async (emails: string[], opts: { role: Role; from?: string; expires?: string; message?: string; file?: string; json?: boolean }) => {
       const expiresInDays = expiryOption(opts.expires);

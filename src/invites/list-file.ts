@@ -194,7 +194,7 @@ export function tooLarge(name: string): InvalidInput {
 /** The one answer for a file that is not a list: what is wrong, and what a list looks like. */
 export function notAList(name: string, why: string): InvalidInput {
   return new InvalidInput(
-    `${name.slice(0, 100)} is not a list Doorman can read: ${why}. Use a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, at most ${MAX_FILE_ROWS.toLocaleString('en')} rows.`,
+    `${name.slice(0, 100)} is not a list Doorman can read: ${why}. Use a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, at most ${MAX_FILE_ROWS.toLocaleString('en')} addresses.`,
     'file',
   );
 }

@@ -93,7 +93,8 @@ export class SlackIdentities {
     const now = this.deps.clock.now();
     const cached = this.cache.get(slackUserId);
     const trusted = this.bootstrap.has(slackUserId) || this.sameTeam(teamId);
-    const keptEnough = cached && !(options.changes && cached.user.allowed);
+    // A bootstrap admin's standing comes from SLACK_ADMIN_USER_IDS, not the database: kept is enough.
+    const keptEnough = cached && !(options.changes && cached.user.allowed && !this.bootstrap.has(slackUserId));
     if (cached && keptEnough && trusted && now - cached.at < (mayAsk || cached.user.allowed ? IDENTITY_CACHE_MS : REFUSAL_KEPT_MS)) return cached.user;
     if (!mayAsk) {
       // The modal's opening may be reading this person's profile right now: its answer is worth a short wait.

@@ -111,7 +111,7 @@ describe('parseListFile', () => {
     for (const [content, why] of cases) {
       const message = refusal(content);
       expect(message).toMatch(why);
-      expect(message).toContain('Use a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, at most 10,000 rows.');
+      expect(message).toContain('Use a .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line, at most 10,000 addresses.');
     }
     expect(parseListFile('email\n' + Array.from({ length: MAX_FILE_ROWS }, (_, i) => `a${i}@x.io\n`).join(''), 'max.csv').rows).toHaveLength(MAX_FILE_ROWS);
   });

@@ -79,7 +79,7 @@ export function inviteModal(inviteTtlMs: number, values: InviteFormValues = {}):
         block_id: MODAL_BLOCKS.file,
         optional: true,
         label: plain('Or a file'),
-        hint: plain(`A .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line; up to ${MAX_FILE_ROWS.toLocaleString('en')} rows, stored in the background.`),
+        hint: plain(`A .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line; up to ${MAX_FILE_ROWS.toLocaleString('en')} addresses, stored in the background.`),
         element: { type: 'file_input', action_id: MODAL_INPUTS.file, filetypes: ['csv', 'txt'], max_files: 1 },
       },
       {

@@ -25,7 +25,9 @@ type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 export function inviteFormSubmission(deps: SlackDeps) {
   return async ({ ack, body, view, client, context }: SubmitArgs) => {
     const started = receivedAt(context);
-    const identified = await withinAckDeadline(deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false, changes: true }), started);
+    // The kept answer is enough here: the form changes nothing yet. The review's Send reads the
+    // member again, and a file's import checks its inviter before each batch it stores.
+    const identified = await withinAckDeadline(deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false }), started);
     if (identified === LATE) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
     const user = identified;
     if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
