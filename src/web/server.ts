@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { MetricsAccess } from '../config.js';
 import type { Db } from '../db/index.js';
@@ -54,6 +54,22 @@ export interface WebDeps {
 }
 
 /**
+ * Says once, at the first request carrying X-Forwarded-For from a peer TRUST_PROXY does not
+ * believe, that every client behind it counts as that one address: a proxy on another host left
+ * at the default makes one guesser's wrong passwords refuse everyone's sign-in for a while.
+ */
+export function warnOfUntrustedForwarding(logger: Logger): (req: Request, res: Response, next: NextFunction) => void {
+  let warned = false;
+  return (req, _res, next) => {
+    if (!warned && req.headers['x-forwarded-for'] !== undefined && req.ip === req.socket.remoteAddress) {
+      warned = true;
+      logger.warn({ peer: req.socket.remoteAddress }, 'X-Forwarded-For came from a peer TRUST_PROXY does not trust: if it is your proxy, every client behind it counts as this one address for the failure limits (one guesser can then refuse everyone\'s sign-in); set TRUST_PROXY (docs/security.md)');
+    }
+    next();
+  };
+}
+
+/**
  * The Express app: the accept page and the admin API (and /metrics when on); Slack mounts onto it
  * too. `close()` stops the failure counters' timers once the server is closed.
  */
@@ -61,6 +77,7 @@ export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
+  app.use(warnOfUntrustedForwarding(deps.logger));
   // Nested query parameters (`created_at[gt]=…`, `id[0]=…`), as medusa-js writes them (qs) and Medusa reads them.
   app.set('query parser', 'extended');
   if (deps.metrics) {

@@ -1,3 +1,7 @@
+import express from 'express';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '../../src/logger.js';
+import { warnOfUntrustedForwarding } from '../../src/web/server.js';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -309,5 +313,29 @@ describe('files in DATA_DIR', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(dir, 'app-secret')).mode & 0o777).toBe(0o600);
     expect(statSync(path.join(dir, 'doorman.sqlite3')).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('TRUST_PROXY left wrong behind a proxy', () => {
+  it('is said once, at the first X-Forwarded-For from a peer it does not trust; a trusted proxy is not', async () => {
+    const heard = async (trust: boolean | string) => {
+      const lines: Array<{ level: number; msg: string }> = [];
+      const app = express();
+      app.set('trust proxy', trust);
+      app.use(warnOfUntrustedForwarding(createLogger('warn', { write: (line: string) => void lines.push(JSON.parse(line)) } as never)));
+      app.get('/', (_req, res) => void res.send('ok'));
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      try {
+        for (let i = 0; i < 3; i++) await fetch(url, { headers: { 'x-forwarded-for': `198.51.100.${i}` } });
+        await fetch(url);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+      return lines.filter((line) => line.msg.includes('X-Forwarded-For came from a peer TRUST_PROXY does not trust'));
+    };
+    expect(await heard(false)).toHaveLength(1);
+    expect(await heard('loopback')).toHaveLength(0);
   });
 });
