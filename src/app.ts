@@ -81,7 +81,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     appSecret: config.appSecret,
     publicUrl: config.publicUrl,
     inviteTtlMs: config.inviteTtlMs,
-    policy: { allowedDomains: config.allowedDomains, dailyLimit: config.inviteDailyLimit, unlimitedSlackUserIds: config.slack.adminUserIds },
+    policy: { allowedDomains: config.allowedDomains, dailyLimit: config.inviteDailyLimit, unlimitedSlackUserIds: config.slack.adminUserIds, slackSettingsKnown: slackOn },
     logger,
     members,
     events,

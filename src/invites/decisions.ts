@@ -87,15 +87,16 @@ async function requireRequesterMayStillInvite(ctx: InvitesContext, trx: Trx, row
     seen.add(key);
     const memberId = row.invited_by_member_id;
     const slackUserId = row.invited_by_slack_user_id;
-    const bootstrap = ctx.policy.unlimitedSlackUserIds;
-    // The operator, or a Slack user with no member (only a bootstrap admin invites so).
-    if (!memberId) continue;
-    // A bootstrap admin may whatever their member's role. A process without SLACK_ADMIN_USER_IDS
-    // (a CLI run without the Slack settings) cannot tell whether a Slack requester was one: it lets it be.
-    if (slackUserId && (bootstrap.includes(slackUserId) || bootstrap.length === 0)) continue;
-    if (await memberMayNow(trx, { type: 'member', memberId }, 'member:manage')) continue;
+    // The operator, and a bootstrap admin, may whatever the database holds.
+    if (!memberId && !slackUserId) continue;
+    if (slackUserId && ctx.policy.unlimitedSlackUserIds.includes(slackUserId)) continue;
+    // Without the Slack settings (a CLI run) a Slack requester may have been a bootstrap admin: it cannot tell, and lets it be.
+    if (slackUserId && ctx.policy.slackSettingsKnown === false) continue;
+    // A Slack user with no member invites only as a bootstrap admin: one no longer listed is like one demoted.
+    if (memberId && (await memberMayNow(trx, { type: 'member', memberId }, 'member:manage'))) continue;
     const who = row.invited_by_name ?? 'The requester';
-    throw new InvalidInput(`${who} may no longer invite people (their Doorman account was deactivated, or is not an admin), so this request can only be denied.`);
+    const why = memberId ? 'their Doorman account was deactivated, or is not an admin' : 'they are no longer in SLACK_ADMIN_USER_IDS';
+    throw new InvalidInput(`${who} may no longer invite people (${why}), so this request can only be denied.`);
   }
 }
 

@@ -29,6 +29,11 @@ export interface InvitePolicy {
   dailyLimit: number;
   /** SLACK_ADMIN_USER_IDS: bootstrap admins are not limited. */
   unlimitedSlackUserIds: readonly string[];
+  /**
+   * Whether this process was given the Slack settings, so that SLACK_ADMIN_USER_IDS says who the
+   * bootstrap admins are (false: a CLI run without them cannot tell). Unset: it was.
+   */
+  slackSettingsKnown?: boolean;
 }
 
 export const DEFAULT_DAILY_LIMIT = 500;

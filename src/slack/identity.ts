@@ -130,14 +130,17 @@ export class SlackIdentities {
    * apart with why, as entries of a summary: no email on the profile, or the profile not readable
    * just now (Slack slow or rate limiting), which is not the same thing.
    */
-  async emailsOf(slackUserIds: readonly string[]): Promise<{ emails: string[]; unusable: Array<{ entry: string; reason: string }> }> {
-    // A few at a time, each 429 waited out: users.info allows bursts, not a hundred calls at once.
+  async emailsOf(slackUserIds: readonly string[], options: { patient?: boolean } = {}): Promise<{ emails: string[]; unusable: Array<{ entry: string; reason: string }> }> {
+    // Patient (after the answer, the form's people): a few at a time, each 429 waited out, since
+    // users.info allows bursts, not a hundred calls at once. Otherwise (the command's mentions,
+    // before its ack): all at once, and whoever Slack holds back is named so.
+    const patient = options.patient ?? true;
     const results = new Array<SlackProfile | Error>(slackUserIds.length);
     let next = 0;
     const lane = async () => {
-      for (let i = next++; i < slackUserIds.length; i = next++) results[i] = await this.profileWaitingOutLimits(slackUserIds[i]!);
+      for (let i = next++; i < slackUserIds.length; i = next++) results[i] = patient ? await this.profileWaitingOutLimits(slackUserIds[i]!) : await this.deps.profile(slackUserIds[i]!).catch((error: unknown) => error as Error);
     };
-    await Promise.all(Array.from({ length: Math.min(LOOKUPS_AT_ONCE, slackUserIds.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(patient ? LOOKUPS_AT_ONCE : slackUserIds.length, slackUserIds.length) }, lane));
     const emails: string[] = [];
     const unusable: Array<{ entry: string; reason: string }> = [];
     results.forEach((profile, i) => {

@@ -176,7 +176,12 @@ export function adminApi(deps: AdminApiDeps): Router {
       await deps.passwordFailures.succeeded([account, fromAddress]);
       return member;
     } catch (error) {
-      if (!(error instanceof InvalidCredentials)) throw error;
+      if (!(error instanceof InvalidCredentials)) {
+        // Not judged (too busy hashing, the database out of reach): the attempt is given back.
+        await deps.passwordAddressFailures.givenBack([address]);
+        await deps.passwordFailures.givenBack([fromAddress]);
+        throw error;
+      }
       const byAccount = await deps.passwordFailures.failed([account]);
       if (byAccount.limited) tooMany(res, byAccount.retryAfterS);
       else throw error;

@@ -155,10 +155,19 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     // A bootstrap admin's request may be approved whatever their member account is (deactivated here).
     const [boot] = (await w.policy.inviteMany({ emails: 'four@other.io', actor: { ...BOOT, memberId: eve.id } })).awaitingApproval!;
     expect(await w.policy.approve(boot!.invitationId, ANA_BY_TOKEN)).toMatchObject({ status: 'pending' });
-    // So may one decided where SLACK_ADMIN_USER_IDS is not set (the CLI without the Slack settings).
-    const withoutSlack = new InvitesService(w.db, w.clock, { ...SETTINGS, members: w.members, policy: { ...POLICY, unlimitedSlackUserIds: [] } });
-    const [bootOnly] = (await w.policy.inviteMany({ emails: 'five@other.io', actor: BOOT })).awaitingApproval!;
+    // A Slack requester: refused once deactivated, and so is a bootstrap admin no longer listed as one.
+    const fay = (await w.members.create({ email: 'fay@acme.com', role: 'admin', slackUserId: 'U0FAY' }, CLI)).member;
+    const [byFay, byFayToo] = (await w.policy.inviteMany({ emails: 'six@other.io, seven@other.io', actor: { type: 'slack', slackUserId: 'U0FAY', memberId: fay.id, name: 'Fay' }, inviterName: 'Fay' })).awaitingApproval!;
+    const [bootOnly] = (await w.policy.inviteMany({ emails: 'five@other.io', actor: BOOT, inviterName: 'Boot' })).awaitingApproval!;
+    await w.members.deactivate(fay.id, CLI);
+    const delisted = new InvitesService(w.db, w.clock, { ...SETTINGS, members: w.members, policy: { ...POLICY, unlimitedSlackUserIds: [] } });
+    await expect(delisted.approve(byFay!.invitationId, CLI)).rejects.toThrow(/^Fay may no longer invite people \(their Doorman account was deactivated/);
+    await expect(delisted.approve(bootOnly!.invitationId, CLI)).rejects.toThrow(/^Boot may no longer invite people \(they are no longer in SLACK_ADMIN_USER_IDS\)/);
+    // Where the Slack settings are not known (the CLI run without them), a Slack requester may have
+    // been a bootstrap admin: it cannot tell, and lets the approval be.
+    const withoutSlack = new InvitesService(w.db, w.clock, { ...SETTINGS, members: w.members, policy: { ...POLICY, unlimitedSlackUserIds: [], slackSettingsKnown: false } });
     expect(await withoutSlack.approve(bootOnly!.invitationId, CLI)).toMatchObject({ status: 'pending' });
+    expect(await withoutSlack.approve(byFayToo!.invitationId, CLI)).toMatchObject({ status: 'pending' });
   });
 
   it('two-person rule: a link released by an unlink (as migration 0017 records it) still counts as the requester\'s', async () => {

@@ -242,6 +242,17 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     }
   });
 
+  it('the command\'s mentions are looked up at once, before its answer: one Slack holds back is named, and costs the others nothing', async () => {
+    h.api.users.set('U0MENTION', { email: 'mentioned@corp.test' });
+    h.api.users.set('U0SLOWED', { email: 'slowed@corp.test' });
+    h.api.fail('users.info', 429, { retryAfter: 1, user: 'U0SLOWED' });
+    const { responseId } = await h.slash('invite <@U0MENTION|mentioned> <@U0SLOWED|slowed>', ADMIN, { raw: true });
+    const said = textOf((await h.api.response(responseId)).body);
+    expect(said).toContain('<@U0SLOWED> — their Slack profile could not be read just now');
+    expect(said).not.toContain('<@U0MENTION>');
+    expect(await h.db.db('invitations').where({ email: 'mentioned@corp.test' })).toHaveLength(1);
+  });
+
   it('refuses a bad expiry or an overlong message as field errors', async () => {
     expect((await submitForm({ emails: 'x@corp.test', expiry: '9' })).errors).toMatchObject({ expiry: expect.stringContaining('1, 3, 7, 14, 30') });
     expect((await submitForm({ emails: 'x@corp.test', message: 'm'.repeat(501) })).errors).toMatchObject({ message: expect.stringContaining('500') });

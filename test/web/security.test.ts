@@ -5,7 +5,7 @@ import { warnOfUntrustedForwarding } from '../../src/web/server.js';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hashingLoad, MAX_WAITING_SIGN_INS } from '../../src/members/passwords.js';
+import { hashingLoad, MAX_WAITING_SIGN_INS, verifyPassword } from '../../src/members/passwords.js';
 import { DIALECTS } from '../support/db.js';
 import { linkFromEmail, postForm, request, settled, snapshot, startTestApp, type TestApp } from '../support/http.js';
 
@@ -150,10 +150,20 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
       expect(burst.filter((r) => r.status === 429)).toHaveLength(10 - budget.limit);
       expect(checks).toHaveBeenCalledTimes(budget.limit);
       // A right password is given back its count: the owner signing in often is never refused for it.
-      for (let i = 0; i < budget.limit + 2; i++) expect((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.71') })).status).toBe(200);
+      for (let i = 0; i < ADDRESS_BUDGET.limit + 2; i++) expect((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.71') })).status).toBe(200);
     } finally {
       checks.mockRestore();
     }
+  });
+
+  it('a sign-in turned away unjudged (too busy hashing) is not counted against the address', async () => {
+    // Every hashing slot and the sign-in queue taken, in this process.
+    const filler = Array.from({ length: hashingLoad().slots + MAX_WAITING_SIGN_INS }, () => verifyPassword(null, 'filler password'));
+    const busy: number[] = [];
+    for (let i = 0; i < budget.limit + 2; i++) busy.push((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.80') })).status);
+    await Promise.all(filler);
+    expect(busy).toEqual(Array<number>(budget.limit + 2).fill(503));
+    expect((await request(t.url, '/admin/auth/token', { body: { email: t.admin.email, password: t.admin.password }, headers: from('203.0.113.80') })).status).toBe(200);
   });
 
   it('one address trying many accounts is stopped before its guesses are checked, whichever account it names next', async () => {

@@ -156,16 +156,17 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     const forB = async (s: Services) => (await webhookRows(s)).filter((row) => (JSON.parse(row.payload) as WebhookPayload).endpointId === envEndpointId(b.url));
     const newer = services([a.url, b.url]);
     const older = services([a.url]);
-    await newer.invites.inviteMany({ emails: 'added1@example.io, added2@example.io, added3@example.io', actor: OPERATOR });
+    const emails = Array.from({ length: 40 }, (_, i) => `added${i}@example.io`);
+    await newer.invites.inviteMany({ emails, actor: OPERATOR });
     await older.webhooks.drain();
-    expect(a.received).toHaveLength(3);
+    expect(a.received).toHaveLength(40);
     const left = await forB(older);
-    expect(left.map((row) => row.state)).toEqual(['pending', 'pending', 'pending']);
-    // One look put them all off: the older instance asked about one of b's, not all three.
-    expect(new Set(left.map((row) => Number(row.next_attempt_at)))).toEqual(new Set([clock.now() + 60_000]));
+    expect(left.every((row) => row.state === 'pending')).toBe(true);
+    // Put off together at the first it met: the claims after it took a's only (a claim is 32 rows).
+    expect(left.filter((row) => Number(row.attempts) > 0).length).toBeLessThan(40);
     clock.advance(61_000);
     await newer.webhooks.drain();
-    expect(b.bodies().map((body) => body.type)).toEqual(['invite.created', 'invite.created', 'invite.created']);
+    expect(b.received).toHaveLength(40);
     // b removed from every instance: what is still queued for it waits out the give-up time, then is dropped.
     await newer.invites.revokeIfOpen((await newer.db('invitations').first('id')).id, OPERATOR);
     for (let hours = 0; hours <= 25; hours++) {
@@ -174,7 +175,7 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     }
     const last = (await forB(older)).at(-1)!;
     expect([last.state, last.last_error]).toEqual(['cancelled', 'the endpoint was removed']);
-    expect(b.received).toHaveLength(3);
+    expect(b.received).toHaveLength(40);
   });
 
   it('gives a failing delivery up after 24 hours and marks it so', async () => {

@@ -40,7 +40,7 @@ async function answerFor(deps: SlackDeps, command: CommandArgs['command'], rawLi
     if (!(await deps.dedupe.first(repeatClaims({ triggerId: command.trigger_id })))) return undefined;
 
     const { text, mentions } = decodeSlackText(rawList);
-    const picked = mentions.length ? await before(deps.identities.emailsOf(mentions), MENTIONS_BUDGET_MS - (Date.now() - started), undefined) : { emails: [], unusable: [] };
+    const picked = mentions.length ? await before(deps.identities.emailsOf(mentions, { patient: false }), MENTIONS_BUDGET_MS - (Date.now() - started), undefined) : { emails: [], unusable: [] };
     const missing = picked ? picked.unusable : mentions.map((id) => ({ entry: `<@${id}>`, reason: 'their Slack profile could not be read in time; invite them by email' }));
     const emails = [text, ...(picked?.emails ?? [])].join('\n');
     // Only mentions, none with a usable address: the summary names each, rather than "no addresses given".
