@@ -21,8 +21,11 @@ export const EVENT_TYPES = [
   'invite.approval_requested',
   'invite.approved',
   'invite.denied',
+  'member.created',
   'member.role_changed',
   'member.deactivated',
+  'member.api_token_issued',
+  'member.api_token_revoked',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

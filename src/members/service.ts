@@ -68,7 +68,9 @@ export class MembersService {
           ...(apiToken ? [{ action: 'api_token_issue' as const, subjectType: 'member' as const, subjectId: row.id }] : []),
           ...(slackUserId ? [{ action: 'slack_link' as const, subjectType: 'member' as const, subjectId: row.id, details: { slackUserId } }] : []),
         ]);
+        await this.events.queueEvents(trx, now, [memberEvent('member.created', row, actor), ...(apiToken ? [memberEvent('member.api_token_issued', row, actor)] : [])]);
       });
+      this.onQueued();
     } catch (error) {
       // Two columns are unique: say which one this member collided on.
       if (!isUniqueViolation(error)) throw error;
@@ -176,7 +178,9 @@ export class MembersService {
       const now = this.clock.now();
       await trx('members').where({ id }).update({ api_token_hash: tokenHash(token), updated_at: now });
       await recordAudit(trx, now, actor, [{ action: 'api_token_issue', subjectType: 'member', subjectId: id }]);
+      await this.events.queueEvents(trx, now, [memberEvent('member.api_token_issued', row, actor)]);
     });
+    this.onQueued();
     return token;
   }
 
@@ -188,7 +192,11 @@ export class MembersService {
       const now = this.clock.now();
       await trx('members').where({ id }).update({ api_token_hash: null, updated_at: now });
       await recordAudit(trx, now, actor, [{ action: 'api_token_revoke', subjectType: 'member', subjectId: id }]);
+      await this.events.queueEvents(trx, now, [memberEvent('member.api_token_revoked', row, actor)]);
       return true;
+    }).then((revoked) => {
+      if (revoked) this.onQueued();
+      return revoked;
     });
   }
 

@@ -125,13 +125,13 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     await before.members.create({ email: 'o@example.io', role: 'admin' }, OPERATOR);
     await before.members.setRole(member.id, 'developer', OPERATOR);
     await before.members.deactivate(second.id, OPERATOR);
-    // 6 events × 2 endpoints, queued with their changes; the process ends before any is sent.
-    expect(await webhookRows(before)).toHaveLength(12);
+    // 9 events × 2 endpoints, queued with their changes; the process ends before any is sent.
+    expect(await webhookRows(before)).toHaveLength(18);
     await stopServices(running);
 
     const after = services([hooks.url, other.url]);
     after.webhooks.start();
-    await eventually(() => hooks.received.length >= 6 && other.received.length >= 6, 15_000, 'all webhooks');
+    await eventually(() => hooks.received.length >= 9 && other.received.length >= 9, 15_000, 'all webhooks');
     await after.webhooks.stop();
     await stopServices(running);
     // A third start finds nothing left to send.
@@ -140,10 +140,10 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
 
     for (const r of [hooks, other]) {
       const ids = r.received.map((w) => w.id);
-      expect(new Set(ids).size).toBe(6);
-      expect(ids).toHaveLength(6);
+      expect(new Set(ids).size).toBe(9);
+      expect(ids).toHaveLength(9);
       expect(r.received.every((w) => w.verified)).toBe(true);
-      expect(r.bodies().map((b) => b.type).sort()).toEqual(['invite.created', 'invite.created', 'invite.created', 'invite.revoked', 'member.deactivated', 'member.role_changed']);
+      expect(r.bodies().map((b) => b.type).sort()).toEqual(['invite.created', 'invite.created', 'invite.created', 'invite.revoked', 'member.created', 'member.created', 'member.created', 'member.deactivated', 'member.role_changed']);
     }
     // One id per event, the same at every endpoint.
     expect(new Set(hooks.received.map((w) => w.id))).toEqual(new Set(other.received.map((w) => w.id)));

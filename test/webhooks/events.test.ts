@@ -61,7 +61,7 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
     return s;
   };
 
-  it('each change queues its event with it: created, resent, revoked, accepted, renewed, role changed, deactivated', async () => {
+  it('each change queues its event with it: created, resent, revoked, accepted, renewed, role changed, deactivated; a member created, an API token issued or revoked', async () => {
     const s = services();
     const first = await s.invites.inviteMany({ emails: 'a@example.io, b@example.io, c@example.io', actor: OPERATOR });
     const [a, b, c] = first.invitationIds;
@@ -74,6 +74,9 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
     clock.advance(8 * DAY);
     await s.invites.sendNewInvitation(a!, OPERATOR);
     const one = await s.invites.inviteOne({ email: 'd@example.io', role: 'admin', actor: OPERATOR });
+    const { member: ops, apiToken } = await s.members.create({ email: 'ops@example.io', role: 'admin', withApiToken: true }, OPERATOR);
+    const reissued = await s.members.issueApiToken(ops.id, OPERATOR);
+    await s.members.revokeApiToken(ops.id, OPERATOR);
 
     const events = await queuedEvents(s.db);
     expect(events.map((e) => [e.type, e.data.invitation?.id ?? (e.data.member as { id: string }).id])).toEqual([
@@ -88,7 +91,15 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
       ['invite.renewed', a],
       // The admin role waits for a second person (the rule "Policy").
       ['invite.approval_requested', one.invitation.id],
+      ['member.created', ops.id],
+      ['member.api_token_issued', ops.id],
+      ['member.api_token_issued', ops.id],
+      ['member.api_token_revoked', ops.id],
     ]);
+    // Never the token itself.
+    expect(JSON.stringify(events)).not.toContain(apiToken!);
+    expect(JSON.stringify(events)).not.toContain(reissued);
+    expect(events.find((e) => e.type === 'member.created')!.data).toMatchObject({ member: { email: 'ops@example.io', role: 'admin', state: 'active' } });
     expect(events.find((e) => e.type === 'invite.accepted')!.data).toMatchObject({ member_id: member.id, invitation: { status: 'accepted' }, actor: { type: 'member', id: member.id } });
     expect(events.find((e) => e.type === 'invite.revoked')!.data).toMatchObject({ invitation: { status: 'revoked', email: 'b@example.io' }, actor: { type: 'slack', id: 'U0ADMIN' } });
     expect(events.find((e) => e.type === 'member.deactivated')!.data).toMatchObject({ member: { state: 'deactivated', role: 'developer' } });
