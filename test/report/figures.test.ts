@@ -110,7 +110,8 @@ describe.each(DIALECTS)('weekly report figures with approvals (%s)', (dialect) =
   it('counts an approved request as sent when approved, from then, and leaves requests still waiting out of Pending', async () => {
     const clock = new ManualClock(START + HOUR);
     const members = new MembersService(test.db, clock);
-    const policy = { allowedDomains: [{ domain: 'corp.test', subdomains: false }], dailyLimit: Infinity, unlimitedSlackUserIds: [] };
+    // The asker is a Slack user with no member: a bootstrap admin, the only such inviter.
+    const policy = { allowedDomains: [{ domain: 'corp.test', subdomains: false }], dailyLimit: Infinity, unlimitedSlackUserIds: ['U0ASKER'] };
     const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY, members, policy });
     const asker: Actor = { type: 'slack', slackUserId: 'U0ASKER', name: 'Asker' };
     const [approved, waiting] = await Promise.all(['out1@other.test', 'wait1@other.test'].map(async (email) => (await invites.inviteMany({ emails: email, actor: asker })).awaitingApproval![0]!.invitationId));
@@ -128,7 +129,8 @@ describe.each(DIALECTS)('weekly report figures with approvals (%s)', (dialect) =
 
   it('a hold this week does not rewrite last week: an invitation that expired then, sent anew and held now, still counts as it did', async () => {
     const clock = new ManualClock(PREVIOUS_START + HOUR);
-    const policy = { allowedDomains: [{ domain: 'corp.test', subdomains: false }], dailyLimit: Infinity, unlimitedSlackUserIds: [] };
+    // The asker is a Slack user with no member: a bootstrap admin, the only such inviter.
+    const policy = { allowedDomains: [{ domain: 'corp.test', subdomains: false }], dailyLimit: Infinity, unlimitedSlackUserIds: ['U0ASKER'] };
     const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY, members: new MembersService(test.db, clock), policy });
     // The operator is never held: sent at once, for a day, and left to expire during last week.
     const id = (await invites.inviteMany({ emails: 'lapsed-link@other.test', actor: { type: 'system', name: 'cli' }, expiresInDays: 1 })).invitationIds[0]!;
