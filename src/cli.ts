@@ -65,10 +65,11 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   let services: Services | undefined;
   /** The services on the configured database, without touching the schema; only `migrate` may create an SQLite file. */
   const connect = (options: { create?: boolean } = {}): Services => {
-    const config = loadConfig(env, { existing: !options.create && !services });
+    if (services) return services;
+    const config = loadConfig(env, { existing: !options.create });
     // LOG_LEVEL as the service reads it (trimmed, checked); unset or empty, the CLI is quieter.
     const level = env.LOG_LEVEL?.trim() ? config.logLevel : argv[0] === 'deliver' ? 'info' : 'warn';
-    services ??= createServices(config, createLogger(level, { write: (line: string) => err.write(line) } as never), { runWorker: false });
+    services = createServices(config, createLogger(level, { write: (line: string) => err.write(line) } as never), { runWorker: false });
     return services;
   };
   /** …on a database the service (or `doorman migrate`) made and brought up to date: see requireMigrated. */

@@ -11,6 +11,7 @@ import type { OutboxRow } from './outbox.js';
 export type RecordedOutcome =
   | { result: 'done' }
   | { result: 'cancelled'; reason: string }
+  // `unsent`: given up without a try (nothing was sent), which is no failed attempt.
   | { result: 'refused'; reason: string; unsent?: true }
   | { result: 'failing'; error: string; retryInMs: number; expected?: boolean; backedOff?: boolean };
 

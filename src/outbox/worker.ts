@@ -9,9 +9,8 @@ import { askedWaitMs, backoffMs, countsAsFailure, RetryLater } from './retry.js'
 export { backoffMs, RetryLater, StopGrace } from './retry.js';
 export type { RecordedOutcome, RecordResult } from './claims.js';
 
-/** What a handler's delivery came to. `cancelled`: nothing to send any more (e.g. revoked); `refused`: refused for good by the receiver. */
-/** `unsent` on a refusal: given up without a try (nothing was sent), which is no failed attempt. */
-export type DeliveryOutcome = { result: 'done' } | { result: 'cancelled'; reason: string } | { result: 'refused'; reason: string; unsent?: true };
+/** What a handler's delivery came to: a recorded outcome other than `failing` (a failure is thrown). */
+export type DeliveryOutcome = Exclude<RecordedOutcome, { result: 'failing' }>;
 
 export interface OutboxHandler {
   kind: string;

@@ -6,7 +6,7 @@ import { MAX_FILE_BYTES, tooLarge } from '../invites/list-file.js';
  */
 export const SLACK_FILE_ORIGINS: readonly string[] = ['https://files.slack.com', 'https://files-origin.slack.com'];
 /** GovSlack's, which runs on slack-gov.com instead of slack.com. */
-export const GOVSLACK_FILE_ORIGINS: readonly string[] = ['https://files.slack-gov.com', 'https://files-origin.slack-gov.com'];
+const GOVSLACK_FILE_ORIGINS: readonly string[] = ['https://files.slack-gov.com', 'https://files-origin.slack-gov.com'];
 
 /**
  * The file hosts for SLACK_API_URL: GovSlack's when it points there, Slack's otherwise; and its own

@@ -1,5 +1,5 @@
-import { webApi } from '@slack/bolt';
-import { slackRefusal } from './refusals.js';
+import type { webApi } from '@slack/bolt';
+import { rateLimitWaitMs, slackRefusal } from './refusals.js';
 import type { Logger } from '../logger.js';
 import { can, displayName, type Member, type MembersService } from '../members/service.js';
 import type { Actor } from '../shared/actor.js';
@@ -273,12 +273,6 @@ export class SlackIdentities {
     this.deps.logger.info({ slackUserId, member: member.id }, 'Slack user refused: no member:manage');
     return { slackUserId, allowed: false, actor, member, name, refusal: NOT_PERMITTED };
   }
-}
-
-/** The wait Slack asked for with a 429 (the Web API client's rate-limited error), if that is what this is. */
-function rateLimitWaitMs(error: unknown): number | undefined {
-  const limited = error as Partial<webApi.WebAPIRateLimitedError> | undefined;
-  return limited?.code === webApi.ErrorCode.RateLimitedError ? Math.max(1, limited.retryAfter ?? 1) * 1_000 : undefined;
 }
 
 /** users.info refused for good: the user does not exist, or Slack does not show them to this app. */

@@ -6,6 +6,12 @@ export function slackRefusal(error: unknown): string | undefined {
   return e.code === webApi.ErrorCode.PlatformError ? e.data?.error : undefined;
 }
 
+/** The wait Slack asked for with a 429 (the Web API client's rate-limited error), or undefined when it is not one. */
+export function rateLimitWaitMs(error: unknown): number | undefined {
+  const limited = error as Partial<webApi.WebAPIRateLimitedError> | undefined;
+  return limited?.code === webApi.ErrorCode.RateLimitedError ? Math.max(1, limited.retryAfter ?? 1) * 1_000 : undefined;
+}
+
 /**
  * Slack's refusals that retrying cannot fix: the channel, user or message is gone or closed, or the
  * content is refused (`msg_blocks_too_long`: more text in the blocks than Slack takes). Refusals of

@@ -11,6 +11,7 @@ import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
 import type { ChannelPacer } from './pacer.js';
 import { refusalOrRetry } from './refusal-or-retry.js';
+import { rateLimitWaitMs } from '../refusals.js';
 
 /** How soon a request the approval channel refused is tried again: the operator adding the bot is the fix. */
 const CHANNEL_RETRY_MS = 60_000;
@@ -129,12 +130,13 @@ async function updateCopies(deps: ApprovalMessageDeps, client: webApi.WebClient,
     try {
       await updateOne(client, copy.channel, copy.ts, message);
     } catch (error) {
-      try {
-        deps.logger.info({ channel: copy.channel, refused: refusalOrRetry(error, pacer, copy.channel, itemId) }, 'an approval request could not be updated');
-      } catch (retry) {
-        if (i === 0 || !(retry instanceof RetryLater) || retry.afterMs === undefined) throw retry;
-        return { at: i, waitMs: retry.afterMs };
+      // Past the first copy, a 429 stops here and the rest wait; at the first, the item retries.
+      const waitMs = i > 0 ? rateLimitWaitMs(error) : undefined;
+      if (waitMs !== undefined) {
+        pacer.rateLimited(copy.channel, itemId, waitMs);
+        return { at: i, waitMs };
       }
+      deps.logger.info({ channel: copy.channel, refused: refusalOrRetry(error, pacer, copy.channel, itemId) }, 'an approval request could not be updated');
     }
   }
   return undefined;

@@ -1,6 +1,5 @@
-import { webApi } from '@slack/bolt';
 import { RetryLater } from '../../outbox/worker.js';
-import { refusedForGood, slackRefusal } from '../refusals.js';
+import { rateLimitWaitMs, refusedForGood, slackRefusal } from '../refusals.js';
 import type { ChannelPacer } from './pacer.js';
 
 /**
@@ -16,8 +15,8 @@ export function refusalOrRetry(error: unknown, pacer: ChannelPacer, channel: str
 
 /** A 429: every channel is held, and the item waits it out (RetryLater with Slack's Retry-After). */
 export function throwIfRateLimited(error: unknown, pacer: ChannelPacer, channel: string, key: string | number): void {
-  if ((error as webApi.WebAPIRateLimitedError).code !== webApi.ErrorCode.RateLimitedError) return;
-  const waitMs = Math.max(1, (error as webApi.WebAPIRateLimitedError).retryAfter) * 1_000;
+  const waitMs = rateLimitWaitMs(error);
+  if (waitMs === undefined) return;
   pacer.rateLimited(channel, key, waitMs);
   // Slack asking to slow down, as a mail server's 421 does: a wait, not a failure.
   throw new RetryLater('Slack rate limited (429)', waitMs, true);

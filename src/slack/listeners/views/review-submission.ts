@@ -121,7 +121,6 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
   let summary = typed;
   // The people still to look up are invited before the DM is posted: Slack refusing the DM (or
   // failing it) must not leave them uninvited, with nothing anywhere to say so.
-  let failed: string | undefined;
   if (draft.peoplePending) {
     try {
       const picked = await deps.identities.emailsOf(draft.people);
@@ -131,10 +130,9 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
     } catch (error) {
       const words = slackWords(error);
       if (!words) deps.logger.error({ err: error }, 'inviting the people picked in the form failed');
-      failed = words ?? SOMETHING_WENT_WRONG;
+      return void (await client.chat.postMessage({ channel: user.slackUserId, text: words ?? SOMETHING_WENT_WRONG }));
     }
   }
-  if (failed) return void (await client.chat.postMessage({ channel: user.slackUserId, text: failed }));
   const dm = await client.chat.postMessage({ channel: user.slackUserId, ...inviteWorking(summary.sent.length + summary.renewed.length) });
   const update = (message: { text: string; blocks: unknown[] }) => client.chat.update({ channel: dm.channel!, ts: dm.ts!, ...message } as webApi.ChatUpdateArguments);
   await followDelivery(deps, update, summary);
