@@ -218,11 +218,15 @@ export function adminApi(deps: AdminApiDeps): Router {
   // serves its own origin and server-side clients), and never counted as a failed sign-in.
   router.use((req, res, next) => (req.method === 'OPTIONS' ? void res.status(204).set('Allow', 'GET, POST, DELETE').end() : next()));
 
+  // Medusa's password reset by email, which medusa-js calls signed out: Doorman has none (an admin
+  // sends a new invitation), said plainly rather than as "sign in first".
+  router.post(['/users/password-token', '/users/reset-password'], (_req, _res, next) => next(new HttpError(404, 'not_found', 'Doorman has no password reset by email: ask an admin to send you a new invitation.')));
+
   // Everything else needs a member; invitations need Member: Manage. A valid credential always
-  // gets in; refused ones count against the client's address.
+  // gets in; a wrong one counts against the client's address (none at all guesses nothing).
   router.use(
     requireMember(auth, async (req, res) => {
-      const { limited, retryAfterS } = await deps.authFailures.failed([clientKey(req)]);
+      const { limited, retryAfterS } = auth.presentsCredential(req) ? await deps.authFailures.failed([clientKey(req)]) : { limited: false, retryAfterS: 0 };
       if (limited) return void tooMany(res, retryAfterS);
       res.status(401).json({ type: 'unauthorized', message: 'Sign in first: send x-medusa-access-token, a Bearer token or the session cookie.' });
     }),

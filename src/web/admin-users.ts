@@ -4,6 +4,7 @@ import { MEMBER_ORDERS, MAX_MEMBERS_PAGE, type MemberOrder } from '../members/li
 import { ROLES } from '../members/roles.js';
 import type { Member, MembersService } from '../members/service.js';
 import { parseMoment, toIso } from '../shared/clock.js';
+import { HttpError } from './errors.js';
 import { text, validate } from './validate.js';
 
 /** A moment as Medusa's date filters take it (ISO 8601), in epoch ms. */
@@ -60,7 +61,7 @@ export function medusaUser(member: Member) {
   };
 }
 
-/** `GET /admin/users`: Medusa v1's user listing, its filters included. */
+/** `GET /admin/users`: Medusa v1's user listing, its filters included; `GET /admin/users/:id`: one user. */
 export function userRoutes(
   router: Router,
   deps: {
@@ -96,5 +97,12 @@ export function userRoutes(
     // With `fields`, each user holds those and its id, as Medusa selects them.
     const shown = (user: ReturnType<typeof medusaUser>) => (query.fields ? Object.fromEntries(Object.entries(user).filter(([key]) => key === 'id' || query.fields!.includes(key as never))) : user);
     res.json({ users: result.members.map((member) => shown(medusaUser(member))), count: result.total, offset, limit });
+  }));
+  router.get('/users/:id', deps.manage, deps.wrap(async (req, res) => {
+    const id = String(req.params.id);
+    const member = id.length <= 100 ? await deps.members.find(id) : undefined;
+    // Medusa's words for an unknown id; a deactivated member is found, with its state.
+    if (!member) throw new HttpError(404, 'not_found', `User with id: ${id.slice(0, 100)} was not found`);
+    res.json({ user: medusaUser(member) });
   }));
 }

@@ -57,14 +57,26 @@ export class AdminAuth {
    * or a proxy's Basic authorization beside the session cookie, does not hide the good one.
    */
   async authenticate(req: Request): Promise<{ member: Member; method: AuthMethod } | undefined> {
-    const apiToken = req.get('x-medusa-access-token');
-    const bearer = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-    const cookie = readCookie(req.get('cookie'), this.cookie.name);
+    const { apiToken, bearer, cookie } = this.credentials(req);
     return (
       (apiToken ? as('api_token', await this.members.findByApiToken(apiToken)) : undefined) ??
       (bearer ? as('bearer', await this.verify(this.bearerKey, bearer)) : undefined) ??
       (cookie ? as('cookie', await this.verify(this.sessionKey, cookie)) : undefined)
     );
+  }
+
+  /** Whether the request carries any credential at all (one that may be wrong). */
+  presentsCredential(req: Request): boolean {
+    const { apiToken, bearer, cookie } = this.credentials(req);
+    return !!(apiToken || bearer || cookie);
+  }
+
+  private credentials(req: Request) {
+    return {
+      apiToken: req.get('x-medusa-access-token'),
+      bearer: /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1],
+      cookie: readCookie(req.get('cookie'), this.cookie.name),
+    };
   }
 
   private async sign(key: Uint8Array, member: Member, ttlS: number): Promise<string> {

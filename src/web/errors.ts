@@ -27,7 +27,7 @@ const DOMAIN_TO_MEDUSA: Record<DomainErrorCode, [number, MedusaErrorBody['type']
   overloaded: [503, 'unknown_error'],
   awaiting_approval: [400, 'not_allowed'],
   not_awaiting_approval: [400, 'not_allowed'],
-  already_decided: [409, 'not_allowed'],
+  already_decided: [400, 'not_allowed'],
   own_request: [403, 'not_allowed'],
   approval_lapsed: [400, 'not_allowed'],
   daily_limit: [429, 'not_allowed'],

@@ -152,6 +152,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
         // Members are the product's users, not staff as in Medusa: the directory (admins, deactivated accounts) is not theirs to read.
         ['GET', '/admin/users'],
         ['GET', '/admin/users?role=admin'],
+        ['GET', `/admin/users/${t.admin.member.id}`],
       ];
       for (const [method, pathname, body] of routes) {
         const res = await request(t.url, pathname, { method, body, apiToken: m.apiToken });

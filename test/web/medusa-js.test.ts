@@ -152,6 +152,19 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     }
   });
 
+  it('users.retrieve: {user} by id, 404 not_found for an unknown one; the password reset medusa-js offers says Doorman has none', async () => {
+    const { user, response } = await client.admin.users.retrieve(t.admin.member.id);
+    expect(response.status).toBe(200);
+    expect(user).toMatchObject({ id: t.admin.member.id, email: t.admin.email, role: 'admin', state: 'active', api_token: null });
+    expect(user).not.toHaveProperty('password_hash');
+    const unknown = await failure(client.admin.users.retrieve('usr_01NOSUCHMEMBER000000000000'));
+    expect([unknown.status, unknown.data.type]).toEqual([404, 'not_found']);
+    // Signed out, as medusa-js sends it: not "sign in first", and no failed sign-in counted.
+    const reset = await failure(anonymous.admin.users.sendResetPasswordToken({ email: t.admin.email }));
+    expect([reset.status, reset.data.type]).toEqual([404, 'not_found']);
+    expect(reset.data.message).toMatch(/no password reset/);
+  });
+
   it("users.list with Medusa's filters, order and field selection, as medusa-js writes them (nested query parameters)", async () => {
     const stamp = Date.now();
     const made = [];

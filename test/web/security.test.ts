@@ -211,6 +211,16 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     expect((await request(t.url, `/invite?token=${'7'.repeat(43)}`, { headers: from('192.0.2.77') })).status).toBe(404);
   });
 
+  it('a request with no credential at all is 401 however often it comes: it guesses nothing, so it is not counted', async () => {
+    const bare: number[] = [];
+    for (let i = 0; i < budget.limit + 3; i++) bare.push((await request(t.url, '/admin/auth', { headers: from('198.51.100.30') })).status);
+    expect(bare).toEqual(Array<number>(budget.limit + 3).fill(401));
+    // A wrong one still counts.
+    const wrong: number[] = [];
+    for (let i = 0; i < budget.limit + 1; i++) wrong.push((await request(t.url, '/admin/auth', { apiToken: `dm_wrong-token-${i}-000000000000000000`, headers: from('198.51.100.30') })).status);
+    expect(wrong).toEqual([...Array<number>(budget.limit).fill(401), 429]);
+  });
+
   it('an IPv6 client is one client across its /56: a new address per guess does not reset the budget', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await request(t.url, `/invite?token=${String(i + 5).repeat(43)}`, { headers: from(`2001:db8:abcd:12${i}::${i + 1}`) })).status);
