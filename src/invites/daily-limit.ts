@@ -30,6 +30,20 @@ export function createdToday(db: Db | Trx, inviter: LimitedInviter, now: number)
     .count({ n: '*' });
 }
 
+/**
+ * When the inviter may store one more invitation: the moment the invitation that holds the last
+ * place over the limit leaves the 24 hours (the limit may have been lowered since). Undefined when
+ * not limited or not over it.
+ */
+export async function nextPlaceAt(db: Db | Trx, policy: InvitePolicy, actor: Actor, now: number): Promise<number | undefined> {
+  const inviter = limitedInviter(policy, actor);
+  if (!inviter) return undefined;
+  const used = Number(((await createdToday(db, inviter, now)) as Array<{ n: number | string }>)[0]?.n ?? 0);
+  if (used < policy.dailyLimit) return undefined;
+  const holder = (await createdToday(db, inviter, now).clearCounters().clearSelect().select('created_at').orderBy('created_at', 'asc').offset(used - policy.dailyLimit).limit(1).first()) as { created_at: number | string } | undefined;
+  return holder ? Number(holder.created_at) + DAY_MS : undefined;
+}
+
 /** Who the daily limit counts for this actor (a Slack user and their member are one person); undefined when not limited. */
 export function limitedInviter(policy: InvitePolicy, actor: Actor): LimitedInviter | undefined {
   // No limit at all (the domain's default policy): nobody is counted.

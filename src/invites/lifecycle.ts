@@ -8,6 +8,7 @@ import { requireRole } from '../members/service.js';
 import { notClaimed } from '../outbox/claims.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
+import { nextPlaceAt } from './daily-limit.js';
 import { AlreadyMember, AwaitingApproval, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
@@ -221,7 +222,11 @@ export async function inviteOne(ctx: InvitesContext, input: { email: string; rol
   // Already a member, invited already, held or over the limit: the list path says which.
   const summary = await inviteMany(ctx, { emails: parsed.emails, role, actor: input.actor, inviterName: input.inviterName, expiresInDays: input.expiresInDays, message: input.message });
   if (summary.alreadyMember.length) throw new AlreadyMember(parsed.emails[0]!);
-  if (summary.overLimit?.length) throw new DailyLimitReached(ctx.policy.dailyLimit);
+  if (summary.overLimit?.length) {
+    const now = ctx.clock.now();
+    const at = await nextPlaceAt(ctx.db, ctx.policy, input.actor, now);
+    throw new DailyLimitReached(ctx.policy.dailyLimit, at === undefined ? undefined : at - now);
+  }
   const held = summary.awaitingApproval?.[0];
   if (held) return { outcome: 'awaiting_approval', invitation: toInvitation(await invitationRow(ctx.db, held.invitationId), ctx.clock.now()) };
   // A request already waiting for approval stays as it is: only an approver can move it. Asked

@@ -164,9 +164,20 @@ export class ApprovalLapsed extends DomainError {
 /** The inviter's INVITE_DAILY_LIMIT for the last 24 hours is used up. */
 export class DailyLimitReached extends DomainError {
   readonly code = 'daily_limit';
-  constructor(readonly limit: number) {
-    super(`You have reached today's limit of ${limit.toLocaleString('en')} invitations; try again later.`);
+  /** Seconds until one more invitation may be stored, when known (an HTTP Retry-After). */
+  readonly retryAfterS: number | undefined;
+  constructor(readonly limit: number, waitMs?: number) {
+    const wait = waitMs === undefined ? 'later' : `in ${waitWordsMs(waitMs)}`;
+    super(`You have reached today's limit of ${limit.toLocaleString('en')} invitations; try again ${wait}.`);
+    this.retryAfterS = waitMs === undefined ? undefined : Math.max(1, Math.ceil(waitMs / 1000));
   }
+}
+
+/** A wait as a person reads it: minutes under two hours, else hours. */
+function waitWordsMs(ms: number): string {
+  const minutes = Math.max(1, Math.ceil(ms / 60_000));
+  if (minutes < 120) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  return `${Math.ceil(minutes / 60)} hours`;
 }
 
 /** More work of one kind (password hashing) is waiting than the service takes on: try again shortly. */

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { DomainError, Overloaded, type DomainErrorCode } from '../shared/errors.js';
+import { DailyLimitReached, DomainError, Overloaded, type DomainErrorCode } from '../shared/errors.js';
 
 /** Medusa v1's error body: `{type, message}` (plus our precise `code`). */
 export interface MedusaErrorBody {
@@ -62,7 +62,7 @@ export function medusaErrorHandler(logger: Logger) {
     const { status, body } = toMedusaError(error);
     if (status >= 500 && !(error instanceof Overloaded)) logger.error({ err: error }, 'admin API request failed');
     if (res.headersSent) return;
-    if (error instanceof Overloaded) res.set('Retry-After', String(error.retryAfterS));
+    if ((error instanceof Overloaded || error instanceof DailyLimitReached) && error.retryAfterS !== undefined) res.set('Retry-After', String(error.retryAfterS));
     res.status(status).json(body);
   };
 }

@@ -287,6 +287,22 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect(await countRows(w.db, 'invitations', { email: 'four@acme.com' })).toBe(0);
   });
 
+  it('over the daily limit, the refusal says when the next place frees: when the oldest of the 24 hours leaves them', async () => {
+    const w = world();
+    await w.policy.inviteOne({ email: 'a1@acme.com', role: 'member', actor: ANA_BY_TOKEN });
+    w.clock.advance(3_600_000);
+    await w.policy.inviteOne({ email: 'a2@acme.com', role: 'member', actor: ANA_BY_TOKEN });
+    await w.policy.inviteOne({ email: 'a3@acme.com', role: 'member', actor: ANA_BY_TOKEN });
+    w.clock.advance(30 * 60_000);
+    const refused = await w.policy.inviteOne({ email: 'a4@acme.com', role: 'member', actor: ANA_BY_TOKEN }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DailyLimitReached);
+    // The first was made 90 minutes ago: its place frees in 22 h 30 min.
+    expect((refused as DailyLimitReached).retryAfterS).toBe((DAY - 90 * 60_000) / 1000);
+    expect((refused as DailyLimitReached).message).toContain('try again in 23 hours');
+    w.clock.advance(DAY - 90 * 60_000);
+    expect(await w.policy.inviteOne({ email: 'a4@acme.com', role: 'member', actor: ANA_BY_TOKEN })).toMatchObject({ outcome: 'sent' });
+  });
+
   it('daily limit, one address at a time and all at once (the admin API\'s create): exactly the places left are taken', async () => {
     const w = world();
     await w.policy.inviteOne({ email: 'first@acme.com', role: 'member', actor: ANA_BY_TOKEN });

@@ -129,6 +129,9 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
     const res = await ada()('/admin/invites', { body: { user: over, role: 'member' } });
     expect(res.status, res.text).toBe(429);
     expect(res.json).toMatchObject({ type: 'not_allowed', code: 'daily_limit', message: expect.stringContaining('6') });
+    // When a place frees (the oldest of the 24 hours leaves them), for clients that retry a 429 on their own.
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(23 * 3600);
+    expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(24 * 3600);
     expect(await listed(over)).toBeUndefined();
     // Another admin has their own count.
     expect((await as(ben.apiToken)('/admin/invites', { body: { user: over, role: 'member' } })).status).toBe(200);
