@@ -212,6 +212,25 @@ export function databaseOutage(error: unknown): boolean {
   return UNREACHABLE.has(code) || PASSING.has(code) || code.startsWith('08') || e.name === 'KnexTimeoutError' || /Connection terminated|terminating connection/.test(e.message);
 }
 
+/**
+ * Runs `work` again through a passing database fault (up to five tries in all) and, while the
+ * database cannot be reached (a failover), for up to `outageMs`: for a write that must follow
+ * something already done outside the database (an email sent, a Slack message posted), which a
+ * failure would otherwise make happen twice. Throws the last error when it still fails.
+ */
+export async function retryThroughOutage<T>(work: () => Promise<T>, options: { outageMs: number; stopping?: () => boolean }): Promise<T> {
+  const startedAt = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const outage = databaseOutage(error) && Date.now() - startedAt < options.outageMs && !options.stopping?.();
+      if (attempt >= 5 && !outage) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200 * attempt, options.outageMs / 10)));
+    }
+  }
+}
+
 /** The network's and PostgreSQL's "not reachable now" (starting up, out of connections): both an outage and a start that cannot use the database. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
 /** Only passing: a connection cut under way (PostgreSQL shutting down, a reset), SQLite busy. */

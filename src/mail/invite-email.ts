@@ -4,7 +4,7 @@ import { shownStatus } from '../invites/model.js';
 import { INVITE_EMAIL, LINK_REPLACED, type InviteEmailPayload } from '../invites/sending.js';
 import type { InviteLinks } from '../invites/tokens.js';
 import type { OutboxRow } from '../outbox/outbox.js';
-import { RetryLater, StopGrace, type DeliveryOutcome, type OutboxHandler, type RecordedOutcome } from '../outbox/worker.js';
+import { OutageHold, RetryLater, StopGrace, type DeliveryOutcome, type OutboxHandler, type RecordedOutcome } from '../outbox/worker.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { deliveryStateAfter, recordDelivery, updateDeliveryState } from './delivery-state.js';
@@ -85,28 +85,17 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
   };
   // A stop cuts an exchange a stalled server holds past the grace (SMTP_TIMEOUT may be longer than a stop may take).
   const stop = new StopGrace(STOP_GRACE_MS);
-  // The mail server unreachable: emails wait, and a few are tried now and then, instead of each of a
-  // backlog being tried (and logged) in turn for the whole outage.
-  let outage: { tries: number; until: number } | undefined;
-  /** Starts (or lengthens) the hold; answers how long is left of it. */
-  const serverDown = (): number => {
-    const now = clock.now();
-    // The lanes of one try fail together: they count as one. A hold long over (no email tried
-    // since) is a new outage, starting short again.
-    if (outage && now - outage.until > OUTAGE_HOLD_MAX_MS) outage = undefined;
-    if (!outage || now >= outage.until) {
-      const tries = (outage?.tries ?? 0) + 1;
-      outage = { tries, until: now + Math.min(OUTAGE_HOLD_MAX_MS, OUTAGE_HOLD_MS * 2 ** (tries - 1)) };
-    }
-    return outage.until - now;
-  };
+  // The mail server unreachable: emails wait, and a few are tried now and then.
+  const outage = new OutageHold(clock, OUTAGE_HOLD_MS, OUTAGE_HOLD_MAX_MS);
+  const serverDown = (): number => outage.failed().waitMs;
   return {
     kind: INVITE_EMAIL,
     interrupt: () => stop.interrupt(),
-    heldUntil: () => outage?.until,
+    heldUntil: () => outage.until(),
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       // Claimed with a batch before the server was found unreachable: it waits with the rest.
-      if (outage && clock.now() < outage.until) throw new RetryLater('waiting for the mail server, which could not be reached', outage.until - clock.now(), true);
+      const held = outage.left();
+      if (held !== undefined) throw new RetryLater('waiting for the mail server, which could not be reached', held, true);
       const payload = JSON.parse(item.payload) as InviteEmailPayload;
       const read = () => db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
       const row = await read();
@@ -167,11 +156,11 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         // - the account may send no more for now (a daily quota, a suspension).
         if (smtp.responseCode && smtp.responseCode >= 500 && (SENDER_LIMITED.test(words) || (smtp.command !== 'RCPT TO' && ACCOUNT_SUSPENDED.test(words)))) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
         // Otherwise the server answered: it is up.
-        outage = undefined;
+        outage.ended();
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
         throw error;
       }
-      outage = undefined;
+      outage.ended();
       return { result: 'done' };
     },
     // An outcome that may set off more — the inviter's DM on a refusal, a delivery_failed webhook —

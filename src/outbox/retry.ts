@@ -66,3 +66,44 @@ export class StopGrace {
     if (this.controller.signal.aborted) throw new RetryLater('cut short by a stop; sent from the queue later', 0, true);
   }
 }
+
+/**
+ * Holds every item of a kind while what they all need is out (the mail server unreachable, Slack
+ * refusing the app's token): one try now and then, instead of each queued item tried (and logged)
+ * in turn for the whole outage. The hold starts short and doubles with each failed try, up to `maxMs`.
+ */
+export class OutageHold {
+  private outage: { tries: number; until: number } | undefined;
+
+  constructor(private readonly clock: { now(): number }, private readonly firstMs = 2_000, private readonly maxMs = 5 * 60_000) {}
+
+  /** Starts (or lengthens) the hold after a failed try; answers how long is left of it, and whether it started now. */
+  failed(): { waitMs: number; started: boolean } {
+    const now = this.clock.now();
+    // The lanes of one try fail together: they count as one. A hold long over (nothing tried
+    // since) is a new outage, starting short again.
+    if (this.outage && now - this.outage.until > this.maxMs) this.outage = undefined;
+    const started = !this.outage;
+    if (!this.outage || now >= this.outage.until) {
+      const tries = (this.outage?.tries ?? 0) + 1;
+      this.outage = { tries, until: now + Math.min(this.maxMs, this.firstMs * 2 ** (tries - 1)) };
+    }
+    return { waitMs: this.outage.until - now, started };
+  }
+
+  /** A try went through: the outage is over. */
+  ended(): void {
+    this.outage = undefined;
+  }
+
+  /** Until when nothing of the kind should be tried (OutboxHandler.heldUntil). */
+  until(): number | undefined {
+    return this.outage?.until;
+  }
+
+  /** The wait left of a hold in force now; undefined when there is none. */
+  left(): number | undefined {
+    const now = this.clock.now();
+    return this.outage && now < this.outage.until ? this.outage.until - now : undefined;
+  }
+}

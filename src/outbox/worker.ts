@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { databaseOutage, type Db, type Trx } from '../db/index.js';
+import { retryThroughOutage, type Db, type Trx } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { claimDue, extendClaims, recordOutcome, releaseClaims, type RecordedOutcome, type RecordResult } from './claims.js';
 import type { OutboxRow } from './outbox.js';
 import { askedWaitMs, backoffMs, countsAsFailure, RetryLater } from './retry.js';
 
-export { backoffMs, RetryLater, StopGrace } from './retry.js';
+export { backoffMs, OutageHold, RetryLater, StopGrace } from './retry.js';
 export type { RecordedOutcome, RecordResult } from './claims.js';
 
 /** What a handler's delivery came to: a recorded outcome other than `failing` (a failure is thrown). */
@@ -260,25 +260,22 @@ export class OutboxWorker {
    */
   private async record(item: OutboxRow, outcome: RecordedOutcome): Promise<void> {
     const handler = this.handlers.get(item.kind)!;
-    const startedAt = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const now = this.clock.now();
-        const recorded =
-          (await handler.record?.(item, outcome, now)) ??
-          (await recordOutcome(this.db, item, outcome, now, handler.recordOutcome && ((trx) => handler.recordOutcome!(trx, item, outcome))));
-        if (recorded === 'cancelled') this.logger.info({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was cancelled while it was being delivered');
-        if (recorded === 'claimed again') this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
-        if (recorded === 'recorded') this.observe?.(item.kind, outcome);
-        return;
-      } catch (error) {
-        const outage = databaseOutage(error) && Date.now() - startedAt < this.options.leaseMs && !this.stopping;
-        if (attempt >= 5 && !outage) {
-          this.logger.error({ outbox: item.id, err: error }, 'could not record a delivery outcome');
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(200 * attempt, this.options.leaseMs / 10)));
-      }
+    try {
+      const recorded = await retryThroughOutage(
+        async () => {
+          const now = this.clock.now();
+          return (
+            (await handler.record?.(item, outcome, now)) ??
+            (await recordOutcome(this.db, item, outcome, now, handler.recordOutcome && ((trx) => handler.recordOutcome!(trx, item, outcome))))
+          );
+        },
+        { outageMs: this.options.leaseMs, stopping: () => this.stopping },
+      );
+      if (recorded === 'cancelled') this.logger.info({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was cancelled while it was being delivered');
+      if (recorded === 'claimed again') this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
+      if (recorded === 'recorded') this.observe?.(item.kind, outcome);
+    } catch (error) {
+      this.logger.error({ outbox: item.id, err: error }, 'could not record a delivery outcome');
     }
   }
 

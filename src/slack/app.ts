@@ -20,9 +20,9 @@ import { DeactivatedInSlack } from './notices/deactivated.js';
 import { noticeClient, slackNoticeHandler } from './notices/handler.js';
 import { ChannelPacer } from './notices/pacer.js';
 import { approvalMessageHandlers } from './notices/approval-messages.js';
-import { slackRefusal } from './refusals.js';
+import { CHANNEL_OUT_OF_REACH, channelWarner, slackRefusal } from './refusals.js';
 import { SocketConnection } from './socket-connection.js';
-import { throwIfRateLimited } from './notices/refusal-or-retry.js';
+import { SlackAppHold, throwIfRateLimited } from './notices/refusal-or-retry.js';
 
 export interface SlackDoor {
   mode: 'http' | 'socket';
@@ -169,24 +169,24 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   // One pace per channel for everything the outbox posts there.
   const pacer = new ChannelPacer(services.clock);
   const auditChannel = services.config.auditChannel;
-  let warnedNotInChannel = false;
+  const warnChannel = channelWarner(logger, services.clock);
+  // One hold for all the outbox posts while Slack refuses the app's token.
+  const hold = new SlackAppHold(services.clock, logger);
   return {
     mode,
     app,
-    notices: slackNoticeHandler(deps, notices, pacer, {
+    notices: slackNoticeHandler(deps, notices, pacer, hold, {
       deactivated: new DeactivatedInSlack(async (user) => (await readProfile(profiles, user)).deactivated === true, services.clock),
       bootstrapAdmins: adminUserIds,
     }),
-    approvals: approvalMessageHandlers({ ...deps, settings: { channel: services.config.slack.approvalChannel, bootstrapAdmins: adminUserIds } }, notices, pacer),
+    approvals: approvalMessageHandlers({ ...deps, settings: { channel: services.config.slack.approvalChannel, bootstrapAdmins: adminUserIds } }, notices, pacer, hold),
     postToAuditChannel: auditChannel
       ? async (lines) => {
           try {
             await notices.chat.postMessage({ channel: auditChannel, text: lines.join('\n'), unfurl_links: false, unfurl_media: false });
           } catch (error) {
-            if (slackRefusal(error) === 'not_in_channel' && !warnedNotInChannel) {
-              warnedNotInChannel = true;
-              logger.warn({ channel: auditChannel }, `AUDIT_CHANNEL: the bot is not in ${auditChannel}; add it there (in the channel: /invite @Doorman) and the audit lines follow`);
-            }
+            const refused = slackRefusal(error);
+            if (refused && CHANNEL_OUT_OF_REACH.has(refused)) warnChannel('AUDIT_CHANNEL', auditChannel, refused, 'the audit lines follow once it is mended');
             // A 429 holds the DMs too, and comes back as RetryLater with Slack's wait.
             throwIfRateLimited(error, pacer, auditChannel, `audit:${auditChannel}`);
             throw error;

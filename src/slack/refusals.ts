@@ -1,4 +1,6 @@
 import { webApi } from '@slack/bolt';
+import type { Logger } from '../logger.js';
+import type { Clock } from '../shared/clock.js';
 
 /** The error a Web API call was refused with (`channel_not_found`…), or undefined when it failed otherwise (network, 429, 5xx). */
 export function slackRefusal(error: unknown): string | undefined {
@@ -29,4 +31,38 @@ export const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set([
 /** Whether a Web API call failed with one of REFUSED_FOR_GOOD. */
 export function refusedForGood(error: unknown): boolean {
   return REFUSED_FOR_GOOD.has(slackRefusal(error) ?? '');
+}
+
+/**
+ * Slack refusing the app itself (its token revoked or expired, the bot or workspace deactivated):
+ * every call fails alike until the operator mends it, so the work waits (OutageHold) rather than
+ * each item being tried, or dropped, in turn.
+ */
+export const APP_REFUSED: ReadonlySet<string> = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive']);
+
+/** Refusals of a post to a channel the bot cannot reach: the operator's to fix, not the message's. */
+export const CHANNEL_OUT_OF_REACH: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
+
+/** Refusals of a DM that mean the person cannot be reached there (gone, disabled, a bot). */
+export const PERSON_OUT_OF_REACH: ReadonlySet<string> = new Set(['channel_not_found', 'user_not_found', 'user_disabled', 'cannot_dm_bot', 'is_inactive']);
+
+/** What the operator does about a channel the bot cannot post in. */
+export function channelFix(channel: string, refused: string): string {
+  if (refused === 'not_in_channel') return `the bot is not in ${channel}; add it there (in the channel: /invite @Doorman)`;
+  if (refused === 'is_archived') return `${channel} is archived; unarchive it or name another channel`;
+  return `Slack knows no channel ${channel} the bot can see; check the id, or add the bot to it if it is private`;
+}
+
+/**
+ * Warns that the bot cannot post in the channel a setting names, with the fix, at most once an hour
+ * per setting: the work waits for the operator, and a warning per try would flood the log.
+ */
+export function channelWarner(logger: Logger, clock: Clock, everyMs = 3_600_000): (setting: string, channel: string, refused: string, meanwhile: string) => void {
+  const warnedAt = new Map<string, number>();
+  return (setting, channel, refused, meanwhile) => {
+    const now = clock.now();
+    if (now - (warnedAt.get(setting) ?? -Infinity) < everyMs) return;
+    warnedAt.set(setting, now);
+    logger.warn({ channel, refused }, `${setting}: ${channelFix(channel, refused)}; ${meanwhile}`);
+  };
 }

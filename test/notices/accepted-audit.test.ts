@@ -122,24 +122,28 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
   });
 });
 
-describe('an audit channel the bot is not in', () => {
-  it('logs one clear warning saying how to add the bot, keeps the lines, and posts them once the bot is added', async () => {
-    const h = await SlackWorld.start('sqlite', { env: { AUDIT_CHANNEL: 'C0AUDIT' }, logLevel: 'warn' });
+describe('an audit channel the bot cannot post in', () => {
+  it.each([
+    ['a public channel the bot is not in', 'C0AUDIT', false, 'not_in_channel', /the bot is not in C0AUDIT; add it there \(in the channel: \/invite @Doorman\)/],
+    ['a private channel the bot cannot see', 'C0PRIVAUD', true, 'channel_not_found', /Slack knows no channel C0PRIVAUD the bot can see; check the id, or add the bot to it if it is private/],
+  ])('%s: logs one clear warning saying how to mend it, keeps the lines, and posts them once the bot is added', async (_what, channel, isPrivate, refused, words) => {
+    const h = await SlackWorld.start('sqlite', { env: { AUDIT_CHANNEL: channel }, logLevel: 'warn' });
     try {
+      h.api.addChannel(channel, { private: isPrivate });
       await eventually(async () => (await h.db.db('job_cursors').where({ name: 'audit_channel' }).first()) as unknown, 10_000, 'the audit channel cursor');
       await h.invite(['audited@corp.test'], SLACK_ACTOR);
-      await eventually(() => h.api.calls.some((c) => c.method === 'chat.postMessage' && c.error === 'not_in_channel'), 10_000, 'a refused post');
+      await eventually(() => h.api.calls.some((c) => c.method === 'chat.postMessage' && c.error === refused), 10_000, 'a refused post');
       await h.invite(['audited2@corp.test'], SLACK_ACTOR);
       await pause(2_500);
       const warnings = h.log.entries().filter((e) => String(e.msg).startsWith('AUDIT_CHANNEL'));
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]!.msg).toMatch(/the bot is not in C0AUDIT; add it there \(in the channel: \/invite @Doorman\)/);
-      h.api.joinChannel('C0AUDIT');
+      expect(warnings[0]!.msg).toMatch(words);
+      h.api.joinChannel(channel, { private: isPrivate });
       // The feed waits longer after each refusal (on the app's clock).
       h.clock.advance(15 * 60_000);
-      const posted = await eventually(() => h.api.callsTo('chat.postMessage').find((c) => c.args.channel === 'C0AUDIT'), 30_000, 'the audit lines');
+      const posted = await eventually(() => h.api.callsTo('chat.postMessage').find((c) => c.args.channel === channel), 30_000, 'the audit lines');
       expect(String(posted.args.text)).toContain('audited@corp.test');
-      expect(h.api.rejected('not_in_channel')).toEqual([]);
+      expect(h.api.rejected(refused)).toEqual([]);
     } finally {
       await h.stop();
     }

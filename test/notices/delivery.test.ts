@@ -135,7 +135,7 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     expect(all.every((n) => delivered.get(n.id) === 1)).toBe(true);
   });
 
-  it('drops a notice Slack refuses for good (channel_not_found: no such user) instead of retrying it forever', async () => {
+  it('a DM Slack refuses for good (channel_not_found: no such user) is not retried forever: the stand-ins hear in its place', async () => {
     h.proxy!.refuse('U0GONE', 'channel_not_found');
     const gone = { type: 'slack' as const, slackUserId: 'U0GONE', name: 'Gone' };
     await h.invite(['orphan@corp.test'], gone);
@@ -143,11 +143,18 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     await eventually(() => h.smtp.to('orphan@corp.test').length === 1 && h.smtp.to('kept@corp.test').length === 1, 10_000, 'the emails');
     h.clock.advance(7 * DAY + 1);
     const adaBefore = h.dms(MEMBER_ADMIN).length;
+    const bossesBefore = [ADMIN, ADMIN2].map((user) => h.dms(user).length);
     await h.sweep();
     await h.settled();
     const notice = (await h.notices()).find((n) => n.payload.recipient === 'U0GONE')!;
     expect(notice).toMatchObject({ state: 'cancelled', attempts: 1 });
     expect(notice.last_error).toContain('channel_not_found');
+    expect(notice.last_error).toContain('queued for 2 admin(s) instead');
+    // The bootstrap admins hear of the expiry in the unreachable inviter's place.
+    for (const [i, user] of [ADMIN, ADMIN2].entries()) {
+      const dms = await h.waitForDms(user, bossesBefore[i]! + 1);
+      expect(dms.slice(bossesBefore[i]!).some((dm) => JSON.stringify(dm.args).includes('orphan@corp.test'))).toBe(true);
+    }
     for (let i = 0; i < 5; i++) {
       h.clock.advance(HOUR);
       await pause(120);
@@ -215,4 +222,37 @@ describe.each(DIALECTS)('delivering notices (%s)', (dialect) => {
     expect(h.dms(ADMIN).slice(before).map((dm) => dm.args.text).sort()).toEqual(emails.map((email) => `${email} accepted their invitation and joined as Member`).sort());
   });
 
+});
+
+describe('Slack refusing the app\'s token (revoked, or the app deactivated)', () => {
+  it('holds every notice (one try now and then, one error logged) instead of trying each in turn, and delivers them all once Slack takes it again', async () => {
+    const h = await SlackWorld.start('sqlite', { logLevel: 'warn' });
+    try {
+      h.api.refuse('chat.postMessage', 'token_revoked', { times: 2 });
+      const emails = [1, 2, 3].map(() => `${h.next('held')}@corp.test`);
+      await h.invite(emails, SYSTEM_ACTOR);
+      await eventually(() => emails.every((email) => h.smtp.to(email).length === 1), 10_000, 'the emails');
+      h.clock.advance(7 * DAY + 1);
+      await h.sweep();
+      // Expiry DMs to both bootstrap admins: both lanes of the first try meet the refusal.
+      const refused = () => h.api.calls.filter((c) => c.method === 'chat.postMessage' && c.error === 'token_revoked');
+      await eventually(() => refused().length === 2, 10_000, 'the first refusals');
+      // Past an item's own backoff (2 s) but within the hold (a minute): nothing is tried.
+      h.clock.advance(10_000);
+      await pause(2_500);
+      expect(refused()).toHaveLength(2);
+      expect(h.api.callsTo('chat.postMessage')).toHaveLength(0);
+      h.clock.advance(51_000);
+      await eventually(() => h.dms(ADMIN).length >= 1 && h.dms(ADMIN2).length >= 1, 10_000, 'the expiry DMs');
+      await h.settled();
+      expect((await h.notices()).map((n) => n.state)).toEqual(['done', 'done']);
+      const errors = h.log.entries().filter((e) => /Slack refuses Doorman's token/.test(String(e.msg)));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.msg).toMatch(/token_revoked.*check SLACK_BOT_TOKEN/);
+      expect(h.log.entries().filter((e) => /delivery failed; will retry/.test(String(e.msg)))).toEqual([]);
+      expect(h.api.rejected()).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+  }, 45_000);
 });

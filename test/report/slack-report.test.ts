@@ -36,6 +36,7 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
   beforeAll(async () => {
     h = await SlackWorld.start(dialect, {
       channels: [CHANNEL],
+      logLevel: 'warn',
       // The history's inviter, who hears of its invitations (known before the app can tell them).
       users: { U0INVITER: { email: 'inviter@corp.test', name: 'History Inviter' } },
       beforeStart: async (db, clock) => {
@@ -105,6 +106,26 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
     const tries = h.api.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL);
     expect(tries.filter((c) => !c.ok).length).toBeGreaterThanOrEqual(1);
     expect(tries.filter((c) => c.ok)).toHaveLength(1);
+  });
+
+  it('a REPORT_CHANNEL Slack refuses (archived): the report waits for the operator, with one warning naming the fix, and is posted once mended', async () => {
+    h.api.refuse('chat.postMessage', 'is_archived', { channel: CHANNEL, times: 2 });
+    const before = reports().length;
+    h.clock.advance(WEEK);
+    await h.restart({ env: { REPORT_CHANNEL: CHANNEL } });
+    const waiting = await eventually(async () => (await h.notices()).find((n) => n.payload.recipient === CHANNEL && /is_archived/.test(n.last_error ?? '')), 10_000, 'the refused report');
+    expect(waiting.state).toBe('pending');
+    expect(h.log.entries().filter((e) => String(e.msg).startsWith('REPORT_CHANNEL')).map((e) => e.msg)).toEqual([
+      `REPORT_CHANNEL: ${CHANNEL} is archived; unarchive it or name another channel; the weekly report waits until it can be posted`,
+    ]);
+    // Tried again a minute later (refused once more, no second warning within the hour), then posted.
+    h.clock.advance(61_000);
+    await eventually(() => h.api.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL && c.error === 'is_archived').length === 2, 10_000, 'the second try');
+    expect(reports()).toHaveLength(before);
+    h.clock.advance(61_000);
+    await waitForReports(before + 1);
+    expect(reports().slice(before).map((c) => c.args.channel)).toEqual([CHANNEL]);
+    expect(h.log.entries().filter((e) => String(e.msg).startsWith('REPORT_CHANNEL'))).toHaveLength(1);
   });
 });
 

@@ -1,5 +1,5 @@
 import { webApi } from '@slack/bolt';
-import { inTransaction, type Db } from '../../db/index.js';
+import { inTransaction, retryThroughOutage, type Db } from '../../db/index.js';
 import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { Logger } from '../../logger.js';
@@ -10,12 +10,13 @@ import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
 import type { ChannelPacer } from './pacer.js';
-import { refusalOrRetry } from './refusal-or-retry.js';
-import { rateLimitWaitMs } from '../refusals.js';
+import { refusalOrRetry, type SlackAppHold } from './refusal-or-retry.js';
+import { CHANNEL_OUT_OF_REACH, channelWarner, rateLimitWaitMs } from '../refusals.js';
 
 /** How soon a request the approval channel refused is tried again: the operator adding the bot is the fix. */
 const CHANNEL_RETRY_MS = 60_000;
-const WARN_EVERY_MS = 3_600_000;
+/** How long a database out of reach may keep a posted copy from being recorded before it is given up. */
+const COPY_KEPT_WITHIN_MS = 60_000;
 
 export interface ApprovalMessageDeps {
   db: Db;
@@ -33,9 +34,10 @@ export interface ApprovalMessageDeps {
  * every decision committed before it, so the others waiting for the same request are dropped.
  * Answers a handler for the items of the version before requests were kept too.
  */
-export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer): OutboxHandler[] {
-  let warnedAt = -Infinity;
+export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer, hold: SlackAppHold): OutboxHandler[] {
+  const warnChannel = channelWarner(deps.logger, deps.clock);
   const deliver = async (item: OutboxRow): Promise<DeliveryOutcome> => {
+    hold.throwIfHeld();
     const payload = await currentPayload(deps, item);
     if (!payload) return { result: 'cancelled', reason: 'the invitation is gone' };
     const requestId = payload.requestId;
@@ -57,11 +59,12 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       try {
         posted = await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
       } catch (error) {
-        const refused = refusalOrRetry(error, pacer, payload.recipient, item.id);
-        // The approval channel without the bot (or a private one it cannot see): the requests wait
-        // until the operator adds it, instead of being dropped while the requester was told approvers
-        // were asked. A person's DM refused for good (a deactivated user) is dropped.
-        if (SLACK_CHANNEL_ID.test(payload.recipient) && (refused === 'not_in_channel' || refused === 'channel_not_found')) {
+        const refused = refusalOrRetry(error, pacer, payload.recipient, item.id, hold);
+        // The approval channel without the bot (a private one it cannot see, an archived one): the
+        // requests wait until the operator mends it, instead of being dropped while the requester was
+        // told approvers were asked. A person's DM refused for good (a deactivated user) is dropped:
+        // every other approver was asked too.
+        if (SLACK_CHANNEL_ID.test(payload.recipient) && CHANNEL_OUT_OF_REACH.has(refused)) {
           const now = deps.clock.now();
           // Queued for an approval channel the settings no longer name (a wrong id corrected, or DMs
           // chosen): asked again where requests go now. Only on a refusal, so instances whose settings
@@ -70,26 +73,20 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
             await inTransaction(deps.db, (trx) => queueApprovalRequests(trx, now, waiting, deps.settings));
             return { result: 'cancelled', reason: `SLACK_APPROVAL_CHANNEL is no longer ${payload.recipient}; asked again where requests go now` };
           }
-          if (now - warnedAt >= WARN_EVERY_MS) {
-            warnedAt = now;
-            const fix = refused === 'not_in_channel' ? `the bot is not in ${payload.recipient}; add it there (in the channel: /invite @Doorman)` : `Slack knows no channel ${payload.recipient} the bot can see; check the id, or add the bot to it if it is private`;
-            deps.logger.warn({ channel: payload.recipient }, `SLACK_APPROVAL_CHANNEL: ${fix}, and the waiting approval requests are posted`);
-          }
+          warnChannel('SLACK_APPROVAL_CHANNEL', payload.recipient, refused, 'the waiting approval requests are posted once it is mended');
           throw new RetryLater(`Slack refused it: ${refused}`, CHANNEL_RETRY_MS, true);
         }
+        deps.logger.warn({ outbox: item.id, recipient: payload.recipient }, `an approval request was not posted to an approver: Slack refused it: ${refused}`);
         return { result: 'cancelled', reason: `Slack refused it: ${refused}` };
       }
+      hold.passed();
       if (!posted.channel || !posted.ts) return { result: 'done' };
-      const now = deps.clock.now();
-      await deps.db('approval_request_messages').insert({ request_id: requestId, channel: posted.channel, ts: posted.ts, created_at: now }).onConflict(['request_id', 'channel']).merge(['ts', 'created_at']);
-      const after = await deps.invites.approvalRequest(requestId);
-      if (after.length && !drawnAlike(after, message)) {
-        // The decision's own redraw may have run before this copy was kept: one more is queued when this fails.
-        await updateOne(client, posted.channel, posted.ts, approvalRequest(after)).catch(async (error: unknown) => {
-          deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; it is redrawn again');
-          await queueRedraw(deps, after[0]!.id, requestId);
-        });
-      }
+      const copy = { channel: posted.channel, ts: posted.ts };
+      // Posted: a database fault from here on must not send the item back, or the request would be
+      // posted again and this copy's buttons never redrawn.
+      await retryThroughOutage(() => keepCopy(deps, client, requestId, copy, message), { outageMs: COPY_KEPT_WITHIN_MS }).catch((error: unknown) => {
+        deps.logger.error({ err: error, ...copy }, 'an approval request was posted but could not be recorded: a decision will not redraw that copy');
+      });
       return { result: 'done' };
     }
     const copies = await postedCopies(deps, requestId, payload.channels);
@@ -110,6 +107,20 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
     { kind: SLACK_APPROVAL, deliver },
     { kind: SLACK_APPROVAL_BEFORE_REQUESTS, deliver },
   ];
+}
+
+/**
+ * Records a posted copy of a request, so decisions redraw it; a request decided while it was being
+ * posted is redrawn at once (the decision's own redraw may have run before the copy was kept).
+ */
+async function keepCopy(deps: ApprovalMessageDeps, client: webApi.WebClient, requestId: string, copy: { channel: string; ts: string }, drawn: { text: string; blocks: unknown[] }): Promise<void> {
+  await deps.db('approval_request_messages').insert({ request_id: requestId, ...copy, created_at: deps.clock.now() }).onConflict(['request_id', 'channel']).merge(['ts', 'created_at']);
+  const after = await deps.invites.approvalRequest(requestId);
+  if (!after.length || drawnAlike(after, drawn)) return;
+  await updateOne(client, copy.channel, copy.ts, approvalRequest(after)).catch(async (error: unknown) => {
+    deps.logger.warn({ err: error }, 'could not redraw an approval request decided while it was posted; it is redrawn again');
+    await queueRedraw(deps, after[0]!.id, requestId);
+  });
 }
 
 /** Whether these invitations draw the message drawn before (nothing about the request changed that shows). */

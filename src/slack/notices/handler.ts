@@ -6,7 +6,10 @@ import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outb
 import type { Clock } from '../../shared/clock.js';
 import type { DeactivatedInSlack } from './deactivated.js';
 import type { ChannelPacer } from './pacer.js';
-import { refusalOrRetry } from './refusal-or-retry.js';
+import type { Logger } from '../../logger.js';
+import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
+import { CHANNEL_OUT_OF_REACH, channelWarner, PERSON_OUT_OF_REACH } from '../refusals.js';
+import { refusalOrRetry, type SlackAppHold } from './refusal-or-retry.js';
 import { renderFirstPost, type NoticeDeps } from './render.js';
 
 /**
@@ -31,17 +34,28 @@ export interface AbsentRecipients {
   bootstrapAdmins: readonly string[];
 }
 
-/** Delivers queued notices as DMs (chat.postMessage to a user id opens the DM). */
-export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock }, client: webApi.WebClient, pacer: ChannelPacer, absent?: AbsentRecipients): OutboxHandler {
+/** How soon a report REPORT_CHANNEL refused is tried again: the operator adding the bot is the fix. */
+const CHANNEL_RETRY_MS = 60_000;
+
+/**
+ * Delivers queued notices as DMs (chat.postMessage to a user id opens the DM), and the weekly
+ * report to REPORT_CHANNEL. A person Slack says cannot be reached is heard for by the stand-ins;
+ * a channel the bot cannot post in keeps its report waiting for the operator, with a warning.
+ */
+export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock; logger: Logger }, client: webApi.WebClient, pacer: ChannelPacer, hold: SlackAppHold, absent?: AbsentRecipients): OutboxHandler {
+  const warnChannel = channelWarner(deps.logger, deps.clock);
+  const standInsFor = async (item: OutboxRow, payload: NoticePayload): Promise<number> => (absent ? inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id)) : 0);
   return {
     kind: SLACK_NOTICE,
+    heldUntil: () => hold.until(),
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
+      hold.throwIfHeld();
       const payload = JSON.parse(item.payload) as NoticePayload;
       const message = await renderFirstPost(deps, item.id, payload);
       if (message === 'overtaken') return { result: 'cancelled', reason: 'overtaken: none of its invitations is in the state it tells of any more' };
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
       if (absent && (await absent.deactivated.has(payload.recipient))) {
-        const told = await inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id));
+        const told = await standInsFor(item, payload);
         return { result: 'cancelled', reason: `the recipient is deactivated in Slack${told ? `; queued for ${told} admin(s) instead` : ''}` };
       }
       const wait = pacer.reserve(payload.recipient, item.id);
@@ -49,8 +63,17 @@ export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock }, client: 
       try {
         await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
       } catch (error) {
-        return { result: 'cancelled', reason: `Slack refused it: ${refusalOrRetry(error, pacer, payload.recipient, item.id)}` };
+        const refused = refusalOrRetry(error, pacer, payload.recipient, item.id, hold);
+        if (SLACK_CHANNEL_ID.test(payload.recipient) && CHANNEL_OUT_OF_REACH.has(refused)) {
+          warnChannel('REPORT_CHANNEL', payload.recipient, refused, 'the weekly report waits until it can be posted');
+          throw new RetryLater(`Slack refused it: ${refused}`, CHANNEL_RETRY_MS, true);
+        }
+        const told = !SLACK_CHANNEL_ID.test(payload.recipient) && PERSON_OUT_OF_REACH.has(refused) ? await standInsFor(item, payload) : 0;
+        const reason = `Slack refused it: ${refused}${told ? `; queued for ${told} admin(s) instead` : ''}`;
+        deps.logger.warn({ outbox: item.id, recipient: payload.recipient, notice: payload.notice }, `a Slack notice was not delivered: ${reason}`);
+        return { result: 'cancelled', reason };
       }
+      hold.passed();
       return { result: 'done' };
     },
   };
