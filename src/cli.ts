@@ -12,7 +12,7 @@ import type { Actor } from './shared/actor.js';
 import { parseMoment } from './shared/clock.js';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
-import { jsonOption, NotConfirmed, UsageError, type CommandDeps } from './cli/command.js';
+import { failureWords, jsonOption, NotConfirmed, UsageError, type CommandDeps } from './cli/command.js';
 import { jsonText } from './cli/format.js';
 import { registerInviteCommands } from './cli/invites.js';
 import { registerMemberCommands } from './cli/members.js';
@@ -177,12 +177,13 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       if (waiting) print(`${waiting} item(s) stay queued for later (a retry time, MAIL_RATE, or a WEBHOOK_URLS endpoint this environment does not set): the service or a later "doorman deliver" sends them.`);
     });
 
+  refuseRepeatedOptions(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    err.write(`doorman: ${oneLine((error as Error).message)}\n`);
+    err.write(`doorman: ${oneLine(failureWords(error))}\n`);
     return error instanceof UsageError ? 2 : 1;
   } finally {
     if (services) {
@@ -190,6 +191,21 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       await services.db.destroy();
     }
   }
+}
+
+/**
+ * An option given twice would keep only its last value (Commander's way): `--file a.csv --file
+ * b.csv` would invite from b alone. Refused instead, as a usage mistake, so nothing typed is dropped.
+ */
+function refuseRepeatedOptions(command: Command): void {
+  for (const option of command.options) {
+    let given = false;
+    command.on(`option:${option.name()}`, () => {
+      if (given) throw new UsageError(`${option.long ?? option.short} was given twice; give it once`);
+      given = true;
+    });
+  }
+  for (const sub of command.commands) refuseRepeatedOptions(sub);
 }
 
 /**

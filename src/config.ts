@@ -99,12 +99,15 @@ function duration(env: Env, name: string, fallback: string, min: { ms: number; w
 function url(env: Env, name: string, protocols: string[]): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
+  // A password with @ / ? # written as it is cuts the URL elsewhere: the host would be part of it.
+  const encodeHint = 'percent-encode @ / ? # in the user name and password (@ is %40, / is %2F, ? is %3F, # is %23)';
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `"${redactUserinfo(raw)}" is not a URL`);
+    throw new ConfigError(name, `"${redactUserinfo(raw)}" is not a URL${raw.includes('@') ? `; ${encodeHint}` : ''}`);
   }
+  if (parsed.hash || raw.includes('#')) throw new ConfigError(name, `has a # (a URL fragment, which nothing here uses); ${encodeHint}`);
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
   }

@@ -161,6 +161,20 @@ describe('bad values throw ConfigError naming the variable', () => {
     expect(configError({ PUBLIC_URL: 'https://user:hunter2@doorman.example.com' }).message).not.toContain('hunter2');
   });
 
+  it('a password with # or / written as it is: refused with how to encode it, never read as a host made of part of the password', () => {
+    for (const [variable, value] of [
+      ['DATABASE_URL', 'postgres://doorman:p@ss#w@127.0.0.1:5432/doorman'],
+      ['SMTP_URL', 'smtp://AKIAEXAMPLE:BPq/9w+Zx@email-smtp.eu-west-1.amazonaws.com:587'],
+    ] as const) {
+      const error = configError({ [variable]: value });
+      expect(error.variable).toBe(variable);
+      expect(error.message).toContain('percent-encode @ / ? # in the user name and password');
+      for (const part of ['p@ss', 'ss#w', 'BPq', '9w+Zx']) expect(error.message).not.toContain(part);
+    }
+    // Encoded, it is taken.
+    expect(load({ DATABASE_URL: 'postgres://doorman:p%40ss%23w@127.0.0.1:5432/doorman' }).database.client).toBe('pg');
+  });
+
   it('refuses a webhook URL with a user name or password (requests cannot send them), without echoing them', () => {
     const error = configError({ WEBHOOK_URLS: 'https://doorman:s3cret@hooks.example.com/in', WEBHOOK_SECRET: 'whsec_' + Buffer.alloc(32, 1).toString('base64') });
     expect(error.variable).toBe('WEBHOOK_URLS');

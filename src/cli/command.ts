@@ -53,3 +53,15 @@ export function wholeNumber(value: string, min: number, max: number): number {
   }
   return n;
 }
+
+/**
+ * What a command failed with, as the operator reads it. SQLite's "busy" after every wait is another
+ * process holding the file's write lock (a long write, or a sqlite3 shell with a transaction open),
+ * not a fault of Doorman's: said so, instead of the statement that met it.
+ */
+export function failureWords(error: unknown): string {
+  if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+    return 'the database file (DATABASE_URL) stayed locked by another process, so this step was not done; try again once the other process (a long write, or a sqlite3 shell with a transaction open) lets go';
+  }
+  return (error as Error).message;
+}

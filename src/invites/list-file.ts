@@ -35,9 +35,9 @@ function headerName(cell: string): string {
 export function parseListFile(content: Buffer | string, name: string): ListFile {
   const given = typeof content === 'string' ? Buffer.from(content) : content;
   if (given.length > MAX_FILE_BYTES) throw tooLarge(name);
-  const bytes = fromUtf16(given);
+  const { bytes, sep } = withoutSepLine(fromUtf16(given));
   if (bytes.subarray(0, 8192).includes(0)) throw notAList(name, 'it is not a text file');
-  const headerDelimiter = headerDelimiterOf(bytes);
+  const headerDelimiter = headerDelimiterOf(bytes, sep);
   // Each record with the line it ends on, so a row is named as an editor numbers it, blank lines included.
   let records: Array<{ record: string[]; line: number }>;
   try {
@@ -61,13 +61,10 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
 
   const header = records[0]!.record.map(headerName);
   const emailColumn = header.findIndex((cell) => EMAIL_HEADERS.includes(cell));
-  if (emailColumn < 0) {
-    return headerless(records.map(({ record }) => {
-      const cells = record.filter((cell) => cell !== '');
-      return { entry: cells.join(', '), cells };
-    }), name);
-  }
+  // No header row: each line's cells, split at any separator ("jane@x.io;admin" is two cells).
+  if (emailColumn < 0) return headerless(linesOf(bytes).filter(({ cells }) => cells.length > 0), name);
   const data = records.slice(1);
+  if (data.length === 0) throw notAList(name, 'it has a header row but no addresses under it');
   if (data.length > MAX_FILE_ROWS) throw tooManyRows(name, data.length);
   const roleColumn = header.indexOf('role');
   const first = header.indexOf('first_name');
@@ -171,10 +168,17 @@ function fromUtf16(bytes: Buffer): Buffer {
  * mark (a semicolon) and what a TSV has (a tab). The one that makes an email column of the first
  * line wins; undefined when the first line names no email column (a list without a header row).
  */
-function headerDelimiterOf(bytes: Buffer): string | undefined {
+function headerDelimiterOf(bytes: Buffer, sep?: string): string | undefined {
   const firstLine = textLines(bytes.subarray(0, 4096))[0] ?? '';
   const names = (cells: string[]) => cells.map((cell) => headerName(cell.trim().replace(/^"|"$/g, '')));
-  return [',', ';', '\t'].find((d) => names(firstLine.split(d)).some((cell) => EMAIL_HEADERS.includes(cell)));
+  return (sep ? [sep] : [',', ';', '\t']).find((d) => names(firstLine.split(d)).some((cell) => EMAIL_HEADERS.includes(cell)));
+}
+
+/** Excel's first line `sep=;`, naming the separator of the rest: taken off, and its separator kept. */
+function withoutSepLine(bytes: Buffer): { bytes: Buffer; sep?: string } {
+  const match = /^(\uFEFF)?sep=(.)[ \t]*\r?\n/i.exec(bytes.subarray(0, 16).toString('utf8'));
+  if (!match) return { bytes };
+  return { bytes: bytes.subarray(Buffer.byteLength(match[0])), sep: match[2] };
 }
 
 /** A file's lines, trimmed, without its byte-order mark and empty lines. */

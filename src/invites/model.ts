@@ -168,7 +168,8 @@ export function mergeSummaries(a: InviteSummary, b: InviteSummary): InviteSummar
     alreadyMember: [...a.alreadyMember, ...b.alreadyMember],
     alreadyInvited: [...a.alreadyInvited, ...b.alreadyInvited],
     invalid: [...a.invalid, ...b.invalid],
-    invitationIds: [...a.invitationIds, ...b.invitationIds],
+    // Each part's ids are its sent, then its renewed: the whole's are every part's sent, then every part's renewed.
+    invitationIds: [...a.invitationIds.slice(0, a.sent.length), ...b.invitationIds.slice(0, b.sent.length), ...a.invitationIds.slice(a.sent.length), ...b.invitationIds.slice(b.sent.length)],
     ...(a.alreadyAwaiting || b.alreadyAwaiting ? { alreadyAwaiting: [...(a.alreadyAwaiting ?? []), ...(b.alreadyAwaiting ?? [])] } : {}),
     ...(a.awaitingApproval || b.awaitingApproval ? { awaitingApproval: [...(a.awaitingApproval ?? []), ...(b.awaitingApproval ?? [])] } : {}),
     ...(a.overLimit || b.overLimit ? { overLimit: [...(a.overLimit ?? []), ...(b.overLimit ?? [])] } : {}),

@@ -440,7 +440,7 @@ describe('doorman CLI errors before the database', () => {
   it('options that do not go together, or one missing, are usage mistakes too: exit 2 with one line', async () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
-    const [noAddresses, notAnExpiry, noHost, badHost, hostAndSocket, noDay, both, noId, idAndUnlink, twoPasswords] = await Promise.all([
+    const [noAddresses, notAnExpiry, noHost, badHost, hostAndSocket, noDay, both, noId, idAndUnlink, twoPasswords, twoFiles, twoRoles] = await Promise.all([
       runCliHere(['invite'], env),
       runCliHere(['invite', '--expires', '5', 'x@example.io'], env),
       runCliHere(['manifest'], env),
@@ -452,6 +452,9 @@ describe('doorman CLI errors before the database', () => {
       runCliHere(['user', 'link-slack', 'someone@example.io'], env),
       runCliHere(['user', 'link-slack', 'someone@example.io', 'U024BE7LH', '--unlink'], env),
       runCliHere(['user', 'create', '--email', 'someone@example.io', '--password', 'a-long-password', '--password-stdin'], env),
+      // Commander would keep the last alone: the first file, or role, dropped without a word.
+      runCliHere(['invite', '--file', 'a.csv', '--file=b.csv'], env),
+      runCliHere(['invite', 'x@example.io', '--role', 'admin', '--role', 'member'], env),
     ]);
     data.cleanup();
     const cases = [
@@ -465,6 +468,8 @@ describe('doorman CLI errors before the database', () => {
       [noId, /a Slack user id .* or --unlink/],
       [idAndUnlink, /a Slack user id or --unlink, not both/],
       [twoPasswords, /--password or --password-stdin, not both/],
+      [twoFiles, /--file was given twice; give it once/],
+      [twoRoles, /--role was given twice; give it once/],
     ] as const;
     for (const [answer, says] of cases) {
       expect(answer.code, answer.stderr).toBe(2);

@@ -67,6 +67,14 @@ describe('parseListFile', () => {
   it('a table without its header row is refused, however its lines are quoted', () => {
     expect(refusal('jane@x.io,admin\n"Doe, Jane" <jane@x.io> "x\n', 'roles.txt')).toContain('several columns but no header row');
     expect(refusal('jane@x.io,admin\nbob@x.io,member\n', 'roles.csv')).toContain('several columns but no header row');
+    // Whatever separates its cells: a role read as an address would invite as member.
+    expect(refusal('jane@x.io;admin\n', 'roles.csv')).toContain('several columns but no header row');
+    expect(refusal('jane@x.io\tadmin\n', 'roles.tsv')).toContain('several columns but no header row');
+  });
+
+  it('takes Excel\'s first line "sep=;" as naming the separator, not as a row', () => {
+    expect(parseListFile('sep=;\r\nemail;role\r\nsep1@x.io;admin\r\n', 'excel.csv')).toEqual({ rows: [{ entry: 'sep1@x.io', role: 'admin' }], invalid: [] });
+    expect(parseListFile('\uFEFFsep=,\nEmail,Role\nsep2@x.io,developer\n', 'excel.csv').rows).toEqual([{ entry: 'sep2@x.io', role: 'developer' }]);
   });
 
   it('a line of several addresses is a list, read by CSV or line by line alike', () => {
@@ -100,6 +108,8 @@ describe('parseListFile', () => {
       [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]), /it is not a text file/],
       ['a@x.io,Ann,Lee\nb@x.io,Bo,Lee\n', /several columns but no header row/],
       ['\n \n', /it is empty/],
+      ['email\n', /it has a header row but no addresses under it/],
+      ['Email;Role\r\n;;\r\n', /it has a header row but no addresses under it/],
       ['just words\nno addresses here\n', /no line holds an email address/],
       ['email\n"unclosed\n', /could not be read as CSV/],
       ['email\n' + 'a@x.io\n'.repeat(MAX_FILE_ROWS + 1), /10,001 rows, and at most 10,000/],

@@ -45,9 +45,10 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
 
   it('a batch of rows with nothing to read (a spreadsheet\'s empty ";;" rows) is passed, and the import finishes', async () => {
     const w = world();
-    const text = [...Array.from({ length: 1_000 }, (_, i) => `row${i}@x.io`), ...Array.from({ length: 1_000 }, () => ';;'), 'last@x.io'].join('\n');
-    const list = parseListFile(text, 'excel.txt');
-    expect(list.rows.length).toBeGreaterThan(2_000);
+    // The parser now drops such rows; an import stored before it did still holds them.
+    const entries = [...Array.from({ length: 1_000 }, (_, i) => `row${i}@x.io`), ...Array.from({ length: 1_000 }, () => ';;'), 'last@x.io'];
+    const list = { rows: entries.map((entry) => ({ entry, role: null })), invalid: [] };
+    expect(parseListFile(entries.join('\n'), 'excel.txt').rows).toHaveLength(1_001);
     const run = await w.invites.createListImport({ fileName: 'excel.txt', file: list, role: 'member', actor: CLI });
     let state = await w.invites.listImportState(run.id);
     while (!state.done) state = await w.invites.storeNextBatch(run);
