@@ -1,6 +1,6 @@
 import { inTransaction, lockRowsSql, serializeOn, useIndexSql, type Db, type Trx } from '../db/index.js';
 import type { Role } from '../members/roles.js';
-import { cannotAct, groupByRecipient, queueNotices, standInsFor, type InviterRef, type NoticePayload } from '../notices/queue.js';
+import { audienceFor, cannotAct, groupByRecipient, queueNotices, standInsFor, type InviterRef, type NoticePayload } from '../notices/queue.js';
 import type { Clock } from '../shared/clock.js';
 import { invitationEvent, type EventSink, type InvitationFacts } from '../events/events.js';
 
@@ -29,6 +29,11 @@ export interface SweepResult {
   lapsed?: number;
   /** A sweep without Slack left the claims to an instance that sweeps with Slack (and serves the webhooks too). */
   leftToSlack?: boolean;
+  /**
+   * Expiries and reminders nobody in Slack could be told of (present only when some): the inviter has
+   * no Slack user, and there is no stand-in (no SLACK_ADMIN_USER_IDS, no admin linked to Slack).
+   */
+  unheard?: number;
 }
 
 type ClaimedRow = InviterRef & InvitationFacts;
@@ -117,7 +122,8 @@ export class ExpirySweep {
       for (const [recipient, invitationIds] of groupByRecipient(expired, standIns)) notices.push({ notice: 'expired', recipient, invitationIds });
       for (const [recipient, invitationIds] of groupByRecipient(due, standIns)) notices.push({ notice: 'reminder', recipient, invitationIds });
       await queueNotices(trx, now, notices);
-      Object.assign(result, { expired: expired.length, reminded: due.length, notices: notices.length });
+      const unheard = [...expired, ...due].filter((row) => audienceFor(row, standIns).recipients.length === 0).length;
+      Object.assign(result, { expired: expired.length, reminded: due.length, notices: notices.length }, unheard ? { unheard } : {});
     });
     if (lapsed) result.lapsed = lapsed;
     return result;

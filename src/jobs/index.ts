@@ -59,6 +59,7 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
         services.logger.info(result, 'expiry sweep queued notices');
         services.slackOutbox.wake();
       }
+      if (result.unheard) services.logger.warn({ unheard: result.unheard }, `${result.unheard} expired or expiring invitation(s) had nobody in Slack to tell: their inviter has no Slack user, and there is no admin to tell instead; set SLACK_ADMIN_USER_IDS or link an admin member to a Slack user (doorman user link-slack)`);
       if (result.expired || result.reminded) services.webhooks.wake();
     }, services.logger),
   ];

@@ -54,6 +54,18 @@ describe.each(DIALECTS)('expiry sweep marks (%s)', (dialect) => {
     expect((await withoutSlack()).leftToSlack).toBeUndefined();
   });
 
+  it('counts the expiries nobody in Slack can be told of (no inviter in Slack, no admin to stand in), so the service can warn', async () => {
+    await invites.inviteMany({ emails: 'from.cli@corp.test', actor: { type: 'system' } });
+    await invites.inviteMany({ emails: 'from.slack@corp.test', actor: INVITER });
+    clock.advance(7 * DAY + 1);
+    const result = await new ExpirySweep(test.db, clock, { bootstrapAdmins: [], reminderMs: 0 }).run();
+    expect(result).toMatchObject({ expired: 2, notices: 1, unheard: 1 });
+    // With a stand-in, everyone is heard.
+    await invites.inviteMany({ emails: 'later.cli@corp.test', actor: { type: 'system' } });
+    clock.advance(7 * DAY + 1);
+    expect(await new ExpirySweep(test.db, clock, { bootstrapAdmins: ['U0ADMIN'], reminderMs: 0 }).run()).not.toHaveProperty('unheard');
+  });
+
   it('announces each expiry once across batches and sweeps, writes nothing on the invitations, and a new invitation re-arms it', async () => {
     const ids = (await invites.inviteMany({ emails: Array.from({ length: 8 }, (_, i) => `e${i}@corp.test`), actor: INVITER })).invitationIds;
     await invites.revoke(ids[7]!, INVITER);
