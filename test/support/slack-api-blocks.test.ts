@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -278,5 +281,65 @@ describe('Block Kit: confirmation dialogs', () => {
   it('take plain_text everywhere, the explanatory text too', () => {
     expect(actions({ type: 'button', action_id: 'b', text: plain('Go'), confirm: confirm(plain('It happens at once.')) })).toEqual([]);
     expect(actions({ type: 'button', action_id: 'b', text: plain('Go'), confirm: confirm(mrkdwn('It happens *at once*.')) }).join()).toMatch(/confirm text/);
+  });
+});
+
+describe('what Slack refuses beyond Block Kit', () => {
+  let api: SlackApiStandIn;
+  let web: WebClient;
+
+  beforeAll(async () => {
+    api = await SlackApiStandIn.start('xoxb-test', { scopes: ['chat:write'] });
+    api.users.set('U0ADMIN', { email: 'boss@corp.test', name: 'Boss' });
+    web = new WebClient('xoxb-test', { slackApiUrl: `${api.url}/`, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('a message with nothing to show is no_text (chat.postMessage, chat.update), not a missing argument', async () => {
+    await expect(web.chat.postMessage({ channel: 'U0ADMIN' } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
+    await expect(web.chat.postMessage({ channel: 'U0ADMIN', blocks: [] } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
+    const posted = await web.chat.postMessage({ channel: 'U0ADMIN', text: 'hi' });
+    await expect(web.chat.update({ channel: posted.channel!, ts: posted.ts! } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
+  });
+
+  it('chat.update keeps the blocks it is not given, and answers the message as it is now', async () => {
+    const button = { type: 'actions', elements: [{ type: 'button', action_id: 'approve', text: plain('Approve'), value: 'x' }] };
+    const posted = await web.chat.postMessage({ channel: 'U0ADMIN', text: 'Request', blocks: [button] });
+    const updated = await web.chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'Approved' });
+    expect(updated.message).toMatchObject({ text: 'Approved', blocks: [button] });
+    expect(api.message(posted.channel!, posted.ts!)?.blocks).toEqual([button]);
+    await web.chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'Approved', blocks: [] });
+    expect(api.message(posted.channel!, posted.ts!)?.blocks).toEqual([]);
+  });
+
+  it('a modal: title, submit and close are plain_text; views.open opens modals only; a view over 250 kB is view_too_large', async () => {
+    const modal = { type: 'modal', title: plain('Invite'), submit: plain('Send'), close: plain('Cancel'), blocks: [{ type: 'section', text: mrkdwn('x') }] };
+    expect(viewProblems(modal)).toEqual([]);
+    for (const part of ['title', 'submit', 'close']) expect(viewProblems({ ...modal, [part]: mrkdwn('*X*') }).join()).toMatch(new RegExp(`${part} of type mrkdwn`));
+    await expect(web.views.open({ trigger_id: api.issueTrigger(), view: { ...modal, type: 'home' } as never })).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
+    const big = { ...modal, blocks: Array.from({ length: 100 }, () => ({ type: 'section', text: mrkdwn('y'.repeat(2_990)) })) };
+    await expect(web.views.open({ trigger_id: api.issueTrigger(), view: big as never })).rejects.toMatchObject({ data: { error: 'view_too_large' } });
+    expect((await web.views.open({ trigger_id: api.issueTrigger(), view: modal as never })).ok).toBe(true);
+  });
+});
+
+describe('an app whose manifest turns the Messages tab off', () => {
+  it('gets messages_tab_disabled for every DM, and may still post in a channel', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'manifest-'));
+    const manifest = path.join(dir, 'manifest.yml');
+    writeFileSync(manifest, readFileSync(path.join(import.meta.dirname, '../../manifest.yml'), 'utf8').replace('messages_tab_enabled: true', 'messages_tab_enabled: false'));
+    const api = await SlackApiStandIn.start('xoxb-test', { manifestPath: manifest, scopes: ['chat:write'] });
+    try {
+      api.users.set('U0ADMIN', { email: 'boss@corp.test', name: 'Boss' });
+      api.joinChannel('C0OPEN');
+      const web = new WebClient('xoxb-test', { slackApiUrl: `${api.url}/`, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+      await expect(web.chat.postMessage({ channel: 'U0ADMIN', text: 'hi' })).rejects.toMatchObject({ data: { error: 'messages_tab_disabled' } });
+      expect((await web.chat.postMessage({ channel: 'C0OPEN', text: 'hi' })).ok).toBe(true);
+    } finally {
+      await api.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -175,6 +175,9 @@ export const METHOD_SCOPES: Record<string, string[]> = {
   'apps.connections.open': ['connections:write'],
 };
 
+/** The largest view Slack takes (`view_too_large`). */
+const MAX_VIEW_BYTES = 250_000;
+
 /** Required arguments: each inner list is "one of these". */
 const REQUIRED: Record<string, string[][]> = {
   'auth.test': [],
@@ -194,6 +197,7 @@ const REQUIRED: Record<string, string[][]> = {
 interface ManifestFacts {
   botScopes: string[];
   homeTabEnabled: boolean;
+  messagesTabEnabled: boolean;
 }
 
 function readManifest(file: string): ManifestFacts {
@@ -202,6 +206,7 @@ function readManifest(file: string): ManifestFacts {
   return {
     botScopes: Array.isArray(bot) ? bot.map(String) : [],
     homeTabEnabled: doc?.features?.app_home?.home_tab_enabled === true,
+    messagesTabEnabled: doc?.features?.app_home?.messages_tab_enabled !== false,
   };
 }
 
@@ -241,7 +246,7 @@ export class SlackApiStandIn {
   private readonly inFlight = new Map<string, number>();
   /** The most calls to a method (one given a `delay`) waiting at once. */
   readonly mostAtOnce = new Map<string, number>();
-  private readonly messages = new Map<string, { channel: string; ts: string }>();
+  private readonly messages = new Map<string, { channel: string; ts: string; text?: unknown; blocks?: unknown[] }>();
   private readonly channels = new Map<string, { private: boolean; member: boolean }>();
   /** Channel names (without #) to ids: chat.postMessage takes "an encoded ID, or a name". */
   private readonly channelNames = new Map<string, string>();
@@ -345,6 +350,11 @@ export class SlackApiStandIn {
   /** Issues a trigger id (default: a new one in Slack's format), as Slack does when it sends an interaction now. */
   issueTrigger(id?: string): string {
     return issueTriggerId(id);
+  }
+
+  /** A message as Slack keeps it now (after its updates): its text and blocks. */
+  message(channel: string, ts: string): { text?: unknown; blocks?: unknown[] } | undefined {
+    return this.messages.get(`${channel}/${ts}`);
   }
 
   /** The next `times` calls to `method` answer with this status. */
@@ -607,8 +617,13 @@ export class SlackApiStandIn {
     }
 
     const missing = REQUIRED[method]!.find((anyOf) => anyOf.every((name) => args[name] === undefined || args[name] === ''));
+    // A message with nothing to show (no text, and no blocks or attachments, or empty ones): Slack's no_text.
+    const content = ['text', 'blocks', 'attachments'].some((name) => args[name] !== undefined && args[name] !== '' && !(Array.isArray(args[name]) && args[name].length === 0));
+    if (method.startsWith('chat.') && method !== 'chat.delete' && (missing?.includes('text') || !content)) return refuse('no_text');
     if (missing) return refuse('invalid_arguments', { response_metadata: { messages: [`[ERROR] missing required field: ${missing.join(' or ')}`] } });
 
+    // views.update and views.push name the limit: a view of more than 250 kB.
+    if (method.startsWith('views.') && JSON.stringify(args.view ?? {}).length > MAX_VIEW_BYTES) return refuse('view_too_large');
     const problems = method.startsWith('views.') ? viewProblems(args.view) : method.startsWith('chat.') ? messageProblems(args) : [];
     if (problems.length) return refuse('invalid_blocks', { response_metadata: { messages: problems } });
     // Not documented, but Slack refuses a posted message whose blocks hold more than about 12,000
@@ -800,10 +815,12 @@ export class SlackApiStandIn {
         if (refusal) return { ok: false, error: refusal };
         // A DM addressed to a user id lands in the bot's IM channel with them.
         const channel = /^[UW]/.test(target) ? `D${target.slice(1)}` : target;
+        // Every DM goes to the app's Messages tab: with it off, Slack refuses them.
+        if (/^D/.test(channel) && !this.manifest.messagesTabEnabled) return { ok: false, error: 'messages_tab_disabled' };
         const ts = `${1_700_000_000 + ++this.seq}.000100`;
-        this.messages.set(`${channel}/${ts}`, { channel, ts });
         // Text over 40,000 characters is cut, and the post still goes through with a warning.
         const { text, warning } = truncatedText(args.text);
+        this.messages.set(`${channel}/${ts}`, { channel, ts, text, blocks: args.blocks });
         return { ok: true, channel, ts, message: { type: 'message', bot_id: 'B0BOT', user: 'U0BOT', ts, text, blocks: args.blocks }, ...warning };
       }
       case 'chat.postEphemeral': {
@@ -814,12 +831,18 @@ export class SlackApiStandIn {
       case 'chat.update': {
         const refusal = this.channelRefusal(String(args.channel), method);
         if (refusal) return { ok: false, error: refusal };
-        if (!this.messages.has(`${args.channel}/${args.ts}`)) return { ok: false, error: 'message_not_found' };
+        const before = this.messages.get(`${args.channel}/${args.ts}`);
+        if (!before) return { ok: false, error: 'message_not_found' };
         const { text, warning } = truncatedText(args.text);
-        return { ok: true, channel: args.channel, ts: args.ts, text, ...warning };
+        // Blocks left out are kept (an empty list removes them): an update of the text alone leaves the buttons.
+        const message = { ...before, text: args.text === undefined ? before.text : text, blocks: args.blocks === undefined ? before.blocks : args.blocks };
+        this.messages.set(`${args.channel}/${args.ts}`, message);
+        return { ok: true, channel: args.channel, ts: args.ts, text, message: { type: 'message', bot_id: 'B0BOT', user: 'U0BOT', ts: args.ts, text: message.text, blocks: message.blocks }, ...warning };
       }
       case 'views.open':
       case 'views.push': {
+        // These open modals; App Home is published.
+        if (args.view?.type !== 'modal') return { ok: false, error: 'invalid_arguments' };
         // An interactivity pointer is a trigger by another name (workflow steps): issued by Slack, single use, short-lived.
         const trigger = String(args.trigger_id ?? args.interactivity_pointer);
         const refusal = this.useTrigger(trigger);
@@ -939,6 +962,8 @@ export function viewProblems(view: any): string[] {
     if (len(view.title?.text) > 24) problems.push(`modal title "${view.title.text}" longer than 24`);
     if (len(view.submit?.text) > 24) problems.push('submit longer than 24');
     if (len(view.close?.text) > 24) problems.push('close longer than 24');
+    // Slack's modal reference: title, submit and close are plain_text only.
+    for (const part of ['title', 'submit', 'close'] as const) if (view[part] && view[part].type !== 'plain_text') problems.push(`${part} of type ${view[part].type} (plain_text only)`);
     if (view.blocks.some((b: any) => b.type === 'input') && !view.submit) problems.push('a modal with inputs needs a submit button');
   }
   if (len(view.private_metadata) > 3000) problems.push('private_metadata longer than 3000');

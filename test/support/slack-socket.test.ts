@@ -239,7 +239,7 @@ describe('Web API stand-in refusals', () => {
     expect(await refusal(client(api).apiCall('views.update', { view }))).toMatchObject({ error: 'invalid_arguments' });
     expect(await refusal(client(api).views.update({ external_id: 'named', view }))).toBeUndefined();
     expect(await refusal(client(api).views.publish({ user_id: 'U0ADMIN', view: view as never }))).toMatchObject({ error: 'invalid_arguments' });
-    expect(await refusal(client(api).apiCall('chat.update', { channel: 'C0GENERAL', ts: '1.1' }))).toMatchObject({ error: 'invalid_arguments' });
+    expect(await refusal(client(api).apiCall('chat.update', { channel: 'C0GENERAL', ts: '1.1' }))).toMatchObject({ error: 'no_text' });
   });
 
   it('closes a modal whose submission was acked without a view: it can no longer be updated; errors keep it open', async () => {
@@ -256,7 +256,7 @@ describe('Web API stand-in refusals', () => {
     expect(await refusal(client(api, api.appToken).auth.test())).toMatchObject({ error: 'not_allowed_token_type' });
     expect(await refusal(client(api).apps.connections.open())).toMatchObject({ error: 'not_allowed_token_type' });
     expect(await refusal(client(api).apiCall('chat.nope'))).toMatchObject({ error: 'unknown_method' });
-    expect(api.rejected('not_allowed_token_type', 'unknown_method', 'invalid_trigger_id', 'expired_trigger_id', 'exchanged_trigger_id', 'hash_conflict', 'not_found', 'not_in_channel', 'channel_not_found', 'invalid_arguments')).toEqual([]);
+    expect(api.rejected('not_allowed_token_type', 'unknown_method', 'invalid_trigger_id', 'expired_trigger_id', 'exchanged_trigger_id', 'hash_conflict', 'not_found', 'not_in_channel', 'channel_not_found', 'invalid_arguments', 'no_text')).toEqual([]);
   });
 
   it('takes five posts per response_url, refuses the sixth and any after 30 minutes', async () => {

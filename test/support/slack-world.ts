@@ -215,6 +215,7 @@ export class SlackWorld {
       surface: options.home ? { in: 'home' } : { in: 'ephemeral', responseUrl: this.api.responseUrl(responseId) },
     });
     const ack = await postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options);
+    this.api.ackTime('block action', ack.ms);
     return { ack, responseId, payload };
   }
 
@@ -235,6 +236,7 @@ export class SlackWorld {
     });
     const body = interactionBody(payload);
     const ack = await postSigned(this.endpoint, SIGNING_SECRET, body, FORM, options);
+    this.api.ackTime('block action', ack.ms);
     return { ack, responseId, body, payload };
   }
 
@@ -270,17 +272,24 @@ export class SlackWorld {
   /** The "Invite people" global shortcut. */
   async shortcut(user = ADMIN, options: SignedPostOptions & { triggerId?: string } = {}) {
     const payload = globalShortcutPayload({ user, callbackId: 'invite_people', triggerId: options.triggerId ?? newTriggerId() });
-    return postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options);
+    return this.acked('shortcut', postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options));
   }
 
   /** Any interactivity payload, signed. */
   interaction(payload: unknown, options: SignedPostOptions = {}) {
-    return postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options);
+    return this.acked('interaction', postSigned(this.endpoint, SIGNING_SECRET, interactionBody(payload), FORM, options));
   }
 
   /** An Events API delivery. */
   event(event: Record<string, unknown>, options: SignedPostOptions & { eventId?: string } = {}) {
-    return postSigned(this.endpoint, SIGNING_SECRET, JSON.stringify(eventCallback(event, { eventId: options.eventId ?? this.next('Ev') })), JSON_TYPE, options);
+    return this.acked('event', postSigned(this.endpoint, SIGNING_SECRET, JSON.stringify(eventCallback(event, { eventId: options.eventId ?? this.next('Ev') })), JSON_TYPE, options));
+  }
+
+  /** Slack's 3 seconds hold for every request it sends: an ack later than that is kept as a refusal. */
+  private async acked(what: string, sent: Promise<SignedResponse>): Promise<SignedResponse> {
+    const ack = await sent;
+    this.api.ackTime(what, ack.ms);
+    return ack;
   }
 
   /** Exactly this body, signed (a Slack retry when `retryNum` is set). */
