@@ -20,6 +20,7 @@ import * as replacedLinks from '../../migrations/20261206_0018_replaced_links.js
 import * as outboxTarget from '../../migrations/20261206_0019_outbox_target.js';
 import * as appSettings from '../../migrations/20261206_0020_app_settings.js';
 import * as approvalRequests from '../../migrations/20261206_0021_approval_requests.js';
+import * as idempotencyKeys from '../../migrations/20261207_0022_idempotency_keys.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -53,6 +54,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261206_0019_outbox_target', outboxTarget],
   ['20261206_0020_app_settings', appSettings],
   ['20261206_0021_approval_requests', approvalRequests],
+  ['20261207_0022_idempotency_keys', idempotencyKeys],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { InvitesService } from '../invites/service.js';
@@ -27,6 +27,8 @@ export interface AdminApiDeps {
   members: MembersService;
   auth: AdminAuth;
   logger: Logger;
+  /** Before a POST that does something: the rule "Idempotency-Key" (see idempotency.ts). */
+  once: RequestHandler;
   /** PUBLIC_URL's origin: the only one whose pages may change anything with a session cookie. */
   publicOrigin: string;
   /** Invitation links that match nothing, per client address. */
@@ -201,7 +203,7 @@ export function adminApi(deps: AdminApiDeps): Router {
     if (!member) return;
     res.json({ access_token: await auth.issueBearer(member) });
   }));
-  router.post('/invites/accept', wrap(async (req, res) => {
+  router.post('/invites/accept', deps.once, wrap(async (req, res) => {
     const body = validate(acceptInvite, req.body);
     try {
       await invites.accept({ token: body.token, firstName: body.user.first_name, lastName: body.user.last_name, password: body.user.password });
@@ -245,7 +247,7 @@ export function adminApi(deps: AdminApiDeps): Router {
   }));
   userRoutes(router, { members, wrap, manage });
 
-  router.post('/invites', manage, wrap(async (req, res) => {
+  router.post('/invites', manage, deps.once, wrap(async (req, res) => {
     const body = validate(createInvite, req.body);
     const actor = memberActor(currentMember(res));
     await invites.inviteOne({ email: body.user, role: body.role, actor, inviterName: actor.name, expiresInDays: body.expires_in_days, message: body.message });
@@ -268,7 +270,7 @@ export function adminApi(deps: AdminApiDeps): Router {
     const all = await invites.listAll({ ...listed, offset }, UNPAGED_INVITES);
     res.json({ invites: all.invitations.map(medusaInvite), count: all.total, offset, limit: all.invitations.length });
   }));
-  router.post('/invites/:id/resend', manage, wrap(async (req, res) => {
+  router.post('/invites/:id/resend', manage, deps.once, wrap(async (req, res) => {
     validate(emptyBody, req.body);
     // Medusa's resend: a pending invitation is resent with the same link, an expired one gets a new one.
     await invites.resend(String(req.params.id), memberActor(currentMember(res)), { orSendNew: true });
@@ -282,7 +284,7 @@ export function adminApi(deps: AdminApiDeps): Router {
     res.json({ id, object: 'invite', deleted: true });
   }));
 
-  approvalRoutes(router, { invites, present: medusaInvite, wrap });
+  approvalRoutes(router, { invites, present: medusaInvite, wrap, once: deps.once });
 
   router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such admin route.')));
   router.use(medusaErrorHandler(deps.logger));

@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import type { InvitesService } from '../invites/service.js';
 import { MAX_DENY_REASON } from '../invites/decisions.js';
@@ -22,15 +22,17 @@ export function approvalRoutes(
     invites: InvitesService;
     present(invitation: Awaited<ReturnType<InvitesService['approve']>>): unknown;
     wrap(handler: (req: Request, res: Response) => Promise<unknown>): (req: Request, res: Response, next: (e?: unknown) => void) => void;
+    /** The rule "Idempotency-Key". */
+    once: RequestHandler;
   },
 ): void {
   const approver = (_req: Request, res: Response, next: (e?: unknown) => void) => (can(currentMember(res), 'invite:approve') ? next() : next(new NotPermitted('invite:approve')));
-  router.post('/invites/:id/approve', approver, deps.wrap(async (req, res) => {
+  router.post('/invites/:id/approve', approver, deps.once, deps.wrap(async (req, res) => {
     validate(emptyBody, req.body ?? {});
     const invitation = await deps.invites.approve(String(req.params.id), memberActor(currentMember(res)));
     res.json({ invite: deps.present(invitation) });
   }));
-  router.post('/invites/:id/deny', approver, deps.wrap(async (req, res) => {
+  router.post('/invites/:id/deny', approver, deps.once, deps.wrap(async (req, res) => {
     const body = validate(denyBody, req.body);
     const invitation = await deps.invites.deny(String(req.params.id), memberActor(currentMember(res)), body.reason);
     res.json({ invite: deps.present(invitation) });

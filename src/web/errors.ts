@@ -4,7 +4,7 @@ import { DailyLimitReached, DomainError, Overloaded, type DomainErrorCode } from
 
 /** Medusa v1's error body: `{type, message}` (plus our precise `code`). */
 export interface MedusaErrorBody {
-  type: 'invalid_data' | 'not_found' | 'unauthorized' | 'not_allowed' | 'unknown_error';
+  type: 'invalid_data' | 'not_found' | 'unauthorized' | 'not_allowed' | 'conflict' | 'unknown_error';
   message: string;
   code?: string;
 }

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import type { Logger } from '../logger.js';
+import { DAY_MS, type Clock } from '../shared/clock.js';
+import { HttpError } from './errors.js';
+
+/** A request still under way this long after it started was cut off (a crash): its key may be used again. */
+const ABANDONED_AFTER_MS = 60_000;
+/** Statuses a retry should run again rather than be answered with: the server's failures and "not now". */
+const NOT_KEPT = (status: number) => status >= 500 || status === 409 || status === 429;
+
+/**
+ * The rule "Idempotency-Key": a POST carrying `Idempotency-Key` (medusa-js adds one to every POST
+ * when it may retry, and retries when an answer is lost) is done once; the same key again, from the
+ * same caller to the same route, with the same body, gets the first answer back for a day
+ * (`Idempotent-Replayed: true`) instead of doing the work twice: a lost "OK" after an accept is not
+ * turned into "already accepted" by the retry. The same key with another body is refused (422); the
+ * same key while the first is still under way answers 409, which medusa-js retries. Failures of the
+ * server, 409s and 429s are not kept: a retry runs again.
+ * `caller`: who the answer belongs to (the member; "anyone" before sign-in).
+ */
+export function idempotent(db: Db, clock: Clock, logger: Logger, caller: (res: Response) => string) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const key = req.get('idempotency-key');
+    if (key === undefined) return next();
+    try {
+      if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpError(400, 'invalid_data', 'Idempotency-Key must be 1 to 255 visible ASCII characters.');
+      const keyHash = keyHashOf(req.method, `${req.baseUrl}${req.path}`, caller(res), key);
+      const fingerprint = sha256(JSON.stringify(req.body ?? null));
+      const now = clock.now();
+      await db('idempotency_keys').where('created_at', '<', now - DAY_MS).delete();
+      const claimed = await db('idempotency_keys')
+        .insert({ key_hash: keyHash, fingerprint, created_at: now })
+        .then(() => true, (error: unknown) => (isUniqueViolation(error) ? false : Promise.reject(error)));
+      if (!claimed) {
+        const kept = (await db('idempotency_keys').where({ key_hash: keyHash }).first()) as KeptAnswer | undefined;
+        if (kept?.fingerprint && kept.fingerprint !== fingerprint) throw new HttpError(422, 'invalid_data', 'This Idempotency-Key was used for another request; use a new key for a new request.', 'idempotency_key_reused');
+        if (kept && kept.status !== null) {
+          res.status(Number(kept.status)).set('Idempotent-Replayed', 'true');
+          if (kept.content_type) res.type(kept.content_type);
+          return void res.send(kept.body ?? '');
+        }
+        // Under way, unless it was cut off long ago (then this request takes the key over).
+        const takenOver = kept ? await db('idempotency_keys').where({ key_hash: keyHash, created_at: kept.created_at }).whereNull('status').andWhere('created_at', '<', now - ABANDONED_AFTER_MS).update({ created_at: now }) : 0;
+        if (!takenOver) {
+          res.set('Retry-After', '1');
+          throw new HttpError(409, 'conflict', 'A request with this Idempotency-Key is still under way; try again in a moment.', 'idempotency_key_in_use');
+        }
+      }
+      keepAnswer(db, logger, res, keyHash);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+interface KeptAnswer {
+  fingerprint: string;
+  status: number | string | null;
+  content_type: string | null;
+  body: string | null;
+  created_at: number | string;
+}
+
+/**
+ * Keeps the answer under the key before it is sent, so a retry after it was lost finds it; an answer
+ * not kept (a server failure) gives the key back.
+ */
+function keepAnswer(db: Db, logger: Logger, res: Response, keyHash: string): void {
+  const send = res.send.bind(res);
+  res.send = (body?: unknown) => {
+    // Once: Express's own send calls send again (through json) for an object.
+    res.send = send;
+    const status = res.statusCode;
+    const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body ?? '');
+    if (typeof body === 'object' && !Buffer.isBuffer(body) && !res.get('content-type')) res.type('application/json');
+    const row = db('idempotency_keys').where({ key_hash: keyHash });
+    const kept = NOT_KEPT(status) ? row.delete() : row.update({ status, content_type: String(res.get('content-type') ?? '').slice(0, 100) || null, body: text });
+    kept.then(
+      () => send(body),
+      (error: unknown) => {
+        logger.warn({ err: error }, 'could not keep an answer under its Idempotency-Key; a retry of it runs again');
+        send(body);
+      },
+    );
+    return res;
+  };
+}
+
+/** Where a key's answer is kept: the key with its route and caller, hashed (a key is the client's text). */
+export function keyHashOf(method: string, path: string, caller: string, key: string): string {
+  return sha256(`${method} ${path}\n${caller}\n${key}`);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
