@@ -96,18 +96,24 @@ function duration(env: Env, name: string, fallback: string, min: { ms: number; w
   return ms;
 }
 
-function url(env: Env, name: string, protocols: string[]): string | undefined {
+/** What a URL carrying credentials is refused with when a password cut it elsewhere. */
+const ENCODE_HINT = 'percent-encode @ / ? # in the user name and password (@ is %40, / is %2F, ? is %3F, # is %23)';
+
+/**
+ * `withCredentials`: a URL that may carry a user name and password (DATABASE_URL, SMTP_URL). One
+ * holding @ / ? # written as it is would be cut elsewhere, and part of the password read as the
+ * host: a fragment, or an @ after the host, is refused with how to write it.
+ */
+function url(env: Env, name: string, protocols: string[], withCredentials = false): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
-  // A password with @ / ? # written as it is cuts the URL elsewhere: the host would be part of it.
-  const encodeHint = 'percent-encode @ / ? # in the user name and password (@ is %40, / is %2F, ? is %3F, # is %23)';
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `"${redactUserinfo(raw)}" is not a URL${raw.includes('@') ? `; ${encodeHint}` : ''}`);
+    throw new ConfigError(name, `"${redactUserinfo(raw)}" is not a URL${withCredentials && raw.includes('@') ? `; ${ENCODE_HINT}` : ''}`);
   }
-  if (parsed.hash || raw.includes('#')) throw new ConfigError(name, `has a # (a URL fragment, which nothing here uses); ${encodeHint}`);
+  if (withCredentials && (raw.includes('#') || /@/.test(parsed.pathname + parsed.search))) throw new ConfigError(name, `cannot be read as written: ${ENCODE_HINT}`);
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
   }
@@ -119,7 +125,7 @@ function database(env: Env, dataDir: string): DatabaseConfig {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return { client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3') };
   if (/^postgres(ql)?:\/\//.test(raw)) {
-    url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+    url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], true);
     return { client: 'pg', connectionString: raw };
   }
   const sqlite = /^sqlite:\/\/(\/.+)$/.exec(raw);
@@ -237,7 +243,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   // Every email and Slack message carries this URL: a user name or password in it would go to each invitee.
   if (username || password) throw new ConfigError('PUBLIC_URL', `"${redactUserinfo(publicUrl)}" holds a user name or password; every invitation link would carry it`);
   if (publicPath !== '/' || /[?#]/.test(publicUrl)) throw new ConfigError('PUBLIC_URL', `"${publicUrl}" has a path, query or fragment; Doorman is served at the root of its host (give it a host of its own, e.g. https://doorman.example.com)`);
-  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:'], true);
   // Without a host nodemailer would send to its own default; PostgreSQL's URL may leave it to a socket or PGHOST.
   if (smtpUrl && !new URL(smtpUrl).hostname) throw new ConfigError('SMTP_URL', `"${redactUserinfo(smtpUrl)}" names no host`);
   const mailFrom = env.MAIL_FROM?.trim() || 'Doorman <no-reply@localhost>';

@@ -165,14 +165,17 @@ describe('bad values throw ConfigError naming the variable', () => {
     for (const [variable, value] of [
       ['DATABASE_URL', 'postgres://doorman:p@ss#w@127.0.0.1:5432/doorman'],
       ['SMTP_URL', 'smtp://AKIAEXAMPLE:BPq/9w+Zx@email-smtp.eu-west-1.amazonaws.com:587'],
+      // Read as host u, port 5432 and a path holding the rest.
+      ['DATABASE_URL', 'postgres://u:5432/9w+Zx@db.internal/doorman'],
     ] as const) {
       const error = configError({ [variable]: value });
       expect(error.variable).toBe(variable);
       expect(error.message).toContain('percent-encode @ / ? # in the user name and password');
       for (const part of ['p@ss', 'ss#w', 'BPq', '9w+Zx']) expect(error.message).not.toContain(part);
     }
-    // Encoded, it is taken.
+    // Encoded, it is taken; a browser link's fragment (a single-page app's route) is its own business.
     expect(load({ DATABASE_URL: 'postgres://doorman:p%40ss%23w@127.0.0.1:5432/doorman' }).database.client).toBe('pg');
+    expect(load({ SIGN_IN_URL: 'https://admin.example.com/#/login' }).signInUrl).toBe('https://admin.example.com/#/login');
   });
 
   it('refuses a webhook URL with a user name or password (requests cannot send them), without echoing them', () => {

@@ -102,7 +102,12 @@ function headerless(lines: Array<{ entry: string; cells: string[] }>, name: stri
   return withoutRepeats({ rows: lines.map(({ entry }) => ({ entry, role: null })), invalid: [] }, name);
 }
 
-/** A file's non-empty lines as they are, each with its cells: split at commas, semicolons and tabs outside double quotes. */
+/**
+ * A file's non-empty lines, each with its cells: split at commas, semicolons and tabs outside double
+ * quotes. A line is its entry as written (`"Doe, Jane" <jane@x.io>`, as mail clients copy it), but a
+ * cell a spreadsheet quoted whole because it held a separator (`"jane@x.io, john@x.io"`) is read
+ * without its quotes, or the quotes would stick to its addresses.
+ */
 function linesOf(bytes: Buffer): Array<{ entry: string; cells: string[] }> {
   return textLines(bytes).map((line) => {
     const cells: string[] = [];
@@ -117,7 +122,10 @@ function linesOf(bytes: Buffer): Array<{ entry: string; cells: string[] }> {
         from = i + 1;
       }
     }
-    return { entry: line, cells };
+    const whole = /^"((?:[^"]|"")*)"$/;
+    if (!cells.some((cell) => whole.test(cell))) return { entry: line, cells };
+    const unquoted = cells.map((cell) => cell.replace(whole, (_, inner: string) => inner.replace(/""/g, '"')));
+    return { entry: unquoted.join(', '), cells: unquoted };
   });
 }
 

@@ -176,8 +176,11 @@ export async function createSlackDoor(services: Services, web: Express): Promise
     mode,
     app,
     notices: slackNoticeHandler(deps, notices, pacer, hold, {
-      deactivated: new DeactivatedInSlack(async (user) => (await readProfile(profiles, user)).deactivated === true, services.clock),
-      bootstrapAdmins: adminUserIds,
+      absent: {
+        deactivated: new DeactivatedInSlack(async (user) => (await readProfile(profiles, user)).deactivated === true, services.clock),
+        bootstrapAdmins: adminUserIds,
+      },
+      reportChannel: services.config.report?.channel,
     }),
     approvals: approvalMessageHandlers({ ...deps, settings: { channel: services.config.slack.approvalChannel, bootstrapAdmins: adminUserIds } }, notices, pacer, hold),
     postToAuditChannel: auditChannel

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { isUniqueViolation, type Db } from '../db/index.js';
+import { isUniqueViolation, retryThroughOutage, type Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import { DAY_MS, type Clock } from '../shared/clock.js';
 import { HttpError } from './errors.js';
@@ -9,6 +9,10 @@ import { HttpError } from './errors.js';
 const ABANDONED_AFTER_MS = 60_000;
 /** Statuses a retry should run again rather than be answered with: the server's failures and "not now". */
 const NOT_KEPT = (status: number) => status >= 500 || status === 409 || status === 429;
+/** Who has not signed in (an accept): only a success is kept, so refused guesses store nothing. */
+export const ANYONE = 'anyone';
+/** How long keeping an answer may wait out a database fault before the answer goes without it. */
+const KEEP_WITHIN_MS = 5_000;
 
 /**
  * The rule "Idempotency-Key": a POST carrying `Idempotency-Key` (medusa-js adds one to every POST
@@ -33,6 +37,7 @@ export function idempotent(db: Db, clock: Clock, logger: Logger, caller: (res: R
       const claimed = await db('idempotency_keys')
         .insert({ key_hash: keyHash, fingerprint, created_at: now })
         .then(() => true, (error: unknown) => (isUniqueViolation(error) ? false : Promise.reject(error)));
+      const who = caller(res);
       if (!claimed) {
         const kept = (await db('idempotency_keys').where({ key_hash: keyHash }).first()) as KeptAnswer | undefined;
         if (kept?.fingerprint && kept.fingerprint !== fingerprint) throw new HttpError(422, 'invalid_data', 'This Idempotency-Key was used for another request; use a new key for a new request.', 'idempotency_key_reused');
@@ -48,7 +53,8 @@ export function idempotent(db: Db, clock: Clock, logger: Logger, caller: (res: R
           throw new HttpError(409, 'conflict', 'A request with this Idempotency-Key is still under way; try again in a moment.', 'idempotency_key_in_use');
         }
       }
-      keepAnswer(db, logger, res, keyHash);
+      // The claim is this request's by its moment: a late answer of one taken over changes nothing.
+      keepAnswer(db, logger, res, keyHash, now, who === ANYONE);
       next();
     } catch (error) {
       next(error);
@@ -68,7 +74,7 @@ interface KeptAnswer {
  * Keeps the answer under the key before it is sent, so a retry after it was lost finds it; an answer
  * not kept (a server failure) gives the key back.
  */
-function keepAnswer(db: Db, logger: Logger, res: Response, keyHash: string): void {
+function keepAnswer(db: Db, logger: Logger, res: Response, keyHash: string, claimedAt: number, successOnly: boolean): void {
   const send = res.send.bind(res);
   res.send = (body?: unknown) => {
     // Once: Express's own send calls send again (through json) for an object.
@@ -76,15 +82,12 @@ function keepAnswer(db: Db, logger: Logger, res: Response, keyHash: string): voi
     const status = res.statusCode;
     const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body ?? '');
     if (typeof body === 'object' && !Buffer.isBuffer(body) && !res.get('content-type')) res.type('application/json');
-    const row = db('idempotency_keys').where({ key_hash: keyHash });
-    const kept = NOT_KEPT(status) ? row.delete() : row.update({ status, content_type: String(res.get('content-type') ?? '').slice(0, 100) || null, body: text });
-    kept.then(
-      () => send(body),
-      (error: unknown) => {
-        logger.warn({ err: error }, 'could not keep an answer under its Idempotency-Key; a retry of it runs again');
-        send(body);
-      },
-    );
+    const ours = () => db('idempotency_keys').where({ key_hash: keyHash, created_at: claimedAt });
+    const kept = NOT_KEPT(status) || (successOnly && status >= 300) ? () => ours().delete() : () => ours().update({ status, content_type: String(res.get('content-type') ?? '').slice(0, 100) || null, body: text });
+    retryThroughOutage(kept, { outageMs: KEEP_WITHIN_MS })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not keep an answer under its Idempotency-Key; a retry of it runs again once the key is let go'))
+      .then(() => send(body))
+      .catch((error: unknown) => logger.error({ err: error }, 'could not send an answer'));
     return res;
   };
 }

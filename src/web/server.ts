@@ -8,7 +8,7 @@ import { httpMetrics } from '../metrics/http.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../shared/clock.js';
 import { acceptPage } from './accept-page.js';
-import { idempotent } from './idempotency.js';
+import { ANYONE, idempotent } from './idempotency.js';
 import { adminApi } from './admin-api.js';
 import { AdminAuth } from './auth.js';
 import { healthRoute, sharedHealthCheck } from './health.js';
@@ -105,7 +105,7 @@ export function createWebApp(deps: WebDeps): { app: Express; close(): void } {
       members: deps.members,
       auth,
       logger: deps.logger,
-      once: idempotent(deps.db, deps.clock, deps.logger, (res) => (res.locals.member as { id: string } | undefined)?.id ?? 'anyone'),
+      once: idempotent(deps.db, deps.clock, deps.logger, (res) => (res.locals.member as { id: string } | undefined)?.id ?? ANYONE),
       publicOrigin: new URL(deps.publicUrl).origin,
       tokenFailures: failures.links,
       passwordFailures: failures.passwords,

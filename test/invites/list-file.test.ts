@@ -72,6 +72,13 @@ describe('parseListFile', () => {
     expect(refusal('jane@x.io\tadmin\n', 'roles.tsv')).toContain('several columns but no header row');
   });
 
+  it('a cell a spreadsheet quoted whole (it held a comma or semicolon) is read without its quotes, with each address in it', () => {
+    expect(parseListFile('"jane@x.io, john@x.io"\nann@x.io\n', 'one-column.csv').rows.map((r) => r.entry)).toEqual(['jane@x.io, john@x.io', 'ann@x.io']);
+    const semicolons = parseListFile('"jane@x.io; john@x.io"\n', 'one-column.csv');
+    expect(semicolons.invalid).toEqual([]);
+    expect(semicolons.rows.map((r) => r.entry)).toEqual(['jane@x.io; john@x.io']);
+  });
+
   it('takes Excel\'s first line "sep=;" as naming the separator, not as a row', () => {
     expect(parseListFile('sep=;\r\nemail;role\r\nsep1@x.io;admin\r\n', 'excel.csv')).toEqual({ rows: [{ entry: 'sep1@x.io', role: 'admin' }], invalid: [] });
     expect(parseListFile('\uFEFFsep=,\nEmail,Role\nsep2@x.io,developer\n', 'excel.csv').rows).toEqual([{ entry: 'sep2@x.io', role: 'developer' }]);

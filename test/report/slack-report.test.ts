@@ -48,7 +48,8 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
     });
   });
   afterAll(async () => {
-    expect(h.api.rejected()).toEqual([]);
+    // not_in_channel: a REPORT_CHANNEL without the bot, on purpose.
+    expect(h.api.rejected('not_in_channel')).toEqual([]);
     await h.stop();
   });
 
@@ -126,6 +127,20 @@ describe.each(DIALECTS)('the weekly report in Slack (%s)', (dialect) => {
     await waitForReports(before + 1);
     expect(reports().slice(before).map((c) => c.args.channel)).toEqual([CHANNEL]);
     expect(h.log.entries().filter((e) => String(e.msg).startsWith('REPORT_CHANNEL'))).toHaveLength(1);
+  });
+
+  it('a REPORT_CHANNEL named #like-this the bot is not in waits too; corrected, the waiting report goes to the channel named now', async () => {
+    h.api.addChannel('C0OLDREP', { name: 'old-reports' });
+    const before = reports().length;
+    h.clock.advance(WEEK);
+    await h.restart({ env: { REPORT_CHANNEL: '#old-reports' } });
+    const waiting = await eventually(async () => (await h.notices()).find((n) => n.payload.recipient === '#old-reports' && /not_in_channel/.test(n.last_error ?? '')), 10_000, 'the refused report');
+    expect(waiting.state).toBe('pending');
+    await h.restart({ env: { REPORT_CHANNEL: CHANNEL } });
+    h.clock.advance(61_000);
+    await waitForReports(before + 1);
+    expect(reports().slice(before).map((c) => c.args.channel)).toEqual([CHANNEL]);
+    expect((await h.notices()).find((n) => n.id === waiting.id)).toMatchObject({ state: 'cancelled', last_error: expect.stringContaining(`REPORT_CHANNEL is no longer #old-reports, so it was queued for ${CHANNEL}`) });
   });
 });
 

@@ -90,6 +90,14 @@ describe.each(DIALECTS)('Idempotency-Key (%s)', (dialect) => {
     expect(await t.services.db('invitations').where({ email: 'flight@example.test' })).toHaveLength(1);
   });
 
+  it('before sign-in (an accept) only a success is kept: a refused guess stores nothing, and its retry is judged again', async () => {
+    const guess = () => request(t.url, '/admin/invites/accept', { body: { token: 'B'.repeat(43), user: { first_name: 'Gu', last_name: 'Ess', password: PASSWORD } }, headers: { 'idempotency-key': 'guess-1' } });
+    const first = await guess();
+    const again = await guess();
+    expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([400, 400, null]);
+    expect(await t.services.db('idempotency_keys').where({ key_hash: keyHashOf('POST', '/admin/invites/accept', 'anyone', 'guess-1') })).toHaveLength(0);
+  });
+
   it('a key that is not 1 to 255 visible characters is refused before anything is done', async () => {
     const res = await admin('/admin/invites', { user: 'badkey@example.test', role: 'member' }, 'a key with spaces');
     expect([res.status, res.json.type]).toEqual([400, 'invalid_data']);

@@ -36,6 +36,8 @@ export interface ApprovalMessageDeps {
  */
 export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webApi.WebClient, pacer: ChannelPacer, hold: SlackAppHold): OutboxHandler[] {
   const warnChannel = channelWarner(deps.logger, deps.clock);
+  // On stop, a copy waiting for the database is given up rather than holding the stop.
+  let stopping = false;
   const deliver = async (item: OutboxRow): Promise<DeliveryOutcome> => {
     hold.throwIfHeld();
     const payload = await currentPayload(deps, item);
@@ -84,7 +86,7 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
       const copy = { channel: posted.channel, ts: posted.ts };
       // Posted: a database fault from here on must not send the item back, or the request would be
       // posted again and this copy's buttons never redrawn.
-      await retryThroughOutage(() => keepCopy(deps, client, requestId, copy, message), { outageMs: COPY_KEPT_WITHIN_MS }).catch((error: unknown) => {
+      await retryThroughOutage(() => keepCopy(deps, client, requestId, copy, message), { outageMs: COPY_KEPT_WITHIN_MS, stopping: () => stopping }).catch((error: unknown) => {
         deps.logger.error({ err: error, ...copy }, 'an approval request was posted but could not be recorded: a decision will not redraw that copy');
       });
       return { result: 'done' };
@@ -104,8 +106,8 @@ export function approvalMessageHandlers(deps: ApprovalMessageDeps, client: webAp
     return { result: 'done' };
   };
   return [
-    { kind: SLACK_APPROVAL, deliver },
-    { kind: SLACK_APPROVAL_BEFORE_REQUESTS, deliver },
+    { kind: SLACK_APPROVAL, deliver, heldUntil: () => hold.until(), interrupt: () => void (stopping = true) },
+    { kind: SLACK_APPROVAL_BEFORE_REQUESTS, deliver, heldUntil: () => hold.until(), interrupt: () => void (stopping = true) },
   ];
 }
 

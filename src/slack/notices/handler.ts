@@ -1,13 +1,12 @@
 import { webApi } from '@slack/bolt';
 import { inTransaction } from '../../db/index.js';
-import { queueForStandIns, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import { queueForStandIns, queueNotices, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
 import type { DeactivatedInSlack } from './deactivated.js';
 import type { ChannelPacer } from './pacer.js';
 import type { Logger } from '../../logger.js';
-import { SLACK_CHANNEL_ID } from '../../shared/actor.js';
 import { CHANNEL_OUT_OF_REACH, channelWarner, PERSON_OUT_OF_REACH } from '../refusals.js';
 import { refusalOrRetry, type SlackAppHold } from './refusal-or-retry.js';
 import { renderFirstPost, type NoticeDeps } from './render.js';
@@ -42,7 +41,14 @@ const CHANNEL_RETRY_MS = 60_000;
  * report to REPORT_CHANNEL. A person Slack says cannot be reached is heard for by the stand-ins;
  * a channel the bot cannot post in keeps its report waiting for the operator, with a warning.
  */
-export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock; logger: Logger }, client: webApi.WebClient, pacer: ChannelPacer, hold: SlackAppHold, absent?: AbsentRecipients): OutboxHandler {
+export function slackNoticeHandler(
+  deps: NoticeDeps & { clock: Clock; logger: Logger },
+  client: webApi.WebClient,
+  pacer: ChannelPacer,
+  hold: SlackAppHold,
+  options: { absent?: AbsentRecipients; /** REPORT_CHANNEL now. */ reportChannel?: string } = {},
+): OutboxHandler {
+  const { absent } = options;
   const warnChannel = channelWarner(deps.logger, deps.clock);
   const standInsFor = async (item: OutboxRow, payload: NoticePayload): Promise<number> => (absent ? inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id)) : 0);
   return {
@@ -64,11 +70,18 @@ export function slackNoticeHandler(deps: NoticeDeps & { clock: Clock; logger: Lo
         await client.chat.postMessage({ channel: payload.recipient, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
       } catch (error) {
         const refused = refusalOrRetry(error, pacer, payload.recipient, item.id, hold);
-        if (SLACK_CHANNEL_ID.test(payload.recipient) && CHANNEL_OUT_OF_REACH.has(refused)) {
+        // REPORT_CHANNEL (an id or a #name): a person is a U… or W… id.
+        const toChannel = payload.notice === 'weekly_report' && !/^[UW]/.test(payload.recipient);
+        if (toChannel && CHANNEL_OUT_OF_REACH.has(refused)) {
+          // Queued for a channel the settings no longer name (a wrong one corrected): posted where reports go now.
+          if (payload.recipient !== options.reportChannel) {
+            if (options.reportChannel) await inTransaction(deps.db, (trx) => queueNotices(trx, deps.clock.now(), [{ ...payload, recipient: options.reportChannel! }], (copy) => `weekly_report:${payload.periodEnd}:${copy.recipient}`));
+            return { result: 'cancelled', reason: `Slack refused it: ${refused}; REPORT_CHANNEL is no longer ${payload.recipient}${options.reportChannel ? `, so it was queued for ${options.reportChannel}` : ''}` };
+          }
           warnChannel('REPORT_CHANNEL', payload.recipient, refused, 'the weekly report waits until it can be posted');
           throw new RetryLater(`Slack refused it: ${refused}`, CHANNEL_RETRY_MS, true);
         }
-        const told = !SLACK_CHANNEL_ID.test(payload.recipient) && PERSON_OUT_OF_REACH.has(refused) ? await standInsFor(item, payload) : 0;
+        const told = !toChannel && PERSON_OUT_OF_REACH.has(refused) ? await standInsFor(item, payload) : 0;
         const reason = `Slack refused it: ${refused}${told ? `; queued for ${told} admin(s) instead` : ''}`;
         deps.logger.warn({ outbox: item.id, recipient: payload.recipient, notice: payload.notice }, `a Slack notice was not delivered: ${reason}`);
         return { result: 'cancelled', reason };
