@@ -12,17 +12,19 @@ export async function invitationsScreen(deps: SlackDeps, state: TableState, noti
   const query = { status: state.status, sort: state.sort, order: state.order, limit: PAGE_SIZE, search: state.search };
   // One read gives the page and the counts (the total comes from them too).
   let page = await deps.invites.listWithCounts({ ...query, offset: state.offset });
-  // A page that emptied (its rows were revoked or filtered away) shows the last page that has rows.
-  if (page.invitations.length === 0 && page.total > 0 && state.offset > 0) {
-    state = { ...state, offset: Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE };
-    page = await deps.invites.listWithCounts({ ...query, offset: state.offset });
+  // A page that emptied (its rows were revoked or filtered away) shows the last page that has rows,
+  // or the first, saying there are none.
+  if (page.invitations.length === 0 && state.offset > 0) {
+    state = { ...state, offset: page.total > 0 ? Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE : 0 };
+    if (page.total > 0) page = await deps.invites.listWithCounts({ ...query, offset: state.offset });
   }
   return invitesTable({ invitations: page.invitations, total: page.total, state, counts: page.counts, notice });
 }
 
 export async function homeScreen(deps: SlackDeps, notice?: string): Promise<types.HomeView> {
   const latest = { sort: 'created' as const, order: 'desc' as const, limit: HOME_ROWS };
-  const [pending, expired] = await Promise.all([deps.invites.listWithCounts({ ...latest, status: 'pending' }), deps.invites.list({ ...latest, status: 'expired' })]);
+  // The latest expired are those that expired last, whenever they were sent.
+  const [pending, expired] = await Promise.all([deps.invites.listWithCounts({ ...latest, status: 'pending' }), deps.invites.list({ ...latest, sort: 'expires', status: 'expired' })]);
   return homeView({ counts: pending.counts, pending: pending.invitations, expired: expired.invitations, command: deps.command, notice });
 }
 

@@ -155,8 +155,11 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
     expect(table.response_type).toBe('ephemeral');
     expect(table.replace_original).toBe(false);
     expect(textOf(table)).toContain('Invitations — Expired');
-    // The whole expired list, soonest expiry first, paged like /invites.
+    // The whole expired list, the latest expired first (this notice's, not older ones), paged like /invites.
     expect(textOf(table)).toMatch(/Showing 1–10 of \d+/);
+    const shown = [...textOf(table).matchAll(/\*([^*\s]+@corp\.test)\*/g)].map((m) => m[1]);
+    expect(shown).toHaveLength(10);
+    for (const email of shown) expect(many).toContain(email);
     expect(elementsOf(table.blocks).filter((e) => e.action_id.startsWith('send_new_invitation'))).toHaveLength(10);
     // Refused for a plain member, like every other button.
     const refused = await h.clickDm(notice, show, { user: PLAIN });

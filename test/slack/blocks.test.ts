@@ -194,6 +194,25 @@ describe('Block Kit builders', () => {
   });
 });
 
+describe('what the table says about each state', () => {
+  const revokeText = (status: Invitation['status']) => {
+    const table = invitesTable({ invitations: [invitation(1, status)], total: 1, state: DEFAULT_TABLE, counts });
+    return JSON.stringify(table.blocks.flatMap((b) => ('elements' in b ? (b.elements as Array<{ action_id?: string; confirm?: { text: { text: string } } }>) : [])).find((e) => e.action_id?.startsWith('invite_revoke'))?.confirm?.text.text);
+  };
+
+  it('the Revoke confirmation says what revoking does in that state', () => {
+    expect(revokeText('pending')).toContain('The link sent to person1@example.com stops working at once.');
+    expect(revokeText('awaiting_approval')).toContain('nothing was sent, and nothing will be');
+    expect(revokeText('awaiting_approval')).not.toContain('link sent');
+    expect(revokeText('expired')).toContain('no longer offered a new invitation');
+  });
+
+  it('the tally names every status, awaiting approval included, so its parts add up to all', () => {
+    const table = invitesTable({ invitations: [], total: 0, state: DEFAULT_TABLE, counts: { pending: 1, expired: 2, accepted: 3, revoked: 4, awaiting_approval: 5, all: 15 } });
+    expect(JSON.stringify(table.blocks)).toContain('All invitations: pending 1 · awaiting approval 5 · expired 2 · accepted 3 · revoked 4');
+  });
+});
+
 describe('names people chose render as plain words', () => {
   it('an invitee\'s name in the members list and the acceptance note neither formats nor links', () => {
     const hostile = '*URGENT* https://evil.example/login <!channel>';

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeTable, encodeTable } from '../../src/slack/action-values.js';
 import { DIALECTS } from '../support/db.js';
 import { newTriggerId } from '../support/slack-payloads.js';
 import { FORM, interactionBody } from '../support/slack-sign.js';
@@ -69,6 +70,17 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
     expect(textOf((await h.api.response(prev.responseId)).body)).toContain('Showing 1–10 of 12');
   });
 
+  it('a page whose rows are all gone since (nothing matches any more) goes back to the first, saying there are none, with no Prev', async () => {
+    const first = await table();
+    const next = buttonFor(first.blocks, 'invites_page');
+    // The same Next, for a search that no longer matches anything.
+    const gone = await h.click({ ...next, value: encodeTable({ ...decodeTable(next.value)!, search: 'nobody-matches-this' }) });
+    const page = (await h.api.response(gone.responseId)).body;
+    expect(textOf(page)).toContain('No pending invitations.');
+    expect(textOf(page)).toContain('Showing 0–0 of 0');
+    expect(elementsOf(page.blocks).some((e) => e.action_id.startsWith('invites_page'))).toBe(false);
+  });
+
   it('sorts by every column both ways', async () => {
     const first = await table('all');
     const sort = buttonFor(first.blocks, 'invites_sort');
@@ -86,7 +98,7 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
     expect(expiresSoonest.indexOf('exp1@corp.test')).toBeGreaterThan(-1);
     const statusDesc = await chosen(/Status: revoked first/);
     expect(statusDesc.indexOf('exp1@corp.test')).toBeLessThan(statusDesc.indexOf('p05@corp.test') === -1 ? Infinity : statusDesc.indexOf('p05@corp.test'));
-    for (const label of [/Invited: oldest/, /Invited: newest/, /Expires: latest/, /Status: pending first/]) expect(await chosen(label)).toContain('Showing 1–10 of 14');
+    for (const label of [/Invited: oldest/, /Invited: newest/, /Expires: latest/, /Status: awaiting, pending first/]) expect(await chosen(label)).toContain('Showing 1–10 of 14');
   });
 
   it('filters by status, from the select and from the command argument', async () => {

@@ -222,4 +222,18 @@ describe.each(DIALECTS)('members, App Home and permissions (%s)', (dialect) => {
     await h.api.waitFor(() => h.api.calls.slice(mark).find((c) => c.method === 'views.publish' && c.ok), 10_000);
     expect(h.api.calls.slice(mark).filter((c) => c.method === 'views.publish').map((c) => c.error ?? 'ok')).toEqual(['ratelimited', 'internal_error', 'ok']);
   });
+  it('App Home lists the latest expired by when they expired, not when they were sent', async () => {
+    const { invites } = h.app.services;
+    await invites.inviteMany({ emails: 'long.ttl@corp.test', actor, expiresInDays: 30 });
+    h.clock.advance(20 * DAY);
+    await invites.inviteMany({ emails: 'short.ttl@corp.test', actor, expiresInDays: 1 });
+    h.clock.advance(11 * DAY);
+    const mark = h.api.calls.length;
+    await h.event({ type: 'app_home_opened', user: ADMIN, channel: 'D0', tab: 'home', event_ts: '1.9' });
+    const publish = await h.api.waitFor(() => h.api.calls.slice(mark).find((c) => c.method === 'views.publish' && c.ok), 10_000);
+    const text = textOf(publish.args.view);
+    // Sent first, expired last (day 30, against day 21): it comes first.
+    expect(text.indexOf('long.ttl@corp.test')).toBeGreaterThan(-1);
+    expect(text.indexOf('long.ttl@corp.test')).toBeLessThan(text.indexOf('short.ttl@corp.test'));
+  });
 });

@@ -111,6 +111,13 @@ export function invitationSection(invitation: Invitation): types.SectionBlock {
   };
 }
 
+/** What revoking does to an invitation in its state, as the confirmation says it. */
+function revokeWords(invitation: Invitation, email: string): string {
+  if (invitation.status === 'awaiting_approval') return `The request to invite ${email} is withdrawn; nothing was sent, and nothing will be.`;
+  if (invitation.status === 'expired') return `The expired invitation to ${email} is closed for good: it is no longer offered a new invitation.`;
+  return `The link sent to ${email} stops working at once.`;
+}
+
 /**
  * The buttons for what can still be done with an invitation (the rules "Resend", "Send new invitation", "Copy link", "Revoke"): pending → Resend, Copy
  * link, Revoke; expired → Send new invitation, Revoke; none for accepted or revoked.
@@ -125,7 +132,7 @@ export function invitationButtons(invitation: Invitation, surface: Surface, tabl
     value,
     confirm: {
       title: plain('Revoke this invitation?', LIMITS.confirmTitle),
-      text: plain(`The link sent to ${clip(invitation.email, 200)} stops working at once.`, LIMITS.confirmText),
+      text: plain(revokeWords(invitation, clip(invitation.email, 200)), LIMITS.confirmText),
       confirm: plain('Revoke', LIMITS.confirmButton),
       deny: plain('Keep it', LIMITS.confirmButton),
       style: 'danger',

@@ -30,7 +30,7 @@ const SORTS: Array<{ sort: TableState['sort']; order: TableState['order']; label
   { sort: 'created', order: 'asc', label: 'Invited: oldest first' },
   { sort: 'email', order: 'asc', label: 'Email: A → Z' },
   { sort: 'email', order: 'desc', label: 'Email: Z → A' },
-  { sort: 'status', order: 'asc', label: 'Status: pending first' },
+  { sort: 'status', order: 'asc', label: 'Status: awaiting, pending first' },
   { sort: 'status', order: 'desc', label: 'Status: revoked first' },
   { sort: 'expires', order: 'asc', label: 'Expires: soonest first' },
   { sort: 'expires', order: 'desc', label: 'Expires: latest first' },
@@ -46,7 +46,8 @@ export function invitesTable(data: InvitesTableData): { text: string; blocks: Bl
   const blocks: Block[] = [];
   const matching = state.search ? ` matching “${escape(state.search)}”` : '';
   const title = `*Invitations — ${FILTER_LABELS[state.status]}*${matching} (${count(data.total, 'invitation')})`;
-  const tally = `Pending ${data.counts.pending} · Expired ${data.counts.expired} · Accepted ${data.counts.accepted} · Revoked ${data.counts.revoked}`;
+  // Every status, so the parts add up to All.
+  const tally = `All invitations: pending ${data.counts.pending} · awaiting approval ${data.counts.awaiting_approval} · expired ${data.counts.expired} · accepted ${data.counts.accepted} · revoked ${data.counts.revoked}`;
   blocks.push({ type: 'section', text: mrkdwn(title) }, { type: 'context', elements: [mrkdwn(tally)] });
   if (data.notice) blocks.push(notice(data.notice));
 
