@@ -335,6 +335,7 @@ export function useIndexSql(db: Db | Trx, index: string): string {
  * wildcards taken literally. A column that may hold capitals is passed as `lower(column)`:
  * PostgreSQL's LIKE minds case where SQLite's does not. `fold: false` matches the text as typed.
  */
-export function containsText(query: Knex.QueryBuilder, column: string, text: string, fold = true): void {
-  query.whereRaw(`${column} LIKE ? ESCAPE '\\'`, [`%${(fold ? text.toLowerCase() : text).replace(/[\\%_]/g, (c) => '\\' + c)}%`]);
+export function containsText(query: Knex.QueryBuilder, column: string, text: string, options: { fold?: boolean; or?: boolean } = {}): void {
+  const pattern = `%${(options.fold === false ? text : text.toLowerCase()).replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  query[options.or ? 'orWhereRaw' : 'whereRaw'](`${column} LIKE ? ESCAPE '\\'`, [pattern]);
 }

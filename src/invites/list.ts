@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import type { Knex } from 'knex';
 import { chunked, containsText, isPostgres, type Db } from '../db/index.js';
 import { InvalidInput } from '../shared/errors.js';
@@ -225,9 +226,28 @@ function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexe
   const search = query.search?.replace(/\u0000/g, '').trim().toLowerCase();
   if (search) {
     if (search.length > 320) throw new InvalidInput('The search text is too long.', 'search');
-    containsText(q, 'email', search);
+    const stored = asStored(search);
+    if (stored) {
+      q.where((either) => {
+        containsText(either, 'email', search);
+        containsText(either, 'email', stored, { or: true });
+      });
+    } else containsText(q, 'email', search);
   }
   return q;
+}
+
+/**
+ * A search typed with a domain in its own letters (bücher.de, or bücher) as addresses are stored:
+ * their domain in ASCII form (xn--bcher-kva.de), so it finds them; undefined when that changes nothing.
+ */
+export function asStored(search: string): string | undefined {
+  if (/^[\x00-\x7f]*$/.test(search)) return undefined;
+  const at = search.lastIndexOf('@');
+  const domain = search.slice(at + 1);
+  const ascii = domainToASCII(domain);
+  if (!ascii || ascii === domain) return undefined;
+  return search.slice(0, at + 1) + ascii;
 }
 
 /**

@@ -61,7 +61,7 @@ export async function listMembers(db: Db, query: MemberQuery = {}): Promise<{ me
       q.where((any) => {
         any.orWhere((one) => containsText(one, 'email', search));
         for (const column of ['first_name', 'last_name']) {
-          any.orWhere((one) => containsText(one, `lower(${column})`, search)).orWhere((one) => containsText(one, column, search, false));
+          any.orWhere((one) => containsText(one, `lower(${column})`, search)).orWhere((one) => containsText(one, column, search, { fold: false }));
         }
       });
     }

@@ -205,6 +205,18 @@ describe.each(DIALECTS)('InvitesService.list (%s)', (dialect) => {
     expect(await emails('')).toHaveLength(40);
   });
 
+  it('finds an address on an international domain typed in its own letters, as it is stored (ASCII form)', async () => {
+    const w = world();
+    await w.invites.inviteMany({ emails: 'ana@bücher.de, bob@other.de', actor: { type: 'system' } });
+    const emails = async (search: string) => (await w.invites.list({ search, sort: 'email', limit: 500 })).invitations.map((i) => i.email);
+    expect(await emails('bücher')).toEqual(['ana@xn--bcher-kva.de']);
+    expect(await emails('ana@bücher.de')).toEqual(['ana@xn--bcher-kva.de']);
+    expect(await emails('xn--bcher')).toEqual(['ana@xn--bcher-kva.de']);
+    expect(await emails('.de')).toHaveLength(2);
+    // Counted the same way: the total matches the rows.
+    expect((await w.invites.listWithCounts({ search: 'BÜCHER', status: 'all', limit: 10 })).total).toBe(1);
+  });
+
   it('treats % and _ in the search literally', async () => {
     const w = world();
     await seed(w);
