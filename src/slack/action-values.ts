@@ -71,27 +71,40 @@ export interface RowValue {
   table: TableState;
   /** On a notice DM: the notice (its outbox id), so the DM can be drawn again after a click. */
   noticeId?: number;
+  /**
+   * When the invitation was last sent as the row was drawn: a Revoke from a row drawn before someone
+   * sent it again (a new invitation to an expired one) is refused rather than revoke what they sent.
+   */
+  sentAt?: number;
 }
 
 const noticeId = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
+/** The row's `sentAt`, after the id: `v` and the moment in base 36 (no table status starts with v). */
+const SENT_AT = /^v([0-9a-z]{1,12})$/;
+
 export function encodeRow(value: RowValue): string {
-  if (value.surface === 'notice') return `${SURFACE_CODES.notice}.${value.invitationId}.${value.noticeId}`;
-  return `${SURFACE_CODES[value.surface]}.${value.invitationId}.${encodeTable(value.table)}`;
+  const head = `${SURFACE_CODES[value.surface]}.${value.invitationId}${value.sentAt === undefined ? '' : `.v${value.sentAt.toString(36)}`}`;
+  if (value.surface === 'notice') return `${head}.${value.noticeId}`;
+  return `${head}.${encodeTable(value.table)}`;
 }
 
 export function decodeRow(value: unknown): RowValue | undefined {
   if (typeof value !== 'string' || value.length > 300) return undefined;
-  const [code, id, ...rest] = value.split('.');
+  const [code, id, ...parts] = value.split('.');
   const surface = (Object.keys(SURFACE_CODES) as Surface[]).find((s) => SURFACE_CODES[s] === code);
   if (!surface || !invitationId.safeParse(id).success) return undefined;
+  // Rows drawn before `sentAt` was carried have none.
+  const sent = SENT_AT.exec(parts[0] ?? '');
+  const rest = sent ? parts.slice(1) : parts;
+  const sentAt = sent ? { sentAt: parseInt(sent[1]!, 36) } : {};
   if (surface === 'notice') {
     const parsed = noticeId.safeParse(rest.length === 1 && /^\d+$/.test(rest[0]!) ? rest[0] : undefined);
-    return parsed.success ? { surface, invitationId: id!, table: DEFAULT_TABLE, noticeId: parsed.data } : undefined;
+    return parsed.success ? { surface, invitationId: id!, table: DEFAULT_TABLE, noticeId: parsed.data, ...sentAt } : undefined;
   }
   const table = decodeTable(rest.join('.'));
   if (!table) return undefined;
-  return { surface, invitationId: id!, table };
+  return { surface, invitationId: id!, table, ...sentAt };
 }
 
 export interface MemberRoleValue {

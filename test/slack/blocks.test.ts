@@ -229,6 +229,16 @@ describe('names people chose render as plain words', () => {
 });
 
 describe('button values', () => {
+  it('a row carries when it was last sent as drawn; rows drawn before it did still decode', () => {
+    const table = { status: 'all' as const, sort: 'created' as const, order: 'desc' as const, offset: 10, search: 'ab.c' };
+    const row = { surface: 'table' as const, invitationId: 'invite_01J00000000000000000000000', table, sentAt: 1_797_000_000_123 };
+    expect(decodeRow(encodeRow(row))).toEqual(row);
+    const notice = { surface: 'notice' as const, invitationId: row.invitationId, table: DEFAULT_TABLE, noticeId: 42, sentAt: 5 };
+    expect(decodeRow(encodeRow(notice))).toEqual(notice);
+    expect(decodeRow('t.invite_01J00000000000000000000000.all.created.desc.10')).toEqual({ surface: 'table', invitationId: row.invitationId, table: { ...table, search: undefined } });
+    expect(decodeRow('n.invite_01J00000000000000000000000.42')).toEqual({ ...notice, sentAt: undefined });
+  });
+
   it('round-trip and refuse anything else', () => {
     const table = { status: 'expired' as const, sort: 'email' as const, order: 'asc' as const, offset: 20 };
     expect(decodeTable(encodeTable(table))).toEqual(table);

@@ -234,4 +234,23 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
     await h.api.response(later.responseId);
     await eventually(() => mails('p06@corp.test') === 3);
   });
+
+  it('a Revoke from a row drawn before a colleague sent a new invitation revokes nothing, says so, and shows the row as it is; a second click revokes', async () => {
+    const { invites } = h.app.services;
+    const [id] = (await invites.inviteMany({ emails: 'stale.row@corp.test', actor, expiresInDays: 1 })).invitationIds;
+    h.clock.advance(DAY + 60_000);
+    const drawn = await table('all stale.row');
+    const revoke = buttonFor(drawn.blocks, 'invite_revoke', id);
+    // Meanwhile a colleague sends a new invitation.
+    h.clock.advance(60_000);
+    await invites.sendNewInvitation(id!, actor);
+    const click = await h.click(revoke);
+    const answer = (await h.api.response(click.responseId)).body;
+    expect(textOf(answer)).toContain('*stale.row@corp.test* was sent again since this was shown (it is pending now), so nothing was revoked.');
+    expect((await invites.get(id!)).status).toBe('pending');
+    // The row drawn now carries the new sending: its Revoke revokes.
+    const again = await h.click(buttonFor(answer.blocks, 'invite_revoke', id));
+    expect(textOf((await h.api.response(again.responseId)).body)).toContain('Revoked the invitation for *stale.row@corp.test*');
+    expect((await invites.get(id!)).status).toBe('revoked');
+  });
 });

@@ -402,12 +402,12 @@ export function textOf(message: { text?: string; blocks?: any[] }): string {
 
 export { eventually, pause } from './wait.js';
 
-/** The notice id a DM's buttons carry (row values end in `.<noticeId>`, list buttons are the id). */
+/** The notice id a DM's buttons carry (row values end in `.<noticeId>`, after the row's sending; list buttons are the id). */
 export function noticeIdOf(dm: ApiCall): number {
   const values: string[] = [];
   for (const block of dm.args.blocks ?? []) for (const el of block.elements ?? []) if (typeof el.value === 'string') values.push(el.value);
   for (const value of values) {
-    const match = /^(?:n\.invite_[0-9A-Za-z]+\.)?(\d+)$/.exec(value);
+    const match = /^(?:n\.invite_[0-9A-Za-z]+\.(?:v[0-9a-z]+\.)?)?(\d+)$/.exec(value);
     if (match) return Number(match[1]);
   }
   throw new Error(`no notice id in ${JSON.stringify(dm.args.blocks).slice(0, 300)}`);

@@ -123,7 +123,7 @@ function revokeWords(invitation: Invitation, email: string): string {
  * link, Revoke; expired → Send new invitation, Revoke; none for accepted or revoked.
  */
 export function invitationButtons(invitation: Invitation, surface: Surface, table: TableState, position: number, noticeId?: number): types.ActionsBlock | undefined {
-  const value = encodeRow({ surface, invitationId: invitation.id, table, noticeId });
+  const value = encodeRow({ surface, invitationId: invitation.id, table, noticeId, sentAt: invitation.lastSentAt });
   const revoke: types.Button = {
     type: 'button',
     action_id: `${ACTIONS.revoke}_${position}`,

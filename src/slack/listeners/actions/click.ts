@@ -138,14 +138,14 @@ export function onClick<V>(deps: SlackDeps, decode: (value: unknown) => V | unde
  * A row button (Resend, Send new invitation, Revoke): one domain change, its outcome shown in
  * place. A stale button (the invitation changed meanwhile) gets the current state in words.
  */
-export function rowAction(deps: SlackDeps, change: (invitationId: string, user: SlackUser) => Promise<string>) {
+export function rowAction(deps: SlackDeps, change: (invitationId: string, user: SlackUser, row: RowValue) => Promise<string>) {
   return onClick(
     deps,
     decodeRow,
     async (args, row, user) => {
       let notice: string;
       try {
-        notice = await change(row.invitationId, user);
+        notice = await change(row.invitationId, user, row);
       } catch (error) {
         notice = await failureWords(deps, error, () => deps.invites.get(row.invitationId), args.action.action_id);
       }

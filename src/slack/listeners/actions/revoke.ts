@@ -2,9 +2,19 @@ import type { SlackDeps } from '../../deps.js';
 import { escape } from '../../text.js';
 import { rowAction } from './click.js';
 
-/** Revoke (pending or expired, after Slack's confirm dialog): the link stops working at once. */
+/**
+ * Revoke (pending or expired, after Slack's confirm dialog): the link stops working at once. From a
+ * row drawn before someone sent the invitation again (a colleague's new invitation to an expired
+ * one), nothing is revoked: the row is redrawn as it is now, and a second click revokes.
+ */
 export function revokeAction(deps: SlackDeps) {
-  return rowAction(deps, async (id, user) => {
+  return rowAction(deps, async (id, user, row) => {
+    if (row.sentAt !== undefined) {
+      const now = await deps.invites.get(id);
+      if (now.lastSentAt > row.sentAt && (now.status === 'pending' || now.status === 'awaiting_approval')) {
+        return `:information_source: *${escape(now.email)}* was sent again since this was shown (it is ${now.status === 'pending' ? 'pending' : 'awaiting approval'} now), so nothing was revoked. Revoke it again if you still mean to.`;
+      }
+    }
     const invitation = await deps.invites.revoke(id, user.actor);
     return `:no_entry_sign: Revoked the invitation for *${escape(invitation.email)}*; its link no longer works.`;
   });
