@@ -21,6 +21,12 @@ export interface TableState {
   offset: number;
   /** A fragment of the email address (from `invites [status] [search]`). */
   search?: string;
+  /**
+   * Where the page starts, as the list's own cursor (the row before it, for a column sort): Next
+   * after rows were added or removed above shows the rows that follow, none twice and none missed.
+   * Without one (the first page, Prev), the page starts at `offset`.
+   */
+  cursor?: string;
 }
 
 export const DEFAULT_TABLE: TableState = { status: 'pending', sort: 'created', order: 'desc', offset: 0 };
@@ -46,23 +52,29 @@ const search = z
   .regex(/^[A-Za-z0-9_-]{0,100}$/)
   .transform((b64) => Buffer.from(b64, 'base64url').toString('utf8'))
   .refine((text) => text.length <= MAX_TABLE_SEARCH);
+const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,1200}$/);
 const tableState = z.union([
   z.tuple([z.enum(TABLE_STATUSES), z.enum(SORT_KEYS), z.enum(['asc', 'desc']), offset]),
   z.tuple([z.enum(TABLE_STATUSES), z.enum(SORT_KEYS), z.enum(['asc', 'desc']), offset, search]),
+  z.tuple([z.enum(TABLE_STATUSES), z.enum(SORT_KEYS), z.enum(['asc', 'desc']), offset, search, cursor]),
 ]);
+/** The longest table state a button carries: a cursor holds the last row's email (up to 320 characters) in base64. */
+const MAX_TABLE_VALUE = 1_400;
 
+/** The table's state as a button or option value; a select option (at most 150 characters) carries no cursor. */
 export function encodeTable(state: TableState): string {
   const base = `${state.status}.${state.sort}.${state.order}.${state.offset}`;
-  if (!state.search) return base;
-  return `${base}.${Buffer.from(clipSearch(state.search), 'utf8').toString('base64url')}`;
+  const text = state.search ? Buffer.from(clipSearch(state.search), 'utf8').toString('base64url') : '';
+  if (state.cursor) return `${base}.${text}.${state.cursor}`;
+  return text ? `${base}.${text}` : base;
 }
 
 export function decodeTable(value: unknown): TableState | undefined {
-  if (typeof value !== 'string' || value.length > 200) return undefined;
+  if (typeof value !== 'string' || value.length > MAX_TABLE_VALUE) return undefined;
   const parsed = tableState.safeParse(value.split('.'));
   if (!parsed.success) return undefined;
-  const [status, sort, order, at, text] = parsed.data;
-  return { status, sort, order, offset: at, ...(text ? { search: text } : {}) };
+  const [status, sort, order, at, text, from] = parsed.data;
+  return { status, sort, order, offset: at, ...(text ? { search: text } : {}), ...(from ? { cursor: from } : {}) };
 }
 
 export interface RowValue {
@@ -90,7 +102,7 @@ export function encodeRow(value: RowValue): string {
 }
 
 export function decodeRow(value: unknown): RowValue | undefined {
-  if (typeof value !== 'string' || value.length > 300) return undefined;
+  if (typeof value !== 'string' || value.length > MAX_TABLE_VALUE + 100) return undefined;
   const [code, id, ...parts] = value.split('.');
   const surface = (Object.keys(SURFACE_CODES) as Surface[]).find((s) => SURFACE_CODES[s] === code);
   if (!surface || !invitationId.safeParse(id).success) return undefined;

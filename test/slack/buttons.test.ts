@@ -253,4 +253,20 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
     expect(textOf((await h.api.response(again.responseId)).body)).toContain('Revoked the invitation for *stale.row@corp.test*');
     expect((await invites.get(id!)).status).toBe('revoked');
   });
+
+  it('Next after people were invited meanwhile shows the rows that followed the page, none twice and none missed', async () => {
+    const { invites } = h.app.services;
+    const before = (await invites.list({ status: 'pending', sort: 'created', order: 'desc', limit: 20 })).invitations.map((i) => i.email);
+    const emailsOf = (body: Record<string, any>) => [...textOf(body).matchAll(/\*([^*\s]+@corp\.test)\*/g)].map((m) => m[1]);
+    const first = await table();
+    expect(emailsOf(first)).toEqual(before.slice(0, 10));
+    h.clock.advance(60_000);
+    await invites.inviteMany({ emails: 'late1@corp.test, late2@corp.test, late3@corp.test', actor });
+    const next = await h.click(buttonFor(first.blocks, 'invites_page'));
+    const page2 = (await h.api.response(next.responseId)).body;
+    expect(emailsOf(page2)).toEqual(before.slice(10, 20));
+    // A Next whose cursor is not this order's (forged, or from another sort) starts at its offset instead.
+    const forged = await h.click({ ...buttonFor(first.blocks, 'invites_page'), value: encodeTable({ ...decodeTable(buttonFor(first.blocks, 'invites_page').value)!, cursor: 'bm90LWEtY3Vyc29y' }) });
+    expect(textOf((await h.api.response(forged.responseId)).body)).toMatch(/Showing 11–\d+ of/);
+  });
 });

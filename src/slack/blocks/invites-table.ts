@@ -13,6 +13,8 @@ export interface InvitesTableData {
   counts: StatusCounts;
   /** What the last click did, shown above the table. */
   notice?: string;
+  /** Where the next page starts (the list's cursor), when there is one. */
+  nextCursor?: string | null;
 }
 
 const FILTER_LABELS: Record<TableState['status'], string> = {
@@ -51,8 +53,8 @@ export function invitesTable(data: InvitesTableData): { text: string; blocks: Bl
   blocks.push({ type: 'section', text: mrkdwn(title) }, { type: 'context', elements: [mrkdwn(tally)] });
   if (data.notice) blocks.push(notice(data.notice));
 
-  const filterOptions = TABLE_STATUSES.map((status) => option(`Show: ${FILTER_LABELS[status]}`, encodeTable({ ...state, status, offset: 0 })));
-  const sortOptions = SORTS.map((s) => option(`Sort: ${s.label}`, encodeTable({ ...state, sort: s.sort, order: s.order, offset: 0 })));
+  const filterOptions = TABLE_STATUSES.map((status) => option(`Show: ${FILTER_LABELS[status]}`, encodeTable({ ...state, status, offset: 0, cursor: undefined })));
+  const sortOptions = SORTS.map((s) => option(`Sort: ${s.label}`, encodeTable({ ...state, sort: s.sort, order: s.order, offset: 0, cursor: undefined })));
   blocks.push({
     type: 'actions',
     block_id: 'invites_controls',
@@ -89,10 +91,12 @@ export function invitesTable(data: InvitesTableData): { text: string; blocks: Bl
   blocks.push({ type: 'context', elements: [mrkdwn(`Showing ${first}–${last} of ${data.total.toLocaleString('en')}`)] });
   const paging: types.Button[] = [];
   if (state.offset > 0) {
-    paging.push({ type: 'button', action_id: `${ACTIONS.tablePage}_0`, text: plain('← Prev', LIMITS.buttonText), value: encodeTable({ ...state, offset: Math.max(0, state.offset - PAGE_SIZE) }) });
+    paging.push({ type: 'button', action_id: `${ACTIONS.tablePage}_0`, text: plain('← Prev', LIMITS.buttonText), value: encodeTable({ ...state, offset: Math.max(0, state.offset - PAGE_SIZE), cursor: undefined }) });
   }
   if (state.offset + PAGE_SIZE < data.total) {
-    paging.push({ type: 'button', action_id: `${ACTIONS.tablePage}_1`, text: plain('Next →', LIMITS.buttonText), value: encodeTable({ ...state, offset: state.offset + PAGE_SIZE }) });
+    // From the row after this page's last, wherever rows were added or removed above it meanwhile.
+    const next = { ...state, offset: state.offset + PAGE_SIZE, cursor: data.nextCursor ?? undefined };
+    paging.push({ type: 'button', action_id: `${ACTIONS.tablePage}_1`, text: plain('Next →', LIMITS.buttonText), value: encodeTable(next) });
   }
   if (paging.length) blocks.push({ type: 'actions', block_id: 'invites_paging', elements: paging });
 
