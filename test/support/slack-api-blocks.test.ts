@@ -219,19 +219,23 @@ describe('Block Kit: which elements each block holds', () => {
   });
 });
 
-describe('Message text over 40,000 characters', () => {
+/** A stand-in granted chat:write that knows one user, and a Web API client for it, for one describe block. */
+function useStandIn(): { api: () => SlackApiStandIn; web: () => WebClient } {
   let api: SlackApiStandIn;
   let web: WebClient;
-
   beforeAll(async () => {
     api = await SlackApiStandIn.start('xoxb-test', { scopes: ['chat:write'] });
     api.users.set('U0ADMIN', { email: 'boss@corp.test', name: 'Boss' });
     web = new WebClient('xoxb-test', { slackApiUrl: `${api.url}/`, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
   });
-
   afterAll(async () => {
     await api?.stop();
   });
+  return { api: () => api, web: () => web };
+}
+
+describe('Message text over 40,000 characters', () => {
+  const { web } = useStandIn();
 
   it('is not a block problem', () => {
     expect(messageProblems({ text: 'x'.repeat(40_001) })).toEqual([]);
@@ -240,14 +244,14 @@ describe('Message text over 40,000 characters', () => {
 
   it('is posted cut to 40,000 characters, with the message_truncated warning', async () => {
     const long = `${'a'.repeat(39_999)}🙂🙂tail`;
-    const posted = await web.chat.postMessage({ channel: 'U0ADMIN', text: long });
+    const posted = await web().chat.postMessage({ channel: 'U0ADMIN', text: long });
     expect(posted.ok).toBe(true);
     expect(posted.message?.text).toBe(`${'a'.repeat(39_999)}🙂`);
     expect(posted.response_metadata?.warnings).toEqual(['message_truncated']);
-    const updated = await web.chat.update({ channel: posted.channel!, ts: posted.ts!, text: long });
+    const updated = await web().chat.update({ channel: posted.channel!, ts: posted.ts!, text: long });
     expect([...String(updated.text)].length).toBe(40_000);
     expect(updated.response_metadata?.warnings).toEqual(['message_truncated']);
-    const exact = await web.chat.postMessage({ channel: 'U0ADMIN', text: 'b'.repeat(40_000) });
+    const exact = await web().chat.postMessage({ channel: 'U0ADMIN', text: 'b'.repeat(40_000) });
     expect(exact.message?.text).toHaveLength(40_000);
     expect(exact.response_metadata?.warnings).toBeUndefined();
   });
@@ -285,43 +289,33 @@ describe('Block Kit: confirmation dialogs', () => {
 });
 
 describe('what Slack refuses beyond Block Kit', () => {
-  let api: SlackApiStandIn;
-  let web: WebClient;
-
-  beforeAll(async () => {
-    api = await SlackApiStandIn.start('xoxb-test', { scopes: ['chat:write'] });
-    api.users.set('U0ADMIN', { email: 'boss@corp.test', name: 'Boss' });
-    web = new WebClient('xoxb-test', { slackApiUrl: `${api.url}/`, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
-  });
-  afterAll(async () => {
-    await api?.stop();
-  });
+  const { api, web } = useStandIn();
 
   it('a message with nothing to show is no_text (chat.postMessage, chat.update), not a missing argument', async () => {
-    await expect(web.chat.postMessage({ channel: 'U0ADMIN' } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
-    await expect(web.chat.postMessage({ channel: 'U0ADMIN', blocks: [] } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
-    const posted = await web.chat.postMessage({ channel: 'U0ADMIN', text: 'hi' });
-    await expect(web.chat.update({ channel: posted.channel!, ts: posted.ts! } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
+    await expect(web().chat.postMessage({ channel: 'U0ADMIN' } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
+    await expect(web().chat.postMessage({ channel: 'U0ADMIN', blocks: [] } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
+    const posted = await web().chat.postMessage({ channel: 'U0ADMIN', text: 'hi' });
+    await expect(web().chat.update({ channel: posted.channel!, ts: posted.ts! } as never)).rejects.toMatchObject({ data: { error: 'no_text' } });
   });
 
   it('chat.update keeps the blocks it is not given, and answers the message as it is now', async () => {
     const button = { type: 'actions', elements: [{ type: 'button', action_id: 'approve', text: plain('Approve'), value: 'x' }] };
-    const posted = await web.chat.postMessage({ channel: 'U0ADMIN', text: 'Request', blocks: [button] });
-    const updated = await web.chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'Approved' });
+    const posted = await web().chat.postMessage({ channel: 'U0ADMIN', text: 'Request', blocks: [button] });
+    const updated = await web().chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'Approved' });
     expect(updated.message).toMatchObject({ text: 'Approved', blocks: [button] });
-    expect(api.message(posted.channel!, posted.ts!)?.blocks).toEqual([button]);
-    await web.chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'Approved', blocks: [] });
-    expect(api.message(posted.channel!, posted.ts!)?.blocks).toEqual([]);
+    expect(api().message(posted.channel!, posted.ts!)?.blocks).toEqual([button]);
+    await web().chat.update({ channel: posted.channel!, ts: posted.ts!, text: 'Approved', blocks: [] });
+    expect(api().message(posted.channel!, posted.ts!)?.blocks).toEqual([]);
   });
 
   it('a modal: title, submit and close are plain_text; views.open opens modals only; a view over 250 kB is view_too_large', async () => {
     const modal = { type: 'modal', title: plain('Invite'), submit: plain('Send'), close: plain('Cancel'), blocks: [{ type: 'section', text: mrkdwn('x') }] };
     expect(viewProblems(modal)).toEqual([]);
     for (const part of ['title', 'submit', 'close']) expect(viewProblems({ ...modal, [part]: mrkdwn('*X*') }).join()).toMatch(new RegExp(`${part} of type mrkdwn`));
-    await expect(web.views.open({ trigger_id: api.issueTrigger(), view: { ...modal, type: 'home' } as never })).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
+    await expect(web().views.open({ trigger_id: api().issueTrigger(), view: { ...modal, type: 'home' } as never })).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
     const big = { ...modal, blocks: Array.from({ length: 100 }, () => ({ type: 'section', text: mrkdwn('y'.repeat(2_990)) })) };
-    await expect(web.views.open({ trigger_id: api.issueTrigger(), view: big as never })).rejects.toMatchObject({ data: { error: 'view_too_large' } });
-    expect((await web.views.open({ trigger_id: api.issueTrigger(), view: modal as never })).ok).toBe(true);
+    await expect(web().views.open({ trigger_id: api().issueTrigger(), view: big as never })).rejects.toMatchObject({ data: { error: 'view_too_large' } });
+    expect((await web().views.open({ trigger_id: api().issueTrigger(), view: modal as never })).ok).toBe(true);
   });
 });
 
