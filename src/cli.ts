@@ -113,7 +113,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       if (!opts.socket && !opts.host) throw new UsageError('give --host HOST (HTTP mode) or --socket');
       // Socket Mode has no request URL: a host given with it would be dropped without a word.
       if (opts.socket && opts.host) throw new UsageError('give --host HOST (HTTP mode) or --socket, not both');
-      if (opts.host && !/^[a-z0-9._-]+(:\d+)?$/i.test(opts.host)) throw new UsageError(`--host: "${opts.host}" is not a host name like doorman.example.com`);
+      if (opts.host && !validHost(opts.host)) throw new UsageError(`--host: "${opts.host}" is not a host name like doorman.example.com`);
       print(slackManifest({ host: opts.host ?? 'YOUR_HOST', command: slackCommand(env), socketMode: !!opts.socket }));
     });
 
@@ -191,6 +191,13 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       await services.db.destroy();
     }
   }
+}
+
+/** A host name (labels of letters, digits and inner hyphens, dot-separated) with an optional port up to 65535. */
+function validHost(host: string): boolean {
+  const [, name, port] = /^([^:]+)(?::(\d{1,5}))?$/.exec(host) ?? [];
+  if (!name || (port !== undefined && Number(port) > 65_535)) return false;
+  return name.split('.').every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));
 }
 
 /**

@@ -45,6 +45,8 @@ export function registerInviteCommands(program: Command, { open, print, operator
         print(opts.json ? jsonText(state.summary) : formatSummary(state.summary));
         return failIfNotInvited(state.summary);
       }
+      // `-` alone reads standard input; beside addresses it would be read as one.
+      if (emails.length > 1 && emails.includes('-')) throw new UsageError('give - alone to read the addresses from standard input, or the addresses themselves, not both');
       const list = emails.length === 1 && emails[0] === '-' ? stdin() : emails.join('\n');
       const { invites } = await open();
       const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });

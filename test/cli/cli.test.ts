@@ -440,7 +440,7 @@ describe('doorman CLI errors before the database', () => {
   it('options that do not go together, or one missing, are usage mistakes too: exit 2 with one line', async () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
-    const [noAddresses, notAnExpiry, noHost, badHost, hostAndSocket, noDay, both, noId, idAndUnlink, twoPasswords, twoFiles, twoRoles] = await Promise.all([
+    const [noAddresses, notAnExpiry, noHost, badHost, hostAndSocket, noDay, both, noId, idAndUnlink, twoPasswords, twoFiles, twoRoles, dots, bigPort, stdinAndMore] = await Promise.all([
       runCliHere(['invite'], env),
       runCliHere(['invite', '--expires', '5', 'x@example.io'], env),
       runCliHere(['manifest'], env),
@@ -455,6 +455,10 @@ describe('doorman CLI errors before the database', () => {
       // Commander would keep the last alone: the first file, or role, dropped without a word.
       runCliHere(['invite', '--file', 'a.csv', '--file=b.csv'], env),
       runCliHere(['invite', 'x@example.io', '--role', 'admin', '--role', 'member'], env),
+      runCliHere(['manifest', '--host', '..'], env),
+      runCliHere(['manifest', '--host', 'doorman.example.com:99999'], env),
+      // `-` beside addresses would be read as one of them, and standard input never read.
+      runCliHere(['invite', '-', 'extra@example.io'], env),
     ]);
     data.cleanup();
     const cases = [
@@ -470,6 +474,9 @@ describe('doorman CLI errors before the database', () => {
       [twoPasswords, /--password or --password-stdin, not both/],
       [twoFiles, /--file was given twice; give it once/],
       [twoRoles, /--role was given twice; give it once/],
+      [dots, /"\.\." is not a host name/],
+      [bigPort, /is not a host name/],
+      [stdinAndMore, /give - alone to read the addresses from standard input/],
     ] as const;
     for (const [answer, says] of cases) {
       expect(answer.code, answer.stderr).toBe(2);
