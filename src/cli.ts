@@ -193,11 +193,14 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   }
 }
 
-/** A host name (labels of letters, digits and inner hyphens, dot-separated) with an optional port up to 65535. */
+/**
+ * A host name (dot-separated labels of letters, digits, underscores and inner hyphens: the manifest's
+ * own YOUR_HOST, internal names) with an optional port up to 65535.
+ */
 function validHost(host: string): boolean {
   const [, name, port] = /^([^:]+)(?::(\d{1,5}))?$/.exec(host) ?? [];
   if (!name || (port !== undefined && Number(port) > 65_535)) return false;
-  return name.split('.').every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));
+  return name.split('.').every((label) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i.test(label));
 }
 
 /**
