@@ -13,7 +13,8 @@ import { redactUserinfo, webhookUrlProblem } from './shared/urls.js';
 import { webhookSecretProblem } from './webhooks/secrets.js';
 
 export type DatabaseConfig =
-  | { client: 'sqlite'; filename: string }
+  /** `setting`: what named the file (DATABASE_URL, or DATA_DIR by default), for an error about it. */
+  | { client: 'sqlite'; filename: string; setting?: 'DATABASE_URL' | 'DATA_DIR' }
   | { client: 'pg'; connectionString: string };
 
 export interface SlackConfig {
@@ -123,7 +124,7 @@ function url(env: Env, name: string, protocols: string[], withCredentials = fals
 /** DATABASE_URL: unset for the SQLite file in DATA_DIR, or a PostgreSQL URL. */
 function database(env: Env, dataDir: string): DatabaseConfig {
   const raw = env.DATABASE_URL?.trim();
-  if (!raw) return { client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3') };
+  if (!raw) return { client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3'), setting: 'DATA_DIR' };
   if (/^postgres(ql)?:\/\//.test(raw)) {
     url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], true);
     return { client: 'pg', connectionString: raw };
@@ -132,7 +133,7 @@ function database(env: Env, dataDir: string): DatabaseConfig {
   if (sqlite) {
     const filename = sqlite[1]!;
     if (existsSync(filename) && statSync(filename).isDirectory()) throw new ConfigError('DATABASE_URL', `${filename} is a directory; name the database file, e.g. sqlite://${path.join(filename, 'doorman.sqlite3')}`);
-    return { client: 'sqlite', filename };
+    return { client: 'sqlite', filename, setting: 'DATABASE_URL' };
   }
   throw new ConfigError('DATABASE_URL', `"${redactUserinfo(raw)}" is not supported; use sqlite:///absolute/path.sqlite3 or postgres://user@host/db`);
 }

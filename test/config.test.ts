@@ -31,7 +31,7 @@ describe('loadConfig defaults (README Configuration table)', () => {
     expect(config.port).toBe(3000);
     expect(config.publicUrl).toBe('http://localhost:3000');
     expect(config.dataDir).toBe(dataDir);
-    expect(config.database).toEqual({ client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3') });
+    expect(config.database).toEqual({ client: 'sqlite', filename: path.join(dataDir, 'doorman.sqlite3'), setting: 'DATA_DIR' });
     expect(config.smtpUrl).toBeUndefined();
     expect(config.mailFrom).toBe('Doorman <no-reply@localhost>');
     expect(config.inviteTtlMs).toBe(7 * 86_400_000);
@@ -42,7 +42,7 @@ describe('loadConfig defaults (README Configuration table)', () => {
   it('DATA_DIR defaults to ./data', () => {
     const config = loadConfig({ APP_SECRET: SECRET });
     expect(config.dataDir).toBe(path.resolve('./data'));
-    expect(config.database).toEqual({ client: 'sqlite', filename: path.resolve('./data/doorman.sqlite3') });
+    expect(config.database).toEqual({ client: 'sqlite', filename: path.resolve('./data/doorman.sqlite3'), setting: 'DATA_DIR' });
   });
 
   it('SLACK_COMMAND names the one slash command', () => {
@@ -71,7 +71,7 @@ describe('loadConfig defaults (README Configuration table)', () => {
     expect(config.smtpUrl).toBe('smtp://user:pass@mail.example.com:587');
     expect(config.mailFrom).toBe('Acme <hello@acme.io>');
     expect(config.slack.adminUserIds).toEqual(['U024BE7LH', 'W123ABC']);
-    expect(load({ DATABASE_URL: 'sqlite:///srv/doorman/db.sqlite3' }).database).toEqual({ client: 'sqlite', filename: '/srv/doorman/db.sqlite3' });
+    expect(load({ DATABASE_URL: 'sqlite:///srv/doorman/db.sqlite3' }).database).toEqual({ client: 'sqlite', filename: '/srv/doorman/db.sqlite3', setting: 'DATABASE_URL' });
   });
 
   it.each([

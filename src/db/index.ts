@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import type pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { ConfigError } from '../shared/errors.js';
 import { migrationSource } from './migrations.js';
 
 export type Db = Knex;
@@ -40,8 +41,13 @@ export function createDb(config: DatabaseConfig, options: { poolMax?: number; lo
   }
   // The file holds members' password hashes: created readable by this user only (SQLite gives its
   // -wal and -shm files the database file's permissions).
-  mkdirSync(path.dirname(config.filename), { recursive: true, mode: 0o700 });
-  closeSync(openSync(config.filename, 'a', 0o600));
+  try {
+    mkdirSync(path.dirname(config.filename), { recursive: true, mode: 0o700 });
+    closeSync(openSync(config.filename, 'a', 0o600));
+  } catch (error) {
+    const { code, message } = error as Error & { code?: string };
+    throw new ConfigError(config.setting ?? 'DATABASE_URL', `cannot create or open the database file ${config.filename} (${code ?? message})`);
+  }
   return beginImmediate(knexFactory({
     client: 'sqlite3',
     compileSqlOnError: false,

@@ -433,6 +433,10 @@ describe('doorman CLI errors before the database', () => {
     expect(expectOneErrorLine(badExpiry)).toBe('doorman: An invitation can expire in 1, 3, 7, 14, 30 days, not "abc".');
     expect(badEnv.code).toBe(1);
     expect(expectOneErrorLine(badEnv)).toMatch(/^doorman: INVITE_TTL: "7x" /);
+    // A database file the process cannot create names the setting that put it there.
+    const unwritable = await runCli(['migrate'], { APP_SECRET: TEST_SECRET, DATABASE_URL: 'sqlite:///sys/doorman-test/doorman.sqlite3' });
+    expect(unwritable.code).toBe(1);
+    expect(expectOneErrorLine(unwritable)).toMatch(/^doorman: DATABASE_URL: cannot create or open the database file \/sys\/doorman-test\/doorman\.sqlite3 \(E[A-Z]+\)$/);
     expect([emptyLevel.code, emptyLevel.stderr]).toEqual([0, '']);
     expect([paddedLevel.code, paddedLevel.stderr]).toEqual([0, '']);
   });
