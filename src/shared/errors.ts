@@ -167,17 +167,18 @@ export class DailyLimitReached extends DomainError {
   /** Seconds until one more invitation may be stored, when known (an HTTP Retry-After). */
   readonly retryAfterS: number | undefined;
   constructor(readonly limit: number, waitMs?: number) {
-    const wait = waitMs === undefined ? 'later' : `in ${waitWordsMs(waitMs)}`;
-    super(`You have reached today's limit of ${limit.toLocaleString('en')} invitations; try again ${wait}.`);
-    this.retryAfterS = waitMs === undefined ? undefined : Math.max(1, Math.ceil(waitMs / 1000));
+    const retryAfterS = waitMs === undefined ? undefined : Math.max(1, Math.ceil(waitMs / 1000));
+    super(`You have reached today's limit of ${limit.toLocaleString('en')} invitations; try again ${retryAfterS === undefined ? 'later' : `in ${waitWords(retryAfterS)}`}.`);
+    this.retryAfterS = retryAfterS;
   }
 }
 
-/** A wait as a person reads it: minutes under two hours, else hours. */
-function waitWordsMs(ms: number): string {
-  const minutes = Math.max(1, Math.ceil(ms / 60_000));
-  if (minutes < 120) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-  return `${Math.ceil(minutes / 60)} hours`;
+/** A Retry-After as a person reads it ("30 seconds", "15 minutes", "23 hours"): what a refusal asks them to wait. */
+export function waitWords(retryAfterS: number): string {
+  const seconds = Math.max(1, Math.ceil(retryAfterS));
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes < 120 ? `${minutes} minutes` : `${Math.ceil(minutes / 60)} hours`;
 }
 
 /** More work of one kind (password hashing) is waiting than the service takes on: try again shortly. */

@@ -10,7 +10,7 @@ import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { DomainError, InvitationAccepted, InvitationExpired, Overloaded, UnknownToken } from '../shared/errors.js';
 import { clientKey, type FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
-import { waitWords } from './errors.js';
+import { waitWords } from '../shared/errors.js';
 import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, renewalRequestedPage, renewalRequestForm, signInLink, STYLESHEET, type FormState } from './pages.js';
 
 /** Room for the longest password twice (with its confirmation) in any script: percent-encoded UTF-8 takes up to 9 bytes a character. */

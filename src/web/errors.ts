@@ -66,10 +66,3 @@ export function medusaErrorHandler(logger: Logger) {
     res.status(status).json(body);
   };
 }
-
-/** A Retry-After as a person reads it ("30 seconds", "15 minutes"): what a refusal asks them to wait. */
-export function waitWords(retryAfterS: number): string {
-  const seconds = Math.max(1, Math.ceil(retryAfterS));
-  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
-  return `${Math.ceil(seconds / 60)} minutes`;
-}

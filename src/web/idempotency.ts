@@ -30,14 +30,14 @@ export function idempotent(db: Db, clock: Clock, logger: Logger, caller: (res: R
     if (key === undefined) return next();
     try {
       if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpError(400, 'invalid_data', 'Idempotency-Key must be 1 to 255 visible ASCII characters.');
-      const keyHash = keyHashOf(req.method, `${req.baseUrl}${req.path}`, caller(res), key);
+      const who = caller(res);
+      const keyHash = keyHashOf(req.method, `${req.baseUrl}${req.path}`, who, key);
       const fingerprint = sha256(JSON.stringify(req.body ?? null));
       const now = clock.now();
       await db('idempotency_keys').where('created_at', '<', now - DAY_MS).delete();
       const claimed = await db('idempotency_keys')
         .insert({ key_hash: keyHash, fingerprint, created_at: now })
         .then(() => true, (error: unknown) => (isUniqueViolation(error) ? false : Promise.reject(error)));
-      const who = caller(res);
       if (!claimed) {
         const kept = (await db('idempotency_keys').where({ key_hash: keyHash }).first()) as KeptAnswer | undefined;
         if (kept?.fingerprint && kept.fingerprint !== fingerprint) throw new HttpError(422, 'invalid_data', 'This Idempotency-Key was used for another request; use a new key for a new request.', 'idempotency_key_reused');
