@@ -136,12 +136,16 @@ export async function sendNewInvitations(ctx: InvitesContext, ids: readonly stri
  * Revoke: pending, expired or awaiting approval; the link stops working at once and its queued
  * email is dropped. A request withdrawn while it waited for approval closes like a decision: its
  * copies say so (in the transaction, hence not the one statement when someone is told).
+ * `unlessSentAfter` (the sending a row on screen showed): an invitation sent again since then and
+ * open is returned unchanged, decided under the row's lock so a sending cannot slip in between.
  */
-export async function revoke(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
-  const revoked = oneStatement(ctx) && !ctx.onApprovalDecided ? await revokeInOneStatement(ctx, id, actor) : undefined;
+export async function revoke(ctx: InvitesContext, id: string, actor: Actor, options: { unlessSentAfter?: number } = {}): Promise<Invitation> {
+  const asShown = options.unlessSentAfter;
+  const revoked = oneStatement(ctx) && !ctx.onApprovalDecided && asShown === undefined ? await revokeInOneStatement(ctx, id, actor) : undefined;
   if (revoked) return toInvitation(revoked, ctx.clock.now());
   return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['pending', 'expired', 'awaiting_approval']);
+    if (asShown !== undefined && Number(row.last_sent_at) > asShown && shownStatus(row, now) !== 'expired') return row;
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), updated_at: now };
     await trx('invitations').where({ id }).whereIn('status', ['pending', 'awaiting']).update(update);
     await cancelWaitingEmails(trx, [id], now, 'revoked');

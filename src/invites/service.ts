@@ -138,8 +138,9 @@ export class InvitesService {
     return sendNewInvitations(this.ctx, ids, actor);
   }
 
-  revoke(id: string, actor: Actor): Promise<Invitation> {
-    return revoke(this.ctx, id, actor);
+  /** Revoke; with `unlessSentAfter`, an open invitation sent again since then comes back unchanged (status not `revoked`). */
+  revoke(id: string, actor: Actor, options: { unlessSentAfter?: number } = {}): Promise<Invitation> {
+    return revoke(this.ctx, id, actor, options);
   }
 
   /**

@@ -448,6 +448,28 @@ describe.each(DIALECTS)('InvitesService (%s)', (dialect) => {
     });
   });
 
+    it('revoke as shown: an open invitation sent again since the moment shown comes back unchanged; one shown after its sending, or expired again, is revoked', async () => {
+      const w = world();
+      const { id } = await inviteOne(w, 'shown@x.io');
+      const shown = (await w.invites.get(id)).lastSentAt;
+      w.clock.advance(1000);
+      await w.invites.resend(id, SLACK_ADMIN);
+      const before = await snapshot(w);
+      const unchanged = await w.invites.revoke(id, SLACK_ADMIN, { unlessSentAfter: shown });
+      expect(unchanged.status).toBe('pending');
+      expect(await snapshot(w)).toEqual(before);
+      // Shown at its latest sending: revoked.
+      const latest = (await w.invites.get(id)).lastSentAt;
+      expect((await w.invites.revoke(id, SLACK_ADMIN, { unlessSentAfter: latest })).status).toBe('revoked');
+      // Sent again since, but expired by now: nothing open to keep, so it is revoked.
+      const other = await inviteOne(w, 'lapsed@x.io');
+      const otherShown = (await w.invites.get(other.id)).lastSentAt;
+      w.clock.advance(1000);
+      await w.invites.resend(other.id, SLACK_ADMIN);
+      w.clock.advance(TTL);
+      expect((await w.invites.revoke(other.id, SLACK_ADMIN, { unlessSentAfter: otherShown })).status).toBe('revoked');
+    });
+
   describe('accept', () => {
     it('creates the member with the invitation role and a scrypt hash of logN ≥ 15', async () => {
       const w = world();

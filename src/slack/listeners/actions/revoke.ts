@@ -9,13 +9,10 @@ import { rowAction } from './click.js';
  */
 export function revokeAction(deps: SlackDeps) {
   return rowAction(deps, async (id, user, row) => {
-    if (row.sentAt !== undefined) {
-      const now = await deps.invites.get(id);
-      if (now.lastSentAt > row.sentAt && (now.status === 'pending' || now.status === 'awaiting_approval')) {
-        return `:information_source: *${escape(now.email)}* was sent again since this was shown (it is ${now.status === 'pending' ? 'pending' : 'awaiting approval'} now), so nothing was revoked. Revoke it again if you still mean to.`;
-      }
+    const invitation = await deps.invites.revoke(id, user.actor, { unlessSentAfter: row.sentAt });
+    if (invitation.status !== 'revoked') {
+      return `:information_source: *${escape(invitation.email)}* was sent again since this was shown (it is ${invitation.status === 'pending' ? 'pending' : 'awaiting approval'} now), so nothing was revoked. Revoke it again if you still mean to.`;
     }
-    const invitation = await deps.invites.revoke(id, user.actor);
     return `:no_entry_sign: Revoked the invitation for *${escape(invitation.email)}*; its link no longer works.`;
   });
 }
