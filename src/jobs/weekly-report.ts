@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inTransaction, type Db, type Trx } from '../db/index.js';
-import { linkedAdmins, SLACK_NOTICE, type NoticePayload } from '../notices/queue.js';
+import { linkedAdmins, SLACK_NOTICE, weeklyReportKey, type NoticePayload } from '../notices/queue.js';
 import { enqueue } from '../outbox/outbox.js';
 import { reportFigures } from '../report/runs.js';
 import { latestPeriod, type WeeklySchedule } from '../report/schedule.js';
@@ -67,7 +67,7 @@ export class WeeklyReport {
         now,
         recipients.map((recipient) => ({
           kind: SLACK_NOTICE,
-          dedupeKey: `weekly_report:${period.end}:${recipient}`,
+          dedupeKey: weeklyReportKey(period.end, recipient),
           payload: { notice: 'weekly_report', recipient, periodEnd: period.end } satisfies NoticePayload,
         })),
       );

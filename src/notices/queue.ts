@@ -87,6 +87,11 @@ export function groupByRecipient<T extends InviterRef & { id: string }>(rows: re
   return groups;
 }
 
+/** One weekly report per period and recipient, however many instances or tries queue it. */
+export function weeklyReportKey(periodEnd: number, recipient: string): string {
+  return `weekly_report:${periodEnd}:${recipient}`;
+}
+
 export async function queueNotices(trx: Trx, now: number, notices: NoticePayload[], dedupeKey?: (payload: NoticePayload) => string): Promise<void> {
   const messages: OutboxMessage<NoticePayload>[] = notices.map((payload) => ({
     kind: SLACK_NOTICE,

@@ -43,6 +43,9 @@ export const APP_REFUSED: ReadonlySet<string> = new Set(['invalid_auth', 'not_au
 /** Refusals of a post to a channel the bot cannot reach: the operator's to fix, not the message's. */
 export const CHANNEL_OUT_OF_REACH: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
+/** How soon work waiting on a channel the bot cannot post in is tried again: the operator adding the bot is the fix. */
+export const CHANNEL_RETRY_MS = 60_000;
+
 /** Refusals of a DM that mean the person cannot be reached there (gone, disabled, a bot). */
 export const PERSON_OUT_OF_REACH: ReadonlySet<string> = new Set(['channel_not_found', 'user_not_found', 'user_disabled', 'cannot_dm_bot', 'is_inactive']);
 

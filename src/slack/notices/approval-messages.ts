@@ -11,10 +11,8 @@ import type { Clock } from '../../shared/clock.js';
 import { approvalRequest } from '../blocks/approvals.js';
 import type { ChannelPacer } from './pacer.js';
 import { refusalOrRetry, type SlackAppHold } from './refusal-or-retry.js';
-import { CHANNEL_OUT_OF_REACH, channelWarner, rateLimitWaitMs } from '../refusals.js';
+import { CHANNEL_OUT_OF_REACH, CHANNEL_RETRY_MS, channelWarner, rateLimitWaitMs } from '../refusals.js';
 
-/** How soon a request the approval channel refused is tried again: the operator adding the bot is the fix. */
-const CHANNEL_RETRY_MS = 60_000;
 /** How long a database out of reach may keep a posted copy from being recorded before it is given up. */
 const COPY_KEPT_WITHIN_MS = 60_000;
 

@@ -1,13 +1,13 @@
 import { webApi } from '@slack/bolt';
 import { inTransaction } from '../../db/index.js';
-import { queueForStandIns, queueNotices, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import { queueForStandIns, queueNotices, weeklyReportKey, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { RetryLater, type DeliveryOutcome, type OutboxHandler } from '../../outbox/worker.js';
 import type { Clock } from '../../shared/clock.js';
 import type { DeactivatedInSlack } from './deactivated.js';
 import type { ChannelPacer } from './pacer.js';
 import type { Logger } from '../../logger.js';
-import { CHANNEL_OUT_OF_REACH, channelWarner, PERSON_OUT_OF_REACH } from '../refusals.js';
+import { CHANNEL_OUT_OF_REACH, CHANNEL_RETRY_MS, channelWarner, PERSON_OUT_OF_REACH } from '../refusals.js';
 import { refusalOrRetry, type SlackAppHold } from './refusal-or-retry.js';
 import { renderFirstPost, type NoticeDeps } from './render.js';
 
@@ -32,9 +32,6 @@ export interface AbsentRecipients {
   /** SLACK_ADMIN_USER_IDS. */
   bootstrapAdmins: readonly string[];
 }
-
-/** How soon a report REPORT_CHANNEL refused is tried again: the operator adding the bot is the fix. */
-const CHANNEL_RETRY_MS = 60_000;
 
 /**
  * Delivers queued notices as DMs (chat.postMessage to a user id opens the DM), and the weekly
@@ -75,7 +72,7 @@ export function slackNoticeHandler(
         if (toChannel && CHANNEL_OUT_OF_REACH.has(refused)) {
           // Queued for a channel the settings no longer name (a wrong one corrected): posted where reports go now.
           if (payload.recipient !== options.reportChannel) {
-            if (options.reportChannel) await inTransaction(deps.db, (trx) => queueNotices(trx, deps.clock.now(), [{ ...payload, recipient: options.reportChannel! }], (copy) => `weekly_report:${payload.periodEnd}:${copy.recipient}`));
+            if (options.reportChannel) await inTransaction(deps.db, (trx) => queueNotices(trx, deps.clock.now(), [{ ...payload, recipient: options.reportChannel! }], (copy) => weeklyReportKey(payload.periodEnd, copy.recipient)));
             return { result: 'cancelled', reason: `Slack refused it: ${refused}; REPORT_CHANNEL is no longer ${payload.recipient}${options.reportChannel ? `, so it was queued for ${options.reportChannel}` : ''}` };
           }
           warnChannel('REPORT_CHANNEL', payload.recipient, refused, 'the weekly report waits until it can be posted');
