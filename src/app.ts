@@ -23,6 +23,7 @@ import { toInvitation } from './invites/model.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { SlackDoor } from './slack/app.js';
 import { createWebApp, type RateLimits } from './web/server.js';
+import { formatDuration } from './report/format.js';
 import { envEndpoints } from './webhooks/endpoints.js';
 import { DEFAULT_WEBHOOK_DELIVERY, WEBHOOK_WORKER_OPTIONS, webhookHandler, type WebhookDeliverySettings } from './webhooks/delivery.js';
 import { WebhookEvents } from './webhooks/webhook-events.js';
@@ -234,6 +235,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     if (config.report) logger.warn('REPORT_SCHEDULE is set but Slack is off: the weekly report goes out only with Slack on (doorman report --week prints it)');
     const channels = [config.slack.approvalChannel && 'SLACK_APPROVAL_CHANNEL', config.auditChannel && 'AUDIT_CHANNEL'].filter((name): name is string => Boolean(name));
     if (channels.length) logger.warn(`${channels.join(' and ')} ${channels.length > 1 ? 'are' : 'is'} set but Slack is off: nothing is posted there until Slack is on`);
+  }
+  // Every invitation is emailed INVITE_TTL before it expires, and none emailed within EXPIRY_REMINDER of its expiry is reminded.
+  if (config.expiryReminderMs >= config.inviteTtlMs) {
+    logger.warn(`EXPIRY_REMINDER (${formatDuration(config.expiryReminderMs)}) is not shorter than INVITE_TTL (${formatDuration(config.inviteTtlMs)}), so only invitations given a longer expiry are ever reminded; set it shorter, or 0 to turn reminders off`);
   }
   // Used as given: trimming it now would change every link already sent by a deployment that ran so.
   if (config.appSecret !== config.appSecret.trim()) logger.warn('APP_SECRET begins or ends with whitespace (a newline from a secrets file?); it is used as given, so keep it that way or every link changes');

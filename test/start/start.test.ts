@@ -73,7 +73,7 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
 
   it('answers /healthz, says Slack is off and how to turn it on, and stops cleanly on SIGTERM', async () => {
     // Settings that need Slack are named, not silently ignored.
-    const service = start({ ...env, AUDIT_CHANNEL: 'C0AUDIT01', SLACK_APPROVAL_CHANNEL: 'C0APPROVE', REPORT_SCHEDULE: 'mon 09:00' });
+    const service = start({ ...env, AUDIT_CHANNEL: 'C0AUDIT01', SLACK_APPROVAL_CHANNEL: 'C0APPROVE', REPORT_SCHEDULE: 'mon 09:00', INVITE_TTL: '3d', EXPIRY_REMINDER: '72h' });
     const listening = await service.waitForLog(/^Doorman is listening on /);
     expect(listening).toMatchObject({ level: 30, port: Number(env.PORT), database: dialect, mail: 'file', slack: 'off' });
 
@@ -89,6 +89,8 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
     expect(warned).toEqual([
       expect.stringMatching(/^REPORT_SCHEDULE is set but Slack is off/),
       'SLACK_APPROVAL_CHANNEL and AUDIT_CHANNEL are set but Slack is off: nothing is posted there until Slack is on',
+      // A reminder that can never come for an invitation of the default expiry.
+      'EXPIRY_REMINDER (3d) is not shorter than INVITE_TTL (3d), so only invitations given a longer expiry are ever reminded; set it shorter, or 0 to turn reminders off',
     ]);
 
     const sent = Date.now();
