@@ -75,7 +75,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
   };
   const identity = await botIdentity(botToken!, clientOptions, logger);
   // Slack's 3 seconds run from the request's arrival, not from its listener's start: the time is
-  // taken as Express first sees the request and handed to listeners in their context.
+  // taken as Express first sees the request (or the socket its envelope) and handed to listeners in their context.
   const arrivals = new WeakMap<object, number>();
   if (mode === 'http') {
     web.use(SLACK_EVENTS_PATH, (req, _res, next) => {
@@ -95,7 +95,7 @@ export async function createSlackDoor(services: Services, web: Express): Promise
         })
       : undefined;
   // Socket Mode reconnects through SocketConnection (see there), not the client's own reconnect.
-  const socketReceiver = mode === 'socket' ? new SocketModeReceiver({ appToken: appToken!, logger: bolt, autoReconnectEnabled: false, installerOptions: { clientOptions } }) : undefined;
+  const socketReceiver = mode === 'socket' ? new SocketModeReceiver({ appToken: appToken!, logger: bolt, autoReconnectEnabled: false, installerOptions: { clientOptions }, customPropertiesExtractor: () => ({ [RECEIVED_AT]: Date.now() }) }) : undefined;
   const socket = socketReceiver ? new SocketConnection(socketReceiver, logger) : undefined;
   // The bot's ids, from auth.test at start or, when Slack was out of reach then, once it answers
   // (teamRetry). Given as Bolt's authorize, since its token option without them asks auth.test

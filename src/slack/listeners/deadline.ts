@@ -11,7 +11,7 @@ export const ACK_DEADLINE_MS = 1_500;
 /** The context key under which the receiver hands the request's arrival time to listeners. */
 export const RECEIVED_AT = 'receivedAt';
 
-/** When the request reached this process (HTTP mode); the listener's start where that is unknown (Socket Mode). */
+/** When the request reached this process (the receiver's custom property); the listener's start where that is unknown. */
 export function receivedAt(context: Context): number {
   const at: unknown = context[RECEIVED_AT];
   return typeof at === 'number' ? at : Date.now();
