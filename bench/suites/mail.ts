@@ -72,8 +72,8 @@ async function doormanRun(dialect: Dialect, sink: ChildServer, count: number): P
 
 export async function mailSuite(options: BenchOptions, sink: ChildServer): Promise<SuiteResult> {
   const count = options.quick ? 100 : 2_000;
-  // At least 7 pairs: one pair takes ~3 s, and on this VM either side's rate moves by ±30% from one
-  // run to the next (the floor alone measured 693–1,493 emails/s in ten runs in a row).
+  // At least 7 pairs: a pair is quick, and on a shared machine either side's rate moves a lot from one
+  // run to the next, so the median needs several (docs/benchmarks.md).
   const runs = options.quick ? 1 : Math.max(options.runs, MIN_PAIRS);
   const floorRuns: Lap[] = [];
   const doormanRuns: Lap[] = [];

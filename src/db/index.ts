@@ -60,7 +60,7 @@ export function createDb(config: DatabaseConfig, options: { poolMax?: number; lo
       // WAL lets readers in other processes (the CLI) work beside the service; busy_timeout makes a
       // second writer wait instead of failing. synchronous = NORMAL: in WAL mode a commit no longer
       // waits for fsync (the WAL is synced at checkpoints), so each small write — every Slack
-      // request claims its dedupe key — costs microseconds instead of a disk flush. A crash of the
+      // request claims its dedupe key — costs no disk flush. A crash of the
       // process loses nothing; a power cut may lose the last commits, never corrupts the file.
       afterCreate(conn: { run: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) {
         const pragmas = ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA busy_timeout = 10000', 'PRAGMA foreign_keys = ON'];

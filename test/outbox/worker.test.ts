@@ -280,8 +280,8 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     try {
       if (isPostgres(test.db)) {
         const plan = ((await trx.raw(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, claims[0]!.bindings as never)) as { rows: Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }> }).rows[0]!['QUERY PLAN'][0]!.Plan;
-        // Every step runs once: picking the batch again for every due row (a nested loop) ran the
-        // pick ~2,000 times and read ~100,000 rows. (Finding the 50 by id may scan a table this
+        // Every step runs once: a nested loop picking the batch again for every due row made the
+        // claim grow with the backlog. (Finding the 50 by id may scan a table this
         // small; a large one is read through its primary key.)
         const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
         expect(nodes(plan).map((node) => node['Actual Loops'])).toEqual(nodes(plan).map(() => 1));

@@ -12,7 +12,7 @@ import { captureLogger, pause, textOf } from '../support/slack-world.js';
 
 /**
  * The import's DM when storing takes longer than the update interval: a domain whose batches take
- * 700 ms each (the real one stores 10,000 rows in about two seconds, too fast to show progress).
+ * 700 ms each (the real one is too fast for a test to see its progress).
  */
 describe('an import that takes a while, reported in one DM', () => {
   let api: SlackApiStandIn;

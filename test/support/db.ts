@@ -74,7 +74,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
 }
 
 /**
- * Making a PostgreSQL database takes ~100 ms and dropping one ~20 ms, more on a busy machine, and a
+ * Making and dropping a PostgreSQL database take a noticeable while on a busy machine, and a
  * test needs neither to wait: the next test's database is made while this one runs, and a test's
  * database is dropped in the background. Each test file waits at its end (test/support/setup.ts)
  * for its drops and drops the database made ahead, so none outlives its file. Elsewhere (the
@@ -138,7 +138,7 @@ let template: Promise<string> | undefined;
 
 /**
  * A migrated PostgreSQL database that test databases are copied from (`CREATE DATABASE … TEMPLATE`,
- * ~25 ms, where migrating a new one takes ~250 ms). Named by a hash of the migrations, so a changed
+ * a tenth of the time of migrating a new one). Named by a hash of the migrations, so a changed
  * migration builds a new one (and drops the old); built once on the server, under a lock, by
  * whichever worker gets there first.
  */
@@ -175,8 +175,8 @@ function pgTemplate(admin: Db): Promise<string> {
 let sqliteFile: Promise<string> | undefined;
 
 /**
- * A migrated SQLite file that test databases are copied from (a copy takes ~1 ms, migrating a new
- * file ~50 ms). Named, as the PostgreSQL template is, by a hash of the migrations; built by whichever
+ * A migrated SQLite file that test databases are copied from (a copy is far quicker than migrating
+ * a new file). Named, as the PostgreSQL template is, by a hash of the migrations; built by whichever
  * process needs it first and moved into place complete, so no one copies a half-migrated one.
  */
 function sqliteTemplate(): Promise<string> {
