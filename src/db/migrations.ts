@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { inTransaction, serializeOn, type Db, type Trx } from './index.js';
 import * as initial from '../../migrations/20261122_0001_initial.js';
 import * as slackDedupe from '../../migrations/20261122_0002_slack_dedupe.js';
 import * as notices from '../../migrations/20261122_0003_notices.js';
@@ -68,3 +69,76 @@ export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
     return migration;
   },
 };
+
+const MIGRATE_LOCK = 0x6d696772;
+const MIGRATION_TABLE = 'knex_migrations';
+const MIGRATION_LOCK_TABLE = 'knex_migrations_lock';
+
+/**
+ * The migrations this code has that the database lacks, by name, or undefined for a database that
+ * holds no record of migrations at all (not Doorman's, or empty). Only reads. A database a newer
+ * Doorman migrated (holding migrations this code does not know) is refused, naming them.
+ */
+export async function pendingMigrations(db: Db): Promise<string[] | undefined> {
+  // knex's list() would create its bookkeeping tables in a database that has none.
+  if (!(await db.schema.hasTable(MIGRATION_TABLE)) || !(await db.schema.hasTable(MIGRATION_LOCK_TABLE))) return undefined;
+  try {
+    const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], Array<Parameters<typeof migrationSource.getMigrationName>[0]>];
+    return pending.map((migration) => migrationSource.getMigrationName(migration));
+  } catch (error) {
+    // knex's words for it speak of a migration directory, which Doorman does not have.
+    const missing = /the following files are missing: (.*)$/.exec((error as Error).message)?.[1];
+    if (missing) throw new Error(`the database was migrated by a newer Doorman (${missing}); run that version, or one at least as new`);
+    throw error;
+  }
+}
+
+export async function migrate(db: Db, options: { lockWaitMs?: number } = {}): Promise<string[]> {
+  await ensureMigrationTables(db);
+  const giveUpAt = Date.now() + (options.lockWaitMs ?? 60_000);
+  for (;;) {
+    // Up to date (every start and command but the first after an upgrade): a read is enough, where
+    // knex's latest() would still open a transaction and take and free the migration lock.
+    if ((await pendingMigrations(db))?.length === 0) return [];
+    try {
+      const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+      return applied;
+    } catch (error) {
+      // Another process is migrating (two instances or commands started together): wait for it and
+      // look again. A lock left by a crashed migration fails once the wait is over.
+      const e = error as { name?: string; code?: string };
+      if ((e.name !== 'MigrationLocked' && e.code !== 'SQLITE_BUSY') || Date.now() >= giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/**
+ * knex creates its two bookkeeping tables with a look-then-create that two processes starting on a
+ * fresh database race: one fails ("already exists"), or both insert a lock row and every later
+ * migration finds the table "already locked". Creating them here, one process at a time, leaves
+ * knex nothing to create. The columns are knex's own.
+ */
+async function ensureMigrationTables(db: Db): Promise<void> {
+  const ready = async (q: Db | Trx) => (await q.schema.hasTable(MIGRATION_LOCK_TABLE)) && (await q(MIGRATION_LOCK_TABLE).first()) !== undefined;
+  if (await ready(db)) return;
+  await inTransaction(db, async (trx) => {
+    await serializeOn(trx, MIGRATE_LOCK);
+    if (await ready(trx)) return;
+    if (!(await trx.schema.hasTable(MIGRATION_TABLE))) {
+      await trx.schema.createTable(MIGRATION_TABLE, (t) => {
+        t.increments();
+        t.string('name');
+        t.integer('batch');
+        t.timestamp('migration_time');
+      });
+    }
+    if (!(await trx.schema.hasTable(MIGRATION_LOCK_TABLE))) {
+      await trx.schema.createTable(MIGRATION_LOCK_TABLE, (t) => {
+        t.increments('index').primary();
+        t.integer('is_locked');
+      });
+    }
+    await trx(MIGRATION_LOCK_TABLE).insert({ is_locked: 0 });
+  });
+}

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, migrate, type Db } from '../../src/db/index.js';
+import { createDb, type Db } from '../../src/db/index.js';
+import { migrate } from '../../src/db/migrations.js';
 import { migrationSource } from '../../src/db/migrations.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
 

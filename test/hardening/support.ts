@@ -3,7 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createDb, migrate, type Db } from '../../src/db/index.js';
+import { createDb, type Db } from '../../src/db/index.js';
+import { migrate } from '../../src/db/migrations.js';
 
 /**
  * Shared pieces of the hardening suite: cheap "did anything change" probes over the domain tables,

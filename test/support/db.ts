@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
 import type { DatabaseConfig } from '../../src/config.js';
-import { createDb, migrate, type Db } from '../../src/db/index.js';
+import { createDb, type Db } from '../../src/db/index.js';
+import { migrate } from '../../src/db/migrations.js';
 import { testDatabases } from './settle.js';
 
 /**
