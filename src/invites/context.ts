@@ -38,9 +38,14 @@ export interface InvitesContext {
 
 const INVITATION_ID = /^invite_[0-9A-Za-z]{1,40}$/;
 
+/** Refuses, as unknown, what cannot be an invitation's id (before a database sees it: PostgreSQL refuses a NUL in text). */
+export function requireInvitationId(id: string): void {
+  if (typeof id !== 'string' || !INVITATION_ID.test(id)) throw new NotFound('invitation', String(id).slice(0, 60));
+}
+
 /** One invitation by id (locked for the transaction when asked); unknown ids are NotFound. */
 export async function invitationRow(db: Db | Trx, id: string, lock = false): Promise<InvitationRow> {
-  if (typeof id !== 'string' || !INVITATION_ID.test(id)) throw new NotFound('invitation', String(id).slice(0, 60));
+  requireInvitationId(id);
   const query = db<InvitationRow>('invitations').where({ id });
   const row = await (lock ? forUpdate(query) : query).first();
   if (!row) throw new NotFound('invitation', id);

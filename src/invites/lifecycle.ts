@@ -11,7 +11,7 @@ import { actorRef, type Actor } from '../shared/actor.js';
 import { nextPlaceAt } from './daily-limit.js';
 import { AlreadyMember, AwaitingApproval, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
+import { invitationRow, requireInvitationId, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices, type StoredChoices } from './choices.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany, inviterColumns } from './invite-many.js';
@@ -51,6 +51,7 @@ async function change(ctx: InvitesContext, id: string, apply: (trx: Trx, row: In
  * `orSendNew` (Medusa's resend), when an expired one gets a new invitation instead.
  */
 export async function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orSendNew?: boolean; choices?: Partial<StoredChoices> } = {}): Promise<Invitation> {
+  requireInvitationId(id);
   const resent = oneStatement(ctx) && !options.choices ? await resendInOneStatement(ctx, id, actor) : undefined;
   if (resent) {
     ctx.onQueued();
@@ -140,6 +141,7 @@ export async function sendNewInvitations(ctx: InvitesContext, ids: readonly stri
  * open is returned unchanged, decided under the row's lock so a sending cannot slip in between.
  */
 export async function revoke(ctx: InvitesContext, id: string, actor: Actor, options: { unlessSentAfter?: number } = {}): Promise<Invitation> {
+  requireInvitationId(id);
   const asShown = options.unlessSentAfter;
   const revoked = oneStatement(ctx) && !ctx.onApprovalDecided && asShown === undefined ? await revokeInOneStatement(ctx, id, actor) : undefined;
   if (revoked) return toInvitation(revoked, ctx.clock.now());

@@ -90,6 +90,8 @@ export class MembersService {
   }
 
   async find(id: string): Promise<Member | undefined> {
+    // Not an id this service makes (a NUL, which PostgreSQL refuses in text, a made-up one): no member.
+    if (!/^usr_[0-9A-Za-z]{1,40}$/.test(id)) return undefined;
     const row = await this.db<MemberRow>('members').where({ id }).first();
     return row ? toMember(row) : undefined;
   }

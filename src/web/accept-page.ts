@@ -79,6 +79,17 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
   }
 }
 
+/**
+ * A link copied with the sentence around it ("…token=abc." or "(…token=abc)") still works: no token
+ * ends in punctuation. Walked back by hand: a regular expression anchored at the end backtracks over
+ * a long run of punctuation (seconds of CPU for a crafted link).
+ */
+function withoutTrailingPunctuation(token: string): string {
+  let end = token.length;
+  while (end > 0 && !/[A-Za-z0-9_-]/.test(token[end - 1]!)) end--;
+  return token.slice(0, end);
+}
+
 export function acceptPage(deps: AcceptPageDeps): Router {
   const router = Router();
   const { invites, orgName } = deps;
@@ -111,10 +122,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   };
 
   router.get('/invite', pageHeaders, async (req, res) => {
-    // A link copied with the sentence around it ("…token=abc." or "(…token=abc)") still works: a
-    // token is only these characters. The leading run, since a trailing one anchored at the end
-    // backtracks over a long run of punctuation (seconds of CPU for a crafted link).
-    const token = typeof req.query.token === 'string' ? (/^[A-Za-z0-9_-]*/.exec(req.query.token)?.[0] ?? '') : '';
+    const token = typeof req.query.token === 'string' ? withoutTrailingPunctuation(req.query.token) : '';
     if (!token) return send(res, 400, problemPage('This link is incomplete', 'The invitation link has no token. Open the whole link from the email.'));
     try {
       // Opening the page changes nothing: mail scanners and link previews are safe.
