@@ -147,7 +147,8 @@ async function approveRows(ctx: InvitesContext, trx: Trx, rows: readonly Invitat
       delivery_error: null,
       ...decidedColumns(actor, 'approved', now),
     };
-    const changed = await trx('invitations').where({ id: row.id, status: 'awaiting' }).andWhere('expires_at', '>', now).update(update);
+    // The hold as read: one decided and held again meanwhile is another decision's.
+    const changed = await trx('invitations').where({ id: row.id, status: 'awaiting', updated_at: Number(row.updated_at) }).andWhere('expires_at', '>', now).update(update);
     if (changed !== 1) continue;
     before.push(row);
     after.push({ ...row, ...update });
@@ -169,7 +170,7 @@ async function denyRows(ctx: InvitesContext, trx: Trx, rows: readonly Invitation
   const after: InvitationRow[] = [];
   for (const row of byId(rows)) {
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), deny_reason: why, ...decidedColumns(actor, 'denied', now) };
-    const changed = await trx('invitations').where({ id: row.id, status: 'awaiting' }).andWhere('expires_at', '>', now).update(update);
+    const changed = await trx('invitations').where({ id: row.id, status: 'awaiting', updated_at: Number(row.updated_at) }).andWhere('expires_at', '>', now).update(update);
     if (changed === 1) after.push({ ...row, ...update });
   }
   if (after.length === 0) return [];
@@ -192,14 +193,25 @@ function denyReason(reason: string): string {
   return why;
 }
 
-/** Approve one held invitation: its email goes out, and its link's expiry starts now. */
-export async function approve(ctx: InvitesContext, id: string, actor: Actor): Promise<Invitation> {
+/**
+ * A decision from a message drawn before the invitation was held again (decided, then held anew:
+ * raised to admin, sent anew under the rule "Policy") would decide a hold its decider never saw.
+ */
+function requireHeldBy(row: InvitationRow, heldUpTo: number | undefined): void {
+  if (heldUpTo !== undefined && Number(row.updated_at) > heldUpTo) {
+    throw new InvalidInput('This invitation was decided and held for approval again since this message was drawn: look again at the message, drawn anew.');
+  }
+}
+
+/** Approve one held invitation: its email goes out, and its link's expiry starts now. `heldUpTo`: when the hold shown was made. */
+export async function approve(ctx: InvitesContext, id: string, actor: Actor, heldUpTo?: number): Promise<Invitation> {
   const invitation = await inTransaction(ctx.db, async (trx) => {
     // Taken by every transaction that makes invitations open, so an approval never waits on one that holds the tallies in the other order.
     await serializeOn(trx, INVITE_LOCK);
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
     await requireDecidable(trx, row, actor, now);
+    requireHeldBy(row, heldUpTo);
     await requireMayStillDecide(ctx, trx, actor);
     await requireRequesterMayStillInvite(ctx, trx, [row]);
     await requireNotMember(trx, row.email);
@@ -211,12 +223,13 @@ export async function approve(ctx: InvitesContext, id: string, actor: Actor): Pr
 }
 
 /** Deny one held invitation, with the approver's reason. */
-export async function deny(ctx: InvitesContext, id: string, actor: Actor, reason: string): Promise<Invitation> {
+export async function deny(ctx: InvitesContext, id: string, actor: Actor, reason: string, heldUpTo?: number): Promise<Invitation> {
   const why = denyReason(reason);
   const invitation = await inTransaction(ctx.db, async (trx) => {
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
     await requireDecidable(trx, row, actor, now);
+    requireHeldBy(row, heldUpTo);
     await requireMayStillDecide(ctx, trx, actor);
     const [denied] = await denyRows(ctx, trx, [row], actor, why, now);
     return denied ?? lostTheRace(trx, id, actor, now);

@@ -249,13 +249,13 @@ export class InvitesService {
   }
 
   /** Approves an invitation held by the rule "Policy": its email goes out (the doors check `invite:approve`). */
-  approve(id: string, actor: Actor): Promise<Invitation> {
-    return approve(this.ctx, id, actor);
+  approve(id: string, actor: Actor, heldUpTo?: number): Promise<Invitation> {
+    return approve(this.ctx, id, actor, heldUpTo);
   }
 
   /** Denies an invitation held by the rule "Policy", with a reason the requester reads; nothing is sent. */
-  deny(id: string, actor: Actor, reason: string): Promise<Invitation> {
-    return deny(this.ctx, id, actor, reason);
+  deny(id: string, actor: Actor, reason: string, heldUpTo?: number): Promise<Invitation> {
+    return deny(this.ctx, id, actor, reason, heldUpTo);
   }
 
   /** Approves every invitation of an approval request that still waits (one inviting action's), of those held up to `heldUpTo` when given. */

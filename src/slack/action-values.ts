@@ -183,29 +183,27 @@ export const ACTIONS = {
 } as const;
 
 /**
- * What Approve and Deny decide: one held invitation (`a.<invitation id>`), or the invitations of an
- * approval request still waiting that the message showed (`r.<request id>.<heldUpTo>`: held up to
- * that moment, so a part added after the message was drawn is not decided unseen). Parsed strictly,
+ * What Approve and Deny decide: one held invitation (`a.<invitation id>.<heldUpTo>`: the hold made at
+ * that moment, not a later one), or the invitations of an approval request still waiting that the
+ * message showed (`r.<request id>.<heldUpTo>`: held up to that moment, so a part added after the
+ * message was drawn is not decided unseen). Messages drawn before carry no moment. Parsed strictly,
  * and the domain re-checks everything (who may approve, the two-person rule, what still waits), so a
  * forged value decides nothing.
  */
-export type ApprovalTarget = { kind: 'invitation'; id: string } | { kind: 'request'; id: string; heldUpTo?: number };
+export type ApprovalTarget = { kind: 'invitation' | 'request'; id: string; heldUpTo?: number };
 
 export function encodeApproval(target: ApprovalTarget): string {
-  if (target.kind === 'invitation') return `a.${target.id}`;
-  return `r.${target.id}${target.heldUpTo === undefined ? '' : `.${target.heldUpTo}`}`;
+  return `${target.kind === 'invitation' ? 'a' : 'r'}.${target.id}${target.heldUpTo === undefined ? '' : `.${target.heldUpTo}`}`;
 }
 
 export function decodeApproval(value: unknown): ApprovalTarget | undefined {
   if (typeof value !== 'string' || value.length > 60) return undefined;
-  const id = value.slice(2);
-  if (value.startsWith('a.')) return invitationId.safeParse(id).success ? { kind: 'invitation', id } : undefined;
-  if (value.startsWith('r.')) {
-    const [request, heldUpTo, ...rest] = id.split('.');
-    if (rest.length || !APPROVAL_REQUEST_ID.test(request!) || (heldUpTo !== undefined && !/^\d{1,15}$/.test(heldUpTo))) return undefined;
-    return heldUpTo === undefined ? { kind: 'request', id: request! } : { kind: 'request', id: request!, heldUpTo: Number(heldUpTo) };
-  }
-  return undefined;
+  const kind = value.startsWith('a.') ? 'invitation' : value.startsWith('r.') ? 'request' : undefined;
+  if (!kind) return undefined;
+  const [id, heldUpTo, ...rest] = value.slice(2).split('.');
+  const known = kind === 'invitation' ? invitationId.safeParse(id).success : APPROVAL_REQUEST_ID.test(id!);
+  if (rest.length || !known || (heldUpTo !== undefined && !/^\d{1,15}$/.test(heldUpTo))) return undefined;
+  return heldUpTo === undefined ? { kind, id: id! } : { kind, id: id!, heldUpTo: Number(heldUpTo) };
 }
 
 /** The modal that asks an approver why they deny a request. */

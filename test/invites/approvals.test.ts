@@ -277,6 +277,23 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     expect(raised).toMatchObject({ status: 'awaiting_approval', role: 'admin', approval: { reasons: ['outside_domains', 'admin_role'] } });
   });
 
+  it('a decision from a message drawn before the invitation was decided and held again decides nothing; one naming the current hold decides it', async () => {
+    const w = world();
+    const [held] = (await w.policy.inviteMany({ emails: 'dora@partner.io', role: 'developer', actor: ANA })).awaitingApproval!;
+    const id = held!.invitationId;
+    const shown = (await w.policy.get(id)).updatedAt;
+    await w.policy.approve(id, BEN, shown);
+    // Raised to admin: held anew, under the same id.
+    w.clock.advance(1_000);
+    await w.policy.setRole(id, 'admin', ANA);
+    const rehold = await invitationRow(w.db, id);
+    await expect(w.policy.approve(id, BOOT, shown)).rejects.toThrow(/held for approval again since this message was drawn/);
+    await expect(w.policy.deny(id, BOOT, 'not a developer', shown)).rejects.toThrow(/held for approval again since this message was drawn/);
+    expect(await invitationRow(w.db, id)).toEqual(rehold);
+    const current = (await w.policy.get(id)).updatedAt;
+    expect(await w.policy.approve(id, BOOT, current)).toMatchObject({ status: 'pending', role: 'admin', approval: { decision: 'approved' } });
+  });
+
   it('Medusa-compatible create: a held invitation answers like a sent one; over the limit is refused', async () => {
     const w = world();
     expect(await w.policy.inviteOne({ email: 'out@other.io', role: 'member', actor: ANA_BY_TOKEN })).toMatchObject({ outcome: 'awaiting_approval', invitation: { status: 'awaiting_approval' } });

@@ -67,7 +67,7 @@ function oneInvitation(invitation: Invitation): { text: string; blocks: Block[] 
   if (invitation.message) blocks.push({ type: 'context', elements: [mrkdwn(`Their message: ${neutralize(clip(invitation.message, 500))}`)] });
   if (waiting) {
     blocks.push({ type: 'context', elements: [mrkdwn(`Asked ${slackDate(invitation.createdAt)} · lapses ${slackDate(invitation.expiresAt)} if nobody decides.`)] });
-    blocks.push(decisionButtons({ kind: 'invitation', id: invitation.id }, 'Approve', 'Deny'));
+    blocks.push(decisionButtons({ kind: 'invitation', id: invitation.id, heldUpTo: invitation.updatedAt }, 'Approve', 'Deny'));
   } else {
     blocks.push({ type: 'section', text: mrkdwn(outcome(invitation)) });
   }

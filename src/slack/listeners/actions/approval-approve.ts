@@ -32,7 +32,7 @@ export function approvalApproveAction(deps: SlackDeps) {
     async (args, target, user) => {
       if (!user.mayApprove) return tellClicker(args, user.refusal ?? NOT_APPROVER);
       try {
-        if (target.kind === 'invitation') await deps.invites.approve(target.id, user.actor);
+        if (target.kind === 'invitation') await deps.invites.approve(target.id, user.actor, target.heldUpTo);
         else {
           const { members } = await deps.invites.approveRequest(target.id, user.actor, target.heldUpTo);
           // Their links could only fail: left waiting, for a Deny or the lapse.

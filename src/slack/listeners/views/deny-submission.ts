@@ -24,7 +24,7 @@ export function denySubmission(deps: SlackDeps) {
         const user = await deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false, changes: true });
         if (!user.allowed) return user.refusal === NOT_PERMITTED ? NOT_APPROVER : user.refusal!;
         if (!user.mayApprove) return user.refusal ?? NOT_APPROVER;
-        if (target.kind === 'invitation') await deps.invites.deny(target.id, user.actor, reason);
+        if (target.kind === 'invitation') await deps.invites.deny(target.id, user.actor, reason, target.heldUpTo);
         else await deps.invites.denyRequest(target.id, user.actor, reason, target.heldUpTo);
         return undefined;
       } catch (error) {
