@@ -176,7 +176,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
-  await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind }, services.clock.now());
+  const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind }, services.clock.now());
+  if (served.mailBefore === 'smtp' && services.mail.kind === 'file') {
+    // Every instance delivers from the one outbox: one without SMTP_URL (a canary, a forgotten variable) takes the others' emails too.
+    logger.warn("SMTP_URL is not set, but this database was last served with SMTP: emails are written to files in DATA_DIR/outbox and marked sent, other instances' queued ones too; set SMTP_URL as the other instances have it (expected only when moving to files on purpose, e.g. a staging copy)");
+  }
   if (secret.replacedSince !== undefined) {
     // On purpose when rotated; a mistyped secret, or a database restored without its own, does the same silently otherwise.
     logger.warn({ previousSince: new Date(secret.replacedSince).toISOString() }, 'APP_SECRET is not the one this database was last served with: invitation links emailed before, and admin sessions and bearer tokens issued before, no longer work (expected after rotating it; otherwise restore the secret)');

@@ -14,9 +14,12 @@ export interface ServedWith {
 
 const KEYS: Record<keyof ServedWith, string> = { publicUrl: 'served_public_url', mail: 'served_mail_transport' };
 
-export async function recordServedWith(db: Db, served: ServedWith, now: number): Promise<void> {
+/** Records this start's settings; answers the mail transport recorded before, when there was one. */
+export async function recordServedWith(db: Db, served: ServedWith, now: number): Promise<{ mailBefore?: string }> {
+  const before = (await db('app_settings').where({ key: KEYS.mail }).first('value')) as { value: string } | undefined;
   const rows = (Object.keys(KEYS) as Array<keyof ServedWith>).map((name) => ({ key: KEYS[name], value: served[name], updated_at: now }));
   await db('app_settings').insert(rows).onConflict('key').merge(['value', 'updated_at']);
+  return before ? { mailBefore: before.value } : {};
 }
 
 /** Refuses, naming the variable, when this run's settings differ from the service's where it matters to the command. */

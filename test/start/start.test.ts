@@ -113,6 +113,31 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
     expect((await service.waitForExit(5_000)).code).toBe(0);
   });
 
+  it('a start without SMTP_URL on a database served with SMTP warns that it writes every queued email to files; one with it does not', async () => {
+    const smtp = await TestSmtpServer.create();
+    try {
+      const withSmtp = start({ ...env, SMTP_URL: smtp.url });
+      await withSmtp.waitForLog(/^Doorman is listening on /);
+      withSmtp.kill('SIGTERM');
+      expect((await withSmtp.waitForExit(5_000)).code).toBe(0);
+      const without = start(env);
+      await without.waitForLog(/^Doorman is listening on /);
+      const warning = without.logs().find((l) => /^SMTP_URL is not set/.test(String(l.msg)));
+      expect(warning, without.output()).toMatchObject({ level: 40 });
+      expect(String(warning!.msg)).toContain("other instances' queued ones too");
+      without.kill('SIGTERM');
+      expect((await without.waitForExit(5_000)).code).toBe(0);
+      // Files again: nothing to warn of.
+      const again = start(env);
+      await again.waitForLog(/^Doorman is listening on /);
+      expect(again.logs().filter((l) => /SMTP_URL/.test(String(l.msg)))).toEqual([]);
+      again.kill('SIGTERM');
+      await again.waitForExit(5_000);
+    } finally {
+      await smtp.stop();
+    }
+  });
+
   it('METRICS=<token>: /metrics answers the token only, and the service still stops at once on SIGTERM', async () => {
     const token = 'start-test-metrics-token-0123';
     const service = start({ ...env, METRICS: token });
