@@ -100,3 +100,20 @@ export function tokenFromLink(link: string): string {
 }
 
 export const PASSWORD = 'correct horse battery staple';
+
+/** Brings an invitation into each shown state. */
+export async function inState(w: World, state: 'pending' | 'expired' | 'accepted' | 'revoked', email = `${state}@x.io`): Promise<{ id: string; token: string }> {
+  const invited = await inviteOne(w, email);
+  if (state === 'expired') w.clock.advance(TTL);
+  if (state === 'accepted') await w.invites.accept({ token: invited.token, firstName: 'A', lastName: 'B', password: PASSWORD });
+  if (state === 'revoked') await w.invites.revoke(invited.id, CLI);
+  return invited;
+}
+
+/** Every table a change writes, to compare before and after a refusal. */
+export async function snapshot(w: World) {
+  const [invitations, members, outbox, audit] = await Promise.all(
+    ['invitations', 'members', 'outbox', 'audit_log'].map((table) => w.db(table).select('*').orderBy(table === 'outbox' || table === 'audit_log' ? 'id' : 'id')),
+  );
+  return { invitations, members, outbox, audit };
+}
