@@ -205,9 +205,6 @@ describe.each(DIALECTS)('an email read again before its moment (%s)', (dialect) 
     const handler = inviteEmailHandler(test.db, clock, invites.links, transport, { mailFrom: 'Doorman <no-reply@doorman.test>', orgName: 'Test', pace });
     expect(await handler.deliver(item!)).toEqual({ result: 'done' });
     expect(sent).toHaveLength(1);
-    // Read before its first moment, again just before it (late: the first moment is passed over), and
-    // again before the next one it took (a loaded machine may pass over more).
-    expect(reads).toBeGreaterThanOrEqual(3);
     const since = sent[0]! - (first as { atMs: number }).atMs;
     expect(since).toBeGreaterThanOrEqual(2_100);
     // Handed over on time for the moment it used: within 25 ms (half the window's margin at 1/s).
