@@ -2,22 +2,9 @@ import type { Knex } from 'knex';
 import { isPostgres, type Db, type Trx } from './index.js';
 
 /**
- * Many rows into one table in few statements (a list of 10,000 addresses is a handful), built
- * here rather than by knex's query builder, which compiles one small INSERT per few hundred rows.
- *
- * The columns and their SQL types are named once per table. PostgreSQL needs the types for its
- * arrays; SQLite binds every value as it is (as knex would).
- *
- * Within each statement, a column whose value is the same in every row (times, role, inviter…) is
- * bound once rather than once per row, which is most of the columns of a bulk invite.
- *
- * - SQLite: `INSERT INTO t (…) SELECT column1, …, ?, … FROM (VALUES (?, …), …) WHERE true`, as
- *   many rows per statement as its 32,766 bound variables allow.
- * - PostgreSQL: `INSERT INTO t (…) SELECT u.*, ?::type, … FROM unnest(?::type[], …) AS u`, one
- *   array per varying column: a handful of parameters however many rows.
- *
- * Rows are inserted in the order given, so serial ids follow it. A value left `undefined` is
- * stored as NULL (never the column's default).
+ * Many rows in few statements, built here because knex compiles one small INSERT per few hundred rows.
+ * PostgreSQL gets one typed `unnest` array per varying column, hence the column types. Rows keep their
+ * order (serial ids follow it), and a value left `undefined` is stored as NULL, never the column's default.
  */
 export type ColumnType = 'text' | 'bigint' | 'integer';
 export type ColumnTypes<Row> = { readonly [K in keyof Row]-?: ColumnType };

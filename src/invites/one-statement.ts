@@ -9,20 +9,15 @@ import type { InvitationRow } from './model.js';
 import { INVITE_EMAIL, inviteEmail } from './sending.js';
 
 /**
- * On PostgreSQL a change to one invitation — inviting one address, resending, revoking — is one
- * statement: the invitation, its queued email and its audit row are written together by
- * data-modifying CTEs, so the change is atomic without a transaction of its own and costs one
- * round trip instead of seven or more. Each answers the changed row, or undefined when the
- * invitation is not in the state the change needs; the caller then takes the transaction path
- * (lifecycle.ts), which says what the invitation is now. SQLite has no data-modifying CTEs, and its
- * round trips cost nothing over a network: there only the transaction path runs.
+ * On PostgreSQL a change to one invitation is one statement: data-modifying CTEs write it, its email and its
+ * audit row atomically in one round trip. Undefined means it is not in the needed state, and the caller takes
+ * the transaction path (lifecycle.ts), which is the only one on SQLite (no data-modifying CTEs).
  */
 
 /**
- * A new pending invitation for an address that is neither an active member nor already invited,
- * and, for an inviter the daily limit counts, only while they are under it (the rule "Policy").
- * The count is exact only under the inviting lock, so a limited inviter's statement runs in a
- * transaction that takes it first, as the list path does.
+ * A new pending invitation for an address neither an active member nor invited, within the daily limit of an
+ * inviter it counts (the rule "Policy"). That count is exact only under the inviting lock, so a limited
+ * inviter's statement runs in a transaction that takes it first, as the list path does.
  */
 export async function inviteNewInOneStatement(
   ctx: InvitesContext,

@@ -31,13 +31,9 @@ export const CATCH_UP_ENTRIES = 2_000;
 const UNFED_AFTER_MS = 3_600_000;
 
 /**
- * Posts each audit entry to AUDIT_CHANNEL as one line with who did it. The audit log is the queue:
- * a cursor shared by all instances says how far the channel got, and a lease on it lets exactly
- * one instance post at a time. At first start it begins at the newest entry (no flood of history),
- * and after a break it catches up on the last CATCH_UP_ENTRIES at most.
- * A crash (or a stall past the lease) between Slack's OK and moving the cursor repeats that one
- * message, never more. Entries are posted in id order, and none is passed over while the one
- * before it may still commit.
+ * Posts each audit entry to AUDIT_CHANNEL, the audit log being the queue: a cursor shared by all instances,
+ * under a lease, lets one post at a time, in id order, never past an id that may still commit. A crash between
+ * Slack's OK and moving the cursor repeats that one message; a first start begins at the newest entry.
  */
 export class AuditFeed {
   private failures = 0;
@@ -90,11 +86,9 @@ export class AuditFeed {
   }
 
   /**
-   * Whether a missing id will never come. On PostgreSQL an id is handed out when its row is
-   * written, not when it commits: a missing id below a committed one may belong to a transaction
-   * still running. It is given up once every transaction that may hold it has ended (the oldest
-   * running transaction is past the horizon read after the gap was seen): it was rolled back.
-   * SQLite has one writer at a time and hands a rolled-back id out again, so it has no such gaps.
+   * Whether a missing id will never come. PostgreSQL hands out ids at insert, not commit, so a gap may be a
+   * transaction still running: it is closed once the oldest running one is past the horizon read after the gap
+   * was seen (it rolled back). SQLite (one writer, rolled-back ids handed out again) has no such gaps.
    */
   private async gapClosed(id: number, next: number): Promise<boolean> {
     if (!isPostgres(this.db)) return true;
@@ -148,9 +142,8 @@ export class AuditFeed {
   }
 
   /**
-   * Moves the cursor and lets the lease go (or keeps it until `retryAt` after a failure), only while
-   * the lease is still this instance's: after a stall past it another instance may have moved the
-   * cursor on, and moving it back would post those lines again.
+   * Moves the cursor and lets the lease go (or keeps it until `retryAt`), only while the lease is still ours:
+   * another instance may have moved the cursor on since, and moving it back would post those lines again.
    */
   private async release(position: number, retryAt: number | null = null): Promise<void> {
     const moved = await this.db('job_cursors').where({ name: CURSOR, locked_until: this.lease }).update({ position, locked_until: retryAt, updated_at: this.clock.now() });

@@ -28,10 +28,9 @@ export interface NextOptions {
 }
 
 /**
- * The mail provider's pace, shared by every instance through the database: emails go out one
- * interval (perMs ÷ count) apart. Each send takes the next free moment by moving the budget's
- * `next_at` on by one interval in one conditional update, so two instances never take the same
- * moment and together never go faster than the rate, in any window.
+ * The mail provider's pace, shared by all instances through the database: each send takes the next free
+ * moment by moving `next_at` on one interval in a conditional update, so two instances never take the same
+ * moment and together never exceed the rate in any window.
  */
 export class MailPace {
   private readonly intervalMs: number;
@@ -58,11 +57,9 @@ export class MailPace {
   }
 
   /**
-   * Waits for the next moment MAIL_RATE allows, taking it ahead of time (up to `maxWaitMs`), and
-   * answers it once it has come, or how long the next free one is off when that is further. Woken too
-   * late for the moment it took (a busy process), it takes another rather than crowd the moments after
-   * it, up to `maxMoments` in all. `beforeMoment` runs `leadMs` before each moment it waits for (to
-   * read again what is about to go out); a reason it answers ends the wait.
+   * Waits for the next moment MAIL_RATE allows (taken up to `maxWaitMs` ahead) and answers it once it has
+   * come. Woken too late for it, it takes another rather than crowd the ones after (up to `maxMoments`);
+   * `beforeMoment` runs `leadMs` before each, to read again what is about to go out, and may end the wait.
    */
   async next(maxWaitMs: number, options: NextOptions = {}): Promise<NextMoment> {
     const { maxMoments = Infinity, beforeMoment } = options;
@@ -80,9 +77,8 @@ export class MailPace {
   }
 
   /**
-   * Waits until `atMs`, not a millisecond before (a timer may fire up to a millisecond early);
-   * answers whether an email handed over now is still on time for a moment at `atMs`, rather than
-   * late enough to crowd the moments after it.
+   * Waits until `atMs`, never early (a timer may fire a millisecond early); answers whether an email
+   * handed over now is still on time for that moment rather than late enough to crowd the ones after.
    */
   async waitUntil(atMs: number): Promise<boolean> {
     for (let waitMs = atMs - this.clock.now(); waitMs > 0; waitMs = atMs - this.clock.now()) await new Promise((resolve) => setTimeout(resolve, waitMs));
@@ -90,13 +86,9 @@ export class MailPace {
   }
 
   /**
-   * Takes the next free moment to send at, if it falls within `aheadMs` from now (at once by
-   * default), and answers it: the caller waits until then and hands the email over. Otherwise it
-   * answers how long until the next one is free. Taking a moment ahead of time keeps the database's
-   * round trip out of the cadence: moments stay one interval apart however late the answer comes.
-   * A moment taken a little late counts from when it fell due, by up to part of the 5% margin, so
-   * small delays do not add up over a long queue; two moments are never closer than the rate's own
-   * interval, and any count + 1 of them span more than the rate's period by at least half the margin.
+   * Takes the next free moment within `aheadMs`, or answers the wait. Taking it ahead keeps the database's
+   * round trip out of the cadence, and one taken a little late counts from when it fell due (up to `graceMs`)
+   * so delays do not add up; moments are never closer than the rate's own interval.
    */
   async take(aheadMs = 0): Promise<TakenMoment> {
     const now = this.clock.now();

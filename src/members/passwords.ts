@@ -31,28 +31,22 @@ export function checkPassword(password: unknown): string {
 }
 
 /**
- * The forms a typed password is tried in: as typed, then its other Unicode forms ("é" as one
- * character, or "e" and an accent, as macOS file names and some keyboards give it), so it is the
- * same password on every device. One form for a password without such letters.
+ * The forms a typed password is tried in: as typed, then NFC and NFD ("é" as one character, or "e" and an
+ * accent as macOS and some keyboards give it), so it is the same password on every device.
  */
 function passwordForms(password: string): string[] {
   return [...new Set([password, password.normalize('NFC'), password.normalize('NFD')])];
 }
 
 /**
- * scrypt runs on libuv's thread pool, which database drivers (sqlite3) and file reads share. Many
- * hashes at once would take every thread and stall `/healthz` and every query behind them, so at
- * most (pool size − 1) run at a time; UV_THREADPOOL_SIZE raises the pool, and the slots with it.
- * A few more may wait their turn; past that, a hash is refused at once (Overloaded: the doors
- * answer 503 with Retry-After), so a flood of sign-ins neither queues without bound nor stalls
- * every other request behind it.
+ * scrypt shares libuv's thread pool with sqlite3 and file reads, so at most pool size − 1 hashes run at once
+ * (UV_THREADPOOL_SIZE raises both) lest `/healthz` and queries stall; past a short queue a hash is refused at
+ * once (Overloaded: 503 with Retry-After) rather than queue without bound.
  */
 const HASH_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
 /**
- * Passwords being set (an invitee accepting, a member created) wait in a queue of their own and
- * are served first; sign-ins, which anyone can send with any address, wait in a shorter one. A
- * flood of sign-ins is then refused at its own limit and never keeps an invitee from joining: the
- * invitee waits at most for the hashes already running.
+ * Passwords being set (an accept, a new member) have their own, longer queue, served first, so a flood of
+ * sign-ins (anyone can send them) is refused at its own limit and never keeps an invitee from joining.
  */
 export const MAX_WAITING_HASHES = HASH_SLOTS * 8;
 export const MAX_WAITING_SIGN_INS = HASH_SLOTS * 4;

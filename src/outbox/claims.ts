@@ -3,10 +3,9 @@ import { inTransaction, isPostgres, type Db, type Trx } from '../db/index.js';
 import type { OutboxRow } from './outbox.js';
 
 /**
- * What a delivery came to. `cancelled`: nothing to send any more (e.g. revoked). `refused`: the
- * receiver said no for good (a mail server's 5xx to the recipient). `failing`: tried again later;
- * `expected` when the wait is by design (pacing, a server asking to slow down), not a failure;
- * `backedOff` when its wait is the backoff, which then counts it among the item's failures.
+ * What a delivery came to. `cancelled`: nothing to send any more (e.g. revoked); `refused`: the receiver
+ * said no for good (a mail server's 5xx); `failing`: tried later, `expected` when the wait is by design
+ * (pacing, a server asking to slow down), `backedOff` when it is the backoff and counts as a failure.
  */
 export type RecordedOutcome =
   | { result: 'done' }
@@ -21,13 +20,9 @@ export function notClaimed(now: number) {
 }
 
 /**
- * Claims up to `limit` due items of these kinds for `leaseMs`: each row is won by exactly one
- * claim, however many workers (instances) ask at once.
- * - PostgreSQL: the pick locks its rows and skips those another transaction holds (`SKIP LOCKED`),
- *   so claims never wait on each other; the update finds the picked rows by id.
- * - SQLite has one writer at a time: the update checks again that each picked row is still due.
- * `exclude`: items this worker still holds (a lease that ran out while it was delivering one must
- * not make it take that item back).
+ * Claims up to `limit` due items for `leaseMs`, each row won by exactly one claim however many workers ask:
+ * PostgreSQL skips rows another claim has locked (`SKIP LOCKED`); SQLite's single writer re-checks in the
+ * update that each is still due. `exclude`: items this worker holds, which a lapsed lease must not hand back.
  */
 export async function claimDue(db: Db, options: { now: number; kinds: string[]; exclude: readonly number[]; limit: number; leaseMs: number }): Promise<OutboxRow[]> {
   const { now } = options;
@@ -71,10 +66,9 @@ export async function releaseClaims(db: Db, items: readonly OutboxRow[]): Promis
 }
 
 /**
- * Extends the lease of items a worker still holds, while their batch is being delivered: a slow
- * delivery (a mail server at its time limits) must not let another worker claim the items again.
- * Only claims still this worker's (same `attempts`) and not yet recorded (a recorded outcome
- * clears `locked_until`) are touched; answers their ids.
+ * Extends the lease of items whose batch is still being delivered, so another worker cannot claim a slow
+ * one again; only claims still this worker's and not yet recorded (recording clears `locked_until`).
+ * Answers their ids.
  */
 export async function extendClaims(db: Db, items: readonly OutboxRow[], lockedUntil: number): Promise<Set<number>> {
   if (items.length === 0) return new Set();
@@ -93,9 +87,8 @@ class NotOurs extends Error {
 }
 
 /**
- * The condition that an item's claim is still this worker's: after a lease ran out another worker
- * may have claimed it again (which raised `attempts`), and an item cancelled meanwhile (its
- * invitation revoked) stays cancelled.
+ * An item's claim is still this worker's: not claimed again after its lease ran out (that raises
+ * `attempts`), and not cancelled meanwhile (its invitation revoked), which must stay cancelled.
  */
 function ourClaim<Q extends ReturnType<Db>>(q: Q, item: OutboxRow): Q {
   return q.where({ id: item.id, attempts: item.attempts }).whereNotIn('state', ['done', 'cancelled']) as Q;
@@ -130,10 +123,9 @@ export async function whyNotOurs(db: Db | Trx, item: OutboxRow): Promise<Exclude
 }
 
 /**
- * Records an item's outcome, only while its claim is still this worker's (see `ourClaim`): one
- * statement. `also` makes it a transaction, and runs in it first (e.g. what a refusal sets off):
- * every writer locks an invitation before its outbox rows (a revoke does), so two of them never
- * wait on each other in a circle.
+ * Records an outcome while the claim is still this worker's (see `ourClaim`). `also` (e.g. what a refusal
+ * sets off) runs first in the same transaction: every writer locks an invitation before its outbox rows, as a
+ * revoke does, so two writers never wait on each other in a circle.
  */
 export async function recordOutcome(db: Db, item: OutboxRow, outcome: RecordedOutcome, now: number, also?: (trx: Trx) => Promise<void>): Promise<RecordResult> {
   // knex leaves out the columns given as undefined.

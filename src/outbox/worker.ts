@@ -25,9 +25,8 @@ export interface OutboxHandler {
    */
   heldUntil?(): number | undefined;
   /**
-   * Optional: records an outcome itself, with what it changes besides the item (its invitation's
-   * delivery state), in place of the worker's own record, answering as that would; undefined
-   * leaves this outcome to the worker's record, with recordOutcome in its transaction.
+   * Optional: records an outcome itself, with what else it changes (its invitation's delivery state), in place
+   * of the worker's record; undefined leaves it to the worker's record, with recordOutcome in its transaction.
    */
   record?(item: OutboxRow, outcome: RecordedOutcome, now: number): Promise<RecordResult | undefined>;
 }
@@ -52,9 +51,8 @@ export interface WorkerOptions {
   /** Deliveries at once. A crash repeats at most this many: those being delivered at that moment. */
   concurrency: number;
   /**
-   * How long a claimed item stays reserved; after that another worker may take it again. While its
-   * batch is being delivered the lease is extended every third of it (for an hour at most), so only
-   * a worker that died, lost its database or hangs lets it run out.
+   * How long a claimed item stays reserved before another worker may take it. It is extended while its batch
+   * is delivered (up to MAX_HOLD_MS), so only a worker that died, lost its database or hangs lets it run out.
    */
   leaseMs: number;
   backoffBaseMs: number;
@@ -74,9 +72,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
 };
 
 /**
- * Delivers the outbox: claims due items in batches and runs each through its kind's handler,
- * `concurrency` at a time; each outcome is recorded before the lane takes the next item. Several
- * workers (instances) may share a database: a claim is won by exactly one.
+ * Delivers the outbox in claimed batches, `concurrency` at a time, recording each outcome before a lane takes
+ * the next item. Instances may share a database: each claim is won by exactly one.
  */
 export class OutboxWorker {
   private readonly handlers = new Map<string, OutboxHandler>();
@@ -253,10 +250,8 @@ export class OutboxWorker {
   }
 
   /**
-   * Records an outcome, trying a few times through a passing database fault, and while the database
-   * cannot be reached (a failover) for as long as a lease lasts: the delivery is done, and an outcome
-   * not recorded lets the lease run out and the item be delivered again. Anything else still failing
-   * after a few tries is left to the lease.
+   * Records an outcome, retrying through passing faults and an outage (a failover) for up to a lease: the
+   * delivery is done, and an outcome not recorded lets the lease run out and the item go out again.
    */
   private async record(item: OutboxRow, outcome: RecordedOutcome): Promise<void> {
     const handler = this.handlers.get(item.kind)!;

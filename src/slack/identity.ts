@@ -61,12 +61,9 @@ export interface IdentityDeps {
 }
 
 /**
- * Decides who a Slack user is. A bootstrap admin is who SLACK_ADMIN_USER_IDS says. Anyone else is
- * the member linked to their Slack user id, or — the first time — the member whose email is on
- * their Slack profile, but only when that profile is trustworthy: the user belongs to the
- * installed workspace, is no guest and no outsider, and Slack confirmed the email. A member
- * already linked to another Slack user is never moved: the newcomer is refused and the audit log
- * says why (re-linking is `doorman user link-slack`). Answers are kept a minute.
+ * Decides who a Slack user is: a bootstrap admin (SLACK_ADMIN_USER_IDS), the member linked to their Slack id,
+ * or at first the member with their profile's email if that profile is trusted (installed workspace, no guest
+ * or outsider, email confirmed). A member linked to another Slack user is never moved: the newcomer is refused.
  */
 export class SlackIdentities {
   private readonly cache = new Map<string, { at: number; user: SlackUser }>();
@@ -81,12 +78,9 @@ export class SlackIdentities {
   }
 
   /**
-   * Who is asking. `mayAskSlack: false` decides from the database alone (a modal submission, whose
-   * answer may wait on no Web API call): someone never seen before is then refused for now.
-   * `changes`: the request changes something (or shows a link), so a kept "allowed" is not
-   * enough: the member's role and state are read again, or an admin demoted or deactivated a
-   * moment ago (by another instance, or the CLI, which cannot tell this one to forget) could still
-   * act for a minute, even make themselves admin again. A kept refusal still answers.
+   * Who is asking. `mayAskSlack: false` decides from the database alone (a modal submission cannot wait on
+   * the Web API), refusing a stranger for now. `changes`: a kept "allowed" is read again, since another
+   * instance or the CLI may have demoted or deactivated them meanwhile; a kept refusal still answers.
    */
   async identify(slackUserId: string, teamId: string | undefined, options: { mayAskSlack?: boolean; changes?: boolean } = {}): Promise<SlackUser> {
     const mayAsk = options.mayAskSlack ?? true;
@@ -126,9 +120,8 @@ export class SlackIdentities {
   }
 
   /**
-   * The emails on the Slack profiles of people picked or mentioned; those without one are named
-   * apart with why, as entries of a summary: no email on the profile, or the profile not readable
-   * just now (Slack slow or rate limiting), which is not the same thing.
+   * The profile emails of people picked or mentioned; those without one are listed apart with why (no email
+   * on the profile, or the profile not readable just now, which is not the same thing).
    */
   async emailsOf(slackUserIds: readonly string[], options: { patient?: boolean } = {}): Promise<{ emails: string[]; unusable: Array<{ entry: string; reason: string }> }> {
     // Patient (after the answer, the form's people): a few at a time, each 429 waited out, since
@@ -218,11 +211,9 @@ export class SlackIdentities {
   }
 
   /**
-   * A bootstrap admin may act whatever the database holds. When they also have a member account
-   * (the README's set-up), the two are one person for the two-person rule: the trusted profile's
-   * email finds the member, who is linked as anyone would be (the rule compares linked identities).
-   * When their profile cannot be read they may act but not approve; a request that cannot ask
-   * Slack (a modal's submission: Deny, which only ever withholds) goes by what is known.
+   * A bootstrap admin may act whatever the database holds. Their member account, found by trusted email,
+   * is linked so the two-person rule (it compares linked identities) sees one person. With no readable
+   * profile they act but do not approve; a Deny (cannot ask Slack, only withholds) goes by what is known.
    */
   private async bootstrapAdmin(slackUserId: string, mayAsk: boolean): Promise<SlackUser> {
     const admin = (member: Member | undefined, name: string | undefined, mayApprove = true): SlackUser => ({
@@ -287,11 +278,9 @@ function slackActor(slackUserId: string, member?: Member, name?: string): Actor 
 }
 
 /**
- * The workspace a click or a view submission happened in. On Enterprise Grid `user.team_id` is the
- * person's own workspace, which may be another of the organization's; `team` is null only for an
- * org-wide installation, where `user.team_id` is all there is. (Bolt reads a click's in the same
- * order; for a submission it prefers the installing workspace, which would let a Slack Connect
- * submitter's workspace pass unseen.)
+ * The workspace a click or view submission came from: `team` (on Enterprise Grid `user.team_id` may be
+ * another of the organization's), else `user.team_id` for an org-wide install. Not Bolt's reading: for a
+ * submission it prefers the installing workspace, letting a Slack Connect submitter's pass unseen.
  */
 export function payloadTeam(body: { team?: { id?: string } | null; user?: { team_id?: string } }): string | undefined {
   return body.team?.id ?? body.user?.team_id;

@@ -2,12 +2,9 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 
 /**
- * The database check behind `/healthz`, shared: probes that arrive while a check is under way wait
- * for that one, and a success stands for `freshMs` more. However often `/healthz` is polled, the
- * database sees at most one health query per `freshMs`, and a probe takes no connection from real work. A failure is never
- * reused: the next probe checks again, so an outage shows at once and a recovery as soon as it is
- * real. A check that does not settle within `timeoutMs` (a dead connection, a partition) fails
- * every probe waiting on it and is let go, so the next probe starts a fresh one.
+ * The database check behind `/healthz`, shared so polling never takes connections from real work: probes
+ * during a check wait for it, and a success stands for `freshMs`. A failure is never reused (an outage shows at
+ * once), and a check unsettled after `timeoutMs` (a dead connection) fails its probes and is let go.
  */
 export function sharedHealthCheck(
   check: () => Promise<unknown>,

@@ -15,14 +15,9 @@ export const ANYONE = 'anyone';
 const KEEP_WITHIN_MS = 5_000;
 
 /**
- * The rule "Idempotency-Key": a POST carrying `Idempotency-Key` (medusa-js adds one to every POST
- * when it may retry, and retries when an answer is lost) is done once; the same key again, from the
- * same caller to the same route, with the same body, gets the first answer back for a day
- * (`Idempotent-Replayed: true`) instead of doing the work twice: a lost "OK" after an accept is not
- * turned into "already accepted" by the retry. The same key with another body is refused (422); the
- * same key while the first is still under way answers 409, which medusa-js retries. Failures of the
- * server, 409s and 429s are not kept: a retry runs again.
- * `caller`: who the answer belongs to (the member; "anyone" before sign-in).
+ * The rule "Idempotency-Key": medusa-js keys every POST it may retry, and a repeat (same `caller`, route
+ * and body) gets the first answer back for a day instead of running twice, so a lost "OK" after an accept
+ * does not come back as "already accepted". `caller`: the member, or "anyone" before sign-in.
  */
 export function idempotent(db: Db, clock: Clock, logger: Logger, caller: (res: Response) => string) {
   return async (req: Request, res: Response, next: NextFunction) => {

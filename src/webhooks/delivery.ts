@@ -35,11 +35,9 @@ export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
 };
 
 /**
- * The webhook worker's own options. Webhooks have a worker of their own (a second OutboxWorker
- * claiming only `webhook` rows), so a hanging receiver can never take the lanes of invitation
- * emails and Slack notices. Within it, a receiver gets at most `perEndpoint` lanes, and after a
- * failure its other deliveries wait out the endpoint's pause without a request: one slow or dead
- * receiver costs the others at most one timeout.
+ * Webhooks get their own OutboxWorker (claiming only `webhook` rows), so a hanging receiver never takes the
+ * lanes of invitation emails and Slack notices; within it, `perEndpoint` lanes and a pause after a failure
+ * keep one slow or dead receiver from costing the others more than one timeout.
  */
 export const WEBHOOK_WORKER_OPTIONS: Partial<WorkerOptions> = {
   concurrency: 8,
@@ -51,9 +49,8 @@ export const WEBHOOK_WORKER_OPTIONS: Partial<WorkerOptions> = {
 const LANE_WAIT_MS = 1_000;
 
 /**
- * At most `perEndpoint` requests to one endpoint at once. A delivery waits briefly for a lane
- * (requests to a healthy endpoint end in moments); if none frees up, its endpoint is slow and the
- * delivery goes back to the queue rather than hold a worker lane.
+ * At most `perEndpoint` requests to one endpoint at once. A delivery that gets no lane within a moment means
+ * a slow endpoint, so it goes back to the queue rather than hold a worker lane.
  */
 class EndpointLanes {
   private readonly busy = new Map<string, number>();
@@ -120,11 +117,9 @@ class EndpointAnswered extends Error {
 }
 
 /**
- * Delivers queued webhooks: POSTs the stored body, signed with the endpoint's secret at the
- * moment of sending. 2xx: done. 410 Gone: the receiver wants no more — a stored endpoint is
- * disabled (an operator may add it again), an environment one only gives that delivery up, since
- * the environment is the operator's to change. Anything else is retried with backoff until
- * `giveUpAfterMs` after it was queued, then marked given up.
+ * Delivers queued webhooks, signed at the moment of sending. A 410 Gone disables a stored endpoint, but for a
+ * WEBHOOK_URLS one only gives the delivery up (the environment is the operator's to change); other failures
+ * are retried with backoff until `giveUpAfterMs` after queueing.
  */
 export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY): OutboxHandler {
   const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));

@@ -18,13 +18,9 @@ export interface WebhookPayload {
 }
 
 /**
- * The event sink for webhooks: in the change's transaction, one outbox row per event per
- * subscribed endpoint, inserted together (a list of 10,000 is a handful of statements).
- *
- * Stored endpoints are read at most once per `storedTtlMs` (in the change's transaction, which on
- * SQLite is the only connection) and remembered, so changes cost no query for them in between —
- * and with none configured, a change costs nothing. An endpoint added by the CLI (another process)
- * starts receiving within that time; one removed meanwhile is dropped at delivery.
+ * The webhook event sink: one outbox row per event per subscribed endpoint, in the change's transaction.
+ * Stored endpoints are read there (on SQLite the only connection) at most once per `storedTtlMs`, so one
+ * the CLI adds starts receiving within that time, and one removed meanwhile is dropped at delivery.
  */
 export class WebhookEvents implements EventSink {
   private stored: { endpoints: WebhookEndpoint[]; readAt: number } | undefined;

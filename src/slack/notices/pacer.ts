@@ -1,17 +1,9 @@
 import type { Clock } from '../../shared/clock.js';
 
 /**
- * At most about one message per second to a channel (Slack's chat.postMessage limit). A message
- * told to wait gets a slot of its own, one gap after the last one handed out, and keeps it when it
- * comes back, so a backlog for one recipient goes out one a second with each message tried about
- * twice (rather than every waiting message retrying every second). A slot is a "not before": a
- * message back late still waits for a gap after the channel's last post, taking a new slot at the
- * end of the line if it must, so late messages never go out together.
- *
- * A 429 holds every channel of this instance until its Retry-After has passed: Slack limits
- * chat.postMessage per channel and per workspace, and a 429 does not say which. Slots already
- * handed out move back by the hold, so a backlog keeps its order and its gaps; the message that met
- * the 429 goes first when the hold ends.
+ * About one post a second per channel (Slack's chat.postMessage limit). A waiting message keeps the slot
+ * it booked, so a backlog drains in order instead of every message retrying each second. A 429 holds all
+ * channels (Slack limits per channel and per workspace; a 429 does not say which), booked slots moving back.
  */
 export class ChannelPacer {
   /** Per channel: when a message was last let through. */
@@ -26,9 +18,8 @@ export class ChannelPacer {
   constructor(private readonly clock: Clock, private readonly gapMs = 1_000) {}
 
   /**
-   * Slack answered 429 to the message `key` for `channel`: nothing goes out, to any channel, for `ms`
-   * from now (a shorter hold does not cut a longer one). Slots already handed out move back by what
-   * the hold adds; `key` gets the first slot of its channel after the hold.
+   * Slack answered 429 to `key` for `channel`: nothing goes out to any channel for `ms` (a shorter hold
+   * never cuts a longer one); booked slots move back by what the hold adds, and `key` goes first after it.
    */
   rateLimited(channel: string, key: string | number, ms: number): void {
     const now = this.clock.now();
