@@ -170,20 +170,20 @@ export class OutboxWorker {
           }
         }
       };
-      let renewing = Promise.resolve();
+      let extending = Promise.resolve();
       const claimedAt = this.clock.now();
-      const renewal = setInterval(() => {
+      const leaseTimer = setInterval(() => {
         // A batch still under way after MAX_HOLD_MS (a delivery that hangs) lets its lease run out,
         // so another instance can take up what it holds.
-        if (this.clock.now() - claimedAt < MAX_HOLD_MS) renewing = this.renew(batch);
+        if (this.clock.now() - claimedAt < MAX_HOLD_MS) extending = this.extendLeases(batch);
       }, Math.max(50, this.options.leaseMs / 3));
-      renewal.unref?.();
+      leaseTimer.unref?.();
       try {
         await Promise.all(Array.from({ length: Math.min(this.options.concurrency, batch.length) }, lane));
       } finally {
-        clearInterval(renewal);
+        clearInterval(leaseTimer);
         // No extension goes on after its pass (a stop closes the database next).
-        await renewing;
+        await extending;
       }
       if (next < batch.length) {
         // Stopping (a deploy, say): what no lane took is given back rather than left to its lease.
@@ -213,7 +213,7 @@ export class OutboxWorker {
   }
 
   /** Extends the lease of the batch's items this worker still holds (see WorkerOptions.leaseMs). */
-  private async renew(batch: OutboxRow[]): Promise<void> {
+  private async extendLeases(batch: OutboxRow[]): Promise<void> {
     const held = batch.filter((item) => this.held.has(item.id));
     const lockedUntil = this.clock.now() + this.options.leaseMs;
     try {
