@@ -10,7 +10,7 @@ import { memberEvent, NO_EVENTS, type EventSink } from '../events/events.js';
 import { listMembers, type MemberQuery } from './listing.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { Role } from './roles.js';
-import { cleanName, requireEmail, requireRole, toMember, type Member, type MemberRow, type MemberState } from './model.js';
+import { cleanName, displayName, requireEmail, requireRole, toMember, type Member, type MemberRow, type MemberState } from './model.js';
 
 export * from './model.js';
 export { MAX_MEMBERS_PAGE } from './listing.js';
@@ -153,10 +153,18 @@ export class MembersService {
     return member;
   }
 
-  async deactivate(id: string, actor: Actor): Promise<Member> {
+  /**
+   * `unlessDeactivatedSince` (when a list showing the member was drawn): a member deactivated since
+   * and back through a new invitation is not deactivated from that list, unseen.
+   */
+  async deactivate(id: string, actor: Actor, options: { unlessDeactivatedSince?: number } = {}): Promise<Member> {
     const member = await inTransaction(this.db, async (trx) => {
       const row = await this.lockMember(trx, id);
       if (row.state === 'deactivated') return toMember(row);
+      const since = options.unlessDeactivatedSince;
+      if (since !== undefined && (await trx('audit_log').where({ subject_type: 'member', subject_id: id, action: 'deactivate' }).andWhere('at', '>', since).first('id'))) {
+        throw new InvalidInput(`${displayName(toMember(row))} was deactivated and came back since this list was drawn, so nothing was changed; deactivate them again if you still mean to.`);
+      }
       if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);
       const now = this.clock.now();
       // Deactivation ends everything the account had: its API token, its sessions and Bearer tokens,

@@ -138,16 +138,20 @@ export function decodeMemberRole(value: unknown): MemberRoleValue | undefined {
 export interface MemberValue {
   memberId: string;
   offset: number;
+  /** When the list was drawn (base 36 in the value); lists drawn before it was carried have none. */
+  drawnAt?: number;
 }
 
 export function encodeMember(value: MemberValue): string {
-  return `${value.memberId}.${value.offset}`;
+  return `${value.memberId}.${value.offset}${value.drawnAt === undefined ? '' : `.${value.drawnAt.toString(36)}`}`;
 }
 
 export function decodeMember(value: unknown): MemberValue | undefined {
   if (typeof value !== 'string' || value.length > 100) return undefined;
-  const parsed = z.tuple([memberId, offset]).safeParse(value.split('.'));
-  return parsed.success ? { memberId: parsed.data[0], offset: parsed.data[1] } : undefined;
+  const [id, at, drawn, ...rest] = value.split('.');
+  const parsed = z.tuple([memberId, offset]).safeParse([id, at]);
+  if (!parsed.success || rest.length || (drawn !== undefined && !/^[0-9a-z]{1,11}$/.test(drawn))) return undefined;
+  return { memberId: parsed.data[0], offset: parsed.data[1], ...(drawn === undefined ? {} : { drawnAt: parseInt(drawn, 36) }) };
 }
 
 export function decodeOffset(value: unknown): number | undefined {

@@ -40,5 +40,5 @@ export async function membersScreen(deps: SlackDeps, offset: number, notice?: st
     offset = Math.floor((result.total - 1) / MEMBERS_PAGE_SIZE) * MEMBERS_PAGE_SIZE;
     result = await deps.members.list({ limit: MEMBERS_PAGE_SIZE, offset });
   }
-  return membersList({ members: result.members, total: result.total, offset, command: deps.command, notice });
+  return membersList({ members: result.members, total: result.total, offset, command: deps.command, notice, drawnAt: deps.clock.now() });
 }

@@ -12,7 +12,7 @@ import { invitationSection, listWithin, slackDate } from '../../src/slack/blocks
 import { acceptedNotice, listNotice } from '../../src/slack/blocks/notice-dms.js';
 import { repeatClaims } from '../../src/slack/dedupe.js';
 import { blockText, MAX_BLOCKS_TEXT } from '../support/slack-api.js';
-import { clipSearch, decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeRow, encodeTable } from '../../src/slack/action-values.js';
+import { clipSearch, decodeMember, decodeMemberRole, decodeRow, decodeTable, DEFAULT_TABLE, encodeMember, encodeRow, encodeTable } from '../../src/slack/action-values.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
 const counts = { pending: 12, expired: 2, accepted: 3, revoked: 1, awaiting_approval: 0, all: 18 };
@@ -266,6 +266,9 @@ describe('button values', () => {
     expect(decodeMemberRole('usr_01JA.admin.0')).toEqual({ memberId: 'usr_01JA', role: 'admin', offset: 0 });
     expect(decodeMemberRole('usr_01JA.owner.0')).toBeUndefined();
     expect(decodeMember('invite_01JA.0')).toBeUndefined();
+    expect(decodeMember('usr_01JA.20')).toEqual({ memberId: 'usr_01JA', offset: 20 });
+    expect(decodeMember(encodeMember({ memberId: 'usr_01JA', offset: 20, drawnAt: 1_796_461_200_000 }))).toEqual({ memberId: 'usr_01JA', offset: 20, drawnAt: 1_796_461_200_000 });
+    for (const bad of ['usr_01JA.0.', 'usr_01JA.0.ZZ', 'usr_01JA.0.1.2', 'usr_01JA.0.-1']) expect(decodeMember(bad), bad).toBeUndefined();
   });
 });
 

@@ -148,6 +148,25 @@ describe.each(DIALECTS)('members, App Home and permissions (%s)', (dialect) => {
     expect((await reply('members', '', MEMBER_ADMIN)).text).toMatch(REFUSAL);
   });
 
+  it('Deactivate from a list drawn before the member was deactivated and came back (a new invitation) changes nothing and says so; a list drawn since deactivates', async () => {
+    const { member } = await h.services.members.create({ email: 'back@corp.test', role: 'member' }, actor);
+    const stale = await reply('members', '', PLAIN);
+    const button = (body: any) => elementsOf(body.blocks).find((e) => e.action_id.startsWith('member_deactivate') && e.value.startsWith(member.id));
+    expect(button(stale)).toBeTruthy();
+    h.clock.advance(1_000);
+    await h.services.members.deactivate(member.id, actor);
+    h.clock.advance(1_000);
+    await h.services.db.transaction((trx) => h.services.members.admit(trx, { email: 'back@corp.test', role: 'member', firstName: 'Back', lastName: 'Again', passwordHash: 'x' }, h.clock.now()));
+    const off = await h.click(button(stale), { user: PLAIN });
+    expect(textOf((await h.api.response(off.responseId)).body)).toContain('Back Again was deactivated and came back since this list was drawn, so nothing was changed');
+    expect((await memberByEmail('back@corp.test')).state).toBe('active');
+    h.clock.advance(1_000);
+    const fresh = await reply('members', '', PLAIN);
+    const again = await h.click(button(fresh), { user: PLAIN });
+    expect(textOf((await h.api.response(again.responseId)).body)).toContain('*Back Again* is deactivated');
+    expect((await memberByEmail('back@corp.test')).state).toBe('deactivated');
+  });
+
   it('an admin demoted elsewhere (the CLI, another instance) is refused at their next change at once, though this instance still keeps their answer', async () => {
     await h.services.members.create({ email: 'zed@corp.test', role: 'admin' }, actor);
     const body = await reply('members', '', PLAIN);

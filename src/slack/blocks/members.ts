@@ -13,6 +13,8 @@ export interface MembersListData {
   /** The slash command, as configured (SLACK_COMMAND). */
   command: string;
   notice?: string;
+  /** When the list is drawn: its Deactivate buttons act only on members not deactivated since. */
+  drawnAt?: number;
 }
 
 /** The members list: name, email, role and state; a role select and a Deactivate button for active members. */
@@ -35,7 +37,7 @@ export function membersList(data: MembersListData): { text: string; blocks: Bloc
       action_id: `${ACTIONS.memberDeactivate}_${i}`,
       text: plain('Deactivate', LIMITS.buttonText),
       style: 'danger',
-      value: encodeMember({ memberId: member.id, offset: data.offset }),
+      value: encodeMember({ memberId: member.id, offset: data.offset, drawnAt: data.drawnAt }),
       confirm: {
         title: plain('Deactivate this member?', LIMITS.confirmTitle),
         text: plain(`${clip(member.email, 200)} can no longer sign in, and their API token stops working.`, LIMITS.confirmText),

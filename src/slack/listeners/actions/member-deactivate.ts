@@ -12,7 +12,7 @@ export function memberDeactivateAction(deps: SlackDeps) {
     try {
       // Deactivation releases the Slack link: the user whose kept answer to drop is read first.
       const linked = (await deps.members.find(value.memberId))?.slackUserId;
-      const member = await deps.members.deactivate(value.memberId, user.actor);
+      const member = await deps.members.deactivate(value.memberId, user.actor, { unlessDeactivatedSince: value.drawnAt });
       if (linked) deps.identities.forget(linked);
       notice = `:zzz: *${neutralize(displayName(member))}* is deactivated.`;
     } catch (error) {
