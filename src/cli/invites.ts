@@ -81,15 +81,18 @@ export function registerInviteCommands(program: Command, { open, print, operator
       print(opts.json ? jsonText(page) : formatInvitations(page, next));
     });
 
-  /** `question`: for a change that cannot be undone, asked first on a terminal (see CommandDeps.confirm). */
-  const single = (name: string, description: string, run: (s: Services, id: string) => Promise<{ invitation: Invitation; line: string; link?: string }>, question?: (s: Services, id: string) => Promise<string | undefined>) => {
+  /**
+   * `question`: for a change that cannot be undone, asked first on a terminal (see CommandDeps.confirm);
+   * `shown` is the moment of the invitation's sending the question showed, for `run` to act on that one only.
+   */
+  const single = (name: string, description: string, run: (s: Services, id: string, shown?: number) => Promise<{ invitation: Invitation; line: string; link?: string }>, question?: (s: Services, id: string) => Promise<{ text: string; shown: number } | undefined>) => {
     const command = program.command(name).description(description).argument('<id>', 'invitation id (invite_…)').addOption(jsonOption());
     if (question) command.addOption(yesOption());
     command.action(async (id: string, opts: { json?: boolean; yes?: boolean }) => {
       const s = await open();
       const asked = await question?.(s, id);
-      if (asked) await confirm(asked, opts);
-      const result = await run(s, id);
+      if (asked) await confirm(asked.text, opts);
+      const result = await run(s, id, asked?.shown);
       print(opts.json ? jsonText(result.link ? { ...result.invitation, link: result.link } : result.invitation) : result.line);
     });
   };
@@ -102,12 +105,14 @@ export function registerInviteCommands(program: Command, { open, print, operator
     const invitation = await invites.sendNewInvitation(id, operator);
     return { invitation, line: `Sent a new invitation to ${invitation.email}; it expires ${formatDate(invitation.expiresAt)}.` };
   });
-  single('revoke', 'revoke an invitation (pending, expired or awaiting approval); its link stops working at once', async ({ invites }, id) => {
-    const { invitation, changed } = await invites.revokeIfOpen(id, operator);
+  single('revoke', 'revoke an invitation (pending, expired or awaiting approval); its link stops working at once', async ({ invites }, id, shown) => {
+    const { invitation, changed } = await invites.revokeIfOpen(id, operator, { unlessSentAfter: shown });
+    // Sent again by someone else while the question waited for an answer: that sending was not the one asked about.
+    if (!changed && invitation.status !== 'revoked') throw new InvalidInput(`The invitation to ${invitation.email} was sent again while you were asked, so nothing was revoked; run revoke again if you still mean to.`);
     return { invitation, line: changed ? `Revoked the invitation to ${invitation.email}.` : `The invitation to ${invitation.email} was already revoked.` };
   }, async ({ invites }, id) => {
     const invitation = await invites.get(id);
-    return invitation.status === 'revoked' ? undefined : `Revoke the invitation to ${invitation.email}? Its link stops working at once.`;
+    return invitation.status === 'revoked' ? undefined : { text: `Revoke the invitation to ${invitation.email}? Its link stops working at once.`, shown: invitation.lastSentAt };
   });
   single('link', 'print the accept link of a pending invitation', async ({ invites, db, config }, id) => {
     await requireServedWith(db, { publicUrl: config.publicUrl });

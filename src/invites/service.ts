@@ -147,9 +147,10 @@ export class InvitesService {
    * Revoke, where asking again is no error (the admin API's second delete, a cleanup script run
    * twice); `changed` says whether this call revoked it. An accepted invitation is still refused.
    */
-  async revokeIfOpen(id: string, actor: Actor): Promise<{ invitation: Invitation; changed: boolean }> {
+  async revokeIfOpen(id: string, actor: Actor, options: { unlessSentAfter?: number } = {}): Promise<{ invitation: Invitation; changed: boolean }> {
     try {
-      return { invitation: await revoke(this.ctx, id, actor), changed: true };
+      const invitation = await revoke(this.ctx, id, actor, options);
+      return { invitation, changed: invitation.status === 'revoked' };
     } catch (error) {
       if (!(error instanceof InvitationRevoked)) throw error;
       return { invitation: await this.get(id), changed: false };

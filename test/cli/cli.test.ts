@@ -375,6 +375,18 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect((await byEmail('ask@confirm.io')).status).toBe('pending');
     const yes = await asked('y', ['revoke', row.id]);
     expect([yes.code, yes.stdout.trim()]).toEqual([0, 'Revoked the invitation to ask@confirm.io.']);
+    // Sent again by a colleague while the question waited for its answer: that sending is not revoked unasked.
+    await invites.inviteMany({ emails: 'meanwhile@confirm.io', actor: { type: 'system' } });
+    const meanwhile = await byEmail('meanwhile@confirm.io');
+    const colleague = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await invites.resend(meanwhile.id, { type: 'system' });
+      return 'y';
+    };
+    const raced = await runCliHere(['revoke', meanwhile.id], env, { answers: [colleague] });
+    expect(raced.code).toBe(1);
+    expect(raced.stderr).toContain('doorman: The invitation to meanwhile@confirm.io was sent again while you were asked, so nothing was revoked');
+    expect((await byEmail('meanwhile@confirm.io')).status).toBe('pending');
     // Asked nothing: with --yes, or run by a script (no terminal).
     await members.create({ email: 'asked@confirm.io', role: 'member', firstName: 'A', lastName: 'Sk', withApiToken: true }, { type: 'system' });
     const flagged = await runCliHere(['user', 'token', 'asked@confirm.io', '--revoke', '--yes'], env, { answers: [] });

@@ -71,7 +71,8 @@ let cliTurn: Promise<unknown> = Promise.resolve();
  * libuv thread, so five at once in one process can leave none for the run holding the lock (separate
  * processes, as operators run them, each have their own threads).
  */
-export function runCliHere(args: string[], env: Env, options: { input?: string; answers?: string[] } = {}): Promise<CliResult> {
+/** `answers`: what is typed at each question, or work done meanwhile (by a colleague) before typing it. */
+export function runCliHere(args: string[], env: Env, options: { input?: string; answers?: Array<string | (() => Promise<string>)> } = {}): Promise<CliResult> {
   const run = async (): Promise<CliResult> => {
     let stdout = '';
     let stderr = '';
@@ -79,7 +80,8 @@ export function runCliHere(args: string[], env: Env, options: { input?: string; 
     const answers = options.answers ? [...options.answers] : undefined;
     const ask = async (question: string) => {
       stderr += question;
-      return answers?.shift() ?? '';
+      const answer = answers?.shift() ?? '';
+      return typeof answer === 'function' ? answer() : answer;
     };
     const code = await runCliFunction(args, { write: (s) => void (stdout += s) }, { write: (s) => void (stderr += s) }, { env: childEnv(env), stdin: () => options.input ?? '', interactive: !!answers, ask });
     return { code, stdout, stderr };
