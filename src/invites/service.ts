@@ -21,7 +21,8 @@ import { reviewList, type ListReview } from './review.js';
 import { InviteLinks } from './tokens.js';
 import { NO_EVENTS, type EventSink } from '../events/events.js';
 import { requestRows } from './approvals.js';
-import { approve, approveRequest, deny, denyRequest, lapseDueRequests, type RequestDecision } from './decisions.js';
+import { approve, approveRequest, deny, denyRequest, type RequestDecision } from './decisions.js';
+import { lapseDueRequests } from './lapses.js';
 import { DEFAULT_POLICY, type InvitePolicy } from './policy.js';
 
 export type { DeliveryProgress, ListPage, ListQuery, StatusCounts } from './list.js';
