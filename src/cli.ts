@@ -96,8 +96,9 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
   const interactive = source.interactive ?? (!!process.stdin.isTTY && !!process.stderr.isTTY);
   const ask = source.ask ?? askOnTerminal;
   const confirm = async (question: string, opts: { yes?: boolean }) => {
-    if (opts.yes || !interactive) return;
+    if (opts.yes || !interactive) return false;
     if (!/^y(es)?$/i.test((await ask(`${printable(question)} [y/N] `)).trim())) throw new NotConfirmed();
+    return true;
   };
   const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text), cwd: env.INIT_CWD || process.cwd(), confirm };
   registerInviteCommands(program, deps);

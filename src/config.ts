@@ -1,16 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseMailRate, type MailRate } from './mail/pace.js';
-import { DEFAULT_DAILY_LIMIT, parseAllowedDomains, type DomainPattern } from './invites/policy.js';
+import type { DomainPattern } from './invites/policy.js';
 import { commandNameProblem, DEFAULT_COMMAND } from './slack/manifest.js';
-import { isTimeZone, parseSchedule, type WeeklySchedule } from './report/schedule.js';
+import type { WeeklySchedule } from './report/schedule.js';
 import { UNIT_MS, type TimeUnit } from './shared/clock.js';
 import { resolveAppSecret } from './app-secret.js';
 import { allowedDomains, channelId, dailyLimit, metricsAccess, report, trustProxy, webhooks } from './config-readers.js';
 import { ConfigError } from './shared/errors.js';
-import { SLACK_CHANNEL_ID } from './shared/actor.js';
-import { redactUserinfo, webhookUrlProblem } from './shared/urls.js';
-import { webhookSecretProblem } from './webhooks/secrets.js';
+import { redactUserinfo } from './shared/urls.js';
 
 export type DatabaseConfig =
   /** `setting`: what named the file (DATABASE_URL, or DATA_DIR by default), for an error about it. */

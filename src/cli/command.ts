@@ -18,9 +18,9 @@ export interface CommandDeps {
   cwd: string;
   /**
    * Asks before something that cannot be undone, on a terminal only (a script is never stopped):
-   * refuses (NotConfirmed) unless the answer is yes. `--yes` skips the question.
+   * refuses (NotConfirmed) unless the answer is yes. `--yes` skips the question. Answers whether it asked.
    */
-  confirm(question: string, opts: { yes?: boolean }): Promise<void>;
+  confirm(question: string, opts: { yes?: boolean }): Promise<boolean>;
 }
 
 /** The operator answered no: nothing was changed. */

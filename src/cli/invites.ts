@@ -91,8 +91,9 @@ export function registerInviteCommands(program: Command, { open, print, operator
     command.action(async (id: string, opts: { json?: boolean; yes?: boolean }) => {
       const s = await open();
       const asked = await question?.(s, id);
-      if (asked) await confirm(asked.text, opts);
-      const result = await run(s, id, asked?.shown);
+      // Only a question put to someone leaves time for another change: unasked, the command acts on what it finds.
+      const shown = asked && (await confirm(asked.text, opts)) ? asked.shown : undefined;
+      const result = await run(s, id, shown);
       print(opts.json ? jsonText(result.link ? { ...result.invitation, link: result.link } : result.invitation) : result.line);
     });
   };

@@ -100,9 +100,10 @@ async function requireRequesterMayStillInvite(ctx: InvitesContext, trx: Trx, row
 }
 
 /** After conditional updates changed nothing: someone else decided (or revoked) in between. */
-async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number): Promise<never> {
+async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number, heldUpTo?: number): Promise<never> {
   const row = await invitationRow(trx, id);
   await requireDecidable(trx, row, actor, now);
+  requireHeldBy(row, heldUpTo);
   throw new NotAwaitingApproval(id);
 }
 
@@ -215,7 +216,7 @@ export async function approve(ctx: InvitesContext, id: string, actor: Actor, hel
     await requireRequesterMayStillInvite(ctx, trx, [row]);
     await requireNotMember(trx, row.email);
     const [approved] = await approveRows(ctx, trx, [row], actor, now);
-    return approved ?? lostTheRace(trx, id, actor, now);
+    return approved ?? lostTheRace(trx, id, actor, now, heldUpTo);
   });
   ctx.onQueued();
   return invitation;
@@ -231,7 +232,7 @@ export async function deny(ctx: InvitesContext, id: string, actor: Actor, reason
     requireHeldBy(row, heldUpTo);
     await requireMayStillDecide(ctx, trx, actor);
     const [denied] = await denyRows(ctx, trx, [row], actor, why, now);
-    return denied ?? lostTheRace(trx, id, actor, now);
+    return denied ?? lostTheRace(trx, id, actor, now, heldUpTo);
   });
   ctx.onQueued();
   return invitation;

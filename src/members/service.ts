@@ -162,7 +162,7 @@ export class MembersService {
       const row = await this.lockMember(trx, id);
       if (row.state === 'deactivated') return toMember(row);
       const since = options.unlessDeactivatedSince;
-      if (since !== undefined && (await trx('audit_log').where({ subject_type: 'member', subject_id: id, action: 'deactivate' }).andWhere('at', '>', since).first('id'))) {
+      if (since !== undefined && (await trx('audit_log').where({ subject_type: 'member', subject_id: id, action: 'deactivate' }).andWhere('at', '>=', since).first('id'))) {
         throw new InvalidInput(`${displayName(toMember(row))} was deactivated and came back since this list was drawn, so nothing was changed; deactivate them again if you still mean to.`);
       }
       if (row.role === 'admin') await this.ensureAnotherAdmin(trx, id);

@@ -35,10 +35,12 @@ export async function homeScreen(deps: SlackDeps, notice?: string): Promise<type
 }
 
 export async function membersScreen(deps: SlackDeps, offset: number, notice?: string): Promise<{ text: string; blocks: Block[] }> {
+  // Taken before the list is read: a deactivation after this moment is one the list may not show.
+  const drawnAt = deps.clock.now();
   let result = await deps.members.list({ limit: MEMBERS_PAGE_SIZE, offset });
   if (result.members.length === 0 && result.total > 0 && offset > 0) {
     offset = Math.floor((result.total - 1) / MEMBERS_PAGE_SIZE) * MEMBERS_PAGE_SIZE;
     result = await deps.members.list({ limit: MEMBERS_PAGE_SIZE, offset });
   }
-  return membersList({ members: result.members, total: result.total, offset, command: deps.command, notice, drawnAt: deps.clock.now() });
+  return membersList({ members: result.members, total: result.total, offset, command: deps.command, notice, drawnAt });
 }
