@@ -126,6 +126,21 @@ describe.each(DIALECTS)('invitation lifecycle (%s)', (dialect) => {
       expect(member.role).toBe('admin');
     });
 
+    it('revoke as shown is decided under the row\'s lock: a sending that commits while the revoke waits for it is seen, and nothing is revoked', async () => {
+      const w = world();
+      const { id } = await inviteOne(w, 'locked@x.io');
+      const shown = (await w.invites.get(id)).lastSentAt;
+      // A colleague's sending holds the row (and, on SQLite, the one connection) while the revoke starts.
+      const colleague = await w.db.transaction();
+      await colleague('invitations').where({ id }).forUpdate().first();
+      await colleague('invitations').where({ id }).update({ last_sent_at: shown + 1_000, updated_at: shown + 1_000 });
+      const revoking = w.invites.revoke(id, SLACK_ADMIN, { unlessSentAfter: shown });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await colleague.commit();
+      expect((await revoking).status).toBe('pending');
+      expect((await invitationRow(w.db, id)).status).toBe('pending');
+    });
+
     it('revoke as shown: an open invitation sent again since the moment shown comes back unchanged; one shown after its sending, or expired again, is revoked', async () => {
       const w = world();
       const { id } = await inviteOne(w, 'shown@x.io');
