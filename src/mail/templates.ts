@@ -50,9 +50,11 @@ export function escapeHtml(text: string): string {
 
 export function invitationEmail(data: InvitationEmailData): RenderedEmail {
   const inviter = data.inviterName?.trim() || `An admin of ${data.orgName}`;
-  const again = data.reason === 'resend' ? ' (reminder)' : '';
+  // Told apart in the inbox from the email before it (and not threaded with an expired one).
+  const again = data.reason === 'resend' ? ' (reminder)' : data.reason === 'new_invitation' ? ' (new link)' : '';
   const subject = `${inviter} invited you to join ${data.orgName}${again}`;
-  const expiry = `${formatDateInWords(data.expiresAt)} (${formatRelative(data.expiresAt - data.now)})`;
+  // Relative to the sending, since the email is read later: "in 7 days" would still say so days on.
+  const expiry = `${formatDateInWords(data.expiresAt)} (${formatRelative(data.expiresAt - data.now).replace(/^in /, '')} after this email was sent)`;
   const role = ROLE_LABELS[data.role];
   const intro =
     data.reason === 'new_invitation'
@@ -79,7 +81,7 @@ export function invitationEmail(data: InvitationEmailData): RenderedEmail {
 <tr><td>
 <h1 style="font-size:20px;margin:0 0 16px">Join ${escapeHtml(data.orgName)}</h1>
 <p style="font-size:15px;line-height:1.5;margin:0 0 24px">${escapeHtml(intro)}</p>
-${personal ? `<blockquote style="margin:0 0 24px;padding:8px 16px;border-left:4px solid #d1d2d3;font-size:15px;line-height:1.5;white-space:pre-line">${escapeHtml(personal)}</blockquote>` : ''}
+${personal ? `<p style="font-size:15px;line-height:1.5;margin:0 0 8px">${escapeHtml(inviter)} wrote:</p><blockquote style="margin:0 0 24px;padding:8px 16px;border-left:4px solid #d1d2d3;font-size:15px;line-height:1.5;white-space:pre-line">${escapeHtml(personal)}</blockquote>` : ''}
 <p style="margin:0 0 24px"><a href="${escapeHtml(data.link)}" style="display:inline-block;background:#1264a3;color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600">Accept invitation</a></p>
 <p style="font-size:13px;line-height:1.5;color:#616061;margin:0 0 8px">Or paste this link into your browser:<br><a href="${escapeHtml(data.link)}" style="color:#1264a3;word-break:break-all">${escapeHtml(data.link)}</a></p>
 <p style="font-size:13px;line-height:1.5;color:#616061;margin:0">This invitation is for ${escapeHtml(data.email)} and expires on ${escapeHtml(expiry)}. If you did not expect it, you can ignore this email.</p>

@@ -7,7 +7,7 @@ import { nameProblem } from '../members/model.js';
 import { PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
-import { DomainError, InvitationAccepted, InvitationExpired, Overloaded, UnknownToken } from '../shared/errors.js';
+import { AlreadyMember, DomainError, InvitationAccepted, InvitationExpired, Overloaded, UnknownToken } from '../shared/errors.js';
 import { clientKey, type FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { waitWords } from '../shared/errors.js';
@@ -65,10 +65,10 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
       // Whoever set it up (most often the one reloading or going back) recognizes the address and the moment.
       const e = error as InvitationAccepted;
       const what = e.email && e.acceptedAt !== undefined ? `The account for ${e.email} at ${orgName} was set up with it on ${formatDateInWords(e.acceptedAt)}.` : 'Someone already accepted this invitation and set up the account.';
-      return { status: 409, html: problemPage('This invitation was already used', what, 'If that was you, sign in with that email and the password you chose.', signInLink(signInUrl)) };
+      return { status: 409, html: problemPage('This invitation was already used', what, `If that was you, sign in with that email and the password you chose. If it was not, or you forgot the password, ask an admin of ${orgName}.`, signInLink(signInUrl, orgName)) };
     }
     case 'already_member':
-      return { status: 409, html: problemPage('You are already a member', `There is already an account for this email address at ${orgName}.`, 'Sign in with your email and password.', signInLink(signInUrl)) };
+      return { status: 409, html: problemPage('You are already a member', `There is already an account for ${(error as AlreadyMember).email} at ${orgName}.`, `Sign in with your email and password; if you forgot the password, ask an admin of ${orgName}.`, signInLink(signInUrl, orgName)) };
     case 'awaiting_approval':
       // A link sent before the invitation was held again (raised to admin): it stays dead; approval sends a new one.
       return { status: 409, html: problemPage('This invitation is waiting for approval', `Someone at ${orgName} has to approve this invitation before it can be used.`, 'Once it is approved you get a new email with a link that works.') };
@@ -157,6 +157,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
         errors.form = 'Please correct the fields marked below.';
         // A password is never sent back to the page: said, or the next send fails on an empty one.
         errors.password ??= 'Enter your password again (it is not kept when the form comes back).';
+        errors.confirm_password ??= 'Enter it again here too.';
         return send(res, 422, acceptForm(invitation, orgName, token, state));
       }
       await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
@@ -166,7 +167,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       if (error instanceof Overloaded && invitation) {
         // Busy hashing: the form comes back as it was sent, names kept, to be sent again.
         res.set('Retry-After', String(error.retryAfterS));
-        return send(res, 503, acceptForm(invitation, orgName, token, { ...state, errors: { form: 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed: enter your password again and send the form in a few seconds.', password: 'Enter your password again.' } }));
+        return send(res, 503, acceptForm(invitation, orgName, token, { ...state, errors: { form: 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed: enter your password again and send the form in a few seconds.', password: 'Enter your password again.', confirm_password: 'Enter it again here too.' } }));
       }
       // With the token: a link that expired while the form was open still offers to ask for a new one.
       await fail(req, res, error, token);

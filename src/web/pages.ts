@@ -86,13 +86,14 @@ export function acceptedPage(email: string, orgName: string, roleLabel: string, 
     `Welcome to ${orgName}`,
     `<h1 id="welcome">Welcome to ${h(orgName)}</h1>
 <p class="lead">Your account is ready. You joined as <strong>${h(roleLabel)}</strong>.</p>
-<p>Sign in with <strong>${h(email)}</strong> and the password you just chose.</p>${signInLink(signInUrl)}`,
+<p>Sign in with <strong>${h(email)}</strong> and the password you just chose.</p>${signInLink(signInUrl, orgName)}`,
   );
 }
 
-/** The way on to the organization's sign-in (SIGN_IN_URL), when there is one. */
-export function signInLink(signInUrl: string | undefined): string {
-  return signInUrl ? `\n<p><a class="button" href="${h(signInUrl)}">Sign in</a></p>` : '';
+/** The way on to the organization's sign-in (SIGN_IN_URL); without one, who can say where it is. */
+export function signInLink(signInUrl: string | undefined, orgName?: string): string {
+  if (signInUrl) return `\n<p><a class="button" href="${h(signInUrl)}">Sign in</a></p>`;
+  return orgName ? `\n<p>Not sure where to sign in? Ask whoever invited you, or an admin of ${h(orgName)}.</p>` : '';
 }
 
 /** A page that explains a dead or refused link and what to do next. */

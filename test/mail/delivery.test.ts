@@ -94,7 +94,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
 
     // The expiry, in words and relative.
     expect(formatDateInWords(invitation.expiresAt)).toBe('Sunday, 29 November 2026 at 09:00 UTC');
-    expect(mail.text).toContain('expires on Sunday, 29 November 2026 at 09:00 UTC (in 7 days)');
+    expect(mail.text).toContain('expires on Sunday, 29 November 2026 at 09:00 UTC (7 days after this email was sent)');
     expect(mail.html).toContain('Sunday, 29 November 2026 at 09:00 UTC');
 
     expect((await services.invites.get(id)).delivery).toEqual({ state: 'sent', error: null });

@@ -238,6 +238,8 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     await page.waitForLoadState();
     expect(await page.locator('#last_name-error').textContent()).toBe('Enter your last name.');
     expect(await page.locator('#password-error').textContent()).toBe('Enter your password again (it is not kept when the form comes back).');
+    // The confirmation is not kept either: it says so, or a retyped password alone fails as "do not match".
+    expect(await page.locator('#confirm_password-error').textContent()).toBe('Enter it again here too.');
     expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('last_name');
   });

@@ -695,6 +695,8 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
         expect([welcome.status, welcome.headers.get('cache-control')]).toEqual([200, 'no-store']);
         expect(welcome.text).toMatch(/Welcome to Acme/);
         expect(welcome.text).toContain(email);
+        // No SIGN_IN_URL here: the page says whom to ask where to sign in instead of ending there.
+        expect(welcome.text).toContain('Not sure where to sign in? Ask whoever invited you, or an admin of Acme.');
       }
       // Sent twice (no script, a double click): the second answer names the account and its moment.
       const again = await postForm(t.url, '/invite', { token, first_name: 'Grace', last_name: 'Hopper', password: PASSWORD, confirm_password: PASSWORD });
@@ -744,6 +746,8 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       const page = await request(t.url, `/invite?token=${token}`);
       expect(page.status).toBe(409);
       expect(page.text).toContain('You are already a member');
+      expect(page.text).toContain(`There is already an account for ${email} at Acme.`);
+      expect(page.text).toContain('if you forgot the password, ask an admin of Acme');
       expect(page.text).not.toContain('accept-form');
     });
 
