@@ -187,8 +187,10 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     }
   });
 
-  // Reached by a restored tab or a copied address: what it is for, not Express's bare "Cannot GET".
-  router.get('/invite/renewal', pageHeaders, (_req, res) => {
+  // Where a request lands (Post/Redirect/Get: a reload asks nothing again); reached otherwise by a
+  // copied address, it says what it is for, not Express's bare "Cannot GET".
+  router.get('/invite/renewal', pageHeaders, (req, res) => {
+    if (req.query.requested === '1') return send(res, 200, renewalRequestedPage(orgName));
     send(res, 404, problemPage('Nothing to show here', 'This address takes requests for a new invitation from the page of an expired one.', 'To ask again, open the link from your invitation email.'));
   });
 
@@ -206,7 +208,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       deps.logger.error({ err: error }, 'renewal request failed');
       return send(res, 500, problemPage('Something went wrong', 'Your request could not be taken just now. Please try again in a minute.'));
     }
-    send(res, 200, renewalRequestedPage(orgName));
+    res.redirect(303, '/invite/renewal?requested=1');
   });
 
   // A form body the parser refuses (too large, too many fields, bad charset) gets a readable page,

@@ -113,7 +113,7 @@ export function renewalRequestForm(token: string): string {
 /** The answer to a renewal request: the same whether or not a request went out. */
 export function renewalRequestedPage(orgName: string): string {
   return problemPage(
-    'Thank you',
+    'New invitation requested',
     `If this invitation can still be renewed, whoever sent it has been asked to send you a new one.`,
     `A new invitation arrives by email, with a new link. If none comes, ask an admin of ${orgName}.`,
   );

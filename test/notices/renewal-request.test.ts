@@ -49,9 +49,13 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
     expect(await page.textContent('h1')).toBe('This invitation has expired');
     // Opening the page asks for nothing.
     expect(await requests()).toBe(0);
-    await Promise.all([page.waitForURL(/\/invite\/renewal$/), page.click('text=Ask for a new invitation')]);
-    expect(await page.textContent('h1')).toBe('Thank you');
+    await Promise.all([page.waitForURL(/\/invite\/renewal\?requested=1$/), page.click('text=Ask for a new invitation')]);
+    expect(await page.textContent('h1')).toBe('New invitation requested');
     expect(await page.textContent('main')).toMatch(/whoever sent it has been asked to send you a new one/);
+    // Post/Redirect/Get: a reload shows the same page and asks nothing again.
+    const reloaded = await page.reload();
+    expect([reloaded?.status(), reloaded?.request().method(), await page.textContent('h1')]).toEqual([200, 'GET', 'New invitation requested']);
+    expect(await requests()).toBe(1);
     await context.close();
 
     const [dm] = (await waitForAsks(1)) as [ApiCall];
