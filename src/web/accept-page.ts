@@ -123,7 +123,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
 
   router.get('/invite', pageHeaders, async (req, res) => {
     const token = typeof req.query.token === 'string' ? withoutTrailingPunctuation(req.query.token) : '';
-    if (!token) return send(res, 400, problemPage('This link is incomplete', 'The invitation link has no token. Open the whole link from the email.'));
+    if (!token) return send(res, 400, problemPage('This link is incomplete', 'The end of the invitation link is missing: it was probably cut when it was copied.', `Open the whole link from the email. If it still fails, ask the person who invited you to ${orgName} to send a new invitation.`));
     try {
       // Opening the page changes nothing: mail scanners and link previews are safe.
       const invitation = await invites.lookupToken(token);
