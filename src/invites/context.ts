@@ -79,7 +79,7 @@ export function requireState(row: InvitationRow, now: number, allowed: readonly 
     case 'accepted':
       throw new InvitationAccepted(row.id, row.email, row.accepted_at === null ? undefined : Number(row.accepted_at));
     case 'revoked':
-      throw new InvitationRevoked(row.id);
+      throw new InvitationRevoked(row.id, row.invited_by_name);
     case 'expired':
       throw new InvitationExpired(row.id, Number(row.expires_at), row.invited_by_name);
     case 'pending':

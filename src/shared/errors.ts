@@ -73,7 +73,8 @@ export class InvitationNotExpired extends DomainError {
 }
 export class InvitationRevoked extends DomainError {
   readonly code = 'invite_revoked';
-  constructor(readonly invitationId: string) {
+  /** `invitedBy`: whom the invitee's page suggests asking, when the inviter is known. */
+  constructor(readonly invitationId: string, readonly invitedBy: string | null = null) {
     super('This invitation was revoked.');
   }
 }

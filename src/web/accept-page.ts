@@ -7,7 +7,7 @@ import { nameProblem } from '../members/model.js';
 import { PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
-import { AlreadyMember, DomainError, InvitationAccepted, InvitationExpired, Overloaded, UnknownToken } from '../shared/errors.js';
+import { AlreadyMember, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked, Overloaded, UnknownToken } from '../shared/errors.js';
 import { clientKey, type FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { waitWords } from '../shared/errors.js';
@@ -59,8 +59,10 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
       if (renewalToken) return { status: 410, html: problemPage('This invitation has expired', when, `You can ask for a new one here, or ${who.replace(/^Ask/, 'ask')} directly.`, renewalRequestForm(renewalToken)) };
       return { status: 410, html: problemPage('This invitation has expired', when, `${who} to send you a new invitation.`) };
     }
-    case 'invite_revoked':
-      return { status: 410, html: problemPage('This invitation was withdrawn', `This invitation to ${orgName} was revoked and no longer works.`, `If you think this is a mistake, ask an admin of ${orgName} for a new invitation.`) };
+    case 'invite_revoked': {
+      const inviter = (error as InvitationRevoked).invitedBy;
+      return { status: 410, html: problemPage('This invitation was withdrawn', `This invitation to ${orgName} was revoked and no longer works.`, `If you think this is a mistake, ask ${inviter ? `${inviter} or ` : ''}an admin of ${orgName} for a new invitation.`) };
+    }
     case 'invite_accepted': {
       // Whoever set it up (most often the one reloading or going back) recognizes the address and the moment.
       const e = error as InvitationAccepted;

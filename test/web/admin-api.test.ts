@@ -632,7 +632,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       const cases: Array<[string, number, RegExp]> = [
         [`/invite?token=${'Z'.repeat(43)}`, 404, /link does not work/],
         ['/invite?token=%3Cscript%3E', 404, /link does not work/],
-        [`/invite?token=${revokedToken}`, 410, /withdrawn/],
+        [`/invite?token=${revokedToken}`, 410, /withdrawn.*ask Ada Lovelace or an admin of Acme/s],
         [`/invite?token=${usedToken}`, 409, /already used/],
         [`/invite?token=${expiredToken}`, 410, /expired.*Ask Ada Lovelace/s],
         ['/invite', 400, /incomplete/],
