@@ -75,6 +75,7 @@ ${field('first_name', 'First name', 'type="text" autocomplete="given-name" requi
 ${field('last_name', 'Last name', 'type="text" autocomplete="family-name" required maxlength="200"', state, state.lastName)}
 ${field('password', 'Password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"`, state)}
 ${field('confirm_password', 'Confirm password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"`, state)}
+<p class="show" hidden><label><input type="checkbox" id="show_passwords"> Show passwords</label></p>
 <button type="submit">Accept invitation</button>
 </form>
 <script src="/assets/accept.js"></script>`,
@@ -133,6 +134,7 @@ input{width:100%;font:inherit;padding:10px 12px;border:1px solid #8d8d8f;border-
 input[readonly]{background:#f4f4f6;border-color:#d1d2d3}
 input:focus{outline:3px solid #1264a3;outline-offset:1px;border-color:#1264a3}
 input[aria-invalid=true]{border-color:#c9252d}
+.show{margin:0 0 12px}.show input{width:auto;margin:0 6px 0 0;vertical-align:middle}
 .hint{margin:4px 0 0;font-size:.85rem;color:#616061}.hint:empty{display:none}
 .error{margin:4px 0 0;font-size:.9rem;color:#c9252d;font-weight:600}.error:empty{display:none}
 .message{margin:0 0 16px;padding:8px 12px;border-left:4px solid #d1d2d3;white-space:pre-line;overflow-wrap:anywhere}
@@ -162,7 +164,12 @@ ids.forEach(function(id){document.getElementById(id).addEventListener('input',fu
 // (the user stopped the request, the network failed), or is restored from the back-forward cache.
 var button=form.querySelector('button[type=submit]'),label=button.textContent,sent=false;
 function ready(){sent=false;button.disabled=false;button.textContent=label}
-form.addEventListener('submit',function(e){if(sent){e.preventDefault();return}var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus();return}
+// Typing a long passphrase twice on a phone, unseen, is where most mistakes come from. Shown only with
+// the script that works it; hidden again before sending, so password managers still offer to save it.
+var shown=document.getElementById('show_passwords');
+function reveal(on){['password','confirm_password'].forEach(function(id){document.getElementById(id).type=on?'text':'password'})}
+if(shown){shown.parentNode.parentNode.hidden=false;shown.addEventListener('change',function(){reveal(shown.checked)})}
+form.addEventListener('submit',function(e){if(shown&&shown.checked){shown.checked=false;reveal(false)}if(sent){e.preventDefault();return}var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus();return}
 sent=true;button.disabled=true;button.textContent='Creating your account\u2026';setTimeout(ready,35000)});
 window.addEventListener('pageshow',function(e){if(e.persisted)ready()});
 // The expiry in the reader's own time zone (the page says it in UTC, for the browser without script).

@@ -79,6 +79,13 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
     expect(await page.getByLabel('Password', { exact: true }).getAttribute('autocomplete')).toBe('new-password');
+    // Show passwords reveals both fields while typing; unticked, they are hidden again.
+    const type = () => Promise.all(['Password', 'Confirm password'].map((label) => page.getByLabel(label, { exact: true }).getAttribute('type')));
+    await page.getByLabel('Show passwords').check();
+    expect(await type()).toEqual(['text', 'text']);
+    await page.getByLabel('Show passwords').uncheck();
+    expect(await type()).toEqual(['password', 'password']);
+    await page.getByLabel('Show passwords').check();
     const [submitted] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${t.url}/invite`), page.getByRole('button', { name: 'Accept invitation' }).click()]);
     // Post/Redirect/Get: the welcome is a page of its own, which a reload shows again.
     expect([submitted.status(), submitted.headers().location]).toEqual([303, `/invite/welcome?token=${encodeURIComponent(new URL(link).searchParams.get('token')!)}`]);
@@ -230,6 +237,8 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     const { link } = await inviteByEmail('retype');
     const { page } = await newPage({ javaScriptEnabled: false });
     await page.goto(link);
+    // Without the script that works it, the control is not offered.
+    expect(await page.getByLabel('Show passwords').isVisible()).toBe(false);
     await page.getByLabel('First name', { exact: true }).fill('Barbara');
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
@@ -251,6 +260,9 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     await page.getByRole('button', { name: 'Accept invitation' }).click();
     await page.getByLabel('Confirm password', { exact: true }).focus();
     const inputRing = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineColor);
+    // Past Show passwords, to the button.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('show_passwords');
     await page.keyboard.press('Tab');
     const contrast = await page.evaluate((ring) => {
       const rgb = (color: string) => color.match(/[\d.]+/g)!.slice(0, 3).map(Number);
