@@ -31,7 +31,8 @@ export class Every {
 
   private async tick(): Promise<void> {
     if (this.stopping.signal.aborted) return;
-    const started = Date.now();
+    // A monotonic clock: the wall clock stepped back during a run (NTP) would hold the next run back by the step.
+    const started = performance.now();
     this.running = this.job(this.stopping.signal);
     try {
       await this.running;
@@ -40,7 +41,7 @@ export class Every {
     } finally {
       this.running = undefined;
     }
-    if (!this.stopping.signal.aborted) this.schedule(Math.max(0, this.intervalMs - (Date.now() - started)));
+    if (!this.stopping.signal.aborted) this.schedule(Math.max(0, this.intervalMs - (performance.now() - started)));
   }
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Every } from '../../src/jobs/scheduler.js';
 import { captureLogger } from '../support/slack-world.js';
 import { eventually } from '../support/wait.js';
@@ -36,5 +36,27 @@ describe('Every', () => {
     await eventually(() => started, 5_000, 'the run');
     await every.stop();
     expect(ended).toBe(true);
+  });
+
+  it('a wall clock stepped back during a run does not hold the next run back', async () => {
+    const times: number[] = [];
+    const now = Date.now.bind(Date);
+    let stepped = false;
+    const every = new Every('stepped job', 100, async () => {
+      times.push(performance.now());
+      // NTP sets the wall clock back 5 s while the first run is under way.
+      if (!stepped) {
+        stepped = true;
+        vi.spyOn(Date, 'now').mockImplementation(() => now() - 5_000);
+      }
+    }, captureLogger('silent').logger);
+    try {
+      every.start();
+      await eventually(() => times.length >= 2, 3_000, 'the second run');
+    } finally {
+      await every.stop();
+      vi.restoreAllMocks();
+    }
+    expect(times[1]! - times[0]!).toBeLessThan(1_000);
   });
 });
