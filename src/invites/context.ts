@@ -8,6 +8,7 @@ import type { Permission } from '../members/roles.js';
 import { AlreadyMember, AwaitingApproval, InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound } from '../shared/errors.js';
 import { shownStatus, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
 import { forUpdate } from '../db/index.js';
+import { isIdOf } from '../shared/ids.js';
 import type { InvitePolicy } from './policy.js';
 import type { InviteLinks } from './tokens.js';
 import type { EventSink } from '../events/events.js';
@@ -36,11 +37,9 @@ export interface InvitesContext {
   onApprovalDecided?(trx: Trx, now: number, invitations: Invitation[]): Promise<void>;
 }
 
-const INVITATION_ID = /^invite_[0-9A-Za-z]{1,40}$/;
-
 /** Refuses, as unknown, what cannot be an invitation's id (before a database sees it: PostgreSQL refuses a NUL in text). */
 export function requireInvitationId(id: string): void {
-  if (typeof id !== 'string' || !INVITATION_ID.test(id)) throw new NotFound('invitation', String(id).slice(0, 60));
+  if (!isIdOf('invite', id)) throw new NotFound('invitation', String(id).slice(0, 60));
 }
 
 /** One invitation by id (locked for the transaction when asked); unknown ids are NotFound. */

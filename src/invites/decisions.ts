@@ -28,8 +28,12 @@ export interface RequestDecision {
   members: string[];
 }
 
-/** Refuses a decision the invitation cannot take now, naming why (who decided first, a lapse, the two-person rule). */
-async function requireDecidable(trx: Trx, row: InvitationRow, actor: Actor, now: number): Promise<void> {
+/**
+ * Refuses a decision the invitation cannot take now, naming why (who decided first, a lapse, the
+ * two-person rule). `heldUpTo`: when the hold the decider was shown was made; an invitation decided
+ * and held anew since (raised to admin, say) is a hold they never saw.
+ */
+async function requireDecidable(trx: Trx, row: InvitationRow, actor: Actor, now: number, heldUpTo?: number): Promise<void> {
   // Lapsed is one answer whether the sweep has closed the request yet or not.
   if (row.decision === 'lapsed') throw new ApprovalLapsed(row.id);
   if (row.decision) throw new AlreadyDecided(row.id, row.decision, row.decided_by, row.decided_by_name);
@@ -40,6 +44,9 @@ async function requireDecidable(trx: Trx, row: InvitationRow, actor: Actor, now:
   }
   if (Number(row.expires_at) <= now) throw new ApprovalLapsed(row.id);
   if (await isRequester(trx, row, actor)) throw new OwnRequest(row.id);
+  if (heldUpTo !== undefined && Number(row.updated_at) > heldUpTo) {
+    throw new InvalidInput('This invitation was decided and held for approval again since this message was drawn: look again at the message, drawn anew.');
+  }
 }
 
 /**
@@ -102,8 +109,7 @@ async function requireRequesterMayStillInvite(ctx: InvitesContext, trx: Trx, row
 /** After conditional updates changed nothing: someone else decided (or revoked) in between. */
 async function lostTheRace(trx: Trx, id: string, actor: Actor, now: number, heldUpTo?: number): Promise<never> {
   const row = await invitationRow(trx, id);
-  await requireDecidable(trx, row, actor, now);
-  requireHeldBy(row, heldUpTo);
+  await requireDecidable(trx, row, actor, now, heldUpTo);
   throw new NotAwaitingApproval(id);
 }
 
@@ -193,16 +199,6 @@ function denyReason(reason: string): string {
   return why;
 }
 
-/**
- * A decision from a message drawn before the invitation was held again (decided, then held anew:
- * raised to admin, sent anew under the rule "Policy") would decide a hold its decider never saw.
- */
-function requireHeldBy(row: InvitationRow, heldUpTo: number | undefined): void {
-  if (heldUpTo !== undefined && Number(row.updated_at) > heldUpTo) {
-    throw new InvalidInput('This invitation was decided and held for approval again since this message was drawn: look again at the message, drawn anew.');
-  }
-}
-
 /** Approve one held invitation: its email goes out, and its link's expiry starts now. `heldUpTo`: when the hold shown was made. */
 export async function approve(ctx: InvitesContext, id: string, actor: Actor, heldUpTo?: number): Promise<Invitation> {
   const invitation = await inTransaction(ctx.db, async (trx) => {
@@ -210,8 +206,7 @@ export async function approve(ctx: InvitesContext, id: string, actor: Actor, hel
     await serializeOn(trx, INVITE_LOCK);
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
-    await requireDecidable(trx, row, actor, now);
-    requireHeldBy(row, heldUpTo);
+    await requireDecidable(trx, row, actor, now, heldUpTo);
     await requireMayStillDecide(ctx, trx, actor);
     await requireRequesterMayStillInvite(ctx, trx, [row]);
     await requireNotMember(trx, row.email);
@@ -228,8 +223,7 @@ export async function deny(ctx: InvitesContext, id: string, actor: Actor, reason
   const invitation = await inTransaction(ctx.db, async (trx) => {
     const now = ctx.clock.now();
     const row = await invitationRow(trx, id);
-    await requireDecidable(trx, row, actor, now);
-    requireHeldBy(row, heldUpTo);
+    await requireDecidable(trx, row, actor, now, heldUpTo);
     await requireMayStillDecide(ctx, trx, actor);
     const [denied] = await denyRows(ctx, trx, [row], actor, why, now);
     return denied ?? lostTheRace(trx, id, actor, now, heldUpTo);

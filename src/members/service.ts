@@ -5,7 +5,7 @@ import { newApiToken, tokenHash } from '../invites/tokens.js';
 import { SLACK_USER_ID, type Actor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { AlreadyMember, InvalidCredentials, InvalidInput, LastAdmin, MemberDeactivated, NotFound } from '../shared/errors.js';
-import { newId } from '../shared/ids.js';
+import { isIdOf, newId } from '../shared/ids.js';
 import { memberEvent, NO_EVENTS, type EventSink } from '../events/events.js';
 import { listMembers, type MemberQuery } from './listing.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -90,8 +90,7 @@ export class MembersService {
   }
 
   async find(id: string): Promise<Member | undefined> {
-    // Not an id this service makes (a NUL, which PostgreSQL refuses in text, a made-up one): no member.
-    if (!/^usr_[0-9A-Za-z]{1,40}$/.test(id)) return undefined;
+    if (!isIdOf('usr', id)) return undefined;
     const row = await this.db<MemberRow>('members').where({ id }).first();
     return row ? toMember(row) : undefined;
   }

@@ -7,7 +7,18 @@ import { monotonicFactory } from 'ulid';
  */
 const nextUlid = monotonicFactory();
 
+type IdPrefix = 'invite' | 'usr' | 'renew' | 'import' | 'run' | 'whep' | 'msg' | 'request';
+
 /** Sortable, prefixed ids in Medusa's style: `invite_01J…`, `usr_01J…`. */
-export function newId(prefix: 'invite' | 'usr' | 'renew' | 'import' | 'run' | 'whep' | 'msg' | 'request'): string {
+export function newId(prefix: IdPrefix): string {
   return `${prefix}_${nextUlid()}`;
+}
+
+const ID_SHAPES = new Map<IdPrefix, RegExp>();
+
+/** Whether `value` has the shape of an id of this kind; checked before a database sees it (PostgreSQL refuses a NUL in text). */
+export function isIdOf(prefix: IdPrefix, value: unknown): value is string {
+  let shape = ID_SHAPES.get(prefix);
+  if (!shape) ID_SHAPES.set(prefix, (shape = new RegExp(`^${prefix}_[0-9A-Za-z]{1,40}$`)));
+  return typeof value === 'string' && shape.test(value);
 }

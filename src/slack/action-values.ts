@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { APPROVAL_REQUEST_ID } from '../invites/approvals.js';
 import type { SortKey, StatusFilter } from '../invites/list.js';
 import { ROLES, type Role } from '../members/roles.js';
+import { isIdOf } from '../shared/ids.js';
 
 /**
  * What Doorman's buttons and selects carry, in compact strings. Values come back from Slack in
@@ -45,8 +46,8 @@ export type Surface = 'table' | 'home' | 'summary' | 'notice';
 const SURFACE_CODES: Record<Surface, string> = { table: 't', home: 'h', summary: 's', notice: 'n' };
 
 const offset = z.coerce.number().int().min(0).max(1_000_000);
-const invitationId = z.string().regex(/^invite_[0-9A-Za-z]{1,40}$/);
-const memberId = z.string().regex(/^usr_[0-9A-Za-z]{1,40}$/);
+const invitationId = z.string().refine((id) => isIdOf('invite', id));
+const memberId = z.string().refine((id) => isIdOf('usr', id));
 const search = z
   .string()
   .regex(/^[A-Za-z0-9_-]{0,100}$/)
@@ -92,11 +93,12 @@ export interface RowValue {
 
 const noticeId = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
-/** The row's `sentAt`, after the id: `v` and the moment in base 36 (no table status starts with v). */
-const SENT_AT = /^v([0-9a-z]{1,12})$/;
+/** A moment (ms) in a value, in base 36 to keep values short; undefined for text that is not one. */
+const moment36 = (ms: number) => ms.toString(36);
+const fromMoment36 = (text: string | undefined) => (text !== undefined && /^[0-9a-z]{1,12}$/.test(text) ? parseInt(text, 36) : undefined);
 
 export function encodeRow(value: RowValue): string {
-  const head = `${SURFACE_CODES[value.surface]}.${value.invitationId}${value.sentAt === undefined ? '' : `.v${value.sentAt.toString(36)}`}`;
+  const head = `${SURFACE_CODES[value.surface]}.${value.invitationId}${value.sentAt === undefined ? '' : `.v${moment36(value.sentAt)}`}`;
   if (value.surface === 'notice') return `${head}.${value.noticeId}`;
   return `${head}.${encodeTable(value.table)}`;
 }
@@ -106,10 +108,10 @@ export function decodeRow(value: unknown): RowValue | undefined {
   const [code, id, ...parts] = value.split('.');
   const surface = (Object.keys(SURFACE_CODES) as Surface[]).find((s) => SURFACE_CODES[s] === code);
   if (!surface || !invitationId.safeParse(id).success) return undefined;
-  // Rows drawn before `sentAt` was carried have none.
-  const sent = SENT_AT.exec(parts[0] ?? '');
-  const rest = sent ? parts.slice(1) : parts;
-  const sentAt = sent ? { sentAt: parseInt(sent[1]!, 36) } : {};
+  // The row's `sentAt` follows the id as `v` and the moment (no table status starts with v); rows drawn before it was carried have none.
+  const sent = parts[0]?.startsWith('v') ? fromMoment36(parts[0].slice(1)) : undefined;
+  const rest = sent === undefined ? parts : parts.slice(1);
+  const sentAt = sent === undefined ? {} : { sentAt: sent };
   if (surface === 'notice') {
     const parsed = noticeId.safeParse(rest.length === 1 && /^\d+$/.test(rest[0]!) ? rest[0] : undefined);
     return parsed.success ? { surface, invitationId: id!, table: DEFAULT_TABLE, noticeId: parsed.data, ...sentAt } : undefined;
@@ -143,15 +145,16 @@ export interface MemberValue {
 }
 
 export function encodeMember(value: MemberValue): string {
-  return `${value.memberId}.${value.offset}${value.drawnAt === undefined ? '' : `.${value.drawnAt.toString(36)}`}`;
+  return `${value.memberId}.${value.offset}${value.drawnAt === undefined ? '' : `.${moment36(value.drawnAt)}`}`;
 }
 
 export function decodeMember(value: unknown): MemberValue | undefined {
   if (typeof value !== 'string' || value.length > 100) return undefined;
   const [id, at, drawn, ...rest] = value.split('.');
   const parsed = z.tuple([memberId, offset]).safeParse([id, at]);
-  if (!parsed.success || rest.length || (drawn !== undefined && !/^[0-9a-z]{1,11}$/.test(drawn))) return undefined;
-  return { memberId: parsed.data[0], offset: parsed.data[1], ...(drawn === undefined ? {} : { drawnAt: parseInt(drawn, 36) }) };
+  const drawnAt = fromMoment36(drawn);
+  if (!parsed.success || rest.length || (drawn !== undefined && drawnAt === undefined)) return undefined;
+  return { memberId: parsed.data[0], offset: parsed.data[1], ...(drawnAt === undefined ? {} : { drawnAt }) };
 }
 
 export function decodeOffset(value: unknown): number | undefined {
