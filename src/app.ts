@@ -16,7 +16,8 @@ import { fileTransport, smtpTransport, type MailTransport } from './mail/transpo
 import { MembersService } from './members/service.js';
 import { Metrics } from './metrics/metrics.js';
 import { outboxBacklog } from './outbox/outbox.js';
-import { OutboxWorker, type DeliveryObserver, type WorkerOptions } from './outbox/worker.js';
+import type { DeliveryObserver } from './outbox/handler.js';
+import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
 import { queueAcceptedNotice, queueRefusedNotice, queueRenewalRequestNotice } from './notices/queue.js';
 import { queueApprovalDecided, queueApprovalRequests } from './notices/approvals.js';
 import { MailPace } from './mail/pace.js';

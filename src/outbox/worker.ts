@@ -1,35 +1,12 @@
 import type { Logger } from 'pino';
-import { retryThroughOutage, type Db, type Trx } from '../db/index.js';
+import { retryThroughOutage, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
-import { claimDue, extendClaims, recordOutcome, releaseClaims, type RecordedOutcome, type RecordResult } from './claims.js';
+import { claimDue, recordOutcome, releaseClaims, type RecordedOutcome } from './claims.js';
+import type { DeliveryObserver, OutboxHandler } from './handler.js';
+import { LeaseKeeper } from './leases.js';
 import type { OutboxRow } from './outbox.js';
 import { askedWaitMs, backoffMs, countsAsFailure, RetryLater } from './retry.js';
-
-export { backoffMs, OutageHold, RetryLater, StopGrace } from './retry.js';
-export type { RecordedOutcome, RecordResult } from './claims.js';
-
-/** What a handler's delivery came to: a recorded outcome other than `failing` (a failure is thrown). */
-export type DeliveryOutcome = Exclude<RecordedOutcome, { result: 'failing' }>;
-
-export interface OutboxHandler {
-  kind: string;
-  deliver(item: OutboxRow): Promise<DeliveryOutcome>;
-  /** Optional: runs in the transaction that records an item's outcome. */
-  recordOutcome?(trx: Trx, item: OutboxRow, outcome: RecordedOutcome): Promise<void>;
-  /** Optional: on stop, for good — ends deliveries that wait on someone else (a slow webhook receiver); they stay queued. */
-  interrupt?(): void;
-  /**
-   * Optional: until when none of this kind should be tried (the mail server is unreachable): the
-   * worker claims none of it meanwhile, so an outage is not a retry of every queued item in turn.
-   */
-  heldUntil?(): number | undefined;
-  /**
-   * Optional: records an outcome itself, with what else it changes (its invitation's delivery state), in place
-   * of the worker's record; undefined leaves it to the worker's record, with recordOutcome in its transaction.
-   */
-  record?(item: OutboxRow, outcome: RecordedOutcome, now: number): Promise<RecordResult | undefined>;
-}
 
 export interface PassResult {
   settled: number;
@@ -42,8 +19,6 @@ export interface PassResult {
   lastError?: string;
 }
 
-/** Told of each outcome once it is recorded (metrics); an outcome another worker's claim overrode is not told. */
-export type DeliveryObserver = (kind: string, outcome: RecordedOutcome) => void;
 
 export interface WorkerOptions {
   pollIntervalMs: number;
@@ -51,16 +26,18 @@ export interface WorkerOptions {
   /** Deliveries at once. A crash repeats at most this many: those being delivered at that moment. */
   concurrency: number;
   /**
-   * How long a claimed item stays reserved before another worker may take it. It is extended while its batch
-   * is delivered (up to MAX_HOLD_MS), so only a worker that died, lost its database or hangs lets it run out.
+   * How long a claimed item stays reserved before another worker may take it; extended while the item waits
+   * or is delivered (LeaseKeeper).
    */
   leaseMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
 }
 
-/** How long a batch's lease is extended at most (WorkerOptions.leaseMs). */
-const MAX_HOLD_MS = 60 * 60_000;
+/** One claim's count of settled items: a claim none of whose items settled is not followed by another at once. */
+interface Claim {
+  settled: number;
+}
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   pollIntervalMs: 1_000,
@@ -73,7 +50,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
 
 /**
  * Delivers the outbox in claimed batches, `concurrency` at a time, recording each outcome before a lane takes
- * the next item. Instances may share a database: each claim is won by exactly one.
+ * the next item; the next batch is claimed as soon as a lane is free, so one slow delivery holds only its own
+ * lane. Instances may share a database: each claim is won by exactly one.
  */
 export class OutboxWorker {
   private readonly handlers = new Map<string, OutboxHandler>();
@@ -86,6 +64,8 @@ export class OutboxWorker {
   /** Set by stop(): lanes take no further item of their batch. */
   private stopping = false;
   private rerun = false;
+  /** A pass waiting on deliveries under way, to be told of a wake. */
+  private readonly wakers = new Set<() => void>();
 
   constructor(
     private readonly db: Db,
@@ -115,11 +95,12 @@ export class OutboxWorker {
     this.schedule(0);
   }
 
-  /** Asks for a pass soon (after something was queued in this process). */
+  /** Asks for a look at the queue soon (after something was queued in this process). */
   wake(): void {
     if (this.stopped) return;
-    if (this.running) this.rerun = true;
-    else this.schedule(0);
+    if (!this.running) return this.schedule(0);
+    this.rerun = true;
+    for (const wake of this.wakers) wake();
   }
 
   /**
@@ -146,54 +127,87 @@ export class OutboxWorker {
 
   private async pass(keepClaiming: () => boolean): Promise<PassResult> {
     const result: PassResult = { settled: 0, delivered: 0, cancelled: 0, refused: 0, failed: 0 };
-    for (;;) {
-      const batch = await this.claim();
-      if (batch.length === 0) return result;
-      const before = result.settled;
-      let next = 0;
-      const lane = async () => {
-        while (next < batch.length && !this.stopping) {
-          const item = batch[next++]!;
-          try {
-            const outcome = await this.deliverOne(item);
-            if (!outcome) continue;
-            await this.record(item, outcome);
-            if (outcome.result !== 'failing') {
-              result.settled++;
-              result[outcome.result === 'done' ? 'delivered' : outcome.result]++;
-            } else if (!outcome.expected) {
-              result.failed++;
-              result.lastError = outcome.error;
-            }
-          } finally {
-            this.held.delete(item.id);
-          }
-        }
-      };
-      let extending = Promise.resolve();
-      const claimedAt = this.clock.now();
-      const leaseTimer = setInterval(() => {
-        // A batch still under way after MAX_HOLD_MS (a delivery that hangs) lets its lease run out,
-        // so another instance can take up what it holds.
-        if (this.clock.now() - claimedAt < MAX_HOLD_MS) extending = this.extendLeases(batch);
-      }, Math.max(50, this.options.leaseMs / 3));
-      leaseTimer.unref?.();
+    const { concurrency } = this.options;
+    const queue: Array<{ item: OutboxRow; claim: Claim }> = [];
+    const underWay = new Set<Promise<void>>();
+    const leases = new LeaseKeeper(this.db, this.clock, this.logger, this.options.leaseMs);
+    let latest: Claim | undefined;
+    let nudged = false;
+
+    const deliver = async (item: OutboxRow, claim: Claim) => {
       try {
-        await Promise.all(Array.from({ length: Math.min(this.options.concurrency, batch.length) }, lane));
+        const outcome = await this.deliverOne(item);
+        if (!outcome) return;
+        await this.record(item, outcome);
+        if (outcome.result !== 'failing') {
+          claim.settled++;
+          result.settled++;
+          result[outcome.result === 'done' ? 'delivered' : outcome.result]++;
+        } else if (!outcome.expected) {
+          result.failed++;
+          result.lastError = outcome.error;
+        }
       } finally {
-        clearInterval(leaseTimer);
-        // No extension goes on after its pass (a stop closes the database next).
-        await extending;
+        leases.drop(item);
+        this.held.delete(item.id);
       }
-      if (next < batch.length) {
-        // Stopping (a deploy, say): what no lane took is given back rather than left to its lease.
-        const untaken = batch.slice(next);
-        await releaseClaims(this.db, untaken).catch((error: unknown) => this.logger.warn({ err: error }, 'could not give back claimed items; their lease brings them back'));
-        for (const item of untaken) this.held.delete(item.id);
-        return result;
+    };
+
+    try {
+      for (;;) {
+        while (!this.stopping && underWay.size < concurrency && queue.length > 0) {
+          const { item, claim } = queue.shift()!;
+          const delivery = deliver(item, claim)
+            .catch((error: unknown) => this.logger.error({ err: error, outbox: item.id }, 'delivery failed unexpectedly; its lease brings it back'))
+            .finally(() => underWay.delete(delivery));
+          underWay.add(delivery);
+        }
+        // Claim again once every claimed item has started and a lane is free, so a slow delivery holds its
+        // lane only. Not after a claim none of whose items settled (the SMTP server is down, say: the rest
+        // waits for its retry time), unless something was queued or the poll interval passed since.
+        const mayClaim = !this.stopping && queue.length === 0 && underWay.size < concurrency && (latest === undefined || (keepClaiming() && (latest.settled > 0 || nudged)));
+        if (mayClaim) {
+          nudged = false;
+          this.rerun = false;
+          const claimedAt = this.clock.now();
+          const batch = await this.claim();
+          latest = { settled: 0 };
+          for (const item of batch) {
+            queue.push({ item, claim: latest });
+            leases.hold(item, claimedAt);
+          }
+          if (batch.length > 0) continue;
+        }
+        if (underWay.size === 0) break;
+        if (await this.nextEvent(underWay)) nudged = true;
       }
-      // Nothing settled (say, the SMTP server is down): the rest waits for its retry time.
-      if (!keepClaiming() || result.settled === before) return result;
+    } finally {
+      await leases.end();
+    }
+    if (queue.length > 0) {
+      // Stopping (a deploy, say): what no lane took is given back rather than left to its lease.
+      const untaken = queue.map(({ item }) => item);
+      await releaseClaims(this.db, untaken).catch((error: unknown) => this.logger.warn({ err: error }, 'could not give back claimed items; their lease brings them back'));
+      for (const item of untaken) this.held.delete(item.id);
+    }
+    return result;
+  }
+
+  /** Waits for a delivery under way to end (false), or for a wake or the poll interval (true). */
+  private async nextEvent(underWay: Set<Promise<void>>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    let woken: (() => void) | undefined;
+    const nudge = new Promise<boolean>((resolve) => {
+      woken = () => resolve(true);
+      this.wakers.add(woken);
+      timer = setTimeout(woken, this.options.pollIntervalMs);
+      timer.unref?.();
+    });
+    try {
+      return await Promise.race([...[...underWay].map((delivery) => delivery.then(() => false)), nudge]);
+    } finally {
+      clearTimeout(timer);
+      this.wakers.delete(woken!);
     }
   }
 
@@ -210,19 +224,6 @@ export class OutboxWorker {
     });
     for (const item of items) this.held.add(item.id);
     return items;
-  }
-
-  /** Extends the lease of the batch's items this worker still holds (see WorkerOptions.leaseMs). */
-  private async extendLeases(batch: OutboxRow[]): Promise<void> {
-    const held = batch.filter((item) => this.held.has(item.id));
-    const lockedUntil = this.clock.now() + this.options.leaseMs;
-    try {
-      const extended = await extendClaims(this.db, held, lockedUntil);
-      // One another worker claimed meanwhile keeps its old end, so its turn never comes here.
-      for (const item of held) if (extended.has(item.id)) item.locked_until = lockedUntil;
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not extend the lease of items being delivered; another instance may take them up when it runs out');
-    }
   }
 
   /** Delivers one item; undefined when its lease ran out before its turn came (it is left to the next claim). */

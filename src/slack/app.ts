@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { Services } from '../app.js';
 import { slackMode } from '../config.js';
 import { ConfigError } from '../shared/errors.js';
-import type { OutboxHandler } from '../outbox/worker.js';
+import type { OutboxHandler } from '../outbox/handler.js';
 import { Background } from './background.js';
 import { Every } from '../jobs/scheduler.js';
 import { slackFileOrigins } from './file-download.js';

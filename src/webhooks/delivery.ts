@@ -2,7 +2,9 @@ import { createHmac } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import { putOffTarget } from '../outbox/claims.js';
 import type { OutboxRow } from '../outbox/outbox.js';
-import { backoffMs, RetryLater, StopGrace, type DeliveryOutcome, type OutboxHandler, type WorkerOptions } from '../outbox/worker.js';
+import type { DeliveryOutcome, OutboxHandler } from '../outbox/handler.js';
+import { backoffMs, RetryLater, StopGrace } from '../outbox/retry.js';
+import type { WorkerOptions } from '../outbox/worker.js';
 import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
 import { webhookUrlProblem } from '../shared/urls.js';
@@ -45,44 +47,59 @@ export const WEBHOOK_WORKER_OPTIONS: Partial<WorkerOptions> = {
   ...DEFAULT_WEBHOOK_DELIVERY.backoff,
 };
 
-/** How long a delivery waits for a lane to its endpoint before it goes back to the queue. */
+/** How long a delivery waits for a lane to its endpoint before it goes back to the queue; an endpoint slower than this is not waited for. */
 const LANE_WAIT_MS = 1_000;
 
+/** Frees a lane; `answered`: a request was made, and its time tells how fast the endpoint answers. */
+type Lane = (answered?: boolean) => void;
+
 /**
- * At most `perEndpoint` requests to one endpoint at once. A delivery that gets no lane within a moment means
- * a slow endpoint, so it goes back to the queue rather than hold a worker lane.
+ * At most `perEndpoint` requests to one endpoint at once. A delivery waits a moment for a lane of an endpoint
+ * that answers quickly. One to a slow endpoint (its last answer, or a request still under way, took longer than
+ * that) goes back to the queue at once, so that endpoint never holds the worker lanes the others' deliveries need.
  */
 class EndpointLanes {
-  private readonly busy = new Map<string, number>();
+  private readonly underWay = new Map<string, Set<{ at: number }>>();
+  private readonly lastTook = new Map<string, number>();
   private readonly waiting = new Map<string, Array<() => void>>();
 
   constructor(private readonly perEndpoint: number) {}
 
-  async take(id: string): Promise<boolean> {
-    if ((this.busy.get(id) ?? 0) < this.perEndpoint) {
-      this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
-      return true;
-    }
-    return new Promise<boolean>((resolve) => {
+  async take(id: string): Promise<Lane | undefined> {
+    const requests = this.requests(id);
+    if (requests.size < this.perEndpoint) return this.start(id);
+    const now = performance.now();
+    if ((this.lastTook.get(id) ?? 0) >= LANE_WAIT_MS || [...requests].some((request) => now - request.at >= LANE_WAIT_MS)) return undefined;
+    return new Promise<Lane | undefined>((resolve) => {
       const queue = this.waiting.get(id) ?? [];
+      // Handed over as it is freed, so no delivery arriving meanwhile takes it first.
       const wake = () => {
         clearTimeout(timer);
-        resolve(true);
+        resolve(this.start(id));
       };
       const timer = setTimeout(() => {
         queue.splice(queue.indexOf(wake), 1);
-        resolve(false);
+        resolve(undefined);
       }, LANE_WAIT_MS);
       queue.push(wake);
       this.waiting.set(id, queue);
     });
   }
 
-  /** Hands the lane to the next waiting delivery, or frees it. */
-  give(id: string): void {
-    const next = this.waiting.get(id)?.shift();
-    if (next) next();
-    else this.busy.set(id, (this.busy.get(id) ?? 1) - 1);
+  private requests(id: string): Set<{ at: number }> {
+    const requests = this.underWay.get(id) ?? new Set();
+    this.underWay.set(id, requests);
+    return requests;
+  }
+
+  private start(id: string): Lane {
+    const request = { at: performance.now() };
+    this.requests(id).add(request);
+    return (answered = true) => {
+      this.requests(id).delete(request);
+      if (answered) this.lastTook.set(id, performance.now() - request.at);
+      this.waiting.get(id)?.shift()?.();
+    };
   }
 }
 
@@ -127,6 +144,8 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
   // On stop: nothing new goes out, and requests still unanswered after a short grace are cut (they stay queued).
   const stop = new StopGrace(STOP_GRACE_MS);
   const paused = new Map<string, { until: number; failures: number; lastError: string }>();
+  // Until when each slow endpoint's waiting deliveries were last put off.
+  const putOff = new Map<string, number>();
 
   const endpointFor = async (id: string) => envById.get(id) ?? (await storedEndpoint(db, id));
   const secretOf = (endpoint: WebhookEndpoint) => (endpoint.source === 'env' ? endpoint.secret : openSecret(appSecret, endpoint.secret));
@@ -197,11 +216,21 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       const before = blocked();
       if (before instanceof RetryLater) throw before;
       if (before) return before;
-      if (!(await lanes.take(endpoint.id))) throw new RetryLater('waits for a free lane to its endpoint', LANE_WAIT_MS, true);
+      const lane = await lanes.take(endpoint.id);
+      if (!lane) {
+        // The endpoint is slow: its other waiting deliveries are put off for a moment too, so the claims
+        // meanwhile take the other endpoints' (one statement per moment, not one per delivery).
+        const now = clock.now();
+        if ((putOff.get(endpoint.id) ?? 0) <= now) {
+          putOff.set(endpoint.id, now + LANE_WAIT_MS);
+          await putOffTarget(db, { kind: WEBHOOK, target: endpoint.id, until: now + LANE_WAIT_MS, now }).catch(() => undefined);
+        }
+        throw new RetryLater('waits for a free lane to its endpoint', LANE_WAIT_MS, true);
+      }
       // A lane freed by a failure comes with a new pause: no request then either.
       const after = blocked();
       if (after) {
-        lanes.give(endpoint.id);
+        lane(false);
         if (after instanceof RetryLater) throw after;
         return after;
       }
@@ -222,7 +251,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         if (tooOld()) return givenUp(describeError(error));
         throw error;
       } finally {
-        lanes.give(endpoint.id);
+        lane();
       }
     },
     interrupt: () => stop.interrupt(),

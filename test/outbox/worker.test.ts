@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, inTransaction, isPostgres, type Db } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { enqueue, type OutboxRow } from '../../src/outbox/outbox.js';
-import { backoffMs, DEFAULT_WORKER_OPTIONS, OutboxWorker, RetryLater, type OutboxHandler } from '../../src/outbox/worker.js';
+import type { OutboxHandler } from '../../src/outbox/handler.js';
+import { backoffMs, RetryLater } from '../../src/outbox/retry.js';
+import { DEFAULT_WORKER_OPTIONS, OutboxWorker } from '../../src/outbox/worker.js';
 import { createTestDatabase, DIALECTS, ManualClock, watchStatements, type TestDatabase } from '../support/db.js';
 import { eventually } from '../support/wait.js';
 
@@ -486,6 +488,22 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     // Items 30–39 were tried (a batch in which nothing settled ends the drain), 40–49 not yet.
     expect(after.slice(30, 40).every((r) => r.state === 'pending' && r.attempts === 1 && r.last_error === 'refused')).toBe(true);
     expect(after.slice(40).every((r) => r.attempts === 0)).toBe(true);
+  });
+
+  it('a slow delivery holds only its own lane: the next batch is claimed as soon as a lane is free, not when the slow one ends', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { handler, delivered } = recorder(async (item) => {
+      if (payloadN(item) === 0) await gate;
+    });
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { batchSize: 2, concurrency: 2 });
+    await queue(7);
+    const drained = worker.drain();
+    await eventually(() => delivered.length === 6, 10_000, 'the six others delivered');
+    expect([...delivered].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+    release();
+    expect(await drained).toMatchObject({ settled: 7, delivered: 7 });
+    expect((await rows()).every((r) => r.state === 'done' && Number(r.attempts) === 1)).toBe(true);
   });
 
   it('does not start an item whose lease ran out while it waited its turn (another worker may hold it now)', async () => {

@@ -18,8 +18,7 @@ export interface ReceivedWebhook {
   status: number | 'hung';
 }
 
-/** How the receiver answers the next requests: a status, or no answer at all. */
-/** A status; `hang`: never answered; `endless`: 200 with a body that never ends. */
+/** How the receiver answers a request: a status; `hang`: never answered; `endless`: 200 with a body that never ends. */
 export type Answer = number | 'hang' | 'endless';
 
 /**
@@ -30,6 +29,8 @@ export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   readonly script: Answer[] = [];
   otherwise: Answer = 204;
+  /** How long each status waits before it is answered (a slow endpoint). */
+  delayMs = 0;
   secret: string | undefined;
   private readonly server: http.Server;
   private readonly hanging = new Set<http.ServerResponse>();
@@ -49,7 +50,7 @@ export class WebhookReceiver {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
   }
 
-  /** Requests waiting for an answer that never comes. */
+  /** Requests waiting for their answer (one that never comes, or a slow one). */
   get hangingCount(): number {
     return this.hanging.size;
   }
@@ -97,7 +98,12 @@ export class WebhookReceiver {
         more();
         return;
       }
-      res.writeHead(answer).end();
+      if (this.delayMs === 0) return void res.writeHead(answer).end();
+      this.hanging.add(res);
+      setTimeout(() => {
+        this.hanging.delete(res);
+        if (!res.destroyed) res.writeHead(answer).end();
+      }, this.delayMs).unref();
     });
   }
 }

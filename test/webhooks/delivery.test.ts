@@ -318,6 +318,26 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(endless.received).toHaveLength(1);
   });
 
+  it('a slow endpoint that does answer holds back neither the others nor their later events: it keeps to its own lanes while theirs flow', async () => {
+    const slow = await receiver();
+    slow.delayMs = 5_000;
+    const healthy = await receiver(SECRET);
+    const s = services([slow.url, healthy.url]);
+    s.webhooks.start();
+    // More deliveries than one claim takes (32): each event goes to both endpoints.
+    await s.invites.inviteMany({ emails: Array.from({ length: 40 }, (_, i) => `p${i}@example.io`), actor: OPERATOR });
+    await eventually(() => healthy.received.length === 40, 15_000, 'every event at the healthy endpoint');
+    const answeredBySlow = () => slow.received.length - slow.hangingCount;
+    // All of them before the slow endpoint answered its first request: none waited for it.
+    expect(answeredBySlow()).toBe(0);
+    expect(slow.hangingCount).toBeLessThanOrEqual(2);
+    // An event queued while its requests are still under way goes out at once, too.
+    await s.invites.inviteMany({ emails: 'late@example.io', actor: OPERATOR });
+    await eventually(() => healthy.received.length === 41, 15_000, 'the later event');
+    expect(answeredBySlow()).toBe(0);
+    expect(healthy.received.every((w) => w.verified)).toBe(true);
+  });
+
   it('a hanging endpoint holds back neither the other endpoints nor the invitation emails', async () => {
     const hanging = await receiver();
     hanging.otherwise = 'hang';

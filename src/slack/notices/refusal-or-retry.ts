@@ -1,5 +1,5 @@
 import type { Logger } from '../../logger.js';
-import { OutageHold, RetryLater } from '../../outbox/worker.js';
+import { OutageHold, RetryLater } from '../../outbox/retry.js';
 import type { Clock } from '../../shared/clock.js';
 import { APP_REFUSED, rateLimitWaitMs, refusedForGood, slackRefusal } from '../refusals.js';
 import type { ChannelPacer } from './pacer.js';

@@ -1,6 +1,6 @@
 import { webApi } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
-import { RetryLater } from '../../../src/outbox/worker.js';
+import { RetryLater } from '../../../src/outbox/retry.js';
 import { ChannelPacer } from '../../../src/slack/notices/pacer.js';
 import { refusalOrRetry } from '../../../src/slack/notices/refusal-or-retry.js';
 import { ManualClock } from '../../support/db.js';
