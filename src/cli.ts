@@ -8,7 +8,7 @@ import { loadConfig } from './config.js';
 import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
 import { createLogger } from './logger.js';
-import type { Actor } from './shared/actor.js';
+import { CLI_ACTOR_PREFIX, type Actor } from './shared/actor.js';
 import { parseMoment } from './shared/clock.js';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
@@ -27,7 +27,7 @@ import { registerWebhookCommands } from './cli/webhooks.js';
  * emails it queues are delivered by a running service, or by `doorman deliver` when none runs.
  */
 
-const operator: Actor = { type: 'system', name: `cli:${safeUser()}` };
+const operator: Actor = { type: 'system', name: `${CLI_ACTOR_PREFIX}${safeUser()}` };
 
 /** SLACK_COMMAND, checked as start-up checks it (the manifest needs no other configuration). */
 function slackCommand(env: NodeJS.ProcessEnv): string {

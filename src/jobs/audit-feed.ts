@@ -1,6 +1,7 @@
 import type { AuditAction } from '../audit/audit.js';
 import { INVITEE_NAME } from '../invites/renewal-requests.js';
 import { isPostgres, type Db } from '../db/index.js';
+import { CLI_ACTOR_PREFIX } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../logger.js';
 import { askedWaitMs } from '../outbox/retry.js';
@@ -27,7 +28,7 @@ const HORIZON_DELAY_MS = 1_000;
 export const GAP_GIVE_UP_MS = 10 * 60_000;
 /** At most this many entries written while no feed ran (AUDIT_CHANNEL unset for a while) are posted when one starts again. */
 export const CATCH_UP_ENTRIES = 2_000;
-/** A cursor untouched this long was fed by no instance (every run touches it, even one Slack refuses). */
+/** A cursor untouched this long was fed by no instance meanwhile (every run touches it, even one Slack refuses). */
 const UNFED_AFTER_MS = 3_600_000;
 
 /**
@@ -128,17 +129,29 @@ export class AuditFeed {
     this.lease = now + LEASE_MS;
     const row = (await this.db('job_cursors').where({ name: CURSOR }).first()) as { position: number | string };
     const position = Number(row.position);
-    // Starting after a break in which no instance fed the channel (unset for months, then set
-    // again): the last entries written meanwhile follow, not all of them (hours of messages); the
-    // log says how many were left. A restart, or a feed Slack refuses for days, keeps its place.
+    // Starting after a break in which the service ran without feeding the channel (unset for months,
+    // then set again): the last entries written meanwhile follow, not all of them (hours of messages);
+    // the log says how many were left. A restart, a feed Slack refuses for days, or the service down
+    // (only the CLI wrote meanwhile) keeps its place.
     const starting = !this.started;
     this.started = true;
     if (!starting || !existing || now - Number(existing.updated_at) < UNFED_AFTER_MS) return position;
+    if (!(await this.servedUnfed(position, Number(existing.updated_at)))) return position;
     const cut = (await this.db('audit_log').where('id', '>', position).orderBy('id', 'desc').offset(CATCH_UP_ENTRIES).first('id')) as { id: number | string } | undefined;
     if (!cut) return position;
     const [left] = (await this.db('audit_log').where('id', '>', position).andWhere('id', '<=', Number(cut.id)).count({ n: '*' })) as Array<{ n: number | string }>;
     this.logger?.warn({ left: Number(left?.n ?? 0), since: new Date(Number(existing.updated_at)).toISOString() }, `AUDIT_CHANNEL: of the audit entries written while the channel was not fed, only the last ${CATCH_UP_ENTRIES} are posted there`);
     return Number(cut.id);
+  }
+
+  /** Whether the service wrote an entry (not the CLI alone) after a feed last touched the cursor: it ran without one. */
+  private async servedUnfed(position: number, lastFed: number): Promise<boolean> {
+    const entry = await this.db('audit_log')
+      .where('id', '>', position)
+      .where('at', '>', lastFed + LEASE_MS)
+      .where((q) => q.whereNot('actor_type', 'system').orWhereNull('actor_id').orWhereNot('actor_id', 'like', `${CLI_ACTOR_PREFIX}%`))
+      .first('id');
+    return entry !== undefined;
   }
 
   /**

@@ -6,6 +6,9 @@ export type Actor =
 
 export const SYSTEM: Actor = { type: 'system' };
 
+/** How the operator CLI's changes name their actor (`cli:` and the operating-system user). */
+export const CLI_ACTOR_PREFIX = 'cli:';
+
 /** The longest name kept: a member's first or last name, a display name stored beside a change. */
 export const MAX_NAME_CHARS = 200;
 

@@ -99,9 +99,9 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     await write('short', 3);
     clock.advance(3 * 3_600_000);
     expect(await drain(new AuditFeed(test.db, clock, post))).toBe(3);
-    // Unset for months with much written meanwhile: only the last of it.
-    await write('long', CATCH_UP_ENTRIES + 5);
+    // Unset for months with much written meanwhile by the service: only the last of it.
     clock.advance(90 * 24 * 3_600_000);
+    await write('long', CATCH_UP_ENTRIES + 5);
     posted.length = 0;
     expect(await drain(new AuditFeed(test.db, clock, post))).toBe(CATCH_UP_ENTRIES);
     expect(posted[0]).toBe('operator invited long5@x.io as member');
@@ -109,6 +109,18 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     // A restart (the cursor fed a moment ago) keeps its place, however much waits.
     await write('restart', CATCH_UP_ENTRIES + 5);
     expect(await drain(new AuditFeed(test.db, clock, post))).toBe(CATCH_UP_ENTRIES + 5);
+  });
+
+  it('a feed starting after the service was down for hours posts all that the CLI wrote meanwhile, however much: it was not turned off', async () => {
+    let posted = 0;
+    const post = async (lines: string[]) => { posted += lines.length; };
+    await new AuditFeed(test.db, clock, post).run();
+    clock.advance(5 * 3_600_000);
+    const rows = Array.from({ length: CATCH_UP_ENTRIES + 5 }, (_, i) => ({ at: clock.now(), actor_type: 'system', actor_id: 'cli:ops', action: 'invite', subject_type: 'invitation', subject_id: `invite_${i}`, details: null }));
+    for (let i = 0; i < rows.length; i += 500) await test.db('audit_log').insert(rows.slice(i, i + 500));
+    const feed = new AuditFeed(test.db, clock, post);
+    while ((await feed.run()) > 0);
+    expect(posted).toBe(CATCH_UP_ENTRIES + 5);
   });
 
   it('waits for an entry whose transaction commits after a later one, however long, and posts both in order', async () => {
