@@ -144,12 +144,15 @@ export class AuditFeed {
     return Number(cut.id);
   }
 
-  /** Whether the service wrote an entry (not the CLI alone) after a feed last touched the cursor: it ran without one. */
+  /**
+   * Whether someone used the service (not only the CLI) after a feed last touched the cursor: it ran without one.
+   * Unnamed system entries (a sweep's lapses) are left out: `doorman sweep` writes them too.
+   */
   private async servedUnfed(position: number, lastFed: number): Promise<boolean> {
     const entry = await this.db('audit_log')
       .where('id', '>', position)
       .where('at', '>', lastFed + LEASE_MS)
-      .where((q) => q.whereNot('actor_type', 'system').orWhereNull('actor_id').orWhereNot('actor_id', 'like', `${CLI_ACTOR_PREFIX}%`))
+      .where((q) => q.whereNot('actor_type', 'system').orWhere((named) => named.whereNotNull('actor_id').andWhereNot('actor_id', 'like', `${CLI_ACTOR_PREFIX}%`)))
       .first('id');
     return entry !== undefined;
   }

@@ -8,14 +8,13 @@ import type { OutboxRow } from './outbox.js';
 const MAX_HOLD_MS = 60 * 60_000;
 
 /**
- * Extends the leases of a pass's claimed items while they wait or are delivered, every third of a lease, so only
- * a worker that died, lost its database or hangs lets one run out. One held past MAX_HOLD_MS (a delivery that
- * hangs) is let go, so another instance can take it up.
+ * The items a worker claimed and has not finished. Their leases are extended while they wait or are delivered,
+ * every third of a lease, so only a worker that died, lost its database or hangs lets one run out; one held past
+ * MAX_HOLD_MS (a delivery that hangs) is let go, so another instance can take it up.
  */
 export class LeaseKeeper {
-  /** The items held, with when each was claimed. */
-  private readonly items = new Map<OutboxRow, number>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly items = new Map<number, { item: OutboxRow; claimedAt: number }>();
+  private timer: NodeJS.Timeout | undefined;
   private extending = Promise.resolve();
 
   constructor(
@@ -23,29 +22,37 @@ export class LeaseKeeper {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly leaseMs: number,
-  ) {
-    this.timer = setInterval(() => (this.extending = this.extend()), Math.max(50, leaseMs / 3));
+  ) {}
+
+  /** The items held: the worker's own claims pass them over, even once a lease ran out. */
+  ids(): number[] {
+    return [...this.items.keys()];
+  }
+
+  hold(items: readonly OutboxRow[]): void {
+    const claimedAt = this.clock.now();
+    for (const item of items) this.items.set(item.id, { item, claimedAt });
+    if (this.timer || this.items.size === 0) return;
+    this.timer = setInterval(() => (this.extending = this.extend()), Math.max(50, this.leaseMs / 3));
     this.timer.unref?.();
   }
 
-  hold(item: OutboxRow, claimedAt: number): void {
-    this.items.set(item, claimedAt);
-  }
-
-  /** The item's outcome is recorded (which ends its lease) or it was given back. */
+  /** The item's outcome is recorded (which ends its lease), or it was given back. */
   drop(item: OutboxRow): void {
-    this.items.delete(item);
+    this.items.delete(item.id);
+    if (this.items.size > 0) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 
-  /** Stops extending; no extension goes on after it (a stop closes the database next). */
-  async end(): Promise<void> {
-    clearInterval(this.timer);
-    await this.extending;
+  /** Resolves once no extension is under way (a stop closes the database next). */
+  settled(): Promise<void> {
+    return this.extending;
   }
 
   private async extend(): Promise<void> {
     const now = this.clock.now();
-    const held = [...this.items].filter(([, claimedAt]) => now - claimedAt < MAX_HOLD_MS).map(([item]) => item);
+    const held = [...this.items.values()].filter(({ claimedAt }) => now - claimedAt < MAX_HOLD_MS).map(({ item }) => item);
     const lockedUntil = now + this.leaseMs;
     try {
       const extended = await extendClaims(this.db, held, lockedUntil);

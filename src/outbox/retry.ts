@@ -1,3 +1,9 @@
+import { describeError } from '../shared/errors.js';
+import type { RecordedOutcome } from './claims.js';
+
+/** A try that did not settle its item. */
+export type FailingOutcome = Extract<RecordedOutcome, { result: 'failing' }>;
+
 /**
  * Thrown by a handler to ask for another try: after a specific wait (e.g. Slack's Retry-After), or
  * after the usual backoff when `afterMs` is undefined.
@@ -27,6 +33,16 @@ export function countsAsFailure(error: unknown): boolean {
 export interface BackoffOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
+}
+
+/**
+ * What a delivery that threw comes to: tried again after the wait its handler named (its turn under a rate,
+ * Slack's Retry-After), which is not backed off and does not lengthen the next backoff unless it says it
+ * failed; otherwise after the backoff of its failures.
+ */
+export function failingOutcome(error: unknown, failures: number, options: BackoffOptions): FailingOutcome {
+  const expected = error instanceof RetryLater && error.expected;
+  return { result: 'failing', error: describeError(error), retryInMs: askedWaitMs(error) ?? backoffMs(failures + 1, options), expected, backedOff: countsAsFailure(error) };
 }
 
 /** Exponential backoff with ±20% jitter so retries of many items do not arrive together. */

@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import { retryThroughOutage, type Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
-import { describeError } from '../shared/errors.js';
 import { claimDue, recordOutcome, releaseClaims, type RecordedOutcome } from './claims.js';
 import type { DeliveryObserver, OutboxHandler } from './handler.js';
 import { LeaseKeeper } from './leases.js';
 import type { OutboxRow } from './outbox.js';
-import { askedWaitMs, backoffMs, countsAsFailure, RetryLater } from './retry.js';
+import { failingOutcome } from './retry.js';
 
 export interface PassResult {
   settled: number;
@@ -18,7 +17,6 @@ export interface PassResult {
   /** The last of those failures' errors. */
   lastError?: string;
 }
-
 
 export interface WorkerOptions {
   pollIntervalMs: number;
@@ -56,8 +54,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
 export class OutboxWorker {
   private readonly handlers = new Map<string, OutboxHandler>();
   private readonly options: WorkerOptions;
-  /** Items this worker claimed whose outcome is not recorded yet (its own claims pass them over). */
-  private readonly held = new Set<number>();
+  private readonly leases: LeaseKeeper;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
@@ -77,6 +74,7 @@ export class OutboxWorker {
   ) {
     for (const handler of handlers) this.handlers.set(handler.kind, handler);
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
+    this.leases = new LeaseKeeper(db, clock, logger, this.options.leaseMs);
   }
 
   /** Adds a kind of work (Slack notices, once Slack is on). */
@@ -130,9 +128,10 @@ export class OutboxWorker {
     const { concurrency } = this.options;
     const queue: Array<{ item: OutboxRow; claim: Claim }> = [];
     const underWay = new Set<Promise<void>>();
-    const leases = new LeaseKeeper(this.db, this.clock, this.logger, this.options.leaseMs);
     let latest: Claim | undefined;
     let nudged = false;
+    // The last claim failed (the database away for a moment): it is tried again at the next look.
+    let claimFailed = false;
 
     const deliver = async (item: OutboxRow, claim: Claim) => {
       try {
@@ -148,53 +147,63 @@ export class OutboxWorker {
           result.lastError = outcome.error;
         }
       } finally {
-        leases.drop(item);
-        this.held.delete(item.id);
+        this.leases.drop(item);
       }
     };
 
+    // Told when a delivery ends, for the wait between claims.
+    let ended = () => {};
     try {
       for (;;) {
         while (!this.stopping && underWay.size < concurrency && queue.length > 0) {
           const { item, claim } = queue.shift()!;
           const delivery = deliver(item, claim)
             .catch((error: unknown) => this.logger.error({ err: error, outbox: item.id }, 'delivery failed unexpectedly; its lease brings it back'))
-            .finally(() => underWay.delete(delivery));
+            .finally(() => {
+              underWay.delete(delivery);
+              ended();
+            });
           underWay.add(delivery);
         }
         // Claim again once every claimed item has started and a lane is free, so a slow delivery holds its
         // lane only. Not after a claim none of whose items settled (the SMTP server is down, say: the rest
         // waits for its retry time), unless something was queued or the poll interval passed since.
-        const mayClaim = !this.stopping && queue.length === 0 && underWay.size < concurrency && (latest === undefined || (keepClaiming() && (latest.settled > 0 || nudged)));
+        const woken = nudged || this.rerun;
+        const mayClaim = !this.stopping && queue.length === 0 && underWay.size < concurrency && (latest === undefined || (keepClaiming() && (claimFailed ? woken : latest.settled > 0 || woken)));
         if (mayClaim) {
           nudged = false;
           this.rerun = false;
-          const claimedAt = this.clock.now();
-          const batch = await this.claim();
-          latest = { settled: 0 };
-          for (const item of batch) {
-            queue.push({ item, claim: latest });
-            leases.hold(item, claimedAt);
+          try {
+            const batch = await this.claim();
+            latest = { settled: 0 };
+            claimFailed = false;
+            for (const item of batch) queue.push({ item, claim: latest });
+          } catch (error) {
+            // With deliveries under way the pass stays to record them, and claims again at the next look.
+            if (underWay.size === 0) throw error;
+            this.logger.warn({ err: error }, 'could not claim queued work; trying again in a moment');
+            claimFailed = true;
           }
-          if (batch.length > 0) continue;
+          continue;
         }
-        if (underWay.size === 0) break;
-        if (await this.nextEvent(underWay)) nudged = true;
+        if (underWay.size === 0 && !(claimFailed && keepClaiming() && !this.stopping)) break;
+        const deliveryEnded = new Promise<boolean>((resolve) => (ended = () => resolve(false)));
+        if (await this.nextEvent(deliveryEnded)) nudged = true;
       }
     } finally {
-      await leases.end();
-    }
-    if (queue.length > 0) {
+      // Nothing of this pass goes on after it (a stop closes the database next).
+      await Promise.allSettled(underWay);
       // Stopping (a deploy, say): what no lane took is given back rather than left to its lease.
       const untaken = queue.map(({ item }) => item);
-      await releaseClaims(this.db, untaken).catch((error: unknown) => this.logger.warn({ err: error }, 'could not give back claimed items; their lease brings them back'));
-      for (const item of untaken) this.held.delete(item.id);
+      if (untaken.length) await releaseClaims(this.db, untaken).catch((error: unknown) => this.logger.warn({ err: error }, 'could not give back claimed items; their lease brings them back'));
+      for (const item of untaken) this.leases.drop(item);
+      await this.leases.settled();
     }
     return result;
   }
 
   /** Waits for a delivery under way to end (false), or for a wake or the poll interval (true). */
-  private async nextEvent(underWay: Set<Promise<void>>): Promise<boolean> {
+  private async nextEvent(deliveryEnded: Promise<boolean>): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     let woken: (() => void) | undefined;
     const nudge = new Promise<boolean>((resolve) => {
@@ -204,7 +213,7 @@ export class OutboxWorker {
       timer.unref?.();
     });
     try {
-      return await Promise.race([...[...underWay].map((delivery) => delivery.then(() => false)), nudge]);
+      return await Promise.race([deliveryEnded, nudge]);
     } finally {
       clearTimeout(timer);
       this.wakers.delete(woken!);
@@ -218,11 +227,11 @@ export class OutboxWorker {
     const items = await claimDue(this.db, {
       now,
       kinds,
-      exclude: [...this.held],
+      exclude: this.leases.ids(),
       limit: this.options.batchSize,
       leaseMs: this.options.leaseMs,
     });
-    for (const item of items) this.held.add(item.id);
+    this.leases.hold(items);
     return items;
   }
 
@@ -239,14 +248,10 @@ export class OutboxWorker {
       this.logger.debug({ outbox: item.id, kind: item.kind, outcome: outcome.result }, 'delivered');
       return outcome;
     } catch (error) {
-      const message = describeError(error);
-      // A handler that names its own wait (its turn under a rate, Slack's Retry-After) is not
-      // backed off, and that wait does not count towards the next backoff (unless it says it failed).
-      const waitGiven = askedWaitMs(error);
-      const retryInMs = waitGiven ?? backoffMs(Number(item.failures) + 1, this.options);
-      const expected = error instanceof RetryLater && error.expected;
-      this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs, error: message }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');
-      return { result: 'failing', error: message, retryInMs, expected, backedOff: countsAsFailure(error) };
+      const outcome = failingOutcome(error, Number(item.failures), this.options);
+      const { expected, retryInMs } = outcome;
+      this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs, error: outcome.error }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');
+      return outcome;
     }
   }
 

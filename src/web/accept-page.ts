@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Logger } from 'pino';
 import type { Invitation } from '../invites/model.js';
 import type { InvitesService } from '../invites/service.js';
-import { formatDateInWords } from '../mail/templates.js';
+import { escapeHtml as h } from '../mail/templates.js';
 import { nameProblem } from '../members/model.js';
 import { PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
@@ -11,7 +11,7 @@ import { AlreadyMember, DomainError, InvitationAccepted, InvitationExpired, Invi
 import { clientKey, type FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { waitWords } from '../shared/errors.js';
-import { ACCEPT_SCRIPT, acceptedPage, acceptForm, problemPage, renewalRequestedPage, renewalRequestForm, signInLink, STYLESHEET, type FormState } from './pages.js';
+import { ACCEPT_SCRIPT, acceptedPage, acceptForm, momentHtml, problemPage, renewalRequestedPage, renewalRequestForm, signInLink, STYLESHEET, type FormState } from './pages.js';
 
 /** Room for the longest password twice (with its confirmation) in any script: percent-encoded UTF-8 takes up to 9 bytes a character. */
 const ACCEPT_FORM_LIMIT_BYTES = 64 * 1024;
@@ -49,33 +49,33 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
   if (!(error instanceof DomainError)) return undefined;
   switch (error.code) {
     case 'unknown_token':
-      return { status: 404, html: problemPage('This link does not work', 'This invitation link is not valid. Check that you opened the whole link from the email.', `If it still fails, ask the person who invited you to ${orgName} to send a new invitation.`) };
+      return { status: 404, html: problemPage(orgName, 'This link does not work', 'This invitation link is not valid. Check that you opened the whole link from the email.', `If it still fails, ask the person who invited you to ${orgName} to send a new invitation.`) };
     case 'link_replaced':
-      return { status: 410, html: problemPage('This link was replaced', `A newer invitation to ${orgName} was sent to you, with a new link; this one no longer works.`, 'Open the link in the most recent invitation email.') };
+      return { status: 410, html: problemPage(orgName, 'This link was replaced', `A newer invitation to ${orgName} was sent to you, with a new link; this one no longer works.`, 'Open the link in the most recent invitation email.') };
     case 'invite_expired': {
       const e = error as InvitationExpired;
       const who = e.invitedBy ? `Ask ${e.invitedBy}` : `Ask an admin of ${orgName}`;
-      const when = `Your invitation to ${orgName} expired on ${formatDateInWords(e.expiredAt)}.`;
-      if (renewalToken) return { status: 410, html: problemPage('This invitation has expired', when, `You can ask for a new one here, or ${who.replace(/^Ask/, 'ask')} directly.`, renewalRequestForm(renewalToken)) };
-      return { status: 410, html: problemPage('This invitation has expired', when, `${who} to send you a new invitation.`) };
+      const when = { html: `Your invitation to ${h(orgName)} expired on ${momentHtml(e.expiredAt)}.` };
+      if (renewalToken) return { status: 410, html: problemPage(orgName, 'This invitation has expired', when, `You can ask for a new one here, or ${who.replace(/^Ask/, 'ask')} directly.`, renewalRequestForm(renewalToken)) };
+      return { status: 410, html: problemPage(orgName, 'This invitation has expired', when, `${who} to send you a new invitation.`) };
     }
     case 'invite_revoked': {
       const inviter = (error as InvitationRevoked).invitedBy;
-      return { status: 410, html: problemPage('This invitation was withdrawn', `This invitation to ${orgName} was revoked and no longer works.`, `If you think this is a mistake, ask ${inviter ? `${inviter} or ` : ''}an admin of ${orgName} for a new invitation.`) };
+      return { status: 410, html: problemPage(orgName, 'This invitation was withdrawn', `This invitation to ${orgName} was revoked and no longer works.`, `If you think this is a mistake, ask ${inviter ? `${inviter} or ` : ''}an admin of ${orgName} for a new invitation.`) };
     }
     case 'invite_accepted': {
       // Whoever set it up (most often the one reloading or going back) recognizes the address and the moment.
       const e = error as InvitationAccepted;
-      const what = e.email && e.acceptedAt !== undefined ? `The account for ${e.email} at ${orgName} was set up with it on ${formatDateInWords(e.acceptedAt)}.` : 'Someone already accepted this invitation and set up the account.';
-      return { status: 409, html: problemPage('This invitation was already used', what, `If that was you, sign in with that email and the password you chose. If it was not, or you forgot the password, ask an admin of ${orgName}.`, signInLink(signInUrl, orgName)) };
+      const what = e.email && e.acceptedAt !== undefined ? { html: `The account for ${h(e.email)} at ${h(orgName)} was set up with it on ${momentHtml(e.acceptedAt)}.` } : 'Someone already accepted this invitation and set up the account.';
+      return { status: 409, html: problemPage(orgName, 'This invitation was already used', what, `If that was you, sign in with that email and the password you chose. If it was not, or you forgot the password, ask an admin of ${orgName}.`, signInLink(signInUrl, orgName)) };
     }
     case 'already_member':
-      return { status: 409, html: problemPage('You are already a member', `There is already an account for ${(error as AlreadyMember).email} at ${orgName}.`, `Sign in with your email and password; if you forgot the password, ask an admin of ${orgName}.`, signInLink(signInUrl, orgName)) };
+      return { status: 409, html: problemPage(orgName, 'You are already a member', `There is already an account for ${(error as AlreadyMember).email} at ${orgName}.`, `Sign in with your email and password; if you forgot the password, ask an admin of ${orgName}.`, signInLink(signInUrl, orgName)) };
     case 'awaiting_approval':
       // A link sent before the invitation was held again (raised to admin): it stays dead; approval sends a new one.
-      return { status: 409, html: problemPage('This invitation is waiting for approval', `Someone at ${orgName} has to approve this invitation before it can be used.`, 'Once it is approved you get a new email with a link that works.') };
+      return { status: 409, html: problemPage(orgName, 'This invitation is waiting for approval', `Someone at ${orgName} has to approve this invitation before it can be used.`, 'Once it is approved you get a new email with a link that works.') };
     case 'overloaded':
-      return { status: 503, html: problemPage('Please try again in a moment', 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed.', 'Open the link from your email again in a few seconds.') };
+      return { status: 503, html: problemPage(orgName, 'Please try again in a moment', 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed.', 'Open the link from your email again in a few seconds.') };
     default:
       return undefined;
   }
@@ -112,20 +112,20 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       const { limited, retryAfterS } = await deps.tokenFailures.failed([clientKey(req)]);
       if (limited) {
         res.set('Retry-After', String(retryAfterS));
-        return send(res, 429, problemPage('Too many attempts', 'There were too many attempts with links that do not work, from your network, in a short time.', `Wait ${waitWords(retryAfterS)}, then open the link from your email again.`));
+        return send(res, 429, problemPage(orgName, 'Too many attempts', 'There were too many attempts with links that do not work, from your network, in a short time.', `Wait ${waitWords(retryAfterS)}, then open the link from your email again.`));
       }
     }
     const page = pageForError(error, orgName, token && invites.takesRenewalRequests ? token : undefined, deps.signInUrl);
     if (page) return send(res, page.status, page.html);
     deps.logger.error({ err: error }, 'accept page failed');
     // After the form was sent the account may or may not exist: opening the link again tells which.
-    if (req.method === 'POST') return send(res, 500, problemPage('Something went wrong', 'Your account may not have been set up.', 'Open the link from your email again in a minute: it shows the form again if not, or says the invitation was used if it was.'));
-    return send(res, 500, problemPage('Something went wrong', 'We could not load your invitation. Please try again in a minute.'));
+    if (req.method === 'POST') return send(res, 500, problemPage(orgName, 'Something went wrong', 'Your account may not have been set up.', 'Open the link from your email again in a minute: it shows the form again if not, or says the invitation was used if it was.'));
+    return send(res, 500, problemPage(orgName, 'Something went wrong', 'We could not load your invitation. Please try again in a minute.'));
   };
 
   router.get('/invite', pageHeaders, async (req, res) => {
     const token = typeof req.query.token === 'string' ? withoutTrailingPunctuation(req.query.token) : '';
-    if (!token) return send(res, 400, problemPage('This link is incomplete', 'The end of the invitation link is missing: it was probably cut when it was copied.', `Open the whole link from the email. If it still fails, ask the person who invited you to ${orgName} to send a new invitation.`));
+    if (!token) return send(res, 400, problemPage(orgName, 'This link is incomplete', 'The end of the invitation link is missing: it was probably cut when it was copied.', `Open the whole link from the email. If it still fails, ask the person who invited you to ${orgName} to send a new invitation.`));
     try {
       // Opening the page changes nothing: mail scanners and link previews are safe.
       const invitation = await invites.lookupToken(token);
@@ -135,7 +135,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     }
   });
 
-  const tooLarge = (res: Response) => send(res, 413, problemPage('This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
+  const tooLarge = (res: Response) => send(res, 413, problemPage(orgName, 'This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
   router.post('/invite', pageHeaders, declaredBodyLimit(ACCEPT_FORM_LIMIT_BYTES, tooLarge), express.urlencoded({ extended: false, limit: ACCEPT_FORM_LIMIT_BYTES, parameterLimit: 20 }), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
@@ -193,14 +193,14 @@ export function acceptPage(deps: AcceptPageDeps): Router {
   // copied address, it says what it is for, not Express's bare "Cannot GET".
   router.get('/invite/renewal', pageHeaders, (req, res) => {
     if (req.query.requested === '1') return send(res, 200, renewalRequestedPage(orgName));
-    send(res, 404, problemPage('Nothing to show here', 'This address takes requests for a new invitation from the page of an expired one.', 'To ask again, open the link from your invitation email.'));
+    send(res, 404, problemPage(orgName, 'Nothing to show here', 'This address takes requests for a new invitation from the page of an expired one.', 'To ask again, open the link from your invitation email.'));
   });
 
   router.post('/invite/renewal', pageHeaders, declaredBodyLimit(16 * 1024, tooLarge), express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }), async (req, res) => {
     const { limited, retryAfterS } = await deps.renewalRequests.failed([clientKey(req)]);
     if (limited) {
       res.set('Retry-After', String(retryAfterS));
-      return send(res, 429, problemPage('Too many requests', 'There were too many requests for new invitations from your network in a short time.', `Try again in ${waitWords(retryAfterS)}.`));
+      return send(res, 429, problemPage(orgName, 'Too many requests', 'There were too many requests for new invitations from your network in a short time.', `Try again in ${waitWords(retryAfterS)}.`));
     }
     const token = (req.body as Record<string, unknown> | undefined)?.token;
     try {
@@ -208,7 +208,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       deps.logger.info({ asked }, 'renewal requested on the expired page');
     } catch (error) {
       deps.logger.error({ err: error }, 'renewal request failed');
-      return send(res, 500, problemPage('Something went wrong', 'Your request could not be taken just now. Please try again in a minute.'));
+      return send(res, 500, problemPage(orgName, 'Something went wrong', 'Your request could not be taken just now. Please try again in a minute.'));
     }
     res.redirect(303, '/invite/renewal?requested=1');
   });
@@ -219,7 +219,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
     if (res.headersSent) return next(error);
     const status = (error as { status?: unknown } | undefined)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      return send(res, status, problemPage('This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
+      return send(res, status, problemPage(orgName, 'This form could not be read', 'What was sent was too large or not in the expected form.', 'Open the link from your email again and fill in the form.'));
     }
     void fail(_req, res, error);
   });

@@ -5,6 +5,16 @@ import { ROLE_LABELS } from '../members/roles.js';
 
 /** Pure HTML builders for the invitee's pages. No external assets: they work offline. */
 
+/** Markup already escaped, for the rare message that holds some (a moment). */
+export interface Html {
+  html: string;
+}
+
+/** A moment as the page shows it: in UTC words, rewritten in the reader's own zone by the page's script. */
+export function momentHtml(ms: number): string {
+  return `<time datetime="${new Date(ms).toISOString()}">${h(formatDateInWords(ms))}</time>`;
+}
+
 function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -61,7 +71,7 @@ export function acceptForm(invitation: Invitation, orgName: string, token: strin
 ${invitation.message ? `<blockquote class="message" dir="auto">${h(invitation.message)}</blockquote>` : ''}
 <dl class="facts">
 <dt>Email</dt><dd>${h(invitation.email)}</dd>
-<dt>Expires</dt><dd><time datetime="${new Date(invitation.expiresAt).toISOString()}">${h(formatDateInWords(invitation.expiresAt))}</time></dd>
+<dt>Expires</dt><dd>${momentHtml(invitation.expiresAt)}</dd>
 </dl>
 ${summary}
 <form method="post" action="/invite" id="accept-form" novalidate>
@@ -97,9 +107,14 @@ export function signInLink(signInUrl: string | undefined, orgName?: string): str
   return orgName ? `\n<p>Not sure where to sign in? Ask whoever invited you, or an admin of ${h(orgName)}.</p>` : '';
 }
 
-/** A page that explains a dead or refused link and what to do next. */
-export function problemPage(title: string, message: string, next?: string, extra = ''): string {
-  return layout(title, `<h1>${h(title)}</h1>\n<p class="lead" role="alert">${h(message)}</p>${next ? `\n<p>${h(next)}</p>` : ''}${extra}`);
+/**
+ * A page that explains a dead or refused link and what to do next. The browser's tab names the organization,
+ * among the reader's other tabs; a message with a moment loads the script that writes it in the reader's zone.
+ */
+export function problemPage(orgName: string, title: string, message: string | Html, next?: string, extra = ''): string {
+  const lead = typeof message === 'string' ? h(message) : message.html;
+  const script = typeof message === 'string' ? '' : '\n<script src="/assets/accept.js"></script>';
+  return layout(`${title} · ${orgName}`, `<h1>${h(title)}</h1>\n<p class="lead" role="alert">${lead}</p>${next ? `\n<p>${h(next)}</p>` : ''}${extra}${script}`);
 }
 
 /** The expired page's way out: a POST, so that opening the page still changes nothing. */
@@ -114,6 +129,7 @@ export function renewalRequestForm(token: string): string {
 /** The answer to a renewal request: the same whether or not a request went out. */
 export function renewalRequestedPage(orgName: string): string {
   return problemPage(
+    orgName,
     'New invitation requested',
     `If this invitation can still be renewed, whoever sent it has been asked to send you a new one.`,
     `A new invitation arrives by email, with a new link. If none comes, ask an admin of ${orgName}.`,
@@ -145,8 +161,10 @@ button:hover{background:#0b4c80}button:disabled{background:#616061;cursor:progre
 @media (prefers-color-scheme:dark){html{background:#1a1d21;color:#e8e8e8}.card{background:#222529;box-shadow:none}.facts dt,.hint{color:#ababad}input{background:#1a1d21;color:#e8e8e8}input[readonly]{background:#222529;border-color:#616061}input:focus{outline-color:#4ea1ff;border-color:#4ea1ff}input[aria-invalid=true]{border-color:#ff8a8a}.error{color:#ff8a8a}.alert{background:#4a1f22;color:#ffd7d7}button:focus-visible,a.button:focus-visible{outline-color:#e8e8e8}}
 `;
 
-/** Inline validation in the browser; the server checks everything again. */
+/** Moments in the reader's zone, and inline validation in the browser (the server checks everything again). */
 export const ACCEPT_SCRIPT = `(function(){
+// Moments in the reader's own time zone (the page says them in UTC, for the browser without script).
+Array.prototype.forEach.call(document.querySelectorAll('time[datetime]'),function(t){try{var d=new Date(t.getAttribute('datetime'));t.title=t.textContent;t.textContent=d.toLocaleString(undefined,{weekday:'long',day:'numeric',month:'long',year:'numeric',hour:'2-digit',minute:'2-digit',timeZoneName:'short'})}catch(x){}});
 var form=document.getElementById('accept-form');if(!form)return;
 var min=${PASSWORD_MIN},max=${PASSWORD_MAX};
 function show(id,msg){var input=document.getElementById(id),out=document.getElementById(id+'-error');out.textContent=msg||'';if(msg){input.setAttribute('aria-invalid','true')}else{input.removeAttribute('aria-invalid')}return !msg}
@@ -172,6 +190,4 @@ if(shown){shown.parentNode.parentNode.hidden=false;shown.addEventListener('chang
 form.addEventListener('submit',function(e){if(shown&&shown.checked){shown.checked=false;reveal(false)}if(sent){e.preventDefault();return}var ok=true,first=null;ids.forEach(function(id){if(!check(id)){ok=false;first=first||id}});if(!ok){e.preventDefault();document.getElementById(first).focus();return}
 sent=true;button.disabled=true;button.textContent='Creating your account\u2026';setTimeout(ready,35000)});
 window.addEventListener('pageshow',function(e){if(e.persisted)ready()});
-// The expiry in the reader's own time zone (the page says it in UTC, for the browser without script).
-Array.prototype.forEach.call(document.querySelectorAll('time[datetime]'),function(t){try{var d=new Date(t.getAttribute('datetime'));t.title=t.textContent;t.textContent=d.toLocaleString(undefined,{weekday:'long',day:'numeric',month:'long',year:'numeric',hour:'2-digit',minute:'2-digit',timeZoneName:'short'})}catch(x){}});
 })();`;

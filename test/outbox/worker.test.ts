@@ -506,6 +506,33 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     expect((await rows()).every((r) => r.state === 'done' && Number(r.attempts) === 1)).toBe(true);
   });
 
+  it('a claim that fails while deliveries are under way (the database away for a moment) does not abandon them: the pass records them and claims again', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let claimsFail = false;
+    let failedClaims = 0;
+    const { handler, delivered } = recorder(async (item) => {
+      if (payloadN(item) === 0) await gate;
+    });
+    // The claim asks each handler first whether its kind is on hold: a way to make the claim itself fail.
+    handler.heldUntil = () => {
+      if (!claimsFail) return undefined;
+      failedClaims++;
+      throw new Error('the database cannot be reached');
+    };
+    const worker = new OutboxWorker(test.db, clock, silent, [handler], { batchSize: 1, concurrency: 2, pollIntervalMs: 20 });
+    await queue(3);
+    const drained = worker.drain();
+    await eventually(async () => (await rows())[0]!.locked_until !== null, 10_000, 'the first item claimed');
+    claimsFail = true;
+    await eventually(() => failedClaims >= 2, 10_000, 'claims failing');
+    claimsFail = false;
+    release();
+    expect(await drained).toMatchObject({ settled: 3, delivered: 3 });
+    expect([...delivered].sort()).toEqual([0, 1, 2]);
+    expect((await rows()).map((r) => [r.state, Number(r.attempts)])).toEqual(Array(3).fill(['done', 1]));
+  });
+
   it('does not start an item whose lease ran out while it waited its turn (another worker may hold it now)', async () => {
     const leaseMs = 30_000;
     const { handler, delivered } = recorder(() => clock.advance(leaseMs + 1)); // each delivery outlasts a lease

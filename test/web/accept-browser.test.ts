@@ -300,6 +300,20 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     expect(shown).toContain(String(new Date(expires + 9 * 3_600_000).getUTCHours()).padStart(2, '0'));
   });
 
+  it('says when an expired link expired in the reader\'s own time zone, and without script in UTC', async () => {
+    const { email, link } = await inviteByEmail('tokyo-late');
+    const expires = Number((await t.invitation(email)).expires_at);
+    clock.advance(TTL + 1000);
+    const { page } = await newPage({ timezoneId: 'Asia/Tokyo' });
+    await page.goto(link);
+    const shown = await page.locator('.lead time').textContent();
+    expect(shown).toContain('GMT+9');
+    expect(shown).toContain(String(new Date(expires + 9 * 3_600_000).getUTCHours()).padStart(2, '0'));
+    const plain = await newPage({ javaScriptEnabled: false });
+    await plain.page.goto(link);
+    expect(await plain.page.locator('.lead').textContent()).toBe(`Your invitation to Acme expired on ${formatDateInWords(expires)}.`);
+  });
+
   it('fits a phone screen without sideways scrolling', async () => {
     const { link } = await inviteByEmail('phone');
     const { page } = await newPage({ viewport: { width: 360, height: 740 } });
@@ -322,8 +336,11 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     const response = await page.goto(link);
     expect(response?.status()).toBe(410);
     expect(await page.locator('h1').textContent()).toBe('This invitation has expired');
+    expect(await page.title()).toBe('This invitation has expired · Acme');
     const text = await page.locator('main').textContent();
-    expect(text).toContain(formatDateInWords(Number(row.expires_at)));
+    // When, in the reader's zone; the UTC words stay in the moment's title.
+    expect(await page.locator('.lead time').getAttribute('title')).toBe(formatDateInWords(Number(row.expires_at)));
+    expect(text).toContain(new Date(Number(row.expires_at)).toLocaleString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }));
     expect(text).toContain('Ask Ada Lovelace to send you a new invitation.');
     expect(await page.locator('form').count()).toBe(0);
     expect(await accessibilityProblems(page)).toEqual([]);
