@@ -146,7 +146,9 @@ export class AuditFeed {
 
   /**
    * Whether someone used the service (not only the CLI) after a feed last touched the cursor: it ran without one.
-   * Unnamed system entries (a sweep's lapses) are left out: `doorman sweep` writes them too.
+   * Unnamed system entries (a sweep's lapses) are left out: `doorman sweep` writes them too. A CLI decision made
+   * `--as` a member counts as that member's. Entries within a lease of the last touch may be the feeding
+   * instance's own last moments.
    */
   private async servedUnfed(position: number, lastFed: number): Promise<boolean> {
     const entry = await this.db('audit_log')

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { retryThroughOutage, type Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
-import { claimDue, recordOutcome, releaseClaims, type RecordedOutcome } from './claims.js';
+import { claimDue, releaseClaims } from './claims.js';
+import { recordDelivery, tryDelivery, type RecordContext } from './delivery.js';
 import type { DeliveryObserver, OutboxHandler } from './handler.js';
 import { LeaseKeeper } from './leases.js';
 import type { OutboxRow } from './outbox.js';
-import { failingOutcome } from './retry.js';
 
 export interface PassResult {
   settled: number;
@@ -48,13 +48,15 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
 
 /**
  * Delivers the outbox in claimed batches, `concurrency` at a time, recording each outcome before a lane takes
- * the next item; the next batch is claimed as soon as a lane is free, so one slow delivery holds only its own
- * lane. Instances may share a database: each claim is won by exactly one.
+ * the next item. The next batch is claimed once all it claimed has started and a lane is free, not when the
+ * slowest delivery ends, so one slow delivery holds only its own lane. Instances may share a database: each
+ * claim is won by exactly one.
  */
 export class OutboxWorker {
   private readonly handlers = new Map<string, OutboxHandler>();
   private readonly options: WorkerOptions;
   private readonly leases: LeaseKeeper;
+  private readonly recording: RecordContext;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
@@ -70,11 +72,12 @@ export class OutboxWorker {
     private readonly logger: Logger,
     handlers: OutboxHandler[],
     options: Partial<WorkerOptions> = {},
-    private readonly observe?: DeliveryObserver,
+    observe?: DeliveryObserver,
   ) {
     for (const handler of handlers) this.handlers.set(handler.kind, handler);
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
     this.leases = new LeaseKeeper(db, clock, logger, this.options.leaseMs);
+    this.recording = { db, clock, logger, leaseMs: this.options.leaseMs, stopping: () => this.stopping, observe };
   }
 
   /** Adds a kind of work (Slack notices, once Slack is on). */
@@ -110,34 +113,38 @@ export class OutboxWorker {
     this.stopping = true;
     clearTimeout(this.timer);
     for (const handler of this.handlers.values()) handler.interrupt?.();
+    for (const wake of this.wakers) wake();
     await this.running?.catch(() => undefined);
   }
 
-  /** Delivers everything due now, batch after batch, until a batch settles nothing. */
+  /** Delivers everything due now, batch after batch, until a batch settles nothing (the CLI's `deliver`). */
   drain(): Promise<PassResult> {
-    return this.pass(() => true);
+    return this.pass(() => true, false);
   }
 
   /** One batch: claim due items and deliver them; returns how many were settled. */
   async runOnce(): Promise<number> {
-    return (await this.pass(() => false)).settled;
+    return (await this.pass(() => false, false)).settled;
   }
 
-  private async pass(keepClaiming: () => boolean): Promise<PassResult> {
+  /** `polls`: look for newly due work every poll interval while deliveries are under way (the service's passes). */
+  private async pass(keepClaiming: () => boolean, polls: boolean): Promise<PassResult> {
     const result: PassResult = { settled: 0, delivered: 0, cancelled: 0, refused: 0, failed: 0 };
     const { concurrency } = this.options;
     const queue: Array<{ item: OutboxRow; claim: Claim }> = [];
     const underWay = new Set<Promise<void>>();
     let latest: Claim | undefined;
-    let nudged = false;
+    let woken = false;
+    let polled = false;
     // The last claim failed (the database away for a moment): it is tried again at the next look.
     let claimFailed = false;
 
     const deliver = async (item: OutboxRow, claim: Claim) => {
       try {
-        const outcome = await this.deliverOne(item);
+        const handler = this.handlers.get(item.kind)!;
+        const outcome = await tryDelivery(handler, item, this.clock, this.logger, this.options);
         if (!outcome) return;
-        await this.record(item, outcome);
+        await recordDelivery(handler, item, outcome, this.recording);
         if (outcome.result !== 'failing') {
           claim.settled++;
           result.settled++;
@@ -168,10 +175,10 @@ export class OutboxWorker {
         // Claim again once every claimed item has started and a lane is free, so a slow delivery holds its
         // lane only. Not after a claim none of whose items settled (the SMTP server is down, say: the rest
         // waits for its retry time), unless something was queued or the poll interval passed since.
-        const woken = nudged || this.rerun;
-        const mayClaim = !this.stopping && queue.length === 0 && underWay.size < concurrency && (latest === undefined || (keepClaiming() && (claimFailed ? woken : latest.settled > 0 || woken)));
+        const looked = woken || this.rerun || polled;
+        const mayClaim = !this.stopping && queue.length === 0 && underWay.size < concurrency && (latest === undefined || (keepClaiming() && (claimFailed ? looked : latest.settled > 0 || woken || this.rerun || (polls && polled))));
         if (mayClaim) {
-          nudged = false;
+          woken = polled = false;
           this.rerun = false;
           try {
             const batch = await this.claim();
@@ -187,8 +194,10 @@ export class OutboxWorker {
           continue;
         }
         if (underWay.size === 0 && !(claimFailed && keepClaiming() && !this.stopping)) break;
-        const deliveryEnded = new Promise<boolean>((resolve) => (ended = () => resolve(false)));
-        if (await this.nextEvent(deliveryEnded)) nudged = true;
+        const deliveryEnded = new Promise<'ended'>((resolve) => (ended = () => resolve('ended')));
+        const event = await this.nextEvent(deliveryEnded);
+        woken ||= event === 'woken';
+        polled ||= event === 'polled';
       }
     } finally {
       // Nothing of this pass goes on after it (a stop closes the database next).
@@ -202,14 +211,14 @@ export class OutboxWorker {
     return result;
   }
 
-  /** Waits for a delivery under way to end (false), or for a wake or the poll interval (true). */
-  private async nextEvent(deliveryEnded: Promise<boolean>): Promise<boolean> {
+  /** Waits for a delivery under way to end, a wake, or the poll interval. */
+  private async nextEvent(deliveryEnded: Promise<'ended'>): Promise<'ended' | 'woken' | 'polled'> {
     let timer: NodeJS.Timeout | undefined;
     let woken: (() => void) | undefined;
-    const nudge = new Promise<boolean>((resolve) => {
-      woken = () => resolve(true);
+    const nudge = new Promise<'woken' | 'polled'>((resolve) => {
+      woken = () => resolve('woken');
       this.wakers.add(woken);
-      timer = setTimeout(woken, this.options.pollIntervalMs);
+      timer = setTimeout(() => resolve('polled'), this.options.pollIntervalMs);
       timer.unref?.();
     });
     try {
@@ -235,51 +244,6 @@ export class OutboxWorker {
     return items;
   }
 
-  /** Delivers one item; undefined when its lease ran out before its turn came (it is left to the next claim). */
-  private async deliverOne(item: OutboxRow): Promise<RecordedOutcome | undefined> {
-    // Run out by the claim's own rule (`locked_until < now`): at the very instant it ends the item
-    // is still ours, and no claim can take it yet.
-    if (item.locked_until !== null && Number(item.locked_until) < this.clock.now()) {
-      this.logger.warn({ outbox: item.id, kind: item.kind }, 'not delivered: its lease ran out while it waited its turn; it is left to the next claim');
-      return undefined;
-    }
-    try {
-      const outcome = await this.handlers.get(item.kind)!.deliver(item);
-      this.logger.debug({ outbox: item.id, kind: item.kind, outcome: outcome.result }, 'delivered');
-      return outcome;
-    } catch (error) {
-      const outcome = failingOutcome(error, Number(item.failures), this.options);
-      const { expected, retryInMs } = outcome;
-      this.logger[expected ? 'debug' : 'warn']({ outbox: item.id, kind: item.kind, attempts: item.attempts, retryInMs, error: outcome.error }, expected ? 'delivery waits its turn' : 'delivery failed; will retry');
-      return outcome;
-    }
-  }
-
-  /**
-   * Records an outcome, retrying through passing faults and an outage (a failover) for up to a lease: the
-   * delivery is done, and an outcome not recorded lets the lease run out and the item go out again.
-   */
-  private async record(item: OutboxRow, outcome: RecordedOutcome): Promise<void> {
-    const handler = this.handlers.get(item.kind)!;
-    try {
-      const recorded = await retryThroughOutage(
-        async () => {
-          const now = this.clock.now();
-          return (
-            (await handler.record?.(item, outcome, now)) ??
-            (await recordOutcome(this.db, item, outcome, now, handler.recordOutcome && ((trx) => handler.recordOutcome!(trx, item, outcome))))
-          );
-        },
-        { outageMs: this.options.leaseMs, stopping: () => this.stopping },
-      );
-      if (recorded === 'cancelled') this.logger.info({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was cancelled while it was being delivered');
-      if (recorded === 'claimed again') this.logger.warn({ outbox: item.id, kind: item.kind }, 'outcome not recorded: the item was claimed again after its lease ran out');
-      if (recorded === 'recorded') this.observe?.(item.kind, outcome);
-    } catch (error) {
-      this.logger.error({ outbox: item.id, err: error }, 'could not record a delivery outcome');
-    }
-  }
-
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.tick(), delayMs);
@@ -288,7 +252,7 @@ export class OutboxWorker {
 
   private async tick(): Promise<void> {
     if (this.stopped || this.running) return;
-    this.running = this.pass(() => !this.stopped);
+    this.running = this.pass(() => !this.stopped, true);
     try {
       await this.running;
     } catch (error) {

@@ -340,7 +340,9 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     const text = await page.locator('main').textContent();
     // When, in the reader's zone; the UTC words stay in the moment's title.
     expect(await page.locator('.lead time').getAttribute('title')).toBe(formatDateInWords(Number(row.expires_at)));
-    expect(text).toContain(new Date(Number(row.expires_at)).toLocaleString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }));
+    // As the browser itself writes that moment (its own locale data, not Node's).
+    const local = await page.evaluate((ms) => new Date(ms).toLocaleString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }), Number(row.expires_at));
+    expect(text).toContain(local);
     expect(text).toContain('Ask Ada Lovelace to send you a new invitation.');
     expect(await page.locator('form').count()).toBe(0);
     expect(await accessibilityProblems(page)).toEqual([]);
