@@ -4,7 +4,7 @@ import { chunked, type Db, type Trx } from '../db/index.js';
 import { invitationEvent } from '../events/events.js';
 import type { Actor } from '../shared/actor.js';
 import { NotFound } from '../shared/errors.js';
-import { newId } from '../shared/ids.js';
+import { isIdOf, newId } from '../shared/ids.js';
 import type { InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { encodeReasons, type ApprovalReason } from './policy.js';
@@ -86,7 +86,7 @@ async function selectChunked(trx: Trx, ids: readonly string[]): Promise<Invitati
  * before requests were kept is a request of its own, named by its id.
  */
 export async function requestRows(db: Db | Trx, requestId: string): Promise<InvitationRow[]> {
-  if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) throw new NotFound('approval request', String(requestId).slice(0, 60));
+  if (!isIdOf('request', requestId) && !isIdOf('invite', requestId)) throw new NotFound('approval request', String(requestId).slice(0, 60));
   const rows = (await ofRequest(db, requestId).orderBy([{ column: 'created_at' }, { column: 'id' }])) as InvitationRow[];
   if (rows.length === 0) throw new NotFound('approval request', requestId);
   return rows;
@@ -104,8 +104,6 @@ function ofRequest(db: Db | Trx, requestId: string) {
 }
 /** An approval request's id: `request_` and a ULID. */
 export const APPROVAL_REQUEST_ID = /^request_[0-9A-Z]{26}$/;
-/** What names a request: its id, or for an invitation held before requests were kept, the invitation's. */
-const REQUEST_ID = /^(request|invite)_[0-9A-Za-z]{1,40}$/;
 
 /** A file import is one inviting action: its batches' held addresses share the request named after it. */
 export function importRequestId(importId: string): string {

@@ -6,8 +6,20 @@ import type { DeliveryObserver, OutboxHandler } from './handler.js';
 import type { OutboxRow } from './outbox.js';
 import { failingOutcome, type BackoffOptions } from './retry.js';
 
+/** What a worker's tries and records of its items go by. */
+export interface DeliveryContext {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  backoff: BackoffOptions;
+  /** How long an outage is waited out when recording: the item's lease. */
+  leaseMs: number;
+  stopping: () => boolean;
+  observe?: DeliveryObserver;
+}
+
 /** One try of a claimed item by its handler; undefined when its lease ran out before its turn came (it is left to the next claim). */
-export async function tryDelivery(handler: OutboxHandler, item: OutboxRow, clock: Clock, logger: Logger, backoff: BackoffOptions): Promise<RecordedOutcome | undefined> {
+export async function tryDelivery(handler: OutboxHandler, item: OutboxRow, { clock, logger, backoff }: DeliveryContext): Promise<RecordedOutcome | undefined> {
   // Run out by the claim's own rule (`locked_until < now`): at the very instant it ends the item
   // is still ours, and no claim can take it yet.
   if (item.locked_until !== null && Number(item.locked_until) < clock.now()) {
@@ -26,21 +38,11 @@ export async function tryDelivery(handler: OutboxHandler, item: OutboxRow, clock
   }
 }
 
-export interface RecordContext {
-  db: Db;
-  clock: Clock;
-  logger: Logger;
-  /** How long an outage is waited out: the item's lease. */
-  leaseMs: number;
-  stopping: () => boolean;
-  observe?: DeliveryObserver;
-}
-
 /**
  * Records an outcome, retrying through passing faults and an outage (a failover) for up to a lease: the
  * delivery is done, and an outcome not recorded lets the lease run out and the item go out again.
  */
-export async function recordDelivery(handler: OutboxHandler, item: OutboxRow, outcome: RecordedOutcome, context: RecordContext): Promise<void> {
+export async function recordDelivery(handler: OutboxHandler, item: OutboxRow, outcome: RecordedOutcome, context: DeliveryContext): Promise<void> {
   const { db, clock, logger } = context;
   try {
     const recorded = await retryThroughOutage(

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { claimDue, releaseClaims } from './claims.js';
-import { recordDelivery, tryDelivery, type RecordContext } from './delivery.js';
+import { recordDelivery, tryDelivery, type DeliveryContext } from './delivery.js';
 import type { DeliveryObserver, OutboxHandler } from './handler.js';
 import { LeaseKeeper } from './leases.js';
 import type { OutboxRow } from './outbox.js';
@@ -56,7 +56,7 @@ export class OutboxWorker {
   private readonly handlers = new Map<string, OutboxHandler>();
   private readonly options: WorkerOptions;
   private readonly leases: LeaseKeeper;
-  private readonly recording: RecordContext;
+  private readonly delivering: DeliveryContext;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
@@ -77,7 +77,7 @@ export class OutboxWorker {
     for (const handler of handlers) this.handlers.set(handler.kind, handler);
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
     this.leases = new LeaseKeeper(db, clock, logger, this.options.leaseMs);
-    this.recording = { db, clock, logger, leaseMs: this.options.leaseMs, stopping: () => this.stopping, observe };
+    this.delivering = { db, clock, logger, backoff: this.options, leaseMs: this.options.leaseMs, stopping: () => this.stopping, observe };
   }
 
   /** Adds a kind of work (Slack notices, once Slack is on). */
@@ -134,7 +134,7 @@ export class OutboxWorker {
     const queue: Array<{ item: OutboxRow; claim: Claim }> = [];
     const underWay = new Set<Promise<void>>();
     let latest: Claim | undefined;
-    let woken = false;
+    // The poll interval passed since the last claim (a wake shows as `rerun`).
     let polled = false;
     // The last claim failed (the database away for a moment): it is tried again at the next look.
     let claimFailed = false;
@@ -142,9 +142,9 @@ export class OutboxWorker {
     const deliver = async (item: OutboxRow, claim: Claim) => {
       try {
         const handler = this.handlers.get(item.kind)!;
-        const outcome = await tryDelivery(handler, item, this.clock, this.logger, this.options);
+        const outcome = await tryDelivery(handler, item, this.delivering);
         if (!outcome) return;
-        await recordDelivery(handler, item, outcome, this.recording);
+        await recordDelivery(handler, item, outcome, this.delivering);
         if (outcome.result !== 'failing') {
           claim.settled++;
           result.settled++;
@@ -175,10 +175,10 @@ export class OutboxWorker {
         // Claim again once every claimed item has started and a lane is free, so a slow delivery holds its
         // lane only. Not after a claim none of whose items settled (the SMTP server is down, say: the rest
         // waits for its retry time), unless something was queued or the poll interval passed since.
-        const looked = woken || this.rerun || polled;
-        const mayClaim = !this.stopping && queue.length === 0 && underWay.size < concurrency && (latest === undefined || (keepClaiming() && (claimFailed ? looked : latest.settled > 0 || woken || this.rerun || (polls && polled))));
+        const lookAgain = this.rerun || (polled && (polls || claimFailed)) || (!claimFailed && latest !== undefined && latest.settled > 0);
+        const mayClaim = !this.stopping && queue.length === 0 && underWay.size < concurrency && (latest === undefined || (keepClaiming() && lookAgain));
         if (mayClaim) {
-          woken = polled = false;
+          polled = false;
           this.rerun = false;
           try {
             const batch = await this.claim();
@@ -195,9 +195,7 @@ export class OutboxWorker {
         }
         if (underWay.size === 0 && !(claimFailed && keepClaiming() && !this.stopping)) break;
         const deliveryEnded = new Promise<'ended'>((resolve) => (ended = () => resolve('ended')));
-        const event = await this.nextEvent(deliveryEnded);
-        woken ||= event === 'woken';
-        polled ||= event === 'polled';
+        if ((await this.nextEvent(deliveryEnded)) === 'polled') polled = true;
       }
     } finally {
       // Nothing of this pass goes on after it (a stop closes the database next).

@@ -102,9 +102,9 @@ export function acceptedPage(email: string, orgName: string, roleLabel: string, 
 }
 
 /** The way on to the organization's sign-in (SIGN_IN_URL); without one, who can say where it is. */
-export function signInLink(signInUrl: string | undefined, orgName?: string): string {
+export function signInLink(signInUrl: string | undefined, orgName: string): string {
   if (signInUrl) return `\n<p><a class="button" href="${h(signInUrl)}">Sign in</a></p>`;
-  return orgName ? `\n<p>Not sure where to sign in? Ask whoever invited you, or an admin of ${h(orgName)}.</p>` : '';
+  return `\n<p>Not sure where to sign in? Ask whoever invited you, or an admin of ${h(orgName)}.</p>`;
 }
 
 /**
