@@ -2,7 +2,7 @@ import { recordAudit } from '../audit/audit.js';
 import { chunked, inTransaction } from '../db/index.js';
 import { invitationEvent } from '../events/events.js';
 import { invitationRow, type InvitesContext } from './context.js';
-import { byId, decidedColumns } from './decisions.js';
+import { decidedColumns } from './decisions.js';
 import { toInvitation, type InvitationRow } from './model.js';
 
 /**
@@ -33,7 +33,8 @@ async function lapseBatch(ctx: InvitesContext, now: number, batch: number): Prom
   for (const chunk of chunked(requests)) for (const id of (await ctx.db('invitations').where({ status: 'awaiting' }).whereIn('approval_request_id', chunk).pluck('id')) as string[]) ids.add(id);
   const lapsed = await inTransaction(ctx.db, async (trx) => {
     const rows: InvitationRow[] = [];
-    for (const { id } of byId([...ids].map((id) => ({ id })))) {
+    // In id order, as every decision changes a request's rows (see byId).
+    for (const id of [...ids].sort()) {
       // Nobody decided: no name to show.
       const update = { status: 'revoked' as const, revoked_at: now, revoked_by: 'system', ...decidedColumns({ type: 'system' }, 'lapsed', now), decided_by_name: null };
       const changed = await trx('invitations').where({ id, status: 'awaiting' }).whereNull('decision').update(update);

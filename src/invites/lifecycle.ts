@@ -9,7 +9,7 @@ import { notClaimed } from '../outbox/claims.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
 import { nextPlaceAt } from './daily-limit.js';
-import { AlreadyMember, AwaitingApproval, DailyLimitReached, DomainError, InvalidInput } from '../shared/errors.js';
+import { AlreadyMember, AwaitingApproval, DailyLimitReached, DomainError, InvalidInput, SentAgainSinceShown } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { invitationRow, requireInvitationId, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices, type StoredChoices } from './choices.js';
@@ -138,7 +138,7 @@ export async function sendNewInvitations(ctx: InvitesContext, ids: readonly stri
  * email is dropped. A request withdrawn while it waited for approval closes like a decision: its
  * copies say so (in the transaction, hence not the one statement when someone is told).
  * `unlessSentAfter` (the sending a row on screen showed): an invitation sent again since then and
- * open is returned unchanged, decided under the row's lock so a sending cannot slip in between.
+ * open is refused (SentAgainSinceShown), decided under the row's lock so a sending cannot slip in between.
  */
 export async function revoke(ctx: InvitesContext, id: string, actor: Actor, options: { unlessSentAfter?: number } = {}): Promise<Invitation> {
   requireInvitationId(id);
@@ -147,7 +147,8 @@ export async function revoke(ctx: InvitesContext, id: string, actor: Actor, opti
   if (revoked) return toInvitation(revoked, ctx.clock.now());
   return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['pending', 'expired', 'awaiting_approval']);
-    if (asShown !== undefined && Number(row.last_sent_at) > asShown && shownStatus(row, now) !== 'expired') return row;
+    const status = shownStatus(row, now);
+    if (asShown !== undefined && Number(row.last_sent_at) > asShown && status !== 'expired') throw new SentAgainSinceShown(id, row.email, status === 'awaiting_approval' ? status : 'pending');
     const update = { status: 'revoked' as const, revoked_at: now, revoked_by: actorRef(actor), updated_at: now };
     await trx('invitations').where({ id }).whereIn('status', ['pending', 'awaiting']).update(update);
     await cancelWaitingEmails(trx, [id], now, 'revoked');

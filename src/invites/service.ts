@@ -139,7 +139,7 @@ export class InvitesService {
     return sendNewInvitations(this.ctx, ids, actor);
   }
 
-  /** Revoke; with `unlessSentAfter`, an open invitation sent again since then comes back unchanged (status not `revoked`). */
+  /** Revoke; with `unlessSentAfter`, an open invitation sent again since then is refused (SentAgainSinceShown). */
   revoke(id: string, actor: Actor, options: { unlessSentAfter?: number } = {}): Promise<Invitation> {
     return revoke(this.ctx, id, actor, options);
   }

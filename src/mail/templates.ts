@@ -29,19 +29,30 @@ export function formatDateInWords(ms: number): string {
   return `${DAY_IN_WORDS.format(date)} at ${TIME_OF_DAY.format(date)} UTC`;
 }
 
-/** "in 7 days", "in 2 hours", "in 90 seconds". */
-export function formatRelative(ms: number): string {
-  const units: Array<[number, string]> = [
-    [UNIT_MS.d, 'day'],
-    [UNIT_MS.h, 'hour'],
-    [UNIT_MS.m, 'minute'],
-    [UNIT_MS.s, 'second'],
-  ];
-  for (const [size, name] of units) {
-    const n = Math.round(ms / size);
-    if (n >= 1 && ms >= size) return `in ${n} ${name}${n === 1 ? '' : 's'}`;
-  }
-  return 'now';
+const SPAN_UNITS: Array<[number, string]> = [
+  [UNIT_MS.d, 'day'],
+  [UNIT_MS.h, 'hour'],
+  [UNIT_MS.m, 'minute'],
+  [UNIT_MS.s, 'second'],
+];
+
+const counted = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+
+/**
+ * A length of time in its largest unit and, when not a whole number of it, the next one rounded:
+ * "7 days", "1 hour and 30 minutes", "6 days and 21 hours" (an email delivered three hours late).
+ */
+export function formatSpan(ms: number): string {
+  const at = SPAN_UNITS.findIndex(([size]) => ms >= size);
+  if (at < 0) return 'under a second';
+  const [size, unit] = SPAN_UNITS[at]!;
+  const next = SPAN_UNITS[at + 1];
+  if (!next) return counted(Math.round(ms / size), unit);
+  const whole = Math.floor(ms / size);
+  const rest = Math.round((ms - whole * size) / next[0]);
+  // Rounded up to a whole one more (7 days less a few milliseconds): said as that.
+  if (rest * next[0] >= size) return formatSpan((whole + 1) * size);
+  return rest ? `${counted(whole, unit)} and ${counted(rest, next[1])}` : counted(whole, unit);
 }
 
 export function escapeHtml(text: string): string {
@@ -54,7 +65,7 @@ export function invitationEmail(data: InvitationEmailData): RenderedEmail {
   const again = data.reason === 'resend' ? ' (reminder)' : data.reason === 'new_invitation' ? ' (new link)' : '';
   const subject = `${inviter} invited you to join ${data.orgName}${again}`;
   // Relative to the sending, since the email is read later: "in 7 days" would still say so days on.
-  const expiry = `${formatDateInWords(data.expiresAt)} (${formatRelative(data.expiresAt - data.now).replace(/^in /, '')} after this email was sent)`;
+  const expiry = `${formatDateInWords(data.expiresAt)} (${formatSpan(data.expiresAt - data.now)} after this email was sent)`;
   const role = ROLE_LABELS[data.role];
   const intro =
     data.reason === 'new_invitation'

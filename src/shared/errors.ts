@@ -10,6 +10,7 @@ export type DomainErrorCode =
   | 'invite_expired'
   | 'invite_not_expired'
   | 'invite_revoked'
+  | 'sent_again'
   | 'invite_accepted'
   | 'already_member'
   | 'weak_password'
@@ -76,6 +77,16 @@ export class InvitationRevoked extends DomainError {
   /** `invitedBy`: whom the invitee's page suggests asking, when the inviter is known. */
   constructor(readonly invitationId: string, readonly invitedBy: string | null = null) {
     super('This invitation was revoked.');
+  }
+}
+/**
+ * A revoke of an invitation as it was shown (a row on screen, a question the CLI asked), which
+ * someone sent again meanwhile: that sending was not the one asked about, so nothing is revoked.
+ */
+export class SentAgainSinceShown extends DomainError {
+  readonly code = 'sent_again';
+  constructor(readonly invitationId: string, readonly email: string, readonly status: 'pending' | 'awaiting_approval') {
+    super(`The invitation to ${email} was sent again since it was shown, so nothing was revoked; revoke it again if you still mean to.`);
   }
 }
 export class InvitationAccepted extends DomainError {

@@ -1,4 +1,4 @@
-import { DomainError, NotFound, NotPermitted, type AlreadyDecided } from '../shared/errors.js';
+import { DomainError, NotFound, NotPermitted, type AlreadyDecided, type SentAgainSinceShown } from '../shared/errors.js';
 import { NOT_APPROVER, NOT_PERMITTED } from './identity.js';
 import { escape } from './text.js';
 
@@ -24,6 +24,10 @@ export function slackWords(error: unknown, email?: string): string | undefined {
       return `${who} already accepted the invitation; nothing to do.`;
     case 'invite_revoked':
       return `${their} was already revoked; nothing to do.`;
+    case 'sent_again': {
+      const again = error as SentAgainSinceShown;
+      return `:information_source: *${escape(again.email)}* was sent again since this was shown (it is ${again.status === 'pending' ? 'pending' : 'awaiting approval'} now), so nothing was revoked. Revoke it again if you still mean to.`;
+    }
     case 'invite_expired':
       return `${their} has expired. Use *Send new invitation* to send a fresh link.`;
     case 'invite_not_expired':

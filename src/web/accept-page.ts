@@ -15,6 +15,8 @@ import { ACCEPT_SCRIPT, acceptedPage, acceptForm, momentHtml, problemPage, renew
 
 /** Room for the longest password twice (with its confirmation) in any script: percent-encoded UTF-8 takes up to 9 bytes a character. */
 const ACCEPT_FORM_LIMIT_BYTES = 64 * 1024;
+/** A password is never sent back to the page: a form that comes back says so, or the next send fails on an empty one. */
+const RETYPE_PASSWORDS = { password: 'Enter your password again (it is not kept when the form comes back).', confirm_password: 'Enter it again here too.' };
 
 export interface AcceptPageDeps {
   invites: InvitesService;
@@ -157,9 +159,8 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       if (str('password') !== str('confirm_password')) errors.confirm_password = 'The passwords do not match.';
       if (Object.keys(errors).length) {
         errors.form = 'Please correct the fields marked below.';
-        // A password is never sent back to the page: said, or the next send fails on an empty one.
-        errors.password ??= 'Enter your password again (it is not kept when the form comes back).';
-        errors.confirm_password ??= 'Enter it again here too.';
+        errors.password ??= RETYPE_PASSWORDS.password;
+        errors.confirm_password ??= RETYPE_PASSWORDS.confirm_password;
         return send(res, 422, acceptForm(invitation, orgName, token, state));
       }
       await invites.accept({ token, firstName: state.firstName, lastName: state.lastName, password: str('password') });
@@ -169,7 +170,7 @@ export function acceptPage(deps: AcceptPageDeps): Router {
       if (error instanceof Overloaded && invitation) {
         // Busy hashing: the form comes back as it was sent, names kept, to be sent again.
         res.set('Retry-After', String(error.retryAfterS));
-        return send(res, 503, acceptForm(invitation, orgName, token, { ...state, errors: { form: 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed: enter your password again and send the form in a few seconds.', password: 'Enter your password again.', confirm_password: 'Enter it again here too.' } }));
+        return send(res, 503, acceptForm(invitation, orgName, token, { ...state, errors: { form: 'Many people are setting up their accounts right now, and yours could not be taken just now. Nothing was changed: enter your password again and send the form in a few seconds.', ...RETYPE_PASSWORDS } }));
       }
       // With the token: a link that expired while the form was open still offers to ask for a new one.
       await fail(req, res, error, token);

@@ -385,7 +385,7 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     };
     const raced = await runCliHere(['revoke', meanwhile.id], env, { answers: [colleague] });
     expect(raced.code).toBe(1);
-    expect(raced.stderr).toContain('doorman: The invitation to meanwhile@confirm.io was sent again while you were asked, so nothing was revoked');
+    expect(raced.stderr).toContain('doorman: The invitation to meanwhile@confirm.io was sent again since it was shown, so nothing was revoked');
     expect((await byEmail('meanwhile@confirm.io')).status).toBe('pending');
     // Asked nothing: with --yes, or run by a script (no terminal).
     await members.create({ email: 'asked@confirm.io', role: 'member', firstName: 'A', lastName: 'Sk', withApiToken: true }, { type: 'system' });

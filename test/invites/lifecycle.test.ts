@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound } from '../../src/shared/errors.js';
+import { InvalidInput, InvitationAccepted, InvitationExpired, InvitationNotExpired, InvitationRevoked, NotFound, SentAgainSinceShown } from '../../src/shared/errors.js';
 import { DIALECTS } from '../support/db.js';
 import { CLI, DAY, invitationRow, inviteOne, inState, PASSWORD, SLACK_ADMIN, snapshot, TTL, useWorld } from './fixtures.js';
 
@@ -137,19 +137,18 @@ describe.each(DIALECTS)('invitation lifecycle (%s)', (dialect) => {
       const revoking = w.invites.revoke(id, SLACK_ADMIN, { unlessSentAfter: shown });
       await new Promise((resolve) => setTimeout(resolve, 150));
       await colleague.commit();
-      expect((await revoking).status).toBe('pending');
+      await expect(revoking).rejects.toMatchObject({ code: 'sent_again', status: 'pending' });
       expect((await invitationRow(w.db, id)).status).toBe('pending');
     });
 
-    it('revoke as shown: an open invitation sent again since the moment shown comes back unchanged; one shown after its sending, or expired again, is revoked', async () => {
+    it('revoke as shown: an open invitation sent again since the moment shown is refused and unchanged; one shown after its sending, or expired again, is revoked', async () => {
       const w = world();
       const { id } = await inviteOne(w, 'shown@x.io');
       const shown = (await w.invites.get(id)).lastSentAt;
       w.clock.advance(1000);
       await w.invites.resend(id, SLACK_ADMIN);
       const before = await snapshot(w);
-      const unchanged = await w.invites.revoke(id, SLACK_ADMIN, { unlessSentAfter: shown });
-      expect(unchanged.status).toBe('pending');
+      await expect(w.invites.revoke(id, SLACK_ADMIN, { unlessSentAfter: shown })).rejects.toThrow(SentAgainSinceShown);
       expect(await snapshot(w)).toEqual(before);
       // Shown at its latest sending: revoked.
       const latest = (await w.invites.get(id)).lastSentAt;

@@ -131,7 +131,7 @@ describe('Block Kit builders', () => {
 
   it('the invite modal, the view after submitting, the link view and the refusal', () => {
     const modal = inviteModal(7 * 86_400_000);
-    expect(inviteModal(90 * 60_000).blocks.find((b: any) => b.block_id === 'expiry')).toMatchObject({ element: { initial_option: { value: 'default' } } });
+    expect(inviteModal(90 * 60_000).blocks.find((b: any) => b.block_id === 'expiry')).toMatchObject({ element: { initial_option: { value: 'default', text: { text: 'Default (1 hour and 30 minutes)' } } } });
     expect(limitViolations('modal', modal.blocks, { title: modal.title.text })).toEqual([]);
     expect(modal).toMatchSnapshot();
     const done = invitedView({ sent: ['a@example.com'], renewed: [], alreadyMember: ['m@example.com'], alreadyInvited: [{ email: 'e@example.com', invitationId: 'invite_01JE' }], invalid: [], invitationIds: ['invite_01JA'] }, 3, '/doorman');

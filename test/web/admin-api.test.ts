@@ -823,6 +823,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(busy.text).toContain('accept-form');
       expect(busy.text).toContain('value="Bu"');
       expect(busy.text).toContain('send the form in a few seconds');
+      expect(busy.text).toContain('Enter your password again (it is not kept when the form comes back).');
       expect(await snapshot(t.services)).toEqual(before);
     });
   });

@@ -5,7 +5,7 @@ import { DAY_MS } from '../../shared/clock.js';
 import { ACTIONS, INVITE_MODAL, INVITE_REVIEW, MODAL_BLOCKS, MODAL_INPUTS, REVIEW_BLOCKS, REVIEW_INPUTS } from '../action-values.js';
 import { EXPIRY_CHOICES, MAX_MESSAGE_CHARS } from '../../invites/choices.js';
 import { MAX_FILE_ROWS } from '../../invites/list-file.js';
-import { formatRelative } from '../../mail/templates.js';
+import { formatSpan } from '../../mail/templates.js';
 import type { InviteDraft } from '../drafts.js';
 import { count, entryWords, mrkdwn, plain, roleLabel } from './format.js';
 import type { InviteSummary } from '../../invites/model.js';
@@ -31,7 +31,7 @@ export interface InviteFormValues {
 function expiryOptions(inviteTtlMs: number): Array<types.PlainTextOption> {
   const defaultDays = inviteTtlMs / DAY_MS;
   const options = EXPIRY_CHOICES.map((days) => ({ text: plain(`${days} ${days === 1 ? 'day' : 'days'}${days === defaultDays ? ' (default)' : ''}`, LIMITS.optionText), value: String(days) }));
-  if (!(EXPIRY_CHOICES as readonly number[]).includes(defaultDays)) options.unshift({ text: plain(`Default (${formatRelative(inviteTtlMs).replace(/^in /, '')})`, LIMITS.optionText), value: 'default' });
+  if (!(EXPIRY_CHOICES as readonly number[]).includes(defaultDays)) options.unshift({ text: plain(`Default (${formatSpan(inviteTtlMs)})`, LIMITS.optionText), value: 'default' });
   return options;
 }
 

@@ -10,9 +10,6 @@ import { rowAction } from './click.js';
 export function revokeAction(deps: SlackDeps) {
   return rowAction(deps, async (id, user, row) => {
     const invitation = await deps.invites.revoke(id, user.actor, { unlessSentAfter: row.sentAt });
-    if (invitation.status !== 'revoked') {
-      return `:information_source: *${escape(invitation.email)}* was sent again since this was shown (it is ${invitation.status === 'pending' ? 'pending' : 'awaiting approval'} now), so nothing was revoked. Revoke it again if you still mean to.`;
-    }
     return `:no_entry_sign: Revoked the invitation for *${escape(invitation.email)}*; its link no longer works.`;
   });
 }
