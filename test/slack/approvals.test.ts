@@ -449,6 +449,8 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     await Promise.all([requestOf(ADMIN2, 2, 'r1@redraw.io'), requestOf(LINKED, 2, 'r1@redraw.io')]);
     const [r1] = await heldIds('redraw.io');
     const requestId = (await h.services.invites.get(r1!)).approval!.requestId;
+    // Both copies kept: a redraw before a copy is recorded leaves that copy to its post's own check, which sees nothing changed.
+    await eventually(async () => (await h.db.db('approval_request_messages').where({ request_id: requestId })).length === 2, 10_000, 'both copies kept');
     const before = requestUpdates('r1@redraw.io').length;
     const now = h.clock.now();
     const item = (payload: object, kind: string = SLACK_APPROVAL) => ({ kind, state: 'pending', invitation_id: r1, payload: JSON.stringify(payload), attempts: 0, next_attempt_at: now, created_at: now });
