@@ -139,3 +139,16 @@ export function parseEmailList(raw: string | readonly string[]): ParsedEmailList
   }
   return { emails, invalid, duplicates };
 }
+
+/**
+ * A search typed with a domain in its own letters (bücher.de, or bücher) as addresses are stored:
+ * their domain in ASCII form (xn--bcher-kva.de), so it finds them; undefined when that changes nothing.
+ */
+export function asStored(search: string): string | undefined {
+  if (/^[\x00-\x7f]*$/.test(search)) return undefined;
+  const at = search.lastIndexOf('@');
+  const domain = search.slice(at + 1);
+  const ascii = domainToASCII(domain);
+  if (!ascii || ascii === domain) return undefined;
+  return search.slice(0, at + 1) + ascii;
+}

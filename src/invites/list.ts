@@ -1,9 +1,9 @@
-import { domainToASCII } from 'node:url';
 import type { Knex } from 'knex';
 import { chunked, containsText, isPostgres, type Db } from '../db/index.js';
 import { InvalidInput } from '../shared/errors.js';
 import type { InvitesContext } from './context.js';
 import { decodeCursor, encodeCursor, type SortKey, type SortOrder } from './cursor.js';
+import { asStored } from './email-list.js';
 import { toInvitation, type Invitation, type InvitationRow, type ShownStatus } from './model.js';
 
 /** `open`: pending, expired and awaiting approval together — the invitations an admin can still act on. */
@@ -235,19 +235,6 @@ function filtered(db: Db, query: ListQuery, now: number, options: { expiryIndexe
     } else containsText(q, 'email', search);
   }
   return q;
-}
-
-/**
- * A search typed with a domain in its own letters (bücher.de, or bücher) as addresses are stored:
- * their domain in ASCII form (xn--bcher-kva.de), so it finds them; undefined when that changes nothing.
- */
-export function asStored(search: string): string | undefined {
-  if (/^[\x00-\x7f]*$/.test(search)) return undefined;
-  const at = search.lastIndexOf('@');
-  const domain = search.slice(at + 1);
-  const ascii = domainToASCII(domain);
-  if (!ascii || ascii === domain) return undefined;
-  return search.slice(0, at + 1) + ascii;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { containsText, type Db } from '../db/index.js';
+import { asStored, normalizeEmail } from '../invites/email-list.js';
 import type { Role } from './roles.js';
 import { toMember, type Member, type MemberRow, type MemberState } from './model.js';
 
@@ -46,7 +47,11 @@ export async function listMembers(db: Db, query: MemberQuery = {}): Promise<{ me
     if (query.state) q.where({ state: query.state });
     if (query.roles) q.whereIn('role', query.roles);
     if (query.ids) q.whereIn('id', query.ids.map(clean));
-    if (query.email !== undefined) q.where({ email: clean(query.email).trim().toLowerCase() });
+    if (query.email !== undefined) {
+      // As addresses are stored (a domain in its own letters in ASCII form); one that is no address matches none.
+      const typed = normalizeEmail(clean(query.email));
+      q.where({ email: 'email' in typed ? typed.email : clean(query.email).trim().toLowerCase() });
+    }
     if (query.firstName !== undefined) q.where({ first_name: clean(query.firstName) });
     if (query.lastName !== undefined) q.where({ last_name: clean(query.lastName) });
     for (const [column, range] of [['created_at', query.created], ['updated_at', query.updated]] as const) {
@@ -58,8 +63,10 @@ export async function listMembers(db: Db, query: MemberQuery = {}): Promise<{ me
     const search = query.search === undefined ? '' : clean(query.search).trim();
     // SQLite's lower() folds ASCII only: a name is also matched as typed, so "Émile" finds Émile there.
     if (search) {
+      const stored = asStored(search.toLowerCase());
       q.where((any) => {
         any.orWhere((one) => containsText(one, 'email', search));
+        if (stored) any.orWhere((one) => containsText(one, 'email', stored));
         for (const column of ['first_name', 'last_name']) {
           any.orWhere((one) => containsText(one, `lower(${column})`, search)).orWhere((one) => containsText(one, column, search, { fold: false }));
         }

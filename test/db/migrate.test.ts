@@ -51,6 +51,23 @@ describe.each(DIALECTS)('migrate (%s)', (dialect) => {
     expect(Number((await t.db('audit_log').where('subject_id', 'like', 'usr_MANY%').where({ action: 'slack_unlink' }).count({ n: '*' }))[0]!.n)).toBe(600);
   });
 
+  it('0023 counts the invitations again into the tallies, which an upgrade through 0004 beside running instances could leave off', async () => {
+    const now = Date.now();
+    const invitation = (i: number, status: string) => ({ id: `inv_TALLY${i}`, email: `tally${i}@x.io`, role: 'member', status, token_hash: `tally-${i}`, token_nonce: `nonce-${i}`, expires_at: now + 86_400_000, created_at: now, updated_at: now, last_sent_at: now });
+    await t.db('invitations').insert([invitation(1, 'pending'), invitation(2, 'pending'), invitation(3, 'revoked')]);
+    const counted = async () => Object.fromEntries(((await t.db('invitations').select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: number | string }>).map((r) => [r.status, Number(r.n)]));
+    const tallied = async () => Object.fromEntries(((await t.db('invitation_tallies').where('n', '<>', 0).select('status', 'n')) as Array<{ status: string; n: number | string }>).map((r) => [r.status, Number(r.n)]));
+    expect(await tallied()).toEqual(await counted());
+    // Off as 0004 could leave them: rows it never counted, a status whose rows all moved on.
+    await t.db('invitation_tallies').where({ status: 'pending' }).decrement('n', 2);
+    await t.db('invitation_tallies').where({ status: 'accepted' }).increment('n', 5);
+    expect(await tallied()).not.toEqual(await counted());
+    await t.db('knex_migrations').where({ name: '20261207_0023_recount_invitation_tallies' }).delete();
+    expect(await migrate(t.db)).toEqual(['20261207_0023_recount_invitation_tallies']);
+    expect(await tallied()).toEqual(await counted());
+    expect(await tallied()).toMatchObject({ pending: 2, revoked: 1 });
+  });
+
   it('instances started together on an empty database each come up: the schema is made once, and later migrations are not left locked', async () => {
     // An empty database: what the first start of several instances (or two commands) meets.
     if (dialect === 'pg') await t.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');

@@ -193,6 +193,12 @@ describe.each(DIALECTS)('MembersService (%s)', (dialect) => {
     expect((await w.members.list()).members.map((m) => m.email)).toEqual(['a@x.io', 'b@x.io', 'c@x.io']);
     expect(await w.members.list({ state: 'active' })).toMatchObject({ total: 2 });
     expect((await w.members.list({ state: 'deactivated' })).members.map((m) => m.email)).toEqual(['b@x.io']);
+    // The email filter reads an address as it is stored: any case, a mailto:, a domain in its own letters.
+    const jane = (await w.members.create({ email: 'jane@bücher.de' }, CLI)).member;
+    expect(jane.email).toBe('jane@xn--bcher-kva.de');
+    for (const typed of ['Jane@Bücher.de', ' mailto:JANE@xn--bcher-kva.de ']) expect((await w.members.list({ email: typed })).members.map((m) => m.id)).toEqual([jane.id]);
+    expect(await w.members.list({ email: 'not an address' })).toMatchObject({ members: [], total: 0 });
+    for (const typed of ['Bücher', 'jane@bücher', 'xn--bcher']) expect((await w.members.list({ search: typed })).members.map((m) => m.id)).toEqual([jane.id]);
   });
 
   it('links a Slack user and finds the member by it', async () => {

@@ -30,6 +30,29 @@ describe.each(DIALECTS)('Slack commands and the invite modal over signed HTTP (%
     expect(h.api.calls.filter((c) => c.method !== 'auth.test')).toEqual([]);
   });
 
+  it('invites and members whose read fails (the database out of reach) say so, in the ack or after it, instead of answering nothing', async () => {
+    const { invites, members } = h.app.services;
+    const [listWithCounts, list] = [invites.listWithCounts, members.list];
+    const lost = () => Promise.reject(new Error('connection lost'));
+    try {
+      invites.listWithCounts = lost;
+      members.list = lost;
+      for (const text of ['invites', 'members']) {
+        const { ack, responseId } = await h.slash(text);
+        expect(ack.status).toBe(200);
+        expect(textOf((await h.api.response(responseId)).body)).toContain('Something went wrong on our side');
+      }
+      // Failing after the ack deadline: acknowledged empty, then said at the response_url.
+      invites.listWithCounts = () => new Promise((_, reject) => setTimeout(() => reject(new Error('connection lost')), 2_000));
+      const late = await h.slash('invites');
+      expect([late.ack.status, late.ack.text]).toEqual([200, '']);
+      expect(textOf((await h.api.response(late.responseId, 0, 10_000)).body)).toContain('Something went wrong on our side');
+    } finally {
+      Object.assign(invites, { listWithCounts });
+      Object.assign(members, { list });
+    }
+  });
+
   it('answers url_verification with the challenge', async () => {
     const res = await h.rawPost(JSON.stringify({ type: 'url_verification', token: 't', challenge: 'ch4ll3nge' }), 'application/json');
     expect(res.status).toBe(200);

@@ -1,26 +1,27 @@
 import type { Context, RespondArguments } from '@slack/bolt';
+import type { Logger } from '../../../logger.js';
+import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 /**
  * Answers a command in its acknowledgement when the answer is ready within the ack deadline, counted
  * from the request's arrival (one round trip, shown at once); otherwise acknowledges empty, well
- * inside Slack's 3 seconds, and posts the answer to the response_url when it is ready.
+ * inside Slack's 3 seconds, and posts the answer to the response_url when it is ready. An answer
+ * that fails (the database out of reach) is said so: an empty acknowledgement shows nothing at all.
  */
 export async function answerSoon(
+  logger: Logger,
   context: Context,
   ack: (answer?: RespondArguments) => Promise<void>,
   respond: (answer: RespondArguments) => Promise<unknown>,
   answer: () => Promise<RespondArguments>,
 ): Promise<void> {
-  const work = answer();
-  let ready: RespondArguments | typeof LATE;
-  try {
-    ready = await withinAckDeadline(work, receivedAt(context));
-  } catch (error) {
-    // Acknowledged all the same, so Slack shows no timeout; the failure goes to app.error.
-    await ack();
-    throw error;
-  }
+  const work = answer().catch((error: unknown) => {
+    const words = slackWords(error);
+    if (!words) logger.error({ err: error }, 'a command could not be answered');
+    return ephemeral(words ?? SOMETHING_WENT_WRONG);
+  });
+  const ready = await withinAckDeadline(work, receivedAt(context));
   if (ready !== LATE) return ack(ready);
   await ack();
   await respond(await work);
