@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { isatty } from 'node:tty';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createServices, migrateConfigured, requireMigrated, type Services } from './app.js';
 import { requireServiceSecret } from './app-secret.js';
@@ -89,18 +90,21 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .configureOutput({
       writeOut: (s) => out.write(s),
       writeErr: (s) => err.write(s),
-      outputError: (s, write) => write(`doorman: ${oneLine(s.replace(/^error: /, '').trimEnd())} (run with --help for usage)\n`),
+      // Its "(Did you mean …?)" comes on a line of its own: kept on the one line.
+      outputError: (s, write) => write(`doorman: ${oneLine(s.replace(/^error: /, '').trimEnd().replace(/\s*\n\s*/g, ' '))} (run with --help for usage)\n`),
     })
     .exitOverride();
 
-  const interactive = source.interactive ?? (!!process.stdin.isTTY && !!process.stderr.isTTY);
+  // isatty, not process.stdin.isTTY: touching process.stdin makes a piped standard input non-blocking,
+  // and `invite -` then fails (EAGAIN) when what feeds the pipe has not written yet.
+  const interactive = source.interactive ?? (isatty(0) && isatty(2));
   const ask = source.ask ?? askOnTerminal;
   const confirm = async (question: string, opts: { yes?: boolean }) => {
     if (opts.yes || !interactive) return false;
     if (!/^y(es)?$/i.test((await ask(`${printable(question)} [y/N] `)).trim())) throw new NotConfirmed();
     return true;
   };
-  const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text), cwd: env.INIT_CWD || process.cwd(), confirm };
+  const deps: CommandDeps = { open, print, operator, stdin, progress: (text) => err.write(text), cwd: startedIn(env), confirm };
   registerInviteCommands(program, deps);
   registerApprovalCommands(program, deps);
   registerMemberCommands(program, deps);
@@ -217,6 +221,15 @@ function refuseRepeatedOptions(command: Command): void {
     });
   }
   for (const sub of command.commands) refuseRepeatedOptions(sub);
+}
+
+/**
+ * Where relative paths start. Run as `npm run doorman`, npm moves to the package's folder and says
+ * where it was typed (INIT_CWD); npm also passes INIT_CWD on to whatever its other scripts start
+ * (the installed `doorman` in another project's script), where the folder is the process's own.
+ */
+function startedIn(env: NodeJS.ProcessEnv): string {
+  return env.npm_lifecycle_event === 'doorman' && env.INIT_CWD ? env.INIT_CWD : process.cwd();
 }
 
 /**

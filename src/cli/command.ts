@@ -2,9 +2,20 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Services } from '../app.js';
 import { ROLES } from '../members/roles.js';
 import type { Actor } from '../shared/actor.js';
+import { InvalidInput } from '../shared/errors.js';
 
 /** A command given the wrong options together (a usage mistake, exit 2), found after Commander parsed them. */
 export class UsageError extends Error {}
+
+/** An option's value checked before anything is opened: a refusal is a mistake in the command (exit 2), in the domain's words. */
+export function optionValue<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof InvalidInput) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 /** What every group of commands works with: the services (schema brought up to date), output, the operator and standard input. */
 export interface CommandDeps {

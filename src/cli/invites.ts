@@ -9,7 +9,7 @@ import { SHOWN_STATUSES, type Invitation, type InviteSummary } from '../invites/
 import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
-import { jsonOption, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
+import { jsonOption, optionValue, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
 import { formatDate, formatInvitations, formatSummary, shellWord, jsonText } from './format.js';
 import { requireServedWith } from '../served-with.js';
 
@@ -149,15 +149,12 @@ function failIfNotInvited(summary: InviteSummary): void {
   if (failed && !stored) throw new Error(`Nobody was invited: ${failed === 1 ? 'the entry was' : `the ${failed} entries were`} refused (see above).`);
 }
 
-/** --expires in days, checked against the choices before anything is opened: a mistake in the command (exit 2). */
+/** --expires in days, checked against the choices before anything is opened. */
 function expiryOption(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  try {
+  return optionValue(() => {
     const days = parseExpiryDays(value);
     checkedChoices({ expiresInDays: days });
     return days;
-  } catch (error) {
-    if (error instanceof InvalidInput) throw new UsageError(error.message);
-    throw error;
-  }
+  });
 }

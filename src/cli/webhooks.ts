@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { EVENT_TYPES } from '../events/events.js';
 import { addEndpoint, endpointHealth, envEndpoints, parseEventTypes, removeEndpoint, storedEndpoints, type EndpointHealth, type WebhookEndpoint } from '../webhooks/endpoints.js';
-import { jsonOption, yesOption, type CommandDeps } from './command.js';
+import { jsonOption, optionValue, yesOption, type CommandDeps } from './command.js';
 import { formatDate, table, jsonText } from './format.js';
 
 /** `doorman webhooks add|list|remove`: the endpoints the service signs and sends events to. */
@@ -15,7 +15,7 @@ export function registerWebhookCommands(program: Command, { open, print, confirm
     .option('--events <types>', `only these event types, comma-separated (default: all): ${EVENT_TYPES.join(', ')}`)
     .addOption(jsonOption())
     .action(async (url: string, opts: { events?: string; json?: boolean }) => {
-      const events = opts.events === undefined ? null : parseEventTypes(opts.events);
+      const events = opts.events === undefined ? null : optionValue(() => parseEventTypes(opts.events!));
       const s = await open();
       const endpoint = await addEndpoint(s.db, s.clock.now(), { url, events, envUrls: s.config.webhooks.urls, appSecret: s.config.appSecret });
       s.events.forget();

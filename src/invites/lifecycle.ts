@@ -5,7 +5,6 @@ import { askApprovers, heldColumns, INVITE_LOCK, requestApprovals } from './appr
 import { approvalReasons } from './policy.js';
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
-import { notClaimed } from '../outbox/claims.js';
 import { enqueue } from '../outbox/outbox.js';
 import { actorRef, type Actor } from '../shared/actor.js';
 import { nextPlaceAt } from './daily-limit.js';
@@ -74,9 +73,10 @@ async function resendLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now
   await trx('invitations').where({ id: row.id }).update(update);
   // An email of this link still waiting (SMTP down, a MAIL_RATE queue) is tried again now instead
   // of being joined by another: however often Resend is clicked meanwhile, the invitee gets one.
+  // One a worker holds counts too (it may be next in a batch behind a slow server); should that try
+  // fail, its retry keeps the backoff.
   const waiting = await trx('outbox')
     .where({ invitation_id: row.id, state: 'pending', kind: INVITE_EMAIL })
-    .where(notClaimed(now))
     .whereRaw(`${payloadNonceSql(trx)} = ?`, [row.token_nonce])
     .update({ next_attempt_at: now });
   if (!waiting) await enqueue(trx, now, [inviteEmail(row.id, row.token_nonce, 'resend')]);

@@ -87,7 +87,7 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
        RETURNING *
      ), waiting AS (
        UPDATE outbox SET next_attempt_at = ? FROM changed
-       WHERE outbox.invitation_id = changed.id AND outbox.kind = ? AND outbox.state = 'pending' AND (outbox.locked_until IS NULL OR outbox.locked_until < ?)
+       WHERE outbox.invitation_id = changed.id AND outbox.kind = ? AND outbox.state = 'pending'
          AND (outbox.payload::json->>'nonce') = changed.token_nonce
        RETURNING outbox.id
      ), mail AS (
@@ -99,7 +99,7 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
        SELECT ?, ?, ?, 'resend', 'invitation', id, json_build_object('email', email)::text FROM changed
      )
      SELECT * FROM changed`,
-    [id, now, ctx.inviteTtlMs, now, now, id, now, now, INVITE_EMAIL, now, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
+    [id, now, ctx.inviteTtlMs, now, now, id, now, now, INVITE_EMAIL, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
   )) as { rows: InvitationRow[] };
   return rows[0];
 }

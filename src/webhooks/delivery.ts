@@ -213,6 +213,9 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         // No request was made: no failed attempt for `webhooks list` to count.
         return givenUp(pause.lastError, true);
       };
+      // A retry come due past the give-up time, with no pause of this process over it (a restart, a
+      // pause that ended first): given up without a request, as the docs promise.
+      if (Number(item.failures) > 0 && tooOld()) return givenUp(paused.get(endpoint.id)?.lastError ?? item.last_error ?? 'it kept failing', true);
       const before = blocked();
       if (before instanceof RetryLater) throw before;
       if (before) return before;

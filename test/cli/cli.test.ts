@@ -78,6 +78,9 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(summary.invalid).toEqual([]);
     expect(fromStdin.stdout.trim()).toBe('2 invitations sent.');
     expect((await byEmail('frank@example.io')).role).toBe('developer');
+    // A list that comes a moment late down the pipe (a slow program feeding it) is waited for.
+    const late = await runCli(['invite', '-'], env, { input: 'late@example.io\n', inputAfterMs: 1_500 });
+    expect([late.code, late.stderr, late.stdout.trim()]).toEqual([0, '', '1 invitation sent.']);
     expect((await byEmail('jane@example.io')).invitedBy.name).toBe('Ada Lovelace');
   });
 
@@ -324,8 +327,11 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     truncateSync(huge, 3 * 1024 ** 3);
     expect(expectOneErrorLine(await doorman(['invite', '--file', huge]))).toMatch(/^doorman: disk\.img is not a list Doorman can read: it is larger than 5 MB/);
     // A relative path is read from where npm run was typed (INIT_CWD), not the package's folder.
-    const relative = await doorman(['invite', '--file', 'nope.csv'], { INIT_CWD: data.dir });
+    const relative = await doorman(['invite', '--file', 'nope.csv'], { INIT_CWD: data.dir, npm_lifecycle_event: 'doorman' });
     expect(expectOneErrorLine(relative)).toBe(`doorman: Cannot read ${path.join(data.dir, 'nope.csv')}: no such file.`);
+    // Another script npm ran (the installed doorman in a project's own script): from the process's folder.
+    const fromScript = await doorman(['invite', '--file', 'nope.csv'], { INIT_CWD: data.dir, npm_lifecycle_event: 'team' });
+    expect(expectOneErrorLine(fromScript)).toBe(`doorman: Cannot read ${path.join(process.cwd(), 'nope.csv')}: no such file.`);
   });
 
   it('user role, deactivate and token: what the Slack members list does, without Slack; each audited, refusals change nothing', async () => {
@@ -416,9 +422,10 @@ describe('doorman CLI errors before the database', () => {
     const data = tempDataDir();
     const env = { DATA_DIR: data.dir, APP_SECRET: TEST_SECRET };
     expect((await runCli(['migrate'], env)).code).toBe(0);
-    const [badStatus, badOption, bigPage, noPage, badExpiry] = await Promise.all([
+    const [badStatus, badOption, nearOption, bigPage, noPage, badExpiry] = await Promise.all([
       runCli(['invites', '--status', 'sometimes'], env),
       runCli(['invite', '--frobnicate', 'x@example.io'], env),
+      runCli(['invites', '--jsn'], env),
       runCli(['invites', '--limit', '501'], env),
       runCli(['user', 'list', '--limit', '0'], env),
       runCli(['invite', '--expires', 'abc', 'x@example.io'], env),
@@ -435,7 +442,9 @@ describe('doorman CLI errors before the database', () => {
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toMatch(/--frobnicate/);
     // Commander's own usage errors read like every other error: one line starting with doorman:.
-    for (const usage of [badStatus, badOption, bigPage, noPage]) expect(expectOneErrorLine(usage)).toMatch(/^doorman: [^\\]+[^\\ ] \(run with --help for usage\)$/);
+    // Commander's suggestion for a near miss stays on the line.
+    expect(expectOneErrorLine(nearOption)).toBe("doorman: unknown option '--jsn' (Did you mean --json?) (run with --help for usage)");
+    for (const usage of [badStatus, badOption, nearOption, bigPage, noPage]) expect(expectOneErrorLine(usage)).toMatch(/^doorman: [^\\]+[^\\ ] \(run with --help for usage\)$/);
     // What was typed is echoed, not what it became.
     expect(badExpiry.code).toBe(2);
     expect(expectOneErrorLine(badExpiry)).toBe('doorman: An invitation can expire in 1, 3, 7, 14, 30 days, not "abc".');

@@ -158,6 +158,20 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     expect(smtp.received).toHaveLength(2);
   });
 
+  it('a resend while the email is claimed by a worker (a batch waiting on a slow server, a MAIL_RATE queue) adds none: the invitee gets one', async () => {
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'claimed@example.io', actor: OPERATOR, inviterName: 'Ada' });
+    const [claimed] = await claimDue(services.db, { now: clock.now(), kinds: [INVITE_EMAIL], exclude: [], limit: 50, leaseMs: 120_000 });
+    expect(claimed).toBeDefined();
+    clock.advance(10_000);
+    await services.invites.resend(invitationIds[0]!, OPERATOR);
+    expect((await outboxRows(services)).map((r) => r.id)).toEqual([claimed!.id]);
+    // The worker that held it is gone (a crash): its lease runs out and the email goes once.
+    clock.advance(120_000);
+    await deliverAll(services, clock);
+    expect(smtp.received).toHaveLength(1);
+    expect((await services.invites.get(invitationIds[0]!)).delivery).toEqual({ state: 'sent', error: null });
+  });
+
   it('a waiting email of an older link (queued before an approval gave a new one) is not what a resend hurries: the resend queues its own', async () => {
     await smtp.stop();
     const { invitationIds } = await services.invites.inviteMany({ emails: 'older@example.io', actor: OPERATOR });

@@ -42,7 +42,8 @@ export interface CliResult {
 }
 
 /** `doorman …` as a real process: `node --import tsx src/cli.ts …`. */
-export function runCli(args: string[], env: Env, options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+/** `inputAfterMs`: standard input is written that long after the start, as a slow program feeding a pipe would. */
+export function runCli(args: string[], env: Env, options: { input?: string; inputAfterMs?: number; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -58,7 +59,8 @@ export function runCli(args: string[], env: Env, options: { input?: string; time
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    if (options.inputAfterMs === undefined) child.stdin.end(options.input ?? '');
+    else setTimeout(() => child.stdin.end(options.input ?? ''), options.inputAfterMs);
   });
 }
 

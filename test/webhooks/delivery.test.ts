@@ -198,6 +198,25 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(hooks.received).toHaveLength(attempts);
   });
 
+  it('a retry that comes due past the give-up time is given up without a request, though no pause covers it (the process restarted, the endpoint is back)', async () => {
+    const hooks = await receiver();
+    const s = services([hooks.url]);
+    await s.invites.inviteMany({ emails: 'late@example.io', actor: OPERATOR });
+    const [queued] = await webhookRows(s);
+    // As a day of failures left it: its last retry (up to an hour and more) due after the 24 hours.
+    await s.db('outbox').where({ id: queued!.id }).update({ failures: 12, attempts: 12, last_error: 'the endpoint answered 503', created_at: clock.now() - 24 * HOUR - 20 * 60_000, next_attempt_at: clock.now() });
+    await s.webhooks.drain();
+    expect(hooks.received).toHaveLength(0);
+    const [row] = await webhookRows(s);
+    expect([row!.state, row!.last_error]).toEqual(['done', 'given up after 24 h: the endpoint answered 503']);
+    // Never tried (the service was down for a day): sent once all the same.
+    await s.invites.inviteMany({ emails: 'first@example.io', actor: OPERATOR });
+    const fresh = (await webhookRows(s)).at(-1)!;
+    await s.db('outbox').where({ id: fresh.id }).update({ created_at: clock.now() - 25 * HOUR });
+    await s.webhooks.drain();
+    expect(hooks.received).toHaveLength(1);
+  });
+
   it('an endpoint that keeps failing: the others wait out its pause without a request, and every delivery is given up after 24 hours', async () => {
     const hooks = await receiver();
     hooks.otherwise = 503;
