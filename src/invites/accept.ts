@@ -3,7 +3,7 @@ import { inTransaction, isUniqueViolation, type Db, type Trx } from '../db/index
 import { checkPassword, hashPassword } from '../members/passwords.js';
 import { requiredName } from '../members/model.js';
 import { memberActor, type Member } from '../members/service.js';
-import { AlreadyMember, LinkReplaced, UnknownToken } from '../shared/errors.js';
+import { AlreadyMember, LinkReplaced, MemberDeactivated, UnknownToken } from '../shared/errors.js';
 import { invitationRow, requireNotMember, requireState, type InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { cancelWaitingEmails } from './sending.js';
@@ -31,15 +31,25 @@ export async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unkno
 export async function lookupToken(ctx: InvitesContext, token: unknown): Promise<Invitation> {
   const row = await rowByToken(ctx, ctx.db, token);
   const now = ctx.clock.now();
+  // Before the expiry: an address that is a member is told so, not offered a new invitation it could not get.
+  if (row.status === 'pending') await requireNotMember(ctx.db, row.email);
+  await requireAccountActive(ctx.db, row);
   requireState(row, now, ['pending']);
-  await requireNotMember(ctx.db, row.email);
   return toInvitation(row, now);
+}
+
+/** A used link whose account was deactivated since says so, rather than "sign in" (which would be refused). */
+async function requireAccountActive(db: Db, row: InvitationRow): Promise<void> {
+  if (row.status !== 'accepted' || !row.accepted_member_id) return;
+  const member = (await db('members').where({ id: row.accepted_member_id }).first('state')) as { state: string } | undefined;
+  if (member?.state === 'deactivated') throw new MemberDeactivated(row.accepted_member_id, row.email);
 }
 
 /** The invitation a token was accepted with, for the page an accept leads to; undefined while it is open. Other dead links are refused with their own error. */
 export async function acceptedByToken(ctx: InvitesContext, token: unknown): Promise<Invitation | undefined> {
   const row = await rowByToken(ctx, ctx.db, token);
   const now = ctx.clock.now();
+  await requireAccountActive(ctx.db, row);
   requireState(row, now, ['pending', 'accepted']);
   return row.status === 'accepted' ? toInvitation(row, now) : undefined;
 }

@@ -66,8 +66,13 @@ export async function memberMayNow(db: Db | Trx, actor: Actor, permission: Permi
  * Refuses to email a link to an address that became an active member since it was invited (say by
  * `doorman user create`): accepting it could only fail.
  */
+/** Whether the address belongs to an active member. */
+export async function isMember(db: Db | Trx, email: string): Promise<boolean> {
+  return (await db('members').where({ email, state: 'active' }).first('id')) !== undefined;
+}
+
 export async function requireNotMember(db: Db | Trx, email: string): Promise<void> {
-  if (await db('members').where({ email, state: 'active' }).first('id')) throw new AlreadyMember(email);
+  if (await isMember(db, email)) throw new AlreadyMember(email);
 }
 
 /** Refuses with the error that names the invitation's actual state. */

@@ -4,7 +4,7 @@ import type { Actor } from '../shared/actor.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { rowByToken } from './accept.js';
-import { invitationRow, type InvitesContext } from './context.js';
+import { invitationRow, isMember, type InvitesContext } from './context.js';
 import { shownStatus, toInvitation } from './model.js';
 
 /** However often an expired link's page is used, its inviter is asked at most once in this time. */
@@ -48,7 +48,8 @@ export async function requestRenewal(ctx: InvitesContext, token: unknown): Promi
     if (error instanceof DomainError) return false;
     throw error;
   }
-  if (shownStatus(found, ctx.clock.now()) !== 'expired') return false;
+  // A member's address gets no new invitation: nobody is asked for one.
+  if (shownStatus(found, ctx.clock.now()) !== 'expired' || (await isMember(ctx.db, found.email))) return false;
   const requested = await inTransaction(ctx.db, async (trx) => {
     const now = ctx.clock.now();
     // Locked, so two requests at once make one.

@@ -47,7 +47,11 @@ export function formatSpan(ms: number): string {
   if (at < 0) return 'under a second';
   const [size, unit] = SPAN_UNITS[at]!;
   const next = SPAN_UNITS[at + 1];
-  if (!next) return counted(Math.round(ms / size), unit);
+  if (!next) {
+    const n = Math.round(ms / size);
+    // Rounded up to a whole minute (59.6 seconds): said as that.
+    return n * size >= SPAN_UNITS[at - 1]![0] ? formatSpan(SPAN_UNITS[at - 1]![0]) : counted(n, unit);
+  }
   const whole = Math.floor(ms / size);
   const rest = Math.round((ms - whole * size) / next[0]);
   // Rounded up to a whole one more (7 days less a few milliseconds): said as that.

@@ -48,7 +48,7 @@ export async function listMembers(db: Db, query: MemberQuery = {}): Promise<{ me
     if (query.roles) q.whereIn('role', query.roles);
     if (query.ids) q.whereIn('id', query.ids.map(clean));
     if (query.email !== undefined) {
-      // As addresses are stored (a domain in its own letters in ASCII form); one that is no address matches none.
+      // As addresses are stored (a domain in its own letters in ASCII form); what is no address is matched as typed.
       const typed = normalizeEmail(clean(query.email));
       q.where({ email: 'email' in typed ? typed.email : clean(query.email).trim().toLowerCase() });
     }

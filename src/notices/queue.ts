@@ -1,4 +1,4 @@
-import type { Db, Trx } from '../db/index.js';
+import { chunked, type Db, type Trx } from '../db/index.js';
 import { can } from '../members/model.js';
 import type { Role } from '../members/roles.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
@@ -140,19 +140,41 @@ export async function queueAcceptedNotice(trx: Trx, now: number, invitation: { i
 
 /**
  * The same notice queued for the stand-ins, in the place of a recipient who can no longer hear it
- * (deactivated in Slack); answers how many. A report goes to every admin already, and a copy meant
- * for a stand-in goes nowhere else. Each copy is queued once per notice (`fromItem`), however many
- * times that notice is tried (its outcome lost in a crash, say).
+ * (deactivated in Slack); answers how many. A report goes to every admin already. A recipient who
+ * is a stand-in was either told as one (the others were told too: nothing more) or as the inviter
+ * (an admin): then the others hear of that recipient's own invitations. Each copy is queued once
+ * per notice (`fromItem`), however many times that notice is tried (its outcome lost in a crash, say).
  */
 export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[], fromItem: number): Promise<number> {
   if (payload.notice === 'weekly_report') return 0;
   const standIns = await standInAdmins(trx, bootstrapAdmins);
-  if (standIns.includes(payload.recipient)) return 0;
+  const copy = standIns.includes(payload.recipient) ? await asInviterOnly(trx, payload) : payload;
+  const others = standIns.filter((recipient) => recipient !== payload.recipient);
+  if (!copy || others.length === 0) return 0;
   await queueNotices(
     trx,
     now,
-    standIns.map((recipient): NoticePayload => (payload.notice === 'approval_decided' ? { ...payload, recipient, asInviter: false } : { ...payload, recipient })),
-    (copy) => `standin:${fromItem}:${copy.recipient}`,
+    others.map((recipient): NoticePayload => (copy.notice === 'approval_decided' ? { ...copy, recipient, asInviter: false } : { ...copy, recipient })),
+    (queued) => `standin:${fromItem}:${queued.recipient}`,
   );
-  return standIns.length;
+  return others.length;
+}
+
+/** The part of a notice that told its recipient of their own invitations (as inviter or requester); undefined when none did. */
+async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice: 'weekly_report' }>): Promise<NoticePayload | undefined> {
+  if (payload.notice === 'approval_decided') return payload.asInviter === false ? undefined : payload;
+  const ids = 'invitationIds' in payload ? payload.invitationIds : [payload.invitationId];
+  const own: string[] = [];
+  for (const chunk of chunked(ids)) {
+    // The inviter as audienceFor reads it: the Slack user who invited, else the inviting member's.
+    own.push(...((await trx('invitations as i')
+      .leftJoin('members as m', 'm.id', 'i.invited_by_member_id')
+      .whereIn('i.id', chunk)
+      .where((q) => q.where('i.invited_by_slack_user_id', payload.recipient).orWhere((member) => member.whereNull('i.invited_by_slack_user_id').where('m.slack_user_id', payload.recipient)))
+      .pluck('i.id')) as string[]));
+  }
+  if (own.length === 0) return undefined;
+  if (!('invitationIds' in payload)) return payload;
+  const kept = new Set(own);
+  return { ...payload, invitationIds: payload.invitationIds.filter((id) => kept.has(id)) };
 }

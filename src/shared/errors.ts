@@ -128,7 +128,8 @@ export class LastAdmin extends DomainError {
 }
 export class MemberDeactivated extends DomainError {
   readonly code = 'member_deactivated';
-  constructor(readonly memberId: string) {
+  /** `email`: the account's address, when an invitation link that set it up was opened. */
+  constructor(readonly memberId: string, readonly email?: string) {
     super('This member is deactivated.');
   }
 }

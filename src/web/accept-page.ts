@@ -7,7 +7,7 @@ import { nameProblem } from '../members/model.js';
 import { PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from '../members/passwords.js';
 import { ROLE_LABELS } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
-import { AlreadyMember, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked, Overloaded, UnknownToken } from '../shared/errors.js';
+import { AlreadyMember, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked, MemberDeactivated, Overloaded, UnknownToken } from '../shared/errors.js';
 import { clientKey, type FailureLimits } from './failure-limits.js';
 import { declaredBodyLimit } from './body-limit.js';
 import { waitWords } from '../shared/errors.js';
@@ -73,6 +73,10 @@ export function pageForError(error: unknown, orgName: string, renewalToken?: str
     }
     case 'already_member':
       return { status: 409, html: problemPage(orgName, 'You are already a member', `There is already an account for ${(error as AlreadyMember).email} at ${orgName}.`, `Sign in with your email and password; if you forgot the password, ask an admin of ${orgName}.`, signInLink(signInUrl, orgName)) };
+    case 'member_deactivated': {
+      const email = (error as MemberDeactivated).email;
+      return { status: 410, html: problemPage(orgName, 'This account was deactivated', `The account${email ? ` for ${email}` : ''} at ${orgName} that this invitation set up has been deactivated, so it can no longer sign in.`, `To come back, ask an admin of ${orgName} for a new invitation.`) };
+    }
     case 'awaiting_approval':
       // A link sent before the invitation was held again (raised to admin): it stays dead; approval sends a new one.
       return { status: 409, html: problemPage(orgName, 'This invitation is waiting for approval', `Someone at ${orgName} has to approve this invitation before it can be used.`, 'Once it is approved you get a new email with a link that works.') };

@@ -17,7 +17,7 @@ const DOMAIN_TO_MEDUSA: Record<DomainErrorCode, [number, MedusaErrorBody['type']
   invite_expired: [400, 'invalid_data'],
   invite_not_expired: [400, 'not_allowed'],
   invite_revoked: [400, 'invalid_data'],
-  sent_again: [409, 'conflict'],
+  sent_again: [400, 'not_allowed'],
   invite_accepted: [400, 'not_allowed'],
   already_member: [400, 'invalid_data'],
   weak_password: [400, 'invalid_data'],

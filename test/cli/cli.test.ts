@@ -78,8 +78,9 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(summary.invalid).toEqual([]);
     expect(fromStdin.stdout.trim()).toBe('2 invitations sent.');
     expect((await byEmail('frank@example.io')).role).toBe('developer');
-    // A list that comes a moment late down the pipe (a slow program feeding it) is waited for.
-    const late = await runCli(['invite', '-'], env, { input: 'late@example.io\n', inputAfterMs: 1_500 });
+    // A list that comes a moment late down the pipe (a slow program feeding it) is waited for; late
+    // enough that the CLI, started, reads before it comes.
+    const late = await runCli(['invite', '-'], env, { input: 'late@example.io\n', inputAfterMs: 4_000 });
     expect([late.code, late.stderr, late.stdout.trim()]).toEqual([0, '', '1 invitation sent.']);
     expect((await byEmail('jane@example.io')).invitedBy.name).toBe('Ada Lovelace');
   });

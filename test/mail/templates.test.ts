@@ -37,6 +37,7 @@ describe('formatSpan', () => {
     expect(formatSpan(90 * 60_000)).toBe('1 hour and 30 minutes');
     expect(formatSpan(61 * 60_000)).toBe('1 hour and 1 minute');
     expect(formatSpan(45_000)).toBe('45 seconds');
+    expect(formatSpan(59_600)).toBe('1 minute');
     expect(formatSpan(400)).toBe('under a second');
   });
 });

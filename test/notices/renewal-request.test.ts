@@ -156,4 +156,23 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
     expect(await requests()).toBe(before.requests);
     expect(asks()).toHaveLength(before.asks);
   });
+
+  it('an expired link of an address that became a member says so, not "ask for a new invitation", and a request asks no one', async () => {
+    await h.invite(['ren.member@corp.test']);
+    await eventually(() => h.smtp.to('ren.member@corp.test').length === 1, 10_000, 'the invitation email');
+    const token = h.smtp.to('ren.member@corp.test')[0]!.token!;
+    await h.services.members.create({ email: 'ren.member@corp.test', role: 'member', firstName: 'Al', lastName: 'Ready' }, { type: 'system' });
+    h.clock.advance(8 * DAY);
+    const page = await fetch(`${h.app.url}/invite?token=${token}`);
+    const text = await page.text();
+    expect(page.status).toBe(409);
+    expect(text).toContain('You are already a member');
+    expect(text).not.toContain('Ask for a new invitation');
+    const before = { requests: await requests(), asks: asks().length };
+    expect((await ask(token)).status).toBe(200);
+    h.clock.advance(2_000);
+    await pause(500);
+    expect(await requests()).toBe(before.requests);
+    expect(asks()).toHaveLength(before.asks);
+  });
 });

@@ -83,4 +83,29 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     await h.settle();
     expect(h.dms(LINKED).filter((dm) => String(dm.args.text).includes(`invitation to ${email} was`))).toEqual([]);
   });
+
+  it('a linked admin deactivated in Slack is a stand-in too: what they invited reaches the other linked admins, what they heard as a stand-in is not passed on again', async () => {
+    // U0SECOND, the other linked admin, came with the test before.
+    const lin = { type: 'slack' as const, slackUserId: LINKED, name: 'Lin Linked' };
+    const [before, beforeSecond, emails] = [h.dms(LINKED).length, h.dms('U0SECOND').length, h.smtp.received.length];
+    await h.invite(['lin-own@corp.test'], lin);
+    await h.invite(['nobodys@corp.test'], SYSTEM_ACTOR);
+    await h.smtp.waitFor(emails + 2);
+    h.api.users.set(LINKED, { email: 'lin@corp.test', name: 'Lin Linked', deleted: true });
+    try {
+      h.clock.advance(7 * DAY + 1);
+      await h.sweep();
+      const told = (email: string) => h.dms('U0SECOND').slice(beforeSecond).filter((dm) => textOf(dm.args as any).includes(email)).length;
+      await eventually(() => {
+        h.clock.advance(1_100);
+        return told('lin-own@corp.test') > 0 && told('nobodys@corp.test') > 0;
+      }, 10_000, 'both expiries told to the other linked admin');
+      await h.settle();
+      // Each once: Lin's own passed on, the one Lin heard of as a stand-in not again.
+      expect([told('lin-own@corp.test'), told('nobodys@corp.test')]).toEqual([1, 1]);
+      expect(h.dms(LINKED)).toHaveLength(before);
+    } finally {
+      h.api.users.set(LINKED, { email: 'lin@corp.test', name: 'Lin Linked' });
+    }
+  });
 });

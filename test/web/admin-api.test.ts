@@ -751,6 +751,24 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(page.text).not.toContain('accept-form');
     });
 
+    it('a used link whose account was deactivated since says so, on the link and the welcome page, not "sign in"', async () => {
+      const email = fresh('gone');
+      await invite(email);
+      const token = await tokenOf(email);
+      const accepted = await postForm(t.url, '/invite', { token, first_name: 'Gone', last_name: 'Soon', password: PASSWORD, confirm_password: PASSWORD });
+      expect(accepted.status).toBe(303);
+      const member = (await t.services.members.findByEmail(email))!;
+      expect((await request(t.url, `/invite?token=${token}`)).text).toContain('sign in with that email');
+      await t.services.members.deactivate(member.id, OPERATOR);
+      for (const path of [`/invite?token=${token}`, `/invite/welcome?token=${token}`]) {
+        const page = await request(t.url, path);
+        expect(page.status, path).toBe(410);
+        expect(page.text).toContain('This account was deactivated');
+        expect(page.text).toContain(`The account for ${email} at Acme that this invitation set up has been deactivated`);
+        expect(page.text).not.toContain('Your account is ready');
+      }
+    });
+
     it('names are checked whole (never cut) and stored in one Unicode form', async () => {
       const email = fresh('names');
       await invite(email);
