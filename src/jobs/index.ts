@@ -5,6 +5,9 @@ import { AuditFeed } from './audit-feed.js';
 import { ExpirySweep, type SweepResult } from './expiry-sweep.js';
 import { Every } from './scheduler.js';
 import { WeeklyReport } from './weekly-report.js';
+import { INVITE_EMAIL } from '../invites/sending.js';
+import { pruneSettled } from '../outbox/retention.js';
+import { WEBHOOK } from '../webhooks/webhook-events.js';
 
 export interface Jobs {
   stop(): Promise<void>;
@@ -44,15 +47,26 @@ export function weeklyReport(services: Services): WeeklyReport | undefined {
 
 /** How often the weekly report looks for a scheduled moment that has passed. */
 const REPORT_CHECK_MS = 30_000;
+/** How often settled emails and webhooks past their keeping are deleted. */
+const RETENTION_CHECK_MS = 60 * 60_000;
+
+/** Deletes settled emails and webhooks once kept long enough (src/outbox/retention.ts): the outbox does not grow for good. */
+function outboxRetention(services: Services): Every {
+  return new Every('outbox retention', RETENTION_CHECK_MS, async () => {
+    const deleted = await pruneSettled(services.db, services.clock.now(), [INVITE_EMAIL, WEBHOOK]);
+    if (deleted) services.logger.info({ deleted }, 'settled emails and webhooks deleted from the outbox');
+  }, services.logger);
+}
 
 /**
  * The scheduled work that tells people things in Slack: expiry notices and reminders every
  * EXPIRY_SWEEP_INTERVAL, the weekly report (REPORT_SCHEDULE), and the audit channel. Runs only with Slack on: with nobody to tell,
- * nothing is claimed.
+ * nothing is claimed. The outbox's retention runs with or without Slack.
  */
 export function startSlackJobs(services: Services, postToAuditChannel?: (lines: string[]) => Promise<void>): Jobs {
   const sweep = expirySweep(services);
   const running: Every[] = [
+    outboxRetention(services),
     new Every('expiry sweep', services.config.expirySweepIntervalMs, async () => {
       const result = await sweep.run();
       if (result.notices || result.lapsed) {
@@ -94,6 +108,7 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
 export function startJobsWithoutSlack(services: Services): Jobs {
   const sweep = expirySweep(services, { notices: false });
   return startAll([
+    outboxRetention(services),
     new Every('expiry sweep (webhooks)', services.config.expirySweepIntervalMs, async () => {
       // Lapsing wakes the workers itself (it queues through the invitations' onQueued).
       if (!(await services.events.any(services.db, services.clock.now()))) {

@@ -1,0 +1,38 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pruneSettled, SETTLED_KEPT_MS } from '../../src/outbox/retention.js';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+
+const NOW = Date.UTC(2026, 11, 7);
+const OLD = NOW - SETTLED_KEPT_MS - 1;
+
+describe.each(DIALECTS)('outbox retention (%s)', (dialect) => {
+  let t: TestDatabase;
+  beforeEach(async () => {
+    t = await createTestDatabase(dialect);
+  });
+  afterEach(async () => {
+    await t?.destroy();
+  });
+
+  const item = (kind: string, state: string, doneAt: number | null) => ({ kind, state, payload: '{}', attempts: 1, next_attempt_at: OLD, created_at: OLD, done_at: doneAt });
+
+  it('deletes settled items of the given kinds once kept long enough, in batches; waiting, recent and other kinds stay', async () => {
+    await t.db('outbox').insert([
+      item('invite_email', 'done', OLD),
+      item('invite_email', 'cancelled', OLD),
+      item('webhook', 'done', OLD),
+      item('invite_email', 'done', NOW - SETTLED_KEPT_MS + 1_000),
+      item('invite_email', 'pending', null),
+      item('slack_notice', 'done', OLD),
+      ...Array.from({ length: 5 }, () => item('webhook', 'cancelled', OLD)),
+    ]);
+    expect(await pruneSettled(t.db, NOW, ['invite_email', 'webhook'], { batch: 2 })).toBe(8);
+    const left = (await t.db('outbox').orderBy('id').select('kind', 'state')) as Array<{ kind: string; state: string }>;
+    expect(left).toEqual([
+      { kind: 'invite_email', state: 'done' },
+      { kind: 'invite_email', state: 'pending' },
+      { kind: 'slack_notice', state: 'done' },
+    ]);
+    expect(await pruneSettled(t.db, NOW, ['invite_email', 'webhook'])).toBe(0);
+  });
+});
