@@ -49,6 +49,7 @@ async function requireAccountActive(db: Db, row: InvitationRow): Promise<void> {
 export async function acceptedByToken(ctx: InvitesContext, token: unknown): Promise<Invitation | undefined> {
   const row = await rowByToken(ctx, ctx.db, token);
   const now = ctx.clock.now();
+  if (row.status === 'pending') await requireNotMember(ctx.db, row.email);
   await requireAccountActive(ctx.db, row);
   requireState(row, now, ['pending', 'accepted']);
   return row.status === 'accepted' ? toInvitation(row, now) : undefined;

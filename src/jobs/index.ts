@@ -52,8 +52,8 @@ const RETENTION_CHECK_MS = 60 * 60_000;
 
 /** Deletes settled emails and webhooks once kept long enough (src/outbox/retention.ts): the outbox does not grow for good. */
 function outboxRetention(services: Services): Every {
-  return new Every('outbox retention', RETENTION_CHECK_MS, async () => {
-    const deleted = await pruneSettled(services.db, services.clock.now(), [INVITE_EMAIL, WEBHOOK]);
+  return new Every('outbox retention', RETENTION_CHECK_MS, async (stopping) => {
+    const deleted = await pruneSettled(services.db, services.clock.now(), [INVITE_EMAIL, WEBHOOK], { stopping });
     if (deleted) services.logger.info({ deleted }, 'settled emails and webhooks deleted from the outbox');
   }, services.logger);
 }

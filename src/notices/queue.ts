@@ -160,9 +160,11 @@ export async function queueForStandIns(trx: Trx, now: number, payload: NoticePay
   return others.length;
 }
 
-/** The part of a notice that told its recipient of their own invitations (as inviter or requester); undefined when none did. */
+/** The part of a notice that told its recipient of their own invitations (as inviter); undefined when none did. */
 async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice: 'weekly_report' }>): Promise<NoticePayload | undefined> {
-  if (payload.notice === 'approval_decided') return payload.asInviter === false ? undefined : payload;
+  // How a request ended is the deciding admin's own doing, and every other admin may have decided
+  // it: a stand-in's copy would tell one of them of their own decision.
+  if (payload.notice === 'approval_decided') return undefined;
   const ids = 'invitationIds' in payload ? payload.invitationIds : [payload.invitationId];
   const own: string[] = [];
   for (const chunk of chunked(ids)) {

@@ -10,10 +10,11 @@ const BATCH = 5_000;
  * Deletes items of these kinds settled (done or cancelled) over SETTLED_KEPT_MS ago; answers how
  * many. Only kinds nothing reads back once settled: a notice's buttons read its row, however old.
  */
-export async function pruneSettled(db: Db, now: number, kinds: readonly string[], options: { batch?: number } = {}): Promise<number> {
+export async function pruneSettled(db: Db, now: number, kinds: readonly string[], options: { batch?: number; stopping?: AbortSignal } = {}): Promise<number> {
   const batch = options.batch ?? BATCH;
   let deleted = 0;
-  for (;;) {
+  // A stop ends it between batches: a first run after an upgrade may have a long way to go.
+  while (!options.stopping?.aborted) {
     const ids = (await db('outbox')
       .whereIn('kind', kinds)
       .whereIn('state', ['done', 'cancelled'])
@@ -25,4 +26,5 @@ export async function pruneSettled(db: Db, now: number, kinds: readonly string[]
     deleted += await db('outbox').whereIn('id', ids).whereIn('state', ['done', 'cancelled']).delete();
     if (ids.length < batch) return deleted;
   }
+  return deleted;
 }

@@ -168,6 +168,10 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
     expect(page.status).toBe(409);
     expect(text).toContain('You are already a member');
     expect(text).not.toContain('Ask for a new invitation');
+    // Reached through the welcome page's address (history, a bookmark): the same.
+    const welcome = await fetch(`${h.app.url}/invite/welcome?token=${token}`);
+    expect(welcome.status).toBe(409);
+    expect(await welcome.text()).toContain('You are already a member');
     const before = { requests: await requests(), asks: asks().length };
     expect((await ask(token)).status).toBe(200);
     h.clock.advance(2_000);

@@ -26,6 +26,8 @@ describe.each(DIALECTS)('outbox retention (%s)', (dialect) => {
       item('slack_notice', 'done', OLD),
       ...Array.from({ length: 5 }, () => item('webhook', 'cancelled', OLD)),
     ]);
+    // A stop before it starts (or between batches) ends it.
+    expect(await pruneSettled(t.db, NOW, ['invite_email', 'webhook'], { stopping: AbortSignal.abort() })).toBe(0);
     expect(await pruneSettled(t.db, NOW, ['invite_email', 'webhook'], { batch: 2 })).toBe(8);
     const left = (await t.db('outbox').orderBy('id').select('kind', 'state')) as Array<{ kind: string; state: string }>;
     expect(left).toEqual([

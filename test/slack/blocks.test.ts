@@ -297,8 +297,23 @@ describe('an email that did not go out before the link expired', () => {
     expect(JSON.stringify(invitationSection(delivered))).toContain(':warning: Expired · email sent');
     expect(JSON.stringify(invitationSection({ ...invitation(7, 'pending'), delivery: { state: 'queued', error: null } }))).toContain(':hourglass_flowing_sand: Pending · email queued');
     expect(JSON.stringify(invitationSection({ ...invitation(8, 'accepted') }))).toContain('"text":":white_check_mark: Accepted"');
-    const dm = listNotice({ noticeId: 1, kind: 'expired', invitations: [lost, waited, delivered], total: 3, stillExpired: 3 });
+    const dm = listNotice({ noticeId: 1, kind: 'expired', invitations: [lost, waited, delivered], total: 3, still: 3 });
     expect(limitViolations('message', dm.blocks)).toEqual([]);
     expect(JSON.stringify(dm.blocks).match(/did not go out before the link expired/g)).toHaveLength(2);
+  });
+});
+
+describe('a list notice redrawn after some of its invitations changed', () => {
+  it('says how many are still as it tells, never more', () => {
+    const headline = (kind: 'expired' | 'reminder', still: number) => (listNotice({ noticeId: 1, kind, invitations: [invitation(1, kind === 'expired' ? 'expired' : 'pending')], total: 3, still }).blocks[0] as any).text.text as string;
+    expect(headline('expired', 3)).toBe(':warning: *3 invitations expired* and can no longer be accepted.');
+    expect(headline('expired', 1)).toBe(':warning: *3 invitations expired*; 1 of them is still expired.');
+    expect(headline('expired', 0)).toBe(':warning: *3 invitations expired*; none is expired any more.');
+    expect(headline('reminder', 3)).toBe(':hourglass_flowing_sand: *3 invitations will expire soon* and have not been accepted yet.');
+    // Pending no more for whatever reason: accepted, revoked, or expired while the reminder waited.
+    expect(headline('reminder', 2)).toBe(':hourglass_flowing_sand: *3 invitations were about to expire*; 2 of them are still pending.');
+    expect(headline('reminder', 0)).toBe(':hourglass_flowing_sand: *3 invitations were about to expire*; none is pending any more.');
+    const one = (listNotice({ noticeId: 1, kind: 'reminder', invitations: [invitation(1, 'expired')], total: 1, still: 0 }).blocks[0] as any).text.text;
+    expect(one).toBe(':hourglass_flowing_sand: *1 invitation was about to expire*; it is not pending any more.');
   });
 });

@@ -18,8 +18,8 @@ export interface ListNoticeData {
   invitations: Invitation[];
   /** How many invitations the notice is about. */
   total: number;
-  /** How many of them are still expired (for "Send new invitations to all"). */
-  stillExpired: number;
+  /** How many of them are still as the notice tells (expired; for a reminder, pending): the headline says so, and "Send new invitations to all" counts them. */
+  still: number;
   /** What the last click did. */
   notice?: string;
 }
@@ -42,11 +42,26 @@ function row(invitation: Invitation, kind: ListNoticeData['kind']): types.Sectio
  * The expiry DM (the rule "Expiry notices") and the reminder DM: one per recipient per sweep, each invitation with
  * the buttons its current state allows (Send new invitation for expired, Resend for pending).
  */
+/**
+ * What the notice tells, with how many of its invitations it still holds for once some changed
+ * (sent anew, accepted, revoked): a redrawn notice never claims more than is so.
+ */
+function listHeadline(data: ListNoticeData): string {
+  const all = count(data.total, 'invitation');
+  const them = data.total === 1 ? 'it' : 'of them';
+  if (data.kind === 'expired') {
+    if (data.still >= data.total) return `:warning: *${all} expired* and can no longer be accepted.`;
+    if (data.still === 0) return `:warning: *${all} expired*; none is expired any more.`;
+    return `:warning: *${all} expired*; ${data.still.toLocaleString('en')} ${them} ${data.still === 1 ? 'is' : 'are'} still expired.`;
+  }
+  if (data.still >= data.total) return `:hourglass_flowing_sand: *${all} will expire soon* and ${data.total === 1 ? 'has' : 'have'} not been accepted yet.`;
+  const were = `:hourglass_flowing_sand: *${all} ${data.total === 1 ? 'was' : 'were'} about to expire*`;
+  if (data.still === 0) return `${were}; ${data.total === 1 ? 'it is not' : 'none is'} pending any more.`;
+  return `${were}; ${data.still.toLocaleString('en')} ${them} ${data.still === 1 ? 'is' : 'are'} still pending.`;
+}
+
 export function listNotice(data: ListNoticeData): { text: string; blocks: Block[] } {
-  const headline =
-    data.kind === 'expired'
-      ? `:warning: *${count(data.total, 'invitation')} expired* and can no longer be accepted.`
-      : `:hourglass_flowing_sand: *${count(data.total, 'invitation')} will expire soon* and ${data.total === 1 ? 'has' : 'have'} not been accepted yet.`;
+  const headline = listHeadline(data);
   const blocks: Block[] = [{ type: 'section', text: mrkdwn(headline) }];
   if (data.notice) blocks.push(notice(data.notice));
   blocks.push({ type: 'divider' });
@@ -57,16 +72,16 @@ export function listNotice(data: ListNoticeData): { text: string; blocks: Block[
   });
   const more = data.total - Math.min(data.invitations.length, NOTICE_ROWS);
   const actions: types.Button[] = [];
-  if (data.kind === 'expired' && data.stillExpired > 1) {
+  if (data.kind === 'expired' && data.still > 1) {
     actions.push({
       type: 'button',
       action_id: ACTIONS.noticeSendNewAll,
-      text: plain(`Send new invitations to all (${data.stillExpired.toLocaleString('en')})`, LIMITS.buttonText),
+      text: plain(`Send new invitations to all (${data.still.toLocaleString('en')})`, LIMITS.buttonText),
       style: 'primary',
       value: String(data.noticeId),
       confirm: {
         title: plain('Send new invitations?', LIMITS.confirmTitle),
-        text: plain(`Each of the ${data.stillExpired.toLocaleString('en')} people still expired gets a new link by email.`, LIMITS.confirmText),
+        text: plain(`Each of the ${data.still.toLocaleString('en')} people still expired gets a new link by email.`, LIMITS.confirmText),
         confirm: plain('Send them', LIMITS.confirmButton),
         deny: plain('Cancel', LIMITS.confirmButton),
       },

@@ -43,10 +43,8 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
     const [[invitation], request] = await Promise.all([deps.invites.getMany([payload.invitationId]), deps.invites.renewalRequest(payload.requestId)]);
     return invitation && request ? renewalRequestNotice({ noticeId, invitation, request, notice: note }) : undefined;
   }
-  // An expiry notice counts how many are still expired (for "Send new invitations to all"), so it
-  // reads them all once; a reminder needs only the rows it shows.
-  const ids = payload.notice === 'expired' ? payload.invitationIds : payload.invitationIds.slice(0, NOTICE_ROWS);
-  return drawList(noticeId, payload, await deps.invites.getMany(ids), note);
+  // The headline counts how many are still as the notice tells, so every invitation is read once.
+  return drawList(noticeId, payload, await deps.invites.getMany(payload.invitationIds), note);
 }
 
 /**
@@ -62,8 +60,8 @@ export async function renderFirstPost(deps: NoticeDeps, noticeId: number, payloa
 }
 
 function drawList(noticeId: number, payload: Extract<NoticePayload, { notice: 'reminder' | 'expired' }>, invitations: Invitation[], note?: string) {
-  const stillExpired = payload.notice === 'expired' ? invitations.filter((i) => i.status === 'expired').length : 0;
-  return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, stillExpired, notice: note });
+  const still = invitations.filter((i) => i.status === (payload.notice === 'expired' ? 'expired' : 'pending')).length;
+  return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, still, notice: note });
 }
 
 /** The acceptance note as the member is now (also after its role select was used). */
