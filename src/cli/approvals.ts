@@ -21,7 +21,7 @@ function heldLine(i: Invitation): string {
   const by = i.invitedBy.name ?? i.invitedBy.slackUserId ?? i.invitedBy.memberId ?? 'someone';
   const why = approvalWords(i);
   const request = i.approval && i.approval.requestId !== i.id ? `\n    request: ${i.approval.requestId}` : '';
-  return `${i.id}  ${i.email}  ${i.role}  asked by ${by} ${formatDate(i.createdAt)}  lapses ${formatDate(i.expiresAt)}\n    why: ${why}${request}`;
+  return `${i.id}  ${i.email}  ${i.role}  asked by ${by} ${formatDate(i.updatedAt)}  lapses ${formatDate(i.expiresAt)}\n    why: ${why}${request}`;
 }
 
 /** What deciding a whole request did, in words. */

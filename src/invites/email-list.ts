@@ -78,7 +78,9 @@ export function splitEntries(raw: string): string[] {
     const trimmed = segment.trim();
     if (!trimmed) continue;
     if (!trimmed.includes('<')) {
-      for (const token of trimmed.split(/\s+/)) {
+      // Without brackets a quoted comma holds no display name: `"a@x.io, b@x.io"` (a spreadsheet
+      // cell pasted with its quotes) is two addresses.
+      for (const token of trimmed.split(/[\s,;]+/)) {
         const entry = stripWrapping(token);
         if (entry) entries.push(entry);
       }

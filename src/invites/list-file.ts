@@ -79,7 +79,12 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
     // A cell may hold a line break (quoted, from a spreadsheet): one line, or the list rules split there.
     const fullName = [record[first] ?? '', record[last] ?? ''].filter(Boolean).join(' ').replace(/\s*[\r\n]+\s*/g, ' ');
     // A name goes with the address in the form the email list rules read ("Jane Doe <jane@x.io>").
-    const entry = fullName && !email.includes('<') ? `"${fullName.replace(/["\\<>]/g, '')}" <${email}>` : email;
+    const named = fullName && !email.includes('<') ? `"${fullName.replace(/["\\<>]/g, '')}" <${email}>` : email;
+    // Cells past the header's (`jane@x.io,bob@x.io` under `email`) are more of the row's list when
+    // they hold an address; anything else there is named as not read, never dropped unsaid.
+    const beyond = record.slice(header.length).filter(Boolean);
+    for (const cell of beyond.filter((c) => !c.includes('@'))) file.invalid.push({ entry: cell.slice(0, 80), reason: `row ${line} has more cells than the header row names; this one was not read` });
+    const entry = [named, ...beyond.filter((c) => c.includes('@'))].join(', ');
     const role = roleColumn >= 0 ? (record[roleColumn] ?? '').toLowerCase() : '';
     if (role && !isRole(role)) {
       file.invalid.push({ entry: email, reason: `unknown role "${role.slice(0, 40)}" (use ${ROLES.join(', ')})` });
@@ -167,7 +172,8 @@ function withoutRepeats(file: ListFile, name: string): ListFile {
  */
 function fromUtf16(bytes: Buffer): Buffer {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return Buffer.from(bytes.subarray(2).toString('utf16le'), 'utf8');
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(Buffer.from(bytes.subarray(2)).swap16().toString('utf16le'), 'utf8');
+  // An odd last byte (a cut file) goes, as utf16le's reading drops it, or swap16 would refuse the whole file.
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2))).swap16().toString('utf16le'), 'utf8');
   return bytes;
 }
 

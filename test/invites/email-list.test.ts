@@ -7,6 +7,10 @@ describe('parseEmailList', () => {
     expect(parseEmailList('Jane Doe <jane@x.io>')).toEqual({ emails: ['jane@x.io'], invalid: [], duplicates: 0 });
   });
 
+  it('reads a spreadsheet cell pasted with its quotes, a comma or semicolon inside, as the addresses in it', () => {
+    expect(parseEmailList('"a@x.io, b@x.io"\n"c@x.io; d@x.io"')).toEqual({ emails: ['a@x.io', 'b@x.io', 'c@x.io', 'd@x.io'], invalid: [], duplicates: 0 });
+  });
+
   it('does not split a quoted display name at its comma', () => {
     const parsed = parseEmailList('"Doe, Jane" <jane@x.io>, "Roe; Rick" <rick@y.io>');
     expect(parsed.emails).toEqual(['jane@x.io', 'rick@y.io']);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseEmailList } from '../../src/invites/email-list.js';
 import { MAX_FILE_ROWS, parseListFile } from '../../src/invites/list-file.js';
 import { InvalidInput } from '../../src/shared/errors.js';
 
@@ -92,6 +93,21 @@ describe('parseListFile', () => {
     const mixed = parseListFile('sam@x.io\n"Roe" <sam@x.io> ann@x.io not-an-address\n', 'mixed.txt');
     expect(mixed.rows.map((r) => r.entry)).toEqual(['sam@x.io', 'ann@x.io']);
     expect(mixed.invalid.map((i) => i.entry)).toEqual(['not-an-address']);
+  });
+
+  it('reads cells past the header\'s as more of the row: addresses are taken, anything else is named', () => {
+    const file = parseListFile('email\njane@x.io,bob@x.io\nann@x.io,call her first\n', 'extra.csv');
+    expect(file.rows).toEqual([
+      { entry: 'jane@x.io, bob@x.io', role: null },
+      { entry: 'ann@x.io', role: null },
+    ]);
+    expect(parseEmailList(file.rows.map((r) => r.entry)).emails).toEqual(['jane@x.io', 'bob@x.io', 'ann@x.io']);
+    expect(file.invalid).toEqual([{ entry: 'call her first', reason: 'row 3 has more cells than the header row names; this one was not read' }]);
+  });
+
+  it('reads a UTF-16 file cut at an odd byte as far as it goes', () => {
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('email\na@x.io\n', 'utf16le').swap16(), Buffer.from([0x00])]);
+    expect(parseListFile(be, 'cut.txt').rows).toEqual([{ entry: 'a@x.io', role: null }]);
   });
 
   it('takes Outlook\'s "E-mail Address" header', () => {

@@ -46,6 +46,12 @@ describe('approval Block Kit', () => {
     expect(text).toContain('the address is outside the allowed domains; the admin role needs approval');
     // The personal message cannot format or mention.
     expect(text).not.toContain('A *contractor*');
+    // Held again in place a month later (sent anew): asked when it was held, not when first made.
+    const later = T0 + 31 * 86_400_000;
+    const again = JSON.stringify(approvalRequest([held({ updatedAt: later, expiresAt: later + 7 * 86_400_000 })]).blocks);
+    expect(again).toContain(`Asked <!date^${Math.floor(later / 1000)}^`);
+    const many = JSON.stringify(approvalRequest([held(), held({ id: 'invite_01JAPPROVAL00000000000001', email: 'two@other.io', updatedAt: later, expiresAt: later + 7 * 86_400_000 })].map((i) => ({ ...i, createdAt: T0 - 86_400_000, approval: { ...i.approval!, requestId: REQUEST } }))).blocks);
+    expect(many).toContain(`asked <!date^${Math.floor(T0 / 1000)}^`);
   });
 
   it('decided, denied, lapsed or withdrawn: the same message without buttons, saying how it ended', () => {

@@ -66,7 +66,8 @@ function oneInvitation(invitation: Invitation): { text: string; blocks: Block[] 
   ];
   if (invitation.message) blocks.push({ type: 'context', elements: [mrkdwn(`Their message: ${neutralize(clip(invitation.message, 500))}`)] });
   if (waiting) {
-    blocks.push({ type: 'context', elements: [mrkdwn(`Asked ${slackDate(invitation.createdAt)} · lapses ${slackDate(invitation.expiresAt)} if nobody decides.`)] });
+    // Held again in place (sent anew, raised to admin), it keeps its created_at: its updated_at is when it was held.
+    blocks.push({ type: 'context', elements: [mrkdwn(`Asked ${slackDate(invitation.updatedAt)} · lapses ${slackDate(invitation.expiresAt)} if nobody decides.`)] });
     blocks.push(decisionButtons({ kind: 'invitation', id: invitation.id, heldUpTo: invitation.updatedAt }, 'Approve', 'Deny'));
   } else {
     blocks.push({ type: 'section', text: mrkdwn(outcome(invitation)) });
@@ -126,7 +127,8 @@ function severalInvitations(invitations: readonly Invitation[]): { text: string;
   if (decided.length) blocks.push({ type: 'section', text: mrkdwn(listWithin(outcomes(decided), 2_900)) });
   if (waiting.length) {
     const lapses = waiting.reduce((soonest, invitation) => Math.min(soonest, invitation.expiresAt), Infinity);
-    blocks.push({ type: 'context', elements: [mrkdwn(`${count(waiting.length, 'invitation')} waiting · asked ${slackDate(first.createdAt)} · lapses ${slackDate(lapses)} if nobody decides.`)] });
+    const asked = waiting.reduce((soonest, invitation) => Math.min(soonest, invitation.updatedAt), Infinity);
+    blocks.push({ type: 'context', elements: [mrkdwn(`${count(waiting.length, 'invitation')} waiting · asked ${slackDate(asked)} · lapses ${slackDate(lapses)} if nobody decides.`)] });
     // The waiting ones shown here: held up to the latest of them (a held invitation's updated_at is when it was held).
     const heldUpTo = waiting.reduce((latest, invitation) => Math.max(latest, invitation.updatedAt), 0);
     blocks.push(decisionButtons({ kind: 'request', id: first.approval?.requestId ?? first.id, heldUpTo }, 'Approve all', 'Deny all'));
