@@ -1,22 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pruneSettled, SETTLED_KEPT_MS } from '../../src/outbox/retention.js';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+import { DIALECTS, useTestDatabase } from '../support/db.js';
 
 const NOW = Date.UTC(2026, 11, 7);
 const OLD = NOW - SETTLED_KEPT_MS - 1;
 
 describe.each(DIALECTS)('outbox retention (%s)', (dialect) => {
-  let t: TestDatabase;
-  beforeEach(async () => {
-    t = await createTestDatabase(dialect);
-  });
-  afterEach(async () => {
-    await t?.destroy();
-  });
+  const test = useTestDatabase(dialect);
 
   const item = (kind: string, state: string, doneAt: number | null) => ({ kind, state, payload: '{}', attempts: 1, next_attempt_at: OLD, created_at: OLD, done_at: doneAt });
 
   it('deletes settled items of the given kinds once kept long enough, in batches; waiting, recent and other kinds stay', async () => {
+    const t = test();
     await t.db('outbox').insert([
       item('invite_email', 'done', OLD),
       item('invite_email', 'cancelled', OLD),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
+import { afterAll, beforeAll } from 'vitest';
 import type { DatabaseConfig } from '../../src/config.js';
 import { createDb, type Db } from '../../src/db/index.js';
 import { migrate } from '../../src/db/migrations.js';
@@ -27,6 +28,18 @@ export interface TestDatabase {
   db: Db;
   /** Closes the connection and removes the database. */
   destroy(): Promise<void>;
+}
+
+/** A migrated test database for the enclosing describe block: made before its first test, dropped after its last. */
+export function useTestDatabase(dialect: Dialect): () => TestDatabase {
+  let t: TestDatabase | undefined;
+  beforeAll(async () => {
+    t = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await t?.destroy();
+  });
+  return () => t!;
 }
 
 /**
