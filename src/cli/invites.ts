@@ -141,10 +141,12 @@ function inviterName(value: string): string {
 /**
  * A request that invited nobody because its entries could not be (not addresses, past the daily
  * limit) fails after its summary, so a script notices. A list that invited some reports the rest
- * in the summary and succeeds; skips (already a member, already invited) are no failure.
+ * in the summary and succeeds; skips (already a member, already invited) are no failure, nor is a
+ * note on an address the summary also names as invited or skipped (a file listing it again with another role).
  */
 function failIfNotInvited(summary: InviteSummary): void {
-  const failed = summary.invalid.length + (summary.overLimit?.length ?? 0);
+  const named = new Set([...summary.sent, ...summary.renewed, ...summary.alreadyMember, ...(summary.resent ?? []), ...[...summary.alreadyInvited, ...(summary.alreadyAwaiting ?? []), ...(summary.awaitingApproval ?? [])].map((e) => e.email)]);
+  const failed = summary.invalid.filter((entry) => !named.has(entry.entry)).length + (summary.overLimit?.length ?? 0);
   const stored = summary.sent.length + summary.renewed.length + (summary.resent?.length ?? 0) + (summary.awaitingApproval?.length ?? 0);
   if (failed && !stored) throw new Error(`Nobody was invited: ${failed === 1 ? 'the entry was' : `the ${failed} entries were`} refused (see above).`);
 }

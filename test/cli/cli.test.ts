@@ -313,6 +313,15 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     expect(other.role).toBe('admin');
     expect(other.expiresAt - other.createdAt).toBe(14 * 86_400_000);
 
+    // Run again: everyone is already invited, and a repeat naming another role is a note, not a refusal.
+    const twice = path.join(data.dir, 'twice.csv');
+    writeFileSync(twice, 'email,role\ntwice@example.io,admin\nTWICE@example.io,member\n');
+    expect((await doorman(['invite', '--file', twice])).code).toBe(0);
+    const again = await doorman(['invite', '--file', twice]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('doorman:');
+    expect(again.stdout).toMatch(/twice@example\.io: not sent, listed again with the role member/);
+
     const notAList = path.join(data.dir, 'table.csv');
     writeFileSync(notAList, 'a@example.io,Ann,Lee\nb@example.io,Bo,Lee\n');
     const refused = await doorman(['invite', '--file', notAList]);
