@@ -31,15 +31,18 @@ export async function rowByToken(ctx: InvitesContext, db: Db | Trx, token: unkno
 export async function lookupToken(ctx: InvitesContext, token: unknown): Promise<Invitation> {
   const row = await rowByToken(ctx, ctx.db, token);
   const now = ctx.clock.now();
-  // Before the expiry: an address that is a member is told so, not offered a new invitation it could not get.
-  if (row.status === 'pending') await requireNotMember(ctx.db, row.email);
-  await requireAccountActive(ctx.db, row);
+  await requireAccountAsLinkSays(ctx.db, row);
   requireState(row, now, ['pending']);
   return toInvitation(row, now);
 }
 
-/** A used link whose account was deactivated since says so, rather than "sign in" (which would be refused). */
-async function requireAccountActive(db: Db, row: InvitationRow): Promise<void> {
+/**
+ * What the account behind a link says first, before the invitation's own state: an open link of an
+ * address that is a member (before its expiry too: it is not offered a new invitation it could not
+ * get), and a used link whose account was deactivated since (rather than "sign in", which would be refused).
+ */
+async function requireAccountAsLinkSays(db: Db, row: InvitationRow): Promise<void> {
+  if (row.status === 'pending') await requireNotMember(db, row.email);
   if (row.status !== 'accepted' || !row.accepted_member_id) return;
   const member = (await db('members').where({ id: row.accepted_member_id }).first('state')) as { state: string } | undefined;
   if (member?.state === 'deactivated') throw new MemberDeactivated(row.accepted_member_id, row.email);
@@ -49,8 +52,7 @@ async function requireAccountActive(db: Db, row: InvitationRow): Promise<void> {
 export async function acceptedByToken(ctx: InvitesContext, token: unknown): Promise<Invitation | undefined> {
   const row = await rowByToken(ctx, ctx.db, token);
   const now = ctx.clock.now();
-  if (row.status === 'pending') await requireNotMember(ctx.db, row.email);
-  await requireAccountActive(ctx.db, row);
+  await requireAccountAsLinkSays(ctx.db, row);
   requireState(row, now, ['pending', 'accepted']);
   return row.status === 'accepted' ? toInvitation(row, now) : undefined;
 }

@@ -62,15 +62,15 @@ export async function memberMayNow(db: Db | Trx, actor: Actor, permission: Permi
   return can((await db('members').where({ id: memberId }).first('role', 'state')) as Pick<Member, 'role' | 'state'> | undefined, permission);
 }
 
-/**
- * Refuses to email a link to an address that became an active member since it was invited (say by
- * `doorman user create`): accepting it could only fail.
- */
 /** Whether the address belongs to an active member. */
 export async function isMember(db: Db | Trx, email: string): Promise<boolean> {
   return (await db('members').where({ email, state: 'active' }).first('id')) !== undefined;
 }
 
+/**
+ * Refuses to email a link to an address that became an active member since it was invited (say by
+ * `doorman user create`): accepting it could only fail.
+ */
 export async function requireNotMember(db: Db | Trx, email: string): Promise<void> {
   if (await isMember(db, email)) throw new AlreadyMember(email);
 }

@@ -1,4 +1,5 @@
 import { DomainError, NotFound, NotPermitted, type AlreadyDecided, type SentAgainSinceShown } from '../shared/errors.js';
+import type { Logger } from '../logger.js';
 import { NOT_APPROVER, NOT_PERMITTED } from './identity.js';
 import { escape } from './text.js';
 
@@ -10,6 +11,16 @@ export function staleButton(command: string): string {
 /** views.open failed or came too late for its trigger: the person clicks again, nothing else happened. */
 export const FORM_DID_NOT_OPEN = ':warning: Slack did not open the form in time. Please try again.';
 export const SOMETHING_WENT_WRONG = ':warning: Something went wrong on our side, and nothing was changed. Please try again in a moment.';
+
+/**
+ * What someone is told when what they asked for failed: a domain error in Slack's words; anything
+ * else is logged (as `what`, with `fields`) and answered with SOMETHING_WENT_WRONG.
+ */
+export function failureText(error: unknown, logger: Logger, what: string, options: { email?: string; fields?: Record<string, unknown> } = {}): string {
+  const words = slackWords(error, options.email);
+  if (!words) logger.error({ err: error, ...options.fields }, what);
+  return words ?? SOMETHING_WENT_WRONG;
+}
 
 /**
  * Domain errors in Slack's words — the one place the Slack door turns an error code into text.

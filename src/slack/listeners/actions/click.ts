@@ -3,7 +3,7 @@ import { decodeRow, type RowValue } from '../../action-values.js';
 import { refusedHomeView } from '../../blocks/home.js';
 import type { Block } from '../../blocks/limits.js';
 import type { SlackDeps } from '../../deps.js';
-import { slackWords, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
+import { failureText, staleButton } from '../../errors.js';
 import { NOT_PERMITTED, payloadTeam, type SlackUser } from '../../identity.js';
 import { loadNotice, renderNotice } from '../../notices/render.js';
 import { homeScreen, invitationsScreen } from '../../screens.js';
@@ -89,9 +89,7 @@ export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValu
  */
 export async function failureWords(deps: SlackDeps, error: unknown, current: () => Promise<{ email: string }>, what: string): Promise<string> {
   const subject = await current().catch(() => undefined);
-  const words = slackWords(error, subject?.email);
-  if (!words) deps.logger.error({ err: error, action: what }, 'Slack action failed');
-  return words ?? SOMETHING_WENT_WRONG;
+  return failureText(error, deps.logger, 'Slack action failed', { email: subject?.email, fields: { action: what } });
 }
 
 export interface ClickOptions {

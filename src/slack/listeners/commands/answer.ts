@@ -1,6 +1,6 @@
 import type { Context, RespondArguments } from '@slack/bolt';
 import type { Logger } from '../../../logger.js';
-import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
+import { failureText } from '../../errors.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 
 /**
@@ -16,11 +16,7 @@ export async function answerSoon(
   respond: (answer: RespondArguments) => Promise<unknown>,
   answer: () => Promise<RespondArguments>,
 ): Promise<void> {
-  const work = answer().catch((error: unknown) => {
-    const words = slackWords(error);
-    if (!words) logger.error({ err: error }, 'a command could not be answered');
-    return ephemeral(words ?? SOMETHING_WENT_WRONG);
-  });
+  const work = answer().catch((error: unknown) => ephemeral(failureText(error, logger, 'a command could not be answered')));
   const ready = await withinAckDeadline(work, receivedAt(context));
   if (ready !== LATE) return ack(ready);
   await ack();

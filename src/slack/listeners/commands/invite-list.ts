@@ -3,7 +3,7 @@ import { inviteSummary } from '../../blocks/invite-summary.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
 import { emptySummary } from '../../../invites/model.js';
-import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
+import { failureText } from '../../errors.js';
 import { PROFILE_UNAVAILABLE } from '../../identity.js';
 import { decodeSlackText } from '../../text.js';
 import { before, LATE, receivedAt, withinAckDeadline } from '../deadline.js';
@@ -48,8 +48,6 @@ async function answerFor(deps: SlackDeps, command: CommandArgs['command'], rawLi
     summary.invalid.push(...missing);
     return { response_type: 'ephemeral', ...inviteSummary(summary, deps.command) };
   } catch (error) {
-    const words = slackWords(error);
-    if (!words) deps.logger.error({ err: error }, 'invite from the command failed');
-    return ephemeral(`${words ?? SOMETHING_WENT_WRONG}\nUsage: \`${deps.command} invite jane@example.com, sam@example.com\`, or \`${deps.command} invite\` alone for the form.`);
+    return ephemeral(`${failureText(error, deps.logger, 'invite from the command failed')}\nUsage: \`${deps.command} invite jane@example.com, sam@example.com\`, or \`${deps.command} invite\` alone for the form.`);
   }
 }

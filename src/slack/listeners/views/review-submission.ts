@@ -9,7 +9,7 @@ import { followDelivery } from '../../delivery-progress.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
-import { slackWords, SOMETHING_WENT_WRONG } from '../../errors.js';
+import { failureText, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { payloadTeam, type SlackUser } from '../../identity.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -42,9 +42,7 @@ export function reviewSubmission(deps: SlackDeps) {
         if (!(await deps.drafts.drop(draftId))) return { view: outOfDate() };
         return { user, draft, summary: await send(deps, user, draft, resendInvited) };
       } catch (error) {
-        const words = slackWords(error);
-        if (!words) deps.logger.error({ err: error }, 'sending from the invite review failed');
-        return { view: refusedView(words ?? SOMETHING_WENT_WRONG) };
+        return { view: refusedView(failureText(error, deps.logger, 'sending from the invite review failed')) };
       }
     })();
     // Stored before the answer, unless the database is slow: then the answer says the work goes
@@ -128,9 +126,7 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
       summary = merge(summary, more);
       summary.invalid.push(...picked.unusable);
     } catch (error) {
-      const words = slackWords(error);
-      if (!words) deps.logger.error({ err: error }, 'inviting the people picked in the form failed');
-      return void (await client.chat.postMessage({ channel: user.slackUserId, text: words ?? SOMETHING_WENT_WRONG }));
+      return void (await client.chat.postMessage({ channel: user.slackUserId, text: failureText(error, deps.logger, 'inviting the people picked in the form failed') }));
     }
   }
   const dm = await client.chat.postMessage({ channel: user.slackUserId, ...inviteWorking(summary.sent.length + summary.renewed.length) });
