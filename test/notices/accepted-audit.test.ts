@@ -38,7 +38,7 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
   it('accepting (admin API) tells the inviter who joined and as what, with a role select', async () => {
     joinerId = (await h.invite(['joiner@corp.test'], SLACK_ACTOR))[0]!;
     // Sent first: a resend while the email still waits only hurries it.
-    await eventually(() => h.smtp.to('joiner@corp.test').length === 1, 10_000, 'the first email');
+    await h.emailed('joiner@corp.test', 1);
     await h.services.invites.resend(joinerId, adminActor);
     await eventually(() => h.smtp.to('joiner@corp.test').length === 2, 10_000, 'the invitation emails');
     const token = h.smtp.to('joiner@corp.test')[1]!.token;

@@ -81,7 +81,7 @@ describe.each(DIALECTS)('Slack commands and the invite modal over signed HTTP (%
     expect(await page.text()).toContain('new2@corp.test');
 
     // The Resend button on the summary mails the same link again.
-    await eventually(() => h.smtp.to('already@corp.test').length === 1, 10_000, 'the first email');
+    await h.emailed('already@corp.test', 1);
     const click = await h.click(resend);
     expect(click.ack.status).toBe(200);
     const said = await h.api.response(click.responseId);

@@ -214,7 +214,7 @@ describe('Socket Mode, end to end', () => {
     expect(submitted.payload).toMatchObject({ response_action: 'update' });
     // A button: Resend from the table.
     const id = (await h.db.db('invitations').where({ email: 'socket.one@corp.test' }).first()).id as string;
-    await eventually(() => h.smtp.to('socket.one@corp.test').length === 1, 10_000, 'the first email');
+    await h.emailed('socket.one@corp.test', 1);
     const table = await socket.slashCommand(slashCommandFields({ command: '/doorman', text: 'invites', user: ADMIN, responseUrl: h.api.responseUrl('sock-table'), triggerId: newTriggerId() }));
     const button = buttonFor((table.payload as any).blocks, 'invite_resend', id);
     await socket.interactive(blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(button), surface: { in: 'ephemeral', responseUrl: h.api.responseUrl('sock-click') } }));

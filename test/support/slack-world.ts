@@ -16,7 +16,8 @@ import { SlackRefusalProxy } from './slack-refusal-proxy.js';
 import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedPostOptions, type SignedResponse } from './slack-sign.js';
 import { SlackSocketStandIn } from './slack-socket.js';
 import { inviteModal } from '../../src/slack/blocks/invite-modal.js';
-import { TestSmtpServer } from './smtp.js';
+import { TestSmtpServer, type ReceivedMail } from './smtp.js';
+import { INVITE_EMAIL } from '../../src/invites/sending.js';
 import { eventually, pause } from './wait.js';
 
 export const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
@@ -324,6 +325,19 @@ export class SlackWorld {
   async waitForDms(user: string, count: number, timeoutMs = 8_000): Promise<ApiCall[]> {
     await this.api.waitFor(() => this.dms(user).length >= count, timeoutMs, `${count} DM(s) to ${user}`);
     return this.dms(user);
+  }
+
+  /**
+   * Waits until `address` has received `count` emails and none of its invitation emails is still
+   * queued or held by a worker: a resend while one is held joins it instead of adding another.
+   */
+  async emailed(address: string, count: number, timeoutMs = 10_000): Promise<ReceivedMail[]> {
+    return eventually(async () => {
+      if (this.smtp.to(address).length < count) return undefined;
+      const open = await this.db.db('outbox').join('invitations', 'invitations.id', 'outbox.invitation_id')
+        .where({ 'invitations.email': address, 'outbox.kind': INVITE_EMAIL, 'outbox.state': 'pending' }).first('outbox.id');
+      return open ? undefined : this.smtp.to(address);
+    }, timeoutMs, `${count} email(s) to ${address}, settled`);
   }
 
   /** Notices queued in the outbox (kind slack_notice), with their state. */
