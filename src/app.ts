@@ -1,5 +1,5 @@
 import { recordSecretFingerprint } from './app-secret.js';
-import { recordServedWith } from './served-with.js';
+import { recordServedWith, slackServed } from './served-with.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -177,7 +177,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
-  const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind }, services.clock.now());
+  const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind, slack: slackServed(config.slack) }, services.clock.now());
   if (served.mailBefore === 'smtp' && services.mail.kind === 'file') {
     // Every instance delivers from the one outbox: one without SMTP_URL (a canary, a forgotten variable) takes the others' emails too.
     logger.warn("SMTP_URL is not set, but this database was last served with SMTP: emails are written to files in DATA_DIR/outbox and marked sent, other instances' queued ones too; set SMTP_URL as the other instances have it (expected only when moving to files on purpose, e.g. a staging copy)");

@@ -4,7 +4,7 @@ import { isatty } from 'node:tty';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createServices, migrateConfigured, requireMigrated, type Services } from './app.js';
 import { requireServiceSecret } from './app-secret.js';
-import { requireServedWith } from './served-with.js';
+import { requireServedWith, slackServed } from './served-with.js';
 import { loadConfig } from './config.js';
 import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
@@ -13,7 +13,7 @@ import { CLI_ACTOR_PREFIX, type Actor } from './shared/actor.js';
 import { parseMoment } from './shared/clock.js';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
-import { failureWords, jsonOption, NotConfirmed, UsageError, type CommandDeps } from './cli/command.js';
+import { failureWords, jsonOption, NotConfirmed, UsageError, type CommandDeps, type OpenOptions } from './cli/command.js';
 import { jsonText } from './cli/format.js';
 import { registerInviteCommands } from './cli/invites.js';
 import { registerMemberCommands } from './cli/members.js';
@@ -74,10 +74,11 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     return services;
   };
   /** …on a database the service (or `doorman migrate`) made and brought up to date: see requireMigrated. */
-  const open = async (): Promise<Services> => {
+  const open = async (options: OpenOptions = {}): Promise<Services> => {
     const s = connect();
     await requireMigrated(s.db);
     await requireServiceSecret(s.db, s.config.appSecret);
+    if (options.tellsSlack) await requireServedWith(s.db, { slack: slackServed(s.config.slack) });
     return s;
   };
   // Stored text (an inviter's Slack display name, a mail server's words) reaches the terminal too:
@@ -135,7 +136,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .description('look once for expired and soon-expiring invitations and queue what announces them (Slack DMs, webhooks), and lapse the approval requests nobody decided in time (the service does this every EXPIRY_SWEEP_INTERVAL)')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
-      const result = await sweepOnce(await open());
+      const result = await sweepOnce(await open({ tellsSlack: true }));
       if (opts.json) return print(jsonText(result));
       if (result.announced === false) {
         return print(`Approval requests lapsed: ${result.lapsed}. Expiries and reminders were not announced: they are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint); they are announced once one is.`);

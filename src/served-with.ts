@@ -1,23 +1,45 @@
 import type { Db } from './db/index.js';
+import { slackMode, type Config } from './config.js';
 import { ConfigError } from './shared/errors.js';
 
 /**
- * What the service makes links and sends mail with, recorded at each start (`app_settings`), so a
- * CLI run that would make them differently refuses: a `deliver` without the service's SMTP_URL would
- * write the queued emails to files and mark them sent, and a `link` or `deliver` with another
- * PUBLIC_URL would point invitees elsewhere. Nothing to check before the service first started.
+ * What the service makes links, sends mail and tells Slack with, recorded at each start
+ * (`app_settings`), so a CLI run that would do it differently refuses: a `deliver` without the
+ * service's SMTP_URL would write the queued emails to files and mark them sent, a `link` or `deliver`
+ * with another PUBLIC_URL would point invitees elsewhere, and an approval decided without the
+ * service's Slack settings would leave the approvers' buttons up and the requester untold. Nothing
+ * to check before the service first started.
  */
 export interface ServedWith {
   publicUrl: string;
   mail: 'smtp' | 'file';
+  slack: SlackServed;
 }
 
-const KEYS: Record<keyof ServedWith, string> = { publicUrl: 'served_public_url', mail: 'served_mail_transport' };
+/** The Slack settings that decide who is told what: whether Slack is on, the bootstrap admins, the approval channel. */
+export interface SlackServed {
+  on: boolean;
+  adminUserIds: string[];
+  approvalChannel?: string;
+}
+
+/** This process's Slack settings, as recorded and compared. */
+export function slackServed(slack: Config['slack']): SlackServed {
+  return { on: slackMode(slack) !== 'off', adminUserIds: slack.adminUserIds, approvalChannel: slack.approvalChannel };
+}
+
+const KEYS = { publicUrl: 'served_public_url', mail: 'served_mail_transport', slack: 'served_slack' } as const satisfies Record<keyof ServedWith, string>;
+
+function stored(served: ServedWith): Record<keyof ServedWith, string> {
+  const { on, adminUserIds, approvalChannel } = served.slack;
+  return { publicUrl: served.publicUrl, mail: served.mail, slack: JSON.stringify(on ? { on, adminUserIds: [...adminUserIds].sort(), approvalChannel: approvalChannel ?? null } : { on }) };
+}
 
 /** Records this start's settings; answers the mail transport recorded before, when there was one. */
 export async function recordServedWith(db: Db, served: ServedWith, now: number): Promise<{ mailBefore?: string }> {
   const before = (await db('app_settings').where({ key: KEYS.mail }).first('value')) as { value: string } | undefined;
-  const rows = (Object.keys(KEYS) as Array<keyof ServedWith>).map((name) => ({ key: KEYS[name], value: served[name], updated_at: now }));
+  const values = stored(served);
+  const rows = (Object.keys(KEYS) as Array<keyof ServedWith>).map((name) => ({ key: KEYS[name], value: values[name], updated_at: now }));
   await db('app_settings').insert(rows).onConflict('key').merge(['value', 'updated_at']);
   return before ? { mailBefore: before.value } : {};
 }
@@ -32,6 +54,22 @@ export async function requireServedWith(db: Db, here: Partial<ServedWith>): Prom
   }
   if (here.mail === 'file' && served.get(KEYS.mail) === 'smtp') {
     throw new ConfigError('SMTP_URL', "is not set here, but the service sends mail through SMTP: emails delivered here would be written to files in DATA_DIR/outbox and marked sent; run the CLI with the service's environment");
+  }
+  const slack = served.get(KEYS.slack);
+  if (here.slack !== undefined && slack !== undefined) requireSameSlack(JSON.parse(slack) as { on: boolean; adminUserIds?: string[]; approvalChannel?: string | null }, here.slack);
+}
+
+/** Refuses a run whose Slack settings would tell other people than the service tells (or nobody). */
+function requireSameSlack(service: { on: boolean; adminUserIds?: string[]; approvalChannel?: string | null }, here: SlackServed): void {
+  if (!service.on) return;
+  const fix = "run the CLI with the service's environment";
+  if (!here.on) throw new ConfigError('SLACK_BOT_TOKEN', `is not set here, but the service runs with Slack: approvers, requesters and inviters would not hear in Slack what this command does; ${fix}`);
+  const admins = (ids: string[]) => [...ids].sort().join(',') || '(none)';
+  if (admins(service.adminUserIds ?? []) !== admins(here.adminUserIds)) {
+    throw new ConfigError('SLACK_ADMIN_USER_IDS', `is ${admins(here.adminUserIds)} here but ${admins(service.adminUserIds ?? [])} for the service, so other people would be asked or told; ${fix}`);
+  }
+  if ((service.approvalChannel ?? undefined) !== here.approvalChannel) {
+    throw new ConfigError('SLACK_APPROVAL_CHANNEL', `is ${here.approvalChannel ?? '(not set)'} here but ${service.approvalChannel ?? '(not set)'} for the service, so approval requests would go elsewhere; ${fix}`);
   }
 }
 

@@ -17,9 +17,17 @@ export function optionValue<T>(check: () => T): T {
   }
 }
 
+export interface OpenOptions {
+  /**
+   * The command may tell people in Slack (asking approvers, a decision, a lapse): refused when this
+   * run's Slack settings differ from those the service last started with (src/served-with.ts).
+   */
+  tellsSlack?: boolean;
+}
+
 /** What every group of commands works with: the services (schema brought up to date), output, the operator and standard input. */
 export interface CommandDeps {
-  open(): Promise<Services>;
+  open(options?: OpenOptions): Promise<Services>;
   print(text: string): void;
   operator: Actor;
   stdin(): string;

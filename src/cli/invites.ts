@@ -9,7 +9,7 @@ import { SHOWN_STATUSES, type Invitation, type InviteSummary } from '../invites/
 import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
-import { jsonOption, optionValue, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
+import { jsonOption, optionValue, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps, type OpenOptions } from './command.js';
 import { formatDate, formatInvitations, formatSummary, shellWord, jsonText } from './format.js';
 import { requireServedWith } from '../served-with.js';
 
@@ -34,7 +34,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
       if (opts.file !== undefined) {
         if (emails.length) throw new UsageError('Give addresses or --file, not both.');
         const list = parseListFile(readListFile(path.resolve(cwd, opts.file), path.basename(opts.file)), path.basename(opts.file));
-        const { invites } = await open();
+        const { invites } = await open({ tellsSlack: true });
         const run = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });
         let state = await invites.listImportState(run.id);
         // Stored in batches, as from Slack: an interrupted run leaves what it stored, and running it again reports those as already invited.
@@ -48,7 +48,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
       // `-` alone reads standard input; beside addresses it would be read as one.
       if (emails.length > 1 && emails.includes('-')) throw new UsageError('give - alone to read the addresses from standard input, or the addresses themselves, not both');
       const list = emails.length === 1 && emails[0] === '-' ? stdin() : emails.join('\n');
-      const { invites } = await open();
+      const { invites } = await open({ tellsSlack: true });
       const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });
       print(opts.json ? jsonText(summary) : formatSummary(summary));
       failIfNotInvited(summary);
@@ -84,12 +84,13 @@ export function registerInviteCommands(program: Command, { open, print, operator
   /**
    * `question`: for a change that cannot be undone, asked first on a terminal (see CommandDeps.confirm);
    * `shown` is the moment of the invitation's sending the question showed, for `run` to act on that one only.
+   * `opening`: how the services are opened (see OpenOptions).
    */
-  const single = (name: string, description: string, run: (s: Services, id: string, shown?: number) => Promise<{ invitation: Invitation; line: string; link?: string }>, question?: (s: Services, id: string) => Promise<{ text: string; shown: number } | undefined>) => {
+  const single = (name: string, description: string, run: (s: Services, id: string, shown?: number) => Promise<{ invitation: Invitation; line: string; link?: string }>, question?: (s: Services, id: string) => Promise<{ text: string; shown: number } | undefined>, opening: OpenOptions = {}) => {
     const command = program.command(name).description(description).argument('<id>', 'invitation id (invite_…)').addOption(jsonOption());
     if (question) command.addOption(yesOption());
     command.action(async (id: string, opts: { json?: boolean; yes?: boolean }) => {
-      const s = await open();
+      const s = await open(opening);
       const asked = await question?.(s, id);
       // Only a question put to someone leaves time for another change: unasked, the command acts on what it finds.
       const shown = asked && (await confirm(asked.text, opts)) ? asked.shown : undefined;
@@ -105,14 +106,14 @@ export function registerInviteCommands(program: Command, { open, print, operator
   single('renew', 'send a new invitation with a new link (expired invitations; the old link stays dead)', async ({ invites }, id) => {
     const invitation = await invites.sendNewInvitation(id, operator);
     return { invitation, line: `Sent a new invitation to ${invitation.email}; it expires ${formatDate(invitation.expiresAt)}.` };
-  });
+  }, undefined, { tellsSlack: true });
   single('revoke', 'revoke an invitation (pending, expired or awaiting approval); its link stops working at once', async ({ invites }, id, shown) => {
     const { invitation, changed } = await invites.revokeIfOpen(id, operator, { unlessSentAfter: shown });
     return { invitation, line: changed ? `Revoked the invitation to ${invitation.email}.` : `The invitation to ${invitation.email} was already revoked.` };
   }, async ({ invites }, id) => {
     const invitation = await invites.get(id);
     return invitation.status === 'revoked' ? undefined : { text: `Revoke the invitation to ${invitation.email}? Its link stops working at once.`, shown: invitation.lastSentAt };
-  });
+  }, { tellsSlack: true });
   single('link', 'print the accept link of a pending invitation', async ({ invites, db, config }, id) => {
     await requireServedWith(db, { publicUrl: config.publicUrl });
     const { invitation, link } = await invites.copyLink(id);
