@@ -5,7 +5,7 @@ import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
 import { actorRef, storedName, type Actor } from '../shared/actor.js';
 import { AlreadyDecided, ApprovalLapsed, InvalidInput, NotAwaitingApproval, NotPermitted, OwnRequest } from '../shared/errors.js';
 import { INVITE_LOCK, isRequester, requestRows } from './approvals.js';
-import { invitationRow, memberMayNow, requireNotMember, requireState, type InvitesContext } from './context.js';
+import { invitationRow, memberMayNow, requireNotMember, requireState, whyNoLongerInviting, type InvitesContext } from './context.js';
 import { toInvitation, type Decision, type Invitation, type InvitationRow } from './model.js';
 import { isOperatorOrBootstrap } from './policy.js';
 import { inviteEmail, replaceLinks } from './sending.js';
@@ -91,18 +91,11 @@ async function requireRequesterMayStillInvite(ctx: InvitesContext, trx: Trx, row
     const key = `${row.invited_by_member_id}|${row.invited_by_slack_user_id}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const memberId = row.invited_by_member_id;
-    const slackUserId = row.invited_by_slack_user_id;
-    // The operator, and a bootstrap admin, may whatever the database holds.
-    if (!memberId && !slackUserId) continue;
-    if (slackUserId && ctx.policy.unlimitedSlackUserIds.includes(slackUserId)) continue;
-    // Without the Slack settings (a CLI run) a Slack requester may have been a bootstrap admin: it cannot tell, and lets it be.
-    if (slackUserId && ctx.policy.slackSettingsKnown === false) continue;
-    // A Slack user with no member invites only as a bootstrap admin: one no longer listed is like one demoted.
-    if (memberId && (await memberMayNow(trx, { type: 'member', memberId }, 'member:manage'))) continue;
+    const why = await whyNoLongerInviting(ctx.policy, trx, { memberId: row.invited_by_member_id, slackUserId: row.invited_by_slack_user_id });
+    if (!why) continue;
     const who = row.invited_by_name ?? 'The requester';
-    const why = memberId ? 'their Doorman account was deactivated, or is not an admin' : 'they are no longer in SLACK_ADMIN_USER_IDS';
-    throw new InvalidInput(`${who} may no longer invite people (${why}), so this request can only be denied.`);
+    const because = why === 'member' ? 'their Doorman account was deactivated, or is not an admin' : 'they are no longer in SLACK_ADMIN_USER_IDS';
+    throw new InvalidInput(`${who} may no longer invite people (${because}), so this request can only be denied.`);
   }
 }
 

@@ -5,11 +5,9 @@ import { InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { importRequestId } from './approvals.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
-import type { InvitesContext } from './context.js';
+import { invitedBy, whyNoLongerInviting, type InvitesContext } from './context.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany } from './invite-many.js';
-import { memberMayNow } from './context.js';
-import { isOperatorOrBootstrap } from './policy.js';
 import type { ListFile, ListFileRow } from './list-file.js';
 import { listImportState, loadRow, toState, type ListImportState, type StoredRows } from './import-state.js';
 import { holdImport, IMPORT_LEASE_MS, ImportLost, stopListImport, type ImportRun } from './import-runs.js';
@@ -101,9 +99,10 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   if (state.stage !== 'running') return state;
   // Each batch goes out in its inviter's name: a member deactivated or no longer an admin meanwhile
   // (a download retried for hours, a restart) stops the import where it is.
-  const inviter = JSON.parse(row.actor) as Actor;
-  if (!isOperatorOrBootstrap(ctx.policy, inviter) && (await memberMayNow(ctx.db, inviter, 'member:manage')) === false) {
-    await stopListImport(ctx, run, 'the import stopped because you may no longer invite people (your Doorman account was deactivated, or is no longer an admin)');
+  const why = await whyNoLongerInviting(ctx.policy, ctx.db, invitedBy(JSON.parse(row.actor) as Actor));
+  if (why) {
+    const because = why === 'member' ? 'your Doorman account was deactivated, or is no longer an admin' : 'you are no longer in SLACK_ADMIN_USER_IDS';
+    await stopListImport(ctx, run, `the import stopped because you may no longer invite people (${because})`);
     return listImportState(ctx, id);
   }
   const rows = JSON.parse(row.rows) as StoredRows;

@@ -37,8 +37,11 @@ export interface InvitePolicy {
 }
 
 export const DEFAULT_DAILY_LIMIT = 500;
-/** Without a policy (a service built by hand) nothing is limited; the app always passes INVITE_DAILY_LIMIT. */
-export const DEFAULT_POLICY: InvitePolicy = { dailyLimit: Infinity, unlimitedSlackUserIds: [] };
+/**
+ * Without a policy (a service built by hand) nothing is limited, and no Slack settings are known; the
+ * app always passes its configuration.
+ */
+export const DEFAULT_POLICY: InvitePolicy = { dailyLimit: Infinity, unlimitedSlackUserIds: [], slackSettingsKnown: false };
 
 /**
  * `acme.com, *.acme.com` → patterns, or the entry that is not a domain. Domains are compared in

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS, ImportLost } from '../../src/invites/import-runs.js';
 import { parseListFile } from '../../src/invites/list-file.js';
 import { DIALECTS } from '../support/db.js';
-import { CLI, countRows, SLACK_ADMIN, useWorld } from './fixtures.js';
+import { InvitesService } from '../../src/invites/service.js';
+import { CLI, countRows, SETTINGS, SLACK_ADMIN, useWorld } from './fixtures.js';
 
 describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
   const world = useWorld(dialect);
@@ -66,6 +67,19 @@ describe.each(DIALECTS)('list imports, batch by batch (%s)', (dialect) => {
     expect(state.summary.sent).toEqual(['after@x.io']);
     expect(state.summary.invalid).toHaveLength(1_000);
     expect(state.summary.invalid[0]!.reason).toContain('The list is too long');
+  });
+
+  it('a bootstrap admin no longer in SLACK_ADMIN_USER_IDS (a restart between batches) has nothing more stored in their name', async () => {
+    const w = world();
+    const boot = { type: 'slack' as const, slackUserId: 'U0BOOT', name: 'Boot' };
+    const listed = new InvitesService(w.db, w.clock, { ...SETTINGS, policy: { dailyLimit: 500, unlimitedSlackUserIds: ['U0BOOT'] } });
+    const run = await listed.createListImport({ fileName: 'boot.csv', file: file(1_500, 'boot'), role: 'member', actor: boot });
+    expect((await listed.storeNextBatch(run)).position).toBe(1_000);
+    const unlisted = new InvitesService(w.db, w.clock, { ...SETTINGS, policy: { dailyLimit: 500, unlimitedSlackUserIds: ['U0OTHER'] } });
+    const state = await unlisted.storeNextBatch(run);
+    expect(state.done).toBe(true);
+    expect(state.summary.invalid).toEqual([{ entry: '500 entries not stored', reason: 'the import stopped because you may no longer invite people (you are no longer in SLACK_ADMIN_USER_IDS)' }]);
+    expect(await countRows(w.db, 'invitations')).toBe(1_000);
   });
 
   it('a Slack import whose runner stopped is taken over once its lease runs out, by one runner, and finished exactly once; a CLI one stays stopped', async () => {
