@@ -264,4 +264,26 @@ describe('notices overtaken while they waited for Slack', () => {
       await h.stop();
     }
   });
+
+  it('a reminder some of whose invitations were resent meanwhile (a new expiry) says how many are still due; one all of whose were is not posted', async () => {
+    const h = await SlackWorld.start('sqlite', { runWorker: false });
+    try {
+      const [resent] = await h.invite(['resent@corp.test', 'due@corp.test'], SLACK_ACTOR);
+      const [alone] = await h.invite(['alone@corp.test'], { type: 'slack', slackUserId: ADMIN, name: 'Bootstrap Boss' });
+      h.clock.advance(6 * DAY + HOUR);
+      expect(await h.sweep()).toMatchObject({ reminded: 3, notices: 2 });
+      h.clock.advance(60_000);
+      await h.services.invites.resend(resent!, SLACK_ACTOR);
+      await h.services.invites.resend(alone!, SLACK_ACTOR);
+      await h.services.slackOutbox.drain();
+      const [dm] = h.dms(MEMBER_ADMIN);
+      expect(dm!.args.text).toBe('2 invitations will expire soon');
+      expect(textOf(dm!.args)).toContain('*2 invitations were about to expire*; 1 of them is still due to expire.');
+      expect(h.dms(ADMIN)).toEqual([]);
+      const notices = await h.notices();
+      expect(notices.find((n) => n.payload.recipient === ADMIN)).toMatchObject({ state: 'cancelled' });
+    } finally {
+      await h.stop();
+    }
+  });
 });

@@ -310,10 +310,11 @@ describe('a list notice redrawn after some of its invitations changed', () => {
     expect(headline('expired', 1)).toBe(':warning: *3 invitations expired*; 1 of them is still expired.');
     expect(headline('expired', 0)).toBe(':warning: *3 invitations expired*; none is expired any more.');
     expect(headline('reminder', 3)).toBe(':hourglass_flowing_sand: *3 invitations will expire soon* and have not been accepted yet.');
-    // Pending no more for whatever reason: accepted, revoked, or expired while the reminder waited.
-    expect(headline('reminder', 2)).toBe(':hourglass_flowing_sand: *3 invitations were about to expire*; 2 of them are still pending.');
-    expect(headline('reminder', 0)).toBe(':hourglass_flowing_sand: *3 invitations were about to expire*; none is pending any more.');
+    // No longer due for whatever reason: accepted, revoked, resent (a new expiry), or expired while the reminder waited.
+    expect(headline('reminder', 2)).toBe(':hourglass_flowing_sand: *3 invitations were about to expire*; 2 of them are still due to expire.');
+    expect(headline('reminder', 1)).toBe(':hourglass_flowing_sand: *3 invitations were about to expire*; 1 of them is still due to expire.');
+    expect(headline('reminder', 0)).toBe(':hourglass_flowing_sand: *3 invitations were about to expire*; none is still due to expire.');
     const one = (listNotice({ noticeId: 1, kind: 'reminder', invitations: [invitation(1, 'expired')], total: 1, still: 0 }).blocks[0] as any).text.text;
-    expect(one).toBe(':hourglass_flowing_sand: *1 invitation was about to expire*; it is not pending any more.');
+    expect(one).toBe(':hourglass_flowing_sand: *1 invitation was about to expire*; it is no longer due to expire.');
   });
 });

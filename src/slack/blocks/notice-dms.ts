@@ -39,12 +39,8 @@ function row(invitation: Invitation, kind: ListNoticeData['kind']): types.Sectio
 }
 
 /**
- * The expiry DM (the rule "Expiry notices") and the reminder DM: one per recipient per sweep, each invitation with
- * the buttons its current state allows (Send new invitation for expired, Resend for pending).
- */
-/**
  * What the notice tells, with how many of its invitations it still holds for once some changed
- * (sent anew, accepted, revoked): a redrawn notice never claims more than is so.
+ * (sent anew or resent, accepted, revoked): a redrawn notice never claims more than is so.
  */
 function listHeadline(data: ListNoticeData): string {
   const all = count(data.total, 'invitation');
@@ -55,11 +51,16 @@ function listHeadline(data: ListNoticeData): string {
     return `:warning: *${all} expired*; ${data.still.toLocaleString('en')} ${them} ${data.still === 1 ? 'is' : 'are'} still expired.`;
   }
   if (data.still >= data.total) return `:hourglass_flowing_sand: *${all} will expire soon* and ${data.total === 1 ? 'has' : 'have'} not been accepted yet.`;
+  // Accepted, revoked, or resent (a new expiry) since.
   const were = `:hourglass_flowing_sand: *${all} ${data.total === 1 ? 'was' : 'were'} about to expire*`;
-  if (data.still === 0) return `${were}; ${data.total === 1 ? 'it is not' : 'none is'} pending any more.`;
-  return `${were}; ${data.still.toLocaleString('en')} ${them} ${data.still === 1 ? 'is' : 'are'} still pending.`;
+  if (data.still === 0) return `${were}; ${data.total === 1 ? 'it is no longer' : 'none is still'} due to expire.`;
+  return `${were}; ${data.still.toLocaleString('en')} ${them} ${data.still === 1 ? 'is' : 'are'} still due to expire.`;
 }
 
+/**
+ * The expiry DM (the rule "Expiry notices") and the reminder DM: one per recipient per sweep, each invitation with
+ * the buttons its current state allows (Send new invitation for expired, Resend for pending).
+ */
 export function listNotice(data: ListNoticeData): { text: string; blocks: Block[] } {
   const headline = listHeadline(data);
   const blocks: Block[] = [{ type: 'section', text: mrkdwn(headline) }];

@@ -55,7 +55,7 @@ export function slackNoticeHandler(
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       hold.throwIfHeld();
       const payload = JSON.parse(item.payload) as NoticePayload;
-      const message = await renderFirstPost(deps, item.id, payload);
+      const message = await renderFirstPost(deps, item, payload);
       if (message === 'overtaken') return { result: 'cancelled', reason: 'overtaken: none of its invitations is in the state it tells of any more' };
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
       if (absent && (await absent.deactivated.has(payload.recipient))) {

@@ -44,7 +44,7 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
     return invitation && request ? renewalRequestNotice({ noticeId, invitation, request, notice: note }) : undefined;
   }
   // The headline counts how many are still as the notice tells, so every invitation is read once.
-  return drawList(noticeId, payload, await deps.invites.getMany(payload.invitationIds), note);
+  return drawList(noticeId, payload, await deps.invites.getMany(payload.invitationIds), await queuedAt(deps.db, noticeId), note);
 }
 
 /**
@@ -52,15 +52,26 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
  * none of whose invitations is still expired (accepted, resent, sent anew or revoked while it
  * waited for Slack), is 'overtaken': nothing left to say. Its invitations are read once, all of them.
  */
-export async function renderFirstPost(deps: NoticeDeps, noticeId: number, payload: NoticePayload): Promise<{ text: string; blocks: Block[] } | 'overtaken' | undefined> {
-  if (payload.notice !== 'reminder' && payload.notice !== 'expired') return renderNotice(deps, noticeId, payload);
+export async function renderFirstPost(deps: NoticeDeps, item: Pick<OutboxRow, 'id' | 'created_at'>, payload: NoticePayload): Promise<{ text: string; blocks: Block[] } | 'overtaken' | undefined> {
+  if (payload.notice !== 'reminder' && payload.notice !== 'expired') return renderNotice(deps, item.id, payload);
   const invitations = await deps.invites.getMany(payload.invitationIds);
-  const wanted = payload.notice === 'reminder' ? 'pending' : 'expired';
-  return invitations.some((invitation) => invitation.status === wanted) ? drawList(noticeId, payload, invitations) : 'overtaken';
+  const since = Number(item.created_at);
+  return invitations.some((invitation) => stillAsTold(payload.notice, invitation, since)) ? drawList(item.id, payload, invitations, since) : 'overtaken';
 }
 
-function drawList(noticeId: number, payload: Extract<NoticePayload, { notice: 'reminder' | 'expired' }>, invitations: Invitation[], note?: string) {
-  const still = invitations.filter((i) => i.status === (payload.notice === 'expired' ? 'expired' : 'pending')).length;
+/** When the sweep queued the notice: an invitation resent after its reminder no longer expires soon. */
+async function queuedAt(db: Db, noticeId: number): Promise<number> {
+  const row = (await db('outbox').where({ id: noticeId }).first('created_at')) as Pick<OutboxRow, 'created_at'> | undefined;
+  return Number(row?.created_at ?? 0);
+}
+
+/** Whether an invitation is still as its notice tells: expired; or, for a reminder, pending and not resent since. */
+function stillAsTold(kind: 'reminder' | 'expired', invitation: Invitation, queued: number): boolean {
+  return kind === 'expired' ? invitation.status === 'expired' : invitation.status === 'pending' && invitation.lastSentAt <= queued;
+}
+
+function drawList(noticeId: number, payload: Extract<NoticePayload, { notice: 'reminder' | 'expired' }>, invitations: Invitation[], queued: number, note?: string) {
+  const still = invitations.filter((i) => stillAsTold(payload.notice, i, queued)).length;
   return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, still, notice: note });
 }
 
