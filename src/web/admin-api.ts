@@ -69,6 +69,8 @@ const UNPAGED_INVITES = 10_000;
 
 /** An invitation as Medusa v1 returns it, plus Doorman's status and delivery state. */
 export function medusaInvite(invitation: Invitation) {
+  // Held for approval, it has no email queued yet (one sent before a raise to admin is not its link's).
+  const held = invitation.status === 'awaiting_approval';
   return {
     id: invitation.id,
     user_email: invitation.email,
@@ -81,8 +83,8 @@ export function medusaInvite(invitation: Invitation) {
     deleted_at: toIso(invitation.revokedAt),
     metadata: invitation.metadata,
     status: invitation.status,
-    delivery_state: invitation.delivery.state,
-    delivery_error: invitation.delivery.error,
+    delivery_state: held ? null : invitation.delivery.state,
+    delivery_error: held ? null : invitation.delivery.error,
     message: invitation.message,
     // Doorman's extension for the rule "Policy": why it was held, and who decided.
     approval: invitation.approval

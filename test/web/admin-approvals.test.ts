@@ -31,7 +31,7 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
     expect(res.status, res.text).toBe(200);
     expect(res.text).toBe('OK');
     const invite = await listed(email, 'awaiting_approval');
-    expect(invite).toMatchObject({ status: 'awaiting_approval', token: null, accepted: false, approval: { reasons: ['outside_domains'], decision: null } });
+    expect(invite).toMatchObject({ status: 'awaiting_approval', token: null, accepted: false, delivery_state: null, delivery_error: null, approval: { reasons: ['outside_domains'], decision: null } });
     // Medusa's default list (open invitations) shows it too.
     expect(await listed(email, 'open')).toMatchObject({ status: 'awaiting_approval' });
     expect(await t.services.db('outbox').where({ invitation_id: invite!.id })).toHaveLength(0);
