@@ -10,7 +10,7 @@ import { memberEvent, NO_EVENTS, type EventSink } from '../events/events.js';
 import { listMembers, type MemberQuery } from './listing.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { Role } from './roles.js';
-import { cleanName, displayName, requireEmail, requireRole, toMember, type Member, type MemberRow, type MemberState } from './model.js';
+import { cleanName, displayName, requireEmail, requireRole, toMember, type Member, type MemberRow } from './model.js';
 
 export * from './model.js';
 export { MAX_MEMBERS_PAGE } from './listing.js';

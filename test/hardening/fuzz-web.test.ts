@@ -35,7 +35,6 @@ const SQLI = [
 
 describe('fuzzing the web door (admin API and accept page)', () => {
   let t: TestApp;
-  let database: { url: string; cleanup(): Promise<void> } & Pick<TestDatabase, 'db'>;
   let changes: () => Promise<number>;
   const clock = new ManualClock(Date.now());
   const ids: Record<'pending' | 'expired' | 'accepted' | 'revoked', string[]> = { pending: [], expired: [], accepted: [], revoked: [] };
@@ -46,7 +45,6 @@ describe('fuzzing the web door (admin API and accept page)', () => {
 
   beforeAll(async () => {
     const sqlite = await tempSqlite();
-    database = sqlite;
     const testDb: TestDatabase = { dialect: 'sqlite', config: { client: 'sqlite', filename: sqlite.filename }, url: sqlite.url, db: sqlite.db, destroy: sqlite.cleanup };
     t = await startTestApp('sqlite', { database: testDb, clock, runWorker: false, rateLimits: { tokenFailures: HIGH, passwordFailures: HIGH, authFailures: HIGH } });
     member = await t.createMember('member', 'plain@acme.test');

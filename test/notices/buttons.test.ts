@@ -1,6 +1,6 @@
 import { FORM } from '../support/slack-sign.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnknownToken, InvitationExpired, LinkReplaced } from '../../src/shared/errors.js';
+import { InvitationExpired, LinkReplaced } from '../../src/shared/errors.js';
 import { DIALECTS } from '../support/db.js';
 import { ADMIN, ADMIN2, DAY, MEMBER_ADMIN, SlackWorld, noticeIdOf, pause, PLAIN, SLACK_ACTOR, STRANGER, SYSTEM_ACTOR } from '../support/slack-world.js';
 import type { ApiCall } from '../support/slack-api.js';
