@@ -79,6 +79,8 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
   });
 
   it('a second request within a day tells no one; after a day it asks again; the page says the same each time', async () => {
+    // The day counts from the first request; waiting for its DM moves the clock on (the pacing).
+    const firstAskedAt = h.clock.now();
     const first = await ask(tokens['ren.two@corp.test']!);
     const firstPage = await first.text();
     expect(first.status).toBe(200);
@@ -86,7 +88,7 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
     const again = await ask(tokens['ren.two@corp.test']!);
     expect(again.status).toBe(200);
     expect(await again.text()).toBe(firstPage);
-    h.clock.advance(DAY - 60_000);
+    h.clock.current = Math.max(h.clock.now(), firstAskedAt + DAY - 60_000);
     await ask(tokens['ren.two@corp.test']!);
     await pause(500);
     h.clock.advance(2_000);

@@ -205,8 +205,8 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     const id = await hold(email);
     await requestTo(ADMIN2, email);
     h.clock.advance(7 * DAY);
-    const result = await h.sweep();
-    expect(result.lapsed).toBe(1);
+    // By this sweep or the app's own (every second), whichever comes first.
+    await h.sweep();
     expect((await h.services.invites.get(id)).approval).toMatchObject({ decision: 'lapsed' });
     const updated = await eventually(() => (updatesOf(email).length >= 1 ? updatesOf(email) : undefined), 10_000, 'the copies updated');
     expect(textOf(updated[0]!.args as any)).toContain('Lapsed: nobody decided in time');
@@ -414,7 +414,8 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     await h.services.invites.inviteMany({ emails: 'l1@lapse.io l2@lapse.io', actor: REQUESTER });
     await requestOf(ADMIN2, 2, 'l1@lapse.io');
     h.clock.advance(7 * DAY);
-    expect((await h.sweep()).lapsed).toBeGreaterThanOrEqual(2);
+    await h.sweep();
+    expect(await h.db.db('invitations').where('email', 'like', '%@lapse.io').pluck('decision')).toEqual(['lapsed', 'lapsed']);
     const updated = await eventually(() => requestUpdates('l1@lapse.io').find((u) => String(u.args.text) === 'Invitations to 2 people: decided'), 10_000, 'the copies redrawn');
     expect(textOf(updated.args as any)).toContain('2 invitations lapsed: nobody decided in time.');
     const told = await eventually(() => {

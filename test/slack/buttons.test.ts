@@ -124,7 +124,7 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
 
   it('Resend mails the same link again and updates the message in place', async () => {
     const body = await table();
-    await eventually(() => mails('p11@corp.test') === 1);
+    await h.emailed('p11@corp.test', 1);
     const click = await h.click(buttonFor(body.blocks, 'invite_resend', ids.p11));
     const updated = (await h.api.response(click.responseId)).body;
     expect(updated.replace_original).toBe(true);
@@ -188,7 +188,7 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
   it('the same click delivered three times (X-Slack-Retry-Num) sends one email', async () => {
     const body = await table();
     const button = buttonFor(body.blocks, 'invite_resend', ids.p7);
-    await eventually(() => mails('p07@corp.test') === 1);
+    await h.emailed('p07@corp.test', 1);
     const first = await h.click(button, { triggerId: 'trigger.retry-1', responseId: 'retry-click' });
     const payload = first.payload;
     for (const retryNum of [1, 2]) {
@@ -220,10 +220,10 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
   it('a double click (two requests, one value) sends one email', async () => {
     const body = await table();
     const button = buttonFor(body.blocks, 'invite_resend', ids.p6);
-    await eventually(() => mails('p06@corp.test') === 1);
+    await h.emailed('p06@corp.test', 1);
     const [a, b] = await Promise.all([h.click(button), h.click(button)]);
     expect([a.ack.status, b.ack.status]).toEqual([200, 200]);
-    await eventually(() => mails('p06@corp.test') === 2);
+    await h.emailed('p06@corp.test', 2);
     await h.settle(300);
     expect(mails('p06@corp.test')).toBe(2);
     // One resend stored: the second click changed nothing, whenever its email would have come.

@@ -225,8 +225,7 @@ describe.each(DIALECTS)('members, App Home and permissions (%s)', (dialect) => {
     expect(h.api.callsTo('chat.postMessage').filter((c) => JSON.stringify(c.args).includes('token='))).toEqual([]);
 
     // Resend from Home re-publishes Home with what happened.
-    await eventually(() => h.smtp.to('waiting@corp.test').length >= 1);
-    const sent = h.smtp.to('waiting@corp.test').length;
+    const sent = (await h.emailed('waiting@corp.test', 1)).length;
     await h.click(buttonFor(view.blocks, 'invite_resend', pendingId), { home: true });
     const again = await h.api.waitFor(() => h.api.callsTo('views.publish').find((c) => textOf(c.args.view).includes('Sent the invitation to *waiting@corp.test* again')));
     expect(again.args.user_id).toBe(ADMIN);

@@ -17,7 +17,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     await eventually(() => h.smtp.received.length >= 1, 10_000, 'the first email');
     h.clock.advance(8 * DAY);
     await invites.inviteMany({ emails: 'still.pending@corp.test', actor: { type: 'system' } });
-    await eventually(() => h.smtp.received.length >= 2, 10_000, 'the setup emails');
+    await h.emailed('still.pending@corp.test', 1);
     // The expiry of the first is announced now, not by the running sweep during a test that counts rows.
     await h.sweep();
     await h.settled();

@@ -17,7 +17,7 @@ import { commandBody, FORM, interactionBody, JSON_TYPE, postSigned, type SignedP
 import { SlackSocketStandIn } from './slack-socket.js';
 import { inviteModal } from '../../src/slack/blocks/invite-modal.js';
 import { TestSmtpServer, type ReceivedMail } from './smtp.js';
-import { INVITE_EMAIL } from '../../src/invites/sending.js';
+import { emailed as emailsRecorded } from './mail.js';
 import { eventually, pause } from './wait.js';
 
 export const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
@@ -327,17 +327,9 @@ export class SlackWorld {
     return this.dms(user);
   }
 
-  /**
-   * Waits until `address` has received `count` emails and none of its invitation emails is still
-   * queued or held by a worker: a resend while one is held joins it instead of adding another.
-   */
-  async emailed(address: string, count: number, timeoutMs = 10_000): Promise<ReceivedMail[]> {
-    return eventually(async () => {
-      if (this.smtp.to(address).length < count) return undefined;
-      const open = await this.db.db('outbox').join('invitations', 'invitations.id', 'outbox.invitation_id')
-        .where({ 'invitations.email': address, 'outbox.kind': INVITE_EMAIL, 'outbox.state': 'pending' }).first('outbox.id');
-      return open ? undefined : this.smtp.to(address);
-    }, timeoutMs, `${count} email(s) to ${address}, settled`);
+  /** Waits until `address` has received `count` emails, each recorded as sent (see emailed in mail.ts). */
+  emailed(address: string, count: number, timeoutMs = 10_000): Promise<ReceivedMail[]> {
+    return emailsRecorded(this.smtp, this.db.db, address, count, timeoutMs);
   }
 
   /** Notices queued in the outbox (kind slack_notice), with their state. */

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, ManualClock, TEST_SECRET } from '../support/db.js';
 import { hashingLoad, hashPassword, MAX_WAITING_HASHES, Scrypt, SCRYPT_PARAMS } from '../../src/members/passwords.js';
 import { linkFromEmail, OPERATOR, postForm, request, settled, snapshot, startTestApp, type HttpAnswer, type TestApp } from '../support/http.js';
+import { emailed } from '../support/mail.js';
 
 const DAY = 86_400_000;
 const TTL = 7 * DAY;
@@ -319,6 +320,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       const email = fresh('repost');
       const first = await invite(email, 'member');
       const mail1 = await linkFromEmail(t.smtp, email, 1);
+      await emailed(t.smtp, t.services.db, email, 1);
       clock.advance(DAY);
       const res = await admin('/admin/invites', { body: { user: email, role: 'developer' } });
       expect(res.status).toBe(200);
@@ -354,7 +356,7 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
     it('re-POST of a live invitation with an expiry and a message: both apply to the resent link; a re-POST without them keeps them', async () => {
       const email = fresh('repost-choices');
       const first = await invite(email, 'member');
-      await linkFromEmail(t.smtp, email, 1);
+      await emailed(t.smtp, t.services.db, email, 1);
       clock.advance(DAY);
       const res = await admin('/admin/invites', { body: { user: email, role: 'member', expires_in_days: 30, message: 'Welcome aboard!' } });
       expect(res.status, res.text).toBe(200);

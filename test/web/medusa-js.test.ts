@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { linkFromEmail, request, startTestApp, type TestApp } from '../support/http.js';
+import { emailed } from '../support/mail.js';
 
 // medusa-js ships CJS typings only; under NodeNext its default import is typed as the namespace.
 const require = createRequire(import.meta.url);
@@ -57,6 +58,7 @@ describe.each(DIALECTS)('@medusajs/medusa-js against the real server (%s)', (dia
     for (const field of ['expires_at', 'created_at', 'updated_at']) expect(new Date(invite[field]).toISOString()).toBe(invite[field]);
     const mailed = await linkFromEmail(t.smtp, email, 1);
     expect(invite.token).toBe(mailed.token);
+    await emailed(t.smtp, t.services.db, email, 1);
 
     // Resend: the same token keeps working, and a second email carries it.
     expectOk(await client.admin.invites.resend(invite.id));
