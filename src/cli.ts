@@ -141,7 +141,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       if (result.announced === false) {
         return print(`Approval requests lapsed: ${result.lapsed}. Expiries and reminders were not announced: they are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint); they are announced once one is.`);
       }
-      if (result.leftToSlack) return print('Nothing claimed: an instance with Slack sweeps this database (it announces to webhooks too); run this with its Slack settings to sweep now.');
+      if (result.leftToSlack) return print('Nothing claimed: an instance with Slack swept this database lately and announces to webhooks too; a sweep without Slack serves the webhooks once its promise of the next sweep has passed (an hour, or three of its sweep intervals).');
       const lapsed = result.lapsed ? `; approval requests lapsed: ${result.lapsed}` : '';
       print(`Expired: ${result.expired} newly announced; reminders: ${result.reminded}${lapsed}; ${result.notices} Slack DM(s) queued for the running service to deliver.`);
     });
@@ -166,7 +166,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .command('deliver')
     .description('deliver queued emails and webhooks now and exit (when no service is running)')
     .action(async () => {
-      const s = await open();
+      // A refusal for good tells the inviter in Slack (onRefused).
+      const s = await open({ tellsSlack: true });
       await requireServedWith(s.db, { publicUrl: s.config.publicUrl, mail: s.mail.kind });
       const [mail, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
       const dropped = mail.cancelled ? ` Dropped ${mail.cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';

@@ -32,16 +32,23 @@ const KEYS = { publicUrl: 'served_public_url', mail: 'served_mail_transport', sl
 
 function stored(served: ServedWith): Record<keyof ServedWith, string> {
   const { on, adminUserIds, approvalChannel } = served.slack;
-  return { publicUrl: served.publicUrl, mail: served.mail, slack: JSON.stringify(on ? { on, adminUserIds: [...adminUserIds].sort(), approvalChannel: approvalChannel ?? null } : { on }) };
+  return { publicUrl: served.publicUrl, mail: served.mail, slack: JSON.stringify(on ? { on, adminUserIds: adminSet(adminUserIds), approvalChannel: approvalChannel ?? null } : { on }) };
 }
 
-/** Records this start's settings; answers the mail transport recorded before, when there was one. */
-export async function recordServedWith(db: Db, served: ServedWith, now: number): Promise<{ mailBefore?: string }> {
-  const before = (await db('app_settings').where({ key: KEYS.mail }).first('value')) as { value: string } | undefined;
+/** The bootstrap admins as a set: in any order, each once. */
+function adminSet(ids: readonly string[]): string[] {
+  return [...new Set(ids)].sort();
+}
+
+/** Records this start's settings; answers the mail transport recorded before, and whether Slack was on, when they were recorded. */
+export async function recordServedWith(db: Db, served: ServedWith, now: number): Promise<{ mailBefore?: string; slackBefore?: boolean }> {
+  const before = new Map(((await db('app_settings').whereIn('key', [KEYS.mail, KEYS.slack]).select('key', 'value')) as Array<{ key: string; value: string }>).map((row) => [row.key, row.value]));
   const values = stored(served);
   const rows = (Object.keys(KEYS) as Array<keyof ServedWith>).map((name) => ({ key: KEYS[name], value: values[name], updated_at: now }));
   await db('app_settings').insert(rows).onConflict('key').merge(['value', 'updated_at']);
-  return before ? { mailBefore: before.value } : {};
+  const mailBefore = before.get(KEYS.mail);
+  const slackBefore = before.get(KEYS.slack);
+  return { ...(mailBefore ? { mailBefore } : {}), ...(slackBefore ? { slackBefore: (JSON.parse(slackBefore) as StoredSlack).on } : {}) };
 }
 
 /** Refuses, naming the variable, when this run's settings differ from the service's where it matters to the command. */
@@ -56,15 +63,26 @@ export async function requireServedWith(db: Db, here: Partial<ServedWith>): Prom
     throw new ConfigError('SMTP_URL', "is not set here, but the service sends mail through SMTP: emails delivered here would be written to files in DATA_DIR/outbox and marked sent; run the CLI with the service's environment");
   }
   const slack = served.get(KEYS.slack);
-  if (here.slack !== undefined && slack !== undefined) requireSameSlack(JSON.parse(slack) as { on: boolean; adminUserIds?: string[]; approvalChannel?: string | null }, here.slack);
+  if (here.slack !== undefined && slack !== undefined) requireSameSlack(JSON.parse(slack) as StoredSlack, here.slack);
+}
+
+/** The Slack settings as recorded (the admins sorted, without repeats). */
+interface StoredSlack {
+  on: boolean;
+  adminUserIds?: string[];
+  approvalChannel?: string | null;
 }
 
 /** Refuses a run whose Slack settings would tell other people than the service tells (or nobody). */
-function requireSameSlack(service: { on: boolean; adminUserIds?: string[]; approvalChannel?: string | null }, here: SlackServed): void {
-  if (!service.on) return;
+function requireSameSlack(service: StoredSlack, here: SlackServed): void {
   const fix = "run the CLI with the service's environment";
+  if (!service.on) {
+    // What it queued for Slack would wait for an instance with Slack, and its sweep would hold off the service's webhook-only ones.
+    if (here.on) throw new ConfigError('SLACK_BOT_TOKEN', `is set here, but the service runs without Slack: what this command queues for Slack would never be delivered; ${fix}`);
+    return;
+  }
   if (!here.on) throw new ConfigError('SLACK_BOT_TOKEN', `is not set here, but the service runs with Slack: approvers, requesters and inviters would not hear in Slack what this command does; ${fix}`);
-  const admins = (ids: string[]) => [...ids].sort().join(',') || '(none)';
+  const admins = (ids: readonly string[]) => adminSet(ids).join(',') || '(none)';
   if (admins(service.adminUserIds ?? []) !== admins(here.adminUserIds)) {
     throw new ConfigError('SLACK_ADMIN_USER_IDS', `is ${admins(here.adminUserIds)} here but ${admins(service.adminUserIds ?? [])} for the service, so other people would be asked or told; ${fix}`);
   }

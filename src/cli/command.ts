@@ -19,8 +19,9 @@ export function optionValue<T>(check: () => T): T {
 
 export interface OpenOptions {
   /**
-   * The command may tell people in Slack (asking approvers, a decision, a lapse): refused when this
-   * run's Slack settings differ from those the service last started with (src/served-with.ts).
+   * The command may tell people in Slack (a decision, a lapse, a refused email): refused when this
+   * run's Slack settings differ from those the service last started with (src/served-with.ts). The
+   * operator's own invitations are never held, so inviting asks no approver.
    */
   tellsSlack?: boolean;
 }

@@ -34,7 +34,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
       if (opts.file !== undefined) {
         if (emails.length) throw new UsageError('Give addresses or --file, not both.');
         const list = parseListFile(readListFile(path.resolve(cwd, opts.file), path.basename(opts.file)), path.basename(opts.file));
-        const { invites } = await open({ tellsSlack: true });
+        const { invites } = await open();
         const run = await invites.createListImport({ fileName: path.basename(opts.file), file: list, role: opts.role, expiresInDays, message: opts.message, actor: operator, inviterName: opts.from ?? null });
         let state = await invites.listImportState(run.id);
         // Stored in batches, as from Slack: an interrupted run leaves what it stored, and running it again reports those as already invited.
@@ -48,7 +48,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
       // `-` alone reads standard input; beside addresses it would be read as one.
       if (emails.length > 1 && emails.includes('-')) throw new UsageError('give - alone to read the addresses from standard input, or the addresses themselves, not both');
       const list = emails.length === 1 && emails[0] === '-' ? stdin() : emails.join('\n');
-      const { invites } = await open({ tellsSlack: true });
+      const { invites } = await open();
       const summary = await invites.inviteMany({ emails: list, role: opts.role, actor: operator, inviterName: opts.from ?? null, expiresInDays, message: opts.message });
       print(opts.json ? jsonText(summary) : formatSummary(summary));
       failIfNotInvited(summary);
@@ -106,7 +106,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
   single('renew', 'send a new invitation with a new link (expired invitations; the old link stays dead)', async ({ invites }, id) => {
     const invitation = await invites.sendNewInvitation(id, operator);
     return { invitation, line: `Sent a new invitation to ${invitation.email}; it expires ${formatDate(invitation.expiresAt)}.` };
-  }, undefined, { tellsSlack: true });
+  });
   single('revoke', 'revoke an invitation (pending, expired or awaiting approval); its link stops working at once', async ({ invites }, id, shown) => {
     const { invitation, changed } = await invites.revokeIfOpen(id, operator, { unlessSentAfter: shown });
     return { invitation, line: changed ? `Revoked the invitation to ${invitation.email}.` : `The invitation to ${invitation.email} was already revoked.` };

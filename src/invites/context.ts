@@ -76,7 +76,8 @@ export function invitedBy(actor: Actor): InvitedBy {
 /**
  * Why one who invited may no longer invite in their own name, read now, or undefined: the operator
  * always may; a bootstrap admin while listed (a run without the Slack settings cannot tell, and lets
- * them); a member while active and an admin. Nothing outlives its inviter's deactivation or demotion.
+ * them, linked member or not: a bootstrap admin may act whatever their member is); a member while
+ * active and an admin. As far as the run can tell, nothing outlives its inviter's deactivation or demotion.
  * 'member': deactivated or no longer an admin; 'unlisted': no longer in SLACK_ADMIN_USER_IDS.
  */
 export async function whyNoLongerInviting(policy: InvitePolicy, db: Db | Trx, by: InvitedBy): Promise<'member' | 'unlisted' | undefined> {
@@ -86,6 +87,12 @@ export async function whyNoLongerInviting(policy: InvitePolicy, db: Db | Trx, by
   // A Slack user with no member invites only as a bootstrap admin: one no longer listed is like one demoted.
   if (memberId && (await memberMayNow(db, { type: 'member', memberId }, 'member:manage'))) return undefined;
   return memberId ? 'member' : 'unlisted';
+}
+
+/** whyNoLongerInviting's answer in words, said of them (a request's requester) or to them (their import's DM). */
+export function noLongerInvitingWords(why: 'member' | 'unlisted', person: 'they' | 'you'): string {
+  if (why === 'unlisted') return `${person} are no longer in SLACK_ADMIN_USER_IDS`;
+  return `${person === 'you' ? 'your' : 'their'} Doorman account was deactivated, or is no longer an admin`;
 }
 
 /** Whether the address belongs to an active member. */

@@ -5,7 +5,7 @@ import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
 import { actorRef, storedName, type Actor } from '../shared/actor.js';
 import { AlreadyDecided, ApprovalLapsed, InvalidInput, NotAwaitingApproval, NotPermitted, OwnRequest } from '../shared/errors.js';
 import { INVITE_LOCK, isRequester, requestRows } from './approvals.js';
-import { invitationRow, memberMayNow, requireNotMember, requireState, whyNoLongerInviting, type InvitesContext } from './context.js';
+import { invitationRow, memberMayNow, requireNotMember, requireState, noLongerInvitingWords, whyNoLongerInviting, type InvitesContext } from './context.js';
 import { toInvitation, type Decision, type Invitation, type InvitationRow } from './model.js';
 import { isOperatorOrBootstrap } from './policy.js';
 import { inviteEmail, replaceLinks } from './sending.js';
@@ -94,8 +94,7 @@ async function requireRequesterMayStillInvite(ctx: InvitesContext, trx: Trx, row
     const why = await whyNoLongerInviting(ctx.policy, trx, { memberId: row.invited_by_member_id, slackUserId: row.invited_by_slack_user_id });
     if (!why) continue;
     const who = row.invited_by_name ?? 'The requester';
-    const because = why === 'member' ? 'their Doorman account was deactivated, or is not an admin' : 'they are no longer in SLACK_ADMIN_USER_IDS';
-    throw new InvalidInput(`${who} may no longer invite people (${because}), so this request can only be denied.`);
+    throw new InvalidInput(`${who} may no longer invite people (${noLongerInvitingWords(why, 'they')}), so this request can only be denied.`);
   }
 }
 

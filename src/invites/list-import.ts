@@ -5,7 +5,7 @@ import { InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { importRequestId } from './approvals.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
-import { invitedBy, whyNoLongerInviting, type InvitesContext } from './context.js';
+import { invitedBy, noLongerInvitingWords, whyNoLongerInviting, type InvitesContext } from './context.js';
 import { parseEmailList } from './email-list.js';
 import { inviteMany } from './invite-many.js';
 import type { ListFile, ListFileRow } from './list-file.js';
@@ -101,8 +101,7 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   // (a download retried for hours, a restart) stops the import where it is.
   const why = await whyNoLongerInviting(ctx.policy, ctx.db, invitedBy(JSON.parse(row.actor) as Actor));
   if (why) {
-    const because = why === 'member' ? 'your Doorman account was deactivated, or is no longer an admin' : 'you are no longer in SLACK_ADMIN_USER_IDS';
-    await stopListImport(ctx, run, `the import stopped because you may no longer invite people (${because})`);
+    await stopListImport(ctx, run, `the import stopped because you may no longer invite people (${noLongerInvitingWords(why, 'you')})`);
     return listImportState(ctx, id);
   }
   const rows = JSON.parse(row.rows) as StoredRows;

@@ -11,7 +11,8 @@ export const SLACK_NOTICE = 'slack_notice';
 
 export type NoticePayload =
   | { notice: 'expired'; recipient: string; invitationIds: string[] }
-  | { notice: 'reminder'; recipient: string; invitationIds: string[] }
+  /** `queuedAt`: when the sweep queued the reminder a stand-in's copy stands for (absent: the copy's own row). */
+  | { notice: 'reminder'; recipient: string; invitationIds: string[]; queuedAt?: number }
   | { notice: 'accepted'; recipient: string; invitationId: string; memberId: string }
   | { notice: 'refused'; recipient: string; invitationId: string; reason: string }
   | { notice: 'renewal_request'; recipient: string; invitationId: string; requestId: string }

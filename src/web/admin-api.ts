@@ -69,8 +69,9 @@ const UNPAGED_INVITES = 10_000;
 
 /** An invitation as Medusa v1 returns it, plus Doorman's status and delivery state. */
 export function medusaInvite(invitation: Invitation) {
-  // Held for approval, it has no email queued yet (one sent before a raise to admin is not its link's).
-  const held = invitation.status === 'awaiting_approval';
+  // Held for approval, it has no email queued (one sent before a raise to admin is not its link's);
+  // denied or lapsed without ever being approved, it never had one.
+  const held = invitation.status === 'awaiting_approval' || invitation.sendCount === 0;
   return {
     id: invitation.id,
     user_email: invitation.email,

@@ -34,20 +34,23 @@ describe('doorman CLI beside a service that runs with Slack', () => {
     await h.stop();
   });
 
-  it('approve, deny, revoke, renew, invite and sweep without the Slack settings are refused, naming SLACK_BOT_TOKEN; nothing changes', async () => {
+  it('approve, deny, revoke, sweep and deliver without the Slack settings are refused, naming SLACK_BOT_TOKEN; nothing changes', async () => {
     const [held] = (await h.services.invites.inviteMany({ emails: 'outsider@elsewhere.io', actor: REQUESTER })).awaitingApproval!;
     const before = await h.counts();
-    for (const args of [['approve', held!.invitationId], ['deny', held!.invitationId, '--reason', 'no'], ['revoke', held!.invitationId, '--yes'], ['renew', held!.invitationId], ['invite', 'another@elsewhere.io'], ['sweep']]) {
+    for (const args of [['approve', held!.invitationId], ['deny', held!.invitationId, '--reason', 'no'], ['revoke', held!.invitationId, '--yes'], ['sweep'], ['deliver']]) {
       const refused = await runCliHere(args, env);
       expect(refused.code, args[0]).toBe(1);
       expect(expectOneErrorLine(refused)).toBe("doorman: SLACK_BOT_TOKEN: is not set here, but the service runs with Slack: approvers, requesters and inviters would not hear in Slack what this command does; run the CLI with the service's environment");
     }
     expect(await h.counts()).toEqual(before);
     expect(await status(held!.invitationId)).toBe('awaiting_approval');
-    // What tells nobody in Slack needs no Slack settings.
+    // What tells nobody in Slack needs no Slack settings: a list, and the operator's invitations (never held).
     const listed = await runCliHere(['approvals'], env);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain('outsider@elsewhere.io');
+    const invited = await runCliHere(['invite', 'operator.sent@elsewhere.io'], env);
+    expect(invited.code, invited.stderr).toBe(0);
+    expect(await status((await h.db.db('invitations').where({ email: 'operator.sent@elsewhere.io' }).first()).id)).toBe('pending');
   });
 
   it('other bootstrap admins or another approval channel are refused, naming the variable', async () => {

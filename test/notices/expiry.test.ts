@@ -272,16 +272,37 @@ describe('notices overtaken while they waited for Slack', () => {
       const [alone] = await h.invite(['alone@corp.test'], { type: 'slack', slackUserId: ADMIN, name: 'Bootstrap Boss' });
       h.clock.advance(6 * DAY + HOUR);
       expect(await h.sweep()).toMatchObject({ reminded: 3, notices: 2 });
+      // One resent in the sweep's own millisecond, one a minute on.
+      await h.services.invites.resend(alone!, SLACK_ACTOR);
       h.clock.advance(60_000);
       await h.services.invites.resend(resent!, SLACK_ACTOR);
-      await h.services.invites.resend(alone!, SLACK_ACTOR);
       await h.services.slackOutbox.drain();
       const [dm] = h.dms(MEMBER_ADMIN);
-      expect(dm!.args.text).toBe('2 invitations will expire soon');
+      expect(dm!.args.text).toBe('2 invitations were about to expire');
       expect(textOf(dm!.args)).toContain('*2 invitations were about to expire*; 1 of them is still due to expire.');
       expect(h.dms(ADMIN)).toEqual([]);
       const notices = await h.notices();
       expect(notices.find((n) => n.payload.recipient === ADMIN)).toMatchObject({ state: 'cancelled' });
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('a reminder passed to the stand-ins (its recipient deactivated in Slack) keeps its moment: what was resent before the copies were queued is not due in them', async () => {
+    const h = await SlackWorld.start('sqlite', { runWorker: false });
+    try {
+      const [resent] = await h.invite(['copy-resent@corp.test', 'copy-due@corp.test'], SLACK_ACTOR);
+      h.clock.advance(6 * DAY + HOUR);
+      expect(await h.sweep()).toMatchObject({ reminded: 2, notices: 1 });
+      h.clock.advance(60_000);
+      await h.services.invites.resend(resent!, SLACK_ACTOR);
+      h.api.users.set(MEMBER_ADMIN, { email: 'ada@corp.test', name: 'Ada Admin', deleted: true });
+      const copy = await eventually(async () => {
+        await h.services.slackOutbox.drain();
+        return h.dms(ADMIN)[0];
+      }, 10_000, "the stand-in's copy");
+      expect(textOf(copy.args)).toContain('*2 invitations were about to expire*; 1 of them is still due to expire.');
+      expect(h.dms(MEMBER_ADMIN)).toEqual([]);
     } finally {
       await h.stop();
     }

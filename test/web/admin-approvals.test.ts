@@ -83,7 +83,7 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
     expect((await as(ben.apiToken)(`/admin/invites/${id}/deny`, { body: { reason: 'x', extra: 1 } })).status).toBe(400);
     const denied = await as(ben.apiToken)(`/admin/invites/${id}/deny`, { body: { reason: 'Admins are made by IT' } });
     expect(denied.status, denied.text).toBe(200);
-    expect(denied.json.invite).toMatchObject({ status: 'revoked', approval: { decision: 'denied', deny_reason: 'Admins are made by IT', request_id: expect.stringMatching(/^request_[0-9A-Z]{26}$/) } });
+    expect(denied.json.invite).toMatchObject({ status: 'revoked', delivery_state: null, delivery_error: null, approval: { decision: 'denied', deny_reason: 'Admins are made by IT', request_id: expect.stringMatching(/^request_[0-9A-Z]{26}$/) } });
     expect(await t.services.db('outbox').where({ invitation_id: id })).toHaveLength(0);
   });
 

@@ -18,7 +18,7 @@ export interface ListNoticeData {
   invitations: Invitation[];
   /** How many invitations the notice is about. */
   total: number;
-  /** How many of them are still as the notice tells (expired; for a reminder, pending): the headline says so, and "Send new invitations to all" counts them. */
+  /** How many of them are still as the notice tells (expired; for a reminder, pending and not resent since): the headline says so, and "Send new invitations to all" counts them. */
   still: number;
   /** What the last click did. */
   notice?: string;
@@ -93,7 +93,7 @@ export function listNotice(data: ListNoticeData): { text: string; blocks: Block[
     actions.push({ type: 'button', action_id: ACTIONS.noticeShowList, text: plain(data.kind === 'expired' ? 'Show expired invitations' : 'Show pending invitations', LIMITS.buttonText), value: String(data.noticeId) });
   }
   if (actions.length) blocks.push({ type: 'actions', block_id: 'notice_actions', elements: actions });
-  const text = data.kind === 'expired' ? `${count(data.total, 'invitation')} expired` : `${count(data.total, 'invitation')} will expire soon`;
+  const text = data.kind === 'expired' ? `${count(data.total, 'invitation')} expired` : `${count(data.total, 'invitation')} ${data.still >= data.total ? 'will expire soon' : data.total === 1 ? 'was about to expire' : 'were about to expire'}`;
   return { text, blocks };
 }
 

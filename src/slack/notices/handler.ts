@@ -48,7 +48,12 @@ export function slackNoticeHandler(
 ): OutboxHandler {
   const { absent } = options;
   const warnChannel = channelWarner(deps.logger, deps.clock);
-  const standInsFor = async (item: OutboxRow, payload: NoticePayload): Promise<number> => (absent ? inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id)) : 0);
+  // A reminder's copies keep its moment: what was resent after it is not "due" in them either.
+  const standInsFor = async (item: OutboxRow, payload: NoticePayload): Promise<number> => {
+    if (!absent) return 0;
+    const copied = payload.notice === 'reminder' ? { ...payload, queuedAt: payload.queuedAt ?? Number(item.created_at) } : payload;
+    return inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), copied, absent.bootstrapAdmins, item.id));
+  };
   return {
     kind: SLACK_NOTICE,
     heldUntil: () => hold.until(),

@@ -44,7 +44,8 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
     return invitation && request ? renewalRequestNotice({ noticeId, invitation, request, notice: note }) : undefined;
   }
   // The headline counts how many are still as the notice tells, so every invitation is read once.
-  return drawList(noticeId, payload, await deps.invites.getMany(payload.invitationIds), await queuedAt(deps.db, noticeId), note);
+  const queued = payload.notice === 'reminder' ? (payload.queuedAt ?? (await createdAt(deps.db, noticeId))) : 0;
+  return drawList(noticeId, payload, await deps.invites.getMany(payload.invitationIds), queued, note);
 }
 
 /**
@@ -55,19 +56,22 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
 export async function renderFirstPost(deps: NoticeDeps, item: Pick<OutboxRow, 'id' | 'created_at'>, payload: NoticePayload): Promise<{ text: string; blocks: Block[] } | 'overtaken' | undefined> {
   if (payload.notice !== 'reminder' && payload.notice !== 'expired') return renderNotice(deps, item.id, payload);
   const invitations = await deps.invites.getMany(payload.invitationIds);
-  const since = Number(item.created_at);
+  const since = payload.notice === 'reminder' ? (payload.queuedAt ?? Number(item.created_at)) : 0;
   return invitations.some((invitation) => stillAsTold(payload.notice, invitation, since)) ? drawList(item.id, payload, invitations, since) : 'overtaken';
 }
 
 /** When the sweep queued the notice: an invitation resent after its reminder no longer expires soon. */
-async function queuedAt(db: Db, noticeId: number): Promise<number> {
+async function createdAt(db: Db, noticeId: number): Promise<number> {
   const row = (await db('outbox').where({ id: noticeId }).first('created_at')) as Pick<OutboxRow, 'created_at'> | undefined;
   return Number(row?.created_at ?? 0);
 }
 
-/** Whether an invitation is still as its notice tells: expired; or, for a reminder, pending and not resent since. */
+/**
+ * Whether an invitation is still as its notice tells: expired; or, for a reminder, pending and not
+ * resent since it was queued (what it reminded of was sent before: the sweep claims only those).
+ */
 function stillAsTold(kind: 'reminder' | 'expired', invitation: Invitation, queued: number): boolean {
-  return kind === 'expired' ? invitation.status === 'expired' : invitation.status === 'pending' && invitation.lastSentAt <= queued;
+  return kind === 'expired' ? invitation.status === 'expired' : invitation.status === 'pending' && invitation.lastSentAt < queued;
 }
 
 function drawList(noticeId: number, payload: Extract<NoticePayload, { notice: 'reminder' | 'expired' }>, invitations: Invitation[], queued: number, note?: string) {
