@@ -182,6 +182,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     // Every instance delivers from the one outbox: one without SMTP_URL (a canary, a forgotten variable) takes the others' emails too.
     logger.warn("SMTP_URL is not set, but this database was last served with SMTP: emails are written to files in DATA_DIR/outbox and marked sent, other instances' queued ones too; set SMTP_URL as the other instances have it (expected only when moving to files on purpose, e.g. a staging copy)");
   }
+  if (config.webhooks.urls.length > 1) {
+    // Standard Webhooks: a key per endpoint. One shared, each receiver holds what signs the others' events.
+    logger.warn({ endpoints: config.webhooks.urls.length }, 'WEBHOOK_URLS lists several endpoints that share WEBHOOK_SECRET: each receiver can sign events the others accept; give each its own secret with `doorman webhooks add` (unless they are all yours)');
+  }
   if (served.slackBefore === true && slackMode(config.slack) === 'off') {
     // The CLI checks its Slack settings against the last start's: a canary without them turns that check off for every instance.
     logger.warn('Slack is off here, but this database was last served with Slack: the CLI now checks its Slack settings against this start, and this instance sends no Slack DMs; set the Slack variables as the other instances have them (expected only when turning Slack off)');

@@ -105,9 +105,15 @@ export function memberEvent(type: Extract<EventType, `member.${string}`>, member
   return { type, data: allowListed(data) };
 }
 
+/**
+ * A word that is or holds a link, however it was written: `scheme://…`, `//host/…`, `www.…`,
+ * `host.tld/…`, or anything carrying a `token=`.
+ */
+const LINK_WORD = /[a-z][a-z0-9+.-]*:\/\/|(?:^|[^\w.])(?:\/\/|www\.)|[a-z0-9-]\.[a-z]{2,}\/|token=/i;
+
 /** Free text from outside (a mail server's answer, a reason typed by a person) could quote a link: links are cut out. */
-function withoutUrls(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[link removed]').slice(0, 300);
+export function withoutUrls(text: string): string {
+  return text.split(/(\s+)/).map((word) => (LINK_WORD.test(word) ? '[link removed]' : word)).join('').slice(0, 300);
 }
 
 /**

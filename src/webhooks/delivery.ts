@@ -30,8 +30,9 @@ export interface WebhookDeliverySettings {
 }
 
 export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
-  timeoutMs: 10_000,
-  giveUpAfterMs: DAY_MS,
+  // The Standard Webhooks recommendations: 15–30 s for a request, retries spanning days (a weekend's outage).
+  timeoutMs: 15_000,
+  giveUpAfterMs: 3 * DAY_MS,
   perEndpoint: 2,
   backoff: { backoffBaseMs: 5_000, backoffMaxMs: 3_600_000 },
 };
@@ -128,9 +129,24 @@ async function discardBody(response: Response, limit = 64 * 1024): Promise<void>
 }
 
 class EndpointAnswered extends Error {
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    /** How long it asked to be left alone (Retry-After, in seconds or as a date), when it said. */
+    readonly retryAfterMs?: number,
+  ) {
     super(`the endpoint answered ${status}`);
   }
+}
+
+/** A Retry-After header in milliseconds from `now`: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP date names its day and month; Date.parse would take '-5' or '1.5' for dates too.
+  if (!/[a-z]/i.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /**
@@ -174,7 +190,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
       throw new Error(name === 'TimeoutError' ? `no answer within ${settings.timeoutMs / 1000} s` : `cannot reach the endpoint: ${describeError((error as Error).cause ?? error)}`);
     }
     await discardBody(response);
-    if (response.status < 200 || response.status > 299) throw new EndpointAnswered(response.status);
+    if (response.status < 200 || response.status > 299) throw new EndpointAnswered(response.status, retryAfterMs(response.headers.get('retry-after'), clock.now()));
   };
 
   return {
@@ -245,7 +261,9 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         if (error instanceof RetryLater) throw error;
         const failures = (paused.get(endpoint.id)?.failures ?? 0) + 1;
         const now = clock.now();
-        const until = now + backoffMs(failures, settings.backoff);
+        // A receiver that says how long to wait (a 503 or 429 with Retry-After) is left alone that long, up to the longest pause.
+        const asked = error instanceof EndpointAnswered ? Math.min(error.retryAfterMs ?? 0, settings.backoff.backoffMaxMs ?? Infinity) : 0;
+        const until = now + Math.max(backoffMs(failures, settings.backoff), asked);
         paused.set(endpoint.id, { until, failures, lastError: describeError(error) });
         // Its other waiting deliveries are put off together, so the claims meanwhile take the other
         // endpoints' instead of this one's, a batch at a time (should it fail, they are put off one by one as they come).

@@ -31,6 +31,8 @@ export class WebhookReceiver {
   otherwise: Answer = 204;
   /** How long each status waits before it is answered (a slow endpoint). */
   delayMs = 0;
+  /** Headers sent with every answer (a Retry-After, say). */
+  answerHeaders: Record<string, string> = {};
   secret: string | undefined;
   private readonly server: http.Server;
   private readonly hanging = new Set<http.ServerResponse>();
@@ -98,11 +100,11 @@ export class WebhookReceiver {
         more();
         return;
       }
-      if (this.delayMs === 0) return void res.writeHead(answer).end();
+      if (this.delayMs === 0) return void res.writeHead(answer, this.answerHeaders).end();
       this.hanging.add(res);
       setTimeout(() => {
         this.hanging.delete(res);
-        if (!res.destroyed) res.writeHead(answer).end();
+        if (!res.destroyed) res.writeHead(answer, this.answerHeaders).end();
       }, this.delayMs).unref();
     });
   }

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
 import type { Actor } from '../../src/shared/actor.js';
+import { retryAfterMs } from '../../src/webhooks/delivery.js';
 import { addEndpoint, endpointHealth, envEndpointId, storedEndpoint } from '../../src/webhooks/endpoints.js';
 import { WEBHOOK, type WebhookPayload } from '../../src/webhooks/webhook-events.js';
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
@@ -169,7 +170,7 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(b.received).toHaveLength(40);
     // b removed from every instance: what is still queued for it waits out the give-up time, then is dropped.
     await newer.invites.revokeIfOpen((await newer.db('invitations').first('id')).id, OPERATOR);
-    for (let hours = 0; hours <= 25; hours++) {
+    for (let hours = 0; hours <= 73; hours++) {
       await older.webhooks.drain();
       clock.advance(HOUR);
     }
@@ -178,18 +179,18 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(b.received).toHaveLength(40);
   });
 
-  it('gives a failing delivery up after 24 hours and marks it so', async () => {
+  it('gives a failing delivery up after 3 days (a weekend\'s outage) and marks it so', async () => {
     const hooks = await receiver();
     hooks.otherwise = 503;
     const s = services([hooks.url]);
     await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
-    for (let hours = 0; hours <= 26; hours++) {
+    for (let hours = 0; hours <= 74; hours++) {
       await s.webhooks.drain();
       clock.advance(HOUR);
     }
     const [row] = await webhookRows(s);
     expect(row!.state).toBe('done');
-    expect(row!.last_error).toMatch(/^given up after 24 h: the endpoint answered 503/);
+    expect(row!.last_error).toMatch(/^given up after 72 h: the endpoint answered 503/);
     const attempts = hooks.received.length;
     expect(attempts).toBeGreaterThan(5);
     expect(new Set(hooks.received.map((w) => w.id)).size).toBe(1);
@@ -198,32 +199,53 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(hooks.received).toHaveLength(attempts);
   });
 
+  it('a 503 with Retry-After (seconds, or a date) is left alone that long, not the backoff\'s seconds; then delivered under the same webhook-id', async () => {
+    // No verifying here: the clock moves half an hour past the verifier's 5 minutes.
+    const hooks = await receiver();
+    hooks.script.push(503);
+    hooks.answerHeaders = { 'retry-after': '1800' };
+    const s = services([hooks.url]);
+    await s.invites.inviteMany({ emails: 'maintenance@example.io', actor: OPERATOR });
+    await s.webhooks.drain();
+    expect(hooks.received.map((w) => w.status)).toEqual([503]);
+    // The backoff alone would try again within seconds.
+    for (const minutes of [1, 10, 29]) {
+      clock.current = Number((await webhookRows(s))[0]!.created_at) + minutes * 60_000;
+      await s.webhooks.drain();
+      expect(hooks.received, `${minutes} min on`).toHaveLength(1);
+    }
+    clock.advance(61_000);
+    await s.webhooks.drain();
+    expect(hooks.received.map((w) => w.status)).toEqual([503, 204]);
+    expect(hooks.received[1]!.id).toBe(hooks.received[0]!.id);
+  });
+
   it('a retry that comes due past the give-up time is given up without a request, though no pause covers it (the process restarted, the endpoint is back)', async () => {
     const hooks = await receiver();
     const s = services([hooks.url]);
     await s.invites.inviteMany({ emails: 'late@example.io', actor: OPERATOR });
     const [queued] = await webhookRows(s);
-    // As a day of failures left it: its last retry (up to an hour and more) due after the 24 hours.
-    await s.db('outbox').where({ id: queued!.id }).update({ failures: 12, attempts: 12, last_error: 'the endpoint answered 503', created_at: clock.now() - 24 * HOUR - 20 * 60_000, next_attempt_at: clock.now() });
+    // As three days of failures left it: its last retry (up to an hour and more) due after the 72 hours.
+    await s.db('outbox').where({ id: queued!.id }).update({ failures: 80, attempts: 80, last_error: 'the endpoint answered 503', created_at: clock.now() - 72 * HOUR - 20 * 60_000, next_attempt_at: clock.now() });
     await s.webhooks.drain();
     expect(hooks.received).toHaveLength(0);
     const [row] = await webhookRows(s);
-    expect([row!.state, row!.last_error]).toEqual(['done', 'given up after 24 h: the endpoint answered 503']);
-    // Never tried (the service was down for a day): sent once all the same.
+    expect([row!.state, row!.last_error]).toEqual(['done', 'given up after 72 h: the endpoint answered 503']);
+    // Never tried (the service was down for days): sent once all the same.
     await s.invites.inviteMany({ emails: 'first@example.io', actor: OPERATOR });
     const fresh = (await webhookRows(s)).at(-1)!;
-    await s.db('outbox').where({ id: fresh.id }).update({ created_at: clock.now() - 25 * HOUR });
+    await s.db('outbox').where({ id: fresh.id }).update({ created_at: clock.now() - 73 * HOUR });
     await s.webhooks.drain();
     expect(hooks.received).toHaveLength(1);
   });
 
-  it('an endpoint that keeps failing: the others wait out its pause without a request, and every delivery is given up after 24 hours', async () => {
+  it('an endpoint that keeps failing: the others wait out its pause without a request, and every delivery is given up after 3 days', async () => {
     const hooks = await receiver();
     hooks.otherwise = 503;
     const s = services([hooks.url]);
     await s.invites.inviteMany({ emails: Array.from({ length: 20 }, (_, i) => `p${i}@example.io`), actor: OPERATOR });
     const requestsPerLook: number[] = [];
-    for (let hours = 0; hours <= 26; hours++) {
+    for (let hours = 0; hours <= 74; hours++) {
       const before = hooks.received.length;
       await s.webhooks.drain();
       requestsPerLook.push(hooks.received.length - before);
@@ -234,7 +256,7 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     const rows = await webhookRows(s);
     expect(rows).toHaveLength(20);
     expect(rows.filter((r) => r.state !== 'done')).toEqual([]);
-    expect(rows.every((r) => /^given up after 24 h: the endpoint answered 503/.test(String(r.last_error)))).toBe(true);
+    expect(rows.every((r) => /^given up after 72 h: the endpoint answered 503/.test(String(r.last_error)))).toBe(true);
     // Failed attempts are requests that failed: a delivery given up while the endpoint was paused made none.
     const failures = (await endpointHealth(s.db, [envEndpointId(hooks.url)], clock.now())).get(envEndpointId(hooks.url))!.failuresLastDay;
     expect(failures).toBeGreaterThan(0);
@@ -387,5 +409,16 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(left.every((r) => r.state === 'pending')).toBe(true);
     expect(rows.filter((r) => r.state === 'done')).toHaveLength(emails.length);
     await hanging.close();
+  });
+});
+
+describe('Retry-After as a webhook receiver sends it', () => {
+  it('reads delta-seconds and HTTP dates; anything else is no ask', () => {
+    const now = Date.UTC(2026, 11, 7, 12, 0, 0);
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs(' 0 ', now)).toBe(0);
+    expect(retryAfterMs('Mon, 07 Dec 2026 12:30:00 GMT', now)).toBe(30 * 60_000);
+    expect(retryAfterMs('Mon, 07 Dec 2026 11:00:00 GMT', now)).toBe(0);
+    for (const unread of [null, '', 'soon', '-5', '1.5']) expect(retryAfterMs(unread, now), String(unread)).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
 import { inTransaction, type Db } from '../../src/db/index.js';
 import { expirySweep } from '../../src/jobs/index.js';
+import { withoutUrls } from '../../src/events/events.js';
 import type { OutboxRow } from '../../src/outbox/outbox.js';
 import type { Actor } from '../../src/shared/actor.js';
 import { WEBHOOK, type WebhookPayload } from '../../src/webhooks/webhook-events.js';
@@ -211,5 +212,14 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
     await s.invites.resend(invitationIds[0]!, OPERATOR);
     await s.invites.revoke(invitationIds[0]!, OPERATOR);
     expect((await queuedEvents(s.db)).map((e) => e.type)).toEqual(['invite.resent', 'invite.revoked']);
+  });
+});
+
+describe('free text in an event (a deny reason, a mail server\'s answer)', () => {
+  it('has every link cut out, however it is written; the rest of the words stay', () => {
+    const reason = 'see doorman.example/invite?token=abc, //files.example/x, www.partner.example and (https://a.example/b) or ?token=xyz; ask jane@x.io at 5.1.1';
+    expect(withoutUrls(reason)).toBe('see [link removed] [link removed] [link removed] and [link removed] or [link removed] ask jane@x.io at 5.1.1');
+    expect(withoutUrls('550 5.1.1 <jane@x.io>: Recipient address rejected')).toBe('550 5.1.1 <jane@x.io>: Recipient address rejected');
+    expect(withoutUrls('x'.repeat(400))).toHaveLength(300);
   });
 });

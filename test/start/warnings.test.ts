@@ -1,0 +1,46 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { recordServedWith } from '../../src/served-with.js';
+import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../support/db.js';
+import { tempDataDir } from '../support/service.js';
+import { captureLogger } from '../support/slack-world.js';
+import { TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js';
+
+/** What a start says about settings that work but are likely a mistake. */
+describe('start-up warnings', () => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  beforeEach(async () => {
+    test = await createTestDatabase('sqlite');
+    data = tempDataDir();
+  });
+  afterEach(async () => {
+    await test.destroy();
+    data.cleanup();
+  });
+
+  const warningsOfAStart = async (env: Record<string, string>, before?: () => Promise<void>) => {
+    await before?.();
+    const log = captureLogger('warn');
+    const app = await startApp(loadConfig({ PORT: '0', DATA_DIR: data.dir, DATABASE_URL: test.url, APP_SECRET: TEST_SECRET, PUBLIC_URL: 'http://doorman.test', ...env }), log.logger, { runWorker: false });
+    await app.stop();
+    return log.entries().map((e) => String(e.msg));
+  };
+
+  it('several WEBHOOK_URLS share one secret: each receiver could sign the others\' events', async () => {
+    const two = await warningsOfAStart({ WEBHOOK_URLS: 'https://a.example/in,https://b.example/in', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
+    expect(two.filter((msg) => msg.startsWith('WEBHOOK_URLS lists several endpoints that share WEBHOOK_SECRET'))).toHaveLength(1);
+    const one = await warningsOfAStart({ WEBHOOK_URLS: 'https://a.example/in', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
+    expect(one.filter((msg) => msg.startsWith('WEBHOOK_URLS'))).toEqual([]);
+  });
+
+  it('a start without Slack on a database last served with it says so once; the next start without it does not', async () => {
+    expect((await warningsOfAStart({})).filter((msg) => msg.startsWith('Slack is off here'))).toEqual([]);
+    // As an instance with Slack leaves it (its own start needs Slack's API).
+    const withSlack = () => recordServedWith(test.db, { publicUrl: 'http://doorman.test', mail: 'file', slack: { on: true, adminUserIds: ['U0BOOT'] } }, Date.now()).then(() => undefined);
+    const after = await warningsOfAStart({}, withSlack);
+    expect(after.filter((msg) => msg.startsWith('Slack is off here, but this database was last served with Slack'))).toHaveLength(1);
+    expect((await warningsOfAStart({})).filter((msg) => msg.startsWith('Slack is off here'))).toEqual([]);
+  });
+});
