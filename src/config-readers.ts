@@ -96,9 +96,10 @@ export function webhooks(env: Env): Config['webhooks'] {
   if (new Set(urls).size !== urls.length) throw new ConfigError('WEBHOOK_URLS', 'lists the same URL twice');
   const secret = env.WEBHOOK_SECRET?.trim() || undefined;
   if (urls.length && !secret) throw new ConfigError('WEBHOOK_SECRET', 'is required with WEBHOOK_URLS (whsec_ followed by base64, e.g. whsec_ and `openssl rand -base64 32`)');
-  if (secret) {
-    const problem = webhookSecretProblem(secret);
-    if (problem) throw new ConfigError('WEBHOOK_SECRET', problem);
+  // Several, space-separated, while one is rotated: each signs every delivery.
+  for (const [i, one] of (secret?.split(/\s+/) ?? []).entries()) {
+    const problem = webhookSecretProblem(one);
+    if (problem) throw new ConfigError('WEBHOOK_SECRET', secret!.includes(' ') ? `secret ${i + 1}: ${problem}` : problem);
   }
   return { urls, secret };
 }

@@ -12,10 +12,17 @@ import { disableEndpoint, isEnvEndpointId, recordAttempt, storedEndpoint, type W
 import { openSecret } from './secrets.js';
 import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
 
-/** The Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` keyed by the base64 after `whsec_`. */
+/**
+ * The Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` keyed by
+ * the base64 after `whsec_`. Several secrets (space-separated, while one is rotated) give one
+ * signature each, space-separated: a receiver holding either accepts it.
+ */
 export function signature(secret: string, webhookId: string, timestampSeconds: number, body: string): string {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  return `v1,${createHmac('sha256', key).update(`${webhookId}.${timestampSeconds}.${body}`).digest('base64')}`;
+  return secret
+    .trim()
+    .split(/\s+/)
+    .map((one) => `v1,${createHmac('sha256', Buffer.from(one.slice('whsec_'.length), 'base64')).update(`${webhookId}.${timestampSeconds}.${body}`).digest('base64')}`)
+    .join(' ');
 }
 
 export interface WebhookDeliverySettings {

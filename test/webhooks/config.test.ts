@@ -38,6 +38,13 @@ describe('WEBHOOK_URLS and WEBHOOK_SECRET', () => {
     expect(load({ WEBHOOK_URLS: 'https://a.example', WEBHOOK_SECRET: newWebhookSecret() }).webhooks.urls).toEqual(['https://a.example']);
   });
 
+  it('take several secrets, space-separated, while one is rotated; each is checked', () => {
+    const both = `${newWebhookSecret()}  ${TEST_WEBHOOK_SECRET}`;
+    expect(load({ WEBHOOK_URLS: 'https://a.example', WEBHOOK_SECRET: both }).webhooks.secret).toBe(both);
+    const found = problem({ WEBHOOK_URLS: 'https://a.example', WEBHOOK_SECRET: `${TEST_WEBHOOK_SECRET} whsec_short` });
+    expect(found.message).toMatch(/^WEBHOOK_SECRET: secret 2: the key after whsec_ must be at least 24 bytes|^WEBHOOK_SECRET: secret 2: the part after whsec_ is not valid base64/);
+  });
+
   it.each([
     [{ WEBHOOK_URLS: 'hooks.example.com' }, 'WEBHOOK_URLS', /"hooks\.example\.com" is not an http:\/\/ or https:\/\/ URL/],
     [{ WEBHOOK_URLS: 'https://a.example, ftp://b.example' }, 'WEBHOOK_URLS', /ftp:\/\/b\.example/],

@@ -8,6 +8,7 @@ import { WEBHOOK, type WebhookPayload } from '../../src/webhooks/webhook-events.
 import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
 import { servicesFor, stopServices, tempDataDir } from '../support/service.js';
 import { eventually } from '../support/wait.js';
+import { newWebhookSecret } from '../../src/webhooks/secrets.js';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const SECRET = TEST_WEBHOOK_SECRET;
@@ -197,6 +198,19 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     clock.advance(HOUR);
     await s.webhooks.drain();
     expect(hooks.received).toHaveLength(attempts);
+  });
+
+  it('two secrets while one is rotated: each delivery carries a signature by each, so a receiver holding either accepts it', async () => {
+    const next = newWebhookSecret();
+    const [old, renewed] = [await receiver(SECRET), await receiver(next)];
+    const s = servicesFor({ DATABASE_URL: test.url, DATA_DIR: data.dir, WEBHOOK_URLS: `${old.url},${renewed.url}`, WEBHOOK_SECRET: `${next} ${SECRET}` }, { clock, webhookEndpointsTtlMs: 0 });
+    running.push(s);
+    await s.invites.inviteMany({ emails: 'rotation@example.io', actor: OPERATOR });
+    await s.webhooks.drain();
+    for (const hooks of [old, renewed]) {
+      expect(hooks.received.map((w) => w.verified)).toEqual([true]);
+      expect(hooks.received[0]!.signature.split(' ')).toHaveLength(2);
+    }
   });
 
   it('a 503 with Retry-After (seconds, or a date) is left alone that long, not the backoff\'s seconds; then delivered under the same webhook-id', async () => {
