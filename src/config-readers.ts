@@ -99,7 +99,7 @@ export function webhooks(env: Env): Config['webhooks'] {
   // Several, space-separated, while one is rotated: each signs every delivery.
   for (const [i, one] of (secret?.split(/\s+/) ?? []).entries()) {
     const problem = webhookSecretProblem(one);
-    if (problem) throw new ConfigError('WEBHOOK_SECRET', secret!.includes(' ') ? `secret ${i + 1}: ${problem}` : problem);
+    if (problem) throw new ConfigError('WEBHOOK_SECRET', /\s/.test(secret!) ? `secret ${i + 1}: ${problem}` : problem);
   }
   return { urls, secret };
 }

@@ -107,9 +107,9 @@ export function memberEvent(type: Extract<EventType, `member.${string}`>, member
 
 /**
  * A word that is or holds a link, however it was written: `scheme://…`, `//host/…`, `www.…`,
- * `host.tld/…`, or anything carrying a `token=`.
+ * `host.tld[:port]/…`, `1.2.3.4[:port]/…`, or anything carrying a `token=`.
  */
-const LINK_WORD = /[a-z][a-z0-9+.-]*:\/\/|(?:^|[^\w.])(?:\/\/|www\.)|[a-z0-9-]\.[a-z]{2,}\/|token=/i;
+const LINK_WORD = /[a-z][a-z0-9+.-]*:\/\/|(?:^|[^\w.])(?:\/\/|www\.)|[a-z0-9-]\.[a-z]{2,}(?::\d+)?\/|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\/|token=/i;
 
 /** Free text from outside (a mail server's answer, a reason typed by a person) could quote a link: links are cut out. */
 export function withoutUrls(text: string): string {

@@ -277,6 +277,8 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         await putOffTarget(db, { kind: WEBHOOK, target: endpoint.id, until, now }).catch(() => undefined);
         if (error instanceof EndpointAnswered && error.status === 410) return { result: 'refused', reason: GONE };
         if (tooOld()) return givenUp(describeError(error));
+        // The receiver's own wait goes on the row too: another instance, or this one after a restart, keeps it.
+        if (asked > 0) throw new RetryLater(describeError(error), until - now, false, true);
         throw error;
       } finally {
         lane();

@@ -219,7 +219,14 @@ describe('free text in an event (a deny reason, a mail server\'s answer)', () =>
   it('has every link cut out, however it is written; the rest of the words stay', () => {
     const reason = 'see doorman.example/invite?token=abc, //files.example/x, www.partner.example and (https://a.example/b) or ?token=xyz; ask jane@x.io at 5.1.1';
     expect(withoutUrls(reason)).toBe('see [link removed] [link removed] [link removed] and [link removed] or [link removed] ask jane@x.io at 5.1.1');
-    expect(withoutUrls('550 5.1.1 <jane@x.io>: Recipient address rejected')).toBe('550 5.1.1 <jane@x.io>: Recipient address rejected');
+    expect(withoutUrls('ask at intranet.acme.com:8443/request or 10.0.0.5/reset')).toBe('ask at [link removed] or [link removed]');
+    // What is no link stays, in a mail server's words and a person's.
+    for (const kept of [
+      '550 5.1.1 <jane@x.io>: Recipient address rejected',
+      '421 4.7.0 mx.google.com try again in 1.5 minutes - gsmtp',
+      'e.g. the U.S. office, St. Louis; see the policy, version 2.1',
+    ]) expect(withoutUrls(kept)).toBe(kept);
+    expect(withoutUrls('452 4.2.2 The email account is over quota. https://support.google.com/mail/?p=OverQuotaTemp - gsmtp')).toBe('452 4.2.2 The email account is over quota. [link removed] - gsmtp');
     expect(withoutUrls('x'.repeat(400))).toHaveLength(300);
   });
 });
