@@ -244,9 +244,18 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
 });
 
 describe('notices overtaken while they waited for Slack', () => {
-  it('a reminder whose invitations were all revoked, and an expiry notice whose invitations were all sent anew, are not posted', async () => {
+  /** Each case in a world of its own, with no worker (the case drains the outbox), stopped whatever happens. */
+  const inOwnWorld = async (run: (h: SlackWorld) => Promise<void>) => {
     const h = await SlackWorld.start('sqlite', { runWorker: false });
     try {
+      await run(h);
+    } finally {
+      await h.stop();
+    }
+  };
+
+  it('a reminder whose invitations were all revoked, and an expiry notice whose invitations were all sent anew, are not posted', async () => {
+    await inOwnWorld(async (h) => {
       const [waiting] = await h.invite(['waiting@corp.test'], SLACK_ACTOR);
       h.clock.advance(6 * DAY + HOUR);
       expect((await h.sweep()).reminded).toBe(1);
@@ -260,14 +269,11 @@ describe('notices overtaken while they waited for Slack', () => {
       const notices = await h.db.db('outbox').where({ kind: 'slack_notice' }).select('state', 'last_error');
       expect(notices).toHaveLength(2);
       for (const notice of notices) expect(notice).toMatchObject({ state: 'cancelled', last_error: expect.stringContaining('overtaken') });
-    } finally {
-      await h.stop();
-    }
+    });
   });
 
   it('a reminder some of whose invitations were resent meanwhile (a new expiry) says how many are still due; one all of whose were is not posted', async () => {
-    const h = await SlackWorld.start('sqlite', { runWorker: false });
-    try {
+    await inOwnWorld(async (h) => {
       const [resent] = await h.invite(['resent@corp.test', 'due@corp.test'], SLACK_ACTOR);
       const [alone] = await h.invite(['alone@corp.test'], { type: 'slack', slackUserId: ADMIN, name: 'Bootstrap Boss' });
       h.clock.advance(6 * DAY + HOUR);
@@ -283,14 +289,11 @@ describe('notices overtaken while they waited for Slack', () => {
       expect(h.dms(ADMIN)).toEqual([]);
       const notices = await h.notices();
       expect(notices.find((n) => n.payload.recipient === ADMIN)).toMatchObject({ state: 'cancelled' });
-    } finally {
-      await h.stop();
-    }
+    });
   });
 
   it('a reminder passed to the stand-ins (its recipient deactivated in Slack) keeps its moment: what was resent before the copies were queued is not due in them', async () => {
-    const h = await SlackWorld.start('sqlite', { runWorker: false });
-    try {
+    await inOwnWorld(async (h) => {
       const [resent] = await h.invite(['copy-resent@corp.test', 'copy-due@corp.test'], SLACK_ACTOR);
       h.clock.advance(6 * DAY + HOUR);
       expect(await h.sweep()).toMatchObject({ reminded: 2, notices: 1 });
@@ -303,8 +306,6 @@ describe('notices overtaken while they waited for Slack', () => {
       }, 10_000, "the stand-in's copy");
       expect(textOf(copy.args)).toContain('*2 invitations were about to expire*; 1 of them is still due to expire.');
       expect(h.dms(MEMBER_ADMIN)).toEqual([]);
-    } finally {
-      await h.stop();
-    }
+    });
   });
 });
