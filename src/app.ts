@@ -122,7 +122,7 @@ export function createServices(config: Config, logger: Logger, options: AppOptio
     db,
     clock,
     logger,
-    [webhookHandler(db, clock, config.appSecret, webhookEnv, { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhookDelivery })],
+    [webhookHandler(db, clock, config.appSecret, webhookEnv, { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhookDelivery }, logger)],
     { ...WEBHOOK_WORKER_OPTIONS, ...options.webhookWorker },
     observe,
   );

@@ -7,6 +7,7 @@ import { backoffMs, RetryLater, StopGrace } from '../outbox/retry.js';
 import type { WorkerOptions } from '../outbox/worker.js';
 import { DAY_MS, UNIT_MS, type Clock } from '../shared/clock.js';
 import { describeError } from '../shared/errors.js';
+import type { Logger } from '../logger.js';
 import { webhookUrlProblem } from '../shared/urls.js';
 import { disableEndpoint, isEnvEndpointId, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
 import { openSecret } from './secrets.js';
@@ -116,6 +117,8 @@ const STOP_GRACE_MS = 2_000;
 
 /** The refusal a 410 Gone comes to. */
 const GONE = 'the endpoint answered 410 Gone';
+/** A WEBHOOK_URLS endpoint's deliveries after its 410, in the process that heard it (the environment is the operator's to change). */
+const GONE_BEFORE = 'the endpoint answered 410 Gone (it wants no more); remove it from WEBHOOK_URLS';
 /** How long a process not told of a WEBHOOK_URLS endpoint leaves its delivery before it looks again. */
 const ENV_ENDPOINT_WAIT_MS = 60_000;
 
@@ -161,8 +164,10 @@ export function retryAfterMs(header: string | null, now: number): number | undef
  * WEBHOOK_URLS one only gives the delivery up (the environment is the operator's to change); other failures
  * are retried with backoff until `giveUpAfterMs` after queueing.
  */
-export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY): OutboxHandler {
+export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY, logger?: Pick<Logger, 'warn'>): OutboxHandler {
   const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));
+  // WEBHOOK_URLS endpoints that answered 410 Gone here: sent nothing more until a restart (an added one is disabled instead).
+  const gone = new Set<string>();
   const lanes = new EndpointLanes(settings.perEndpoint);
   // On stop: nothing new goes out, and requests still unanswered after a short grace are cut (they stay queued).
   const stop = new StopGrace(STOP_GRACE_MS);
@@ -219,6 +224,7 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         return { result: 'cancelled', reason: 'the endpoint was removed' };
       }
       if (endpoint.state !== 'active') return { result: 'cancelled', reason: `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` };
+      if (gone.has(endpoint.id)) return { result: 'refused', reason: GONE_BEFORE, unsent: true };
       // Added before such URLs were refused: no request can carry its credentials (fetch refuses them).
       const urlProblem = webhookUrlProblem(endpoint.url);
       if (urlProblem) return { result: 'refused', reason: `the endpoint's URL ${urlProblem}; remove it and add it again without them` };
@@ -275,7 +281,13 @@ export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: rea
         // Its other waiting deliveries are put off together, so the claims meanwhile take the other
         // endpoints' instead of this one's, a batch at a time (should it fail, they are put off one by one as they come).
         await putOffTarget(db, { kind: WEBHOOK, target: endpoint.id, until, now }).catch(() => undefined);
-        if (error instanceof EndpointAnswered && error.status === 410) return { result: 'refused', reason: GONE };
+        if (error instanceof EndpointAnswered && error.status === 410) {
+          if (endpoint.source === 'env' && !gone.has(endpoint.id)) {
+            gone.add(endpoint.id);
+            logger?.warn({ endpoint: endpoint.url }, 'a WEBHOOK_URLS endpoint answered 410 Gone: it wants no more events, and this instance sends it none until it restarts; remove it from WEBHOOK_URLS');
+          }
+          return { result: 'refused', reason: GONE };
+        }
         if (tooOld()) return givenUp(describeError(error));
         // The receiver's own wait goes on the row too: another instance, or this one after a restart, keeps it.
         if (asked > 0) throw new RetryLater(describeError(error), until - now, false, true);

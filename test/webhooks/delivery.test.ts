@@ -322,6 +322,27 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(await webhookRows(s)).toHaveLength(1);
   });
 
+  it('410 Gone from a WEBHOOK_URLS endpoint: that instance sends it nothing more until it restarts, and gives its deliveries up without a request', async () => {
+    const hooks = await receiver();
+    hooks.script.push(410);
+    const s = services([hooks.url]);
+    await s.invites.inviteMany({ emails: 'ada@example.io', actor: OPERATOR });
+    await s.webhooks.drain();
+    await s.invites.inviteMany({ emails: 'bob@example.io, cy@example.io', actor: OPERATOR });
+    await s.webhooks.drain();
+    expect(hooks.received).toHaveLength(1);
+    expect((await webhookRows(s)).map((r) => [r.state, r.last_error])).toEqual([
+      ['done', 'the endpoint answered 410 Gone'],
+      ['done', 'the endpoint answered 410 Gone (it wants no more); remove it from WEBHOOK_URLS'],
+      ['done', 'the endpoint answered 410 Gone (it wants no more); remove it from WEBHOOK_URLS'],
+    ]);
+    // A restart tries it again (the environment may have been put right meanwhile).
+    const restarted = services([hooks.url]);
+    await restarted.invites.inviteMany({ emails: 'dee@example.io', actor: OPERATOR });
+    await restarted.webhooks.drain();
+    expect(hooks.received).toHaveLength(2);
+  });
+
   it('an added endpoint receives only the events it asked for, signed with its own secret', async () => {
     const hooks = await receiver();
     const s = services([]);
