@@ -1,5 +1,6 @@
 import { recordSecretFingerprint } from './app-secret.js';
 import { recordServedWith, slackServed } from './served-with.js';
+import { redactUserinfo } from './shared/urls.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -168,6 +169,9 @@ function namingDatabaseUrl(error: Error & { code?: string }): never {
 }
 
 
+/** Hosts where plain http never leaves the machine. */
+const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\])$/i;
+
 /** `npm start`: migrate, serve HTTP, run the workers; `stop()` shuts down in order. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {
   const services = createServices(config, logger, options);
@@ -185,6 +189,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   if (config.webhooks.urls.length > 1) {
     // Standard Webhooks: a key per endpoint. One shared, each receiver holds what signs the others' events.
     logger.warn({ endpoints: config.webhooks.urls.length }, 'WEBHOOK_URLS lists several endpoints that share WEBHOOK_SECRET: each receiver can sign events the others accept; give each its own secret with `doorman webhooks add` (unless they are all yours)');
+  }
+  const plain = config.webhooks.urls.filter((url) => new URL(url).protocol === 'http:' && !LOOPBACK.test(new URL(url).hostname));
+  if (plain.length) {
+    // Payloads carry email addresses and names; https keeps them from the networks between.
+    logger.warn({ endpoints: plain.map(redactUserinfo) }, 'WEBHOOK_URLS sends events (email addresses, names) over plain http: use https unless the network between is yours');
   }
   if (served.slackBefore === true && slackMode(config.slack) === 'off') {
     // The CLI checks its Slack settings against the last start's: a canary without them turns that check off for every instance.

@@ -35,6 +35,15 @@ describe('start-up warnings', () => {
     expect(one.filter((msg) => msg.startsWith('WEBHOOK_URLS'))).toEqual([]);
   });
 
+  it('a WEBHOOK_URLS endpoint over plain http off this machine: the payloads carry addresses', async () => {
+    const plain = await warningsOfAStart({ WEBHOOK_URLS: 'http://hooks.example/in', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
+    expect(plain.filter((msg) => msg.startsWith('WEBHOOK_URLS sends events (email addresses, names) over plain http'))).toHaveLength(1);
+    for (const quiet of ['https://hooks.example/in', 'http://localhost:8080/in', 'http://127.0.0.1:9000/in']) {
+      const said = await warningsOfAStart({ WEBHOOK_URLS: quiet, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
+      expect(said.filter((msg) => msg.startsWith('WEBHOOK_URLS')), quiet).toEqual([]);
+    }
+  });
+
   it('a start without Slack on a database last served with it says so once; the next start without it does not', async () => {
     expect((await warningsOfAStart({})).filter((msg) => msg.startsWith('Slack is off here'))).toEqual([]);
     // As an instance with Slack leaves it (its own start needs Slack's API).
