@@ -161,8 +161,9 @@ export function retryAfterMs(header: string | null, now: number): number | undef
 
 /**
  * Delivers queued webhooks, signed at the moment of sending. A 410 Gone disables a stored endpoint, but for a
- * WEBHOOK_URLS one only gives the delivery up (the environment is the operator's to change); other failures
- * are retried with backoff until `giveUpAfterMs` after queueing.
+ * WEBHOOK_URLS one gives the delivery up and gets nothing more from this process until it restarts (the
+ * environment is the operator's to change); other failures are retried with backoff until `giveUpAfterMs`
+ * after queueing.
  */
 export function webhookHandler(db: Db, clock: Clock, appSecret: string, env: readonly WebhookEndpoint[], settings: WebhookDeliverySettings = DEFAULT_WEBHOOK_DELIVERY, logger?: Pick<Logger, 'warn'>): OutboxHandler {
   const envById = new Map(env.map((endpoint) => [endpoint.id, endpoint]));
