@@ -1,6 +1,6 @@
 import { recordSecretFingerprint } from './app-secret.js';
 import { recordServedWith, slackServed } from './served-with.js';
-import { redactUserinfo } from './shared/urls.js';
+import { plainHttpOffMachine, redactUserinfo } from './shared/urls.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -169,9 +169,6 @@ function namingDatabaseUrl(error: Error & { code?: string }): never {
 }
 
 
-/** Hosts where plain http never leaves the machine. */
-const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\])$/i;
-
 /** `npm start`: migrate, serve HTTP, run the workers; `stop()` shuts down in order. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {
   const services = createServices(config, logger, options);
@@ -190,7 +187,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     // Standard Webhooks: a key per endpoint. One shared, each receiver holds what signs the others' events.
     logger.warn({ endpoints: config.webhooks.urls.length }, 'WEBHOOK_URLS lists several endpoints that share WEBHOOK_SECRET: each receiver can sign events the others accept; give each its own secret with `doorman webhooks add` (unless they are all yours)');
   }
-  const plain = config.webhooks.urls.filter((url) => new URL(url).protocol === 'http:' && !LOOPBACK.test(new URL(url).hostname));
+  const plain = config.webhooks.urls.filter(plainHttpOffMachine);
   if (plain.length) {
     // Payloads carry email addresses and names; https keeps them from the networks between.
     logger.warn({ endpoints: plain.map(redactUserinfo) }, 'WEBHOOK_URLS sends events (email addresses, names) over plain http: use https unless the network between is yours');

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { EVENT_TYPES } from '../events/events.js';
 import { addEndpoint, endpointHealth, envEndpoints, parseEventTypes, removeEndpoint, storedEndpoints, type EndpointHealth, type WebhookEndpoint } from '../webhooks/endpoints.js';
+import { plainHttpOffMachine } from '../shared/urls.js';
 import { jsonOption, optionValue, yesOption, type CommandDeps } from './command.js';
 import { formatDate, table, jsonText } from './format.js';
 
 /** `doorman webhooks add|list|remove`: the endpoints the service signs and sends events to. */
-export function registerWebhookCommands(program: Command, { open, print, confirm }: CommandDeps): void {
+export function registerWebhookCommands(program: Command, { open, print, confirm, progress }: CommandDeps): void {
   const webhooks = program.command('webhooks').description('webhook endpoints (Standard Webhooks): add, list, remove');
 
   webhooks
@@ -19,6 +20,8 @@ export function registerWebhookCommands(program: Command, { open, print, confirm
       const s = await open();
       const endpoint = await addEndpoint(s.db, s.clock.now(), { url, events, envUrls: s.config.webhooks.urls, appSecret: s.config.appSecret });
       s.events.forget();
+      // On standard error, --json or not: standard output stays what scripts read.
+      if (plainHttpOffMachine(endpoint.url)) progress('Note: this endpoint is plain http; the events carry email addresses and names, so use https unless the network between is yours.\n');
       if (opts.json) return print(jsonText({ id: endpoint.id, url: endpoint.url, events: endpoint.events, secret: endpoint.secret }));
       print(`Added webhook endpoint ${endpoint.id} for ${endpoint.url} (${endpoint.events ? endpoint.events.join(', ') : 'all events'}).`);
       print(`Signing secret (shown once; verify with any Standard Webhooks library): ${endpoint.secret}`);

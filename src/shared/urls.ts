@@ -19,3 +19,12 @@ export function webhookUrlProblem(raw: string): string | undefined {
 export function redactUserinfo(raw: string): string {
   return raw.replace(/^([^:/?#\s]+:\/\/).*@/, '$1***@');
 }
+
+/** Hosts where plain http never leaves the machine. */
+const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\])$/i;
+
+/** Whether a webhook endpoint sends its payloads (email addresses, names) unencrypted off this machine. */
+export function plainHttpOffMachine(raw: string): boolean {
+  const url = new URL(raw);
+  return url.protocol === 'http:' && !LOOPBACK.test(url.hostname);
+}

@@ -35,6 +35,7 @@ describe.each(DIALECTS)('doorman webhooks (%s)', (dialect) => {
   it('add stores an endpoint and shows its own secret once; bad input is refused and stores nothing', async () => {
     const added = await doorman(['webhooks', 'add', 'https://a.example/hooks', '--events', 'invite.created, invite.revoked']);
     expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toBe('');
     const id = /Added webhook endpoint (whep_\w+) for https:\/\/a\.example\/hooks \(invite\.created, invite\.revoked\)/.exec(added.stdout)?.[1];
     expect(id, added.stdout).toBeDefined();
     const secret = /Signing secret .*: (whsec_\S+)/.exec(added.stdout)?.[1];
@@ -46,6 +47,7 @@ describe.each(DIALECTS)('doorman webhooks (%s)', (dialect) => {
 
     const json = await doorman(['webhooks', 'add', 'http://b.example:8080/in', '--json']);
     expect(json.code, json.stderr).toBe(0);
+    expect(json.stderr).toBe('Note: this endpoint is plain http; the events carry email addresses and names, so use https unless the network between is yours.\n');
     const parsed = JSON.parse(json.stdout) as { id: string; secret: string; events: null };
     expect(parsed.events).toBeNull();
     expect(parsed.secret).not.toBe(secret);
