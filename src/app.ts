@@ -1,6 +1,6 @@
 import { recordSecretFingerprint } from './app-secret.js';
 import { recordServedWith, slackServed } from './served-with.js';
-import { plainHttpOffMachine, redactUserinfo } from './shared/urls.js';
+import { plainHttpOffMachine } from './shared/urls.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -190,7 +190,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const plain = config.webhooks.urls.filter(plainHttpOffMachine);
   if (plain.length) {
     // Payloads carry email addresses and names; https keeps them from the networks between.
-    logger.warn({ endpoints: plain.map(redactUserinfo) }, 'WEBHOOK_URLS sends events (email addresses, names) over plain http: use https unless the network between is yours');
+    logger.warn({ endpoints: plain }, 'WEBHOOK_URLS sends events (email addresses, names) over plain http: use https unless the network between is yours');
   }
   if (served.slackBefore === true && slackMode(config.slack) === 'off') {
     // The CLI checks its Slack settings against the last start's: a canary without them turns that check off for every instance.

@@ -4,7 +4,7 @@ import { isatty } from 'node:tty';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createServices, migrateConfigured, requireMigrated, type Services } from './app.js';
 import { requireServiceSecret } from './app-secret.js';
-import { requireServedWith, slackServed } from './served-with.js';
+import { requireServedWith, slackServed, type ServedWith } from './served-with.js';
 import { loadConfig } from './config.js';
 import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
@@ -78,7 +78,10 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     const s = connect();
     await requireMigrated(s.db);
     await requireServiceSecret(s.db, s.config.appSecret);
-    if (options.tellsSlack) await requireServedWith(s.db, { slack: slackServed(s.config.slack) });
+    if (options.asTheService) {
+      const here: ServedWith = { publicUrl: s.config.publicUrl, mail: s.mail.kind, slack: slackServed(s.config.slack) };
+      await requireServedWith(s.db, Object.fromEntries(options.asTheService.map((name) => [name, here[name]])));
+    }
     return s;
   };
   // Stored text (an inviter's Slack display name, a mail server's words) reaches the terminal too:
@@ -136,7 +139,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .description('look once for expired and soon-expiring invitations and queue what announces them (Slack DMs, webhooks), and lapse the approval requests nobody decided in time (the service does this every EXPIRY_SWEEP_INTERVAL)')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
-      const result = await sweepOnce(await open({ tellsSlack: true }));
+      const result = await sweepOnce(await open({ asTheService: ['slack'] }));
       if (opts.json) return print(jsonText(result));
       if (result.announced === false) {
         return print(`Approval requests lapsed: ${result.lapsed}. Expiries and reminders were not announced: they are Slack DMs or webhooks, and neither is set up (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or add a webhook endpoint); they are announced once one is.`);
@@ -166,9 +169,8 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .command('deliver')
     .description('deliver queued emails and webhooks now and exit (when no service is running)')
     .action(async () => {
-      // A refusal for good tells the inviter in Slack (onRefused).
-      const s = await open({ tellsSlack: true });
-      await requireServedWith(s.db, { publicUrl: s.config.publicUrl, mail: s.mail.kind });
+      // Links and the transport as the service makes them; a refusal for good tells the inviter in Slack (onRefused).
+      const s = await open({ asTheService: ['slack', 'publicUrl', 'mail'] });
       const [mail, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
       const dropped = mail.cancelled ? ` Dropped ${mail.cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
       print(`Delivered ${mail.delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);

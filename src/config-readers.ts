@@ -5,7 +5,7 @@ import { isTimeZone, parseSchedule } from './report/schedule.js';
 import { SLACK_CHANNEL_ID } from './shared/actor.js';
 import { ConfigError } from './shared/errors.js';
 import { redactUserinfo, webhookUrlProblem } from './shared/urls.js';
-import { webhookSecretProblem } from './webhooks/secrets.js';
+import { webhookSecretProblem, webhookSecrets } from './webhooks/secrets.js';
 
 /*
  * Readers of the product's settings: each reads its variable(s), checks them, and names the
@@ -96,10 +96,11 @@ export function webhooks(env: Env): Config['webhooks'] {
   if (new Set(urls).size !== urls.length) throw new ConfigError('WEBHOOK_URLS', 'lists the same URL twice');
   const secret = env.WEBHOOK_SECRET?.trim() || undefined;
   if (urls.length && !secret) throw new ConfigError('WEBHOOK_SECRET', 'is required with WEBHOOK_URLS (whsec_ followed by base64, e.g. whsec_ and `openssl rand -base64 32`)');
-  // Several, space-separated, while one is rotated: each signs every delivery.
-  for (const [i, one] of (secret?.split(/\s+/) ?? []).entries()) {
+  // Several while one is rotated: each signs every delivery.
+  const secrets = secret ? webhookSecrets(secret) : [];
+  for (const [i, one] of secrets.entries()) {
     const problem = webhookSecretProblem(one);
-    if (problem) throw new ConfigError('WEBHOOK_SECRET', /\s/.test(secret!) ? `secret ${i + 1}: ${problem}` : problem);
+    if (problem) throw new ConfigError('WEBHOOK_SECRET', secrets.length > 1 ? `secret ${i + 1}: ${problem}` : problem);
   }
   return { urls, secret };
 }

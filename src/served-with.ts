@@ -55,6 +55,9 @@ export async function recordServedWith(db: Db, served: ServedWith, now: number):
 export async function requireServedWith(db: Db, here: Partial<ServedWith>): Promise<void> {
   const rows = (await db('app_settings').whereIn('key', Object.values(KEYS)).select('key', 'value')) as Array<{ key: string; value: string }>;
   const served = new Map(rows.map((row) => [row.key, row.value]));
+  // Slack's settings first, then the links', then the mail's: a run without the whole environment hears of Slack first.
+  const slack = served.get(KEYS.slack);
+  if (here.slack !== undefined && slack !== undefined) requireSameSlack(JSON.parse(slack) as StoredSlack, here.slack);
   const publicUrl = served.get(KEYS.publicUrl);
   if (here.publicUrl !== undefined && publicUrl !== undefined && sameUrl(publicUrl, here.publicUrl) === false) {
     throw new ConfigError('PUBLIC_URL', `is ${here.publicUrl} here but ${publicUrl} for the service, so links made here would point elsewhere; run the CLI with the service's environment`);
@@ -62,8 +65,6 @@ export async function requireServedWith(db: Db, here: Partial<ServedWith>): Prom
   if (here.mail === 'file' && served.get(KEYS.mail) === 'smtp') {
     throw new ConfigError('SMTP_URL', "is not set here, but the service sends mail through SMTP: emails delivered here would be written to files in DATA_DIR/outbox and marked sent; run the CLI with the service's environment");
   }
-  const slack = served.get(KEYS.slack);
-  if (here.slack !== undefined && slack !== undefined) requireSameSlack(JSON.parse(slack) as StoredSlack, here.slack);
 }
 
 /** The Slack settings as recorded (the admins sorted, without repeats). */

@@ -67,7 +67,7 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
     .addOption(asOption())
     .addOption(jsonOption())
     .action(async (id: string, opts: { as?: string; json?: boolean }) => {
-      const services = await deps.open({ tellsSlack: true });
+      const services = await deps.open({ asTheService: ['slack'] });
       const decider = await deciderFor(services, opts.as, deps.operator);
       if (APPROVAL_REQUEST_ID.test(id)) {
         const decision = await services.invites.approveRequest(id, decider);
@@ -85,7 +85,7 @@ export function registerApprovalCommands(program: Command, deps: CommandDeps): v
     .addOption(asOption())
     .addOption(jsonOption())
     .action(async (id: string, opts: { reason: string; as?: string; json?: boolean }) => {
-      const services = await deps.open({ tellsSlack: true });
+      const services = await deps.open({ asTheService: ['slack'] });
       const decider = await deciderFor(services, opts.as, deps.operator);
       if (APPROVAL_REQUEST_ID.test(id)) {
         const decision = await services.invites.denyRequest(id, decider, opts.reason);

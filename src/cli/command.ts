@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { Services } from '../app.js';
+import type { ServedWith } from '../served-with.js';
 import { ROLES } from '../members/roles.js';
 import type { Actor } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
@@ -19,11 +20,12 @@ export function optionValue<T>(check: () => T): T {
 
 export interface OpenOptions {
   /**
-   * The command may tell people in Slack (a decision, a lapse, a refused email): refused when this
-   * run's Slack settings differ from those the service last started with (src/served-with.ts). The
-   * operator's own invitations are never held, so inviting asks no approver.
+   * What this run must do as the service last started does it (src/served-with.ts), refused otherwise:
+   * `publicUrl` for links, `mail` for delivering emails, `slack` for a command that may tell someone in
+   * Slack (a decision, a lapse, a refused email; the operator's own invitations are never held, so
+   * inviting asks no approver).
    */
-  tellsSlack?: boolean;
+  asTheService?: Array<keyof ServedWith>;
 }
 
 /** What every group of commands works with: the services (schema brought up to date), output, the operator and standard input. */

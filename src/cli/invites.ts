@@ -11,7 +11,6 @@ import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
 import { jsonOption, optionValue, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps, type OpenOptions } from './command.js';
 import { formatDate, formatInvitations, formatSummary, shellWord, jsonText } from './format.js';
-import { requireServedWith } from '../served-with.js';
 
 /** What `invites` lists when not told otherwise; its next page's command leaves these out too. */
 const LIST_DEFAULTS = { status: 'all', sort: 'created', limit: 50 } as const;
@@ -113,12 +112,11 @@ export function registerInviteCommands(program: Command, { open, print, operator
   }, async ({ invites }, id) => {
     const invitation = await invites.get(id);
     return invitation.status === 'revoked' ? undefined : { text: `Revoke the invitation to ${invitation.email}? Its link stops working at once.`, shown: invitation.lastSentAt };
-  }, { tellsSlack: true });
-  single('link', 'print the accept link of a pending invitation', async ({ invites, db, config }, id) => {
-    await requireServedWith(db, { publicUrl: config.publicUrl });
+  }, { asTheService: ['slack'] });
+  single('link', 'print the accept link of a pending invitation', async ({ invites }, id) => {
     const { invitation, link } = await invites.copyLink(id);
     return { invitation, link, line: link };
-  });
+  }, undefined, { asTheService: ['publicUrl'] });
 }
 
 function readListFile(full: string, name: string): Buffer {

@@ -62,17 +62,6 @@ export async function memberMayNow(db: Db | Trx, actor: Actor, permission: Permi
   return can((await db('members').where({ id: memberId }).first('role', 'state')) as Pick<Member, 'role' | 'state'> | undefined, permission);
 }
 
-/** Who invited, as an invitation or an import stores it. */
-export interface InvitedBy {
-  memberId?: string | null;
-  slackUserId?: string | null;
-}
-
-/** The inviter an actor is (none for the operator). */
-export function invitedBy(actor: Actor): InvitedBy {
-  return actor.type === 'system' ? {} : { memberId: actor.memberId ?? null, slackUserId: actor.type === 'slack' ? actor.slackUserId : null };
-}
-
 /**
  * Why one who invited may no longer invite in their own name, read now, or undefined: the operator
  * always may; a bootstrap admin while listed (a run without the Slack settings cannot tell, and lets
@@ -80,8 +69,8 @@ export function invitedBy(actor: Actor): InvitedBy {
  * active and an admin. As far as the run can tell, nothing outlives its inviter's deactivation or demotion.
  * 'member': deactivated or no longer an admin; 'unlisted': no longer in SLACK_ADMIN_USER_IDS.
  */
-export async function whyNoLongerInviting(policy: InvitePolicy, db: Db | Trx, by: InvitedBy): Promise<'member' | 'unlisted' | undefined> {
-  const { memberId, slackUserId } = by;
+export async function whyNoLongerInviting(policy: InvitePolicy, db: Db | Trx, by: Pick<InvitationRow, 'invited_by_member_id' | 'invited_by_slack_user_id'>): Promise<'member' | 'unlisted' | undefined> {
+  const { invited_by_member_id: memberId, invited_by_slack_user_id: slackUserId } = by;
   if (!memberId && !slackUserId) return undefined;
   if (slackUserId && (policy.unlimitedSlackUserIds.includes(slackUserId) || policy.slackSettingsKnown === false)) return undefined;
   // A Slack user with no member invites only as a bootstrap admin: one no longer listed is like one demoted.

@@ -91,7 +91,7 @@ async function requireRequesterMayStillInvite(ctx: InvitesContext, trx: Trx, row
     const key = `${row.invited_by_member_id}|${row.invited_by_slack_user_id}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const why = await whyNoLongerInviting(ctx.policy, trx, { memberId: row.invited_by_member_id, slackUserId: row.invited_by_slack_user_id });
+    const why = await whyNoLongerInviting(ctx.policy, trx, row);
     if (!why) continue;
     const who = row.invited_by_name ?? 'The requester';
     throw new InvalidInput(`${who} may no longer invite people (${noLongerInvitingWords(why, 'they')}), so this request can only be denied.`);

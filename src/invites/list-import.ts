@@ -5,9 +5,9 @@ import { InvalidInput } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { importRequestId } from './approvals.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
-import { invitedBy, noLongerInvitingWords, whyNoLongerInviting, type InvitesContext } from './context.js';
+import { noLongerInvitingWords, whyNoLongerInviting, type InvitesContext } from './context.js';
 import { parseEmailList } from './email-list.js';
-import { inviteMany } from './invite-many.js';
+import { inviteMany, inviterColumns } from './invite-many.js';
 import type { ListFile, ListFileRow } from './list-file.js';
 import { listImportState, loadRow, toState, type ListImportState, type StoredRows } from './import-state.js';
 import { holdImport, IMPORT_LEASE_MS, ImportLost, stopListImport, type ImportRun } from './import-runs.js';
@@ -99,7 +99,8 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   if (state.stage !== 'running') return state;
   // Each batch goes out in its inviter's name: a member deactivated or no longer an admin meanwhile
   // (a download retried for hours, a restart) stops the import where it is.
-  const why = await whyNoLongerInviting(ctx.policy, ctx.db, invitedBy(JSON.parse(row.actor) as Actor));
+  // The inviter as the batch's invitations would store it.
+  const why = await whyNoLongerInviting(ctx.policy, ctx.db, inviterColumns({ actor: JSON.parse(row.actor) as Actor }));
   if (why) {
     await stopListImport(ctx, run, `the import stopped because you may no longer invite people (${noLongerInvitingWords(why, 'you')})`);
     return listImportState(ctx, id);

@@ -100,6 +100,14 @@ export function lastEmailLost(invitation: Pick<Invitation, 'status' | 'delivery'
   return invitation.status === 'expired' && (invitation.delivery.state === 'queued' || invitation.delivery.state === 'failing');
 }
 
+/**
+ * Whether an email was ever queued for the invitation as it stands: not while it waits for approval
+ * (one sent before a raise to admin was its old link's), nor once denied or lapsed unapproved.
+ */
+export function hadEmail(invitation: Pick<Invitation, 'status' | 'sendCount'>): boolean {
+  return invitation.status !== 'awaiting_approval' && invitation.sendCount > 0;
+}
+
 export function toInvitation(row: InvitationRow, now: number): Invitation {
   return {
     id: row.id,

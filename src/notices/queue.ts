@@ -1,7 +1,7 @@
 import { chunked, type Db, type Trx } from '../db/index.js';
 import { can } from '../members/model.js';
 import type { Role } from '../members/roles.js';
-import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
+import { enqueue, type OutboxMessage, type OutboxRow } from '../outbox/outbox.js';
 
 /**
  * Slack notices are queued in the outbox like emails, in the transaction of the change that
@@ -11,7 +11,7 @@ export const SLACK_NOTICE = 'slack_notice';
 
 export type NoticePayload =
   | { notice: 'expired'; recipient: string; invitationIds: string[] }
-  /** `queuedAt`: when the sweep queued the reminder a stand-in's copy stands for (absent: the copy's own row). */
+  /** `queuedAt`: when the sweep queued it (see noticeOf; absent in the row: the row's own created_at). */
   | { notice: 'reminder'; recipient: string; invitationIds: string[]; queuedAt?: number }
   | { notice: 'accepted'; recipient: string; invitationId: string; memberId: string }
   | { notice: 'refused'; recipient: string; invitationId: string; reason: string }
@@ -24,6 +24,15 @@ export type NoticePayload =
    * `asInviter: false`: the recipient hears in the requester's place (absent: the requester).
    */
   | { notice: 'approval_decided'; recipient: string; invitationId: string; invitationIds?: string[]; asInviter?: false };
+
+/**
+ * A queued notice as its row holds it. A reminder carries when the sweep queued it (a stand-in's copy
+ * keeps the original's): what was resent after it is no longer due.
+ */
+export function noticeOf(row: Pick<OutboxRow, 'payload' | 'created_at'>): NoticePayload {
+  const payload = JSON.parse(row.payload) as NoticePayload;
+  return payload.notice === 'reminder' && payload.queuedAt === undefined ? { ...payload, queuedAt: Number(row.created_at) } : payload;
+}
 
 /** A Slack user id: where a DM goes (chat.postMessage to a user id opens the DM). */
 export type SlackUserId = string;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { InvitesService } from '../invites/service.js';
 import { MAX_PAGE, type ListQuery } from '../invites/list.js';
 import type { Invitation } from '../invites/model.js';
-import { SHOWN_STATUSES } from '../invites/model.js';
+import { hadEmail, SHOWN_STATUSES } from '../invites/model.js';
 import { PASSWORD_MAX, passwordProblem } from '../members/passwords.js';
 import { ROLES } from '../members/roles.js';
 import { can, memberActor, type MembersService } from '../members/service.js';
@@ -69,9 +69,7 @@ const UNPAGED_INVITES = 10_000;
 
 /** An invitation as Medusa v1 returns it, plus Doorman's status and delivery state. */
 export function medusaInvite(invitation: Invitation) {
-  // Held for approval, it has no email queued (one sent before a raise to admin is not its link's);
-  // denied or lapsed without ever being approved, it never had one.
-  const held = invitation.status === 'awaiting_approval' || invitation.sendCount === 0;
+  const mailed = hadEmail(invitation);
   return {
     id: invitation.id,
     user_email: invitation.email,
@@ -84,8 +82,8 @@ export function medusaInvite(invitation: Invitation) {
     deleted_at: toIso(invitation.revokedAt),
     metadata: invitation.metadata,
     status: invitation.status,
-    delivery_state: held ? null : invitation.delivery.state,
-    delivery_error: held ? null : invitation.delivery.error,
+    delivery_state: mailed ? invitation.delivery.state : null,
+    delivery_error: mailed ? invitation.delivery.error : null,
     message: invitation.message,
     // Doorman's extension for the rule "Policy": why it was held, and who decided.
     approval: invitation.approval

@@ -10,7 +10,7 @@ import { describeError } from '../shared/errors.js';
 import type { Logger } from '../logger.js';
 import { webhookUrlProblem } from '../shared/urls.js';
 import { disableEndpoint, isEnvEndpointId, recordAttempt, storedEndpoint, type WebhookEndpoint } from './endpoints.js';
-import { openSecret } from './secrets.js';
+import { openSecret, webhookSecrets } from './secrets.js';
 import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
 
 /**
@@ -19,9 +19,7 @@ import { WEBHOOK, type WebhookPayload } from './webhook-events.js';
  * signature each, space-separated: a receiver holding either accepts it.
  */
 export function signature(secret: string, webhookId: string, timestampSeconds: number, body: string): string {
-  return secret
-    .trim()
-    .split(/\s+/)
+  return webhookSecrets(secret)
     .map((one) => `v1,${createHmac('sha256', Buffer.from(one.slice('whsec_'.length), 'base64')).update(`${webhookId}.${timestampSeconds}.${body}`).digest('base64')}`)
     .join(' ');
 }

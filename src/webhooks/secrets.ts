@@ -44,6 +44,11 @@ export function webhookSecretProblem(secret: string): string | undefined {
   return undefined;
 }
 
+/** The secrets a WEBHOOK_SECRET holds: several, separated by white space, while one is rotated. */
+export function webhookSecrets(value: string): string[] {
+  return value.trim().split(/\s+/);
+}
+
 /** A new Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;

@@ -1,6 +1,6 @@
 import { webApi } from '@slack/bolt';
 import { inTransaction } from '../../db/index.js';
-import { queueForStandIns, queueNotices, weeklyReportKey, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import { noticeOf, queueForStandIns, queueNotices, weeklyReportKey, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import type { DeliveryOutcome, OutboxHandler } from '../../outbox/handler.js';
 import { RetryLater } from '../../outbox/retry.js';
@@ -48,19 +48,15 @@ export function slackNoticeHandler(
 ): OutboxHandler {
   const { absent } = options;
   const warnChannel = channelWarner(deps.logger, deps.clock);
-  // A reminder's copies keep its moment: what was resent after it is not "due" in them either.
-  const standInsFor = async (item: OutboxRow, payload: NoticePayload): Promise<number> => {
-    if (!absent) return 0;
-    const copied = payload.notice === 'reminder' ? { ...payload, queuedAt: payload.queuedAt ?? Number(item.created_at) } : payload;
-    return inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), copied, absent.bootstrapAdmins, item.id));
-  };
+  const standInsFor = async (item: OutboxRow, payload: NoticePayload): Promise<number> => (absent ? inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id)) : 0);
   return {
     kind: SLACK_NOTICE,
     heldUntil: () => hold.until(),
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       hold.throwIfHeld();
-      const payload = JSON.parse(item.payload) as NoticePayload;
-      const message = await renderFirstPost(deps, item, payload);
+      // A reminder's moment rides along into any stand-in's copy (noticeOf).
+      const payload = noticeOf(item);
+      const message = await renderFirstPost(deps, item.id, payload);
       if (message === 'overtaken') return { result: 'cancelled', reason: 'overtaken: none of its invitations is in the state it tells of any more' };
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
       if (absent && (await absent.deactivated.has(payload.recipient))) {

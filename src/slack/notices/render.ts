@@ -3,7 +3,7 @@ import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { MembersService } from '../../members/service.js';
 import { displayName } from '../../members/service.js';
-import { SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import { noticeOf, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { suggestAddress } from '../../invites/typos.js';
 import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice, renewalRequestNotice } from '../blocks/notice-dms.js';
@@ -21,7 +21,7 @@ export interface NoticeDeps {
 /** A queued notice by its outbox id (the id its buttons carry). */
 export async function loadNotice(db: Db, noticeId: number): Promise<NoticePayload | undefined> {
   const row = await db<OutboxRow>('outbox').where({ id: noticeId, kind: SLACK_NOTICE }).first();
-  return row ? (JSON.parse(row.payload) as NoticePayload) : undefined;
+  return row ? noticeOf(row) : undefined;
 }
 
 /** Draws a notice from the current state of what it is about (also after a click on it). */
@@ -44,8 +44,7 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
     return invitation && request ? renewalRequestNotice({ noticeId, invitation, request, notice: note }) : undefined;
   }
   // The headline counts how many are still as the notice tells, so every invitation is read once.
-  const queued = payload.notice === 'reminder' ? (payload.queuedAt ?? (await createdAt(deps.db, noticeId))) : 0;
-  return drawList(noticeId, payload, await deps.invites.getMany(payload.invitationIds), queued, note);
+  return drawList(noticeId, payload, await deps.invites.getMany(payload.invitationIds), note);
 }
 
 /**
@@ -53,29 +52,25 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
  * none of whose invitations is still expired (accepted, resent, sent anew or revoked while it
  * waited for Slack), is 'overtaken': nothing left to say. Its invitations are read once, all of them.
  */
-export async function renderFirstPost(deps: NoticeDeps, item: Pick<OutboxRow, 'id' | 'created_at'>, payload: NoticePayload): Promise<{ text: string; blocks: Block[] } | 'overtaken' | undefined> {
-  if (payload.notice !== 'reminder' && payload.notice !== 'expired') return renderNotice(deps, item.id, payload);
+export async function renderFirstPost(deps: NoticeDeps, noticeId: number, payload: NoticePayload): Promise<{ text: string; blocks: Block[] } | 'overtaken' | undefined> {
+  if (payload.notice !== 'reminder' && payload.notice !== 'expired') return renderNotice(deps, noticeId, payload);
   const invitations = await deps.invites.getMany(payload.invitationIds);
-  const since = payload.notice === 'reminder' ? (payload.queuedAt ?? Number(item.created_at)) : 0;
-  return invitations.some((invitation) => stillAsTold(payload.notice, invitation, since)) ? drawList(item.id, payload, invitations, since) : 'overtaken';
-}
-
-/** When the sweep queued the notice: an invitation resent after its reminder no longer expires soon. */
-async function createdAt(db: Db, noticeId: number): Promise<number> {
-  const row = (await db('outbox').where({ id: noticeId }).first('created_at')) as Pick<OutboxRow, 'created_at'> | undefined;
-  return Number(row?.created_at ?? 0);
+  return invitations.some((invitation) => stillAsTold(payload, invitation)) ? drawList(noticeId, payload, invitations) : 'overtaken';
 }
 
 /**
  * Whether an invitation is still as its notice tells: expired; or, for a reminder, pending and not
  * resent since it was queued (what it reminded of was sent before: the sweep claims only those).
  */
-function stillAsTold(kind: 'reminder' | 'expired', invitation: Invitation, queued: number): boolean {
-  return kind === 'expired' ? invitation.status === 'expired' : invitation.status === 'pending' && invitation.lastSentAt < queued;
+function stillAsTold(payload: ListPayload, invitation: Invitation): boolean {
+  if (payload.notice === 'expired') return invitation.status === 'expired';
+  return invitation.status === 'pending' && invitation.lastSentAt < (payload.queuedAt ?? Infinity);
 }
 
-function drawList(noticeId: number, payload: Extract<NoticePayload, { notice: 'reminder' | 'expired' }>, invitations: Invitation[], queued: number, note?: string) {
-  const still = invitations.filter((i) => stillAsTold(payload.notice, i, queued)).length;
+type ListPayload = Extract<NoticePayload, { notice: 'reminder' | 'expired' }>;
+
+function drawList(noticeId: number, payload: ListPayload, invitations: Invitation[], note?: string) {
+  const still = invitations.filter((i) => stillAsTold(payload, i)).length;
   return listNotice({ noticeId, kind: payload.notice, invitations: invitations.slice(0, NOTICE_ROWS), total: payload.invitationIds.length, still, notice: note });
 }
 
