@@ -50,6 +50,29 @@ export function cannotAct(member: { role: string; state: string } | undefined): 
   return !!member && !can({ role: member.role as Role, state: member.state as 'active' | 'deactivated' }, 'member:manage');
 }
 
+/** The invitations a notice tells of (none for a report). */
+export function invitationIdsOf(payload: NoticePayload): string[] {
+  if ('invitationIds' in payload && payload.invitationIds) return payload.invitationIds;
+  return 'invitationId' in payload ? [payload.invitationId] : [];
+}
+
+/**
+ * Whether the person a notice was queued for may still hear it: a bootstrap admin; someone linked to a
+ * member who can act (not deactivated or demoted since: deactivation also ends the link); or, as
+ * audienceFor chose, the Slack user who invited with no member behind the invitation. A channel may.
+ */
+export async function mayStillHear(db: Db | Trx, payload: NoticePayload, bootstrapAdmins: readonly string[]): Promise<boolean> {
+  const recipient = payload.recipient;
+  if (!/^[UW]/.test(recipient) || bootstrapAdmins.includes(recipient)) return true;
+  const member = (await db('members').where({ slack_user_id: recipient }).first('role', 'state')) as { role: string; state: string } | undefined;
+  if (member) return !cannotAct(member);
+  const ids = invitationIdsOf(payload);
+  for (const chunk of chunked(ids)) {
+    if (await db('invitations').whereIn('id', chunk).where({ invited_by_slack_user_id: recipient }).whereNull('invited_by_member_id').first('id')) return true;
+  }
+  return false;
+}
+
 /**
  * Who hears in the inviter's place (an inviter with no Slack user, or one who can no longer act): the
  * bootstrap admins, or — with none configured — every active admin member linked to a Slack user.
@@ -150,15 +173,16 @@ export async function queueAcceptedNotice(trx: Trx, now: number, invitation: { i
 
 /**
  * The same notice queued for the stand-ins, in the place of a recipient who can no longer hear it
- * (deactivated in Slack); answers how many. A report goes to every admin already. A recipient who
- * is a stand-in was either told as one (the others were told too: nothing more) or as the inviter
+ * (deactivated in Slack) or act on it (deactivated or demoted in Doorman since); answers how many.
+ * A report goes to every admin already. A recipient who is or was a stand-in (`wasStandIn`: may
+ * have been) was either told as one (the others were told too: nothing more) or as the inviter
  * (an admin): then the others hear of that recipient's own invitations. Each copy is queued once
  * per notice (`fromItem`), however many times that notice is tried (its outcome lost in a crash, say).
  */
-export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[], fromItem: number): Promise<number> {
+export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[], fromItem: number, wasStandIn = false): Promise<number> {
   if (payload.notice === 'weekly_report') return 0;
   const standIns = await standInAdmins(trx, bootstrapAdmins);
-  const copy = standIns.includes(payload.recipient) ? await asInviterOnly(trx, payload) : payload;
+  const copy = wasStandIn || standIns.includes(payload.recipient) ? await asInviterOnly(trx, payload) : payload;
   const others = standIns.filter((recipient) => recipient !== payload.recipient);
   if (!copy || others.length === 0) return 0;
   await queueNotices(
@@ -175,7 +199,7 @@ async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice:
   // How a request ended is the deciding admin's own doing, and every other admin may have decided
   // it: a stand-in's copy would tell one of them of their own decision.
   if (payload.notice === 'approval_decided') return undefined;
-  const ids = 'invitationIds' in payload ? payload.invitationIds : [payload.invitationId];
+  const ids = invitationIdsOf(payload);
   const own: string[] = [];
   for (const chunk of chunked(ids)) {
     // The inviter as audienceFor reads it: the Slack user who invited, else the inviting member's.

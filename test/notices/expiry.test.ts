@@ -241,6 +241,29 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect(h.dms('U0ED')).toEqual([]);
     expect(await listedIn('expired', [demotedOne!])).toEqual({ [demotedOne!]: 2 });
   });
+
+  it('an inviter deactivated after the expiry notice was queued, while it waited for their pace: the bootstrap admins hear instead', async () => {
+    h.api.users.set('U0FLO', { email: 'flo@corp.test', name: 'Flo Late' });
+    const flo = (await h.services.members.create({ email: 'flo@corp.test', role: 'admin', firstName: 'Flo', lastName: 'Late', slackUserId: 'U0FLO' }, { type: 'system' })).member;
+    const [, lapsed] = await h.invite(['flo.joiner@corp.test', 'flo.lapsed@corp.test'], { type: 'slack', slackUserId: 'U0FLO', memberId: flo.id, name: 'Flo Late' });
+    const expiresAt = Number((await h.db.db('invitations').where({ id: lapsed }).first('expires_at')).expires_at);
+    await eventually(() => h.smtp.to('flo.lapsed@corp.test').length === 1, 10_000, 'the invitation email');
+    h.clock.advance(expiresAt - 500 - h.clock.now());
+    await h.accept('flo.joiner@corp.test');
+    // The acceptance DM takes this second of Flo's pace: the expiry notice after it waits on the test's clock.
+    await h.waitForDms('U0FLO', 1);
+    h.clock.advance(600);
+    await h.sweep();
+    await h.services.members.deactivate(flo.id, { type: 'system' });
+    const lapsedIn = (user: string) => h.dms(user).filter((dm) => textOf(dm.args).includes('flo.lapsed@corp.test'));
+    await eventually(() => {
+      h.clock.advance(1_100);
+      return [ADMIN, ADMIN2].every((user) => lapsedIn(user).length > 0);
+    }, 10_000, 'the expiry notice passed to the bootstrap admins');
+    await h.settled();
+    expect([ADMIN, ADMIN2].map((user) => lapsedIn(user).length)).toEqual([1, 1]);
+    expect(h.dms('U0FLO')).toHaveLength(1);
+  });
 });
 
 describe('notices overtaken while they waited for Slack', () => {

@@ -108,4 +108,35 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
       h.api.users.set(LINKED, { email: 'lin@corp.test', name: 'Lin Linked' });
     }
   });
+  it('a linked admin demoted in Doorman after their notices were queued: what they invited reaches the other linked admins, what they heard as a stand-in is not passed on, and they hear nothing more', async () => {
+    const system = { type: 'system' as const, name: 'cli:test' };
+    // What the app kept of Slack's answer that LINKED was deactivated (the test before) goes stale.
+    h.clock.advance(2 * 3_600_000);
+    h.api.users.set('U0THIRD', { email: 'third@corp.test', name: 'Thi Rd' });
+    const { member } = await h.services.members.create({ email: 'third@corp.test', role: 'admin', firstName: 'Thi', lastName: 'Rd', slackUserId: 'U0THIRD' }, system);
+    const third = { type: 'slack' as const, slackUserId: 'U0THIRD', memberId: member.id, name: 'Thi Rd' };
+    // The other linked admins (U0SECOND too when the tests before ran).
+    const others = (await h.db.db('members').where({ role: 'admin', state: 'active' }).whereNot({ slack_user_id: 'U0THIRD' }).whereNotNull('slack_user_id').pluck('slack_user_id')) as string[];
+    expect(others).toContain(LINKED);
+    const heard = (user: string, email: string) => h.dms(user).filter((dm) => dm.args.text === `${email} accepted their invitation and joined as Member`).length;
+    await h.invite(['third-first@corp.test', 'third-own@corp.test'], third);
+    await h.invite(['nobodys-joiner@corp.test'], SYSTEM_ACTOR);
+    await h.accept('third-first@corp.test');
+    // The first DM to U0THIRD takes this second of their pace: what follows waits on the test's clock.
+    await h.waitForDms('U0THIRD', 1);
+    await h.accept('third-own@corp.test');
+    await h.accept('nobodys-joiner@corp.test');
+    await eventually(() => others.every((user) => heard(user, 'nobodys-joiner@corp.test') === 1), 10_000, 'the stand-ins told of the CLI invitation');
+    await h.services.members.setRole(member.id, 'member', system);
+    await eventually(() => {
+      h.clock.advance(1_100);
+      return others.every((user) => heard(user, 'third-own@corp.test') === 1) ? true : undefined;
+    }, 10_000, 'the demoted admin\'s own acceptance told to the other linked admins');
+    await h.settled();
+    await h.settle();
+    expect(h.dms('U0THIRD').map((dm) => dm.args.text)).toEqual(['third-first@corp.test accepted their invitation and joined as Member']);
+    for (const user of others) expect([heard(user, 'third-own@corp.test'), heard(user, 'nobodys-joiner@corp.test')]).toEqual([1, 1]);
+    const cancelled = await h.db.db('outbox').where({ kind: 'slack_notice', state: 'cancelled' }).where('last_error', 'like', '%can no longer act in Doorman%');
+    expect(cancelled).toHaveLength(2);
+  });
 });

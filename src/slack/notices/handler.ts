@@ -1,6 +1,6 @@
 import { webApi } from '@slack/bolt';
 import { inTransaction } from '../../db/index.js';
-import { noticeOf, queueForStandIns, queueNotices, weeklyReportKey, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import { noticeOf, queueForStandIns, queueNotices, mayStillHear, weeklyReportKey, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import type { DeliveryOutcome, OutboxHandler } from '../../outbox/handler.js';
 import { RetryLater } from '../../outbox/retry.js';
@@ -48,7 +48,8 @@ export function slackNoticeHandler(
 ): OutboxHandler {
   const { absent } = options;
   const warnChannel = channelWarner(deps.logger, deps.clock);
-  const standInsFor = async (item: OutboxRow, payload: NoticePayload): Promise<number> => (absent ? inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id)) : 0);
+  const standInsFor = async (item: OutboxRow, payload: NoticePayload, wasStandIn = false): Promise<number> =>
+    absent ? inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id, wasStandIn)) : 0;
   return {
     kind: SLACK_NOTICE,
     heldUntil: () => hold.until(),
@@ -59,6 +60,11 @@ export function slackNoticeHandler(
       const message = await renderFirstPost(deps, item.id, payload);
       if (message === 'overtaken') return { result: 'cancelled', reason: 'overtaken: none of its invitations is in the state it tells of any more' };
       if (!message) return { result: 'cancelled', reason: 'nothing left to tell' };
+      // Without bootstrap admins the linked admins stand in, and this recipient may have heard as one.
+      if (absent && !(await mayStillHear(deps.db, payload, absent.bootstrapAdmins))) {
+        const told = await standInsFor(item, payload, absent.bootstrapAdmins.length === 0);
+        return { result: 'cancelled', reason: `the recipient can no longer act in Doorman (deactivated or no longer an admin)${told ? `; queued for ${told} admin(s) instead` : ''}` };
+      }
       if (absent && (await absent.deactivated.has(payload.recipient))) {
         const told = await standInsFor(item, payload);
         return { result: 'cancelled', reason: `the recipient is deactivated in Slack${told ? `; queued for ${told} admin(s) instead` : ''}` };
