@@ -19,7 +19,7 @@ const ALONE = [
 
 /**
  * The longest shared files, started first so the workers finish together, busy ones (the benchmark
- * smoke, the fuzzers) between ones that mostly wait (list files, faults), so that three workers do
+ * smoke, the fuzzers) between ones that mostly wait (list files, faults), so that the workers do
  * not all want the CPU at once. A fresh clone (CI) has no timing cache, and vitest would then start
  * larger files first, which left the ~80 s benchmark smoke (a small file) for the end.
  */
@@ -62,12 +62,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // Most suites wait on sockets, timers and child processes more than on the CPU: three at once
-        // keep a 2-core machine busier (vitest would otherwise run one: cores − 1). What measures time
+        // Most suites wait on sockets, timers and child processes more than on the CPU: four at once
+        // keep a 2-core machine busy through the stretches where three all wait (vitest would otherwise
+        // run one: cores − 1). What measures time
         // under load runs alone. Files share their worker's modules (not isolated: loading them again
         // for each file cost ~60 s of the run), so a file puts back what it changes: process.env,
         // timers, process listeners.
-        test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: ALONE, maxWorkers: 3, isolate: false, sequence: { groupOrder: 0 } },
+        test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: ALONE, maxWorkers: 4, isolate: false, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
