@@ -23,6 +23,7 @@ import * as appSettings from '../../migrations/20261206_0020_app_settings.js';
 import * as approvalRequests from '../../migrations/20261206_0021_approval_requests.js';
 import * as idempotencyKeys from '../../migrations/20261207_0022_idempotency_keys.js';
 import * as recountInvitationTallies from '../../migrations/20261207_0023_recount_invitation_tallies.js';
+import * as inviteDraftEnds from '../../migrations/20261207_0024_invite_draft_ends.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -58,6 +59,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261206_0021_approval_requests', approvalRequests],
   ['20261207_0022_idempotency_keys', idempotencyKeys],
   ['20261207_0023_recount_invitation_tallies', recountInvitationTallies],
+  ['20261207_0024_invite_draft_ends', inviteDraftEnds],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -22,6 +22,9 @@ export interface InviteDraft {
 
 const KEPT_MS = DAY_MS;
 
+/** How a review ended: the form drawn again, or the list sent. */
+export type DraftEnd = 'back' | 'sent';
+
 /** Drafts by id, each readable only by the Slack user who made it. */
 export class InviteDrafts {
   constructor(private readonly db: Db, private readonly clock: Clock) {}
@@ -34,20 +37,27 @@ export class InviteDrafts {
     return id;
   }
 
-  /** False when the draft is gone (sent meanwhile): then nothing should redraw its review. */
+  /** False when the review ended meanwhile (Back, or sent): then nothing should redraw it. */
   async update(id: string, draft: InviteDraft): Promise<boolean> {
-    return (await this.db('invite_drafts').where({ id }).update({ body: JSON.stringify(draft) })) > 0;
+    return (await this.db('invite_drafts').where({ id }).whereNull('ended').update({ body: JSON.stringify(draft) })) > 0;
   }
 
+  /** A review still open: not ended, not too old, and the caller's. */
   async load(id: unknown, slackUserId: string): Promise<InviteDraft | undefined> {
     if (typeof id !== 'string' || !/^draft_[A-Za-z0-9_-]{16}$/.test(id)) return undefined;
-    const row = (await this.db('invite_drafts').where({ id, slack_user_id: slackUserId }).first('body', 'created_at')) as { body: string; created_at: number | string } | undefined;
+    const row = (await this.db('invite_drafts').where({ id, slack_user_id: slackUserId }).whereNull('ended').first('body', 'created_at')) as { body: string; created_at: number | string } | undefined;
     if (!row || Number(row.created_at) < this.clock.now() - KEPT_MS) return undefined;
     return JSON.parse(row.body) as InviteDraft;
   }
 
-  /** Deletes the draft; answers whether this call deleted it (of two at once, one does). */
-  async drop(id: string): Promise<boolean> {
-    return (await this.db('invite_drafts').where({ id }).delete()) > 0;
+  /** Ends the review (Back or Send); answers whether this call ended it (of two at once, one does). */
+  async end(id: string, how: DraftEnd): Promise<boolean> {
+    return (await this.db('invite_drafts').where({ id }).whereNull('ended').update({ ended: how })) > 0;
+  }
+
+  /** How the review ended, if it did. */
+  async endedAs(id: string): Promise<DraftEnd | undefined> {
+    const row = (await this.db('invite_drafts').where({ id }).first('ended')) as { ended: DraftEnd | null } | undefined;
+    return row?.ended ?? undefined;
   }
 }

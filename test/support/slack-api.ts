@@ -242,7 +242,7 @@ export class SlackApiStandIn {
   orgWideInstall = false;
   /** Requests that reached `otherOrigin`'s `/elsewhere/…` (where a redirect may point), with the token they carried. */
   readonly strayRequests: Array<{ path: string; authorization: string | undefined }> = [];
-  private readonly delays = new Map<string, number>();
+  private readonly delays = new Map<string, { ms: number; when?: (args: Record<string, any>) => boolean }>();
   private readonly inFlight = new Map<string, number>();
   /** The most calls to a method (one given a `delay`) waiting at once. */
   readonly mostAtOnce = new Map<string, number>();
@@ -395,10 +395,18 @@ export class SlackApiStandIn {
     return `http://127.0.0.1:${this.otherPort}`;
   }
 
-  /** Every call to `method` takes `ms` before it is answered (0 removes the delay). */
-  delay(method: string, ms: number): void {
-    if (ms > 0) this.delays.set(method, ms);
+  /**
+   * Every call to `method` (or those `when` picks) takes `ms` before it is answered, and before what it
+   * changes takes effect: a call that arrived later may overtake it (0 removes the delay).
+   */
+  delay(method: string, ms: number, when?: (args: Record<string, any>) => boolean): void {
+    if (ms > 0) this.delays.set(method, { ms, when });
     else this.delays.delete(method);
+  }
+
+  /** Calls to `method` held by its `delay` now. */
+  waiting(method: string): number {
+    return this.inFlight.get(method) ?? 0;
   }
 
   /** Adds the bot to a channel (C… public, G… private unless said otherwise), with the name a post may give instead of its id. */
@@ -587,7 +595,8 @@ export class SlackApiStandIn {
     };
     if (!method || !(method in REQUIRED)) return refuse('unknown_method');
 
-    const delay = this.delays.get(method);
+    const delayed = this.delays.get(method);
+    const delay = delayed && (!delayed.when || delayed.when(args)) ? delayed.ms : 0;
     if (delay) {
       // Calls waiting at once, per method: what a burst of them looks like to Slack.
       const now = (this.inFlight.get(method) ?? 0) + 1;

@@ -23,8 +23,8 @@ export function reviewBackAction(deps: SlackDeps) {
       if (!draft || !(await deps.drafts.load(draftId, args.body.user.id))) return;
       await args.client.views.update({ view_id: view.id, view: next });
     }
-    // The form now holds all the draft held: dropping it keeps a lookup of picked people, still under
+    // The form now holds all the draft held: ending it keeps a lookup of picked people, still under
     // way, from drawing this review again over the form. (Not before: a refused update leaves the review.)
-    if (draft) await deps.drafts.drop(String(draftId));
+    if (draft) await deps.drafts.end(String(draftId), 'back');
   };
 }

@@ -5,7 +5,7 @@ import { isRole } from '../../../members/roles.js';
 import { SLACK_USER_ID } from '../../../shared/actor.js';
 import { DomainError, InvalidInput } from '../../../shared/errors.js';
 import { MODAL_BLOCKS, MODAL_INPUTS } from '../../action-values.js';
-import { importingView, MAX_PICKED_PEOPLE, refusedView, reviewView } from '../../blocks/invite-modal.js';
+import { importingView, inviteModal, inviteSendingView, MAX_PICKED_PEOPLE, refusedView, reviewView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { slackRefusal } from '../../refusals.js';
@@ -106,10 +106,19 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   }
   draft.review.invalid.push(...picked.unusable);
   draft.peoplePending = false;
-  // Sent meanwhile: the modal shows what was sent, and the send looked the people up itself.
+  // Ended meanwhile: the modal shows the form again or what was sent (the send looked the people up itself).
   if (!(await deps.drafts.update(draftId, draft))) return;
-  await client.views.update({ view_id: viewId, view: reviewView(draftId, draft, deps.invites.policy) }).catch((error: unknown) => {
+  const drawn = await client.views.update({ view_id: viewId, view: reviewView(draftId, draft, deps.invites.policy) }).catch((error: unknown) => {
     // Closed meanwhile: nothing to draw on.
     if (slackRefusal(error) !== 'not_found') throw error;
+  });
+  // Ended between the update and the redraw, whose request may have reached Slack after the ending's:
+  // what the ending drew is drawn again, unless Slack has drawn something since this redraw (its hash).
+  const ended = drawn?.view?.hash ? await deps.drafts.endedAs(draftId) : undefined;
+  if (!ended) return;
+  const view = ended === 'back' ? inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message }) : inviteSendingView();
+  await client.views.update({ view_id: viewId, hash: drawn!.view!.hash, view }).catch((error: unknown) => {
+    const refused = slackRefusal(error);
+    if (refused !== 'hash_conflict' && refused !== 'not_found') throw error;
   });
 }

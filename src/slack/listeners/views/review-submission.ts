@@ -36,10 +36,10 @@ export function reviewSubmission(deps: SlackDeps) {
         const ticked: unknown = view.state?.values?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
         const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
         if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
-        // Taken before sending, so a lookup of picked people finishing now no longer redraws the
+        // Ended before sending, so a lookup of picked people finishing now no longer redraws the
         // review; of two submissions at once (two trigger ids, so not a retry) only the one that
-        // took it sends.
-        if (!(await deps.drafts.drop(draftId))) return { view: outOfDate() };
+        // ended it sends.
+        if (!(await deps.drafts.end(draftId, 'sent'))) return { view: outOfDate() };
         return { user, draft, summary: await send(deps, user, draft, resendInvited) };
       } catch (error) {
         return { view: refusedView(failureText(error, deps.logger, 'sending from the invite review failed')) };
