@@ -1,6 +1,6 @@
 import { recordSecretFingerprint } from './app-secret.js';
 import { recordServedWith, slackServed } from './served-with.js';
-import { plainHttpOffMachine } from './shared/urls.js';
+import { warnAtStart } from './start-warnings.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -26,7 +26,6 @@ import { toInvitation } from './invites/model.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { SlackDoor } from './slack/app.js';
 import { createWebApp, type RateLimits } from './web/server.js';
-import { formatDuration } from './report/format.js';
 import { envEndpoints } from './webhooks/endpoints.js';
 import { DEFAULT_WEBHOOK_DELIVERY, WEBHOOK_WORKER_OPTIONS, webhookHandler, type WebhookDeliverySettings } from './webhooks/delivery.js';
 import { WebhookEvents } from './webhooks/webhook-events.js';
@@ -179,28 +178,6 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
   const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind, slack: slackServed(config.slack) }, services.clock.now());
-  if (served.mailBefore === 'smtp' && services.mail.kind === 'file') {
-    // Every instance delivers from the one outbox: one without SMTP_URL (a canary, a forgotten variable) takes the others' emails too.
-    logger.warn("SMTP_URL is not set, but this database was last served with SMTP: emails are written to files in DATA_DIR/outbox and marked sent, other instances' queued ones too; set SMTP_URL as the other instances have it (expected only when moving to files on purpose, e.g. a staging copy)");
-  }
-  if (config.webhooks.urls.length > 1) {
-    // Standard Webhooks: a key per endpoint. One shared, each receiver holds what signs the others' events.
-    logger.warn({ endpoints: config.webhooks.urls.length }, 'WEBHOOK_URLS lists several endpoints that share WEBHOOK_SECRET: each receiver can sign events the others accept; give each its own secret with `doorman webhooks add` (unless they are all yours)');
-  }
-  const plain = config.webhooks.urls.filter(plainHttpOffMachine);
-  if (plain.length) {
-    // Payloads carry email addresses and names; https keeps them from the networks between.
-    logger.warn({ endpoints: plain }, 'WEBHOOK_URLS sends events (email addresses, names) over plain http: use https unless the network between is yours');
-  }
-  if (served.slackBefore === true && slackMode(config.slack) === 'off') {
-    // The CLI checks its Slack settings against the last start's: a canary without them turns that check off for every instance.
-    logger.warn('Slack is off here, but this database was last served with Slack: the CLI now checks its Slack settings against this start, and this instance sends no Slack DMs; set the Slack variables as the other instances have them (expected only when turning Slack off)');
-  }
-  if (secret.replacedSince !== undefined) {
-    // On purpose when rotated; a mistyped secret, or a database restored without its own, does the same silently otherwise.
-    logger.warn({ previousSince: new Date(secret.replacedSince).toISOString() }, 'APP_SECRET is not the one this database was last served with: invitation links emailed before, and admin sessions and bearer tokens issued before, no longer work (expected after rotating it; otherwise restore the secret)');
-  }
-
   const mode = slackMode(config.slack);
   const web = createWebApp({
     db: services.db,
@@ -250,18 +227,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     services.webhooks.start();
   }
 
-  if (!slack) {
-    logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
-    if (config.report) logger.warn('REPORT_SCHEDULE is set but Slack is off: the weekly report goes out only with Slack on (doorman report --week prints it)');
-    const channels = [config.slack.approvalChannel && 'SLACK_APPROVAL_CHANNEL', config.auditChannel && 'AUDIT_CHANNEL'].filter((name): name is string => Boolean(name));
-    if (channels.length) logger.warn(`${channels.join(' and ')} ${channels.length > 1 ? 'are' : 'is'} set but Slack is off: nothing is posted there until Slack is on`);
-  }
-  // Every invitation is emailed INVITE_TTL before it expires, and none emailed within EXPIRY_REMINDER of its expiry is reminded.
-  if (config.expiryReminderMs >= config.inviteTtlMs) {
-    logger.warn(`EXPIRY_REMINDER (${formatDuration(config.expiryReminderMs)}) is not shorter than INVITE_TTL (${formatDuration(config.inviteTtlMs)}), so only invitations given a longer expiry are ever reminded; set it shorter, or 0 to turn reminders off`);
-  }
-  // Used as given: trimming it now would change every link already sent by a deployment that ran so.
-  if (config.appSecret !== config.appSecret.trim()) logger.warn('APP_SECRET begins or ends with whitespace (a newline from a secrets file?); it is used as given, so keep it that way or every link changes');
+  if (!slack) logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
+  warnAtStart(logger, config, { mail: services.mail.kind, served, secret });
   logger.info(
     { port, publicUrl: config.publicUrl, database: config.database.client, mail: services.mail.kind, slack: mode, metrics: config.metrics ? (config.metrics.token ? 'token' : 'on') : 'off' },
     `Doorman is listening on ${config.publicUrl}`,

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { recordServedWith } from '../../src/served-with.js';
-import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../support/db.js';
-import { tempDataDir } from '../support/service.js';
-import { captureLogger } from '../support/slack-world.js';
-import { TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js';
+import { startApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { recordServedWith } from '../src/served-with.js';
+import { createTestDatabase, TEST_SECRET, type TestDatabase } from './support/db.js';
+import { tempDataDir } from './support/service.js';
+import { captureLogger } from './support/slack-world.js';
+import { TEST_WEBHOOK_SECRET } from './support/webhook-receiver.js';
 
 /** What a start says about settings that work but are likely a mistake. */
 describe('start-up warnings', () => {
