@@ -4,7 +4,7 @@ import type { Invitation } from '../invites/model.js';
 import { actorFromRef } from '../shared/actor.js';
 import { ROLES, roleHas } from '../members/roles.js';
 import { enqueue, type OutboxRow } from '../outbox/outbox.js';
-import { inviterAudience, queueNotices } from './queue.js';
+import { inviterAudience, queueNotices, slackUserOf } from './queue.js';
 
 /**
  * The Slack side of the rule "Policy", queued in the transaction of each change: the approval
@@ -118,8 +118,7 @@ export async function queueApprovalDecided(trx: Trx, now: number, invitations: I
       continue;
     }
     // An admin hearing in the requester's place is not told of their own decision (made in Slack, or as a member on the web or the API).
-    const decider = actorFromRef(first.approval?.decidedBy ?? first.revokedBy);
-    const deciderSlack = decider.type === 'slack' ? decider.slackUserId : decider.type === 'member' ? await memberSlackUser(trx, decider.memberId) : null;
+    const deciderSlack = await slackUserOf(trx, first.approval?.decidedBy ?? first.revokedBy);
     await queueNotices(trx, now, recipients.filter((id) => id !== deciderSlack).map((recipient) => ({ notice: 'approval_decided', recipient, ...subject, asInviter })));
   }
 }

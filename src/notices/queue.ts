@@ -2,6 +2,8 @@ import { chunked, type Db, type Trx } from '../db/index.js';
 import { can } from '../members/model.js';
 import type { Role } from '../members/roles.js';
 import { enqueue, type OutboxMessage, type OutboxRow } from '../outbox/outbox.js';
+import { memberSlackUser } from '../invites/approvals.js';
+import { actorFromRef } from '../shared/actor.js';
 
 /**
  * Slack notices are queued in the outbox like emails, in the transaction of the change that
@@ -57,18 +59,23 @@ export function invitationIdsOf(payload: NoticePayload): string[] {
 }
 
 /**
- * Whether the person a notice was queued for may still hear it: a bootstrap admin; someone linked to a
- * member who can act (not deactivated or demoted since: deactivation also ends the link); or, as
- * audienceFor chose, the Slack user who invited with no member behind the invitation. A channel may.
+ * Whether the person a notice was queued for may still hear it, by audienceFor's rule read again now:
+ * a bootstrap admin; someone linked to a member who can act (not deactivated or demoted since); or the
+ * Slack user who made one of its invitations, unless the member they invited as can no longer act. A
+ * channel may. Deactivation also ends a member's link, so a stand-in deactivated since hears no more.
  */
 export async function mayStillHear(db: Db | Trx, payload: NoticePayload, bootstrapAdmins: readonly string[]): Promise<boolean> {
   const recipient = payload.recipient;
   if (!/^[UW]/.test(recipient) || bootstrapAdmins.includes(recipient)) return true;
   const member = (await db('members').where({ slack_user_id: recipient }).first('role', 'state')) as { role: string; state: string } | undefined;
   if (member) return !cannotAct(member);
-  const ids = invitationIdsOf(payload);
-  for (const chunk of chunked(ids)) {
-    if (await db('invitations').whereIn('id', chunk).where({ invited_by_slack_user_id: recipient }).whereNull('invited_by_member_id').first('id')) return true;
+  for (const chunk of chunked(invitationIdsOf(payload))) {
+    const inviters = (await db('invitations as i')
+      .leftJoin('members as m', 'm.id', 'i.invited_by_member_id')
+      .whereIn('i.id', chunk)
+      .where('i.invited_by_slack_user_id', recipient)
+      .distinct('m.role', 'm.state')) as Array<{ role: string | null; state: string | null }>;
+    if (inviters.some((m) => !cannotAct(m.role && m.state ? { role: m.role, state: m.state } : undefined))) return true;
   }
   return false;
 }
@@ -176,14 +183,17 @@ export async function queueAcceptedNotice(trx: Trx, now: number, invitation: { i
  * (deactivated in Slack) or act on it (deactivated or demoted in Doorman since); answers how many.
  * A report goes to every admin already. A recipient who is or was a stand-in (`wasStandIn`: may
  * have been) was either told as one (the others were told too: nothing more) or as the inviter
- * (an admin): then the others hear of that recipient's own invitations. Each copy is queued once
+ * (an admin): then the others hear of that recipient's own invitations. An approval outcome says
+ * which: the others hear of the requester's, all but the admin who decided. Each copy is queued once
  * per notice (`fromItem`), however many times that notice is tried (its outcome lost in a crash, say).
  */
 export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[], fromItem: number, wasStandIn = false): Promise<number> {
   if (payload.notice === 'weekly_report') return 0;
+  if (payload.notice === 'approval_decided' && payload.asInviter === false) return 0;
   const standIns = await standInAdmins(trx, bootstrapAdmins);
-  const copy = wasStandIn || standIns.includes(payload.recipient) ? await asInviterOnly(trx, payload) : payload;
-  const others = standIns.filter((recipient) => recipient !== payload.recipient);
+  const copy = payload.notice !== 'approval_decided' && (wasStandIn || standIns.includes(payload.recipient)) ? await asInviterOnly(trx, payload) : payload;
+  const decider = copy?.notice === 'approval_decided' ? await deciderOf(trx, copy.invitationId) : null;
+  const others = standIns.filter((recipient) => recipient !== payload.recipient && recipient !== decider);
   if (!copy || others.length === 0) return 0;
   await queueNotices(
     trx,
@@ -194,20 +204,35 @@ export async function queueForStandIns(trx: Trx, now: number, payload: NoticePay
   return others.length;
 }
 
+/** The Slack user of whoever decided (or withdrew) an invitation's approval request, if one. */
+export async function deciderOf(trx: Trx, invitationId: string): Promise<SlackUserId | null> {
+  const row = (await trx('invitations').where({ id: invitationId }).first('decided_by', 'revoked_by')) as { decided_by: string | null; revoked_by: string | null } | undefined;
+  return slackUserOf(trx, row?.decided_by ?? row?.revoked_by);
+}
+
+/** The Slack user an actor reference ("slack:U…", "member:…") names: a member's link, or the one they held last. */
+export async function slackUserOf(trx: Trx, ref: string | null | undefined): Promise<SlackUserId | null> {
+  const actor = actorFromRef(ref);
+  return actor.type === 'slack' ? actor.slackUserId : actor.type === 'member' ? memberSlackUser(trx, actor.memberId) : null;
+}
+
 /** The part of a notice that told its recipient of their own invitations (as inviter); undefined when none did. */
-async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice: 'weekly_report' }>): Promise<NoticePayload | undefined> {
-  // How a request ended is the deciding admin's own doing, and every other admin may have decided
-  // it: a stand-in's copy would tell one of them of their own decision.
-  if (payload.notice === 'approval_decided') return undefined;
+async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice: 'weekly_report' | 'approval_decided' }>): Promise<NoticePayload | undefined> {
   const ids = invitationIdsOf(payload);
   const own: string[] = [];
+  const heldBy = new Map<string, SlackUserId | null>();
   for (const chunk of chunked(ids)) {
-    // The inviter as audienceFor reads it: the Slack user who invited, else the inviting member's.
-    own.push(...((await trx('invitations as i')
-      .leftJoin('members as m', 'm.id', 'i.invited_by_member_id')
-      .whereIn('i.id', chunk)
-      .where((q) => q.where('i.invited_by_slack_user_id', payload.recipient).orWhere((member) => member.whereNull('i.invited_by_slack_user_id').where('m.slack_user_id', payload.recipient)))
-      .pluck('i.id')) as string[]));
+    // The inviter as audienceFor reads it: the Slack user who invited, else the inviting member's
+    // (deactivated since, the link they held then).
+    const rows = (await trx('invitations').whereIn('id', chunk).select('id', 'invited_by_slack_user_id', 'invited_by_member_id')) as Array<{ id: string; invited_by_slack_user_id: string | null; invited_by_member_id: string | null }>;
+    for (const row of rows) {
+      let inviter = row.invited_by_slack_user_id;
+      if (!inviter && row.invited_by_member_id) {
+        if (!heldBy.has(row.invited_by_member_id)) heldBy.set(row.invited_by_member_id, await memberSlackUser(trx, row.invited_by_member_id));
+        inviter = heldBy.get(row.invited_by_member_id)!;
+      }
+      if (inviter === payload.recipient) own.push(row.id);
+    }
   }
   if (own.length === 0) return undefined;
   if (!('invitationIds' in payload)) return payload;

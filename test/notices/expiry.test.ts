@@ -264,6 +264,28 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect([ADMIN, ADMIN2].map((user) => lapsedIn(user).length)).toEqual([1, 1]);
     expect(h.dms('U0FLO')).toHaveLength(1);
   });
+
+  it('a requester demoted after the approval outcome was queued: the bootstrap admins hear in their place, all but the one who decided', async () => {
+    h.api.users.set('U0GUS', { email: 'gus@corp.test', name: 'Gus Asked' });
+    const gus = (await h.services.members.create({ email: 'gus@corp.test', role: 'admin', firstName: 'Gus', lastName: 'Asked', slackUserId: 'U0GUS' }, { type: 'system' })).member;
+    const asGus = { type: 'slack' as const, slackUserId: 'U0GUS', memberId: gus.id, name: 'Gus Asked' };
+    await h.invite(['gus.joiner@corp.test'], asGus);
+    await h.accept('gus.joiner@corp.test');
+    // The acceptance DM takes this second of Gus's pace: the outcome after it waits on the test's clock.
+    await h.waitForDms('U0GUS', 1);
+    const [held] = (await h.services.invites.inviteMany({ emails: 'gus.admin@corp.test', role: 'admin', actor: asGus })).awaitingApproval!;
+    await h.services.invites.approve(held!.invitationId, { type: 'slack', slackUserId: ADMIN, name: 'Bootstrap Boss' });
+    await h.services.members.setRole(gus.id, 'member', { type: 'system' });
+    const outcome = (user: string) => h.dms(user).filter((dm) => dm.args.text === 'The invitation to gus.admin@corp.test was approved');
+    await eventually(() => {
+      h.clock.advance(1_100);
+      return outcome(ADMIN2).length > 0;
+    }, 10_000, 'the outcome told to the other bootstrap admin');
+    await h.settled();
+    await h.settle();
+    expect([outcome(ADMIN).length, outcome(ADMIN2).length]).toEqual([0, 1]);
+    expect(h.dms('U0GUS')).toHaveLength(1);
+  });
 });
 
 describe('notices overtaken while they waited for Slack', () => {

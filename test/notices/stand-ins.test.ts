@@ -139,4 +139,39 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     const cancelled = await h.db.db('outbox').where({ kind: 'slack_notice', state: 'cancelled' }).where('last_error', 'like', '%can no longer act in Doorman%');
     expect(cancelled).toHaveLength(2);
   });
+  it('a linked admin deactivated after their notice was queued, whose invitation came from the API: the others hear of it (the link they held then)', async () => {
+    const system = { type: 'system' as const, name: 'cli:test' };
+    h.clock.advance(2 * 3_600_000);
+    h.api.users.set('U0FOURTH', { email: 'fourth@corp.test', name: 'Fou Rth' });
+    const { member } = await h.services.members.create({ email: 'fourth@corp.test', role: 'admin', firstName: 'Fou', lastName: 'Rth', slackUserId: 'U0FOURTH' }, system);
+    const viaApi = { type: 'member' as const, memberId: member.id, name: 'Fou Rth' };
+    const others = (await h.db.db('members').where({ role: 'admin', state: 'active' }).whereNot({ slack_user_id: 'U0FOURTH' }).whereNotNull('slack_user_id').pluck('slack_user_id')) as string[];
+    const heard = (user: string, email: string) => h.dms(user).filter((dm) => dm.args.text === `${email} accepted their invitation and joined as Member`).length;
+    await h.invite(['fourth-first@corp.test', 'fourth-api@corp.test'], viaApi);
+    await h.accept('fourth-first@corp.test');
+    // The first DM to U0FOURTH takes this second of their pace: the next waits on the test's clock.
+    await h.waitForDms('U0FOURTH', 1);
+    await h.accept('fourth-api@corp.test');
+    await h.services.members.deactivate(member.id, system);
+    await eventually(() => {
+      h.clock.advance(1_100);
+      return others.every((user) => heard(user, 'fourth-api@corp.test') === 1) ? true : undefined;
+    }, 10_000, 'the deactivated admin\'s own acceptance told to the other linked admins');
+    await h.settled();
+    expect(h.dms('U0FOURTH')).toHaveLength(1);
+  });
+
+  it('an admin whose Slack link was released still hears of what they invited from Slack: the rule is the inviting member\'s, as when it was queued', async () => {
+    const system = { type: 'system' as const, name: 'cli:test' };
+    h.api.users.set('U0FIFTH', { email: 'fifth@corp.test', name: 'Fif Th' });
+    const { member } = await h.services.members.create({ email: 'fifth@corp.test', role: 'admin', firstName: 'Fif', lastName: 'Th', slackUserId: 'U0FIFTH' }, system);
+    await h.invite(['fifth-joiner@corp.test'], { type: 'slack', slackUserId: 'U0FIFTH', memberId: member.id, name: 'Fif Th' });
+    await h.services.members.setSlackUser(member.id, null, system);
+    await h.accept('fifth-joiner@corp.test');
+    const [note] = await eventually(() => {
+      h.clock.advance(1_100);
+      return h.dms('U0FIFTH').length ? h.dms('U0FIFTH') : undefined;
+    }, 10_000, 'the acceptance told to the inviter');
+    expect(note!.args.text).toBe('fifth-joiner@corp.test accepted their invitation and joined as Member');
+  });
 });
