@@ -22,8 +22,8 @@ export interface InviteDraft {
 
 const KEPT_MS = DAY_MS;
 
-/** How a review ended: the form drawn again, or the list sent. */
-export type DraftEnd = 'back' | 'sent';
+/** How a review ended: the form drawn again, the list sent, or a send that failed (its refusal shown). */
+export type DraftEnd = 'back' | 'sent' | 'failed';
 
 /** Drafts by id, each readable only by the Slack user who made it. */
 export class InviteDrafts {
@@ -53,6 +53,11 @@ export class InviteDrafts {
   /** Ends the review (Back or Send); answers whether this call ended it (of two at once, one does). */
   async end(id: string, how: DraftEnd): Promise<boolean> {
     return (await this.db('invite_drafts').where({ id }).whereNull('ended').update({ ended: how })) > 0;
+  }
+
+  /** Says again how a review this caller ended ended (a send that failed), or opens it again (`null`: Back not drawn). */
+  async reword(id: string, from: DraftEnd, to: DraftEnd | null): Promise<void> {
+    await this.db('invite_drafts').where({ id, ended: from }).update({ ended: to });
   }
 
   /** How the review ended, if it did. */

@@ -98,47 +98,56 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
 
   /** What the modal shows now: the last update Slack took (calls are recorded as they are answered, so in the order they took effect). */
   const shown = () => h.api.calls.filter((c) => c.method === 'views.update' && c.ok && c.args.view_id === 'V0MODAL').at(-1)?.args.view;
-  /** Holds the lookup's redraw of the review at Slack, so that what the click sends overtakes it. */
-  const holdingTheRedraw = async (typed: string, person: string, click: (answer: { view: any }) => Promise<void>) => {
+  /** Holds the lookup's redraw of the review at Slack until `click` is done, so that what it sends overtakes the redraw. */
+  const holdingTheRedraw = async (typed: string, person: string, click: (answer: { view: any; draftId: string }) => Promise<void>) => {
     h.api.users.set(person, { email: `${person.toLowerCase()}@corp.test`, name: 'Crossed Pick' });
-    h.api.delay('views.update', 800, (args) => args.view?.callback_id === 'invite_review');
+    const release = h.api.hold('views.update', (args) => args.view?.callback_id === 'invite_review');
     try {
       const answer = await submitForm({ emails: typed, users: [person] });
       await h.api.waitFor(() => h.api.waiting('views.update') > 0, 5_000, 'the redraw held at Slack');
-      await click(answer);
-      await h.api.waitFor(() => h.api.waiting('views.update') === 0, 5_000, 'the redraw taken');
-      await pause(500);
+      const draftId = answer.view.private_metadata as string;
+      await click({ view: answer.view, draftId });
+      // The click's own work is done once the review it ended says so.
+      await eventually(async () => (await h.db.db('invite_drafts').where({ id: draftId }).first('ended'))?.ended, 5_000, 'the review ended');
     } finally {
-      h.api.delay('views.update', 0);
-      h.api.registerView('V0MODAL', { hash: 'h1' });
+      release();
     }
   };
+  const updatesOf = (typed: string) => h.api.calls.filter((c) => c.method === 'views.update' && c.ok && c.args.view_id === 'V0MODAL' && textOf(c.args.view).includes(typed));
 
   it('Back while the redraw with the people picked is on its way to Slack: the form is drawn again after it', async () => {
-    await holdingTheRedraw('crossed.back@corp.test', 'U0CROSSB', async (answer) => {
-      const back = buttonFor(answer.view.blocks, 'review_back');
-      const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(back), surface: { in: 'home' } });
-      (payload as any).view = { ...answer.view, id: 'V0MODAL', hash: h.api.viewHash('V0MODAL') };
-      (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
-      expect((await h.interaction(payload)).status).toBe(200);
-      // The form is drawn while the review is still held, which Slack then takes over it.
-      await eventually(() => shown()?.callback_id === 'invite_modal', 5_000, 'the form drawn by Back');
-    });
-    const updates = h.api.calls.filter((c) => c.method === 'views.update' && c.ok && c.args.view_id === 'V0MODAL' && textOf(c.args.view).includes('crossed.back'));
-    expect(updates.map((c) => c.args.view.callback_id)).toEqual(['invite_modal', 'invite_review', 'invite_modal']);
-    expect(shown().blocks.find((b: any) => b.block_id === 'emails').element.initial_value).toBe('crossed.back@corp.test');
+    try {
+      await holdingTheRedraw('crossed.back@corp.test', 'U0CROSSB', async ({ view }) => {
+        const back = buttonFor(view.blocks, 'review_back');
+        const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(back), surface: { in: 'home' } });
+        (payload as any).view = { ...view, id: 'V0MODAL', hash: h.api.viewHash('V0MODAL') };
+        (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
+        expect((await h.interaction(payload)).status).toBe(200);
+        await eventually(() => shown()?.callback_id === 'invite_modal', 5_000, 'the form drawn by Back');
+      });
+      // The held review is taken over the form, and the form is drawn again after it.
+      await eventually(() => updatesOf('crossed.back@corp.test').length === 3, 5_000, 'the form drawn again');
+      expect(updatesOf('crossed.back@corp.test').map((c) => c.args.view.callback_id)).toEqual(['invite_modal', 'invite_review', 'invite_modal']);
+      expect(shown().blocks.find((b: any) => b.block_id === 'emails').element.initial_value).toBe('crossed.back@corp.test');
+    } finally {
+      h.api.registerView('V0MODAL', { hash: 'h1' });
+    }
   });
 
   it('Send while the redraw with the people picked is on its way to Slack: the modal says the summary follows, not the review', async () => {
-    await holdingTheRedraw('crossed.sent@corp.test', 'U0CROSSS', async (answer) => {
-      const sent = await send(answer.view.private_metadata);
-      expect(sent.status).toBe(200);
-      expect((sent.json as any).view.callback_id).not.toBe('invite_review');
-    });
-    expect(shown()?.callback_id).not.toBe('invite_review');
-    expect(textOf(shown())).toContain("I'll send you the summary in a direct message");
-    await h.emailed('crossed.sent@corp.test', 1);
-    await h.emailed('u0crosss@corp.test', 1);
+    try {
+      await holdingTheRedraw('crossed.sent@corp.test', 'U0CROSSS', async ({ draftId }) => {
+        const sent = await send(draftId);
+        expect(sent.status).toBe(200);
+        expect((sent.json as any).view.callback_id).not.toBe('invite_review');
+      });
+      await eventually(() => updatesOf('crossed.sent@corp.test').length === 1 && shown()?.callback_id !== 'invite_review', 5_000, 'the review covered again');
+      expect(textOf(shown())).toContain("I'll send you the summary in a direct message");
+      await h.emailed('crossed.sent@corp.test', 1);
+      await h.emailed('u0crosss@corp.test', 1);
+    } finally {
+      h.api.registerView('V0MODAL', { hash: 'h1' });
+    }
   });
 
   it('Back on a review drawn again meanwhile (the people picked were found): the click still brings the form back', async () => {

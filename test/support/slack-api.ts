@@ -242,7 +242,8 @@ export class SlackApiStandIn {
   orgWideInstall = false;
   /** Requests that reached `otherOrigin`'s `/elsewhere/…` (where a redirect may point), with the token they carried. */
   readonly strayRequests: Array<{ path: string; authorization: string | undefined }> = [];
-  private readonly delays = new Map<string, { ms: number; when?: (args: Record<string, any>) => boolean }>();
+  private readonly delays = new Map<string, number>();
+  private readonly holds = new Map<string, { when: (args: Record<string, any>) => boolean; released: Promise<void> }>();
   private readonly inFlight = new Map<string, number>();
   /** The most calls to a method (one given a `delay`) waiting at once. */
   readonly mostAtOnce = new Map<string, number>();
@@ -395,16 +396,27 @@ export class SlackApiStandIn {
     return `http://127.0.0.1:${this.otherPort}`;
   }
 
-  /**
-   * Every call to `method` (or those `when` picks) takes `ms` before it is answered, and before what it
-   * changes takes effect: a call that arrived later may overtake it (0 removes the delay).
-   */
-  delay(method: string, ms: number, when?: (args: Record<string, any>) => boolean): void {
-    if (ms > 0) this.delays.set(method, { ms, when });
+  /** Every call to `method` takes `ms` before it is answered (0 removes the delay). */
+  delay(method: string, ms: number): void {
+    if (ms > 0) this.delays.set(method, ms);
     else this.delays.delete(method);
   }
 
-  /** Calls to `method` held by its `delay` now. */
+  /**
+   * Holds the calls to `method` that `when` picks, unanswered and without effect, until the returned
+   * release is called: calls that arrive meanwhile overtake them, as on the network.
+   */
+  hold(method: string, when: (args: Record<string, any>) => boolean): () => void {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.set(method, { when, released });
+    return () => {
+      this.holds.delete(method);
+      release();
+    };
+  }
+
+  /** Calls to `method` waiting now (on its `delay` or `hold`). */
   waiting(method: string): number {
     return this.inFlight.get(method) ?? 0;
   }
@@ -595,14 +607,15 @@ export class SlackApiStandIn {
     };
     if (!method || !(method in REQUIRED)) return refuse('unknown_method');
 
-    const delayed = this.delays.get(method);
-    const delay = delayed && (!delayed.when || delayed.when(args)) ? delayed.ms : 0;
-    if (delay) {
+    const delay = this.delays.get(method);
+    const held = this.holds.get(method);
+    const until = held?.when(args) ? held.released : delay ? new Promise((resolve) => setTimeout(resolve, delay)) : undefined;
+    if (until) {
       // Calls waiting at once, per method: what a burst of them looks like to Slack.
       const now = (this.inFlight.get(method) ?? 0) + 1;
       this.inFlight.set(method, now);
       this.mostAtOnce.set(method, Math.max(now, this.mostAtOnce.get(method) ?? 0));
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await until;
       this.inFlight.set(method, this.inFlight.get(method)! - 1);
     }
 

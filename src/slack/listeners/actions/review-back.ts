@@ -11,20 +11,29 @@ export function reviewBackAction(deps: SlackDeps) {
     if (!view) return;
     const draftId = clickedValue(args);
     const draft = await deps.drafts.load(draftId, args.body.user.id);
-    const next = draft
-      ? inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message })
-      : messageView('Invite people', 'This review is out of date. Open the form again to start over.');
-    try {
-      await args.client.views.update({ view_id: view.id, hash: view.hash, view: next });
-    } catch (error) {
-      if (slackRefusal(error) !== 'hash_conflict') throw error;
-      // Drawn again since the click: by the lookup of the people picked (the draft is still here, and
-      // Back still wins), or by a send (the draft is gone, and what was sent stays in view).
-      if (!draft || !(await deps.drafts.load(draftId, args.body.user.id))) return;
-      await args.client.views.update({ view_id: view.id, view: next });
+    if (!draft) {
+      const outOfDate = messageView('Invite people', 'This review is out of date. Open the form again to start over.');
+      // Drawn again since the click (by a send, say): what is in view stays.
+      return void (await args.client.views.update({ view_id: view.id, hash: view.hash, view: outOfDate }).catch((error: unknown) => {
+        if (slackRefusal(error) !== 'hash_conflict') throw error;
+      }));
     }
-    // The form now holds all the draft held: ending it keeps a lookup of picked people, still under
-    // way, from drawing this review again over the form. (Not before: a refused update leaves the review.)
-    if (draft) await deps.drafts.end(String(draftId), 'back');
+    // Ended before the form is drawn, so a lookup of picked people whose redraw reaches Slack after the
+    // form finds it ended and draws the form again; a send that ended it first keeps what it drew.
+    if (!(await deps.drafts.end(String(draftId), 'back'))) return;
+    const form = inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message });
+    try {
+      try {
+        await args.client.views.update({ view_id: view.id, hash: view.hash, view: form });
+      } catch (error) {
+        if (slackRefusal(error) !== 'hash_conflict') throw error;
+        // Drawn again since the click, by the lookup of the people picked: Back still wins.
+        await args.client.views.update({ view_id: view.id, view: form });
+      }
+    } catch (error) {
+      // The review stays in view: it is open again.
+      await deps.drafts.reword(String(draftId), 'back', null).catch(() => undefined);
+      throw error;
+    }
   };
 }

@@ -40,7 +40,13 @@ export function reviewSubmission(deps: SlackDeps) {
         // review; of two submissions at once (two trigger ids, so not a retry) only the one that
         // ended it sends.
         if (!(await deps.drafts.end(draftId, 'sent'))) return { view: outOfDate() };
-        return { user, draft, summary: await send(deps, user, draft, resendInvited) };
+        try {
+          return { user, draft, summary: await send(deps, user, draft, resendInvited) };
+        } catch (error) {
+          // The refusal is what the modal shows: a lookup's redraw crossing it must not say the summary follows.
+          await deps.drafts.reword(draftId, 'sent', 'failed').catch(() => undefined);
+          throw error;
+        }
       } catch (error) {
         return { view: refusedView(failureText(error, deps.logger, 'sending from the invite review failed')) };
       }
