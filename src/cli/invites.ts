@@ -5,7 +5,7 @@ import type { Services } from '../app.js';
 import { checkedChoices, EXPIRY_CHOICES, MAX_MESSAGE_CHARS, parseExpiryDays } from '../invites/choices.js';
 import { MAX_FILE_BYTES, MAX_FILE_ROWS, parseListFile, tooLarge } from '../invites/list-file.js';
 import { MAX_PAGE, type SortKey } from '../invites/list.js';
-import { SHOWN_STATUSES, type Invitation, type InviteSummary } from '../invites/model.js';
+import { refusedWhenNothingStored, SHOWN_STATUSES, type Invitation, type InviteSummary } from '../invites/model.js';
 import type { Role } from '../members/roles.js';
 import { MAX_NAME_CHARS } from '../shared/actor.js';
 import { InvalidInput } from '../shared/errors.js';
@@ -144,10 +144,8 @@ function inviterName(value: string): string {
  * note on an address the summary also names as invited or skipped (a file listing it again with another role).
  */
 function failIfNotInvited(summary: InviteSummary): void {
-  const named = new Set([...summary.sent, ...summary.renewed, ...summary.alreadyMember, ...(summary.resent ?? []), ...[...summary.alreadyInvited, ...(summary.alreadyAwaiting ?? []), ...(summary.awaitingApproval ?? [])].map((e) => e.email)]);
-  const failed = summary.invalid.filter((entry) => !named.has(entry.entry)).length + (summary.overLimit?.length ?? 0);
-  const stored = summary.sent.length + summary.renewed.length + (summary.resent?.length ?? 0) + (summary.awaitingApproval?.length ?? 0);
-  if (failed && !stored) throw new Error(`Nobody was invited: ${failed === 1 ? 'the entry was' : `the ${failed} entries were`} refused (see above).`);
+  const failed = refusedWhenNothingStored(summary);
+  if (failed) throw new Error(`Nobody was invited: ${failed === 1 ? 'the entry was' : `the ${failed} entries were`} refused (see above).`);
 }
 
 /** --expires in days, checked against the choices before anything is opened. */

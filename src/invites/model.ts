@@ -168,6 +168,17 @@ export function emptySummary(): InviteSummary {
   return { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
 }
 
+/**
+ * How many entries a request refused when it stored nothing (0 when it stored some, or refused none):
+ * invalid entries, not counting one also named in another group (a repeat), and those over the daily limit.
+ */
+export function refusedWhenNothingStored(summary: InviteSummary): number {
+  const stored = summary.sent.length + summary.renewed.length + (summary.resent?.length ?? 0) + (summary.awaitingApproval?.length ?? 0);
+  if (stored) return 0;
+  const named = new Set([...summary.sent, ...summary.renewed, ...summary.alreadyMember, ...(summary.resent ?? []), ...[...summary.alreadyInvited, ...(summary.alreadyAwaiting ?? []), ...(summary.awaitingApproval ?? [])].map((e) => e.email)]);
+  return summary.invalid.filter((entry) => !named.has(entry.entry)).length + (summary.overLimit?.length ?? 0);
+}
+
 /** Two summaries as one (a list stored in several parts). */
 export function mergeSummaries(a: InviteSummary, b: InviteSummary): InviteSummary {
   return {
