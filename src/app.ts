@@ -178,6 +178,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
   const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind, slack: slackServed(config.slack) }, services.clock.now());
+  // Now, not once listening: what the starts before left is overwritten above, so a start that fails later could not say it again.
+  warnAtStart(logger, config, { mail: services.mail.kind, served, secret });
   const mode = slackMode(config.slack);
   const web = createWebApp({
     db: services.db,
@@ -228,7 +230,6 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   }
 
   if (!slack) logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) to turn it on');
-  warnAtStart(logger, config, { mail: services.mail.kind, served, secret });
   logger.info(
     { port, publicUrl: config.publicUrl, database: config.database.client, mail: services.mail.kind, slack: mode, metrics: config.metrics ? (config.metrics.token ? 'token' : 'on') : 'off' },
     `Doorman is listening on ${config.publicUrl}`,

@@ -88,7 +88,7 @@ describe.each(DIALECTS)('the running service (%s)', (dialect) => {
     expect(await health.json()).toEqual({ ok: true });
 
     expect(service.logs().some((l) => /APP_SECRET/.test(String(l.msg)))).toBe(false);
-    const slackOff = service.logs().find((l) => /Slack is off/.test(String(l.msg)));
+    const slackOff = service.logs().find((l) => /^Slack is off:/.test(String(l.msg)));
     expect(slackOff?.msg).toContain('SLACK_BOT_TOKEN');
     expect(slackOff?.msg).toContain('SLACK_SIGNING_SECRET');
     const warned = service.logs().filter((l) => l.level === 40).map((l) => String(l.msg));
