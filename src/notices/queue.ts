@@ -185,13 +185,13 @@ export async function queueAcceptedNotice(trx: Trx, now: number, invitation: { i
  * have been) was either told as one (the others were told too: nothing more) or as the inviter
  * (an admin): then the others hear of that recipient's own invitations. An approval outcome says
  * which: the others hear of the requester's, all but the admin who decided. Each copy is queued once
- * per notice (`fromItem`), however many times that notice is tried (its outcome lost in a crash, say).
+ * per notice (`from`, its outbox row), however many times that notice is tried (its outcome lost in a crash, say).
  */
-export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[], fromItem: number, wasStandIn = false): Promise<number> {
+export async function queueForStandIns(trx: Trx, now: number, payload: NoticePayload, bootstrapAdmins: readonly string[], from: Pick<OutboxRow, 'id' | 'created_at'>, wasStandIn = false): Promise<number> {
   if (payload.notice === 'weekly_report') return 0;
   if (payload.notice === 'approval_decided' && payload.asInviter === false) return 0;
   const standIns = await standInAdmins(trx, bootstrapAdmins);
-  const copy = payload.notice !== 'approval_decided' && (wasStandIn || standIns.includes(payload.recipient)) ? await asInviterOnly(trx, payload) : payload;
+  const copy = payload.notice !== 'approval_decided' && (wasStandIn || standIns.includes(payload.recipient)) ? await asInviterOnly(trx, payload, Number(from.created_at)) : payload;
   const decider = copy?.notice === 'approval_decided' ? await deciderOf(trx, copy.invitationId) : null;
   const others = standIns.filter((recipient) => recipient !== payload.recipient && recipient !== decider);
   if (!copy || others.length === 0) return 0;
@@ -199,7 +199,7 @@ export async function queueForStandIns(trx: Trx, now: number, payload: NoticePay
     trx,
     now,
     others.map((recipient): NoticePayload => (copy.notice === 'approval_decided' ? { ...copy, recipient, asInviter: false } : { ...copy, recipient })),
-    (queued) => `standin:${fromItem}:${queued.recipient}`,
+    (queued) => `standin:${from.id}:${queued.recipient}`,
   );
   return others.length;
 }
@@ -216,19 +216,22 @@ export async function slackUserOf(trx: Trx, ref: string | null | undefined): Pro
   return actor.type === 'slack' ? actor.slackUserId : actor.type === 'member' ? memberSlackUser(trx, actor.memberId) : null;
 }
 
-/** The part of a notice that told its recipient of their own invitations (as inviter); undefined when none did. */
-async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice: 'weekly_report' | 'approval_decided' }>): Promise<NoticePayload | undefined> {
+/**
+ * The part of a notice that told its recipient of their own invitations (as inviter); undefined when none did.
+ * `queuedAt`: when the notice was queued, to read an inviting member's link as it was then.
+ */
+async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice: 'weekly_report' | 'approval_decided' }>, queuedAt: number): Promise<NoticePayload | undefined> {
   const ids = invitationIdsOf(payload);
   const own: string[] = [];
   const heldBy = new Map<string, SlackUserId | null>();
   for (const chunk of chunked(ids)) {
-    // The inviter as audienceFor reads it: the Slack user who invited, else the inviting member's
-    // (deactivated since, the link they held then).
+      // The inviter as audienceFor read it when the notice was queued: the Slack user who invited, else
+    // the inviting member's link then (changed since by a deactivation, an unlink or a new link).
     const rows = (await trx('invitations').whereIn('id', chunk).select('id', 'invited_by_slack_user_id', 'invited_by_member_id')) as Array<{ id: string; invited_by_slack_user_id: string | null; invited_by_member_id: string | null }>;
     for (const row of rows) {
       let inviter = row.invited_by_slack_user_id;
       if (!inviter && row.invited_by_member_id) {
-        if (!heldBy.has(row.invited_by_member_id)) heldBy.set(row.invited_by_member_id, await memberSlackUser(trx, row.invited_by_member_id));
+        if (!heldBy.has(row.invited_by_member_id)) heldBy.set(row.invited_by_member_id, await linkWhenQueued(trx, row.invited_by_member_id, queuedAt));
         inviter = heldBy.get(row.invited_by_member_id)!;
       }
       if (inviter === payload.recipient) own.push(row.id);
@@ -238,4 +241,22 @@ async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice:
   if (!('invitationIds' in payload)) return payload;
   const kept = new Set(own);
   return { ...payload, invitationIds: payload.invitationIds.filter((id) => kept.has(id)) };
+}
+
+/**
+ * The Slack user a member was linked to at `at`: the link the first change after it replaced (deactivation,
+ * unlink, another link), else the link now. A change in the same millisecond counts as before.
+ */
+async function linkWhenQueued(trx: Trx, memberId: string, at: number): Promise<SlackUserId | null> {
+  const released = (await trx('audit_log')
+    .where({ subject_type: 'member', subject_id: memberId })
+    .whereIn('action', ['deactivate', 'slack_unlink', 'slack_link'])
+    .andWhere('at', '>', at)
+    .orderBy('id')
+    .first('action', 'details')) as { action: string; details: string | null } | undefined;
+  if (released) {
+    const details = released.details ? (JSON.parse(released.details) as { slackUserId?: string | null; previous?: string | null }) : {};
+    return (released.action === 'deactivate' ? details.slackUserId : details.previous) ?? null;
+  }
+  return ((await trx('members').where({ id: memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)?.slack_user_id ?? null;
 }

@@ -286,6 +286,29 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     expect([outcome(ADMIN).length, outcome(ADMIN2).length]).toEqual([0, 1]);
     expect(h.dms('U0GUS')).toHaveLength(1);
   });
+
+  it('a stand-in deactivated in Slack whose member invited before being deactivated: the other stand-in is told once, not again as if it were the inviter\'s own', async () => {
+    const mo = (await h.services.members.create({ email: 'mo@corp.test', role: 'admin', firstName: 'Mo', lastName: 'Boss', slackUserId: ADMIN }, { type: 'system' })).member;
+    await h.invite(['mo.lapsed@corp.test'], { type: 'member', memberId: mo.id, name: 'Mo Boss' });
+    await h.emailed('mo.lapsed@corp.test', 1);
+    // Mo leaves Doorman first (the link to ADMIN ends), then ADMIN's Slack account is deactivated.
+    await h.services.members.deactivate(mo.id, { type: 'system' });
+    h.api.users.set(ADMIN, { email: 'boss@corp.test', name: 'Bootstrap Boss', deleted: true });
+    try {
+      const lapsedIn = (user: string) => h.dms(user).filter((dm) => textOf(dm.args).includes('mo.lapsed@corp.test'));
+      h.clock.advance(7 * DAY + 60_000);
+      await h.sweep();
+      await eventually(() => {
+        h.clock.advance(1_100);
+        return lapsedIn(ADMIN2).length > 0;
+      }, 10_000, 'the expiry told to the other bootstrap admin');
+      await h.settled();
+      await h.settle();
+      expect([lapsedIn(ADMIN).length, lapsedIn(ADMIN2).length]).toEqual([0, 1]);
+    } finally {
+      h.api.users.set(ADMIN, { email: 'boss@corp.test', name: 'Bootstrap Boss' });
+    }
+  });
 });
 
 describe('notices overtaken while they waited for Slack', () => {

@@ -152,6 +152,7 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     // The first DM to U0FOURTH takes this second of their pace: the next waits on the test's clock.
     await h.waitForDms('U0FOURTH', 1);
     await h.accept('fourth-api@corp.test');
+    h.clock.advance(1);
     await h.services.members.deactivate(member.id, system);
     await eventually(() => {
       h.clock.advance(1_100);

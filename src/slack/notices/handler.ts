@@ -49,7 +49,7 @@ export function slackNoticeHandler(
   const { absent } = options;
   const warnChannel = channelWarner(deps.logger, deps.clock);
   const standInsFor = async (item: OutboxRow, payload: NoticePayload, wasStandIn = false): Promise<number> =>
-    absent ? inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item.id, wasStandIn)) : 0;
+    absent ? inTransaction(deps.db, (trx) => queueForStandIns(trx, deps.clock.now(), payload, absent.bootstrapAdmins, item, wasStandIn)) : 0;
   return {
     kind: SLACK_NOTICE,
     heldUntil: () => hold.until(),
