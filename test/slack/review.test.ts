@@ -101,13 +101,13 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
   /** Holds the lookup's redraw of the review at Slack until `click` is done, so that what it sends overtakes the redraw. */
   const holdingTheRedraw = async (typed: string, person: string, click: (answer: { view: any; draftId: string }) => Promise<void>) => {
     h.api.users.set(person, { email: `${person.toLowerCase()}@corp.test`, name: 'Crossed Pick' });
-    const release = h.api.hold('views.update', (args) => args.view?.callback_id === 'invite_review');
+    const release = h.api.hold('views.update', (args) => args.view?.callback_id === 'invite_review' && textOf(args.view).includes(typed));
     try {
       const answer = await submitForm({ emails: typed, users: [person] });
       await h.api.waitFor(() => h.api.waiting('views.update') > 0, 5_000, 'the redraw held at Slack');
       const draftId = answer.view.private_metadata as string;
       await click({ view: answer.view, draftId });
-      // The click's own work is done once the review it ended says so.
+      // The click has ended the review (Back draws the form after that: the click waits for it).
       await eventually(async () => (await h.db.db('invite_drafts').where({ id: draftId }).first('ended'))?.ended, 5_000, 'the review ended');
     } finally {
       release();

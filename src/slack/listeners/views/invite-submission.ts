@@ -115,9 +115,14 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   // Ended between the update and the redraw, whose request may have reached Slack after the ending's:
   // what the ending drew is drawn again, unless Slack has drawn something since this redraw (its hash).
   const ended = drawn?.view?.hash ? await deps.drafts.endedAs(draftId) : undefined;
-  // A send that failed shows its refusal, which the redraw may have covered: it cannot be drawn again from here.
-  if (!ended || ended === 'failed') return;
-  const view = ended === 'back' ? inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message }) : inviteSendingView();
+  if (!ended) return;
+  const view =
+    ended === 'back'
+      ? inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message })
+      : ended === 'sent'
+        ? inviteSendingView()
+        : // The refusal the failed send showed is not kept: the redraw covered it, and this says as much.
+          refusedView(`:warning: Something went wrong while sending this list, and some invitations may have gone out. See \`${deps.command} invites\` before you send it again.`);
   await client.views.update({ view_id: viewId, hash: drawn!.view!.hash, view }).catch((error: unknown) => {
     const refused = slackRefusal(error);
     if (refused !== 'hash_conflict' && refused !== 'not_found') throw error;
