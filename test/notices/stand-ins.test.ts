@@ -43,10 +43,7 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     h.clock.advance(7 * DAY + 1);
     await h.sweep();
     // One DM a second per recipient: the pace's clock is the test's.
-    const dms = await eventually(() => {
-      h.clock.advance(1_100);
-      return h.dms(LINKED).length >= before + 2 ? h.dms(LINKED).slice(before) : undefined;
-    }, 10_000, 'two DMs to the linked admin');
+    const dms = await h.paced(() => h.dms(LINKED).length >= before + 2 ? h.dms(LINKED).slice(before) : undefined, 'two DMs to the linked admin');
     const texts = dms.map((dm) => textOf(dm.args as any)).join('\n');
     expect(texts).toContain('left-joined@corp.test accepted their invitation');
     expect(texts).toContain('left-expired@corp.test');
@@ -75,10 +72,7 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     const email = 'held@elsewhere.io';
     const [id] = (await h.services.invites.inviteMany({ emails: email, actor: { type: 'member', memberId: member.id, name: 'Api Only' } })).awaitingApproval!.map((e) => e.invitationId);
     await h.services.invites.deny(id!, { type: 'member', memberId: h.ids.linked, name: 'Lin Linked' }, 'Not now');
-    const told = await eventually(() => {
-      h.clock.advance(1_100);
-      return h.dms('U0SECOND').find((dm) => dm.args.text === `The invitation to ${email} was denied`);
-    }, 10_000, 'the other linked admin told');
+    const told = await h.paced(() => h.dms('U0SECOND').find((dm) => dm.args.text === `The invitation to ${email} was denied`), 'the other linked admin told');
     expect(textOf(told.args as any)).toContain('Asked for by Api Only');
     await h.settle();
     expect(h.dms(LINKED).filter((dm) => String(dm.args.text).includes(`invitation to ${email} was`))).toEqual([]);
@@ -128,10 +122,7 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     await h.accept('nobodys-joiner@corp.test');
     await eventually(() => others.every((user) => heard(user, 'nobodys-joiner@corp.test') === 1), 10_000, 'the stand-ins told of the CLI invitation');
     await h.services.members.setRole(member.id, 'member', system);
-    await eventually(() => {
-      h.clock.advance(1_100);
-      return others.every((user) => heard(user, 'third-own@corp.test') === 1) ? true : undefined;
-    }, 10_000, 'the demoted admin\'s own acceptance told to the other linked admins');
+    await h.paced(() => others.every((user) => heard(user, 'third-own@corp.test') === 1), 'the demoted admin\'s own acceptance told to the other linked admins');
     await h.settled();
     await h.settle();
     expect(h.dms('U0THIRD').map((dm) => dm.args.text)).toEqual(['third-first@corp.test accepted their invitation and joined as Member']);
@@ -154,10 +145,7 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     await h.accept('fourth-api@corp.test');
     h.clock.advance(1);
     await h.services.members.deactivate(member.id, system);
-    await eventually(() => {
-      h.clock.advance(1_100);
-      return others.every((user) => heard(user, 'fourth-api@corp.test') === 1) ? true : undefined;
-    }, 10_000, 'the deactivated admin\'s own acceptance told to the other linked admins');
+    await h.paced(() => others.every((user) => heard(user, 'fourth-api@corp.test') === 1), 'the deactivated admin\'s own acceptance told to the other linked admins');
     await h.settled();
     expect(h.dms('U0FOURTH')).toHaveLength(1);
   });
@@ -169,10 +157,7 @@ describe.each(DIALECTS)('notices with no bootstrap admins (%s)', (dialect) => {
     await h.invite(['fifth-joiner@corp.test'], { type: 'slack', slackUserId: 'U0FIFTH', memberId: member.id, name: 'Fif Th' });
     await h.services.members.setSlackUser(member.id, null, system);
     await h.accept('fifth-joiner@corp.test');
-    const [note] = await eventually(() => {
-      h.clock.advance(1_100);
-      return h.dms('U0FIFTH').length ? h.dms('U0FIFTH') : undefined;
-    }, 10_000, 'the acceptance told to the inviter');
+    const [note] = await h.paced(() => h.dms('U0FIFTH').length ? h.dms('U0FIFTH') : undefined, 'the acceptance told to the inviter');
     expect(note!.args.text).toBe('fifth-joiner@corp.test accepted their invitation and joined as Member');
   });
 });

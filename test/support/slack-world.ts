@@ -337,6 +337,17 @@ export class SlackWorld {
     return queuedNotices(this.db.db);
   }
 
+  /**
+   * Waits for `check`, moving the test's clock on by a little more than a recipient's one-a-second pace
+   * at each look, so DMs waiting on the pace go out.
+   */
+  paced<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+    return eventually(() => {
+      this.clock.advance(1_100);
+      return check() || undefined;
+    }, timeoutMs, what) as Promise<T>;
+  }
+
   /** Waits until every queued notice is settled (done or cancelled). */
   async settled(timeoutMs = 8_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
