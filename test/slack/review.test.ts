@@ -150,6 +150,26 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     }
   });
 
+  it('Back on a review whose modal was closed meanwhile: the draft stays open, and nothing is logged as an error', async () => {
+    const errorsBefore = h.log.errors().length;
+    const answer = await submitForm({ emails: 'closed.back@corp.test' });
+    const draftId = answer.view.private_metadata as string;
+    const hash = h.api.viewHash('V0MODAL');
+    h.api.closeView('V0MODAL');
+    try {
+      const payload = blockActionsPayload({ user: ADMIN, triggerId: newTriggerId(), action: clickedAction(buttonFor(answer.view.blocks, 'review_back')), surface: { in: 'home' } });
+      (payload as any).view = { ...answer.view, id: 'V0MODAL', hash };
+      (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
+      expect((await h.interaction(payload)).status).toBe(200);
+      await h.api.waitFor(() => h.api.calls.some((c) => c.method === 'views.update' && c.error === 'not_found' && c.args.view?.callback_id === 'invite_modal' && textOf(c.args.view).includes('closed.back')));
+      await eventually(async () => (await h.db.db('invite_drafts').where({ id: draftId }).first('ended'))?.ended === null, 5_000, 'the draft open again');
+      await h.settle();
+      expect(h.log.errors().slice(errorsBefore)).toEqual([]);
+    } finally {
+      h.api.registerView('V0MODAL', { hash: 'h1' });
+    }
+  });
+
   it('Back on a review drawn again meanwhile (the people picked were found): the click still brings the form back', async () => {
     h.api.delay('users.info', 300);
     try {

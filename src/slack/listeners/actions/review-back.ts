@@ -31,9 +31,9 @@ export function reviewBackAction(deps: SlackDeps) {
         await args.client.views.update({ view_id: view.id, view: form });
       }
     } catch (error) {
-      // The review stays in view: it is open again.
+      // The review stays in view (or the modal was closed meanwhile): it is open again.
       await deps.drafts.reword(String(draftId), 'back', null).catch(() => undefined);
-      throw error;
+      if (slackRefusal(error) !== 'not_found') throw error;
     }
   };
 }
