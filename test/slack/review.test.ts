@@ -150,6 +150,28 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     }
   });
 
+  it('a Send that fails while the redraw with the people picked is on its way to Slack: the modal says so, not the review', async () => {
+    // The database refuses this list's invitations (a trigger), as a failure would.
+    const refuse = dialect === 'pg'
+      ? ["CREATE FUNCTION refuse_crossed() RETURNS trigger AS $$ BEGIN IF NEW.email = 'crossed.fail@corp.test' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql", 'CREATE TRIGGER refuse_crossed BEFORE INSERT ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_crossed()']
+      : ["CREATE TRIGGER refuse_crossed BEFORE INSERT ON invitations WHEN NEW.email = 'crossed.fail@corp.test' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"];
+    const allow = dialect === 'pg' ? ['DROP TRIGGER refuse_crossed ON invitations', 'DROP FUNCTION refuse_crossed()'] : ['DROP TRIGGER refuse_crossed'];
+    for (const sql of refuse) await h.db.db.raw(sql);
+    try {
+      await holdingTheRedraw('crossed.fail@corp.test', 'U0CROSSF', async ({ draftId }) => {
+        const sent = await send(draftId);
+        expect(sent.status).toBe(200);
+        expect(textOf((sent.json as any).view)).toContain('Something went wrong');
+      });
+      await eventually(() => updatesOf('crossed.fail@corp.test').length === 1 && shown()?.callback_id !== 'invite_review', 5_000, 'the review covered again');
+      expect(textOf(shown())).toContain('some invitations may have gone out');
+      expect(await h.db.db('invitations').where({ email: 'crossed.fail@corp.test' }).first()).toBeUndefined();
+    } finally {
+      for (const sql of allow) await h.db.db.raw(sql);
+      h.api.registerView('V0MODAL', { hash: 'h1' });
+    }
+  });
+
   it('Back on a review whose modal was closed meanwhile: the draft stays open, and nothing is logged as an error', async () => {
     const errorsBefore = h.log.errors().length;
     const answer = await submitForm({ emails: 'closed.back@corp.test' });
