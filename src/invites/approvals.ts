@@ -129,16 +129,21 @@ export async function isRequester(trx: Trx, row: Pick<InvitationRow, 'invited_by
 /**
  * The Slack user a member is, for the two-person rule: their link, or — deactivated, the link
  * released (the same person may be back under another account) — the one they held last, from the
- * audit row that released it.
+ * audit row that released it. `at`: the link they held at that moment instead (a change in the same
+ * millisecond counts as before): the one the first change after it replaced, else the link now.
  */
-export async function memberSlackUser(trx: Trx, id: string): Promise<string | null> {
+export async function memberSlackUser(trx: Trx, id: string, at?: number): Promise<string | null> {
   const member = (await trx('members').where({ id }).first('slack_user_id', 'state')) as { slack_user_id: string | null; state: string } | undefined;
-  if (member?.slack_user_id || member?.state !== 'deactivated') return member?.slack_user_id ?? null;
-  const releases = (await trx('audit_log').where({ subject_type: 'member', subject_id: id }).whereIn('action', ['deactivate', 'slack_unlink']).orderBy('id', 'desc').select('action', 'details')) as Array<{ action: string; details: string | null }>;
-  for (const release of releases) {
-    const details = release.details ? (JSON.parse(release.details) as { slackUserId?: string | null; previous?: string | null }) : {};
-    const held = release.action === 'deactivate' ? details.slackUserId : details.previous;
+  if (at === undefined && (member?.slack_user_id || member?.state !== 'deactivated')) return member?.slack_user_id ?? null;
+  const changes = trx('audit_log').where({ subject_type: 'member', subject_id: id });
+  const rows = (at === undefined
+    ? await changes.whereIn('action', ['deactivate', 'slack_unlink']).orderBy('id', 'desc').select('action', 'details')
+    : await changes.whereIn('action', ['deactivate', 'slack_unlink', 'slack_link']).andWhere('at', '>', at).orderBy('id').limit(1).select('action', 'details')) as Array<{ action: string; details: string | null }>;
+  for (const change of rows) {
+    const details = change.details ? (JSON.parse(change.details) as { slackUserId?: string | null; previous?: string | null }) : {};
+    const held = change.action === 'deactivate' ? details.slackUserId : details.previous;
+    if (at !== undefined) return held ?? null;
     if (held) return held;
   }
-  return null;
+  return at === undefined ? null : (member?.slack_user_id ?? null);
 }

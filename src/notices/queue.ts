@@ -231,7 +231,7 @@ async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice:
     for (const row of rows) {
       let inviter = row.invited_by_slack_user_id;
       if (!inviter && row.invited_by_member_id) {
-        if (!heldBy.has(row.invited_by_member_id)) heldBy.set(row.invited_by_member_id, await linkWhenQueued(trx, row.invited_by_member_id, queuedAt));
+        if (!heldBy.has(row.invited_by_member_id)) heldBy.set(row.invited_by_member_id, await memberSlackUser(trx, row.invited_by_member_id, queuedAt));
         inviter = heldBy.get(row.invited_by_member_id)!;
       }
       if (inviter === payload.recipient) own.push(row.id);
@@ -241,22 +241,4 @@ async function asInviterOnly(trx: Trx, payload: Exclude<NoticePayload, { notice:
   if (!('invitationIds' in payload)) return payload;
   const kept = new Set(own);
   return { ...payload, invitationIds: payload.invitationIds.filter((id) => kept.has(id)) };
-}
-
-/**
- * The Slack user a member was linked to at `at`: the link the first change after it replaced (deactivation,
- * unlink, another link), else the link now. A change in the same millisecond counts as before.
- */
-async function linkWhenQueued(trx: Trx, memberId: string, at: number): Promise<SlackUserId | null> {
-  const released = (await trx('audit_log')
-    .where({ subject_type: 'member', subject_id: memberId })
-    .whereIn('action', ['deactivate', 'slack_unlink', 'slack_link'])
-    .andWhere('at', '>', at)
-    .orderBy('id')
-    .first('action', 'details')) as { action: string; details: string | null } | undefined;
-  if (released) {
-    const details = released.details ? (JSON.parse(released.details) as { slackUserId?: string | null; previous?: string | null }) : {};
-    return (released.action === 'deactivate' ? details.slackUserId : details.previous) ?? null;
-  }
-  return ((await trx('members').where({ id: memberId }).first('slack_user_id')) as { slack_user_id: string | null } | undefined)?.slack_user_id ?? null;
 }

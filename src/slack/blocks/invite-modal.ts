@@ -112,6 +112,16 @@ export function inviteModal(inviteTtlMs: number, values: InviteFormValues = {}):
   };
 }
 
+/** The form again, as a review's draft holds what was typed and chosen (Back). */
+export function draftForm(inviteTtlMs: number, draft: InviteDraft): types.ModalView {
+  return inviteModal(inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message });
+}
+
+/** A review already sent or left by Back, or too old: nothing to do from it. */
+export function reviewOutOfDateView(): types.ModalView {
+  return messageView('Invite people', 'This review is out of date. Open the form again to start over.');
+}
+
 /** How many addresses each group of the review shows before "and N more". */
 export const REVIEW_ROWS = 15;
 

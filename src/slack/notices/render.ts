@@ -3,7 +3,7 @@ import type { Invitation } from '../../invites/model.js';
 import type { InvitesService } from '../../invites/service.js';
 import type { MembersService } from '../../members/service.js';
 import { displayName } from '../../members/service.js';
-import { noticeOf, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
+import { invitationIdsOf, noticeOf, SLACK_NOTICE, type NoticePayload } from '../../notices/queue.js';
 import type { OutboxRow } from '../../outbox/outbox.js';
 import { suggestAddress } from '../../invites/typos.js';
 import { acceptedNotice, listNotice, NOTICE_ROWS, refusedNotice, renewalRequestNotice } from '../blocks/notice-dms.js';
@@ -36,7 +36,7 @@ export async function renderNotice(deps: NoticeDeps, noticeId: number, payload: 
     return figures ? weeklyReportMessage(figures) : undefined;
   }
   if (payload.notice === 'approval_decided') {
-    const decided = (await deps.invites.getMany(payload.invitationIds ?? [payload.invitationId])).filter((invitation) => invitation.approval?.decision || invitation.status === 'revoked');
+    const decided = (await deps.invites.getMany(invitationIdsOf(payload))).filter((invitation) => invitation.approval?.decision || invitation.status === 'revoked');
     return decided.length ? approvalDecidedNotice(decided, payload.asInviter ?? true) : undefined;
   }
   if (payload.notice === 'renewal_request') {

@@ -1,4 +1,4 @@
-import { inviteModal, messageView } from '../../blocks/invite-modal.js';
+import { draftForm, reviewOutOfDateView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
 import { slackRefusal } from '../../refusals.js';
 import { clickedValue, type ClickArgs } from './click.js';
@@ -12,28 +12,26 @@ export function reviewBackAction(deps: SlackDeps) {
     const draftId = clickedValue(args);
     const draft = await deps.drafts.load(draftId, args.body.user.id);
     if (!draft) {
-      const outOfDate = messageView('Invite people', 'This review is out of date. Open the form again to start over.');
       // Drawn again since the click (by a send, say): what is in view stays.
-      return void (await args.client.views.update({ view_id: view.id, hash: view.hash, view: outOfDate }).catch((error: unknown) => {
+      return void (await args.client.views.update({ view_id: view.id, hash: view.hash, view: reviewOutOfDateView() }).catch((error: unknown) => {
         if (slackRefusal(error) !== 'hash_conflict') throw error;
       }));
     }
     // Ended before the form is drawn, so a lookup of picked people whose redraw reaches Slack after the
     // form finds it ended and draws the form again; a send that ended it first keeps what it drew.
     if (!(await deps.drafts.end(String(draftId), 'back'))) return;
-    const form = inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message });
-    try {
-      try {
-        await args.client.views.update({ view_id: view.id, hash: view.hash, view: form });
-      } catch (error) {
+    const form = draftForm(deps.inviteTtlMs, draft);
+    await args.client.views
+      .update({ view_id: view.id, hash: view.hash, view: form })
+      .catch((error: unknown) => {
         if (slackRefusal(error) !== 'hash_conflict') throw error;
         // Drawn again since the click, by the lookup of the people picked: Back still wins.
-        await args.client.views.update({ view_id: view.id, view: form });
-      }
-    } catch (error) {
-      // The review stays in view (or the modal was closed meanwhile): it is open again.
-      await deps.drafts.reword(String(draftId), 'back', null).catch(() => undefined);
-      if (slackRefusal(error) !== 'not_found') throw error;
-    }
+        return args.client.views.update({ view_id: view.id, view: form });
+      })
+      .catch(async (error: unknown) => {
+        // The review stays in view (or the modal was closed meanwhile): it is open again.
+        await deps.drafts.reword(String(draftId), 'back', null).catch(() => undefined);
+        if (slackRefusal(error) !== 'not_found') throw error;
+      });
   };
 }

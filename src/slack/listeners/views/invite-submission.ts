@@ -5,7 +5,7 @@ import { isRole } from '../../../members/roles.js';
 import { SLACK_USER_ID } from '../../../shared/actor.js';
 import { DomainError, InvalidInput } from '../../../shared/errors.js';
 import { MODAL_BLOCKS, MODAL_INPUTS } from '../../action-values.js';
-import { importingView, inviteModal, inviteSendingView, MAX_PICKED_PEOPLE, refusedView, reviewView } from '../../blocks/invite-modal.js';
+import { draftForm, importingView, inviteSendingView, MAX_PICKED_PEOPLE, refusedView, reviewView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { slackRefusal } from '../../refusals.js';
@@ -118,7 +118,7 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   if (!ended) return;
   const view =
     ended === 'back'
-      ? inviteModal(deps.inviteTtlMs, { typed: draft.typed, people: draft.people, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message })
+      ? draftForm(deps.inviteTtlMs, draft)
       : ended === 'sent'
         ? inviteSendingView()
         : // The refusal the failed send showed is not kept: the redraw covered it, and this says as much.

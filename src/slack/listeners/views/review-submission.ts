@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webA
 import { emptySummary, mergeSummaries, type InviteSummary } from '../../../invites/model.js';
 import { AlreadyMember, AwaitingApproval, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
-import { invitedView, inviteSendingView, messageView, refusedView } from '../../blocks/invite-modal.js';
+import { invitedView, inviteSendingView, refusedView, reviewOutOfDateView } from '../../blocks/invite-modal.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 import { inviteWorking } from '../../blocks/invite-summary.js';
 import { followDelivery } from '../../delivery-progress.js';
@@ -32,14 +32,14 @@ export function reviewSubmission(deps: SlackDeps) {
         if (!user.allowed) return { view: refusedView(user.refusal!) };
         const draftId = view.private_metadata;
         const draft = await deps.drafts.load(draftId, user.slackUserId);
-        if (!draft) return { view: outOfDate() };
+        if (!draft) return { view: reviewOutOfDateView() };
         const ticked: unknown = view.state?.values?.[REVIEW_BLOCKS.resend]?.[REVIEW_INPUTS.resend]?.selected_options;
         const resendInvited = Array.isArray(ticked) && ticked.some((o) => o?.value === 'resend');
         if (!(await deps.dedupe.first(repeatClaims({ triggerId: body.trigger_id })))) return undefined;
         // Ended before sending, so a lookup of picked people finishing now no longer redraws the
         // review; of two submissions at once (two trigger ids, so not a retry) only the one that
         // ended it sends.
-        if (!(await deps.drafts.end(draftId, 'sent'))) return { view: outOfDate() };
+        if (!(await deps.drafts.end(draftId, 'sent'))) return { view: reviewOutOfDateView() };
         try {
           return { user, draft, summary: await send(deps, user, draft, resendInvited) };
         } catch (error) {
@@ -71,8 +71,6 @@ export function reviewSubmission(deps: SlackDeps) {
 
 type Outcome = { view: ReturnType<typeof refusedView> } | { user: SlackUser; draft: InviteDraft; summary: InviteSummary };
 
-/** A review already sent, or too old: nothing to send from it. */
-const outOfDate = () => messageView('Invite people', 'This review is out of date. Open the form again to start over.');
 
 /** A one-section view's words, for a DM when the modal was already answered. */
 function textOfView(view: ReturnType<typeof refusedView>): string {
