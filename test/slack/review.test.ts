@@ -123,7 +123,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
         (payload as any).view = { ...view, id: 'V0MODAL', hash: h.api.viewHash('V0MODAL') };
         (payload as any).container = { type: 'view', view_id: 'V0MODAL' };
         expect((await h.interaction(payload)).status).toBe(200);
-        await eventually(() => shown()?.callback_id === 'invite_modal', 5_000, 'the form drawn by Back');
+        await eventually(() => updatesOf('crossed.back@corp.test').some((c) => c.args.view.callback_id === 'invite_modal'), 5_000, 'the form drawn by Back');
       });
       // The held review is taken over the form, and the form is drawn again after it.
       await eventually(() => updatesOf('crossed.back@corp.test').length === 3, 5_000, 'the form drawn again');
