@@ -18,6 +18,8 @@ export interface InviteDraft {
   peoplePending: boolean;
   /** The approval request the list's held addresses join, however many calls send it (absent in drafts saved before requests were kept). */
   approvalRequestId?: string;
+  /** What a send that failed showed, for a redraw of the review that crosses it. */
+  refusal?: string;
 }
 
 const KEPT_MS = DAY_MS;
@@ -55,14 +57,20 @@ export class InviteDrafts {
     return (await this.db('invite_drafts').where({ id }).whereNull('ended').update({ ended: how })) > 0;
   }
 
-  /** Says again how a review this caller ended ended (a send that failed), or opens it again (`null`: Back not drawn). */
-  async reword(id: string, from: DraftEnd, to: DraftEnd | null): Promise<void> {
-    await this.db('invite_drafts').where({ id, ended: from }).update({ ended: to });
+  /** Opens again a review Back ended but could not draw the form for. */
+  async reopen(id: string): Promise<void> {
+    await this.db('invite_drafts').where({ id, ended: 'back' }).update({ ended: null });
   }
 
-  /** How the review ended, if it did. */
-  async endedAs(id: string): Promise<DraftEnd | undefined> {
-    const row = (await this.db('invite_drafts').where({ id }).first('ended')) as { ended: DraftEnd | null } | undefined;
-    return row?.ended ?? undefined;
+  /** Marks a sent review as failed, with the words its modal showed. */
+  async failed(id: string, draft: InviteDraft, refusal: string): Promise<void> {
+    await this.db('invite_drafts').where({ id, ended: 'sent' }).update({ ended: 'failed', body: JSON.stringify({ ...draft, refusal }) });
+  }
+
+  /** How the review ended, if it did, with a failed send's words. */
+  async endedAs(id: string): Promise<{ how: DraftEnd; refusal?: string } | undefined> {
+    const row = (await this.db('invite_drafts').where({ id }).first('ended', 'body')) as { ended: DraftEnd | null; body: string } | undefined;
+    if (!row?.ended) return undefined;
+    return { how: row.ended, refusal: row.ended === 'failed' ? (JSON.parse(row.body) as InviteDraft).refusal : undefined };
   }
 }

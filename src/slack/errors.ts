@@ -23,6 +23,17 @@ export function failureText(error: unknown, logger: Logger, what: string, option
 }
 
 /**
+ * What someone is told when a list failed after part of it was stored: never "nothing was changed",
+ * and where to see what went out before sending the rest.
+ */
+export function partlySentText(error: unknown, logger: Logger, what: string, command: string): string {
+  const words = slackWords(error);
+  if (!words) logger.error({ err: error }, what);
+  const then = words ? `then this stopped it: ${words}` : 'then something went wrong on our side.';
+  return `:warning: Part of this list was sent, ${then} See \`${command} invites\` for what went out before you send the rest again.`;
+}
+
+/**
  * Domain errors in Slack's words — the one place the Slack door turns an error code into text.
  * `email` names the invitation or member the click was about, when known.
  */

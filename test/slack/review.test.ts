@@ -164,11 +164,37 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
         expect(textOf((sent.json as any).view)).toContain('Something went wrong');
       });
       await eventually(() => updatesOf('crossed.fail@corp.test').length === 1 && shown()?.callback_id !== 'invite_review', 5_000, 'the review covered again');
-      expect(textOf(shown())).toContain('some invitations may have gone out');
+      // The Send's own words again (the list is one transaction: nothing was stored).
+      expect(textOf(shown())).toContain('Something went wrong on our side, and nothing was changed');
       expect(await h.db.db('invitations').where({ email: 'crossed.fail@corp.test' }).first()).toBeUndefined();
     } finally {
       for (const sql of allow) await h.db.db.raw(sql);
       h.api.registerView('V0MODAL', { hash: 'h1' });
+    }
+  });
+
+  it('a Send that fails after part of the list was stored says so, never "nothing was changed"', async () => {
+    await h.services.invites.inviteMany({ emails: 'part.resend@corp.test', actor: { type: 'system' } });
+    await h.emailed('part.resend@corp.test', 1);
+    await h.settled();
+    // The database refuses the resend (a trigger), after the new address was stored.
+    const refuse = dialect === 'pg'
+      ? ["CREATE FUNCTION refuse_resend() RETURNS trigger AS $$ BEGIN IF OLD.email = 'part.resend@corp.test' AND NEW.send_count <> OLD.send_count THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql", 'CREATE TRIGGER refuse_resend BEFORE UPDATE ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_resend()']
+      : ["CREATE TRIGGER refuse_resend BEFORE UPDATE ON invitations WHEN OLD.email = 'part.resend@corp.test' AND NEW.send_count <> OLD.send_count BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"];
+    const allow = dialect === 'pg' ? ['DROP TRIGGER refuse_resend ON invitations', 'DROP FUNCTION refuse_resend()'] : ['DROP TRIGGER refuse_resend'];
+    for (const sql of refuse) await h.db.db.raw(sql);
+    try {
+      const answer = await submitForm({ emails: 'part.fresh@corp.test, part.resend@corp.test' });
+      const sent = await send(answer.view.private_metadata as string, true);
+      const text = textOf((sent.json as any).view);
+      expect(text).toContain('Part of this list was sent, then something went wrong on our side');
+      expect(text).toContain('invites` for what went out');
+      expect(text).not.toContain('nothing was changed');
+      expect(await h.db.db('invitations').where({ email: 'part.fresh@corp.test' })).toHaveLength(1);
+      await h.emailed('part.fresh@corp.test', 1);
+      expect(h.smtp.to('part.resend@corp.test')).toHaveLength(1);
+    } finally {
+      for (const sql of allow) await h.db.db.raw(sql);
     }
   });
 
@@ -330,11 +356,31 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     h.api.delay('users.info', 1_000);
     try {
       const answer = await submitForm({ emails: 'typed.late@corp.test', users: ['U0LATE'] });
-      h.api.refuse('chat.postMessage', 'channel_not_found', { times: 3, channel: ADMIN });
+      h.api.refuse('chat.postMessage', 'channel_not_found', { channel: ADMIN });
       await send(answer.view.private_metadata as string);
       await eventually(async () => (await h.db.db('invitations').where({ email: 'late.picked@corp.test' })).length === 1, 10_000, 'the picked person invited');
     } finally {
       h.api.delay('users.info', 0);
+    }
+  });
+
+  it('Send while the people picked are still being looked up, whose invitation then fails: the DM says part of the list was sent', async () => {
+    h.api.users.set('U0LATEFAIL', { email: 'late.refused@corp.test' });
+    const refuse = dialect === 'pg'
+      ? ["CREATE FUNCTION refuse_late() RETURNS trigger AS $$ BEGIN IF NEW.email = 'late.refused@corp.test' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql", 'CREATE TRIGGER refuse_late BEFORE INSERT ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_late()']
+      : ["CREATE TRIGGER refuse_late BEFORE INSERT ON invitations WHEN NEW.email = 'late.refused@corp.test' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"];
+    const allow = dialect === 'pg' ? ['DROP TRIGGER refuse_late ON invitations', 'DROP FUNCTION refuse_late()'] : ['DROP TRIGGER refuse_late'];
+    for (const sql of refuse) await h.db.db.raw(sql);
+    h.api.delay('users.info', 1_000);
+    try {
+      const answer = await submitForm({ emails: 'typed.before@corp.test', users: ['U0LATEFAIL'] });
+      await send(answer.view.private_metadata as string);
+      const dm = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => c.args.channel === ADMIN && textOf(c.args).includes('Part of this list was sent')), 10_000);
+      expect(textOf(dm.args)).not.toContain('nothing was changed');
+      expect(await h.db.db('invitations').where({ email: 'typed.before@corp.test' })).toHaveLength(1);
+    } finally {
+      h.api.delay('users.info', 0);
+      for (const sql of allow) await h.db.db.raw(sql);
     }
   });
 

@@ -30,7 +30,7 @@ export function reviewBackAction(deps: SlackDeps) {
       })
       .catch(async (error: unknown) => {
         // The review stays in view (or the modal was closed meanwhile): it is open again.
-        await deps.drafts.reword(String(draftId), 'back', null).catch(() => undefined);
+        await deps.drafts.reopen(String(draftId)).catch(() => undefined);
         if (slackRefusal(error) !== 'not_found') throw error;
       });
   };

@@ -117,12 +117,12 @@ async function addPeople(deps: SlackDeps, client: webApi.WebClient, viewId: stri
   const ended = drawn?.view?.hash ? await deps.drafts.endedAs(draftId) : undefined;
   if (!ended) return;
   const view =
-    ended === 'back'
+    ended.how === 'back'
       ? draftForm(deps.inviteTtlMs, draft)
-      : ended === 'sent'
+      : ended.how === 'sent'
         ? inviteSendingView()
-        : // The refusal the failed send showed is not kept: the redraw covered it, and this says as much.
-          refusedView(`:warning: Something went wrong while sending this list, and some invitations may have gone out. See \`${deps.command} invites\` before you send it again.`);
+        : // A send that failed before its words were kept (an older draft): said without them.
+          refusedView(ended.refusal ?? `:warning: Something went wrong while sending this list, and some invitations may have gone out. See \`${deps.command} invites\` before you send it again.`);
   await client.views.update({ view_id: viewId, hash: drawn!.view!.hash, view }).catch((error: unknown) => {
     const refused = slackRefusal(error);
     if (refused !== 'hash_conflict' && refused !== 'not_found') throw error;

@@ -9,7 +9,7 @@ import { followDelivery } from '../../delivery-progress.js';
 import { repeatClaims } from '../../dedupe.js';
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
-import { failureText, SOMETHING_WENT_WRONG } from '../../errors.js';
+import { failureText, partlySentText, SOMETHING_WENT_WRONG } from '../../errors.js';
 import { payloadTeam, type SlackUser } from '../../identity.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -40,12 +40,15 @@ export function reviewSubmission(deps: SlackDeps) {
         // review; of two submissions at once (two trigger ids, so not a retry) only the one that
         // ended it sends.
         if (!(await deps.drafts.end(draftId, 'sent'))) return { view: reviewOutOfDateView() };
+        const progress = { stored: false };
         try {
-          return { user, draft, summary: await send(deps, user, draft, resendInvited) };
+          return { user, draft, summary: await send(deps, user, draft, resendInvited, progress) };
         } catch (error) {
-          // The refusal is what the modal shows: a lookup's redraw crossing it must not say the summary follows.
-          await deps.drafts.reword(draftId, 'sent', 'failed').catch(() => undefined);
-          throw error;
+          const what = 'sending from the invite review failed';
+          const text = progress.stored ? partlySentText(error, deps.logger, what, deps.command) : failureText(error, deps.logger, what);
+          // Kept with the draft: a lookup's redraw crossing this answer draws the same words again.
+          await deps.drafts.failed(draftId, draft, text).catch(() => undefined);
+          return { view: refusedView(text) };
         }
       } catch (error) {
         return { view: refusedView(failureText(error, deps.logger, 'sending from the invite review failed')) };
@@ -79,12 +82,14 @@ function textOfView(view: ReturnType<typeof refusedView>): string {
 }
 
 /** The review's groups, sent as they were shown. */
-async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resendInvited: boolean): Promise<InviteSummary> {
+/** `progress.stored`: set once part of the list is stored, so a failure after it is not told "nothing was changed". */
+async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resendInvited: boolean, progress: { stored: boolean }): Promise<InviteSummary> {
   const emails = [...draft.review.fresh, ...draft.review.renew];
   const choices = { role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, approvalRequestId: draft.approvalRequestId };
   const summary: InviteSummary = emails.length
     ? await deps.invites.inviteMany({ emails, ...choices, actor: user.actor, inviterName: user.name ?? null })
     : emptySummary();
+  progress.stored ||= emails.length > 0;
   summary.alreadyMember.push(...draft.review.alreadyMember);
   // Drafts saved before this group existed lack it.
   const waiting = draft.review.alreadyAwaiting ?? [];
@@ -101,6 +106,7 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
     }
     try {
       await deps.invites.resend(entry.invitationId, user.actor);
+      progress.stored = true;
       summary.resent.push(entry.email);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
@@ -130,12 +136,19 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
       summary = merge(summary, more);
       summary.invalid.push(...picked.unusable);
     } catch (error) {
-      return void (await client.chat.postMessage({ channel: user.slackUserId, text: failureText(error, deps.logger, 'inviting the people picked in the form failed') }));
+      const what = 'inviting the people picked in the form failed';
+      const text = storedAny(typed) ? partlySentText(error, deps.logger, what, deps.command) : failureText(error, deps.logger, what);
+      return void (await client.chat.postMessage({ channel: user.slackUserId, text }));
     }
   }
   const dm = await client.chat.postMessage({ channel: user.slackUserId, ...inviteWorking(summary.sent.length + summary.renewed.length) });
   const update = (message: { text: string; blocks: unknown[] }) => client.chat.update({ channel: dm.channel!, ts: dm.ts!, ...message } as webApi.ChatUpdateArguments);
   await followDelivery(deps, update, summary);
+}
+
+/** Whether a summary stored anything: an invitation sent, renewed, resent or held for approval. */
+function storedAny(summary: InviteSummary): boolean {
+  return summary.sent.length + summary.renewed.length + (summary.resent?.length ?? 0) + (summary.awaitingApproval?.length ?? 0) > 0;
 }
 
 function merge(a: InviteSummary, b: InviteSummary | undefined): InviteSummary {
