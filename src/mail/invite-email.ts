@@ -155,8 +155,10 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new RetryLater(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`, serverDown(), false, true);
         // - it refuses the sender, which some servers say only after the message (DATA).
         if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_REFUSED.test(words)) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
-        // - the account may send no more for now (a daily quota, a suspension).
-        if (smtp.responseCode && smtp.responseCode >= 500 && (SENDER_LIMITED.test(words) || (smtp.command !== 'RCPT TO' && ACCOUNT_SUSPENDED.test(words)))) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
+        // - the account may send no more for now (a daily quota, a suspension); one naming the
+        //   recipient's address is about their mailbox (Yahoo's "your message to … This account has been disabled").
+        const namesRecipient = words.toLowerCase().includes(row.email.toLowerCase());
+        if (smtp.responseCode && smtp.responseCode >= 500 && !namesRecipient && (SENDER_LIMITED.test(words) || (smtp.command !== 'RCPT TO' && ACCOUNT_SUSPENDED.test(words)))) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
         // Otherwise the server answered: it is up.
         outage.ended();
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };

@@ -304,6 +304,9 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['550 "account disabled" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: '5.2.1 <kim@example.io>: Recipient address rejected: Account disabled', times: 1 }],
     ['550 "account is disabled" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 550, message: 'Local mailbox kim@example.io is unavailable: account is disabled', times: 1 }],
     ['550 "account suspended" to RCPT TO (the recipient\'s mailbox)', { kind: 'reply', at: 'rcpt', code: 550, message: '5.2.1 <kim@example.io>: account suspended', times: 1 }],
+    // After the message, naming the recipient (Yahoo's wording): their mailbox, not Doorman's account.
+    ['554 "this account has been disabled" to DATA, naming the recipient', { kind: 'reply', at: 'data', code: 554, message: 'delivery error: dd Sorry, your message to Kim@example.io cannot be delivered. This account has been disabled or discontinued [#102].', times: 1 }],
+    ['554 "account suspended" to DATA, naming the recipient', { kind: 'reply', at: 'data', code: 554, message: '5.2.1 kim@example.io: account suspended', times: 1 }],
   ];
   it.each(refusals)('after %s, the delivery is refused for good, with the server\'s words, and never tried again', async (_name, fault) => {
     smtp.fail(fault);
