@@ -40,8 +40,14 @@ export function refusedForGood(error: unknown): boolean {
  */
 export const APP_REFUSED: ReadonlySet<string> = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive']);
 
-/** Refusals of a post to a channel the bot cannot reach: the operator's to fix, not the message's. */
-export const CHANNEL_OUT_OF_REACH: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
+/**
+ * Refusals of a post to a channel the bot cannot reach or may not post in (announcement-only, threads
+ * only): the operator's to fix, not the message's.
+ */
+export const CHANNEL_OUT_OF_REACH: ReadonlySet<string> = new Set([
+  'not_in_channel', 'channel_not_found', 'is_archived',
+  'restricted_action_read_only_channel', 'restricted_action_thread_only_channel', 'restricted_action_non_threadable_channel',
+]);
 
 /** How soon work waiting on a channel the bot cannot post in is tried again: the operator adding the bot is the fix. */
 export const CHANNEL_RETRY_MS = 60_000;
@@ -53,6 +59,7 @@ export const PERSON_OUT_OF_REACH: ReadonlySet<string> = new Set(['channel_not_fo
 export function channelFix(channel: string, refused: string): string {
   if (refused === 'not_in_channel') return `the bot is not in ${channel}; add it there (in the channel: /invite @Doorman)`;
   if (refused === 'is_archived') return `${channel} is archived; unarchive it or name another channel`;
+  if (refused.startsWith('restricted_action_')) return `Slack does not let the bot post in ${channel} (only some members may post there, or only in threads); let it post there or name another channel`;
   return `Slack knows no channel ${channel} the bot can see; check the id, or add the bot to it if it is private`;
 }
 

@@ -616,6 +616,31 @@ describe('an approval channel the bot is not in', () => {
   }, 45_000);
 });
 
+describe('an approval channel the bot may not post in (announcement-only)', () => {
+  it('keeps the request, warns how to mend it, and posts it once Slack lets the bot post', async () => {
+    const h = await SlackWorld.start('sqlite', { env: { INVITE_ALLOWED_DOMAINS: 'corp.test', SLACK_APPROVAL_CHANNEL: 'C0READONLY' }, logLevel: 'warn', channels: ['C0READONLY'] });
+    try {
+      h.api.refuse('chat.postMessage', 'restricted_action_read_only_channel', { channel: 'C0READONLY' });
+      await h.services.invites.inviteMany({ emails: 'readonly@other.io', actor: REQUESTER });
+      await eventually(() => {
+        h.clock.advance(1_100);
+        return h.api.calls.some((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0READONLY' && c.error === 'restricted_action_read_only_channel');
+      }, 10_000, 'the post refused');
+      const warning = await eventually(() => h.log.entries().find((e) => String(e.msg).startsWith('SLACK_APPROVAL_CHANNEL')), 5_000, 'the warning');
+      expect(warning.msg).toMatch(/Slack does not let the bot post in C0READONLY/);
+      expect(await h.db.db('outbox').where({ kind: SLACK_APPROVAL, state: 'pending' })).toHaveLength(1);
+      const posted = await eventually(() => {
+        h.clock.advance(5_000);
+        return h.api.callsTo('chat.postMessage').find((c) => c.args.channel === 'C0READONLY' && String(c.args.text).startsWith('Invitation to readonly@other.io '));
+      }, 20_000, 'the request posted');
+      expect(posted).toBeDefined();
+      expect(h.api.rejected('restricted_action_read_only_channel')).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+  }, 45_000);
+});
+
 describe('an approval channel corrected while requests wait for it', () => {
   it('a wrong id is named in the warning; once SLACK_APPROVAL_CHANNEL is corrected, or unset, the waiting requests go where requests go now', async () => {
     const h = await SlackWorld.start('sqlite', { env: { INVITE_ALLOWED_DOMAINS: 'corp.test', SLACK_APPROVAL_CHANNEL: 'G0WRONGID' }, logLevel: 'warn', channels: ['C0RIGHT'] });
