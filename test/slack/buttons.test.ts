@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeTable, encodeTable } from '../../src/slack/action-values.js';
 import { DIALECTS } from '../support/db.js';
 import { newTriggerId } from '../support/slack-payloads.js';
@@ -131,6 +131,33 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
     expect(textOf(updated)).toContain('Sent the invitation to *p11@corp.test* again');
     const [first, again] = await eventually(() => mails('p11@corp.test') === 2 && h.smtp.to('p11@corp.test'));
     expect(again!.link).toBe(first!.link);
+  });
+
+  it('a page that cannot be read (the database failing) tells the clicker something went wrong, not silence', async () => {
+    const first = await table();
+    const failing = vi.spyOn(h.app.services.invites, 'listWithCounts').mockRejectedValue(new Error('the database is away'));
+    try {
+      const next = await h.click(buttonFor(first.blocks, 'invites_page'));
+      expect(next.ack.status).toBe(200);
+      expect(textOf((await h.api.response(next.responseId)).body)).toContain('Something went wrong on our side');
+    } finally {
+      failing.mockRestore();
+    }
+  });
+
+  it('Resend done but the table not drawn again (the database failing then): the clicker is told what was done', async () => {
+    const body = await table();
+    await h.emailed('p10@corp.test', 1);
+    const failing = vi.spyOn(h.app.services.invites, 'listWithCounts').mockRejectedValue(new Error('the database is away'));
+    try {
+      const click = await h.click(buttonFor(body.blocks, 'invite_resend', ids.p10));
+      const told = (await h.api.response(click.responseId)).body;
+      expect(told.replace_original).toBe(false);
+      expect(textOf(told)).toContain('Sent the invitation to *p10@corp.test* again');
+    } finally {
+      failing.mockRestore();
+    }
+    await h.emailed('p10@corp.test', 2);
   });
 
   it('Copy link shows the link only to the clicker, unfurling off, and the link works', async () => {

@@ -3,7 +3,7 @@ import { decodeRow, type RowValue } from '../../action-values.js';
 import { refusedHomeView } from '../../blocks/home.js';
 import type { Block } from '../../blocks/limits.js';
 import type { SlackDeps } from '../../deps.js';
-import { failureText, staleButton } from '../../errors.js';
+import { failureText, SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
 import { NOT_PERMITTED, payloadTeam, type SlackUser } from '../../identity.js';
 import { loadNotice, renderNotice } from '../../notices/render.js';
 import { homeScreen, invitationsScreen } from '../../screens.js';
@@ -115,21 +115,33 @@ export interface ClickOptions {
 export function onClick<V>(deps: SlackDeps, decode: (value: unknown) => V | undefined, run: (args: ClickArgs, value: V, user: SlackUser) => Promise<void>, options: ClickOptions = {}) {
   return async (args: ClickArgs) => {
     await args.ack();
-    const raw = clickedValue(args);
-    const value = decode(raw);
-    if (value === undefined) return tellClicker(args, staleButton(deps.command));
-    const user = await clicker(deps, args, { changes: options.changes || options.reveals, notPermitted: options.notPermitted });
-    if (!user) return;
-    if (options.changes) {
-      const click = options.idempotent ? undefined : { userId: user.slackUserId, actionId: baseActionId(args.action.action_id), value: String(raw) };
-      const claims = repeatClaims({ triggerId: args.body.trigger_id, ...(click ? { click } : {}) });
-      if (!(await deps.dedupe.first(claims))) {
-        deps.logger.debug({ action: args.action.action_id }, 'repeated click ignored');
-        return;
+    try {
+      const raw = clickedValue(args);
+      const value = decode(raw);
+      if (value === undefined) return await tellClicker(args, staleButton(deps.command));
+      const user = await clicker(deps, args, { changes: options.changes || options.reveals, notPermitted: options.notPermitted });
+      if (!user) return;
+      if (options.changes) {
+        const click = options.idempotent ? undefined : { userId: user.slackUserId, actionId: baseActionId(args.action.action_id), value: String(raw) };
+        const claims = repeatClaims({ triggerId: args.body.trigger_id, ...(click ? { click } : {}) });
+        if (!(await deps.dedupe.first(claims))) {
+          deps.logger.debug({ action: args.action.action_id }, 'repeated click ignored');
+          return;
+        }
       }
+      await run(args, value, user);
+    } catch (error) {
+      // Acked already, so Slack shows nothing of a failure: the clicker is told, or they would click again.
+      deps.logger.error({ err: error, action: args.action.action_id }, 'Slack action failed');
+      const text = options.changes ? clickMayHaveFailed(deps.command) : SOMETHING_WENT_WRONG;
+      await tellClicker(args, text).catch((told: unknown) => deps.logger.warn({ err: told }, 'could not tell the clicker that their click failed'));
     }
-    await run(args, value, user);
   };
+}
+
+/** After an unexpected failure of a click that changes something, which may have been done before it. */
+function clickMayHaveFailed(command: string): string {
+  return `:warning: Something went wrong on our side, and this may or may not have been done. Look again (\`${command} invites\`, or App Home) before you try again.`;
 }
 
 /**
@@ -147,7 +159,11 @@ export function rowAction(deps: SlackDeps, change: (invitationId: string, user: 
       } catch (error) {
         notice = await failureWords(deps, error, () => deps.invites.get(row.invitationId), args.action.action_id);
       }
-      await showOutcome(deps, args, row, notice);
+      await showOutcome(deps, args, row, notice).catch(async (error: unknown) => {
+        // What was done is said on its own when the place it came from cannot be drawn again.
+        deps.logger.warn({ err: error, action: args.action.action_id }, 'the outcome of a click could not be drawn in place; told on its own');
+        await postToClicker(args, { text: notice });
+      });
     },
     { changes: true },
   );
