@@ -134,6 +134,20 @@ describe.each(DIALECTS)('one namespaced command, the shortcut, modals first, Sla
     expect(await h.counts()).toEqual(before);
   });
 
+  it('a form submitted before Doorman could check who sent it: the form stays as typed, and submitting again goes through', async () => {
+    // An admin member whose profile was never read (the form's opening failed to read it, say).
+    h.api.users.set('U0UNCHECKED', { email: 'unchecked@corp.test', name: 'Una Checked' });
+    await h.services.members.create({ email: 'unchecked@corp.test', role: 'admin' }, { type: 'system', name: 'cli:test' });
+    const first = await h.submitInvite({ emails: 'after.check@corp.test' }, { user: 'U0UNCHECKED' });
+    expect(first.json).toEqual({ response_action: 'errors', errors: { emails: expect.stringContaining('Submit again in a moment; nothing was sent') } });
+    await h.api.waitFor(() => h.api.callsTo('users.info').find((c) => c.args.user === 'U0UNCHECKED'));
+    const again = await eventually(async () => {
+      const res = await h.submitInvite({ emails: 'after.check@corp.test' }, { user: 'U0UNCHECKED' });
+      return (res.json as any).view?.callback_id === 'invite_review' ? res : undefined;
+    }, 5_000, 'the review');
+    expect(textOf((again.json as any).view)).toContain('after.check@corp.test');
+  });
+
   it('a trigger used twice, or too late, is refused by Slack; Doorman\'s answers never depend on it', async () => {
     const triggerId = newTriggerId();
     await h.slash('invite', ADMIN, { triggerId });

@@ -9,11 +9,12 @@ import { draftForm, importingView, inviteSendingView, MAX_PICKED_PEOPLE, refused
 import type { SlackDeps } from '../../deps.js';
 import type { InviteDraft } from '../../drafts.js';
 import { slackRefusal } from '../../refusals.js';
-import { payloadTeam } from '../../identity.js';
+import { payloadTeam, PROFILE_UNAVAILABLE } from '../../identity.js';
 import { LATE, receivedAt, withinAckDeadline } from '../deadline.js';
 import { newId } from '../../../shared/ids.js';
 
 const BUSY = 'Doorman is busy storing other changes. Submit again in a moment; nothing was sent.';
+const NOT_CHECKED_YET = 'I could not check your Slack profile just now. Submit again in a moment; nothing was sent.';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -30,6 +31,13 @@ export function inviteFormSubmission(deps: SlackDeps) {
     const identified = await withinAckDeadline(deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false }), started);
     if (identified === LATE) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
     const user = identified;
+    if (user.refusal === PROFILE_UNAVAILABLE) {
+      // Not a "no": who sent it could not be checked yet (the opening's lookup failed). The form stays
+      // as typed, and the profile is read now, so the next submission finds it.
+      await ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: NOT_CHECKED_YET } });
+      await deps.identities.identify(body.user.id, payloadTeam(body)).catch((error: unknown) => deps.logger.warn({ err: error }, 'reading the profile of who submitted the form failed'));
+      return;
+    }
     if (!user.allowed) return ack({ response_action: 'update', view: refusedView(user.refusal!) });
 
     // Read defensively: a signed payload is Slack's, but its shape is still checked before use.
