@@ -74,6 +74,8 @@ export class ExpirySweep {
   async run(): Promise<SweepResult> {
     const now = this.clock.now();
     const result: SweepResult = { expired: 0, reminded: 0, notices: 0 };
+    // Lapses are told in Slack too: left, like the claims below, to an instance sweeping with Slack.
+    if (this.settings.notices === false && (await slackSweepsAfter(this.db, now))) return { ...result, leftToSlack: true };
     // Each lapse is its own conditional update (told once with several instances), apart from the claims below.
     const lapsed = (await this.settings.lapseRequests?.()) ?? 0;
     // One DM per recipient per sweep: everything due is claimed in one transaction.
@@ -194,6 +196,11 @@ interface ClaimRow {
 /** The sweep's marks as stored (a kind no sweep has moved yet is absent). */
 export function readMarks(db: Db | Trx): Promise<Map<Cursor, number>> {
   return readCursors(db, Object.values(SWEEP_MARKS));
+}
+
+/** Whether an instance sweeping with Slack has promised to sweep again after `now` (see SLACK_SWEEPER). */
+export async function slackSweepsAfter(db: Db, now: number): Promise<boolean> {
+  return ((await readCursors(db, [SLACK_SWEEPER])).get(SLACK_SWEEPER) ?? 0) > now;
 }
 
 async function readCursors(db: Db | Trx, names: readonly Cursor[]): Promise<Map<Cursor, number>> {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Services } from '../app.js';
 import { slackMode } from '../config.js';
 import { AuditFeed } from './audit-feed.js';
-import { ExpirySweep, type SweepResult } from './expiry-sweep.js';
+import { ExpirySweep, slackSweepsAfter, type SweepResult } from './expiry-sweep.js';
 import { Every } from './scheduler.js';
 import { WeeklyReport } from './weekly-report.js';
 import { INVITE_EMAIL } from '../invites/sending.js';
@@ -110,9 +110,11 @@ export function startJobsWithoutSlack(services: Services): Jobs {
   return startAll([
     outboxRetention(services),
     new Every('expiry sweep (webhooks)', services.config.expirySweepIntervalMs, async () => {
-      // Lapsing wakes the workers itself (it queues through the invitations' onQueued).
-      if (!(await services.events.any(services.db, services.clock.now()))) {
-        await services.invites.lapseDueRequests();
+      // Lapsing wakes the workers itself (it queues through the invitations' onQueued). An instance
+      // sweeping with Slack lapses them meanwhile, and tells the approvers and the requester.
+      const now = services.clock.now();
+      if (!(await services.events.any(services.db, now))) {
+        if (!(await slackSweepsAfter(services.db, now))) await services.invites.lapseDueRequests();
         return;
       }
       const result = await sweep.run();
