@@ -173,7 +173,9 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
       const s = await open({ asTheService: ['slack', 'publicUrl', 'mail'] });
       const [mail, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
       const dropped = mail.cancelled ? ` Dropped ${mail.cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
-      print(`Delivered ${mail.delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}`);
+      // A refusal for good is the recipient's answer, not a failed try: said here, and the run still exits 0.
+      const refused = mail.refused ? ` Refused for good by the mail server: ${mail.refused} email(s); their invitations show the refusal ("doorman invites").` : '';
+      print(`Delivered ${mail.delivered} queued item(s) through ${s.mail.kind === 'smtp' ? 'SMTP' : `the local outbox (${s.config.dataDir}/outbox)`}.${dropped}${refused}`);
       if (webhooks.settled) print(`Webhooks: ${webhooks.delivered} delivered, ${webhooks.refused} given up, ${webhooks.cancelled} dropped (endpoint removed or disabled).`);
       // What this command delivers and still waits: failed tries, turns under MAIL_RATE, items not
       // due yet, webhooks for WEBHOOK_URLS endpoints this environment does not set.

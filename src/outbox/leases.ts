@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { extendClaims } from './claims.js';
 import type { OutboxRow } from './outbox.js';
 
-/** How long a claimed item's lease is extended at most. */
+/** How long a claimed item's lease is extended at most, from its claim while it waits, then from the start of its delivery. */
 const MAX_HOLD_MS = 60 * 60_000;
 
 /**
@@ -13,7 +13,8 @@ const MAX_HOLD_MS = 60 * 60_000;
  * MAX_HOLD_MS (a delivery that hangs) is let go, so another instance can take it up.
  */
 export class LeaseKeeper {
-  private readonly items = new Map<number, { item: OutboxRow; claimedAt: number }>();
+  /** `since`: when the item's hour began, its claim until a lane takes it, then the start of its delivery. */
+  private readonly items = new Map<number, { item: OutboxRow; since: number }>();
   private timer: NodeJS.Timeout | undefined;
   private extending = Promise.resolve();
 
@@ -31,10 +32,19 @@ export class LeaseKeeper {
 
   hold(items: readonly OutboxRow[]): void {
     const claimedAt = this.clock.now();
-    for (const item of items) this.items.set(item.id, { item, claimedAt });
+    for (const item of items) this.items.set(item.id, { item, since: claimedAt });
     if (this.timer || this.items.size === 0) return;
     this.timer = setInterval(() => (this.extending = this.extend()), Math.max(50, this.leaseMs / 3));
     this.timer.unref?.();
+  }
+
+  /**
+   * A lane takes the item: its hour starts again, so one that waited long in its batch for a free lane is not let
+   * go part way through a slow but working delivery.
+   */
+  start(item: OutboxRow): void {
+    const held = this.items.get(item.id);
+    if (held) held.since = this.clock.now();
   }
 
   /** The item's outcome is recorded (which ends its lease), or it was given back. */
@@ -52,7 +62,7 @@ export class LeaseKeeper {
 
   private async extend(): Promise<void> {
     const now = this.clock.now();
-    const held = [...this.items.values()].filter(({ claimedAt }) => now - claimedAt < MAX_HOLD_MS).map(({ item }) => item);
+    const held = [...this.items.values()].filter(({ since }) => now - since < MAX_HOLD_MS).map(({ item }) => item);
     const lockedUntil = now + this.leaseMs;
     try {
       const extended = await extendClaims(this.db, held, lockedUntil);

@@ -164,6 +164,7 @@ export class OutboxWorker {
       for (;;) {
         while (!this.stopping && underWay.size < concurrency && queue.length > 0) {
           const { item, claim } = queue.shift()!;
+          this.leases.start(item);
           const delivery = deliver(item, claim)
             .catch((error: unknown) => this.logger.error({ err: error, outbox: item.id }, 'delivery failed unexpectedly; its lease brings it back'))
             .finally(() => {

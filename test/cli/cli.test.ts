@@ -299,6 +299,24 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     }
   });
 
+  it('deliver when the mail server refuses every email for good: says how many were refused and where to see it, exit 0 (a refusal is no failed attempt)', async () => {
+    // What other tests queued goes out through the local outbox first, so the counts below are this test's.
+    expect((await doorman(['deliver'])).code).toBe(0);
+    expect((await doorman(['invite', 'gone-1@example.io', 'gone-2@example.io'])).code).toBe(0);
+    const smtp = await TestSmtpServer.create();
+    try {
+      smtp.fail({ kind: 'reply', at: 'rcpt', code: 550, message: '5.1.1 Recipient address rejected: User unknown', times: 2 });
+      const run = await doorman(['deliver'], { SMTP_URL: smtp.url });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe('Delivered 0 queued item(s) through SMTP. Refused for good by the mail server: 2 email(s); their invitations show the refusal ("doorman invites").');
+      expect(smtp.received).toHaveLength(0);
+      for (const email of ['gone-1@example.io', 'gone-2@example.io']) expect((await byEmail(email)).delivery).toMatchObject({ state: 'refused', error: expect.stringContaining('User unknown') });
+      expect(await test.db('outbox').where({ state: 'pending' })).toEqual([]);
+    } finally {
+      await smtp.stop();
+    }
+  });
+
   it('invite --file: a CSV with roles per row, stored in batches with progress on stderr; not a list → one line, exit 1', async () => {
     const file = path.join(data.dir, 'people.csv');
     const rows = Array.from({ length: 2_500 }, (_, i) => `file${i}@example.io,Ann,Row ${i},${i === 7 ? 'Developer' : i === 8 ? 'chief' : ''}`);
