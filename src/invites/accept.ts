@@ -69,13 +69,16 @@ export interface AcceptInput {
  * the invitation accepted — exactly once, however many submissions race.
  */
 export async function acceptInvitation(ctx: InvitesContext, input: AcceptInput): Promise<{ member: Member; invitation: Invitation }> {
-  const firstName = requiredName(input.firstName, 'first_name');
-  const lastName = requiredName(input.lastName, 'last_name');
-  const password = checkPassword(input.password);
+  // The link first, as the page judges it before its form: a dead link is told so rather than sent
+  // to fix fields it cannot use, and an unknown one is refused (and counted by the door as a guess)
+  // whatever else came with it.
   const found = await rowByToken(ctx, ctx.db, input.token);
   requireState(found, ctx.clock.now(), ['pending']);
   // Refused before the hash, as the page refuses it before the form: such a link may be sent again and again.
   await requireNotMember(ctx.db, found.email);
+  const firstName = requiredName(input.firstName, 'first_name');
+  const lastName = requiredName(input.lastName, 'last_name');
+  const password = checkPassword(input.password);
   // scrypt is slow on purpose: hash before the transaction so no lock waits on it.
   const passwordHash = await hashPassword(password);
 

@@ -27,7 +27,7 @@ export function idempotent(db: Db, clock: Clock, logger: Logger, caller: (res: R
       if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpError(400, 'invalid_data', 'Idempotency-Key must be 1 to 255 visible ASCII characters.');
       const who = caller(res);
       const keyHash = keyHashOf(req.method, `${req.baseUrl}${req.path}`, who, key);
-      const fingerprint = sha256(JSON.stringify(withoutPasswords(req.body ?? null)));
+      const fingerprint = sha256(jsonWithoutPasswords(req.body ?? null));
       const now = clock.now();
       await db('idempotency_keys').where('created_at', '<', now - DAY_MS).delete();
       const claimed = await db('idempotency_keys')
@@ -58,13 +58,37 @@ export function idempotent(db: Db, clock: Clock, logger: Logger, caller: (res: R
 }
 
 /**
- * The body without its passwords (an accept's): a fast hash of one kept for a day would let whoever
- * reads the database test guesses without scrypt. The token in the same body still tells requests apart.
+ * The body as JSON.stringify writes it, without its passwords (an accept's): a fast hash of one kept for
+ * a day would let whoever reads the database test guesses without scrypt. The token in the same body
+ * still tells requests apart. Written with a stack of its own rather than by recursion (JSON.stringify's
+ * included): JSON.parse takes nesting far deeper than the call stack goes, and a body deep enough to
+ * overflow it must get the route's own refusal, not a server failure.
  */
-function withoutPasswords(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutPasswords);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'password').map(([key, inner]) => [key, withoutPasswords(inner)]));
+function jsonWithoutPasswords(body: unknown): string {
+  const out: string[] = [];
+  // Popped from the end: punctuation already decided, or a value still to write.
+  const steps: Array<{ text: string } | { value: unknown }> = [{ value: body }];
+  for (let step = steps.pop(); step !== undefined; step = steps.pop()) {
+    if ('text' in step) {
+      out.push(step.text);
+      continue;
+    }
+    const { value } = step;
+    if (Array.isArray(value)) {
+      steps.push({ text: ']' });
+      for (let i = value.length - 1; i >= 0; i--) steps.push({ value: value[i] }, { text: i > 0 ? ',' : '' });
+      steps.push({ text: '[' });
+    } else if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value).filter(([key]) => key !== 'password');
+      steps.push({ text: '}' });
+      for (let i = entries.length - 1; i >= 0; i--) steps.push({ value: entries[i]![1] }, { text: `${i > 0 ? ',' : ''}${JSON.stringify(entries[i]![0])}:` });
+      steps.push({ text: '{' });
+    } else {
+      // A parsed body holds no undefined or function; JSON.stringify writes either as null in an array.
+      out.push(JSON.stringify(value) ?? 'null');
+    }
+  }
+  return out.join('');
 }
 
 interface KeptAnswer {

@@ -69,12 +69,27 @@ describe.each(DIALECTS)('accept (%s)', (dialect) => {
       expect(await snapshot(w)).toEqual(before);
     });
 
+    it.each([
+      ['expired', InvitationExpired],
+      ['revoked', InvitationRevoked],
+      ['accepted', InvitationAccepted],
+    ] as const)('answers a link that is %s with its own error before a weak password or a missing name: fixing those would not help', async (state, error) => {
+      const w = world();
+      const { token } = await inState(w, state);
+      const before = await snapshot(w);
+      await expect(w.invites.accept({ token, firstName: 'X', lastName: 'Y', password: 'short' })).rejects.toBeInstanceOf(error);
+      await expect(w.invites.accept({ token, password: 'another password' })).rejects.toBeInstanceOf(error);
+      expect(await snapshot(w)).toEqual(before);
+    });
+
     it('refuses an unknown link and changes nothing', async () => {
       const w = world();
       await inviteOne(w, 'jane@x.io');
       const before = await snapshot(w);
       await expect(w.invites.accept({ token: 'A'.repeat(43), firstName: 'Jane', lastName: 'Doe', password: PASSWORD })).rejects.toBeInstanceOf(UnknownToken);
       await expect(w.invites.accept({ token: 'short', firstName: 'Jane', lastName: 'Doe', password: PASSWORD })).rejects.toBeInstanceOf(UnknownToken);
+      // Whatever else is sent: the doors count an unknown link as a guess, so none goes uncounted.
+      await expect(w.invites.accept({ token: 'A'.repeat(43), firstName: '', password: 'short' })).rejects.toBeInstanceOf(UnknownToken);
       expect(await snapshot(w)).toEqual(before);
     });
 

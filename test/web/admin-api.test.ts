@@ -233,6 +233,10 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
     });
 
     it('missing or bad fields → 400 invalid_data: role, email, types, length caps', async () => {
+      // Names are judged once the link is known to be open: an unknown one is answered as unknown first.
+      const namesEmail = fresh('names');
+      await invite(namesEmail);
+      const liveToken = await tokenOf(namesEmail);
       const cases: Array<[string, unknown, RegExp]> = [
         ['/admin/invites', { user: fresh('norole') }, /role/],
         ['/admin/invites', { role: 'member' }, /user/],
@@ -249,8 +253,8 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
         ['/admin/invites/accept', { token: 'x'.repeat(201), user: { password: PASSWORD } }, /at most 200/],
         ['/admin/invites/accept', { token: 'x'.repeat(43), user: { first_name: 'f'.repeat(201), password: PASSWORD } }, /at most 200/],
         // The rule "Accept": first and last name are required at every door (Medusa v1 leaves them optional).
-        ['/admin/invites/accept', { token: 'x'.repeat(43), user: { last_name: 'Doe', password: PASSWORD } }, /first_name/],
-        ['/admin/invites/accept', { token: 'x'.repeat(43), user: { first_name: 'Jane', password: PASSWORD } }, /last_name/],
+        ['/admin/invites/accept', { token: liveToken, user: { last_name: 'Doe', password: PASSWORD } }, /first_name/],
+        ['/admin/invites/accept', { token: liveToken, user: { first_name: 'Jane', password: PASSWORD } }, /last_name/],
       ];
       await settled(t.services);
       const before = await snapshot(t.services);
@@ -524,6 +528,36 @@ describe.each(DIALECTS)('admin API over raw HTTP (%s)', (dialect) => {
       expect(weak.json.code).toBe('weak_password');
       expect(await snapshot(t.services)).toEqual(snapshotWeak);
       expect(before.members).toEqual(snapshotWeak.members);
+    });
+
+    it('an expired or revoked link sent with a weak password or no name → the link\'s own answer, at the API and on the page; nothing changes', async () => {
+      const expiredEmail = fresh('weak-expired');
+      await invite(expiredEmail);
+      const expiredToken = await tokenOf(expiredEmail);
+      clock.advance(TTL + 1000);
+      const revokedEmail = fresh('weak-revoked');
+      const revoked = await invite(revokedEmail);
+      const revokedToken = await tokenOf(revokedEmail);
+      expect((await admin(`/admin/invites/${revoked.id}`, { method: 'DELETE' })).status).toBe(200);
+      await settled(t.services);
+      const before = await snapshot(t.services);
+      const cases: Array<[string, string, string]> = [
+        [expiredToken, 'invite_expired', 'This invitation has expired'],
+        [revokedToken, 'invite_revoked', 'This invitation was withdrawn'],
+      ];
+      for (const [token, code, title] of cases) {
+        const weak = await accept(token, 'short');
+        expect([weak.status, weak.json.code], weak.text).toEqual([400, code]);
+        const nameless = await request(t.url, '/admin/invites/accept', { body: { token, user: { password: 'short' } } });
+        expect([nameless.status, nameless.json.code], nameless.text).toEqual([400, code]);
+        const page = await postForm(t.url, '/invite', { token, first_name: '', last_name: '', password: 'short', confirm_password: 'other' });
+        expect(page.status).toBe(410);
+        expect(page.text).toContain(title);
+      }
+      // A link nobody holds is answered as any unknown link is, whatever else was sent (and counted as a guess).
+      const unknown = await accept('A'.repeat(43), 'short');
+      expect([unknown.status, unknown.json.code]).toEqual([400, 'unknown_token']);
+      expect(await snapshot(t.services)).toEqual(before);
     });
 
     it('a name holding a control character (NUL…) → 400 naming the field, at the API and on the page; nothing changes', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyHashOf } from '../../src/web/idempotency.js';
 import { DIALECTS } from '../support/db.js';
 import { linkFromEmail, request, startTestApp, type TestApp } from '../support/http.js';
@@ -100,6 +100,37 @@ describe.each(DIALECTS)('Idempotency-Key (%s)', (dialect) => {
     const again = await guess();
     expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([400, 400, null]);
     expect(await t.services.db('idempotency_keys').where({ key_hash: keyHashOf('POST', '/admin/invites/accept', 'anyone', 'guess-1') })).toHaveLength(0);
+  });
+
+  it('a body nested far deeper than any route takes gets the same 4xx with a key as without, and nothing is kept', async () => {
+    // JSON.parse takes nesting deeper than the call stack goes, within the body limit.
+    const arrays = '['.repeat(32_767) + ']'.repeat(32_767);
+    const objects = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
+    const inAccept = `{"token":"${'C'.repeat(43)}","user":{"first_name":"De","last_name":"Ep","password":${arrays}}}`;
+    const errors = vi.spyOn(t.services.logger, 'error');
+    try {
+      for (const [i, body] of [arrays, objects, inAccept].entries()) {
+        const send = (key?: string) => request(t.url, '/admin/invites/accept', { body, headers: key ? { 'idempotency-key': key } : {} });
+        const without = await send();
+        const withKey = await send(`deep-${i}`);
+        expect(without.status).toBeGreaterThanOrEqual(400);
+        expect(without.status).toBeLessThan(500);
+        expect([withKey.status, withKey.json]).toEqual([without.status, without.json]);
+        expect(await t.services.db('idempotency_keys').where({ key_hash: keyHashOf('POST', '/admin/invites/accept', 'anyone', `deep-${i}`) })).toHaveLength(0);
+      }
+      expect(errors).not.toHaveBeenCalled();
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it('the fingerprint leaves out every password, however deep, and is the same as before for a body kept earlier', async () => {
+    const body = { user: 'deep.pw@example.test', role: 'member', message: 'hello', password: 'top', extra: [{ password: 'inner', keep: [1, 'two', null, true, { password: 'x', n: -0.5 }] }] };
+    const res = await admin('/admin/invites', body, 'fingerprint-1');
+    expect(res.status).toBe(400);
+    const kept = await t.services.db('idempotency_keys').where({ key_hash: keyHashOf('POST', '/admin/invites', t.admin.member.id, 'fingerprint-1') }).first();
+    const stripped = { user: 'deep.pw@example.test', role: 'member', message: 'hello', extra: [{ keep: [1, 'two', null, true, { n: -0.5 }] }] };
+    expect(kept.fingerprint).toBe(createHash('sha256').update(JSON.stringify(stripped)).digest('hex'));
   });
 
   it('a key that is not 1 to 255 visible characters is refused before anything is done', async () => {
