@@ -62,6 +62,22 @@ export async function stopListImport(ctx: InvitesContext, run: ImportRun, why: s
   await ours(ctx, run, await ctx.db('list_imports').where({ ...run, state: 'running', position: row.position }).update({ state: 'done', summary: JSON.stringify(summary), updated_at: now }));
 }
 
+/**
+ * Send on an import's review: its rows are stored from now on, by a new runner (the caller's);
+ * undefined when it was sent, cancelled or given up already (of two clicks at once, one sends).
+ */
+export async function sendReviewedImport(ctx: InvitesContext, id: string): Promise<ImportRun | undefined> {
+  const now = ctx.clock.now();
+  const run = { id, runner: newId('run') };
+  const sent = await ctx.db('list_imports').where({ id, state: 'review' }).update({ state: 'running', runner: run.runner, lease_until: now + IMPORT_LEASE_MS, updated_at: now });
+  return sent === 1 ? run : undefined;
+}
+
+/** Cancel on an import's review: nothing of it is kept; false when it was sent or given up already. */
+export async function cancelReviewedImport(ctx: InvitesContext, id: string): Promise<boolean> {
+  return (await ctx.db('list_imports').where({ id, state: 'review' }).delete()) === 1;
+}
+
 /** The import's DM shows its summary (or never can): the import is finished. */
 export async function markSummaryShown(ctx: InvitesContext, run: ImportRun): Promise<void> {
   await ours(ctx, run, await ctx.db('list_imports').where({ ...run, state: 'done' }).update({ summary_shown_at: ctx.clock.now() }));
@@ -114,8 +130,8 @@ type GivenUpRow = Pick<ListImportRow, 'id' | 'file_name' | 'state' | 'actor' | '
 export interface GivenUpImport {
   id: string;
   fileName: string;
-  /** `dropped`: never read, nothing invited; `closed`: stored, its summary never shown. */
-  how: 'dropped' | 'closed';
+  /** `dropped`: never read, nothing invited; `unsent`: reviewed, never sent, nothing invited; `closed`: stored, its summary never shown. */
+  how: 'dropped' | 'unsent' | 'closed';
   dm: { channel: string; ts: string } | null;
   slackUserId: string | null;
   summary: InviteSummary;
@@ -123,23 +139,29 @@ export interface GivenUpImport {
 
 /**
  * Slack imports left unfinished for IMPORT_GIVE_UP_MS: one never read is dropped (nothing of it
- * was invited), one whose summary was never shown is closed. One with rows left goes on: its
- * inviter saw it start storing. Each is given up by one statement of its own, so of several
- * instances only the one that gave it up tells its inviter.
+ * was invited), one reviewed but never sent (counted from its review) is dropped too, one whose
+ * summary was never shown is closed. One with rows left goes on: its inviter saw it start storing.
+ * Each is given up by one statement of its own, so of several instances only the one that gave it
+ * up tells its inviter.
  */
 export async function giveUpStaleImports(ctx: InvitesContext): Promise<GivenUpImport[]> {
   const now = ctx.clock.now();
   const stale = (q: Knex.QueryBuilder) => unfinishedSlackImports(q).andWhere('lease_until', '<', now).andWhere('created_at', '<', now - IMPORT_GIVE_UP_MS);
-  const rows = (await stale(ctx.db('list_imports').whereIn('state', ['fetching', 'done'])).select('id', 'file_name', 'state', 'actor', 'summary', 'dm_channel', 'dm_ts')) as GivenUpRow[];
+  const unsent = (q: Knex.QueryBuilder) => q.where({ state: 'review' }).andWhere('updated_at', '<', now - IMPORT_GIVE_UP_MS);
+  const columns = ['id', 'file_name', 'state', 'actor', 'summary', 'dm_channel', 'dm_ts'];
+  const rows = [
+    ...((await stale(ctx.db('list_imports').whereIn('state', ['fetching', 'done'])).select(columns)) as GivenUpRow[]),
+    ...((await unsent(ctx.db('list_imports')).select(columns)) as GivenUpRow[]),
+  ];
   const givenUp: GivenUpImport[] = [];
   for (const row of rows) {
-    const mine = stale(ctx.db('list_imports').where({ id: row.id, state: row.state }));
-    const changed = row.state === 'fetching' ? await mine.delete() : await mine.update({ summary_shown_at: now, updated_at: now });
+    const mine = (row.state === 'review' ? unsent : stale)(ctx.db('list_imports').where({ id: row.id, state: row.state }));
+    const changed = row.state === 'done' ? await mine.update({ summary_shown_at: now, updated_at: now }) : await mine.delete();
     if (changed !== 1) continue;
     givenUp.push({
       id: row.id,
       fileName: row.file_name,
-      how: row.state === 'fetching' ? 'dropped' : 'closed',
+      how: row.state === 'fetching' ? 'dropped' : row.state === 'review' ? 'unsent' : 'closed',
       dm: importDm(row),
       slackUserId: importSlackUserId(row),
       summary: JSON.parse(row.summary) as InviteSummary,

@@ -7,8 +7,11 @@ import type { InviteSummary } from './model.js';
 export interface ListImportState {
   id: string;
   fileName: string;
-  /** `fetching`: a Slack import whose file is not read yet (`fileUrl`); `done`: every row stored. */
-  stage: 'fetching' | 'running' | 'done';
+  /**
+   * `fetching`: a Slack import whose file is not read yet (`fileUrl`); `review`: read, and shown to its
+   * inviter, who sends it or cancels it; `done`: every row stored.
+   */
+  stage: 'fetching' | 'review' | 'running' | 'done';
   done: boolean;
   fileUrl: string | null;
   total: number;
@@ -19,6 +22,8 @@ export interface ListImportState {
   summaryShown: boolean;
   /** Who imports it, when that is someone in Slack (where its DM goes). */
   slackUserId: string | null;
+  /** The role of rows that name none, how long the links work, the personal message. */
+  choices: { role: Role; expiresInDays: number | null; message: string | null };
 }
 
 /** The `list_imports` row: its rows, choices and summary as JSON text. */
@@ -33,7 +38,7 @@ export interface ListImportRow {
   total: number | string;
   position: number | string;
   summary: string;
-  state: 'fetching' | 'running' | 'done';
+  state: ListImportState['stage'];
   lease_until: number | string;
   dm_channel: string | null;
   dm_ts: string | null;
@@ -45,6 +50,12 @@ export type StoredRows = Array<[string, Role | null]>;
 
 export async function listImportState(ctx: InvitesContext, id: string): Promise<ListImportState> {
   return toState(await loadRow(ctx, id));
+}
+
+/** The import, if it is still kept (a Send or Cancel on its review may come after it was given up). */
+export async function findListImport(ctx: InvitesContext, id: string): Promise<ListImportState | undefined> {
+  const row = (await ctx.db('list_imports').where({ id }).first()) as ListImportRow | undefined;
+  return row ? toState(row) : undefined;
 }
 
 export async function loadRow(ctx: InvitesContext, id: string): Promise<ListImportRow> {
@@ -76,5 +87,6 @@ export function toState(row: ListImportRow): ListImportState {
     dm: importDm(row),
     summaryShown: row.summary_shown_at !== null,
     slackUserId: importSlackUserId(row),
+    choices: JSON.parse(row.choices) as ListImportState['choices'],
   };
 }

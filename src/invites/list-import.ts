@@ -34,15 +34,15 @@ export interface FileImportInput extends InviteChoices {
   inviterName?: string | null;
 }
 
-/** What an import's rows, total, summary and state are once its list is read. */
-function listColumns(file: ListFile) {
+/** What an import's rows, total, summary and state are once its list is read (`review`: shown to its inviter first). */
+function listColumns(file: ListFile, review = false) {
   const rows: StoredRows = file.rows.map((row: ListFileRow) => [row.entry, row.role]);
   return {
     rows: JSON.stringify(rows),
     total: rows.length,
     position: 0,
     summary: JSON.stringify({ ...emptySummary(), invalid: file.invalid }),
-    state: rows.length ? 'running' : 'done',
+    state: rows.length ? (review ? 'review' : 'running') : 'done',
   };
 }
 
@@ -78,12 +78,21 @@ export async function createFileImport(ctx: InvitesContext, input: FileImportInp
   return { id: row.id, runner: row.runner };
 }
 
-/** A downloaded file's list, stored with its import (once: a file read again changes nothing). */
-export async function fillListImport(ctx: InvitesContext, run: ImportRun, file: ListFile): Promise<ListImportState> {
+/**
+ * A downloaded file's list, stored with its import (once: a file read again changes nothing).
+ * `review`: it waits for its inviter's Send (sendReviewedImport) before anything is stored.
+ */
+export async function fillListImport(ctx: InvitesContext, run: ImportRun, file: ListFile, options: { review?: boolean } = {}): Promise<ListImportState> {
   const now = ctx.clock.now();
-  const filled = await ctx.db('list_imports').where({ ...run, state: 'fetching' }).update({ ...listColumns(file), lease_until: now + IMPORT_LEASE_MS, updated_at: now });
+  const filled = await ctx.db('list_imports').where({ ...run, state: 'fetching' }).update({ ...listColumns(file, options.review), lease_until: now + IMPORT_LEASE_MS, updated_at: now });
   if (filled === 0) await holdImport(ctx, run);
   return listImportState(ctx, run.id);
+}
+
+/** Whether the import's inviter may no longer invite (it then stops at its next batch, saying why). */
+export async function importStops(ctx: InvitesContext, id: string): Promise<boolean> {
+  const row = await loadRow(ctx, id);
+  return (await whyNoLongerInviting(ctx.policy, ctx.db, inviterColumns({ actor: JSON.parse(row.actor) as Actor }))) !== undefined;
 }
 
 /**

@@ -12,9 +12,9 @@ import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invi
 import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listAll, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
-import { listImportState, type ListImportState } from './import-state.js';
-import { dropListImport, giveUpStaleImports, holdImport, markSummaryShown, showImportIn, takeOverStalledImport, type GivenUpImport, type ImportRun } from './import-runs.js';
-import { createFileImport, createListImport, fillListImport, storeNextBatch, type FileImportInput, type ListImportInput } from './list-import.js';
+import { findListImport, listImportState, type ListImportState } from './import-state.js';
+import { cancelReviewedImport, dropListImport, giveUpStaleImports, holdImport, markSummaryShown, sendReviewedImport, showImportIn, takeOverStalledImport, type GivenUpImport, type ImportRun } from './import-runs.js';
+import { createFileImport, createListImport, fillListImport, importStops, storeNextBatch, type FileImportInput, type ListImportInput } from './list-import.js';
 import type { ListFile } from './list-file.js';
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
@@ -201,8 +201,20 @@ export class InvitesService {
     return showImportIn(this.ctx, run, dm);
   }
 
-  fillListImport(run: ImportRun, file: ListFile): Promise<ListImportState> {
-    return fillListImport(this.ctx, run, file);
+  fillListImport(run: ImportRun, file: ListFile, options: { review?: boolean } = {}): Promise<ListImportState> {
+    return fillListImport(this.ctx, run, file, options);
+  }
+
+  importStops(id: string): Promise<boolean> {
+    return importStops(this.ctx, id);
+  }
+
+  sendReviewedImport(id: string): Promise<ImportRun | undefined> {
+    return sendReviewedImport(this.ctx, id);
+  }
+
+  cancelReviewedImport(id: string): Promise<boolean> {
+    return cancelReviewedImport(this.ctx, id);
   }
 
   dropListImport(run: ImportRun): Promise<void> {
@@ -215,6 +227,10 @@ export class InvitesService {
 
   storeNextBatch(run: ImportRun): Promise<ListImportState> {
     return storeNextBatch(this.ctx, run);
+  }
+
+  findListImport(importId: string): Promise<ListImportState | undefined> {
+    return findListImport(this.ctx, importId);
   }
 
   listImportState(importId: string): Promise<ListImportState> {

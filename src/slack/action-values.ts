@@ -187,7 +187,14 @@ export const ACTIONS = {
   noticeDismiss: 'notice_dismiss',
   approve: 'approval_approve',
   deny: 'approval_deny',
+  importSend: 'import_send',
+  importCancel: 'import_cancel',
 } as const;
+
+/** A file's import, named by the buttons of its review: checked for an import id's shape. */
+export function decodeImportId(value: unknown): string | undefined {
+  return isIdOf('import', value) ? value : undefined;
+}
 
 /**
  * What Approve and Deny decide: one held invitation (`a.<invitation id>.<heldUpTo>`: the hold made at

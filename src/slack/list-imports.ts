@@ -1,6 +1,8 @@
 import { webApi } from '@slack/bolt';
 import type { Role } from '../members/roles.js';
-import { parseListFile } from '../invites/list-file.js';
+import { parseEmailList } from '../invites/email-list.js';
+import { parseListFile, type ListFile } from '../invites/list-file.js';
+import { fileReviewMessage } from './blocks/file-review.js';
 import type { ListImportState } from '../invites/import-state.js';
 import { IMPORT_LEASE_MS, ImportLost, type GivenUpImport, type ImportRun } from '../invites/import-runs.js';
 import { DomainError } from '../shared/errors.js';
@@ -72,6 +74,8 @@ export class SlackListImports {
     heartbeat.unref();
     try {
       const state = await this.deps.invites.listImportState(run.id);
+      // Waiting for its inviter's Send: stored by the runner the Send starts.
+      if (state.stage === 'review') return;
       let lastShown = 0;
       if (state.stage === 'fetching') {
         const shown = await this.fetch(run, state);
@@ -130,8 +134,34 @@ export class SlackListImports {
       await this.deps.invites.dropListImport(run);
       return undefined;
     }
+    const review = await this.review(list, state);
+    if (review) {
+      // Shown before it is kept as a review: a restart in between reads the file again and shows it again.
+      if (!(await this.updateDm(dm, review))) {
+        this.deps.logger.warn({ import: run.id }, "a list import was dropped: Slack refused its review in the inviter's DM");
+        await this.deps.invites.dropListImport(run);
+        return undefined;
+      }
+      await this.deps.invites.fillListImport(run, list, { review: true });
+      return undefined;
+    }
     await this.deps.invites.fillListImport(run, list);
     return shown;
+  }
+
+  /**
+   * What sending the file would do, for its inviter to Send or Cancel; undefined when it would
+   * invite nobody (already members, not valid…): its summary says so at once.
+   */
+  private async review(list: ListFile, state: ListImportState): Promise<Message | undefined> {
+    // An inviter who may no longer invite is not asked to send: the summary says the import stopped.
+    if (!list.rows.length || (await this.deps.invites.importStops(state.id))) return undefined;
+    const review = await this.deps.invites.review(list.rows.map((row) => row.entry));
+    if (review.fresh.length + review.renew.length === 0) return undefined;
+    review.invalid.push(...list.invalid);
+    const roles = new Map<string, Role>();
+    for (const row of list.rows) if (row.role) for (const email of parseEmailList(row.entry).emails) roles.set(email, row.role);
+    return fileReviewMessage(state, review, (email) => roles.get(email) ?? state.choices.role, this.deps.invites.policy);
   }
 
   /** Stores batches until the list is done, keeping the DM current; then the summary and its delivery. */
@@ -175,7 +205,7 @@ export class SlackListImports {
   /** Imports whose runner stopped (a restart, a crash, Slack out of reach), taken over one at a time and finished. */
   async resumeStalled(): Promise<void> {
     for (const given of await this.deps.invites.giveUpStaleImports()) {
-      this.deps.logger.warn({ import: given.id, file: given.fileName, how: given.how }, 'a list import left unfinished for a day was given up (never read: dropped; summary never shown: closed)');
+      this.deps.logger.warn({ import: given.id, file: given.fileName, how: given.how }, 'a list import left unfinished for a day was given up (never read: dropped; reviewed, never sent: dropped; summary never shown: closed)');
       // Slack may still be away: telling waits out its retries without holding up the take-overs.
       this.deps.background.run(() => this.tellGivenUp(given), () => undefined);
     }
@@ -207,7 +237,9 @@ export class SlackListImports {
       const message =
         given.how === 'dropped'
           ? line(`:warning: *${escape(given.fileName)}* could not be read from Slack for a day, so nothing of it was invited. Attach it again to invite from it.`)
-          : inviteSummary(given.summary, this.deps.command, await this.deps.invites.deliveryProgress(given.summary.invitationIds));
+          : given.how === 'unsent'
+            ? line(`:information_source: *${escape(given.fileName)}* was not sent within a day of its review, so nothing of it was invited. Attach it again to invite from it.`)
+            : inviteSummary(given.summary, this.deps.command, await this.deps.invites.deliveryProgress(given.summary.invitationIds));
       const updated = given.dm ? await this.updateDm(given.dm, message) : false;
       if (!updated && given.slackUserId) await this.client.chat.postMessage({ channel: given.slackUserId, ...message } as webApi.ChatPostMessageArguments);
     } catch (error) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Invitation, InviteSummary } from '../../src/invites/model.js';
 import type { Member } from '../../src/members/service.js';
+import { parseAllowedDomains } from '../../src/invites/policy.js';
+import { fileReviewMessage } from '../../src/slack/blocks/file-review.js';
 import { homeView } from '../../src/slack/blocks/home.js';
 import { invitedView, inviteModal, linkView, refusedView } from '../../src/slack/blocks/invite-modal.js';
 import { closestSubcommand, helpMessage } from '../../src/slack/blocks/help.js';
@@ -104,6 +106,29 @@ describe('Block Kit builders', () => {
     expect(text).toMatch(/and 390 more already invited/);
     expect(text).toMatch(/…and [\d,]+ more/);
     expect(message.blocks.filter((b: any) => b.accessory?.action_id?.startsWith('invite_resend'))).toHaveLength(10);
+  });
+
+  it('a file\'s review of 10,000 addresses stays within a message\'s limits, its buttons last, naming the import', () => {
+    const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+    const review = {
+      fresh: many(6000, (i) => `new${i}-${'n'.repeat(60)}@example.com`),
+      renew: many(1000, (i) => `old${i}@example.com`),
+      alreadyInvited: many(1000, (i) => ({ email: `invited${i}@example.com`, invitationId: `invite_01J${i}` })),
+      alreadyAwaiting: many(500, (i) => ({ email: `held${i}@example.com`, invitationId: `invite_01K${i}` })),
+      alreadyMember: many(1000, (i) => `member${i}@example.com`),
+      invalid: many(500, (i) => ({ entry: `bad\`entry<${i}>` + 'z'.repeat(300), reason: 'not an email address (no @)' })),
+      typos: many(200, (i) => ({ email: `new${i}-${'n'.repeat(60)}@example.com`, suggestion: 'x@gmail.com' })),
+    };
+    const parsed = parseAllowedDomains('corp.test');
+    if (!('patterns' in parsed)) throw new Error(parsed.problem);
+    const policy = { allowedDomains: parsed.patterns, dailyLimit: 500, unlimitedSlackUserIds: [], slackSettingsKnown: true };
+    const message = fileReviewMessage({ id: 'import_01J0', fileName: `${'f'.repeat(300)}.csv`, choices: { role: 'member', expiresInDays: 7, message: 'hi' } }, review, (email) => (email.startsWith('old') ? 'admin' : 'member'), policy);
+    expect(limitViolations('message', message.blocks)).toEqual([]);
+    expect(blockText(message.blocks)).toBeLessThanOrEqual(MAX_BLOCKS_TEXT);
+    const actions = message.blocks.at(-1) as any;
+    expect(actions.elements.map((e: any) => [e.action_id, e.value, e.text.text])).toEqual([['import_send', 'import_01J0', 'Send 7,000 invitations'], ['import_cancel', 'import_01J0', 'Cancel']]);
+    expect(JSON.stringify(message.blocks)).toMatch(/\*New \(6,000\)\*[^]*…and 5,985 more/);
+    expect(JSON.stringify(message.blocks)).toMatch(/waiting for approval before they are emailed \(7,000\)/);
   });
 
   it('the summary of a big list stays under the total of text Slack takes in a posted message, every list in it', () => {

@@ -1,9 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IMPORT_GIVE_UP_MS, IMPORT_LEASE_MS } from '../../src/invites/import-runs.js';
 import { DIALECTS } from '../support/db.js';
-import { ADMIN, ADMIN2, eventually, LINKED, pause, SlackWorld, textOf } from '../support/slack-world.js';
+import type { ApiCall } from '../support/slack-api.js';
+import { ADMIN, ADMIN2, buttonFor, eventually, LINKED, pause, SlackWorld, textOf } from '../support/slack-world.js';
 
 const ROWS = 10_000;
+
+/** Waits until a file's import is kept as a review (drawn in its DM a moment before). */
+function keptAsReview(h: SlackWorld, where: { id: string } | { file_name: string }) {
+  return eventually(async () => (await h.db.db('list_imports').where(where).first('state'))?.state === 'review', 5_000, 'the review kept');
+}
+
+/** Waits for a file's review in its DM (`updates`: that DM's updates) and presses Send on it as `user`. */
+async function sendReviewed(h: SlackWorld, updates: () => ApiCall[], user = ADMIN): Promise<ApiCall> {
+  const review = await h.api.waitFor(() => updates().find((c) => JSON.stringify(c.args.blocks ?? []).includes('"import_send"')), 20_000, 'the review');
+  // A click before it is kept is asked to press again.
+  await keptAsReview(h, { id: buttonFor(review.args.blocks, 'import_send').value as string });
+  const click = await h.clickDm(review, buttonFor(review.args.blocks, 'import_send'), { user });
+  expect(click.ack.status).toBe(200);
+  return review;
+}
 
 describe.each(DIALECTS)('a list from a file in the invite form (%s)', (dialect) => {
   let h: SlackWorld;
@@ -36,18 +52,26 @@ describe.each(DIALECTS)('a list from a file in the invite form (%s)', (dialect) 
     expect(res.ms).toBeLessThan(3_000);
     expect(textOf((res.json as any).view)).toContain('Reading *people.csv*');
 
+    // Nothing is stored before Send on the review, which says what sending would do.
+    const review = await sendReviewed(h, () => updatesOf('people.csv'));
+    const reviewed = textOf(review.args);
+    expect(reviewed).toMatch(/\*New \(9,997\)\*/);
+    expect(reviewed).toMatch(/\*Of these, waiting for approval before they are emailed \(3,332\)\*/);
+    expect(reviewed).toMatch(/\*Already members \(skipped\) \(1\)\*[^]*pat@corp\.test/);
+    expect(reviewed).toMatch(/\*Not valid \(skipped\) \(2\)\*[^]*not-an-address[^]*boss\.role@corp\.test/);
+    expect(buttonFor(review.args.blocks, 'import_send').text.text).toBe('Send 9,997 invitations');
+
     // The admin rows wait for a second person (the rule "Policy").
     const summary = await h.api.waitFor(() => updatesOf('people.csv').find((c) => /Sent 6,665 invitations/.test(textOf(c.args))), 120_000, 'the summary');
     expect(textOf(summary.args)).toMatch(/Waiting for approval \(3,332\)/);
     expect(textOf(summary.args)).toMatch(/pat@corp\.test/);
     expect(textOf(summary.args)).toMatch(/not-an-address/);
     expect(textOf(summary.args)).toMatch(/boss\.role@corp\.test` — unknown role \\"owner\\"/);
-    const updates = updatesOf('people.csv');
+    const updates = updatesOf('people.csv').slice(updatesOf('people.csv').indexOf(review) + 1);
     // Progress shows only when storing takes longer than 2 s (see list-imports.test.ts for that case).
     for (const update of updates.slice(0, updates.indexOf(summary))) expect(textOf(update.args)).toMatch(/stored [\d,]+ of 9,999 rows/);
-    // In place, and never more often than every 2 s (the summary included).
-    const posted = h.api.callsTo('chat.postMessage').find((c) => String(c.args.text).includes('people.csv'))!;
-    const times = [posted.at, ...updates.slice(0, updates.indexOf(summary) + 1).map((c) => c.at)];
+    // In place, and never more often than every 2 s from the Send on (the summary included).
+    const times = updates.slice(0, updates.indexOf(summary) + 1).map((c) => c.at);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `update ${i}`).toBeGreaterThanOrEqual(1_950);
 
     const roles = await h.db.db('invitations').where('email', 'like', 'row%').select('role').count<{ role: string; n: number }[]>({ n: '*' }).groupBy('role');
@@ -62,8 +86,56 @@ describe.each(DIALECTS)('a list from a file in the invite form (%s)', (dialect) 
   it('a .txt with one address per line works too', async () => {
     const file = h.api.addFile({ name: 'few.txt', content: 'one.txt@corp.test\nJane Txt <two.txt@corp.test>\n\n', filetype: 'text', mimetype: 'text/plain' });
     await h.submitInvite({ emails: '', files: [file], role: 'developer' });
+    await sendReviewed(h, () => updatesOf('few.txt'));
     await h.api.waitFor(() => updatesOf('few.txt').find((c) => /Sent 2 invitations/.test(textOf(c.args))), 20_000, 'the summary');
     expect(await h.db.db('invitations').whereIn('email', ['one.txt@corp.test', 'two.txt@corp.test']).where({ role: 'developer' }).count<{ n: number }[]>({ n: '*' }).then((r) => Number(r[0]!.n))).toBe(2);
+  });
+
+  it('Cancel on a file\'s review invites nothing and keeps nothing; a Send after it is told so', async () => {
+    const before = await h.counts();
+    const file = h.api.addFile({ name: 'cancel.csv', content: 'email\ncancel1@corp.test\ncancel2@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    await h.submitInvite({ emails: '', files: [file] });
+    const review = await h.api.waitFor(() => updatesOf('cancel.csv').find((c) => JSON.stringify(c.args.blocks ?? []).includes('"import_cancel"')), 10_000, 'the review');
+    // Waiting for its inviter: nothing stored, and no take-over starts it.
+    await keptAsReview(h, { file_name: 'cancel.csv' });
+    expect(await h.counts()).toEqual(before);
+    expect(await h.services.invites.takeOverStalledImport([])).toBeUndefined();
+    const cancel = await h.clickDm(review, buttonFor(review.args.blocks, 'import_cancel'));
+    expect(textOf((await h.api.response(cancel.responseId)).body)).toContain('Cancelled: nothing of *cancel.csv* was invited');
+    const send = await h.clickDm(review, buttonFor(review.args.blocks, 'import_send'));
+    expect(textOf((await h.api.response(send.responseId)).body)).toContain('already sent or cancelled');
+    await h.settle();
+    expect(await h.counts()).toEqual(before);
+    expect(await h.db.db('list_imports').where({ file_name: 'cancel.csv' })).toEqual([]);
+  });
+
+  it('a file\'s review is sent once, by its inviter: another admin\'s click is refused, and a double click stores it once', async () => {
+    const file = h.api.addFile({ name: 'once.csv', content: 'email\nonce1@corp.test\nonce2@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    await h.submitInvite({ emails: '', files: [file] });
+    const review = await h.api.waitFor(() => updatesOf('once.csv').find((c) => JSON.stringify(c.args.blocks ?? []).includes('"import_send"')), 10_000, 'the review');
+    await keptAsReview(h, { file_name: 'once.csv' });
+    const send = buttonFor(review.args.blocks, 'import_send');
+    const other = await h.clickDm(review, send, { user: ADMIN2 });
+    expect(textOf((await h.api.response(other.responseId)).body)).toContain('Only the person who attached this file can send it');
+    const [a, b] = await Promise.all([h.clickDm(review, send), h.clickDm(review, send)]);
+    await h.api.waitFor(() => updatesOf('once.csv').find((c) => /Sent 2 invitations/.test(textOf(c.args))), 10_000, 'the summary');
+    // The second is a double click (dropped unanswered); across instances the import's own state lets one through.
+    const answers = [a, b].flatMap((click) => h.api.responsesTo(click.responseId).map((r) => textOf(r.body)));
+    expect(answers.filter((t) => t.includes('Sending *once.csv*'))).toHaveLength(1);
+    expect(await h.db.db('invitations').where('email', 'like', 'once%')).toHaveLength(2);
+  });
+
+  it('a file\'s review not sent within a day is given up: nothing invited, nothing kept', async () => {
+    const file = h.api.addFile({ name: 'unsent.csv', content: 'email\nunsent@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
+    await h.submitInvite({ emails: '', files: [file] });
+    await h.api.waitFor(() => updatesOf('unsent.csv').find((c) => JSON.stringify(c.args.blocks ?? []).includes('"import_send"')), 10_000, 'the review');
+    // Shown, then kept as a review.
+    await eventually(async () => (await h.db.db('list_imports').where({ file_name: 'unsent.csv' }).first('state'))?.state === 'review', 5_000, 'the review kept');
+    h.clock.advance(IMPORT_GIVE_UP_MS + 1);
+    const given = await h.services.invites.giveUpStaleImports();
+    expect(given.find((g) => g.fileName === 'unsent.csv')).toMatchObject({ how: 'unsent', slackUserId: ADMIN });
+    expect(await h.db.db('list_imports').where({ file_name: 'unsent.csv' })).toEqual([]);
+    expect(await h.db.db('invitations').where({ email: 'unsent@corp.test' })).toEqual([]);
   });
 
   it('a file that is not a list gets one clear answer, and nothing is stored', async () => {
@@ -107,6 +179,7 @@ describe.each(DIALECTS)('a list from a file in the invite form (%s)', (dialect) 
     try {
       const file = h.api.addFile({ name: 'grid.csv', content: 'email\ngrid@corp.test\n', filetype: 'csv', mimetype: 'text/csv' });
       await h.submitInvite({ emails: '', files: [file] });
+      await sendReviewed(h, () => updatesOf('grid.csv'));
       await h.api.waitFor(() => updatesOf('grid.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 10_000, 'the summary');
       const downloads = h.api.downloads.filter((d) => d.fileId === file.id);
       expect(downloads.map((d) => [d.served, d.redirectedTo?.split('/')[1]])).toEqual([[false, 'files-origin'], [true, undefined]]);
@@ -189,6 +262,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     expect(await invitedLike('outage')).toBe(0);
 
     await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
+    await sendReviewed(h, () => updatesOf('outage.csv'), ADMIN2);
     const summary = await h.api.waitFor(() => updatesOf('outage.csv').find((c) => /Sent 2 invitations/.test(textOf(c.args))), 20_000, 'the summary');
     expect(summary.args.channel).toBe(dmOf('outage.csv')!.answer!.channel);
     expect(await invitedLike('outage')).toBe(2);
@@ -203,6 +277,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
     // The summary comes at least 2 s after the DM: time to make its update fail.
     const posted = await h.api.waitFor(() => dmOf('late-summary.csv'), 5_000, 'the DM');
+    await sendReviewed(h, () => updatesOf('late-summary.csv'));
     h.api.fail('chat.update', 500, { times: 4, channel: posted.answer!.channel });
     await h.api.waitFor(() => h.api.failedCallsTo('chat.update').filter((c) => c.args.ts === posted.answer!.ts).length === 4, 20_000, 'four refused updates');
     await pause(300);
@@ -233,6 +308,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     const { file } = await importWhileHostDown('host-down.csv', 'hostdown@corp.test');
     expect(await importOf('host-down.csv')).toMatchObject({ state: 'fetching' });
     await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
+    await sendReviewed(h, () => updatesOf('host-down.csv'));
     await h.api.waitFor(() => updatesOf('host-down.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 20_000, 'the summary');
     expect(h.api.downloads.filter((d) => d.fileId === file.id).map((d) => d.served)).toEqual([false, true]);
     expect(h.api.callsTo('chat.postMessage').filter((c) => textOf(c.args).includes('host-down.csv'))).toHaveLength(1);
@@ -322,6 +398,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     h.clock.advance(IMPORT_LEASE_MS / 2);
     expect(await h.services.invites.takeOverStalledImport([])).toBeUndefined();
     h.api.releaseDownloads();
+    await sendReviewed(h, () => updatesOf('slow-host.csv'));
     await h.api.waitFor(() => updatesOf('slow-host.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 10_000, 'the summary');
     expect(h.api.downloads.filter((d) => d.fileId === file.id).map((d) => d.served)).toEqual([true]);
   });
@@ -334,6 +411,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     expect(await importOf('cut-off.csv')).toMatchObject({ state: 'fetching' });
     expect(await invitedLike('cutoff')).toBe(0);
     await h.restart({ whileStopped: () => h.clock.advance(IMPORT_LEASE_MS + 1) });
+    await sendReviewed(h, () => updatesOf('cut-off.csv'));
     await h.api.waitFor(() => updatesOf('cut-off.csv').find((c) => /Sent 200 invitations/.test(textOf(c.args))), 20_000, 'the summary');
     expect(h.api.downloads.filter((d) => d.fileId === file.id).map((d) => d.served)).toEqual([false, true]);
   }, 60_000);
@@ -342,6 +420,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     const file = csv('refused-summary.csv', 'refsum@corp.test');
     await h.submitInvite({ emails: '', files: [file] }, { user: ADMIN });
     const posted = await h.api.waitFor(() => dmOf('refused-summary.csv'), 5_000, 'the DM');
+    await sendReviewed(h, () => updatesOf('refused-summary.csv'));
     h.api.refuse('chat.update', 'msg_too_long', { ts: posted.answer!.ts });
     await finished('refused-summary.csv', 10_000);
     expect(h.api.failedCallsTo('chat.update').filter((c) => c.args.ts === posted.answer!.ts)).toHaveLength(1);
@@ -369,6 +448,7 @@ describe.each(DIALECTS)('a list import from Slack is never lost (%s)', (dialect)
     expect(res.ms).toBeGreaterThan(1_400);
     expect(res.ms).toBeLessThan(3_000);
     expect(textOf((res.json as any).view)).toContain('Reading *slow-db.csv*');
+    await sendReviewed(h, () => updatesOf('slow-db.csv'));
     await h.api.waitFor(() => updatesOf('slow-db.csv').find((c) => /Sent 1 invitation/.test(textOf(c.args))), 20_000, 'the summary');
     expect(await invitedLike('slowdb')).toBe(1);
   }, 30_000);

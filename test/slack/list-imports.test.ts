@@ -30,10 +30,17 @@ describe('an import that takes a while, reported in one DM', () => {
     let state: ListImportState | undefined;
     const invites = {
       async createFileImport(input: FileImportInput) {
-        state = { id: 'import_1', fileName: input.fileName, stage: 'fetching', done: false, fileUrl: input.url, total: 0, position: 0, summary: EMPTY, dm: null, summaryShown: false, slackUserId: 'U0ADMIN' };
+        state = { id: 'import_1', fileName: input.fileName, stage: 'fetching', done: false, fileUrl: input.url, total: 0, position: 0, summary: EMPTY, dm: null, summaryShown: false, slackUserId: 'U0ADMIN', choices: { role: 'member', expiresInDays: null, message: null } };
         return { id: state.id, runner: 'run_1' };
       },
       async holdImport() {},
+      async importStops() {
+        return false;
+      },
+      // Nothing new to send: no review first (the review is list-file.test.ts's).
+      async review() {
+        return { fresh: [], renew: [], alreadyInvited: [], alreadyMember: [], invalid: [], typos: [] };
+      },
       async showImportIn(_run: unknown, dm: { channel: string; ts: string }) {
         state = { ...state!, dm };
       },

@@ -9,6 +9,7 @@ import { formatSpan } from '../../mail/templates.js';
 import type { InviteDraft } from '../drafts.js';
 import { count, entryWords, mrkdwn, plain, roleLabel } from './format.js';
 import type { InviteSummary } from '../../invites/model.js';
+import type { ListReview } from '../../invites/review.js';
 import { inviteSummary } from './invite-summary.js';
 import { clip, LIMITS } from './limits.js';
 import { escape } from '../text.js';
@@ -79,7 +80,7 @@ export function inviteModal(inviteTtlMs: number, values: InviteFormValues = {}):
         block_id: MODAL_BLOCKS.file,
         optional: true,
         label: plain('Or a file'),
-        hint: plain(`A .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line; up to ${MAX_FILE_ROWS.toLocaleString('en')} addresses, stored in the background.`),
+        hint: plain(`A .csv with a header row (email, and optionally first_name, last_name, role) or a .txt with one address per line; up to ${MAX_FILE_ROWS.toLocaleString('en')} addresses, reviewed in your DM before anything is sent.`),
         element: { type: 'file_input', action_id: MODAL_INPUTS.file, filetypes: ['csv', 'txt'], max_files: 1 },
       },
       {
@@ -126,13 +127,11 @@ export function reviewOutOfDateView(): types.ModalView {
 export const REVIEW_ROWS = 15;
 
 /**
- * The review of a submitted list: what sending would do, group by group, with likely typos named.
- * "Send" sends exactly the New and Will renew groups (and resends the already invited when the box
- * is ticked); Back returns to the form as typed.
+ * What sending a list would do, group by group, with likely typos named: the form's review and a
+ * file's. `roleOf`: the role an address would get (a file's row may name its own), for the rule
+ * "Policy"'s approvals. `afterInvited`: what goes under the already invited (the form's resend box).
  */
-export function reviewView(draftId: string, draft: InviteDraft, policy?: InvitePolicy): types.ModalView {
-  const review = draft.review;
-  const sending = review.fresh.length + review.renew.length;
+export function reviewSections(review: ListReview, roleOf: (email: string) => Role, policy?: InvitePolicy, afterInvited?: types.KnownBlock): types.KnownBlock[] {
   const blocks: types.KnownBlock[] = [];
   const group = (title: string, items: string[]) => {
     if (!items.length) return;
@@ -148,35 +147,56 @@ export function reviewView(draftId: string, draft: InviteDraft, policy?: InviteP
   if (policy) {
     const asker = { type: 'slack', slackUserId: 'reviewer' } as const;
     const held = [...review.fresh, ...review.renew].flatMap((email) => {
-      const reasons = approvalReasons(policy, asker, email, draft.role);
+      const reasons = approvalReasons(policy, asker, email, roleOf(email));
       return reasons.length ? [`• ${escape(email)} — ${reasons.map((r) => APPROVAL_REASON_WORDS[r]).join('; ')}`] : [];
     });
     group('Of these, waiting for approval before they are emailed', held);
   }
   if (review.alreadyInvited.length) {
     group('Already invited (their link still works)', review.alreadyInvited.map((e) => withTypo(e.email)));
-    blocks.push({
-      type: 'input',
-      block_id: REVIEW_BLOCKS.resend,
-      optional: true,
-      label: plain('Already invited'),
-      element: { type: 'checkboxes', action_id: REVIEW_INPUTS.resend, options: [{ text: plain('Resend to them too (the same link)', LIMITS.optionText), value: 'resend' }] },
-    });
+    if (afterInvited) blocks.push(afterInvited);
   }
   group('Already waiting for approval (skipped)', (review.alreadyAwaiting ?? []).map((e) => `• ${escape(e.email)}`));
   group('Already members (skipped)', review.alreadyMember.map((e) => `• ${escape(e)}`));
   group('Not valid (skipped)', review.invalid.map((e) => `• ${entryWords(e.entry, 120)} — ${escape(e.reason)}`));
+  return blocks;
+}
+
+/** The choices a list goes out with, in a line. */
+export function choicesLine(choices: { role: Role; expiresInDays: number | null; message: string | null }, roleNote = ''): string {
+  return [`Role: *${roleLabel(choices.role)}*${roleNote}`, choices.expiresInDays ? `links work for ${count(choices.expiresInDays, 'day')}` : 'links work for the usual time', choices.message ? 'with your message' : 'no message'].join(' · ');
+}
+
+/** The label of a button that sends this many invitations. */
+export function sendLabel(sending: number): string {
+  return sending ? `Send ${sending.toLocaleString('en')} ${sending === 1 ? 'invitation' : 'invitations'}` : 'Send';
+}
+
+/**
+ * The review of a submitted list. "Send" sends exactly the New and Will renew groups (and resends
+ * the already invited when the box is ticked); Back returns to the form as typed.
+ */
+export function reviewView(draftId: string, draft: InviteDraft, policy?: InvitePolicy): types.ModalView {
+  const review = draft.review;
+  const sending = review.fresh.length + review.renew.length;
+  const resendBox: types.KnownBlock = {
+    type: 'input',
+    block_id: REVIEW_BLOCKS.resend,
+    optional: true,
+    label: plain('Already invited'),
+    element: { type: 'checkboxes', action_id: REVIEW_INPUTS.resend, options: [{ text: plain('Resend to them too (the same link)', LIMITS.optionText), value: 'resend' }] },
+  };
+  const blocks = reviewSections(review, () => draft.role, policy, resendBox);
   if (draft.peoplePending) blocks.push({ type: 'context', elements: [mrkdwn(`:hourglass_flowing_sand: Looking up ${count(draft.people.length, 'person', 'people')} from Slack…`)] });
   if (!blocks.length) blocks.push({ type: 'section', text: mrkdwn('Nothing to send.') });
-  const choices = [`Role: *${roleLabel(draft.role)}*`, draft.expiresInDays ? `links work for ${count(draft.expiresInDays, 'day')}` : 'links work for the usual time', draft.message ? 'with your message' : 'no message'];
-  blocks.push({ type: 'context', elements: [mrkdwn(choices.join(' · '))] });
+  blocks.push({ type: 'context', elements: [mrkdwn(choicesLine(draft))] });
   blocks.push({ type: 'actions', block_id: 'review_actions', elements: [{ type: 'button', action_id: ACTIONS.reviewBack, text: plain('Back', LIMITS.buttonText), value: draftId }] });
   return {
     type: 'modal',
     callback_id: INVITE_REVIEW,
     private_metadata: draftId,
     title: plain('Review', LIMITS.modalTitle),
-    submit: plain(sending ? `Send ${sending.toLocaleString('en')} ${sending === 1 ? 'invitation' : 'invitations'}` : 'Send', LIMITS.modalButton),
+    submit: plain(sendLabel(sending), LIMITS.modalButton),
     close: plain('Cancel', LIMITS.modalButton),
     blocks: blocks.slice(0, LIMITS.viewBlocks),
   };
@@ -235,7 +255,7 @@ export function messageView(title: string, text: string): types.ModalView {
   return { type: 'modal', title: plain(title, LIMITS.modalTitle), close: plain('Close', LIMITS.modalButton), blocks: [{ type: 'section', text: mrkdwn(text) }] };
 }
 
-/** The form's answer when a file was attached: the list is read and stored in the background. */
+/** The form's answer when a file was attached: the list is read, then reviewed in the inviter's DM. */
 export function importingView(fileName: string): types.ModalView {
-  return messageView(TITLE, `:inbox_tray: Reading *${escape(clip(fileName, 200))}*. Its invitations are stored in the background; your DM from Doorman shows how far it got, then the summary.`);
+  return messageView(TITLE, `:inbox_tray: Reading *${escape(clip(fileName, 200))}*. Your DM from Doorman shows what sending it would do; nothing is sent until you press Send there.`);
 }

@@ -2,6 +2,7 @@ import type { App, BlockAction } from '@slack/bolt';
 import { ACTIONS, actionIdPattern } from '../../action-values.js';
 import type { SlackDeps } from '../../deps.js';
 import { copyLinkAction } from './copy-link.js';
+import { importCancelAction, importSendAction } from './import-review.js';
 import { approvalApproveAction } from './approval-approve.js';
 import { approvalDenyAction } from './approval-deny.js';
 import { memberDeactivateAction } from './member-deactivate.js';
@@ -41,4 +42,6 @@ export function register(app: App, deps: SlackDeps): void {
   on(ACTIONS.noticeDismiss, noticeDismissAction(deps));
   on(ACTIONS.approve, approvalApproveAction(deps));
   on(ACTIONS.deny, approvalDenyAction(deps));
+  on(ACTIONS.importSend, importSendAction(deps));
+  on(ACTIONS.importCancel, importCancelAction(deps));
 }
