@@ -31,7 +31,10 @@ export function expirySweep(services: Services, options: { notices?: boolean } =
  */
 export async function sweepOnce(services: Services): Promise<SweepResult & { announced?: false }> {
   const slackOn = slackMode(services.config.slack) !== 'off';
-  if (!slackOn && !(await services.events.any(services.db, services.clock.now()))) {
+  const now = services.clock.now();
+  if (!slackOn && !(await services.events.any(services.db, now))) {
+    // An instance sweeping with Slack lapses them, and tells the approvers and the requester.
+    if (await slackSweepsAfter(services.db, now)) return { expired: 0, reminded: 0, notices: 0, leftToSlack: true };
     return { expired: 0, reminded: 0, notices: 0, lapsed: await services.invites.lapseDueRequests(), announced: false };
   }
   // With Slack off the sweep still serves webhook endpoints (invite.expired, invite.reminded).

@@ -39,7 +39,9 @@ const SENDER_REFUSED = /\bSendAsDenied|not (allowed|permitted) to send as|permis
  * so none is marked refused. A recipient's mailbox "over quota" (5.2.2) or "account disabled" is the
  * recipient's.
  */
-const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)|(your|sender'?s?|sending|this) account (has been |is )?(suspended|disabled)/i;
+const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)/i;
+/** An account suspended or disabled: the sender's, unless the answer names the recipient's address (then their mailbox). */
+const ACCOUNT_LIMITED = /(your|sender'?s?|sending|this) account (has been |is )?(suspended|disabled)/i;
 /** "Account suspended" after the message (DATA) is the sender's; at RCPT TO it may be the recipient's mailbox. */
 const ACCOUNT_SUSPENDED = /\baccount (has been |is )?suspended/i;
 /** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
@@ -155,10 +157,12 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new RetryLater(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`, serverDown(), false, true);
         // - it refuses the sender, which some servers say only after the message (DATA).
         if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_REFUSED.test(words)) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
-        // - the account may send no more for now (a daily quota, a suspension); one naming the
-        //   recipient's address is about their mailbox (Yahoo's "your message to … This account has been disabled").
+        // - the account may send no more for now (a daily quota, a suspension); an account disabled or
+        //   suspended in words naming the recipient's address is their mailbox (Yahoo's "your message to
+        //   … This account has been disabled").
         const namesRecipient = words.toLowerCase().includes(row.email.toLowerCase());
-        if (smtp.responseCode && smtp.responseCode >= 500 && !namesRecipient && (SENDER_LIMITED.test(words) || (smtp.command !== 'RCPT TO' && ACCOUNT_SUSPENDED.test(words)))) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
+        const accountLimited = !namesRecipient && (ACCOUNT_LIMITED.test(words) || (smtp.command !== 'RCPT TO' && ACCOUNT_SUSPENDED.test(words)));
+        if (smtp.responseCode && smtp.responseCode >= 500 && (SENDER_LIMITED.test(words) || accountLimited)) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
         // Otherwise the server answered: it is up.
         outage.ended();
         if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };

@@ -40,8 +40,11 @@ function line(text: string): Message {
  * (`resumeStalled`), and each step of a runner that lost it to another is refused (ImportLost).
  */
 export class SlackListImports {
-  /** Imports this process runs now: never taken over by itself. */
-  private readonly running = new Set<string>();
+  /**
+   * Imports this process runs now, with their runner: never taken over by itself. A Send's runner may
+   * start while the run that drew the review is still ending.
+   */
+  private readonly running = new Map<string, string>();
 
   constructor(
     private readonly deps: ImportDeps,
@@ -66,8 +69,8 @@ export class SlackListImports {
 
   /** Runs an import to its end: its file read (if it is not yet), its rows stored, its summary shown. */
   async run(run: ImportRun): Promise<void> {
-    if (this.deps.background.isStopped || this.running.has(run.id)) return;
-    this.running.add(run.id);
+    if (this.deps.background.isStopped || this.running.get(run.id) === run.runner) return;
+    this.running.set(run.id, run.runner);
     // The lease is kept while a slow step runs (a Slack call waiting out a 429, a download), so a
     // runner still at work is not taken over; a runner that lost it anyway is refused at its next step.
     const heartbeat = setInterval(() => void this.deps.invites.holdImport(run).catch(() => undefined), IMPORT_LEASE_MS / 3);
@@ -89,7 +92,7 @@ export class SlackListImports {
       this.deps.logger.warn({ import: run.id }, 'a list import was taken over by another runner; this one stops');
     } finally {
       clearInterval(heartbeat);
-      this.running.delete(run.id);
+      if (this.running.get(run.id) === run.runner) this.running.delete(run.id);
     }
   }
 
@@ -139,6 +142,7 @@ export class SlackListImports {
       // Shown before it is kept as a review: a restart in between reads the file again and shows it again.
       if (!(await this.updateDm(dm, review))) {
         this.deps.logger.warn({ import: run.id }, "a list import was dropped: Slack refused its review in the inviter's DM");
+        await this.updateDm(dm, line(`:warning: Slack would not show the review of *${name}*, so nothing of it was invited. Attach it in smaller parts, or use the CLI: \`doorman invite --file\`.`)).catch(() => false);
         await this.deps.invites.dropListImport(run);
         return undefined;
       }
@@ -210,7 +214,7 @@ export class SlackListImports {
       this.deps.background.run(() => this.tellGivenUp(given), () => undefined);
     }
     while (!this.deps.background.isStopped) {
-      const run = await this.deps.invites.takeOverStalledImport([...this.running]);
+      const run = await this.deps.invites.takeOverStalledImport([...this.running.keys()]);
       if (!run) return;
       // One import that fails (its lease brings it back) does not keep the others waiting.
       await this.run(run).catch((error: unknown) => this.deps.logger.error({ err: error, import: run.id }, 'a list import could not go on; it is tried again once its lease runs out'));

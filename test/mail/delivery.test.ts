@@ -236,6 +236,8 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['a 550 "your account has been suspended" to DATA', { kind: 'reply', at: 'data', code: 550, message: '5.7.1 Your account has been suspended for sending spam', times: 1 }],
     ['a 554 "sender\'s account suspended" to DATA', { kind: 'reply', at: 'data', code: 554, message: "5.7.1 The sender's account has been suspended", times: 1 }],
     ['a 550 "Account suspended" to DATA', { kind: 'reply', at: 'data', code: 550, message: 'Account suspended', times: 1 }],
+    // A relay's quota policy answering at RCPT TO, in words that name the recipient: still Doorman's quota.
+    ['a 554 "sending quota exceeded" to RCPT TO, naming the recipient', { kind: 'reply', at: 'rcpt', code: 554, message: '5.7.1 <kim@example.io>: Recipient address rejected: sending quota exceeded', times: 1 }],
   ];
   it.each(transient)('after %s, the email shows failing and is delivered exactly once', async (_name, fault) => {
     smtp.fail(fault);

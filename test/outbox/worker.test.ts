@@ -180,11 +180,12 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
 
   it('a worker that finishes after its lease ran out does not overwrite the claim of the worker that took over', async () => {
     const leaseMs = 30_000;
-    let finishSlow: () => void = () => undefined;
+    let finishSlow: (() => void) | undefined;
     const slow = new OutboxWorker(test.db, clock, silent, [{ kind: KIND, deliver: () => new Promise((resolve) => (finishSlow = () => resolve({ result: 'done' }))) }], { leaseMs });
     await queue(1);
     const slowPass = slow.runOnce();
-    await eventually(async () => (await rows())[0]!.locked_until !== null, 10_000, 'the claim');
+    // Its delivery under way, not just claimed: a clock moved between the two would leave the item to the next claim.
+    await eventually(() => finishSlow !== undefined, 10_000, 'the first delivery under way');
 
     clock.advance(leaseMs + 1);
     const otherDb = createDb(test.config);
@@ -195,7 +196,7 @@ describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
     await eventually(async () => (await rows())[0]!.attempts >= 2, 10_000, 'the second attempt');
     expect((await rows())[0]).toMatchObject({ state: 'pending', attempts: 2 });
 
-    finishSlow();
+    finishSlow!();
     expect(await slowPass).toBe(1);
     // The late outcome was not recorded: the item is still the second worker's.
     expect((await rows())[0]).toMatchObject({ state: 'pending', attempts: 2, locked_until: clock.now() + leaseMs });

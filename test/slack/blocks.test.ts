@@ -161,6 +161,9 @@ describe('Block Kit builders', () => {
     expect(modal).toMatchSnapshot();
     const done = invitedView({ sent: ['a@example.com'], renewed: [], alreadyMember: ['m@example.com'], alreadyInvited: [{ email: 'e@example.com', invitationId: 'invite_01JE' }], invalid: [], invitationIds: ['invite_01JA'] }, 3, '/doorman');
     expect(limitViolations('modal', done.blocks, { title: done.title.text })).toEqual([]);
+    // Each skipped address named, though its Resend button waits for the DM.
+    expect(JSON.stringify(done.blocks)).toContain('e@example.com');
+    expect(JSON.stringify(done.blocks)).not.toContain('invite_resend');
     expect(done).toMatchSnapshot();
     const link = linkView('jane@example.com', 'http://doorman.test/invite?token=abc');
     expect(limitViolations('modal', link.blocks, { title: link.title.text })).toEqual([]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
+import { newTriggerId } from '../support/slack-payloads.js';
 import { ADMIN, buttonFor, elementsOf, eventually, MEMBER_ADMIN, PLAIN, SlackWorld, STRANGER, textOf } from '../support/slack-world.js';
 
 const DAY = 86_400_000;
@@ -19,7 +20,8 @@ describe.each(DIALECTS)('members, App Home and permissions (%s)', (dialect) => {
     pendingId = (await invites.inviteMany({ emails: 'waiting@corp.test', actor })).invitationIds[0]!;
   });
   afterAll(async () => {
-    expect(h.api.rejected()).toEqual([]);
+    // On purpose: exchanged_trigger_id (a Copy link whose trigger was spent).
+    expect(h.api.rejected('exchanged_trigger_id')).toEqual([]);
     await h.stop();
   });
 
@@ -230,6 +232,18 @@ describe.each(DIALECTS)('members, App Home and permissions (%s)', (dialect) => {
     const again = await h.api.waitFor(() => h.api.callsTo('views.publish').find((c) => textOf(c.args.view).includes('Sent the invitation to *waiting@corp.test* again')));
     expect(again.args.user_id).toBe(ADMIN);
     await eventually(() => h.smtp.to('waiting@corp.test').length === sent + 1);
+  });
+
+  it('Copy link from Home whose window Slack opened without saying so (its trigger spent): the clicker is told to press again, never sent the link', async () => {
+    const home = [...h.api.callsTo('views.publish')].reverse().find((c) => JSON.stringify(c.args.view.blocks).includes('"invite_copy_link'))!;
+    const copy = elementsOf(home.args.view.blocks).find((e) => e.action_id.startsWith('invite_copy_link'));
+    const triggerId = newTriggerId();
+    await h.click(copy, { home: true, triggerId });
+    await h.api.waitFor(() => h.api.callsTo('views.open').find((c) => c.args.trigger_id === triggerId));
+    // The same trigger again: Slack answers that it was exchanged (the first try's window is open).
+    await h.click(copy, { home: true, triggerId });
+    const told = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => c.args.channel === ADMIN && textOf(c.args).includes('press Copy link again')));
+    expect(JSON.stringify(told.args)).not.toContain('token=');
   });
 
   it('survives Slack rate limiting and server errors on the Web API', async () => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { issueTrigger as issueTriggerId, triggerIssuedAt } from './slack-payloads.js';
 import { closeServer } from './net.js';
+import type { SocketEnvelope } from './slack-socket.js';
 
 /**
  * A strict stand-in for Slack's Web API, reached through SLACK_API_URL. It refuses what Slack
@@ -132,6 +133,8 @@ export interface FileDownload {
 /** What `apps.connections.open` hands out: the Socket Mode stand-in (test/support/slack-socket.ts). */
 export interface SocketUrlIssuer {
   issueUrl(): string;
+  /** Set by the Web API stand-in: an answer carried by a Socket Mode ack, checked as one over HTTP is. */
+  onAnswer?: ((envelope: SocketEnvelope, answer: Record<string, unknown>) => void) | undefined;
 }
 
 export interface SlackApiStandInOptions {
@@ -273,6 +276,15 @@ export class SlackApiStandIn {
     this.manifest = readManifest(options.manifestPath ?? path.join(ROOT, 'manifest.yml'));
     this.scopes = new Set(options.scopes ?? this.manifest.botScopes);
     this.socket = options.socket;
+    // Slack checks what an ack carries whichever way it came: a view submission's answer as a view,
+    // a slash command's as a message.
+    if (this.socket) {
+      this.socket.onAnswer = (envelope, answer) => {
+        const payload = envelope.payload as { type?: string; view?: { id?: string; blocks?: unknown[] } };
+        if (envelope.type === 'interactive' && payload.type === 'view_submission') this.viewAck(answer, payload.view?.id, payload.view);
+        else if (envelope.type === 'slash_commands' && Object.keys(answer).length) this.ackAnswer(`socket:${envelope.envelope_id}`, answer);
+      };
+    }
   }
 
   static async start(botToken?: string, options?: SlackApiStandInOptions): Promise<SlackApiStandIn> {

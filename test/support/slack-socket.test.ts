@@ -62,6 +62,10 @@ describe('Socket Mode stand-in with a bare Bolt app', () => {
       await ack({ text: `Hello from Doorman: ${command.text}` });
     });
     app.event('app_home_opened', async () => {});
+    // Answers with a modal whose title Slack refuses (over 24 characters).
+    app.view('too_long_title', async ({ ack }) => {
+      await ack({ response_action: 'update', view: { ...MODAL, title: { type: 'plain_text', text: 'A title far longer than Slack takes' } } as never });
+    });
     app.view('invite_modal', async ({ ack }) => {
       await ack({ response_action: 'errors', errors: { emails: 'Enter at least one address' } });
     });
@@ -73,6 +77,13 @@ describe('Socket Mode stand-in with a bare Bolt app', () => {
     await app?.stop();
     await socket?.stop();
     await api?.stop();
+  });
+
+  it('checks what an ack carries as Slack does over HTTP: a view answered with a title too long is refused', async () => {
+    const before = api.rejected().length;
+    const ack = await socket.interactive(viewSubmissionPayload({ user: 'U0ADMIN', triggerId: issueTrigger(), values: {}, extra: { callback_id: 'too_long_title' } }) as never);
+    expect(ack.payload).toMatchObject({ response_action: 'update' });
+    expect(api.rejected().slice(before).map((r) => ('error' in r ? r.error : undefined))).toEqual([expect.stringMatching(/^invalid_view: .*title/)]);
   });
 
   it('connects through apps.connections.open with the app token and is sent hello', async () => {

@@ -63,7 +63,9 @@ export class SlackSocketStandIn {
   readonly strays: unknown[] = [];
   private readonly tickets = new Set<string>();
   private readonly sockets = new Set<WebSocket>();
-  private readonly pending = new Map<string, { sentAt: number; resolve: (ack: SocketAck) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { envelope: SocketEnvelope; sentAt: number; resolve: (ack: SocketAck) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  /** Told of each answer an ack carried, with its envelope: the Web API stand-in checks it as Slack would. */
+  onAnswer: ((envelope: SocketEnvelope, answer: Record<string, unknown>) => void) | undefined;
   private connectWaiters: Array<() => void> = [];
   private refusing = 0;
   private server: http.Server | undefined;
@@ -129,7 +131,7 @@ export class SlackSocketStandIn {
         this.pending.delete(envelope.envelope_id);
         reject(new Error(`the app did not acknowledge ${type} envelope ${envelope.envelope_id} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(envelope.envelope_id, { sentAt: Date.now(), resolve, reject, timer });
+      this.pending.set(envelope.envelope_id, { envelope, sentAt: Date.now(), resolve, reject, timer });
       this.sent.push(envelope);
       ws.send(JSON.stringify(envelope));
     });
@@ -229,6 +231,7 @@ export class SlackSocketStandIn {
     const at = Date.now();
     const ack: SocketAck = { envelope_id: id, ...(message.payload !== undefined ? { payload: message.payload } : {}), at, ms: at - pending.sentAt };
     this.acks.push(ack);
+    if (message.payload !== undefined && message.payload !== null && typeof message.payload === 'object') this.onAnswer?.(pending.envelope, message.payload as Record<string, unknown>);
     pending.resolve(ack);
   }
 }

@@ -9,6 +9,9 @@ import { choicesLine, reviewSections, sendLabel } from './invite-modal.js';
 import { clip, LIMITS } from './limits.js';
 import { escape } from '../text.js';
 
+/** The text each of a file review's (up to seven) groups may take, so the message stays within the total Slack takes. */
+const GROUP_CHARS = 1_400;
+
 /**
  * A file's review, in its inviter's DM: what sending it would do, group by group, and **Send** or
  * **Cancel**. Nothing of it is stored as an invitation before Send.
@@ -19,7 +22,7 @@ export function fileReviewMessage(state: Pick<ListImportState, 'id' | 'fileName'
   const text = `:mag: *${name}*: here is what sending it would do. Nothing is sent until you press ${sendLabel(sending)}.`;
   const blocks: types.KnownBlock[] = [
     { type: 'section', text: mrkdwn(text) },
-    ...reviewSections(review, roleOf, policy),
+    ...reviewSections(review, roleOf, { policy, groupChars: GROUP_CHARS }),
     { type: 'context', elements: [mrkdwn(choicesLine(state.choices, ' (or the role a row names)'))] },
     {
       type: 'actions',

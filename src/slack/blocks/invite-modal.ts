@@ -130,14 +130,18 @@ export const REVIEW_ROWS = 15;
  * What sending a list would do, group by group, with likely typos named: the form's review and a
  * file's. `roleOf`: the role an address would get (a file's row may name its own), for the rule
  * "Policy"'s approvals. `afterInvited`: what goes under the already invited (the form's resend box).
+ * `groupChars`: the text one group may take (a message's blocks have a total Slack takes).
  */
-export function reviewSections(review: ListReview, roleOf: (email: string) => Role, policy?: InvitePolicy, afterInvited?: types.KnownBlock): types.KnownBlock[] {
+export function reviewSections(review: ListReview, roleOf: (email: string) => Role, options: { policy?: InvitePolicy; afterInvited?: types.KnownBlock; groupChars?: number } = {}): types.KnownBlock[] {
+  const { policy, afterInvited, groupChars = LIMITS.text } = options;
   const blocks: types.KnownBlock[] = [];
   const group = (title: string, items: string[]) => {
     if (!items.length) return;
-    const shown = items.slice(0, REVIEW_ROWS).join('\n');
+    const head = `*${title} (${items.length.toLocaleString('en')})*`;
     const more = items.length > REVIEW_ROWS ? `\n…and ${(items.length - REVIEW_ROWS).toLocaleString('en')} more` : '';
-    blocks.push({ type: 'section', text: mrkdwn(clip(`*${title} (${items.length.toLocaleString('en')})*\n${shown}${more}`, LIMITS.text)) });
+    // The count and "and N more" stay whole; the lines shown give way.
+    const shown = clip(items.slice(0, REVIEW_ROWS).join('\n'), Math.max(0, groupChars - head.length - more.length - 1));
+    blocks.push({ type: 'section', text: mrkdwn(`${head}\n${shown}${more}`) });
   };
   const typo = new Map(review.typos.map((t) => [t.email, t.suggestion]));
   const withTypo = (email: string) => `• ${escape(email)}${typo.has(email) ? ` — did you mean *${escape(typo.get(email)!)}*?` : ''}`;
@@ -186,7 +190,7 @@ export function reviewView(draftId: string, draft: InviteDraft, policy?: InviteP
     label: plain('Already invited'),
     element: { type: 'checkboxes', action_id: REVIEW_INPUTS.resend, options: [{ text: plain('Resend to them too (the same link)', LIMITS.optionText), value: 'resend' }] },
   };
-  const blocks = reviewSections(review, () => draft.role, policy, resendBox);
+  const blocks = reviewSections(review, () => draft.role, { policy, afterInvited: resendBox });
   if (draft.peoplePending) blocks.push({ type: 'context', elements: [mrkdwn(`:hourglass_flowing_sand: Looking up ${count(draft.people.length, 'person', 'people')} from Slack…`)] });
   if (!blocks.length) blocks.push({ type: 'section', text: mrkdwn('Nothing to send.') });
   blocks.push({ type: 'context', elements: [mrkdwn(choicesLine(draft))] });
@@ -209,8 +213,9 @@ export function reviewView(draftId: string, draft: InviteDraft, policy?: InviteP
 export function invitedView(typed: InviteSummary | undefined, people: number, command: string): types.ModalView {
   const blocks: types.KnownBlock[] = [];
   if (typed) {
-    const summary = inviteSummary(typed, command);
-    blocks.push(...summary.blocks.filter((block) => block.type === 'section' && !('accessory' in block && block.accessory)).slice(0, 20));
+    // The summary's words without its buttons (Resend acts in the DM that follows, where they are).
+    const sections = inviteSummary(typed, command).blocks.flatMap((block) => (block.type === 'section' && block.text ? [{ type: 'section' as const, text: block.text }] : []));
+    blocks.push(...sections.slice(0, 20));
   }
   if (people) blocks.push({ type: 'section', text: mrkdwn(`:hourglass_flowing_sand: Looking up ${count(people, 'person', 'people')} from Slack…`) });
   blocks.push({ type: 'context', elements: [mrkdwn("I'll send you the whole summary in a direct message, kept up to date as the emails go out.")] });

@@ -2,6 +2,7 @@ import { decodeRow } from '../../action-values.js';
 import { linkView, loadingView, messageView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
 import { openWithTrigger } from '../open-modal.js';
+import { SOMETHING_WENT_WRONG } from '../../errors.js';
 import { escape } from '../../text.js';
 import { payloadTeam } from '../../identity.js';
 import { clickedValue, failureWords, onClick, postToClicker, showOutcome, type ClickArgs } from './click.js';
@@ -26,17 +27,25 @@ export function copyLinkAction(deps: SlackDeps) {
     if (args.body.response_url) return inMessage(args);
     await args.ack();
     const opened = await openWithTrigger(deps, args.body.trigger_id, loadingView('Invitation link'), (text) => postToClicker(args, { text }));
+    // Opened by a try whose answer was lost: its view cannot be filled in, so the clicker is told (never the link, in a DM that lasts).
+    if (opened === null) return postToClicker(args, { text: 'Slack did not say which window it opened for the link. Close it and press Copy link again.' });
     if (!opened) return;
     const show = (view: ReturnType<typeof linkView>) => args.client.views.update({ view_id: opened.id!, hash: opened.hash, view });
-    const row = decodeRow(clickedValue(args));
-    if (!row) return void (await show(messageView('Invitation link', 'This button is out of date. Open the Home tab again.')));
-    const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body), { changes: true });
-    if (!user.allowed) return void (await show(messageView('Invitation link', user.refusal!)));
     try {
-      const { invitation, link } = await deps.invites.copyLink(row.invitationId);
-      await show(linkView(invitation.email, link));
+      const row = decodeRow(clickedValue(args));
+      if (!row) return void (await show(messageView('Invitation link', 'This button is out of date. Open the Home tab again.')));
+      const user = await deps.identities.identify(args.body.user.id, payloadTeam(args.body), { changes: true });
+      if (!user.allowed) return void (await show(messageView('Invitation link', user.refusal!)));
+      try {
+        const { invitation, link } = await deps.invites.copyLink(row.invitationId);
+        await show(linkView(invitation.email, link));
+      } catch (error) {
+        await show(messageView('Invitation link', await failureWords(deps, error, () => deps.invites.get(row.invitationId), 'copy link')));
+      }
     } catch (error) {
-      await show(messageView('Invitation link', await failureWords(deps, error, () => deps.invites.get(row.invitationId), 'copy link')));
+      // The window opened says so, instead of "One moment…" for good.
+      deps.logger.error({ err: error }, 'Copy link from App Home failed');
+      await show(messageView('Invitation link', SOMETHING_WENT_WRONG)).catch(() => undefined);
     }
   };
 }

@@ -31,7 +31,8 @@ export function importSendAction(deps: SlackDeps) {
         (error) => deps.logger.error({ err: error, import: id }, 'a list file import stopped; it is taken over once its lease runs out'),
       );
     },
-    { changes: true },
+    // The import's own state lets one Send or Cancel through: a press again (asked for, or a double click) is answered.
+    { changes: true, idempotent: true },
   );
 }
 
@@ -46,6 +47,7 @@ export function importCancelAction(deps: SlackDeps) {
       if (!(await deps.invites.cancelReviewedImport(id))) return tellClicker(args, 'This file was already sent or cancelled.');
       await replaceMessage(args, fileReviewEnded(state.fileName, 'cancelled'));
     },
-    { changes: true },
+    // The import's own state lets one Send or Cancel through: a press again (asked for, or a double click) is answered.
+    { changes: true, idempotent: true },
   );
 }

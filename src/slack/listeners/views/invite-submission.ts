@@ -31,7 +31,7 @@ export function inviteFormSubmission(deps: SlackDeps) {
     const identified = await withinAckDeadline(deps.identities.identify(body.user.id, payloadTeam(body), { mayAskSlack: false }), started);
     if (identified === LATE) return ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: BUSY } });
     const user = identified;
-    if (user.refusal === PROFILE_UNAVAILABLE) {
+    if (!user.allowed && user.refusal === PROFILE_UNAVAILABLE) {
       // Not a "no": who sent it could not be checked yet (the opening's lookup failed). The form stays
       // as typed, and the profile is read now, so the next submission finds it.
       await ack({ response_action: 'errors', errors: { [MODAL_BLOCKS.emails]: NOT_CHECKED_YET } });

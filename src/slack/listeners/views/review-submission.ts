@@ -89,7 +89,7 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
   const summary: InviteSummary = emails.length
     ? await deps.invites.inviteMany({ emails, ...choices, actor: user.actor, inviterName: user.name ?? null })
     : emptySummary();
-  progress.stored ||= emails.length > 0;
+  progress.stored ||= storedAny(summary);
   summary.alreadyMember.push(...draft.review.alreadyMember);
   // Drafts saved before this group existed lack it.
   const waiting = draft.review.alreadyAwaiting ?? [];
