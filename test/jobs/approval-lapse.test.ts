@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { sweepOnce } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { Actor } from '../../src/shared/actor.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
@@ -60,8 +61,9 @@ describe.each(DIALECTS)('approval requests lapse with Slack off (%s)', (dialect)
     await app.services.db('job_cursors').insert({ name: 'slack_sweeper', position: clock.now() + 8 * DAY + 3_600_000, updated_at: clock.now() + 8 * DAY });
     clock.advance(8 * DAY);
     const swept = () => app!.services.db('job_cursors').where({ name: 'slack_sweeper' }).first('updated_at');
-    // Three sweep intervals of this instance.
+    // Three sweep intervals of this instance, and a `doorman sweep` from its shell.
     await new Promise((resolve) => setTimeout(resolve, 3_200));
+    expect(await sweepOnce(app.services)).toMatchObject({ leftToSlack: true });
     expect((await app.services.invites.get(id)).status).toBe('awaiting_approval');
     expect(Number((await swept())!.updated_at)).toBe(clock.now());
     clock.advance(3_600_001);

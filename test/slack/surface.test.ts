@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { blockActionsPayload, clickedAction, newTriggerId, slackMailto, slackMention, slashCommandFields, viewSubmissionPayload } from '../support/slack-payloads.js';
-import { ADMIN, buttonFor, eventually, LINKED, MEMBER_ADMIN, modalValues, pause, PLAIN, SlackWorld, STRANGER, textOf } from '../support/slack-world.js';
+import { ADMIN, ADMIN2, buttonFor, eventually, LINKED, MEMBER_ADMIN, modalValues, pause, PLAIN, SlackWorld, STRANGER, textOf } from '../support/slack-world.js';
 
 /** The Web API calls made while `run` ran, in order (auth.test aside). */
 async function callsDuring(h: SlackWorld, run: () => Promise<unknown>) {
@@ -146,6 +146,22 @@ describe.each(DIALECTS)('one namespaced command, the shortcut, modals first, Sla
       return (res.json as any).view?.callback_id === 'invite_review' ? res : undefined;
     }, 5_000, 'the review');
     expect(textOf((again.json as any).view)).toContain('after.check@corp.test');
+  });
+
+  it('a bootstrap admin whose profile Slack would not give as the form opened submits it as usual (they may act; only approving waits on Slack)', async () => {
+    await h.restart({ env: { SLACK_ADMIN_USER_IDS: `${ADMIN},${ADMIN2},U0BOOTNEW` } });
+    try {
+      h.api.users.set('U0BOOTNEW', { email: 'boot.new@corp.test', name: 'Boot New' });
+      // The opening's lookup is slow, then fails; the submission comes while it is under way, and takes its answer.
+      h.api.delay('users.info', 600);
+      h.api.fail('users.info', 500, { times: 5, user: 'U0BOOTNEW' });
+      await h.slash('invite', 'U0BOOTNEW');
+      const res = await h.submitInvite({ emails: 'from.boot@corp.test' }, { user: 'U0BOOTNEW' });
+      expect((res.json as any).view?.callback_id).toBe('invite_review');
+    } finally {
+      h.api.delay('users.info', 0);
+      await h.restart({ env: { SLACK_ADMIN_USER_IDS: `${ADMIN},${ADMIN2}` } });
+    }
   });
 
   it('a trigger used twice, or too late, is refused by Slack; Doorman\'s answers never depend on it', async () => {
