@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { newTriggerId } from '../support/slack-payloads.js';
 import { ADMIN, buttonFor, elementsOf, eventually, MEMBER_ADMIN, PLAIN, SlackWorld, STRANGER, textOf } from '../support/slack-world.js';
@@ -114,6 +114,23 @@ describe.each(DIALECTS)('members, App Home and permissions (%s)', (dialect) => {
     expect(updated.replace_original).toBe(true);
     expect(textOf(updated)).toContain('*Pat Plain* is now Developer');
     expect((await memberByEmail('pat@corp.test')).role).toBe('developer');
+  });
+
+  it('a role changed whose list cannot be drawn again (the database failing then): the clicker is told what was done, not that it may not have been', async () => {
+    const body = await reply('members');
+    const pat = await memberByEmail('pat@corp.test');
+    const select = elementsOf(body.blocks).find((e) => e.action_id.startsWith('member_role') && e.options[0].value.startsWith(pat.id));
+    const failing = vi.spyOn(h.app.services.members, 'list').mockRejectedValue(new Error('the database is away'));
+    try {
+      const { responseId } = await h.click({ ...select, type: 'static_select', selected_option: select.options.find((o: any) => o.value.includes('.member.')) });
+      const told = await h.api.waitFor(() => h.api.responsesTo(responseId).at(-1));
+      expect(h.api.responsesTo(responseId)).toHaveLength(1);
+      expect(told.body.replace_original).toBe(false);
+      expect(textOf(told.body)).toContain('*Pat Plain* is now Member');
+    } finally {
+      failing.mockRestore();
+    }
+    expect((await memberByEmail('pat@corp.test')).role).toBe('member');
   });
 
   it('the last active admin can be neither demoted nor deactivated', async () => {

@@ -43,7 +43,8 @@ export function approvalApproveAction(deps: SlackDeps) {
         const about = error instanceof Object && 'invitationId' in error && typeof error.invitationId === 'string' ? error.invitationId : target.id;
         await tellClicker(args, await failureWords(deps, error, () => deps.invites.get(about), args.action.action_id));
       }
-      await redrawRequest(deps, args, target);
+      // A decision queues the redraw of every copy of the request, so one failing here is only late.
+      await redrawRequest(deps, args, target).catch((error: unknown) => deps.logger.warn({ err: error }, 'an approval request could not be redrawn at once after a click; its queued redraw follows'));
     },
     { changes: true, notPermitted: NOT_APPROVER },
   );

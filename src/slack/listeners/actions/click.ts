@@ -84,6 +84,17 @@ export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValu
 }
 
 /**
+ * Shows a click's outcome where it came from (`draw`); when that fails (the redraw's read, Slack), the
+ * notice is said on its own: what was done is never left unsaid, nor followed by "may not have been done".
+ */
+export async function showOrTell(deps: SlackDeps, args: ClickArgs, notice: string, draw: () => Promise<unknown>): Promise<void> {
+  await draw().catch(async (error: unknown) => {
+    deps.logger.warn({ err: error, action: args.action.action_id }, 'the outcome of a click could not be drawn in place; told on its own');
+    await postToClicker(args, { text: notice });
+  });
+}
+
+/**
  * What to say when a change was refused: the domain error in words, naming the subject as it is
  * now; anything unexpected is logged and answered with a generic apology.
  */
@@ -159,11 +170,7 @@ export function rowAction(deps: SlackDeps, change: (invitationId: string, user: 
       } catch (error) {
         notice = await failureWords(deps, error, () => deps.invites.get(row.invitationId), args.action.action_id);
       }
-      await showOutcome(deps, args, row, notice).catch(async (error: unknown) => {
-        // What was done is said on its own when the place it came from cannot be drawn again.
-        deps.logger.warn({ err: error, action: args.action.action_id }, 'the outcome of a click could not be drawn in place; told on its own');
-        await postToClicker(args, { text: notice });
-      });
+      await showOrTell(deps, args, notice, () => showOutcome(deps, args, row, notice));
     },
     { changes: true },
   );

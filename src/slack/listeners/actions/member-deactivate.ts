@@ -3,7 +3,7 @@ import { neutralize } from '../../text.js';
 import type { SlackDeps } from '../../deps.js';
 import { membersScreen } from '../../screens.js';
 import { decodeMember } from '../../action-values.js';
-import { failureWords, onClick, replaceMessage } from './click.js';
+import { failureWords, onClick, replaceMessage, showOrTell } from './click.js';
 
 /** Deactivate on the members list (after Slack's confirm dialog). The last active admin stays. */
 export function memberDeactivateAction(deps: SlackDeps) {
@@ -18,6 +18,6 @@ export function memberDeactivateAction(deps: SlackDeps) {
     } catch (error) {
       notice = await failureWords(deps, error, () => deps.members.get(value.memberId), 'deactivate');
     }
-    await replaceMessage(args, await membersScreen(deps, value.offset, notice));
+    await showOrTell(deps, args, notice, async () => replaceMessage(args, await membersScreen(deps, value.offset, notice)));
   }, { changes: true });
 }

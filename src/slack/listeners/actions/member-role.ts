@@ -6,7 +6,7 @@ import { ACCEPTED_ROLE_BLOCK } from '../../blocks/notice-dms.js';
 import { renderAcceptedNote } from '../../notices/render.js';
 import { membersScreen } from '../../screens.js';
 import { decodeMemberRole } from '../../action-values.js';
-import { failureWords, onClick, replaceMessage } from './click.js';
+import { failureWords, onClick, replaceMessage, showOrTell } from './click.js';
 
 /** The role select on the members list and the acceptance note. The last active admin keeps their role. */
 export function memberRoleAction(deps: SlackDeps) {
@@ -21,7 +21,9 @@ export function memberRoleAction(deps: SlackDeps) {
     }
     // From the acceptance note, the note itself is redrawn; from the members list, the list.
     const fromNote = args.action.block_id === ACCEPTED_ROLE_BLOCK;
-    const note = fromNote ? await renderAcceptedNote(deps, value.memberId, notice) : undefined;
-    await replaceMessage(args, note ?? (await membersScreen(deps, value.offset, notice)));
+    await showOrTell(deps, args, notice, async () => {
+      const note = fromNote ? await renderAcceptedNote(deps, value.memberId, notice) : undefined;
+      await replaceMessage(args, note ?? (await membersScreen(deps, value.offset, notice)));
+    });
   }, { changes: true, idempotent: true });
 }

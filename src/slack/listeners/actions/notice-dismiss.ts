@@ -2,7 +2,7 @@ import { decodeNoticeId } from '../../action-values.js';
 import type { SlackDeps } from '../../deps.js';
 import { SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
 import { loadNotice, renderNotice } from '../../notices/render.js';
-import { onClick, replaceMessage, tellClicker } from './click.js';
+import { onClick, replaceMessage, showOrTell, tellClicker } from './click.js';
 
 /** "Dismiss" on a request for a new invitation: nothing is sent; the DM says who dismissed it. */
 export function noticeDismissAction(deps: SlackDeps) {
@@ -20,8 +20,10 @@ export function noticeDismissAction(deps: SlackDeps) {
         deps.logger.error({ err: error }, 'dismissing a renewal request failed');
         note = SOMETHING_WENT_WRONG;
       }
-      const message = await renderNotice(deps, noticeId, payload, note);
-      if (message) await replaceMessage(args, message);
+      await showOrTell(deps, args, note ?? 'Dismissed: nothing was sent.', async () => {
+        const message = await renderNotice(deps, noticeId, payload, note);
+        if (message) await replaceMessage(args, message);
+      });
     },
     { changes: true },
   );

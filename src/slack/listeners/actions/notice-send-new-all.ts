@@ -2,7 +2,7 @@ import type { SlackDeps } from '../../deps.js';
 import { SOMETHING_WENT_WRONG, staleButton } from '../../errors.js';
 import { loadNotice, renderNotice } from '../../notices/render.js';
 import { decodeNoticeId } from '../../action-values.js';
-import { onClick, replaceMessage, tellClicker } from './click.js';
+import { onClick, replaceMessage, showOrTell, tellClicker } from './click.js';
 
 /** "Send new invitations to all" on an expiry DM: every invitation of the notice that is still expired. */
 export function noticeSendNewAllAction(deps: SlackDeps) {
@@ -24,7 +24,9 @@ export function noticeSendNewAllAction(deps: SlackDeps) {
       deps.logger.error({ err: error }, 'sending new invitations from a notice failed');
       note = SOMETHING_WENT_WRONG;
     }
-    const message = await renderNotice(deps, noticeId, payload, note);
-    if (message) await replaceMessage(args, message);
+    await showOrTell(deps, args, note, async () => {
+      const message = await renderNotice(deps, noticeId, payload, note);
+      if (message) await replaceMessage(args, message);
+    });
   }, { changes: true });
 }
