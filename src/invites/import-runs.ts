@@ -7,7 +7,8 @@ import type { InviteSummary } from './model.js';
 /*
  * Who runs a list import: each runner holds a lease, renewed by every step; a Slack import whose
  * runner stopped is taken over by a new one. One never read, or whose summary was never shown, a
- * day after it was submitted is given up; one with rows left to store goes on.
+ * day after it was submitted is given up, as is a review left unsent a day after it was shown; one
+ * with rows left to store goes on. A review waits for its inviter's Send, never for a runner.
  */
 
 /** How long an import is its runner's before another may take it over (renewed by every step). */

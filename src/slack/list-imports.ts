@@ -41,10 +41,10 @@ function line(text: string): Message {
  */
 export class SlackListImports {
   /**
-   * Imports this process runs now, with their runner: never taken over by itself. A Send's runner may
-   * start while the run that drew the review is still ending.
+   * Imports this process runs now, with their runners: never taken over by itself. A Send's runner
+   * may start while the run that drew the review is still ending; each run removes only itself.
    */
-  private readonly running = new Map<string, string>();
+  private readonly running = new Map<string, Set<string>>();
 
   constructor(
     private readonly deps: ImportDeps,
@@ -69,8 +69,10 @@ export class SlackListImports {
 
   /** Runs an import to its end: its file read (if it is not yet), its rows stored, its summary shown. */
   async run(run: ImportRun): Promise<void> {
-    if (this.deps.background.isStopped || this.running.get(run.id) === run.runner) return;
-    this.running.set(run.id, run.runner);
+    const runners = this.running.get(run.id) ?? new Set<string>();
+    if (this.deps.background.isStopped || runners.has(run.runner)) return;
+    runners.add(run.runner);
+    this.running.set(run.id, runners);
     // The lease is kept while a slow step runs (a Slack call waiting out a 429, a download), so a
     // runner still at work is not taken over; a runner that lost it anyway is refused at its next step.
     const heartbeat = setInterval(() => void this.deps.invites.holdImport(run).catch(() => undefined), IMPORT_LEASE_MS / 3);
@@ -92,7 +94,8 @@ export class SlackListImports {
       this.deps.logger.warn({ import: run.id }, 'a list import was taken over by another runner; this one stops');
     } finally {
       clearInterval(heartbeat);
-      if (this.running.get(run.id) === run.runner) this.running.delete(run.id);
+      runners.delete(run.runner);
+      if (!runners.size) this.running.delete(run.id);
     }
   }
 

@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDb, inTransaction, type Db } from '../../src/db/index.js';
+import { describe, expect, it } from 'vitest';
+import { createDb } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { OutboxHandler } from '../../src/outbox/handler.js';
-import { enqueue, type OutboxRow } from '../../src/outbox/outbox.js';
+import type { OutboxRow } from '../../src/outbox/outbox.js';
 import { OutboxWorker } from '../../src/outbox/worker.js';
-import { createTestDatabase, DIALECTS, ManualClock, type TestDatabase } from '../support/db.js';
+import { DIALECTS } from '../support/db.js';
+import { outboxTestDatabase } from '../support/outbox.js';
 import { eventually, pause } from '../support/wait.js';
 
 const silent = createLogger('silent');
@@ -14,24 +15,7 @@ const MINUTE = 60_000;
 const leaseMs = 300;
 
 describe.each(DIALECTS)('LeaseKeeper, through the worker (%s)', (dialect) => {
-  let test: TestDatabase;
-  let clock: ManualClock;
-  const extraDbs: Db[] = [];
-
-  beforeEach(async () => {
-    test = await createTestDatabase(dialect);
-    clock = new ManualClock();
-  });
-
-  afterEach(async () => {
-    for (const db of extraDbs.splice(0)) await db.destroy();
-    await test.destroy();
-  });
-
-  const queue = (count: number) =>
-    inTransaction(test.db, (trx) => enqueue(trx, clock.now(), Array.from({ length: count }, (_, i) => ({ kind: KIND, payload: { n: i } }))));
-
-  const rows = () => test.db<OutboxRow>('outbox').orderBy('id');
+  const { test, clock, extraDbs, queue, rows } = outboxTestDatabase(dialect, KIND);
 
   /** What is left of an item's lease by the manual clock (negative once it ran out). */
   const leaseLeft = async (id: number) => Number((await test.db<OutboxRow>('outbox').where({ id }).first())!.locked_until) - clock.now();

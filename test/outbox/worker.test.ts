@@ -1,11 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDb, inTransaction, isPostgres, type Db } from '../../src/db/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDb, inTransaction, isPostgres } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { enqueue, type OutboxRow } from '../../src/outbox/outbox.js';
 import type { OutboxHandler } from '../../src/outbox/handler.js';
 import { backoffMs, RetryLater } from '../../src/outbox/retry.js';
 import { DEFAULT_WORKER_OPTIONS, OutboxWorker } from '../../src/outbox/worker.js';
 import { createTestDatabase, DIALECTS, ManualClock, watchStatements, type TestDatabase } from '../support/db.js';
+import { outboxTestDatabase } from '../support/outbox.js';
 import { eventually } from '../support/wait.js';
 
 const silent = createLogger('silent');
@@ -49,24 +50,7 @@ describe('backoffMs', () => {
 });
 
 describe.each(DIALECTS)('OutboxWorker (%s)', (dialect) => {
-  let test: TestDatabase;
-  let clock: ManualClock;
-  const extraDbs: Db[] = [];
-
-  beforeEach(async () => {
-    test = await createTestDatabase(dialect);
-    clock = new ManualClock();
-  });
-
-  afterEach(async () => {
-    for (const db of extraDbs.splice(0)) await db.destroy();
-    await test.destroy();
-  });
-
-  const queue = (count: number) =>
-    inTransaction(test.db, (trx) => enqueue(trx, clock.now(), Array.from({ length: count }, (_, i) => ({ kind: KIND, payload: { n: i } }))));
-
-  const rows = () => test.db<OutboxRow>('outbox').orderBy('id');
+  const { test, clock, extraDbs, queue, rows } = outboxTestDatabase(dialect, KIND);
 
   /** A handler that records what it delivered; `behave` may throw or wait. */
   const recorder = (behave: (item: OutboxRow, call: number) => Promise<void> | void = () => undefined) => {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from '../support/db.js';
+import { WebClient } from '@slack/web-api';
+import { loadingView } from '../../src/slack/blocks/invite-modal.js';
 import { newTriggerId } from '../support/slack-payloads.js';
-import { ADMIN, buttonFor, elementsOf, eventually, MEMBER_ADMIN, PLAIN, SlackWorld, STRANGER, textOf } from '../support/slack-world.js';
+import { ADMIN, BOT_TOKEN, buttonFor, elementsOf, eventually, MEMBER_ADMIN, PLAIN, SlackWorld, STRANGER, textOf } from '../support/slack-world.js';
 
 const DAY = 86_400_000;
 const actor = { type: 'system' as const };
@@ -254,13 +256,26 @@ describe.each(DIALECTS)('members, App Home and permissions (%s)', (dialect) => {
   it('Copy link from Home whose window Slack opened without saying so (its trigger spent): the clicker is told to press again, never sent the link', async () => {
     const home = [...h.api.callsTo('views.publish')].reverse().find((c) => JSON.stringify(c.args.view.blocks).includes('"invite_copy_link'))!;
     const copy = elementsOf(home.args.view.blocks).find((e) => e.action_id.startsWith('invite_copy_link'));
-    const triggerId = newTriggerId();
-    await h.click(copy, { home: true, triggerId });
-    await h.api.waitFor(() => h.api.callsTo('views.open').find((c) => c.args.trigger_id === triggerId));
-    // The same trigger again: Slack answers that it was exchanged (the first try's window is open).
+    // A first try opened the window, but its answer was lost: the trigger is spent.
+    const triggerId = h.api.issueTrigger(newTriggerId());
+    await new WebClient(BOT_TOKEN, { slackApiUrl: `${h.api.url}/`, retryConfig: { retries: 0 } }).views.open({ trigger_id: triggerId, view: loadingView('Invitation link') });
     await h.click(copy, { home: true, triggerId });
     const told = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => c.args.channel === ADMIN && textOf(c.args).includes('press Copy link again')));
     expect(JSON.stringify(told.args)).not.toContain('token=');
+  });
+
+  it('Copy link from Home delivered twice (a retry of the same click): one window, nothing more said', async () => {
+    const home = [...h.api.callsTo('views.publish')].reverse().find((c) => JSON.stringify(c.args.view.blocks).includes('"invite_copy_link'))!;
+    const copy = elementsOf(home.args.view.blocks).find((e) => e.action_id.startsWith('invite_copy_link'));
+    const dms = () => h.api.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === ADMIN).length;
+    const before = dms();
+    const triggerId = newTriggerId();
+    await h.click(copy, { home: true, triggerId });
+    await h.click(copy, { home: true, triggerId });
+    await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => JSON.stringify(c.args.view).includes('token=') && c.at > home.at));
+    await h.settle();
+    expect(h.api.calls.filter((c) => c.method === 'views.open' && c.args.trigger_id === triggerId)).toHaveLength(1);
+    expect(dms()).toBe(before);
   });
 
   it('survives Slack rate limiting and server errors on the Web API', async () => {

@@ -37,6 +37,23 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     return res.json as { response_action: string; view: any; errors?: Record<string, string> };
   };
   const send = (draftId: string, resendInvited = false) => h.sendReview(draftId, { resendInvited });
+  /**
+   * A trigger that makes the database refuse writes to invitations matching `when` (SQL on NEW and OLD),
+   * as a failure would; answers its removal.
+   */
+  const refuseWrites = async (name: string, event: 'INSERT' | 'UPDATE', when: string) => {
+    const { db } = h.db;
+    if (dialect === 'pg') {
+      await db.raw(`CREATE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN IF ${when} THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+      await db.raw(`CREATE TRIGGER ${name} BEFORE ${event} ON invitations FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+      return async () => {
+        await db.raw(`DROP TRIGGER ${name} ON invitations`);
+        await db.raw(`DROP FUNCTION ${name}()`);
+      };
+    }
+    await db.raw(`CREATE TRIGGER ${name} BEFORE ${event} ON invitations WHEN ${when} BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`);
+    return async () => void (await db.raw(`DROP TRIGGER ${name}`));
+  };
 
   it('shows what sending would do, group by group, with likely typos, and sends nothing yet', async () => {
     const before = await h.counts();
@@ -152,11 +169,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
 
   it('a Send that fails while the redraw with the people picked is on its way to Slack: the modal says so, not the review', async () => {
     // The database refuses this list's invitations (a trigger), as a failure would.
-    const refuse = dialect === 'pg'
-      ? ["CREATE FUNCTION refuse_crossed() RETURNS trigger AS $$ BEGIN IF NEW.email = 'crossed.fail@corp.test' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql", 'CREATE TRIGGER refuse_crossed BEFORE INSERT ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_crossed()']
-      : ["CREATE TRIGGER refuse_crossed BEFORE INSERT ON invitations WHEN NEW.email = 'crossed.fail@corp.test' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"];
-    const allow = dialect === 'pg' ? ['DROP TRIGGER refuse_crossed ON invitations', 'DROP FUNCTION refuse_crossed()'] : ['DROP TRIGGER refuse_crossed'];
-    for (const sql of refuse) await h.db.db.raw(sql);
+    const allow = await refuseWrites('refuse_crossed', 'INSERT', "NEW.email = 'crossed.fail@corp.test'");
     try {
       await holdingTheRedraw('crossed.fail@corp.test', 'U0CROSSF', async ({ draftId }) => {
         const sent = await send(draftId);
@@ -168,7 +181,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
       expect(textOf(shown())).toContain('Something went wrong on our side, and nothing was changed');
       expect(await h.db.db('invitations').where({ email: 'crossed.fail@corp.test' }).first()).toBeUndefined();
     } finally {
-      for (const sql of allow) await h.db.db.raw(sql);
+      await allow();
       h.api.registerView('V0MODAL', { hash: 'h1' });
     }
   });
@@ -178,11 +191,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     await h.emailed('part.resend@corp.test', 1);
     await h.settled();
     // The database refuses the resend (a trigger), after the new address was stored.
-    const refuse = dialect === 'pg'
-      ? ["CREATE FUNCTION refuse_resend() RETURNS trigger AS $$ BEGIN IF OLD.email = 'part.resend@corp.test' AND NEW.send_count <> OLD.send_count THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql", 'CREATE TRIGGER refuse_resend BEFORE UPDATE ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_resend()']
-      : ["CREATE TRIGGER refuse_resend BEFORE UPDATE ON invitations WHEN OLD.email = 'part.resend@corp.test' AND NEW.send_count <> OLD.send_count BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"];
-    const allow = dialect === 'pg' ? ['DROP TRIGGER refuse_resend ON invitations', 'DROP FUNCTION refuse_resend()'] : ['DROP TRIGGER refuse_resend'];
-    for (const sql of refuse) await h.db.db.raw(sql);
+    const allow = await refuseWrites('refuse_resend', 'UPDATE', "OLD.email = 'part.resend@corp.test' AND NEW.send_count <> OLD.send_count");
     try {
       const answer = await submitForm({ emails: 'part.fresh@corp.test, part.resend@corp.test' });
       const sent = await send(answer.view.private_metadata as string, true);
@@ -194,7 +203,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
       await h.emailed('part.fresh@corp.test', 1);
       expect(h.smtp.to('part.resend@corp.test')).toHaveLength(1);
     } finally {
-      for (const sql of allow) await h.db.db.raw(sql);
+      await allow();
     }
   });
 
@@ -366,11 +375,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
 
   it('Send while the people picked are still being looked up, whose invitation then fails: the DM says part of the list was sent', async () => {
     h.api.users.set('U0LATEFAIL', { email: 'late.refused@corp.test' });
-    const refuse = dialect === 'pg'
-      ? ["CREATE FUNCTION refuse_late() RETURNS trigger AS $$ BEGIN IF NEW.email = 'late.refused@corp.test' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql", 'CREATE TRIGGER refuse_late BEFORE INSERT ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_late()']
-      : ["CREATE TRIGGER refuse_late BEFORE INSERT ON invitations WHEN NEW.email = 'late.refused@corp.test' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"];
-    const allow = dialect === 'pg' ? ['DROP TRIGGER refuse_late ON invitations', 'DROP FUNCTION refuse_late()'] : ['DROP TRIGGER refuse_late'];
-    for (const sql of refuse) await h.db.db.raw(sql);
+    const allow = await refuseWrites('refuse_late', 'INSERT', "NEW.email = 'late.refused@corp.test'");
     h.api.delay('users.info', 1_000);
     try {
       const answer = await submitForm({ emails: 'typed.before@corp.test', users: ['U0LATEFAIL'] });
@@ -380,7 +385,7 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
       expect(await h.db.db('invitations').where({ email: 'typed.before@corp.test' })).toHaveLength(1);
     } finally {
       h.api.delay('users.info', 0);
-      for (const sql of allow) await h.db.db.raw(sql);
+      await allow();
     }
   });
 

@@ -282,7 +282,12 @@ export class SlackApiStandIn {
       this.socket.onAnswer = (envelope, answer) => {
         const payload = envelope.payload as { type?: string; view?: { id?: string; blocks?: unknown[] } };
         if (envelope.type === 'interactive' && payload.type === 'view_submission') this.viewAck(answer, payload.view?.id, payload.view);
-        else if (envelope.type === 'slash_commands' && Object.keys(answer).length) this.ackAnswer(`socket:${envelope.envelope_id}`, answer);
+        else if (envelope.type === 'slash_commands' && Object.keys(answer).length) {
+          // Filed with the command's own response_url posts, as an answer over HTTP is.
+          const responseUrl = String((envelope.payload as { response_url?: unknown }).response_url ?? '');
+          const id = /\/respond\/([^/?]+)/.exec(responseUrl)?.[1];
+          this.ackAnswer(id ? decodeURIComponent(id) : `socket:${envelope.envelope_id}`, answer);
+        }
       };
     }
   }

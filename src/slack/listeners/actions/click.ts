@@ -90,7 +90,10 @@ export async function showOutcome(deps: SlackDeps, args: ClickArgs, row: RowValu
 export async function showOrTell(deps: SlackDeps, args: ClickArgs, notice: string, draw: () => Promise<unknown>): Promise<void> {
   await draw().catch(async (error: unknown) => {
     deps.logger.warn({ err: error, action: args.action.action_id }, 'the outcome of a click could not be drawn in place; told on its own');
-    await postToClicker(args, { text: notice });
+    // Said beside the message, else in a DM; failing both, only logged: never followed by an apology for a change that was made.
+    await postToClicker(args, { text: notice })
+      .catch(() => args.client.chat.postMessage({ channel: args.body.user.id, text: notice }))
+      .catch((told: unknown) => deps.logger.error({ err: told, action: args.action.action_id }, 'the outcome of a click could not be told at all'));
   });
 }
 

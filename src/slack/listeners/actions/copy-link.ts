@@ -1,6 +1,7 @@
 import { decodeRow } from '../../action-values.js';
 import { linkView, loadingView, messageView } from '../../blocks/invite-modal.js';
 import type { SlackDeps } from '../../deps.js';
+import { repeatClaims } from '../../dedupe.js';
 import { openWithTrigger } from '../open-modal.js';
 import { SOMETHING_WENT_WRONG } from '../../errors.js';
 import { escape } from '../../text.js';
@@ -26,6 +27,8 @@ export function copyLinkAction(deps: SlackDeps) {
   return async (args: ClickArgs) => {
     if (args.body.response_url) return inMessage(args);
     await args.ack();
+    // The same click delivered again (a retry): its window is open already.
+    if (!(await deps.dedupe.first(repeatClaims({ triggerId: args.body.trigger_id })))) return;
     const opened = await openWithTrigger(deps, args.body.trigger_id, loadingView('Invitation link'), (text) => postToClicker(args, { text }));
     // Opened by a try whose answer was lost: its view cannot be filled in, so the clicker is told (never the link, in a DM that lasts).
     if (opened === null) return postToClicker(args, { text: 'Slack did not say which window it opened for the link. Close it and press Copy link again.' });
