@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { blockActionsPayload, clickedAction, newTriggerId } from '../support/slack-payloads.js';
 import { inviteModal } from '../../src/slack/blocks/invite-modal.js';
@@ -318,6 +318,29 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     expect(textOf(answer.view)).toContain('Looking up 1 person from Slack');
     const updated = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.callback_id === 'invite_review' && textOf(c.args.view).includes('picked.person@corp.test')));
     expect(updated.args.view.submit.text).toBe('Send 1 invitation');
+  });
+
+  it('a lookup of the people picked that fails (the database failing then): the review says they could not be looked up, not "Looking up…" for good', async () => {
+    h.api.users.set('U0LOOKFAIL', { email: 'look.fail@corp.test' });
+    const { invites } = h.app.services;
+    const review = invites.review.bind(invites);
+    let calls = 0;
+    // The form's own review goes through; the one with the people found fails.
+    const failing = vi.spyOn(invites, 'review').mockImplementation(async (entries) => {
+      if (++calls === 2) throw new Error('the database is away');
+      return review(entries);
+    });
+    try {
+      const answer = await submitForm({ emails: 'typed.look@corp.test', users: ['U0LOOKFAIL'] });
+      expect(textOf(answer.view)).toContain('Looking up 1 person from Slack');
+      const updated = await h.api.waitFor(() => h.api.callsTo('views.update').find((c) => c.args.view?.private_metadata === answer.view.private_metadata && textOf(c.args.view).includes('could not be looked up just now')));
+      const text = textOf(updated.args.view);
+      expect(text).toContain('<@U0LOOKFAIL> — could not be looked up just now; go Back and pick them again');
+      expect(text).not.toContain('Looking up');
+      expect(text).toContain('typed.look@corp.test');
+    } finally {
+      failing.mockRestore();
+    }
   });
 
   it('the picker stops at 100 people; more (an older form) is refused with a message, never cut short', async () => {

@@ -100,8 +100,24 @@ export function inviteFormSubmission(deps: SlackDeps) {
     }
     const { draft, draftId } = saved;
     await ack({ response_action: 'update', view: reviewView(draftId, draft, deps.invites.policy) });
-    if (people.length) await addPeople(deps, client, body.view.id, draftId, draft);
+    if (!people.length) return;
+    await addPeople(deps, client, body.view.id, draftId, draft).catch(async (error: unknown) => {
+      deps.logger.error({ err: error }, 'looking up the people picked in the invite form failed');
+      await peopleNotLookedUp(deps, client, body.view.id, draftId, user.slackUserId).catch(() => undefined);
+    });
   };
+}
+
+/**
+ * After the lookup of the people picked failed: the review says so instead of "Looking up…" for good,
+ * read again from the draft as stored (the failed lookup may have changed the one in hand).
+ */
+async function peopleNotLookedUp(deps: SlackDeps, client: webApi.WebClient, viewId: string, draftId: string, slackUserId: string): Promise<void> {
+  const draft = await deps.drafts.load(draftId, slackUserId);
+  if (!draft?.peoplePending) return;
+  draft.peoplePending = false;
+  draft.review.invalid.push(...draft.people.map((id) => ({ entry: `<@${id}>`, reason: 'could not be looked up just now; go Back and pick them again' })));
+  if (await deps.drafts.update(draftId, draft)) await client.views.update({ view_id: viewId, view: reviewView(draftId, draft, deps.invites.policy) });
 }
 
 /** After the answer: the picked people's addresses join the review, which is drawn again. */
