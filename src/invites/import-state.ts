@@ -54,12 +54,16 @@ export async function listImportState(ctx: InvitesContext, id: string): Promise<
 
 /** The import, if it is still kept (a Send or Cancel on its review may come after it was given up). */
 export async function findListImport(ctx: InvitesContext, id: string): Promise<ListImportState | undefined> {
-  const row = (await ctx.db('list_imports').where({ id }).first()) as ListImportRow | undefined;
+  const row = await findRow(ctx, id);
   return row ? toState(row) : undefined;
 }
 
+function findRow(ctx: InvitesContext, id: string): Promise<ListImportRow | undefined> {
+  return ctx.db('list_imports').where({ id }).first() as Promise<ListImportRow | undefined>;
+}
+
 export async function loadRow(ctx: InvitesContext, id: string): Promise<ListImportRow> {
-  const row = (await ctx.db('list_imports').where({ id }).first()) as ListImportRow | undefined;
+  const row = await findRow(ctx, id);
   if (!row) throw new Error(`no list import ${id}`);
   return row;
 }

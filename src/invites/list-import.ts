@@ -9,7 +9,8 @@ import { noLongerInvitingWords, whyNoLongerInviting, type InvitesContext } from 
 import { parseEmailList } from './email-list.js';
 import { inviteMany, inviterColumns } from './invite-many.js';
 import type { ListFile, ListFileRow } from './list-file.js';
-import { listImportState, loadRow, toState, type ListImportState, type StoredRows } from './import-state.js';
+import { listImportState, loadRow, toState, type ListImportRow, type ListImportState, type StoredRows } from './import-state.js';
+import { reviewList, type ListReview } from './review.js';
 import { holdImport, IMPORT_LEASE_MS, ImportLost, stopListImport, type ImportRun } from './import-runs.js';
 import { emptySummary, mergeSummaries as merge, type InviteSummary } from './model.js';
 
@@ -89,10 +90,34 @@ export async function fillListImport(ctx: InvitesContext, run: ImportRun, file: 
   return listImportState(ctx, run.id);
 }
 
-/** Whether the import's inviter may no longer invite (it then stops at its next batch, saying why). */
-export async function importStops(ctx: InvitesContext, id: string): Promise<boolean> {
+/** Why the import's inviter may no longer invite (it then stops at its next batch, saying why), if they may not. */
+function whyImportStops(ctx: InvitesContext, row: Pick<ListImportRow, 'actor'>) {
+  // The inviter as the batch's invitations would store it.
+  return whyNoLongerInviting(ctx.policy, ctx.db, inviterColumns({ actor: JSON.parse(row.actor) as Actor }));
+}
+
+/** Each address's own role, as the rows name it: a line may hold several addresses (see withoutRepeats), the role is each one's. */
+function rowRoles(rows: StoredRows): Map<string, Role> {
+  const roles = new Map<string, Role>();
+  for (const [entry, role] of rows) if (role) for (const email of parseEmailList(entry).emails) roles.set(email, role);
+  return roles;
+}
+
+/**
+ * What sending a read file would do, for its inviter's review before anything is stored, with the
+ * role each address would get; undefined when there is nothing to review: it would invite nobody, or
+ * its inviter may no longer invite (its summary then says so at once).
+ */
+export async function reviewListImport(ctx: InvitesContext, id: string, file: ListFile): Promise<{ review: ListReview; roleOf: (email: string) => Role } | undefined> {
+  if (!file.rows.length) return undefined;
   const row = await loadRow(ctx, id);
-  return (await whyNoLongerInviting(ctx.policy, ctx.db, inviterColumns({ actor: JSON.parse(row.actor) as Actor }))) !== undefined;
+  if (await whyImportStops(ctx, row)) return undefined;
+  const review = await reviewList(ctx, file.rows.map((r) => r.entry));
+  if (review.fresh.length + review.renew.length === 0) return undefined;
+  review.invalid.push(...file.invalid);
+  const roles = rowRoles(file.rows.map((r): StoredRows[number] => [r.entry, r.role]));
+  const { role } = JSON.parse(row.choices) as { role: Role };
+  return { review, roleOf: (email) => roles.get(email) ?? role };
 }
 
 /**
@@ -108,8 +133,7 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   if (state.stage !== 'running') return state;
   // Each batch goes out in its inviter's name: a member deactivated or no longer an admin meanwhile
   // (a download retried for hours, a restart) stops the import where it is.
-  // The inviter as the batch's invitations would store it.
-  const why = await whyNoLongerInviting(ctx.policy, ctx.db, inviterColumns({ actor: JSON.parse(row.actor) as Actor }));
+  const why = await whyImportStops(ctx, row);
   if (why) {
     await stopListImport(ctx, run, `the import stopped because you may no longer invite people (${noLongerInvitingWords(why, 'you')})`);
     return listImportState(ctx, id);
@@ -120,11 +144,7 @@ export async function storeNextBatch(ctx: InvitesContext, run: ImportRun): Promi
   const end = Math.min(rows.length, start + IMPORT_BATCH);
   const batch = rows.slice(start, end);
   // A row's own role, keyed by its address as the list rules read it.
-  const roles = new Map<string, Role>();
-  for (const [entry, role] of batch) {
-    // A line may hold several addresses (see withoutRepeats): the role is each one's.
-    if (role) for (const email of parseEmailList(entry).emails) roles.set(email, role);
-  }
+  const roles = rowRoles(batch);
   const invalidBefore = JSON.parse(row.summary) as InviteSummary;
   const done = end >= rows.length;
   const moveOn = (trx: Trx | typeof ctx.db, summary: InviteSummary, now: number) =>

@@ -168,6 +168,11 @@ export function emptySummary(): InviteSummary {
   return { sent: [], renewed: [], alreadyMember: [], alreadyInvited: [], invalid: [], invitationIds: [] };
 }
 
+/** Whether a summary stored anything: an invitation sent, renewed, resent or held for approval. */
+export function storedAnything(summary: InviteSummary): boolean {
+  return summary.sent.length + summary.renewed.length + (summary.resent?.length ?? 0) + (summary.awaitingApproval?.length ?? 0) > 0;
+}
+
 /**
  * How many entries a request refused when it stored nothing (0 when it stored some, or refused none):
  * invalid entries, not counting one also named in another group (a repeat), and those over the daily limit.

@@ -14,7 +14,7 @@ import { countByStatus, deliveryProgress, invitationsByIds, listAll, listInvitat
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { findListImport, listImportState, type ListImportState } from './import-state.js';
 import { cancelReviewedImport, dropListImport, giveUpStaleImports, holdImport, markSummaryShown, sendReviewedImport, showImportIn, takeOverStalledImport, type GivenUpImport, type ImportRun } from './import-runs.js';
-import { createFileImport, createListImport, fillListImport, importStops, storeNextBatch, type FileImportInput, type ListImportInput } from './list-import.js';
+import { createFileImport, createListImport, fillListImport, reviewListImport, storeNextBatch, type FileImportInput, type ListImportInput } from './list-import.js';
 import type { ListFile } from './list-file.js';
 import { dismissRenewalRequest, renewalRequest, requestRenewal, type RenewalRequest } from './renewal-requests.js';
 import { reviewList, type ListReview } from './review.js';
@@ -205,8 +205,8 @@ export class InvitesService {
     return fillListImport(this.ctx, run, file, options);
   }
 
-  importStops(id: string): Promise<boolean> {
-    return importStops(this.ctx, id);
+  reviewListImport(id: string, file: ListFile): ReturnType<typeof reviewListImport> {
+    return reviewListImport(this.ctx, id, file);
   }
 
   sendReviewedImport(id: string): Promise<ImportRun | undefined> {

@@ -109,18 +109,11 @@ export function startSlackJobs(services: Services, postToAuditChannel?: (lines: 
  * all the same (the rule "Policy"): an expired request must not stay listed as waiting.
  */
 export function startJobsWithoutSlack(services: Services): Jobs {
-  const sweep = expirySweep(services, { notices: false });
   return startAll([
     outboxRetention(services),
     new Every('expiry sweep (webhooks)', services.config.expirySweepIntervalMs, async () => {
-      // Lapsing wakes the workers itself (it queues through the invitations' onQueued). An instance
-      // sweeping with Slack lapses them meanwhile, and tells the approvers and the requester.
-      const now = services.clock.now();
-      if (!(await services.events.any(services.db, now))) {
-        if (!(await slackSweepsAfter(services.db, now))) await services.invites.lapseDueRequests();
-        return;
-      }
-      const result = await sweep.run();
+      // The sweep `doorman sweep` runs; lapsing wakes the workers itself (it queues through the invitations' onQueued).
+      const result = await sweepOnce(services);
       if (result.expired || result.reminded) services.webhooks.wake();
     }, services.logger),
   ]);

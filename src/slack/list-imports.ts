@@ -1,6 +1,5 @@
 import { webApi } from '@slack/bolt';
 import type { Role } from '../members/roles.js';
-import { parseEmailList } from '../invites/email-list.js';
 import { parseListFile, type ListFile } from '../invites/list-file.js';
 import { fileReviewMessage } from './blocks/file-review.js';
 import type { ListImportState } from '../invites/import-state.js';
@@ -156,19 +155,10 @@ export class SlackListImports {
     return shown;
   }
 
-  /**
-   * What sending the file would do, for its inviter to Send or Cancel; undefined when it would
-   * invite nobody (already members, not valid…): its summary says so at once.
-   */
+  /** The file's review, for its inviter to Send or Cancel; undefined when there is nothing to review (see reviewListImport). */
   private async review(list: ListFile, state: ListImportState): Promise<Message | undefined> {
-    // An inviter who may no longer invite is not asked to send: the summary says the import stopped.
-    if (!list.rows.length || (await this.deps.invites.importStops(state.id))) return undefined;
-    const review = await this.deps.invites.review(list.rows.map((row) => row.entry));
-    if (review.fresh.length + review.renew.length === 0) return undefined;
-    review.invalid.push(...list.invalid);
-    const roles = new Map<string, Role>();
-    for (const row of list.rows) if (row.role) for (const email of parseEmailList(row.entry).emails) roles.set(email, row.role);
-    return fileReviewMessage(state, review, (email) => roles.get(email) ?? state.choices.role, this.deps.invites.policy);
+    const reviewed = await this.deps.invites.reviewListImport(state.id, list);
+    return reviewed && fileReviewMessage(state, reviewed.review, reviewed.roleOf, this.deps.invites.policy);
   }
 
   /** Stores batches until the list is done, keeping the DM current; then the summary and its delivery. */

@@ -34,12 +34,9 @@ describe('an import that takes a while, reported in one DM', () => {
         return { id: state.id, runner: 'run_1' };
       },
       async holdImport() {},
-      async importStops() {
-        return false;
-      },
       // Nothing new to send: no review first (the review is list-file.test.ts's).
-      async review() {
-        return { fresh: [], renew: [], alreadyInvited: [], alreadyMember: [], invalid: [], typos: [] };
+      async reviewListImport() {
+        return undefined;
       },
       async showImportIn(_run: unknown, dm: { channel: string; ts: string }) {
         state = { ...state!, dm };

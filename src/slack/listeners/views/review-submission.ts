@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
-import { emptySummary, mergeSummaries, type InviteSummary } from '../../../invites/model.js';
+import { emptySummary, mergeSummaries, storedAnything, type InviteSummary } from '../../../invites/model.js';
 import { AlreadyMember, AwaitingApproval, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
 import { invitedView, inviteSendingView, refusedView, reviewOutOfDateView } from '../../blocks/invite-modal.js';
@@ -89,7 +89,7 @@ async function send(deps: SlackDeps, user: SlackUser, draft: InviteDraft, resend
   const summary: InviteSummary = emails.length
     ? await deps.invites.inviteMany({ emails, ...choices, actor: user.actor, inviterName: user.name ?? null })
     : emptySummary();
-  progress.stored ||= storedAny(summary);
+  progress.stored ||= storedAnything(summary);
   summary.alreadyMember.push(...draft.review.alreadyMember);
   // Drafts saved before this group existed lack it.
   const waiting = draft.review.alreadyAwaiting ?? [];
@@ -137,18 +137,13 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
       summary.invalid.push(...picked.unusable);
     } catch (error) {
       const what = 'inviting the people picked in the form failed';
-      const text = storedAny(typed) ? partlySentText(error, deps.logger, what, deps.command) : failureText(error, deps.logger, what);
+      const text = storedAnything(typed) ? partlySentText(error, deps.logger, what, deps.command) : failureText(error, deps.logger, what);
       return void (await client.chat.postMessage({ channel: user.slackUserId, text }));
     }
   }
   const dm = await client.chat.postMessage({ channel: user.slackUserId, ...inviteWorking(summary.sent.length + summary.renewed.length) });
   const update = (message: { text: string; blocks: unknown[] }) => client.chat.update({ channel: dm.channel!, ts: dm.ts!, ...message } as webApi.ChatUpdateArguments);
   await followDelivery(deps, update, summary);
-}
-
-/** Whether a summary stored anything: an invitation sent, renewed, resent or held for approval. */
-function storedAny(summary: InviteSummary): boolean {
-  return summary.sent.length + summary.renewed.length + (summary.resent?.length ?? 0) + (summary.awaitingApproval?.length ?? 0) > 0;
 }
 
 function merge(a: InviteSummary, b: InviteSummary | undefined): InviteSummary {
