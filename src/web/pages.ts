@@ -63,6 +63,8 @@ export function acceptForm(invitation: Invitation, orgName: string, token: strin
   // <bdi>: a name in a right-to-left script keeps its own direction, and its edge characters stay put.
   const inviter = invitation.invitedBy.name ? `<bdi>${h(invitation.invitedBy.name)}</bdi> invited you` : 'You are invited';
   const summary = state.errors?.form ? `<div class="alert" role="alert">${h(state.errors.form)}</div>` : '';
+  // The password fields carry no maxlength: a browser counts it in UTF-16 units and silently cuts a
+  // pasted password to fit, storing a hash of a password nobody has. The script and server say so instead.
   return layout(
     // The title is read first: it says at once that the form came back with something to correct.
     `${state.errors?.form ? 'Error: ' : ''}Join ${orgName}`,
@@ -83,8 +85,8 @@ ${summary}
 </div>
 ${field('first_name', 'First name', 'type="text" autocomplete="given-name" required maxlength="200"', state, state.firstName)}
 ${field('last_name', 'Last name', 'type="text" autocomplete="family-name" required maxlength="200"', state, state.lastName)}
-${field('password', 'Password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"`, state)}
-${field('confirm_password', 'Confirm password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"`, state)}
+${field('password', 'Password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}"`, state)}
+${field('confirm_password', 'Confirm password', `type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}"`, state)}
 <p class="show" hidden><label><input type="checkbox" id="show_passwords"> Show passwords</label></p>
 <button type="submit">Accept invitation</button>
 </form>

@@ -196,6 +196,32 @@ describe.each(DIALECTS)('the accept page in a real Chromium (%s)', (dialect) => 
     expect((await t.invitation(email)).status).toBe('pending');
   });
 
+  it('a long pasted password is kept whole: 600 emoji sign in as pasted, and over 1024 characters is said, not cut', async () => {
+    const { email, link } = await inviteByEmail('long');
+    const { page, requests } = await newPage();
+    await page.goto(link);
+    await page.getByLabel('First name', { exact: true }).fill('Ada');
+    await page.getByLabel('Last name', { exact: true }).fill('Lovelace');
+    // 1,025 characters: one too many, said inline, nothing sent.
+    const tooLong = 'x'.repeat(1025);
+    await page.getByLabel('Password', { exact: true }).fill(tooLong);
+    await page.getByLabel('Confirm password', { exact: true }).fill(tooLong);
+    await page.getByRole('button', { name: 'Accept invitation' }).click();
+    await expect.poll(() => page.locator('#password-error').textContent()).toBe('Use at most 1024 characters.');
+    expect(requests.filter((url) => url === `${t.url}/invite`)).toEqual([]);
+
+    // 600 emoji: 600 characters (1,200 UTF-16 units), within the rule; the whole of it is the password.
+    const emoji = '😀'.repeat(600);
+    await page.getByLabel('Password', { exact: true }).fill(emoji);
+    await page.getByLabel('Confirm password', { exact: true }).fill(emoji);
+    expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe(emoji);
+    const [submitted] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${t.url}/invite`), page.getByRole('button', { name: 'Accept invitation' }).click()]);
+    expect(submitted.status()).toBe(303);
+    expect((await t.invitation(email)).status).toBe('accepted');
+    const signIn = await request(t.url, '/admin/auth/token', { body: { email, password: emoji } });
+    expect(signIn.status, signIn.text).toBe(200);
+  });
+
   it('without JavaScript the server checks the same and answers 422, changing nothing', async () => {
     const { email, link } = await inviteByEmail('nojs');
     await settled(t.services);
