@@ -64,15 +64,16 @@ export async function memberMayNow(db: Db | Trx, actor: Actor, permission: Permi
 
 /**
  * Why one who invited may no longer invite in their own name, read now, or undefined: the operator
- * always may; a bootstrap admin while listed (a run without the Slack settings cannot tell, and lets
- * them, linked member or not: a bootstrap admin may act whatever their member is); a member while
- * active and an admin. As far as the run can tell, nothing outlives its inviter's deactivation or demotion.
+ * always may; a bootstrap admin while listed, whatever their member is; a member while active and an
+ * admin. A run without the Slack settings cannot tell a bootstrap admin: it lets a Slack user with no
+ * member be, and judges one with a member by that member (refusing is undone by asking again; an
+ * approval is not). Nothing outlives its inviter's deactivation or demotion.
  * 'member': deactivated or no longer an admin; 'unlisted': no longer in SLACK_ADMIN_USER_IDS.
  */
 export async function whyNoLongerInviting(policy: InvitePolicy, db: Db | Trx, by: Pick<InvitationRow, 'invited_by_member_id' | 'invited_by_slack_user_id'>): Promise<'member' | 'unlisted' | undefined> {
   const { invited_by_member_id: memberId, invited_by_slack_user_id: slackUserId } = by;
   if (!memberId && !slackUserId) return undefined;
-  if (slackUserId && (policy.unlimitedSlackUserIds.includes(slackUserId) || policy.slackSettingsKnown === false)) return undefined;
+  if (slackUserId && (policy.unlimitedSlackUserIds.includes(slackUserId) || (policy.slackSettingsKnown === false && !memberId))) return undefined;
   // A Slack user with no member invites only as a bootstrap admin: one no longer listed is like one demoted.
   if (memberId && (await memberMayNow(db, { type: 'member', memberId }, 'member:manage'))) return undefined;
   return memberId ? 'member' : 'unlisted';

@@ -163,11 +163,13 @@ describe.each(DIALECTS)('approvals and daily limits (%s)', (dialect) => {
     const delisted = new InvitesService(w.db, w.clock, { ...SETTINGS, members: w.members, policy: { ...POLICY, unlimitedSlackUserIds: [] } });
     await expect(delisted.approve(byFay!.invitationId, CLI)).rejects.toThrow(/^Fay may no longer invite people \(their Doorman account was deactivated/);
     await expect(delisted.approve(bootOnly!.invitationId, CLI)).rejects.toThrow(/^Boot may no longer invite people \(they are no longer in SLACK_ADMIN_USER_IDS\)/);
-    // Where the Slack settings are not known (the CLI run without them), a Slack requester may have
-    // been a bootstrap admin: it cannot tell, and lets the approval be.
+    // Where the Slack settings are not known (the CLI run without them), a Slack requester with no
+    // member may have been a bootstrap admin: it cannot tell, and lets the approval be. One with a
+    // member is judged by it: Fay's deactivation holds there too.
     const withoutSlack = new InvitesService(w.db, w.clock, { ...SETTINGS, members: w.members, policy: { ...POLICY, unlimitedSlackUserIds: [], slackSettingsKnown: false } });
     expect(await withoutSlack.approve(bootOnly!.invitationId, CLI)).toMatchObject({ status: 'pending' });
-    expect(await withoutSlack.approve(byFayToo!.invitationId, CLI)).toMatchObject({ status: 'pending' });
+    await expect(withoutSlack.approve(byFayToo!.invitationId, CLI)).rejects.toThrow(/^Fay may no longer invite people \(their Doorman account was deactivated/);
+    expect((await withoutSlack.get(byFayToo!.invitationId)).status).toBe('awaiting_approval');
   });
 
   it('two-person rule: a link released by an unlink (as migration 0017 records it) still counts as the requester\'s', async () => {
