@@ -5,10 +5,10 @@ import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
 import { memberIdOf, slackUserIdOf, storedName, type Actor } from '../shared/actor.js';
-import { describeError, InvalidInput } from '../shared/errors.js';
+import { describeError, InvalidInput, NotPermitted } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { invitationEvent, type DoormanEvent } from '../events/events.js';
-import type { InvitesContext } from './context.js';
+import { whyNoLongerInviting, type InvitesContext } from './context.js';
 import { checkedChoices, type InviteChoices } from './choices.js';
 import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
 import { inviteEmail, newLinkColumns, replaceLinks } from './sending.js';
@@ -32,6 +32,11 @@ export interface InviteManyInput extends InviteChoices {
   inviterName?: string | null;
   /** The approval request the held addresses join: one inviting action made of several calls shares one. */
   approvalRequestId?: string;
+  /**
+   * The inviter was checked a while before this call (people looked up after Slack's answer): they are
+   * checked again in the inviting transaction, refused when deactivated or no longer an admin since.
+   */
+  recheckInviter?: boolean;
 }
 
 export interface InviteManyOptions {
@@ -80,6 +85,7 @@ export async function inviteMany(ctx: InvitesContext, input: InviteManyInput, op
   for (let attempt = 1; ; attempt++) {
     try {
       const summary = await inTransaction(ctx.db, async (trx) => {
+        if (input.recheckInviter && (await whyNoLongerInviting(ctx.policy, trx, inviterColumns(input)))) throw new NotPermitted('member:manage');
         const stored = { ...(await inviteAll(ctx, trx, parsed.emails, role, input)), invalid: parsed.invalid };
         await options.alsoInTransaction?.(trx, stored);
         return stored;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from '../support/db.js';
 import { blockActionsPayload, clickedAction, newTriggerId } from '../support/slack-payloads.js';
 import { inviteModal } from '../../src/slack/blocks/invite-modal.js';
-import { ADMIN, buttonFor, eventually, pause, SlackWorld, textOf, type FormInput } from '../support/slack-world.js';
+import { ADMIN, buttonFor, eventually, LINKED, pause, SlackWorld, SYSTEM_ACTOR, textOf, type FormInput } from '../support/slack-world.js';
 
 const DAY = 86_400_000;
 
@@ -31,8 +31,8 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
   });
 
   /** The form submitted: answers the review view (and its draft id). */
-  const submitForm = async (input: FormInput) => {
-    const res = await h.submitInvite(input);
+  const submitForm = async (input: FormInput, user?: string) => {
+    const res = await h.submitInvite(input, { user });
     expect(res.status).toBe(200);
     return res.json as { response_action: string; view: any; errors?: Record<string, string> };
   };
@@ -409,6 +409,25 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     } finally {
       h.api.delay('users.info', 0);
       await allow();
+    }
+  });
+
+  it('Send while the people picked are still being looked up, by an admin demoted meanwhile: the people picked are not invited, and the DM says why', async () => {
+    h.api.users.set('U0LATEDEMOTED', { email: 'late.demoted@corp.test' });
+    h.api.delay('users.info', 1_000);
+    try {
+      const answer = await submitForm({ emails: 'typed.by.lin@corp.test', users: ['U0LATEDEMOTED'] }, LINKED);
+      const sent = await h.sendReview(answer.view.private_metadata as string, { user: LINKED });
+      expect(sent.status).toBe(200);
+      // Demoted while the people picked are looked up (the CLI, another admin in Slack).
+      await h.services.members.setRole(h.ids.linked, 'member', SYSTEM_ACTOR);
+      const dm = await h.api.waitFor(() => h.api.callsTo('chat.postMessage').find((c) => c.args.channel === LINKED && textOf(c.args).includes('Part of this list was sent')), 10_000);
+      expect(textOf(dm.args)).toContain('Member: Manage');
+      expect(await h.db.db('invitations').where({ email: 'typed.by.lin@corp.test' })).toHaveLength(1);
+      expect(await h.db.db('invitations').where({ email: 'late.demoted@corp.test' })).toHaveLength(0);
+    } finally {
+      h.api.delay('users.info', 0);
+      await h.services.members.setRole(h.ids.linked, 'admin', SYSTEM_ACTOR);
     }
   });
 

@@ -132,7 +132,7 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
   if (draft.peoplePending) {
     try {
       const picked = await deps.identities.emailsOf(draft.people);
-      const more = picked.emails.length ? await deps.invites.inviteMany({ emails: picked.emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, approvalRequestId: draft.approvalRequestId, actor: user.actor, inviterName: user.name ?? null }) : undefined;
+      const more = picked.emails.length ? await deps.invites.inviteMany({ emails: picked.emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, approvalRequestId: draft.approvalRequestId, actor: user.actor, inviterName: user.name ?? null, recheckInviter: true }) : undefined;
       summary = merge(summary, more);
       summary.invalid.push(...picked.unusable);
     } catch (error) {
