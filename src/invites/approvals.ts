@@ -37,6 +37,9 @@ export function heldColumns(reasons: readonly ApprovalReason[], now: number, inv
     approval_reasons: encodeReasons(reasons),
     // The decision window is INVITE_TTL; the link's own expiry starts at approval.
     expires_at: now + inviteTtlMs,
+    // Nothing is emailed while held (an approval sends the first email again): a hold denied or
+    // lapsed must not list an email of a renewal as queued.
+    send_count: 0,
     updated_at: now,
     decided_at: null,
     decided_by: null,

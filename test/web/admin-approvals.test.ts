@@ -7,10 +7,11 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
   let ben: { apiToken: string };
   let dev: { apiToken: string };
   let n = 0;
+  const clock = new ManualClock();
   const fresh = (label: string, domain = 'other.io') => `${label}-${++n}@${domain}`;
 
   beforeAll(async () => {
-    t = await startTestApp(dialect, { clock: new ManualClock(), env: { INVITE_ALLOWED_DOMAINS: 'acme.test, *.acme.test', INVITE_DAILY_LIMIT: '6' } });
+    t = await startTestApp(dialect, { clock, env: { INVITE_ALLOWED_DOMAINS: 'acme.test, *.acme.test', INVITE_DAILY_LIMIT: '6' } });
     ben = await t.createMember('admin', 'ben@acme.test');
     dev = await t.createMember('developer', 'dev@acme.test');
   });
@@ -135,5 +136,19 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
     expect(await listed(over)).toBeUndefined();
     // Another admin has their own count.
     expect((await as(ben.apiToken)('/admin/invites', { body: { user: over, role: 'member' } })).status).toBe(200);
+  });
+
+  it('an expired invitation renewed into a hold and then denied lists no email as queued: none was', async () => {
+    const email = fresh('renew-held');
+    // The operator's invitation is never held; it is emailed, then expires.
+    await t.services.invites.inviteMany({ emails: email, actor: { type: 'system', name: 'cli:test' } });
+    clock.advance(8 * 86_400_000);
+    expect((await ada()('/admin/invites', { body: { user: email, role: 'member' } })).status).toBe(200);
+    const held = (await listed(email))!;
+    expect(held).toMatchObject({ status: 'awaiting_approval', delivery_state: null });
+    const denied = await as(ben.apiToken)(`/admin/invites/${held.id}/deny`, { body: { reason: 'not this one' } });
+    expect(denied.status, denied.text).toBe(200);
+    expect(denied.json.invite).toMatchObject({ status: 'revoked', delivery_state: null, delivery_error: null });
+    expect(await listed(email, 'revoked')).toMatchObject({ delivery_state: null });
   });
 });
