@@ -26,13 +26,14 @@ export function expirySweep(services: Services, options: { notices?: boolean } =
 
 /**
  * The expiry sweep run once (`doorman sweep`). With nobody to hear of it — Slack off and no webhook
- * endpoint — nothing is claimed that a later set-up should announce (`announced: false`), and only
+ * endpoint taking its events — nothing is claimed that a later set-up should announce (`announced: false`), and only
  * the approval requests nobody decided in time lapse, as the service's sweep does.
  */
 export async function sweepOnce(services: Services): Promise<SweepResult & { announced?: false }> {
   const slackOn = slackMode(services.config.slack) !== 'off';
   const now = services.clock.now();
-  if (!slackOn && !(await services.events.any(services.db, now))) {
+  // An endpoint that takes neither of the sweep's events would use up expiries nobody hears of.
+  if (!slackOn && !(await services.events.anyReceives(services.db, now, ['invite.expired', 'invite.reminded']))) {
     // An instance sweeping with Slack lapses them, and tells the approvers and the requester.
     if (await slackSweepsAfter(services.db, now)) return { expired: 0, reminded: 0, notices: 0, leftToSlack: true };
     return { expired: 0, reminded: 0, notices: 0, lapsed: await services.invites.lapseDueRequests(), announced: false };

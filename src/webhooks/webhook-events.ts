@@ -1,5 +1,5 @@
 import type { Db, Trx } from '../db/index.js';
-import type { DoormanEvent, EventSink } from '../events/events.js';
+import type { DoormanEvent, EventSink, EventType } from '../events/events.js';
 import { enqueue, type OutboxMessage } from '../outbox/outbox.js';
 import { newId } from '../shared/ids.js';
 import { receives, storedEndpoints, type WebhookEndpoint } from './endpoints.js';
@@ -39,10 +39,9 @@ export class WebhookEvents implements EventSink {
     this.stored = undefined;
   }
 
-  /** Whether any endpoint is configured (read now when not known): jobs that exist only to tell someone ask first. */
-  async any(db: Db, now: number): Promise<boolean> {
-    if (this.env.length) return true;
-    return (await this.endpoints(db, now)).length > 0;
+  /** Whether any endpoint takes one of these events (read now when not known): jobs that exist only to tell someone ask first. */
+  async anyReceives(db: Db, now: number, types: readonly EventType[]): Promise<boolean> {
+    return (await this.endpoints(db, now)).some((endpoint) => types.some((type) => receives(endpoint, type)));
   }
 
   async queueEvents(trx: Trx, now: number, events: readonly DoormanEvent[]): Promise<void> {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvitesService } from '../../src/invites/service.js';
 import { SWEEP_MARKS } from '../../src/jobs/expiry-sweep.js';
 import { parseAllowedDomains } from '../../src/invites/policy.js';
+import { addEndpoint, removeEndpoint } from '../../src/webhooks/endpoints.js';
 import type { NoticePayload } from '../../src/notices/queue.js';
 import { createTestDatabase, DIALECTS, ManualClock, TEST_SECRET, type TestDatabase } from '../support/db.js';
 import { ADMIN, ADMIN2, DAY, HOUR, SYSTEM_ACTOR } from '../support/slack-world.js';
@@ -41,6 +42,8 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
   });
 
   it('without Slack settings or webhooks: lapses the requests nobody decided, says the expiries wait for someone to tell, and claims none', async () => {
+    // An endpoint that takes neither invite.expired nor invite.reminded hears of nothing the sweep does.
+    const endpoint = await addEndpoint(test.db, Date.now(), { url: 'http://127.0.0.1:9/created-only', events: ['invite.created'], envUrls: [], appSecret: TEST_SECRET });
     const result = await runCliHere(['sweep'], env);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
@@ -50,6 +53,8 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
     expect(JSON.parse(again.stdout)).toEqual({ expired: 0, reminded: 0, notices: 0, lapsed: 0, announced: false });
     expect((await notices()).filter((n) => n.notice !== 'approval_decided')).toEqual([]);
     expect(await test.db('job_cursors').whereIn('name', Object.values(SWEEP_MARKS))).toEqual([]);
+    expect(await test.db('outbox').where({ kind: 'webhook' })).toEqual([]);
+    await removeEndpoint(test.db, endpoint.id, []);
   });
 
   it('with them: queues one DM per recipient and prints the counts; a second sweep finds nothing new', async () => {
