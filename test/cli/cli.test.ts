@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllowedDomains } from '../../src/invites/policy.js';
 import type { Invitation } from '../../src/invites/model.js';
 import type { ListPage } from '../../src/invites/service.js';
 import { InvitesService } from '../../src/invites/service.js';
@@ -235,6 +236,27 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
       `  waiting@users.io: skipped, already invited (doorman resend ${(await byEmail('waiting@users.io')).id})`,
       '',
     ]);
+
+    // Made a member directly, an address's open invitation is revoked: its link could only fail.
+    const waiting = await byEmail('waiting@users.io');
+    const joined = await doorman(['user', 'create', '--email', 'Waiting@Users.io']);
+    expect(joined.code, joined.stderr).toBe(0);
+    expect(joined.stdout.split('\n')).toEqual([
+      expect.stringMatching(/^Created member waiting@users\.io \(usr_\w+\)\.$/),
+      `Revoked their open invitation (${waiting.id}): they are a member now, so its link could only fail.`,
+      '',
+    ]);
+    expect((await invites.get(waiting.id)).status).toBe('revoked');
+    const none = await doorman(['user', 'create', '--email', 'alone@users.io', '--json']);
+    expect(JSON.parse(none.stdout)).toMatchObject({ email: 'alone@users.io', revokedInvitations: [] });
+    // One awaiting approval is left to the approvers, and the operator is told.
+    const allowed = parseAllowedDomains('example.io');
+    if ('problem' in allowed) throw new Error(allowed.problem);
+    const policed = new InvitesService(test.db, systemClock, { appSecret: TEST_SECRET, publicUrl: PUBLIC_URL, inviteTtlMs: 7 * 86_400_000, policy: { allowedDomains: allowed.patterns, dailyLimit: 10, unlimitedSlackUserIds: [] } });
+    const [held] = (await policed.inviteMany({ emails: 'held@users.io', actor: { type: 'slack', slackUserId: 'U0ASKER' } })).awaitingApproval!;
+    const heldJoined = await doorman(['user', 'create', '--email', 'held@users.io']);
+    expect(heldJoined.stdout).toContain(`Their invitation ${held!.invitationId} still awaits approval; an approval now answers "already a member" (deny it: doorman deny ${held!.invitationId}).`);
+    expect((await invites.get(held!.invitationId)).status).toBe('awaiting_approval');
   });
 
   it('migrate, and deliver writes each queued email as an .eml file: one per invitation (a resend while it waits only hurries it), none for a revoked invitation or a replaced link', async () => {
