@@ -5,7 +5,7 @@ import { actorId, type Actor } from '../shared/actor.js';
 export type AuditAction =
   | 'invite'
   | 'resend'
-  | 'new_invitation'
+  | 'renew'
   | 'revoke'
   | 'accept'
   | 'member_create'

@@ -103,7 +103,7 @@ export function registerInviteCommands(program: Command, { open, print, operator
     return { invitation, line: `Resent the invitation to ${invitation.email}; it now expires ${formatDate(invitation.expiresAt)}.` };
   });
   single('renew', 'send a new invitation with a new link (expired invitations; the old link stays dead)', async ({ invites }, id) => {
-    const invitation = await invites.sendNewInvitation(id, operator);
+    const invitation = await invites.renew(id, operator);
     return { invitation, line: `Sent a new invitation to ${invitation.email}; it expires ${formatDate(invitation.expiresAt)}.` };
   });
   single('revoke', 'revoke an invitation (pending, expired or awaiting approval); its link stops working at once', async ({ invites }, id, shown) => {

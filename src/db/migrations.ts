@@ -24,6 +24,7 @@ import * as approvalRequests from '../../migrations/20261206_0021_approval_reque
 import * as idempotencyKeys from '../../migrations/20261207_0022_idempotency_keys.js';
 import * as recountInvitationTallies from '../../migrations/20261207_0023_recount_invitation_tallies.js';
 import * as inviteDraftEnds from '../../migrations/20261207_0024_invite_draft_ends.js';
+import * as renewNamedOnce from '../../migrations/20261207_0025_renew_named_once.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -60,6 +61,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261207_0022_idempotency_keys', idempotencyKeys],
   ['20261207_0023_recount_invitation_tallies', recountInvitationTallies],
   ['20261207_0024_invite_draft_ends', inviteDraftEnds],
+  ['20261207_0025_renew_named_once', renewNamedOnce],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -185,8 +185,8 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
         await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...choices, ...newLinkColumns(existing, token, now, ttlMs) });
         summary.renewed.push(email);
         renewedIds.push(existing.id);
-        mail.push(inviteEmail(existing.id, token.nonce, 'new_invitation'));
-        audit.push({ action: 'new_invitation', subjectType: 'invitation', subjectId: existing.id, details: { email, role } });
+        mail.push(inviteEmail(existing.id, token.nonce, 'renew'));
+        audit.push({ action: 'renew', subjectType: 'invitation', subjectId: existing.id, details: { email, role } });
         if (withEvents) events.push(invitationEvent('invite.renewed', { id: existing.id, email, role, status: 'pending', expires_at: now + ttlMs, ...inviter }, input.actor));
         continue;
       }

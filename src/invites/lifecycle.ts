@@ -47,9 +47,9 @@ async function change(ctx: InvitesContext, id: string, apply: (trx: Trx, row: In
 
 /**
  * Resend: the same link emailed again, the expiry pushed to now + TTL. Pending only — unless
- * `orSendNew` (Medusa's resend), when an expired one gets a new invitation instead.
+ * `orRenew` (Medusa's resend), when an expired one gets a new invitation instead.
  */
-export async function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orSendNew?: boolean; choices?: Partial<StoredChoices> } = {}): Promise<Invitation> {
+export async function resend(ctx: InvitesContext, id: string, actor: Actor, options: { orRenew?: boolean; choices?: Partial<StoredChoices> } = {}): Promise<Invitation> {
   requireInvitationId(id);
   const resent = oneStatement(ctx) && !options.choices ? await resendInOneStatement(ctx, id, actor) : undefined;
   if (resent) {
@@ -57,9 +57,9 @@ export async function resend(ctx: InvitesContext, id: string, actor: Actor, opti
     return toInvitation(resent, ctx.clock.now());
   }
   return change(ctx, id, async (trx, row, now) => {
-    if (options.orSendNew && shownStatus(row, now) === 'expired') return sendNewLink(ctx, trx, row, now, actor);
+    if (options.orRenew && shownStatus(row, now) === 'expired') return renewRow(ctx, trx, row, now, actor);
     return resendLink(ctx, trx, row, now, actor, options.choices);
-  }, options.orSendNew === true);
+  }, options.orRenew === true);
 }
 
 /** The same link emailed again, in the transaction that locked the invitation (see resend). */
@@ -90,14 +90,14 @@ async function resendLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now
  * expiry, an email. One the rule "Policy" holds (as inviting the address again would) waits for
  * approval instead, asked by whoever sent it anew.
  */
-export function sendNewInvitation(ctx: InvitesContext, id: string, actor: Actor, approvalRequestId?: string): Promise<Invitation> {
+export function renew(ctx: InvitesContext, id: string, actor: Actor, approvalRequestId?: string): Promise<Invitation> {
   return change(ctx, id, async (trx, row, now) => {
     requireState(row, now, ['expired']);
-    return sendNewLink(ctx, trx, row, now, actor, approvalRequestId);
+    return renewRow(ctx, trx, row, now, actor, approvalRequestId);
   }, true);
 }
 
-async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor, approvalRequestId?: string): Promise<InvitationRow> {
+async function renewRow(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: number, actor: Actor, approvalRequestId?: string): Promise<InvitationRow> {
   await requireNotMember(trx, row.email);
   const token = ctx.links.issue();
   await replaceLinks(trx, [row], now);
@@ -110,21 +110,21 @@ async function sendNewLink(ctx: InvitesContext, trx: Trx, row: InvitationRow, no
   }
   const update = newLinkColumns(row, token, now, row.ttl_ms === null ? ctx.inviteTtlMs : Number(row.ttl_ms));
   await trx('invitations').where({ id: row.id }).update(update);
-  await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'new_invitation')]);
-  await recordAudit(trx, now, actor, [{ action: 'new_invitation', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
+  await enqueue(trx, now, [inviteEmail(row.id, token.nonce, 'renew')]);
+  await recordAudit(trx, now, actor, [{ action: 'renew', subjectType: 'invitation', subjectId: row.id, details: { email: row.email } }]);
   await ctx.events.queueEvents(trx, now, [invitationEvent('invite.renewed', { ...row, ...update }, actor)]);
   return { ...row, ...update };
 }
 
 /** Send new invitation for each of these that is still expired (some may wait for approval); the others are left as they are. */
-export async function sendNewInvitations(ctx: InvitesContext, ids: readonly string[], actor: Actor): Promise<{ sent: Invitation[]; skipped: number }> {
+export async function renewAll(ctx: InvitesContext, ids: readonly string[], actor: Actor): Promise<{ sent: Invitation[]; skipped: number }> {
   const sent: Invitation[] = [];
   // Those the rule "Policy" holds are one approval request, as a list would be.
   const approvalRequestId = newId('request');
   for (const invitation of await invitationsByIds(ctx, ids)) {
     if (invitation.status !== 'expired') continue;
     try {
-      sent.push(await sendNewInvitation(ctx, invitation.id, actor, approvalRequestId));
+      sent.push(await renew(ctx, invitation.id, actor, approvalRequestId));
     } catch (error) {
       // Changed meanwhile (renewed, revoked, accepted by someone else's click): not ours to send.
       if (!(error instanceof DomainError)) throw error;

@@ -42,8 +42,8 @@ export interface InviteEmailPayload {
   invitationId: string;
   /** The token generation the email is for; a newer one makes this email obsolete. */
   nonce: string;
-  /** `invite`: the first email; `resend`: the same link again; `new_invitation`: a new link after expiry. */
-  reason: 'invite' | 'resend' | 'new_invitation';
+  /** `invite`: the first email; `resend`: the same link again; `renew`: a new link after expiry (Send new invitation). */
+  reason: 'invite' | 'resend' | 'renew';
 }
 
 export function inviteEmail(invitationId: string, nonce: string, reason: InviteEmailPayload['reason']): OutboxMessage<InviteEmailPayload> {

@@ -9,7 +9,7 @@ import { acceptedByToken, acceptInvitation, lookupToken, type AcceptInput } from
 import { invitationRow, type InvitesContext } from './context.js';
 import type { InviteChoices } from './choices.js';
 import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invite-many.js';
-import { copyLink, inviteOne, resend, revoke, sendNewInvitation, sendNewInvitations, setInvitationRole } from './lifecycle.js';
+import { copyLink, inviteOne, resend, revoke, renew, renewAll, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listAll, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { findListImport, listImportState, type ListImportState } from './import-state.js';
@@ -127,16 +127,16 @@ export class InvitesService {
     return deliveryProgress(this.ctx, invitationIds);
   }
 
-  resend(id: string, actor: Actor, options: { orSendNew?: boolean } = {}): Promise<Invitation> {
+  resend(id: string, actor: Actor, options: { orRenew?: boolean } = {}): Promise<Invitation> {
     return resend(this.ctx, id, actor, options);
   }
 
-  sendNewInvitation(id: string, actor: Actor): Promise<Invitation> {
-    return sendNewInvitation(this.ctx, id, actor);
+  renew(id: string, actor: Actor): Promise<Invitation> {
+    return renew(this.ctx, id, actor);
   }
 
-  sendNewInvitations(ids: readonly string[], actor: Actor) {
-    return sendNewInvitations(this.ctx, ids, actor);
+  renewAll(ids: readonly string[], actor: Actor) {
+    return renewAll(this.ctx, ids, actor);
   }
 
   /** Revoke; with `unlessSentAfter`, an open invitation sent again since then is refused (SentAgainSinceShown). */

@@ -172,7 +172,7 @@ export class AuditFeed {
 const ACTION_WORDS: Record<AuditAction, string> = {
   invite: 'invited',
   resend: 'resent the invitation to',
-  new_invitation: 'sent a new invitation to',
+  renew: 'sent a new invitation to',
   revoke: 'revoked the invitation to',
   accept: 'accepted the invitation for',
   member_create: 'created the member',

@@ -9,7 +9,7 @@ export interface InvitationEmailData {
   link: string;
   expiresAt: number;
   now: number;
-  reason: 'invite' | 'resend' | 'new_invitation';
+  reason: 'invite' | 'resend' | 'renew';
   /** The inviter's personal message, plain text. */
   message?: string | null;
 }
@@ -66,13 +66,13 @@ export function escapeHtml(text: string): string {
 export function invitationEmail(data: InvitationEmailData): RenderedEmail {
   const inviter = data.inviterName?.trim() || `An admin of ${data.orgName}`;
   // Told apart in the inbox from the email before it (and not threaded with an expired one).
-  const again = data.reason === 'resend' ? ' (reminder)' : data.reason === 'new_invitation' ? ' (new link)' : '';
+  const again = data.reason === 'resend' ? ' (reminder)' : data.reason === 'renew' ? ' (new link)' : '';
   const subject = `${inviter} invited you to join ${data.orgName}${again}`;
   // Relative to the sending, since the email is read later: "in 7 days" would still say so days on.
   const expiry = `${formatDateInWords(data.expiresAt)} (${formatSpan(data.expiresAt - data.now)} after this email was sent)`;
   const role = ROLE_LABELS[data.role];
   const intro =
-    data.reason === 'new_invitation'
+    data.reason === 'renew'
       ? `${inviter} sent you a new invitation to join ${data.orgName} as ${role}. Any earlier link no longer works.`
       : `${inviter} invited you to join ${data.orgName} as ${role}.`;
   const personal = data.message?.trim() ? data.message.trim() : undefined;

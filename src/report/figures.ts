@@ -57,8 +57,8 @@ export interface WeeklyReportFigures {
  * Audit actions that email a new link (an approval emails the link of a request held for it), and
  * (with resends) those that set the expiry to then + TTL.
  */
-const SENDS = `('invite', 'new_invitation', 'approve')`;
-const LINKS = `('invite', 'resend', 'new_invitation', 'approve')`;
+const SENDS = `('invite', 'renew', 'approve')`;
+const LINKS = `('invite', 'resend', 'renew', 'approve')`;
 
 /**
  * An invitation's expiry as it stood just before `:at`. The row holds the current one, right for

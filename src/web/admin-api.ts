@@ -275,7 +275,7 @@ export function adminApi(deps: AdminApiDeps): Router {
   router.post('/invites/:id/resend', manage, deps.once, wrap(async (req, res) => {
     validate(emptyBody, req.body);
     // Medusa's resend: a pending invitation is resent with the same link, an expired one gets a new one.
-    await invites.resend(String(req.params.id), memberActor(currentMember(res)), { orSendNew: true });
+    await invites.resend(String(req.params.id), memberActor(currentMember(res)), { orRenew: true });
     ok(res);
   }));
   router.delete('/invites/:id', manage, wrap(async (req, res) => {

@@ -266,7 +266,7 @@ describe.each(DIALECTS)('doorman CLI (%s)', (dialect) => {
     await invites.revoke(revoked!, system);
     // A new link replaces the first: only the newest email goes out.
     await test.db('invitations').where({ id: renewed }).update({ expires_at: Date.now() - 1 });
-    await invites.sendNewInvitation(renewed!, system);
+    await invites.renew(renewed!, system);
 
     const [migrate, deliver] = await Promise.all([doorman(['migrate']), doorman(['deliver'])]);
     expect(migrate.code, migrate.stderr).toBe(0);

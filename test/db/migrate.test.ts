@@ -68,6 +68,26 @@ describe.each(DIALECTS)('migrate (%s)', (dialect) => {
     expect(await tallied()).toMatchObject({ pending: 2, revoked: 1 });
   });
 
+  it('0025 names Send new invitation `renew` in the audit log and in the emails still queued, and back on the way down', async () => {
+    const now = Date.now();
+    await t.db('audit_log').insert({ at: now, actor_type: 'system', actor_id: 'cli', action: 'new_invitation', subject_type: 'invitation', subject_id: 'inv_RENEW25' });
+    const payload = (reason: string) => JSON.stringify({ invitationId: 'inv_RENEW25', nonce: 'nonce25', reason });
+    await t.db('outbox').insert([
+      { kind: 'invite_email', invitation_id: 'inv_RENEW25', payload: payload('new_invitation'), next_attempt_at: now, created_at: now },
+      { kind: 'invite_email', invitation_id: 'inv_RENEW25', payload: payload('resend'), next_attempt_at: now, created_at: now },
+    ]);
+    const stored = async () => ({
+      audit: (await t.db('audit_log').where({ subject_id: 'inv_RENEW25' }).pluck('action')) as string[],
+      reasons: ((await t.db('outbox').where({ invitation_id: 'inv_RENEW25' }).orderBy('id').pluck('payload')) as string[]).map((p) => (JSON.parse(p) as { reason: string }).reason),
+    });
+    await t.db('knex_migrations').where({ name: '20261207_0025_renew_named_once' }).delete();
+    expect(await migrate(t.db)).toEqual(['20261207_0025_renew_named_once']);
+    expect(await stored()).toEqual({ audit: ['renew'], reasons: ['renew', 'resend'] });
+    await t.db.migrate.down({ migrationSource });
+    expect(await stored()).toEqual({ audit: ['new_invitation'], reasons: ['new_invitation', 'resend'] });
+    expect(await migrate(t.db)).toEqual(['20261207_0025_renew_named_once']);
+  });
+
   it('instances started together on an empty database each come up: the schema is made once, and later migrations are not left locked', async () => {
     // An empty database: what the first start of several instances (or two commands) meets.
     if (dialect === 'pg') await t.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');

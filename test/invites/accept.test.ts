@@ -167,12 +167,12 @@ describe.each(DIALECTS)('accept (%s)', (dialect) => {
       const live = await inviteOne(w, 'live@x.io');
       const lapsed = await inviteOne(w, 'lapsed@x.io');
       w.clock.advance(TTL + 1); // both expired; live@ is sent anew, so it is live again
-      await w.invites.sendNewInvitation(live.id, CLI);
+      await w.invites.renew(live.id, CLI);
       await w.members.create({ email: 'live@x.io', role: 'member' }, CLI);
       await w.members.create({ email: 'lapsed@x.io', role: 'member' }, CLI);
       const before = await snapshot(w);
       await expect(w.invites.resend(live.id, SLACK_ADMIN)).rejects.toBeInstanceOf(AlreadyMember);
-      await expect(w.invites.sendNewInvitation(lapsed.id, SLACK_ADMIN)).rejects.toBeInstanceOf(AlreadyMember);
+      await expect(w.invites.renew(lapsed.id, SLACK_ADMIN)).rejects.toBeInstanceOf(AlreadyMember);
       expect(await snapshot(w)).toEqual(before);
     });
 

@@ -162,7 +162,7 @@ describe.each(DIALECTS)('inviteMany (%s)', (dialect) => {
       const idOf = new Map([...summary.sent.map((e, i) => [e, summary.invitationIds[i]!] as const), ...expiredIds]);
       const mail = (await w.db('outbox').where('id', '>', 0).orderBy('id').offset(outboxBefore)) as Array<{ invitation_id: string; payload: string }>;
       expect(mail.map((r) => r.invitation_id)).toEqual(inOrder.map((e) => idOf.get(e)));
-      expect(mail.map((r) => (JSON.parse(r.payload) as InviteEmailPayload).reason)).toEqual(inOrder.map((e) => (expiredIds.has(e) ? 'new_invitation' : 'invite')));
+      expect(mail.map((r) => (JSON.parse(r.payload) as InviteEmailPayload).reason)).toEqual(inOrder.map((e) => (expiredIds.has(e) ? 'renew' : 'invite')));
       const audit = (await w.db('audit_log').orderBy('id').offset(auditBefore)) as Array<{ subject_id: string; action: string; details: string; actor_id: string }>;
       expect(audit.map((r) => r.subject_id)).toEqual(inOrder.map((e) => idOf.get(e)));
       expect(audit.map((r) => JSON.parse(r.details))).toEqual(inOrder.map((email) => ({ email, role: 'developer' })));

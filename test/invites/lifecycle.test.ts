@@ -29,15 +29,15 @@ describe.each(DIALECTS)('invitation lifecycle (%s)', (dialect) => {
       ['pending', InvitationNotExpired],
       ['revoked', InvitationRevoked],
       ['accepted', InvitationAccepted],
-    ] as const)('sendNewInvitation of a %s invitation', async (state, error) => {
+    ] as const)('renew of a %s invitation', async (state, error) => {
       const w = world();
       const { id } = await inState(w, state);
       const before = await snapshot(w);
       if (error) {
-        await expect(w.invites.sendNewInvitation(id, SLACK_ADMIN)).rejects.toBeInstanceOf(error);
+        await expect(w.invites.renew(id, SLACK_ADMIN)).rejects.toBeInstanceOf(error);
         expect(await snapshot(w)).toEqual(before);
       } else {
-        const renewed = await w.invites.sendNewInvitation(id, SLACK_ADMIN);
+        const renewed = await w.invites.renew(id, SLACK_ADMIN);
         expect(renewed).toMatchObject({ status: 'pending', expiresAt: w.clock.now() + TTL, sendCount: 2 });
       }
     });
@@ -81,7 +81,7 @@ describe.each(DIALECTS)('invitation lifecycle (%s)', (dialect) => {
       for (const id of ['invite_01ZZZZZZZZZZZZZZZZZZZZZZZZ', 'nonsense', "invite_' OR 1=1"]) {
         await expect(w.invites.get(id)).rejects.toBeInstanceOf(NotFound);
         await expect(w.invites.resend(id, CLI)).rejects.toBeInstanceOf(NotFound);
-        await expect(w.invites.sendNewInvitation(id, CLI)).rejects.toBeInstanceOf(NotFound);
+        await expect(w.invites.renew(id, CLI)).rejects.toBeInstanceOf(NotFound);
         await expect(w.invites.revoke(id, CLI)).rejects.toBeInstanceOf(NotFound);
         await expect(w.invites.copyLink(id)).rejects.toBeInstanceOf(NotFound);
       }

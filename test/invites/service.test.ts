@@ -37,18 +37,18 @@ describe.each(DIALECTS)('InvitesService: outbox and audit (%s)', (dialect) => {
 
       // A new link: the old link's email still waiting is dropped, the new one queued.
       w.clock.advance(TTL);
-      await w.invites.sendNewInvitation(id, CLI);
+      await w.invites.renew(id, CLI);
       const secondNonce = (await invitationRow(w.db, id)).token_nonce;
       rows = await outboxFor(w.db, id);
       expect(rows.map((r) => r.state)).toEqual(['done', 'cancelled', 'pending']);
-      expect(payloadOf(rows[2]!)).toEqual({ invitationId: id, nonce: secondNonce, reason: 'new_invitation' });
+      expect(payloadOf(rows[2]!)).toEqual({ invitationId: id, nonce: secondNonce, reason: 'renew' });
       expect(secondNonce).not.toBe(firstNonce);
 
       w.clock.advance(TTL);
       await w.invites.inviteMany({ emails: 'jane@x.io', actor: CLI });
       rows = await outboxFor(w.db, id);
       expect(rows.map((r) => r.state)).toEqual(['done', 'cancelled', 'cancelled', 'pending']);
-      expect(payloadOf(rows[3]!)).toMatchObject({ invitationId: id, reason: 'new_invitation' });
+      expect(payloadOf(rows[3]!)).toMatchObject({ invitationId: id, reason: 'renew' });
       // Skipped addresses queue nothing.
       await w.invites.inviteMany({ emails: 'jane@x.io', actor: CLI });
       expect(await outboxFor(w.db, id)).toHaveLength(4);
@@ -64,7 +64,7 @@ describe.each(DIALECTS)('InvitesService: outbox and audit (%s)', (dialect) => {
       await expect(w.invites.resend(id, CLI)).rejects.toThrow();
       await expect(w.invites.inviteMany({ emails: 'bob@y.io', actor: CLI })).rejects.toThrow();
       w.clock.advance(TTL);
-      await expect(w.invites.sendNewInvitation(id, CLI)).rejects.toThrow();
+      await expect(w.invites.renew(id, CLI)).rejects.toThrow();
       await w.db.schema.renameTable('outbox_away', 'outbox');
       expect(await invitationRow(w.db, id)).toEqual(before);
       expect(await countRows(w.db, 'invitations')).toBe(1);
@@ -97,7 +97,7 @@ describe.each(DIALECTS)('InvitesService: outbox and audit (%s)', (dialect) => {
       w.clock.advance(1000);
       await w.invites.resend(id, { type: 'member', memberId: 'usr_ADMIN' });
       w.clock.advance(TTL);
-      await w.invites.sendNewInvitation(id, CLI);
+      await w.invites.renew(id, CLI);
       const token = await currentToken(w.db, id);
       w.clock.advance(1000);
       const { member } = await w.invites.accept({ token, firstName: 'Jane', lastName: 'Doe', password: PASSWORD });
@@ -109,7 +109,7 @@ describe.each(DIALECTS)('InvitesService: outbox and audit (%s)', (dialect) => {
       expect(rows.map((r) => ({ action: r.action, actor_type: r.actor_type, actor_id: r.actor_id, at: Number(r.at), subject_type: r.subject_type }))).toEqual([
         { action: 'invite', actor_type: 'slack', actor_id: 'U123ADMIN', at: t0, subject_type: 'invitation' },
         { action: 'resend', actor_type: 'member', actor_id: 'usr_ADMIN', at: t0 + 1000, subject_type: 'invitation' },
-        { action: 'new_invitation', actor_type: 'system', actor_id: 'cli', at: t0 + 1000 + TTL, subject_type: 'invitation' },
+        { action: 'renew', actor_type: 'system', actor_id: 'cli', at: t0 + 1000 + TTL, subject_type: 'invitation' },
         { action: 'accept', actor_type: 'member', actor_id: member.id, at: t0 + 2000 + TTL, subject_type: 'invitation' },
         { action: 'invite', actor_type: 'slack', actor_id: 'U123ADMIN', at: t0 + 2000 + TTL, subject_type: 'invitation' },
         { action: 'revoke', actor_type: 'system', actor_id: null, at: t0 + 3000 + TTL, subject_type: 'invitation' },
@@ -117,12 +117,12 @@ describe.each(DIALECTS)('InvitesService: outbox and audit (%s)', (dialect) => {
       expect(JSON.parse(rows[0]!.details!)).toMatchObject({ email: 'jane@x.io', role: 'member' });
     });
 
-    it('records a renewal through inviteMany as new_invitation', async () => {
+    it('records a renewal through inviteMany as renew', async () => {
       const w = world();
       const { id } = await inviteOne(w, 'jane@x.io');
       w.clock.advance(TTL);
       await w.invites.inviteMany({ emails: 'jane@x.io', actor: CLI });
-      expect((await auditFor(w.db, id)).map((r) => r.action)).toEqual(['invite', 'new_invitation']);
+      expect((await auditFor(w.db, id)).map((r) => r.action)).toEqual(['invite', 'renew']);
     });
 
     it('refusals record nothing', async () => {

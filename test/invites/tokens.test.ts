@@ -150,12 +150,12 @@ describe.each(DIALECTS)('tokens in the database (%s)', (dialect) => {
     expect((await w.invites.lookupToken(token)).id).toBe(id);
   });
 
-  it('sendNewInvitation kills the old link; only the newest token works', async () => {
+  it('renew kills the old link; only the newest token works', async () => {
     const w = world();
     const { id, token: first } = await inviteOne(w, 'jane@x.io');
     w.clock.advance(TTL + 1);
     await expect(w.invites.lookupToken(first)).rejects.toBeInstanceOf(InvitationExpired);
-    await w.invites.sendNewInvitation(id, CLI);
+    await w.invites.renew(id, CLI);
     const second = await currentToken(w.db, id);
     expect(second).not.toBe(first);
     // The old link is told it was replaced (not "not valid"): the newer email holds the one that works.
@@ -166,7 +166,7 @@ describe.each(DIALECTS)('tokens in the database (%s)', (dialect) => {
 
     // And again: the second link dies with the third.
     w.clock.advance(TTL + 1);
-    await w.invites.sendNewInvitation(id, CLI);
+    await w.invites.renew(id, CLI);
     const third = await currentToken(w.db, id);
     for (const dead of [first, second]) await expect(w.invites.lookupToken(dead)).rejects.toBeInstanceOf(LinkReplaced);
     expect((await w.invites.lookupToken(third)).id).toBe(id);

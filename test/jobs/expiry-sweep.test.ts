@@ -86,7 +86,7 @@ describe.each(DIALECTS)('expiry sweep marks (%s)', (dialect) => {
     }
 
     // A new invitation for one of them: announced again at its own, later expiry — once.
-    await invites.sendNewInvitation(ids[0]!, INVITER);
+    await invites.renew(ids[0]!, INVITER);
     clock.advance(7 * DAY - 1);
     expect((await sweep(0)).expired).toBe(0);
     clock.advance(1);

@@ -8,7 +8,7 @@ describe('the invitation email', () => {
   it('says in its subject whether it is the first, a reminder or a new link, so an inbox tells them apart', () => {
     expect(invitationEmail({ ...base, reason: 'invite' }).subject).toBe('Ada <Lovelace> invited you to join Acme');
     expect(invitationEmail({ ...base, reason: 'resend' }).subject).toBe('Ada <Lovelace> invited you to join Acme (reminder)');
-    const renewed = invitationEmail({ ...base, reason: 'new_invitation' });
+    const renewed = invitationEmail({ ...base, reason: 'renew' });
     expect(renewed.subject).toBe('Ada <Lovelace> invited you to join Acme (new link)');
     expect(renewed.text).toContain('Any earlier link no longer works.');
   });

@@ -97,7 +97,7 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
   it('posts invite, resend, new invitation, revoke, accept and role change to AUDIT_CHANNEL, one line each with who did it, and no history', async () => {
     const [renew] = await h.invite(['renew@corp.test'], SYSTEM_ACTOR);
     h.clock.advance(8 * DAY);
-    await h.services.invites.sendNewInvitation(renew!, SYSTEM_ACTOR);
+    await h.services.invites.renew(renew!, SYSTEM_ACTOR);
     await h.services.invites.revoke(renew!, adminActor);
     const expected = [
       `<@${MEMBER_ADMIN}> invited joiner@corp.test as member`,

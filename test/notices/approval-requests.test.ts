@@ -68,7 +68,7 @@ describe.each(DIALECTS)('approval requests: who is asked (%s)', (dialect) => {
     // Invited by the operator (never held), then expired.
     const sent = await invites.inviteMany({ emails: 'e1@outside.io e2@outside.io e3@outside.io', actor: CLI });
     w.clock.advance(TTL_PLUS);
-    const { sent: again } = await invites.sendNewInvitations(sent.invitationIds, ASKER);
+    const { sent: again } = await invites.renewAll(sent.invitationIds, ASKER);
     expect(again.map((i) => i.status)).toEqual(['awaiting_approval', 'awaiting_approval', 'awaiting_approval']);
     const ids = await requestIds(w, 'e_@outside.io');
     expect(ids.size).toBe(1);

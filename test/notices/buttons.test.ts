@@ -91,7 +91,7 @@ describe.each(DIALECTS)('the expiry DM\'s buttons (%s)', (dialect) => {
     await pause(500);
     expect(mails('b2@corp.test')).toBe(2);
     expect(h.api.responsesTo(click.responseId)).toHaveLength(1);
-    const audit = await h.db.db('audit_log').where({ subject_id: ids[1], action: 'new_invitation' });
+    const audit = await h.db.db('audit_log').where({ subject_id: ids[1], action: 'renew' });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor_type: 'slack', actor_id: ADMIN });
     // A second click on the now-pending invitation's old button says so, and sends nothing.

@@ -322,7 +322,7 @@ describe('notices overtaken while they waited for Slack', () => {
       const [lapsed] = await h.invite(['lapsed@corp.test'], SLACK_ACTOR);
       h.clock.advance(7 * DAY + HOUR);
       expect((await h.sweep()).expired).toBe(1);
-      await h.services.invites.sendNewInvitation(lapsed!, SLACK_ACTOR);
+      await h.services.invites.renew(lapsed!, SLACK_ACTOR);
       await h.services.slackOutbox.drain();
       expect(h.dms(MEMBER_ADMIN)).toEqual([]);
       const notices = await h.db.db('outbox').where({ kind: 'slack_notice' }).select('state', 'last_error');

@@ -75,7 +75,7 @@ describe.each(DIALECTS)('asking for a new invitation from an expired link (%s)',
     expect(textOf(updated)).toContain('Now :hourglass_flowing_sand: Pending.');
     expect(JSON.stringify(updated.blocks)).not.toContain('notice_dismiss');
     await eventually(() => h.smtp.to('ren.one@corp.test').length === 2, 10_000, 'the new invitation email');
-    expect(await audits('new_invitation')).toHaveLength(1);
+    expect(await audits('renew')).toHaveLength(1);
   });
 
   it('a second request within a day tells no one; after a day it asks again; the page says the same each time', async () => {

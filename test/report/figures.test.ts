@@ -136,7 +136,7 @@ describe.each(DIALECTS)('weekly report figures with approvals (%s)', (dialect) =
     const id = (await invites.inviteMany({ emails: 'lapsed-link@other.test', actor: { type: 'system', name: 'cli' }, expiresInDays: 1 })).invitationIds[0]!;
     const asReported = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', START + HOUR), 7 * DAY);
     clock.current = START + DAY;
-    expect((await invites.sendNewInvitation(id, { type: 'slack', slackUserId: 'U0ASKER', name: 'Asker' })).status).toBe('awaiting_approval');
+    expect((await invites.renew(id, { type: 'slack', slackUserId: 'U0ASKER', name: 'Asker' })).status).toBe('awaiting_approval');
     const later = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', END + HOUR), 7 * DAY);
     expect(asReported.week.expiredNotRenewed).toBe(1);
     expect(later.previousWeek).toEqual(asReported.week);
@@ -148,7 +148,7 @@ describe.each(DIALECTS)('weekly report figures with approvals (%s)', (dialect) =
     const operator: Actor = { type: 'system', name: 'cli' };
     const id = (await invites.inviteMany({ emails: 'renewed@corp.test', actor: operator, expiresInDays: 14 })).invitationIds[0]!;
     clock.current = END - DAY;
-    await invites.sendNewInvitation(id, operator);
+    await invites.renew(id, operator);
     const figures = await weeklyFigures(test.db, latestPeriod(parseSchedule('mon 09:00')!, 'UTC', END + HOUR), 7 * DAY);
     expect(figures.week.pendingOverThreeDays).toBe(0);
     expect(figures.pending).toEqual([]);

@@ -74,7 +74,7 @@ export async function seedHistory(db: Db): Promise<{ clock: ManualClock; ids: Re
   at(START + 30 * 60_000);
   await accept('acc3');
   at(START + DAY);
-  await invites.sendNewInvitation(ids.old1!, INVITER);
+  await invites.renew(ids.old1!, INVITER);
   await invites.resend(ids.pend1!, INVITER);
   at(START + 2 * DAY);
   await invite(['new1', 'new2', 'new3', 'fail1', 'ref2', 'rev1'], INVITER);
@@ -84,7 +84,7 @@ export async function seedHistory(db: Db): Promise<{ clock: ManualClock; ids: Re
   await accept('new1');
   at(START + 3 * DAY);
   await accept('new2');
-  await invites.sendNewInvitation(ids.rn1!, INVITER);
+  await invites.renew(ids.rn1!, INVITER);
   at(START + 5 * DAY);
   await invite(['late1'], INVITER);
   at(START + 5 * DAY + 6 * HOUR);
@@ -93,7 +93,7 @@ export async function seedHistory(db: Db): Promise<{ clock: ManualClock; ids: Re
   at(END + HOUR);
   await invites.revoke(ids.rev1!, INVITER);
   at(END + 2 * HOUR);
-  await invites.sendNewInvitation(ids.exp1!, INVITER);
+  await invites.renew(ids.exp1!, INVITER);
   at(END + 3 * HOUR);
   return { clock, ids };
 }

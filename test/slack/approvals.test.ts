@@ -240,7 +240,7 @@ describe.each(DIALECTS)('approvals in Slack (the rule "Policy") (%s)', (dialect)
     const id = invitationIds[0]!;
     h.clock.advance(7 * DAY + 1);
     const emailsBefore = h.smtp.to(email).length;
-    const renewed = await h.services.invites.sendNewInvitation(id, { type: 'slack', slackUserId: ADMIN2, name: 'Second Boss' });
+    const renewed = await h.services.invites.renew(id, { type: 'slack', slackUserId: ADMIN2, name: 'Second Boss' });
     expect(renewed).toMatchObject({ status: 'awaiting_approval', approval: { reasons: ['outside_domains'] } });
     // The approvers but the one who sent it anew are asked; the address gets nothing until then.
     await requestTo(LINKED, email);

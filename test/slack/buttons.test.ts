@@ -270,7 +270,7 @@ describe.each(DIALECTS)('the invitations table and its buttons, end to end (%s)'
     const revoke = buttonFor(drawn.blocks, 'invite_revoke', id);
     // Meanwhile a colleague sends a new invitation.
     h.clock.advance(60_000);
-    await invites.sendNewInvitation(id!, actor);
+    await invites.renew(id!, actor);
     const click = await h.click(revoke);
     const answer = (await h.api.response(click.responseId)).body;
     expect(textOf(answer)).toContain('*stale.row@corp.test* was sent again since this was shown (it is pending now), so nothing was revoked.');

@@ -203,7 +203,7 @@ describe.each(DIALECTS)('limits that hold behind a proxy (%s)', (dialect) => {
     const [id] = (await t.services.invites.inviteMany({ emails: 'twice.sent@corp.test', actor: { type: 'system' } })).invitationIds;
     const { token: old } = await linkFromEmail(t.smtp, 'twice.sent@corp.test');
     await t.services.db('invitations').where({ id: id! }).update({ expires_at: Date.now() - 1 });
-    await t.services.invites.sendNewInvitation(id!, { type: 'system' });
+    await t.services.invites.renew(id!, { type: 'system' });
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await request(t.url, `/invite?token=${old}`, { headers: from('192.0.2.77') })).status);
     expect(statuses).toEqual([410, 410, 410, 410, 410]);

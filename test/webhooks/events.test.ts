@@ -73,7 +73,7 @@ describe.each(DIALECTS)('webhook events (%s)', (dialect) => {
     await s.members.setRole(member.id, 'developer', OPERATOR);
     await s.members.deactivate(member.id, OPERATOR);
     clock.advance(8 * DAY);
-    await s.invites.sendNewInvitation(a!, OPERATOR);
+    await s.invites.renew(a!, OPERATOR);
     const one = await s.invites.inviteOne({ email: 'd@example.io', role: 'admin', actor: OPERATOR });
     const { member: ops, apiToken } = await s.members.create({ email: 'ops@example.io', role: 'admin', withApiToken: true }, OPERATOR);
     const reissued = await s.members.issueApiToken(ops.id, OPERATOR);

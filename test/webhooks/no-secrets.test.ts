@@ -89,7 +89,7 @@ describe.each(DIALECTS)('no webhook payload carries a secret, fuzzed (%s)', (dia
           await s.invites.revoke(id, actor);
         } else {
           clock.advance(8 * DAY);
-          const renewed = await s.invites.sendNewInvitation(id, actor);
+          const renewed = await s.invites.renew(id, actor);
           // Sent anew, the admin role waits for approval again.
           if (renewed.status === 'awaiting_approval') await s.invites.approve(renewed.id, { type: 'slack', slackUserId: 'U0APPROVER', name: input.inviterName });
           const next = await s.invites.copyLink(renewed.id);

@@ -149,7 +149,7 @@ export function invitationButtons(invitation: Invitation, surface: Surface, tabl
     return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.resend, 'Resend'), button(ACTIONS.copyLink, 'Copy link'), revoke] };
   }
   if (invitation.status === 'expired') {
-    return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.sendNewInvitation, 'Send new invitation', true), revoke] };
+    return { type: 'actions', block_id: `row_${position}`, elements: [button(ACTIONS.renew, 'Send new invitation', true), revoke] };
   }
   // Approving happens on the request's own message; here it can only be withdrawn.
   if (invitation.status === 'awaiting_approval') return { type: 'actions', block_id: `row_${position}`, elements: [revoke] };

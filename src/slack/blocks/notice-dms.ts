@@ -76,7 +76,7 @@ export function listNotice(data: ListNoticeData): { text: string; blocks: Block[
   if (data.kind === 'expired' && data.still > 1) {
     actions.push({
       type: 'button',
-      action_id: ACTIONS.noticeSendNewAll,
+      action_id: ACTIONS.noticeRenewAll,
       text: plain(`Send new invitations to all (${data.still.toLocaleString('en')})`, LIMITS.buttonText),
       style: 'primary',
       value: String(data.noticeId),
@@ -182,7 +182,7 @@ export function renewalRequestNotice(data: RenewalRequestNoticeData): { text: st
       type: 'actions',
       block_id: 'renewal_request',
       elements: [
-        { type: 'button', action_id: `${ACTIONS.sendNewInvitation}_0`, text: plain('Send new invitation', LIMITS.buttonText), style: 'primary', value: encodeRow({ surface: 'notice', invitationId: invitation.id, table: DEFAULT_TABLE, noticeId: data.noticeId }) },
+        { type: 'button', action_id: `${ACTIONS.renew}_0`, text: plain('Send new invitation', LIMITS.buttonText), style: 'primary', value: encodeRow({ surface: 'notice', invitationId: invitation.id, table: DEFAULT_TABLE, noticeId: data.noticeId }) },
         { type: 'button', action_id: ACTIONS.noticeDismiss, text: plain('Dismiss', LIMITS.buttonText), value: String(data.noticeId) },
       ],
     });

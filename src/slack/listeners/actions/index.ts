@@ -9,13 +9,13 @@ import { memberDeactivateAction } from './member-deactivate.js';
 import { memberRoleAction } from './member-role.js';
 import { membersPageAction } from './members-page.js';
 import { noticeDismissAction } from './notice-dismiss.js';
-import { noticeSendNewAllAction } from './notice-send-new-all.js';
+import { noticeRenewAllAction } from './notice-renew-all.js';
 import { noticeShowListAction } from './notice-show-list.js';
 import { openInviteModalAction } from './open-invite-modal.js';
 import { resendAction } from './resend.js';
 import { reviewBackAction } from './review-back.js';
 import { revokeAction } from './revoke.js';
-import { sendNewInvitationAction } from './send-new-invitation.js';
+import { renewAction } from './renew.js';
 import { showInvitationsAction, showMembersAction } from './show.js';
 import { tableViewAction } from './table-view.js';
 
@@ -25,7 +25,7 @@ export function register(app: App, deps: SlackDeps): void {
   on(ACTIONS.resend, resendAction(deps));
   on(ACTIONS.copyLink, copyLinkAction(deps));
   on(ACTIONS.revoke, revokeAction(deps));
-  on(ACTIONS.sendNewInvitation, sendNewInvitationAction(deps));
+  on(ACTIONS.renew, renewAction(deps));
   const table = tableViewAction(deps);
   on(ACTIONS.tableFilter, table);
   on(ACTIONS.tableSort, table);
@@ -36,7 +36,7 @@ export function register(app: App, deps: SlackDeps): void {
   on(ACTIONS.openInviteModal, openInviteModalAction(deps));
   on(ACTIONS.showInvitations, showInvitationsAction(deps));
   on(ACTIONS.showMembers, showMembersAction(deps));
-  on(ACTIONS.noticeSendNewAll, noticeSendNewAllAction(deps));
+  on(ACTIONS.noticeRenewAll, noticeRenewAllAction(deps));
   on(ACTIONS.noticeShowList, noticeShowListAction(deps));
   on(ACTIONS.reviewBack, reviewBackAction(deps));
   on(ACTIONS.noticeDismiss, noticeDismissAction(deps));

@@ -5,13 +5,13 @@ import { decodeNoticeId } from '../../action-values.js';
 import { onClick, replaceMessage, showOrTell, tellClicker } from './click.js';
 
 /** "Send new invitations to all" on an expiry DM: every invitation of the notice that is still expired. */
-export function noticeSendNewAllAction(deps: SlackDeps) {
+export function noticeRenewAllAction(deps: SlackDeps) {
   return onClick(deps, decodeNoticeId, async (args, noticeId, user) => {
     const payload = await loadNotice(deps.db, noticeId);
     if (!payload || payload.notice !== 'expired') return tellClicker(args, staleButton(deps.command));
     let note: string;
     try {
-      const { sent } = await deps.invites.sendNewInvitations(payload.invitationIds, user.actor);
+      const { sent } = await deps.invites.renewAll(payload.invitationIds, user.actor);
       const emailed = sent.filter((i) => i.status !== 'awaiting_approval').length;
       const held = sent.length - emailed;
       note = sent.length
