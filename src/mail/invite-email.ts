@@ -26,26 +26,33 @@ export interface InviteEmailSettings {
   events?: EventSink;
 }
 
-/** How relays word "I will not relay for you" (Postfix, Exim, Sendmail, Exchange), not a recipient's refusal. */
-const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|not permitted to relay|we do not relay/i;
+/**
+ * How relays word "I will not take mail from you" (Postfix, Exim, Sendmail, Exchange; Doorman's host
+ * refused or on a blocklist), not a recipient's refusal.
+ */
+const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|not permitted to relay|we do not relay|client host rejected|blocked using/i;
 /**
  * How servers word "you may not send as this sender" (Exchange Online's SendAsDenied, 5.7.60, an
  * account that does not own MAIL_FROM): Doorman's setup, refused for every recipient alike.
  */
-const SENDER_REFUSED = /\bSendAsDenied|not (allowed|permitted) to send as|permissions? to send as|\b5\.2\.252\b|\b5\.7\.(57|60)\b|sender address rejected/i;
+const SENDER_REFUSED = /\bSendAsDenied|not (allowed|permitted) to send as|permissions? to send as|\b5\.2\.252\b|\b5\.7\.(57|60)\b|sender address rejected|address is not verified|identities failed the check/i;
 /**
  * How providers word "this account may send no more for now" (Gmail's 5.4.5 daily limit, Exchange
  * Online's SubmissionQuotaExceeded, a suspended sending account): every email alike until it lifts,
  * so none is marked refused. A recipient's mailbox "over quota" (5.2.2) or "account disabled" is the
  * recipient's.
  */
-const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)/i;
+const SENDER_LIMITED = /sending (quota|limit)|submission ?quota|daily message quota|\b5\.4\.5\b|sending (has been |is )?(suspended|paused|disabled)/i;
 /** An account suspended or disabled: the sender's, unless the answer names the recipient's address (then their mailbox). */
 const ACCOUNT_LIMITED = /(your|sender'?s?|sending|this) account (has been |is )?(suspended|disabled)/i;
 /** "Account suspended" after the message (DATA) is the sender's; at RCPT TO it may be the recipient's mailbox. */
 const ACCOUNT_SUSPENDED = /\baccount (has been |is )?suspended/i;
-/** SMTP answers that mean "not now, slow down": waited out with the usual backoff, never shown as failing. */
-const SLOW_DOWN = new Set([421, 450, 451, 452]);
+/**
+ * A 4xx that means "not now, slow down" (a rate or connection limit, throttling, greylisting, "try
+ * again later"; 421 always): every email waits it out, and none is shown as failing. Any other 4xx
+ * ("Domain not found", a full mailbox) is a failure retried with backoff, which admins see.
+ */
+const SLOW_DOWN_WORDS = /\brate\b|too (many|fast)|slow(ing)? down|throttl|try (again )?later|gr[ea]y ?list|concurrent connections/i;
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
 const WAIT_IN_PLACE_MS = 2_000;
 /** Why an email whose invitation was deleted is not sent. */
@@ -91,7 +98,17 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
   const stop = new StopGrace(STOP_GRACE_MS);
   // The mail server unreachable: emails wait, and a few are tried now and then.
   const outage = new OutageHold(clock, OUTAGE_HOLD_MS, OUTAGE_HOLD_MAX_MS);
-  const serverDown = (): number => outage.failed().waitMs;
+  let heldFor = '';
+  /** Holds every email (doubling while it lasts); answers the wait. */
+  const holdAll = (why: string): number => {
+    heldFor = why;
+    return outage.failed().waitMs;
+  };
+  const serverDown = () => holdAll('waiting for the mail server, which could not be reached');
+  // Every email waits it out (asking again at once would only prolong it), none shown as failing.
+  const slowDown = (words: string) => new RetryLater(`the mail server asked to slow down: ${words}`, holdAll(`waiting: the mail server asked to slow down (${words})`), true);
+  // MAIL_FROM's own address, so a refusal naming it (and not the recipient) is read as the sender's.
+  const fromAddress = (/<([^>]+)>\s*$/.exec(settings.mailFrom)?.[1] ?? settings.mailFrom).trim().toLowerCase();
   return {
     kind: INVITE_EMAIL,
     interrupt: () => stop.interrupt(),
@@ -99,7 +116,7 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
     async deliver(item: OutboxRow): Promise<DeliveryOutcome> {
       // Claimed with a batch before the server was found unreachable: it waits with the rest.
       const held = outage.left();
-      if (held !== undefined) throw new RetryLater('waiting for the mail server, which could not be reached', held, true);
+      if (held !== undefined) throw new RetryLater(heldFor, held, true);
       const payload = JSON.parse(item.payload) as InviteEmailPayload;
       const read = () => db<InvitationRow>('invitations').where({ id: payload.invitationId }).first(...EMAIL_COLUMNS);
       const row = await read();
@@ -147,25 +164,31 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         stop.throwIfCut();
         const smtp = error as SmtpError;
         const words = (smtp.response ?? describeError(error)).replace(/\s+/g, ' ').slice(0, 300);
-        if (smtp.responseCode && SLOW_DOWN.has(smtp.responseCode)) throw new RetryLater(`the mail server asked to slow down: ${words}`, undefined, true);
+        const code = smtp.responseCode ?? 0;
+        const namesRecipient = words.toLowerCase().includes(row.email.toLowerCase());
+        const namesSender = !namesRecipient && fromAddress.includes('@') && words.toLowerCase().includes(fromAddress);
+        // A 421 closes the connection (nodemailer may then also report a connection error): "not now", not an outage.
+        if (code === 421) throw slowDown(words);
         // What holds every email alike, until the operator or the network mends it, holds them all
         // (tried again when the hold ends, which stands in for each email's own backoff):
         // - the server cannot be reached or used at all (a refused connection, DNS, TLS, a login refused);
         if (SERVER_DOWN.has(smtp.code ?? '')) throw new RetryLater(describeError(error), serverDown(), false, true);
         // - "554 5.7.1 Relay access denied": it will not take mail from Doorman at all (credentials,
         //   allowed senders); the operator's to fix, not the invitee's address, so never marked refused;
-        if (smtp.responseCode && smtp.responseCode >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new RetryLater(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`, serverDown(), false, true);
-        // - it refuses the sender, which some servers say only after the message (DATA).
-        if (smtp.responseCode && smtp.responseCode >= 500 && SENDER_REFUSED.test(words)) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
+        if (code >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new RetryLater(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`, serverDown(), false, true);
+        // - it refuses the sender (now or for good), which some servers say only after the message
+        //   (DATA), some only by naming MAIL_FROM's address (Amazon SES's "not verified");
+        if (code >= 400 && (SENDER_REFUSED.test(words) || (code >= 500 && namesSender))) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
         // - the account may send no more for now (a daily quota, a suspension); an account disabled or
         //   suspended in words naming the recipient's address is their mailbox (Yahoo's "your message to
         //   … This account has been disabled").
-        const namesRecipient = words.toLowerCase().includes(row.email.toLowerCase());
         const accountLimited = !namesRecipient && (ACCOUNT_LIMITED.test(words) || (smtp.command !== 'RCPT TO' && ACCOUNT_SUSPENDED.test(words)));
-        if (smtp.responseCode && smtp.responseCode >= 500 && (SENDER_LIMITED.test(words) || accountLimited)) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
+        if (code >= 400 && (SENDER_LIMITED.test(words) || (code >= 500 && accountLimited))) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
+        // - it asks Doorman to slow down.
+        if (code >= 400 && code < 500 && SLOW_DOWN_WORDS.test(words)) throw slowDown(words);
         // Otherwise the server answered: it is up.
         outage.ended();
-        if (smtp.responseCode && smtp.responseCode >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
+        if (code >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };
         throw error;
       }
       outage.ended();

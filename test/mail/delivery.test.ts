@@ -238,6 +238,18 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     ['a 550 "Account suspended" to DATA', { kind: 'reply', at: 'data', code: 550, message: 'Account suspended', times: 1 }],
     // A relay's quota policy answering at RCPT TO, in words that name the recipient: still Doorman's quota.
     ['a 554 "sending quota exceeded" to RCPT TO, naming the recipient', { kind: 'reply', at: 'rcpt', code: 554, message: '5.7.1 <kim@example.io>: Recipient address rejected: sending quota exceeded', times: 1 }],
+    // Amazon SES's daily quota, answered as a 454: the account's, not a "slow down" to retry at once.
+    ['a 454 "Daily message quota exceeded" to DATA', { kind: 'reply', at: 'data', code: 454, message: 'Throttling failure: Daily message quota exceeded.', times: 1 }],
+    // A 4xx that is no "slow down" is a failure admins see: the sender's domain (Postfix's reject_unknown_sender_domain)…
+    ['a 450 "Sender address rejected: Domain not found" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 450, message: '4.1.8 <no-reply@localhost>: Sender address rejected: Domain not found', times: 1 }],
+    // …or the recipient's (a typo in the domain, a full mailbox answered as temporary).
+    ['a 450 "Recipient address rejected: Domain not found" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 450, message: '4.1.2 <kim@example.io>: Recipient address rejected: Domain not found', times: 1 }],
+    ['a 452 "over quota" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 452, message: '4.2.2 The email account that you tried to reach is over quota', times: 1 }],
+    // The sender not verified at Amazon SES (a first deployment): Doorman's setup, never the invitee's refusal.
+    ['a 554 "Email address is not verified" naming the sender to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message rejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: no-reply@localhost', times: 1 }],
+    ['a 554 naming only MAIL_FROM\'s address to DATA', { kind: 'reply', at: 'data', code: 554, message: '5.7.1 no-reply@localhost: unauthenticated sender', times: 1 }],
+    // Doorman's host refused by the relay (Postfix's smtpd_client_restrictions, a blocklist).
+    ['a 554 "Client host rejected" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 554, message: '5.7.1 <kim@example.io>: Client host rejected: Access denied', times: 1 }],
   ];
   it.each(transient)('after %s, the email shows failing and is delivered exactly once', async (_name, fault) => {
     smtp.fail(fault);
@@ -258,9 +270,13 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
   });
 
   const slowDown: Array<[string, Fault]> = [
-    ['451 to DATA', { kind: 'reply', at: 'data', code: 451, times: 2 }],
-    ['452 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 452, times: 1 }],
+    ['451 "try again later" to DATA', { kind: 'reply', at: 'data', code: 451, times: 2 }],
+    ['452 "too many recipients" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 452, message: '4.5.3 Too many recipients', times: 1 }],
+    ['450 greylisted to RCPT TO', { kind: 'reply', at: 'rcpt', code: 450, message: '4.2.0 <kim@example.io>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/', times: 1 }],
     ['421 to RCPT TO', { kind: 'reply', at: 'rcpt', code: 421, times: 1 }],
+    // Amazon SES's rate, and Microsoft 365's three connections per mailbox.
+    ['454 "Maximum sending rate exceeded" to DATA', { kind: 'reply', at: 'data', code: 454, message: 'Throttling failure: Maximum sending rate exceeded.', times: 1 }],
+    ['432 "Concurrent connections limit exceeded" to DATA', { kind: 'reply', at: 'data', code: 432, message: '4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information.', times: 1 }],
   ];
   it.each(slowDown)('after %s ("slow down"), the email waits without counting as failing, then goes once', async (_name, fault) => {
     smtp.fail(fault);
@@ -396,6 +412,35 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     }
   });
 
+  it('a "slow down" holds the whole backlog, not only the email it answered: the rest waits untried, shown queued, then goes once each', async () => {
+    let sends = 0;
+    const transport = smtpTransport(smtp.url, { timeoutMs: 2_000 });
+    const counting = { ...transport, kind: transport.kind, send: (message: Parameters<typeof transport.send>[0]) => (sends++, transport.send(message)) };
+    const worker = new OutboxWorker(services.db, clock, createLogger('silent'), [
+      inviteEmailHandler(services.db, clock, services.invites.links, counting, { mailFrom: services.config.mailFrom, orgName: services.config.orgName }),
+    ]);
+    try {
+      smtp.fail({ kind: 'reply', at: 'rcpt', code: 421, message: '4.7.0 Try again later, closing connection', times: 5 });
+      const { invitationIds } = await services.invites.inviteMany({ emails: Array.from({ length: 60 }, (_, i) => `slow${i}@example.io`), actor: OPERATOR });
+      await worker.drain();
+      // The lanes' first tries (at most the worker's five at once) hear it; the rest of the backlog is not tried.
+      expect(sends).toBeGreaterThanOrEqual(1);
+      expect(sends).toBeLessThanOrEqual(5);
+      const tried = sends;
+      clock.advance(1_900);
+      await worker.drain();
+      expect(sends).toBe(tried);
+      for (const id of invitationIds.slice(0, 10)) expect((await services.invites.get(id)).delivery.state).toBe('queued');
+      smtp.clearFaults();
+      clock.advance(100);
+      await deliverAll(services, clock, worker);
+      expect(smtp.received).toHaveLength(60);
+      expect(new Set(smtp.received.map((m) => m.envelope.to[0])).size).toBe(60);
+    } finally {
+      transport.close();
+    }
+  });
+
   it('a login the mail server refuses (wrong SMTP_URL credentials) holds every email too, rather than trying each in turn', async () => {
     const url = new URL(smtp.url);
     url.username = 'doorman';
@@ -449,7 +494,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     const id = invitationIds[0]!;
     await services.outbox.runOnce(); // fails: SMTP is down
     clock.advance(8 * DAY); // expired while the email was still queued
-    const renewed = await services.invites.sendNewInvitation(id, OPERATOR);
+    const renewed = await services.invites.renew(id, OPERATOR);
     expect(renewed.delivery.state).toBe('queued');
 
     await smtp.start();
@@ -488,7 +533,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
   });
 
   it('an invitation that expires before its email could be delivered says so', async () => {
-    smtp.fail({ kind: 'reply', at: 'data', code: 454, times: 1 });
+    smtp.fail({ kind: 'reply', at: 'data', code: 454, message: '4.3.0 Temporary system problem', times: 1 });
     const { invitationIds } = await services.invites.inviteMany({ emails: 'late@example.io', actor: OPERATOR });
     await services.outbox.runOnce();
     expect((await services.invites.get(invitationIds[0]!)).delivery.state).toBe('failing');
