@@ -176,10 +176,6 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     throw error;
   });
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
-  const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind, slack: slackServed(config.slack) }, services.clock.now());
-  // Now, not once listening: what the starts before left is overwritten above, so a start that fails later could not say it again.
-  warnAtStart(logger, config, { mail: services.mail.kind, served, secret });
   const mode = slackMode(config.slack);
   const web = createWebApp({
     db: services.db,
@@ -219,9 +215,21 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       server.on('error', (error) => logger.error({ err: error }, 'HTTP server error'));
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    // Its port taken: what started winds down, so nothing of this start goes on in the process.
+    await Promise.all([jobs?.stop(), slack?.stop()]).catch(() => undefined);
+    services.mail.close();
+    web.close();
+    await services.db.destroy().catch(() => undefined);
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
+  // What the CLI checks against is this service's only once it serves: a start that fails (its port
+  // taken, Slack refusing its token) leaves the running service's settings in place.
+  const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
+  const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind, slack: slackServed(config.slack) }, services.clock.now());
+  warnAtStart(logger, config, { mail: services.mail.kind, served, secret });
 
   if (options.runWorker !== false) {
     services.outbox.start();

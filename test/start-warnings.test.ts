@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { recordServedWith } from '../src/served-with.js';
+import { requireServiceSecret } from '../src/app-secret.js';
+import { recordServedWith, requireServedWith } from '../src/served-with.js';
 import { createTestDatabase, TEST_SECRET, type TestDatabase } from './support/db.js';
 import { tempDataDir } from './support/service.js';
 import { captureLogger } from './support/slack-world.js';
@@ -51,5 +52,20 @@ describe('start-up warnings', () => {
     const after = await warningsOfAStart({}, withSlack);
     expect(after.filter((msg) => msg.startsWith('Slack is off here, but this database was last served with Slack'))).toHaveLength(1);
     expect((await warningsOfAStart({})).filter((msg) => msg.startsWith('Slack is off here'))).toEqual([]);
+  });
+
+  it('a start that fails (its port taken) leaves what the CLI checks as the running service recorded it', async () => {
+    const config = (env: Record<string, string>) => loadConfig({ DATA_DIR: data.dir, DATABASE_URL: test.url, APP_SECRET: TEST_SECRET, PUBLIC_URL: 'http://doorman.test', PORT: '0', ...env });
+    const running = await startApp(config({}), captureLogger('warn').logger, { runWorker: false });
+    try {
+      const other = 'another-secret-of-at-least-thirty-two-characters';
+      const port = String(new URL(running.url).port);
+      await expect(startApp(config({ PORT: port, APP_SECRET: other, SMTP_URL: 'smtp://127.0.0.1:2525' }), captureLogger('warn').logger, { runWorker: false })).rejects.toThrow(/EADDRINUSE/);
+      await expect(requireServiceSecret(test.db, TEST_SECRET)).resolves.toBeUndefined();
+      await expect(requireServiceSecret(test.db, other)).rejects.toThrow(/APP_SECRET/);
+      await expect(requireServedWith(test.db, { mail: 'file' })).resolves.toBeUndefined();
+    } finally {
+      await running.stop();
+    }
   });
 });
