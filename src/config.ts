@@ -170,6 +170,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   // Every email and Slack message carries this URL: a user name or password in it would go to each invitee.
   if (username || password) throw new ConfigError('PUBLIC_URL', `"${redactUserinfo(publicUrl)}" holds a user name or password; every invitation link would carry it`);
   if (publicPath !== '/' || /[?#]/.test(publicUrl)) throw new ConfigError('PUBLIC_URL', `"${publicUrl}" has a path, query or fragment; Doorman is served at the root of its host (give it a host of its own, e.g. https://doorman.example.com)`);
+  // Links are made as the URL reads once parsed: "https:host", "https://Host\\" or a default port typed out give links that work.
+  const origin = new URL(publicUrl).origin;
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:'], true);
   // Without a host nodemailer would send to its own default; PostgreSQL's URL may leave it to a socket or PGHOST.
   if (smtpUrl && !new URL(smtpUrl).hostname) throw new ConfigError('SMTP_URL', `"${redactUserinfo(smtpUrl)}" names no host`);
@@ -221,7 +223,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   return {
     nodeEnv: env.NODE_ENV?.trim() || 'development',
     port,
-    publicUrl,
+    publicUrl: origin,
     dataDir,
     database: db,
     appSecret: resolveAppSecret(env, dataDir, { generate: !options.existing }),

@@ -55,6 +55,13 @@ describe('loadConfig defaults (README Configuration table)', () => {
     expect(load({ PUBLIC_URL: 'https://doorman.example.com/' }).publicUrl).toBe('https://doorman.example.com');
   });
 
+  it('PUBLIC_URL is used as it reads once parsed, so links made from it work as typed', () => {
+    for (const typed of ['https://doorman.example.com\\', 'https:doorman.example.com', 'https://Doorman.Example.com:443', 'HTTPS://doorman.example.com']) {
+      expect(load({ PUBLIC_URL: typed }).publicUrl, typed).toBe('https://doorman.example.com');
+    }
+    expect(load({ PUBLIC_URL: 'http://doorman.example.com:8080/' }).publicUrl).toBe('http://doorman.example.com:8080');
+  });
+
   it('PORT=0 needs PUBLIC_URL: links cannot name a port picked at start', () => {
     expect(configError({ PORT: '0' }).message).toBe('PORT: 0 takes any free port, which invitation links cannot name: set PUBLIC_URL too (the address people reach Doorman at)');
     expect(load({ PORT: '0', PUBLIC_URL: 'https://doorman.example.com' }).port).toBe(0);
