@@ -22,6 +22,11 @@ export interface AuditRow {
 const CURSOR = 'audit_channel';
 const LEASE_MS = 60_000;
 const LINES_PER_MESSAGE = 20;
+/**
+ * The most text one message carries (at least one line, each under 2,000): Slack documents 40,000,
+ * but answers `msg_too_long` to far less in practice, and one refused message would stop the feed.
+ */
+const MESSAGE_CHARS = 3_000;
 /** A gap's horizon is read this long after the gap is first seen (see gapClosed). */
 const HORIZON_DELAY_MS = 1_000;
 /** A gap still open after this long (a transaction left open elsewhere on the server) is passed over. */
@@ -56,9 +61,11 @@ export class AuditFeed {
     if (position === undefined) return 0;
     let posted = 0;
     try {
-      const rows = await this.untilGap(await this.db<AuditRow>('audit_log').where('id', '>', position).orderBy('id').limit(LINES_PER_MESSAGE), position);
+      const read = await this.untilGap(await this.db<AuditRow>('audit_log').where('id', '>', position).orderBy('id').limit(LINES_PER_MESSAGE), position);
+      const lines = withinMessage(read.map(auditLine));
+      const rows = read.slice(0, lines.length);
       if (rows.length) {
-        await this.post(rows.map(auditLine));
+        await this.post(lines);
         posted = rows.length;
       }
       await this.release(rows.length ? Number(rows[rows.length - 1]!.id) : position);
@@ -190,6 +197,13 @@ const ACTION_WORDS: Record<AuditAction, string> = {
   deny: 'denied the invitation to',
   approval_lapse: 'let lapse (nobody decided) the request to invite',
 };
+
+/** The first lines that fit one message (MESSAGE_CHARS with their line breaks), at least one. */
+function withinMessage(lines: string[]): string[] {
+  let chars = 0;
+  const fits = lines.findIndex((line, i) => (chars += line.length + (i ? 1 : 0)) > MESSAGE_CHARS);
+  return fits === -1 ? lines : lines.slice(0, Math.max(1, fits));
+}
 
 /** One audit entry in words: who did what to whom. */
 export function auditLine(row: AuditRow): string {

@@ -40,6 +40,20 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     expect(posted).toEqual([['<@U0ADMIN> invited a@x.io as member']]);
   });
 
+  it('long lines (a deny all with a long reason) go in messages of at most 3,000 characters, each line once, in order', async () => {
+    const feed = new AuditFeed(test.db, clock, async (lines) => void posted.push(lines));
+    const posted: string[][] = [];
+    expect(await feed.run()).toBe(0);
+    const reason = 'Not before the contract is signed & countersigned; '.repeat(10);
+    await test.db.transaction((trx) =>
+      recordAudit(trx, clock.now(), { type: 'slack', slackUserId: 'U0ADMIN' }, Array.from({ length: 20 }, (_, i) => ({ action: 'deny' as const, subjectType: 'invitation' as const, subjectId: `invite_${i}`, details: { email: `person${i}@other.io`, reason } }))),
+    );
+    while ((await feed.run()) > 0);
+    expect(posted.length).toBeGreaterThan(1);
+    for (const message of posted) expect(message.join('\n').length).toBeLessThanOrEqual(3_000);
+    expect(posted.flat().map((line) => /person(\d+)@/.exec(line)?.[1])).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+  });
+
   it('a second feed (another instance) does not post while the first holds the lease', async () => {
     const posted: string[] = [];
     let release: () => void = () => undefined;
