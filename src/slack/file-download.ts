@@ -19,6 +19,11 @@ export function slackFileOrigins(slackApiUrl?: string): string[] {
   return [...(gov ? GOVSLACK_FILE_ORIGINS : SLACK_FILE_ORIGINS), api.origin];
 }
 
+/**
+ * Slack's content delivery hosts, where a download may be redirected to an address signed for it:
+ * followed without the token, which never leaves the file hosts.
+ */
+const SIGNED_FILE_HOSTS = /^(?:[a-z0-9-]+\.)*(?:slack-edge\.com|slack-files\.com)$/;
 const DOWNLOAD_TIMEOUT_MS = 30_000;
 const MAX_REDIRECTS = 3;
 
@@ -43,10 +48,11 @@ export async function downloadSlackFile(url: string, options: FileDownloadOption
   const doFetch = options.fetch ?? fetch;
   const signal = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
   let target = fileHost(url, options.origins);
+  let signed = false;
   let res: Response;
   for (let hops = 0; ; hops++) {
     try {
-      res = await doFetch(target, { headers: { authorization: `Bearer ${options.token}` }, redirect: 'manual', signal });
+      res = await doFetch(target, { headers: signed ? {} : { authorization: `Bearer ${options.token}` }, redirect: 'manual', signal });
     } catch (error) {
       throw new FileHostUnavailable(`no answer from Slack's file host: ${(error as Error).message}`, { cause: error });
     }
@@ -60,9 +66,12 @@ export async function downloadSlackFile(url: string, options: FileDownloadOption
       throw new Error('Slack redirected the download to an unusable address');
     }
     // Without files:read Slack redirects the download to its sign-in page, on another host.
-    if (!options.origins.includes(next.origin)) throw new Error(`Slack redirected the download to ${next.origin}, not to one of its file hosts (its sign-in page, when the files:read scope is missing)`);
+    const toSigned = next.protocol === 'https:' && next.port === '' && SIGNED_FILE_HOSTS.test(next.hostname);
+    if (!options.origins.includes(next.origin) && !toSigned) throw new Error(`Slack redirected the download to ${next.origin}, not to one of its file hosts (its sign-in page, when the files:read scope is missing)`);
     if (hops === MAX_REDIRECTS) throw new Error(`Slack's file host redirected the download more than ${MAX_REDIRECTS} times`);
-    target = fileHost(next.href, options.origins);
+    // Once signed, never with the token again (a hop back to a file host is one more signed address).
+    signed ||= toSigned;
+    target = fileHost(next.href, signed ? [...options.origins, next.origin] : options.origins);
   }
   const html = (res.headers.get('content-type') ?? '').includes('text/html');
   // Every answer but the file itself is let go at once, so its connection is not held.

@@ -35,6 +35,21 @@ describe('downloadSlackFile', () => {
     ]);
   });
 
+  it("follows a redirect to Slack's content delivery hosts (an address signed for the download) without the token", async () => {
+    for (const cdn of ['https://files.slack-edge.com/files-pri/T0TEST-F0001/people.csv?sig=abc', 'https://slack-files.com/files-pri/T0TEST-F0001/people.csv?pub_secret=abc']) {
+      const { asked, fetch } = host({ [FILE]: redirect(cdn), [cdn]: csv() });
+      expect((await download(FILE, fetch)).toString()).toBe('email\njane@corp.test\n');
+      expect(asked).toEqual([
+        { url: FILE, authorization: 'Bearer xoxb-bot' },
+        { url: cdn, authorization: null },
+      ]);
+    }
+    // Not over plain http, another port, or a look-alike.
+    for (const bad of ['http://files.slack-edge.com/x.csv', 'https://files.slack-edge.com:8443/x.csv', 'https://slack-edge.com.evil.test/x.csv', 'https://evilslack-edge.com/x.csv']) {
+      await expect(download(FILE, host({ [FILE]: redirect(bad) }).fetch), bad).rejects.toThrow(/not to one of its file hosts/);
+    }
+  });
+
   it.each([
     ['another host', 'https://evil.test/people.csv'],
     ['a protocol-relative address', '//evil.test/people.csv'],
