@@ -139,7 +139,7 @@ function database(env: Env, dataDir: string): DatabaseConfig {
 /** An SQLite file must be there before the CLI connects (connecting would create it): see requireMigrated. */
 function requireDatabaseFile(database: DatabaseConfig): void {
   if (database.client === 'sqlite' && !existsSync(database.filename)) {
-    throw new ConfigError('DATABASE_URL', `there is no database at ${database.filename}; start the service once (npm start) or run "doorman migrate" to create it`);
+    throw new ConfigError(database.setting ?? 'DATABASE_URL', `there is no database at ${database.filename}; start the service once (npm start) or run "doorman migrate" to create it`);
   }
 }
 

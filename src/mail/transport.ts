@@ -49,11 +49,20 @@ export function smtpTransport(smtpUrl: string, options: { maxConnections?: numbe
 /** Without SMTP_URL: each email becomes an .eml file under DATA_DIR/outbox/ and its link is logged. */
 export function fileTransport(dir: string, logger: Logger): MailTransport {
   const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-  // The files hold live invitation links: only the service's user may read them.
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let made = false;
   return {
     kind: 'file',
     async send(message) {
+      // Made with the first email, so a CLI command that sends none writes nothing. The files hold
+      // live invitation links: only the service's user may read them.
+      if (!made) {
+        try {
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+        } catch (error) {
+          throw new Error(`cannot make the local outbox ${dir} (DATA_DIR): ${(error as Error).message}`, { cause: error });
+        }
+        made = true;
+      }
       // The link also goes in a header, kept on one line (`prepared`: nodemailer would otherwise
       // fold it onto a continuation line), so `grep X-Doorman-Accept-Link` gives it whole.
       const headers = message.link ? { 'X-Doorman-Accept-Link': { prepared: true, value: message.link.replace(/[\r\n]/g, '') } } : undefined;

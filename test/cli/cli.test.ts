@@ -605,12 +605,13 @@ describe('doorman CLI and the schema: only migrate (and npm start) create or cha
       // A mistyped DATABASE_URL, or a run from another directory: no empty database is made to answer from.
       const missing = await runCli(['invites'], env);
       expect(missing.code).toBe(1);
-      expect(expectOneErrorLine(missing)).toBe(`doorman: DATABASE_URL: there is no database at ${file}; start the service once (npm start) or run "doorman migrate" to create it`);
+      // DATA_DIR named it (DATABASE_URL is not set): the variable to look at is that one.
+      expect(expectOneErrorLine(missing)).toBe(`doorman: DATA_DIR: there is no database at ${file}; start the service once (npm start) or run "doorman migrate" to create it`);
       expect(existsSync(file)).toBe(false);
       // Without APP_SECRET either (a run from the wrong directory), no generated secret is left behind.
       const nowhere = path.join(data.dir, 'elsewhere');
       const lost = await runCli(['invites'], { DATA_DIR: nowhere });
-      expect(expectOneErrorLine(lost)).toMatch(/^doorman: DATABASE_URL: there is no database at /);
+      expect(expectOneErrorLine(lost)).toMatch(/^doorman: DATA_DIR: there is no database at /);
       expect(existsSync(nowhere)).toBe(false);
       // Nor with PostgreSQL, whose database cannot be looked for first: the secret is not generated.
       const pgNowhere = path.join(data.dir, 'pg-elsewhere');
@@ -631,6 +632,8 @@ describe('doorman CLI and the schema: only migrate (and npm start) create or cha
       }
       expect((await runCli(['migrate'], env)).code).toBe(0);
       expect((await runCli(['invites'], env)).code).toBe(0);
+      // No email was written, so no local outbox was made.
+      expect(existsSync(path.join(data.dir, 'outbox'))).toBe(false);
 
       // Behind (this Doorman is newer than what migrated it): refused, and left as it was.
       const db = createDb({ client: 'sqlite', filename: file });
