@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EVENT_TYPES } from '../events/events.js';
-import { addEndpoint, endpointHealth, envEndpoints, parseEventTypes, removeEndpoint, storedEndpoints, type EndpointHealth, type WebhookEndpoint } from '../webhooks/endpoints.js';
+import { addEndpoint, endpointHealth, envEndpoints, parseEventTypes, removableEndpoint, removeEndpoint, storedEndpoints, type EndpointHealth, type WebhookEndpoint } from '../webhooks/endpoints.js';
 import { plainHttpOffMachine } from '../shared/urls.js';
 import { jsonOption, optionValue, yesOption, type CommandDeps } from './command.js';
 import { formatDate, table, jsonText } from './format.js';
@@ -48,8 +48,10 @@ export function registerWebhookCommands(program: Command, { open, print, confirm
     .addOption(yesOption())
     .action(async (key: string, opts: { yes?: boolean }) => {
       const s = await open();
-      await confirm(`Remove the webhook endpoint ${key}? What is still queued for it is dropped.`, opts);
-      const removed = await removeEndpoint(s.db, key, s.config.webhooks.urls);
+      // Found (or refused) before asking: nobody is asked about an endpoint that is not there to remove.
+      const endpoint = await removableEndpoint(s.db, key, s.config.webhooks.urls);
+      await confirm(`Remove the webhook endpoint ${endpoint.id} (${endpoint.url})? What is still queued for it is dropped.`, opts);
+      const removed = await removeEndpoint(s.db, endpoint.id, s.config.webhooks.urls);
       s.events.forget();
       print(`Removed webhook endpoint ${removed.id} (${removed.url}).`);
     });

@@ -125,18 +125,28 @@ export async function storedEndpoint(db: Db | Trx, id: string): Promise<WebhookE
  * environment endpoint is refused with where to change it.
  */
 export async function removeEndpoint(db: Db, idOrUrl: string, envUrls: readonly string[]): Promise<WebhookEndpoint> {
-  const key = idOrUrl.trim();
-  if (envUrls.includes(key) || envUrls.some((url) => envEndpointId(url) === key)) {
-    throw new InvalidInput(`${key} comes from WEBHOOK_URLS; remove it there.`, 'endpoint');
-  }
-  const row = (await db<EndpointRow>('webhook_endpoints').where({ id: key }).orWhere({ url: key }).first()) as EndpointRow | undefined;
-  if (!row) throw new NotFound('webhook endpoint', key.slice(0, 200));
+  const row = await removableRow(db, idOrUrl, envUrls);
   await inTransaction(db, async (trx) => {
     await trx('webhook_endpoints').where({ id: row.id }).delete();
     await trx('webhook_health').where({ endpoint_id: row.id }).delete();
     await trx('webhook_failures').where({ endpoint_id: row.id }).delete();
   });
   return toEndpoint(row);
+}
+
+/** The added endpoint `idOrUrl` names, as removeEndpoint would find it (refusing as it would), before asking whether to remove it. */
+export async function removableEndpoint(db: Db, idOrUrl: string, envUrls: readonly string[]): Promise<WebhookEndpoint> {
+  return toEndpoint(await removableRow(db, idOrUrl, envUrls));
+}
+
+async function removableRow(db: Db, idOrUrl: string, envUrls: readonly string[]): Promise<EndpointRow> {
+  const key = idOrUrl.trim();
+  if (envUrls.includes(key) || envUrls.some((url) => envEndpointId(url) === key)) {
+    throw new InvalidInput(`${key} comes from WEBHOOK_URLS; remove it there.`, 'endpoint');
+  }
+  const row = (await db<EndpointRow>('webhook_endpoints').where({ id: key }).orWhere({ url: key }).first()) as EndpointRow | undefined;
+  if (!row) throw new NotFound('webhook endpoint', key.slice(0, 200));
+  return row;
 }
 
 export async function disableEndpoint(trx: Trx, id: string, reason: string, now: number): Promise<void> {

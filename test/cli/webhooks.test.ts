@@ -120,6 +120,11 @@ describe.each(DIALECTS)('doorman webhooks (%s)', (dialect) => {
     }
     expect(oneErrorLine(await doorman(['webhooks', 'remove', ENV_URL]))).toMatch(/comes from WEBHOOK_URLS; remove it there/);
     expect(oneErrorLine(await doorman(['webhooks', 'remove', 'whep_NOPE']))).toMatch(/No webhook endpoint with id whep_NOPE/);
+    // On a terminal: one that is not there (or not removable here) is refused before anyone is asked.
+    const asked = await runCliHere(['webhooks', 'remove', 'whep_NOPE'], env, { answers: ['y'] });
+    expect(asked.stderr).not.toContain('[y/N]');
+    expect(oneErrorLine(asked)).toMatch(/No webhook endpoint with id whep_NOPE/);
+    expect((await runCliHere(['webhooks', 'remove', ENV_URL], env, { answers: ['y'] })).stderr).not.toContain('[y/N]');
   }, 90_000);
 
   it('sweep with Slack off serves the webhooks: an expiry becomes invite.expired, and no Slack DM is queued', async () => {
