@@ -127,9 +127,9 @@ describe('an audit channel the bot cannot post in', () => {
     ['a public channel the bot is not in', 'C0AUDIT', false, 'not_in_channel', /the bot is not in C0AUDIT; add it there \(in the channel: \/invite @Doorman\)/],
     ['a private channel the bot cannot see', 'C0PRIVAUD', true, 'channel_not_found', /Slack knows no channel C0PRIVAUD the bot can see; check the id, or add the bot to it if it is private/],
   ])('%s: logs one clear warning saying how to mend it, keeps the lines, and posts them once the bot is added', async (_what, channel, isPrivate, refused, words) => {
-    const h = await SlackWorld.start('sqlite', { env: { AUDIT_CHANNEL: channel }, logLevel: 'warn' });
+    // The channel is there before the app starts: the world's seed members are audit lines its feed may post at once.
+    const h = await SlackWorld.start('sqlite', { env: { AUDIT_CHANNEL: channel }, logLevel: 'warn', beforeStart: async (_db, _clock, api) => void api.addChannel(channel, { private: isPrivate }) });
     try {
-      h.api.addChannel(channel, { private: isPrivate });
       await eventually(async () => (await h.db.db('job_cursors').where({ name: 'audit_channel' }).first()) as unknown, 10_000, 'the audit channel cursor');
       await h.invite(['audited@corp.test'], SLACK_ACTOR);
       await eventually(() => h.api.calls.some((c) => c.method === 'chat.postMessage' && c.error === refused), 10_000, 'a refused post');
