@@ -21,7 +21,7 @@ import type { DeliveryObserver } from './outbox/handler.js';
 import { OutboxWorker, type WorkerOptions } from './outbox/worker.js';
 import { queueAcceptedNotice, queueRefusedNotice, queueRenewalRequestNotice } from './notices/queue.js';
 import { queueApprovalDecided, queueApprovalRequests } from './notices/approvals.js';
-import { MailPace } from './mail/pace.js';
+import { MailPace, mailRateText } from './mail/pace.js';
 import { toInvitation } from './invites/model.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { SlackDoor } from './slack/app.js';
@@ -228,7 +228,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   // What the CLI checks against is this service's only once it serves: a start that fails (its port
   // taken, Slack refusing its token) leaves the running service's settings in place.
   const secret = await recordSecretFingerprint(services.db, config.appSecret, services.clock.now());
-  const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind, slack: slackServed(config.slack) }, services.clock.now());
+  const served = await recordServedWith(services.db, { publicUrl: config.publicUrl, mail: services.mail.kind, mailRate: mailRateText(config.mailRate), slack: slackServed(config.slack) }, services.clock.now());
   warnAtStart(logger, config, { mail: services.mail.kind, served, secret });
 
   if (options.runWorker !== false) {

@@ -22,6 +22,7 @@ import { reportFigures } from './report/runs.js';
 import { reportPeriod } from './report/schedule.js';
 import { weeklyReportText } from './report/text.js';
 import { registerWebhookCommands } from './cli/webhooks.js';
+import { mailRateText } from './mail/pace.js';
 
 /**
  * `doorman` — the operator's door. It works on the same database and APP_SECRET as the service;
@@ -79,7 +80,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     await requireMigrated(s.db);
     await requireServiceSecret(s.db, s.config.appSecret);
     if (options.asTheService) {
-      const here: ServedWith = { publicUrl: s.config.publicUrl, mail: s.mail.kind, slack: slackServed(s.config.slack) };
+      const here: ServedWith = { publicUrl: s.config.publicUrl, mail: s.mail.kind, mailRate: mailRateText(s.config.mailRate), slack: slackServed(s.config.slack) };
       await requireServedWith(s.db, Object.fromEntries(options.asTheService.map((name) => [name, here[name]])));
     }
     return s;
@@ -170,7 +171,7 @@ export async function runCli(argv: string[], out: Out = process.stdout, err: Out
     .description('deliver queued emails and webhooks now and exit (when no service is running)')
     .action(async () => {
       // Links and the transport as the service makes them; a refusal for good tells the inviter in Slack (onRefused).
-      const s = await open({ asTheService: ['slack', 'publicUrl', 'mail'] });
+      const s = await open({ asTheService: ['slack', 'publicUrl', 'mail', 'mailRate'] });
       const [mail, webhooks] = await Promise.all([s.outbox.drain(), s.webhooks.drain()]);
       const dropped = mail.cancelled ? ` Dropped ${mail.cancelled} no longer needed (revoked, accepted, expired or replaced by a newer link).` : '';
       // A refusal for good is the recipient's answer, not a failed try: said here, and the run still exits 0.

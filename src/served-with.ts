@@ -13,6 +13,8 @@ import { ConfigError } from './shared/errors.js';
 export interface ServedWith {
   publicUrl: string;
   mail: 'smtp' | 'file';
+  /** MAIL_RATE as mailRateText writes it: emails delivered by the CLI keep the service's pace. */
+  mailRate: string;
   slack: SlackServed;
 }
 
@@ -28,11 +30,11 @@ export function slackServed(slack: Config['slack']): SlackServed {
   return { on: slackMode(slack) !== 'off', adminUserIds: slack.adminUserIds, approvalChannel: slack.approvalChannel };
 }
 
-const KEYS = { publicUrl: 'served_public_url', mail: 'served_mail_transport', slack: 'served_slack' } as const satisfies Record<keyof ServedWith, string>;
+const KEYS = { publicUrl: 'served_public_url', mail: 'served_mail_transport', mailRate: 'served_mail_rate', slack: 'served_slack' } as const satisfies Record<keyof ServedWith, string>;
 
 function stored(served: ServedWith): Record<keyof ServedWith, string> {
   const { on, adminUserIds, approvalChannel } = served.slack;
-  return { publicUrl: served.publicUrl, mail: served.mail, slack: JSON.stringify(on ? { on, adminUserIds: adminSet(adminUserIds), approvalChannel: approvalChannel ?? null } : { on }) };
+  return { publicUrl: served.publicUrl, mail: served.mail, mailRate: served.mailRate, slack: JSON.stringify(on ? { on, adminUserIds: adminSet(adminUserIds), approvalChannel: approvalChannel ?? null } : { on }) };
 }
 
 /** The bootstrap admins as a set: in any order, each once. */
@@ -61,6 +63,10 @@ export async function requireServedWith(db: Db, here: Partial<ServedWith>): Prom
   const publicUrl = served.get(KEYS.publicUrl);
   if (here.publicUrl !== undefined && publicUrl !== undefined && sameUrl(publicUrl, here.publicUrl) === false) {
     throw new ConfigError('PUBLIC_URL', `is ${here.publicUrl} here but ${publicUrl} for the service, so links made here would point elsewhere; run the CLI with the service's environment`);
+  }
+  const mailRate = served.get(KEYS.mailRate);
+  if (here.mailRate !== undefined && mailRate !== undefined && here.mailRate !== mailRate) {
+    throw new ConfigError('MAIL_RATE', `is ${here.mailRate} here but ${mailRate} for the service, so emails delivered here would not keep the mail provider's pace; run the CLI with the service's environment`);
   }
   if (here.mail === 'file' && served.get(KEYS.mail) === 'smtp') {
     throw new ConfigError('SMTP_URL', "is not set here, but the service sends mail through SMTP: emails delivered here would be written to files in DATA_DIR/outbox and marked sent; run the CLI with the service's environment");

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { mailRateText, parseMailRate } from '../src/mail/pace.js';
 import { recordServedWith, requireServedWith, type ServedWith } from '../src/served-with.js';
 import { useTestDatabase } from './support/db.js';
 
 const slackOn = { on: true, adminUserIds: ['U0B', 'U0A'], approvalChannel: 'C0APPROVE' };
-const served = (slack: ServedWith['slack']): ServedWith => ({ publicUrl: 'http://doorman.test', mail: 'smtp', slack });
+const served = (slack: ServedWith['slack']): ServedWith => ({ publicUrl: 'http://doorman.test', mail: 'smtp', mailRate: 'none', slack });
 
 describe('the Slack settings recorded at start, which the CLI must match', () => {
   // One database for the block: the first case reads it before anything is recorded.
@@ -24,5 +25,13 @@ describe('the Slack settings recorded at start, which the CLI must match', () =>
     await expect(requireServedWith(database().db, { slack: { on: false, adminUserIds: ['U0X'] } })).resolves.toBeUndefined();
     await expect(requireServedWith(database().db, { slack: slackOn })).rejects.toThrow(/^SLACK_BOT_TOKEN: is set here, but the service runs without Slack/);
     expect(await recordServedWith(database().db, served(slackOn), 3_000)).toEqual({ mailBefore: 'smtp', slackBefore: false });
+  });
+
+  it('MAIL_RATE as the service has it: emails delivered by the CLI keep the provider\'s pace', async () => {
+    expect([mailRateText(parseMailRate('14/s')), mailRateText(parseMailRate(' 500 / h')), mailRateText(undefined)]).toEqual(['14/s', '500/h', 'none']);
+    await recordServedWith(database().db, { ...served(slackOn), mailRate: '14/s' }, 4_000);
+    await expect(requireServedWith(database().db, { mailRate: '14/s' })).resolves.toBeUndefined();
+    await expect(requireServedWith(database().db, { mailRate: 'none' })).rejects.toThrow(/^MAIL_RATE: is none here but 14\/s for the service, so emails delivered here would not keep the mail provider's pace/);
+    await expect(requireServedWith(database().db, { mailRate: '20/s' })).rejects.toThrow(/^MAIL_RATE: is 20\/s here but 14\/s/);
   });
 });

@@ -48,7 +48,7 @@ describe('start-up warnings', () => {
   it('a start without Slack on a database last served with it says so once; the next start without it does not', async () => {
     expect((await warningsOfAStart({})).filter((msg) => msg.startsWith('Slack is off here'))).toEqual([]);
     // As an instance with Slack leaves it (its own start needs Slack's API).
-    const withSlack = () => recordServedWith(test.db, { publicUrl: 'http://doorman.test', mail: 'file', slack: { on: true, adminUserIds: ['U0BOOT'] } }, Date.now()).then(() => undefined);
+    const withSlack = () => recordServedWith(test.db, { publicUrl: 'http://doorman.test', mail: 'file', mailRate: 'none', slack: { on: true, adminUserIds: ['U0BOOT'] } }, Date.now()).then(() => undefined);
     const after = await warningsOfAStart({}, withSlack);
     expect(after.filter((msg) => msg.startsWith('Slack is off here, but this database was last served with Slack'))).toHaveLength(1);
     expect((await warningsOfAStart({})).filter((msg) => msg.startsWith('Slack is off here'))).toEqual([]);

@@ -14,6 +14,13 @@ export function parseMailRate(value: string): MailRate | undefined {
   return { count: Number(match[1]), perMs: UNIT_MS[match[2] as TimeUnit] };
 }
 
+/** A rate as MAIL_RATE writes it (`14/s`), or `none`: how the service's is recorded and compared. */
+export function mailRateText(rate: MailRate | undefined): string {
+  if (!rate) return 'none';
+  const unit = (Object.keys(UNIT_MS) as TimeUnit[]).find((u) => UNIT_MS[u] === rate.perMs);
+  return unit ? `${rate.count}/${unit}` : `${rate.count}/${rate.perMs}ms`;
+}
+
 const BUDGET = 'mail';
 
 /** A moment taken, or how long until the next free one. */
