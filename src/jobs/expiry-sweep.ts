@@ -15,6 +15,8 @@ export interface SweepSettings {
   events?: EventSink;
   /** Whether Slack DMs are queued (false: Slack is off and the sweep runs for the webhooks alone). */
   notices?: boolean;
+  /** Without Slack: which of the two the webhook endpoints take (the other is left unclaimed, for a later set-up to announce). */
+  heard?: { expired: boolean; reminded: boolean };
   /** EXPIRY_SWEEP_INTERVAL: how soon a sweep with Slack promises to sweep again (see SLACK_SWEEPER). */
   intervalMs?: number;
   /** Closes approval requests nobody decided within INVITE_TTL (the rule "Policy"), answering how many. */
@@ -95,12 +97,16 @@ export class ExpirySweep {
         const promise = Math.max(MIN_PROMISE_MS, 3 * (this.settings.intervalMs ?? 0));
         if (promised - now < promise / 2) await moveMark(trx, SLACK_SWEEPER, now + promise, now);
       }
-      const expiredSince = marks.get(SWEEP_MARKS.expired) ?? 0;
-      const expired = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ?', [expiredSince, now]);
-      // Something was claimed, so now is past the old mark: it becomes the mark.
-      if (expired.length) await moveMark(trx, SWEEP_MARKS.expired, now, now);
+      const heard = this.settings.heard ?? { expired: true, reminded: true };
+      let expired: ClaimedRow[] = [];
+      if (heard.expired) {
+        const expiredSince = marks.get(SWEEP_MARKS.expired) ?? 0;
+        expired = await this.claimAll(trx, 'expires_at > ? AND expires_at <= ?', [expiredSince, now]);
+        // Something was claimed, so now is past the old mark: it becomes the mark.
+        if (expired.length) await moveMark(trx, SWEEP_MARKS.expired, now, now);
+      }
       let due: ClaimedRow[] = [];
-      if (this.settings.reminderMs > 0) {
+      if (this.settings.reminderMs > 0 && heard.reminded) {
         const remindedUpTo = Math.max(marks.get(SWEEP_MARKS.reminder) ?? 0, now);
         const windowEnd = now + this.settings.reminderMs;
         // Due within the reminder window, not yet expired, and sent long enough ago that a

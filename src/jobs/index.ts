@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Services } from '../app.js';
 import { slackMode } from '../config.js';
 import { AuditFeed } from './audit-feed.js';
-import { ExpirySweep, slackSweepsAfter, type SweepResult } from './expiry-sweep.js';
+import { ExpirySweep, slackSweepsAfter, type SweepResult, type SweepSettings } from './expiry-sweep.js';
 import { Every } from './scheduler.js';
 import { WeeklyReport } from './weekly-report.js';
 import { INVITE_EMAIL } from '../invites/sending.js';
@@ -13,12 +13,13 @@ export interface Jobs {
   stop(): Promise<void>;
 }
 
-export function expirySweep(services: Services, options: { notices?: boolean } = {}): ExpirySweep {
+export function expirySweep(services: Services, options: Pick<SweepSettings, 'notices' | 'heard'> = {}): ExpirySweep {
   return new ExpirySweep(services.db, services.clock, {
     bootstrapAdmins: services.config.slack.adminUserIds,
     reminderMs: services.config.expiryReminderMs,
     events: services.events,
     notices: options.notices,
+    heard: options.heard,
     intervalMs: services.config.expirySweepIntervalMs,
     lapseRequests: () => services.invites.lapseDueRequests(),
   });
@@ -32,14 +33,17 @@ export function expirySweep(services: Services, options: { notices?: boolean } =
 export async function sweepOnce(services: Services): Promise<SweepResult & { announced?: false }> {
   const slackOn = slackMode(services.config.slack) !== 'off';
   const now = services.clock.now();
-  // An endpoint that takes neither of the sweep's events would use up expiries nobody hears of.
-  if (!slackOn && !(await services.events.anyReceives(services.db, now, ['invite.expired', 'invite.reminded']))) {
+  // Without Slack, only what a webhook endpoint takes is claimed: the rest waits for a later set-up to announce it.
+  const heard = slackOn
+    ? { expired: true, reminded: true }
+    : { expired: await services.events.anyReceives(services.db, now, ['invite.expired']), reminded: await services.events.anyReceives(services.db, now, ['invite.reminded']) };
+  if (!heard.expired && !heard.reminded) {
     // An instance sweeping with Slack lapses them, and tells the approvers and the requester.
     if (await slackSweepsAfter(services.db, now)) return { expired: 0, reminded: 0, notices: 0, leftToSlack: true };
     return { expired: 0, reminded: 0, notices: 0, lapsed: await services.invites.lapseDueRequests(), announced: false };
   }
   // With Slack off the sweep still serves webhook endpoints (invite.expired, invite.reminded).
-  return expirySweep(services, { notices: slackOn ? undefined : false }).run();
+  return expirySweep(services, slackOn ? {} : { notices: false, heard }).run();
 }
 
 /** The weekly report job, when REPORT_SCHEDULE is set. */

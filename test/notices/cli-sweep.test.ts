@@ -73,3 +73,34 @@ describe.each(DIALECTS)('doorman sweep (%s)', (dialect) => {
     expect(await notices()).toHaveLength(5);
   });
 });
+
+/** Without Slack, only what a webhook endpoint takes is claimed: the rest waits to be announced. */
+describe.each(DIALECTS)('doorman sweep without Slack, an endpoint taking reminders only (%s)', (dialect) => {
+  let test: TestDatabase;
+  let data: ReturnType<typeof tempDataDir>;
+  afterAll(async () => {
+    await test.destroy();
+    data.cleanup();
+  });
+
+  it('claims the reminders it takes and leaves the expiries unclaimed, for Slack to announce later', async () => {
+    test = await createTestDatabase(dialect);
+    data = tempDataDir();
+    const env: Env = { DATABASE_URL: test.url, DATA_DIR: data.dir, APP_SECRET: TEST_SECRET, PUBLIC_URL: 'http://doorman.test' };
+    const clock = new ManualClock(Date.now() - 8 * DAY);
+    const invites = new InvitesService(test.db, clock, { appSecret: TEST_SECRET, publicUrl: 'http://doorman.test', inviteTtlMs: 7 * DAY });
+    await invites.inviteMany({ emails: 'gone@corp.test', actor: SYSTEM_ACTOR });
+    clock.advance(36 * HOUR);
+    await invites.inviteMany({ emails: 'soon@corp.test', actor: SYSTEM_ACTOR });
+    await addEndpoint(test.db, Date.now(), { url: 'http://127.0.0.1:9/reminders', events: ['invite.reminded'], envUrls: [], appSecret: TEST_SECRET });
+    const swept = await runCliHere(['sweep', '--json'], env);
+    expect(swept.code, swept.stderr).toBe(0);
+    expect(JSON.parse(swept.stdout)).toMatchObject({ expired: 0, reminded: 1 });
+    const types = ((await test.db('outbox').where({ kind: 'webhook' }).pluck('payload')) as string[]).map((p) => (JSON.parse(p) as { type: string }).type);
+    expect(types).toEqual(['invite.reminded']);
+    expect(await test.db('job_cursors').where({ name: SWEEP_MARKS.expired })).toEqual([]);
+    // With Slack on, the expiry is announced then.
+    const withSlack = await runCliHere(['sweep', '--json'], { ...env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'secret-for-the-cli-test', SLACK_ADMIN_USER_IDS: ADMIN });
+    expect(JSON.parse(withSlack.stdout)).toMatchObject({ expired: 1 });
+  });
+});
