@@ -30,7 +30,7 @@ export interface InviteEmailSettings {
  * How relays word "I will not take mail from you" (Postfix, Exim, Sendmail, Exchange; Doorman's host
  * refused or on a blocklist), not a recipient's refusal.
  */
-const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|not permitted to relay|we do not relay|client host rejected|blocked using/i;
+const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|not permitted to relay|we do not relay|client host rejected|(client host|sender address|helo command) \[[^\]]*\] blocked using/i;
 /**
  * How servers word "you may not send as this sender" (Exchange Online's SendAsDenied, 5.7.60, an
  * account that does not own MAIL_FROM): Doorman's setup, refused for every recipient alike.
@@ -53,6 +53,10 @@ const ACCOUNT_SUSPENDED = /\baccount (has been |is )?suspended/i;
  * ("Domain not found", a full mailbox) is a failure retried with backoff, which admins see.
  */
 const SLOW_DOWN_WORDS = /\brate\b|too (many|fast)|slow(ing)? down|throttl|try (again )?later|gr[ea]y ?list|concurrent connections/i;
+/** A 4xx about one recipient's mailbox (4.2.x: full, or receiving too fast): that email waits, not the others. */
+const MAILBOX_STATUS = /\b4\.2\.\d\b/;
+/** A mailbox full ("4.2.2", however the words go on) is a failure admins see, not a slow-down. */
+const MAILBOX_FULL = /\b4\.2\.2\b|mailbox (is )?full|over ?quota/i;
 /** A wait for MAIL_RATE this short happens in place; a longer one goes back to the queue. */
 const WAIT_IN_PLACE_MS = 2_000;
 /** Why an email whose invitation was deleted is not sent. */
@@ -178,14 +182,17 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
         if (code >= 500 && smtp.command === 'RCPT TO' && RELAY_DENIED.test(words)) throw new RetryLater(`the mail server refuses to relay for Doorman (check SMTP_URL and its account): ${words}`, serverDown(), false, true);
         // - it refuses the sender (now or for good), which some servers say only after the message
         //   (DATA), some only by naming MAIL_FROM's address (Amazon SES's "not verified");
-        if (code >= 400 && (SENDER_REFUSED.test(words) || (code >= 500 && namesSender))) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
+        if (code >= 400 && ((SENDER_REFUSED.test(words) && !namesRecipient) || (code >= 500 && namesSender))) throw new RetryLater(`the mail server refuses Doorman's sender (check MAIL_FROM and the SMTP_URL account's right to send as it): ${words}`, serverDown(), false, true);
         // - the account may send no more for now (a daily quota, a suspension); an account disabled or
         //   suspended in words naming the recipient's address is their mailbox (Yahoo's "your message to
         //   … This account has been disabled").
         const accountLimited = !namesRecipient && (ACCOUNT_LIMITED.test(words) || (smtp.command !== 'RCPT TO' && ACCOUNT_SUSPENDED.test(words)));
         if (code >= 400 && (SENDER_LIMITED.test(words) || (code >= 500 && accountLimited))) throw new RetryLater(`the mail server refuses to send more for Doorman's account for now (a sending quota or a suspension): ${words}`, serverDown(), false, true);
-        // - it asks Doorman to slow down.
-        if (code >= 400 && code < 500 && SLOW_DOWN_WORDS.test(words)) throw slowDown(words);
+        // - it asks Doorman to slow down: for everything, or (naming the recipient, or a 4.2.x) for this mailbox alone.
+        if (code >= 400 && code < 500 && SLOW_DOWN_WORDS.test(words) && !MAILBOX_FULL.test(words)) {
+          if (namesRecipient || MAILBOX_STATUS.test(words)) throw new RetryLater(`the mail server asked to slow down for this mailbox: ${words}`, undefined, true);
+          throw slowDown(words);
+        }
         // Otherwise the server answered: it is up.
         outage.ended();
         if (code >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) return { result: 'refused', reason: words };

@@ -245,6 +245,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     // …or the recipient's (a typo in the domain, a full mailbox answered as temporary).
     ['a 450 "Recipient address rejected: Domain not found" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 450, message: '4.1.2 <kim@example.io>: Recipient address rejected: Domain not found', times: 1 }],
     ['a 452 "over quota" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 452, message: '4.2.2 The email account that you tried to reach is over quota', times: 1 }],
+    ['a 452 "Mailbox full, try again later" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 452, message: '4.2.2 <kim@example.io>: Mailbox full, try again later', times: 1 }],
     // The sender not verified at Amazon SES (a first deployment): Doorman's setup, never the invitee's refusal.
     ['a 554 "Email address is not verified" naming the sender to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message rejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: no-reply@localhost', times: 1 }],
     ['a 554 naming only MAIL_FROM\'s address to DATA', { kind: 'reply', at: 'data', code: 554, message: '5.7.1 no-reply@localhost: unauthenticated sender', times: 1 }],
@@ -284,7 +285,7 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     await services.outbox.runOnce();
     const waiting = await services.invites.get(invitationIds[0]!);
     expect(waiting.delivery.state).toBe('queued');
-    expect(waiting.delivery.error).toMatch(new RegExp(`slow down: ${fault.kind === 'reply' ? fault.code : ''}`));
+    expect(waiting.delivery.error).toMatch(new RegExp(`slow down( for this mailbox)?: ${fault.kind === 'reply' ? fault.code : ''}`));
     const [row] = await outboxRows(services);
     // The usual backoff (the first: 2 s ± 20%), without the delivery counting as failing.
     expect(Number(row!.next_attempt_at) - clock.now()).toBeGreaterThanOrEqual(1_600);
@@ -325,6 +326,10 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
     // After the message, naming the recipient (Yahoo's wording): their mailbox, not Doorman's account.
     ['554 "this account has been disabled" to DATA, naming the recipient', { kind: 'reply', at: 'data', code: 554, message: 'delivery error: dd Sorry, your message to Kim@example.io cannot be delivered. This account has been disabled or discontinued [#102].', times: 1 }],
     ['554 "account suspended" to DATA, naming the recipient', { kind: 'reply', at: 'data', code: 554, message: '5.2.1 kim@example.io: account suspended', times: 1 }],
+    // The recipient's domain on a blocklist (Postfix's reject_rhsbl_recipient): theirs, not Doorman's host.
+    ['554 "Recipient address [...] blocked using" to RCPT TO', { kind: 'reply', at: 'rcpt', code: 554, message: '5.7.1 Service unavailable; Recipient address [example.io] blocked using dbl.spamhaus.org', times: 1 }],
+    // Amazon SES's sandbox naming the recipient as not verified: that address, not Doorman's sender.
+    ['554 "Email address is not verified" naming the recipient to DATA', { kind: 'reply', at: 'data', code: 554, message: 'Message rejected: Email address is not verified. The following identities failed the check in region US-EAST-1: kim@example.io', times: 1 }],
   ];
   it.each(refusals)('after %s, the delivery is refused for good, with the server\'s words, and never tried again', async (_name, fault) => {
     smtp.fail(fault);
@@ -410,6 +415,18 @@ describe.each(DIALECTS)('invitation email delivery (%s)', (dialect) => {
       transport.close();
       await smtp.start();
     }
+  });
+
+  it('a "slow down" for one mailbox (Gmail\'s 4.2.1 receiving at a rate) puts off that email alone: the others go', async () => {
+    smtp.fail({ kind: 'reply', at: 'rcpt', code: 450, message: '4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered.', times: 1 });
+    const { invitationIds } = await services.invites.inviteMany({ emails: 'busy@example.io, calm1@example.io, calm2@example.io', actor: OPERATOR });
+    await services.outbox.drain();
+    expect(smtp.received).toHaveLength(2);
+    const states = await Promise.all(invitationIds.map(async (id) => (await services.invites.get(id)).delivery.state));
+    expect(states.filter((state) => state === 'queued')).toHaveLength(1);
+    expect((await outboxRows(services)).map((r) => r.last_error).filter(Boolean)).toEqual([expect.stringContaining('slow down for this mailbox: 4')]);
+    await deliverAll(services, clock);
+    expect(smtp.received).toHaveLength(3);
   });
 
   it('a "slow down" holds the whole backlog, not only the email it answered: the rest waits untried, shown queued, then goes once each', async () => {
