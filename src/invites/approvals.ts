@@ -8,6 +8,7 @@ import { isIdOf, newId } from '../shared/ids.js';
 import type { InvitesContext } from './context.js';
 import { toInvitation, type Invitation, type InvitationRow } from './model.js';
 import { encodeReasons, type ApprovalReason } from './policy.js';
+import { newLinkColumns } from './sending.js';
 
 /**
  * Approval requests of the rule "Policy": invitations stored as `awaiting` (shown as Awaiting
@@ -37,9 +38,6 @@ export function heldColumns(reasons: readonly ApprovalReason[], now: number, inv
     approval_reasons: encodeReasons(reasons),
     // The decision window is INVITE_TTL; the link's own expiry starts at approval.
     expires_at: now + inviteTtlMs,
-    // Nothing is emailed while held (an approval sends the first email again): a hold denied or
-    // lapsed must not list an email of a renewal as queued.
-    send_count: 0,
     updated_at: now,
     decided_at: null,
     decided_by: null,
@@ -47,6 +45,14 @@ export function heldColumns(reasons: readonly ApprovalReason[], now: number, inv
     decision: null,
     deny_reason: null,
   };
+}
+
+/**
+ * An expired invitation renewed into a hold: its new link, held, with no email counted (none is
+ * queued until an approval, which sends the first), so a hold denied or lapsed lists none as queued.
+ */
+export function heldRenewalColumns(row: Pick<InvitationRow, 'send_count'>, token: { hash: string; nonce: string }, reasons: readonly ApprovalReason[], now: number, inviteTtlMs: number) {
+  return { ...newLinkColumns(row, token, now, inviteTtlMs), ...heldColumns(reasons, now, inviteTtlMs), send_count: 0 };
 }
 
 /** The columns of a request's new invitations: the held row and the request it belongs to. */

@@ -14,7 +14,7 @@ import { MAX_LIST_CHARS, parseEmailList } from './email-list.js';
 import { inviteEmail, newLinkColumns, replaceLinks } from './sending.js';
 import { emptySummary, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { standingOf, storedFor } from './standing.js';
-import { askApprovers, heldColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
+import { askApprovers, heldRenewalColumns, INVITE_LOCK, requestApprovals, type HeldInvitationRow } from './approvals.js';
 import { remainingToday } from './daily-limit.js';
 import { approvalReasons } from './policy.js';
 /** Addresses read and written per statement group: few statements, inside SQLite's bound-parameter limit. */
@@ -171,7 +171,7 @@ async function inviteAll(ctx: InvitesContext, trx: Trx, emails: string[], listRo
       if (reasons.length) {
         // Held for a second person: stored, nothing emailed (the request is recorded below).
         if (existing) {
-          await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...choices, ...newLinkColumns(existing, token, now, ttlMs), ...heldColumns(reasons, now, ctx.inviteTtlMs) });
+          await trx('invitations').where({ id: existing.id }).update({ ...inviter, role, ...choices, ...heldRenewalColumns(existing, token, reasons, now, ctx.inviteTtlMs) });
           moved.push(existing.id);
         } else {
           remaining--;

@@ -1,7 +1,7 @@
 import { tokenHash } from './tokens.js';
 import { recordAudit } from '../audit/audit.js';
 import { inTransaction, isPostgres, isUniqueViolation, serializeOn, type Trx } from '../db/index.js';
-import { askApprovers, heldColumns, INVITE_LOCK, requestApprovals } from './approvals.js';
+import { askApprovers, heldColumns, heldRenewalColumns, INVITE_LOCK, requestApprovals } from './approvals.js';
 import { approvalReasons } from './policy.js';
 import type { Role } from '../members/roles.js';
 import { requireRole } from '../members/service.js';
@@ -103,7 +103,7 @@ async function renewRow(ctx: InvitesContext, trx: Trx, row: InvitationRow, now: 
   await replaceLinks(trx, [row], now);
   const reasons = approvalReasons(ctx.policy, actor, row.email, row.role);
   if (reasons.length) {
-    const held = { ...inviterColumns({ actor }), ...newLinkColumns(row, token, now, ctx.inviteTtlMs), ...heldColumns(reasons, now, ctx.inviteTtlMs) };
+    const held = { ...inviterColumns({ actor }), ...heldRenewalColumns(row, token, reasons, now, ctx.inviteTtlMs) };
     await trx('invitations').where({ id: row.id }).update(held);
     await askApprovers(ctx, trx, now, await requestApprovals(ctx, trx, now, actor, [], [row.id], approvalRequestId));
     return { ...row, ...held };

@@ -151,4 +151,15 @@ describe.each(DIALECTS)('admin API: approvals (the rule "Policy") (%s)', (dialec
     expect(denied.json.invite).toMatchObject({ status: 'revoked', delivery_state: null, delivery_error: null });
     expect(await listed(email, 'revoked')).toMatchObject({ delivery_state: null });
   });
+
+  it('an invitation already emailed, raised to admin and then denied, still lists the email it had', async () => {
+    const email = fresh('raised-denied', 'acme.test');
+    await ada()('/admin/invites', { body: { user: email, role: 'member' } });
+    await linkFromEmail(t.smtp, email);
+    await expect.poll(async () => (await listed(email))?.delivery_state, { timeout: 10_000 }).toBe('sent');
+    expect((await ada()('/admin/invites', { body: { user: email, role: 'admin' } })).status).toBe(200);
+    const { id } = (await listed(email))!;
+    const denied = await as(ben.apiToken)(`/admin/invites/${id}/deny`, { body: { reason: 'no admins this way' } });
+    expect(denied.json.invite).toMatchObject({ status: 'revoked', delivery_state: 'sent' });
+  });
 });
