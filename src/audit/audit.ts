@@ -1,6 +1,6 @@
 import { bulkInsert, type ColumnTypes } from '../db/bulk-insert.js';
 import type { Trx } from '../db/index.js';
-import { actorId, type Actor } from '../shared/actor.js';
+import { actorId, storedName, type Actor } from '../shared/actor.js';
 
 export type AuditAction =
   | 'invite'
@@ -35,6 +35,8 @@ export interface NewAuditRow {
   at: number;
   actor_type: Actor['type'];
   actor_id: string | null;
+  /** Their name as it was when they acted (the audit channel names them with it). */
+  actor_name: string | null;
   action: AuditAction;
   subject_type: AuditEntry['subjectType'];
   subject_id: string;
@@ -44,6 +46,7 @@ export const NEW_AUDIT_COLUMNS: ColumnTypes<NewAuditRow> = {
   at: 'bigint',
   actor_type: 'text',
   actor_id: 'text',
+  actor_name: 'text',
   action: 'text',
   subject_type: 'text',
   subject_id: 'text',
@@ -55,14 +58,21 @@ export async function recordAudit(trx: Trx, at: number, actor: Actor, entries: A
   if (entries.length === 0) return;
   const actorType = actor.type;
   const actor_id = actorId(actor);
+  const actor_name = auditActorName(actor);
   const rows = entries.map((e): NewAuditRow => ({
     at,
     actor_type: actorType,
     actor_id,
+    actor_name,
     action: e.action,
     subject_type: e.subjectType,
     subject_id: e.subjectId,
     details: e.details ? JSON.stringify(e.details) : null,
   }));
   await bulkInsert(trx, 'audit_log', NEW_AUDIT_COLUMNS, rows);
+}
+
+/** The name an audit entry keeps for its actor: a person's (the operator is named by actor_id already). */
+export function auditActorName(actor: Actor): string | null {
+  return actor.type === 'system' ? null : storedName(actor.name);
 }

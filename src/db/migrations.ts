@@ -25,6 +25,7 @@ import * as idempotencyKeys from '../../migrations/20261207_0022_idempotency_key
 import * as recountInvitationTallies from '../../migrations/20261207_0023_recount_invitation_tallies.js';
 import * as inviteDraftEnds from '../../migrations/20261207_0024_invite_draft_ends.js';
 import * as renewNamedOnce from '../../migrations/20261207_0025_renew_named_once.js';
+import * as auditActorName from '../../migrations/20261207_0026_audit_actor_name.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -62,6 +63,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261207_0023_recount_invitation_tallies', recountInvitationTallies],
   ['20261207_0024_invite_draft_ends', inviteDraftEnds],
   ['20261207_0025_renew_named_once', renewNamedOnce],
+  ['20261207_0026_audit_actor_name', auditActorName],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,4 +1,5 @@
 import type { Role } from '../members/roles.js';
+import { auditActorName } from '../audit/audit.js';
 import { actorId, actorRef, type Actor } from '../shared/actor.js';
 import { newId } from '../shared/ids.js';
 import { inTransaction, serializeOn, type Trx } from '../db/index.js';
@@ -50,15 +51,15 @@ export async function inviteNewInOneStatement(
        INSERT INTO outbox (kind, state, invitation_id, payload, attempts, next_attempt_at, created_at)
        SELECT ?, 'pending', id, ?, 0, ?, ? FROM created
      ), audit AS (
-       INSERT INTO audit_log (at, actor_type, actor_id, action, subject_type, subject_id, details)
-       SELECT ?, ?, ?, 'invite', 'invitation', id, ? FROM created
+       INSERT INTO audit_log (at, actor_type, actor_id, actor_name, action, subject_type, subject_id, details)
+       SELECT ?, ?, ?, ?, 'invite', 'invitation', id, ? FROM created
      )
      SELECT * FROM created`,
     [
       id, input.email, input.role, token.hash, token.nonce, now + (input.choices.ttl_ms ?? ctx.inviteTtlMs), input.inviter.invited_by_member_id, input.inviter.invited_by_slack_user_id, input.inviter.invited_by_name, now, now, now, input.choices.ttl_ms, input.choices.message,
       input.email, input.email, ...limitBindings,
       INVITE_EMAIL, JSON.stringify(email.payload), now, now,
-      now, input.actor.type, actorId(input.actor), JSON.stringify({ email: input.email, role: input.role }),
+      now, input.actor.type, actorId(input.actor), auditActorName(input.actor), JSON.stringify({ email: input.email, role: input.role }),
     ],
   );
   const { rows } = (await (inviter
@@ -95,11 +96,11 @@ export async function resendInOneStatement(ctx: InvitesContext, id: string, acto
        SELECT ?, 'pending', id, json_build_object('invitationId', id, 'nonce', token_nonce, 'reason', 'resend')::text, 0, ?, ? FROM changed
        WHERE NOT EXISTS (SELECT 1 FROM waiting)
      ), audit AS (
-       INSERT INTO audit_log (at, actor_type, actor_id, action, subject_type, subject_id, details)
-       SELECT ?, ?, ?, 'resend', 'invitation', id, json_build_object('email', email)::text FROM changed
+       INSERT INTO audit_log (at, actor_type, actor_id, actor_name, action, subject_type, subject_id, details)
+       SELECT ?, ?, ?, ?, 'resend', 'invitation', id, json_build_object('email', email)::text FROM changed
      )
      SELECT * FROM changed`,
-    [id, now, ctx.inviteTtlMs, now, now, id, now, now, INVITE_EMAIL, INVITE_EMAIL, now, now, now, actor.type, actorId(actor)],
+    [id, now, ctx.inviteTtlMs, now, now, id, now, now, INVITE_EMAIL, INVITE_EMAIL, now, now, now, actor.type, actorId(actor), auditActorName(actor)],
   )) as { rows: InvitationRow[] };
   return rows[0];
 }
@@ -116,11 +117,11 @@ export async function revokeInOneStatement(ctx: InvitesContext, id: string, acto
        UPDATE outbox SET state = 'cancelled', done_at = ?, last_error = 'revoked'
        WHERE invitation_id IN (SELECT id FROM changed) AND state = 'pending' AND kind = ?
      ), audit AS (
-       INSERT INTO audit_log (at, actor_type, actor_id, action, subject_type, subject_id, details)
-       SELECT ?, ?, ?, 'revoke', 'invitation', id, json_build_object('email', email)::text FROM changed
+       INSERT INTO audit_log (at, actor_type, actor_id, actor_name, action, subject_type, subject_id, details)
+       SELECT ?, ?, ?, ?, 'revoke', 'invitation', id, json_build_object('email', email)::text FROM changed
      )
      SELECT * FROM changed`,
-    [now, actorRef(actor), now, id, now, INVITE_EMAIL, now, actor.type, actorId(actor)],
+    [now, actorRef(actor), now, id, now, INVITE_EMAIL, now, actor.type, actorId(actor), auditActorName(actor)],
   )) as { rows: InvitationRow[] };
   return rows[0];
 }

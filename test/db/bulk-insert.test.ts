@@ -23,6 +23,7 @@ function auditRows(n: number, vary: { at?: boolean; actor?: boolean; all?: boole
     at: vary.at || vary.all ? NOW + i : NOW,
     actor_type: vary.actor || vary.all ? (i % 2 ? 'slack' : 'member') : 'slack',
     actor_id: vary.actor || vary.all ? (i % 3 ? `U${i}` : null) : null,
+    actor_name: vary.actor || vary.all ? (i % 4 ? awkward[i % awkward.length]! : null) : null,
     action: vary.all && i % 2 ? 'resend' : 'invite',
     subject_type: vary.all && i % 2 ? 'member' : 'invitation',
     subject_id: `invite_${String(i).padStart(6, '0')}`,

@@ -230,7 +230,7 @@ describe.each(DIALECTS)('inviteMany (%s)', (dialect) => {
         done_at: null,
       });
       const [audit] = await auditFor(w.db, row.id);
-      expect(audit).toEqual({ id: expect.any(Number), at: now, actor_type: 'member', actor_id: ann.id, action: 'invite', subject_type: 'invitation', subject_id: row.id, details: JSON.stringify({ email: 'a@x.io', role: 'member' }) });
+      expect(audit).toEqual({ id: expect.any(Number), at: now, actor_type: 'member', actor_id: ann.id, actor_name: 'Ann', action: 'invite', subject_type: 'invitation', subject_id: row.id, details: JSON.stringify({ email: 'a@x.io', role: 'member' }) });
       if (dialect === 'sqlite') {
         const types = await w.db.raw(`SELECT typeof(expires_at) AS e, typeof(send_count) AS s, typeof(invited_by_slack_user_id) AS n FROM invitations`);
         expect(types).toEqual([

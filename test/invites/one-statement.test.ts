@@ -20,6 +20,15 @@ async function someoneWaits(db: Db): Promise<void> {
 describe('one-statement changes racing another transaction (pg)', () => {
   const world = useWorld('pg');
 
+  it('create, resend and revoke in one statement keep the actor\'s name with their audit entries', async () => {
+    const w = world();
+    const { invitation } = await w.invites.inviteOne({ email: 'named@x.io', role: 'member', actor: SLACK_ADMIN });
+    await w.invites.resend(invitation.id, SLACK_ADMIN);
+    await w.invites.revoke(invitation.id, SLACK_ADMIN);
+    const audit = (await w.db('audit_log').where({ subject_id: invitation.id }).orderBy('id').select('action', 'actor_id', 'actor_name')) as Array<Record<string, unknown>>;
+    expect(audit).toEqual(['invite', 'resend', 'revoke'].map((action) => ({ action, actor_id: 'U123ADMIN', actor_name: 'Ada Admin' })));
+  });
+
   it('inviting an address while its invitation is being accepted: refused as a member, no second invitation', async () => {
     const w = world();
     const { id } = await inviteOne(w, 'jane@x.io');

@@ -247,6 +247,22 @@ describe.each(DIALECTS)('audit channel feed (%s)', (dialect) => {
     expect(auditLine(operator)).not.toContain('<!here>');
   });
 
+  it('names the person who acted as they were named then, with their id, instead of mentioning (which would notify them of their own change); older entries keep the mention', async () => {
+    const row = { id: 4, at: 0, actor_type: 'slack' as const, actor_id: 'U0ADMIN', action: 'revoke', subject_type: 'invitation', subject_id: 'invite_1', details: JSON.stringify({ email: 'x@y.io' }) };
+    expect(auditLine({ ...row, actor_name: 'Ada Admin' })).toBe('*Ada Admin* (U0ADMIN) revoked the invitation to x@y.io');
+    expect(auditLine({ ...row, actor_type: 'member', actor_id: 'usr_1', actor_name: 'Ada <!channel> & co' })).toBe('*Ada &lt;!channel&gt; &amp; co* (usr_1) revoked the invitation to x@y.io');
+    expect(auditLine({ ...row, actor_name: null })).toBe('<@U0ADMIN> revoked the invitation to x@y.io');
+    // Kept from the actor at the moment of the change.
+    const test = await createTestDatabase('sqlite');
+    try {
+      await test.db.transaction((trx) => recordAudit(trx, 1, { type: 'slack', slackUserId: 'U0ADMIN', name: '  Ada   Admin ' }, [{ action: 'revoke', subjectType: 'invitation', subjectId: 'invite_1', details: { email: 'x@y.io' } }]));
+      await test.db.transaction((trx) => recordAudit(trx, 2, { type: 'system', name: 'cli:root' }, [{ action: 'revoke', subjectType: 'invitation', subjectId: 'invite_2', details: { email: 'z@y.io' } }]));
+      expect((await test.db('audit_log').orderBy('id').select('*')).map(auditLine)).toEqual(['*Ada Admin* (U0ADMIN) revoked the invitation to x@y.io', 'operator (cli:root) revoked the invitation to z@y.io']);
+    } finally {
+      await test.destroy();
+    }
+  });
+
   it('clips what was typed before escaping it: a long reason neither bloats the line nor is cut inside an escape', () => {
     const reason = '<'.repeat(1_000);
     const deny = { id: 3, at: 0, actor_type: 'slack' as const, actor_id: 'U0ADMIN', action: 'deny', subject_type: 'invitation', subject_id: 'invite_1', details: JSON.stringify({ email: 'x@y.io', reason }) };

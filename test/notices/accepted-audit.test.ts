@@ -100,14 +100,15 @@ describe.each(DIALECTS)('acceptance notes and the audit channel (%s)', (dialect)
     await h.services.invites.renew(renew!, SYSTEM_ACTOR);
     await h.services.invites.revoke(renew!, adminActor);
     const expected = [
-      `<@${MEMBER_ADMIN}> invited joiner@corp.test as member`,
-      `<@${ADMIN}> resent the invitation to joiner@corp.test`,
-      `member ${joinerMemberId} accepted the invitation for joiner@corp.test`,
-      `<@${MEMBER_ADMIN}> changed the role of member ${joinerMemberId} (member → developer)`,
+      // Named, with their id, not mentioned: a mention would notify each admin of their own changes.
+      `*Ada Admin* (${MEMBER_ADMIN}) invited joiner@corp.test as member`,
+      `*Bootstrap Boss* (${ADMIN}) resent the invitation to joiner@corp.test`,
+      `*Jo Iner* (${joinerMemberId}) accepted the invitation for joiner@corp.test`,
+      `*Ada Admin* (${MEMBER_ADMIN}) changed the role of member ${joinerMemberId} (member → developer)`,
       'operator (cli:test) invited sysjoin@corp.test as developer',
       'operator (cli:test) invited renew@corp.test as member',
       'operator (cli:test) sent a new invitation to renew@corp.test',
-      `<@${ADMIN}> revoked the invitation to renew@corp.test`,
+      `*Bootstrap Boss* (${ADMIN}) revoked the invitation to renew@corp.test`,
     ];
     await eventually(() => expected.every((line) => auditLines().includes(line)), 15_000, `the audit lines; so far:\n${auditLines().join('\n')}`);
     await pause(2_500);
