@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/db.js';
-import { ADMIN, ADMIN2, DAY, HOUR, LINKED, MEMBER_ADMIN, SlackWorld, noticeIdOf, pause, SLACK_ACTOR, SYSTEM_ACTOR } from '../support/slack-world.js';
+import { ADMIN, ADMIN2, DAY, HOUR, LINKED, MEMBER_ADMIN, SlackWorld, noticeIdOf, pause, SLACK_ACTOR, SYSTEM_ACTOR, type QueuedNotice } from '../support/slack-world.js';
 import { buttonFor, elementsOf, eventually, textOf } from '../support/slack-world.js';
 
 /**
@@ -254,6 +254,7 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     await h.waitForDms('U0FLO', 1);
     h.clock.advance(600);
     await h.sweep();
+    await waitingForPace(h, (n) => n.payload.notice === 'expired' && n.payload.recipient === 'U0FLO');
     await h.services.members.deactivate(flo.id, { type: 'system' });
     const lapsedIn = (user: string) => h.dms(user).filter((dm) => textOf(dm.args).includes('flo.lapsed@corp.test'));
     await h.paced(() => [ADMIN, ADMIN2].every((user) => lapsedIn(user).length > 0), 'the expiry notice passed to the bootstrap admins');
@@ -272,6 +273,9 @@ describe.each(DIALECTS)('expiry notices and reminders (%s)', (dialect) => {
     await h.waitForDms('U0GUS', 1);
     const [held] = (await h.services.invites.inviteMany({ emails: 'gus.admin@corp.test', role: 'admin', actor: asGus })).awaitingApproval!;
     await h.services.invites.approve(held!.invitationId, { type: 'slack', slackUserId: ADMIN, name: 'Bootstrap Boss' });
+    // Demoted once the outcome waits for Gus's pace: a try under way could otherwise have found him an
+    // admin and then, the clock moved on below, posted to him.
+    await waitingForPace(h, (n) => n.payload.notice === 'approval_decided' && n.payload.recipient === 'U0GUS');
     await h.services.members.setRole(gus.id, 'member', { type: 'system' });
     const outcome = (user: string) => h.dms(user).filter((dm) => dm.args.text === 'The invitation to gus.admin@corp.test was approved');
     await h.paced(() => outcome(ADMIN2).length > 0, 'the outcome told to the other bootstrap admin');
@@ -368,3 +372,8 @@ describe('notices overtaken while they waited for Slack', () => {
     });
   });
 });
+
+/** Until the notice `which` picks has been tried once and put off for its recipient's pace (no try of it under way). */
+async function waitingForPace(h: SlackWorld, which: (notice: QueuedNotice) => boolean): Promise<void> {
+  await eventually(async () => (await h.notices()).some((n) => which(n) && n.state === 'pending' && n.attempts >= 1 && /pacing messages/.test(n.last_error ?? '')), 10_000, 'the notice put off for the pace');
+}
