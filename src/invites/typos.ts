@@ -1,19 +1,46 @@
 import emailSpellChecker from '@zootools/email-spell-checker';
 
+/**
+ * The mail providers a suggestion may point to, and whose own addresses are never suggested away:
+ * a likely typo is someone meaning one of these (`gmial.com`), never a company's own domain that
+ * merely looks like one (`acme.com` is not a slip for `me.com`).
+ */
+const PROVIDERS = new Set([
+  'gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.co.uk', 'yahoo.fr', 'yahoo.de', 'ymail.com', 'hotmail.com', 'hotmail.co.uk',
+  'hotmail.fr', 'hotmail.de', 'outlook.com', 'live.com', 'msn.com', 'icloud.com', 'me.com', 'mac.com', 'aol.com', 'protonmail.com',
+  'proton.me', 'gmx.com', 'gmx.de', 'gmx.net', 'web.de', 'mail.com', 'email.com', 'yandex.ru', 'yandex.com', 'mail.ru', 'qq.com',
+  '163.com', '126.com', 'zoho.com', 'fastmail.com', 'comcast.net', 'verizon.net', 'att.net', 'sbcglobal.net', 'orange.fr',
+  'free.fr', 'libero.it', 't-online.de', 'bigpond.com', 'naver.com', 'hanmail.net', 'seznam.cz', 'wp.pl', 'o2.pl',
+]);
+
 /** A domain without its top-level label: `mail.corp.test` → `mail.corp`. */
 function name(domain: string): string {
   return domain.slice(0, Math.max(0, domain.lastIndexOf('.')));
 }
 
+/** Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`. */
+function edits(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 /**
- * The address a likely typo in the domain was meant to be (`jane@gmial.com` → `jane@gmail.com`),
- * from the mail providers the spell checker knows; undefined when there is none. A suggestion that
- * only changes the top-level domain (`corp.test` → `corp.de`) is no suggestion: an organization's
- * own domain with an uncommon ending is not a typo.
+ * The address a likely typo in the domain was meant to be (`jane@gmial.com` → `jane@gmail.com`,
+ * `jane@gmail.con` → `jane@gmail.com`); undefined when there is none. Only a well-known provider is
+ * suggested, and only for a domain a slip away from it: one edit in a short name, two in a longer.
  */
 export function suggestAddress(email: string): string | undefined {
   const suggestion = emailSpellChecker.run({ email });
   if (!suggestion || suggestion.full === email) return undefined;
   const typed = email.slice(email.lastIndexOf('@') + 1);
-  return name(suggestion.domain) !== name(typed) ? suggestion.full : undefined;
+  if (PROVIDERS.has(typed) || !PROVIDERS.has(suggestion.domain)) return undefined;
+  const [a, b] = [name(typed), name(suggestion.domain)];
+  return edits(a, b) <= (Math.min(a.length, b.length) <= 5 ? 1 : 2) ? suggestion.full : undefined;
 }

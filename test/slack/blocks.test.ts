@@ -4,7 +4,7 @@ import type { Member } from '../../src/members/service.js';
 import { parseAllowedDomains } from '../../src/invites/policy.js';
 import { fileReviewMessage } from '../../src/slack/blocks/file-review.js';
 import { homeView } from '../../src/slack/blocks/home.js';
-import { invitedView, inviteModal, linkView, refusedView } from '../../src/slack/blocks/invite-modal.js';
+import { invitedView, inviteModal, linkView, refusedView, reviewSections } from '../../src/slack/blocks/invite-modal.js';
 import { closestSubcommand, helpMessage } from '../../src/slack/blocks/help.js';
 import { inviteSummary } from '../../src/slack/blocks/invite-summary.js';
 import { invitesTable } from '../../src/slack/blocks/invites-table.js';
@@ -129,6 +129,14 @@ describe('Block Kit builders', () => {
     expect(actions.elements.map((e: any) => [e.action_id, e.value, e.text.text])).toEqual([['import_send', 'import_01J0', 'Send 7,000 invitations'], ['import_cancel', 'import_01J0', 'Cancel']]);
     expect(JSON.stringify(message.blocks)).toMatch(/\*New \(6,000\)\*[^]*…and 5,985 more/);
     expect(JSON.stringify(message.blocks)).toMatch(/waiting for approval before they are emailed \(7,000\)/);
+  });
+
+  it('a review names the likely typos first in each group, so one past the rows shown is not hidden', () => {
+    const fresh = Array.from({ length: 20 }, (_, i) => (i === 17 ? 'jane@gmial.com' : `person${i}@corp.test`));
+    const review = { fresh, renew: [], alreadyInvited: [], alreadyAwaiting: [], alreadyMember: [], invalid: [], typos: [{ email: 'jane@gmial.com', suggestion: 'jane@gmail.com' }] };
+    const text = reviewSections(review, () => 'member').map((b: any) => b.text.text).join('\n');
+    expect(text).toMatch(/\*New \(20\)\*\n• jane@gmial\.com — did you mean \*jane@gmail\.com\*\?/);
+    expect(text).toContain('…and 5 more');
   });
 
   it('the summary of a big list stays under the total of text Slack takes in a posted message, every list in it', () => {

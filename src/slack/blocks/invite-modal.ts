@@ -145,8 +145,10 @@ export function reviewSections(review: ListReview, roleOf: (email: string) => Ro
   };
   const typo = new Map(review.typos.map((t) => [t.email, t.suggestion]));
   const withTypo = (email: string) => `• ${escape(email)}${typo.has(email) ? ` — did you mean *${escape(typo.get(email)!)}*?` : ''}`;
-  group('New', review.fresh.map(withTypo));
-  group('Will renew (expired: a new link)', review.renew.map(withTypo));
+  // Likely typos first, so a group cut at REVIEW_ROWS never hides one.
+  const typosFirst = (emails: readonly string[]) => [...emails.filter((e) => typo.has(e)), ...emails.filter((e) => !typo.has(e))];
+  group('New', typosFirst(review.fresh).map(withTypo));
+  group('Will renew (expired: a new link)', typosFirst(review.renew).map(withTypo));
   // The rule "Policy": of those, the ones stored as requests and emailed only once someone else approves.
   if (policy) {
     const asker = { type: 'slack', slackUserId: 'reviewer' } as const;
@@ -157,7 +159,7 @@ export function reviewSections(review: ListReview, roleOf: (email: string) => Ro
     group('Of these, waiting for approval before they are emailed', held);
   }
   if (review.alreadyInvited.length) {
-    group('Already invited (their link still works)', review.alreadyInvited.map((e) => withTypo(e.email)));
+    group('Already invited (their link still works)', typosFirst(review.alreadyInvited.map((e) => e.email)).map(withTypo));
     if (afterInvited) blocks.push(afterInvited);
   }
   group('Already waiting for approval (skipped)', (review.alreadyAwaiting ?? []).map((e) => `• ${escape(e.email)}`));
