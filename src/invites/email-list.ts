@@ -55,12 +55,14 @@ function checkDomain(rawDomain: string): { ascii: string } | { reason: string } 
  */
 export function splitEntries(raw: string): string[] {
   const segments: string[] = [];
+  /** What ended each segment (the last one: nothing). */
+  const ends: string[] = [];
   let start = 0;
   let quoted = false;
   let angled = false;
   // By UTF-16 unit: every character looked at is ASCII, and no half of a surrogate pair is one.
   for (let i = 0; i < raw.length; i++) {
-    const ch = raw[i];
+    const ch = raw[i]!;
     // A line break always ends an entry: a stray `<` or quote must not swallow the rest of the list.
     if (ch === '\n' || ch === '\r') quoted = angled = false;
     if (ch === '"' && !angled) quoted = !quoted;
@@ -68,15 +70,18 @@ export function splitEntries(raw: string): string[] {
     else if (ch === '>' && !quoted) angled = false;
     if (!quoted && !angled && (ch === '\n' || ch === '\r' || ch === ',' || ch === ';')) {
       segments.push(raw.slice(start, i));
+      ends.push(ch);
       start = i + 1;
     }
   }
   segments.push(raw.slice(start));
+  ends.push('');
 
   const entries: string[] = [];
-  for (const segment of segments) {
+  for (const [index, segment] of segments.entries()) {
     const trimmed = segment.trim();
     if (!trimmed) continue;
+    if (lastNameFirst(trimmed, ends[index]!, segments[index + 1])) continue;
     if (!trimmed.includes('<')) {
       // Without brackets a quoted comma holds no display name: `"a@x.io, b@x.io"` (a spreadsheet
       // cell pasted with its quotes) is two addresses.
@@ -100,6 +105,18 @@ export function splitEntries(raw: string): string[] {
     if (rest) entries.push(...rest.split(/\s+/).map(stripWrapping).filter(Boolean));
   }
   return entries;
+}
+
+/**
+ * Whether `segment` is the last name of an Outlook-style `Doe, Jane <jane@x.io>` (the name unquoted,
+ * or in quotes a phone turned curly): one capitalised word, no address, ended by a comma and followed
+ * by a `Name <address>` entry. Anything else without an @ stays an entry, reported as not valid.
+ */
+function lastNameFirst(segment: string, end: string, next: string | undefined): boolean {
+  if (end !== ',' || next === undefined || segment.includes('@') || /\s/.test(segment)) return false;
+  if (!/^["'\u201c\u201e\u2018]?\p{Lu}/u.test(segment)) return false;
+  const bracket = next.indexOf('<');
+  return bracket > 0 && next.slice(0, bracket).trim() !== '' && !next.slice(0, bracket).includes('@');
 }
 
 function bareAddresses(text: string): string[] {

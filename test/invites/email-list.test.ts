@@ -17,6 +17,17 @@ describe('parseEmailList', () => {
     expect(parsed.invalid).toEqual([]);
   });
 
+  it('reads Outlook\'s "Last, First <address>" (unquoted, or in a phone\'s curly quotes) as one entry; a name part that is no such thing is still reported', () => {
+    expect(parseEmailList('Doe, Jane <jane.doe@corp.com>; Roe, Bob <bob.roe@corp.com>')).toEqual({ emails: ['jane.doe@corp.com', 'bob.roe@corp.com'], invalid: [], duplicates: 0 });
+    expect(parseEmailList('\u201cDoe, Jane\u201d <jane@x.io>, \'Lee, Kim\' <kim@x.io>').emails).toEqual(['jane@x.io', 'kim@x.io']);
+    // Not the last name of the entry after it: a lower-case word, several words, one before a line break or a bare address.
+    for (const list of ['bob, Jane Doe <jane@x.io>', 'Bob Smith, Jane <jane@x.io>', 'Doe,\nJane <jane@x.io>', 'Doe, jane@x.io']) {
+      const parsed = parseEmailList(list);
+      expect(parsed.invalid.length, list).toBeGreaterThan(0);
+      expect(parsed.emails, list).toEqual(['jane@x.io']);
+    }
+  });
+
   it('lower-cases and de-duplicates, counting repeats, in first-seen order', () => {
     const parsed = parseEmailList('Bob@Y.io\nJane@X.IO, jane@x.io; JANE@x.io bob@y.io Jane Doe <jAnE@X.io>');
     expect(parsed.emails).toEqual(['bob@y.io', 'jane@x.io']);
