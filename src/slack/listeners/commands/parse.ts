@@ -18,6 +18,8 @@ export function parseCommand(raw: string): ParsedCommand {
   if (!text) return { sub: 'help' };
   const [first = '', ...restWords] = text.split(/\s+/);
   const rest = text.slice(first.length).trim();
+  // A list whose first display name starts with a subcommand's word (`Help Desk <help@x.io>`) is a list.
+  if (first.toLowerCase() !== 'invite' && namedAddressFirst(rest)) return { sub: 'invite', list: text };
   switch (first.toLowerCase()) {
     case 'help':
       return { sub: 'help' };
@@ -36,6 +38,13 @@ export function parseCommand(raw: string): ParsedCommand {
   if (looksLikeList(text)) return { sub: 'invite', list: text };
   const typed = decodeSlackText(first).text;
   return { sub: 'unknown', typed, closest: closestSubcommand(typed) };
+}
+
+/** Whether the text starts with the rest of a display name and its address: `Desk <help@x.io>`. */
+function namedAddressFirst(rest: string): boolean {
+  const named = /^[^\s<>@]+(\s+[^\s<>@]+)*\s*<[^<>@|:]*@[^<>]*>/;
+  // As Slack sends it (`&lt;<mailto:…>&gt;`), or as typed where no Slack formatted it.
+  return named.test(decodeSlackText(rest).text) || named.test(rest);
 }
 
 /** An address, a mailto link or a mention somewhere in the text. */

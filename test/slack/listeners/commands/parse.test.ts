@@ -14,6 +14,17 @@ describe('parseCommand', () => {
     expect(parseCommand('<@U123> <mailto:c@z.io|c@z.io>')).toEqual({ sub: 'invite', list: '<@U123> <mailto:c@z.io|c@z.io>' });
   });
 
+  it('a bare list whose first display name starts with a subcommand\'s word is a list', () => {
+    for (const text of ['Help Desk <helpdesk@acme.com>, bob@acme.com', 'Members Team &lt;<mailto:team@acme.com|team@acme.com>&gt;', 'Invites Office <office@acme.com>']) {
+      expect(parseCommand(text), text).toEqual({ sub: 'invite', list: text });
+    }
+    // A search for an address stays a search.
+    expect(parseCommand('invites <mailto:jane@x.io|jane@x.io>')).toEqual({ sub: 'invites', search: 'jane@x.io' });
+    expect(parseCommand('invites pending <mailto:jane@x.io|jane@x.io>')).toEqual({ sub: 'invites', status: 'pending', search: 'jane@x.io' });
+    expect(parseCommand('invites Jane <mailto:jane@x.io|jane@x.io>')).toEqual({ sub: 'invites', search: 'Jane jane@x.io' });
+    expect(parseCommand('help me')).toEqual({ sub: 'help' });
+  });
+
   it('invites takes a status and search text, both optional', () => {
     expect(parseCommand('invites')).toEqual({ sub: 'invites' });
     expect(parseCommand('invites Expired')).toEqual({ sub: 'invites', status: 'expired' });
