@@ -9,7 +9,7 @@ import { loadConfig } from './config.js';
 import { sweepOnce } from './jobs/index.js';
 import { outboxBacklog } from './outbox/outbox.js';
 import { createLogger } from './logger.js';
-import { CLI_ACTOR_PREFIX, type Actor } from './shared/actor.js';
+import { cliActor, type Actor } from './shared/actor.js';
 import { parseMoment } from './shared/clock.js';
 import { ConfigError } from './shared/errors.js';
 import { registerApprovalCommands } from './cli/approvals.js';
@@ -29,7 +29,7 @@ import { mailRateText } from './mail/pace.js';
  * emails it queues are delivered by a running service, or by `doorman deliver` when none runs.
  */
 
-const operator: Actor = { type: 'system', name: `${CLI_ACTOR_PREFIX}${safeUser()}` };
+const operator: Actor = cliActor(safeUser());
 
 /** SLACK_COMMAND, checked as start-up checks it (the manifest needs no other configuration). */
 function slackCommand(env: NodeJS.ProcessEnv): string {

@@ -9,6 +9,11 @@ export const SYSTEM: Actor = { type: 'system' };
 /** How the operator CLI's changes name their actor (`cli:` and the operating-system user). */
 export const CLI_ACTOR_PREFIX = 'cli:';
 
+/** The CLI's actor for an operating-system user, within the 80 characters an actor is stored in (a directory login may be longer). */
+export function cliActor(user: string): Actor {
+  return { type: 'system', name: `${CLI_ACTOR_PREFIX}${user.slice(0, 76)}` };
+}
+
 /** The longest name kept: a member's first or last name, a display name stored beside a change. */
 export const MAX_NAME_CHARS = 200;
 
