@@ -25,7 +25,8 @@ export function normalizeEmail(input: string): { email: string } | { reason: str
   const at = value.lastIndexOf('@');
   if (at < 0) return { reason: 'not an email address (no @)' };
   const local = value.slice(0, at);
-  const rawDomain = value.slice(at + 1);
+  // One dot after the domain is the end of a sentence it was copied from (or a fully qualified name): the same domain.
+  const rawDomain = value.slice(at + 1).replace(/(?<=[^.])\.$/, '');
   if (local.length === 0) return { reason: 'nothing before the @' };
   if (rawDomain.length === 0) return { reason: 'nothing after the @' };
   if (local.includes('@')) return { reason: 'more than one @' };

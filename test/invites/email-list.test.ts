@@ -109,6 +109,11 @@ describe('parseEmailList', () => {
 });
 
 describe('normalizeEmail', () => {
+  it('takes the dot of a sentence\'s end after the domain as the same domain', () => {
+    expect(normalizeEmail('jane@x.io.')).toEqual({ email: 'jane@x.io' });
+    expect(parseEmailList('Please invite jane@x.io.').emails).toEqual(['jane@x.io']);
+  });
+
   it('trims and lower-cases', () => {
     expect(normalizeEmail('  Jane.Doe+Tag@Example.COM ')).toEqual({ email: 'jane.doe+tag@example.com' });
   });
@@ -128,7 +133,8 @@ describe('normalizeEmail', () => {
     ['jöhn@x.io', /characters/],
     ['jane@-x.io', /not a valid domain/],
     ['jane@x_y.io', /not a valid domain|top-level/],
-    ['jane@x.io.', /not a valid domain/],
+    ['jane@x.io..', /not a valid domain/],
+    ['jane@.', /nothing after the @|not a valid domain/],
     ['jane@x.123', /top-level|not a valid domain/],
     ['jane@x..io', /not a valid domain/],
   ])('refuses %j with a reason', (input, reason) => {
