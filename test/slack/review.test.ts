@@ -413,6 +413,23 @@ describe.each(DIALECTS)('the invite form: review before sending, choices per inv
     }
   });
 
+  it('someone both typed and picked, Send pressed before the lookup ended: invited once, and not named already invited too', async () => {
+    h.api.users.set('U0BOTHWAYS', { email: 'both.ways@corp.test' });
+    h.api.delay('users.info', 1_000);
+    try {
+      const before = h.api.calls.length;
+      const answer = await submitForm({ emails: 'both.ways@corp.test', users: ['U0BOTHWAYS'] });
+      await send(answer.view.private_metadata as string);
+      const said = () => h.api.calls.slice(before).filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && (c.args.channel === ADMIN || c.args.channel === `D${ADMIN.slice(1)}`)).map((c) => textOf(c.args));
+      const summary = await h.api.waitFor(() => said().find((text) => text.startsWith('Sent ')), 10_000, 'the summary');
+      expect(summary).toMatch(/^Sent 1; skipped 0; invalid 0\./);
+      expect(summary).not.toMatch(/already invited/i);
+      expect(await h.db.db('invitations').where({ email: 'both.ways@corp.test' }).whereIn('status', ['pending', 'awaiting'])).toHaveLength(1);
+    } finally {
+      h.api.delay('users.info', 0);
+    }
+  });
+
   it('Send while the people picked are still being looked up, by an admin demoted meanwhile: the people picked are not invited, and the DM says why', async () => {
     h.api.users.set('U0LATEDEMOTED', { email: 'late.demoted@corp.test' });
     h.api.delay('users.info', 1_000);

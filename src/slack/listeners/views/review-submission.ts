@@ -132,7 +132,11 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
   if (draft.peoplePending) {
     try {
       const picked = await deps.identities.emailsOf(draft.people);
-      const more = picked.emails.length ? await deps.invites.inviteMany({ emails: picked.emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, approvalRequestId: draft.approvalRequestId, actor: user.actor, inviterName: user.name ?? null, recheckInviter: true }) : undefined;
+      // Someone both typed and picked was handled with the typed list: not counted again.
+      const { review } = draft;
+      const typed = new Set([...review.fresh, ...review.renew, ...review.alreadyMember, ...[...review.alreadyInvited, ...(review.alreadyAwaiting ?? [])].map((e) => e.email)]);
+      const emails = picked.emails.filter((email) => !typed.has(email));
+      const more = emails.length ? await deps.invites.inviteMany({ emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, approvalRequestId: draft.approvalRequestId, actor: user.actor, inviterName: user.name ?? null, recheckInviter: true }) : undefined;
       summary = merge(summary, more);
       summary.invalid.push(...picked.unusable);
     } catch (error) {
