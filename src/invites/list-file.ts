@@ -78,8 +78,10 @@ export function parseListFile(content: Buffer | string, name: string): ListFile 
     }
     // A cell may hold a line break (quoted, from a spreadsheet): one line, or the list rules split there.
     const fullName = [record[first] ?? '', record[last] ?? ''].filter(Boolean).join(' ').replace(/\s*[\r\n]+\s*/g, ' ');
-    // A name goes with the address in the form the email list rules read ("Jane Doe <jane@x.io>").
-    const named = fullName && !email.includes('<') ? `"${fullName.replace(/["\\<>]/g, '')}" <${email}>` : email;
+    // A name goes with the address in the form the email list rules read ("Jane Doe <jane@x.io>"); a
+    // cell of several addresses is read as they are (one name cannot stand for them all).
+    const single = email.indexOf('@') === email.lastIndexOf('@');
+    const named = fullName && single && !email.includes('<') ? `"${fullName.replace(/["\\<>]/g, '')}" <${email}>` : email;
     // Cells past the header's (`jane@x.io,bob@x.io` under `email`) are more of the row's list when
     // they hold an address; anything else there is named as not read, never dropped unsaid.
     const beyond = record.slice(header.length).filter(Boolean);

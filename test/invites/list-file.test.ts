@@ -80,6 +80,12 @@ describe('parseListFile', () => {
     expect(semicolons.rows.map((r) => r.entry)).toEqual(['jane@x.io; john@x.io']);
   });
 
+  it('a named row whose email cell holds several addresses invites each (one name cannot stand for them all)', () => {
+    const file = parseListFile('email,first_name\n"two1@acme.com, two2@acme.com",Two\none@acme.com,One\n', 'people.csv');
+    expect(file.invalid).toEqual([]);
+    expect(parseEmailList(file.rows.map((r) => r.entry)).emails).toEqual(['two1@acme.com', 'two2@acme.com', 'one@acme.com']);
+  });
+
   it('takes Excel\'s first line "sep=;" as naming the separator, not as a row', () => {
     expect(parseListFile('sep=;\r\nemail;role\r\nsep1@x.io;admin\r\n', 'excel.csv')).toEqual({ rows: [{ entry: 'sep1@x.io', role: 'admin' }], invalid: [] });
     expect(parseListFile('\uFEFFsep=,\nEmail,Role\nsep2@x.io,developer\n', 'excel.csv').rows).toEqual([{ entry: 'sep2@x.io', role: 'developer' }]);
