@@ -42,7 +42,8 @@ export function parseCommand(raw: string): ParsedCommand {
 
 /** Whether the text starts with the rest of a display name and its address: `Desk <help@x.io>`. */
 function namedAddressFirst(rest: string): boolean {
-  const named = /^[^\s<>@]+(\s+[^\s<>@]+)*\s*<[^<>@|:]*@[^<>]*>/;
+  // An address in the brackets: something before its @ (a mention `<@U…>` has nothing) and a dot after.
+  const named = /^[^\s<>@]+(\s+[^\s<>@]+)*\s*<[^<>@|:\s]+@[^<>\s]*\.[^<>\s]*>/;
   // As Slack sends it (`&lt;<mailto:…>&gt;`), or as typed where no Slack formatted it.
   return named.test(decodeSlackText(rest).text) || named.test(rest);
 }

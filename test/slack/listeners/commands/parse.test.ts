@@ -23,6 +23,9 @@ describe('parseCommand', () => {
     expect(parseCommand('invites pending <mailto:jane@x.io|jane@x.io>')).toEqual({ sub: 'invites', status: 'pending', search: 'jane@x.io' });
     expect(parseCommand('invites Jane <mailto:jane@x.io|jane@x.io>')).toEqual({ sub: 'invites', search: 'Jane jane@x.io' });
     expect(parseCommand('help me')).toEqual({ sub: 'help' });
+    // A mention is no address: a read-only subcommand stays one.
+    expect(parseCommand('help x <@U0ADMIN>')).toEqual({ sub: 'help' });
+    expect(parseCommand('members of <@U0ADMIN>')).toEqual({ sub: 'members' });
   });
 
   it('invites takes a status and search text, both optional', () => {
