@@ -12,8 +12,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('invitations', (t) => {
-    t.dropColumn('ttl_ms');
-    t.dropColumn('message');
-  });
+  // Native DROP COLUMN on both (SQLite ≥ 3.35): knex's SQLite dropColumn copies the table, which
+  // drops its triggers (the tallies') and cascades the rows that refer to it.
+  for (const column of ['ttl_ms', 'message']) await knex.raw(`ALTER TABLE invitations DROP COLUMN ${column}`);
 }

@@ -36,7 +36,8 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('invitations', (t) => {
     t.dropIndex(['invited_by_member_id', 'created_at'], 'invitations_member_created');
     t.dropIndex(['invited_by_slack_user_id', 'created_at'], 'invitations_slack_created');
-    for (const column of ['approval_reasons', 'decided_at', 'decided_by', 'decided_by_name', 'decision', 'deny_reason']) t.dropColumn(column);
   });
+  // Native DROP COLUMN (see 0007's down): the table is not copied, so its triggers and the rows referring to it stay.
+  for (const column of ['approval_reasons', 'decided_at', 'decided_by', 'decided_by_name', 'decision', 'deny_reason']) await knex.raw(`ALTER TABLE invitations DROP COLUMN ${column}`);
   await knex('invitation_tallies').where({ status: 'awaiting', n: 0 }).delete();
 }

@@ -24,7 +24,6 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('approval_request_messages');
   await knex.raw('DROP INDEX invitations_approval_request');
-  await knex.schema.alterTable('invitations', (t) => {
-    t.dropColumn('approval_request_id');
-  });
+  // Native DROP COLUMN (see 0007's down): the table is not copied, so its triggers and the rows referring to it stay.
+  await knex.raw('ALTER TABLE invitations DROP COLUMN approval_request_id');
 }

@@ -90,6 +90,25 @@ describe.each(DIALECTS)('migrate (%s)', (dialect) => {
     expect(await stored()).toEqual({ audit: ['renew'], reasons: ['renew', 'resend'] });
   });
 
+  it('rolled back past the changes to invitations\' columns (0007) and brought up again: the tallies still count and replaced links are kept', async () => {
+    const now = Date.now();
+    const invitation = (id: string, status: string) => ({ id, email: `${id}@x.io`, role: 'member', status, token_hash: `hash-${id}`, token_nonce: `nonce-${id}`, expires_at: now + 86_400_000, created_at: now, updated_at: now, last_sent_at: now });
+    await t.db('invitations').insert(invitation('inv_ROLL1', 'pending'));
+    await t.db('replaced_links').insert({ token_hash: 'old-roll1', invitation_id: 'inv_ROLL1', replaced_at: now });
+    const last = async () => ((await t.db('knex_migrations').orderBy('id', 'desc').first('name')) as { name: string }).name;
+    // Past 0021 (approval requests): the links replaced before are still there (0018 made their table).
+    while ((await last()) >= '20261206_0021') await t.db.migrate.down({ migrationSource });
+    expect(await t.db('replaced_links').where({ token_hash: 'old-roll1' })).toHaveLength(1);
+    // Past 0007: the tallies' triggers are still there once up again.
+    while ((await last()) >= '20261204_0007') await t.db.migrate.down({ migrationSource });
+    expect(await migrate(t.db)).toContain('20261204_0007_invitation_choices');
+    await t.db('invitations').insert(invitation('inv_ROLL2', 'pending'));
+    await t.db('invitations').where({ id: 'inv_ROLL1' }).update({ status: 'revoked' });
+    const counted = Object.fromEntries(((await t.db('invitations').select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: number | string }>).map((r) => [r.status, Number(r.n)]));
+    const tallied = Object.fromEntries(((await t.db('invitation_tallies').where('n', '<>', 0).select('status', 'n')) as Array<{ status: string; n: number | string }>).map((r) => [r.status, Number(r.n)]));
+    expect(tallied).toEqual(counted);
+  });
+
   it('instances started together on an empty database each come up: the schema is made once, and later migrations are not left locked', async () => {
     // An empty database: what the first start of several instances (or two commands) meets.
     if (dialect === 'pg') await t.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
