@@ -114,8 +114,9 @@ export function splitEntries(raw: string): string[] {
  * by a `Name <address>` entry. Anything else without an @ stays an entry, reported as not valid.
  */
 function lastNameFirst(segment: string, end: string, next: string | undefined): boolean {
-  if (end !== ',' || next === undefined || segment.includes('@') || /\s/.test(segment)) return false;
-  if (!/^["'\u201c\u201e\u2018]?\p{Lu}/u.test(segment)) return false;
+  if (end !== ',' || next === undefined) return false;
+  // A name's shape: a capital, then letters (an apostrophe or hyphen between), in quotes or not.
+  if (!/^["'\u201c\u201e\u2018]?\p{Lu}[\p{L}\p{M}'\u2019-]*["'\u201d\u2019]?$/u.test(segment)) return false;
   const bracket = next.indexOf('<');
   return bracket > 0 && next.slice(0, bracket).trim() !== '' && !next.slice(0, bracket).includes('@');
 }

@@ -21,7 +21,7 @@ describe('parseEmailList', () => {
     expect(parseEmailList('Doe, Jane <jane.doe@corp.com>; Roe, Bob <bob.roe@corp.com>')).toEqual({ emails: ['jane.doe@corp.com', 'bob.roe@corp.com'], invalid: [], duplicates: 0 });
     expect(parseEmailList('\u201cDoe, Jane\u201d <jane@x.io>, \'Lee, Kim\' <kim@x.io>').emails).toEqual(['jane@x.io', 'kim@x.io']);
     // Not the last name of the entry after it: a lower-case word, several words, one before a line break or a bare address.
-    for (const list of ['bob, Jane Doe <jane@x.io>', 'Bob Smith, Jane <jane@x.io>', 'Doe,\nJane <jane@x.io>', 'Doe, jane@x.io']) {
+    for (const list of ['bob, Jane Doe <jane@x.io>', 'Bob Smith, Jane <jane@x.io>', 'Doe,\nJane <jane@x.io>', 'Doe, jane@x.io', 'Jane.Doe.x.io, Jane <jane@x.io>', 'Taro\uff20example.jp, Jane <jane@x.io>', 'X123, Jane <jane@x.io>']) {
       const parsed = parseEmailList(list);
       expect(parsed.invalid.length, list).toBeGreaterThan(0);
       expect(parsed.emails, list).toEqual(['jane@x.io']);

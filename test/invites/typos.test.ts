@@ -11,13 +11,17 @@ describe('suggestAddress: likely typos in the domain', () => {
       ['jane@outlok.com', 'jane@outlook.com'],
       ['jane@gmail.con', 'jane@gmail.com'],
       ['jane@gmail.cm', 'jane@gmail.com'],
+      ['jane@hotmail.con', 'jane@hotmail.com'],
+      ['jane@yahoo.con', 'jane@yahoo.com'],
+      ['jane@outlook.con', 'jane@outlook.com'],
+      ['jane@live.con', 'jane@live.com'],
     ]) {
       expect(suggestAddress(typed!), typed).toBe(meant);
     }
   });
 
   it('a company\'s own domain is never taken for a provider it resembles, nor a provider for another', () => {
-    for (const typed of ['jane@acme.com', 'jane@meta.com', 'jane@ibm.com', 'jane@hp.com', 'jane@sap.com', 'jane@gmx.net', 'jane@libero.it', 'jane@email.com', 'jane@corp.test', 'jane@acme.io', 'jane@gmail.com']) {
+    for (const typed of ['jane@acme.com', 'jane@meta.com', 'jane@ibm.com', 'jane@hp.com', 'jane@sap.com', 'jane@gmx.net', 'jane@libero.it', 'jane@email.com', 'jane@corp.test', 'jane@acme.io', 'jane@gmail.com', 'jane@protonmail.ch', 'jane@foxmail.com', 'jane@q.com', 'jane@gmail.co.uk']) {
       expect(suggestAddress(typed), typed).toBeUndefined();
     }
   });

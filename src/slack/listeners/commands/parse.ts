@@ -18,8 +18,9 @@ export function parseCommand(raw: string): ParsedCommand {
   if (!text) return { sub: 'help' };
   const [first = '', ...restWords] = text.split(/\s+/);
   const rest = text.slice(first.length).trim();
-  // A list whose first display name starts with a subcommand's word (`Help Desk <help@x.io>`) is a list.
-  if (first.toLowerCase() !== 'invite' && namedAddressFirst(rest)) return { sub: 'invite', list: text };
+  // A list whose first display name starts with a subcommand's word, capitalised as a name is (`Help
+  // Desk <help@x.io>`), is a list; `invites …` stays a search whatever follows (reading never writes).
+  if (['help', 'members'].includes(first.toLowerCase()) && /^\p{Lu}/u.test(first) && namedAddressFirst(rest)) return { sub: 'invite', list: text };
   switch (first.toLowerCase()) {
     case 'help':
       return { sub: 'help' };

@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from '@slack/bolt';
 import { emptySummary, mergeSummaries, storedAnything, type InviteSummary } from '../../../invites/model.js';
+import { normalizeEmail } from '../../../invites/email-list.js';
 import { AlreadyMember, AwaitingApproval, DomainError, InvitationAccepted, InvitationExpired, InvitationRevoked } from '../../../shared/errors.js';
 import { REVIEW_BLOCKS, REVIEW_INPUTS } from '../../action-values.js';
 import { invitedView, inviteSendingView, refusedView, reviewOutOfDateView } from '../../blocks/invite-modal.js';
@@ -135,7 +136,10 @@ async function report(deps: SlackDeps, client: webApi.WebClient, user: SlackUser
       // Someone both typed and picked was handled with the typed list: not counted again.
       const { review } = draft;
       const typed = new Set([...review.fresh, ...review.renew, ...review.alreadyMember, ...[...review.alreadyInvited, ...(review.alreadyAwaiting ?? [])].map((e) => e.email)]);
-      const emails = picked.emails.filter((email) => !typed.has(email));
+      const emails = picked.emails.filter((email) => {
+        const normal = normalizeEmail(email);
+        return !typed.has('email' in normal ? normal.email : email);
+      });
       const more = emails.length ? await deps.invites.inviteMany({ emails, role: draft.role, expiresInDays: draft.expiresInDays, message: draft.message, approvalRequestId: draft.approvalRequestId, actor: user.actor, inviterName: user.name ?? null, recheckInviter: true }) : undefined;
       summary = merge(summary, more);
       summary.invalid.push(...picked.unusable);
