@@ -36,10 +36,15 @@ export function parseCommand(raw: string): ParsedCommand {
       return { sub: 'invites', ...(status ? { status } : {}), ...(search ? { search } : {}) };
     }
   }
+  // `revoke jane@x.io` is no list to invite (that would renew an expired invitation): the table has the buttons.
+  if (CHANGE_WORDS.has(first.toLowerCase())) return { sub: 'unknown', typed: decodeSlackText(first).text, closest: 'invites' };
   if (looksLikeList(text)) return { sub: 'invite', list: text };
   const typed = decodeSlackText(first).text;
   return { sub: 'unknown', typed, closest: closestSubcommand(typed) };
 }
+
+/** Words asking for a change to an invitation or member the command does not make itself. */
+const CHANGE_WORDS = new Set(['revoke', 'resend', 'renew', 'remove', 'delete', 'cancel', 'uninvite', 'deactivate', 'disable', 'approve', 'deny', 'link', 'copy']);
 
 /** Whether the text starts with the rest of a display name and its address: `Desk <help@x.io>`. */
 function namedAddressFirst(rest: string): boolean {

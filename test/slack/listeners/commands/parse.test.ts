@@ -33,6 +33,12 @@ describe('parseCommand', () => {
     expect(parseCommand('members of <@U0ADMIN>')).toEqual({ sub: 'members' });
   });
 
+  it('a change the command does not make, with an address, is no list to invite: the table is named', () => {
+    for (const text of ['revoke jane@x.io', 'Resend <mailto:jane@x.io|jane@x.io>', 'renew jane@x.io', 'delete jane@x.io']) {
+      expect(parseCommand(text), text).toMatchObject({ sub: 'unknown', closest: 'invites' });
+    }
+  });
+
   it('invites takes a status and search text, both optional', () => {
     expect(parseCommand('invites')).toEqual({ sub: 'invites' });
     expect(parseCommand('invites Expired')).toEqual({ sub: 'invites', status: 'expired' });
