@@ -1,9 +1,5 @@
 import { Argument, Option, type Command } from 'commander';
-import type { Invitation } from '../invites/model.js';
-import type { InvitesService } from '../invites/service.js';
 import { ROLES, type Role } from '../members/roles.js';
-import type { Actor } from '../shared/actor.js';
-import { DomainError } from '../shared/errors.js';
 import { MAX_MEMBERS_PAGE } from '../members/service.js';
 import { jsonOption, roleOption, UsageError, wholeNumber, yesOption, type CommandDeps } from './command.js';
 import { formatMembers, jsonText } from './format.js';
@@ -31,7 +27,7 @@ export function registerMemberCommands(program: Command, { open, print, operator
         { email: opts.email, role: opts.role, firstName: opts.firstName, lastName: opts.lastName, password, withApiToken: opts.apiToken, slackUserId: opts.slackUser },
         operator,
       );
-      const { revoked, held } = await revokeOpenInvitations(invites, member.email, operator);
+      const { revoked, held } = await invites.closeForNewMember(member.email, operator);
       if (opts.json) return print(jsonText({ ...member, apiToken, revokedInvitations: revoked.map((i) => i.id) }));
       print(`Created ${member.role} ${member.email} (${member.id}).`);
       for (const invitation of revoked) print(`Revoked their open invitation (${invitation.id}): they are a member now, so its link could only fail.`);
@@ -109,26 +105,4 @@ export function registerMemberCommands(program: Command, { open, print, operator
       const next = (offset: number) => ['doorman user list', ...(opts.state ? [`--state ${opts.state}`] : []), ...(opts.limit !== MAX_MEMBERS_PAGE ? [`--limit ${opts.limit}`] : []), `--offset ${offset}`].join(' ');
       print(opts.json ? jsonText(result) : formatMembers(result, opts.offset, next));
     });
-}
-
-/**
- * An address made a member directly has no use for its open invitation: its link could only answer
- * "already a member", and its expiry would still be announced with a Send new invitation button.
- */
-async function revokeOpenInvitations(invites: InvitesService, email: string, actor: Actor): Promise<{ revoked: Invitation[]; held: Invitation[] }> {
-  const { invitations } = await invites.list({ status: 'open', search: email, limit: 100 });
-  const open = invitations.filter((i) => i.email === email);
-  // One awaiting approval is the approvers' (their messages in Slack are redrawn by a decision, which
-  // this run may lack the Slack settings for).
-  const held = open.filter((i) => i.status === 'awaiting_approval');
-  const revoked: Invitation[] = [];
-  for (const invitation of open.filter((i) => i.status !== 'awaiting_approval')) {
-    try {
-      revoked.push(await invites.revoke(invitation.id, actor));
-    } catch (error) {
-      // Accepted or revoked meanwhile: nothing left to close.
-      if (!(error instanceof DomainError)) throw error;
-    }
-  }
-  return { revoked, held };
 }

@@ -159,6 +159,27 @@ export async function revoke(ctx: InvitesContext, id: string, actor: Actor, opti
   });
 }
 
+/**
+ * An address made a member directly (`doorman user create`) has no use for its open invitation: its
+ * link could only answer "already a member", and its expiry would be announced with a Send new
+ * invitation button. A pending or expired one is revoked; one awaiting approval is left to the
+ * approvers (their messages are redrawn by a decision, which the caller may lack the Slack settings for).
+ */
+export async function closeForNewMember(ctx: InvitesContext, email: string, actor: Actor): Promise<{ revoked: Invitation[]; held: Invitation[] }> {
+  const now = ctx.clock.now();
+  const open = ((await ctx.db<InvitationRow>('invitations').where({ email }).whereIn('status', ['pending', 'awaiting'])) as InvitationRow[]).map((row) => toInvitation(row, now));
+  const revoked: Invitation[] = [];
+  for (const invitation of open.filter((i) => i.status !== 'awaiting_approval')) {
+    try {
+      revoked.push(await revoke(ctx, invitation.id, actor));
+    } catch (error) {
+      // Accepted or revoked meanwhile: nothing left to close.
+      if (!(error instanceof DomainError)) throw error;
+    }
+  }
+  return { revoked, held: open.filter((i) => i.status === 'awaiting_approval') };
+}
+
 /** Copy link: the current link of a live pending invitation. */
 export async function copyLink(ctx: InvitesContext, id: string): Promise<{ invitation: Invitation; link: string }> {
   const row = await invitationRow(ctx.db, id);

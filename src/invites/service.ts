@@ -9,7 +9,7 @@ import { acceptedByToken, acceptInvitation, lookupToken, type AcceptInput } from
 import { invitationRow, type InvitesContext } from './context.js';
 import type { InviteChoices } from './choices.js';
 import { inviteMany, type InviteManyInput, type InviteManyOptions } from './invite-many.js';
-import { copyLink, inviteOne, resend, revoke, renew, renewAll, setInvitationRole } from './lifecycle.js';
+import { closeForNewMember, copyLink, inviteOne, resend, revoke, renew, renewAll, setInvitationRole } from './lifecycle.js';
 import { countByStatus, deliveryProgress, invitationsByIds, listAll, listInvitations, listPage, type DeliveryProgress, type ListPage, type ListQuery, type StatusCounts } from './list.js';
 import { toInvitation, type Invitation, type InvitationRow, type InviteSummary } from './model.js';
 import { findListImport, listImportState, type ListImportState } from './import-state.js';
@@ -137,6 +137,11 @@ export class InvitesService {
 
   renewAll(ids: readonly string[], actor: Actor) {
     return renewAll(this.ctx, ids, actor);
+  }
+
+  /** An address made a member directly: its open invitation closed (see closeForNewMember). */
+  closeForNewMember(email: string, actor: Actor) {
+    return closeForNewMember(this.ctx, email, actor);
   }
 
   /** Revoke; with `unlessSentAfter`, an open invitation sent again since then is refused (SentAgainSinceShown). */

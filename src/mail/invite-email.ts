@@ -93,7 +93,9 @@ interface SmtpError {
  * a refusal for good (5xx to the recipient or the message) marks the invitation's delivery refused.
  */
 export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, transport: MailTransport, settings: InviteEmailSettings): OutboxHandler {
-  const domain = /@([^>\s]+)>?$/.exec(settings.mailFrom)?.[1] ?? 'doorman.local';
+  // MAIL_FROM's own address: its domain names each Message-ID, and a refusal naming it (and not the recipient) is the sender's.
+  const fromAddress = (/<([^>]+)>\s*$/.exec(settings.mailFrom)?.[1] ?? settings.mailFrom).trim().toLowerCase();
+  const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1) || 'doorman.local';
   const setsOffMore = (outcome: RecordedOutcome, now: number): boolean => {
     if (outcome.result === 'refused' && settings.onRefused) return true;
     return announcesFailure(deliveryStateAfter(outcome)?.delivery_state, settings, now);
@@ -111,8 +113,6 @@ export function inviteEmailHandler(db: Db, clock: Clock, links: InviteLinks, tra
   const serverDown = () => holdAll('waiting for the mail server, which could not be reached');
   // Every email waits it out (asking again at once would only prolong it), none shown as failing.
   const slowDown = (words: string) => new RetryLater(`the mail server asked to slow down: ${words}`, holdAll(`waiting: the mail server asked to slow down (${words})`), true);
-  // MAIL_FROM's own address, so a refusal naming it (and not the recipient) is read as the sender's.
-  const fromAddress = (/<([^>]+)>\s*$/.exec(settings.mailFrom)?.[1] ?? settings.mailFrom).trim().toLowerCase();
   return {
     kind: INVITE_EMAIL,
     interrupt: () => stop.interrupt(),

@@ -3,6 +3,7 @@ import { ACTIONS } from '../action-values.js';
 import { escape } from '../text.js';
 import { mrkdwn, plain } from './format.js';
 import { LIMITS, type Block } from './limits.js';
+import { edits } from '../../shared/edits.js';
 
 /** The subcommands, as help lists them. */
 export const SUBCOMMANDS = ['invite', 'invites', 'members', 'help'] as const;
@@ -51,18 +52,9 @@ export function helpMessage(command: string, unknown?: { typed: string; closest?
 export function closestSubcommand(typed: string): Subcommand | undefined {
   let best: { name: Subcommand; distance: number } | undefined;
   for (const name of SUBCOMMANDS) {
-    const distance = editDistance(typed.toLowerCase(), name);
+    const distance = edits(typed.toLowerCase(), name);
     if (!best || distance < best.distance) best = { name, distance };
   }
   return best && best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length]!;
-}
