@@ -206,19 +206,24 @@ function withinMessage(lines: string[]): string[] {
   return fits === -1 ? lines : lines.slice(0, Math.max(1, fits));
 }
 
+/**
+ * Who made an audit entry. A person is named as they were named when they acted, with their id (names
+ * are theirs to choose, and two may share one), not mentioned: a mention would notify them of each of
+ * their own changes; an entry kept from before names had only the Slack mention. Everything but the
+ * mention is someone's typing (a name, an operator's login): escaped, so `<!channel>` reads as typed.
+ */
+function actorWords(row: AuditRow): string {
+  if (row.actor_type !== 'system' && row.actor_name) return `*${escape(row.actor_name)}* (${escape(String(row.actor_id))})`;
+  if (row.actor_type === 'slack') return `<@${row.actor_id}>`;
+  if (row.actor_type === 'member') return escape(`member ${row.actor_id}`);
+  if (row.actor_id === INVITEE_NAME) return 'the invitee';
+  return escape(`operator${row.actor_id ? ` (${row.actor_id})` : ''}`);
+}
+
 /** One audit entry in words: who did what to whom. */
 export function auditLine(row: AuditRow): string {
   const details = row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {};
-  // A person is named as they were named when they acted, with their id (names are theirs to choose,
-  // and two may share one), not mentioned: a mention would notify them of each of their own changes.
-  // An entry kept from before names had only the Slack mention. Everything but the mention is
-  // someone's typing (a name, a deny reason): escaped, so `<!channel>` reads as typed.
-  const who =
-    row.actor_type !== 'system' && row.actor_name
-      ? `*${escape(row.actor_name)}* (${escape(String(row.actor_id))})`
-      : row.actor_type === 'slack'
-        ? `<@${row.actor_id}>`
-        : escape(row.actor_type === 'member' ? `member ${row.actor_id}` : row.actor_id === INVITEE_NAME ? 'the invitee' : `operator${row.actor_id ? ` (${row.actor_id})` : ''}`);
+  const who = actorWords(row);
   const subject = typeof details.email === 'string' ? details.email : `${row.subject_type} ${row.subject_id}`;
   const extra =
     row.action === 'role_change' && details.to ? ` (${String(details.from)} → ${String(details.to)})` : (row.action === 'invite' || row.action === 'approval_request') && details.role ? ` as ${String(details.role)}` : row.action === 'deny' && details.reason ? ` (${String(details.reason)})` : '';
